@@ -93,6 +93,9 @@ export function parseNetGrant(entry: string): NetGrant {
   } else if (WILDCARD_RE.test(host)) {
     kind = "wildcard";
   } else if (NAME_RE.test(host)) {
+    if (/^(\d+|0x[0-9a-f]*)$/i.test(host.split(".").at(-1)!)) {
+      throw bad("a name ending in a number is read as an IPv4 address by URL parsers");
+    }
     kind = "name";
     host = host.toLowerCase();
   } else {

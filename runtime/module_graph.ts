@@ -6,7 +6,7 @@
  */
 import { fileURLToPath as fromFileUrl } from "node:url";
 import { isWithin } from "./path_policy.ts";
-import type { ResolvedServer } from "./resolve.ts";
+import { GrantError, type ResolvedServer } from "./resolve.ts";
 
 /** Options for {@linkcode checkModuleGraph}. */
 export interface CheckModuleGraphOptions {
@@ -24,7 +24,8 @@ export interface CheckModuleGraphOptions {
  *
  * @param server A resolved local server (with `localDir`).
  * @param options How to run `deno info`.
- * @throws {Error} Naming the first module outside the folder, or when `deno info` fails.
+ * @throws {GrantError} Naming the first module outside the folder (field `package`).
+ * @throws {Error} When `deno info` fails.
  */
 export async function checkModuleGraph(
   server: ResolvedServer,
@@ -58,7 +59,8 @@ export async function checkModuleGraph(
       real = Deno.realPathSync(path);
     } catch { /* a missing module fails at run time */ }
     if (!isWithin(real, server.localDir)) {
-      throw new Error(
+      throw new GrantError(
+        "package",
         `Cannot run "${server.specifier}": it imports "${real}", outside its folder ` +
           `"${server.localDir}". Static imports read files without any permission, so a local ` +
           "server may only import files inside its own folder.",

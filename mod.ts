@@ -39,11 +39,19 @@ export {
   denyNetList,
   formatNetGrant,
   isPrivateGrant,
+  isPrivateIpv6,
   type NetGrant,
+  parseIpv4,
+  parseIpv6,
   parseNetGrant,
   PRIVATE_IPV4_RANGES,
   PRIVATE_IPV6_ADDRESSES,
 } from "./runtime/net_policy.ts";
+export {
+  checkHostAddresses,
+  type CheckHostAddressesOptions,
+  privateAddressReason,
+} from "./runtime/net_preflight.ts";
 export { forbiddenPathReason, type PathContext } from "./runtime/path_policy.ts";
 export {
   GrantError,

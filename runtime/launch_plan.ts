@@ -7,6 +7,7 @@ import { serverDirs } from "./cache_dirs.ts";
 import { pullEnv, serverEnv } from "./child_env.ts";
 import { denoRunArgs } from "./flags.ts";
 import { checkModuleGraph } from "./module_graph.ts";
+import { checkHostAddresses, type CheckHostAddressesOptions } from "./net_preflight.ts";
 import { CacheError, prepareDirs, pull, verifyPull } from "./pull.ts";
 import type { ResolvedServer } from "./resolve.ts";
 
@@ -74,16 +75,20 @@ export interface PrepareServerOptions extends DenoLaunchPlanOptions {
   autoPull?: boolean;
   /** Where progress lines go; defaults to stderr. */
   progress?: (line: string) => void;
+  /** Resolves granted host names for the private-address check (default: the system resolver). */
+  hostLookup?: CheckHostAddressesOptions["lookup"];
 }
 
 /**
  * Makes a server ready to start: pulls it when never pulled (if allowed), verifies the cached
- * code and lockfile, and for local servers re-checks the module graph (the files may have
- * changed since pull).
+ * code and lockfile, for local servers re-checks the module graph (the files may have changed
+ * since pull), and refuses granted host names that resolve to private addresses the user did
+ * not grant (see {@linkcode checkHostAddresses}).
  *
  * @param server A resolved server.
  * @param options Cache root, Deno binary, environment, pull policy.
  * @throws {CacheError} When the cache is missing (and auto-pull is off) or was tampered with.
+ * @throws {GrantError} When a granted host name resolves to a private address.
  */
 export async function prepareServer(
   server: ResolvedServer,
@@ -99,6 +104,7 @@ export async function prepareServer(
     await pull(server, options);
   }
   await prepareDirs(dirs);
+  await checkHostAddresses(server, { lookup: options.hostLookup });
   if (server.localDir) {
     await checkModuleGraph(server, {
       deno: options.deno ?? Deno.execPath(),

@@ -68,7 +68,7 @@ export function parseNetGrant(entry: string): NetGrant {
       port = parsePort(rest.slice(1), bad);
     }
     const inner = host.slice(1, -1);
-    if (!/^[0-9a-f:.]+$/i.test(inner) || !inner.includes(":")) throw bad("not an IPv6 address");
+    if (!parseIpv6(inner)) throw bad("not an IPv6 address");
     if (/^::ffff:/i.test(inner)) {
       throw bad("IPv4-mapped IPv6 addresses are not accepted; grant the IPv4 address itself");
     }
@@ -129,6 +129,55 @@ export function parseIpv4(text: string): number | undefined {
   return value;
 }
 
+/**
+ * Parses an IPv6 address (no brackets, no zone), including `::` and a dotted IPv4 tail.
+ *
+ * @param text The address.
+ * @returns Its eight 16-bit groups, or `undefined` when it is not an IPv6 address.
+ *
+ * @example
+ * ```ts
+ * import { parseIpv6 } from "./net_policy.ts";
+ * console.log(parseIpv6("::ffff:127.0.0.1")); // [0, 0, 0, 0, 0, 65535, 32512, 1]
+ * ```
+ */
+export function parseIpv6(text: string): number[] | undefined {
+  if (!/^[0-9a-f:.]+$/i.test(text) || !text.includes(":")) return undefined;
+  let body = text;
+  const tail: number[] = [];
+  const dotted = /^(.*:)(\d+\.\d+\.\d+\.\d+)$/.exec(text);
+  if (dotted) {
+    const v4 = parseIpv4(dotted[2]);
+    if (v4 === undefined) return undefined;
+    tail.push(Math.floor(v4 / 65536), v4 % 65536);
+    body = dotted[1].endsWith("::") ? dotted[1] : dotted[1].slice(0, -1);
+  }
+  const halves = body.split("::");
+  if (halves.length > 2) return undefined;
+  const part = (s: string) => (s === "" ? [] : s.split(":"));
+  const head = part(halves[0]);
+  const rest = halves.length === 2 ? part(halves[1]) : [];
+  if ([...head, ...rest].some((g) => !/^[0-9a-f]{1,4}$/i.test(g))) return undefined;
+  const known = head.length + rest.length + tail.length;
+  if (halves.length === 1 ? known !== 8 : known > 7) return undefined;
+  const zeros = new Array(8 - known).fill(0);
+  return [...head, ...(halves.length === 2 ? zeros : []), ...rest].map((g) =>
+    typeof g === "number" ? g : parseInt(g, 16)
+  ).concat(tail);
+}
+
+/**
+ * Tells whether an IPv6 address is unique-local (`fc00::/7`), link-local (`fe80::/10`) or the
+ * deprecated site-local (`fec0::/10`): addresses of the local network, never of the internet.
+ *
+ * @param groups The address as eight 16-bit groups (see {@linkcode parseIpv6}).
+ * @returns `true` for local-network addresses.
+ */
+export function isPrivateIpv6(groups: readonly number[]): boolean {
+  return (groups[0] & 0xfe00) === 0xfc00 || (groups[0] & 0xffc0) === 0xfe80 ||
+    (groups[0] & 0xffc0) === 0xfec0;
+}
+
 function formatIpv4(value: number): string {
   return [24, 16, 8, 0].map((shift) => Math.floor(value / 2 ** shift) % 256).join(".");
 }
@@ -147,11 +196,17 @@ function cidrRange(cidr: string): Range {
  * range, or `localhost`).
  *
  * @param grant A parsed grant.
- * @returns `true` for loopback, private, link-local, CGNAT and unspecified addresses.
+ * @returns `true` for loopback, private, link-local, CGNAT and unspecified addresses, and for
+ *   unique-local and link-local IPv6 addresses.
  */
 export function isPrivateGrant(grant: NetGrant): boolean {
   if (grant.kind === "name") return grant.host === "localhost" || grant.host.endsWith(".localhost");
-  if (grant.kind === "ipv6") return PRIVATE_IPV6_ADDRESSES.includes(grant.host);
+  if (grant.kind === "ipv6") {
+    const groups = parseIpv6(grant.host.slice(1, -1));
+    if (!groups) return true;
+    const loopbackOrAny = groups.slice(0, 7).every((g) => g === 0) && groups[7] <= 1;
+    return loopbackOrAny || isPrivateIpv6(groups);
+  }
   if (grant.kind === "ipv4" || grant.kind === "cidr") {
     const [s, e] = cidrRange(grant.host);
     return PRIVATE_IPV4_RANGES.some((r) => {

@@ -3,6 +3,7 @@ import {
   denyNetList,
   isPrivateGrant,
   parseIpv4,
+  parseIpv6,
   parseNetGrant,
   PRIVATE_IPV4_RANGES,
 } from "./net_policy.ts";
@@ -118,4 +119,32 @@ Deno.test("denyNetList() is deterministic", () => {
   const a = denyNetList([parseNetGrant("192.168.1.10"), parseNetGrant("10.0.0.1")]);
   const b = denyNetList([parseNetGrant("10.0.0.1"), parseNetGrant("192.168.1.10")]);
   assert.deepEqual(a, b);
+});
+
+Deno.test("parseIpv6() reads every written form of an IPv6 address", () => {
+  const cases: [string, number[] | undefined][] = [
+    ["::", [0, 0, 0, 0, 0, 0, 0, 0]],
+    ["::1", [0, 0, 0, 0, 0, 0, 0, 1]],
+    ["0:0:0:0:0:0:0:1", [0, 0, 0, 0, 0, 0, 0, 1]],
+    ["::ffff:127.0.0.1", [0, 0, 0, 0, 0, 0xffff, 0x7f00, 1]],
+    ["::ffff:7f00:1", [0, 0, 0, 0, 0, 0xffff, 0x7f00, 1]],
+    ["64:ff9b::10.0.0.1", [0x64, 0xff9b, 0, 0, 0, 0, 0x0a00, 1]],
+    ["fd00::2", [0xfd00, 0, 0, 0, 0, 0, 0, 2]],
+    ["2001:db8::1:0:0:1", [0x2001, 0xdb8, 0, 0, 1, 0, 0, 1]],
+    [":::", undefined],
+    ["1::2::3", undefined],
+    ["1:2:3:4:5:6:7:8:9", undefined],
+    ["12345::", undefined],
+    ["::ffff:256.0.0.1", undefined],
+    ["127.0.0.1", undefined],
+    ["fe80::1%eth0", undefined],
+  ];
+  for (const [text, want] of cases) assert.deepEqual(parseIpv6(text), want, text);
+});
+
+Deno.test("isPrivateGrant() treats every spelling of loopback and local IPv6 as private", () => {
+  for (const entry of ["[::1]", "[0:0:0:0:0:0:0:1]", "[::]", "[fd00::5]", "[fe80::1]:80"]) {
+    assert.equal(isPrivateGrant(parseNetGrant(entry)), true, entry);
+  }
+  assert.equal(isPrivateGrant(parseNetGrant("[2001:db8::1]")), false);
 });

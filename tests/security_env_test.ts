@@ -1,0 +1,138 @@
+/**
+ * Security proofs, native mode: secrets in the environment and the system (SECURITY.md
+ * invariant 5). A server sees exactly its declared variables, however it enumerates them; sys
+ * APIs are closed unless declared; printed plans hide secret values.
+ */
+import assert from "node:assert/strict";
+import { ManifestError, parseManifest } from "../runtime/manifest.ts";
+import { cli, tempDir } from "./_helpers.ts";
+import {
+  assertAllowed,
+  assertDenied,
+  attackerManifest,
+  launch,
+  type ManifestSpec,
+  manifestText,
+  prePull,
+  removeOnExit,
+  writeManifest,
+} from "./_security.ts";
+
+const root = removeOnExit(tempDir("mcp-run-sec-env-"));
+await prePull(attackerManifest(), root); // the launcher's proxy variables below would stop a pull
+
+const CANARY = "CANARY_LAUNCHER_SECRET";
+const CANARY_VALUE = "canary-4d1e-never-in-the-server";
+const declared: ManifestSpec = {
+  permissions: { env: ["APP_*"] },
+  env: { DECLARED_SETTING: { description: "A plain setting" } },
+  secrets: { API_TOKEN: { description: "A credential", required: true } },
+};
+const launcherEnv = {
+  [CANARY]: CANARY_VALUE,
+  AWS_SECRET_ACCESS_KEY: CANARY_VALUE,
+  NODE_OPTIONS: "--require=/tmp/evil.js",
+  LD_PRELOAD: "/tmp/evil.so",
+  HTTPS_PROXY: "http://127.0.0.1:9",
+  DECLARED_SETTING: "setting-value",
+  API_TOKEN: "token-value",
+  APP_ONE: "one",
+  APP_TWO: "two",
+};
+const wanted = {
+  DECLARED_SETTING: "setting-value",
+  API_TOKEN: "token-value",
+  APP_ONE: "one",
+  APP_TWO: "two",
+};
+const names = [...Object.keys(launcherEnv), "HOME", "DENO_DIR", "PATH"];
+
+Deno.test("a sandboxed server sees only its declared variables, however it enumerates them", async () => {
+  {
+    await using attack = await launch(attackerManifest(declared), { root, source: launcherEnv });
+    const report = await attack.call("env", { names });
+    // Positive control inside the sandbox: the declared names arrive, values intact.
+    assert.deepEqual(assertAllowed(report.toObject, "Deno.env.toObject()"), wanted);
+    assert.deepEqual(assertAllowed(report.processEnv, "process.env"), wanted);
+    const got = assertAllowed(report.get, "Deno.env.get()") as Record<string, string | null>;
+    for (const name of names) assert.equal(got[name], wanted[name as keyof typeof wanted] ?? null);
+  }
+  // Positive control: the same fixture with no sandbox finds the canary with every API.
+  await using attack = await launch(attackerManifest(declared), {
+    root,
+    source: launcherEnv,
+    unsandboxed: true,
+  });
+  const report = await attack.call("env", { names });
+  for (const api of ["toObject", "processEnv", "get"]) {
+    const env = assertAllowed(report[api], api) as Record<string, string>;
+    assert.equal(env[CANARY], CANARY_VALUE, api);
+  }
+});
+
+Deno.test("mcp-run call gives the server none of the launcher's other variables", async () => {
+  const dir = removeOnExit(tempDir());
+  const file = writeManifest(dir, declared);
+  const r = await cli(["call", file, "env", JSON.stringify({ names }), "--cache", root], {
+    env: launcherEnv,
+  });
+  assert.equal(r.code, 0, r.stderr);
+  assert.ok(!r.stdout.includes(CANARY_VALUE), r.stdout);
+  assert.deepEqual(JSON.parse(r.stdout).toObject.value, wanted);
+});
+
+Deno.test("mcp-run run --dry-run hides secret values and shows plain settings", async () => {
+  const dir = removeOnExit(tempDir());
+  const file = writeManifest(dir, declared);
+  for (const format of ["text", "json"]) {
+    const r = await cli(["run", file, "--dry-run", "--format", format, "--cache", root], {
+      env: launcherEnv,
+    });
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(!r.stdout.includes("token-value"), r.stdout);
+    assert.ok(!r.stdout.includes(CANARY_VALUE), r.stdout);
+    assert.match(r.stdout, /API_TOKEN.{1,4}<secret>/);
+    assert.match(r.stdout, /setting-value/); // positive control: plain values are shown
+  }
+});
+
+Deno.test("parseManifest() refuses to pass launcher and loader variables to a server", () => {
+  const hostile: ManifestSpec[] = [
+    { permissions: { env: ["LD_PRELOAD"] } },
+    { permissions: { env: ["DENO_*"] } },
+    { permissions: { env: ["NODE_OPTIONS"] } },
+    { permissions: { env: ["HTTPS_PROXY"] } },
+    { permissions: { env: ["PATH"] } },
+    { env: { NPM_CONFIG_REGISTRY: { description: "x" } } },
+    { secrets: { DENO_AUTH_TOKENS: { description: "x" } } },
+    { env: { HOME: { description: "x", value: "/root" } } },
+  ];
+  for (const spec of hostile) {
+    assert.throws(
+      () => parseManifest(manifestText(spec)),
+      (e: Error) => e instanceof ManifestError && /reserved/.test(e.message),
+      JSON.stringify(spec),
+    );
+  }
+  // Positive control: an ordinary name in the same places is accepted.
+  parseManifest(manifestText({
+    permissions: { env: ["MY_SETTING"] },
+    env: { OTHER: { description: "x" } },
+    secrets: { TOKEN: { description: "x" } },
+  }));
+});
+
+Deno.test("a sandboxed server reads no system information unless its manifest declares it", async () => {
+  {
+    await using attack = await launch(attackerManifest(), { root });
+    const report = await attack.call("sys");
+    for (const api of Object.keys(report)) assertDenied(report[api], api);
+  }
+  // Positive control: declared, the host name comes through and matches the real one.
+  await using attack = await launch(attackerManifest({ permissions: { sys: ["hostname"] } }), {
+    root,
+  });
+  const report = await attack.call("sys");
+  assert.equal(assertAllowed(report.hostname, "hostname"), Deno.hostname());
+  assertDenied(report.osRelease, "osRelease (not declared)");
+});

@@ -1,14 +1,29 @@
 /** File digests of a code cache tree, for pull records and tamper checks. */
 import { join } from "node:path";
 
-/** One file's size, modification time and content hash. */
+/** One file's size, times, inode and content hash. */
 export interface FileDigest {
   /** Size in bytes. */
   size: number;
-  /** Modification time in milliseconds. */
+  /** Modification time in milliseconds (anyone who can write the file can set it back). */
   mtime: number;
+  /** Status change time in milliseconds (set by the kernel on every write; not settable). */
+  ctime?: number;
+  /** Inode number (changes when the file is replaced). */
+  ino?: number;
   /** Hex SHA-256 of the content. */
   sha256: string;
+}
+
+/**
+ * Tells whether a file's metadata still matches its digest, so its content need not be hashed
+ * again. Size and mtime alone are not enough: a same-size edit followed by `touch -d` keeps
+ * both, but the kernel moves ctime on every change and nobody can set it back.
+ */
+export function sameStat(info: Deno.FileInfo, want: FileDigest): boolean {
+  return info.size === want.size && (info.mtime?.getTime() ?? 0) === want.mtime &&
+    want.ctime !== undefined && info.ctime?.getTime() === want.ctime &&
+    want.ino !== undefined && info.ino === want.ino;
 }
 
 /** Hex SHA-256 of bytes. */
@@ -60,5 +75,11 @@ export async function digestFile(path: string): Promise<FileDigest> {
   const sha256 = info.isSymlink ? `link:${await Deno.readLink(path)}` : await sha256Hex(
     await Deno.readFile(path),
   );
-  return { size: info.size, mtime: info.mtime?.getTime() ?? 0, sha256 };
+  return {
+    size: info.size,
+    mtime: info.mtime?.getTime() ?? 0,
+    ctime: info.ctime?.getTime() ?? undefined,
+    ino: info.ino ?? undefined,
+    sha256,
+  };
 }

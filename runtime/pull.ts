@@ -9,7 +9,14 @@ import { pullEnv } from "./child_env.ts";
 import { denoCacheArgs } from "./flags.ts";
 import { checkModuleGraph } from "./module_graph.ts";
 import type { ResolvedServer } from "./resolve.ts";
-import { digestFile, digestTree, type FileDigest, listFiles, sha256Hex } from "./_tree_digest.ts";
+import {
+  digestFile,
+  digestTree,
+  type FileDigest,
+  listFiles,
+  sameStat,
+  sha256Hex,
+} from "./_tree_digest.ts";
 
 /** Subfolders of a `DENO_DIR` that hold code (the rest are Deno's derived caches). */
 const CODE_DIRS = ["npm", "remote"] as const;
@@ -154,8 +161,9 @@ export async function pull(server: ResolvedServer, options: PullOptions): Promis
 /**
  * Checks that a server was pulled and that its lockfile and cached code are unchanged.
  *
- * The lockfile is hashed on every call. A code file whose size or time changed is hashed again
- * and compared; a missing, added or changed file fails. Reads only the cache.
+ * The lockfile is hashed on every call. A code file whose size, modification or status-change
+ * time, or inode changed is hashed again and compared; a missing, added or changed file fails.
+ * Reads only the cache.
  *
  * @param server A resolved server.
  * @param options The cache root.
@@ -193,7 +201,7 @@ export async function verifyPull(
       const want = record.files[path];
       if (!want) throw tampered(`${path} was added`);
       const info = await Deno.lstat(join(dirs.denoDir, path));
-      if (info.size === want.size && (info.mtime?.getTime() ?? 0) === want.mtime) continue;
+      if (sameStat(info, want)) continue;
       const got = await digestFile(join(dirs.denoDir, path));
       if (got.sha256 !== want.sha256) throw tampered(`${path} was modified`);
     }

@@ -272,7 +272,12 @@ async function runCommand(
   }
   await prepareServer(server, pullOptions(ctx));
   const child = spawnServer(server.name, plan);
-  const forward = (signal: Deno.Signal) => () => child.kill(signal);
+  // Pass the signal on, then make sure the server ends: one that ignores it is killed after the
+  // grace period (stop() closes stdin, then SIGTERM, then SIGKILL).
+  const forward = (signal: Deno.Signal) => () => {
+    child.kill(signal);
+    child.stop();
+  };
   const handlers = (["SIGINT", "SIGTERM", "SIGHUP"] as const).map((s) => [s, forward(s)] as const);
   for (const [signal, handler] of handlers) Deno.addSignalListener(signal, handler);
   try {

@@ -84,6 +84,8 @@ export interface LaunchOptions {
   source?: Record<string, string>;
   /** Run with `deno run -A` and the whole `source` environment: the positive control. */
   unsandboxed?: boolean;
+  /** Variables added to the sandboxed plan's environment (what mcp-run must never pass). */
+  planEnv?: Record<string, string>;
   /** Options passed to resolveServer. */
   symlinkScanLimit?: number;
 }
@@ -127,7 +129,11 @@ export async function launch(manifest: Manifest, options: LaunchOptions): Promis
     symlinkScanLimit: options.symlinkScanLimit,
   });
   const source = { ...pullSource(), ...options.source };
-  const plan = options.unsandboxed ? unsandboxedPlan(server, options.root, source) : undefined;
+  let plan = options.unsandboxed ? unsandboxedPlan(server, options.root, source) : undefined;
+  if (options.planEnv) {
+    plan ??= denoLaunchPlan(server, { cacheRoot: options.root, source });
+    plan = { ...plan, env: { ...plan.env, ...options.planEnv } };
+  }
   const connected = await connectServer(server, {
     cacheRoot: options.root,
     source,

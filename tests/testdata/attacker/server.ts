@@ -148,10 +148,12 @@ const tools: Record<string, (args: Args, requestId: string | number) => unknown>
 
   // Process faults.
   pid: () => ({ pid: Deno.pid, ppid: Deno.ppid }),
+  // Ignores the polite ways to stop: termination signals, and the end of its stdin.
   trap: () => {
     for (const signal of ["SIGTERM", "SIGINT", "SIGHUP"] as const) {
       Deno.addSignalListener(signal, () => {});
     }
+    setInterval(() => {}, 1000);
     return { pid: Deno.pid };
   },
   crash: (a) => {

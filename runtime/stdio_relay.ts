@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { findId, type Id } from "./_jsonrpc_ids.ts";
 import { LineSplitter } from "./line_splitter.ts";
 import type { ServerProcess } from "./server_process.ts";
 
@@ -19,8 +20,6 @@ export interface RelayStdioOptions {
   /** Where relay notices go (default: stderr). */
   log?: (line: string) => void;
 }
-
-type Id = string | number;
 
 /** JSON-RPC "internal error": the server failed to answer. */
 const SERVER_ERROR = -32603;
@@ -132,15 +131,4 @@ function requestId(bytes: Uint8Array, decoder: TextDecoder): Id | undefined {
 function responseId(bytes: Uint8Array, decoder: TextDecoder): Id | undefined {
   const m = parse(bytes, decoder);
   return m && m.method === undefined && isId(m.id) ? m.id : undefined;
-}
-
-/** Finds the id of an open request in the edges of a dropped line (`"id":…` near an end). */
-function findId(head: string, tail: string, pending: Set<Id>): Id | undefined {
-  for (const text of [tail, head]) {
-    for (const m of text.matchAll(/"id"\s*:\s*(-?\d+|"(?:[^"\\]|\\.)*")/g)) {
-      const id: Id = m[1].startsWith('"') ? JSON.parse(m[1]) : Number(m[1]);
-      if (pending.has(id)) return id;
-    }
-  }
-  return undefined;
 }

@@ -5,11 +5,14 @@
  */
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 import { type JSONRPCMessage, JSONRPCMessageSchema } from "@modelcontextprotocol/sdk/types.js";
+import { findId, type Id } from "./_jsonrpc_ids.ts";
 import { ServerExitedError, type ServerProcess } from "./server_process.ts";
 
 /**
  * Speaks newline-delimited JSON-RPC with a server process. Oversized or malformed lines are
- * reported through `onerror` and skipped; when the process exits, `onerror` receives a
+ * reported through `onerror` and skipped; an oversized line that answered an open request is
+ * replaced by a JSON-RPC error for that request, so the caller fails at once instead of waiting
+ * for its timeout. When the process exits, `onerror` receives a
  * {@linkcode ServerExitedError} (unless it was closed by us) and then `onclose` fires.
  *
  * @example
@@ -24,6 +27,7 @@ export class ProcessTransport implements Transport {
   #process: ServerProcess;
   #closing = false;
   #closed = false;
+  #pending = new Set<Id>();
   /** Called when the connection ends. */
   onclose?: () => void;
   /** Called on a transport problem (the connection stays open unless `onclose` follows). */
@@ -48,11 +52,18 @@ export class ProcessTransport implements Transport {
       try {
         for await (const piece of this.#process.lines) {
           if (piece.kind === "oversized") {
-            this.onerror?.(
-              new RangeError(
-                `Server "${this.#process.name}" sent a ${piece.size}-byte message; it was dropped`,
-              ),
+            const message =
+              `Server "${this.#process.name}" sent a ${piece.size}-byte message; it was dropped`;
+            this.onerror?.(new RangeError(message));
+            const id = findId(
+              decoder.decode(piece.head),
+              decoder.decode(piece.tail),
+              this.#pending,
             );
+            if (id !== undefined) {
+              this.#pending.delete(id);
+              this.onmessage?.({ jsonrpc: "2.0", id, error: { code: -32603, message } });
+            }
             continue;
           }
           const text = decoder.decode(piece.bytes).trim();
@@ -71,6 +82,7 @@ export class ProcessTransport implements Transport {
             );
             continue;
           }
+          if ("id" in message && !("method" in message)) this.#pending.delete(message.id);
           this.onmessage?.(message);
         }
       } catch (error) {
@@ -91,6 +103,7 @@ export class ProcessTransport implements Transport {
    * @param message A JSON-RPC message.
    */
   async send(message: JSONRPCMessage): Promise<void> {
+    if ("method" in message && "id" in message) this.#pending.add(message.id);
     await this.#process.send(JSON.stringify(message));
   }
 

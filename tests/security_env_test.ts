@@ -70,6 +70,21 @@ Deno.test("a sandboxed server sees only its declared variables, however it enume
   }
 });
 
+Deno.test("NODE_OPTIONS in the launcher's environment cannot preload code into the server", async () => {
+  // Deno honours NODE_OPTIONS="--require FILE" and loads FILE without any read permission.
+  const dir = removeOnExit(tempDir());
+  const preload = `${dir}/preload.js`;
+  Deno.writeTextFileSync(preload, `globalThis.preloaded = "CANARY-preload";\n`);
+  const nodeOptions = { NODE_OPTIONS: `--require ${preload}` };
+  {
+    await using attack = await launch(attackerManifest(), { root, source: nodeOptions });
+    assert.equal((await attack.call("env", { names: [] })).preloaded, null);
+  }
+  // Positive control: the variable in the sandboxed server's environment runs the file.
+  await using attack = await launch(attackerManifest(), { root, planEnv: nodeOptions });
+  assert.equal((await attack.call("env", { names: [] })).preloaded, "CANARY-preload");
+});
+
 Deno.test("mcp-run call gives the server none of the launcher's other variables", async () => {
   const dir = removeOnExit(tempDir());
   const file = writeManifest(dir, declared);
@@ -78,7 +93,12 @@ Deno.test("mcp-run call gives the server none of the launcher's other variables"
   });
   assert.equal(r.code, 0, r.stderr);
   assert.ok(!r.stdout.includes(CANARY_VALUE), r.stdout);
-  assert.deepEqual(JSON.parse(r.stdout).toObject.value, wanted);
+  const report = JSON.parse(r.stdout);
+  assert.deepEqual(report.toObject.value, wanted);
+  assert.deepEqual(report.processEnv.value, wanted);
+  for (const name of names) {
+    assert.equal(report.get.value[name], wanted[name as keyof typeof wanted] ?? null, name);
+  }
 });
 
 Deno.test("mcp-run run --dry-run hides secret values and shows plain settings", async () => {

@@ -216,6 +216,41 @@ Deno.test("mcp-run run answers a 1 GiB stdout line with a JSON-RPC error and sta
   }
 });
 
+Deno.test("mcp-run call fails at once on a 1 GiB response and stays small", async () => {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "--quiet", MOD, "call", manifest, "stdout_line", `{"bytes":${GiB}}`],
+    env: { ...toolEnv(), MCP_RUN_CACHE: root },
+    clearEnv: true,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  let peak = 0;
+  const sampler = setInterval(() => {
+    try {
+      const status = Deno.readTextFileSync(`/proc/${child.pid}/status`);
+      peak = Math.max(peak, Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1024);
+    } catch { /* exited */ }
+  }, 50);
+  const started = Date.now();
+  const out = await child.output();
+  clearInterval(sampler);
+  const stderr = new TextDecoder().decode(out.stderr);
+  assert.equal(out.code, 1, stderr);
+  assert.match(stderr, new RegExp(`MCP error -32603: Server "attacker" sent a ${GiB - 1}-byte`));
+  assert.ok(Date.now() - started < 50_000, "answered before the SDK's 60 s request timeout");
+  assert.ok(peak > 0 && peak < MAX_LAUNCHER_RSS, `peak RSS ${(peak / MiB).toFixed(0)} MiB`);
+  // Positive control: a 1 MiB response comes through whole.
+  const small = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "--quiet", MOD, "call", manifest, "stdout_line", `{"bytes":${MiB}}`],
+    env: { ...toolEnv(), MCP_RUN_CACHE: root },
+    clearEnv: true,
+    stdin: "null",
+  }).output();
+  assert.equal(small.code, 0, new TextDecoder().decode(small.stderr));
+  assert.ok(small.stdout.length > MiB - 128);
+});
+
 Deno.test("mcp-run run drops a client's 256 MiB line without growing", async () => {
   const launcher = new Launcher();
   try {

@@ -101,6 +101,8 @@ const tools: Record<string, (args: Args, requestId: string | number) => unknown>
 
   // Environment and system information.
   env: async (a) => ({
+    // Set by a module preloaded through NODE_OPTIONS="--require FILE", if one ran.
+    preloaded: (globalThis as { preloaded?: string }).preloaded ?? null,
     toObject: await attempt(() => Deno.env.toObject()),
     processEnv: await attempt(() => ({ ...process.env })),
     get: await attempt(() =>

@@ -253,18 +253,24 @@ export function startCanary(): Canary {
   }
 }
 
-/** Whether this machine lets the tests make a mount namespace (root or user namespaces). */
-export const CAN_UNSHARE: boolean = (() => {
+/**
+ * How `unshare` makes a private mount namespace here: as root (`-m`), or inside a user
+ * namespace (`-rm`); `undefined` when neither works.
+ */
+const UNSHARE_FLAGS: string[] | undefined = [["-m"], ["-r", "-m"]].find((flags) => {
   try {
     return new Deno.Command("unshare", {
-      args: ["-m", "sh", "-c", "mount --bind /etc/hosts /etc/hosts"],
+      args: [...flags, "sh", "-c", "mount --bind /etc/hosts /etc/hosts"],
       stdout: "null",
       stderr: "null",
     }).outputSync().success;
   } catch {
     return false;
   }
-})();
+});
+
+/** Whether this machine lets the tests make a private mount namespace. */
+export const CAN_UNSHARE: boolean = UNSHARE_FLAGS !== undefined;
 
 /** Result of a process run to completion. */
 export interface RunResult {
@@ -284,7 +290,7 @@ export async function denoWithHosts(
 ): Promise<RunResult> {
   const out = await new Deno.Command("unshare", {
     args: [
-      "-m",
+      ...UNSHARE_FLAGS ?? ["-m"],
       "sh",
       "-c",
       'mount --bind "$0" /etc/hosts && exec "$@"',

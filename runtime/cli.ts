@@ -255,6 +255,7 @@ function resolveLoaded(ctx: Context, loaded: LoadedManifest, extraArgs: string[]
     manifestDir: loaded.dir,
     home: ctx.env.HOME,
     cacheRoot: ctx.root,
+    npmRegistry: ctx.registries.NPM_CONFIG_REGISTRY,
   });
 }
 

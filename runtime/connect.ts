@@ -11,13 +11,18 @@ import {
   type PrepareServerOptions,
 } from "./launch_plan.ts";
 import type { ResolvedServer } from "./resolve.ts";
-import { spawnServer, type SpawnServerOptions } from "./server_process.ts";
+import { type ServerProcess, spawnServer, type SpawnServerOptions } from "./server_process.ts";
 import { ProcessTransport } from "./stdio_transport.ts";
 
 /** Options for {@linkcode connectServer}. */
 export interface ConnectServerOptions extends PrepareServerOptions, SpawnServerOptions {
   /** A launch plan to use instead of the native one (docker isolation builds its own). */
   plan?: LaunchPlan;
+  /**
+   * Prepares and starts the server instead of the native pull + spawn (docker isolation passes
+   * one); `plan` is then ignored.
+   */
+  start?: () => Promise<ServerProcess>;
   /** The client's name in `initialize` (default `mcp-run`). */
   clientName?: string;
 }
@@ -57,9 +62,13 @@ export async function connectServer(
   server: ResolvedServer,
   options: ConnectServerOptions,
 ): Promise<ConnectedServer> {
-  await prepareServer(server, options);
-  const plan = options.plan ?? denoLaunchPlan(server, options);
-  const transport = new ProcessTransport(spawnServer(server.name, plan, options));
+  let process: ServerProcess;
+  if (options.start) process = await options.start();
+  else {
+    await prepareServer(server, options);
+    process = spawnServer(server.name, options.plan ?? denoLaunchPlan(server, options), options);
+  }
+  const transport = new ProcessTransport(process);
   const client = new Client({ name: options.clientName ?? "mcp-run", version: "0.1.0" });
   let exited: Error | undefined;
   transport.onerror = (error) => exited = error;

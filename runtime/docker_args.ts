@@ -71,6 +71,8 @@ export interface DockerCommonOptions extends Partial<DockerLimits> {
   passEnv?: string[];
   /** More labels (`mcp-run` and `mcp-run.server` are always set). */
   labels?: Record<string, string>;
+  /** More host files mounted read-only at the same place (a CA file named by `DENO_CERT`). */
+  readOnlyPaths?: string[];
 }
 
 /** Options for {@linkcode dockerRunArgs}. */
@@ -88,8 +90,6 @@ export interface DockerPullOptions extends DockerCommonOptions {
   network?: string;
   /** Enforce an existing lockfile in the volume (`--frozen`): a re-pull must get the same code. */
   frozen?: boolean;
-  /** More host paths mounted read-only at the same place (a CA file named by `DENO_CERT`). */
-  readOnlyPaths?: string[];
 }
 
 const ENV_NAME_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -140,8 +140,11 @@ export function dockerRunArgs(
   const image = checkImage(options.image ?? DENO_IMAGE);
   const volume = checkVolume(options.volume ?? dockerVolumeName(server, { image }));
   const writable = new Set(server.write);
-  const readOnly = [...server.read, ...(server.localDir ? [server.localDir] : [])]
-    .filter((p) => !writable.has(p));
+  const readOnly = [
+    ...server.read,
+    ...(server.localDir ? [server.localDir] : []),
+    ...(options.readOnlyPaths ?? []),
+  ].filter((p) => !writable.has(p));
   const mounts = [
     ...[...new Set(readOnly)].map((p) => bindMount(p, true)),
     ...[...writable].map((p) => bindMount(p, false)),

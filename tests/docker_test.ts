@@ -402,6 +402,8 @@ dockerTest("dockerRunArgs() drops privileges the probe finds in a weak container
   assert.equal(weak.status.NoNewPrivs, "0", "control: no-new-privileges is visible");
   assert.equal(hard.status.NoNewPrivs, "1");
 
+  assert.match(weak.rootMount, /^rw(,|$)/, "control: a writable root is detected");
+  assert.match(hard.rootMount, /^ro(,|$)/);
   assert.equal(weak.rootWrite, "ok", "control: a writable root is detected");
   assert.match(hard.rootWrite, /Read-only file system|PermissionDenied/);
   assert.match(hard.etcWrite, /Read-only file system|PermissionDenied/);

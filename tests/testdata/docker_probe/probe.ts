@@ -46,6 +46,12 @@ async function probe(args: Json): Promise<Json> {
     uid: attempt(() => Deno.uid()),
     gid: attempt(() => Deno.gid()),
     status: status(),
+    rootMount: attempt(() => {
+      // Options of the mount at "/" (field 6 of /proc/self/mountinfo), e.g. "ro,relatime".
+      const root = Deno.readTextFileSync("/proc/self/mountinfo").split("\n")
+        .map((line) => line.split(" ")).find((f) => f[4] === "/");
+      return root ? root[5] : "no root mount";
+    }),
     rootWrite: attempt(() => Deno.writeTextFileSync(`/probe-${stamp}`, "x")),
     etcWrite: attempt(() => Deno.writeTextFileSync(`/etc/probe-${stamp}`, "x")),
     dockerSocket: ["/var/run/docker.sock", "/run/docker.sock"].filter((p) =>

@@ -6,7 +6,6 @@
 import { parseArgs } from "node:util";
 import type { Prompt, Resource, Tool } from "@modelcontextprotocol/sdk/types.js";
 import { cacheRoot } from "./cache_dirs.ts";
-import { connectServer } from "./connect.ts";
 import { describePermissions } from "./describe.ts";
 import { denoLaunchPlan, type LaunchPlan, prepareServer } from "./launch_plan.ts";
 import { ManifestError } from "./manifest.ts";
@@ -270,13 +269,13 @@ async function runCommand(
     ctx.print(formatPlan(plan, server, ctx.json));
     return EXIT.ok;
   }
-  await prepareServer(server, pullOptions(ctx));
+  const { verify } = await prepareServer(server, pullOptions(ctx));
   const child = spawnServer(server.name, plan);
   const forward = (signal: Deno.Signal) => () => child.kill(signal);
   const handlers = (["SIGINT", "SIGTERM", "SIGHUP"] as const).map((s) => [s, forward(s)] as const);
   for (const [signal, handler] of handlers) Deno.addSignalListener(signal, handler);
   try {
-    const status = await relayStdio(child);
+    const status = await relayStdio(child, { gate: verify() });
     return status.signal ? 128 + signalNumber(status.signal) : status.code;
   } finally {
     for (const [signal, handler] of handlers) Deno.removeSignalListener(signal, handler);
@@ -310,6 +309,7 @@ export function formatPlan(plan: LaunchPlan, server: ResolvedServer, json: boole
 
 async function inspectCommand(ctx: Context, target: string, extraArgs: string[]): Promise<number> {
   const server = await resolveFor(ctx, target, extraArgs);
+  const { connectServer } = await import("./connect.ts");
   const connected = await connectServer(server, { ...pullOptions(ctx), onStderr: () => {} });
   try {
     const { client } = connected;
@@ -378,6 +378,7 @@ async function callCommand(
     throw new TypeError(`Tool arguments must be a JSON object, got ${argsText}`);
   }
   const server = await resolveFor(ctx, target, extraArgs);
+  const { connectServer } = await import("./connect.ts");
   const connected = await connectServer(server, { ...pullOptions(ctx), onStderr: () => {} });
   try {
     const result = await connected.client.callTool({
@@ -465,3 +466,5 @@ async function showCommand(ctx: Context, name: string): Promise<number> {
   ].join("\n"));
   return EXIT.ok;
 }
+
+if (import.meta.main) Deno.exit(await main(Deno.args));

@@ -6,7 +6,6 @@
 import { parseArgs } from "node:util";
 import type { Prompt, Resource, Tool } from "@modelcontextprotocol/sdk/types.js";
 import { cacheRoot } from "./cache_dirs.ts";
-import { connectServer } from "./connect.ts";
 import { describePermissions } from "./describe.ts";
 import { DENO_IMAGE } from "./docker_args.ts";
 import { DockerUnavailableError } from "./docker_engine.ts";
@@ -311,16 +310,10 @@ function dockerOptions(ctx: Context) {
   return { ...ctx.docker, progress: ctx.printError, autoPull: ctx.autoPull };
 }
 
-/** Prepares and starts a server with the context's isolation (for connectServer). */
-async function startServer(ctx: Context, server: ResolvedServer): Promise<ServerProcess> {
-  if (ctx.isolation === "docker") {
-    await prepareDockerServer(server, dockerOptions(ctx));
-    return spawnDockerServer(server.name, dockerLaunchPlan(server, dockerOptions(ctx)), {
-      onStderr: () => {},
-    });
-  }
-  await prepareServer(server, pullOptions(ctx));
-  return spawnServer(server.name, denoLaunchPlan(server, planOptions(ctx)), {
+/** Prepares and starts a server in docker (for connectServer). */
+async function startDockerServer(ctx: Context, server: ResolvedServer): Promise<ServerProcess> {
+  await prepareDockerServer(server, dockerOptions(ctx));
+  return spawnDockerServer(server.name, dockerLaunchPlan(server, dockerOptions(ctx)), {
     onStderr: () => {},
   });
 }
@@ -370,18 +363,20 @@ async function runCommand(
     return EXIT.ok;
   }
   let child: ServerProcess;
+  let gate: Promise<unknown> | undefined;
   if (docker) {
     await prepareDockerServer(server, dockerOptions(ctx));
     child = spawnDockerServer(server.name, plan as DockerLaunchPlan);
   } else {
-    await prepareServer(server, pullOptions(ctx));
+    const { verify } = await prepareServer(server, pullOptions(ctx));
     child = spawnServer(server.name, plan);
+    gate = verify();
   }
   const forward = (signal: Deno.Signal) => () => child.kill(signal);
   const handlers = (["SIGINT", "SIGTERM", "SIGHUP"] as const).map((s) => [s, forward(s)] as const);
   for (const [signal, handler] of handlers) Deno.addSignalListener(signal, handler);
   try {
-    const status = await relayStdio(child);
+    const status = await relayStdio(child, { gate });
     return status.signal ? 128 + signalNumber(status.signal) : status.code;
   } finally {
     for (const [signal, handler] of handlers) Deno.removeSignalListener(signal, handler);
@@ -416,10 +411,11 @@ export function formatPlan(plan: LaunchPlan, server: ResolvedServer, json: boole
 
 async function inspectCommand(ctx: Context, target: string, extraArgs: string[]): Promise<number> {
   const server = await resolveFor(ctx, target, extraArgs);
+  const { connectServer } = await import("./connect.ts");
   const connected = await connectServer(server, {
     ...pullOptions(ctx),
     onStderr: () => {},
-    start: () => startServer(ctx, server),
+    start: ctx.isolation === "docker" ? () => startDockerServer(ctx, server) : undefined,
   });
   try {
     const { client } = connected;
@@ -488,10 +484,11 @@ async function callCommand(
     throw new TypeError(`Tool arguments must be a JSON object, got ${argsText}`);
   }
   const server = await resolveFor(ctx, target, extraArgs);
+  const { connectServer } = await import("./connect.ts");
   const connected = await connectServer(server, {
     ...pullOptions(ctx),
     onStderr: () => {},
-    start: () => startServer(ctx, server),
+    start: ctx.isolation === "docker" ? () => startDockerServer(ctx, server) : undefined,
   });
   try {
     const result = await connected.client.callTool({
@@ -531,7 +528,7 @@ async function configCommand(
     trust: ctx.trust,
   });
   if (form === "docker") await prepareDockerServer(server, dockerOptions(ctx));
-  else await prepareServer(server, pullOptions(ctx));
+  else await (await prepareServer(server, pullOptions(ctx))).verify();
   const entry = launchEntry(server, {
     ...ctx.docker,
     form,
@@ -619,3 +616,5 @@ async function showCommand(ctx: Context, name: string): Promise<number> {
   ].join("\n"));
   return EXIT.ok;
 }
+
+if (import.meta.main) Deno.exit(await main(Deno.args));

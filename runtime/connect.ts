@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import {
   denoLaunchPlan,
   type LaunchPlan,
@@ -63,12 +63,22 @@ export async function connectServer(
   options: ConnectServerOptions,
 ): Promise<ConnectedServer> {
   let process: ServerProcess;
+  let verify: () => Promise<unknown> = () => Promise.resolve();
   if (options.start) process = await options.start();
   else {
-    await prepareServer(server, options);
+    const prepared = await prepareServer(server, options);
+    verify = prepared.verify;
     process = spawnServer(server.name, options.plan ?? denoLaunchPlan(server, options), options);
   }
   const transport = new ProcessTransport(process);
+  try {
+    await verify();
+  } catch (error) {
+    await transport.close();
+    throw error;
+  }
+  // Loaded on use, so the CLI's `run` path starts without the SDK.
+  const { Client } = await import("@modelcontextprotocol/sdk/client/index.js");
   const client = new Client({ name: options.clientName ?? "mcp-run", version: "0.1.0" });
   let exited: Error | undefined;
   transport.onerror = (error) => exited = error;

@@ -311,11 +311,13 @@ function dockerOptions(ctx: Context) {
 }
 
 /** Prepares and starts a server in docker (for connectServer). */
-async function startDockerServer(ctx: Context, server: ResolvedServer): Promise<ServerProcess> {
-  await prepareDockerServer(server, dockerOptions(ctx));
-  return spawnDockerServer(server.name, dockerLaunchPlan(server, dockerOptions(ctx)), {
-    onStderr: () => {},
-  });
+async function startDockerServer(
+  ctx: Context,
+  server: ResolvedServer,
+): Promise<{ process: ServerProcess; verify: () => Promise<void> }> {
+  const plan = dockerLaunchPlan(server, dockerOptions(ctx));
+  const { verify } = await prepareDockerServer(server, dockerOptions(ctx));
+  return { process: spawnDockerServer(server.name, plan, { onStderr: () => {} }), verify };
 }
 
 function planOptions(ctx: Context) {
@@ -365,8 +367,9 @@ async function runCommand(
   let child: ServerProcess;
   let gate: Promise<unknown> | undefined;
   if (docker) {
-    await prepareDockerServer(server, dockerOptions(ctx));
+    const { verify } = await prepareDockerServer(server, dockerOptions(ctx));
     child = spawnDockerServer(server.name, plan as DockerLaunchPlan);
+    gate = verify();
   } else {
     const { verify } = await prepareServer(server, pullOptions(ctx));
     child = spawnServer(server.name, plan);
@@ -527,7 +530,7 @@ async function configCommand(
     isolation: form,
     trust: ctx.trust,
   });
-  if (form === "docker") await prepareDockerServer(server, dockerOptions(ctx));
+  if (form === "docker") await (await prepareDockerServer(server, dockerOptions(ctx))).verify();
   else await (await prepareServer(server, pullOptions(ctx))).verify();
   const entry = launchEntry(server, {
     ...ctx.docker,

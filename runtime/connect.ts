@@ -20,9 +20,9 @@ export interface ConnectServerOptions extends PrepareServerOptions, SpawnServerO
   plan?: LaunchPlan;
   /**
    * Prepares and starts the server instead of the native pull + spawn (docker isolation passes
-   * one); `plan` is then ignored.
+   * one); `plan` is then ignored. `verify` is awaited before the client talks to the server.
    */
-  start?: () => Promise<ServerProcess>;
+  start?: () => Promise<{ process: ServerProcess; verify?: () => Promise<unknown> }>;
   /** The client's name in `initialize` (default `mcp-run`). */
   clientName?: string;
 }
@@ -64,8 +64,11 @@ export async function connectServer(
 ): Promise<ConnectedServer> {
   let process: ServerProcess;
   let verify: () => Promise<unknown> = () => Promise.resolve();
-  if (options.start) process = await options.start();
-  else {
+  if (options.start) {
+    const started = await options.start();
+    process = started.process;
+    if (started.verify) verify = started.verify;
+  } else {
     const prepared = await prepareServer(server, options);
     verify = prepared.verify;
     process = spawnServer(server.name, options.plan ?? denoLaunchPlan(server, options), options);

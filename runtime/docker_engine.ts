@@ -24,6 +24,23 @@ export class DockerUnavailableError extends Error {
   }
 }
 
+/**
+ * The error for a docker command that is not installed.
+ *
+ * @param docker The command that was not found.
+ * @param cause The spawn error.
+ * @returns A `missing` {@linkcode DockerUnavailableError} saying what to install.
+ */
+export function missingDocker(docker: string, cause?: unknown): DockerUnavailableError {
+  return new DockerUnavailableError(
+    "missing",
+    `Cannot use docker isolation: the "${docker}" command is not installed. Install Docker ` +
+      "Engine (Debian/Ubuntu: apt-get install docker.io; elsewhere: Docker Desktop), or run " +
+      "with --isolation deno",
+    { cause },
+  );
+}
+
 /** How to start the `docker` program. */
 export interface DockerCommandOptions {
   /** The docker client (default `docker`, found on `PATH`). */
@@ -72,15 +89,7 @@ export async function runDocker(
       stderr: "piped",
     }).output();
   } catch (error) {
-    if (error instanceof Deno.errors.NotFound) {
-      throw new DockerUnavailableError(
-        "missing",
-        `Cannot use docker isolation: the "${docker}" command is not installed. Install Docker ` +
-          "Engine (Debian/Ubuntu: apt-get install docker.io; elsewhere: Docker Desktop), or run " +
-          "with --isolation deno",
-        { cause: error },
-      );
-    }
+    if (error instanceof Deno.errors.NotFound) throw missingDocker(docker, error);
     throw error;
   }
   const dec = new TextDecoder();

@@ -21,6 +21,7 @@ import {
   checkDocker,
   type DockerCommandOptions,
   imageExists,
+  missingDocker,
   removeContainer,
   runDocker,
   volumeExists,
@@ -215,8 +216,12 @@ export async function dockerPull(
   const volume = dockerVolumeName(server, { image });
   await checkDocker(docker);
   await ensureImage(image, options, docker, progress);
-  const hadVolume = await volumeExists(volume, docker);
-  if (!hadVolume) {
+  if (!await pulledVolume(volume, docker) && await volumeExists(volume, docker)) {
+    // Created empty by a `docker run` after the volume was removed: start afresh.
+    const out = await runDocker(["volume", "rm", "--", volume], docker);
+    if (out.code !== 0) throw new Error(`Cannot remove volume "${volume}": ${out.stderr.trim()}`);
+  }
+  if (!await volumeExists(volume, docker)) {
     const out = await runDocker([
       "volume",
       "create",
@@ -267,43 +272,59 @@ export async function dockerPull(
   return record;
 }
 
+/** A server ready to start in docker, with its engine check possibly still running. */
+export interface PreparedDockerServer {
+  /**
+   * Confirms that the engine answers and the image and code volume are there, and removes
+   * containers left by launchers that died. Call it right after starting the container, so the
+   * checks overlap its start-up, and pass none of the server's output on before it resolves.
+   */
+  verify(): Promise<void>;
+}
+
 /**
- * Makes a server ready to run in docker: checks the engine, removes containers left by launchers
- * that died, and pulls the image and code when missing (if allowed).
+ * Makes a server ready to run in docker. When it was pulled before (a pull record on the host),
+ * nothing is awaited: the engine, image and volume checks run in `verify`, alongside the
+ * container's start. Otherwise checks the engine, removes containers left by launchers that
+ * died, and pulls the image and code (if allowed).
  *
  * @param server A resolved server.
  * @param options Cache root, image, environment, pull policy.
- * @throws {DockerUnavailableError} When docker is missing or its engine is down.
- * @throws {CacheError} `missing` when the code was never pulled and auto-pull is off.
+ * @returns The pending checks.
+ * @throws {DockerUnavailableError} When docker is missing or its engine is down (also from
+ *   `verify`).
+ * @throws {CacheError} `missing` when the code was never pulled and auto-pull is off, or (from
+ *   `verify`) when the image or the volume is gone.
  *
  * @example
  * ```ts ignore
- * import { prepareDockerServer } from "jsr:@sandboxed/mcp-run";
- * await prepareDockerServer(server, { cacheRoot: "/tmp/cache", autoPull: false });
+ * import { dockerLaunchPlan, prepareDockerServer, spawnDockerServer } from "jsr:@sandboxed/mcp-run";
+ * const { verify } = await prepareDockerServer(server, { cacheRoot: "/tmp/cache" });
+ * const child = spawnDockerServer(server.name, dockerLaunchPlan(server, { cacheRoot: "/tmp/cache" }));
+ * await verify();
  * ```
  */
 export async function prepareDockerServer(
   server: ResolvedServer,
   options: DockerPullStepOptions,
-): Promise<void> {
+): Promise<PreparedDockerServer> {
   const source = options.source ?? Deno.env.toObject();
   const docker = dockerOptions(options, source);
   const image = options.image ?? DENO_IMAGE;
   const volume = dockerVolumeName(server, { image });
-  await checkDocker(docker);
-  await removeOrphanContainers(docker).catch(() => {});
   await Deno.mkdir(serverDirs(server.name, server.specifier, options.cacheRoot).cwd, {
     recursive: true,
   });
-  let pulled = false;
+  let record: DockerPullRecord | undefined;
   try {
-    const record = JSON.parse(await Deno.readTextFile(pullRecordPath(options.cacheRoot, volume)));
-    pulled = record.volume === volume && await volumeExists(volume, docker);
+    record = JSON.parse(await Deno.readTextFile(pullRecordPath(options.cacheRoot, volume)));
   } catch { /* never pulled */ }
-  if (pulled) {
-    await ensureImage(image, options, docker, options.progress);
-    return;
+  if (record?.volume === volume && record.image === image) {
+    const recordPath = pullRecordPath(options.cacheRoot, volume);
+    return { verify: () => verifyReady(server, image, volume, docker, recordPath) };
   }
+  await checkDocker(docker);
+  await removeOrphanContainers(docker).catch(() => {});
   if (options.autoPull === false) {
     throw new CacheError(
       "missing",
@@ -312,6 +333,39 @@ export async function prepareDockerServer(
     );
   }
   await dockerPull(server, options);
+  return { verify: () => Promise.resolve() };
+}
+
+async function verifyReady(
+  server: ResolvedServer,
+  image: string,
+  volume: string,
+  docker: DockerCommandOptions,
+  recordPath: string,
+): Promise<void> {
+  const sweep = removeOrphanContainers(docker).catch(() => []);
+  const [hasImage, pulled] = await Promise.all([
+    imageExists(image, docker),
+    pulledVolume(volume, docker),
+  ]);
+  if (!hasImage || !pulled) await checkDocker(docker);
+  if (!hasImage) {
+    throw new CacheError(
+      "missing",
+      `The image ${image} is not present: run mcp-run pull ${server.name} --isolation docker ` +
+        `(or docker pull ${image})`,
+    );
+  }
+  if (!pulled) {
+    // `docker run` creates a missing named volume, empty and unlabelled: the record is stale.
+    await Deno.remove(recordPath).catch(() => {});
+    throw new CacheError(
+      "missing",
+      `The code volume ${volume} of "${server.name}" is gone: run mcp-run pull ${server.name} ` +
+        "--isolation docker",
+    );
+  }
+  await sweep;
 }
 
 /**
@@ -380,6 +434,7 @@ export class DockerServerProcess extends ServerProcess {
  * @param plan A plan from {@linkcode dockerLaunchPlan}.
  * @param options Buffer bounds and the stderr sink.
  * @returns The running process.
+ * @throws {DockerUnavailableError} When the docker command is not installed.
  *
  * @example
  * ```ts ignore
@@ -393,15 +448,21 @@ export function spawnDockerServer(
   plan: DockerLaunchPlan,
   options: SpawnServerOptions = {},
 ): DockerServerProcess {
-  const child = new Deno.Command(plan.program, {
-    args: plan.args,
-    env: plan.env,
-    clearEnv: true,
-    cwd: plan.cwd,
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
+  let child: Deno.ChildProcess;
+  try {
+    child = new Deno.Command(plan.program, {
+      args: plan.args,
+      env: plan.env,
+      clearEnv: true,
+      cwd: plan.cwd,
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) throw missingDocker(plan.program, error);
+    throw error;
+  }
   return new DockerServerProcess(
     name,
     child,
@@ -446,6 +507,15 @@ export async function removeOrphanContainers(
     removed.push(name);
   }
   return removed;
+}
+
+/** Whether the volume exists and was created by a pull (it carries mcp-run's label). */
+async function pulledVolume(volume: string, docker: DockerCommandOptions): Promise<boolean> {
+  const out = await runDocker(
+    ["volume", "inspect", "--format", `{{index .Labels "${DOCKER_LABEL}"}}`, "--", volume],
+    docker,
+  );
+  return out.code === 0 && out.stdout.trim() === "1";
 }
 
 async function ensureImage(

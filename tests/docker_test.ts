@@ -133,6 +133,11 @@ function dockerTest(name: string, fn: () => Promise<void>): void {
   });
 }
 
+/** Pulls a server into its volume (if needed) and checks the engine, image and volume. */
+async function ready(server: ResolvedServer): Promise<void> {
+  await (await prepareDockerServer(server, { ...DOCKER, progress: () => {} })).verify();
+}
+
 async function probeServer(dir: string): Promise<ResolvedServer> {
   const { manifest, dir: manifestDir } = await loadManifest(PROBE_MANIFEST);
   return resolveServer(manifest, {
@@ -226,11 +231,11 @@ dockerTest("filesystem in a container reads and writes only its mounted folder",
   const { client, close } = await connectServer(server, {
     cacheRoot: cache,
     start: async () => {
-      await prepareDockerServer(server, { ...DOCKER, progress: () => {} });
+      const { verify } = await prepareDockerServer(server, { ...DOCKER, progress: () => {} });
       const plan = dockerLaunchPlan(server, DOCKER);
       container = plan.container;
       assert.equal(plan.args[plan.args.indexOf("--network") + 1], "none");
-      return spawnDockerServer(server.name, plan, { onStderr: () => {} });
+      return { process: spawnDockerServer(server.name, plan, { onStderr: () => {} }), verify };
     },
   });
   try {
@@ -382,7 +387,7 @@ dockerTest("config --form deno prints an entry a client spawns as is", async () 
 dockerTest("dockerRunArgs() drops privileges the probe finds in a weak container", async () => {
   const dir = sharedDir();
   const server = await probeServer(dir);
-  await prepareDockerServer(server, { ...DOCKER, progress: () => {} });
+  await ready(server);
   const fakeSocket = join(sharedDir(), "docker.sock");
   Deno.writeTextFileSync(fakeSocket, "not a socket");
 
@@ -417,7 +422,7 @@ dockerTest("dockerRunArgs() drops privileges the probe finds in a weak container
 
 dockerTest("dockerRunArgs() leaves only loopback when no network is declared", async () => {
   const server = await probeServer(sharedDir());
-  await prepareDockerServer(server, { ...DOCKER, progress: () => {} });
+  await ready(server);
   const none = await runProbe(hardenedProbe(server, { network: "host" }));
   assert.equal(none.interfaces, "lo");
   // Positive control: the same probe, declaring a (loopback) host, on the host network.
@@ -433,7 +438,7 @@ dockerTest("dockerRunArgs() keeps host files outside the mounts out of reach", a
   const canary = `CANARY-${crypto.randomUUID()}`;
   Deno.writeTextFileSync(join(outside, "secret.txt"), canary);
   const server = await probeServer(granted);
-  await prepareDockerServer(server, { ...DOCKER, progress: () => {} });
+  await ready(server);
   const request = {
     read: [join(outside, "secret.txt"), "/etc/shadow"],
     write: [join(outside, "secret.txt"), join(outside, "planted.txt"), join(granted, "ok.txt")],
@@ -458,7 +463,7 @@ dockerTest(
   "dockerRunArgs() --pids-limit stops a fork bomb that runs in a weak container",
   async () => {
     const server = await probeServer(sharedDir());
-    await prepareDockerServer(server, { ...DOCKER, progress: () => {} });
+    await ready(server);
     const limited = await callTool(hardenedProbe(server, { pidsLimit: 48 }), "fork_bomb", {
       count: 100,
     });
@@ -478,10 +483,9 @@ dockerTest(
       const connected = await connectServer(server, {
         cacheRoot: cache,
         start: async () => {
-          await prepareDockerServer(server, { ...DOCKER, progress: () => {} });
-          return spawnDockerServer(server.name, dockerLaunchPlan(server, { ...DOCKER, memory }), {
-            onStderr: () => {},
-          });
+          const { verify } = await prepareDockerServer(server, { ...DOCKER, progress: () => {} });
+          const plan = dockerLaunchPlan(server, { ...DOCKER, memory });
+          return { process: spawnDockerServer(server.name, plan, { onStderr: () => {} }), verify };
         },
       });
       connected.transport.onerror = (error) => reported = error;
@@ -647,5 +651,30 @@ dockerTest(
       env: cliEnv(),
     });
     assert.equal(wrong.code, 2);
+  },
+);
+
+dockerTest(
+  "a pulled server whose code volume vanished fails with exit 4 and what to run",
+  async () => {
+    const dir = sharedDir();
+    const ok = await cli(
+      ["call", PROBE_MANIFEST, "probe", "{}", "-p", `dir=${dir}`, ...CLI_DOCKER],
+      {
+        env: cliEnv(),
+      },
+    );
+    assert.equal(ok.code, 0, ok.stderr);
+    const server = await probeServer(dir);
+    const volume = dockerVolumeName(server, { image: IMAGE });
+    assert.equal((await runDocker(["volume", "rm", volume])).code, 0);
+    const gone = await cli(
+      ["call", PROBE_MANIFEST, "probe", "{}", "-p", `dir=${dir}`, ...CLI_DOCKER, "--offline"],
+      { env: cliEnv() },
+    );
+    assert.equal(gone.code, 4, gone.stderr);
+    assert.match(gone.stderr, new RegExp(`code volume ${volume} of "docker-probe" is gone`));
+    assert.match(gone.stderr, /run mcp-run pull docker-probe --isolation docker/);
+    assert.equal(gone.stdout, "");
   },
 );

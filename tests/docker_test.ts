@@ -676,5 +676,13 @@ dockerTest(
     assert.match(gone.stderr, new RegExp(`code volume ${volume} of "docker-probe" is gone`));
     assert.match(gone.stderr, /run mcp-run pull docker-probe --isolation docker/);
     assert.equal(gone.stdout, "");
+    const again = await cli(
+      ["call", PROBE_MANIFEST, "probe", "{}", "-p", `dir=${dir}`, ...CLI_DOCKER],
+      { env: cliEnv() },
+    );
+    assert.equal(again.code, 0, again.stderr);
+    assert.match(again.stderr, /Pulling .* into docker volume/);
+    const labels = await runDocker(["volume", "inspect", "--format", "{{json .Labels}}", volume]);
+    assert.equal(JSON.parse(labels.stdout)["mcp-run"], "1", "the volume is a pulled one again");
   },
 );

@@ -275,9 +275,10 @@ export async function dockerPull(
 /** A server ready to start in docker, with its engine check possibly still running. */
 export interface PreparedDockerServer {
   /**
-   * Confirms that the engine answers and the image and code volume are there, and removes
-   * containers left by launchers that died. Call it right after starting the container, so the
-   * checks overlap its start-up, and pass none of the server's output on before it resolves.
+   * Confirms that the engine answers and the code volume is the pulled one (and, a little later
+   * and off the start-up path, removes containers left by launchers that died). Call it right
+   * after starting the container, so the check overlaps its start-up, and pass none of the
+   * server's output on before it resolves.
    */
   verify(): Promise<void>;
 }
@@ -343,29 +344,23 @@ async function verifyReady(
   docker: DockerCommandOptions,
   recordPath: string,
 ): Promise<void> {
-  const sweep = removeOrphanContainers(docker).catch(() => []);
-  const [hasImage, pulled] = await Promise.all([
-    imageExists(image, docker),
-    pulledVolume(volume, docker),
-  ]);
-  if (!hasImage || !pulled) await checkDocker(docker);
-  if (!hasImage) {
-    throw new CacheError(
-      "missing",
-      `The image ${image} is not present: run mcp-run pull ${server.name} --isolation docker ` +
-        `(or docker pull ${image})`,
-    );
-  }
-  if (!pulled) {
-    // `docker run` creates a missing named volume, empty and unlabelled: the record is stale.
+  // Only the volume is checked up front: `docker run` creates a missing named volume, empty and
+  // unlabelled. A missing image makes `docker run --pull never` itself fail with its name.
+  if (!await pulledVolume(volume, docker)) {
+    await checkDocker(docker);
     await Deno.remove(recordPath).catch(() => {});
+    const hasImage = await imageExists(image, docker);
     throw new CacheError(
       "missing",
-      `The code volume ${volume} of "${server.name}" is gone: run mcp-run pull ${server.name} ` +
-        "--isolation docker",
+      hasImage
+        ? `The code volume ${volume} of "${server.name}" is gone: run mcp-run pull ` +
+          `${server.name} --isolation docker`
+        : `The image ${image} is not present: run mcp-run pull ${server.name} --isolation ` +
+          `docker (or docker pull ${image})`,
     );
   }
-  await sweep;
+  // Leftovers of launchers that died are removed once this one is up, off the start-up path.
+  Deno.unrefTimer(setTimeout(() => removeOrphanContainers(docker).catch(() => {}), 2000));
 }
 
 /**

@@ -510,7 +510,7 @@ dockerTest(
 );
 
 dockerTest(
-  "mcp-run run --isolation docker removes its container on disconnect and signals",
+  "mcp-run run --isolation docker leaves no container on disconnect, signals or a crash",
   async () => {
     const dir = sharedDir();
     const args = [
@@ -538,7 +538,7 @@ dockerTest(
     await client.close();
     await assertNoContainersLeft();
 
-    for (const signal of ["SIGTERM", "SIGINT"] as const) {
+    for (const signal of ["SIGTERM", "SIGINT", "SIGKILL"] as const) {
       const launcher = new Deno.Command(Deno.execPath(), {
         args: [...args, ...CLI_DOCKER],
         env: { ...toolEnv(), ...cliEnv() },

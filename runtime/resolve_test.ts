@@ -10,6 +10,7 @@ const data = join(tmp, "data");
 Deno.mkdirSync(join(home, ".ssh"), { recursive: true });
 Deno.mkdirSync(data, { recursive: true });
 Deno.mkdirSync(join(tmp, "data2"), { recursive: true });
+globalThis.addEventListener("unload", () => Deno.removeSync(tmp, { recursive: true }));
 const opts: ResolveServerOptions = { home, cacheRoot: join(home, ".cache/mcp-run"), cwd: tmp };
 
 function manifest(extra: Record<string, unknown>) {

@@ -6,14 +6,36 @@
 import { parseArgs } from "node:util";
 import type { Prompt, Resource, Tool } from "@modelcontextprotocol/sdk/types.js";
 import { cacheRoot } from "./cache_dirs.ts";
-import { connectServer } from "./connect.ts";
+import {
+  checkUpgrade,
+  diffCommand,
+  exportCommand,
+  importCommand,
+  indexCommand,
+  listCommand,
+  recordApproved,
+  searchCommand,
+  showCommand,
+} from "./cli_registry.ts";
 import { describePermissions } from "./describe.ts";
+import { DENO_IMAGE } from "./docker_args.ts";
+import { DockerUnavailableError } from "./docker_engine.ts";
+import {
+  defaultContainerUser,
+  type DockerLaunchOptions,
+  type DockerLaunchPlan,
+  dockerLaunchPlan,
+  dockerPull,
+  prepareDockerServer,
+  spawnDockerServer,
+} from "./docker_launch.ts";
+import { launchEntry } from "./launch_entry.ts";
 import { denoLaunchPlan, type LaunchPlan, prepareServer } from "./launch_plan.ts";
 import { ManifestError } from "./manifest.ts";
 import { CacheError, pull } from "./pull.ts";
-import { listManifests, type LoadedManifest, loadManifest } from "./registry.ts";
+import { type LoadedManifest, loadManifest } from "./registry.ts";
 import { GrantError, type ResolvedServer, resolveServer } from "./resolve.ts";
-import { ServerExitedError, spawnServer } from "./server_process.ts";
+import { ServerExitedError, type ServerProcess, spawnServer } from "./server_process.ts";
 import { shellQuote } from "./shell_quote.ts";
 import { relayStdio } from "./stdio_relay.ts";
 
@@ -36,9 +58,16 @@ Usage:
   mcp-run inspect <server> [-p …]  Start it, show its permissions and what it offers, stop it
   mcp-run call <server> <tool> [JSON arguments] [-p …]
                                    Start it, call one tool, print the result, stop it
+  mcp-run config <server> --form deno|docker [-p …]
+                                   Print the self-contained client config entry
   mcp-run check <manifest>…        Validate manifest files
-  mcp-run list                     List the built-in registry
-  mcp-run show <name>              Show one registry entry and what it may touch
+  mcp-run list                     List the registry with a permission summary per server
+  mcp-run search <words>…          Find registry entries by name, description or host
+  mcp-run show <name>              Show one entry and, in plain words, what it may touch
+  mcp-run diff <old> <new>         Show what a new manifest may touch that the old could not
+  mcp-run export <name>            Print the entry as an MCP registry server.json
+  mcp-run import <server.json>     Print a manifest (or a draft to complete) from a server.json
+  mcp-run index <folder>           Print the index.json (sha256 digests) to serve a folder
 
 <server> is a registry name (see list) or a manifest file path.
 
@@ -51,6 +80,16 @@ Options:
       --jsr-url URL        Use a JSR mirror (sets JSR_URL for pull and run)
       --npm-registry URL   Use an npm mirror (sets NPM_CONFIG_REGISTRY for pull and run)
       --offline            run/inspect/call: fail instead of pulling a server never pulled
+      --yes                pull: accept a new version that asks for more access
+      --isolation deno|docker
+                           deno (default): Deno's permission flags; docker: the same flags
+                           inside a hardened container (never falls back to deno)
+      --image IMAGE        docker: the image (default ${DENO_IMAGE})
+      --network NAME       docker: network for servers that declare one and for pull
+                           (default bridge; servers that declare none always get none)
+      --memory SIZE, --cpus N, --pids-limit N
+                           docker: resource limits (default 512m, 1, 256)
+      --trust              docker: allow a server's declared run/ffi permissions
   -h, --help               Show help (also: mcp-run <command> --help)
 
 Exit codes: 0 ok · 1 error · 2 bad usage · 3 invalid manifest or refused grant ·
@@ -76,6 +115,11 @@ resources it offers, then stops it.`,
 
 Starts the server sandboxed, calls one tool with the JSON object given, prints the result and
 stops the server. Exits 1 when the tool reports an error.`,
+  config: `mcp-run config <server> --form deno|docker [-p …] [--image IMAGE]
+
+Pulls the server if needed, then prints the entry an MCP client spawns to run it directly:
+{"command": "docker", "args": [...]} (a complete hardened docker run) or the deno form. The entry
+states what the server may touch. Secrets are never written: the client provides them by name.`,
   check: `mcp-run check <manifest>… [--format json]
 
 Validates manifest files and reports every problem with its JSON path, line and column.`,
@@ -84,7 +128,26 @@ Validates manifest files and reports every problem with its JSON path, line and 
 Lists the servers in the registry.`,
   show: `mcp-run show <name> [--format json]
 
-Shows one registry entry: package, parameters, and what it may touch.`,
+Shows one registry entry: package, parameters, secrets, and what it may touch in plain words.`,
+  search: `mcp-run search <words>… [--format json]
+
+Lists the entries whose name, description, package or hosts contain every word.`,
+  diff: `mcp-run diff <old> <new> [--format json]
+
+Compares two manifests (registry names or files): added and removed grants, secrets and
+settings. Exits 1 when the new one may touch more.`,
+  export: `mcp-run export <name>
+
+Prints the entry as an official MCP registry server.json, with the complete manifest under
+_meta["io.modelcontextprotocol.registry/publisher-provided"]["run.sandboxed/mcp-run"].`,
+  import: `mcp-run import <server.json file or URL> [--format json]
+
+Prints the manifest carried in a server.json's _meta. A server.json without it becomes a draft
+that does not validate until its permissions are declared; the command then exits 3.`,
+  index: `mcp-run index <folder>
+
+Validates the manifests in a folder and prints the index.json that lets the folder be served
+as a --registry URL: each entry's sha256 is checked when it is loaded.`,
 };
 
 /** Options for {@linkcode main}. */
@@ -124,6 +187,15 @@ export async function main(argv: string[], options: MainOptions = {}): Promise<n
         "jsr-url": { type: "string" },
         "npm-registry": { type: "string" },
         offline: { type: "boolean" },
+        isolation: { type: "string" },
+        image: { type: "string" },
+        network: { type: "string" },
+        memory: { type: "string" },
+        cpus: { type: "string" },
+        "pids-limit": { type: "string" },
+        trust: { type: "boolean" },
+        form: { type: "string" },
+        yes: { type: "boolean" },
         help: { type: "boolean", short: "h" },
       },
     });
@@ -150,6 +222,19 @@ export async function main(argv: string[], options: MainOptions = {}): Promise<n
     printError(`mcp-run ${command}: ${text}\n\n${HELP[command] ?? USAGE}`);
     return EXIT.usage;
   };
+  const isolation = values.isolation ?? "deno";
+  if (isolation !== "deno" && isolation !== "docker") {
+    return usage(`--isolation must be deno or docker, got "${isolation}"`);
+  }
+  if (isolation !== "docker" && command !== "config") {
+    for (const flag of ["image", "network", "memory", "cpus", "pids-limit", "trust"] as const) {
+      if (values[flag] !== undefined) return usage(`--${flag} needs --isolation docker`);
+    }
+  }
+  const pidsLimit = values["pids-limit"] === undefined ? undefined : Number(values["pids-limit"]);
+  if (pidsLimit !== undefined && !(Number.isSafeInteger(pidsLimit) && pidsLimit > 0)) {
+    return usage(`--pids-limit must be a positive whole number, got "${values["pids-limit"]}"`);
+  }
   const registries: Record<string, string> = {};
   if (values["jsr-url"]) registries.JSR_URL = values["jsr-url"];
   if (values["npm-registry"]) registries.NPM_CONFIG_REGISTRY = values["npm-registry"];
@@ -165,6 +250,18 @@ export async function main(argv: string[], options: MainOptions = {}): Promise<n
     printError,
     json,
     autoPull: !values.offline,
+    isolation,
+    trust: values.trust ?? false,
+    docker: {
+      cacheRoot: values.cache ?? cacheRoot({ env }),
+      image: values.image,
+      network: values.network,
+      memory: values.memory,
+      cpus: values.cpus,
+      pidsLimit,
+      source: env,
+      registries,
+    },
   };
   for (const entry of values.param ?? []) {
     const eq = entry.indexOf("=");
@@ -179,11 +276,21 @@ export async function main(argv: string[], options: MainOptions = {}): Promise<n
         return await runCommand(ctx, rest[0], serverArgs, values["dry-run"] ?? false);
       case "pull":
         if (rest.length !== 1) return usage("give one server name or manifest path");
-        await pull(await resolveFor(ctx, rest[0], serverArgs), pullOptions(ctx));
+        {
+          const loaded = await loadManifest(rest[0], { sources: ctx.sources });
+          if (!await checkUpgrade(ctx, loaded.manifest, values.yes ?? false)) return EXIT.invalid;
+          const server = resolveLoaded(ctx, loaded, serverArgs);
+          if (ctx.isolation === "docker") await dockerPull(server, dockerOptions(ctx));
+          else await pull(server, pullOptions(ctx));
+          await recordApproved(ctx.root, loaded.manifest);
+        }
         return EXIT.ok;
       case "flags": {
         if (rest.length !== 1) return usage("give one server name or manifest path");
-        const plan = denoLaunchPlan(await resolveFor(ctx, rest[0], serverArgs), planOptions(ctx));
+        const server = await resolveFor(ctx, rest[0], serverArgs);
+        const plan = ctx.isolation === "docker"
+          ? dockerLaunchPlan(server, dockerOptions(ctx))
+          : denoLaunchPlan(server, planOptions(ctx));
         print(
           json
             ? JSON.stringify([plan.program, ...plan.args])
@@ -199,14 +306,35 @@ export async function main(argv: string[], options: MainOptions = {}): Promise<n
           return usage("give a server, a tool and JSON arguments");
         }
         return await callCommand(ctx, rest[0], rest[1], rest[2] ?? "{}", serverArgs);
+      case "config": {
+        if (rest.length !== 1) return usage("give one server name or manifest path");
+        const form = values.form ?? (values.isolation === "docker" ? "docker" : undefined);
+        if (form !== "deno" && form !== "docker") return usage("--form must be deno or docker");
+        return await configCommand(ctx, rest[0], serverArgs, form);
+      }
       case "check":
         if (rest.length === 0) return usage("give one or more manifest files");
         return await checkCommand(ctx, rest);
       case "list":
         return await listCommand(ctx);
+      case "search":
+        if (rest.length === 0) return usage("give one or more words");
+        return await searchCommand(ctx, rest);
       case "show":
         if (rest.length !== 1) return usage("give one registry name");
         return await showCommand(ctx, rest[0]);
+      case "diff":
+        if (rest.length !== 2) return usage("give the old and the new manifest");
+        return await diffCommand(ctx, rest[0], rest[1]);
+      case "export":
+        if (rest.length !== 1) return usage("give one registry name or manifest path");
+        return await exportCommand(ctx, rest[0]);
+      case "import":
+        if (rest.length !== 1) return usage("give one server.json file or URL");
+        return await importCommand(ctx, rest[0]);
+      case "index":
+        if (rest.length !== 1) return usage("give one folder of manifests");
+        return await indexCommand(ctx, rest[0]);
       default:
         printError(`mcp-run: unknown command "${command}"\n\n${USAGE}`);
         return EXIT.usage;
@@ -215,6 +343,7 @@ export async function main(argv: string[], options: MainOptions = {}): Promise<n
     printError(`mcp-run: ${(error as Error).message}`);
     if (error instanceof ManifestError || error instanceof GrantError) return EXIT.invalid;
     if (error instanceof CacheError) return EXIT.cache;
+    if (error instanceof DockerUnavailableError) return EXIT.error;
     return EXIT.error;
   }
 }
@@ -229,6 +358,23 @@ interface Context {
   printError: (text: string) => void;
   json: boolean;
   autoPull: boolean;
+  isolation: "deno" | "docker";
+  trust: boolean;
+  docker: DockerLaunchOptions;
+}
+
+function dockerOptions(ctx: Context) {
+  return { ...ctx.docker, progress: ctx.printError, autoPull: ctx.autoPull };
+}
+
+/** Prepares and starts a server in docker (for connectServer). */
+async function startDockerServer(
+  ctx: Context,
+  server: ResolvedServer,
+): Promise<{ process: ServerProcess; verify: () => Promise<void> }> {
+  const plan = dockerLaunchPlan(server, dockerOptions(ctx));
+  const { verify } = await prepareDockerServer(server, dockerOptions(ctx));
+  return { process: spawnDockerServer(server.name, plan, { onStderr: () => {} }), verify };
 }
 
 function planOptions(ctx: Context) {
@@ -255,6 +401,9 @@ function resolveLoaded(ctx: Context, loaded: LoadedManifest, extraArgs: string[]
     manifestDir: loaded.dir,
     home: ctx.env.HOME,
     cacheRoot: ctx.root,
+    npmRegistry: ctx.registries.NPM_CONFIG_REGISTRY,
+    isolation: ctx.isolation,
+    trust: ctx.trust,
   });
 }
 
@@ -265,26 +414,39 @@ async function runCommand(
   dryRun: boolean,
 ): Promise<number> {
   const server = await resolveFor(ctx, target, extraArgs);
-  const plan = denoLaunchPlan(server, planOptions(ctx));
+  const docker = ctx.isolation === "docker";
+  const plan = docker
+    ? dockerLaunchPlan(server, dockerOptions(ctx))
+    : denoLaunchPlan(server, planOptions(ctx));
   if (dryRun) {
     ctx.print(formatPlan(plan, server, ctx.json));
     return EXIT.ok;
   }
-  await prepareServer(server, pullOptions(ctx));
-  const child = spawnServer(server.name, plan);
+  let child: ServerProcess;
+  let gate: Promise<unknown> | undefined;
+  if (docker) {
+    const { verify } = await prepareDockerServer(server, dockerOptions(ctx));
+    child = spawnDockerServer(server.name, plan as DockerLaunchPlan);
+    gate = verify();
+  } else {
+    const { verify } = await prepareServer(server, pullOptions(ctx));
+    child = spawnServer(server.name, plan);
+    gate = verify();
+  }
   // Pass the signal on, then make sure the server ends: one that ignores it is killed after the
   // grace period (stop() closes stdin, then SIGTERM, then SIGKILL).
   const forward = (signal: Deno.Signal) => () => {
     child.kill(signal);
-    child.stop();
+    child.stop().catch(() => {});
   };
   const handlers = (["SIGINT", "SIGTERM", "SIGHUP"] as const).map((s) => [s, forward(s)] as const);
   for (const [signal, handler] of handlers) Deno.addSignalListener(signal, handler);
   try {
-    const status = await relayStdio(child);
+    const status = await relayStdio(child, { gate });
     return status.signal ? 128 + signalNumber(status.signal) : status.code;
   } finally {
     for (const [signal, handler] of handlers) Deno.removeSignalListener(signal, handler);
+    await child.stop();
   }
 }
 
@@ -315,7 +477,12 @@ export function formatPlan(plan: LaunchPlan, server: ResolvedServer, json: boole
 
 async function inspectCommand(ctx: Context, target: string, extraArgs: string[]): Promise<number> {
   const server = await resolveFor(ctx, target, extraArgs);
-  const connected = await connectServer(server, { ...pullOptions(ctx), onStderr: () => {} });
+  const { connectServer } = await import("./connect.ts");
+  const connected = await connectServer(server, {
+    ...pullOptions(ctx),
+    onStderr: () => {},
+    start: ctx.isolation === "docker" ? () => startDockerServer(ctx, server) : undefined,
+  });
   try {
     const { client } = connected;
     const caps = client.getServerCapabilities() ?? {};
@@ -383,7 +550,12 @@ async function callCommand(
     throw new TypeError(`Tool arguments must be a JSON object, got ${argsText}`);
   }
   const server = await resolveFor(ctx, target, extraArgs);
-  const connected = await connectServer(server, { ...pullOptions(ctx), onStderr: () => {} });
+  const { connectServer } = await import("./connect.ts");
+  const connected = await connectServer(server, {
+    ...pullOptions(ctx),
+    onStderr: () => {},
+    start: ctx.isolation === "docker" ? () => startDockerServer(ctx, server) : undefined,
+  });
   try {
     const result = await connected.client.callTool({
       name: tool,
@@ -405,6 +577,46 @@ async function callCommand(
   }
 }
 
+async function configCommand(
+  ctx: Context,
+  target: string,
+  extraArgs: string[],
+  form: "deno" | "docker",
+): Promise<number> {
+  const loaded = await loadManifest(target, { sources: ctx.sources });
+  const server = resolveServer(loaded.manifest, {
+    params: ctx.params,
+    extraArgs,
+    manifestDir: loaded.dir,
+    home: ctx.env.HOME,
+    cacheRoot: ctx.root,
+    isolation: form,
+    trust: ctx.trust,
+  });
+  if (form === "docker") await (await prepareDockerServer(server, dockerOptions(ctx))).verify();
+  else await (await prepareServer(server, pullOptions(ctx))).verify();
+  const entry = launchEntry(server, {
+    ...ctx.docker,
+    form,
+    cacheRoot: ctx.root,
+    user: ctx.docker.user ?? defaultContainerUser(),
+    secretDescriptions: Object.fromEntries(
+      Object.entries({ ...loaded.manifest.env, ...loaded.manifest.secrets })
+        .map(([name, spec]) => [name, spec.description]),
+    ),
+  });
+  const value: Record<string, unknown> = { command: entry.command, args: entry.args };
+  if (Object.keys(entry.env).length > 0) value.env = entry.env;
+  ctx.print(JSON.stringify(ctx.json ? entry : value, null, 2));
+  if (!ctx.json && entry.secrets.length > 0) {
+    ctx.printError(
+      `The client must set ${entry.secrets.map((s) => s.name).join(", ")} in this entry's ` +
+        "environment (mcp-run never writes their values).",
+    );
+  }
+  return EXIT.ok;
+}
+
 async function checkCommand(ctx: Context, files: string[]): Promise<number> {
   const results: { file: string; ok: boolean; problems: unknown[] }[] = [];
   for (const file of files) {
@@ -422,51 +634,4 @@ async function checkCommand(ctx: Context, files: string[]): Promise<number> {
   return results.every((r) => r.ok) ? EXIT.ok : EXIT.invalid;
 }
 
-async function listCommand(ctx: Context): Promise<number> {
-  const all = await listManifests({ sources: ctx.sources });
-  if (ctx.json) {
-    ctx.print(JSON.stringify(
-      all.map(({ manifest: m }) => ({
-        name: m.name,
-        description: m.description,
-        package: m.package,
-      })),
-      null,
-      2,
-    ));
-  } else {
-    const width = Math.max(...all.map((l) => l.manifest.name.length));
-    for (const { manifest: m } of all) ctx.print(`${m.name.padEnd(width)}  ${m.description}`);
-  }
-  return EXIT.ok;
-}
-
-async function showCommand(ctx: Context, name: string): Promise<number> {
-  const { manifest: m, file } = await loadManifest(name, { sources: ctx.sources });
-  if (ctx.json) {
-    ctx.print(JSON.stringify({ file, ...m }, null, 2));
-    return EXIT.ok;
-  }
-  const p = m.permissions;
-  const line = (label: string, items: string[]) =>
-    items.length ? [`  ${label}: ${items.join(", ")}`] : [];
-  ctx.print([
-    `${m.name} — ${m.description}`,
-    `package: ${m.package}`,
-    ...(m.homepage ? [`homepage: ${m.homepage}`] : []),
-    ...(Object.keys(m.parameters).length ? ["parameters:"] : []),
-    ...Object.entries(m.parameters).map(([k, s]) =>
-      `  -p ${k}=<${s.type}>${s.required ? " (required)" : ""}  ${s.description}`
-    ),
-    "may:",
-    ...line("read", p.read),
-    ...line("write", p.write),
-    ...(p.net.length ? line("reach", p.net) : ["  reach no network"]),
-    ...line("read env", [...p.env, ...Object.keys(m.env)]),
-    ...line("receive secrets", Object.keys(m.secrets)),
-    ...line("read system info", p.sys),
-    ...line("START PROGRAMS", p.run),
-    ...line("LOAD NATIVE LIBRARIES", p.ffi),
-  ].join("\n"));
-  return EXIT.ok;
-}
+if (import.meta.main) Deno.exit(await main(Deno.args));

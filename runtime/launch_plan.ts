@@ -8,7 +8,14 @@ import { pullEnv, serverEnv } from "./child_env.ts";
 import { denoRunArgs } from "./flags.ts";
 import { checkModuleGraph } from "./module_graph.ts";
 import { checkHostAddresses, type CheckHostAddressesOptions } from "./net_preflight.ts";
-import { CacheError, prepareDirs, pull, verifyPull } from "./pull.ts";
+import {
+  CacheError,
+  prepareDirs,
+  pull,
+  type PullRecord,
+  readPullRecord,
+  verifyPull,
+} from "./pull.ts";
 import type { ResolvedServer } from "./resolve.ts";
 
 /** Everything needed to start a server process; what `--dry-run` prints. */
@@ -79,29 +86,43 @@ export interface PrepareServerOptions extends DenoLaunchPlanOptions {
   hostLookup?: CheckHostAddressesOptions["lookup"];
 }
 
+/** A server ready to start, with its cache check possibly still running. */
+export interface PreparedServer {
+  /**
+   * Checks the cached code and lockfile against the pull record. Call it right after starting
+   * the server, so the check overlaps the server's start-up, and pass none of the server's
+   * output on before it resolves.
+   */
+  verify(): Promise<PullRecord>;
+}
+
 /**
- * Makes a server ready to start: pulls it when never pulled (if allowed), verifies the cached
- * code and lockfile, for local servers re-checks the module graph (the files may have changed
- * since pull), and refuses granted host names that resolve to private addresses the user did
- * not grant (see {@linkcode checkHostAddresses}).
+ * Makes a server ready to start: pulls it when never pulled (if allowed), starts checking the
+ * cached code and lockfile, for local servers re-checks the module graph (the files may have
+ * changed since pull), and refuses granted host names that resolve to private addresses the user
+ * did not grant (see {@linkcode checkHostAddresses}). The cache check runs while the caller starts
+ * the server, so it costs no start-up time; callers must wait for `verified` before trusting the
+ * server's output.
  *
  * @param server A resolved server.
  * @param options Cache root, Deno binary, environment, pull policy.
- * @throws {CacheError} When the cache is missing (and auto-pull is off) or was tampered with.
+ * @returns The pending cache check.
+ * @throws {CacheError} When the server was never pulled and auto-pull is off.
  * @throws {GrantError} When a granted host name resolves to a private address.
  */
 export async function prepareServer(
   server: ResolvedServer,
   options: PrepareServerOptions,
-): Promise<void> {
+): Promise<PreparedServer> {
   const dirs = serverDirs(server.name, server.specifier, options.cacheRoot);
+  let verify: () => Promise<PullRecord>;
   try {
-    await verifyPull(server, options);
+    await readPullRecord(server, options);
+    verify = () => verifyPull(server, options);
   } catch (error) {
-    if (!(error instanceof CacheError && error.kind === "missing") || options.autoPull === false) {
-      throw error;
-    }
-    await pull(server, options);
+    if (!(error instanceof CacheError) || options.autoPull === false) throw error;
+    const record = await pull(server, options);
+    verify = () => Promise.resolve(record);
   }
   await prepareDirs(dirs);
   await checkHostAddresses(server, { lookup: options.hostLookup });
@@ -117,4 +138,5 @@ export async function prepareServer(
       cwd: dirs.cwd,
     });
   }
+  return { verify };
 }

@@ -13,7 +13,7 @@ import {
   digestFile,
   digestTree,
   type FileDigest,
-  listFiles,
+  listFilesSync,
   sameStat,
   sha256Hex,
 } from "./_tree_digest.ts";
@@ -159,6 +159,30 @@ export async function pull(server: ResolvedServer, options: PullOptions): Promis
 }
 
 /**
+ * Reads a server's pull record.
+ *
+ * @param server A resolved server.
+ * @param options The cache root.
+ * @returns The record written by {@linkcode pull}.
+ * @throws {CacheError} `missing` when the server was never pulled.
+ */
+export async function readPullRecord(
+  server: ResolvedServer,
+  options: Pick<PullOptions, "cacheRoot">,
+): Promise<PullRecord> {
+  const dirs = serverDirs(server.name, server.specifier, options.cacheRoot);
+  try {
+    return JSON.parse(await Deno.readTextFile(dirs.pullRecord));
+  } catch (error) {
+    throw new CacheError(
+      "missing",
+      `"${server.name}" (${server.specifier}) is not pulled yet: run mcp-run pull ${server.name}`,
+      { cause: error },
+    );
+  }
+}
+
+/**
  * Checks that a server was pulled and that its lockfile and cached code are unchanged.
  *
  * The lockfile is hashed on every call. A code file whose size, modification or status-change
@@ -175,16 +199,7 @@ export async function verifyPull(
   options: Pick<PullOptions, "cacheRoot">,
 ): Promise<PullRecord> {
   const dirs = serverDirs(server.name, server.specifier, options.cacheRoot);
-  let record: PullRecord;
-  try {
-    record = JSON.parse(await Deno.readTextFile(dirs.pullRecord));
-  } catch (error) {
-    throw new CacheError(
-      "missing",
-      `"${server.name}" (${server.specifier}) is not pulled yet: run mcp-run pull ${server.name}`,
-      { cause: error },
-    );
-  }
+  const record = await readPullRecord(server, options);
   const tampered = (what: string) =>
     new CacheError(
       "tampered",
@@ -193,21 +208,29 @@ export async function verifyPull(
     );
   if (record.specifier !== server.specifier) throw tampered("its record names another package");
   if (await lockDigest(dirs.lockFile) !== record.lockSha256) throw tampered("deno.lock differs");
-  const seen = new Set<string>();
+  let seen = 0;
   for (const sub of CODE_DIRS) {
-    for (const rel of await listFiles(join(dirs.denoDir, sub))) {
+    for (const rel of listFilesSync(join(dirs.denoDir, sub))) {
       const path = `${sub}/${rel}`;
-      seen.add(path);
+      seen++;
       const want = record.files[path];
       if (!want) throw tampered(`${path} was added`);
-      const info = await Deno.lstat(join(dirs.denoDir, path));
+      const info = Deno.lstatSync(join(dirs.denoDir, path));
       if (sameStat(info, want)) continue;
       const got = await digestFile(join(dirs.denoDir, path));
       if (got.sha256 !== want.sha256) throw tampered(`${path} was modified`);
     }
   }
-  for (const path of Object.keys(record.files)) {
-    if (!seen.has(path)) throw tampered(`${path} was removed`);
+  if (seen !== Object.keys(record.files).length) {
+    const missing = Object.keys(record.files).find((p) => {
+      try {
+        Deno.lstatSync(join(dirs.denoDir, p));
+        return false;
+      } catch {
+        return true;
+      }
+    });
+    throw tampered(`${missing ?? "a file"} was removed`);
   }
   return record;
 }

@@ -86,28 +86,27 @@ export interface PrepareServerOptions extends DenoLaunchPlanOptions {
   hostLookup?: CheckHostAddressesOptions["lookup"];
 }
 
-/** A server ready to start, with its cache check possibly still running. */
+/** A server ready to start, its cache already checked. */
 export interface PreparedServer {
   /**
-   * Checks the cached code and lockfile against the pull record. Call it right after starting
-   * the server, so the check overlaps the server's start-up, and pass none of the server's
-   * output on before it resolves.
+   * The result of the cache check, which {@linkcode prepareServer} completes before it returns:
+   * the server's code must not run before the check passes (a check that overlapped the server's
+   * start-up let tampered code run, with the server's grants, until the check failed).
    */
   verify(): Promise<PullRecord>;
 }
 
 /**
- * Makes a server ready to start: pulls it when never pulled (if allowed), starts checking the
- * cached code and lockfile, for local servers re-checks the module graph (the files may have
- * changed since pull), and refuses granted host names that resolve to private addresses the user
- * did not grant (see {@linkcode checkHostAddresses}). The cache check runs while the caller starts
- * the server, so it costs no start-up time; callers must wait for `verified` before trusting the
- * server's output.
+ * Makes a server ready to start: pulls it when never pulled (if allowed), checks the cached code
+ * and lockfile, for local servers re-checks the module graph (the files may have changed since
+ * pull), and refuses granted host names that resolve to private addresses the user did not grant
+ * (see {@linkcode checkHostAddresses}).
  *
  * @param server A resolved server.
  * @param options Cache root, Deno binary, environment, pull policy.
- * @returns The pending cache check.
- * @throws {CacheError} When the server was never pulled and auto-pull is off.
+ * @returns The passed cache check.
+ * @throws {CacheError} When the server was never pulled and auto-pull is off, or its cache was
+ *   tampered with.
  * @throws {GrantError} When a granted host name resolves to a private address.
  */
 export async function prepareServer(
@@ -124,6 +123,9 @@ export async function prepareServer(
     const record = await pull(server, options);
     verify = () => Promise.resolve(record);
   }
+  // The cache check overlaps the other checks, never the server's start.
+  const verified = verify();
+  verified.catch(() => {});
   await prepareDirs(dirs);
   await checkHostAddresses(server, { lookup: options.hostLookup });
   if (server.localDir) {
@@ -138,5 +140,6 @@ export async function prepareServer(
       cwd: dirs.cwd,
     });
   }
-  return { verify };
+  const record = await verified;
+  return { verify: () => Promise.resolve(record) };
 }

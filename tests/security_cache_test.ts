@@ -183,6 +183,58 @@ for (const [what, message, tamper] of tamperings) {
   });
 }
 
+Deno.test("tampered code never runs: the cache check comes before the server starts", async () => {
+  const granted = removeOnExit(tempDir());
+  const marker = join(granted, "tampered-code-ran");
+  const original = Deno.readFileSync(codeFile);
+  // Appended to the SDK's stdio transport, which the server imports first thing.
+  const payload = `\nimport __fs from "node:fs";\n__fs.writeFileSync(${
+    JSON.stringify(marker)
+  }, "ran");\n`;
+  Deno.writeTextFileSync(codeFile, payload, { append: true });
+  try {
+    await assert.rejects(
+      () => launch(attackerManifest(withDir), { root, params: { dir: granted } }),
+      (e: Error) => e instanceof CacheError && e.kind === "tampered",
+    );
+    const dir = removeOnExit(tempDir());
+    const r = await cli(
+      ["run", writeManifest(dir, withDir), "-p", `dir=${granted}`, "--cache", root],
+      { stdin: "" },
+    );
+    assert.equal(r.code, 4, r.stderr);
+    await new Promise((resolve) => setTimeout(resolve, 1000)); // give a started server time
+    assert.throws(() => Deno.statSync(marker), Deno.errors.NotFound, "the tampered code ran");
+  } finally {
+    Deno.writeFileSync(codeFile, original);
+  }
+  // Positive control: the same payload, launched by hand past the check, does run.
+  Deno.writeTextFileSync(codeFile, payload, { append: true });
+  try {
+    const plan = denoLaunchPlan(
+      resolveServer(attackerManifest(withDir), { cacheRoot: root, params: { dir: granted } }),
+      { cacheRoot: root, source: {} },
+    );
+    const child = spawnServer(server.name, plan, { onStderr: () => {} });
+    for (let i = 0; i < 100 && !exists(marker); i++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    await child.stop();
+    assert.equal(Deno.readTextFileSync(marker), "ran");
+  } finally {
+    Deno.writeFileSync(codeFile, original);
+  }
+});
+
+function exists(path: string): boolean {
+  try {
+    Deno.statSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 Deno.test("mcp-run run exits 4 on a tampered cache and starts nothing", async () => {
   const dir = removeOnExit(tempDir());
   const original = Deno.readFileSync(codeFile);

@@ -9,14 +9,10 @@ import {
   WebStandardStreamableHTTPServerTransport,
 } from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js";
 import type { JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
-import {
-  createConformanceServer,
-  type CreateConformanceServerOptions,
-} from "./server.ts";
+import { createConformanceServer, type CreateConformanceServerOptions } from "./server.ts";
 
 /** Options for {@linkcode createConformanceHandler}. */
-export interface CreateConformanceHandlerOptions
-  extends CreateConformanceServerOptions {
+export interface CreateConformanceHandlerOptions extends CreateConformanceServerOptions {
   /** Accepted `Host` header values (`host:port`). Requests with another Host get 403. */
   allowedHosts: string[];
   /** The endpoint path. Default `/mcp`. */

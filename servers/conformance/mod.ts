@@ -17,18 +17,14 @@ import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js"
 import { createConformanceServer } from "./server.ts";
 import { createConformanceHandler } from "./http.ts";
 
-export {
-  createConformanceServer,
-  type CreateConformanceServerOptions,
-} from "./server.ts";
+export { createConformanceServer, type CreateConformanceServerOptions } from "./server.ts";
 export {
   type ConformanceHandler,
   createConformanceHandler,
   type CreateConformanceHandlerOptions,
 } from "./http.ts";
 
-const USAGE =
-  `Usage: mod.ts [--http] [--host 127.0.0.1] [--port 3000] [--path /mcp]
+const USAGE = `Usage: mod.ts [--http] [--host 127.0.0.1] [--port 3000] [--path /mcp]
 
 Serves the MCP conformance fixtures over stdio, or over Streamable HTTP with --http.`;
 
@@ -62,9 +58,7 @@ async function main(args: string[]): Promise<void> {
     hostname: values.host,
     port: Number(values.port),
     onListen: ({ port }) => {
-      allowedHosts = ["localhost", "127.0.0.1", "[::1]", values.host].map((h) =>
-        `${h}:${port}`
-      );
+      allowedHosts = ["localhost", "127.0.0.1", "[::1]", values.host].map((h) => `${h}:${port}`);
       console.error(
         `MCP conformance server on http://${values.host}:${port}${values.path}`,
       );

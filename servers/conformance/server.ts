@@ -68,8 +68,7 @@ const TOOLS: Tool[] = [
   },
   {
     name: "test_multiple_content_types",
-    description:
-      "Tests response with multiple content types (text, image, resource)",
+    description: "Tests response with multiple content types (text, image, resource)",
     inputSchema: EMPTY_OBJECT_SCHEMA,
   },
   {
@@ -134,8 +133,7 @@ const TOOLS: Tool[] = [
   },
   {
     name: "json_schema_2020_12_tool",
-    description:
-      "Tool with JSON Schema 2020-12 features for conformance testing (SEP-1613)",
+    description: "Tool with JSON Schema 2020-12 features for conformance testing (SEP-1613)",
     inputSchema: {
       $schema: "https://json-schema.org/draft/2020-12/schema",
       type: "object",
@@ -284,8 +282,7 @@ export interface CreateConformanceServerOptions {
   stepDelayMs?: number;
 }
 
-const sleep = (ms: number): Promise<void> =>
-  new Promise((resolve) => setTimeout(resolve, ms));
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 function text(value: string): CallToolResult {
   return { content: [{ type: "text", text: value }] };
@@ -575,8 +572,7 @@ export function createConformanceServer(
               role: "user",
               content: {
                 type: "text",
-                text:
-                  `Prompt with arguments: arg1='${args.arg1}', arg2='${args.arg2}'`,
+                text: `Prompt with arguments: arg1='${args.arg1}', arg2='${args.arg2}'`,
               },
             }],
           };
@@ -655,9 +651,7 @@ async function elicit(
       ElicitResultSchema,
     );
     return text(
-      `${label}: action=${result.action}, content=${
-        JSON.stringify(result.content ?? {})
-      }`,
+      `${label}: action=${result.action}, content=${JSON.stringify(result.content ?? {})}`,
     );
   } catch (error) {
     return text(

@@ -1,9 +1,10 @@
 // In-process tests of the HTTP bridge handler: no sockets, real `deno run` children over stdio,
 // the real MCP SDK client.
 import assert from "node:assert/strict";
-import { McpError } from "@modelcontextprotocol/sdk/types.js";
+
 import {
   LoggingMessageNotificationSchema,
+  type McpError,
   ResourceUpdatedNotificationSchema,
   ToolListChangedNotificationSchema,
 } from "@modelcontextprotocol/sdk/types.js";

@@ -83,7 +83,7 @@ async function readStatus(conn: Deno.Conn): Promise<number> {
   return Number(text.split(" ")[1]);
 }
 
-function postHead(port: number, host: string, extra = "", length?: number): string {
+function postHead(host: string, extra = "", length?: number): string {
   return `POST /mcp HTTP/1.1\r\nHost: ${host}\r\nContent-Type: application/json\r\n` +
     `Accept: application/json, text/event-stream\r\n${extra}` +
     (length === undefined ? "" : `Content-Length: ${length}\r\n`) + "Connection: close\r\n\r\n";
@@ -108,14 +108,14 @@ Deno.test("serveHttpBridge() refuses DNS-rebinding Hosts and foreign Origins ove
   await withServer({}, async (server, children) => {
     const port = server.addr.port;
     const cases: [string, number][] = [
-      [postHead(port, "evil.example.com", "", INIT.length), 403],
-      [postHead(port, `evil.example.com:${port}`, "", INIT.length), 403],
-      [postHead(port, `127.0.0.1:${port + 1}`, "", INIT.length), 403],
+      [postHead("evil.example.com", "", INIT.length), 403],
+      [postHead(`evil.example.com:${port}`, "", INIT.length), 403],
+      [postHead(`127.0.0.1:${port + 1}`, "", INIT.length), 403],
       [
-        postHead(port, `127.0.0.1:${port}`, "Origin: http://evil.example.com\r\n", INIT.length),
+        postHead(`127.0.0.1:${port}`, "Origin: http://evil.example.com\r\n", INIT.length),
         403,
       ],
-      [postHead(port, `localhost:${port}`, "Origin: null\r\n", INIT.length), 403],
+      [postHead(`localhost:${port}`, "Origin: null\r\n", INIT.length), 403],
     ];
     for (const [head, status] of cases) {
       assert.equal(await rawStatus(port, head, INIT), status, head);
@@ -123,7 +123,7 @@ Deno.test("serveHttpBridge() refuses DNS-rebinding Hosts and foreign Origins ove
     assert.equal(children.starts, 0, "no process for a refused request");
     // Positive controls: each loopback name this listener answers to.
     for (const host of [`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`]) {
-      assert.equal(await rawStatus(port, postHead(port, host, "", INIT.length), INIT), 200, host);
+      assert.equal(await rawStatus(port, postHead(host, "", INIT.length), INIT), 200, host);
     }
   });
 });
@@ -177,11 +177,11 @@ Deno.test("serveHttpBridge() refuses oversized and malformed bodies without buff
     const port = server.addr.port;
     const host = `127.0.0.1:${port}`;
     // A declared size over the limit: refused before any body byte is sent.
-    assert.equal(await rawStatus(port, postHead(port, host, "", 1_000_000_000)), 413);
+    assert.equal(await rawStatus(port, postHead(host, "", 1_000_000_000)), 413);
     // A chunked body that never ends: cut at the limit.
     const before = Deno.memoryUsage().rss;
     const conn = await Deno.connect({ hostname: "127.0.0.1", port });
-    await conn.write(encoder.encode(postHead(port, host, "Transfer-Encoding: chunked\r\n")));
+    await conn.write(encoder.encode(postHead(host, "Transfer-Encoding: chunked\r\n")));
     const status = readStatus(conn);
     const chunk = encoder.encode(`10000\r\n${"x".repeat(0x10000)}\r\n`);
     let sent = 0;
@@ -195,7 +195,7 @@ Deno.test("serveHttpBridge() refuses oversized and malformed bodies without buff
     assert.ok(sent < 2048, "the server hung up instead of reading 128 MiB");
     assert.ok(Deno.memoryUsage().rss - before < 64 * 1024 * 1024, "memory stays bounded");
     // Malformed JSON, malformed HTTP.
-    assert.equal(await rawStatus(port, postHead(port, host, "", 9), "{not json"), 400);
+    assert.equal(await rawStatus(port, postHead(host, "", 9), "{not json"), 400);
     assert.ok([0, 400].includes(await rawStatus(port, "GARBAGE\r\n\r\n")));
     assert.equal(children.starts, 0);
   });

@@ -97,6 +97,31 @@ export {
   type RegistryOptions,
 } from "./runtime/registry.ts";
 export { shellQuote } from "./runtime/shell_quote.ts";
+export {
+  BridgeErrorCode,
+  type ClientInfo,
+  createHttpBridge,
+  type HttpBridge,
+  type HttpBridgeOptions,
+  type HttpBridgeStats,
+  loopbackHosts,
+  type SessionMode,
+} from "./runtime/http_bridge.ts";
+export {
+  checkBindAddress,
+  defaultAllowedHosts,
+  type HttpBridgeServer,
+  isLoopbackAddress,
+  serveHttpBridge,
+  type ServeHttpBridgeOptions,
+} from "./runtime/http_serve.ts";
+export {
+  constantTimeEqual,
+  MIN_TOKEN_LENGTH,
+  readTokenFile,
+  TokenVerifier,
+} from "./runtime/bearer_token.ts";
+export { serveServer, type ServeServerOptions } from "./runtime/serve_server.ts";
 export { EXIT, formatPlan, main, type MainOptions } from "./runtime/cli.ts";
 
 if (import.meta.main) {

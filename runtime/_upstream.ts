@@ -258,8 +258,16 @@ export class Upstream {
         transport = await this.#connect();
         this.#transport = transport;
         transport.onmessage = (message: JSONRPCMessage) => this.#fromChild(message as Message);
-        transport.onerror = (error: Error) => this.#options.onError?.(error);
-        transport.onclose = () => this.#exited("The MCP server exited");
+        let exit = "";
+        transport.onerror = (error: Error) => {
+          // A supervised process reports how it ended (never its stderr: that stays local).
+          const { code, signal } = error as { code?: unknown; signal?: unknown };
+          if (error.name === "ServerExitedError") {
+            exit = typeof signal === "string" ? ` (killed by ${signal})` : ` with code ${code}`;
+          }
+          this.#options.onError?.(error);
+        };
+        transport.onclose = () => this.#exited(`The MCP server exited${exit}`);
         if (this.#state === "closed") {
           await this.#closeTransport();
           return;

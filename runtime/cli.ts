@@ -16,6 +16,10 @@ import { GrantError, type ResolvedServer, resolveServer } from "./resolve.ts";
 import { ServerExitedError, spawnServer } from "./server_process.ts";
 import { shellQuote } from "./shell_quote.ts";
 import { relayStdio } from "./stdio_relay.ts";
+import { readTokenFile } from "./bearer_token.ts";
+import type { SessionMode } from "./http_bridge.ts";
+import { checkBindAddress } from "./http_serve.ts";
+import { serveServer } from "./serve_server.ts";
 
 /** Exit codes of the CLI (`run` exits with the server's own code once it started). */
 export const EXIT: Readonly<Record<string, number>> = {
@@ -36,6 +40,9 @@ Usage:
   mcp-run inspect <server> [-p …]  Start it, show its permissions and what it offers, stop it
   mcp-run call <server> <tool> [JSON arguments] [-p …]
                                    Start it, call one tool, print the result, stop it
+  mcp-run serve <server> [-p …] [--host 127.0.0.1] [--port 8808] [--token-file F] …
+                                   Serve it over MCP Streamable HTTP, one sandboxed process
+                                   per session
   mcp-run check <manifest>…        Validate manifest files
   mcp-run list                     List the built-in registry
   mcp-run show <name>              Show one registry entry and what it may touch
@@ -50,7 +57,7 @@ Options:
       --cache DIR          mcp-run's cache (default $MCP_RUN_CACHE or ~/.cache/mcp-run)
       --jsr-url URL        Use a JSR mirror (sets JSR_URL for pull and run)
       --npm-registry URL   Use an npm mirror (sets NPM_CONFIG_REGISTRY for pull and run)
-      --offline            run/inspect/call: fail instead of pulling a server never pulled
+      --offline            run/inspect/call/serve: fail instead of pulling a server never pulled
   -h, --help               Show help (also: mcp-run <command> --help)
 
 Exit codes: 0 ok · 1 error · 2 bad usage · 3 invalid manifest or refused grant ·
@@ -76,6 +83,30 @@ resources it offers, then stops it.`,
 
 Starts the server sandboxed, calls one tool with the JSON object given, prints the result and
 stops the server. Exits 1 when the tool reports an error.`,
+  serve: `mcp-run serve <server> [-p NAME=VALUE]… [options] [-- server args…]
+
+Serves the server over MCP Streamable HTTP (POST, GET stream, DELETE; spec 2025-11-25) at
+http://HOST:PORT/mcp, sandboxed exactly as \`run\` starts it. Each HTTP session gets its own
+process; the client's headers never reach it. /healthz answers {"status":"ok"}. SIGINT or SIGTERM
+ends every session and process, then exits 0.
+
+Options:
+  --host ADDR              Address to listen on (default 127.0.0.1). Anything but loopback
+                           requires --token-file
+  --port N                 Port (default 8808; 0 picks a free one)
+  --token-file F           Bearer tokens, one per line, file mode 600; clients send
+                           "Authorization: Bearer <token>"; a session only answers its token
+  --allowed-host NAME[:PORT]
+                           Another accepted Host header (repeatable); loopback names and the
+                           bound address are always accepted, others get 403
+  --allowed-origin ORIGIN  A browser origin allowed to call (repeatable), e.g.
+                           https://app.example.com; no wildcard; others get 403
+  --session-mode isolated|shared
+                           isolated (default): one process per session; shared: one process for
+                           every session, request ids remapped
+  --max-sessions N         Sessions at once (default 64); more get 503
+  --isolation deno|docker  Sandbox of each process (default deno)
+  --dry-run                Print the launch plan and the address instead of serving`,
   check: `mcp-run check <manifest>… [--format json]
 
 Validates manifest files and reports every problem with its JSON path, line and column.`,
@@ -124,6 +155,14 @@ export async function main(argv: string[], options: MainOptions = {}): Promise<n
         "jsr-url": { type: "string" },
         "npm-registry": { type: "string" },
         offline: { type: "boolean" },
+        host: { type: "string" },
+        port: { type: "string" },
+        "token-file": { type: "string" },
+        "allowed-host": { type: "string", multiple: true },
+        "allowed-origin": { type: "string", multiple: true },
+        "session-mode": { type: "string" },
+        "max-sessions": { type: "string" },
+        isolation: { type: "string" },
         help: { type: "boolean", short: "h" },
       },
     });
@@ -199,6 +238,12 @@ export async function main(argv: string[], options: MainOptions = {}): Promise<n
           return usage("give a server, a tool and JSON arguments");
         }
         return await callCommand(ctx, rest[0], rest[1], rest[2] ?? "{}", serverArgs);
+      case "serve": {
+        if (rest.length !== 1) return usage("give one server name or manifest path");
+        const serve = serveOptions(values);
+        if (typeof serve === "string") return usage(serve);
+        return await serveCommand(ctx, rest[0], serverArgs, serve, values["dry-run"] ?? false);
+      }
       case "check":
         if (rest.length === 0) return usage("give one or more manifest files");
         return await checkCommand(ctx, rest);
@@ -397,6 +442,112 @@ async function callCommand(
     throw new Error(`Tool "${tool}" failed: ${(error as Error).message}`, { cause: error });
   } finally {
     await connected.close();
+  }
+}
+
+/** The `serve` command's own options, validated. */
+interface ServeCommandOptions {
+  host: string;
+  port: number;
+  tokenFile?: string;
+  allowedHosts: string[];
+  allowedOrigins: string[];
+  sessionMode: SessionMode;
+  maxSessions?: number;
+  isolation: "deno" | "docker";
+}
+
+function serveOptions(values: {
+  host?: string;
+  port?: string;
+  "token-file"?: string;
+  "allowed-host"?: string[];
+  "allowed-origin"?: string[];
+  "session-mode"?: string;
+  "max-sessions"?: string;
+  isolation?: string;
+}): ServeCommandOptions | string {
+  const port = Number(values.port ?? "8808");
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    return `--port must be a port number, got "${values.port}"`;
+  }
+  const sessionMode = values["session-mode"] ?? "isolated";
+  if (sessionMode !== "isolated" && sessionMode !== "shared") {
+    return `--session-mode must be isolated or shared, got "${sessionMode}"`;
+  }
+  let maxSessions: number | undefined;
+  if (values["max-sessions"] !== undefined) {
+    maxSessions = Number(values["max-sessions"]);
+    if (!Number.isInteger(maxSessions) || maxSessions < 1) {
+      return `--max-sessions must be a positive integer, got "${values["max-sessions"]}"`;
+    }
+  }
+  const isolation = values.isolation ?? "deno";
+  if (isolation !== "deno" && isolation !== "docker") {
+    return `--isolation must be deno or docker, got "${isolation}"`;
+  }
+  return {
+    host: values.host ?? "127.0.0.1",
+    port,
+    tokenFile: values["token-file"],
+    allowedHosts: values["allowed-host"] ?? [],
+    allowedOrigins: values["allowed-origin"] ?? [],
+    sessionMode,
+    maxSessions,
+    isolation,
+  };
+}
+
+async function serveCommand(
+  ctx: Context,
+  target: string,
+  extraArgs: string[],
+  options: ServeCommandOptions,
+  dryRun: boolean,
+): Promise<number> {
+  const tokens = options.tokenFile === undefined ? [] : await readTokenFile(options.tokenFile);
+  checkBindAddress(options.host, tokens.length > 0);
+  if (options.isolation === "docker") {
+    throw new RangeError(
+      "Cannot serve with --isolation docker: this build has no docker launch plan; use --isolation deno",
+    );
+  }
+  const server = await resolveFor(ctx, target, extraArgs);
+  const plan = denoLaunchPlan(server, planOptions(ctx));
+  const host = options.host.includes(":") ? `[${options.host}]` : options.host;
+  if (dryRun) {
+    ctx.print(formatPlan(plan, server, ctx.json));
+    if (!ctx.json) ctx.print(`listen: http://${host}:${options.port}/mcp`);
+    return EXIT.ok;
+  }
+  const shutdown = new AbortController();
+  const stop = () => shutdown.abort();
+  const signals = ["SIGINT", "SIGTERM"] as const;
+  for (const signal of signals) Deno.addSignalListener(signal, stop);
+  try {
+    const served = await serveServer(server, {
+      ...pullOptions(ctx),
+      plan: () => plan,
+      hostname: options.host,
+      port: options.port,
+      tokens,
+      allowedHosts: options.allowedHosts,
+      allowedOrigins: options.allowedOrigins,
+      sessionMode: options.sessionMode,
+      maxSessions: options.maxSessions,
+      signal: shutdown.signal,
+      onStderr: (line) => ctx.printError(`[${server.name}] ${line}`),
+    });
+    const mode = options.sessionMode === "isolated"
+      ? "one sandboxed process per session"
+      : "one sandboxed process shared by every session";
+    ctx.printError(`mcp-run serve: ${server.name} on ${served.url} (${mode})`);
+    if (tokens.length === 0) ctx.printError("mcp-run serve: no token: loopback clients only");
+    await served.finished;
+    ctx.printError("mcp-run serve: stopped");
+    return EXIT.ok;
+  } finally {
+    for (const signal of signals) Deno.removeSignalListener(signal, stop);
   }
 }
 

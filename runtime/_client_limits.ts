@@ -98,6 +98,18 @@ export class ClientLimits {
   }
 
   /**
+   * Counts one more concurrent request for the client without checking the limit (work that
+   * was admitted already, such as the requests of a POST that passed {@linkcode acquire}).
+   *
+   * @param client The client key.
+   * @param now The time in milliseconds.
+   */
+  hold(client: string, now: number): void {
+    const state = this.#state(client, now);
+    if (state !== undefined) state.open++;
+  }
+
+  /**
    * Closes one concurrent request for the client.
    *
    * @param client The client key.

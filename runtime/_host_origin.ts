@@ -51,11 +51,25 @@ export function compileHostCheck(allowed: readonly string[]): HeaderCheck {
     if (hasPort) exact.add(url.host);
     else anyPort.add(url.hostname);
   }
-  return (value) => {
+  return memoize((value) => {
     if (value === null) return false;
     const url = parseHost(value);
     if (url === undefined) return false;
     return exact.has(url.host) || anyPort.has(url.hostname);
+  });
+}
+
+/** Caches the answers for the last few distinct values (clients repeat the same headers). */
+function memoize(check: HeaderCheck, size = 64): HeaderCheck {
+  const cache = new Map<string | null, boolean>();
+  return (value) => {
+    let answer = cache.get(value);
+    if (answer === undefined) {
+      answer = check(value);
+      if (cache.size >= size) cache.delete(cache.keys().next().value!);
+      cache.set(value, answer);
+    }
+    return answer;
   };
 }
 
@@ -104,11 +118,11 @@ export function compileOriginCheck(allowed: readonly string[]): HeaderCheck {
     }
     origins.add(origin);
   }
-  return (value) => {
+  return memoize((value) => {
     if (value === null) return true;
     const origin = normalizeOrigin(value);
     return origin !== undefined && origins.has(origin);
-  };
+  });
 }
 
 /**

@@ -44,6 +44,8 @@ export interface Downstream {
   send(message: JSONRPCMessage, relatedRequestId?: RequestId): Promise<boolean>;
   /** The server is gone: end the session once the messages already sent are flushed. */
   close(): void;
+  /** Told +1 when a client request starts waiting for the server, -1 when it stops. */
+  inflight?(delta: 1 | -1): void;
 }
 
 /** What {@linkcode Upstream.attach} returns: the session's handle on the server. */
@@ -97,7 +99,8 @@ interface Pending {
   method: string;
   clientToken?: string | number;
   childToken?: string | number;
-  timer?: ReturnType<typeof setTimeout>;
+  /** When the request times out (ms since the epoch). */
+  deadline: number;
 }
 
 interface ServerRequest {
@@ -150,6 +153,7 @@ export class Upstream {
   #closing: Promise<void> | undefined;
   #dropped = 0;
   #stopping = false;
+  #sweeper: ReturnType<typeof setInterval> | undefined;
 
   /**
    * @param connect Starts the server and returns its transport (not yet started).
@@ -226,7 +230,7 @@ export class Upstream {
   async #shutdown(): Promise<void> {
     const wasConnecting = this.#state === "connecting";
     this.#state = "closed";
-    for (const pending of this.#pending.values()) clearTimeout(pending.timer);
+    this.#stopSweeper();
     this.#pending.clear();
     this.#progress.clear();
     this.#serverRequests.clear();
@@ -303,7 +307,7 @@ export class Upstream {
     }
     this.#links.clear();
     this.#failInitWaiting(BridgeErrorCode.ServerUnavailable, reason);
-    for (const pending of this.#pending.values()) clearTimeout(pending.timer);
+    this.#stopSweeper();
     this.#pending.clear();
     this.#progress.clear();
     this.#serverRequests.clear();
@@ -354,19 +358,38 @@ export class Upstream {
   }
 
   #finish(pending: Pending): void {
-    clearTimeout(pending.timer);
     this.#pending.delete(pending.childId);
     if (pending.childToken !== undefined) this.#progress.delete(pending.childToken);
     if (pending.link?.inflight.get(pending.clientId) === pending) {
       pending.link.inflight.delete(pending.clientId);
+      pending.link.down.inflight?.(-1);
     }
   }
 
   #arm(pending: Pending): void {
-    clearTimeout(pending.timer);
+    pending.deadline = Date.now() + this.#options.requestTimeoutMs;
+    if (this.#sweeper !== undefined) return;
+    // One coarse timer for every request rather than one timer each.
+    const tick = Math.max(10, Math.min(1000, this.#options.requestTimeoutMs / 4));
+    const sweeper = setInterval(() => this.#expire(), tick);
+    Deno.unrefTimer(sweeper);
+    this.#sweeper = sweeper;
+  }
+
+  #stopSweeper(): void {
+    clearInterval(this.#sweeper);
+    this.#sweeper = undefined;
+  }
+
+  #expire(): void {
+    if (this.#pending.size === 0) {
+      this.#stopSweeper();
+      return;
+    }
+    const now = Date.now();
     const ms = this.#options.requestTimeoutMs;
-    pending.timer = setTimeout(() => {
-      if (this.#pending.get(pending.childId) !== pending) return;
+    for (const pending of [...this.#pending.values()]) {
+      if (pending.deadline > now) continue;
       this.#finish(pending);
       this.#cancelOnChild(pending.childId, "Request timed out");
       if (pending.method === "initialize" && this.#options.shared) {
@@ -382,7 +405,7 @@ export class Upstream {
       );
       // A session whose server never initialized is of no use.
       if (pending.method === "initialize" && !this.#options.shared) pending.link?.down.close();
-    }, ms);
+    }
   }
 
   #cancelOnChild(childId: RequestId, reason: string): void {
@@ -456,7 +479,7 @@ export class Upstream {
       return;
     }
     const clientToken = message.params?._meta?.progressToken;
-    const pending: Pending = { link, clientId, childId, method };
+    const pending: Pending = { link, clientId, childId, method, deadline: 0 };
     let out = message;
     if (isToken(clientToken)) {
       pending.clientToken = clientToken;
@@ -473,6 +496,7 @@ export class Upstream {
     }
     this.#pending.set(childId, pending);
     link.inflight.set(clientId, pending);
+    link.down.inflight?.(1);
     this.#arm(pending);
     this.#toChild(out);
   }
@@ -694,6 +718,7 @@ export class Upstream {
       if (pending.method === "initialize" && this.#options.shared) {
         // Other sessions may be waiting for this answer: keep it, without a session.
         link.inflight.delete(pending.clientId);
+        link.down.inflight?.(-1);
         pending.link = undefined;
         continue;
       }
@@ -715,7 +740,13 @@ export class Upstream {
     for (const uri of link.subscriptions) {
       if (this.#subscribed(uri)) continue;
       const childId = this.#nextId++;
-      const pending: Pending = { link: undefined, clientId: childId, childId, method: "" };
+      const pending: Pending = {
+        link: undefined,
+        clientId: childId,
+        childId,
+        method: "",
+        deadline: 0,
+      };
       this.#pending.set(childId, pending);
       this.#arm(pending);
       this.#toChild({

@@ -105,6 +105,15 @@ Options:
                            isolated (default): one process per session; shared: one process for
                            every session, request ids remapped
   --max-sessions N         Sessions at once (default 64); more get 503
+  --max-sessions-per-client N
+                           Sessions one client address may hold (default 16); a new one
+                           replaces that client's least recently used idle session
+  --rate-limit N           Requests per second one client may start (default 50, burst 2N;
+                           0 turns it off)
+  --max-concurrent N       Requests (open streams included) per client at once (default 64)
+  --idle-timeout S         Close sessions idle for S seconds (default 600)
+  --request-timeout S      Answer a request the server does not answer in S seconds with a
+                           JSON-RPC error (default 60)
   --isolation deno|docker  Sandbox of each process (default deno)
   --dry-run                Print the launch plan and the address instead of serving`,
   check: `mcp-run check <manifest>… [--format json]
@@ -162,6 +171,11 @@ export async function main(argv: string[], options: MainOptions = {}): Promise<n
         "allowed-origin": { type: "string", multiple: true },
         "session-mode": { type: "string" },
         "max-sessions": { type: "string" },
+        "max-sessions-per-client": { type: "string" },
+        "rate-limit": { type: "string" },
+        "max-concurrent": { type: "string" },
+        "idle-timeout": { type: "string" },
+        "request-timeout": { type: "string" },
         isolation: { type: "string" },
         help: { type: "boolean", short: "h" },
       },
@@ -453,20 +467,35 @@ interface ServeCommandOptions {
   allowedHosts: string[];
   allowedOrigins: string[];
   sessionMode: SessionMode;
-  maxSessions?: number;
   isolation: "deno" | "docker";
+  maxSessions?: number;
+  maxSessionsPerClient?: number;
+  ratePerSecond?: number;
+  maxConcurrentPerClient?: number;
+  idleTimeoutMs?: number;
+  requestTimeoutMs?: number;
 }
 
-function serveOptions(values: {
-  host?: string;
-  port?: string;
-  "token-file"?: string;
-  "allowed-host"?: string[];
-  "allowed-origin"?: string[];
-  "session-mode"?: string;
-  "max-sessions"?: string;
-  isolation?: string;
-}): ServeCommandOptions | string {
+type ServeFlags =
+  & Partial<
+    Record<
+      | "host"
+      | "port"
+      | "token-file"
+      | "session-mode"
+      | "isolation"
+      | "max-sessions"
+      | "max-sessions-per-client"
+      | "rate-limit"
+      | "max-concurrent"
+      | "idle-timeout"
+      | "request-timeout",
+      string
+    >
+  >
+  & { "allowed-host"?: string[]; "allowed-origin"?: string[] };
+
+function serveOptions(values: ServeFlags): ServeCommandOptions | string {
   const port = Number(values.port ?? "8808");
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
     return `--port must be a port number, got "${values.port}"`;
@@ -475,17 +504,30 @@ function serveOptions(values: {
   if (sessionMode !== "isolated" && sessionMode !== "shared") {
     return `--session-mode must be isolated or shared, got "${sessionMode}"`;
   }
-  let maxSessions: number | undefined;
-  if (values["max-sessions"] !== undefined) {
-    maxSessions = Number(values["max-sessions"]);
-    if (!Number.isInteger(maxSessions) || maxSessions < 1) {
-      return `--max-sessions must be a positive integer, got "${values["max-sessions"]}"`;
-    }
-  }
   const isolation = values.isolation ?? "deno";
   if (isolation !== "deno" && isolation !== "docker") {
     return `--isolation must be deno or docker, got "${isolation}"`;
   }
+  const numbers: Record<string, number | undefined> = {};
+  const positive = [
+    "max-sessions",
+    "max-sessions-per-client",
+    "max-concurrent",
+    "idle-timeout",
+    "request-timeout",
+    "rate-limit",
+  ] as const;
+  for (const flag of positive) {
+    const text = values[flag];
+    if (text === undefined) continue;
+    const value = Number(text);
+    const zeroAllowed = flag === "rate-limit";
+    if (!Number.isFinite(value) || value < 0 || (value === 0 && !zeroAllowed)) {
+      return `--${flag} must be a positive number, got "${text}"`;
+    }
+    numbers[flag] = value;
+  }
+  const rate = numbers["rate-limit"];
   return {
     host: values.host ?? "127.0.0.1",
     port,
@@ -493,8 +535,13 @@ function serveOptions(values: {
     allowedHosts: values["allowed-host"] ?? [],
     allowedOrigins: values["allowed-origin"] ?? [],
     sessionMode,
-    maxSessions,
     isolation,
+    maxSessions: numbers["max-sessions"],
+    maxSessionsPerClient: numbers["max-sessions-per-client"],
+    ratePerSecond: rate === 0 ? Infinity : rate,
+    maxConcurrentPerClient: numbers["max-concurrent"],
+    idleTimeoutMs: numbers["idle-timeout"] && numbers["idle-timeout"] * 1000,
+    requestTimeoutMs: numbers["request-timeout"] && numbers["request-timeout"] * 1000,
   };
 }
 
@@ -535,6 +582,12 @@ async function serveCommand(
       allowedOrigins: options.allowedOrigins,
       sessionMode: options.sessionMode,
       maxSessions: options.maxSessions,
+      maxSessionsPerClient: options.maxSessionsPerClient,
+      ratePerSecond: options.ratePerSecond,
+      rateBurst: options.ratePerSecond && options.ratePerSecond * 2,
+      maxConcurrentPerClient: options.maxConcurrentPerClient,
+      idleTimeoutMs: options.idleTimeoutMs,
+      requestTimeoutMs: options.requestTimeoutMs,
       signal: shutdown.signal,
       onStderr: (line) => ctx.printError(`[${server.name}] ${line}`),
     });

@@ -64,7 +64,10 @@ export interface HttpBridgeOptions {
   ratePerSecond?: number;
   /** Requests one client may start in a burst. Default 100. */
   rateBurst?: number;
-  /** HTTP requests, open streams included, one client may hold at once (429 beyond). Default 64. */
+  /**
+   * Requests one client may have open at once (429 beyond): HTTP requests being handled, GET
+   * event streams, and JSON-RPC requests waiting for the server. Default 64.
+   */
   maxConcurrentPerClient?: number;
   /** A session with no request for this long is closed and its process ended. Default 10 min. */
   idleTimeoutMs?: number;
@@ -138,9 +141,13 @@ function randomSessionId(): string {
 
 async function readBody(request: Request, maxBytes: number): Promise<string | undefined> {
   const declared = request.headers.get("content-length");
-  if (declared !== null && Number(declared) > maxBytes) {
-    await request.body?.cancel().catch(() => {});
-    return undefined;
+  if (declared !== null) {
+    if (!(Number(declared) <= maxBytes)) {
+      await request.body?.cancel().catch(() => {});
+      return undefined;
+    }
+    // The HTTP server reads no more than the declared length.
+    return await request.text();
   }
   if (request.body === null) return "";
   const reader = request.body.getReader();
@@ -188,19 +195,65 @@ function isInitializeRequest(body: unknown): boolean {
     (body as { id?: unknown }).id !== undefined;
 }
 
-/** Copies the request without its body and without credentials, for the SDK transport. */
-function forwardable(request: Request): Request {
-  const headers = new Headers(request.headers);
-  headers.delete("authorization");
-  headers.delete("cookie");
-  headers.delete("proxy-authorization");
-  return new Request(request.url, { method: request.method, headers });
+const HIDDEN_HEADERS = new Set(["authorization", "cookie", "proxy-authorization"]);
+
+/** A read-only view of request headers without credentials. */
+class ForwardedHeaders {
+  readonly #headers: Headers;
+  constructor(headers: Headers) {
+    this.#headers = headers;
+  }
+  get(name: string): string | null {
+    return HIDDEN_HEADERS.has(name.toLowerCase()) ? null : this.#headers.get(name);
+  }
+  has(name: string): boolean {
+    return this.get(name) !== null;
+  }
+  /** Empty: headers only ever reach the SDK's own checks, never the server or the session. */
+  entries(): IterableIterator<[string, string]> {
+    return [][Symbol.iterator]();
+  }
+  [Symbol.iterator](): IterableIterator<[string, string]> {
+    return this.entries();
+  }
 }
 
-/** Calls `done` once the response body has been sent or abandoned. */
-function whenBodyEnds(response: Response, done: () => void): Response {
+/**
+ * What the SDK transport gets of a request: method, URL and headers without credentials, and
+ * no body (the bridge always passes the parsed body). A view rather than a copy: the pinned SDK
+ * (1.32.2) reads only these members when `parsedBody` is given.
+ */
+function forwardable(request: Request): Request {
+  return {
+    method: request.method,
+    url: request.url,
+    headers: new ForwardedHeaders(request.headers),
+  } as unknown as Request;
+}
+
+/** The path of an absolute request URL, without parsing it fully. */
+function pathOf(url: string): string {
+  const start = url.indexOf("/", url.indexOf("//") + 2);
+  if (start < 0) return "/";
+  let end = url.length;
+  const query = url.indexOf("?", start);
+  if (query >= 0) end = query;
+  const hash = url.indexOf("#", start);
+  if (hash >= 0 && hash < end) end = hash;
+  return url.slice(start, end);
+}
+
+/**
+ * Calls `done` once the response body has been sent or abandoned: for a GET event stream, when
+ * it ends; for anything else, at once (a POST stream lasts as long as its requests, which are
+ * counted while they wait for the server).
+ */
+function whenBodyEnds(request: Request, response: Response, done: () => void): Response {
   const body = response.body;
-  if (body === null || !response.headers.get("content-type")?.includes("text/event-stream")) {
+  if (
+    body === null || request.method !== "GET" ||
+    !response.headers.get("content-type")?.includes("text/event-stream")
+  ) {
     done();
     return response;
   }
@@ -390,6 +443,8 @@ export function createHttpBridge(options: HttpBridgeOptions): HttpBridge {
         }
       },
       close: () => endSession(session),
+      // Requests waiting for the server count toward the client's concurrency.
+      inflight: (delta) => delta > 0 ? limits.hold(client, Date.now()) : limits.release(client),
     });
     transport.onmessage = (message: JSONRPCMessage) => session.link.receive(message);
     transport.onclose = () => endSession(session);
@@ -464,14 +519,14 @@ export function createHttpBridge(options: HttpBridgeOptions): HttpBridge {
 
   const handler = async (request: Request, info?: ClientInfo): Promise<Response> => {
     if (closed) return jsonError(503, -32000, "The server is shutting down");
-    const url = new URL(request.url);
-    if (url.pathname === "/healthz") {
+    const pathname = pathOf(request.url);
+    if (pathname === "/healthz") {
       if (request.method !== "GET" && request.method !== "HEAD") {
         return jsonError(405, -32000, "Method not allowed", { Allow: "GET, HEAD" });
       }
       return Response.json({ status: "ok" });
     }
-    if (url.pathname !== path) return jsonError(404, -32000, "Not found");
+    if (pathname !== path) return jsonError(404, -32000, "Not found");
     const host = request.headers.get("host");
     if (!hostAllowed(host)) return jsonError(403, -32000, "Forbidden: Host not allowed");
     const origin = request.headers.get("origin");
@@ -515,7 +570,7 @@ export function createHttpBridge(options: HttpBridgeOptions): HttpBridge {
     if (cors !== undefined) {
       for (const [name, value] of Object.entries(cors)) response.headers.set(name, value);
     }
-    return whenBodyEnds(response, () => limits.release(client));
+    return whenBodyEnds(request, response, () => limits.release(client));
   };
 
   const close = async (): Promise<void> => {

@@ -115,6 +115,10 @@ Options:
   --request-timeout S      Answer a request the server does not answer in S seconds with a
                            JSON-RPC error (default 60)
   --isolation deno|docker  Sandbox of each process (default deno)
+  --json-response          Answer each POST with one JSON body instead of an event stream:
+                           faster, but progress, logging and server requests (sampling,
+                           elicitation, roots) then reach only clients that keep the GET
+                           stream open
   --dry-run                Print the launch plan and the address instead of serving`,
   check: `mcp-run check <manifest>… [--format json]
 
@@ -177,6 +181,7 @@ export async function main(argv: string[], options: MainOptions = {}): Promise<n
         "idle-timeout": { type: "string" },
         "request-timeout": { type: "string" },
         isolation: { type: "string" },
+        "json-response": { type: "boolean" },
         help: { type: "boolean", short: "h" },
       },
     });
@@ -474,6 +479,7 @@ interface ServeCommandOptions {
   maxConcurrentPerClient?: number;
   idleTimeoutMs?: number;
   requestTimeoutMs?: number;
+  jsonResponse: boolean;
 }
 
 type ServeFlags =
@@ -493,7 +499,7 @@ type ServeFlags =
       string
     >
   >
-  & { "allowed-host"?: string[]; "allowed-origin"?: string[] };
+  & { "allowed-host"?: string[]; "allowed-origin"?: string[]; "json-response"?: boolean };
 
 function serveOptions(values: ServeFlags): ServeCommandOptions | string {
   const port = Number(values.port ?? "8808");
@@ -542,6 +548,7 @@ function serveOptions(values: ServeFlags): ServeCommandOptions | string {
     maxConcurrentPerClient: numbers["max-concurrent"],
     idleTimeoutMs: numbers["idle-timeout"] && numbers["idle-timeout"] * 1000,
     requestTimeoutMs: numbers["request-timeout"] && numbers["request-timeout"] * 1000,
+    jsonResponse: values["json-response"] ?? false,
   };
 }
 
@@ -588,6 +595,7 @@ async function serveCommand(
       maxConcurrentPerClient: options.maxConcurrentPerClient,
       idleTimeoutMs: options.idleTimeoutMs,
       requestTimeoutMs: options.requestTimeoutMs,
+      jsonResponse: options.jsonResponse,
       signal: shutdown.signal,
       onStderr: (line) => ctx.printError(`[${server.name}] ${line}`),
     });

@@ -71,6 +71,14 @@ export interface HttpBridgeOptions {
   maxConcurrentPerClient?: number;
   /** A session with no request for this long is closed and its process ended. Default 10 min. */
   idleTimeoutMs?: number;
+  /**
+   * Answer each POST with a single JSON body instead of an event stream (the SDK's JSON
+   * response mode): less work per call, but messages the server sends while handling a request
+   * (progress, logging, sampling, elicitation, roots) then travel on the session's GET stream,
+   * so only clients that keep one open receive them; a server request made when there is none
+   * fails at once. Default false.
+   */
+  jsonResponse?: boolean;
   /** A request the server does not answer in this time gets a JSON-RPC error. Default 60 s. */
   requestTimeoutMs?: number;
   /** Called with errors that do not reach a client (transport faults). */
@@ -120,6 +128,8 @@ interface Session {
   link: Link;
   lastActivity: number;
   ended: boolean;
+  /** Open GET event streams (0 or 1). */
+  getStreams: number;
 }
 
 const ACCEPTED_METHODS = "GET, POST, DELETE";
@@ -344,6 +354,7 @@ export function createHttpBridge(options: HttpBridgeOptions): HttpBridge {
     maxConcurrent: options.maxConcurrentPerClient ?? 64,
   });
   const onError = options.onError;
+  const jsonResponse = options.jsonResponse ?? false;
 
   const sessions = new Map<string, Session>();
   const live = new Set<Session>();
@@ -416,6 +427,7 @@ export function createHttpBridge(options: HttpBridgeOptions): HttpBridge {
     }
     const transport = new WebStandardStreamableHTTPServerTransport({
       sessionIdGenerator: randomSessionId,
+      enableJsonResponse: jsonResponse,
       maxRequestBodySize: maxBodyBytes,
       onsessioninitialized: (id: string) => {
         session.id = id;
@@ -431,10 +443,16 @@ export function createHttpBridge(options: HttpBridgeOptions): HttpBridge {
       link: undefined as unknown as Link,
       lastActivity: Date.now(),
       ended: false,
+      getStreams: 0,
     };
     session.link = upstream.attach({
       send: async (message: JSONRPCMessage, relatedRequestId) => {
         if (session.ended) return false;
+        if (jsonResponse && !("result" in message || "error" in message)) {
+          // A JSON answer carries nothing but the response: the rest goes on the GET stream.
+          if (session.getStreams === 0) return false;
+          relatedRequestId = undefined;
+        }
         try {
           await transport.send(message, { relatedRequestId });
           return true;
@@ -469,6 +487,7 @@ export function createHttpBridge(options: HttpBridgeOptions): HttpBridge {
     request: Request,
     client: string,
     tokenIndex: number,
+    onBodyEnd: (() => void)[],
   ): Promise<Response> => {
     const method = request.method;
     if (method !== "GET" && method !== "POST" && method !== "DELETE") {
@@ -494,7 +513,14 @@ export function createHttpBridge(options: HttpBridgeOptions): HttpBridge {
         return jsonError(404, -32001, "Session not found");
       }
       session.lastActivity = Date.now();
-      return await session.transport.handleRequest(forwardable(request), { parsedBody });
+      const response = await session.transport.handleRequest(forwardable(request), {
+        parsedBody,
+      });
+      if (method === "GET" && response.status === 200) {
+        session.getStreams++;
+        onBodyEnd.push(() => session.getStreams--);
+      }
+      return response;
     }
     if (method !== "POST" || !isInitializeRequest(parsedBody)) {
       return jsonError(400, -32000, "Bad Request: Mcp-Session-Id header is required");
@@ -560,8 +586,9 @@ export function createHttpBridge(options: HttpBridgeOptions): HttpBridge {
       });
     }
     let response: Response;
+    const onBodyEnd = [() => limits.release(client)];
     try {
-      response = await dispatch(request, client, tokenIndex);
+      response = await dispatch(request, client, tokenIndex, onBodyEnd);
     } catch (error) {
       limits.release(client);
       onError?.(error as Error);
@@ -570,7 +597,9 @@ export function createHttpBridge(options: HttpBridgeOptions): HttpBridge {
     if (cors !== undefined) {
       for (const [name, value] of Object.entries(cors)) response.headers.set(name, value);
     }
-    return whenBodyEnds(request, response, () => limits.release(client));
+    return whenBodyEnds(request, response, () => {
+      for (const end of onBodyEnd) end();
+    });
   };
 
   const close = async (): Promise<void> => {

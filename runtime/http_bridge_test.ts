@@ -82,6 +82,10 @@ function post(
 }
 
 async function sseMessages(response: Response): Promise<Json[]> {
+  if (response.headers.get("content-type")?.includes("application/json")) {
+    const body = await response.json();
+    return Array.isArray(body) ? body : [body];
+  }
   const text = await response.text();
   return text.split("\n").filter((line) => line.startsWith("data: "))
     .map((line) => JSON.parse(line.slice(6)));
@@ -316,6 +320,39 @@ Deno.test("createHttpBridge() answers a cancelled request so its stream ends", a
     assert.equal(cancel.status, 202);
     const messages = await sseMessages(await pending);
     assert.equal((messages.at(-1)!.error as Json).code, BridgeErrorCode.RequestCancelled);
+  });
+});
+
+Deno.test("createHttpBridge() with jsonResponse answers in JSON and sends server messages on the GET stream", async () => {
+  await withBridge({ jsonResponse: true }, async (bridge) => {
+    const { client } = await connectClient({ fetch: inProcessFetch(bridge), sampleText: "json" });
+    const logs: unknown[] = [];
+    client.setNotificationHandler(
+      LoggingMessageNotificationSchema,
+      (n: unknown) => void logs.push(n),
+    );
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 100)); // the client opens its GET stream
+      assert.equal(await callText(client, "echo", { text: "plain" }), "plain");
+      assert.equal(await callText(client, "sample", { prompt: "p" }), "sampled: json");
+      await callText(client, "log", { data: "via GET" });
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      assert.equal((logs[0] as { params: Json }).params.data, "via GET");
+    } finally {
+      await client.close();
+    }
+    // Without a GET stream a server request fails at once instead of hanging.
+    const session = await rawSession(bridge);
+    const response = await post(bridge, toolCall(1, "sample", { prompt: "p" }), {
+      "mcp-session-id": session,
+    });
+    assert.match(response.headers.get("content-type")!, /application\/json/);
+    const answer = await response.json() as Json;
+    assert.match(
+      resultText(answer),
+      /^sampling failed: .*cannot be reached/,
+      JSON.stringify(answer),
+    );
   });
 });
 

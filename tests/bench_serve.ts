@@ -28,6 +28,16 @@ const MANIFEST = join(ROOT, "tests/testdata/serve_fixture.jsonc");
 export const PEERS = { supergateway: "supergateway@4.0.0", "mcp-proxy": "mcp-proxy@6.7.19" };
 const encoder = new TextEncoder();
 
+/** The targets, and how each one maps sessions to server processes. */
+export const TARGETS: Record<string, string> = {
+  "direct": "one process per session, no bridge",
+  "mcp-run serve": "one sandboxed process per session (default), SSE answers",
+  "mcp-run serve --json-response": "one sandboxed process per session, JSON answers",
+  "mcp-run serve --session-mode shared": "one sandboxed process for all sessions",
+  "supergateway": "supergateway --stateful: one process per session",
+  "mcp-proxy": "mcp-proxy: one process for all sessions",
+};
+
 /** Calls per session at each session count (bounded). */
 const CALLS: Record<number, number> = { 1: 1000, 16: 100, 64: 40 };
 
@@ -385,9 +395,7 @@ export async function benchServe(
 ): Promise<{ rows: BenchRow[]; memory: MemoryRow[] }> {
   const log = options.log ?? ((line: string) => console.error(line));
   const sessionCounts = options.sessions ?? [1, 16, 64];
-  const wanted = new Set(
-    options.targets ?? ["direct", "mcp-run serve", "supergateway", "mcp-proxy"],
-  );
+  const wanted = new Set(options.targets ?? Object.keys(TARGETS));
   const cache = await Deno.makeTempDir({ prefix: "mcp-run-bench-" });
   const { manifest, dir } = await loadManifest(MANIFEST);
   const server = resolveServer(manifest, { cacheRoot: cache, manifestDir: dir });
@@ -395,6 +403,37 @@ export async function benchServe(
   const plan = denoLaunchPlan(server, { cacheRoot: cache });
   const nodeEnv = { ...plan.env, PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin" };
   const prefix = wanted.has("supergateway") || wanted.has("mcp-proxy") ? await installPeers() : "";
+  const serveTarget = async (name: string, flags: string[]): Promise<Target> => {
+    const port = await freePort();
+    return await bridgeTarget(
+      name,
+      [
+        Deno.execPath(),
+        "run",
+        "-A",
+        join(ROOT, "mod.ts"),
+        "serve",
+        MANIFEST,
+        "--cache",
+        cache,
+        "--offline",
+        "--port",
+        String(port),
+        "--max-sessions",
+        "256",
+        "--max-sessions-per-client",
+        "256",
+        "--max-concurrent",
+        "1024",
+        "--rate-limit",
+        "0",
+        ...flags,
+      ],
+      denoEnv(),
+      ROOT,
+      `http://127.0.0.1:${port}/mcp`,
+    );
+  };
   const makers: Record<string, () => Promise<Target>> = {
     "direct": () =>
       Promise.resolve({
@@ -402,36 +441,11 @@ export async function benchServe(
         open: () => Promise.resolve(stdioSession(plan)),
         stop: () => Promise.resolve(),
       }),
-    "mcp-run serve": async () => {
-      const port = await freePort();
-      return await bridgeTarget(
-        "mcp-run serve",
-        [
-          Deno.execPath(),
-          "run",
-          "-A",
-          join(ROOT, "mod.ts"),
-          "serve",
-          MANIFEST,
-          "--cache",
-          cache,
-          "--offline",
-          "--port",
-          String(port),
-          "--max-sessions",
-          "256",
-          "--max-sessions-per-client",
-          "256",
-          "--max-concurrent",
-          "1024",
-          "--rate-limit",
-          "0",
-        ],
-        denoEnv(),
-        ROOT,
-        `http://127.0.0.1:${port}/mcp`,
-      );
-    },
+    "mcp-run serve": () => serveTarget("mcp-run serve", []),
+    "mcp-run serve --json-response": () =>
+      serveTarget("mcp-run serve --json-response", ["--json-response"]),
+    "mcp-run serve --session-mode shared": () =>
+      serveTarget("mcp-run serve --session-mode shared", ["--session-mode", "shared"]),
     "supergateway": async () => {
       const port = await freePort();
       return await bridgeTarget(
@@ -534,15 +548,25 @@ export function benchTables(rows: BenchRow[], memory: MemoryRow[]): string {
     );
   }
   const counts = [...new Set(rows.map((r) => r.sessions))];
-  out.push("", "| sessions | mcp-run serve calls/s ÷ best peer |", "|---:|---:|");
+  const at = (target: string, count: number) =>
+    rows.find((r) => r.target === target && r.sessions === count)?.throughput;
+  out.push(
+    "",
+    "| sessions | isolated ÷ supergateway | json ÷ supergateway | shared ÷ mcp-proxy | best mcp-run ÷ best peer |",
+    "|---:|---:|---:|---:|---:|",
+  );
+  const ratio = (a?: number, b?: number) => a && b ? `${(a / b).toFixed(2)}×` : "—";
   for (const count of counts) {
-    const serve = rows.find((r) => r.target === "mcp-run serve" && r.sessions === count);
-    const peers = rows.filter((r) =>
-      (r.target === "supergateway" || r.target === "mcp-proxy") && r.sessions === count
+    const ours = [
+      "mcp-run serve",
+      "mcp-run serve --json-response",
+      "mcp-run serve --session-mode shared",
+    ].map((t) => at(t, count) ?? 0);
+    const peers = ["supergateway", "mcp-proxy"].map((t) => at(t, count) ?? 0);
+    out.push(
+      `| ${count} | ${ratio(ours[0], peers[0])} | ${ratio(ours[1], peers[0])} | ` +
+        `${ratio(ours[2], peers[1])} | ${ratio(Math.max(...ours), Math.max(...peers))} |`,
     );
-    if (!serve || peers.length === 0) continue;
-    const best = Math.max(...peers.map((r) => r.throughput));
-    out.push(`| ${count} | ${(serve.throughput / best).toFixed(2)}× |`);
   }
   out.push("", "| bridge | idle RSS MiB | per session KiB |", "|---|---:|---:|");
   for (const row of memory) {

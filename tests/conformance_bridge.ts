@@ -5,7 +5,7 @@
  * through the bridge.
  *
  * ```sh
- * deno run -A tests/conformance_bridge.ts [--json out.json]
+ * deno run -A tests/conformance_bridge.ts [--json out.json] [--json-response]
  * ```
  *
  * Loopback only. Needs the suite in the Deno cache (`deno cache npm:@modelcontextprotocol/conformance@0.1.16`).
@@ -68,7 +68,7 @@ function freePort(): number {
  *
  * @returns Both result maps.
  */
-export async function compareNativeAndBridge(): Promise<{
+export async function compareNativeAndBridge(options: { jsonResponse?: boolean } = {}): Promise<{
   native: Map<string, ScenarioResult>;
   bridge: Map<string, ScenarioResult>;
 }> {
@@ -107,7 +107,10 @@ export async function compareNativeAndBridge(): Promise<{
   }
 
   const children = denoChildren({ server: "conformance" });
-  const server = await serveHttpBridge({ connect: children.connect });
+  const server = await serveHttpBridge({
+    connect: children.connect,
+    jsonResponse: options.jsonResponse,
+  });
   let bridgeResults: Map<string, ScenarioResult>;
   try {
     bridgeResults = await runConformanceSuite(server.url);
@@ -145,8 +148,13 @@ export function conformanceTable(
 }
 
 if (import.meta.main) {
-  const { values } = parseArgs({ args: Deno.args, options: { json: { type: "string" } } });
-  const { native, bridge } = await compareNativeAndBridge();
+  const { values } = parseArgs({
+    args: Deno.args,
+    options: { json: { type: "string" }, "json-response": { type: "boolean" } },
+  });
+  const { native, bridge } = await compareNativeAndBridge({
+    jsonResponse: values["json-response"],
+  });
   console.log(conformanceTable(native, bridge));
   if (values.json !== undefined) {
     await Deno.writeTextFile(

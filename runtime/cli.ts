@@ -6,14 +6,25 @@
 import { parseArgs } from "node:util";
 import type { Prompt, Resource, Tool } from "@modelcontextprotocol/sdk/types.js";
 import { cacheRoot } from "./cache_dirs.ts";
-import { connectServer } from "./connect.ts";
 import { describePermissions } from "./describe.ts";
+import { DENO_IMAGE } from "./docker_args.ts";
+import { DockerUnavailableError } from "./docker_engine.ts";
+import {
+  defaultContainerUser,
+  type DockerLaunchOptions,
+  type DockerLaunchPlan,
+  dockerLaunchPlan,
+  dockerPull,
+  prepareDockerServer,
+  spawnDockerServer,
+} from "./docker_launch.ts";
+import { launchEntry } from "./launch_entry.ts";
 import { denoLaunchPlan, type LaunchPlan, prepareServer } from "./launch_plan.ts";
 import { ManifestError } from "./manifest.ts";
 import { CacheError, pull } from "./pull.ts";
 import { listManifests, type LoadedManifest, loadManifest } from "./registry.ts";
 import { GrantError, type ResolvedServer, resolveServer } from "./resolve.ts";
-import { ServerExitedError, spawnServer } from "./server_process.ts";
+import { ServerExitedError, type ServerProcess, spawnServer } from "./server_process.ts";
 import { shellQuote } from "./shell_quote.ts";
 import { relayStdio } from "./stdio_relay.ts";
 import { readTokenFile } from "./bearer_token.ts";
@@ -43,6 +54,8 @@ Usage:
   mcp-run serve <server> [-p …] [--host 127.0.0.1] [--port 8808] [--token-file F] …
                                    Serve it over MCP Streamable HTTP, one sandboxed process
                                    per session
+  mcp-run config <server> --form deno|docker [-p …]
+                                   Print the self-contained client config entry
   mcp-run check <manifest>…        Validate manifest files
   mcp-run list                     List the built-in registry
   mcp-run show <name>              Show one registry entry and what it may touch
@@ -58,6 +71,15 @@ Options:
       --jsr-url URL        Use a JSR mirror (sets JSR_URL for pull and run)
       --npm-registry URL   Use an npm mirror (sets NPM_CONFIG_REGISTRY for pull and run)
       --offline            run/inspect/call/serve: fail instead of pulling a server never pulled
+      --isolation deno|docker
+                           deno (default): Deno's permission flags; docker: the same flags
+                           inside a hardened container (never falls back to deno)
+      --image IMAGE        docker: the image (default ${DENO_IMAGE})
+      --network NAME       docker: network for servers that declare one and for pull
+                           (default bridge; servers that declare none always get none)
+      --memory SIZE, --cpus N, --pids-limit N
+                           docker: resource limits (default 512m, 1, 256)
+      --trust              docker: allow a server's declared run/ffi permissions
   -h, --help               Show help (also: mcp-run <command> --help)
 
 Exit codes: 0 ok · 1 error · 2 bad usage · 3 invalid manifest or refused grant ·
@@ -114,12 +136,18 @@ Options:
   --idle-timeout S         Close sessions idle for S seconds (default 600)
   --request-timeout S      Answer a request the server does not answer in S seconds with a
                            JSON-RPC error (default 60)
-  --isolation deno|docker  Sandbox of each process (default deno)
+  --isolation deno|docker  Sandbox of each process, as for run (default deno); docker gives
+                           every session its own hardened container
   --json-response          Answer each POST with one JSON body instead of an event stream:
                            faster, but progress, logging and server requests (sampling,
                            elicitation, roots) then reach only clients that keep the GET
                            stream open
   --dry-run                Print the launch plan and the address instead of serving`,
+  config: `mcp-run config <server> --form deno|docker [-p …] [--image IMAGE]
+
+Pulls the server if needed, then prints the entry an MCP client spawns to run it directly:
+{"command": "docker", "args": [...]} (a complete hardened docker run) or the deno form. The entry
+states what the server may touch. Secrets are never written: the client provides them by name.`,
   check: `mcp-run check <manifest>… [--format json]
 
 Validates manifest files and reports every problem with its JSON path, line and column.`,
@@ -180,8 +208,15 @@ export async function main(argv: string[], options: MainOptions = {}): Promise<n
         "max-concurrent": { type: "string" },
         "idle-timeout": { type: "string" },
         "request-timeout": { type: "string" },
-        isolation: { type: "string" },
         "json-response": { type: "boolean" },
+        isolation: { type: "string" },
+        image: { type: "string" },
+        network: { type: "string" },
+        memory: { type: "string" },
+        cpus: { type: "string" },
+        "pids-limit": { type: "string" },
+        trust: { type: "boolean" },
+        form: { type: "string" },
         help: { type: "boolean", short: "h" },
       },
     });
@@ -208,6 +243,19 @@ export async function main(argv: string[], options: MainOptions = {}): Promise<n
     printError(`mcp-run ${command}: ${text}\n\n${HELP[command] ?? USAGE}`);
     return EXIT.usage;
   };
+  const isolation = values.isolation ?? "deno";
+  if (isolation !== "deno" && isolation !== "docker") {
+    return usage(`--isolation must be deno or docker, got "${isolation}"`);
+  }
+  if (isolation !== "docker" && command !== "config") {
+    for (const flag of ["image", "network", "memory", "cpus", "pids-limit", "trust"] as const) {
+      if (values[flag] !== undefined) return usage(`--${flag} needs --isolation docker`);
+    }
+  }
+  const pidsLimit = values["pids-limit"] === undefined ? undefined : Number(values["pids-limit"]);
+  if (pidsLimit !== undefined && !(Number.isSafeInteger(pidsLimit) && pidsLimit > 0)) {
+    return usage(`--pids-limit must be a positive whole number, got "${values["pids-limit"]}"`);
+  }
   const registries: Record<string, string> = {};
   if (values["jsr-url"]) registries.JSR_URL = values["jsr-url"];
   if (values["npm-registry"]) registries.NPM_CONFIG_REGISTRY = values["npm-registry"];
@@ -223,6 +271,18 @@ export async function main(argv: string[], options: MainOptions = {}): Promise<n
     printError,
     json,
     autoPull: !values.offline,
+    isolation,
+    trust: values.trust ?? false,
+    docker: {
+      cacheRoot: values.cache ?? cacheRoot({ env }),
+      image: values.image,
+      network: values.network,
+      memory: values.memory,
+      cpus: values.cpus,
+      pidsLimit,
+      source: env,
+      registries,
+    },
   };
   for (const entry of values.param ?? []) {
     const eq = entry.indexOf("=");
@@ -237,11 +297,16 @@ export async function main(argv: string[], options: MainOptions = {}): Promise<n
         return await runCommand(ctx, rest[0], serverArgs, values["dry-run"] ?? false);
       case "pull":
         if (rest.length !== 1) return usage("give one server name or manifest path");
-        await pull(await resolveFor(ctx, rest[0], serverArgs), pullOptions(ctx));
+        if (ctx.isolation === "docker") {
+          await dockerPull(await resolveFor(ctx, rest[0], serverArgs), dockerOptions(ctx));
+        } else await pull(await resolveFor(ctx, rest[0], serverArgs), pullOptions(ctx));
         return EXIT.ok;
       case "flags": {
         if (rest.length !== 1) return usage("give one server name or manifest path");
-        const plan = denoLaunchPlan(await resolveFor(ctx, rest[0], serverArgs), planOptions(ctx));
+        const server = await resolveFor(ctx, rest[0], serverArgs);
+        const plan = ctx.isolation === "docker"
+          ? dockerLaunchPlan(server, dockerOptions(ctx))
+          : denoLaunchPlan(server, planOptions(ctx));
         print(
           json
             ? JSON.stringify([plan.program, ...plan.args])
@@ -263,6 +328,12 @@ export async function main(argv: string[], options: MainOptions = {}): Promise<n
         if (typeof serve === "string") return usage(serve);
         return await serveCommand(ctx, rest[0], serverArgs, serve, values["dry-run"] ?? false);
       }
+      case "config": {
+        if (rest.length !== 1) return usage("give one server name or manifest path");
+        const form = values.form ?? (values.isolation === "docker" ? "docker" : undefined);
+        if (form !== "deno" && form !== "docker") return usage("--form must be deno or docker");
+        return await configCommand(ctx, rest[0], serverArgs, form);
+      }
       case "check":
         if (rest.length === 0) return usage("give one or more manifest files");
         return await checkCommand(ctx, rest);
@@ -279,6 +350,7 @@ export async function main(argv: string[], options: MainOptions = {}): Promise<n
     printError(`mcp-run: ${(error as Error).message}`);
     if (error instanceof ManifestError || error instanceof GrantError) return EXIT.invalid;
     if (error instanceof CacheError) return EXIT.cache;
+    if (error instanceof DockerUnavailableError) return EXIT.error;
     return EXIT.error;
   }
 }
@@ -293,6 +365,23 @@ interface Context {
   printError: (text: string) => void;
   json: boolean;
   autoPull: boolean;
+  isolation: "deno" | "docker";
+  trust: boolean;
+  docker: DockerLaunchOptions;
+}
+
+function dockerOptions(ctx: Context) {
+  return { ...ctx.docker, progress: ctx.printError, autoPull: ctx.autoPull };
+}
+
+/** Prepares and starts a server in docker (for connectServer). */
+async function startDockerServer(
+  ctx: Context,
+  server: ResolvedServer,
+): Promise<{ process: ServerProcess; verify: () => Promise<void> }> {
+  const plan = dockerLaunchPlan(server, dockerOptions(ctx));
+  const { verify } = await prepareDockerServer(server, dockerOptions(ctx));
+  return { process: spawnDockerServer(server.name, plan, { onStderr: () => {} }), verify };
 }
 
 function planOptions(ctx: Context) {
@@ -319,6 +408,8 @@ function resolveLoaded(ctx: Context, loaded: LoadedManifest, extraArgs: string[]
     manifestDir: loaded.dir,
     home: ctx.env.HOME,
     cacheRoot: ctx.root,
+    isolation: ctx.isolation,
+    trust: ctx.trust,
   });
 }
 
@@ -329,21 +420,34 @@ async function runCommand(
   dryRun: boolean,
 ): Promise<number> {
   const server = await resolveFor(ctx, target, extraArgs);
-  const plan = denoLaunchPlan(server, planOptions(ctx));
+  const docker = ctx.isolation === "docker";
+  const plan = docker
+    ? dockerLaunchPlan(server, dockerOptions(ctx))
+    : denoLaunchPlan(server, planOptions(ctx));
   if (dryRun) {
     ctx.print(formatPlan(plan, server, ctx.json));
     return EXIT.ok;
   }
-  await prepareServer(server, pullOptions(ctx));
-  const child = spawnServer(server.name, plan);
+  let child: ServerProcess;
+  let gate: Promise<unknown> | undefined;
+  if (docker) {
+    const { verify } = await prepareDockerServer(server, dockerOptions(ctx));
+    child = spawnDockerServer(server.name, plan as DockerLaunchPlan);
+    gate = verify();
+  } else {
+    const { verify } = await prepareServer(server, pullOptions(ctx));
+    child = spawnServer(server.name, plan);
+    gate = verify();
+  }
   const forward = (signal: Deno.Signal) => () => child.kill(signal);
   const handlers = (["SIGINT", "SIGTERM", "SIGHUP"] as const).map((s) => [s, forward(s)] as const);
   for (const [signal, handler] of handlers) Deno.addSignalListener(signal, handler);
   try {
-    const status = await relayStdio(child);
+    const status = await relayStdio(child, { gate });
     return status.signal ? 128 + signalNumber(status.signal) : status.code;
   } finally {
     for (const [signal, handler] of handlers) Deno.removeSignalListener(signal, handler);
+    await child.stop();
   }
 }
 
@@ -374,7 +478,12 @@ export function formatPlan(plan: LaunchPlan, server: ResolvedServer, json: boole
 
 async function inspectCommand(ctx: Context, target: string, extraArgs: string[]): Promise<number> {
   const server = await resolveFor(ctx, target, extraArgs);
-  const connected = await connectServer(server, { ...pullOptions(ctx), onStderr: () => {} });
+  const { connectServer } = await import("./connect.ts");
+  const connected = await connectServer(server, {
+    ...pullOptions(ctx),
+    onStderr: () => {},
+    start: ctx.isolation === "docker" ? () => startDockerServer(ctx, server) : undefined,
+  });
   try {
     const { client } = connected;
     const caps = client.getServerCapabilities() ?? {};
@@ -442,7 +551,12 @@ async function callCommand(
     throw new TypeError(`Tool arguments must be a JSON object, got ${argsText}`);
   }
   const server = await resolveFor(ctx, target, extraArgs);
-  const connected = await connectServer(server, { ...pullOptions(ctx), onStderr: () => {} });
+  const { connectServer } = await import("./connect.ts");
+  const connected = await connectServer(server, {
+    ...pullOptions(ctx),
+    onStderr: () => {},
+    start: ctx.isolation === "docker" ? () => startDockerServer(ctx, server) : undefined,
+  });
   try {
     const result = await connected.client.callTool({
       name: tool,
@@ -472,7 +586,6 @@ interface ServeCommandOptions {
   allowedHosts: string[];
   allowedOrigins: string[];
   sessionMode: SessionMode;
-  isolation: "deno" | "docker";
   maxSessions?: number;
   maxSessionsPerClient?: number;
   ratePerSecond?: number;
@@ -489,7 +602,6 @@ type ServeFlags =
       | "port"
       | "token-file"
       | "session-mode"
-      | "isolation"
       | "max-sessions"
       | "max-sessions-per-client"
       | "rate-limit"
@@ -509,10 +621,6 @@ function serveOptions(values: ServeFlags): ServeCommandOptions | string {
   const sessionMode = values["session-mode"] ?? "isolated";
   if (sessionMode !== "isolated" && sessionMode !== "shared") {
     return `--session-mode must be isolated or shared, got "${sessionMode}"`;
-  }
-  const isolation = values.isolation ?? "deno";
-  if (isolation !== "deno" && isolation !== "docker") {
-    return `--isolation must be deno or docker, got "${isolation}"`;
   }
   const numbers: Record<string, number | undefined> = {};
   const positive = [
@@ -541,7 +649,6 @@ function serveOptions(values: ServeFlags): ServeCommandOptions | string {
     allowedHosts: values["allowed-host"] ?? [],
     allowedOrigins: values["allowed-origin"] ?? [],
     sessionMode,
-    isolation,
     maxSessions: numbers["max-sessions"],
     maxSessionsPerClient: numbers["max-sessions-per-client"],
     ratePerSecond: rate === 0 ? Infinity : rate,
@@ -561,19 +668,17 @@ async function serveCommand(
 ): Promise<number> {
   const tokens = options.tokenFile === undefined ? [] : await readTokenFile(options.tokenFile);
   checkBindAddress(options.host, tokens.length > 0);
-  if (options.isolation === "docker") {
-    throw new RangeError(
-      "Cannot serve with --isolation docker: this build has no docker launch plan; use --isolation deno",
-    );
-  }
   const server = await resolveFor(ctx, target, extraArgs);
-  const plan = denoLaunchPlan(server, planOptions(ctx));
+  const docker = ctx.isolation === "docker";
+  const plan = docker ? undefined : denoLaunchPlan(server, planOptions(ctx));
   const host = options.host.includes(":") ? `[${options.host}]` : options.host;
   if (dryRun) {
-    ctx.print(formatPlan(plan, server, ctx.json));
+    const shown = plan ?? dockerLaunchPlan(server, dockerOptions(ctx));
+    ctx.print(formatPlan(shown, server, ctx.json));
     if (!ctx.json) ctx.print(`listen: http://${host}:${options.port}/mcp`);
     return EXIT.ok;
   }
+  const onStderr = (line: string) => ctx.printError(`[${server.name}] ${line}`);
   const shutdown = new AbortController();
   const stop = () => shutdown.abort();
   const signals = ["SIGINT", "SIGTERM"] as const;
@@ -581,7 +686,12 @@ async function serveCommand(
   try {
     const served = await serveServer(server, {
       ...pullOptions(ctx),
-      plan: () => plan,
+      // Docker: every process is its own container, with a fresh name.
+      prepare: docker ? () => prepareDockerServer(server, dockerOptions(ctx)) : undefined,
+      spawn: docker
+        ? () =>
+          spawnDockerServer(server.name, dockerLaunchPlan(server, dockerOptions(ctx)), { onStderr })
+        : () => spawnServer(server.name, plan!, { onStderr }),
       hostname: options.host,
       port: options.port,
       tokens,
@@ -597,11 +707,11 @@ async function serveCommand(
       requestTimeoutMs: options.requestTimeoutMs,
       jsonResponse: options.jsonResponse,
       signal: shutdown.signal,
-      onStderr: (line) => ctx.printError(`[${server.name}] ${line}`),
     });
+    const unit = docker ? "container" : "process";
     const mode = options.sessionMode === "isolated"
-      ? "one sandboxed process per session"
-      : "one sandboxed process shared by every session";
+      ? `one sandboxed ${unit} per session`
+      : `one sandboxed ${unit} shared by every session`;
     ctx.printError(`mcp-run serve: ${server.name} on ${served.url} (${mode})`);
     if (tokens.length === 0) ctx.printError("mcp-run serve: no token: loopback clients only");
     await served.finished;
@@ -610,6 +720,46 @@ async function serveCommand(
   } finally {
     for (const signal of signals) Deno.removeSignalListener(signal, stop);
   }
+}
+
+async function configCommand(
+  ctx: Context,
+  target: string,
+  extraArgs: string[],
+  form: "deno" | "docker",
+): Promise<number> {
+  const loaded = await loadManifest(target, { sources: ctx.sources });
+  const server = resolveServer(loaded.manifest, {
+    params: ctx.params,
+    extraArgs,
+    manifestDir: loaded.dir,
+    home: ctx.env.HOME,
+    cacheRoot: ctx.root,
+    isolation: form,
+    trust: ctx.trust,
+  });
+  if (form === "docker") await (await prepareDockerServer(server, dockerOptions(ctx))).verify();
+  else await (await prepareServer(server, pullOptions(ctx))).verify();
+  const entry = launchEntry(server, {
+    ...ctx.docker,
+    form,
+    cacheRoot: ctx.root,
+    user: ctx.docker.user ?? defaultContainerUser(),
+    secretDescriptions: Object.fromEntries(
+      Object.entries({ ...loaded.manifest.env, ...loaded.manifest.secrets })
+        .map(([name, spec]) => [name, spec.description]),
+    ),
+  });
+  const value: Record<string, unknown> = { command: entry.command, args: entry.args };
+  if (Object.keys(entry.env).length > 0) value.env = entry.env;
+  ctx.print(JSON.stringify(ctx.json ? entry : value, null, 2));
+  if (!ctx.json && entry.secrets.length > 0) {
+    ctx.printError(
+      `The client must set ${entry.secrets.map((s) => s.name).join(", ")} in this entry's ` +
+        "environment (mcp-run never writes their values).",
+    );
+  }
+  return EXIT.ok;
 }
 
 async function checkCommand(ctx: Context, files: string[]): Promise<number> {
@@ -677,3 +827,5 @@ async function showCommand(ctx: Context, name: string): Promise<number> {
   ].join("\n"));
   return EXIT.ok;
 }
+
+if (import.meta.main) Deno.exit(await main(Deno.args));

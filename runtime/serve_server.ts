@@ -9,30 +9,31 @@ import {
   serveHttpBridge,
   type ServeHttpBridgeOptions,
 } from "./http_serve.ts";
-import {
-  denoLaunchPlan,
-  type LaunchPlan,
-  prepareServer,
-  type PrepareServerOptions,
-} from "./launch_plan.ts";
+import { denoLaunchPlan, prepareServer, type PrepareServerOptions } from "./launch_plan.ts";
 import type { ResolvedServer } from "./resolve.ts";
-import { spawnServer, type SpawnServerOptions } from "./server_process.ts";
+import { type ServerProcess, spawnServer, type SpawnServerOptions } from "./server_process.ts";
 import { ProcessTransport } from "./stdio_transport.ts";
 
 /** Options for {@linkcode serveServer}. */
 export interface ServeServerOptions
   extends Omit<ServeHttpBridgeOptions, "connect">, PrepareServerOptions, SpawnServerOptions {
   /**
-   * Builds the launch plan of one server process; called once per process, so a plan that
-   * needs unique names (a docker container) can make them. Default: the native Deno plan.
+   * Makes the server ready before listening: pull when needed and check the cache. Default:
+   * {@linkcode prepareServer} (docker isolation passes its own).
    */
-  plan?: () => LaunchPlan;
+  prepare?: () => Promise<{ verify(): Promise<unknown> }>;
+  /**
+   * Starts one server process; called once per process (per session in isolated mode), so a
+   * launcher that needs unique names (a docker container) can make them. Default: the native
+   * Deno launch plan through {@linkcode spawnServer}.
+   */
+  spawn?: () => ServerProcess;
 }
 
 /**
  * Prepares a server (pull and verify, as `run` does), then serves it over Streamable HTTP: each
- * session starts its own sandboxed process from the same launch plan, which receives nothing
- * from the HTTP request but JSON-RPC messages.
+ * session starts its own sandboxed process, which receives nothing from the HTTP request but
+ * JSON-RPC messages.
  *
  * Requires `--allow-net` for the listening address, `--allow-run` for Deno (or docker) and
  * read/write access to the cache root.
@@ -58,16 +59,16 @@ export async function serveServer(
   server: ResolvedServer,
   options: ServeServerOptions,
 ): Promise<HttpBridgeServer> {
-  await prepareServer(server, options);
-  let plan = options.plan;
-  if (plan === undefined) {
-    const native = denoLaunchPlan(server, options);
-    plan = () => native;
+  const prepared = await (options.prepare?.() ?? prepareServer(server, options));
+  await prepared.verify();
+  let spawn = options.spawn;
+  if (spawn === undefined) {
+    const plan = denoLaunchPlan(server, options);
+    spawn = () => spawnServer(server.name, plan, options);
   }
-  const makePlan = plan;
+  const start = spawn;
   return await serveHttpBridge({
     ...options,
-    connect: () =>
-      Promise.resolve(new ProcessTransport(spawnServer(server.name, makePlan(), options))),
+    connect: () => Promise.resolve(new ProcessTransport(start())),
   });
 }

@@ -66,6 +66,11 @@ export interface UpstreamOptions {
   shared: boolean;
   /** Milliseconds a request may wait for its answer; progress notifications restart it. */
   requestTimeoutMs: number;
+  /**
+   * Milliseconds the first `initialize` may wait, which includes starting the process.
+   * Default: the larger of 30 s and `requestTimeoutMs`.
+   */
+  startTimeoutMs?: number;
   /** Most messages queued while the server starts. Default 1000. */
   maxQueuedMessages?: number;
   /** Called with transport errors that do not end the server. */
@@ -136,7 +141,9 @@ function isToken(value: unknown): value is string | number {
  */
 export class Upstream {
   readonly #connect: () => Promise<Transport>;
-  readonly #options: Required<Omit<UpstreamOptions, "onError">> & Pick<UpstreamOptions, "onError">;
+  readonly #options:
+    & Required<Omit<UpstreamOptions, "onError" | "startTimeoutMs">>
+    & Pick<UpstreamOptions, "onError" | "startTimeoutMs">;
   #state: State = "idle";
   #transport: Transport | undefined;
   #queue: Message[] = [];
@@ -367,13 +374,19 @@ export class Upstream {
   }
 
   #arm(pending: Pending): void {
-    pending.deadline = Date.now() + this.#options.requestTimeoutMs;
+    pending.deadline = Date.now() + this.#timeoutOf(pending);
     if (this.#sweeper !== undefined) return;
     // One coarse timer for every request rather than one timer each.
     const tick = Math.max(10, Math.min(1000, this.#options.requestTimeoutMs / 4));
     const sweeper = setInterval(() => this.#expire(), tick);
     Deno.unrefTimer(sweeper);
     this.#sweeper = sweeper;
+  }
+
+  #timeoutOf(pending: Pending): number {
+    const { requestTimeoutMs, startTimeoutMs } = this.#options;
+    if (pending.method !== "initialize") return requestTimeoutMs;
+    return startTimeoutMs ?? Math.max(30_000, requestTimeoutMs);
   }
 
   #stopSweeper(): void {
@@ -387,9 +400,9 @@ export class Upstream {
       return;
     }
     const now = Date.now();
-    const ms = this.#options.requestTimeoutMs;
     for (const pending of [...this.#pending.values()]) {
       if (pending.deadline > now) continue;
+      const ms = this.#timeoutOf(pending);
       this.#finish(pending);
       this.#cancelOnChild(pending.childId, "Request timed out");
       if (pending.method === "initialize" && this.#options.shared) {

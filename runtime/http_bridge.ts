@@ -81,6 +81,11 @@ export interface HttpBridgeOptions {
   jsonResponse?: boolean;
   /** A request the server does not answer in this time gets a JSON-RPC error. Default 60 s. */
   requestTimeoutMs?: number;
+  /**
+   * Time the first `initialize` of a process may take, start-up included (a JSON-RPC error
+   * after it). Default: the larger of 30 s and `requestTimeoutMs`.
+   */
+  startTimeoutMs?: number;
   /** Called with errors that do not reach a client (transport faults). */
   onError?: (error: Error) => void;
 }
@@ -343,6 +348,9 @@ export function createHttpBridge(options: HttpBridgeOptions): HttpBridge {
   ) {
     if (!(value > 0)) throw new RangeError(`Cannot create the bridge: "${name}" must be positive`);
   }
+  if (options.startTimeoutMs !== undefined && !(options.startTimeoutMs > 0)) {
+    throw new RangeError('Cannot create the bridge: "startTimeoutMs" must be positive');
+  }
   const hostAllowed = compileHostCheck(options.allowedHosts);
   const originAllowed = compileOriginCheck(options.allowedOrigins ?? []);
   const verifier = options.tokens !== undefined && options.tokens.length > 0
@@ -364,7 +372,12 @@ export function createHttpBridge(options: HttpBridgeOptions): HttpBridge {
   let closed = false;
 
   const newUpstream = (): Upstream => {
-    const upstream = new Upstream(options.connect, { shared, requestTimeoutMs, onError });
+    const upstream = new Upstream(options.connect, {
+      shared,
+      requestTimeoutMs,
+      startTimeoutMs: options.startTimeoutMs,
+      onError,
+    });
     upstreams.add(upstream);
     return upstream;
   };

@@ -4,6 +4,8 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { cli, ROOT, tempDir, toolEnv } from "./_helpers.ts";
 import { callText, connectClient, isAlive, waitAllExited } from "./_bridge_helpers.ts";
+import { DENO_IMAGE } from "../runtime/docker_args.ts";
+import { runDocker } from "../runtime/docker_engine.ts";
 
 const MANIFEST = join(ROOT, "tests/testdata/serve_fixture.jsonc");
 const cache = tempDir("mcp-run-serve-cache-");
@@ -17,7 +19,7 @@ async function startServe(args: string[]): Promise<{
 }> {
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", "--quiet", `${ROOT}/mod.ts`, "serve", ...args],
-    env: toolEnv(),
+    env: { ...toolEnv(), HOME: Deno.env.get("HOME") ?? "/root" },
     clearEnv: true,
     stdin: "null",
     stdout: "null",
@@ -115,4 +117,73 @@ Deno.test("mcp-run serve gives each session a sandboxed process and stops them a
   }
   await waitAllExited(pids);
   assert.match(served.stderr(), /mcp-run serve: stopped/);
+});
+
+const IMAGE = Deno.env.get("MCP_RUN_TEST_IMAGE") ?? `mcp-run-test/${DENO_IMAGE.split("/")[1]}`;
+
+async function dockerProblem(): Promise<string | undefined> {
+  try {
+    const version = await runDocker(["version", "--format", "{{.Server.Version}}"]);
+    if (version.code !== 0) return `no Docker engine answers: ${version.stderr.trim()}`;
+    const image = await runDocker(["image", "inspect", IMAGE]);
+    if (image.code !== 0) return `the image ${IMAGE} is missing (run tools/docker_setup.sh)`;
+  } catch (error) {
+    return (error as Error).message;
+  }
+}
+const dockerMissing = await dockerProblem();
+if (dockerMissing && Deno.env.get("CI") === "true") {
+  throw new Error(`Docker tests cannot be skipped in CI: ${dockerMissing}`);
+}
+
+async function fixtureContainers(): Promise<string[]> {
+  const listed = await runDocker([
+    "ps",
+    "-a",
+    "--filter",
+    "name=mcp-run-bridge-fixture-",
+    "--format",
+    "{{.Names}}",
+  ]);
+  return listed.stdout.split("\n").filter((line) => line.trim() !== "");
+}
+
+Deno.test({
+  name: "mcp-run serve --isolation docker gives each session its own container and removes them",
+  ignore: dockerMissing !== undefined,
+  fn: async () => {
+    const before = await fixtureContainers();
+    const dockerCache = tempDir("mcp-run-serve-docker-");
+    const served = await startServe([
+      MANIFEST,
+      "--port",
+      "0",
+      "--cache",
+      dockerCache,
+      "--isolation",
+      "docker",
+      "--image",
+      IMAGE,
+      "--network",
+      "host",
+    ]);
+    try {
+      const a = await connectClient({ url: served.url });
+      const b = await connectClient({ url: served.url });
+      try {
+        assert.equal(await callText(a.client, "count"), "1");
+        assert.equal(await callText(a.client, "count"), "2");
+        assert.equal(await callText(b.client, "count"), "1", "b runs in another container");
+        assert.equal((await fixtureContainers()).length - before.length, 2);
+      } finally {
+        await a.client.close();
+        await b.client.close();
+      }
+      assert.match(served.stderr(), /one sandboxed container per session/);
+    } finally {
+      served.child.kill("SIGTERM");
+      assert.equal((await served.child.status).code, 0, served.stderr());
+    }
+    assert.deepEqual(await fixtureContainers(), before, "no container left behind");
+  },
 });

@@ -12,6 +12,8 @@
  * ```
  *
  * The peers are installed with npm into `.tools/bench` on first use (Node.js ≥ 20 required).
+ * mcp-proxy is told to listen on 127.0.0.1; supergateway has no such option and listens on every
+ * interface, but every request goes to 127.0.0.1.
  *
  * @module
  */

@@ -231,6 +231,20 @@ function unitOf(text: string, doc: YamlDoc): number {
   return 2;
 }
 
+/** Nesting step used inside the entries of mapping `container`, else the document's. */
+function unitIn(text: string, doc: YamlDoc, container: unknown): number {
+  if (isMap(container)) {
+    for (const pair of container.items) {
+      const value = pair.value;
+      if (isMap(value) && !value.flow && value.items.length > 0) {
+        const unit = columnOf(text, value.items[0].key as Node) - columnOf(text, pair.key as Node);
+        if (unit > 0) return unit;
+      }
+    }
+  }
+  return unitOf(text, doc);
+}
+
 /** Text up to `end` with a line break appended if it does not end with one. */
 function withLineBreak(text: string, eol: string): string {
   return text === "" || text.endsWith("\n") ? text : text + eol;
@@ -291,7 +305,7 @@ function spliceMapSet(
   if (!pair) return appendRootPair(text, doc, containerKey, { [key]: value });
   const container = pair.value;
   const eol = detectEol(text);
-  const unit = unitOf(text, doc);
+  const unit = unitIn(text, doc, container);
   if (isMap(container) && !container.flow && container.items.length > 0) {
     const first = container.items[0];
     const indent = " ".repeat(columnOf(text, first.key as Node));

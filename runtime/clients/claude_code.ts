@@ -37,7 +37,7 @@ export const claudeCode: ClientSpec = {
       : joinFor(env, env.home, ".claude.json");
   },
   presenceDir(scope, env) {
-    return scope === "project" ? env.cwd : joinFor(env, env.home, ".claude");
+    return joinFor(env, scope === "project" ? env.cwd : env.home, ".claude");
   },
   secretReference(name) {
     return "${" + name + "}";

@@ -304,7 +304,7 @@ function removeMember(text: string, container: Node, index: number): Splice[] {
     return kind === Token.Whitespace;
   });
   let commaBefore = -1;
-  if (commaAfter < 0 && index > 0) {
+  if (index > 0) {
     const prev = members[index - 1];
     scan(text, prev.offset + prev.length, start, (kind, offset) => {
       if (kind === Token.Comma) {
@@ -327,19 +327,20 @@ function removeMember(text: string, container: Node, index: number): Splice[] {
       return kind === Token.Whitespace || kind === Token.LineComment;
     });
     const splices: Splice[] = [];
-    if (commaBefore >= 0) splices.push({ offset: commaBefore, length: 1, content: "" });
+    if (commaAfter < 0 && commaBefore >= 0) {
+      splices.push({ offset: commaBefore, length: 1, content: "" });
+    }
     const from = lineEnd >= 0 ? lineStart(text, start) : start;
     const to = lineEnd >= 0 ? lineEnd : endAfter;
     splices.push({ offset: from, length: to - from, content: "" });
     return splices;
   }
-  if (commaAfter >= 0) {
-    let to = endAfter;
-    while (text[to] === " " || text[to] === "\t") to++;
-    return [{ offset: start, length: to - start, content: "" }];
-  }
+  // Inline: take the comma before (a trailing comma after stays with the previous member),
+  // or, for the first member, the comma and spaces after.
   if (commaBefore >= 0) return [{ offset: commaBefore, length: end - commaBefore, content: "" }];
-  return [{ offset: start, length: end - start, content: "" }];
+  let to = endAfter;
+  while (commaAfter >= 0 && (text[to] === " " || text[to] === "\t")) to++;
+  return [{ offset: start, length: to - start, content: "" }];
 }
 
 /** Turn a container left with only whitespace into `{}` / `[]`. */

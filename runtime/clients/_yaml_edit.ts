@@ -4,11 +4,19 @@
 // defeats the splice (flow collections, unusual keys), the document API of `yaml` is used,
 // which still keeps comments.
 import { isDeepStrictEqual } from "node:util";
-import { Document, isMap, isScalar, isSeq, type Node, type Pair, parseDocument } from "yaml";
+import {
+  Document,
+  isMap,
+  isScalar,
+  isSeq,
+  type Node,
+  type Pair,
+  parseDocument,
+  type YAMLSeq,
+} from "yaml";
 import {
   applySplices,
   detectEol,
-  indentAt,
   lineColumn,
   lineEndAfter,
   lineStart,
@@ -354,12 +362,21 @@ function spliceMapDelete(
     text.slice(to);
 }
 
-/** Range of a block sequence item's lines, if it starts its line as `- `. */
-function itemLines(text: string, item: Node): [number, number] | undefined {
-  const start = item.range![0];
-  const from = lineStart(text, start);
-  if (!/^[ \t]*-[ \t]+$/.test(text.slice(from, start))) return undefined;
-  return [from, lineEndAfter(text, item.range![1])];
+/**
+ * Range of the lines of item `index` of block sequence `seq`: from the line of its `-` to the
+ * end of its last line. Undefined if the `-` does not start its line.
+ */
+function itemLines(text: string, seq: YAMLSeq, index: number): [number, number] | undefined {
+  const items = seq.items as Node[];
+  // The dash follows the previous item (or opens the sequence), after blanks and comments.
+  let dash = index === 0 ? seq.range![0] : items[index - 1].range![1];
+  while (dash < text.length && text[dash] !== "-") {
+    if (text[dash] === "#") dash = lineEndAfter(text, dash + 1);
+    else if (/\s/.test(text[dash])) dash++;
+    else return undefined;
+  }
+  if (!startsLine(text, dash) || !/[ \t\r\n]/.test(text[dash + 1] ?? "")) return undefined;
+  return [lineStart(text, dash), lineEndAfter(text, items[index].range![1])];
 }
 
 function spliceListSet(
@@ -376,10 +393,10 @@ function spliceListSet(
   if (isSeq(list) && !list.flow && list.items.length > 0) {
     const items = list.items as Node[];
     const index = items.findIndex((it) => isMap(it) && it.get("name") === value.name);
-    const anchor = items[index >= 0 ? index : items.length - 1];
-    const lines = itemLines(text, anchor);
+    const lines = itemLines(text, list, index >= 0 ? index : items.length - 1);
     if (!lines) return undefined;
-    const rendered = render([value], indentAt(text, anchor.range![0]), unit, eol);
+    const dashIndent = /^[ \t]*/.exec(text.slice(lines[0]))![0];
+    const rendered = render([value], dashIndent, unit, eol);
     if (index >= 0) {
       return applySplices(text, [{
         offset: lines[0],
@@ -408,7 +425,7 @@ function spliceListDelete(
   if (!pair || !isSeq(list) || list.flow) return undefined;
   const items = list.items as Node[];
   const index = items.findIndex((it) => isMap(it) && it.get("name") === name);
-  const lines = index >= 0 ? itemLines(text, items[index]) : undefined;
+  const lines = index >= 0 ? itemLines(text, list, index) : undefined;
   if (!lines) return undefined;
   if (items.length > 1) {
     return applySplices(text, [{ offset: lines[0], length: lines[1] - lines[0], content: "" }]);

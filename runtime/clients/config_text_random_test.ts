@@ -83,7 +83,7 @@ function randomValue(r: Rng, depth: number): unknown {
   }
 }
 
-function randomEntry(r: Rng, spec: ClientSpec): McpEntry {
+function randomEntry(r: Rng): McpEntry {
   const arg = () => r.pick(["run", "-A", "--allow-read=/tmp/a b", "npm:x@1.2.3", "ü", '"q"', "--"]);
   const env: Record<string, string> = {};
   for (let i = r.int(3); i > 0; i--) env[`VAR_${i}`] = r.pick(["1", "/x/y", "a=b", "sp ace"]);
@@ -93,8 +93,6 @@ function randomEntry(r: Rng, spec: ClientSpec): McpEntry {
   }));
   const args = Array.from({ length: 1 + r.int(5) }, arg);
   return { command: r.pick(["deno", "docker", "/usr/bin/deno"]), args, env, secrets };
-  // spec is part of the signature so entries could vary per client later.
-  void spec;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -342,7 +340,7 @@ for (const spec of CLIENTS) {
       const context = `seed ${seed}, ${existing}, container ${containerKind}:\n${text}`;
       try {
         const before = value(text);
-        const entry = clientEntry(spec, randomEntry(r, spec), { name: NAME });
+        const entry = clientEntry(spec, randomEntry(r), { name: NAME });
         if (existing === "foreign") {
           assert.throws(() => withClientEntry(text, entry), EntryConflictError);
           const forced = withClientEntry(text, entry, { force: true });

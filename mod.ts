@@ -1,8 +1,105 @@
 /**
  * mcp-run: run MCP servers with exactly the access their manifest declares.
  *
+ * A manifest says what a server needs (files, hosts, environment names, sys APIs). mcp-run turns
+ * it, with the user's parameters, into the minimal Deno permission flags, caches the code with a
+ * lockfile, and starts the server from a neutral folder with an environment built from scratch.
+ *
+ * Used as a library (every CLI feature is a function here) or as a CLI:
+ * `deno run -A jsr:@sandboxed/mcp-run inspect filesystem -p dirs=./docs`.
+ *
+ * @example
+ * ```ts ignore
+ * import { cacheRoot, connectServer, loadManifest, resolveServer } from "jsr:@sandboxed/mcp-run";
+ * const root = cacheRoot();
+ * const { manifest } = await loadManifest("filesystem");
+ * const server = resolveServer(manifest, { params: { dirs: ["./docs"] }, cacheRoot: root });
+ * const { client, close } = await connectServer(server, { cacheRoot: root });
+ * console.log(await client.listTools());
+ * await close();
+ * ```
+ *
  * @module
  */
+export {
+  type EnvSpec,
+  isReservedEnvName,
+  type Manifest,
+  ManifestError,
+  type ManifestPermissions,
+  type ManifestProblem,
+  PARAMETER_TYPES,
+  type ParameterSpec,
+  type ParameterType,
+  parseManifest,
+  type ParseManifestOptions,
+  SYS_NAMES,
+} from "./runtime/manifest.ts";
+export {
+  denyNetList,
+  formatNetGrant,
+  isPrivateGrant,
+  type NetGrant,
+  parseNetGrant,
+  PRIVATE_IPV4_RANGES,
+  PRIVATE_IPV6_ADDRESSES,
+} from "./runtime/net_policy.ts";
+export { forbiddenPathReason, type PathContext } from "./runtime/path_policy.ts";
+export {
+  GrantError,
+  type ResolvedServer,
+  resolveServer,
+  type ResolveServerOptions,
+} from "./runtime/resolve.ts";
+export {
+  denoCacheArgs,
+  type DenoCacheArgsOptions,
+  denoRunArgs,
+  type DenoRunArgsOptions,
+  permissionFlags,
+} from "./runtime/flags.ts";
+export {
+  cacheRoot,
+  type CacheRootOptions,
+  type ServerDirs,
+  serverDirs,
+} from "./runtime/cache_dirs.ts";
+export { pullEnv, serverEnv, type ServerEnvOptions } from "./runtime/child_env.ts";
+export { CacheError, pull, type PullOptions, type PullRecord, verifyPull } from "./runtime/pull.ts";
+export {
+  denoLaunchPlan,
+  type DenoLaunchPlanOptions,
+  type LaunchPlan,
+  prepareServer,
+  type PrepareServerOptions,
+} from "./runtime/launch_plan.ts";
+export {
+  ServerExitedError,
+  ServerProcess,
+  spawnServer,
+  type SpawnServerOptions,
+} from "./runtime/server_process.ts";
+export { LineSplitter, type SplitLine } from "./runtime/line_splitter.ts";
+export { ProcessTransport } from "./runtime/stdio_transport.ts";
+export { relayStdio, type RelayStdioOptions } from "./runtime/stdio_relay.ts";
+export {
+  type ConnectedServer,
+  connectServer,
+  type ConnectServerOptions,
+} from "./runtime/connect.ts";
+export { describePermissions } from "./runtime/describe.ts";
+export {
+  BUILTIN_MANIFESTS,
+  listManifestNames,
+  listManifests,
+  type LoadedManifest,
+  loadManifest,
+  type RegistryOptions,
+} from "./runtime/registry.ts";
+export { shellQuote } from "./runtime/shell_quote.ts";
+export { EXIT, formatPlan, main, type MainOptions } from "./runtime/cli.ts";
+
 if (import.meta.main) {
-  console.log("mcp-run");
+  const { main } = await import("./runtime/cli.ts");
+  Deno.exit(await main(Deno.args));
 }

@@ -1,0 +1,64 @@
+/** File digests of a code cache tree, for pull records and tamper checks. */
+import { join } from "node:path";
+
+/** One file's size, modification time and content hash. */
+export interface FileDigest {
+  /** Size in bytes. */
+  size: number;
+  /** Modification time in milliseconds. */
+  mtime: number;
+  /** Hex SHA-256 of the content. */
+  sha256: string;
+}
+
+/** Hex SHA-256 of bytes. */
+export async function sha256Hex(data: Uint8Array | string): Promise<string> {
+  const bytes = typeof data === "string" ? new TextEncoder().encode(data) : data;
+  const hash = await crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>);
+  return Array.from(new Uint8Array(hash), (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** Lists regular files below `root` (relative paths, sorted); a missing root lists nothing. */
+export async function listFiles(root: string): Promise<string[]> {
+  const out: string[] = [];
+  const walk = async (dir: string, rel: string) => {
+    let entries: Deno.DirEntry[];
+    try {
+      entries = await Array.fromAsync(Deno.readDir(dir));
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) return;
+      throw error;
+    }
+    for (const entry of entries) {
+      const path = rel ? `${rel}/${entry.name}` : entry.name;
+      if (entry.isDirectory) await walk(join(dir, entry.name), path);
+      else out.push(path);
+    }
+  };
+  await walk(root, "");
+  return out.sort();
+}
+
+/** Digests every file below the given subfolders of `root`. */
+export async function digestTree(
+  root: string,
+  subdirs: readonly string[],
+): Promise<Record<string, FileDigest>> {
+  const out: Record<string, FileDigest> = {};
+  for (const sub of subdirs) {
+    for (const rel of await listFiles(join(root, sub))) {
+      const path = `${sub}/${rel}`;
+      out[path] = await digestFile(join(root, path));
+    }
+  }
+  return out;
+}
+
+/** Digests one file. */
+export async function digestFile(path: string): Promise<FileDigest> {
+  const info = await Deno.lstat(path);
+  const sha256 = info.isSymlink ? `link:${await Deno.readLink(path)}` : await sha256Hex(
+    await Deno.readFile(path),
+  );
+  return { size: info.size, mtime: info.mtime?.getTime() ?? 0, sha256 };
+}

@@ -1,0 +1,467 @@
+/**
+ * The `mcp-run` command line: parse, call runtime functions, print. No logic lives only here.
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import type { Prompt, Resource, Tool } from "@modelcontextprotocol/sdk/types.js";
+import { cacheRoot } from "./cache_dirs.ts";
+import { connectServer } from "./connect.ts";
+import { describePermissions } from "./describe.ts";
+import { denoLaunchPlan, type LaunchPlan, prepareServer } from "./launch_plan.ts";
+import { ManifestError } from "./manifest.ts";
+import { CacheError, pull } from "./pull.ts";
+import { listManifests, type LoadedManifest, loadManifest } from "./registry.ts";
+import { GrantError, type ResolvedServer, resolveServer } from "./resolve.ts";
+import { ServerExitedError, spawnServer } from "./server_process.ts";
+import { shellQuote } from "./shell_quote.ts";
+import { relayStdio } from "./stdio_relay.ts";
+
+/** Exit codes of the CLI (`run` exits with the server's own code once it started). */
+export const EXIT: Readonly<Record<string, number>> = {
+  ok: 0,
+  error: 1,
+  usage: 2,
+  invalid: 3,
+  cache: 4,
+};
+
+const USAGE = `mcp-run — run MCP servers with exactly the access their manifest declares
+
+Usage:
+  mcp-run run <server> [-p NAME=VALUE]… [--dry-run] [-- server args…]
+                                   Start a server on stdio for an MCP client
+  mcp-run pull <server> [-p …]     Cache its code and lockfile (no server code runs)
+  mcp-run flags <server> [-p …]    Print the exact deno command it runs with
+  mcp-run inspect <server> [-p …]  Start it, show its permissions and what it offers, stop it
+  mcp-run call <server> <tool> [JSON arguments] [-p …]
+                                   Start it, call one tool, print the result, stop it
+  mcp-run check <manifest>…        Validate manifest files
+  mcp-run list                     List the built-in registry
+  mcp-run show <name>              Show one registry entry and what it may touch
+
+<server> is a registry name (see list) or a manifest file path.
+
+Options:
+  -p, --param NAME=VALUE   A server parameter; repeat for list parameters
+      --format text|json   Output format for data (default text)
+      --dry-run            run: print the launch plan instead of starting
+      --registry DIR|URL   Another registry source searched before the built-in one (repeatable)
+      --cache DIR          mcp-run's cache (default $MCP_RUN_CACHE or ~/.cache/mcp-run)
+      --jsr-url URL        Use a JSR mirror (sets JSR_URL for pull and run)
+      --npm-registry URL   Use an npm mirror (sets NPM_CONFIG_REGISTRY for pull and run)
+      --offline            run/inspect/call: fail instead of pulling a server never pulled
+  -h, --help               Show help (also: mcp-run <command> --help)
+
+Exit codes: 0 ok · 1 error · 2 bad usage · 3 invalid manifest or refused grant ·
+            4 cache missing or tampered · run: the server's own exit code once started`;
+
+const HELP: Record<string, string> = {
+  run: `mcp-run run <server> [-p NAME=VALUE]… [--dry-run] [-- server args…]
+
+Starts the server with exactly its manifest's permissions and relays stdio, for an MCP client
+config. Pulls the code on first use (progress on stderr). Stdout carries only MCP messages.
+--dry-run prints the program, argv, environment names and folder instead of starting.`,
+  pull: `mcp-run pull <server> [-p …]
+
+Caches the server's code and writes its lockfile; no server code runs. Later runs are offline.`,
+  flags: `mcp-run flags <server> [-p …] [--format json]
+
+Prints the exact deno command line the server runs with.`,
+  inspect: `mcp-run inspect <server> [-p …] [--format json]
+
+Starts the server sandboxed, prints its permissions in plain words and the tools, prompts and
+resources it offers, then stops it.`,
+  call: `mcp-run call <server> <tool> [JSON arguments] [-p …] [--format json]
+
+Starts the server sandboxed, calls one tool with the JSON object given, prints the result and
+stops the server. Exits 1 when the tool reports an error.`,
+  check: `mcp-run check <manifest>… [--format json]
+
+Validates manifest files and reports every problem with its JSON path, line and column.`,
+  list: `mcp-run list [--format json]
+
+Lists the servers in the registry.`,
+  show: `mcp-run show <name> [--format json]
+
+Shows one registry entry: package, parameters, and what it may touch.`,
+};
+
+/** Options for {@linkcode main}. */
+export interface MainOptions {
+  /** Where normal output goes (default: stdout). */
+  print?: (text: string) => void;
+  /** Where messages go (default: stderr). */
+  printError?: (text: string) => void;
+  /** The environment (default: the process's). */
+  env?: Record<string, string>;
+}
+
+/**
+ * Runs the CLI with the given arguments.
+ *
+ * @param argv Arguments after the program name.
+ * @param options Output sinks and environment.
+ * @returns The exit code.
+ */
+export async function main(argv: string[], options: MainOptions = {}): Promise<number> {
+  const print = options.print ?? ((t: string) => console.log(t));
+  const printError = options.printError ?? ((t: string) => console.error(t));
+  const env = options.env ?? Deno.env.toObject();
+  const dash = argv.indexOf("--");
+  const serverArgs = dash >= 0 ? argv.slice(dash + 1) : [];
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: dash >= 0 ? argv.slice(0, dash) : argv,
+      allowPositionals: true,
+      options: {
+        param: { type: "string", short: "p", multiple: true },
+        format: { type: "string", default: "text" },
+        "dry-run": { type: "boolean" },
+        registry: { type: "string", multiple: true },
+        cache: { type: "string" },
+        "jsr-url": { type: "string" },
+        "npm-registry": { type: "string" },
+        offline: { type: "boolean" },
+        help: { type: "boolean", short: "h" },
+      },
+    });
+  } catch (error) {
+    printError(`mcp-run: ${(error as Error).message}\nRun mcp-run --help for usage.`);
+    return EXIT.usage;
+  }
+  const { values, positionals } = parsed;
+  const [command, ...rest] = positionals;
+  if (!command || (values.help && !(command in HELP))) {
+    (values.help ? print : printError)(USAGE);
+    return values.help ? EXIT.ok : EXIT.usage;
+  }
+  if (values.help) {
+    print(HELP[command]);
+    return EXIT.ok;
+  }
+  if (values.format !== "text" && values.format !== "json") {
+    printError(`mcp-run: --format must be text or json, got "${values.format}"`);
+    return EXIT.usage;
+  }
+  const json = values.format === "json";
+  const usage = (text: string) => {
+    printError(`mcp-run ${command}: ${text}\n\n${HELP[command] ?? USAGE}`);
+    return EXIT.usage;
+  };
+  const registries: Record<string, string> = {};
+  if (values["jsr-url"]) registries.JSR_URL = values["jsr-url"];
+  if (values["npm-registry"]) registries.NPM_CONFIG_REGISTRY = values["npm-registry"];
+  const ctx: Context = {
+    root: values.cache ?? cacheRoot({ env }),
+    sources: values.registry
+      ? [...values.registry, new URL("../manifests/", import.meta.url)]
+      : undefined,
+    params: {},
+    env,
+    registries,
+    print,
+    printError,
+    json,
+    autoPull: !values.offline,
+  };
+  for (const entry of values.param ?? []) {
+    const eq = entry.indexOf("=");
+    if (eq <= 0) return usage(`-p takes NAME=VALUE, got "${entry}"`);
+    (ctx.params[entry.slice(0, eq)] ??= []).push(entry.slice(eq + 1));
+  }
+
+  try {
+    switch (command) {
+      case "run":
+        if (rest.length !== 1) return usage("give one server name or manifest path");
+        return await runCommand(ctx, rest[0], serverArgs, values["dry-run"] ?? false);
+      case "pull":
+        if (rest.length !== 1) return usage("give one server name or manifest path");
+        await pull(await resolveFor(ctx, rest[0], serverArgs), pullOptions(ctx));
+        return EXIT.ok;
+      case "flags": {
+        if (rest.length !== 1) return usage("give one server name or manifest path");
+        const plan = denoLaunchPlan(await resolveFor(ctx, rest[0], serverArgs), planOptions(ctx));
+        print(
+          json
+            ? JSON.stringify([plan.program, ...plan.args])
+            : shellQuote([plan.program, ...plan.args]),
+        );
+        return EXIT.ok;
+      }
+      case "inspect":
+        if (rest.length !== 1) return usage("give one server name or manifest path");
+        return await inspectCommand(ctx, rest[0], serverArgs);
+      case "call":
+        if (rest.length < 2 || rest.length > 3) {
+          return usage("give a server, a tool and JSON arguments");
+        }
+        return await callCommand(ctx, rest[0], rest[1], rest[2] ?? "{}", serverArgs);
+      case "check":
+        if (rest.length === 0) return usage("give one or more manifest files");
+        return await checkCommand(ctx, rest);
+      case "list":
+        return await listCommand(ctx);
+      case "show":
+        if (rest.length !== 1) return usage("give one registry name");
+        return await showCommand(ctx, rest[0]);
+      default:
+        printError(`mcp-run: unknown command "${command}"\n\n${USAGE}`);
+        return EXIT.usage;
+    }
+  } catch (error) {
+    printError(`mcp-run: ${(error as Error).message}`);
+    if (error instanceof ManifestError || error instanceof GrantError) return EXIT.invalid;
+    if (error instanceof CacheError) return EXIT.cache;
+    return EXIT.error;
+  }
+}
+
+interface Context {
+  root: string;
+  sources?: (string | URL)[];
+  params: Record<string, string[]>;
+  env: Record<string, string>;
+  registries: Record<string, string>;
+  print: (text: string) => void;
+  printError: (text: string) => void;
+  json: boolean;
+  autoPull: boolean;
+}
+
+function planOptions(ctx: Context) {
+  return { cacheRoot: ctx.root, source: ctx.env, registries: ctx.registries };
+}
+
+function pullOptions(ctx: Context) {
+  return { ...planOptions(ctx), progress: ctx.printError, autoPull: ctx.autoPull };
+}
+
+async function resolveFor(
+  ctx: Context,
+  target: string,
+  extraArgs: string[],
+): Promise<ResolvedServer> {
+  const loaded = await loadManifest(target, { sources: ctx.sources });
+  return resolveLoaded(ctx, loaded, extraArgs);
+}
+
+function resolveLoaded(ctx: Context, loaded: LoadedManifest, extraArgs: string[]): ResolvedServer {
+  return resolveServer(loaded.manifest, {
+    params: ctx.params,
+    extraArgs,
+    manifestDir: loaded.dir,
+    home: ctx.env.HOME,
+    cacheRoot: ctx.root,
+  });
+}
+
+async function runCommand(
+  ctx: Context,
+  target: string,
+  extraArgs: string[],
+  dryRun: boolean,
+): Promise<number> {
+  const server = await resolveFor(ctx, target, extraArgs);
+  const plan = denoLaunchPlan(server, planOptions(ctx));
+  if (dryRun) {
+    ctx.print(formatPlan(plan, server, ctx.json));
+    return EXIT.ok;
+  }
+  await prepareServer(server, pullOptions(ctx));
+  const child = spawnServer(server.name, plan);
+  const forward = (signal: Deno.Signal) => () => child.kill(signal);
+  const handlers = (["SIGINT", "SIGTERM", "SIGHUP"] as const).map((s) => [s, forward(s)] as const);
+  for (const [signal, handler] of handlers) Deno.addSignalListener(signal, handler);
+  try {
+    const status = await relayStdio(child);
+    return status.signal ? 128 + signalNumber(status.signal) : status.code;
+  } finally {
+    for (const [signal, handler] of handlers) Deno.removeSignalListener(signal, handler);
+  }
+}
+
+function signalNumber(signal: Deno.Signal): number {
+  return ({ SIGHUP: 1, SIGINT: 2, SIGKILL: 9, SIGTERM: 15 } as Record<string, number>)[signal] ?? 1;
+}
+
+/**
+ * Formats a launch plan for `--dry-run`: the exact command line, the folder, and the
+ * environment with secret values hidden.
+ *
+ * @param plan The plan.
+ * @param server The server (its secret names are masked).
+ * @param json Whether to print JSON.
+ * @returns The text to print.
+ */
+export function formatPlan(plan: LaunchPlan, server: ResolvedServer, json: boolean): string {
+  const env = Object.fromEntries(
+    Object.entries(plan.env).map(([k, v]) => [k, server.secrets.includes(k) ? "<secret>" : v]),
+  );
+  if (json) return JSON.stringify({ ...plan, env }, null, 2);
+  return [
+    `cwd: ${plan.cwd}`,
+    `env: ${Object.entries(env).map(([k, v]) => `${k}=${v}`).join(" ")}`,
+    `command: ${shellQuote([plan.program, ...plan.args])}`,
+  ].join("\n");
+}
+
+async function inspectCommand(ctx: Context, target: string, extraArgs: string[]): Promise<number> {
+  const server = await resolveFor(ctx, target, extraArgs);
+  const connected = await connectServer(server, { ...pullOptions(ctx), onStderr: () => {} });
+  try {
+    const { client } = connected;
+    const caps = client.getServerCapabilities() ?? {};
+    const tools: Tool[] = caps.tools ? (await client.listTools()).tools : [];
+    const prompts: Prompt[] = caps.prompts ? (await client.listPrompts()).prompts : [];
+    const resources: Resource[] = caps.resources ? (await client.listResources()).resources : [];
+    const info = client.getServerVersion();
+    if (ctx.json) {
+      ctx.print(JSON.stringify(
+        {
+          server: info,
+          permissions: describePermissions(server),
+          tools: tools.map((t) => ({ name: t.name, description: t.description })),
+          prompts: prompts.map((p) => ({ name: p.name, description: p.description })),
+          resources: resources.map((r) => ({ uri: r.uri, name: r.name })),
+        },
+        null,
+        2,
+      ));
+      return EXIT.ok;
+    }
+    const out = [
+      `${server.name}: ${info?.name ?? "?"} ${info?.version ?? ""}`.trim(),
+      "",
+      "It may:",
+      ...describePermissions(server).map((l) => `  ${l}`),
+      "",
+      `Tools (${tools.length}):`,
+      ...tools.map((t) => `  ${t.name}  ${firstLine(t.description)}`),
+    ];
+    if (prompts.length) {
+      out.push("", `Prompts (${prompts.length}):`);
+      out.push(...prompts.map((p) => `  ${p.name}  ${firstLine(p.description)}`));
+    }
+    if (resources.length) {
+      out.push("", `Resources (${resources.length}):`);
+      out.push(...resources.map((r) => `  ${r.uri}  ${r.name ?? ""}`));
+    }
+    ctx.print(out.join("\n"));
+    return EXIT.ok;
+  } finally {
+    await connected.close();
+  }
+}
+
+function firstLine(text?: string): string {
+  const line = (text ?? "").split("\n")[0].trim();
+  return line.length > 100 ? `${line.slice(0, 99)}…` : line;
+}
+
+async function callCommand(
+  ctx: Context,
+  target: string,
+  tool: string,
+  argsText: string,
+  extraArgs: string[],
+): Promise<number> {
+  let args: unknown;
+  try {
+    args = JSON.parse(argsText);
+  } catch (error) {
+    throw new SyntaxError(`Tool arguments must be a JSON object: ${(error as Error).message}`);
+  }
+  if (!args || typeof args !== "object" || Array.isArray(args)) {
+    throw new TypeError(`Tool arguments must be a JSON object, got ${argsText}`);
+  }
+  const server = await resolveFor(ctx, target, extraArgs);
+  const connected = await connectServer(server, { ...pullOptions(ctx), onStderr: () => {} });
+  try {
+    const result = await connected.client.callTool({
+      name: tool,
+      arguments: args as Record<string, unknown>,
+    });
+    if (ctx.json) ctx.print(JSON.stringify(result, null, 2));
+    else {
+      const content = (result.content ?? []) as { type: string; text?: string }[];
+      ctx.print(
+        content.map((c) => c.type === "text" ? c.text : `[${c.type} content]`).join("\n"),
+      );
+    }
+    return result.isError ? EXIT.error : EXIT.ok;
+  } catch (error) {
+    if (error instanceof ServerExitedError) throw error;
+    throw new Error(`Tool "${tool}" failed: ${(error as Error).message}`, { cause: error });
+  } finally {
+    await connected.close();
+  }
+}
+
+async function checkCommand(ctx: Context, files: string[]): Promise<number> {
+  const results: { file: string; ok: boolean; problems: unknown[] }[] = [];
+  for (const file of files) {
+    try {
+      await loadManifest(file.includes("/") ? file : `./${file}`);
+      results.push({ file, ok: true, problems: [] });
+    } catch (error) {
+      if (!(error instanceof ManifestError)) throw error;
+      results.push({ file, ok: false, problems: error.problems });
+      if (!ctx.json) ctx.printError(error.message);
+    }
+  }
+  if (ctx.json) ctx.print(JSON.stringify(results, null, 2));
+  else for (const r of results) if (r.ok) ctx.print(`${r.file}: ok`);
+  return results.every((r) => r.ok) ? EXIT.ok : EXIT.invalid;
+}
+
+async function listCommand(ctx: Context): Promise<number> {
+  const all = await listManifests({ sources: ctx.sources });
+  if (ctx.json) {
+    ctx.print(JSON.stringify(
+      all.map(({ manifest: m }) => ({
+        name: m.name,
+        description: m.description,
+        package: m.package,
+      })),
+      null,
+      2,
+    ));
+  } else {
+    const width = Math.max(...all.map((l) => l.manifest.name.length));
+    for (const { manifest: m } of all) ctx.print(`${m.name.padEnd(width)}  ${m.description}`);
+  }
+  return EXIT.ok;
+}
+
+async function showCommand(ctx: Context, name: string): Promise<number> {
+  const { manifest: m, file } = await loadManifest(name, { sources: ctx.sources });
+  if (ctx.json) {
+    ctx.print(JSON.stringify({ file, ...m }, null, 2));
+    return EXIT.ok;
+  }
+  const p = m.permissions;
+  const line = (label: string, items: string[]) =>
+    items.length ? [`  ${label}: ${items.join(", ")}`] : [];
+  ctx.print([
+    `${m.name} — ${m.description}`,
+    `package: ${m.package}`,
+    ...(m.homepage ? [`homepage: ${m.homepage}`] : []),
+    ...(Object.keys(m.parameters).length ? ["parameters:"] : []),
+    ...Object.entries(m.parameters).map(([k, s]) =>
+      `  -p ${k}=<${s.type}>${s.required ? " (required)" : ""}  ${s.description}`
+    ),
+    "may:",
+    ...line("read", p.read),
+    ...line("write", p.write),
+    ...(p.net.length ? line("reach", p.net) : ["  reach no network"]),
+    ...line("read env", [...p.env, ...Object.keys(m.env)]),
+    ...line("receive secrets", Object.keys(m.secrets)),
+    ...line("read system info", p.sys),
+    ...line("START PROGRAMS", p.run),
+    ...line("LOAD NATIVE LIBRARIES", p.ffi),
+  ].join("\n"));
+  return EXIT.ok;
+}

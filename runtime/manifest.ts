@@ -1,0 +1,590 @@
+/**
+ * The manifest format: what a server is, where its code comes from, and what it needs.
+ *
+ * A manifest is JSONC (comments and trailing commas allowed). {@linkcode parseManifest} checks
+ * every field and reports every problem in the file at once through {@linkcode ManifestError}.
+ *
+ * @module
+ */
+import {
+  findNodeAtLocation,
+  type Node,
+  parse as parseJsonc,
+  type ParseError,
+  parseTree,
+  printParseErrorCode,
+} from "jsonc-parser";
+
+/** The kinds of value a user parameter can hold. `[]` kinds take several values. */
+export type ParameterType =
+  | "string"
+  | "string[]"
+  | "path"
+  | "path[]"
+  | "host"
+  | "host[]"
+  | "number"
+  | "boolean";
+
+/** All parameter types, for validation and help text. */
+export const PARAMETER_TYPES: readonly ParameterType[] = [
+  "string",
+  "string[]",
+  "path",
+  "path[]",
+  "host",
+  "host[]",
+  "number",
+  "boolean",
+];
+
+/** A value the user supplies at install or run time, referenced as `${name}`. */
+export interface ParameterSpec {
+  /** What kind of value it is; paths are made absolute and canonical, hosts validated. */
+  type: ParameterType;
+  /** One line shown in help and prompts. */
+  description: string;
+  /** Whether launching fails when the user gives no value and there is no default. */
+  required: boolean;
+  /** Used when the user gives no value. */
+  default?: string | string[];
+}
+
+/** An environment variable the server reads (a plain setting or a credential). */
+export interface EnvSpec {
+  /** What the variable is for. */
+  description: string;
+  /** Whether launching fails when the variable is not set. */
+  required: boolean;
+  /**
+   * A fixed value, `${name}` expanding parameters (env only, never secrets). When present the
+   * launcher sets the variable itself and ignores the user's environment.
+   */
+  value?: string;
+}
+
+/** The permissions a manifest asks for. Entries may reference parameters as `${name}`. */
+export interface ManifestPermissions {
+  /** Paths the server may read. */
+  read: string[];
+  /** Paths the server may write. */
+  write: string[];
+  /** Hosts the server may reach: `host`, `host:port`, `*.domain`, IPv4, IPv4 CIDR. */
+  net: string[];
+  /** Environment variable names (exact, or a `PREFIX_*` pattern) the server may read. */
+  env: string[];
+  /** Deno sys API names (`hostname`, `osRelease`, …). */
+  sys: string[];
+  /** Programs the server may start; refused unless the user trusts the server. */
+  run: string[];
+  /** Native libraries the server may load; refused unless the user trusts the server. */
+  ffi: string[];
+}
+
+/** A parsed, validated manifest. */
+export interface Manifest {
+  /** Registry name: lowercase letters, digits and dashes. */
+  name: string;
+  /** One sentence on what the server does. */
+  description: string;
+  /**
+   * Where the code comes from: `npm:name@x.y.z[/bin]`, `jsr:@scope/name@x.y.z[/export]`
+   * (exact versions only), or a local `.ts`/`.js` file path (relative to the manifest).
+   */
+  package: string;
+  /** Arguments passed to the server; `${name}` expands parameters. */
+  args: string[];
+  /** User-supplied values. */
+  parameters: Record<string, ParameterSpec>;
+  /** What the server may touch. */
+  permissions: ManifestPermissions;
+  /** Plain environment settings the server reads (names become `--allow-env`). */
+  env: Record<string, EnvSpec>;
+  /** Environment variables that carry credentials. */
+  secrets: Record<string, EnvSpec>;
+  /** Upstream project page, for people reading the registry. */
+  homepage?: string;
+}
+
+/** One problem found in a manifest. */
+export interface ManifestProblem {
+  /** JSON path of the offending value, like `permissions.net[2]` (empty for the whole file). */
+  path: string;
+  /** What is wrong and how to fix it. */
+  message: string;
+  /** 1-based line of the problem when the text was available. */
+  line?: number;
+  /** 1-based column of the problem when the text was available. */
+  column?: number;
+}
+
+/**
+ * Thrown when a manifest is not valid. Carries every problem found, each with its JSON path.
+ *
+ * @example
+ * ```ts
+ * import { ManifestError, parseManifest } from "./manifest.ts";
+ * try {
+ *   parseManifest(`{ "name": "Bad Name" }`, { file: "bad.jsonc" });
+ * } catch (error) {
+ *   if (error instanceof ManifestError) console.log(error.problems.length > 1); // true
+ * }
+ * ```
+ */
+export class ManifestError extends Error {
+  /** The file the manifest came from, if known. */
+  readonly file?: string;
+  /** Every problem found. */
+  readonly problems: ManifestProblem[];
+
+  /**
+   * @param problems Every problem found.
+   * @param file The manifest's file, used in the message.
+   * @param options Standard error options (`cause`).
+   */
+  constructor(problems: ManifestProblem[], file?: string, options?: ErrorOptions) {
+    const where = file ? `"${file}"` : "manifest";
+    const lines = problems.map((p) => {
+      const at = p.line ? `${file ?? ""}:${p.line}:${p.column} ` : "";
+      return `  - ${at}${p.path || "(file)"}: ${p.message}`;
+    });
+    super(
+      `Invalid ${where}: ${problems.length} problem${problems.length === 1 ? "" : "s"}\n${
+        lines.join("\n")
+      }`,
+      options,
+    );
+    this.name = "ManifestError";
+    this.file = file;
+    this.problems = problems;
+  }
+}
+
+/** Options for {@linkcode parseManifest}. */
+export interface ParseManifestOptions {
+  /** The file name, used in error messages. */
+  file?: string;
+}
+
+const NAME_RE = /^[a-z0-9][a-z0-9-]{0,63}$/;
+const PARAM_RE = /^[a-zA-Z_][a-zA-Z0-9_]{0,63}$/;
+const ENV_NAME_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const ENV_PATTERN_RE = /^[A-Za-z_][A-Za-z0-9_]*_\*$/;
+const EXACT_VERSION = String.raw`\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?`;
+const NPM_RE = new RegExp(
+  String
+    .raw`^npm:((?:@[a-z0-9][a-z0-9._-]*\/)?[a-z0-9][a-z0-9._-]*)@(${EXACT_VERSION})(\/[A-Za-z0-9._@/-]+)?$`,
+);
+const JSR_RE = new RegExp(
+  String
+    .raw`^jsr:(@[a-z0-9][a-z0-9-]*\/[a-z0-9][a-z0-9-]*)@(${EXACT_VERSION})(\/[A-Za-z0-9._/-]+)?$`,
+);
+const LOCAL_RE = /^(?:\.{1,2}\/|\/)[^\0]*\.(?:ts|js|mjs|mts|tsx|jsx)$/;
+
+/** Deno sys API names accepted in `permissions.sys`. */
+export const SYS_NAMES: readonly string[] = [
+  "hostname",
+  "osRelease",
+  "osUptime",
+  "loadavg",
+  "networkInterfaces",
+  "systemMemoryInfo",
+  "uid",
+  "gid",
+  "cpus",
+  "homedir",
+  "getegid",
+  "username",
+  "statfs",
+  "getPriority",
+  "setPriority",
+  "userInfo",
+];
+
+/** Environment names no manifest may ask for: they steer Deno, the loader or the network. */
+const RESERVED_ENV = [
+  /^DENO_/i,
+  /^NODE_/i,
+  /^NPM_CONFIG_/i,
+  /^LD_/i,
+  /^DYLD_/i,
+  /_PROXY$/i,
+  /^(PATH|HOME|JSR_URL|SSL_CERT_FILE|SSL_CERT_DIR|TMPDIR)$/i,
+];
+
+/**
+ * Tells whether an environment name (or `PREFIX_*` pattern) is reserved for the launcher.
+ *
+ * @param name An environment variable name or pattern.
+ * @returns `true` when a manifest may not request it.
+ *
+ * @example
+ * ```ts
+ * import { isReservedEnvName } from "./manifest.ts";
+ * console.log(isReservedEnvName("NODE_OPTIONS"), isReservedEnvName("GITHUB_TOKEN")); // true false
+ * ```
+ */
+export function isReservedEnvName(name: string): boolean {
+  const bare = name.endsWith("_*") ? name.slice(0, -1) : name;
+  return RESERVED_ENV.some((re) => re.test(bare)) ||
+    (name.endsWith("_*") && "DENO_NODE_NPM_CONFIG_LD_DYLD_".includes(bare.toUpperCase()));
+}
+
+type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+
+class Checker {
+  problems: ManifestProblem[] = [];
+  add(path: string, message: string): void {
+    this.problems.push({ path, message });
+  }
+  object(value: Json | undefined, path: string): Record<string, Json> | undefined {
+    if (value === undefined) return undefined;
+    if (value === null || typeof value !== "object" || Array.isArray(value)) {
+      this.add(path, `must be an object, got ${describe(value)}`);
+      return undefined;
+    }
+    return value;
+  }
+  keys(obj: Record<string, Json>, path: string, allowed: string[]): void {
+    for (const key of Object.keys(obj)) {
+      if (!allowed.includes(key)) {
+        this.add(
+          join(path, key),
+          `unknown field "${key}"; allowed fields are ${allowed.map((k) => `"${k}"`).join(", ")}`,
+        );
+      }
+    }
+  }
+  string(value: Json | undefined, path: string, required: boolean): string | undefined {
+    if (value === undefined) {
+      if (required) this.add(path, "is required");
+      return undefined;
+    }
+    if (typeof value !== "string") {
+      this.add(path, `must be a string, got ${describe(value)}`);
+      return undefined;
+    }
+    return value;
+  }
+  boolean(value: Json | undefined, path: string): boolean | undefined {
+    if (value === undefined) return undefined;
+    if (typeof value !== "boolean") {
+      this.add(path, `must be true or false, got ${describe(value)}`);
+      return undefined;
+    }
+    return value;
+  }
+  strings(value: Json | undefined, path: string): string[] {
+    if (value === undefined) return [];
+    if (!Array.isArray(value)) {
+      this.add(path, `must be a list of strings, got ${describe(value)}`);
+      return [];
+    }
+    const out: string[] = [];
+    value.forEach((item, i) => {
+      if (typeof item !== "string") {
+        this.add(`${path}[${i}]`, `must be a string, got ${describe(item)}`);
+      } else out.push(item);
+    });
+    return out;
+  }
+}
+
+function join(path: string, key: string): string {
+  return path ? `${path}.${key}` : key;
+}
+
+function describe(value: Json | undefined): string {
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "a list";
+  if (typeof value === "object") return "an object";
+  return `${typeof value} ${JSON.stringify(value)}`;
+}
+
+/** Placeholder names referenced in a string (`${name}`). */
+export function placeholders(text: string): string[] {
+  return [...text.matchAll(/\$\{([^}]*)\}/g)].map((m) => m[1]);
+}
+
+/**
+ * Parses and validates manifest text (JSONC).
+ *
+ * Every problem is collected: unknown fields, wrong types, version ranges, reserved environment
+ * names, placeholders that name no parameter, and grants that are never allowed in a manifest.
+ *
+ * @param text The manifest's JSONC text.
+ * @param options The file name for messages.
+ * @returns The validated manifest with defaults filled in.
+ * @throws {ManifestError} When the text is not valid JSONC or any field is wrong.
+ *
+ * @example
+ * ```ts
+ * import { parseManifest } from "./manifest.ts";
+ * const manifest = parseManifest(`{
+ *   // comments are fine
+ *   "name": "time",
+ *   "description": "Current time",
+ *   "package": "npm:@example/time-server@1.0.0",
+ * }`);
+ * console.log(manifest.permissions.net); // []
+ * ```
+ */
+export function parseManifest(text: string, options: ParseManifestOptions = {}): Manifest {
+  const errors: ParseError[] = [];
+  const raw = parseJsonc(text, errors, { allowTrailingComma: true, disallowComments: false }) as
+    | Json
+    | undefined;
+  if (errors.length > 0) {
+    throw new ManifestError(
+      errors.map((e) => ({
+        path: "",
+        message: `not valid JSONC: ${printParseErrorCode(e.error)}`,
+        ...lineColumn(text, e.offset),
+      })),
+      options.file,
+    );
+  }
+  const c = new Checker();
+  const root = c.object(raw ?? null, "");
+  if (!root) throw new ManifestError(c.problems, options.file);
+  c.keys(root, "", [
+    "$schema",
+    "name",
+    "description",
+    "package",
+    "args",
+    "parameters",
+    "permissions",
+    "env",
+    "secrets",
+    "homepage",
+  ]);
+
+  const name = c.string(root.name, "name", true) ?? "";
+  if (root.name !== undefined && typeof root.name === "string" && !NAME_RE.test(name)) {
+    c.add("name", `"${name}" is not a valid name: use lowercase letters, digits and dashes`);
+  }
+  const description = c.string(root.description, "description", true) ?? "";
+  const pkg = c.string(root.package, "package", true) ?? "";
+  if (typeof root.package === "string") checkPackage(c, pkg);
+  const homepage = c.string(root.homepage, "homepage", false);
+
+  const parameters: Record<string, ParameterSpec> = {};
+  const paramObj = c.object(root.parameters, "parameters") ?? {};
+  for (const [key, value] of Object.entries(paramObj)) {
+    const path = `parameters.${key}`;
+    if (!PARAM_RE.test(key)) {
+      c.add(path, `"${key}" is not a valid parameter name: use letters, digits and underscores`);
+    }
+    const spec = c.object(value, path);
+    if (!spec) continue;
+    c.keys(spec, path, ["type", "description", "required", "default"]);
+    const type = c.string(spec.type, `${path}.type`, true);
+    if (type !== undefined && !PARAMETER_TYPES.includes(type as ParameterType)) {
+      c.add(
+        `${path}.type`,
+        `unknown type "${type}"; use one of ${PARAMETER_TYPES.map((t) => `"${t}"`).join(", ")}`,
+      );
+    }
+    const desc = c.string(spec.description, `${path}.description`, true) ?? "";
+    const required = c.boolean(spec.required, `${path}.required`) ?? false;
+    let def: string | string[] | undefined;
+    if (spec.default !== undefined) {
+      if (type?.endsWith("[]")) def = c.strings(spec.default, `${path}.default`);
+      else def = c.string(spec.default, `${path}.default`, false);
+    }
+    parameters[key] = { type: (type ?? "string") as ParameterType, description: desc, required };
+    if (def !== undefined) parameters[key].default = def;
+  }
+
+  const args = c.strings(root.args, "args");
+  args.forEach((arg, i) => checkPlaceholders(c, arg, `args[${i}]`, parameters));
+
+  const permObj = c.object(root.permissions, "permissions") ?? {};
+  const kinds = ["read", "write", "net", "env", "sys", "run", "ffi"] as const;
+  c.keys(permObj, "permissions", [...kinds]);
+  const permissions = {} as ManifestPermissions;
+  for (const kind of kinds) {
+    const list = c.strings(permObj[kind], `permissions.${kind}`);
+    permissions[kind] = list;
+    list.forEach((entry, i) => {
+      const path = `permissions.${kind}[${i}]`;
+      checkPlaceholders(c, entry, path, parameters);
+      checkGrant(c, kind, entry, path, parameters);
+    });
+  }
+
+  const env = envSpecs(c, root.env, "env", parameters);
+  const secrets = envSpecs(c, root.secrets, "secrets", parameters);
+  for (const key of Object.keys(secrets)) {
+    if (key in env) c.add(`secrets.${key}`, `"${key}" is declared in both env and secrets`);
+  }
+
+  if (c.problems.length > 0) {
+    throw new ManifestError(
+      c.problems.map((p) => ({ ...p, ...locate(text, p.path) })),
+      options.file,
+    );
+  }
+  const manifest: Manifest = {
+    name,
+    description,
+    package: pkg,
+    args,
+    parameters,
+    permissions,
+    env,
+    secrets,
+  };
+  if (homepage !== undefined) manifest.homepage = homepage;
+  return manifest;
+}
+
+function checkPackage(c: Checker, pkg: string): void {
+  if (pkg.startsWith("npm:")) {
+    if (!NPM_RE.test(pkg)) {
+      c.add(
+        "package",
+        `"${pkg}" is not an exact npm package: write npm:name@1.2.3 (optionally /bin), no ranges or tags`,
+      );
+    }
+  } else if (pkg.startsWith("jsr:")) {
+    if (!JSR_RE.test(pkg)) {
+      c.add(
+        "package",
+        `"${pkg}" is not an exact JSR package: write jsr:@scope/name@1.2.3, no ranges`,
+      );
+    }
+  } else if (/^[a-z][a-z0-9+.-]*:/i.test(pkg)) {
+    c.add("package", `"${pkg}" uses an unsupported scheme: use npm:, jsr: or a local file path`);
+  } else if (!LOCAL_RE.test(pkg)) {
+    c.add(
+      "package",
+      `"${pkg}" is not a local module: use a path starting with ./, ../ or / ending in .ts or .js`,
+    );
+  }
+}
+
+function checkPlaceholders(
+  c: Checker,
+  text: string,
+  path: string,
+  parameters: Record<string, ParameterSpec>,
+): void {
+  const names = placeholders(text);
+  for (const name of names) {
+    if (!(name in parameters)) {
+      c.add(path, `"\${${name}}" names no parameter; declare "${name}" under "parameters"`);
+    } else if (parameters[name].type.endsWith("[]") && text !== `\${${name}}`) {
+      c.add(
+        path,
+        `list parameter "${name}" must stand alone as "\${${name}}" to expand into several values`,
+      );
+    }
+  }
+}
+
+function checkGrant(
+  c: Checker,
+  kind: keyof ManifestPermissions,
+  entry: string,
+  path: string,
+  parameters: Record<string, ParameterSpec>,
+): void {
+  const names = placeholders(entry);
+  if (entry.trim() === "" || entry === "*" || entry.toLowerCase() === "all") {
+    c.add(path, `"${entry}" would grant everything; list exact ${kind} entries instead`);
+    return;
+  }
+  if (entry.includes(",")) {
+    c.add(path, `"${entry}" contains a comma; give one entry per list item`);
+  }
+  if (kind === "env") {
+    if (names.length > 0) c.add(path, "environment names cannot come from parameters");
+    else if (!ENV_NAME_RE.test(entry) && !ENV_PATTERN_RE.test(entry)) {
+      c.add(path, `"${entry}" is not an environment name or PREFIX_* pattern`);
+    } else if (isReservedEnvName(entry)) {
+      c.add(path, `"${entry}" is reserved for the launcher and is never passed to a server`);
+    }
+  } else if (kind === "sys") {
+    if (!SYS_NAMES.includes(entry)) {
+      c.add(path, `"${entry}" is not a Deno sys API; use one of ${SYS_NAMES.join(", ")}`);
+    }
+  } else if ((kind === "read" || kind === "write") && names.length === 0) {
+    if (!entry.startsWith("/") && !entry.startsWith("~/")) {
+      c.add(path, `"${entry}" must be an absolute path, start with ~/, or use a parameter`);
+    }
+  } else if (kind === "net" && names.length > 0) {
+    for (const name of names) {
+      const type = parameters[name]?.type;
+      if (type && type !== "host" && type !== "host[]") {
+        c.add(path, `net entries can only use host parameters; "${name}" is ${type}`);
+      }
+    }
+  } else if ((kind === "read" || kind === "write") && names.length > 0) {
+    for (const name of names) {
+      const type = parameters[name]?.type;
+      if (type && type !== "path" && type !== "path[]") {
+        c.add(path, `${kind} entries can only use path parameters; "${name}" is ${type}`);
+      }
+    }
+  }
+}
+
+function envSpecs(
+  c: Checker,
+  value: Json | undefined,
+  path: string,
+  parameters: Record<string, ParameterSpec>,
+): Record<string, EnvSpec> {
+  const out: Record<string, EnvSpec> = {};
+  const obj = c.object(value, path) ?? {};
+  for (const [key, spec] of Object.entries(obj)) {
+    const p = `${path}.${key}`;
+    if (!ENV_NAME_RE.test(key)) c.add(p, `"${key}" is not a valid environment variable name`);
+    else if (isReservedEnvName(key)) {
+      c.add(p, `"${key}" is reserved for the launcher and is never passed to a server`);
+    }
+    const s = c.object(spec, p);
+    if (!s) continue;
+    c.keys(
+      s,
+      p,
+      path === "env" ? ["description", "required", "value"] : ["description", "required"],
+    );
+    out[key] = {
+      description: c.string(s.description, `${p}.description`, true) ?? "",
+      required: c.boolean(s.required, `${p}.required`) ?? false,
+    };
+    const fixed = path === "env" ? c.string(s.value, `${p}.value`, false) : undefined;
+    if (fixed !== undefined) {
+      checkPlaceholders(c, fixed, `${p}.value`, parameters);
+      out[key].value = fixed;
+    }
+  }
+  return out;
+}
+
+function lineColumn(text: string, offset: number): { line: number; column: number } {
+  const before = text.slice(0, offset);
+  const line = before.split("\n").length;
+  const column = offset - before.lastIndexOf("\n");
+  return { line, column };
+}
+
+/** Finds the line of a JSON path's value by walking the JSONC tree. */
+function locate(text: string, path: string): { line?: number; column?: number } {
+  if (!path) return {};
+  const segments: (string | number)[] = [];
+  for (const m of path.matchAll(/([^.[\]]+)|\[(\d+)\]/g)) {
+    segments.push(m[2] !== undefined ? Number(m[2]) : m[1]);
+  }
+  let node: Node | undefined = parseTree(text, [], { allowTrailingComma: true });
+  let found = node;
+  for (const seg of segments) {
+    node = node && findNodeAtLocation(node, [seg]);
+    if (!node) break;
+    found = node;
+  }
+  return found ? lineColumn(text, found.offset) : {};
+}

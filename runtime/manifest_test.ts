@@ -1,0 +1,170 @@
+import assert from "node:assert/strict";
+import { isReservedEnvName, ManifestError, parseManifest } from "./manifest.ts";
+
+const base = {
+  name: "demo",
+  description: "A demo",
+  package: "npm:@scope/demo@1.2.3",
+};
+
+function problems(value: unknown): { path: string; message: string }[] {
+  try {
+    parseManifest(typeof value === "string" ? value : JSON.stringify(value), { file: "m.jsonc" });
+  } catch (error) {
+    assert.ok(error instanceof ManifestError, String(error));
+    return error.problems;
+  }
+  return [];
+}
+
+Deno.test("parseManifest() accepts JSONC with comments and trailing commas, filling defaults", () => {
+  const m = parseManifest(`{
+    // a comment
+    "name": "demo", "description": "A demo", "package": "npm:demo@1.0.0",
+    "args": ["\${dirs}"],
+    "parameters": { "dirs": { "type": "path[]", "description": "d", "required": true }, },
+    "permissions": { "read": ["\${dirs}"] },
+  }`);
+  assert.equal(m.name, "demo");
+  assert.deepEqual(m.permissions, {
+    read: ["${dirs}"],
+    write: [],
+    net: [],
+    env: [],
+    sys: [],
+    run: [],
+    ffi: [],
+  });
+  assert.deepEqual(m.secrets, {});
+  assert.equal(m.parameters.dirs.required, true);
+});
+
+Deno.test("parseManifest() reports every problem with its JSON path, line and column", () => {
+  const text = `{
+  "name": "Bad Name",
+  "description": 5,
+  "package": "npm:demo@^1.0.0",
+  "colour": "red",
+  "permissions": { "net": ["*"], "env": ["NODE_OPTIONS"], "sys": ["everything"] }
+}`;
+  const found = problems(text);
+  const paths = found.map((p) => p.path).sort();
+  assert.deepEqual(paths, [
+    "colour",
+    "description",
+    "name",
+    "package",
+    "permissions.env[0]",
+    "permissions.net[0]",
+    "permissions.sys[0]",
+  ]);
+  const byPath = Object.fromEntries(found.map((p) => [p.path, p]));
+  assert.match(byPath.package.message, /no ranges or tags/);
+  assert.match(byPath.colour.message, /unknown field "colour"/);
+  assert.equal((byPath.name as { line?: number }).line, 2);
+});
+
+Deno.test("parseManifest() error message names the file and the fix", () => {
+  assert.throws(
+    () => parseManifest(`{"name": "x"}`, { file: "x.jsonc" }),
+    (error: Error) =>
+      error instanceof ManifestError && /Invalid "x.jsonc": 2 problems/.test(error.message) &&
+      /description: is required/.test(error.message),
+  );
+});
+
+Deno.test("parseManifest() reports JSONC syntax errors with line and column", () => {
+  const found = problems(`{\n  "name": "x",\n  "description" "y"\n}`);
+  assert.equal(found.length > 0, true);
+  assert.match(found[0].message, /not valid JSONC/);
+  assert.equal((found[0] as { line?: number }).line, 3);
+});
+
+const hostile: [string, unknown, RegExp][] = [
+  ["version range", { ...base, package: "npm:demo@~1.2.0" }, /exact npm package/],
+  ["dist tag", { ...base, package: "npm:demo@latest" }, /exact npm package/],
+  ["no version", { ...base, package: "npm:demo" }, /exact npm package/],
+  ["jsr range", { ...base, package: "jsr:@s/demo@^1.0.0" }, /exact JSR package/],
+  ["remote url", { ...base, package: "https://evil.example/x.ts" }, /unsupported scheme/],
+  ["data url", { ...base, package: "data:text/javascript,1" }, /unsupported scheme/],
+  ["bare local", { ...base, package: "server.ts" }, /not a local module/],
+  ["net all", { ...base, permissions: { net: ["all"] } }, /would grant everything/],
+  ["net empty", { ...base, permissions: { net: [""] } }, /would grant everything/],
+  ["comma list", { ...base, permissions: { read: ["/a,/b"] } }, /contains a comma/],
+  ["relative read", { ...base, permissions: { read: ["data"] } }, /absolute path/],
+  ["reserved env", { ...base, permissions: { env: ["LD_PRELOAD"] } }, /reserved/],
+  ["proxy env", { ...base, permissions: { env: ["HTTPS_PROXY"] } }, /reserved/],
+  ["deno env pattern", { ...base, permissions: { env: ["DENO_*"] } }, /reserved/],
+  ["secret PATH", { ...base, secrets: { PATH: { description: "p" } } }, /reserved/],
+  ["env from param", {
+    ...base,
+    parameters: { n: { type: "string", description: "n" } },
+    permissions: { env: ["${n}"] },
+  }, /cannot come from parameters/],
+  ["unknown placeholder", { ...base, args: ["${nope}"] }, /names no parameter/],
+  ["list param inside text", {
+    ...base,
+    parameters: { d: { type: "path[]", description: "d" } },
+    args: ["--dir=${d}"],
+  }, /must stand alone/],
+  ["string param in read", {
+    ...base,
+    parameters: { s: { type: "string", description: "s" } },
+    permissions: { read: ["${s}"] },
+  }, /only use path parameters/],
+  ["path param in net", {
+    ...base,
+    parameters: { p: { type: "path", description: "p" } },
+    permissions: { net: ["${p}"] },
+  }, /only use host parameters/],
+  ["bad parameter type", {
+    ...base,
+    parameters: { p: { type: "url", description: "p" } },
+  }, /unknown type "url"/],
+  ["unknown permission", { ...base, permissions: { all: ["x"] } }, /unknown field "all"/],
+  ["sys unknown", { ...base, permissions: { sys: ["exec"] } }, /not a Deno sys API/],
+  ["value on secret", {
+    ...base,
+    secrets: { TOKEN: { description: "t", value: "x" } },
+  }, /unknown field "value"/],
+  ["not an object", ["a"], /must be an object/],
+];
+
+for (const [label, manifest, pattern] of hostile) {
+  Deno.test(`parseManifest() refuses a hostile manifest: ${label}`, () => {
+    const found = problems(manifest);
+    assert.ok(found.length > 0, `expected a problem for ${label}`);
+    assert.ok(
+      found.some((p) => pattern.test(p.message)),
+      `${label}: ${JSON.stringify(found)}`,
+    );
+  });
+}
+
+Deno.test("parseManifest() accepts every package form", () => {
+  for (
+    const pkg of [
+      "npm:demo@1.0.0",
+      "npm:@scope/demo@2026.8.31",
+      "npm:@scope/demo@1.0.0-beta.1/bin-name",
+      "jsr:@sandboxed/time@0.1.0",
+      "./server.ts",
+      "../x/server.js",
+      "/abs/server.ts",
+    ]
+  ) {
+    assert.equal(parseManifest(JSON.stringify({ ...base, package: pkg })).package, pkg);
+  }
+});
+
+Deno.test("isReservedEnvName() covers launcher-controlled names and patterns", () => {
+  for (const n of ["DENO_DIR", "node_options", "NPM_CONFIG_REGISTRY", "LD_PRELOAD", "http_proxy"]) {
+    assert.equal(isReservedEnvName(n), true, n);
+  }
+  for (const n of ["PATH", "HOME", "JSR_URL", "DENO_*", "NODE_*", "LD_*"]) {
+    assert.equal(isReservedEnvName(n), true, n);
+  }
+  for (const n of ["GITHUB_TOKEN", "MY_APP_*", "DENOISE"]) {
+    assert.equal(isReservedEnvName(n), false, n);
+  }
+});

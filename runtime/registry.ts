@@ -1,0 +1,148 @@
+/**
+ * The built-in registry: manifests shipped in `manifests/`, found by name, or any manifest file.
+ *
+ * @module
+ */
+import { dirname, resolve } from "node:path";
+import { fileURLToPath as fromFileUrl } from "node:url";
+import { type Manifest, parseManifest } from "./manifest.ts";
+
+/** The folder of built-in manifests. */
+export const BUILTIN_MANIFESTS: URL = new URL("../manifests/", import.meta.url);
+
+/** A manifest with where it came from. */
+export interface LoadedManifest {
+  /** The validated manifest. */
+  manifest: Manifest;
+  /** The file (path or URL) it was read from. */
+  file: string;
+  /** The folder local package paths are relative to (file manifests only). */
+  dir?: string;
+}
+
+/** Options for {@linkcode loadManifest} and {@linkcode listManifests}. */
+export interface RegistryOptions {
+  /** Folders (or URLs) searched for `<name>.jsonc`, in order; default: the built-in registry. */
+  sources?: (string | URL)[];
+}
+
+/**
+ * Loads a manifest by registry name (`filesystem`) or by file path (`./my.jsonc`).
+ *
+ * An argument containing `/` or ending in `.json`/`.jsonc` is a file path; anything else is a
+ * name looked up in the sources. Requires read access to the file or the registry folder.
+ *
+ * @param nameOrPath A registry name or a manifest file path.
+ * @param options Registry sources.
+ * @returns The manifest and its origin.
+ * @throws {ManifestError} When the manifest is invalid.
+ * @throws {Deno.errors.NotFound} When no such name or file exists, listing known names.
+ *
+ * @example
+ * ```ts ignore
+ * import { loadManifest } from "jsr:@sandboxed/mcp-run";
+ * const { manifest } = await loadManifest("filesystem");
+ * console.log(manifest.package);
+ * ```
+ */
+export async function loadManifest(
+  nameOrPath: string,
+  options: RegistryOptions = {},
+): Promise<LoadedManifest> {
+  if (nameOrPath.includes("/") || /\.jsonc?$/.test(nameOrPath)) {
+    const file = resolve(nameOrPath);
+    let text: string;
+    try {
+      text = await Deno.readTextFile(file);
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) {
+        throw new Deno.errors.NotFound(`Cannot read manifest "${file}": no such file`, {
+          cause: error,
+        });
+      }
+      throw error;
+    }
+    return { manifest: parseManifest(text, { file }), file, dir: dirname(file) };
+  }
+  for (const source of sourcesOf(options)) {
+    const url = new URL(`${nameOrPath}.jsonc`, source);
+    const text = await readUrl(url);
+    if (text === undefined) continue;
+    const file = url.protocol === "file:" ? fromFileUrl(url) : url.href;
+    return {
+      manifest: parseManifest(text, { file }),
+      file,
+      dir: url.protocol === "file:" ? dirname(file) : undefined,
+    };
+  }
+  const known = await listManifestNames(options);
+  throw new Deno.errors.NotFound(
+    `No server named "${nameOrPath}" in the registry. Known servers: ${known.join(", ")}. ` +
+      "Pass a manifest file path to run another server.",
+  );
+}
+
+/**
+ * Lists the names of all manifests in the sources (each name once, first source wins).
+ *
+ * @param options Registry sources.
+ * @returns Sorted names.
+ */
+export async function listManifestNames(options: RegistryOptions = {}): Promise<string[]> {
+  const names = new Set<string>();
+  for (const source of sourcesOf(options)) {
+    if (source.protocol === "file:") {
+      try {
+        for await (const entry of Deno.readDir(source)) {
+          if (entry.isFile && entry.name.endsWith(".jsonc")) names.add(entry.name.slice(0, -6));
+        }
+      } catch (error) {
+        if (!(error instanceof Deno.errors.NotFound)) throw error;
+      }
+    } else {
+      const index = await readUrl(new URL("index.json", source));
+      for (const name of index ? JSON.parse(index) as string[] : []) names.add(name);
+    }
+  }
+  return [...names].sort();
+}
+
+/**
+ * Loads every manifest in the sources.
+ *
+ * @param options Registry sources.
+ * @returns The manifests, sorted by name.
+ * @throws {ManifestError} When any manifest is invalid.
+ */
+export async function listManifests(options: RegistryOptions = {}): Promise<LoadedManifest[]> {
+  const out: LoadedManifest[] = [];
+  for (const name of await listManifestNames(options)) out.push(await loadManifest(name, options));
+  return out;
+}
+
+function sourcesOf(options: RegistryOptions): URL[] {
+  return (options.sources ?? [BUILTIN_MANIFESTS]).map((s) => {
+    if (s instanceof URL) return s;
+    if (/^[a-z]+:\/\//.test(s)) return new URL(s.endsWith("/") ? s : `${s}/`);
+    const abs = resolve(s);
+    return new URL(`file://${abs.endsWith("/") ? abs : `${abs}/`}`);
+  });
+}
+
+async function readUrl(url: URL): Promise<string | undefined> {
+  if (url.protocol === "file:") {
+    try {
+      return await Deno.readTextFile(url);
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) return undefined;
+      throw error;
+    }
+  }
+  const response = await fetch(url);
+  if (response.status === 404) {
+    await response.body?.cancel();
+    return undefined;
+  }
+  if (!response.ok) throw new Error(`Cannot read ${url.href}: HTTP ${response.status}`);
+  return await response.text();
+}

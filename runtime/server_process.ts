@@ -1,0 +1,177 @@
+/**
+ * Server process supervision: start a launch plan with piped stdio and bounded buffers, and stop
+ * it for sure.
+ *
+ * @module
+ */
+import type { LaunchPlan } from "./launch_plan.ts";
+import { LineSplitter, type SplitLine } from "./line_splitter.ts";
+
+/** Options for {@linkcode spawnServer}. */
+export interface SpawnServerOptions {
+  /** Longest stdout line passed on, in bytes (default 4 MiB); longer ones are dropped. */
+  maxLineBytes?: number;
+  /** Receives each stderr line (truncated to `maxStderrLineBytes`); default: our stderr. */
+  onStderr?: (line: string) => void;
+  /** Longest stderr line kept, in bytes (default 8 KiB). */
+  maxStderrLineBytes?: number;
+  /** Bytes of stderr kept for error messages (default 8 KiB). */
+  stderrTailBytes?: number;
+}
+
+/** Thrown (or reported) when a server exits; carries its exit code and the end of its stderr. */
+export class ServerExitedError extends Error {
+  /** The exit code. */
+  readonly code: number;
+  /** The signal that ended it, if any. */
+  readonly signal: Deno.Signal | null;
+  /** The last lines of its stderr. */
+  readonly stderrTail: string;
+  /**
+   * @param name The server's name.
+   * @param status How it exited.
+   * @param stderrTail The end of its stderr.
+   */
+  constructor(name: string, status: Deno.CommandStatus, stderrTail: string) {
+    const how = status.signal
+      ? `was killed by ${status.signal}`
+      : `exited with code ${status.code}`;
+    super(`Server "${name}" ${how}${stderrTail ? `:\n${stderrTail}` : ""}`);
+    this.name = "ServerExitedError";
+    this.code = status.code;
+    this.signal = status.signal;
+    this.stderrTail = stderrTail;
+  }
+}
+
+/** A running server: send lines to it, read lines from it, stop it. */
+export class ServerProcess {
+  #child: Deno.ChildProcess;
+  #writer: WritableStreamDefaultWriter<Uint8Array>;
+  #tail = "";
+  #tailBytes: number;
+  #stopping?: Promise<Deno.CommandStatus>;
+  /** The server's stdout, split into bounded lines. */
+  readonly lines: ReadableStream<SplitLine>;
+  /** Resolves when the process has exited. */
+  readonly status: Promise<Deno.CommandStatus>;
+  /** A name for messages. */
+  readonly name: string;
+
+  /** Use {@linkcode spawnServer}. */
+  constructor(name: string, child: Deno.ChildProcess, options: SpawnServerOptions) {
+    this.name = name;
+    this.#child = child;
+    this.#tailBytes = options.stderrTailBytes ?? 8192;
+    this.#writer = child.stdin.getWriter();
+    this.#writer.closed.catch(() => {});
+    this.lines = child.stdout.pipeThrough(new LineSplitter(options.maxLineBytes));
+    this.status = child.status;
+    const onStderr = options.onStderr ?? ((line: string) => console.error(line));
+    const maxLine = options.maxStderrLineBytes ?? 8192;
+    child.stderr.pipeThrough(new LineSplitter(maxLine)).pipeTo(
+      new WritableStream({
+        write: (piece) => {
+          const text = piece.kind === "line"
+            ? new TextDecoder().decode(piece.bytes)
+            : `${new TextDecoder().decode(piece.head)}… [${piece.size} bytes, truncated]`;
+          this.#tail = (this.#tail + text + "\n").slice(-this.#tailBytes);
+          onStderr(text);
+        },
+      }),
+    ).catch(() => {});
+  }
+
+  /** The process id. */
+  get pid(): number {
+    return this.#child.pid;
+  }
+
+  /** The last lines the server wrote to stderr. */
+  get stderrTail(): string {
+    return this.#tail.trimEnd();
+  }
+
+  /**
+   * Writes one line (a newline is added) to the server's stdin.
+   *
+   * @param line One JSON-RPC message, without newline.
+   */
+  async send(line: string | Uint8Array): Promise<void> {
+    const bytes = typeof line === "string" ? new TextEncoder().encode(line + "\n") : line;
+    await this.#writer.write(bytes);
+    if (typeof line !== "string") await this.#writer.write(new Uint8Array([10]));
+  }
+
+  /**
+   * Sends a signal to the server; ignored once it has exited.
+   *
+   * @param signal The signal.
+   */
+  kill(signal: Deno.Signal = "SIGTERM"): void {
+    try {
+      this.#child.kill(signal);
+    } catch { /* already gone */ }
+  }
+
+  /**
+   * Stops the server for sure: closes stdin, then SIGTERM after `graceMs`, then SIGKILL after
+   * another `graceMs`. Safe to call more than once.
+   *
+   * @param graceMs How long each step waits (default 2000).
+   * @returns How the process exited.
+   */
+  stop(graceMs = 2000): Promise<Deno.CommandStatus> {
+    this.#stopping ??= (async () => {
+      await this.#writer.close().catch(() => {});
+      for (const signal of ["SIGTERM", "SIGKILL"] as const) {
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        const exited = await Promise.race([
+          this.status.then(() => true),
+          new Promise<false>((r) => timer = setTimeout(() => r(false), graceMs)),
+        ]);
+        clearTimeout(timer);
+        if (exited) break;
+        this.kill(signal);
+      }
+      return await this.status;
+    })();
+    return this.#stopping;
+  }
+}
+
+/**
+ * Starts a server from a launch plan: environment exactly as planned (nothing inherited), stdio
+ * piped, stdout split into bounded lines, stderr passed on line by line with a bounded tail kept.
+ *
+ * Requires `--allow-run` for the plan's program.
+ *
+ * @param name The server's name, for messages.
+ * @param plan What to start.
+ * @param options Buffer bounds and the stderr sink.
+ * @returns The running process.
+ *
+ * @example
+ * ```ts ignore
+ * import { denoLaunchPlan, spawnServer } from "jsr:@sandboxed/mcp-run";
+ * const child = spawnServer("time", denoLaunchPlan(server, { cacheRoot }));
+ * await child.send(JSON.stringify({ jsonrpc: "2.0", id: 1, method: "ping" }));
+ * await child.stop();
+ * ```
+ */
+export function spawnServer(
+  name: string,
+  plan: LaunchPlan,
+  options: SpawnServerOptions = {},
+): ServerProcess {
+  const child = new Deno.Command(plan.program, {
+    args: plan.args,
+    env: plan.env,
+    clearEnv: true,
+    cwd: plan.cwd,
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  return new ServerProcess(name, child, options);
+}

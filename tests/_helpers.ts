@@ -1,0 +1,75 @@
+/** Shared test helpers: temp folders, the CLI as a subprocess, registry servers resolved. */
+import { fileURLToPath as fromFileUrl } from "node:url";
+import { loadManifest } from "../runtime/registry.ts";
+import { type ResolvedServer, resolveServer } from "../runtime/resolve.ts";
+
+/** The repository root. */
+export const ROOT: string = fromFileUrl(new URL("..", import.meta.url)).replace(/\/$/, "");
+
+/** A fresh canonical temp folder. */
+export function tempDir(prefix = "mcp-run-test-"): string {
+  return Deno.realPathSync(Deno.makeTempDirSync({ prefix }));
+}
+
+/** Result of running the CLI. */
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `mcp-run` (this checkout's mod.ts) with the given arguments. */
+export async function cli(
+  args: string[],
+  options: { env?: Record<string, string>; stdin?: string; cwd?: string } = {},
+): Promise<CliResult> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "--quiet", `${ROOT}/mod.ts`, ...args],
+    env: options.env && { ...toolEnv(), ...options.env },
+    clearEnv: options.env !== undefined,
+    cwd: options.cwd,
+    stdin: options.stdin === undefined ? "null" : "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  if (options.stdin !== undefined) {
+    const writer = child.stdin.getWriter();
+    await writer.write(new TextEncoder().encode(options.stdin));
+    await writer.close();
+  }
+  const out = await child.output();
+  const dec = new TextDecoder();
+  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+}
+
+/**
+ * The variables the Deno running mcp-run itself needs when a test gives the CLI a bare
+ * environment: where its own module cache is, and how to trust TLS on this machine.
+ */
+export function toolEnv(): Record<string, string> {
+  const env = Deno.env.toObject();
+  const out: Record<string, string> = {
+    DENO_DIR: env.DENO_DIR ?? `${env.HOME}/.cache/deno`,
+    PATH: env.PATH ?? "/usr/bin:/bin",
+  };
+  for (const name of ["DENO_CERT", "DENO_TLS_CA_STORE", "NODE_EXTRA_CA_CERTS", "SSL_CERT_FILE"]) {
+    if (env[name]) out[name] = env[name];
+  }
+  return out;
+}
+
+/** Loads a registry manifest and resolves it against a cache root. */
+export async function registryServer(
+  name: string,
+  cacheRoot: string,
+  params: Record<string, string | string[]> = {},
+): Promise<ResolvedServer> {
+  const { manifest } = await loadManifest(name);
+  return resolveServer(manifest, { params, cacheRoot });
+}
+
+/** Text of the text items of a tool result. */
+export function resultText(result: { content?: unknown }): string {
+  return ((result.content ?? []) as { type: string; text?: string }[])
+    .filter((c) => c.type === "text").map((c) => c.text).join("\n");
+}

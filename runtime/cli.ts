@@ -6,6 +6,14 @@
 import { parseArgs } from "node:util";
 import type { Prompt, Resource, Tool } from "@modelcontextprotocol/sdk/types.js";
 import { cacheRoot } from "./cache_dirs.ts";
+import {
+  type ClientCommandOptions,
+  clientsCommand,
+  ClientUsageError,
+  configCommand,
+  installCommand,
+  uninstallCommand,
+} from "./client_commands.ts";
 import { connectServer } from "./connect.ts";
 import { describePermissions } from "./describe.ts";
 import { denoLaunchPlan, type LaunchPlan, prepareServer } from "./launch_plan.ts";
@@ -36,6 +44,13 @@ Usage:
   mcp-run inspect <server> [-p …]  Start it, show its permissions and what it offers, stop it
   mcp-run call <server> <tool> [JSON arguments] [-p …]
                                    Start it, call one tool, print the result, stop it
+  mcp-run install <server> --client C [--scope user|project] [--form deno|launcher|docker] [-p …]
+                                   Pull the server and add it to an MCP client's configuration
+  mcp-run uninstall <entry> --client C [--scope user|project]
+                                   Remove an entry mcp-run wrote from a client's configuration
+  mcp-run config <server> --client C [--form …] [-p …]
+                                   Print the client entry without writing anything
+  mcp-run clients                  List MCP clients set up here and their configuration files
   mcp-run check <manifest>…        Validate manifest files
   mcp-run list                     List the built-in registry
   mcp-run show <name>              Show one registry entry and what it may touch
@@ -51,6 +66,14 @@ Options:
       --jsr-url URL        Use a JSR mirror (sets JSR_URL for pull and run)
       --npm-registry URL   Use an npm mirror (sets NPM_CONFIG_REGISTRY for pull and run)
       --offline            run/inspect/call: fail instead of pulling a server never pulled
+      --client C           install/uninstall/config: claude-desktop, vscode, cursor,
+                           claude-code, windsurf, zed, goose, continue
+      --scope user|project Which configuration file (default: the client's user file)
+      --form F             deno (default): self-contained deno command; launcher: calls
+                           mcp-run run so registry updates apply; docker: a container
+      --name N             Entry name (default: the server's name)
+      --file F             Edit this file instead of the client's standard one
+      --force              Replace or remove an entry mcp-run did not write
   -h, --help               Show help (also: mcp-run <command> --help)
 
 Exit codes: 0 ok · 1 error · 2 bad usage · 3 invalid manifest or refused grant ·
@@ -79,6 +102,24 @@ stops the server. Exits 1 when the tool reports an error.`,
   check: `mcp-run check <manifest>… [--format json]
 
 Validates manifest files and reports every problem with its JSON path, line and column.`,
+  install: `mcp-run install <server> --client C [--scope user|project] [--form deno|launcher|docker]
+                [-p NAME=VALUE]… [--name N] [--file F] [--force] [-- server args…]
+
+Pulls the server's code (so the entry starts offline) and adds an entry to the client's
+configuration. Only the entry's lines change: comments, order and formatting elsewhere are kept,
+the write is atomic and the previous file is kept as <file>.bak. Installing twice changes nothing.
+An entry of the same name that mcp-run did not write is replaced only with --force.
+Secrets are referenced through the client's own mechanism, never written as values.`,
+  uninstall: `mcp-run uninstall <entry> --client C [--scope user|project] [--file F] [--force]
+
+Removes an entry mcp-run wrote; other entries, comments and formatting stay as they were.`,
+  config: `mcp-run config <server> --client C [--form …] [-p NAME=VALUE]… [--format json]
+
+Prints the entry install would write, as a snippet of the client's file, without writing or
+pulling anything.`,
+  clients: `mcp-run clients [--format json]
+
+Lists every supported client and scope: its configuration file, and whether it is set up here.`,
   list: `mcp-run list [--format json]
 
 Lists the servers in the registry.`,
@@ -124,6 +165,13 @@ export async function main(argv: string[], options: MainOptions = {}): Promise<n
         "jsr-url": { type: "string" },
         "npm-registry": { type: "string" },
         offline: { type: "boolean" },
+        client: { type: "string" },
+        scope: { type: "string" },
+        form: { type: "string" },
+        name: { type: "string" },
+        file: { type: "string" },
+        force: { type: "boolean" },
+        launcher: { type: "string" },
         help: { type: "boolean", short: "h" },
       },
     });
@@ -172,8 +220,31 @@ export async function main(argv: string[], options: MainOptions = {}): Promise<n
     (ctx.params[entry.slice(0, eq)] ??= []).push(entry.slice(eq + 1));
   }
 
+  const clientCtx = { ...ctx, registrySources: values.registry ?? [] };
+  const clientOptions: ClientCommandOptions = {
+    client: values.client,
+    scope: values.scope,
+    form: values.form,
+    name: values.name,
+    file: values.file,
+    force: values.force,
+    launcher: values.launcher,
+    extraArgs: serverArgs,
+  };
   try {
     switch (command) {
+      case "install":
+        if (rest.length !== 1) return usage("give one server name or manifest path");
+        return await installCommand(clientCtx, rest[0], clientOptions);
+      case "uninstall":
+        if (rest.length !== 1) return usage("give one entry name");
+        return await uninstallCommand(clientCtx, rest[0], clientOptions);
+      case "config":
+        if (rest.length !== 1) return usage("give one server name or manifest path");
+        return await configCommand(clientCtx, rest[0], clientOptions);
+      case "clients":
+        if (rest.length !== 0) return usage("takes no arguments");
+        return await clientsCommand(clientCtx);
       case "run":
         if (rest.length !== 1) return usage("give one server name or manifest path");
         return await runCommand(ctx, rest[0], serverArgs, values["dry-run"] ?? false);
@@ -212,6 +283,7 @@ export async function main(argv: string[], options: MainOptions = {}): Promise<n
         return EXIT.usage;
     }
   } catch (error) {
+    if (error instanceof ClientUsageError) return usage(error.message);
     printError(`mcp-run: ${(error as Error).message}`);
     if (error instanceof ManifestError || error instanceof GrantError) return EXIT.invalid;
     if (error instanceof CacheError) return EXIT.cache;

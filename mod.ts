@@ -97,6 +97,53 @@ export {
   type RegistryOptions,
 } from "./runtime/registry.ts";
 export { shellQuote } from "./runtime/shell_quote.ts";
+export type {
+  ClientEnvironment,
+  ClientId,
+  ClientSpec,
+  ConfigScope,
+  EntryParts,
+  McpEntry,
+  PromptInput,
+  SecretMechanism,
+  SecretSpec,
+  TargetOs,
+} from "./runtime/clients/types.ts";
+export { CLIENTS, getClient, isClientId } from "./runtime/clients/registry.ts";
+export {
+  clientEntry,
+  type ClientEntry,
+  type ClientEntryOptions,
+} from "./runtime/clients/client_entry.ts";
+export {
+  type ConfigTextOptions,
+  isManagedEntry,
+  readClientEntry,
+  withClientEntry,
+  withoutClientEntry,
+} from "./runtime/clients/config_text.ts";
+export { EntryConflictError } from "./runtime/clients/entry_conflict_error.ts";
+export {
+  clientConfigPath,
+  type ClientConfigPathOptions,
+  scopeFor,
+} from "./runtime/clients/config_path.ts";
+export { readClientEnvironment } from "./runtime/clients/client_environment.ts";
+export {
+  type ClientConfigOptions,
+  type ClientConfigResult,
+  removeClientEntry,
+  writeClientConfig,
+} from "./runtime/clients/write_client_config.ts";
+export { type DetectedClient, detectClients } from "./runtime/clients/detect_clients.ts";
+export { writeSecretEnvFile } from "./runtime/clients/secret_env_file.ts";
+export {
+  ENTRY_FORMS,
+  type EntryForm,
+  LAUNCHER,
+  launchEntry,
+  type LaunchEntryOptions,
+} from "./runtime/clients/launch_entry.ts";
 export { EXIT, formatPlan, main, type MainOptions } from "./runtime/cli.ts";
 
 if (import.meta.main) {

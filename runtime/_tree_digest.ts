@@ -18,24 +18,24 @@ export async function sha256Hex(data: Uint8Array | string): Promise<string> {
   return Array.from(new Uint8Array(hash), (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
-/** Lists regular files below `root` (relative paths, sorted); a missing root lists nothing. */
-export async function listFiles(root: string): Promise<string[]> {
+/** Lists files below `root` (relative paths, sorted); a missing root lists nothing. */
+export function listFilesSync(root: string): string[] {
   const out: string[] = [];
-  const walk = async (dir: string, rel: string) => {
+  const walk = (dir: string, rel: string) => {
     let entries: Deno.DirEntry[];
     try {
-      entries = await Array.fromAsync(Deno.readDir(dir));
+      entries = [...Deno.readDirSync(dir)];
     } catch (error) {
       if (error instanceof Deno.errors.NotFound) return;
       throw error;
     }
     for (const entry of entries) {
       const path = rel ? `${rel}/${entry.name}` : entry.name;
-      if (entry.isDirectory) await walk(join(dir, entry.name), path);
+      if (entry.isDirectory) walk(join(dir, entry.name), path);
       else out.push(path);
     }
   };
-  await walk(root, "");
+  walk(root, "");
   return out.sort();
 }
 
@@ -46,7 +46,7 @@ export async function digestTree(
 ): Promise<Record<string, FileDigest>> {
   const out: Record<string, FileDigest> = {};
   for (const sub of subdirs) {
-    for (const rel of await listFiles(join(root, sub))) {
+    for (const rel of listFilesSync(join(root, sub))) {
       const path = `${sub}/${rel}`;
       out[path] = await digestFile(join(root, path));
     }

@@ -6,15 +6,7 @@
 import { parseArgs } from "node:util";
 import type { Prompt, Resource, Tool } from "@modelcontextprotocol/sdk/types.js";
 import { cacheRoot } from "./cache_dirs.ts";
-import {
-  type ClientCommandOptions,
-  clientsCommand,
-  ClientUsageError,
-  configCommand,
-  installCommand,
-  uninstallCommand,
-} from "./client_commands.ts";
-import { connectServer } from "./connect.ts";
+import type { ClientCommandOptions } from "./client_commands.ts";
 import { describePermissions } from "./describe.ts";
 import { denoLaunchPlan, type LaunchPlan, prepareServer } from "./launch_plan.ts";
 import { ManifestError } from "./manifest.ts";
@@ -234,17 +226,25 @@ export async function main(argv: string[], options: MainOptions = {}): Promise<n
   try {
     switch (command) {
       case "install":
-        if (rest.length !== 1) return usage("give one server name or manifest path");
-        return await installCommand(clientCtx, rest[0], clientOptions);
       case "uninstall":
-        if (rest.length !== 1) return usage("give one entry name");
-        return await uninstallCommand(clientCtx, rest[0], clientOptions);
       case "config":
-        if (rest.length !== 1) return usage("give one server name or manifest path");
-        return await configCommand(clientCtx, rest[0], clientOptions);
-      case "clients":
-        if (rest.length !== 0) return usage("takes no arguments");
-        return await clientsCommand(clientCtx);
+      case "clients": {
+        // Loaded on demand so `run` does not pay for the config editors at start-up.
+        const commands = await import("./client_commands.ts");
+        if (command === "clients") {
+          if (rest.length !== 0) return usage("takes no arguments");
+          return await commands.clientsCommand(clientCtx);
+        }
+        if (rest.length !== 1) {
+          return usage(`give one ${command === "uninstall" ? "entry" : "server"} name`);
+        }
+        const fn = command === "install"
+          ? commands.installCommand
+          : command === "config"
+          ? commands.configCommand
+          : commands.uninstallCommand;
+        return await fn(clientCtx, rest[0], clientOptions);
+      }
       case "run":
         if (rest.length !== 1) return usage("give one server name or manifest path");
         return await runCommand(ctx, rest[0], serverArgs, values["dry-run"] ?? false);
@@ -283,7 +283,7 @@ export async function main(argv: string[], options: MainOptions = {}): Promise<n
         return EXIT.usage;
     }
   } catch (error) {
-    if (error instanceof ClientUsageError) return usage(error.message);
+    if ((error as Error).name === "ClientUsageError") return usage((error as Error).message);
     printError(`mcp-run: ${(error as Error).message}`);
     if (error instanceof ManifestError || error instanceof GrantError) return EXIT.invalid;
     if (error instanceof CacheError) return EXIT.cache;
@@ -342,13 +342,13 @@ async function runCommand(
     ctx.print(formatPlan(plan, server, ctx.json));
     return EXIT.ok;
   }
-  await prepareServer(server, pullOptions(ctx));
+  const { verify } = await prepareServer(server, pullOptions(ctx));
   const child = spawnServer(server.name, plan);
   const forward = (signal: Deno.Signal) => () => child.kill(signal);
   const handlers = (["SIGINT", "SIGTERM", "SIGHUP"] as const).map((s) => [s, forward(s)] as const);
   for (const [signal, handler] of handlers) Deno.addSignalListener(signal, handler);
   try {
-    const status = await relayStdio(child);
+    const status = await relayStdio(child, { gate: verify() });
     return status.signal ? 128 + signalNumber(status.signal) : status.code;
   } finally {
     for (const [signal, handler] of handlers) Deno.removeSignalListener(signal, handler);
@@ -382,6 +382,7 @@ export function formatPlan(plan: LaunchPlan, server: ResolvedServer, json: boole
 
 async function inspectCommand(ctx: Context, target: string, extraArgs: string[]): Promise<number> {
   const server = await resolveFor(ctx, target, extraArgs);
+  const { connectServer } = await import("./connect.ts");
   const connected = await connectServer(server, { ...pullOptions(ctx), onStderr: () => {} });
   try {
     const { client } = connected;
@@ -450,6 +451,7 @@ async function callCommand(
     throw new TypeError(`Tool arguments must be a JSON object, got ${argsText}`);
   }
   const server = await resolveFor(ctx, target, extraArgs);
+  const { connectServer } = await import("./connect.ts");
   const connected = await connectServer(server, { ...pullOptions(ctx), onStderr: () => {} });
   try {
     const result = await connected.client.callTool({
@@ -537,3 +539,5 @@ async function showCommand(ctx: Context, name: string): Promise<number> {
   ].join("\n"));
   return EXIT.ok;
 }
+
+if (import.meta.main) Deno.exit(await main(Deno.args));

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import {
   denoLaunchPlan,
   type LaunchPlan,
@@ -57,9 +57,17 @@ export async function connectServer(
   server: ResolvedServer,
   options: ConnectServerOptions,
 ): Promise<ConnectedServer> {
-  await prepareServer(server, options);
+  const { verify } = await prepareServer(server, options);
   const plan = options.plan ?? denoLaunchPlan(server, options);
   const transport = new ProcessTransport(spawnServer(server.name, plan, options));
+  try {
+    await verify();
+  } catch (error) {
+    await transport.close();
+    throw error;
+  }
+  // Loaded on use, so the CLI's `run` path starts without the SDK.
+  const { Client } = await import("@modelcontextprotocol/sdk/client/index.js");
   const client = new Client({ name: options.clientName ?? "mcp-run", version: "0.1.0" });
   let exited: Error | undefined;
   transport.onerror = (error) => exited = error;

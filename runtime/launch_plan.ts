@@ -7,7 +7,14 @@ import { serverDirs } from "./cache_dirs.ts";
 import { pullEnv, serverEnv } from "./child_env.ts";
 import { denoRunArgs } from "./flags.ts";
 import { checkModuleGraph } from "./module_graph.ts";
-import { CacheError, prepareDirs, pull, verifyPull } from "./pull.ts";
+import {
+  CacheError,
+  prepareDirs,
+  pull,
+  type PullRecord,
+  readPullRecord,
+  verifyPull,
+} from "./pull.ts";
 import type { ResolvedServer } from "./resolve.ts";
 
 /** Everything needed to start a server process; what `--dry-run` prints. */
@@ -76,27 +83,40 @@ export interface PrepareServerOptions extends DenoLaunchPlanOptions {
   progress?: (line: string) => void;
 }
 
+/** A server ready to start, with its cache check possibly still running. */
+export interface PreparedServer {
+  /**
+   * Checks the cached code and lockfile against the pull record. Call it right after starting
+   * the server, so the check overlaps the server's start-up, and pass none of the server's
+   * output on before it resolves.
+   */
+  verify(): Promise<PullRecord>;
+}
+
 /**
- * Makes a server ready to start: pulls it when never pulled (if allowed), verifies the cached
- * code and lockfile, and for local servers re-checks the module graph (the files may have
- * changed since pull).
+ * Makes a server ready to start: pulls it when never pulled (if allowed), starts checking the
+ * cached code and lockfile, and for local servers re-checks the module graph (the files may have
+ * changed since pull). The cache check runs while the caller starts the server, so it costs no
+ * start-up time; callers must wait for `verified` before trusting the server's output.
  *
  * @param server A resolved server.
  * @param options Cache root, Deno binary, environment, pull policy.
- * @throws {CacheError} When the cache is missing (and auto-pull is off) or was tampered with.
+ * @returns The pending cache check.
+ * @throws {CacheError} When the server was never pulled and auto-pull is off.
  */
 export async function prepareServer(
   server: ResolvedServer,
   options: PrepareServerOptions,
-): Promise<void> {
+): Promise<PreparedServer> {
   const dirs = serverDirs(server.name, server.specifier, options.cacheRoot);
+  let verify: () => Promise<PullRecord>;
   try {
-    await verifyPull(server, options);
+    await readPullRecord(server, options);
+    verify = () => verifyPull(server, options);
   } catch (error) {
-    if (!(error instanceof CacheError && error.kind === "missing") || options.autoPull === false) {
-      throw error;
-    }
-    await pull(server, options);
+    if (!(error instanceof CacheError) || options.autoPull === false) throw error;
+    const record = await pull(server, options);
+    verify = () => Promise.resolve(record);
   }
   await prepareDirs(dirs);
   if (server.localDir) {
@@ -111,4 +131,5 @@ export async function prepareServer(
       cwd: dirs.cwd,
     });
   }
+  return { verify };
 }

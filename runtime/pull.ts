@@ -9,7 +9,13 @@ import { pullEnv } from "./child_env.ts";
 import { denoCacheArgs } from "./flags.ts";
 import { checkModuleGraph } from "./module_graph.ts";
 import type { ResolvedServer } from "./resolve.ts";
-import { digestFile, digestTree, type FileDigest, listFiles, sha256Hex } from "./_tree_digest.ts";
+import {
+  digestFile,
+  digestTree,
+  type FileDigest,
+  listFilesSync,
+  sha256Hex,
+} from "./_tree_digest.ts";
 
 /** Subfolders of a `DENO_DIR` that hold code (the rest are Deno's derived caches). */
 const CODE_DIRS = ["npm", "remote"] as const;
@@ -152,6 +158,30 @@ export async function pull(server: ResolvedServer, options: PullOptions): Promis
 }
 
 /**
+ * Reads a server's pull record.
+ *
+ * @param server A resolved server.
+ * @param options The cache root.
+ * @returns The record written by {@linkcode pull}.
+ * @throws {CacheError} `missing` when the server was never pulled.
+ */
+export async function readPullRecord(
+  server: ResolvedServer,
+  options: Pick<PullOptions, "cacheRoot">,
+): Promise<PullRecord> {
+  const dirs = serverDirs(server.name, server.specifier, options.cacheRoot);
+  try {
+    return JSON.parse(await Deno.readTextFile(dirs.pullRecord));
+  } catch (error) {
+    throw new CacheError(
+      "missing",
+      `"${server.name}" (${server.specifier}) is not pulled yet: run mcp-run pull ${server.name}`,
+      { cause: error },
+    );
+  }
+}
+
+/**
  * Checks that a server was pulled and that its lockfile and cached code are unchanged.
  *
  * The lockfile is hashed on every call. A code file whose size or time changed is hashed again
@@ -167,16 +197,7 @@ export async function verifyPull(
   options: Pick<PullOptions, "cacheRoot">,
 ): Promise<PullRecord> {
   const dirs = serverDirs(server.name, server.specifier, options.cacheRoot);
-  let record: PullRecord;
-  try {
-    record = JSON.parse(await Deno.readTextFile(dirs.pullRecord));
-  } catch (error) {
-    throw new CacheError(
-      "missing",
-      `"${server.name}" (${server.specifier}) is not pulled yet: run mcp-run pull ${server.name}`,
-      { cause: error },
-    );
-  }
+  const record = await readPullRecord(server, options);
   const tampered = (what: string) =>
     new CacheError(
       "tampered",
@@ -185,21 +206,29 @@ export async function verifyPull(
     );
   if (record.specifier !== server.specifier) throw tampered("its record names another package");
   if (await lockDigest(dirs.lockFile) !== record.lockSha256) throw tampered("deno.lock differs");
-  const seen = new Set<string>();
+  let seen = 0;
   for (const sub of CODE_DIRS) {
-    for (const rel of await listFiles(join(dirs.denoDir, sub))) {
+    for (const rel of listFilesSync(join(dirs.denoDir, sub))) {
       const path = `${sub}/${rel}`;
-      seen.add(path);
+      seen++;
       const want = record.files[path];
       if (!want) throw tampered(`${path} was added`);
-      const info = await Deno.lstat(join(dirs.denoDir, path));
+      const info = Deno.lstatSync(join(dirs.denoDir, path));
       if (info.size === want.size && (info.mtime?.getTime() ?? 0) === want.mtime) continue;
       const got = await digestFile(join(dirs.denoDir, path));
       if (got.sha256 !== want.sha256) throw tampered(`${path} was modified`);
     }
   }
-  for (const path of Object.keys(record.files)) {
-    if (!seen.has(path)) throw tampered(`${path} was removed`);
+  if (seen !== Object.keys(record.files).length) {
+    const missing = Object.keys(record.files).find((p) => {
+      try {
+        Deno.lstatSync(join(dirs.denoDir, p));
+        return false;
+      } catch {
+        return true;
+      }
+    });
+    throw tampered(`${missing ?? "a file"} was removed`);
   }
   return record;
 }

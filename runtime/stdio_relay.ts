@@ -18,6 +18,11 @@ export interface RelayStdioOptions {
   maxLineBytes?: number;
   /** Where relay notices go (default: stderr). */
   log?: (line: string) => void;
+  /**
+   * Nothing the server writes is passed on before this settles; if it rejects, the server is
+   * stopped, open requests get the rejection's message, and the relay throws it.
+   */
+  gate?: Promise<unknown>;
 }
 
 type Id = string | number;
@@ -64,7 +69,14 @@ export async function relayStdio(
       error: { code: SERVER_ERROR, message },
     })));
 
+  let gateError: Error | undefined;
+  const gate = (options.gate ?? Promise.resolve()).catch((error: Error) => {
+    gateError = error;
+    server.stop();
+  });
   const fromServer = (async () => {
+    await gate;
+    if (gateError) return;
     for await (const piece of server.lines) {
       if (piece.kind === "line") {
         const id = responseId(piece.bytes, decoder);
@@ -104,10 +116,13 @@ export async function relayStdio(
   ]);
   if (ended === "client") await server.stop();
   const status = await server.status;
+  await gate;
   await fromServer.catch(() => {});
   const how = status.signal ? `was killed by ${status.signal}` : `exited with code ${status.code}`;
-  for (const id of pending) await fail(id, `Server "${server.name}" ${how} before answering`);
+  const why = gateError?.message ?? `Server "${server.name}" ${how} before answering`;
+  for (const id of pending) await fail(id, why);
   await writer.close().catch(() => {});
+  if (gateError) throw gateError;
   return status;
 }
 

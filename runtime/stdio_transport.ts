@@ -4,7 +4,7 @@
  * @module
  */
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
-import { type JSONRPCMessage, JSONRPCMessageSchema } from "@modelcontextprotocol/sdk/types.js";
+import type { JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
 import { ServerExitedError, type ServerProcess } from "./server_process.ts";
 
 /**
@@ -59,7 +59,8 @@ export class ProcessTransport implements Transport {
           if (!text) continue;
           let message: JSONRPCMessage;
           try {
-            message = JSONRPCMessageSchema.parse(JSON.parse(text));
+            message = JSON.parse(text);
+            if (message?.jsonrpc !== "2.0") throw new TypeError("not a JSON-RPC 2.0 message");
           } catch (error) {
             this.onerror?.(
               new SyntaxError(

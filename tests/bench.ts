@@ -1,0 +1,134 @@
+/**
+ * `deno task bench`: start-up to the first `tools/list` answer for server-filesystem, measured
+ * side by side in one run: `mcp-run run` vs bare `deno run` with the same flags vs `node`
+ * running the same npm package. Prints medians and ratios.
+ *
+ * Options: `--rounds N` (default 10).
+ */
+import { parseArgs } from "node:util";
+import { join } from "node:path";
+import { loadManifest } from "../runtime/registry.ts";
+import { resolveServer } from "../runtime/resolve.ts";
+import { denoLaunchPlan, type LaunchPlan, prepareServer } from "../runtime/launch_plan.ts";
+import { ROOT, tempDir } from "./_helpers.ts";
+
+const { values } = parseArgs({
+  args: Deno.args,
+  options: { rounds: { type: "string", default: "10" } },
+});
+const rounds = Number(values.rounds);
+const PACKAGE = "@modelcontextprotocol/server-filesystem@2026.8.31";
+
+const cache = tempDir("mcp-run-bench-cache-");
+const dir = tempDir("mcp-run-bench-data-");
+Deno.writeTextFileSync(join(dir, "a.txt"), "a");
+const { manifest } = await loadManifest("filesystem");
+const server = resolveServer(manifest, { params: { dirs: dir }, cacheRoot: cache });
+await prepareServer(server, { cacheRoot: cache, progress: () => {} });
+
+const nodeDir = tempDir("mcp-run-bench-node-");
+const npm = await new Deno.Command("npm", {
+  args: ["install", "--prefix", nodeDir, "--no-audit", "--no-fund", "--loglevel=error", PACKAGE],
+  stdout: "null",
+}).output();
+if (!npm.success) throw new Error("npm install of the filesystem server failed");
+
+const bare = denoLaunchPlan(server, { cacheRoot: cache });
+const launcher: LaunchPlan = {
+  program: Deno.execPath(),
+  args: [
+    "run",
+    "-A",
+    "--quiet",
+    `${ROOT}/mod.ts`,
+    "run",
+    "filesystem",
+    "-p",
+    `dirs=${dir}`,
+    "--cache",
+    cache,
+    "--offline",
+  ],
+  env: { ...Deno.env.toObject() },
+  cwd: ROOT,
+};
+const node: LaunchPlan = {
+  program: "node",
+  args: [join(nodeDir, "node_modules/@modelcontextprotocol/server-filesystem/dist/index.js"), dir],
+  env: { HOME: Deno.env.get("HOME") ?? "/", PATH: Deno.env.get("PATH") ?? "" },
+  cwd: bare.cwd,
+};
+
+/** Spawns a plan and times spawn → initialize → tools/list answered. */
+async function timeToToolsList(plan: LaunchPlan): Promise<number> {
+  const start = performance.now();
+  const child = new Deno.Command(plan.program, {
+    args: plan.args,
+    env: plan.env,
+    clearEnv: true,
+    cwd: plan.cwd,
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "null",
+  }).spawn();
+  const writer = child.stdin.getWriter();
+  const send = (m: unknown) => writer.write(new TextEncoder().encode(JSON.stringify(m) + "\n"));
+  await send({
+    jsonrpc: "2.0",
+    id: 1,
+    method: "initialize",
+    params: {
+      protocolVersion: "2025-06-18",
+      capabilities: {},
+      clientInfo: { name: "b", version: "1" },
+    },
+  });
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let buffered = "";
+  let elapsed = -1;
+  while (elapsed < 0) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error(`${plan.program} exited before answering`);
+    buffered += value;
+    let nl;
+    while ((nl = buffered.indexOf("\n")) >= 0) {
+      const line = buffered.slice(0, nl);
+      buffered = buffered.slice(nl + 1);
+      const msg = JSON.parse(line);
+      if (msg.id === 1) {
+        await send({ jsonrpc: "2.0", method: "notifications/initialized" });
+        await send({ jsonrpc: "2.0", id: 2, method: "tools/list" });
+      } else if (msg.id === 2 && msg.result?.tools?.length) {
+        elapsed = performance.now() - start;
+      }
+    }
+  }
+  await writer.close();
+  reader.cancel();
+  try {
+    child.kill("SIGTERM");
+  } catch { /* exited */ }
+  await child.status;
+  return elapsed;
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const variants: [string, LaunchPlan][] = [
+  ["mcp-run run", launcher],
+  ["bare deno run (same flags)", bare],
+  ["node (same package)", node],
+];
+const samples = new Map<string, number[]>(variants.map(([n]) => [n, []]));
+for (const [, plan] of variants) await timeToToolsList(plan); // warm-up
+for (let i = 0; i < rounds; i++) {
+  for (const [name, plan] of variants) samples.get(name)!.push(await timeToToolsList(plan));
+}
+const base = median(samples.get("bare deno run (same flags)")!);
+console.log(`spawn → tools/list answered, server-filesystem, ${rounds} rounds, medians:`);
+for (const [name] of variants) {
+  const m = median(samples.get(name)!);
+  console.log(
+    `  ${name.padEnd(28)} ${m.toFixed(1).padStart(7)} ms   ${(m / base).toFixed(2)}× bare deno`,
+  );
+}
+for (const d of [cache, dir, nodeDir]) Deno.removeSync(d, { recursive: true });

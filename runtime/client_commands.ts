@@ -7,7 +7,7 @@
 import { resolve } from "node:path";
 import { type ClientEntry, clientEntry } from "./clients/client_entry.ts";
 import { readClientEnvironment } from "./clients/client_environment.ts";
-import { clientConfigPath } from "./clients/config_path.ts";
+import { clientConfigPath, scopeFor } from "./clients/config_path.ts";
 import { withClientEntry } from "./clients/config_text.ts";
 import { detectClients } from "./clients/detect_clients.ts";
 import { ENTRY_FORMS, type EntryForm, launchEntry } from "./clients/launch_entry.ts";
@@ -16,7 +16,7 @@ import type { ClientEnvironment, ClientId, ConfigScope } from "./clients/types.t
 import { removeClientEntry, writeClientConfig } from "./clients/write_client_config.ts";
 import { prepareServer } from "./launch_plan.ts";
 import { type LoadedManifest, loadManifest } from "./registry.ts";
-import { resolveServer } from "./resolve.ts";
+import { type ResolvedServer, resolveServer } from "./resolve.ts";
 
 /** What the client commands need from the CLI. */
 export interface ClientCommandContext {
@@ -86,7 +86,17 @@ export async function installCommand(
   target: string,
   options: ClientCommandOptions,
 ): Promise<number> {
-  const { entry, file } = await buildEntry(ctx, target, options, { pull: true });
+  const { entry, file, server } = await buildEntry(ctx, target, options);
+  // Refuse a corrupt file or a foreign entry before downloading anything.
+  withClientEntry(await readIfExists(file), entry, { force: options.force, file });
+  // Pull when never pulled, verify the cache, create the neutral folders: the entry then
+  // starts offline.
+  await prepareServer(server, {
+    cacheRoot: ctx.root,
+    source: ctx.env,
+    registries: ctx.registries,
+    progress: ctx.printError,
+  });
   const result = await writeClientConfig(entry, {
     file,
     force: options.force,
@@ -127,7 +137,7 @@ export async function configCommand(
   target: string,
   options: ClientCommandOptions,
 ): Promise<number> {
-  const { entry, file } = await buildEntry(ctx, target, options, { pull: false });
+  const { entry, file } = await buildEntry(ctx, target, options);
   if (ctx.json) {
     ctx.print(JSON.stringify(
       {
@@ -231,15 +241,23 @@ function formOption(options: ClientCommandOptions): EntryForm {
   return form as EntryForm;
 }
 
-/** Resolve the server and build the client entry; optionally pull the code first. */
+async function readIfExists(file: string): Promise<string | null> {
+  try {
+    return await Deno.readTextFile(file);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return null;
+    throw error;
+  }
+}
+
+/** Resolve the server and build the client entry and its file path. */
 async function buildEntry(
   ctx: ClientCommandContext,
   target: string,
   options: ClientCommandOptions,
-  { pull: doPull }: { pull: boolean },
-): Promise<{ entry: ClientEntry; file: string }> {
+): Promise<{ entry: ClientEntry; file: string; server: ResolvedServer }> {
   const client = clientOption(options);
-  const scope = scopeOption(options);
+  const scope = scopeFor(getClient(client), scopeOption(options));
   const form = formOption(options);
   if (form === "docker") {
     throw new ClientUsageError("--form docker is not available yet; use deno or launcher");
@@ -252,15 +270,6 @@ async function buildEntry(
     home: ctx.env.HOME,
     cacheRoot: ctx.root,
   });
-  if (doPull) {
-    // Pull when never pulled, verify the cache, create the neutral folders.
-    await prepareServer(server, {
-      cacheRoot: ctx.root,
-      source: ctx.env,
-      registries: ctx.registries,
-      progress: ctx.printError,
-    });
-  }
   // Paths are written absolute: the client starts the entry from another folder.
   const isPath = target.includes("/") || /\.jsonc?$/.test(target);
   const absolute = (s: string) => /^[a-z][a-z0-9+.-]*:\/\//i.test(s) ? s : resolve(s);
@@ -280,5 +289,5 @@ async function buildEntry(
   const entry = clientEntry(client, mcp, { name, description: loaded.manifest.description });
   const file = options.file ??
     clientConfigPath(client, { scope, environment: environmentOf(ctx), name });
-  return { entry, file };
+  return { entry, file, server };
 }

@@ -111,8 +111,8 @@ export type {
 } from "./runtime/clients/types.ts";
 export { CLIENTS, getClient, isClientId } from "./runtime/clients/registry.ts";
 export {
-  clientEntry,
   type ClientEntry,
+  clientEntry,
   type ClientEntryOptions,
 } from "./runtime/clients/client_entry.ts";
 export {
@@ -135,14 +135,14 @@ export {
   removeClientEntry,
   writeClientConfig,
 } from "./runtime/clients/write_client_config.ts";
-export { type DetectedClient, detectClients } from "./runtime/clients/detect_clients.ts";
+export { detectClients, type DetectedClient } from "./runtime/clients/detect_clients.ts";
 export { writeSecretEnvFile } from "./runtime/clients/secret_env_file.ts";
 export {
   ENTRY_FORMS,
   type EntryForm,
-  LAUNCHER,
   launchEntry,
   type LaunchEntryOptions,
+  LAUNCHER,
 } from "./runtime/clients/launch_entry.ts";
 export { EXIT, formatPlan, main, type MainOptions } from "./runtime/cli.ts";
 

@@ -64,11 +64,32 @@ export function parseJsonc(text: string, file: string): Node | undefined {
   return root;
 }
 
-/** The JavaScript value of `text` (which must parse), made of plain objects and arrays. */
-export function jsoncValue(text: string, file: string): unknown {
-  const root = parseJsonc(text, file);
-  // getNodeValue builds null-prototype objects; a JSON round trip makes them plain.
-  return root ? JSON.parse(JSON.stringify(getNodeValue(root))) : undefined;
+/**
+ * The value at `path` in `text` (which must parse), made of plain objects and arrays;
+ * undefined if absent. Only that node is converted, so reading one entry of a large file is
+ * cheap.
+ */
+export function jsoncValueAt(text: string, file: string, path: JsonPath): unknown {
+  return valueOf(findNode(parseJsonc(text.slice(bomOf(text).length), file), path, file));
+}
+
+/**
+ * The entry `key` of the object at `container` (one parse): undefined if either is absent.
+ * @throws {TypeError} If the container exists and is neither an object nor null.
+ */
+export function jsoncEntry(text: string, file: string, container: string, key: string): unknown {
+  const root = parseJsonc(text.slice(bomOf(text).length), file);
+  const node = findNode(root, [container], file);
+  if (!node || node.type === "null") return undefined;
+  if (node.type !== "object") {
+    throw new TypeError(`Cannot read "${file}": "${container}" is not an object`);
+  }
+  return valueOf(findNode(node, [key], file));
+}
+
+/** A node's value as plain objects (getNodeValue builds null-prototype ones). */
+function valueOf(node: Node | undefined): unknown {
+  return node ? JSON.parse(JSON.stringify(getNodeValue(node))) : undefined;
 }
 
 /**

@@ -5,14 +5,7 @@
  * @module
  */
 import { isDeepStrictEqual } from "node:util";
-import {
-  findNode,
-  jsoncAppend,
-  jsoncDelete,
-  jsoncSet,
-  jsoncValue,
-  parseJsonc,
-} from "./_jsonc_edit.ts";
+import { jsoncAppend, jsoncDelete, jsoncEntry, jsoncSet, jsoncValueAt } from "./_jsonc_edit.ts";
 import { MANAGED_ENV, MANAGED_VALUE } from "./_marker.ts";
 import {
   yamlDeleteListEntry,
@@ -87,7 +80,7 @@ export function withClientEntry(
     }
   }
   for (const input of entry.inputs) {
-    const inputs = (jsoncValue(out, file) as Record<string, unknown>).inputs;
+    const inputs = jsoncValueAt(out, file, ["inputs"]);
     const present = Array.isArray(inputs) &&
       inputs.some((i) => (i as Record<string, unknown> | null)?.id === input.id);
     if (!present) out = jsoncAppend(out, file, ["inputs"], input);
@@ -164,12 +157,10 @@ export function readClientEntry(
 ): Record<string, unknown> | undefined {
   const spec = getClient(client);
   const file = options.file ?? `${spec.displayName} configuration`;
-  const root =
-    (spec.format === "yaml" ? yamlValue(text, file) : jsoncValue(text, file) ?? {}) as Record<
-      string,
-      unknown
-    >;
-  const container = root[spec.containerKey];
+  if (spec.format === "jsonc") {
+    return jsoncEntry(text, file, spec.containerKey, name) as Record<string, unknown> | undefined;
+  }
+  const container = yamlValue(text, file)[spec.containerKey];
   if (container === undefined || container === null) return undefined;
   if (spec.layout === "file-list") {
     if (!Array.isArray(container)) {
@@ -178,11 +169,9 @@ export function readClientEntry(
     return container.find((item) => item?.name === name);
   }
   if (typeof container !== "object" || Array.isArray(container)) {
-    throw new TypeError(`Cannot read "${file}": "${spec.containerKey}" is not an object`);
+    throw new TypeError(`Cannot read "${file}": "${spec.containerKey}" is not a mapping`);
   }
-  if (spec.format === "jsonc") findNode(parseJsonc(text, file), [spec.containerKey, name], file);
-  const entry = (container as Record<string, unknown>)[name];
-  return entry === undefined ? undefined : entry as Record<string, unknown>;
+  return (container as Record<string, Record<string, unknown>>)[name];
 }
 
 /**
@@ -213,9 +202,9 @@ function withoutUnusedInputs(
 ): string {
   const ids = [...JSON.stringify(removed).matchAll(/\$\{input:([^}]+)\}/g)].map((m) => m[1]);
   if (ids.length === 0) return text;
-  const root = jsoncValue(text, file) as Record<string, unknown>;
-  const stillUsed = JSON.stringify(root[spec.containerKey] ?? {});
-  const inputs = Array.isArray(root.inputs) ? root.inputs : [];
+  const stillUsed = JSON.stringify(jsoncValueAt(text, file, [spec.containerKey]) ?? {});
+  const listed = jsoncValueAt(text, file, ["inputs"]);
+  const inputs = Array.isArray(listed) ? listed : [];
   let out = text;
   for (let i = inputs.length - 1; i >= 0; i--) {
     const id = (inputs[i] as Record<string, unknown> | null)?.id;

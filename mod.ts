@@ -87,6 +87,56 @@ export {
   connectServer,
   type ConnectServerOptions,
 } from "./runtime/connect.ts";
+export {
+  CONTAINER_DENO_DIR,
+  CONTAINER_LOCK_FILE,
+  CONTAINER_USER,
+  DENO_IMAGE,
+  DOCKER_LABEL,
+  DOCKER_LIMITS,
+  type DockerCommonOptions,
+  dockerContainerName,
+  type DockerLimits,
+  dockerPullArgs,
+  type DockerPullOptions,
+  dockerRunArgs,
+  type DockerRunOptions,
+  dockerVolumeName,
+  type DockerVolumeNameOptions,
+} from "./runtime/docker_args.ts";
+export {
+  checkDocker,
+  type DockerCommandOptions,
+  type DockerOutput,
+  DockerUnavailableError,
+  imageExists,
+  listContainers,
+  missingDocker,
+  removeContainer,
+  runDocker,
+  volumeExists,
+} from "./runtime/docker_engine.ts";
+export {
+  defaultContainerUser,
+  DOCKER_CLIENT_VARS,
+  type DockerLaunchOptions,
+  type DockerLaunchPlan,
+  dockerLaunchPlan,
+  dockerPull,
+  type DockerPullRecord,
+  type DockerPullStepOptions,
+  DockerServerProcess,
+  type PreparedDockerServer,
+  prepareDockerServer,
+  removeOrphanContainers,
+  spawnDockerServer,
+} from "./runtime/docker_launch.ts";
+export {
+  type EntrySecret,
+  type LaunchEntry,
+  launchEntry,
+  type LaunchEntryOptions,
+} from "./runtime/launch_entry.ts";
 export { describePermissions } from "./runtime/describe.ts";
 export {
   BUILTIN_MANIFESTS,
@@ -103,10 +153,8 @@ export type {
   ClientSpec,
   ConfigScope,
   EntryParts,
-  McpEntry,
   PromptInput,
   SecretMechanism,
-  SecretSpec,
   TargetOs,
 } from "./runtime/clients/types.ts";
 export { CLIENTS, getClient, isClientId } from "./runtime/clients/registry.ts";
@@ -138,12 +186,11 @@ export {
 export { detectClients, type DetectedClient } from "./runtime/clients/detect_clients.ts";
 export { writeSecretEnvFile } from "./runtime/clients/secret_env_file.ts";
 export {
-  ENTRY_FORMS,
-  type EntryForm,
-  launchEntry,
-  type LaunchEntryOptions,
   LAUNCHER,
-} from "./runtime/clients/launch_entry.ts";
+  launcherEntry,
+  type LauncherEntryOptions,
+} from "./runtime/clients/launcher_entry.ts";
+export { type EntryVariables, entryVariables } from "./runtime/clients/entry_variables.ts";
 export { EXIT, formatPlan, main, type MainOptions } from "./runtime/cli.ts";
 
 if (import.meta.main) {

@@ -8,12 +8,24 @@ import type { Prompt, Resource, Tool } from "@modelcontextprotocol/sdk/types.js"
 import { cacheRoot } from "./cache_dirs.ts";
 import type { ClientCommandOptions } from "./client_commands.ts";
 import { describePermissions } from "./describe.ts";
+import { DENO_IMAGE } from "./docker_args.ts";
+import { DockerUnavailableError } from "./docker_engine.ts";
+import {
+  defaultContainerUser,
+  type DockerLaunchOptions,
+  type DockerLaunchPlan,
+  dockerLaunchPlan,
+  dockerPull,
+  prepareDockerServer,
+  spawnDockerServer,
+} from "./docker_launch.ts";
+import { launchEntry } from "./launch_entry.ts";
 import { denoLaunchPlan, type LaunchPlan, prepareServer } from "./launch_plan.ts";
 import { ManifestError } from "./manifest.ts";
 import { CacheError, pull } from "./pull.ts";
 import { listManifests, type LoadedManifest, loadManifest } from "./registry.ts";
 import { GrantError, type ResolvedServer, resolveServer } from "./resolve.ts";
-import { ServerExitedError, spawnServer } from "./server_process.ts";
+import { ServerExitedError, type ServerProcess, spawnServer } from "./server_process.ts";
 import { shellQuote } from "./shell_quote.ts";
 import { relayStdio } from "./stdio_relay.ts";
 
@@ -40,8 +52,9 @@ Usage:
                                    Pull the server and add it to an MCP client's configuration
   mcp-run uninstall <entry> --client C [--scope user|project]
                                    Remove an entry mcp-run wrote from a client's configuration
-  mcp-run config <server> --client C [--form …] [-p …]
-                                   Print the client entry without writing anything
+  mcp-run config <server> [--client C] [--form deno|launcher|docker] [-p …]
+                                   Print the entry a client spawns (with --client, as a snippet
+                                   of that client's file) without writing anything
   mcp-run clients                  List MCP clients set up here and their configuration files
   mcp-run check <manifest>…        Validate manifest files
   mcp-run list                     List the built-in registry
@@ -58,6 +71,15 @@ Options:
       --jsr-url URL        Use a JSR mirror (sets JSR_URL for pull and run)
       --npm-registry URL   Use an npm mirror (sets NPM_CONFIG_REGISTRY for pull and run)
       --offline            run/inspect/call: fail instead of pulling a server never pulled
+      --isolation deno|docker
+                           deno (default): Deno's permission flags; docker: the same flags
+                           inside a hardened container (never falls back to deno)
+      --image IMAGE        docker: the image (default ${DENO_IMAGE})
+      --network NAME       docker: network for servers that declare one and for pull
+                           (default bridge; servers that declare none always get none)
+      --memory SIZE, --cpus N, --pids-limit N
+                           docker: resource limits (default 512m, 1, 256)
+      --trust              docker: allow a server's declared run/ffi permissions
       --client C           install/uninstall/config: claude-desktop, vscode, cursor,
                            claude-code, windsurf, zed, goose, continue
       --scope user|project Which configuration file (default: the client's user file)
@@ -66,6 +88,9 @@ Options:
       --name N             Entry name (default: the server's name)
       --file F             Edit this file instead of the client's standard one
       --force              Replace or remove an entry mcp-run did not write
+      --env-file F         install --form docker: write the secrets (from mcp-run's
+                           environment) to F, readable only by you, and pass it to docker;
+                           for clients that cannot reference a secret (Claude Desktop, Zed)
   -h, --help               Show help (also: mcp-run <command> --help)
 
 Exit codes: 0 ok · 1 error · 2 bad usage · 3 invalid manifest or refused grant ·
@@ -91,6 +116,13 @@ resources it offers, then stops it.`,
 
 Starts the server sandboxed, calls one tool with the JSON object given, prints the result and
 stops the server. Exits 1 when the tool reports an error.`,
+  config: `mcp-run config <server> [--client C] [--form deno|launcher|docker] [-p …] [--image IMAGE]
+
+Pulls the server if needed, then prints the entry an MCP client spawns to run it directly:
+{"command": "docker", "args": [...]} (a complete hardened docker run) or the deno form. The entry
+states what the server may touch. Secrets are never written: the client provides them by name.
+With --client, prints the entry as install would write it, as a snippet of that client's file
+(secrets referenced through the client's own mechanism); nothing is written.`,
   check: `mcp-run check <manifest>… [--format json]
 
 Validates manifest files and reports every problem with its JSON path, line and column.`,
@@ -105,10 +137,6 @@ Secrets are referenced through the client's own mechanism, never written as valu
   uninstall: `mcp-run uninstall <entry> --client C [--scope user|project] [--file F] [--force]
 
 Removes an entry mcp-run wrote; other entries, comments and formatting stay as they were.`,
-  config: `mcp-run config <server> --client C [--form …] [-p NAME=VALUE]… [--format json]
-
-Prints the entry install would write, as a snippet of the client's file, without writing or
-pulling anything.`,
   clients: `mcp-run clients [--format json]
 
 Lists every supported client and scope: its configuration file, and whether it is set up here.`,
@@ -157,13 +185,21 @@ export async function main(argv: string[], options: MainOptions = {}): Promise<n
         "jsr-url": { type: "string" },
         "npm-registry": { type: "string" },
         offline: { type: "boolean" },
+        isolation: { type: "string" },
+        image: { type: "string" },
+        network: { type: "string" },
+        memory: { type: "string" },
+        cpus: { type: "string" },
+        "pids-limit": { type: "string" },
+        trust: { type: "boolean" },
+        form: { type: "string" },
         client: { type: "string" },
         scope: { type: "string" },
-        form: { type: "string" },
         name: { type: "string" },
         file: { type: "string" },
         force: { type: "boolean" },
         launcher: { type: "string" },
+        "env-file": { type: "string" },
         help: { type: "boolean", short: "h" },
       },
     });
@@ -190,6 +226,19 @@ export async function main(argv: string[], options: MainOptions = {}): Promise<n
     printError(`mcp-run ${command}: ${text}\n\n${HELP[command] ?? USAGE}`);
     return EXIT.usage;
   };
+  const isolation = values.isolation ?? "deno";
+  if (isolation !== "deno" && isolation !== "docker") {
+    return usage(`--isolation must be deno or docker, got "${isolation}"`);
+  }
+  if (isolation !== "docker" && command !== "config") {
+    for (const flag of ["image", "network", "memory", "cpus", "pids-limit", "trust"] as const) {
+      if (values[flag] !== undefined) return usage(`--${flag} needs --isolation docker`);
+    }
+  }
+  const pidsLimit = values["pids-limit"] === undefined ? undefined : Number(values["pids-limit"]);
+  if (pidsLimit !== undefined && !(Number.isSafeInteger(pidsLimit) && pidsLimit > 0)) {
+    return usage(`--pids-limit must be a positive whole number, got "${values["pids-limit"]}"`);
+  }
   const registries: Record<string, string> = {};
   if (values["jsr-url"]) registries.JSR_URL = values["jsr-url"];
   if (values["npm-registry"]) registries.NPM_CONFIG_REGISTRY = values["npm-registry"];
@@ -205,6 +254,18 @@ export async function main(argv: string[], options: MainOptions = {}): Promise<n
     printError,
     json,
     autoPull: !values.offline,
+    isolation,
+    trust: values.trust ?? false,
+    docker: {
+      cacheRoot: values.cache ?? cacheRoot({ env }),
+      image: values.image,
+      network: values.network,
+      memory: values.memory,
+      cpus: values.cpus,
+      pidsLimit,
+      source: env,
+      registries,
+    },
   };
   for (const entry of values.param ?? []) {
     const eq = entry.indexOf("=");
@@ -212,7 +273,12 @@ export async function main(argv: string[], options: MainOptions = {}): Promise<n
     (ctx.params[entry.slice(0, eq)] ??= []).push(entry.slice(eq + 1));
   }
 
-  const clientCtx = { ...ctx, registrySources: values.registry ?? [] };
+  const clientCtx = {
+    ...ctx,
+    registrySources: values.registry ?? [],
+    entryOptions: ctx.docker,
+    prepare: (server: ResolvedServer, form: "deno" | "docker") => prepareFor(ctx, server, form),
+  };
   const clientOptions: ClientCommandOptions = {
     client: values.client,
     scope: values.scope,
@@ -221,13 +287,13 @@ export async function main(argv: string[], options: MainOptions = {}): Promise<n
     file: values.file,
     force: values.force,
     launcher: values.launcher,
+    envFile: values["env-file"],
     extraArgs: serverArgs,
   };
   try {
     switch (command) {
       case "install":
       case "uninstall":
-      case "config":
       case "clients": {
         // Loaded on demand so `run` does not pay for the config editors at start-up.
         const commands = await import("./client_commands.ts");
@@ -238,11 +304,7 @@ export async function main(argv: string[], options: MainOptions = {}): Promise<n
         if (rest.length !== 1) {
           return usage(`give one ${command === "uninstall" ? "entry" : "server"} name`);
         }
-        const fn = command === "install"
-          ? commands.installCommand
-          : command === "config"
-          ? commands.configCommand
-          : commands.uninstallCommand;
+        const fn = command === "install" ? commands.installCommand : commands.uninstallCommand;
         return await fn(clientCtx, rest[0], clientOptions);
       }
       case "run":
@@ -250,11 +312,16 @@ export async function main(argv: string[], options: MainOptions = {}): Promise<n
         return await runCommand(ctx, rest[0], serverArgs, values["dry-run"] ?? false);
       case "pull":
         if (rest.length !== 1) return usage("give one server name or manifest path");
-        await pull(await resolveFor(ctx, rest[0], serverArgs), pullOptions(ctx));
+        if (ctx.isolation === "docker") {
+          await dockerPull(await resolveFor(ctx, rest[0], serverArgs), dockerOptions(ctx));
+        } else await pull(await resolveFor(ctx, rest[0], serverArgs), pullOptions(ctx));
         return EXIT.ok;
       case "flags": {
         if (rest.length !== 1) return usage("give one server name or manifest path");
-        const plan = denoLaunchPlan(await resolveFor(ctx, rest[0], serverArgs), planOptions(ctx));
+        const server = await resolveFor(ctx, rest[0], serverArgs);
+        const plan = ctx.isolation === "docker"
+          ? dockerLaunchPlan(server, dockerOptions(ctx))
+          : denoLaunchPlan(server, planOptions(ctx));
         print(
           json
             ? JSON.stringify([plan.program, ...plan.args])
@@ -270,6 +337,16 @@ export async function main(argv: string[], options: MainOptions = {}): Promise<n
           return usage("give a server, a tool and JSON arguments");
         }
         return await callCommand(ctx, rest[0], rest[1], rest[2] ?? "{}", serverArgs);
+      case "config": {
+        if (rest.length !== 1) return usage("give one server name or manifest path");
+        if (values.client !== undefined) {
+          const { configCommand: clientConfig } = await import("./client_commands.ts");
+          return await clientConfig(clientCtx, rest[0], clientOptions);
+        }
+        const form = values.form ?? (values.isolation === "docker" ? "docker" : undefined);
+        if (form !== "deno" && form !== "docker") return usage("--form must be deno or docker");
+        return await configCommand(ctx, rest[0], serverArgs, form);
+      }
       case "check":
         if (rest.length === 0) return usage("give one or more manifest files");
         return await checkCommand(ctx, rest);
@@ -287,6 +364,7 @@ export async function main(argv: string[], options: MainOptions = {}): Promise<n
     printError(`mcp-run: ${(error as Error).message}`);
     if (error instanceof ManifestError || error instanceof GrantError) return EXIT.invalid;
     if (error instanceof CacheError) return EXIT.cache;
+    if (error instanceof DockerUnavailableError) return EXIT.error;
     return EXIT.error;
   }
 }
@@ -301,6 +379,33 @@ interface Context {
   printError: (text: string) => void;
   json: boolean;
   autoPull: boolean;
+  isolation: "deno" | "docker";
+  trust: boolean;
+  docker: DockerLaunchOptions;
+}
+
+function dockerOptions(ctx: Context) {
+  return { ...ctx.docker, progress: ctx.printError, autoPull: ctx.autoPull };
+}
+
+/** Pulls a server when never pulled and verifies its cache, natively or in docker. */
+async function prepareFor(
+  ctx: Context,
+  server: ResolvedServer,
+  form: "deno" | "docker",
+): Promise<void> {
+  if (form === "docker") await (await prepareDockerServer(server, dockerOptions(ctx))).verify();
+  else await (await prepareServer(server, pullOptions(ctx))).verify();
+}
+
+/** Prepares and starts a server in docker (for connectServer). */
+async function startDockerServer(
+  ctx: Context,
+  server: ResolvedServer,
+): Promise<{ process: ServerProcess; verify: () => Promise<void> }> {
+  const plan = dockerLaunchPlan(server, dockerOptions(ctx));
+  const { verify } = await prepareDockerServer(server, dockerOptions(ctx));
+  return { process: spawnDockerServer(server.name, plan, { onStderr: () => {} }), verify };
 }
 
 function planOptions(ctx: Context) {
@@ -327,6 +432,8 @@ function resolveLoaded(ctx: Context, loaded: LoadedManifest, extraArgs: string[]
     manifestDir: loaded.dir,
     home: ctx.env.HOME,
     cacheRoot: ctx.root,
+    isolation: ctx.isolation,
+    trust: ctx.trust,
   });
 }
 
@@ -337,21 +444,34 @@ async function runCommand(
   dryRun: boolean,
 ): Promise<number> {
   const server = await resolveFor(ctx, target, extraArgs);
-  const plan = denoLaunchPlan(server, planOptions(ctx));
+  const docker = ctx.isolation === "docker";
+  const plan = docker
+    ? dockerLaunchPlan(server, dockerOptions(ctx))
+    : denoLaunchPlan(server, planOptions(ctx));
   if (dryRun) {
     ctx.print(formatPlan(plan, server, ctx.json));
     return EXIT.ok;
   }
-  const { verify } = await prepareServer(server, pullOptions(ctx));
-  const child = spawnServer(server.name, plan);
+  let child: ServerProcess;
+  let gate: Promise<unknown> | undefined;
+  if (docker) {
+    const { verify } = await prepareDockerServer(server, dockerOptions(ctx));
+    child = spawnDockerServer(server.name, plan as DockerLaunchPlan);
+    gate = verify();
+  } else {
+    const { verify } = await prepareServer(server, pullOptions(ctx));
+    child = spawnServer(server.name, plan);
+    gate = verify();
+  }
   const forward = (signal: Deno.Signal) => () => child.kill(signal);
   const handlers = (["SIGINT", "SIGTERM", "SIGHUP"] as const).map((s) => [s, forward(s)] as const);
   for (const [signal, handler] of handlers) Deno.addSignalListener(signal, handler);
   try {
-    const status = await relayStdio(child, { gate: verify() });
+    const status = await relayStdio(child, { gate });
     return status.signal ? 128 + signalNumber(status.signal) : status.code;
   } finally {
     for (const [signal, handler] of handlers) Deno.removeSignalListener(signal, handler);
+    await child.stop();
   }
 }
 
@@ -383,7 +503,11 @@ export function formatPlan(plan: LaunchPlan, server: ResolvedServer, json: boole
 async function inspectCommand(ctx: Context, target: string, extraArgs: string[]): Promise<number> {
   const server = await resolveFor(ctx, target, extraArgs);
   const { connectServer } = await import("./connect.ts");
-  const connected = await connectServer(server, { ...pullOptions(ctx), onStderr: () => {} });
+  const connected = await connectServer(server, {
+    ...pullOptions(ctx),
+    onStderr: () => {},
+    start: ctx.isolation === "docker" ? () => startDockerServer(ctx, server) : undefined,
+  });
   try {
     const { client } = connected;
     const caps = client.getServerCapabilities() ?? {};
@@ -452,7 +576,11 @@ async function callCommand(
   }
   const server = await resolveFor(ctx, target, extraArgs);
   const { connectServer } = await import("./connect.ts");
-  const connected = await connectServer(server, { ...pullOptions(ctx), onStderr: () => {} });
+  const connected = await connectServer(server, {
+    ...pullOptions(ctx),
+    onStderr: () => {},
+    start: ctx.isolation === "docker" ? () => startDockerServer(ctx, server) : undefined,
+  });
   try {
     const result = await connected.client.callTool({
       name: tool,
@@ -472,6 +600,46 @@ async function callCommand(
   } finally {
     await connected.close();
   }
+}
+
+async function configCommand(
+  ctx: Context,
+  target: string,
+  extraArgs: string[],
+  form: "deno" | "docker",
+): Promise<number> {
+  const loaded = await loadManifest(target, { sources: ctx.sources });
+  const server = resolveServer(loaded.manifest, {
+    params: ctx.params,
+    extraArgs,
+    manifestDir: loaded.dir,
+    home: ctx.env.HOME,
+    cacheRoot: ctx.root,
+    isolation: form,
+    trust: ctx.trust,
+  });
+  if (form === "docker") await (await prepareDockerServer(server, dockerOptions(ctx))).verify();
+  else await (await prepareServer(server, pullOptions(ctx))).verify();
+  const entry = launchEntry(server, {
+    ...ctx.docker,
+    form,
+    cacheRoot: ctx.root,
+    user: ctx.docker.user ?? defaultContainerUser(),
+    secretDescriptions: Object.fromEntries(
+      Object.entries({ ...loaded.manifest.env, ...loaded.manifest.secrets })
+        .map(([name, spec]) => [name, spec.description]),
+    ),
+  });
+  const value: Record<string, unknown> = { command: entry.command, args: entry.args };
+  if (Object.keys(entry.env).length > 0) value.env = entry.env;
+  ctx.print(JSON.stringify(ctx.json ? entry : value, null, 2));
+  if (!ctx.json && entry.secrets.length > 0) {
+    ctx.printError(
+      `The client must set ${entry.secrets.map((s) => s.name).join(", ")} in this entry's ` +
+        "environment (mcp-run never writes their values).",
+    );
+  }
+  return EXIT.ok;
 }
 
 async function checkCommand(ctx: Context, files: string[]): Promise<number> {

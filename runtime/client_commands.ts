@@ -10,11 +10,14 @@ import { readClientEnvironment } from "./clients/client_environment.ts";
 import { clientConfigPath, scopeFor } from "./clients/config_path.ts";
 import { withClientEntry } from "./clients/config_text.ts";
 import { detectClients } from "./clients/detect_clients.ts";
-import { ENTRY_FORMS, type EntryForm, launchEntry } from "./clients/launch_entry.ts";
+import { entryVariables } from "./clients/entry_variables.ts";
+import { launcherEntry } from "./clients/launcher_entry.ts";
+import { writeSecretEnvFile } from "./clients/secret_env_file.ts";
+import { defaultContainerUser } from "./docker_launch.ts";
+import { type LaunchEntry, launchEntry, type LaunchEntryOptions } from "./launch_entry.ts";
 import { getClient, isClientId } from "./clients/registry.ts";
 import type { ClientEnvironment, ClientId, ConfigScope } from "./clients/types.ts";
 import { removeClientEntry, writeClientConfig } from "./clients/write_client_config.ts";
-import { prepareServer } from "./launch_plan.ts";
 import { type LoadedManifest, loadManifest } from "./registry.ts";
 import { type ResolvedServer, resolveServer } from "./resolve.ts";
 
@@ -38,6 +41,14 @@ export interface ClientCommandContext {
   printError: (text: string) => void;
   /** `--format json`. */
   json: boolean;
+  /** `--isolation`: docker also makes launcher entries run the server in docker. */
+  isolation: "deno" | "docker";
+  /** `--trust` (docker: allow declared run/ffi). */
+  trust: boolean;
+  /** Docker image, network, limits and user for docker entries. */
+  entryOptions: Partial<LaunchEntryOptions>;
+  /** Pull the server when never pulled and verify its cache, natively or in docker. */
+  prepare: (server: ResolvedServer, isolation: "deno" | "docker") => Promise<void>;
 }
 
 /** Client options of the commands, as parsed. */
@@ -56,6 +67,8 @@ export interface ClientCommandOptions {
   force?: boolean;
   /** `--launcher`: the module the launcher form runs. */
   launcher?: string;
+  /** `--env-file`: docker form, write the secrets to this file (mode 0600) and use it. */
+  envFile?: string;
   /** Extra server arguments after `--`. */
   extraArgs: string[];
 }
@@ -86,29 +99,23 @@ export async function installCommand(
   target: string,
   options: ClientCommandOptions,
 ): Promise<number> {
-  const { entry, file, server } = await buildEntry(ctx, target, options);
+  const built = await buildEntry(ctx, target, options);
+  const { entry, file } = built;
   // Refuse a corrupt file or a foreign entry before downloading anything.
   withClientEntry(await readIfExists(file), entry, { force: options.force, file });
-  // Pull when never pulled, verify the cache, create the neutral folders: the entry then
-  // starts offline.
-  await prepareServer(server, {
-    cacheRoot: ctx.root,
-    source: ctx.env,
-    registries: ctx.registries,
-    progress: ctx.printError,
-  });
-  const result = await writeClientConfig(entry, {
-    file,
-    force: options.force,
-  });
-  if (ctx.json) {
-    ctx.print(
-      JSON.stringify(
-        { ...result, client: entry.client, name: entry.name, notices: entry.notices },
-        null,
-        2,
-      ),
+  // Pull when never pulled and verify the cache: the entry then starts offline.
+  await ctx.prepare(built.server, built.isolation);
+  if (built.envFile) {
+    await writeSecretEnvFile(built.envFile.path, built.envFile.values);
+    ctx.printError(
+      `Wrote ${Object.keys(built.envFile.values).join(", ")} to ${built.envFile.path} ` +
+        "(readable only by you); the entry passes it to docker with --env-file",
     );
+  }
+  const result = await writeClientConfig(entry, { file, force: options.force });
+  if (ctx.json) {
+    const { client, name, notices } = entry;
+    ctx.print(JSON.stringify({ ...result, client, name, notices }, null, 2));
   } else {
     const client = getClient(entry.client).displayName;
     ctx.print(
@@ -123,8 +130,8 @@ export async function installCommand(
 }
 
 /**
- * `mcp-run config <server> --client C`: print the entry (as a file snippet) without writing
- * or pulling anything.
+ * `mcp-run config <server> --client C`: pull the server if needed and print the entry as a
+ * snippet of the client's file, writing nothing (an `--env-file` is not written either).
  *
  * @param ctx CLI context.
  * @param target Registry name or manifest path.
@@ -137,7 +144,8 @@ export async function configCommand(
   target: string,
   options: ClientCommandOptions,
 ): Promise<number> {
-  const { entry, file } = await buildEntry(ctx, target, options);
+  const { entry, file, server, isolation } = await buildEntry(ctx, target, options);
+  await ctx.prepare(server, isolation);
   if (ctx.json) {
     ctx.print(JSON.stringify(
       {
@@ -233,12 +241,15 @@ function scopeOption(options: ClientCommandOptions): ConfigScope | undefined {
   throw new ClientUsageError(`--scope must be user or project, got "${scope}"`);
 }
 
-function formOption(options: ClientCommandOptions): EntryForm {
+/** The entry forms: `deno` and `docker` are self-contained, `launcher` calls mcp-run. */
+const FORMS = ["deno", "launcher", "docker"] as const;
+
+function formOption(options: ClientCommandOptions): typeof FORMS[number] {
   const form = options.form ?? "deno";
-  if (!(ENTRY_FORMS as readonly string[]).includes(form)) {
-    throw new ClientUsageError(`--form must be ${ENTRY_FORMS.join(", ")}, got "${form}"`);
+  if (!(FORMS as readonly string[]).includes(form)) {
+    throw new ClientUsageError(`--form must be ${FORMS.join(", ")}, got "${form}"`);
   }
-  return form as EntryForm;
+  return form as typeof FORMS[number];
 }
 
 async function readIfExists(file: string): Promise<string | null> {
@@ -250,18 +261,30 @@ async function readIfExists(file: string): Promise<string | null> {
   }
 }
 
-/** Resolve the server and build the client entry and its file path. */
+/** What {@link buildEntry} produces. */
+interface BuiltEntry {
+  entry: ClientEntry;
+  file: string;
+  server: ResolvedServer;
+  /** Where the server runs (and is pulled). */
+  isolation: "deno" | "docker";
+  /** The env file to write, for `--env-file`. */
+  envFile?: { path: string; values: Record<string, string> };
+}
+
+/** Resolve the server and build the client entry, its file path and env file. Pure but for reading the manifest. */
 async function buildEntry(
   ctx: ClientCommandContext,
   target: string,
   options: ClientCommandOptions,
-): Promise<{ entry: ClientEntry; file: string; server: ResolvedServer }> {
+): Promise<BuiltEntry> {
   const client = clientOption(options);
   const scope = scopeFor(getClient(client), scopeOption(options));
   const form = formOption(options);
-  if (form === "docker") {
-    throw new ClientUsageError("--form docker is not available yet; use deno or launcher");
+  if (options.envFile !== undefined && form !== "docker") {
+    throw new ClientUsageError("--env-file needs --form docker");
   }
+  const isolation = form === "docker" ? "docker" : form === "launcher" ? ctx.isolation : "deno";
   const loaded: LoadedManifest = await loadManifest(target, { sources: ctx.sources });
   const server = resolveServer(loaded.manifest, {
     params: ctx.params,
@@ -269,25 +292,60 @@ async function buildEntry(
     manifestDir: loaded.dir,
     home: ctx.env.HOME,
     cacheRoot: ctx.root,
+    isolation,
+    trust: ctx.trust,
   });
+  const vars = entryVariables(server, loaded.manifest, { source: ctx.env });
   // Paths are written absolute: the client starts the entry from another folder.
-  const isPath = target.includes("/") || /\.jsonc?$/.test(target);
   const absolute = (s: string) => /^[a-z][a-z0-9+.-]*:\/\//i.test(s) ? s : resolve(s);
-  const mcp = launchEntry(server, {
-    form,
-    manifest: loaded.manifest,
-    cacheRoot: absolute(ctx.root),
-    target: isPath ? loaded.file : target,
-    params: server.params,
-    extraArgs: options.extraArgs,
-    launcher: options.launcher,
-    registrySources: ctx.registrySources.map(absolute),
-    registries: ctx.registries,
-    source: ctx.env,
-  });
+  const cacheRoot = absolute(ctx.root);
+  let envFile: BuiltEntry["envFile"];
+  if (options.envFile !== undefined) {
+    const values: Record<string, string> = {};
+    for (const { name } of vars.secrets) {
+      const value = ctx.env[name];
+      if (value === undefined) {
+        throw new TypeError(
+          `Cannot write ${name} to the env file: set it in mcp-run's environment first`,
+        );
+      }
+      values[name] = value;
+    }
+    envFile = { path: absolute(options.envFile), values };
+  }
+  let launch: LaunchEntry;
+  if (form === "launcher") {
+    const isPath = target.includes("/") || /\.jsonc?$/.test(target);
+    launch = launcherEntry(server, {
+      target: isPath ? loaded.file : target,
+      cacheRoot,
+      launcher: options.launcher,
+      registrySources: ctx.registrySources.map(absolute),
+      registries: ctx.registries,
+      extraArgs: options.extraArgs,
+      docker: isolation === "docker" ? { image: ctx.entryOptions.image } : undefined,
+    });
+  } else {
+    launch = launchEntry(server, {
+      ...ctx.entryOptions,
+      form,
+      cacheRoot,
+      user: ctx.entryOptions.user ?? (form === "docker" ? defaultContainerUser() : undefined),
+      registries: ctx.registries,
+      envFile: envFile && { path: envFile.path, names: Object.keys(envFile.values) },
+    });
+  }
+  // The client supplies the secrets install-time settled on (none that the env file holds).
+  const fromFile = new Set(Object.keys(envFile?.values ?? {}));
+  const mcp: LaunchEntry = {
+    command: launch.command,
+    args: launch.args,
+    env: { ...launch.env, ...vars.values },
+    secrets: vars.secrets.filter((s) => !fromFile.has(s.name)),
+  };
   const name = options.name ?? loaded.manifest.name;
   const entry = clientEntry(client, mcp, { name, description: loaded.manifest.description });
   const file = options.file ??
     clientConfigPath(client, { scope, environment: environmentOf(ctx), name });
-  return { entry, file, server };
+  return { entry, file, server, isolation, envFile };
 }

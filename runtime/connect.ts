@@ -11,13 +11,18 @@ import {
   type PrepareServerOptions,
 } from "./launch_plan.ts";
 import type { ResolvedServer } from "./resolve.ts";
-import { spawnServer, type SpawnServerOptions } from "./server_process.ts";
+import { type ServerProcess, spawnServer, type SpawnServerOptions } from "./server_process.ts";
 import { ProcessTransport } from "./stdio_transport.ts";
 
 /** Options for {@linkcode connectServer}. */
 export interface ConnectServerOptions extends PrepareServerOptions, SpawnServerOptions {
   /** A launch plan to use instead of the native one (docker isolation builds its own). */
   plan?: LaunchPlan;
+  /**
+   * Prepares and starts the server instead of the native pull + spawn (docker isolation passes
+   * one); `plan` is then ignored. `verify` is awaited before the client talks to the server.
+   */
+  start?: () => Promise<{ process: ServerProcess; verify?: () => Promise<unknown> }>;
   /** The client's name in `initialize` (default `mcp-run`). */
   clientName?: string;
 }
@@ -57,9 +62,18 @@ export async function connectServer(
   server: ResolvedServer,
   options: ConnectServerOptions,
 ): Promise<ConnectedServer> {
-  const { verify } = await prepareServer(server, options);
-  const plan = options.plan ?? denoLaunchPlan(server, options);
-  const transport = new ProcessTransport(spawnServer(server.name, plan, options));
+  let process: ServerProcess;
+  let verify: () => Promise<unknown> = () => Promise.resolve();
+  if (options.start) {
+    const started = await options.start();
+    process = started.process;
+    if (started.verify) verify = started.verify;
+  } else {
+    const prepared = await prepareServer(server, options);
+    verify = prepared.verify;
+    process = spawnServer(server.name, options.plan ?? denoLaunchPlan(server, options), options);
+  }
+  const transport = new ProcessTransport(process);
   try {
     await verify();
   } catch (error) {

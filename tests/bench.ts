@@ -1,7 +1,10 @@
 /**
  * `deno task bench`: start-up to the first `tools/list` answer for server-filesystem, measured
  * side by side in one run: `mcp-run run` vs bare `deno run` with the same flags vs `node`
- * running the same npm package. Prints medians and ratios.
+ * running the same npm package. Prints medians and ratios. When a Docker engine and the image
+ * (`MCP_RUN_TEST_IMAGE`, default the local stand-in from tools/docker_setup.sh) are there, also
+ * `mcp-run run --isolation docker` vs bare `docker run` with the same image and flags, and docker
+ * vs native.
  *
  * Options: `--rounds N` (default 10).
  */
@@ -10,6 +13,8 @@ import { join } from "node:path";
 import { loadManifest } from "../runtime/registry.ts";
 import { resolveServer } from "../runtime/resolve.ts";
 import { denoLaunchPlan, type LaunchPlan, prepareServer } from "../runtime/launch_plan.ts";
+import { dockerLaunchPlan, prepareDockerServer } from "../runtime/docker_launch.ts";
+import { removeContainer, runDocker } from "../runtime/docker_engine.ts";
 import { ROOT, tempDir } from "./_helpers.ts";
 
 const { values } = parseArgs({
@@ -57,6 +62,22 @@ const node: LaunchPlan = {
   args: [join(nodeDir, "node_modules/@modelcontextprotocol/server-filesystem/dist/index.js"), dir],
   env: { HOME: Deno.env.get("HOME") ?? "/", PATH: Deno.env.get("PATH") ?? "" },
   cwd: bare.cwd,
+};
+
+const IMAGE = Deno.env.get("MCP_RUN_TEST_IMAGE") ?? "mcp-run-test/deno:2.9.6";
+const dockerReady = await runDocker(["image", "inspect", IMAGE]).then((r) => r.code === 0)
+  .catch(() => false);
+const dockerOptions = { cacheRoot: cache, image: IMAGE, network: "host", progress: () => {} };
+if (dockerReady) {
+  Deno.chmodSync(dir, 0o777);
+  await prepareDockerServer(server, dockerOptions);
+} else console.error(`bench: no Docker engine or no ${IMAGE}; docker rows left out`);
+/** A fresh bare `docker run` plan each time (container names are unique). */
+let lastContainer = "";
+const bareDocker = (): LaunchPlan => {
+  const plan = dockerLaunchPlan(server, dockerOptions);
+  lastContainer = plan.container;
+  return plan;
 };
 
 /** Spawns a plan and times spawn → initialize → tools/list answered. */
@@ -113,15 +134,30 @@ async function timeToToolsList(plan: LaunchPlan): Promise<number> {
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const variants: [string, LaunchPlan][] = [
-  ["mcp-run run", launcher],
-  ["bare deno run (same flags)", bare],
-  ["node (same package)", node],
+const variants: [string, () => LaunchPlan][] = [
+  ["mcp-run run", () => launcher],
+  ["bare deno run (same flags)", () => bare],
+  ["node (same package)", () => node],
 ];
+if (dockerReady) {
+  variants.push(
+    ["mcp-run run --isolation docker", () => ({
+      ...launcher,
+      args: [...launcher.args, "--isolation", "docker", "--image", IMAGE, "--network", "host"],
+    })],
+    ["bare docker run (same flags)", bareDocker],
+  );
+}
+const sample = async (make: () => LaunchPlan): Promise<number> => {
+  lastContainer = "";
+  const ms = await timeToToolsList(make());
+  if (lastContainer) await removeContainer(lastContainer);
+  return ms;
+};
 const samples = new Map<string, number[]>(variants.map(([n]) => [n, []]));
-for (const [, plan] of variants) await timeToToolsList(plan); // warm-up
+for (const [, make] of variants) await sample(make); // warm-up
 for (let i = 0; i < rounds; i++) {
-  for (const [name, plan] of variants) samples.get(name)!.push(await timeToToolsList(plan));
+  for (const [name, make] of variants) samples.get(name)!.push(await sample(make));
 }
 const base = median(samples.get("bare deno run (same flags)")!);
 console.log(`spawn → tools/list answered, server-filesystem, ${rounds} rounds, medians:`);
@@ -129,6 +165,18 @@ for (const [name] of variants) {
   const m = median(samples.get(name)!);
   console.log(
     `  ${name.padEnd(28)} ${m.toFixed(1).padStart(7)} ms   ${(m / base).toFixed(2)}× bare deno`,
+  );
+}
+if (dockerReady) {
+  const docker = median(samples.get("mcp-run run --isolation docker")!);
+  const bareRun = median(samples.get("bare docker run (same flags)")!);
+  console.log(
+    `  docker mode vs bare docker run: ${(docker / bareRun).toFixed(2)}× (target ≤ 1.05×)`,
+  );
+  console.log(
+    `  docker vs native (mcp-run run): ${
+      (docker / median(samples.get("mcp-run run")!)).toFixed(2)
+    }×`,
   );
 }
 for (const d of [cache, dir, nodeDir]) Deno.removeSync(d, { recursive: true });

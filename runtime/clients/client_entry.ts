@@ -6,7 +6,8 @@
  */
 import { MANAGED_ENV, MANAGED_VALUE } from "./_marker.ts";
 import { getClient } from "./registry.ts";
-import type { ClientId, ClientSpec, McpEntry, PromptInput } from "./types.ts";
+import type { ClientId, ClientSpec, PromptInput } from "./types.ts";
+import type { LaunchEntry } from "../launch_entry.ts";
 import { inputId } from "./vscode.ts";
 
 /** Options for {@link clientEntry}. */
@@ -67,7 +68,7 @@ const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
  */
 export function clientEntry(
   client: ClientId | ClientSpec,
-  entry: McpEntry,
+  entry: LaunchEntry,
   options: ClientEntryOptions,
 ): ClientEntry {
   const spec = typeof client === "string" ? getClient(client) : client;

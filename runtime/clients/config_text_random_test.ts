@@ -9,7 +9,8 @@ import { clientEntry } from "./client_entry.ts";
 import { readClientEntry, withClientEntry, withoutClientEntry } from "./config_text.ts";
 import { EntryConflictError } from "./entry_conflict_error.ts";
 import { CLIENTS } from "./registry.ts";
-import type { ClientSpec, McpEntry } from "./types.ts";
+import type { ClientSpec } from "./types.ts";
+import type { LaunchEntry } from "../launch_entry.ts";
 
 const RUNS = Number(Deno.env.get("CLIENT_FUZZ_RUNS") ?? 150);
 const NAME = "srv";
@@ -83,7 +84,7 @@ function randomValue(r: Rng, depth: number): unknown {
   }
 }
 
-function randomEntry(r: Rng): McpEntry {
+function randomEntry(r: Rng): LaunchEntry {
   const arg = () => r.pick(["run", "-A", "--allow-read=/tmp/a b", "npm:x@1.2.3", "ü", '"q"', "--"]);
   const env: Record<string, string> = {};
   for (let i = r.int(3); i > 0; i--) env[`VAR_${i}`] = r.pick(["1", "/x/y", "a=b", "sp ace"]);

@@ -1,6 +1,7 @@
 /**
  * Shared types of the client-config layer: which MCP clients exist, where their files live,
- * and the entry mcp-run writes into them.
+ * and the entry mcp-run writes into them. The launch command itself is a `LaunchEntry`
+ * (`../launch_entry.ts`), independent of any client.
  *
  * @module
  */
@@ -37,29 +38,6 @@ export interface ClientEnvironment {
   configHome?: string;
   /** The project folder that project-scope files live in. */
   cwd: string;
-}
-
-/** A credential the server needs, supplied by the client at launch, never written as a value. */
-export interface SecretSpec {
-  /** Environment variable name the server reads, e.g. `GITHUB_TOKEN`. */
-  name: string;
-  /** What the user is asked for. */
-  description: string;
-}
-
-/**
- * A launch command, independent of any client: the command and arguments the client spawns,
- * the plain environment values it sets, and the secrets it must supply by name.
- */
-export interface McpEntry {
-  /** Executable, e.g. `deno` or `docker`. */
-  command: string;
-  /** Arguments, passed verbatim. */
-  args: string[];
-  /** Plain (non-secret) environment values. */
-  env: Record<string, string>;
-  /** Credentials, referenced through the client's own secret mechanism. */
-  secrets: SecretSpec[];
 }
 
 /** A VS Code `inputs` item: the user is prompted once and the value kept in VS Code's secret store. */

@@ -4,10 +4,11 @@ import { fileURLToPath } from "node:url";
 import { clientEntry } from "./client_entry.ts";
 import { readClientEntry } from "./config_text.ts";
 import { EntryConflictError } from "./entry_conflict_error.ts";
-import type { ClientEnvironment, McpEntry } from "./types.ts";
+import type { ClientEnvironment } from "./types.ts";
+import type { LaunchEntry } from "../launch_entry.ts";
 import { removeClientEntry, writeClientConfig } from "./write_client_config.ts";
 
-const SOURCE: McpEntry = {
+const SOURCE: LaunchEntry = {
   command: "deno",
   args: ["run", "npm:@modelcontextprotocol/server-memory@2025.8.4"],
   env: {},

@@ -1,0 +1,688 @@
+/**
+ * End to end: docker isolation with real containers built from the local stand-in image
+ * (tools/docker_setup.sh), the real MCP SDK client, registry servers, and a probe fixture that
+ * reports what it can see from inside. Each probe has a positive control (a weakened container
+ * in which the same probe does fire). No container may be left behind (checked by label).
+ *
+ * In CI (CI=true) these tests never skip: docker missing there fails the run.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
+import { connectServer } from "../runtime/connect.ts";
+import {
+  CONTAINER_USER,
+  DENO_IMAGE,
+  dockerRunArgs,
+  type DockerRunOptions,
+  dockerVolumeName,
+} from "../runtime/docker_args.ts";
+import { listContainers, removeContainer, runDocker } from "../runtime/docker_engine.ts";
+import {
+  type DockerLaunchOptions,
+  dockerLaunchPlan,
+  prepareDockerServer,
+  removeOrphanContainers,
+  spawnDockerServer,
+} from "../runtime/docker_launch.ts";
+import { loadManifest } from "../runtime/registry.ts";
+import { type ResolvedServer, resolveServer } from "../runtime/resolve.ts";
+import { cli, registryServer, resultText, ROOT, tempDir, toolEnv } from "./_helpers.ts";
+
+const IMAGE = Deno.env.get("MCP_RUN_TEST_IMAGE") ?? `mcp-run-test/${DENO_IMAGE.split("/")[1]}`;
+const PROBE_MANIFEST = `${ROOT}/tests/testdata/docker_probe/manifest.jsonc`;
+
+async function dockerProblem(): Promise<string | undefined> {
+  try {
+    const version = await runDocker(["version", "--format", "{{.Server.Version}}"]);
+    if (version.code !== 0) return `no Docker engine answers: ${version.stderr.trim()}`;
+    const image = await runDocker(["image", "inspect", IMAGE]);
+    if (image.code !== 0) return `the image ${IMAGE} is missing (run tools/docker_setup.sh)`;
+    return undefined;
+  } catch (error) {
+    return (error as Error).message;
+  }
+}
+
+const problem = await dockerProblem();
+if (problem && Deno.env.get("CI") === "true") {
+  throw new Error(`Docker tests cannot be skipped in CI: ${problem}`);
+}
+if (problem) console.error(`docker_test.ts: skipping, ${problem}`);
+const ignore = problem !== undefined;
+
+const cache = tempDir("mcp-run-docker-cache-");
+/** Options every docker launch in these tests uses: the stand-in image, host network for pull. */
+const DOCKER: DockerLaunchOptions = {
+  cacheRoot: cache,
+  image: IMAGE,
+  network: "host",
+  source: toolEnv(),
+};
+const CLI_DOCKER = ["--isolation", "docker", "--image", IMAGE, "--network", "host"];
+
+/** Env for the CLI as a subprocess: the tool env plus HOME for the docker client. */
+function cliEnv(extra: Record<string, string> = {}): Record<string, string> {
+  return { HOME: Deno.env.get("HOME") ?? "/root", MCP_RUN_CACHE: cache, ...extra };
+}
+
+/** A temp folder the container user may write (tests run as root or as another uid). */
+function sharedDir(prefix?: string): string {
+  const dir = tempDir(prefix);
+  Deno.chmodSync(dir, 0o777);
+  return dir;
+}
+
+/** Waits until no mcp-run container is left (the engine removes `--rm` ones asynchronously). */
+async function assertNoContainersLeft(labels: Record<string, string> = {}): Promise<void> {
+  let left: string[] = [];
+  for (let i = 0; i < 40; i++) {
+    left = await listContainers(labels);
+    if (left.length === 0) return;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  const names = await runDocker([
+    "ps",
+    "-a",
+    "--filter",
+    "label=mcp-run=1",
+    "--format",
+    "{{.Names}}",
+  ]);
+  assert.fail(`containers left behind: ${names.stdout.trim()}`);
+}
+
+/** Resolves with `promise`, or fails the test after `ms`. */
+async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    return await Promise.race([
+      promise,
+      new Promise<never>((_, reject) =>
+        timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), ms)
+      ),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function waitForContainer(server: string): Promise<string> {
+  for (let i = 0; i < 120; i++) {
+    const ids = await listContainers({ "mcp-run.server": server });
+    if (ids.length > 0) return ids[0];
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`no container for ${server} started`);
+}
+
+function dockerTest(name: string, fn: () => Promise<void>): void {
+  Deno.test({
+    name,
+    ignore,
+    sanitizeResources: false,
+    sanitizeOps: false,
+    fn: async () => {
+      try {
+        await fn();
+      } finally {
+        await assertNoContainersLeft();
+      }
+    },
+  });
+}
+
+/** Pulls a server into its volume (if needed) and checks the engine, image and volume. */
+async function ready(server: ResolvedServer): Promise<void> {
+  await (await prepareDockerServer(server, { ...DOCKER, progress: () => {} })).verify();
+}
+
+async function probeServer(dir: string): Promise<ResolvedServer> {
+  const { manifest, dir: manifestDir } = await loadManifest(PROBE_MANIFEST);
+  return resolveServer(manifest, {
+    params: { dir },
+    manifestDir,
+    cacheRoot: cache,
+    isolation: "docker",
+  });
+}
+
+/**
+ * Runs the probe fixture with Deno's wall removed (`-A`), so only the container stands between
+ * it and the host, and returns its report. `argv` gives the docker argv (hardened or weakened).
+ */
+async function runProbe(args: string[], probeArgs: Record<string, unknown> = {}) {
+  const client = new Client({ name: "docker-test", version: "1.0.0" });
+  const transport = new StdioClientTransport({ command: "docker", args, stderr: "pipe" });
+  await client.connect(transport);
+  try {
+    const result = await client.callTool({ name: "probe", arguments: probeArgs });
+    return JSON.parse(resultText(result));
+  } finally {
+    await client.close();
+  }
+}
+
+async function callTool(args: string[], tool: string, toolArgs: Record<string, unknown>) {
+  const client = new Client({ name: "docker-test", version: "1.0.0" });
+  const transport = new StdioClientTransport({ command: "docker", args, stderr: "pipe" });
+  await client.connect(transport);
+  try {
+    return JSON.parse(resultText(await client.callTool({ name: tool, arguments: toolArgs })));
+  } finally {
+    await client.close();
+  }
+}
+
+/** The hardened argv for the probe with Deno's permission checks off. */
+function hardenedProbe(server: ResolvedServer, options: DockerRunOptions = {}): string[] {
+  return dockerRunArgs(server, ["run", "-A", "--no-config", server.specifier], {
+    image: IMAGE,
+    volume: dockerVolumeName(server, { image: IMAGE }),
+    ...options,
+  });
+}
+
+/** A deliberately weak container for positive controls: root, default caps, exec /tmp. */
+function weakProbe(server: ResolvedServer, extra: string[] = []): string[] {
+  return [
+    "run",
+    "-i",
+    "--rm",
+    "--pull",
+    "never",
+    "--label",
+    "mcp-run=1",
+    "--label",
+    "mcp-run.server=probe-control",
+    "--user",
+    "0:0",
+    "--network",
+    "none",
+    "--tmpfs",
+    "/tmp:rw,exec",
+    "--mount",
+    `type=volume,src=${dockerVolumeName(server, { image: IMAGE })},dst=/deno-dir,readonly`,
+    "--mount",
+    `type=bind,src=${server.localDir},dst=${server.localDir},readonly`,
+    ...extra,
+    IMAGE,
+    "run",
+    "-A",
+    "--no-config",
+    server.specifier,
+  ];
+}
+
+dockerTest("filesystem in a container reads and writes only its mounted folder", async () => {
+  const work = sharedDir();
+  const granted = join(work, "granted");
+  Deno.mkdirSync(granted, { mode: 0o777 });
+  Deno.chmodSync(granted, 0o777);
+  Deno.writeTextFileSync(join(granted, "note.txt"), "inside the grant");
+  const canary = `CANARY-${crypto.randomUUID()}`;
+  Deno.writeTextFileSync(join(work, "secret.txt"), canary);
+  Deno.mkdirSync(join(work, "granted-evil"));
+  Deno.writeTextFileSync(join(work, "granted-evil", "s.txt"), canary);
+
+  const server = await registryServer("filesystem", cache, { dirs: granted });
+  let container = "";
+  const { client, close } = await connectServer(server, {
+    cacheRoot: cache,
+    start: async () => {
+      const { verify } = await prepareDockerServer(server, { ...DOCKER, progress: () => {} });
+      const plan = dockerLaunchPlan(server, DOCKER);
+      container = plan.container;
+      assert.equal(plan.args[plan.args.indexOf("--network") + 1], "none");
+      return { process: spawnDockerServer(server.name, plan, { onStderr: () => {} }), verify };
+    },
+  });
+  try {
+    const running = await runDocker(["ps", "-q", "--filter", `name=^${container}$`]);
+    assert.notEqual(running.stdout.trim(), "", "the container runs under its predictable name");
+    const ok = await client.callTool({
+      name: "read_text_file",
+      arguments: { path: join(granted, "note.txt") },
+    });
+    assert.equal(resultText(ok), "inside the grant");
+    for (
+      const path of [
+        join(work, "secret.txt"),
+        join(granted, "..", "secret.txt"),
+        join(work, "granted-evil", "s.txt"),
+        "/etc/hostname",
+      ]
+    ) {
+      const denied = await client.callTool({ name: "read_text_file", arguments: { path } });
+      assert.equal(denied.isError, true, path);
+      assert.ok(!JSON.stringify(denied).includes(canary), path);
+    }
+    const wrote = await client.callTool({
+      name: "write_file",
+      arguments: { path: join(granted, "out.txt"), content: "written" },
+    });
+    assert.notEqual(wrote.isError, true, resultText(wrote));
+    assert.equal(Deno.readTextFileSync(join(granted, "out.txt")), "written");
+  } finally {
+    await close();
+  }
+  assert.equal(Deno.readTextFileSync(join(work, "secret.txt")), canary);
+  const after = await runDocker(["ps", "-aq", "--filter", `name=^${container}$`]);
+  assert.equal(after.stdout.trim(), "", "closing the client removes the container");
+});
+
+dockerTest(
+  "memory in a container writes only its file, and a second run does not pull",
+  async () => {
+    const parent = sharedDir();
+    const dir = join(parent, "graph");
+    Deno.mkdirSync(dir);
+    Deno.chmodSync(dir, 0o777);
+    const canary = `CANARY-${crypto.randomUUID()}`;
+    Deno.writeTextFileSync(join(parent, "canary.txt"), canary);
+    const entity = JSON.stringify({
+      entities: [{ name: "Ada", entityType: "person", observations: ["wrote the first program"] }],
+    });
+    const first = await cli(
+      ["call", "memory", "create_entities", entity, "-p", `dir=${dir}`, ...CLI_DOCKER],
+      { env: cliEnv() },
+    );
+    assert.equal(first.code, 0, first.stderr);
+    const second = await cli(
+      ["call", "memory", "read_graph", "{}", "-p", `dir=${dir}`, ...CLI_DOCKER, "--offline"],
+      { env: cliEnv() },
+    );
+    assert.equal(second.code, 0, second.stderr);
+    assert.match(second.stdout, /wrote the first program/);
+    assert.doesNotMatch(second.stderr, /Pulling/);
+    assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name), ["memory.jsonl"]);
+    assert.deepEqual([...Deno.readDirSync(parent)].map((e) => e.name).sort(), [
+      "canary.txt",
+      "graph",
+    ]);
+    assert.equal(Deno.readTextFileSync(join(parent, "canary.txt")), canary);
+  },
+);
+
+dockerTest("everything in a container lists its tools and echoes through the CLI", async () => {
+  const inspect = await cli(["inspect", "everything", ...CLI_DOCKER], { env: cliEnv() });
+  assert.equal(inspect.code, 0, inspect.stderr);
+  assert.match(inspect.stdout, /echo/);
+  assert.match(inspect.stdout, /No network access/);
+  const echo = await cli(
+    ["call", "everything", "echo", '{"message":"from a container"}', ...CLI_DOCKER],
+    { env: cliEnv() },
+  );
+  assert.equal(echo.code, 0, echo.stderr);
+  assert.match(echo.stdout, /from a container/);
+});
+
+dockerTest("config --form docker prints an entry a client spawns as is", async () => {
+  const dir = sharedDir();
+  Deno.writeTextFileSync(join(dir, "hello.txt"), "hello from the host");
+  const printed = await cli(
+    ["config", "filesystem", "--form", "docker", "--image", IMAGE, "-p", `dirs=${dir}`, ...[
+      "--network",
+      "host",
+    ]],
+    { env: cliEnv() },
+  );
+  assert.equal(printed.code, 0, printed.stderr);
+  const entry = JSON.parse(printed.stdout);
+  assert.equal(entry.command, "docker");
+  for (const flag of ["--read-only", "--cap-drop", "--security-opt", "--pids-limit", "--memory"]) {
+    assert.ok(entry.args.includes(flag), flag);
+  }
+  assert.ok(entry.args.includes(`type=bind,src=${dir},dst=${dir}`));
+  assert.equal(entry.args[entry.args.indexOf("--network") + 1], "none");
+  assert.ok(!entry.args.includes("--name"), "config entries may run twice at once");
+
+  const client = new Client({ name: "docker-test", version: "1.0.0" });
+  await client.connect(
+    new StdioClientTransport({ command: entry.command, args: entry.args, stderr: "pipe" }),
+  );
+  try {
+    const tools = (await client.listTools()).tools.map((t: { name: string }) => t.name);
+    assert.ok(tools.includes("read_text_file"), tools.join(","));
+    const read = await client.callTool({
+      name: "read_text_file",
+      arguments: { path: join(dir, "hello.txt") },
+    });
+    assert.equal(resultText(read), "hello from the host");
+  } finally {
+    await client.close();
+  }
+});
+
+dockerTest("config --form deno prints an entry a client spawns as is", async () => {
+  const dir = sharedDir();
+  Deno.writeTextFileSync(join(dir, "hello.txt"), "hello natively");
+  const printed = await cli(["config", "filesystem", "--form", "deno", "-p", `dirs=${dir}`], {
+    env: cliEnv(),
+  });
+  assert.equal(printed.code, 0, printed.stderr);
+  const entry = JSON.parse(printed.stdout);
+  assert.ok(entry.args.includes("--cached-only") && entry.args.includes(`--allow-read=${dir}`));
+  const client = new Client({ name: "docker-test", version: "1.0.0" });
+  await client.connect(
+    new StdioClientTransport({
+      command: entry.command,
+      args: entry.args,
+      env: entry.env,
+      stderr: "pipe",
+    }),
+  );
+  try {
+    const read = await client.callTool({
+      name: "read_text_file",
+      arguments: { path: join(dir, "hello.txt") },
+    });
+    assert.equal(resultText(read), "hello natively");
+  } finally {
+    await client.close();
+  }
+});
+
+dockerTest("dockerRunArgs() drops privileges the probe finds in a weak container", async () => {
+  const dir = sharedDir();
+  const server = await probeServer(dir);
+  await ready(server);
+  const fakeSocket = join(sharedDir(), "docker.sock");
+  Deno.writeTextFileSync(fakeSocket, "not a socket");
+
+  const hard = await runProbe(hardenedProbe(server, { nameSuffix: "hard1" }));
+  const weak = await runProbe(
+    weakProbe(server, ["--mount", `type=bind,src=${fakeSocket},dst=/var/run/docker.sock`]),
+  );
+
+  assert.equal(weak.uid, "0", "control: the probe sees root");
+  assert.notEqual(hard.uid, "0");
+  assert.equal(`${hard.uid}:${hard.gid}`, CONTAINER_USER);
+
+  assert.notEqual(weak.status.CapEff, "0000000000000000", "control: the probe sees capabilities");
+  for (const set of ["CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb"]) {
+    assert.equal(hard.status[set], "0000000000000000", set);
+  }
+  assert.equal(weak.status.NoNewPrivs, "0", "control: no-new-privileges is visible");
+  assert.equal(hard.status.NoNewPrivs, "1");
+
+  assert.match(weak.rootMount, /^rw(,|$)/, "control: a writable root is detected");
+  assert.match(hard.rootMount, /^ro(,|$)/);
+  assert.equal(weak.rootWrite, "ok", "control: a writable root is detected");
+  assert.match(hard.rootWrite, /Read-only file system|PermissionDenied/);
+  assert.match(hard.etcWrite, /Read-only file system|PermissionDenied/);
+
+  assert.deepEqual(weak.dockerSocket, ["/var/run/docker.sock"], "control: a socket is detected");
+  assert.deepEqual(hard.dockerSocket, []);
+
+  assert.equal(weak.tmpExec, "ran", "control: an executable /tmp is detected");
+  assert.match(hard.tmpExec, /PermissionDenied|Permission denied/);
+});
+
+dockerTest("dockerRunArgs() leaves only loopback when no network is declared", async () => {
+  const server = await probeServer(sharedDir());
+  await ready(server);
+  const none = await runProbe(hardenedProbe(server, { network: "host" }));
+  assert.equal(none.interfaces, "lo");
+  // Positive control: the same probe, declaring a (loopback) host, on the host network.
+  const withNet = { ...server, net: ["127.0.0.1:9"] };
+  const host = await runProbe(hardenedProbe(withNet, { network: "host" }));
+  assert.notEqual(host.interfaces, "lo", "control: other interfaces are detected");
+  assert.ok(host.interfaces.split(",").includes("lo"));
+});
+
+dockerTest("dockerRunArgs() keeps host files outside the mounts out of reach", async () => {
+  const granted = sharedDir();
+  const outside = sharedDir();
+  const canary = `CANARY-${crypto.randomUUID()}`;
+  Deno.writeTextFileSync(join(outside, "secret.txt"), canary);
+  const server = await probeServer(granted);
+  await ready(server);
+  const request = {
+    read: [join(outside, "secret.txt"), "/etc/shadow"],
+    write: [join(outside, "secret.txt"), join(outside, "planted.txt"), join(granted, "ok.txt")],
+  };
+  const hard = await runProbe(hardenedProbe(server), request);
+  assert.match(hard.read[join(outside, "secret.txt")], /NotFound/);
+  assert.match(hard.write[join(outside, "planted.txt")], /NotFound|Read-only/);
+  assert.equal(hard.write[join(granted, "ok.txt")], "ok", "the granted folder is writable");
+  assert.match(Deno.readTextFileSync(join(granted, "ok.txt")), /^probe /);
+  assert.equal(Deno.readTextFileSync(join(outside, "secret.txt")), canary);
+  assert.deepEqual([...Deno.readDirSync(outside)].map((e) => e.name), ["secret.txt"]);
+  assert.ok(!JSON.stringify(hard).includes(canary));
+  // Positive control: mounted, the same probe reads the canary.
+  const weak = await runProbe(
+    weakProbe(server, ["--mount", `type=bind,src=${outside},dst=${outside},readonly`]),
+    { read: [join(outside, "secret.txt")] },
+  );
+  assert.equal(weak.read[join(outside, "secret.txt")], canary);
+});
+
+dockerTest(
+  "dockerRunArgs() --pids-limit stops a fork bomb that runs in a weak container",
+  async () => {
+    const server = await probeServer(sharedDir());
+    await ready(server);
+    const limited = await callTool(hardenedProbe(server, { pidsLimit: 48 }), "fork_bomb", {
+      count: 100,
+    });
+    assert.ok(limited.started < 100, JSON.stringify(limited));
+    assert.notEqual(limited.error, "");
+    const control = await callTool(weakProbe(server), "fork_bomb", { count: 100 });
+    assert.equal(control.started, 100, JSON.stringify(control));
+  },
+);
+
+dockerTest(
+  "a memory bomb is killed by --memory and the launcher reports a clean error",
+  async () => {
+    const server = await probeServer(sharedDir());
+    const bomb = async (memory: string) => {
+      let reported: Error | undefined;
+      const connected = await connectServer(server, {
+        cacheRoot: cache,
+        start: async () => {
+          const { verify } = await prepareDockerServer(server, { ...DOCKER, progress: () => {} });
+          const plan = dockerLaunchPlan(server, { ...DOCKER, memory });
+          return { process: spawnDockerServer(server.name, plan, { onStderr: () => {} }), verify };
+        },
+      });
+      connected.transport.onerror = (error) => reported = error;
+      try {
+        const result = await connected.client.callTool({
+          name: "memory_bomb",
+          arguments: { mb: 200 },
+        });
+        return { result: JSON.parse(resultText(result)), reported };
+      } catch (error) {
+        return { error: error as Error, reported };
+      } finally {
+        await connected.close();
+      }
+    };
+    const control = await bomb("512m");
+    assert.equal(control.result?.allocatedMb, 200, "control: the bomb completes with room");
+    const killed = await bomb("96m");
+    assert.ok(killed.error, "the call fails");
+    assert.match(String(killed.reported?.message), /exited with code 137|killed/);
+  },
+);
+
+dockerTest(
+  "mcp-run run --isolation docker leaves no container on disconnect, signals or a crash",
+  async () => {
+    const dir = sharedDir();
+    const args = [
+      "run",
+      "-A",
+      "--quiet",
+      `${ROOT}/mod.ts`,
+      "run",
+      PROBE_MANIFEST,
+      "-p",
+      `dir=${dir}`,
+    ];
+    // Client disconnect.
+    const client = new Client({ name: "docker-test", version: "1.0.0" });
+    await client.connect(
+      new StdioClientTransport({
+        command: Deno.execPath(),
+        args: [...args, ...CLI_DOCKER],
+        env: { ...toolEnv(), ...cliEnv() },
+        stderr: "pipe",
+      }),
+    );
+    const id = await waitForContainer("docker-probe");
+    assert.ok(id);
+    await client.close();
+    await assertNoContainersLeft();
+
+    for (const signal of ["SIGTERM", "SIGINT", "SIGKILL"] as const) {
+      const launcher = new Deno.Command(Deno.execPath(), {
+        args: [...args, ...CLI_DOCKER],
+        env: { ...toolEnv(), ...cliEnv() },
+        clearEnv: true,
+        stdin: "piped",
+        stdout: "null",
+        stderr: "null",
+      }).spawn();
+      await waitForContainer("docker-probe");
+      launcher.kill(signal);
+      const status = await within(launcher.status, 20000, `the launcher to exit on ${signal}`);
+      assert.notEqual(status.code, 0, signal);
+      await launcher.stdin.close().catch(() => {});
+      await assertNoContainersLeft();
+    }
+  },
+);
+
+dockerTest(
+  "removeOrphanContainers() removes containers whose launcher died, only those",
+  async () => {
+    const dead = new Deno.Command("true").spawn();
+    const deadPid = dead.pid;
+    await dead.status;
+    const start = (name: string, pid: number) =>
+      runDocker([
+        "run",
+        "-d",
+        "--rm",
+        "--pull",
+        "never",
+        "--network",
+        "none",
+        "--name",
+        name,
+        "--label",
+        "mcp-run=1",
+        "--label",
+        `mcp-run.launcher-host=${Deno.hostname()}`,
+        "--label",
+        `mcp-run.launcher-pid=${pid}`,
+        IMAGE,
+        "eval",
+        "setTimeout(() => {}, 60000)",
+      ]);
+    const orphan = `mcp-run-orphan-${deadPid}`;
+    const alive = `mcp-run-alive-${deadPid}`;
+    assert.equal((await start(orphan, deadPid)).code, 0);
+    assert.equal((await start(alive, 1)).code, 0);
+    try {
+      const removed = await removeOrphanContainers();
+      assert.deepEqual(removed, [orphan]);
+      const left = await runDocker([
+        "ps",
+        "-a",
+        "--filter",
+        "label=mcp-run=1",
+        "--format",
+        "{{.Names}}",
+      ]);
+      assert.deepEqual(left.stdout.trim().split("\n"), [alive], "control: a live launcher's stays");
+    } finally {
+      await removeContainer(alive);
+      await removeContainer(orphan);
+    }
+  },
+);
+
+dockerTest(
+  "docker isolation fails with one clear error when docker is missing or down",
+  async () => {
+    const missing = await cli(["call", "everything", "echo", "{}", ...CLI_DOCKER], {
+      env: { ...cliEnv(), PATH: "/nonexistent" },
+    });
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /the "docker" command is not installed\. Install Docker Engine/);
+    assert.equal(missing.stdout, "");
+    const down = await cli(["call", "everything", "echo", "{}", ...CLI_DOCKER], {
+      env: cliEnv({ DOCKER_HOST: "unix:///nonexistent/docker.sock" }),
+    });
+    assert.equal(down.code, 1);
+    assert.match(down.stderr, /the Docker engine is not running or not reachable.*Start it/s);
+    assert.equal(down.stdout, "");
+    // Positive control: the same call with docker reachable works.
+    const ok = await cli(
+      ["call", "everything", "echo", '{"message":"up"}', ...CLI_DOCKER],
+      { env: cliEnv() },
+    );
+    assert.equal(ok.code, 0, ok.stderr);
+  },
+);
+
+dockerTest(
+  "mcp-run flags --isolation docker prints the docker command; docker options need it",
+  async () => {
+    const dir = sharedDir();
+    const flags = await cli(["flags", "filesystem", "-p", `dirs=${dir}`, ...CLI_DOCKER], {
+      env: cliEnv(),
+    });
+    assert.equal(flags.code, 0, flags.stderr);
+    assert.match(flags.stdout, /^docker run -i --rm /);
+    assert.match(flags.stdout, /--network none/);
+    assert.match(flags.stdout, new RegExp(`${IMAGE} run --no-prompt`));
+    const bad = await cli(["flags", "filesystem", "-p", `dirs=${dir}`, "--image", IMAGE], {
+      env: cliEnv(),
+    });
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /--image needs --isolation docker/);
+    const wrong = await cli(["flags", "filesystem", "-p", `dirs=${dir}`, "--isolation", "vm"], {
+      env: cliEnv(),
+    });
+    assert.equal(wrong.code, 2);
+  },
+);
+
+dockerTest(
+  "a pulled server whose code volume vanished fails with exit 4 and what to run",
+  async () => {
+    const dir = sharedDir();
+    const ok = await cli(
+      ["call", PROBE_MANIFEST, "probe", "{}", "-p", `dir=${dir}`, ...CLI_DOCKER],
+      {
+        env: cliEnv(),
+      },
+    );
+    assert.equal(ok.code, 0, ok.stderr);
+    const server = await probeServer(dir);
+    const volume = dockerVolumeName(server, { image: IMAGE });
+    assert.equal((await runDocker(["volume", "rm", volume])).code, 0);
+    const gone = await cli(
+      ["call", PROBE_MANIFEST, "probe", "{}", "-p", `dir=${dir}`, ...CLI_DOCKER, "--offline"],
+      { env: cliEnv() },
+    );
+    assert.equal(gone.code, 4, gone.stderr);
+    assert.match(gone.stderr, new RegExp(`code volume ${volume} of "docker-probe" is gone`));
+    assert.match(gone.stderr, /run mcp-run pull docker-probe --isolation docker/);
+    assert.equal(gone.stdout, "");
+    const again = await cli(
+      ["call", PROBE_MANIFEST, "probe", "{}", "-p", `dir=${dir}`, ...CLI_DOCKER],
+      { env: cliEnv() },
+    );
+    assert.equal(again.code, 0, again.stderr);
+    assert.match(again.stderr, /Pulling .* into docker volume/);
+    const labels = await runDocker(["volume", "inspect", "--format", "{{json .Labels}}", volume]);
+    assert.equal(JSON.parse(labels.stdout)["mcp-run"], "1", "the volume is a pulled one again");
+  },
+);

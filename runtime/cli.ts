@@ -230,7 +230,8 @@ export async function main(argv: string[], options: MainOptions = {}): Promise<n
   if (isolation !== "deno" && isolation !== "docker") {
     return usage(`--isolation must be deno or docker, got "${isolation}"`);
   }
-  if (isolation !== "docker" && command !== "config") {
+  // config and install take docker options for the docker form of the entry.
+  if (isolation !== "docker" && command !== "config" && command !== "install") {
     for (const flag of ["image", "network", "memory", "cpus", "pids-limit", "trust"] as const) {
       if (values[flag] !== undefined) return usage(`--${flag} needs --isolation docker`);
     }

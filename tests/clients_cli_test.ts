@@ -25,7 +25,7 @@ Deno.test("mcp-run install without --client exits 2 with the command's usage", a
 });
 
 Deno.test("mcp-run install names the known clients for an unknown one", async () => {
-  const { home, data, cache } = sandbox();
+  const { home, cache } = sandbox();
   const r = await cli(["install", "memory", "--client", "emacs", "--cache", cache], {
     env: { HOME: home },
   });
@@ -127,7 +127,7 @@ Deno.test("mcp-run install refuses a corrupt file with its line and column", asy
 });
 
 Deno.test("mcp-run config prints the entry with its secret input and writes nothing", async () => {
-  const { work, home, data, cache } = sandbox();
+  const { home, data, cache } = sandbox();
   const r = await cli(
     ["config", SECRET_MANIFEST, "--client", "vscode", "-p", `dir=${data}`, "--cache", cache],
     { env: { HOME: home } },
@@ -150,7 +150,7 @@ Deno.test("mcp-run config prints the entry with its secret input and writes noth
 });
 
 Deno.test("mcp-run config tells Claude Desktop users the secret is not written", async () => {
-  const { work, home, data, cache } = sandbox();
+  const { home, data, cache } = sandbox();
   const r = await cli(
     [
       "config",

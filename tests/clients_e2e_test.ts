@@ -12,9 +12,31 @@ import { parse as parseJsonc } from "jsonc-parser";
 import { parse as parseYaml } from "yaml";
 import { clientConfigPath } from "../runtime/clients/config_path.ts";
 import type { ClientEnvironment, ClientId, ConfigScope } from "../runtime/clients/types.ts";
+import { DENO_IMAGE } from "../runtime/docker_args.ts";
+import { runDocker } from "../runtime/docker_engine.ts";
 import { cli, ROOT, tempDir, toolEnv } from "./_helpers.ts";
 
 const cache = tempDir("mcp-run-cache-");
+const IMAGE = Deno.env.get("MCP_RUN_TEST_IMAGE") ?? `mcp-run-test/${DENO_IMAGE.split("/")[1]}`;
+
+/** Why the docker form cannot be tested here, if it cannot (never skipped in CI). */
+async function dockerProblem(): Promise<string | undefined> {
+  try {
+    if ((await runDocker(["version"])).code !== 0) return "no Docker engine answers";
+    if ((await runDocker(["image", "inspect", IMAGE])).code !== 0) {
+      return `the image ${IMAGE} is missing (run tools/docker_setup.sh)`;
+    }
+  } catch (error) {
+    return (error as Error).message;
+  }
+}
+const noDocker = await dockerProblem();
+if (noDocker && Deno.env.get("CI") === "true") {
+  throw new Error(`Docker entries cannot be left untested in CI: ${noDocker}`);
+}
+if (noDocker) console.error(`clients_e2e_test.ts: docker form skipped, ${noDocker}`);
+/** Install options of the docker form: the local stand-in image; pull over the host network. */
+const DOCKER_INSTALL = ["--image", IMAGE, "--network", "host"];
 const SECRET_MANIFEST = join(ROOT, "tests", "testdata", "clients", "memory_secret.jsonc");
 const NAME = "mem";
 
@@ -222,13 +244,22 @@ async function useServer(launch: Launch, graph: string, client: string): Promise
 }
 
 for (const client of Object.keys(READERS) as ClientId[]) {
-  for (const form of ["deno", "launcher"]) {
-    Deno.test(`install writes a ${form} entry that ${client} starts and uses`, async () => {
+  for (const form of ["deno", "launcher", "docker"]) {
+    Deno.test({
+      name: `install writes a ${form} entry that ${client} starts and uses`,
+      ignore: form === "docker" && noDocker !== undefined,
+      // The SDK's close() races the child's exit against an unreferenced 2 s timer.
+      sanitizeOps: false,
+      sanitizeResources: false,
+    }, async () => {
       const work = tempDir("mcp-run-e2e-");
       const home = join(work, "home");
       const project = join(work, "project");
       const data = join(work, "data");
       for (const d of [home, project, data]) Deno.mkdirSync(d);
+      // The container user may not be this user: let it write the data folder.
+      Deno.chmodSync(data, 0o777);
+      const formArgs = form === "docker" ? DOCKER_INSTALL : [];
       // Claude Desktop cannot carry a secret: it gets the plain memory server, whose file
       // path the manifest sets. Every other client gets the path as a secret.
       const secret = client !== "claude-desktop";
@@ -250,6 +281,7 @@ for (const client of Object.keys(READERS) as ClientId[]) {
         cache,
         "--launcher",
         join(ROOT, "mod.ts"),
+        ...formArgs,
       ], { env: { HOME: home }, cwd: project });
       assert.equal(installed.code, 0, installed.stderr);
       assert.match(installed.stdout, /^Installed "mem" for /);
@@ -269,6 +301,7 @@ for (const client of Object.keys(READERS) as ClientId[]) {
         secret ? SECRET_MANIFEST : "memory",
         ...["--client", client, "--scope", SCOPES[client], "--form", form, "--name", NAME],
         ...["-p", `dir=${data}`, "--cache", cache, "--launcher", join(ROOT, "mod.ts")],
+        ...formArgs,
       ], { env: { HOME: home }, cwd: project });
       assert.match(again.stdout, /is already installed/, again.stderr);
       assert.equal(await Deno.readTextFile(file), text);
@@ -281,3 +314,46 @@ for (const client of Object.keys(READERS) as ClientId[]) {
     });
   }
 }
+
+Deno.test({
+  name: "install --env-file gives Claude Desktop a secret through a 0600 docker env file",
+  ignore: noDocker !== undefined,
+  sanitizeResources: false,
+  sanitizeOps: false,
+}, async () => {
+  const work = tempDir("mcp-run-e2e-");
+  const home = join(work, "home");
+  const data = join(work, "data");
+  for (const d of [home, data]) Deno.mkdirSync(d);
+  Deno.chmodSync(data, 0o777);
+  const graph = join(data, "graph-env-file.jsonl");
+  const envFile = join(work, "secrets", "memory.env");
+  const installed = await cli([
+    ...["install", SECRET_MANIFEST, "--client", "claude-desktop", "--form", "docker"],
+    ...["--name", NAME, "-p", `dir=${data}`, "--cache", cache, "--env-file", envFile],
+    ...DOCKER_INSTALL,
+  ], { env: { HOME: home, MEMORY_FILE_PATH: graph } });
+  assert.equal(installed.code, 0, installed.stderr);
+  assert.match(
+    installed.stderr,
+    /Wrote MEMORY_FILE_PATH to .*memory\.env \(readable only by you\)/,
+  );
+  assert.equal(Deno.statSync(envFile).mode! & 0o777, 0o600);
+  assert.equal(Deno.readTextFileSync(envFile), `MEMORY_FILE_PATH=${graph}\n`);
+
+  const environment: ClientEnvironment = { os: "linux", home, cwd: work };
+  const file = clientConfigPath("claude-desktop", { environment, name: NAME });
+  const text = await Deno.readTextFile(file);
+  assert.ok(!text.includes(graph), "the secret value was written to the config");
+  const launch = await READERS["claude-desktop"]({ file, vars: {}, home, project: work });
+  assert.equal(launch.args[launch.args.indexOf("--env-file") + 1], envFile);
+  assert.ok(!launch.args.includes("MEMORY_FILE_PATH"), "the secret is also passed by name");
+  await useServer(launch, graph, "claude-desktop-env-file");
+
+  // Control: the same entry without the env file cannot reach the graph file.
+  const without = {
+    ...launch,
+    args: launch.args.filter((a, i, all) => a !== "--env-file" && all[i - 1] !== "--env-file"),
+  };
+  await assert.rejects(useServer(without, join(data, "never.jsonl"), "no-env-file"));
+});

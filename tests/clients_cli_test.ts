@@ -203,3 +203,49 @@ Deno.test("mcp-run uninstall of an entry that is not there changes nothing", asy
     "settings.json",
   ]);
 });
+
+Deno.test("mcp-run install --env-file needs the docker form and the secret's value", async () => {
+  const { work, home, data, cache } = sandbox();
+  const envFile = join(work, "s.env");
+  const deno = await cli(
+    [
+      "install",
+      SECRET_MANIFEST,
+      "--client",
+      "claude-desktop",
+      "--env-file",
+      envFile,
+      "-p",
+      `dir=${data}`,
+      "--cache",
+      cache,
+    ],
+    { env: { HOME: home, MEMORY_FILE_PATH: "/x" } },
+  );
+  assert.equal(deno.code, 2);
+  assert.match(deno.stderr, /--env-file needs --form docker/);
+  const unset = await cli(
+    [
+      "install",
+      SECRET_MANIFEST,
+      "--client",
+      "claude-desktop",
+      "--form",
+      "docker",
+      "--env-file",
+      envFile,
+      "-p",
+      `dir=${data}`,
+      "--cache",
+      cache,
+    ],
+    { env: { HOME: home } },
+  );
+  assert.equal(unset.code, 1);
+  assert.match(
+    unset.stderr,
+    /Cannot write MEMORY_FILE_PATH to the env file: set it in mcp-run's environment first/,
+  );
+  assert.throws(() => Deno.statSync(envFile), Deno.errors.NotFound);
+  assert.throws(() => Deno.statSync(cache), Deno.errors.NotFound);
+});

@@ -87,6 +87,7 @@ export {
   connectServer,
   type ConnectServerOptions,
 } from "./runtime/connect.ts";
+export { DEFAULT_NPM_REGISTRY, npmPackageDir } from "./runtime/package_dir.ts";
 export {
   CONTAINER_DENO_DIR,
   CONTAINER_LOCK_FILE,

@@ -7,6 +7,17 @@ import { parseArgs } from "node:util";
 import type { Prompt, Resource, Tool } from "@modelcontextprotocol/sdk/types.js";
 import { cacheRoot } from "./cache_dirs.ts";
 import type { ClientCommandOptions } from "./client_commands.ts";
+import {
+  checkUpgrade,
+  diffCommand,
+  exportCommand,
+  importCommand,
+  indexCommand,
+  listCommand,
+  recordApproved,
+  searchCommand,
+  showCommand,
+} from "./cli_registry.ts";
 import { describePermissions } from "./describe.ts";
 import { DENO_IMAGE } from "./docker_args.ts";
 import { DockerUnavailableError } from "./docker_engine.ts";
@@ -23,7 +34,7 @@ import { launchEntry } from "./launch_entry.ts";
 import { denoLaunchPlan, type LaunchPlan, prepareServer } from "./launch_plan.ts";
 import { ManifestError } from "./manifest.ts";
 import { CacheError, pull } from "./pull.ts";
-import { listManifests, type LoadedManifest, loadManifest } from "./registry.ts";
+import { type LoadedManifest, loadManifest } from "./registry.ts";
 import { GrantError, type ResolvedServer, resolveServer } from "./resolve.ts";
 import { ServerExitedError, type ServerProcess, spawnServer } from "./server_process.ts";
 import { shellQuote } from "./shell_quote.ts";
@@ -57,8 +68,13 @@ Usage:
                                    of that client's file) without writing anything
   mcp-run clients                  List MCP clients set up here and their configuration files
   mcp-run check <manifest>…        Validate manifest files
-  mcp-run list                     List the built-in registry
-  mcp-run show <name>              Show one registry entry and what it may touch
+  mcp-run list                     List the registry with a permission summary per server
+  mcp-run search <words>…          Find registry entries by name, description or host
+  mcp-run show <name>              Show one entry and, in plain words, what it may touch
+  mcp-run diff <old> <new>         Show what a new manifest may touch that the old could not
+  mcp-run export <name>            Print the entry as an MCP registry server.json
+  mcp-run import <server.json>     Print a manifest (or a draft to complete) from a server.json
+  mcp-run index <folder>           Print the index.json (sha256 digests) to serve a folder
 
 <server> is a registry name (see list) or a manifest file path.
 
@@ -71,6 +87,7 @@ Options:
       --jsr-url URL        Use a JSR mirror (sets JSR_URL for pull and run)
       --npm-registry URL   Use an npm mirror (sets NPM_CONFIG_REGISTRY for pull and run)
       --offline            run/inspect/call: fail instead of pulling a server never pulled
+      --yes                pull: accept a new version that asks for more access
       --isolation deno|docker
                            deno (default): Deno's permission flags; docker: the same flags
                            inside a hardened container (never falls back to deno)
@@ -145,7 +162,26 @@ Lists every supported client and scope: its configuration file, and whether it i
 Lists the servers in the registry.`,
   show: `mcp-run show <name> [--format json]
 
-Shows one registry entry: package, parameters, and what it may touch.`,
+Shows one registry entry: package, parameters, secrets, and what it may touch in plain words.`,
+  search: `mcp-run search <words>… [--format json]
+
+Lists the entries whose name, description, package or hosts contain every word.`,
+  diff: `mcp-run diff <old> <new> [--format json]
+
+Compares two manifests (registry names or files): added and removed grants, secrets and
+settings. Exits 1 when the new one may touch more.`,
+  export: `mcp-run export <name>
+
+Prints the entry as an official MCP registry server.json, with the complete manifest under
+_meta["io.modelcontextprotocol.registry/publisher-provided"]["run.sandboxed/mcp-run"].`,
+  import: `mcp-run import <server.json file or URL> [--format json]
+
+Prints the manifest carried in a server.json's _meta. A server.json without it becomes a draft
+that does not validate until its permissions are declared; the command then exits 3.`,
+  index: `mcp-run index <folder>
+
+Validates the manifests in a folder and prints the index.json that lets the folder be served
+as a --registry URL: each entry's sha256 is checked when it is loaded.`,
 };
 
 /** Options for {@linkcode main}. */
@@ -200,6 +236,7 @@ export async function main(argv: string[], options: MainOptions = {}): Promise<n
         force: { type: "boolean" },
         launcher: { type: "string" },
         "env-file": { type: "string" },
+        yes: { type: "boolean" },
         help: { type: "boolean", short: "h" },
       },
     });
@@ -313,9 +350,14 @@ export async function main(argv: string[], options: MainOptions = {}): Promise<n
         return await runCommand(ctx, rest[0], serverArgs, values["dry-run"] ?? false);
       case "pull":
         if (rest.length !== 1) return usage("give one server name or manifest path");
-        if (ctx.isolation === "docker") {
-          await dockerPull(await resolveFor(ctx, rest[0], serverArgs), dockerOptions(ctx));
-        } else await pull(await resolveFor(ctx, rest[0], serverArgs), pullOptions(ctx));
+        {
+          const loaded = await loadManifest(rest[0], { sources: ctx.sources });
+          if (!await checkUpgrade(ctx, loaded.manifest, values.yes ?? false)) return EXIT.invalid;
+          const server = resolveLoaded(ctx, loaded, serverArgs);
+          if (ctx.isolation === "docker") await dockerPull(server, dockerOptions(ctx));
+          else await pull(server, pullOptions(ctx));
+          await recordApproved(ctx.root, loaded.manifest);
+        }
         return EXIT.ok;
       case "flags": {
         if (rest.length !== 1) return usage("give one server name or manifest path");
@@ -353,9 +395,24 @@ export async function main(argv: string[], options: MainOptions = {}): Promise<n
         return await checkCommand(ctx, rest);
       case "list":
         return await listCommand(ctx);
+      case "search":
+        if (rest.length === 0) return usage("give one or more words");
+        return await searchCommand(ctx, rest);
       case "show":
         if (rest.length !== 1) return usage("give one registry name");
         return await showCommand(ctx, rest[0]);
+      case "diff":
+        if (rest.length !== 2) return usage("give the old and the new manifest");
+        return await diffCommand(ctx, rest[0], rest[1]);
+      case "export":
+        if (rest.length !== 1) return usage("give one registry name or manifest path");
+        return await exportCommand(ctx, rest[0]);
+      case "import":
+        if (rest.length !== 1) return usage("give one server.json file or URL");
+        return await importCommand(ctx, rest[0]);
+      case "index":
+        if (rest.length !== 1) return usage("give one folder of manifests");
+        return await indexCommand(ctx, rest[0]);
       default:
         printError(`mcp-run: unknown command "${command}"\n\n${USAGE}`);
         return EXIT.usage;
@@ -433,6 +490,7 @@ function resolveLoaded(ctx: Context, loaded: LoadedManifest, extraArgs: string[]
     manifestDir: loaded.dir,
     home: ctx.env.HOME,
     cacheRoot: ctx.root,
+    npmRegistry: ctx.registries.NPM_CONFIG_REGISTRY,
     isolation: ctx.isolation,
     trust: ctx.trust,
   });
@@ -658,55 +716,6 @@ async function checkCommand(ctx: Context, files: string[]): Promise<number> {
   if (ctx.json) ctx.print(JSON.stringify(results, null, 2));
   else for (const r of results) if (r.ok) ctx.print(`${r.file}: ok`);
   return results.every((r) => r.ok) ? EXIT.ok : EXIT.invalid;
-}
-
-async function listCommand(ctx: Context): Promise<number> {
-  const all = await listManifests({ sources: ctx.sources });
-  if (ctx.json) {
-    ctx.print(JSON.stringify(
-      all.map(({ manifest: m }) => ({
-        name: m.name,
-        description: m.description,
-        package: m.package,
-      })),
-      null,
-      2,
-    ));
-  } else {
-    const width = Math.max(...all.map((l) => l.manifest.name.length));
-    for (const { manifest: m } of all) ctx.print(`${m.name.padEnd(width)}  ${m.description}`);
-  }
-  return EXIT.ok;
-}
-
-async function showCommand(ctx: Context, name: string): Promise<number> {
-  const { manifest: m, file } = await loadManifest(name, { sources: ctx.sources });
-  if (ctx.json) {
-    ctx.print(JSON.stringify({ file, ...m }, null, 2));
-    return EXIT.ok;
-  }
-  const p = m.permissions;
-  const line = (label: string, items: string[]) =>
-    items.length ? [`  ${label}: ${items.join(", ")}`] : [];
-  ctx.print([
-    `${m.name} — ${m.description}`,
-    `package: ${m.package}`,
-    ...(m.homepage ? [`homepage: ${m.homepage}`] : []),
-    ...(Object.keys(m.parameters).length ? ["parameters:"] : []),
-    ...Object.entries(m.parameters).map(([k, s]) =>
-      `  -p ${k}=<${s.type}>${s.required ? " (required)" : ""}  ${s.description}`
-    ),
-    "may:",
-    ...line("read", p.read),
-    ...line("write", p.write),
-    ...(p.net.length ? line("reach", p.net) : ["  reach no network"]),
-    ...line("read env", [...p.env, ...Object.keys(m.env)]),
-    ...line("receive secrets", Object.keys(m.secrets)),
-    ...line("read system info", p.sys),
-    ...line("START PROGRAMS", p.run),
-    ...line("LOAD NATIVE LIBRARIES", p.ffi),
-  ].join("\n"));
-  return EXIT.ok;
 }
 
 if (import.meta.main) Deno.exit(await main(Deno.args));

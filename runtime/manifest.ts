@@ -465,6 +465,13 @@ function checkPackage(c: Checker, pkg: string): void {
   }
 }
 
+/**
+ * Placeholders the launcher fills in itself. `${package_dir}`: the server's own npm package
+ * folder in its code cache (read-only; for servers that read their own package.json or data
+ * files with `fs`). Allowed only in `permissions.read`.
+ */
+export const BUILTIN_PLACEHOLDERS: readonly string[] = ["package_dir"];
+
 function checkPlaceholders(
   c: Checker,
   text: string,
@@ -473,7 +480,13 @@ function checkPlaceholders(
 ): void {
   const names = placeholders(text);
   for (const name of names) {
-    if (!(name in parameters)) {
+    if (BUILTIN_PLACEHOLDERS.includes(name)) {
+      if (!path.startsWith("permissions.read[") || text !== `\${${name}}`) {
+        c.add(path, `"\${${name}}" may only stand alone in permissions.read`);
+      } else if (name in parameters) {
+        c.add(path, `"${name}" is filled in by the launcher; rename the parameter`);
+      }
+    } else if (!(name in parameters)) {
       c.add(path, `"\${${name}}" names no parameter; declare "${name}" under "parameters"`);
     } else if (parameters[name].type.endsWith("[]") && text !== `\${${name}}`) {
       c.add(
@@ -523,6 +536,7 @@ function checkGrant(
     }
   } else if ((kind === "read" || kind === "write") && names.length > 0) {
     for (const name of names) {
+      if (BUILTIN_PLACEHOLDERS.includes(name)) continue;
       const type = parameters[name]?.type;
       if (type && type !== "path" && type !== "path[]") {
         c.add(path, `${kind} entries can only use path parameters; "${name}" is ${type}`);

@@ -66,8 +66,22 @@ export async function loadManifest(
   }
   for (const source of sourcesOf(options)) {
     const url = new URL(`${nameOrPath}.jsonc`, source);
+    let digest: string | undefined;
+    if (source.protocol !== "file:") {
+      digest = (await readRegistryIndex(source)).get(nameOrPath);
+      if (digest === undefined) continue;
+    }
     const text = await readUrl(url);
     if (text === undefined) continue;
+    if (digest !== undefined) {
+      const actual = await sha256Text(text);
+      if (actual !== digest) {
+        throw new Error(
+          `Cannot use manifest "${nameOrPath}" from ${url.href}: its sha256 is ${actual}, but ` +
+            `the registry index says ${digest}. The registry or the connection changed it.`,
+        );
+      }
+    }
     const file = url.protocol === "file:" ? fromFileUrl(url) : url.href;
     return {
       manifest: parseManifest(text, { file }),
@@ -100,8 +114,7 @@ export async function listManifestNames(options: RegistryOptions = {}): Promise<
         if (!(error instanceof Deno.errors.NotFound)) throw error;
       }
     } else {
-      const index = await readUrl(new URL("index.json", source));
-      for (const name of index ? JSON.parse(index) as string[] : []) names.add(name);
+      for (const name of (await readRegistryIndex(source)).keys()) names.add(name);
     }
   }
   return [...names].sort();
@@ -145,4 +158,82 @@ async function readUrl(url: URL): Promise<string | undefined> {
   }
   if (!response.ok) throw new Error(`Cannot read ${url.href}: HTTP ${response.status}`);
   return await response.text();
+}
+
+/** A registry index (`index.json` beside the manifests of a URL source). */
+export interface RegistryIndex {
+  /** Every manifest served, with the hex SHA-256 of its exact bytes. */
+  servers: { name: string; sha256: string }[];
+}
+
+async function sha256Text(text: string): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
+  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/**
+ * Reads a URL source's `index.json`: names and the SHA-256 each manifest must have.
+ *
+ * @param source The source URL (a folder, ending in `/`).
+ * @returns Digests by name; empty when the source has no index.
+ * @throws {SyntaxError} When the index is not `{ "servers": [{ "name", "sha256" }] }` with
+ *   64-hex-digit digests: entries without a digest are never trusted.
+ */
+export async function readRegistryIndex(source: URL): Promise<Map<string, string>> {
+  const text = await readUrl(new URL("index.json", source));
+  const out = new Map<string, string>();
+  if (text === undefined) return out;
+  let index: RegistryIndex;
+  try {
+    index = JSON.parse(text);
+  } catch (error) {
+    throw new SyntaxError(`Cannot read the registry index of ${source.href}: not JSON`, {
+      cause: error,
+    });
+  }
+  if (!index || !Array.isArray(index.servers)) {
+    throw new SyntaxError(
+      `Cannot read the registry index of ${source.href}: expected {"servers": [{"name", ` +
+        `"sha256"}]}`,
+    );
+  }
+  for (const entry of index.servers) {
+    if (
+      typeof entry?.name !== "string" || typeof entry.sha256 !== "string" ||
+      !/^[0-9a-f]{64}$/.test(entry.sha256)
+    ) {
+      throw new SyntaxError(
+        `Cannot read the registry index of ${source.href}: entry ${JSON.stringify(entry)} ` +
+          "needs a name and a 64-digit hex sha256",
+      );
+    }
+    out.set(entry.name, entry.sha256);
+  }
+  return out;
+}
+
+/**
+ * Builds the `index.json` for a folder of manifests, to serve it as a URL registry source.
+ * Validates every manifest first. Requires read access to the folder.
+ *
+ * @param dir A folder of `<name>.jsonc` manifests.
+ * @returns The index, names sorted.
+ * @throws {ManifestError} When a manifest is invalid.
+ * @example
+ * ```ts ignore
+ * import { buildRegistryIndex } from "jsr:@sandboxed/mcp-run";
+ * await Deno.writeTextFile("site/index.json", JSON.stringify(await buildRegistryIndex("site")));
+ * ```
+ */
+export async function buildRegistryIndex(dir: string): Promise<RegistryIndex> {
+  const servers: RegistryIndex["servers"] = [];
+  for await (const entry of Deno.readDir(dir)) {
+    if (!entry.isFile || !entry.name.endsWith(".jsonc")) continue;
+    const file = resolve(dir, entry.name);
+    const text = await Deno.readTextFile(file);
+    parseManifest(text, { file });
+    servers.push({ name: entry.name.slice(0, -6), sha256: await sha256Text(text) });
+  }
+  servers.sort((a, b) => a.name.localeCompare(b.name));
+  return { servers };
 }

@@ -14,7 +14,9 @@ import {
   type NetGrant,
   parseNetGrant,
 } from "./net_policy.ts";
+import { npmPackageDir } from "./package_dir.ts";
 import { forbiddenPathReason, isWithin } from "./path_policy.ts";
+import { serverDirs } from "./cache_dirs.ts";
 
 /** Everything needed to launch a server, with every grant final. */
 export interface ResolvedServer {
@@ -93,6 +95,8 @@ export interface ResolveServerOptions {
   realPath?: (path: string) => string;
   /** Most directory entries scanned for escaping symlinks per grant (default 20000). */
   symlinkScanLimit?: number;
+  /** The npm registry packages are pulled from, for `${package_dir}` (default npmjs). */
+  npmRegistry?: string;
 }
 
 /**
@@ -147,6 +151,16 @@ export function resolveServer(manifest: Manifest, options: ResolveServerOptions)
     const out: string[] = [];
     manifest.permissions[kind].forEach((entry, i) => {
       const field = `permissions.${kind}[${i}]`;
+      if (entry === "${package_dir}") {
+        // The server's own code, inside the cache mcp-run manages: never a user path.
+        const { denoDir } = serverDirs(manifest.name, manifest.package, cacheRoot);
+        try {
+          out.push(npmPackageDir(manifest.package, denoDir, options.npmRegistry));
+        } catch (error) {
+          throw new GrantError(field, (error as Error).message, { cause: error });
+        }
+        return;
+      }
       for (const value of expand(entry, field)) {
         const absolute = value.startsWith("~/") ? join(home, value.slice(2)) : value;
         const path = canonicalPath(absolute, field, realPath);
@@ -164,7 +178,11 @@ export function resolveServer(manifest: Manifest, options: ResolveServerOptions)
   };
   const read = paths("read");
   const write = paths("write");
-  checkSymlinks([...read, ...write], options.symlinkScanLimit ?? 20000, realPath);
+  checkSymlinks(
+    [...read, ...write].filter((path) => !isWithin(path, cacheRoot)),
+    options.symlinkScanLimit ?? 20000,
+    realPath,
+  );
 
   const grants: NetGrant[] = [];
   const userPrivate: NetGrant[] = [];

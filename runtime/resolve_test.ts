@@ -212,3 +212,34 @@ Deno.test("permissionFlags() output for a resolved server is minimal and ordered
     assert.doesNotMatch(f, /^(-A|--allow-all|--allow-(read|write|net|env|run|ffi))$/);
   }
 });
+
+Deno.test("resolveServer() grants ${package_dir} as the package's own folder in its cache", () => {
+  const m = manifest({
+    package: "npm:@demo/server@1.2.3/bin",
+    permissions: { read: ["${package_dir}"] },
+  });
+  const s = resolveServer(m, opts);
+  assert.equal(s.read.length, 1);
+  assert.match(
+    s.read[0],
+    /\/\.cache\/mcp-run\/servers\/demo\/[^/]+\/deno_dir\/npm\/registry\.npmjs\.org\/@demo\/server\/1\.2\.3$/,
+  );
+  const mirrored = resolveServer(m, { ...opts, npmRegistry: "https://npm.corp.example/" });
+  assert.match(mirrored.read[0], /\/npm\/npm\.corp\.example\/@demo\/server\/1\.2\.3$/);
+  // Only in read, alone, and only for npm packages.
+  for (const bad of [{ write: ["${package_dir}"] }, { read: ["${package_dir}/x"] }]) {
+    assert.throws(
+      () => manifest({ permissions: bad }),
+      /may only stand alone in permissions\.read/,
+    );
+  }
+  grantError(
+    () =>
+      resolveServer(
+        manifest({ package: "jsr:@demo/x@1.0.0", permissions: { read: ["${package_dir}"] } }),
+        opts,
+      ),
+    /permissions\.read\[0\]/,
+    /only npm:name@version packages/,
+  );
+});

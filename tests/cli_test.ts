@@ -143,12 +143,12 @@ Deno.test("mcp-run list and show describe the registry", async () => {
   const show = await cli(["show", "memory"]);
   assert.equal(show.code, 0);
   assert.match(show.stdout, /-p dir=<path> \(required\)/);
-  assert.match(show.stdout, /reach no network/);
+  assert.match(show.stdout, /No network access/);
   const missing = await cli(["show", "nope"]);
   assert.equal(missing.code, 1);
   assert.match(
     missing.stderr,
-    /No server named "nope".*Known servers: everything, filesystem, memory/,
+    /No server named "nope".*Known servers: .*everything, .*filesystem, .*memory/,
   );
 });
 

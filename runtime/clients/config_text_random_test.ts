@@ -280,6 +280,7 @@ function yamlCase(r: Rng, spec: ClientSpec) {
   }
   for (let i = r.int(2); i > 0; i--) text += top();
   if (r.chance(0.3)) text += "# end\n";
+  if (r.chance(0.2)) text = text.replaceAll("\n", "\r\n");
   return { text, existing, containerKind };
 }
 

@@ -6,6 +6,7 @@
 import { parseArgs } from "node:util";
 import type { Prompt, Resource, Tool } from "@modelcontextprotocol/sdk/types.js";
 import { cacheRoot } from "./cache_dirs.ts";
+import type { ClientCommandOptions } from "./client_commands.ts";
 import {
   checkUpgrade,
   diffCommand,
@@ -65,8 +66,14 @@ Usage:
   mcp-run serve <server> [-p …] [--host 127.0.0.1] [--port 8808] [--token-file F] …
                                    Serve it over MCP Streamable HTTP, one sandboxed process
                                    per session
-  mcp-run config <server> --form deno|docker [-p …]
-                                   Print the self-contained client config entry
+  mcp-run install <server> --client C [--scope user|project] [--form deno|launcher|docker] [-p …]
+                                   Pull the server and add it to an MCP client's configuration
+  mcp-run uninstall <entry> --client C [--scope user|project]
+                                   Remove an entry mcp-run wrote from a client's configuration
+  mcp-run config <server> [--client C] [--form deno|launcher|docker] [-p …]
+                                   Print the entry a client spawns (with --client, as a snippet
+                                   of that client's file) without writing anything
+  mcp-run clients                  List MCP clients set up here and their configuration files
   mcp-run check <manifest>…        Validate manifest files
   mcp-run list                     List the registry with a permission summary per server
   mcp-run search <words>…          Find registry entries by name, description or host
@@ -97,6 +104,17 @@ Options:
       --memory SIZE, --cpus N, --pids-limit N
                            docker: resource limits (default 512m, 1, 256)
       --trust              docker: allow a server's declared run/ffi permissions
+      --client C           install/uninstall/config: claude-desktop, vscode, cursor,
+                           claude-code, windsurf, zed, goose, continue
+      --scope user|project Which configuration file (default: the client's user file)
+      --form F             deno (default): self-contained deno command; launcher: calls
+                           mcp-run run so registry updates apply; docker: a container
+      --name N             Entry name (default: the server's name)
+      --file F             Edit this file instead of the client's standard one
+      --force              Replace or remove an entry mcp-run did not write
+      --env-file F         install --form docker: write the secrets (from mcp-run's
+                           environment) to F, readable only by you, and pass it to docker;
+                           for clients that cannot reference a secret (Claude Desktop, Zed)
   -h, --help               Show help (also: mcp-run <command> --help)
 
 Exit codes: 0 ok · 1 error · 2 bad usage · 3 invalid manifest or refused grant ·
@@ -160,14 +178,30 @@ Options:
                            elicitation, roots) then reach only clients that keep the GET
                            stream open
   --dry-run                Print the launch plan and the address instead of serving`,
-  config: `mcp-run config <server> --form deno|docker [-p …] [--image IMAGE]
+  config: `mcp-run config <server> [--client C] [--form deno|launcher|docker] [-p …] [--image IMAGE]
 
 Pulls the server if needed, then prints the entry an MCP client spawns to run it directly:
 {"command": "docker", "args": [...]} (a complete hardened docker run) or the deno form. The entry
-states what the server may touch. Secrets are never written: the client provides them by name.`,
+states what the server may touch. Secrets are never written: the client provides them by name.
+With --client, prints the entry as install would write it, as a snippet of that client's file
+(secrets referenced through the client's own mechanism); nothing is written.`,
   check: `mcp-run check <manifest>… [--format json]
 
 Validates manifest files and reports every problem with its JSON path, line and column.`,
+  install: `mcp-run install <server> --client C [--scope user|project] [--form deno|launcher|docker]
+                [-p NAME=VALUE]… [--name N] [--file F] [--force] [-- server args…]
+
+Pulls the server's code (so the entry starts offline) and adds an entry to the client's
+configuration. Only the entry's lines change: comments, order and formatting elsewhere are kept,
+the write is atomic and the previous file is kept as <file>.bak. Installing twice changes nothing.
+An entry of the same name that mcp-run did not write is replaced only with --force.
+Secrets are referenced through the client's own mechanism, never written as values.`,
+  uninstall: `mcp-run uninstall <entry> --client C [--scope user|project] [--file F] [--force]
+
+Removes an entry mcp-run wrote; other entries, comments and formatting stay as they were.`,
+  clients: `mcp-run clients [--format json]
+
+Lists every supported client and scope: its configuration file, and whether it is set up here.`,
   list: `mcp-run list [--format json]
 
 Lists the servers in the registry.`,
@@ -253,6 +287,13 @@ export async function main(argv: string[], options: MainOptions = {}): Promise<n
         "pids-limit": { type: "string" },
         trust: { type: "boolean" },
         form: { type: "string" },
+        client: { type: "string" },
+        scope: { type: "string" },
+        name: { type: "string" },
+        file: { type: "string" },
+        force: { type: "boolean" },
+        launcher: { type: "string" },
+        "env-file": { type: "string" },
         yes: { type: "boolean" },
         help: { type: "boolean", short: "h" },
       },
@@ -284,7 +325,8 @@ export async function main(argv: string[], options: MainOptions = {}): Promise<n
   if (isolation !== "deno" && isolation !== "docker") {
     return usage(`--isolation must be deno or docker, got "${isolation}"`);
   }
-  if (isolation !== "docker" && command !== "config") {
+  // config and install take docker options for the docker form of the entry.
+  if (isolation !== "docker" && command !== "config" && command !== "install") {
     for (const flag of ["image", "network", "memory", "cpus", "pids-limit", "trust"] as const) {
       if (values[flag] !== undefined) return usage(`--${flag} needs --isolation docker`);
     }
@@ -327,8 +369,40 @@ export async function main(argv: string[], options: MainOptions = {}): Promise<n
     (ctx.params[entry.slice(0, eq)] ??= []).push(entry.slice(eq + 1));
   }
 
+  const clientCtx = {
+    ...ctx,
+    registrySources: values.registry ?? [],
+    entryOptions: ctx.docker,
+    prepare: (server: ResolvedServer, form: "deno" | "docker") => prepareFor(ctx, server, form),
+  };
+  const clientOptions: ClientCommandOptions = {
+    client: values.client,
+    scope: values.scope,
+    form: values.form,
+    name: values.name,
+    file: values.file,
+    force: values.force,
+    launcher: values.launcher,
+    envFile: values["env-file"],
+    extraArgs: serverArgs,
+  };
   try {
     switch (command) {
+      case "install":
+      case "uninstall":
+      case "clients": {
+        // Loaded on demand so `run` does not pay for the config editors at start-up.
+        const commands = await import("./client_commands.ts");
+        if (command === "clients") {
+          if (rest.length !== 0) return usage("takes no arguments");
+          return await commands.clientsCommand(clientCtx);
+        }
+        if (rest.length !== 1) {
+          return usage(`give one ${command === "uninstall" ? "entry" : "server"} name`);
+        }
+        const fn = command === "install" ? commands.installCommand : commands.uninstallCommand;
+        return await fn(clientCtx, rest[0], clientOptions);
+      }
       case "run":
         if (rest.length !== 1) return usage("give one server name or manifest path");
         return await runCommand(ctx, rest[0], serverArgs, values["dry-run"] ?? false);
@@ -372,6 +446,10 @@ export async function main(argv: string[], options: MainOptions = {}): Promise<n
       }
       case "config": {
         if (rest.length !== 1) return usage("give one server name or manifest path");
+        if (values.client !== undefined) {
+          const { configCommand: clientConfig } = await import("./client_commands.ts");
+          return await clientConfig(clientCtx, rest[0], clientOptions);
+        }
         const form = values.form ?? (values.isolation === "docker" ? "docker" : undefined);
         if (form !== "deno" && form !== "docker") return usage("--form must be deno or docker");
         return await configCommand(ctx, rest[0], serverArgs, form);
@@ -404,6 +482,7 @@ export async function main(argv: string[], options: MainOptions = {}): Promise<n
         return EXIT.usage;
     }
   } catch (error) {
+    if ((error as Error).name === "ClientUsageError") return usage((error as Error).message);
     printError(`mcp-run: ${(error as Error).message}`);
     if (error instanceof ManifestError || error instanceof GrantError) return EXIT.invalid;
     if (error instanceof CacheError) return EXIT.cache;
@@ -429,6 +508,16 @@ interface Context {
 
 function dockerOptions(ctx: Context) {
   return { ...ctx.docker, progress: ctx.printError, autoPull: ctx.autoPull };
+}
+
+/** Pulls a server when never pulled and verifies its cache, natively or in docker. */
+async function prepareFor(
+  ctx: Context,
+  server: ResolvedServer,
+  form: "deno" | "docker",
+): Promise<void> {
+  if (form === "docker") await (await prepareDockerServer(server, dockerOptions(ctx))).verify();
+  else await (await prepareServer(server, pullOptions(ctx))).verify();
 }
 
 /** Prepares and starts a server in docker (for connectServer). */

@@ -156,6 +156,75 @@ export {
   type RegistryOptions,
 } from "./runtime/registry.ts";
 export { shellQuote } from "./runtime/shell_quote.ts";
+export {
+  BridgeErrorCode,
+  type ClientInfo,
+  createHttpBridge,
+  type HttpBridge,
+  type HttpBridgeOptions,
+  type HttpBridgeStats,
+  loopbackHosts,
+  type SessionMode,
+} from "./runtime/http_bridge.ts";
+export {
+  checkBindAddress,
+  defaultAllowedHosts,
+  type HttpBridgeServer,
+  isLoopbackAddress,
+  serveHttpBridge,
+  type ServeHttpBridgeOptions,
+} from "./runtime/http_serve.ts";
+export {
+  constantTimeEqual,
+  MIN_TOKEN_LENGTH,
+  readTokenFile,
+  TokenVerifier,
+} from "./runtime/bearer_token.ts";
+export { serveServer, type ServeServerOptions } from "./runtime/serve_server.ts";
+export type {
+  ClientEnvironment,
+  ClientId,
+  ClientSpec,
+  ConfigScope,
+  EntryParts,
+  PromptInput,
+  SecretMechanism,
+  TargetOs,
+} from "./runtime/clients/types.ts";
+export { CLIENTS, getClient, isClientId } from "./runtime/clients/registry.ts";
+export {
+  type ClientEntry,
+  clientEntry,
+  type ClientEntryOptions,
+} from "./runtime/clients/client_entry.ts";
+export {
+  type ConfigTextOptions,
+  isManagedEntry,
+  readClientEntry,
+  withClientEntry,
+  withoutClientEntry,
+} from "./runtime/clients/config_text.ts";
+export { EntryConflictError } from "./runtime/clients/entry_conflict_error.ts";
+export {
+  clientConfigPath,
+  type ClientConfigPathOptions,
+  scopeFor,
+} from "./runtime/clients/config_path.ts";
+export { readClientEnvironment } from "./runtime/clients/client_environment.ts";
+export {
+  type ClientConfigOptions,
+  type ClientConfigResult,
+  removeClientEntry,
+  writeClientConfig,
+} from "./runtime/clients/write_client_config.ts";
+export { detectClients, type DetectedClient } from "./runtime/clients/detect_clients.ts";
+export { writeSecretEnvFile } from "./runtime/clients/secret_env_file.ts";
+export {
+  LAUNCHER,
+  launcherEntry,
+  type LauncherEntryOptions,
+} from "./runtime/clients/launcher_entry.ts";
+export { type EntryVariables, entryVariables } from "./runtime/clients/entry_variables.ts";
 export { EXIT, formatPlan, main, type MainOptions } from "./runtime/cli.ts";
 
 if (import.meta.main) {

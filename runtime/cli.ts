@@ -6,6 +6,7 @@
 import { parseArgs } from "node:util";
 import type { Prompt, Resource, Tool } from "@modelcontextprotocol/sdk/types.js";
 import { cacheRoot } from "./cache_dirs.ts";
+import type { ClientCommandOptions } from "./client_commands.ts";
 import {
   checkUpgrade,
   diffCommand,
@@ -38,6 +39,10 @@ import { GrantError, type ResolvedServer, resolveServer } from "./resolve.ts";
 import { ServerExitedError, type ServerProcess, spawnServer } from "./server_process.ts";
 import { shellQuote } from "./shell_quote.ts";
 import { relayStdio } from "./stdio_relay.ts";
+import { readTokenFile } from "./bearer_token.ts";
+import type { SessionMode } from "./http_bridge.ts";
+import { checkBindAddress } from "./http_serve.ts";
+import { serveServer } from "./serve_server.ts";
 
 /** Exit codes of the CLI (`run` exits with the server's own code once it started). */
 export const EXIT: Readonly<Record<string, number>> = {
@@ -58,8 +63,17 @@ Usage:
   mcp-run inspect <server> [-p …]  Start it, show its permissions and what it offers, stop it
   mcp-run call <server> <tool> [JSON arguments] [-p …]
                                    Start it, call one tool, print the result, stop it
-  mcp-run config <server> --form deno|docker [-p …]
-                                   Print the self-contained client config entry
+  mcp-run serve <server> [-p …] [--host 127.0.0.1] [--port 8808] [--token-file F] …
+                                   Serve it over MCP Streamable HTTP, one sandboxed process
+                                   per session
+  mcp-run install <server> --client C [--scope user|project] [--form deno|launcher|docker] [-p …]
+                                   Pull the server and add it to an MCP client's configuration
+  mcp-run uninstall <entry> --client C [--scope user|project]
+                                   Remove an entry mcp-run wrote from a client's configuration
+  mcp-run config <server> [--client C] [--form deno|launcher|docker] [-p …]
+                                   Print the entry a client spawns (with --client, as a snippet
+                                   of that client's file) without writing anything
+  mcp-run clients                  List MCP clients set up here and their configuration files
   mcp-run check <manifest>…        Validate manifest files
   mcp-run list                     List the registry with a permission summary per server
   mcp-run search <words>…          Find registry entries by name, description or host
@@ -79,7 +93,7 @@ Options:
       --cache DIR          mcp-run's cache (default $MCP_RUN_CACHE or ~/.cache/mcp-run)
       --jsr-url URL        Use a JSR mirror (sets JSR_URL for pull and run)
       --npm-registry URL   Use an npm mirror (sets NPM_CONFIG_REGISTRY for pull and run)
-      --offline            run/inspect/call: fail instead of pulling a server never pulled
+      --offline            run/inspect/call/serve: fail instead of pulling a server never pulled
       --yes                pull: accept a new version that asks for more access
       --isolation deno|docker
                            deno (default): Deno's permission flags; docker: the same flags
@@ -90,6 +104,17 @@ Options:
       --memory SIZE, --cpus N, --pids-limit N
                            docker: resource limits (default 512m, 1, 256)
       --trust              docker: allow a server's declared run/ffi permissions
+      --client C           install/uninstall/config: claude-desktop, vscode, cursor,
+                           claude-code, windsurf, zed, goose, continue
+      --scope user|project Which configuration file (default: the client's user file)
+      --form F             deno (default): self-contained deno command; launcher: calls
+                           mcp-run run so registry updates apply; docker: a container
+      --name N             Entry name (default: the server's name)
+      --file F             Edit this file instead of the client's standard one
+      --force              Replace or remove an entry mcp-run did not write
+      --env-file F         install --form docker: write the secrets (from mcp-run's
+                           environment) to F, readable only by you, and pass it to docker;
+                           for clients that cannot reference a secret (Claude Desktop, Zed)
   -h, --help               Show help (also: mcp-run <command> --help)
 
 Exit codes: 0 ok · 1 error · 2 bad usage · 3 invalid manifest or refused grant ·
@@ -115,14 +140,68 @@ resources it offers, then stops it.`,
 
 Starts the server sandboxed, calls one tool with the JSON object given, prints the result and
 stops the server. Exits 1 when the tool reports an error.`,
-  config: `mcp-run config <server> --form deno|docker [-p …] [--image IMAGE]
+  serve: `mcp-run serve <server> [-p NAME=VALUE]… [options] [-- server args…]
+
+Serves the server over MCP Streamable HTTP (POST, GET stream, DELETE; spec 2025-11-25) at
+http://HOST:PORT/mcp, sandboxed exactly as \`run\` starts it. Each HTTP session gets its own
+process; the client's headers never reach it. /healthz answers {"status":"ok"}. SIGINT or SIGTERM
+ends every session and process, then exits 0.
+
+Options:
+  --host ADDR              Address to listen on (default 127.0.0.1). Anything but loopback
+                           requires --token-file
+  --port N                 Port (default 8808; 0 picks a free one)
+  --token-file F           Bearer tokens, one per line, file mode 600; clients send
+                           "Authorization: Bearer <token>"; a session only answers its token
+  --allowed-host NAME[:PORT]
+                           Another accepted Host header (repeatable); loopback names and the
+                           bound address are always accepted, others get 403
+  --allowed-origin ORIGIN  A browser origin allowed to call (repeatable), e.g.
+                           https://app.example.com; no wildcard; others get 403
+  --session-mode isolated|shared
+                           isolated (default): one process per session; shared: one process for
+                           every session, request ids remapped
+  --max-sessions N         Sessions at once (default 64); more get 503
+  --max-sessions-per-client N
+                           Sessions one client address may hold (default 16); a new one
+                           replaces that client's least recently used idle session
+  --rate-limit N           Requests per second one client may start (default 50, burst 2N;
+                           0 turns it off)
+  --max-concurrent N       Requests (open streams included) per client at once (default 64)
+  --idle-timeout S         Close sessions idle for S seconds (default 600)
+  --request-timeout S      Answer a request the server does not answer in S seconds with a
+                           JSON-RPC error (default 60)
+  --isolation deno|docker  Sandbox of each process, as for run (default deno); docker gives
+                           every session its own hardened container
+  --json-response          Answer each POST with one JSON body instead of an event stream:
+                           faster, but progress, logging and server requests (sampling,
+                           elicitation, roots) then reach only clients that keep the GET
+                           stream open
+  --dry-run                Print the launch plan and the address instead of serving`,
+  config: `mcp-run config <server> [--client C] [--form deno|launcher|docker] [-p …] [--image IMAGE]
 
 Pulls the server if needed, then prints the entry an MCP client spawns to run it directly:
 {"command": "docker", "args": [...]} (a complete hardened docker run) or the deno form. The entry
-states what the server may touch. Secrets are never written: the client provides them by name.`,
+states what the server may touch. Secrets are never written: the client provides them by name.
+With --client, prints the entry as install would write it, as a snippet of that client's file
+(secrets referenced through the client's own mechanism); nothing is written.`,
   check: `mcp-run check <manifest>… [--format json]
 
 Validates manifest files and reports every problem with its JSON path, line and column.`,
+  install: `mcp-run install <server> --client C [--scope user|project] [--form deno|launcher|docker]
+                [-p NAME=VALUE]… [--name N] [--file F] [--force] [-- server args…]
+
+Pulls the server's code (so the entry starts offline) and adds an entry to the client's
+configuration. Only the entry's lines change: comments, order and formatting elsewhere are kept,
+the write is atomic and the previous file is kept as <file>.bak. Installing twice changes nothing.
+An entry of the same name that mcp-run did not write is replaced only with --force.
+Secrets are referenced through the client's own mechanism, never written as values.`,
+  uninstall: `mcp-run uninstall <entry> --client C [--scope user|project] [--file F] [--force]
+
+Removes an entry mcp-run wrote; other entries, comments and formatting stay as they were.`,
+  clients: `mcp-run clients [--format json]
+
+Lists every supported client and scope: its configuration file, and whether it is set up here.`,
   list: `mcp-run list [--format json]
 
 Lists the servers in the registry.`,
@@ -187,6 +266,19 @@ export async function main(argv: string[], options: MainOptions = {}): Promise<n
         "jsr-url": { type: "string" },
         "npm-registry": { type: "string" },
         offline: { type: "boolean" },
+        host: { type: "string" },
+        port: { type: "string" },
+        "token-file": { type: "string" },
+        "allowed-host": { type: "string", multiple: true },
+        "allowed-origin": { type: "string", multiple: true },
+        "session-mode": { type: "string" },
+        "max-sessions": { type: "string" },
+        "max-sessions-per-client": { type: "string" },
+        "rate-limit": { type: "string" },
+        "max-concurrent": { type: "string" },
+        "idle-timeout": { type: "string" },
+        "request-timeout": { type: "string" },
+        "json-response": { type: "boolean" },
         isolation: { type: "string" },
         image: { type: "string" },
         network: { type: "string" },
@@ -195,6 +287,13 @@ export async function main(argv: string[], options: MainOptions = {}): Promise<n
         "pids-limit": { type: "string" },
         trust: { type: "boolean" },
         form: { type: "string" },
+        client: { type: "string" },
+        scope: { type: "string" },
+        name: { type: "string" },
+        file: { type: "string" },
+        force: { type: "boolean" },
+        launcher: { type: "string" },
+        "env-file": { type: "string" },
         yes: { type: "boolean" },
         help: { type: "boolean", short: "h" },
       },
@@ -226,7 +325,8 @@ export async function main(argv: string[], options: MainOptions = {}): Promise<n
   if (isolation !== "deno" && isolation !== "docker") {
     return usage(`--isolation must be deno or docker, got "${isolation}"`);
   }
-  if (isolation !== "docker" && command !== "config") {
+  // config and install take docker options for the docker form of the entry.
+  if (isolation !== "docker" && command !== "config" && command !== "install") {
     for (const flag of ["image", "network", "memory", "cpus", "pids-limit", "trust"] as const) {
       if (values[flag] !== undefined) return usage(`--${flag} needs --isolation docker`);
     }
@@ -269,8 +369,40 @@ export async function main(argv: string[], options: MainOptions = {}): Promise<n
     (ctx.params[entry.slice(0, eq)] ??= []).push(entry.slice(eq + 1));
   }
 
+  const clientCtx = {
+    ...ctx,
+    registrySources: values.registry ?? [],
+    entryOptions: ctx.docker,
+    prepare: (server: ResolvedServer, form: "deno" | "docker") => prepareFor(ctx, server, form),
+  };
+  const clientOptions: ClientCommandOptions = {
+    client: values.client,
+    scope: values.scope,
+    form: values.form,
+    name: values.name,
+    file: values.file,
+    force: values.force,
+    launcher: values.launcher,
+    envFile: values["env-file"],
+    extraArgs: serverArgs,
+  };
   try {
     switch (command) {
+      case "install":
+      case "uninstall":
+      case "clients": {
+        // Loaded on demand so `run` does not pay for the config editors at start-up.
+        const commands = await import("./client_commands.ts");
+        if (command === "clients") {
+          if (rest.length !== 0) return usage("takes no arguments");
+          return await commands.clientsCommand(clientCtx);
+        }
+        if (rest.length !== 1) {
+          return usage(`give one ${command === "uninstall" ? "entry" : "server"} name`);
+        }
+        const fn = command === "install" ? commands.installCommand : commands.uninstallCommand;
+        return await fn(clientCtx, rest[0], clientOptions);
+      }
       case "run":
         if (rest.length !== 1) return usage("give one server name or manifest path");
         return await runCommand(ctx, rest[0], serverArgs, values["dry-run"] ?? false);
@@ -306,8 +438,18 @@ export async function main(argv: string[], options: MainOptions = {}): Promise<n
           return usage("give a server, a tool and JSON arguments");
         }
         return await callCommand(ctx, rest[0], rest[1], rest[2] ?? "{}", serverArgs);
+      case "serve": {
+        if (rest.length !== 1) return usage("give one server name or manifest path");
+        const serve = serveOptions(values);
+        if (typeof serve === "string") return usage(serve);
+        return await serveCommand(ctx, rest[0], serverArgs, serve, values["dry-run"] ?? false);
+      }
       case "config": {
         if (rest.length !== 1) return usage("give one server name or manifest path");
+        if (values.client !== undefined) {
+          const { configCommand: clientConfig } = await import("./client_commands.ts");
+          return await clientConfig(clientCtx, rest[0], clientOptions);
+        }
         const form = values.form ?? (values.isolation === "docker" ? "docker" : undefined);
         if (form !== "deno" && form !== "docker") return usage("--form must be deno or docker");
         return await configCommand(ctx, rest[0], serverArgs, form);
@@ -340,6 +482,7 @@ export async function main(argv: string[], options: MainOptions = {}): Promise<n
         return EXIT.usage;
     }
   } catch (error) {
+    if ((error as Error).name === "ClientUsageError") return usage((error as Error).message);
     printError(`mcp-run: ${(error as Error).message}`);
     if (error instanceof ManifestError || error instanceof GrantError) return EXIT.invalid;
     if (error instanceof CacheError) return EXIT.cache;
@@ -365,6 +508,16 @@ interface Context {
 
 function dockerOptions(ctx: Context) {
   return { ...ctx.docker, progress: ctx.printError, autoPull: ctx.autoPull };
+}
+
+/** Pulls a server when never pulled and verifies its cache, natively or in docker. */
+async function prepareFor(
+  ctx: Context,
+  server: ResolvedServer,
+  form: "deno" | "docker",
+): Promise<void> {
+  if (form === "docker") await (await prepareDockerServer(server, dockerOptions(ctx))).verify();
+  else await (await prepareServer(server, pullOptions(ctx))).verify();
 }
 
 /** Prepares and starts a server in docker (for connectServer). */
@@ -574,6 +727,150 @@ async function callCommand(
     throw new Error(`Tool "${tool}" failed: ${(error as Error).message}`, { cause: error });
   } finally {
     await connected.close();
+  }
+}
+
+/** The `serve` command's own options, validated. */
+interface ServeCommandOptions {
+  host: string;
+  port: number;
+  tokenFile?: string;
+  allowedHosts: string[];
+  allowedOrigins: string[];
+  sessionMode: SessionMode;
+  maxSessions?: number;
+  maxSessionsPerClient?: number;
+  ratePerSecond?: number;
+  maxConcurrentPerClient?: number;
+  idleTimeoutMs?: number;
+  requestTimeoutMs?: number;
+  jsonResponse: boolean;
+}
+
+type ServeFlags =
+  & Partial<
+    Record<
+      | "host"
+      | "port"
+      | "token-file"
+      | "session-mode"
+      | "max-sessions"
+      | "max-sessions-per-client"
+      | "rate-limit"
+      | "max-concurrent"
+      | "idle-timeout"
+      | "request-timeout",
+      string
+    >
+  >
+  & { "allowed-host"?: string[]; "allowed-origin"?: string[]; "json-response"?: boolean };
+
+function serveOptions(values: ServeFlags): ServeCommandOptions | string {
+  const port = Number(values.port ?? "8808");
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    return `--port must be a port number, got "${values.port}"`;
+  }
+  const sessionMode = values["session-mode"] ?? "isolated";
+  if (sessionMode !== "isolated" && sessionMode !== "shared") {
+    return `--session-mode must be isolated or shared, got "${sessionMode}"`;
+  }
+  const numbers: Record<string, number | undefined> = {};
+  const positive = [
+    "max-sessions",
+    "max-sessions-per-client",
+    "max-concurrent",
+    "idle-timeout",
+    "request-timeout",
+    "rate-limit",
+  ] as const;
+  for (const flag of positive) {
+    const text = values[flag];
+    if (text === undefined) continue;
+    const value = Number(text);
+    const zeroAllowed = flag === "rate-limit";
+    if (!Number.isFinite(value) || value < 0 || (value === 0 && !zeroAllowed)) {
+      return `--${flag} must be a positive number, got "${text}"`;
+    }
+    numbers[flag] = value;
+  }
+  const rate = numbers["rate-limit"];
+  return {
+    host: values.host ?? "127.0.0.1",
+    port,
+    tokenFile: values["token-file"],
+    allowedHosts: values["allowed-host"] ?? [],
+    allowedOrigins: values["allowed-origin"] ?? [],
+    sessionMode,
+    maxSessions: numbers["max-sessions"],
+    maxSessionsPerClient: numbers["max-sessions-per-client"],
+    ratePerSecond: rate === 0 ? Infinity : rate,
+    maxConcurrentPerClient: numbers["max-concurrent"],
+    idleTimeoutMs: numbers["idle-timeout"] && numbers["idle-timeout"] * 1000,
+    requestTimeoutMs: numbers["request-timeout"] && numbers["request-timeout"] * 1000,
+    jsonResponse: values["json-response"] ?? false,
+  };
+}
+
+async function serveCommand(
+  ctx: Context,
+  target: string,
+  extraArgs: string[],
+  options: ServeCommandOptions,
+  dryRun: boolean,
+): Promise<number> {
+  const tokens = options.tokenFile === undefined ? [] : await readTokenFile(options.tokenFile);
+  checkBindAddress(options.host, tokens.length > 0);
+  const server = await resolveFor(ctx, target, extraArgs);
+  const docker = ctx.isolation === "docker";
+  const plan = docker ? undefined : denoLaunchPlan(server, planOptions(ctx));
+  const host = options.host.includes(":") ? `[${options.host}]` : options.host;
+  if (dryRun) {
+    const shown = plan ?? dockerLaunchPlan(server, dockerOptions(ctx));
+    ctx.print(formatPlan(shown, server, ctx.json));
+    if (!ctx.json) ctx.print(`listen: http://${host}:${options.port}/mcp`);
+    return EXIT.ok;
+  }
+  const onStderr = (line: string) => ctx.printError(`[${server.name}] ${line}`);
+  const shutdown = new AbortController();
+  const stop = () => shutdown.abort();
+  const signals = ["SIGINT", "SIGTERM"] as const;
+  for (const signal of signals) Deno.addSignalListener(signal, stop);
+  try {
+    const served = await serveServer(server, {
+      ...pullOptions(ctx),
+      // Docker: every process is its own container, with a fresh name.
+      prepare: docker ? () => prepareDockerServer(server, dockerOptions(ctx)) : undefined,
+      spawn: docker
+        ? () =>
+          spawnDockerServer(server.name, dockerLaunchPlan(server, dockerOptions(ctx)), { onStderr })
+        : () => spawnServer(server.name, plan!, { onStderr }),
+      hostname: options.host,
+      port: options.port,
+      tokens,
+      allowedHosts: options.allowedHosts,
+      allowedOrigins: options.allowedOrigins,
+      sessionMode: options.sessionMode,
+      maxSessions: options.maxSessions,
+      maxSessionsPerClient: options.maxSessionsPerClient,
+      ratePerSecond: options.ratePerSecond,
+      rateBurst: options.ratePerSecond && options.ratePerSecond * 2,
+      maxConcurrentPerClient: options.maxConcurrentPerClient,
+      idleTimeoutMs: options.idleTimeoutMs,
+      requestTimeoutMs: options.requestTimeoutMs,
+      jsonResponse: options.jsonResponse,
+      signal: shutdown.signal,
+    });
+    const unit = docker ? "container" : "process";
+    const mode = options.sessionMode === "isolated"
+      ? `one sandboxed ${unit} per session`
+      : `one sandboxed ${unit} shared by every session`;
+    ctx.printError(`mcp-run serve: ${server.name} on ${served.url} (${mode})`);
+    if (tokens.length === 0) ctx.printError("mcp-run serve: no token: loopback clients only");
+    await served.finished;
+    ctx.printError("mcp-run serve: stopped");
+    return EXIT.ok;
+  } finally {
+    for (const signal of signals) Deno.removeSignalListener(signal, stop);
   }
 }
 

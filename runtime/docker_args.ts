@@ -82,6 +82,11 @@ export interface DockerRunOptions extends DockerCommonOptions {
    * declares none always gets `none`, whatever this says.
    */
   network?: string;
+  /**
+   * An absolute path passed as `--env-file`: secret values for clients that cannot reference a
+   * secret (the file is the user's, mode 0600). Its names must not also be in `passEnv`.
+   */
+  envFile?: string;
 }
 
 /** Options for {@linkcode dockerPullArgs}. */
@@ -164,6 +169,7 @@ export function dockerRunArgs(
     "--mount",
     `type=volume,src=${volume},dst=${CONTAINER_DENO_DIR},readonly`,
     ...mounts.flatMap((m) => ["--mount", m]),
+    ...(options.envFile === undefined ? [] : ["--env-file", checkEnvFile(options.envFile)]),
     ...envArgs(
       options.env ?? server.envValues,
       options.passEnv ?? defaultPassEnv(server, options.env ?? server.envValues),
@@ -414,6 +420,13 @@ function checkImage(image: string): string {
     throw new RangeError(`Cannot use "${image}" as the image: give a name such as ${DENO_IMAGE}`);
   }
   return image;
+}
+
+function checkEnvFile(path: string): string {
+  if (!path.startsWith("/") || /[\0\n\r]/.test(path)) {
+    throw new RangeError(`Cannot use "${path}" as the env file: give an absolute path`);
+  }
+  return path;
 }
 
 function checkVolume(volume: string): string {

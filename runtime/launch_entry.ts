@@ -55,6 +55,12 @@ export interface LaunchEntryOptions extends Partial<DockerLimits> {
   registries?: Record<string, string>;
   /** Descriptions of secrets, by name. */
   secretDescriptions?: Record<string, string>;
+  /**
+   * Docker form: secrets read from this env file (`--env-file`) instead of the client's
+   * environment, for clients that cannot reference a secret. The named variables are neither
+   * passed by name nor listed in `secrets`.
+   */
+  envFile?: { path: string; names: string[] };
 }
 
 /**
@@ -84,12 +90,18 @@ export interface LaunchEntryOptions extends Partial<DockerLimits> {
  * ```
  */
 export function launchEntry(server: ResolvedServer, options: LaunchEntryOptions): LaunchEntry {
-  const byName = server.env.filter((n) => !n.endsWith("*") && !(n in server.envValues));
+  const inFile = new Set(options.envFile?.names ?? []);
+  const byName = server.env.filter((n) =>
+    !n.endsWith("*") && !(n in server.envValues) && !inFile.has(n)
+  );
   const secrets = byName.map((name) => ({
     name,
     description: options.secretDescriptions?.[name] ?? "",
   }));
   if (options.form === "deno") {
+    if (options.envFile) {
+      throw new RangeError("Cannot use an env file with the deno form: it is a docker option");
+    }
     const dirs = serverDirs(server.name, server.specifier, options.cacheRoot);
     return {
       command: options.deno ?? Deno.execPath(),
@@ -119,6 +131,7 @@ export function launchEntry(server: ResolvedServer, options: LaunchEntryOptions)
       image,
       volume: dockerVolumeName(server, { image }),
       network: options.network,
+      envFile: options.envFile?.path,
       user: options.user ?? CONTAINER_USER,
       env: { ...options.registries, ...server.envValues },
       passEnv: byName,

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { DENO_IMAGE } from "./docker_args.ts";
 import { launchEntry } from "./launch_entry.ts";
 import type { ResolvedServer } from "./resolve.ts";
 
@@ -60,5 +61,41 @@ Deno.test("launchEntry() refuses a docker entry for a grant that cannot be mount
   assert.throws(
     () => launchEntry({ ...SERVER, read: ["/data,evil"] }, { form: "docker", cacheRoot: "/c" }),
     /"\/data,evil"/,
+  );
+});
+
+Deno.test("launchEntry() reads secrets from an env file instead of passing them by name", () => {
+  const entry = launchEntry(SERVER, {
+    form: "docker",
+    cacheRoot: "/c",
+    user: "1000:1000",
+    envFile: { path: "/home/ada/.config/mcp-run/memory.env", names: ["TOKEN"] },
+  });
+  const at = entry.args.indexOf("--env-file");
+  assert.equal(entry.args[at + 1], "/home/ada/.config/mcp-run/memory.env");
+  assert.ok(at < entry.args.indexOf(DENO_IMAGE), "--env-file must come before the image");
+  assert.ok(!entry.args.includes("TOKEN"), "a secret in the env file is also passed by name");
+  assert.deepEqual(entry.secrets, []);
+  // Control: without the env file the secret is passed by name and listed.
+  const plain = launchEntry(SERVER, { form: "docker", cacheRoot: "/c", user: "1000:1000" });
+  assert.equal(plain.args[plain.args.indexOf("TOKEN") - 1], "-e");
+  assert.deepEqual(plain.secrets.map((s) => s.name), ["TOKEN"]);
+});
+
+Deno.test("launchEntry() refuses an env file for the deno form or a relative path", () => {
+  assert.throws(
+    () =>
+      launchEntry(SERVER, { form: "deno", cacheRoot: "/c", envFile: { path: "/x", names: [] } }),
+    /Cannot use an env file with the deno form/,
+  );
+  assert.throws(
+    () =>
+      launchEntry(SERVER, {
+        form: "docker",
+        cacheRoot: "/c",
+        user: "1000:1000",
+        envFile: { path: "secrets.env", names: ["TOKEN"] },
+      }),
+    /Cannot use "secrets.env" as the env file: give an absolute path/,
   );
 });

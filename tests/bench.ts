@@ -6,7 +6,12 @@
  * `mcp-run run --isolation docker` vs bare `docker run` with the same image and flags, and docker
  * vs native.
  *
- * Options: `--rounds N` (default 10).
+ * Then `mcp-run serve` over Streamable HTTP against direct stdio, supergateway and mcp-proxy
+ * (tests/bench_serve.ts): tools/call p50/p99 and throughput at 1, 16 and 64 sessions, and the
+ * bridge's memory at idle and per session.
+ *
+ * Options: `--rounds N` (default 10), `--sessions 1,16,64`, `--targets a,b` (serve targets),
+ * `--only startup|serve`, `--json FILE` (serve figures).
  */
 import { parseArgs } from "node:util";
 import { join } from "node:path";
@@ -16,167 +21,194 @@ import { denoLaunchPlan, type LaunchPlan, prepareServer } from "../runtime/launc
 import { dockerLaunchPlan, prepareDockerServer } from "../runtime/docker_launch.ts";
 import { removeContainer, runDocker } from "../runtime/docker_engine.ts";
 import { ROOT, tempDir } from "./_helpers.ts";
+import { benchServe, benchTables, TARGETS } from "./bench_serve.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
-  options: { rounds: { type: "string", default: "10" } },
+  options: {
+    rounds: { type: "string", default: "10" },
+    sessions: { type: "string" },
+    targets: { type: "string" },
+    only: { type: "string" },
+    json: { type: "string" },
+  },
 });
-const rounds = Number(values.rounds);
-const PACKAGE = "@modelcontextprotocol/server-filesystem@2026.8.31";
+if (values.only !== "serve") await benchStartup();
+if (values.only !== "startup") await benchServeOverHttp();
 
-const cache = tempDir("mcp-run-bench-cache-");
-const dir = tempDir("mcp-run-bench-data-");
-Deno.writeTextFileSync(join(dir, "a.txt"), "a");
-const { manifest } = await loadManifest("filesystem");
-const server = resolveServer(manifest, { params: { dirs: dir }, cacheRoot: cache });
-await prepareServer(server, { cacheRoot: cache, progress: () => {} });
-
-const nodeDir = tempDir("mcp-run-bench-node-");
-const npm = await new Deno.Command("npm", {
-  args: ["install", "--prefix", nodeDir, "--no-audit", "--no-fund", "--loglevel=error", PACKAGE],
-  stdout: "null",
-}).output();
-if (!npm.success) throw new Error("npm install of the filesystem server failed");
-
-const bare = denoLaunchPlan(server, { cacheRoot: cache });
-const launcher: LaunchPlan = {
-  program: Deno.execPath(),
-  args: [
-    "run",
-    "-A",
-    "--quiet",
-    `${ROOT}/mod.ts`,
-    "run",
-    "filesystem",
-    "-p",
-    `dirs=${dir}`,
-    "--cache",
-    cache,
-    "--offline",
-  ],
-  env: { ...Deno.env.toObject() },
-  cwd: ROOT,
-};
-const node: LaunchPlan = {
-  program: "node",
-  args: [join(nodeDir, "node_modules/@modelcontextprotocol/server-filesystem/dist/index.js"), dir],
-  env: { HOME: Deno.env.get("HOME") ?? "/", PATH: Deno.env.get("PATH") ?? "" },
-  cwd: bare.cwd,
-};
-
-const IMAGE = Deno.env.get("MCP_RUN_TEST_IMAGE") ?? "mcp-run-test/deno:2.9.6";
-const dockerReady = await runDocker(["image", "inspect", IMAGE]).then((r) => r.code === 0)
-  .catch(() => false);
-const dockerOptions = { cacheRoot: cache, image: IMAGE, network: "host", progress: () => {} };
-if (dockerReady) {
-  Deno.chmodSync(dir, 0o777);
-  await prepareDockerServer(server, dockerOptions);
-} else console.error(`bench: no Docker engine or no ${IMAGE}; docker rows left out`);
-/** A fresh bare `docker run` plan each time (container names are unique). */
-let lastContainer = "";
-const bareDocker = (): LaunchPlan => {
-  const plan = dockerLaunchPlan(server, dockerOptions);
-  lastContainer = plan.container;
-  return plan;
-};
-
-/** Spawns a plan and times spawn → initialize → tools/list answered. */
-async function timeToToolsList(plan: LaunchPlan): Promise<number> {
-  const start = performance.now();
-  const child = new Deno.Command(plan.program, {
-    args: plan.args,
-    env: plan.env,
-    clearEnv: true,
-    cwd: plan.cwd,
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "null",
-  }).spawn();
-  const writer = child.stdin.getWriter();
-  const send = (m: unknown) => writer.write(new TextEncoder().encode(JSON.stringify(m) + "\n"));
-  await send({
-    jsonrpc: "2.0",
-    id: 1,
-    method: "initialize",
-    params: {
-      protocolVersion: "2025-06-18",
-      capabilities: {},
-      clientInfo: { name: "b", version: "1" },
-    },
+async function benchServeOverHttp(): Promise<void> {
+  const serve = await benchServe({
+    sessions: values.sessions?.split(",").map(Number),
+    targets: values.targets?.split(","),
   });
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let buffered = "";
-  let elapsed = -1;
-  while (elapsed < 0) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error(`${plan.program} exited before answering`);
-    buffered += value;
-    let nl;
-    while ((nl = buffered.indexOf("\n")) >= 0) {
-      const line = buffered.slice(0, nl);
-      buffered = buffered.slice(nl + 1);
-      const msg = JSON.parse(line);
-      if (msg.id === 1) {
-        await send({ jsonrpc: "2.0", method: "notifications/initialized" });
-        await send({ jsonrpc: "2.0", id: 2, method: "tools/list" });
-      } else if (msg.id === 2 && msg.result?.tools?.length) {
-        elapsed = performance.now() - start;
+  console.log("\nmcp-run serve: tools/call over Streamable HTTP (lean client, loopback)");
+  for (const [target, what] of Object.entries(TARGETS)) console.log(`- ${target}: ${what}`);
+  console.log("");
+  console.log(benchTables(serve.rows, serve.memory));
+  if (values.json) await Deno.writeTextFile(values.json, JSON.stringify({ serve }, null, 2));
+}
+
+async function benchStartup(): Promise<void> {
+  const rounds = Number(values.rounds);
+  const PACKAGE = "@modelcontextprotocol/server-filesystem@2026.8.31";
+
+  const cache = tempDir("mcp-run-bench-cache-");
+  const dir = tempDir("mcp-run-bench-data-");
+  Deno.writeTextFileSync(join(dir, "a.txt"), "a");
+  const { manifest } = await loadManifest("filesystem");
+  const server = resolveServer(manifest, { params: { dirs: dir }, cacheRoot: cache });
+  await prepareServer(server, { cacheRoot: cache, progress: () => {} });
+
+  const nodeDir = tempDir("mcp-run-bench-node-");
+  const npm = await new Deno.Command("npm", {
+    args: ["install", "--prefix", nodeDir, "--no-audit", "--no-fund", "--loglevel=error", PACKAGE],
+    stdout: "null",
+  }).output();
+  if (!npm.success) throw new Error("npm install of the filesystem server failed");
+
+  const bare = denoLaunchPlan(server, { cacheRoot: cache });
+  const launcher: LaunchPlan = {
+    program: Deno.execPath(),
+    args: [
+      "run",
+      "-A",
+      "--quiet",
+      `${ROOT}/mod.ts`,
+      "run",
+      "filesystem",
+      "-p",
+      `dirs=${dir}`,
+      "--cache",
+      cache,
+      "--offline",
+    ],
+    env: { ...Deno.env.toObject() },
+    cwd: ROOT,
+  };
+  const node: LaunchPlan = {
+    program: "node",
+    args: [
+      join(nodeDir, "node_modules/@modelcontextprotocol/server-filesystem/dist/index.js"),
+      dir,
+    ],
+    env: { HOME: Deno.env.get("HOME") ?? "/", PATH: Deno.env.get("PATH") ?? "" },
+    cwd: bare.cwd,
+  };
+
+  const IMAGE = Deno.env.get("MCP_RUN_TEST_IMAGE") ?? "mcp-run-test/deno:2.9.6";
+  const dockerReady = await runDocker(["image", "inspect", IMAGE]).then((r) => r.code === 0)
+    .catch(() => false);
+  const dockerOptions = { cacheRoot: cache, image: IMAGE, network: "host", progress: () => {} };
+  if (dockerReady) {
+    Deno.chmodSync(dir, 0o777);
+    await prepareDockerServer(server, dockerOptions);
+  } else console.error(`bench: no Docker engine or no ${IMAGE}; docker rows left out`);
+  /** A fresh bare `docker run` plan each time (container names are unique). */
+  let lastContainer = "";
+  const bareDocker = (): LaunchPlan => {
+    const plan = dockerLaunchPlan(server, dockerOptions);
+    lastContainer = plan.container;
+    return plan;
+  };
+
+  /** Spawns a plan and times spawn → initialize → tools/list answered. */
+  async function timeToToolsList(plan: LaunchPlan): Promise<number> {
+    const start = performance.now();
+    const child = new Deno.Command(plan.program, {
+      args: plan.args,
+      env: plan.env,
+      clearEnv: true,
+      cwd: plan.cwd,
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "null",
+    }).spawn();
+    const writer = child.stdin.getWriter();
+    const send = (m: unknown) => writer.write(new TextEncoder().encode(JSON.stringify(m) + "\n"));
+    await send({
+      jsonrpc: "2.0",
+      id: 1,
+      method: "initialize",
+      params: {
+        protocolVersion: "2025-06-18",
+        capabilities: {},
+        clientInfo: { name: "b", version: "1" },
+      },
+    });
+    const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+    let buffered = "";
+    let elapsed = -1;
+    while (elapsed < 0) {
+      const { value, done } = await reader.read();
+      if (done) throw new Error(`${plan.program} exited before answering`);
+      buffered += value;
+      let nl;
+      while ((nl = buffered.indexOf("\n")) >= 0) {
+        const line = buffered.slice(0, nl);
+        buffered = buffered.slice(nl + 1);
+        const msg = JSON.parse(line);
+        if (msg.id === 1) {
+          await send({ jsonrpc: "2.0", method: "notifications/initialized" });
+          await send({ jsonrpc: "2.0", id: 2, method: "tools/list" });
+        } else if (msg.id === 2 && msg.result?.tools?.length) {
+          elapsed = performance.now() - start;
+        }
       }
     }
+    await writer.close();
+    reader.cancel();
+    try {
+      child.kill("SIGTERM");
+    } catch { /* exited */ }
+    await child.status;
+    return elapsed;
   }
-  await writer.close();
-  reader.cancel();
-  try {
-    child.kill("SIGTERM");
-  } catch { /* exited */ }
-  await child.status;
-  return elapsed;
-}
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const variants: [string, () => LaunchPlan][] = [
-  ["mcp-run run", () => launcher],
-  ["bare deno run (same flags)", () => bare],
-  ["node (same package)", () => node],
-];
-if (dockerReady) {
-  variants.push(
-    ["mcp-run run --isolation docker", () => ({
-      ...launcher,
-      args: [...launcher.args, "--isolation", "docker", "--image", IMAGE, "--network", "host"],
-    })],
-    ["bare docker run (same flags)", bareDocker],
-  );
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  const variants: [string, () => LaunchPlan][] = [
+    ["mcp-run run", () => launcher],
+    ["bare deno run (same flags)", () => bare],
+    ["node (same package)", () => node],
+  ];
+  if (dockerReady) {
+    variants.push(
+      ["mcp-run run --isolation docker", () => ({
+        ...launcher,
+        args: [...launcher.args, "--isolation", "docker", "--image", IMAGE, "--network", "host"],
+      })],
+      ["bare docker run (same flags)", bareDocker],
+    );
+  }
+  const sample = async (make: () => LaunchPlan): Promise<number> => {
+    lastContainer = "";
+    const ms = await timeToToolsList(make());
+    if (lastContainer) await removeContainer(lastContainer);
+    return ms;
+  };
+  const samples = new Map<string, number[]>(variants.map(([n]) => [n, []]));
+  for (const [, make] of variants) await sample(make); // warm-up
+  for (let i = 0; i < rounds; i++) {
+    for (const [name, make] of variants) samples.get(name)!.push(await sample(make));
+  }
+  const base = median(samples.get("bare deno run (same flags)")!);
+  console.log(`spawn → tools/list answered, server-filesystem, ${rounds} rounds, medians:`);
+  for (const [name] of variants) {
+    const m = median(samples.get(name)!);
+    console.log(
+      `  ${name.padEnd(28)} ${m.toFixed(1).padStart(7)} ms   ${(m / base).toFixed(2)}× bare deno`,
+    );
+  }
+  if (dockerReady) {
+    const docker = median(samples.get("mcp-run run --isolation docker")!);
+    const bareRun = median(samples.get("bare docker run (same flags)")!);
+    console.log(
+      `  docker mode vs bare docker run: ${(docker / bareRun).toFixed(2)}× (target ≤ 1.05×)`,
+    );
+    console.log(
+      `  docker vs native (mcp-run run): ${
+        (docker / median(samples.get("mcp-run run")!)).toFixed(2)
+      }×`,
+    );
+  }
+  for (const d of [cache, dir, nodeDir]) Deno.removeSync(d, { recursive: true });
 }
-const sample = async (make: () => LaunchPlan): Promise<number> => {
-  lastContainer = "";
-  const ms = await timeToToolsList(make());
-  if (lastContainer) await removeContainer(lastContainer);
-  return ms;
-};
-const samples = new Map<string, number[]>(variants.map(([n]) => [n, []]));
-for (const [, make] of variants) await sample(make); // warm-up
-for (let i = 0; i < rounds; i++) {
-  for (const [name, make] of variants) samples.get(name)!.push(await sample(make));
-}
-const base = median(samples.get("bare deno run (same flags)")!);
-console.log(`spawn → tools/list answered, server-filesystem, ${rounds} rounds, medians:`);
-for (const [name] of variants) {
-  const m = median(samples.get(name)!);
-  console.log(
-    `  ${name.padEnd(28)} ${m.toFixed(1).padStart(7)} ms   ${(m / base).toFixed(2)}× bare deno`,
-  );
-}
-if (dockerReady) {
-  const docker = median(samples.get("mcp-run run --isolation docker")!);
-  const bareRun = median(samples.get("bare docker run (same flags)")!);
-  console.log(
-    `  docker mode vs bare docker run: ${(docker / bareRun).toFixed(2)}× (target ≤ 1.05×)`,
-  );
-  console.log(
-    `  docker vs native (mcp-run run): ${
-      (docker / median(samples.get("mcp-run run")!)).toFixed(2)
-    }×`,
-  );
-}
-for (const d of [cache, dir, nodeDir]) Deno.removeSync(d, { recursive: true });

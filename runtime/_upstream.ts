@@ -1,0 +1,773 @@
+/**
+ * One MCP server process seen from the HTTP bridge: it relays JSON-RPC between the server's
+ * transport and one or more client sessions ("links"), keeps request ids apart, answers for a
+ * server that crashes or hangs, and routes server-initiated messages to the right session.
+ *
+ * In isolated mode a server has exactly one link and ids pass through unchanged. In shared mode
+ * every client request gets a fresh id on the server side (and so do progress tokens), and the
+ * answers are mapped back; a server-initiated request goes to a session only when exactly one
+ * session can be the one it is about, otherwise the server gets an error: never a guess and
+ * never a broadcast. Only `notifications/…/list_changed` (which carries no data) goes to every
+ * session, and `notifications/resources/updated` to the sessions subscribed to that resource.
+ *
+ * @module
+ */
+import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
+import type { JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
+
+/** A JSON-RPC request id. */
+export type RequestId = string | number;
+
+/** JSON-RPC error codes the bridge answers with. */
+export const BridgeErrorCode = {
+  /** The server process exited, could not start, or could not be written to. */
+  ServerUnavailable: -32000,
+  /** The server did not answer within the request timeout. */
+  RequestTimeout: -32001,
+  /** The request cannot be routed or was refused by the bridge. */
+  InvalidRequest: -32600,
+  /** The bridge could not route a server-initiated request to a client. */
+  InternalError: -32603,
+  /** The client cancelled the request. */
+  RequestCancelled: -32800,
+} as const;
+
+/** The client side of a link: one HTTP session. */
+export interface Downstream {
+  /**
+   * Delivers a message to the client.
+   *
+   * @param message The message, with ids already in the client's space.
+   * @param relatedRequestId The client request it belongs to (picks the HTTP stream).
+   * @returns Whether the message could be handed to a stream.
+   */
+  send(message: JSONRPCMessage, relatedRequestId?: RequestId): Promise<boolean>;
+  /** The server is gone: end the session once the messages already sent are flushed. */
+  close(): void;
+  /** Told +1 when a client request starts waiting for the server, -1 when it stops. */
+  inflight?(delta: 1 | -1): void;
+}
+
+/** What {@linkcode Upstream.attach} returns: the session's handle on the server. */
+export interface Link {
+  /** Passes one message from the client to the server. */
+  receive(message: JSONRPCMessage): void;
+  /** Answers every request still in flight with an error `message` (used at shutdown). */
+  failPending(message: string): void;
+  /** Leaves the server: in-flight requests are cancelled on the server side. */
+  detach(): void;
+  /** Number of client requests in flight. */
+  readonly inflight: number;
+}
+
+/** Options for {@linkcode Upstream}. */
+export interface UpstreamOptions {
+  /** Whether several sessions share this server (ids are then remapped). */
+  shared: boolean;
+  /** Milliseconds a request may wait for its answer; progress notifications restart it. */
+  requestTimeoutMs: number;
+  /**
+   * Milliseconds the first `initialize` may wait, which includes starting the process.
+   * Default: the larger of 30 s and `requestTimeoutMs`.
+   */
+  startTimeoutMs?: number;
+  /** Most messages queued while the server starts. Default 1000. */
+  maxQueuedMessages?: number;
+  /** Called with transport errors that do not end the server. */
+  onError?: (error: Error) => void;
+}
+
+interface Message {
+  jsonrpc: "2.0";
+  id?: RequestId | null;
+  method?: string;
+  params?: Record<string, unknown> & { _meta?: Record<string, unknown> };
+  result?: unknown;
+  error?: { code: number; message: string; data?: unknown };
+}
+
+interface LinkState {
+  down: Downstream;
+  /** Client request id → pending request. */
+  inflight: Map<RequestId, Pending>;
+  /** Server-initiated requests sent to this session (server ids). */
+  serverRequests: Set<RequestId>;
+  /** Resource URIs this session subscribed to (shared mode). */
+  subscriptions: Set<string>;
+  closed: boolean;
+}
+
+interface Pending {
+  link: LinkState | undefined;
+  clientId: RequestId;
+  childId: RequestId;
+  method: string;
+  clientToken?: string | number;
+  childToken?: string | number;
+  /** When the request times out (ms since the epoch). */
+  deadline: number;
+}
+
+interface ServerRequest {
+  link: LinkState;
+  related?: RequestId;
+  progressToken?: string | number;
+}
+
+type State = "idle" | "connecting" | "open" | "closed";
+
+/** Ends an arbitrary promise-returning call without letting it reject. */
+function settle(promise: Promise<unknown>): void {
+  promise.catch(() => {});
+}
+
+function errorResponse(id: RequestId, code: number, message: string): JSONRPCMessage {
+  return { jsonrpc: "2.0", id, error: { code, message } } as JSONRPCMessage;
+}
+
+function lastKey<K>(map: Map<K, unknown>): K | undefined {
+  let last: K | undefined;
+  for (const key of map.keys()) last = key;
+  return last;
+}
+
+function isToken(value: unknown): value is string | number {
+  return typeof value === "string" || typeof value === "number";
+}
+
+/**
+ * One server process and the sessions attached to it. The process is started on the first
+ * message and ended by {@linkcode Upstream.close}; an `Upstream` never restarts a server.
+ */
+export class Upstream {
+  readonly #connect: () => Promise<Transport>;
+  readonly #options:
+    & Required<Omit<UpstreamOptions, "onError" | "startTimeoutMs">>
+    & Pick<UpstreamOptions, "onError" | "startTimeoutMs">;
+  #state: State = "idle";
+  #transport: Transport | undefined;
+  #queue: Message[] = [];
+  readonly #links = new Set<LinkState>();
+  readonly #pending = new Map<RequestId, Pending>();
+  readonly #progress = new Map<string | number, Pending>();
+  readonly #serverRequests = new Map<RequestId, ServerRequest>();
+  readonly #serverProgress = new Map<string | number, LinkState>();
+  #nextId = 1;
+  // Shared mode: the server is initialized once; later sessions get the same answer.
+  #initResult: unknown;
+  #initWaiting: { link: LinkState; clientId: RequestId }[] | undefined;
+  #initializedForwarded = false;
+  #closing: Promise<void> | undefined;
+  #dropped = 0;
+  #stopping = false;
+  #sweeper: ReturnType<typeof setInterval> | undefined;
+
+  /**
+   * @param connect Starts the server and returns its transport (not yet started).
+   * @param options Mode and timeouts.
+   */
+  constructor(connect: () => Promise<Transport>, options: UpstreamOptions) {
+    this.#connect = connect;
+    this.#options = { maxQueuedMessages: 1000, ...options };
+  }
+
+  /** Whether the server has exited or was closed. */
+  get closed(): boolean {
+    return this.#state === "closed";
+  }
+
+  /** Whether the server process was started and has not ended yet. */
+  get running(): boolean {
+    return this.#state === "connecting" || this.#transport !== undefined || this.#stopping;
+  }
+
+  /** Number of sessions attached. */
+  get links(): number {
+    return this.#links.size;
+  }
+
+  /** Server-initiated messages dropped because no session could be chosen. */
+  get dropped(): number {
+    return this.#dropped;
+  }
+
+  /**
+   * Attaches a session.
+   *
+   * @param down Where messages for the session go.
+   * @returns The session's handle.
+   * @throws {RangeError} If the server already ended, or is isolated and taken.
+   */
+  attach(down: Downstream): Link {
+    if (this.#state === "closed") {
+      throw new RangeError("Cannot attach a session: the MCP server has ended");
+    }
+    if (!this.#options.shared && this.#links.size > 0) {
+      throw new RangeError("Cannot attach a second session to an isolated MCP server");
+    }
+    const link: LinkState = {
+      down,
+      inflight: new Map(),
+      serverRequests: new Set(),
+      subscriptions: new Set(),
+      closed: false,
+    };
+    this.#links.add(link);
+    return {
+      receive: (message) => this.#fromClient(link, message as Message),
+      failPending: (message) => this.#failLink(link, BridgeErrorCode.ServerUnavailable, message),
+      detach: () => this.#detach(link),
+      get inflight() {
+        return link.inflight.size;
+      },
+    };
+  }
+
+  /**
+   * Ends the server: stops its process through the transport and waits for that.
+   * Attached sessions are not told; detach or fail them first.
+   *
+   * @returns When the transport has closed.
+   */
+  close(): Promise<void> {
+    this.#closing ??= this.#shutdown();
+    return this.#closing;
+  }
+
+  async #shutdown(): Promise<void> {
+    const wasConnecting = this.#state === "connecting";
+    this.#state = "closed";
+    this.#stopSweeper();
+    this.#pending.clear();
+    this.#progress.clear();
+    this.#serverRequests.clear();
+    this.#queue = [];
+    if (!wasConnecting) await this.#closeTransport();
+    // When connecting, #start closes the transport as soon as it arrives.
+  }
+
+  async #closeTransport(): Promise<void> {
+    const transport = this.#transport;
+    this.#transport = undefined;
+    if (transport === undefined) return;
+    transport.onclose = undefined;
+    this.#stopping = true;
+    try {
+      await transport.close();
+    } catch (error) {
+      this.#options.onError?.(error as Error);
+    } finally {
+      this.#stopping = false;
+    }
+  }
+
+  #start(): void {
+    this.#state = "connecting";
+    const start = async (): Promise<void> => {
+      let transport: Transport | undefined;
+      try {
+        transport = await this.#connect();
+        this.#transport = transport;
+        transport.onmessage = (message: JSONRPCMessage) => this.#fromChild(message as Message);
+        let exit = "";
+        transport.onerror = (error: Error) => {
+          // A supervised process reports how it ended (never its stderr: that stays local).
+          const { code, signal } = error as { code?: unknown; signal?: unknown };
+          if (error.name === "ServerExitedError") {
+            exit = typeof signal === "string" ? ` (killed by ${signal})` : ` with code ${code}`;
+          }
+          this.#options.onError?.(error);
+        };
+        transport.onclose = () => this.#exited(`The MCP server exited${exit}`);
+        if (this.#state === "closed") {
+          await this.#closeTransport();
+          return;
+        }
+        await transport.start();
+      } catch (error) {
+        if (this.#state === "closed") {
+          await this.#closeTransport();
+          return;
+        }
+        const reason = (error as Error)?.message ?? String(error);
+        this.#exited(`Cannot start the MCP server: ${reason}`);
+        await this.#closeTransport();
+        return;
+      }
+      if (this.#state !== "connecting") return;
+      this.#state = "open";
+      const queue = this.#queue;
+      this.#queue = [];
+      for (const message of queue) this.#toChild(message);
+    };
+    settle(start());
+  }
+
+  /** The server is gone: answer every request, end every session. */
+  #exited(reason: string): void {
+    if (this.#state === "closed") return;
+    this.#state = "closed";
+    for (const link of [...this.#links]) {
+      this.#failLink(link, BridgeErrorCode.ServerUnavailable, reason);
+      link.closed = true;
+      link.down.close();
+    }
+    this.#links.clear();
+    this.#failInitWaiting(BridgeErrorCode.ServerUnavailable, reason);
+    this.#stopSweeper();
+    this.#pending.clear();
+    this.#progress.clear();
+    this.#serverRequests.clear();
+    this.#queue = [];
+    settle(this.#closeTransport());
+  }
+
+  #toChild(message: Message): void {
+    if (this.#state === "idle") this.#start();
+    if (this.#state === "connecting") {
+      if (this.#queue.length >= this.#options.maxQueuedMessages) {
+        this.#childWriteFailed(message, "Too many messages queued while the MCP server starts");
+        return;
+      }
+      this.#queue.push(message);
+      return;
+    }
+    if (this.#state !== "open" || this.#transport === undefined) {
+      this.#childWriteFailed(message, "The MCP server is not running");
+      return;
+    }
+    this.#transport.send(message as JSONRPCMessage).catch((error: Error) => {
+      this.#childWriteFailed(
+        message,
+        `Cannot write to the MCP server: ${(error as Error).message}`,
+      );
+    });
+  }
+
+  #childWriteFailed(message: Message, reason: string): void {
+    if (message.method === undefined || message.id === undefined || message.id === null) return;
+    const pending = this.#pending.get(message.id);
+    if (pending === undefined) return;
+    this.#finish(pending);
+    if (pending.method === "initialize" && this.#options.shared) {
+      this.#failInitWaiting(BridgeErrorCode.ServerUnavailable, reason);
+    }
+    this.#reply(
+      pending,
+      errorResponse(pending.clientId, BridgeErrorCode.ServerUnavailable, reason),
+    );
+  }
+
+  #reply(pending: Pending, message: JSONRPCMessage): void {
+    const link = pending.link;
+    if (link === undefined || link.closed) return;
+    settle(link.down.send(message, pending.clientId));
+  }
+
+  #finish(pending: Pending): void {
+    this.#pending.delete(pending.childId);
+    if (pending.childToken !== undefined) this.#progress.delete(pending.childToken);
+    if (pending.link?.inflight.get(pending.clientId) === pending) {
+      pending.link.inflight.delete(pending.clientId);
+      pending.link.down.inflight?.(-1);
+    }
+  }
+
+  #arm(pending: Pending): void {
+    pending.deadline = Date.now() + this.#timeoutOf(pending);
+    if (this.#sweeper !== undefined) return;
+    // One coarse timer for every request rather than one timer each.
+    const tick = Math.max(10, Math.min(1000, this.#options.requestTimeoutMs / 4));
+    const sweeper = setInterval(() => this.#expire(), tick);
+    Deno.unrefTimer(sweeper);
+    this.#sweeper = sweeper;
+  }
+
+  #timeoutOf(pending: Pending): number {
+    const { requestTimeoutMs, startTimeoutMs } = this.#options;
+    if (pending.method !== "initialize") return requestTimeoutMs;
+    return startTimeoutMs ?? Math.max(30_000, requestTimeoutMs);
+  }
+
+  #stopSweeper(): void {
+    clearInterval(this.#sweeper);
+    this.#sweeper = undefined;
+  }
+
+  #expire(): void {
+    if (this.#pending.size === 0) {
+      this.#stopSweeper();
+      return;
+    }
+    const now = Date.now();
+    for (const pending of [...this.#pending.values()]) {
+      if (pending.deadline > now) continue;
+      const ms = this.#timeoutOf(pending);
+      this.#finish(pending);
+      this.#cancelOnChild(pending.childId, "Request timed out");
+      if (pending.method === "initialize" && this.#options.shared) {
+        this.#failInitWaiting(BridgeErrorCode.RequestTimeout, `Request timed out after ${ms} ms`);
+      }
+      this.#reply(
+        pending,
+        errorResponse(
+          pending.clientId,
+          BridgeErrorCode.RequestTimeout,
+          `Request timed out after ${ms} ms`,
+        ),
+      );
+      // A session whose server never initialized is of no use.
+      if (pending.method === "initialize" && !this.#options.shared) pending.link?.down.close();
+    }
+  }
+
+  #cancelOnChild(childId: RequestId, reason: string): void {
+    if (this.#state !== "open" && this.#state !== "connecting") return;
+    this.#toChild({
+      jsonrpc: "2.0",
+      method: "notifications/cancelled",
+      params: { requestId: childId, reason },
+    });
+  }
+
+  // ---- client → server ----
+
+  #fromClient(link: LinkState, message: Message): void {
+    if (link.closed) return;
+    if (message.method !== undefined) {
+      if (message.id !== undefined && message.id !== null) this.#clientRequest(link, message);
+      else this.#clientNotification(link, message);
+    } else if (message.id !== undefined && message.id !== null) {
+      this.#clientResponse(link, message);
+    }
+  }
+
+  #clientRequest(link: LinkState, message: Message): void {
+    const clientId = message.id as RequestId;
+    const method = message.method!;
+    const answer = (response: JSONRPCMessage) => settle(link.down.send(response, clientId));
+    if (this.#state === "closed") {
+      answer(
+        errorResponse(clientId, BridgeErrorCode.ServerUnavailable, "The MCP server has ended"),
+      );
+      return;
+    }
+    if (link.inflight.has(clientId)) {
+      answer(errorResponse(
+        clientId,
+        BridgeErrorCode.InvalidRequest,
+        `Request id ${JSON.stringify(clientId)} is already in use by a request in flight`,
+      ));
+      return;
+    }
+    const shared = this.#options.shared;
+    if (shared && method === "initialize") {
+      if (this.#initResult !== undefined) {
+        answer({ jsonrpc: "2.0", id: clientId, result: this.#initResult } as JSONRPCMessage);
+        return;
+      }
+      if (this.#initWaiting !== undefined) {
+        this.#initWaiting.push({ link, clientId });
+        return;
+      }
+      this.#initWaiting = [];
+    }
+    if (shared && (method === "resources/subscribe" || method === "resources/unsubscribe")) {
+      const uri = message.params?.uri;
+      if (typeof uri === "string") {
+        if (method === "resources/subscribe") {
+          link.subscriptions.add(uri);
+        } else {
+          link.subscriptions.delete(uri);
+          if (this.#subscribed(uri)) {
+            answer({ jsonrpc: "2.0", id: clientId, result: {} } as JSONRPCMessage);
+            return;
+          }
+        }
+      }
+    }
+    const childId = shared ? this.#nextId++ : clientId;
+    if (this.#pending.has(childId)) {
+      answer(errorResponse(clientId, BridgeErrorCode.InvalidRequest, "Request id collision"));
+      return;
+    }
+    const clientToken = message.params?._meta?.progressToken;
+    const pending: Pending = { link, clientId, childId, method, deadline: 0 };
+    let out = message;
+    if (isToken(clientToken)) {
+      pending.clientToken = clientToken;
+      pending.childToken = shared ? childId : clientToken;
+      if (this.#progress.has(pending.childToken)) pending.childToken = undefined;
+      else this.#progress.set(pending.childToken, pending);
+    }
+    if (shared) {
+      const params = message.params;
+      out = { ...message, id: childId };
+      if (params !== undefined && pending.childToken !== undefined) {
+        out.params = { ...params, _meta: { ...params._meta, progressToken: pending.childToken } };
+      }
+    }
+    this.#pending.set(childId, pending);
+    link.inflight.set(clientId, pending);
+    link.down.inflight?.(1);
+    this.#arm(pending);
+    this.#toChild(out);
+  }
+
+  #subscribed(uri: string): boolean {
+    for (const other of this.#links) if (other.subscriptions.has(uri)) return true;
+    return false;
+  }
+
+  #clientNotification(link: LinkState, message: Message): void {
+    switch (message.method) {
+      case "notifications/cancelled": {
+        const requestId = message.params?.requestId;
+        if (!isToken(requestId)) return;
+        const pending = link.inflight.get(requestId);
+        if (pending === undefined) return;
+        this.#finish(pending);
+        this.#toChild({ ...message, params: { ...message.params, requestId: pending.childId } });
+        this.#reply(
+          pending,
+          errorResponse(pending.clientId, BridgeErrorCode.RequestCancelled, "Request cancelled"),
+        );
+        return;
+      }
+      case "notifications/initialized":
+        if (this.#options.shared) {
+          if (this.#initializedForwarded || this.#initResult === undefined) return;
+          this.#initializedForwarded = true;
+        }
+        this.#toChild(message);
+        return;
+      case "notifications/progress": {
+        // Progress on a server-initiated request (sampling, elicitation): only its session.
+        const token = message.params?.progressToken;
+        if (isToken(token) && this.#serverProgress.get(token) === link) this.#toChild(message);
+        return;
+      }
+      default:
+        this.#toChild(message);
+    }
+  }
+
+  #clientResponse(link: LinkState, message: Message): void {
+    const id = message.id as RequestId;
+    const request = this.#serverRequests.get(id);
+    if (request === undefined || request.link !== link) return;
+    this.#endServerRequest(id, request);
+    this.#toChild(message);
+  }
+
+  #endServerRequest(id: RequestId, request: ServerRequest): void {
+    this.#serverRequests.delete(id);
+    request.link.serverRequests.delete(id);
+    if (request.progressToken !== undefined) this.#serverProgress.delete(request.progressToken);
+  }
+
+  // ---- server → client ----
+
+  #fromChild(message: Message): void {
+    if (this.#state === "closed") return;
+    if (message.method !== undefined) {
+      if (message.id !== undefined && message.id !== null) this.#childRequest(message);
+      else this.#childNotification(message);
+    } else if (message.id !== undefined && message.id !== null) {
+      this.#childResponse(message);
+    }
+  }
+
+  #childResponse(message: Message): void {
+    const pending = this.#pending.get(message.id as RequestId);
+    if (pending === undefined) return; // answered already (timeout, cancellation)
+    this.#finish(pending);
+    const link = pending.link;
+    const out = { ...message, id: pending.clientId } as JSONRPCMessage;
+    if (pending.method === "initialize") {
+      if (this.#options.shared) {
+        if (message.result !== undefined) {
+          this.#initResult = message.result;
+          for (const waiting of this.#initWaiting ?? []) {
+            if (waiting.link.closed) continue;
+            settle(waiting.link.down.send(
+              { jsonrpc: "2.0", id: waiting.clientId, result: message.result } as JSONRPCMessage,
+              waiting.clientId,
+            ));
+          }
+          this.#initWaiting = undefined;
+        } else {
+          const error = message.error ?? { code: BridgeErrorCode.InternalError, message: "Error" };
+          this.#failInitWaiting(error.code, error.message);
+        }
+      }
+      if (link === undefined || link.closed) return;
+      settle(link.down.send(out, pending.clientId));
+      if (message.error !== undefined && !this.#options.shared) link.down.close();
+      return;
+    }
+    this.#reply(pending, out);
+  }
+
+  #failInitWaiting(code: number, reason: string): void {
+    for (const waiting of this.#initWaiting ?? []) {
+      if (waiting.link.closed) continue;
+      settle(
+        waiting.link.down.send(errorResponse(waiting.clientId, code, reason), waiting.clientId),
+      );
+    }
+    this.#initWaiting = undefined;
+  }
+
+  /** The session (and the client request) a server-initiated message belongs to, if certain. */
+  #route(): { link: LinkState; related?: RequestId } | undefined {
+    let busy: LinkState | undefined;
+    for (const link of this.#links) {
+      if (link.inflight.size === 0) continue;
+      if (busy !== undefined) return undefined; // two sessions are waiting: ambiguous
+      busy = link;
+    }
+    if (busy !== undefined) return { link: busy, related: lastKey(busy.inflight) };
+    if (this.#links.size === 1) return { link: this.#links.values().next().value! };
+    return undefined;
+  }
+
+  #childRequest(message: Message): void {
+    const id = message.id as RequestId;
+    const route = this.#route();
+    if (route === undefined || this.#serverRequests.has(id)) {
+      if (message.method === "ping") {
+        this.#toChild({ jsonrpc: "2.0", id, result: {} });
+        return;
+      }
+      this.#toChild(errorResponse(
+        id,
+        BridgeErrorCode.InternalError,
+        route === undefined
+          ? `Cannot route "${message.method}": no single client session it belongs to`
+          : `Request id ${JSON.stringify(id)} is already in use`,
+      ) as Message);
+      return;
+    }
+    const request: ServerRequest = { link: route.link, related: route.related };
+    const token = message.params?._meta?.progressToken;
+    if (isToken(token) && !this.#serverProgress.has(token)) {
+      request.progressToken = token;
+      this.#serverProgress.set(token, route.link);
+    }
+    this.#serverRequests.set(id, request);
+    route.link.serverRequests.add(id);
+    route.link.down.send(message as JSONRPCMessage, route.related).then((delivered) => {
+      if (delivered || this.#serverRequests.get(id) !== request) return;
+      this.#endServerRequest(id, request);
+      this.#toChild(errorResponse(
+        id,
+        BridgeErrorCode.InternalError,
+        "The client session cannot be reached",
+      ) as Message);
+    }, () => {});
+  }
+
+  #childNotification(message: Message): void {
+    const method = message.method!;
+    const params = message.params;
+    if (method === "notifications/progress") {
+      const token = params?.progressToken;
+      const pending = isToken(token) ? this.#progress.get(token) : undefined;
+      if (pending === undefined || pending.link === undefined) return;
+      this.#arm(pending);
+      const out = this.#options.shared
+        ? { ...message, params: { ...params, progressToken: pending.clientToken } }
+        : message;
+      settle(pending.link.down.send(out as JSONRPCMessage, pending.clientId));
+      return;
+    }
+    if (method === "notifications/cancelled") {
+      const requestId = params?.requestId;
+      const request = isToken(requestId) ? this.#serverRequests.get(requestId) : undefined;
+      if (request === undefined) return;
+      this.#endServerRequest(requestId as RequestId, request);
+      settle(request.link.down.send(message as JSONRPCMessage, request.related));
+      return;
+    }
+    if (this.#options.shared) {
+      if (method.endsWith("/list_changed")) {
+        for (const link of this.#links) settle(link.down.send(message as JSONRPCMessage));
+        return;
+      }
+      if (method === "notifications/resources/updated") {
+        const uri = params?.uri;
+        for (const link of this.#links) {
+          if (typeof uri === "string" && link.subscriptions.has(uri)) {
+            settle(link.down.send(message as JSONRPCMessage));
+          }
+        }
+        return;
+      }
+    }
+    const route = this.#route();
+    if (route === undefined) {
+      this.#dropped++;
+      return;
+    }
+    settle(route.link.down.send(message as JSONRPCMessage, route.related));
+  }
+
+  // ---- sessions leaving ----
+
+  #failLink(link: LinkState, code: number, reason: string): void {
+    for (const pending of [...link.inflight.values()]) {
+      this.#finish(pending);
+      this.#cancelOnChild(pending.childId, reason);
+      settle(link.down.send(errorResponse(pending.clientId, code, reason), pending.clientId));
+    }
+  }
+
+  #detach(link: LinkState): void {
+    if (link.closed) return;
+    link.closed = true;
+    this.#links.delete(link);
+    for (const pending of [...link.inflight.values()]) {
+      if (pending.method === "initialize" && this.#options.shared) {
+        // Other sessions may be waiting for this answer: keep it, without a session.
+        link.inflight.delete(pending.clientId);
+        link.down.inflight?.(-1);
+        pending.link = undefined;
+        continue;
+      }
+      this.#finish(pending);
+      this.#cancelOnChild(pending.childId, "The client session closed");
+    }
+    for (const id of [...link.serverRequests]) {
+      const request = this.#serverRequests.get(id);
+      if (request !== undefined) this.#endServerRequest(id, request);
+      if (this.#state === "open") {
+        this.#toChild(errorResponse(
+          id,
+          BridgeErrorCode.InternalError,
+          "The client session closed",
+        ) as Message);
+      }
+    }
+    if (!this.#options.shared || this.#state !== "open") return;
+    for (const uri of link.subscriptions) {
+      if (this.#subscribed(uri)) continue;
+      const childId = this.#nextId++;
+      const pending: Pending = {
+        link: undefined,
+        clientId: childId,
+        childId,
+        method: "",
+        deadline: 0,
+      };
+      this.#pending.set(childId, pending);
+      this.#arm(pending);
+      this.#toChild({
+        jsonrpc: "2.0",
+        id: childId,
+        method: "resources/unsubscribe",
+        params: { uri },
+      });
+    }
+  }
+}

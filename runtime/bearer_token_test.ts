@@ -1,0 +1,62 @@
+import assert from "node:assert/strict";
+import { constantTimeEqual, readTokenFile, TokenVerifier } from "./bearer_token.ts";
+
+const A = "a".repeat(32);
+const B = "b0123456789abcdef";
+
+Deno.test("TokenVerifier.verify() finds the matching token", () => {
+  const verifier = new TokenVerifier([A, B]);
+  const cases: [string | null, number][] = [
+    [`Bearer ${A}`, 0],
+    [`bearer ${B}`, 1],
+    [`Bearer ${A} `, 0],
+    [`Bearer ${A}x`, -1],
+    [`Bearer ${A.slice(0, -1)}`, -1],
+    [`Basic ${A}`, -1],
+    [A, -1],
+    ["Bearer", -1],
+    ["Bearer ", -1],
+    [`Bearer ${A} ${B}`, -1],
+    [null, -1],
+    ["", -1],
+  ];
+  for (const [header, expected] of cases) {
+    assert.equal(verifier.verify(header), expected, String(header));
+  }
+});
+
+Deno.test("TokenVerifier() refuses weak or missing tokens", () => {
+  assert.throws(() => new TokenVerifier([]), RangeError);
+  assert.throws(() => new TokenVerifier(["short"]), RangeError);
+  assert.throws(() => new TokenVerifier(["has space in the token 123"]), RangeError);
+});
+
+Deno.test("constantTimeEqual() compares content and length", () => {
+  const e = new TextEncoder();
+  assert.equal(constantTimeEqual(e.encode("abc"), e.encode("abc")), true);
+  assert.equal(constantTimeEqual(e.encode("abd"), e.encode("abc")), false);
+  assert.equal(constantTimeEqual(e.encode("ab"), e.encode("abc")), false);
+  assert.equal(constantTimeEqual(e.encode("abcd"), e.encode("abc")), false);
+  assert.equal(constantTimeEqual(e.encode("ab\0"), e.encode("ab")), false);
+});
+
+Deno.test("readTokenFile() reads tokens and refuses a file others can read", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const file = `${dir}/token`;
+    await Deno.writeTextFile(file, `# comment\n${A}\n\n  ${B}  \n`, { mode: 0o600 });
+    await Deno.chmod(file, 0o600);
+    assert.deepEqual(await readTokenFile(file), [A, B]);
+    await Deno.chmod(file, 0o644);
+    await assert.rejects(() => readTokenFile(file), RangeError);
+    await Deno.writeTextFile(`${dir}/empty`, "# nothing\n", { mode: 0o600 });
+    await Deno.chmod(`${dir}/empty`, 0o600);
+    await assert.rejects(() => readTokenFile(`${dir}/empty`), RangeError);
+    await Deno.writeTextFile(`${dir}/weak`, "1234\n", { mode: 0o600 });
+    await Deno.chmod(`${dir}/weak`, 0o600);
+    await assert.rejects(() => readTokenFile(`${dir}/weak`), RangeError);
+    await assert.rejects(() => readTokenFile(`${dir}/missing`), Deno.errors.NotFound);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

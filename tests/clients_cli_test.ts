@@ -1,0 +1,251 @@
+/** The client commands of the CLI: usage errors, refusals, printing without writing. */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { cli, tempDir } from "./_helpers.ts";
+
+const SECRET_MANIFEST = "tests/testdata/clients/memory_secret.jsonc";
+
+function sandbox() {
+  const work = tempDir("mcp-run-cli-clients-");
+  const home = join(work, "home");
+  const data = join(work, "data");
+  Deno.mkdirSync(home);
+  Deno.mkdirSync(data);
+  return { work, home, data, cache: join(work, "cache") };
+}
+
+Deno.test("mcp-run install without --client exits 2 with the command's usage", async () => {
+  const { home, data, cache } = sandbox();
+  const r = await cli(["install", "memory", "-p", `dir=${data}`, "--cache", cache], {
+    env: { HOME: home },
+  });
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /mcp-run install: give the client with --client/);
+  assert.match(r.stderr, /mcp-run install <server> --client C/);
+});
+
+Deno.test("mcp-run install names the known clients for an unknown one", async () => {
+  const { home, cache } = sandbox();
+  const r = await cli(["install", "memory", "--client", "emacs", "--cache", cache], {
+    env: { HOME: home },
+  });
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /known clients are claude-desktop, vscode, cursor, claude-code/);
+});
+
+Deno.test("mcp-run install refuses an unknown form and a scope the client lacks", async () => {
+  const { home, data, cache } = sandbox();
+  const form = await cli(
+    [
+      "install",
+      "memory",
+      "--client",
+      "cursor",
+      "--form",
+      "npx",
+      "-p",
+      `dir=${data}`,
+      "--cache",
+      cache,
+    ],
+    { env: { HOME: home } },
+  );
+  assert.equal(form.code, 2);
+  assert.match(form.stderr, /--form must be deno, launcher, docker, got "npx"/);
+  const scope = await cli(
+    [
+      "install",
+      "memory",
+      "--client",
+      "goose",
+      "--scope",
+      "project",
+      "-p",
+      `dir=${data}`,
+      "--cache",
+      cache,
+    ],
+    { env: { HOME: home } },
+  );
+  assert.equal(scope.code, 1);
+  assert.match(scope.stderr, /Cannot use scope "project" with goose: it reads only "user"/);
+});
+
+Deno.test("mcp-run install refuses a foreign entry before pulling, and says --force", async () => {
+  const { work, home, data, cache } = sandbox();
+  const file = join(work, "mcp.json");
+  const original = '{"mcpServers": {"memory": {"command": "npx", "args": ["-y", "m"]}}}';
+  Deno.writeTextFileSync(file, original);
+  const r = await cli(
+    [
+      "install",
+      "memory",
+      "--client",
+      "cursor",
+      "--file",
+      file,
+      "-p",
+      `dir=${data}`,
+      "--cache",
+      cache,
+    ],
+    { env: { HOME: home } },
+  );
+  assert.equal(r.code, 1);
+  assert.match(
+    r.stderr,
+    /an entry with that name exists and was not written by mcp-run; pass --force/,
+  );
+  assert.equal(Deno.readTextFileSync(file), original);
+  // Nothing was downloaded.
+  assert.throws(() => Deno.statSync(cache), Deno.errors.NotFound);
+});
+
+Deno.test("mcp-run install refuses a corrupt file with its line and column", async () => {
+  const { work, home, data, cache } = sandbox();
+  const file = join(work, "config.yaml");
+  const corrupt = "extensions:\n  a:\n    cmd: [x\n";
+  Deno.writeTextFileSync(file, corrupt);
+  const r = await cli(
+    [
+      "install",
+      "memory",
+      "--client",
+      "goose",
+      "--file",
+      file,
+      "-p",
+      `dir=${data}`,
+      "--cache",
+      cache,
+    ],
+    { env: { HOME: home } },
+  );
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /Cannot parse ".*config\.yaml": .* at line \d+, column \d+/);
+  assert.equal(Deno.readTextFileSync(file), corrupt);
+});
+
+Deno.test("mcp-run config prints the entry with its secret input and writes nothing", async () => {
+  const { home, data, cache } = sandbox();
+  const r = await cli(
+    ["config", SECRET_MANIFEST, "--client", "vscode", "-p", `dir=${data}`, "--cache", cache],
+    { env: { HOME: home } },
+  );
+  assert.equal(r.code, 0, r.stderr);
+  const snippet = JSON.parse(r.stdout);
+  assert.equal(
+    snippet.servers["memory-secret"].env.MEMORY_FILE_PATH,
+    "${input:memory-secret-MEMORY_FILE_PATH}",
+  );
+  assert.deepEqual(snippet.inputs, [{
+    type: "promptString",
+    id: "memory-secret-MEMORY_FILE_PATH",
+    description: "Where the graph is stored",
+    password: true,
+  }]);
+  assert.match(r.stderr, /Add to .*Code\/User\/mcp\.json/);
+  assert.match(r.stderr, /VS Code prompts for MEMORY_FILE_PATH/);
+  assert.deepEqual([...Deno.readDirSync(home)], []);
+});
+
+Deno.test("mcp-run config tells Claude Desktop users the secret is not written", async () => {
+  const { home, data, cache } = sandbox();
+  const r = await cli(
+    [
+      "config",
+      SECRET_MANIFEST,
+      "--client",
+      "claude-desktop",
+      "-p",
+      `dir=${data}`,
+      "--cache",
+      cache,
+    ],
+    { env: { HOME: home, MEMORY_FILE_PATH: "/should/not/appear" } },
+  );
+  assert.equal(r.code, 0, r.stderr);
+  assert.doesNotMatch(r.stdout, /should\/not\/appear/);
+  const entry = JSON.parse(r.stdout).mcpServers["memory-secret"];
+  assert.ok(entry.args.includes("--allow-env=MEMORY_FILE_PATH"));
+  assert.deepEqual(Object.keys(entry.env).filter((k) => k === "MEMORY_FILE_PATH"), []);
+  assert.match(r.stderr, /Claude Desktop has no way to reference a secret, so MEMORY_FILE_PATH/);
+});
+
+Deno.test("mcp-run clients lists every client and scope with its file", async () => {
+  const { home } = sandbox();
+  Deno.mkdirSync(join(home, ".codeium", "windsurf"), { recursive: true });
+  const r = await cli(["clients", "--format", "json"], { env: { HOME: home } });
+  assert.equal(r.code, 0, r.stderr);
+  const rows = JSON.parse(r.stdout);
+  assert.equal(rows.length, 13);
+  const windsurf = rows.find((x: { client: string }) => x.client === "windsurf");
+  assert.equal(windsurf.file, join(home, ".codeium", "windsurf", "mcp_config.json"));
+  assert.equal(windsurf.present, true);
+  assert.equal(windsurf.configured, false);
+  const text = await cli(["clients"], { env: { HOME: home } });
+  assert.match(text.stdout, /^windsurf +user +present +\/.*mcp_config\.json$/m);
+});
+
+Deno.test("mcp-run uninstall of an entry that is not there changes nothing", async () => {
+  const { work, home } = sandbox();
+  const file = join(work, "settings.json");
+  Deno.writeTextFileSync(file, "// zed\n{}\n");
+  const r = await cli(["uninstall", "memory", "--client", "zed", "--file", file], {
+    env: { HOME: home },
+  });
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /"memory" is not installed for Zed/);
+  assert.equal(Deno.readTextFileSync(file), "// zed\n{}\n");
+  assert.deepEqual([...Deno.readDirSync(work)].map((e) => e.name).sort(), [
+    "data",
+    "home",
+    "settings.json",
+  ]);
+});
+
+Deno.test("mcp-run install --env-file needs the docker form and the secret's value", async () => {
+  const { work, home, data, cache } = sandbox();
+  const envFile = join(work, "s.env");
+  const deno = await cli(
+    [
+      "install",
+      SECRET_MANIFEST,
+      "--client",
+      "claude-desktop",
+      "--env-file",
+      envFile,
+      "-p",
+      `dir=${data}`,
+      "--cache",
+      cache,
+    ],
+    { env: { HOME: home, MEMORY_FILE_PATH: "/x" } },
+  );
+  assert.equal(deno.code, 2);
+  assert.match(deno.stderr, /--env-file needs --form docker/);
+  const unset = await cli(
+    [
+      "install",
+      SECRET_MANIFEST,
+      "--client",
+      "claude-desktop",
+      "--form",
+      "docker",
+      "--env-file",
+      envFile,
+      "-p",
+      `dir=${data}`,
+      "--cache",
+      cache,
+    ],
+    { env: { HOME: home } },
+  );
+  assert.equal(unset.code, 1);
+  assert.match(
+    unset.stderr,
+    /Cannot write MEMORY_FILE_PATH to the env file: set it in mcp-run's environment first/,
+  );
+  assert.throws(() => Deno.statSync(envFile), Deno.errors.NotFound);
+  assert.throws(() => Deno.statSync(cache), Deno.errors.NotFound);
+});

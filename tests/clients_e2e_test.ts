@@ -1,0 +1,359 @@
+/**
+ * End to end: `mcp-run install` writes an entry into each client's configuration; the entry
+ * is read back the way that client reads it (its parser, its variable syntax, its secret
+ * mechanism), its command is spawned, and the real MCP SDK client completes initialize,
+ * tools/list and a tool call against the memory server.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
+import { parse as parseJsonc } from "jsonc-parser";
+import { parse as parseYaml } from "yaml";
+import { clientConfigPath } from "../runtime/clients/config_path.ts";
+import type { ClientEnvironment, ClientId, ConfigScope } from "../runtime/clients/types.ts";
+import { DENO_IMAGE } from "../runtime/docker_args.ts";
+import { runDocker } from "../runtime/docker_engine.ts";
+import { cli, ROOT, tempDir, toolEnv } from "./_helpers.ts";
+
+const cache = tempDir("mcp-run-cache-");
+const IMAGE = Deno.env.get("MCP_RUN_TEST_IMAGE") ?? `mcp-run-test/${DENO_IMAGE.split("/")[1]}`;
+
+/** Why the docker form cannot be tested here, if it cannot (never skipped in CI). */
+async function dockerProblem(): Promise<string | undefined> {
+  try {
+    if ((await runDocker(["version"])).code !== 0) return "no Docker engine answers";
+    if ((await runDocker(["image", "inspect", IMAGE])).code !== 0) {
+      return `the image ${IMAGE} is missing (run tools/docker_setup.sh)`;
+    }
+  } catch (error) {
+    return (error as Error).message;
+  }
+}
+const noDocker = await dockerProblem();
+if (noDocker && Deno.env.get("CI") === "true") {
+  throw new Error(`Docker entries cannot be left untested in CI: ${noDocker}`);
+}
+if (noDocker) console.error(`clients_e2e_test.ts: docker form skipped, ${noDocker}`);
+/** Install options of the docker form: the local stand-in image; pull over the host network. */
+const DOCKER_INSTALL = ["--image", IMAGE, "--network", "host"];
+const SECRET_MANIFEST = join(ROOT, "tests", "testdata", "clients", "memory_secret.jsonc");
+const NAME = "mem";
+
+/** The command a client starts, after it expanded its variables. */
+interface Launch {
+  command: string;
+  args: string[];
+  env: Record<string, string>;
+}
+
+/** What a client reader gets: the file, and the user's answers / environment for secrets. */
+interface ReadContext {
+  file: string;
+  /** The client's own environment (where `${env:…}`-style references are looked up). */
+  vars: Record<string, string>;
+  home: string;
+  project: string;
+}
+
+type Vars = Record<string, string>;
+
+/** Replace `pattern` matches using `lookup`; a reference the client cannot resolve throws. */
+function expand(value: string, pattern: RegExp, lookup: (...groups: string[]) => string): string {
+  return value.replace(pattern, (_m, ...groups: string[]) => lookup(...groups));
+}
+
+function expandAll(launch: Launch, fn: (s: string) => string): Launch {
+  return {
+    command: fn(launch.command),
+    args: launch.args.map(fn),
+    env: Object.fromEntries(Object.entries(launch.env).map(([k, v]) => [k, fn(v)])),
+  };
+}
+
+function need(vars: Vars, name: string, client: string): string {
+  if (vars[name] === undefined) throw new Error(`${client}: ${name} is not set`);
+  return vars[name];
+}
+
+function jsoncFile(text: string): Record<string, unknown> {
+  const errors: { error: number }[] = [];
+  const value = parseJsonc(text, errors as never, { allowTrailingComma: true });
+  assert.equal(errors.length, 0, "the client would fail to parse its file");
+  return value;
+}
+
+const READERS: Record<ClientId, (ctx: ReadContext) => Promise<Launch>> = {
+  // Claude Desktop: strict JSON, no expansion, a minimal environment.
+  async "claude-desktop"({ file }) {
+    const entry = JSON.parse(await Deno.readTextFile(file)).mcpServers[NAME];
+    return { command: entry.command, args: entry.args ?? [], env: entry.env ?? {} };
+  },
+  // VS Code: JSONC, `servers`, type stdio, `${input:id}` prompts (password inputs),
+  // `${env:…}`, `${workspaceFolder}`, `${userHome}`.
+  async vscode({ file, vars, project, home }) {
+    const config = jsoncFile(await Deno.readTextFile(file));
+    const entry = (config.servers as Record<string, Record<string, unknown>>)[NAME];
+    assert.equal(entry.type, "stdio");
+    const inputs = (config.inputs ?? []) as { id: string; password?: boolean; type: string }[];
+    const launch = {
+      command: entry.command,
+      args: entry.args ?? [],
+      env: entry.env ?? {},
+    } as Launch;
+    return expandAll(
+      launch,
+      (s) =>
+        expand(s, /\$\{(input|env|workspaceFolder|userHome)(?::([^}]+))?\}/g, (kind, arg) => {
+          if (kind === "workspaceFolder") return project;
+          if (kind === "userHome") return home;
+          if (kind === "env") return vars[arg] ?? "";
+          const input = inputs.find((i) => i.id === arg);
+          assert.ok(input, `VS Code has no input "${arg}"`);
+          assert.equal(input.type, "promptString");
+          assert.equal(input.password, true, "a secret input must be a password prompt");
+          // The user types the secret at the prompt.
+          return need(vars, arg.slice(`${NAME}-`.length), "VS Code prompt");
+        }),
+    );
+  },
+  // Cursor: JSONC, `${env:NAME}`, `${userHome}`, `${workspaceFolder}`.
+  async cursor({ file, vars, home, project }) {
+    const entry = jsoncFile(await Deno.readTextFile(file)).mcpServers as Record<string, Launch>;
+    return expandAll(
+      entry[NAME],
+      (s) =>
+        expand(
+          s,
+          /\$\{(env:([A-Za-z_][A-Za-z0-9_]*)|userHome|workspaceFolder)\}/g,
+          (k, n) => k === "userHome" ? home : k === "workspaceFolder" ? project : vars[n] ?? "",
+        ),
+    );
+  },
+  // Claude Code: strict JSON, `${VAR}` and `${VAR:-default}`; an unset variable without a
+  // default stops the server from loading.
+  async "claude-code"({ file, vars }) {
+    const entry = JSON.parse(await Deno.readTextFile(file)).mcpServers[NAME];
+    assert.equal(entry.type, "stdio");
+    return expandAll(
+      entry,
+      (s) =>
+        expand(
+          s,
+          /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g,
+          (name, fallback) => vars[name] ?? fallback ?? need(vars, name, "Claude Code"),
+        ),
+    );
+  },
+  // Windsurf: JSONC, `${env:NAME}`.
+  async windsurf({ file, vars }) {
+    const entry = jsoncFile(await Deno.readTextFile(file)).mcpServers as Record<string, Launch>;
+    return expandAll(
+      entry[NAME],
+      (s) => expand(s, /\$\{env:([A-Za-z_][A-Za-z0-9_]*)\}/g, (n) => vars[n] ?? ""),
+    );
+  },
+  // Zed: JSONC settings, `context_servers`, no expansion; the server inherits Zed's
+  // environment.
+  async zed({ file, vars }) {
+    const servers = jsoncFile(await Deno.readTextFile(file)).context_servers as Record<
+      string,
+      Launch & { source?: string }
+    >;
+    const entry = servers[NAME];
+    assert.ok(Array.isArray(entry.args), "Zed requires args");
+    return { command: entry.command, args: entry.args, env: { ...vars, ...entry.env } };
+  },
+  // goose: YAML `extensions`, enabled stdio extensions, `envs` plus `env_keys` resolved from
+  // its environment (or keyring).
+  async goose({ file, vars }) {
+    const ext = parseYaml(await Deno.readTextFile(file)).extensions[NAME];
+    assert.equal(ext.enabled, true);
+    assert.equal(ext.type, "stdio");
+    assert.equal(ext.name, NAME);
+    const env: Vars = { ...ext.envs };
+    for (const key of ext.env_keys ?? []) env[key] = need(vars, key, "goose");
+    return { command: ext.cmd, args: ext.args, env };
+  },
+  // Continue: every YAML block in .continue/mcpServers/, `mcpServers` lists,
+  // `${{ secrets.NAME }}` from .continue/.env.
+  async continue({ file, vars }) {
+    const dir = join(file, "..");
+    for await (const f of Deno.readDir(dir)) {
+      if (!/\.ya?ml$/.test(f.name)) continue;
+      const block = parseYaml(await Deno.readTextFile(join(dir, f.name)));
+      assert.ok(block.name && block.version && block.schema, "a block needs name, version, schema");
+      const entry = (block.mcpServers ?? []).find((s: { name: string }) => s.name === NAME);
+      if (!entry) continue;
+      return expandAll(
+        { command: entry.command, args: entry.args, env: entry.env ?? {} },
+        (s) =>
+          expand(
+            s,
+            /\$\{\{\s*secrets\.([A-Za-z_][A-Za-z0-9_]*)\s*\}\}/g,
+            (n) => need(vars, n, "Continue .env"),
+          ),
+      );
+    }
+    throw new Error("Continue found no block for the server");
+  },
+};
+
+/** Scope per client: project files where the client has them, to cover both kinds. */
+const SCOPES: Record<ClientId, ConfigScope> = {
+  "claude-desktop": "user",
+  vscode: "project",
+  cursor: "user",
+  "claude-code": "project",
+  windsurf: "user",
+  zed: "user",
+  goose: "user",
+  continue: "project",
+};
+
+async function useServer(launch: Launch, graph: string, client: string): Promise<void> {
+  const transport = new StdioClientTransport({
+    command: launch.command,
+    args: launch.args,
+    env: { ...toolEnv(), ...launch.env },
+    stderr: "pipe",
+  });
+  let stderr = "";
+  transport.stderr?.on("data", (chunk: Uint8Array) => stderr += new TextDecoder().decode(chunk));
+  const mcp = new Client({ name: `e2e-${client}`, version: "1.0.0" });
+  try {
+    await mcp.connect(transport);
+    assert.equal(mcp.getServerVersion()?.name, "memory-server");
+    const tools = (await mcp.listTools()).tools.map((t: { name: string }) => t.name);
+    assert.ok(tools.includes("create_entities"), tools.join(","));
+    const result = await mcp.callTool({
+      name: "create_entities",
+      arguments: {
+        entities: [{ name: `ada-${client}`, entityType: "person", observations: ["x"] }],
+      },
+    });
+    assert.notEqual(result.isError, true, JSON.stringify(result));
+    assert.match(await Deno.readTextFile(graph), new RegExp(`ada-${client}`));
+  } catch (error) {
+    throw new Error(`${client}: ${(error as Error).message}\nserver stderr: ${stderr}`, {
+      cause: error,
+    });
+  } finally {
+    await mcp.close();
+  }
+}
+
+for (const client of Object.keys(READERS) as ClientId[]) {
+  for (const form of ["deno", "launcher", "docker"]) {
+    Deno.test({
+      name: `install writes a ${form} entry that ${client} starts and uses`,
+      ignore: form === "docker" && noDocker !== undefined,
+      // The SDK's close() races the child's exit against an unreferenced 2 s timer.
+      sanitizeOps: false,
+      sanitizeResources: false,
+    }, async () => {
+      const work = tempDir("mcp-run-e2e-");
+      const home = join(work, "home");
+      const project = join(work, "project");
+      const data = join(work, "data");
+      for (const d of [home, project, data]) Deno.mkdirSync(d);
+      // The container user may not be this user: let it write the data folder.
+      Deno.chmodSync(data, 0o777);
+      const formArgs = form === "docker" ? DOCKER_INSTALL : [];
+      // Claude Desktop cannot carry a secret: it gets the plain memory server, whose file
+      // path the manifest sets. Every other client gets the path as a secret.
+      const secret = client !== "claude-desktop";
+      const graph = join(data, secret ? `graph-${client}.jsonl` : "memory.jsonl");
+      const installed = await cli([
+        "install",
+        secret ? SECRET_MANIFEST : "memory",
+        "--client",
+        client,
+        "--scope",
+        SCOPES[client],
+        "--form",
+        form,
+        "--name",
+        NAME,
+        "-p",
+        `dir=${data}`,
+        "--cache",
+        cache,
+        "--launcher",
+        join(ROOT, "mod.ts"),
+        ...formArgs,
+      ], { env: { HOME: home }, cwd: project });
+      assert.equal(installed.code, 0, installed.stderr);
+      assert.match(installed.stdout, /^Installed "mem" for /);
+
+      const environment: ClientEnvironment = { os: "linux", home, cwd: project };
+      const file = clientConfigPath(client, { scope: SCOPES[client], environment, name: NAME });
+      const text = await Deno.readTextFile(file);
+      // The secret's value never appears in the file.
+      if (secret) assert.ok(!text.includes(graph), "the secret value was written to the file");
+      const vars: Vars = secret ? { MEMORY_FILE_PATH: graph } : {};
+      const launch = await READERS[client]({ file, vars, home, project });
+      await useServer(launch, graph, client);
+
+      // Installing again changes nothing; uninstalling removes the entry.
+      const again = await cli([
+        "install",
+        secret ? SECRET_MANIFEST : "memory",
+        ...["--client", client, "--scope", SCOPES[client], "--form", form, "--name", NAME],
+        ...["-p", `dir=${data}`, "--cache", cache, "--launcher", join(ROOT, "mod.ts")],
+        ...formArgs,
+      ], { env: { HOME: home }, cwd: project });
+      assert.match(again.stdout, /is already installed/, again.stderr);
+      assert.equal(await Deno.readTextFile(file), text);
+      const removed = await cli(
+        ["uninstall", NAME, "--client", client, "--scope", SCOPES[client]],
+        { env: { HOME: home }, cwd: project },
+      );
+      assert.equal(removed.code, 0, removed.stderr);
+      assert.match(removed.stdout, /^Removed "mem"/);
+    });
+  }
+}
+
+Deno.test({
+  name: "install --env-file gives Claude Desktop a secret through a 0600 docker env file",
+  ignore: noDocker !== undefined,
+  sanitizeResources: false,
+  sanitizeOps: false,
+}, async () => {
+  const work = tempDir("mcp-run-e2e-");
+  const home = join(work, "home");
+  const data = join(work, "data");
+  for (const d of [home, data]) Deno.mkdirSync(d);
+  Deno.chmodSync(data, 0o777);
+  const graph = join(data, "graph-env-file.jsonl");
+  const envFile = join(work, "secrets", "memory.env");
+  const installed = await cli([
+    ...["install", SECRET_MANIFEST, "--client", "claude-desktop", "--form", "docker"],
+    ...["--name", NAME, "-p", `dir=${data}`, "--cache", cache, "--env-file", envFile],
+    ...DOCKER_INSTALL,
+  ], { env: { HOME: home, MEMORY_FILE_PATH: graph } });
+  assert.equal(installed.code, 0, installed.stderr);
+  assert.match(
+    installed.stderr,
+    /Wrote MEMORY_FILE_PATH to .*memory\.env \(readable only by you\)/,
+  );
+  assert.equal(Deno.statSync(envFile).mode! & 0o777, 0o600);
+  assert.equal(Deno.readTextFileSync(envFile), `MEMORY_FILE_PATH=${graph}\n`);
+
+  const environment: ClientEnvironment = { os: "linux", home, cwd: work };
+  const file = clientConfigPath("claude-desktop", { environment, name: NAME });
+  const text = await Deno.readTextFile(file);
+  assert.ok(!text.includes(graph), "the secret value was written to the config");
+  const launch = await READERS["claude-desktop"]({ file, vars: {}, home, project: work });
+  assert.equal(launch.args[launch.args.indexOf("--env-file") + 1], envFile);
+  assert.ok(!launch.args.includes("MEMORY_FILE_PATH"), "the secret is also passed by name");
+  await useServer(launch, graph, "claude-desktop-env-file");
+
+  // Control: the same entry without the env file cannot reach the graph file.
+  const without = {
+    ...launch,
+    args: launch.args.filter((a, i, all) => a !== "--env-file" && all[i - 1] !== "--env-file"),
+  };
+  await assert.rejects(useServer(without, join(data, "never.jsonl"), "no-env-file"));
+});

@@ -1,0 +1,189 @@
+// End-to-end tests of `mcp-run serve`: the real CLI as a subprocess, a local fixture server
+// pulled into a temporary cache, the MCP SDK client over loopback HTTP.
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { cli, ROOT, tempDir, toolEnv } from "./_helpers.ts";
+import { callText, connectClient, isAlive, waitAllExited } from "./_bridge_helpers.ts";
+import { DENO_IMAGE } from "../runtime/docker_args.ts";
+import { runDocker } from "../runtime/docker_engine.ts";
+
+const MANIFEST = join(ROOT, "tests/testdata/serve_fixture.jsonc");
+const cache = tempDir("mcp-run-serve-cache-");
+const TOKEN = "serve-cli-token-0123456789abcdef";
+
+/** Starts `mcp-run serve …` and waits for the URL it prints. */
+async function startServe(args: string[]): Promise<{
+  child: Deno.ChildProcess;
+  url: string;
+  stderr: () => string;
+}> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "--quiet", `${ROOT}/mod.ts`, "serve", ...args],
+    env: { ...toolEnv(), HOME: Deno.env.get("HOME") ?? "/root" },
+    clearEnv: true,
+    stdin: "null",
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  let text = "";
+  const reader = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
+  const pump = (async () => {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) return;
+      text += value;
+    }
+  })();
+  const deadline = Date.now() + 120_000;
+  let url: string | undefined;
+  while (url === undefined) {
+    url = /on (http:\/\/\S+)/.exec(text)?.[1];
+    if (url !== undefined) break;
+    if (Date.now() > deadline) throw new Error(`serve did not start:\n${text}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  pump.catch(() => {});
+  return { child, url, stderr: () => text };
+}
+
+Deno.test("mcp-run serve --help documents the HTTP options", async () => {
+  const r = await cli(["serve", "--help"]);
+  assert.equal(r.code, 0);
+  for (const flag of ["--host", "--port", "--token-file", "--allowed-origin", "--allowed-host"]) {
+    assert.match(r.stdout, new RegExp(flag));
+  }
+  assert.match(r.stdout, /--session-mode isolated\|shared/);
+});
+
+Deno.test("mcp-run serve refuses to listen beyond loopback without a token", async () => {
+  const r = await cli(["serve", MANIFEST, "--host", "0.0.0.0", "--cache", cache]);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /without a bearer token: pass --token-file/);
+  const bad = await cli(["serve", MANIFEST, "--session-mode", "pooled"]);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /--session-mode must be isolated or shared/);
+  const port = await cli(["serve", MANIFEST, "--port", "99999"]);
+  assert.equal(port.code, 2);
+});
+
+Deno.test("mcp-run serve --dry-run prints the sandboxed command and the address", async () => {
+  const r = await cli(["serve", MANIFEST, "--port", "9", "--dry-run", "--cache", cache]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /--no-config --cached-only --frozen/);
+  assert.match(r.stdout, /--deny-net=/);
+  assert.match(r.stdout, /listen: http:\/\/127\.0\.0\.1:9\/mcp/);
+});
+
+Deno.test("mcp-run serve gives each session a sandboxed process and stops them all on SIGTERM", async () => {
+  const dir = tempDir();
+  const tokenFile = join(dir, "token");
+  Deno.writeTextFileSync(tokenFile, `${TOKEN}\n`, { mode: 0o600 });
+  Deno.chmodSync(tokenFile, 0o600);
+  const served = await startServe([
+    MANIFEST,
+    "--port",
+    "0",
+    "--token-file",
+    tokenFile,
+    "--cache",
+    cache,
+  ]);
+  const pids: number[] = [];
+  try {
+    const unauthenticated = await fetch(served.url, { method: "POST", body: "{}" });
+    assert.equal(unauthenticated.status, 401);
+    await unauthenticated.body?.cancel();
+    const a = await connectClient({ url: served.url, token: TOKEN });
+    const b = await connectClient({ url: served.url, token: TOKEN });
+    try {
+      assert.equal(await callText(a.client, "echo", { text: "over http" }), "over http");
+      pids.push(Number(await callText(a.client, "pid")), Number(await callText(b.client, "pid")));
+      assert.notEqual(pids[0], pids[1]);
+      assert.ok(pids.every(isAlive));
+      // The process runs with the manifest's (empty) permissions: no environment, no token.
+      const seen = await callText(a.client, "observe");
+      assert.doesNotMatch(seen, new RegExp(TOKEN));
+      assert.doesNotMatch(seen, /HOME|PATH/);
+      // Positive control: the fixture does report what it is given.
+      assert.match(await callText(a.client, "observe", { x: "arg-canary" }), /arg-canary/);
+    } finally {
+      await a.client.close();
+      await b.client.close();
+    }
+  } finally {
+    served.child.kill("SIGTERM");
+    const status = await served.child.status;
+    assert.equal(status.code, 0, served.stderr());
+  }
+  await waitAllExited(pids);
+  assert.match(served.stderr(), /mcp-run serve: stopped/);
+});
+
+const IMAGE = Deno.env.get("MCP_RUN_TEST_IMAGE") ?? `mcp-run-test/${DENO_IMAGE.split("/")[1]}`;
+
+async function dockerProblem(): Promise<string | undefined> {
+  try {
+    const version = await runDocker(["version", "--format", "{{.Server.Version}}"]);
+    if (version.code !== 0) return `no Docker engine answers: ${version.stderr.trim()}`;
+    const image = await runDocker(["image", "inspect", IMAGE]);
+    if (image.code !== 0) return `the image ${IMAGE} is missing (run tools/docker_setup.sh)`;
+  } catch (error) {
+    return (error as Error).message;
+  }
+}
+const dockerMissing = await dockerProblem();
+if (dockerMissing && Deno.env.get("CI") === "true") {
+  throw new Error(`Docker tests cannot be skipped in CI: ${dockerMissing}`);
+}
+
+async function fixtureContainers(): Promise<string[]> {
+  const listed = await runDocker([
+    "ps",
+    "-a",
+    "--filter",
+    "name=mcp-run-bridge-fixture-",
+    "--format",
+    "{{.Names}}",
+  ]);
+  return listed.stdout.split("\n").filter((line) => line.trim() !== "");
+}
+
+Deno.test({
+  name: "mcp-run serve --isolation docker gives each session its own container and removes them",
+  ignore: dockerMissing !== undefined,
+  fn: async () => {
+    const before = await fixtureContainers();
+    const dockerCache = tempDir("mcp-run-serve-docker-");
+    const served = await startServe([
+      MANIFEST,
+      "--port",
+      "0",
+      "--cache",
+      dockerCache,
+      "--isolation",
+      "docker",
+      "--image",
+      IMAGE,
+      "--network",
+      "host",
+    ]);
+    try {
+      const a = await connectClient({ url: served.url });
+      const b = await connectClient({ url: served.url });
+      try {
+        assert.equal(await callText(a.client, "count"), "1");
+        assert.equal(await callText(a.client, "count"), "2");
+        assert.equal(await callText(b.client, "count"), "1", "b runs in another container");
+        assert.equal((await fixtureContainers()).length - before.length, 2);
+      } finally {
+        await a.client.close();
+        await b.client.close();
+      }
+      assert.match(served.stderr(), /one sandboxed container per session/);
+    } finally {
+      served.child.kill("SIGTERM");
+      assert.equal((await served.child.status).code, 0, served.stderr());
+    }
+    assert.deepEqual(await fixtureContainers(), before, "no container left behind");
+  },
+});

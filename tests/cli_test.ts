@@ -32,6 +32,9 @@ Deno.test("mcp-run reports bad usage with exit 2", async () => {
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /-p takes NAME=VALUE, got "dirs"/);
   assert.equal((await cli(["list", "--format", "xml"])).code, 2);
+  const stray = await cli(["list", "--port", "5"]);
+  assert.equal(stray.code, 2);
+  assert.match(stray.stderr, /--port is not an option of list/);
 });
 
 Deno.test("mcp-run check reports every problem with path and line, exit 3", async () => {

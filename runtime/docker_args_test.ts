@@ -1,3 +1,4 @@
+import { serverFixture } from "./_server_fixture.ts";
 import assert from "node:assert/strict";
 import {
   CONTAINER_LOCK_FILE,
@@ -11,24 +12,12 @@ import { denoRunArgs } from "./flags.ts";
 import type { ResolvedServer } from "./resolve.ts";
 
 function server(overrides: Partial<ResolvedServer> = {}): ResolvedServer {
-  return {
+  return serverFixture({
     name: "memory",
     specifier: "npm:@modelcontextprotocol/server-memory@2026.8.31",
-    args: [],
-    read: [],
-    write: [],
-    net: [],
     denyNet: ["127.0.0.0/8"],
-    env: [],
-    secrets: [],
-    requiredEnv: [],
-    envValues: {},
-    sys: [],
-    run: [],
-    ffi: [],
-    params: {},
     ...overrides,
-  };
+  });
 }
 
 const HARDENING = [

@@ -30,7 +30,7 @@ import { denoRunArgs } from "./flags.ts";
 import type { LaunchPlan } from "./launch_plan.ts";
 import { CacheError } from "./pull.ts";
 import type { ResolvedServer } from "./resolve.ts";
-import { ServerProcess, type SpawnServerOptions } from "./server_process.ts";
+import { ServerProcess, type SpawnServerOptions, startPlan } from "./server_process.ts";
 
 /** Variables of the launcher that configure the docker client itself (never the server). */
 export const DOCKER_CLIENT_VARS: readonly string[] = [
@@ -445,15 +445,7 @@ export function spawnDockerServer(
 ): DockerServerProcess {
   let child: Deno.ChildProcess;
   try {
-    child = new Deno.Command(plan.program, {
-      args: plan.args,
-      env: plan.env,
-      clearEnv: true,
-      cwd: plan.cwd,
-      stdin: "piped",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
+    child = startPlan(plan);
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) throw missingDocker(plan.program, error);
     throw error;

@@ -1,24 +1,8 @@
 import assert from "node:assert/strict";
+import { serverFixture } from "./_server_fixture.ts";
 import { denoCacheArgs, denoRunArgs, permissionFlags } from "./flags.ts";
-import type { ResolvedServer } from "./resolve.ts";
 
-const empty: ResolvedServer = {
-  name: "t",
-  specifier: "npm:demo@1.0.0",
-  args: [],
-  read: [],
-  write: [],
-  net: [],
-  denyNet: ["127.0.0.0/8", "[::1]"],
-  env: [],
-  secrets: [],
-  requiredEnv: [],
-  envValues: {},
-  sys: [],
-  run: [],
-  ffi: [],
-  params: {},
-};
+const empty = serverFixture({ name: "t", denyNet: ["127.0.0.0/8", "[::1]"] });
 
 Deno.test("permissionFlags() grants nothing for a server that declares nothing", () => {
   assert.deepEqual(permissionFlags(empty), ["--deny-net=127.0.0.0/8,[::1]", "--ignore-env"]);

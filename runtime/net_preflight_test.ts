@@ -1,25 +1,11 @@
 import assert from "node:assert/strict";
+import { serverFixture } from "./_server_fixture.ts";
 import { checkHostAddresses, privateAddressReason } from "./net_preflight.ts";
 import { denyNetList, parseNetGrant } from "./net_policy.ts";
 import { GrantError, type ResolvedServer } from "./resolve.ts";
 
-const server = (net: string[], userPrivate: string[] = []): ResolvedServer => ({
-  name: "t",
-  specifier: "npm:x@1.0.0",
-  args: [],
-  read: [],
-  write: [],
-  net,
-  denyNet: denyNetList(userPrivate.map(parseNetGrant)),
-  env: [],
-  secrets: [],
-  requiredEnv: [],
-  envValues: {},
-  sys: [],
-  run: [],
-  ffi: [],
-  params: {},
-});
+const server = (net: string[], userPrivate: string[] = []): ResolvedServer =>
+  serverFixture({ name: "t", net, denyNet: denyNetList(userPrivate.map(parseNetGrant)) });
 
 Deno.test("privateAddressReason() refuses private addresses in every form", () => {
   const s = server(["api.example.com"]);

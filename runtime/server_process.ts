@@ -164,7 +164,19 @@ export function spawnServer(
   plan: LaunchPlan,
   options: SpawnServerOptions = {},
 ): ServerProcess {
-  const child = new Deno.Command(plan.program, {
+  return new ServerProcess(name, startPlan(plan), options);
+}
+
+/**
+ * Starts a plan's program exactly as planned: its environment only (nothing inherited), its
+ * folder, all three stdio streams piped.
+ *
+ * @param plan What to start.
+ * @returns The child process.
+ * @throws {Deno.errors.NotFound} When the program is not installed.
+ */
+export function startPlan(plan: LaunchPlan): Deno.ChildProcess {
+  return new Deno.Command(plan.program, {
     args: plan.args,
     env: plan.env,
     clearEnv: true,
@@ -173,5 +185,4 @@ export function spawnServer(
     stdout: "piped",
     stderr: "piped",
   }).spawn();
-  return new ServerProcess(name, child, options);
 }

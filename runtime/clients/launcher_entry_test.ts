@@ -1,24 +1,14 @@
 import assert from "node:assert/strict";
+import { serverFixture } from "../_server_fixture.ts";
 import type { ResolvedServer } from "../resolve.ts";
 import { LAUNCHER, launcherEntry } from "./launcher_entry.ts";
 
-const SERVER: ResolvedServer = {
+const SERVER: ResolvedServer = serverFixture({
   name: "filesystem",
   specifier: "npm:@modelcontextprotocol/server-filesystem@2026.8.31",
   args: ["/home/ada/notes", "/home/ada/docs", "--verbose"],
-  read: [],
-  write: [],
-  net: [],
-  denyNet: [],
-  env: [],
-  secrets: [],
-  requiredEnv: [],
-  envValues: {},
-  sys: [],
-  run: [],
-  ffi: [],
   params: { dirs: ["/home/ada/notes", "/home/ada/docs"] },
-};
+});
 
 Deno.test("launcherEntry() runs mcp-run with the resolved parameters", () => {
   const entry = launcherEntry(SERVER, {

@@ -40,8 +40,6 @@ import { shellQuote } from "./shell_quote.ts";
 import { relayStdio } from "./stdio_relay.ts";
 import { readTokenFile } from "./bearer_token.ts";
 import type { SessionMode } from "./http_bridge.ts";
-import { checkBindAddress } from "./http_serve.ts";
-import { serveServer } from "./serve_server.ts";
 import { HELP, USAGE } from "./cli_help.ts";
 
 /** Exit codes of the CLI (`run` exits with the server's own code once it started). */
@@ -708,6 +706,9 @@ async function serveCommand(
   dryRun: boolean,
 ): Promise<number> {
   const tokens = options.tokenFile === undefined ? [] : await readTokenFile(options.tokenFile);
+  // Loaded on use, so the other commands start without the HTTP bridge and its SDK transport.
+  const { checkBindAddress } = await import("./http_serve.ts");
+  const { serveServer } = await import("./serve_server.ts");
   checkBindAddress(options.host, tokens.length > 0);
   const server = await resolveFor(ctx, target, extraArgs);
   const docker = ctx.isolation === "docker";

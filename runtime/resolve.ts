@@ -93,7 +93,10 @@ export interface ResolveServerOptions {
   trust?: boolean;
   /** Canonicalizes an existing path; defaults to `Deno.realPathSync`. */
   realPath?: (path: string) => string;
-  /** Most directory entries scanned for escaping symlinks per grant (default 20000). */
+  /**
+   * Most directory entries scanned for escaping symlinks per grant (default 50000); a larger
+   * grant is refused. `0` turns the scan off, which lets links inside a grant lead anywhere.
+   */
   symlinkScanLimit?: number;
   /** The npm registry packages are pulled from, for `${package_dir}` (default npmjs). */
   npmRegistry?: string;
@@ -180,7 +183,7 @@ export function resolveServer(manifest: Manifest, options: ResolveServerOptions)
   const write = paths("write");
   checkSymlinks(
     [...read, ...write].filter((path) => !isWithin(path, cacheRoot)),
-    options.symlinkScanLimit ?? 20000,
+    options.symlinkScanLimit ?? 50000,
     realPath,
   );
 
@@ -417,9 +420,10 @@ function checkSymlinks(
   realPath: (p: string) => string,
 ): void {
   for (const root of grants) {
+    if (limit === 0) return;
     let seen = 0;
     const stack = [root];
-    while (stack.length > 0 && seen < limit) {
+    while (stack.length > 0) {
       const dir = stack.pop()!;
       let entries: Iterable<Deno.DirEntry>;
       try {
@@ -429,7 +433,13 @@ function checkSymlinks(
         continue;
       }
       for (const entry of entries) {
-        if (++seen > limit) break;
+        if (++seen > limit) {
+          throw new GrantError(
+            "permissions",
+            `Cannot grant "${root}": it holds more than ${limit} entries, too many to check for ` +
+              "links that lead outside it. Grant a narrower folder.",
+          );
+        }
         const path = join(dir, entry.name);
         if (entry.isDirectory) stack.push(path);
         else if (entry.isSymlink) {

@@ -243,3 +243,18 @@ Deno.test("resolveServer() grants ${package_dir} as the package's own folder in 
     /only npm:name@version packages/,
   );
 });
+
+Deno.test("resolveServer() refuses a folder too large to scan for escaping links", () => {
+  const big = join(tmp, "big");
+  Deno.mkdirSync(big);
+  for (let i = 0; i < 12; i++) Deno.writeTextFileSync(join(big, `f${i}`), "");
+  grantError(
+    () => resolveServer(fsManifest, { ...opts, params: { dirs: big }, symlinkScanLimit: 10 }),
+    /permissions/,
+    /more than 10 entries.*narrower folder/,
+  );
+  assert.deepEqual(
+    resolveServer(fsManifest, { ...opts, params: { dirs: big }, symlinkScanLimit: 12 }).read,
+    [big],
+  );
+});

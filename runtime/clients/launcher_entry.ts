@@ -8,7 +8,7 @@ import type { LaunchEntry } from "../launch_entry.ts";
 import type { ResolvedServer } from "../resolve.ts";
 
 /** The module users run as the launcher. */
-export const LAUNCHER = "jsr:@sandboxed/mcp-run";
+export const LAUNCHER = "jsr:@sandboxed/mcp-run/cli";
 
 /** Options for {@link launcherEntry}. */
 export interface LauncherEntryOptions {

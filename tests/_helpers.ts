@@ -1,4 +1,6 @@
 /** Shared test helpers: temp folders, the CLI as a subprocess, registry servers resolved. */
+import assert from "node:assert/strict";
+import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { fileURLToPath as fromFileUrl } from "node:url";
 import { loadManifest } from "../runtime/registry.ts";
 import { type ResolvedServer, resolveServer } from "../runtime/resolve.ts";
@@ -72,4 +74,63 @@ export async function registryServer(
 export function resultText(result: { content?: unknown }): string {
   return ((result.content ?? []) as { type: string; text?: string }[])
     .filter((c) => c.type === "text").map((c) => c.text).join("\n");
+}
+
+/** A work folder for the filesystem server: a granted folder with a note, and canaries outside. */
+export interface FilesystemScene {
+  work: string;
+  granted: string;
+  canary: string;
+}
+
+/**
+ * Lays out `work/granted/note.txt`, and the same canary in `work/secret.txt` and in the
+ * sibling-prefix folder `work/granted-evil/s.txt`.
+ */
+export function filesystemScene(work: string, mode?: number): FilesystemScene {
+  const granted = `${work}/granted`;
+  Deno.mkdirSync(granted, { mode });
+  if (mode !== undefined) Deno.chmodSync(granted, mode);
+  Deno.writeTextFileSync(`${granted}/note.txt`, "inside the grant");
+  const canary = `CANARY-${crypto.randomUUID()}`;
+  Deno.writeTextFileSync(`${work}/secret.txt`, canary);
+  Deno.mkdirSync(`${work}/granted-evil`);
+  Deno.writeTextFileSync(`${work}/granted-evil/s.txt`, canary);
+  return { work, granted, canary };
+}
+
+/**
+ * Drives a connected filesystem server through the scene: reads the note, is refused (with no
+ * canary in the answer) outside the grant — by path, `..` and sibling prefix, plus `extraDenied`
+ * — and writes inside the grant.
+ */
+export async function checkFilesystemConfined(
+  client: Client,
+  scene: FilesystemScene,
+  extraDenied: string[] = [],
+): Promise<void> {
+  const { work, granted, canary } = scene;
+  const ok = await client.callTool({
+    name: "read_text_file",
+    arguments: { path: `${granted}/note.txt` },
+  });
+  assert.equal(resultText(ok), "inside the grant");
+  const outside = [
+    `${work}/secret.txt`,
+    `${granted}/../secret.txt`,
+    `${work}/granted-evil/s.txt`,
+    ...extraDenied,
+  ];
+  for (const path of outside) {
+    const denied = await client.callTool({ name: "read_text_file", arguments: { path } });
+    assert.equal(denied.isError, true, path);
+    assert.ok(!JSON.stringify(denied).includes(canary), path);
+  }
+  const wrote = await client.callTool({
+    name: "write_file",
+    arguments: { path: `${granted}/out.txt`, content: "written" },
+  });
+  assert.notEqual(wrote.isError, true, resultText(wrote));
+  assert.equal(Deno.readTextFileSync(`${granted}/out.txt`), "written");
+  assert.equal(Deno.readTextFileSync(`${work}/secret.txt`), canary);
 }

@@ -73,7 +73,7 @@ async function benchStartup(): Promise<void> {
       "run",
       "-A",
       "--quiet",
-      `${ROOT}/mod.ts`,
+      `${ROOT}/runtime/cli.ts`,
       "run",
       "filesystem",
       "-p",

@@ -225,6 +225,12 @@ export {
   type LauncherEntryOptions,
 } from "./runtime/clients/launcher_entry.ts";
 export { type EntryVariables, entryVariables } from "./runtime/clients/entry_variables.ts";
+export {
+  loadUserConfig,
+  parseUserConfig,
+  type UserConfig,
+  userConfigPath,
+} from "./runtime/user_config.ts";
 export { EXIT, formatPlan, main, type MainOptions } from "./runtime/cli.ts";
 
 if (import.meta.main) {

@@ -41,6 +41,7 @@ import { relayStdio } from "./stdio_relay.ts";
 import { readTokenFile } from "./bearer_token.ts";
 import type { SessionMode } from "./http_bridge.ts";
 import { HELP, USAGE } from "./cli_help.ts";
+import { loadUserConfig, type UserConfig } from "./user_config.ts";
 
 /** Exit codes of the CLI (`run` exits with the server's own code once it started). */
 export const EXIT: Readonly<Record<string, number>> = {
@@ -208,7 +209,14 @@ export async function main(argv: string[], options: MainOptions = {}): Promise<n
     printError(`mcp-run ${command}: ${text}\n\n${HELP[command] ?? USAGE}`);
     return EXIT.usage;
   };
-  const isolation = values.isolation ?? "deno";
+  let defaults: UserConfig;
+  try {
+    defaults = await loadUserConfig(env);
+  } catch (error) {
+    printError(`mcp-run: ${(error as Error).message}`);
+    return EXIT.usage;
+  }
+  const isolation = values.isolation ?? defaults.isolation ?? "deno";
   if (isolation !== "deno" && isolation !== "docker") {
     return usage(`--isolation must be deno or docker, got "${isolation}"`);
   }
@@ -241,7 +249,7 @@ export async function main(argv: string[], options: MainOptions = {}): Promise<n
     trust: values.trust ?? false,
     docker: {
       cacheRoot: values.cache ?? cacheRoot({ env }),
-      image: values.image,
+      image: values.image ?? defaults.image,
       network: values.network,
       memory: values.memory,
       cpus: values.cpus,
@@ -337,7 +345,7 @@ export async function main(argv: string[], options: MainOptions = {}): Promise<n
           const { configCommand: clientConfig } = await import("./client_commands.ts");
           return await clientConfig(clientCtx, rest[0], clientOptions);
         }
-        const form = values.form ?? (values.isolation === "docker" ? "docker" : undefined);
+        const form = values.form ?? (isolation === "docker" ? "docker" : undefined);
         if (form !== "deno" && form !== "docker") return usage("--form must be deno or docker");
         return await configCommand(ctx, rest[0], serverArgs, form);
       }

@@ -50,7 +50,9 @@ Options:
       --yes                pull: accept a new version that asks for more access
       --isolation deno|docker
                            deno (default): Deno's permission flags; docker: the same flags
-                           inside a hardened container (never falls back to deno)
+                           inside a hardened container (never falls back to deno). The default
+                           and the image can be set in ~/.config/mcp-run/config.json:
+                           { "isolation": "docker", "image": "denoland/deno:2.9.6" }
       --image IMAGE        docker: the image (default ${DENO_IMAGE})
       --network NAME       docker: network for servers that declare one and for pull
                            (default bridge; servers that declare none always get none)

@@ -198,3 +198,26 @@ Deno.test("mcp-run call prints a tool result and exits 1 on a tool error", async
   assert.equal(badJson.code, 1);
   assert.match(badJson.stderr, /Tool arguments must be a JSON object/);
 });
+
+Deno.test("mcp-run takes its default isolation and image from the user's config file", async () => {
+  const home = tempDir();
+  Deno.mkdirSync(join(home, ".config", "mcp-run"), { recursive: true });
+  const file = join(home, ".config", "mcp-run", "config.json");
+  Deno.writeTextFileSync(file, `{ "isolation": "docker", "image": "example/deno:2.9.6" } // mine`);
+  const docker = await cli(["flags", "filesystem", "-p", `dirs=${data}`, "--format", "json"], {
+    env: { HOME: home },
+  });
+  assert.equal(docker.code, 0, docker.stderr);
+  const argv: string[] = JSON.parse(docker.stdout);
+  assert.equal(argv[0], "docker");
+  assert.ok(argv.includes("example/deno:2.9.6"));
+  const native = await cli(
+    ["flags", "filesystem", "-p", `dirs=${data}`, "--isolation", "deno", "--format", "json"],
+    { env: { HOME: home } },
+  );
+  assert.match(JSON.parse(native.stdout)[0], /deno$/);
+  Deno.writeTextFileSync(file, `{ "isolation": "vm" }`);
+  const bad = await cli(["list"], { env: { HOME: home } });
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /config.json": isolation must be "deno" or "docker", got "vm"/);
+});

@@ -1,0 +1,38 @@
+import assert from "node:assert/strict";
+import { parseUserConfig, userConfigPath } from "./user_config.ts";
+
+Deno.test("userConfigPath() follows MCP_RUN_CONFIG, XDG_CONFIG_HOME, HOME and APPDATA", () => {
+  assert.equal(userConfigPath({ MCP_RUN_CONFIG: "/c.json", HOME: "/h" }, "linux"), "/c.json");
+  assert.equal(
+    userConfigPath({ XDG_CONFIG_HOME: "/x", HOME: "/h" }, "linux"),
+    "/x/mcp-run/config.json",
+  );
+  assert.equal(userConfigPath({ HOME: "/h" }, "darwin"), "/h/.config/mcp-run/config.json");
+  assert.ok(userConfigPath({ APPDATA: "C:\\A", HOME: "/h" }, "windows")?.includes("mcp-run"));
+  assert.equal(userConfigPath({}, "linux"), undefined);
+});
+
+Deno.test("parseUserConfig() reads isolation and image, with comments", () => {
+  assert.deepEqual(
+    parseUserConfig(
+      `{\n // containers always\n "isolation": "docker", "image": "my/deno:2.9.6",\n}`,
+      "c",
+    ),
+    { isolation: "docker", image: "my/deno:2.9.6" },
+  );
+  assert.deepEqual(parseUserConfig("{}", "c"), {});
+});
+
+Deno.test("parseUserConfig() names the file and field of every mistake", () => {
+  assert.throws(
+    () => parseUserConfig(`{"isolation": "vm"}`, "/c.json"),
+    /"\/c.json": isolation must be "deno" or "docker", got "vm"/,
+  );
+  assert.throws(() => parseUserConfig(`{"image": 5}`, "/c.json"), /image must be an image name/);
+  assert.throws(
+    () => parseUserConfig(`{"isolaton": "docker"}`, "/c.json"),
+    /unknown field "isolaton"/,
+  );
+  assert.throws(() => parseUserConfig(`[1]`, "/c.json"), /one JSON object/);
+  assert.throws(() => parseUserConfig(`{"isolation": `, "/c.json"), SyntaxError);
+});

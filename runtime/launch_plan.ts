@@ -116,8 +116,8 @@ export async function prepareServer(
   const dirs = serverDirs(server.name, server.specifier, options.cacheRoot);
   let verify: () => Promise<PullRecord>;
   try {
-    await readPullRecord(server, options);
-    verify = () => verifyPull(server, options);
+    const record = await readPullRecord(server, options);
+    verify = () => verifyPull(server, { ...options, record });
   } catch (error) {
     if (!(error instanceof CacheError) || options.autoPull === false) throw error;
     const record = await pull(server, options);

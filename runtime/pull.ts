@@ -190,16 +190,16 @@ export async function readPullRecord(
  * Reads only the cache.
  *
  * @param server A resolved server.
- * @param options The cache root.
+ * @param options The cache root, and the pull record when the caller already read it.
  * @returns The pull record.
  * @throws {CacheError} `missing` when never pulled; `tampered` naming the first changed file.
  */
 export async function verifyPull(
   server: ResolvedServer,
-  options: Pick<PullOptions, "cacheRoot">,
+  options: Pick<PullOptions, "cacheRoot"> & { record?: PullRecord },
 ): Promise<PullRecord> {
   const dirs = serverDirs(server.name, server.specifier, options.cacheRoot);
-  const record = await readPullRecord(server, options);
+  const record = options.record ?? await readPullRecord(server, options);
   const tampered = (what: string) =>
     new CacheError(
       "tampered",

@@ -483,7 +483,9 @@ async function runCommand(
   }
   // Pass the signal on, then make sure the server ends: one that ignores it is killed after the
   // grace period (stop() closes stdin, then SIGTERM, then SIGKILL).
+  let received: Deno.Signal | undefined;
   const forward = (signal: Deno.Signal) => () => {
+    received ??= signal;
     child.kill(signal);
     child.stop().catch(() => {});
   };
@@ -491,7 +493,9 @@ async function runCommand(
   for (const [signal, handler] of handlers) Deno.addSignalListener(signal, handler);
   try {
     const status = await relayStdio(child, { gate });
-    return status.signal ? 128 + signalNumber(status.signal) : status.code;
+    // Stopped by a signal: exit as a process killed by it would, whatever the server answered.
+    const signal = received ?? status.signal;
+    return signal ? 128 + signalNumber(signal) : status.code;
   } finally {
     for (const [signal, handler] of handlers) Deno.removeSignalListener(signal, handler);
     await child.stop();

@@ -1,6 +1,6 @@
 /**
  * Real local services for end-to-end tests: PostgreSQL and Redis from Debian packages, bound to
- * 127.0.0.1 on a free port, installed with apt-get when missing (requires root).
+ * 127.0.0.1 on a free port. `tools/system_setup.sh` (run by `tools/test.sh`) installs them.
  *
  * @module
  */
@@ -42,32 +42,18 @@ async function exists(path: string): Promise<boolean> {
   }
 }
 
-let aptUpdated = false;
-async function aptInstall(pkg: string): Promise<void> {
-  const env = { DEBIAN_FRONTEND: "noninteractive", PATH: "/usr/sbin:/usr/bin:/sbin:/bin" };
-  if (!aptUpdated) {
-    await run("apt-get", ["update", "-qq"], { env });
-    aptUpdated = true;
-  }
-  await run("apt-get", ["install", "-y", "-qq", pkg], { env });
+function missing(what: string): Error {
+  return new Error(`${what} is not installed: run tools/system_setup.sh (tools/test.sh does)`);
 }
 
 async function postgresBin(): Promise<string> {
-  const find = async () => {
-    try {
-      for await (const entry of Deno.readDir("/usr/lib/postgresql")) {
-        const bin = `/usr/lib/postgresql/${entry.name}/bin`;
-        if (await exists(`${bin}/initdb`)) return bin;
-      }
-    } catch { /* not installed */ }
-    return undefined;
-  };
-  const found = await find();
-  if (found) return found;
-  await aptInstall("postgresql");
-  const installed = await find();
-  if (!installed) throw new Error("PostgreSQL is not installed and apt-get did not install it");
-  return installed;
+  try {
+    for await (const entry of Deno.readDir("/usr/lib/postgresql")) {
+      const bin = `/usr/lib/postgresql/${entry.name}/bin`;
+      if (await exists(`${bin}/initdb`)) return bin;
+    }
+  } catch { /* not installed */ }
+  throw missing("PostgreSQL");
 }
 
 /**
@@ -119,7 +105,7 @@ export async function startPostgres(dir: string, sql = ""): Promise<LocalService
  * @returns The running service.
  */
 export async function startRedis(): Promise<LocalService> {
-  if (!await exists("/usr/bin/redis-server")) await aptInstall("redis-server");
+  if (!await exists("/usr/bin/redis-server")) throw missing("Redis");
   const port = freePort();
   const child = new Deno.Command("/usr/bin/redis-server", {
     args: ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],

@@ -172,10 +172,14 @@ export function spawnServer(
  * folder, all three stdio streams piped.
  *
  * @param plan What to start.
+ * @param stderr `piped` (default), or `null` to discard the program's stderr.
  * @returns The child process.
  * @throws {Deno.errors.NotFound} When the program is not installed.
  */
-export function startPlan(plan: LaunchPlan): Deno.ChildProcess {
+export function startPlan(
+  plan: LaunchPlan,
+  stderr: "piped" | "null" = "piped",
+): Deno.ChildProcess {
   return new Deno.Command(plan.program, {
     args: plan.args,
     env: plan.env,
@@ -183,6 +187,6 @@ export function startPlan(plan: LaunchPlan): Deno.ChildProcess {
     cwd: plan.cwd,
     stdin: "piped",
     stdout: "piped",
-    stderr: "piped",
+    stderr,
   }).spawn();
 }

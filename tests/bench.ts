@@ -13,6 +13,7 @@
  * Options: `--rounds N` (default 10), `--sessions 1,16,64`, `--targets a,b` (serve targets),
  * `--only startup|serve`, `--json FILE` (serve figures).
  */
+import { startPlan } from "../runtime/server_process.ts";
 import { parseArgs } from "node:util";
 import { join } from "node:path";
 import { loadManifest } from "../runtime/registry.ts";
@@ -114,15 +115,7 @@ async function benchStartup(): Promise<void> {
   /** Spawns a plan and times spawn → initialize → tools/list answered. */
   async function timeToToolsList(plan: LaunchPlan): Promise<number> {
     const start = performance.now();
-    const child = new Deno.Command(plan.program, {
-      args: plan.args,
-      env: plan.env,
-      clearEnv: true,
-      cwd: plan.cwd,
-      stdin: "piped",
-      stdout: "piped",
-      stderr: "null",
-    }).spawn();
+    const child = startPlan(plan, "null");
     const writer = child.stdin.getWriter();
     const send = (m: unknown) => writer.write(new TextEncoder().encode(JSON.stringify(m) + "\n"));
     await send({

@@ -17,6 +17,7 @@
  *
  * @module
  */
+import { startPlan } from "../runtime/server_process.ts";
 import { parseArgs } from "node:util";
 import { join } from "node:path";
 import { loadManifest } from "../runtime/registry.ts";
@@ -120,15 +121,7 @@ async function freePort(): Promise<number> {
 // ---- direct stdio ----
 
 function stdioSession(plan: LaunchPlan): Session {
-  const child = new Deno.Command(plan.program, {
-    args: plan.args,
-    env: plan.env,
-    clearEnv: true,
-    cwd: plan.cwd,
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "null",
-  }).spawn();
+  const child = startPlan(plan, "null");
   const writer = child.stdin.getWriter();
   const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
   let buffer = "";

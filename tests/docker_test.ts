@@ -316,21 +316,7 @@ dockerTest("config --form docker prints an entry a client spawns as is", async (
   assert.equal(entry.args[entry.args.indexOf("--network") + 1], "none");
   assert.ok(!entry.args.includes("--name"), "config entries may run twice at once");
 
-  const client = new Client({ name: "docker-test", version: "1.0.0" });
-  await client.connect(
-    new StdioClientTransport({ command: entry.command, args: entry.args, stderr: "pipe" }),
-  );
-  try {
-    const tools = (await client.listTools()).tools.map((t: { name: string }) => t.name);
-    assert.ok(tools.includes("read_text_file"), tools.join(","));
-    const read = await client.callTool({
-      name: "read_text_file",
-      arguments: { path: join(dir, "hello.txt") },
-    });
-    assert.equal(resultText(read), "hello from the host");
-  } finally {
-    await client.close();
-  }
+  assert.equal(await readAsClient(entry, join(dir, "hello.txt")), "hello from the host");
 });
 
 dockerTest("config --form deno prints an entry a client spawns as is", async () => {
@@ -342,25 +328,29 @@ dockerTest("config --form deno prints an entry a client spawns as is", async () 
   assert.equal(printed.code, 0, printed.stderr);
   const entry = JSON.parse(printed.stdout);
   assert.ok(entry.args.includes("--cached-only") && entry.args.includes(`--allow-read=${dir}`));
+  assert.equal(await readAsClient(entry, join(dir, "hello.txt")), "hello natively");
+});
+
+/**
+ * Spawns a printed filesystem entry exactly as a client would (its command, args and env only),
+ * lists its tools and reads one file through it.
+ */
+async function readAsClient(
+  entry: { command: string; args: string[]; env?: Record<string, string> },
+  path: string,
+): Promise<string> {
   const client = new Client({ name: "docker-test", version: "1.0.0" });
   await client.connect(
-    new StdioClientTransport({
-      command: entry.command,
-      args: entry.args,
-      env: entry.env,
-      stderr: "pipe",
-    }),
+    new StdioClientTransport({ ...entry, stderr: "pipe" }),
   );
   try {
-    const read = await client.callTool({
-      name: "read_text_file",
-      arguments: { path: join(dir, "hello.txt") },
-    });
-    assert.equal(resultText(read), "hello natively");
+    const tools = (await client.listTools()).tools.map((t: { name: string }) => t.name);
+    assert.ok(tools.includes("read_text_file"), tools.join(","));
+    return resultText(await client.callTool({ name: "read_text_file", arguments: { path } }));
   } finally {
     await client.close();
   }
-});
+}
 
 dockerTest("dockerRunArgs() drops privileges the probe finds in a weak container", async () => {
   const dir = sharedDir();

@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { isPrivateGrant, parseNetGrant } from "./net_policy.ts";
 import type { ResolvedServer } from "./resolve.ts";
 
 /**
@@ -41,13 +42,10 @@ export function describePermissions(server: ResolvedServer): string[] {
   if (server.secrets.length) lines.push(`Receive secrets: ${list(server.secrets)}`);
   if (!server.env.length) lines.push("Read no environment variables");
   if (server.sys.length) lines.push(`Read system information: ${list(server.sys)}`);
-  const privateOpen = server.denyNet.length > 0 &&
-    server.net.some((h) =>
-      /^(127\.|10\.|192\.168\.|172\.(1[6-9]|2\d|3[01])\.|localhost|\[::1\])/.test(h)
-    );
+  const granted = server.net.filter((h) => isPrivateGrant(parseNetGrant(h)));
   lines.push(
-    privateOpen
-      ? "Private and loopback addresses blocked, except the ones you granted"
+    granted.length
+      ? `Private and loopback addresses blocked, except ${list(granted)}`
       : "Private and loopback addresses blocked",
   );
   return lines;

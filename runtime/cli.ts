@@ -40,6 +40,7 @@ import { shellQuote } from "./shell_quote.ts";
 import { relayStdio } from "./stdio_relay.ts";
 import { readTokenFile } from "./bearer_token.ts";
 import type { SessionMode } from "./http_bridge.ts";
+import type { CliContext } from "./cli_context.ts";
 import { HELP, USAGE } from "./cli_help.ts";
 import { loadUserConfig, type UserConfig } from "./user_config.ts";
 
@@ -233,8 +234,9 @@ export async function main(argv: string[], options: MainOptions = {}): Promise<n
   const registries: Record<string, string> = {};
   if (values["jsr-url"]) registries.JSR_URL = values["jsr-url"];
   if (values["npm-registry"]) registries.NPM_CONFIG_REGISTRY = values["npm-registry"];
+  const root = values.cache ?? cacheRoot({ env });
   const ctx: Context = {
-    root: values.cache ?? cacheRoot({ env }),
+    root,
     sources: values.registry
       ? [...values.registry, new URL("../manifests/", import.meta.url)]
       : undefined,
@@ -248,7 +250,7 @@ export async function main(argv: string[], options: MainOptions = {}): Promise<n
     isolation,
     trust: values.trust ?? false,
     docker: {
-      cacheRoot: values.cache ?? cacheRoot({ env }),
+      cacheRoot: root,
       image: values.image ?? defaults.image,
       network: values.network,
       memory: values.memory,
@@ -386,18 +388,8 @@ export async function main(argv: string[], options: MainOptions = {}): Promise<n
   }
 }
 
-interface Context {
-  root: string;
-  sources?: (string | URL)[];
-  params: Record<string, string[]>;
-  env: Record<string, string>;
-  registries: Record<string, string>;
-  print: (text: string) => void;
-  printError: (text: string) => void;
-  json: boolean;
+interface Context extends CliContext {
   autoPull: boolean;
-  isolation: "deno" | "docker";
-  trust: boolean;
   docker: DockerLaunchOptions;
 }
 

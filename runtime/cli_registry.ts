@@ -12,20 +12,13 @@ import { permissionLabel, permissionSummary } from "./permission_label.ts";
 import { buildRegistryIndex, listManifests, loadManifest } from "./registry.ts";
 import { searchManifests } from "./registry_search.ts";
 import { fromServerJson, type ServerJson, toServerJson } from "./server_json.ts";
+import type { CliContext } from "./cli_context.ts";
 
 /** What the registry commands need from the CLI. */
-export interface RegistryCommandContext {
-  /** Registry sources (default: the built-in registry). */
-  sources?: (string | URL)[];
-  /** mcp-run's cache root (where approved grants are kept). */
-  root: string;
-  /** Print data. */
-  print: (text: string) => void;
-  /** Print messages. */
-  printError: (text: string) => void;
-  /** Whether `--format json` was given. */
-  json: boolean;
-}
+export type RegistryCommandContext = Pick<
+  CliContext,
+  "sources" | "root" | "print" | "printError" | "json"
+>;
 
 function entryJson(m: Manifest) {
   return {

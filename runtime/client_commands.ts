@@ -5,6 +5,7 @@
  * @module
  */
 import { resolve } from "node:path";
+import type { CliContext } from "./cli_context.ts";
 import { type ClientEntry, clientEntry } from "./clients/client_entry.ts";
 import { readClientEnvironment } from "./clients/client_environment.ts";
 import { clientConfigPath, scopeFor } from "./clients/config_path.ts";
@@ -22,29 +23,9 @@ import { type LoadedManifest, loadManifest } from "./registry.ts";
 import { type ResolvedServer, resolveServer } from "./resolve.ts";
 
 /** What the client commands need from the CLI. */
-export interface ClientCommandContext {
-  /** mcp-run's cache root. */
-  root: string;
-  /** Registry sources given with `--registry`, then the built-in one. */
-  sources?: (string | URL)[];
+export interface ClientCommandContext extends CliContext {
   /** The `--registry` values as typed (passed on by launcher entries). */
   registrySources: string[];
-  /** `-p` parameters. */
-  params: Record<string, string[]>;
-  /** The CLI's environment. */
-  env: Record<string, string>;
-  /** Registry mirrors. */
-  registries: Record<string, string>;
-  /** Output. */
-  print: (text: string) => void;
-  /** Messages. */
-  printError: (text: string) => void;
-  /** `--format json`. */
-  json: boolean;
-  /** `--isolation`: docker also makes launcher entries run the server in docker. */
-  isolation: "deno" | "docker";
-  /** `--trust` (docker: allow declared run/ffi). */
-  trust: boolean;
   /** Docker image, network, limits and user for docker entries. */
   entryOptions: Partial<LaunchEntryOptions>;
   /** Pull the server when never pulled and verify its cache, natively or in docker. */

@@ -22,6 +22,37 @@ export const ROOT: string = new URL("..", import.meta.url).pathname;
 /** The fixture server used by most bridge tests. */
 export const FIXTURE: string = `${ROOT}tests/testdata/bridge_fixture_server.ts`;
 
+let fixturesCached: Promise<void> | undefined;
+
+/**
+ * Caches the fixture servers' dependencies once per test process, so their `--cached-only`
+ * children start from an empty Deno cache too (the same cache: children get the same HOME).
+ *
+ * @returns When `deno cache` has finished.
+ * @throws {Error} When the dependencies cannot be cached (with deno's output).
+ */
+export function cacheFixtures(): Promise<void> {
+  fixturesCached ??= (async () => {
+    const conformance = `${ROOT}servers/conformance/`;
+    for (
+      const args of [
+        ["--no-config", FIXTURE],
+        ["--config", `${conformance}deno.json`, `${conformance}mod.ts`],
+      ]
+    ) {
+      const out = await new Deno.Command(Deno.execPath(), {
+        args: ["cache", ...args],
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      if (!out.success) {
+        throw new Error(`Cannot cache ${args.at(-1)}:\n${new TextDecoder().decode(out.stderr)}`);
+      }
+    }
+  })();
+  return fixturesCached;
+}
+
 /** Children started by a factory, by pid. */
 export interface Children {
   /** The `connect` factory for the bridge. */
@@ -75,6 +106,7 @@ export function denoChildren(options: DenoChildrenOptions = {}): Children {
       starts++;
       if (options.startDelayMs) await new Promise((r) => setTimeout(r, options.startDelayMs));
       if (options.fail) throw new Error("spawn refused by the test");
+      await cacheFixtures();
       return new Tracked({
         command: Deno.execPath(),
         args: ["run", "--no-prompt", "--cached-only", ...(options.flags ?? []), ...script],

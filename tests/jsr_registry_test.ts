@@ -5,6 +5,11 @@ import { startJsrRegistry } from "./jsr_registry.ts";
 
 const root = new URL("../", import.meta.url).pathname;
 const decoder = new TextDecoder();
+/** How this machine trusts TLS certificates, for children that fetch npm packages. */
+const tls = Object.fromEntries(
+  ["NODE_EXTRA_CA_CERTS", "DENO_CERT", "DENO_TLS_CA_STORE", "HTTPS_PROXY", "https_proxy"]
+    .flatMap((name) => Deno.env.get(name) === undefined ? [] : [[name, Deno.env.get(name)!]]),
+);
 
 async function copyDir(from: string, to: string): Promise<void> {
   await Deno.mkdir(to, { recursive: true });
@@ -32,7 +37,7 @@ Deno.test("startJsrRegistry() serves published servers that deno runs through JS
       // No --allow-* flag at all: the time server needs none.
       args: ["run", "--no-prompt", "--no-config", "jsr:@sandboxed/time@0.1.0"],
       cwd,
-      env: { JSR_URL: registry.url, NO_COLOR: "1" },
+      env: { ...tls, JSR_URL: registry.url, NO_COLOR: "1" },
       stderr: "pipe",
     });
     const client = new Client({ name: "test", version: "1.0.0" });
@@ -67,7 +72,7 @@ Deno.test("startJsrRegistry() serves published servers that deno runs through JS
     const cache = await new Deno.Command(Deno.execPath(), {
       args: ["cache", "--no-config", `--lock=${lock}`, "jsr:@sandboxed/fetch@0.1.0"],
       cwd,
-      env: { JSR_URL: registry.url, NO_COLOR: "1" },
+      env: { ...tls, JSR_URL: registry.url, NO_COLOR: "1" },
     }).output();
     assert.equal(cache.code, 0, decoder.decode(cache.stderr));
     const lockText = await Deno.readTextFile(lock);
@@ -87,7 +92,7 @@ Deno.test("startJsrRegistry() serves published servers that deno runs through JS
         "jsr:@sandboxed/fetch@0.1.0",
       ],
       cwd,
-      env: { JSR_URL: registry.url, NO_COLOR: "1" },
+      env: { ...tls, JSR_URL: registry.url, NO_COLOR: "1" },
       stderr: "pipe",
     });
     const fetchClient = new Client({ name: "test", version: "1.0.0" });

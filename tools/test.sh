@@ -2,8 +2,22 @@
 # The whole test suite, from a fresh machine: installs the pinned Deno, the Debian packages the
 # end-to-end tests use, Docker and the local stand-in image, then runs format, lint, type and
 # publish checks and every test.
+#
+# The run has a HOME of its own inside the checkout (.cache/test/home), and so its own Deno and npm
+# caches: whatever the tests need is fetched or built by the run itself, never found in a cache
+# warmed by earlier work. `tools/test.sh --fresh` (and CI) empties it first.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+if [ "${1:-}" = "--fresh" ]; then
+  shift
+  rm -rf .cache/test
+fi
+mkdir -p .cache/test/home
+HOME=$(pwd)/.cache/test/home
+export HOME
+# Every cache and config location derives from HOME; nothing from the caller's environment.
+unset DENO_DIR XDG_CACHE_HOME XDG_CONFIG_HOME XDG_DATA_HOME MCP_RUN_CACHE MCP_RUN_CONFIG \
+  NPM_CONFIG_REGISTRY npm_config_registry JSR_URL
 deno=tools/deno
 "$deno" --version | head -n1
 tools/system_setup.sh

@@ -357,6 +357,66 @@ Deno.test("serveHttpBridge() caps connections overall and stays bounded under ma
   });
 });
 
+Deno.test("serveHttpBridge() takes the client address from a trusted proxy only, never from a spoofer", async () => {
+  // The rate limit is the canary: 2 requests per client, then 429 for a very long time.
+  await withServer(
+    {
+      trustProxy: ["127.0.0.2", "127.0.0.1"],
+      ratePerSecond: 0.001,
+      rateBurst: 2,
+      maxConnectionsPerClient: 2,
+    },
+    async (server) => {
+      const proxy = fetchFrom("127.0.0.2");
+      const spoofer = fetchFrom("127.0.0.3");
+      const held: Deno.Conn[] = [];
+      const status = async (fetchFn: FetchLike, headers: Record<string, string>) => {
+        const response = await fetchFn(server.url, { headers });
+        await response.body?.cancel();
+        return response.status; // 400 (no session) once past the limits, 429 when limited
+      };
+      try {
+        // Malicious case: an untrusted peer rotates X-Forwarded-For and CF-Connecting-IP to get
+        // a fresh budget per request; it still gets one budget, its own address's.
+        const spoofed: number[] = [];
+        for (let i = 1; i <= 4; i++) {
+          spoofed.push(
+            await status(spoofer, {
+              "x-forwarded-for": `203.0.113.${i}`,
+              "cf-connecting-ip": `198.51.100.${i}`,
+            }),
+          );
+        }
+        assert.deepEqual(spoofed, [400, 400, 429, 429]);
+        // A client behind the trusted proxy that prepends a fake address is still itself.
+        const behind = [];
+        for (const fake of ["192.0.2.1", "192.0.2.2", "192.0.2.3"]) {
+          behind.push(await status(proxy, { "x-forwarded-for": `${fake}, 203.0.113.50` }));
+        }
+        assert.deepEqual(behind, [400, 400, 429]);
+        // Positive control: through the trusted proxy, each forwarded client has its own
+        // budget, so the headers do take effect when they may.
+        for (let i = 1; i <= 3; i++) {
+          assert.equal(await status(proxy, { "x-forwarded-for": `203.0.113.${i}` }), 400);
+          assert.equal(await status(proxy, { "cf-connecting-ip": `198.51.100.${i}` }), 400);
+        }
+        // A trusted proxy carries many clients: it is exempt from the per-client connection cap.
+        for (let i = 0; i < 4; i++) {
+          const conn = await Deno.connect({ hostname: "127.0.0.1", port: server.addr.port });
+          await conn.write(encoder.encode("GET /m"));
+          held.push(conn);
+        }
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        assert.ok(server.connections >= 4, `${server.connections} connections held`);
+      } finally {
+        for (const conn of held) conn.close();
+        proxy.close();
+        spoofer.close();
+      }
+    },
+  );
+});
+
 Deno.test("serveHttpBridge() bounds idle sessions and SSE streams, then reaps them", async () => {
   await withServer(
     // 400 requests at once from one address: above the connection cap, which a test below covers.

@@ -102,6 +102,17 @@ interface Connection {
  * @returns The listener.
  * @throws {Deno.errors.AddrInUse} If the port is taken.
  * @throws {TypeError} If this Deno cannot serve single connections.
+ * @example
+ * ```ts ignore
+ * const server = listenHttp(() => Promise.resolve(new Response("ok")), {
+ *   hostname: "127.0.0.1",
+ *   port: 0,
+ *   headersTimeoutMs: 10_000,
+ *   maxConnections: 512,
+ *   maxConnectionsPerClient: 64,
+ * });
+ * await server.shutdown();
+ * ```
  */
 export function listenHttp(
   handler: (request: Request, info: ConnectionInfo) => Promise<Response>,

@@ -737,7 +737,14 @@ async function serveCommand(
   options: ServeCommandOptions,
   dryRun: boolean,
 ): Promise<number> {
-  const tokens = options.tokenFile === undefined ? [] : await readTokenFile(options.tokenFile);
+  let tokens: string[] = [];
+  try {
+    if (options.tokenFile !== undefined) tokens = await readTokenFile(options.tokenFile);
+  } catch (error) {
+    // A token file that is missing or unusable is a bad --token-file.
+    ctx.printError(`mcp-run: ${(error as Error).message}`);
+    return EXIT.usage;
+  }
   // Loaded on use, so the other commands start without the HTTP bridge and its SDK transport.
   const { checkBindAddress } = await import("./http_serve.ts");
   const { serveServer } = await import("./serve_server.ts");
@@ -784,6 +791,13 @@ async function serveCommand(
       maxConnections: options.maxConnections,
       maxConnectionsPerClient: options.maxConnectionsPerClient,
       signal: shutdown.signal,
+    }).catch((error) => {
+      if (!(error instanceof Deno.errors.AddrInUse)) throw error;
+      throw new Deno.errors.AddrInUse(
+        `${error.message}: stop the program using it, or choose another port with --port ` +
+          "(--port 0 picks a free one)",
+        { cause: error },
+      );
     });
     const unit = docker ? "container" : "process";
     const mode = options.sessionMode === "isolated"

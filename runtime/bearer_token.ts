@@ -18,6 +18,8 @@ export class TokenVerifier {
   readonly #tokens: Uint8Array[];
 
   /**
+   * Encodes the accepted tokens once, after checking each one's strength.
+   *
    * @param tokens The accepted tokens.
    * @throws {RangeError} If there is no token or one is shorter than {@linkcode MIN_TOKEN_LENGTH}.
    * @example

@@ -333,6 +333,24 @@ Deno.test("serveHttpBridge() closes connections that trickle headers or a body, 
   );
 });
 
+Deno.test("serveHttpBridge() closes idle kept-alive connections without breaking a client or its session", async () => {
+  const headersTimeoutMs = 300;
+  await withServer({ headersTimeoutMs }, async (server) => {
+    const { client } = await connectClient({ url: server.url });
+    try {
+      for (let i = 0; i < 3; i++) {
+        assert.equal(await callText(client, "echo", { text: `call ${i}` }), `call ${i}`);
+        // Idle past the deadline: the pooled connection is closed; the next call reconnects.
+        await new Promise((resolve) => setTimeout(resolve, headersTimeoutMs * 3));
+      }
+      // Closing idle connections never ends the session they carried.
+      assert.equal(server.bridge.stats().sessions, 1);
+    } finally {
+      await client.close();
+    }
+  });
+});
+
 Deno.test("serveHttpBridge() caps connections overall and stays bounded under many idle ones", async () => {
   await withServer({ maxConnections: 50, headersTimeoutMs: 30_000 }, async (server) => {
     const port = server.addr.port;

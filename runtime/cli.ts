@@ -794,7 +794,7 @@ async function serveCommand(
     }).catch((error) => {
       if (!(error instanceof Deno.errors.AddrInUse)) throw error;
       throw new Deno.errors.AddrInUse(
-        `${error.message}: stop the program using it, or choose another port with --port ` +
+        `${error.message}; stop the program using it, or choose another port with --port ` +
           "(--port 0 picks a free one)",
         { cause: error },
       );

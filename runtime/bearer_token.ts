@@ -18,6 +18,8 @@ export class TokenVerifier {
   readonly #tokens: Uint8Array[];
 
   /**
+   * Encodes the accepted tokens once, after checking each one's strength.
+   *
    * @param tokens The accepted tokens.
    * @throws {RangeError} If there is no token or one is shorter than {@linkcode MIN_TOKEN_LENGTH}.
    * @example
@@ -92,15 +94,30 @@ function checkToken(token: string): void {
  *
  * @param path The token file.
  * @returns The tokens.
- * @throws {Deno.errors.NotFound} If the file does not exist.
- * @throws {RangeError} If the file is readable by others, holds no token or a weak one.
+ * @throws {Deno.errors.NotFound} If the file does not exist; the message says how to make one.
+ * @throws {RangeError} If it is not a file, is readable by others, holds no token or a weak one.
  * @example
  * ```ts ignore
  * const tokens = await readTokenFile("/home/me/.config/mcp-run/token");
  * ```
  */
 export async function readTokenFile(path: string): Promise<string[]> {
-  const info = await Deno.stat(path);
+  let info: Deno.FileInfo;
+  try {
+    info = await Deno.stat(path);
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+    throw new Deno.errors.NotFound(
+      `Cannot use token file "${path}": it does not exist; create one with ` +
+        `\`(umask 077; openssl rand -hex 32 > ${path})\``,
+      { cause: error },
+    );
+  }
+  if (!info.isFile) {
+    throw new RangeError(
+      `Cannot use token file "${path}": it is not a file; give a file with one token per line`,
+    );
+  }
   if (info.mode !== null && (info.mode & 0o077) !== 0) {
     throw new RangeError(
       `Cannot use token file "${path}": it is readable by other users, run \`chmod 600 ${path}\``,

@@ -60,3 +60,23 @@ Deno.test("readTokenFile() reads tokens and refuses a file others can read", asy
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("readTokenFile() names a missing file and says how to create one", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const missing = `${dir}/token`;
+    await assert.rejects(
+      () => readTokenFile(missing),
+      (error: Error) =>
+        error instanceof Deno.errors.NotFound &&
+        error.message.includes(`"${missing}": it does not exist`) &&
+        error.message.includes("openssl rand -hex 32") && error.cause !== undefined,
+    );
+    await assert.rejects(
+      () => readTokenFile(dir),
+      (error: Error) => error instanceof RangeError && /it is not a file/.test(error.message),
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

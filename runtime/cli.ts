@@ -39,6 +39,7 @@ import { ServerExitedError, type ServerProcess, spawnServer } from "./server_pro
 import { shellQuote } from "./shell_quote.ts";
 import { relayStdio } from "./stdio_relay.ts";
 import { readTokenFile } from "./bearer_token.ts";
+import { compileTrustedProxies } from "./_client_address.ts";
 import type { SessionMode } from "./http_bridge.ts";
 import type { CliContext } from "./cli_context.ts";
 import { HELP, USAGE } from "./cli_help.ts";
@@ -75,6 +76,9 @@ const OPTIONS = {
   "idle-timeout": { type: "string" },
   "request-timeout": { type: "string" },
   "json-response": { type: "boolean" },
+  "trust-proxy": { type: "string", multiple: true },
+  "max-connections": { type: "string" },
+  "max-connections-per-client": { type: "string" },
   isolation: { type: "string" },
   image: { type: "string" },
   network: { type: "string" },
@@ -122,6 +126,9 @@ const SERVE = [
   "idle-timeout",
   "request-timeout",
   "json-response",
+  "trust-proxy",
+  "max-connections",
+  "max-connections-per-client",
 ];
 const CLIENT = ["client", "scope", "form", "name", "file", "force", "launcher", "env-file"];
 /** Options each command takes besides the global ones; a stray one is a usage error. */
@@ -636,6 +643,9 @@ interface ServeCommandOptions {
   idleTimeoutMs?: number;
   requestTimeoutMs?: number;
   jsonResponse: boolean;
+  trustProxy: string[];
+  maxConnections?: number;
+  maxConnectionsPerClient?: number;
 }
 
 type ServeFlags =
@@ -650,11 +660,18 @@ type ServeFlags =
       | "rate-limit"
       | "max-concurrent"
       | "idle-timeout"
-      | "request-timeout",
+      | "request-timeout"
+      | "max-connections"
+      | "max-connections-per-client",
       string
     >
   >
-  & { "allowed-host"?: string[]; "allowed-origin"?: string[]; "json-response"?: boolean };
+  & {
+    "allowed-host"?: string[];
+    "allowed-origin"?: string[];
+    "json-response"?: boolean;
+    "trust-proxy"?: string[];
+  };
 
 function serveOptions(values: ServeFlags): ServeCommandOptions | string {
   const port = Number(values.port ?? "8808");
@@ -673,6 +690,8 @@ function serveOptions(values: ServeFlags): ServeCommandOptions | string {
     "idle-timeout",
     "request-timeout",
     "rate-limit",
+    "max-connections",
+    "max-connections-per-client",
   ] as const;
   for (const flag of positive) {
     const text = values[flag];
@@ -685,6 +704,12 @@ function serveOptions(values: ServeFlags): ServeCommandOptions | string {
     numbers[flag] = value;
   }
   const rate = numbers["rate-limit"];
+  const trustProxy = values["trust-proxy"] ?? [];
+  try {
+    compileTrustedProxies(trustProxy);
+  } catch (error) {
+    return `--trust-proxy ${(error as Error).message.replace(/^Cannot trust proxy /, "")}`;
+  }
   return {
     host: values.host ?? "127.0.0.1",
     port,
@@ -699,6 +724,9 @@ function serveOptions(values: ServeFlags): ServeCommandOptions | string {
     idleTimeoutMs: numbers["idle-timeout"] && numbers["idle-timeout"] * 1000,
     requestTimeoutMs: numbers["request-timeout"] && numbers["request-timeout"] * 1000,
     jsonResponse: values["json-response"] ?? false,
+    trustProxy,
+    maxConnections: numbers["max-connections"],
+    maxConnectionsPerClient: numbers["max-connections-per-client"],
   };
 }
 
@@ -709,7 +737,14 @@ async function serveCommand(
   options: ServeCommandOptions,
   dryRun: boolean,
 ): Promise<number> {
-  const tokens = options.tokenFile === undefined ? [] : await readTokenFile(options.tokenFile);
+  let tokens: string[] = [];
+  try {
+    if (options.tokenFile !== undefined) tokens = await readTokenFile(options.tokenFile);
+  } catch (error) {
+    // A token file that is missing or unusable is a bad --token-file.
+    ctx.printError(`mcp-run: ${(error as Error).message}`);
+    return EXIT.usage;
+  }
   // Loaded on use, so the other commands start without the HTTP bridge and its SDK transport.
   const { checkBindAddress } = await import("./http_serve.ts");
   const { serveServer } = await import("./serve_server.ts");
@@ -752,7 +787,17 @@ async function serveCommand(
       idleTimeoutMs: options.idleTimeoutMs,
       requestTimeoutMs: options.requestTimeoutMs,
       jsonResponse: options.jsonResponse,
+      trustProxy: options.trustProxy,
+      maxConnections: options.maxConnections,
+      maxConnectionsPerClient: options.maxConnectionsPerClient,
       signal: shutdown.signal,
+    }).catch((error) => {
+      if (!(error instanceof Deno.errors.AddrInUse)) throw error;
+      throw new Deno.errors.AddrInUse(
+        `${error.message}; stop the program using it, or choose another port with --port ` +
+          "(--port 0 picks a free one)",
+        { cause: error },
+      );
     });
     const unit = docker ? "container" : "process";
     const mode = options.sessionMode === "isolated"

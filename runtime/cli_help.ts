@@ -108,7 +108,8 @@ Options:
                            requires --token-file
   --port N                 Port (default 8808; 0 picks a free one)
   --token-file F           Bearer tokens, one per line, file mode 600; clients send
-                           "Authorization: Bearer <token>"; a session only answers its token
+                           "Authorization: Bearer <token>"; a session only answers its token.
+                           Make one: (umask 077; openssl rand -hex 32 > F)
   --allowed-host NAME[:PORT]
                            Another accepted Host header (repeatable); loopback names and the
                            bound address are always accepted, others get 403
@@ -124,6 +125,18 @@ Options:
   --rate-limit N           Requests per second one client may start (default 50, burst 2N;
                            0 turns it off)
   --max-concurrent N       Requests (open streams included) per client at once (default 64)
+  --max-connections N      TCP connections open at once (default 512); more are closed
+  --max-connections-per-client N
+                           Connections one client address (IPv6: one /64) may hold open
+                           (default 64); more are closed. A connection must send each
+                           request's headers within 10 s (of opening, or of the previous
+                           answer) and its body within 30 s, or it is closed
+  --trust-proxy ADDR       A reverse proxy or tunnel (cloudflared, nginx) in front of serve,
+                           as an IP address or CIDR range (repeatable). For requests from it,
+                           the client is the right-most X-Forwarded-For address that is not a
+                           trusted proxy, else CF-Connecting-IP, and per-client limits count
+                           that client; from any other peer those headers are ignored. A
+                           trusted proxy has no per-client connection cap
   --idle-timeout S         Close sessions idle for S seconds (default 600)
   --request-timeout S      Answer a request the server does not answer in S seconds with a
                            JSON-RPC error (default 60)

@@ -7,7 +7,8 @@
  * `connect` factory; `shared` mode multiplexes one process with request-id remapping. The handler
  * enforces the rules of SECURITY.md §9: Host and Origin allow lists (403), bearer tokens compared
  * in constant time (401), session ids that are random and bound to the token that created them,
- * body size (413), per-client rate and concurrency (429), session count (503) and idle limits.
+ * body size (413) and time (408), per-client rate and concurrency (429), session count (503) and
+ * idle limits; per-client limits trust forwarding headers only from the proxies listed.
  * The client's headers never reach the server process: only JSON-RPC messages do.
  *
  * @module
@@ -18,6 +19,7 @@ import type { JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
 import { compileHostCheck, compileOriginCheck, corsHeaders } from "./_host_origin.ts";
 import { TokenVerifier } from "./bearer_token.ts";
 import { ClientLimits } from "./_client_limits.ts";
+import { clientAddress, clientKey, compileTrustedProxies } from "./_client_address.ts";
 import { type Link, Upstream } from "./_upstream.ts";
 
 export { BridgeErrorCode } from "./_upstream.ts";
@@ -69,6 +71,20 @@ export interface HttpBridgeOptions {
    * event streams, and JSON-RPC requests waiting for the server. Default 64.
    */
   maxConcurrentPerClient?: number;
+  /**
+   * Time a request body may take to arrive in full; a slower one gets 408 and its connection
+   * is closed (when the server gave a way to close it, as {@linkcode serveHttpBridge} does).
+   * Default 30 s.
+   */
+  bodyTimeoutMs?: number;
+  /**
+   * Reverse proxies whose forwarding headers are believed, each an IP address or CIDR range
+   * (`127.0.0.1`, `10.0.0.0/8`): for a request from one of them, the client is the right-most
+   * `X-Forwarded-For` address that is not itself a trusted proxy, else `CF-Connecting-IP`. From
+   * any other peer those headers are ignored. Per-client limits count under that address.
+   * Default: none (every client is its peer address).
+   */
+  trustProxy?: readonly string[];
   /** A session with no request for this long is closed and its process ended. Default 10 min. */
   idleTimeoutMs?: number;
   /**
@@ -92,8 +108,13 @@ export interface HttpBridgeOptions {
 
 /** The connection details the handler uses: Deno.serve's second argument fits. */
 export interface ClientInfo {
-  /** The peer address; its `hostname` keys the per-client limits. */
+  /**
+   * The peer address; its `hostname` keys the per-client limits (IPv6 per /64), unless it is a
+   * trusted proxy (`trustProxy`).
+   */
   remoteAddr?: { hostname?: string };
+  /** Closes the connection at once; called when a request body arrives too slowly. */
+  close?: () => void;
 }
 
 /** Counters describing a bridge's state. */
@@ -154,32 +175,45 @@ function randomSessionId(): string {
     .replace(/=+$/, "");
 }
 
-async function readBody(request: Request, maxBytes: number): Promise<string | undefined> {
+/** Why a body was not read: larger than allowed, or slower than allowed. */
+type BodyRefusal = "too-large" | "too-slow";
+
+async function readBody(
+  request: Request,
+  maxBytes: number,
+  timeoutMs: number,
+): Promise<string | BodyRefusal> {
   const declared = request.headers.get("content-length");
-  if (declared !== null) {
-    if (!(Number(declared) <= maxBytes)) {
-      await request.body?.cancel().catch(() => {});
-      return undefined;
-    }
-    // The HTTP server reads no more than the declared length.
-    return await request.text();
+  if (declared !== null && !(Number(declared) <= maxBytes)) {
+    await request.body?.cancel().catch(() => {});
+    return "too-large";
   }
   if (request.body === null) return "";
   const reader = request.body.getReader();
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    reader.cancel().catch(() => {});
+  }, timeoutMs);
   const chunks: Uint8Array[] = [];
   let size = 0;
   try {
     for (;;) {
       const { done, value } = await reader.read();
+      if (timedOut) return "too-slow";
       if (done) break;
       size += value.byteLength;
       if (size > maxBytes) {
         await reader.cancel().catch(() => {});
-        return undefined;
+        return "too-large";
       }
       chunks.push(value);
     }
+  } catch (error) {
+    if (timedOut) return "too-slow";
+    throw error;
   } finally {
+    clearTimeout(timer);
     reader.releaseLock();
   }
   if (chunks.length === 1) return new TextDecoder().decode(chunks[0]);
@@ -337,8 +371,10 @@ export function createHttpBridge(options: HttpBridgeOptions): HttpBridge {
   const maxSessionsPerClient = options.maxSessionsPerClient ?? 16;
   const idleTimeoutMs = options.idleTimeoutMs ?? 10 * 60_000;
   const requestTimeoutMs = options.requestTimeoutMs ?? 60_000;
+  const bodyTimeoutMs = options.bodyTimeoutMs ?? 30_000;
   for (
     const [name, value] of Object.entries({
+      bodyTimeoutMs,
       maxBodyBytes,
       maxSessions,
       maxSessionsPerClient,
@@ -353,6 +389,7 @@ export function createHttpBridge(options: HttpBridgeOptions): HttpBridge {
   }
   const hostAllowed = compileHostCheck(options.allowedHosts);
   const originAllowed = compileOriginCheck(options.allowedOrigins ?? []);
+  const trustedProxy = compileTrustedProxies(options.trustProxy ?? []);
   const verifier = options.tokens !== undefined && options.tokens.length > 0
     ? new TokenVerifier(options.tokens)
     : undefined;
@@ -501,6 +538,7 @@ export function createHttpBridge(options: HttpBridgeOptions): HttpBridge {
     client: string,
     tokenIndex: number,
     onBodyEnd: (() => void)[],
+    info: ClientInfo | undefined,
   ): Promise<Response> => {
     const method = request.method;
     if (method !== "GET" && method !== "POST" && method !== "DELETE") {
@@ -508,9 +546,15 @@ export function createHttpBridge(options: HttpBridgeOptions): HttpBridge {
     }
     let parsedBody: unknown;
     if (method === "POST") {
-      const text = await readBody(request, maxBodyBytes);
-      if (text === undefined) {
+      const text = await readBody(request, maxBodyBytes, bodyTimeoutMs);
+      if (text === "too-large") {
         return jsonError(413, -32000, `Request body must not exceed ${maxBodyBytes} bytes`);
+      }
+      if (text === "too-slow") {
+        info?.close?.();
+        return jsonError(408, -32000, `Request body must arrive within ${bodyTimeoutMs} ms`, {
+          Connection: "close",
+        });
       }
       try {
         parsedBody = JSON.parse(text);
@@ -587,7 +631,8 @@ export function createHttpBridge(options: HttpBridgeOptions): HttpBridge {
         });
       }
     }
-    const client = info?.remoteAddr?.hostname ?? "unknown";
+    const peer = info?.remoteAddr?.hostname ?? "unknown";
+    const client = clientKey(clientAddress(peer, request.headers, trustedProxy));
     const now = Date.now();
     if (!limits.take(client, now)) {
       return jsonError(429, -32000, "Too many requests", { ...cors, "Retry-After": "1" });
@@ -601,7 +646,7 @@ export function createHttpBridge(options: HttpBridgeOptions): HttpBridge {
     let response: Response;
     const onBodyEnd = [() => limits.release(client)];
     try {
-      response = await dispatch(request, client, tokenIndex, onBodyEnd);
+      response = await dispatch(request, client, tokenIndex, onBodyEnd, info);
     } catch (error) {
       limits.release(client);
       onError?.(error as Error);

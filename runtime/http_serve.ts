@@ -1,12 +1,16 @@
 /**
  * Listens on a TCP address and serves an {@linkcode HttpBridge}: loopback by default, and a
- * non-loopback address only with bearer tokens. Shutdown ends every session and server process
- * before the listener closes.
+ * non-loopback address only with bearer tokens. Connections are accepted by mcp-run itself:
+ * capped overall and per client address, and closed when the headers of a request do not
+ * arrive in time (slow-header attacks); slow bodies are cut by the bridge. Shutdown ends every
+ * session and server process before the listener closes.
  *
  * @module
  */
 import { createHttpBridge, type HttpBridge, type HttpBridgeOptions } from "./http_bridge.ts";
 import { loopbackHosts } from "./_host_origin.ts";
+import { compileTrustedProxies } from "./_client_address.ts";
+import { type HttpListener, listenHttp } from "./_http_listener.ts";
 
 /** Options for {@linkcode serveHttpBridge}. */
 export interface ServeHttpBridgeOptions extends Omit<HttpBridgeOptions, "allowedHosts"> {
@@ -21,6 +25,19 @@ export interface ServeHttpBridgeOptions extends Omit<HttpBridgeOptions, "allowed
   allowedHosts?: readonly string[];
   /** Aborting it shuts the server down gracefully. */
   signal?: AbortSignal;
+  /**
+   * Time a connection has to send the complete headers of a request, counted from its opening
+   * or from the end of its previous response (an idle kept-alive connection is closed after it
+   * too). Default 10 s.
+   */
+  headersTimeoutMs?: number;
+  /** Most connections open at once; more are closed on arrival. Default 512. */
+  maxConnections?: number;
+  /**
+   * Most connections one client address (an IPv6 /64) may hold open; more are closed on
+   * arrival. Trusted proxies (`trustProxy`) are exempt: they carry many clients. Default 64.
+   */
+  maxConnectionsPerClient?: number;
 }
 
 /** A listening bridge. */
@@ -31,6 +48,8 @@ export interface HttpBridgeServer {
   url: string;
   /** The bridge (stats, handler). */
   bridge: HttpBridge;
+  /** TCP connections open now. */
+  readonly connections: number;
   /** Resolves once the listener and every server process have ended. */
   finished: Promise<void>;
   /** Ends every session and server process, then closes the listener. */
@@ -103,7 +122,8 @@ export function defaultAllowedHosts(hostname: string, port: number): string[] {
  * @param options Address, allow lists, tokens, limits and the server factory.
  * @returns The running server.
  * @throws {RangeError} If binding beyond loopback without tokens, or a limit is invalid.
- * @throws {TypeError} If an allow-list entry is a wildcard or malformed.
+ * @throws {TypeError} If an allow-list or trusted-proxy entry is malformed.
+ * @throws {Deno.errors.AddrInUse} If the port is already in use.
  * @example
  * ```ts ignore
  * const server = await serveHttpBridge({ connect, port: 8080 });
@@ -111,28 +131,57 @@ export function defaultAllowedHosts(hostname: string, port: number): string[] {
  * await server.shutdown();
  * ```
  */
+// Async so that every refusal, even before binding, is a rejected promise.
+// deno-lint-ignore require-await
 export async function serveHttpBridge(options: ServeHttpBridgeOptions): Promise<HttpBridgeServer> {
   const hostname = options.hostname ?? "127.0.0.1";
   checkBindAddress(hostname, (options.tokens?.length ?? 0) > 0);
   const allowedHosts: string[] = [...(options.allowedHosts ?? [])];
+  const headersTimeoutMs = options.headersTimeoutMs ?? 10_000;
+  const maxConnections = options.maxConnections ?? 512;
+  const maxConnectionsPerClient = options.maxConnectionsPerClient ?? 64;
+  for (
+    const [name, value] of Object.entries({
+      headersTimeoutMs,
+      maxConnections,
+      maxConnectionsPerClient,
+    })
+  ) {
+    if (!(value > 0)) throw new RangeError(`Cannot serve the bridge: "${name}" must be positive`);
+  }
   // Validate everything before binding.
   createHttpBridge({ ...options, allowedHosts }).close();
   const current: { bridge?: HttpBridge } = {};
-  const listening = Promise.withResolvers<Deno.NetAddr>();
-  const server = Deno.serve(
-    {
-      hostname,
-      port: options.port ?? 0,
-      onListen: (addr) => listening.resolve(addr as Deno.NetAddr),
-    },
-    (request, info) =>
-      current.bridge === undefined
-        ? Promise.resolve(
-          new Response("Starting", { status: 503, headers: { "Retry-After": "1" } }),
-        )
-        : current.bridge.handler(request, info as { remoteAddr: Deno.NetAddr }),
-  );
-  const addr = await listening.promise;
+  const port = options.port ?? 0;
+  let server: HttpListener;
+  try {
+    server = listenHttp(
+      (request, info) =>
+        current.bridge === undefined
+          ? Promise.resolve(
+            new Response("Starting", { status: 503, headers: { "Retry-After": "1" } }),
+          )
+          : current.bridge.handler(request, info),
+      {
+        hostname,
+        port,
+        headersTimeoutMs,
+        maxConnections,
+        maxConnectionsPerClient,
+        exempt: compileTrustedProxies(options.trustProxy ?? []),
+        onError: options.onError,
+      },
+    );
+  } catch (error) {
+    if (error instanceof Deno.errors.AddrInUse) {
+      throw new Deno.errors.AddrInUse(
+        `Cannot listen on port ${port} of "${hostname}": the port is already in use`,
+        { cause: error },
+      );
+    }
+    throw error;
+  }
+  const addr = server.addr;
   const running = createHttpBridge({
     ...options,
     allowedHosts: [...defaultAllowedHosts(hostname, addr.port), ...allowedHosts],
@@ -152,6 +201,9 @@ export async function serveHttpBridge(options: ServeHttpBridgeOptions): Promise<
     addr,
     url: `http://${host}:${addr.port}${options.path ?? "/mcp"}`,
     bridge: running,
+    get connections() {
+      return server.connections;
+    },
     finished: server.finished.then(() => stopping),
     shutdown,
   };

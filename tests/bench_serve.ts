@@ -420,6 +420,8 @@ export async function benchServe(
         "256",
         "--max-concurrent",
         "1024",
+        "--max-connections-per-client",
+        "1024",
         "--rate-limit",
         "0",
         ...flags,

@@ -246,25 +246,127 @@ Deno.test("serveHttpBridge() keeps other clients working while one floods", asyn
   );
 });
 
-Deno.test("serveHttpBridge() stays bounded under thousands of idle connections", async () => {
-  await withServer({}, async (server) => {
-    const port = server.addr.port;
-    const before = Deno.memoryUsage().rss;
-    const idle: Deno.Conn[] = [];
+/** Whether the server closes `conn` within `ms` (reads until end of stream or reset). */
+async function closedWithin(conn: Deno.Conn, ms: number): Promise<boolean> {
+  const buffer = new Uint8Array(1024);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<false>((resolve) => timer = setTimeout(() => resolve(false), ms));
+  const closed = (async () => {
     try {
-      for (let i = 0; i < 2000; i++) {
+      while ((await conn.read(buffer)) !== null) { /* an answer, then the end */ }
+    } catch {
+      // reset by the server: closed too
+    }
+    return true;
+  })();
+  try {
+    return await Promise.race([closed, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Writes one byte of `text` to `conn` every `everyMs` until it fails (the server closed it). */
+async function trickle(conn: Deno.Conn, text: string, everyMs: number): Promise<void> {
+  for (const byte of encoder.encode(text)) {
+    try {
+      await conn.write(new Uint8Array([byte]));
+    } catch {
+      return;
+    }
+    await new Promise((resolve) => setTimeout(resolve, everyMs));
+  }
+}
+
+Deno.test("serveHttpBridge() closes connections that trickle headers or a body, and serves others meanwhile", async () => {
+  const headersTimeoutMs = 1000;
+  await withServer(
+    { headersTimeoutMs, bodyTimeoutMs: headersTimeoutMs, maxConnectionsPerClient: 100 },
+    async (server) => {
+      const port = server.addr.port;
+      const host = `127.0.0.1:${port}`;
+      const slow: Deno.Conn[] = [];
+      const trickles: Promise<void>[] = [];
+      const good = fetchFrom("127.0.0.3");
+      try {
+        // The hostile client (127.0.0.1): 100 connections, the per-client cap, each trickling.
+        for (let i = 0; i < 100; i++) {
+          const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+          slow.push(conn);
+          if (i % 2 === 0) {
+            trickles.push(trickle(conn, postHead(host, "", INIT.length) + INIT, 100));
+          } else {
+            // Complete headers at once, then the body a byte at a time.
+            await conn.write(encoder.encode(postHead(host, "", 1000)));
+            trickles.push(trickle(conn, "x".repeat(1000), 100));
+          }
+        }
+        // Canary check: while held, every slow connection is open (what main keeps for ever).
+        await new Promise((resolve) => setTimeout(resolve, headersTimeoutMs / 4));
+        assert.equal(server.connections, 100);
+        // One more from the same address is over its cap: closed at once.
+        const over = await Deno.connect({ hostname: "127.0.0.1", port });
+        await over.write(encoder.encode("GET /m"));
+        assert.ok(await closedWithin(over, headersTimeoutMs / 2), "over the per-client cap");
+        over.close();
+        // Positive control: a well-behaved client is served while the slow ones are held.
+        const { client } = await connectClient({ url: server.url, fetch: good });
+        try {
+          assert.equal(await callText(client, "echo", { text: "through" }), "through");
+        } finally {
+          await client.close();
+        }
+        // After the deadline every slow connection has been closed by the server.
+        const closed = await Promise.all(slow.map((conn) => closedWithin(conn, 5000)));
+        assert.equal(closed.filter((c) => !c).length, 0, "slow connections left open");
+        await Promise.all(trickles);
+        assert.equal(server.bridge.stats().sessions, 1);
+      } finally {
+        for (const conn of slow) {
+          try {
+            conn.close();
+          } catch { /* closed */ }
+        }
+        good.close();
+      }
+    },
+  );
+});
+
+Deno.test("serveHttpBridge() closes idle kept-alive connections without breaking a client or its session", async () => {
+  const headersTimeoutMs = 300;
+  await withServer({ headersTimeoutMs }, async (server) => {
+    const { client } = await connectClient({ url: server.url });
+    try {
+      for (let i = 0; i < 3; i++) {
+        assert.equal(await callText(client, "echo", { text: `call ${i}` }), `call ${i}`);
+        // Idle past the deadline: the pooled connection is closed; the next call reconnects.
+        await new Promise((resolve) => setTimeout(resolve, headersTimeoutMs * 3));
+      }
+      // Closing idle connections never ends the session they carried.
+      assert.equal(server.bridge.stats().sessions, 1);
+    } finally {
+      await client.close();
+    }
+  });
+});
+
+Deno.test("serveHttpBridge() caps connections overall and stays bounded under many idle ones", async () => {
+  await withServer({ maxConnections: 50, headersTimeoutMs: 30_000 }, async (server) => {
+    const port = server.addr.port;
+    const idle: Deno.Conn[] = [];
+    const before = Deno.memoryUsage().rss;
+    try {
+      for (let i = 0; i < 400; i++) {
         const conn = await Deno.connect({ hostname: "127.0.0.1", port });
-        // Half a request line, then silence (slowloris).
+        // Half a request line, then silence.
         await conn.write(encoder.encode(i % 2 ? "POST /mcp HTTP/1.1\r\nHost: 127" : "GET /m"));
         idle.push(conn);
       }
-      const { client } = await connectClient({ url: server.url });
-      try {
-        assert.equal(await callText(client, "echo", { text: "through" }), "through");
-      } finally {
-        await client.close();
-      }
-      assert.equal(server.bridge.stats().sessions, 1);
+      // The first 50 are held (under the per-client cap of 64), the other 350 closed at once.
+      const closed = await Promise.all(idle.slice(50).map((conn) => closedWithin(conn, 2000)));
+      assert.equal(closed.filter((c) => !c).length, 0, "connections beyond the cap stay open");
+      assert.equal(server.connections, 50);
       const grown = Deno.memoryUsage().rss - before;
       assert.ok(grown < 128 * 1024 * 1024, `RSS grew ${grown} bytes`);
     } finally {
@@ -273,9 +375,75 @@ Deno.test("serveHttpBridge() stays bounded under thousands of idle connections",
   });
 });
 
+Deno.test("serveHttpBridge() takes the client address from a trusted proxy only, never from a spoofer", async () => {
+  // The rate limit is the canary: 2 requests per client, then 429 for a very long time.
+  await withServer(
+    {
+      trustProxy: ["127.0.0.2", "127.0.0.1"],
+      ratePerSecond: 0.001,
+      rateBurst: 2,
+      maxConnectionsPerClient: 2,
+    },
+    async (server) => {
+      const proxy = fetchFrom("127.0.0.2");
+      const spoofer = fetchFrom("127.0.0.3");
+      const held: Deno.Conn[] = [];
+      const status = async (fetchFn: FetchLike, headers: Record<string, string>) => {
+        const response = await fetchFn(server.url, { headers });
+        await response.body?.cancel();
+        return response.status; // 400 (no session) once past the limits, 429 when limited
+      };
+      try {
+        // Malicious case: an untrusted peer rotates X-Forwarded-For and CF-Connecting-IP to get
+        // a fresh budget per request; it still gets one budget, its own address's.
+        const spoofed: number[] = [];
+        for (let i = 1; i <= 4; i++) {
+          spoofed.push(
+            await status(spoofer, {
+              "x-forwarded-for": `203.0.113.${i}`,
+              "cf-connecting-ip": `198.51.100.${i}`,
+            }),
+          );
+        }
+        assert.deepEqual(spoofed, [400, 400, 429, 429]);
+        // A client behind the trusted proxy that prepends a fake address is still itself.
+        const behind = [];
+        for (const fake of ["192.0.2.1", "192.0.2.2", "192.0.2.3"]) {
+          behind.push(await status(proxy, { "x-forwarded-for": `${fake}, 203.0.113.50` }));
+        }
+        assert.deepEqual(behind, [400, 400, 429]);
+        // Positive control: through the trusted proxy, each forwarded client has its own
+        // budget, so the headers do take effect when they may.
+        for (let i = 1; i <= 3; i++) {
+          assert.equal(await status(proxy, { "x-forwarded-for": `203.0.113.${i}` }), 400);
+          assert.equal(await status(proxy, { "cf-connecting-ip": `198.51.100.${i}` }), 400);
+        }
+        // A trusted proxy carries many clients: it is exempt from the per-client connection cap.
+        for (let i = 0; i < 4; i++) {
+          const conn = await Deno.connect({ hostname: "127.0.0.1", port: server.addr.port });
+          await conn.write(encoder.encode("GET /m"));
+          held.push(conn);
+        }
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        assert.ok(server.connections >= 4, `${server.connections} connections held`);
+      } finally {
+        for (const conn of held) conn.close();
+        proxy.close();
+        spoofer.close();
+      }
+    },
+  );
+});
+
 Deno.test("serveHttpBridge() bounds idle sessions and SSE streams, then reaps them", async () => {
   await withServer(
-    { maxSessions: 6, maxSessionsPerClient: 100, idleTimeoutMs: 1500 },
+    // 400 requests at once from one address: above the connection cap, which a test below covers.
+    {
+      maxSessions: 6,
+      maxSessionsPerClient: 100,
+      idleTimeoutMs: 1500,
+      maxConnectionsPerClient: 500,
+    },
     async (server, children) => {
       const sessions: string[] = [];
       for (let i = 0; i < 6; i++) sessions.push(await initSession(server.url));

@@ -49,7 +49,17 @@ async function startServe(args: string[]): Promise<{
 Deno.test("mcp-run serve --help documents the HTTP options", async () => {
   const r = await cli(["serve", "--help"]);
   assert.equal(r.code, 0);
-  for (const flag of ["--host", "--port", "--token-file", "--allowed-origin", "--allowed-host"]) {
+  for (
+    const flag of [
+      "--host",
+      "--port",
+      "--token-file",
+      "--allowed-origin",
+      "--allowed-host",
+      "--trust-proxy",
+      "--max-connections-per-client",
+    ]
+  ) {
     assert.match(r.stdout, new RegExp(flag));
   }
   assert.match(r.stdout, /--session-mode isolated\|shared/);
@@ -64,6 +74,33 @@ Deno.test("mcp-run serve refuses to listen beyond loopback without a token", asy
   assert.match(bad.stderr, /--session-mode must be isolated or shared/);
   const port = await cli(["serve", MANIFEST, "--port", "99999"]);
   assert.equal(port.code, 2);
+});
+
+Deno.test("mcp-run serve explains a missing token file, a bad --trust-proxy and a port in use", async () => {
+  const missing = join(tempDir(), "token");
+  const r = await cli(["serve", MANIFEST, "--token-file", missing, "--cache", cache]);
+  assert.equal(r.code, 2, r.stderr);
+  assert.match(r.stderr, new RegExp(`token file "${missing}": it does not exist`));
+  assert.match(r.stderr, /openssl rand -hex 32/);
+  assert.doesNotMatch(r.stderr, /^\s+at /m, "no stack trace");
+  const proxy = await cli(["serve", MANIFEST, "--trust-proxy", "my-proxy", "--cache", cache]);
+  assert.equal(proxy.code, 2, proxy.stderr);
+  assert.match(proxy.stderr, /--trust-proxy "my-proxy": expected an IP address or a CIDR range/);
+  // A port another program holds.
+  const taken = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  try {
+    const port = String((taken.addr as Deno.NetAddr).port);
+    const busy = await cli(["serve", MANIFEST, "--port", port, "--cache", cache]);
+    assert.equal(busy.code, 1, busy.stderr);
+    assert.match(
+      busy.stderr,
+      new RegExp(`port ${port} of "127.0.0.1": the port is already in use`),
+    );
+    assert.match(busy.stderr, /choose another port with --port/);
+    assert.doesNotMatch(busy.stderr, /^\s+at /m, "no stack trace");
+  } finally {
+    taken.close();
+  }
 });
 
 Deno.test("mcp-run serve --dry-run prints the sandboxed command and the address", async () => {

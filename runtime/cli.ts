@@ -19,6 +19,7 @@ import {
   showCommand,
 } from "./cli_registry.ts";
 import { describePermissions } from "./describe.ts";
+import { checkDockerLimits, checkImageReference } from "./docker_args.ts";
 import { DockerUnavailableError } from "./docker_engine.ts";
 import {
   defaultContainerUser,
@@ -231,6 +232,12 @@ export async function main(argv: string[], options: MainOptions = {}): Promise<n
   if (pidsLimit !== undefined && !(Number.isSafeInteger(pidsLimit) && pidsLimit > 0)) {
     return usage(`--pids-limit must be a positive whole number, got "${values["pids-limit"]}"`);
   }
+  try {
+    checkDockerLimits({ memory: values.memory, cpus: values.cpus });
+    if (values.image !== undefined) checkImageReference(values.image);
+  } catch (error) {
+    return usage((error as Error).message);
+  }
   const registries: Record<string, string> = {};
   if (values["jsr-url"]) registries.JSR_URL = values["jsr-url"];
   if (values["npm-registry"]) registries.NPM_CONFIG_REGISTRY = values["npm-registry"];
@@ -309,8 +316,9 @@ export async function main(argv: string[], options: MainOptions = {}): Promise<n
           const loaded = await loadManifest(rest[0], { sources: ctx.sources });
           if (!await checkUpgrade(ctx, loaded.manifest, values.yes ?? false)) return EXIT.invalid;
           const server = resolveLoaded(ctx, loaded, serverArgs);
-          if (ctx.isolation === "docker") await dockerPull(server, dockerOptions(ctx));
-          else await pull(server, pullOptions(ctx));
+          if (ctx.isolation === "docker") {
+            await dockerPull(server, { ...dockerOptions(ctx), pullImage: true });
+          } else await pull(server, pullOptions(ctx));
           await recordApproved(ctx.root, loaded.manifest);
         }
         return EXIT.ok;
@@ -790,7 +798,7 @@ async function configCommand(
     ...ctx.docker,
     form,
     cacheRoot: ctx.root,
-    user: ctx.docker.user ?? defaultContainerUser(),
+    user: ctx.docker.user ?? defaultContainerUser(server),
     secretDescriptions: Object.fromEntries(
       Object.entries({ ...loaded.manifest.env, ...loaded.manifest.secrets })
         .map(([name, spec]) => [name, spec.description]),

@@ -18,6 +18,7 @@ import {
   searchCommand,
   showCommand,
 } from "./cli_registry.ts";
+import { guardChildren } from "./child_guard.ts";
 import { describePermissions } from "./describe.ts";
 import { checkDockerLimits, checkImageReference } from "./docker_args.ts";
 import { DockerUnavailableError } from "./docker_engine.ts";
@@ -168,6 +169,8 @@ export async function main(argv: string[], options: MainOptions = {}): Promise<n
   const print = options.print ?? ((t: string) => console.log(t));
   const printError = options.printError ?? ((t: string) => console.error(t));
   const env = options.env ?? Deno.env.toObject();
+  // Every server process and container dies with the launcher, even one killed by SIGKILL.
+  guardChildren({ env });
   const dash = argv.indexOf("--");
   const serverArgs = dash >= 0 ? argv.slice(dash + 1) : [];
   let parsed;

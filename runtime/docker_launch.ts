@@ -27,6 +27,7 @@ import {
   runDocker,
   volumeExists,
 } from "./docker_engine.ts";
+import { trackContainer } from "./child_guard.ts";
 import { denoRunArgs } from "./flags.ts";
 import type { LaunchPlan } from "./launch_plan.ts";
 import { CacheError } from "./pull.ts";
@@ -455,6 +456,7 @@ export class DockerServerProcess extends ServerProcess {
   readonly container: string;
   #docker: DockerCommandOptions;
   #removed?: Promise<void>;
+  #untrack: () => void;
 
   /** Use {@linkcode spawnDockerServer}. */
   constructor(
@@ -467,6 +469,8 @@ export class DockerServerProcess extends ServerProcess {
     super(name, child, options);
     this.container = container;
     this.#docker = docker;
+    // Removed if the launcher dies first (when it guards its children).
+    this.#untrack = trackContainer(container, docker.docker);
   }
 
   /**
@@ -500,7 +504,7 @@ export class DockerServerProcess extends ServerProcess {
    * @returns When it is gone.
    */
   remove(): Promise<void> {
-    this.#removed ??= removeContainer(this.container, this.#docker);
+    this.#removed ??= removeContainer(this.container, this.#docker).then(this.#untrack);
     return this.#removed;
   }
 }

@@ -31,6 +31,7 @@ import {
   assertAllStopped,
   killLauncher,
   killNaming,
+  openSession,
   startLauncher,
   stopLauncher,
   STUBBORN,
@@ -680,7 +681,35 @@ dockerTest(
       stopLauncher(launcher);
       killNaming(dir);
       for (const id of await listContainers({ "mcp-run.server": "stubborn" })) {
-        await removeContainer(id);
+        await removeContainer(id).catch(() => {}); // may be under way already
+      }
+    }
+  },
+);
+
+dockerTest(
+  "mcp-run serve --isolation docker killed by SIGKILL leaves none of its sessions' containers",
+  async () => {
+    const dir = sharedDir("mcp-run-stubborn-");
+    const launcher = startLauncher(
+      ["serve", STUBBORN, "-p", `dir=${dir}`, ...CLI_DOCKER, "--port", "0"],
+      cliEnv(),
+    );
+    try {
+      const [, url] = await launcher.waitFor(/on (http:\/\/\S+)/);
+      await openSession(url);
+      await openSession(url);
+      // Positive control: two sessions, two containers, both heartbeats advance.
+      await waitForHeartbeats(dir, 2);
+      assert.equal((await listContainers({ "mcp-run.server": "stubborn" })).length, 2);
+      await killLauncher(launcher);
+      await assertAllStopped(dir, 4000);
+      assert.deepEqual(await listContainers({ "mcp-run.server": "stubborn" }), []);
+    } finally {
+      stopLauncher(launcher);
+      killNaming(dir);
+      for (const id of await listContainers({ "mcp-run.server": "stubborn" })) {
+        await removeContainer(id).catch(() => {}); // may be under way already
       }
     }
   },

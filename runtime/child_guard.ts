@@ -28,7 +28,10 @@ while IFS= read -r line; do
        eval "e_$id=\\$*"
        ids="$ids $id" ;;
     -) case $2 in *[!0-9]*|'') continue ;; esac
-       unset "e_$2" ;;
+       unset "e_$2"
+       kept=''
+       for id in $ids; do [ "$id" = "$2" ] || kept="$kept $id"; done
+       ids=$kept ;;
   esac
 done
 names=''

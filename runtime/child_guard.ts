@@ -7,9 +7,10 @@
  * exited, or was killed by any signal — it kills every process still registered and removes
  * every container still registered (`docker rm -f`, twice, in case the docker client was still
  * creating it). It ignores SIGINT, SIGTERM, SIGHUP and SIGQUIT, so a signal sent to the whole
- * process group (Ctrl-C) cannot end it before the launcher. A parent-death signal was not used:
- * on Linux it fires when the spawning *thread* exits, not the process, and it cannot remove a
- * container, which outlives a killed docker client.
+ * process group (Ctrl-C) cannot end it before the launcher. A parent-death signal
+ * (`PR_SET_PDEATHSIG`, e.g. `setpriv --pdeathsig KILL`) was not used: it fires when the spawning
+ * *thread* exits, not the process (a server started from a Worker would die with the Worker),
+ * and it cannot remove a container, which outlives a killed docker client.
  *
  * @module
  */

@@ -18,7 +18,9 @@ import {
   searchCommand,
   showCommand,
 } from "./cli_registry.ts";
+import { guardChildren } from "./child_guard.ts";
 import { describePermissions } from "./describe.ts";
+import { checkDockerLimits, checkImageReference } from "./docker_args.ts";
 import { DockerUnavailableError } from "./docker_engine.ts";
 import {
   defaultContainerUser,
@@ -174,6 +176,8 @@ export async function main(argv: string[], options: MainOptions = {}): Promise<n
   const print = options.print ?? ((t: string) => console.log(t));
   const printError = options.printError ?? ((t: string) => console.error(t));
   const env = options.env ?? Deno.env.toObject();
+  // Every server process and container dies with the launcher, even one killed by SIGKILL.
+  guardChildren({ env });
   const dash = argv.indexOf("--");
   const serverArgs = dash >= 0 ? argv.slice(dash + 1) : [];
   let parsed;
@@ -237,6 +241,12 @@ export async function main(argv: string[], options: MainOptions = {}): Promise<n
   const pidsLimit = values["pids-limit"] === undefined ? undefined : Number(values["pids-limit"]);
   if (pidsLimit !== undefined && !(Number.isSafeInteger(pidsLimit) && pidsLimit > 0)) {
     return usage(`--pids-limit must be a positive whole number, got "${values["pids-limit"]}"`);
+  }
+  try {
+    checkDockerLimits({ memory: values.memory, cpus: values.cpus });
+    if (values.image !== undefined) checkImageReference(values.image);
+  } catch (error) {
+    return usage((error as Error).message);
   }
   const registries: Record<string, string> = {};
   if (values["jsr-url"]) registries.JSR_URL = values["jsr-url"];
@@ -316,8 +326,9 @@ export async function main(argv: string[], options: MainOptions = {}): Promise<n
           const loaded = await loadManifest(rest[0], { sources: ctx.sources });
           if (!await checkUpgrade(ctx, loaded.manifest, values.yes ?? false)) return EXIT.invalid;
           const server = resolveLoaded(ctx, loaded, serverArgs);
-          if (ctx.isolation === "docker") await dockerPull(server, dockerOptions(ctx));
-          else await pull(server, pullOptions(ctx));
+          if (ctx.isolation === "docker") {
+            await dockerPull(server, { ...dockerOptions(ctx), pullImage: true });
+          } else await pull(server, pullOptions(ctx));
           await recordApproved(ctx.root, loaded.manifest);
         }
         return EXIT.ok;
@@ -835,7 +846,7 @@ async function configCommand(
     ...ctx.docker,
     form,
     cacheRoot: ctx.root,
-    user: ctx.docker.user ?? defaultContainerUser(),
+    user: ctx.docker.user ?? defaultContainerUser(server),
     secretDescriptions: Object.fromEntries(
       Object.entries({ ...loaded.manifest.env, ...loaded.manifest.secrets })
         .map(([name, spec]) => [name, spec.description]),

@@ -311,7 +311,7 @@ async function buildEntry(
       ...ctx.entryOptions,
       form,
       cacheRoot,
-      user: ctx.entryOptions.user ?? (form === "docker" ? defaultContainerUser() : undefined),
+      user: ctx.entryOptions.user ?? (form === "docker" ? defaultContainerUser(server) : undefined),
       registries: ctx.registries,
       envFile: envFile && { path: envFile.path, names: Object.keys(envFile.values) },
     });

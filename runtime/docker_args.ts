@@ -114,8 +114,9 @@ const CPUS_RE = /^[0-9]+(\.[0-9]+)?$/;
  * limits, a `noexec,nosuid` size-capped tmpfs at `/tmp`, no log copy on disk (`--log-driver
  * none`), `--network none` when the server declares no network, the code volume read-only at
  * the image's `DENO_DIR`, declared paths bind-mounted at the same absolute path (read-only
- * unless write was granted), declared variables passed by name (values never in argv, except the
- * non-secret ones in `options.env`), and labels so leftovers can be found.
+ * unless write was granted; a read inside the code volume, such as a `${package_dir}` grant
+ * resolved for docker, needs none), declared variables passed by name (values never in argv,
+ * except the non-secret ones in `options.env`), and labels so leftovers can be found.
  *
  * @param server A resolved server.
  * @param denoArgs The Deno argv (from `denoRunArgs` with {@linkcode CONTAINER_LOCK_FILE}).
@@ -142,11 +143,12 @@ export function dockerRunArgs(
   denoArgs: string[],
   options: DockerRunOptions = {},
 ): string[] {
-  const image = checkImage(options.image ?? DENO_IMAGE);
+  const image = checkImageReference(options.image ?? DENO_IMAGE);
   const volume = checkVolume(options.volume ?? dockerVolumeName(server, { image }));
   const writable = new Set(server.write);
   const readOnly = [
-    ...server.read,
+    // Reads inside the code volume (a `${package_dir}` grant) need no mount: it is mounted whole.
+    ...server.read.filter((p) => !p.startsWith(`${CONTAINER_DENO_DIR}/`)),
     ...(server.localDir ? [server.localDir] : []),
     ...(options.readOnlyPaths ?? []),
   ].filter((p) => !writable.has(p));
@@ -203,7 +205,7 @@ export function dockerRunArgs(
  * ```
  */
 export function dockerPullArgs(server: ResolvedServer, options: DockerPullOptions = {}): string[] {
-  const image = checkImage(options.image ?? DENO_IMAGE);
+  const image = checkImageReference(options.image ?? DENO_IMAGE);
   const volume = checkVolume(options.volume ?? dockerVolumeName(server, { image }));
   const readOnly = [
     ...(server.localDir ? [server.localDir] : []),
@@ -283,6 +285,105 @@ export function dockerContainerName(serverName: string, suffix: string): string 
   return `mcp-run-${safeName(serverName)}-${suffix}`;
 }
 
+/**
+ * Checks resource limits before they reach `docker run`: sizes such as `512m`, a positive
+ * `--cpus` number, positive whole process and file-descriptor counts. Pure.
+ *
+ * @param limits The limits to check (missing ones are not checked).
+ * @throws {RangeError} Naming the option (`--memory`, `--cpus`, `--pids-limit`, …) and what it
+ *   takes.
+ *
+ * @example
+ * ```ts
+ * import { checkDockerLimits } from "./docker_args.ts";
+ * checkDockerLimits({ memory: "256m", cpus: "0.5" }); // fine
+ * try {
+ *   checkDockerLimits({ memory: "lots" });
+ * } catch (error) {
+ *   console.log((error as Error).message); // Cannot use "lots" as --memory: give a size such as 512m
+ * }
+ * ```
+ */
+export function checkDockerLimits(limits: Partial<DockerLimits>): void {
+  for (const [flag, value] of [["--memory", limits.memory], ["the tmpfs size", limits.tmpfsSize]]) {
+    if (value !== undefined && !SIZE_RE.test(value)) {
+      throw new RangeError(`Cannot use "${value}" as ${flag}: give a size such as 512m`);
+    }
+  }
+  const cpus = limits.cpus;
+  if (cpus !== undefined && (!CPUS_RE.test(cpus) || Number(cpus) <= 0)) {
+    throw new RangeError(`Cannot use "${cpus}" as --cpus: give a positive number such as 1 or 0.5`);
+  }
+  for (const [flag, value] of [["--pids-limit", limits.pidsLimit], ["nofile", limits.nofile]]) {
+    if (value !== undefined && (!Number.isSafeInteger(value) || (value as number) < 1)) {
+      throw new RangeError(`Cannot use "${value}" as ${flag}: give a positive whole number`);
+    }
+  }
+}
+
+/**
+ * Checks that an image reference is pinned: it names a version tag other than `latest`, or a
+ * digest (`@sha256:…`). A moving or missing tag would let a registry change what runs. Pure.
+ *
+ * @param image The image reference, e.g. `denoland/deno:2.9.6`.
+ * @returns The image, unchanged.
+ * @throws {RangeError} When it is empty or malformed, has no tag, or is tagged `latest` (the
+ *   message says what to give instead).
+ *
+ * @example
+ * ```ts
+ * import { checkImageReference } from "./docker_args.ts";
+ * console.log(checkImageReference("denoland/deno:2.9.6")); // "denoland/deno:2.9.6"
+ * try {
+ *   checkImageReference("denoland/deno:latest");
+ * } catch (error) {
+ *   console.log(error instanceof RangeError); // true
+ * }
+ * ```
+ */
+export function checkImageReference(image: string): string {
+  if (image === "" || image.startsWith("-") || /[\s\0]/.test(image)) {
+    throw new RangeError(`Cannot use "${image}" as the image: give a name such as ${DENO_IMAGE}`);
+  }
+  const at = image.indexOf("@");
+  const name = at === -1 ? image : image.slice(0, at);
+  if (at !== -1 && /^sha256:[0-9a-f]{64}$/.test(image.slice(at + 1))) return image;
+  const colon = name.lastIndexOf(":");
+  const tag = colon > name.lastIndexOf("/") ? name.slice(colon + 1) : "";
+  if (at !== -1 || tag === "" || tag === "latest") {
+    const why = at !== -1
+      ? "its digest is not sha256:<64 hex digits>"
+      : tag === ""
+      ? "it has no tag, which means latest"
+      : "latest is a moving tag";
+    throw new RangeError(
+      `Cannot use "${image}" as the image: ${why}, so a registry could change what runs. Give ` +
+        `a pinned version such as ${DENO_IMAGE} (or a digest, name@sha256:…)`,
+    );
+  }
+  return image;
+}
+
+/**
+ * Tells why a host path cannot be written into a docker `--mount` value, if it cannot: docker's
+ * comma-separated `--mount` syntax cannot carry `,` or `"` (nor line breaks) safely. Pure.
+ *
+ * @param path An absolute host path.
+ * @returns The reason, or `undefined` when the path can be mounted.
+ *
+ * @example
+ * ```ts
+ * import { dockerMountProblem } from "./docker_args.ts";
+ * console.log(dockerMountProblem("/data/a,b") !== undefined); // true
+ * console.log(dockerMountProblem("/data/ab")); // undefined
+ * ```
+ */
+export function dockerMountProblem(path: string): string | undefined {
+  if (!/[,"\n\r\0]/.test(path)) return undefined;
+  return 'paths containing "," or \'"\' or line breaks cannot be written as a docker --mount ' +
+    "value. Rename the folder, or use --isolation deno";
+}
+
 function commonArgs(server: ResolvedServer, options: DockerCommonOptions): string[] {
   const limits = { ...DOCKER_LIMITS, ...definedOnly(options) };
   const user = options.user ?? CONTAINER_USER;
@@ -294,19 +395,7 @@ function commonArgs(server: ResolvedServer, options: DockerCommonOptions): strin
       `Cannot run as user "${user}": containers never run as root; give a non-root uid:gid`,
     );
   }
-  for (const [flag, value] of [["memory", limits.memory], ["tmpfs size", limits.tmpfsSize]]) {
-    if (!SIZE_RE.test(value)) {
-      throw new RangeError(`Cannot use "${value}" as the ${flag}: give a size such as 512m`);
-    }
-  }
-  if (!CPUS_RE.test(limits.cpus) || Number(limits.cpus) <= 0) {
-    throw new RangeError(`Cannot use "${limits.cpus}" as --cpus: give a positive number`);
-  }
-  for (const [flag, value] of [["--pids-limit", limits.pidsLimit], ["nofile", limits.nofile]]) {
-    if (!Number.isSafeInteger(value) || (value as number) < 1) {
-      throw new RangeError(`Cannot use "${value}" as ${flag}: give a positive whole number`);
-    }
-  }
+  checkDockerLimits(limits);
   const labels: Record<string, string> = {
     ...options.labels,
     [DOCKER_LABEL]: "1",
@@ -392,12 +481,8 @@ function bindMount(path: string, readOnly: boolean): string {
   const refuse = (why: string) =>
     new RangeError(`Cannot mount "${path}" into the container: ${why}`);
   if (!path.startsWith("/")) throw refuse("it is not an absolute path");
-  if (/[,"\n\r\0]/.test(path)) {
-    throw refuse(
-      'paths containing "," or \'"\' or line breaks cannot be written as a docker --mount ' +
-        "value. Rename the folder, or use --isolation deno",
-    );
-  }
+  const problem = dockerMountProblem(path);
+  if (problem) throw refuse(problem);
   if (path.split("/").some((part) => part === "." || part === "..")) {
     throw refuse("it is not canonical (it contains . or ..)");
   }
@@ -413,13 +498,6 @@ function bindMount(path: string, readOnly: boolean): string {
     }
   }
   return `type=bind,src=${clean},dst=${clean}${readOnly ? ",readonly" : ""}`;
-}
-
-function checkImage(image: string): string {
-  if (image === "" || image.startsWith("-") || /[\s\0]/.test(image)) {
-    throw new RangeError(`Cannot use "${image}" as the image: give a name such as ${DENO_IMAGE}`);
-  }
-  return image;
 }
 
 function checkEnvFile(path: string): string {

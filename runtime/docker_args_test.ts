@@ -1,9 +1,12 @@
 import { serverFixture } from "./_server_fixture.ts";
 import assert from "node:assert/strict";
 import {
+  checkDockerLimits,
+  checkImageReference,
   CONTAINER_LOCK_FILE,
   DENO_IMAGE,
   dockerContainerName,
+  dockerMountProblem,
   dockerPullArgs,
   dockerRunArgs,
   dockerVolumeName,
@@ -185,7 +188,7 @@ Deno.test("dockerRunArgs() refuses what cannot be mounted or written safely", ()
     [{ read: ["/"] }, /the whole file system is never mounted/],
     [{ read: ["/tmp"] }, /private \/tmp/],
     [{ write: ["/deno-dir"] }, /\/deno-dir is never mounted/],
-    [{ read: ["/deno-dir/npm"] }, /\/deno-dir is never mounted/],
+    [{ write: ["/deno-dir/npm"] }, /\/deno-dir is never mounted/],
     [{ read: ["/var/run/docker.sock"] }, /Docker socket|\/var\/run is never mounted/],
     [{ read: ["/home/ada/docker.sock"] }, /the Docker socket is never mounted/],
     [{ read: ["/proc/self"] }, /\/proc is never mounted/],
@@ -206,12 +209,14 @@ Deno.test("dockerRunArgs() refuses root, bad limits, images and names", () => {
     [{ user: "0:0" }, /never run as root/],
     [{ user: "0" }, /never run as root/],
     [{ user: "root" }, /numeric uid:gid/],
-    [{ memory: "lots" }, /as the memory/],
+    [{ memory: "lots" }, /"lots" as --memory/],
     [{ tmpfsSize: "1g,exec" }, /as the tmpfs size/],
     [{ cpus: "0" }, /--cpus/],
     [{ pidsLimit: -1 }, /--pids-limit/],
     [{ image: "--privileged" }, /as the image/],
     [{ image: "deno latest" }, /as the image/],
+    [{ image: "denoland/deno:latest" }, /latest is a moving tag/],
+    [{ image: "denoland/deno" }, /has no tag/],
     [{ volume: "/var/lib/docker" }, /as the code volume/],
     [{ nameSuffix: "a b" }, /suffix "a b"/],
     [{ labels: { "Bad Key": "x" } }, /Cannot write the label/],
@@ -301,4 +306,68 @@ Deno.test("dockerContainerName() is predictable and docker-safe", () => {
   assert.equal(dockerContainerName("../x", "1"), "mcp-run-.._x-1");
   assert.throws(() => dockerContainerName("x", ""), RangeError);
   assert.throws(() => dockerContainerName("x", "--rm"), RangeError);
+});
+
+Deno.test("checkImageReference() accepts pinned tags and digests, refuses latest and no tag", () => {
+  const digest = `sha256:${"a".repeat(64)}`;
+  for (
+    const ok of [
+      "denoland/deno:2.9.6",
+      "mcp-run-test/deno:2.9.6",
+      "registry.example:5000/deno/deno:2.9.6-debian",
+      `denoland/deno@${digest}`,
+      `denoland/deno:latest@${digest}`,
+    ]
+  ) assert.equal(checkImageReference(ok), ok);
+  const cases: [string, RegExp][] = [
+    [
+      "denoland/deno:latest",
+      /latest is a moving tag.*pinned version such as denoland\/deno:2\.9\.6/,
+    ],
+    ["denoland/deno", /has no tag, which means latest/],
+    ["registry.example:5000/deno", /has no tag/],
+    ["denoland/deno@sha256:abc", /digest is not sha256/],
+    ["", /as the image/],
+    ["-v", /as the image/],
+  ];
+  for (const [image, message] of cases) {
+    assert.throws(() => checkImageReference(image), (e: Error) => {
+      return e instanceof RangeError && message.test(e.message) && e.message.includes(`"${image}"`);
+    });
+  }
+});
+
+Deno.test("checkDockerLimits() names the option at fault", () => {
+  checkDockerLimits({});
+  checkDockerLimits({ memory: "1g", cpus: "0.25", pidsLimit: 10, nofile: 64, tmpfsSize: "8m" });
+  const cases: [Parameters<typeof checkDockerLimits>[0], RegExp][] = [
+    [{ memory: "lots" }, /^Cannot use "lots" as --memory: give a size such as 512m$/],
+    [{ cpus: "many" }, /^Cannot use "many" as --cpus: give a positive number/],
+    [{ cpus: "-1" }, /as --cpus/],
+    [{ pidsLimit: 0 }, /as --pids-limit/],
+  ];
+  for (const [limits, message] of cases) {
+    assert.throws(() => checkDockerLimits(limits), (e: Error) => {
+      return e instanceof RangeError && message.test(e.message);
+    });
+  }
+});
+
+Deno.test("dockerMountProblem() refuses commas, quotes and line breaks only", () => {
+  for (const path of ["/data/a,b", '/data/a"b', "/data/a\nb", "/data/src=x,dst=/etc"]) {
+    assert.match(dockerMountProblem(path) ?? "", /cannot be written as a docker --mount value/);
+  }
+  for (const path of ["/data/ab", "/data/a b", "/data/a'b", "/data/a=b"]) {
+    assert.equal(dockerMountProblem(path), undefined);
+  }
+});
+
+Deno.test("dockerRunArgs() mounts nothing for a read inside the code volume (${package_dir})", () => {
+  const own = "/deno-dir/npm/registry.npmjs.org/@upstash/context7-mcp/2.1.0";
+  const argv = dockerRunArgs(server({ read: [own, "/data"] }), [], { volume: "v" });
+  const mounts = values(argv, "--mount");
+  assert.deepEqual(mounts, [
+    "type=volume,src=v,dst=/deno-dir,readonly",
+    "type=bind,src=/data,dst=/data,readonly",
+  ]);
 });

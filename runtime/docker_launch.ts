@@ -4,10 +4,11 @@
  *
  * @module
  */
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { serverDirs } from "./cache_dirs.ts";
 import { serverEnv } from "./child_env.ts";
 import {
+  checkImageReference,
   CONTAINER_LOCK_FILE,
   CONTAINER_USER,
   DENO_IMAGE,
@@ -26,10 +27,11 @@ import {
   runDocker,
   volumeExists,
 } from "./docker_engine.ts";
+import { trackContainer } from "./child_guard.ts";
 import { denoRunArgs } from "./flags.ts";
 import type { LaunchPlan } from "./launch_plan.ts";
 import { CacheError } from "./pull.ts";
-import type { ResolvedServer } from "./resolve.ts";
+import { GrantError, type ResolvedServer } from "./resolve.ts";
 import { ServerProcess, type SpawnServerOptions, startPlan } from "./server_process.ts";
 
 /** Variables of the launcher that configure the docker client itself (never the server). */
@@ -83,11 +85,18 @@ export interface DockerLaunchPlan extends LaunchPlan {
 }
 
 /**
- * The `uid:gid` a container runs as by default: the launcher's own ids, so granted folders are
- * written with the user's ownership, unless the launcher runs as root; then the image's `deno`
- * user (1993). Containers never run as root.
+ * The `uid:gid` a container runs as by default. When the launcher is not root: its own ids, so
+ * granted folders are written with the user's ownership. When it is root (containers never run
+ * as root): the owner of the server's write grants when that is not root, else the image's
+ * `deno` user (1993); a write grant that user could not write is refused before launch, with
+ * what to do.
  *
+ * Reads the owners and modes of the write grants (when run as root).
+ *
+ * @param server The server whose write grants decide (default: none).
  * @returns A non-root `uid:gid`.
+ * @throws {GrantError} When run as root and a write grant belongs to root without being writable
+ *   by the container's user, or the write grants belong to different users.
  *
  * @example
  * ```ts
@@ -95,14 +104,65 @@ export interface DockerLaunchPlan extends LaunchPlan {
  * console.log(/^[1-9][0-9]*:[0-9]+$/.test(defaultContainerUser())); // true
  * ```
  */
-export function defaultContainerUser(): string {
+export function defaultContainerUser(server?: Pick<ResolvedServer, "name" | "write">): string {
   let uid: number | null = null;
   let gid: number | null = null;
   try {
     uid = Deno.uid();
     gid = Deno.gid();
   } catch { /* no permission: use the image's user */ }
-  return uid && gid !== null ? `${uid}:${gid}` : CONTAINER_USER;
+  if (uid && gid !== null) return `${uid}:${gid}`;
+  if (!server || server.write.length === 0) return CONTAINER_USER;
+  const grants = server.write.map((path) => ({ path, info: ownerOf(path) }));
+  const owners = [
+    ...new Set(
+      grants.filter((g) => g.info && g.info.uid !== 0).map((g) => `${g.info!.uid}:${g.info!.gid}`),
+    ),
+  ];
+  if (owners.length > 1) {
+    throw new GrantError(
+      "permissions.write",
+      `Cannot run "${server.name}" in docker: its write grants belong to different users ` +
+        `(${owners.join(", ")}), and one container runs as one user. Give them to one user ` +
+        `(chown -R), then run again`,
+    );
+  }
+  const user = owners[0] ?? CONTAINER_USER;
+  const [userUid, userGid] = user.split(":").map(Number);
+  for (const { path, info } of grants) {
+    if (!info || writableBy(info, userUid, userGid)) continue;
+    throw new GrantError(
+      "permissions.write",
+      `Cannot let "${server.name}" write "${path}" in docker: it belongs to root, and containers ` +
+        `never run as root (the container would run as ${user}). Give the folder to a user ` +
+        `(for example: chown -R ${user} "${path}") and run again, or run mcp-run as that user`,
+    );
+  }
+  return user;
+}
+
+/** The owner and mode of a path, or of its nearest existing parent; undefined when unknown. */
+function ownerOf(path: string): { uid: number; gid: number; mode: number } | undefined {
+  for (let p = path; p !== "/" && p !== ""; p = dirname(p)) {
+    try {
+      const info = Deno.statSync(p);
+      if (info.uid === null || info.gid === null || info.mode === null) return undefined;
+      return { uid: info.uid, gid: info.gid, mode: info.mode };
+    } catch (error) {
+      if (!(error instanceof Deno.errors.NotFound)) return undefined;
+    }
+  }
+  return undefined;
+}
+
+function writableBy(
+  info: { uid: number; gid: number; mode: number },
+  uid: number,
+  gid: number,
+): boolean {
+  if (info.uid === uid) return (info.mode & 0o200) !== 0;
+  if (info.gid === gid) return (info.mode & 0o020) !== 0;
+  return (info.mode & 0o002) !== 0;
 }
 
 /**
@@ -116,6 +176,8 @@ export function defaultContainerUser(): string {
  * @returns The plan, with the container's name.
  * @throws {TypeError} When a required variable or secret is not set.
  * @throws {RangeError} When a grant cannot be mounted safely.
+ * @throws {GrantError} When run as root and a write grant could not be written by the container's
+ *   user (see {@linkcode defaultContainerUser}).
  *
  * @example
  * ```ts
@@ -150,7 +212,7 @@ export function dockerLaunchPlan(
     volume,
     nameSuffix: suffix,
     network: options.network,
-    user: options.user ?? defaultContainerUser(),
+    user: options.user ?? defaultContainerUser(server),
     env: { ...tls.env, ...options.registries, ...server.envValues },
     passEnv,
     labels: launcherLabels(),
@@ -182,14 +244,20 @@ export interface DockerPullRecord {
 export interface DockerPullStepOptions extends DockerLaunchOptions {
   /** Where progress lines go; defaults to stderr. Nothing is written to stdout. */
   progress?: (line: string) => void;
-  /** Pull the image and the code when missing (default true); otherwise fail. */
+  /** Pull the code when missing (default true); otherwise fail. */
   autoPull?: boolean;
+  /**
+   * Fetch the image from its registry when the engine lacks it (default false: fail with what to
+   * run). Only the explicit pull step sets it; a launch never fetches an image.
+   */
+  pullImage?: boolean;
 }
 
 /**
  * Fills a server's code volume: `deno cache --lock` in a hardened container with network to the
- * registries only; no server code runs. Pulls the image first when it is missing. Records the
- * pull on the host so later runs start offline.
+ * registries only; no server code runs. Fetches the image first when it is missing only if
+ * `pullImage` is set (the `pull` command); otherwise a missing image is a `CacheError`. Records
+ * the pull on the host so later runs start offline.
  *
  * Requires `--allow-run=docker` and write access to the cache root.
  *
@@ -197,6 +265,8 @@ export interface DockerPullStepOptions extends DockerLaunchOptions {
  * @param options Cache root, image, network, environment, progress sink.
  * @returns The pull record.
  * @throws {DockerUnavailableError} When docker is missing or its engine is down.
+ * @throws {RangeError} When the image is not pinned (no tag, or `latest`).
+ * @throws {CacheError} `missing` when the image is not present and `pullImage` is not set.
  * @throws {Error} When the image or the code cannot be pulled (the tail of docker's output says why).
  *
  * @example
@@ -212,10 +282,10 @@ export async function dockerPull(
   const progress = options.progress ?? ((line: string) => console.error(line));
   const source = options.source ?? Deno.env.toObject();
   const docker = dockerOptions(options, source);
-  const image = options.image ?? DENO_IMAGE;
+  const image = checkImageReference(options.image ?? DENO_IMAGE);
   const volume = dockerVolumeName(server, { image });
   await checkDocker(docker);
-  await ensureImage(image, options, docker, progress);
+  await ensureImage(server, image, options.pullImage ?? false, docker, progress);
   if (!await pulledVolume(volume, docker) && await volumeExists(volume, docker)) {
     // Created empty by a `docker run` after the volume was removed: start afresh.
     const out = await runDocker(["volume", "rm", "--", volume], docker);
@@ -275,10 +345,10 @@ export async function dockerPull(
 /** A server ready to start in docker, with its engine check possibly still running. */
 export interface PreparedDockerServer {
   /**
-   * Confirms that the engine answers and the code volume is the pulled one (and, a little later
-   * and off the start-up path, removes containers left by launchers that died). Call it right
-   * after starting the container, so the check overlaps its start-up, and pass none of the
-   * server's output on before it resolves.
+   * Confirms that the engine answers and the code volume is the pulled one, then starts removing
+   * containers left by launchers that died (off the start-up path; stopping a docker server waits
+   * for it). Call it right after starting the container, so the check overlaps its start-up, and
+   * pass none of the server's output on before it resolves.
    */
   verify(): Promise<void>;
 }
@@ -325,7 +395,7 @@ export async function prepareDockerServer(
     return { verify: () => verifyReady(server, image, volume, docker, recordPath) };
   }
   await checkDocker(docker);
-  await removeOrphanContainers(docker).catch(() => {});
+  await reapOrphans(docker);
   if (options.autoPull === false) {
     throw new CacheError(
       "missing",
@@ -359,8 +429,21 @@ async function verifyReady(
           `docker (or docker pull ${image})`,
     );
   }
-  // Leftovers of launchers that died are removed once this one is up, off the start-up path.
-  Deno.unrefTimer(setTimeout(() => removeOrphanContainers(docker).catch(() => {}), 2000));
+  // Leftovers of launchers that died are removed while this one starts, off the start-up path;
+  // stopping a server waits for it, so even a short command finishes the job before it exits.
+  reapOrphans(docker);
+}
+
+/** The removal of orphaned containers under way, if any. */
+let reaping: Promise<void> | undefined;
+
+/** Starts removing orphaned containers (once at a time); stopping a server awaits it. */
+function reapOrphans(docker: DockerCommandOptions): Promise<void> {
+  reaping ??= removeOrphanContainers(docker).then(
+    () => {},
+    () => {},
+  ).finally(() => reaping = undefined);
+  return reaping;
 }
 
 /**
@@ -373,6 +456,7 @@ export class DockerServerProcess extends ServerProcess {
   readonly container: string;
   #docker: DockerCommandOptions;
   #removed?: Promise<void>;
+  #untrack: () => void;
 
   /** Use {@linkcode spawnDockerServer}. */
   constructor(
@@ -385,6 +469,8 @@ export class DockerServerProcess extends ServerProcess {
     super(name, child, options);
     this.container = container;
     this.#docker = docker;
+    // Removed if the launcher dies first (when it guards its children).
+    this.#untrack = trackContainer(container, docker.docker);
   }
 
   /**
@@ -399,7 +485,8 @@ export class DockerServerProcess extends ServerProcess {
   }
 
   /**
-   * Stops the server (close stdin → SIGTERM → SIGKILL), then removes the container for sure.
+   * Stops the server (close stdin → SIGTERM → SIGKILL), then removes the container for sure, and
+   * waits for a removal of orphaned containers that a launch started.
    *
    * @param graceMs How long each step waits (default 2000).
    * @returns How the docker client exited.
@@ -407,6 +494,7 @@ export class DockerServerProcess extends ServerProcess {
   override async stop(graceMs = 2000): Promise<Deno.CommandStatus> {
     const status = await super.stop(graceMs);
     await this.remove().catch(() => {});
+    await reaping;
     return status;
   }
 
@@ -416,7 +504,7 @@ export class DockerServerProcess extends ServerProcess {
    * @returns When it is gone.
    */
   remove(): Promise<void> {
-    this.#removed ??= removeContainer(this.container, this.#docker);
+    this.#removed ??= removeContainer(this.container, this.#docker).then(this.#untrack);
     return this.#removed;
   }
 }
@@ -506,16 +594,19 @@ async function pulledVolume(volume: string, docker: DockerCommandOptions): Promi
 }
 
 async function ensureImage(
+  server: ResolvedServer,
   image: string,
-  options: DockerPullStepOptions,
+  pullImage: boolean,
   docker: DockerCommandOptions,
-  progress: (line: string) => void = (line) => console.error(line),
+  progress: (line: string) => void,
 ): Promise<void> {
   if (await imageExists(image, docker)) return;
-  if (options.autoPull === false) {
+  if (!pullImage) {
     throw new CacheError(
       "missing",
-      `The image ${image} is not present: run mcp-run pull with --isolation docker, or docker pull ${image}`,
+      `The image ${image} is not present, and a launch never fetches images: run mcp-run pull ` +
+        `${server.name} --isolation docker${image === DENO_IMAGE ? "" : ` --image ${image}`} ` +
+        `(or docker pull ${image})`,
     );
   }
   progress(`Pulling image ${image}`);

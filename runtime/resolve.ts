@@ -14,6 +14,7 @@ import {
   type NetGrant,
   parseNetGrant,
 } from "./net_policy.ts";
+import { CONTAINER_DENO_DIR, dockerMountProblem } from "./docker_args.ts";
 import { npmPackageDir } from "./package_dir.ts";
 import { forbiddenPathReason, isWithin } from "./path_policy.ts";
 import { serverDirs } from "./cache_dirs.ts";
@@ -130,6 +131,7 @@ export function resolveServer(manifest: Manifest, options: ResolveServerOptions)
   const cacheRoot = canonicalOrSelf(options.cacheRoot, realPath);
   const params = resolveParams(manifest, options.params ?? {}, { cwd, home, realPath });
   const ctx = { home, cacheRoot };
+  const docker = options.isolation === "docker";
 
   const expand = (entry: string, field: string): string[] => {
     const names = placeholders(entry);
@@ -155,8 +157,11 @@ export function resolveServer(manifest: Manifest, options: ResolveServerOptions)
     manifest.permissions[kind].forEach((entry, i) => {
       const field = `permissions.${kind}[${i}]`;
       if (entry === "${package_dir}") {
-        // The server's own code, inside the cache mcp-run manages: never a user path.
-        const { denoDir } = serverDirs(manifest.name, manifest.package, cacheRoot);
+        // The server's own code, inside the cache mcp-run manages: never a user path. In docker
+        // the code lives in the read-only code volume, at the image's DENO_DIR.
+        const denoDir = docker
+          ? CONTAINER_DENO_DIR
+          : serverDirs(manifest.name, manifest.package, cacheRoot).denoDir;
         try {
           out.push(npmPackageDir(manifest.package, denoDir, options.npmRegistry));
         } catch (error) {
@@ -167,6 +172,13 @@ export function resolveServer(manifest: Manifest, options: ResolveServerOptions)
       for (const value of expand(entry, field)) {
         const absolute = value.startsWith("~/") ? join(home, value.slice(2)) : value;
         const path = canonicalPath(absolute, field, realPath);
+        const mountProblem = docker ? dockerMountProblem(path) : undefined;
+        if (mountProblem) {
+          throw new GrantError(
+            field,
+            `Cannot grant ${kind} access to "${path}" in docker: ${mountProblem}`,
+          );
+        }
         const reason = forbiddenPathReason(path, ctx);
         if (reason) {
           throw new GrantError(
@@ -182,7 +194,9 @@ export function resolveServer(manifest: Manifest, options: ResolveServerOptions)
   const read = paths("read");
   const write = paths("write");
   checkSymlinks(
-    [...read, ...write].filter((path) => !isWithin(path, cacheRoot)),
+    [...read, ...write].filter((path) =>
+      !isWithin(path, cacheRoot) && !(docker && isWithin(path, CONTAINER_DENO_DIR))
+    ),
     options.symlinkScanLimit ?? 50000,
     realPath,
   );
@@ -252,6 +266,10 @@ export function resolveServer(manifest: Manifest, options: ResolveServerOptions)
     const base = options.manifestDir ?? cwd;
     specifier = canonicalPath(resolvePath(base, specifier), "package", realPath);
     localDir = dirname(specifier);
+    const problem = docker ? dockerMountProblem(localDir) : undefined;
+    if (problem) {
+      throw new GrantError("package", `Cannot mount "${localDir}" into the container: ${problem}`);
+    }
   }
 
   const args = [

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { trackProcess } from "./child_guard.ts";
 import type { LaunchPlan } from "./launch_plan.ts";
 import { LineSplitter, type SplitLine } from "./line_splitter.ts";
 
@@ -67,6 +68,9 @@ export class ServerProcess {
     this.#writer.closed.catch(() => {});
     this.lines = child.stdout.pipeThrough(new LineSplitter(options.maxLineBytes));
     this.status = child.status;
+    // Killed with us if we die first (when the launcher guards its children).
+    const untrack = trackProcess(child.pid);
+    this.status.then(untrack, untrack);
     const onStderr = options.onStderr ?? ((line: string) => console.error(line));
     const maxLine = options.maxStderrLineBytes ?? 8192;
     child.stderr.pipeThrough(new LineSplitter(maxLine)).pipeTo(

@@ -6,6 +6,7 @@
  */
 import { join } from "node:path";
 import { parse, type ParseError, printParseErrorCode } from "jsonc-parser";
+import { checkImageReference } from "./docker_args.ts";
 
 /** What the user's config file may set. */
 export interface UserConfig {
@@ -45,7 +46,8 @@ export function userConfigPath(
  * @param text The file's text.
  * @param file The file's path, for messages.
  * @returns The settings.
- * @throws {SyntaxError} When the text is not JSONC or a field is wrong.
+ * @throws {SyntaxError} When the text is not JSONC or a field is wrong (an image must be pinned:
+ *   a version tag other than `latest`, or a digest).
  *
  * @example
  * ```ts
@@ -76,6 +78,11 @@ export function parseUserConfig(text: string, file: string): UserConfig {
         throw new SyntaxError(
           `"${file}": image must be an image name, got ${JSON.stringify(field)}`,
         );
+      }
+      try {
+        checkImageReference(field);
+      } catch (error) {
+        throw new SyntaxError(`"${file}": ${(error as Error).message}`, { cause: error });
       }
       config.image = field;
     } else if (key !== "$schema") {

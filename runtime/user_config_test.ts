@@ -30,6 +30,12 @@ Deno.test("parseUserConfig() names the file and field of every mistake", () => {
   );
   assert.throws(() => parseUserConfig(`{"image": 5}`, "/c.json"), /image must be an image name/);
   assert.throws(
+    () => parseUserConfig(`{"image": "denoland/deno:latest"}`, "/c.json"),
+    (e: Error) =>
+      e instanceof SyntaxError && /^"\/c\.json": .*latest is a moving tag/.test(e.message),
+  );
+  assert.throws(() => parseUserConfig(`{"image": "denoland/deno"}`, "/c.json"), /has no tag/);
+  assert.throws(
     () => parseUserConfig(`{"isolaton": "docker"}`, "/c.json"),
     /unknown field "isolaton"/,
   );

@@ -204,7 +204,10 @@ Deno.test("mcp-run takes its default isolation and image from the user's config 
   Deno.mkdirSync(join(home, ".config", "mcp-run"), { recursive: true });
   const file = join(home, ".config", "mcp-run", "config.json");
   Deno.writeTextFileSync(file, `{ "isolation": "docker", "image": "example/deno:2.9.6" } // mine`);
-  const docker = await cli(["flags", "filesystem", "-p", `dirs=${data}`, "--format", "json"], {
+  // A folder the container's user may write (a root launcher refuses one it could not).
+  const shared = tempDir();
+  Deno.chmodSync(shared, 0o777);
+  const docker = await cli(["flags", "filesystem", "-p", `dirs=${shared}`, "--format", "json"], {
     env: { HOME: home },
   });
   assert.equal(docker.code, 0, docker.stderr);

@@ -27,6 +27,16 @@ import {
   spawnDockerServer,
 } from "../runtime/docker_launch.ts";
 import { loadManifest } from "../runtime/registry.ts";
+import {
+  assertAllStopped,
+  killLauncher,
+  killNaming,
+  openSession,
+  startLauncher,
+  stopLauncher,
+  STUBBORN,
+  waitForHeartbeats,
+} from "./_stubborn.ts";
 import { type ResolvedServer, resolveServer } from "../runtime/resolve.ts";
 import {
   checkFilesystemConfined,
@@ -654,3 +664,274 @@ dockerTest(
     assert.equal(JSON.parse(labels.stdout)["mcp-run"], "1", "the volume is a pulled one again");
   },
 );
+
+dockerTest(
+  "mcp-run run --isolation docker killed by SIGKILL leaves no container and no server running",
+  async () => {
+    const dir = sharedDir("mcp-run-stubborn-");
+    const launcher = startLauncher(["run", STUBBORN, "-p", `dir=${dir}`, ...CLI_DOCKER], cliEnv());
+    try {
+      // Positive control: the server runs in its container and its heartbeat advances.
+      await waitForHeartbeats(dir, 1);
+      assert.equal((await listContainers({ "mcp-run.server": "stubborn" })).length, 1);
+      await killLauncher(launcher);
+      await assertAllStopped(dir, 4000);
+      assert.deepEqual(await listContainers({ "mcp-run.server": "stubborn" }), []);
+    } finally {
+      stopLauncher(launcher);
+      killNaming(dir);
+      for (const id of await listContainers({ "mcp-run.server": "stubborn" })) {
+        await removeContainer(id).catch(() => {}); // may be under way already
+      }
+    }
+  },
+);
+
+dockerTest(
+  "mcp-run serve --isolation docker killed by SIGKILL leaves none of its sessions' containers",
+  async () => {
+    const dir = sharedDir("mcp-run-stubborn-");
+    const launcher = startLauncher(
+      ["serve", STUBBORN, "-p", `dir=${dir}`, ...CLI_DOCKER, "--port", "0"],
+      cliEnv(),
+    );
+    try {
+      const [, url] = await launcher.waitFor(/on (http:\/\/\S+)/);
+      await openSession(url);
+      await openSession(url);
+      // Positive control: two sessions, two containers, both heartbeats advance.
+      await waitForHeartbeats(dir, 2);
+      assert.equal((await listContainers({ "mcp-run.server": "stubborn" })).length, 2);
+      await killLauncher(launcher);
+      await assertAllStopped(dir, 4000);
+      assert.deepEqual(await listContainers({ "mcp-run.server": "stubborn" }), []);
+    } finally {
+      stopLauncher(launcher);
+      killNaming(dir);
+      for (const id of await listContainers({ "mcp-run.server": "stubborn" })) {
+        await removeContainer(id).catch(() => {}); // may be under way already
+      }
+    }
+  },
+);
+
+/** Starts a long-running container labelled as mcp-run's, as if started by launcher `pid`. */
+function startLabelled(name: string, pid: number) {
+  return runDocker([
+    "run",
+    "-d",
+    "--pull",
+    "never",
+    "--network",
+    "none",
+    "--name",
+    name,
+    "--label",
+    "mcp-run=1",
+    "--label",
+    `mcp-run.launcher-host=${Deno.hostname()}`,
+    "--label",
+    `mcp-run.launcher-pid=${pid}`,
+    IMAGE,
+    "eval",
+    "setTimeout(() => {}, 60000)",
+  ]);
+}
+
+dockerTest(
+  "mcp-run call --isolation docker removes orphaned containers before it exits",
+  async () => {
+    const call = () =>
+      cli(["call", "everything", "echo", '{"message":"hi"}', ...CLI_DOCKER], { env: cliEnv() });
+    assert.equal((await call()).code, 0, "pulled"); // later calls take the short path
+    const dead = new Deno.Command("true").spawn();
+    const deadPid = dead.pid;
+    await dead.status;
+    const orphan = `mcp-run-orphan-${deadPid}`;
+    assert.equal((await startLabelled(orphan, deadPid)).code, 0);
+    try {
+      // Positive control: the orphan is there before the call.
+      assert.equal((await listContainers({ "mcp-run.launcher-pid": String(deadPid) })).length, 1);
+      const r = await call();
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, /hi/);
+      assert.deepEqual(
+        await listContainers({ "mcp-run.launcher-pid": String(deadPid) }),
+        [],
+        "the orphan was removed before call exited",
+      );
+    } finally {
+      await removeContainer(orphan);
+    }
+  },
+);
+
+/** A docker client that logs its arguments and refuses `docker pull` (no registry here). */
+function loggingDocker(): { path: string; log: string } {
+  const bin = tempDir("mcp-run-fake-docker-");
+  const log = join(bin, "calls.log");
+  const real = (Deno.env.get("PATH") ?? "/usr/bin:/bin").split(":").map((d) => join(d, "docker"))
+    .find((p) => {
+      try {
+        return Deno.statSync(p).isFile;
+      } catch {
+        return false;
+      }
+    }) ?? "/usr/bin/docker";
+  Deno.writeTextFileSync(
+    join(bin, "docker"),
+    `#!/bin/sh\necho "$*" >> '${log}'\n` +
+      `if [ "$1" = pull ]; then echo "refused by the test: no registry" >&2; exit 1; fi\n` +
+      `exec '${real}' "$@"\n`,
+  );
+  Deno.chmodSync(join(bin, "docker"), 0o755);
+  return { path: bin, log };
+}
+
+function pulls(log: string): string[] {
+  try {
+    return Deno.readTextFileSync(log).split("\n").filter((line) => line.startsWith("pull "));
+  } catch {
+    return [];
+  }
+}
+
+dockerTest(
+  "mcp-run refuses unpinned images and never fetches an image on a launch",
+  async () => {
+    for (const image of ["denoland/deno:latest", "denoland/deno"]) {
+      const r = await cli(["run", "everything", "--isolation", "docker", "--image", image], {
+        env: cliEnv(),
+      });
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.stderr, new RegExp(`Cannot use "${image}" as the image: .*pinned version`));
+    }
+    const config = join(tempDir(), "config.json");
+    Deno.writeTextFileSync(config, `{ "isolation": "docker", "image": "denoland/deno:latest" }`);
+    const fromConfig = await cli(["run", "everything"], {
+      env: cliEnv({ MCP_RUN_CONFIG: config }),
+    });
+    assert.equal(fromConfig.code, 2, fromConfig.stderr);
+    assert.match(fromConfig.stderr, new RegExp(`"${config}": .*latest is a moving tag`));
+
+    // A pinned tag the engine lacks: no launch command fetches it.
+    const docker = loggingDocker();
+    const env = cliEnv({ PATH: `${docker.path}:${Deno.env.get("PATH") ?? "/usr/bin:/bin"}` });
+    const missing = ["--isolation", "docker", "--image", "mcp-run-test/deno:0.0.0-absent"];
+    const dir = sharedDir();
+    const launches = [
+      ["call", "everything", "echo", '{"message":"x"}', ...missing],
+      ["inspect", "everything", ...missing],
+      ["run", "everything", ...missing],
+      ["call", "memory", "read_graph", "{}", "-p", `dir=${dir}`, ...missing],
+    ];
+    for (const args of launches) {
+      const r = await cli(args, { env, stdin: "" });
+      assert.equal(r.code, 4, `${args[0]}: ${r.stderr}`);
+      assert.match(r.stderr, /image mcp-run-test\/deno:0\.0\.0-absent is not present/);
+      assert.match(r.stderr, /run mcp-run pull \S+ --isolation docker --image mcp-run-test/);
+    }
+    assert.deepEqual(pulls(docker.log), [], "no launch ran docker pull");
+    // Positive control: the canary fires; the pull command does fetch the image.
+    const pull = await cli(["pull", "everything", ...missing], { env });
+    assert.equal(pull.code, 1, pull.stderr);
+    assert.match(pull.stderr, /Cannot pull the image mcp-run-test\/deno:0\.0\.0-absent/);
+    assert.deepEqual(pulls(docker.log), ["pull -- mcp-run-test/deno:0.0.0-absent"]);
+  },
+);
+
+dockerTest(
+  "${package_dir} works under --isolation docker: inspect and the config --form docker entry",
+  async () => {
+    const pull = await cli(["pull", "context7", ...CLI_DOCKER], { env: cliEnv() });
+    assert.equal(pull.code, 0, pull.stderr);
+    // No network for the server itself: listing tools needs none.
+    const offline = ["--isolation", "docker", "--image", IMAGE, "--network", "none"];
+    const inspect = await cli(["inspect", "context7", "--format", "json", ...offline], {
+      env: cliEnv(),
+    });
+    assert.equal(inspect.code, 0, inspect.stderr);
+    const tools = JSON.parse(inspect.stdout).tools.map((t: { name: string }) => t.name);
+    assert.ok(tools.includes("resolve-library-id"), inspect.stdout);
+    assert.ok(
+      JSON.parse(inspect.stdout).permissions.some((l: string) => l.includes("/deno-dir/npm/")),
+      "the grant points inside the code volume",
+    );
+
+    const config = await cli(["config", "context7", "--form", "docker", ...offline], {
+      env: cliEnv(),
+    });
+    assert.equal(config.code, 0, config.stderr);
+    const entry = JSON.parse(config.stdout) as { command: string; args: string[] };
+    assert.ok(!entry.args.some((a) => a.includes(cache)), "no host cache path in the entry");
+    const client = new Client({ name: "docker-test", version: "1.0.0" });
+    await client.connect(
+      new StdioClientTransport({ command: entry.command, args: entry.args, stderr: "pipe" }),
+    );
+    try {
+      const listed = (await client.listTools()).tools.map((t: { name: string }) => t.name);
+      assert.ok(listed.includes("query-docs"), listed.join(", "));
+    } finally {
+      await client.close();
+    }
+  },
+);
+
+dockerTest(
+  "mcp-run as root runs a container as the owner of its write grant, or refuses a root-owned one",
+  async () => {
+    if (Deno.uid() !== 0) return; // only a root launcher picks the container's user this way
+    const dir = tempDir("mcp-run-root-owned-");
+    Deno.chmodSync(dir, 0o755);
+    const entities = JSON.stringify({
+      entities: [{ name: "Ada", entityType: "person", observations: ["first program"] }],
+    });
+    const call = () =>
+      cli(["call", "memory", "create_entities", entities, "-p", `dir=${dir}`, ...CLI_DOCKER], {
+        env: cliEnv(),
+      });
+    const refused = await call();
+    assert.equal(refused.code, 3, refused.stderr);
+    assert.match(refused.stderr, new RegExp(`Cannot let "memory" write "${dir}" in docker`));
+    assert.match(refused.stderr, /chown -R 1993:1993/);
+    assert.equal(refused.stdout, "");
+    // Positive control: the same folder given to a user is written, with that user's ownership.
+    Deno.chownSync(dir, 4242, 4242);
+    const ok = await call();
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.equal(Deno.statSync(join(dir, "memory.jsonl")).uid, 4242);
+  },
+);
+
+Deno.test("mcp-run refuses a docker mount path it cannot write (exit 3) and bad limits (exit 2)", async () => {
+  const parent = sharedDir();
+  const dir = join(parent, 'a,b"c');
+  Deno.mkdirSync(dir);
+  const flags = await cli(["flags", "filesystem", "-p", `dirs=${dir}`, "--isolation", "docker"], {
+    env: cliEnv(),
+  });
+  assert.equal(flags.code, 3, flags.stderr);
+  assert.match(flags.stderr, /Cannot grant read access to ".*a,b\"c" in docker: paths containing/);
+  for (const [flag, value] of [["--memory", "lots"], ["--cpus", "many"], ["--cpus", "0"]]) {
+    const r = await cli(["flags", "everything", "--isolation", "docker", flag, value], {
+      env: cliEnv(),
+    });
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, new RegExp(`Cannot use "${value}" as ${flag}`));
+  }
+  // Positive control: a plain folder and sane limits print the command.
+  const ok = await cli([
+    "flags",
+    "filesystem",
+    "-p",
+    `dirs=${parent}`,
+    "--isolation",
+    "docker",
+    "--memory",
+    "256m",
+    "--cpus",
+    "0.5",
+  ], { env: cliEnv() });
+  assert.equal(ok.code, 0, ok.stderr);
+  assert.match(ok.stdout, /--memory 256m/);
+});

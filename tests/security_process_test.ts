@@ -1,11 +1,22 @@
 /**
- * Security proofs, native mode: a server cannot start programs (SECURITY.md invariant 1), and a
- * manifest that asks to is refused before anything runs.
+ * Security proofs, native mode: a server cannot start programs (SECURITY.md invariant 1), a
+ * manifest that asks to is refused before anything runs, and no server outlives its launcher,
+ * even one killed by SIGKILL.
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { GrantError, resolveServer } from "../runtime/resolve.ts";
 import { cli, tempDir } from "./_helpers.ts";
+import {
+  assertAllStopped,
+  killLauncher,
+  killNaming,
+  openSession,
+  startLauncher,
+  stopLauncher,
+  STUBBORN,
+  waitForHeartbeats,
+} from "./_stubborn.ts";
 import {
   assertAllowed,
   assertDenied,
@@ -86,4 +97,54 @@ Deno.test("mcp-run run refuses a manifest asking for run, before starting anythi
   assert.equal(ok.code, 0, ok.stderr);
   assert.match(ok.stdout, /--no-prompt/);
   assert.doesNotMatch(ok.stdout, /--allow-run|--allow-all|\s-A\s/);
+});
+
+Deno.test({
+  name: "mcp-run run killed by SIGKILL leaves no server running, even one that ignores SIGTERM",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    const dir = removeOnExit(tempDir("mcp-run-stubborn-"));
+    const launcher = startLauncher(["run", STUBBORN, "-p", `dir=${dir}`, "--cache", root]);
+    try {
+      // Positive control: the server runs and its heartbeat advances.
+      await waitForHeartbeats(dir, 1);
+      await killLauncher(launcher);
+      await assertAllStopped(dir);
+    } finally {
+      stopLauncher(launcher);
+      killNaming(dir);
+    }
+  },
+});
+
+Deno.test({
+  name: "mcp-run serve killed by SIGKILL leaves none of its sessions' servers running",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    const dir = removeOnExit(tempDir("mcp-run-stubborn-"));
+    const launcher = startLauncher([
+      "serve",
+      STUBBORN,
+      "-p",
+      `dir=${dir}`,
+      "--cache",
+      root,
+      "--port",
+      "0",
+    ]);
+    try {
+      const [, url] = await launcher.waitFor(/on (http:\/\/\S+)/);
+      await openSession(url);
+      await openSession(url);
+      // Positive control: two sessions, two servers, both heartbeats advance.
+      await waitForHeartbeats(dir, 2);
+      await killLauncher(launcher);
+      await assertAllStopped(dir);
+    } finally {
+      stopLauncher(launcher);
+      killNaming(dir);
+    }
+  },
 });

@@ -4,7 +4,15 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import type { Prompt, Resource, Tool } from "@modelcontextprotocol/sdk/types.js";
+import type {
+  CallToolResult,
+  ListPromptsResult,
+  ListResourcesResult,
+  ListToolsResult,
+  Prompt,
+  Resource,
+  Tool,
+} from "@modelcontextprotocol/sdk/types.js";
 import { cacheRoot } from "./cache_dirs.ts";
 import type { ClientCommandOptions } from "./client_commands.ts";
 import {
@@ -91,6 +99,7 @@ const OPTIONS = {
   launcher: { type: "string" },
   "env-file": { type: "string" },
   yes: { type: "boolean" },
+  timeout: { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -129,14 +138,14 @@ const COMMAND_OPTIONS: Record<string, readonly string[]> = {
   run: [...LAUNCH, "dry-run"],
   pull: [...LAUNCH, "yes"],
   flags: LAUNCH,
-  inspect: LAUNCH,
-  call: LAUNCH,
+  inspect: [...LAUNCH, "timeout"],
+  call: [...LAUNCH, "timeout"],
   serve: [...LAUNCH, ...SERVE, "dry-run"],
   config: [...LAUNCH, ...CLIENT],
   install: [...LAUNCH, ...CLIENT],
   uninstall: CLIENT,
   clients: ["scope"],
-  check: [],
+  check: ["isolation", "trust"],
   list: [],
   search: [],
   show: [],
@@ -327,14 +336,20 @@ export async function main(argv: string[], options: MainOptions = {}): Promise<n
         );
         return EXIT.ok;
       }
-      case "inspect":
+      case "inspect": {
         if (rest.length !== 1) return usage("give one server name or manifest path");
-        return await inspectCommand(ctx, rest[0], serverArgs);
-      case "call":
+        const timeoutMs = timeoutOption(values.timeout);
+        if (typeof timeoutMs === "string") return usage(timeoutMs);
+        return await inspectCommand(ctx, rest[0], serverArgs, timeoutMs);
+      }
+      case "call": {
         if (rest.length < 2 || rest.length > 3) {
           return usage("give a server, a tool and JSON arguments");
         }
-        return await callCommand(ctx, rest[0], rest[1], rest[2] ?? "{}", serverArgs);
+        const timeoutMs = timeoutOption(values.timeout);
+        if (typeof timeoutMs === "string") return usage(timeoutMs);
+        return await callCommand(ctx, rest[0], rest[1], rest[2] ?? "{}", serverArgs, timeoutMs);
+      }
       case "serve": {
         if (rest.length !== 1) return usage("give one server name or manifest path");
         const serve = serveOptions(values);
@@ -519,20 +534,47 @@ export function formatPlan(plan: LaunchPlan, server: ResolvedServer, json: boole
   ].join("\n");
 }
 
-async function inspectCommand(ctx: Context, target: string, extraArgs: string[]): Promise<number> {
+/** Reads `--timeout SECONDS` as milliseconds, or says what is wrong with it. */
+function timeoutOption(text: string | undefined): number | undefined | string {
+  if (text === undefined) return undefined;
+  const seconds = Number(text);
+  if (text.trim() === "" || !Number.isFinite(seconds) || seconds <= 0) {
+    return `--timeout must be a positive number of seconds, got "${text}"`;
+  }
+  return Math.ceil(seconds * 1000);
+}
+
+async function inspectCommand(
+  ctx: Context,
+  target: string,
+  extraArgs: string[],
+  timeoutMs: number | undefined,
+): Promise<number> {
   const server = await resolveFor(ctx, target, extraArgs);
   const { connectServer } = await import("./connect.ts");
   const connected = await connectServer(server, {
     ...pullOptions(ctx),
     onStderr: () => {},
     start: ctx.isolation === "docker" ? () => startDockerServer(ctx, server) : undefined,
+    timeoutMs,
   });
   try {
-    const { client } = connected;
+    const { client, request } = connected;
     const caps = client.getServerCapabilities() ?? {};
-    const tools: Tool[] = caps.tools ? (await client.listTools()).tools : [];
-    const prompts: Prompt[] = caps.prompts ? (await client.listPrompts()).prompts : [];
-    const resources: Resource[] = caps.resources ? (await client.listResources()).resources : [];
+    const tools: Tool[] = caps.tools
+      ? (await request<ListToolsResult>("tools/list", (o) => client.listTools(undefined, o))).tools
+      : [];
+    const prompts: Prompt[] = caps.prompts
+      ? (await request<ListPromptsResult>("prompts/list", (o) => client.listPrompts(undefined, o)))
+        .prompts
+      : [];
+    const resources: Resource[] = caps.resources
+      ? (await request<ListResourcesResult>(
+        "resources/list",
+        (o) => client.listResources(undefined, o),
+      ))
+        .resources
+      : [];
     const info = client.getServerVersion();
     if (ctx.json) {
       ctx.print(JSON.stringify(
@@ -583,6 +625,7 @@ async function callCommand(
   tool: string,
   argsText: string,
   extraArgs: string[],
+  timeoutMs: number | undefined,
 ): Promise<number> {
   let args: unknown;
   try {
@@ -599,12 +642,14 @@ async function callCommand(
     ...pullOptions(ctx),
     onStderr: () => {},
     start: ctx.isolation === "docker" ? () => startDockerServer(ctx, server) : undefined,
+    timeoutMs,
   });
   try {
-    const result = await connected.client.callTool({
-      name: tool,
-      arguments: args as Record<string, unknown>,
-    });
+    const params = { name: tool, arguments: args as Record<string, unknown> };
+    const result = await connected.request<CallToolResult>(
+      "tools/call",
+      (o) => connected.client.callTool(params, undefined, o),
+    );
     if (ctx.json) ctx.print(JSON.stringify(result, null, 2));
     else {
       const content = (result.content ?? []) as { type: string; text?: string }[];
@@ -614,7 +659,7 @@ async function callCommand(
     }
     return result.isError ? EXIT.error : EXIT.ok;
   } catch (error) {
-    if (error instanceof ServerExitedError) throw error;
+    if (error instanceof ServerExitedError || error instanceof Deno.errors.TimedOut) throw error;
     throw new Error(`Tool "${tool}" failed: ${(error as Error).message}`, { cause: error });
   } finally {
     await connected.close();

@@ -1,0 +1,70 @@
+// A faulty MCP server for the error-report tests: newline-delimited JSON-RPC on stdio, written by
+// hand so it needs no dependency. Its first argument picks the fault:
+//   exit-at-start  writes "boom" to stderr and exits with code 3 before reading anything
+//   crash-in-call  answers initialize and tools/list; the tool "echo" works (the positive
+//                  control), the tool "crash" writes "crashing now" to stderr and exits with code 7
+//   silent         writes "waiting for nothing" to stderr and never answers
+const mode = Deno.args[0];
+const encoder = new TextEncoder();
+
+if (mode === "exit-at-start") {
+  console.error("boom");
+  Deno.exit(3);
+}
+if (mode === "silent") {
+  console.error("waiting for nothing");
+  setInterval(() => {}, 60_000);
+} else {
+  await serve();
+}
+
+type Message = { id?: number | string; method?: string; params?: Record<string, unknown> };
+
+async function reply(id: number | string, body: Record<string, unknown>): Promise<void> {
+  await Deno.stdout.write(encoder.encode(JSON.stringify({ jsonrpc: "2.0", id, ...body }) + "\n"));
+}
+
+async function serve(): Promise<void> {
+  let buffer = "";
+  for await (const chunk of Deno.stdin.readable.pipeThrough(new TextDecoderStream())) {
+    buffer += chunk;
+    let newline: number;
+    while ((newline = buffer.indexOf("\n")) >= 0) {
+      const line = buffer.slice(0, newline).trim();
+      buffer = buffer.slice(newline + 1);
+      if (line) await answer(JSON.parse(line));
+    }
+  }
+}
+
+async function answer(message: Message): Promise<void> {
+  if (message.id === undefined || message.method === undefined) return;
+  switch (message.method) {
+    case "initialize":
+      return await reply(message.id, {
+        result: {
+          protocolVersion: message.params?.protocolVersion,
+          capabilities: { tools: {} },
+          serverInfo: { name: "faulty", version: "1.0.0" },
+        },
+      });
+    case "tools/list":
+      return await reply(message.id, {
+        result: {
+          tools: ["echo", "crash"].map((name) => ({ name, inputSchema: { type: "object" } })),
+        },
+      });
+    case "tools/call": {
+      const params = message.params as { name: string; arguments?: { text?: string } };
+      if (params.name === "crash") {
+        console.error("crashing now");
+        Deno.exit(7);
+      }
+      return await reply(message.id, {
+        result: { content: [{ type: "text", text: String(params.arguments?.text ?? "") }] },
+      });
+    }
+    default:
+      return await reply(message.id, { error: { code: -32601, message: "Method not found" } });
+  }
+}

@@ -42,7 +42,12 @@ import { denoLaunchPlan, type LaunchPlan, prepareServer } from "./launch_plan.ts
 import { ManifestError } from "./manifest.ts";
 import { CacheError, pull } from "./pull.ts";
 import { type LoadedManifest, loadManifest } from "./registry.ts";
-import { GrantError, type ResolvedServer, resolveServer } from "./resolve.ts";
+import {
+  GrantError,
+  manifestGrantProblems,
+  type ResolvedServer,
+  resolveServer,
+} from "./resolve.ts";
 import { ServerExitedError, type ServerProcess, spawnServer } from "./server_process.ts";
 import { shellQuote } from "./shell_quote.ts";
 import { relayStdio } from "./stdio_relay.ts";
@@ -857,7 +862,15 @@ async function checkCommand(ctx: Context, files: string[]): Promise<number> {
   const results: { file: string; ok: boolean; problems: unknown[] }[] = [];
   for (const file of files) {
     try {
-      await loadManifest(file.includes("/") ? file : `./${file}`);
+      const loaded = await loadManifest(file.includes("/") ? file : `./${file}`);
+      // The grant policy run applies, to what the manifest decides by itself.
+      const problems = manifestGrantProblems(loaded.manifest, {
+        home: ctx.env.HOME,
+        cacheRoot: ctx.root,
+        isolation: ctx.isolation,
+        trust: ctx.trust,
+      });
+      if (problems.length > 0) throw new ManifestError(problems, loaded.file);
       results.push({ file, ok: true, problems: [] });
     } catch (error) {
       if (!(error instanceof ManifestError)) throw error;

@@ -147,9 +147,13 @@ Pulls the server if needed, then prints the entry an MCP client spawns to run it
 states what the server may touch. Secrets are never written: the client provides them by name.
 With --client, prints the entry as install would write it, as a snippet of that client's file
 (secrets referenced through the client's own mechanism); nothing is written.`,
-  check: `mcp-run check <manifest>… [--format json]
+  check: `mcp-run check <manifest>… [--isolation deno|docker [--trust]] [--format json]
 
-Validates manifest files and reports every problem with its JSON path, line and column.`,
+Validates manifest files and reports every problem with its JSON path, line and column. Applies
+the grant policy run applies to what a manifest decides by itself: literal network entries
+(private and loopback addresses included), literal paths (/, the home folder, /proc, ~/.ssh, …),
+and run/ffi, refused unless checked with --isolation docker --trust. Entries that use a parameter
+are checked when run gets its value. Exits 3 when any file has a problem.`,
   install: `mcp-run install <server> --client C [--scope user|project] [--form deno|launcher|docker]
                 [-p NAME=VALUE]… [--name N] [--file F] [--force] [-- server args…]
 

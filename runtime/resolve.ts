@@ -185,9 +185,17 @@ export function resolveServer(manifest: Manifest, options: ResolveServerOptions)
   const userPrivate: NetGrant[] = [];
   manifest.permissions.net.forEach((entry, i) => {
     const field = `permissions.net[${i}]`;
-    const fromUser = placeholders(entry).length > 0;
+    // A private address is granted only when every value in the entry came from the user: not
+    // from the manifest's text, nor from a parameter's default (the manifest's choice too).
+    const names = placeholders(entry);
+    const defaulted = names.find((name) => options.params?.[name] === undefined);
+    const source: NetSource = names.length === 0
+      ? { kind: "manifest" }
+      : defaulted === undefined
+      ? { kind: "user" }
+      : { kind: "default", param: defaulted };
     for (const value of expand(entry, field)) {
-      const grant = netGrant(value, field, fromUser);
+      const grant = netGrant(value, field, source);
       if (isPrivateGrant(grant)) userPrivate.push(grant);
       grants.push(grant);
     }
@@ -264,9 +272,10 @@ export interface ManifestGrantProblemsOptions {
  * so a manifest that passes would not be refused at launch for what it wrote: literal network
  * entries (hosts that are not hosts, private and loopback addresses, ranges that overlap them),
  * literal paths (`/`, the home directory, `/proc`, credential folders, the code cache, and
- * folders holding any of them) and `run`/`ffi` outside trusted docker. Entries that use a
- * parameter are left to launch time, where the user's values are known, and so are literal paths
- * that do not exist here (a path that exists is checked as it resolves, symlinks followed).
+ * folders holding any of them), parameter defaults used in such entries, `${package_dir}` of a
+ * package that has none, and `run`/`ffi` outside trusted docker. Entries that use a parameter
+ * are left to launch time, where the user's values are known; a literal path that does not exist
+ * here is checked as written (one that exists, as it resolves, symlinks followed).
  *
  * Reads the file system (to canonicalize existing paths); starts nothing.
  *
@@ -307,8 +316,19 @@ export function manifestGrantProblems(
   };
   for (const kind of ["read", "write"] as const) {
     manifest.permissions[kind].forEach((entry, i) => {
-      if (placeholders(entry).length > 0) return;
       const field = `permissions.${kind}[${i}]`;
+      if (entry === "${package_dir}") {
+        // Only an npm package has a package folder (where it is does not matter here).
+        check(() => {
+          try {
+            npmPackageDir(manifest.package, ctx.cacheRoot);
+          } catch (error) {
+            throw new GrantError(field, (error as Error).message, { cause: error });
+          }
+        });
+        return;
+      }
+      if (placeholders(entry).length > 0) return;
       const absolute = entry.startsWith("~/") ? join(home, entry.slice(2)) : entry;
       let path: string;
       try {
@@ -321,8 +341,40 @@ export function manifestGrantProblems(
   }
   manifest.permissions.net.forEach((entry, i) => {
     if (placeholders(entry).length > 0) return;
-    check(() => netGrant(entry, `permissions.net[${i}]`, false));
+    check(() => netGrant(entry, `permissions.net[${i}]`, { kind: "manifest" }));
   });
+  // Parameter defaults are the manifest's choice: checked as literal entries where they are used.
+  for (const [name, spec] of Object.entries(manifest.parameters)) {
+    if (spec.default === undefined) continue;
+    const defaults = Array.isArray(spec.default) ? spec.default : [spec.default];
+    const field = (i: number) =>
+      `parameters.${name}.default${Array.isArray(spec.default) ? `[${i}]` : ""}`;
+    const usedIn = (kind: "read" | "write" | "net") =>
+      manifest.permissions[kind].some((entry) => placeholders(entry).includes(name));
+    if (spec.type.startsWith("host") && usedIn("net")) {
+      defaults.forEach((value, i) =>
+        check(() => netGrant(value, field(i), { kind: "default", param: name }))
+      );
+    }
+    if (!spec.type.startsWith("path")) continue;
+    for (const kind of (["read", "write"] as const).filter(usedIn)) {
+      defaults.forEach((value, i) => {
+        const expanded = value === "~"
+          ? home
+          : value.startsWith("~/")
+          ? join(home, value.slice(2))
+          : value;
+        if (!isAbsolute(expanded)) return; // relative to where run is started
+        let path: string;
+        try {
+          path = canonicalPath(expanded, field(i), realPath);
+        } catch {
+          path = normalize(expanded);
+        }
+        check(() => refusePath(kind, path, field(i), ctx));
+      });
+    }
+  }
   for (const kind of ["run", "ffi"] as const) {
     check(() => {
       const refused = runFfiRefusal(
@@ -349,21 +401,35 @@ function refusePath(kind: string, path: string, field: string, ctx: PathContext)
 }
 
 /**
- * Parses one network entry; a private or loopback address is refused unless it came from the
- * user (through a host parameter).
+ * Where a network entry's value came from: the user (`-p`), a parameter's default, or the
+ * manifest's own text.
  */
-function netGrant(value: string, field: string, fromUser: boolean): NetGrant {
+type NetSource = { kind: "user" } | { kind: "default"; param: string } | { kind: "manifest" };
+
+/**
+ * Parses one network entry; a private or loopback address is refused unless the user gave it
+ * (through a host parameter).
+ */
+function netGrant(value: string, field: string, source: NetSource): NetGrant {
   let grant: NetGrant;
   try {
     grant = parseNetGrant(value);
   } catch (error) {
     throw new GrantError(field, (error as Error).message, { cause: error });
   }
-  if (isPrivateGrant(grant) && !fromUser) {
+  if (isPrivateGrant(grant) && source.kind === "manifest") {
     throw new GrantError(
       field,
       `Cannot grant network access to "${value}" from a manifest: private and loopback ` +
         "addresses are granted only by the user through a host parameter",
+    );
+  }
+  if (isPrivateGrant(grant) && source.kind === "default") {
+    throw new GrantError(
+      field,
+      `Cannot grant network access to "${value}" from the default of parameter ` +
+        `"${source.param}": private and loopback addresses are granted only by the user. Pass ` +
+        `-p ${source.param}=${value} to grant it yourself.`,
     );
   }
   return grant;

@@ -16,7 +16,11 @@ for (const dir of [".ssh", ".cursor", ".cache/mcp-run"]) {
 const env = { HOME: home, MCP_RUN_CACHE: cache };
 
 /** Writes a manifest (npm package: nothing is fetched by `run --dry-run` or `check`). */
-function manifest(name: string, permissions: Record<string, string[]>): string {
+function manifest(
+  name: string,
+  permissions: Record<string, string[]>,
+  extra: Record<string, unknown> = {},
+): string {
   const file = join(home, `${name}.jsonc`);
   Deno.writeTextFileSync(
     file,
@@ -25,13 +29,19 @@ function manifest(name: string, permissions: Record<string, string[]>): string {
       description: "A manifest for the check policy test",
       package: "npm:@example/policy-server@1.0.0",
       permissions,
+      ...extra,
     }),
   );
   return file;
 }
 
 /** Manifests that run refuses, each with the JSON path at fault. */
-const REFUSED: { name: string; permissions: Record<string, string[]>; path: string }[] = [
+const REFUSED: {
+  name: string;
+  permissions: Record<string, string[]>;
+  extra?: Record<string, unknown>;
+  path: string;
+}[] = [
   { name: "private-ipv4", permissions: { net: ["10.0.0.5:5432"] }, path: "permissions.net[0]" },
   {
     name: "loopback",
@@ -60,11 +70,39 @@ const REFUSED: { name: string; permissions: Record<string, string[]>; path: stri
   },
   { name: "run", permissions: { run: ["git"] }, path: "permissions.run" },
   { name: "ffi", permissions: { ffi: ["/usr/lib/libx.so"] }, path: "permissions.ffi" },
+  {
+    name: "host-default",
+    permissions: { net: ["${db}"] },
+    extra: { parameters: { db: { type: "host", description: "DB", default: "10.0.0.5:5432" } } },
+    path: "parameters.db.default",
+  },
+  {
+    name: "host-list-default",
+    permissions: { net: ["api.example.com", "${hosts}"] },
+    extra: {
+      parameters: {
+        hosts: { type: "host[]", description: "Hosts", default: ["example.org", "localhost"] },
+      },
+    },
+    path: "parameters.hosts.default[1]",
+  },
+  {
+    name: "path-default",
+    permissions: { read: ["${dir}"] },
+    extra: { parameters: { dir: { type: "path", description: "Folder", default: "~/.ssh" } } },
+    path: "parameters.dir.default",
+  },
+  {
+    name: "package-dir",
+    permissions: { read: ["${package_dir}"] },
+    extra: { package: "jsr:@example/policy-server@1.0.0" },
+    path: "permissions.read[0]",
+  },
 ];
 
 Deno.test("mcp-run check refuses, with exit 3 and the JSON path, each manifest run refuses", async () => {
-  for (const { name, permissions, path } of REFUSED) {
-    const file = manifest(name, permissions);
+  for (const { name, permissions, extra, path } of REFUSED) {
+    const file = manifest(name, permissions, extra);
     const run = await cli(["run", file, "--dry-run"], { env });
     assert.equal(run.code, 3, `run ${name}: ${run.stderr}`);
     const check = await cli(["check", file], { env });
@@ -78,12 +116,22 @@ Deno.test("mcp-run check refuses, with exit 3 and the JSON path, each manifest r
 
 Deno.test("mcp-run check and run both accept a clean manifest, and run/ffi under --isolation docker --trust", async () => {
   const clean = manifest("clean", {
-    net: ["api.example.com:443", "8.8.8.8", "*.example.org"],
-    read: [join(home, "notes"), "~/projects"],
+    net: ["api.example.com:443", "8.8.8.8", "*.example.org", "${api}", "${db}"],
+    read: [join(home, "notes"), "~/projects", "${dir}"],
     env: ["EXAMPLE_TOKEN"],
+  }, {
+    parameters: {
+      api: { type: "host", description: "API host", default: "api.example.net" },
+      // Private addresses and any folder can still come from the user.
+      db: { type: "host", description: "Database", required: false },
+      dir: { type: "path", description: "Folder", default: "~/projects" },
+    },
   });
   const run = await cli(["run", clean, "--dry-run"], { env });
   assert.equal(run.code, 0, run.stderr);
+  const user = await cli(["run", clean, "--dry-run", "-p", "db=10.0.0.5:5432"], { env });
+  assert.equal(user.code, 0, user.stderr);
+  assert.match(user.stdout, /--allow-net=\S*10\.0\.0\.5:5432/);
   const check = await cli(["check", clean], { env });
   assert.equal(check.code, 0, check.stderr);
   assert.equal(check.stdout.trim(), `${clean}: ok`);

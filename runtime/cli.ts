@@ -539,9 +539,12 @@ export function formatPlan(plan: LaunchPlan, server: ResolvedServer, json: boole
   ].join("\n");
 }
 
-/** Reads `--timeout SECONDS` as milliseconds, or says what is wrong with it. */
-function timeoutOption(text: string | undefined): number | undefined | string {
-  if (text === undefined) return undefined;
+/**
+ * Reads `--timeout SECONDS` (default 30: a person is waiting) as milliseconds, or says what is
+ * wrong with it.
+ */
+function timeoutOption(text: string | undefined): number | string {
+  if (text === undefined) return 30_000;
   const seconds = Number(text);
   if (text.trim() === "" || !Number.isFinite(seconds) || seconds <= 0) {
     return `--timeout must be a positive number of seconds, got "${text}"`;
@@ -553,7 +556,7 @@ async function inspectCommand(
   ctx: Context,
   target: string,
   extraArgs: string[],
-  timeoutMs: number | undefined,
+  timeoutMs: number,
 ): Promise<number> {
   const server = await resolveFor(ctx, target, extraArgs);
   const { connectServer } = await import("./connect.ts");
@@ -630,7 +633,7 @@ async function callCommand(
   tool: string,
   argsText: string,
   extraArgs: string[],
-  timeoutMs: number | undefined,
+  timeoutMs: number,
 ): Promise<number> {
   let args: unknown;
   try {

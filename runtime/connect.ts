@@ -32,13 +32,14 @@ export interface ConnectServerOptions extends PrepareServerOptions, SpawnServerO
   clientName?: string;
   /**
    * How long to wait for each answer from the server, in milliseconds: the answer to
-   * `initialize` (its start-up), and to each {@linkcode ConnectedServer.request}. Default 30000.
+   * `initialize` (its start-up), and to each {@linkcode ConnectedServer.request}. Default
+   * {@linkcode DEFAULT_TIMEOUT_MS}.
    */
   timeoutMs?: number;
 }
 
-/** The default of {@linkcode ConnectServerOptions.timeoutMs}. */
-export const DEFAULT_TIMEOUT_MS = 30_000;
+/** The default of {@linkcode ConnectServerOptions.timeoutMs}: the MCP SDK's own, 60 s. */
+export const DEFAULT_TIMEOUT_MS = 60_000;
 
 /** A connected client and the way to stop its server. */
 export interface ConnectedServer {

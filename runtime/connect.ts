@@ -171,9 +171,12 @@ async function explainFailure(
       { cause: error },
     );
   }
-  // An error the server answered is its own; anything else (a broken pipe, a closed connection)
-  // is explained by the server's exit, if it ended.
-  if (sdkError && code !== CONNECTION_CLOSED) return error as Error;
+  // A connection that broke (a write into a closed pipe, a stream that ended) is explained by
+  // the server's exit. Anything else (an error the server answered, an answer the SDK refused)
+  // stands as it is: the server may exit only because the SDK then closed the connection.
+  const broken = (sdkError && code === CONNECTION_CLOSED) ||
+    error instanceof Deno.errors.BrokenPipe || error instanceof Deno.errors.ConnectionReset;
+  if (!broken) return error as Error;
   const exited: ServerExitedError | undefined = await transport.exitError(EXIT_WAIT_MS);
   return exited ?? (error as Error);
 }

@@ -18,7 +18,7 @@ const cache = removeOnExit(tempDir("mcp-run-errors-cache-"));
 const dir = removeOnExit(tempDir("mcp-run-errors-"));
 
 /** A manifest for the faulty server in one of its modes. */
-function faulty(mode: "exit-at-start" | "crash-in-call" | "silent"): string {
+function faulty(mode: "exit-at-start" | "crash-in-call" | "silent" | "old-protocol"): string {
   return writeManifest(
     dir,
     { name: `faulty-${mode}`, package: FAULTY, args: [mode] },
@@ -119,6 +119,13 @@ for (const isolation of ISOLATIONS) {
     },
   });
 }
+
+Deno.test("mcp-run inspect reports a refused initialize answer as it is, not as the exit it causes", async () => {
+  const r = await cli(["inspect", faulty("old-protocol"), "--cache", cache]);
+  assert.equal(r.code, 1, r.stderr);
+  assert.match(r.stderr, /mcp-run: Server's protocol version is not supported: 1999-01-01/);
+  assert.doesNotMatch(r.stderr, /exited with code/);
+});
 
 Deno.test("mcp-run inspect and call refuse a --timeout that is not a positive number", async () => {
   for (const value of ["0", "-1", "soon", ""]) {

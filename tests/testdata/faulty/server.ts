@@ -4,6 +4,7 @@
 //   crash-in-call  answers initialize and tools/list; the tool "echo" works (the positive
 //                  control), the tool "crash" writes "crashing now" to stderr and exits with code 7
 //   silent         writes "waiting for nothing" to stderr and never answers
+//   old-protocol   answers initialize with protocol version 1999-01-01, which no client accepts
 const mode = Deno.args[0];
 const encoder = new TextEncoder();
 
@@ -43,7 +44,7 @@ async function answer(message: Message): Promise<void> {
     case "initialize":
       return await reply(message.id, {
         result: {
-          protocolVersion: message.params?.protocolVersion,
+          protocolVersion: mode === "old-protocol" ? "1999-01-01" : message.params?.protocolVersion,
           capabilities: { tools: {} },
           serverInfo: { name: "faulty", version: "1.0.0" },
         },

@@ -62,6 +62,8 @@ export class GrantError extends Error {
   /** The manifest field (`permissions.read[0]`) or parameter (`-p dirs`) at fault. */
   readonly field: string;
   /**
+   * Creates the error for one refused grant or wrong parameter.
+   *
    * @param field The field or parameter at fault.
    * @param message What is wrong and what to do.
    * @param options Standard error options.

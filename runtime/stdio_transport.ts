@@ -39,7 +39,12 @@ export class ProcessTransport implements Transport {
   /** Called for each message from the server. */
   onmessage?: (message: JSONRPCMessage) => void;
 
-  /** @param process A running server. */
+  /**
+   * Wraps a running server; its messages are read once `start()` is called (the SDK client
+   * calls it in `connect`).
+   *
+   * @param process A running server.
+   */
   constructor(process: ServerProcess) {
     this.#process = process;
     this.#ended = process.status.then(async (status) => {

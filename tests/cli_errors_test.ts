@@ -120,6 +120,24 @@ for (const isolation of ISOLATIONS) {
   });
 }
 
+Deno.test("mcp-run call names a server that does not answer the call in time", async () => {
+  const r = await cli([
+    "call",
+    faulty("crash-in-call"),
+    "hang",
+    "{}",
+    "--cache",
+    cache,
+    "--timeout",
+    "1",
+  ]);
+  assert.equal(r.code, 1, r.stderr);
+  assert.match(
+    r.stderr,
+    /mcp-run: Server "faulty-crash-in-call" did not answer tools\/call within 1 s\. Allow more time with --timeout SECONDS\.\nThe end of its stderr:\nhanging\n/,
+  );
+});
+
 Deno.test("mcp-run inspect reports a refused initialize answer as it is, not as the exit it causes", async () => {
   const r = await cli(["inspect", faulty("old-protocol"), "--cache", cache]);
   assert.equal(r.code, 1, r.stderr);

@@ -2,7 +2,8 @@
 // hand so it needs no dependency. Its first argument picks the fault:
 //   exit-at-start  writes "boom" to stderr and exits with code 3 before reading anything
 //   crash-in-call  answers initialize and tools/list; the tool "echo" works (the positive
-//                  control), the tool "crash" writes "crashing now" to stderr and exits with code 7
+//                  control), the tool "crash" writes "crashing now" to stderr and exits with code 7,
+//                  the tool "hang" writes "hanging" to stderr and never answers
 //   silent         writes "waiting for nothing" to stderr and never answers
 //   old-protocol   answers initialize with protocol version 1999-01-01, which no client accepts
 const mode = Deno.args[0];
@@ -52,7 +53,7 @@ async function answer(message: Message): Promise<void> {
     case "tools/list":
       return await reply(message.id, {
         result: {
-          tools: ["echo", "crash"].map((name) => ({ name, inputSchema: { type: "object" } })),
+          tools: ["echo", "crash", "hang"].map((name) => ({ name, inputSchema: { type: "object" } })),
         },
       });
     case "tools/call": {
@@ -60,6 +61,10 @@ async function answer(message: Message): Promise<void> {
       if (params.name === "crash") {
         console.error("crashing now");
         Deno.exit(7);
+      }
+      if (params.name === "hang") {
+        console.error("hanging");
+        return;
       }
       return await reply(message.id, {
         result: { content: [{ type: "text", text: String(params.arguments?.text ?? "") }] },

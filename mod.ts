@@ -55,6 +55,8 @@ export {
 export { forbiddenPathReason, type PathContext } from "./runtime/path_policy.ts";
 export {
   GrantError,
+  manifestGrantProblems,
+  type ManifestGrantProblemsOptions,
   type ResolvedServer,
   resolveServer,
   type ResolveServerOptions,

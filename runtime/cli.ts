@@ -4,7 +4,15 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import type { Prompt, Resource, Tool } from "@modelcontextprotocol/sdk/types.js";
+import type {
+  CallToolResult,
+  ListPromptsResult,
+  ListResourcesResult,
+  ListToolsResult,
+  Prompt,
+  Resource,
+  Tool,
+} from "@modelcontextprotocol/sdk/types.js";
 import { cacheRoot } from "./cache_dirs.ts";
 import type { ClientCommandOptions } from "./client_commands.ts";
 import {
@@ -36,7 +44,12 @@ import { denoLaunchPlan, type LaunchPlan, prepareServer } from "./launch_plan.ts
 import { ManifestError } from "./manifest.ts";
 import { CacheError, pull } from "./pull.ts";
 import { type LoadedManifest, loadManifest } from "./registry.ts";
-import { GrantError, type ResolvedServer, resolveServer } from "./resolve.ts";
+import {
+  GrantError,
+  manifestGrantProblems,
+  type ResolvedServer,
+  resolveServer,
+} from "./resolve.ts";
 import { ServerExitedError, type ServerProcess, spawnServer } from "./server_process.ts";
 import { shellQuote } from "./shell_quote.ts";
 import { relayStdio } from "./stdio_relay.ts";
@@ -97,6 +110,7 @@ const OPTIONS = {
   launcher: { type: "string" },
   "env-file": { type: "string" },
   yes: { type: "boolean" },
+  timeout: { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -138,14 +152,14 @@ const COMMAND_OPTIONS: Record<string, readonly string[]> = {
   run: [...LAUNCH, "dry-run"],
   pull: [...LAUNCH, "yes"],
   flags: LAUNCH,
-  inspect: LAUNCH,
-  call: LAUNCH,
+  inspect: [...LAUNCH, "timeout"],
+  call: [...LAUNCH, "timeout"],
   serve: [...LAUNCH, ...SERVE, "dry-run"],
   config: [...LAUNCH, ...CLIENT],
   install: [...LAUNCH, ...CLIENT],
   uninstall: CLIENT,
   clients: ["scope"],
-  check: [],
+  check: ["isolation", "trust"],
   list: [],
   search: [],
   show: [],
@@ -345,14 +359,20 @@ export async function main(argv: string[], options: MainOptions = {}): Promise<n
         );
         return EXIT.ok;
       }
-      case "inspect":
+      case "inspect": {
         if (rest.length !== 1) return usage("give one server name or manifest path");
-        return await inspectCommand(ctx, rest[0], serverArgs);
-      case "call":
+        const timeoutMs = timeoutOption(values.timeout);
+        if (typeof timeoutMs === "string") return usage(timeoutMs);
+        return await inspectCommand(ctx, rest[0], serverArgs, timeoutMs);
+      }
+      case "call": {
         if (rest.length < 2 || rest.length > 3) {
           return usage("give a server, a tool and JSON arguments");
         }
-        return await callCommand(ctx, rest[0], rest[1], rest[2] ?? "{}", serverArgs);
+        const timeoutMs = timeoutOption(values.timeout);
+        if (typeof timeoutMs === "string") return usage(timeoutMs);
+        return await callCommand(ctx, rest[0], rest[1], rest[2] ?? "{}", serverArgs, timeoutMs);
+      }
       case "serve": {
         if (rest.length !== 1) return usage("give one server name or manifest path");
         const serve = serveOptions(values);
@@ -537,20 +557,50 @@ export function formatPlan(plan: LaunchPlan, server: ResolvedServer, json: boole
   ].join("\n");
 }
 
-async function inspectCommand(ctx: Context, target: string, extraArgs: string[]): Promise<number> {
+/**
+ * Reads `--timeout SECONDS` (default 30: a person is waiting) as milliseconds, or says what is
+ * wrong with it.
+ */
+function timeoutOption(text: string | undefined): number | string {
+  if (text === undefined) return 30_000;
+  const seconds = Number(text);
+  if (text.trim() === "" || !Number.isFinite(seconds) || seconds <= 0) {
+    return `--timeout must be a positive number of seconds, got "${text}"`;
+  }
+  return Math.ceil(seconds * 1000);
+}
+
+async function inspectCommand(
+  ctx: Context,
+  target: string,
+  extraArgs: string[],
+  timeoutMs: number,
+): Promise<number> {
   const server = await resolveFor(ctx, target, extraArgs);
   const { connectServer } = await import("./connect.ts");
   const connected = await connectServer(server, {
     ...pullOptions(ctx),
     onStderr: () => {},
     start: ctx.isolation === "docker" ? () => startDockerServer(ctx, server) : undefined,
+    timeoutMs,
   });
   try {
-    const { client } = connected;
+    const { client, request } = connected;
     const caps = client.getServerCapabilities() ?? {};
-    const tools: Tool[] = caps.tools ? (await client.listTools()).tools : [];
-    const prompts: Prompt[] = caps.prompts ? (await client.listPrompts()).prompts : [];
-    const resources: Resource[] = caps.resources ? (await client.listResources()).resources : [];
+    const tools: Tool[] = caps.tools
+      ? (await request<ListToolsResult>("tools/list", (o) => client.listTools(undefined, o))).tools
+      : [];
+    const prompts: Prompt[] = caps.prompts
+      ? (await request<ListPromptsResult>("prompts/list", (o) => client.listPrompts(undefined, o)))
+        .prompts
+      : [];
+    const resources: Resource[] = caps.resources
+      ? (await request<ListResourcesResult>(
+        "resources/list",
+        (o) => client.listResources(undefined, o),
+      ))
+        .resources
+      : [];
     const info = client.getServerVersion();
     if (ctx.json) {
       ctx.print(JSON.stringify(
@@ -601,6 +651,7 @@ async function callCommand(
   tool: string,
   argsText: string,
   extraArgs: string[],
+  timeoutMs: number,
 ): Promise<number> {
   let args: unknown;
   try {
@@ -617,12 +668,14 @@ async function callCommand(
     ...pullOptions(ctx),
     onStderr: () => {},
     start: ctx.isolation === "docker" ? () => startDockerServer(ctx, server) : undefined,
+    timeoutMs,
   });
   try {
-    const result = await connected.client.callTool({
-      name: tool,
-      arguments: args as Record<string, unknown>,
-    });
+    const params = { name: tool, arguments: args as Record<string, unknown> };
+    const result = await connected.request<CallToolResult>(
+      "tools/call",
+      (o) => connected.client.callTool(params, undefined, o),
+    );
     if (ctx.json) ctx.print(JSON.stringify(result, null, 2));
     else {
       const content = (result.content ?? []) as { type: string; text?: string }[];
@@ -632,7 +685,7 @@ async function callCommand(
     }
     return result.isError ? EXIT.error : EXIT.ok;
   } catch (error) {
-    if (error instanceof ServerExitedError) throw error;
+    if (error instanceof ServerExitedError || error instanceof Deno.errors.TimedOut) throw error;
     throw new Error(`Tool "${tool}" failed: ${(error as Error).message}`, { cause: error });
   } finally {
     await connected.close();
@@ -868,7 +921,15 @@ async function checkCommand(ctx: Context, files: string[]): Promise<number> {
   const results: { file: string; ok: boolean; problems: unknown[] }[] = [];
   for (const file of files) {
     try {
-      await loadManifest(file.includes("/") ? file : `./${file}`);
+      const loaded = await loadManifest(file.includes("/") ? file : `./${file}`);
+      // The grant policy run applies, to what the manifest decides by itself.
+      const problems = manifestGrantProblems(loaded.manifest, {
+        home: ctx.env.HOME,
+        cacheRoot: ctx.root,
+        isolation: ctx.isolation,
+        trust: ctx.trust,
+      });
+      if (problems.length > 0) throw new ManifestError(problems, loaded.file);
       results.push({ file, ok: true, problems: [] });
     } catch (error) {
       if (!(error instanceof ManifestError)) throw error;

@@ -48,6 +48,8 @@ Options:
       --npm-registry URL   Use an npm mirror (sets NPM_CONFIG_REGISTRY for pull and run)
       --offline            run/inspect/call/serve: fail instead of pulling a server never pulled
       --yes                pull: accept a new version that asks for more access
+      --timeout SECONDS    inspect/call: how long to wait for the server to start (answer
+                           initialize) and for each answer after that (default 30)
       --isolation deno|docker
                            deno (default): Deno's permission flags; docker: the same flags
                            inside a hardened container (never falls back to deno). The default
@@ -88,14 +90,18 @@ Caches the server's code and writes its lockfile; no server code runs. Later run
   flags: `mcp-run flags <server> [-p …] [--format json]
 
 Prints the exact deno command line the server runs with.`,
-  inspect: `mcp-run inspect <server> [-p …] [--format json]
+  inspect: `mcp-run inspect <server> [-p …] [--timeout SECONDS] [--format json]
 
 Starts the server sandboxed, prints its permissions in plain words and the tools, prompts and
-resources it offers, then stops it.`,
-  call: `mcp-run call <server> <tool> [JSON arguments] [-p …] [--format json]
+resources it offers, then stops it. A server that exits is reported with its exit code and the
+end of its stderr; one that does not answer within --timeout seconds (default 30: for start-up,
+then for each request) is stopped and named.`,
+  call: `mcp-run call <server> <tool> [JSON arguments] [-p …] [--timeout SECONDS] [--format json]
 
 Starts the server sandboxed, calls one tool with the JSON object given, prints the result and
-stops the server. Exits 1 when the tool reports an error.`,
+stops the server. Exits 1 when the tool reports an error, when the server exits (its exit code
+and the end of its stderr are shown) or when it does not answer within --timeout seconds
+(default 30: for start-up, then for the call).`,
   serve: `mcp-run serve <server> [-p NAME=VALUE]… [options] [-- server args…]
 
 Serves the server over MCP Streamable HTTP (POST, GET stream, DELETE; spec 2025-11-25) at
@@ -154,9 +160,13 @@ Pulls the server if needed, then prints the entry an MCP client spawns to run it
 states what the server may touch. Secrets are never written: the client provides them by name.
 With --client, prints the entry as install would write it, as a snippet of that client's file
 (secrets referenced through the client's own mechanism); nothing is written.`,
-  check: `mcp-run check <manifest>… [--format json]
+  check: `mcp-run check <manifest>… [--isolation deno|docker [--trust]] [--format json]
 
-Validates manifest files and reports every problem with its JSON path, line and column.`,
+Validates manifest files and reports every problem with its JSON path, line and column. Applies
+the grant policy run applies to what a manifest decides by itself: literal network entries
+(private and loopback addresses included), literal paths (/, the home folder, /proc, ~/.ssh, …),
+and run/ffi, refused unless checked with --isolation docker --trust. Entries that use a parameter
+are checked when run gets its value. Exits 3 when any file has a problem.`,
   install: `mcp-run install <server> --client C [--scope user|project] [--form deno|launcher|docker]
                 [-p NAME=VALUE]… [--name N] [--file F] [--force] [-- server args…]
 

@@ -2,7 +2,12 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { denoRunArgs, permissionFlags } from "./flags.ts";
 import { parseManifest } from "./manifest.ts";
-import { GrantError, resolveServer, type ResolveServerOptions } from "./resolve.ts";
+import {
+  GrantError,
+  manifestGrantProblems,
+  resolveServer,
+  type ResolveServerOptions,
+} from "./resolve.ts";
 
 const tmp = Deno.realPathSync(Deno.makeTempDirSync({ prefix: "mcp-run-resolve-" }));
 const home = join(tmp, "home");
@@ -256,5 +261,82 @@ Deno.test("resolveServer() refuses a folder too large to scan for escaping links
   assert.deepEqual(
     resolveServer(fsManifest, { ...opts, params: { dirs: big }, symlinkScanLimit: 12 }).read,
     [big],
+  );
+});
+
+Deno.test("resolveServer() grants a private address from the user's value, never from a parameter's default", () => {
+  const db = manifest({
+    parameters: { db: { type: "host", description: "database", default: "127.0.0.1:5432" } },
+    permissions: { net: ["${db}"] },
+  });
+  grantError(
+    () => resolveServer(db, opts),
+    /permissions\.net\[0\]/,
+    /from the default of parameter "db".*Pass -p db=127\.0\.0\.1:5432/,
+  );
+  const server = resolveServer(db, { ...opts, params: { db: "127.0.0.1:5432" } });
+  assert.deepEqual(server.net, ["127.0.0.1:5432"]);
+  assert.ok(!server.denyNet.includes("127.0.0.0/8"));
+  const publicDefault = manifest({
+    parameters: { api: { type: "host", description: "api", default: "api.example.com" } },
+    permissions: { net: ["${api}"] },
+  });
+  assert.deepEqual(resolveServer(publicDefault, opts).net, ["api.example.com"]);
+});
+
+Deno.test("manifestGrantProblems() reports what resolveServer() refuses from the manifest alone", () => {
+  const cases: [Record<string, unknown>, string[]][] = [
+    [{ permissions: { net: ["api.example.com", "*.example.org:443", "8.8.8.8"] } }, []],
+    [{ permissions: { net: ["10.0.0.5", "api.example.com", "[::1]", "1.0.0.0/1"] } }, [
+      "permissions.net[0]",
+      "permissions.net[2]",
+      "permissions.net[3]",
+    ]],
+    [{ permissions: { net: ["http://example.com", "127.1"] } }, [
+      "permissions.net[0]",
+      "permissions.net[1]",
+    ]],
+    [{ permissions: { read: ["/", "~/.ssh/id_rsa", "/proc/cpuinfo", data] } }, [
+      "permissions.read[0]",
+      "permissions.read[1]",
+      "permissions.read[2]",
+    ]],
+    [{ permissions: { write: ["~/", "~/.cache/mcp-run/servers", "~/.claude.json"] } }, [
+      "permissions.write[0]",
+      "permissions.write[1]",
+      "permissions.write[2]",
+    ]],
+    [{ permissions: { run: ["git"], ffi: ["x.so"] } }, ["permissions.run", "permissions.ffi"]],
+    // Entries that use a parameter wait for the user's value...
+    [{
+      parameters: { h: { type: "host", description: "h" }, d: { type: "path", description: "d" } },
+      permissions: { net: ["${h}"], read: ["${d}"] },
+    }, []],
+    // ...but a default is the manifest's own choice.
+    [{
+      parameters: {
+        h: { type: "host[]", description: "h", default: ["example.com", "192.168.1.1"] },
+        d: { type: "path", description: "d", default: "/" },
+        unused: { type: "host", description: "u", default: "10.0.0.1" },
+      },
+      permissions: { net: ["${h}"], read: ["${d}"] },
+    }, ["parameters.h.default[1]", "parameters.d.default"]],
+    [{ package: "jsr:@demo/x@1.0.0", permissions: { read: ["${package_dir}"] } }, [
+      "permissions.read[0]",
+    ]],
+  ];
+  for (const [extra, paths] of cases) {
+    const problems = manifestGrantProblems(manifest(extra), opts);
+    assert.deepEqual(problems.map((p) => p.path), paths, JSON.stringify(extra));
+    for (const p of problems) assert.match(p.message, /^Cannot |^Cannot find|^"demo" asks/);
+  }
+  const docker = manifest({ permissions: { run: ["git"] } });
+  assert.deepEqual(
+    manifestGrantProblems(docker, { ...opts, isolation: "docker", trust: true }),
+    [],
+  );
+  assert.deepEqual(
+    manifestGrantProblems(docker, { ...opts, isolation: "docker" }).map((p) => p.path),
+    ["permissions.run"],
   );
 });

@@ -58,6 +58,8 @@ export class ServerProcess {
   readonly status: Promise<Deno.CommandStatus>;
   /** A name for messages. */
   readonly name: string;
+  /** Resolves when the server's stderr has ended: every line it wrote is in the tail. */
+  readonly stderrEnded: Promise<void>;
 
   /** Use {@linkcode spawnServer}. */
   constructor(name: string, child: Deno.ChildProcess, options: SpawnServerOptions) {
@@ -73,7 +75,7 @@ export class ServerProcess {
     this.status.then(untrack, untrack);
     const onStderr = options.onStderr ?? ((line: string) => console.error(line));
     const maxLine = options.maxStderrLineBytes ?? 8192;
-    child.stderr.pipeThrough(new LineSplitter(maxLine)).pipeTo(
+    this.stderrEnded = child.stderr.pipeThrough(new LineSplitter(maxLine)).pipeTo(
       new WritableStream({
         write: (piece) => {
           const text = piece.kind === "line"

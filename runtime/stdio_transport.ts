@@ -8,6 +8,9 @@ import type { JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
 import { findId, type Id } from "./_jsonrpc_ids.ts";
 import { ServerExitedError, type ServerProcess } from "./server_process.ts";
 
+/** How long an exit report waits for the server's last stderr lines, in milliseconds. */
+const STDERR_DRAIN_MS = 1000;
+
 /**
  * Speaks newline-delimited JSON-RPC with a server process. Oversized or malformed lines are
  * reported through `onerror` and skipped; an oversized line that answered an open request is
@@ -28,6 +31,7 @@ export class ProcessTransport implements Transport {
   #closing = false;
   #closed = false;
   #pending = new Set<Id>();
+  #ended: Promise<ServerExitedError>;
   /** Called when the connection ends. */
   onclose?: () => void;
   /** Called on a transport problem (the connection stays open unless `onclose` follows). */
@@ -35,9 +39,25 @@ export class ProcessTransport implements Transport {
   /** Called for each message from the server. */
   onmessage?: (message: JSONRPCMessage) => void;
 
-  /** @param process A running server. */
+  /**
+   * Wraps a running server; its messages are read once `start()` is called (the SDK client
+   * calls it in `connect`).
+   *
+   * @param process A running server.
+   */
   constructor(process: ServerProcess) {
     this.#process = process;
+    this.#ended = process.status.then(async (status) => {
+      // The exit may be seen before the last stderr lines are read: wait for them, briefly (a
+      // child the server left behind may hold stderr open).
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([
+        process.stderrEnded,
+        new Promise((resolve) => timer = setTimeout(resolve, STDERR_DRAIN_MS)),
+      ]);
+      clearTimeout(timer);
+      return new ServerExitedError(process.name, status, process.stderrTail);
+    });
   }
 
   /** The underlying process. */
@@ -89,13 +109,39 @@ export class ProcessTransport implements Transport {
       } catch (error) {
         this.onerror?.(error as Error);
       }
-      const status = await this.#process.status;
-      if (!this.#closing) {
-        this.onerror?.(new ServerExitedError(this.#process.name, status, this.#process.stderrTail));
-      }
+      const exited = await this.#ended;
+      if (!this.#closing) this.onerror?.(exited);
       this.#finish();
     })();
     return Promise.resolve();
+  }
+
+  /**
+   * Tells how the server ended, once it has: a {@linkcode ServerExitedError} with its exit code
+   * or signal and the end of its stderr. Use it to explain a failed request (a write that met a
+   * broken pipe, a connection that closed); `onerror` reports only exits that `close()` did not
+   * cause, but this reports any.
+   *
+   * @param waitMs How long to wait for the server to end (default 0: only if it already has).
+   * @returns The exit, or `undefined` when the server is still running after `waitMs`.
+   *
+   * @example
+   * ```ts ignore
+   * try {
+   *   await client.callTool({ name: "crash", arguments: {} });
+   * } catch (error) {
+   *   throw (await transport.exitError(2000)) ?? error;
+   * }
+   * ```
+   */
+  async exitError(waitMs = 0): Promise<ServerExitedError | undefined> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const result = await Promise.race([
+      this.#ended,
+      new Promise<undefined>((resolve) => timer = setTimeout(() => resolve(undefined), waitMs)),
+    ]);
+    clearTimeout(timer);
+    return result;
   }
 
   /**

@@ -3,16 +3,20 @@
  *
  * @module
  */
+import { isReservedEnvName } from "./manifest.ts";
 import type { ResolvedServer } from "./resolve.ts";
 
 /**
  * Variables copied from the launcher's own environment into Deno's (never the server's code):
  * how to trust TLS certificates. They configure the runtime, hold no secrets, and are never
- * taken from a manifest or a request.
+ * taken from a manifest or a request (they are reserved names: see `isReservedEnvName`).
  */
 export const TLS_TRUST_VARS: readonly string[] = ["DENO_CERT", "DENO_TLS_CA_STORE"];
 
-/** Variables the pull step may also use: proxies and registry locations. */
+/**
+ * Variables the pull step may also use: proxies and registry locations. All are reserved names
+ * (see `isReservedEnvName`): a server never receives them from the launcher's environment.
+ */
 export const PULL_VARS: readonly string[] = [
   ...TLS_TRUST_VARS,
   "NODE_EXTRA_CA_CERTS",
@@ -42,13 +46,19 @@ export interface ServerEnvOptions {
 
 /**
  * Builds a server's environment from scratch: `HOME`, `DENO_DIR`, update-check and color
- * settings, TLS trust settings, and exactly the declared names that are set in `source`
- * (`PREFIX_*` patterns copy every matching name).
+ * settings, TLS trust settings, and exactly the declared names that are set in `source`.
+ *
+ * Reservation is checked for each concrete name here, not only on the manifest's text: a
+ * `PREFIX_*` pattern copies every matching name of `source` except the reserved ones (`HTTP_*`
+ * passes `HTTP_TIMEOUT`, never `HTTP_PROXY`; `SSL_*` never passes `SSL_CERT_FILE`), in any
+ * letter case. The docker plan passes on exactly the names this returns.
  *
  * @param server A resolved server.
  * @param options Neutral folders and the launcher's environment.
  * @returns The complete environment.
  * @throws {TypeError} When a required variable or secret is not set, naming it and its use.
+ * @throws {RangeError} When the server declares or sets a reserved name, or a pattern that can
+ *   only match reserved names (a server not built from a validated manifest).
  *
  * @example
  * ```ts
@@ -65,6 +75,13 @@ export function serverEnv(
   server: ResolvedServer,
   options: ServerEnvOptions,
 ): Record<string, string> {
+  const reserved = [...server.env, ...Object.keys(server.envValues)].filter(isReservedEnvName);
+  if (reserved.length > 0) {
+    throw new RangeError(
+      `"${server.name}" asks for ${reserved.map((n) => `"${n}"`).join(", ")}: reserved for ` +
+        "the launcher and never passed to a server; remove it from the manifest",
+    );
+  }
   const env: Record<string, string> = {
     HOME: options.home,
     DENO_DIR: options.denoDir,
@@ -88,7 +105,7 @@ export function serverEnv(
     if (name.endsWith("_*")) {
       const prefix = name.slice(0, -1);
       for (const [key, value] of Object.entries(options.source)) {
-        if (key.startsWith(prefix)) env[key] = value;
+        if (key.startsWith(prefix) && !isReservedEnvName(key)) env[key] = value;
       }
     } else if (options.source[name] !== undefined) {
       env[name] = options.source[name];

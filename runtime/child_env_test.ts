@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
-import { pullEnv, serverEnv } from "./child_env.ts";
+import { PULL_VARS, pullEnv, serverEnv, TLS_TRUST_VARS } from "./child_env.ts";
+import { dockerLaunchPlan } from "./docker_launch.ts";
+import { isReservedEnvName } from "./manifest.ts";
 import type { ResolvedServer } from "./resolve.ts";
 
 const server: ResolvedServer = {
@@ -68,4 +70,101 @@ Deno.test("pullEnv() carries proxy, TLS and registry settings but no secrets", (
   assert.equal(env.GITHUB_TOKEN, undefined);
   assert.equal(env.NODE_OPTIONS, undefined);
   assert.equal(env.HOME, "/h");
+});
+
+/** The launcher's proxy and TLS settings (with credentials), and ordinary names beside them. */
+const proxySource = {
+  HTTP_PROXY: "http://user:secret@proxy.example:3128",
+  HTTPS_PROXY: "http://user:secret@proxy.example:3128",
+  ALL_PROXY: "socks5://user:secret@proxy.example:1080",
+  NO_PROXY: "localhost",
+  http_proxy: "http://user:secret@proxy.example:3128",
+  https_proxy: "http://user:secret@proxy.example:3128",
+  all_proxy: "socks5://user:secret@proxy.example:1080",
+  no_proxy: "localhost",
+  SSL_CERT_FILE: "/etc/ssl/launcher-ca.pem",
+  SSL_CERT_DIR: "/etc/ssl/launcher-certs",
+  SSLKEYLOGFILE: "/tmp/keys.log",
+  HTTP_TIMEOUT: "30",
+  https_retries: "3",
+  SSL_MODE: "require",
+  ALL_ITEMS: "yes",
+};
+const patternServer: ResolvedServer = {
+  ...server,
+  env: ["HTTP_*", "HTTPS_*", "ALL_*", "NO_*", "SSL_*", "http_*", "https_*", "all_*", "no_*"],
+  secrets: [],
+  requiredEnv: [],
+  envValues: {},
+};
+
+Deno.test("serverEnv() leaves reserved names out of a pattern's matches, in any letter case", () => {
+  const env = serverEnv(patternServer, { home: "/h", denoDir: "/d", source: proxySource });
+  for (const name of Object.keys(env)) assert.ok(!/proxy|ssl_cert|keylog/i.test(name), name);
+  assert.ok(!JSON.stringify(env).includes("secret"), JSON.stringify(env));
+  // Positive control: the ordinary names the same patterns match do arrive.
+  assert.equal(env.HTTP_TIMEOUT, "30");
+  assert.equal(env.https_retries, "3");
+  assert.equal(env.SSL_MODE, "require");
+  assert.equal(env.ALL_ITEMS, "yes");
+});
+
+Deno.test("serverEnv() refuses reserved names in a server not built from a checked manifest", () => {
+  const hostile: Partial<ResolvedServer>[] = [
+    { env: ["HTTP_PROXY"] },
+    { env: ["http_proxy"] },
+    { env: ["SSL_CERT_FILE"] },
+    { env: ["DENO_*"] },
+    { env: ["NPM_CONFIG_*"] },
+    { envValues: { NODE_OPTIONS: "--require /evil.js" } },
+    { envValues: { LD_PRELOAD: "/evil.so" } },
+  ];
+  for (const overrides of hostile) {
+    const bad = { ...patternServer, ...overrides };
+    assert.throws(
+      () => serverEnv(bad, { home: "/h", denoDir: "/d", source: proxySource }),
+      (e: Error) => e instanceof RangeError && /reserved for the launcher/.test(e.message),
+      JSON.stringify(overrides),
+    );
+  }
+});
+
+Deno.test("serverEnv() and pullEnv() set only reserved names themselves", () => {
+  // Every variable the launcher sets or copies on its own is reserved, so no manifest can name
+  // it and no pattern can pick it up from the launcher's environment.
+  const env = serverEnv({ ...server, env: [], secrets: [], requiredEnv: [], envValues: {} }, {
+    home: "/h",
+    denoDir: "/d",
+    source: { ...source, ...proxySource },
+    registries: { JSR_URL: "http://127.0.0.1:1/", NPM_CONFIG_REGISTRY: "http://127.0.0.1:2/" },
+  });
+  for (const name of [...Object.keys(env), ...TLS_TRUST_VARS, ...PULL_VARS]) {
+    assert.equal(isReservedEnvName(name), true, name);
+  }
+});
+
+Deno.test("dockerLaunchPlan() passes a pattern's ordinary names to the container, never reserved ones", () => {
+  const options = {
+    cacheRoot: "/c",
+    source: { PATH: "/usr/bin", ...proxySource, NO_TELEMETRY: "1" },
+    nameSuffix: "t1",
+    user: "1000:1000",
+  };
+  const noNo = patternServer.env.filter((n) => !/^no_/i.test(n));
+  const plan = dockerLaunchPlan({ ...patternServer, env: noNo }, options);
+  // By name (`-e NAME`): the value comes from the docker client's environment.
+  const passed = plan.args.filter((a, i) => plan.args[i - 1] === "-e" && !a.includes("="));
+  assert.deepEqual(passed.sort(), ["ALL_ITEMS", "HTTP_TIMEOUT", "SSL_MODE", "https_retries"]);
+  assert.deepEqual(plan.env, {
+    PATH: "/usr/bin",
+    ALL_ITEMS: "yes",
+    HTTP_TIMEOUT: "30",
+    SSL_MODE: "require",
+    https_retries: "3",
+  });
+  assert.ok(!JSON.stringify(plan).includes("secret"));
+  // NO_* matches NO_TELEMETRY, never NO_PROXY nor the NO_COLOR mcp-run sets in the container.
+  const withNo = dockerLaunchPlan(patternServer, options);
+  const byName = withNo.args.filter((a, i) => withNo.args[i - 1] === "-e" && !a.includes("="));
+  assert.deepEqual(byName.filter((n) => /^no_/i.test(n)), ["NO_TELEMETRY"]);
 });

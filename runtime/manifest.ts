@@ -201,33 +201,68 @@ export const SYS_NAMES: readonly string[] = [
   "userInfo",
 ];
 
-/** Environment names no manifest may ask for: they steer Deno, the loader or the network. */
-const RESERVED_ENV = [
-  /^DENO_/i,
-  /^NODE_/i,
-  /^NPM_CONFIG_/i,
-  /^LD_/i,
-  /^DYLD_/i,
-  /_PROXY$/i,
-  /^(PATH|HOME|JSR_URL|SSL_CERT_FILE|SSL_CERT_DIR|TMPDIR)$/i,
-];
+/**
+ * The environment names reserved for the launcher, listed here once: no manifest may ask for
+ * them, and no server ever receives them, whether named exactly or matched by a `PREFIX_*`
+ * pattern. Compared in any letter case: Deno, npm and many tools also read lowercase names
+ * (`http_proxy`, `no_proxy`, `npm_config_registry`).
+ *
+ * They steer Deno and Node compatibility (`DENO_*`, `NODE_*`: `NODE_OPTIONS`,
+ * `NODE_EXTRA_CA_CERTS`, `DENO_CERT`, `DENO_TLS_CA_STORE`, `DENO_DIR`), npm (`NPM_CONFIG_*`),
+ * the dynamic loader (`LD_*`, `DYLD_*`), the network (`*_PROXY`: `HTTP_PROXY`, `HTTPS_PROXY`,
+ * `ALL_PROXY`, `NO_PROXY`, which may carry the user's proxy credentials; `JSR_URL`), TLS trust
+ * and secrets (`SSL_CERT_FILE`, `SSL_CERT_DIR`, `SSLKEYLOGFILE`, `REQUESTS_CA_BUNDLE`,
+ * `CURL_CA_BUNDLE`), or they are set by the launcher itself (`PATH`, `HOME`, `TMPDIR`, `NO_COLOR`).
+ */
+const RESERVED_ENV = {
+  /** Every name that starts with one of these. */
+  prefixes: ["DENO_", "NODE_", "NPM_CONFIG_", "LD_", "DYLD_"],
+  /** Every name that ends with one of these. */
+  suffixes: ["_PROXY"],
+  /** These exact names. */
+  names: [
+    "PATH",
+    "HOME",
+    "TMPDIR",
+    "JSR_URL",
+    "SSL_CERT_FILE",
+    "SSL_CERT_DIR",
+    "SSLKEYLOGFILE",
+    "REQUESTS_CA_BUNDLE",
+    "CURL_CA_BUNDLE",
+    "NO_COLOR",
+  ],
+} as const satisfies Record<string, readonly string[]>;
 
 /**
- * Tells whether an environment name (or `PREFIX_*` pattern) is reserved for the launcher.
+ * Tells whether an environment name is reserved for the launcher, or whether a `PREFIX_*`
+ * pattern can only match reserved names (`DENO_*`, `NPM_CONFIG_*`, `LD_*`). Letter case does
+ * not matter.
  *
- * @param name An environment variable name or pattern.
+ * A pattern that also matches ordinary names (`HTTP_*` matches `HTTP_TIMEOUT` as well as
+ * `HTTP_PROXY`) is not reserved: the reserved names among its matches are left out when the
+ * server's environment is built (see `serverEnv`).
+ *
+ * @param name An environment variable name or `PREFIX_*` pattern.
  * @returns `true` when a manifest may not request it.
  *
  * @example
  * ```ts
  * import { isReservedEnvName } from "./manifest.ts";
  * console.log(isReservedEnvName("NODE_OPTIONS"), isReservedEnvName("GITHUB_TOKEN")); // true false
+ * console.log(isReservedEnvName("http_proxy"), isReservedEnvName("DENO_*")); // true true
+ * console.log(isReservedEnvName("HTTP_*")); // false: HTTP_TIMEOUT is an ordinary name
  * ```
  */
 export function isReservedEnvName(name: string): boolean {
-  const bare = name.endsWith("_*") ? name.slice(0, -1) : name;
-  return RESERVED_ENV.some((re) => re.test(bare)) ||
-    (name.endsWith("_*") && "DENO_NODE_NPM_CONFIG_LD_DYLD_".includes(bare.toUpperCase()));
+  const upper = name.toUpperCase();
+  if (upper.endsWith("_*")) {
+    const prefix = upper.slice(0, -1);
+    return RESERVED_ENV.prefixes.some((p) => prefix.startsWith(p));
+  }
+  return RESERVED_ENV.prefixes.some((p) => upper.startsWith(p)) ||
+    RESERVED_ENV.suffixes.some((s) => upper.endsWith(s)) ||
+    (RESERVED_ENV.names as readonly string[]).includes(upper);
 }
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };

@@ -168,3 +168,55 @@ Deno.test("isReservedEnvName() covers launcher-controlled names and patterns", (
     assert.equal(isReservedEnvName(n), false, n);
   }
 });
+
+Deno.test("isReservedEnvName() reserves proxy and TLS trust names in any letter case", () => {
+  const reserved = [
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "ALL_PROXY",
+    "NO_PROXY",
+    "http_proxy",
+    "https_proxy",
+    "all_proxy",
+    "no_proxy",
+    "SSL_CERT_FILE",
+    "SSL_CERT_DIR",
+    "ssl_cert_file",
+    "SSLKEYLOGFILE",
+    "NODE_EXTRA_CA_CERTS",
+    "DENO_CERT",
+    "DENO_TLS_CA_STORE",
+    "REQUESTS_CA_BUNDLE",
+    "CURL_CA_BUNDLE",
+    "TMPDIR",
+    "DYLD_INSERT_LIBRARIES",
+    "npm_config_registry",
+  ];
+  for (const n of reserved) assert.equal(isReservedEnvName(n), true, n);
+});
+
+Deno.test("isReservedEnvName() reserves a pattern only when every name it matches is reserved", () => {
+  // Each of these matches nothing but reserved names: a manifest error.
+  for (
+    const n of ["DENO_*", "deno_*", "NODE_*", "NODE_EXTRA_*", "NPM_CONFIG_*", "LD_*", "DYLD_*"]
+  ) {
+    assert.equal(isReservedEnvName(n), true, n);
+  }
+  // These also match ordinary names (HTTP_TIMEOUT, SSL_MODE, NPM_TOKEN, CONFIG_FILE): allowed,
+  // and the reserved names among their matches are left out when the environment is built.
+  for (const n of ["HTTP_*", "HTTPS_*", "ALL_*", "SSL_*", "http_*", "NO_*", "NPM_*", "CONFIG_*"]) {
+    assert.equal(isReservedEnvName(n), false, n);
+  }
+});
+
+Deno.test("parseManifest() refuses a pattern that can only match reserved names", () => {
+  for (const pattern of ["DENO_*", "NPM_CONFIG_*", "LD_*", "node_*"]) {
+    const found = problems({ ...base, permissions: { env: [pattern] } });
+    assert.equal(found.length, 1, pattern);
+    assert.equal(found[0].path, "permissions.env[0]");
+    assert.match(found[0].message, /reserved for the launcher/);
+  }
+  // Positive control: a pattern that also matches ordinary names passes check.
+  const m = parseManifest(JSON.stringify({ ...base, permissions: { env: ["HTTP_*", "SSL_*"] } }));
+  assert.deepEqual(m.permissions.env, ["HTTP_*", "SSL_*"]);
+});

@@ -142,6 +142,81 @@ Deno.test("parseManifest() refuses to pass launcher and loader variables to a se
   }));
 });
 
+// The launcher's proxy (with credentials) and TLS trust settings, in both letter cases, and
+// ordinary names that the same patterns match.
+const PROXY_SECRET = "canary-proxy-password-7f3a";
+const proxyCanaries: Record<string, string> = {
+  HTTP_PROXY: `http://user:${PROXY_SECRET}@127.0.0.1:9`,
+  HTTPS_PROXY: `http://user:${PROXY_SECRET}@127.0.0.1:9`,
+  ALL_PROXY: `socks5://user:${PROXY_SECRET}@127.0.0.1:9`,
+  http_proxy: `http://user:${PROXY_SECRET}@127.0.0.1:9`,
+  https_proxy: `http://user:${PROXY_SECRET}@127.0.0.1:9`,
+  all_proxy: `socks5://user:${PROXY_SECRET}@127.0.0.1:9`,
+  SSL_CERT_FILE: "/canary/launcher-ca.pem",
+  SSL_CERT_DIR: "/canary/launcher-certs",
+};
+const proxyControls = { HTTP_TIMEOUT: "30", HTTPS_RETRIES: "3", ALL_ITEMS: "yes", SSL_MODE: "on" };
+const patterns: ManifestSpec = {
+  permissions: { env: ["HTTP_*", "HTTPS_*", "ALL_*", "SSL_*", "http_*", "https_*", "all_*"] },
+};
+const patternNames = [...Object.keys(proxyCanaries), ...Object.keys(proxyControls)];
+
+Deno.test("a sandboxed server never gets the launcher's proxy or TLS settings through a pattern", async () => {
+  const source = { ...proxyCanaries, ...proxyControls };
+  {
+    await using attack = await launch(attackerManifest(patterns), { root, source });
+    const report = await attack.call("env", { names: patternNames });
+    // Positive control inside the sandbox: the ordinary names the patterns match arrive.
+    assert.deepEqual(assertAllowed(report.toObject, "Deno.env.toObject()"), proxyControls);
+    assert.deepEqual(assertAllowed(report.processEnv, "process.env"), proxyControls);
+    const got = assertAllowed(report.get, "Deno.env.get()") as Record<string, string | null>;
+    for (const name of Object.keys(proxyCanaries)) assert.equal(got[name], null, name);
+    assert.ok(!JSON.stringify(report).includes(PROXY_SECRET));
+  }
+  // Positive control: the same fixture with no sandbox reads the proxy password.
+  await using attack = await launch(attackerManifest(patterns), {
+    root,
+    source,
+    unsandboxed: true,
+  });
+  const report = await attack.call("env", { names: patternNames });
+  const env = assertAllowed(report.get, "Deno.env.get()") as Record<string, string>;
+  assert.equal(env.HTTP_PROXY, proxyCanaries.HTTP_PROXY);
+  assert.equal(env.SSL_CERT_FILE, proxyCanaries.SSL_CERT_FILE);
+});
+
+Deno.test("mcp-run call passes a pattern's ordinary names, never the launcher's proxy or TLS settings", async () => {
+  const dir = removeOnExit(tempDir());
+  const file = writeManifest(dir, patterns);
+  const r = await cli([
+    "call",
+    file,
+    "env",
+    JSON.stringify({ names: patternNames }),
+    "--cache",
+    root,
+  ], {
+    env: { ...proxyCanaries, ...proxyControls },
+  });
+  assert.equal(r.code, 0, r.stderr);
+  assert.ok(!r.stdout.includes(PROXY_SECRET), r.stdout);
+  assert.ok(!r.stdout.includes("/canary/"), r.stdout);
+  const report = JSON.parse(r.stdout);
+  assert.deepEqual(report.toObject.value, proxyControls); // positive control: HTTP_TIMEOUT arrives
+});
+
+Deno.test("mcp-run check refuses an env pattern that can only match reserved names", async () => {
+  const dir = removeOnExit(tempDir());
+  // Positive control: patterns that also match ordinary names pass.
+  const check = await cli(["check", writeManifest(dir, patterns)]);
+  assert.equal(check.code, 0, check.stderr);
+  const deno = writeManifest(dir, { permissions: { env: ["DENO_*", "NPM_CONFIG_*"] } }, "d.jsonc");
+  const refused = await cli(["check", deno]);
+  assert.equal(refused.code, 3);
+  assert.match(refused.stderr, /permissions\.env\[0\]: "DENO_\*" is reserved for the launcher/);
+  assert.match(refused.stderr, /permissions\.env\[1\]: "NPM_CONFIG_\*" is reserved/);
+});
+
 Deno.test("a sandboxed server reads no system information unless its manifest declares it", async () => {
   {
     await using attack = await launch(attackerManifest(), { root });

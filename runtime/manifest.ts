@@ -7,12 +7,15 @@
  * @module
  */
 import {
+  createScanner,
   findNodeAtLocation,
+  type JSONPath,
   type Node,
   parse as parseJsonc,
   type ParseError,
   parseTree,
   printParseErrorCode,
+  visit,
 } from "jsonc-parser";
 
 /** The kinds of value a user parameter can hold. `[]` kinds take several values. */
@@ -365,6 +368,11 @@ export function placeholders(text: string): string[] {
  * ```
  */
 export function parseManifest(text: string, options: ParseManifestOptions = {}): Manifest {
+  // A byte order mark is not part of the JSON text; editors on Windows often write one.
+  if (text.startsWith("\uFEFF")) text = text.slice(1);
+  // Checked before any parser recurses, so deep nesting is a problem, not a stack overflow.
+  const tooDeep = nestingProblem(text);
+  if (tooDeep) throw new ManifestError([tooDeep], options.file);
   const errors: ParseError[] = [];
   const raw = parseJsonc(text, errors, { allowTrailingComma: true, disallowComments: false }) as
     | Json
@@ -380,6 +388,7 @@ export function parseManifest(text: string, options: ParseManifestOptions = {}):
     );
   }
   const c = new Checker();
+  c.problems.push(...duplicateKeys(text));
   const root = c.object(raw ?? null, "");
   if (!root) throw new ManifestError(c.problems, options.file);
   c.keys(root, "", [
@@ -457,7 +466,7 @@ export function parseManifest(text: string, options: ParseManifestOptions = {}):
 
   if (c.problems.length > 0) {
     throw new ManifestError(
-      c.problems.map((p) => ({ ...p, ...locate(text, p.path) })),
+      c.problems.map((p) => p.line ? p : { ...p, ...locate(text, p.path) }),
       options.file,
     );
   }
@@ -611,6 +620,66 @@ function envSpecs(
       out[key].value = fixed;
     }
   }
+  return out;
+}
+
+/** How deeply objects and lists may nest in a manifest; a real one needs four levels. */
+const MAX_DEPTH = 32;
+
+/** The first bracket that nests deeper than {@linkcode MAX_DEPTH}, found without recursion. */
+function nestingProblem(text: string): ManifestProblem | undefined {
+  const scanner = createScanner(text, true);
+  let depth = 0;
+  // Token kinds (a const enum in jsonc-parser): 1 `{`, 2 `}`, 3 `[`, 4 `]`, 17 end of text.
+  for (let token = scanner.scan(); token !== 17; token = scanner.scan()) {
+    if (token === 1 || token === 3) depth++;
+    else if ((token === 2 || token === 4) && depth > 0) depth--;
+    if (depth > MAX_DEPTH) {
+      return {
+        path: "",
+        message: `nested more than ${MAX_DEPTH} levels deep: a manifest needs only a few ` +
+          "levels of objects and lists; remove the extra nesting",
+        ...lineColumn(text, scanner.getTokenOffset()),
+      };
+    }
+  }
+  return undefined;
+}
+
+/** Keys given twice in one object: a JSON reader silently keeps only the last one. */
+function duplicateKeys(text: string): ManifestProblem[] {
+  const problems: ManifestProblem[] = [];
+  const objects: Map<string, number>[] = [];
+  visit(text, {
+    onObjectBegin: () => {
+      objects.push(new Map());
+    },
+    onObjectEnd: () => {
+      objects.pop();
+    },
+    onObjectProperty: (key, offset, _length, _line, _column, path) => {
+      const seen = objects.at(-1);
+      const first = seen?.get(key);
+      if (first === undefined) {
+        seen?.set(key, offset);
+        return;
+      }
+      const at = lineColumn(text, first);
+      problems.push({
+        path: jsonPath([...path(), key]),
+        message: `duplicate key: "${key}" is also at line ${at.line}, column ${at.column}; ` +
+          "keep one (only the last would count)",
+        ...lineColumn(text, offset),
+      });
+    },
+  }, { allowTrailingComma: true, disallowComments: false });
+  return problems;
+}
+
+/** Formats a jsonc-parser path the way problems name fields: `permissions.net[2]`. */
+function jsonPath(segments: JSONPath): string {
+  let out = "";
+  for (const seg of segments) out = typeof seg === "number" ? `${out}[${seg}]` : join(out, seg);
   return out;
 }
 

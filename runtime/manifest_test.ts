@@ -220,3 +220,65 @@ Deno.test("parseManifest() refuses a pattern that can only match reserved names"
   const m = parseManifest(JSON.stringify({ ...base, permissions: { env: ["HTTP_*", "SSL_*"] } }));
   assert.deepEqual(m.permissions.env, ["HTTP_*", "SSL_*"]);
 });
+
+Deno.test("parseManifest() accepts a UTF-8 byte order mark", () => {
+  const text = "\uFEFF" + JSON.stringify(base, null, 2);
+  assert.equal(parseManifest(text, { file: "bom.jsonc" }).name, "demo");
+  // Line and column still count from the first character after the mark.
+  const found = problems('\uFEFF{\n  "name": "Bad Name"\n}');
+  const name = found.find((p) => p.path === "name") as { line?: number; column?: number };
+  assert.deepEqual([name.line, name.column], [2, 11]);
+});
+
+Deno.test("parseManifest() reports duplicate keys with line and column", () => {
+  const text = `{
+  "name": "demo",
+  "description": "A demo",
+  "package": "npm:@scope/demo@1.2.3",
+  "permissions": { "net": ["a.example"], "net": ["b.example"] },
+  "name": "other"
+}`;
+  assert.throws(
+    () => parseManifest(text, { file: "dup.jsonc" }),
+    (error: Error) => {
+      assert.ok(error instanceof ManifestError);
+      const dups = error.problems.filter((p) => /duplicate/.test(p.message));
+      assert.deepEqual(
+        dups.map((p) => [p.path, p.line, p.column]),
+        [["permissions.net", 5, 42], ["name", 6, 3]],
+      );
+      assert.match(dups[1].message, /"name" is also at line 2, column 3/);
+      assert.match(error.message, /dup\.jsonc:6:3 name: /);
+      return true;
+    },
+  );
+  // Positive control: the same keys in different objects are no duplicates.
+  parseManifest(JSON.stringify({
+    ...base,
+    parameters: {
+      a: { type: "string", description: "a" },
+      b: { type: "string", description: "b" },
+    },
+  }));
+});
+
+Deno.test("parseManifest() bounds nesting depth and names the file", () => {
+  for (
+    const deep of [
+      "[".repeat(5000) + "]".repeat(5000),
+      '{"a":'.repeat(5000) + "1" + "}".repeat(5000),
+    ]
+  ) {
+    assert.throws(
+      () => parseManifest(deep, { file: "deep.jsonc" }),
+      (error: Error) =>
+        error instanceof ManifestError && error.problems.length === 1 &&
+        /^Invalid "deep\.jsonc"/.test(error.message) &&
+        /deep\.jsonc:1:\d+ \(file\): nested more than \d+ levels deep/.test(error.message),
+    );
+  }
+  // Brackets inside strings and comments do not count.
+  const text = `// [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[
+{ "name": "demo", "description": "${"[".repeat(100)}", "package": "npm:demo@1.0.0" }`;
+  assert.equal(parseManifest(text).name, "demo");
+});

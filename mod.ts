@@ -153,9 +153,11 @@ export {
   BUILTIN_MANIFESTS,
   listManifestNames,
   listManifests,
+  type ListManifestsOptions,
   type LoadedManifest,
   loadManifest,
   type RegistryOptions,
+  type SkippedManifest,
 } from "./runtime/registry.ts";
 export { shellQuote } from "./runtime/shell_quote.ts";
 export {

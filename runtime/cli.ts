@@ -43,7 +43,7 @@ import { launchEntry } from "./launch_entry.ts";
 import { denoLaunchPlan, type LaunchPlan, prepareServer } from "./launch_plan.ts";
 import { ManifestError } from "./manifest.ts";
 import { CacheError, pull } from "./pull.ts";
-import { type LoadedManifest, loadManifest } from "./registry.ts";
+import { checkRegistrySource, type LoadedManifest, loadManifest } from "./registry.ts";
 import {
   GrantError,
   manifestGrantProblems,
@@ -265,6 +265,13 @@ export async function main(argv: string[], options: MainOptions = {}): Promise<n
   const registries: Record<string, string> = {};
   if (values["jsr-url"]) registries.JSR_URL = values["jsr-url"];
   if (values["npm-registry"]) registries.NPM_CONFIG_REGISTRY = values["npm-registry"];
+  for (const source of values.registry ?? []) {
+    try {
+      await checkRegistrySource(source);
+    } catch (error) {
+      return usage(`--registry: ${(error as Error).message}`);
+    }
+  }
   const root = values.cache ?? cacheRoot({ env });
   const ctx: Context = {
     root,

@@ -29,6 +29,16 @@ function entryJson(m: Manifest) {
   };
 }
 
+/** Lists every entry; one that cannot be loaded is left out, saying which file and why. */
+async function listForCommand(ctx: RegistryCommandContext): Promise<Manifest[]> {
+  const loaded = await listManifests({
+    sources: ctx.sources,
+    onSkip: ({ name, error }) =>
+      ctx.printError(`Skipped registry entry "${name}": ${error.message}`),
+  });
+  return loaded.map((l) => l.manifest);
+}
+
 function printEntries(ctx: RegistryCommandContext, manifests: Manifest[]): void {
   if (ctx.json) {
     ctx.print(JSON.stringify(manifests.map(entryJson), null, 2));
@@ -43,13 +53,14 @@ function printEntries(ctx: RegistryCommandContext, manifests: Manifest[]): void 
 }
 
 /**
- * `mcp-run list`: every registry entry with its description and a permission summary.
+ * `mcp-run list`: every registry entry with its description and a permission summary. An entry
+ * that cannot be loaded (invalid, unreadable) is left out with a message naming its file.
  *
  * @param ctx Sources and output.
  * @returns The exit code.
  */
 export async function listCommand(ctx: RegistryCommandContext): Promise<number> {
-  printEntries(ctx, (await listManifests({ sources: ctx.sources })).map((l) => l.manifest));
+  printEntries(ctx, await listForCommand(ctx));
   return 0;
 }
 
@@ -61,7 +72,7 @@ export async function listCommand(ctx: RegistryCommandContext): Promise<number> 
  * @returns 0 when something matched, 1 otherwise.
  */
 export async function searchCommand(ctx: RegistryCommandContext, words: string[]): Promise<number> {
-  const all = (await listManifests({ sources: ctx.sources })).map((l) => l.manifest);
+  const all = await listForCommand(ctx);
   const found = searchManifests(all, words);
   if (found.length === 0 && !ctx.json) {
     ctx.printError(`No server matches "${words.join(" ")}". Run mcp-run list to see them all.`);

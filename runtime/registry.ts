@@ -3,9 +3,9 @@
  *
  * @module
  */
-import { dirname, resolve } from "node:path";
-import { fileURLToPath as fromFileUrl } from "node:url";
-import { type Manifest, parseManifest } from "./manifest.ts";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath as fromFileUrl, pathToFileURL } from "node:url";
+import { type Manifest, ManifestError, parseManifest } from "./manifest.ts";
 
 /** The folder of built-in manifests. */
 export const BUILTIN_MANIFESTS: URL = new URL("../manifests/", import.meta.url);
@@ -35,8 +35,10 @@ export interface RegistryOptions {
  * @param nameOrPath A registry name or a manifest file path.
  * @param options Registry sources.
  * @returns The manifest and its origin.
- * @throws {ManifestError} When the manifest is invalid.
- * @throws {Deno.errors.NotFound} When no such name or file exists, listing known names.
+ * @throws {ManifestError} When the manifest is invalid, or the path is a folder.
+ * @throws {Deno.errors.NotFound} When no such name or file exists, listing known names, or a
+ *   registry folder does not exist.
+ * @throws {TypeError} When a registry source is a file or has an unsupported scheme.
  *
  * @example
  * ```ts ignore
@@ -51,18 +53,11 @@ export async function loadManifest(
 ): Promise<LoadedManifest> {
   if (nameOrPath.includes("/") || /\.jsonc?$/.test(nameOrPath)) {
     const file = resolve(nameOrPath);
-    let text: string;
-    try {
-      text = await Deno.readTextFile(file);
-    } catch (error) {
-      if (error instanceof Deno.errors.NotFound) {
-        throw new Deno.errors.NotFound(`Cannot read manifest "${file}": no such file`, {
-          cause: error,
-        });
-      }
-      throw error;
-    }
-    return { manifest: parseManifest(text, { file }), file, dir: dirname(file) };
+    return {
+      manifest: parseManifest(await readManifestFile(file), { file }),
+      file,
+      dir: dirname(file),
+    };
   }
   for (const source of sourcesOf(options)) {
     const url = new URL(`${nameOrPath}.jsonc`, source);
@@ -101,6 +96,8 @@ export async function loadManifest(
  *
  * @param options Registry sources.
  * @returns Sorted names.
+ * @throws {Deno.errors.NotFound} When a registry folder does not exist.
+ * @throws {TypeError} When a registry source is a file or has an unsupported scheme.
  */
 export async function listManifestNames(options: RegistryOptions = {}): Promise<string[]> {
   const names = new Set<string>();
@@ -111,7 +108,7 @@ export async function listManifestNames(options: RegistryOptions = {}): Promise<
           if (entry.isFile && entry.name.endsWith(".jsonc")) names.add(entry.name.slice(0, -6));
         }
       } catch (error) {
-        if (!(error instanceof Deno.errors.NotFound)) throw error;
+        throw sourceError(source, error);
       }
     } else {
       for (const name of (await readRegistryIndex(source)).keys()) names.add(name);
@@ -120,17 +117,146 @@ export async function listManifestNames(options: RegistryOptions = {}): Promise<
   return [...names].sort();
 }
 
+/** A registry entry that {@linkcode listManifests} left out, and why. */
+export interface SkippedManifest {
+  /** The entry's registry name. */
+  name: string;
+  /** Why it was left out: invalid, unreadable, or not matching its registry index. */
+  error: Error;
+}
+
+/** Options for {@linkcode listManifests}. */
+export interface ListManifestsOptions extends RegistryOptions {
+  /**
+   * Called for each entry that cannot be loaded, which is then left out, so one bad file does
+   * not hide the others. Without it, the first such entry throws.
+   */
+  onSkip?: (skipped: SkippedManifest) => void;
+}
+
 /**
  * Loads every manifest in the sources.
  *
- * @param options Registry sources.
+ * @param options Registry sources, and what to do with an entry that cannot be loaded.
  * @returns The manifests, sorted by name.
- * @throws {ManifestError} When any manifest is invalid.
+ * @throws {ManifestError} When a manifest is invalid and there is no `onSkip`.
+ * @throws {Deno.errors.NotFound} When a registry folder does not exist.
+ *
+ * @example
+ * ```ts ignore
+ * import { listManifests } from "jsr:@sandboxed/mcp-run";
+ * const all = await listManifests({
+ *   sources: ["./my-registry"],
+ *   onSkip: ({ name, error }) => console.error(`Skipped "${name}": ${error.message}`),
+ * });
+ * console.log(all.map((l) => l.manifest.name));
+ * ```
  */
-export async function listManifests(options: RegistryOptions = {}): Promise<LoadedManifest[]> {
+export async function listManifests(
+  options: ListManifestsOptions = {},
+): Promise<LoadedManifest[]> {
   const out: LoadedManifest[] = [];
-  for (const name of await listManifestNames(options)) out.push(await loadManifest(name, options));
+  for (const name of await listManifestNames(options)) {
+    try {
+      out.push(await loadManifest(name, options));
+    } catch (error) {
+      if (!options.onSkip || !(error instanceof Error)) throw error;
+      options.onSkip({ name, error });
+    }
+  }
   return out;
+}
+
+/**
+ * Checks a registry source a user gave: an existing folder of `<name>.jsonc` manifests, or an
+ * http(s) URL (whose `index.json` is read when the registry is used).
+ *
+ * @param source A folder path or URL.
+ * @throws {Deno.errors.NotFound} When the folder does not exist.
+ * @throws {TypeError} When it is a file, or a URL of another kind.
+ *
+ * @example
+ * ```ts
+ * import { checkRegistrySource } from "./registry.ts";
+ * await checkRegistrySource("https://registry.example/manifests/"); // fine
+ * await checkRegistrySource("/no/such/folder").catch((e) => console.log(e.name)); // NotFound
+ * ```
+ */
+export async function checkRegistrySource(source: string | URL): Promise<void> {
+  const [url] = sourcesOf({ sources: [source] });
+  if (url.protocol === "http:" || url.protocol === "https:") return;
+  if (url.protocol !== "file:") {
+    throw new TypeError(
+      `Cannot use the registry "${source}": ${url.protocol} is not supported; give a folder ` +
+        "or an http(s) URL",
+    );
+  }
+  try {
+    if (!(await Deno.stat(url)).isDirectory) throw new Deno.errors.NotADirectory();
+  } catch (error) {
+    throw sourceError(url, error, String(source));
+  }
+}
+
+/** A registry folder that cannot be read, in words: which folder, why, what to give instead. */
+function sourceError(url: URL, error: unknown, given = fromFileUrl(url)): Error {
+  const fix = "give a folder of <name>.jsonc manifests, or an http(s) URL that serves index.json";
+  if (error instanceof Deno.errors.NotFound) {
+    return new Deno.errors.NotFound(
+      `Cannot use the registry folder "${given}": it does not exist; ${fix}`,
+      { cause: error },
+    );
+  }
+  if (error instanceof Deno.errors.NotADirectory) {
+    return new TypeError(`Cannot use the registry "${given}": it is a file, not a folder; ${fix}`, {
+      cause: error,
+    });
+  }
+  return new Error(
+    `Cannot read the registry folder "${given}": ${(error as Error).message}`,
+    { cause: error },
+  );
+}
+
+/** Reads a manifest file, saying in words which file cannot be read and why. */
+async function readManifestFile(file: string): Promise<string> {
+  try {
+    return await Deno.readTextFile(file);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) {
+      throw new Deno.errors.NotFound(`Cannot read manifest "${file}": no such file`, {
+        cause: error,
+      });
+    }
+    if (error instanceof Deno.errors.IsADirectory) {
+      const example = await firstManifestIn(file);
+      throw new ManifestError(
+        [{
+          path: "",
+          message: "is a folder, not a manifest file: give the path of a manifest file" +
+            (example ? `, such as "${example}"` : ""),
+        }],
+        file,
+        { cause: error },
+      );
+    }
+    throw new Error(`Cannot read manifest "${file}": ${(error as Error).message}`, {
+      cause: error,
+    });
+  }
+}
+
+/** The first `.jsonc` file of a folder, by name, to show in a message; none when unreadable. */
+async function firstManifestIn(dir: string): Promise<string | undefined> {
+  const names: string[] = [];
+  try {
+    for await (const entry of Deno.readDir(dir)) {
+      if (entry.isFile && entry.name.endsWith(".jsonc")) names.push(entry.name);
+    }
+  } catch {
+    return undefined;
+  }
+  return names.length ? join(dir, names.sort()[0]) : undefined;
 }
 
 function sourcesOf(options: RegistryOptions): URL[] {
@@ -138,7 +264,7 @@ function sourcesOf(options: RegistryOptions): URL[] {
     if (s instanceof URL) return s;
     if (/^[a-z]+:\/\//.test(s)) return new URL(s.endsWith("/") ? s : `${s}/`);
     const abs = resolve(s);
-    return new URL(`file://${abs.endsWith("/") ? abs : `${abs}/`}`);
+    return pathToFileURL(abs.endsWith("/") ? abs : `${abs}/`);
   });
 }
 
@@ -148,7 +274,15 @@ async function readUrl(url: URL): Promise<string | undefined> {
       return await Deno.readTextFile(url);
     } catch (error) {
       if (error instanceof Deno.errors.NotFound) return undefined;
-      throw error;
+      if (error instanceof Deno.errors.IsADirectory) {
+        const file = fromFileUrl(url);
+        throw new ManifestError([{ path: "", message: "is a folder, not a manifest file" }], file, {
+          cause: error,
+        });
+      }
+      throw new Error(`Cannot read "${fromFileUrl(url)}": ${(error as Error).message}`, {
+        cause: error,
+      });
     }
   }
   const response = await fetch(url);
@@ -219,6 +353,7 @@ export async function readRegistryIndex(source: URL): Promise<Map<string, string
  * @param dir A folder of `<name>.jsonc` manifests.
  * @returns The index, names sorted.
  * @throws {ManifestError} When a manifest is invalid.
+ * @throws {Deno.errors.NotFound} When the folder does not exist.
  * @example
  * ```ts ignore
  * import { buildRegistryIndex } from "jsr:@sandboxed/mcp-run";
@@ -227,6 +362,7 @@ export async function readRegistryIndex(source: URL): Promise<Map<string, string
  */
 export async function buildRegistryIndex(dir: string): Promise<RegistryIndex> {
   const servers: RegistryIndex["servers"] = [];
+  await checkRegistrySource(dir);
   for await (const entry of Deno.readDir(dir)) {
     if (!entry.isFile || !entry.name.endsWith(".jsonc")) continue;
     const file = resolve(dir, entry.name);

@@ -181,3 +181,100 @@ Deno.test("registry sources: a folder, and a URL whose index digests are checked
     await server.shutdown();
   }
 });
+
+Deno.test("mcp-run check and run name a folder passed as a manifest, exit 3", async () => {
+  for (const args of [["check", "manifests/"], ["check", "manifests"], ["run", "manifests/"]]) {
+    const r = await cli(args, { cwd: ROOT });
+    assert.equal(r.code, 3, `${args.join(" ")}: ${r.stderr}`);
+    assert.ok(r.stderr.includes(`Invalid "${join(ROOT, "manifests")}"`), r.stderr);
+    assert.match(
+      r.stderr,
+      /is a folder, not a manifest file: give the path of a manifest file, such as "[^"]+\.jsonc"/,
+    );
+    assert.doesNotMatch(r.stderr, /os error|\n\s+at /);
+  }
+  // Positive control: a file in that folder checks.
+  const ok = await cli(["check", "manifests/time.jsonc"], { cwd: ROOT });
+  assert.equal(ok.code, 0, ok.stderr);
+});
+
+Deno.test("mcp-run list --registry refuses a folder that does not exist, exit 2", async () => {
+  const dir = tempDir();
+  const missing = join(dir, "nonexistent");
+  for (const command of [["list"], ["search", "time"], ["show", "time"]]) {
+    const r = await cli([...command, "--registry", missing]);
+    assert.equal(r.code, 2, r.stderr);
+    assert.ok(
+      r.stderr.includes(
+        `--registry: Cannot use the registry folder "${missing}": it does not exist`,
+      ),
+      r.stderr,
+    );
+    assert.equal(r.stdout, "");
+  }
+  const file = join(dir, "file.jsonc");
+  await Deno.writeTextFile(file, "{}");
+  const notFolder = await cli(["list", "--registry", file]);
+  assert.equal(notFolder.code, 2);
+  assert.match(notFolder.stderr, /is a file, not a folder/);
+  // Positive control: an existing (empty) folder is a registry source.
+  const empty = await cli(["list", "--registry", dir, "--format", "json"]);
+  assert.equal(empty.code, 0, empty.stderr);
+});
+
+Deno.test("mcp-run check accepts a byte order mark and reports duplicate keys and deep nesting", async () => {
+  const dir = tempDir();
+  const text = JSON.stringify({ name: "bom", description: "d", package: "npm:x@1.0.0" }, null, 2);
+  const bom = join(dir, "bom.jsonc");
+  await Deno.writeTextFile(bom, "\uFEFF" + text);
+  const accepted = await cli(["check", bom]);
+  assert.equal(accepted.code, 0, accepted.stderr);
+
+  const dup = join(dir, "dup.jsonc");
+  await Deno.writeTextFile(dup, text.replace('"description"', '"name": "again",\n  "description"'));
+  const duplicate = await cli(["check", dup]);
+  assert.equal(duplicate.code, 3);
+  assert.ok(
+    duplicate.stderr.includes(`${dup}:3:3 name: duplicate key: "name" is also at line 2, column 3`),
+    duplicate.stderr,
+  );
+
+  const deep = join(dir, "deep.jsonc");
+  await Deno.writeTextFile(deep, "[".repeat(5000) + "]".repeat(5000));
+  const nested = await cli(["check", deep, bom, "--format", "json"]);
+  assert.equal(nested.code, 3);
+  assert.doesNotMatch(nested.stderr, /call stack/);
+  const results = JSON.parse(nested.stdout);
+  assert.deepEqual(results.map((r: { ok: boolean }) => r.ok), [false, true]);
+  assert.match(results[0].problems[0].message, /nested more than \d+ levels deep/);
+});
+
+Deno.test("mcp-run list --registry skips a bad file, saying which and why, and lists the rest", async () => {
+  const dir = tempDir();
+  const good = { description: "A fine server", package: "npm:x@1.0.0" };
+  await Deno.writeTextFile(
+    join(dir, "good-one.jsonc"),
+    JSON.stringify({ name: "good-one", ...good }),
+  );
+  await Deno.writeTextFile(join(dir, "deep.jsonc"), "[".repeat(5000) + "]".repeat(5000));
+  await Deno.writeTextFile(join(dir, "broken.jsonc"), "{ not json");
+  for (const command of [["list"], ["search", "fine"]]) {
+    const r = await cli([...command, "--registry", dir, "--format", "json"]);
+    assert.equal(r.code, 0, r.stderr);
+    const names = JSON.parse(r.stdout).map((e: { name: string }) => e.name);
+    assert.ok(names.includes("good-one"), r.stdout);
+    if (command[0] === "list") assert.ok(names.includes("time"), "built-in entries still listed");
+    assert.ok(
+      r.stderr.includes(`Skipped registry entry "deep": Invalid "${join(dir, "deep.jsonc")}"`),
+      r.stderr,
+    );
+    assert.match(r.stderr, /nested more than \d+ levels deep/);
+    assert.ok(
+      r.stderr.includes(`Skipped registry entry "broken": Invalid "${join(dir, "broken.jsonc")}"`),
+    );
+    assert.doesNotMatch(r.stderr, /call stack/);
+  }
+  // show still refuses the bad entry itself, exit 3.
+  const show = await cli(["show", "deep", "--registry", dir]);
+  assert.equal(show.code, 3, show.stderr);
+});

@@ -141,6 +141,8 @@ export class ManifestError extends Error {
   readonly problems: ManifestProblem[];
 
   /**
+   * Builds the error and its message: the file, then one line per problem.
+   *
    * @param problems Every problem found.
    * @param file The manifest's file, used in the message.
    * @param options Standard error options (`cause`).

@@ -285,7 +285,16 @@ async function readUrl(url: URL): Promise<string | undefined> {
       });
     }
   }
-  const response = await fetch(url);
+  let response: Response;
+  try {
+    response = await fetch(url);
+  } catch (error) {
+    throw new Error(
+      `Cannot read ${url.href}: ${(error as Error).message}; check the registry URL and that it ` +
+        "is reachable",
+      { cause: error },
+    );
+  }
   if (response.status === 404) {
     await response.body?.cancel();
     return undefined;

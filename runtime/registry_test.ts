@@ -111,3 +111,15 @@ Deno.test("listManifestNames() reads a folder whose path needs escaping in a URL
     Deno.removeSync(dir, { recursive: true });
   }
 });
+
+Deno.test("listManifestNames() names a registry URL it cannot reach", async () => {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const url = `http://127.0.0.1:${listener.addr.port}/reg/`;
+  listener.close(); // nothing listens there any more
+  await assert.rejects(
+    () => listManifestNames({ sources: [url] }),
+    (error: Error) =>
+      error.message.startsWith(`Cannot read ${url}index.json: `) &&
+      /check the registry URL and that it is reachable/.test(error.message),
+  );
+});

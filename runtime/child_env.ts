@@ -57,8 +57,8 @@ export interface ServerEnvOptions {
  * @param options Neutral folders and the launcher's environment.
  * @returns The complete environment.
  * @throws {TypeError} When a required variable or secret is not set, naming it and its use.
- * @throws {RangeError} When the server declares or sets a reserved name, or a pattern that can
- *   only match reserved names (a server not built from a validated manifest).
+ * @throws {RangeError} When the server declares or sets a reserved name or pattern (a server not
+ *   built from a validated manifest), or a pattern that matches a name the launcher sets.
  *
  * @example
  * ```ts
@@ -93,6 +93,17 @@ export function serverEnv(
     if (options.source[name] !== undefined) env[name] = options.source[name];
   }
   Object.assign(env, options.registries ?? {});
+  // Deno's --allow-env=PREFIX_* would let the server read what the launcher set for Deno.
+  for (const pattern of server.env.filter((n) => n.endsWith("_*"))) {
+    const prefix = pattern.slice(0, -1).toUpperCase();
+    const taken = Object.keys(env).find((n) => n.toUpperCase().startsWith(prefix));
+    if (taken) {
+      throw new RangeError(
+        `"${server.name}" asks for "${pattern}", which would let it read ${taken}, set by the ` +
+          "launcher for Deno; list the exact names it needs instead",
+      );
+    }
+  }
   const missing = server.requiredEnv.filter((name) => !options.source[name]);
   if (missing.length > 0) {
     const kind = (n: string) => server.secrets.includes(n) ? "secret" : "variable";

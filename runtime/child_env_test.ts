@@ -92,7 +92,7 @@ const proxySource = {
 };
 const patternServer: ResolvedServer = {
   ...server,
-  env: ["HTTP_*", "HTTPS_*", "ALL_*", "NO_*", "SSL_*", "http_*", "https_*", "all_*", "no_*"],
+  env: ["HTTP_*", "HTTPS_*", "ALL_*", "SSL_*", "http_*", "https_*", "all_*"],
   secrets: [],
   requiredEnv: [],
   envValues: {},
@@ -118,6 +118,9 @@ Deno.test("serverEnv() refuses reserved names in a server not built from a check
     { env: ["NPM_CONFIG_*"] },
     { envValues: { NODE_OPTIONS: "--require /evil.js" } },
     { envValues: { LD_PRELOAD: "/evil.so" } },
+    { env: ["JSR_*"] },
+    { env: ["NPM_*"] },
+    { env: ["NO_*"] },
   ];
   for (const overrides of hostile) {
     const bad = { ...patternServer, ...overrides };
@@ -129,29 +132,62 @@ Deno.test("serverEnv() refuses reserved names in a server not built from a check
   }
 });
 
-Deno.test("serverEnv() and pullEnv() set only reserved names themselves", () => {
+const registries = {
+  JSR_URL: "http://user:mirror-secret@127.0.0.1:1/",
+  NPM_CONFIG_REGISTRY: "http://user:mirror-secret@127.0.0.1:2/",
+};
+
+Deno.test("serverEnv() and pullEnv() set only reserved names, which no pattern may match", () => {
   // Every variable the launcher sets or copies on its own is reserved, so no manifest can name
-  // it and no pattern can pick it up from the launcher's environment.
+  // it; and every pattern that would match one is reserved, since Deno's --allow-env=PREFIX_*
+  // would let the server read it where the launcher put it.
   const env = serverEnv({ ...server, env: [], secrets: [], requiredEnv: [], envValues: {} }, {
     home: "/h",
     denoDir: "/d",
     source: { ...source, ...proxySource },
-    registries: { JSR_URL: "http://127.0.0.1:1/", NPM_CONFIG_REGISTRY: "http://127.0.0.1:2/" },
+    registries,
   });
-  for (const name of [...Object.keys(env), ...TLS_TRUST_VARS, ...PULL_VARS]) {
+  assert.equal(env.JSR_URL, registries.JSR_URL); // Deno needs its mirror to find cached code
+  for (const name of [...TLS_TRUST_VARS, ...PULL_VARS]) {
     assert.equal(isReservedEnvName(name), true, name);
+  }
+  for (const name of Object.keys(env)) {
+    assert.equal(isReservedEnvName(name), true, name);
+    for (const [i, c] of [...name].entries()) {
+      const pattern = `${name.slice(0, i + 1)}*`;
+      if (c === "_") assert.equal(isReservedEnvName(pattern), true, pattern);
+    }
   }
 });
 
+Deno.test("serverEnv() refuses a pattern that matches a variable the launcher sets", () => {
+  // A registry override the launcher passes for Deno, under a name no list knows.
+  const bad = { ...patternServer, env: ["MIRROR_*"] };
+  assert.throws(
+    () =>
+      serverEnv(bad, {
+        home: "/h",
+        denoDir: "/d",
+        source: {},
+        registries: { MIRROR_URL: "http://user:mirror-secret@127.0.0.1:3/" },
+      }),
+    (e: Error) =>
+      e instanceof RangeError && /"MIRROR_\*", which would let it read MIRROR_URL/.test(e.message),
+  );
+  // Positive control: without that variable, the same pattern is fine.
+  assert.deepEqual(
+    serverEnv(bad, { home: "/h", denoDir: "/d", source: { MIRROR_MODE: "x" } }).MIRROR_MODE,
+    "x",
+  );
+});
+
 Deno.test("dockerLaunchPlan() passes a pattern's ordinary names to the container, never reserved ones", () => {
-  const options = {
+  const plan = dockerLaunchPlan(patternServer, {
     cacheRoot: "/c",
-    source: { PATH: "/usr/bin", ...proxySource, NO_TELEMETRY: "1" },
+    source: { PATH: "/usr/bin", ...proxySource },
     nameSuffix: "t1",
     user: "1000:1000",
-  };
-  const noNo = patternServer.env.filter((n) => !/^no_/i.test(n));
-  const plan = dockerLaunchPlan({ ...patternServer, env: noNo }, options);
+  });
   // By name (`-e NAME`): the value comes from the docker client's environment.
   const passed = plan.args.filter((a, i) => plan.args[i - 1] === "-e" && !a.includes("="));
   assert.deepEqual(passed.sort(), ["ALL_ITEMS", "HTTP_TIMEOUT", "SSL_MODE", "https_retries"]);
@@ -163,8 +199,4 @@ Deno.test("dockerLaunchPlan() passes a pattern's ordinary names to the container
     https_retries: "3",
   });
   assert.ok(!JSON.stringify(plan).includes("secret"));
-  // NO_* matches NO_TELEMETRY, never NO_PROXY nor the NO_COLOR mcp-run sets in the container.
-  const withNo = dockerLaunchPlan(patternServer, options);
-  const byName = withNo.args.filter((a, i) => withNo.args[i - 1] === "-e" && !a.includes("="));
-  assert.deepEqual(byName.filter((n) => /^no_/i.test(n)), ["NO_TELEMETRY"]);
 });

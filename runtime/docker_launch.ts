@@ -29,7 +29,6 @@ import {
 } from "./docker_engine.ts";
 import { trackContainer } from "./child_guard.ts";
 import { denoRunArgs } from "./flags.ts";
-import { isReservedEnvName } from "./manifest.ts";
 import type { LaunchPlan } from "./launch_plan.ts";
 import { CacheError } from "./pull.ts";
 import { GrantError, type ResolvedServer } from "./resolve.ts";
@@ -202,8 +201,7 @@ export function dockerLaunchPlan(
   // serverEnv checks required variables and expands PREFIX_* patterns against the source.
   const resolved = serverEnv(server, { home: "/", denoDir: "/", source });
   const passEnv = Object.keys(resolved).filter((name) =>
-    !(name in server.envValues) && !isReservedEnvName(name) &&
-    server.env.some((d) => matches(d, name))
+    !(name in server.envValues) && server.env.some((d) => matches(d, name))
   ).sort();
   const env: Record<string, string> = clientEnv(source);
   for (const name of passEnv) env[name] = resolved[name];

@@ -237,16 +237,35 @@ const RESERVED_ENV = {
     "CURL_CA_BUNDLE",
     "NO_COLOR",
   ],
+  /**
+   * Reserved names the launcher itself puts in every server's environment, for Deno rather than
+   * for the server's code (the neutral folders, the TLS store, the user's registry mirrors,
+   * whose URLs may hold credentials). They are there, so Deno's `--allow-env=PREFIX_*` would let
+   * the server read any that a pattern matches: such a pattern (`JSR_*`, `NPM_*`, `NO_*`) is
+   * reserved too.
+   */
+  launcherSet: [
+    "HOME",
+    "DENO_DIR",
+    "DENO_NO_UPDATE_CHECK",
+    "DENO_NO_PROMPT",
+    "DENO_CERT",
+    "DENO_TLS_CA_STORE",
+    "NO_COLOR",
+    "JSR_URL",
+    "NPM_CONFIG_REGISTRY",
+  ],
 } as const satisfies Record<string, readonly string[]>;
 
 /**
  * Tells whether an environment name is reserved for the launcher, or whether a `PREFIX_*`
- * pattern can only match reserved names (`DENO_*`, `NPM_CONFIG_*`, `LD_*`). Letter case does
- * not matter.
+ * pattern is: one that can only match reserved names (`DENO_*`, `NPM_CONFIG_*`, `LD_*`), or
+ * that matches a name the launcher puts in every server's environment (`JSR_*` matches
+ * `JSR_URL`, `NPM_*` matches `NPM_CONFIG_REGISTRY`). Letter case does not matter.
  *
- * A pattern that also matches ordinary names (`HTTP_*` matches `HTTP_TIMEOUT` as well as
- * `HTTP_PROXY`) is not reserved: the reserved names among its matches are left out when the
- * server's environment is built (see `serverEnv`).
+ * Any other pattern is not reserved, even when it matches some reserved names (`HTTP_*`
+ * matches `HTTP_TIMEOUT` as well as `HTTP_PROXY`): the reserved names among its matches are
+ * left out when the server's environment is built (see `serverEnv`).
  *
  * @param name An environment variable name or `PREFIX_*` pattern.
  * @returns `true` when a manifest may not request it.
@@ -256,6 +275,7 @@ const RESERVED_ENV = {
  * import { isReservedEnvName } from "./manifest.ts";
  * console.log(isReservedEnvName("NODE_OPTIONS"), isReservedEnvName("GITHUB_TOKEN")); // true false
  * console.log(isReservedEnvName("http_proxy"), isReservedEnvName("DENO_*")); // true true
+ * console.log(isReservedEnvName("NPM_*")); // true: it matches NPM_CONFIG_REGISTRY
  * console.log(isReservedEnvName("HTTP_*")); // false: HTTP_TIMEOUT is an ordinary name
  * ```
  */
@@ -263,7 +283,8 @@ export function isReservedEnvName(name: string): boolean {
   const upper = name.toUpperCase();
   if (upper.endsWith("_*")) {
     const prefix = upper.slice(0, -1);
-    return RESERVED_ENV.prefixes.some((p) => prefix.startsWith(p));
+    return RESERVED_ENV.prefixes.some((p) => prefix.startsWith(p)) ||
+      RESERVED_ENV.launcherSet.some((n) => n.startsWith(prefix));
   }
   return RESERVED_ENV.prefixes.some((p) => upper.startsWith(p)) ||
     RESERVED_ENV.suffixes.some((s) => upper.endsWith(s)) ||

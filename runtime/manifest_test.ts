@@ -195,22 +195,31 @@ Deno.test("isReservedEnvName() reserves proxy and TLS trust names in any letter 
   for (const n of reserved) assert.equal(isReservedEnvName(n), true, n);
 });
 
-Deno.test("isReservedEnvName() reserves a pattern only when every name it matches is reserved", () => {
+Deno.test("isReservedEnvName() reserves a pattern that can only match reserved names", () => {
   // Each of these matches nothing but reserved names: a manifest error.
   for (
     const n of ["DENO_*", "deno_*", "NODE_*", "NODE_EXTRA_*", "NPM_CONFIG_*", "LD_*", "DYLD_*"]
   ) {
     assert.equal(isReservedEnvName(n), true, n);
   }
-  // These also match ordinary names (HTTP_TIMEOUT, SSL_MODE, NPM_TOKEN, CONFIG_FILE): allowed,
-  // and the reserved names among their matches are left out when the environment is built.
-  for (const n of ["HTTP_*", "HTTPS_*", "ALL_*", "SSL_*", "http_*", "NO_*", "NPM_*", "CONFIG_*"]) {
+  // These also match ordinary names (HTTP_TIMEOUT, SSL_MODE, CONFIG_FILE): allowed, and the
+  // reserved names among their matches are left out when the environment is built.
+  for (const n of ["HTTP_*", "HTTPS_*", "ALL_*", "SSL_*", "http_*", "CONFIG_*", "NODEJS_*"]) {
     assert.equal(isReservedEnvName(n), false, n);
   }
 });
 
+Deno.test("isReservedEnvName() reserves a pattern that matches a name the launcher sets for Deno", () => {
+  // JSR_URL, NPM_CONFIG_REGISTRY and NO_COLOR are in every server's environment, where Deno's
+  // --allow-env=PREFIX_* would let the server read them.
+  for (const n of ["JSR_*", "NPM_*", "npm_*", "NO_*", "DENO_NO_*"]) {
+    assert.equal(isReservedEnvName(n), true, n);
+  }
+  for (const n of ["JSRX_*", "NPMRC_*", "NOTION_*"]) assert.equal(isReservedEnvName(n), false, n);
+});
+
 Deno.test("parseManifest() refuses a pattern that can only match reserved names", () => {
-  for (const pattern of ["DENO_*", "NPM_CONFIG_*", "LD_*", "node_*"]) {
+  for (const pattern of ["DENO_*", "NPM_CONFIG_*", "LD_*", "node_*", "JSR_*", "NPM_*"]) {
     const found = problems({ ...base, permissions: { env: [pattern] } });
     assert.equal(found.length, 1, pattern);
     assert.equal(found[0].path, "permissions.env[0]");

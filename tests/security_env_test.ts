@@ -4,7 +4,9 @@
  * APIs are closed unless declared; printed plans hide secret values.
  */
 import assert from "node:assert/strict";
+import { permissionFlags } from "../runtime/flags.ts";
 import { ManifestError, parseManifest } from "../runtime/manifest.ts";
+import { resolveServer } from "../runtime/resolve.ts";
 import { cli, tempDir } from "./_helpers.ts";
 import {
   assertAllowed,
@@ -20,6 +22,11 @@ import {
 
 const root = removeOnExit(tempDir("mcp-run-sec-env-"));
 await prePull(attackerManifest(), root); // the launcher's proxy variables below would stop a pull
+
+/** The attacker fixture, resolved. */
+function attackerServer() {
+  return resolveServer(attackerManifest(), { cacheRoot: root });
+}
 
 const CANARY = "CANARY_LAUNCHER_SECRET";
 const CANARY_VALUE = "canary-4d1e-never-in-the-server";
@@ -215,6 +222,52 @@ Deno.test("mcp-run check refuses an env pattern that can only match reserved nam
   assert.equal(refused.code, 3);
   assert.match(refused.stderr, /permissions\.env\[0\]: "DENO_\*" is reserved for the launcher/);
   assert.match(refused.stderr, /permissions\.env\[1\]: "NPM_CONFIG_\*" is reserved/);
+});
+
+Deno.test("mcp-run check refuses JSR_* and NPM_*, which would read the registry mirrors set for Deno", async () => {
+  // The launcher puts the user's mirrors (URLs that may hold credentials) in every server's
+  // environment, for Deno to find the cached code.
+  const mirrors = {
+    JSR_URL: `http://user:${PROXY_SECRET}@127.0.0.1:9/`,
+    NPM_CONFIG_REGISTRY: `http://user:${PROXY_SECRET}@127.0.0.1:9/`,
+  };
+  const dir = removeOnExit(tempDir());
+  const script = `${dir}/read.ts`;
+  await Deno.writeTextFile(
+    script,
+    `console.log(Deno.env.get("JSR_URL"), Deno.env.get("NPM_CONFIG_REGISTRY"));`,
+  );
+  const read = async (env: string[]) => {
+    const server = { ...attackerServer(), env };
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "--no-config", ...permissionFlags(server), script],
+      env: mirrors,
+      clearEnv: true,
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    return new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
+  };
+  // Positive control: under the launcher's own flags for such a pattern, the canary fires.
+  assert.ok((await read(["JSR_*", "NPM_*"])).includes(PROXY_SECRET));
+  assert.ok(!(await read(["JSR_TOKEN", "NPM_TOKEN"])).includes(PROXY_SECRET)); // exact names do not
+  const file = writeManifest(dir, { permissions: { env: ["JSR_*", "NPM_*"] } });
+  const refused = await cli(["check", file]);
+  assert.equal(refused.code, 3);
+  assert.match(refused.stderr, /permissions\.env\[0\]: "JSR_\*" is reserved for the launcher/);
+  assert.match(refused.stderr, /permissions\.env\[1\]: "NPM_\*" is reserved for the launcher/);
+  const call = await cli([
+    "call",
+    file,
+    "env",
+    JSON.stringify({ names: Object.keys(mirrors) }),
+    "--cache",
+    root,
+    "--jsr-url",
+    mirrors.JSR_URL,
+  ]);
+  assert.equal(call.code, 3, call.stderr);
+  assert.ok(!call.stdout.includes(PROXY_SECRET));
 });
 
 Deno.test("a sandboxed server reads no system information unless its manifest declares it", async () => {

@@ -396,17 +396,30 @@ export function parseManifest(text: string, options: ParseManifestOptions = {}):
   // Checked before any parser recurses, so deep nesting is a problem, not a stack overflow.
   const tooDeep = nestingProblem(text);
   if (tooDeep) throw new ManifestError([tooDeep], options.file);
+  if (text.trim() === "") {
+    throw new ManifestError([{
+      path: "",
+      message: "the file is empty: a manifest is a JSON object with at least name, description " +
+        "and package",
+    }], options.file);
+  }
   const errors: ParseError[] = [];
   const raw = parseJsonc(text, errors, { allowTrailingComma: true, disallowComments: false }) as
     | Json
     | undefined;
   if (errors.length > 0) {
     throw new ManifestError(
-      errors.map((e) => ({
-        path: "",
-        message: `not valid JSONC: ${printParseErrorCode(e.error)}`,
-        ...lineColumn(text, e.offset),
-      })),
+      errors.map((e, i) => {
+        const code = printParseErrorCode(e.error);
+        const hint = i === 0
+          ? "; the file must be UTF-8 JSON, with comments and trailing commas allowed"
+          : "";
+        return {
+          path: "",
+          message: `not valid JSONC: ${SYNTAX_ERRORS[code] ?? code} (${code})${hint}`,
+          ...lineColumn(text, e.offset),
+        };
+      }),
       options.file,
     );
   }
@@ -645,6 +658,26 @@ function envSpecs(
   }
   return out;
 }
+
+/** jsonc-parser's error codes, in words. */
+const SYNTAX_ERRORS: Record<string, string> = {
+  InvalidSymbol: "unexpected character",
+  InvalidNumberFormat: "not a valid number",
+  PropertyNameExpected: "a quoted key is expected",
+  ValueExpected: "a value is expected",
+  ColonExpected: "a colon is expected",
+  CommaExpected: "a comma is expected",
+  CloseBraceExpected: "a closing brace is expected",
+  CloseBracketExpected: "a closing bracket is expected",
+  EndOfFileExpected: "text after the end of the manifest",
+  InvalidCommentToken: "not a valid comment",
+  UnexpectedEndOfComment: "a comment is not closed",
+  UnexpectedEndOfString: "a string is not closed",
+  UnexpectedEndOfNumber: "a number is cut short",
+  InvalidUnicode: "not a valid \\u escape",
+  InvalidEscapeCharacter: "not a valid escape",
+  InvalidCharacter: "a control character inside a string",
+};
 
 /** How deeply objects and lists may nest in a manifest; a real one needs four levels. */
 const MAX_DEPTH = 32;

@@ -76,8 +76,16 @@ Deno.test("parseManifest() error message names the file and the fix", () => {
 Deno.test("parseManifest() reports JSONC syntax errors with line and column", () => {
   const found = problems(`{\n  "name": "x",\n  "description" "y"\n}`);
   assert.equal(found.length > 0, true);
-  assert.match(found[0].message, /not valid JSONC/);
+  assert.match(found[0].message, /not valid JSONC: a colon is expected \(ColonExpected\)/);
   assert.equal((found[0] as { line?: number }).line, 3);
+});
+
+Deno.test("parseManifest() says an empty file is empty", () => {
+  for (const text of ["", "  \n", "\uFEFF"]) {
+    const found = problems(text);
+    assert.equal(found.length, 1);
+    assert.match(found[0].message, /the file is empty: a manifest is a JSON object/);
+  }
 });
 
 const hostile: [string, unknown, RegExp][] = [

@@ -20,7 +20,7 @@ import { getClient, isClientId } from "./clients/registry.ts";
 import type { ClientEnvironment, ClientId, ConfigScope } from "./clients/types.ts";
 import { removeClientEntry, writeClientConfig } from "./clients/write_client_config.ts";
 import { type LoadedManifest, loadManifest } from "./registry.ts";
-import { type ResolvedServer, resolveServer } from "./resolve.ts";
+import type { ResolvedServer } from "./resolve.ts";
 
 /** What the client commands need from the CLI. */
 export interface ClientCommandContext extends CliContext {
@@ -30,6 +30,12 @@ export interface ClientCommandContext extends CliContext {
   entryOptions: Partial<LaunchEntryOptions>;
   /** Pull the server when never pulled and verify its cache, natively or in docker. */
   prepare: (server: ResolvedServer, isolation: "deno" | "docker") => Promise<void>;
+  /** Resolve a loaded manifest exactly as `run` does, for the given isolation. */
+  resolve: (
+    loaded: LoadedManifest,
+    extraArgs: string[],
+    isolation: "deno" | "docker",
+  ) => ResolvedServer;
 }
 
 /** Client options of the commands, as parsed. */
@@ -267,15 +273,7 @@ async function buildEntry(
   }
   const isolation = form === "docker" ? "docker" : form === "launcher" ? ctx.isolation : "deno";
   const loaded: LoadedManifest = await loadManifest(target, { sources: ctx.sources });
-  const server = resolveServer(loaded.manifest, {
-    params: ctx.params,
-    extraArgs: options.extraArgs,
-    manifestDir: loaded.dir,
-    home: ctx.env.HOME,
-    cacheRoot: ctx.root,
-    isolation,
-    trust: ctx.trust,
-  });
+  const server = ctx.resolve(loaded, options.extraArgs, isolation);
   const vars = entryVariables(server, loaded.manifest, { source: ctx.env });
   // Paths are written absolute: the client starts the entry from another folder.
   const absolute = (s: string) => /^[a-z][a-z0-9+.-]*:\/\//i.test(s) ? s : resolve(s);

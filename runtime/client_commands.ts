@@ -323,6 +323,8 @@ async function buildEntry(
       if (error instanceof RangeError) throw new ClientUsageError(error.message);
       throw error;
     }
+    // A manifest path needs no saved registry copy.
+    if (isPath) cached = { ...cached, manifests: undefined };
     launcher = { launcher: cached, manifest: isPath ? undefined : loaded.manifest };
     launch = launcherEntry(server, {
       target: isPath ? loaded.file : target,

@@ -134,6 +134,26 @@ Deno.test({
     assert.ok(entry.args.includes(`jsr:@sandboxed/mcp-run@${version}/cli`), entry.args.join(" "));
     assert.equal(entry.env.JSR_URL, registry.url);
     assert.ok(registry.requests.includes(`GET /@sandboxed/mcp-run/${version}/runtime/cli.ts`));
+
+    // Run from JSR itself, mcp-run pins its own version and the registry it came from.
+    const work = tempDir("mcp-run-from-jsr-");
+    const file = join(work, "mcp.json");
+    const fromJsr = await new Deno.Command(Deno.execPath(), {
+      args: [
+        ...["run", "-A", "--no-config", `jsr:@sandboxed/mcp-run@${version}/cli`, "config"],
+        ...[join(ROOT, "manifests", "memory.jsonc"), "--client", "cursor", "--form", "launcher"],
+        ...["-p", `dir=${data}`, "--cache", cache, "--file", file],
+      ],
+      cwd: work,
+      env: { ...toolEnv(), HOME: work, JSR_URL: registry.url },
+      clearEnv: true,
+      stdin: "null",
+    }).output();
+    assert.equal(fromJsr.code, 0, decoder.decode(fromJsr.stderr));
+    const self = JSON.parse(decoder.decode(fromJsr.stdout)).mcpServers.memory;
+    assert.ok(self.args.includes(`jsr:@sandboxed/mcp-run@${version}/cli`), self.args.join(" "));
+    assert.ok(self.args.includes("--no-config") && self.args.includes("--cached-only"));
+    assert.equal(self.env.JSR_URL, registry.url);
   } finally {
     await registry.close();
   }

@@ -224,10 +224,18 @@ export {
 export { detectClients, type DetectedClient } from "./runtime/clients/detect_clients.ts";
 export { writeSecretEnvFile } from "./runtime/clients/secret_env_file.ts";
 export {
-  LAUNCHER,
+  type CachedLauncher,
+  DEFAULT_JSR_URL,
+  LAUNCHER_PACKAGE,
   launcherEntry,
   type LauncherEntryOptions,
 } from "./runtime/clients/launcher_entry.ts";
+export {
+  cacheLauncher,
+  type CacheLauncherOptions,
+  resolveLauncher,
+  type ResolveLauncherOptions,
+} from "./runtime/clients/launcher_cache.ts";
 export { type EntryVariables, entryVariables } from "./runtime/clients/entry_variables.ts";
 export {
   loadUserConfig,

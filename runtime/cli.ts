@@ -309,6 +309,8 @@ export async function main(argv: string[], options: MainOptions = {}): Promise<n
     registrySources: values.registry ?? [],
     entryOptions: ctx.docker,
     prepare: (server: ResolvedServer, form: "deno" | "docker") => prepareFor(ctx, server, form),
+    resolve: (loaded: LoadedManifest, extra: string[], form: "deno" | "docker") =>
+      resolveLoaded(ctx, loaded, extra, form),
   };
   const clientOptions: ClientCommandOptions = {
     client: values.client,
@@ -479,7 +481,13 @@ async function resolveFor(
   return resolveLoaded(ctx, loaded, extraArgs);
 }
 
-function resolveLoaded(ctx: Context, loaded: LoadedManifest, extraArgs: string[]): ResolvedServer {
+/** Resolves a loaded manifest the one way every command does (`isolation` for entry forms). */
+function resolveLoaded(
+  ctx: Context,
+  loaded: LoadedManifest,
+  extraArgs: string[],
+  isolation: "deno" | "docker" = ctx.isolation,
+): ResolvedServer {
   return resolveServer(loaded.manifest, {
     params: ctx.params,
     extraArgs,
@@ -487,7 +495,7 @@ function resolveLoaded(ctx: Context, loaded: LoadedManifest, extraArgs: string[]
     home: ctx.env.HOME,
     cacheRoot: ctx.root,
     npmRegistry: ctx.registries.NPM_CONFIG_REGISTRY,
-    isolation: ctx.isolation,
+    isolation,
     trust: ctx.trust,
   });
 }
@@ -891,15 +899,7 @@ async function configCommand(
   form: "deno" | "docker",
 ): Promise<number> {
   const loaded = await loadManifest(target, { sources: ctx.sources });
-  const server = resolveServer(loaded.manifest, {
-    params: ctx.params,
-    extraArgs,
-    manifestDir: loaded.dir,
-    home: ctx.env.HOME,
-    cacheRoot: ctx.root,
-    isolation: form,
-    trust: ctx.trust,
-  });
+  const server = resolveLoaded(ctx, loaded, extraArgs, form);
   if (form === "docker") await (await prepareDockerServer(server, dockerOptions(ctx))).verify();
   else await (await prepareServer(server, pullOptions(ctx))).verify();
   const entry = launchEntry(server, {

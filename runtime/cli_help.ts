@@ -65,7 +65,9 @@ Options:
                            claude-code, windsurf, zed, goose, continue
       --scope user|project Which configuration file (default: the client's user file)
       --form F             deno (default): self-contained deno command; launcher: calls
-                           mcp-run run so registry updates apply; docker: a container
+                           mcp-run run (pinned, cached); docker: a container
+      --launcher L         launcher form: a checkout (folder or CLI file) or a pinned
+                           jsr:@sandboxed/mcp-run@x.y.z/cli (default: this mcp-run)
       --name N             Entry name (default: the server's name)
       --file F             Edit this file instead of the client's standard one
       --force              Replace or remove an entry mcp-run did not write

@@ -12,7 +12,8 @@ import { clientConfigPath, scopeFor } from "./clients/config_path.ts";
 import { withClientEntry } from "./clients/config_text.ts";
 import { detectClients } from "./clients/detect_clients.ts";
 import { entryVariables } from "./clients/entry_variables.ts";
-import { launcherEntry } from "./clients/launcher_entry.ts";
+import { cacheLauncher, resolveLauncher } from "./clients/launcher_cache.ts";
+import { type CachedLauncher, launcherEntry } from "./clients/launcher_entry.ts";
 import { writeSecretEnvFile } from "./clients/secret_env_file.ts";
 import { defaultContainerUser } from "./docker_launch.ts";
 import { type LaunchEntry, launchEntry, type LaunchEntryOptions } from "./launch_entry.ts";
@@ -20,7 +21,7 @@ import { getClient, isClientId } from "./clients/registry.ts";
 import type { ClientEnvironment, ClientId, ConfigScope } from "./clients/types.ts";
 import { removeClientEntry, writeClientConfig } from "./clients/write_client_config.ts";
 import { type LoadedManifest, loadManifest } from "./registry.ts";
-import { type ResolvedServer, resolveServer } from "./resolve.ts";
+import type { ResolvedServer } from "./resolve.ts";
 
 /** What the client commands need from the CLI. */
 export interface ClientCommandContext extends CliContext {
@@ -30,6 +31,12 @@ export interface ClientCommandContext extends CliContext {
   entryOptions: Partial<LaunchEntryOptions>;
   /** Pull the server when never pulled and verify its cache, natively or in docker. */
   prepare: (server: ResolvedServer, isolation: "deno" | "docker") => Promise<void>;
+  /** Resolve a loaded manifest exactly as `run` does, for the given isolation. */
+  resolve: (
+    loaded: LoadedManifest,
+    extraArgs: string[],
+    isolation: "deno" | "docker",
+  ) => ResolvedServer;
 }
 
 /** Client options of the commands, as parsed. */
@@ -46,7 +53,7 @@ export interface ClientCommandOptions {
   file?: string;
   /** `--force`: replace or remove an entry mcp-run did not write. */
   force?: boolean;
-  /** `--launcher`: the module the launcher form runs. */
+  /** `--launcher`: the mcp-run the launcher form runs (a checkout, or a pinned `jsr:` one). */
   launcher?: string;
   /** `--env-file`: docker form, write the secrets to this file (mode 0600) and use it. */
   envFile?: string;
@@ -86,6 +93,7 @@ export async function installCommand(
   withClientEntry(await readIfExists(file), entry, { force: options.force, file });
   // Pull when never pulled and verify the cache: the entry then starts offline.
   await ctx.prepare(built.server, built.isolation);
+  await cacheLauncherOf(ctx, built);
   if (built.envFile) {
     await writeSecretEnvFile(built.envFile.path, built.envFile.values);
     ctx.printError(
@@ -125,8 +133,10 @@ export async function configCommand(
   target: string,
   options: ClientCommandOptions,
 ): Promise<number> {
-  const { entry, file, server, isolation } = await buildEntry(ctx, target, options);
-  await ctx.prepare(server, isolation);
+  const built = await buildEntry(ctx, target, options);
+  const { entry, file } = built;
+  await ctx.prepare(built.server, built.isolation);
+  await cacheLauncherOf(ctx, built);
   if (ctx.json) {
     ctx.print(JSON.stringify(
       {
@@ -242,6 +252,16 @@ async function readIfExists(file: string): Promise<string | null> {
   }
 }
 
+/** Caches the launcher of a launcher-form entry (nothing for the other forms). */
+async function cacheLauncherOf(ctx: ClientCommandContext, built: BuiltEntry): Promise<void> {
+  if (!built.launcher) return;
+  await cacheLauncher(built.launcher.launcher, {
+    source: ctx.env,
+    manifest: built.launcher.manifest,
+    progress: ctx.printError,
+  });
+}
+
 /** What {@link buildEntry} produces. */
 interface BuiltEntry {
   entry: ClientEntry;
@@ -251,6 +271,8 @@ interface BuiltEntry {
   isolation: "deno" | "docker";
   /** The env file to write, for `--env-file`. */
   envFile?: { path: string; values: Record<string, string> };
+  /** The launcher form's launcher to cache, and the manifest it saves for a registry name. */
+  launcher?: { launcher: CachedLauncher; manifest?: LoadedManifest["manifest"] };
 }
 
 /** Resolve the server and build the client entry, its file path and env file. Pure but for reading the manifest. */
@@ -267,15 +289,7 @@ async function buildEntry(
   }
   const isolation = form === "docker" ? "docker" : form === "launcher" ? ctx.isolation : "deno";
   const loaded: LoadedManifest = await loadManifest(target, { sources: ctx.sources });
-  const server = resolveServer(loaded.manifest, {
-    params: ctx.params,
-    extraArgs: options.extraArgs,
-    manifestDir: loaded.dir,
-    home: ctx.env.HOME,
-    cacheRoot: ctx.root,
-    isolation,
-    trust: ctx.trust,
-  });
+  const server = ctx.resolve(loaded, options.extraArgs, isolation);
   const vars = entryVariables(server, loaded.manifest, { source: ctx.env });
   // Paths are written absolute: the client starts the entry from another folder.
   const absolute = (s: string) => /^[a-z][a-z0-9+.-]*:\/\//i.test(s) ? s : resolve(s);
@@ -295,12 +309,27 @@ async function buildEntry(
     envFile = { path: absolute(options.envFile), values };
   }
   let launch: LaunchEntry;
+  let launcher: BuiltEntry["launcher"];
   if (form === "launcher") {
     const isPath = target.includes("/") || /\.jsonc?$/.test(target);
+    let cached: CachedLauncher;
+    try {
+      cached = await resolveLauncher({
+        launcher: options.launcher,
+        cacheRoot,
+        registries: ctx.registries,
+      });
+    } catch (error) {
+      if (error instanceof RangeError) throw new ClientUsageError(error.message);
+      throw error;
+    }
+    // A manifest path needs no saved registry copy.
+    if (isPath) cached = { ...cached, manifests: undefined };
+    launcher = { launcher: cached, manifest: isPath ? undefined : loaded.manifest };
     launch = launcherEntry(server, {
       target: isPath ? loaded.file : target,
       cacheRoot,
-      launcher: options.launcher,
+      launcher: cached,
       registrySources: ctx.registrySources.map(absolute),
       registries: ctx.registries,
       extraArgs: options.extraArgs,
@@ -328,5 +357,5 @@ async function buildEntry(
   const entry = clientEntry(client, mcp, { name, description: loaded.manifest.description });
   const file = options.file ??
     clientConfigPath(client, { scope, environment: environmentOf(ctx), name });
-  return { entry, file, server, isolation, envFile };
+  return { entry, file, server, isolation, envFile, launcher };
 }

@@ -1,7 +1,7 @@
 /** The client commands of the CLI: usage errors, refusals, printing without writing. */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { cli, tempDir } from "./_helpers.ts";
+import { cli, ROOT, tempDir } from "./_helpers.ts";
 
 const SECRET_MANIFEST = "tests/testdata/clients/memory_secret.jsonc";
 
@@ -248,4 +248,68 @@ Deno.test("mcp-run install --env-file needs the docker form and the secret's val
   );
   assert.throws(() => Deno.statSync(envFile), Deno.errors.NotFound);
   assert.throws(() => Deno.statSync(cache), Deno.errors.NotFound);
+});
+
+Deno.test("mcp-run install then uninstall keeps a config file's UTF-8 BOM byte for byte", async () => {
+  const { work, home, data, cache } = sandbox();
+  const file = join(work, "mcp.json");
+  const original = '\uFEFF{\n  "mcpServers": {\n    "other": { "command": "x" }\n  }\n}\n';
+  Deno.writeTextFileSync(file, original);
+  const installed = await cli(
+    ["install", "memory", "--client", "cursor", "--file", file, "-p", `dir=${data}`],
+    { env: { HOME: home, MCP_RUN_CACHE: cache } },
+  );
+  assert.equal(installed.code, 0, installed.stderr);
+  const bytes = Deno.readFileSync(file);
+  assert.deepEqual([...bytes.slice(0, 3)], [0xef, 0xbb, 0xbf], "install dropped the BOM");
+  assert.deepEqual([...Deno.readFileSync(`${file}.bak`)], [...new TextEncoder().encode(original)]);
+  const removed = await cli(["uninstall", "memory", "--client", "cursor", "--file", file], {
+    env: { HOME: home },
+  });
+  assert.equal(removed.code, 0, removed.stderr);
+  assert.deepEqual([...Deno.readFileSync(file)], [...new TextEncoder().encode(original)]);
+});
+
+Deno.test("mcp-run install removes what a SIGKILLed writer left beside the file", async () => {
+  const { work, home, data, cache } = sandbox();
+  const dir = join(work, "cursor");
+  Deno.mkdirSync(dir);
+  const file = join(dir, "mcp.json");
+  Deno.writeTextFileSync(file, '{ "mcpServers": {} }\n');
+  const writer = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      "--quiet",
+      join(ROOT, "tests", "testdata", "clients", "killed_writer.ts"),
+      file,
+    ],
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  const reader = writer.stdout.getReader();
+  const first = await reader.read();
+  assert.equal(new TextDecoder().decode(first.value).trim(), "ready");
+  writer.kill("SIGKILL");
+  reader.releaseLock();
+  await writer.stdout.cancel();
+  assert.equal((await writer.status).signal, "SIGKILL");
+  const left = [...Deno.readDirSync(dir)].map((e) => e.name).sort();
+  // The killed writer's leftovers, as a SIGKILL during install leaves them.
+  assert.deepEqual(left, [
+    ".mcp.json.0a1b2c3d.tmp",
+    ".mcp.json.bak.4e5f6a7b.tmp",
+    ".mcp.json.lock",
+    "mcp.json",
+  ]);
+
+  const r = await cli(
+    ["install", "memory", "--client", "cursor", "--file", file, "-p", `dir=${data}`],
+    { env: { HOME: home, MCP_RUN_CACHE: cache } },
+  );
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name).sort(), [
+    "mcp.json",
+    "mcp.json.bak",
+  ]);
 });

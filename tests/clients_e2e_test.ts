@@ -279,8 +279,6 @@ for (const client of Object.keys(READERS) as ClientId[]) {
         `dir=${data}`,
         "--cache",
         cache,
-        "--launcher",
-        join(ROOT, "mod.ts"),
         ...formArgs,
       ], { env: { HOME: home }, cwd: project });
       assert.equal(installed.code, 0, installed.stderr);
@@ -293,6 +291,11 @@ for (const client of Object.keys(READERS) as ClientId[]) {
       if (secret) assert.ok(!text.includes(graph), "the secret value was written to the file");
       const vars: Vars = secret ? { MEMORY_FILE_PATH: graph } : {};
       const launch = await READERS[client]({ file, vars, home, project });
+      if (form === "launcher") {
+        // The checkout's CLI, from its own pinned cache: nothing is fetched at start.
+        assert.ok(launch.args.includes(join(ROOT, "runtime", "cli.ts")), launch.args.join(" "));
+        assert.ok(launch.args.includes("--cached-only"), launch.args.join(" "));
+      }
       await useServer(launch, graph, client);
 
       // Installing again changes nothing; uninstalling removes the entry.
@@ -300,7 +303,7 @@ for (const client of Object.keys(READERS) as ClientId[]) {
         "install",
         secret ? SECRET_MANIFEST : "memory",
         ...["--client", client, "--scope", SCOPES[client], "--form", form, "--name", NAME],
-        ...["-p", `dir=${data}`, "--cache", cache, "--launcher", join(ROOT, "mod.ts")],
+        ...["-p", `dir=${data}`, "--cache", cache],
         ...formArgs,
       ], { env: { HOME: home }, cwd: project });
       assert.match(again.stdout, /is already installed/, again.stderr);

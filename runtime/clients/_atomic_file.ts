@@ -44,8 +44,14 @@ export async function updateFile(
 ): Promise<FileUpdate> {
   const target = await resolveTarget(file);
   return await withFileLock(target, async () => {
+    await removeLeftovers(target);
     const stat = await statOrNull(target);
-    const text = stat ? readUtf8(await Deno.readFile(target), file) : null;
+    const bytes = stat ? await Deno.readFile(target) : null;
+    // The edit sees the text without a byte order mark; the file keeps its own.
+    const bom = bytes !== null && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf
+      ? "\uFEFF"
+      : "";
+    const text = bytes ? readUtf8(bytes, file) : null;
     if (stat) await assertWritable(target, stat, file);
     const next = edit(text);
     if (next === text) return { file: target, changed: false, deleted: false };
@@ -53,13 +59,13 @@ export async function updateFile(
     let backup: string | undefined;
     if (text !== null && options.backup !== false) {
       backup = `${target}.bak`;
-      await writeAtomic(backup, text, mode);
+      await writeAtomic(backup, bom + text, mode);
     }
     if (next === null) {
       await Deno.remove(target);
       return { file: target, changed: true, backup, deleted: true };
     }
-    await writeAtomic(target, next, mode);
+    await writeAtomic(target, bom + next, mode);
     return { file: target, changed: true, backup, deleted: false };
   });
 }
@@ -111,6 +117,20 @@ export async function withFileLock<T>(target: string, fn: () => Promise<T>): Pro
     } finally {
       if (locked) await lock.unlock().catch(() => {});
       lock.close();
+    }
+  }
+}
+
+/**
+ * Removes the temporary files a writer of `target` (or of its backup) left when it was killed
+ * before its rename. Call it holding the lock: no live writer then has one open.
+ */
+async function removeLeftovers(target: string): Promise<void> {
+  const base = basename(target).replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  const leftover = new RegExp(`^\\.${base}(?:\\.bak)?\\.[0-9a-f]{8}\\.tmp$`);
+  for await (const entry of Deno.readDir(dirname(target))) {
+    if (entry.isFile && leftover.test(entry.name)) {
+      await Deno.remove(join(dirname(target), entry.name)).catch(() => {});
     }
   }
 }

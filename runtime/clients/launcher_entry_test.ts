@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { serverFixture } from "../_server_fixture.ts";
 import type { ResolvedServer } from "../resolve.ts";
-import { LAUNCHER, launcherEntry } from "./launcher_entry.ts";
+import { type CachedLauncher, launcherEntry } from "./launcher_entry.ts";
 
 const SERVER: ResolvedServer = serverFixture({
   name: "filesystem",
@@ -10,44 +10,72 @@ const SERVER: ResolvedServer = serverFixture({
   params: { dirs: ["/home/ada/notes", "/home/ada/docs"] },
 });
 
-Deno.test("launcherEntry() runs mcp-run with the resolved parameters", () => {
+const CHECKOUT: CachedLauncher = {
+  module: "/src/mcp-run/runtime/cli.ts",
+  config: "/src/mcp-run/deno.json",
+  dir: "/c/launcher/checkout-1",
+  lockFile: "/c/launcher/checkout-1/deno.lock",
+  denoDir: "/c/launcher/checkout-1/deno",
+  registries: { JSR_URL: "https://jsr.io/", NPM_CONFIG_REGISTRY: "https://registry.npmjs.org/" },
+};
+
+const JSR: CachedLauncher = {
+  module: "jsr:@sandboxed/mcp-run@0.1.0/cli",
+  dir: "/c/launcher/mcp-run@0.1.0-2",
+  lockFile: "/c/launcher/mcp-run@0.1.0-2/deno.lock",
+  denoDir: "/c/launcher/mcp-run@0.1.0-2/deno",
+  registries: { JSR_URL: "https://jsr.example/", NPM_CONFIG_REGISTRY: "https://npm.example/" },
+  manifests: "/c/launcher/mcp-run@0.1.0-2/manifests",
+};
+
+Deno.test("launcherEntry() runs a checkout's CLI from its pinned cache with the resolved parameters", () => {
   const entry = launcherEntry(SERVER, {
     target: "filesystem",
     cacheRoot: "/home/ada/.cache/mcp-run",
     deno: "/usr/local/bin/deno",
+    launcher: CHECKOUT,
     extraArgs: ["--verbose"],
   });
   assert.equal(entry.command, "/usr/local/bin/deno");
   assert.deepEqual(entry.args, [
-    "run",
-    "-A",
-    LAUNCHER,
+    ...["run", "-A", "--cached-only", "--frozen", "--lock=/c/launcher/checkout-1/deno.lock"],
+    ...["--config=/src/mcp-run/deno.json", "/src/mcp-run/runtime/cli.ts"],
     "run",
     "filesystem",
     ...["-p", "dirs=/home/ada/notes", "-p", "dirs=/home/ada/docs"],
     ...["--cache", "/home/ada/.cache/mcp-run"],
     ...["--", "--verbose"],
   ]);
-  assert.deepEqual(entry.env, {});
+  // The client's own DENO_DIR and registries are overridden by the launcher's.
+  assert.deepEqual(entry.env, {
+    DENO_DIR: "/c/launcher/checkout-1/deno",
+    JSR_URL: "https://jsr.io/",
+    NPM_CONFIG_REGISTRY: "https://registry.npmjs.org/",
+    DENO_NO_UPDATE_CHECK: "1",
+  });
   assert.deepEqual(entry.secrets, []);
 });
 
-Deno.test("launcherEntry() passes registries, mirrors and docker isolation on", () => {
+Deno.test("launcherEntry() passes saved manifests, registries, mirrors and docker isolation on", () => {
   const entry = launcherEntry(SERVER, {
-    target: "/abs/manifest.jsonc",
+    target: "filesystem",
     cacheRoot: "/c",
     deno: "deno",
-    launcher: "/src/mcp-run/mod.ts",
+    launcher: JSR,
     registrySources: ["/src/registry", "https://example.com/manifests/"],
     registries: { JSR_URL: "https://jsr.example", NPM_CONFIG_REGISTRY: "https://npm.example" },
     docker: { image: "example/deno:2.9.6" },
   });
-  assert.deepEqual(entry.args.slice(2, 5), ["/src/mcp-run/mod.ts", "run", "/abs/manifest.jsonc"]);
+  assert.deepEqual(entry.args.slice(0, 9), [
+    ...["run", "-A", "--cached-only", "--frozen", "--lock=/c/launcher/mcp-run@0.1.0-2/deno.lock"],
+    ...["--no-config", "jsr:@sandboxed/mcp-run@0.1.0/cli", "run", "filesystem"],
+  ]);
   const tail = entry.args.slice(entry.args.indexOf("--cache"));
   assert.deepEqual(tail, [
-    ...["--cache", "/c", "--registry", "/src/registry"],
-    ...["--registry", "https://example.com/manifests/"],
+    ...["--cache", "/c", "--registry", "/c/launcher/mcp-run@0.1.0-2/manifests"],
+    ...["--registry", "/src/registry", "--registry", "https://example.com/manifests/"],
     ...["--jsr-url", "https://jsr.example", "--npm-registry", "https://npm.example"],
     ...["--isolation", "docker", "--image", "example/deno:2.9.6"],
   ]);
+  assert.equal(entry.env.JSR_URL, "https://jsr.example/");
 });

@@ -3,11 +3,13 @@
  *
  * @module
  */
+import { reservedNamesMatching } from "./manifest.ts";
 import type { ResolvedServer } from "./resolve.ts";
 
 /**
  * Builds the permission flags for a resolved server: scoped allows only, the private-network
- * deny list always, `--ignore-env` always (undeclared variables read as undefined).
+ * deny list always, `--deny-env` for the reserved names an env pattern matches (`HTTP_*` →
+ * `HTTP_PROXY`), `--ignore-env` always (undeclared variables read as undefined).
  *
  * Never emits `-A`, an unscoped `--allow-*`, or `--allow-run`/`--allow-ffi` unless the server
  * was resolved for trusted docker isolation.
@@ -45,6 +47,9 @@ export function permissionFlags(server: ResolvedServer): string[] {
   add("allow-net", server.net);
   add("deny-net", server.denyNet);
   add("allow-env", server.env);
+  // A pattern may match the launcher's proxy and TLS settings; where the environment is not
+  // built from scratch (a client entry running deno itself), Deno must refuse those names.
+  add("deny-env", [...new Set(server.env.flatMap(reservedNamesMatching))].sort());
   add("allow-sys", server.sys);
   add("allow-run", server.run);
   add("allow-ffi", server.ffi);

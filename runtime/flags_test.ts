@@ -14,6 +14,21 @@ Deno.test("permissionFlags() refuses values that would widen or break a flag", (
   }
 });
 
+Deno.test("permissionFlags() denies the reserved names an env pattern matches", () => {
+  const flags = permissionFlags({ ...empty, env: ["APP_TOKEN", "HTTP_*", "SSL_*", "https_*"] });
+  assert.ok(flags.includes("--allow-env=APP_TOKEN,HTTP_*,SSL_*,https_*"), flags.join(" "));
+  assert.ok(
+    flags.includes("--deny-env=HTTP_PROXY,SSL_CERT_DIR,SSL_CERT_FILE,https_proxy"),
+    flags.join(" "),
+  );
+  // Exact names and patterns that match no reserved name add no deny list.
+  assert.ok(
+    !permissionFlags({ ...empty, env: ["APP_*", "GITHUB_TOKEN"] }).some((f) =>
+      f.startsWith("--deny-env")
+    ),
+  );
+});
+
 Deno.test("denoRunArgs() builds the hardened command in a fixed order", () => {
   const argv = denoRunArgs({ ...empty, args: ["--x", "y z"] }, { lockFile: "/c/deno.lock" });
   assert.deepEqual(argv, [

@@ -291,6 +291,33 @@ export function isReservedEnvName(name: string): boolean {
     (RESERVED_ENV.names as readonly string[]).includes(upper);
 }
 
+/** Well-known proxy variables, which Deno and most tools read in either letter case. */
+const PROXY_NAMES = ["HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY", "FTP_PROXY"];
+
+/**
+ * Lists the well-known reserved names a `PREFIX_*` pattern matches (exact case, as Deno matches
+ * on Linux): `HTTP_*` matches `HTTP_PROXY`, `SSL_*` matches `SSL_CERT_FILE` and `SSL_CERT_DIR`.
+ * A launch where the server's environment is not built from scratch (a client config entry that
+ * runs `deno run` itself, with the client's environment) denies these with `--deny-env`.
+ *
+ * @param pattern A declared env entry; an exact name matches nothing.
+ * @returns The reserved names it matches, sorted.
+ *
+ * @example
+ * ```ts
+ * import { reservedNamesMatching } from "./manifest.ts";
+ * console.log(reservedNamesMatching("SSL_*")); // ["SSL_CERT_DIR", "SSL_CERT_FILE"]
+ * console.log(reservedNamesMatching("GITHUB_TOKEN")); // []
+ * ```
+ */
+export function reservedNamesMatching(pattern: string): string[] {
+  if (!pattern.endsWith("_*")) return [];
+  const prefix = pattern.slice(0, -1);
+  const known = [...RESERVED_ENV.names, ...RESERVED_ENV.launcherSet, ...PROXY_NAMES];
+  const candidates = new Set(known.flatMap((name) => [name, name.toLowerCase()]));
+  return [...candidates].filter((name) => name.startsWith(prefix)).sort();
+}
+
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
 class Checker {

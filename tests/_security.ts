@@ -86,6 +86,8 @@ export interface LaunchOptions {
   unsandboxed?: boolean;
   /** Variables added to the sandboxed plan's environment (what mcp-run must never pass). */
   planEnv?: Record<string, string>;
+  /** Deno flags (by prefix) left out of the sandboxed plan: a positive control for one flag. */
+  withoutFlags?: string[];
   /** Options passed to resolveServer. */
   symlinkScanLimit?: number;
 }
@@ -130,9 +132,14 @@ export async function launch(manifest: Manifest, options: LaunchOptions): Promis
   });
   const source = { ...pullSource(), ...options.source };
   let plan = options.unsandboxed ? unsandboxedPlan(server, options.root, source) : undefined;
-  if (options.planEnv) {
+  if (options.planEnv || options.withoutFlags) {
     plan ??= denoLaunchPlan(server, { cacheRoot: options.root, source });
-    plan = { ...plan, env: { ...plan.env, ...options.planEnv } };
+    const dropped = options.withoutFlags ?? [];
+    plan = {
+      ...plan,
+      args: plan.args.filter((arg) => !dropped.some((prefix) => arg.startsWith(prefix))),
+      env: { ...plan.env, ...options.planEnv },
+    };
   }
   const connected = await connectServer(server, {
     cacheRoot: options.root,

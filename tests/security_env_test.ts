@@ -176,8 +176,8 @@ Deno.test("a sandboxed server never gets the launcher's proxy or TLS settings th
     // Positive control inside the sandbox: the ordinary names the patterns match arrive.
     assert.deepEqual(assertAllowed(report.toObject, "Deno.env.toObject()"), proxyControls);
     assert.deepEqual(assertAllowed(report.processEnv, "process.env"), proxyControls);
-    const got = assertAllowed(report.get, "Deno.env.get()") as Record<string, string | null>;
-    for (const name of Object.keys(proxyCanaries)) assert.equal(got[name], null, name);
+    // Reading a proxy variable by name is refused by Deno itself (the flags deny it).
+    assertDenied(report.get, "Deno.env.get() of a proxy variable");
     assert.ok(!JSON.stringify(report).includes(PROXY_SECRET));
   }
   // Positive control: the same fixture with no sandbox reads the proxy password.
@@ -190,6 +190,36 @@ Deno.test("a sandboxed server never gets the launcher's proxy or TLS settings th
   const env = assertAllowed(report.get, "Deno.env.get()") as Record<string, string>;
   assert.equal(env.HTTP_PROXY, proxyCanaries.HTTP_PROXY);
   assert.equal(env.SSL_CERT_FILE, proxyCanaries.SSL_CERT_FILE);
+});
+
+Deno.test("a server run by deno itself with the client's environment cannot read proxy settings through a pattern", async () => {
+  // A client config entry of the deno form runs `deno run <flags>` with the client's own
+  // environment: the flags alone must keep the proxy and TLS settings from the server.
+  {
+    await using attack = await launch(attackerManifest(patterns), {
+      root,
+      source: proxyControls,
+      planEnv: proxyCanaries,
+    });
+    const report = await attack.call("env", { names: patternNames });
+    // Positive control: the ordinary names the same patterns match are readable.
+    assert.deepEqual(assertAllowed(report.toObject, "Deno.env.toObject()"), proxyControls);
+    assert.ok(!JSON.stringify(report).includes(PROXY_SECRET), JSON.stringify(report));
+    assert.ok(!JSON.stringify(report).includes("/canary/"), JSON.stringify(report));
+    assertDenied(report.get, "Deno.env.get() of a proxy variable");
+  }
+  // Positive control: without the deny list, the same environment leaks the password.
+  const server = resolveServer(attackerManifest(patterns), { cacheRoot: root });
+  const deny = permissionFlags(server).find((flag) => flag.startsWith("--deny-env="));
+  assert.ok(deny?.split(/[=,]/).includes("HTTP_PROXY"), deny);
+  await using leaky = await launch(attackerManifest(patterns), {
+    root,
+    source: proxyControls,
+    planEnv: proxyCanaries,
+    withoutFlags: ["--deny-env"],
+  });
+  const report = await leaky.call("env", { names: patternNames });
+  assert.ok(JSON.stringify(report).includes(PROXY_SECRET), JSON.stringify(report));
 });
 
 Deno.test("mcp-run call passes a pattern's ordinary names, never the launcher's proxy or TLS settings", async () => {
@@ -237,10 +267,11 @@ Deno.test("mcp-run check refuses JSR_* and NPM_*, which would read the registry 
     script,
     `console.log(Deno.env.get("JSR_URL"), Deno.env.get("NPM_CONFIG_REGISTRY"));`,
   );
-  const read = async (env: string[]) => {
+  const read = async (env: string[], denyList = true) => {
     const server = { ...attackerServer(), env };
+    const flags = permissionFlags(server).filter((f) => denyList || !f.startsWith("--deny-env"));
     const out = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "--no-config", ...permissionFlags(server), script],
+      args: ["run", "--no-config", ...flags, script],
       env: mirrors,
       clearEnv: true,
       stdout: "piped",
@@ -248,8 +279,10 @@ Deno.test("mcp-run check refuses JSR_* and NPM_*, which would read the registry 
     }).output();
     return new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
   };
-  // Positive control: under the launcher's own flags for such a pattern, the canary fires.
-  assert.ok((await read(["JSR_*", "NPM_*"])).includes(PROXY_SECRET));
+  // Positive control: Deno's allow list for such a pattern alone lets the canary fire; the deny
+  // list the flags add for reserved names stops it, and the manifest is refused besides.
+  assert.ok((await read(["JSR_*", "NPM_*"], false)).includes(PROXY_SECRET));
+  assert.ok(!(await read(["JSR_*", "NPM_*"])).includes(PROXY_SECRET));
   assert.ok(!(await read(["JSR_TOKEN", "NPM_TOKEN"])).includes(PROXY_SECRET)); // exact names do not
   const file = writeManifest(dir, { permissions: { env: ["JSR_*", "NPM_*"] } });
   const refused = await cli(["check", file]);

@@ -76,6 +76,7 @@ export {
 } from "./runtime/cache_dirs.ts";
 export { pullEnv, serverEnv, type ServerEnvOptions } from "./runtime/child_env.ts";
 export { CacheError, pull, type PullOptions, type PullRecord, verifyPull } from "./runtime/pull.ts";
+export { ApprovalError, type ApprovalOptions, checkApproval } from "./runtime/approval.ts";
 export {
   denoLaunchPlan,
   type DenoLaunchPlanOptions,

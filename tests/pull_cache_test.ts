@@ -234,5 +234,10 @@ Deno.test({
     // Positive control: the same folder, writable, takes the pull.
     const ok = await cli(["pull", s.file, "--cache", s.cache]);
     assert.equal(ok.code, 0, ok.stderr);
+    // And once pulled, a read-only cache is enough to pull (nothing to do) and to run.
+    for (const command of ["pull", "run"]) {
+      const r = await inMountNamespace(script, [s.cache, Deno.execPath(), MOD, s.file, command]);
+      assert.equal(r.code, 0, `${command}: ${r.stderr}`);
+    }
   },
 });

@@ -86,8 +86,8 @@ export function serverDirs(name: string, specifier: string, root: string): Serve
 
 /**
  * Turns a failed write in the cache into an error that names the folder and what to do, when
- * the cause is a folder the user cannot write (permissions, a read-only file system); other
- * errors are returned as they are.
+ * the cause is a folder the user cannot write (permissions, a read-only file system, a full
+ * disk); other errors are returned as they are.
  *
  * @param root The cache root.
  * @param error What the write threw.
@@ -102,14 +102,17 @@ export function serverDirs(name: string, specifier: string, root: string): Serve
  */
 export function cacheWriteError(root: string, error: unknown): Error {
   const text = error instanceof Error ? error.message : String(error);
-  const readOnly = /os error 30\b|read-only file system/i.test(text);
-  if (!(error instanceof Deno.errors.PermissionDenied) && !readOnly) {
-    return error instanceof Error ? error : new Error(text);
-  }
+  const reason = error instanceof Deno.errors.PermissionDenied
+    ? "permission denied. Make it writable"
+    : /os error 30\b|read-only file system/i.test(text)
+    ? "it is on a read-only file system. Make it writable"
+    : /os error 28\b|no space left/i.test(text)
+    ? "the disk is full. Free some space"
+    : undefined;
+  if (!reason) return error instanceof Error ? error : new Error(text);
   return new Error(
-    `Cannot write to the cache folder "${root}": ${
-      readOnly ? "it is on a read-only file system" : "permission denied"
-    }. Make it writable, or choose another folder with --cache or MCP_RUN_CACHE.`,
+    `Cannot write to the cache folder "${root}": ${reason}, or choose another folder with ` +
+      `--cache or MCP_RUN_CACHE.`,
     { cause: error },
   );
 }

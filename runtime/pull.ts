@@ -129,7 +129,7 @@ export async function pull(server: ResolvedServer, options: PullOptions): Promis
   const progress = options.progress ?? ((line) => console.error(line));
   // Already pulled and intact: nothing to write, so this also works in a read-only cache.
   const intact = await checkCache(server, dirs);
-  if (intact.record) return intact.record;
+  if (intact.record) return alreadyPulled(server, intact.record, progress);
   try {
     await Deno.mkdir(dirname(dirs.dir), { recursive: true });
     return await withFileLock(dirs.pullLock, () => pullLocked(server, dirs, options, progress), {
@@ -148,7 +148,7 @@ async function pullLocked(
 ): Promise<PullRecord> {
   // Another process may have finished the same pull while this one waited.
   const current = await checkCache(server, dirs);
-  if (current.record) return current.record;
+  if (current.record) return alreadyPulled(server, current.record, progress);
   if (current.problem) progress(`${current.problem}: fetching it again into an empty folder`);
   await removeLeftovers(dirs);
   const deno = options.deno ?? Deno.execPath();
@@ -208,6 +208,17 @@ async function pullLocked(
   } finally {
     await Deno.remove(staging, { recursive: true }).catch(() => {});
   }
+}
+
+function alreadyPulled(
+  server: ResolvedServer,
+  record: PullRecord,
+  progress: (line: string) => void,
+): PullRecord {
+  progress(
+    `${server.name} is already pulled: ${Object.keys(record.files).length} files, unchanged`,
+  );
+  return record;
 }
 
 /** What a pull finds in a server's cache folder. */

@@ -17,6 +17,8 @@ export class ApprovalError extends GrantError {
   /** What changed since the approval (additions widen access). */
   readonly changes: GrantChange[];
   /**
+   * Creates the error (thrown by {@linkcode checkApproval}).
+   *
    * @param changes The grant changes (see {@linkcode diffGrants}).
    * @param message What is refused and how to accept it.
    * @param options Standard error options.

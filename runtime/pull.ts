@@ -42,6 +42,8 @@ export class CacheError extends Error {
   /** `missing` (never pulled) or `tampered` (changed since pull). */
   readonly kind: "missing" | "tampered";
   /**
+   * Creates the error.
+   *
    * @param kind What went wrong.
    * @param message What and how to fix it.
    * @param options Standard error options.

@@ -98,6 +98,9 @@ Deno.test("mcp-run run, call, inspect, serve, config and install refuse a widene
       ...common,
     ]],
     ["pull", ["pull", s.file, ...common]],
+    // Docker isolation goes through the same check, before docker is asked anything.
+    ["pull --isolation docker", ["pull", s.file, "--isolation", "docker", ...common]],
+    ["run --isolation docker", ["run", s.file, "--isolation", "docker", ...common]],
   ];
   for (const [name, args] of commands) {
     const r = await cli(args, { stdin: '{"jsonrpc":"2.0","id":1,"method":"ping"}\n' });

@@ -53,6 +53,8 @@ async function scene(): Promise<Scene> {
   const cache = join(dir, "cache");
   const granted = join(dir, "granted");
   Deno.mkdirSync(granted);
+  // Docker refuses to grant a root-owned folder to its non-root container user.
+  if (Deno.uid() === 0) Deno.chownSync(granted, 1993, 1993);
   Deno.writeTextFileSync(join(dir, "server.ts"), SERVER);
   const file = join(dir, "server.jsonc");
   Deno.writeTextFileSync(file, manifestJson(false));

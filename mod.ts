@@ -76,10 +76,14 @@ export {
 } from "./runtime/cache_dirs.ts";
 export { pullEnv, serverEnv, type ServerEnvOptions } from "./runtime/child_env.ts";
 export { CacheError, pull, type PullOptions, type PullRecord, verifyPull } from "./runtime/pull.ts";
+export type { FileDigest } from "./runtime/_tree_digest.ts";
+export { ApprovalError, type ApprovalOptions, checkApproval } from "./runtime/approval.ts";
+export type { GrantChange } from "./runtime/grant_diff.ts";
 export {
   denoLaunchPlan,
   type DenoLaunchPlanOptions,
   type LaunchPlan,
+  type PreparedServer,
   prepareServer,
   type PrepareServerOptions,
 } from "./runtime/launch_plan.ts";

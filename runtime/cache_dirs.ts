@@ -15,6 +15,8 @@ export interface ServerDirs {
   lockFile: string;
   /** The record of what pull cached (specifier, lock digest, file digests). */
   pullRecord: string;
+  /** The lock file that lets one pull at a time fill {@linkcode ServerDirs.dir}. */
+  pullLock: string;
   /** An empty `HOME` with no `.npmrc`, shared by all servers and never granted. */
   home: string;
   /** An empty working directory, shared by all servers and never granted. */
@@ -76,9 +78,43 @@ export function serverDirs(name: string, specifier: string, root: string): Serve
     denoDir: join(dir, "deno_dir"),
     lockFile: join(dir, "deno.lock"),
     pullRecord: join(dir, "pull.json"),
+    pullLock: `${dir}.lock`,
     home: join(root, "neutral", "home"),
     cwd: join(root, "neutral", "cwd"),
   };
+}
+
+/**
+ * Turns a failed write in the cache into an error that names the folder and what to do, when
+ * the cause is a folder the user cannot write (permissions, a read-only file system, a full
+ * disk); other errors are returned as they are.
+ *
+ * @param root The cache root.
+ * @param error What the write threw.
+ * @returns The error to throw.
+ *
+ * @example
+ * ```ts
+ * import { cacheWriteError } from "./cache_dirs.ts";
+ * const error = cacheWriteError("/c", new Deno.errors.PermissionDenied("Permission denied"));
+ * console.log(error.message.startsWith('Cannot write to the cache folder "/c"')); // true
+ * ```
+ */
+export function cacheWriteError(root: string, error: unknown): Error {
+  const text = error instanceof Error ? error.message : String(error);
+  const reason = error instanceof Deno.errors.PermissionDenied
+    ? "permission denied. Make it writable"
+    : /os error 30\b|read-only file system/i.test(text)
+    ? "it is on a read-only file system. Make it writable"
+    : /os error 28\b|no space left/i.test(text)
+    ? "the disk is full. Free some space"
+    : undefined;
+  if (!reason) return error instanceof Error ? error : new Error(text);
+  return new Error(
+    `Cannot write to the cache folder "${root}": ${reason}, or choose another folder with ` +
+      `--cache or MCP_RUN_CACHE.`,
+    { cause: error },
+  );
 }
 
 /** A readable, file-name-safe form of a specifier, with a short hash against collisions. */

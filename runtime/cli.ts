@@ -13,16 +13,15 @@ import type {
   Resource,
   Tool,
 } from "@modelcontextprotocol/sdk/types.js";
+import { isAbsolute, resolve as resolvePath } from "node:path";
 import { cacheRoot } from "./cache_dirs.ts";
 import type { ClientCommandOptions } from "./client_commands.ts";
 import {
-  checkUpgrade,
   diffCommand,
   exportCommand,
   importCommand,
   indexCommand,
   listCommand,
-  recordApproved,
   searchCommand,
   showCommand,
 } from "./cli_registry.ts";
@@ -149,14 +148,14 @@ const SERVE = [
 const CLIENT = ["client", "scope", "form", "name", "file", "force", "launcher", "env-file"];
 /** Options each command takes besides the global ones; a stray one is a usage error. */
 const COMMAND_OPTIONS: Record<string, readonly string[]> = {
-  run: [...LAUNCH, "dry-run"],
+  run: [...LAUNCH, "dry-run", "yes"],
   pull: [...LAUNCH, "yes"],
   flags: LAUNCH,
-  inspect: [...LAUNCH, "timeout"],
-  call: [...LAUNCH, "timeout"],
-  serve: [...LAUNCH, ...SERVE, "dry-run"],
-  config: [...LAUNCH, ...CLIENT],
-  install: [...LAUNCH, ...CLIENT],
+  inspect: [...LAUNCH, "timeout", "yes"],
+  call: [...LAUNCH, "timeout", "yes"],
+  serve: [...LAUNCH, ...SERVE, "dry-run", "yes"],
+  config: [...LAUNCH, ...CLIENT, "yes"],
+  install: [...LAUNCH, ...CLIENT, "yes"],
   uninstall: CLIENT,
   clients: ["scope"],
   check: ["isolation", "trust"],
@@ -272,7 +271,14 @@ export async function main(argv: string[], options: MainOptions = {}): Promise<n
       return usage(`--registry: ${(error as Error).message}`);
     }
   }
-  const root = values.cache ?? cacheRoot({ env });
+  if (values.cache !== undefined && values.cache.trim() === "") {
+    return usage(`--cache must name a folder, got "${values.cache}"`);
+  }
+  const root = values.cache === undefined
+    ? cacheRoot({ env })
+    : isAbsolute(values.cache)
+    ? values.cache
+    : resolvePath(values.cache);
   const ctx: Context = {
     root,
     sources: values.registry
@@ -285,6 +291,7 @@ export async function main(argv: string[], options: MainOptions = {}): Promise<n
     printError,
     json,
     autoPull: !values.offline,
+    approve: values.yes ?? false,
     isolation,
     trust: values.trust ?? false,
     docker: {
@@ -346,13 +353,11 @@ export async function main(argv: string[], options: MainOptions = {}): Promise<n
       case "pull":
         if (rest.length !== 1) return usage("give one server name or manifest path");
         {
-          const loaded = await loadManifest(rest[0], { sources: ctx.sources });
-          if (!await checkUpgrade(ctx, loaded.manifest, values.yes ?? false)) return EXIT.invalid;
-          const server = resolveLoaded(ctx, loaded, serverArgs);
+          // Both check the manifest against the approved one first (--yes accepts more).
+          const server = await resolveFor(ctx, rest[0], serverArgs);
           if (ctx.isolation === "docker") {
             await dockerPull(server, { ...dockerOptions(ctx), pullImage: true });
           } else await pull(server, pullOptions(ctx));
-          await recordApproved(ctx.root, loaded.manifest);
         }
         return EXIT.ok;
       case "flags": {
@@ -437,11 +442,13 @@ export async function main(argv: string[], options: MainOptions = {}): Promise<n
 
 interface Context extends CliContext {
   autoPull: boolean;
+  /** `--yes`: accept a manifest that asks for more than was approved. */
+  approve: boolean;
   docker: DockerLaunchOptions;
 }
 
 function dockerOptions(ctx: Context) {
-  return { ...ctx.docker, progress: ctx.printError, autoPull: ctx.autoPull };
+  return { ...ctx.docker, progress: ctx.printError, autoPull: ctx.autoPull, approve: ctx.approve };
 }
 
 /** Pulls a server when never pulled and verifies its cache, natively or in docker. */
@@ -469,7 +476,12 @@ function planOptions(ctx: Context) {
 }
 
 function pullOptions(ctx: Context) {
-  return { ...planOptions(ctx), progress: ctx.printError, autoPull: ctx.autoPull };
+  return {
+    ...planOptions(ctx),
+    progress: ctx.printError,
+    autoPull: ctx.autoPull,
+    approve: ctx.approve,
+  };
 }
 
 async function resolveFor(

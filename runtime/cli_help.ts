@@ -47,7 +47,8 @@ Options:
       --jsr-url URL        Use a JSR mirror (sets JSR_URL for pull and run)
       --npm-registry URL   Use an npm mirror (sets NPM_CONFIG_REGISTRY for pull and run)
       --offline            run/inspect/call/serve: fail instead of pulling a server never pulled
-      --yes                pull: accept a new version that asks for more access
+      --yes                Accept a manifest that asks for more access than you approved
+                           (pull, run, call, inspect, serve, config, install)
       --timeout SECONDS    inspect/call: how long to wait for the server to start (answer
                            initialize) and for each answer after that (default 30)
       --isolation deno|docker
@@ -88,7 +89,9 @@ config. Pulls the code on first use (progress on stderr). Stdout carries only MC
 --dry-run prints the program, argv, environment names and folder instead of starting.`,
   pull: `mcp-run pull <server> [-p …]
 
-Caches the server's code and writes its lockfile; no server code runs. Later runs are offline.`,
+Caches the server's code and writes its lockfile; no server code runs. Later runs are offline.
+An intact cache is left as it is; a changed or damaged one is fetched again into an empty folder.
+A manifest that asks for more access than you approved is refused until --yes.`,
   flags: `mcp-run flags <server> [-p …] [--format json]
 
 Prints the exact deno command line the server runs with.`,

@@ -1,13 +1,11 @@
 /**
  * The registry commands of the CLI: `list`, `search`, `show`, `diff`, `export`, `import`,
- * `index`, and the grant check made when a pull brings a new version. Thin: they call the
- * registry modules and print.
+ * `index`. Thin: they call the registry modules and print.
  *
  * @module
  */
-import { dirname, join } from "node:path";
 import { describeGrantDiff, diffGrants, type GrantChange, widensGrants } from "./grant_diff.ts";
-import { type Manifest, parseManifest } from "./manifest.ts";
+import type { Manifest } from "./manifest.ts";
 import { permissionLabel, permissionSummary } from "./permission_label.ts";
 import { buildRegistryIndex, listManifests, loadManifest } from "./registry.ts";
 import { searchManifests } from "./registry_search.ts";
@@ -199,55 +197,4 @@ export async function importCommand(ctx: RegistryCommandContext, source: string)
 export async function indexCommand(ctx: RegistryCommandContext, dir: string): Promise<number> {
   ctx.print(JSON.stringify(await buildRegistryIndex(dir), null, 2));
   return 0;
-}
-
-function approvedFile(root: string, name: string): string {
-  return join(root, "servers", name, "approved.jsonc");
-}
-
-/**
- * Compares a manifest about to be pulled with the one approved at the last pull of that
- * server. A change that widens access is refused unless `accept` is set; the changes are
- * printed either way.
- *
- * @param ctx Cache root and output.
- * @param manifest The manifest being pulled.
- * @param accept The user's explicit confirmation (`--yes`).
- * @returns `true` when the pull may go on.
- */
-export async function checkUpgrade(
-  ctx: RegistryCommandContext,
-  manifest: Manifest,
-  accept: boolean,
-): Promise<boolean> {
-  let approved: Manifest;
-  try {
-    approved = parseManifest(await Deno.readTextFile(approvedFile(ctx.root, manifest.name)));
-  } catch {
-    return true; // first pull
-  }
-  const changes = diffGrants(approved, manifest);
-  if (changes.length === 0) return true;
-  const lines = describeGrantDiff(changes).map((l) => `  ${l}`).join("\n");
-  if (!widensGrants(changes)) {
-    ctx.printError(`"${manifest.name}" changed since it was last pulled:\n${lines}`);
-    return true;
-  }
-  ctx.printError(
-    `"${manifest.name}" asks for more access than when it was last pulled:\n${lines}\n` +
-      (accept ? "Accepted with --yes." : "Run the pull again with --yes to accept."),
-  );
-  return accept;
-}
-
-/**
- * Records a pulled manifest as the approved one for later upgrade checks.
- *
- * @param root mcp-run's cache root.
- * @param manifest The manifest just pulled.
- */
-export async function recordApproved(root: string, manifest: Manifest): Promise<void> {
-  const file = approvedFile(root, manifest.name);
-  await Deno.mkdir(dirname(file), { recursive: true });
-  await Deno.writeTextFile(file, JSON.stringify(manifest, null, 2) + "\n");
 }

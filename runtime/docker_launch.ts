@@ -31,6 +31,7 @@ import { trackContainer } from "./child_guard.ts";
 import { denoRunArgs } from "./flags.ts";
 import type { LaunchPlan } from "./launch_plan.ts";
 import { CacheError } from "./pull.ts";
+import { type ApprovalOptions, checkApproval } from "./approval.ts";
 import { GrantError, type ResolvedServer } from "./resolve.ts";
 import { ServerProcess, type SpawnServerOptions, startPlan } from "./server_process.ts";
 
@@ -241,7 +242,7 @@ export interface DockerPullRecord {
 }
 
 /** Options for {@linkcode dockerPull} and {@linkcode prepareDockerServer}. */
-export interface DockerPullStepOptions extends DockerLaunchOptions {
+export interface DockerPullStepOptions extends DockerLaunchOptions, ApprovalOptions {
   /** Where progress lines go; defaults to stderr. Nothing is written to stdout. */
   progress?: (line: string) => void;
   /** Pull the code when missing (default true); otherwise fail. */
@@ -279,6 +280,7 @@ export async function dockerPull(
   server: ResolvedServer,
   options: DockerPullStepOptions,
 ): Promise<DockerPullRecord> {
+  await checkApproval(server, options);
   const progress = options.progress ?? ((line: string) => console.error(line));
   const source = options.source ?? Deno.env.toObject();
   const docker = dockerOptions(options, source);
@@ -379,6 +381,7 @@ export async function prepareDockerServer(
   server: ResolvedServer,
   options: DockerPullStepOptions,
 ): Promise<PreparedDockerServer> {
+  await checkApproval(server, options);
   const source = options.source ?? Deno.env.toObject();
   const docker = dockerOptions(options, source);
   const image = options.image ?? DENO_IMAGE;

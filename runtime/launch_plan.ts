@@ -3,7 +3,8 @@
  *
  * @module
  */
-import { serverDirs } from "./cache_dirs.ts";
+import { checkApproval } from "./approval.ts";
+import { cacheWriteError, serverDirs } from "./cache_dirs.ts";
 import { pullEnv, serverEnv } from "./child_env.ts";
 import { denoRunArgs } from "./flags.ts";
 import { checkModuleGraph } from "./module_graph.ts";
@@ -78,6 +79,11 @@ export function denoLaunchPlan(server: ResolvedServer, options: DenoLaunchPlanOp
 
 /** Options for {@linkcode prepareServer}. */
 export interface PrepareServerOptions extends DenoLaunchPlanOptions {
+  /**
+   * Accept a manifest that asks for more than the user approved for this server, recording it
+   * as approved (the CLI's `--yes`; see {@linkcode checkApproval}). Default false: refused.
+   */
+  approve?: boolean;
   /** Pull automatically when the server was never pulled (default true). */
   autoPull?: boolean;
   /** Where progress lines go; defaults to stderr. */
@@ -97,7 +103,8 @@ export interface PreparedServer {
 }
 
 /**
- * Makes a server ready to start: pulls it when never pulled (if allowed), checks the cached code
+ * Makes a server ready to start: checks its manifest against the one the user approved (see
+ * {@linkcode checkApproval}), pulls it when never pulled (if allowed), checks the cached code
  * and lockfile, for local servers re-checks the module graph (the files may have changed since
  * pull), and refuses granted host names that resolve to private addresses the user did not grant
  * (see {@linkcode checkHostAddresses}).
@@ -105,8 +112,10 @@ export interface PreparedServer {
  * @param server A resolved server.
  * @param options Cache root, Deno binary, environment, pull policy.
  * @returns The passed cache check.
- * @throws {CacheError} When the server was never pulled and auto-pull is off, or its cache was
- *   tampered with.
+ * @throws {ApprovalError} When the manifest asks for more than was approved and `approve` is
+ *   not set: nothing is fetched or started.
+ * @throws {CacheError} When the server was never pulled and auto-pull is off, or its cache (or
+ *   its pull record) was tampered with or damaged.
  * @throws {GrantError} When a granted host name resolves to a private address.
  */
 export async function prepareServer(
@@ -114,19 +123,25 @@ export async function prepareServer(
   options: PrepareServerOptions,
 ): Promise<PreparedServer> {
   const dirs = serverDirs(server.name, server.specifier, options.cacheRoot);
+  await checkApproval(server, options);
   let verify: () => Promise<PullRecord>;
   try {
     const record = await readPullRecord(server, options);
     verify = () => verifyPull(server, { ...options, record });
   } catch (error) {
-    if (!(error instanceof CacheError) || options.autoPull === false) throw error;
+    // Only a server never pulled is pulled here; a damaged record is reported (exit 4).
+    if (!(error instanceof CacheError) || error.kind !== "missing" || options.autoPull === false) {
+      throw error;
+    }
     const record = await pull(server, options);
     verify = () => Promise.resolve(record);
   }
   // The cache check overlaps the other checks, never the server's start.
   const verified = verify();
   verified.catch(() => {});
-  await prepareDirs(dirs);
+  await prepareDirs(dirs).catch((error) => {
+    throw cacheWriteError(options.cacheRoot, error);
+  });
   await checkHostAddresses(server, { lookup: options.hostLookup });
   if (server.localDir) {
     await checkModuleGraph(server, {

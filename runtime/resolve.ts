@@ -53,6 +53,11 @@ export interface ResolvedServer {
   localDir?: string;
   /** Resolved parameter values, for config entries and descriptions. */
   params: Record<string, string[]>;
+  /**
+   * The manifest it was resolved from, checked against the approved one before its code is
+   * fetched or started (absent when a server is built by hand).
+   */
+  manifest?: Manifest;
 }
 
 /**
@@ -270,6 +275,7 @@ export function resolveServer(manifest: Manifest, options: ResolveServerOptions)
     params,
   };
   if (localDir) server.localDir = localDir;
+  server.manifest = manifest;
   return server;
 }
 

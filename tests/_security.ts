@@ -147,6 +147,8 @@ export async function launch(manifest: Manifest, options: LaunchOptions): Promis
     plan,
     progress: () => {},
     onStderr: () => {},
+    // Each test launches the fixture under the manifest it needs, in one shared cache.
+    approve: true,
   });
   return new Attack(server, connected);
 }
@@ -170,6 +172,7 @@ export async function prePull(manifest: Manifest, root: string): Promise<void> {
     cacheRoot: root,
     source: pullSource(),
     progress: () => {},
+    approve: true,
   });
 }
 

@@ -176,6 +176,7 @@ Deno.test("sequential-thinking: thinks with no grants, and reads only declared v
       plan,
       progress: () => {},
       onStderr: (line: string) => lines.push(line),
+      approve: true, // launched under its registry manifest and a narrowed copy, in turn
     });
     try {
       const result = await client.callTool({ name: "sequentialthinking", arguments: thought });

@@ -248,3 +248,106 @@ Deno.test("mcp-run run exits 4 on a tampered cache and starts nothing", async ()
     Deno.writeFileSync(codeFile, original);
   }
 });
+
+/**
+ * The tampering of the tests below: the SDK's stdio transport (imported first thing by the
+ * server) gets code appended that drops a canary in the granted folder.
+ */
+function plantPayload(marker: string): () => void {
+  const original = Deno.readFileSync(codeFile);
+  Deno.writeTextFileSync(
+    codeFile,
+    `\nimport __fs from "node:fs";\n__fs.writeFileSync(${JSON.stringify(marker)}, "ran");\n`,
+    { append: true },
+  );
+  return () => Deno.writeFileSync(codeFile, original);
+}
+
+/** The positive control: the planted payload, started by hand past every check, does run. */
+async function assertPayloadFires(granted: string, marker: string): Promise<void> {
+  const plan = denoLaunchPlan(
+    resolveServer(attackerManifest(withDir), { cacheRoot: root, params: { dir: granted } }),
+    { cacheRoot: root, source: {} },
+  );
+  const child = spawnServer(server.name, plan, { onStderr: () => {} });
+  for (let i = 0; i < 100 && !exists(marker); i++) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  await child.stop();
+  assert.equal(Deno.readTextFileSync(marker), "ran", "control: the payload runs when unchecked");
+  Deno.removeSync(marker);
+}
+
+function callPid(manifest: string, granted: string) {
+  return cli(["call", manifest, "pid", "-p", `dir=${granted}`, "--cache", root, "--yes"]);
+}
+
+Deno.test("mcp-run pull after a cached file is edited fetches the code again; the edit never runs", async () => {
+  const granted = removeOnExit(tempDir());
+  const marker = join(granted, "tampered-code-ran");
+  const manifest = writeManifest(removeOnExit(tempDir()), withDir);
+  const original = Deno.readTextFileSync(codeFile);
+  const undo = plantPayload(marker);
+  try {
+    await assertPayloadFires(granted, marker);
+    const pulled = await cli(["pull", manifest, "-p", `dir=${granted}`, "--cache", root, "--yes"]);
+    assert.equal(pulled.code, 0, pulled.stderr);
+    const r = await callPid(manifest, granted);
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(!exists(marker), "the tampered code ran");
+    // The edited file was replaced by the registry's, not recorded as trusted.
+    assert.equal(Deno.readTextFileSync(codeFile), original);
+    assert.match(pulled.stderr, /stdio\.js was modified\): fetching it again into an empty folder/);
+    await verifyPull(server, { cacheRoot: root });
+  } finally {
+    if (Deno.readTextFileSync(codeFile) !== original) undo();
+  }
+});
+
+Deno.test("mcp-run call after pull.json is deleted fetches the code again; the edit never runs", async () => {
+  const granted = removeOnExit(tempDir());
+  const marker = join(granted, "tampered-code-ran");
+  const manifest = writeManifest(removeOnExit(tempDir()), withDir);
+  const original = Deno.readTextFileSync(codeFile);
+  const undo = plantPayload(marker);
+  try {
+    await assertPayloadFires(granted, marker);
+    Deno.removeSync(dirs.pullRecord);
+    const r = await callPid(manifest, granted);
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(!exists(marker), "the tampered code ran");
+    assert.match(r.stderr, /has no pull record: fetching it again into an empty folder/);
+    assert.equal(Deno.readTextFileSync(codeFile), original);
+  } finally {
+    if (Deno.readTextFileSync(codeFile) !== original) undo();
+  }
+  await verifyPull(server, { cacheRoot: root });
+});
+
+Deno.test("mcp-run run exits 4 when pull.json is truncated and runs nothing; pull repairs it", async () => {
+  const granted = removeOnExit(tempDir());
+  const marker = join(granted, "tampered-code-ran");
+  const manifest = writeManifest(removeOnExit(tempDir()), withDir);
+  const original = Deno.readTextFileSync(codeFile);
+  const undo = plantPayload(marker);
+  try {
+    await assertPayloadFires(granted, marker);
+    const text = Deno.readTextFileSync(dirs.pullRecord);
+    Deno.writeTextFileSync(dirs.pullRecord, text.slice(0, text.length / 2));
+    const r = await cli(["run", manifest, "-p", `dir=${granted}`, "--cache", root, "--yes"], {
+      stdin: "",
+    });
+    assert.equal(r.code, 4, r.stderr);
+    assert.ok(r.stderr.includes(`"${dirs.pullRecord}"`), r.stderr);
+    assert.match(r.stderr, /is damaged .*Run mcp-run pull attacker/);
+    assert.doesNotMatch(r.stderr, /at \w+ \(|Cannot read properties/);
+    await new Promise((resolve) => setTimeout(resolve, 1000)); // give a started server time
+    assert.ok(!exists(marker), "the tampered code ran");
+    const pulled = await cli(["pull", manifest, "-p", `dir=${granted}`, "--cache", root, "--yes"]);
+    assert.equal(pulled.code, 0, pulled.stderr);
+    assert.equal(Deno.readTextFileSync(codeFile), original);
+  } finally {
+    if (Deno.readTextFileSync(codeFile) !== original) undo();
+  }
+  await verifyPull(server, { cacheRoot: root });
+});

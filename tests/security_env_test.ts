@@ -95,7 +95,7 @@ Deno.test("NODE_OPTIONS in the launcher's environment cannot preload code into t
 Deno.test("mcp-run call gives the server none of the launcher's other variables", async () => {
   const dir = removeOnExit(tempDir());
   const file = writeManifest(dir, declared);
-  const r = await cli(["call", file, "env", JSON.stringify({ names }), "--cache", root], {
+  const r = await cli(["call", file, "env", JSON.stringify({ names }), "--cache", root, "--yes"], {
     env: launcherEnv,
   });
   assert.equal(r.code, 0, r.stderr);

@@ -230,6 +230,7 @@ Deno.test({
           JSON.stringify(args),
           "--cache",
           root,
+          "--yes", // each manifest asks for another host; approval is not under test here
           ...params,
         ]);
       const cases: [string, string, string][] = [

@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { listManifests } from "../runtime/registry.ts";
+import { listManifests, loadManifest } from "../runtime/registry.ts";
 import { cli, ROOT, tempDir } from "./_helpers.ts";
 
 Deno.test("catalogue: every manifest validates, pins an exact version and has its test", async () => {
@@ -277,4 +277,35 @@ Deno.test("mcp-run list --registry skips a bad file, saying which and why, and l
   // show still refuses the bad entry itself, exit 3.
   const show = await cli(["show", "deep", "--registry", dir]);
   assert.equal(show.code, 3, show.stderr);
+});
+
+Deno.test("manifests/index.json indexes the built-in registry, so a published mcp-run finds servers by name", async () => {
+  // Published on JSR, the built-in registry is a URL source: names are found through its index.
+  const index = await cli(["index", join(ROOT, "manifests")]);
+  assert.equal(index.code, 0, index.stderr);
+  const shipped = await Deno.readTextFile(join(ROOT, "manifests", "index.json"));
+  assert.deepEqual(
+    JSON.parse(shipped),
+    JSON.parse(index.stdout),
+    "manifests/index.json is out of date: run ./mcp-run index manifests > manifests/index.json",
+  );
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (req) => {
+    const name = new URL(req.url).pathname.replace(/^\/manifests\//, "");
+    if (!/^[a-z0-9.-]+\.jsonc?$/.test(name)) return new Response("not found", { status: 404 });
+    try {
+      return new Response(await Deno.readFile(join(ROOT, "manifests", name)));
+    } catch {
+      return new Response("not found", { status: 404 });
+    }
+  });
+  const url = `http://127.0.0.1:${server.addr.port}/manifests/`;
+  try {
+    const remote = await listManifests({ sources: [url] });
+    const local = await listManifests();
+    assert.deepEqual(remote.map((m) => m.manifest), local.map((m) => m.manifest));
+    const memory = await loadManifest("memory", { sources: [url] });
+    assert.equal(memory.file, `${url}memory.jsonc`);
+  } finally {
+    await server.shutdown();
+  }
 });

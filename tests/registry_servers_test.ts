@@ -8,6 +8,8 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { connectServer } from "../runtime/connect.ts";
 import { denoLaunchPlan } from "../runtime/launch_plan.ts";
+import { listManifestNames } from "../runtime/registry.ts";
+import { auditCatalogueEntry, CATALOGUE_AUDIT } from "./_catalogue_audit.ts";
 import {
   checkFilesystemConfined,
   filesystemScene,
@@ -17,7 +19,8 @@ import {
   tempDir,
 } from "./_helpers.ts";
 
-const cache = tempDir("mcp-run-cache-");
+/** Pulled code is kept between runs (each pull is still verified before a launch). */
+const cache = Deno.env.get("MCP_RUN_TEST_CACHE") ?? join(ROOT, ".cache", "e2e");
 
 Deno.test("filesystem reads inside its folder and is refused outside, leaking nothing", async () => {
   const scene = filesystemScene(tempDir());
@@ -90,4 +93,35 @@ Deno.test("everything lists its tools and echoes through mcp-run run, as a clien
   } finally {
     await client.close();
   }
+});
+
+Deno.test("CATALOGUE_AUDIT holds every catalogue entry, each refusal with a reason", async () => {
+  assert.deepEqual(Object.keys(CATALOGUE_AUDIT).sort(), (await listManifestNames()).sort());
+  for (const [name, expected] of Object.entries(CATALOGUE_AUDIT)) {
+    for (const { reason } of expected.refused ?? []) assert.ok(reason.trim(), name);
+  }
+});
+
+Deno.test("everything: lists its 7 resources, refused nothing it needs", async () => {
+  const server = await registryServer("everything", cache);
+  await auditCatalogueEntry(server, { cacheRoot: cache });
+});
+
+Deno.test("filesystem: lists all it offers, refused nothing it needs", async () => {
+  const granted = join(tempDir(), "granted");
+  Deno.mkdirSync(granted);
+  Deno.writeTextFileSync(join(granted, "note.txt"), "inside the grant");
+  const server = await registryServer("filesystem", cache, { dirs: granted });
+  await auditCatalogueEntry(server, {
+    cacheRoot: cache,
+    call: { name: "list_directory", arguments: { path: granted } },
+  });
+});
+
+Deno.test("memory: lists all it offers, refused nothing it needs", async () => {
+  const server = await registryServer("memory", cache, { dir: tempDir() });
+  await auditCatalogueEntry(server, {
+    cacheRoot: cache,
+    call: { name: "read_graph", arguments: {} },
+  });
 });

@@ -73,6 +73,11 @@ const DOTENV = refusal(
   /^(env DOTENV_(KEY|CONFIG_DEBUG|CONFIG_QUIET)|read \$\{cwd\}\/\.env)$/,
   "dotenv looks for a .env file in the working folder; settings come from the manifest instead",
 );
+/** Proxy variables: the launcher never passes them on (they can carry credentials). */
+const PROXIES = refusal(
+  /^env ((https?|all|no)_proxy|(HTTPS?|ALL|NO)_PROXY)$/,
+  "proxy settings are reserved to the launcher and never reach a server",
+);
 /** Settings of a server's HTTP or hosted mode; mcp-run runs every server on stdio. */
 const httpMode = (names: string) =>
   refusal(
@@ -87,7 +92,7 @@ const httpMode = (names: string) =>
  */
 export const CATALOGUE_AUDIT: Record<string, AuditExpectation> = {
   "brave-search": {
-    offering: { instructions: false, tools: 8, prompts: 0, resources: 0, resourceTemplates: 0 },
+    offering: { instructions: true, tools: 8, prompts: 0, resources: 0, resourceTemplates: 0 },
     refused: [
       WHOLE_ENV,
       DEBUG_SWITCHES,
@@ -107,7 +112,7 @@ export const CATALOGUE_AUDIT: Record<string, AuditExpectation> = {
     ],
   },
   context7: {
-    offering: { instructions: false, tools: 2, prompts: 0, resources: 0, resourceTemplates: 0 },
+    offering: { instructions: true, tools: 2, prompts: 0, resources: 0, resourceTemplates: 0 },
     refused: [
       WHOLE_ENV,
       DEBUG_SWITCHES,
@@ -117,10 +122,7 @@ export const CATALOGUE_AUDIT: Record<string, AuditExpectation> = {
           "EMA_JWKS_URL|OPENAI_APPS_CHALLENGE_TOKEN|MCP_MAX_SUBSCRIPTIONS",
       ),
       refusal(/^env OTEL_SDK_DISABLED$/, "OpenTelemetry switch; no exporter is configured"),
-      refusal(
-        /^env (HTTPS?_PROXY|https?_proxy)$/,
-        "proxy settings are reserved to the launcher and never passed to a server",
-      ),
+      PROXIES,
       refusal(
         /^env NODE_EXTRA_CA_CERTS$/,
         "TLS trust is given to Deno itself, not the server's code",
@@ -159,6 +161,8 @@ export const CATALOGUE_AUDIT: Record<string, AuditExpectation> = {
   exa: {
     offering: { instructions: false, tools: 2, prompts: 1, resources: 1, resourceTemplates: 0 },
     refused: [
+      WHOLE_ENV,
+      PROXIES,
       refusal(
         /^(env AGNOST_(LOG_LEVEL|DISABLE_LOGS)|net api\.agnost\.ai(:443)?|net https:\/\/api\.agnost\.ai\/.*)$/,
         "usage analytics sent to api.agnost.ai, deliberately not granted",
@@ -184,7 +188,7 @@ export const CATALOGUE_AUDIT: Record<string, AuditExpectation> = {
     refused: [refusal(/^env __MINIMATCH_TESTING_PLATFORM__$/, "a test hook of minimatch")],
   },
   firecrawl: {
-    offering: { instructions: false, tools: 29, prompts: 0, resources: 0, resourceTemplates: 0 },
+    offering: { instructions: true, tools: 29, prompts: 0, resources: 0, resourceTemplates: 0 },
     refused: [
       WHOLE_ENV,
       DEBUG_SWITCHES,
@@ -194,6 +198,8 @@ export const CATALOGUE_AUDIT: Record<string, AuditExpectation> = {
           "FIRECRAWL_OAUTH_(TOKEN|ISSUER)|FIRECRAWL_MCP_RESOURCE_URL|PORT|HOST|CLOUD_SERVICE|" +
           "SSE_LOCAL|HTTP_STREAMABLE_SERVER",
       ),
+      PROXIES,
+      refusal(/^env npm_package_version$/, "set only under npm run; the version is built in"),
       refusal(
         /^env FIRECRAWL_(NO|DISABLE)_(SEARCH|ENDPOINT)_FEEDBACK$/,
         "switches that remove the feedback tools; unset, they are listed",
@@ -217,6 +223,7 @@ export const CATALOGUE_AUDIT: Record<string, AuditExpectation> = {
     refused: [
       WHOLE_ENV,
       DEBUG_SWITCHES,
+      PROXIES,
       refusal(/^env BASE_URL$/, "another API address; only api.notion.com is granted"),
       refusal(
         /^env OPENAPI_MCP_HEADERS$/,
@@ -226,7 +233,7 @@ export const CATALOGUE_AUDIT: Record<string, AuditExpectation> = {
     ],
   },
   perplexity: {
-    offering: { instructions: false, tools: 4, prompts: 0, resources: 0, resourceTemplates: 0 },
+    offering: { instructions: true, tools: 4, prompts: 0, resources: 0, resourceTemplates: 0 },
     refused: [
       refusal(
         /^env (NODE_V8_COVERAGE|UNDICI_NO_FG|JEST_WORKER_ID)$/,
@@ -236,6 +243,9 @@ export const CATALOGUE_AUDIT: Record<string, AuditExpectation> = {
         /^env PERPLEXITY_BASE_URL$/,
         "another API address; only api.perplexity.ai is granted",
       ),
+      PROXIES,
+      refusal(/^env PERPLEXITY_PROXY$/, "a proxy for its requests; none is granted"),
+      refusal(/^env PERPLEXITY_TIMEOUT_MS$/, "request timeout, default when unset"),
     ],
   },
   postgres: {
@@ -301,6 +311,8 @@ export const CATALOGUE_AUDIT: Record<string, AuditExpectation> = {
         /^(env (YARGS_MIN_NODE_VERSION|_|SHELL|ZSH_NAME|LC_ALL|LC_MESSAGES|LANG|LANGUAGE)|read \$\{cwd\})$/,
         "yargs' locale, shell-completion and working-folder lookups; English and no completion",
       ),
+      PROXIES,
+      refusal(/^env DEFAULT_PARAMETERS$/, "default search parameters; unset, Tavily's defaults"),
       refusal(
         /^env TAVILY_HUMAN_ID$/,
         "an optional end-user id sent for Tavily's analytics; not sent when unset",
@@ -529,7 +541,7 @@ export function assertAudit(
 export interface AuditOptions {
   /** The cache root the server is pulled into. */
   cacheRoot: string;
-  /** The launcher's environment (secrets, declared variables). */
+  /** The launcher's environment (secrets, declared variables); default: this process's. */
   source?: Record<string, string>;
   /** Registry overrides, for servers pulled from a local registry. */
   registries?: Record<string, string>;
@@ -554,14 +566,14 @@ export async function auditCatalogueEntry(
   const file = auditFile(server);
   const native = denoLaunchPlan(server, {
     cacheRoot: options.cacheRoot,
-    source: options.source ?? {},
+    source: options.source,
     registries: options.registries,
   });
   const audited = withPermissionAudit(native, file);
   const stderr: string[] = [];
   const { client, close } = await connectServer(server, {
     cacheRoot: options.cacheRoot,
-    source: options.source ?? {},
+    source: options.source,
     registries: options.registries,
     plan: options.wrap ? await options.wrap(audited) : audited,
     progress: () => {},

@@ -21,6 +21,7 @@ import {
   PUBLIC_ADDRESS,
   type TestCertificates,
 } from "./fake_internet.ts";
+import { auditCatalogueEntry } from "./_catalogue_audit.ts";
 import { resultText, ROOT, tempDir } from "./_helpers.ts";
 
 /** Pulled code is kept between runs (each pull is still verified before a launch). */
@@ -383,5 +384,24 @@ for (const c of CASES) {
       await closed.close();
     }
     assert.deepEqual(closed.net.requests(), [], "a request reached the private address");
+  });
+}
+
+for (const c of CASES) {
+  Deno.test(`${c.name}: lists all it offers, refused nothing it needs`, async () => {
+    const { manifest } = await loadManifest(c.name);
+    const server = resolveServer(manifest, { cacheRoot: cache });
+    await prepareServer(server, { cacheRoot: cache, progress: () => {} });
+    const certificates = await testCertificates();
+    const hosts = { [c.host]: PUBLIC_ADDRESS };
+    for (const extra of c.ungranted ?? []) hosts[extra] = PUBLIC_ADDRESS;
+    await auditCatalogueEntry(server, {
+      cacheRoot: cache,
+      source: { ...c.env, DENO_CERT: certificates.caFile },
+      wrap: async (plan) =>
+        (await fakeInternetPlan(plan, { dir: tempDir(), hosts, certificates, routes: c.routes }))
+          .plan,
+      call: { name: c.tool, arguments: c.args },
+    });
   });
 }

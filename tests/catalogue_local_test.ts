@@ -15,6 +15,7 @@ import { parseManifest } from "../runtime/manifest.ts";
 import { pull } from "../runtime/pull.ts";
 import { loadManifest } from "../runtime/registry.ts";
 import { type ResolvedServer, resolveServer } from "../runtime/resolve.ts";
+import { auditCatalogueEntry } from "./_catalogue_audit.ts";
 import { startJsrRegistry } from "./jsr_registry.ts";
 import { startCanary, startPostgres, startRedis } from "./local_services.ts";
 import { resultText, ROOT, tempDir } from "./_helpers.ts";
@@ -282,3 +283,75 @@ Deno.test("pull refuses a JSR package whose bytes differ from the registry's che
     await registry.close();
   }
 });
+
+Deno.test("postgres: lists all it offers, refused nothing it needs", async () => {
+  const pg = await startPostgres(tempDir(), "create table pets(name text);");
+  try {
+    const server = await resolved("postgres", { host: pg.host, database: "postgres" });
+    await auditCatalogueEntry(server, {
+      cacheRoot: cache,
+      call: { name: "query", arguments: { sql: "select count(*) from pets" } },
+    });
+  } finally {
+    await pg.stop();
+  }
+});
+
+Deno.test("dbhub: lists all it offers, refused nothing it needs", async () => {
+  const pg = await startPostgres(tempDir(), "create table t(v int);");
+  try {
+    const params = { host: pg.host, database: "postgres", user: "postgres" };
+    const server = await resolved("dbhub", params);
+    await auditCatalogueEntry(server, {
+      cacheRoot: cache,
+      call: { name: "execute_sql", arguments: { sql: "select count(*) from t" } },
+    });
+  } finally {
+    await pg.stop();
+  }
+});
+
+Deno.test("redis: lists all it offers, refused nothing it needs", async () => {
+  const redis = await startRedis();
+  try {
+    const server = await resolved("redis", { host: redis.host });
+    await auditCatalogueEntry(server, {
+      cacheRoot: cache,
+      call: { name: "get", arguments: { key: "nothing" } },
+    });
+  } finally {
+    await redis.stop();
+  }
+});
+
+Deno.test("sequential-thinking: lists all it offers, refused nothing it needs", async () => {
+  await auditCatalogueEntry(await resolved("sequential-thinking"), {
+    cacheRoot: cache,
+    call: {
+      name: "sequentialthinking",
+      arguments: { thought: "One.", thoughtNumber: 1, totalThoughts: 1, nextThoughtNeeded: false },
+    },
+  });
+});
+
+for (
+  const [name, params, call] of [
+    ["time", {}, { name: "get_current_time", arguments: {} }],
+    ["fetch", { hosts: "127.0.0.1:9" }, undefined],
+  ] as const
+) {
+  Deno.test(`${name}: lists all it offers, refused nothing it needs`, async () => {
+    const root = tempDir("mcp-run-jsr-cache-");
+    const registry = await startJsrRegistry();
+    try {
+      await registry.publish(join(ROOT, "servers", name));
+      await auditCatalogueEntry(await resolved(name, params, root), {
+        cacheRoot: root,
+        registries: { JSR_URL: registry.url },
+        call,
+      });
+    } finally {
+      await registry.close();
+    }
+  });
+}

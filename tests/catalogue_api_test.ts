@@ -3,7 +3,8 @@
  * its manifest's flags inside a fake internet (see fake_internet.ts), listed and called through
  * the real MCP SDK client. Each test then shows what the manifest does not allow: the same API
  * host name resolving to a private address is refused by the always-on deny list, and no
- * request reaches it.
+ * request reaches it. Each is also audited for what its grants quietly cost it (see
+ * _catalogue_audit.ts).
  *
  * Requires root (network namespaces), openssl, and the npm registry for the first pull.
  */

@@ -3,7 +3,8 @@
  * on loopback, sequential-thinking, and our own time and fetch servers pulled from a local JSR
  * registry. Each is pulled, launched under exactly its manifest's plan, listed and called
  * through the real MCP SDK client, and shown a capability outside its manifest being denied
- * (with a positive control where a canary is involved).
+ * (with a positive control where a canary is involved). Each is also audited for what its grants
+ * quietly cost it (see _catalogue_audit.ts).
  *
  * Requires root for PostgreSQL (apt-get, runuser) and the npm registry for the first pull.
  */

@@ -1,15 +1,26 @@
 /**
  * End to end: each built-in registry server pulled, launched under exactly its flags, and used
- * through the real MCP SDK client.
+ * through the real MCP SDK client; filesystem, memory and everything audited for what their
+ * grants quietly cost them (see _catalogue_audit.ts).
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
-import { connectServer } from "../runtime/connect.ts";
 import { denoLaunchPlan } from "../runtime/launch_plan.ts";
-import { listManifestNames } from "../runtime/registry.ts";
-import { auditCatalogueEntry, CATALOGUE_AUDIT } from "./_catalogue_audit.ts";
+import { connectServer } from "../runtime/connect.ts";
+import { parseManifest } from "../runtime/manifest.ts";
+import { listManifestNames, loadManifest } from "../runtime/registry.ts";
+import { resolveServer } from "../runtime/resolve.ts";
+import {
+  auditCatalogueEntry,
+  auditFile,
+  CATALOGUE_AUDIT,
+  listOffering,
+  readPermissionChecks,
+  refusedChecks,
+  withPermissionAudit,
+} from "./_catalogue_audit.ts";
 import {
   checkFilesystemConfined,
   filesystemScene,
@@ -105,6 +116,31 @@ Deno.test("CATALOGUE_AUDIT holds every catalogue entry, each refusal with a reas
 Deno.test("everything: lists its 7 resources, refused nothing it needs", async () => {
   const server = await registryServer("everything", cache);
   await auditCatalogueEntry(server, { cacheRoot: cache });
+});
+
+Deno.test("everything without its package read lists no resources, and the audit names the refused read", async () => {
+  // The positive control of the audit: the manifest as it was, with no grants at all.
+  const { manifest } = await loadManifest("everything");
+  const bare = resolveServer(
+    parseManifest(JSON.stringify({ ...manifest, permissions: {} })),
+    { cacheRoot: cache },
+  );
+  assert.deepEqual(bare.read, []);
+  const file = auditFile(bare);
+  const plan = withPermissionAudit(denoLaunchPlan(bare, { cacheRoot: cache }), file);
+  const { client, close } = await connectServer(bare, {
+    cacheRoot: cache,
+    plan,
+    progress: () => {},
+    onStderr: () => {},
+  });
+  try {
+    assert.equal((await listOffering(client)).resources, 0);
+  } finally {
+    await close();
+  }
+  const refused = refusedChecks(bare, readPermissionChecks(file), cache);
+  assert.ok(refused.includes("read ${package_dir}/dist/docs"), refused.join("\n"));
 });
 
 Deno.test("filesystem: lists all it offers, refused nothing it needs", async () => {

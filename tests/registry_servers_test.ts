@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
+import { checkApproval } from "../runtime/approval.ts";
 import { denoLaunchPlan } from "../runtime/launch_plan.ts";
 import { connectServer } from "../runtime/connect.ts";
 import { parseManifest } from "../runtime/manifest.ts";
@@ -141,6 +142,12 @@ Deno.test("everything without its package read lists no resources, and the audit
   }
   const refused = refusedChecks(bare, readPermissionChecks(file), cache);
   assert.ok(refused.includes("read ${package_dir}/dist/docs"), refused.join("\n"));
+  // The narrowed copy now stands as the approved manifest: approve the registry's again.
+  await checkApproval(await registryServer("everything", cache), {
+    cacheRoot: cache,
+    approve: true,
+    progress: () => {},
+  });
 });
 
 Deno.test("filesystem: lists all it offers, refused nothing it needs", async () => {

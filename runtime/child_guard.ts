@@ -14,6 +14,7 @@
  *
  * @module
  */
+import { DOCKER_CLIENT_VARS } from "./docker_engine.ts";
 
 /** The supervisor: reads `+ ID kind value` and `- ID` lines; acts on what is left at the end. */
 const SUPERVISOR = `
@@ -62,18 +63,7 @@ done
 `;
 
 /** Variables the supervisor keeps, so that it finds and configures the docker client. */
-const SUPERVISOR_VARS = [
-  "PATH",
-  "HOME",
-  "XDG_RUNTIME_DIR",
-  "DOCKER_HOST",
-  "DOCKER_CONTEXT",
-  "DOCKER_CONFIG",
-  "DOCKER_CERT_PATH",
-  "DOCKER_TLS_VERIFY",
-  "DOCKER_API_VERSION",
-];
-
+const SUPERVISOR_VARS = DOCKER_CLIENT_VARS;
 /** What {@linkcode guardChildren} was given, once enabled. */
 interface GuardState {
   shell: string;

@@ -8,6 +8,19 @@
  */
 import { DOCKER_LABEL } from "./docker_args.ts";
 
+/** Variables of the launcher that configure the docker client itself (never the server). */
+export const DOCKER_CLIENT_VARS: readonly string[] = [
+  "PATH",
+  "HOME",
+  "XDG_RUNTIME_DIR",
+  "DOCKER_HOST",
+  "DOCKER_CONTEXT",
+  "DOCKER_CONFIG",
+  "DOCKER_CERT_PATH",
+  "DOCKER_TLS_VERIFY",
+  "DOCKER_API_VERSION",
+];
+
 /** Thrown when docker isolation was asked for but docker cannot be used; never falls back. */
 export class DockerUnavailableError extends Error {
   /** `missing` (no docker command) or `down` (no engine answers). */

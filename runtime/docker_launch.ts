@@ -20,6 +20,7 @@ import {
 } from "./docker_args.ts";
 import {
   checkDocker,
+  DOCKER_CLIENT_VARS,
   type DockerCommandOptions,
   imageExists,
   missingDocker,
@@ -35,18 +36,7 @@ import { type ApprovalOptions, checkApproval } from "./approval.ts";
 import { GrantError, type ResolvedServer } from "./resolve.ts";
 import { ServerProcess, type SpawnServerOptions, startPlan } from "./server_process.ts";
 
-/** Variables of the launcher that configure the docker client itself (never the server). */
-export const DOCKER_CLIENT_VARS: readonly string[] = [
-  "PATH",
-  "HOME",
-  "XDG_RUNTIME_DIR",
-  "DOCKER_HOST",
-  "DOCKER_CONTEXT",
-  "DOCKER_CONFIG",
-  "DOCKER_CERT_PATH",
-  "DOCKER_TLS_VERIFY",
-  "DOCKER_API_VERSION",
-];
+export { DOCKER_CLIENT_VARS };
 
 /** Proxy variables the pull container gets by name, to reach the registries. */
 const PULL_PROXY_VARS = ["HTTPS_PROXY", "HTTP_PROXY", "NO_PROXY", "https_proxy", "http_proxy"];

@@ -26,6 +26,8 @@ export class DockerUnavailableError extends Error {
   /** `missing` (no docker command) or `down` (no engine answers). */
   readonly kind: "missing" | "down";
   /**
+   * Says that docker cannot be used.
+   *
    * @param kind What is wrong.
    * @param message What to install or start.
    * @param options Standard error options.

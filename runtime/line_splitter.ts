@@ -34,7 +34,11 @@ const EDGE = 256;
  * ```
  */
 export class LineSplitter extends TransformStream<Uint8Array, SplitLine> {
-  /** @param maxLineBytes The longest line passed on, in bytes (default 4 MiB). */
+  /**
+   * Makes a splitter.
+   *
+   * @param maxLineBytes The longest line passed on, in bytes (default 4 MiB).
+   */
   constructor(maxLineBytes: number = 4 * 1024 * 1024) {
     let parts: Uint8Array[] = [];
     let length = 0;

@@ -29,6 +29,8 @@ export class ServerExitedError extends Error {
   /** The last lines of its stderr. */
   readonly stderrTail: string;
   /**
+   * Describes how a server exited.
+   *
    * @param name The server's name.
    * @param status How it exited.
    * @param stderrTail The end of its stderr.

@@ -25,6 +25,8 @@ export class EntryConflictError extends Error {
   readonly file: string;
 
   /**
+   * Says which entry was not written by mcp-run.
+   *
    * @param client Client id.
    * @param entryName Entry name.
    * @param file Configuration file.

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh machine: installs the pinned Deno, the Debian packages the
-# end-to-end tests use, Docker and the local stand-in image, then runs format, lint, type and
-# publish checks and every test.
+# end-to-end tests use, Docker and the local stand-in image, then runs format, lint, type, API
+# documentation and publish checks and every test.
 #
 # The run has a HOME of its own inside the checkout (.cache/test/home), and so its own Deno and npm
 # caches: whatever the tests need is fetched or built by the run itself, never found in a cache
@@ -26,4 +26,5 @@ tools/docker_setup.sh
 "$deno" lint
 "$deno" task check
 "$deno" publish --dry-run --allow-dirty >/dev/null
+"$deno" doc --lint mod.ts >/dev/null
 "$deno" task test "$@"

@@ -363,8 +363,9 @@ export async function main(argv: string[], options: MainOptions = {}): Promise<n
       case "flags": {
         if (rest.length !== 1) return usage("give one server name or manifest path");
         const server = await resolveFor(ctx, rest[0], serverArgs);
+        // A command to copy: no launcher labels, or the next launch would remove its container.
         const plan = ctx.isolation === "docker"
-          ? dockerLaunchPlan(server, dockerOptions(ctx))
+          ? dockerLaunchPlan(server, { ...dockerOptions(ctx), launcherLabels: false })
           : denoLaunchPlan(server, planOptions(ctx));
         print(
           json

@@ -94,7 +94,8 @@ An intact cache is left as it is; a changed or damaged one is fetched again into
 A manifest that asks for more access than you approved is refused until --yes.`,
   flags: `mcp-run flags <server> [-p …] [--format json]
 
-Prints the exact deno command line the server runs with.`,
+Prints the exact command line the server runs with (deno, or docker with --isolation docker).
+The server also needs the environment and folder it is started with: run --dry-run shows them.`,
   inspect: `mcp-run inspect <server> [-p …] [--timeout SECONDS] [--format json]
 
 Starts the server sandboxed, prints its permissions in plain words and the tools, prompts and

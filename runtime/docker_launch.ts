@@ -65,6 +65,11 @@ export interface DockerLaunchOptions extends Partial<DockerLimits> {
   docker?: string;
   /** Container name suffix (default: random). */
   nameSuffix?: string;
+  /**
+   * Label the container with this launcher's host and pid (default true), so that a later
+   * launch removes it once this launcher is gone. Off for a command printed to be run elsewhere.
+   */
+  launcherLabels?: boolean;
 }
 
 /** A launch plan for docker isolation, with the container's name. */
@@ -206,7 +211,7 @@ export function dockerLaunchPlan(
     user: options.user ?? defaultContainerUser(server),
     env: { ...tls.env, ...options.registries, ...server.envValues },
     passEnv,
-    labels: launcherLabels(),
+    labels: options.launcherLabels === false ? {} : launcherLabels(),
     readOnlyPaths: tls.paths,
   });
   return {

@@ -620,6 +620,15 @@ dockerTest(
     assert.match(flags.stdout, /^docker run -i --rm /);
     assert.match(flags.stdout, /--network none/);
     assert.match(flags.stdout, new RegExp(`${IMAGE} run --no-prompt`));
+    // A command to copy carries no launcher pid: a later launch would take its container for a
+    // dead launcher's leftover and remove it. A launch's own plan does carry it (control).
+    assert.match(flags.stdout, /--label mcp-run=1 /);
+    assert.doesNotMatch(flags.stdout, /launcher-pid/);
+    const dry = await cli(["run", "filesystem", "-p", `dirs=${dir}`, "--dry-run", ...CLI_DOCKER], {
+      env: cliEnv(),
+    });
+    assert.equal(dry.code, 0, dry.stderr);
+    assert.match(dry.stdout, /--label mcp-run\.launcher-pid=[0-9]+ /);
     const bad = await cli(["flags", "filesystem", "-p", `dirs=${dir}`, "--image", IMAGE], {
       env: cliEnv(),
     });

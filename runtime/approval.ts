@@ -109,7 +109,7 @@ export async function checkApproval(
     throw new ApprovalError(
       [],
       `The approval record "${file}" of "${manifest.name}" is damaged, so what was approved is ` +
-        `unknown: remove it, then approve the server again with mcp-run pull ${manifest.name}.`,
+        "unknown: remove it, then run the command again to approve the manifest it names.",
       { cause: error },
     );
   }
@@ -121,8 +121,7 @@ export async function checkApproval(
       throw new ApprovalError(
         changes,
         `"${manifest.name}" asks for more access than you approved:\n${lines}\n` +
-          `Nothing was started. To accept, run the command again with --yes ` +
-          `(or mcp-run pull ${manifest.name} --yes).`,
+          "Nothing was started. To accept, run the same command again with --yes.",
       );
     }
     progress(`"${manifest.name}" asks for more access than you approved:\n${lines}\nAccepted.`);

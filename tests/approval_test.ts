@@ -109,7 +109,10 @@ Deno.test("mcp-run run, call, inspect, serve, config and install refuse a widene
     assert.equal(r.code, 3, `${name}: ${r.stderr}`);
     assert.match(r.stderr, /asks for more access than you approved/, name);
     assert.ok(r.stderr.includes(`+ may now write \${dir}`), `${name}: ${r.stderr}`);
-    assert.match(r.stderr, /--yes/, name);
+    // The way out is the same command (a path stays a path), never a pull by name, which could
+    // approve a registry entry of the same name instead.
+    assert.match(r.stderr, /run the same command again with --yes/, name);
+    assert.doesNotMatch(r.stderr, /mcp-run pull [a-z]/, name);
     assert.equal(r.stdout, "", name);
     assert.ok(!exists(s.canary), `${name} started the widened server`);
   }

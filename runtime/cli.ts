@@ -400,8 +400,16 @@ export async function main(argv: string[], options: MainOptions = {}): Promise<n
           const { configCommand: clientConfig } = await import("./client_commands.ts");
           return await clientConfig(clientCtx, rest[0], clientOptions);
         }
-        const form = values.form ?? (isolation === "docker" ? "docker" : undefined);
-        if (form !== "deno" && form !== "docker") return usage("--form must be deno or docker");
+        const form = values.form ?? (isolation === "docker" ? "docker" : "deno");
+        if (form === "launcher") {
+          return usage(
+            "--form launcher writes the entry for one client: add --client C (claude-desktop, " +
+              "vscode, cursor, …)",
+          );
+        }
+        if (form !== "deno" && form !== "docker") {
+          return usage(`--form must be deno, launcher or docker, got "${form}"`);
+        }
         return await configCommand(ctx, rest[0], serverArgs, form);
       }
       case "check":
@@ -919,7 +927,7 @@ async function configCommand(
     ...ctx.docker,
     form,
     cacheRoot: ctx.root,
-    user: ctx.docker.user ?? defaultContainerUser(server),
+    user: ctx.docker.user ?? (form === "docker" ? defaultContainerUser(server) : undefined),
     secretDescriptions: Object.fromEntries(
       Object.entries({ ...loaded.manifest.env, ...loaded.manifest.secrets })
         .map(([name, spec]) => [name, spec.description]),

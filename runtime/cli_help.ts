@@ -162,10 +162,12 @@ Options:
   config: `mcp-run config <server> [--client C] [--form deno|launcher|docker] [-p …] [--image IMAGE]
 
 Pulls the server if needed, then prints the entry an MCP client spawns to run it directly:
-{"command": "docker", "args": [...]} (a complete hardened docker run) or the deno form. The entry
-states what the server may touch. Secrets are never written: the client provides them by name.
+{"command": "deno", "args": [...]} (the deno form, the default) or {"command": "docker", …} (a
+complete hardened docker run: --form docker, or --isolation docker). The entry states what the
+server may touch. Secrets are never written: the client provides them by name.
 With --client, prints the entry as install would write it, as a snippet of that client's file
-(secrets referenced through the client's own mechanism); nothing is written.`,
+(secrets referenced through the client's own mechanism); nothing is written. The launcher form
+(an entry that starts a pinned, cached mcp-run) needs --client.`,
   check: `mcp-run check <manifest>… [--isolation deno|docker [--trust]] [--format json]
 
 Validates manifest files and reports every problem with its JSON path, line and column. Applies

@@ -172,6 +172,28 @@ Deno.test("mcp-run config tells Claude Desktop users the secret is not written",
   assert.match(r.stderr, /Claude Desktop has no way to reference a secret, so MEMORY_FILE_PATH/);
 });
 
+Deno.test("mcp-run config without --client prints the deno form; the launcher form asks for a client", async () => {
+  const { home, data, cache } = sandbox();
+  const plain = await cli(["config", SECRET_MANIFEST, "-p", `dir=${data}`, "--cache", cache], {
+    env: { HOME: home, MEMORY_FILE_PATH: "x" },
+  });
+  assert.equal(plain.code, 0, plain.stderr);
+  const entry = JSON.parse(plain.stdout);
+  assert.equal(entry.args[0], "run");
+  assert.ok(entry.args.includes("--allow-env=MEMORY_FILE_PATH"), plain.stdout);
+  const launcher = await cli(
+    ["config", SECRET_MANIFEST, "--form", "launcher", "-p", `dir=${data}`, "--cache", cache],
+    { env: { HOME: home } },
+  );
+  assert.equal(launcher.code, 2);
+  assert.match(launcher.stderr, /--form launcher writes the entry for one client: add --client C/);
+  const bad = await cli(["config", SECRET_MANIFEST, "--form", "vm", "--cache", cache], {
+    env: { HOME: home },
+  });
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /--form must be deno, launcher or docker, got "vm"/);
+});
+
 Deno.test("mcp-run clients lists every client and scope with its file", async () => {
   const { home } = sandbox();
   Deno.mkdirSync(join(home, ".codeium", "windsurf"), { recursive: true });

@@ -202,7 +202,7 @@ export async function main(argv: string[], options: MainOptions = {}): Promise<n
       options: OPTIONS,
     });
   } catch (error) {
-    printError(`mcp-run: ${(error as Error).message}\nRun mcp-run --help for usage.`);
+    printError(`mcp-run: ${parseErrorMessage(error as Error)}\nRun mcp-run --help for usage.`);
     return EXIT.usage;
   }
   const { values, positionals, tokens } = parsed;
@@ -279,6 +279,11 @@ export async function main(argv: string[], options: MainOptions = {}): Promise<n
     : isAbsolute(values.cache)
     ? values.cache
     : resolvePath(values.cache);
+  try {
+    if (!Deno.statSync(root).isDirectory) {
+      return usage(`--cache must name a folder, but "${root}" is a file`);
+    }
+  } catch { /* created on first use */ }
   const ctx: Context = {
     root,
     sources: values.registry
@@ -441,12 +446,59 @@ export async function main(argv: string[], options: MainOptions = {}): Promise<n
     }
   } catch (error) {
     if ((error as Error).name === "ClientUsageError") return usage((error as Error).message);
-    printError(`mcp-run: ${(error as Error).message}`);
+    printError(`mcp-run: ${osErrorMessage(error as Error)}`);
     if (error instanceof ManifestError || error instanceof GrantError) return EXIT.invalid;
     if (error instanceof CacheError) return EXIT.cache;
     if (error instanceof DockerUnavailableError) return EXIT.error;
     return EXIT.error;
   }
+}
+
+/** The parser's message for a bad option, in the CLI's own words. */
+function parseErrorMessage(error: Error): string {
+  const code = (error as Error & { code?: string }).code;
+  const unknown = /^Unknown option '([^']*)'/.exec(error.message);
+  if (code === "ERR_PARSE_ARGS_UNKNOWN_OPTION" && unknown) {
+    return `unknown option ${unknown[1]} (server arguments go after --, as in -- ${unknown[1]})`;
+  }
+  const missing = /^Option '([^']*)' argument is ambiguous/.exec(error.message);
+  if (missing) {
+    return `${missing[1]} needs a value: write ${missing[1]}=VALUE for one that starts with -`;
+  }
+  return error.message;
+}
+
+const OS_ERROR_WORDS: Record<string, string> = {
+  NotFound: "it does not exist",
+  IsADirectory: "it is a folder, not a file",
+  NotADirectory: "a part of the path is a file, not a folder",
+  PermissionDenied: "permission denied",
+  AlreadyExists: "it already exists",
+};
+
+const OS_OPERATION_WORDS: Record<string, string> = {
+  readfile: "read",
+  open: "open",
+  stat: "find",
+  lstat: "find",
+  readdir: "list",
+  mkdir: "create",
+  writefile: "write",
+  remove: "remove",
+  rename: "move",
+};
+
+/**
+ * A bare operating-system error (`Is a directory (os error 21): readfile '/x'`) said in words,
+ * with the path it concerns: `Cannot read "/x": it is a folder, not a file`. Other errors keep
+ * their message.
+ */
+function osErrorMessage(error: Error): string {
+  const match = /\(os error \d+\): (\w+) '([^']*)'/.exec(error.message);
+  const words = OS_ERROR_WORDS[error.name];
+  if (!match || !words) return error.message;
+  const [, operation, path] = match;
+  return `Cannot ${OS_OPERATION_WORDS[operation] ?? operation} "${path}": ${words}`;
 }
 
 interface Context extends CliContext {

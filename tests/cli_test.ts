@@ -37,6 +37,26 @@ Deno.test("mcp-run reports bad usage with exit 2", async () => {
   assert.match(stray.stderr, /--port is not an option of list/);
 });
 
+Deno.test("mcp-run says bad options and missing files in words, naming them", async () => {
+  const cases: [string[], number, RegExp][] = [
+    [["serve", "memory", "--bogus"], 2, /unknown option --bogus \(server arguments go after --/],
+    [["serve", "memory", "--port", "-1"], 2, /--port needs a value: write --port=VALUE/],
+    [
+      ["list", "--cache", join(ROOT, "README.md")],
+      2,
+      /--cache must name a folder, but ".*README\.md" is a file/,
+    ],
+    [["import", join(data, "nothere.json")], 1, /Cannot read ".*nothere\.json": it does not exist/],
+    [["import", data], 1, /Cannot read ".*": it is a folder, not a file/],
+  ];
+  for (const [args, code, message] of cases) {
+    const r = await cli(args);
+    assert.equal(r.code, code, `${args.join(" ")}: ${r.stderr}`);
+    assert.match(r.stderr, message, args.join(" "));
+    assert.doesNotMatch(r.stderr, /os error|at .*\.ts:\d+/, args.join(" "));
+  }
+});
+
 Deno.test("mcp-run check reports every problem with path and line, exit 3", async () => {
   const r = await cli(["check", `${ROOT}/tests/testdata/bad_manifest.jsonc`]);
   assert.equal(r.code, 3);

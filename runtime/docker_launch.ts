@@ -31,7 +31,7 @@ import {
 import { trackContainer } from "./child_guard.ts";
 import { denoRunArgs } from "./flags.ts";
 import type { LaunchPlan } from "./launch_plan.ts";
-import { CacheError } from "./pull.ts";
+import { CacheError, downloadSummary } from "./pull.ts";
 import { type ApprovalOptions, checkApproval } from "./approval.ts";
 import { GrantError, type ResolvedServer } from "./resolve.ts";
 import { ServerProcess, type SpawnServerOptions, startPlan } from "./server_process.ts";
@@ -319,14 +319,14 @@ export async function dockerPull(
     env: { ...docker.env, ...pick(source, passEnv) },
   });
   const lines = out.stderr.split("\n").filter((l) => l.trim());
-  const downloads = lines.filter((l) => l.startsWith("Download")).length;
-  if (downloads) progress(`  downloaded ${downloads} files from the registries`);
   if (out.code !== 0) {
     throw new Error(
       `Cannot pull ${server.specifier} into docker volume ${volume}: the pull container exited ` +
         `with code ${out.code}\n${lines.slice(-8).join("\n")}`,
     );
   }
+  const downloaded = downloadSummary(lines);
+  if (downloaded) progress(downloaded);
   const record: DockerPullRecord = {
     volume,
     image,

@@ -187,8 +187,6 @@ async function pullLocked(
     }).output();
     const text = new TextDecoder().decode(out.stderr);
     const lines = text.split("\n").filter((l) => l.trim());
-    const downloads = lines.filter((l) => l.trimStart().startsWith("Download")).length;
-    if (downloads) progress(`  downloaded ${downloads} files from the registries`);
     if (!out.success) {
       throw new Error(
         `Cannot pull ${server.specifier}: deno cache exited with code ${out.code}\n${
@@ -196,6 +194,8 @@ async function pullLocked(
         }`,
       );
     }
+    const downloaded = downloadSummary(lines);
+    if (downloaded) progress(downloaded);
     const record: PullRecord = {
       specifier: server.specifier,
       denoVersion: await denoVersion(deno),
@@ -439,4 +439,23 @@ async function lockDigest(lockFile: string): Promise<string> {
 async function denoVersion(deno: string): Promise<string> {
   const out = await new Deno.Command(deno, { args: ["--version"], stdout: "piped" }).output();
   return new TextDecoder().decode(out.stdout).split(/\s+/)[1] ?? "unknown";
+}
+
+/**
+ * Says how many files a successful `deno cache` downloaded, from its stderr lines.
+ *
+ * @param lines Its stderr, line by line.
+ * @returns The progress line, or `undefined` when it downloaded nothing.
+ *
+ * @example
+ * ```ts
+ * import { downloadSummary } from "./pull.ts";
+ * console.log(downloadSummary(["Download https://registry.npmjs.org/zod"])); // "  downloaded 1 file …"
+ * console.log(downloadSummary(["Warning: x"])); // undefined
+ * ```
+ */
+export function downloadSummary(lines: string[]): string | undefined {
+  const count = lines.filter((l) => l.trimStart().startsWith("Download")).length;
+  if (count === 0) return undefined;
+  return `  downloaded ${count} ${count === 1 ? "file" : "files"} from the registries`;
 }

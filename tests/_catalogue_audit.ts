@@ -85,6 +85,13 @@ const httpMode = (names: string) =>
     "settings of its HTTP or hosted mode; mcp-run uses stdio",
   );
 
+/** A first-party server's own modules (`@sandboxed/<name>`), loaded from the pulled cache. */
+const ownModules = (name: string) =>
+  refusal(
+    new RegExp(`^import https?:\\/\\/[^/]+\\/@sandboxed\\/${name}\\/`),
+    "its own modules, loaded from the pulled cache (--cached-only, lockfile)",
+  );
+
 /**
  * Every catalogue entry, with what it lists under its manifest and the refused checks that are
  * known and lose nothing. A refusal not listed here fails the entry's test: grant it (minimally)
@@ -176,12 +183,7 @@ export const CATALOGUE_AUDIT: Record<string, AuditExpectation> = {
   },
   fetch: {
     offering: { instructions: false, tools: 1, prompts: 0, resources: 0, resourceTemplates: 0 },
-    refused: [
-      refusal(
-        /^import https?:\/\/[^/]+\/@sandboxed\/fetch\//,
-        "its own modules, loaded from the pulled cache (--cached-only, lockfile)",
-      ),
-    ],
+    refused: [ownModules("fetch")],
   },
   filesystem: {
     offering: { instructions: false, tools: 14, prompts: 0, resources: 0, resourceTemplates: 0 },
@@ -321,12 +323,7 @@ export const CATALOGUE_AUDIT: Record<string, AuditExpectation> = {
   },
   time: {
     offering: { instructions: false, tools: 2, prompts: 0, resources: 0, resourceTemplates: 0 },
-    refused: [
-      refusal(
-        /^import https?:\/\/[^/]+\/@sandboxed\/time\//,
-        "its own modules, loaded from the pulled cache (--cached-only, lockfile)",
-      ),
-    ],
+    refused: [ownModules("time")],
   },
 };
 

@@ -134,3 +134,26 @@ export async function checkFilesystemConfined(
   assert.equal(Deno.readTextFileSync(`${granted}/out.txt`), "written");
   assert.equal(Deno.readTextFileSync(`${work}/secret.txt`), canary);
 }
+
+/**
+ * The `initialize` request that opens an MCP session (protocol 2025-06-18, no capabilities).
+ *
+ * @param id The JSON-RPC request id.
+ * @param clientInfo The client's name and version.
+ * @returns The JSON-RPC message, to be serialized by the caller.
+ * @example
+ * ```ts ignore
+ * await writer.write(JSON.stringify(initializeRequest(1, { name: "test", version: "1" })) + "\n");
+ * ```
+ */
+export function initializeRequest(
+  id: number,
+  clientInfo: { name: string; version: string },
+): Record<string, unknown> {
+  return {
+    jsonrpc: "2.0",
+    id,
+    method: "initialize",
+    params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo },
+  };
+}

@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { ROOT, toolEnv } from "./_helpers.ts";
+import { initializeRequest, ROOT, toolEnv } from "./_helpers.ts";
 
 /** The stubborn fixture's manifest. */
 export const STUBBORN = `${ROOT}/tests/testdata/stubborn/manifest.jsonc`;
@@ -133,16 +133,7 @@ export async function openSession(url: string): Promise<void> {
   const response = await fetch(url, {
     method: "POST",
     headers: { "Content-Type": "application/json", Accept: "application/json, text/event-stream" },
-    body: JSON.stringify({
-      jsonrpc: "2.0",
-      id: 1,
-      method: "initialize",
-      params: {
-        protocolVersion: "2025-06-18",
-        capabilities: {},
-        clientInfo: { name: "launcher-death-test", version: "1.0.0" },
-      },
-    }),
+    body: JSON.stringify(initializeRequest(1, { name: "launcher-death-test", version: "1.0.0" })),
   });
   await response.body?.cancel();
   assert.equal(response.status, 200, "the session opened");

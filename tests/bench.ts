@@ -21,7 +21,7 @@ import { resolveServer } from "../runtime/resolve.ts";
 import { denoLaunchPlan, type LaunchPlan, prepareServer } from "../runtime/launch_plan.ts";
 import { dockerLaunchPlan, prepareDockerServer } from "../runtime/docker_launch.ts";
 import { removeContainer, runDocker } from "../runtime/docker_engine.ts";
-import { ROOT, tempDir } from "./_helpers.ts";
+import { initializeRequest, ROOT, tempDir } from "./_helpers.ts";
 import { benchServe, benchTables, TARGETS } from "./bench_serve.ts";
 
 const { values } = parseArgs({
@@ -118,16 +118,7 @@ async function benchStartup(): Promise<void> {
     const child = startPlan(plan, "null");
     const writer = child.stdin.getWriter();
     const send = (m: unknown) => writer.write(new TextEncoder().encode(JSON.stringify(m) + "\n"));
-    await send({
-      jsonrpc: "2.0",
-      id: 1,
-      method: "initialize",
-      params: {
-        protocolVersion: "2025-06-18",
-        capabilities: {},
-        clientInfo: { name: "b", version: "1" },
-      },
-    });
+    await send(initializeRequest(1, { name: "b", version: "1" }));
     const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
     let buffered = "";
     let elapsed = -1;

@@ -24,6 +24,7 @@ import { loadManifest } from "../runtime/registry.ts";
 import { resolveServer } from "../runtime/resolve.ts";
 import { denoLaunchPlan, type LaunchPlan, prepareServer } from "../runtime/launch_plan.ts";
 import { shellQuote } from "../runtime/shell_quote.ts";
+import { initializeRequest } from "./_helpers.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const MANIFEST = join(ROOT, "tests/testdata/serve_fixture.jsonc");
@@ -88,17 +89,7 @@ const CALL = (id: number) =>
     method: "tools/call",
     params: { name: "echo", arguments: { text: "bench" } },
   });
-const INIT = (id: number) =>
-  JSON.stringify({
-    jsonrpc: "2.0",
-    id,
-    method: "initialize",
-    params: {
-      protocolVersion: "2025-06-18",
-      capabilities: {},
-      clientInfo: { name: "bench", version: "1" },
-    },
-  });
+const INIT = (id: number) => JSON.stringify(initializeRequest(id, { name: "bench", version: "1" }));
 const INITIALIZED = JSON.stringify({ jsonrpc: "2.0", method: "notifications/initialized" });
 
 function percentile(sorted: number[], p: number): number {

@@ -6,10 +6,9 @@
  */
 import assert from "node:assert/strict";
 import { connectServer } from "../runtime/connect.ts";
-import { DENO_IMAGE } from "../runtime/docker_args.ts";
-import { runDocker } from "../runtime/docker_engine.ts";
 import { ServerExitedError } from "../runtime/server_process.ts";
 import { cli, ROOT, tempDir, toolEnv } from "./_helpers.ts";
+import { CLI_DOCKER, dockerProblem } from "./_docker.ts";
 import { attackerManifest, removeOnExit, writeManifest } from "./_security.ts";
 import { resolveServer } from "../runtime/resolve.ts";
 
@@ -26,31 +25,14 @@ function faulty(mode: "exit-at-start" | "crash-in-call" | "silent" | "old-protoc
   );
 }
 
-const IMAGE = Deno.env.get("MCP_RUN_TEST_IMAGE") ?? `mcp-run-test/${DENO_IMAGE.split("/")[1]}`;
-
-async function dockerProblem(): Promise<string | undefined> {
-  try {
-    const version = await runDocker(["version", "--format", "{{.Server.Version}}"]);
-    if (version.code !== 0) return `no Docker engine answers: ${version.stderr.trim()}`;
-    const image = await runDocker(["image", "inspect", IMAGE]);
-    if (image.code !== 0) return `the image ${IMAGE} is missing (run tools/docker_setup.sh)`;
-    return undefined;
-  } catch (error) {
-    return (error as Error).message;
-  }
-}
-const problem = await dockerProblem();
-if (problem && Deno.env.get("CI") === "true") {
-  throw new Error(`Docker tests cannot be skipped in CI: ${problem}`);
-}
-if (problem) console.error(`cli_errors_test.ts: skipping docker cases, ${problem}`);
+const problem = await dockerProblem("cli_errors_test.ts: skipping docker cases");
 
 /** The isolations every case runs under. */
 const ISOLATIONS: { name: string; args: string[]; ignore: boolean }[] = [
   { name: "natively", args: [], ignore: false },
   {
     name: "in docker",
-    args: ["--isolation", "docker", "--image", IMAGE, "--network", "host"],
+    args: CLI_DOCKER,
     ignore: problem !== undefined,
   },
 ];

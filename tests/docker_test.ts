@@ -13,7 +13,6 @@ import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js"
 import { connectServer } from "../runtime/connect.ts";
 import {
   CONTAINER_USER,
-  DENO_IMAGE,
   dockerRunArgs,
   type DockerRunOptions,
   dockerVolumeName,
@@ -31,6 +30,7 @@ import {
   assertAllStopped,
   killLauncher,
   killNaming,
+  type Launcher,
   openSession,
   startLauncher,
   stopLauncher,
@@ -48,27 +48,11 @@ import {
   tempDir,
   toolEnv,
 } from "./_helpers.ts";
+import { CLI_DOCKER, dockerProblem, IMAGE } from "./_docker.ts";
 
-const IMAGE = Deno.env.get("MCP_RUN_TEST_IMAGE") ?? `mcp-run-test/${DENO_IMAGE.split("/")[1]}`;
 const PROBE_MANIFEST = `${ROOT}/tests/testdata/docker_probe/manifest.jsonc`;
 
-async function dockerProblem(): Promise<string | undefined> {
-  try {
-    const version = await runDocker(["version", "--format", "{{.Server.Version}}"]);
-    if (version.code !== 0) return `no Docker engine answers: ${version.stderr.trim()}`;
-    const image = await runDocker(["image", "inspect", IMAGE]);
-    if (image.code !== 0) return `the image ${IMAGE} is missing (run tools/docker_setup.sh)`;
-    return undefined;
-  } catch (error) {
-    return (error as Error).message;
-  }
-}
-
-const problem = await dockerProblem();
-if (problem && Deno.env.get("CI") === "true") {
-  throw new Error(`Docker tests cannot be skipped in CI: ${problem}`);
-}
-if (problem) console.error(`docker_test.ts: skipping, ${problem}`);
+const problem = await dockerProblem("docker_test.ts: skipping");
 const ignore = problem !== undefined;
 
 const cache = tempDir("mcp-run-docker-cache-");
@@ -79,7 +63,6 @@ const DOCKER: DockerLaunchOptions = {
   network: "host",
   source: toolEnv(),
 };
-const CLI_DOCKER = ["--isolation", "docker", "--image", IMAGE, "--network", "host"];
 
 /** Env for the CLI as a subprocess: the tool env plus HOME for the docker client. */
 function cliEnv(extra: Record<string, string> = {}): Record<string, string> {
@@ -535,37 +518,45 @@ dockerTest(
   },
 );
 
+/** The pid of a process that has already exited (no launcher runs under it). */
+async function exitedPid(): Promise<number> {
+  const dead = new Deno.Command("true").spawn();
+  await dead.status;
+  return dead.pid;
+}
+
+/** Starts a long-running container labelled as mcp-run's, as if started by launcher `pid`. */
+function startLabelled(name: string, pid: number, options: { rm?: boolean } = {}) {
+  return runDocker([
+    "run",
+    "-d",
+    ...(options.rm ? ["--rm"] : []),
+    "--pull",
+    "never",
+    "--network",
+    "none",
+    "--name",
+    name,
+    "--label",
+    "mcp-run=1",
+    "--label",
+    `mcp-run.launcher-host=${Deno.hostname()}`,
+    "--label",
+    `mcp-run.launcher-pid=${pid}`,
+    IMAGE,
+    "eval",
+    "setTimeout(() => {}, 60000)",
+  ]);
+}
+
 dockerTest(
   "removeOrphanContainers() removes containers whose launcher died, only those",
   async () => {
-    const dead = new Deno.Command("true").spawn();
-    const deadPid = dead.pid;
-    await dead.status;
-    const start = (name: string, pid: number) =>
-      runDocker([
-        "run",
-        "-d",
-        "--rm",
-        "--pull",
-        "never",
-        "--network",
-        "none",
-        "--name",
-        name,
-        "--label",
-        "mcp-run=1",
-        "--label",
-        `mcp-run.launcher-host=${Deno.hostname()}`,
-        "--label",
-        `mcp-run.launcher-pid=${pid}`,
-        IMAGE,
-        "eval",
-        "setTimeout(() => {}, 60000)",
-      ]);
+    const deadPid = await exitedPid();
     const orphan = `mcp-run-orphan-${deadPid}`;
     const alive = `mcp-run-alive-${deadPid}`;
-    assert.equal((await start(orphan, deadPid)).code, 0);
-    assert.equal((await start(alive, 1)).code, 0);
+    assert.equal((await startLabelled(orphan, deadPid, { rm: true })).code, 0);
+    assert.equal((await startLabelled(alive, 1, { rm: true })).code, 0);
     try {
       const removed = await removeOrphanContainers();
       assert.deepEqual(removed, [orphan]);
@@ -674,6 +665,22 @@ dockerTest(
   },
 );
 
+/** Kills the launcher by SIGKILL; asserts its stubborn servers and their containers went with it. */
+async function assertKillLeavesNothing(launcher: Launcher, dir: string): Promise<void> {
+  await killLauncher(launcher);
+  await assertAllStopped(dir, 4000);
+  assert.deepEqual(await listContainers({ "mcp-run.server": "stubborn" }), []);
+}
+
+/** Clean-up after a stubborn launch, whatever happened: launcher, servers, containers. */
+async function cleanUpStubborn(launcher: Launcher, dir: string): Promise<void> {
+  stopLauncher(launcher);
+  killNaming(dir);
+  for (const id of await listContainers({ "mcp-run.server": "stubborn" })) {
+    await removeContainer(id).catch(() => {}); // may be under way already
+  }
+}
+
 dockerTest(
   "mcp-run run --isolation docker killed by SIGKILL leaves no container and no server running",
   async () => {
@@ -683,15 +690,9 @@ dockerTest(
       // Positive control: the server runs in its container and its heartbeat advances.
       await waitForHeartbeats(dir, 1);
       assert.equal((await listContainers({ "mcp-run.server": "stubborn" })).length, 1);
-      await killLauncher(launcher);
-      await assertAllStopped(dir, 4000);
-      assert.deepEqual(await listContainers({ "mcp-run.server": "stubborn" }), []);
+      await assertKillLeavesNothing(launcher, dir);
     } finally {
-      stopLauncher(launcher);
-      killNaming(dir);
-      for (const id of await listContainers({ "mcp-run.server": "stubborn" })) {
-        await removeContainer(id).catch(() => {}); // may be under way already
-      }
+      await cleanUpStubborn(launcher, dir);
     }
   },
 );
@@ -711,41 +712,12 @@ dockerTest(
       // Positive control: two sessions, two containers, both heartbeats advance.
       await waitForHeartbeats(dir, 2);
       assert.equal((await listContainers({ "mcp-run.server": "stubborn" })).length, 2);
-      await killLauncher(launcher);
-      await assertAllStopped(dir, 4000);
-      assert.deepEqual(await listContainers({ "mcp-run.server": "stubborn" }), []);
+      await assertKillLeavesNothing(launcher, dir);
     } finally {
-      stopLauncher(launcher);
-      killNaming(dir);
-      for (const id of await listContainers({ "mcp-run.server": "stubborn" })) {
-        await removeContainer(id).catch(() => {}); // may be under way already
-      }
+      await cleanUpStubborn(launcher, dir);
     }
   },
 );
-
-/** Starts a long-running container labelled as mcp-run's, as if started by launcher `pid`. */
-function startLabelled(name: string, pid: number) {
-  return runDocker([
-    "run",
-    "-d",
-    "--pull",
-    "never",
-    "--network",
-    "none",
-    "--name",
-    name,
-    "--label",
-    "mcp-run=1",
-    "--label",
-    `mcp-run.launcher-host=${Deno.hostname()}`,
-    "--label",
-    `mcp-run.launcher-pid=${pid}`,
-    IMAGE,
-    "eval",
-    "setTimeout(() => {}, 60000)",
-  ]);
-}
 
 dockerTest(
   "mcp-run call --isolation docker removes orphaned containers before it exits",
@@ -753,9 +725,7 @@ dockerTest(
     const call = () =>
       cli(["call", "everything", "echo", '{"message":"hi"}', ...CLI_DOCKER], { env: cliEnv() });
     assert.equal((await call()).code, 0, "pulled"); // later calls take the short path
-    const dead = new Deno.Command("true").spawn();
-    const deadPid = dead.pid;
-    await dead.status;
+    const deadPid = await exitedPid();
     const orphan = `mcp-run-orphan-${deadPid}`;
     assert.equal((await startLabelled(orphan, deadPid)).code, 0);
     try {

@@ -186,12 +186,7 @@ for (const [what, message, tamper] of tamperings) {
 Deno.test("tampered code never runs: the cache check comes before the server starts", async () => {
   const granted = removeOnExit(tempDir());
   const marker = join(granted, "tampered-code-ran");
-  const original = Deno.readFileSync(codeFile);
-  // Appended to the SDK's stdio transport, which the server imports first thing.
-  const payload = `\nimport __fs from "node:fs";\n__fs.writeFileSync(${
-    JSON.stringify(marker)
-  }, "ran");\n`;
-  Deno.writeTextFileSync(codeFile, payload, { append: true });
+  const undo = plantPayload(marker);
   try {
     await assert.rejects(
       () => launch(attackerManifest(withDir), { root, params: { dir: granted } }),
@@ -206,23 +201,14 @@ Deno.test("tampered code never runs: the cache check comes before the server sta
     await new Promise((resolve) => setTimeout(resolve, 1000)); // give a started server time
     assert.throws(() => Deno.statSync(marker), Deno.errors.NotFound, "the tampered code ran");
   } finally {
-    Deno.writeFileSync(codeFile, original);
+    undo();
   }
   // Positive control: the same payload, launched by hand past the check, does run.
-  Deno.writeTextFileSync(codeFile, payload, { append: true });
+  const undoAgain = plantPayload(marker);
   try {
-    const plan = denoLaunchPlan(
-      resolveServer(attackerManifest(withDir), { cacheRoot: root, params: { dir: granted } }),
-      { cacheRoot: root, source: {} },
-    );
-    const child = spawnServer(server.name, plan, { onStderr: () => {} });
-    for (let i = 0; i < 100 && !exists(marker); i++) {
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-    await child.stop();
-    assert.equal(Deno.readTextFileSync(marker), "ran");
+    await assertPayloadFires(granted, marker);
   } finally {
-    Deno.writeFileSync(codeFile, original);
+    undoAgain();
   }
 });
 
@@ -250,8 +236,8 @@ Deno.test("mcp-run run exits 4 on a tampered cache and starts nothing", async ()
 });
 
 /**
- * The tampering of the tests below: the SDK's stdio transport (imported first thing by the
- * server) gets code appended that drops a canary in the granted folder.
+ * The tampering of the tampered-code tests: the SDK's stdio transport (imported first thing by
+ * the server) gets code appended that drops a canary in the granted folder.
  */
 function plantPayload(marker: string): () => void {
   const original = Deno.readFileSync(codeFile);
@@ -278,11 +264,23 @@ async function assertPayloadFires(granted: string, marker: string): Promise<void
   Deno.removeSync(marker);
 }
 
-function callPid(manifest: string, granted: string) {
-  return cli(["call", manifest, "pid", "-p", `dir=${granted}`, "--cache", root, "--yes"]);
+/** A planted payload, proven to fire when unchecked, and what the test needs around it. */
+interface PlantedPayload {
+  /** The folder granted to the server. */
+  granted: string;
+  /** The canary the payload drops in `granted`. */
+  marker: string;
+  /** A manifest of the attacker server with `granted` as its `dir` parameter. */
+  manifest: string;
+  /** The code file's text before the payload. */
+  original: string;
 }
 
-Deno.test("mcp-run pull after a cached file is edited fetches the code again; the edit never runs", async () => {
+/**
+ * Plants the payload, runs its positive control, then `body`; the code file is restored
+ * afterwards unless `body` left it as it was.
+ */
+async function withPlantedPayload(body: (planted: PlantedPayload) => Promise<void>): Promise<void> {
   const granted = removeOnExit(tempDir());
   const marker = join(granted, "tampered-code-ran");
   const manifest = writeManifest(removeOnExit(tempDir()), withDir);
@@ -290,6 +288,18 @@ Deno.test("mcp-run pull after a cached file is edited fetches the code again; th
   const undo = plantPayload(marker);
   try {
     await assertPayloadFires(granted, marker);
+    await body({ granted, marker, manifest, original });
+  } finally {
+    if (Deno.readTextFileSync(codeFile) !== original) undo();
+  }
+}
+
+function callPid(manifest: string, granted: string) {
+  return cli(["call", manifest, "pid", "-p", `dir=${granted}`, "--cache", root, "--yes"]);
+}
+
+Deno.test("mcp-run pull after a cached file is edited fetches the code again; the edit never runs", async () => {
+  await withPlantedPayload(async ({ granted, marker, manifest, original }) => {
     const pulled = await cli(["pull", manifest, "-p", `dir=${granted}`, "--cache", root, "--yes"]);
     assert.equal(pulled.code, 0, pulled.stderr);
     const r = await callPid(manifest, granted);
@@ -299,39 +309,23 @@ Deno.test("mcp-run pull after a cached file is edited fetches the code again; th
     assert.equal(Deno.readTextFileSync(codeFile), original);
     assert.match(pulled.stderr, /stdio\.js was modified\): fetching it again into an empty folder/);
     await verifyPull(server, { cacheRoot: root });
-  } finally {
-    if (Deno.readTextFileSync(codeFile) !== original) undo();
-  }
+  });
 });
 
 Deno.test("mcp-run call after pull.json is deleted fetches the code again; the edit never runs", async () => {
-  const granted = removeOnExit(tempDir());
-  const marker = join(granted, "tampered-code-ran");
-  const manifest = writeManifest(removeOnExit(tempDir()), withDir);
-  const original = Deno.readTextFileSync(codeFile);
-  const undo = plantPayload(marker);
-  try {
-    await assertPayloadFires(granted, marker);
+  await withPlantedPayload(async ({ granted, marker, manifest, original }) => {
     Deno.removeSync(dirs.pullRecord);
     const r = await callPid(manifest, granted);
     assert.equal(r.code, 0, r.stderr);
     assert.ok(!exists(marker), "the tampered code ran");
     assert.match(r.stderr, /has no pull record: fetching it again into an empty folder/);
     assert.equal(Deno.readTextFileSync(codeFile), original);
-  } finally {
-    if (Deno.readTextFileSync(codeFile) !== original) undo();
-  }
+  });
   await verifyPull(server, { cacheRoot: root });
 });
 
 Deno.test("mcp-run run exits 4 when pull.json is truncated and runs nothing; pull repairs it", async () => {
-  const granted = removeOnExit(tempDir());
-  const marker = join(granted, "tampered-code-ran");
-  const manifest = writeManifest(removeOnExit(tempDir()), withDir);
-  const original = Deno.readTextFileSync(codeFile);
-  const undo = plantPayload(marker);
-  try {
-    await assertPayloadFires(granted, marker);
+  await withPlantedPayload(async ({ granted, marker, manifest, original }) => {
     const text = Deno.readTextFileSync(dirs.pullRecord);
     Deno.writeTextFileSync(dirs.pullRecord, text.slice(0, text.length / 2));
     const r = await cli(["run", manifest, "-p", `dir=${granted}`, "--cache", root, "--yes"], {
@@ -346,8 +340,6 @@ Deno.test("mcp-run run exits 4 when pull.json is truncated and runs nothing; pul
     const pulled = await cli(["pull", manifest, "-p", `dir=${granted}`, "--cache", root, "--yes"]);
     assert.equal(pulled.code, 0, pulled.stderr);
     assert.equal(Deno.readTextFileSync(codeFile), original);
-  } finally {
-    if (Deno.readTextFileSync(codeFile) !== original) undo();
-  }
+  });
   await verifyPull(server, { cacheRoot: root });
 });

@@ -8,31 +8,15 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { DENO_IMAGE, dockerVolumeName } from "../runtime/docker_args.ts";
+import { dockerVolumeName } from "../runtime/docker_args.ts";
 import { runDocker } from "../runtime/docker_engine.ts";
 import { cli, ROOT, tempDir } from "./_helpers.ts";
+import { CLI_DOCKER, dockerProblem, IMAGE } from "./_docker.ts";
 import { removeOnExit } from "./_security.ts";
 
-const IMAGE = Deno.env.get("MCP_RUN_TEST_IMAGE") ?? `mcp-run-test/${DENO_IMAGE.split("/")[1]}`;
 const PROBE = `${ROOT}/tests/testdata/docker_probe/probe.ts`;
 
-async function dockerProblem(): Promise<string | undefined> {
-  try {
-    const version = await runDocker(["version", "--format", "{{.Server.Version}}"]);
-    if (version.code !== 0) return `no Docker engine answers: ${version.stderr.trim()}`;
-    const image = await runDocker(["image", "inspect", IMAGE]);
-    if (image.code !== 0) return `the image ${IMAGE} is missing (run tools/docker_setup.sh)`;
-    return undefined;
-  } catch (error) {
-    return (error as Error).message;
-  }
-}
-
-const problem = await dockerProblem();
-if (problem && Deno.env.get("CI") === "true") {
-  throw new Error(`Docker tests cannot be skipped in CI: ${problem}`);
-}
-if (problem) console.error(`security_env_docker_test.ts: skipping, ${problem}`);
+const problem = await dockerProblem("security_env_docker_test.ts: skipping");
 
 const PROXY_SECRET = "canary-proxy-password-5c2e";
 const canaries: Record<string, string> = {
@@ -62,17 +46,7 @@ Deno.test({
       }),
     );
     const env = { HOME: Deno.env.get("HOME") ?? "/root" };
-    const args = [
-      manifest,
-      "--isolation",
-      "docker",
-      "--image",
-      IMAGE,
-      "--network",
-      "host",
-      "--cache",
-      cache,
-    ];
+    const args = [manifest, ...CLI_DOCKER, "--cache", cache];
     try {
       const pulled = await cli(["pull", ...args], { env });
       assert.equal(pulled.code, 0, pulled.stderr);

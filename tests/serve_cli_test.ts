@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { cli, ROOT, tempDir, toolEnv } from "./_helpers.ts";
 import { callText, connectClient, isAlive, waitAllExited } from "./_bridge_helpers.ts";
-import { DENO_IMAGE } from "../runtime/docker_args.ts";
+import { CLI_DOCKER, dockerProblem } from "./_docker.ts";
 import { runDocker } from "../runtime/docker_engine.ts";
 
 const MANIFEST = join(ROOT, "tests/testdata/serve_fixture.jsonc");
@@ -156,22 +156,7 @@ Deno.test("mcp-run serve gives each session a sandboxed process and stops them a
   assert.match(served.stderr(), /mcp-run serve: stopped/);
 });
 
-const IMAGE = Deno.env.get("MCP_RUN_TEST_IMAGE") ?? `mcp-run-test/${DENO_IMAGE.split("/")[1]}`;
-
-async function dockerProblem(): Promise<string | undefined> {
-  try {
-    const version = await runDocker(["version", "--format", "{{.Server.Version}}"]);
-    if (version.code !== 0) return `no Docker engine answers: ${version.stderr.trim()}`;
-    const image = await runDocker(["image", "inspect", IMAGE]);
-    if (image.code !== 0) return `the image ${IMAGE} is missing (run tools/docker_setup.sh)`;
-  } catch (error) {
-    return (error as Error).message;
-  }
-}
 const dockerMissing = await dockerProblem();
-if (dockerMissing && Deno.env.get("CI") === "true") {
-  throw new Error(`Docker tests cannot be skipped in CI: ${dockerMissing}`);
-}
 
 async function fixtureContainers(): Promise<string[]> {
   const listed = await runDocker([
@@ -197,12 +182,7 @@ Deno.test({
       "0",
       "--cache",
       dockerCache,
-      "--isolation",
-      "docker",
-      "--image",
-      IMAGE,
-      "--network",
-      "host",
+      ...CLI_DOCKER,
     ]);
     try {
       const a = await connectClient({ url: served.url });

@@ -34,7 +34,7 @@ export {
   parseManifest,
   type ParseManifestOptions,
   SYS_NAMES,
-} from "./runtime/manifest.ts";
+} from "./runtime/policy/manifest.ts";
 export {
   denyNetList,
   formatNetGrant,
@@ -46,13 +46,13 @@ export {
   parseNetGrant,
   PRIVATE_IPV4_RANGES,
   PRIVATE_IPV6_ADDRESSES,
-} from "./runtime/net_policy.ts";
+} from "./runtime/policy/net_policy.ts";
 export {
   checkHostAddresses,
   type CheckHostAddressesOptions,
   privateAddressReason,
-} from "./runtime/net_preflight.ts";
-export { forbiddenPathReason, type PathContext } from "./runtime/path_policy.ts";
+} from "./runtime/policy/net_preflight.ts";
+export { forbiddenPathReason, type PathContext } from "./runtime/policy/path_policy.ts";
 export {
   GrantError,
   manifestGrantProblems,
@@ -60,25 +60,31 @@ export {
   type ResolvedServer,
   resolveServer,
   type ResolveServerOptions,
-} from "./runtime/resolve.ts";
+} from "./runtime/policy/resolve.ts";
 export {
   denoCacheArgs,
   type DenoCacheArgsOptions,
   denoRunArgs,
   type DenoRunArgsOptions,
   permissionFlags,
-} from "./runtime/flags.ts";
+} from "./runtime/sandbox/flags.ts";
 export {
   cacheRoot,
   type CacheRootOptions,
   type ServerDirs,
   serverDirs,
-} from "./runtime/cache_dirs.ts";
-export { pullEnv, serverEnv, type ServerEnvOptions } from "./runtime/child_env.ts";
-export { CacheError, pull, type PullOptions, type PullRecord, verifyPull } from "./runtime/pull.ts";
-export type { FileDigest } from "./runtime/_tree_digest.ts";
-export { ApprovalError, type ApprovalOptions, checkApproval } from "./runtime/approval.ts";
-export type { GrantChange } from "./runtime/grant_diff.ts";
+} from "./runtime/sandbox/cache_dirs.ts";
+export { pullEnv, serverEnv, type ServerEnvOptions } from "./runtime/sandbox/child_env.ts";
+export {
+  CacheError,
+  pull,
+  type PullOptions,
+  type PullRecord,
+  verifyPull,
+} from "./runtime/sandbox/pull.ts";
+export type { FileDigest } from "./runtime/sandbox/_tree_digest.ts";
+export { ApprovalError, type ApprovalOptions, checkApproval } from "./runtime/policy/approval.ts";
+export type { GrantChange } from "./runtime/policy/grant_diff.ts";
 export {
   denoLaunchPlan,
   type DenoLaunchPlanOptions,
@@ -86,22 +92,22 @@ export {
   type PreparedServer,
   prepareServer,
   type PrepareServerOptions,
-} from "./runtime/launch_plan.ts";
+} from "./runtime/sandbox/launch_plan.ts";
 export {
   ServerExitedError,
   ServerProcess,
   spawnServer,
   type SpawnServerOptions,
-} from "./runtime/server_process.ts";
-export { LineSplitter, type SplitLine } from "./runtime/line_splitter.ts";
-export { ProcessTransport } from "./runtime/stdio_transport.ts";
-export { relayStdio, type RelayStdioOptions } from "./runtime/stdio_relay.ts";
+} from "./runtime/sandbox/server_process.ts";
+export { LineSplitter, type SplitLine } from "./runtime/sandbox/line_splitter.ts";
+export { ProcessTransport } from "./runtime/sandbox/stdio_transport.ts";
+export { relayStdio, type RelayStdioOptions } from "./runtime/sandbox/stdio_relay.ts";
 export {
   type ConnectedServer,
   connectServer,
   type ConnectServerOptions,
-} from "./runtime/connect.ts";
-export { DEFAULT_NPM_REGISTRY, npmPackageDir } from "./runtime/package_dir.ts";
+} from "./runtime/sandbox/connect.ts";
+export { DEFAULT_NPM_REGISTRY, npmPackageDir } from "./runtime/policy/package_dir.ts";
 export {
   CONTAINER_DENO_DIR,
   CONTAINER_LOCK_FILE,
@@ -118,7 +124,7 @@ export {
   type DockerRunOptions,
   dockerVolumeName,
   type DockerVolumeNameOptions,
-} from "./runtime/docker_args.ts";
+} from "./runtime/sandbox/docker_args.ts";
 export {
   checkDocker,
   type DockerCommandOptions,
@@ -130,7 +136,7 @@ export {
   removeContainer,
   runDocker,
   volumeExists,
-} from "./runtime/docker_engine.ts";
+} from "./runtime/sandbox/docker_engine.ts";
 export {
   defaultContainerUser,
   DOCKER_CLIENT_VARS,
@@ -145,14 +151,14 @@ export {
   prepareDockerServer,
   removeOrphanContainers,
   spawnDockerServer,
-} from "./runtime/docker_launch.ts";
+} from "./runtime/sandbox/docker_launch.ts";
 export {
   type EntrySecret,
   type LaunchEntry,
   launchEntry,
   type LaunchEntryOptions,
-} from "./runtime/launch_entry.ts";
-export { describePermissions } from "./runtime/describe.ts";
+} from "./runtime/clients/launch_entry.ts";
+export { describePermissions } from "./runtime/policy/describe.ts";
 export {
   BUILTIN_MANIFESTS,
   listManifestNames,
@@ -162,8 +168,8 @@ export {
   loadManifest,
   type RegistryOptions,
   type SkippedManifest,
-} from "./runtime/registry.ts";
-export { shellQuote } from "./runtime/shell_quote.ts";
+} from "./runtime/registry/load.ts";
+export { shellQuote } from "./runtime/sandbox/shell_quote.ts";
 export {
   BridgeErrorCode,
   type ClientInfo,
@@ -173,7 +179,7 @@ export {
   type HttpBridgeStats,
   loopbackHosts,
   type SessionMode,
-} from "./runtime/http_bridge.ts";
+} from "./runtime/http/bridge.ts";
 export {
   checkBindAddress,
   defaultAllowedHosts,
@@ -181,14 +187,14 @@ export {
   isLoopbackAddress,
   serveHttpBridge,
   type ServeHttpBridgeOptions,
-} from "./runtime/http_serve.ts";
+} from "./runtime/http/serve.ts";
 export {
   constantTimeEqual,
   MIN_TOKEN_LENGTH,
   readTokenFile,
   TokenVerifier,
-} from "./runtime/bearer_token.ts";
-export { serveServer, type ServeServerOptions } from "./runtime/serve_server.ts";
+} from "./runtime/http/bearer_token.ts";
+export { serveServer, type ServeServerOptions } from "./runtime/http/serve_server.ts";
 export type {
   ClientEnvironment,
   ClientId,
@@ -246,7 +252,7 @@ export {
   parseUserConfig,
   type UserConfig,
   userConfigPath,
-} from "./runtime/user_config.ts";
+} from "./runtime/cli/user_config.ts";
 export { EXIT, formatPlan, main, type MainOptions } from "./runtime/cli.ts";
 
 if (import.meta.main) {

@@ -14,8 +14,8 @@ import type {
   Tool,
 } from "@modelcontextprotocol/sdk/types.js";
 import { isAbsolute, resolve as resolvePath } from "node:path";
-import { cacheRoot } from "./cache_dirs.ts";
-import type { ClientCommandOptions } from "./client_commands.ts";
+import { cacheRoot } from "./sandbox/cache_dirs.ts";
+import type { ClientCommandOptions } from "./cli/clients.ts";
 import {
   diffCommand,
   exportCommand,
@@ -24,11 +24,11 @@ import {
   listCommand,
   searchCommand,
   showCommand,
-} from "./cli_registry.ts";
-import { guardChildren } from "./child_guard.ts";
-import { describePermissions } from "./describe.ts";
-import { checkDockerLimits, checkImageReference } from "./docker_args.ts";
-import { DockerUnavailableError } from "./docker_engine.ts";
+} from "./cli/registry.ts";
+import { guardChildren } from "./sandbox/child_guard.ts";
+import { describePermissions } from "./policy/describe.ts";
+import { checkDockerLimits, checkImageReference } from "./sandbox/docker_args.ts";
+import { DockerUnavailableError } from "./sandbox/docker_engine.ts";
 import {
   defaultContainerUser,
   type DockerLaunchOptions,
@@ -37,27 +37,27 @@ import {
   dockerPull,
   prepareDockerServer,
   spawnDockerServer,
-} from "./docker_launch.ts";
-import { launchEntry } from "./launch_entry.ts";
-import { denoLaunchPlan, type LaunchPlan, prepareServer } from "./launch_plan.ts";
-import { ManifestError } from "./manifest.ts";
-import { CacheError, pull } from "./pull.ts";
-import { checkRegistrySource, type LoadedManifest, loadManifest } from "./registry.ts";
+} from "./sandbox/docker_launch.ts";
+import { launchEntry } from "./clients/launch_entry.ts";
+import { denoLaunchPlan, type LaunchPlan, prepareServer } from "./sandbox/launch_plan.ts";
+import { ManifestError } from "./policy/manifest.ts";
+import { CacheError, pull } from "./sandbox/pull.ts";
+import { checkRegistrySource, type LoadedManifest, loadManifest } from "./registry/load.ts";
 import {
   GrantError,
   manifestGrantProblems,
   type ResolvedServer,
   resolveServer,
-} from "./resolve.ts";
-import { ServerExitedError, type ServerProcess, spawnServer } from "./server_process.ts";
-import { shellQuote } from "./shell_quote.ts";
-import { relayStdio } from "./stdio_relay.ts";
-import { readTokenFile } from "./bearer_token.ts";
-import { compileTrustedProxies } from "./_client_address.ts";
-import type { SessionMode } from "./http_bridge.ts";
-import type { CliContext } from "./cli_context.ts";
-import { HELP, USAGE } from "./cli_help.ts";
-import { loadUserConfig, type UserConfig } from "./user_config.ts";
+} from "./policy/resolve.ts";
+import { ServerExitedError, type ServerProcess, spawnServer } from "./sandbox/server_process.ts";
+import { shellQuote } from "./sandbox/shell_quote.ts";
+import { relayStdio } from "./sandbox/stdio_relay.ts";
+import { readTokenFile } from "./http/bearer_token.ts";
+import { compileTrustedProxies } from "./http/_client_address.ts";
+import type { SessionMode } from "./http/bridge.ts";
+import type { CliContext } from "./cli/context.ts";
+import { HELP, USAGE } from "./cli/help.ts";
+import { loadUserConfig, type UserConfig } from "./cli/user_config.ts";
 
 /** Exit codes of the CLI (`run` exits with the server's own code once it started). */
 export const EXIT: Readonly<Record<string, number>> = {
@@ -341,7 +341,7 @@ export async function main(argv: string[], options: MainOptions = {}): Promise<n
       case "uninstall":
       case "clients": {
         // Loaded on demand so `run` does not pay for the config editors at start-up.
-        const commands = await import("./client_commands.ts");
+        const commands = await import("./cli/clients.ts");
         if (command === "clients") {
           if (rest.length !== 0) return usage("takes no arguments");
           return await commands.clientsCommand(clientCtx);
@@ -402,7 +402,7 @@ export async function main(argv: string[], options: MainOptions = {}): Promise<n
       case "config": {
         if (rest.length !== 1) return usage("give one server name or manifest path");
         if (values.client !== undefined) {
-          const { configCommand: clientConfig } = await import("./client_commands.ts");
+          const { configCommand: clientConfig } = await import("./cli/clients.ts");
           return await clientConfig(clientCtx, rest[0], clientOptions);
         }
         const form = values.form ?? (isolation === "docker" ? "docker" : "deno");
@@ -665,7 +665,7 @@ async function inspectCommand(
   timeoutMs: number,
 ): Promise<number> {
   const server = await resolveFor(ctx, target, extraArgs);
-  const { connectServer } = await import("./connect.ts");
+  const { connectServer } = await import("./sandbox/connect.ts");
   const connected = await connectServer(server, {
     ...pullOptions(ctx),
     onStderr: () => {},
@@ -751,7 +751,7 @@ async function callCommand(
     throw new TypeError(`Tool arguments must be a JSON object, got ${argsText}`);
   }
   const server = await resolveFor(ctx, target, extraArgs);
-  const { connectServer } = await import("./connect.ts");
+  const { connectServer } = await import("./sandbox/connect.ts");
   const connected = await connectServer(server, {
     ...pullOptions(ctx),
     onStderr: () => {},
@@ -898,8 +898,8 @@ async function serveCommand(
     return EXIT.usage;
   }
   // Loaded on use, so the other commands start without the HTTP bridge and its SDK transport.
-  const { checkBindAddress } = await import("./http_serve.ts");
-  const { serveServer } = await import("./serve_server.ts");
+  const { checkBindAddress } = await import("./http/serve.ts");
+  const { serveServer } = await import("./http/serve_server.ts");
   checkBindAddress(options.host, tokens.length > 0);
   const server = await resolveFor(ctx, target, extraArgs);
   const docker = ctx.isolation === "docker";

@@ -13,7 +13,7 @@ import {
   ElicitRequestSchema,
   ListRootsRequestSchema,
 } from "@modelcontextprotocol/sdk/types.js";
-import type { ClientInfo, HttpBridge } from "../runtime/http_bridge.ts";
+import type { ClientInfo, HttpBridge } from "../runtime/http/bridge.ts";
 import { DenoChildTransport } from "./_deno_child_transport.ts";
 
 /** The repository root, absolute. */

@@ -14,13 +14,13 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { serverDirs } from "../runtime/cache_dirs.ts";
-import { connectServer } from "../runtime/connect.ts";
-import { denoLaunchPlan, type LaunchPlan } from "../runtime/launch_plan.ts";
-import { parseNetGrant } from "../runtime/net_policy.ts";
-import { npmPackageDir } from "../runtime/package_dir.ts";
-import { isWithin } from "../runtime/path_policy.ts";
-import type { ResolvedServer } from "../runtime/resolve.ts";
+import { serverDirs } from "../runtime/sandbox/cache_dirs.ts";
+import { connectServer } from "../runtime/sandbox/connect.ts";
+import { denoLaunchPlan, type LaunchPlan } from "../runtime/sandbox/launch_plan.ts";
+import { parseNetGrant } from "../runtime/policy/net_policy.ts";
+import { npmPackageDir } from "../runtime/policy/package_dir.ts";
+import { isWithin } from "../runtime/policy/path_policy.ts";
+import type { ResolvedServer } from "../runtime/policy/resolve.ts";
 
 /** One permission check from Deno's audit log. */
 export interface PermissionCheck {

@@ -5,8 +5,8 @@
  *
  * @module
  */
-import { DENO_IMAGE } from "../runtime/docker_args.ts";
-import { runDocker } from "../runtime/docker_engine.ts";
+import { DENO_IMAGE } from "../runtime/sandbox/docker_args.ts";
+import { runDocker } from "../runtime/sandbox/docker_engine.ts";
 
 /** The stand-in image the docker tests launch: `MCP_RUN_TEST_IMAGE`, else tools/docker_setup.sh's tag. */
 export const IMAGE: string = Deno.env.get("MCP_RUN_TEST_IMAGE") ??

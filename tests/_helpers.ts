@@ -2,8 +2,8 @@
 import assert from "node:assert/strict";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { fileURLToPath as fromFileUrl } from "node:url";
-import { loadManifest } from "../runtime/registry.ts";
-import { type ResolvedServer, resolveServer } from "../runtime/resolve.ts";
+import { loadManifest } from "../runtime/registry/load.ts";
+import { type ResolvedServer, resolveServer } from "../runtime/policy/resolve.ts";
 
 /** The repository root. */
 export const ROOT: string = fromFileUrl(new URL("..", import.meta.url)).replace(/\/$/, "");

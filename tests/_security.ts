@@ -6,12 +6,12 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { serverDirs } from "../runtime/cache_dirs.ts";
-import { type ConnectedServer, connectServer } from "../runtime/connect.ts";
-import { denoLaunchPlan, type LaunchPlan } from "../runtime/launch_plan.ts";
-import { type Manifest, parseManifest } from "../runtime/manifest.ts";
-import { pull } from "../runtime/pull.ts";
-import { type ResolvedServer, resolveServer } from "../runtime/resolve.ts";
+import { serverDirs } from "../runtime/sandbox/cache_dirs.ts";
+import { type ConnectedServer, connectServer } from "../runtime/sandbox/connect.ts";
+import { denoLaunchPlan, type LaunchPlan } from "../runtime/sandbox/launch_plan.ts";
+import { type Manifest, parseManifest } from "../runtime/policy/manifest.ts";
+import { pull } from "../runtime/sandbox/pull.ts";
+import { type ResolvedServer, resolveServer } from "../runtime/policy/resolve.ts";
 import { resultText, ROOT, toolEnv } from "./_helpers.ts";
 
 /** Removes a folder (recursively) when the test process exits; returns it. */

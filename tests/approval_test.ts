@@ -8,13 +8,13 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { ApprovalError } from "../runtime/approval.ts";
-import { connectServer } from "../runtime/connect.ts";
-import { prepareDockerServer } from "../runtime/docker_launch.ts";
-import { prepareServer } from "../runtime/launch_plan.ts";
-import { parseManifest } from "../runtime/manifest.ts";
-import { pull } from "../runtime/pull.ts";
-import { resolveServer } from "../runtime/resolve.ts";
+import { ApprovalError } from "../runtime/policy/approval.ts";
+import { connectServer } from "../runtime/sandbox/connect.ts";
+import { prepareDockerServer } from "../runtime/sandbox/docker_launch.ts";
+import { prepareServer } from "../runtime/sandbox/launch_plan.ts";
+import { parseManifest } from "../runtime/policy/manifest.ts";
+import { pull } from "../runtime/sandbox/pull.ts";
+import { resolveServer } from "../runtime/policy/resolve.ts";
 import { cli, tempDir } from "./_helpers.ts";
 import { removeOnExit } from "./_security.ts";
 
@@ -152,7 +152,7 @@ Deno.test("pull(), prepareServer(), connectServer() and prepareDockerServer() re
   // Positive control: approved, the library starts the widened server, and the canary fires.
   const prepared = await prepareServer(server, { ...options, approve: true });
   await prepared.verify();
-  const { denoLaunchPlan } = await import("../runtime/launch_plan.ts");
+  const { denoLaunchPlan } = await import("../runtime/sandbox/launch_plan.ts");
   const plan = denoLaunchPlan(server, options);
   const out = await new Deno.Command(plan.program, {
     args: plan.args,

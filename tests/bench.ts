@@ -13,14 +13,14 @@
  * Options: `--rounds N` (default 10), `--sessions 1,16,64`, `--targets a,b` (serve targets),
  * `--only startup|serve`, `--json FILE` (serve figures).
  */
-import { startPlan } from "../runtime/server_process.ts";
+import { startPlan } from "../runtime/sandbox/server_process.ts";
 import { parseArgs } from "node:util";
 import { join } from "node:path";
-import { loadManifest } from "../runtime/registry.ts";
-import { resolveServer } from "../runtime/resolve.ts";
-import { denoLaunchPlan, type LaunchPlan, prepareServer } from "../runtime/launch_plan.ts";
-import { dockerLaunchPlan, prepareDockerServer } from "../runtime/docker_launch.ts";
-import { removeContainer, runDocker } from "../runtime/docker_engine.ts";
+import { loadManifest } from "../runtime/registry/load.ts";
+import { resolveServer } from "../runtime/policy/resolve.ts";
+import { denoLaunchPlan, type LaunchPlan, prepareServer } from "../runtime/sandbox/launch_plan.ts";
+import { dockerLaunchPlan, prepareDockerServer } from "../runtime/sandbox/docker_launch.ts";
+import { removeContainer, runDocker } from "../runtime/sandbox/docker_engine.ts";
 import { initializeRequest, ROOT, tempDir } from "./_helpers.ts";
 import { benchServe, benchTables, TARGETS } from "./bench_serve.ts";
 

@@ -17,13 +17,13 @@
  *
  * @module
  */
-import { startPlan } from "../runtime/server_process.ts";
+import { startPlan } from "../runtime/sandbox/server_process.ts";
 import { parseArgs } from "node:util";
 import { join } from "node:path";
-import { loadManifest } from "../runtime/registry.ts";
-import { resolveServer } from "../runtime/resolve.ts";
-import { denoLaunchPlan, type LaunchPlan, prepareServer } from "../runtime/launch_plan.ts";
-import { shellQuote } from "../runtime/shell_quote.ts";
+import { loadManifest } from "../runtime/registry/load.ts";
+import { resolveServer } from "../runtime/policy/resolve.ts";
+import { denoLaunchPlan, type LaunchPlan, prepareServer } from "../runtime/sandbox/launch_plan.ts";
+import { shellQuote } from "../runtime/sandbox/shell_quote.ts";
 import { initializeRequest } from "./_helpers.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;

@@ -10,10 +10,10 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { connectServer } from "../runtime/connect.ts";
-import { denoLaunchPlan, prepareServer } from "../runtime/launch_plan.ts";
-import { loadManifest } from "../runtime/registry.ts";
-import { resolveServer } from "../runtime/resolve.ts";
+import { connectServer } from "../runtime/sandbox/connect.ts";
+import { denoLaunchPlan, prepareServer } from "../runtime/sandbox/launch_plan.ts";
+import { loadManifest } from "../runtime/registry/load.ts";
+import { resolveServer } from "../runtime/policy/resolve.ts";
 import type { FakeRequest, FakeRoute } from "./fake_api.ts";
 import {
   fakeInternetPlan,

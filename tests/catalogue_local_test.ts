@@ -10,12 +10,12 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { connectServer } from "../runtime/connect.ts";
-import { denoLaunchPlan, type LaunchPlan } from "../runtime/launch_plan.ts";
-import { parseManifest } from "../runtime/manifest.ts";
-import { pull } from "../runtime/pull.ts";
-import { loadManifest } from "../runtime/registry.ts";
-import { type ResolvedServer, resolveServer } from "../runtime/resolve.ts";
+import { connectServer } from "../runtime/sandbox/connect.ts";
+import { denoLaunchPlan, type LaunchPlan } from "../runtime/sandbox/launch_plan.ts";
+import { parseManifest } from "../runtime/policy/manifest.ts";
+import { pull } from "../runtime/sandbox/pull.ts";
+import { loadManifest } from "../runtime/registry/load.ts";
+import { type ResolvedServer, resolveServer } from "../runtime/policy/resolve.ts";
 import { auditCatalogueEntry } from "./_catalogue_audit.ts";
 import { startJsrRegistry } from "./jsr_registry.ts";
 import { startCanary, startPostgres, startRedis } from "./local_services.ts";

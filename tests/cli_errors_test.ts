@@ -5,12 +5,12 @@
  * the local stand-in image (tools/docker_setup.sh).
  */
 import assert from "node:assert/strict";
-import { connectServer } from "../runtime/connect.ts";
-import { ServerExitedError } from "../runtime/server_process.ts";
+import { connectServer } from "../runtime/sandbox/connect.ts";
+import { ServerExitedError } from "../runtime/sandbox/server_process.ts";
 import { cli, ROOT, tempDir, toolEnv } from "./_helpers.ts";
 import { CLI_DOCKER, dockerProblem } from "./_docker.ts";
 import { attackerManifest, removeOnExit, writeManifest } from "./_security.ts";
-import { resolveServer } from "../runtime/resolve.ts";
+import { resolveServer } from "../runtime/policy/resolve.ts";
 
 const FAULTY = `${ROOT}/tests/testdata/faulty/server.ts`;
 const cache = removeOnExit(tempDir("mcp-run-errors-cache-"));

@@ -12,8 +12,8 @@ import { parse as parseJsonc } from "jsonc-parser";
 import { parse as parseYaml } from "yaml";
 import { clientConfigPath } from "../runtime/clients/config_path.ts";
 import type { ClientEnvironment, ClientId, ConfigScope } from "../runtime/clients/types.ts";
-import { DENO_IMAGE } from "../runtime/docker_args.ts";
-import { runDocker } from "../runtime/docker_engine.ts";
+import { DENO_IMAGE } from "../runtime/sandbox/docker_args.ts";
+import { runDocker } from "../runtime/sandbox/docker_engine.ts";
 import { cli, ROOT, tempDir, toolEnv } from "./_helpers.ts";
 
 const cache = tempDir("mcp-run-cache-");

@@ -13,7 +13,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { serveHttpBridge } from "../runtime/http_serve.ts";
+import { serveHttpBridge } from "../runtime/http/serve.ts";
 import { denoChildren, ROOT } from "./_bridge_helpers.ts";
 
 /** The pinned conformance suite. */

@@ -10,22 +10,22 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
-import { connectServer } from "../runtime/connect.ts";
+import { connectServer } from "../runtime/sandbox/connect.ts";
 import {
   CONTAINER_USER,
   dockerRunArgs,
   type DockerRunOptions,
   dockerVolumeName,
-} from "../runtime/docker_args.ts";
-import { listContainers, removeContainer, runDocker } from "../runtime/docker_engine.ts";
+} from "../runtime/sandbox/docker_args.ts";
+import { listContainers, removeContainer, runDocker } from "../runtime/sandbox/docker_engine.ts";
 import {
   type DockerLaunchOptions,
   dockerLaunchPlan,
   prepareDockerServer,
   removeOrphanContainers,
   spawnDockerServer,
-} from "../runtime/docker_launch.ts";
-import { loadManifest } from "../runtime/registry.ts";
+} from "../runtime/sandbox/docker_launch.ts";
+import { loadManifest } from "../runtime/registry/load.ts";
 import {
   assertAllStopped,
   killLauncher,
@@ -37,7 +37,7 @@ import {
   STUBBORN,
   waitForHeartbeats,
 } from "./_stubborn.ts";
-import { type ResolvedServer, resolveServer } from "../runtime/resolve.ts";
+import { type ResolvedServer, resolveServer } from "../runtime/policy/resolve.ts";
 import {
   checkFilesystemConfined,
   cli,

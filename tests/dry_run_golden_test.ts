@@ -6,8 +6,8 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import type { ParameterSpec } from "../runtime/manifest.ts";
-import { listManifests } from "../runtime/registry.ts";
+import type { ParameterSpec } from "../runtime/policy/manifest.ts";
+import { listManifests } from "../runtime/registry/load.ts";
 import { cli, ROOT, tempDir } from "./_helpers.ts";
 import { IMAGE } from "./_docker.ts";
 

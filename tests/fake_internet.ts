@@ -18,7 +18,7 @@
  * @module
  */
 import { join } from "node:path";
-import type { LaunchPlan } from "../runtime/launch_plan.ts";
+import type { LaunchPlan } from "../runtime/sandbox/launch_plan.ts";
 import type { FakeApiConfig, FakeRequest, FakeRoute } from "./fake_api.ts";
 
 /** The public test address API hosts normally resolve to. */

@@ -6,7 +6,7 @@ import {
   type HttpBridgeServer,
   serveHttpBridge,
   type ServeHttpBridgeOptions,
-} from "../runtime/http_serve.ts";
+} from "../runtime/http/serve.ts";
 import {
   callText,
   type Children,

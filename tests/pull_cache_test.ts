@@ -5,10 +5,15 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { serverDirs } from "../runtime/cache_dirs.ts";
-import { parseManifest } from "../runtime/manifest.ts";
-import { CacheError, type PullRecord, readPullRecord, verifyPull } from "../runtime/pull.ts";
-import { resolveServer } from "../runtime/resolve.ts";
+import { serverDirs } from "../runtime/sandbox/cache_dirs.ts";
+import { parseManifest } from "../runtime/policy/manifest.ts";
+import {
+  CacheError,
+  type PullRecord,
+  readPullRecord,
+  verifyPull,
+} from "../runtime/sandbox/pull.ts";
+import { resolveServer } from "../runtime/policy/resolve.ts";
 import { cli, tempDir, toolEnv } from "./_helpers.ts";
 import { attackerManifest, CAN_UNSHARE, MOD, removeOnExit, writeManifest } from "./_security.ts";
 

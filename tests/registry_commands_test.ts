@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { listManifests, loadManifest } from "../runtime/registry.ts";
+import { listManifests, loadManifest } from "../runtime/registry/load.ts";
 import { cli, ROOT, tempDir } from "./_helpers.ts";
 
 Deno.test("catalogue: every manifest validates, pins an exact version and has its test", async () => {

@@ -7,12 +7,12 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
-import { checkApproval } from "../runtime/approval.ts";
-import { denoLaunchPlan } from "../runtime/launch_plan.ts";
-import { connectServer } from "../runtime/connect.ts";
-import { parseManifest } from "../runtime/manifest.ts";
-import { listManifestNames, loadManifest } from "../runtime/registry.ts";
-import { resolveServer } from "../runtime/resolve.ts";
+import { checkApproval } from "../runtime/policy/approval.ts";
+import { denoLaunchPlan } from "../runtime/sandbox/launch_plan.ts";
+import { connectServer } from "../runtime/sandbox/connect.ts";
+import { parseManifest } from "../runtime/policy/manifest.ts";
+import { listManifestNames, loadManifest } from "../runtime/registry/load.ts";
+import { resolveServer } from "../runtime/policy/resolve.ts";
 import {
   auditCatalogueEntry,
   auditFile,

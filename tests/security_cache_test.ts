@@ -7,12 +7,12 @@
 import assert from "node:assert/strict";
 import { dirname, join } from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { serverDirs } from "../runtime/cache_dirs.ts";
-import { denoLaunchPlan } from "../runtime/launch_plan.ts";
-import { CacheError, verifyPull } from "../runtime/pull.ts";
-import { resolveServer } from "../runtime/resolve.ts";
-import { spawnServer } from "../runtime/server_process.ts";
-import { ProcessTransport } from "../runtime/stdio_transport.ts";
+import { serverDirs } from "../runtime/sandbox/cache_dirs.ts";
+import { denoLaunchPlan } from "../runtime/sandbox/launch_plan.ts";
+import { CacheError, verifyPull } from "../runtime/sandbox/pull.ts";
+import { resolveServer } from "../runtime/policy/resolve.ts";
+import { spawnServer } from "../runtime/sandbox/server_process.ts";
+import { ProcessTransport } from "../runtime/sandbox/stdio_transport.ts";
 import { cli, resultText, tempDir } from "./_helpers.ts";
 import {
   assertAllowed,

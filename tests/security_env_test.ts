@@ -4,9 +4,9 @@
  * APIs are closed unless declared; printed plans hide secret values.
  */
 import assert from "node:assert/strict";
-import { permissionFlags } from "../runtime/flags.ts";
-import { ManifestError, parseManifest } from "../runtime/manifest.ts";
-import { resolveServer } from "../runtime/resolve.ts";
+import { permissionFlags } from "../runtime/sandbox/flags.ts";
+import { ManifestError, parseManifest } from "../runtime/policy/manifest.ts";
+import { resolveServer } from "../runtime/policy/resolve.ts";
 import { cli, tempDir } from "./_helpers.ts";
 import {
   assertAllowed,

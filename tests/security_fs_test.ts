@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
-import { GrantError, resolveServer } from "../runtime/resolve.ts";
+import { GrantError, resolveServer } from "../runtime/policy/resolve.ts";
 import { cli, ROOT, tempDir, toolEnv } from "./_helpers.ts";
 import {
   assertAllowed,

@@ -303,7 +303,7 @@ Deno.test({
       ]);
       assertDenied(v4, "rebound to 127.0.0.1");
       assertDenied(v6, "rebound to ::1");
-      // Known gap, documented in runtime/net_preflight.ts: Deno 2.9 matches --deny-net's IPv4
+      // Known gap, documented in runtime/policy/net_preflight.ts: Deno 2.9 matches --deny-net's IPv4
       // ranges against IPv4 addresses only, so a name rebound to an IPv4-mapped IPv6 address
       // after the launch check reaches loopback. When Deno closes it, this assertion fails:
       // turn it into a denial.

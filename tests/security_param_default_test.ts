@@ -4,7 +4,7 @@
  * any more than by writing it in `net`. The canary is a loopback listener counting hits.
  */
 import assert from "node:assert/strict";
-import { GrantError } from "../runtime/resolve.ts";
+import { GrantError } from "../runtime/policy/resolve.ts";
 import { tempDir } from "./_helpers.ts";
 import {
   assertAllowed,

@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { GrantError, resolveServer } from "../runtime/resolve.ts";
+import { GrantError, resolveServer } from "../runtime/policy/resolve.ts";
 import { cli, tempDir } from "./_helpers.ts";
 import {
   assertAllStopped,

@@ -4,7 +4,7 @@
  * JSON-RPC over its stdin and stdout, so nothing between the test and the launcher hides a fault.
  */
 import assert from "node:assert/strict";
-import { LineSplitter } from "../runtime/line_splitter.ts";
+import { LineSplitter } from "../runtime/sandbox/line_splitter.ts";
 import { tempDir, toolEnv } from "./_helpers.ts";
 import { attackerManifest, MOD, prePull, removeOnExit, writeManifest } from "./_security.ts";
 

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { cli, ROOT, tempDir, toolEnv } from "./_helpers.ts";
 import { callText, connectClient, isAlive, waitAllExited } from "./_bridge_helpers.ts";
 import { CLI_DOCKER, dockerProblem } from "./_docker.ts";
-import { runDocker } from "../runtime/docker_engine.ts";
+import { runDocker } from "../runtime/sandbox/docker_engine.ts";
 
 const MANIFEST = join(ROOT, "tests/testdata/serve_fixture.jsonc");
 const cache = tempDir("mcp-run-serve-cache-");

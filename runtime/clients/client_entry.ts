@@ -7,7 +7,7 @@
 import { MANAGED_ENV, MANAGED_VALUE } from "./_marker.ts";
 import { getClient } from "./registry.ts";
 import type { ClientId, ClientSpec, PromptInput } from "./types.ts";
-import type { LaunchEntry } from "../launch_entry.ts";
+import type { LaunchEntry } from "./launch_entry.ts";
 import { inputId } from "./vscode.ts";
 
 /** Options for {@link clientEntry}. */

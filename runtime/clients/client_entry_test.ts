@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { clientEntry } from "./client_entry.ts";
 import { CLIENTS, getClient } from "./registry.ts";
 import type { ClientId } from "./types.ts";
-import type { LaunchEntry } from "../launch_entry.ts";
+import type { LaunchEntry } from "./launch_entry.ts";
 
 const SOURCE: LaunchEntry = {
   command: "deno",

@@ -10,7 +10,7 @@ import { readClientEntry, withClientEntry, withoutClientEntry } from "./config_t
 import { EntryConflictError } from "./entry_conflict_error.ts";
 import { CLIENTS } from "./registry.ts";
 import type { ClientSpec } from "./types.ts";
-import type { LaunchEntry } from "../launch_entry.ts";
+import type { LaunchEntry } from "./launch_entry.ts";
 
 const RUNS = Number(Deno.env.get("CLIENT_FUZZ_RUNS") ?? 150);
 const NAME = "srv";

@@ -10,7 +10,7 @@ import {
 import { EntryConflictError } from "./entry_conflict_error.ts";
 import { CLIENTS } from "./registry.ts";
 import type { ClientId } from "./types.ts";
-import type { LaunchEntry } from "../launch_entry.ts";
+import type { LaunchEntry } from "./launch_entry.ts";
 
 const TESTDATA = fileURLToPath(new URL("../../tests/testdata/clients/", import.meta.url));
 const UPDATE = Deno.env.get("UPDATE_GOLDEN") === "1";

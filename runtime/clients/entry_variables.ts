@@ -4,9 +4,9 @@
  *
  * @module
  */
-import type { EntrySecret } from "../launch_entry.ts";
-import type { Manifest } from "../manifest.ts";
-import type { ResolvedServer } from "../resolve.ts";
+import type { EntrySecret } from "./launch_entry.ts";
+import type { Manifest } from "../policy/manifest.ts";
+import type { ResolvedServer } from "../policy/resolve.ts";
 
 /** What {@link entryVariables} decided. */
 export interface EntryVariables {

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import type { Manifest } from "../manifest.ts";
-import type { ResolvedServer } from "../resolve.ts";
+import type { Manifest } from "../policy/manifest.ts";
+import type { ResolvedServer } from "../policy/resolve.ts";
 import { entryVariables } from "./entry_variables.ts";
 
 const SERVER: ResolvedServer = {

@@ -7,9 +7,9 @@
  */
 import { dirname, isAbsolute, join, resolve } from "node:path";
 import { fileURLToPath as fromFileUrl } from "node:url";
-import { PULL_VARS } from "../child_env.ts";
-import type { Manifest } from "../manifest.ts";
-import { DEFAULT_NPM_REGISTRY } from "../package_dir.ts";
+import { PULL_VARS } from "../sandbox/child_env.ts";
+import type { Manifest } from "../policy/manifest.ts";
+import { DEFAULT_NPM_REGISTRY } from "../policy/package_dir.ts";
 import { type CachedLauncher, DEFAULT_JSR_URL, LAUNCHER_PACKAGE } from "./launcher_entry.ts";
 
 /** An exact JSR specifier: `jsr:@scope/name@1.2.3[/export]`. */

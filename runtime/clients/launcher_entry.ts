@@ -5,8 +5,8 @@
  *
  * @module
  */
-import type { LaunchEntry } from "../launch_entry.ts";
-import type { ResolvedServer } from "../resolve.ts";
+import type { LaunchEntry } from "./launch_entry.ts";
+import type { ResolvedServer } from "../policy/resolve.ts";
 
 /** The JSR package users run as the launcher. */
 export const LAUNCHER_PACKAGE = "@sandboxed/mcp-run";

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { serverFixture } from "../_server_fixture.ts";
-import type { ResolvedServer } from "../resolve.ts";
+import { serverFixture } from "../policy/_server_fixture.ts";
+import type { ResolvedServer } from "../policy/resolve.ts";
 import { type CachedLauncher, launcherEntry } from "./launcher_entry.ts";
 
 const SERVER: ResolvedServer = serverFixture({

@@ -5,7 +5,7 @@ import { clientEntry } from "./client_entry.ts";
 import { readClientEntry } from "./config_text.ts";
 import { EntryConflictError } from "./entry_conflict_error.ts";
 import type { ClientEnvironment } from "./types.ts";
-import type { LaunchEntry } from "../launch_entry.ts";
+import type { LaunchEntry } from "./launch_entry.ts";
 import { removeClientEntry, writeClientConfig } from "./write_client_config.ts";
 
 const SOURCE: LaunchEntry = {

@@ -1,0 +1,361 @@
+/**
+ * The CLI commands that write client configurations: `install`, `uninstall`, `clients` and
+ * `config`. Thin: parse-level checks, then runtime functions, then printing.
+ *
+ * @module
+ */
+import { resolve } from "node:path";
+import type { CliContext } from "./context.ts";
+import { type ClientEntry, clientEntry } from "../clients/client_entry.ts";
+import { readClientEnvironment } from "../clients/client_environment.ts";
+import { clientConfigPath, scopeFor } from "../clients/config_path.ts";
+import { withClientEntry } from "../clients/config_text.ts";
+import { detectClients } from "../clients/detect_clients.ts";
+import { entryVariables } from "../clients/entry_variables.ts";
+import { cacheLauncher, resolveLauncher } from "../clients/launcher_cache.ts";
+import { type CachedLauncher, launcherEntry } from "../clients/launcher_entry.ts";
+import { writeSecretEnvFile } from "../clients/secret_env_file.ts";
+import { defaultContainerUser } from "../sandbox/docker_launch.ts";
+import { type LaunchEntry, launchEntry, type LaunchEntryOptions } from "../clients/launch_entry.ts";
+import { getClient, isClientId } from "../clients/registry.ts";
+import type { ClientEnvironment, ClientId, ConfigScope } from "../clients/types.ts";
+import { removeClientEntry, writeClientConfig } from "../clients/write_client_config.ts";
+import { type LoadedManifest, loadManifest } from "../registry/load.ts";
+import type { ResolvedServer } from "../policy/resolve.ts";
+
+/** What the client commands need from the CLI. */
+export interface ClientCommandContext extends CliContext {
+  /** The `--registry` values as typed (passed on by launcher entries). */
+  registrySources: string[];
+  /** Docker image, network, limits and user for docker entries. */
+  entryOptions: Partial<LaunchEntryOptions>;
+  /** Pull the server when never pulled and verify its cache, natively or in docker. */
+  prepare: (server: ResolvedServer, isolation: "deno" | "docker") => Promise<void>;
+  /** Resolve a loaded manifest exactly as `run` does, for the given isolation. */
+  resolve: (
+    loaded: LoadedManifest,
+    extraArgs: string[],
+    isolation: "deno" | "docker",
+  ) => ResolvedServer;
+}
+
+/** Client options of the commands, as parsed. */
+export interface ClientCommandOptions {
+  /** `--client`. */
+  client?: string;
+  /** `--scope`. */
+  scope?: string;
+  /** `--form` (default `deno`). */
+  form?: string;
+  /** `--name`: the entry name (default: the manifest's name). */
+  name?: string;
+  /** `--file`: edit this file instead of the client's standard one. */
+  file?: string;
+  /** `--force`: replace or remove an entry mcp-run did not write. */
+  force?: boolean;
+  /** `--launcher`: the mcp-run the launcher form runs (a checkout, or a pinned `jsr:` one). */
+  launcher?: string;
+  /** `--env-file`: docker form, write the secrets to this file (mode 0600) and use it. */
+  envFile?: string;
+  /** Extra server arguments after `--`. */
+  extraArgs: string[];
+}
+
+/** A usage problem the CLI reports with exit code 2. */
+export class ClientUsageError extends Error {
+  /**
+   * @param message What is wrong with the command line.
+   */
+  constructor(message: string) {
+    super(message);
+    this.name = "ClientUsageError";
+  }
+}
+
+/**
+ * `mcp-run install <server> --client C`: resolve the server, pull its code (so the entry
+ * starts offline), and write the entry into the client's configuration.
+ *
+ * @param ctx CLI context.
+ * @param target Registry name or manifest path.
+ * @param options Client, scope, form, name, file, force.
+ * @returns Exit code 0.
+ * @throws {ClientUsageError} For a missing or unknown client, scope or form.
+ */
+export async function installCommand(
+  ctx: ClientCommandContext,
+  target: string,
+  options: ClientCommandOptions,
+): Promise<number> {
+  const built = await buildEntry(ctx, target, options);
+  const { entry, file } = built;
+  // Refuse a corrupt file or a foreign entry before downloading anything.
+  withClientEntry(await readIfExists(file), entry, { force: options.force, file });
+  // Pull when never pulled and verify the cache: the entry then starts offline.
+  await ctx.prepare(built.server, built.isolation);
+  await cacheLauncherOf(ctx, built);
+  if (built.envFile) {
+    await writeSecretEnvFile(built.envFile.path, built.envFile.values);
+    ctx.printError(
+      `Wrote ${Object.keys(built.envFile.values).join(", ")} to ${built.envFile.path} ` +
+        "(readable only by you); the entry passes it to docker with --env-file",
+    );
+  }
+  const result = await writeClientConfig(entry, { file, force: options.force });
+  if (ctx.json) {
+    const { client, name, notices } = entry;
+    ctx.print(JSON.stringify({ ...result, client, name, notices }, null, 2));
+  } else {
+    const client = getClient(entry.client).displayName;
+    ctx.print(
+      result.changed
+        ? `Installed "${entry.name}" for ${client} in ${result.file}`
+        : `"${entry.name}" is already installed for ${client} in ${result.file}`,
+    );
+    if (result.backup) ctx.print(`Previous file kept as ${result.backup}`);
+  }
+  for (const notice of entry.notices) ctx.printError(notice);
+  return 0;
+}
+
+/**
+ * `mcp-run config <server> --client C`: pull the server if needed and print the entry as a
+ * snippet of the client's file, writing nothing (an `--env-file` is not written either).
+ *
+ * @param ctx CLI context.
+ * @param target Registry name or manifest path.
+ * @param options Client, scope, form, name.
+ * @returns Exit code 0.
+ * @throws {ClientUsageError} For a missing or unknown client, scope or form.
+ */
+export async function configCommand(
+  ctx: ClientCommandContext,
+  target: string,
+  options: ClientCommandOptions,
+): Promise<number> {
+  const built = await buildEntry(ctx, target, options);
+  const { entry, file } = built;
+  await ctx.prepare(built.server, built.isolation);
+  await cacheLauncherOf(ctx, built);
+  if (ctx.json) {
+    ctx.print(JSON.stringify(
+      {
+        client: entry.client,
+        file,
+        name: entry.name,
+        entry: entry.value,
+        inputs: entry.inputs,
+        notices: entry.notices,
+      },
+      null,
+      2,
+    ));
+  } else {
+    ctx.printError(`Add to ${file}:`);
+    ctx.print(withClientEntry(null, entry).trimEnd());
+  }
+  for (const notice of entry.notices) ctx.printError(notice);
+  return 0;
+}
+
+/**
+ * `mcp-run uninstall <entry> --client C`: remove an entry mcp-run wrote.
+ *
+ * @param ctx CLI context.
+ * @param name Entry name.
+ * @param options Client, scope, file, force.
+ * @returns Exit code 0 (also when there was nothing to remove).
+ * @throws {ClientUsageError} For a missing or unknown client or scope.
+ */
+export async function uninstallCommand(
+  ctx: ClientCommandContext,
+  name: string,
+  options: ClientCommandOptions,
+): Promise<number> {
+  const client = clientOption(options);
+  const environment = environmentOf(ctx);
+  const scope = scopeOption(options);
+  const file = options.file ??
+    clientConfigPath(client, { scope, environment, name });
+  const result = await removeClientEntry(client, name, { file, force: options.force });
+  const display = getClient(client).displayName;
+  if (ctx.json) ctx.print(JSON.stringify({ ...result, client, name }, null, 2));
+  else if (!result.changed) ctx.print(`"${name}" is not installed for ${display} in ${file}`);
+  else {
+    ctx.print(`Removed "${name}" for ${display} from ${result.file}`);
+    if (result.deleted) ctx.print(`Deleted ${result.file}, which held no other server`);
+    if (result.backup) ctx.print(`Previous file kept as ${result.backup}`);
+  }
+  return 0;
+}
+
+/**
+ * `mcp-run clients`: which clients are set up here and where their configuration lives.
+ *
+ * @param ctx CLI context.
+ * @returns Exit code 0.
+ */
+export async function clientsCommand(ctx: ClientCommandContext): Promise<number> {
+  const rows = await detectClients({ environment: environmentOf(ctx) });
+  if (ctx.json) {
+    ctx.print(JSON.stringify(rows, null, 2));
+    return 0;
+  }
+  const width = Math.max(...rows.map((r) => r.client.length));
+  for (const r of rows) {
+    const status = r.configured ? "configured" : r.present ? "present   " : "not found ";
+    ctx.print(`${r.client.padEnd(width)}  ${r.scope.padEnd(7)}  ${status}  ${r.file}`);
+  }
+  return 0;
+}
+
+function environmentOf(ctx: ClientCommandContext): ClientEnvironment {
+  return readClientEnvironment(ctx.env);
+}
+
+function clientOption(options: ClientCommandOptions): ClientId {
+  if (!options.client) throw new ClientUsageError("give the client with --client");
+  if (!isClientId(options.client)) {
+    // getClient names the known clients in its message.
+    try {
+      getClient(options.client);
+    } catch (error) {
+      throw new ClientUsageError((error as Error).message);
+    }
+  }
+  return options.client as ClientId;
+}
+
+function scopeOption(options: ClientCommandOptions): ConfigScope | undefined {
+  const scope = options.scope;
+  if (scope === undefined || scope === "user" || scope === "project") return scope;
+  throw new ClientUsageError(`--scope must be user or project, got "${scope}"`);
+}
+
+/** The entry forms: `deno` and `docker` are self-contained, `launcher` calls mcp-run. */
+const FORMS = ["deno", "launcher", "docker"] as const;
+
+function formOption(options: ClientCommandOptions): typeof FORMS[number] {
+  const form = options.form ?? "deno";
+  if (!(FORMS as readonly string[]).includes(form)) {
+    throw new ClientUsageError(`--form must be ${FORMS.join(", ")}, got "${form}"`);
+  }
+  return form as typeof FORMS[number];
+}
+
+async function readIfExists(file: string): Promise<string | null> {
+  try {
+    return await Deno.readTextFile(file);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return null;
+    throw error;
+  }
+}
+
+/** Caches the launcher of a launcher-form entry (nothing for the other forms). */
+async function cacheLauncherOf(ctx: ClientCommandContext, built: BuiltEntry): Promise<void> {
+  if (!built.launcher) return;
+  await cacheLauncher(built.launcher.launcher, {
+    source: ctx.env,
+    manifest: built.launcher.manifest,
+    progress: ctx.printError,
+  });
+}
+
+/** What {@link buildEntry} produces. */
+interface BuiltEntry {
+  entry: ClientEntry;
+  file: string;
+  server: ResolvedServer;
+  /** Where the server runs (and is pulled). */
+  isolation: "deno" | "docker";
+  /** The env file to write, for `--env-file`. */
+  envFile?: { path: string; values: Record<string, string> };
+  /** The launcher form's launcher to cache, and the manifest it saves for a registry name. */
+  launcher?: { launcher: CachedLauncher; manifest?: LoadedManifest["manifest"] };
+}
+
+/** Resolve the server and build the client entry, its file path and env file. Pure but for reading the manifest. */
+async function buildEntry(
+  ctx: ClientCommandContext,
+  target: string,
+  options: ClientCommandOptions,
+): Promise<BuiltEntry> {
+  const client = clientOption(options);
+  const scope = scopeFor(getClient(client), scopeOption(options));
+  const form = formOption(options);
+  if (options.envFile !== undefined && form !== "docker") {
+    throw new ClientUsageError("--env-file needs --form docker");
+  }
+  const isolation = form === "docker" ? "docker" : form === "launcher" ? ctx.isolation : "deno";
+  const loaded: LoadedManifest = await loadManifest(target, { sources: ctx.sources });
+  const server = ctx.resolve(loaded, options.extraArgs, isolation);
+  const vars = entryVariables(server, loaded.manifest, { source: ctx.env });
+  // Paths are written absolute: the client starts the entry from another folder.
+  const absolute = (s: string) => /^[a-z][a-z0-9+.-]*:\/\//i.test(s) ? s : resolve(s);
+  const cacheRoot = absolute(ctx.root);
+  let envFile: BuiltEntry["envFile"];
+  if (options.envFile !== undefined) {
+    const values: Record<string, string> = {};
+    for (const { name } of vars.secrets) {
+      const value = ctx.env[name];
+      if (value === undefined) {
+        throw new TypeError(
+          `Cannot write ${name} to the env file: set it in mcp-run's environment first`,
+        );
+      }
+      values[name] = value;
+    }
+    envFile = { path: absolute(options.envFile), values };
+  }
+  let launch: LaunchEntry;
+  let launcher: BuiltEntry["launcher"];
+  if (form === "launcher") {
+    const isPath = target.includes("/") || /\.jsonc?$/.test(target);
+    let cached: CachedLauncher;
+    try {
+      cached = await resolveLauncher({
+        launcher: options.launcher,
+        cacheRoot,
+        registries: ctx.registries,
+      });
+    } catch (error) {
+      if (error instanceof RangeError) throw new ClientUsageError(error.message);
+      throw error;
+    }
+    // A manifest path needs no saved registry copy.
+    if (isPath) cached = { ...cached, manifests: undefined };
+    launcher = { launcher: cached, manifest: isPath ? undefined : loaded.manifest };
+    launch = launcherEntry(server, {
+      target: isPath ? loaded.file : target,
+      cacheRoot,
+      launcher: cached,
+      registrySources: ctx.registrySources.map(absolute),
+      registries: ctx.registries,
+      extraArgs: options.extraArgs,
+      docker: isolation === "docker" ? { image: ctx.entryOptions.image } : undefined,
+    });
+  } else {
+    launch = launchEntry(server, {
+      ...ctx.entryOptions,
+      form,
+      cacheRoot,
+      user: ctx.entryOptions.user ?? (form === "docker" ? defaultContainerUser(server) : undefined),
+      registries: ctx.registries,
+      envFile: envFile && { path: envFile.path, names: Object.keys(envFile.values) },
+    });
+  }
+  // The client supplies the secrets install-time settled on (none that the env file holds).
+  const fromFile = new Set(Object.keys(envFile?.values ?? {}));
+  const mcp: LaunchEntry = {
+    command: launch.command,
+    args: launch.args,
+    env: { ...launch.env, ...vars.values },
+    secrets: vars.secrets.filter((s) => !fromFile.has(s.name)),
+  };
+  const name = options.name ?? loaded.manifest.name;
+  const entry = clientEntry(client, mcp, { name, description: loaded.manifest.description });
+  const file = options.file ??
+    clientConfigPath(client, { scope, environment: environmentOf(ctx), name });
+  return { entry, file, server, isolation, envFile, launcher };
+}

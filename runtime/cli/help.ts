@@ -1,0 +1,217 @@
+/**
+ * The CLI's usage and per-command help texts.
+ *
+ * @module
+ */
+import { DENO_IMAGE } from "../sandbox/docker_args.ts";
+
+/** The top-level usage text. */
+export const USAGE = `mcp-run — run MCP servers with exactly the access their manifest declares
+
+Usage:
+  mcp-run run <server> [-p NAME=VALUE]… [--dry-run] [-- server args…]
+                                   Start a server on stdio for an MCP client
+  mcp-run pull <server> [-p …]     Cache its code and lockfile (no server code runs)
+  mcp-run flags <server> [-p …]    Print the exact deno command it runs with
+  mcp-run inspect <server> [-p …]  Start it, show its permissions and what it offers, stop it
+  mcp-run call <server> <tool> [JSON arguments] [-p …]
+                                   Start it, call one tool, print the result, stop it
+  mcp-run serve <server> [-p …] [--host 127.0.0.1] [--port 8808] [--token-file F] …
+                                   Serve it over MCP Streamable HTTP, one sandboxed process
+                                   per session
+  mcp-run install <server> --client C [--scope user|project] [--form deno|launcher|docker] [-p …]
+                                   Pull the server and add it to an MCP client's configuration
+  mcp-run uninstall <entry> --client C [--scope user|project]
+                                   Remove an entry mcp-run wrote from a client's configuration
+  mcp-run config <server> [--client C] [--form deno|launcher|docker] [-p …]
+                                   Print the entry a client spawns (with --client, as a snippet
+                                   of that client's file) without writing anything
+  mcp-run clients                  List MCP clients set up here and their configuration files
+  mcp-run check <manifest>…        Validate manifest files
+  mcp-run list                     List the registry with a permission summary per server
+  mcp-run search <words>…          Find registry entries by name, description or host
+  mcp-run show <name>              Show one entry and, in plain words, what it may touch
+  mcp-run diff <old> <new>         Show what a new manifest may touch that the old could not
+  mcp-run export <name>            Print the entry as an MCP registry server.json
+  mcp-run import <server.json>     Print a manifest (or a draft to complete) from a server.json
+  mcp-run index <folder>           Print the index.json (sha256 digests) to serve a folder
+
+<server> is a registry name (see list) or a manifest file path.
+
+Options:
+  -p, --param NAME=VALUE   A server parameter; repeat for list parameters
+      --format text|json   Output format for data (default text)
+      --dry-run            run: print the launch plan instead of starting
+      --registry DIR|URL   Another registry source searched before the built-in one (repeatable)
+      --cache DIR          mcp-run's cache (default $MCP_RUN_CACHE or ~/.cache/mcp-run)
+      --jsr-url URL        Use a JSR mirror (sets JSR_URL for pull and run)
+      --npm-registry URL   Use an npm mirror (sets NPM_CONFIG_REGISTRY for pull and run)
+      --offline            run/inspect/call/serve: fail instead of pulling a server never pulled
+      --yes                Accept a manifest that asks for more access than you approved
+                           (pull, run, call, inspect, serve, config, install)
+      --timeout SECONDS    inspect/call: how long to wait for the server to start (answer
+                           initialize) and for each answer after that (default 30)
+      --isolation deno|docker
+                           deno (default): Deno's permission flags; docker: the same flags
+                           inside a hardened container (never falls back to deno). The default
+                           and the image can be set in ~/.config/mcp-run/config.json:
+                           { "isolation": "docker", "image": "denoland/deno:2.9.6" }
+      --image IMAGE        docker: the image (default ${DENO_IMAGE})
+      --network NAME       docker: network for servers that declare one and for pull
+                           (default bridge; servers that declare none always get none)
+      --memory SIZE, --cpus N, --pids-limit N
+                           docker: resource limits (default 512m, 1, 256)
+      --trust              docker: allow a server's declared run/ffi permissions
+      --client C           install/uninstall/config: claude-desktop, vscode, cursor,
+                           claude-code, windsurf, zed, goose, continue
+      --scope user|project Which configuration file (default: the client's user file)
+      --form F             deno (default): self-contained deno command; launcher: calls
+                           mcp-run run (pinned, cached); docker: a container
+      --launcher L         launcher form: a checkout (folder or CLI file) or a pinned
+                           jsr:@sandboxed/mcp-run@x.y.z/cli (default: this mcp-run)
+      --name N             Entry name (default: the server's name)
+      --file F             Edit this file instead of the client's standard one
+      --force              Replace or remove an entry mcp-run did not write
+      --env-file F         install --form docker: write the secrets (from mcp-run's
+                           environment) to F, readable only by you, and pass it to docker;
+                           for clients that cannot reference a secret (Claude Desktop, Zed)
+  -h, --help               Show help (also: mcp-run <command> --help)
+
+Exit codes: 0 ok · 1 error · 2 bad usage · 3 invalid manifest or refused grant ·
+            4 cache missing or tampered · run: the server's own exit code once started`;
+
+/** Help text per command, printed by `mcp-run <command> --help`. */
+export const HELP: Record<string, string> = {
+  run: `mcp-run run <server> [-p NAME=VALUE]… [--dry-run] [-- server args…]
+
+Starts the server with exactly its manifest's permissions and relays stdio, for an MCP client
+config. Pulls the code on first use (progress on stderr). Stdout carries only MCP messages.
+--dry-run prints the program, argv, environment names and folder instead of starting.`,
+  pull: `mcp-run pull <server> [-p …]
+
+Caches the server's code and writes its lockfile; no server code runs. Later runs are offline.
+An intact cache is left as it is; a changed or damaged one is fetched again into an empty folder.
+A manifest that asks for more access than you approved is refused until --yes.`,
+  flags: `mcp-run flags <server> [-p …] [--format json]
+
+Prints the exact command line the server runs with (deno, or docker with --isolation docker).
+The server also needs the environment and folder it is started with: run --dry-run shows them.`,
+  inspect: `mcp-run inspect <server> [-p …] [--timeout SECONDS] [--format json]
+
+Starts the server sandboxed, prints its permissions in plain words and the tools, prompts and
+resources it offers, then stops it. A server that exits is reported with its exit code and the
+end of its stderr; one that does not answer within --timeout seconds (default 30: for start-up,
+then for each request) is stopped and named.`,
+  call: `mcp-run call <server> <tool> [JSON arguments] [-p …] [--timeout SECONDS] [--format json]
+
+Starts the server sandboxed, calls one tool with the JSON object given, prints the result and
+stops the server. Exits 1 when the tool reports an error, when the server exits (its exit code
+and the end of its stderr are shown) or when it does not answer within --timeout seconds
+(default 30: for start-up, then for the call).`,
+  serve: `mcp-run serve <server> [-p NAME=VALUE]… [options] [-- server args…]
+
+Serves the server over MCP Streamable HTTP (POST, GET stream, DELETE; spec 2025-11-25) at
+http://HOST:PORT/mcp, sandboxed exactly as \`run\` starts it. Each HTTP session gets its own
+process; the client's headers never reach it. /healthz answers {"status":"ok"}. SIGINT or SIGTERM
+ends every session and process, then exits 0.
+
+Options:
+  --host ADDR              Address to listen on (default 127.0.0.1). Anything but loopback
+                           requires --token-file
+  --port N                 Port (default 8808; 0 picks a free one)
+  --token-file F           Bearer tokens, one per line, file mode 600; clients send
+                           "Authorization: Bearer <token>"; a session only answers its token.
+                           Make one: (umask 077; openssl rand -hex 32 > F)
+  --allowed-host NAME[:PORT]
+                           Another accepted Host header (repeatable); loopback names and the
+                           bound address are always accepted, others get 403
+  --allowed-origin ORIGIN  A browser origin allowed to call (repeatable), e.g.
+                           https://app.example.com; no wildcard; others get 403
+  --session-mode isolated|shared
+                           isolated (default): one process per session; shared: one process for
+                           every session, request ids remapped
+  --max-sessions N         Sessions at once (default 64); more get 503
+  --max-sessions-per-client N
+                           Sessions one client address may hold (default 16); a new one
+                           replaces that client's least recently used idle session
+  --rate-limit N           Requests per second one client may start (default 50, burst 2N;
+                           0 turns it off)
+  --max-concurrent N       Requests (open streams included) per client at once (default 64)
+  --max-connections N      TCP connections open at once (default 512); more are closed
+  --max-connections-per-client N
+                           Connections one client address (IPv6: one /64) may hold open
+                           (default 64); more are closed. A connection must send each
+                           request's headers within 10 s (of opening, or of the previous
+                           answer) and its body within 30 s, or it is closed
+  --trust-proxy ADDR       A reverse proxy or tunnel (cloudflared, nginx) in front of serve,
+                           as an IP address or CIDR range (repeatable). For requests from it,
+                           the client is the right-most X-Forwarded-For address that is not a
+                           trusted proxy, else CF-Connecting-IP, and per-client limits count
+                           that client; from any other peer those headers are ignored. A
+                           trusted proxy has no per-client connection cap
+  --idle-timeout S         Close sessions idle for S seconds (default 600)
+  --request-timeout S      Answer a request the server does not answer in S seconds with a
+                           JSON-RPC error (default 60)
+  --isolation deno|docker  Sandbox of each process, as for run (default deno); docker gives
+                           every session its own hardened container
+  --json-response          Answer each POST with one JSON body instead of an event stream:
+                           faster, but progress, logging and server requests (sampling,
+                           elicitation, roots) then reach only clients that keep the GET
+                           stream open
+  --dry-run                Print the launch plan and the address instead of serving`,
+  config: `mcp-run config <server> [--client C] [--form deno|launcher|docker] [-p …] [--image IMAGE]
+
+Pulls the server if needed, then prints the entry an MCP client spawns to run it directly:
+{"command": "deno", "args": [...]} (the deno form, the default) or {"command": "docker", …} (a
+complete hardened docker run: --form docker, or --isolation docker). The entry states what the
+server may touch. Secrets are never written: the client provides them by name.
+With --client, prints the entry as install would write it, as a snippet of that client's file
+(secrets referenced through the client's own mechanism); nothing is written. The launcher form
+(an entry that starts a pinned, cached mcp-run) needs --client.`,
+  check: `mcp-run check <manifest>… [--isolation deno|docker [--trust]] [--format json]
+
+Validates manifest files and reports every problem with its JSON path, line and column. Applies
+the grant policy run applies to what a manifest decides by itself: literal network entries
+(private and loopback addresses included), literal paths (/, the home folder, /proc, ~/.ssh, …),
+and run/ffi, refused unless checked with --isolation docker --trust. Entries that use a parameter
+are checked when run gets its value. Exits 3 when any file has a problem.`,
+  install: `mcp-run install <server> --client C [--scope user|project] [--form deno|launcher|docker]
+                [-p NAME=VALUE]… [--name N] [--file F] [--force] [-- server args…]
+
+Pulls the server's code (so the entry starts offline) and adds an entry to the client's
+configuration. Only the entry's lines change: comments, order and formatting elsewhere are kept,
+the write is atomic and the previous file is kept as <file>.bak. Installing twice changes nothing.
+An entry of the same name that mcp-run did not write is replaced only with --force.
+Secrets are referenced through the client's own mechanism, never written as values.`,
+  uninstall: `mcp-run uninstall <entry> --client C [--scope user|project] [--file F] [--force]
+
+Removes an entry mcp-run wrote; other entries, comments and formatting stay as they were.`,
+  clients: `mcp-run clients [--format json]
+
+Lists every supported client and scope: its configuration file, and whether it is set up here.`,
+  list: `mcp-run list [--format json]
+
+Lists the servers in the registry.`,
+  show: `mcp-run show <name> [--format json]
+
+Shows one registry entry: package, parameters, secrets, and what it may touch in plain words.`,
+  search: `mcp-run search <words>… [--format json]
+
+Lists the entries whose name, description, package or hosts contain every word.`,
+  diff: `mcp-run diff <old> <new> [--format json]
+
+Compares two manifests (registry names or files): added and removed grants, secrets and
+settings. Exits 1 when the new one may touch more.`,
+  export: `mcp-run export <name>
+
+Prints the entry as an official MCP registry server.json, with the complete manifest under
+_meta["io.modelcontextprotocol.registry/publisher-provided"]["run.sandboxed/mcp-run"].`,
+  import: `mcp-run import <server.json file or URL> [--format json]
+
+Prints the manifest carried in a server.json's _meta. A server.json without it becomes a draft
+that does not validate until its permissions are declared; the command then exits 3.`,
+  index: `mcp-run index <folder>
+
+Validates the manifests in a folder and prints the index.json that lets the folder be served
+as a --registry URL: each entry's sha256 is checked when it is loaded.`,
+};

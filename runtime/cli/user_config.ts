@@ -1,0 +1,111 @@
+/**
+ * The user's own defaults: `~/.config/mcp-run/config.json` (or `$XDG_CONFIG_HOME/mcp-run/`,
+ * `%APPDATA%\mcp-run\` on Windows). Today it chooses the default isolation and image.
+ *
+ * @module
+ */
+import { join } from "node:path";
+import { parse, type ParseError, printParseErrorCode } from "jsonc-parser";
+import { checkImageReference } from "../sandbox/docker_args.ts";
+
+/** What the user's config file may set. */
+export interface UserConfig {
+  /** The isolation used when `--isolation` is not given (default `deno`). */
+  isolation?: "deno" | "docker";
+  /** The image used by docker isolation when `--image` is not given. */
+  image?: string;
+}
+
+/**
+ * Finds the user's config file (which may not exist).
+ *
+ * @param env The environment (`MCP_RUN_CONFIG`, `XDG_CONFIG_HOME`, `HOME`, `APPDATA`).
+ * @param os The operating system.
+ * @returns The file path, or `undefined` when no home folder is known.
+ *
+ * @example
+ * ```ts
+ * import { userConfigPath } from "./user_config.ts";
+ * console.log(userConfigPath({ HOME: "/home/ada" }, "linux")); // "/home/ada/.config/mcp-run/config.json"
+ * ```
+ */
+export function userConfigPath(
+  env: Record<string, string | undefined>,
+  os: typeof Deno.build.os = Deno.build.os,
+): string | undefined {
+  if (env.MCP_RUN_CONFIG) return env.MCP_RUN_CONFIG;
+  if (os === "windows" && env.APPDATA) return join(env.APPDATA, "mcp-run", "config.json");
+  const base = env.XDG_CONFIG_HOME || (env.HOME && join(env.HOME, ".config"));
+  return base ? join(base, "mcp-run", "config.json") : undefined;
+}
+
+/**
+ * Parses the user's config text (JSONC): unknown fields and wrong values are errors that name
+ * the file and the field.
+ *
+ * @param text The file's text.
+ * @param file The file's path, for messages.
+ * @returns The settings.
+ * @throws {SyntaxError} When the text is not JSONC or a field is wrong (an image must be pinned:
+ *   a version tag other than `latest`, or a digest).
+ *
+ * @example
+ * ```ts
+ * import { parseUserConfig } from "./user_config.ts";
+ * console.log(parseUserConfig(`{ "isolation": "docker" } // always`, "c.json").isolation); // "docker"
+ * ```
+ */
+export function parseUserConfig(text: string, file: string): UserConfig {
+  const errors: ParseError[] = [];
+  const value = parse(text, errors, { allowTrailingComma: true });
+  if (errors.length > 0) {
+    throw new SyntaxError(`Cannot read "${file}": ${printParseErrorCode(errors[0].error)}`);
+  }
+  if (value === null || typeof value !== "object" || Array.isArray(value)) {
+    throw new SyntaxError(`Cannot read "${file}": it must hold one JSON object`);
+  }
+  const config: UserConfig = {};
+  for (const [key, field] of Object.entries(value as Record<string, unknown>)) {
+    if (key === "isolation") {
+      if (field !== "deno" && field !== "docker") {
+        throw new SyntaxError(
+          `"${file}": isolation must be "deno" or "docker", got ${JSON.stringify(field)}`,
+        );
+      }
+      config.isolation = field;
+    } else if (key === "image") {
+      if (typeof field !== "string" || field === "") {
+        throw new SyntaxError(
+          `"${file}": image must be an image name, got ${JSON.stringify(field)}`,
+        );
+      }
+      try {
+        checkImageReference(field);
+      } catch (error) {
+        throw new SyntaxError(`"${file}": ${(error as Error).message}`, { cause: error });
+      }
+      config.image = field;
+    } else if (key !== "$schema") {
+      throw new SyntaxError(`"${file}": unknown field "${key}"; known fields are isolation, image`);
+    }
+  }
+  return config;
+}
+
+/**
+ * Reads the user's config file; a missing file means no settings.
+ *
+ * @param env The environment used to find the file.
+ * @returns The settings.
+ * @throws {SyntaxError} When the file exists but is not valid.
+ */
+export async function loadUserConfig(env: Record<string, string | undefined>): Promise<UserConfig> {
+  const file = userConfigPath(env);
+  if (!file) return {};
+  try {
+    return parseUserConfig(await Deno.readTextFile(file), file);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return {};
+    throw error;
+  }
+}

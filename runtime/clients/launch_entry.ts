@@ -1,0 +1,142 @@
+/**
+ * Self-contained launch entries: the command, argv and plain environment an MCP client spawns to
+ * run a pulled server directly, in the `deno` or the `docker` form. The entry itself states what
+ * the server may touch.
+ *
+ * @module
+ */
+import { serverDirs } from "../sandbox/cache_dirs.ts";
+import {
+  CONTAINER_LOCK_FILE,
+  CONTAINER_USER,
+  DENO_IMAGE,
+  type DockerLimits,
+  dockerRunArgs,
+  dockerVolumeName,
+} from "../sandbox/docker_args.ts";
+import { denoRunArgs } from "../sandbox/flags.ts";
+import type { ResolvedServer } from "../policy/resolve.ts";
+
+/** A credential the client supplies by name; its value is never part of an entry. */
+export interface EntrySecret {
+  /** Environment variable name. */
+  name: string;
+  /** What it is, for the user (empty when unknown). */
+  description: string;
+}
+
+/** The command a client spawns, independent of any client's file format. */
+export interface LaunchEntry {
+  /** The program: the absolute Deno path, or `docker`. */
+  command: string;
+  /** Its arguments, verbatim. */
+  args: string[];
+  /** Plain (non-secret) environment values the entry sets. */
+  env: Record<string, string>;
+  /** Secrets (and other declared variables without a value) the client must provide by name. */
+  secrets: EntrySecret[];
+}
+
+/** Options for {@linkcode launchEntry}. */
+export interface LaunchEntryOptions extends Partial<DockerLimits> {
+  /** `deno` (native) or `docker`. */
+  form: "deno" | "docker";
+  /** mcp-run's cache root (where the deno form's code and lockfile are). */
+  cacheRoot: string;
+  /** The Deno binary of the deno form (default: the running one). */
+  deno?: string;
+  /** The image of the docker form (default {@linkcode DENO_IMAGE}). */
+  image?: string;
+  /** The docker form's network for servers that declare some (default `bridge`). */
+  network?: string;
+  /** The docker form's `uid:gid` (default {@linkcode CONTAINER_USER}). */
+  user?: string;
+  /** Registry overrides (`JSR_URL`, `NPM_CONFIG_REGISTRY`), written as plain values. */
+  registries?: Record<string, string>;
+  /** Descriptions of secrets, by name. */
+  secretDescriptions?: Record<string, string>;
+  /**
+   * Docker form: secrets read from this env file (`--env-file`) instead of the client's
+   * environment, for clients that cannot reference a secret. The named variables are neither
+   * passed by name nor listed in `secrets`.
+   */
+  envFile?: { path: string; names: string[] };
+}
+
+/**
+ * Builds the self-contained entry a client spawns to run a pulled server.
+ *
+ * The `deno` form runs the pinned Deno with the same flags as `mcp-run run`, its `DENO_DIR` and
+ * lockfile in mcp-run's cache, and a neutral `HOME`. The `docker` form is a complete `docker run`
+ * (see `dockerRunArgs`) without a container name (two clients may start it at once; labels find
+ * leftovers), the code volume read-only. Declared variables without a value and secrets are not
+ * written: the client provides them by name (`secrets`). Pure: pull the server first.
+ *
+ * @param server A resolved server.
+ * @param options The form, cache root, image, limits.
+ * @returns The entry.
+ * @throws {RangeError} When a grant cannot be mounted safely (docker form).
+ *
+ * @example
+ * ```ts
+ * import { launchEntry } from "./launch_entry.ts";
+ * const entry = launchEntry({
+ *   name: "t", specifier: "npm:x@1.0.0", args: [], read: [], write: [], net: [], denyNet: [],
+ *   env: ["TOKEN"], secrets: ["TOKEN"], requiredEnv: ["TOKEN"], envValues: {}, sys: [], run: [],
+ *   ffi: [], params: {},
+ * }, { form: "docker", cacheRoot: "/c" });
+ * console.log(entry.command, entry.args.includes("TOKEN"), entry.secrets[0].name);
+ * // docker true TOKEN
+ * ```
+ */
+export function launchEntry(server: ResolvedServer, options: LaunchEntryOptions): LaunchEntry {
+  const inFile = new Set(options.envFile?.names ?? []);
+  const byName = server.env.filter((n) =>
+    !n.endsWith("*") && !(n in server.envValues) && !inFile.has(n)
+  );
+  const secrets = byName.map((name) => ({
+    name,
+    description: options.secretDescriptions?.[name] ?? "",
+  }));
+  if (options.form === "deno") {
+    if (options.envFile) {
+      throw new RangeError("Cannot use an env file with the deno form: it is a docker option");
+    }
+    const dirs = serverDirs(server.name, server.specifier, options.cacheRoot);
+    return {
+      command: options.deno ?? Deno.execPath(),
+      args: denoRunArgs(server, { lockFile: dirs.lockFile }),
+      env: {
+        HOME: dirs.home,
+        DENO_DIR: dirs.denoDir,
+        DENO_NO_UPDATE_CHECK: "1",
+        DENO_NO_PROMPT: "1",
+        NO_COLOR: "1",
+        ...options.registries,
+        ...server.envValues,
+      },
+      secrets,
+    };
+  }
+  const image = options.image ?? DENO_IMAGE;
+  const { memory, cpus, pidsLimit, tmpfsSize, nofile } = options;
+  return {
+    command: "docker",
+    args: dockerRunArgs(server, denoRunArgs(server, { lockFile: CONTAINER_LOCK_FILE }), {
+      memory,
+      cpus,
+      pidsLimit,
+      tmpfsSize,
+      nofile,
+      image,
+      volume: dockerVolumeName(server, { image }),
+      network: options.network,
+      envFile: options.envFile?.path,
+      user: options.user ?? CONTAINER_USER,
+      env: { ...options.registries, ...server.envValues },
+      passEnv: byName,
+    }),
+    env: {},
+    secrets,
+  };
+}

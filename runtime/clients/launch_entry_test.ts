@@ -1,0 +1,101 @@
+import assert from "node:assert/strict";
+import { DENO_IMAGE } from "../sandbox/docker_args.ts";
+import { launchEntry } from "./launch_entry.ts";
+import type { ResolvedServer } from "../policy/resolve.ts";
+
+const SERVER: ResolvedServer = {
+  name: "memory",
+  specifier: "npm:@modelcontextprotocol/server-memory@2026.8.31",
+  args: [],
+  read: ["/data"],
+  write: ["/data"],
+  net: [],
+  denyNet: ["127.0.0.0/8"],
+  env: ["MEMORY_FILE_PATH", "TOKEN"],
+  secrets: ["TOKEN"],
+  requiredEnv: ["TOKEN"],
+  envValues: { MEMORY_FILE_PATH: "/data/memory.jsonl" },
+  sys: [],
+  run: [],
+  ffi: [],
+  params: {},
+};
+
+Deno.test("launchEntry() builds a self-contained docker entry with secrets by name", () => {
+  const entry = launchEntry(SERVER, {
+    form: "docker",
+    cacheRoot: "/c",
+    image: "example/deno:2.9.6",
+    user: "1000:1000",
+    secretDescriptions: { TOKEN: "An API token" },
+  });
+  assert.equal(entry.command, "docker");
+  assert.deepEqual(entry.env, {});
+  assert.deepEqual(entry.secrets, [{ name: "TOKEN", description: "An API token" }]);
+  const args = entry.args;
+  assert.deepEqual(args.slice(0, 3), ["run", "-i", "--rm"]);
+  assert.ok(!args.includes("--name"));
+  assert.ok(args.includes("MEMORY_FILE_PATH=/data/memory.jsonl") && args.includes("TOKEN"));
+  assert.ok(args.includes("type=bind,src=/data,dst=/data"));
+  assert.equal(args[args.indexOf("--network") + 1], "none");
+  assert.equal(args[args.indexOf("--user") + 1], "1000:1000");
+  assert.deepEqual(args.slice(args.indexOf("example/deno:2.9.6") + 1, -1).slice(0, 2), [
+    "run",
+    "--no-prompt",
+  ]);
+  assert.equal(args.at(-1), SERVER.specifier);
+});
+
+Deno.test("launchEntry() builds a deno entry running the pulled code offline", () => {
+  const entry = launchEntry(SERVER, { form: "deno", cacheRoot: "/c", deno: "/usr/bin/deno" });
+  assert.equal(entry.command, "/usr/bin/deno");
+  assert.ok(entry.args.includes("--cached-only") && entry.args.includes("--allow-read=/data"));
+  assert.match(entry.env.DENO_DIR, /^\/c\/servers\/memory\//);
+  assert.equal(entry.env.HOME, "/c/neutral/home");
+  assert.equal(entry.env.MEMORY_FILE_PATH, "/data/memory.jsonl");
+  assert.ok(!("TOKEN" in entry.env));
+  assert.deepEqual(entry.secrets.map((s) => s.name), ["TOKEN"]);
+});
+
+Deno.test("launchEntry() refuses a docker entry for a grant that cannot be mounted", () => {
+  assert.throws(
+    () => launchEntry({ ...SERVER, read: ["/data,evil"] }, { form: "docker", cacheRoot: "/c" }),
+    /"\/data,evil"/,
+  );
+});
+
+Deno.test("launchEntry() reads secrets from an env file instead of passing them by name", () => {
+  const entry = launchEntry(SERVER, {
+    form: "docker",
+    cacheRoot: "/c",
+    user: "1000:1000",
+    envFile: { path: "/home/ada/.config/mcp-run/memory.env", names: ["TOKEN"] },
+  });
+  const at = entry.args.indexOf("--env-file");
+  assert.equal(entry.args[at + 1], "/home/ada/.config/mcp-run/memory.env");
+  assert.ok(at < entry.args.indexOf(DENO_IMAGE), "--env-file must come before the image");
+  assert.ok(!entry.args.includes("TOKEN"), "a secret in the env file is also passed by name");
+  assert.deepEqual(entry.secrets, []);
+  // Control: without the env file the secret is passed by name and listed.
+  const plain = launchEntry(SERVER, { form: "docker", cacheRoot: "/c", user: "1000:1000" });
+  assert.equal(plain.args[plain.args.indexOf("TOKEN") - 1], "-e");
+  assert.deepEqual(plain.secrets.map((s) => s.name), ["TOKEN"]);
+});
+
+Deno.test("launchEntry() refuses an env file for the deno form or a relative path", () => {
+  assert.throws(
+    () =>
+      launchEntry(SERVER, { form: "deno", cacheRoot: "/c", envFile: { path: "/x", names: [] } }),
+    /Cannot use an env file with the deno form/,
+  );
+  assert.throws(
+    () =>
+      launchEntry(SERVER, {
+        form: "docker",
+        cacheRoot: "/c",
+        user: "1000:1000",
+        envFile: { path: "secrets.env", names: ["TOKEN"] },
+      }),
+    /Cannot use "secrets.env" as the env file: give an absolute path/,
+  );
+});

@@ -1,0 +1,210 @@
+/**
+ * Listens on a TCP address and serves an {@linkcode HttpBridge}: loopback by default, and a
+ * non-loopback address only with bearer tokens. Connections are accepted by mcp-run itself:
+ * capped overall and per client address, and closed when the headers of a request do not
+ * arrive in time (slow-header attacks); slow bodies are cut by the bridge. Shutdown ends every
+ * session and server process before the listener closes.
+ *
+ * @module
+ */
+import { createHttpBridge, type HttpBridge, type HttpBridgeOptions } from "./bridge.ts";
+import { loopbackHosts } from "./_host_origin.ts";
+import { compileTrustedProxies } from "./_client_address.ts";
+import { type HttpListener, listenHttp } from "./_listener.ts";
+
+/** Options for {@linkcode serveHttpBridge}. */
+export interface ServeHttpBridgeOptions extends Omit<HttpBridgeOptions, "allowedHosts"> {
+  /** Address to bind. Default `127.0.0.1`. Anything but loopback requires `tokens`. */
+  hostname?: string;
+  /** Port to bind; 0 picks a free one. Default 0. */
+  port?: number;
+  /**
+   * Extra accepted `Host` values beside the loopback names and the bound address (needed when
+   * clients reach the bridge by a DNS name or through a proxy).
+   */
+  allowedHosts?: readonly string[];
+  /** Aborting it shuts the server down gracefully. */
+  signal?: AbortSignal;
+  /**
+   * Time a connection has to send the complete headers of a request, counted from its opening
+   * or from the end of its previous response (an idle kept-alive connection is closed after it
+   * too). Default 10 s.
+   */
+  headersTimeoutMs?: number;
+  /** Most connections open at once; more are closed on arrival. Default 512. */
+  maxConnections?: number;
+  /**
+   * Most connections one client address (an IPv6 /64) may hold open; more are closed on
+   * arrival. Trusted proxies (`trustProxy`) are exempt: they carry many clients. Default 64.
+   */
+  maxConnectionsPerClient?: number;
+}
+
+/** A listening bridge. */
+export interface HttpBridgeServer {
+  /** The bound address. */
+  addr: Deno.NetAddr;
+  /** The MCP endpoint URL. */
+  url: string;
+  /** The bridge (stats, handler). */
+  bridge: HttpBridge;
+  /** TCP connections open now. */
+  readonly connections: number;
+  /** Resolves once the listener and every server process have ended. */
+  finished: Promise<void>;
+  /** Ends every session and server process, then closes the listener. */
+  shutdown(): Promise<void>;
+}
+
+/**
+ * Whether a bind address is a loopback address (`127.0.0.0/8`, `::1`, `localhost`).
+ *
+ * @param hostname The address.
+ * @returns True for loopback.
+ * @example
+ * ```ts
+ * isLoopbackAddress("127.0.0.1"); // true
+ * isLoopbackAddress("0.0.0.0"); // false
+ * ```
+ */
+export function isLoopbackAddress(hostname: string): boolean {
+  const host = hostname.replace(/^\[|\]$/g, "").toLowerCase();
+  if (host === "localhost" || host === "::1" || host === "0:0:0:0:0:0:0:1") return true;
+  const match = /^127\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(host);
+  return match !== null && match.slice(1).every((part) => Number(part) <= 255);
+}
+
+/**
+ * Refuses a bind that would expose the bridge without authentication.
+ *
+ * @param hostname The address to bind.
+ * @param hasTokens Whether bearer tokens are configured.
+ * @throws {RangeError} If the address is not loopback and there is no token.
+ * @example
+ * ```ts
+ * checkBindAddress("127.0.0.1", false); // fine
+ * // checkBindAddress("0.0.0.0", false) throws
+ * ```
+ */
+export function checkBindAddress(hostname: string, hasTokens: boolean): void {
+  if (isLoopbackAddress(hostname) || hasTokens) return;
+  throw new RangeError(
+    `Cannot listen on "${hostname}" without a bearer token: pass --token-file, or listen on 127.0.0.1`,
+  );
+}
+
+/**
+ * The `Host` values accepted by default for a bind: the loopback names, and the bound address
+ * itself unless it is a wildcard (`0.0.0.0`, `::`).
+ *
+ * @param hostname The bound address.
+ * @param port The bound port.
+ * @returns The allowed hosts.
+ * @example
+ * ```ts
+ * defaultAllowedHosts("192.0.2.7", 8080);
+ * // ["localhost:8080", "127.0.0.1:8080", "[::1]:8080", "192.0.2.7:8080"]
+ * ```
+ */
+export function defaultAllowedHosts(hostname: string, port: number): string[] {
+  const hosts = loopbackHosts(port);
+  const host = hostname.replace(/^\[|\]$/g, "");
+  if (host === "0.0.0.0" || host === "::" || isLoopbackAddress(host)) return hosts;
+  hosts.push(host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`);
+  return hosts;
+}
+
+/**
+ * Starts an HTTP bridge on a TCP address.
+ *
+ * Requires `--allow-net` for the address, plus what `connect` needs (usually `--allow-run`).
+ *
+ * @param options Address, allow lists, tokens, limits and the server factory.
+ * @returns The running server.
+ * @throws {RangeError} If binding beyond loopback without tokens, or a limit is invalid.
+ * @throws {TypeError} If an allow-list or trusted-proxy entry is malformed.
+ * @throws {Deno.errors.AddrInUse} If the port is already in use.
+ * @example
+ * ```ts ignore
+ * const server = await serveHttpBridge({ connect, port: 8080 });
+ * console.log(server.url); // http://127.0.0.1:8080/mcp
+ * await server.shutdown();
+ * ```
+ */
+// Async so that every refusal, even before binding, is a rejected promise.
+// deno-lint-ignore require-await
+export async function serveHttpBridge(options: ServeHttpBridgeOptions): Promise<HttpBridgeServer> {
+  const hostname = options.hostname ?? "127.0.0.1";
+  checkBindAddress(hostname, (options.tokens?.length ?? 0) > 0);
+  const allowedHosts: string[] = [...(options.allowedHosts ?? [])];
+  const headersTimeoutMs = options.headersTimeoutMs ?? 10_000;
+  const maxConnections = options.maxConnections ?? 512;
+  const maxConnectionsPerClient = options.maxConnectionsPerClient ?? 64;
+  for (
+    const [name, value] of Object.entries({
+      headersTimeoutMs,
+      maxConnections,
+      maxConnectionsPerClient,
+    })
+  ) {
+    if (!(value > 0)) throw new RangeError(`Cannot serve the bridge: "${name}" must be positive`);
+  }
+  // Validate everything before binding.
+  createHttpBridge({ ...options, allowedHosts }).close();
+  const current: { bridge?: HttpBridge } = {};
+  const port = options.port ?? 0;
+  let server: HttpListener;
+  try {
+    server = listenHttp(
+      (request, info) =>
+        current.bridge === undefined
+          ? Promise.resolve(
+            new Response("Starting", { status: 503, headers: { "Retry-After": "1" } }),
+          )
+          : current.bridge.handler(request, info),
+      {
+        hostname,
+        port,
+        headersTimeoutMs,
+        maxConnections,
+        maxConnectionsPerClient,
+        exempt: compileTrustedProxies(options.trustProxy ?? []),
+        onError: options.onError,
+      },
+    );
+  } catch (error) {
+    if (error instanceof Deno.errors.AddrInUse) {
+      throw new Deno.errors.AddrInUse(
+        `Cannot listen on port ${port} of "${hostname}": the port is already in use`,
+        { cause: error },
+      );
+    }
+    throw error;
+  }
+  const addr = server.addr;
+  const running = createHttpBridge({
+    ...options,
+    allowedHosts: [...defaultAllowedHosts(hostname, addr.port), ...allowedHosts],
+  });
+  current.bridge = running;
+  let stopping: Promise<void> | undefined;
+  const shutdown = (): Promise<void> => {
+    stopping ??= (async () => {
+      await running.close();
+      await server.shutdown();
+    })();
+    return stopping;
+  };
+  options.signal?.addEventListener("abort", () => shutdown(), { once: true });
+  const host = addr.hostname.includes(":") ? `[${addr.hostname}]` : addr.hostname;
+  return {
+    addr,
+    url: `http://${host}:${addr.port}${options.path ?? "/mcp"}`,
+    bridge: running,
+    get connections() {
+      return server.connections;
+    },
+    finished: server.finished.then(() => stopping),
+    shutdown,
+  };
+}

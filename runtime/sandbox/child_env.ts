@@ -1,0 +1,146 @@
+/**
+ * The environment a server process gets: built from scratch, never inherited.
+ *
+ * @module
+ */
+import { isReservedEnvName } from "../policy/manifest.ts";
+import type { ResolvedServer } from "../policy/resolve.ts";
+
+/**
+ * Variables copied from the launcher's own environment into Deno's (never the server's code):
+ * how to trust TLS certificates. They configure the runtime, hold no secrets, and are never
+ * taken from a manifest or a request (they are reserved names: see `isReservedEnvName`).
+ */
+export const TLS_TRUST_VARS: readonly string[] = ["DENO_CERT", "DENO_TLS_CA_STORE"];
+
+/**
+ * Variables the pull step may also use: proxies and registry locations. All are reserved names
+ * (see `isReservedEnvName`): a server never receives them from the launcher's environment.
+ */
+export const PULL_VARS: readonly string[] = [
+  ...TLS_TRUST_VARS,
+  "NODE_EXTRA_CA_CERTS",
+  "SSL_CERT_FILE",
+  "SSL_CERT_DIR",
+  "HTTPS_PROXY",
+  "HTTP_PROXY",
+  "NO_PROXY",
+  "https_proxy",
+  "http_proxy",
+  "no_proxy",
+  "NPM_CONFIG_REGISTRY",
+  "JSR_URL",
+];
+
+/** Options for {@linkcode serverEnv}. */
+export interface ServerEnvOptions {
+  /** The neutral `HOME` (no `.npmrc`). */
+  home: string;
+  /** The server's code cache. */
+  denoDir: string;
+  /** The launcher's environment, the source of declared values. */
+  source: Record<string, string>;
+  /** Registry overrides chosen by the user (`JSR_URL`, `NPM_CONFIG_REGISTRY`). */
+  registries?: Record<string, string>;
+}
+
+/**
+ * Builds a server's environment from scratch: `HOME`, `DENO_DIR`, update-check and color
+ * settings, TLS trust settings, and exactly the declared names that are set in `source`.
+ *
+ * Reservation is checked for each concrete name here, not only on the manifest's text: a
+ * `PREFIX_*` pattern copies every matching name of `source` except the reserved ones (`HTTP_*`
+ * passes `HTTP_TIMEOUT`, never `HTTP_PROXY`; `SSL_*` never passes `SSL_CERT_FILE`), in any
+ * letter case. The docker plan passes on exactly the names this returns.
+ *
+ * @param server A resolved server.
+ * @param options Neutral folders and the launcher's environment.
+ * @returns The complete environment.
+ * @throws {TypeError} When a required variable or secret is not set, naming it and its use.
+ * @throws {RangeError} When the server declares or sets a reserved name or pattern (a server not
+ *   built from a validated manifest), or a pattern that matches a name the launcher sets.
+ *
+ * @example
+ * ```ts
+ * import { serverEnv } from "./child_env.ts";
+ * const env = serverEnv({
+ *   name: "gh", specifier: "npm:x@1.0.0", args: [], read: [], write: [], net: [], denyNet: [],
+ *   env: ["GITHUB_TOKEN"], secrets: ["GITHUB_TOKEN"], requiredEnv: [], envValues: {}, sys: [], run: [], ffi: [],
+ *   params: {},
+ * }, { home: "/h", denoDir: "/d", source: { GITHUB_TOKEN: "t", AWS_SECRET: "x" } });
+ * console.log(env.GITHUB_TOKEN, env.AWS_SECRET); // "t" undefined
+ * ```
+ */
+export function serverEnv(
+  server: ResolvedServer,
+  options: ServerEnvOptions,
+): Record<string, string> {
+  const reserved = [...server.env, ...Object.keys(server.envValues)].filter(isReservedEnvName);
+  if (reserved.length > 0) {
+    throw new RangeError(
+      `"${server.name}" asks for ${reserved.map((n) => `"${n}"`).join(", ")}: reserved for ` +
+        "the launcher and never passed to a server; remove it from the manifest",
+    );
+  }
+  const env: Record<string, string> = {
+    HOME: options.home,
+    DENO_DIR: options.denoDir,
+    DENO_NO_UPDATE_CHECK: "1",
+    DENO_NO_PROMPT: "1",
+    NO_COLOR: "1",
+  };
+  for (const name of TLS_TRUST_VARS) {
+    if (options.source[name] !== undefined) env[name] = options.source[name];
+  }
+  Object.assign(env, options.registries ?? {});
+  // Deno's --allow-env=PREFIX_* would let the server read what the launcher set for Deno.
+  for (const pattern of server.env.filter((n) => n.endsWith("_*"))) {
+    const prefix = pattern.slice(0, -1).toUpperCase();
+    const taken = Object.keys(env).find((n) => n.toUpperCase().startsWith(prefix));
+    if (taken) {
+      throw new RangeError(
+        `"${server.name}" asks for "${pattern}", which would let it read ${taken}, set by the ` +
+          "launcher for Deno; list the exact names it needs instead",
+      );
+    }
+  }
+  const missing = server.requiredEnv.filter((name) => !options.source[name]);
+  if (missing.length > 0) {
+    const kind = (n: string) => server.secrets.includes(n) ? "secret" : "variable";
+    throw new TypeError(
+      `"${server.name}" needs ${missing.map((n) => `${kind(n)} ${n}`).join(", ")}: set ` +
+        `${missing.length === 1 ? "it" : "them"} in mcp-run's environment`,
+    );
+  }
+  for (const name of server.env) {
+    if (name.endsWith("_*")) {
+      const prefix = name.slice(0, -1);
+      for (const [key, value] of Object.entries(options.source)) {
+        if (key.startsWith(prefix) && !isReservedEnvName(key)) env[key] = value;
+      }
+    } else if (options.source[name] !== undefined) {
+      env[name] = options.source[name];
+    }
+  }
+  return Object.assign(env, server.envValues);
+}
+
+/**
+ * Builds the pull step's environment: the neutral folders plus the launcher's TLS, proxy and
+ * registry settings, so code can be fetched behind a corporate proxy or from a mirror.
+ *
+ * @param options Neutral folders and the launcher's environment.
+ * @returns The complete environment.
+ */
+export function pullEnv(options: ServerEnvOptions): Record<string, string> {
+  const env: Record<string, string> = {
+    HOME: options.home,
+    DENO_DIR: options.denoDir,
+    DENO_NO_UPDATE_CHECK: "1",
+    NO_COLOR: "1",
+  };
+  for (const name of PULL_VARS) {
+    if (options.source[name] !== undefined) env[name] = options.source[name];
+  }
+  return Object.assign(env, options.registries ?? {});
+}

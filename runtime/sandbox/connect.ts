@@ -1,0 +1,182 @@
+/**
+ * Connect an MCP SDK client to a sandboxed server: the building block of `inspect` and `call`.
+ *
+ * @module
+ */
+import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import {
+  denoLaunchPlan,
+  type LaunchPlan,
+  prepareServer,
+  type PrepareServerOptions,
+} from "./launch_plan.ts";
+import type { ResolvedServer } from "../policy/resolve.ts";
+import {
+  type ServerExitedError,
+  type ServerProcess,
+  spawnServer,
+  type SpawnServerOptions,
+} from "./server_process.ts";
+import { ProcessTransport } from "./stdio_transport.ts";
+
+/** Options for {@linkcode connectServer}. */
+export interface ConnectServerOptions extends PrepareServerOptions, SpawnServerOptions {
+  /** A launch plan to use instead of the native one (docker isolation builds its own). */
+  plan?: LaunchPlan;
+  /**
+   * Prepares and starts the server instead of the native pull + spawn (docker isolation passes
+   * one); `plan` is then ignored. `verify` is awaited before the client talks to the server.
+   */
+  start?: () => Promise<{ process: ServerProcess; verify?: () => Promise<unknown> }>;
+  /** The client's name in `initialize` (default `mcp-run`). */
+  clientName?: string;
+  /**
+   * How long to wait for each answer from the server, in milliseconds: the answer to
+   * `initialize` (its start-up), and to each {@linkcode ConnectedServer.request}. Default
+   * {@linkcode DEFAULT_TIMEOUT_MS}.
+   */
+  timeoutMs?: number;
+}
+
+/** The default of {@linkcode ConnectServerOptions.timeoutMs}: the MCP SDK's own, 60 s. */
+export const DEFAULT_TIMEOUT_MS = 60_000;
+
+/** A connected client and the way to stop its server. */
+export interface ConnectedServer {
+  /** The MCP SDK client, initialized. */
+  client: Client;
+  /** The transport (and through it, the process). */
+  transport: ProcessTransport;
+  /** Closes the client and stops the server for sure. */
+  close(): Promise<void>;
+  /**
+   * Sends one request through {@linkcode ConnectedServer.client}, bounded by the connection's
+   * timeout, and explains a failure that is not an answer from the server: when the server
+   * ended, its {@linkcode ServerExitedError} (exit code, end of stderr); when it did not answer in
+   * time, a `Deno.errors.TimedOut` naming the server, the request and how to allow more time.
+   *
+   * @param method The request's MCP method, for messages (`tools/call`).
+   * @param send Sends the request with the options given (pass them on to the SDK call).
+   * @returns What `send` returns.
+   * @throws {ServerExitedError} When the server ended before it answered.
+   * @throws {Deno.errors.TimedOut} When it did not answer in time.
+   */
+  request<T>(method: string, send: (options: { timeout: number }) => Promise<T>): Promise<T>;
+}
+
+/**
+ * Prepares (pull, verify), starts and initializes a server, returning a connected MCP client.
+ *
+ * Requires `--allow-run` for Deno (or docker) and read/write access to the cache root.
+ *
+ * @param server A resolved server.
+ * @param options Cache root, environment, bounds, an optional launch plan.
+ * @returns The connected client.
+ * @throws {CacheError} When the cache is missing or tampered with.
+ * @throws {ServerExitedError} When the server exits before it answers `initialize`; it carries the
+ *   exit code and the end of the server's stderr.
+ * @throws {Deno.errors.TimedOut} When the server does not answer `initialize` within
+ *   `timeoutMs`; the message names the server and quotes the end of its stderr.
+ *
+ * @example
+ * ```ts ignore
+ * import { cacheRoot, connectServer, loadManifest, resolveServer } from "jsr:@sandboxed/mcp-run";
+ * const { manifest } = await loadManifest("everything");
+ * const root = cacheRoot();
+ * const server = await connectServer(resolveServer(manifest, { cacheRoot: root }), { cacheRoot: root });
+ * console.log((await server.client.listTools()).tools.length);
+ * await server.close();
+ * ```
+ */
+export async function connectServer(
+  server: ResolvedServer,
+  options: ConnectServerOptions,
+): Promise<ConnectedServer> {
+  let process: ServerProcess;
+  let verify: () => Promise<unknown> = () => Promise.resolve();
+  if (options.start) {
+    const started = await options.start();
+    process = started.process;
+    if (started.verify) verify = started.verify;
+  } else {
+    const prepared = await prepareServer(server, options);
+    verify = prepared.verify;
+    process = spawnServer(server.name, options.plan ?? denoLaunchPlan(server, options), options);
+  }
+  const transport = new ProcessTransport(process);
+  try {
+    await verify();
+  } catch (error) {
+    await transport.close();
+    throw error;
+  }
+  // Loaded on use, so the CLI's `run` path starts without the SDK.
+  const { Client } = await import("@modelcontextprotocol/sdk/client/index.js");
+  const client = new Client({ name: options.clientName ?? "mcp-run", version: "0.1.0" });
+  const timeout = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  try {
+    await client.connect(transport, { timeout });
+  } catch (error) {
+    const failure = await explainFailure(transport, error, "initialize", timeout);
+    await transport.close();
+    throw failure;
+  }
+  return {
+    client,
+    transport,
+    close: async () => {
+      await client.close().catch(() => {});
+      await transport.close();
+    },
+    request: async (method, send) => {
+      try {
+        return await send({ timeout });
+      } catch (error) {
+        throw await explainFailure(transport, error, method, timeout);
+      }
+    },
+  };
+}
+
+/** The SDK's codes for a closed connection and for a request that timed out. */
+const CONNECTION_CLOSED = -32000;
+const REQUEST_TIMEOUT = -32001;
+/** How long a failed request waits for the server's exit before it is reported as it came. */
+const EXIT_WAIT_MS = 2000;
+
+/**
+ * Turns a failed request into what happened to the server: its exit, or its silence.
+ */
+async function explainFailure(
+  transport: ProcessTransport,
+  error: unknown,
+  method: string,
+  timeoutMs: number,
+): Promise<Error> {
+  const name = transport.process.name;
+  const { code, data } = (error ?? {}) as { code?: unknown; data?: { timeout?: unknown } };
+  const sdkError = (error as Error)?.name === "McpError";
+  // The SDK's own timeout carries the timeout it waited (a server's error with this code does not).
+  if (sdkError && code === REQUEST_TIMEOUT && data?.timeout === timeoutMs) {
+    const seconds = Math.round(timeoutMs / 100) / 10;
+    const why = method === "initialize"
+      ? ": it may not be an MCP server speaking stdio, or it needs longer to start"
+      : "";
+    const tail = transport.process.stderrTail;
+    return new Deno.errors.TimedOut(
+      `Server "${name}" did not answer ${method} within ${seconds} s${why}. Allow more time ` +
+        `with --timeout SECONDS.${
+          tail ? `\nThe end of its stderr:\n${tail}` : " It wrote nothing to stderr."
+        }`,
+      { cause: error },
+    );
+  }
+  // A connection that broke (a write into a closed pipe, a stream that ended) is explained by
+  // the server's exit. Anything else (an error the server answered, an answer the SDK refused)
+  // stands as it is: the server may exit only because the SDK then closed the connection.
+  const broken = (sdkError && code === CONNECTION_CLOSED) ||
+    error instanceof Deno.errors.BrokenPipe || error instanceof Deno.errors.ConnectionReset;
+  if (!broken) return error as Error;
+  const exited: ServerExitedError | undefined = await transport.exitError(EXIT_WAIT_MS);
+  return exited ?? (error as Error);
+}

@@ -1,0 +1,91 @@
+import assert from "node:assert/strict";
+import { dockerLaunchPlan } from "./docker_launch.ts";
+import type { ResolvedServer } from "../policy/resolve.ts";
+
+function server(overrides: Partial<ResolvedServer> = {}): ResolvedServer {
+  return {
+    name: "gh",
+    specifier: "npm:@example/gh@1.0.0",
+    args: [],
+    read: [],
+    write: [],
+    net: ["api.github.com"],
+    denyNet: ["127.0.0.0/8"],
+    env: ["GITHUB_TOKEN", "GH_*", "API_URL"],
+    secrets: ["GITHUB_TOKEN"],
+    requiredEnv: ["GITHUB_TOKEN"],
+    envValues: { API_URL: "https://api.github.com" },
+    sys: [],
+    run: [],
+    ffi: [],
+    params: {},
+    ...overrides,
+  };
+}
+
+const SOURCE = {
+  PATH: "/usr/bin",
+  HOME: "/home/ada",
+  DOCKER_HOST: "unix:///run/user/1000/docker.sock",
+  GITHUB_TOKEN: "ghp_secret_value",
+  GH_ORG: "acme",
+  AWS_SECRET_ACCESS_KEY: "never-passed",
+  DENO_CERT: "/nonexistent/ca.pem",
+};
+
+Deno.test("dockerLaunchPlan() passes declared variables by name and their values only to docker", () => {
+  const plan = dockerLaunchPlan(server(), {
+    cacheRoot: "/c",
+    source: SOURCE,
+    nameSuffix: "t1",
+    user: "1000:1000",
+  });
+  assert.equal(plan.program, "docker");
+  assert.equal(plan.container, "mcp-run-gh-t1");
+  assert.ok(plan.args.includes("GITHUB_TOKEN") && plan.args.includes("GH_ORG"));
+  assert.ok(plan.args.includes("API_URL=https://api.github.com"));
+  assert.ok(!plan.args.some((a) => a.includes("ghp_secret_value") || a.includes("acme")));
+  assert.deepEqual(plan.env, {
+    PATH: "/usr/bin",
+    HOME: "/home/ada",
+    DOCKER_HOST: "unix:///run/user/1000/docker.sock",
+    GH_ORG: "acme",
+    GITHUB_TOKEN: "ghp_secret_value",
+  });
+  assert.ok(!JSON.stringify(plan).includes("never-passed"));
+  // A CA file that does not exist is neither mounted nor named.
+  assert.ok(!plan.args.some((a) => a.includes("DENO_CERT")));
+  assert.equal(plan.args[plan.args.indexOf("--network") + 1], "bridge");
+  assert.equal(plan.args[plan.args.indexOf("--user") + 1], "1000:1000");
+  assert.ok(plan.args.includes("--lock=/deno-dir/deno.lock"));
+});
+
+Deno.test("dockerLaunchPlan() refuses to plan without a required secret", () => {
+  assert.throws(
+    () => dockerLaunchPlan(server(), { cacheRoot: "/c", source: { PATH: "/usr/bin" } }),
+    /needs secret GITHUB_TOKEN/,
+  );
+});
+
+Deno.test("dockerLaunchPlan() mounts a DENO_CERT file read-only for servers with network", () => {
+  const dir = Deno.makeTempDirSync();
+  const ca = `${Deno.realPathSync(dir)}/ca.pem`;
+  Deno.writeTextFileSync(ca, "-----BEGIN CERTIFICATE-----");
+  try {
+    const withNet = dockerLaunchPlan(server(), {
+      cacheRoot: "/c",
+      source: { ...SOURCE, DENO_CERT: ca },
+      nameSuffix: "t2",
+    });
+    assert.ok(withNet.args.includes(`type=bind,src=${ca},dst=${ca},readonly`));
+    assert.ok(withNet.args.includes(`DENO_CERT=${ca}`));
+    const noNet = dockerLaunchPlan(server({ net: [] }), {
+      cacheRoot: "/c",
+      source: { ...SOURCE, DENO_CERT: ca },
+    });
+    assert.ok(!noNet.args.some((a) => a.includes(ca)));
+    assert.equal(noNet.args[noNet.args.indexOf("--network") + 1], "none");
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});

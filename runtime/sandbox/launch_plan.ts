@@ -1,0 +1,160 @@
+/**
+ * Launch plans: the exact program, argv, environment and folder a server is started with.
+ *
+ * @module
+ */
+import { checkApproval } from "../policy/approval.ts";
+import { cacheWriteError, serverDirs } from "./cache_dirs.ts";
+import { pullEnv, serverEnv } from "./child_env.ts";
+import { denoRunArgs } from "./flags.ts";
+import { checkModuleGraph } from "./module_graph.ts";
+import { checkHostAddresses, type CheckHostAddressesOptions } from "../policy/net_preflight.ts";
+import {
+  CacheError,
+  prepareDirs,
+  pull,
+  type PullRecord,
+  readPullRecord,
+  verifyPull,
+} from "./pull.ts";
+import type { ResolvedServer } from "../policy/resolve.ts";
+
+/** Everything needed to start a server process; what `--dry-run` prints. */
+export interface LaunchPlan {
+  /** The program to start (`deno`, or `docker`). */
+  program: string;
+  /** Its arguments. */
+  args: string[];
+  /** Its complete environment (nothing is inherited). */
+  env: Record<string, string>;
+  /** Its working directory. */
+  cwd: string;
+}
+
+/** Options for {@linkcode denoLaunchPlan}. */
+export interface DenoLaunchPlanOptions {
+  /** mcp-run's cache root. */
+  cacheRoot: string;
+  /** The Deno binary; defaults to the running one. */
+  deno?: string;
+  /** The launcher's environment, the source of declared variables. */
+  source?: Record<string, string>;
+  /** Registry overrides (`JSR_URL`, `NPM_CONFIG_REGISTRY`). */
+  registries?: Record<string, string>;
+}
+
+/**
+ * Builds the native launch plan for a server: `deno run` with the hardened flags, from the
+ * neutral working directory, with an environment built from scratch. Creates nothing.
+ *
+ * @param server A resolved server.
+ * @param options Cache root, Deno binary, environment.
+ * @returns The plan.
+ * @throws {TypeError} When a required variable or secret is not set.
+ *
+ * @example
+ * ```ts
+ * import { denoLaunchPlan } from "./launch_plan.ts";
+ * const plan = denoLaunchPlan({
+ *   name: "t", specifier: "npm:x@1.0.0", args: [], read: [], write: [], net: [], denyNet: [],
+ *   env: [], secrets: [], requiredEnv: [], envValues: {}, sys: [], run: [], ffi: [], params: {},
+ * }, { cacheRoot: "/c", deno: "deno", source: {} });
+ * console.log(plan.program, plan.args[0], plan.env.HOME); // deno run /c/neutral/home
+ * ```
+ */
+export function denoLaunchPlan(server: ResolvedServer, options: DenoLaunchPlanOptions): LaunchPlan {
+  const dirs = serverDirs(server.name, server.specifier, options.cacheRoot);
+  return {
+    program: options.deno ?? Deno.execPath(),
+    args: denoRunArgs(server, { lockFile: dirs.lockFile }),
+    env: serverEnv(server, {
+      home: dirs.home,
+      denoDir: dirs.denoDir,
+      source: options.source ?? Deno.env.toObject(),
+      registries: options.registries,
+    }),
+    cwd: dirs.cwd,
+  };
+}
+
+/** Options for {@linkcode prepareServer}. */
+export interface PrepareServerOptions extends DenoLaunchPlanOptions {
+  /**
+   * Accept a manifest that asks for more than the user approved for this server, recording it
+   * as approved (the CLI's `--yes`; see {@linkcode checkApproval}). Default false: refused.
+   */
+  approve?: boolean;
+  /** Pull automatically when the server was never pulled (default true). */
+  autoPull?: boolean;
+  /** Where progress lines go; defaults to stderr. */
+  progress?: (line: string) => void;
+  /** Resolves granted host names for the private-address check (default: the system resolver). */
+  hostLookup?: CheckHostAddressesOptions["lookup"];
+}
+
+/** A server ready to start, its cache already checked. */
+export interface PreparedServer {
+  /**
+   * The result of the cache check, which {@linkcode prepareServer} completes before it returns:
+   * the server's code must not run before the check passes (a check that overlapped the server's
+   * start-up let tampered code run, with the server's grants, until the check failed).
+   */
+  verify(): Promise<PullRecord>;
+}
+
+/**
+ * Makes a server ready to start: checks its manifest against the one the user approved (see
+ * {@linkcode checkApproval}), pulls it when never pulled (if allowed), checks the cached code
+ * and lockfile, for local servers re-checks the module graph (the files may have changed since
+ * pull), and refuses granted host names that resolve to private addresses the user did not grant
+ * (see {@linkcode checkHostAddresses}).
+ *
+ * @param server A resolved server.
+ * @param options Cache root, Deno binary, environment, pull policy.
+ * @returns The passed cache check.
+ * @throws {ApprovalError} When the manifest asks for more than was approved and `approve` is
+ *   not set: nothing is fetched or started.
+ * @throws {CacheError} When the server was never pulled and auto-pull is off, or its cache (or
+ *   its pull record) was tampered with or damaged.
+ * @throws {GrantError} When a granted host name resolves to a private address.
+ */
+export async function prepareServer(
+  server: ResolvedServer,
+  options: PrepareServerOptions,
+): Promise<PreparedServer> {
+  const dirs = serverDirs(server.name, server.specifier, options.cacheRoot);
+  await checkApproval(server, options);
+  let verify: () => Promise<PullRecord>;
+  try {
+    const record = await readPullRecord(server, options);
+    verify = () => verifyPull(server, { ...options, record });
+  } catch (error) {
+    // Only a server never pulled is pulled here; a damaged record is reported (exit 4).
+    if (!(error instanceof CacheError) || error.kind !== "missing" || options.autoPull === false) {
+      throw error;
+    }
+    const record = await pull(server, options);
+    verify = () => Promise.resolve(record);
+  }
+  // The cache check overlaps the other checks, never the server's start.
+  const verified = verify();
+  verified.catch(() => {});
+  await prepareDirs(dirs).catch((error) => {
+    throw cacheWriteError(options.cacheRoot, error);
+  });
+  await checkHostAddresses(server, { lookup: options.hostLookup });
+  if (server.localDir) {
+    await checkModuleGraph(server, {
+      deno: options.deno ?? Deno.execPath(),
+      env: pullEnv({
+        home: dirs.home,
+        denoDir: dirs.denoDir,
+        source: options.source ?? Deno.env.toObject(),
+        registries: options.registries,
+      }),
+      cwd: dirs.cwd,
+    });
+  }
+  const record = await verified;
+  return { verify: () => Promise.resolve(record) };
+}

@@ -1,0 +1,461 @@
+/**
+ * Pull: cache a server's code and lockfile before its first run; verify them before each run.
+ *
+ * @module
+ */
+import { basename, dirname, join } from "node:path";
+import { type ApprovalOptions, checkApproval } from "../policy/approval.ts";
+import { withFileLock } from "./_cache_lock.ts";
+import { cacheWriteError, type ServerDirs, serverDirs } from "./cache_dirs.ts";
+import { pullEnv } from "./child_env.ts";
+import { denoCacheArgs } from "./flags.ts";
+import { checkModuleGraph } from "./module_graph.ts";
+import type { ResolvedServer } from "../policy/resolve.ts";
+import {
+  digestFile,
+  digestTree,
+  type FileDigest,
+  listFilesSync,
+  sameStat,
+  sha256Hex,
+} from "./_tree_digest.ts";
+
+/** Subfolders of a `DENO_DIR` that hold code (the rest are Deno's derived caches). */
+const CODE_DIRS = ["npm", "remote"] as const;
+
+/** What pull cached, written beside the lockfile and checked before each run. */
+export interface PullRecord {
+  /** The exact specifier cached. */
+  specifier: string;
+  /** The Deno version that cached it. */
+  denoVersion: string;
+  /** Hex SHA-256 of the lockfile. */
+  lockSha256: string;
+  /** When the pull finished (ISO 8601). */
+  pulledAt: string;
+  /** Every cached code file, relative to `DENO_DIR`. */
+  files: Record<string, FileDigest>;
+}
+
+/** Thrown when a server's cache is missing, or changed since it was pulled. */
+export class CacheError extends Error {
+  /** `missing` (never pulled) or `tampered` (changed since pull). */
+  readonly kind: "missing" | "tampered";
+  /**
+   * Creates the error.
+   *
+   * @param kind What went wrong.
+   * @param message What and how to fix it.
+   * @param options Standard error options.
+   */
+  constructor(kind: "missing" | "tampered", message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "CacheError";
+    this.kind = kind;
+  }
+}
+
+/** Options for {@linkcode pull} and {@linkcode verifyPull}. */
+export interface PullOptions extends ApprovalOptions {
+  /** mcp-run's cache root. */
+  cacheRoot: string;
+  /** The Deno binary; defaults to the running one. */
+  deno?: string;
+  /** The launcher's environment (TLS, proxy and registry settings are taken from it). */
+  source?: Record<string, string>;
+  /** Registry overrides (`JSR_URL`, `NPM_CONFIG_REGISTRY`). */
+  registries?: Record<string, string>;
+  /** Where progress lines go; defaults to stderr. Nothing is written to stdout. */
+  progress?: (line: string) => void;
+}
+
+/**
+ * Prepares a server's neutral folders and blocks Deno's per-origin storage (Cache API,
+ * localStorage) in its `DENO_DIR`: `location_data` becomes a file, so no run can store data there.
+ *
+ * @param dirs The server's folders.
+ */
+export async function prepareDirs(dirs: ServerDirs): Promise<void> {
+  for (const dir of [dirs.denoDir, dirs.home, dirs.cwd]) await Deno.mkdir(dir, { recursive: true });
+  await Deno.chmod(dirs.home, 0o555).catch(() => {});
+  await Deno.chmod(dirs.cwd, 0o555).catch(() => {});
+  await blockLocationData(dirs.denoDir);
+}
+
+async function blockLocationData(denoDir: string): Promise<void> {
+  const blocker = join(denoDir, "location_data");
+  try {
+    const info = await Deno.lstat(blocker);
+    if (info.isFile) return;
+    await Deno.remove(blocker, { recursive: true });
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+  }
+  await Deno.writeFile(blocker, new Uint8Array(), { mode: 0o444 });
+}
+
+/**
+ * Caches a server's code and writes its lockfile, running none of the server's code.
+ *
+ * First checks the manifest against the one approved for the server (see
+ * {@linkcode checkApproval}). When the cache already holds a pull whose record, lockfile and
+ * files all verify, nothing is fetched. Otherwise the code is fetched into a fresh, empty
+ * staging folder, digested there and swapped in whole: files that a pull did not fetch (edited
+ * code, leftovers of a failed pull) are never recorded as trusted. The lockfile of a verified
+ * record is enforced (`--frozen`), so a re-pull fails if the registry now serves different
+ * bytes; a lockfile no record vouches for is not used. Pulls of one server into one cache
+ * folder take turns (a lock file that its holder's death releases). Network goes to the package
+ * registries only; local servers first pass the module graph check.
+ *
+ * Requires `--allow-run` for Deno and read/write access to the cache root.
+ *
+ * @param server A resolved server.
+ * @param options Cache root, Deno binary, environment, approval.
+ * @returns The pull record written beside the lockfile.
+ * @throws {ApprovalError} When the manifest asks for more than was approved and `approve` is
+ *   not set.
+ * @throws {Error} When `deno cache` fails (its stderr tail is in the message), or the cache
+ *   folder cannot be written (naming it).
+ *
+ * @example
+ * ```ts ignore
+ * import { loadManifest, pull, resolveServer, cacheRoot } from "jsr:@sandboxed/mcp-run";
+ * const { manifest } = await loadManifest("memory");
+ * const server = resolveServer(manifest, { params: { file: "./mem.jsonl" }, cacheRoot: cacheRoot() });
+ * await pull(server, { cacheRoot: cacheRoot() });
+ * ```
+ */
+export async function pull(server: ResolvedServer, options: PullOptions): Promise<PullRecord> {
+  await checkApproval(server, options);
+  const dirs = serverDirs(server.name, server.specifier, options.cacheRoot);
+  const progress = options.progress ?? ((line) => console.error(line));
+  // Already pulled and intact: nothing to write, so this also works in a read-only cache.
+  const intact = await checkCache(server, dirs);
+  if (intact.record) return alreadyPulled(server, intact.record, progress);
+  try {
+    await Deno.mkdir(dirname(dirs.dir), { recursive: true });
+    return await withFileLock(dirs.pullLock, () => pullLocked(server, dirs, options, progress), {
+      onWait: () => progress(`Waiting for another pull of ${server.name} to finish`),
+    });
+  } catch (error) {
+    throw cacheWriteError(options.cacheRoot, error);
+  }
+}
+
+async function pullLocked(
+  server: ResolvedServer,
+  dirs: ServerDirs,
+  options: PullOptions,
+  progress: (line: string) => void,
+): Promise<PullRecord> {
+  // Another process may have finished the same pull while this one waited.
+  const current = await checkCache(server, dirs);
+  if (current.record) return alreadyPulled(server, current.record, progress);
+  if (current.problem) progress(`${current.problem}: fetching it again into an empty folder`);
+  await removeLeftovers(dirs);
+  const deno = options.deno ?? Deno.execPath();
+  const staging = `${dirs.dir}.pull-${randomSuffix()}`;
+  const stage = {
+    denoDir: join(staging, "deno_dir"),
+    lockFile: join(staging, "deno.lock"),
+    pullRecord: join(staging, "pull.json"),
+  };
+  try {
+    await Deno.mkdir(stage.denoDir, { recursive: true });
+    await prepareDirs({ ...dirs, denoDir: stage.denoDir });
+    const env = pullEnv({
+      home: dirs.home,
+      denoDir: stage.denoDir,
+      source: options.source ?? Deno.env.toObject(),
+      registries: options.registries,
+    });
+    if (server.localDir) await checkModuleGraph(server, { deno, env, cwd: dirs.cwd });
+    const args = denoCacheArgs(server, { lockFile: stage.lockFile });
+    if (current.trustedLock) {
+      await Deno.copyFile(dirs.lockFile, stage.lockFile);
+      args.splice(1, 0, "--frozen");
+    }
+    progress(`Pulling ${server.specifier} into ${dirs.dir}`);
+    const out = await new Deno.Command(deno, {
+      args,
+      env,
+      clearEnv: true,
+      cwd: dirs.cwd,
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const text = new TextDecoder().decode(out.stderr);
+    const lines = text.split("\n").filter((l) => l.trim());
+    if (!out.success) {
+      throw new Error(
+        `Cannot pull ${server.specifier}: deno cache exited with code ${out.code}\n${
+          text.trim().split("\n").slice(-8).join("\n")
+        }`,
+      );
+    }
+    const downloaded = downloadSummary(lines);
+    if (downloaded) progress(downloaded);
+    const record: PullRecord = {
+      specifier: server.specifier,
+      denoVersion: await denoVersion(deno),
+      lockSha256: await lockDigest(stage.lockFile),
+      pulledAt: new Date().toISOString(),
+      files: await digestTree(stage.denoDir, CODE_DIRS),
+    };
+    await Deno.writeTextFile(stage.pullRecord, JSON.stringify(record, null, 2) + "\n");
+    await swapIn(staging, dirs.dir);
+    progress(`Pulled ${Object.keys(record.files).length} files for ${server.name}`);
+    return record;
+  } finally {
+    await Deno.remove(staging, { recursive: true }).catch(() => {});
+  }
+}
+
+function alreadyPulled(
+  server: ResolvedServer,
+  record: PullRecord,
+  progress: (line: string) => void,
+): PullRecord {
+  progress(
+    `${server.name} is already pulled: ${Object.keys(record.files).length} files, unchanged`,
+  );
+  return record;
+}
+
+/** What a pull finds in a server's cache folder. */
+interface CacheState {
+  /** The record, when it and every file it lists verify. */
+  record?: PullRecord;
+  /** Whether the lockfile is the one a readable record vouches for. */
+  trustedLock: boolean;
+  /** Why the cache cannot be used as it is (absent for a server never pulled). */
+  problem?: string;
+}
+
+async function checkCache(server: ResolvedServer, dirs: ServerDirs): Promise<CacheState> {
+  let record: PullRecord;
+  try {
+    record = await readRecordFile(server, dirs);
+  } catch (error) {
+    if (!(error instanceof CacheError)) throw error;
+    if (error.kind === "tampered") {
+      return { trustedLock: false, problem: `The pull record "${dirs.pullRecord}" is damaged` };
+    }
+    const leftover = await exists(dirs.denoDir) || await exists(dirs.lockFile);
+    return {
+      trustedLock: false,
+      problem: leftover ? `The cache of "${server.name}" has no pull record` : undefined,
+    };
+  }
+  const trustedLock = record.specifier === server.specifier &&
+    await lockDigest(dirs.lockFile) === record.lockSha256 && record.lockSha256 !== "none";
+  const problem = await cacheProblem(dirs, record, server);
+  if (!problem) return { record, trustedLock };
+  return {
+    trustedLock,
+    problem: `The cache of "${server.name}" changed since it was pulled (${problem})`,
+  };
+}
+
+/** Replaces `dir` with `staging` (one rename when `dir` is absent, two otherwise). */
+async function swapIn(staging: string, dir: string): Promise<void> {
+  const old = `${dir}.old-${randomSuffix()}`;
+  let moved = false;
+  try {
+    await Deno.rename(dir, old);
+    moved = true;
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+  }
+  await Deno.rename(staging, dir);
+  if (moved) await Deno.remove(old, { recursive: true }).catch(() => {});
+}
+
+/** Removes staging and replaced folders that pulls killed or out of space left behind. */
+async function removeLeftovers(dirs: ServerDirs): Promise<void> {
+  const parent = dirname(dirs.dir);
+  const base = basename(dirs.dir);
+  for await (const entry of Deno.readDir(parent)) {
+    if (!entry.name.startsWith(`${base}.pull-`) && !entry.name.startsWith(`${base}.old-`)) {
+      continue;
+    }
+    await Deno.remove(join(parent, entry.name), { recursive: true }).catch(() => {});
+  }
+}
+
+function randomSuffix(): string {
+  return crypto.randomUUID().slice(0, 8);
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.lstat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Reads a server's pull record.
+ *
+ * @param server A resolved server.
+ * @param options The cache root.
+ * @returns The record written by {@linkcode pull}.
+ * @throws {CacheError} `missing` when the server was never pulled; `tampered` when the record
+ *   is not a pull record (damaged, truncated, edited), naming the file.
+ */
+export async function readPullRecord(
+  server: ResolvedServer,
+  options: Pick<PullOptions, "cacheRoot">,
+): Promise<PullRecord> {
+  return await readRecordFile(server, serverDirs(server.name, server.specifier, options.cacheRoot));
+}
+
+async function readRecordFile(server: ResolvedServer, dirs: ServerDirs): Promise<PullRecord> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(dirs.pullRecord);
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+    throw new CacheError(
+      "missing",
+      `"${server.name}" (${server.specifier}) is not pulled yet: run mcp-run pull ${server.name}`,
+      { cause: error },
+    );
+  }
+  let problem: string | undefined;
+  let record: unknown;
+  try {
+    record = JSON.parse(text);
+    problem = recordShapeProblem(record);
+  } catch (error) {
+    problem = `not JSON: ${(error as Error).message}`;
+  }
+  if (problem) {
+    throw new CacheError(
+      "tampered",
+      `The pull record "${dirs.pullRecord}" of "${server.name}" is damaged (${problem}), so its ` +
+        `cached code cannot be checked. Run mcp-run pull ${server.name} to fetch the code again.`,
+    );
+  }
+  return record as PullRecord;
+}
+
+function recordShapeProblem(value: unknown): string | undefined {
+  if (!value || typeof value !== "object" || Array.isArray(value)) return "not an object";
+  const record = value as Record<string, unknown>;
+  for (const key of ["specifier", "lockSha256"]) {
+    if (typeof record[key] !== "string") return `"${key}" is not a string`;
+  }
+  const files = record.files;
+  if (!files || typeof files !== "object" || Array.isArray(files)) {
+    return `"files" is not an object`;
+  }
+  for (const [path, digest] of Object.entries(files)) {
+    const d = digest as Record<string, unknown> | null;
+    if (!d || typeof d !== "object" || typeof d.sha256 !== "string" || typeof d.size !== "number") {
+      return `the digest of "${path}" is not valid`;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Checks that a server was pulled and that its lockfile and cached code are unchanged.
+ *
+ * The lockfile is hashed on every call. A code file whose size, modification or status-change
+ * time, or inode changed is hashed again and compared; a missing, added or changed file fails.
+ * Reads only the cache.
+ *
+ * @param server A resolved server.
+ * @param options The cache root, and the pull record when the caller already read it.
+ * @returns The pull record.
+ * @throws {CacheError} `missing` when never pulled; `tampered` naming the first changed file,
+ *   or a damaged pull record.
+ */
+export async function verifyPull(
+  server: ResolvedServer,
+  options: Pick<PullOptions, "cacheRoot"> & { record?: PullRecord },
+): Promise<PullRecord> {
+  const dirs = serverDirs(server.name, server.specifier, options.cacheRoot);
+  const record = options.record ?? await readRecordFile(server, dirs);
+  const problem = await cacheProblem(dirs, record, server);
+  if (problem) {
+    throw new CacheError(
+      "tampered",
+      `The cache of "${server.name}" changed since it was pulled (${problem}). Run mcp-run pull ` +
+        `${server.name} to fetch it again into an empty folder (or remove ${dirs.dir}).`,
+    );
+  }
+  return record;
+}
+
+/** The first difference between the cache and its record, or `undefined` when none. */
+async function cacheProblem(
+  dirs: ServerDirs,
+  record: PullRecord,
+  server: ResolvedServer,
+): Promise<string | undefined> {
+  if (record.specifier !== server.specifier) return "its record names another package";
+  if (await lockDigest(dirs.lockFile) !== record.lockSha256) return "deno.lock differs";
+  let seen = 0;
+  for (const sub of CODE_DIRS) {
+    for (const rel of listFilesSync(join(dirs.denoDir, sub))) {
+      const path = `${sub}/${rel}`;
+      seen++;
+      const want = record.files[path];
+      if (!want) return `${path} was added`;
+      const info = Deno.lstatSync(join(dirs.denoDir, path));
+      if (sameStat(info, want)) continue;
+      const got = await digestFile(join(dirs.denoDir, path));
+      if (got.sha256 !== want.sha256) return `${path} was modified`;
+    }
+  }
+  if (seen !== Object.keys(record.files).length) {
+    const missing = Object.keys(record.files).find((p) => {
+      try {
+        Deno.lstatSync(join(dirs.denoDir, p));
+        return false;
+      } catch {
+        return true;
+      }
+    });
+    return `${missing ?? "a file"} was removed`;
+  }
+  return undefined;
+}
+
+async function lockDigest(lockFile: string): Promise<string> {
+  try {
+    return await sha256Hex(await Deno.readFile(lockFile));
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return "none";
+    throw error;
+  }
+}
+
+async function denoVersion(deno: string): Promise<string> {
+  const out = await new Deno.Command(deno, { args: ["--version"], stdout: "piped" }).output();
+  return new TextDecoder().decode(out.stdout).split(/\s+/)[1] ?? "unknown";
+}
+
+/**
+ * Says how many files a successful `deno cache` downloaded, from its stderr lines.
+ *
+ * @param lines Its stderr, line by line.
+ * @returns The progress line, or `undefined` when it downloaded nothing.
+ *
+ * @example
+ * ```ts
+ * import { downloadSummary } from "./pull.ts";
+ * console.log(downloadSummary(["Download https://registry.npmjs.org/zod"])); // "  downloaded 1 file …"
+ * console.log(downloadSummary(["Warning: x"])); // undefined
+ * ```
+ */
+export function downloadSummary(lines: string[]): string | undefined {
+  const count = lines.filter((l) => l.trimStart().startsWith("Download")).length;
+  if (count === 0) return undefined;
+  return `  downloaded ${count} ${count === 1 ? "file" : "files"} from the registries`;
+}

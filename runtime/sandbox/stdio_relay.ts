@@ -1,0 +1,149 @@
+/**
+ * The `run` relay: passes a client's stdio to a server process line by line, with bounded
+ * buffers, and answers the client's open requests with JSON-RPC errors when the server drops a
+ * response or dies.
+ *
+ * @module
+ */
+import { findId, type Id } from "../http/_jsonrpc_ids.ts";
+import { LineSplitter } from "./line_splitter.ts";
+import type { ServerProcess } from "./server_process.ts";
+
+/** Options for {@linkcode relayStdio}. */
+export interface RelayStdioOptions {
+  /** The client's messages (default: our stdin). */
+  input?: ReadableStream<Uint8Array>;
+  /** Where the server's messages go (default: our stdout). */
+  output?: WritableStream<Uint8Array>;
+  /** Longest client line passed on, in bytes (default 4 MiB). */
+  maxLineBytes?: number;
+  /** Where relay notices go (default: stderr). */
+  log?: (line: string) => void;
+  /**
+   * Nothing the server writes is passed on before this settles; if it rejects, the server is
+   * stopped, open requests get the rejection's message, and the relay throws it.
+   */
+  gate?: Promise<unknown>;
+}
+
+/** JSON-RPC "internal error": the server failed to answer. */
+const SERVER_ERROR = -32603;
+
+/**
+ * Relays stdio between a client and a server until either side ends, then stops the server.
+ *
+ * Each complete line is passed on unchanged. A server line over the size cap is dropped and, if
+ * it answered an open request, the client gets a JSON-RPC error for that id instead. When the
+ * server exits, every still-open request gets an error naming the exit code. When the client's
+ * input ends, the server is stopped (close stdin → SIGTERM → SIGKILL).
+ *
+ * @param server The running server.
+ * @param options Streams and bounds.
+ * @returns The server's exit status.
+ */
+export async function relayStdio(
+  server: ServerProcess,
+  options: RelayStdioOptions = {},
+): Promise<Deno.CommandStatus> {
+  const input = options.input ?? Deno.stdin.readable;
+  const writer = (options.output ?? Deno.stdout.writable).getWriter();
+  const log = options.log ?? ((line: string) => console.error(line));
+  const pending = new Set<Id>();
+  const encoder = new TextEncoder();
+  const decoder = new TextDecoder();
+  let outputOpen = true;
+  const write = async (bytes: Uint8Array) => {
+    if (!outputOpen) return;
+    try {
+      await writer.write(bytes);
+      await writer.write(encoder.encode("\n"));
+    } catch {
+      outputOpen = false;
+    }
+  };
+  const fail = (id: Id, message: string) =>
+    write(encoder.encode(JSON.stringify({
+      jsonrpc: "2.0",
+      id,
+      error: { code: SERVER_ERROR, message },
+    })));
+
+  let gateError: Error | undefined;
+  const gate = (options.gate ?? Promise.resolve()).catch((error: Error) => {
+    gateError = error;
+    server.stop();
+  });
+  const fromServer = (async () => {
+    await gate;
+    if (gateError) return;
+    for await (const piece of server.lines) {
+      if (piece.kind === "line") {
+        const id = responseId(piece.bytes, decoder);
+        if (id !== undefined) pending.delete(id);
+        await write(piece.bytes);
+        continue;
+      }
+      log(`mcp-run: dropped a ${piece.size}-byte message from "${server.name}" (over the limit)`);
+      const id = findId(decoder.decode(piece.head), decoder.decode(piece.tail), pending);
+      if (id !== undefined) {
+        pending.delete(id);
+        await fail(
+          id,
+          `Server "${server.name}" sent a ${piece.size}-byte response; it was dropped`,
+        );
+      }
+    }
+  })();
+
+  const fromClient = (async () => {
+    try {
+      for await (const piece of input.pipeThrough(new LineSplitter(options.maxLineBytes))) {
+        if (piece.kind === "oversized") {
+          log(`mcp-run: dropped a ${piece.size}-byte message from the client (over the limit)`);
+          continue;
+        }
+        const id = requestId(piece.bytes, decoder);
+        if (id !== undefined) pending.add(id);
+        await server.send(piece.bytes);
+      }
+    } catch { /* the server's stdin closed: it is exiting */ }
+  })();
+
+  const ended = await Promise.race([
+    server.status.then(() => "server" as const),
+    fromClient.then(() => "client" as const),
+  ]);
+  if (ended === "client") await server.stop();
+  const status = await server.status;
+  await gate;
+  await fromServer.catch(() => {});
+  const how = status.signal ? `was killed by ${status.signal}` : `exited with code ${status.code}`;
+  const why = gateError?.message ?? `Server "${server.name}" ${how} before answering`;
+  for (const id of pending) await fail(id, why);
+  await writer.close().catch(() => {});
+  if (gateError) throw gateError;
+  return status;
+}
+
+function parse(bytes: Uint8Array, decoder: TextDecoder): Record<string, unknown> | undefined {
+  try {
+    const value = JSON.parse(decoder.decode(bytes));
+    return value && typeof value === "object" && !Array.isArray(value) ? value : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function isId(value: unknown): value is Id {
+  return typeof value === "string" || typeof value === "number";
+}
+
+function requestId(bytes: Uint8Array, decoder: TextDecoder): Id | undefined {
+  const m = parse(bytes, decoder);
+  return m && typeof m.method === "string" && isId(m.id) ? m.id : undefined;
+}
+
+function responseId(bytes: Uint8Array, decoder: TextDecoder): Id | undefined {
+  const m = parse(bytes, decoder);
+  return m && m.method === undefined && isId(m.id) ? m.id : undefined;
+}

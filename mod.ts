@@ -152,12 +152,7 @@ export {
   removeOrphanContainers,
   spawnDockerServer,
 } from "./runtime/sandbox/docker_launch.ts";
-export {
-  type EntrySecret,
-  type LaunchEntry,
-  launchEntry,
-  type LaunchEntryOptions,
-} from "./runtime/clients/launch_entry.ts";
+export { directCommand, type DirectCommandOptions } from "./runtime/clients/direct_command.ts";
 export { describePermissions } from "./runtime/policy/describe.ts";
 export {
   BUILTIN_MANIFESTS,
@@ -201,6 +196,8 @@ export type {
   ClientSpec,
   ConfigScope,
   EntryParts,
+  EntrySecret,
+  LaunchCommand,
   PromptInput,
   SecretMechanism,
   TargetOs,
@@ -237,9 +234,9 @@ export {
   type CachedLauncher,
   DEFAULT_JSR_URL,
   LAUNCHER_PACKAGE,
-  launcherEntry,
-  type LauncherEntryOptions,
-} from "./runtime/clients/launcher_entry.ts";
+  launcherCommand,
+  type LauncherCommandOptions,
+} from "./runtime/clients/launcher_command.ts";
 export {
   cacheLauncher,
   type CacheLauncherOptions,

@@ -38,7 +38,7 @@ import {
   prepareDockerServer,
   spawnDockerServer,
 } from "./sandbox/docker_launch.ts";
-import { launchEntry } from "./clients/launch_entry.ts";
+import { directCommand } from "./clients/direct_command.ts";
 import { denoLaunchPlan, type LaunchPlan, prepareServer } from "./sandbox/launch_plan.ts";
 import { ManifestError } from "./policy/manifest.ts";
 import { CacheError, pull } from "./sandbox/pull.ts";
@@ -975,7 +975,7 @@ async function configCommand(
   const server = resolveLoaded(ctx, loaded, extraArgs, form);
   if (form === "docker") await (await prepareDockerServer(server, dockerOptions(ctx))).verify();
   else await (await prepareServer(server, pullOptions(ctx))).verify();
-  const entry = launchEntry(server, {
+  const entry = directCommand(server, {
     ...ctx.docker,
     form,
     cacheRoot: ctx.root,

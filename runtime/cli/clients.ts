@@ -13,10 +13,11 @@ import { withClientEntry } from "../clients/config_text.ts";
 import { detectClients } from "../clients/detect_clients.ts";
 import { entryVariables } from "../clients/entry_variables.ts";
 import { cacheLauncher, resolveLauncher } from "../clients/launcher_cache.ts";
-import { type CachedLauncher, launcherEntry } from "../clients/launcher_entry.ts";
+import { type CachedLauncher, launcherCommand } from "../clients/launcher_command.ts";
 import { writeSecretEnvFile } from "../clients/secret_env_file.ts";
 import { defaultContainerUser } from "../sandbox/docker_launch.ts";
-import { type LaunchEntry, launchEntry, type LaunchEntryOptions } from "../clients/launch_entry.ts";
+import { directCommand, type DirectCommandOptions } from "../clients/direct_command.ts";
+import type { LaunchCommand } from "../clients/types.ts";
 import { getClient, isClientId } from "../clients/registry.ts";
 import type { ClientEnvironment, ClientId, ConfigScope } from "../clients/types.ts";
 import { removeClientEntry, writeClientConfig } from "../clients/write_client_config.ts";
@@ -28,7 +29,7 @@ export interface ClientCommandContext extends CliContext {
   /** The `--registry` values as typed (passed on by launcher entries). */
   registrySources: string[];
   /** Docker image, network, limits and user for docker entries. */
-  entryOptions: Partial<LaunchEntryOptions>;
+  entryOptions: Partial<DirectCommandOptions>;
   /** Pull the server when never pulled and verify its cache, natively or in docker. */
   prepare: (server: ResolvedServer, isolation: "deno" | "docker") => Promise<void>;
   /** Resolve a loaded manifest exactly as `run` does, for the given isolation. */
@@ -308,7 +309,7 @@ async function buildEntry(
     }
     envFile = { path: absolute(options.envFile), values };
   }
-  let launch: LaunchEntry;
+  let launch: LaunchCommand;
   let launcher: BuiltEntry["launcher"];
   if (form === "launcher") {
     const isPath = target.includes("/") || /\.jsonc?$/.test(target);
@@ -326,7 +327,7 @@ async function buildEntry(
     // A manifest path needs no saved registry copy.
     if (isPath) cached = { ...cached, manifests: undefined };
     launcher = { launcher: cached, manifest: isPath ? undefined : loaded.manifest };
-    launch = launcherEntry(server, {
+    launch = launcherCommand(server, {
       target: isPath ? loaded.file : target,
       cacheRoot,
       launcher: cached,
@@ -336,7 +337,7 @@ async function buildEntry(
       docker: isolation === "docker" ? { image: ctx.entryOptions.image } : undefined,
     });
   } else {
-    launch = launchEntry(server, {
+    launch = directCommand(server, {
       ...ctx.entryOptions,
       form,
       cacheRoot,
@@ -347,7 +348,7 @@ async function buildEntry(
   }
   // The client supplies the secrets install-time settled on (none that the env file holds).
   const fromFile = new Set(Object.keys(envFile?.values ?? {}));
-  const mcp: LaunchEntry = {
+  const mcp: LaunchCommand = {
     command: launch.command,
     args: launch.args,
     env: { ...launch.env, ...vars.values },

@@ -6,8 +6,7 @@
  */
 import { MANAGED_ENV, MANAGED_VALUE } from "./_marker.ts";
 import { getClient } from "./registry.ts";
-import type { ClientId, ClientSpec, PromptInput } from "./types.ts";
-import type { LaunchEntry } from "./launch_entry.ts";
+import type { ClientId, ClientSpec, LaunchCommand, PromptInput } from "./types.ts";
 import { inputId } from "./vscode.ts";
 
 /** Options for {@link clientEntry}. */
@@ -38,7 +37,7 @@ const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /**
- * Build the entry `client` stores for `entry`. Pure: no file is read or written.
+ * Build the entry `client` stores for `command`. Pure: no file is read or written.
  *
  * Secrets are referenced, never written: VS Code gets `inputs` and `${input:…}`, Cursor and
  * Windsurf `${env:…}`, Claude Code `${…}`, Continue `${{ secrets.… }}`, goose `env_keys`. For
@@ -47,7 +46,7 @@ const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
  * later recognises its own entries.
  *
  * @param client Client id or spec.
- * @param entry The command, arguments, plain environment and secret names.
+ * @param command The command, arguments, plain environment and secret names.
  * @param options The entry name (and an optional description).
  * @returns The client-shaped entry, its inputs and notices.
  * @throws {RangeError} If the name is not 1–64 letters, digits, `.`, `_` or `-` (starting
@@ -68,7 +67,7 @@ const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
  */
 export function clientEntry(
   client: ClientId | ClientSpec,
-  entry: LaunchEntry,
+  command: LaunchCommand,
   options: ClientEntryOptions,
 ): ClientEntry {
   const spec = typeof client === "string" ? getClient(client) : client;
@@ -79,23 +78,23 @@ export function clientEntry(
         `starting with a letter or digit`,
     );
   }
-  for (const key of [...Object.keys(entry.env), ...entry.secrets.map((s) => s.name)]) {
+  for (const key of [...Object.keys(command.env), ...command.secrets.map((s) => s.name)]) {
     if (!ENV_NAME.test(key)) {
       throw new TypeError(`Cannot use "${key}" as an environment variable name`);
     }
   }
-  for (const secret of entry.secrets) {
-    if (secret.name in entry.env) {
+  for (const secret of command.secrets) {
+    if (secret.name in command.env) {
       throw new TypeError(
         `Cannot pass "${secret.name}" both as a secret and as a plain value; drop one`,
       );
     }
   }
-  if (MANAGED_ENV in entry.env || entry.secrets.some((s) => s.name === MANAGED_ENV)) {
+  if (MANAGED_ENV in command.env || command.secrets.some((s) => s.name === MANAGED_ENV)) {
     throw new TypeError(`Cannot set "${MANAGED_ENV}": mcp-run uses it to mark its entries`);
   }
   if (spec.expands) {
-    for (const value of [entry.command, ...entry.args, ...Object.values(entry.env)]) {
+    for (const value of [command.command, ...command.args, ...Object.values(command.env)]) {
       if (value.includes("${")) {
         throw new TypeError(
           `Cannot write "${value}" for ${spec.displayName}: it expands "\${…}" in values, ` +
@@ -105,11 +104,11 @@ export function clientEntry(
     }
   }
 
-  const env: Record<string, string> = { ...entry.env };
+  const env: Record<string, string> = { ...command.env };
   const inputs: PromptInput[] = [];
-  const secretNames = entry.secrets.map((s) => s.name);
+  const secretNames = command.secrets.map((s) => s.name);
   const omittedSecrets: string[] = [];
-  for (const secret of entry.secrets) {
+  for (const secret of command.secrets) {
     switch (spec.secrets) {
       case "input":
         inputs.push({
@@ -132,8 +131,8 @@ export function clientEntry(
   }
   env[MANAGED_ENV] = MANAGED_VALUE;
   const value = spec.buildEntry(name, {
-    command: entry.command,
-    args: [...entry.args],
+    command: command.command,
+    args: [...command.args],
     env,
     secretNames: spec.secrets === "env-keys" ? secretNames : [],
     description: options.description ?? "",

@@ -2,9 +2,9 @@ import assert from "node:assert/strict";
 import { clientEntry } from "./client_entry.ts";
 import { CLIENTS, getClient } from "./registry.ts";
 import type { ClientId } from "./types.ts";
-import type { LaunchEntry } from "./launch_entry.ts";
+import type { LaunchCommand } from "./types.ts";
 
-const SOURCE: LaunchEntry = {
+const SOURCE: LaunchCommand = {
   command: "deno",
   args: ["run", "npm:@modelcontextprotocol/server-github@2025.4.8"],
   env: { DENO_DIR: "/cache/deno_dir" },

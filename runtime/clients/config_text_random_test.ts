@@ -10,7 +10,7 @@ import { readClientEntry, withClientEntry, withoutClientEntry } from "./config_t
 import { EntryConflictError } from "./entry_conflict_error.ts";
 import { CLIENTS } from "./registry.ts";
 import type { ClientSpec } from "./types.ts";
-import type { LaunchEntry } from "./launch_entry.ts";
+import type { LaunchCommand } from "./types.ts";
 
 const RUNS = Number(Deno.env.get("CLIENT_FUZZ_RUNS") ?? 150);
 const NAME = "srv";
@@ -84,7 +84,7 @@ function randomValue(r: Rng, depth: number): unknown {
   }
 }
 
-function randomEntry(r: Rng): LaunchEntry {
+function randomEntry(r: Rng): LaunchCommand {
   const arg = () => r.pick(["run", "-A", "--allow-read=/tmp/a b", "npm:x@1.2.3", "ü", '"q"', "--"]);
   const env: Record<string, string> = {};
   for (let i = r.int(3); i > 0; i--) env[`VAR_${i}`] = r.pick(["1", "/x/y", "a=b", "sp ace"]);

@@ -10,7 +10,7 @@ import {
 import { EntryConflictError } from "./entry_conflict_error.ts";
 import { CLIENTS } from "./registry.ts";
 import type { ClientId } from "./types.ts";
-import type { LaunchEntry } from "./launch_entry.ts";
+import type { LaunchCommand } from "./types.ts";
 
 const TESTDATA = fileURLToPath(new URL("../../tests/testdata/clients/", import.meta.url));
 const UPDATE = Deno.env.get("UPDATE_GOLDEN") === "1";
@@ -32,7 +32,7 @@ const DENO_RUN = [
 ];
 
 /** One sample entry per form, with a secret so every client's secret mechanism shows. */
-const FORMS: Record<string, LaunchEntry> = {
+const FORMS: Record<string, LaunchCommand> = {
   deno: {
     command: "deno",
     args: DENO_RUN,

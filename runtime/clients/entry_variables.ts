@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { EntrySecret } from "./launch_entry.ts";
+import type { EntrySecret } from "./types.ts";
 import type { Manifest } from "../policy/manifest.ts";
 import type { ResolvedServer } from "../policy/resolve.ts";
 

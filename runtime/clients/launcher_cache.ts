@@ -10,7 +10,7 @@ import { fileURLToPath as fromFileUrl } from "node:url";
 import { PULL_VARS } from "../sandbox/child_env.ts";
 import type { Manifest } from "../policy/manifest.ts";
 import { DEFAULT_NPM_REGISTRY } from "../policy/package_dir.ts";
-import { type CachedLauncher, DEFAULT_JSR_URL, LAUNCHER_PACKAGE } from "./launcher_entry.ts";
+import { type CachedLauncher, DEFAULT_JSR_URL, LAUNCHER_PACKAGE } from "./launcher_command.ts";
 
 /** An exact JSR specifier: `jsr:@scope/name@1.2.3[/export]`. */
 const PINNED_JSR = /^jsr:@[a-z0-9-]+\/[a-z0-9-]+@\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?(?:\/[\w./-]*)?$/;

@@ -1,7 +1,8 @@
 /**
  * Shared types of the client-config layer: which MCP clients exist, where their files live,
- * and the entry mcp-run writes into them. The launch command itself is a `LaunchEntry`
- * (`../launch_entry.ts`), independent of any client.
+ * the entry mcp-run writes into them, and the `LaunchCommand` that entry is made from: the command
+ * a client spawns, independent of any client (built by `directCommand()` or `launcherCommand()`,
+ * shaped for one client by `clientEntry()`).
  *
  * @module
  */
@@ -127,4 +128,24 @@ export interface EntryParts {
   secretNames: string[];
   /** Optional description (goose shows it). */
   description: string;
+}
+
+/** A credential the client supplies by name; its value is never part of an entry. */
+export interface EntrySecret {
+  /** Environment variable name. */
+  name: string;
+  /** What it is, for the user (empty when unknown). */
+  description: string;
+}
+
+/** The command a client spawns, independent of any client's file format. */
+export interface LaunchCommand {
+  /** The program: the absolute Deno path, or `docker`. */
+  command: string;
+  /** Its arguments, verbatim. */
+  args: string[];
+  /** Plain (non-secret) environment values the entry sets. */
+  env: Record<string, string>;
+  /** Secrets (and other declared variables without a value) the client must provide by name. */
+  secrets: EntrySecret[];
 }

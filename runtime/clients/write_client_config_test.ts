@@ -5,10 +5,10 @@ import { clientEntry } from "./client_entry.ts";
 import { readClientEntry } from "./config_text.ts";
 import { EntryConflictError } from "./entry_conflict_error.ts";
 import type { ClientEnvironment } from "./types.ts";
-import type { LaunchEntry } from "./launch_entry.ts";
+import type { LaunchCommand } from "./types.ts";
 import { removeClientEntry, writeClientConfig } from "./write_client_config.ts";
 
-const SOURCE: LaunchEntry = {
+const SOURCE: LaunchCommand = {
   command: "deno",
   args: ["run", "npm:@modelcontextprotocol/server-memory@2025.8.4"],
   env: {},

@@ -1,7 +1,7 @@
 /**
- * Self-contained launch entries: the command, argv and plain environment an MCP client spawns to
- * run a pulled server directly, in the `deno` or the `docker` form. The entry itself states what
- * the server may touch.
+ * Direct launch commands: the command, argv and plain environment an MCP client spawns to run a
+ * pulled server itself, with no mcp-run in between, in the `deno` or the `docker` form. The
+ * command itself states what the server may touch.
  *
  * @module
  */
@@ -16,29 +16,10 @@ import {
 } from "../sandbox/docker_args.ts";
 import { denoRunArgs } from "../sandbox/flags.ts";
 import type { ResolvedServer } from "../policy/resolve.ts";
+import type { LaunchCommand } from "./types.ts";
 
-/** A credential the client supplies by name; its value is never part of an entry. */
-export interface EntrySecret {
-  /** Environment variable name. */
-  name: string;
-  /** What it is, for the user (empty when unknown). */
-  description: string;
-}
-
-/** The command a client spawns, independent of any client's file format. */
-export interface LaunchEntry {
-  /** The program: the absolute Deno path, or `docker`. */
-  command: string;
-  /** Its arguments, verbatim. */
-  args: string[];
-  /** Plain (non-secret) environment values the entry sets. */
-  env: Record<string, string>;
-  /** Secrets (and other declared variables without a value) the client must provide by name. */
-  secrets: EntrySecret[];
-}
-
-/** Options for {@linkcode launchEntry}. */
-export interface LaunchEntryOptions extends Partial<DockerLimits> {
+/** Options for {@linkcode directCommand}. */
+export interface DirectCommandOptions extends Partial<DockerLimits> {
   /** `deno` (native) or `docker`. */
   form: "deno" | "docker";
   /** mcp-run's cache root (where the deno form's code and lockfile are). */
@@ -64,7 +45,7 @@ export interface LaunchEntryOptions extends Partial<DockerLimits> {
 }
 
 /**
- * Builds the self-contained entry a client spawns to run a pulled server.
+ * Builds the self-contained command a client spawns to run a pulled server directly.
  *
  * The `deno` form runs the pinned Deno with the same flags as `mcp-run run`, its `DENO_DIR` and
  * lockfile in mcp-run's cache, and a neutral `HOME`. The `docker` form is a complete `docker run`
@@ -74,13 +55,13 @@ export interface LaunchEntryOptions extends Partial<DockerLimits> {
  *
  * @param server A resolved server.
  * @param options The form, cache root, image, limits.
- * @returns The entry.
+ * @returns The command, its plain environment and the secrets the client supplies.
  * @throws {RangeError} When a grant cannot be mounted safely (docker form).
  *
  * @example
  * ```ts
- * import { launchEntry } from "./launch_entry.ts";
- * const entry = launchEntry({
+ * import { directCommand } from "./direct_command.ts";
+ * const entry = directCommand({
  *   name: "t", specifier: "npm:x@1.0.0", args: [], read: [], write: [], net: [], denyNet: [],
  *   env: ["TOKEN"], secrets: ["TOKEN"], requiredEnv: ["TOKEN"], envValues: {}, sys: [], run: [],
  *   ffi: [], params: {},
@@ -89,7 +70,10 @@ export interface LaunchEntryOptions extends Partial<DockerLimits> {
  * // docker true TOKEN
  * ```
  */
-export function launchEntry(server: ResolvedServer, options: LaunchEntryOptions): LaunchEntry {
+export function directCommand(
+  server: ResolvedServer,
+  options: DirectCommandOptions,
+): LaunchCommand {
   const inFile = new Set(options.envFile?.names ?? []);
   const byName = server.env.filter((n) =>
     !n.endsWith("*") && !(n in server.envValues) && !inFile.has(n)

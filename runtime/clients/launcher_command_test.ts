@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { serverFixture } from "../policy/_server_fixture.ts";
 import type { ResolvedServer } from "../policy/resolve.ts";
-import { type CachedLauncher, launcherEntry } from "./launcher_entry.ts";
+import { type CachedLauncher, launcherCommand } from "./launcher_command.ts";
 
 const SERVER: ResolvedServer = serverFixture({
   name: "filesystem",
@@ -28,8 +28,8 @@ const JSR: CachedLauncher = {
   manifests: "/c/launcher/mcp-run@0.1.0-2/manifests",
 };
 
-Deno.test("launcherEntry() runs a checkout's CLI from its pinned cache with the resolved parameters", () => {
-  const entry = launcherEntry(SERVER, {
+Deno.test("launcherCommand() runs a checkout's CLI from its pinned cache with the resolved parameters", () => {
+  const entry = launcherCommand(SERVER, {
     target: "filesystem",
     cacheRoot: "/home/ada/.cache/mcp-run",
     deno: "/usr/local/bin/deno",
@@ -56,8 +56,8 @@ Deno.test("launcherEntry() runs a checkout's CLI from its pinned cache with the 
   assert.deepEqual(entry.secrets, []);
 });
 
-Deno.test("launcherEntry() passes saved manifests, registries, mirrors and docker isolation on", () => {
-  const entry = launcherEntry(SERVER, {
+Deno.test("launcherCommand() passes saved manifests, registries, mirrors and docker isolation on", () => {
+  const entry = launcherCommand(SERVER, {
     target: "filesystem",
     cacheRoot: "/c",
     deno: "deno",

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { DENO_IMAGE } from "../sandbox/docker_args.ts";
-import { launchEntry } from "./launch_entry.ts";
+import { directCommand } from "./direct_command.ts";
 import type { ResolvedServer } from "../policy/resolve.ts";
 
 const SERVER: ResolvedServer = {
@@ -21,8 +21,8 @@ const SERVER: ResolvedServer = {
   params: {},
 };
 
-Deno.test("launchEntry() builds a self-contained docker entry with secrets by name", () => {
-  const entry = launchEntry(SERVER, {
+Deno.test("directCommand() builds a self-contained docker entry with secrets by name", () => {
+  const entry = directCommand(SERVER, {
     form: "docker",
     cacheRoot: "/c",
     image: "example/deno:2.9.6",
@@ -46,8 +46,8 @@ Deno.test("launchEntry() builds a self-contained docker entry with secrets by na
   assert.equal(args.at(-1), SERVER.specifier);
 });
 
-Deno.test("launchEntry() builds a deno entry running the pulled code offline", () => {
-  const entry = launchEntry(SERVER, { form: "deno", cacheRoot: "/c", deno: "/usr/bin/deno" });
+Deno.test("directCommand() builds a deno entry running the pulled code offline", () => {
+  const entry = directCommand(SERVER, { form: "deno", cacheRoot: "/c", deno: "/usr/bin/deno" });
   assert.equal(entry.command, "/usr/bin/deno");
   assert.ok(entry.args.includes("--cached-only") && entry.args.includes("--allow-read=/data"));
   assert.match(entry.env.DENO_DIR, /^\/c\/servers\/memory\//);
@@ -57,15 +57,15 @@ Deno.test("launchEntry() builds a deno entry running the pulled code offline", (
   assert.deepEqual(entry.secrets.map((s) => s.name), ["TOKEN"]);
 });
 
-Deno.test("launchEntry() refuses a docker entry for a grant that cannot be mounted", () => {
+Deno.test("directCommand() refuses a docker entry for a grant that cannot be mounted", () => {
   assert.throws(
-    () => launchEntry({ ...SERVER, read: ["/data,evil"] }, { form: "docker", cacheRoot: "/c" }),
+    () => directCommand({ ...SERVER, read: ["/data,evil"] }, { form: "docker", cacheRoot: "/c" }),
     /"\/data,evil"/,
   );
 });
 
-Deno.test("launchEntry() reads secrets from an env file instead of passing them by name", () => {
-  const entry = launchEntry(SERVER, {
+Deno.test("directCommand() reads secrets from an env file instead of passing them by name", () => {
+  const entry = directCommand(SERVER, {
     form: "docker",
     cacheRoot: "/c",
     user: "1000:1000",
@@ -77,20 +77,20 @@ Deno.test("launchEntry() reads secrets from an env file instead of passing them 
   assert.ok(!entry.args.includes("TOKEN"), "a secret in the env file is also passed by name");
   assert.deepEqual(entry.secrets, []);
   // Control: without the env file the secret is passed by name and listed.
-  const plain = launchEntry(SERVER, { form: "docker", cacheRoot: "/c", user: "1000:1000" });
+  const plain = directCommand(SERVER, { form: "docker", cacheRoot: "/c", user: "1000:1000" });
   assert.equal(plain.args[plain.args.indexOf("TOKEN") - 1], "-e");
   assert.deepEqual(plain.secrets.map((s) => s.name), ["TOKEN"]);
 });
 
-Deno.test("launchEntry() refuses an env file for the deno form or a relative path", () => {
+Deno.test("directCommand() refuses an env file for the deno form or a relative path", () => {
   assert.throws(
     () =>
-      launchEntry(SERVER, { form: "deno", cacheRoot: "/c", envFile: { path: "/x", names: [] } }),
+      directCommand(SERVER, { form: "deno", cacheRoot: "/c", envFile: { path: "/x", names: [] } }),
     /Cannot use an env file with the deno form/,
   );
   assert.throws(
     () =>
-      launchEntry(SERVER, {
+      directCommand(SERVER, {
         form: "docker",
         cacheRoot: "/c",
         user: "1000:1000",

@@ -1,11 +1,11 @@
 /**
- * The `launcher` form of a client entry: the client starts `mcp-run run` from a pinned,
- * pre-cached copy of mcp-run (a JSR version or a checkout), so neither the network nor the
- * client's registry variables decide which code starts.
+ * Launcher commands, the `launcher` form of a client entry: the client starts `mcp-run run` from
+ * a pinned, pre-cached copy of mcp-run (a JSR version or a checkout), so neither the network nor
+ * the client's registry variables decide which code starts.
  *
  * @module
  */
-import type { LaunchEntry } from "./launch_entry.ts";
+import type { LaunchCommand } from "./types.ts";
 import type { ResolvedServer } from "../policy/resolve.ts";
 
 /** The JSR package users run as the launcher. */
@@ -35,8 +35,8 @@ export interface CachedLauncher {
   manifests?: string;
 }
 
-/** Options for {@link launcherEntry}. */
-export interface LauncherEntryOptions {
+/** Options for {@link launcherCommand}. */
+export interface LauncherCommandOptions {
   /** What to run: a registry name, or an absolute manifest path. */
   target: string;
   /** mcp-run's cache root, absolute (the client starts from another folder). */
@@ -66,11 +66,11 @@ export interface LauncherEntryOptions {
  *
  * @param server The resolved server.
  * @param options Target, cache root, cached launcher and registry settings.
- * @returns The launch entry (its environment pins the launcher's cache; no secrets).
+ * @returns The launch command (its environment pins the launcher's cache; no secrets).
  * @example
  * ```ts
- * import { launcherEntry } from "./launcher_entry.ts";
- * const entry = launcherEntry({
+ * import { launcherCommand } from "./launcher_command.ts";
+ * const entry = launcherCommand({
  *   name: "memory", specifier: "npm:x@1.0.0", args: [], read: [], write: [], net: [],
  *   denyNet: [], env: [], secrets: [], requiredEnv: [], envValues: {}, sys: [], run: [],
  *   ffi: [], params: { dir: ["/data"] },
@@ -88,7 +88,10 @@ export interface LauncherEntryOptions {
  * // run memory -p dir=/data --cache /c
  * ```
  */
-export function launcherEntry(server: ResolvedServer, options: LauncherEntryOptions): LaunchEntry {
+export function launcherCommand(
+  server: ResolvedServer,
+  options: LauncherCommandOptions,
+): LaunchCommand {
   const { launcher } = options;
   const params = Object.entries(server.params)
     .flatMap(([name, values]) => values.flatMap((v) => ["-p", `${name}=${v}`]));

@@ -1,0 +1,108 @@
+/**
+ * The sandbox: how a resolved server becomes a confined process. Deno permission flags and the
+ * `deno run` argv, the server's cache folders and lockfile, pulling and verifying its code, its
+ * environment built from scratch, process supervision and the stdio MCP transport; and the same
+ * in docker (hardened `docker run` argv, image and volume pulls, container supervision).
+ *
+ * Pure builders (`permissionFlags`, `denoRunArgs`, `denoLaunchPlan`, `dockerRunArgs`,
+ * `dockerLaunchPlan`) return data; the functions that touch the world say so (`pull`,
+ * `spawnServer`, `dockerPull`, `spawnDockerServer`).
+ *
+ * @example The exact `deno run` argv of a resolved server
+ * ```ts
+ * import { denoRunArgs } from "jsr:@sandboxed/mcp-run/sandbox";
+ *
+ * const argv = denoRunArgs({
+ *   name: "notes", specifier: "npm:notes-mcp@1.0.0", args: [], read: ["/data"], write: [],
+ *   net: [], denyNet: [], env: [], secrets: [], requiredEnv: [], envValues: {}, sys: [], run: [],
+ *   ffi: [], params: {},
+ * }, { lockFile: "/cache/deno.lock" });
+ * console.log(argv.includes("--allow-read=/data")); // true
+ * ```
+ *
+ * @module
+ */
+
+// ---- Sandbox interface: reserved for the interface and its backends (one block, added with it).
+// ---- End of sandbox interface.
+
+// Deno flags and argv.
+export {
+  denoCacheArgs,
+  type DenoCacheArgsOptions,
+  denoRunArgs,
+  type DenoRunArgsOptions,
+  permissionFlags,
+} from "./flags.ts";
+
+// The cache: folders, pull and verification.
+export { cacheRoot, type CacheRootOptions, type ServerDirs, serverDirs } from "./cache_dirs.ts";
+export { CacheError, pull, type PullOptions, type PullRecord, verifyPull } from "./pull.ts";
+export type { FileDigest } from "./_tree_digest.ts";
+export { serverEnv, type ServerEnvOptions } from "./child_env.ts";
+
+// Native launch: plan, prepare, spawn, talk to it over stdio.
+export {
+  denoLaunchPlan,
+  type DenoLaunchPlanOptions,
+  type LaunchPlan,
+  type PreparedServer,
+  prepareServer,
+  type PrepareServerOptions,
+} from "./launch_plan.ts";
+export {
+  ServerExitedError,
+  ServerProcess,
+  spawnServer,
+  type SpawnServerOptions,
+} from "./server_process.ts";
+export type { SplitLine } from "./line_splitter.ts";
+export { ProcessTransport } from "./stdio_transport.ts";
+export { relayStdio, type RelayStdioOptions } from "./stdio_relay.ts";
+export { type ConnectedServer, connectServer, type ConnectServerOptions } from "./connect.ts";
+
+// Docker: argv builders, the engine, and the docker launch.
+export {
+  CONTAINER_DENO_DIR,
+  CONTAINER_LOCK_FILE,
+  CONTAINER_USER,
+  DENO_IMAGE,
+  DOCKER_LABEL,
+  DOCKER_LIMITS,
+  type DockerCommonOptions,
+  dockerContainerName,
+  type DockerLimits,
+  dockerPullArgs,
+  type DockerPullOptions,
+  dockerRunArgs,
+  type DockerRunOptions,
+  dockerVolumeName,
+  type DockerVolumeNameOptions,
+} from "./docker_args.ts";
+export { checkDocker, type DockerCommandOptions, DockerUnavailableError } from "./docker_engine.ts";
+export {
+  defaultContainerUser,
+  type DockerLaunchOptions,
+  type DockerLaunchPlan,
+  dockerLaunchPlan,
+  dockerPull,
+  type DockerPullRecord,
+  type DockerPullStepOptions,
+  DockerServerProcess,
+  type PreparedDockerServer,
+  prepareDockerServer,
+  removeOrphanContainers,
+  spawnDockerServer,
+} from "./docker_launch.ts";
+
+// The policy types these functions take (also exported by `./policy`).
+export type { ResolvedServer } from "../policy/resolve.ts";
+export type {
+  EnvSpec,
+  Manifest,
+  ManifestPermissions,
+  ParameterSpec,
+  ParameterType,
+} from "../policy/manifest.ts";
+export type { ApprovalOptions } from "../policy/approval.ts";
+export type { CheckHostAddressesOptions } from "../policy/net_preflight.ts";

@@ -4,6 +4,8 @@
  * @module
  */
 import { parseArgs } from "node:util";
+// Extensionless: the SDK's wildcard export gives `types.js` the types file `types.js.d.ts`, which
+// does not exist, and `deno doc` refuses that in an entry point; `types` finds `types.d.ts`.
 import type {
   CallToolResult,
   ListPromptsResult,
@@ -12,7 +14,7 @@ import type {
   Prompt,
   Resource,
   Tool,
-} from "@modelcontextprotocol/sdk/types.js";
+} from "@modelcontextprotocol/sdk/types";
 import { isAbsolute, resolve as resolvePath } from "node:path";
 import { cacheRoot } from "./sandbox/cache_dirs.ts";
 import type { ClientCommandOptions } from "./cli/clients.ts";
@@ -60,7 +62,7 @@ import { HELP, USAGE } from "./cli/help.ts";
 import { loadUserConfig, type UserConfig } from "./cli/user_config.ts";
 
 /** Exit codes of the CLI (`run` exits with the server's own code once it started). */
-export const EXIT: Readonly<Record<string, number>> = {
+const EXIT: Readonly<Record<string, number>> = {
   ok: 0,
   error: 1,
   usage: 2,
@@ -184,6 +186,15 @@ export interface MainOptions {
  * @param argv Arguments after the program name.
  * @param options Output sinks and environment.
  * @returns The exit code.
+ *
+ * @example Capture what a command prints
+ * ```ts
+ * import { main } from "jsr:@sandboxed/mcp-run/cli";
+ *
+ * const lines: string[] = [];
+ * const code = await main(["flags", "time"], { print: (text) => lines.push(text) });
+ * console.log(code, lines[0].includes("jsr:@sandboxed/time@0.1.0")); // 0 true
+ * ```
  */
 export async function main(argv: string[], options: MainOptions = {}): Promise<number> {
   const print = options.print ?? ((t: string) => console.log(t));
@@ -633,7 +644,7 @@ function signalNumber(signal: Deno.Signal): number {
  * @param json Whether to print JSON.
  * @returns The text to print.
  */
-export function formatPlan(plan: LaunchPlan, server: ResolvedServer, json: boolean): string {
+function formatPlan(plan: LaunchPlan, server: ResolvedServer, json: boolean): string {
   const env = Object.fromEntries(
     Object.entries(plan.env).map(([k, v]) => [k, server.secrets.includes(k) ? "<secret>" : v]),
   );

@@ -26,5 +26,5 @@ tools/docker_setup.sh
 "$deno" lint
 "$deno" task check
 "$deno" publish --dry-run --allow-dirty >/dev/null
-"$deno" doc --lint mod.ts >/dev/null
+"$deno" doc --lint mod.ts runtime/*/mod.ts runtime/cli.ts >/dev/null
 "$deno" task test "$@"

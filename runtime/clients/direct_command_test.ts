@@ -21,7 +21,7 @@ const SERVER: ResolvedServer = {
   params: {},
 };
 
-Deno.test("directCommand() builds a self-contained docker entry with secrets by name", () => {
+Deno.test("directCommand() builds a self-contained docker command with secrets by name", () => {
   const entry = directCommand(SERVER, {
     form: "docker",
     cacheRoot: "/c",
@@ -46,7 +46,7 @@ Deno.test("directCommand() builds a self-contained docker entry with secrets by 
   assert.equal(args.at(-1), SERVER.specifier);
 });
 
-Deno.test("directCommand() builds a deno entry running the pulled code offline", () => {
+Deno.test("directCommand() builds a deno command running the pulled code offline", () => {
   const entry = directCommand(SERVER, { form: "deno", cacheRoot: "/c", deno: "/usr/bin/deno" });
   assert.equal(entry.command, "/usr/bin/deno");
   assert.ok(entry.args.includes("--cached-only") && entry.args.includes("--allow-read=/data"));
@@ -57,7 +57,7 @@ Deno.test("directCommand() builds a deno entry running the pulled code offline",
   assert.deepEqual(entry.secrets.map((s) => s.name), ["TOKEN"]);
 });
 
-Deno.test("directCommand() refuses a docker entry for a grant that cannot be mounted", () => {
+Deno.test("directCommand() refuses a docker command for a grant that cannot be mounted", () => {
   assert.throws(
     () => directCommand({ ...SERVER, read: ["/data,evil"] }, { form: "docker", cacheRoot: "/c" }),
     /"\/data,evil"/,

@@ -17,29 +17,16 @@ import {
   printParseErrorCode,
   visit,
 } from "jsonc-parser";
+import {
+  MANIFEST_FIELDS,
+  MANIFEST_PATTERNS,
+  PARAMETER_TYPES,
+  type ParameterType,
+  PERMISSION_KINDS,
+  SYS_NAMES,
+} from "./manifest_schema.ts";
 
-/** The kinds of value a user parameter can hold. `[]` kinds take several values. */
-export type ParameterType =
-  | "string"
-  | "string[]"
-  | "path"
-  | "path[]"
-  | "host"
-  | "host[]"
-  | "number"
-  | "boolean";
-
-/** All parameter types, for validation and help text. */
-export const PARAMETER_TYPES: readonly ParameterType[] = [
-  "string",
-  "string[]",
-  "path",
-  "path[]",
-  "host",
-  "host[]",
-  "number",
-  "boolean",
-];
+export { PARAMETER_TYPES, type ParameterType, SYS_NAMES };
 
 /** A value the user supplies at install or run time, referenced as `${name}`. */
 export interface ParameterSpec {
@@ -171,40 +158,13 @@ export interface ParseManifestOptions {
   file?: string;
 }
 
-const NAME_RE = /^[a-z0-9][a-z0-9-]{0,63}$/;
-const PARAM_RE = /^[a-zA-Z_][a-zA-Z0-9_]{0,63}$/;
-const ENV_NAME_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
-const ENV_PATTERN_RE = /^[A-Za-z_][A-Za-z0-9_]*_\*$/;
-const EXACT_VERSION = String.raw`\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?`;
-const NPM_RE = new RegExp(
-  String
-    .raw`^npm:((?:@[a-z0-9][a-z0-9._-]*\/)?[a-z0-9][a-z0-9._-]*)@(${EXACT_VERSION})(\/[A-Za-z0-9._@/-]+)?$`,
-);
-const JSR_RE = new RegExp(
-  String
-    .raw`^jsr:(@[a-z0-9][a-z0-9-]*\/[a-z0-9][a-z0-9-]*)@(${EXACT_VERSION})(\/[A-Za-z0-9._/-]+)?$`,
-);
-const LOCAL_RE = /^(?:\.{1,2}\/|\/)[^\0]*\.(?:ts|js|mjs|mts|tsx|jsx)$/;
-
-/** Deno sys API names accepted in `permissions.sys`. */
-export const SYS_NAMES: readonly string[] = [
-  "hostname",
-  "osRelease",
-  "osUptime",
-  "loadavg",
-  "networkInterfaces",
-  "systemMemoryInfo",
-  "uid",
-  "gid",
-  "cpus",
-  "homedir",
-  "getegid",
-  "username",
-  "statfs",
-  "getPriority",
-  "setPriority",
-  "userInfo",
-];
+const NAME_RE = new RegExp(MANIFEST_PATTERNS.name);
+const PARAM_RE = new RegExp(MANIFEST_PATTERNS.parameterName);
+const ENV_NAME_RE = new RegExp(MANIFEST_PATTERNS.envName);
+const ENV_ENTRY_RE = new RegExp(MANIFEST_PATTERNS.envEntry);
+const NPM_RE = new RegExp(MANIFEST_PATTERNS.npmPackage);
+const JSR_RE = new RegExp(MANIFEST_PATTERNS.jsrPackage);
+const LOCAL_RE = new RegExp(MANIFEST_PATTERNS.localPackage);
 
 /**
  * The environment names reserved for the launcher, listed here once: no manifest may ask for
@@ -333,7 +293,7 @@ class Checker {
     }
     return value;
   }
-  keys(obj: Record<string, Json>, path: string, allowed: string[]): void {
+  keys(obj: Record<string, Json>, path: string, allowed: readonly string[]): void {
     for (const key of Object.keys(obj)) {
       if (!allowed.includes(key)) {
         this.add(
@@ -454,18 +414,7 @@ export function parseManifest(text: string, options: ParseManifestOptions = {}):
   c.problems.push(...duplicateKeys(text));
   const root = c.object(raw ?? null, "");
   if (!root) throw new ManifestError(c.problems, options.file);
-  c.keys(root, "", [
-    "$schema",
-    "name",
-    "description",
-    "package",
-    "args",
-    "parameters",
-    "permissions",
-    "env",
-    "secrets",
-    "homepage",
-  ]);
+  c.keys(root, "", MANIFEST_FIELDS.root);
 
   const name = c.string(root.name, "name", true) ?? "";
   if (root.name !== undefined && typeof root.name === "string" && !NAME_RE.test(name)) {
@@ -485,7 +434,7 @@ export function parseManifest(text: string, options: ParseManifestOptions = {}):
     }
     const spec = c.object(value, path);
     if (!spec) continue;
-    c.keys(spec, path, ["type", "description", "required", "default"]);
+    c.keys(spec, path, MANIFEST_FIELDS.parameter);
     const type = c.string(spec.type, `${path}.type`, true);
     if (type !== undefined && !PARAMETER_TYPES.includes(type as ParameterType)) {
       c.add(
@@ -508,10 +457,9 @@ export function parseManifest(text: string, options: ParseManifestOptions = {}):
   args.forEach((arg, i) => checkPlaceholders(c, arg, `args[${i}]`, parameters));
 
   const permObj = c.object(root.permissions, "permissions") ?? {};
-  const kinds = ["read", "write", "net", "env", "sys", "run", "ffi"] as const;
-  c.keys(permObj, "permissions", [...kinds]);
+  c.keys(permObj, "permissions", MANIFEST_FIELDS.permissions);
   const permissions = {} as ManifestPermissions;
-  for (const kind of kinds) {
+  for (const kind of PERMISSION_KINDS) {
     const list = c.strings(permObj[kind], `permissions.${kind}`);
     permissions[kind] = list;
     list.forEach((entry, i) => {
@@ -621,7 +569,7 @@ function checkGrant(
   }
   if (kind === "env") {
     if (names.length > 0) c.add(path, "environment names cannot come from parameters");
-    else if (!ENV_NAME_RE.test(entry) && !ENV_PATTERN_RE.test(entry)) {
+    else if (!ENV_ENTRY_RE.test(entry)) {
       c.add(path, `"${entry}" is not an environment name or PREFIX_* pattern`);
     } else if (isReservedEnvName(entry)) {
       c.add(path, `"${entry}" is reserved for the launcher and is never passed to a server`);
@@ -668,11 +616,7 @@ function envSpecs(
     }
     const s = c.object(spec, p);
     if (!s) continue;
-    c.keys(
-      s,
-      p,
-      path === "env" ? ["description", "required", "value"] : ["description", "required"],
-    );
+    c.keys(s, p, path === "env" ? MANIFEST_FIELDS.env : MANIFEST_FIELDS.secret);
     out[key] = {
       description: c.string(s.description, `${p}.description`, true) ?? "",
       required: c.boolean(s.required, `${p}.required`) ?? false,

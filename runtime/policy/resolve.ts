@@ -4,19 +4,13 @@
  *
  * @module
  */
-import { dirname, isAbsolute, join, normalize, resolve as resolvePath } from "node:path";
-import type { Manifest, ManifestProblem } from "./manifest.ts";
-import { placeholders } from "./manifest.ts";
-import {
-  denyNetList,
-  formatNetGrant,
-  isPrivateGrant,
-  type NetGrant,
-  parseNetGrant,
-} from "./net_policy.ts";
+import { dirname, join, resolve as resolvePath } from "node:path";
+import { type Manifest, placeholders } from "./manifest.ts";
+import { denyNetList, formatNetGrant, isPrivateGrant, type NetGrant } from "./net_policy.ts";
 import { CONTAINER_DENO_DIR, dockerMountProblem } from "../sandbox/docker_args.ts";
 import { npmPackageDir } from "./package_dir.ts";
 import { isWithin } from "./path_policy.ts";
+import { netGrant, type NetSource, runFfiRefusal } from "./_grant_rules.ts";
 import { GrantError } from "./grant_error.ts";
 import { type ParamContext, resolveParams } from "./_resolve_params.ts";
 import {
@@ -27,10 +21,13 @@ import {
   dedupePaths,
   refusePath,
 } from "./_grant_paths.ts";
-
 import { serverDirs } from "../sandbox/cache_dirs.ts";
 
 export { GrantError };
+export {
+  manifestGrantProblems,
+  type ManifestGrantProblemsOptions,
+} from "./manifest_grant_problems.ts";
 
 /** Everything needed to launch a server, with every grant final. */
 export interface ResolvedServer {
@@ -325,202 +322,4 @@ function resolveArgs(rc: ResolveContext): string[] {
     ...rc.manifest.args.flatMap((arg, i) => expandEntry(arg, `args[${i}]`, rc.params)),
     ...(rc.options.extraArgs ?? []),
   ];
-}
-
-/** Options for {@linkcode manifestGrantProblems}. */
-export interface ManifestGrantProblemsOptions {
-  /** The user's home directory, for `~/` entries; defaults to `$HOME`. */
-  home?: string;
-  /** mcp-run's cache root, never granted. */
-  cacheRoot: string;
-  /** The isolation `run` would use: `deno` (default) refuses `run`/`ffi`. */
-  isolation?: "deno" | "docker";
-  /** Whether `run` would be given `--trust` (docker only). */
-  trust?: boolean;
-  /** Canonicalizes an existing path; defaults to `Deno.realPathSync`. */
-  realPath?: (path: string) => string;
-}
-
-/**
- * Applies {@linkcode resolveServer}'s grant policy to everything a manifest decides by itself,
- * so a manifest that passes would not be refused at launch for what it wrote: literal network
- * entries (hosts that are not hosts, private and loopback addresses, ranges that overlap them),
- * literal paths (`/`, the home directory, `/proc`, credential folders, the code cache, and
- * folders holding any of them), parameter defaults used in such entries, `${package_dir}` of a
- * package that has none, and `run`/`ffi` outside trusted docker. Entries that use a parameter
- * are left to launch time, where the user's values are known; a literal path that does not exist
- * here is checked as written (one that exists, as it resolves, symlinks followed).
- *
- * Reads the file system (to canonicalize existing paths); starts nothing.
- *
- * @param manifest A validated manifest.
- * @param options Home, cache root, and the isolation and trust `run` would use.
- * @returns One problem per refused entry, with its JSON path (`permissions.net[0]`); empty when
- *   none is refused.
- *
- * @example
- * ```ts
- * import { parseManifest } from "./manifest.ts";
- * import { manifestGrantProblems } from "./resolve.ts";
- * const manifest = parseManifest(JSON.stringify({
- *   name: "db",
- *   description: "A database",
- *   package: "npm:db-server@1.0.0",
- *   permissions: { net: ["10.0.0.5:5432"] },
- * }));
- * const problems = manifestGrantProblems(manifest, { home: "/home/ada", cacheRoot: "/c" });
- * console.log(problems[0].path); // "permissions.net[0]"
- * ```
- */
-export function manifestGrantProblems(
-  manifest: Manifest,
-  options: ManifestGrantProblemsOptions,
-): ManifestProblem[] {
-  const realPath = options.realPath ?? Deno.realPathSync;
-  const home = canonicalHome(options.home ?? Deno.env.get("HOME") ?? "/", realPath);
-  const ctx = { home, cacheRoot: canonicalOrSelf(options.cacheRoot, realPath) };
-  const problems: ManifestProblem[] = [];
-  const check = (apply: () => unknown): void => {
-    try {
-      apply();
-    } catch (error) {
-      if (!(error instanceof GrantError)) throw error;
-      problems.push({ path: error.field, message: error.message });
-    }
-  };
-  for (const kind of ["read", "write"] as const) {
-    manifest.permissions[kind].forEach((entry, i) => {
-      const field = `permissions.${kind}[${i}]`;
-      if (entry === "${package_dir}") {
-        // Only an npm package has a package folder (where it is does not matter here).
-        check(() => {
-          try {
-            npmPackageDir(manifest.package, ctx.cacheRoot);
-          } catch (error) {
-            throw new GrantError(field, (error as Error).message, { cause: error });
-          }
-        });
-        return;
-      }
-      if (placeholders(entry).length > 0) return;
-      const absolute = entry.startsWith("~/") ? join(home, entry.slice(2)) : entry;
-      let path: string;
-      try {
-        path = canonicalPath(absolute, field, realPath);
-      } catch {
-        path = normalize(absolute);
-      }
-      check(() => refusePath(kind, path, field, ctx));
-    });
-  }
-  manifest.permissions.net.forEach((entry, i) => {
-    if (placeholders(entry).length > 0) return;
-    check(() => netGrant(entry, `permissions.net[${i}]`, { kind: "manifest" }));
-  });
-  // Parameter defaults are the manifest's choice: checked as literal entries where they are used.
-  for (const [name, spec] of Object.entries(manifest.parameters)) {
-    if (spec.default === undefined) continue;
-    const defaults = Array.isArray(spec.default) ? spec.default : [spec.default];
-    const field = (i: number) =>
-      `parameters.${name}.default${Array.isArray(spec.default) ? `[${i}]` : ""}`;
-    const usedIn = (kind: "read" | "write" | "net") =>
-      manifest.permissions[kind].some((entry) => placeholders(entry).includes(name));
-    if (spec.type.startsWith("host") && usedIn("net")) {
-      defaults.forEach((value, i) =>
-        check(() => netGrant(value, field(i), { kind: "default", param: name }))
-      );
-    }
-    if (!spec.type.startsWith("path")) continue;
-    for (const kind of (["read", "write"] as const).filter(usedIn)) {
-      defaults.forEach((value, i) => {
-        const expanded = value === "~"
-          ? home
-          : value.startsWith("~/")
-          ? join(home, value.slice(2))
-          : value;
-        if (!isAbsolute(expanded)) return; // relative to where run is started
-        let path: string;
-        try {
-          path = canonicalPath(expanded, field(i), realPath);
-        } catch {
-          path = normalize(expanded);
-        }
-        check(() => refusePath(kind, path, field(i), ctx));
-      });
-    }
-  }
-  for (const kind of ["run", "ffi"] as const) {
-    check(() => {
-      const refused = runFfiRefusal(
-        manifest,
-        kind,
-        options.isolation ?? "deno",
-        options.trust ?? false,
-      );
-      if (refused) throw refused;
-    });
-  }
-  return problems;
-}
-
-/**
- * Where a network entry's value came from: the user (`-p`), a parameter's default, or the
- * manifest's own text.
- */
-type NetSource = { kind: "user" } | { kind: "default"; param: string } | { kind: "manifest" };
-
-/**
- * Parses one network entry; a private or loopback address is refused unless the user gave it
- * (through a host parameter).
- */
-function netGrant(value: string, field: string, source: NetSource): NetGrant {
-  let grant: NetGrant;
-  try {
-    grant = parseNetGrant(value);
-  } catch (error) {
-    throw new GrantError(field, (error as Error).message, { cause: error });
-  }
-  if (isPrivateGrant(grant) && source.kind === "manifest") {
-    throw new GrantError(
-      field,
-      `Cannot grant network access to "${value}" from a manifest: private and loopback ` +
-        "addresses are granted only by the user through a host parameter",
-    );
-  }
-  if (isPrivateGrant(grant) && source.kind === "default") {
-    throw new GrantError(
-      field,
-      `Cannot grant network access to "${value}" from the default of parameter ` +
-        `"${source.param}": private and loopback addresses are granted only by the user. Pass ` +
-        `-p ${source.param}=${value} to grant it yourself.`,
-    );
-  }
-  return grant;
-}
-
-/** Why a manifest's `run` or `ffi` list is refused under this isolation, if it is. */
-function runFfiRefusal(
-  manifest: Manifest,
-  kind: "run" | "ffi",
-  isolation: "deno" | "docker",
-  trust: boolean,
-): GrantError | undefined {
-  const list = manifest.permissions[kind];
-  if (list.length === 0) return undefined;
-  const what = kind === "run" ? "start programs" : "load native libraries";
-  if (isolation !== "docker") {
-    return new GrantError(
-      `permissions.${kind}`,
-      `Cannot grant ${kind} access in native mode: a server that can ${what} escapes Deno's ` +
-        "sandbox. Run it with --isolation docker --trust if you trust it.",
-    );
-  }
-  if (!trust) {
-    return new GrantError(
-      `permissions.${kind}`,
-      `"${manifest.name}" asks to ${what} (${list.join(", ")}): pass --trust to allow it ` +
-        "inside the container",
-    );
-  }
-  return undefined;
 }

@@ -6,17 +6,9 @@
  *
  * @module
  */
-import {
-  createScanner,
-  findNodeAtLocation,
-  type JSONPath,
-  type Node,
-  parse as parseJsonc,
-  type ParseError,
-  parseTree,
-  printParseErrorCode,
-  visit,
-} from "jsonc-parser";
+import { parse as parseJsonc, type ParseError } from "jsonc-parser";
+import { Checker, type Json } from "./_manifest_checker.ts";
+import { duplicateKeys, locate, nestingProblem, syntaxProblems } from "./_manifest_text.ts";
 import {
   MANIFEST_FIELDS,
   MANIFEST_PATTERNS,
@@ -27,7 +19,6 @@ import {
 } from "./manifest_schema.ts";
 
 import { isReservedEnvName } from "./env_policy.ts";
-import { lineColumn } from "./_text_position.ts";
 
 export { PARAMETER_TYPES, type ParameterType, SYS_NAMES };
 export { isReservedEnvName, reservedNamesMatching } from "./env_policy.ts";
@@ -170,77 +161,6 @@ const NPM_RE = new RegExp(MANIFEST_PATTERNS.npmPackage);
 const JSR_RE = new RegExp(MANIFEST_PATTERNS.jsrPackage);
 const LOCAL_RE = new RegExp(MANIFEST_PATTERNS.localPackage);
 
-type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
-
-class Checker {
-  problems: ManifestProblem[] = [];
-  add(path: string, message: string): void {
-    this.problems.push({ path, message });
-  }
-  object(value: Json | undefined, path: string): Record<string, Json> | undefined {
-    if (value === undefined) return undefined;
-    if (value === null || typeof value !== "object" || Array.isArray(value)) {
-      this.add(path, `must be an object, got ${describe(value)}`);
-      return undefined;
-    }
-    return value;
-  }
-  keys(obj: Record<string, Json>, path: string, allowed: readonly string[]): void {
-    for (const key of Object.keys(obj)) {
-      if (!allowed.includes(key)) {
-        this.add(
-          join(path, key),
-          `unknown field "${key}"; allowed fields are ${allowed.map((k) => `"${k}"`).join(", ")}`,
-        );
-      }
-    }
-  }
-  string(value: Json | undefined, path: string, required: boolean): string | undefined {
-    if (value === undefined) {
-      if (required) this.add(path, "is required");
-      return undefined;
-    }
-    if (typeof value !== "string") {
-      this.add(path, `must be a string, got ${describe(value)}`);
-      return undefined;
-    }
-    return value;
-  }
-  boolean(value: Json | undefined, path: string): boolean | undefined {
-    if (value === undefined) return undefined;
-    if (typeof value !== "boolean") {
-      this.add(path, `must be true or false, got ${describe(value)}`);
-      return undefined;
-    }
-    return value;
-  }
-  strings(value: Json | undefined, path: string): string[] {
-    if (value === undefined) return [];
-    if (!Array.isArray(value)) {
-      this.add(path, `must be a list of strings, got ${describe(value)}`);
-      return [];
-    }
-    const out: string[] = [];
-    value.forEach((item, i) => {
-      if (typeof item !== "string") {
-        this.add(`${path}[${i}]`, `must be a string, got ${describe(item)}`);
-      } else out.push(item);
-    });
-    return out;
-  }
-}
-
-function join(path: string, key: string): string {
-  return path ? `${path}.${key}` : key;
-}
-
-function describe(value: Json | undefined): string {
-  if (value === null) return "null";
-  if (Array.isArray(value)) return "a list";
-  if (typeof value === "object") return "an object";
-  return `${typeof value} ${JSON.stringify(value)}`;
-}
-
 /** Placeholder names referenced in a string (`${name}`). */
 export function placeholders(text: string): string[] {
   return [...text.matchAll(/\$\{([^}]*)\}/g)].map((m) => m[1]);
@@ -286,80 +206,20 @@ export function parseManifest(text: string, options: ParseManifestOptions = {}):
   const raw = parseJsonc(text, errors, { allowTrailingComma: true, disallowComments: false }) as
     | Json
     | undefined;
-  if (errors.length > 0) {
-    throw new ManifestError(
-      errors.map((e, i) => {
-        const code = printParseErrorCode(e.error);
-        const hint = i === 0
-          ? "; the file must be UTF-8 JSON, with comments and trailing commas allowed"
-          : "";
-        return {
-          path: "",
-          message: `not valid JSONC: ${SYNTAX_ERRORS[code] ?? code} (${code})${hint}`,
-          ...lineColumn(text, e.offset),
-        };
-      }),
-      options.file,
-    );
-  }
+  if (errors.length > 0) throw new ManifestError(syntaxProblems(text, errors), options.file);
   const c = new Checker();
   c.problems.push(...duplicateKeys(text));
   const root = c.object(raw ?? null, "");
   if (!root) throw new ManifestError(c.problems, options.file);
   c.keys(root, "", MANIFEST_FIELDS.root);
 
-  const name = c.string(root.name, "name", true) ?? "";
-  if (root.name !== undefined && typeof root.name === "string" && !NAME_RE.test(name)) {
-    c.add("name", `"${name}" is not a valid name: use lowercase letters, digits and dashes`);
-  }
-  const description = c.string(root.description, "description", true) ?? "";
-  const pkg = c.string(root.package, "package", true) ?? "";
-  if (typeof root.package === "string") checkPackage(c, pkg);
-  const homepage = c.string(root.homepage, "homepage", false);
-
-  const parameters: Record<string, ParameterSpec> = {};
-  const paramObj = c.object(root.parameters, "parameters") ?? {};
-  for (const [key, value] of Object.entries(paramObj)) {
-    const path = `parameters.${key}`;
-    if (!PARAM_RE.test(key)) {
-      c.add(path, `"${key}" is not a valid parameter name: use letters, digits and underscores`);
-    }
-    const spec = c.object(value, path);
-    if (!spec) continue;
-    c.keys(spec, path, MANIFEST_FIELDS.parameter);
-    const type = c.string(spec.type, `${path}.type`, true);
-    if (type !== undefined && !PARAMETER_TYPES.includes(type as ParameterType)) {
-      c.add(
-        `${path}.type`,
-        `unknown type "${type}"; use one of ${PARAMETER_TYPES.map((t) => `"${t}"`).join(", ")}`,
-      );
-    }
-    const desc = c.string(spec.description, `${path}.description`, true) ?? "";
-    const required = c.boolean(spec.required, `${path}.required`) ?? false;
-    let def: string | string[] | undefined;
-    if (spec.default !== undefined) {
-      if (type?.endsWith("[]")) def = c.strings(spec.default, `${path}.default`);
-      else def = c.string(spec.default, `${path}.default`, false);
-    }
-    parameters[key] = { type: (type ?? "string") as ParameterType, description: desc, required };
-    if (def !== undefined) parameters[key].default = def;
-  }
+  const { name, description, pkg, homepage } = checkIdentity(c, root);
+  const parameters = checkParameters(c, root.parameters);
 
   const args = c.strings(root.args, "args");
   args.forEach((arg, i) => checkPlaceholders(c, arg, `args[${i}]`, parameters));
 
-  const permObj = c.object(root.permissions, "permissions") ?? {};
-  c.keys(permObj, "permissions", MANIFEST_FIELDS.permissions);
-  const permissions = {} as ManifestPermissions;
-  for (const kind of PERMISSION_KINDS) {
-    const list = c.strings(permObj[kind], `permissions.${kind}`);
-    permissions[kind] = list;
-    list.forEach((entry, i) => {
-      const path = `permissions.${kind}[${i}]`;
-      checkPlaceholders(c, entry, path, parameters);
-      checkGrant(c, kind, entry, path, parameters);
-    });
-  }
+  const permissions = checkPermissions(c, root.permissions, parameters);
 
   const env = envSpecs(c, root.env, "env", parameters);
   const secrets = envSpecs(c, root.secrets, "secrets", parameters);
@@ -385,6 +245,75 @@ export function parseManifest(text: string, options: ParseManifestOptions = {}):
   };
   if (homepage !== undefined) manifest.homepage = homepage;
   return manifest;
+}
+
+/** The fields that say what the server is and where its code comes from. */
+function checkIdentity(
+  c: Checker,
+  root: Record<string, Json>,
+): { name: string; description: string; pkg: string; homepage?: string } {
+  const name = c.string(root.name, "name", true) ?? "";
+  if (root.name !== undefined && typeof root.name === "string" && !NAME_RE.test(name)) {
+    c.add("name", `"${name}" is not a valid name: use lowercase letters, digits and dashes`);
+  }
+  const description = c.string(root.description, "description", true) ?? "";
+  const pkg = c.string(root.package, "package", true) ?? "";
+  if (typeof root.package === "string") checkPackage(c, pkg);
+  const homepage = c.string(root.homepage, "homepage", false);
+  return { name, description, pkg, homepage };
+}
+
+/** The declared parameters, with defaults filled in. */
+function checkParameters(c: Checker, value: Json | undefined): Record<string, ParameterSpec> {
+  const parameters: Record<string, ParameterSpec> = {};
+  const paramObj = c.object(value, "parameters") ?? {};
+  for (const [key, value] of Object.entries(paramObj)) {
+    const path = `parameters.${key}`;
+    if (!PARAM_RE.test(key)) {
+      c.add(path, `"${key}" is not a valid parameter name: use letters, digits and underscores`);
+    }
+    const spec = c.object(value, path);
+    if (!spec) continue;
+    c.keys(spec, path, MANIFEST_FIELDS.parameter);
+    const type = c.string(spec.type, `${path}.type`, true);
+    if (type !== undefined && !PARAMETER_TYPES.includes(type as ParameterType)) {
+      c.add(
+        `${path}.type`,
+        `unknown type "${type}"; use one of ${PARAMETER_TYPES.map((t) => `"${t}"`).join(", ")}`,
+      );
+    }
+    const desc = c.string(spec.description, `${path}.description`, true) ?? "";
+    const required = c.boolean(spec.required, `${path}.required`) ?? false;
+    let def: string | string[] | undefined;
+    if (spec.default !== undefined) {
+      if (type?.endsWith("[]")) def = c.strings(spec.default, `${path}.default`);
+      else def = c.string(spec.default, `${path}.default`, false);
+    }
+    parameters[key] = { type: (type ?? "string") as ParameterType, description: desc, required };
+    if (def !== undefined) parameters[key].default = def;
+  }
+  return parameters;
+}
+
+/** Every permission list, each entry checked against its kind's rules. */
+function checkPermissions(
+  c: Checker,
+  value: Json | undefined,
+  parameters: Record<string, ParameterSpec>,
+): ManifestPermissions {
+  const permObj = c.object(value, "permissions") ?? {};
+  c.keys(permObj, "permissions", MANIFEST_FIELDS.permissions);
+  const permissions = {} as ManifestPermissions;
+  for (const kind of PERMISSION_KINDS) {
+    const list = c.strings(permObj[kind], `permissions.${kind}`);
+    permissions[kind] = list;
+    list.forEach((entry, i) => {
+      const path = `permissions.${kind}[${i}]`;
+      checkPlaceholders(c, entry, path, parameters);
+      checkGrant(c, kind, entry, path, parameters);
+    });
+  }
+  return permissions;
 }
 
 function checkPackage(c: Checker, pkg: string): void {
@@ -520,101 +449,4 @@ function envSpecs(
     }
   }
   return out;
-}
-
-/** jsonc-parser's error codes, in words. */
-const SYNTAX_ERRORS: Record<string, string> = {
-  InvalidSymbol: "unexpected character",
-  InvalidNumberFormat: "not a valid number",
-  PropertyNameExpected: "a quoted key is expected",
-  ValueExpected: "a value is expected",
-  ColonExpected: "a colon is expected",
-  CommaExpected: "a comma is expected",
-  CloseBraceExpected: "a closing brace is expected",
-  CloseBracketExpected: "a closing bracket is expected",
-  EndOfFileExpected: "text after the end of the manifest",
-  InvalidCommentToken: "not a valid comment",
-  UnexpectedEndOfComment: "a comment is not closed",
-  UnexpectedEndOfString: "a string is not closed",
-  UnexpectedEndOfNumber: "a number is cut short",
-  InvalidUnicode: "not a valid \\u escape",
-  InvalidEscapeCharacter: "not a valid escape",
-  InvalidCharacter: "a control character inside a string",
-};
-
-/** How deeply objects and lists may nest in a manifest; a real one needs four levels. */
-const MAX_DEPTH = 32;
-
-/** The first bracket that nests deeper than {@linkcode MAX_DEPTH}, found without recursion. */
-function nestingProblem(text: string): ManifestProblem | undefined {
-  const scanner = createScanner(text, true);
-  let depth = 0;
-  // Token kinds (a const enum in jsonc-parser): 1 `{`, 2 `}`, 3 `[`, 4 `]`, 17 end of text.
-  for (let token = scanner.scan(); token !== 17; token = scanner.scan()) {
-    if (token === 1 || token === 3) depth++;
-    else if ((token === 2 || token === 4) && depth > 0) depth--;
-    if (depth > MAX_DEPTH) {
-      return {
-        path: "",
-        message: `nested more than ${MAX_DEPTH} levels deep: a manifest needs only a few ` +
-          "levels of objects and lists; remove the extra nesting",
-        ...lineColumn(text, scanner.getTokenOffset()),
-      };
-    }
-  }
-  return undefined;
-}
-
-/** Keys given twice in one object: a JSON reader silently keeps only the last one. */
-function duplicateKeys(text: string): ManifestProblem[] {
-  const problems: ManifestProblem[] = [];
-  const objects: Map<string, number>[] = [];
-  visit(text, {
-    onObjectBegin: () => {
-      objects.push(new Map());
-    },
-    onObjectEnd: () => {
-      objects.pop();
-    },
-    onObjectProperty: (key, offset, _length, _line, _column, path) => {
-      const seen = objects.at(-1);
-      const first = seen?.get(key);
-      if (first === undefined) {
-        seen?.set(key, offset);
-        return;
-      }
-      const at = lineColumn(text, first);
-      problems.push({
-        path: jsonPath([...path(), key]),
-        message: `duplicate key: "${key}" is also at line ${at.line}, column ${at.column}; ` +
-          "keep one (only the last would count)",
-        ...lineColumn(text, offset),
-      });
-    },
-  }, { allowTrailingComma: true, disallowComments: false });
-  return problems;
-}
-
-/** Formats a jsonc-parser path the way problems name fields: `permissions.net[2]`. */
-function jsonPath(segments: JSONPath): string {
-  let out = "";
-  for (const seg of segments) out = typeof seg === "number" ? `${out}[${seg}]` : join(out, seg);
-  return out;
-}
-
-/** Finds the line of a JSON path's value by walking the JSONC tree. */
-function locate(text: string, path: string): { line?: number; column?: number } {
-  if (!path) return {};
-  const segments: (string | number)[] = [];
-  for (const m of path.matchAll(/([^.[\]]+)|\[(\d+)\]/g)) {
-    segments.push(m[2] !== undefined ? Number(m[2]) : m[1]);
-  }
-  let node: Node | undefined = parseTree(text, [], { allowTrailingComma: true });
-  let found = node;
-  for (const seg of segments) {
-    node = node && findNodeAtLocation(node, [seg]);
-    if (!node) break;
-    found = node;
-  }
-  return found ? lineColumn(text, found.offset) : {};
 }

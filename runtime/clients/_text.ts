@@ -63,16 +63,7 @@ export function detectIndentUnit(text: string): string {
   return " ".repeat(Math.min(Math.max(m[1].length, 1), 8));
 }
 
-/** 1-based line and column of `offset`. */
-export function lineColumn(text: string, offset: number): { line: number; column: number } {
-  let line = 1;
-  let start = 0;
-  for (let i = text.indexOf("\n"); i !== -1 && i < offset; i = text.indexOf("\n", i + 1)) {
-    line++;
-    start = i + 1;
-  }
-  return { line, column: offset - start + 1 };
-}
+export { lineColumn } from "../policy/_text_position.ts";
 
 /** A byte-order mark at the start of `text` ("" if none). */
 export function bomOf(text: string): string {

@@ -6,40 +6,22 @@
  *
  * @module
  */
+import { parse as parseJsonc, type ParseError } from "jsonc-parser";
+import { Checker, type Json } from "./_manifest_checker.ts";
+import { duplicateKeys, locate, nestingProblem, syntaxProblems } from "./_manifest_text.ts";
 import {
-  createScanner,
-  findNodeAtLocation,
-  type JSONPath,
-  type Node,
-  parse as parseJsonc,
-  type ParseError,
-  parseTree,
-  printParseErrorCode,
-  visit,
-} from "jsonc-parser";
+  MANIFEST_FIELDS,
+  MANIFEST_PATTERNS,
+  PARAMETER_TYPES,
+  type ParameterType,
+  PERMISSION_KINDS,
+  SYS_NAMES,
+} from "./manifest_schema.ts";
 
-/** The kinds of value a user parameter can hold. `[]` kinds take several values. */
-export type ParameterType =
-  | "string"
-  | "string[]"
-  | "path"
-  | "path[]"
-  | "host"
-  | "host[]"
-  | "number"
-  | "boolean";
+import { isReservedEnvName } from "./env_policy.ts";
 
-/** All parameter types, for validation and help text. */
-export const PARAMETER_TYPES: readonly ParameterType[] = [
-  "string",
-  "string[]",
-  "path",
-  "path[]",
-  "host",
-  "host[]",
-  "number",
-  "boolean",
-];
+export { PARAMETER_TYPES, type ParameterType, SYS_NAMES };
+export { isReservedEnvName, reservedNamesMatching } from "./env_policy.ts";
 
 /** A value the user supplies at install or run time, referenced as `${name}`. */
 export interface ParameterSpec {
@@ -171,223 +153,13 @@ export interface ParseManifestOptions {
   file?: string;
 }
 
-const NAME_RE = /^[a-z0-9][a-z0-9-]{0,63}$/;
-const PARAM_RE = /^[a-zA-Z_][a-zA-Z0-9_]{0,63}$/;
-const ENV_NAME_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
-const ENV_PATTERN_RE = /^[A-Za-z_][A-Za-z0-9_]*_\*$/;
-const EXACT_VERSION = String.raw`\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?`;
-const NPM_RE = new RegExp(
-  String
-    .raw`^npm:((?:@[a-z0-9][a-z0-9._-]*\/)?[a-z0-9][a-z0-9._-]*)@(${EXACT_VERSION})(\/[A-Za-z0-9._@/-]+)?$`,
-);
-const JSR_RE = new RegExp(
-  String
-    .raw`^jsr:(@[a-z0-9][a-z0-9-]*\/[a-z0-9][a-z0-9-]*)@(${EXACT_VERSION})(\/[A-Za-z0-9._/-]+)?$`,
-);
-const LOCAL_RE = /^(?:\.{1,2}\/|\/)[^\0]*\.(?:ts|js|mjs|mts|tsx|jsx)$/;
-
-/** Deno sys API names accepted in `permissions.sys`. */
-export const SYS_NAMES: readonly string[] = [
-  "hostname",
-  "osRelease",
-  "osUptime",
-  "loadavg",
-  "networkInterfaces",
-  "systemMemoryInfo",
-  "uid",
-  "gid",
-  "cpus",
-  "homedir",
-  "getegid",
-  "username",
-  "statfs",
-  "getPriority",
-  "setPriority",
-  "userInfo",
-];
-
-/**
- * The environment names reserved for the launcher, listed here once: no manifest may ask for
- * them, and no server ever receives them, whether named exactly or matched by a `PREFIX_*`
- * pattern. Compared in any letter case: Deno, npm and many tools also read lowercase names
- * (`http_proxy`, `no_proxy`, `npm_config_registry`).
- *
- * They steer Deno and Node compatibility (`DENO_*`, `NODE_*`: `NODE_OPTIONS`,
- * `NODE_EXTRA_CA_CERTS`, `DENO_CERT`, `DENO_TLS_CA_STORE`, `DENO_DIR`), npm (`NPM_CONFIG_*`),
- * the dynamic loader (`LD_*`, `DYLD_*`), the network (`*_PROXY`: `HTTP_PROXY`, `HTTPS_PROXY`,
- * `ALL_PROXY`, `NO_PROXY`, which may carry the user's proxy credentials; `JSR_URL`), TLS trust
- * and secrets (`SSL_CERT_FILE`, `SSL_CERT_DIR`, `SSLKEYLOGFILE`, `REQUESTS_CA_BUNDLE`,
- * `CURL_CA_BUNDLE`), or they are set by the launcher itself (`PATH`, `HOME`, `TMPDIR`, `NO_COLOR`).
- */
-const RESERVED_ENV = {
-  /** Every name that starts with one of these. */
-  prefixes: ["DENO_", "NODE_", "NPM_CONFIG_", "LD_", "DYLD_"],
-  /** Every name that ends with one of these. */
-  suffixes: ["_PROXY"],
-  /** These exact names. */
-  names: [
-    "PATH",
-    "HOME",
-    "TMPDIR",
-    "JSR_URL",
-    "SSL_CERT_FILE",
-    "SSL_CERT_DIR",
-    "SSLKEYLOGFILE",
-    "REQUESTS_CA_BUNDLE",
-    "CURL_CA_BUNDLE",
-    "NO_COLOR",
-  ],
-  /**
-   * Reserved names the launcher itself puts in every server's environment, for Deno rather than
-   * for the server's code (the neutral folders, the TLS store, the user's registry mirrors,
-   * whose URLs may hold credentials). They are there, so Deno's `--allow-env=PREFIX_*` would let
-   * the server read any that a pattern matches: such a pattern (`JSR_*`, `NPM_*`, `NO_*`) is
-   * reserved too.
-   */
-  launcherSet: [
-    "HOME",
-    "DENO_DIR",
-    "DENO_NO_UPDATE_CHECK",
-    "DENO_NO_PROMPT",
-    "DENO_CERT",
-    "DENO_TLS_CA_STORE",
-    "NO_COLOR",
-    "JSR_URL",
-    "NPM_CONFIG_REGISTRY",
-  ],
-} as const satisfies Record<string, readonly string[]>;
-
-/**
- * Tells whether an environment name is reserved for the launcher, or whether a `PREFIX_*`
- * pattern is: one that can only match reserved names (`DENO_*`, `NPM_CONFIG_*`, `LD_*`), or
- * that matches a name the launcher puts in every server's environment (`JSR_*` matches
- * `JSR_URL`, `NPM_*` matches `NPM_CONFIG_REGISTRY`). Letter case does not matter.
- *
- * Any other pattern is not reserved, even when it matches some reserved names (`HTTP_*`
- * matches `HTTP_TIMEOUT` as well as `HTTP_PROXY`): the reserved names among its matches are
- * left out when the server's environment is built (see `serverEnv`).
- *
- * @param name An environment variable name or `PREFIX_*` pattern.
- * @returns `true` when a manifest may not request it.
- *
- * @example
- * ```ts
- * import { isReservedEnvName } from "./manifest.ts";
- * console.log(isReservedEnvName("NODE_OPTIONS"), isReservedEnvName("GITHUB_TOKEN")); // true false
- * console.log(isReservedEnvName("http_proxy"), isReservedEnvName("DENO_*")); // true true
- * console.log(isReservedEnvName("NPM_*")); // true: it matches NPM_CONFIG_REGISTRY
- * console.log(isReservedEnvName("HTTP_*")); // false: HTTP_TIMEOUT is an ordinary name
- * ```
- */
-export function isReservedEnvName(name: string): boolean {
-  const upper = name.toUpperCase();
-  if (upper.endsWith("_*")) {
-    const prefix = upper.slice(0, -1);
-    return RESERVED_ENV.prefixes.some((p) => prefix.startsWith(p)) ||
-      RESERVED_ENV.launcherSet.some((n) => n.startsWith(prefix));
-  }
-  return RESERVED_ENV.prefixes.some((p) => upper.startsWith(p)) ||
-    RESERVED_ENV.suffixes.some((s) => upper.endsWith(s)) ||
-    (RESERVED_ENV.names as readonly string[]).includes(upper);
-}
-
-/** Well-known proxy variables, which Deno and most tools read in either letter case. */
-const PROXY_NAMES = ["HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY", "FTP_PROXY"];
-
-/**
- * Lists the well-known reserved names a `PREFIX_*` pattern matches (exact case, as Deno matches
- * on Linux): `HTTP_*` matches `HTTP_PROXY`, `SSL_*` matches `SSL_CERT_FILE` and `SSL_CERT_DIR`.
- * A launch where the server's environment is not built from scratch (a client config entry that
- * runs `deno run` itself, with the client's environment) denies these with `--deny-env`.
- *
- * @param pattern A declared env entry; an exact name matches nothing.
- * @returns The reserved names it matches, sorted.
- *
- * @example
- * ```ts
- * import { reservedNamesMatching } from "./manifest.ts";
- * console.log(reservedNamesMatching("SSL_*")); // ["SSL_CERT_DIR", "SSL_CERT_FILE"]
- * console.log(reservedNamesMatching("GITHUB_TOKEN")); // []
- * ```
- */
-export function reservedNamesMatching(pattern: string): string[] {
-  if (!pattern.endsWith("_*")) return [];
-  const prefix = pattern.slice(0, -1);
-  const known = [...RESERVED_ENV.names, ...RESERVED_ENV.launcherSet, ...PROXY_NAMES];
-  const candidates = new Set(known.flatMap((name) => [name, name.toLowerCase()]));
-  return [...candidates].filter((name) => name.startsWith(prefix)).sort();
-}
-
-type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
-
-class Checker {
-  problems: ManifestProblem[] = [];
-  add(path: string, message: string): void {
-    this.problems.push({ path, message });
-  }
-  object(value: Json | undefined, path: string): Record<string, Json> | undefined {
-    if (value === undefined) return undefined;
-    if (value === null || typeof value !== "object" || Array.isArray(value)) {
-      this.add(path, `must be an object, got ${describe(value)}`);
-      return undefined;
-    }
-    return value;
-  }
-  keys(obj: Record<string, Json>, path: string, allowed: string[]): void {
-    for (const key of Object.keys(obj)) {
-      if (!allowed.includes(key)) {
-        this.add(
-          join(path, key),
-          `unknown field "${key}"; allowed fields are ${allowed.map((k) => `"${k}"`).join(", ")}`,
-        );
-      }
-    }
-  }
-  string(value: Json | undefined, path: string, required: boolean): string | undefined {
-    if (value === undefined) {
-      if (required) this.add(path, "is required");
-      return undefined;
-    }
-    if (typeof value !== "string") {
-      this.add(path, `must be a string, got ${describe(value)}`);
-      return undefined;
-    }
-    return value;
-  }
-  boolean(value: Json | undefined, path: string): boolean | undefined {
-    if (value === undefined) return undefined;
-    if (typeof value !== "boolean") {
-      this.add(path, `must be true or false, got ${describe(value)}`);
-      return undefined;
-    }
-    return value;
-  }
-  strings(value: Json | undefined, path: string): string[] {
-    if (value === undefined) return [];
-    if (!Array.isArray(value)) {
-      this.add(path, `must be a list of strings, got ${describe(value)}`);
-      return [];
-    }
-    const out: string[] = [];
-    value.forEach((item, i) => {
-      if (typeof item !== "string") {
-        this.add(`${path}[${i}]`, `must be a string, got ${describe(item)}`);
-      } else out.push(item);
-    });
-    return out;
-  }
-}
-
-function join(path: string, key: string): string {
-  return path ? `${path}.${key}` : key;
-}
-
-function describe(value: Json | undefined): string {
-  if (value === null) return "null";
-  if (Array.isArray(value)) return "a list";
-  if (typeof value === "object") return "an object";
-  return `${typeof value} ${JSON.stringify(value)}`;
-}
+const NAME_RE = new RegExp(MANIFEST_PATTERNS.name);
+const PARAM_RE = new RegExp(MANIFEST_PATTERNS.parameterName);
+const ENV_NAME_RE = new RegExp(MANIFEST_PATTERNS.envName);
+const ENV_ENTRY_RE = new RegExp(MANIFEST_PATTERNS.envEntry);
+const NPM_RE = new RegExp(MANIFEST_PATTERNS.npmPackage);
+const JSR_RE = new RegExp(MANIFEST_PATTERNS.jsrPackage);
+const LOCAL_RE = new RegExp(MANIFEST_PATTERNS.localPackage);
 
 /** Placeholder names referenced in a string (`${name}`). */
 export function placeholders(text: string): string[] {
@@ -434,92 +206,20 @@ export function parseManifest(text: string, options: ParseManifestOptions = {}):
   const raw = parseJsonc(text, errors, { allowTrailingComma: true, disallowComments: false }) as
     | Json
     | undefined;
-  if (errors.length > 0) {
-    throw new ManifestError(
-      errors.map((e, i) => {
-        const code = printParseErrorCode(e.error);
-        const hint = i === 0
-          ? "; the file must be UTF-8 JSON, with comments and trailing commas allowed"
-          : "";
-        return {
-          path: "",
-          message: `not valid JSONC: ${SYNTAX_ERRORS[code] ?? code} (${code})${hint}`,
-          ...lineColumn(text, e.offset),
-        };
-      }),
-      options.file,
-    );
-  }
+  if (errors.length > 0) throw new ManifestError(syntaxProblems(text, errors), options.file);
   const c = new Checker();
   c.problems.push(...duplicateKeys(text));
   const root = c.object(raw ?? null, "");
   if (!root) throw new ManifestError(c.problems, options.file);
-  c.keys(root, "", [
-    "$schema",
-    "name",
-    "description",
-    "package",
-    "args",
-    "parameters",
-    "permissions",
-    "env",
-    "secrets",
-    "homepage",
-  ]);
+  c.keys(root, "", MANIFEST_FIELDS.root);
 
-  const name = c.string(root.name, "name", true) ?? "";
-  if (root.name !== undefined && typeof root.name === "string" && !NAME_RE.test(name)) {
-    c.add("name", `"${name}" is not a valid name: use lowercase letters, digits and dashes`);
-  }
-  const description = c.string(root.description, "description", true) ?? "";
-  const pkg = c.string(root.package, "package", true) ?? "";
-  if (typeof root.package === "string") checkPackage(c, pkg);
-  const homepage = c.string(root.homepage, "homepage", false);
-
-  const parameters: Record<string, ParameterSpec> = {};
-  const paramObj = c.object(root.parameters, "parameters") ?? {};
-  for (const [key, value] of Object.entries(paramObj)) {
-    const path = `parameters.${key}`;
-    if (!PARAM_RE.test(key)) {
-      c.add(path, `"${key}" is not a valid parameter name: use letters, digits and underscores`);
-    }
-    const spec = c.object(value, path);
-    if (!spec) continue;
-    c.keys(spec, path, ["type", "description", "required", "default"]);
-    const type = c.string(spec.type, `${path}.type`, true);
-    if (type !== undefined && !PARAMETER_TYPES.includes(type as ParameterType)) {
-      c.add(
-        `${path}.type`,
-        `unknown type "${type}"; use one of ${PARAMETER_TYPES.map((t) => `"${t}"`).join(", ")}`,
-      );
-    }
-    const desc = c.string(spec.description, `${path}.description`, true) ?? "";
-    const required = c.boolean(spec.required, `${path}.required`) ?? false;
-    let def: string | string[] | undefined;
-    if (spec.default !== undefined) {
-      if (type?.endsWith("[]")) def = c.strings(spec.default, `${path}.default`);
-      else def = c.string(spec.default, `${path}.default`, false);
-    }
-    parameters[key] = { type: (type ?? "string") as ParameterType, description: desc, required };
-    if (def !== undefined) parameters[key].default = def;
-  }
+  const { name, description, pkg, homepage } = checkIdentity(c, root);
+  const parameters = checkParameters(c, root.parameters);
 
   const args = c.strings(root.args, "args");
   args.forEach((arg, i) => checkPlaceholders(c, arg, `args[${i}]`, parameters));
 
-  const permObj = c.object(root.permissions, "permissions") ?? {};
-  const kinds = ["read", "write", "net", "env", "sys", "run", "ffi"] as const;
-  c.keys(permObj, "permissions", [...kinds]);
-  const permissions = {} as ManifestPermissions;
-  for (const kind of kinds) {
-    const list = c.strings(permObj[kind], `permissions.${kind}`);
-    permissions[kind] = list;
-    list.forEach((entry, i) => {
-      const path = `permissions.${kind}[${i}]`;
-      checkPlaceholders(c, entry, path, parameters);
-      checkGrant(c, kind, entry, path, parameters);
-    });
-  }
+  const permissions = checkPermissions(c, root.permissions, parameters);
 
   const env = envSpecs(c, root.env, "env", parameters);
   const secrets = envSpecs(c, root.secrets, "secrets", parameters);
@@ -545,6 +245,75 @@ export function parseManifest(text: string, options: ParseManifestOptions = {}):
   };
   if (homepage !== undefined) manifest.homepage = homepage;
   return manifest;
+}
+
+/** The fields that say what the server is and where its code comes from. */
+function checkIdentity(
+  c: Checker,
+  root: Record<string, Json>,
+): { name: string; description: string; pkg: string; homepage?: string } {
+  const name = c.string(root.name, "name", true) ?? "";
+  if (root.name !== undefined && typeof root.name === "string" && !NAME_RE.test(name)) {
+    c.add("name", `"${name}" is not a valid name: use lowercase letters, digits and dashes`);
+  }
+  const description = c.string(root.description, "description", true) ?? "";
+  const pkg = c.string(root.package, "package", true) ?? "";
+  if (typeof root.package === "string") checkPackage(c, pkg);
+  const homepage = c.string(root.homepage, "homepage", false);
+  return { name, description, pkg, homepage };
+}
+
+/** The declared parameters, with defaults filled in. */
+function checkParameters(c: Checker, value: Json | undefined): Record<string, ParameterSpec> {
+  const parameters: Record<string, ParameterSpec> = {};
+  const paramObj = c.object(value, "parameters") ?? {};
+  for (const [key, value] of Object.entries(paramObj)) {
+    const path = `parameters.${key}`;
+    if (!PARAM_RE.test(key)) {
+      c.add(path, `"${key}" is not a valid parameter name: use letters, digits and underscores`);
+    }
+    const spec = c.object(value, path);
+    if (!spec) continue;
+    c.keys(spec, path, MANIFEST_FIELDS.parameter);
+    const type = c.string(spec.type, `${path}.type`, true);
+    if (type !== undefined && !PARAMETER_TYPES.includes(type as ParameterType)) {
+      c.add(
+        `${path}.type`,
+        `unknown type "${type}"; use one of ${PARAMETER_TYPES.map((t) => `"${t}"`).join(", ")}`,
+      );
+    }
+    const desc = c.string(spec.description, `${path}.description`, true) ?? "";
+    const required = c.boolean(spec.required, `${path}.required`) ?? false;
+    let def: string | string[] | undefined;
+    if (spec.default !== undefined) {
+      if (type?.endsWith("[]")) def = c.strings(spec.default, `${path}.default`);
+      else def = c.string(spec.default, `${path}.default`, false);
+    }
+    parameters[key] = { type: (type ?? "string") as ParameterType, description: desc, required };
+    if (def !== undefined) parameters[key].default = def;
+  }
+  return parameters;
+}
+
+/** Every permission list, each entry checked against its kind's rules. */
+function checkPermissions(
+  c: Checker,
+  value: Json | undefined,
+  parameters: Record<string, ParameterSpec>,
+): ManifestPermissions {
+  const permObj = c.object(value, "permissions") ?? {};
+  c.keys(permObj, "permissions", MANIFEST_FIELDS.permissions);
+  const permissions = {} as ManifestPermissions;
+  for (const kind of PERMISSION_KINDS) {
+    const list = c.strings(permObj[kind], `permissions.${kind}`);
+    permissions[kind] = list;
+    list.forEach((entry, i) => {
+      const path = `permissions.${kind}[${i}]`;
+      checkPlaceholders(c, entry, path, parameters);
+      checkGrant(c, kind, entry, path, parameters);
+    });
+  }
+  return permissions;
 }
 
 function checkPackage(c: Checker, pkg: string): void {
@@ -621,7 +390,7 @@ function checkGrant(
   }
   if (kind === "env") {
     if (names.length > 0) c.add(path, "environment names cannot come from parameters");
-    else if (!ENV_NAME_RE.test(entry) && !ENV_PATTERN_RE.test(entry)) {
+    else if (!ENV_ENTRY_RE.test(entry)) {
       c.add(path, `"${entry}" is not an environment name or PREFIX_* pattern`);
     } else if (isReservedEnvName(entry)) {
       c.add(path, `"${entry}" is reserved for the launcher and is never passed to a server`);
@@ -668,11 +437,7 @@ function envSpecs(
     }
     const s = c.object(spec, p);
     if (!s) continue;
-    c.keys(
-      s,
-      p,
-      path === "env" ? ["description", "required", "value"] : ["description", "required"],
-    );
+    c.keys(s, p, path === "env" ? MANIFEST_FIELDS.env : MANIFEST_FIELDS.secret);
     out[key] = {
       description: c.string(s.description, `${p}.description`, true) ?? "",
       required: c.boolean(s.required, `${p}.required`) ?? false,
@@ -684,108 +449,4 @@ function envSpecs(
     }
   }
   return out;
-}
-
-/** jsonc-parser's error codes, in words. */
-const SYNTAX_ERRORS: Record<string, string> = {
-  InvalidSymbol: "unexpected character",
-  InvalidNumberFormat: "not a valid number",
-  PropertyNameExpected: "a quoted key is expected",
-  ValueExpected: "a value is expected",
-  ColonExpected: "a colon is expected",
-  CommaExpected: "a comma is expected",
-  CloseBraceExpected: "a closing brace is expected",
-  CloseBracketExpected: "a closing bracket is expected",
-  EndOfFileExpected: "text after the end of the manifest",
-  InvalidCommentToken: "not a valid comment",
-  UnexpectedEndOfComment: "a comment is not closed",
-  UnexpectedEndOfString: "a string is not closed",
-  UnexpectedEndOfNumber: "a number is cut short",
-  InvalidUnicode: "not a valid \\u escape",
-  InvalidEscapeCharacter: "not a valid escape",
-  InvalidCharacter: "a control character inside a string",
-};
-
-/** How deeply objects and lists may nest in a manifest; a real one needs four levels. */
-const MAX_DEPTH = 32;
-
-/** The first bracket that nests deeper than {@linkcode MAX_DEPTH}, found without recursion. */
-function nestingProblem(text: string): ManifestProblem | undefined {
-  const scanner = createScanner(text, true);
-  let depth = 0;
-  // Token kinds (a const enum in jsonc-parser): 1 `{`, 2 `}`, 3 `[`, 4 `]`, 17 end of text.
-  for (let token = scanner.scan(); token !== 17; token = scanner.scan()) {
-    if (token === 1 || token === 3) depth++;
-    else if ((token === 2 || token === 4) && depth > 0) depth--;
-    if (depth > MAX_DEPTH) {
-      return {
-        path: "",
-        message: `nested more than ${MAX_DEPTH} levels deep: a manifest needs only a few ` +
-          "levels of objects and lists; remove the extra nesting",
-        ...lineColumn(text, scanner.getTokenOffset()),
-      };
-    }
-  }
-  return undefined;
-}
-
-/** Keys given twice in one object: a JSON reader silently keeps only the last one. */
-function duplicateKeys(text: string): ManifestProblem[] {
-  const problems: ManifestProblem[] = [];
-  const objects: Map<string, number>[] = [];
-  visit(text, {
-    onObjectBegin: () => {
-      objects.push(new Map());
-    },
-    onObjectEnd: () => {
-      objects.pop();
-    },
-    onObjectProperty: (key, offset, _length, _line, _column, path) => {
-      const seen = objects.at(-1);
-      const first = seen?.get(key);
-      if (first === undefined) {
-        seen?.set(key, offset);
-        return;
-      }
-      const at = lineColumn(text, first);
-      problems.push({
-        path: jsonPath([...path(), key]),
-        message: `duplicate key: "${key}" is also at line ${at.line}, column ${at.column}; ` +
-          "keep one (only the last would count)",
-        ...lineColumn(text, offset),
-      });
-    },
-  }, { allowTrailingComma: true, disallowComments: false });
-  return problems;
-}
-
-/** Formats a jsonc-parser path the way problems name fields: `permissions.net[2]`. */
-function jsonPath(segments: JSONPath): string {
-  let out = "";
-  for (const seg of segments) out = typeof seg === "number" ? `${out}[${seg}]` : join(out, seg);
-  return out;
-}
-
-function lineColumn(text: string, offset: number): { line: number; column: number } {
-  const before = text.slice(0, offset);
-  const line = before.split("\n").length;
-  const column = offset - before.lastIndexOf("\n");
-  return { line, column };
-}
-
-/** Finds the line of a JSON path's value by walking the JSONC tree. */
-function locate(text: string, path: string): { line?: number; column?: number } {
-  if (!path) return {};
-  const segments: (string | number)[] = [];
-  for (const m of path.matchAll(/([^.[\]]+)|\[(\d+)\]/g)) {
-    segments.push(m[2] !== undefined ? Number(m[2]) : m[1]);
-  }
-  let node: Node | undefined = parseTree(text, [], { allowTrailingComma: true });
-  let found = node;
-  for (const seg of segments) {
-    node = node && findNodeAtLocation(node, [seg]);
-    if (!node) break;
-    found = node;
-  }
-  return found ? lineColumn(text, found.offset) : {};
 }

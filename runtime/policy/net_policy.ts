@@ -178,7 +178,20 @@ export function isPrivateIpv6(groups: readonly number[]): boolean {
     (groups[0] & 0xffc0) === 0xfec0;
 }
 
-function formatIpv4(value: number): string {
+/**
+ * Writes an IPv4 address held as a 32-bit number in dotted form, the reverse of
+ * {@linkcode parseIpv4}.
+ *
+ * @param value The address as an unsigned 32-bit number.
+ * @returns The dotted address, like `10.0.0.1`.
+ *
+ * @example
+ * ```ts
+ * import { formatIpv4 } from "./net_policy.ts";
+ * console.log(formatIpv4(0x7f000001)); // "127.0.0.1"
+ * ```
+ */
+export function formatIpv4(value: number): string {
   return [24, 16, 8, 0].map((shift) => Math.floor(value / 2 ** shift) % 256).join(".");
 }
 

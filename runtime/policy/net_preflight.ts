@@ -12,7 +12,7 @@
  * @module
  */
 import { lookup } from "node:dns/promises";
-import { isPrivateIpv6, parseIpv4, parseIpv6, parseNetGrant } from "./net_policy.ts";
+import { formatIpv4, isPrivateIpv6, parseIpv4, parseIpv6, parseNetGrant } from "./net_policy.ts";
 import { GrantError, type ResolvedServer } from "./resolve.ts";
 
 /** Options for {@linkcode checkHostAddresses}. */
@@ -160,8 +160,4 @@ function embeddedIpv4(groups: number[]): number | undefined {
     return low;
   }
   return undefined;
-}
-
-function formatIpv4(value: number): string {
-  return [24, 16, 8, 0].map((shift) => Math.floor(value / 2 ** shift) % 256).join(".");
 }

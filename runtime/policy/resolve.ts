@@ -4,20 +4,30 @@
  *
  * @module
  */
-import { basename, dirname, isAbsolute, join, normalize, resolve as resolvePath } from "node:path";
-import type { Manifest, ManifestProblem, ParameterSpec } from "./manifest.ts";
-import { placeholders } from "./manifest.ts";
-import {
-  denyNetList,
-  formatNetGrant,
-  isPrivateGrant,
-  type NetGrant,
-  parseNetGrant,
-} from "./net_policy.ts";
+import { dirname, join, resolve as resolvePath } from "node:path";
+import { type Manifest, placeholders } from "./manifest.ts";
+import { denyNetList, formatNetGrant, isPrivateGrant, type NetGrant } from "./net_policy.ts";
 import { CONTAINER_DENO_DIR, dockerMountProblem } from "../sandbox/docker_args.ts";
 import { npmPackageDir } from "./package_dir.ts";
-import { forbiddenPathReason, isWithin, type PathContext } from "./path_policy.ts";
+import { isWithin } from "./path_policy.ts";
+import { netGrant, type NetSource, runFfiRefusal } from "./_grant_rules.ts";
+import { GrantError } from "./grant_error.ts";
+import { type ParamContext, resolveParams } from "./_resolve_params.ts";
+import {
+  canonicalHome,
+  canonicalOrSelf,
+  canonicalPath,
+  checkSymlinks,
+  dedupePaths,
+  refusePath,
+} from "./_grant_paths.ts";
 import { serverDirs } from "../sandbox/cache_dirs.ts";
+
+export { GrantError };
+export {
+  manifestGrantProblems,
+  type ManifestGrantProblemsOptions,
+} from "./manifest_grant_problems.ts";
 
 /** Everything needed to launch a server, with every grant final. */
 export interface ResolvedServer {
@@ -58,27 +68,6 @@ export interface ResolvedServer {
    * fetched or started (absent when a server is built by hand).
    */
   manifest?: Manifest;
-}
-
-/**
- * Thrown when a grant is refused or a parameter is wrong; `field` names the manifest field or
- * parameter at fault.
- */
-export class GrantError extends Error {
-  /** The manifest field (`permissions.read[0]`) or parameter (`-p dirs`) at fault. */
-  readonly field: string;
-  /**
-   * Creates the error for one refused grant or wrong parameter.
-   *
-   * @param field The field or parameter at fault.
-   * @param message What is wrong and what to do.
-   * @param options Standard error options.
-   */
-  constructor(field: string, message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = "GrantError";
-    this.field = field;
-  }
 }
 
 /** Options for {@linkcode resolveServer}. */
@@ -132,540 +121,205 @@ export interface ResolveServerOptions {
  * ```
  */
 export function resolveServer(manifest: Manifest, options: ResolveServerOptions): ResolvedServer {
+  const rc = resolveContext(manifest, options);
+  const read = resolvePaths(rc, "read");
+  const write = resolvePaths(rc, "write");
+  checkGrantedLinks(rc, [...read, ...write]);
+  const net = resolveNet(rc);
+  for (const kind of ["run", "ffi"] as const) {
+    const refused = runFfiRefusal(manifest, kind, rc.isolation, options.trust ?? false);
+    if (refused) throw refused;
+  }
+  const env = resolveEnv(rc);
+  const pkg = resolvePackage(rc);
+  const server: ResolvedServer = {
+    name: manifest.name,
+    specifier: pkg.specifier,
+    args: resolveArgs(rc),
+    read,
+    write,
+    ...net,
+    ...env,
+    sys: [...new Set(manifest.permissions.sys)].sort(),
+    run: rc.docker ? [...manifest.permissions.run].sort() : [],
+    ffi: rc.docker ? [...manifest.permissions.ffi].sort() : [],
+    params: rc.params,
+  };
+  if (pkg.localDir) server.localDir = pkg.localDir;
+  server.manifest = manifest;
+  return server;
+}
+
+/** What every step of {@linkcode resolveServer} works from: canonical folders and values. */
+interface ResolveContext extends ParamContext {
+  manifest: Manifest;
+  options: ResolveServerOptions;
+  cacheRoot: string;
+  params: Record<string, string[]>;
+  isolation: "deno" | "docker";
+  docker: boolean;
+}
+
+function resolveContext(manifest: Manifest, options: ResolveServerOptions): ResolveContext {
   const realPath = options.realPath ?? Deno.realPathSync;
   const cwd = options.cwd ?? Deno.cwd();
   const home = canonicalHome(options.home ?? Deno.env.get("HOME") ?? "/", realPath);
   const cacheRoot = canonicalOrSelf(options.cacheRoot, realPath);
   const params = resolveParams(manifest, options.params ?? {}, { cwd, home, realPath });
-  const ctx = { home, cacheRoot };
-  const docker = options.isolation === "docker";
-
-  const expand = (entry: string, field: string): string[] => {
-    const names = placeholders(entry);
-    if (names.length === 0) return [entry];
-    if (names.length === 1 && entry === `\${${names[0]}}`) return params[names[0]] ?? [];
-    let missing: string | undefined;
-    const out = entry.replace(/\$\{([^}]*)\}/g, (_, n: string) => {
-      const v = params[n];
-      if (!v || v.length === 0) missing = n;
-      return v?.[0] ?? "";
-    });
-    if (missing) {
-      throw new GrantError(
-        field,
-        `${field} uses parameter "${missing}", which has no value: pass -p ${missing}=VALUE`,
-      );
-    }
-    return [out];
-  };
-
-  const paths = (kind: "read" | "write"): string[] => {
-    const out: string[] = [];
-    manifest.permissions[kind].forEach((entry, i) => {
-      const field = `permissions.${kind}[${i}]`;
-      if (entry === "${package_dir}") {
-        // The server's own code, inside the cache mcp-run manages: never a user path. In docker
-        // the code lives in the read-only code volume, at the image's DENO_DIR.
-        const denoDir = docker
-          ? CONTAINER_DENO_DIR
-          : serverDirs(manifest.name, manifest.package, cacheRoot).denoDir;
-        try {
-          out.push(npmPackageDir(manifest.package, denoDir, options.npmRegistry));
-        } catch (error) {
-          throw new GrantError(field, (error as Error).message, { cause: error });
-        }
-        return;
-      }
-      for (const value of expand(entry, field)) {
-        const absolute = value.startsWith("~/") ? join(home, value.slice(2)) : value;
-        const path = canonicalPath(absolute, field, realPath);
-        const mountProblem = docker ? dockerMountProblem(path) : undefined;
-        if (mountProblem) {
-          throw new GrantError(
-            field,
-            `Cannot grant ${kind} access to "${path}" in docker: ${mountProblem}`,
-          );
-        }
-        refusePath(kind, path, field, ctx);
-        out.push(path);
-      }
-    });
-    return dedupePaths(out);
-  };
-  const read = paths("read");
-  const write = paths("write");
-  checkSymlinks(
-    [...read, ...write].filter((path) =>
-      !isWithin(path, cacheRoot) && !(docker && isWithin(path, CONTAINER_DENO_DIR))
-    ),
-    options.symlinkScanLimit ?? 50000,
+  const isolation = options.isolation ?? "deno";
+  return {
+    manifest,
+    options,
     realPath,
-  );
+    cwd,
+    home,
+    cacheRoot,
+    params,
+    isolation,
+    docker: isolation === "docker",
+  };
+}
 
+/**
+ * Expands the `${name}` placeholders of one manifest entry: a list parameter standing alone
+ * gives one value per item; anywhere else each placeholder takes its parameter's first value.
+ */
+function expandEntry(entry: string, field: string, params: Record<string, string[]>): string[] {
+  const names = placeholders(entry);
+  if (names.length === 0) return [entry];
+  if (names.length === 1 && entry === `\${${names[0]}}`) return params[names[0]] ?? [];
+  let missing: string | undefined;
+  const out = entry.replace(/\$\{([^}]*)\}/g, (_, n: string) => {
+    const v = params[n];
+    if (!v || v.length === 0) missing = n;
+    return v?.[0] ?? "";
+  });
+  if (missing) {
+    throw new GrantError(
+      field,
+      `${field} uses parameter "${missing}", which has no value: pass -p ${missing}=VALUE`,
+    );
+  }
+  return [out];
+}
+
+/** The read or write grants: canonical, refused where forbidden, deduplicated. */
+function resolvePaths(rc: ResolveContext, kind: "read" | "write"): string[] {
+  const out: string[] = [];
+  rc.manifest.permissions[kind].forEach((entry, i) => {
+    const field = `permissions.${kind}[${i}]`;
+    if (entry === "${package_dir}") {
+      out.push(packageDirGrant(rc, field));
+      return;
+    }
+    for (const value of expandEntry(entry, field, rc.params)) {
+      const absolute = value.startsWith("~/") ? join(rc.home, value.slice(2)) : value;
+      const path = canonicalPath(absolute, field, rc.realPath);
+      const mountProblem = rc.docker ? dockerMountProblem(path) : undefined;
+      if (mountProblem) {
+        throw new GrantError(
+          field,
+          `Cannot grant ${kind} access to "${path}" in docker: ${mountProblem}`,
+        );
+      }
+      refusePath(kind, path, field, rc);
+      out.push(path);
+    }
+  });
+  return dedupePaths(out);
+}
+
+/**
+ * `${package_dir}`: the server's own code, inside the cache mcp-run manages, never a user path.
+ * In docker the code lives in the read-only code volume, at the image's DENO_DIR.
+ */
+function packageDirGrant(rc: ResolveContext, field: string): string {
+  const { manifest, options } = rc;
+  const denoDir = rc.docker
+    ? CONTAINER_DENO_DIR
+    : serverDirs(manifest.name, manifest.package, rc.cacheRoot).denoDir;
+  try {
+    return npmPackageDir(manifest.package, denoDir, options.npmRegistry);
+  } catch (error) {
+    throw new GrantError(field, (error as Error).message, { cause: error });
+  }
+}
+
+/** Refuses granted folders holding links that lead outside every grant (the cache excepted). */
+function checkGrantedLinks(rc: ResolveContext, paths: string[]): void {
+  checkSymlinks(
+    paths.filter((path) =>
+      !isWithin(path, rc.cacheRoot) && !(rc.docker && isWithin(path, CONTAINER_DENO_DIR))
+    ),
+    rc.options.symlinkScanLimit ?? 50000,
+    rc.realPath,
+  );
+}
+
+/** The network grants, and the private ranges still denied around what the user granted. */
+function resolveNet(rc: ResolveContext): Pick<ResolvedServer, "net" | "denyNet"> {
   const grants: NetGrant[] = [];
   const userPrivate: NetGrant[] = [];
-  manifest.permissions.net.forEach((entry, i) => {
+  rc.manifest.permissions.net.forEach((entry, i) => {
     const field = `permissions.net[${i}]`;
     // A private address is granted only when every value in the entry came from the user: not
     // from the manifest's text, nor from a parameter's default (the manifest's choice too).
     const names = placeholders(entry);
-    const defaulted = names.find((name) => options.params?.[name] === undefined);
+    const defaulted = names.find((name) => rc.options.params?.[name] === undefined);
     const source: NetSource = names.length === 0
       ? { kind: "manifest" }
       : defaulted === undefined
       ? { kind: "user" }
       : { kind: "default", param: defaulted };
-    for (const value of expand(entry, field)) {
+    for (const value of expandEntry(entry, field, rc.params)) {
       const grant = netGrant(value, field, source);
       if (isPrivateGrant(grant)) userPrivate.push(grant);
       grants.push(grant);
     }
   });
+  return {
+    net: [...new Set(grants.map(formatNetGrant))].sort(),
+    denyNet: denyNetList(userPrivate),
+  };
+}
 
-  const isolation = options.isolation ?? "deno";
-  for (const kind of ["run", "ffi"] as const) {
-    const refused = runFfiRefusal(manifest, kind, isolation, options.trust ?? false);
-    if (refused) throw refused;
-  }
-
+/** Environment names, credentials among them, the required ones, and launcher-set values. */
+function resolveEnv(
+  rc: ResolveContext,
+): Pick<ResolvedServer, "env" | "secrets" | "requiredEnv" | "envValues"> {
+  const { manifest } = rc;
   const secrets = Object.keys(manifest.secrets);
   const env = [...new Set([...manifest.permissions.env, ...Object.keys(manifest.env), ...secrets])]
     .sort();
   const envValues: Record<string, string> = {};
   for (const [name, spec] of Object.entries(manifest.env)) {
     if (spec.value !== undefined) {
-      envValues[name] = expand(spec.value, `env.${name}.value`)[0] ?? "";
+      envValues[name] = expandEntry(spec.value, `env.${name}.value`, rc.params)[0] ?? "";
     }
   }
   const requiredEnv = Object.entries({ ...manifest.env, ...manifest.secrets })
     .filter(([name, spec]) => spec.required && !(name in envValues)).map(([name]) => name).sort();
+  return { env, secrets: secrets.sort(), requiredEnv, envValues };
+}
 
-  let specifier = manifest.package;
-  let localDir: string | undefined;
-  if (!/^(npm|jsr):/.test(specifier)) {
-    const base = options.manifestDir ?? cwd;
-    specifier = canonicalPath(resolvePath(base, specifier), "package", realPath);
-    localDir = dirname(specifier);
-    const problem = docker ? dockerMountProblem(localDir) : undefined;
-    if (problem) {
-      throw new GrantError("package", `Cannot mount "${localDir}" into the container: ${problem}`);
-    }
+/** What Deno runs: a registry specifier as written, or a local module's canonical path. */
+function resolvePackage(rc: ResolveContext): { specifier: string; localDir?: string } {
+  const specifier = rc.manifest.package;
+  if (/^(npm|jsr):/.test(specifier)) return { specifier };
+  const base = rc.options.manifestDir ?? rc.cwd;
+  const local = canonicalPath(resolvePath(base, specifier), "package", rc.realPath);
+  const localDir = dirname(local);
+  const problem = rc.docker ? dockerMountProblem(localDir) : undefined;
+  if (problem) {
+    throw new GrantError("package", `Cannot mount "${localDir}" into the container: ${problem}`);
   }
+  return { specifier: local, localDir };
+}
 
-  const args = [
-    ...manifest.args.flatMap((arg, i) => expand(arg, `args[${i}]`)),
-    ...(options.extraArgs ?? []),
+/** The manifest's arguments, parameters expanded, then the user's extra arguments. */
+function resolveArgs(rc: ResolveContext): string[] {
+  return [
+    ...rc.manifest.args.flatMap((arg, i) => expandEntry(arg, `args[${i}]`, rc.params)),
+    ...(rc.options.extraArgs ?? []),
   ];
-
-  const server: ResolvedServer = {
-    name: manifest.name,
-    specifier,
-    args,
-    read,
-    write,
-    net: [...new Set(grants.map(formatNetGrant))].sort(),
-    denyNet: denyNetList(userPrivate),
-    env,
-    secrets: secrets.sort(),
-    requiredEnv,
-    envValues,
-    sys: [...new Set(manifest.permissions.sys)].sort(),
-    run: isolation === "docker" ? [...manifest.permissions.run].sort() : [],
-    ffi: isolation === "docker" ? [...manifest.permissions.ffi].sort() : [],
-    params,
-  };
-  if (localDir) server.localDir = localDir;
-  server.manifest = manifest;
-  return server;
-}
-
-/** Options for {@linkcode manifestGrantProblems}. */
-export interface ManifestGrantProblemsOptions {
-  /** The user's home directory, for `~/` entries; defaults to `$HOME`. */
-  home?: string;
-  /** mcp-run's cache root, never granted. */
-  cacheRoot: string;
-  /** The isolation `run` would use: `deno` (default) refuses `run`/`ffi`. */
-  isolation?: "deno" | "docker";
-  /** Whether `run` would be given `--trust` (docker only). */
-  trust?: boolean;
-  /** Canonicalizes an existing path; defaults to `Deno.realPathSync`. */
-  realPath?: (path: string) => string;
-}
-
-/**
- * Applies {@linkcode resolveServer}'s grant policy to everything a manifest decides by itself,
- * so a manifest that passes would not be refused at launch for what it wrote: literal network
- * entries (hosts that are not hosts, private and loopback addresses, ranges that overlap them),
- * literal paths (`/`, the home directory, `/proc`, credential folders, the code cache, and
- * folders holding any of them), parameter defaults used in such entries, `${package_dir}` of a
- * package that has none, and `run`/`ffi` outside trusted docker. Entries that use a parameter
- * are left to launch time, where the user's values are known; a literal path that does not exist
- * here is checked as written (one that exists, as it resolves, symlinks followed).
- *
- * Reads the file system (to canonicalize existing paths); starts nothing.
- *
- * @param manifest A validated manifest.
- * @param options Home, cache root, and the isolation and trust `run` would use.
- * @returns One problem per refused entry, with its JSON path (`permissions.net[0]`); empty when
- *   none is refused.
- *
- * @example
- * ```ts
- * import { parseManifest } from "./manifest.ts";
- * import { manifestGrantProblems } from "./resolve.ts";
- * const manifest = parseManifest(JSON.stringify({
- *   name: "db",
- *   description: "A database",
- *   package: "npm:db-server@1.0.0",
- *   permissions: { net: ["10.0.0.5:5432"] },
- * }));
- * const problems = manifestGrantProblems(manifest, { home: "/home/ada", cacheRoot: "/c" });
- * console.log(problems[0].path); // "permissions.net[0]"
- * ```
- */
-export function manifestGrantProblems(
-  manifest: Manifest,
-  options: ManifestGrantProblemsOptions,
-): ManifestProblem[] {
-  const realPath = options.realPath ?? Deno.realPathSync;
-  const home = canonicalHome(options.home ?? Deno.env.get("HOME") ?? "/", realPath);
-  const ctx = { home, cacheRoot: canonicalOrSelf(options.cacheRoot, realPath) };
-  const problems: ManifestProblem[] = [];
-  const check = (apply: () => unknown): void => {
-    try {
-      apply();
-    } catch (error) {
-      if (!(error instanceof GrantError)) throw error;
-      problems.push({ path: error.field, message: error.message });
-    }
-  };
-  for (const kind of ["read", "write"] as const) {
-    manifest.permissions[kind].forEach((entry, i) => {
-      const field = `permissions.${kind}[${i}]`;
-      if (entry === "${package_dir}") {
-        // Only an npm package has a package folder (where it is does not matter here).
-        check(() => {
-          try {
-            npmPackageDir(manifest.package, ctx.cacheRoot);
-          } catch (error) {
-            throw new GrantError(field, (error as Error).message, { cause: error });
-          }
-        });
-        return;
-      }
-      if (placeholders(entry).length > 0) return;
-      const absolute = entry.startsWith("~/") ? join(home, entry.slice(2)) : entry;
-      let path: string;
-      try {
-        path = canonicalPath(absolute, field, realPath);
-      } catch {
-        path = normalize(absolute);
-      }
-      check(() => refusePath(kind, path, field, ctx));
-    });
-  }
-  manifest.permissions.net.forEach((entry, i) => {
-    if (placeholders(entry).length > 0) return;
-    check(() => netGrant(entry, `permissions.net[${i}]`, { kind: "manifest" }));
-  });
-  // Parameter defaults are the manifest's choice: checked as literal entries where they are used.
-  for (const [name, spec] of Object.entries(manifest.parameters)) {
-    if (spec.default === undefined) continue;
-    const defaults = Array.isArray(spec.default) ? spec.default : [spec.default];
-    const field = (i: number) =>
-      `parameters.${name}.default${Array.isArray(spec.default) ? `[${i}]` : ""}`;
-    const usedIn = (kind: "read" | "write" | "net") =>
-      manifest.permissions[kind].some((entry) => placeholders(entry).includes(name));
-    if (spec.type.startsWith("host") && usedIn("net")) {
-      defaults.forEach((value, i) =>
-        check(() => netGrant(value, field(i), { kind: "default", param: name }))
-      );
-    }
-    if (!spec.type.startsWith("path")) continue;
-    for (const kind of (["read", "write"] as const).filter(usedIn)) {
-      defaults.forEach((value, i) => {
-        const expanded = value === "~"
-          ? home
-          : value.startsWith("~/")
-          ? join(home, value.slice(2))
-          : value;
-        if (!isAbsolute(expanded)) return; // relative to where run is started
-        let path: string;
-        try {
-          path = canonicalPath(expanded, field(i), realPath);
-        } catch {
-          path = normalize(expanded);
-        }
-        check(() => refusePath(kind, path, field(i), ctx));
-      });
-    }
-  }
-  for (const kind of ["run", "ffi"] as const) {
-    check(() => {
-      const refused = runFfiRefusal(
-        manifest,
-        kind,
-        options.isolation ?? "deno",
-        options.trust ?? false,
-      );
-      if (refused) throw refused;
-    });
-  }
-  return problems;
-}
-
-/** Refuses a canonical path that may never be granted. */
-function refusePath(kind: string, path: string, field: string, ctx: PathContext): void {
-  const reason = forbiddenPathReason(path, ctx);
-  if (reason) {
-    throw new GrantError(
-      field,
-      `Cannot grant ${kind} access to "${path}": ${reason}. Choose a narrower folder.`,
-    );
-  }
-}
-
-/**
- * Where a network entry's value came from: the user (`-p`), a parameter's default, or the
- * manifest's own text.
- */
-type NetSource = { kind: "user" } | { kind: "default"; param: string } | { kind: "manifest" };
-
-/**
- * Parses one network entry; a private or loopback address is refused unless the user gave it
- * (through a host parameter).
- */
-function netGrant(value: string, field: string, source: NetSource): NetGrant {
-  let grant: NetGrant;
-  try {
-    grant = parseNetGrant(value);
-  } catch (error) {
-    throw new GrantError(field, (error as Error).message, { cause: error });
-  }
-  if (isPrivateGrant(grant) && source.kind === "manifest") {
-    throw new GrantError(
-      field,
-      `Cannot grant network access to "${value}" from a manifest: private and loopback ` +
-        "addresses are granted only by the user through a host parameter",
-    );
-  }
-  if (isPrivateGrant(grant) && source.kind === "default") {
-    throw new GrantError(
-      field,
-      `Cannot grant network access to "${value}" from the default of parameter ` +
-        `"${source.param}": private and loopback addresses are granted only by the user. Pass ` +
-        `-p ${source.param}=${value} to grant it yourself.`,
-    );
-  }
-  return grant;
-}
-
-/** Why a manifest's `run` or `ffi` list is refused under this isolation, if it is. */
-function runFfiRefusal(
-  manifest: Manifest,
-  kind: "run" | "ffi",
-  isolation: "deno" | "docker",
-  trust: boolean,
-): GrantError | undefined {
-  const list = manifest.permissions[kind];
-  if (list.length === 0) return undefined;
-  const what = kind === "run" ? "start programs" : "load native libraries";
-  if (isolation !== "docker") {
-    return new GrantError(
-      `permissions.${kind}`,
-      `Cannot grant ${kind} access in native mode: a server that can ${what} escapes Deno's ` +
-        "sandbox. Run it with --isolation docker --trust if you trust it.",
-    );
-  }
-  if (!trust) {
-    return new GrantError(
-      `permissions.${kind}`,
-      `"${manifest.name}" asks to ${what} (${list.join(", ")}): pass --trust to allow it ` +
-        "inside the container",
-    );
-  }
-  return undefined;
-}
-
-interface ParamContext {
-  cwd: string;
-  home: string;
-  realPath: (path: string) => string;
-}
-
-function resolveParams(
-  manifest: Manifest,
-  given: Record<string, string | string[]>,
-  ctx: ParamContext,
-): Record<string, string[]> {
-  for (const name of Object.keys(given)) {
-    if (!(name in manifest.parameters)) {
-      const known = Object.keys(manifest.parameters);
-      throw new GrantError(
-        `-p ${name}`,
-        `"${manifest.name}" has no parameter "${name}"` +
-          (known.length ? `; its parameters are ${known.join(", ")}` : "; it takes no parameters"),
-      );
-    }
-  }
-  const out: Record<string, string[]> = {};
-  const missing: string[] = [];
-  for (const [name, spec] of Object.entries(manifest.parameters)) {
-    const raw = given[name] ?? spec.default;
-    const values = raw === undefined ? [] : Array.isArray(raw) ? raw : [raw];
-    if (values.length === 0) {
-      if (spec.required) missing.push(`  -p ${name}=${placeholderHint(spec)}  ${spec.description}`);
-      continue;
-    }
-    if (!spec.type.endsWith("[]") && values.length > 1) {
-      throw new GrantError(
-        `-p ${name}`,
-        `Parameter "${name}" takes one value, got ${values.length}`,
-      );
-    }
-    out[name] = values.map((v) => checkParam(name, spec, v, ctx));
-  }
-  if (missing.length > 0) {
-    throw new GrantError(
-      `-p ${missing[0].trim().split(/[ =]/)[1]}`,
-      `"${manifest.name}" needs ${missing.length === 1 ? "a parameter" : "parameters"}:\n${
-        missing.join("\n")
-      }`,
-    );
-  }
-  return out;
-}
-
-function placeholderHint(spec: ParameterSpec): string {
-  if (spec.type.startsWith("path")) return "/some/folder";
-  if (spec.type.startsWith("host")) return "host:port";
-  return spec.type === "number" ? "42" : "VALUE";
-}
-
-function checkParam(name: string, spec: ParameterSpec, value: string, ctx: ParamContext): string {
-  const field = `-p ${name}`;
-  const base = spec.type.replace("[]", "");
-  if (value.includes("\0")) throw new GrantError(field, `Parameter "${name}" contains a NUL byte`);
-  if (base === "path") {
-    if (value === "") throw new GrantError(field, `Parameter "${name}" is an empty path`);
-    const expanded = value === "~"
-      ? ctx.home
-      : value.startsWith("~/")
-      ? join(ctx.home, value.slice(2))
-      : value;
-    return canonicalPath(resolvePath(ctx.cwd, expanded), field, ctx.realPath);
-  }
-  if (base === "host") {
-    try {
-      return formatNetGrant(parseNetGrant(value));
-    } catch (error) {
-      throw new GrantError(field, (error as Error).message, { cause: error });
-    }
-  }
-  if (base === "number" && !/^-?\d+(\.\d+)?$/.test(value)) {
-    throw new GrantError(field, `Parameter "${name}" must be a number, got "${value}"`);
-  }
-  if (base === "boolean" && value !== "true" && value !== "false") {
-    throw new GrantError(field, `Parameter "${name}" must be true or false, got "${value}"`);
-  }
-  return value;
-}
-
-/**
- * Makes a path canonical. A path that does not exist yet (a file the server will create) is
- * canonicalized through its nearest existing parent folder; a missing parent is an error.
- */
-function canonicalPath(path: string, field: string, realPath: (p: string) => string): string {
-  if (!isAbsolute(path)) {
-    throw new GrantError(field, `"${path}" is not an absolute path`);
-  }
-  try {
-    return realPath(path);
-  } catch (error) {
-    if (!(error instanceof Deno.errors.NotFound)) {
-      throw new GrantError(field, `Cannot resolve "${path}": ${(error as Error).message}`, {
-        cause: error,
-      });
-    }
-  }
-  try {
-    return join(realPath(dirname(path)), basename(path));
-  } catch (error) {
-    throw new GrantError(
-      field,
-      `Cannot grant "${path}": neither it nor its folder "${dirname(path)}" exists. Create the ` +
-        "folder first.",
-      { cause: error },
-    );
-  }
-}
-
-function canonicalOrSelf(path: string, realPath: (p: string) => string): string {
-  try {
-    return realPath(path);
-  } catch {
-    return resolvePath(path);
-  }
-}
-
-function canonicalHome(home: string, realPath: (p: string) => string): string {
-  return canonicalOrSelf(home, realPath);
-}
-
-function dedupePaths(paths: string[]): string[] {
-  const sorted = [...new Set(paths)].sort();
-  return sorted.filter((p) => !sorted.some((q) => q !== p && isWithin(p, q)));
-}
-
-/**
- * Refuses granted folders that contain symlinks leading outside every grant: Deno checks the
- * path a program names, not where a link inside a granted folder points.
- */
-function checkSymlinks(
-  grants: string[],
-  limit: number,
-  realPath: (p: string) => string,
-): void {
-  for (const root of grants) {
-    if (limit === 0) return;
-    let seen = 0;
-    const stack = [root];
-    while (stack.length > 0) {
-      const dir = stack.pop()!;
-      let entries: Iterable<Deno.DirEntry>;
-      try {
-        if (!Deno.statSync(dir).isDirectory) continue;
-        entries = Deno.readDirSync(dir);
-      } catch {
-        continue;
-      }
-      for (const entry of entries) {
-        if (++seen > limit) {
-          throw new GrantError(
-            "permissions",
-            `Cannot grant "${root}": it holds more than ${limit} entries, too many to check for ` +
-              "links that lead outside it. Grant a narrower folder.",
-          );
-        }
-        const path = join(dir, entry.name);
-        if (entry.isDirectory) stack.push(path);
-        else if (entry.isSymlink) {
-          let target: string;
-          try {
-            target = realPath(path);
-          } catch {
-            continue; // dangling: reads fail anyway
-          }
-          if (!grants.some((g) => isWithin(target, g))) {
-            throw new GrantError(
-              "permissions",
-              `Cannot grant "${root}": the link "${path}" leads to "${target}", outside every ` +
-                "granted folder, and Deno would follow it. Remove the link or grant its target.",
-            );
-          }
-        }
-      }
-    }
-  }
 }

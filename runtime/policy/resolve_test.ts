@@ -340,3 +340,63 @@ Deno.test("manifestGrantProblems() reports what resolveServer() refuses from the
     ["permissions.run"],
   );
 });
+
+Deno.test("resolveServer() names a parameter with no value used inside an entry, and appends extra args", () => {
+  const m = manifest({
+    args: ["--port=${port}", "--verbose"],
+    parameters: { port: { type: "number", description: "port" } },
+  });
+  grantError(() => resolveServer(m, opts), /^args\[0\]$/, /which has no value: pass -p port=VALUE/);
+  const s = resolveServer(m, { ...opts, params: { port: "8080" }, extraArgs: ["--x", "${port}"] });
+  assert.deepEqual(s.args, ["--port=8080", "--verbose", "--x", "${port}"]);
+});
+
+Deno.test("resolveServer() in docker grants ${package_dir} in the container and refuses unmountable paths", () => {
+  const m = manifest({
+    package: "npm:@demo/server@1.2.3",
+    permissions: { read: ["${package_dir}"] },
+  });
+  const s = resolveServer(m, { ...opts, isolation: "docker" });
+  assert.deepEqual(s.read, ["/deno-dir/npm/registry.npmjs.org/@demo/server/1.2.3"]);
+  const odd = join(tmp, "a,b");
+  Deno.mkdirSync(odd, { recursive: true });
+  const dirs = manifest({
+    parameters: { dir: { type: "path", description: "d", required: true } },
+    permissions: { read: ["${dir}"] },
+  });
+  assert.deepEqual(resolveServer(dirs, { ...opts, params: { dir: odd } }).read, [odd]);
+  grantError(
+    () => resolveServer(dirs, { ...opts, params: { dir: odd }, isolation: "docker" }),
+    /permissions\.read\[0\]/,
+    /in docker: paths containing ","/,
+  );
+  Deno.writeTextFileSync(join(odd, "server.ts"), "");
+  const local = parseManifest(
+    JSON.stringify({ name: "local", description: "d", package: "./server.ts" }),
+  );
+  grantError(
+    () => resolveServer(local, { ...opts, manifestDir: odd, isolation: "docker" }),
+    /^package$/,
+    /Cannot mount ".*a,b" into the container/,
+  );
+});
+
+Deno.test("resolveServer() dedupes and sorts grants, env names and sys names", () => {
+  const m = manifest({
+    parameters: { dirs: { type: "path[]", description: "d" } },
+    permissions: {
+      read: ["${dirs}"],
+      net: ["b.example.com", "a.example.com", "b.example.com"],
+      env: ["Z_VAR", "A_VAR"],
+      sys: ["uid", "hostname", "uid"],
+    },
+    env: { A_VAR: { description: "a" } },
+    secrets: { TOKEN: { description: "t", required: true } },
+  });
+  const s = resolveServer(m, { ...opts, params: { dirs: [join(data, "x"), data, data] } });
+  assert.deepEqual(s.read, [data]);
+  assert.deepEqual(s.net, ["a.example.com", "b.example.com"]);
+  assert.deepEqual(s.env, ["A_VAR", "TOKEN", "Z_VAR"]);
+  assert.deepEqual(s.sys, ["hostname", "uid"]);
+  assert.deepEqual(s.requiredEnv, ["TOKEN"]);
+});

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { isReservedEnvName } from "../policy/manifest.ts";
+import { envNameMatches, envPatternPrefix, isReservedEnvName } from "../policy/env_policy.ts";
 import type { ResolvedServer } from "../policy/resolve.ts";
 
 /**
@@ -13,24 +13,48 @@ import type { ResolvedServer } from "../policy/resolve.ts";
  */
 export const TLS_TRUST_VARS: readonly string[] = ["DENO_CERT", "DENO_TLS_CA_STORE"];
 
+/** The CA file Node's compatibility layer reads, so npm downloads trust the same roots. */
+const NODE_CA_VAR = "NODE_EXTRA_CA_CERTS";
+
+/** Proxy variables, upper case and the lower-case forms Deno and curl also read. */
+const PROXY_VARS: readonly string[] = [
+  "HTTPS_PROXY",
+  "HTTP_PROXY",
+  "NO_PROXY",
+  "https_proxy",
+  "http_proxy",
+];
+
 /**
  * Variables the pull step may also use: proxies and registry locations. All are reserved names
  * (see `isReservedEnvName`): a server never receives them from the launcher's environment.
  */
 export const PULL_VARS: readonly string[] = [
   ...TLS_TRUST_VARS,
-  "NODE_EXTRA_CA_CERTS",
+  NODE_CA_VAR,
   "SSL_CERT_FILE",
   "SSL_CERT_DIR",
-  "HTTPS_PROXY",
-  "HTTP_PROXY",
-  "NO_PROXY",
-  "https_proxy",
-  "http_proxy",
+  ...PROXY_VARS,
   "no_proxy",
   "NPM_CONFIG_REGISTRY",
   "JSR_URL",
 ];
+
+/**
+ * Proxy variables the docker pull container gets by name, to reach the registries. Unlike
+ * {@linkcode PULL_VARS}, it has never passed `no_proxy`, `SSL_CERT_FILE` or `SSL_CERT_DIR`.
+ */
+export const DOCKER_PULL_PROXY_VARS: readonly string[] = PROXY_VARS;
+
+/** TLS trust variables naming a CA file (mounted read-only) or a store, for docker pull. */
+export const DOCKER_PULL_TLS_VARS: readonly string[] = [
+  "DENO_CERT",
+  NODE_CA_VAR,
+  "DENO_TLS_CA_STORE",
+];
+
+/** TLS trust variables a docker server with network access gets, as in native mode. */
+export const DOCKER_RUN_TLS_VARS: readonly string[] = TLS_TRUST_VARS;
 
 /** Options for {@linkcode serverEnv}. */
 export interface ServerEnvOptions {
@@ -94,9 +118,9 @@ export function serverEnv(
   }
   Object.assign(env, options.registries ?? {});
   // Deno's --allow-env=PREFIX_* would let the server read what the launcher set for Deno.
-  for (const pattern of server.env.filter((n) => n.endsWith("_*"))) {
-    const prefix = pattern.slice(0, -1).toUpperCase();
-    const taken = Object.keys(env).find((n) => n.toUpperCase().startsWith(prefix));
+  for (const pattern of server.env.filter((n) => envPatternPrefix(n) !== undefined)) {
+    const upper = pattern.toUpperCase();
+    const taken = Object.keys(env).find((n) => envNameMatches(upper, n.toUpperCase()));
     if (taken) {
       throw new RangeError(
         `"${server.name}" asks for "${pattern}", which would let it read ${taken}, set by the ` +
@@ -113,10 +137,9 @@ export function serverEnv(
     );
   }
   for (const name of server.env) {
-    if (name.endsWith("_*")) {
-      const prefix = name.slice(0, -1);
+    if (envPatternPrefix(name) !== undefined) {
       for (const [key, value] of Object.entries(options.source)) {
-        if (key.startsWith(prefix) && !isReservedEnvName(key)) env[key] = value;
+        if (envNameMatches(name, key) && !isReservedEnvName(key)) env[key] = value;
       }
     } else if (options.source[name] !== undefined) {
       env[name] = options.source[name];

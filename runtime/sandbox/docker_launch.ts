@@ -6,7 +6,12 @@
  */
 import { dirname, join } from "node:path";
 import { serverDirs } from "./cache_dirs.ts";
-import { serverEnv } from "./child_env.ts";
+import {
+  DOCKER_PULL_PROXY_VARS,
+  DOCKER_PULL_TLS_VARS,
+  DOCKER_RUN_TLS_VARS,
+  serverEnv,
+} from "./child_env.ts";
 import {
   checkImageReference,
   CONTAINER_LOCK_FILE,
@@ -33,19 +38,11 @@ import { denoRunArgs } from "./flags.ts";
 import type { LaunchPlan } from "./launch_plan.ts";
 import { CacheError, downloadSummary } from "./pull.ts";
 import { type ApprovalOptions, checkApproval } from "../policy/approval.ts";
+import { envNameMatches } from "../policy/env_policy.ts";
 import { GrantError, type ResolvedServer } from "../policy/resolve.ts";
 import { ServerProcess, type SpawnServerOptions, startPlan } from "./server_process.ts";
 
 export { DOCKER_CLIENT_VARS };
-
-/** Proxy variables the pull container gets by name, to reach the registries. */
-const PULL_PROXY_VARS = ["HTTPS_PROXY", "HTTP_PROXY", "NO_PROXY", "https_proxy", "http_proxy"];
-
-/** TLS trust variables naming a CA file (mounted read-only) or a store, for pull. */
-const PULL_TLS_VARS = ["DENO_CERT", "NODE_EXTRA_CA_CERTS", "DENO_TLS_CA_STORE"];
-
-/** TLS trust variables a server with network access gets, as in native mode. */
-const RUN_TLS_VARS = ["DENO_CERT", "DENO_TLS_CA_STORE"];
 
 /** Options for {@linkcode dockerLaunchPlan}, {@linkcode dockerPull} and friends. */
 export interface DockerLaunchOptions extends Partial<DockerLimits> {
@@ -197,11 +194,13 @@ export function dockerLaunchPlan(
   // serverEnv checks required variables and expands PREFIX_* patterns against the source.
   const resolved = serverEnv(server, { home: "/", denoDir: "/", source });
   const passEnv = Object.keys(resolved).filter((name) =>
-    !(name in server.envValues) && server.env.some((d) => matches(d, name))
+    !(name in server.envValues) && server.env.some((d) => envNameMatches(d, name))
   ).sort();
   const env: Record<string, string> = clientEnv(source);
   for (const name of passEnv) env[name] = resolved[name];
-  const tls = server.net.length > 0 ? tlsTrust(source, RUN_TLS_VARS) : { env: {}, paths: [] };
+  const tls = server.net.length > 0
+    ? tlsTrust(source, DOCKER_RUN_TLS_VARS)
+    : { env: {}, paths: [] };
   const args = dockerRunArgs(server, denoRunArgs(server, { lockFile: CONTAINER_LOCK_FILE }), {
     ...limits(options),
     image,
@@ -300,8 +299,8 @@ export async function dockerPull(
     ], docker);
     if (out.code !== 0) throw new Error(`Cannot create volume "${volume}": ${out.stderr.trim()}`);
   }
-  const passEnv = PULL_PROXY_VARS.filter((name) => source[name] !== undefined);
-  const tls = tlsTrust(source, PULL_TLS_VARS);
+  const passEnv = DOCKER_PULL_PROXY_VARS.filter((name) => source[name] !== undefined);
+  const tls = tlsTrust(source, DOCKER_PULL_TLS_VARS);
   const args = dockerPullArgs(server, {
     ...limits(options),
     image,
@@ -620,7 +619,7 @@ async function ensureImage(
  */
 function tlsTrust(
   source: Record<string, string>,
-  names: string[],
+  names: readonly string[],
 ): { env: Record<string, string>; paths: string[] } {
   const env: Record<string, string> = {};
   const paths: string[] = [];
@@ -661,10 +660,6 @@ function pick(source: Record<string, string>, names: readonly string[]): Record<
 function limits(options: Partial<DockerLimits>): Partial<DockerLimits> {
   const { memory, cpus, pidsLimit, tmpfsSize, nofile } = options;
   return { memory, cpus, pidsLimit, tmpfsSize, nofile };
-}
-
-function matches(declared: string, name: string): boolean {
-  return declared.endsWith("_*") ? name.startsWith(declared.slice(0, -1)) : declared === name;
 }
 
 function launcherLabels(): Record<string, string> {

@@ -9,7 +9,7 @@ import type { JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
 import type { ClientInfo, HttpBridgeOptions, HttpBridgeStats } from "./bridge.ts";
 import { Admission, type Admitted } from "./_admission.ts";
 import { SessionTable } from "./_session_table.ts";
-import { type Link, Upstream } from "./_upstream.ts";
+import { type Link, Multiplexer } from "./_multiplexer.ts";
 import {
   forwardable,
   isInitializeRequest,
@@ -23,7 +23,7 @@ interface Session {
   readonly client: string;
   readonly tokenIndex: number;
   readonly transport: WebStandardStreamableHTTPServerTransport;
-  readonly upstream: Upstream;
+  readonly upstream: Multiplexer;
   link: Link;
   lastActivity: number;
   ended: boolean;
@@ -91,16 +91,16 @@ function withoutUndefined<T extends object>(value: T): Partial<T> {
 /** The server processes of a bridge: one per session, or one shared (restarted after a crash). */
 class UpstreamPool {
   readonly #settings: Settings;
-  readonly #upstreams = new Set<Upstream>();
+  readonly #upstreams = new Set<Multiplexer>();
   readonly #closing = new Set<Promise<void>>();
-  #shared: Upstream | undefined;
+  #shared: Multiplexer | undefined;
 
   constructor(settings: Settings) {
     this.#settings = settings;
   }
 
   /** The server for a new session. */
-  take(): Upstream {
+  take(): Multiplexer {
     if (this.#settings.sessionMode !== "shared") return this.#start();
     if (this.#shared === undefined || this.#shared.closed) {
       if (this.#shared !== undefined) this.end(this.#shared);
@@ -109,9 +109,9 @@ class UpstreamPool {
     return this.#shared;
   }
 
-  #start(): Upstream {
+  #start(): Multiplexer {
     const { sessionMode, requestTimeoutMs, startTimeoutMs, onError } = this.#settings;
-    const upstream = new Upstream(this.#settings.connect, {
+    const upstream = new Multiplexer(this.#settings.connect, {
       shared: sessionMode === "shared",
       requestTimeoutMs,
       startTimeoutMs,
@@ -122,11 +122,11 @@ class UpstreamPool {
   }
 
   /** Ends a server unless already ending; in shared mode only once it has exited. */
-  release(upstream: Upstream): void {
+  release(upstream: Multiplexer): void {
     if (this.#settings.sessionMode !== "shared" || upstream.closed) this.end(upstream);
   }
 
-  end(upstream: Upstream): void {
+  end(upstream: Multiplexer): void {
     if (!this.#upstreams.has(upstream)) return;
     const done = upstream.close().finally(() => {
       this.#upstreams.delete(upstream);

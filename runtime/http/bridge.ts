@@ -16,7 +16,7 @@
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 import { BridgeCore } from "./_bridge_core.ts";
 
-export { BridgeErrorCode } from "./_upstream.ts";
+export { BridgeErrorCode } from "./_messages.ts";
 export { loopbackHosts } from "./_host_origin.ts";
 
 /** How HTTP sessions map to server processes. */

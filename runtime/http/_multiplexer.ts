@@ -1,7 +1,7 @@
 /**
- * One MCP server process seen from the HTTP bridge: it relays JSON-RPC between the server's
- * transport and one or more client sessions ("links"), keeps request ids apart, answers for a
- * server that crashes or hangs, and routes server-initiated messages to the right session.
+ * One MCP server process shared out to client sessions ("links"): it relays JSON-RPC between
+ * the sessions and the server's {@linkcode UpstreamProcess}, keeps request ids apart, answers
+ * for a server that crashes or hangs, and routes server-initiated messages to the right session.
  *
  * In isolated mode a server has exactly one link and ids pass through unchanged. In shared mode
  * every client request gets a fresh id on the server side (and so do progress tokens), and the
@@ -14,23 +14,18 @@
  */
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 import type { JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
+import {
+  BridgeErrorCode,
+  errorResponse,
+  isToken,
+  type Message,
+  type RequestId,
+  settle,
+} from "./_messages.ts";
+import { UpstreamProcess } from "./_upstream_process.ts";
+import { type Pending as PendingOf, PendingRequests } from "./_pending_requests.ts";
 
-/** A JSON-RPC request id. */
-export type RequestId = string | number;
-
-/** JSON-RPC error codes the bridge answers with. */
-export const BridgeErrorCode = {
-  /** The server process exited, could not start, or could not be written to. */
-  ServerUnavailable: -32000,
-  /** The server did not answer within the request timeout. */
-  RequestTimeout: -32001,
-  /** The request cannot be routed or was refused by the bridge. */
-  InvalidRequest: -32600,
-  /** The bridge could not route a server-initiated request to a client. */
-  InternalError: -32603,
-  /** The client cancelled the request. */
-  RequestCancelled: -32800,
-} as const;
+export { BridgeErrorCode, type RequestId } from "./_messages.ts";
 
 /** The client side of a link: one HTTP session. */
 export interface Downstream {
@@ -48,7 +43,7 @@ export interface Downstream {
   inflight?(delta: 1 | -1): void;
 }
 
-/** What {@linkcode Upstream.attach} returns: the session's handle on the server. */
+/** What {@linkcode Multiplexer.attach} returns: the session's handle on the server. */
 export interface Link {
   /** Passes one message from the client to the server. */
   receive(message: JSONRPCMessage): void;
@@ -60,8 +55,8 @@ export interface Link {
   readonly inflight: number;
 }
 
-/** Options for {@linkcode Upstream}. */
-export interface UpstreamOptions {
+/** Options for {@linkcode Multiplexer}. */
+export interface MultiplexerOptions {
   /** Whether several sessions share this server (ids are then remapped). */
   shared: boolean;
   /** Milliseconds a request may wait for its answer; progress notifications restart it. */
@@ -77,15 +72,6 @@ export interface UpstreamOptions {
   onError?: (error: Error) => void;
 }
 
-interface Message {
-  jsonrpc: "2.0";
-  id?: RequestId | null;
-  method?: string;
-  params?: Record<string, unknown> & { _meta?: Record<string, unknown> };
-  result?: unknown;
-  error?: { code: number; message: string; data?: unknown };
-}
-
 interface LinkState {
   down: Downstream;
   /** Client request id → pending request. */
@@ -97,32 +83,12 @@ interface LinkState {
   closed: boolean;
 }
 
-interface Pending {
-  link: LinkState | undefined;
-  clientId: RequestId;
-  childId: RequestId;
-  method: string;
-  clientToken?: string | number;
-  childToken?: string | number;
-  /** When the request times out (ms since the epoch). */
-  deadline: number;
-}
+type Pending = PendingOf<LinkState>;
 
 interface ServerRequest {
   link: LinkState;
   related?: RequestId;
   progressToken?: string | number;
-}
-
-type State = "idle" | "connecting" | "open" | "closed";
-
-/** Ends an arbitrary promise-returning call without letting it reject. */
-function settle(promise: Promise<unknown>): void {
-  promise.catch(() => {});
-}
-
-function errorResponse(id: RequestId, code: number, message: string): JSONRPCMessage {
-  return { jsonrpc: "2.0", id, error: { code, message } } as JSONRPCMessage;
 }
 
 function lastKey<K>(map: Map<K, unknown>): K | undefined {
@@ -131,54 +97,51 @@ function lastKey<K>(map: Map<K, unknown>): K | undefined {
   return last;
 }
 
-function isToken(value: unknown): value is string | number {
-  return typeof value === "string" || typeof value === "number";
-}
-
 /**
  * One server process and the sessions attached to it. The process is started on the first
- * message and ended by {@linkcode Upstream.close}; an `Upstream` never restarts a server.
+ * message and ended by {@linkcode Multiplexer.close}; a `Multiplexer` never restarts a server.
  */
-export class Upstream {
-  readonly #connect: () => Promise<Transport>;
-  readonly #options:
-    & Required<Omit<UpstreamOptions, "onError" | "startTimeoutMs">>
-    & Pick<UpstreamOptions, "onError" | "startTimeoutMs">;
-  #state: State = "idle";
-  #transport: Transport | undefined;
-  #queue: Message[] = [];
+export class Multiplexer {
+  readonly #shared: boolean;
+  readonly #process: UpstreamProcess;
+  readonly #pending: PendingRequests<LinkState>;
   readonly #links = new Set<LinkState>();
-  readonly #pending = new Map<RequestId, Pending>();
-  readonly #progress = new Map<string | number, Pending>();
   readonly #serverRequests = new Map<RequestId, ServerRequest>();
   readonly #serverProgress = new Map<string | number, LinkState>();
-  #nextId = 1;
   // Shared mode: the server is initialized once; later sessions get the same answer.
   #initResult: unknown;
   #initWaiting: { link: LinkState; clientId: RequestId }[] | undefined;
   #initializedForwarded = false;
   #closing: Promise<void> | undefined;
   #dropped = 0;
-  #stopping = false;
-  #sweeper: ReturnType<typeof setInterval> | undefined;
 
   /**
    * @param connect Starts the server and returns its transport (not yet started).
    * @param options Mode and timeouts.
    */
-  constructor(connect: () => Promise<Transport>, options: UpstreamOptions) {
-    this.#connect = connect;
-    this.#options = { maxQueuedMessages: 1000, ...options };
+  constructor(connect: () => Promise<Transport>, options: MultiplexerOptions) {
+    this.#shared = options.shared;
+    this.#process = new UpstreamProcess(connect, {
+      onMessage: (message) => this.#fromChild(message),
+      onExit: (reason) => this.#exited(reason),
+      onWriteFailed: (message, reason) => this.#childWriteFailed(message, reason),
+      onError: options.onError,
+      maxQueuedMessages: options.maxQueuedMessages,
+    });
+    this.#pending = new PendingRequests<LinkState>({
+      ...options,
+      onExpired: (pending, ms) => this.#expired(pending, ms),
+    });
   }
 
   /** Whether the server has exited or was closed. */
   get closed(): boolean {
-    return this.#state === "closed";
+    return this.#process.state === "closed";
   }
 
   /** Whether the server process was started and has not ended yet. */
   get running(): boolean {
-    return this.#state === "connecting" || this.#transport !== undefined || this.#stopping;
+    return this.#process.running;
   }
 
   /** Number of sessions attached. */
@@ -199,10 +162,10 @@ export class Upstream {
    * @throws {RangeError} If the server already ended, or is isolated and taken.
    */
   attach(down: Downstream): Link {
-    if (this.#state === "closed") {
+    if (this.closed) {
       throw new RangeError("Cannot attach a session: the MCP server has ended");
     }
-    if (!this.#options.shared && this.#links.size > 0) {
+    if (!this.#shared && this.#links.size > 0) {
       throw new RangeError("Cannot attach a second session to an isolated MCP server");
     }
     const link: LinkState = {
@@ -230,83 +193,16 @@ export class Upstream {
    * @returns When the transport has closed.
    */
   close(): Promise<void> {
-    this.#closing ??= this.#shutdown();
-    return this.#closing;
-  }
-
-  async #shutdown(): Promise<void> {
-    const wasConnecting = this.#state === "connecting";
-    this.#state = "closed";
-    this.#stopSweeper();
-    this.#pending.clear();
-    this.#progress.clear();
-    this.#serverRequests.clear();
-    this.#queue = [];
-    if (!wasConnecting) await this.#closeTransport();
-    // When connecting, #start closes the transport as soon as it arrives.
-  }
-
-  async #closeTransport(): Promise<void> {
-    const transport = this.#transport;
-    this.#transport = undefined;
-    if (transport === undefined) return;
-    transport.onclose = undefined;
-    this.#stopping = true;
-    try {
-      await transport.close();
-    } catch (error) {
-      this.#options.onError?.(error as Error);
-    } finally {
-      this.#stopping = false;
+    if (this.#closing === undefined) {
+      this.#pending.clear();
+      this.#serverRequests.clear();
+      this.#closing = this.#process.close();
     }
-  }
-
-  #start(): void {
-    this.#state = "connecting";
-    const start = async (): Promise<void> => {
-      let transport: Transport | undefined;
-      try {
-        transport = await this.#connect();
-        this.#transport = transport;
-        transport.onmessage = (message: JSONRPCMessage) => this.#fromChild(message as Message);
-        let exit = "";
-        transport.onerror = (error: Error) => {
-          // A supervised process reports how it ended (never its stderr: that stays local).
-          const { code, signal } = error as { code?: unknown; signal?: unknown };
-          if (error.name === "ServerExitedError") {
-            exit = typeof signal === "string" ? ` (killed by ${signal})` : ` with code ${code}`;
-          }
-          this.#options.onError?.(error);
-        };
-        transport.onclose = () => this.#exited(`The MCP server exited${exit}`);
-        if (this.#state === "closed") {
-          await this.#closeTransport();
-          return;
-        }
-        await transport.start();
-      } catch (error) {
-        if (this.#state === "closed") {
-          await this.#closeTransport();
-          return;
-        }
-        const reason = (error as Error)?.message ?? String(error);
-        this.#exited(`Cannot start the MCP server: ${reason}`);
-        await this.#closeTransport();
-        return;
-      }
-      if (this.#state !== "connecting") return;
-      this.#state = "open";
-      const queue = this.#queue;
-      this.#queue = [];
-      for (const message of queue) this.#toChild(message);
-    };
-    settle(start());
+    return this.#closing;
   }
 
   /** The server is gone: answer every request, end every session. */
   #exited(reason: string): void {
-    if (this.#state === "closed") return;
-    this.#state = "closed";
     for (const link of [...this.#links]) {
       this.#failLink(link, BridgeErrorCode.ServerUnavailable, reason);
       link.closed = true;
@@ -314,34 +210,12 @@ export class Upstream {
     }
     this.#links.clear();
     this.#failInitWaiting(BridgeErrorCode.ServerUnavailable, reason);
-    this.#stopSweeper();
     this.#pending.clear();
-    this.#progress.clear();
     this.#serverRequests.clear();
-    this.#queue = [];
-    settle(this.#closeTransport());
   }
 
   #toChild(message: Message): void {
-    if (this.#state === "idle") this.#start();
-    if (this.#state === "connecting") {
-      if (this.#queue.length >= this.#options.maxQueuedMessages) {
-        this.#childWriteFailed(message, "Too many messages queued while the MCP server starts");
-        return;
-      }
-      this.#queue.push(message);
-      return;
-    }
-    if (this.#state !== "open" || this.#transport === undefined) {
-      this.#childWriteFailed(message, "The MCP server is not running");
-      return;
-    }
-    this.#transport.send(message as JSONRPCMessage).catch((error: Error) => {
-      this.#childWriteFailed(
-        message,
-        `Cannot write to the MCP server: ${(error as Error).message}`,
-      );
-    });
+    this.#process.send(message);
   }
 
   #childWriteFailed(message: Message, reason: string): void {
@@ -349,7 +223,7 @@ export class Upstream {
     const pending = this.#pending.get(message.id);
     if (pending === undefined) return;
     this.#finish(pending);
-    if (pending.method === "initialize" && this.#options.shared) {
+    if (pending.method === "initialize" && this.#shared) {
       this.#failInitWaiting(BridgeErrorCode.ServerUnavailable, reason);
     }
     this.#reply(
@@ -365,64 +239,34 @@ export class Upstream {
   }
 
   #finish(pending: Pending): void {
-    this.#pending.delete(pending.childId);
-    if (pending.childToken !== undefined) this.#progress.delete(pending.childToken);
+    this.#pending.delete(pending);
     if (pending.link?.inflight.get(pending.clientId) === pending) {
       pending.link.inflight.delete(pending.clientId);
       pending.link.down.inflight?.(-1);
     }
   }
 
-  #arm(pending: Pending): void {
-    pending.deadline = Date.now() + this.#timeoutOf(pending);
-    if (this.#sweeper !== undefined) return;
-    // One coarse timer for every request rather than one timer each.
-    const tick = Math.max(10, Math.min(1000, this.#options.requestTimeoutMs / 4));
-    const sweeper = setInterval(() => this.#expire(), tick);
-    Deno.unrefTimer(sweeper);
-    this.#sweeper = sweeper;
-  }
-
-  #timeoutOf(pending: Pending): number {
-    const { requestTimeoutMs, startTimeoutMs } = this.#options;
-    if (pending.method !== "initialize") return requestTimeoutMs;
-    return startTimeoutMs ?? Math.max(30_000, requestTimeoutMs);
-  }
-
-  #stopSweeper(): void {
-    clearInterval(this.#sweeper);
-    this.#sweeper = undefined;
-  }
-
-  #expire(): void {
-    if (this.#pending.size === 0) {
-      this.#stopSweeper();
-      return;
+  #expired(pending: Pending, ms: number): void {
+    this.#finish(pending);
+    this.#cancelOnChild(pending.childId, "Request timed out");
+    if (pending.method === "initialize" && this.#shared) {
+      this.#failInitWaiting(BridgeErrorCode.RequestTimeout, `Request timed out after ${ms} ms`);
     }
-    const now = Date.now();
-    for (const pending of [...this.#pending.values()]) {
-      if (pending.deadline > now) continue;
-      const ms = this.#timeoutOf(pending);
-      this.#finish(pending);
-      this.#cancelOnChild(pending.childId, "Request timed out");
-      if (pending.method === "initialize" && this.#options.shared) {
-        this.#failInitWaiting(BridgeErrorCode.RequestTimeout, `Request timed out after ${ms} ms`);
-      }
-      this.#reply(
-        pending,
-        errorResponse(
-          pending.clientId,
-          BridgeErrorCode.RequestTimeout,
-          `Request timed out after ${ms} ms`,
-        ),
-      );
-      // A session whose server never initialized is of no use.
-      if (pending.method === "initialize" && !this.#options.shared) pending.link?.down.close();
-    }
+    this.#reply(
+      pending,
+      errorResponse(
+        pending.clientId,
+        BridgeErrorCode.RequestTimeout,
+        `Request timed out after ${ms} ms`,
+      ),
+    );
+    // A session whose server never initialized is of no use.
+    if (pending.method === "initialize" && !this.#shared) pending.link?.down.close();
   }
 
   #cancelOnChild(childId: RequestId, reason: string): void {
-    if (this.#state !== "open" && this.#state !== "connecting") return;
+    const state = this.#process.state;
+    if (state !== "open" && state !== "connecting") return;
     this.#toChild({
       jsonrpc: "2.0",
       method: "notifications/cancelled",
@@ -446,7 +290,7 @@ export class Upstream {
     const clientId = message.id as RequestId;
     const method = message.method!;
     const answer = (response: JSONRPCMessage) => settle(link.down.send(response, clientId));
-    if (this.#state === "closed") {
+    if (this.closed) {
       answer(
         errorResponse(clientId, BridgeErrorCode.ServerUnavailable, "The MCP server has ended"),
       );
@@ -460,7 +304,7 @@ export class Upstream {
       ));
       return;
     }
-    const shared = this.#options.shared;
+    const shared = this.#shared;
     if (shared && method === "initialize") {
       if (this.#initResult !== undefined) {
         answer({ jsonrpc: "2.0", id: clientId, result: this.#initResult } as JSONRPCMessage);
@@ -486,31 +330,14 @@ export class Upstream {
         }
       }
     }
-    const childId = shared ? this.#nextId++ : clientId;
-    if (this.#pending.has(childId)) {
+    const opened = this.#pending.open(link, message);
+    if (opened === undefined) {
       answer(errorResponse(clientId, BridgeErrorCode.InvalidRequest, "Request id collision"));
       return;
     }
-    const clientToken = message.params?._meta?.progressToken;
-    const pending: Pending = { link, clientId, childId, method, deadline: 0 };
-    let out = message;
-    if (isToken(clientToken)) {
-      pending.clientToken = clientToken;
-      pending.childToken = shared ? childId : clientToken;
-      if (this.#progress.has(pending.childToken)) pending.childToken = undefined;
-      else this.#progress.set(pending.childToken, pending);
-    }
-    if (shared) {
-      const params = message.params;
-      out = { ...message, id: childId };
-      if (params !== undefined && pending.childToken !== undefined) {
-        out.params = { ...params, _meta: { ...params._meta, progressToken: pending.childToken } };
-      }
-    }
-    this.#pending.set(childId, pending);
+    const { pending, out } = opened;
     link.inflight.set(clientId, pending);
     link.down.inflight?.(1);
-    this.#arm(pending);
     this.#toChild(out);
   }
 
@@ -535,7 +362,7 @@ export class Upstream {
         return;
       }
       case "notifications/initialized":
-        if (this.#options.shared) {
+        if (this.#shared) {
           if (this.#initializedForwarded || this.#initResult === undefined) return;
           this.#initializedForwarded = true;
         }
@@ -569,7 +396,7 @@ export class Upstream {
   // ---- server → client ----
 
   #fromChild(message: Message): void {
-    if (this.#state === "closed") return;
+    if (this.closed) return;
     if (message.method !== undefined) {
       if (message.id !== undefined && message.id !== null) this.#childRequest(message);
       else this.#childNotification(message);
@@ -585,7 +412,7 @@ export class Upstream {
     const link = pending.link;
     const out = { ...message, id: pending.clientId } as JSONRPCMessage;
     if (pending.method === "initialize") {
-      if (this.#options.shared) {
+      if (this.#shared) {
         if (message.result !== undefined) {
           this.#initResult = message.result;
           for (const waiting of this.#initWaiting ?? []) {
@@ -603,7 +430,7 @@ export class Upstream {
       }
       if (link === undefined || link.closed) return;
       settle(link.down.send(out, pending.clientId));
-      if (message.error !== undefined && !this.#options.shared) link.down.close();
+      if (message.error !== undefined && !this.#shared) link.down.close();
       return;
     }
     this.#reply(pending, out);
@@ -673,10 +500,10 @@ export class Upstream {
     const params = message.params;
     if (method === "notifications/progress") {
       const token = params?.progressToken;
-      const pending = isToken(token) ? this.#progress.get(token) : undefined;
+      const pending = isToken(token) ? this.#pending.byProgressToken(token) : undefined;
       if (pending === undefined || pending.link === undefined) return;
-      this.#arm(pending);
-      const out = this.#options.shared
+      this.#pending.arm(pending);
+      const out = this.#shared
         ? { ...message, params: { ...params, progressToken: pending.clientToken } }
         : message;
       settle(pending.link.down.send(out as JSONRPCMessage, pending.clientId));
@@ -690,7 +517,7 @@ export class Upstream {
       settle(request.link.down.send(message as JSONRPCMessage, request.related));
       return;
     }
-    if (this.#options.shared) {
+    if (this.#shared) {
       if (method.endsWith("/list_changed")) {
         for (const link of this.#links) settle(link.down.send(message as JSONRPCMessage));
         return;
@@ -728,7 +555,7 @@ export class Upstream {
     link.closed = true;
     this.#links.delete(link);
     for (const pending of [...link.inflight.values()]) {
-      if (pending.method === "initialize" && this.#options.shared) {
+      if (pending.method === "initialize" && this.#shared) {
         // Other sessions may be waiting for this answer: keep it, without a session.
         link.inflight.delete(pending.clientId);
         link.down.inflight?.(-1);
@@ -741,7 +568,7 @@ export class Upstream {
     for (const id of [...link.serverRequests]) {
       const request = this.#serverRequests.get(id);
       if (request !== undefined) this.#endServerRequest(id, request);
-      if (this.#state === "open") {
+      if (this.#process.state === "open") {
         this.#toChild(errorResponse(
           id,
           BridgeErrorCode.InternalError,
@@ -749,19 +576,10 @@ export class Upstream {
         ) as Message);
       }
     }
-    if (!this.#options.shared || this.#state !== "open") return;
+    if (!this.#shared || this.#process.state !== "open") return;
     for (const uri of link.subscriptions) {
       if (this.#subscribed(uri)) continue;
-      const childId = this.#nextId++;
-      const pending: Pending = {
-        link: undefined,
-        clientId: childId,
-        childId,
-        method: "",
-        deadline: 0,
-      };
-      this.#pending.set(childId, pending);
-      this.#arm(pending);
+      const childId = this.#pending.openOwn("");
       this.#toChild({
         jsonrpc: "2.0",
         id: childId,

@@ -24,36 +24,14 @@ import {
 } from "./_messages.ts";
 import { UpstreamProcess } from "./_upstream_process.ts";
 import { type Pending as PendingOf, PendingRequests } from "./_pending_requests.ts";
+import type { Downstream, Link, LinkState } from "./_link.ts";
+import { SharedInit } from "./_shared_init.ts";
+import { routeOf, ServerRequests } from "./_server_requests.ts";
 
 export { BridgeErrorCode, type RequestId } from "./_messages.ts";
+export type { Downstream, Link } from "./_link.ts";
 
-/** The client side of a link: one HTTP session. */
-export interface Downstream {
-  /**
-   * Delivers a message to the client.
-   *
-   * @param message The message, with ids already in the client's space.
-   * @param relatedRequestId The client request it belongs to (picks the HTTP stream).
-   * @returns Whether the message could be handed to a stream.
-   */
-  send(message: JSONRPCMessage, relatedRequestId?: RequestId): Promise<boolean>;
-  /** The server is gone: end the session once the messages already sent are flushed. */
-  close(): void;
-  /** Told +1 when a client request starts waiting for the server, -1 when it stops. */
-  inflight?(delta: 1 | -1): void;
-}
-
-/** What {@linkcode Multiplexer.attach} returns: the session's handle on the server. */
-export interface Link {
-  /** Passes one message from the client to the server. */
-  receive(message: JSONRPCMessage): void;
-  /** Answers every request still in flight with an error `message` (used at shutdown). */
-  failPending(message: string): void;
-  /** Leaves the server: in-flight requests are cancelled on the server side. */
-  detach(): void;
-  /** Number of client requests in flight. */
-  readonly inflight: number;
-}
+type Pending = PendingOf<LinkState>;
 
 /** Options for {@linkcode Multiplexer}. */
 export interface MultiplexerOptions {
@@ -72,31 +50,6 @@ export interface MultiplexerOptions {
   onError?: (error: Error) => void;
 }
 
-interface LinkState {
-  down: Downstream;
-  /** Client request id → pending request. */
-  inflight: Map<RequestId, Pending>;
-  /** Server-initiated requests sent to this session (server ids). */
-  serverRequests: Set<RequestId>;
-  /** Resource URIs this session subscribed to (shared mode). */
-  subscriptions: Set<string>;
-  closed: boolean;
-}
-
-type Pending = PendingOf<LinkState>;
-
-interface ServerRequest {
-  link: LinkState;
-  related?: RequestId;
-  progressToken?: string | number;
-}
-
-function lastKey<K>(map: Map<K, unknown>): K | undefined {
-  let last: K | undefined;
-  for (const key of map.keys()) last = key;
-  return last;
-}
-
 /**
  * One server process and the sessions attached to it. The process is started on the first
  * message and ended by {@linkcode Multiplexer.close}; a `Multiplexer` never restarts a server.
@@ -106,12 +59,8 @@ export class Multiplexer {
   readonly #process: UpstreamProcess;
   readonly #pending: PendingRequests<LinkState>;
   readonly #links = new Set<LinkState>();
-  readonly #serverRequests = new Map<RequestId, ServerRequest>();
-  readonly #serverProgress = new Map<string | number, LinkState>();
-  // Shared mode: the server is initialized once; later sessions get the same answer.
-  #initResult: unknown;
-  #initWaiting: { link: LinkState; clientId: RequestId }[] | undefined;
-  #initializedForwarded = false;
+  readonly #serverRequests = new ServerRequests();
+  readonly #init = new SharedInit();
   #closing: Promise<void> | undefined;
   #dropped = 0;
 
@@ -209,7 +158,7 @@ export class Multiplexer {
       link.down.close();
     }
     this.#links.clear();
-    this.#failInitWaiting(BridgeErrorCode.ServerUnavailable, reason);
+    this.#init.failed(BridgeErrorCode.ServerUnavailable, reason);
     this.#pending.clear();
     this.#serverRequests.clear();
   }
@@ -224,7 +173,7 @@ export class Multiplexer {
     if (pending === undefined) return;
     this.#finish(pending);
     if (pending.method === "initialize" && this.#shared) {
-      this.#failInitWaiting(BridgeErrorCode.ServerUnavailable, reason);
+      this.#init.failed(BridgeErrorCode.ServerUnavailable, reason);
     }
     this.#reply(
       pending,
@@ -250,7 +199,7 @@ export class Multiplexer {
     this.#finish(pending);
     this.#cancelOnChild(pending.childId, "Request timed out");
     if (pending.method === "initialize" && this.#shared) {
-      this.#failInitWaiting(BridgeErrorCode.RequestTimeout, `Request timed out after ${ms} ms`);
+      this.#init.failed(BridgeErrorCode.RequestTimeout, `Request timed out after ${ms} ms`);
     }
     this.#reply(
       pending,
@@ -306,15 +255,7 @@ export class Multiplexer {
     }
     const shared = this.#shared;
     if (shared && method === "initialize") {
-      if (this.#initResult !== undefined) {
-        answer({ jsonrpc: "2.0", id: clientId, result: this.#initResult } as JSONRPCMessage);
-        return;
-      }
-      if (this.#initWaiting !== undefined) {
-        this.#initWaiting.push({ link, clientId });
-        return;
-      }
-      this.#initWaiting = [];
+      if (this.#init.request(link, clientId) !== "forward") return;
     }
     if (shared && (method === "resources/subscribe" || method === "resources/unsubscribe")) {
       const uri = message.params?.uri;
@@ -363,15 +304,16 @@ export class Multiplexer {
       }
       case "notifications/initialized":
         if (this.#shared) {
-          if (this.#initializedForwarded || this.#initResult === undefined) return;
-          this.#initializedForwarded = true;
+          if (!this.#init.passInitialized()) return;
         }
         this.#toChild(message);
         return;
       case "notifications/progress": {
         // Progress on a server-initiated request (sampling, elicitation): only its session.
         const token = message.params?.progressToken;
-        if (isToken(token) && this.#serverProgress.get(token) === link) this.#toChild(message);
+        if (isToken(token) && this.#serverRequests.progressOwner(token) === link) {
+          this.#toChild(message);
+        }
         return;
       }
       default:
@@ -383,14 +325,8 @@ export class Multiplexer {
     const id = message.id as RequestId;
     const request = this.#serverRequests.get(id);
     if (request === undefined || request.link !== link) return;
-    this.#endServerRequest(id, request);
+    this.#serverRequests.end(id, request);
     this.#toChild(message);
-  }
-
-  #endServerRequest(id: RequestId, request: ServerRequest): void {
-    this.#serverRequests.delete(id);
-    request.link.serverRequests.delete(id);
-    if (request.progressToken !== undefined) this.#serverProgress.delete(request.progressToken);
   }
 
   // ---- server → client ----
@@ -414,18 +350,10 @@ export class Multiplexer {
     if (pending.method === "initialize") {
       if (this.#shared) {
         if (message.result !== undefined) {
-          this.#initResult = message.result;
-          for (const waiting of this.#initWaiting ?? []) {
-            if (waiting.link.closed) continue;
-            settle(waiting.link.down.send(
-              { jsonrpc: "2.0", id: waiting.clientId, result: message.result } as JSONRPCMessage,
-              waiting.clientId,
-            ));
-          }
-          this.#initWaiting = undefined;
+          this.#init.succeeded(message.result);
         } else {
           const error = message.error ?? { code: BridgeErrorCode.InternalError, message: "Error" };
-          this.#failInitWaiting(error.code, error.message);
+          this.#init.failed(error.code, error.message);
         }
       }
       if (link === undefined || link.closed) return;
@@ -436,33 +364,10 @@ export class Multiplexer {
     this.#reply(pending, out);
   }
 
-  #failInitWaiting(code: number, reason: string): void {
-    for (const waiting of this.#initWaiting ?? []) {
-      if (waiting.link.closed) continue;
-      settle(
-        waiting.link.down.send(errorResponse(waiting.clientId, code, reason), waiting.clientId),
-      );
-    }
-    this.#initWaiting = undefined;
-  }
-
-  /** The session (and the client request) a server-initiated message belongs to, if certain. */
-  #route(): { link: LinkState; related?: RequestId } | undefined {
-    let busy: LinkState | undefined;
-    for (const link of this.#links) {
-      if (link.inflight.size === 0) continue;
-      if (busy !== undefined) return undefined; // two sessions are waiting: ambiguous
-      busy = link;
-    }
-    if (busy !== undefined) return { link: busy, related: lastKey(busy.inflight) };
-    if (this.#links.size === 1) return { link: this.#links.values().next().value! };
-    return undefined;
-  }
-
   #childRequest(message: Message): void {
     const id = message.id as RequestId;
-    const route = this.#route();
-    if (route === undefined || this.#serverRequests.has(id)) {
+    const route = routeOf(this.#links);
+    if (route === undefined || this.#serverRequests.get(id) !== undefined) {
       if (message.method === "ping") {
         this.#toChild({ jsonrpc: "2.0", id, result: {} });
         return;
@@ -476,17 +381,11 @@ export class Multiplexer {
       ) as Message);
       return;
     }
-    const request: ServerRequest = { link: route.link, related: route.related };
     const token = message.params?._meta?.progressToken;
-    if (isToken(token) && !this.#serverProgress.has(token)) {
-      request.progressToken = token;
-      this.#serverProgress.set(token, route.link);
-    }
-    this.#serverRequests.set(id, request);
-    route.link.serverRequests.add(id);
+    const request = this.#serverRequests.open(id, route, isToken(token) ? token : undefined);
     route.link.down.send(message as JSONRPCMessage, route.related).then((delivered) => {
       if (delivered || this.#serverRequests.get(id) !== request) return;
-      this.#endServerRequest(id, request);
+      this.#serverRequests.end(id, request);
       this.#toChild(errorResponse(
         id,
         BridgeErrorCode.InternalError,
@@ -513,7 +412,7 @@ export class Multiplexer {
       const requestId = params?.requestId;
       const request = isToken(requestId) ? this.#serverRequests.get(requestId) : undefined;
       if (request === undefined) return;
-      this.#endServerRequest(requestId as RequestId, request);
+      this.#serverRequests.end(requestId as RequestId, request);
       settle(request.link.down.send(message as JSONRPCMessage, request.related));
       return;
     }
@@ -532,7 +431,7 @@ export class Multiplexer {
         return;
       }
     }
-    const route = this.#route();
+    const route = routeOf(this.#links);
     if (route === undefined) {
       this.#dropped++;
       return;
@@ -567,7 +466,7 @@ export class Multiplexer {
     }
     for (const id of [...link.serverRequests]) {
       const request = this.#serverRequests.get(id);
-      if (request !== undefined) this.#endServerRequest(id, request);
+      if (request !== undefined) this.#serverRequests.end(id, request);
       if (this.#process.state === "open") {
         this.#toChild(errorResponse(
           id,

@@ -7,8 +7,7 @@
  * every client request gets a fresh id on the server side (and so do progress tokens), and the
  * answers are mapped back; a server-initiated request goes to a session only when exactly one
  * session can be the one it is about, otherwise the server gets an error: never a guess and
- * never a broadcast. Only `notifications/…/list_changed` (which carries no data) goes to every
- * session, and `notifications/resources/updated` to the sessions subscribed to that resource.
+ * never a broadcast; only the notifications of `_fan_out.ts` go to several sessions.
  *
  * @module
  */
@@ -27,6 +26,7 @@ import { type Pending as PendingOf, PendingRequests } from "./_pending_requests.
 import type { Downstream, Link, LinkState } from "./_link.ts";
 import { SharedInit } from "./_shared_init.ts";
 import { routeOf, ServerRequests } from "./_server_requests.ts";
+import { fanOut, isSubscribed, trackSubscription } from "./_fan_out.ts";
 
 export { BridgeErrorCode, type RequestId } from "./_messages.ts";
 export type { Downstream, Link } from "./_link.ts";
@@ -257,19 +257,9 @@ export class Multiplexer {
     if (shared && method === "initialize") {
       if (this.#init.request(link, clientId) !== "forward") return;
     }
-    if (shared && (method === "resources/subscribe" || method === "resources/unsubscribe")) {
-      const uri = message.params?.uri;
-      if (typeof uri === "string") {
-        if (method === "resources/subscribe") {
-          link.subscriptions.add(uri);
-        } else {
-          link.subscriptions.delete(uri);
-          if (this.#subscribed(uri)) {
-            answer({ jsonrpc: "2.0", id: clientId, result: {} } as JSONRPCMessage);
-            return;
-          }
-        }
-      }
+    if (shared && trackSubscription(link, this.#links, message)) {
+      answer({ jsonrpc: "2.0", id: clientId, result: {} } as JSONRPCMessage);
+      return;
     }
     const opened = this.#pending.open(link, message);
     if (opened === undefined) {
@@ -280,11 +270,6 @@ export class Multiplexer {
     link.inflight.set(clientId, pending);
     link.down.inflight?.(1);
     this.#toChild(out);
-  }
-
-  #subscribed(uri: string): boolean {
-    for (const other of this.#links) if (other.subscriptions.has(uri)) return true;
-    return false;
   }
 
   #clientNotification(link: LinkState, message: Message): void {
@@ -416,21 +401,7 @@ export class Multiplexer {
       settle(request.link.down.send(message as JSONRPCMessage, request.related));
       return;
     }
-    if (this.#shared) {
-      if (method.endsWith("/list_changed")) {
-        for (const link of this.#links) settle(link.down.send(message as JSONRPCMessage));
-        return;
-      }
-      if (method === "notifications/resources/updated") {
-        const uri = params?.uri;
-        for (const link of this.#links) {
-          if (typeof uri === "string" && link.subscriptions.has(uri)) {
-            settle(link.down.send(message as JSONRPCMessage));
-          }
-        }
-        return;
-      }
-    }
+    if (this.#shared && fanOut(this.#links, message)) return;
     const route = routeOf(this.#links);
     if (route === undefined) {
       this.#dropped++;
@@ -477,7 +448,7 @@ export class Multiplexer {
     }
     if (!this.#shared || this.#process.state !== "open") return;
     for (const uri of link.subscriptions) {
-      if (this.#subscribed(uri)) continue;
+      if (isSubscribed(this.#links, uri)) continue;
       const childId = this.#pending.openOwn("");
       this.#toChild({
         jsonrpc: "2.0",

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { timingSafeEqual } from "node:crypto";
 
 /** Fewest characters a token may have. */
 export const MIN_TOKEN_LENGTH = 16;
@@ -58,6 +59,10 @@ export class TokenVerifier {
 /**
  * Compares two byte strings in time that depends only on the length of `expected`.
  *
+ * `node:crypto`'s `timingSafeEqual` only takes equal lengths, so the presented value is first
+ * copied into a buffer as long as the secret: neither a length check nor the copy depends on the
+ * secret's content, and the length of the secret is not revealed by an early return.
+ *
  * @param presented The untrusted value.
  * @param expected The secret.
  * @returns Whether they are equal.
@@ -67,9 +72,9 @@ export class TokenVerifier {
  * ```
  */
 export function constantTimeEqual(presented: Uint8Array, expected: Uint8Array): boolean {
-  let diff = presented.length ^ expected.length;
-  for (let i = 0; i < expected.length; i++) diff |= (presented[i] ?? 0) ^ expected[i];
-  return diff === 0;
+  const padded = new Uint8Array(expected.length);
+  padded.set(presented.subarray(0, expected.length));
+  return timingSafeEqual(padded, expected) && presented.length === expected.length;
 }
 
 function checkToken(token: string): void {

@@ -38,6 +38,9 @@ Deno.test("constantTimeEqual() compares content and length", () => {
   assert.equal(constantTimeEqual(e.encode("ab"), e.encode("abc")), false);
   assert.equal(constantTimeEqual(e.encode("abcd"), e.encode("abc")), false);
   assert.equal(constantTimeEqual(e.encode("ab\0"), e.encode("ab")), false);
+  // A shorter value is zero-padded before comparing: the length check must still refuse it.
+  assert.equal(constantTimeEqual(e.encode("ab"), e.encode("ab\0")), false);
+  assert.equal(constantTimeEqual(e.encode(""), e.encode("")), true);
 });
 
 Deno.test("readTokenFile() reads tokens and refuses a file others can read", async () => {

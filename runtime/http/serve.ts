@@ -7,7 +7,8 @@
  *
  * @module
  */
-import { createHttpBridge, type HttpBridge, type HttpBridgeOptions } from "./bridge.ts";
+import type { HttpBridge, HttpBridgeOptions } from "./bridge.ts";
+import { BridgeCore } from "./_bridge_core.ts";
 import { loopbackHosts } from "./_host_origin.ts";
 import { compileTrustedProxies } from "./_client_address.ts";
 import { type HttpListener, listenHttp } from "./_listener.ts";
@@ -132,7 +133,6 @@ export function defaultAllowedHosts(hostname: string, port: number): string[] {
  * ```
  */
 // Async so that every refusal, even before binding, is a rejected promise.
-// deno-lint-ignore require-await
 export async function serveHttpBridge(options: ServeHttpBridgeOptions): Promise<HttpBridgeServer> {
   const hostname = options.hostname ?? "127.0.0.1";
   checkBindAddress(hostname, (options.tokens?.length ?? 0) > 0);
@@ -149,30 +149,22 @@ export async function serveHttpBridge(options: ServeHttpBridgeOptions): Promise<
   ) {
     if (!(value > 0)) throw new RangeError(`Cannot serve the bridge: "${name}" must be positive`);
   }
-  // Validate everything before binding.
-  createHttpBridge({ ...options, allowedHosts }).close();
-  const current: { bridge?: HttpBridge } = {};
+  // Built (and so validated) before binding; the listener's own hosts are known once bound.
+  const core = new BridgeCore({ ...options, allowedHosts });
   const port = options.port ?? 0;
   let server: HttpListener;
   try {
-    server = listenHttp(
-      (request, info) =>
-        current.bridge === undefined
-          ? Promise.resolve(
-            new Response("Starting", { status: 503, headers: { "Retry-After": "1" } }),
-          )
-          : current.bridge.handler(request, info),
-      {
-        hostname,
-        port,
-        headersTimeoutMs,
-        maxConnections,
-        maxConnectionsPerClient,
-        exempt: compileTrustedProxies(options.trustProxy ?? []),
-        onError: options.onError,
-      },
-    );
+    server = listenHttp((request, info) => core.handler(request, info), {
+      hostname,
+      port,
+      headersTimeoutMs,
+      maxConnections,
+      maxConnectionsPerClient,
+      exempt: compileTrustedProxies(options.trustProxy ?? []),
+      onError: options.onError,
+    });
   } catch (error) {
+    await core.close();
     if (error instanceof Deno.errors.AddrInUse) {
       throw new Deno.errors.AddrInUse(
         `Cannot listen on port ${port} of "${hostname}": the port is already in use`,
@@ -182,11 +174,12 @@ export async function serveHttpBridge(options: ServeHttpBridgeOptions): Promise<
     throw error;
   }
   const addr = server.addr;
-  const running = createHttpBridge({
-    ...options,
-    allowedHosts: [...defaultAllowedHosts(hostname, addr.port), ...allowedHosts],
-  });
-  current.bridge = running;
+  core.allowHosts(defaultAllowedHosts(hostname, addr.port));
+  const running: HttpBridge = {
+    handler: (request, info) => core.handler(request, info),
+    close: () => core.close(),
+    stats: () => core.stats(),
+  };
   let stopping: Promise<void> | undefined;
   const shutdown = (): Promise<void> => {
     stopping ??= (async () => {

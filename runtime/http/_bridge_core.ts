@@ -1,0 +1,365 @@
+/**
+ * The bridge itself: admission, then a session (found, or created by `initialize`), then the
+ * session's server. Sessions map to server processes through {@linkcode UpstreamPool}.
+ *
+ * @module
+ */
+import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js";
+import type { JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
+import type { ClientInfo, HttpBridgeOptions, HttpBridgeStats } from "./bridge.ts";
+import { Admission, type Admitted } from "./_admission.ts";
+import { SessionTable } from "./_session_table.ts";
+import { type Link, Multiplexer } from "./_multiplexer.ts";
+import {
+  forwardable,
+  isInitializeRequest,
+  jsonError,
+  randomSessionId,
+  whenBodyEnds,
+} from "./_http_io.ts";
+
+interface Session {
+  id: string | undefined;
+  readonly client: string;
+  readonly tokenIndex: number;
+  readonly transport: WebStandardStreamableHTTPServerTransport;
+  readonly upstream: Multiplexer;
+  link: Link;
+  lastActivity: number;
+  ended: boolean;
+  /** Open GET event streams (0 or 1). */
+  getStreams: number;
+  readonly inflight: number;
+}
+
+/** Options with their defaults applied, checked. */
+type Settings = Required<Omit<HttpBridgeOptions, "startTimeoutMs" | "onError">> & {
+  startTimeoutMs?: number;
+  onError?: (error: Error) => void;
+};
+
+function settingsOf(options: HttpBridgeOptions): Settings {
+  if (options.sessionMode !== undefined && !["isolated", "shared"].includes(options.sessionMode)) {
+    throw new TypeError(
+      `Cannot use session mode "${options.sessionMode}": expected "isolated" or "shared"`,
+    );
+  }
+  const settings: Settings = {
+    path: "/mcp",
+    allowedOrigins: [],
+    tokens: [],
+    sessionMode: "isolated",
+    maxBodyBytes: 4 * 1024 * 1024,
+    maxSessions: 64,
+    maxSessionsPerClient: 16,
+    ratePerSecond: 50,
+    rateBurst: 100,
+    maxConcurrentPerClient: 64,
+    bodyTimeoutMs: 30_000,
+    trustProxy: [],
+    idleTimeoutMs: 10 * 60_000,
+    jsonResponse: false,
+    requestTimeoutMs: 60_000,
+    ...withoutUndefined(options),
+    connect: options.connect,
+    allowedHosts: options.allowedHosts,
+  };
+  const { bodyTimeoutMs, maxBodyBytes, maxSessions, maxSessionsPerClient } = settings;
+  const { idleTimeoutMs, requestTimeoutMs } = settings;
+  for (
+    const [name, value] of Object.entries({
+      bodyTimeoutMs,
+      maxBodyBytes,
+      maxSessions,
+      maxSessionsPerClient,
+      idleTimeoutMs,
+      requestTimeoutMs,
+    })
+  ) {
+    if (!(value > 0)) throw new RangeError(`Cannot create the bridge: "${name}" must be positive`);
+  }
+  if (options.startTimeoutMs !== undefined && !(options.startTimeoutMs > 0)) {
+    throw new RangeError('Cannot create the bridge: "startTimeoutMs" must be positive');
+  }
+  return settings;
+}
+
+function withoutUndefined<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+/** The server processes of a bridge: one per session, or one shared (restarted after a crash). */
+class UpstreamPool {
+  readonly #settings: Settings;
+  readonly #upstreams = new Set<Multiplexer>();
+  readonly #closing = new Set<Promise<void>>();
+  #shared: Multiplexer | undefined;
+
+  constructor(settings: Settings) {
+    this.#settings = settings;
+  }
+
+  /** The server for a new session. */
+  take(): Multiplexer {
+    if (this.#settings.sessionMode !== "shared") return this.#start();
+    if (this.#shared === undefined || this.#shared.closed) {
+      if (this.#shared !== undefined) this.end(this.#shared);
+      this.#shared = this.#start();
+    }
+    return this.#shared;
+  }
+
+  #start(): Multiplexer {
+    const { sessionMode, requestTimeoutMs, startTimeoutMs, onError } = this.#settings;
+    const upstream = new Multiplexer(this.#settings.connect, {
+      shared: sessionMode === "shared",
+      requestTimeoutMs,
+      startTimeoutMs,
+      onError,
+    });
+    this.#upstreams.add(upstream);
+    return upstream;
+  }
+
+  /** Ends a server unless already ending; in shared mode only once it has exited. */
+  release(upstream: Multiplexer): void {
+    if (this.#settings.sessionMode !== "shared" || upstream.closed) this.end(upstream);
+  }
+
+  end(upstream: Multiplexer): void {
+    if (!this.#upstreams.has(upstream)) return;
+    const done = upstream.close().finally(() => {
+      this.#upstreams.delete(upstream);
+      this.#closing.delete(done);
+    });
+    this.#closing.add(done);
+  }
+
+  async closeAll(): Promise<void> {
+    for (const upstream of [...this.#upstreams]) this.end(upstream);
+    while (this.#closing.size > 0) await Promise.all([...this.#closing]);
+  }
+
+  stats(): { servers: number; dropped: number } {
+    let dropped = 0;
+    let servers = 0;
+    for (const upstream of this.#upstreams) {
+      dropped += upstream.dropped;
+      if (upstream.running) servers++;
+    }
+    return { servers, dropped };
+  }
+}
+
+/** One bridge: see {@linkcode createHttpBridge} in bridge.ts. */
+export class BridgeCore {
+  readonly #settings: Settings;
+  readonly #admission: Admission;
+  readonly #sessions: SessionTable<Session>;
+  readonly #pool: UpstreamPool;
+  readonly #sweeper: ReturnType<typeof setInterval>;
+  #closed = false;
+
+  /**
+   * @param options The bridge options.
+   * @throws {TypeError} If an allow-list entry or the session mode is malformed.
+   * @throws {RangeError} If a limit is not positive or a token is weak.
+   */
+  constructor(options: HttpBridgeOptions) {
+    const settings = settingsOf(options);
+    this.#settings = settings;
+    this.#admission = new Admission(settings);
+    this.#sessions = new SessionTable<Session>({
+      ...settings,
+      end: (session) => this.#endSession(session),
+    });
+    this.#pool = new UpstreamPool(settings);
+    const idle = settings.idleTimeoutMs;
+    this.#sweeper = setInterval(() => {
+      const now = Date.now();
+      this.#sessions.sweep(now);
+      this.#admission.limits.sweep(now);
+    }, Math.max(10, Math.min(idle / 2, 30_000)));
+    Deno.unrefTimer(this.#sweeper);
+  }
+
+  /**
+   * Accepts more `Host` values (a listener's own, known once bound).
+   *
+   * @param hosts The hosts.
+   */
+  allowHosts(hosts: readonly string[]): void {
+    this.#admission.allowHosts(hosts);
+  }
+
+  /**
+   * Handles one HTTP request.
+   *
+   * @param request The request.
+   * @param info The connection.
+   * @returns The response.
+   */
+  async handler(request: Request, info?: ClientInfo): Promise<Response> {
+    if (this.#closed) return jsonError(503, -32000, "The server is shutting down");
+    const verdict = this.#admission.admit(request, info, Date.now());
+    if ("response" in verdict) return verdict.response;
+    const { client, cors } = verdict.admitted;
+    let response: Response;
+    const onBodyEnd = [() => this.#admission.release(client)];
+    try {
+      response = await this.#dispatch(request, verdict.admitted, onBodyEnd, info);
+    } catch (error) {
+      this.#admission.release(client);
+      this.#settings.onError?.(error as Error);
+      return jsonError(500, -32603, "Internal error", cors);
+    }
+    if (cors !== undefined) {
+      for (const [name, value] of Object.entries(cors)) response.headers.set(name, value);
+    }
+    return whenBodyEnds(request, response, () => {
+      for (const end of onBodyEnd) end();
+    });
+  }
+
+  async #dispatch(
+    request: Request,
+    admitted: Admitted,
+    onBodyEnd: (() => void)[],
+    info: ClientInfo | undefined,
+  ): Promise<Response> {
+    const read = await this.#admission.readBody(request, info);
+    if ("response" in read) return read.response;
+    const parsedBody = read.body;
+    const sessionId = request.headers.get("mcp-session-id");
+    if (sessionId !== null) {
+      const session = this.#sessions.find(sessionId, admitted.tokenIndex);
+      if (session === undefined) return jsonError(404, -32001, "Session not found");
+      session.lastActivity = Date.now();
+      const response = await session.transport.handleRequest(forwardable(request), {
+        parsedBody,
+      });
+      if (request.method === "GET" && response.status === 200) {
+        session.getStreams++;
+        onBodyEnd.push(() => session.getStreams--);
+      }
+      return response;
+    }
+    if (request.method !== "POST" || !isInitializeRequest(parsedBody)) {
+      return jsonError(400, -32000, "Bad Request: Mcp-Session-Id header is required");
+    }
+    const refusal = this.#sessions.admit(admitted.client, admitted.tokenIndex);
+    if (refusal === "client-full") {
+      return jsonError(429, -32000, "Too many sessions for this client", { "Retry-After": "5" });
+    }
+    if (refusal === "full") {
+      return jsonError(503, -32000, "Too many sessions: try again later", { "Retry-After": "5" });
+    }
+    const session = this.#createSession(admitted.client, admitted.tokenIndex);
+    let response: Response;
+    try {
+      response = await session.transport.handleRequest(forwardable(request), { parsedBody });
+    } catch (error) {
+      this.#endSession(session);
+      throw error;
+    }
+    if (session.id === undefined) this.#endSession(session); // the SDK refused it (406, 415, 400)
+    return response;
+  }
+
+  #createSession(client: string, tokenIndex: number): Session {
+    const upstream = this.#pool.take();
+    const transport = new WebStandardStreamableHTTPServerTransport({
+      sessionIdGenerator: randomSessionId,
+      enableJsonResponse: this.#settings.jsonResponse,
+      maxRequestBodySize: this.#settings.maxBodyBytes,
+      onsessioninitialized: (id: string) => this.#sessions.bind(session, id),
+    });
+    const session: Session = {
+      id: undefined,
+      client,
+      tokenIndex,
+      transport,
+      upstream,
+      link: undefined as unknown as Link,
+      lastActivity: Date.now(),
+      ended: false,
+      getStreams: 0,
+      get inflight() {
+        return session.link.inflight;
+      },
+    };
+    session.link = upstream.attach({
+      send: (message, relatedRequestId) => this.#deliver(session, message, relatedRequestId),
+      close: () => this.#endSession(session),
+      // Requests waiting for the server count toward the client's concurrency.
+      inflight: (delta) =>
+        delta > 0
+          ? this.#admission.limits.hold(client, Date.now())
+          : this.#admission.limits.release(client),
+    });
+    transport.onmessage = (message: JSONRPCMessage) => session.link.receive(message);
+    transport.onclose = () => this.#endSession(session);
+    transport.onerror = () => {}; // client protocol errors are answered with HTTP errors
+    this.#sessions.add(session);
+    return session;
+  }
+
+  async #deliver(
+    session: Session,
+    message: JSONRPCMessage,
+    relatedRequestId: string | number | undefined,
+  ): Promise<boolean> {
+    if (session.ended) return false;
+    if (this.#settings.jsonResponse && !("result" in message || "error" in message)) {
+      // A JSON answer carries nothing but the response: the rest goes on the GET stream.
+      if (session.getStreams === 0) return false;
+      relatedRequestId = undefined;
+    }
+    try {
+      await session.transport.send(message, { relatedRequestId });
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  #endSession(session: Session): void {
+    if (session.ended) return;
+    session.ended = true;
+    this.#sessions.remove(session);
+    session.link.detach();
+    session.transport.onclose = undefined;
+    session.transport.close().catch((error: Error) => this.#settings.onError?.(error));
+    this.#pool.release(session.upstream);
+  }
+
+  /**
+   * Ends every session and server process.
+   *
+   * @returns When every process has ended.
+   */
+  async close(): Promise<void> {
+    this.#closed = true;
+    clearInterval(this.#sweeper);
+    for (const session of this.#sessions.all()) {
+      session.link.failPending("The server is shutting down");
+      this.#endSession(session);
+    }
+    await this.#pool.closeAll();
+  }
+
+  /**
+   * Current counters.
+   *
+   * @returns Sessions, servers, dropped messages and tracked clients.
+   */
+  stats(): HttpBridgeStats {
+    const { servers, dropped } = this.#pool.stats();
+    return {
+      sessions: this.#sessions.size,
+      servers,
+      dropped,
+      clients: this.#admission.limits.size,
+    };
+  }
+}

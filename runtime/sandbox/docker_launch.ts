@@ -6,13 +6,14 @@
  */
 import { dirname, join } from "node:path";
 import { serverDirs } from "./cache_dirs.ts";
-import { serverEnv } from "./child_env.ts";
+import { declaredEnv } from "./child_env.ts";
 import {
   checkImageReference,
   CONTAINER_LOCK_FILE,
   CONTAINER_USER,
   DENO_IMAGE,
   DOCKER_LABEL,
+  dockerContainerName,
   type DockerLimits,
   dockerPullArgs,
   dockerRunArgs,
@@ -194,13 +195,11 @@ export function dockerLaunchPlan(
   const volume = dockerVolumeName(server, { image });
   const suffix = options.nameSuffix ?? randomSuffix();
   const dirs = serverDirs(server.name, server.specifier, options.cacheRoot);
-  // serverEnv checks required variables and expands PREFIX_* patterns against the source.
-  const resolved = serverEnv(server, { home: "/", denoDir: "/", source });
-  const passEnv = Object.keys(resolved).filter((name) =>
-    !(name in server.envValues) && server.env.some((d) => matches(d, name))
-  ).sort();
+  // Checks required variables and expands PREFIX_* patterns against the source, as natively.
+  const declared = declaredEnv(server, { source });
+  const passEnv = Object.keys(declared).filter((name) => !(name in server.envValues)).sort();
   const env: Record<string, string> = clientEnv(source);
-  for (const name of passEnv) env[name] = resolved[name];
+  for (const name of passEnv) env[name] = declared[name];
   const tls = server.net.length > 0 ? tlsTrust(source, RUN_TLS_VARS) : { env: {}, paths: [] };
   const args = dockerRunArgs(server, denoRunArgs(server, { lockFile: CONTAINER_LOCK_FILE }), {
     ...limits(options),
@@ -219,7 +218,7 @@ export function dockerLaunchPlan(
     args,
     env,
     cwd: dirs.cwd,
-    container: args[args.indexOf("--name") + 1],
+    container: dockerContainerName(server.name, suffix),
     volume,
   };
 }
@@ -661,10 +660,6 @@ function pick(source: Record<string, string>, names: readonly string[]): Record<
 function limits(options: Partial<DockerLimits>): Partial<DockerLimits> {
   const { memory, cpus, pidsLimit, tmpfsSize, nofile } = options;
   return { memory, cpus, pidsLimit, tmpfsSize, nofile };
-}
-
-function matches(declared: string, name: string): boolean {
-  return declared.endsWith("_*") ? name.startsWith(declared.slice(0, -1)) : declared === name;
 }
 
 function launcherLabels(): Record<string, string> {

@@ -102,6 +102,19 @@ export {
 export { LineSplitter, type SplitLine } from "./runtime/sandbox/line_splitter.ts";
 export { ProcessTransport } from "./runtime/sandbox/stdio_transport.ts";
 export { relayStdio, type RelayStdioOptions } from "./runtime/sandbox/stdio_relay.ts";
+export type {
+  PreparedLaunch,
+  Sandbox,
+  SandboxPlanOptions,
+  SandboxSpawnOptions,
+} from "./runtime/sandbox/sandbox.ts";
+export { DenoSandbox, type DenoSandboxOptions } from "./runtime/sandbox/deno_sandbox.ts";
+export { DockerSandbox, type DockerSandboxOptions } from "./runtime/sandbox/docker_sandbox.ts";
+export {
+  createSandbox,
+  type CreateSandboxOptions,
+  type Isolation,
+} from "./runtime/sandbox/create_sandbox.ts";
 export {
   type ConnectedServer,
   connectServer,

@@ -29,19 +29,13 @@ import { guardChildren } from "./sandbox/child_guard.ts";
 import { describePermissions } from "./policy/describe.ts";
 import { checkDockerLimits, checkImageReference } from "./sandbox/docker_args.ts";
 import { DockerUnavailableError } from "./sandbox/docker_engine.ts";
-import {
-  defaultContainerUser,
-  type DockerLaunchOptions,
-  type DockerLaunchPlan,
-  dockerLaunchPlan,
-  dockerPull,
-  prepareDockerServer,
-  spawnDockerServer,
-} from "./sandbox/docker_launch.ts";
+import { defaultContainerUser, type DockerLaunchOptions } from "./sandbox/docker_launch.ts";
 import { launchEntry } from "./clients/launch_entry.ts";
-import { denoLaunchPlan, type LaunchPlan, prepareServer } from "./sandbox/launch_plan.ts";
+import type { LaunchPlan } from "./sandbox/launch_plan.ts";
 import { ManifestError } from "./policy/manifest.ts";
-import { CacheError, pull } from "./sandbox/pull.ts";
+import { CacheError } from "./sandbox/pull.ts";
+import { createSandbox, type Isolation } from "./sandbox/create_sandbox.ts";
+import type { Sandbox } from "./sandbox/sandbox.ts";
 import { checkRegistrySource, type LoadedManifest, loadManifest } from "./registry/load.ts";
 import {
   GrantError,
@@ -49,7 +43,7 @@ import {
   type ResolvedServer,
   resolveServer,
 } from "./policy/resolve.ts";
-import { ServerExitedError, type ServerProcess, spawnServer } from "./sandbox/server_process.ts";
+import { ServerExitedError, type ServerProcess } from "./sandbox/server_process.ts";
 import { shellQuote } from "./sandbox/shell_quote.ts";
 import { relayStdio } from "./sandbox/stdio_relay.ts";
 import { readTokenFile } from "./http/bearer_token.ts";
@@ -146,6 +140,11 @@ const SERVE = [
   "max-connections-per-client",
 ];
 const CLIENT = ["client", "scope", "form", "name", "file", "force", "launcher", "env-file"];
+/** Options that only one isolation takes. */
+const ISOLATION_OPTIONS: Record<Isolation, readonly (keyof typeof OPTIONS)[]> = {
+  deno: [],
+  docker: ["image", "network", "memory", "cpus", "pids-limit", "trust"],
+};
 /** Options each command takes besides the global ones; a stray one is a usage error. */
 const COMMAND_OPTIONS: Record<string, readonly string[]> = {
   run: [...LAUNCH, "dry-run", "yes"],
@@ -241,14 +240,17 @@ export async function main(argv: string[], options: MainOptions = {}): Promise<n
     printError(`mcp-run: ${(error as Error).message}`);
     return EXIT.usage;
   }
-  const isolation = values.isolation ?? defaults.isolation ?? "deno";
-  if (isolation !== "deno" && isolation !== "docker") {
-    return usage(`--isolation must be deno or docker, got "${isolation}"`);
+  const choice = values.isolation ?? defaults.isolation ?? "deno";
+  if (!Object.hasOwn(ISOLATION_OPTIONS, choice)) {
+    return usage(`--isolation must be deno or docker, got "${choice}"`);
   }
-  // config and install take docker options for the docker form of the entry.
-  if (isolation !== "docker" && command !== "config" && command !== "install") {
-    for (const flag of ["image", "network", "memory", "cpus", "pids-limit", "trust"] as const) {
-      if (values[flag] !== undefined) return usage(`--${flag} needs --isolation docker`);
+  const isolation = choice as Isolation;
+  // config and install take every isolation's options, for the entry forms.
+  if (command !== "config" && command !== "install") {
+    for (const [other, flags] of Object.entries(ISOLATION_OPTIONS)) {
+      if (other === isolation) continue;
+      const given = flags.find((flag) => values[flag] !== undefined);
+      if (given) return usage(`--${given} needs --isolation ${other}`);
     }
   }
   const pidsLimit = values["pids-limit"] === undefined ? undefined : Number(values["pids-limit"]);
@@ -284,6 +286,23 @@ export async function main(argv: string[], options: MainOptions = {}): Promise<n
       return usage(`--cache must name a folder, but "${root}" is a file`);
     }
   } catch { /* created on first use */ }
+  const docker: DockerLaunchOptions = {
+    cacheRoot: root,
+    image: values.image ?? defaults.image,
+    network: values.network,
+    memory: values.memory,
+    cpus: values.cpus,
+    pidsLimit,
+    source: env,
+    registries,
+  };
+  const sandboxFor = (choice: Isolation): Sandbox =>
+    createSandbox(choice, {
+      ...docker,
+      progress: printError,
+      autoPull: !values.offline,
+      approve: values.yes ?? false,
+    });
   const ctx: Context = {
     root,
     sources: values.registry
@@ -295,20 +314,11 @@ export async function main(argv: string[], options: MainOptions = {}): Promise<n
     print,
     printError,
     json,
-    autoPull: !values.offline,
-    approve: values.yes ?? false,
     isolation,
     trust: values.trust ?? false,
-    docker: {
-      cacheRoot: root,
-      image: values.image ?? defaults.image,
-      network: values.network,
-      memory: values.memory,
-      cpus: values.cpus,
-      pidsLimit,
-      source: env,
-      registries,
-    },
+    docker,
+    sandbox: sandboxFor(isolation),
+    sandboxFor,
   };
   for (const entry of values.param ?? []) {
     const eq = entry.indexOf("=");
@@ -320,7 +330,7 @@ export async function main(argv: string[], options: MainOptions = {}): Promise<n
     ...ctx,
     registrySources: values.registry ?? [],
     entryOptions: ctx.docker,
-    prepare: (server: ResolvedServer, form: "deno" | "docker") => prepareFor(ctx, server, form),
+    sandbox: sandboxFor,
     resolve: (loaded: LoadedManifest, extra: string[], form: "deno" | "docker") =>
       resolveLoaded(ctx, loaded, extra, form),
   };
@@ -360,18 +370,14 @@ export async function main(argv: string[], options: MainOptions = {}): Promise<n
         {
           // Both check the manifest against the approved one first (--yes accepts more).
           const server = await resolveFor(ctx, rest[0], serverArgs);
-          if (ctx.isolation === "docker") {
-            await dockerPull(server, { ...dockerOptions(ctx), pullImage: true });
-          } else await pull(server, pullOptions(ctx));
+          await ctx.sandbox.pull(server);
         }
         return EXIT.ok;
       case "flags": {
         if (rest.length !== 1) return usage("give one server name or manifest path");
         const server = await resolveFor(ctx, rest[0], serverArgs);
         // A command to copy: no launcher labels, or the next launch would remove its container.
-        const plan = ctx.isolation === "docker"
-          ? dockerLaunchPlan(server, { ...dockerOptions(ctx), launcherLabels: false })
-          : denoLaunchPlan(server, planOptions(ctx));
+        const plan = ctx.sandbox.plan(server, { standalone: true });
         print(
           json
             ? JSON.stringify([plan.program, ...plan.args])
@@ -405,7 +411,8 @@ export async function main(argv: string[], options: MainOptions = {}): Promise<n
           const { configCommand: clientConfig } = await import("./cli/clients.ts");
           return await clientConfig(clientCtx, rest[0], clientOptions);
         }
-        const form = values.form ?? (isolation === "docker" ? "docker" : "deno");
+        // The entry form of the same name as the isolation, unless one is chosen.
+        const form = values.form ?? isolation;
         if (form === "launcher") {
           return usage(
             "--form launcher writes the entry for one client: add --client C (claude-desktop, " +
@@ -502,47 +509,12 @@ function osErrorMessage(error: Error): string {
 }
 
 interface Context extends CliContext {
-  autoPull: boolean;
-  /** `--yes`: accept a manifest that asks for more than was approved. */
-  approve: boolean;
+  /** Docker image, network and limits (also for docker client entries). */
   docker: DockerLaunchOptions;
-}
-
-function dockerOptions(ctx: Context) {
-  return { ...ctx.docker, progress: ctx.printError, autoPull: ctx.autoPull, approve: ctx.approve };
-}
-
-/** Pulls a server when never pulled and verifies its cache, natively or in docker. */
-async function prepareFor(
-  ctx: Context,
-  server: ResolvedServer,
-  form: "deno" | "docker",
-): Promise<void> {
-  if (form === "docker") await (await prepareDockerServer(server, dockerOptions(ctx))).verify();
-  else await (await prepareServer(server, pullOptions(ctx))).verify();
-}
-
-/** Prepares and starts a server in docker (for connectServer). */
-async function startDockerServer(
-  ctx: Context,
-  server: ResolvedServer,
-): Promise<{ process: ServerProcess; verify: () => Promise<void> }> {
-  const plan = dockerLaunchPlan(server, dockerOptions(ctx));
-  const { verify } = await prepareDockerServer(server, dockerOptions(ctx));
-  return { process: spawnDockerServer(server.name, plan, { onStderr: () => {} }), verify };
-}
-
-function planOptions(ctx: Context) {
-  return { cacheRoot: ctx.root, source: ctx.env, registries: ctx.registries };
-}
-
-function pullOptions(ctx: Context) {
-  return {
-    ...planOptions(ctx),
-    progress: ctx.printError,
-    autoPull: ctx.autoPull,
-    approve: ctx.approve,
-  };
+  /** The sandbox of `--isolation`. */
+  sandbox: Sandbox;
+  /** The sandbox of another isolation (client entry forms), with the same options. */
+  sandboxFor: (isolation: Isolation) => Sandbox;
 }
 
 async function resolveFor(
@@ -580,25 +552,14 @@ async function runCommand(
   dryRun: boolean,
 ): Promise<number> {
   const server = await resolveFor(ctx, target, extraArgs);
-  const docker = ctx.isolation === "docker";
-  const plan = docker
-    ? dockerLaunchPlan(server, dockerOptions(ctx))
-    : denoLaunchPlan(server, planOptions(ctx));
+  const plan = ctx.sandbox.plan(server);
   if (dryRun) {
     ctx.print(formatPlan(plan, server, ctx.json));
     return EXIT.ok;
   }
-  let child: ServerProcess;
-  let gate: Promise<unknown> | undefined;
-  if (docker) {
-    const { verify } = await prepareDockerServer(server, dockerOptions(ctx));
-    child = spawnDockerServer(server.name, plan as DockerLaunchPlan);
-    gate = verify();
-  } else {
-    const { verify } = await prepareServer(server, pullOptions(ctx));
-    child = spawnServer(server.name, plan);
-    gate = verify();
-  }
+  const { verify } = await ctx.sandbox.prepare(server);
+  const child: ServerProcess = ctx.sandbox.spawn(server, { plan });
+  const gate = verify();
   // Pass the signal on, then make sure the server ends: one that ignores it is killed after the
   // grace period (stop() closes stdin, then SIGTERM, then SIGKILL).
   let received: Deno.Signal | undefined;
@@ -617,6 +578,7 @@ async function runCommand(
   } finally {
     for (const [signal, handler] of handlers) Deno.removeSignalListener(signal, handler);
     await child.stop();
+    await ctx.sandbox.cleanUp();
   }
 }
 
@@ -667,9 +629,9 @@ async function inspectCommand(
   const server = await resolveFor(ctx, target, extraArgs);
   const { connectServer } = await import("./sandbox/connect.ts");
   const connected = await connectServer(server, {
-    ...pullOptions(ctx),
+    cacheRoot: ctx.root,
+    sandbox: ctx.sandbox,
     onStderr: () => {},
-    start: ctx.isolation === "docker" ? () => startDockerServer(ctx, server) : undefined,
     timeoutMs,
   });
   try {
@@ -753,9 +715,9 @@ async function callCommand(
   const server = await resolveFor(ctx, target, extraArgs);
   const { connectServer } = await import("./sandbox/connect.ts");
   const connected = await connectServer(server, {
-    ...pullOptions(ctx),
+    cacheRoot: ctx.root,
+    sandbox: ctx.sandbox,
     onStderr: () => {},
-    start: ctx.isolation === "docker" ? () => startDockerServer(ctx, server) : undefined,
     timeoutMs,
   });
   try {
@@ -902,12 +864,9 @@ async function serveCommand(
   const { serveServer } = await import("./http/serve_server.ts");
   checkBindAddress(options.host, tokens.length > 0);
   const server = await resolveFor(ctx, target, extraArgs);
-  const docker = ctx.isolation === "docker";
-  const plan = docker ? undefined : denoLaunchPlan(server, planOptions(ctx));
   const host = options.host.includes(":") ? `[${options.host}]` : options.host;
   if (dryRun) {
-    const shown = plan ?? dockerLaunchPlan(server, dockerOptions(ctx));
-    ctx.print(formatPlan(shown, server, ctx.json));
+    ctx.print(formatPlan(ctx.sandbox.plan(server), server, ctx.json));
     if (!ctx.json) ctx.print(`listen: http://${host}:${options.port}/mcp`);
     return EXIT.ok;
   }
@@ -918,13 +877,10 @@ async function serveCommand(
   for (const signal of signals) Deno.addSignalListener(signal, stop);
   try {
     const served = await serveServer(server, {
-      ...pullOptions(ctx),
-      // Docker: every process is its own container, with a fresh name.
-      prepare: docker ? () => prepareDockerServer(server, dockerOptions(ctx)) : undefined,
-      spawn: docker
-        ? () =>
-          spawnDockerServer(server.name, dockerLaunchPlan(server, dockerOptions(ctx)), { onStderr })
-        : () => spawnServer(server.name, plan!, { onStderr }),
+      cacheRoot: ctx.root,
+      // Each process gets a fresh plan: in docker, its own container name.
+      sandbox: ctx.sandbox,
+      onStderr,
       hostname: options.host,
       port: options.port,
       tokens,
@@ -951,7 +907,7 @@ async function serveCommand(
         { cause: error },
       );
     });
-    const unit = docker ? "container" : "process";
+    const unit = ctx.sandbox.unit;
     const mode = options.sessionMode === "isolated"
       ? `one sandboxed ${unit} per session`
       : `one sandboxed ${unit} shared by every session`;
@@ -973,8 +929,7 @@ async function configCommand(
 ): Promise<number> {
   const loaded = await loadManifest(target, { sources: ctx.sources });
   const server = resolveLoaded(ctx, loaded, extraArgs, form);
-  if (form === "docker") await (await prepareDockerServer(server, dockerOptions(ctx))).verify();
-  else await (await prepareServer(server, pullOptions(ctx))).verify();
+  await (await ctx.sandboxFor(form).prepare(server)).verify();
   const entry = launchEntry(server, {
     ...ctx.docker,
     form,

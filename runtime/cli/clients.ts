@@ -22,6 +22,8 @@ import type { ClientEnvironment, ClientId, ConfigScope } from "../clients/types.
 import { removeClientEntry, writeClientConfig } from "../clients/write_client_config.ts";
 import { type LoadedManifest, loadManifest } from "../registry/load.ts";
 import type { ResolvedServer } from "../policy/resolve.ts";
+import type { Isolation } from "../sandbox/create_sandbox.ts";
+import type { Sandbox } from "../sandbox/sandbox.ts";
 
 /** What the client commands need from the CLI. */
 export interface ClientCommandContext extends CliContext {
@@ -29,8 +31,8 @@ export interface ClientCommandContext extends CliContext {
   registrySources: string[];
   /** Docker image, network, limits and user for docker entries. */
   entryOptions: Partial<LaunchEntryOptions>;
-  /** Pull the server when never pulled and verify its cache, natively or in docker. */
-  prepare: (server: ResolvedServer, isolation: "deno" | "docker") => Promise<void>;
+  /** The sandbox of an isolation, with the CLI's cache, environment and pull policy. */
+  sandbox: (isolation: Isolation) => Sandbox;
   /** Resolve a loaded manifest exactly as `run` does, for the given isolation. */
   resolve: (
     loaded: LoadedManifest,
@@ -92,7 +94,7 @@ export async function installCommand(
   // Refuse a corrupt file or a foreign entry before downloading anything.
   withClientEntry(await readIfExists(file), entry, { force: options.force, file });
   // Pull when never pulled and verify the cache: the entry then starts offline.
-  await ctx.prepare(built.server, built.isolation);
+  await (await ctx.sandbox(built.isolation).prepare(built.server)).verify();
   await cacheLauncherOf(ctx, built);
   if (built.envFile) {
     await writeSecretEnvFile(built.envFile.path, built.envFile.values);
@@ -135,7 +137,7 @@ export async function configCommand(
 ): Promise<number> {
   const built = await buildEntry(ctx, target, options);
   const { entry, file } = built;
-  await ctx.prepare(built.server, built.isolation);
+  await (await ctx.sandbox(built.isolation).prepare(built.server)).verify();
   await cacheLauncherOf(ctx, built);
   if (ctx.json) {
     ctx.print(JSON.stringify(

@@ -434,6 +434,15 @@ async function verifyReady(
 /** The removal of orphaned containers under way, if any. */
 let reaping: Promise<void> | undefined;
 
+/**
+ * Waits for the removal of orphaned containers that a launch started, if one is under way.
+ *
+ * @returns When no removal is running.
+ */
+export async function orphanRemoval(): Promise<void> {
+  await reaping;
+}
+
 /** Starts removing orphaned containers (once at a time); stopping a server awaits it. */
 function reapOrphans(docker: DockerCommandOptions): Promise<void> {
   reaping ??= removeOrphanContainers(docker).then(

@@ -116,6 +116,11 @@ export {
   type Isolation,
 } from "./runtime/sandbox/create_sandbox.ts";
 export {
+  type ResolvedTarget,
+  resolveTarget,
+  type ResolveTargetOptions,
+} from "./runtime/cli/target.ts";
+export {
   type ConnectedServer,
   connectServer,
   type ConnectServerOptions,

@@ -36,13 +36,9 @@ import { ManifestError } from "./policy/manifest.ts";
 import { CacheError } from "./sandbox/pull.ts";
 import { createSandbox, type Isolation } from "./sandbox/create_sandbox.ts";
 import type { Sandbox } from "./sandbox/sandbox.ts";
-import { checkRegistrySource, type LoadedManifest, loadManifest } from "./registry/load.ts";
-import {
-  GrantError,
-  manifestGrantProblems,
-  type ResolvedServer,
-  resolveServer,
-} from "./policy/resolve.ts";
+import { checkRegistrySource, loadManifest } from "./registry/load.ts";
+import { resolveTarget } from "./cli/target.ts";
+import { GrantError, manifestGrantProblems, type ResolvedServer } from "./policy/resolve.ts";
 import { ServerExitedError, type ServerProcess } from "./sandbox/server_process.ts";
 import { shellQuote } from "./sandbox/shell_quote.ts";
 import { relayStdio } from "./sandbox/stdio_relay.ts";
@@ -303,36 +299,42 @@ export async function main(argv: string[], options: MainOptions = {}): Promise<n
       autoPull: !values.offline,
       approve: values.yes ?? false,
     });
+  const params: Record<string, string[]> = {};
+  for (const entry of values.param ?? []) {
+    const eq = entry.indexOf("=");
+    if (eq <= 0) return usage(`-p takes NAME=VALUE, got "${entry}"`);
+    (params[entry.slice(0, eq)] ??= []).push(entry.slice(eq + 1));
+  }
+  const sources = values.registry
+    ? [...values.registry, new URL("../manifests/", import.meta.url)]
+    : undefined;
   const ctx: Context = {
     root,
-    sources: values.registry
-      ? [...values.registry, new URL("../manifests/", import.meta.url)]
-      : undefined,
-    params: {},
+    sources,
+    target: {
+      sources,
+      params,
+      home: env.HOME,
+      cacheRoot: root,
+      npmRegistry: registries.NPM_CONFIG_REGISTRY,
+      isolation,
+      trust: values.trust ?? false,
+    },
     env,
     registries,
     print,
     printError,
     json,
-    isolation,
-    trust: values.trust ?? false,
     docker,
     sandbox: sandboxFor(isolation),
     sandboxFor,
   };
-  for (const entry of values.param ?? []) {
-    const eq = entry.indexOf("=");
-    if (eq <= 0) return usage(`-p takes NAME=VALUE, got "${entry}"`);
-    (ctx.params[entry.slice(0, eq)] ??= []).push(entry.slice(eq + 1));
-  }
 
   const clientCtx = {
     ...ctx,
     registrySources: values.registry ?? [],
     entryOptions: ctx.docker,
     sandbox: sandboxFor,
-    resolve: (loaded: LoadedManifest, extra: string[], form: "deno" | "docker") =>
-      resolveLoaded(ctx, loaded, extra, form),
   };
   const clientOptions: ClientCommandOptions = {
     client: values.client,
@@ -522,27 +524,7 @@ async function resolveFor(
   target: string,
   extraArgs: string[],
 ): Promise<ResolvedServer> {
-  const loaded = await loadManifest(target, { sources: ctx.sources });
-  return resolveLoaded(ctx, loaded, extraArgs);
-}
-
-/** Resolves a loaded manifest the one way every command does (`isolation` for entry forms). */
-function resolveLoaded(
-  ctx: Context,
-  loaded: LoadedManifest,
-  extraArgs: string[],
-  isolation: "deno" | "docker" = ctx.isolation,
-): ResolvedServer {
-  return resolveServer(loaded.manifest, {
-    params: ctx.params,
-    extraArgs,
-    manifestDir: loaded.dir,
-    home: ctx.env.HOME,
-    cacheRoot: ctx.root,
-    npmRegistry: ctx.registries.NPM_CONFIG_REGISTRY,
-    isolation,
-    trust: ctx.trust,
-  });
+  return (await resolveTarget(target, { ...ctx.target, extraArgs })).server;
 }
 
 async function runCommand(
@@ -927,8 +909,11 @@ async function configCommand(
   extraArgs: string[],
   form: "deno" | "docker",
 ): Promise<number> {
-  const loaded = await loadManifest(target, { sources: ctx.sources });
-  const server = resolveLoaded(ctx, loaded, extraArgs, form);
+  const { loaded, server } = await resolveTarget(target, {
+    ...ctx.target,
+    extraArgs,
+    isolation: form,
+  });
   await (await ctx.sandboxFor(form).prepare(server)).verify();
   const entry = launchEntry(server, {
     ...ctx.docker,
@@ -958,11 +943,12 @@ async function checkCommand(ctx: Context, files: string[]): Promise<number> {
     try {
       const loaded = await loadManifest(file.includes("/") ? file : `./${file}`);
       // The grant policy run applies, to what the manifest decides by itself.
+      const { home, cacheRoot, isolation, trust } = ctx.target;
       const problems = manifestGrantProblems(loaded.manifest, {
-        home: ctx.env.HOME,
-        cacheRoot: ctx.root,
-        isolation: ctx.isolation,
-        trust: ctx.trust,
+        home,
+        cacheRoot,
+        isolation,
+        trust,
       });
       if (problems.length > 0) throw new ManifestError(problems, loaded.file);
       results.push({ file, ok: true, problems: [] });

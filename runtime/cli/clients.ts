@@ -20,7 +20,8 @@ import { type LaunchEntry, launchEntry, type LaunchEntryOptions } from "../clien
 import { getClient, isClientId } from "../clients/registry.ts";
 import type { ClientEnvironment, ClientId, ConfigScope } from "../clients/types.ts";
 import { removeClientEntry, writeClientConfig } from "../clients/write_client_config.ts";
-import { type LoadedManifest, loadManifest } from "../registry/load.ts";
+import type { LoadedManifest } from "../registry/load.ts";
+import { resolveTarget } from "./target.ts";
 import type { ResolvedServer } from "../policy/resolve.ts";
 import type { Isolation } from "../sandbox/create_sandbox.ts";
 import type { Sandbox } from "../sandbox/sandbox.ts";
@@ -33,12 +34,6 @@ export interface ClientCommandContext extends CliContext {
   entryOptions: Partial<LaunchEntryOptions>;
   /** The sandbox of an isolation, with the CLI's cache, environment and pull policy. */
   sandbox: (isolation: Isolation) => Sandbox;
-  /** Resolve a loaded manifest exactly as `run` does, for the given isolation. */
-  resolve: (
-    loaded: LoadedManifest,
-    extraArgs: string[],
-    isolation: "deno" | "docker",
-  ) => ResolvedServer;
 }
 
 /** Client options of the commands, as parsed. */
@@ -289,9 +284,17 @@ async function buildEntry(
   if (options.envFile !== undefined && form !== "docker") {
     throw new ClientUsageError("--env-file needs --form docker");
   }
-  const isolation = form === "docker" ? "docker" : form === "launcher" ? ctx.isolation : "deno";
-  const loaded: LoadedManifest = await loadManifest(target, { sources: ctx.sources });
-  const server = ctx.resolve(loaded, options.extraArgs, isolation);
+  const isolation = form === "docker"
+    ? "docker"
+    : form === "launcher"
+    ? ctx.target.isolation
+    : "deno";
+  // Resolved exactly as `run` does, for the entry's isolation.
+  const { loaded, server } = await resolveTarget(target, {
+    ...ctx.target,
+    extraArgs: options.extraArgs,
+    isolation,
+  });
   const vars = entryVariables(server, loaded.manifest, { source: ctx.env });
   // Paths are written absolute: the client starts the entry from another folder.
   const absolute = (s: string) => /^[a-z][a-z0-9+.-]*:\/\//i.test(s) ? s : resolve(s);

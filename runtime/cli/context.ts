@@ -3,6 +3,8 @@
  *
  * @module
  */
+import type { ResolveTargetOptions } from "./target.ts";
+import type { Isolation } from "../sandbox/create_sandbox.ts";
 
 /** The common state of one CLI invocation, shared by the command modules. */
 export interface CliContext {
@@ -10,8 +12,8 @@ export interface CliContext {
   root: string;
   /** Registry sources given with `--registry`, then the built-in one (default: built-in). */
   sources?: (string | URL)[];
-  /** `-p` parameters. */
-  params: Record<string, string[]>;
+  /** How targets resolve: sources, `-p` parameters, folders, registry, isolation and trust. */
+  target: ResolveTargetOptions & { isolation: Isolation };
   /** The CLI's environment. */
   env: Record<string, string>;
   /** Registry mirrors (`JSR_URL`, `NPM_CONFIG_REGISTRY`). */
@@ -22,8 +24,4 @@ export interface CliContext {
   printError: (text: string) => void;
   /** Whether `--format json` was given. */
   json: boolean;
-  /** `--isolation`. */
-  isolation: "deno" | "docker";
-  /** `--trust` (docker: allow declared run/ffi). */
-  trust: boolean;
 }

@@ -5,7 +5,7 @@
  * @module
  */
 import { resolve } from "node:path";
-import type { CliContext } from "./context.ts";
+import { type CliContext, UsageError } from "./context.ts";
 import { type ClientEntry, clientEntry } from "../clients/client_entry.ts";
 import { readClientEnvironment } from "../clients/client_environment.ts";
 import { clientConfigPath, scopeFor } from "../clients/config_path.ts";
@@ -16,25 +16,16 @@ import { cacheLauncher, resolveLauncher } from "../clients/launcher_cache.ts";
 import { type CachedLauncher, launcherEntry } from "../clients/launcher_entry.ts";
 import { writeSecretEnvFile } from "../clients/secret_env_file.ts";
 import { defaultContainerUser } from "../sandbox/docker_launch.ts";
-import { type LaunchEntry, launchEntry, type LaunchEntryOptions } from "../clients/launch_entry.ts";
+import { type LaunchEntry, launchEntry } from "../clients/launch_entry.ts";
 import { getClient, isClientId } from "../clients/registry.ts";
 import type { ClientEnvironment, ClientId, ConfigScope } from "../clients/types.ts";
 import { removeClientEntry, writeClientConfig } from "../clients/write_client_config.ts";
 import type { LoadedManifest } from "../registry/load.ts";
 import { resolveTarget } from "./target.ts";
 import type { ResolvedServer } from "../policy/resolve.ts";
-import type { Isolation } from "../sandbox/create_sandbox.ts";
-import type { Sandbox } from "../sandbox/sandbox.ts";
 
-/** What the client commands need from the CLI. */
-export interface ClientCommandContext extends CliContext {
-  /** The `--registry` values as typed (passed on by launcher entries). */
-  registrySources: string[];
-  /** Docker image, network, limits and user for docker entries. */
-  entryOptions: Partial<LaunchEntryOptions>;
-  /** The sandbox of an isolation, with the CLI's cache, environment and pull policy. */
-  sandbox: (isolation: Isolation) => Sandbox;
-}
+/** What the client commands need from the CLI: its common context. */
+export type ClientCommandContext = CliContext;
 
 /** Client options of the commands, as parsed. */
 export interface ClientCommandOptions {
@@ -58,8 +49,8 @@ export interface ClientCommandOptions {
   extraArgs: string[];
 }
 
-/** A usage problem the CLI reports with exit code 2. */
-export class ClientUsageError extends Error {
+/** A usage problem of a client option, which the CLI reports with exit code 2. */
+export class ClientUsageError extends UsageError {
   /**
    * @param message What is wrong with the command line.
    */
@@ -89,7 +80,7 @@ export async function installCommand(
   // Refuse a corrupt file or a foreign entry before downloading anything.
   withClientEntry(await readIfExists(file), entry, { force: options.force, file });
   // Pull when never pulled and verify the cache: the entry then starts offline.
-  await (await ctx.sandbox(built.isolation).prepare(built.server)).verify();
+  await (await ctx.sandboxFor(built.isolation).prepare(built.server)).verify();
   await cacheLauncherOf(ctx, built);
   if (built.envFile) {
     await writeSecretEnvFile(built.envFile.path, built.envFile.values);
@@ -116,8 +107,9 @@ export async function installCommand(
 }
 
 /**
- * `mcp-run config <server> --client C`: pull the server if needed and print the entry as a
- * snippet of the client's file, writing nothing (an `--env-file` is not written either).
+ * `mcp-run config <server>`: pull the server if needed and print its entry. With `--client C`,
+ * as a snippet of that client's file, writing nothing (an `--env-file` is not written either);
+ * without, as the plain `command`/`args`/`env` entry of the deno or docker form.
  *
  * @param ctx CLI context.
  * @param target Registry name or manifest path.
@@ -130,9 +122,10 @@ export async function configCommand(
   target: string,
   options: ClientCommandOptions,
 ): Promise<number> {
+  if (options.client === undefined) return await printPlainEntry(ctx, target, options);
   const built = await buildEntry(ctx, target, options);
   const { entry, file } = built;
-  await (await ctx.sandbox(built.isolation).prepare(built.server)).verify();
+  await (await ctx.sandboxFor(built.isolation).prepare(built.server)).verify();
   await cacheLauncherOf(ctx, built);
   if (ctx.json) {
     ctx.print(JSON.stringify(
@@ -227,6 +220,51 @@ function scopeOption(options: ClientCommandOptions): ConfigScope | undefined {
   const scope = options.scope;
   if (scope === undefined || scope === "user" || scope === "project") return scope;
   throw new ClientUsageError(`--scope must be user or project, got "${scope}"`);
+}
+
+/** `config` without a client: the self-contained entry of the isolation's form, as JSON. */
+async function printPlainEntry(
+  ctx: ClientCommandContext,
+  target: string,
+  options: ClientCommandOptions,
+): Promise<number> {
+  // The entry form of the same name as the isolation, unless one is chosen.
+  const form = options.form ?? ctx.target.isolation;
+  if (form === "launcher") {
+    throw new ClientUsageError(
+      "--form launcher writes the entry for one client: add --client C (claude-desktop, " +
+        "vscode, cursor, …)",
+    );
+  }
+  if (form !== "deno" && form !== "docker") {
+    throw new ClientUsageError(`--form must be deno, launcher or docker, got "${form}"`);
+  }
+  const { loaded, server } = await resolveTarget(target, {
+    ...ctx.target,
+    extraArgs: options.extraArgs,
+    isolation: form,
+  });
+  await (await ctx.sandboxFor(form).prepare(server)).verify();
+  const entry = launchEntry(server, {
+    ...ctx.docker,
+    form,
+    cacheRoot: ctx.root,
+    user: ctx.docker.user ?? (form === "docker" ? defaultContainerUser(server) : undefined),
+    secretDescriptions: Object.fromEntries(
+      Object.entries({ ...loaded.manifest.env, ...loaded.manifest.secrets })
+        .map(([name, spec]) => [name, spec.description]),
+    ),
+  });
+  const value: Record<string, unknown> = { command: entry.command, args: entry.args };
+  if (Object.keys(entry.env).length > 0) value.env = entry.env;
+  ctx.print(JSON.stringify(ctx.json ? entry : value, null, 2));
+  if (!ctx.json && entry.secrets.length > 0) {
+    ctx.printError(
+      `The client must set ${entry.secrets.map((s) => s.name).join(", ")} in this entry's ` +
+        "environment (mcp-run never writes their values).",
+    );
+  }
+  return 0;
 }
 
 /** The entry forms: `deno` and `docker` are self-contained, `launcher` calls mcp-run. */
@@ -338,14 +376,14 @@ async function buildEntry(
       registrySources: ctx.registrySources.map(absolute),
       registries: ctx.registries,
       extraArgs: options.extraArgs,
-      docker: isolation === "docker" ? { image: ctx.entryOptions.image } : undefined,
+      docker: isolation === "docker" ? { image: ctx.docker.image } : undefined,
     });
   } else {
     launch = launchEntry(server, {
-      ...ctx.entryOptions,
+      ...ctx.docker,
       form,
       cacheRoot,
-      user: ctx.entryOptions.user ?? (form === "docker" ? defaultContainerUser(server) : undefined),
+      user: ctx.docker.user ?? (form === "docker" ? defaultContainerUser(server) : undefined),
       registries: ctx.registries,
       envFile: envFile && { path: envFile.path, names: Object.keys(envFile.values) },
     });

@@ -36,15 +36,16 @@ export interface ServeServerOptions
 }
 
 /**
- * Prepares a server (pull and verify, as `run` does), then serves it over Streamable HTTP: each
- * session starts its own sandboxed process, which receives nothing from the HTTP request but
- * JSON-RPC messages.
+ * Prepares a server in its sandbox (pull and verify, as `run` does), then serves it over
+ * Streamable HTTP: each session starts its own sandboxed process, which receives nothing from the
+ * HTTP request but JSON-RPC messages.
  *
  * Requires `--allow-net` for the listening address, `--allow-run` for Deno (or docker) and
  * read/write access to the cache root.
  *
  * @param server A resolved server.
- * @param options Cache root, launch plan, address, tokens, allow lists and limits.
+ * @param options The sandbox (default: native, from the cache root and environment given),
+ *   address, tokens, allow lists and limits.
  * @returns The listening bridge; `shutdown()` ends every process.
  * @throws {CacheError} When the cache is missing or tampered with.
  * @throws {RangeError} When listening beyond loopback without a token.

@@ -69,7 +69,8 @@ export interface ConnectedServer {
  * Requires `--allow-run` for Deno (or docker) and read/write access to the cache root.
  *
  * @param server A resolved server.
- * @param options Cache root, environment, bounds, an optional launch plan.
+ * @param options The sandbox (default: native, from the cache root and environment given),
+ *   bounds, an optional plan from the sandbox.
  * @returns The connected client.
  * @throws {CacheError} When the cache is missing or tampered with.
  * @throws {ServerExitedError} When the server exits before it answers `initialize`; it carries the

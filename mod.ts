@@ -96,7 +96,25 @@ export {
   type SpawnServerOptions,
 } from "./runtime/sandbox/server_process.ts";
 
-// ---- Sandbox: reserved for the isolation interface and its backends (one block, added with it).
+// ---- Sandbox: one interface, a backend per isolation; every command starts servers through it.
+export type {
+  PreparedLaunch,
+  Sandbox,
+  SandboxPlanOptions,
+  SandboxSpawnOptions,
+} from "./runtime/sandbox/sandbox.ts";
+export { DenoSandbox, type DenoSandboxOptions } from "./runtime/sandbox/deno_sandbox.ts";
+export { DockerSandbox, type DockerSandboxOptions } from "./runtime/sandbox/docker_sandbox.ts";
+export {
+  createSandbox,
+  type CreateSandboxOptions,
+  type Isolation,
+} from "./runtime/sandbox/create_sandbox.ts";
+export {
+  type ResolvedTarget,
+  resolveTarget,
+  type ResolveTargetOptions,
+} from "./runtime/cli/target.ts";
 // ---- End of sandbox.
 
 // Serve: the same sandboxed server over MCP Streamable HTTP.

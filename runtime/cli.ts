@@ -1,23 +1,24 @@
 /**
- * The `mcp-run` command line: parse, call runtime functions, print. No logic lives only here.
+ * The `mcp-run` command line: parse, dispatch to the command's module, print. No logic lives
+ * only here.
  *
  * @module
  */
-import { parseArgs } from "node:util";
-// Extensionless: the SDK's wildcard export gives `types.js` the types file `types.js.d.ts`, which
-// does not exist, and `deno doc` refuses that in an entry point; `types` finds `types.d.ts`.
-import type {
-  CallToolResult,
-  ListPromptsResult,
-  ListResourcesResult,
-  ListToolsResult,
-  Prompt,
-  Resource,
-  Tool,
-} from "@modelcontextprotocol/sdk/types";
-import { isAbsolute, resolve as resolvePath } from "node:path";
-import { cacheRoot } from "./sandbox/cache_dirs.ts";
-import type { ClientCommandOptions } from "./cli/clients.ts";
+import { guardChildren } from "./sandbox/child_guard.ts";
+import { DockerUnavailableError } from "./sandbox/docker_engine.ts";
+import { ManifestError } from "./policy/manifest.ts";
+import { GrantError } from "./policy/resolve.ts";
+import { CacheError } from "./sandbox/pull.ts";
+import { type CliContext, type CommandLine, EXIT, expectArgs, UsageError } from "./cli/context.ts";
+import { HELP, USAGE } from "./cli/help.ts";
+import {
+  callCommand,
+  flagsCommand,
+  inspectCommand,
+  pullCommand,
+  runCommand,
+} from "./cli/launch.ts";
+import { checkCommand } from "./cli/check.ts";
 import {
   diffCommand,
   exportCommand,
@@ -27,147 +28,91 @@ import {
   searchCommand,
   showCommand,
 } from "./cli/registry.ts";
-import { guardChildren } from "./sandbox/child_guard.ts";
-import { describePermissions } from "./policy/describe.ts";
-import { checkDockerLimits, checkImageReference } from "./sandbox/docker_args.ts";
-import { DockerUnavailableError } from "./sandbox/docker_engine.ts";
+import type { ClientCommandOptions } from "./cli/clients.ts";
 import {
-  defaultContainerUser,
-  type DockerLaunchOptions,
-  type DockerLaunchPlan,
-  dockerLaunchPlan,
-  dockerPull,
-  prepareDockerServer,
-  spawnDockerServer,
-} from "./sandbox/docker_launch.ts";
-import { directCommand } from "./clients/direct_command.ts";
-import { denoLaunchPlan, type LaunchPlan, prepareServer } from "./sandbox/launch_plan.ts";
-import { ManifestError } from "./policy/manifest.ts";
-import { CacheError, pull } from "./sandbox/pull.ts";
-import { checkRegistrySource, type LoadedManifest, loadManifest } from "./registry/load.ts";
-import {
-  GrantError,
-  manifestGrantProblems,
-  type ResolvedServer,
-  resolveServer,
-} from "./policy/resolve.ts";
-import { ServerExitedError, type ServerProcess, spawnServer } from "./sandbox/server_process.ts";
-import { shellQuote } from "./sandbox/shell_quote.ts";
-import { relayStdio } from "./sandbox/stdio_relay.ts";
-import { readTokenFile } from "./http/bearer_token.ts";
-import { compileTrustedProxies } from "./http/_client_address.ts";
-import type { SessionMode } from "./http/bridge.ts";
-import type { CliContext } from "./cli/context.ts";
-import { HELP, USAGE } from "./cli/help.ts";
+  type CliValues,
+  parseCommandLine,
+  parseErrorMessage,
+  readContext,
+  strayOption,
+} from "./cli/options.ts";
 import { loadUserConfig, type UserConfig } from "./cli/user_config.ts";
 
-/** Exit codes of the CLI (`run` exits with the server's own code once it started). */
-const EXIT: Readonly<Record<string, number>> = {
-  ok: 0,
-  error: 1,
-  usage: 2,
-  invalid: 3,
-  cache: 4,
-};
+/** One command: its module's entry, given the context, its part of the line and the options. */
+type Command = (ctx: CliContext, line: CommandLine, values: CliValues) => Promise<number>;
 
-const OPTIONS = {
-  param: { type: "string", short: "p", multiple: true },
-  format: { type: "string", default: "text" },
-  "dry-run": { type: "boolean" },
-  registry: { type: "string", multiple: true },
-  cache: { type: "string" },
-  "jsr-url": { type: "string" },
-  "npm-registry": { type: "string" },
-  offline: { type: "boolean" },
-  host: { type: "string" },
-  port: { type: "string" },
-  "token-file": { type: "string" },
-  "allowed-host": { type: "string", multiple: true },
-  "allowed-origin": { type: "string", multiple: true },
-  "session-mode": { type: "string" },
-  "max-sessions": { type: "string" },
-  "max-sessions-per-client": { type: "string" },
-  "rate-limit": { type: "string" },
-  "max-concurrent": { type: "string" },
-  "idle-timeout": { type: "string" },
-  "request-timeout": { type: "string" },
-  "json-response": { type: "boolean" },
-  "trust-proxy": { type: "string", multiple: true },
-  "max-connections": { type: "string" },
-  "max-connections-per-client": { type: "string" },
-  isolation: { type: "string" },
-  image: { type: "string" },
-  network: { type: "string" },
-  memory: { type: "string" },
-  cpus: { type: "string" },
-  "pids-limit": { type: "string" },
-  trust: { type: "boolean" },
-  form: { type: "string" },
-  client: { type: "string" },
-  scope: { type: "string" },
-  name: { type: "string" },
-  file: { type: "string" },
-  force: { type: "boolean" },
-  launcher: { type: "string" },
-  "env-file": { type: "string" },
-  yes: { type: "boolean" },
-  timeout: { type: "string" },
-  help: { type: "boolean", short: "h" },
-} as const;
+const ONE_TARGET = "give one server name or manifest path";
 
-/** Options every command takes. */
-const GLOBAL_OPTIONS = ["help", "format", "cache", "registry", "jsr-url", "npm-registry"];
-/** How a server is chosen and sandboxed. */
-const LAUNCH = [
-  "param",
-  "offline",
-  "isolation",
-  "image",
-  "network",
-  "memory",
-  "cpus",
-  "pids-limit",
-  "trust",
-];
-const SERVE = [
-  "host",
-  "port",
-  "token-file",
-  "allowed-host",
-  "allowed-origin",
-  "session-mode",
-  "max-sessions",
-  "max-sessions-per-client",
-  "rate-limit",
-  "max-concurrent",
-  "idle-timeout",
-  "request-timeout",
-  "json-response",
-  "trust-proxy",
-  "max-connections",
-  "max-connections-per-client",
-];
-const CLIENT = ["client", "scope", "form", "name", "file", "force", "launcher", "env-file"];
-/** Options each command takes besides the global ones; a stray one is a usage error. */
-const COMMAND_OPTIONS: Record<string, readonly string[]> = {
-  run: [...LAUNCH, "dry-run", "yes"],
-  pull: [...LAUNCH, "yes"],
-  flags: LAUNCH,
-  inspect: [...LAUNCH, "timeout", "yes"],
-  call: [...LAUNCH, "timeout", "yes"],
-  serve: [...LAUNCH, ...SERVE, "dry-run", "yes"],
-  config: [...LAUNCH, ...CLIENT, "yes"],
-  install: [...LAUNCH, ...CLIENT, "yes"],
-  uninstall: CLIENT,
-  clients: ["scope"],
-  check: ["isolation", "trust"],
-  list: [],
-  search: [],
-  show: [],
-  diff: [],
-  export: [],
-  import: [],
-  index: [],
+/** The client commands' options, as parsed. */
+function clientOptions(values: CliValues, line: CommandLine): ClientCommandOptions {
+  return {
+    client: values.client,
+    scope: values.scope,
+    form: values.form,
+    name: values.name,
+    file: values.file,
+    force: values.force,
+    launcher: values.launcher,
+    envFile: values["env-file"],
+    extraArgs: line.serverArgs,
+  };
+}
+
+/** The client commands, loaded on use so `run` does not pay for the config editors. */
+function clientCommand(
+  name: "configCommand" | "installCommand" | "uninstallCommand",
+  arity: string,
+): Command {
+  return async (ctx, line, values) => {
+    expectArgs(line.rest, 1, 1, arity);
+    const commands = await import("./cli/clients.ts");
+    return await commands[name](ctx, line.rest[0], clientOptions(values, line));
+  };
+}
+
+/** Every command, by name. */
+const COMMANDS: Record<string, Command> = {
+  run: (ctx, line, values) => runCommand(ctx, line, { dryRun: values["dry-run"] }),
+  pull: (ctx, line) => pullCommand(ctx, line),
+  flags: (ctx, line) => flagsCommand(ctx, line),
+  inspect: (ctx, line, values) => inspectCommand(ctx, line, { timeout: values.timeout }),
+  call: (ctx, line, values) => callCommand(ctx, line, { timeout: values.timeout }),
+  // Loaded on use, so the other commands start without the HTTP bridge and its SDK transport.
+  serve: async (ctx, line, values) =>
+    await (await import("./cli/serve.ts")).serveCommand(ctx, line, values),
+  config: clientCommand("configCommand", ONE_TARGET),
+  install: clientCommand("installCommand", "give one server name"),
+  uninstall: clientCommand("uninstallCommand", "give one entry name"),
+  clients: async (ctx, line) => {
+    expectArgs(line.rest, 0, 0, "takes no arguments");
+    return await (await import("./cli/clients.ts")).clientsCommand(ctx);
+  },
+  check: (ctx, line) => checkCommand(ctx, line),
+  list: (ctx) => listCommand(ctx),
+  search: (ctx, { rest }) => {
+    expectArgs(rest, 1, Infinity, "give one or more words");
+    return searchCommand(ctx, rest);
+  },
+  show: (ctx, { rest }) => {
+    expectArgs(rest, 1, 1, "give one registry name");
+    return showCommand(ctx, rest[0]);
+  },
+  diff: (ctx, { rest }) => {
+    expectArgs(rest, 2, 2, "give the old and the new manifest");
+    return diffCommand(ctx, rest[0], rest[1]);
+  },
+  export: (ctx, { rest }) => {
+    expectArgs(rest, 1, 1, "give one registry name or manifest path");
+    return exportCommand(ctx, rest[0]);
+  },
+  import: (ctx, { rest }) => {
+    expectArgs(rest, 1, 1, "give one server.json file or URL");
+    return importCommand(ctx, rest[0]);
+  },
+  index: (ctx, { rest }) => {
+    expectArgs(rest, 1, 1, "give one folder of manifests");
+    return indexCommand(ctx, rest[0]);
+  },
 };
 
 /** Options for {@linkcode main}. */
@@ -203,21 +148,17 @@ export async function main(argv: string[], options: MainOptions = {}): Promise<n
   // Every server process and container dies with the launcher, even one killed by SIGKILL.
   guardChildren({ env });
   const dash = argv.indexOf("--");
-  const serverArgs = dash >= 0 ? argv.slice(dash + 1) : [];
+  const line = { rest: [] as string[], serverArgs: dash >= 0 ? argv.slice(dash + 1) : [] };
   let parsed;
   try {
-    parsed = parseArgs({
-      args: dash >= 0 ? argv.slice(0, dash) : argv,
-      allowPositionals: true,
-      tokens: true,
-      options: OPTIONS,
-    });
+    parsed = parseCommandLine(dash >= 0 ? argv.slice(0, dash) : argv);
   } catch (error) {
     printError(`mcp-run: ${parseErrorMessage(error as Error)}\nRun mcp-run --help for usage.`);
     return EXIT.usage;
   }
   const { values, positionals, tokens } = parsed;
   const [command, ...rest] = positionals;
+  line.rest = rest;
   if (!command || (values.help && !(command in HELP))) {
     (values.help ? print : printError)(USAGE);
     return values.help ? EXIT.ok : EXIT.usage;
@@ -226,25 +167,15 @@ export async function main(argv: string[], options: MainOptions = {}): Promise<n
     print(HELP[command]);
     return EXIT.ok;
   }
-  if (command in COMMAND_OPTIONS) {
-    const allowed = new Set([...GLOBAL_OPTIONS, ...COMMAND_OPTIONS[command]]);
-    const stray = tokens.find((t) => t.kind === "option" && !allowed.has(t.name));
-    if (stray?.kind === "option") {
-      printError(
-        `mcp-run ${command}: ${stray.rawName} is not an option of ${command}\n\n${HELP[command]}`,
-      );
-      return EXIT.usage;
-    }
+  const stray = strayOption(command, tokens);
+  if (stray) {
+    printError(`mcp-run ${command}: ${stray} is not an option of ${command}\n\n${HELP[command]}`);
+    return EXIT.usage;
   }
   if (values.format !== "text" && values.format !== "json") {
     printError(`mcp-run: --format must be text or json, got "${values.format}"`);
     return EXIT.usage;
   }
-  const json = values.format === "json";
-  const usage = (text: string) => {
-    printError(`mcp-run ${command}: ${text}\n\n${HELP[command] ?? USAGE}`);
-    return EXIT.usage;
-  };
   let defaults: UserConfig;
   try {
     defaults = await loadUserConfig(env);
@@ -252,231 +183,25 @@ export async function main(argv: string[], options: MainOptions = {}): Promise<n
     printError(`mcp-run: ${(error as Error).message}`);
     return EXIT.usage;
   }
-  const isolation = values.isolation ?? defaults.isolation ?? "deno";
-  if (isolation !== "deno" && isolation !== "docker") {
-    return usage(`--isolation must be deno or docker, got "${isolation}"`);
-  }
-  // config and install take docker options for the docker form of the entry.
-  if (isolation !== "docker" && command !== "config" && command !== "install") {
-    for (const flag of ["image", "network", "memory", "cpus", "pids-limit", "trust"] as const) {
-      if (values[flag] !== undefined) return usage(`--${flag} needs --isolation docker`);
-    }
-  }
-  const pidsLimit = values["pids-limit"] === undefined ? undefined : Number(values["pids-limit"]);
-  if (pidsLimit !== undefined && !(Number.isSafeInteger(pidsLimit) && pidsLimit > 0)) {
-    return usage(`--pids-limit must be a positive whole number, got "${values["pids-limit"]}"`);
-  }
   try {
-    checkDockerLimits({ memory: values.memory, cpus: values.cpus });
-    if (values.image !== undefined) checkImageReference(values.image);
+    const ctx = await readContext(values, { command, env, defaults, print, printError });
+    const run = COMMANDS[command];
+    if (!run) {
+      printError(`mcp-run: unknown command "${command}"\n\n${USAGE}`);
+      return EXIT.usage;
+    }
+    return await run(ctx, line, values);
   } catch (error) {
-    return usage((error as Error).message);
-  }
-  const registries: Record<string, string> = {};
-  if (values["jsr-url"]) registries.JSR_URL = values["jsr-url"];
-  if (values["npm-registry"]) registries.NPM_CONFIG_REGISTRY = values["npm-registry"];
-  for (const source of values.registry ?? []) {
-    try {
-      await checkRegistrySource(source);
-    } catch (error) {
-      return usage(`--registry: ${(error as Error).message}`);
+    if (error instanceof UsageError) {
+      printError(`mcp-run ${command}: ${error.message}\n\n${HELP[command] ?? USAGE}`);
+      return EXIT.usage;
     }
-  }
-  if (values.cache !== undefined && values.cache.trim() === "") {
-    return usage(`--cache must name a folder, got "${values.cache}"`);
-  }
-  const root = values.cache === undefined
-    ? cacheRoot({ env })
-    : isAbsolute(values.cache)
-    ? values.cache
-    : resolvePath(values.cache);
-  try {
-    if (!Deno.statSync(root).isDirectory) {
-      return usage(`--cache must name a folder, but "${root}" is a file`);
-    }
-  } catch { /* created on first use */ }
-  const ctx: Context = {
-    root,
-    sources: values.registry
-      ? [...values.registry, new URL("../manifests/", import.meta.url)]
-      : undefined,
-    params: {},
-    env,
-    registries,
-    print,
-    printError,
-    json,
-    autoPull: !values.offline,
-    approve: values.yes ?? false,
-    isolation,
-    trust: values.trust ?? false,
-    docker: {
-      cacheRoot: root,
-      image: values.image ?? defaults.image,
-      network: values.network,
-      memory: values.memory,
-      cpus: values.cpus,
-      pidsLimit,
-      source: env,
-      registries,
-    },
-  };
-  for (const entry of values.param ?? []) {
-    const eq = entry.indexOf("=");
-    if (eq <= 0) return usage(`-p takes NAME=VALUE, got "${entry}"`);
-    (ctx.params[entry.slice(0, eq)] ??= []).push(entry.slice(eq + 1));
-  }
-
-  const clientCtx = {
-    ...ctx,
-    registrySources: values.registry ?? [],
-    entryOptions: ctx.docker,
-    prepare: (server: ResolvedServer, form: "deno" | "docker") => prepareFor(ctx, server, form),
-    resolve: (loaded: LoadedManifest, extra: string[], form: "deno" | "docker") =>
-      resolveLoaded(ctx, loaded, extra, form),
-  };
-  const clientOptions: ClientCommandOptions = {
-    client: values.client,
-    scope: values.scope,
-    form: values.form,
-    name: values.name,
-    file: values.file,
-    force: values.force,
-    launcher: values.launcher,
-    envFile: values["env-file"],
-    extraArgs: serverArgs,
-  };
-  try {
-    switch (command) {
-      case "install":
-      case "uninstall":
-      case "clients": {
-        // Loaded on demand so `run` does not pay for the config editors at start-up.
-        const commands = await import("./cli/clients.ts");
-        if (command === "clients") {
-          if (rest.length !== 0) return usage("takes no arguments");
-          return await commands.clientsCommand(clientCtx);
-        }
-        if (rest.length !== 1) {
-          return usage(`give one ${command === "uninstall" ? "entry" : "server"} name`);
-        }
-        const fn = command === "install" ? commands.installCommand : commands.uninstallCommand;
-        return await fn(clientCtx, rest[0], clientOptions);
-      }
-      case "run":
-        if (rest.length !== 1) return usage("give one server name or manifest path");
-        return await runCommand(ctx, rest[0], serverArgs, values["dry-run"] ?? false);
-      case "pull":
-        if (rest.length !== 1) return usage("give one server name or manifest path");
-        {
-          // Both check the manifest against the approved one first (--yes accepts more).
-          const server = await resolveFor(ctx, rest[0], serverArgs);
-          if (ctx.isolation === "docker") {
-            await dockerPull(server, { ...dockerOptions(ctx), pullImage: true });
-          } else await pull(server, pullOptions(ctx));
-        }
-        return EXIT.ok;
-      case "flags": {
-        if (rest.length !== 1) return usage("give one server name or manifest path");
-        const server = await resolveFor(ctx, rest[0], serverArgs);
-        // A command to copy: no launcher labels, or the next launch would remove its container.
-        const plan = ctx.isolation === "docker"
-          ? dockerLaunchPlan(server, { ...dockerOptions(ctx), launcherLabels: false })
-          : denoLaunchPlan(server, planOptions(ctx));
-        print(
-          json
-            ? JSON.stringify([plan.program, ...plan.args])
-            : shellQuote([plan.program, ...plan.args]),
-        );
-        return EXIT.ok;
-      }
-      case "inspect": {
-        if (rest.length !== 1) return usage("give one server name or manifest path");
-        const timeoutMs = timeoutOption(values.timeout);
-        if (typeof timeoutMs === "string") return usage(timeoutMs);
-        return await inspectCommand(ctx, rest[0], serverArgs, timeoutMs);
-      }
-      case "call": {
-        if (rest.length < 2 || rest.length > 3) {
-          return usage("give a server, a tool and JSON arguments");
-        }
-        const timeoutMs = timeoutOption(values.timeout);
-        if (typeof timeoutMs === "string") return usage(timeoutMs);
-        return await callCommand(ctx, rest[0], rest[1], rest[2] ?? "{}", serverArgs, timeoutMs);
-      }
-      case "serve": {
-        if (rest.length !== 1) return usage("give one server name or manifest path");
-        const serve = serveOptions(values);
-        if (typeof serve === "string") return usage(serve);
-        return await serveCommand(ctx, rest[0], serverArgs, serve, values["dry-run"] ?? false);
-      }
-      case "config": {
-        if (rest.length !== 1) return usage("give one server name or manifest path");
-        if (values.client !== undefined) {
-          const { configCommand: clientConfig } = await import("./cli/clients.ts");
-          return await clientConfig(clientCtx, rest[0], clientOptions);
-        }
-        const form = values.form ?? (isolation === "docker" ? "docker" : "deno");
-        if (form === "launcher") {
-          return usage(
-            "--form launcher writes the entry for one client: add --client C (claude-desktop, " +
-              "vscode, cursor, …)",
-          );
-        }
-        if (form !== "deno" && form !== "docker") {
-          return usage(`--form must be deno, launcher or docker, got "${form}"`);
-        }
-        return await configCommand(ctx, rest[0], serverArgs, form);
-      }
-      case "check":
-        if (rest.length === 0) return usage("give one or more manifest files");
-        return await checkCommand(ctx, rest);
-      case "list":
-        return await listCommand(ctx);
-      case "search":
-        if (rest.length === 0) return usage("give one or more words");
-        return await searchCommand(ctx, rest);
-      case "show":
-        if (rest.length !== 1) return usage("give one registry name");
-        return await showCommand(ctx, rest[0]);
-      case "diff":
-        if (rest.length !== 2) return usage("give the old and the new manifest");
-        return await diffCommand(ctx, rest[0], rest[1]);
-      case "export":
-        if (rest.length !== 1) return usage("give one registry name or manifest path");
-        return await exportCommand(ctx, rest[0]);
-      case "import":
-        if (rest.length !== 1) return usage("give one server.json file or URL");
-        return await importCommand(ctx, rest[0]);
-      case "index":
-        if (rest.length !== 1) return usage("give one folder of manifests");
-        return await indexCommand(ctx, rest[0]);
-      default:
-        printError(`mcp-run: unknown command "${command}"\n\n${USAGE}`);
-        return EXIT.usage;
-    }
-  } catch (error) {
-    if ((error as Error).name === "ClientUsageError") return usage((error as Error).message);
     printError(`mcp-run: ${osErrorMessage(error as Error)}`);
     if (error instanceof ManifestError || error instanceof GrantError) return EXIT.invalid;
     if (error instanceof CacheError) return EXIT.cache;
     if (error instanceof DockerUnavailableError) return EXIT.error;
     return EXIT.error;
   }
-}
-
-/** The parser's message for a bad option, in the CLI's own words. */
-function parseErrorMessage(error: Error): string {
-  const code = (error as Error & { code?: string }).code;
-  const unknown = /^Unknown option '([^']*)'/.exec(error.message);
-  if (code === "ERR_PARSE_ARGS_UNKNOWN_OPTION" && unknown) {
-    return `unknown option ${unknown[1]} (server arguments go after --, as in -- ${unknown[1]})`;
-  }
-  const missing = /^Option '([^']*)' argument is ambiguous/.exec(error.message);
-  if (missing) {
-    return `${missing[1]} needs a value: write ${missing[1]}=VALUE for one that starts with -`;
-  }
-  return error.message;
 }
 
 const OS_ERROR_WORDS: Record<string, string> = {
@@ -510,527 +235,6 @@ function osErrorMessage(error: Error): string {
   if (!match || !words) return error.message;
   const [, operation, path] = match;
   return `Cannot ${OS_OPERATION_WORDS[operation] ?? operation} "${path}": ${words}`;
-}
-
-interface Context extends CliContext {
-  autoPull: boolean;
-  /** `--yes`: accept a manifest that asks for more than was approved. */
-  approve: boolean;
-  docker: DockerLaunchOptions;
-}
-
-function dockerOptions(ctx: Context) {
-  return { ...ctx.docker, progress: ctx.printError, autoPull: ctx.autoPull, approve: ctx.approve };
-}
-
-/** Pulls a server when never pulled and verifies its cache, natively or in docker. */
-async function prepareFor(
-  ctx: Context,
-  server: ResolvedServer,
-  form: "deno" | "docker",
-): Promise<void> {
-  if (form === "docker") await (await prepareDockerServer(server, dockerOptions(ctx))).verify();
-  else await (await prepareServer(server, pullOptions(ctx))).verify();
-}
-
-/** Prepares and starts a server in docker (for connectServer). */
-async function startDockerServer(
-  ctx: Context,
-  server: ResolvedServer,
-): Promise<{ process: ServerProcess; verify: () => Promise<void> }> {
-  const plan = dockerLaunchPlan(server, dockerOptions(ctx));
-  const { verify } = await prepareDockerServer(server, dockerOptions(ctx));
-  return { process: spawnDockerServer(server.name, plan, { onStderr: () => {} }), verify };
-}
-
-function planOptions(ctx: Context) {
-  return { cacheRoot: ctx.root, source: ctx.env, registries: ctx.registries };
-}
-
-function pullOptions(ctx: Context) {
-  return {
-    ...planOptions(ctx),
-    progress: ctx.printError,
-    autoPull: ctx.autoPull,
-    approve: ctx.approve,
-  };
-}
-
-async function resolveFor(
-  ctx: Context,
-  target: string,
-  extraArgs: string[],
-): Promise<ResolvedServer> {
-  const loaded = await loadManifest(target, { sources: ctx.sources });
-  return resolveLoaded(ctx, loaded, extraArgs);
-}
-
-/** Resolves a loaded manifest the one way every command does (`isolation` for entry forms). */
-function resolveLoaded(
-  ctx: Context,
-  loaded: LoadedManifest,
-  extraArgs: string[],
-  isolation: "deno" | "docker" = ctx.isolation,
-): ResolvedServer {
-  return resolveServer(loaded.manifest, {
-    params: ctx.params,
-    extraArgs,
-    manifestDir: loaded.dir,
-    home: ctx.env.HOME,
-    cacheRoot: ctx.root,
-    npmRegistry: ctx.registries.NPM_CONFIG_REGISTRY,
-    isolation,
-    trust: ctx.trust,
-  });
-}
-
-async function runCommand(
-  ctx: Context,
-  target: string,
-  extraArgs: string[],
-  dryRun: boolean,
-): Promise<number> {
-  const server = await resolveFor(ctx, target, extraArgs);
-  const docker = ctx.isolation === "docker";
-  const plan = docker
-    ? dockerLaunchPlan(server, dockerOptions(ctx))
-    : denoLaunchPlan(server, planOptions(ctx));
-  if (dryRun) {
-    ctx.print(formatPlan(plan, server, ctx.json));
-    return EXIT.ok;
-  }
-  let child: ServerProcess;
-  let gate: Promise<unknown> | undefined;
-  if (docker) {
-    const { verify } = await prepareDockerServer(server, dockerOptions(ctx));
-    child = spawnDockerServer(server.name, plan as DockerLaunchPlan);
-    gate = verify();
-  } else {
-    const { verify } = await prepareServer(server, pullOptions(ctx));
-    child = spawnServer(server.name, plan);
-    gate = verify();
-  }
-  // Pass the signal on, then make sure the server ends: one that ignores it is killed after the
-  // grace period (stop() closes stdin, then SIGTERM, then SIGKILL).
-  let received: Deno.Signal | undefined;
-  const forward = (signal: Deno.Signal) => () => {
-    received ??= signal;
-    child.kill(signal);
-    child.stop().catch(() => {});
-  };
-  const handlers = (["SIGINT", "SIGTERM", "SIGHUP"] as const).map((s) => [s, forward(s)] as const);
-  for (const [signal, handler] of handlers) Deno.addSignalListener(signal, handler);
-  try {
-    const status = await relayStdio(child, { gate });
-    // Stopped by a signal: exit as a process killed by it would, whatever the server answered.
-    const signal = received ?? status.signal;
-    return signal ? 128 + signalNumber(signal) : status.code;
-  } finally {
-    for (const [signal, handler] of handlers) Deno.removeSignalListener(signal, handler);
-    await child.stop();
-  }
-}
-
-function signalNumber(signal: Deno.Signal): number {
-  return ({ SIGHUP: 1, SIGINT: 2, SIGKILL: 9, SIGTERM: 15 } as Record<string, number>)[signal] ?? 1;
-}
-
-/**
- * Formats a launch plan for `--dry-run`: the exact command line, the folder, and the
- * environment with secret values hidden.
- *
- * @param plan The plan.
- * @param server The server (its secret names are masked).
- * @param json Whether to print JSON.
- * @returns The text to print.
- */
-function formatPlan(plan: LaunchPlan, server: ResolvedServer, json: boolean): string {
-  const env = Object.fromEntries(
-    Object.entries(plan.env).map(([k, v]) => [k, server.secrets.includes(k) ? "<secret>" : v]),
-  );
-  if (json) return JSON.stringify({ ...plan, env }, null, 2);
-  return [
-    `cwd: ${plan.cwd}`,
-    `env: ${Object.entries(env).map(([k, v]) => `${k}=${v}`).join(" ")}`,
-    `command: ${shellQuote([plan.program, ...plan.args])}`,
-  ].join("\n");
-}
-
-/**
- * Reads `--timeout SECONDS` (default 30: a person is waiting) as milliseconds, or says what is
- * wrong with it.
- */
-function timeoutOption(text: string | undefined): number | string {
-  if (text === undefined) return 30_000;
-  const seconds = Number(text);
-  if (text.trim() === "" || !Number.isFinite(seconds) || seconds <= 0) {
-    return `--timeout must be a positive number of seconds, got "${text}"`;
-  }
-  return Math.ceil(seconds * 1000);
-}
-
-async function inspectCommand(
-  ctx: Context,
-  target: string,
-  extraArgs: string[],
-  timeoutMs: number,
-): Promise<number> {
-  const server = await resolveFor(ctx, target, extraArgs);
-  const { connectServer } = await import("./sandbox/connect.ts");
-  const connected = await connectServer(server, {
-    ...pullOptions(ctx),
-    onStderr: () => {},
-    start: ctx.isolation === "docker" ? () => startDockerServer(ctx, server) : undefined,
-    timeoutMs,
-  });
-  try {
-    const { client, request } = connected;
-    const caps = client.getServerCapabilities() ?? {};
-    const tools: Tool[] = caps.tools
-      ? (await request<ListToolsResult>("tools/list", (o) => client.listTools(undefined, o))).tools
-      : [];
-    const prompts: Prompt[] = caps.prompts
-      ? (await request<ListPromptsResult>("prompts/list", (o) => client.listPrompts(undefined, o)))
-        .prompts
-      : [];
-    const resources: Resource[] = caps.resources
-      ? (await request<ListResourcesResult>(
-        "resources/list",
-        (o) => client.listResources(undefined, o),
-      ))
-        .resources
-      : [];
-    const info = client.getServerVersion();
-    if (ctx.json) {
-      ctx.print(JSON.stringify(
-        {
-          server: info,
-          permissions: describePermissions(server),
-          tools: tools.map((t) => ({ name: t.name, description: t.description })),
-          prompts: prompts.map((p) => ({ name: p.name, description: p.description })),
-          resources: resources.map((r) => ({ uri: r.uri, name: r.name })),
-        },
-        null,
-        2,
-      ));
-      return EXIT.ok;
-    }
-    const out = [
-      `${server.name}: ${info?.name ?? "?"} ${info?.version ?? ""}`.trim(),
-      "",
-      "It may:",
-      ...describePermissions(server).map((l) => `  ${l}`),
-      "",
-      `Tools (${tools.length}):`,
-      ...tools.map((t) => `  ${t.name}  ${firstLine(t.description)}`),
-    ];
-    if (prompts.length) {
-      out.push("", `Prompts (${prompts.length}):`);
-      out.push(...prompts.map((p) => `  ${p.name}  ${firstLine(p.description)}`));
-    }
-    if (resources.length) {
-      out.push("", `Resources (${resources.length}):`);
-      out.push(...resources.map((r) => `  ${r.uri}  ${r.name ?? ""}`));
-    }
-    ctx.print(out.join("\n"));
-    return EXIT.ok;
-  } finally {
-    await connected.close();
-  }
-}
-
-function firstLine(text?: string): string {
-  const line = (text ?? "").split("\n")[0].trim();
-  return line.length > 100 ? `${line.slice(0, 99)}…` : line;
-}
-
-async function callCommand(
-  ctx: Context,
-  target: string,
-  tool: string,
-  argsText: string,
-  extraArgs: string[],
-  timeoutMs: number,
-): Promise<number> {
-  let args: unknown;
-  try {
-    args = JSON.parse(argsText);
-  } catch (error) {
-    throw new SyntaxError(`Tool arguments must be a JSON object: ${(error as Error).message}`);
-  }
-  if (!args || typeof args !== "object" || Array.isArray(args)) {
-    throw new TypeError(`Tool arguments must be a JSON object, got ${argsText}`);
-  }
-  const server = await resolveFor(ctx, target, extraArgs);
-  const { connectServer } = await import("./sandbox/connect.ts");
-  const connected = await connectServer(server, {
-    ...pullOptions(ctx),
-    onStderr: () => {},
-    start: ctx.isolation === "docker" ? () => startDockerServer(ctx, server) : undefined,
-    timeoutMs,
-  });
-  try {
-    const params = { name: tool, arguments: args as Record<string, unknown> };
-    const result = await connected.request<CallToolResult>(
-      "tools/call",
-      (o) => connected.client.callTool(params, undefined, o),
-    );
-    if (ctx.json) ctx.print(JSON.stringify(result, null, 2));
-    else {
-      const content = (result.content ?? []) as { type: string; text?: string }[];
-      ctx.print(
-        content.map((c) => c.type === "text" ? c.text : `[${c.type} content]`).join("\n"),
-      );
-    }
-    return result.isError ? EXIT.error : EXIT.ok;
-  } catch (error) {
-    if (error instanceof ServerExitedError || error instanceof Deno.errors.TimedOut) throw error;
-    throw new Error(`Tool "${tool}" failed: ${(error as Error).message}`, { cause: error });
-  } finally {
-    await connected.close();
-  }
-}
-
-/** The `serve` command's own options, validated. */
-interface ServeCommandOptions {
-  host: string;
-  port: number;
-  tokenFile?: string;
-  allowedHosts: string[];
-  allowedOrigins: string[];
-  sessionMode: SessionMode;
-  maxSessions?: number;
-  maxSessionsPerClient?: number;
-  ratePerSecond?: number;
-  maxConcurrentPerClient?: number;
-  idleTimeoutMs?: number;
-  requestTimeoutMs?: number;
-  jsonResponse: boolean;
-  trustProxy: string[];
-  maxConnections?: number;
-  maxConnectionsPerClient?: number;
-}
-
-type ServeFlags =
-  & Partial<
-    Record<
-      | "host"
-      | "port"
-      | "token-file"
-      | "session-mode"
-      | "max-sessions"
-      | "max-sessions-per-client"
-      | "rate-limit"
-      | "max-concurrent"
-      | "idle-timeout"
-      | "request-timeout"
-      | "max-connections"
-      | "max-connections-per-client",
-      string
-    >
-  >
-  & {
-    "allowed-host"?: string[];
-    "allowed-origin"?: string[];
-    "json-response"?: boolean;
-    "trust-proxy"?: string[];
-  };
-
-function serveOptions(values: ServeFlags): ServeCommandOptions | string {
-  const port = Number(values.port ?? "8808");
-  if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    return `--port must be a port number, got "${values.port}"`;
-  }
-  const sessionMode = values["session-mode"] ?? "isolated";
-  if (sessionMode !== "isolated" && sessionMode !== "shared") {
-    return `--session-mode must be isolated or shared, got "${sessionMode}"`;
-  }
-  const numbers: Record<string, number | undefined> = {};
-  const positive = [
-    "max-sessions",
-    "max-sessions-per-client",
-    "max-concurrent",
-    "idle-timeout",
-    "request-timeout",
-    "rate-limit",
-    "max-connections",
-    "max-connections-per-client",
-  ] as const;
-  for (const flag of positive) {
-    const text = values[flag];
-    if (text === undefined) continue;
-    const value = Number(text);
-    const zeroAllowed = flag === "rate-limit";
-    if (!Number.isFinite(value) || value < 0 || (value === 0 && !zeroAllowed)) {
-      return `--${flag} must be a positive number, got "${text}"`;
-    }
-    numbers[flag] = value;
-  }
-  const rate = numbers["rate-limit"];
-  const trustProxy = values["trust-proxy"] ?? [];
-  try {
-    compileTrustedProxies(trustProxy);
-  } catch (error) {
-    return `--trust-proxy ${(error as Error).message.replace(/^Cannot trust proxy /, "")}`;
-  }
-  return {
-    host: values.host ?? "127.0.0.1",
-    port,
-    tokenFile: values["token-file"],
-    allowedHosts: values["allowed-host"] ?? [],
-    allowedOrigins: values["allowed-origin"] ?? [],
-    sessionMode,
-    maxSessions: numbers["max-sessions"],
-    maxSessionsPerClient: numbers["max-sessions-per-client"],
-    ratePerSecond: rate === 0 ? Infinity : rate,
-    maxConcurrentPerClient: numbers["max-concurrent"],
-    idleTimeoutMs: numbers["idle-timeout"] && numbers["idle-timeout"] * 1000,
-    requestTimeoutMs: numbers["request-timeout"] && numbers["request-timeout"] * 1000,
-    jsonResponse: values["json-response"] ?? false,
-    trustProxy,
-    maxConnections: numbers["max-connections"],
-    maxConnectionsPerClient: numbers["max-connections-per-client"],
-  };
-}
-
-async function serveCommand(
-  ctx: Context,
-  target: string,
-  extraArgs: string[],
-  options: ServeCommandOptions,
-  dryRun: boolean,
-): Promise<number> {
-  let tokens: string[] = [];
-  try {
-    if (options.tokenFile !== undefined) tokens = await readTokenFile(options.tokenFile);
-  } catch (error) {
-    // A token file that is missing or unusable is a bad --token-file.
-    ctx.printError(`mcp-run: ${(error as Error).message}`);
-    return EXIT.usage;
-  }
-  // Loaded on use, so the other commands start without the HTTP bridge and its SDK transport.
-  const { checkBindAddress } = await import("./http/serve.ts");
-  const { serveServer } = await import("./http/serve_server.ts");
-  checkBindAddress(options.host, tokens.length > 0);
-  const server = await resolveFor(ctx, target, extraArgs);
-  const docker = ctx.isolation === "docker";
-  const plan = docker ? undefined : denoLaunchPlan(server, planOptions(ctx));
-  const host = options.host.includes(":") ? `[${options.host}]` : options.host;
-  if (dryRun) {
-    const shown = plan ?? dockerLaunchPlan(server, dockerOptions(ctx));
-    ctx.print(formatPlan(shown, server, ctx.json));
-    if (!ctx.json) ctx.print(`listen: http://${host}:${options.port}/mcp`);
-    return EXIT.ok;
-  }
-  const onStderr = (line: string) => ctx.printError(`[${server.name}] ${line}`);
-  const shutdown = new AbortController();
-  const stop = () => shutdown.abort();
-  const signals = ["SIGINT", "SIGTERM"] as const;
-  for (const signal of signals) Deno.addSignalListener(signal, stop);
-  try {
-    const served = await serveServer(server, {
-      ...pullOptions(ctx),
-      // Docker: every process is its own container, with a fresh name.
-      prepare: docker ? () => prepareDockerServer(server, dockerOptions(ctx)) : undefined,
-      spawn: docker
-        ? () =>
-          spawnDockerServer(server.name, dockerLaunchPlan(server, dockerOptions(ctx)), { onStderr })
-        : () => spawnServer(server.name, plan!, { onStderr }),
-      hostname: options.host,
-      port: options.port,
-      tokens,
-      allowedHosts: options.allowedHosts,
-      allowedOrigins: options.allowedOrigins,
-      sessionMode: options.sessionMode,
-      maxSessions: options.maxSessions,
-      maxSessionsPerClient: options.maxSessionsPerClient,
-      ratePerSecond: options.ratePerSecond,
-      rateBurst: options.ratePerSecond && options.ratePerSecond * 2,
-      maxConcurrentPerClient: options.maxConcurrentPerClient,
-      idleTimeoutMs: options.idleTimeoutMs,
-      requestTimeoutMs: options.requestTimeoutMs,
-      jsonResponse: options.jsonResponse,
-      trustProxy: options.trustProxy,
-      maxConnections: options.maxConnections,
-      maxConnectionsPerClient: options.maxConnectionsPerClient,
-      signal: shutdown.signal,
-    }).catch((error) => {
-      if (!(error instanceof Deno.errors.AddrInUse)) throw error;
-      throw new Deno.errors.AddrInUse(
-        `${error.message}; stop the program using it, or choose another port with --port ` +
-          "(--port 0 picks a free one)",
-        { cause: error },
-      );
-    });
-    const unit = docker ? "container" : "process";
-    const mode = options.sessionMode === "isolated"
-      ? `one sandboxed ${unit} per session`
-      : `one sandboxed ${unit} shared by every session`;
-    ctx.printError(`mcp-run serve: ${server.name} on ${served.url} (${mode})`);
-    if (tokens.length === 0) ctx.printError("mcp-run serve: no token: loopback clients only");
-    await served.finished;
-    ctx.printError("mcp-run serve: stopped");
-    return EXIT.ok;
-  } finally {
-    for (const signal of signals) Deno.removeSignalListener(signal, stop);
-  }
-}
-
-async function configCommand(
-  ctx: Context,
-  target: string,
-  extraArgs: string[],
-  form: "deno" | "docker",
-): Promise<number> {
-  const loaded = await loadManifest(target, { sources: ctx.sources });
-  const server = resolveLoaded(ctx, loaded, extraArgs, form);
-  if (form === "docker") await (await prepareDockerServer(server, dockerOptions(ctx))).verify();
-  else await (await prepareServer(server, pullOptions(ctx))).verify();
-  const entry = directCommand(server, {
-    ...ctx.docker,
-    form,
-    cacheRoot: ctx.root,
-    user: ctx.docker.user ?? (form === "docker" ? defaultContainerUser(server) : undefined),
-    secretDescriptions: Object.fromEntries(
-      Object.entries({ ...loaded.manifest.env, ...loaded.manifest.secrets })
-        .map(([name, spec]) => [name, spec.description]),
-    ),
-  });
-  const value: Record<string, unknown> = { command: entry.command, args: entry.args };
-  if (Object.keys(entry.env).length > 0) value.env = entry.env;
-  ctx.print(JSON.stringify(ctx.json ? entry : value, null, 2));
-  if (!ctx.json && entry.secrets.length > 0) {
-    ctx.printError(
-      `The client must set ${entry.secrets.map((s) => s.name).join(", ")} in this entry's ` +
-        "environment (mcp-run never writes their values).",
-    );
-  }
-  return EXIT.ok;
-}
-
-async function checkCommand(ctx: Context, files: string[]): Promise<number> {
-  const results: { file: string; ok: boolean; problems: unknown[] }[] = [];
-  for (const file of files) {
-    try {
-      const loaded = await loadManifest(file.includes("/") ? file : `./${file}`);
-      // The grant policy run applies, to what the manifest decides by itself.
-      const problems = manifestGrantProblems(loaded.manifest, {
-        home: ctx.env.HOME,
-        cacheRoot: ctx.root,
-        isolation: ctx.isolation,
-        trust: ctx.trust,
-      });
-      if (problems.length > 0) throw new ManifestError(problems, loaded.file);
-      results.push({ file, ok: true, problems: [] });
-    } catch (error) {
-      if (!(error instanceof ManifestError)) throw error;
-      results.push({ file, ok: false, problems: error.problems });
-      if (!ctx.json) ctx.printError(error.message);
-    }
-  }
-  if (ctx.json) ctx.print(JSON.stringify(results, null, 2));
-  else for (const r of results) if (r.ok) ctx.print(`${r.file}: ok`);
-  return results.every((r) => r.ok) ? EXIT.ok : EXIT.invalid;
 }
 
 if (import.meta.main) Deno.exit(await main(Deno.args));

@@ -5,7 +5,7 @@
  * @module
  */
 import { resolve } from "node:path";
-import type { CliContext } from "./context.ts";
+import { type CliContext, UsageError } from "./context.ts";
 import { type ClientEntry, clientEntry } from "../clients/client_entry.ts";
 import { readClientEnvironment } from "../clients/client_environment.ts";
 import { clientConfigPath, scopeFor } from "../clients/config_path.ts";
@@ -16,29 +16,17 @@ import { cacheLauncher, resolveLauncher } from "../clients/launcher_cache.ts";
 import { type CachedLauncher, launcherCommand } from "../clients/launcher_command.ts";
 import { writeSecretEnvFile } from "../clients/secret_env_file.ts";
 import { defaultContainerUser } from "../sandbox/docker_launch.ts";
-import { directCommand, type DirectCommandOptions } from "../clients/direct_command.ts";
+import { directCommand } from "../clients/direct_command.ts";
 import type { LaunchCommand } from "../clients/types.ts";
 import { getClient, isClientId } from "../clients/registry.ts";
 import type { ClientEnvironment, ClientId, ConfigScope } from "../clients/types.ts";
 import { removeClientEntry, writeClientConfig } from "../clients/write_client_config.ts";
-import { type LoadedManifest, loadManifest } from "../registry/load.ts";
+import type { LoadedManifest } from "../registry/load.ts";
+import { resolveTarget } from "./target.ts";
 import type { ResolvedServer } from "../policy/resolve.ts";
 
-/** What the client commands need from the CLI. */
-export interface ClientCommandContext extends CliContext {
-  /** The `--registry` values as typed (passed on by launcher entries). */
-  registrySources: string[];
-  /** Docker image, network, limits and user for docker entries. */
-  entryOptions: Partial<DirectCommandOptions>;
-  /** Pull the server when never pulled and verify its cache, natively or in docker. */
-  prepare: (server: ResolvedServer, isolation: "deno" | "docker") => Promise<void>;
-  /** Resolve a loaded manifest exactly as `run` does, for the given isolation. */
-  resolve: (
-    loaded: LoadedManifest,
-    extraArgs: string[],
-    isolation: "deno" | "docker",
-  ) => ResolvedServer;
-}
+/** What the client commands need from the CLI: its common context. */
+export type ClientCommandContext = CliContext;
 
 /** Client options of the commands, as parsed. */
 export interface ClientCommandOptions {
@@ -62,8 +50,8 @@ export interface ClientCommandOptions {
   extraArgs: string[];
 }
 
-/** A usage problem the CLI reports with exit code 2. */
-export class ClientUsageError extends Error {
+/** A usage problem of a client option, which the CLI reports with exit code 2. */
+export class ClientUsageError extends UsageError {
   /**
    * @param message What is wrong with the command line.
    */
@@ -93,7 +81,7 @@ export async function installCommand(
   // Refuse a corrupt file or a foreign entry before downloading anything.
   withClientEntry(await readIfExists(file), entry, { force: options.force, file });
   // Pull when never pulled and verify the cache: the entry then starts offline.
-  await ctx.prepare(built.server, built.isolation);
+  await (await ctx.sandboxFor(built.isolation).prepare(built.server)).verify();
   await cacheLauncherOf(ctx, built);
   if (built.envFile) {
     await writeSecretEnvFile(built.envFile.path, built.envFile.values);
@@ -120,8 +108,9 @@ export async function installCommand(
 }
 
 /**
- * `mcp-run config <server> --client C`: pull the server if needed and print the entry as a
- * snippet of the client's file, writing nothing (an `--env-file` is not written either).
+ * `mcp-run config <server>`: pull the server if needed and print its entry. With `--client C`,
+ * as a snippet of that client's file, writing nothing (an `--env-file` is not written either);
+ * without, as the plain `command`/`args`/`env` entry of the deno or docker form.
  *
  * @param ctx CLI context.
  * @param target Registry name or manifest path.
@@ -134,9 +123,10 @@ export async function configCommand(
   target: string,
   options: ClientCommandOptions,
 ): Promise<number> {
+  if (options.client === undefined) return await printPlainEntry(ctx, target, options);
   const built = await buildEntry(ctx, target, options);
   const { entry, file } = built;
-  await ctx.prepare(built.server, built.isolation);
+  await (await ctx.sandboxFor(built.isolation).prepare(built.server)).verify();
   await cacheLauncherOf(ctx, built);
   if (ctx.json) {
     ctx.print(JSON.stringify(
@@ -233,6 +223,51 @@ function scopeOption(options: ClientCommandOptions): ConfigScope | undefined {
   throw new ClientUsageError(`--scope must be user or project, got "${scope}"`);
 }
 
+/** `config` without a client: the self-contained entry of the isolation's form, as JSON. */
+async function printPlainEntry(
+  ctx: ClientCommandContext,
+  target: string,
+  options: ClientCommandOptions,
+): Promise<number> {
+  // The entry form of the same name as the isolation, unless one is chosen.
+  const form = options.form ?? ctx.target.isolation;
+  if (form === "launcher") {
+    throw new ClientUsageError(
+      "--form launcher writes the entry for one client: add --client C (claude-desktop, " +
+        "vscode, cursor, …)",
+    );
+  }
+  if (form !== "deno" && form !== "docker") {
+    throw new ClientUsageError(`--form must be deno, launcher or docker, got "${form}"`);
+  }
+  const { loaded, server } = await resolveTarget(target, {
+    ...ctx.target,
+    extraArgs: options.extraArgs,
+    isolation: form,
+  });
+  await (await ctx.sandboxFor(form).prepare(server)).verify();
+  const entry = directCommand(server, {
+    ...ctx.docker,
+    form,
+    cacheRoot: ctx.root,
+    user: ctx.docker.user ?? (form === "docker" ? defaultContainerUser(server) : undefined),
+    secretDescriptions: Object.fromEntries(
+      Object.entries({ ...loaded.manifest.env, ...loaded.manifest.secrets })
+        .map(([name, spec]) => [name, spec.description]),
+    ),
+  });
+  const value: Record<string, unknown> = { command: entry.command, args: entry.args };
+  if (Object.keys(entry.env).length > 0) value.env = entry.env;
+  ctx.print(JSON.stringify(ctx.json ? entry : value, null, 2));
+  if (!ctx.json && entry.secrets.length > 0) {
+    ctx.printError(
+      `The client must set ${entry.secrets.map((s) => s.name).join(", ")} in this entry's ` +
+        "environment (mcp-run never writes their values).",
+    );
+  }
+  return 0;
+}
+
 /** The entry forms: `deno` and `docker` are self-contained, `launcher` calls mcp-run. */
 const FORMS = ["deno", "launcher", "docker"] as const;
 
@@ -288,9 +323,17 @@ async function buildEntry(
   if (options.envFile !== undefined && form !== "docker") {
     throw new ClientUsageError("--env-file needs --form docker");
   }
-  const isolation = form === "docker" ? "docker" : form === "launcher" ? ctx.isolation : "deno";
-  const loaded: LoadedManifest = await loadManifest(target, { sources: ctx.sources });
-  const server = ctx.resolve(loaded, options.extraArgs, isolation);
+  const isolation = form === "docker"
+    ? "docker"
+    : form === "launcher"
+    ? ctx.target.isolation
+    : "deno";
+  // Resolved exactly as `run` does, for the entry's isolation.
+  const { loaded, server } = await resolveTarget(target, {
+    ...ctx.target,
+    extraArgs: options.extraArgs,
+    isolation,
+  });
   const vars = entryVariables(server, loaded.manifest, { source: ctx.env });
   // Paths are written absolute: the client starts the entry from another folder.
   const absolute = (s: string) => /^[a-z][a-z0-9+.-]*:\/\//i.test(s) ? s : resolve(s);
@@ -334,14 +377,14 @@ async function buildEntry(
       registrySources: ctx.registrySources.map(absolute),
       registries: ctx.registries,
       extraArgs: options.extraArgs,
-      docker: isolation === "docker" ? { image: ctx.entryOptions.image } : undefined,
+      docker: isolation === "docker" ? { image: ctx.docker.image } : undefined,
     });
   } else {
     launch = directCommand(server, {
-      ...ctx.entryOptions,
+      ...ctx.docker,
       form,
       cacheRoot,
-      user: ctx.entryOptions.user ?? (form === "docker" ? defaultContainerUser(server) : undefined),
+      user: ctx.docker.user ?? (form === "docker" ? defaultContainerUser(server) : undefined),
       registries: ctx.registries,
       envFile: envFile && { path: envFile.path, names: Object.keys(envFile.values) },
     });

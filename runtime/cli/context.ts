@@ -1,8 +1,22 @@
 /**
- * What every CLI command receives: parsed common options, output sinks and the environment.
+ * What every CLI command receives: parsed common options, the sandbox, output sinks and the
+ * environment; the exit codes; the usage error every command throws for a bad command line.
  *
  * @module
  */
+import type { ResolveTargetOptions } from "./target.ts";
+import type { Isolation } from "../sandbox/create_sandbox.ts";
+import type { DockerLaunchOptions } from "../sandbox/docker_launch.ts";
+import type { Sandbox } from "../sandbox/sandbox.ts";
+
+/** Exit codes of the CLI (`run` exits with the server's own code once it started). */
+export const EXIT: Readonly<Record<string, number>> = {
+  ok: 0,
+  error: 1,
+  usage: 2,
+  invalid: 3,
+  cache: 4,
+};
 
 /** The common state of one CLI invocation, shared by the command modules. */
 export interface CliContext {
@@ -10,8 +24,16 @@ export interface CliContext {
   root: string;
   /** Registry sources given with `--registry`, then the built-in one (default: built-in). */
   sources?: (string | URL)[];
-  /** `-p` parameters. */
-  params: Record<string, string[]>;
+  /** The `--registry` values as typed (passed on by launcher entries). */
+  registrySources: string[];
+  /** How targets resolve: sources, `-p` parameters, folders, registry, isolation and trust. */
+  target: ResolveTargetOptions & { isolation: Isolation };
+  /** Docker image, network and limits (docker isolation, and docker client entries). */
+  docker: DockerLaunchOptions;
+  /** The sandbox of `--isolation`. */
+  sandbox: Sandbox;
+  /** The sandbox of another isolation (client entry forms), with the same options. */
+  sandboxFor: (isolation: Isolation) => Sandbox;
   /** The CLI's environment. */
   env: Record<string, string>;
   /** Registry mirrors (`JSR_URL`, `NPM_CONFIG_REGISTRY`). */
@@ -22,8 +44,51 @@ export interface CliContext {
   printError: (text: string) => void;
   /** Whether `--format json` was given. */
   json: boolean;
-  /** `--isolation`. */
-  isolation: "deno" | "docker";
-  /** `--trust` (docker: allow declared run/ffi). */
-  trust: boolean;
+}
+
+/** A command's own part of the command line. */
+export interface CommandLine {
+  /** The positional arguments after the command. */
+  rest: string[];
+  /** The server's arguments, after `--`. */
+  serverArgs: string[];
+}
+
+/**
+ * A problem with the command line: the CLI prints it with the command's usage and exits 2.
+ *
+ * @example
+ * ```ts
+ * import { UsageError } from "./context.ts";
+ * console.log(new UsageError("give one server name").name); // UsageError
+ * ```
+ */
+export class UsageError extends Error {
+  /**
+   * @param message What is wrong with the command line.
+   * @param options The cause, if any.
+   */
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "UsageError";
+  }
+}
+
+/**
+ * Checks how many positional arguments a command got.
+ *
+ * @param rest The positional arguments.
+ * @param min The fewest allowed.
+ * @param max The most allowed (default `min`).
+ * @param message What to say otherwise.
+ * @throws {UsageError} When there are fewer or more.
+ *
+ * @example
+ * ```ts
+ * import { expectArgs } from "./context.ts";
+ * expectArgs(["time"], 1, 1, "give one server name"); // passes
+ * ```
+ */
+export function expectArgs(rest: string[], min: number, max: number, message: string): void {
+  if (rest.length < min || rest.length > max) throw new UsageError(message);
 }

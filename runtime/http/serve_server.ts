@@ -5,45 +5,47 @@
  * @module
  */
 import { type HttpBridgeServer, serveHttpBridge, type ServeHttpBridgeOptions } from "./serve.ts";
-import {
-  denoLaunchPlan,
-  prepareServer,
-  type PrepareServerOptions,
-} from "../sandbox/launch_plan.ts";
+import type { PrepareServerOptions } from "../sandbox/launch_plan.ts";
 import type { ResolvedServer } from "../policy/resolve.ts";
-import {
-  type ServerProcess,
-  spawnServer,
-  type SpawnServerOptions,
-} from "../sandbox/server_process.ts";
+import type { ServerProcess, SpawnServerOptions } from "../sandbox/server_process.ts";
+import { DenoSandbox } from "../sandbox/deno_sandbox.ts";
+import type { Sandbox } from "../sandbox/sandbox.ts";
 import { ProcessTransport } from "../sandbox/stdio_transport.ts";
 
 /** Options for {@linkcode serveServer}. */
 export interface ServeServerOptions
   extends Omit<ServeHttpBridgeOptions, "connect">, PrepareServerOptions, SpawnServerOptions {
   /**
-   * Makes the server ready before listening: pull when needed and check the cache. Default:
-   * {@linkcode prepareServer} (docker isolation passes its own).
+   * The sandbox every process starts in (default: a {@linkcode DenoSandbox} made from these
+   * options). Each process gets a fresh plan from it, so one that owns a name (a docker
+   * container) gets its own.
+   */
+  sandbox?: Sandbox;
+  /**
+   * Makes the server ready before listening instead of the sandbox.
+   *
+   * @deprecated Pass a {@linkcode Sandbox} as `sandbox`.
    */
   prepare?: () => Promise<{ verify(): Promise<unknown> }>;
   /**
-   * Starts one server process; called once per process (per session in isolated mode), so a
-   * launcher that needs unique names (a docker container) can make them. Default: the native
-   * Deno launch plan through {@linkcode spawnServer}.
+   * Starts one server process instead of the sandbox; called once per process.
+   *
+   * @deprecated Pass a {@linkcode Sandbox} as `sandbox`.
    */
   spawn?: () => ServerProcess;
 }
 
 /**
- * Prepares a server (pull and verify, as `run` does), then serves it over Streamable HTTP: each
- * session starts its own sandboxed process, which receives nothing from the HTTP request but
- * JSON-RPC messages.
+ * Prepares a server in its sandbox (pull and verify, as `run` does), then serves it over
+ * Streamable HTTP: each session starts its own sandboxed process, which receives nothing from the
+ * HTTP request but JSON-RPC messages.
  *
  * Requires `--allow-net` for the listening address, `--allow-run` for Deno (or docker) and
  * read/write access to the cache root.
  *
  * @param server A resolved server.
- * @param options Cache root, launch plan, address, tokens, allow lists and limits.
+ * @param options The sandbox (default: native, from the cache root and environment given),
+ *   address, tokens, allow lists and limits.
  * @returns The listening bridge; `shutdown()` ends every process.
  * @throws {CacheError} When the cache is missing or tampered with.
  * @throws {RangeError} When listening beyond loopback without a token.
@@ -63,14 +65,12 @@ export async function serveServer(
   server: ResolvedServer,
   options: ServeServerOptions,
 ): Promise<HttpBridgeServer> {
-  const prepared = await (options.prepare?.() ?? prepareServer(server, options));
+  const sandbox = options.sandbox ?? new DenoSandbox(options);
+  // Planned first, as `run` does: a missing variable fails before anything is fetched.
+  if (!options.spawn) sandbox.plan(server);
+  const prepared = await (options.prepare?.() ?? sandbox.prepare(server));
   await prepared.verify();
-  let spawn = options.spawn;
-  if (spawn === undefined) {
-    const plan = denoLaunchPlan(server, options);
-    spawn = () => spawnServer(server.name, plan, options);
-  }
-  const start = spawn;
+  const start = options.spawn ?? (() => sandbox.spawn(server, options));
   return await serveHttpBridge({
     ...options,
     connect: () => Promise.resolve(new ProcessTransport(start())),

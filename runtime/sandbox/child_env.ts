@@ -99,6 +99,62 @@ export function serverEnv(
   server: ResolvedServer,
   options: ServerEnvOptions,
 ): Record<string, string> {
+  const env: Record<string, string> = {
+    HOME: options.home,
+    DENO_DIR: options.denoDir,
+    ...FIXED_ENV,
+  };
+  for (const name of TLS_TRUST_VARS) {
+    if (options.source[name] !== undefined) env[name] = options.source[name];
+  }
+  Object.assign(env, options.registries ?? {});
+  const declared = declaredEnv(server, { source: options.source, launcherNames: Object.keys(env) });
+  return Object.assign(env, declared, server.envValues);
+}
+
+/** What every server's environment holds besides its folders: no update check, no prompt. */
+const FIXED_ENV = { DENO_NO_UPDATE_CHECK: "1", DENO_NO_PROMPT: "1", NO_COLOR: "1" } as const;
+
+/** Options for {@linkcode declaredEnv}. */
+export interface DeclaredEnvOptions {
+  /** The launcher's environment, the source of declared values. */
+  source: Record<string, string>;
+  /**
+   * The names the launcher itself sets in the server's environment, which no `PREFIX_*` pattern
+   * may reach. Default: the ones {@linkcode serverEnv} sets without registry overrides.
+   */
+  launcherNames?: readonly string[];
+}
+
+/**
+ * The declared variables a server receives from the launcher's environment, by name: exactly
+ * the declared names set in `source`, and for a `PREFIX_*` pattern every matching name of
+ * `source` except the reserved ones. Fixed values (`envValues`) are not included. Both isolations
+ * pass on exactly these: natively in the environment, in docker by name (`-e NAME`).
+ *
+ * @param server A resolved server.
+ * @param options The launcher's environment and the names it sets itself.
+ * @returns The declared names and their values.
+ * @throws {TypeError} When a required variable or secret is not set, naming it and its use.
+ * @throws {RangeError} When the server declares or sets a reserved name or pattern (a server not
+ *   built from a validated manifest), or a pattern that matches a name the launcher sets.
+ *
+ * @example
+ * ```ts
+ * import { declaredEnv } from "./child_env.ts";
+ * const env = declaredEnv({
+ *   name: "gh", specifier: "npm:x@1.0.0", args: [], read: [], write: [], net: [], denyNet: [],
+ *   env: ["GH_*"], secrets: [], requiredEnv: [], envValues: {}, sys: [], run: [], ffi: [],
+ *   params: {},
+ * }, { source: { GH_TOKEN: "t", AWS_SECRET: "x" } });
+ * console.log(env); // { GH_TOKEN: "t" }
+ * ```
+ */
+export function declaredEnv(
+  server: ResolvedServer,
+  options: DeclaredEnvOptions,
+): Record<string, string> {
+  const { source } = options;
   const reserved = [...server.env, ...Object.keys(server.envValues)].filter(isReservedEnvName);
   if (reserved.length > 0) {
     throw new RangeError(
@@ -106,21 +162,12 @@ export function serverEnv(
         "the launcher and never passed to a server; remove it from the manifest",
     );
   }
-  const env: Record<string, string> = {
-    HOME: options.home,
-    DENO_DIR: options.denoDir,
-    DENO_NO_UPDATE_CHECK: "1",
-    DENO_NO_PROMPT: "1",
-    NO_COLOR: "1",
-  };
-  for (const name of TLS_TRUST_VARS) {
-    if (options.source[name] !== undefined) env[name] = options.source[name];
-  }
-  Object.assign(env, options.registries ?? {});
+  const launcherNames = options.launcherNames ??
+    ["HOME", "DENO_DIR", ...Object.keys(FIXED_ENV), ...TLS_TRUST_VARS.filter((n) => n in source)];
   // Deno's --allow-env=PREFIX_* would let the server read what the launcher set for Deno.
   for (const pattern of server.env.filter((n) => envPatternPrefix(n) !== undefined)) {
     const upper = pattern.toUpperCase();
-    const taken = Object.keys(env).find((n) => envNameMatches(upper, n.toUpperCase()));
+    const taken = launcherNames.find((n) => envNameMatches(upper, n.toUpperCase()));
     if (taken) {
       throw new RangeError(
         `"${server.name}" asks for "${pattern}", which would let it read ${taken}, set by the ` +
@@ -128,7 +175,7 @@ export function serverEnv(
       );
     }
   }
-  const missing = server.requiredEnv.filter((name) => !options.source[name]);
+  const missing = server.requiredEnv.filter((name) => !source[name]);
   if (missing.length > 0) {
     const kind = (n: string) => server.secrets.includes(n) ? "secret" : "variable";
     throw new TypeError(
@@ -136,16 +183,17 @@ export function serverEnv(
         `${missing.length === 1 ? "it" : "them"} in mcp-run's environment`,
     );
   }
+  const env: Record<string, string> = {};
   for (const name of server.env) {
     if (envPatternPrefix(name) !== undefined) {
-      for (const [key, value] of Object.entries(options.source)) {
+      for (const [key, value] of Object.entries(source)) {
         if (envNameMatches(name, key) && !isReservedEnvName(key)) env[key] = value;
       }
-    } else if (options.source[name] !== undefined) {
-      env[name] = options.source[name];
+    } else if (source[name] !== undefined) {
+      env[name] = source[name];
     }
   }
-  return Object.assign(env, server.envValues);
+  return env;
 }
 
 /**

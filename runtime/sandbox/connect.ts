@@ -4,28 +4,27 @@
  * @module
  */
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import {
-  denoLaunchPlan,
-  type LaunchPlan,
-  prepareServer,
-  type PrepareServerOptions,
-} from "./launch_plan.ts";
+import type { LaunchPlan, PrepareServerOptions } from "./launch_plan.ts";
 import type { ResolvedServer } from "../policy/resolve.ts";
-import {
-  type ServerExitedError,
-  type ServerProcess,
-  spawnServer,
-  type SpawnServerOptions,
-} from "./server_process.ts";
+import type { ServerExitedError, ServerProcess, SpawnServerOptions } from "./server_process.ts";
+import { DenoSandbox } from "./deno_sandbox.ts";
+import type { Sandbox } from "./sandbox.ts";
 import { ProcessTransport } from "./stdio_transport.ts";
 
 /** Options for {@linkcode connectServer}. */
 export interface ConnectServerOptions extends PrepareServerOptions, SpawnServerOptions {
-  /** A launch plan to use instead of the native one (docker isolation builds its own). */
+  /**
+   * The sandbox to prepare and start the server in (default: a {@linkcode DenoSandbox} made from
+   * these options).
+   */
+  sandbox?: Sandbox;
+  /** A plan from the sandbox to start instead of a fresh one. */
   plan?: LaunchPlan;
   /**
-   * Prepares and starts the server instead of the native pull + spawn (docker isolation passes
-   * one); `plan` is then ignored. `verify` is awaited before the client talks to the server.
+   * Prepares and starts the server instead of the sandbox; `plan` is then ignored. `verify` is
+   * awaited before the client talks to the server.
+   *
+   * @deprecated Pass a {@linkcode Sandbox} as `sandbox`.
    */
   start?: () => Promise<{ process: ServerProcess; verify?: () => Promise<unknown> }>;
   /** The client's name in `initialize` (default `mcp-run`). */
@@ -70,7 +69,8 @@ export interface ConnectedServer {
  * Requires `--allow-run` for Deno (or docker) and read/write access to the cache root.
  *
  * @param server A resolved server.
- * @param options Cache root, environment, bounds, an optional launch plan.
+ * @param options The sandbox (default: native, from the cache root and environment given),
+ *   bounds, an optional plan from the sandbox.
  * @returns The connected client.
  * @throws {CacheError} When the cache is missing or tampered with.
  * @throws {ServerExitedError} When the server exits before it answers `initialize`; it carries the
@@ -92,18 +92,10 @@ export async function connectServer(
   server: ResolvedServer,
   options: ConnectServerOptions,
 ): Promise<ConnectedServer> {
-  let process: ServerProcess;
-  let verify: () => Promise<unknown> = () => Promise.resolve();
-  if (options.start) {
-    const started = await options.start();
-    process = started.process;
-    if (started.verify) verify = started.verify;
-  } else {
-    const prepared = await prepareServer(server, options);
-    verify = prepared.verify;
-    process = spawnServer(server.name, options.plan ?? denoLaunchPlan(server, options), options);
-  }
-  const transport = new ProcessTransport(process);
+  const sandbox = options.sandbox ?? new DenoSandbox(options);
+  const started = options.start ? await options.start() : await startIn(sandbox, server, options);
+  const transport = new ProcessTransport(started.process);
+  const verify = started.verify ?? (() => Promise.resolve());
   try {
     await verify();
   } catch (error) {
@@ -127,6 +119,7 @@ export async function connectServer(
     close: async () => {
       await client.close().catch(() => {});
       await transport.close();
+      await sandbox.cleanUp();
     },
     request: async (method, send) => {
       try {
@@ -136,6 +129,17 @@ export async function connectServer(
       }
     },
   };
+}
+
+/** Plans, prepares and starts a server in a sandbox; its cache check may still be running. */
+async function startIn(
+  sandbox: Sandbox,
+  server: ResolvedServer,
+  options: ConnectServerOptions,
+): Promise<{ process: ServerProcess; verify: () => Promise<unknown> }> {
+  const plan = options.plan ?? sandbox.plan(server);
+  const { verify } = await sandbox.prepare(server);
+  return { process: sandbox.spawn(server, { ...options, plan }), verify };
 }
 
 /** The SDK's codes for a closed connection and for a request that timed out. */

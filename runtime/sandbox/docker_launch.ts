@@ -7,10 +7,10 @@
 import { dirname, join } from "node:path";
 import { serverDirs } from "./cache_dirs.ts";
 import {
+  declaredEnv,
   DOCKER_PULL_PROXY_VARS,
   DOCKER_PULL_TLS_VARS,
   DOCKER_RUN_TLS_VARS,
-  serverEnv,
 } from "./child_env.ts";
 import {
   checkImageReference,
@@ -18,6 +18,7 @@ import {
   CONTAINER_USER,
   DENO_IMAGE,
   DOCKER_LABEL,
+  dockerContainerName,
   type DockerLimits,
   dockerPullArgs,
   dockerRunArgs,
@@ -38,7 +39,6 @@ import { denoRunArgs } from "./flags.ts";
 import type { LaunchPlan } from "./launch_plan.ts";
 import { CacheError, downloadSummary } from "./pull.ts";
 import { type ApprovalOptions, checkApproval } from "../policy/approval.ts";
-import { envNameMatches } from "../policy/env_policy.ts";
 import { GrantError, type ResolvedServer } from "../policy/resolve.ts";
 import { ServerProcess, type SpawnServerOptions, startPlan } from "./server_process.ts";
 
@@ -191,13 +191,11 @@ export function dockerLaunchPlan(
   const volume = dockerVolumeName(server, { image });
   const suffix = options.nameSuffix ?? randomSuffix();
   const dirs = serverDirs(server.name, server.specifier, options.cacheRoot);
-  // serverEnv checks required variables and expands PREFIX_* patterns against the source.
-  const resolved = serverEnv(server, { home: "/", denoDir: "/", source });
-  const passEnv = Object.keys(resolved).filter((name) =>
-    !(name in server.envValues) && server.env.some((d) => envNameMatches(d, name))
-  ).sort();
+  // Checks required variables and expands PREFIX_* patterns against the source, as natively.
+  const declared = declaredEnv(server, { source });
+  const passEnv = Object.keys(declared).filter((name) => !(name in server.envValues)).sort();
   const env: Record<string, string> = clientEnv(source);
-  for (const name of passEnv) env[name] = resolved[name];
+  for (const name of passEnv) env[name] = declared[name];
   const tls = server.net.length > 0
     ? tlsTrust(source, DOCKER_RUN_TLS_VARS)
     : { env: {}, paths: [] };
@@ -218,7 +216,7 @@ export function dockerLaunchPlan(
     args,
     env,
     cwd: dirs.cwd,
-    container: args[args.indexOf("--name") + 1],
+    container: dockerContainerName(server.name, suffix),
     volume,
   };
 }
@@ -433,6 +431,15 @@ async function verifyReady(
 
 /** The removal of orphaned containers under way, if any. */
 let reaping: Promise<void> | undefined;
+
+/**
+ * Waits for the removal of orphaned containers that a launch started, if one is under way.
+ *
+ * @returns When no removal is running.
+ */
+export async function orphanRemoval(): Promise<void> {
+  await reaping;
+}
 
 /** Starts removing orphaned containers (once at a time); stopping a server awaits it. */
 function reapOrphans(docker: DockerCommandOptions): Promise<void> {

@@ -23,7 +23,16 @@
  * @module
  */
 
-// ---- Sandbox interface: reserved for the interface and its backends (one block, added with it).
+// ---- Sandbox interface: one per isolation, behind which every command starts servers.
+export type {
+  PreparedLaunch,
+  Sandbox,
+  SandboxPlanOptions,
+  SandboxSpawnOptions,
+} from "./sandbox.ts";
+export { DenoSandbox, type DenoSandboxOptions } from "./deno_sandbox.ts";
+export { DockerSandbox, type DockerSandboxOptions } from "./docker_sandbox.ts";
+export { createSandbox, type CreateSandboxOptions, type Isolation } from "./create_sandbox.ts";
 // ---- End of sandbox interface.
 
 // Deno flags and argv.

@@ -1,0 +1,308 @@
+/**
+ * The launch commands of the CLI: `run`, `pull`, `flags`, `inspect` and `call`. Each resolves its
+ * target and talks only to the sandbox it is given.
+ *
+ * @module
+ */
+import type {
+  CallToolResult,
+  ListPromptsResult,
+  ListResourcesResult,
+  ListToolsResult,
+  Prompt,
+  Resource,
+  Tool,
+} from "@modelcontextprotocol/sdk/types.js";
+import { describePermissions } from "../policy/describe.ts";
+import type { ResolvedServer } from "../policy/resolve.ts";
+import type { LaunchPlan } from "../sandbox/launch_plan.ts";
+import { ServerExitedError, type ServerProcess } from "../sandbox/server_process.ts";
+import { shellQuote } from "../sandbox/shell_quote.ts";
+import { relayStdio } from "../sandbox/stdio_relay.ts";
+import { type CliContext, type CommandLine, EXIT, expectArgs, UsageError } from "./context.ts";
+import { resolveTarget } from "./target.ts";
+
+/**
+ * `mcp-run pull <server>`: checks the manifest against the approved one (`--yes` accepts more),
+ * then fills the sandbox's cache. No server code runs.
+ *
+ * @param ctx CLI context.
+ * @param line The target and the server's arguments.
+ * @returns The exit code.
+ * @throws {UsageError} When not given one target.
+ */
+export async function pullCommand(ctx: CliContext, line: CommandLine): Promise<number> {
+  expectArgs(line.rest, 1, 1, "give one server name or manifest path");
+  const server = await resolveFor(ctx, line.rest[0], line.serverArgs);
+  await ctx.sandbox.pull(server);
+  return EXIT.ok;
+}
+
+/**
+ * `mcp-run flags <server>`: prints the exact command that starts the server, to copy.
+ *
+ * @param ctx CLI context.
+ * @param line The target and the server's arguments.
+ * @returns The exit code.
+ * @throws {UsageError} When not given one target.
+ */
+export async function flagsCommand(ctx: CliContext, line: CommandLine): Promise<number> {
+  expectArgs(line.rest, 1, 1, "give one server name or manifest path");
+  const server = await resolveFor(ctx, line.rest[0], line.serverArgs);
+  // A command to copy: no launcher labels, or the next launch would remove its container.
+  const plan = ctx.sandbox.plan(server, { standalone: true });
+  const argv = [plan.program, ...plan.args];
+  ctx.print(ctx.json ? JSON.stringify(argv) : shellQuote(argv));
+  return EXIT.ok;
+}
+
+async function resolveFor(
+  ctx: CliContext,
+  target: string,
+  extraArgs: string[],
+): Promise<ResolvedServer> {
+  return (await resolveTarget(target, { ...ctx.target, extraArgs })).server;
+}
+
+/** Options for {@linkcode runCommand}. */
+export interface RunCommandOptions {
+  /** `--dry-run`: print the plan, start nothing. */
+  dryRun?: boolean;
+}
+
+/**
+ * `mcp-run run <server>`: starts the server in the sandbox and relays stdio; exits with the
+ * server's code (128 + the signal's number when stopped by one).
+ *
+ * @param ctx CLI context.
+ * @param line The target and the server's arguments.
+ * @param options `--dry-run`.
+ * @returns The exit code.
+ * @throws {UsageError} When not given one target.
+ */
+export async function runCommand(
+  ctx: CliContext,
+  line: CommandLine,
+  options: RunCommandOptions = {},
+): Promise<number> {
+  expectArgs(line.rest, 1, 1, "give one server name or manifest path");
+  const server = await resolveFor(ctx, line.rest[0], line.serverArgs);
+  const plan = ctx.sandbox.plan(server);
+  if (options.dryRun) {
+    ctx.print(formatPlan(plan, server, ctx.json));
+    return EXIT.ok;
+  }
+  const { verify } = await ctx.sandbox.prepare(server);
+  const child: ServerProcess = ctx.sandbox.spawn(server, { plan });
+  const gate = verify();
+  // Pass the signal on, then make sure the server ends: one that ignores it is killed after the
+  // grace period (stop() closes stdin, then SIGTERM, then SIGKILL).
+  let received: Deno.Signal | undefined;
+  const forward = (signal: Deno.Signal) => () => {
+    received ??= signal;
+    child.kill(signal);
+    child.stop().catch(() => {});
+  };
+  const handlers = (["SIGINT", "SIGTERM", "SIGHUP"] as const).map((s) => [s, forward(s)] as const);
+  for (const [signal, handler] of handlers) Deno.addSignalListener(signal, handler);
+  try {
+    const status = await relayStdio(child, { gate });
+    // Stopped by a signal: exit as a process killed by it would, whatever the server answered.
+    const signal = received ?? status.signal;
+    return signal ? 128 + signalNumber(signal) : status.code;
+  } finally {
+    for (const [signal, handler] of handlers) Deno.removeSignalListener(signal, handler);
+    await child.stop();
+    await ctx.sandbox.cleanUp();
+  }
+}
+
+function signalNumber(signal: Deno.Signal): number {
+  return ({ SIGHUP: 1, SIGINT: 2, SIGKILL: 9, SIGTERM: 15 } as Record<string, number>)[signal] ?? 1;
+}
+
+/**
+ * Formats a launch plan for `--dry-run`: the exact command line, the folder, and the
+ * environment with secret values hidden.
+ *
+ * @param plan The plan.
+ * @param server The server (its secret names are masked).
+ * @param json Whether to print JSON.
+ * @returns The text to print.
+ */
+export function formatPlan(plan: LaunchPlan, server: ResolvedServer, json: boolean): string {
+  const env = Object.fromEntries(
+    Object.entries(plan.env).map(([k, v]) => [k, server.secrets.includes(k) ? "<secret>" : v]),
+  );
+  if (json) return JSON.stringify({ ...plan, env }, null, 2);
+  return [
+    `cwd: ${plan.cwd}`,
+    `env: ${Object.entries(env).map(([k, v]) => `${k}=${v}`).join(" ")}`,
+    `command: ${shellQuote([plan.program, ...plan.args])}`,
+  ].join("\n");
+}
+
+/**
+ * Reads `--timeout SECONDS` (default 30: a person is waiting) as milliseconds.
+ *
+ * @throws {UsageError} When it is not a positive number.
+ */
+function timeoutOption(text: string | undefined): number {
+  if (text === undefined) return 30_000;
+  const seconds = Number(text);
+  if (text.trim() === "" || !Number.isFinite(seconds) || seconds <= 0) {
+    throw new UsageError(`--timeout must be a positive number of seconds, got "${text}"`);
+  }
+  return Math.ceil(seconds * 1000);
+}
+
+/** Options for {@linkcode inspectCommand} and {@linkcode callCommand}. */
+export interface ConnectCommandOptions {
+  /** `--timeout SECONDS`, as typed (default 30). */
+  timeout?: string;
+}
+
+/**
+ * `mcp-run inspect <server>`: starts the server, lists its tools, prompts and resources, and
+ * says what it may do.
+ *
+ * @param ctx CLI context.
+ * @param line The target and the server's arguments.
+ * @param options `--timeout`.
+ * @returns The exit code.
+ * @throws {UsageError} When not given one target, or a bad timeout.
+ */
+export async function inspectCommand(
+  ctx: CliContext,
+  line: CommandLine,
+  options: ConnectCommandOptions = {},
+): Promise<number> {
+  expectArgs(line.rest, 1, 1, "give one server name or manifest path");
+  const timeoutMs = timeoutOption(options.timeout);
+  const server = await resolveFor(ctx, line.rest[0], line.serverArgs);
+  const { connectServer } = await import("../sandbox/connect.ts");
+  const connected = await connectServer(server, {
+    cacheRoot: ctx.root,
+    sandbox: ctx.sandbox,
+    onStderr: () => {},
+    timeoutMs,
+  });
+  try {
+    const { client, request } = connected;
+    const caps = client.getServerCapabilities() ?? {};
+    const tools: Tool[] = caps.tools
+      ? (await request<ListToolsResult>("tools/list", (o) => client.listTools(undefined, o))).tools
+      : [];
+    const prompts: Prompt[] = caps.prompts
+      ? (await request<ListPromptsResult>("prompts/list", (o) => client.listPrompts(undefined, o)))
+        .prompts
+      : [];
+    const resources: Resource[] = caps.resources
+      ? (await request<ListResourcesResult>(
+        "resources/list",
+        (o) => client.listResources(undefined, o),
+      ))
+        .resources
+      : [];
+    const info = client.getServerVersion();
+    if (ctx.json) {
+      ctx.print(JSON.stringify(
+        {
+          server: info,
+          permissions: describePermissions(server),
+          tools: tools.map((t) => ({ name: t.name, description: t.description })),
+          prompts: prompts.map((p) => ({ name: p.name, description: p.description })),
+          resources: resources.map((r) => ({ uri: r.uri, name: r.name })),
+        },
+        null,
+        2,
+      ));
+      return EXIT.ok;
+    }
+    const out = [
+      `${server.name}: ${info?.name ?? "?"} ${info?.version ?? ""}`.trim(),
+      "",
+      "It may:",
+      ...describePermissions(server).map((l) => `  ${l}`),
+      "",
+      `Tools (${tools.length}):`,
+      ...tools.map((t) => `  ${t.name}  ${firstLine(t.description)}`),
+    ];
+    if (prompts.length) {
+      out.push("", `Prompts (${prompts.length}):`);
+      out.push(...prompts.map((p) => `  ${p.name}  ${firstLine(p.description)}`));
+    }
+    if (resources.length) {
+      out.push("", `Resources (${resources.length}):`);
+      out.push(...resources.map((r) => `  ${r.uri}  ${r.name ?? ""}`));
+    }
+    ctx.print(out.join("\n"));
+    return EXIT.ok;
+  } finally {
+    await connected.close();
+  }
+}
+
+function firstLine(text?: string): string {
+  const line = (text ?? "").split("\n")[0].trim();
+  return line.length > 100 ? `${line.slice(0, 99)}…` : line;
+}
+
+/**
+ * `mcp-run call <server> <tool> [JSON]`: starts the server, calls one tool and prints its result;
+ * exits 1 when the tool reports an error.
+ *
+ * @param ctx CLI context.
+ * @param line The target, the tool, its JSON arguments and the server's arguments.
+ * @param options `--timeout`.
+ * @returns The exit code.
+ * @throws {UsageError} When not given a target and a tool, or a bad timeout.
+ * @throws {SyntaxError} When the tool arguments are not JSON.
+ */
+export async function callCommand(
+  ctx: CliContext,
+  line: CommandLine,
+  options: ConnectCommandOptions = {},
+): Promise<number> {
+  expectArgs(line.rest, 2, 3, "give a server, a tool and JSON arguments");
+  const timeoutMs = timeoutOption(options.timeout);
+  const [target, tool, argsText = "{}"] = line.rest;
+  const extraArgs = line.serverArgs;
+  let args: unknown;
+  try {
+    args = JSON.parse(argsText);
+  } catch (error) {
+    throw new SyntaxError(`Tool arguments must be a JSON object: ${(error as Error).message}`);
+  }
+  if (!args || typeof args !== "object" || Array.isArray(args)) {
+    throw new TypeError(`Tool arguments must be a JSON object, got ${argsText}`);
+  }
+  const server = await resolveFor(ctx, target, extraArgs);
+  const { connectServer } = await import("../sandbox/connect.ts");
+  const connected = await connectServer(server, {
+    cacheRoot: ctx.root,
+    sandbox: ctx.sandbox,
+    onStderr: () => {},
+    timeoutMs,
+  });
+  try {
+    const params = { name: tool, arguments: args as Record<string, unknown> };
+    const result = await connected.request<CallToolResult>(
+      "tools/call",
+      (o) => connected.client.callTool(params, undefined, o),
+    );
+    if (ctx.json) ctx.print(JSON.stringify(result, null, 2));
+    else {
+      const content = (result.content ?? []) as { type: string; text?: string }[];
+      ctx.print(
+        content.map((c) => c.type === "text" ? c.text : `[${c.type} content]`).join("\n"),
+      );
+    }
+    return result.isError ? EXIT.error : EXIT.ok;
+  } catch (error) {
+    if (error instanceof ServerExitedError || error instanceof Deno.errors.TimedOut) throw error;
+    throw new Error(`Tool "${tool}" failed: ${(error as Error).message}`, { cause: error });
+  } finally {
+    await connected.close();
+  }
+}

@@ -1,0 +1,326 @@
+/**
+ * The command line's options: the parser's table, which command takes which, and the common
+ * options read into the context every command receives.
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { isAbsolute, resolve as resolvePath } from "node:path";
+import { cacheRoot } from "../sandbox/cache_dirs.ts";
+import { checkDockerLimits, checkImageReference } from "../sandbox/docker_args.ts";
+import type { DockerLaunchOptions } from "../sandbox/docker_launch.ts";
+import { createSandbox, type Isolation } from "../sandbox/create_sandbox.ts";
+import type { Sandbox } from "../sandbox/sandbox.ts";
+import { checkRegistrySource } from "../registry/load.ts";
+import { type CliContext, UsageError } from "./context.ts";
+import type { UserConfig } from "./user_config.ts";
+
+/** The option table of the parser. */
+export const OPTIONS = {
+  param: { type: "string", short: "p", multiple: true },
+  format: { type: "string", default: "text" },
+  "dry-run": { type: "boolean" },
+  registry: { type: "string", multiple: true },
+  cache: { type: "string" },
+  "jsr-url": { type: "string" },
+  "npm-registry": { type: "string" },
+  offline: { type: "boolean" },
+  host: { type: "string" },
+  port: { type: "string" },
+  "token-file": { type: "string" },
+  "allowed-host": { type: "string", multiple: true },
+  "allowed-origin": { type: "string", multiple: true },
+  "session-mode": { type: "string" },
+  "max-sessions": { type: "string" },
+  "max-sessions-per-client": { type: "string" },
+  "rate-limit": { type: "string" },
+  "max-concurrent": { type: "string" },
+  "idle-timeout": { type: "string" },
+  "request-timeout": { type: "string" },
+  "json-response": { type: "boolean" },
+  "trust-proxy": { type: "string", multiple: true },
+  "max-connections": { type: "string" },
+  "max-connections-per-client": { type: "string" },
+  isolation: { type: "string" },
+  image: { type: "string" },
+  network: { type: "string" },
+  memory: { type: "string" },
+  cpus: { type: "string" },
+  "pids-limit": { type: "string" },
+  trust: { type: "boolean" },
+  form: { type: "string" },
+  client: { type: "string" },
+  scope: { type: "string" },
+  name: { type: "string" },
+  file: { type: "string" },
+  force: { type: "boolean" },
+  launcher: { type: "string" },
+  "env-file": { type: "string" },
+  yes: { type: "boolean" },
+  timeout: { type: "string" },
+  help: { type: "boolean", short: "h" },
+} as const;
+
+/** Options every command takes. */
+const GLOBAL_OPTIONS = ["help", "format", "cache", "registry", "jsr-url", "npm-registry"];
+/** How a server is chosen and sandboxed. */
+const LAUNCH = [
+  "param",
+  "offline",
+  "isolation",
+  "image",
+  "network",
+  "memory",
+  "cpus",
+  "pids-limit",
+  "trust",
+];
+const SERVE = [
+  "host",
+  "port",
+  "token-file",
+  "allowed-host",
+  "allowed-origin",
+  "session-mode",
+  "max-sessions",
+  "max-sessions-per-client",
+  "rate-limit",
+  "max-concurrent",
+  "idle-timeout",
+  "request-timeout",
+  "json-response",
+  "trust-proxy",
+  "max-connections",
+  "max-connections-per-client",
+];
+const CLIENT = ["client", "scope", "form", "name", "file", "force", "launcher", "env-file"];
+/** Options that only one isolation takes. */
+const ISOLATION_OPTIONS: Record<Isolation, readonly (keyof typeof OPTIONS)[]> = {
+  deno: [],
+  docker: ["image", "network", "memory", "cpus", "pids-limit", "trust"],
+};
+/** Options each command takes besides the global ones; a stray one is a usage error. */
+const COMMAND_OPTIONS: Record<string, readonly string[]> = {
+  run: [...LAUNCH, "dry-run", "yes"],
+  pull: [...LAUNCH, "yes"],
+  flags: LAUNCH,
+  inspect: [...LAUNCH, "timeout", "yes"],
+  call: [...LAUNCH, "timeout", "yes"],
+  serve: [...LAUNCH, ...SERVE, "dry-run", "yes"],
+  config: [...LAUNCH, ...CLIENT, "yes"],
+  install: [...LAUNCH, ...CLIENT, "yes"],
+  uninstall: CLIENT,
+  clients: ["scope"],
+  check: ["isolation", "trust"],
+  list: [],
+  search: [],
+  show: [],
+  diff: [],
+  export: [],
+  import: [],
+  index: [],
+};
+
+/** The parser, called the one way the CLI calls it (its result type is the CLI's). */
+function parse(args: string[]) {
+  return parseArgs({ args, allowPositionals: true, tokens: true, options: OPTIONS });
+}
+
+/** The command line, parsed. */
+export type ParsedCommandLine = ReturnType<typeof parse>;
+
+/** The options given, by name. */
+export type CliValues = ParsedCommandLine["values"];
+
+/**
+ * Parses the options and positional arguments before `--`.
+ *
+ * @param args The arguments before `--`.
+ * @returns Values, positionals and tokens.
+ * @throws {TypeError} For an unknown option or a missing value (see {@linkcode parseErrorMessage}).
+ */
+export function parseCommandLine(args: string[]): ParsedCommandLine {
+  return parse(args);
+}
+
+/**
+ * The first option given that the command does not take, if any.
+ *
+ * @param command The command.
+ * @param tokens The parser's tokens.
+ * @returns The option as typed (`--port`), or undefined.
+ */
+export function strayOption(
+  command: string,
+  tokens: ParsedCommandLine["tokens"],
+): string | undefined {
+  if (!(command in COMMAND_OPTIONS)) return undefined;
+  const allowed = new Set([...GLOBAL_OPTIONS, ...COMMAND_OPTIONS[command]]);
+  const stray = tokens.find((t) => t.kind === "option" && !allowed.has(t.name));
+  return stray?.kind === "option" ? stray.rawName : undefined;
+}
+
+/** Options for {@linkcode readContext}. */
+export interface ReadContextOptions {
+  /** The command (config and install take every isolation's options). */
+  command: string;
+  /** The CLI's environment. */
+  env: Record<string, string>;
+  /** The user's defaults (isolation, image). */
+  defaults: UserConfig;
+  /** Prints data (stdout). */
+  print: (text: string) => void;
+  /** Prints messages (stderr). */
+  printError: (text: string) => void;
+}
+
+/**
+ * Reads the common options into the context every command receives: isolation and its sandbox,
+ * docker limits, registries, the cache root, `-p` parameters.
+ *
+ * @param values The options given.
+ * @param options The command, environment, defaults and output sinks.
+ * @returns The context.
+ * @throws {UsageError} For a bad value, in the words the command's usage follows.
+ */
+export async function readContext(
+  values: CliValues,
+  options: ReadContextOptions,
+): Promise<CliContext> {
+  const { env, printError } = options;
+  const isolation = readIsolation(values, options);
+  const limits = readDocker(values, options.defaults);
+  const registries: Record<string, string> = {};
+  if (values["jsr-url"]) registries.JSR_URL = values["jsr-url"];
+  if (values["npm-registry"]) registries.NPM_CONFIG_REGISTRY = values["npm-registry"];
+  for (const source of values.registry ?? []) {
+    await checkRegistrySource(source).catch((error) => {
+      throw new UsageError(`--registry: ${(error as Error).message}`, { cause: error });
+    });
+  }
+  const root = readCacheRoot(values.cache, env);
+  const params = readParams(values.param ?? []);
+  const sources = values.registry
+    ? [...values.registry, new URL("../../manifests/", import.meta.url)]
+    : undefined;
+  const docker: DockerLaunchOptions = { cacheRoot: root, ...limits, source: env, registries };
+  const sandboxFor = (choice: Isolation): Sandbox =>
+    createSandbox(choice, {
+      ...docker,
+      progress: printError,
+      autoPull: !values.offline,
+      approve: values.yes ?? false,
+    });
+  return {
+    root,
+    sources,
+    registrySources: values.registry ?? [],
+    target: {
+      sources,
+      params,
+      home: env.HOME,
+      cacheRoot: root,
+      npmRegistry: registries.NPM_CONFIG_REGISTRY,
+      isolation,
+      trust: values.trust ?? false,
+    },
+    env,
+    registries,
+    print: options.print,
+    printError,
+    json: values.format === "json",
+    docker,
+    sandbox: sandboxFor(isolation),
+    sandboxFor,
+  };
+}
+
+/** `--isolation` (or the user's default), and no option of another isolation. */
+function readIsolation(values: CliValues, options: ReadContextOptions): Isolation {
+  const choice = values.isolation ?? options.defaults.isolation ?? "deno";
+  if (!Object.hasOwn(ISOLATION_OPTIONS, choice)) {
+    throw new UsageError(`--isolation must be deno or docker, got "${choice}"`);
+  }
+  // config and install take every isolation's options, for the entry forms.
+  if (options.command !== "config" && options.command !== "install") {
+    for (const [other, flags] of Object.entries(ISOLATION_OPTIONS)) {
+      if (other === choice) continue;
+      const given = flags.find((flag) => values[flag] !== undefined);
+      if (given) throw new UsageError(`--${given} needs --isolation ${other}`);
+    }
+  }
+  return choice as Isolation;
+}
+
+/** The docker image, network and limits, checked (the cache and environment come later). */
+function readDocker(
+  values: CliValues,
+  defaults: UserConfig,
+): Omit<DockerLaunchOptions, "cacheRoot"> {
+  const text = values["pids-limit"];
+  const pidsLimit = text === undefined ? undefined : Number(text);
+  if (pidsLimit !== undefined && !(Number.isSafeInteger(pidsLimit) && pidsLimit > 0)) {
+    throw new UsageError(`--pids-limit must be a positive whole number, got "${text}"`);
+  }
+  try {
+    checkDockerLimits({ memory: values.memory, cpus: values.cpus });
+    if (values.image !== undefined) checkImageReference(values.image);
+  } catch (error) {
+    throw new UsageError((error as Error).message, { cause: error });
+  }
+  return {
+    image: values.image ?? defaults.image,
+    network: values.network,
+    memory: values.memory,
+    cpus: values.cpus,
+    pidsLimit,
+  };
+}
+
+/** `--cache` as an absolute folder (default: the user's cache), not a file. */
+function readCacheRoot(cache: string | undefined, env: Record<string, string>): string {
+  if (cache !== undefined && cache.trim() === "") {
+    throw new UsageError(`--cache must name a folder, got "${cache}"`);
+  }
+  const root = cache === undefined
+    ? cacheRoot({ env })
+    : isAbsolute(cache)
+    ? cache
+    : resolvePath(cache);
+  let file = false;
+  try {
+    file = !Deno.statSync(root).isDirectory;
+  } catch { /* created on first use */ }
+  if (file) throw new UsageError(`--cache must name a folder, but "${root}" is a file`);
+  return root;
+}
+
+/** `-p NAME=VALUE` options, several values per name kept in order. */
+function readParams(entries: string[]): Record<string, string[]> {
+  const params: Record<string, string[]> = {};
+  for (const entry of entries) {
+    const eq = entry.indexOf("=");
+    if (eq <= 0) throw new UsageError(`-p takes NAME=VALUE, got "${entry}"`);
+    (params[entry.slice(0, eq)] ??= []).push(entry.slice(eq + 1));
+  }
+  return params;
+}
+
+/**
+ * The parser's message for a bad option, in the CLI's own words.
+ *
+ * @param error What `parseArgs` threw.
+ * @returns The message.
+ */
+export function parseErrorMessage(error: Error): string {
+  const code = (error as Error & { code?: string }).code;
+  const unknown = /^Unknown option '([^']*)'/.exec(error.message);
+  if (code === "ERR_PARSE_ARGS_UNKNOWN_OPTION" && unknown) {
+    return `unknown option ${unknown[1]} (server arguments go after --, as in -- ${unknown[1]})`;
+  }
+  const missing = /^Option '([^']*)' argument is ambiguous/.exec(error.message);
+  if (missing) {
+    return `${missing[1]} needs a value: write ${missing[1]}=VALUE for one that starts with -`;
+  }
+  return error.message;
+}

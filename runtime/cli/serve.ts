@@ -1,0 +1,214 @@
+/**
+ * The `serve` command of the CLI: its options, validated, and the bridge it starts. Loaded only
+ * for `serve`, so the other commands start without the HTTP bridge and its SDK transport.
+ *
+ * @module
+ */
+import { compileTrustedProxies } from "../http/_client_address.ts";
+import { readTokenFile } from "../http/bearer_token.ts";
+import type { SessionMode } from "../http/bridge.ts";
+import { checkBindAddress } from "../http/serve.ts";
+import { serveServer, type ServeServerOptions } from "../http/serve_server.ts";
+import { type CliContext, type CommandLine, EXIT, expectArgs, UsageError } from "./context.ts";
+import { formatPlan } from "./launch.ts";
+import { resolveTarget } from "./target.ts";
+
+/** The `serve` command's own options, validated. */
+interface ServeCommandOptions {
+  host: string;
+  port: number;
+  tokenFile?: string;
+  allowedHosts: string[];
+  allowedOrigins: string[];
+  sessionMode: SessionMode;
+  maxSessions?: number;
+  maxSessionsPerClient?: number;
+  ratePerSecond?: number;
+  maxConcurrentPerClient?: number;
+  idleTimeoutMs?: number;
+  requestTimeoutMs?: number;
+  jsonResponse: boolean;
+  trustProxy: string[];
+  maxConnections?: number;
+  maxConnectionsPerClient?: number;
+}
+
+/** The `serve` command's flags, as parsed. */
+export type ServeFlags =
+  & Partial<
+    Record<
+      | "host"
+      | "port"
+      | "token-file"
+      | "session-mode"
+      | "max-sessions"
+      | "max-sessions-per-client"
+      | "rate-limit"
+      | "max-concurrent"
+      | "idle-timeout"
+      | "request-timeout"
+      | "max-connections"
+      | "max-connections-per-client",
+      string
+    >
+  >
+  & {
+    "allowed-host"?: string[];
+    "allowed-origin"?: string[];
+    "json-response"?: boolean;
+    "trust-proxy"?: string[];
+  };
+
+function serveOptions(values: ServeFlags): ServeCommandOptions | string {
+  const port = Number(values.port ?? "8808");
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    return `--port must be a port number, got "${values.port}"`;
+  }
+  const sessionMode = values["session-mode"] ?? "isolated";
+  if (sessionMode !== "isolated" && sessionMode !== "shared") {
+    return `--session-mode must be isolated or shared, got "${sessionMode}"`;
+  }
+  const numbers: Record<string, number | undefined> = {};
+  const positive = [
+    "max-sessions",
+    "max-sessions-per-client",
+    "max-concurrent",
+    "idle-timeout",
+    "request-timeout",
+    "rate-limit",
+    "max-connections",
+    "max-connections-per-client",
+  ] as const;
+  for (const flag of positive) {
+    const text = values[flag];
+    if (text === undefined) continue;
+    const value = Number(text);
+    const zeroAllowed = flag === "rate-limit";
+    if (!Number.isFinite(value) || value < 0 || (value === 0 && !zeroAllowed)) {
+      return `--${flag} must be a positive number, got "${text}"`;
+    }
+    numbers[flag] = value;
+  }
+  const rate = numbers["rate-limit"];
+  const trustProxy = values["trust-proxy"] ?? [];
+  try {
+    compileTrustedProxies(trustProxy);
+  } catch (error) {
+    return `--trust-proxy ${(error as Error).message.replace(/^Cannot trust proxy /, "")}`;
+  }
+  return {
+    host: values.host ?? "127.0.0.1",
+    port,
+    tokenFile: values["token-file"],
+    allowedHosts: values["allowed-host"] ?? [],
+    allowedOrigins: values["allowed-origin"] ?? [],
+    sessionMode,
+    maxSessions: numbers["max-sessions"],
+    maxSessionsPerClient: numbers["max-sessions-per-client"],
+    ratePerSecond: rate === 0 ? Infinity : rate,
+    maxConcurrentPerClient: numbers["max-concurrent"],
+    idleTimeoutMs: numbers["idle-timeout"] && numbers["idle-timeout"] * 1000,
+    requestTimeoutMs: numbers["request-timeout"] && numbers["request-timeout"] * 1000,
+    jsonResponse: values["json-response"] ?? false,
+    trustProxy,
+    maxConnections: numbers["max-connections"],
+    maxConnectionsPerClient: numbers["max-connections-per-client"],
+  };
+}
+
+/**
+ * `mcp-run serve <server>`: serves the server over MCP Streamable HTTP, each session (or all of
+ * them) in its own sandboxed process, until SIGINT or SIGTERM.
+ *
+ * @param ctx CLI context.
+ * @param line The target and the server's arguments.
+ * @param flags The serve flags and `--dry-run`.
+ * @returns The exit code.
+ * @throws {UsageError} When not given one target, or a bad serve option.
+ * @throws {RangeError} When listening beyond loopback without a token.
+ */
+export async function serveCommand(
+  ctx: CliContext,
+  line: CommandLine,
+  flags: ServeFlags & { "dry-run"?: boolean },
+): Promise<number> {
+  expectArgs(line.rest, 1, 1, "give one server name or manifest path");
+  const options = serveOptions(flags);
+  if (typeof options === "string") throw new UsageError(options);
+  let tokens: string[] = [];
+  try {
+    if (options.tokenFile !== undefined) tokens = await readTokenFile(options.tokenFile);
+  } catch (error) {
+    // A token file that is missing or unusable is a bad --token-file.
+    ctx.printError(`mcp-run: ${(error as Error).message}`);
+    return EXIT.usage;
+  }
+  checkBindAddress(options.host, tokens.length > 0);
+  const server = (await resolveTarget(line.rest[0], { ...ctx.target, extraArgs: line.serverArgs }))
+    .server;
+  const host = options.host.includes(":") ? `[${options.host}]` : options.host;
+  if (flags["dry-run"]) {
+    ctx.print(formatPlan(ctx.sandbox.plan(server), server, ctx.json));
+    if (!ctx.json) ctx.print(`listen: http://${host}:${options.port}/mcp`);
+    return EXIT.ok;
+  }
+  const onStderr = (line: string) => ctx.printError(`[${server.name}] ${line}`);
+  const shutdown = new AbortController();
+  const stop = () => shutdown.abort();
+  const signals = ["SIGINT", "SIGTERM"] as const;
+  for (const signal of signals) Deno.addSignalListener(signal, stop);
+  try {
+    const served = await serveServer(server, {
+      ...listenOptions(options, tokens),
+      cacheRoot: ctx.root,
+      // Each process gets a fresh plan: in docker, its own container name.
+      sandbox: ctx.sandbox,
+      onStderr,
+      signal: shutdown.signal,
+    }).catch((error) => {
+      if (!(error instanceof Deno.errors.AddrInUse)) throw error;
+      throw new Deno.errors.AddrInUse(
+        `${error.message}; stop the program using it, or choose another port with --port ` +
+          "(--port 0 picks a free one)",
+        { cause: error },
+      );
+    });
+    const unit = ctx.sandbox.unit;
+    const mode = options.sessionMode === "isolated"
+      ? `one sandboxed ${unit} per session`
+      : `one sandboxed ${unit} shared by every session`;
+    ctx.printError(`mcp-run serve: ${server.name} on ${served.url} (${mode})`);
+    if (tokens.length === 0) ctx.printError("mcp-run serve: no token: loopback clients only");
+    await served.finished;
+    ctx.printError("mcp-run serve: stopped");
+    return EXIT.ok;
+  } finally {
+    for (const signal of signals) Deno.removeSignalListener(signal, stop);
+  }
+}
+
+/** The bridge's address, tokens, allow lists and limits from the validated options. */
+function listenOptions(
+  options: ServeCommandOptions,
+  tokens: string[],
+): Omit<ServeServerOptions, "cacheRoot"> {
+  return {
+    hostname: options.host,
+    port: options.port,
+    tokens,
+    allowedHosts: options.allowedHosts,
+    allowedOrigins: options.allowedOrigins,
+    sessionMode: options.sessionMode,
+    maxSessions: options.maxSessions,
+    maxSessionsPerClient: options.maxSessionsPerClient,
+    ratePerSecond: options.ratePerSecond,
+    rateBurst: options.ratePerSecond && options.ratePerSecond * 2,
+    maxConcurrentPerClient: options.maxConcurrentPerClient,
+    idleTimeoutMs: options.idleTimeoutMs,
+    requestTimeoutMs: options.requestTimeoutMs,
+    jsonResponse: options.jsonResponse,
+    trustProxy: options.trustProxy,
+    maxConnections: options.maxConnections,
+    maxConnectionsPerClient: options.maxConnectionsPerClient,
+  };
+}

@@ -1,0 +1,106 @@
+/**
+ * The native sandbox: the server runs under `deno run` with the hardened permission flags, from
+ * a neutral folder, with an environment built from scratch.
+ *
+ * @module
+ */
+import {
+  denoLaunchPlan,
+  type LaunchPlan,
+  prepareServer,
+  type PrepareServerOptions,
+} from "./launch_plan.ts";
+import { pull } from "./pull.ts";
+import type { ResolvedServer } from "../policy/resolve.ts";
+import { type ServerProcess, spawnServer } from "./server_process.ts";
+import type { PreparedLaunch, Sandbox, SandboxSpawnOptions } from "./sandbox.ts";
+
+/** Options for {@linkcode DenoSandbox}: the cache, the environment and the pull policy. */
+export type DenoSandboxOptions = PrepareServerOptions;
+
+/**
+ * Deno's own permission sandbox, behind the {@linkcode Sandbox} interface. Its cache check
+ * completes in {@linkcode DenoSandbox.prepare}, before any process starts.
+ *
+ * Requires `--allow-run` for Deno and read/write access to the cache root.
+ *
+ * @example
+ * ```ts
+ * import { DenoSandbox } from "./deno_sandbox.ts";
+ * const sandbox = new DenoSandbox({ cacheRoot: "/c", deno: "deno", source: {} });
+ * const plan = sandbox.plan({
+ *   name: "t", specifier: "npm:x@1.0.0", args: [], read: [], write: [], net: [], denyNet: [],
+ *   env: [], secrets: [], requiredEnv: [], envValues: {}, sys: [], run: [], ffi: [], params: {},
+ * });
+ * console.log(plan.program, plan.args[0]); // deno run
+ * ```
+ */
+export class DenoSandbox implements Sandbox {
+  /** `deno`. */
+  readonly isolation = "deno";
+  /** `process`. */
+  readonly unit = "process";
+  #options: DenoSandboxOptions;
+
+  /**
+   * A native sandbox.
+   *
+   * @param options Cache root, Deno binary, environment, pull policy.
+   */
+  constructor(options: DenoSandboxOptions) {
+    this.#options = options;
+  }
+
+  /**
+   * The `deno run` plan (see {@linkcode denoLaunchPlan}).
+   *
+   * @param server A resolved server.
+   * @returns The plan.
+   * @throws {TypeError} When a required variable or secret is not set.
+   */
+  plan(server: ResolvedServer): LaunchPlan {
+    return denoLaunchPlan(server, this.#options);
+  }
+
+  /**
+   * Pulls the server's code into its own cache (see {@linkcode pull}).
+   *
+   * @param server A resolved server.
+   * @returns When the code is cached and recorded.
+   */
+  async pull(server: ResolvedServer): Promise<void> {
+    await pull(server, this.#options);
+  }
+
+  /**
+   * Approves, pulls when needed, and checks the cache before returning (see
+   * {@linkcode prepareServer}).
+   *
+   * @param server A resolved server.
+   * @returns The passed cache check.
+   */
+  async prepare(server: ResolvedServer): Promise<PreparedLaunch> {
+    const prepared = await prepareServer(server, this.#options);
+    return { verify: async () => void await prepared.verify() };
+  }
+
+  /**
+   * Starts `deno run` with exactly the plan's environment.
+   *
+   * @param server The prepared server.
+   * @param options The plan (default: a fresh one), buffer bounds, the stderr sink.
+   * @returns The running process.
+   */
+  spawn(server: ResolvedServer, options: SandboxSpawnOptions = {}): ServerProcess {
+    return spawnServer(server.name, options.plan ?? this.plan(server), options);
+  }
+
+  /**
+   * Nothing runs in the background natively.
+   *
+   * @returns At once.
+   */
+  cleanUp(): Promise<void> {
+    return Promise.resolve();
+  }
+}

@@ -1,0 +1,127 @@
+/**
+ * The docker sandbox: the same hardened `deno run` inside a locked-down container, its code in a
+ * read-only volume, every container removed for sure.
+ *
+ * @module
+ */
+import {
+  type DockerLaunchPlan,
+  dockerLaunchPlan,
+  dockerPull,
+  type DockerPullStepOptions,
+  orphanRemoval,
+  prepareDockerServer,
+  spawnDockerServer,
+} from "./docker_launch.ts";
+import type { ResolvedServer } from "../policy/resolve.ts";
+import type { ServerProcess } from "./server_process.ts";
+import type {
+  PreparedLaunch,
+  Sandbox,
+  SandboxPlanOptions,
+  SandboxSpawnOptions,
+} from "./sandbox.ts";
+
+/** Options for {@linkcode DockerSandbox}: cache, image, limits, environment, pull policy. */
+export type DockerSandboxOptions = Omit<DockerPullStepOptions, "pullImage">;
+
+/**
+ * Docker isolation behind the {@linkcode Sandbox} interface. Each plan names a fresh container;
+ * the engine and volume checks of a server pulled before overlap the container's start (see
+ * {@linkcode prepareDockerServer}). A launch never fetches an image; {@linkcode DockerSandbox.pull}
+ * (the explicit pull step) does.
+ *
+ * Requires `--allow-run=docker` and read/write access to the cache root.
+ *
+ * @example
+ * ```ts
+ * import { DockerSandbox } from "./docker_sandbox.ts";
+ * const sandbox = new DockerSandbox({ cacheRoot: "/c", source: {}, nameSuffix: "s1" });
+ * const plan = sandbox.plan({
+ *   name: "t", specifier: "npm:x@1.0.0", args: [], read: [], write: [], net: [], denyNet: [],
+ *   env: [], secrets: [], requiredEnv: [], envValues: {}, sys: [], run: [], ffi: [], params: {},
+ * });
+ * console.log(plan.program, plan.args[0]); // docker run
+ * ```
+ */
+export class DockerSandbox implements Sandbox {
+  /** `docker`. */
+  readonly isolation = "docker";
+  /** `container`. */
+  readonly unit = "container";
+  #options: DockerSandboxOptions;
+
+  /**
+   * A docker sandbox.
+   *
+   * @param options Cache root, image, network, limits, environment, pull policy.
+   */
+  constructor(options: DockerSandboxOptions) {
+    this.#options = options;
+  }
+
+  /**
+   * The `docker run` plan (see {@linkcode dockerLaunchPlan}), with a fresh container name.
+   *
+   * @param server A resolved server.
+   * @param options `standalone`: no launcher labels.
+   * @returns The plan.
+   * @throws {TypeError} When a required variable or secret is not set.
+   * @throws {RangeError} When a grant cannot be mounted safely.
+   */
+  plan(server: ResolvedServer, options: SandboxPlanOptions = {}): DockerLaunchPlan {
+    return dockerLaunchPlan(
+      server,
+      options.standalone ? { ...this.#options, launcherLabels: false } : this.#options,
+    );
+  }
+
+  /**
+   * Fills the server's code volume, fetching the image first when the engine lacks it (see
+   * {@linkcode dockerPull}).
+   *
+   * @param server A resolved server.
+   * @returns When the volume holds the code and the pull is recorded.
+   */
+  async pull(server: ResolvedServer): Promise<void> {
+    await dockerPull(server, { ...this.#options, pullImage: true });
+  }
+
+  /**
+   * Approves, pulls when never pulled (if allowed); the engine and volume checks of a server
+   * pulled before are left to `verify`, to overlap the container's start.
+   *
+   * @param server A resolved server.
+   * @returns The pending checks.
+   */
+  async prepare(server: ResolvedServer): Promise<PreparedLaunch> {
+    return await prepareDockerServer(server, this.#options);
+  }
+
+  /**
+   * Starts the docker client with exactly the plan's environment; stopping the process removes
+   * its container.
+   *
+   * @param server The prepared server.
+   * @param options A plan from {@linkcode DockerSandbox.plan} (default: a fresh one), buffer
+   *   bounds, the stderr sink.
+   * @returns The running process.
+   * @throws {TypeError} When the plan names no container.
+   */
+  spawn(server: ResolvedServer, options: SandboxSpawnOptions = {}): ServerProcess {
+    const plan = options.plan ?? this.plan(server);
+    if (!("container" in plan) || typeof plan.container !== "string") {
+      throw new TypeError(`Cannot start "${server.name}" in docker: the plan names no container`);
+    }
+    return spawnDockerServer(server.name, plan as DockerLaunchPlan, options);
+  }
+
+  /**
+   * Waits for the removal of containers left by launchers that died, if a launch started one.
+   *
+   * @returns When it is done.
+   */
+  cleanUp(): Promise<void> {
+    return orphanRemoval();
+  }
+}

@@ -154,7 +154,7 @@ export type { CacheRootOptions } from "./runtime/sandbox/cache_dirs.ts";
 export type { FileDigest } from "./runtime/sandbox/_tree_digest.ts";
 export type { SplitLine } from "./runtime/sandbox/line_splitter.ts";
 export type { ProcessTransport } from "./runtime/sandbox/stdio_transport.ts";
-export type { DockerLimits } from "./runtime/sandbox/docker_args.ts";
+export type { DockerLimits } from "./runtime/sandbox/docker_checks.ts";
 export type { ServeHttpBridgeOptions } from "./runtime/http/serve.ts";
 export type {
   ClientInfo,

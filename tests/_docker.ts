@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { DENO_IMAGE } from "../runtime/sandbox/docker_args.ts";
+import { DENO_IMAGE } from "../runtime/sandbox/docker_names.ts";
 import { runDocker } from "../runtime/sandbox/docker_engine.ts";
 
 /** The stand-in image the docker tests launch: `MCP_RUN_TEST_IMAGE`, else tools/docker_setup.sh's tag. */

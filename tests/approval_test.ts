@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { ApprovalError } from "../runtime/policy/approval.ts";
 import { connectServer } from "../runtime/sandbox/connect.ts";
-import { prepareDockerServer } from "../runtime/sandbox/docker_launch.ts";
+import { prepareDockerServer } from "../runtime/sandbox/docker_pull.ts";
 import { prepareServer } from "../runtime/sandbox/launch_plan.ts";
 import { parseManifest } from "../runtime/policy/manifest.ts";
 import { pull } from "../runtime/sandbox/pull.ts";

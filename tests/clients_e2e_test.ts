@@ -12,7 +12,7 @@ import { parse as parseJsonc } from "jsonc-parser";
 import { parse as parseYaml } from "yaml";
 import { clientConfigPath } from "../runtime/clients/config_path.ts";
 import type { ClientEnvironment, ClientId, ConfigScope } from "../runtime/clients/types.ts";
-import { DENO_IMAGE } from "../runtime/sandbox/docker_args.ts";
+import { DENO_IMAGE } from "../runtime/sandbox/docker_names.ts";
 import { runDocker } from "../runtime/sandbox/docker_engine.ts";
 import { cli, ROOT, tempDir, toolEnv } from "./_helpers.ts";
 

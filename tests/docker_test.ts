@@ -11,20 +11,13 @@ import { join } from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { connectServer } from "../runtime/sandbox/connect.ts";
-import {
-  CONTAINER_USER,
-  dockerRunArgs,
-  type DockerRunOptions,
-  dockerVolumeName,
-} from "../runtime/sandbox/docker_args.ts";
+import { dockerRunArgs, type DockerRunOptions } from "../runtime/sandbox/docker_args.ts";
+import { CONTAINER_USER, dockerVolumeName } from "../runtime/sandbox/docker_names.ts";
 import { listContainers, removeContainer, runDocker } from "../runtime/sandbox/docker_engine.ts";
-import {
-  type DockerLaunchOptions,
-  dockerLaunchPlan,
-  prepareDockerServer,
-  removeOrphanContainers,
-  spawnDockerServer,
-} from "../runtime/sandbox/docker_launch.ts";
+import { type DockerLaunchOptions, dockerLaunchPlan } from "../runtime/sandbox/docker_launch.ts";
+import { removeOrphanContainers } from "../runtime/sandbox/docker_orphans.ts";
+import { spawnDockerServer } from "../runtime/sandbox/docker_process.ts";
+import { prepareDockerServer } from "../runtime/sandbox/docker_pull.ts";
 import { loadManifest } from "../runtime/registry/load.ts";
 import {
   assertAllStopped,

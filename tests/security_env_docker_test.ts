@@ -8,7 +8,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { dockerVolumeName } from "../runtime/sandbox/docker_args.ts";
+import { dockerVolumeName } from "../runtime/sandbox/docker_names.ts";
 import { runDocker } from "../runtime/sandbox/docker_engine.ts";
 import { cli, ROOT, tempDir } from "./_helpers.ts";
 import { CLI_DOCKER, dockerProblem, IMAGE } from "./_docker.ts";

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { DENO_IMAGE } from "../sandbox/docker_args.ts";
+import { DENO_IMAGE } from "../sandbox/docker_names.ts";
 
 /** The top-level usage text. */
 export const USAGE = `mcp-run — run MCP servers with exactly the access their manifest declares

@@ -7,7 +7,7 @@
 import { parseArgs } from "node:util";
 import { isAbsolute, resolve as resolvePath } from "node:path";
 import { cacheRoot } from "../sandbox/cache_dirs.ts";
-import { checkDockerLimits, checkImageReference } from "../sandbox/docker_args.ts";
+import { checkDockerLimits, checkImageReference } from "../sandbox/docker_checks.ts";
 import type { DockerLaunchOptions } from "../sandbox/docker_launch.ts";
 import { createSandbox, type Isolation } from "../sandbox/create_sandbox.ts";
 import type { Sandbox } from "../sandbox/sandbox.ts";

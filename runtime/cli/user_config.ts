@@ -6,7 +6,7 @@
  */
 import { join } from "node:path";
 import { parse, type ParseError, printParseErrorCode } from "jsonc-parser";
-import { checkImageReference } from "../sandbox/docker_args.ts";
+import { checkImageReference } from "../sandbox/docker_checks.ts";
 
 /** What the user's config file may set. */
 export interface UserConfig {

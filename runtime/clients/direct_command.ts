@@ -6,14 +6,14 @@
  * @module
  */
 import { serverDirs } from "../sandbox/cache_dirs.ts";
+import { dockerRunArgs } from "../sandbox/docker_args.ts";
+import type { DockerLimits } from "../sandbox/docker_checks.ts";
 import {
   CONTAINER_LOCK_FILE,
   CONTAINER_USER,
   DENO_IMAGE,
-  type DockerLimits,
-  dockerRunArgs,
   dockerVolumeName,
-} from "../sandbox/docker_args.ts";
+} from "../sandbox/docker_names.ts";
 import { denoRunArgs } from "../sandbox/flags.ts";
 import type { ResolvedServer } from "../policy/resolve.ts";
 import type { LaunchCommand } from "./types.ts";

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { DENO_IMAGE } from "../sandbox/docker_args.ts";
+import { DENO_IMAGE } from "../sandbox/docker_names.ts";
 import { directCommand } from "./direct_command.ts";
 import type { ResolvedServer } from "../policy/resolve.ts";
 

@@ -88,4 +88,4 @@ export type {
   ParameterType,
 } from "../policy/manifest.ts";
 export type { ResolvedServer } from "../policy/resolve.ts";
-export type { DockerLimits } from "../sandbox/docker_args.ts";
+export type { DockerLimits } from "../sandbox/docker_checks.ts";

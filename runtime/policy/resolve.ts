@@ -7,7 +7,8 @@
 import { dirname, join, resolve as resolvePath } from "node:path";
 import { type Manifest, placeholders } from "./manifest.ts";
 import { denyNetList, formatNetGrant, isPrivateGrant, type NetGrant } from "./net_policy.ts";
-import { CONTAINER_DENO_DIR, dockerMountProblem } from "../sandbox/docker_args.ts";
+import { dockerMountProblem } from "../sandbox/docker_checks.ts";
+import { CONTAINER_DENO_DIR } from "../sandbox/docker_names.ts";
 import { npmPackageDir } from "./package_dir.ts";
 import { isWithin } from "./path_policy.ts";
 import { netGrant, type NetSource, runFfiRefusal } from "./_grant_rules.ts";

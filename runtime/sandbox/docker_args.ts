@@ -1,50 +1,32 @@
 /**
  * Pure builders of `docker` argv: a hardened `docker run denoland/deno` wrapping the same Deno
- * argv as native mode, the pull container that fills a server's code volume, and the names
- * (container, volume) that let leftovers be found.
+ * argv as native mode, and the pull container that fills a server's code volume. The names
+ * they use live in `docker_names.ts`, the checks on their inputs in `docker_checks.ts`.
  *
  * @module
  */
 import { denoCacheArgs } from "./flags.ts";
 import type { ResolvedServer } from "../policy/resolve.ts";
-
-/** The image servers run in by default: the real Deno image, pinned (never `latest`). */
-export const DENO_IMAGE = "denoland/deno:2.9.6";
-
-/** Where the code volume is mounted inside the container; the image's `DENO_DIR`. */
-export const CONTAINER_DENO_DIR = "/deno-dir";
-
-/** The lockfile inside the code volume, written by the pull container. */
-export const CONTAINER_LOCK_FILE = "/deno-dir/deno.lock";
-
-/** The non-root user of the Deno image (`deno`, uid and gid 1993). */
-export const CONTAINER_USER = "1993:1993";
-
-/** Label every mcp-run container and volume carries, so leftovers can be found. */
-export const DOCKER_LABEL = "mcp-run";
-
-/** Resource limits applied to every container unless overridden. */
-export const DOCKER_LIMITS: Readonly<DockerLimits> = {
-  memory: "512m",
-  cpus: "1",
-  pidsLimit: 256,
-  tmpfsSize: "64m",
-  nofile: 4096,
-};
-
-/** Resource limits of one container. */
-export interface DockerLimits {
-  /** `--memory` (also `--memory-swap`, so the container cannot swap), e.g. `512m`. */
-  memory: string;
-  /** `--cpus`, e.g. `1` or `0.5`. */
-  cpus: string;
-  /** `--pids-limit`: most processes and threads at once. */
-  pidsLimit: number;
-  /** Size of the `noexec` tmpfs at `/tmp`, e.g. `64m`. */
-  tmpfsSize: string;
-  /** `--ulimit nofile`: most open file descriptors. */
-  nofile: number;
-}
+import {
+  checkContainerUser,
+  checkDockerLimits,
+  checkEnvFile,
+  checkImageReference,
+  checkNetwork,
+  checkVolume,
+  DOCKER_LIMITS,
+  type DockerLimits,
+  dockerMountProblem,
+} from "./docker_checks.ts";
+import {
+  CONTAINER_DENO_DIR,
+  CONTAINER_LOCK_FILE,
+  CONTAINER_USER,
+  DENO_IMAGE,
+  DOCKER_LABEL,
+  dockerContainerName,
+  dockerVolumeName,
+} from "./docker_names.ts";
 
 /** The variables every container gets, with fixed values. */
 const FIXED_ENV: Readonly<Record<string, string>> = {
@@ -96,13 +78,7 @@ export interface DockerPullOptions extends DockerCommonOptions {
   /** Enforce an existing lockfile in the volume (`--frozen`): a re-pull must get the same code. */
   frozen?: boolean;
 }
-
 const ENV_NAME_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
-const USER_RE = /^[0-9]+(:[0-9]+)?$/;
-const SUFFIX_RE = /^[A-Za-z0-9]{1,32}$/;
-const VOLUME_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
-const SIZE_RE = /^[0-9]+[bkmg]?$/i;
-const CPUS_RE = /^[0-9]+(\.[0-9]+)?$/;
 
 /**
  * Builds the `docker` argv (without the `docker` program itself) that runs a server in a
@@ -231,170 +207,9 @@ export function dockerPullArgs(server: ResolvedServer, options: DockerPullOption
     ...cache,
   ];
 }
-
-/** Options for {@linkcode dockerVolumeName}. */
-export interface DockerVolumeNameOptions {
-  /** The image the code is cached for (default {@linkcode DENO_IMAGE}). */
-  image?: string;
-}
-
-/**
- * Names the code volume of a server: `mcp-run-cache-<name>-<hash>`, where the hash covers the
- * exact package and the image, so an upgrade of either gets a fresh cache and never mixes code.
- *
- * @param server The server (its `name` and `specifier` are used).
- * @param options The image.
- * @returns A valid docker volume name.
- *
- * @example
- * ```ts
- * import { dockerVolumeName } from "./docker_args.ts";
- * const name = dockerVolumeName({ name: "memory", specifier: "npm:x@1.0.0" });
- * console.log(/^mcp-run-cache-memory-[0-9a-f]{8}$/.test(name)); // true
- * ```
- */
-export function dockerVolumeName(
-  server: Pick<ResolvedServer, "name" | "specifier">,
-  options: DockerVolumeNameOptions = {},
-): string {
-  const key = `${server.specifier}\n${options.image ?? DENO_IMAGE}`;
-  return `mcp-run-cache-${safeName(server.name)}-${fnv1a(key)}`;
-}
-
-/**
- * Names a server's container predictably: `mcp-run-<name>-<suffix>`, characters docker does not
- * accept replaced by `_`.
- *
- * @param serverName The server's name.
- * @param suffix A short random suffix (letters and digits) that makes the name unique.
- * @returns A valid docker container name.
- * @throws {RangeError} When the suffix is not 1–32 letters or digits.
- *
- * @example
- * ```ts
- * import { dockerContainerName } from "./docker_args.ts";
- * console.log(dockerContainerName("my server", "x1")); // "mcp-run-my_server-x1"
- * ```
- */
-export function dockerContainerName(serverName: string, suffix: string): string {
-  if (!SUFFIX_RE.test(suffix)) {
-    throw new RangeError(
-      `Cannot name a container with suffix "${suffix}": use 1 to 32 letters or digits`,
-    );
-  }
-  return `mcp-run-${safeName(serverName)}-${suffix}`;
-}
-
-/**
- * Checks resource limits before they reach `docker run`: sizes such as `512m`, a positive
- * `--cpus` number, positive whole process and file-descriptor counts. Pure.
- *
- * @param limits The limits to check (missing ones are not checked).
- * @throws {RangeError} Naming the option (`--memory`, `--cpus`, `--pids-limit`, …) and what it
- *   takes.
- *
- * @example
- * ```ts
- * import { checkDockerLimits } from "./docker_args.ts";
- * checkDockerLimits({ memory: "256m", cpus: "0.5" }); // fine
- * try {
- *   checkDockerLimits({ memory: "lots" });
- * } catch (error) {
- *   console.log((error as Error).message); // Cannot use "lots" as --memory: give a size such as 512m
- * }
- * ```
- */
-export function checkDockerLimits(limits: Partial<DockerLimits>): void {
-  for (const [flag, value] of [["--memory", limits.memory], ["the tmpfs size", limits.tmpfsSize]]) {
-    if (value !== undefined && !SIZE_RE.test(value)) {
-      throw new RangeError(`Cannot use "${value}" as ${flag}: give a size such as 512m`);
-    }
-  }
-  const cpus = limits.cpus;
-  if (cpus !== undefined && (!CPUS_RE.test(cpus) || Number(cpus) <= 0)) {
-    throw new RangeError(`Cannot use "${cpus}" as --cpus: give a positive number such as 1 or 0.5`);
-  }
-  for (const [flag, value] of [["--pids-limit", limits.pidsLimit], ["nofile", limits.nofile]]) {
-    if (value !== undefined && (!Number.isSafeInteger(value) || (value as number) < 1)) {
-      throw new RangeError(`Cannot use "${value}" as ${flag}: give a positive whole number`);
-    }
-  }
-}
-
-/**
- * Checks that an image reference is pinned: it names a version tag other than `latest`, or a
- * digest (`@sha256:…`). A moving or missing tag would let a registry change what runs. Pure.
- *
- * @param image The image reference, e.g. `denoland/deno:2.9.6`.
- * @returns The image, unchanged.
- * @throws {RangeError} When it is empty or malformed, has no tag, or is tagged `latest` (the
- *   message says what to give instead).
- *
- * @example
- * ```ts
- * import { checkImageReference } from "./docker_args.ts";
- * console.log(checkImageReference("denoland/deno:2.9.6")); // "denoland/deno:2.9.6"
- * try {
- *   checkImageReference("denoland/deno:latest");
- * } catch (error) {
- *   console.log(error instanceof RangeError); // true
- * }
- * ```
- */
-export function checkImageReference(image: string): string {
-  if (image === "" || image.startsWith("-") || /[\s\0]/.test(image)) {
-    throw new RangeError(`Cannot use "${image}" as the image: give a name such as ${DENO_IMAGE}`);
-  }
-  const at = image.indexOf("@");
-  const name = at === -1 ? image : image.slice(0, at);
-  if (at !== -1 && /^sha256:[0-9a-f]{64}$/.test(image.slice(at + 1))) return image;
-  const colon = name.lastIndexOf(":");
-  const tag = colon > name.lastIndexOf("/") ? name.slice(colon + 1) : "";
-  if (at !== -1 || tag === "" || tag === "latest") {
-    const why = at !== -1
-      ? "its digest is not sha256:<64 hex digits>"
-      : tag === ""
-      ? "it has no tag, which means latest"
-      : "latest is a moving tag";
-    throw new RangeError(
-      `Cannot use "${image}" as the image: ${why}, so a registry could change what runs. Give ` +
-        `a pinned version such as ${DENO_IMAGE} (or a digest, name@sha256:…)`,
-    );
-  }
-  return image;
-}
-
-/**
- * Tells why a host path cannot be written into a docker `--mount` value, if it cannot: docker's
- * comma-separated `--mount` syntax cannot carry `,` or `"` (nor line breaks) safely. Pure.
- *
- * @param path An absolute host path.
- * @returns The reason, or `undefined` when the path can be mounted.
- *
- * @example
- * ```ts
- * import { dockerMountProblem } from "./docker_args.ts";
- * console.log(dockerMountProblem("/data/a,b") !== undefined); // true
- * console.log(dockerMountProblem("/data/ab")); // undefined
- * ```
- */
-export function dockerMountProblem(path: string): string | undefined {
-  if (!/[,"\n\r\0]/.test(path)) return undefined;
-  return 'paths containing "," or \'"\' or line breaks cannot be written as a docker --mount ' +
-    "value. Rename the folder, or use --isolation deno";
-}
-
 function commonArgs(server: ResolvedServer, options: DockerCommonOptions): string[] {
   const limits = { ...DOCKER_LIMITS, ...definedOnly(options) };
-  const user = options.user ?? CONTAINER_USER;
-  if (!USER_RE.test(user)) {
-    throw new RangeError(`Cannot run as user "${user}": give a numeric uid:gid such as 1993:1993`);
-  }
-  if (Number(user.split(":")[0]) === 0) {
-    throw new RangeError(
-      `Cannot run as user "${user}": containers never run as root; give a non-root uid:gid`,
-    );
-  }
+  const user = checkContainerUser(options.user ?? CONTAINER_USER);
   checkDockerLimits(limits);
   const labels: Record<string, string> = {
     ...options.labels,
@@ -498,40 +313,4 @@ function bindMount(path: string, readOnly: boolean): string {
     }
   }
   return `type=bind,src=${clean},dst=${clean}${readOnly ? ",readonly" : ""}`;
-}
-
-function checkEnvFile(path: string): string {
-  if (!path.startsWith("/") || /[\0\n\r]/.test(path)) {
-    throw new RangeError(`Cannot use "${path}" as the env file: give an absolute path`);
-  }
-  return path;
-}
-
-function checkVolume(volume: string): string {
-  if (!VOLUME_RE.test(volume)) {
-    throw new RangeError(
-      `Cannot use "${volume}" as the code volume: use letters, digits, ".", "_" or "-"`,
-    );
-  }
-  return volume;
-}
-
-function checkNetwork(network: string): string {
-  if (!VOLUME_RE.test(network)) {
-    throw new RangeError(`Cannot use "${network}" as the network: give a docker network name`);
-  }
-  if (network === "container") {
-    throw new RangeError(`Cannot join another container's network ("${network}")`);
-  }
-  return network;
-}
-
-function safeName(name: string): string {
-  return name.replace(/[^A-Za-z0-9_.-]/g, "_");
-}
-
-function fnv1a(text: string): string {
-  let h = 0x811c9dc5;
-  for (const byte of new TextEncoder().encode(text)) h = Math.imul(h ^ byte, 0x01000193) >>> 0;
-  return h.toString(16).padStart(8, "0");
 }

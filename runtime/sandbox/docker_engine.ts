@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { DOCKER_LABEL } from "./docker_args.ts";
+import { DOCKER_LABEL } from "./docker_names.ts";
 
 /** Variables of the launcher that configure the docker client itself (never the server). */
 export const DOCKER_CLIENT_VARS: readonly string[] = [

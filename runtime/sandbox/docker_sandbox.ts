@@ -4,15 +4,10 @@
  *
  * @module
  */
-import {
-  type DockerLaunchPlan,
-  dockerLaunchPlan,
-  dockerPull,
-  type DockerPullStepOptions,
-  orphanRemoval,
-  prepareDockerServer,
-  spawnDockerServer,
-} from "./docker_launch.ts";
+import { type DockerLaunchPlan, dockerLaunchPlan } from "./docker_launch.ts";
+import { orphanRemoval } from "./docker_orphans.ts";
+import { spawnDockerServer } from "./docker_process.ts";
+import { dockerPull, type DockerPullStepOptions, prepareDockerServer } from "./docker_pull.ts";
 import type { ResolvedServer } from "../policy/resolve.ts";
 import type { ServerProcess } from "./server_process.ts";
 import type {

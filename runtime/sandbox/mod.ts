@@ -72,37 +72,39 @@ export { type ConnectedServer, connectServer, type ConnectServerOptions } from "
 
 // Docker: argv builders, the engine, and the docker launch.
 export {
+  type DockerCommonOptions,
+  dockerPullArgs,
+  type DockerPullOptions,
+  dockerRunArgs,
+  type DockerRunOptions,
+} from "./docker_args.ts";
+export {
   CONTAINER_DENO_DIR,
   CONTAINER_LOCK_FILE,
   CONTAINER_USER,
   DENO_IMAGE,
   DOCKER_LABEL,
-  DOCKER_LIMITS,
-  type DockerCommonOptions,
   dockerContainerName,
-  type DockerLimits,
-  dockerPullArgs,
-  type DockerPullOptions,
-  dockerRunArgs,
-  type DockerRunOptions,
   dockerVolumeName,
   type DockerVolumeNameOptions,
-} from "./docker_args.ts";
+} from "./docker_names.ts";
+export { DOCKER_LIMITS, type DockerLimits } from "./docker_checks.ts";
 export { checkDocker, type DockerCommandOptions, DockerUnavailableError } from "./docker_engine.ts";
 export {
   defaultContainerUser,
   type DockerLaunchOptions,
   type DockerLaunchPlan,
   dockerLaunchPlan,
+} from "./docker_launch.ts";
+export {
   dockerPull,
   type DockerPullRecord,
   type DockerPullStepOptions,
-  DockerServerProcess,
   type PreparedDockerServer,
   prepareDockerServer,
-  removeOrphanContainers,
-  spawnDockerServer,
-} from "./docker_launch.ts";
+} from "./docker_pull.ts";
+export { DockerServerProcess, spawnDockerServer } from "./docker_process.ts";
+export { removeOrphanContainers } from "./docker_orphans.ts";
 
 // The policy types these functions take (also exported by `./policy`).
 export type { ResolvedServer } from "../policy/resolve.ts";

@@ -1,0 +1,56 @@
+import assert from "node:assert/strict";
+import { checkDockerLimits, checkImageReference, dockerMountProblem } from "./docker_checks.ts";
+
+Deno.test("checkImageReference() accepts pinned tags and digests, refuses latest and no tag", () => {
+  const digest = `sha256:${"a".repeat(64)}`;
+  for (
+    const ok of [
+      "denoland/deno:2.9.6",
+      "mcp-run-test/deno:2.9.6",
+      "registry.example:5000/deno/deno:2.9.6-debian",
+      `denoland/deno@${digest}`,
+      `denoland/deno:latest@${digest}`,
+    ]
+  ) assert.equal(checkImageReference(ok), ok);
+  const cases: [string, RegExp][] = [
+    [
+      "denoland/deno:latest",
+      /latest is a moving tag.*pinned version such as denoland\/deno:2\.9\.6/,
+    ],
+    ["denoland/deno", /has no tag, which means latest/],
+    ["registry.example:5000/deno", /has no tag/],
+    ["denoland/deno@sha256:abc", /digest is not sha256/],
+    ["", /as the image/],
+    ["-v", /as the image/],
+  ];
+  for (const [image, message] of cases) {
+    assert.throws(() => checkImageReference(image), (e: Error) => {
+      return e instanceof RangeError && message.test(e.message) && e.message.includes(`"${image}"`);
+    });
+  }
+});
+
+Deno.test("checkDockerLimits() names the option at fault", () => {
+  checkDockerLimits({});
+  checkDockerLimits({ memory: "1g", cpus: "0.25", pidsLimit: 10, nofile: 64, tmpfsSize: "8m" });
+  const cases: [Parameters<typeof checkDockerLimits>[0], RegExp][] = [
+    [{ memory: "lots" }, /^Cannot use "lots" as --memory: give a size such as 512m$/],
+    [{ cpus: "many" }, /^Cannot use "many" as --cpus: give a positive number/],
+    [{ cpus: "-1" }, /as --cpus/],
+    [{ pidsLimit: 0 }, /as --pids-limit/],
+  ];
+  for (const [limits, message] of cases) {
+    assert.throws(() => checkDockerLimits(limits), (e: Error) => {
+      return e instanceof RangeError && message.test(e.message);
+    });
+  }
+});
+
+Deno.test("dockerMountProblem() refuses commas, quotes and line breaks only", () => {
+  for (const path of ["/data/a,b", '/data/a"b', "/data/a\nb", "/data/src=x,dst=/etc"]) {
+    assert.match(dockerMountProblem(path) ?? "", /cannot be written as a docker --mount value/);
+  }
+  for (const path of ["/data/ab", "/data/a b", "/data/a'b", "/data/a=b"]) {
+    assert.equal(dockerMountProblem(path), undefined);
+  }
+});

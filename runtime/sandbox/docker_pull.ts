@@ -1,0 +1,269 @@
+/**
+ * Docker pull: fills a server's code volume in a hardened container, records it on the host,
+ * and makes a pulled server ready to start with its checks overlapping the container's start.
+ *
+ * @module
+ */
+import { join } from "node:path";
+import { serverDirs } from "./cache_dirs.ts";
+import { DOCKER_PULL_PROXY_VARS, DOCKER_PULL_TLS_VARS } from "./child_env.ts";
+import { dockerPullArgs } from "./docker_args.ts";
+import { checkImageReference } from "./docker_checks.ts";
+import { DENO_IMAGE, DOCKER_LABEL, dockerVolumeName } from "./docker_names.ts";
+import {
+  checkDocker,
+  type DockerCommandOptions,
+  imageExists,
+  runDocker,
+  volumeExists,
+} from "./docker_engine.ts";
+import type { DockerLaunchOptions } from "./docker_launch.ts";
+import { launcherLabels, reapOrphans } from "./docker_orphans.ts";
+import { dockerOptions, limits, pick, randomSuffix, tlsTrust } from "./_docker_inputs.ts";
+import { CacheError, downloadSummary } from "./pull.ts";
+import { type ApprovalOptions, checkApproval } from "../policy/approval.ts";
+import type { ResolvedServer } from "../policy/resolve.ts";
+
+/** What {@linkcode dockerPull} records on the host once a volume holds a server's code. */
+export interface DockerPullRecord {
+  /** The code volume. */
+  volume: string;
+  /** The image the code was cached with. */
+  image: string;
+  /** The exact package. */
+  specifier: string;
+  /** When the pull finished (ISO 8601). */
+  pulledAt: string;
+}
+
+/** Options for {@linkcode dockerPull} and {@linkcode prepareDockerServer}. */
+export interface DockerPullStepOptions extends DockerLaunchOptions, ApprovalOptions {
+  /** Where progress lines go; defaults to stderr. Nothing is written to stdout. */
+  progress?: (line: string) => void;
+  /** Pull the code when missing (default true); otherwise fail. */
+  autoPull?: boolean;
+  /**
+   * Fetch the image from its registry when the engine lacks it (default false: fail with what to
+   * run). Only the explicit pull step sets it; a launch never fetches an image.
+   */
+  pullImage?: boolean;
+}
+
+/**
+ * Fills a server's code volume: `deno cache --lock` in a hardened container with network to the
+ * registries only; no server code runs. Fetches the image first when it is missing only if
+ * `pullImage` is set (the `pull` command); otherwise a missing image is a `CacheError`. Records
+ * the pull on the host so later runs start offline.
+ *
+ * Requires `--allow-run=docker` and write access to the cache root.
+ *
+ * @param server A resolved server.
+ * @param options Cache root, image, network, environment, progress sink.
+ * @returns The pull record.
+ * @throws {DockerUnavailableError} When docker is missing or its engine is down.
+ * @throws {RangeError} When the image is not pinned (no tag, or `latest`).
+ * @throws {CacheError} `missing` when the image is not present and `pullImage` is not set.
+ * @throws {Error} When the image or the code cannot be pulled (the tail of docker's output says why).
+ *
+ * @example
+ * ```ts ignore
+ * import { dockerPull } from "jsr:@sandboxed/mcp-run";
+ * await dockerPull(server, { cacheRoot: "/tmp/cache" });
+ * ```
+ */
+export async function dockerPull(
+  server: ResolvedServer,
+  options: DockerPullStepOptions,
+): Promise<DockerPullRecord> {
+  await checkApproval(server, options);
+  const progress = options.progress ?? ((line: string) => console.error(line));
+  const source = options.source ?? Deno.env.toObject();
+  const docker = dockerOptions(options, source);
+  const image = checkImageReference(options.image ?? DENO_IMAGE);
+  const volume = dockerVolumeName(server, { image });
+  await checkDocker(docker);
+  await ensureImage(server, image, options.pullImage ?? false, docker, progress);
+  if (!await pulledVolume(volume, docker) && await volumeExists(volume, docker)) {
+    // Created empty by a `docker run` after the volume was removed: start afresh.
+    const out = await runDocker(["volume", "rm", "--", volume], docker);
+    if (out.code !== 0) throw new Error(`Cannot remove volume "${volume}": ${out.stderr.trim()}`);
+  }
+  if (!await volumeExists(volume, docker)) {
+    const out = await runDocker([
+      "volume",
+      "create",
+      "--label",
+      `${DOCKER_LABEL}=1`,
+      "--label",
+      `${DOCKER_LABEL}.server=${server.name}`,
+      volume,
+    ], docker);
+    if (out.code !== 0) throw new Error(`Cannot create volume "${volume}": ${out.stderr.trim()}`);
+  }
+  const passEnv = DOCKER_PULL_PROXY_VARS.filter((name) => source[name] !== undefined);
+  const tls = tlsTrust(source, DOCKER_PULL_TLS_VARS);
+  const args = dockerPullArgs(server, {
+    ...limits(options),
+    image,
+    volume,
+    network: options.network,
+    nameSuffix: randomSuffix(),
+    env: { ...tls.env, ...options.registries },
+    passEnv,
+    labels: launcherLabels(),
+    readOnlyPaths: tls.paths,
+  });
+  progress(`Pulling ${server.specifier} into docker volume ${volume}`);
+  const out = await runDocker(args, {
+    ...docker,
+    env: { ...docker.env, ...pick(source, passEnv) },
+  });
+  const lines = out.stderr.split("\n").filter((l) => l.trim());
+  if (out.code !== 0) {
+    throw new Error(
+      `Cannot pull ${server.specifier} into docker volume ${volume}: the pull container exited ` +
+        `with code ${out.code}\n${lines.slice(-8).join("\n")}`,
+    );
+  }
+  const downloaded = downloadSummary(lines);
+  if (downloaded) progress(downloaded);
+  const record: DockerPullRecord = {
+    volume,
+    image,
+    specifier: server.specifier,
+    pulledAt: new Date().toISOString(),
+  };
+  await Deno.mkdir(join(options.cacheRoot, "docker"), { recursive: true });
+  await Deno.writeTextFile(pullRecordPath(options.cacheRoot, volume), JSON.stringify(record));
+  progress(`Pulled ${server.name} into ${volume}`);
+  return record;
+}
+
+/** A server ready to start in docker, with its engine check possibly still running. */
+export interface PreparedDockerServer {
+  /**
+   * Confirms that the engine answers and the code volume is the pulled one, then starts removing
+   * containers left by launchers that died (off the start-up path; stopping a docker server waits
+   * for it). Call it right after starting the container, so the check overlaps its start-up, and
+   * pass none of the server's output on before it resolves.
+   */
+  verify(): Promise<void>;
+}
+
+/**
+ * Makes a server ready to run in docker. When it was pulled before (a pull record on the host),
+ * nothing is awaited: the engine, image and volume checks run in `verify`, alongside the
+ * container's start. Otherwise checks the engine, removes containers left by launchers that
+ * died, and pulls the image and code (if allowed).
+ *
+ * @param server A resolved server.
+ * @param options Cache root, image, environment, pull policy.
+ * @returns The pending checks.
+ * @throws {DockerUnavailableError} When docker is missing or its engine is down (also from
+ *   `verify`).
+ * @throws {CacheError} `missing` when the code was never pulled and auto-pull is off, or (from
+ *   `verify`) when the image or the volume is gone.
+ *
+ * @example
+ * ```ts ignore
+ * import { dockerLaunchPlan, prepareDockerServer, spawnDockerServer } from "jsr:@sandboxed/mcp-run";
+ * const { verify } = await prepareDockerServer(server, { cacheRoot: "/tmp/cache" });
+ * const child = spawnDockerServer(server.name, dockerLaunchPlan(server, { cacheRoot: "/tmp/cache" }));
+ * await verify();
+ * ```
+ */
+export async function prepareDockerServer(
+  server: ResolvedServer,
+  options: DockerPullStepOptions,
+): Promise<PreparedDockerServer> {
+  await checkApproval(server, options);
+  const source = options.source ?? Deno.env.toObject();
+  const docker = dockerOptions(options, source);
+  const image = options.image ?? DENO_IMAGE;
+  const volume = dockerVolumeName(server, { image });
+  await Deno.mkdir(serverDirs(server.name, server.specifier, options.cacheRoot).cwd, {
+    recursive: true,
+  });
+  let record: DockerPullRecord | undefined;
+  try {
+    record = JSON.parse(await Deno.readTextFile(pullRecordPath(options.cacheRoot, volume)));
+  } catch { /* never pulled */ }
+  if (record?.volume === volume && record.image === image) {
+    const recordPath = pullRecordPath(options.cacheRoot, volume);
+    return { verify: () => verifyReady(server, image, volume, docker, recordPath) };
+  }
+  await checkDocker(docker);
+  await reapOrphans(docker);
+  if (options.autoPull === false) {
+    throw new CacheError(
+      "missing",
+      `"${server.name}" (${server.specifier}) is not pulled into docker yet: run mcp-run pull ` +
+        `${server.name} --isolation docker`,
+    );
+  }
+  await dockerPull(server, options);
+  return { verify: () => Promise.resolve() };
+}
+
+async function verifyReady(
+  server: ResolvedServer,
+  image: string,
+  volume: string,
+  docker: DockerCommandOptions,
+  recordPath: string,
+): Promise<void> {
+  // Only the volume is checked up front: `docker run` creates a missing named volume, empty and
+  // unlabelled. A missing image makes `docker run --pull never` itself fail with its name.
+  if (!await pulledVolume(volume, docker)) {
+    await checkDocker(docker);
+    await Deno.remove(recordPath).catch(() => {});
+    const hasImage = await imageExists(image, docker);
+    throw new CacheError(
+      "missing",
+      hasImage
+        ? `The code volume ${volume} of "${server.name}" is gone: run mcp-run pull ` +
+          `${server.name} --isolation docker`
+        : `The image ${image} is not present: run mcp-run pull ${server.name} --isolation ` +
+          `docker (or docker pull ${image})`,
+    );
+  }
+  // Leftovers of launchers that died are removed while this one starts, off the start-up path;
+  // stopping a server waits for it, so even a short command finishes the job before it exits.
+  reapOrphans(docker);
+}
+
+/** Whether the volume exists and was created by a pull (it carries mcp-run's label). */
+async function pulledVolume(volume: string, docker: DockerCommandOptions): Promise<boolean> {
+  const out = await runDocker(
+    ["volume", "inspect", "--format", `{{index .Labels "${DOCKER_LABEL}"}}`, "--", volume],
+    docker,
+  );
+  return out.code === 0 && out.stdout.trim() === "1";
+}
+
+async function ensureImage(
+  server: ResolvedServer,
+  image: string,
+  pullImage: boolean,
+  docker: DockerCommandOptions,
+  progress: (line: string) => void,
+): Promise<void> {
+  if (await imageExists(image, docker)) return;
+  if (!pullImage) {
+    throw new CacheError(
+      "missing",
+      `The image ${image} is not present, and a launch never fetches images: run mcp-run pull ` +
+        `${server.name} --isolation docker${image === DENO_IMAGE ? "" : ` --image ${image}`} ` +
+        `(or docker pull ${image})`,
+    );
+  }
+  progress(`Pulling image ${image}`);
+  const out = await runDocker(["pull", "--", image], docker);
+  if (out.code !== 0) {
+    throw new Error(`Cannot pull the image ${image}: ${out.stderr.trim().split("\n").at(-1)}`);
+  }
+}
+
+function pullRecordPath(cacheRoot: string, volume: string): string {
+  return join(cacheRoot, "docker", `${volume}.json`);
+}

@@ -4,6 +4,7 @@
  * @module
  */
 import { join } from "node:path";
+import { fnv1a32 } from "./_fnv1a.ts";
 
 /** The folders one server version uses. */
 export interface ServerDirs {
@@ -120,7 +121,5 @@ export function cacheWriteError(root: string, error: unknown): Error {
 /** A readable, file-name-safe form of a specifier, with a short hash against collisions. */
 function slug(specifier: string): string {
   const readable = specifier.replace(/^(npm|jsr):/, "$1-").replace(/[^A-Za-z0-9.@_-]+/g, "_");
-  let h = 0x811c9dc5;
-  for (const ch of specifier) h = Math.imul(h ^ ch.charCodeAt(0), 0x01000193) >>> 0;
-  return `${readable.slice(-80)}-${h.toString(16).padStart(8, "0")}`;
+  return `${readable.slice(-80)}-${fnv1a32(specifier, "char-code")}`;
 }

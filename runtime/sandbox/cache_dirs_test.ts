@@ -46,3 +46,9 @@ Deno.test("cacheRoot() ignores an empty MCP_RUN_CACHE", () => {
     "/home/ada/.cache/mcp-run",
   );
 });
+
+Deno.test("serverDirs() keeps its folder name for a non-ASCII specifier", () => {
+  // Recorded from the names already on disk: a change here orphans every existing cache.
+  const dirs = serverDirs("s", "npm:@ünï/çødé-😀@1.0.0", "/c");
+  assert.equal(dirs.dir, "/c/servers/s/npm-@_n_d_-_@1.0.0-03c5dc05");
+});

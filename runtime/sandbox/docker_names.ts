@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { fnv1a32 } from "./_fnv1a.ts";
 import type { ResolvedServer } from "../policy/resolve.ts";
 
 /** The image servers run in by default: the real Deno image, pinned (never `latest`). */
@@ -49,7 +50,7 @@ export function dockerVolumeName(
   options: DockerVolumeNameOptions = {},
 ): string {
   const key = `${server.specifier}\n${options.image ?? DENO_IMAGE}`;
-  return `mcp-run-cache-${safeName(server.name)}-${fnv1a(key)}`;
+  return `mcp-run-cache-${safeName(server.name)}-${fnv1a32(key, "utf-8")}`;
 }
 
 /**
@@ -78,10 +79,4 @@ export function dockerContainerName(serverName: string, suffix: string): string 
 
 function safeName(name: string): string {
   return name.replace(/[^A-Za-z0-9_.-]/g, "_");
-}
-
-function fnv1a(text: string): string {
-  let h = 0x811c9dc5;
-  for (const byte of new TextEncoder().encode(text)) h = Math.imul(h ^ byte, 0x01000193) >>> 0;
-  return h.toString(16).padStart(8, "0");
 }

@@ -114,7 +114,7 @@ export {
   type ResolvedTarget,
   resolveTarget,
   type ResolveTargetOptions,
-} from "./runtime/cli/target.ts";
+} from "./runtime/registry/resolve_target.ts";
 // ---- End of sandbox.
 
 // Serve: the same sandboxed server over MCP Streamable HTTP.

@@ -22,7 +22,7 @@ import { getClient, isClientId } from "../clients/registry.ts";
 import type { ClientEnvironment, ClientId, ConfigScope } from "../clients/types.ts";
 import { removeClientEntry, writeClientConfig } from "../clients/write_client_config.ts";
 import type { LoadedManifest } from "../registry/load.ts";
-import { resolveTarget } from "./target.ts";
+import { resolveTarget } from "../registry/resolve_target.ts";
 import type { ResolvedServer } from "../policy/resolve.ts";
 
 /** What the client commands need from the CLI: its common context. */

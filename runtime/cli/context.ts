@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { ResolveTargetOptions } from "./target.ts";
+import type { ResolveTargetOptions } from "../registry/resolve_target.ts";
 import type { Isolation } from "../sandbox/create_sandbox.ts";
 import type { DockerLaunchOptions } from "../sandbox/docker_launch.ts";
 import type { Sandbox } from "../sandbox/sandbox.ts";

@@ -20,7 +20,7 @@ import { ServerExitedError, type ServerProcess } from "../sandbox/server_process
 import { shellQuote } from "../sandbox/shell_quote.ts";
 import { relayStdio } from "../sandbox/stdio_relay.ts";
 import { type CliContext, type CommandLine, EXIT, expectArgs, UsageError } from "./context.ts";
-import { resolveTarget } from "./target.ts";
+import { resolveTarget } from "../registry/resolve_target.ts";
 
 /**
  * `mcp-run pull <server>`: checks the manifest against the approved one (`--yes` accepts more),

@@ -11,7 +11,7 @@ import { checkBindAddress } from "../http/serve.ts";
 import { serveServer, type ServeServerOptions } from "../http/serve_server.ts";
 import { type CliContext, type CommandLine, EXIT, expectArgs, UsageError } from "./context.ts";
 import { formatPlan } from "./launch.ts";
-import { resolveTarget } from "./target.ts";
+import { resolveTarget } from "../registry/resolve_target.ts";
 
 /** The `serve` command's own options, validated. */
 interface ServeCommandOptions {

@@ -1,7 +1,7 @@
 /**
  * The registry: the catalogue of manifests (the built-in one, folders and URLs added with
- * `--registry`), loading a server's manifest by name or path, listing and searching the
- * catalogue, and building its index.
+ * `--registry`), loading a server's manifest by name or path, resolving a target into a server
+ * with its final grants, listing and searching the catalogue, and building its index.
  *
  * @example Find catalogue servers by words
  * ```ts
@@ -30,7 +30,11 @@ export {
 } from "./load.ts";
 export { searchManifests } from "./search.ts";
 
-// The manifest types these functions take (also exported by `./policy`).
+// Resolving a target: a registry name or a manifest path, to a resolved server.
+export { type ResolvedTarget, resolveTarget, type ResolveTargetOptions } from "./resolve_target.ts";
+
+// The policy types these functions take and return (also exported by `./policy`).
+export type { ResolvedServer, ResolveServerOptions } from "../policy/resolve.ts";
 export type {
   EnvSpec,
   Manifest,

@@ -1,10 +1,12 @@
 /**
  * The one way a target (a registry name or a manifest path) becomes a resolved server: every
- * command and the library resolve through it, with one options object that travels.
+ * command and the library resolve through it, with one options object that travels. It lives
+ * with the registry because finding a manifest by name is the registry's job; the policy it then
+ * applies stays in `policy/`, which knows nothing of where manifests come from.
  *
  * @module
  */
-import { type LoadedManifest, loadManifest } from "../registry/load.ts";
+import { type LoadedManifest, loadManifest } from "./load.ts";
 import {
   type ResolvedServer,
   resolveServer,

@@ -14,10 +14,10 @@ import { connectServer } from "../runtime/sandbox/connect.ts";
 import { dockerRunArgs, type DockerRunOptions } from "../runtime/sandbox/docker_args.ts";
 import { CONTAINER_USER, dockerVolumeName } from "../runtime/sandbox/docker_names.ts";
 import { listContainers, removeContainer, runDocker } from "../runtime/sandbox/docker_engine.ts";
-import { type DockerLaunchOptions, dockerLaunchPlan } from "../runtime/sandbox/docker_launch.ts";
+import type { DockerLaunchOptions } from "../runtime/sandbox/docker_launch.ts";
 import { removeOrphanContainers } from "../runtime/sandbox/docker_orphans.ts";
-import { spawnDockerServer } from "../runtime/sandbox/docker_process.ts";
 import { prepareDockerServer } from "../runtime/sandbox/docker_pull.ts";
+import { DockerSandbox } from "../runtime/sandbox/docker_sandbox.ts";
 import { loadManifest } from "../runtime/registry/load.ts";
 import {
   assertAllStopped,
@@ -214,16 +214,15 @@ dockerTest("filesystem in a container reads and writes only its mounted folder",
   const scene = filesystemScene(sharedDir(), 0o777);
   const { granted } = scene;
   const server = await registryServer("filesystem", cache, { dirs: granted });
-  let container = "";
+  const sandbox = new DockerSandbox({ ...DOCKER, progress: () => {} });
+  const plan = sandbox.plan(server);
+  const container = plan.container;
+  assert.equal(plan.args[plan.args.indexOf("--network") + 1], "none");
   const { client, close } = await connectServer(server, {
     cacheRoot: cache,
-    start: async () => {
-      const { verify } = await prepareDockerServer(server, { ...DOCKER, progress: () => {} });
-      const plan = dockerLaunchPlan(server, DOCKER);
-      container = plan.container;
-      assert.equal(plan.args[plan.args.indexOf("--network") + 1], "none");
-      return { process: spawnDockerServer(server.name, plan, { onStderr: () => {} }), verify };
-    },
+    sandbox,
+    plan,
+    onStderr: () => {},
   });
   try {
     const running = await runDocker(["ps", "-q", "--filter", `name=^${container}$`]);
@@ -436,11 +435,8 @@ dockerTest(
       let reported: Error | undefined;
       const connected = await connectServer(server, {
         cacheRoot: cache,
-        start: async () => {
-          const { verify } = await prepareDockerServer(server, { ...DOCKER, progress: () => {} });
-          const plan = dockerLaunchPlan(server, { ...DOCKER, memory });
-          return { process: spawnDockerServer(server.name, plan, { onStderr: () => {} }), verify };
-        },
+        sandbox: new DockerSandbox({ ...DOCKER, memory, progress: () => {} }),
+        onStderr: () => {},
       });
       connected.transport.onerror = (error) => reported = error;
       try {

@@ -7,7 +7,7 @@
 import { type HttpBridgeServer, serveHttpBridge, type ServeHttpBridgeOptions } from "./serve.ts";
 import type { PrepareServerOptions } from "../sandbox/launch_plan.ts";
 import type { ResolvedServer } from "../policy/resolve.ts";
-import type { ServerProcess, SpawnServerOptions } from "../sandbox/server_process.ts";
+import type { SpawnServerOptions } from "../sandbox/server_process.ts";
 import { DenoSandbox } from "../sandbox/deno_sandbox.ts";
 import type { Sandbox } from "../sandbox/sandbox.ts";
 import { ProcessTransport } from "../sandbox/stdio_transport.ts";
@@ -21,18 +21,6 @@ export interface ServeServerOptions
    * container) gets its own.
    */
   sandbox?: Sandbox;
-  /**
-   * Makes the server ready before listening instead of the sandbox.
-   *
-   * @deprecated Pass a {@linkcode Sandbox} as `sandbox`.
-   */
-  prepare?: () => Promise<{ verify(): Promise<unknown> }>;
-  /**
-   * Starts one server process instead of the sandbox; called once per process.
-   *
-   * @deprecated Pass a {@linkcode Sandbox} as `sandbox`.
-   */
-  spawn?: () => ServerProcess;
 }
 
 /**
@@ -67,12 +55,11 @@ export async function serveServer(
 ): Promise<HttpBridgeServer> {
   const sandbox = options.sandbox ?? new DenoSandbox(options);
   // Planned first, as `run` does: a missing variable fails before anything is fetched.
-  if (!options.spawn) sandbox.plan(server);
-  const prepared = await (options.prepare?.() ?? sandbox.prepare(server));
+  sandbox.plan(server);
+  const prepared = await sandbox.prepare(server);
   await prepared.verify();
-  const start = options.spawn ?? (() => sandbox.spawn(server, options));
   return await serveHttpBridge({
     ...options,
-    connect: () => Promise.resolve(new ProcessTransport(start())),
+    connect: () => Promise.resolve(new ProcessTransport(sandbox.spawn(server, options))),
   });
 }

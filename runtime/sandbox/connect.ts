@@ -20,13 +20,6 @@ export interface ConnectServerOptions extends PrepareServerOptions, SpawnServerO
   sandbox?: Sandbox;
   /** A plan from the sandbox to start instead of a fresh one. */
   plan?: LaunchPlan;
-  /**
-   * Prepares and starts the server instead of the sandbox; `plan` is then ignored. `verify` is
-   * awaited before the client talks to the server.
-   *
-   * @deprecated Pass a {@linkcode Sandbox} as `sandbox`.
-   */
-  start?: () => Promise<{ process: ServerProcess; verify?: () => Promise<unknown> }>;
   /** The client's name in `initialize` (default `mcp-run`). */
   clientName?: string;
   /**
@@ -93,11 +86,10 @@ export async function connectServer(
   options: ConnectServerOptions,
 ): Promise<ConnectedServer> {
   const sandbox = options.sandbox ?? new DenoSandbox(options);
-  const started = options.start ? await options.start() : await startIn(sandbox, server, options);
+  const started = await startIn(sandbox, server, options);
   const transport = new ProcessTransport(started.process);
-  const verify = started.verify ?? (() => Promise.resolve());
   try {
-    await verify();
+    await started.verify();
   } catch (error) {
     await transport.close();
     throw error;

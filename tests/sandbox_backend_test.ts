@@ -128,5 +128,7 @@ Deno.test("serveServer() serves a server from a third sandbox backend, one proce
   // Verified before listening: no session reaches code that was not checked.
   assert.deepEqual(sandbox.calls.slice(0, 3), ["plan", "prepare", "verify"]);
   assert.deepEqual(sandbox.calls.slice(3).filter((c) => c === "spawn"), ["spawn", "spawn"]);
+  // One plan per process: the first session starts the plan made before listening.
+  assert.equal(sandbox.calls.filter((c) => c === "plan").length, 2);
   assert.ok(sandbox.started.every((plan) => plan.program === WRAPPER));
 });

@@ -5,7 +5,7 @@
  * @module
  */
 import { type HttpBridgeServer, serveHttpBridge, type ServeHttpBridgeOptions } from "./serve.ts";
-import type { PrepareServerOptions } from "../sandbox/launch_plan.ts";
+import type { LaunchPlan, PrepareServerOptions } from "../sandbox/launch_plan.ts";
 import type { ResolvedServer } from "../policy/resolve.ts";
 import type { SpawnServerOptions } from "../sandbox/server_process.ts";
 import { DenoSandbox } from "../sandbox/deno_sandbox.ts";
@@ -55,11 +55,18 @@ export async function serveServer(
 ): Promise<HttpBridgeServer> {
   const sandbox = options.sandbox ?? new DenoSandbox(options);
   // Planned first, as `run` does: a missing variable fails before anything is fetched.
-  sandbox.plan(server);
+  let unused: LaunchPlan | undefined = sandbox.plan(server);
   const prepared = await sandbox.prepare(server);
   await prepared.verify();
+  const start = () => {
+    // The plan made up front starts the first process; a plan is started at most once (it may
+    // name a container), so every later process gets a fresh one.
+    const plan = unused ?? sandbox.plan(server);
+    unused = undefined;
+    return sandbox.spawn(server, { ...options, plan });
+  };
   return await serveHttpBridge({
     ...options,
-    connect: () => Promise.resolve(new ProcessTransport(sandbox.spawn(server, options))),
+    connect: () => Promise.resolve(new ProcessTransport(start())),
   });
 }

@@ -155,6 +155,8 @@ export type { FileDigest } from "./runtime/sandbox/_tree_digest.ts";
 export type { SplitLine } from "./runtime/sandbox/line_splitter.ts";
 export type { ProcessTransport } from "./runtime/sandbox/stdio_transport.ts";
 export type { DockerLimits } from "./runtime/sandbox/docker_checks.ts";
+export type { DockerLaunchOptions, DockerLaunchPlan } from "./runtime/sandbox/docker_launch.ts";
+export type { DockerPullStepOptions } from "./runtime/sandbox/docker_pull.ts";
 export type { ServeHttpBridgeOptions } from "./runtime/http/serve.ts";
 export type {
   ClientInfo,

@@ -57,7 +57,17 @@ export type {
   ParameterType,
 } from "../policy/manifest.ts";
 export type { ResolvedServer } from "../policy/resolve.ts";
+export type {
+  PreparedLaunch,
+  Sandbox,
+  SandboxPlanOptions,
+  SandboxSpawnOptions,
+} from "../sandbox/sandbox.ts";
 export type { CheckHostAddressesOptions } from "../policy/net_preflight.ts";
-export type { DenoLaunchPlanOptions, PrepareServerOptions } from "../sandbox/launch_plan.ts";
+export type {
+  DenoLaunchPlanOptions,
+  LaunchPlan,
+  PrepareServerOptions,
+} from "../sandbox/launch_plan.ts";
 export type { ServerProcess, SpawnServerOptions } from "../sandbox/server_process.ts";
 export type { SplitLine } from "../sandbox/line_splitter.ts";

@@ -15,15 +15,32 @@ export interface FileDigest {
   sha256: string;
 }
 
+/** A file's metadata as the cache check compares it (see {@linkcode sameStat}). */
+export type StatFields = Pick<FileDigest, "size" | "mtime" | "ctime" | "ino">;
+
+/**
+ * The metadata of a file from `Deno.lstat`, in the units the pull record keeps: milliseconds,
+ * as `Date.getTime()` gives them.
+ */
+export function statFields(info: Deno.FileInfo): StatFields {
+  return {
+    size: info.size,
+    mtime: info.mtime?.getTime() ?? 0,
+    ctime: info.ctime?.getTime() ?? undefined,
+    ino: info.ino ?? undefined,
+  };
+}
+
 /**
  * Tells whether a file's metadata still matches its digest, so its content need not be hashed
  * again. Size and mtime alone are not enough: a same-size edit followed by `touch -d` keeps
  * both, but the kernel moves ctime on every change and nobody can set it back.
  */
-export function sameStat(info: Deno.FileInfo, want: FileDigest): boolean {
-  return info.size === want.size && (info.mtime?.getTime() ?? 0) === want.mtime &&
-    want.ctime !== undefined && info.ctime?.getTime() === want.ctime &&
-    want.ino !== undefined && info.ino === want.ino;
+export function sameStat(info: Deno.FileInfo | StatFields, want: FileDigest): boolean {
+  const got = "isFile" in info ? statFields(info) : info;
+  return got.size === want.size && got.mtime === want.mtime &&
+    want.ctime !== undefined && got.ctime === want.ctime &&
+    want.ino !== undefined && got.ino === want.ino;
 }
 
 /** Hex SHA-256 of bytes. */
@@ -75,11 +92,103 @@ export async function digestFile(path: string): Promise<FileDigest> {
   const sha256 = info.isSymlink ? `link:${await Deno.readLink(path)}` : await sha256Hex(
     await Deno.readFile(path),
   );
-  return {
-    size: info.size,
-    mtime: info.mtime?.getTime() ?? 0,
-    ctime: info.ctime?.getTime() ?? undefined,
-    ino: info.ino ?? undefined,
-    sha256,
-  };
+  return { ...statFields(info), sha256 };
+}
+
+/** Files below a tree's subfolders (`sub/rel` paths, in no set order) with their metadata. */
+export type TreeListing = Map<string, StatFields>;
+
+/**
+ * Lists the files below the given subfolders of `root` with their metadata, for the cache check
+ * before each start. One GNU `find` process walks the tree (thousands of `lstat` calls in C, on
+ * another core, while the caller reads its record); where it is missing, not GNU or fails, the
+ * same walk runs here. Either way every file is `lstat`ed on every call: nothing is skipped.
+ */
+export async function statTree(root: string, subdirs: readonly string[]): Promise<TreeListing> {
+  try {
+    const listed = await findTree(root, subdirs);
+    if (listed) return listed;
+  } catch { /* no find, or not allowed to run it: walk here */ }
+  return walkTree(root, subdirs);
+}
+
+function walkTree(root: string, subdirs: readonly string[]): TreeListing {
+  const out: TreeListing = new Map();
+  for (const sub of subdirs) {
+    for (const rel of listFilesSync(join(root, sub))) {
+      out.set(`${sub}/${rel}`, statFields(Deno.lstatSync(join(root, sub, rel))));
+    }
+  }
+  return out;
+}
+
+/** Lists with GNU find; `undefined` when it cannot (a subfolder that is not a plain folder). */
+async function findTree(
+  root: string,
+  subdirs: readonly string[],
+): Promise<TreeListing | undefined> {
+  const present: string[] = [];
+  for (const sub of subdirs) {
+    try {
+      if (!Deno.lstatSync(join(root, sub)).isDirectory) return undefined;
+      present.push(sub);
+    } catch (error) {
+      if (!(error instanceof Deno.errors.NotFound)) throw error;
+    }
+  }
+  const out: TreeListing = new Map();
+  if (present.length === 0) return out;
+  const found = await new Deno.Command("find", {
+    // -P: symlinks are listed, never followed, as lstat sees them. NUL ends each line.
+    args: ["-P", ...present, "!", "-type", "d", "-printf", "%s %T@ %C@ %i %p\\0"],
+    cwd: root,
+    env: { LC_ALL: "C" },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "null",
+  }).output();
+  if (!found.success) return undefined;
+  return parseFindOutput(new TextDecoder().decode(found.stdout));
+}
+
+/** Parses `size mtime ctime inode path\0` lines; `undefined` for a line of another shape. */
+function parseFindOutput(text: string): TreeListing | undefined {
+  const out: TreeListing = new Map();
+  for (let at = 0; at < text.length;) {
+    const end = text.indexOf("\0", at);
+    const s1 = text.indexOf(" ", at);
+    const s2 = text.indexOf(" ", s1 + 1);
+    const s3 = text.indexOf(" ", s2 + 1);
+    const s4 = text.indexOf(" ", s3 + 1);
+    if (end < 0 || s1 < 0 || s2 < 0 || s3 < 0 || s4 < 0 || s4 + 1 >= end) return undefined;
+    out.set(text.slice(s4 + 1, end), {
+      size: whole(text, at, s1),
+      mtime: milliseconds(text, s1 + 1, s2),
+      // Deno's FileInfo keeps whole seconds of ctime; the record holds what Deno gave.
+      ctime: Math.trunc(milliseconds(text, s2 + 1, s3) / 1000) * 1000,
+      ino: whole(text, s3 + 1, s4),
+    });
+    at = end + 1;
+  }
+  return out;
+}
+
+/** The digits in `text[from, to)` as a number; NaN (which matches nothing) for anything else. */
+function whole(text: string, from: number, to: number): number {
+  if (from >= to) return NaN;
+  for (let i = from; i < to; i++) {
+    const code = text.charCodeAt(i);
+    if (code < 48 || code > 57) return NaN;
+  }
+  // Number() rounds as Deno rounds a 64-bit inode or size: the same value either way.
+  return Number(text.slice(from, to));
+}
+
+/** `find`'s `seconds.fraction` as whole milliseconds, cut as `Date.getTime()` cuts; else NaN. */
+function milliseconds(text: string, from: number, to: number): number {
+  const dot = text.indexOf(".", from);
+  if (dot < 0 || dot >= to) return whole(text, from, to) * 1000;
+  const digits = Math.min(to, dot + 4) - dot - 1;
+  return whole(text, from, dot) * 1000 +
+    whole(text, dot + 1, dot + 1 + digits) * 10 ** (3 - digits);
 }

@@ -9,14 +9,7 @@ import { pullEnv, serverEnv } from "./child_env.ts";
 import { denoRunArgs } from "./flags.ts";
 import { checkModuleGraph } from "./module_graph.ts";
 import { checkHostAddresses, type CheckHostAddressesOptions } from "../policy/net_preflight.ts";
-import {
-  CacheError,
-  prepareDirs,
-  pull,
-  type PullRecord,
-  readPullRecord,
-  verifyPull,
-} from "./pull.ts";
+import { CacheError, prepareDirs, pull, type PullRecord, startCacheCheck } from "./pull.ts";
 import type { ResolvedServer } from "../policy/resolve.ts";
 
 /** Everything needed to start a server process; what `--dry-run` prints. */
@@ -123,22 +116,21 @@ export async function prepareServer(
   options: PrepareServerOptions,
 ): Promise<PreparedServer> {
   const dirs = serverDirs(server.name, server.specifier, options.cacheRoot);
+  // The cache check reads only the cache, so it starts before the approval and overlaps every
+  // other check; the server starts only after all of them passed.
+  const check = startCacheCheck(server, options);
   await checkApproval(server, options);
-  let verify: () => Promise<PullRecord>;
+  let verified: Promise<PullRecord>;
   try {
-    const record = await readPullRecord(server, options);
-    verify = () => verifyPull(server, { ...options, record });
+    await check.record;
+    verified = check.verified;
   } catch (error) {
     // Only a server never pulled is pulled here; a damaged record is reported (exit 4).
     if (!(error instanceof CacheError) || error.kind !== "missing" || options.autoPull === false) {
       throw error;
     }
-    const record = await pull(server, options);
-    verify = () => Promise.resolve(record);
+    verified = Promise.resolve(await pull(server, options));
   }
-  // The cache check overlaps the other checks, never the server's start.
-  const verified = verify();
-  verified.catch(() => {});
   await prepareDirs(dirs).catch((error) => {
     throw cacheWriteError(options.cacheRoot, error);
   });

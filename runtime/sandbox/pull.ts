@@ -15,9 +15,10 @@ import {
   digestFile,
   digestTree,
   type FileDigest,
-  listFilesSync,
   sameStat,
   sha256Hex,
+  statTree,
+  type TreeListing,
 } from "./_tree_digest.ts";
 
 /** Subfolders of a `DENO_DIR` that hold code (the rest are Deno's derived caches). */
@@ -250,7 +251,7 @@ async function checkCache(server: ResolvedServer, dirs: ServerDirs): Promise<Cac
   }
   const trustedLock = record.specifier === server.specifier &&
     await lockDigest(dirs.lockFile) === record.lockSha256 && record.lockSha256 !== "none";
-  const problem = await cacheProblem(dirs, record, server);
+  const problem = await cacheProblem(dirs, record, server, statTree(dirs.denoDir, CODE_DIRS));
   if (!problem) return { record, trustedLock };
   return {
     trustedLock,
@@ -353,8 +354,10 @@ function recordShapeProblem(value: unknown): string | undefined {
   if (!files || typeof files !== "object" || Array.isArray(files)) {
     return `"files" is not an object`;
   }
-  for (const [path, digest] of Object.entries(files)) {
-    const d = digest as Record<string, unknown> | null;
+  const digests = files as Record<string, unknown>;
+  // for…in rather than Object.entries: thousands of files, checked before every start.
+  for (const path in digests) {
+    const d = digests[path] as Record<string, unknown> | null;
     if (!d || typeof d !== "object" || typeof d.sha256 !== "string" || typeof d.size !== "number") {
       return `the digest of "${path}" is not valid`;
     }
@@ -365,9 +368,9 @@ function recordShapeProblem(value: unknown): string | undefined {
 /**
  * Checks that a server was pulled and that its lockfile and cached code are unchanged.
  *
- * The lockfile is hashed on every call. A code file whose size, modification or status-change
- * time, or inode changed is hashed again and compared; a missing, added or changed file fails.
- * Reads only the cache.
+ * The lockfile is hashed on every call. Every code file is `lstat`ed; one whose size,
+ * modification or status-change time, or inode changed is hashed again and compared; a missing,
+ * added or changed file fails. Reads only the cache.
  *
  * @param server A resolved server.
  * @param options The cache root, and the pull record when the caller already read it.
@@ -380,8 +383,66 @@ export async function verifyPull(
   options: Pick<PullOptions, "cacheRoot"> & { record?: PullRecord },
 ): Promise<PullRecord> {
   const dirs = serverDirs(server.name, server.specifier, options.cacheRoot);
+  // The tree walk runs in another process while the record is read and parsed here.
+  const listing = statTree(dirs.denoDir, CODE_DIRS);
+  listing.catch(() => {});
   const record = options.record ?? await readRecordFile(server, dirs);
-  const problem = await cacheProblem(dirs, record, server);
+  return await checkRecord(server, dirs, record, listing);
+}
+
+/** A cache check under way (see {@linkcode startCacheCheck}). */
+export interface CacheCheck {
+  /**
+   * The pull record, once read.
+   *
+   * @throws {CacheError} `missing` when never pulled, `tampered` when the record is damaged.
+   */
+  record: Promise<PullRecord>;
+  /**
+   * The pull record, once the lockfile and every code file matched it (see
+   * {@linkcode verifyPull}).
+   *
+   * @throws {CacheError} As {@linkcode verifyPull}.
+   */
+  verified: Promise<PullRecord>;
+}
+
+/**
+ * Starts {@linkcode verifyPull} at once, so the cache check overlaps the launcher's other checks
+ * (approval, host names); the caller awaits `verified` before the server's code starts. Reads
+ * only the cache. Neither promise rejects unhandled when the caller stops waiting for it.
+ *
+ * @param server A resolved server.
+ * @param options The cache root.
+ * @returns The record read, and the check's result.
+ *
+ * @example
+ * ```ts ignore
+ * import { startCacheCheck } from "./pull.ts";
+ * const check = startCacheCheck(server, { cacheRoot: "/tmp/cache" });
+ * await otherChecks();
+ * await check.verified; // only now may the server start
+ * ```
+ */
+export function startCacheCheck(
+  server: ResolvedServer,
+  options: Pick<PullOptions, "cacheRoot">,
+): CacheCheck {
+  const dirs = serverDirs(server.name, server.specifier, options.cacheRoot);
+  const listing = statTree(dirs.denoDir, CODE_DIRS);
+  const record = readRecordFile(server, dirs);
+  const verified = record.then((read) => checkRecord(server, dirs, read, listing));
+  for (const promise of [listing, record, verified]) promise.catch(() => {});
+  return { record, verified };
+}
+
+async function checkRecord(
+  server: ResolvedServer,
+  dirs: ServerDirs,
+  record: PullRecord,
+  listing: Promise<TreeListing>,
+): Promise<PullRecord> {
+  const problem = await cacheProblem(dirs, record, server, listing);
   if (problem) {
     throw new CacheError(
       "tampered",
@@ -397,31 +458,25 @@ async function cacheProblem(
   dirs: ServerDirs,
   record: PullRecord,
   server: ResolvedServer,
+  listing: Promise<TreeListing>,
 ): Promise<string | undefined> {
   if (record.specifier !== server.specifier) return "its record names another package";
   if (await lockDigest(dirs.lockFile) !== record.lockSha256) return "deno.lock differs";
-  let seen = 0;
-  for (const sub of CODE_DIRS) {
-    for (const rel of listFilesSync(join(dirs.denoDir, sub))) {
-      const path = `${sub}/${rel}`;
-      seen++;
-      const want = record.files[path];
-      if (!want) return `${path} was added`;
-      const info = Deno.lstatSync(join(dirs.denoDir, path));
-      if (sameStat(info, want)) continue;
-      const got = await digestFile(join(dirs.denoDir, path));
-      if (got.sha256 !== want.sha256) return `${path} was modified`;
-    }
+  const files = await listing;
+  // Only files whose metadata changed are looked at again, in path order, so the problem named
+  // is the first one by path whatever order the walk found them in.
+  const suspects: string[] = [];
+  for (const [path, info] of files) {
+    const want = Object.hasOwn(record.files, path) ? record.files[path] : undefined;
+    if (!want || !sameStat(info, want)) suspects.push(path);
   }
-  if (seen !== Object.keys(record.files).length) {
-    const missing = Object.keys(record.files).find((p) => {
-      try {
-        Deno.lstatSync(join(dirs.denoDir, p));
-        return false;
-      } catch {
-        return true;
-      }
-    });
+  for (const path of suspects.sort()) {
+    if (!Object.hasOwn(record.files, path)) return `${path} was added`;
+    const got = await digestFile(join(dirs.denoDir, path));
+    if (got.sha256 !== record.files[path].sha256) return `${path} was modified`;
+  }
+  if (files.size !== Object.keys(record.files).length) {
+    const missing = Object.keys(record.files).find((p) => !files.has(p));
     return `${missing ?? "a file"} was removed`;
   }
   return undefined;

@@ -16,6 +16,7 @@ import type {
 import { describePermissions } from "../policy/describe.ts";
 import type { ResolvedServer } from "../policy/resolve.ts";
 import type { LaunchPlan } from "../sandbox/launch_plan.ts";
+import { startGuard } from "../sandbox/child_guard.ts";
 import { ServerExitedError, type ServerProcess } from "../sandbox/server_process.ts";
 import { shellQuote } from "../sandbox/shell_quote.ts";
 import { relayStdio } from "../sandbox/stdio_relay.ts";
@@ -92,7 +93,10 @@ export async function runCommand(
     ctx.print(formatPlan(plan, server, ctx.json));
     return EXIT.ok;
   }
-  const { verify } = await ctx.sandbox.prepare(server);
+  const preparing = ctx.sandbox.prepare(server);
+  // The supervisor starts while the checks run, rather than delaying the server's start.
+  startGuard();
+  const { verify } = await preparing;
   const child: ServerProcess = ctx.sandbox.spawn(server, { plan });
   const gate = verify();
   // Pass the signal on, then make sure the server ends: one that ignores it is killed after the

@@ -156,6 +156,22 @@ export function trackContainer(name: string, docker = "docker"): () => void {
   return register(`container ${name} ${docker}`);
 }
 
+/**
+ * Starts the supervising process now rather than on the first registration, so that it starts
+ * while the launcher waits for its checks instead of delaying the server's start; a no-op unless
+ * {@linkcode guardChildren} was called, or when it already runs.
+ *
+ * @example
+ * ```ts ignore
+ * import { guardChildren, startGuard } from "./child_guard.ts";
+ * guardChildren();
+ * startGuard(); // before the checks that precede a server's start
+ * ```
+ */
+export function startGuard(): void {
+  if (state) supervisor(state);
+}
+
 function register(entry: string): () => void {
   const guard = state;
   if (!guard) return () => {};
@@ -170,26 +186,31 @@ function register(entry: string): () => void {
 }
 
 function send(guard: GuardState, line: string): void {
-  if (!guard.writer) {
-    try {
-      guard.child = new Deno.Command(guard.shell, {
-        args: ["-c", SUPERVISOR],
-        env: guard.env,
-        clearEnv: true,
-        cwd: "/",
-        stdin: "piped",
-        stdout: "null",
-        stderr: "null",
-      }).spawn();
-    } catch {
-      return; // no shell: nothing to guard with
-    }
-    // Neither the supervisor nor its pipe keeps this process alive.
-    guard.child.unref();
-    guard.writer = guard.child.stdin.getWriter();
-    guard.writer.closed.catch(() => {});
-  }
-  const writer = guard.writer;
+  const writer = supervisor(guard);
+  if (!writer) return; // no shell: nothing to guard with
   const bytes = new TextEncoder().encode(line);
   guard.queue = guard.queue.then(() => writer.write(bytes)).catch(() => {});
+}
+
+/** The pipe to the supervisor, which is started on first use; none when no shell starts. */
+function supervisor(guard: GuardState): WritableStreamDefaultWriter<Uint8Array> | undefined {
+  if (guard.writer) return guard.writer;
+  try {
+    guard.child = new Deno.Command(guard.shell, {
+      args: ["-c", SUPERVISOR],
+      env: guard.env,
+      clearEnv: true,
+      cwd: "/",
+      stdin: "piped",
+      stdout: "null",
+      stderr: "null",
+    }).spawn();
+  } catch {
+    return undefined;
+  }
+  // Neither the supervisor nor its pipe keeps this process alive.
+  guard.child.unref();
+  guard.writer = guard.child.stdin.getWriter();
+  guard.writer.closed.catch(() => {});
+  return guard.writer;
 }

@@ -10,7 +10,6 @@ import { ManifestError } from "./policy/manifest.ts";
 import { GrantError } from "./policy/resolve.ts";
 import { CacheError } from "./sandbox/pull.ts";
 import { type CliContext, type CommandLine, EXIT, expectArgs, UsageError } from "./cli/context.ts";
-import { HELP, USAGE } from "./cli/help.ts";
 import {
   callCommand,
   flagsCommand,
@@ -18,16 +17,6 @@ import {
   pullCommand,
   runCommand,
 } from "./cli/launch.ts";
-import { checkCommand } from "./cli/check.ts";
-import {
-  diffCommand,
-  exportCommand,
-  importCommand,
-  indexCommand,
-  listCommand,
-  searchCommand,
-  showCommand,
-} from "./cli/registry.ts";
 import type { ClientCommandOptions } from "./cli/clients.ts";
 import {
   type CliValues,
@@ -70,6 +59,11 @@ function clientCommand(
   };
 }
 
+/** The usage texts, loaded when shown. */
+const help = () => import("./cli/help.ts");
+/** The registry commands, loaded on use so `run` starts without them. */
+const registry = () => import("./cli/registry.ts");
+
 /** Every command, by name. */
 const COMMANDS: Record<string, Command> = {
   run: (ctx, line, values) => runCommand(ctx, line, { dryRun: values["dry-run"] }),
@@ -87,31 +81,31 @@ const COMMANDS: Record<string, Command> = {
     expectArgs(line.rest, 0, 0, "takes no arguments");
     return await (await import("./cli/clients.ts")).clientsCommand(ctx);
   },
-  check: (ctx, line) => checkCommand(ctx, line),
-  list: (ctx) => listCommand(ctx),
-  search: (ctx, { rest }) => {
+  check: async (ctx, line) => await (await import("./cli/check.ts")).checkCommand(ctx, line),
+  list: async (ctx) => await (await registry()).listCommand(ctx),
+  search: async (ctx, { rest }) => {
     expectArgs(rest, 1, Infinity, "give one or more words");
-    return searchCommand(ctx, rest);
+    return (await registry()).searchCommand(ctx, rest);
   },
-  show: (ctx, { rest }) => {
+  show: async (ctx, { rest }) => {
     expectArgs(rest, 1, 1, "give one registry name");
-    return showCommand(ctx, rest[0]);
+    return (await registry()).showCommand(ctx, rest[0]);
   },
-  diff: (ctx, { rest }) => {
+  diff: async (ctx, { rest }) => {
     expectArgs(rest, 2, 2, "give the old and the new manifest");
-    return diffCommand(ctx, rest[0], rest[1]);
+    return (await registry()).diffCommand(ctx, rest[0], rest[1]);
   },
-  export: (ctx, { rest }) => {
+  export: async (ctx, { rest }) => {
     expectArgs(rest, 1, 1, "give one registry name or manifest path");
-    return exportCommand(ctx, rest[0]);
+    return (await registry()).exportCommand(ctx, rest[0]);
   },
-  import: (ctx, { rest }) => {
+  import: async (ctx, { rest }) => {
     expectArgs(rest, 1, 1, "give one server.json file or URL");
-    return importCommand(ctx, rest[0]);
+    return (await registry()).importCommand(ctx, rest[0]);
   },
-  index: (ctx, { rest }) => {
+  index: async (ctx, { rest }) => {
     expectArgs(rest, 1, 1, "give one folder of manifests");
-    return indexCommand(ctx, rest[0]);
+    return (await registry()).indexCommand(ctx, rest[0]);
   },
 };
 
@@ -159,16 +153,18 @@ export async function main(argv: string[], options: MainOptions = {}): Promise<n
   const { values, positionals, tokens } = parsed;
   const [command, ...rest] = positionals;
   line.rest = rest;
-  if (!command || (values.help && !(command in HELP))) {
-    (values.help ? print : printError)(USAGE);
-    return values.help ? EXIT.ok : EXIT.usage;
-  }
-  if (values.help) {
+  if (!command || values.help) {
+    const { HELP, USAGE } = await help();
+    if (!command || !(command in HELP)) {
+      (values.help ? print : printError)(USAGE);
+      return values.help ? EXIT.ok : EXIT.usage;
+    }
     print(HELP[command]);
     return EXIT.ok;
   }
   const stray = strayOption(command, tokens);
   if (stray) {
+    const { HELP } = await help();
     printError(`mcp-run ${command}: ${stray} is not an option of ${command}\n\n${HELP[command]}`);
     return EXIT.usage;
   }
@@ -187,12 +183,14 @@ export async function main(argv: string[], options: MainOptions = {}): Promise<n
     const ctx = await readContext(values, { command, env, defaults, print, printError });
     const run = COMMANDS[command];
     if (!run) {
+      const { USAGE } = await help();
       printError(`mcp-run: unknown command "${command}"\n\n${USAGE}`);
       return EXIT.usage;
     }
     return await run(ctx, line, values);
   } catch (error) {
     if (error instanceof UsageError) {
+      const { HELP, USAGE } = await help();
       printError(`mcp-run ${command}: ${error.message}\n\n${HELP[command] ?? USAGE}`);
       return EXIT.usage;
     }

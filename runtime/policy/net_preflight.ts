@@ -11,7 +11,6 @@
  *
  * @module
  */
-import { lookup } from "node:dns/promises";
 import { formatIpv4, isPrivateIpv6, parseIpv4, parseIpv6, parseNetGrant } from "./net_policy.ts";
 import { GrantError, type ResolvedServer } from "./resolve.ts";
 
@@ -136,6 +135,8 @@ export async function checkHostAddresses(
 }
 
 async function systemLookup(host: string): Promise<string[]> {
+  // Loaded on use: most servers grant no host name, and node:dns costs every start to load.
+  const { lookup } = await import("node:dns/promises");
   const found = await lookup(host, { all: true, verbatim: true });
   return found.map((a) => a.address);
 }

@@ -102,6 +102,9 @@ export async function checkApproval(
     if (!(error instanceof Deno.errors.NotFound)) throw error;
   }
   if (text === undefined) return await recordApproval(options.cacheRoot, manifest);
+  // The usual case, checked before every start: the record is this very manifest, written by
+  // recordApproval, so there is nothing to parse or compare.
+  if (text === approvalText(manifest)) return;
   let approved: Manifest;
   try {
     approved = parseManifest(text);
@@ -134,10 +137,15 @@ async function recordApproval(cacheRoot: string, manifest: Manifest): Promise<vo
   const temp = `${file}.${crypto.randomUUID().slice(0, 8)}.tmp`;
   try {
     await Deno.mkdir(dirname(file), { recursive: true });
-    await Deno.writeTextFile(temp, JSON.stringify(manifest, null, 2) + "\n");
+    await Deno.writeTextFile(temp, approvalText(manifest));
     await Deno.rename(temp, file);
   } catch (error) {
     await Deno.remove(temp).catch(() => {});
     throw cacheWriteError(cacheRoot, error);
   }
+}
+
+/** The approval record's text for a manifest. */
+function approvalText(manifest: Manifest): string {
+  return JSON.stringify(manifest, null, 2) + "\n";
 }

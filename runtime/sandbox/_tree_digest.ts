@@ -102,7 +102,8 @@ export type TreeListing = Map<string, StatFields>;
  * Lists the files below the given subfolders of `root` with their metadata, for the cache check
  * before each start. One GNU `find` process walks the tree (thousands of `lstat` calls in C, on
  * another core, while the caller reads its record); where it is missing, not GNU or fails, the
- * same walk runs here. Either way every file is `lstat`ed on every call: nothing is skipped.
+ * same walk runs here (also when running `find` is not allowed: it never prompts). Either way
+ * every file is `lstat`ed on every call: nothing is skipped.
  */
 export async function statTree(root: string, subdirs: readonly string[]): Promise<TreeListing> {
   try {
@@ -136,8 +137,11 @@ async function findTree(
       if (!(error instanceof Deno.errors.NotFound)) throw error;
     }
   }
-  const out: TreeListing = new Map();
-  if (present.length === 0) return out;
+  if (present.length === 0) return new Map();
+  // Never a permission prompt: a library user who did not allow `find` gets the walk here.
+  if (Deno.permissions.querySync({ name: "run", command: "find" }).state !== "granted") {
+    return undefined;
+  }
   const found = await new Deno.Command("find", {
     // -P: symlinks are listed, never followed, as lstat sees them. NUL ends each line.
     args: ["-P", ...present, "!", "-type", "d", "-printf", "%s %T@ %C@ %i %p\\0"],

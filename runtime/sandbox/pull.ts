@@ -11,50 +11,17 @@ import { pullEnv } from "./child_env.ts";
 import { denoCacheArgs } from "./flags.ts";
 import { checkModuleGraph } from "./module_graph.ts";
 import type { ResolvedServer } from "../policy/resolve.ts";
+import { digestTree, statTree, type TreeListing } from "./_tree_digest.ts";
 import {
-  digestFile,
-  digestTree,
-  type FileDigest,
-  sameStat,
-  sha256Hex,
-  statTree,
-  type TreeListing,
-} from "./_tree_digest.ts";
+  CacheError,
+  cacheProblem,
+  CODE_DIRS,
+  lockDigest,
+  type PullRecord,
+  readRecordFile,
+} from "./_pull_record.ts";
 
-/** Subfolders of a `DENO_DIR` that hold code (the rest are Deno's derived caches). */
-const CODE_DIRS = ["npm", "remote"] as const;
-
-/** What pull cached, written beside the lockfile and checked before each run. */
-export interface PullRecord {
-  /** The exact specifier cached. */
-  specifier: string;
-  /** The Deno version that cached it. */
-  denoVersion: string;
-  /** Hex SHA-256 of the lockfile. */
-  lockSha256: string;
-  /** When the pull finished (ISO 8601). */
-  pulledAt: string;
-  /** Every cached code file, relative to `DENO_DIR`. */
-  files: Record<string, FileDigest>;
-}
-
-/** Thrown when a server's cache is missing, or changed since it was pulled. */
-export class CacheError extends Error {
-  /** `missing` (never pulled) or `tampered` (changed since pull). */
-  readonly kind: "missing" | "tampered";
-  /**
-   * Creates the error.
-   *
-   * @param kind What went wrong.
-   * @param message What and how to fix it.
-   * @param options Standard error options.
-   */
-  constructor(kind: "missing" | "tampered", message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = "CacheError";
-    this.kind = kind;
-  }
-}
+export { CacheError, type PullRecord } from "./_pull_record.ts";
 
 /** Options for {@linkcode pull} and {@linkcode verifyPull}. */
 export interface PullOptions extends ApprovalOptions {
@@ -314,57 +281,6 @@ export async function readPullRecord(
   return await readRecordFile(server, serverDirs(server.name, server.specifier, options.cacheRoot));
 }
 
-async function readRecordFile(server: ResolvedServer, dirs: ServerDirs): Promise<PullRecord> {
-  let text: string;
-  try {
-    text = await Deno.readTextFile(dirs.pullRecord);
-  } catch (error) {
-    if (!(error instanceof Deno.errors.NotFound)) throw error;
-    throw new CacheError(
-      "missing",
-      `"${server.name}" (${server.specifier}) is not pulled yet: run mcp-run pull ${server.name}`,
-      { cause: error },
-    );
-  }
-  let problem: string | undefined;
-  let record: unknown;
-  try {
-    record = JSON.parse(text);
-    problem = recordShapeProblem(record);
-  } catch (error) {
-    problem = `not JSON: ${(error as Error).message}`;
-  }
-  if (problem) {
-    throw new CacheError(
-      "tampered",
-      `The pull record "${dirs.pullRecord}" of "${server.name}" is damaged (${problem}), so its ` +
-        `cached code cannot be checked. Run mcp-run pull ${server.name} to fetch the code again.`,
-    );
-  }
-  return record as PullRecord;
-}
-
-function recordShapeProblem(value: unknown): string | undefined {
-  if (!value || typeof value !== "object" || Array.isArray(value)) return "not an object";
-  const record = value as Record<string, unknown>;
-  for (const key of ["specifier", "lockSha256"]) {
-    if (typeof record[key] !== "string") return `"${key}" is not a string`;
-  }
-  const files = record.files;
-  if (!files || typeof files !== "object" || Array.isArray(files)) {
-    return `"files" is not an object`;
-  }
-  const digests = files as Record<string, unknown>;
-  // for…in rather than Object.entries: thousands of files, checked before every start.
-  for (const path in digests) {
-    const d = digests[path] as Record<string, unknown> | null;
-    if (!d || typeof d !== "object" || typeof d.sha256 !== "string" || typeof d.size !== "number") {
-      return `the digest of "${path}" is not valid`;
-    }
-  }
-  return undefined;
-}
-
 /**
  * Checks that a server was pulled and that its lockfile and cached code are unchanged.
  *
@@ -451,44 +367,6 @@ async function checkRecord(
     );
   }
   return record;
-}
-
-/** The first difference between the cache and its record, or `undefined` when none. */
-async function cacheProblem(
-  dirs: ServerDirs,
-  record: PullRecord,
-  server: ResolvedServer,
-  listing: Promise<TreeListing>,
-): Promise<string | undefined> {
-  if (record.specifier !== server.specifier) return "its record names another package";
-  if (await lockDigest(dirs.lockFile) !== record.lockSha256) return "deno.lock differs";
-  const files = await listing;
-  // Only files whose metadata changed are looked at again, in path order, so the problem named
-  // is the first one by path whatever order the walk found them in.
-  const suspects: string[] = [];
-  for (const [path, info] of files) {
-    const want = Object.hasOwn(record.files, path) ? record.files[path] : undefined;
-    if (!want || !sameStat(info, want)) suspects.push(path);
-  }
-  for (const path of suspects.sort()) {
-    if (!Object.hasOwn(record.files, path)) return `${path} was added`;
-    const got = await digestFile(join(dirs.denoDir, path));
-    if (got.sha256 !== record.files[path].sha256) return `${path} was modified`;
-  }
-  if (files.size !== Object.keys(record.files).length) {
-    const missing = Object.keys(record.files).find((p) => !files.has(p));
-    return `${missing ?? "a file"} was removed`;
-  }
-  return undefined;
-}
-
-async function lockDigest(lockFile: string): Promise<string> {
-  try {
-    return await sha256Hex(await Deno.readFile(lockFile));
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return "none";
-    throw error;
-  }
 }
 
 async function denoVersion(deno: string): Promise<string> {

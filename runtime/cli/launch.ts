@@ -183,14 +183,7 @@ export async function inspectCommand(
 ): Promise<number> {
   expectArgs(line.rest, 1, 1, "give one server name or manifest path");
   const timeoutMs = timeoutOption(options.timeout);
-  const server = await resolveFor(ctx, line.rest[0], line.serverArgs);
-  const { connectServer } = await import("../sandbox/connect.ts");
-  const connected = await connectServer(server, {
-    cacheRoot: ctx.root,
-    sandbox: ctx.sandbox,
-    onStderr: () => {},
-    timeoutMs,
-  });
+  const { server, connected } = await connectFor(ctx, line.rest[0], line.serverArgs, timeoutMs);
   try {
     const { client, request } = connected;
     const caps = client.getServerCapabilities() ?? {};
@@ -281,14 +274,7 @@ export async function callCommand(
   if (!args || typeof args !== "object" || Array.isArray(args)) {
     throw new TypeError(`Tool arguments must be a JSON object, got ${argsText}`);
   }
-  const server = await resolveFor(ctx, target, extraArgs);
-  const { connectServer } = await import("../sandbox/connect.ts");
-  const connected = await connectServer(server, {
-    cacheRoot: ctx.root,
-    sandbox: ctx.sandbox,
-    onStderr: () => {},
-    timeoutMs,
-  });
+  const { connected } = await connectFor(ctx, target, extraArgs, timeoutMs);
   try {
     const params = { name: tool, arguments: args as Record<string, unknown> };
     const result = await connected.request<CallToolResult>(
@@ -309,4 +295,22 @@ export async function callCommand(
   } finally {
     await connected.close();
   }
+}
+
+/** Resolves a target and connects an MCP client to it in the command's sandbox (inspect, call). */
+async function connectFor(
+  ctx: CliContext,
+  target: string,
+  extraArgs: string[],
+  timeoutMs: number | undefined,
+) {
+  const server = await resolveFor(ctx, target, extraArgs);
+  const { connectServer } = await import("../sandbox/connect.ts");
+  const connected = await connectServer(server, {
+    cacheRoot: ctx.root,
+    sandbox: ctx.sandbox,
+    onStderr: () => {},
+    timeoutMs,
+  });
+  return { server, connected };
 }

@@ -1,14 +1,18 @@
 #!/usr/bin/env bash
-# Installs the Debian packages the end-to-end tests use, when missing: PostgreSQL and Redis
-# (started on loopback by the tests), openssl (test certificates), iproute2 and util-linux
-# (network and mount namespaces). Idempotent; needs root (or sudo) only when something is missing.
+# Installs the Debian packages the build and the end-to-end tests use, when missing: npm (the
+# pinned Deno comes from the npm registry), PostgreSQL and Redis (started on loopback by the
+# tests), openssl (test certificates), iproute2 and util-linux (network and mount namespaces,
+# flock), findutils (the cache check's walk). Idempotent; needs root (or sudo) only when something
+# is missing.
 set -euo pipefail
 need=()
+command -v npm >/dev/null || need+=(npm)
+command -v find >/dev/null || need+=(findutils)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 command -v redis-server >/dev/null || [ -x /usr/bin/redis-server ] || need+=(redis-server)
 command -v openssl >/dev/null || need+=(openssl)
 command -v ip >/dev/null || [ -x /usr/sbin/ip ] || need+=(iproute2)
-command -v unshare >/dev/null || need+=(util-linux)
+{ command -v unshare >/dev/null && command -v flock >/dev/null; } || need+=(util-linux)
 [ ${#need[@]} -eq 0 ] && exit 0
 echo "system_setup: installing ${need[*]}" >&2
 sudo=()

@@ -19,8 +19,8 @@ export HOME
 unset DENO_DIR XDG_CACHE_HOME XDG_CONFIG_HOME XDG_DATA_HOME MCP_RUN_CACHE MCP_RUN_CONFIG \
   NPM_CONFIG_REGISTRY npm_config_registry JSR_URL
 deno=tools/deno
-"$deno" --version | head -n1
 tools/system_setup.sh
+"$deno" --version | head -n1
 tools/docker_setup.sh
 "$deno" fmt --check
 "$deno" lint

@@ -340,8 +340,11 @@ Deno.test("serveHttpBridge() closes idle kept-alive connections without breaking
     try {
       for (let i = 0; i < 3; i++) {
         assert.equal(await callText(client, "echo", { text: `call ${i}` }), `call ${i}`);
+        const busy = server.connections;
         // Idle past the deadline: the pooled connection is closed; the next call reconnects.
         await new Promise((resolve) => setTimeout(resolve, headersTimeoutMs * 3));
+        // The kept-alive connection went; what stays is the client's open event stream.
+        assert.equal(server.connections, busy - 1, "an idle kept-alive connection stayed open");
       }
       // Closing idle connections never ends the session they carried.
       assert.equal(server.bridge.stats().sessions, 1);
@@ -418,14 +421,17 @@ Deno.test("serveHttpBridge() takes the client address from a trusted proxy only,
           assert.equal(await status(proxy, { "x-forwarded-for": `203.0.113.${i}` }), 400);
           assert.equal(await status(proxy, { "cf-connecting-ip": `198.51.100.${i}` }), 400);
         }
-        // A trusted proxy carries many clients: it is exempt from the per-client connection cap.
+        // A trusted proxy carries many clients: it is exempt from the per-client connection cap
+        // (2 here; the cap's own test shows an untrusted address losing its third connection).
+        const before = server.connections;
         for (let i = 0; i < 4; i++) {
           const conn = await Deno.connect({ hostname: "127.0.0.1", port: server.addr.port });
           await conn.write(encoder.encode("GET /m"));
           held.push(conn);
         }
-        await new Promise((resolve) => setTimeout(resolve, 200));
-        assert.ok(server.connections >= 4, `${server.connections} connections held`);
+        const closed = await Promise.all(held.map((conn) => closedWithin(conn, 300)));
+        assert.deepEqual(closed, [false, false, false, false]);
+        assert.equal(server.connections, before + 4);
       } finally {
         for (const conn of held) conn.close();
         proxy.close();

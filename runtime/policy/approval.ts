@@ -117,7 +117,9 @@ export async function checkApproval(
     );
   }
   const changes = diffGrants(approved, manifest);
-  if (changes.length === 0) return;
+  // Nothing that decides access changed (a description, say): keep the record current, so the
+  // next start takes the fast path above.
+  if (changes.length === 0) return await recordApproval(options.cacheRoot, manifest);
   const lines = describeGrantDiff(changes).map((l) => `  ${l}`).join("\n");
   if (widensGrants(changes)) {
     if (!options.approve) {

@@ -63,3 +63,49 @@ Deno.test("checkApproval() passes a server built by hand, which carries no manif
   assert.throws(() => Deno.statSync(approvalFile(root, "x")), Deno.errors.NotFound);
   Deno.removeSync(root, { recursive: true });
 });
+
+Deno.test("checkApproval() refuses a manifest that widens through a default, its arguments or a fixed value", async () => {
+  const root = Deno.makeTempDirSync();
+  const data = Deno.makeTempDirSync();
+  const options = { cacheRoot: root, progress: () => {} };
+  const base = {
+    name: "y",
+    description: "d",
+    package: "npm:y@1.0.0",
+    args: ["--dir", "${dir}"],
+    parameters: { dir: { type: "path", description: "d", default: `${data}/a` } },
+    permissions: { read: ["${dir}"] },
+    env: { MODE: { description: "m", value: "safe" } },
+  };
+  const serverOf = (m: typeof base) =>
+    resolveServer(parseManifest(JSON.stringify(m)), { cacheRoot: root, realPath: (p) => p });
+  await checkApproval(serverOf(base), options);
+  // Positive control: the same manifest, and one that changes only its description, pass; the
+  // record follows the harmless change.
+  await checkApproval(serverOf(base), options);
+  await checkApproval(serverOf({ ...base, description: "new words" }), options);
+  assert.match(Deno.readTextFileSync(approvalFile(root, "y")), /new words/);
+  const widened: [string, typeof base, RegExp][] = [
+    [
+      "default",
+      { ...base, parameters: { dir: { ...base.parameters.dir, default: `${data}/b` } } },
+      /\+ now defaults dir=".*\/b"/,
+    ],
+    ["arguments", { ...base, args: [...base.args, "--evil"] }, /\+ now starts with the arguments/],
+    [
+      "value",
+      { ...base, env: { MODE: { description: "m", value: "open" } } },
+      /\+ now sets MODE=open/,
+    ],
+  ];
+  for (const [what, manifest, words] of widened) {
+    const s = serverOf(manifest);
+    await assert.rejects(
+      () => checkApproval(s, options),
+      (e: Error) => e instanceof ApprovalError && words.test(e.message),
+      what,
+    );
+  }
+  // Accepted with approval.
+  await checkApproval(serverOf(widened[0][1]), { ...options, approve: true });
+});

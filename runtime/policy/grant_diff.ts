@@ -11,7 +11,14 @@ export interface GrantChange {
   /** `added` widens what the server may touch; `removed` narrows it. */
   change: "added" | "removed";
   /** The kind of access. */
-  kind: keyof ManifestPermissions | "secret" | "setting" | "package";
+  kind:
+    | keyof ManifestPermissions
+    | "secret"
+    | "setting"
+    | "package"
+    | "default"
+    | "argument"
+    | "value";
   /** The entry, as written in the manifest. */
   value: string;
 }
@@ -63,7 +70,28 @@ export function diffGrants(before: Manifest, after: Manifest): GrantChange[] {
   }
   changes.push(...setDiff("secret", Object.keys(before.secrets), Object.keys(after.secrets)));
   changes.push(...setDiff("setting", Object.keys(before.env), Object.keys(after.env)));
+  // What the manifest itself fills in decides grants as much as the entries do: a parameter's
+  // default expands into paths and hosts, arguments and fixed values reach the server.
+  changes.push(...setDiff("default", defaults(before), defaults(after)));
+  if (JSON.stringify(before.args) !== JSON.stringify(after.args)) {
+    changes.push(...setDiff("argument", [before.args.join(" ")], [after.args.join(" ")]));
+  }
+  changes.push(...setDiff("value", fixedValues(before), fixedValues(after)));
   return changes;
+}
+
+/** Each parameter default as `name=value`. */
+function defaults(manifest: Manifest): string[] {
+  return Object.entries(manifest.parameters).flatMap(([name, spec]) =>
+    spec.default === undefined ? [] : [`${name}=${JSON.stringify(spec.default)}`]
+  );
+}
+
+/** Each fixed environment value as `NAME=value`. */
+function fixedValues(manifest: Manifest): string[] {
+  return Object.entries(manifest.env).flatMap(([name, spec]) =>
+    spec.value === undefined ? [] : [`${name}=${spec.value}`]
+  );
 }
 
 /**
@@ -87,6 +115,9 @@ const WORDS: Record<GrantChange["kind"], [string, string]> = {
   secret: ["now receives the secret", "no longer receives the secret"],
   setting: ["now reads the setting", "no longer reads the setting"],
   package: ["runs", "instead of"],
+  default: ["now defaults", "no longer defaults"],
+  argument: ["now starts with the arguments", "no longer starts with the arguments"],
+  value: ["now sets", "no longer sets"],
 };
 
 /**

@@ -29,14 +29,17 @@ Deno.test("readRegistryIndex() reads what buildRegistryIndex() writes, and nothi
   assert.equal(loaded.manifest.name, "alpha");
 });
 
-Deno.test("readRegistryIndex() refuses an index that is not JSON, not a list, or lacks a digest", async () => {
+Deno.test("readRegistryIndex() refuses an index that is not JSON, not a list, lacks a digest or names a path", async () => {
   const dir = tempDir();
   const source = pathToFileURL(dir + "/");
   const cases: [string, RegExp][] = [
     ["{", /not JSON/],
     ['{"servers": {}}', /expected \{"servers"/],
-    ['{"servers": [{"name": "a"}]}', /needs a name and a 64-digit hex sha256/],
-    ['{"servers": [{"name": "a", "sha256": "ABC"}]}', /needs a name and a 64-digit hex sha256/],
+    ['{"servers": [{"name": "a"}]}', /needs a registry name .* and a 64-digit hex sha256/],
+    ['{"servers": [{"name": "a", "sha256": "ABC"}]}', /and a 64-digit hex sha256/],
+    // Names that loadManifest() would take for a local file path.
+    [`{"servers": [{"name": "../../etc/passwd", "sha256": "${"a".repeat(64)}"}]}`, /registry name/],
+    [`{"servers": [{"name": "secret.json", "sha256": "${"a".repeat(64)}"}]}`, /registry name/],
   ];
   for (const [text, message] of cases) {
     await Deno.writeTextFile(join(dir, "index.json"), text);

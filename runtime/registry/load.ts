@@ -6,6 +6,7 @@
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath as fromFileUrl, pathToFileURL } from "node:url";
 import { type Manifest, ManifestError, parseManifest } from "../policy/manifest.ts";
+import { MANIFEST_PATTERNS } from "../policy/manifest_schema.ts";
 
 /** The folder of built-in manifests. */
 export const BUILTIN_MANIFESTS: URL = new URL("../../manifests/", import.meta.url);
@@ -314,6 +315,9 @@ async function sha256Text(text: string): Promise<string> {
   return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
+/** What a name in a registry index must look like: a registry name, never a path. */
+const REGISTRY_NAME = new RegExp(MANIFEST_PATTERNS.name);
+
 /**
  * Reads a URL source's `index.json`: names and the SHA-256 each manifest must have.
  *
@@ -342,12 +346,13 @@ export async function readRegistryIndex(source: URL): Promise<Map<string, string
   }
   for (const entry of index.servers) {
     if (
-      typeof entry?.name !== "string" || typeof entry.sha256 !== "string" ||
-      !/^[0-9a-f]{64}$/.test(entry.sha256)
+      typeof entry?.name !== "string" || !REGISTRY_NAME.test(entry.name) ||
+      typeof entry.sha256 !== "string" || !/^[0-9a-f]{64}$/.test(entry.sha256)
     ) {
+      // A name is looked up as a manifest; one that looked like a path would read a local file.
       throw new SyntaxError(
         `Cannot read the registry index of ${source.href}: entry ${JSON.stringify(entry)} ` +
-          "needs a name and a 64-digit hex sha256",
+          "needs a registry name (lowercase letters, digits, dashes) and a 64-digit hex sha256",
       );
     }
     out.set(entry.name, entry.sha256);

@@ -5,7 +5,6 @@
  * @module
  */
 import { guardChildren } from "./sandbox/child_guard.ts";
-import { DockerUnavailableError } from "./sandbox/docker_engine.ts";
 import { ManifestError } from "./policy/manifest.ts";
 import { GrantError } from "./policy/resolve.ts";
 import { CacheError } from "./sandbox/pull.ts";
@@ -162,6 +161,12 @@ export async function main(argv: string[], options: MainOptions = {}): Promise<n
     print(HELP[command]);
     return EXIT.ok;
   }
+  const run = COMMANDS[command];
+  if (!run) {
+    const { USAGE } = await help();
+    printError(`mcp-run: unknown command "${command}"\n\n${USAGE}`);
+    return EXIT.usage;
+  }
   const stray = strayOption(command, tokens);
   if (stray) {
     const { HELP } = await help();
@@ -181,12 +186,6 @@ export async function main(argv: string[], options: MainOptions = {}): Promise<n
   }
   try {
     const ctx = await readContext(values, { command, env, defaults, print, printError });
-    const run = COMMANDS[command];
-    if (!run) {
-      const { USAGE } = await help();
-      printError(`mcp-run: unknown command "${command}"\n\n${USAGE}`);
-      return EXIT.usage;
-    }
     return await run(ctx, line, values);
   } catch (error) {
     if (error instanceof UsageError) {
@@ -197,7 +196,6 @@ export async function main(argv: string[], options: MainOptions = {}): Promise<n
     printError(`mcp-run: ${osErrorMessage(error as Error)}`);
     if (error instanceof ManifestError || error instanceof GrantError) return EXIT.invalid;
     if (error instanceof CacheError) return EXIT.cache;
-    if (error instanceof DockerUnavailableError) return EXIT.error;
     return EXIT.error;
   }
 }

@@ -40,6 +40,8 @@ Deno.test("mcp-run reports bad usage with exit 2", async () => {
 Deno.test("mcp-run says bad options and missing files in words, naming them", async () => {
   const cases: [string[], number, RegExp][] = [
     [["serve", "memory", "--bogus"], 2, /unknown option --bogus \(server arguments go after --/],
+    // An unknown command is named before any option is looked at.
+    [["frobnicate", "--cache", join(ROOT, "README.md")], 2, /unknown command "frobnicate"/],
     [["serve", "memory", "--port", "-1"], 2, /--port needs a value: write --port=VALUE/],
     [
       ["list", "--cache", join(ROOT, "README.md")],

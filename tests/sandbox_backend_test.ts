@@ -66,11 +66,6 @@ class WrapperSandbox implements Sandbox {
     this.started.push(plan);
     return spawnServer(server.name, plan, options);
   }
-
-  cleanUp(): Promise<void> {
-    this.calls.push("cleanUp");
-    return Promise.resolve();
-  }
 }
 
 function faultyServer(): ResolvedServer {
@@ -96,7 +91,7 @@ Deno.test("connectServer() starts a server in a third sandbox backend through it
   } finally {
     await connected.close();
   }
-  assert.deepEqual(sandbox.calls, ["plan", "prepare", "spawn", "verify", "cleanUp"]);
+  assert.deepEqual(sandbox.calls, ["plan", "prepare", "spawn", "verify"]);
   assert.equal(sandbox.started.length, 1);
   assert.equal(sandbox.started[0].program, WRAPPER, "the wrapper started the server");
   assert.equal(sandbox.started[0].args[1], "run");

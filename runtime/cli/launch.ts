@@ -117,7 +117,6 @@ export async function runCommand(
   } finally {
     for (const [signal, handler] of handlers) Deno.removeSignalListener(signal, handler);
     await child.stop();
-    await ctx.sandbox.cleanUp();
   }
 }
 

@@ -111,7 +111,6 @@ export async function connectServer(
     close: async () => {
       await client.close().catch(() => {});
       await transport.close();
-      await sandbox.cleanUp();
     },
     request: async (method, send) => {
       try {

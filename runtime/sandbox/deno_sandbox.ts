@@ -94,13 +94,4 @@ export class DenoSandbox implements Sandbox {
   spawn(server: ResolvedServer, options: SandboxSpawnOptions = {}): ServerProcess {
     return spawnServer(server.name, options.plan ?? this.plan(server), options);
   }
-
-  /**
-   * Nothing runs in the background natively.
-   *
-   * @returns At once.
-   */
-  cleanUp(): Promise<void> {
-    return Promise.resolve();
-  }
 }

@@ -5,7 +5,6 @@
  * @module
  */
 import { type DockerLaunchPlan, dockerLaunchPlan } from "./docker_launch.ts";
-import { orphanRemoval } from "./docker_orphans.ts";
 import { spawnDockerServer } from "./docker_process.ts";
 import { dockerPull, type DockerPullStepOptions, prepareDockerServer } from "./docker_pull.ts";
 import type { ResolvedServer } from "../policy/resolve.ts";
@@ -109,14 +108,5 @@ export class DockerSandbox implements Sandbox {
       throw new TypeError(`Cannot start "${server.name}" in docker: the plan names no container`);
     }
     return spawnDockerServer(server.name, plan as DockerLaunchPlan, options);
-  }
-
-  /**
-   * Waits for the removal of containers left by launchers that died, if a launch started one.
-   *
-   * @returns When it is done.
-   */
-  cleanUp(): Promise<void> {
-    return orphanRemoval();
   }
 }

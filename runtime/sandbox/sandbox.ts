@@ -89,11 +89,4 @@ export interface Sandbox {
    * @returns The running process; stopping it leaves nothing behind.
    */
   spawn(server: ResolvedServer, options?: SandboxSpawnOptions): ServerProcess;
-  /**
-   * Waits for the background work a launch started (docker: removing containers that launchers
-   * which died left behind). Safe to call at any time, more than once.
-   *
-   * @returns When nothing is left running.
-   */
-  cleanUp(): Promise<void>;
 }

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { join } from "node:path";
 import { parseUserConfig, userConfigPath } from "./user_config.ts";
 
 Deno.test("userConfigPath() follows MCP_RUN_CONFIG, XDG_CONFIG_HOME, HOME and APPDATA", () => {
@@ -8,7 +9,10 @@ Deno.test("userConfigPath() follows MCP_RUN_CONFIG, XDG_CONFIG_HOME, HOME and AP
     "/x/mcp-run/config.json",
   );
   assert.equal(userConfigPath({ HOME: "/h" }, "darwin"), "/h/.config/mcp-run/config.json");
-  assert.ok(userConfigPath({ APPDATA: "C:\\A", HOME: "/h" }, "windows")?.includes("mcp-run"));
+  assert.equal(
+    userConfigPath({ APPDATA: "C:\\A", HOME: "/h" }, "windows"),
+    join("C:\\A", "mcp-run", "config.json"),
+  );
   assert.equal(userConfigPath({}, "linux"), undefined);
 });
 

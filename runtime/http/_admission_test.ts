@@ -106,3 +106,20 @@ Deno.test("Admission.readBody() refuses bad methods, large, slow and malformed b
   assert.equal(await status(request({}, { body: slow }), { close: () => closed = true }), 408);
   assert.equal(closed, true, "a slow body closes its connection");
 });
+
+Deno.test("Admission.admit() spends no rate or concurrency budget on a refused request", () => {
+  const admission = new Admission({ ...BASE, rateBurst: 1, maxConcurrentPerClient: 1 });
+  const refused: [Request, number][] = [
+    [request({ authorization: "" }), 401],
+    [request({ host: "evil.example:8080" }), 403],
+    [new Request("http://127.0.0.1:8080/other", { headers: { host: "127.0.0.1:8080" } }), 404],
+  ];
+  // An unauthenticated client on the same address tries many times…
+  for (let i = 0; i < 5; i++) {
+    for (const [req, status] of refused) assert.equal(statusOf(admission, req), status);
+  }
+  // …and the one request the budget allows is still admitted (the positive control: a second
+  // one right after is limited, so the budget is real).
+  assert.equal(statusOf(admission, request()), "admitted");
+  assert.equal(statusOf(admission, request()), 429);
+});

@@ -7,12 +7,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { serverDirs } from "../runtime/sandbox/cache_dirs.ts";
 import { parseManifest } from "../runtime/policy/manifest.ts";
-import {
-  CacheError,
-  type PullRecord,
-  readPullRecord,
-  verifyPull,
-} from "../runtime/sandbox/pull.ts";
+import { CacheError, type PullRecord, verifyPull } from "../runtime/sandbox/pull.ts";
 import { resolveServer } from "../runtime/policy/resolve.ts";
 import { cli, tempDir, toolEnv } from "./_helpers.ts";
 import { attackerManifest, CAN_UNSHARE, MOD, removeOnExit, writeManifest } from "./_security.ts";
@@ -68,7 +63,7 @@ Deno.test("mcp-run run exits 4 naming pull.json when the record is damaged", asy
     manifestDir: s.dir,
   });
   await assert.rejects(
-    () => readPullRecord(server, { cacheRoot: s.cache }),
+    () => verifyPull(server, { cacheRoot: s.cache }),
     (e: Error) => e instanceof CacheError && e.kind === "tampered" && e.message.includes(record),
   );
   // Positive control: pull writes a good record again, and the cache verifies.

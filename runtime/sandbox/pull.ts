@@ -266,22 +266,6 @@ async function exists(path: string): Promise<boolean> {
 }
 
 /**
- * Reads a server's pull record.
- *
- * @param server A resolved server.
- * @param options The cache root.
- * @returns The record written by {@linkcode pull}.
- * @throws {CacheError} `missing` when the server was never pulled; `tampered` when the record
- *   is not a pull record (damaged, truncated, edited), naming the file.
- */
-export async function readPullRecord(
-  server: ResolvedServer,
-  options: Pick<PullOptions, "cacheRoot">,
-): Promise<PullRecord> {
-  return await readRecordFile(server, serverDirs(server.name, server.specifier, options.cacheRoot));
-}
-
-/**
  * Checks that a server was pulled and that its lockfile and cached code are unchanged.
  *
  * The lockfile is hashed on every call. Every code file is `lstat`ed; one whose size,
@@ -289,21 +273,16 @@ export async function readPullRecord(
  * added or changed file fails. Reads only the cache.
  *
  * @param server A resolved server.
- * @param options The cache root, and the pull record when the caller already read it.
+ * @param options The cache root.
  * @returns The pull record.
  * @throws {CacheError} `missing` when never pulled; `tampered` naming the first changed file,
  *   or a damaged pull record.
  */
-export async function verifyPull(
+export function verifyPull(
   server: ResolvedServer,
-  options: Pick<PullOptions, "cacheRoot"> & { record?: PullRecord },
+  options: Pick<PullOptions, "cacheRoot">,
 ): Promise<PullRecord> {
-  const dirs = serverDirs(server.name, server.specifier, options.cacheRoot);
-  // The tree walk runs in another process while the record is read and parsed here.
-  const listing = statTree(dirs.denoDir, CODE_DIRS);
-  listing.catch(() => {});
-  const record = options.record ?? await readRecordFile(server, dirs);
-  return await checkRecord(server, dirs, record, listing);
+  return startCacheCheck(server, options).verified;
 }
 
 /** A cache check under way (see {@linkcode startCacheCheck}). */

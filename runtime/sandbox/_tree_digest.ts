@@ -107,8 +107,8 @@ export type TreeListing = Map<string, StatFields>;
  */
 export async function statTree(root: string, subdirs: readonly string[]): Promise<TreeListing> {
   try {
-    const listed = await findTree(root, subdirs);
-    if (listed) return listed;
+    const scan = await scanTree(root, subdirs);
+    if (scan) return scan.files;
   } catch { /* no find, or not allowed to run it: walk here */ }
   return walkTree(root, subdirs);
 }
@@ -123,11 +123,33 @@ function walkTree(root: string, subdirs: readonly string[]): TreeListing {
   return out;
 }
 
-/** Lists with GNU find; `undefined` when it cannot (a subfolder that is not a plain folder). */
-async function findTree(
+/** A walk by `find`: the listing, and status-change times at the precision the kernel keeps. */
+export interface TreeScan {
+  /** Every file below the subfolders, with its metadata. */
+  files: TreeListing;
+  /**
+   * The newest status-change time among the subfolders and everything below them (folders
+   * too), as find prints it (`seconds.fraction`); empty when there was nothing.
+   */
+  newestCtime: string;
+  /** The status-change time of each other path walked, as find prints it. */
+  ctimes: Map<string, string>;
+}
+
+/**
+ * Walks the given subfolders of `root` and the other (absolute) paths with GNU find.
+ *
+ * @param root The folder the subfolders are in.
+ * @param subdirs Subfolders; a missing one lists nothing.
+ * @param others Absolute paths of files to take the status-change time of.
+ * @returns The scan; `undefined` when find cannot be used (not allowed to run, not GNU, a
+ *   subfolder that is not a plain folder, an error such as a missing path).
+ */
+export async function scanTree(
   root: string,
   subdirs: readonly string[],
-): Promise<TreeListing | undefined> {
+  others: readonly string[] = [],
+): Promise<TreeScan | undefined> {
   const present: string[] = [];
   for (const sub of subdirs) {
     try {
@@ -137,14 +159,14 @@ async function findTree(
       if (!(error instanceof Deno.errors.NotFound)) throw error;
     }
   }
-  if (present.length === 0) return new Map();
-  // Never a permission prompt: a library user who did not allow `find` gets the walk here.
-  if (Deno.permissions.querySync({ name: "run", command: "find" }).state !== "granted") {
-    return undefined;
+  if (present.length === 0 && others.length === 0) {
+    return { files: new Map(), newestCtime: "", ctimes: new Map() };
   }
+  // Never a permission prompt: a library user who did not allow `find` gets the walk here.
+  if (!findAllowed()) return undefined;
   const found = await new Deno.Command("find", {
     // -P: symlinks are listed, never followed, as lstat sees them. NUL ends each line.
-    args: ["-P", ...present, "!", "-type", "d", "-printf", "%s %T@ %C@ %i %p\\0"],
+    args: ["-P", ...others, ...present, "-printf", "%y %s %T@ %C@ %i %p\\0"],
     cwd: root,
     env: { LC_ALL: "C" },
     stdin: "null",
@@ -155,26 +177,70 @@ async function findTree(
   return parseFindOutput(new TextDecoder().decode(found.stdout));
 }
 
-/** Parses `size mtime ctime inode path\0` lines; `undefined` for a line of another shape. */
-function parseFindOutput(text: string): TreeListing | undefined {
-  const out: TreeListing = new Map();
+/** Whether this process may run `find` without a prompt. */
+export function findAllowed(): boolean {
+  return Deno.permissions.querySync({ name: "run", command: "find" }).state === "granted";
+}
+
+/**
+ * Parses `type size mtime ctime inode path\0` lines; `undefined` for a line of another shape.
+ * Relative paths that are not folders are the listing; absolute ones are the other paths.
+ */
+function parseFindOutput(text: string): TreeScan | undefined {
+  const files: TreeListing = new Map();
+  const ctimes = new Map<string, string>();
+  let newestCtime = "";
   for (let at = 0; at < text.length;) {
     const end = text.indexOf("\0", at);
-    const s1 = text.indexOf(" ", at);
+    const s0 = at + 1;
+    const s1 = text.indexOf(" ", s0 + 1);
     const s2 = text.indexOf(" ", s1 + 1);
     const s3 = text.indexOf(" ", s2 + 1);
     const s4 = text.indexOf(" ", s3 + 1);
-    if (end < 0 || s1 < 0 || s2 < 0 || s3 < 0 || s4 < 0 || s4 + 1 >= end) return undefined;
-    out.set(text.slice(s4 + 1, end), {
-      size: whole(text, at, s1),
-      mtime: milliseconds(text, s1 + 1, s2),
-      // Deno's FileInfo keeps whole seconds of ctime; the record holds what Deno gave.
-      ctime: Math.trunc(milliseconds(text, s2 + 1, s3) / 1000) * 1000,
-      ino: whole(text, s3 + 1, s4),
-    });
+    if (end < 0 || text[s0] !== " " || s1 < 0 || s2 < 0 || s3 < 0 || s4 < 0 || s4 + 1 >= end) {
+      return undefined;
+    }
+    const ctime = text.slice(s2 + 1, s3);
+    if (!CTIME_RE.test(ctime)) return undefined;
+    const path = text.slice(s4 + 1, end);
+    if (path.startsWith("/")) {
+      ctimes.set(path, ctime);
+      at = end + 1;
+      continue;
+    }
+    if (compareCtimes(ctime, newestCtime) > 0) newestCtime = ctime;
+    if (text[at] !== "d") {
+      files.set(path, {
+        size: whole(text, s0 + 1, s1),
+        mtime: milliseconds(text, s1 + 1, s2),
+        // Deno's FileInfo keeps whole seconds of ctime; the record holds what Deno gave.
+        ctime: Math.trunc(milliseconds(text, s2 + 1, s3) / 1000) * 1000,
+        ino: whole(text, s3 + 1, s4),
+      });
+    }
     at = end + 1;
   }
-  return out;
+  return { files, newestCtime, ctimes };
+}
+
+/** A time as find prints it: whole seconds, then a fraction. */
+const CTIME_RE = /^\d+(\.\d+)?$/;
+
+/**
+ * Orders two times as find prints them (`seconds.fraction`); the empty string is the oldest.
+ *
+ * @returns Negative, zero or positive, as `a` is older than, as old as or newer than `b`.
+ */
+export function compareCtimes(a: string, b: string): number {
+  if (a === "" || b === "") return a === b ? 0 : a === "" ? -1 : 1;
+  const [as, af = ""] = a.split(".");
+  const [bs, bf = ""] = b.split(".");
+  if (as.length !== bs.length) return as.length - bs.length;
+  if (as !== bs) return as < bs ? -1 : 1;
+  const width = Math.max(af.length, bf.length);
+  const x = af.padEnd(width, "0");
+  const y = bf.padEnd(width, "0");
+  return x === y ? 0 : x < y ? -1 : 1;
 }
 
 /** The digits in `text[from, to)` as a number; NaN (which matches nothing) for anything else. */

@@ -81,7 +81,7 @@ export class DenoSandbox implements Sandbox {
    */
   async prepare(server: ResolvedServer): Promise<PreparedLaunch> {
     const prepared = await prepareServer(server, this.#options);
-    return { verify: async () => void await prepared.verify() };
+    return { verify: () => prepared.verify() };
   }
 
   /**

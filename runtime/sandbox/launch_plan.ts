@@ -9,7 +9,7 @@ import { pullEnv, serverEnv } from "./child_env.ts";
 import { denoRunArgs } from "./flags.ts";
 import { checkModuleGraph } from "./module_graph.ts";
 import { checkHostAddresses, type CheckHostAddressesOptions } from "../policy/net_preflight.ts";
-import { CacheError, prepareDirs, pull, type PullRecord, startCacheCheck } from "./pull.ts";
+import { CacheError, prepareDirs, pull, startCacheCheck } from "./pull.ts";
 import type { ResolvedServer } from "../policy/resolve.ts";
 
 /** Everything needed to start a server process; what `--dry-run` prints. */
@@ -92,7 +92,7 @@ export interface PreparedServer {
    * the server's code must not run before the check passes (a check that overlapped the server's
    * start-up let tampered code run, with the server's grants, until the check failed).
    */
-  verify(): Promise<PullRecord>;
+  verify(): Promise<void>;
 }
 
 /**
@@ -120,16 +120,17 @@ export async function prepareServer(
   // other check; the server starts only after all of them passed.
   const check = startCacheCheck(server, options);
   await checkApproval(server, options);
-  let verified: Promise<PullRecord>;
+  let verified: Promise<void>;
   try {
-    await check.record;
+    await check.pulled;
     verified = check.verified;
   } catch (error) {
     // Only a server never pulled is pulled here; a damaged record is reported (exit 4).
     if (!(error instanceof CacheError) || error.kind !== "missing" || options.autoPull === false) {
       throw error;
     }
-    verified = Promise.resolve(await pull(server, options));
+    await pull(server, options);
+    verified = Promise.resolve();
   }
   await prepareDirs(dirs).catch((error) => {
     throw cacheWriteError(options.cacheRoot, error);
@@ -147,6 +148,6 @@ export async function prepareServer(
       cwd: dirs.cwd,
     });
   }
-  const record = await verified;
-  return { verify: () => Promise.resolve(record) };
+  await verified;
+  return { verify: () => Promise.resolve() };
 }

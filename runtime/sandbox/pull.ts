@@ -11,7 +11,8 @@ import { pullEnv } from "./child_env.ts";
 import { denoCacheArgs } from "./flags.ts";
 import { checkModuleGraph } from "./module_graph.ts";
 import type { ResolvedServer } from "../policy/resolve.ts";
-import { digestTree, statTree, type TreeListing } from "./_tree_digest.ts";
+import { digestTree, scanTree, statTree } from "./_tree_digest.ts";
+import { closeSeal, openSeal, sealedFiles, sealHolds } from "./_cache_seal.ts";
 import {
   CacheError,
   cacheProblem,
@@ -173,6 +174,9 @@ async function pullLocked(
     };
     await Deno.writeTextFile(stage.pullRecord, JSON.stringify(record, null, 2) + "\n");
     await swapIn(staging, dirs.dir);
+    // The seal needs the file system's clock past the last write (its ticks can be coarse).
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    await fullCheck(server, dirs).problem.catch(() => {});
     progress(`Pulled ${Object.keys(record.files).length} files for ${server.name}`);
     return record;
   } finally {
@@ -202,9 +206,10 @@ interface CacheState {
 }
 
 async function checkCache(server: ResolvedServer, dirs: ServerDirs): Promise<CacheState> {
+  const check = fullCheck(server, dirs);
   let record: PullRecord;
   try {
-    record = await readRecordFile(server, dirs);
+    record = await check.record;
   } catch (error) {
     if (!(error instanceof CacheError)) throw error;
     if (error.kind === "tampered") {
@@ -218,12 +223,43 @@ async function checkCache(server: ResolvedServer, dirs: ServerDirs): Promise<Cac
   }
   const trustedLock = record.specifier === server.specifier &&
     await lockDigest(dirs.lockFile) === record.lockSha256 && record.lockSha256 !== "none";
-  const problem = await cacheProblem(dirs, record, server, statTree(dirs.denoDir, CODE_DIRS));
+  const problem = await check.problem;
   if (!problem) return { record, trustedLock };
   return {
     trustedLock,
     problem: `The cache of "${server.name}" changed since it was pulled (${problem})`,
   };
+}
+
+/** A full check of a server's cache under way (see {@linkcode fullCheck}). */
+interface FullCheck {
+  /** The pull record, once read (rejects with CacheError `missing` or `tampered`). */
+  record: Promise<PullRecord>;
+  /** The first difference between the cache and the record, `undefined` when there is none. */
+  problem: Promise<string | undefined>;
+}
+
+/**
+ * Compares the lockfile and every code file with the pull record (size, times and inode, and
+ * the content of any file whose metadata changed). A check that passes seals the cache, so the
+ * next one can be the short one (see {@linkcode sealHolds}).
+ */
+function fullCheck(server: ResolvedServer, dirs: ServerDirs): FullCheck {
+  const opening = openSeal(dirs);
+  // The walk and the record's read start after the seal's probe exists: a change made after
+  // either looked is newer than the probe.
+  const scan = opening.then((open) =>
+    scanTree(dirs.denoDir, CODE_DIRS, sealedFiles(dirs, open)).catch(() => undefined)
+  );
+  const record = opening.then(() => readRecordFile(server, dirs));
+  const listing = scan.then((found) => found?.files ?? statTree(dirs.denoDir, CODE_DIRS));
+  const problem = record.then(async (read) => {
+    const found = await cacheProblem(dirs, read, server, listing);
+    await closeSeal(dirs, await opening, found ? undefined : server.specifier, await scan);
+    return found;
+  });
+  problem.catch(() => opening.then((open) => closeSeal(dirs, open, undefined, undefined)));
+  return { record, problem };
 }
 
 /** Replaces `dir` with `staging` (one rename when `dir` is absent, two otherwise). */
@@ -268,38 +304,40 @@ async function exists(path: string): Promise<boolean> {
 /**
  * Checks that a server was pulled and that its lockfile and cached code are unchanged.
  *
- * The lockfile is hashed on every call. Every code file is `lstat`ed; one whose size,
+ * When the cache's seal holds (nothing in it changed status since a check passed), that is the
+ * answer. Otherwise the lockfile is hashed and every code file is `lstat`ed; one whose size,
  * modification or status-change time, or inode changed is hashed again and compared; a missing,
- * added or changed file fails. Reads only the cache.
+ * added or changed file fails; a pass seals the cache again. Reads only the cache (and writes
+ * the seal).
  *
  * @param server A resolved server.
  * @param options The cache root.
- * @returns The pull record.
+ * @returns When the cache verified.
  * @throws {CacheError} `missing` when never pulled; `tampered` naming the first changed file,
  *   or a damaged pull record.
  */
 export function verifyPull(
   server: ResolvedServer,
   options: Pick<PullOptions, "cacheRoot">,
-): Promise<PullRecord> {
+): Promise<void> {
   return startCacheCheck(server, options).verified;
 }
 
 /** A cache check under way (see {@linkcode startCacheCheck}). */
 export interface CacheCheck {
   /**
-   * The pull record, once read.
+   * Settles once it is known whether the server was pulled.
    *
    * @throws {CacheError} `missing` when never pulled, `tampered` when the record is damaged.
    */
-  record: Promise<PullRecord>;
+  pulled: Promise<void>;
   /**
-   * The pull record, once the lockfile and every code file matched it (see
+   * Settles once the lockfile and every code file matched the record (see
    * {@linkcode verifyPull}).
    *
    * @throws {CacheError} As {@linkcode verifyPull}.
    */
-  verified: Promise<PullRecord>;
+  verified: Promise<void>;
 }
 
 /**
@@ -309,7 +347,7 @@ export interface CacheCheck {
  *
  * @param server A resolved server.
  * @param options The cache root.
- * @returns The record read, and the check's result.
+ * @returns Whether it was pulled, and the check's result.
  *
  * @example
  * ```ts ignore
@@ -324,28 +362,22 @@ export function startCacheCheck(
   options: Pick<PullOptions, "cacheRoot">,
 ): CacheCheck {
   const dirs = serverDirs(server.name, server.specifier, options.cacheRoot);
-  const listing = statTree(dirs.denoDir, CODE_DIRS);
-  const record = readRecordFile(server, dirs);
-  const verified = record.then((read) => checkRecord(server, dirs, read, listing));
-  for (const promise of [listing, record, verified]) promise.catch(() => {});
-  return { record, verified };
-}
-
-async function checkRecord(
-  server: ResolvedServer,
-  dirs: ServerDirs,
-  record: PullRecord,
-  listing: Promise<TreeListing>,
-): Promise<PullRecord> {
-  const problem = await cacheProblem(dirs, record, server, listing);
-  if (problem) {
-    throw new CacheError(
-      "tampered",
-      `The cache of "${server.name}" changed since it was pulled (${problem}). Run mcp-run pull ` +
-        `${server.name} to fetch it again into an empty folder (or remove ${dirs.dir}).`,
-    );
-  }
-  return record;
+  const full = sealHolds(server.specifier, dirs).then((holds) =>
+    holds ? undefined : fullCheck(server, dirs)
+  );
+  const pulled = full.then(async (check) => void await check?.record);
+  const verified = full.then(async (check) => {
+    const problem = await check?.problem;
+    if (problem) {
+      throw new CacheError(
+        "tampered",
+        `The cache of "${server.name}" changed since it was pulled (${problem}). Run mcp-run ` +
+          `pull ${server.name} to fetch it again into an empty folder (or remove ${dirs.dir}).`,
+      );
+    }
+  });
+  for (const promise of [full, pulled, verified]) promise.catch(() => {});
+  return { pulled, verified };
 }
 
 async function denoVersion(deno: string): Promise<string> {

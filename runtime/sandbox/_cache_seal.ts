@@ -1,0 +1,164 @@
+/**
+ * The cache seal: a short way to know that a server's cache is exactly as it was when its check
+ * last passed, without reading its record or looking at each file's size and times again.
+ *
+ * The kernel sets a file's status-change time (ctime) on every change to it, its content, its
+ * metadata or its links, and nobody can set it back. A check that passed writes a seal holding
+ * the newest ctime it saw; from then on, one `find -newerct` over the lockfile, the record and the
+ * code folders answers whether anything changed since. The seal also keeps each of those paths'
+ * inode numbers, so a folder or file swapped for an older copy (whose times are old) is seen.
+ * Whatever the seal cannot vouch for goes through the full check, which writes a new seal.
+ *
+ * @module
+ */
+import { join } from "node:path";
+import type { ServerDirs } from "./cache_dirs.ts";
+import { CODE_DIRS } from "./_pull_record.ts";
+import { compareCtimes, findAllowed, type TreeScan } from "./_tree_digest.ts";
+
+/** What a seal holds. */
+interface CacheSeal {
+  /** The specifier the cache was pulled for. */
+  specifier: string;
+  /** The newest status-change time in the sealed paths when their check passed (find's format). */
+  ctime: string;
+  /** The inode of each sealed path (relative to the server's folder), `null` when absent. */
+  inodes: Record<string, number | null>;
+}
+
+/** The seal file of a server's cache. */
+function sealFile(dirs: ServerDirs): string {
+  return join(dirs.dir, "seal.json");
+}
+
+/** The paths a seal covers, relative to the server's folder. */
+const SEALED = ["deno.lock", "pull.json", ...CODE_DIRS.map((d) => `deno_dir/${d}`)];
+
+/**
+ * Whether the server's cache is unchanged since a check of it passed: the seal names this
+ * specifier, every sealed path has the inode it had, and nothing in them changed status since.
+ * `false` whenever that cannot be told (no seal, no `find`, an error): then the full check runs.
+ *
+ * @param specifier The server's specifier.
+ * @param dirs The server's folders.
+ * @returns Whether the seal holds.
+ */
+export async function sealHolds(specifier: string, dirs: ServerDirs): Promise<boolean> {
+  try {
+    const seal = await readSeal(dirs);
+    if (seal?.specifier !== specifier || !findAllowed()) return false;
+    const inodes = await sealedInodes(dirs);
+    const present: string[] = [];
+    for (const path of SEALED) {
+      if (inodes[path] !== seal.inodes[path]) return false;
+      if (inodes[path] !== null) present.push(path);
+    }
+    const found = await new Deno.Command("find", {
+      args: ["-P", ...present, "-newerct", `@${seal.ctime}`, "-print", "-quit"],
+      cwd: dirs.dir,
+      env: { LC_ALL: "C" },
+      stdin: "null",
+      stdout: "piped",
+      stderr: "null",
+    }).output();
+    return found.success && found.stdout.length === 0;
+  } catch {
+    return false;
+  }
+}
+
+async function readSeal(dirs: ServerDirs): Promise<CacheSeal | undefined> {
+  const value = JSON.parse(await Deno.readTextFile(sealFile(dirs)));
+  const ok = typeof value?.specifier === "string" && typeof value.ctime === "string" &&
+    /^\d+(\.\d+)?$/.test(value.ctime) && typeof value.inodes === "object" && value.inodes;
+  return ok ? value : undefined;
+}
+
+async function sealedInodes(dirs: ServerDirs): Promise<Record<string, number | null>> {
+  const inodes: Record<string, number | null> = {};
+  await Promise.all(SEALED.map(async (path) => {
+    try {
+      inodes[path] = (await Deno.lstat(join(dirs.dir, path))).ino ?? NaN;
+    } catch (error) {
+      if (!(error instanceof Deno.errors.NotFound)) throw error;
+      inodes[path] = null;
+    }
+  }));
+  return inodes;
+}
+
+/** A seal under way: its probe file, and the sealed paths' inodes before the check began. */
+export interface OpenSeal {
+  /** An empty file in the server's folder, made before the check looked at anything. */
+  probe: string;
+  /** The sealed paths' inode numbers, taken before the check looked at them. */
+  inodes: Record<string, number | null>;
+}
+
+/**
+ * Starts a seal before a full check: a new empty file in the server's folder, whose ctime marks a
+ * moment before the check looked at anything (every later change gets a later ctime), and the
+ * sealed paths' inodes.
+ *
+ * @param dirs The server's folders.
+ * @returns The seal under way; `undefined` when the folder cannot be written (no seal then).
+ */
+export async function openSeal(dirs: ServerDirs): Promise<OpenSeal | undefined> {
+  const probe = `${sealFile(dirs)}.${crypto.randomUUID().slice(0, 8)}`;
+  try {
+    await Deno.writeFile(probe, new Uint8Array(), { createNew: true });
+  } catch {
+    return undefined;
+  }
+  try {
+    return { probe, inodes: await sealedInodes(dirs) };
+  } catch {
+    await Deno.remove(probe).catch(() => {});
+    return undefined;
+  }
+}
+
+/**
+ * Ends a seal started by {@linkcode openSeal}. When the full check passed and everything it
+ * walked is older than the probe, so that any change after the walk has a newer ctime than the
+ * seal records, the probe becomes the seal; otherwise it is removed. Never throws: without a
+ * seal the next start runs the full check again.
+ *
+ * @param dirs The server's folders.
+ * @param open The seal under way.
+ * @param specifier The specifier the check passed for; `undefined` when it did not pass.
+ * @param scan The check's walk, the probe among its other paths (see {@linkcode sealedFiles}).
+ */
+export async function closeSeal(
+  dirs: ServerDirs,
+  open: OpenSeal | undefined,
+  specifier: string | undefined,
+  scan: TreeScan | undefined,
+): Promise<void> {
+  if (!open) return;
+  try {
+    const opened = scan?.ctimes.get(open.probe);
+    if (specifier && scan && opened) {
+      let newest = scan.newestCtime;
+      for (const [path, ctime] of scan.ctimes) {
+        if (path !== open.probe && compareCtimes(ctime, newest) > 0) newest = ctime;
+      }
+      if (newest !== "" && compareCtimes(newest, opened) < 0) {
+        const seal: CacheSeal = { specifier, ctime: newest, inodes: open.inodes };
+        await Deno.writeTextFile(open.probe, JSON.stringify(seal) + "\n");
+        await Deno.rename(open.probe, sealFile(dirs));
+        return;
+      }
+    }
+  } catch { /* no seal: the next start checks every file */ }
+  await Deno.remove(open.probe).catch(() => {});
+}
+
+/** The files a full check walks besides the code folders, so that a seal covers them too. */
+export function sealedFiles(dirs: ServerDirs, open: OpenSeal | undefined): string[] {
+  if (!open) return [];
+  const present = [dirs.lockFile, dirs.pullRecord].filter((file) =>
+    open.inodes[file.slice(dirs.dir.length + 1)] !== null
+  );
+  return [open.probe, ...present];
+}

@@ -50,7 +50,8 @@ export {
   loadManifest,
   type RegistryOptions,
 } from "./runtime/registry/load.ts";
-export { type Manifest, ManifestError, parseManifest } from "./runtime/policy/manifest.ts";
+export { type Manifest, ManifestError } from "./runtime/policy/manifest.ts";
+export { parseManifest } from "./runtime/policy/manifest_text.ts";
 export {
   GrantError,
   type ResolvedServer,

@@ -12,7 +12,7 @@ import { ApprovalError } from "../runtime/policy/approval.ts";
 import { connectServer } from "../runtime/sandbox/connect.ts";
 import { prepareDockerServer } from "../runtime/sandbox/docker_pull.ts";
 import { prepareServer } from "../runtime/sandbox/launch_plan.ts";
-import { parseManifest } from "../runtime/policy/manifest.ts";
+import { parseManifest } from "../runtime/policy/manifest_text.ts";
 import { pull } from "../runtime/sandbox/pull.ts";
 import { resolveServer } from "../runtime/policy/resolve.ts";
 import { cli, tempDir } from "./_helpers.ts";

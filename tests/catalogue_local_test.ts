@@ -12,7 +12,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { connectServer } from "../runtime/sandbox/connect.ts";
 import { denoLaunchPlan, type LaunchPlan } from "../runtime/sandbox/launch_plan.ts";
-import { parseManifest } from "../runtime/policy/manifest.ts";
+import { parseManifest } from "../runtime/policy/manifest_text.ts";
 import { pull } from "../runtime/sandbox/pull.ts";
 import { loadManifest } from "../runtime/registry/load.ts";
 import { type ResolvedServer, resolveServer } from "../runtime/policy/resolve.ts";

@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { serverDirs } from "../runtime/sandbox/cache_dirs.ts";
-import { parseManifest } from "../runtime/policy/manifest.ts";
+import { parseManifest } from "../runtime/policy/manifest_text.ts";
 import { CacheError, type PullRecord, verifyPull } from "../runtime/sandbox/pull.ts";
 import { resolveServer } from "../runtime/policy/resolve.ts";
 import { cli, tempDir, toolEnv } from "./_helpers.ts";

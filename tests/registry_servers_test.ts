@@ -10,7 +10,7 @@ import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js"
 import { checkApproval } from "../runtime/policy/approval.ts";
 import { denoLaunchPlan } from "../runtime/sandbox/launch_plan.ts";
 import { connectServer } from "../runtime/sandbox/connect.ts";
-import { parseManifest } from "../runtime/policy/manifest.ts";
+import { parseManifest } from "../runtime/policy/manifest_text.ts";
 import { listManifestNames, loadManifest } from "../runtime/registry/load.ts";
 import { resolveServer } from "../runtime/policy/resolve.ts";
 import {

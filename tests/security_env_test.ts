@@ -5,7 +5,8 @@
  */
 import assert from "node:assert/strict";
 import { permissionFlags } from "../runtime/sandbox/flags.ts";
-import { ManifestError, parseManifest } from "../runtime/policy/manifest.ts";
+import { ManifestError } from "../runtime/policy/manifest.ts";
+import { parseManifest } from "../runtime/policy/manifest_text.ts";
 import { resolveServer } from "../runtime/policy/resolve.ts";
 import { cli, tempDir } from "./_helpers.ts";
 import {

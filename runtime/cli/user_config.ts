@@ -5,8 +5,8 @@
  * @module
  */
 import { join } from "node:path";
-import { parse, type ParseError, printParseErrorCode } from "jsonc-parser";
 import { checkImageReference } from "../sandbox/docker_checks.ts";
+import { readPlainJsonc } from "../policy/_plain_jsonc.ts";
 
 /** What the user's config file may set. */
 export interface UserConfig {
@@ -52,15 +52,12 @@ export function userConfigPath(
  * @example
  * ```ts
  * import { parseUserConfig } from "./user_config.ts";
- * console.log(parseUserConfig(`{ "isolation": "docker" } // always`, "c.json").isolation); // "docker"
+ * const config = await parseUserConfig(`{ "isolation": "docker" } // always`, "c.json");
+ * console.log(config.isolation); // "docker"
  * ```
  */
-export function parseUserConfig(text: string, file: string): UserConfig {
-  const errors: ParseError[] = [];
-  const value = parse(text, errors, { allowTrailingComma: true });
-  if (errors.length > 0) {
-    throw new SyntaxError(`Cannot read "${file}": ${printParseErrorCode(errors[0].error)}`);
-  }
+export async function parseUserConfig(text: string, file: string): Promise<UserConfig> {
+  const value = readPlainJsonc(text, Infinity) ?? await readJsonc(text, file);
   if (value === null || typeof value !== "object" || Array.isArray(value)) {
     throw new SyntaxError(`Cannot read "${file}": it must hold one JSON object`);
   }
@@ -92,6 +89,17 @@ export function parseUserConfig(text: string, file: string): UserConfig {
   return config;
 }
 
+/** JSONC that is not plain, read by jsonc-parser (loaded only then). */
+async function readJsonc(text: string, file: string): Promise<unknown> {
+  const { parse, printParseErrorCode } = await import("jsonc-parser");
+  const errors: import("jsonc-parser").ParseError[] = [];
+  const value = parse(text, errors, { allowTrailingComma: true });
+  if (errors.length > 0) {
+    throw new SyntaxError(`Cannot read "${file}": ${printParseErrorCode(errors[0].error)}`);
+  }
+  return value;
+}
+
 /**
  * Reads the user's config file; a missing file means no settings.
  *
@@ -103,7 +111,7 @@ export async function loadUserConfig(env: Record<string, string | undefined>): P
   const file = userConfigPath(env);
   if (!file) return {};
   try {
-    return parseUserConfig(await Deno.readTextFile(file), file);
+    return await parseUserConfig(await Deno.readTextFile(file), file);
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) return {};
     throw error;

@@ -16,33 +16,39 @@ Deno.test("userConfigPath() follows MCP_RUN_CONFIG, XDG_CONFIG_HOME, HOME and AP
   assert.equal(userConfigPath({}, "linux"), undefined);
 });
 
-Deno.test("parseUserConfig() reads isolation and image, with comments", () => {
+Deno.test("parseUserConfig() reads isolation and image, with comments", async () => {
   assert.deepEqual(
-    parseUserConfig(
+    await parseUserConfig(
       `{\n // containers always\n "isolation": "docker", "image": "my/deno:2.9.6",\n}`,
       "c",
     ),
     { isolation: "docker", image: "my/deno:2.9.6" },
   );
-  assert.deepEqual(parseUserConfig("{}", "c"), {});
+  assert.deepEqual(await parseUserConfig("{}", "c"), {});
 });
 
-Deno.test("parseUserConfig() names the file and field of every mistake", () => {
-  assert.throws(
+Deno.test("parseUserConfig() names the file and field of every mistake", async () => {
+  await assert.rejects(
     () => parseUserConfig(`{"isolation": "vm"}`, "/c.json"),
     /"\/c.json": isolation must be "deno" or "docker", got "vm"/,
   );
-  assert.throws(() => parseUserConfig(`{"image": 5}`, "/c.json"), /image must be an image name/);
-  assert.throws(
+  await assert.rejects(
+    () => parseUserConfig(`{"image": 5}`, "/c.json"),
+    /image must be an image name/,
+  );
+  await assert.rejects(
     () => parseUserConfig(`{"image": "denoland/deno:latest"}`, "/c.json"),
     (e: Error) =>
       e instanceof SyntaxError && /^"\/c\.json": .*latest is a moving tag/.test(e.message),
   );
-  assert.throws(() => parseUserConfig(`{"image": "denoland/deno"}`, "/c.json"), /has no tag/);
-  assert.throws(
+  await assert.rejects(
+    () => parseUserConfig(`{"image": "denoland/deno"}`, "/c.json"),
+    /has no tag/,
+  );
+  await assert.rejects(
     () => parseUserConfig(`{"isolaton": "docker"}`, "/c.json"),
     /unknown field "isolaton"/,
   );
-  assert.throws(() => parseUserConfig(`[1]`, "/c.json"), /one JSON object/);
-  assert.throws(() => parseUserConfig(`{"isolation": `, "/c.json"), SyntaxError);
+  await assert.rejects(() => parseUserConfig(`[1]`, "/c.json"), /one JSON object/);
+  await assert.rejects(() => parseUserConfig(`{"isolation": `, "/c.json"), SyntaxError);
 });

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { parseManifest } from "./manifest.ts";
+import { parseManifest } from "./manifest_text.ts";
 import { GrantError } from "./grant_error.ts";
 import { resolveParams } from "./_resolve_params.ts";
 

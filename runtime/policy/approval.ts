@@ -9,7 +9,7 @@
 import { dirname, join } from "node:path";
 import { cacheWriteError } from "../sandbox/cache_dirs.ts";
 import { describeGrantDiff, diffGrants, type GrantChange, widensGrants } from "./grant_diff.ts";
-import { type Manifest, parseManifest } from "./manifest.ts";
+import { type Manifest, readManifest } from "./manifest.ts";
 import { GrantError, type ResolvedServer } from "./resolve.ts";
 
 /** Thrown when a manifest asks for more than the user approved for that server. */
@@ -107,7 +107,7 @@ export async function checkApproval(
   if (text === approvalText(manifest)) return;
   let approved: Manifest;
   try {
-    approved = parseManifest(text);
+    approved = await readManifest(text);
   } catch (error) {
     throw new ApprovalError(
       [],

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { ApprovalError, approvalFile, checkApproval } from "./approval.ts";
-import { parseManifest } from "./manifest.ts";
+import { parseManifest } from "./manifest_text.ts";
 import { type ResolvedServer, resolveServer } from "./resolve.ts";
 
 function server(root: string, permissions: Record<string, string[]>): ResolvedServer {

@@ -50,7 +50,7 @@ function setDiff(kind: GrantChange["kind"], before: string[], after: string[]): 
  * @returns Every added and removed grant, secret and setting; a package change is listed too.
  * @example
  * ```ts
- * import { parseManifest } from "./manifest.ts";
+ * import { parseManifest } from "./manifest_text.ts";
  * import { diffGrants } from "./grant_diff.ts";
  * const v1 = parseManifest(`{"name": "x", "description": "d", "package": "npm:x@1.0.0"}`);
  * const v2 = parseManifest(`{"name": "x", "description": "d", "package": "npm:x@2.0.0",

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describeGrantDiff, diffGrants, widensGrants } from "./grant_diff.ts";
-import { parseManifest } from "./manifest.ts";
+import { parseManifest } from "./manifest_text.ts";
 
 function m(pkg: string, extra: Record<string, unknown> = {}) {
   return parseManifest(JSON.stringify({ name: "x", description: "d", package: pkg, ...extra }));

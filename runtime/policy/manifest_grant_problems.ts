@@ -48,7 +48,7 @@ export interface ManifestGrantProblemsOptions {
  *
  * @example
  * ```ts
- * import { parseManifest } from "./manifest.ts";
+ * import { parseManifest } from "./manifest_text.ts";
  * import { manifestGrantProblems } from "./manifest_grant_problems.ts";
  * const manifest = parseManifest(JSON.stringify({
  *   name: "db",

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { parseManifest } from "./manifest.ts";
+import { parseManifest } from "./manifest_text.ts";
 import { manifestGrantProblems } from "./manifest_grant_problems.ts";
 
 const HOME = "/home/ada";

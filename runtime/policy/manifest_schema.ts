@@ -10,6 +10,9 @@
  * @module
  */
 
+/** How deeply objects and lists may nest in a manifest; a real one needs four levels. */
+export const MAX_DEPTH = 32;
+
 /** The kinds of value a user parameter can hold. `[]` kinds take several values. */
 export type ParameterType =
   | "string"

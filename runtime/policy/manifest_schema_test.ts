@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { ManifestError, parseManifest } from "./manifest.ts";
+import { ManifestError } from "./manifest.ts";
+import { parseManifest } from "./manifest_text.ts";
 import { MANIFEST_FIELDS, MANIFEST_PATTERNS, manifestSchema } from "./manifest_schema.ts";
 
 const SCHEMA_FILE = new URL("../../manifests/manifest.schema.json", import.meta.url);

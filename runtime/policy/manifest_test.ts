@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { isReservedEnvName, ManifestError, parseManifest } from "./manifest.ts";
+import { isReservedEnvName, ManifestError } from "./manifest.ts";
+import { parseManifest } from "./manifest_text.ts";
 
 const base = {
   name: "demo",

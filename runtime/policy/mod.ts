@@ -41,10 +41,11 @@ export {
   PARAMETER_TYPES,
   type ParameterSpec,
   type ParameterType,
-  parseManifest,
   type ParseManifestOptions,
+  readManifest,
   SYS_NAMES,
 } from "./manifest.ts";
+export { parseManifest } from "./manifest_text.ts";
 
 // Resolution: manifest + parameters → canonical grants.
 export {

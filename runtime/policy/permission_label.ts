@@ -34,7 +34,7 @@ function describeEntry(entry: string, manifest: Manifest): string {
  * @returns Lines such as `Reaches: api.github.com` or `Reads no files`.
  * @example
  * ```ts
- * import { parseManifest } from "./manifest.ts";
+ * import { parseManifest } from "./manifest_text.ts";
  * import { permissionLabel } from "./permission_label.ts";
  * const m = parseManifest(`{"name": "gh", "description": "d", "package": "npm:gh@1.0.0",
  *   "permissions": {"net": ["api.github.com"]}, "secrets": {"TOKEN": {"description": "t", "required": true}}}`);
@@ -71,7 +71,7 @@ export function permissionLabel(manifest: Manifest): string[] {
  * @returns Text such as `net: api.github.com · 1 secret` or `no permissions`.
  * @example
  * ```ts
- * import { parseManifest } from "./manifest.ts";
+ * import { parseManifest } from "./manifest_text.ts";
  * import { permissionSummary } from "./permission_label.ts";
  * const m = parseManifest(`{"name": "t", "description": "d", "package": "npm:t@1.0.0"}`);
  * console.log(permissionSummary(m)); // "no permissions"

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { loadManifest } from "../registry/load.ts";
 import { permissionLabel, permissionSummary } from "./permission_label.ts";
-import { parseManifest } from "./manifest.ts";
+import { parseManifest } from "./manifest_text.ts";
 import { searchManifests } from "../registry/search.ts";
 
 Deno.test("permissionLabel() says what a registry entry may touch in plain words", async () => {

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { denoRunArgs, permissionFlags } from "../sandbox/flags.ts";
-import { parseManifest } from "./manifest.ts";
+import { parseManifest } from "./manifest_text.ts";
 import {
   GrantError,
   manifestGrantProblems,

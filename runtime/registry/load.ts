@@ -5,7 +5,7 @@
  */
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath as fromFileUrl, pathToFileURL } from "node:url";
-import { type Manifest, ManifestError, parseManifest } from "../policy/manifest.ts";
+import { type Manifest, ManifestError, readManifest } from "../policy/manifest.ts";
 import { MANIFEST_PATTERNS } from "../policy/manifest_schema.ts";
 
 /** The folder of built-in manifests. */
@@ -55,7 +55,7 @@ export async function loadManifest(
   if (nameOrPath.includes("/") || /\.jsonc?$/.test(nameOrPath)) {
     const file = resolve(nameOrPath);
     return {
-      manifest: parseManifest(await readManifestFile(file), { file }),
+      manifest: await readManifest(await readManifestFile(file), { file }),
       file,
       dir: dirname(file),
     };
@@ -80,7 +80,7 @@ export async function loadManifest(
     }
     const file = url.protocol === "file:" ? fromFileUrl(url) : url.href;
     return {
-      manifest: parseManifest(text, { file }),
+      manifest: await readManifest(text, { file }),
       file,
       dir: url.protocol === "file:" ? dirname(file) : undefined,
     };
@@ -381,7 +381,7 @@ export async function buildRegistryIndex(dir: string): Promise<RegistryIndex> {
     if (!entry.isFile || !entry.name.endsWith(".jsonc")) continue;
     const file = resolve(dir, entry.name);
     const text = await Deno.readTextFile(file);
-    parseManifest(text, { file });
+    await readManifest(text, { file });
     servers.push({ name: entry.name.slice(0, -6), sha256: await sha256Text(text) });
   }
   servers.sort((a, b) => a.name.localeCompare(b.name));

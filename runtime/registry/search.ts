@@ -14,7 +14,7 @@ import type { Manifest } from "../policy/manifest.ts";
  * @returns Matching manifests, best first, then by name.
  * @example
  * ```ts
- * import { parseManifest } from "../policy/manifest.ts";
+ * import { parseManifest } from "../policy/manifest_text.ts";
  * import { searchManifests } from "./search.ts";
  * const m = parseManifest(`{"name": "github", "description": "Repos and issues",
  *   "package": "npm:gh@1.0.0", "permissions": {"net": ["api.github.com"]}}`);

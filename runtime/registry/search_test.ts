@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { parseManifest } from "../policy/manifest.ts";
+import { parseManifest } from "../policy/manifest_text.ts";
 import { searchManifests } from "./search.ts";
 
 function manifest(name: string, description: string, extra: Record<string, unknown> = {}) {

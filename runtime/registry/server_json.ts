@@ -6,7 +6,8 @@
  *
  * @module
  */
-import { type Manifest, parseManifest } from "../policy/manifest.ts";
+import type { Manifest } from "../policy/manifest.ts";
+import { parseManifest } from "../policy/manifest_text.ts";
 
 /** The server.json schema version written by {@linkcode toServerJson}. */
 export const SERVER_JSON_SCHEMA =
@@ -77,7 +78,7 @@ export interface ToServerJsonOptions {
  * @returns The server.json object.
  * @example
  * ```ts
- * import { parseManifest } from "../policy/manifest.ts";
+ * import { parseManifest } from "../policy/manifest_text.ts";
  * import { toServerJson } from "./server_json.ts";
  * const m = parseManifest(`{"name": "gh", "description": "GitHub", "package": "npm:gh-mcp@1.2.3",
  *   "permissions": {"net": ["api.github.com"]}}`);

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { fromServerJson, MCP_RUN_META, PUBLISHER_META, toServerJson } from "./server_json.ts";
-import { ManifestError, parseManifest } from "../policy/manifest.ts";
+import { ManifestError } from "../policy/manifest.ts";
+import { parseManifest } from "../policy/manifest_text.ts";
 import { listManifests } from "./load.ts";
 
 Deno.test("toServerJson() and fromServerJson() round-trip every registry manifest", async () => {

@@ -1,6 +1,7 @@
 /**
- * Manifest text as text: syntax errors in words, nesting depth, duplicate keys, and the line
- * and column of a JSON path, so that every problem points at its place in the file.
+ * Manifest text as text: JSONC read with jsonc-parser, syntax errors in words, nesting depth,
+ * duplicate keys, and the line and column of a JSON path, so that every problem points at its
+ * place in the file.
  *
  * @module
  */
@@ -9,12 +10,21 @@ import {
   findNodeAtLocation,
   type JSONPath,
   type Node,
+  parse as parseJsonc,
   type ParseError,
   parseTree,
   printParseErrorCode,
   visit,
 } from "jsonc-parser";
-import type { ManifestProblem } from "./manifest.ts";
+import {
+  type Manifest,
+  ManifestError,
+  type ManifestProblem,
+  type ParseManifestOptions,
+} from "./manifest.ts";
+import type { Json } from "./_manifest_checker.ts";
+import { manifestFromValue } from "./_manifest_value.ts";
+import { MAX_DEPTH } from "./manifest_schema.ts";
 import { join } from "./_manifest_checker.ts";
 import { lineColumn } from "./_text_position.ts";
 
@@ -38,8 +48,56 @@ const SYNTAX_ERRORS: Record<string, string> = {
   InvalidCharacter: "a control character inside a string",
 };
 
-/** How deeply objects and lists may nest in a manifest; a real one needs four levels. */
-const MAX_DEPTH = 32;
+/**
+ * Parses and validates manifest text (JSONC).
+ *
+ * Every problem is collected: unknown fields, wrong types, version ranges, reserved environment
+ * names, placeholders that name no parameter, and grants that are never allowed in a manifest.
+ *
+ * @param text The manifest's JSONC text.
+ * @param options The file name for messages.
+ * @returns The validated manifest with defaults filled in.
+ * @throws {ManifestError} When the text is not valid JSONC or any field is wrong.
+ *
+ * @example
+ * ```ts
+ * import { parseManifest } from "./manifest_text.ts";
+ * const manifest = parseManifest(`{
+ *   // comments are fine
+ *   "name": "time",
+ *   "description": "Current time",
+ *   "package": "npm:@example/time-server@1.0.0",
+ * }`);
+ * console.log(manifest.permissions.net); // []
+ * ```
+ */
+export function parseManifest(text: string, options: ParseManifestOptions = {}): Manifest {
+  // A byte order mark is not part of the JSON text; editors on Windows often write one.
+  if (text.startsWith("\uFEFF")) text = text.slice(1);
+  // Checked before any parser recurses, so deep nesting is a problem, not a stack overflow.
+  const tooDeep = nestingProblem(text);
+  if (tooDeep) throw new ManifestError([tooDeep], options.file);
+  if (text.trim() === "") {
+    throw new ManifestError([{
+      path: "",
+      message: "the file is empty: a manifest is a JSON object with at least name, description " +
+        "and package",
+    }], options.file);
+  }
+  const errors: ParseError[] = [];
+  const raw = parseJsonc(text, errors, { allowTrailingComma: true, disallowComments: false }) as
+    | Json
+    | undefined;
+  if (errors.length > 0) throw new ManifestError(syntaxProblems(text, errors), options.file);
+  const { manifest, problems } = manifestFromValue(raw, duplicateKeys(text));
+  if (!manifest) {
+    throw new ManifestError(
+      problems.map((p) => p.line ? p : { ...p, ...locate(text, p.path) }),
+      options.file,
+    );
+  }
+  return manifest;
+}
 
 /** The first bracket that nests deeper than {@linkcode MAX_DEPTH}, found without recursion. */
 export function nestingProblem(text: string): ManifestProblem | undefined {

@@ -1,122 +1,19 @@
 /**
- * The `mcp-run` command line: parse, dispatch to the command's module, print. No logic lives
- * only here.
+ * The `mcp-run` program and its {@linkcode main} function (the command line itself is in
+ * cli/main.ts and the modules beside it).
+ *
+ * Run as a program, it first reads the command line's launch hint and starts the cache check
+ * of the server it started last time, then loads the rest of the CLI: the check runs while the
+ * modules load.
  *
  * @module
  */
-import { guardChildren } from "./sandbox/child_guard.ts";
-import { ManifestError } from "./policy/manifest.ts";
-import { GrantError } from "./policy/resolve.ts";
-import { CacheError } from "./sandbox/pull.ts";
-import { type CliContext, type CommandLine, EXIT, expectArgs, UsageError } from "./cli/context.ts";
-import {
-  callCommand,
-  flagsCommand,
-  inspectCommand,
-  pullCommand,
-  runCommand,
-} from "./cli/launch.ts";
-import type { ClientCommandOptions } from "./cli/clients.ts";
-import {
-  type CliValues,
-  parseCommandLine,
-  parseErrorMessage,
-  readContext,
-  strayOption,
-} from "./cli/options.ts";
-import { loadUserConfig, type UserConfig } from "./cli/user_config.ts";
+import { readLaunchHint } from "./cli/_launch_hint.ts";
+import type { MainOptions } from "./cli/main.ts";
 
-/** One command: its module's entry, given the context, its part of the line and the options. */
-type Command = (ctx: CliContext, line: CommandLine, values: CliValues) => Promise<number>;
-
-const ONE_TARGET = "give one server name or manifest path";
-
-/** The client commands' options, as parsed. */
-function clientOptions(values: CliValues, line: CommandLine): ClientCommandOptions {
-  return {
-    client: values.client,
-    scope: values.scope,
-    form: values.form,
-    name: values.name,
-    file: values.file,
-    force: values.force,
-    launcher: values.launcher,
-    envFile: values["env-file"],
-    extraArgs: line.serverArgs,
-  };
-}
-
-/** The client commands, loaded on use so `run` does not pay for the config editors. */
-function clientCommand(
-  name: "configCommand" | "installCommand" | "uninstallCommand",
-  arity: string,
-): Command {
-  return async (ctx, line, values) => {
-    expectArgs(line.rest, 1, 1, arity);
-    const commands = await import("./cli/clients.ts");
-    return await commands[name](ctx, line.rest[0], clientOptions(values, line));
-  };
-}
-
-/** The usage texts, loaded when shown. */
-const help = () => import("./cli/help.ts");
-/** The registry commands, loaded on use so `run` starts without them. */
-const registry = () => import("./cli/registry.ts");
-
-/** Every command, by name. */
-const COMMANDS: Record<string, Command> = {
-  run: (ctx, line, values) => runCommand(ctx, line, { dryRun: values["dry-run"] }),
-  pull: (ctx, line) => pullCommand(ctx, line),
-  flags: (ctx, line) => flagsCommand(ctx, line),
-  inspect: (ctx, line, values) => inspectCommand(ctx, line, { timeout: values.timeout }),
-  call: (ctx, line, values) => callCommand(ctx, line, { timeout: values.timeout }),
-  // Loaded on use, so the other commands start without the HTTP bridge and its SDK transport.
-  serve: async (ctx, line, values) =>
-    await (await import("./cli/serve.ts")).serveCommand(ctx, line, values),
-  config: clientCommand("configCommand", ONE_TARGET),
-  install: clientCommand("installCommand", "give one server name"),
-  uninstall: clientCommand("uninstallCommand", "give one entry name"),
-  clients: async (ctx, line) => {
-    expectArgs(line.rest, 0, 0, "takes no arguments");
-    return await (await import("./cli/clients.ts")).clientsCommand(ctx);
-  },
-  check: async (ctx, line) => await (await import("./cli/check.ts")).checkCommand(ctx, line),
-  list: async (ctx) => await (await registry()).listCommand(ctx),
-  search: async (ctx, { rest }) => {
-    expectArgs(rest, 1, Infinity, "give one or more words");
-    return (await registry()).searchCommand(ctx, rest);
-  },
-  show: async (ctx, { rest }) => {
-    expectArgs(rest, 1, 1, "give one registry name");
-    return (await registry()).showCommand(ctx, rest[0]);
-  },
-  diff: async (ctx, { rest }) => {
-    expectArgs(rest, 2, 2, "give the old and the new manifest");
-    return (await registry()).diffCommand(ctx, rest[0], rest[1]);
-  },
-  export: async (ctx, { rest }) => {
-    expectArgs(rest, 1, 1, "give one registry name or manifest path");
-    return (await registry()).exportCommand(ctx, rest[0]);
-  },
-  import: async (ctx, { rest }) => {
-    expectArgs(rest, 1, 1, "give one server.json file or URL");
-    return (await registry()).importCommand(ctx, rest[0]);
-  },
-  index: async (ctx, { rest }) => {
-    expectArgs(rest, 1, 1, "give one folder of manifests");
-    return (await registry()).indexCommand(ctx, rest[0]);
-  },
-};
-
-/** Options for {@linkcode main}. */
-export interface MainOptions {
-  /** Where normal output goes (default: stdout). */
-  print?: (text: string) => void;
-  /** Where messages go (default: stderr). */
-  printError?: (text: string) => void;
-  /** The environment (default: the process's). */
-  env?: Record<string, string>;
-}
+export type { MainOptions } from "./cli/main.ts";
+export type { LaunchHint } from "./cli/_launch_hint.ts";
+export type { PendingSealCheck } from "./sandbox/_cache_seal.ts";
 
 /**
  * Runs the CLI with the given arguments.
@@ -135,102 +32,10 @@ export interface MainOptions {
  * ```
  */
 export async function main(argv: string[], options: MainOptions = {}): Promise<number> {
-  const print = options.print ?? ((t: string) => console.log(t));
-  const printError = options.printError ?? ((t: string) => console.error(t));
-  const env = options.env ?? Deno.env.toObject();
-  // Every server process and container dies with the launcher, even one killed by SIGKILL.
-  guardChildren({ env });
-  const dash = argv.indexOf("--");
-  const line = { rest: [] as string[], serverArgs: dash >= 0 ? argv.slice(dash + 1) : [] };
-  let parsed;
-  try {
-    parsed = parseCommandLine(dash >= 0 ? argv.slice(0, dash) : argv);
-  } catch (error) {
-    printError(`mcp-run: ${parseErrorMessage(error as Error)}\nRun mcp-run --help for usage.`);
-    return EXIT.usage;
-  }
-  const { values, positionals, tokens } = parsed;
-  const [command, ...rest] = positionals;
-  line.rest = rest;
-  if (!command || values.help) {
-    const { HELP, USAGE } = await help();
-    if (!command || !(command in HELP)) {
-      (values.help ? print : printError)(USAGE);
-      return values.help ? EXIT.ok : EXIT.usage;
-    }
-    print(HELP[command]);
-    return EXIT.ok;
-  }
-  const run = COMMANDS[command];
-  if (!run) {
-    const { USAGE } = await help();
-    printError(`mcp-run: unknown command "${command}"\n\n${USAGE}`);
-    return EXIT.usage;
-  }
-  const stray = strayOption(command, tokens);
-  if (stray) {
-    const { HELP } = await help();
-    printError(`mcp-run ${command}: ${stray} is not an option of ${command}\n\n${HELP[command]}`);
-    return EXIT.usage;
-  }
-  if (values.format !== "text" && values.format !== "json") {
-    printError(`mcp-run: --format must be text or json, got "${values.format}"`);
-    return EXIT.usage;
-  }
-  let defaults: UserConfig;
-  try {
-    defaults = await loadUserConfig(env);
-  } catch (error) {
-    printError(`mcp-run: ${(error as Error).message}`);
-    return EXIT.usage;
-  }
-  try {
-    const ctx = await readContext(values, { command, env, defaults, print, printError });
-    return await run(ctx, line, values);
-  } catch (error) {
-    if (error instanceof UsageError) {
-      const { HELP, USAGE } = await help();
-      printError(`mcp-run ${command}: ${error.message}\n\n${HELP[command] ?? USAGE}`);
-      return EXIT.usage;
-    }
-    printError(`mcp-run: ${osErrorMessage(error as Error)}`);
-    if (error instanceof ManifestError || error instanceof GrantError) return EXIT.invalid;
-    if (error instanceof CacheError) return EXIT.cache;
-    return EXIT.error;
-  }
+  return await (await import("./cli/main.ts")).main(argv, options);
 }
 
-const OS_ERROR_WORDS: Record<string, string> = {
-  NotFound: "it does not exist",
-  IsADirectory: "it is a folder, not a file",
-  NotADirectory: "a part of the path is a file, not a folder",
-  PermissionDenied: "permission denied",
-  AlreadyExists: "it already exists",
-};
-
-const OS_OPERATION_WORDS: Record<string, string> = {
-  readfile: "read",
-  open: "open",
-  stat: "find",
-  lstat: "find",
-  readdir: "list",
-  mkdir: "create",
-  writefile: "write",
-  remove: "remove",
-  rename: "move",
-};
-
-/**
- * A bare operating-system error (`Is a directory (os error 21): readfile '/x'`) said in words,
- * with the path it concerns: `Cannot read "/x": it is a folder, not a file`. Other errors keep
- * their message.
- */
-function osErrorMessage(error: Error): string {
-  const match = /\(os error \d+\): (\w+) '([^']*)'/.exec(error.message);
-  const words = OS_ERROR_WORDS[error.name];
-  if (!match || !words) return error.message;
-  const [, operation, path] = match;
-  return `Cannot ${OS_OPERATION_WORDS[operation] ?? operation} "${path}": ${words}`;
+if (import.meta.main) {
+  const launchHint = readLaunchHint(Deno.args, Deno.env.toObject());
+  Deno.exit(await main(Deno.args, { launchHint }));
 }
-
-if (import.meta.main) Deno.exit(await main(Deno.args));

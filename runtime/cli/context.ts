@@ -8,6 +8,7 @@ import type { ResolveTargetOptions } from "../registry/resolve_target.ts";
 import type { Isolation } from "../sandbox/create_sandbox.ts";
 import type { DockerLaunchOptions } from "../sandbox/docker_launch.ts";
 import type { Sandbox } from "../sandbox/sandbox.ts";
+import type { LaunchHint } from "./_launch_hint.ts";
 
 /** Exit codes of the CLI (`run` exits with the server's own code once it started). */
 export const EXIT: Readonly<Record<string, number>> = {
@@ -44,6 +45,8 @@ export interface CliContext {
   printError: (text: string) => void;
   /** Whether `--format json` was given. */
   json: boolean;
+  /** The command line's launch hint, when the program entry read one (`run` keeps it current). */
+  launchHint?: LaunchHint;
 }
 
 /** A command's own part of the command line. */

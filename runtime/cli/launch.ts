@@ -22,6 +22,7 @@ import { shellQuote } from "../sandbox/shell_quote.ts";
 import { relayStdio } from "../sandbox/stdio_relay.ts";
 import { type CliContext, type CommandLine, EXIT, expectArgs, UsageError } from "./context.ts";
 import { resolveTarget } from "../registry/resolve_target.ts";
+import { rememberLaunch } from "./_launch_hint.ts";
 
 /**
  * `mcp-run pull <server>`: checks the manifest against the approved one (`--yes` accepts more),
@@ -99,6 +100,8 @@ export async function runCommand(
   const { verify } = await preparing;
   const child: ServerProcess = ctx.sandbox.spawn(server, { plan });
   const gate = verify();
+  // After the start: the next start of this command line checks this server's cache early.
+  const remembered = rememberLaunch(ctx.launchHint, server, ctx.root);
   // Pass the signal on, then make sure the server ends: one that ignores it is killed after the
   // grace period (stop() closes stdin, then SIGTERM, then SIGKILL).
   let received: Deno.Signal | undefined;
@@ -117,6 +120,7 @@ export async function runCommand(
   } finally {
     for (const [signal, handler] of handlers) Deno.removeSignalListener(signal, handler);
     await child.stop();
+    await remembered;
   }
 }
 

@@ -9,6 +9,7 @@ import { isAbsolute, resolve as resolvePath } from "node:path";
 import { cacheRoot } from "../sandbox/cache_dirs.ts";
 import { checkDockerLimits, checkImageReference } from "../sandbox/docker_checks.ts";
 import type { DockerLaunchOptions } from "../sandbox/docker_launch.ts";
+import type { LaunchHint } from "./_launch_hint.ts";
 import { createSandbox, type Isolation } from "../sandbox/create_sandbox.ts";
 import type { Sandbox } from "../sandbox/sandbox.ts";
 import { checkRegistrySource } from "../registry/load.ts";
@@ -172,6 +173,8 @@ export interface ReadContextOptions {
   print: (text: string) => void;
   /** Prints messages (stderr). */
   printError: (text: string) => void;
+  /** The command line's launch hint, when the program entry read one. */
+  launchHint?: LaunchHint;
 }
 
 /**
@@ -210,6 +213,7 @@ export async function readContext(
       progress: printError,
       autoPull: !values.offline,
       approve: values.yes ?? false,
+      sealCheck: options.launchHint?.sealCheck,
     });
   return {
     root,
@@ -232,6 +236,7 @@ export async function readContext(
     docker,
     sandbox: sandboxFor(isolation),
     sandboxFor,
+    launchHint: options.launchHint,
   };
 }
 

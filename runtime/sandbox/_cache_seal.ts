@@ -67,6 +67,46 @@ export async function sealHolds(specifier: string, dirs: ServerDirs): Promise<bo
   }
 }
 
+/** A seal check started before the server was known (see {@linkcode startSealCheck}). */
+export interface PendingSealCheck {
+  /** The server folder it checks. */
+  dir: string;
+  /** The specifier the seal must name. */
+  specifier: string;
+  /** Whether the seal holds (see {@linkcode sealHolds}). */
+  holds: Promise<boolean>;
+}
+
+/**
+ * Starts {@linkcode sealHolds} for a server cache, to be taken up by a later cache check of
+ * the same folder and specifier (see {@linkcode sealCheckFor}).
+ *
+ * @param specifier The specifier the seal must name.
+ * @param dirs The server's folders.
+ * @returns The check under way.
+ */
+export function startSealCheck(specifier: string, dirs: ServerDirs): PendingSealCheck {
+  return { dir: dirs.dir, specifier, holds: sealHolds(specifier, dirs) };
+}
+
+/**
+ * The seal check for a server cache: the one already under way when it is for the same folder
+ * and specifier, else a new one.
+ *
+ * @param specifier The server's specifier.
+ * @param dirs The server's folders.
+ * @param pending A check started earlier, for whatever server.
+ * @returns Whether the seal holds.
+ */
+export function sealCheckFor(
+  specifier: string,
+  dirs: ServerDirs,
+  pending: PendingSealCheck | undefined,
+): Promise<boolean> {
+  if (pending?.dir === dirs.dir && pending.specifier === specifier) return pending.holds;
+  return sealHolds(specifier, dirs);
+}
+
 async function readSeal(dirs: ServerDirs): Promise<CacheSeal | undefined> {
   const value = JSON.parse(await Deno.readTextFile(sealFile(dirs)));
   const ok = typeof value?.specifier === "string" && typeof value.ctime === "string" &&

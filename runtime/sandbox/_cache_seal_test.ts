@@ -1,6 +1,13 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { closeSeal, openSeal, sealedFiles, sealHolds } from "./_cache_seal.ts";
+import {
+  closeSeal,
+  openSeal,
+  sealCheckFor,
+  sealedFiles,
+  sealHolds,
+  startSealCheck,
+} from "./_cache_seal.ts";
 import { type ServerDirs, serverDirs } from "./cache_dirs.ts";
 import { CODE_DIRS } from "./_pull_record.ts";
 import { scanTree } from "./_tree_digest.ts";
@@ -167,4 +174,19 @@ Deno.test({
       }
     });
   },
+});
+
+Deno.test("sealCheckFor() takes up a check under way only for the same folder and specifier", async () => {
+  await withCache(async (dirs, root) => {
+    assert.ok(await seal(dirs));
+    const pending = startSealCheck(SPEC, dirs);
+    assert.equal(sealCheckFor(SPEC, dirs, pending), pending.holds); // positive control
+    assert.equal(await sealCheckFor(SPEC, dirs, pending), true);
+    // Another server's cache, never sealed: the early answer for the first one does not count.
+    const other = serverDirs("y", "npm:y@1.0.0", root);
+    Deno.mkdirSync(other.denoDir, { recursive: true });
+    assert.equal(await sealCheckFor("npm:y@1.0.0", other, pending), false);
+    // The same folder named with another specifier does not count either.
+    assert.equal(await sealCheckFor("npm:x@1.0.1", dirs, pending), false);
+  });
 });

@@ -10,6 +10,7 @@ import { denoRunArgs } from "./flags.ts";
 import { checkModuleGraph } from "./module_graph.ts";
 import { checkHostAddresses, type CheckHostAddressesOptions } from "../policy/net_preflight.ts";
 import { CacheError, prepareDirs, pull, startCacheCheck } from "./pull.ts";
+import type { PendingSealCheck } from "./_cache_seal.ts";
 import type { ResolvedServer } from "../policy/resolve.ts";
 
 /** Everything needed to start a server process; what `--dry-run` prints. */
@@ -83,6 +84,11 @@ export interface PrepareServerOptions extends DenoLaunchPlanOptions {
   progress?: (line: string) => void;
   /** Resolves granted host names for the private-address check (default: the system resolver). */
   hostLookup?: CheckHostAddressesOptions["lookup"];
+  /**
+   * A check of a server cache's seal started before the server was resolved (a launch hint):
+   * used when it is for the server being prepared, else ignored.
+   */
+  sealCheck?: PendingSealCheck;
 }
 
 /** A server ready to start, its cache already checked. */

@@ -12,7 +12,13 @@ import { denoCacheArgs } from "./flags.ts";
 import { checkModuleGraph } from "./module_graph.ts";
 import type { ResolvedServer } from "../policy/resolve.ts";
 import { digestTree, scanTree, statTree } from "./_tree_digest.ts";
-import { closeSeal, openSeal, sealedFiles, sealHolds } from "./_cache_seal.ts";
+import {
+  closeSeal,
+  openSeal,
+  type PendingSealCheck,
+  sealCheckFor,
+  sealedFiles,
+} from "./_cache_seal.ts";
 import {
   CacheError,
   cacheProblem,
@@ -346,7 +352,8 @@ export interface CacheCheck {
  * only the cache. Neither promise rejects unhandled when the caller stops waiting for it.
  *
  * @param server A resolved server.
- * @param options The cache root.
+ * @param options The cache root, and a seal check already under way, used when it is for this
+ *   server's cache.
  * @returns Whether it was pulled, and the check's result.
  *
  * @example
@@ -359,10 +366,10 @@ export interface CacheCheck {
  */
 export function startCacheCheck(
   server: ResolvedServer,
-  options: Pick<PullOptions, "cacheRoot">,
+  options: Pick<PullOptions, "cacheRoot"> & { sealCheck?: PendingSealCheck },
 ): CacheCheck {
   const dirs = serverDirs(server.name, server.specifier, options.cacheRoot);
-  const full = sealHolds(server.specifier, dirs).then((holds) =>
+  const full = sealCheckFor(server.specifier, dirs, options.sealCheck).then((holds) =>
     holds ? undefined : fullCheck(server, dirs)
   );
   const pulled = full.then(async (check) => void await check?.record);

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { findId, type Id } from "../http/_jsonrpc_ids.ts";
+import { findId, type Id } from "./_jsonrpc_ids.ts";
 import { LineSplitter } from "./line_splitter.ts";
 import type { ServerProcess } from "./server_process.ts";
 

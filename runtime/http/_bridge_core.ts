@@ -8,6 +8,7 @@ import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/
 import type { JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
 import type { ClientInfo, HttpBridgeOptions, HttpBridgeStats } from "./bridge.ts";
 import { Admission, type Admitted } from "./_admission.ts";
+import type { ProxyCheck } from "./_client_address.ts";
 import { SessionTable } from "./_session_table.ts";
 import type { Link, Upstream } from "./_upstream.ts";
 import { Multiplexer } from "./_multiplexer.ts";
@@ -181,6 +182,11 @@ export class BridgeCore {
       this.#admission.limits.sweep(now);
     }, Math.max(10, Math.min(idle / 2, 30_000)));
     Deno.unrefTimer(this.#sweeper);
+  }
+
+  /** The trusted proxies (`trustProxy`), compiled once for the bridge and its listener. */
+  get trustedProxy(): ProxyCheck {
+    return this.#admission.trustedProxy;
   }
 
   /**

@@ -29,13 +29,19 @@ Deno.test("Multiplexer maps equal ids and progress tokens apart", async () => {
   await upstream.close();
 });
 
-Deno.test("Multiplexer initializes the server once", async () => {
-  const { upstream, atServer, attach, fromServer } = linkedUpstream(Multiplexer);
-  const [a, linkA] = attach();
-  const [b, linkB] = attach();
+/** Two sessions, both of which sent `initialize` (ids 0 and 5). */
+async function twoInitializing() {
+  const linked = linkedUpstream(Multiplexer);
+  const [a, linkA] = linked.attach();
+  const [b, linkB] = linked.attach();
   linkA.receive(initialize(0));
   linkB.receive(initialize(5));
   await turn();
+  return { ...linked, a, linkA, b, linkB };
+}
+
+Deno.test("Multiplexer initializes the server once", async () => {
+  const { upstream, atServer, attach, fromServer, a, linkA, b, linkB } = await twoInitializing();
   assert.equal(atServer.length, 1, "one initialize reaches the server");
   await fromServer({ id: atServer[0].id, result: { serverInfo: { name: "s" } } });
   assert.deepEqual(a.sent.map((s) => s.message.id), [0]);
@@ -52,12 +58,7 @@ Deno.test("Multiplexer initializes the server once", async () => {
 });
 
 Deno.test("Multiplexer gives every waiting session the server's refusal of initialize", async () => {
-  const { upstream, atServer, attach, fromServer } = linkedUpstream(Multiplexer);
-  const [a, linkA] = attach();
-  const [b, linkB] = attach();
-  linkA.receive(initialize(0));
-  linkB.receive(initialize(5));
-  await turn();
+  const { upstream, atServer, fromServer, a, b } = await twoInitializing();
   await fromServer({ id: atServer[0].id, error: { code: -32602, message: "bad version" } });
   assert.deepEqual(a.sent.map((s) => s.message.error?.message), ["bad version"]);
   assert.deepEqual(b.sent.map((s) => [s.message.id, s.message.error?.code]), [[5, -32602]]);
@@ -66,12 +67,7 @@ Deno.test("Multiplexer gives every waiting session the server's refusal of initi
 });
 
 Deno.test("Multiplexer keeps the first initialize in flight when its session leaves", async () => {
-  const { upstream, atServer, attach, fromServer } = linkedUpstream(Multiplexer);
-  const [, linkA] = attach();
-  const [b, linkB] = attach();
-  linkA.receive(initialize(0));
-  linkB.receive(initialize(5));
-  await turn();
+  const { upstream, atServer, fromServer, linkA, b } = await twoInitializing();
   linkA.detach();
   await turn();
   assert.equal(atServer.length, 1, "no cancellation of the shared initialize");

@@ -57,6 +57,7 @@ export abstract class Upstream {
   readonly #pending: PendingRequests<LinkState>;
   readonly #links = new Set<LinkState>();
   readonly #serverRequests = new ServerRequests();
+  readonly #toServer = (message: Message): void => this.toServer(message);
   #closing: Promise<void> | undefined;
   #dropped = 0;
 
@@ -151,69 +152,23 @@ export abstract class Upstream {
 
   // ---- what the modes decide ----
 
-  /**
-   * Refuses a session the mode cannot take.
-   *
-   * @param attached Sessions attached already.
-   * @throws {RangeError} To refuse it.
-   */
+  /** Throws a RangeError when the mode takes no session beside the `attached` ones. */
   protected abstract checkAttach(attached: number): void;
-
-  /**
-   * Takes a client request before it goes to the server.
-   *
-   * @param link The session.
-   * @param message The request (its id is free on the session).
-   * @returns True when the mode answered or holds it itself.
-   */
+  /** Takes a client request (id free on its session) first: true when the mode handled it. */
   protected abstract intercept(link: LinkState, message: Message): boolean;
-
-  /** @returns Whether a session's `notifications/initialized` goes to the server. */
+  /** Whether a session's `notifications/initialized` goes to the server. */
   protected abstract passInitialized(): boolean;
-
-  /**
-   * Sends a server notification to every session it is for, when it is one of the kinds the
-   * mode sends to several sessions.
-   *
-   * @param message A notification from the server.
-   * @returns Whether it was sent (and so needs no routing).
-   */
+  /** Sends a server notification meant for several sessions: true when it was one. */
   protected abstract fanOut(message: Message): boolean;
-
-  /**
-   * The server answered `initialize`.
-   *
-   * @param result Its result.
-   */
+  /** The server answered `initialize` with `result`. */
   protected abstract initializeSucceeded(result: unknown): void;
-
-  /**
-   * `initialize` failed: refused, timed out, or not delivered. Called before its session hears.
-   *
-   * @param code The JSON-RPC error code.
-   * @param reason The message.
-   */
+  /** `initialize` was refused, timed out or not delivered; called before its session hears. */
   protected abstract initializeFailed(code: number, reason: string): void;
-
-  /**
-   * A session's `initialize` was refused or timed out, and the session was told.
-   *
-   * @param link The session.
-   */
+  /** A session was told that its `initialize` was refused or timed out. */
   protected abstract initializeRefused(link: LinkState): void;
-
-  /**
-   * Whether a request stays in flight, without its session, when that session leaves.
-   *
-   * @param pending The request.
-   */
+  /** Whether a request stays in flight, without its session, when that session leaves. */
   protected abstract keepsWithoutSession(pending: Pending): boolean;
-
-  /**
-   * A session left; its requests are cancelled and the server is still open.
-   *
-   * @param link The session.
-   */
+  /** A session left while the server is open; its requests are cancelled already. */
   protected abstract detached(link: LinkState): void;
 
   // ---- for the modes ----
@@ -223,21 +178,12 @@ export abstract class Upstream {
     return this.#links;
   }
 
-  /**
-   * Sends a message to the server.
-   *
-   * @param message The message, in the server's id space.
-   */
+  /** Sends a message, in the server's id space, to the server. */
   protected toServer(message: Message): void {
     this.#process.send(message);
   }
 
-  /**
-   * Opens a request of the bridge's own.
-   *
-   * @param method Its method.
-   * @returns Its server-side id.
-   */
+  /** Opens a request of the bridge's own and returns its server-side id. */
   protected ownRequest(method: string): RequestId {
     return this.#pending.openOwn(method);
   }
@@ -313,7 +259,7 @@ export abstract class Upstream {
       if (message.id !== undefined && message.id !== null) this.#clientRequest(link, message);
       else this.#clientNotification(link, message);
     } else if (message.id !== undefined && message.id !== null) {
-      this.#clientResponse(link, message);
+      this.#serverRequests.answer(link, message, this.#toServer);
     }
   }
 
@@ -375,21 +321,14 @@ export abstract class Upstream {
     }
   }
 
-  #clientResponse(link: LinkState, message: Message): void {
-    const id = message.id as RequestId;
-    const request = this.#serverRequests.get(id);
-    if (request === undefined || request.link !== link) return;
-    this.#serverRequests.end(id, request);
-    this.toServer(message);
-  }
-
   // ---- server → client ----
 
   #fromChild(message: Message): void {
     if (this.closed) return;
     if (message.method !== undefined) {
-      if (message.id !== undefined && message.id !== null) this.#childRequest(message);
-      else this.#childNotification(message);
+      if (message.id !== undefined && message.id !== null) {
+        this.#serverRequests.forward(message, this.#links, this.#toServer);
+      } else this.#childNotification(message);
     } else if (message.id !== undefined && message.id !== null) {
       this.#childResponse(message);
     }
@@ -414,36 +353,6 @@ export abstract class Upstream {
     if (link === undefined || link.closed) return;
     settle(link.down.send(out, pending.clientId));
     if (message.error !== undefined) this.initializeRefused(link);
-  }
-
-  #childRequest(message: Message): void {
-    const id = message.id as RequestId;
-    const route = routeOf(this.#links);
-    if (route === undefined || this.#serverRequests.get(id) !== undefined) {
-      if (message.method === "ping") {
-        this.toServer({ jsonrpc: "2.0", id, result: {} });
-        return;
-      }
-      this.toServer(errorResponse(
-        id,
-        BridgeErrorCode.InternalError,
-        route === undefined
-          ? `Cannot route "${message.method}": no single client session it belongs to`
-          : `Request id ${JSON.stringify(id)} is already in use`,
-      ) as Message);
-      return;
-    }
-    const token = message.params?._meta?.progressToken;
-    const request = this.#serverRequests.open(id, route, isToken(token) ? token : undefined);
-    route.link.down.send(message as JSONRPCMessage, route.related).then((delivered) => {
-      if (delivered || this.#serverRequests.get(id) !== request) return;
-      this.#serverRequests.end(id, request);
-      this.toServer(errorResponse(
-        id,
-        BridgeErrorCode.InternalError,
-        "The client session cannot be reached",
-      ) as Message);
-    }, () => {});
   }
 
   #childNotification(message: Message): void {
@@ -502,17 +411,8 @@ export abstract class Upstream {
       this.#finish(pending);
       this.#cancelOnChild(pending.childId, "The client session closed");
     }
-    for (const id of [...link.serverRequests]) {
-      const request = this.#serverRequests.get(id);
-      if (request !== undefined) this.#serverRequests.end(id, request);
-      if (this.#process.state === "open") {
-        this.toServer(errorResponse(
-          id,
-          BridgeErrorCode.InternalError,
-          "The client session closed",
-        ) as Message);
-      }
-    }
-    if (this.#process.state === "open") this.detached(link);
+    const open = this.#process.state === "open";
+    this.#serverRequests.drop(link, open ? this.#toServer : undefined);
+    if (open) this.detached(link);
   }
 }

@@ -51,7 +51,7 @@ Deno.test("mcp-run install refuses an unknown form and a scope the client lacks"
     { env: { HOME: home } },
   );
   assert.equal(form.code, 2);
-  assert.match(form.stderr, /--form must be deno, launcher, docker, got "npx"/);
+  assert.match(form.stderr, /--form must be deno, launcher or docker, got "npx"/);
   const scope = await cli(
     [
       "install",

@@ -16,7 +16,7 @@ import { cacheLauncher, resolveLauncher } from "../clients/launcher_cache.ts";
 import { type CachedLauncher, launcherCommand } from "../clients/launcher_command.ts";
 import { writeSecretEnvFile } from "../clients/secret_env_file.ts";
 import { defaultContainerUser } from "../sandbox/docker_launch.ts";
-import { directCommand } from "../clients/direct_command.ts";
+import { directCommand, type DirectCommandOptions } from "../clients/direct_command.ts";
 import type { LaunchCommand } from "../clients/types.ts";
 import { getClient, isClientId } from "../clients/registry.ts";
 import type { ClientEnvironment, ClientId, ConfigScope } from "../clients/types.ts";
@@ -230,15 +230,12 @@ async function printPlainEntry(
   options: ClientCommandOptions,
 ): Promise<number> {
   // The entry form of the same name as the isolation, unless one is chosen.
-  const form = options.form ?? ctx.target.isolation;
+  const form = formOption(options, ctx.target.isolation);
   if (form === "launcher") {
     throw new ClientUsageError(
       "--form launcher writes the entry for one client: add --client C (claude-desktop, " +
         "vscode, cursor, …)",
     );
-  }
-  if (form !== "deno" && form !== "docker") {
-    throw new ClientUsageError(`--form must be deno, launcher or docker, got "${form}"`);
   }
   const { loaded, server } = await resolveTarget(target, {
     ...ctx.target,
@@ -246,11 +243,9 @@ async function printPlainEntry(
     isolation: form,
   });
   await (await ctx.sandboxFor(form).prepare(server)).verify();
-  const entry = directCommand(server, {
-    ...ctx.docker,
+  const entry = directEntry(ctx, server, {
     form,
     cacheRoot: ctx.root,
-    user: ctx.docker.user ?? (form === "docker" ? defaultContainerUser(server) : undefined),
     secretDescriptions: Object.fromEntries(
       Object.entries({ ...loaded.manifest.env, ...loaded.manifest.secrets })
         .map(([name, spec]) => [name, spec.description]),
@@ -271,12 +266,29 @@ async function printPlainEntry(
 /** The entry forms: `deno` and `docker` are self-contained, `launcher` calls mcp-run. */
 const FORMS = ["deno", "launcher", "docker"] as const;
 
-function formOption(options: ClientCommandOptions): typeof FORMS[number] {
-  const form = options.form ?? "deno";
+/** An entry form. */
+type Form = typeof FORMS[number];
+
+function formOption(options: ClientCommandOptions, fallback: Form): Form {
+  const form = options.form ?? fallback;
   if (!(FORMS as readonly string[]).includes(form)) {
-    throw new ClientUsageError(`--form must be ${FORMS.join(", ")}, got "${form}"`);
+    throw new ClientUsageError(`--form must be deno, launcher or docker, got "${form}"`);
   }
-  return form as typeof FORMS[number];
+  return form as Form;
+}
+
+/** The self-contained entry of the deno or docker form, with the CLI's docker settings. */
+function directEntry(
+  ctx: ClientCommandContext,
+  server: ResolvedServer,
+  options: Omit<DirectCommandOptions, "user">,
+): LaunchCommand {
+  return directCommand(server, {
+    ...ctx.docker,
+    ...options,
+    user: ctx.docker.user ??
+      (options.form === "docker" ? defaultContainerUser(server) : undefined),
+  });
 }
 
 async function readIfExists(file: string): Promise<string | null> {
@@ -319,15 +331,11 @@ async function buildEntry(
 ): Promise<BuiltEntry> {
   const client = clientOption(options);
   const scope = scopeFor(getClient(client), scopeOption(options));
-  const form = formOption(options);
+  const form = formOption(options, "deno");
   if (options.envFile !== undefined && form !== "docker") {
     throw new ClientUsageError("--env-file needs --form docker");
   }
-  const isolation = form === "docker"
-    ? "docker"
-    : form === "launcher"
-    ? ctx.target.isolation
-    : "deno";
+  const isolation = form === "launcher" ? ctx.target.isolation : form;
   // Resolved exactly as `run` does, for the entry's isolation.
   const { loaded, server } = await resolveTarget(target, {
     ...ctx.target,
@@ -335,60 +343,19 @@ async function buildEntry(
     isolation,
   });
   const vars = entryVariables(server, loaded.manifest, { source: ctx.env });
-  // Paths are written absolute: the client starts the entry from another folder.
-  const absolute = (s: string) => /^[a-z][a-z0-9+.-]*:\/\//i.test(s) ? s : resolve(s);
-  const cacheRoot = absolute(ctx.root);
-  let envFile: BuiltEntry["envFile"];
-  if (options.envFile !== undefined) {
-    const values: Record<string, string> = {};
-    for (const { name } of vars.secrets) {
-      const value = ctx.env[name];
-      if (value === undefined) {
-        throw new TypeError(
-          `Cannot write ${name} to the env file: set it in mcp-run's environment first`,
-        );
-      }
-      values[name] = value;
-    }
-    envFile = { path: absolute(options.envFile), values };
-  }
-  let launch: LaunchCommand;
-  let launcher: BuiltEntry["launcher"];
-  if (form === "launcher") {
-    const isPath = target.includes("/") || /\.jsonc?$/.test(target);
-    let cached: CachedLauncher;
-    try {
-      cached = await resolveLauncher({
-        launcher: options.launcher,
-        cacheRoot,
+  const envFile = options.envFile === undefined
+    ? undefined
+    : { path: absolute(options.envFile), values: secretValues(ctx, vars.secrets) };
+  const { launch, launcher } = form === "launcher"
+    ? await launcherLaunch(ctx, target, loaded, server, { ...options, isolation })
+    : {
+      launch: directEntry(ctx, server, {
+        form,
+        cacheRoot: absolute(ctx.root),
         registries: ctx.registries,
-      });
-    } catch (error) {
-      if (error instanceof RangeError) throw new ClientUsageError(error.message);
-      throw error;
-    }
-    // A manifest path needs no saved registry copy.
-    if (isPath) cached = { ...cached, manifests: undefined };
-    launcher = { launcher: cached, manifest: isPath ? undefined : loaded.manifest };
-    launch = launcherCommand(server, {
-      target: isPath ? loaded.file : target,
-      cacheRoot,
-      launcher: cached,
-      registrySources: ctx.registrySources.map(absolute),
-      registries: ctx.registries,
-      extraArgs: options.extraArgs,
-      docker: isolation === "docker" ? { image: ctx.docker.image } : undefined,
-    });
-  } else {
-    launch = directCommand(server, {
-      ...ctx.docker,
-      form,
-      cacheRoot,
-      user: ctx.docker.user ?? (form === "docker" ? defaultContainerUser(server) : undefined),
-      registries: ctx.registries,
-      envFile: envFile && { path: envFile.path, names: Object.keys(envFile.values) },
-    });
-  }
+        envFile: envFile && { path: envFile.path, names: Object.keys(envFile.values) },
+      }),
+    };
   // The client supplies the secrets install-time settled on (none that the env file holds).
   const fromFile = new Set(Object.keys(envFile?.values ?? {}));
   const mcp: LaunchCommand = {
@@ -402,4 +369,62 @@ async function buildEntry(
   const file = options.file ??
     clientConfigPath(client, { scope, environment: environmentOf(ctx), name });
   return { entry, file, server, isolation, envFile, launcher };
+}
+
+/** Paths are written absolute: the client starts the entry from another folder. */
+function absolute(path: string): string {
+  return /^[a-z][a-z0-9+.-]*:\/\//i.test(path) ? path : resolve(path);
+}
+
+/** The values of the secrets an `--env-file` holds, from mcp-run's environment. */
+function secretValues(
+  ctx: ClientCommandContext,
+  secrets: readonly { name: string }[],
+): Record<string, string> {
+  const values: Record<string, string> = {};
+  for (const { name } of secrets) {
+    const value = ctx.env[name];
+    if (value === undefined) {
+      throw new TypeError(
+        `Cannot write ${name} to the env file: set it in mcp-run's environment first`,
+      );
+    }
+    values[name] = value;
+  }
+  return values;
+}
+
+/** The launcher form's command, and the launcher to cache for it. */
+async function launcherLaunch(
+  ctx: ClientCommandContext,
+  target: string,
+  loaded: LoadedManifest,
+  server: ResolvedServer,
+  options: ClientCommandOptions & { isolation: "deno" | "docker" },
+): Promise<{ launch: LaunchCommand; launcher: BuiltEntry["launcher"] }> {
+  const isPath = target.includes("/") || /\.jsonc?$/.test(target);
+  const cacheRoot = absolute(ctx.root);
+  let cached: CachedLauncher;
+  try {
+    cached = await resolveLauncher({
+      launcher: options.launcher,
+      cacheRoot,
+      registries: ctx.registries,
+    });
+  } catch (error) {
+    if (error instanceof RangeError) throw new ClientUsageError(error.message);
+    throw error;
+  }
+  // A manifest path needs no saved registry copy.
+  if (isPath) cached = { ...cached, manifests: undefined };
+  const launch = launcherCommand(server, {
+    target: isPath ? loaded.file : target,
+    cacheRoot,
+    launcher: cached,
+    registrySources: ctx.registrySources.map(absolute),
+    registries: ctx.registries,
+    extraArgs: options.extraArgs,
+    docker: options.isolation === "docker" ? { image: ctx.docker.image } : undefined,
+  });
+  return { launch, launcher: { launcher: cached, manifest: isPath ? undefined : loaded.manifest } };
 }

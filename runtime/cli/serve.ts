@@ -6,31 +6,37 @@
  */
 import { compileTrustedProxies } from "../http/_client_address.ts";
 import { readTokenFile } from "../http/bearer_token.ts";
-import type { SessionMode } from "../http/bridge.ts";
 import { checkBindAddress } from "../http/serve.ts";
 import { serveServer, type ServeServerOptions } from "../http/serve_server.ts";
 import { type CliContext, type CommandLine, EXIT, expectArgs, UsageError } from "./context.ts";
 import { formatPlan } from "./launch.ts";
 import { resolveTarget } from "../registry/resolve_target.ts";
 
-/** The `serve` command's own options, validated. */
+/** The bridge options the serve flags set; the address is always known. */
+type ServeFlagOptions =
+  & Required<Pick<ServeServerOptions, "hostname" | "port">>
+  & Pick<
+    ServeServerOptions,
+    | "allowedHosts"
+    | "allowedOrigins"
+    | "sessionMode"
+    | "maxSessions"
+    | "maxSessionsPerClient"
+    | "ratePerSecond"
+    | "rateBurst"
+    | "maxConcurrentPerClient"
+    | "idleTimeoutMs"
+    | "requestTimeoutMs"
+    | "jsonResponse"
+    | "trustProxy"
+    | "maxConnections"
+    | "maxConnectionsPerClient"
+  >;
+
+/** The `serve` command's own options, validated: the bridge's, and where its tokens are. */
 interface ServeCommandOptions {
-  host: string;
-  port: number;
+  bridge: ServeFlagOptions;
   tokenFile?: string;
-  allowedHosts: string[];
-  allowedOrigins: string[];
-  sessionMode: SessionMode;
-  maxSessions?: number;
-  maxSessionsPerClient?: number;
-  ratePerSecond?: number;
-  maxConcurrentPerClient?: number;
-  idleTimeoutMs?: number;
-  requestTimeoutMs?: number;
-  jsonResponse: boolean;
-  trustProxy: string[];
-  maxConnections?: number;
-  maxConnectionsPerClient?: number;
 }
 
 /** The `serve` command's flags, as parsed. */
@@ -96,23 +102,27 @@ function serveOptions(values: ServeFlags): ServeCommandOptions | string {
   } catch (error) {
     return `--trust-proxy ${(error as Error).message.replace(/^Cannot trust proxy /, "")}`;
   }
+  const ratePerSecond = rate === 0 ? Infinity : rate;
   return {
-    host: values.host ?? "127.0.0.1",
-    port,
     tokenFile: values["token-file"],
-    allowedHosts: values["allowed-host"] ?? [],
-    allowedOrigins: values["allowed-origin"] ?? [],
-    sessionMode,
-    maxSessions: numbers["max-sessions"],
-    maxSessionsPerClient: numbers["max-sessions-per-client"],
-    ratePerSecond: rate === 0 ? Infinity : rate,
-    maxConcurrentPerClient: numbers["max-concurrent"],
-    idleTimeoutMs: numbers["idle-timeout"] && numbers["idle-timeout"] * 1000,
-    requestTimeoutMs: numbers["request-timeout"] && numbers["request-timeout"] * 1000,
-    jsonResponse: values["json-response"] ?? false,
-    trustProxy,
-    maxConnections: numbers["max-connections"],
-    maxConnectionsPerClient: numbers["max-connections-per-client"],
+    bridge: {
+      hostname: values.host ?? "127.0.0.1",
+      port,
+      allowedHosts: values["allowed-host"] ?? [],
+      allowedOrigins: values["allowed-origin"] ?? [],
+      sessionMode,
+      maxSessions: numbers["max-sessions"],
+      maxSessionsPerClient: numbers["max-sessions-per-client"],
+      ratePerSecond,
+      rateBurst: ratePerSecond && ratePerSecond * 2,
+      maxConcurrentPerClient: numbers["max-concurrent"],
+      idleTimeoutMs: numbers["idle-timeout"] && numbers["idle-timeout"] * 1000,
+      requestTimeoutMs: numbers["request-timeout"] && numbers["request-timeout"] * 1000,
+      jsonResponse: values["json-response"] ?? false,
+      trustProxy,
+      maxConnections: numbers["max-connections"],
+      maxConnectionsPerClient: numbers["max-connections-per-client"],
+    },
   };
 }
 
@@ -143,13 +153,14 @@ export async function serveCommand(
     ctx.printError(`mcp-run: ${(error as Error).message}`);
     return EXIT.usage;
   }
-  checkBindAddress(options.host, tokens.length > 0);
+  const { hostname, port, sessionMode } = options.bridge;
+  checkBindAddress(hostname, tokens.length > 0);
   const server = (await resolveTarget(line.rest[0], { ...ctx.target, extraArgs: line.serverArgs }))
     .server;
-  const host = options.host.includes(":") ? `[${options.host}]` : options.host;
+  const host = hostname.includes(":") ? `[${hostname}]` : hostname;
   if (flags["dry-run"]) {
     ctx.print(formatPlan(ctx.sandbox.plan(server), server, ctx.json));
-    if (!ctx.json) ctx.print(`listen: http://${host}:${options.port}/mcp`);
+    if (!ctx.json) ctx.print(`listen: http://${host}:${port}/mcp`);
     return EXIT.ok;
   }
   const onStderr = (line: string) => ctx.printError(`[${server.name}] ${line}`);
@@ -159,7 +170,8 @@ export async function serveCommand(
   for (const signal of signals) Deno.addSignalListener(signal, stop);
   try {
     const served = await serveServer(server, {
-      ...listenOptions(options, tokens),
+      ...options.bridge,
+      tokens,
       cacheRoot: ctx.root,
       // Each process gets a fresh plan: in docker, its own container name.
       sandbox: ctx.sandbox,
@@ -174,7 +186,7 @@ export async function serveCommand(
       );
     });
     const unit = ctx.sandbox.unit;
-    const mode = options.sessionMode === "isolated"
+    const mode = sessionMode === "isolated"
       ? `one sandboxed ${unit} per session`
       : `one sandboxed ${unit} shared by every session`;
     ctx.printError(`mcp-run serve: ${server.name} on ${served.url} (${mode})`);
@@ -185,30 +197,4 @@ export async function serveCommand(
   } finally {
     for (const signal of signals) Deno.removeSignalListener(signal, stop);
   }
-}
-
-/** The bridge's address, tokens, allow lists and limits from the validated options. */
-function listenOptions(
-  options: ServeCommandOptions,
-  tokens: string[],
-): Omit<ServeServerOptions, "cacheRoot"> {
-  return {
-    hostname: options.host,
-    port: options.port,
-    tokens,
-    allowedHosts: options.allowedHosts,
-    allowedOrigins: options.allowedOrigins,
-    sessionMode: options.sessionMode,
-    maxSessions: options.maxSessions,
-    maxSessionsPerClient: options.maxSessionsPerClient,
-    ratePerSecond: options.ratePerSecond,
-    rateBurst: options.ratePerSecond && options.ratePerSecond * 2,
-    maxConcurrentPerClient: options.maxConcurrentPerClient,
-    idleTimeoutMs: options.idleTimeoutMs,
-    requestTimeoutMs: options.requestTimeoutMs,
-    jsonResponse: options.jsonResponse,
-    trustProxy: options.trustProxy,
-    maxConnections: options.maxConnections,
-    maxConnectionsPerClient: options.maxConnectionsPerClient,
-  };
 }

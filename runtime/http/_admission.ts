@@ -114,6 +114,11 @@ export class Admission {
     });
   }
 
+  /** The trusted proxies, compiled: a listener exempts them from its per-client cap too. */
+  get trustedProxy(): ProxyCheck {
+    return this.#trustedProxy;
+  }
+
   /** The per-client limits, which also count JSON-RPC requests waiting for the server. */
   get limits(): ClientLimits {
     return this.#limits;

@@ -8,8 +8,11 @@ import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/
 import type { JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
 import type { ClientInfo, HttpBridgeOptions, HttpBridgeStats } from "./bridge.ts";
 import { Admission, type Admitted } from "./_admission.ts";
+import type { ProxyCheck } from "./_client_address.ts";
 import { SessionTable } from "./_session_table.ts";
-import { type Link, Multiplexer } from "./_multiplexer.ts";
+import type { Link, Upstream } from "./_upstream.ts";
+import { Multiplexer } from "./_multiplexer.ts";
+import { PassThrough } from "./_pass_through.ts";
 import {
   forwardable,
   isInitializeRequest,
@@ -23,7 +26,7 @@ interface Session {
   readonly client: string;
   readonly tokenIndex: number;
   readonly transport: WebStandardStreamableHTTPServerTransport;
-  readonly upstream: Multiplexer;
+  readonly upstream: Upstream;
   link: Link;
   lastActivity: number;
   ended: boolean;
@@ -91,16 +94,16 @@ function withoutUndefined<T extends object>(value: T): Partial<T> {
 /** The server processes of a bridge: one per session, or one shared (restarted after a crash). */
 class UpstreamPool {
   readonly #settings: Settings;
-  readonly #upstreams = new Set<Multiplexer>();
+  readonly #upstreams = new Set<Upstream>();
   readonly #closing = new Set<Promise<void>>();
-  #shared: Multiplexer | undefined;
+  #shared: Upstream | undefined;
 
   constructor(settings: Settings) {
     this.#settings = settings;
   }
 
   /** The server for a new session. */
-  take(): Multiplexer {
+  take(): Upstream {
     if (this.#settings.sessionMode !== "shared") return this.#start();
     if (this.#shared === undefined || this.#shared.closed) {
       if (this.#shared !== undefined) this.end(this.#shared);
@@ -109,24 +112,22 @@ class UpstreamPool {
     return this.#shared;
   }
 
-  #start(): Multiplexer {
-    const { sessionMode, requestTimeoutMs, startTimeoutMs, onError } = this.#settings;
-    const upstream = new Multiplexer(this.#settings.connect, {
-      shared: sessionMode === "shared",
-      requestTimeoutMs,
-      startTimeoutMs,
-      onError,
-    });
+  #start(): Upstream {
+    const { connect, sessionMode, requestTimeoutMs, startTimeoutMs, onError } = this.#settings;
+    const options = { requestTimeoutMs, startTimeoutMs, onError };
+    const upstream = sessionMode === "shared"
+      ? new Multiplexer(connect, options)
+      : new PassThrough(connect, options);
     this.#upstreams.add(upstream);
     return upstream;
   }
 
   /** Ends a server unless already ending; in shared mode only once it has exited. */
-  release(upstream: Multiplexer): void {
+  release(upstream: Upstream): void {
     if (this.#settings.sessionMode !== "shared" || upstream.closed) this.end(upstream);
   }
 
-  end(upstream: Multiplexer): void {
+  end(upstream: Upstream): void {
     if (!this.#upstreams.has(upstream)) return;
     const done = upstream.close().finally(() => {
       this.#upstreams.delete(upstream);
@@ -181,6 +182,11 @@ export class BridgeCore {
       this.#admission.limits.sweep(now);
     }, Math.max(10, Math.min(idle / 2, 30_000)));
     Deno.unrefTimer(this.#sweeper);
+  }
+
+  /** The trusted proxies (`trustProxy`), compiled once for the bridge and its listener. */
+  get trustedProxy(): ProxyCheck {
+    return this.#admission.trustedProxy;
   }
 
   /**

@@ -5,61 +5,10 @@
  *
  * @module
  */
+import { parseIpv4, parseIpv6 } from "../policy/net_policy.ts";
 
 /** A parsed IP address: 4 bytes (IPv4, IPv4-mapped IPv6 included) or 16 (IPv6). */
 type IpBytes = Uint8Array;
-
-function parseIpv4(text: string): IpBytes | undefined {
-  const parts = text.split(".");
-  if (parts.length !== 4) return undefined;
-  const bytes = new Uint8Array(4);
-  for (let i = 0; i < 4; i++) {
-    if (!/^(0|[1-9]\d{0,2})$/.test(parts[i])) return undefined;
-    const value = Number(parts[i]);
-    if (value > 255) return undefined;
-    bytes[i] = value;
-  }
-  return bytes;
-}
-
-function parseIpv6(text: string): IpBytes | undefined {
-  if (!/^[0-9a-fA-F:.]+$/.test(text)) return undefined;
-  const halves = text.split("::");
-  if (halves.length > 2) return undefined;
-  const groups = (half: string): number[] | undefined => {
-    if (half === "") return [];
-    const out: number[] = [];
-    const parts = half.split(":");
-    for (let i = 0; i < parts.length; i++) {
-      const part = parts[i];
-      if (i === parts.length - 1 && part.includes(".")) {
-        const v4 = parseIpv4(part);
-        if (v4 === undefined) return undefined;
-        out.push((v4[0] << 8) | v4[1], (v4[2] << 8) | v4[3]);
-      } else {
-        if (!/^[0-9a-fA-F]{1,4}$/.test(part)) return undefined;
-        out.push(parseInt(part, 16));
-      }
-    }
-    return out;
-  };
-  const head = groups(halves[0]);
-  const tail = halves.length === 2 ? groups(halves[1]) : [];
-  if (head === undefined || tail === undefined) return undefined;
-  if (halves.length === 1 && head.length !== 8) return undefined;
-  if (halves.length === 2 && head.length + tail.length > 7) return undefined;
-  const all = [...head, ...new Array(8 - head.length - tail.length).fill(0), ...tail];
-  const bytes = new Uint8Array(16);
-  all.forEach((group, i) => {
-    bytes[2 * i] = group >> 8;
-    bytes[2 * i + 1] = group & 0xff;
-  });
-  // IPv4-mapped (::ffff:a.b.c.d) is the IPv4 address itself.
-  if (bytes.subarray(0, 10).every((b) => b === 0) && bytes[10] === 0xff && bytes[11] === 0xff) {
-    return bytes.slice(12);
-  }
-  return bytes;
-}
 
 /**
  * Parses an IP address written as a peer address or a forwarding header entry: dotted IPv4,
@@ -68,7 +17,26 @@ function parseIpv6(text: string): IpBytes | undefined {
  */
 function parseIp(text: string): IpBytes | undefined {
   const bare = text.startsWith("[") && text.endsWith("]") ? text.slice(1, -1) : text;
-  return bare.includes(":") ? parseIpv6(bare) : parseIpv4(bare);
+  if (!bare.includes(":")) {
+    const v4 = parseIpv4(bare);
+    return v4 === undefined ? undefined : ipv4Bytes(v4);
+  }
+  const groups = parseIpv6(bare);
+  if (groups === undefined) return undefined;
+  // IPv4-mapped (::ffff:a.b.c.d) is the IPv4 address itself.
+  if (groups.slice(0, 5).every((g) => g === 0) && groups[5] === 0xffff) {
+    return ipv4Bytes(groups[6] * 0x10000 + groups[7]);
+  }
+  const bytes = new Uint8Array(16);
+  groups.forEach((group, i) => {
+    bytes[2 * i] = group >> 8;
+    bytes[2 * i + 1] = group & 0xff;
+  });
+  return bytes;
+}
+
+function ipv4Bytes(value: number): IpBytes {
+  return Uint8Array.of(value >>> 24, (value >>> 16) & 0xff, (value >>> 8) & 0xff, value & 0xff);
 }
 
 function formatIp(bytes: IpBytes): string {

@@ -1,5 +1,5 @@
 /**
- * A link: one client session attached to a server, as the multiplexer and the bridge see it.
+ * A link: one client session attached to a server, as an upstream and the bridge see it.
  *
  * @module
  */
@@ -23,7 +23,7 @@ export interface Downstream {
   inflight?(delta: 1 | -1): void;
 }
 
-/** What the multiplexer's `attach` returns: the session's handle on the server. */
+/** What `Upstream.attach` returns: the session's handle on the server. */
 export interface Link {
   /** Passes one message from the client to the server. */
   receive(message: JSONRPCMessage): void;
@@ -35,7 +35,7 @@ export interface Link {
   readonly inflight: number;
 }
 
-/** The multiplexer's record of one link. */
+/** An upstream's record of one link. */
 export interface LinkState {
   /** Where its messages go. */
   down: Downstream;

@@ -91,6 +91,157 @@ interface Connection {
   server?: ConnectionServer;
 }
 
+type Handler = (request: Request, info: ConnectionInfo) => Promise<Response>;
+
+/** The open connections: who may connect, the header deadline of each, and their ends. */
+class Connections {
+  readonly #serve: ServeOnConnection;
+  readonly #handler: Handler;
+  readonly #options: ListenHttpOptions;
+  readonly #open = new Set<Connection>();
+  readonly #perClient = new Map<string, number>();
+  readonly #ended = new Set<Promise<void>>();
+  /** Set once shutting down: every new connection is refused. */
+  stopping = false;
+
+  constructor(serve: ServeOnConnection, handler: Handler, options: ListenHttpOptions) {
+    this.#serve = serve;
+    this.#handler = handler;
+    this.#options = options;
+  }
+
+  get size(): number {
+    return this.#open.size;
+  }
+
+  /** Serves an accepted connection, or closes it at once when a cap is reached. */
+  admit(conn: Deno.Conn): void {
+    const peer = (conn.remoteAddr as Deno.NetAddr).hostname;
+    const key = clientKey(peer);
+    const count = this.#perClient.get(key) ?? 0;
+    const exempt = this.#options.exempt?.(peer) ?? false;
+    if (
+      this.stopping || this.#open.size >= this.#options.maxConnections ||
+      (!exempt && count >= this.#options.maxConnectionsPerClient)
+    ) {
+      closeQuietly(conn);
+      return;
+    }
+    this.#perClient.set(key, count + 1);
+    const connection: Connection = {
+      key,
+      abort: new AbortController(),
+      timer: undefined,
+      active: 0,
+    };
+    this.#open.add(connection);
+    this.#arm(connection);
+    try {
+      connection.server = this.#serveConnection(conn, connection);
+    } catch (error) {
+      this.#release(connection);
+      closeQuietly(conn);
+      this.#options.onError?.(error as Error);
+      return;
+    }
+    const end = connection.server.finished.catch(() => {}).finally(() => {
+      this.#release(connection);
+      this.#ended.delete(end);
+    });
+    this.#ended.add(end);
+  }
+
+  /**
+   * Lets the requests in flight finish for `graceMs`, then closes every connection.
+   *
+   * @returns When every connection has ended.
+   */
+  async close(graceMs: number): Promise<void> {
+    const graceful = Promise.all(
+      [...this.#open].map((connection) => connection.server?.shutdown().catch(() => {})),
+    );
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      graceful,
+      new Promise((resolve) => timer = setTimeout(resolve, graceMs)),
+    ]);
+    clearTimeout(timer);
+    for (const connection of this.#open) connection.abort.abort();
+    while (this.#ended.size > 0) await Promise.all([...this.#ended]);
+  }
+
+  #serveConnection(conn: Deno.Conn, connection: Connection): ConnectionServer {
+    const info: ConnectionInfo = {
+      remoteAddr: conn.remoteAddr as Deno.NetAddr,
+      close: () => connection.abort.abort(),
+    };
+    return this.#serve(
+      conn,
+      connection.abort.signal,
+      (request, served) => {
+        // The headers arrived: no deadline until the last response of the connection ends.
+        clearTimeout(connection.timer);
+        connection.active++;
+        const done = (): void => {
+          connection.active--;
+          if (connection.active === 0 && this.#open.has(connection)) this.#arm(connection);
+        };
+        if (served.completed !== undefined) served.completed.then(done, done);
+        else done();
+        return this.#handler(request, info);
+      },
+      (error) => {
+        this.#options.onError?.(error as Error);
+        return new Response("Internal error", { status: 500 });
+      },
+      () => {},
+    );
+  }
+
+  #arm(connection: Connection): void {
+    clearTimeout(connection.timer);
+    connection.timer = setTimeout(
+      () => connection.abort.abort(),
+      this.#options.headersTimeoutMs,
+    );
+  }
+
+  #release(connection: Connection): void {
+    clearTimeout(connection.timer);
+    if (!this.#open.delete(connection)) return;
+    const left = (this.#perClient.get(connection.key) ?? 1) - 1;
+    if (left > 0) this.#perClient.set(connection.key, left);
+    else this.#perClient.delete(connection.key);
+  }
+}
+
+function closeQuietly(conn: Deno.Conn): void {
+  try {
+    conn.close();
+  } catch { /* already closed */ }
+}
+
+/** Accepts connections until the listener closes; a failed accept waits and goes on. */
+async function acceptAll(
+  listener: Deno.Listener,
+  connections: Connections,
+  onError: ((error: Error) => void) | undefined,
+): Promise<void> {
+  for (;;) {
+    let conn: Deno.Conn;
+    try {
+      conn = await listener.accept();
+    } catch (error) {
+      if (connections.stopping || error instanceof Deno.errors.BadResource) return;
+      // Out of file descriptors, say: wait for connections to close, then go on.
+      onError?.(error as Error);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      continue;
+    }
+    connections.admit(conn);
+  }
+}
+
 /**
  * Listens on a TCP address and serves HTTP/1.1 on each admitted connection.
  *
@@ -114,142 +265,32 @@ interface Connection {
  * await server.shutdown();
  * ```
  */
-export function listenHttp(
-  handler: (request: Request, info: ConnectionInfo) => Promise<Response>,
-  options: ListenHttpOptions,
-): HttpListener {
+export function listenHttp(handler: Handler, options: ListenHttpOptions): HttpListener {
   const serve = serveOnConnection();
   const listener = Deno.listen({ hostname: options.hostname, port: options.port });
-  const open = new Set<Connection>();
-  const perClient = new Map<string, number>();
-  const ended = new Set<Promise<void>>();
-  let stopping = false;
-
-  const arm = (connection: Connection): void => {
-    clearTimeout(connection.timer);
-    connection.timer = setTimeout(() => connection.abort.abort(), options.headersTimeoutMs);
-  };
-
-  const admit = (conn: Deno.Conn): void => {
-    const peer = (conn.remoteAddr as Deno.NetAddr).hostname;
-    const key = clientKey(peer);
-    const count = perClient.get(key) ?? 0;
-    const exempt = options.exempt?.(peer) ?? false;
-    if (
-      stopping || open.size >= options.maxConnections ||
-      (!exempt && count >= options.maxConnectionsPerClient)
-    ) {
-      try {
-        conn.close();
-      } catch { /* already closed */ }
-      return;
-    }
-    perClient.set(key, count + 1);
-    const connection: Connection = {
-      key,
-      abort: new AbortController(),
-      timer: undefined,
-      active: 0,
-    };
-    open.add(connection);
-    arm(connection);
-    const info: ConnectionInfo = {
-      remoteAddr: conn.remoteAddr as Deno.NetAddr,
-      close: () => connection.abort.abort(),
-    };
-    const release = (): void => {
-      clearTimeout(connection.timer);
-      if (!open.delete(connection)) return;
-      const left = (perClient.get(key) ?? 1) - 1;
-      if (left > 0) perClient.set(key, left);
-      else perClient.delete(key);
-    };
-    try {
-      connection.server = serve(
-        conn,
-        connection.abort.signal,
-        (request, served) => {
-          clearTimeout(connection.timer);
-          connection.active++;
-          const done = (): void => {
-            connection.active--;
-            if (connection.active === 0 && open.has(connection)) arm(connection);
-          };
-          if (served.completed !== undefined) served.completed.then(done, done);
-          else done();
-          return handler(request, info);
-        },
-        (error) => {
-          options.onError?.(error as Error);
-          return new Response("Internal error", { status: 500 });
-        },
-        () => {},
-      );
-    } catch (error) {
-      release();
-      try {
-        conn.close();
-      } catch { /* already closed */ }
-      options.onError?.(error as Error);
-      return;
-    }
-    const end = connection.server.finished.catch(() => {}).finally(() => {
-      release();
-      ended.delete(end);
-    });
-    ended.add(end);
-  };
-
-  const accepting = (async () => {
-    for (;;) {
-      let conn: Deno.Conn;
-      try {
-        conn = await listener.accept();
-      } catch (error) {
-        if (stopping || error instanceof Deno.errors.BadResource) return;
-        // Out of file descriptors, say: wait for connections to close, then go on.
-        options.onError?.(error as Error);
-        await new Promise((resolve) => setTimeout(resolve, 100));
-        continue;
-      }
-      admit(conn);
-    }
-  })();
-
+  const connections = new Connections(serve, handler, options);
+  const accepting = acceptAll(listener, connections, options.onError);
   let shutting: Promise<void> | undefined;
   const shutdown = (graceMs = 1000): Promise<void> => {
     shutting ??= (async () => {
-      stopping = true;
+      connections.stopping = true;
       try {
         listener.close();
       } catch { /* closed */ }
       await accepting;
-      const connections = [...open];
-      const graceful = Promise.all(
-        connections.map((connection) => connection.server?.shutdown().catch(() => {})),
-      );
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      await Promise.race([
-        graceful,
-        new Promise((resolve) => timer = setTimeout(resolve, graceMs)),
-      ]);
-      clearTimeout(timer);
-      for (const connection of open) connection.abort.abort();
-      while (ended.size > 0) await Promise.all([...ended]);
+      await connections.close(graceMs);
     })();
     return shutting;
   };
-
   const finished = (async () => {
     await accepting;
     await shutdown();
   })();
-
   return {
     addr: listener.addr as Deno.NetAddr,
     finished,
     get connections() {
-      return open.size;
+      return connections.size;
     },
     shutdown,
   };

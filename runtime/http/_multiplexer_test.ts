@@ -1,82 +1,11 @@
 import assert from "node:assert/strict";
-import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
 import type { JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
-import { BridgeErrorCode, type Message } from "./_messages.ts";
-import {
-  type Downstream,
-  type Link,
-  Multiplexer,
-  type MultiplexerOptions,
-} from "./_multiplexer.ts";
+import { BridgeErrorCode } from "./_messages.ts";
+import { Multiplexer } from "./_multiplexer.ts";
+import { call, type FakeSession, initialize, linkedUpstream, turn } from "./_upstream_fixture.ts";
 
-type Sent = { message: Message; related?: string | number };
-
-/** A session end that records what reaches it. */
-class FakeSession implements Downstream {
-  sent: Sent[] = [];
-  closed = false;
-  inflightCount = 0;
-  send(message: JSONRPCMessage, related?: string | number): Promise<boolean> {
-    this.sent.push({ message: message as Message, related });
-    return Promise.resolve(true);
-  }
-  close(): void {
-    this.closed = true;
-  }
-  inflight(delta: 1 | -1): void {
-    this.inflightCount += delta;
-  }
-}
-
-/** A multiplexer over an in-memory server whose received messages the test reads. */
-function setup(options: Partial<MultiplexerOptions> = {}) {
-  const [client, server] = InMemoryTransport.createLinkedPair();
-  const atServer: Message[] = [];
-  server.onmessage = (message: unknown) => atServer.push(message as Message);
-  const mux = new Multiplexer(() => Promise.resolve(client), {
-    shared: false,
-    requestTimeoutMs: 10_000,
-    ...options,
-  });
-  const attach = (): [FakeSession, Link] => {
-    const down = new FakeSession();
-    return [down, mux.attach(down)];
-  };
-  const fromServer = (message: Record<string, unknown>) =>
-    server.send({ jsonrpc: "2.0", ...message } as JSONRPCMessage);
-  return { mux, server, atServer, attach, fromServer };
-}
-
-const turn = () => new Promise((resolve) => setTimeout(resolve, 0));
-const call = (id: number | string, params: Record<string, unknown> = {}) =>
-  ({ jsonrpc: "2.0", id, method: "tools/call", params }) as JSONRPCMessage;
-
-Deno.test("Multiplexer passes ids and progress tokens through unchanged in isolated mode", async () => {
-  const { mux, atServer, attach, fromServer } = setup();
-  const [down, link] = attach();
-  link.receive(call(7, { _meta: { progressToken: "p" } }));
-  await turn();
-  assert.equal(atServer[0].id, 7);
-  assert.equal(atServer[0].params?._meta?.progressToken, "p");
-  assert.equal(link.inflight, 1);
-  assert.equal(down.inflightCount, 1);
-  await fromServer({
-    method: "notifications/progress",
-    params: { progressToken: "p", progress: 1 },
-  });
-  await fromServer({ id: 7, result: { ok: true } });
-  assert.deepEqual(down.sent.map((s) => [s.message.method ?? s.message.id, s.related]), [
-    ["notifications/progress", 7],
-    [7, 7],
-  ]);
-  assert.equal(link.inflight, 0);
-  assert.equal(down.inflightCount, 0);
-  assert.throws(() => mux.attach(new FakeSession()), RangeError, "an isolated server is taken");
-  await mux.close();
-});
-
-Deno.test("Multiplexer in shared mode maps equal ids and progress tokens apart", async () => {
-  const { mux, atServer, attach, fromServer } = setup({ shared: true });
+Deno.test("Multiplexer maps equal ids and progress tokens apart", async () => {
+  const { upstream, atServer, attach, fromServer } = linkedUpstream(Multiplexer);
   const [a, linkA] = attach();
   const [b, linkB] = attach();
   linkA.receive(call(1, { _meta: { progressToken: "t" } }));
@@ -97,34 +26,58 @@ Deno.test("Multiplexer in shared mode maps equal ids and progress tokens apart",
   assert.deepEqual(a.sent.map((s) => [s.message.id, (s.message.result as { who: string }).who]), [
     [1, "a"],
   ]);
-  await mux.close();
+  await upstream.close();
 });
 
-Deno.test("Multiplexer in shared mode initializes the server once", async () => {
-  const { mux, atServer, attach, fromServer } = setup({ shared: true });
-  const [a, linkA] = attach();
-  const [b, linkB] = attach();
-  const init = (id: number) => ({ jsonrpc: "2.0", id, method: "initialize", params: {} }) as const;
-  linkA.receive(init(0) as JSONRPCMessage);
-  linkB.receive(init(5) as JSONRPCMessage);
+/** Two sessions, both of which sent `initialize` (ids 0 and 5). */
+async function twoInitializing() {
+  const linked = linkedUpstream(Multiplexer);
+  const [a, linkA] = linked.attach();
+  const [b, linkB] = linked.attach();
+  linkA.receive(initialize(0));
+  linkB.receive(initialize(5));
   await turn();
+  return { ...linked, a, linkA, b, linkB };
+}
+
+Deno.test("Multiplexer initializes the server once", async () => {
+  const { upstream, atServer, attach, fromServer, a, linkA, b, linkB } = await twoInitializing();
   assert.equal(atServer.length, 1, "one initialize reaches the server");
   await fromServer({ id: atServer[0].id, result: { serverInfo: { name: "s" } } });
   assert.deepEqual(a.sent.map((s) => s.message.id), [0]);
   assert.deepEqual(b.sent.map((s) => s.message.id), [5]);
   const [c, linkC] = attach();
-  linkC.receive(init(9) as JSONRPCMessage);
+  linkC.receive(initialize(9));
   assert.deepEqual(c.sent[0].message.result, { serverInfo: { name: "s" } });
   const initialized = { jsonrpc: "2.0", method: "notifications/initialized" } as JSONRPCMessage;
   linkA.receive(initialized);
   linkB.receive(initialized);
   await turn();
   assert.equal(atServer.filter((m) => m.method === "notifications/initialized").length, 1);
-  await mux.close();
+  await upstream.close();
+});
+
+Deno.test("Multiplexer gives every waiting session the server's refusal of initialize", async () => {
+  const { upstream, atServer, fromServer, a, b } = await twoInitializing();
+  await fromServer({ id: atServer[0].id, error: { code: -32602, message: "bad version" } });
+  assert.deepEqual(a.sent.map((s) => s.message.error?.message), ["bad version"]);
+  assert.deepEqual(b.sent.map((s) => [s.message.id, s.message.error?.code]), [[5, -32602]]);
+  assert.equal(a.closed, false, "a shared server's sessions stay");
+  await upstream.close();
+});
+
+Deno.test("Multiplexer keeps the first initialize in flight when its session leaves", async () => {
+  const { upstream, atServer, fromServer, linkA, b } = await twoInitializing();
+  linkA.detach();
+  await turn();
+  assert.equal(atServer.length, 1, "no cancellation of the shared initialize");
+  await fromServer({ id: atServer[0].id, result: { serverInfo: { name: "s" } } });
+  assert.deepEqual(b.sent.map((s) => s.message.id), [5]);
+  await upstream.close();
 });
 
 Deno.test("Multiplexer routes a server request only to the one session it can be about", async () => {
-  const { mux, atServer, attach, fromServer } = setup({ shared: true });
+  const { upstream, atServer, attach, fromServer } = linkedUpstream(Multiplexer);
   const [a, linkA] = attach();
   const [b, linkB] = attach();
   // Any client message starts the server.
@@ -145,11 +98,11 @@ Deno.test("Multiplexer routes a server request only to the one session it can be
   linkA.receive({ jsonrpc: "2.0", id: "s2", result: { text: "hi" } } as JSONRPCMessage);
   await turn();
   assert.deepEqual(atServer.at(-1), { jsonrpc: "2.0", id: "s2", result: { text: "hi" } });
-  await mux.close();
+  await upstream.close();
 });
 
 Deno.test("Multiplexer fans out list_changed to all and resource updates to subscribers", async () => {
-  const { mux, atServer, attach, fromServer } = setup({ shared: true });
+  const { upstream, atServer, attach, fromServer } = linkedUpstream(Multiplexer);
   const [a, linkA] = attach();
   const [b] = attach();
   linkA.receive({
@@ -169,47 +122,39 @@ Deno.test("Multiplexer fans out list_changed to all and resource updates to subs
     "notifications/resources/updated",
   ]);
   assert.deepEqual(methods(b), ["notifications/tools/list_changed"]);
-  assert.equal(mux.dropped, 1, "a log message with no single session is dropped");
-  await mux.close();
+  assert.equal(upstream.dropped, 1, "a log message with no single session is dropped");
+  await upstream.close();
 });
 
-Deno.test("Multiplexer answers requests in flight when the server crashes, and ends sessions", async () => {
-  const { mux, server, attach } = setup();
-  const [down, link] = attach();
-  link.receive(call(1));
+Deno.test("Multiplexer unsubscribes on the server when the last subscriber leaves", async () => {
+  const { upstream, atServer, attach, fromServer } = linkedUpstream(Multiplexer);
+  const subscribe = (id: number) =>
+    ({
+      jsonrpc: "2.0",
+      id,
+      method: "resources/subscribe",
+      params: { uri: "file:///x" },
+    }) as JSONRPCMessage;
+  const [a, linkA] = attach();
+  const [, linkB] = attach();
+  linkA.receive(subscribe(1));
   await turn();
-  await server.close();
-  assert.equal(mux.closed, true);
-  assert.equal(down.closed, true);
-  assert.equal(down.sent[0].message.error?.code, BridgeErrorCode.ServerUnavailable);
-  assert.equal(down.sent[0].message.error?.message, "The MCP server exited");
-  link.receive(call(2));
-  assert.equal(down.sent.length, 1, "a session of an ended server is closed");
-  assert.throws(() => mux.attach(new FakeSession()), RangeError);
-  await mux.close();
-});
-
-Deno.test("Multiplexer times out a request and cancels it on the server", async () => {
-  const { mux, atServer, attach } = setup({ requestTimeoutMs: 20 });
-  const [down, link] = attach();
-  link.receive(call(1));
-  await new Promise((resolve) => setTimeout(resolve, 80));
-  assert.equal(down.sent[0].message.error?.code, BridgeErrorCode.RequestTimeout);
-  assert.equal(atServer[1].method, "notifications/cancelled");
-  assert.equal(atServer[1].params?.requestId, 1);
-  assert.equal(link.inflight, 0);
-  await mux.close();
-});
-
-Deno.test("Multiplexer cancels a session's requests on the server when it detaches", async () => {
-  const { mux, atServer, attach } = setup({ shared: true });
-  const [, link] = attach();
-  link.receive(call(1));
+  await fromServer({ id: atServer[0].id, result: {} });
+  linkB.receive(subscribe(1));
   await turn();
-  link.detach();
+  await fromServer({ id: atServer[1].id, result: {} });
+  linkA.receive({
+    jsonrpc: "2.0",
+    id: 2,
+    method: "resources/unsubscribe",
+    params: { uri: "file:///x" },
+  } as JSONRPCMessage);
   await turn();
-  assert.equal(atServer[1].method, "notifications/cancelled");
-  assert.equal(atServer[1].params?.requestId, atServer[0].id);
-  assert.equal(mux.links, 0);
-  await mux.close();
+  assert.equal(atServer.length, 2, "B still wants it: the unsubscribe is answered here");
+  assert.deepEqual(a.sent.at(-1)?.message, { jsonrpc: "2.0", id: 2, result: {} });
+  linkB.detach();
+  await turn();
+  assert.equal(atServer[2].method, "resources/unsubscribe");
+  assert.deepEqual(atServer[2].params, { uri: "file:///x" });
+  await upstream.close();
 });

@@ -5,8 +5,18 @@
  *
  * @module
  */
+import type { JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
 import type { LinkState } from "./_link.ts";
-import type { RequestId } from "./_messages.ts";
+import {
+  BridgeErrorCode,
+  errorResponse,
+  isToken,
+  type Message,
+  type RequestId,
+} from "./_messages.ts";
+
+/** Sends a message to the server. */
+export type ToServer = (message: Message) => void;
 
 /** A server request sent to a session. */
 export interface ServerRequest {
@@ -103,8 +113,74 @@ export class ServerRequests {
     return this.#progress.get(token);
   }
 
+  /**
+   * Sends a server request to the one session it can be about. Without one (or when its id is
+   * taken) the server gets an error, except for `ping`, which is answered here.
+   *
+   * @param message The request.
+   * @param links The sessions attached.
+   * @param toServer Where answers for the server go.
+   */
+  forward(message: Message, links: ReadonlySet<LinkState>, toServer: ToServer): void {
+    const id = message.id as RequestId;
+    const route = routeOf(links);
+    if (route === undefined || this.get(id) !== undefined) {
+      if (message.method === "ping") {
+        toServer({ jsonrpc: "2.0", id, result: {} });
+        return;
+      }
+      toServer(serverError(
+        id,
+        route === undefined
+          ? `Cannot route "${message.method}": no single client session it belongs to`
+          : `Request id ${JSON.stringify(id)} is already in use`,
+      ));
+      return;
+    }
+    const token = message.params?._meta?.progressToken;
+    const request = this.open(id, route, isToken(token) ? token : undefined);
+    route.link.down.send(message as JSONRPCMessage, route.related).then((delivered) => {
+      if (delivered || this.get(id) !== request) return;
+      this.end(id, request);
+      toServer(serverError(id, "The client session cannot be reached"));
+    }, () => {});
+  }
+
+  /**
+   * Passes a session's answer to the server, when the request was made of that session.
+   *
+   * @param link The session.
+   * @param message The answer.
+   * @param toServer Where it goes.
+   */
+  answer(link: LinkState, message: Message, toServer: ToServer): void {
+    const id = message.id as RequestId;
+    const request = this.get(id);
+    if (request === undefined || request.link !== link) return;
+    this.end(id, request);
+    toServer(message);
+  }
+
+  /**
+   * Forgets the requests made of a session that left.
+   *
+   * @param link The session.
+   * @param toServer Where their errors go; undefined when the server is not open.
+   */
+  drop(link: LinkState, toServer: ToServer | undefined): void {
+    for (const id of [...link.serverRequests]) {
+      const request = this.get(id);
+      if (request !== undefined) this.end(id, request);
+      toServer?.(serverError(id, "The client session closed"));
+    }
+  }
+
   /** Forgets every request (the server ended). */
   clear(): void {
     this.#byId.clear();
   }
+}
+
+function serverError(id: RequestId, reason: string): Message {
+  return errorResponse(id, BridgeErrorCode.InternalError, reason) as Message;
 }

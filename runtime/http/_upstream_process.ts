@@ -1,7 +1,7 @@
 /**
  * The life of one MCP server process seen from the bridge: started on the first message,
  * messages queued while it starts, its exit (or failure to start) reported once, and stopped on
- * request. It knows nothing of sessions or ids: {@linkcode Multiplexer} does.
+ * request. It knows nothing of sessions or ids: {@linkcode Upstream} does.
  *
  * @module
  */

@@ -10,7 +10,6 @@
 import type { HttpBridge, HttpBridgeOptions } from "./bridge.ts";
 import { BridgeCore } from "./_bridge_core.ts";
 import { loopbackHosts } from "./_host_origin.ts";
-import { compileTrustedProxies } from "./_client_address.ts";
 import { type HttpListener, listenHttp } from "./_listener.ts";
 
 /** Options for {@linkcode serveHttpBridge}. */
@@ -160,7 +159,7 @@ export async function serveHttpBridge(options: ServeHttpBridgeOptions): Promise<
       headersTimeoutMs,
       maxConnections,
       maxConnectionsPerClient,
-      exempt: compileTrustedProxies(options.trustProxy ?? []),
+      exempt: core.trustedProxy,
       onError: options.onError,
     });
   } catch (error) {

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { findId, type Id } from "../http/_jsonrpc_ids.ts";
+import { findId, type Id } from "./_jsonrpc_ids.ts";
 import { LineSplitter } from "./line_splitter.ts";
 import type { ServerProcess } from "./server_process.ts";
 
@@ -45,84 +45,128 @@ export async function relayStdio(
   server: ServerProcess,
   options: RelayStdioOptions = {},
 ): Promise<Deno.CommandStatus> {
-  const input = options.input ?? Deno.stdin.readable;
-  const writer = (options.output ?? Deno.stdout.writable).getWriter();
+  const output = new ClientOutput((options.output ?? Deno.stdout.writable).getWriter());
   const log = options.log ?? ((line: string) => console.error(line));
   const pending = new Set<Id>();
-  const encoder = new TextEncoder();
-  const decoder = new TextDecoder();
-  let outputOpen = true;
-  const write = async (bytes: Uint8Array) => {
-    if (!outputOpen) return;
-    try {
-      await writer.write(bytes);
-      await writer.write(encoder.encode("\n"));
-    } catch {
-      outputOpen = false;
-    }
-  };
-  const fail = (id: Id, message: string) =>
-    write(encoder.encode(JSON.stringify({
-      jsonrpc: "2.0",
-      id,
-      error: { code: SERVER_ERROR, message },
-    })));
-
-  let gateError: Error | undefined;
-  const gate = (options.gate ?? Promise.resolve()).catch((error: Error) => {
-    gateError = error;
-    server.stop();
+  const gate = new Gate(options.gate, server);
+  const fromServer = serverToClient(server, output, pending, gate, log);
+  const fromClient = clientToServer(options.input ?? Deno.stdin.readable, server, pending, {
+    maxLineBytes: options.maxLineBytes,
+    log,
   });
-  const fromServer = (async () => {
-    await gate;
-    if (gateError) return;
-    for await (const piece of server.lines) {
-      if (piece.kind === "line") {
-        const id = responseId(piece.bytes, decoder);
-        if (id !== undefined) pending.delete(id);
-        await write(piece.bytes);
-        continue;
-      }
-      log(`mcp-run: dropped a ${piece.size}-byte message from "${server.name}" (over the limit)`);
-      const id = findId(decoder.decode(piece.head), decoder.decode(piece.tail), pending);
-      if (id !== undefined) {
-        pending.delete(id);
-        await fail(
-          id,
-          `Server "${server.name}" sent a ${piece.size}-byte response; it was dropped`,
-        );
-      }
-    }
-  })();
-
-  const fromClient = (async () => {
-    try {
-      for await (const piece of input.pipeThrough(new LineSplitter(options.maxLineBytes))) {
-        if (piece.kind === "oversized") {
-          log(`mcp-run: dropped a ${piece.size}-byte message from the client (over the limit)`);
-          continue;
-        }
-        const id = requestId(piece.bytes, decoder);
-        if (id !== undefined) pending.add(id);
-        await server.send(piece.bytes);
-      }
-    } catch { /* the server's stdin closed: it is exiting */ }
-  })();
-
   const ended = await Promise.race([
     server.status.then(() => "server" as const),
     fromClient.then(() => "client" as const),
   ]);
   if (ended === "client") await server.stop();
   const status = await server.status;
-  await gate;
+  await gate.settled;
   await fromServer.catch(() => {});
   const how = status.signal ? `was killed by ${status.signal}` : `exited with code ${status.code}`;
-  const why = gateError?.message ?? `Server "${server.name}" ${how} before answering`;
-  for (const id of pending) await fail(id, why);
-  await writer.close().catch(() => {});
-  if (gateError) throw gateError;
+  const why = gate.error?.message ?? `Server "${server.name}" ${how} before answering`;
+  for (const id of pending) await output.fail(id, why);
+  await output.close();
+  if (gate.error) throw gate.error;
   return status;
+}
+
+/** The client's side of the relay: whole lines, and errors for requests the server dropped. */
+class ClientOutput {
+  readonly #writer: WritableStreamDefaultWriter<Uint8Array>;
+  readonly #encoder = new TextEncoder();
+  #open = true;
+
+  constructor(writer: WritableStreamDefaultWriter<Uint8Array>) {
+    this.#writer = writer;
+  }
+
+  /** Writes a line's own bytes, then a newline; a client that went away is written no more. */
+  async line(bytes: Uint8Array): Promise<void> {
+    if (!this.#open) return;
+    try {
+      await this.#writer.write(bytes);
+      await this.#writer.write(this.#encoder.encode("\n"));
+    } catch {
+      this.#open = false;
+    }
+  }
+
+  /** Answers an open request with a JSON-RPC error. */
+  fail(id: Id, message: string): Promise<void> {
+    const error = { jsonrpc: "2.0", id, error: { code: SERVER_ERROR, message } };
+    return this.line(this.#encoder.encode(JSON.stringify(error)));
+  }
+
+  close(): Promise<void> {
+    return this.#writer.close().catch(() => {});
+  }
+}
+
+/** The caller's gate: a rejection stops the server and becomes the relay's error. */
+class Gate {
+  /** Settles once the gate has opened or been refused. */
+  readonly settled: Promise<void>;
+  error: Error | undefined;
+
+  constructor(gate: Promise<unknown> | undefined, server: ServerProcess) {
+    this.settled = (gate ?? Promise.resolve()).then(() => {}, (error: Error) => {
+      this.error = error;
+      server.stop();
+    });
+  }
+}
+
+/** Passes the server's lines on once the gate opens; a dropped answer becomes an error. */
+async function serverToClient(
+  server: ServerProcess,
+  output: ClientOutput,
+  pending: Set<Id>,
+  gate: Gate,
+  log: (line: string) => void,
+): Promise<void> {
+  await gate.settled;
+  if (gate.error) return;
+  const decoder = new TextDecoder();
+  for await (const piece of server.lines) {
+    if (piece.kind === "line") {
+      const id = responseId(piece.bytes, decoder);
+      if (id !== undefined) pending.delete(id);
+      await output.line(piece.bytes);
+      continue;
+    }
+    log(`mcp-run: dropped a ${piece.size}-byte message from "${server.name}" (over the limit)`);
+    const id = findId(decoder.decode(piece.head), decoder.decode(piece.tail), pending);
+    if (id !== undefined) {
+      pending.delete(id);
+      await output.fail(
+        id,
+        `Server "${server.name}" sent a ${piece.size}-byte response; it was dropped`,
+      );
+    }
+  }
+}
+
+/** Passes the client's lines to the server, noting the requests that wait for an answer. */
+async function clientToServer(
+  input: ReadableStream<Uint8Array>,
+  server: ServerProcess,
+  pending: Set<Id>,
+  options: { maxLineBytes?: number; log: (line: string) => void },
+): Promise<void> {
+  const decoder = new TextDecoder();
+  try {
+    for await (const piece of input.pipeThrough(new LineSplitter(options.maxLineBytes))) {
+      if (piece.kind === "oversized") {
+        options.log(
+          `mcp-run: dropped a ${piece.size}-byte message from the client (over the limit)`,
+        );
+        continue;
+      }
+      const id = requestId(piece.bytes, decoder);
+      if (id !== undefined) pending.add(id);
+      await server.send(piece.bytes);
+    }
+  } catch { /* the server's stdin closed: it is exiting */ }
 }
 
 function parse(bytes: Uint8Array, decoder: TextDecoder): Record<string, unknown> | undefined {

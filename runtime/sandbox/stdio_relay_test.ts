@@ -1,35 +1,10 @@
 import assert from "node:assert/strict";
 import { relayStdio } from "./stdio_relay.ts";
-import { spawnServer } from "./server_process.ts";
 import type { ServerProcess } from "./server_process.ts";
-
-// A JSON-RPC server in one file: "echo" answers with its params, "big" answers with a response
-// far over any small cap, "exit" writes to stderr and exits with code 5, "slow" never answers,
-// "ignore" ignores the end of stdin. It first says "hello" as a notification.
-const SERVER = `
-console.log(JSON.stringify({ jsonrpc: "2.0", method: "hello" }));
-const out = (m) => console.log(JSON.stringify(m));
-let buffer = "";
-for await (const chunk of Deno.stdin.readable.pipeThrough(new TextDecoderStream())) {
-  buffer += chunk;
-  let nl;
-  while ((nl = buffer.indexOf("\\n")) >= 0) {
-    const m = JSON.parse(buffer.slice(0, nl));
-    buffer = buffer.slice(nl + 1);
-    if (m.method === "echo") out({ jsonrpc: "2.0", id: m.id, result: m.params ?? null });
-    if (m.method === "big") out({ jsonrpc: "2.0", id: m.id, result: "x".repeat(20000) });
-    if (m.method === "exit") { console.error("bye from server"); Deno.exit(5); }
-  }
-}
-`;
+import { spawnFixture } from "./_stdio_fixture.ts";
 
 function server(): ServerProcess {
-  return spawnServer("fixture", {
-    program: Deno.execPath(),
-    args: ["eval", SERVER],
-    env: { NO_COLOR: "1" },
-    cwd: Deno.cwd(),
-  }, { onStderr: () => {} });
+  return spawnFixture({ hello: true });
 }
 
 /** A client side the test writes to line by line, and the lines the relay wrote back. */
@@ -86,12 +61,7 @@ Deno.test("relayStdio() passes lines both ways unchanged and stops the server wh
 Deno.test("relayStdio() answers a request whose response was over the cap with an error", async () => {
   const logs: string[] = [];
   // The cap on server lines is the process's own (spawnServer's maxLineBytes).
-  const small = spawnServer("fixture", {
-    program: Deno.execPath(),
-    args: ["eval", SERVER],
-    env: { NO_COLOR: "1" },
-    cwd: Deno.cwd(),
-  }, { onStderr: () => {}, maxLineBytes: 4096 });
+  const small = spawnFixture({ hello: true, maxLineBytes: 4096 });
   const d = client();
   const relay2 = relayStdio(small, { input: d.input, output: d.output, log: (l) => logs.push(l) });
   await d.say({ jsonrpc: "2.0", id: 7, method: "big" });
@@ -122,14 +92,14 @@ Deno.test("relayStdio() fails every open request when the server exits", async (
   await c.say({ jsonrpc: "2.0", id: "two", method: "slow" });
   await c.say({ jsonrpc: "2.0", method: "exit" });
   const status = await relay;
-  assert.equal(status.code, 5);
+  assert.equal(status.code, 4);
   const errors = c.heard().filter((m) => (m as { error?: unknown }).error);
   assert.deepEqual(
     errors,
     [1, "two"].map((id) => ({
       jsonrpc: "2.0",
       id,
-      error: { code: -32603, message: 'Server "fixture" exited with code 5 before answering' },
+      error: { code: -32603, message: 'Server "fixture" exited with code 4 before answering' },
     })),
   );
   await c.end().catch(() => {});

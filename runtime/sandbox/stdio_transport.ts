@@ -5,7 +5,7 @@
  */
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 import type { JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
-import { findId, type Id } from "../http/_jsonrpc_ids.ts";
+import { findId, type Id } from "./_jsonrpc_ids.ts";
 import { ServerExitedError, type ServerProcess } from "./server_process.ts";
 
 /** How long an exit report waits for the server's last stderr lines, in milliseconds. */

@@ -1,27 +1,9 @@
 import assert from "node:assert/strict";
 import type { JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
-import { ServerExitedError, spawnServer } from "./server_process.ts";
+import { ServerExitedError } from "./server_process.ts";
 import type { SpawnServerOptions } from "./server_process.ts";
 import { ProcessTransport } from "./stdio_transport.ts";
-
-// Answers "echo" with its params and "big" with a 20 000-character result; "junk" makes it write
-// a line that is not JSON-RPC; "exit" writes to stderr and exits with code 4.
-const SERVER = `
-const out = (m) => console.log(typeof m === "string" ? m : JSON.stringify(m));
-let buffer = "";
-for await (const chunk of Deno.stdin.readable.pipeThrough(new TextDecoderStream())) {
-  buffer += chunk;
-  let nl;
-  while ((nl = buffer.indexOf("\\n")) >= 0) {
-    const m = JSON.parse(buffer.slice(0, nl));
-    buffer = buffer.slice(nl + 1);
-    if (m.method === "echo") out({ jsonrpc: "2.0", id: m.id, result: m.params ?? null });
-    if (m.method === "big") out({ jsonrpc: "2.0", id: m.id, result: "x".repeat(20000) });
-    if (m.method === "junk") { out("not json"); out({ id: 1, result: "no version" }); out(""); }
-    if (m.method === "exit") { console.error("last words"); Deno.exit(4); }
-  }
-}
-`;
+import { spawnFixture } from "./_stdio_fixture.ts";
 
 /** A transport over the fixture, with everything it reported collected. */
 async function open(options: SpawnServerOptions = {}): Promise<{
@@ -31,12 +13,7 @@ async function open(options: SpawnServerOptions = {}): Promise<{
   closed: () => number;
   waitFor: (count: number) => Promise<void>;
 }> {
-  const process = spawnServer("fixture", {
-    program: Deno.execPath(),
-    args: ["eval", SERVER],
-    env: { NO_COLOR: "1" },
-    cwd: Deno.cwd(),
-  }, { onStderr: () => {}, ...options });
+  const process = spawnFixture(options);
   const transport = new ProcessTransport(process);
   const messages: JSONRPCMessage[] = [];
   const errors: Error[] = [];

@@ -245,7 +245,7 @@ async function printPlainEntry(
   await (await ctx.sandboxFor(form).prepare(server)).verify();
   const entry = directEntry(ctx, server, {
     form,
-    cacheRoot: ctx.root,
+    cacheRoot: ctx.target.cacheRoot,
     secretDescriptions: Object.fromEntries(
       Object.entries({ ...loaded.manifest.env, ...loaded.manifest.secrets })
         .map(([name, spec]) => [name, spec.description]),
@@ -351,7 +351,7 @@ async function buildEntry(
     : {
       launch: directEntry(ctx, server, {
         form,
-        cacheRoot: absolute(ctx.root),
+        cacheRoot: absolute(ctx.target.cacheRoot),
         registries: ctx.registries,
         envFile: envFile && { path: envFile.path, names: Object.keys(envFile.values) },
       }),
@@ -403,7 +403,7 @@ async function launcherLaunch(
   options: ClientCommandOptions & { isolation: "deno" | "docker" },
 ): Promise<{ launch: LaunchCommand; launcher: BuiltEntry["launcher"] }> {
   const isPath = target.includes("/") || /\.jsonc?$/.test(target);
-  const cacheRoot = absolute(ctx.root);
+  const cacheRoot = absolute(ctx.target.cacheRoot);
   let cached: CachedLauncher;
   try {
     cached = await resolveLauncher({

@@ -21,13 +21,12 @@ export const EXIT: Readonly<Record<string, number>> = {
 
 /** The common state of one CLI invocation, shared by the command modules. */
 export interface CliContext {
-  /** mcp-run's cache root. */
-  root: string;
-  /** Registry sources given with `--registry`, then the built-in one (default: built-in). */
-  sources?: (string | URL)[];
   /** The `--registry` values as typed (passed on by launcher entries). */
   registrySources: string[];
-  /** How targets resolve: sources, `-p` parameters, folders, registry, isolation and trust. */
+  /**
+   * How targets resolve: registry sources (`--registry`, then the built-in one), `-p` parameters,
+   * the cache root, the npm registry, isolation and trust.
+   */
   target: ResolveTargetOptions & { isolation: Isolation };
   /** Docker image, network and limits (docker isolation, and docker client entries). */
   docker: DockerLaunchOptions;

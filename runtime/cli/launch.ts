@@ -101,7 +101,7 @@ export async function runCommand(
   const child: ServerProcess = ctx.sandbox.spawn(server, { plan });
   const gate = verify();
   // After the start: the next start of this command line checks this server's cache early.
-  const remembered = rememberLaunch(ctx.launchHint, server, ctx.root);
+  const remembered = rememberLaunch(ctx.launchHint, server, ctx.target.cacheRoot);
   // Pass the signal on, then make sure the server ends: one that ignores it is killed after the
   // grace period (stop() closes stdin, then SIGTERM, then SIGKILL).
   let received: Deno.Signal | undefined;
@@ -310,7 +310,7 @@ async function connectFor(
   const server = await resolveFor(ctx, target, extraArgs);
   const { connectServer } = await import("../sandbox/connect.ts");
   const connected = await connectServer(server, {
-    cacheRoot: ctx.root,
+    cacheRoot: ctx.target.cacheRoot,
     sandbox: ctx.sandbox,
     onStderr: () => {},
     timeoutMs,

@@ -216,8 +216,6 @@ export async function readContext(
       sealCheck: options.launchHint?.sealCheck,
     });
   return {
-    root,
-    sources,
     registrySources: values.registry ?? [],
     target: {
       sources,

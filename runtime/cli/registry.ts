@@ -18,10 +18,10 @@ import { fromServerJson, type ServerJson, toServerJson } from "../registry/serve
 import type { CliContext } from "./context.ts";
 
 /** What the registry commands need from the CLI. */
-export type RegistryCommandContext = Pick<
-  CliContext,
-  "sources" | "root" | "print" | "printError" | "json"
->;
+export type RegistryCommandContext = Pick<CliContext, "print" | "printError" | "json"> & {
+  /** Where manifests come from. */
+  target: Pick<CliContext["target"], "sources">;
+};
 
 function entryJson(m: Manifest) {
   return {
@@ -35,7 +35,7 @@ function entryJson(m: Manifest) {
 /** Lists every entry; one that cannot be loaded is left out, saying which file and why. */
 async function listForCommand(ctx: RegistryCommandContext): Promise<Manifest[]> {
   const loaded = await listManifests({
-    sources: ctx.sources,
+    sources: ctx.target.sources,
     onSkip: ({ name, error }) =>
       ctx.printError(`Skipped registry entry "${name}": ${error.message}`),
   });
@@ -92,7 +92,7 @@ export async function searchCommand(ctx: RegistryCommandContext, words: string[]
  * @returns The exit code.
  */
 export async function showCommand(ctx: RegistryCommandContext, name: string): Promise<number> {
-  const { manifest: m, file } = await loadManifest(name, { sources: ctx.sources });
+  const { manifest: m, file } = await loadManifest(name, { sources: ctx.target.sources });
   const label = permissionLabel(m);
   if (ctx.json) {
     ctx.print(JSON.stringify({ file, ...m, label }, null, 2));
@@ -139,8 +139,8 @@ export async function diffCommand(
   before: string,
   after: string,
 ): Promise<number> {
-  const a = (await loadManifest(before, { sources: ctx.sources })).manifest;
-  const b = (await loadManifest(after, { sources: ctx.sources })).manifest;
+  const a = (await loadManifest(before, { sources: ctx.target.sources })).manifest;
+  const b = (await loadManifest(after, { sources: ctx.target.sources })).manifest;
   const changes = diffGrants(a, b);
   printDiff(ctx, changes, `${a.package} -> ${b.package}:`);
   return widensGrants(changes) ? 1 : 0;
@@ -155,7 +155,7 @@ export async function diffCommand(
  * @returns The exit code.
  */
 export async function exportCommand(ctx: RegistryCommandContext, name: string): Promise<number> {
-  const { manifest } = await loadManifest(name, { sources: ctx.sources });
+  const { manifest } = await loadManifest(name, { sources: ctx.target.sources });
   ctx.print(JSON.stringify(toServerJson(manifest), null, 2));
   return 0;
 }

@@ -36,8 +36,7 @@ function context(dir: string, json = false) {
   const out: string[] = [];
   const err: string[] = [];
   const ctx: RegistryCommandContext = {
-    sources: [pathToFileURL(dir + "/")],
-    root: join(dir, ".cache"),
+    target: { sources: [pathToFileURL(dir + "/")] },
     print: (t) => out.push(t),
     printError: (t) => err.push(t),
     json,

@@ -172,7 +172,7 @@ export async function serveCommand(
     const served = await serveServer(server, {
       ...options.bridge,
       tokens,
-      cacheRoot: ctx.root,
+      cacheRoot: ctx.target.cacheRoot,
       // Each process gets a fresh plan: in docker, its own container name.
       sandbox: ctx.sandbox,
       onStderr,

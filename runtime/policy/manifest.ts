@@ -101,9 +101,9 @@ export interface ManifestProblem {
  *
  * @example
  * ```ts
- * import { ManifestError, parseManifest } from "./manifest.ts";
+ * import { ManifestError, readManifest } from "./manifest.ts";
  * try {
- *   parseManifest(`{ "name": "Bad Name" }`, { file: "bad.jsonc" });
+ *   await readManifest(`{ "name": "Bad Name" }`, { file: "bad.jsonc" });
  * } catch (error) {
  *   if (error instanceof ManifestError) console.log(error.problems.length > 1); // true
  * }

@@ -188,7 +188,11 @@ export async function prepareDockerServer(
   try {
     record = JSON.parse(await Deno.readTextFile(pullRecordPath(options.cacheRoot, volume)));
   } catch { /* never pulled */ }
-  if (record?.volume === volume && record.image === image) {
+  // A record vouches only for the exact package and image it was pulled for: the volume name's
+  // 32-bit hash could be shared by another specifier, or the record copied from another server.
+  if (
+    record?.volume === volume && record.image === image && record.specifier === server.specifier
+  ) {
     const recordPath = pullRecordPath(options.cacheRoot, volume);
     return { verify: () => verifyReady(server, image, volume, docker, recordPath) };
   }

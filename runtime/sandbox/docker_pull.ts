@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { serverDirs } from "./cache_dirs.ts";
 import { DOCKER_PULL_PROXY_VARS, DOCKER_PULL_TLS_VARS } from "./child_env.ts";
 import { dockerPullArgs } from "./docker_args.ts";
-import { checkImageReference } from "./docker_checks.ts";
+import { checkDockerMounts, checkImageReference } from "./docker_checks.ts";
 import { DENO_IMAGE, DOCKER_LABEL, dockerVolumeName } from "./docker_names.ts";
 import {
   checkDocker,
@@ -60,6 +60,7 @@ export interface DockerPullStepOptions extends DockerLaunchOptions, ApprovalOpti
  * @param server A resolved server.
  * @param options Cache root, image, network, environment, progress sink.
  * @returns The pull record.
+ * @throws {GrantError} When a grant's path cannot be mounted (see `checkDockerMounts`).
  * @throws {DockerUnavailableError} When docker is missing or its engine is down.
  * @throws {RangeError} When the image is not pinned (no tag, or `latest`).
  * @throws {CacheError} `missing` when the image is not present and `pullImage` is not set.
@@ -75,6 +76,7 @@ export async function dockerPull(
   server: ResolvedServer,
   options: DockerPullStepOptions,
 ): Promise<DockerPullRecord> {
+  checkDockerMounts(server);
   await checkApproval(server, options);
   const progress = options.progress ?? ((line: string) => console.error(line));
   const source = options.source ?? Deno.env.toObject();
@@ -159,6 +161,7 @@ export interface PreparedDockerServer {
  * @param server A resolved server.
  * @param options Cache root, image, environment, pull policy.
  * @returns The pending checks.
+ * @throws {GrantError} When a grant's path cannot be mounted (see `checkDockerMounts`).
  * @throws {DockerUnavailableError} When docker is missing or its engine is down (also from
  *   `verify`).
  * @throws {CacheError} `missing` when the code was never pulled and auto-pull is off, or (from
@@ -176,6 +179,7 @@ export async function prepareDockerServer(
   server: ResolvedServer,
   options: DockerPullStepOptions,
 ): Promise<PreparedDockerServer> {
+  checkDockerMounts(server);
   await checkApproval(server, options);
   const source = options.source ?? Deno.env.toObject();
   const docker = dockerOptions(options, source);

@@ -101,6 +101,25 @@ Deno.test("prepareDockerServer() refuses a pull record made for another specifie
   });
 });
 
+Deno.test("prepareDockerServer() of a server never pulled asks the engine once, one volume inspect", async () => {
+  await withFakeEngine(async ({ cacheRoot, docker, calls }) => {
+    const s = server();
+    const { verify } = await prepareDockerServer(s, {
+      cacheRoot,
+      docker,
+      image: IMAGE,
+      source: {},
+      approve: true,
+      progress: () => {},
+    });
+    await verify();
+    const asked = (prefix: string) => calls().filter((c) => c.startsWith(prefix)).length;
+    assert.equal(asked("version "), 1, calls().join(" | "));
+    assert.equal(asked("volume inspect "), 1, calls().join(" | "));
+    assert.equal(asked("run "), 1, "the code was pulled");
+  });
+});
+
 Deno.test("prepareDockerServer() trusts the record of the same specifier and image", async () => {
   await withFakeEngine(async ({ cacheRoot, docker, calls }) => {
     const s = server();

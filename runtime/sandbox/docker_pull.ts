@@ -12,7 +12,7 @@ import { checkDockerMounts, checkImageReference } from "./docker_checks.ts";
 import { DENO_IMAGE, DOCKER_LABEL, dockerVolumeName } from "./docker_names.ts";
 import { checkDocker, type DockerCommandOptions, imageExists, runDocker } from "./docker_engine.ts";
 import type { DockerLaunchOptions } from "./docker_launch.ts";
-import { launcherLabels, reapOrphans } from "./docker_orphans.ts";
+import { launcherLabels, reapOrphans, reapOrphansLater } from "./docker_orphans.ts";
 import { dockerOptions, limits, pick, randomSuffix, tlsTrust } from "./_docker_inputs.ts";
 import { CacheError, downloadSummary } from "./pull.ts";
 import { type ApprovalOptions, checkApproval } from "../policy/approval.ts";
@@ -167,9 +167,9 @@ async function createVolume(
 /** A server ready to start in docker, with its engine check possibly still running. */
 export interface PreparedDockerServer {
   /**
-   * Confirms that the engine answers and the code volume is the pulled one, then starts removing
-   * containers left by launchers that died (off the start-up path; stopping a docker server waits
-   * for it). Call it right after starting the container, so the check overlaps its start-up, and
+   * Confirms that the engine answers and the code volume is the pulled one, then puts off the
+   * removal of containers left by launchers that died until the server has started (stopping a
+   * docker server starts it if still pending, and waits for it). Call it right after starting the container, so the check overlaps its start-up, and
    * pass none of the server's output on before it resolves.
    */
   verify(): Promise<void>;
@@ -275,9 +275,9 @@ async function verifyReady(
           `docker (or docker pull ${image})`,
     );
   }
-  // Leftovers of launchers that died are removed while this one starts, off the start-up path;
-  // stopping a server waits for it, so even a short command finishes the job before it exits.
-  reapOrphans(docker);
+  // Leftovers of launchers that died are removed once this server has started, off the start-up
+  // path; stopping a server starts and waits for it, so even a short command does the job.
+  reapOrphansLater(docker);
 }
 
 /**

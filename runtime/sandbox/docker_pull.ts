@@ -261,11 +261,9 @@ async function verifyReady(
   // Only the volume is checked up front: `docker run` creates a missing named volume, empty and
   // unlabelled. A missing image makes `docker run --pull never` itself fail with its name.
   if (await volumeState(volume, docker) !== "pulled") {
-    const [, hasImage] = await Promise.all([
-      checkDocker(docker),
-      imageExists(image, docker),
-      Deno.remove(recordPath).catch(() => {}),
-    ]);
+    // An engine that is down says nothing about the volume: the record stays for when it is up.
+    const [, hasImage] = await Promise.all([checkDocker(docker), imageExists(image, docker)]);
+    await Deno.remove(recordPath).catch(() => {});
     throw new CacheError(
       "missing",
       hasImage

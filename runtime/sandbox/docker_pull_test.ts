@@ -4,6 +4,7 @@ import { prepareDockerServer } from "./docker_pull.ts";
 import { dockerVolumeName } from "./docker_names.ts";
 import { orphanRemoval } from "./docker_orphans.ts";
 import { CacheError } from "./pull.ts";
+import { DockerUnavailableError } from "./docker_engine.ts";
 import type { ResolvedServer } from "../policy/resolve.ts";
 
 const IMAGE = "example/deno:1.0.0";
@@ -32,9 +33,12 @@ function server(overrides: Partial<ResolvedServer> = {}): ResolvedServer {
 /**
  * A stand-in `docker` that logs each call (its arguments on one line) and answers as an engine
  * that has the image and a labelled code volume; `docker run` (a pull container) succeeds.
+ * `engine: "down"` answers every call as a client whose engine does not run; `"no volume"` as
+ * an engine that lost the code volume.
  */
 async function withFakeEngine(
   body: (ctx: { cacheRoot: string; docker: string; calls: () => string[] }) => Promise<void>,
+  engine: "up" | "down" | "no volume" = "up",
 ): Promise<void> {
   const dir = await Deno.makeTempDir();
   const docker = join(dir, "docker");
@@ -44,6 +48,8 @@ async function withFakeEngine(
     [
       "#!/bin/sh",
       `echo "$*" >> '${log}'`,
+      ...(engine === "down" ? ["echo 'Cannot connect to the Docker daemon' >&2", "exit 1"] : []),
+      ...(engine === "no volume" ? ['[ "$1 $2" = "volume inspect" ] && exit 1'] : []),
       'case "$1 $2" in',
       '  "version "*) echo 20.10.24 ;;',
       '  "volume inspect") echo 1 ;;',
@@ -136,4 +142,30 @@ Deno.test("prepareDockerServer() trusts the record of the same specifier and ima
     assert.ok(!calls().some((c) => c.startsWith("run ")), "nothing was pulled");
     assert.ok(calls().some((c) => c.startsWith("volume inspect ")), "the volume was checked");
   });
+});
+
+Deno.test("prepareDockerServer() verify keeps the pull record while the engine is down", async () => {
+  for (const engine of ["down", "no volume"] as const) {
+    await withFakeEngine(async ({ cacheRoot, docker }) => {
+      const s = server();
+      writeRecord(cacheRoot, s, s.specifier);
+      const record = join(cacheRoot, "docker", `${dockerVolumeName(s, { image: IMAGE })}.json`);
+      const { verify } = await prepareDockerServer(s, {
+        cacheRoot,
+        docker,
+        image: IMAGE,
+        source: {},
+        approve: true,
+        autoPull: false,
+      });
+      if (engine === "down") {
+        await assert.rejects(verify(), (e: unknown) => e instanceof DockerUnavailableError);
+        assert.ok(Deno.statSync(record).isFile, "the record outlives an engine that is down");
+      } else {
+        // Positive control: a volume that is gone takes its record with it.
+        await assert.rejects(verify(), (e: unknown) => e instanceof CacheError);
+        assert.throws(() => Deno.statSync(record), Deno.errors.NotFound);
+      }
+    }, engine);
+  }
 });

@@ -6,8 +6,9 @@
  * lockfile, and starts the server from a neutral folder with an environment built from scratch.
  *
  * This module is the stable API, in the order of a server's life: load and resolve a server,
- * plan its command, pull its code, connect to it or run it, serve it over HTTP, and write the
- * entry an MCP client starts it with. Each concept has the rest of its API under a subpath:
+ * choose its sandbox (which plans its command, pulls its code and starts it), connect to it or
+ * run it, serve it over HTTP, and write the entry an MCP client starts it with. Each concept has
+ * the rest of its API, each backend's building blocks included, under a subpath:
  * `./policy` (manifest format, grants and their policies, approvals), `./sandbox` (flags, cache,
  * processes, docker), `./http` (the Streamable HTTP bridge), `./clients` (every client's
  * configuration files), `./registry` (the manifest catalogue) and `./cli` (`main`).
@@ -60,28 +61,9 @@ export {
 } from "./runtime/policy/resolve.ts";
 export { describePermissions } from "./runtime/policy/describe.ts";
 
-// Plan: the exact command, flags and environment, with no I/O.
-export { denoRunArgs, type DenoRunArgsOptions, permissionFlags } from "./runtime/sandbox/flags.ts";
-export {
-  denoLaunchPlan,
-  type DenoLaunchPlanOptions,
-  type LaunchPlan,
-} from "./runtime/sandbox/launch_plan.ts";
-
-// Pull: cache the code under a lockfile, and check it before each start.
+// The cache every backend keeps a server's code in, and what a launch can fail with.
 export { cacheRoot } from "./runtime/sandbox/cache_dirs.ts";
-export {
-  CacheError,
-  pull,
-  type PullOptions,
-  type PullRecord,
-  verifyPull,
-} from "./runtime/sandbox/pull.ts";
-export {
-  type PreparedServer,
-  prepareServer,
-  type PrepareServerOptions,
-} from "./runtime/sandbox/launch_plan.ts";
+export { CacheError } from "./runtime/sandbox/pull.ts";
 export { ApprovalError } from "./runtime/policy/approval.ts";
 
 // Connect and run: start the sandboxed server and talk MCP to it over stdio.
@@ -90,14 +72,11 @@ export {
   connectServer,
   type ConnectServerOptions,
 } from "./runtime/sandbox/connect.ts";
-export {
-  ServerExitedError,
-  ServerProcess,
-  spawnServer,
-  type SpawnServerOptions,
-} from "./runtime/sandbox/server_process.ts";
+export { ServerExitedError, ServerProcess } from "./runtime/sandbox/server_process.ts";
 
 // ---- Sandbox: one interface, a backend per isolation; every command starts servers through it.
+// Plan (pure: the exact command, environment, folder), pull, prepare, spawn.
+export type { LaunchPlan } from "./runtime/sandbox/launch_plan.ts";
 export type {
   PreparedLaunch,
   Sandbox,
@@ -152,7 +131,8 @@ export type { CheckHostAddressesOptions } from "./runtime/policy/net_preflight.t
 export type { ApprovalOptions } from "./runtime/policy/approval.ts";
 export type { GrantChange } from "./runtime/policy/grant_diff.ts";
 export type { CacheRootOptions } from "./runtime/sandbox/cache_dirs.ts";
-export type { FileDigest } from "./runtime/sandbox/_tree_digest.ts";
+export type { DenoLaunchPlanOptions, PrepareServerOptions } from "./runtime/sandbox/launch_plan.ts";
+export type { SpawnServerOptions } from "./runtime/sandbox/server_process.ts";
 export type { SplitLine } from "./runtime/sandbox/line_splitter.ts";
 export type { ProcessTransport } from "./runtime/sandbox/stdio_transport.ts";
 export type { DockerLimits } from "./runtime/sandbox/docker_checks.ts";

@@ -885,6 +885,14 @@ Deno.test("mcp-run refuses a docker mount path it cannot write (exit 3) and bad 
   });
   assert.equal(flags.code, 3, flags.stderr);
   assert.match(flags.stderr, /Cannot grant read access to ".*a,b\"c" in docker: paths containing/);
+  // The docker sandbox refuses it on every path: the plan (--dry-run, run) and the pull step.
+  for (const command of [["run", "--dry-run"], ["pull"]]) {
+    const r = await cli([...command, "filesystem", "-p", `dirs=${dir}`, "--isolation", "docker"], {
+      env: cliEnv(),
+    });
+    assert.equal(r.code, 3, r.stderr);
+    assert.match(r.stderr, /Cannot grant read access to ".*a,b\"c" in docker: paths containing/);
+  }
   for (const [flag, value] of [["--memory", "lots"], ["--cpus", "many"], ["--cpus", "0"]]) {
     const r = await cli(["flags", "everything", "--isolation", "docker", flag, value], {
       env: cliEnv(),

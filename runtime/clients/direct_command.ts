@@ -7,7 +7,7 @@
  */
 import { serverDirs } from "../sandbox/cache_dirs.ts";
 import { dockerRunArgs } from "../sandbox/docker_args.ts";
-import type { DockerLimits } from "../sandbox/docker_checks.ts";
+import { checkDockerMounts, type DockerLimits } from "../sandbox/docker_checks.ts";
 import {
   CONTAINER_LOCK_FILE,
   CONTAINER_USER,
@@ -56,6 +56,7 @@ export interface DirectCommandOptions extends Partial<DockerLimits> {
  * @param server A resolved server.
  * @param options The form, cache root, image, limits.
  * @returns The command, its plain environment and the secrets the client supplies.
+ * @throws {GrantError} When a grant's path cannot be written as a mount (docker form).
  * @throws {RangeError} When a grant cannot be mounted safely (docker form).
  *
  * @example
@@ -102,6 +103,7 @@ export function directCommand(
       secrets,
     };
   }
+  checkDockerMounts(server);
   const image = options.image ?? DENO_IMAGE;
   const { memory, cpus, pidsLimit, tmpfsSize, nofile } = options;
   return {

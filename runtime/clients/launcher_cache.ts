@@ -10,6 +10,8 @@ import { fileURLToPath as fromFileUrl } from "node:url";
 import { PULL_VARS } from "../sandbox/child_env.ts";
 import type { Manifest } from "../policy/manifest.ts";
 import { DEFAULT_NPM_REGISTRY } from "../policy/package_dir.ts";
+import { sha256Hex } from "../sandbox/_tree_digest.ts";
+import { writeAtomic } from "./_atomic_file.ts";
 import { type CachedLauncher, DEFAULT_JSR_URL, LAUNCHER_PACKAGE } from "./launcher_command.ts";
 
 /** An exact JSR specifier: `jsr:@scope/name@1.2.3[/export]`. */
@@ -110,7 +112,8 @@ export async function resolveLauncher(options: ResolveLauncherOptions): Promise<
     JSR_URL: withSlash(jsrUrl ?? DEFAULT_JSR_URL),
     NPM_CONFIG_REGISTRY: withSlash(options.registries?.NPM_CONFIG_REGISTRY ?? DEFAULT_NPM_REGISTRY),
   };
-  const key = await shortHash(JSON.stringify([module, config ?? null, registries]));
+  // Twelve hex digits of SHA-256 tell launchers apart; the folder name stays short.
+  const key = (await sha256Hex(JSON.stringify([module, config ?? null, registries]))).slice(0, 12);
   const version = /@(\d[^/]*)/.exec(module.slice(4))?.[1];
   const dir = join(
     options.cacheRoot,
@@ -163,14 +166,13 @@ export async function cacheLauncher(
 ): Promise<void> {
   await Deno.mkdir(launcher.dir, { recursive: true });
   if (launcher.config) {
-    const seed = join(dirname(launcher.config), "deno.lock");
+    let seed: string | undefined;
     try {
-      const tmp = `${launcher.lockFile}.${crypto.randomUUID()}.tmp`;
-      await Deno.copyFile(seed, tmp);
-      await Deno.rename(tmp, launcher.lockFile);
+      seed = await Deno.readTextFile(join(dirname(launcher.config), "deno.lock"));
     } catch (error) {
       if (!(error instanceof Deno.errors.NotFound)) throw error;
     }
+    if (seed !== undefined) await writeAtomic(launcher.lockFile, seed);
   }
   if (launcher.manifests && options.manifest) {
     await Deno.mkdir(launcher.manifests, { recursive: true });
@@ -230,10 +232,4 @@ async function findConfig(file: string): Promise<string> {
 
 function withSlash(url: string): string {
   return url.endsWith("/") ? url : `${url}/`;
-}
-
-async function shortHash(text: string): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
-  return Array.from(new Uint8Array(digest).slice(0, 6), (b) => b.toString(16).padStart(2, "0"))
-    .join("");
 }

@@ -5,6 +5,12 @@
  */
 import { join } from "node:path";
 
+/**
+ * The `DENO_DIR` inside a container (the Deno image's): in docker isolation a server's code lives
+ * there, in its read-only code volume, so `${package_dir}` resolves under it.
+ */
+export const CONTAINER_DENO_DIR = "/deno-dir";
+
 /** The npm registry Deno uses when none is configured. */
 export const DEFAULT_NPM_REGISTRY = "https://registry.npmjs.org/";
 

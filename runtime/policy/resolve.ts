@@ -7,9 +7,7 @@
 import { dirname, join, resolve as resolvePath } from "node:path";
 import { type Manifest, placeholders } from "./manifest.ts";
 import { denyNetList, formatNetGrant, isPrivateGrant, type NetGrant } from "./net_policy.ts";
-import { dockerMountProblem } from "../sandbox/docker_checks.ts";
-import { CONTAINER_DENO_DIR } from "../sandbox/docker_names.ts";
-import { npmPackageDir } from "./package_dir.ts";
+import { CONTAINER_DENO_DIR, npmPackageDir } from "./package_dir.ts";
 import { isWithin } from "./path_policy.ts";
 import { netGrant, type NetSource, runFfiRefusal } from "./_grant_rules.ts";
 import { GrantError } from "./grant_error.ts";
@@ -216,13 +214,6 @@ function resolvePaths(rc: ResolveContext, kind: "read" | "write"): string[] {
     for (const value of expandEntry(entry, field, rc.params)) {
       const absolute = value.startsWith("~/") ? join(rc.home, value.slice(2)) : value;
       const path = canonicalPath(absolute, field, rc.realPath);
-      const mountProblem = rc.docker ? dockerMountProblem(path) : undefined;
-      if (mountProblem) {
-        throw new GrantError(
-          field,
-          `Cannot grant ${kind} access to "${path}" in docker: ${mountProblem}`,
-        );
-      }
       refusePath(kind, path, field, rc);
       out.push(path);
     }
@@ -309,12 +300,7 @@ function resolvePackage(rc: ResolveContext): { specifier: string; localDir?: str
   if (/^(npm|jsr):/.test(specifier)) return { specifier };
   const base = rc.options.manifestDir ?? rc.cwd;
   const local = canonicalPath(resolvePath(base, specifier), "package", rc.realPath);
-  const localDir = dirname(local);
-  const problem = rc.docker ? dockerMountProblem(localDir) : undefined;
-  if (problem) {
-    throw new GrantError("package", `Cannot mount "${localDir}" into the container: ${problem}`);
-  }
-  return { specifier: local, localDir };
+  return { specifier: local, localDir: dirname(local) };
 }
 
 /** The manifest's arguments, parameters expanded, then the user's extra arguments. */

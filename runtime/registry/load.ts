@@ -52,6 +52,26 @@ export async function loadManifest(
   nameOrPath: string,
   options: RegistryOptions = {},
 ): Promise<LoadedManifest> {
+  return await loadFrom(nameOrPath, options, new Map());
+}
+
+/** The indexes of URL sources read by one call, by source: each is fetched once per call. */
+type IndexCache = Map<string, Promise<Map<string, string>>>;
+
+function indexOf(source: URL, indexes: IndexCache): Promise<Map<string, string>> {
+  let index = indexes.get(source.href);
+  if (index === undefined) {
+    index = readRegistryIndex(source);
+    indexes.set(source.href, index);
+  }
+  return index;
+}
+
+async function loadFrom(
+  nameOrPath: string,
+  options: RegistryOptions,
+  indexes: IndexCache,
+): Promise<LoadedManifest> {
   if (nameOrPath.includes("/") || /\.jsonc?$/.test(nameOrPath)) {
     const file = resolve(nameOrPath);
     return {
@@ -64,7 +84,7 @@ export async function loadManifest(
     const url = new URL(`${nameOrPath}.jsonc`, source);
     let digest: string | undefined;
     if (source.protocol !== "file:") {
-      digest = (await readRegistryIndex(source)).get(nameOrPath);
+      digest = (await indexOf(source, indexes)).get(nameOrPath);
       if (digest === undefined) continue;
     }
     const text = await readUrl(url);
@@ -85,7 +105,7 @@ export async function loadManifest(
       dir: url.protocol === "file:" ? dirname(file) : undefined,
     };
   }
-  const known = await listManifestNames(options);
+  const known = await namesIn(options, indexes);
   throw new Deno.errors.NotFound(
     `No server named "${nameOrPath}" in the registry. Known servers: ${known.join(", ")}. ` +
       "Pass a manifest file path to run another server.",
@@ -101,6 +121,10 @@ export async function loadManifest(
  * @throws {TypeError} When a registry source is a file or has an unsupported scheme.
  */
 export async function listManifestNames(options: RegistryOptions = {}): Promise<string[]> {
+  return await namesIn(options, new Map());
+}
+
+async function namesIn(options: RegistryOptions, indexes: IndexCache): Promise<string[]> {
   const names = new Set<string>();
   for (const source of sourcesOf(options)) {
     if (source.protocol === "file:") {
@@ -112,7 +136,7 @@ export async function listManifestNames(options: RegistryOptions = {}): Promise<
         throw sourceError(source, error);
       }
     } else {
-      for (const name of (await readRegistryIndex(source)).keys()) names.add(name);
+      for (const name of (await indexOf(source, indexes)).keys()) names.add(name);
     }
   }
   return [...names].sort();
@@ -157,9 +181,11 @@ export async function listManifests(
   options: ListManifestsOptions = {},
 ): Promise<LoadedManifest[]> {
   const out: LoadedManifest[] = [];
-  for (const name of await listManifestNames(options)) {
+  // One read of each URL source's index serves the listing and every entry.
+  const indexes: IndexCache = new Map();
+  for (const name of await namesIn(options, indexes)) {
     try {
-      out.push(await loadManifest(name, options));
+      out.push(await loadFrom(name, options, indexes));
     } catch (error) {
       if (!options.onSkip || !(error instanceof Error)) throw error;
       options.onSkip({ name, error });

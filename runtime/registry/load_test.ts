@@ -123,3 +123,38 @@ Deno.test("listManifestNames() names a registry URL it cannot reach", async () =
       /check the registry URL and that it is reachable/.test(error.message),
   );
 });
+
+Deno.test("listManifests() reads a registry URL's index once for every entry", async () => {
+  const manifests: Record<string, string> = { alpha: entry("alpha"), beta: entry("beta") };
+  const sha = async (text: string) =>
+    Array.from(
+      new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text))),
+      (b) => b.toString(16).padStart(2, "0"),
+    ).join("");
+  const index = JSON.stringify({
+    servers: await Promise.all(
+      Object.entries(manifests).map(async ([name, text]) => ({ name, sha256: await sha(text) })),
+    ),
+  });
+  const requests: string[] = [];
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, (request) => {
+    const path = new URL(request.url).pathname;
+    requests.push(path);
+    if (path === "/reg/index.json") return new Response(index);
+    const name = /^\/reg\/([a-z]+)\.jsonc$/.exec(path)?.[1];
+    return name && manifests[name]
+      ? new Response(manifests[name])
+      : new Response("", { status: 404 });
+  });
+  try {
+    const url = `http://127.0.0.1:${server.addr.port}/reg/`;
+    const loaded = await listManifests({ sources: [url] });
+    assert.deepEqual(loaded.map((l) => l.manifest.name), ["alpha", "beta"]);
+    assert.deepEqual(requests.filter((p) => p.endsWith("index.json")), ["/reg/index.json"]);
+    // Positive control: each loadManifest() call reads the index afresh.
+    await loadManifest("alpha", { sources: [url] });
+    assert.equal(requests.filter((p) => p.endsWith("index.json")).length, 2);
+  } finally {
+    await server.shutdown();
+  }
+});

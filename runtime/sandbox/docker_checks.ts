@@ -1,10 +1,13 @@
 /**
  * Checks on what may reach a `docker` argv: resource limits, a pinned image, host paths that a
- * `--mount` value can carry, and the user, volume, network and env-file names. Pure.
+ * `--mount` value can carry (and a server's grants that are such paths), and the user, volume,
+ * network and env-file names. Pure.
  *
  * @module
  */
-import { DENO_IMAGE } from "./docker_names.ts";
+import { CONTAINER_DENO_DIR, DENO_IMAGE } from "./docker_names.ts";
+import { GrantError } from "../policy/grant_error.ts";
+import type { ResolvedServer } from "../policy/resolve.ts";
 
 /** Resource limits applied to every container unless overridden. */
 export const DOCKER_LIMITS: Readonly<DockerLimits> = {
@@ -131,6 +134,52 @@ export function dockerMountProblem(path: string): string | undefined {
   if (!/[,"\n\r\0]/.test(path)) return undefined;
   return 'paths containing "," or \'"\' or line breaks cannot be written as a docker --mount ' +
     "value. Rename the folder, or use --isolation deno";
+}
+
+/**
+ * Refuses a server whose grants docker cannot mount: a read or write grant, or a local server's
+ * folder, whose path a `--mount` value cannot carry (see {@linkcode dockerMountProblem}). Reads
+ * inside the code volume (a `${package_dir}` grant) are not mounts. Every docker plan, pull and
+ * prepare checks this first, so a refused server is reported as a grant error (exit 3) before
+ * anything is fetched or started. Pure.
+ *
+ * @param server The resolved server.
+ * @throws {GrantError} Naming the grant (`permissions.read`, `permissions.write`, `package`) and
+ *   what to do.
+ *
+ * @example
+ * ```ts
+ * import { checkDockerMounts } from "./docker_checks.ts";
+ * checkDockerMounts({ read: ["/data/ab"], write: [] }); // fine
+ * try {
+ *   checkDockerMounts({ read: ["/data/a,b"], write: [] });
+ * } catch (error) {
+ *   console.log((error as Error).name); // GrantError
+ * }
+ * ```
+ */
+export function checkDockerMounts(
+  server: Pick<ResolvedServer, "read" | "write" | "localDir">,
+): void {
+  for (const kind of ["read", "write"] as const) {
+    for (const path of server[kind]) {
+      if (path.startsWith(`${CONTAINER_DENO_DIR}/`)) continue;
+      const problem = dockerMountProblem(path);
+      if (problem) {
+        throw new GrantError(
+          `permissions.${kind}`,
+          `Cannot grant ${kind} access to "${path}" in docker: ${problem}`,
+        );
+      }
+    }
+  }
+  const problem = server.localDir ? dockerMountProblem(server.localDir) : undefined;
+  if (problem) {
+    throw new GrantError(
+      "package",
+      `Cannot mount "${server.localDir}" into the container: ${problem}`,
+    );
+  }
 }
 
 /**

@@ -1,5 +1,11 @@
 import assert from "node:assert/strict";
-import { checkDockerLimits, checkImageReference, dockerMountProblem } from "./docker_checks.ts";
+import {
+  checkDockerLimits,
+  checkDockerMounts,
+  checkImageReference,
+  dockerMountProblem,
+} from "./docker_checks.ts";
+import { GrantError } from "../policy/grant_error.ts";
 
 Deno.test("checkImageReference() accepts pinned tags and digests, refuses latest and no tag", () => {
   const digest = `sha256:${"a".repeat(64)}`;
@@ -53,4 +59,35 @@ Deno.test("dockerMountProblem() refuses commas, quotes and line breaks only", ()
   for (const path of ["/data/ab", "/data/a b", "/data/a'b", "/data/a=b"]) {
     assert.equal(dockerMountProblem(path), undefined);
   }
+});
+
+Deno.test("checkDockerMounts() refuses grants and a local folder a --mount value cannot carry", () => {
+  const grant = (field: string, message: RegExp) => (e: unknown) =>
+    e instanceof GrantError && e.field === field && message.test(e.message);
+  const cases: [Parameters<typeof checkDockerMounts>[0], string, RegExp][] = [
+    [
+      { read: ["/data/a,b"], write: [] },
+      "permissions.read",
+      /^Cannot grant read access to "\/data\/a,b" in docker: paths containing ","/,
+    ],
+    [
+      { read: [], write: ['/data/a"b'] },
+      "permissions.write",
+      /^Cannot grant write access to "\/data\/a\"b" in docker: paths containing/,
+    ],
+    [
+      { read: [], write: [], localDir: "/srv/a\nb" },
+      "package",
+      /^Cannot mount "\/srv\/a\nb" into the container: paths containing/,
+    ],
+  ];
+  for (const [server, field, message] of cases) {
+    assert.throws(() => checkDockerMounts(server), grant(field, message));
+  }
+  // Positive control: plain paths, and reads inside the code volume (never mounted), pass.
+  checkDockerMounts({
+    read: ["/data/a:b=c", "/deno-dir/npm/registry.npmjs.org/x,y/1.0.0"],
+    write: ["/data/ab"],
+    localDir: "/srv/probe",
+  });
 });

@@ -8,7 +8,7 @@ import { dirname } from "node:path";
 import { serverDirs } from "./cache_dirs.ts";
 import { declaredEnv, DOCKER_RUN_TLS_VARS } from "./child_env.ts";
 import { dockerRunArgs } from "./docker_args.ts";
-import type { DockerLimits } from "./docker_checks.ts";
+import { checkDockerMounts, type DockerLimits } from "./docker_checks.ts";
 import {
   CONTAINER_LOCK_FILE,
   CONTAINER_USER,
@@ -146,9 +146,10 @@ function writableBy(
  * @param options Cache root, image, limits, environment.
  * @returns The plan, with the container's name.
  * @throws {TypeError} When a required variable or secret is not set.
+ * @throws {GrantError} When a grant's path cannot be mounted (see `checkDockerMounts`), or when
+ *   run as root and a write grant could not be written by the container's user (see
+ *   {@linkcode defaultContainerUser}).
  * @throws {RangeError} When a grant cannot be mounted safely.
- * @throws {GrantError} When run as root and a write grant could not be written by the container's
- *   user (see {@linkcode defaultContainerUser}).
  *
  * @example
  * ```ts
@@ -164,6 +165,7 @@ export function dockerLaunchPlan(
   server: ResolvedServer,
   options: DockerLaunchOptions,
 ): DockerLaunchPlan {
+  checkDockerMounts(server);
   const source = options.source ?? Deno.env.toObject();
   const image = options.image ?? DENO_IMAGE;
   const volume = dockerVolumeName(server, { image });

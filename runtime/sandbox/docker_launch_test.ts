@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { dockerLaunchPlan } from "./docker_launch.ts";
+import { GrantError } from "../policy/grant_error.ts";
 import type { ResolvedServer } from "../policy/resolve.ts";
 
 function server(overrides: Partial<ResolvedServer> = {}): ResolvedServer {
@@ -88,4 +89,22 @@ Deno.test("dockerLaunchPlan() mounts a DENO_CERT file read-only for servers with
   } finally {
     Deno.removeSync(dir, { recursive: true });
   }
+});
+
+Deno.test("dockerLaunchPlan() refuses a grant whose path a --mount value cannot carry", () => {
+  const options = { cacheRoot: "/c", source: SOURCE, nameSuffix: "s1" };
+  assert.throws(
+    () => dockerLaunchPlan(server({ read: ["/data/a,b"] }), options),
+    (e: unknown) =>
+      e instanceof GrantError &&
+      /^Cannot grant read access to "\/data\/a,b" in docker/.test(e.message),
+  );
+  assert.throws(
+    () =>
+      dockerLaunchPlan(server({ specifier: "/srv/a,b/main.ts", localDir: "/srv/a,b" }), options),
+    (e: unknown) => e instanceof GrantError && e.field === "package",
+  );
+  // Positive control: the same server with a plain path is planned.
+  const plan = dockerLaunchPlan(server({ read: ["/data/ab"] }), options);
+  assert.ok(plan.args.includes("type=bind,src=/data/ab,dst=/data/ab,readonly"));
 });

@@ -5,13 +5,14 @@
  * @module
  */
 import { fnv1a32 } from "./_fnv1a.ts";
+import { CONTAINER_DENO_DIR } from "../policy/package_dir.ts";
 import type { ResolvedServer } from "../policy/resolve.ts";
+
+/** Where the code volume is mounted inside the container; the image's `DENO_DIR`. */
+export { CONTAINER_DENO_DIR };
 
 /** The image servers run in by default: the real Deno image, pinned (never `latest`). */
 export const DENO_IMAGE = "denoland/deno:2.9.6";
-
-/** Where the code volume is mounted inside the container; the image's `DENO_DIR`. */
-export const CONTAINER_DENO_DIR = "/deno-dir";
 
 /** The lockfile inside the code volume, written by the pull container. */
 export const CONTAINER_LOCK_FILE = "/deno-dir/deno.lock";

@@ -9,14 +9,47 @@ import { type DockerCommandOptions, removeContainer, runDocker } from "./docker_
 
 /** The removal of orphaned containers under way, if any. */
 let reaping: Promise<void> | undefined;
+/** A removal put off until the server has started (see {@linkcode reapOrphansLater}). */
+let deferred: { timer: ReturnType<typeof setTimeout>; docker: DockerCommandOptions } | undefined;
 
 /**
- * Waits for the removal of orphaned containers that a launch started, if one is under way.
+ * How long a launch waits before it removes orphaned containers: past a container's start, so
+ * the `docker` clients it takes do not compete with that start for the CPU.
+ */
+export const ORPHAN_REMOVAL_DELAY_MS = 2000;
+
+/**
+ * Waits for the removal of orphaned containers that a launch started, if one is under way; one
+ * that was put off starts now.
  *
  * @returns When no removal is running.
  */
 export async function orphanRemoval(): Promise<void> {
+  if (deferred) {
+    clearTimeout(deferred.timer);
+    const { docker } = deferred;
+    deferred = undefined;
+    reapOrphans(docker);
+  }
   await reaping;
+}
+
+/**
+ * Removes orphaned containers once the server has had time to start (see
+ * {@linkcode ORPHAN_REMOVAL_DELAY_MS}), or as soon as a server stops ({@linkcode orphanRemoval}),
+ * whichever comes first; the wait does not keep the launcher alive. Does nothing when a removal
+ * is already under way or put off.
+ *
+ * @param docker The docker client and its environment.
+ */
+export function reapOrphansLater(docker: DockerCommandOptions): void {
+  if (reaping || deferred) return;
+  const timer = setTimeout(() => {
+    deferred = undefined;
+    reapOrphans(docker);
+  }, ORPHAN_REMOVAL_DELAY_MS);
+  Deno.unrefTimer(Number(timer));
+  deferred = { timer, docker };
 }
 
 /**

@@ -8,17 +8,11 @@ import { join } from "node:path";
 import { serverDirs } from "./cache_dirs.ts";
 import { DOCKER_PULL_PROXY_VARS, DOCKER_PULL_TLS_VARS } from "./child_env.ts";
 import { dockerPullArgs } from "./docker_args.ts";
-import { checkImageReference } from "./docker_checks.ts";
+import { checkDockerMounts, checkImageReference } from "./docker_checks.ts";
 import { DENO_IMAGE, DOCKER_LABEL, dockerVolumeName } from "./docker_names.ts";
-import {
-  checkDocker,
-  type DockerCommandOptions,
-  imageExists,
-  runDocker,
-  volumeExists,
-} from "./docker_engine.ts";
+import { checkDocker, type DockerCommandOptions, imageExists, runDocker } from "./docker_engine.ts";
 import type { DockerLaunchOptions } from "./docker_launch.ts";
-import { launcherLabels, reapOrphans } from "./docker_orphans.ts";
+import { launcherLabels, reapOrphans, reapOrphansLater } from "./docker_orphans.ts";
 import { dockerOptions, limits, pick, randomSuffix, tlsTrust } from "./_docker_inputs.ts";
 import { CacheError, downloadSummary } from "./pull.ts";
 import { type ApprovalOptions, checkApproval } from "../policy/approval.ts";
@@ -60,6 +54,7 @@ export interface DockerPullStepOptions extends DockerLaunchOptions, ApprovalOpti
  * @param server A resolved server.
  * @param options Cache root, image, network, environment, progress sink.
  * @returns The pull record.
+ * @throws {GrantError} When a grant's path cannot be mounted (see `checkDockerMounts`).
  * @throws {DockerUnavailableError} When docker is missing or its engine is down.
  * @throws {RangeError} When the image is not pinned (no tag, or `latest`).
  * @throws {CacheError} `missing` when the image is not present and `pullImage` is not set.
@@ -75,31 +70,44 @@ export async function dockerPull(
   server: ResolvedServer,
   options: DockerPullStepOptions,
 ): Promise<DockerPullRecord> {
+  checkDockerMounts(server);
   await checkApproval(server, options);
+  const docker = dockerOptions(options, options.source ?? Deno.env.toObject());
+  const image = checkImageReference(options.image ?? DENO_IMAGE);
+  return await fillVolume(server, options, { docker, image, engine: checkDocker(docker) });
+}
+
+/** The docker client, the checked image, and the engine check, started (or passed) already. */
+interface FillContext {
+  docker: DockerCommandOptions;
+  image: string;
+  engine: Promise<unknown>;
+}
+
+/**
+ * The pull itself, once approved: the engine check, the image and the volume's state are asked
+ * at once, then the volume is filled and recorded.
+ */
+async function fillVolume(
+  server: ResolvedServer,
+  options: DockerPullStepOptions,
+  { docker, image, engine }: FillContext,
+): Promise<DockerPullRecord> {
   const progress = options.progress ?? ((line: string) => console.error(line));
   const source = options.source ?? Deno.env.toObject();
-  const docker = dockerOptions(options, source);
-  const image = checkImageReference(options.image ?? DENO_IMAGE);
   const volume = dockerVolumeName(server, { image });
-  await checkDocker(docker);
-  await ensureImage(server, image, options.pullImage ?? false, docker, progress);
-  if (!await pulledVolume(volume, docker) && await volumeExists(volume, docker)) {
+  const [, hasImage, state] = await Promise.all([
+    engine,
+    imageExists(image, docker),
+    volumeState(volume, docker),
+  ]);
+  if (!hasImage) await fetchImage(server, image, options.pullImage ?? false, docker, progress);
+  if (state === "unlabelled") {
     // Created empty by a `docker run` after the volume was removed: start afresh.
     const out = await runDocker(["volume", "rm", "--", volume], docker);
     if (out.code !== 0) throw new Error(`Cannot remove volume "${volume}": ${out.stderr.trim()}`);
   }
-  if (!await volumeExists(volume, docker)) {
-    const out = await runDocker([
-      "volume",
-      "create",
-      "--label",
-      `${DOCKER_LABEL}=1`,
-      "--label",
-      `${DOCKER_LABEL}.server=${server.name}`,
-      volume,
-    ], docker);
-    if (out.code !== 0) throw new Error(`Cannot create volume "${volume}": ${out.stderr.trim()}`);
-  }
+  if (state !== "pulled") await createVolume(server, volume, docker);
   const passEnv = DOCKER_PULL_PROXY_VARS.filter((name) => source[name] !== undefined);
   const tls = tlsTrust(source, DOCKER_PULL_TLS_VARS);
   const args = dockerPullArgs(server, {
@@ -139,12 +147,29 @@ export async function dockerPull(
   return record;
 }
 
+async function createVolume(
+  server: ResolvedServer,
+  volume: string,
+  docker: DockerCommandOptions,
+): Promise<void> {
+  const out = await runDocker([
+    "volume",
+    "create",
+    "--label",
+    `${DOCKER_LABEL}=1`,
+    "--label",
+    `${DOCKER_LABEL}.server=${server.name}`,
+    volume,
+  ], docker);
+  if (out.code !== 0) throw new Error(`Cannot create volume "${volume}": ${out.stderr.trim()}`);
+}
+
 /** A server ready to start in docker, with its engine check possibly still running. */
 export interface PreparedDockerServer {
   /**
-   * Confirms that the engine answers and the code volume is the pulled one, then starts removing
-   * containers left by launchers that died (off the start-up path; stopping a docker server waits
-   * for it). Call it right after starting the container, so the check overlaps its start-up, and
+   * Confirms that the engine answers and the code volume is the pulled one, then puts off the
+   * removal of containers left by launchers that died until the server has started (stopping a
+   * docker server starts it if still pending, and waits for it). Call it right after starting the container, so the check overlaps its start-up, and
    * pass none of the server's output on before it resolves.
    */
   verify(): Promise<void>;
@@ -159,6 +184,7 @@ export interface PreparedDockerServer {
  * @param server A resolved server.
  * @param options Cache root, image, environment, pull policy.
  * @returns The pending checks.
+ * @throws {GrantError} When a grant's path cannot be mounted (see `checkDockerMounts`).
  * @throws {DockerUnavailableError} When docker is missing or its engine is down (also from
  *   `verify`).
  * @throws {CacheError} `missing` when the code was never pulled and auto-pull is off, or (from
@@ -176,33 +202,53 @@ export async function prepareDockerServer(
   server: ResolvedServer,
   options: DockerPullStepOptions,
 ): Promise<PreparedDockerServer> {
-  await checkApproval(server, options);
+  checkDockerMounts(server);
   const source = options.source ?? Deno.env.toObject();
   const docker = dockerOptions(options, source);
   const image = options.image ?? DENO_IMAGE;
   const volume = dockerVolumeName(server, { image });
+  const recordPath = pullRecordPath(options.cacheRoot, volume);
+  // Reading the record touches nothing: it overlaps the approval check.
+  const [record] = await Promise.all([readRecord(recordPath), checkApproval(server, options)]);
   await Deno.mkdir(serverDirs(server.name, server.specifier, options.cacheRoot).cwd, {
     recursive: true,
   });
-  let record: DockerPullRecord | undefined;
-  try {
-    record = JSON.parse(await Deno.readTextFile(pullRecordPath(options.cacheRoot, volume)));
-  } catch { /* never pulled */ }
-  if (record?.volume === volume && record.image === image) {
-    const recordPath = pullRecordPath(options.cacheRoot, volume);
+  // A record vouches only for the exact package and image it was pulled for: the volume name's
+  // 32-bit hash could be shared by another specifier, or the record copied from another server.
+  if (
+    record?.volume === volume && record.image === image && record.specifier === server.specifier
+  ) {
     return { verify: () => verifyReady(server, image, volume, docker, recordPath) };
   }
-  await checkDocker(docker);
-  await reapOrphans(docker);
-  if (options.autoPull === false) {
-    throw new CacheError(
-      "missing",
-      `"${server.name}" (${server.specifier}) is not pulled into docker yet: run mcp-run pull ` +
-        `${server.name} --isolation docker`,
-    );
+  const engine = checkDocker(docker);
+  await engine;
+  // Leftovers of launchers that died are removed alongside the pull (its container carries this
+  // launcher's labels, so it is never taken for one), and before this call returns.
+  const reaping = reapOrphans(docker);
+  try {
+    if (options.autoPull === false) {
+      throw new CacheError(
+        "missing",
+        `"${server.name}" (${server.specifier}) is not pulled into docker yet: run mcp-run pull ` +
+          `${server.name} --isolation docker`,
+      );
+    }
+    // The engine answered just now: the pull does not ask again.
+    const checked = checkImageReference(image);
+    await fillVolume(server, options, { docker, image: checked, engine });
+  } finally {
+    await reaping;
   }
-  await dockerPull(server, options);
   return { verify: () => Promise.resolve() };
+}
+
+/** The pull record on the host, or undefined when there is none (or it cannot be read). */
+async function readRecord(path: string): Promise<Partial<DockerPullRecord> | undefined> {
+  try {
+    return JSON.parse(await Deno.readTextFile(path));
+  } catch {
+    return undefined;
+  }
 }
 
 async function verifyReady(
@@ -214,10 +260,10 @@ async function verifyReady(
 ): Promise<void> {
   // Only the volume is checked up front: `docker run` creates a missing named volume, empty and
   // unlabelled. A missing image makes `docker run --pull never` itself fail with its name.
-  if (!await pulledVolume(volume, docker)) {
-    await checkDocker(docker);
+  if (await volumeState(volume, docker) !== "pulled") {
+    // An engine that is down says nothing about the volume: the record stays for when it is up.
+    const [, hasImage] = await Promise.all([checkDocker(docker), imageExists(image, docker)]);
     await Deno.remove(recordPath).catch(() => {});
-    const hasImage = await imageExists(image, docker);
     throw new CacheError(
       "missing",
       hasImage
@@ -227,28 +273,35 @@ async function verifyReady(
           `docker (or docker pull ${image})`,
     );
   }
-  // Leftovers of launchers that died are removed while this one starts, off the start-up path;
-  // stopping a server waits for it, so even a short command finishes the job before it exits.
-  reapOrphans(docker);
+  // Leftovers of launchers that died are removed once this server has started, off the start-up
+  // path; stopping a server starts and waits for it, so even a short command does the job.
+  reapOrphansLater(docker);
 }
 
-/** Whether the volume exists and was created by a pull (it carries mcp-run's label). */
-async function pulledVolume(volume: string, docker: DockerCommandOptions): Promise<boolean> {
+/**
+ * A code volume's state, from one `docker volume inspect`: `pulled` (it carries mcp-run's label,
+ * so a pull created it), `unlabelled` (another `docker run` created it empty), or `missing`.
+ */
+async function volumeState(
+  volume: string,
+  docker: DockerCommandOptions,
+): Promise<"pulled" | "unlabelled" | "missing"> {
   const out = await runDocker(
     ["volume", "inspect", "--format", `{{index .Labels "${DOCKER_LABEL}"}}`, "--", volume],
     docker,
   );
-  return out.code === 0 && out.stdout.trim() === "1";
+  if (out.code !== 0) return "missing";
+  return out.stdout.trim() === "1" ? "pulled" : "unlabelled";
 }
 
-async function ensureImage(
+/** Fetches a missing image, when allowed (the pull step); a launch never does. */
+async function fetchImage(
   server: ResolvedServer,
   image: string,
   pullImage: boolean,
   docker: DockerCommandOptions,
   progress: (line: string) => void,
 ): Promise<void> {
-  if (await imageExists(image, docker)) return;
   if (!pullImage) {
     throw new CacheError(
       "missing",

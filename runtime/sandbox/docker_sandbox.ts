@@ -61,6 +61,7 @@ export class DockerSandbox implements Sandbox {
    * @param options `standalone`: no launcher labels.
    * @returns The plan.
    * @throws {TypeError} When a required variable or secret is not set.
+   * @throws {GrantError} When a grant's path cannot be written as a docker mount.
    * @throws {RangeError} When a grant cannot be mounted safely.
    */
   plan(server: ResolvedServer, options: SandboxPlanOptions = {}): DockerLaunchPlan {
@@ -76,6 +77,7 @@ export class DockerSandbox implements Sandbox {
    *
    * @param server A resolved server.
    * @returns When the volume holds the code and the pull is recorded.
+   * @throws {GrantError} When a grant's path cannot be written as a docker mount.
    */
   async pull(server: ResolvedServer): Promise<void> {
     await dockerPull(server, { ...this.#options, pullImage: true });
@@ -87,6 +89,7 @@ export class DockerSandbox implements Sandbox {
    *
    * @param server A resolved server.
    * @returns The pending checks.
+   * @throws {GrantError} When a grant's path cannot be written as a docker mount.
    */
   async prepare(server: ResolvedServer): Promise<PreparedLaunch> {
     return await prepareDockerServer(server, this.#options);

@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { dirname, isAbsolute, join, resolve } from "node:path";
+import { dirname, isAbsolute, join, resolve } from "../_path.ts";
 import { cacheRoot, serverDirs } from "../sandbox/cache_dirs.ts";
 import { fnv1a32 } from "../sandbox/_fnv1a.ts";
 import { type PendingSealCheck, startSealCheck } from "../sandbox/_cache_seal.ts";

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { resolve } from "node:path";
+import { resolve } from "../_path.ts";
 import { type CliContext, UsageError } from "./context.ts";
 import { type ClientEntry, clientEntry } from "../clients/client_entry.ts";
 import { readClientEnvironment } from "../clients/client_environment.ts";

@@ -10,9 +10,9 @@ const NAMES = Object.keys(OPTIONS) as OptionName[];
 const LISTED = [...USAGE.matchAll(/^ {2}mcp-run ([a-z]+)/gm)].map((m) => m[1]);
 
 /** Whether `command` takes `--name` (asked of the same check the CLI runs). */
-function accepts(command: string, name: OptionName): boolean {
+async function accepts(command: string, name: OptionName): Promise<boolean> {
   const args = OPTIONS[name].type === "boolean" ? [`--${name}`] : [`--${name}`, "x"];
-  return strayOption(command, parseCommandLine(args).tokens) === undefined;
+  return strayOption(command, (await parseCommandLine(args)).tokens) === undefined;
 }
 
 Deno.test("HELP has a text for exactly the commands USAGE lists", () => {
@@ -63,10 +63,10 @@ Deno.test("main() prints the usage for an unknown command, with --help or withou
   }
 });
 
-Deno.test("a command's help, or the general usage, mentions every option it accepts", () => {
+Deno.test("a command's help, or the general usage, mentions every option it accepts", async () => {
   for (const command of LISTED) {
     for (const name of NAMES) {
-      if (!accepts(command, name)) continue;
+      if (!await accepts(command, name)) continue;
       assert.ok(
         HELP[command].includes(`--${name}`) || USAGE.includes(`--${name}`),
         `mcp-run ${command} accepts --${name} but no help text mentions it`,
@@ -75,22 +75,22 @@ Deno.test("a command's help, or the general usage, mentions every option it acce
   }
 });
 
-Deno.test("a command's help offers only options that command accepts", () => {
+Deno.test("a command's help offers only options that command accepts", async () => {
   for (const command of LISTED) {
     // "run --dry-run" in another command's text names run's option, not this one's.
     for (const m of HELP[command].matchAll(/(\S*) --([a-z][a-z-]*)/g)) {
       if (m[1] !== command && LISTED.includes(m[1])) continue;
       const name = m[2] as OptionName;
       assert.ok(Object.hasOwn(OPTIONS, name), `${command} help names unknown option --${name}`);
-      assert.ok(accepts(command, name), `${command} help offers --${name}, which it refuses`);
+      assert.ok(await accepts(command, name), `${command} help offers --${name}, which it refuses`);
     }
   }
 });
 
-Deno.test("the usage line of each command shows only options that command accepts", () => {
+Deno.test("the usage line of each command shows only options that command accepts", async () => {
   for (const m of USAGE.matchAll(/^ {2}mcp-run ([a-z]+) (.*)$/gm)) {
     for (const option of m[2].matchAll(/--([a-z][a-z-]*)/g)) {
-      assert.ok(accepts(m[1], option[1] as OptionName), `${m[1]}: --${option[1]}`);
+      assert.ok(await accepts(m[1], option[1] as OptionName), `${m[1]}: --${option[1]}`);
     }
   }
 });

@@ -136,7 +136,7 @@ export async function main(argv: string[], options: MainOptions = {}): Promise<n
   const line = { rest: [] as string[], serverArgs: dash >= 0 ? argv.slice(dash + 1) : [] };
   let parsed;
   try {
-    parsed = parseCommandLine(dash >= 0 ? argv.slice(0, dash) : argv);
+    parsed = await parseCommandLine(dash >= 0 ? argv.slice(0, dash) : argv);
   } catch (error) {
     printError(`mcp-run: ${parseErrorMessage(error as Error)}\nRun mcp-run --help for usage.`);
     return EXIT.usage;

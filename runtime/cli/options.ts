@@ -4,8 +4,9 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
-import { isAbsolute, resolve as resolvePath } from "node:path";
+import { isAbsolute, resolve as resolvePath } from "../_path.ts";
+import type { parseArgs } from "node:util";
+import { quickParseArgs } from "./_quick_args.ts";
 import { cacheRoot } from "../sandbox/cache_dirs.ts";
 import { checkDockerLimits, checkImageReference } from "../sandbox/docker_checks.ts";
 import type { DockerLaunchOptions } from "../sandbox/docker_launch.ts";
@@ -122,26 +123,33 @@ const COMMAND_OPTIONS: Record<string, readonly string[]> = {
   index: [],
 };
 
-/** The parser, called the one way the CLI calls it (its result type is the CLI's). */
-function parse(args: string[]) {
-  return parseArgs({ args, allowPositionals: true, tokens: true, options: OPTIONS });
-}
+/** How the CLI calls the parser. */
+type ParseConfig = {
+  args: string[];
+  allowPositionals: true;
+  tokens: true;
+  options: typeof OPTIONS;
+};
 
 /** The command line, parsed. */
-export type ParsedCommandLine = ReturnType<typeof parse>;
+export type ParsedCommandLine = ReturnType<typeof parseArgs<ParseConfig>>;
 
 /** The options given, by name. */
 export type CliValues = ParsedCommandLine["values"];
 
 /**
- * Parses the options and positional arguments before `--`.
+ * Parses the options and positional arguments before `--`, as node:util `parseArgs` does (a
+ * plain line without loading it; see {@linkcode quickParseArgs}).
  *
  * @param args The arguments before `--`.
  * @returns Values, positionals and tokens.
  * @throws {TypeError} For an unknown option or a missing value (see {@linkcode parseErrorMessage}).
  */
-export function parseCommandLine(args: string[]): ParsedCommandLine {
-  return parse(args);
+export async function parseCommandLine(args: string[]): Promise<ParsedCommandLine> {
+  const quick = quickParseArgs(args, OPTIONS) as ParsedCommandLine | undefined;
+  if (quick) return quick;
+  const { parseArgs } = await import("node:util");
+  return parseArgs({ args, allowPositionals: true, tokens: true, options: OPTIONS });
 }
 
 /**

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { join } from "node:path";
+import { join } from "../_path.ts";
 import { checkImageReference } from "../sandbox/docker_checks.ts";
 import { readPlainJsonc } from "../policy/_plain_jsonc.ts";
 

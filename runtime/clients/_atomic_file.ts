@@ -1,5 +1,5 @@
+import { basename, dirname, join } from "../_path.ts";
 // Serialised, atomic, backed-up rewrites of one file.
-import { basename, dirname, join } from "node:path";
 
 /** What {@link updateFile} did. */
 export interface FileUpdate {

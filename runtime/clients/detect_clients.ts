@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { dirname } from "node:path";
+import { dirname } from "../_path.ts";
 import { readClientEnvironment } from "./client_environment.ts";
 import { CLIENTS } from "./registry.ts";
 import type { ClientEnvironment, ClientId, ConfigScope } from "./types.ts";

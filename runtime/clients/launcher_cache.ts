@@ -5,8 +5,7 @@
  *
  * @module
  */
-import { dirname, isAbsolute, join, resolve } from "node:path";
-import { fileURLToPath as fromFileUrl } from "node:url";
+import { dirname, fileURLToPath as fromFileUrl, isAbsolute, join, resolve } from "../_path.ts";
 import { PULL_VARS } from "../sandbox/child_env.ts";
 import type { Manifest } from "../policy/manifest.ts";
 import { DEFAULT_NPM_REGISTRY } from "../policy/package_dir.ts";

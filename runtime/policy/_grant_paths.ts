@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { basename, dirname, isAbsolute, join, resolve as resolvePath } from "node:path";
+import { basename, dirname, isAbsolute, join, resolve as resolvePath } from "../_path.ts";
 import { GrantError } from "./grant_error.ts";
 import { forbiddenPathReason, isWithin, type PathContext } from "./path_policy.ts";
 

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { join, resolve as resolvePath } from "node:path";
+import { join, resolve as resolvePath } from "../_path.ts";
 import type { Manifest, ParameterSpec } from "./manifest.ts";
 import { formatNetGrant, parseNetGrant } from "./net_policy.ts";
 import { GrantError } from "./grant_error.ts";

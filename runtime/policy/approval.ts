@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { dirname, join } from "node:path";
+import { dirname, join } from "../_path.ts";
 import { cacheWriteError } from "../sandbox/cache_dirs.ts";
 import { describeGrantDiff, diffGrants, type GrantChange, widensGrants } from "./grant_diff.ts";
 import { type Manifest, readManifest } from "./manifest.ts";

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { isAbsolute, join, normalize } from "node:path";
+import { isAbsolute, join, normalize } from "../_path.ts";
 import {
   type Manifest,
   type ManifestProblem,

@@ -1,9 +1,9 @@
+import { join } from "../_path.ts";
 /**
  * Where Deno keeps an npm package's files inside a `DENO_DIR`, for the `${package_dir}` grant.
  *
  * @module
  */
-import { join } from "node:path";
 
 /**
  * The `DENO_DIR` inside a container (the Deno image's): in docker isolation a server's code lives

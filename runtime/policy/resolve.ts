@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { dirname, join, resolve as resolvePath } from "node:path";
+import { dirname, join, resolve as resolvePath } from "../_path.ts";
 import { type Manifest, placeholders } from "./manifest.ts";
 import { denyNetList, formatNetGrant, isPrivateGrant, type NetGrant } from "./net_policy.ts";
 import { CONTAINER_DENO_DIR, npmPackageDir } from "./package_dir.ts";

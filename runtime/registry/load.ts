@@ -3,8 +3,7 @@
  *
  * @module
  */
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath as fromFileUrl, pathToFileURL } from "node:url";
+import { dirname, fileURLToPath as fromFileUrl, join, pathToFileURL, resolve } from "../_path.ts";
 import { type Manifest, ManifestError, readManifest } from "../policy/manifest.ts";
 import { MANIFEST_PATTERNS } from "../policy/manifest_schema.ts";
 

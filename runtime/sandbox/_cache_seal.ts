@@ -11,7 +11,7 @@
  *
  * @module
  */
-import { join } from "node:path";
+import { join } from "../_path.ts";
 import type { ServerDirs } from "./cache_dirs.ts";
 import { CODE_DIRS } from "./_pull_record.ts";
 import { compareCtimes, findAllowed, type TreeScan } from "./_tree_digest.ts";
@@ -38,33 +38,36 @@ const SEALED = ["deno.lock", "pull.json", ...CODE_DIRS.map((d) => `deno_dir/${d}
  * Whether the server's cache is unchanged since a check of it passed: the seal names this
  * specifier, every sealed path has the inode it had, and nothing in them changed status since.
  * `false` whenever that cannot be told (no seal, no `find`, an error): then the full check runs.
+ * Everything up to starting `find` happens before it returns, so the walk is under way even
+ * while the caller's thread is busy (loading modules, say).
  *
  * @param specifier The server's specifier.
  * @param dirs The server's folders.
  * @returns Whether the seal holds.
  */
-export async function sealHolds(specifier: string, dirs: ServerDirs): Promise<boolean> {
+export function sealHolds(specifier: string, dirs: ServerDirs): Promise<boolean> {
+  let find: Deno.ChildProcess;
   try {
-    const seal = await readSeal(dirs);
-    if (seal?.specifier !== specifier || !findAllowed()) return false;
-    const inodes = await sealedInodes(dirs);
+    const seal = readSeal(dirs);
+    if (seal?.specifier !== specifier || !findAllowed()) return Promise.resolve(false);
     const present: string[] = [];
     for (const path of SEALED) {
-      if (inodes[path] !== seal.inodes[path]) return false;
-      if (inodes[path] !== null) present.push(path);
+      const inode = inodeOf(join(dirs.dir, path));
+      if (inode !== seal.inodes[path]) return Promise.resolve(false);
+      if (inode !== null) present.push(path);
     }
-    const found = await new Deno.Command("find", {
+    find = new Deno.Command("find", {
       args: ["-P", ...present, "-newerct", `@${seal.ctime}`, "-print", "-quit"],
       cwd: dirs.dir,
       env: { LC_ALL: "C" },
       stdin: "null",
       stdout: "piped",
       stderr: "null",
-    }).output();
-    return found.success && found.stdout.length === 0;
+    }).spawn();
   } catch {
-    return false;
+    return Promise.resolve(false);
   }
+  return find.output().then((found) => found.success && found.stdout.length === 0, () => false);
 }
 
 /** A seal check started before the server was known (see {@linkcode startSealCheck}). */
@@ -107,24 +110,25 @@ export function sealCheckFor(
   return sealHolds(specifier, dirs);
 }
 
-async function readSeal(dirs: ServerDirs): Promise<CacheSeal | undefined> {
-  const value = JSON.parse(await Deno.readTextFile(sealFile(dirs)));
+function readSeal(dirs: ServerDirs): CacheSeal | undefined {
+  const value = JSON.parse(Deno.readTextFileSync(sealFile(dirs)));
   const ok = typeof value?.specifier === "string" && typeof value.ctime === "string" &&
     /^\d+(\.\d+)?$/.test(value.ctime) && typeof value.inodes === "object" && value.inodes;
   return ok ? value : undefined;
 }
 
-async function sealedInodes(dirs: ServerDirs): Promise<Record<string, number | null>> {
-  const inodes: Record<string, number | null> = {};
-  await Promise.all(SEALED.map(async (path) => {
-    try {
-      inodes[path] = (await Deno.lstat(join(dirs.dir, path))).ino ?? NaN;
-    } catch (error) {
-      if (!(error instanceof Deno.errors.NotFound)) throw error;
-      inodes[path] = null;
-    }
-  }));
-  return inodes;
+/** A path's inode number; `null` when nothing is there. */
+function inodeOf(path: string): number | null {
+  try {
+    return Deno.lstatSync(path).ino ?? NaN;
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+    return null;
+  }
+}
+
+function sealedInodes(dirs: ServerDirs): Record<string, number | null> {
+  return Object.fromEntries(SEALED.map((path) => [path, inodeOf(join(dirs.dir, path))]));
 }
 
 /** A seal under way: its probe file, and the sealed paths' inodes before the check began. */
@@ -151,7 +155,7 @@ export async function openSeal(dirs: ServerDirs): Promise<OpenSeal | undefined> 
     return undefined;
   }
   try {
-    return { probe, inodes: await sealedInodes(dirs) };
+    return { probe, inodes: sealedInodes(dirs) };
   } catch {
     await Deno.remove(probe).catch(() => {});
     return undefined;

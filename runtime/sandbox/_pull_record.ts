@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { join } from "node:path";
+import { join } from "../_path.ts";
 import type { ServerDirs } from "./cache_dirs.ts";
 import type { ResolvedServer } from "../policy/resolve.ts";
 import {

@@ -1,5 +1,5 @@
+import { join } from "../_path.ts";
 /** File digests of a code cache tree, for pull records and tamper checks. */
-import { join } from "node:path";
 
 /** One file's size, times, inode and content hash. */
 export interface FileDigest {

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { join } from "node:path";
+import { join } from "../_path.ts";
 import { fnv1a32 } from "./_fnv1a.ts";
 
 /** The folders one server version uses. */

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { dirname } from "node:path";
+import { dirname } from "../_path.ts";
 import { serverDirs } from "./cache_dirs.ts";
 import { declaredEnv, DOCKER_RUN_TLS_VARS } from "./child_env.ts";
 import { dockerRunArgs } from "./docker_args.ts";

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { join } from "node:path";
+import { join } from "../_path.ts";
 import { serverDirs } from "./cache_dirs.ts";
 import { DOCKER_PULL_PROXY_VARS, DOCKER_PULL_TLS_VARS } from "./child_env.ts";
 import { dockerPullArgs } from "./docker_args.ts";

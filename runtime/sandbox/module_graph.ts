@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { fileURLToPath as fromFileUrl } from "node:url";
+import { fileURLToPath as fromFileUrl } from "../_path.ts";
 import { isWithin } from "../policy/path_policy.ts";
 import { GrantError, type ResolvedServer } from "../policy/resolve.ts";
 

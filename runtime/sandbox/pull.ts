@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { basename, dirname, join } from "node:path";
+import { basename, dirname, join } from "../_path.ts";
 import { type ApprovalOptions, checkApproval } from "../policy/approval.ts";
 import { withFileLock } from "./_cache_lock.ts";
 import { cacheWriteError, type ServerDirs, serverDirs } from "./cache_dirs.ts";

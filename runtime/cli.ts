@@ -8,12 +8,18 @@
  *
  * @module
  */
+import { onUse } from "./_on_use.ts";
 import { readLaunchHint } from "./cli/_launch_hint.ts";
 import type { MainOptions } from "./cli/main.ts";
 
 export type { MainOptions } from "./cli/main.ts";
 export type { LaunchHint } from "./cli/_launch_hint.ts";
 export type { PendingSealCheck } from "./sandbox/_cache_seal.ts";
+
+/** The command line's modules, loaded on use (see {@linkcode onUse}). */
+function loadMain(): Promise<typeof import("./cli/main.ts")> {
+  return import(onUse("./cli/main.ts", import.meta.url));
+}
 
 /**
  * Runs the CLI with the given arguments.
@@ -32,10 +38,12 @@ export type { PendingSealCheck } from "./sandbox/_cache_seal.ts";
  * ```
  */
 export async function main(argv: string[], options: MainOptions = {}): Promise<number> {
-  return await (await import("./cli/main.ts")).main(argv, options);
+  return await (await loadMain()).main(argv, options);
 }
 
 if (import.meta.main) {
+  // The CLI's modules are read while the hint's check starts.
+  const loading = loadMain();
   const launchHint = readLaunchHint(Deno.args, Deno.env.toObject());
-  Deno.exit(await main(Deno.args, { launchHint }));
+  Deno.exit(await (await loading).main(Deno.args, { launchHint }));
 }

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { onUse } from "../_on_use.ts";
 import type {
   CallToolResult,
   ListPromptsResult,
@@ -308,7 +309,10 @@ async function connectFor(
   timeoutMs: number | undefined,
 ) {
   const server = await resolveFor(ctx, target, extraArgs);
-  const { connectServer } = await import("../sandbox/connect.ts");
+  const { connectServer } =
+    await (import(onUse("../sandbox/connect.ts", import.meta.url)) as Promise<
+      typeof import("../sandbox/connect.ts")
+    >);
   const connected = await connectServer(server, {
     cacheRoot: ctx.target.cacheRoot,
     sandbox: ctx.sandbox,

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { onUse } from "../_on_use.ts";
 import { guardChildren } from "../sandbox/child_guard.ts";
 import { ManifestError } from "../policy/manifest.ts";
 import { GrantError } from "../policy/resolve.ts";
@@ -48,15 +49,20 @@ function clientCommand(
 ): Command {
   return async (ctx, line, values) => {
     expectArgs(line.rest, 1, 1, arity);
-    const commands = await import("./clients.ts");
+    const commands = await clients();
     return await commands[name](ctx, line.rest[0], clientOptions(values, line));
   };
 }
 
 /** The usage texts, loaded when shown. */
-const help = () => import("./help.ts");
+const help = () =>
+  import(onUse("./help.ts", import.meta.url)) as Promise<typeof import("./help.ts")>;
 /** The registry commands, loaded on use so `run` starts without them. */
-const registry = () => import("./registry.ts");
+const registry = () =>
+  import(onUse("./registry.ts", import.meta.url)) as Promise<typeof import("./registry.ts")>;
+/** The client commands, loaded on use. */
+const clients = () =>
+  import(onUse("./clients.ts", import.meta.url)) as Promise<typeof import("./clients.ts")>;
 
 /** Every command, by name. */
 const COMMANDS: Record<string, Command> = {
@@ -67,15 +73,20 @@ const COMMANDS: Record<string, Command> = {
   call: (ctx, line, values) => callCommand(ctx, line, { timeout: values.timeout }),
   // Loaded on use, so the other commands start without the HTTP bridge and its SDK transport.
   serve: async (ctx, line, values) =>
-    await (await import("./serve.ts")).serveCommand(ctx, line, values),
+    await (await (import(onUse("./serve.ts", import.meta.url)) as Promise<
+      typeof import("./serve.ts")
+    >)).serveCommand(ctx, line, values),
   config: clientCommand("configCommand", ONE_TARGET),
   install: clientCommand("installCommand", "give one server name"),
   uninstall: clientCommand("uninstallCommand", "give one entry name"),
   clients: async (ctx, line) => {
     expectArgs(line.rest, 0, 0, "takes no arguments");
-    return await (await import("./clients.ts")).clientsCommand(ctx);
+    return await (await clients()).clientsCommand(ctx);
   },
-  check: async (ctx, line) => await (await import("./check.ts")).checkCommand(ctx, line),
+  check: async (ctx, line) =>
+    await (await (import(onUse("./check.ts", import.meta.url)) as Promise<
+      typeof import("./check.ts")
+    >)).checkCommand(ctx, line),
   list: async (ctx) => await (await registry()).listCommand(ctx),
   search: async (ctx, { rest }) => {
     expectArgs(rest, 1, Infinity, "give one or more words");

@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { onUse } from "../_on_use.ts";
 import type { Json } from "./_manifest_checker.ts";
 import { manifestFromValue } from "./_manifest_value.ts";
 import { readPlainJsonc } from "./_plain_jsonc.ts";
@@ -178,6 +179,8 @@ export async function readManifest(
     const { manifest } = manifestFromValue(plain as Json);
     if (manifest) return manifest;
   }
-  const { parseManifest } = await import("./manifest_text.ts");
+  const { parseManifest } = await (import(onUse("./manifest_text.ts", import.meta.url)) as Promise<
+    typeof import("./manifest_text.ts")
+  >);
   return parseManifest(text, options);
 }

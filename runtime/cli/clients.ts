@@ -81,7 +81,7 @@ export async function installCommand(
   // Refuse a corrupt file or a foreign entry before downloading anything.
   withClientEntry(await readIfExists(file), entry, { force: options.force, file });
   // Pull when never pulled and verify the cache: the entry then starts offline.
-  await (await ctx.sandboxFor(built.isolation).prepare(built.server)).verify();
+  await (await (await ctx.sandboxFor(built.isolation)).prepare(built.server)).verify();
   await cacheLauncherOf(ctx, built);
   if (built.envFile) {
     await writeSecretEnvFile(built.envFile.path, built.envFile.values);
@@ -126,7 +126,7 @@ export async function configCommand(
   if (options.client === undefined) return await printPlainEntry(ctx, target, options);
   const built = await buildEntry(ctx, target, options);
   const { entry, file } = built;
-  await (await ctx.sandboxFor(built.isolation).prepare(built.server)).verify();
+  await (await (await ctx.sandboxFor(built.isolation)).prepare(built.server)).verify();
   await cacheLauncherOf(ctx, built);
   if (ctx.json) {
     ctx.print(JSON.stringify(
@@ -242,7 +242,7 @@ async function printPlainEntry(
     extraArgs: options.extraArgs,
     isolation: form,
   });
-  await (await ctx.sandboxFor(form).prepare(server)).verify();
+  await (await (await ctx.sandboxFor(form)).prepare(server)).verify();
   const entry = directEntry(ctx, server, {
     form,
     cacheRoot: ctx.target.cacheRoot,

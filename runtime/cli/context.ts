@@ -33,7 +33,7 @@ export interface CliContext {
   /** The sandbox of `--isolation`. */
   sandbox: Sandbox;
   /** The sandbox of another isolation (client entry forms), with the same options. */
-  sandboxFor: (isolation: Isolation) => Sandbox;
+  sandboxFor: (isolation: Isolation) => Promise<Sandbox>;
   /** The CLI's environment. */
   env: Record<string, string>;
   /** Registry mirrors (`JSR_URL`, `NPM_CONFIG_REGISTRY`). */

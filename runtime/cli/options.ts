@@ -215,7 +215,7 @@ export async function readContext(
     ? [...values.registry, new URL("../../manifests/", import.meta.url)]
     : undefined;
   const docker: DockerLaunchOptions = { cacheRoot: root, ...limits, source: env, registries };
-  const sandboxFor = (choice: Isolation): Sandbox =>
+  const sandboxFor = (choice: Isolation): Promise<Sandbox> =>
     createSandbox(choice, {
       ...docker,
       progress: printError,
@@ -240,7 +240,7 @@ export async function readContext(
     printError,
     json: values.format === "json",
     docker,
-    sandbox: sandboxFor(isolation),
+    sandbox: await sandboxFor(isolation),
     sandboxFor,
     launchHint: options.launchHint,
   };

@@ -4,8 +4,9 @@
  * @module
  */
 import { DenoSandbox, type DenoSandboxOptions } from "./deno_sandbox.ts";
-import { DockerSandbox, type DockerSandboxOptions } from "./docker_sandbox.ts";
+import type { DockerSandboxOptions } from "./docker_sandbox.ts";
 import type { Sandbox } from "./sandbox.ts";
+import { onUse } from "../_on_use.ts";
 
 /** The built-in isolations: Deno's permissions natively, or those inside a docker container. */
 export type Isolation = "deno" | "docker";
@@ -14,7 +15,8 @@ export type Isolation = "deno" | "docker";
 export type CreateSandboxOptions = DenoSandboxOptions & DockerSandboxOptions;
 
 /**
- * Makes the sandbox for an isolation choice.
+ * Makes the sandbox for an isolation choice. A backend's modules load when it is chosen, so a
+ * native start does not read docker's.
  *
  * @param isolation `deno` or `docker`.
  * @param options Cache root, environment, pull policy; docker image, network and limits.
@@ -24,16 +26,24 @@ export type CreateSandboxOptions = DenoSandboxOptions & DockerSandboxOptions;
  * @example
  * ```ts
  * import { createSandbox } from "./create_sandbox.ts";
- * const sandbox = createSandbox("docker", { cacheRoot: "/c", source: {} });
+ * const sandbox = await createSandbox("docker", { cacheRoot: "/c", source: {} });
  * console.log(sandbox.isolation, sandbox.unit); // docker container
  * ```
  */
-export function createSandbox(isolation: Isolation, options: CreateSandboxOptions): Sandbox {
+export async function createSandbox(
+  isolation: Isolation,
+  options: CreateSandboxOptions,
+): Promise<Sandbox> {
   switch (isolation) {
     case "deno":
       return new DenoSandbox(options);
-    case "docker":
+    case "docker": {
+      const { DockerSandbox } =
+        await (import(onUse("./docker_sandbox.ts", import.meta.url)) as Promise<
+          typeof import("./docker_sandbox.ts")
+        >);
       return new DockerSandbox(options);
+    }
     default:
       throw new RangeError(`Unknown isolation "${isolation}": use deno or docker`);
   }

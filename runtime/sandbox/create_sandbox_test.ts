@@ -5,19 +5,19 @@ import { DenoSandbox } from "./deno_sandbox.ts";
 import { denoLaunchPlan } from "./launch_plan.ts";
 import { serverFixture } from "../policy/_server_fixture.ts";
 
-Deno.test("createSandbox() builds the backend each isolation names", () => {
-  const deno = createSandbox("deno", { cacheRoot: "/c" });
+Deno.test("createSandbox() builds the backend each isolation names", async () => {
+  const deno = await createSandbox("deno", { cacheRoot: "/c" });
   assert.ok(deno instanceof DenoSandbox);
   assert.equal(deno.isolation, "deno");
   assert.equal(deno.unit, "process");
-  const docker = createSandbox("docker", { cacheRoot: "/c" });
+  const docker = await createSandbox("docker", { cacheRoot: "/c" });
   assert.ok(!(docker instanceof DenoSandbox));
   assert.equal(docker.isolation, "docker");
 });
 
-Deno.test("createSandbox() refuses an isolation it does not know", () => {
+Deno.test("createSandbox() refuses an isolation it does not know", async () => {
   for (const name of ["", "Docker", "none", "__proto__", "podman"]) {
-    assert.throws(() => createSandbox(name as Isolation, { cacheRoot: "/c" }), {
+    await assert.rejects(() => createSandbox(name as Isolation, { cacheRoot: "/c" }), {
       name: "RangeError",
       message: `Unknown isolation "${name}": use deno or docker`,
     });
@@ -29,7 +29,8 @@ Deno.test("DenoSandbox.plan() is the native launch plan and touches nothing", as
   try {
     const options = { cacheRoot: root, deno: "/opt/deno", source: { DEBUG: "1" } };
     const server = serverFixture({ env: ["DEBUG"] });
-    assert.deepEqual(createSandbox("deno", options).plan(server), denoLaunchPlan(server, options));
+    const sandbox = await createSandbox("deno", options);
+    assert.deepEqual(sandbox.plan(server), denoLaunchPlan(server, options));
     assert.throws(() => Deno.statSync(root), Deno.errors.NotFound, "planning created the cache");
   } finally {
     await Deno.remove(join(root, ".."), { recursive: true });
@@ -37,7 +38,7 @@ Deno.test("DenoSandbox.plan() is the native launch plan and touches nothing", as
 });
 
 Deno.test("DenoSandbox.spawn() starts the plan it is given, with nothing inherited", async () => {
-  const sandbox = createSandbox("deno", { cacheRoot: "/c" });
+  const sandbox = await createSandbox("deno", { cacheRoot: "/c" });
   const child = sandbox.spawn(serverFixture({ name: "given" }), {
     plan: { program: "/bin/sh", args: ["-c", "echo $HOME-$0"], env: { HOME: "planned" }, cwd: "/" },
     onStderr: () => {},

@@ -6,28 +6,17 @@ import { orphanRemoval } from "./docker_orphans.ts";
 import { CacheError } from "./pull.ts";
 import { DockerUnavailableError } from "./docker_engine.ts";
 import type { ResolvedServer } from "../policy/resolve.ts";
+import { serverFixture } from "../policy/_server_fixture.ts";
 
 const IMAGE = "example/deno:1.0.0";
 
 function server(overrides: Partial<ResolvedServer> = {}): ResolvedServer {
-  return {
-    name: "probe",
-    specifier: "npm:probe-server@1.0.0",
-    args: [],
-    read: [],
-    write: [],
-    net: [],
-    denyNet: [],
-    env: [],
-    secrets: [],
-    requiredEnv: [],
-    envValues: {},
-    sys: [],
-    run: [],
-    ffi: [],
-    params: {},
-    ...overrides,
-  };
+  return serverFixture({ name: "probe", specifier: "npm:probe-server@1.0.0", ...overrides });
+}
+
+/** The options every test prepares with: the stand-in engine, the image, approval given. */
+function prepareOptions(ctx: { cacheRoot: string; docker: string }) {
+  return { cacheRoot: ctx.cacheRoot, docker: ctx.docker, image: IMAGE, source: {}, approve: true };
 }
 
 /**
@@ -88,11 +77,12 @@ function writeRecord(cacheRoot: string, s: ResolvedServer, specifier: string): v
 }
 
 Deno.test("prepareDockerServer() refuses a pull record made for another specifier", async () => {
-  await withFakeEngine(async ({ cacheRoot, docker, calls }) => {
+  await withFakeEngine(async (engine) => {
+    const { cacheRoot, calls } = engine;
     const s = server();
     // The record names the same volume and image, but another package version.
     writeRecord(cacheRoot, s, "npm:probe-server@0.9.0");
-    const options = { cacheRoot, docker, image: IMAGE, source: {}, approve: true };
+    const options = prepareOptions(engine);
     await assert.rejects(
       prepareDockerServer(s, { ...options, autoPull: false }),
       (error: unknown) => error instanceof CacheError && error.kind === "missing",
@@ -108,14 +98,11 @@ Deno.test("prepareDockerServer() refuses a pull record made for another specifie
 });
 
 Deno.test("prepareDockerServer() of a server never pulled asks the engine once, one volume inspect", async () => {
-  await withFakeEngine(async ({ cacheRoot, docker, calls }) => {
+  await withFakeEngine(async (engine) => {
+    const { cacheRoot, calls } = engine;
     const s = server();
     const { verify } = await prepareDockerServer(s, {
-      cacheRoot,
-      docker,
-      image: IMAGE,
-      source: {},
-      approve: true,
+      ...prepareOptions(engine),
       progress: () => {},
     });
     await verify();
@@ -127,17 +114,11 @@ Deno.test("prepareDockerServer() of a server never pulled asks the engine once, 
 });
 
 Deno.test("prepareDockerServer() trusts the record of the same specifier and image", async () => {
-  await withFakeEngine(async ({ cacheRoot, docker, calls }) => {
+  await withFakeEngine(async (engine) => {
+    const { cacheRoot, calls } = engine;
     const s = server();
     writeRecord(cacheRoot, s, s.specifier);
-    const { verify } = await prepareDockerServer(s, {
-      cacheRoot,
-      docker,
-      image: IMAGE,
-      source: {},
-      approve: true,
-      autoPull: false,
-    });
+    const { verify } = await prepareDockerServer(s, { ...prepareOptions(engine), autoPull: false });
     await verify();
     assert.ok(!calls().some((c) => c.startsWith("run ")), "nothing was pulled");
     assert.ok(calls().some((c) => c.startsWith("volume inspect ")), "the volume was checked");
@@ -146,18 +127,12 @@ Deno.test("prepareDockerServer() trusts the record of the same specifier and ima
 
 Deno.test("prepareDockerServer() verify keeps the pull record while the engine is down", async () => {
   for (const engine of ["down", "no volume"] as const) {
-    await withFakeEngine(async ({ cacheRoot, docker }) => {
+    await withFakeEngine(async (fake) => {
+      const { cacheRoot } = fake;
       const s = server();
       writeRecord(cacheRoot, s, s.specifier);
       const record = join(cacheRoot, "docker", `${dockerVolumeName(s, { image: IMAGE })}.json`);
-      const { verify } = await prepareDockerServer(s, {
-        cacheRoot,
-        docker,
-        image: IMAGE,
-        source: {},
-        approve: true,
-        autoPull: false,
-      });
+      const { verify } = await prepareDockerServer(s, { ...prepareOptions(fake), autoPull: false });
       if (engine === "down") {
         await assert.rejects(verify(), (e: unknown) => e instanceof DockerUnavailableError);
         assert.ok(Deno.statSync(record).isFile, "the record outlives an engine that is down");

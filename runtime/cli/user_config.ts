@@ -7,6 +7,7 @@
 import { join } from "../_path.ts";
 import { checkImageReference } from "../sandbox/docker_checks.ts";
 import { readPlainJsonc } from "../policy/_plain_jsonc.ts";
+import { onUse } from "../_on_use.ts";
 
 /** What the user's config file may set. */
 export interface UserConfig {
@@ -91,13 +92,11 @@ export async function parseUserConfig(text: string, file: string): Promise<UserC
 
 /** JSONC that is not plain, read by jsonc-parser (loaded only then). */
 async function readJsonc(text: string, file: string): Promise<unknown> {
-  const { parse, printParseErrorCode } = await import("jsonc-parser");
-  const errors: import("jsonc-parser").ParseError[] = [];
-  const value = parse(text, errors, { allowTrailingComma: true });
-  if (errors.length > 0) {
-    throw new SyntaxError(`Cannot read "${file}": ${printParseErrorCode(errors[0].error)}`);
-  }
-  return value;
+  const { readConfigJsonc } =
+    await (import(onUse("./_config_jsonc.ts", import.meta.url)) as Promise<
+      typeof import("./_config_jsonc.ts")
+    >);
+  return readConfigJsonc(text, file);
 }
 
 /**

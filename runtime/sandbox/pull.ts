@@ -379,7 +379,8 @@ export function startCacheCheck(
       throw new CacheError(
         "tampered",
         `The cache of "${server.name}" changed since it was pulled (${problem}). Run mcp-run ` +
-          `pull ${server.name} to fetch it again into an empty folder (or remove ${dirs.dir}).`,
+          `pull ${server.name} (with the same -p parameters) to fetch it again into an empty ` +
+          `folder (or remove ${dirs.dir}).`,
       );
     }
   });

@@ -4,6 +4,10 @@
  * every `mcp-run run` would read the HTTP bridge, the client writers and their npm packages so.
  * A module imported by a computed URL is read when the import runs.
  *
+ * Each such import names its module's type too (`as Promise<typeof import("./x.ts")>`): besides
+ * typing it, that keeps the module in the graph `deno cache` fetches, so that a launcher cached
+ * from JSR and started with `--cached-only` finds it (a test checks every use).
+ *
  * @module
  */
 
@@ -18,10 +22,9 @@
  * @example
  * ```ts
  * import { onUse } from "./_on_use.ts";
- * const { posixPath } = (await import(onUse("./_path.ts", import.meta.url))) as typeof import(
- *   "./_path.ts"
- * );
- * console.log(posixPath.join("a", "b")); // a/b
+ * type PathModule = typeof import("./_path.ts");
+ * const path = await (import(onUse("./_path.ts", import.meta.url)) as Promise<PathModule>);
+ * console.log(path.posixPath.join("a", "b")); // a/b
  * ```
  */
 export function onUse(path: string, base: string): string {

@@ -100,7 +100,7 @@ function posixFileURLToPath(url: string | URL): string {
   return decodeURIComponent(parsed.pathname);
 }
 
-/** Characters a URL's path setter keeps as they are but a file path must not carry into one. */
+/** Characters a URL's path setter keeps as they are but node:url encodes in a file URL. */
 const PATH_CHARS: Record<string, string> = {
   "%": "%25",
   "\\": "%5C",
@@ -109,13 +109,18 @@ const PATH_CHARS: Record<string, string> = {
   "\t": "%09",
   "?": "%3F",
   "#": "%23",
+  "~": "%7E",
+  "|": "%7C",
+  "^": "%5E",
+  "[": "%5B",
+  "]": "%5D",
 };
 
 function posixPathToFileURL(path: string): URL {
   let resolved = posixResolve(path);
   if (path.endsWith("/") && !resolved.endsWith("/")) resolved += "/";
   const url = new URL("file://");
-  url.pathname = resolved.replace(/[%\\\n\r\t?#]/g, (c) => PATH_CHARS[c]);
+  url.pathname = resolved.replace(/[%\\\n\r\t?#~|^[\]]/g, (c) => PATH_CHARS[c]);
   return url;
 }
 

@@ -6,6 +6,7 @@ import { posixPath } from "./_path.ts";
 /** Paths built from the pieces that trip path functions up, the same on every run. */
 function paths(count: number): string[] {
   const pieces = ["", "/", "//", "a", "b.c", ".", "..", "...", " x", "é", "a%2F", "#", "?", "\\"];
+  pieces.push("~", "|", "^", "[", "]", "`", "{", "}", '"', "<", ">", "'", ";", "=", "@", "$", "&");
   let seed = 7;
   const random = (n: number) => {
     seed = (seed * 1103515245 + 12345) % 2 ** 31;

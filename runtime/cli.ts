@@ -13,8 +13,6 @@ import { readLaunchHint } from "./cli/_launch_hint.ts";
 import type { MainOptions } from "./cli/main.ts";
 
 export type { MainOptions } from "./cli/main.ts";
-export type { LaunchHint } from "./cli/_launch_hint.ts";
-export type { PendingSealCheck } from "./sandbox/_cache_seal.ts";
 
 /** The command line's modules, loaded on use (see {@linkcode onUse}). */
 function loadMain(): Promise<typeof import("./cli/main.ts")> {
@@ -38,7 +36,8 @@ function loadMain(): Promise<typeof import("./cli/main.ts")> {
  * ```
  */
 export async function main(argv: string[], options: MainOptions = {}): Promise<number> {
-  return await (await loadMain()).main(argv, options);
+  const { print, printError, env } = options;
+  return await (await loadMain()).main(argv, { print, printError, env });
 }
 
 if (import.meta.main) {

@@ -122,10 +122,13 @@ export interface MainOptions {
   printError?: (text: string) => void;
   /** The environment (default: the process's). */
   env?: Record<string, string>;
+}
+
+/** Options for {@linkcode main} from the program entry (runtime/cli.ts). */
+export interface ProgramOptions extends MainOptions {
   /**
-   * This command line's launch hint, read before the CLI loaded (see `readLaunchHint`): the
-   * program entry passes it so that `run` checks the cache of the server it started last time
-   * while its modules load.
+   * This command line's launch hint, read before the CLI loaded (see `readLaunchHint`), so that
+   * `run` checks the cache of the server it started last time while its modules load.
    */
   launchHint?: LaunchHint;
 }
@@ -137,7 +140,7 @@ export interface MainOptions {
  * @param options Output sinks, environment and launch hint.
  * @returns The exit code.
  */
-export async function main(argv: string[], options: MainOptions = {}): Promise<number> {
+export async function main(argv: string[], options: ProgramOptions = {}): Promise<number> {
   const print = options.print ?? ((t: string) => console.log(t));
   const printError = options.printError ?? ((t: string) => console.error(t));
   const env = options.env ?? Deno.env.toObject();

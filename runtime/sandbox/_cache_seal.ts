@@ -2,19 +2,25 @@
  * The cache seal: a short way to know that a server's cache is exactly as it was when its check
  * last passed, without reading its record or looking at each file's size and times again.
  *
- * The kernel sets a file's status-change time (ctime) on every change to it, its content, its
- * metadata or its links, and nobody can set it back. A check that passed writes a seal holding
- * the newest ctime it saw; from then on, one `find -newerct` over the lockfile, the record and the
- * code folders answers whether anything changed since. The seal also keeps each of those paths'
- * inode numbers, so a folder or file swapped for an older copy (whose times are old) is seen.
- * Whatever the seal cannot vouch for goes through the full check, which writes a new seal.
+ * The kernel sets a file's status-change time (ctime) when it is written, its metadata changes
+ * or it is linked, and no user can set it back (short of setting the system's clock). A check
+ * that passed writes a seal holding the newest ctime it saw; from then on, one `find -newerct`
+ * over the lockfile, the record and the code folders answers whether anything changed since. The
+ * seal also keeps the inode numbers of those four paths, so one of them swapped for an older copy
+ * (whose times are old) is seen. Whatever the seal cannot vouch for goes through the full check,
+ * which writes a new seal.
+ *
+ * What it guards against is the cache check's own threat: a change made by something that does
+ * not also rewrite mcp-run's records. Like the pull record, the seal is no defence against a
+ * process that writes the cache on purpose: it can rewrite both (or write through a memory map
+ * it dirtied before the seal, which the kernel stamps only when the page is next written back).
  *
  * @module
  */
 import { join } from "../_path.ts";
 import type { ServerDirs } from "./cache_dirs.ts";
 import { CODE_DIRS } from "./_pull_record.ts";
-import { compareCtimes, findAllowed, type TreeScan } from "./_tree_digest.ts";
+import { compareCtimes, CTIME_RE, FIND, findAllowed, type TreeScan } from "./_tree_digest.ts";
 
 /** What a seal holds. */
 interface CacheSeal {
@@ -56,7 +62,7 @@ export function sealHolds(specifier: string, dirs: ServerDirs): Promise<boolean>
       if (inode !== seal.inodes[path]) return Promise.resolve(false);
       if (inode !== null) present.push(path);
     }
-    find = new Deno.Command("find", {
+    find = new Deno.Command(FIND, {
       args: ["-P", ...present, "-newerct", `@${seal.ctime}`, "-print", "-quit"],
       cwd: dirs.dir,
       env: { LC_ALL: "C" },
@@ -70,14 +76,35 @@ export function sealHolds(specifier: string, dirs: ServerDirs): Promise<boolean>
   return find.output().then((found) => found.success && found.stdout.length === 0, () => false);
 }
 
-/** A seal check started before the server was known (see {@linkcode startSealCheck}). */
-export interface PendingSealCheck {
+/**
+ * A seal check started before the server was known (see {@linkcode startSealCheck}). Only a
+ * check made here counts: a look-alike object is ignored (see {@linkcode sealCheckFor}).
+ */
+export class PendingSealCheck {
   /** The server folder it checks. */
-  dir: string;
+  readonly dir: string;
   /** The specifier the seal must name. */
-  specifier: string;
+  readonly specifier: string;
   /** Whether the seal holds (see {@linkcode sealHolds}). */
-  holds: Promise<boolean>;
+  readonly holds: Promise<boolean>;
+  #started = true;
+
+  /**
+   * Starts the check.
+   *
+   * @param specifier The specifier the seal must name.
+   * @param dirs The server's folders.
+   */
+  constructor(specifier: string, dirs: ServerDirs) {
+    this.dir = dirs.dir;
+    this.specifier = specifier;
+    this.holds = sealHolds(specifier, dirs);
+  }
+
+  /** Whether `value` is a check started by this module. */
+  static started(value: unknown): value is PendingSealCheck {
+    return typeof value === "object" && value !== null && #started in value;
+  }
 }
 
 /**
@@ -89,7 +116,7 @@ export interface PendingSealCheck {
  * @returns The check under way.
  */
 export function startSealCheck(specifier: string, dirs: ServerDirs): PendingSealCheck {
-  return { dir: dirs.dir, specifier, holds: sealHolds(specifier, dirs) };
+  return new PendingSealCheck(specifier, dirs);
 }
 
 /**
@@ -106,14 +133,16 @@ export function sealCheckFor(
   dirs: ServerDirs,
   pending: PendingSealCheck | undefined,
 ): Promise<boolean> {
-  if (pending?.dir === dirs.dir && pending.specifier === specifier) return pending.holds;
+  if (PendingSealCheck.started(pending) && pending.dir === dirs.dir) {
+    if (pending.specifier === specifier) return pending.holds;
+  }
   return sealHolds(specifier, dirs);
 }
 
 function readSeal(dirs: ServerDirs): CacheSeal | undefined {
   const value = JSON.parse(Deno.readTextFileSync(sealFile(dirs)));
   const ok = typeof value?.specifier === "string" && typeof value.ctime === "string" &&
-    /^\d+(\.\d+)?$/.test(value.ctime) && typeof value.inodes === "object" && value.inodes;
+    CTIME_RE.test(value.ctime) && typeof value.inodes === "object" && value.inodes;
   return ok ? value : undefined;
 }
 
@@ -145,7 +174,8 @@ export interface OpenSeal {
  * sealed paths' inodes.
  *
  * @param dirs The server's folders.
- * @returns The seal under way; `undefined` when the folder cannot be written (no seal then).
+ * @returns The seal under way; `undefined` (no seal then) when the folder cannot be written, or
+ *   the lockfile or record is not a plain file.
  */
 export async function openSeal(dirs: ServerDirs): Promise<OpenSeal | undefined> {
   const probe = `${sealFile(dirs)}.${crypto.randomUUID().slice(0, 8)}`;
@@ -155,6 +185,12 @@ export async function openSeal(dirs: ServerDirs): Promise<OpenSeal | undefined> 
     return undefined;
   }
   try {
+    // A lockfile or record that is a link would be sealed as the link while Deno and the full
+    // check read its target: no seal for such a cache.
+    for (const file of [dirs.lockFile, dirs.pullRecord]) {
+      const info = await Deno.lstat(file).catch(() => undefined);
+      if (info && !info.isFile) throw new TypeError(`${file} is not a file`);
+    }
     return { probe, inodes: sealedInodes(dirs) };
   } catch {
     await Deno.remove(probe).catch(() => {});

@@ -3,6 +3,7 @@ import { join } from "node:path";
 import {
   closeSeal,
   openSeal,
+  type PendingSealCheck,
   sealCheckFor,
   sealedFiles,
   sealHolds,
@@ -188,5 +189,36 @@ Deno.test("sealCheckFor() takes up a check under way only for the same folder an
     assert.equal(await sealCheckFor("npm:y@1.0.0", other, pending), false);
     // The same folder named with another specifier does not count either.
     assert.equal(await sealCheckFor("npm:x@1.0.1", dirs, pending), false);
+  });
+});
+
+Deno.test("openSeal() seals no cache whose lockfile or record is a link (Deno reads the target)", async () => {
+  for (const file of ["lockFile", "pullRecord"] as const) {
+    await withCache(async (dirs, root) => {
+      // The attacker's target, outside the cache, that the link points at.
+      const target = join(root, "elsewhere");
+      Deno.writeTextFileSync(target, Deno.readTextFileSync(dirs[file]));
+      Deno.removeSync(dirs[file]);
+      Deno.symlinkSync(target, dirs[file]);
+      assert.equal(await seal(dirs), false, `a linked ${file} is not sealed`);
+      await tick();
+      Deno.writeTextFileSync(target, "{}");
+      assert.equal(await sealHolds(SPEC, dirs), false);
+    });
+  }
+  // Positive control: the same cache with plain files is sealed.
+  await withCache(async (dirs) => assert.ok(await seal(dirs)));
+});
+
+Deno.test("sealCheckFor() ignores a look-alike of a started check", async () => {
+  await withCache(async (dirs) => {
+    const forged = { dir: dirs.dir, specifier: SPEC, holds: Promise.resolve(true) };
+    assert.equal(
+      await sealCheckFor(SPEC, dirs, forged as unknown as PendingSealCheck),
+      false,
+      "a cache never sealed is not vouched for by a forged check",
+    );
+    assert.ok(await seal(dirs));
+    assert.equal(await sealCheckFor(SPEC, dirs, startSealCheck(SPEC, dirs)), true); // control
   });
 });

@@ -1,5 +1,5 @@
-import { join } from "../_path.ts";
 /** File digests of a code cache tree, for pull records and tamper checks. */
+import { join } from "../_path.ts";
 
 /** One file's size, times, inode and content hash. */
 export interface FileDigest {
@@ -164,7 +164,7 @@ export async function scanTree(
   }
   // Never a permission prompt: a library user who did not allow `find` gets the walk here.
   if (!findAllowed()) return undefined;
-  const found = await new Deno.Command("find", {
+  const found = await new Deno.Command(FIND, {
     // -P: symlinks are listed, never followed, as lstat sees them. NUL ends each line.
     args: ["-P", ...others, ...present, "-printf", "%y %s %T@ %C@ %i %p\\0"],
     cwd: root,
@@ -177,9 +177,15 @@ export async function scanTree(
   return parseFindOutput(new TextDecoder().decode(found.stdout));
 }
 
-/** Whether this process may run `find` without a prompt. */
+/**
+ * The `find` the cache checks run: GNU find where the system keeps it, never one found on a
+ * `PATH` (an MCP client's, say), so that no other program answers in its place.
+ */
+export const FIND = "/usr/bin/find";
+
+/** Whether this process may run {@linkcode FIND} without a prompt. */
 export function findAllowed(): boolean {
-  return Deno.permissions.querySync({ name: "run", command: "find" }).state === "granted";
+  return Deno.permissions.querySync({ name: "run", command: FIND }).state === "granted";
 }
 
 /**
@@ -224,7 +230,7 @@ function parseFindOutput(text: string): TreeScan | undefined {
 }
 
 /** A time as find prints it: whole seconds, then a fraction. */
-const CTIME_RE = /^\d+(\.\d+)?$/;
+export const CTIME_RE: RegExp = /^\d+(\.\d+)?$/;
 
 /**
  * Orders two times as find prints them (`seconds.fraction`); the empty string is the oldest.

@@ -59,6 +59,7 @@ export {
   prepareServer,
   type PrepareServerOptions,
 } from "./launch_plan.ts";
+export type { PendingSealCheck } from "./_cache_seal.ts";
 export {
   ServerExitedError,
   ServerProcess,

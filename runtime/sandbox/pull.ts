@@ -349,7 +349,8 @@ export interface CacheCheck {
 /**
  * Starts {@linkcode verifyPull} at once, so the cache check overlaps the launcher's other checks
  * (approval, host names); the caller awaits `verified` before the server's code starts. Reads
- * only the cache. Neither promise rejects unhandled when the caller stops waiting for it.
+ * the cache and writes only its seal. Neither promise rejects unhandled when the caller stops
+ * waiting for it.
  *
  * @param server A resolved server.
  * @param options The cache root, and a seal check already under way, used when it is for this

@@ -99,7 +99,7 @@ Deno.test("prepareDockerServer() refuses a pull record made for another specifie
 
 Deno.test("prepareDockerServer() of a server never pulled asks the engine once, one volume inspect", async () => {
   await withFakeEngine(async (engine) => {
-    const { cacheRoot, calls } = engine;
+    const { calls } = engine;
     const s = server();
     const { verify } = await prepareDockerServer(s, {
       ...prepareOptions(engine),

@@ -4,7 +4,8 @@
  *
  * @module
  */
-import { parse, type ParseError, printParseErrorCode } from "jsonc-parser";
+import { parse, type ParseError } from "jsonc-parser";
+import { syntaxProblems } from "../policy/manifest_text.ts";
 
 /**
  * Reads JSONC text with jsonc-parser.
@@ -12,7 +13,8 @@ import { parse, type ParseError, printParseErrorCode } from "jsonc-parser";
  * @param text The file's text.
  * @param file The file's path, for the message.
  * @returns The value.
- * @throws {SyntaxError} Naming the file and the first problem, when the text is not JSONC.
+ * @throws {SyntaxError} Naming the file, the line and column of the first problem, and the
+ *   problem, when the text is not JSONC.
  *
  * @example
  * ```ts
@@ -24,7 +26,11 @@ export function readConfigJsonc(text: string, file: string): unknown {
   const errors: ParseError[] = [];
   const value = parse(text, errors, { allowTrailingComma: true });
   if (errors.length > 0) {
-    throw new SyntaxError(`Cannot read "${file}": ${printParseErrorCode(errors[0].error)}`);
+    // The same words as for a manifest's syntax errors.
+    const [first] = syntaxProblems(text, errors);
+    throw new SyntaxError(
+      `Cannot read "${file}" (line ${first.line}, column ${first.column}): ${first.message}`,
+    );
   }
   return value;
 }

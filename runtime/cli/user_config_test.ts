@@ -51,4 +51,8 @@ Deno.test("parseUserConfig() names the file and field of every mistake", async (
   );
   await assert.rejects(() => parseUserConfig(`[1]`, "/c.json"), /one JSON object/);
   await assert.rejects(() => parseUserConfig(`{"isolation": `, "/c.json"), SyntaxError);
+  await assert.rejects(
+    () => parseUserConfig(`{\n  "isolation": "docker",\n}x`, "/c.json"),
+    /^SyntaxError: Cannot read "\/c\.json" \(line 3, column 2\): not valid JSONC: unexpected character/,
+  );
 });

@@ -30,7 +30,15 @@ Deno.test("withFileLock() tells a waiter once that another holder keeps it waiti
     const path = join(dir, "lock");
     let release!: () => void;
     const held = new Promise<void>((r) => release = r);
-    const first = withFileLock(path, () => held);
+    let taken!: () => void;
+    const holding = new Promise<void>((r) => taken = r);
+    const first = withFileLock(path, () => {
+      taken();
+      return held;
+    });
+    // The second comes only once the first holds the lock (which of two racing gets it first is
+    // not set).
+    await holding;
     let notices = 0;
     const second = withFileLock(path, () => Promise.resolve("second"), {
       onWait: () => notices++,

@@ -40,11 +40,21 @@ Deno.test("withFileLock() tells a waiter once that another holder keeps it waiti
     // not set).
     await holding;
     let notices = 0;
+    let noticed!: () => void;
+    const notice = new Promise<void>((r) => noticed = r);
     const second = withFileLock(path, () => Promise.resolve("second"), {
-      onWait: () => notices++,
+      onWait: () => {
+        notices++;
+        noticed();
+      },
       noticeAfterMs: 50,
     });
-    await new Promise((r) => setTimeout(r, 200));
+    // However slow the machine, the notice comes while the first holds the lock, and only once.
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([notice, new Promise((r) => timer = setTimeout(r, 10_000))]);
+    clearTimeout(timer);
+    assert.equal(notices, 1);
+    await new Promise((r) => setTimeout(r, 150));
     assert.equal(notices, 1);
     release();
     await first;

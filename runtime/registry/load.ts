@@ -98,11 +98,17 @@ async function loadFrom(
       }
     }
     const file = url.protocol === "file:" ? fromFileUrl(url) : url.href;
-    return {
-      manifest: await readManifest(text, { file }),
-      file,
-      dir: url.protocol === "file:" ? dirname(file) : undefined,
-    };
+    const manifest = await readManifest(text, { file });
+    if (manifest.name !== nameOrPath) {
+      // Registry entries are found by file name: a different `name` would list under one name
+      // and be looked up under another.
+      throw new ManifestError([{
+        path: "name",
+        message: `"${manifest.name}" is not this registry entry's name: an entry is named by its ` +
+          `file (${nameOrPath}.jsonc); set "name" to "${nameOrPath}" or rename the file`,
+      }], file);
+    }
+    return { manifest, file, dir: url.protocol === "file:" ? dirname(file) : undefined };
   }
   const known = await namesIn(options, indexes);
   throw new Deno.errors.NotFound(

@@ -158,3 +158,30 @@ Deno.test("listManifests() reads a registry URL's index once for every entry", a
     await server.shutdown();
   }
 });
+
+Deno.test("a registry entry whose name is not its file name is refused by name and skipped by list", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const entry = (name: string) =>
+      JSON.stringify({ name, description: "d", package: "npm:x@1.0.0" });
+    await Deno.writeTextFile(join(dir, "memory-wide.jsonc"), entry("memory"));
+    await Deno.writeTextFile(join(dir, "plain.jsonc"), entry("plain")); // positive control
+    await assert.rejects(
+      () => loadManifest("memory-wide", { sources: [dir] }),
+      (e: unknown) =>
+        e instanceof ManifestError &&
+        e.message.includes('"memory" is not this registry entry\'s name') &&
+        e.message.includes("memory-wide.jsonc"),
+    );
+    assert.equal((await loadManifest("plain", { sources: [dir] })).manifest.name, "plain");
+    const skipped: string[] = [];
+    const listed = await listManifests({
+      sources: [dir],
+      onSkip: ({ name }) => skipped.push(name),
+    });
+    assert.deepEqual(skipped, ["memory-wide"]);
+    assert.deepEqual(listed.map((l) => l.manifest.name), ["plain"]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

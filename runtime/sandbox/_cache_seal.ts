@@ -218,7 +218,9 @@ export async function closeSeal(
   if (!open) return;
   try {
     const opened = scan?.ctimes.get(open.probe);
-    if (specifier && scan && opened) {
+    // Each sealed file the walk met is a regular file (a link's time says nothing of its target).
+    const plain = sealedFiles(dirs, open).every((file) => scan?.ctimes.has(file));
+    if (specifier && scan && opened && plain) {
       let newest = scan.newestCtime;
       for (const [path, ctime] of scan.ctimes) {
         if (path !== open.probe && compareCtimes(ctime, newest) > 0) newest = ctime;

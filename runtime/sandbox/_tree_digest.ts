@@ -132,7 +132,7 @@ export interface TreeScan {
    * too), as find prints it (`seconds.fraction`); empty when there was nothing.
    */
   newestCtime: string;
-  /** The status-change time of each other path walked, as find prints it. */
+  /** The status-change time of each other path walked that is a regular file, as find prints it. */
   ctimes: Map<string, string>;
 }
 
@@ -210,7 +210,8 @@ function parseFindOutput(text: string): TreeScan | undefined {
     if (!CTIME_RE.test(ctime)) return undefined;
     const path = text.slice(s4 + 1, end);
     if (path.startsWith("/")) {
-      ctimes.set(path, ctime);
+      // Only a regular file's time is reported: a link's own time says nothing of its target.
+      if (text[at] === "f") ctimes.set(path, ctime);
       at = end + 1;
       continue;
     }

@@ -81,8 +81,7 @@ export async function installCommand(
   // Refuse a corrupt file or a foreign entry before downloading anything.
   withClientEntry(await readIfExists(file), entry, { force: options.force, file });
   // Pull when never pulled and verify the cache: the entry then starts offline.
-  await (await (await ctx.sandboxFor(built.isolation)).prepare(built.server)).verify();
-  await cacheLauncherOf(ctx, built);
+  await makeReady(ctx, built);
   if (built.envFile) {
     await writeSecretEnvFile(built.envFile.path, built.envFile.values);
     ctx.printError(
@@ -126,8 +125,7 @@ export async function configCommand(
   if (options.client === undefined) return await printPlainEntry(ctx, target, options);
   const built = await buildEntry(ctx, target, options);
   const { entry, file } = built;
-  await (await (await ctx.sandboxFor(built.isolation)).prepare(built.server)).verify();
-  await cacheLauncherOf(ctx, built);
+  await makeReady(ctx, built);
   if (ctx.json) {
     ctx.print(JSON.stringify(
       {
@@ -242,7 +240,7 @@ async function printPlainEntry(
     extraArgs: options.extraArgs,
     isolation: form,
   });
-  await (await (await ctx.sandboxFor(form)).prepare(server)).verify();
+  await pullAndVerify(ctx, form, server);
   const entry = directEntry(ctx, server, {
     form,
     cacheRoot: ctx.target.cacheRoot,
@@ -300,8 +298,19 @@ async function readIfExists(file: string): Promise<string | null> {
   }
 }
 
-/** Caches the launcher of a launcher-form entry (nothing for the other forms). */
-async function cacheLauncherOf(ctx: ClientCommandContext, built: BuiltEntry): Promise<void> {
+/** Pulls the server (when not pulled yet) into its sandbox's cache and checks that cache. */
+async function pullAndVerify(
+  ctx: ClientCommandContext,
+  isolation: "deno" | "docker",
+  server: ResolvedServer,
+): Promise<void> {
+  const sandbox = await ctx.sandboxFor(isolation);
+  await (await sandbox.prepare(server)).verify();
+}
+
+/** Makes an entry startable: its server pulled and checked, a launcher form's launcher cached. */
+async function makeReady(ctx: ClientCommandContext, built: BuiltEntry): Promise<void> {
+  await pullAndVerify(ctx, built.isolation, built.server);
   if (!built.launcher) return;
   await cacheLauncher(built.launcher.launcher, {
     source: ctx.env,

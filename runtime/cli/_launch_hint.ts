@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { dirname, isAbsolute, join, resolve } from "../_path.ts";
+import { dirname, join } from "../_path.ts";
 import { cacheRoot, serverDirs } from "../sandbox/cache_dirs.ts";
 import { fnv1a32 } from "../sandbox/_fnv1a.ts";
 import { type PendingSealCheck, startSealCheck } from "../sandbox/_cache_seal.ts";
@@ -66,7 +66,7 @@ function cacheRootOf(argv: string[], env: Record<string, string>): string {
       : argv[i].startsWith("--cache=")
       ? argv[i].slice("--cache=".length)
       : undefined;
-    if (given) return isAbsolute(given) ? given : resolve(given);
+    if (given) return cacheRoot({ given });
   }
   return cacheRoot({ env });
 }

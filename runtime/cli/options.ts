@@ -4,7 +4,6 @@
  *
  * @module
  */
-import { isAbsolute, resolve as resolvePath } from "../_path.ts";
 import type { parseArgs } from "node:util";
 import { quickParseArgs } from "./_quick_args.ts";
 import { cacheRoot } from "../sandbox/cache_dirs.ts";
@@ -293,11 +292,7 @@ function readCacheRoot(cache: string | undefined, env: Record<string, string>): 
   if (cache !== undefined && cache.trim() === "") {
     throw new UsageError(`--cache must name a folder, got "${cache}"`);
   }
-  const root = cache === undefined
-    ? cacheRoot({ env })
-    : isAbsolute(cache)
-    ? cache
-    : resolvePath(cache);
+  const root = cacheRoot({ env, given: cache });
   let file = false;
   try {
     file = !Deno.statSync(root).isDirectory;

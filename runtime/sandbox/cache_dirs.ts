@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { join } from "../_path.ts";
+import { isAbsolute, join, resolve } from "../_path.ts";
 import { fnv1a32 } from "./_fnv1a.ts";
 
 /** The folders one server version uses. */
@@ -30,12 +30,16 @@ export interface CacheRootOptions {
   env?: Record<string, string | undefined>;
   /** Operating system; defaults to the current one. */
   os?: typeof Deno.build.os;
+  /** A folder the user named (the CLI's `--cache`), made absolute from the working folder. */
+  given?: string;
 }
 
 /**
- * Finds mcp-run's cache root: `$MCP_RUN_CACHE`, else the platform cache folder + `mcp-run`.
+ * Finds mcp-run's cache root: the folder the user named, else `$MCP_RUN_CACHE`, else the
+ * platform cache folder + `mcp-run`.
  *
- * @param options Environment and OS to use (defaults: the current process's).
+ * @param options The folder the user named; environment and OS to use (defaults: the current
+ *   process's).
  * @returns An absolute path.
  * @throws {TypeError} When no home or cache folder can be found.
  *
@@ -46,6 +50,9 @@ export interface CacheRootOptions {
  * ```
  */
 export function cacheRoot(options: CacheRootOptions = {}): string {
+  if (options.given !== undefined) {
+    return isAbsolute(options.given) ? options.given : resolve(options.given);
+  }
   const env = options.env ?? Deno.env.toObject();
   const os = options.os ?? Deno.build.os;
   if (env.MCP_RUN_CACHE) return env.MCP_RUN_CACHE;

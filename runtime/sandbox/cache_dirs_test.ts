@@ -52,3 +52,10 @@ Deno.test("serverDirs() keeps its folder name for a non-ASCII specifier", () => 
   const dirs = serverDirs("s", "npm:@ünï/çødé-😀@1.0.0", "/c");
   assert.equal(dirs.dir, "/c/servers/s/npm-@_n_d_-_@1.0.0-03c5dc05");
 });
+
+Deno.test("cacheRoot() takes a folder the user named first, made absolute", () => {
+  const env = { MCP_RUN_CACHE: "/env/cache", HOME: "/home/ada" };
+  assert.equal(cacheRoot({ env, given: "/given" }), "/given");
+  assert.equal(cacheRoot({ env, given: "rel/c" }), `${Deno.cwd()}/rel/c`);
+  assert.equal(cacheRoot({ env }), "/env/cache");
+});

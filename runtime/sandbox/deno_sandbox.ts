@@ -80,8 +80,7 @@ export class DenoSandbox implements Sandbox {
    * @returns The passed cache check.
    */
   async prepare(server: ResolvedServer): Promise<PreparedLaunch> {
-    const prepared = await prepareServer(server, this.#options);
-    return { verify: () => prepared.verify() };
+    return await prepareServer(server, this.#options);
   }
 
   /**

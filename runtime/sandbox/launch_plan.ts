@@ -122,27 +122,27 @@ export async function prepareServer(
   options: PrepareServerOptions,
 ): Promise<PreparedServer> {
   const dirs = serverDirs(server.name, server.specifier, options.cacheRoot);
-  // The cache check reads only the cache, so it starts before the approval and overlaps every
-  // other check; the server starts only after all of them passed.
+  // The cache check touches only the cache (and its seal), so it starts before the approval and
+  // overlaps every other check; the server starts only after all of them passed.
   const check = startCacheCheck(server, options);
   await checkApproval(server, options);
-  let verified: Promise<void>;
+  let pulledNow = false;
   try {
     await check.pulled;
-    verified = check.verified;
   } catch (error) {
     // Only a server never pulled is pulled here; a damaged record is reported (exit 4).
     if (!(error instanceof CacheError) || error.kind !== "missing" || options.autoPull === false) {
       throw error;
     }
+    // A pull checks the module graph first and records the digests of what it fetched.
     await pull(server, options);
-    verified = Promise.resolve();
+    pulledNow = true;
   }
   await prepareDirs(dirs).catch((error) => {
     throw cacheWriteError(options.cacheRoot, error);
   });
   await checkHostAddresses(server, { lookup: options.hostLookup });
-  if (server.localDir) {
+  if (server.localDir && !pulledNow) {
     await checkModuleGraph(server, {
       deno: options.deno ?? Deno.execPath(),
       env: pullEnv({
@@ -154,6 +154,6 @@ export async function prepareServer(
       cwd: dirs.cwd,
     });
   }
-  await verified;
+  if (!pulledNow) await check.verified;
   return { verify: () => Promise.resolve() };
 }

@@ -174,8 +174,7 @@ export interface OpenSeal {
  * sealed paths' inodes.
  *
  * @param dirs The server's folders.
- * @returns The seal under way; `undefined` (no seal then) when the folder cannot be written, or
- *   the lockfile or record is not a plain file.
+ * @returns The seal under way; `undefined` when the folder cannot be written (no seal then).
  */
 export async function openSeal(dirs: ServerDirs): Promise<OpenSeal | undefined> {
   const probe = `${sealFile(dirs)}.${crypto.randomUUID().slice(0, 8)}`;
@@ -185,12 +184,6 @@ export async function openSeal(dirs: ServerDirs): Promise<OpenSeal | undefined> 
     return undefined;
   }
   try {
-    // A lockfile or record that is a link would be sealed as the link while Deno and the full
-    // check read its target: no seal for such a cache.
-    for (const file of [dirs.lockFile, dirs.pullRecord]) {
-      const info = await Deno.lstat(file).catch(() => undefined);
-      if (info && !info.isFile) throw new TypeError(`${file} is not a file`);
-    }
     return { probe, inodes: sealedInodes(dirs) };
   } catch {
     await Deno.remove(probe).catch(() => {});
@@ -218,7 +211,8 @@ export async function closeSeal(
   if (!open) return;
   try {
     const opened = scan?.ctimes.get(open.probe);
-    // Each sealed file the walk met is a regular file (a link's time says nothing of its target).
+    // A lockfile or record that is a link would be sealed as the link while Deno and the full
+    // check read its target: each sealed file must be a regular file in the walk.
     const plain = sealedFiles(dirs, open).every((file) => scan?.ctimes.has(file));
     if (specifier && scan && opened && plain) {
       let newest = scan.newestCtime;

@@ -192,7 +192,7 @@ Deno.test("sealCheckFor() takes up a check under way only for the same folder an
   });
 });
 
-Deno.test("openSeal() seals no cache whose lockfile or record is a link (Deno reads the target)", async () => {
+Deno.test("closeSeal() seals no cache whose lockfile or record is a link (Deno reads the target)", async () => {
   for (const file of ["lockFile", "pullRecord"] as const) {
     await withCache(async (dirs, root) => {
       // The attacker's target, outside the cache, that the link points at.

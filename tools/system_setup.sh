@@ -2,12 +2,12 @@
 # Installs the Debian packages the build and the end-to-end tests use, when missing: npm (the
 # pinned Deno comes from the npm registry), PostgreSQL and Redis (started on loopback by the
 # tests), openssl (test certificates), iproute2 and util-linux (network and mount namespaces,
-# flock), findutils (the cache check's walk). Idempotent; needs root (or sudo) only when something
-# is missing.
+# flock), findutils (/usr/bin/find: the cache check's walk). Idempotent; needs root (or sudo)
+# only when something is missing.
 set -euo pipefail
 need=()
 command -v npm >/dev/null || need+=(npm)
-command -v find >/dev/null || need+=(findutils)
+[ -x /usr/bin/find ] || need+=(findutils)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 command -v redis-server >/dev/null || [ -x /usr/bin/redis-server ] || need+=(redis-server)
 command -v openssl >/dev/null || need+=(openssl)

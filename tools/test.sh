@@ -16,8 +16,9 @@ mkdir -p .cache/test/home
 HOME=$(pwd)/.cache/test/home
 export HOME
 # Every cache and config location derives from HOME; nothing from the caller's environment.
+# The pinned Deno is the checkout's own (.tools/), installed by the run when missing.
 unset DENO_DIR XDG_CACHE_HOME XDG_CONFIG_HOME XDG_DATA_HOME MCP_RUN_CACHE MCP_RUN_CONFIG \
-  NPM_CONFIG_REGISTRY npm_config_registry JSR_URL
+  NPM_CONFIG_REGISTRY npm_config_registry JSR_URL MCP_RUN_TOOLS
 deno=tools/deno
 tools/system_setup.sh
 "$deno" --version | head -n1

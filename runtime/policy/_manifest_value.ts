@@ -14,6 +14,7 @@ import {
   SYS_NAMES,
 } from "./manifest_schema.ts";
 import { isReservedEnvName } from "./env_policy.ts";
+import { packageKind, packageProblem } from "./package_kind.ts";
 import type {
   EnvSpec,
   Manifest,
@@ -165,8 +166,14 @@ function checkPackage(c: Checker, pkg: string): void {
         `"${pkg}" is not an exact JSR package: write jsr:@scope/name@1.2.3, no ranges`,
       );
     }
+  } else if (packageKind(pkg) === "pypi" || packageKind(pkg) === "oci") {
+    const problem = packageProblem(pkg);
+    if (problem) c.add("package", problem);
   } else if (/^[a-z][a-z0-9+.-]*:/i.test(pkg)) {
-    c.add("package", `"${pkg}" uses an unsupported scheme: use npm:, jsr: or a local file path`);
+    c.add(
+      "package",
+      `"${pkg}" uses an unsupported scheme: use npm:, jsr:, pypi:, oci: or a local file path`,
+    );
   } else if (!LOCAL_RE.test(pkg)) {
     c.add(
       "package",

@@ -68,7 +68,10 @@ export interface Manifest {
   description: string;
   /**
    * Where the code comes from: `npm:name@x.y.z[/bin]`, `jsr:@scope/name@x.y.z[/export]`
-   * (exact versions only), or a local `.ts`/`.js` file path (relative to the manifest).
+   * (exact versions only), or a local `.ts`/`.js` file path (relative to the manifest). Two kinds
+   * run only in a container (docker isolation): `pypi:name[extra,…]@x.y.z[/script]` (an exact
+   * version; the console script named like the project, else the only one, unless one is named)
+   * and `oci:image@sha256:<64 hex>` (pinned by digest; a tag is refused).
    */
   package: string;
   /** Arguments passed to the server; `${name}` expands parameters. */

@@ -58,6 +58,16 @@ export const SYS_NAMES: readonly string[] = [
 
 const ENV_NAME = String.raw`[A-Za-z_][A-Za-z0-9_]*`;
 const EXACT_VERSION = String.raw`\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?`;
+/** A PyPI project name (PEP 508): letters and digits, with `.`, `_` or `-` inside. */
+const PYPI_NAME = String.raw`[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?`;
+/** One exact PEP 440 public version: release, optional pre, post and dev parts. */
+const PYPI_VERSION = String.raw`[0-9]+(\.[0-9]+)*((a|b|rc)[0-9]+)?(\.post[0-9]+)?(\.dev[0-9]+)?`;
+/** A registry host: a dotted name or `localhost`, with an optional port, or `name:port`. */
+const IMAGE_HOST = String
+  .raw`([a-z0-9-]+(\.[a-z0-9-]+)+(:[0-9]+)?|localhost(:[0-9]+)?|[a-z0-9-]+:[0-9]+)`;
+/** An image name: lowercase path parts after an optional registry host. */
+const IMAGE_NAME = String
+  .raw`(${IMAGE_HOST}/)?[a-z0-9]+([._-]+[a-z0-9]+)*(/[a-z0-9]+([._-]+[a-z0-9]+)*)*`;
 
 /**
  * The regular expressions of the format, as pattern text. Plain groups only (no `(?:`), so that
@@ -73,6 +83,9 @@ export const MANIFEST_PATTERNS: Readonly<Record<PatternName, string>> = {
   jsrPackage: String
     .raw`^jsr:@[a-z0-9][a-z0-9-]*/[a-z0-9][a-z0-9-]*@${EXACT_VERSION}(/[A-Za-z0-9._/-]+)?$`,
   localPackage: String.raw`^(\.{1,2}/|/)[^\0]*\.(ts|js|mjs|mts|tsx|jsx)$`,
+  pypiPackage: String
+    .raw`^pypi:${PYPI_NAME}(\[${PYPI_NAME}(,${PYPI_NAME})*\])?@${PYPI_VERSION}(/${PYPI_NAME})?$`,
+  ociPackage: String.raw`^oci:${IMAGE_NAME}@sha256:[0-9a-f]{64}$`,
   // Only a hint for editors: the validator resolves placeholders and checks their types.
   grantPath: String.raw`^(/|~/|.*\$\{[A-Za-z_][A-Za-z0-9_]*\})`,
 };
@@ -86,6 +99,8 @@ export type PatternName =
   | "npmPackage"
   | "jsrPackage"
   | "localPackage"
+  | "pypiPackage"
+  | "ociPackage"
   | "grantPath";
 
 /** The permission kinds of `permissions`, in the order they are checked and listed. */
@@ -144,13 +159,17 @@ const strings: JsonObject = { type: "array", items: { type: "string" } };
 
 function packageSchema(): JsonObject {
   return {
-    description: "npm:name@x.y.z[/bin], jsr:@scope/name@x.y.z[/export] (exact versions), or a " +
-      "local .ts/.js path relative to the manifest.",
+    description: "npm:name@x.y.z[/bin], jsr:@scope/name@x.y.z[/export] (exact versions), a " +
+      "local .ts/.js path relative to the manifest, or, run only in a container, " +
+      "pypi:name[extra,…]@x.y.z[/script] (an exact version) or oci:image@sha256:<64 hex> (a " +
+      "digest, no tag).",
     type: "string",
     anyOf: [
       { pattern: MANIFEST_PATTERNS.npmPackage },
       { pattern: MANIFEST_PATTERNS.jsrPackage },
       { pattern: MANIFEST_PATTERNS.localPackage },
+      { pattern: MANIFEST_PATTERNS.pypiPackage },
+      { pattern: MANIFEST_PATTERNS.ociPackage },
     ],
   };
 }

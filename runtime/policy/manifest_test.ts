@@ -97,6 +97,16 @@ const hostile: [string, unknown, RegExp][] = [
   ["remote url", { ...base, package: "https://evil.example/x.ts" }, /unsupported scheme/],
   ["data url", { ...base, package: "data:text/javascript,1" }, /unsupported scheme/],
   ["bare local", { ...base, package: "server.ts" }, /not a local module/],
+  ["pypi range", { ...base, package: "pypi:demo@>=1.0" }, /not an exact version/],
+  ["pypi ==", { ...base, package: "pypi:demo@==1.0" }, /not an exact version/],
+  ["pypi star", { ...base, package: "pypi:demo@1.*" }, /not an exact version/],
+  ["pypi no version", { ...base, package: "pypi:demo" }, /names no version/],
+  ["oci tag", { ...base, package: "oci:acme/server:latest" }, /tag "latest".*no tag/],
+  ["oci tag and digest", {
+    ...base,
+    package: `oci:acme/server:1.0@sha256:${"a".repeat(64)}`,
+  }, /tag "1.0"/],
+  ["oci short digest", { ...base, package: "oci:acme/server@sha256:abc" }, /pinned by digest/],
   ["net all", { ...base, permissions: { net: ["all"] } }, /would grant everything/],
   ["net empty", { ...base, permissions: { net: [""] } }, /would grant everything/],
   ["comma list", { ...base, permissions: { read: ["/a,/b"] } }, /contains a comma/],
@@ -160,6 +170,10 @@ Deno.test("parseManifest() accepts every package form", () => {
       "./server.ts",
       "../x/server.js",
       "/abs/server.ts",
+      "pypi:mcp-server-time@2026.10.19",
+      "pypi:markitdown-mcp[all,cli]@0.0.1a4/markitdown-mcp",
+      `oci:ghcr.io/acme/server@sha256:${"0".repeat(64)}`,
+      `oci:localhost:5000/server@sha256:${"0".repeat(64)}`,
     ]
   ) {
     assert.equal(parseManifest(JSON.stringify({ ...base, package: pkg })).package, pkg);

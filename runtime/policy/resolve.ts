@@ -32,7 +32,10 @@ export {
 export interface ResolvedServer {
   /** Registry name. */
   name: string;
-  /** What Deno runs: an `npm:`/`jsr:` specifier, or an absolute file path. */
+  /**
+   * What runs: an `npm:`/`jsr:` specifier or an absolute file path (Deno), or a `pypi:`/`oci:`
+   * package as the manifest wrote it (a container).
+   */
   specifier: string;
   /** Server arguments, parameters expanded. */
   args: string[];
@@ -297,7 +300,8 @@ function resolveEnv(
 /** What Deno runs: a registry specifier as written, or a local module's canonical path. */
 function resolvePackage(rc: ResolveContext): { specifier: string; localDir?: string } {
   const specifier = rc.manifest.package;
-  if (/^(npm|jsr):/.test(specifier)) return { specifier };
+  // Registry packages and images are kept as written: the sandbox pulls exactly that.
+  if (/^(npm|jsr|pypi|oci):/.test(specifier)) return { specifier };
   const base = rc.options.manifestDir ?? rc.cwd;
   const local = canonicalPath(resolvePath(base, specifier), "package", rc.realPath);
   return { specifier: local, localDir: dirname(local) };

@@ -396,3 +396,13 @@ Deno.test("resolveServer() dedupes and sorts grants, env names and sys names", (
   assert.deepEqual(s.sys, ["hostname", "uid"]);
   assert.deepEqual(s.requiredEnv, ["TOKEN"]);
 });
+
+Deno.test("resolveServer() keeps a pypi: or oci: package as written, with no local folder", () => {
+  for (
+    const pkg of ["pypi:mcp-server-time[x]@2026.10.19/t", `oci:acme/srv@sha256:${"c".repeat(64)}`]
+  ) {
+    const server = resolveServer(manifest({ package: pkg }), { ...opts, isolation: "docker" });
+    assert.equal(server.specifier, pkg);
+    assert.equal(server.localDir, undefined);
+  }
+});

@@ -8,25 +8,19 @@
 import { denoCacheArgs } from "./flags.ts";
 import type { ResolvedServer } from "../policy/resolve.ts";
 import {
-  checkContainerUser,
-  checkDockerLimits,
   checkEnvFile,
   checkImageReference,
   checkNetwork,
   checkVolume,
-  DOCKER_LIMITS,
   type DockerLimits,
-  dockerMountProblem,
 } from "./docker_checks.ts";
 import {
   CONTAINER_DENO_DIR,
   CONTAINER_LOCK_FILE,
-  CONTAINER_USER,
   DENO_IMAGE,
-  DOCKER_LABEL,
-  dockerContainerName,
   dockerVolumeName,
 } from "./docker_names.ts";
+import { bindMount, defaultPassEnv, envArgs, hardeningArgs } from "./_container_hardening.ts";
 
 /** The variables every container gets, with fixed values. */
 const FIXED_ENV: Readonly<Record<string, string>> = {
@@ -45,7 +39,7 @@ export interface DockerCommonOptions extends Partial<DockerLimits> {
   volume?: string;
   /** When set, the container is named `mcp-run-<server>-<suffix>` (see {@linkcode dockerContainerName}). */
   nameSuffix?: string;
-  /** `--user` as `uid:gid` (default {@linkcode CONTAINER_USER}); root is refused. */
+  /** `--user` as `uid:gid` (default `CONTAINER_USER`, the Deno image's user); root is refused. */
   user?: string;
   /** Variables whose values are written into argv (`-e NAME=value`): never secrets. */
   env?: Record<string, string>;
@@ -78,7 +72,6 @@ export interface DockerPullOptions extends DockerCommonOptions {
   /** Enforce an existing lockfile in the volume (`--frozen`): a re-pull must get the same code. */
   frozen?: boolean;
 }
-const ENV_NAME_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /**
  * Builds the `docker` argv (without the `docker` program itself) that runs a server in a
@@ -141,7 +134,7 @@ export function dockerRunArgs(
     "never",
     "--log-driver",
     "none",
-    ...commonArgs(server, options),
+    ...hardeningArgs(server, options),
     "--network",
     network,
     "--mount",
@@ -149,6 +142,7 @@ export function dockerRunArgs(
     ...mounts.flatMap((m) => ["--mount", m]),
     ...(options.envFile === undefined ? [] : ["--env-file", checkEnvFile(options.envFile)]),
     ...envArgs(
+      FIXED_ENV,
       options.env ?? server.envValues,
       options.passEnv ?? defaultPassEnv(server, options.env ?? server.envValues),
     ),
@@ -196,121 +190,14 @@ export function dockerPullArgs(server: ResolvedServer, options: DockerPullOption
     "never",
     "--log-driver",
     "none",
-    ...commonArgs(server, { ...options, labels: { ...options.labels, "mcp-run.role": "pull" } }),
+    ...hardeningArgs(server, { ...options, labels: { ...options.labels, "mcp-run.role": "pull" } }),
     "--network",
     checkNetwork(options.network ?? "bridge"),
     "--mount",
     `type=volume,src=${volume},dst=${CONTAINER_DENO_DIR}`,
     ...[...new Set(readOnly)].flatMap((p) => ["--mount", bindMount(p, true)]),
-    ...envArgs(options.env ?? {}, options.passEnv ?? []),
+    ...envArgs(FIXED_ENV, options.env ?? {}, options.passEnv ?? []),
     image,
     ...cache,
   ];
-}
-function commonArgs(server: ResolvedServer, options: DockerCommonOptions): string[] {
-  const limits = { ...DOCKER_LIMITS, ...definedOnly(options) };
-  const user = checkContainerUser(options.user ?? CONTAINER_USER);
-  checkDockerLimits(limits);
-  const labels: Record<string, string> = {
-    ...options.labels,
-    [DOCKER_LABEL]: "1",
-    [`${DOCKER_LABEL}.server`]: server.name,
-  };
-  for (const [key, value] of Object.entries(labels)) {
-    if (!/^[a-z0-9][a-z0-9._-]*$/.test(key) || /[\0\n\r]/.test(value)) {
-      throw new RangeError(`Cannot write the label "${key}": keys are lowercase, values one line`);
-    }
-  }
-  return [
-    ...(options.nameSuffix !== undefined
-      ? ["--name", dockerContainerName(server.name, options.nameSuffix)]
-      : []),
-    ...Object.keys(labels).sort().flatMap((key) => ["--label", `${key}=${labels[key]}`]),
-    "--read-only",
-    "--cap-drop",
-    "ALL",
-    "--security-opt",
-    "no-new-privileges",
-    "--user",
-    user,
-    "--pids-limit",
-    String(limits.pidsLimit),
-    "--memory",
-    limits.memory,
-    "--memory-swap",
-    limits.memory,
-    "--cpus",
-    limits.cpus,
-    "--ulimit",
-    `nofile=${limits.nofile}:${limits.nofile}`,
-    "--tmpfs",
-    `/tmp:rw,noexec,nosuid,nodev,size=${limits.tmpfsSize}`,
-  ];
-}
-
-function definedOnly(options: DockerCommonOptions): Partial<DockerLimits> {
-  const out: Partial<DockerLimits> = {};
-  for (const key of Object.keys(DOCKER_LIMITS) as (keyof DockerLimits)[]) {
-    if (options[key] !== undefined) (out as Record<string, unknown>)[key] = options[key];
-  }
-  return out;
-}
-
-function defaultPassEnv(server: ResolvedServer, values: Record<string, string>): string[] {
-  return server.env.filter((name) => !name.endsWith("*") && !(name in values));
-}
-
-function envArgs(values: Record<string, string>, names: string[]): string[] {
-  const args = Object.entries(FIXED_ENV).flatMap(([k, v]) => ["-e", `${k}=${v}`]);
-  const seen = new Set<string>();
-  const check = (name: string) => {
-    if (!ENV_NAME_RE.test(name)) {
-      throw new TypeError(`Cannot pass "${name}" to the container: not a valid variable name`);
-    }
-    if (name in FIXED_ENV) {
-      throw new TypeError(`Cannot pass "${name}" to the container: mcp-run sets it itself`);
-    }
-    if (seen.has(name)) {
-      throw new TypeError(`Cannot pass "${name}" to the container twice (by value and by name)`);
-    }
-    seen.add(name);
-  };
-  for (const [name, value] of Object.entries(values)) {
-    check(name);
-    if (value.includes("\0")) {
-      throw new TypeError(`Cannot pass "${name}" to the container: its value contains a NUL byte`);
-    }
-    args.push("-e", `${name}=${value}`);
-  }
-  for (const name of names) {
-    check(name);
-    args.push("-e", name);
-  }
-  return args;
-}
-
-/** Paths that must never be mounted into a container (or that would shadow its runtime). */
-const NEVER_MOUNTED = ["/proc", "/sys", "/dev", "/run", "/var/run", CONTAINER_DENO_DIR];
-
-function bindMount(path: string, readOnly: boolean): string {
-  const refuse = (why: string) =>
-    new RangeError(`Cannot mount "${path}" into the container: ${why}`);
-  if (!path.startsWith("/")) throw refuse("it is not an absolute path");
-  const problem = dockerMountProblem(path);
-  if (problem) throw refuse(problem);
-  if (path.split("/").some((part) => part === "." || part === "..")) {
-    throw refuse("it is not canonical (it contains . or ..)");
-  }
-  const clean = path.length > 1 ? path.replace(/\/+$/, "") : path;
-  if (clean === "/" || clean === "") throw refuse("the whole file system is never mounted");
-  if (clean === "/tmp") {
-    throw refuse("it would replace the container's private /tmp; grant a folder inside it");
-  }
-  if (clean.endsWith("/docker.sock")) throw refuse("the Docker socket is never mounted");
-  for (const root of NEVER_MOUNTED) {
-    if (clean === root || clean.startsWith(`${root}/`)) {
-      throw refuse(`${root} is never mounted`);
-    }
-  }
-  return `type=bind,src=${clean},dst=${clean}${readOnly ? ",readonly" : ""}`;
 }

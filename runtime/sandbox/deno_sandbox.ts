@@ -11,7 +11,8 @@ import {
   type PrepareServerOptions,
 } from "./launch_plan.ts";
 import { pull } from "./pull.ts";
-import type { ResolvedServer } from "../policy/resolve.ts";
+import { GrantError, type ResolvedServer } from "../policy/resolve.ts";
+import { isContainerOnly, packageKind } from "../policy/package_kind.ts";
 import { type ServerProcess, spawnServer } from "./server_process.ts";
 import type { PreparedLaunch, Sandbox, SandboxSpawnOptions } from "./sandbox.ts";
 
@@ -57,8 +58,11 @@ export class DenoSandbox implements Sandbox {
    * @param server A resolved server.
    * @returns The plan.
    * @throws {TypeError} When a required variable or secret is not set.
+   * @throws {GrantError} `package` for a `pypi:` or `oci:` package, which runs only in a
+   *   container.
    */
   plan(server: ResolvedServer): LaunchPlan {
+    refuseContainerOnly(server);
     return denoLaunchPlan(server, this.#options);
   }
 
@@ -67,8 +71,11 @@ export class DenoSandbox implements Sandbox {
    *
    * @param server A resolved server.
    * @returns When the code is cached and recorded.
+   * @throws {GrantError} `package` for a `pypi:` or `oci:` package, which runs only in a
+   *   container.
    */
   async pull(server: ResolvedServer): Promise<void> {
+    refuseContainerOnly(server);
     await pull(server, this.#options);
   }
 
@@ -78,8 +85,11 @@ export class DenoSandbox implements Sandbox {
    *
    * @param server A resolved server.
    * @returns The passed cache check.
+   * @throws {GrantError} `package` for a `pypi:` or `oci:` package, which runs only in a
+   *   container.
    */
   async prepare(server: ResolvedServer): Promise<PreparedLaunch> {
+    refuseContainerOnly(server);
     return await prepareServer(server, this.#options);
   }
 
@@ -89,8 +99,21 @@ export class DenoSandbox implements Sandbox {
    * @param server The prepared server.
    * @param options The plan (default: a fresh one), buffer bounds, the stderr sink.
    * @returns The running process.
+   * @throws {GrantError} `package` for a `pypi:` or `oci:` package, which runs only in a
+   *   container.
    */
   spawn(server: ResolvedServer, options: SandboxSpawnOptions = {}): ServerProcess {
+    refuseContainerOnly(server);
     return spawnServer(server.name, options.plan ?? this.plan(server), options);
   }
+}
+
+/** Deno's flags cannot confine a Python package or an image: those run only in a container. */
+function refuseContainerOnly(server: ResolvedServer): void {
+  if (!isContainerOnly(server.specifier)) return;
+  throw new GrantError(
+    "package",
+    `"${server.name}" (${server.specifier}) is a ${packageKind(server.specifier)} package, which ` +
+      "runs only in a container: use --isolation docker",
+  );
 }

@@ -6,7 +6,7 @@
  */
 import { trackContainer } from "./child_guard.ts";
 import { type DockerCommandOptions, missingDocker, removeContainer } from "./docker_engine.ts";
-import type { DockerLaunchPlan } from "./docker_launch.ts";
+import type { LaunchPlan } from "./launch_plan.ts";
 import { orphanRemoval } from "./docker_orphans.ts";
 import { ServerProcess, type SpawnServerOptions, startPlan } from "./server_process.ts";
 
@@ -78,7 +78,7 @@ export class DockerServerProcess extends ServerProcess {
  * piped, stdout split into bounded lines. Requires `--allow-run=docker`.
  *
  * @param name The server's name, for messages.
- * @param plan A plan from {@linkcode dockerLaunchPlan}.
+ * @param plan A plan that names its container (`dockerLaunchPlan`, `containerLaunchPlan`).
  * @param options Buffer bounds and the stderr sink.
  * @returns The running process.
  * @throws {DockerUnavailableError} When the docker command is not installed.
@@ -92,7 +92,7 @@ export class DockerServerProcess extends ServerProcess {
  */
 export function spawnDockerServer(
   name: string,
-  plan: DockerLaunchPlan,
+  plan: LaunchPlan & { container: string },
   options: SpawnServerOptions = {},
 ): DockerServerProcess {
   let child: Deno.ChildProcess;

@@ -1,12 +1,17 @@
 /**
  * The docker sandbox: the same hardened `deno run` inside a locked-down container, its code in a
- * read-only volume, every container removed for sure.
+ * read-only volume, every container removed for sure. Packages that run only in a container
+ * (`pypi:`, `oci:`) get the same hardening around their own runtime (see `container_launch.ts`).
  *
  * @module
  */
+import { onUse } from "../_on_use.ts";
+import { packageKind } from "../policy/package_kind.ts";
+import { type ContainerLaunchPlan, containerLaunchPlan } from "./container_launch.ts";
+import type { ContainerPackageOptions } from "./container_options.ts";
 import { type DockerLaunchPlan, dockerLaunchPlan } from "./docker_launch.ts";
 import { spawnDockerServer } from "./docker_process.ts";
-import { dockerPull, type DockerPullStepOptions, prepareDockerServer } from "./docker_pull.ts";
+import { dockerPull, prepareDockerServer } from "./docker_pull.ts";
 import type { ResolvedServer } from "../policy/resolve.ts";
 import type { ServerProcess } from "./server_process.ts";
 import type {
@@ -16,8 +21,12 @@ import type {
   SandboxSpawnOptions,
 } from "./sandbox.ts";
 
-/** Options for {@linkcode DockerSandbox}: cache, image, limits, environment, pull policy. */
-export type DockerSandboxOptions = Omit<DockerPullStepOptions, "pullImage">;
+/**
+ * Options for {@linkcode DockerSandbox}: cache, image, limits, environment, pull policy; for
+ * `pypi:` packages the Python image (`pythonImage`) and whether source distributions may be
+ * built (`allowBuild`); for container packages with network grants, the egress proxy (`egress`).
+ */
+export type DockerSandboxOptions = Omit<ContainerPackageOptions, "pullImage">;
 
 /**
  * Docker isolation behind the {@linkcode Sandbox} interface. Each plan names a fresh container;
@@ -55,43 +64,64 @@ export class DockerSandbox implements Sandbox {
   }
 
   /**
-   * The `docker run` plan (see {@linkcode dockerLaunchPlan}), with a fresh container name.
+   * The `docker run` plan (see {@linkcode dockerLaunchPlan}; for `pypi:` and `oci:` packages
+   * {@linkcode containerLaunchPlan}), with a fresh container name.
    *
    * @param server A resolved server.
    * @param options `standalone`: no launcher labels.
    * @returns The plan.
    * @throws {TypeError} When a required variable or secret is not set.
-   * @throws {GrantError} When a grant's path cannot be written as a docker mount.
+   * @throws {GrantError} When a grant's path cannot be written as a docker mount, or a `pypi:`
+   *   or `oci:` server declares network access and no egress proxy is given.
    * @throws {RangeError} When a grant cannot be mounted safely.
    */
-  plan(server: ResolvedServer, options: SandboxPlanOptions = {}): DockerLaunchPlan {
-    return dockerLaunchPlan(
-      server,
-      options.standalone ? { ...this.#options, launcherLabels: false } : this.#options,
-    );
+  plan(
+    server: ResolvedServer,
+    options: SandboxPlanOptions = {},
+  ): DockerLaunchPlan | ContainerLaunchPlan {
+    const own = options.standalone ? { ...this.#options, launcherLabels: false } : this.#options;
+    if (packageKind(server.specifier) === "pypi" || packageKind(server.specifier) === "oci") {
+      return containerLaunchPlan(server, own);
+    }
+    return dockerLaunchPlan(server, own);
   }
 
   /**
    * Fills the server's code volume, fetching the image first when the engine lacks it (see
-   * {@linkcode dockerPull}).
+   * {@linkcode dockerPull}); for a `pypi:` package installs its locked wheels into its code
+   * folder (`pythonPull`), for an `oci:` package pulls the image by digest (`ociPull`).
    *
    * @param server A resolved server.
    * @returns When the volume holds the code and the pull is recorded.
    * @throws {GrantError} When a grant's path cannot be written as a docker mount.
    */
   async pull(server: ResolvedServer): Promise<void> {
-    await dockerPull(server, { ...this.#options, pullImage: true });
+    const kind = packageKind(server.specifier);
+    if (kind === "pypi") await (await pythonModule()).pythonPull(server, this.#pullOptions());
+    else if (kind === "oci") await (await ociModule()).ociPull(server, this.#options);
+    else await dockerPull(server, this.#pullOptions());
+  }
+
+  #pullOptions(): ContainerPackageOptions {
+    return { ...this.#options, pullImage: true };
   }
 
   /**
    * Approves, pulls when never pulled (if allowed); the engine and volume checks of a server
-   * pulled before are left to `verify`, to overlap the container's start.
+   * pulled before are left to `verify`, to overlap the container's start. A `pypi:` server's
+   * code folder is checked against its pull record (`preparePythonServer`); an `oci:` server's
+   * image must be held under its digest (`prepareOciServer`).
    *
    * @param server A resolved server.
    * @returns The pending checks.
    * @throws {GrantError} When a grant's path cannot be written as a docker mount.
    */
   async prepare(server: ResolvedServer): Promise<PreparedLaunch> {
+    const kind = packageKind(server.specifier);
+    if (kind === "pypi") {
+      return await (await pythonModule()).preparePythonServer(server, this.#options);
+    }
+    if (kind === "oci") return await (await ociModule()).prepareOciServer(server, this.#options);
     return await prepareDockerServer(server, this.#options);
   }
 
@@ -110,6 +140,20 @@ export class DockerSandbox implements Sandbox {
     if (!("container" in plan) || typeof plan.container !== "string") {
       throw new TypeError(`Cannot start "${server.name}" in docker: the plan names no container`);
     }
-    return spawnDockerServer(server.name, plan as DockerLaunchPlan, options);
+    return spawnDockerServer(server.name, plan as ContainerLaunchPlan, options);
   }
+}
+
+/** The Python pull loads when a `pypi:` server is pulled or prepared, not for every start. */
+function pythonModule(): Promise<typeof import("./python_pull.ts")> {
+  return import(onUse("./python_pull.ts", import.meta.url)) as Promise<
+    typeof import("./python_pull.ts")
+  >;
+}
+
+/** The OCI pull loads when an `oci:` server is pulled or prepared. */
+function ociModule(): Promise<typeof import("./oci_pull.ts")> {
+  return import(onUse("./oci_pull.ts", import.meta.url)) as Promise<
+    typeof import("./oci_pull.ts")
+  >;
 }

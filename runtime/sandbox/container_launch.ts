@@ -1,0 +1,91 @@
+/**
+ * Launch plans of the container packages (`pypi:`, `oci:`): the hardened `docker run` of each
+ * kind, with the container's name, the user it runs as, and only the environment the docker
+ * client needs.
+ *
+ * @module
+ */
+import { packageKind } from "../policy/package_kind.ts";
+import type { ResolvedServer } from "../policy/resolve.ts";
+import { clientEnv, limits, randomSuffix } from "./_docker_inputs.ts";
+import { serverDirs } from "./cache_dirs.ts";
+import { declaredEnv } from "./child_env.ts";
+import type { ContainerPackageOptions } from "./container_options.ts";
+import { checkDockerMounts, checkImageReference } from "./docker_checks.ts";
+import { defaultContainerUser } from "./docker_launch.ts";
+import { dockerContainerName } from "./docker_names.ts";
+import { launcherLabels } from "./docker_orphans.ts";
+import type { LaunchPlan } from "./launch_plan.ts";
+import { ociRunArgs } from "./oci_plan.ts";
+import { PYTHON_IMAGE, pythonDirs, pythonRunArgs } from "./python_plan.ts";
+
+/** A launch plan of a container package, with the container's name. */
+export interface ContainerLaunchPlan extends LaunchPlan {
+  /** The container's name, used to stop and remove it for sure. */
+  container: string;
+}
+
+/**
+ * Builds the launch plan of a `pypi:` or `oci:` server (see `pythonRunArgs`, `ociRunArgs`). The
+ * docker client's environment holds only its own settings and the declared variables' values,
+ * which reach the container by name. Creates nothing.
+ *
+ * @param server A resolved `pypi:` or `oci:` server.
+ * @param options Cache root, Python image, limits, environment, egress.
+ * @returns The plan.
+ * @throws {TypeError} When a required variable or secret is not set, or the package is of
+ *   another kind.
+ * @throws {GrantError} When a grant cannot be mounted, or the server declares network access
+ *   and no egress proxy is given.
+ * @throws {RangeError} When a grant, limit or image cannot be written safely.
+ *
+ * @example
+ * ```ts
+ * import { containerLaunchPlan } from "./container_launch.ts";
+ * const plan = containerLaunchPlan({
+ *   name: "time", specifier: "pypi:mcp-server-time@2026.10.19", args: [], read: [], write: [],
+ *   net: [], denyNet: [], env: [], secrets: [], requiredEnv: [], envValues: {}, sys: [],
+ *   run: [], ffi: [], params: {},
+ * }, { cacheRoot: "/c", source: {}, nameSuffix: "s1" });
+ * console.log(plan.program, plan.container); // docker mcp-run-time-s1
+ * ```
+ */
+export function containerLaunchPlan(
+  server: ResolvedServer,
+  options: ContainerPackageOptions,
+): ContainerLaunchPlan {
+  checkDockerMounts(server);
+  const source = options.source ?? Deno.env.toObject();
+  const suffix = options.nameSuffix ?? randomSuffix();
+  const declared = declaredEnv(server, { source });
+  const passEnv = Object.keys(declared).filter((name) => !(name in server.envValues)).sort();
+  const env: Record<string, string> = clientEnv(source);
+  for (const name of passEnv) env[name] = declared[name];
+  const common = {
+    ...limits(options),
+    nameSuffix: suffix,
+    user: options.user ?? defaultContainerUser(server),
+    env: { ...server.envValues },
+    passEnv,
+    labels: options.launcherLabels === false ? {} : launcherLabels(),
+    egress: options.egress,
+  };
+  const kind = packageKind(server.specifier);
+  let args: string[];
+  if (kind === "pypi") {
+    const image = checkImageReference(options.pythonImage ?? PYTHON_IMAGE);
+    const codeDir = pythonDirs(server, image, options.cacheRoot).code;
+    args = pythonRunArgs(server, { ...common, image, codeDir });
+  } else if (kind === "oci") {
+    args = ociRunArgs(server, common);
+  } else {
+    throw new TypeError(`Cannot plan "${server.specifier}" as a container package`);
+  }
+  return {
+    program: options.docker ?? "docker",
+    args,
+    env,
+    cwd: serverDirs(server.name, server.specifier, options.cacheRoot).cwd,
+    container: dockerContainerName(server.name, suffix),
+  };
+}

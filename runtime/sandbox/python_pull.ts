@@ -1,0 +1,378 @@
+/**
+ * The Python pull: in hardened pull containers with a network to the package index only, pip
+ * resolves a lock with the sha256 of every distribution and installs exactly that into a fresh
+ * staging folder, which is digested, recorded and swapped in whole. No server code runs.
+ *
+ * @module
+ */
+import { dirname, join } from "../_path.ts";
+import { checkApproval } from "../policy/approval.ts";
+import { parsePypiPackage, type PypiPackage } from "../policy/package_kind.ts";
+import type { ResolvedServer } from "../policy/resolve.ts";
+import { withFileLock } from "./_cache_lock.ts";
+import { dockerOptions, pick, randomSuffix, tlsTrust } from "./_docker_inputs.ts";
+import { cacheWriteError, serverDirs } from "./cache_dirs.ts";
+import { DOCKER_PULL_PROXY_VARS } from "./child_env.ts";
+import type { ContainerPackageOptions } from "./container_options.ts";
+import { checkDockerMounts, checkImageReference } from "./docker_checks.ts";
+import { checkDocker, type DockerCommandOptions, imageExists, runDocker } from "./docker_engine.ts";
+import { CONTAINER_USER } from "./docker_names.ts";
+import { launcherLabels, reapOrphans } from "./docker_orphans.ts";
+import { CacheError } from "./_pull_record.ts";
+import type { PreparedLaunch } from "./sandbox.ts";
+import { listFilesSync, sha256Hex } from "./_tree_digest.ts";
+import { chooseConsoleScript, consoleScripts, entryScript, lockFromReport } from "./python_lock.ts";
+import {
+  digestCode,
+  pythonCodeProblem,
+  type PythonPullRecord,
+  readPythonRecord,
+  verifyPythonCode,
+} from "./python_cache.ts";
+import {
+  PYTHON_IMAGE,
+  PYTHON_LIB_DIR,
+  type PythonDirs,
+  pythonDirs,
+  pythonPullArgs,
+} from "./python_plan.ts";
+import { normalizePypiName } from "../policy/package_kind.ts";
+
+/** Index settings the pull containers get by value from the launcher's environment. */
+export const PYTHON_PULL_VARS: readonly string[] = ["PIP_INDEX_URL", "PIP_DEFAULT_TIMEOUT"];
+
+/** CA files the pull containers trust (mounted read-only), as pip and OpenSSL read them. */
+export const PYTHON_PULL_TLS_VARS: readonly string[] = ["PIP_CERT", "SSL_CERT_FILE"];
+
+/**
+ * Installs a `pypi:` server's code into its folder in the cache (see `pythonDirs`): first a
+ * resolve container writes pip's report, from which the lock (a sha256 per distribution) is
+ * built here; then an install container installs the lock with `--require-hashes --no-deps`.
+ * Wheels only unless `allowBuild`. The entry file, the lock and a record of every installed file
+ * are written beside it. A pull whose record still verifies fetches nothing. Fetches the Python
+ * image only when `pullImage` is set (the `pull` command).
+ *
+ * Requires `--allow-run=docker` and write access to the cache root.
+ *
+ * @param server A resolved `pypi:` server.
+ * @param options Cache root, Python image, pull network, environment, `allowBuild`.
+ * @returns The record.
+ * @throws {ApprovalError} When the manifest asks for more than was approved.
+ * @throws {DockerUnavailableError} When docker is missing or its engine is down.
+ * @throws {CacheError} `missing` when the image is absent and `pullImage` is not set.
+ * @throws {RangeError} When a distribution has no wheel and `allowBuild` is not set, or the
+ *   console script to run is not clear.
+ * @throws {Error} When pip fails (the tail of its output says why).
+ *
+ * @example
+ * ```ts ignore
+ * import { pythonPull } from "./python_pull.ts";
+ * await pythonPull(server, { cacheRoot: "/tmp/cache", network: "bridge" });
+ * ```
+ */
+export async function pythonPull(
+  server: ResolvedServer,
+  options: ContainerPackageOptions,
+): Promise<PythonPullRecord> {
+  checkDockerMounts(server);
+  const pkg = parsePypiPackage(server.specifier);
+  await checkApproval(server, options);
+  const image = checkImageReference(options.pythonImage ?? PYTHON_IMAGE);
+  const dirs = pythonDirs(server, image, options.cacheRoot);
+  const progress = options.progress ?? ((line: string) => console.error(line));
+  const intact = await intactRecord(server, image, dirs);
+  if (intact) return alreadyPulled(server, intact, progress);
+  const source = options.source ?? Deno.env.toObject();
+  const docker = dockerOptions(options, source);
+  const [, hasImage] = await Promise.all([checkDocker(docker), imageExists(image, docker)]);
+  if (!hasImage) await fetchImage(server, image, options.pullImage ?? false, docker, progress);
+  try {
+    await Deno.mkdir(dirname(dirs.dir), { recursive: true });
+    return await withFileLock(dirs.pullLock, async () => {
+      const current = await intactRecord(server, image, dirs);
+      if (current) return alreadyPulled(server, current, progress);
+      return await install(server, pkg, { options, image, dirs, docker, source, progress });
+    }, { onWait: () => progress(`Waiting for another pull of ${server.name} to finish`) });
+  } catch (error) {
+    throw cacheWriteError(options.cacheRoot, error);
+  }
+}
+
+async function intactRecord(
+  server: ResolvedServer,
+  image: string,
+  dirs: PythonDirs,
+): Promise<PythonPullRecord | undefined> {
+  try {
+    const record = await readPythonRecord(server, dirs);
+    return await pythonCodeProblem(server, image, dirs, record) ? undefined : record;
+  } catch {
+    return undefined;
+  }
+}
+
+function alreadyPulled(
+  server: ResolvedServer,
+  record: PythonPullRecord,
+  progress: (line: string) => void,
+): PythonPullRecord {
+  progress(`${server.name} is already pulled: ${record.installed.length} distributions, unchanged`);
+  return record;
+}
+
+/** What one install works with. */
+interface InstallContext {
+  options: ContainerPackageOptions;
+  image: string;
+  dirs: PythonDirs;
+  docker: DockerCommandOptions;
+  source: Record<string, string>;
+  progress: (line: string) => void;
+}
+
+async function install(
+  server: ResolvedServer,
+  pkg: PypiPackage,
+  ctx: InstallContext,
+): Promise<PythonPullRecord> {
+  const { dirs, progress } = ctx;
+  const staging = `${dirs.dir}.pull-${randomSuffix()}`;
+  const code = join(staging, "code");
+  const work = join(staging, "work");
+  try {
+    const user = ctx.options.user ?? pullUser();
+    await makeStaging([staging, code, work, join(work, "tmp")], user);
+    const run = (step: "resolve" | "install") => runPip(server, step, { ...ctx, code, work, user });
+    progress(
+      `Resolving ${server.specifier} (wheels ${ctx.options.allowBuild ? "preferred" : "only"})`,
+    );
+    await run("resolve");
+    const report = JSON.parse(await Deno.readTextFile(join(work, "report.json")));
+    const lock = lockFromReport(report, pkg, { allowBuild: ctx.options.allowBuild });
+    await Deno.writeTextFile(join(work, "requirements.lock"), lock.text);
+    await Deno.writeTextFile(join(staging, "requirements.lock"), lock.text);
+    progress(`Installing ${lock.dists.length} distributions, each checked against its sha256`);
+    await run("install");
+    const script = await writeEntry(code, pkg);
+    await Deno.remove(work, { recursive: true });
+    // Owned by root when mcp-run is: the container's user can read the code, not change it.
+    if (isRoot()) await chownTree(code, 0, 0);
+    const record: PythonPullRecord = {
+      specifier: server.specifier,
+      image: ctx.image,
+      script,
+      lockSha256: await sha256Hex(lock.text),
+      installed: lock.dists.map((d) => `${d.name}==${d.version}`),
+      pulledAt: new Date().toISOString(),
+      files: await digestCode(staging),
+    };
+    await Deno.writeTextFile(join(staging, "pull.json"), JSON.stringify(record, null, 2) + "\n");
+    await swapIn(staging, dirs.dir);
+    progress(`Pulled ${server.name}: ${lock.dists.length} distributions, runs ${script}`);
+    return record;
+  } finally {
+    await Deno.remove(staging, { recursive: true }).catch(() => {});
+  }
+}
+
+/** Runs one pull container; a failure says why, and what to do about a missing wheel. */
+async function runPip(
+  server: ResolvedServer,
+  step: "resolve" | "install",
+  ctx: InstallContext & { code: string; work: string; user: string },
+): Promise<void> {
+  const passEnv = DOCKER_PULL_PROXY_VARS.filter((name) => ctx.source[name] !== undefined);
+  const tls = tlsTrust(ctx.source, PYTHON_PULL_TLS_VARS);
+  const args = pythonPullArgs(server, {
+    step,
+    image: ctx.image,
+    codeDir: ctx.code,
+    workDir: ctx.work,
+    network: ctx.options.network,
+    allowBuild: ctx.options.allowBuild,
+    nameSuffix: randomSuffix(),
+    user: ctx.user,
+    labels: launcherLabels(),
+    env: { ...tls.env, ...pick(ctx.source, PYTHON_PULL_VARS) },
+    passEnv,
+    readOnlyPaths: tls.paths,
+  });
+  const out = await runDocker(args, {
+    ...ctx.docker,
+    env: { ...ctx.docker.env, ...pick(ctx.source, passEnv) },
+  });
+  if (out.code === 0) return;
+  const tail = `${out.stderr}\n${out.stdout}`.split("\n").filter((l) => l.trim()).slice(-6);
+  if (!ctx.options.allowBuild && tail.some((l) => /No matching distribution found/.test(l))) {
+    throw new RangeError(
+      `Cannot pull ${server.specifier}: pip found no wheel for it or one of its dependencies ` +
+        `(pip: ${tail.at(-1)?.trim()}). A version published only as a source distribution ` +
+        "runs its code at install time to build: pass --allow-build to build it in the pull " +
+        "container (it never runs on this machine), or check the version exists",
+    );
+  }
+  throw new Error(
+    `Cannot pull ${server.specifier}: pip (${step}) exited with code ${out.code} in the pull ` +
+      `container\n${tail.join("\n")}`,
+  );
+}
+
+/** Finds the installed package's console scripts and writes the entry file for the chosen one. */
+async function writeEntry(code: string, pkg: PypiPackage): Promise<string> {
+  const lib = join(code, "lib");
+  const wanted = normalizePypiName(pkg.name);
+  let text = "";
+  for (const entry of Deno.readDirSync(lib)) {
+    if (!entry.isDirectory || !entry.name.endsWith(".dist-info")) continue;
+    const metadata = await Deno.readTextFile(join(lib, entry.name, "METADATA")).catch(() => "");
+    const name = /^Name:\s*(.+)$/m.exec(metadata)?.[1].trim() ?? "";
+    if (normalizePypiName(name) !== wanted) continue;
+    text = await Deno.readTextFile(join(lib, entry.name, "entry_points.txt")).catch(() => "");
+    break;
+  }
+  const scripts = consoleScripts(text);
+  const script = chooseConsoleScript(scripts, pkg);
+  await Deno.writeTextFile(
+    join(code, "entry.py"),
+    entryScript(script, scripts[script], PYTHON_LIB_DIR),
+    { mode: 0o644 },
+  );
+  return script;
+}
+
+/**
+ * The pull containers' user: the launcher's own ids, so the files it writes are the user's; as
+ * root (containers never run as root), the image user mcp-run uses, given the staging folder.
+ */
+function pullUser(): string {
+  if (!isRoot()) {
+    try {
+      return `${Deno.uid()}:${Deno.gid()}`;
+    } catch { /* no permission to ask: the fixed user */ }
+  }
+  return CONTAINER_USER;
+}
+
+function isRoot(): boolean {
+  try {
+    return Deno.uid() === 0;
+  } catch {
+    return false;
+  }
+}
+
+async function makeStaging(folders: string[], user: string): Promise<void> {
+  for (const folder of folders) {
+    await Deno.mkdir(folder, { recursive: true, mode: 0o755 });
+    if (isRoot()) {
+      const [uid, gid] = user.split(":").map(Number);
+      await Deno.chown(folder, uid, gid ?? uid);
+    }
+  }
+}
+
+async function chownTree(root: string, uid: number, gid: number): Promise<void> {
+  await Deno.chown(root, uid, gid);
+  const seen = new Set<string>();
+  for (const file of listFilesSync(root)) {
+    for (let d = dirname(file); d !== "." && d !== "" && !seen.has(d); d = dirname(d)) {
+      seen.add(d);
+      await Deno.chown(join(root, d), uid, gid);
+    }
+    await Deno.lstat(join(root, file)).then((info) =>
+      info.isSymlink ? undefined : Deno.chown(join(root, file), uid, gid)
+    );
+  }
+}
+
+/** Replaces `dir` with `staging` (one rename when `dir` is absent, two otherwise). */
+async function swapIn(staging: string, dir: string): Promise<void> {
+  const old = `${dir}.old-${randomSuffix()}`;
+  let moved = false;
+  try {
+    await Deno.rename(dir, old);
+    moved = true;
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+  }
+  await Deno.rename(staging, dir);
+  if (moved) await Deno.remove(old, { recursive: true }).catch(() => {});
+}
+
+async function fetchImage(
+  server: ResolvedServer,
+  image: string,
+  pullImage: boolean,
+  docker: DockerCommandOptions,
+  progress: (line: string) => void,
+): Promise<void> {
+  if (!pullImage) {
+    throw new CacheError(
+      "missing",
+      `The image ${image} is not present, and a launch never fetches images: run mcp-run pull ` +
+        `${server.name} --isolation docker (or docker pull ${image})`,
+    );
+  }
+  progress(`Pulling image ${image}`);
+  const out = await runDocker(["pull", "--", image], docker);
+  if (out.code !== 0) {
+    throw new Error(`Cannot pull the image ${image}: ${out.stderr.trim().split("\n").at(-1)}`);
+  }
+}
+
+/**
+ * Makes a `pypi:` server ready to start: approval, a pull when it was never pulled (if
+ * allowed), and the check of its code folder against the record, started here and awaited by
+ * `verify`.
+ *
+ * @param server A resolved `pypi:` server.
+ * @param options Cache root, Python image, environment, pull policy.
+ * @returns The pending check.
+ * @throws {CacheError} `missing` when never pulled and auto-pull is off; (from `verify`)
+ *   `tampered` when the code changed since it was pulled.
+ *
+ * @example
+ * ```ts ignore
+ * import { preparePythonServer } from "./python_pull.ts";
+ * const { verify } = await preparePythonServer(server, { cacheRoot: "/tmp/cache" });
+ * await verify();
+ * ```
+ */
+export async function preparePythonServer(
+  server: ResolvedServer,
+  options: ContainerPackageOptions,
+): Promise<PreparedLaunch> {
+  checkDockerMounts(server);
+  const image = checkImageReference(options.pythonImage ?? PYTHON_IMAGE);
+  const dirs = pythonDirs(server, image, options.cacheRoot);
+  await checkApproval(server, options);
+  await Deno.mkdir(serverDirs(server.name, server.specifier, options.cacheRoot).cwd, {
+    recursive: true,
+  });
+  let pulled = true;
+  try {
+    await readPythonRecord(server, dirs);
+  } catch (error) {
+    if (!(error instanceof CacheError) || error.kind !== "missing") throw error;
+    pulled = false;
+  }
+  if (!pulled) {
+    if (options.autoPull === false) {
+      throw new CacheError(
+        "missing",
+        `"${server.name}" (${server.specifier}) is not pulled yet: run mcp-run pull ` +
+          `${server.name} --isolation docker`,
+      );
+    }
+    const docker = dockerOptions(options, options.source ?? Deno.env.toObject());
+    const reaping = reapOrphans(docker);
+    try {
+      await pythonPull(server, { ...options, pullImage: false });
+    } finally {
+      await reaping;
+    }
+  }
+  const check = verifyPythonCode(server, image, dirs).then(() => {});
+  check.catch(() => {});
+  return { verify: () => check };
+}

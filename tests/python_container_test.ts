@@ -1,0 +1,185 @@
+/**
+ * End to end: a real PyPI server (mcp-server-time, wheels only) pulled into the local Python
+ * stand-in image (tools/docker_setup.sh) through the docker sandbox, run from its read-only code
+ * folder, and called by the real MCP SDK client; its code changed after the pull is refused at
+ * launch; a package published only as source is refused without `allowBuild`. One pull is
+ * shared by the whole file.
+ *
+ * In CI (CI=true) these tests never skip: docker or the image missing there fails the run.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { serverFixture } from "../runtime/policy/_server_fixture.ts";
+import type { ResolvedServer } from "../runtime/policy/resolve.ts";
+import { connectServer } from "../runtime/sandbox/connect.ts";
+import { listContainers, runDocker } from "../runtime/sandbox/docker_engine.ts";
+import { DockerSandbox, type DockerSandboxOptions } from "../runtime/sandbox/docker_sandbox.ts";
+import { CacheError } from "../runtime/sandbox/pull.ts";
+import { pythonDirs } from "../runtime/sandbox/python_plan.ts";
+import { pythonPull } from "../runtime/sandbox/python_pull.ts";
+import type { PythonPullRecord } from "../runtime/sandbox/python_cache.ts";
+import { tempDir, toolEnv } from "./_helpers.ts";
+
+/** The stand-in Python image tools/docker_setup.sh builds (CPython 3.11 with pip). */
+const PYTHON_TEST_IMAGE = Deno.env.get("MCP_RUN_TEST_PYTHON_IMAGE") ?? "mcp-run-test/python:3.11";
+
+async function pythonProblem(): Promise<string | undefined> {
+  try {
+    const image = await runDocker(["image", "inspect", "--format", "{{.Id}}", PYTHON_TEST_IMAGE]);
+    if (image.code === 0) return undefined;
+    return `the image ${PYTHON_TEST_IMAGE} is missing (run tools/docker_setup.sh)`;
+  } catch (error) {
+    return (error as Error).message;
+  }
+}
+
+const problem = await pythonProblem();
+if (problem && Deno.env.get("CI") === "true") {
+  throw new Error(`Docker tests cannot be skipped in CI: ${problem}`);
+}
+if (problem) console.error(`python_container_test.ts: skipping, ${problem}`);
+const ignore = problem !== undefined;
+
+const cache = tempDir("mcp-run-python-cache-");
+const host = Deno.env.toObject();
+/** The index and its TLS trust as this machine has them; host network for the pull only. */
+const OPTIONS: DockerSandboxOptions = {
+  cacheRoot: cache,
+  pythonImage: PYTHON_TEST_IMAGE,
+  network: "host",
+  source: {
+    ...toolEnv(),
+    ...Object.fromEntries(
+      ["PIP_CERT", "PIP_INDEX_URL", "SSL_CERT_FILE"].flatMap((n) => host[n] ? [[n, host[n]]] : []),
+    ),
+  },
+  progress: () => {},
+};
+
+const TIME: ResolvedServer = serverFixture({
+  name: "time",
+  specifier: "pypi:mcp-server-time@2026.10.19",
+  args: ["--local-timezone", "UTC"],
+});
+
+let pulled: Promise<PythonPullRecord> | undefined;
+/** The one pull of the file. */
+function pullTime(): Promise<PythonPullRecord> {
+  pulled ??= pythonPull(TIME, { ...OPTIONS, pullImage: false });
+  return pulled;
+}
+
+async function callTime(timezone: string) {
+  const connected = await connectServer(TIME, {
+    ...OPTIONS,
+    sandbox: new DockerSandbox(OPTIONS),
+    timeoutMs: 60_000,
+  });
+  try {
+    const tools = await connected.client.listTools();
+    const result = await connected.client.callTool({
+      name: "get_current_time",
+      arguments: { timezone },
+    });
+    return { tools: tools.tools.map((t: { name: string }) => t.name), result };
+  } finally {
+    await connected.close();
+  }
+}
+
+Deno.test({
+  name: "DockerSandbox pulls a pypi: server as a hashed lock and runs it for a real MCP client",
+  ignore,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    const record = await pullTime();
+    const dirs = pythonDirs(TIME, PYTHON_TEST_IMAGE, cache);
+    const lock = (await Deno.readTextFile(dirs.lockFile)).trim().split("\n");
+    assert.ok(lock.length >= 10, `expected the dependencies locked too: ${lock.length}`);
+    for (const line of lock) {
+      assert.match(line, /^[A-Za-z0-9._-]+==\S+ --hash=sha256:[0-9a-f]{64}$/);
+    }
+    assert.ok(lock.some((l) => l.startsWith("mcp-server-time==2026.10.19 ")));
+    assert.equal(record.script, "mcp-server-time");
+    assert.ok(record.installed.includes("mcp-server-time==2026.10.19"));
+    assert.ok(Object.keys(record.files).includes("code/entry.py"));
+
+    const before = Date.now();
+    const { tools, result } = await callTime("Asia/Tokyo");
+    assert.ok(tools.includes("get_current_time"), tools.join(", "));
+    const content = (result.content as { type: string; text: string }[])[0];
+    const answer = JSON.parse(content.text);
+    assert.equal(answer.timezone, "Asia/Tokyo");
+    assert.match(answer.datetime, /\+09:00$/);
+    // The time the server read in its container is now, within the call's duration and a minute.
+    const skew = Date.parse(answer.datetime) - before;
+    assert.ok(skew > -60_000 && skew < 180_000, `server time off by ${skew} ms`);
+    for (let i = 0; i < 40 && (await listContainers({ "mcp-run.server": "time" })).length; i++) {
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    assert.deepEqual(await listContainers({ "mcp-run.server": "time" }), []);
+  },
+});
+
+Deno.test({
+  name: "DockerSandbox.prepare() refuses a pypi: server whose code changed after the pull",
+  ignore,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    await pullTime();
+    const dirs = pythonDirs(TIME, PYTHON_TEST_IMAGE, cache);
+    const sandbox = new DockerSandbox({ ...OPTIONS, autoPull: false });
+    const file = join(dirs.code, "lib", "mcp_server_time", "server.py");
+    const original = await Deno.readFile(file);
+    // Positive control: the pulled code verifies.
+    await (await sandbox.prepare(TIME)).verify();
+
+    await Deno.writeTextFile(file, "\nimport os; os.system('touch /tmp/pwned')\n", {
+      append: true,
+    });
+    await assert.rejects(
+      async () => await (await sandbox.prepare(TIME)).verify(),
+      (error: Error) => {
+        assert.ok(error instanceof CacheError, String(error));
+        assert.equal(error.kind, "tampered");
+        assert.match(error.message, /code\/lib\/mcp_server_time\/server\.py was modified/);
+        assert.match(error.message, /mcp-run pull time --isolation docker/);
+        return true;
+      },
+    );
+    await Deno.writeFile(file, original);
+    await (await sandbox.prepare(TIME)).verify();
+
+    const planted = join(dirs.code, "lib", "sitecustomize.py");
+    await Deno.writeTextFile(planted, "import os\n");
+    await assert.rejects(
+      async () => await (await sandbox.prepare(TIME)).verify(),
+      /code\/lib\/sitecustomize\.py was added/,
+    );
+    await Deno.remove(planted);
+    await (await sandbox.prepare(TIME)).verify();
+  },
+});
+
+Deno.test({
+  name: "pythonPull() refuses a package published only as source unless allowBuild is given",
+  ignore,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    const sdistOnly = serverFixture({ name: "termcolor", specifier: "pypi:termcolor@1.1.0" });
+    await assert.rejects(
+      () => pythonPull(sdistOnly, OPTIONS),
+      (error: Error) => {
+        assert.ok(error instanceof RangeError, String(error));
+        assert.match(error.message, /no wheel/);
+        assert.match(error.message, /--allow-build/);
+        return true;
+      },
+    );
+    const dirs = pythonDirs(sdistOnly, PYTHON_TEST_IMAGE, cache);
+    await assert.rejects(() => Deno.stat(dirs.record), Deno.errors.NotFound);
+  },
+});

@@ -1,14 +1,20 @@
 #!/usr/bin/env bash
 # Prepares a machine for the docker tests: installs the Docker engine (Debian's docker.io) when
 # dockerd is missing, starts dockerd when no engine answers, and builds the local stand-in for
-# the denoland/deno image from the pinned Deno binary (no image can be pulled here).
+# the denoland/deno image from the pinned Deno binary and the one for the python image from the
+# machine's CPython with pip (no image can be pulled here).
 #
 # Idempotent: every step is skipped when its result is already there. Safe to run concurrently
-# (a lock serialises runs). Prints the stand-in image tag on stdout as its last line.
+# (a lock serialises runs). Writes a user config file that points every image kind at the
+# stand-ins and prints its path on stdout as its last line, so that
+# `MCP_RUN_CONFIG=<that file> ./mcp-run …` runs here as the plain command does for a user.
 #
 # Environment:
 #   MCP_RUN_TOOLS        where tools/deno installs Deno (default: <repo>/.tools)
-#   MCP_RUN_TEST_IMAGE   tag of the stand-in image (default: mcp-run-test/deno:<deno version>)
+#   MCP_RUN_TEST_IMAGE   tag of the Deno stand-in (default: mcp-run-test/deno:<deno version>)
+#   MCP_RUN_TEST_PYTHON_IMAGE tag of the Python stand-in (default: mcp-run-test/python:<x.y>)
+#   MCP_RUN_TEST_CONFIG  the user config file written (default: <repo>/.cache/stand-in-config.json)
+#   PYTHON               the CPython the Python stand-in is made from (default: python3)
 #   MCP_RUN_DOCKERD_LOG  dockerd log file (default: /var/log/mcp-run-dockerd.log)
 #   MCP_RUN_DOCKERD_WAIT seconds to wait for dockerd to answer (default: 60)
 set -euo pipefail
@@ -72,68 +78,80 @@ if ! docker info >/dev/null 2>&1; then
   log "dockerd is ready"
 fi
 
-# 3. The stand-in image for denoland/deno.
-existing=$(docker image inspect --format '{{ index .Config.Labels "mcp-run.deno-version" }}' \
-  "$image" 2>/dev/null || true)
-if [ "$existing" = "$version" ]; then
-  log "image $image already holds deno $version"
-  echo "$image"
-  exit 0
-fi
+# Every stand-in is a rootfs folder made here and imported; removed however the script ends.
+roots=()
+trap 'rm -rf "${roots[@]}"' EXIT
 
-# tools/deno installs the pinned version when it is missing or different.
-"$here/deno" --version >/dev/null
-deno_bin=$(readlink -f "${MCP_RUN_TOOLS:-"$here/../.tools"}/node_modules/deno/deno")
-[ -x "$deno_bin" ] || die "The Deno binary is missing at $deno_bin"
-got=$("$deno_bin" --version | head -n1 | cut -d' ' -f2)
-[ "$got" = "$version" ] || die "Deno at $deno_bin is $got, expected $version"
-
-log "building $image from $deno_bin"
-root=$(mktemp -d "${TMPDIR:-/tmp}/mcp-run-rootfs.XXXXXX")
-trap 'rm -rf "$root"' EXIT
-mkdir -p "$root"/{usr/bin,usr/local/bin,etc,tmp,deno-dir,bin,lib64}
-chmod 1777 "$root/tmp"
-
-# Copies a file (following symlinks) to the same path inside the rootfs, plus the shared
-# libraries ldd lists for it.
-copy_with_libs() {
-  local src=$1 dst=${2:-$1}
-  mkdir -p "$root$(dirname "$dst")"
-  cp -L "$src" "$root$dst"
+# Copies the shared libraries ldd lists for a file into the current rootfs.
+copy_libs() {
   local lib
-  for lib in $(ldd "$src" 2>/dev/null | grep -o '/[^ ]*' || true); do
+  for lib in $(ldd "$1" 2>/dev/null | grep -o '/[^ ]*' || true); do
     [ -e "$root$lib" ] && continue
     mkdir -p "$root$(dirname "$lib")"
     cp -L "$lib" "$root$lib"
   done
 }
 
-copy_with_libs "$deno_bin" /usr/bin/deno
-# A shell for the entrypoint script, and tini as PID 1, as in the real image.
-copy_with_libs "$(readlink -f /bin/sh)" /bin/sh
-tini=$(command -v tini-static || command -v tini || true)
-[ -n "$tini" ] || die "tini is missing (it comes with docker.io; apt-get install tini)"
-copy_with_libs "$tini" /tini
+# Copies a file (following symlinks) to a path inside the current rootfs (default: the same
+# path), plus the shared libraries ldd lists for it.
+copy_with_libs() {
+  local src=$1 dst=${2:-$1}
+  mkdir -p "$root$(dirname "$dst")"
+  cp -L "$src" "$root$dst"
+  copy_libs "$src"
+}
 
-cat >"$root/etc/passwd" <<'EOF'
+# Starts a rootfs in $root: a shell, tini as PID 1 (as in the real images), the CA certificates.
+new_rootfs() {
+  root=$(mktemp -d "${TMPDIR:-/tmp}/mcp-run-rootfs.XXXXXX")
+  roots+=("$root")
+  mkdir -p "$root"/{usr/bin,usr/lib,usr/local/bin,etc,tmp,bin,lib64}
+  chmod 1777 "$root/tmp"
+  copy_with_libs "$(readlink -f /bin/sh)" /bin/sh
+  local tini
+  tini=$(command -v tini-static || command -v tini || true)
+  [ -n "$tini" ] || die "tini is missing (it comes with docker.io; apt-get install tini)"
+  copy_with_libs "$tini" /tini
+  if [ -d /etc/ssl/certs ]; then
+    mkdir -p "$root/etc/ssl"
+    cp -rL /etc/ssl/certs "$root/etc/ssl/certs"
+  fi
+}
+
+label_of() {
+  docker image inspect --format "{{ index .Config.Labels \"$2\" }}" "$1" 2>/dev/null || true
+}
+
+# 3. The stand-in image for denoland/deno.
+build_deno_image() {
+  # tools/deno installs the pinned version when it is missing or different.
+  "$here/deno" --version >/dev/null
+  local deno_bin got out
+  deno_bin=$(readlink -f "${MCP_RUN_TOOLS:-"$here/../.tools"}/node_modules/deno/deno")
+  [ -x "$deno_bin" ] || die "The Deno binary is missing at $deno_bin"
+  got=$("$deno_bin" --version | head -n1 | cut -d' ' -f2)
+  [ "$got" = "$version" ] || die "Deno at $deno_bin is $got, expected $version"
+
+  log "building $image from $deno_bin"
+  new_rootfs
+  mkdir -p "$root/deno-dir"
+  copy_with_libs "$deno_bin" /usr/bin/deno
+
+  cat >"$root/etc/passwd" <<'EOF'
 root:x:0:0:root:/root:/bin/sh
 nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin
 deno:x:1993:1993::/home/deno:/bin/sh
 EOF
-cat >"$root/etc/group" <<'EOF'
+  cat >"$root/etc/group" <<'EOF'
 root:x:0:
 nogroup:x:65534:
 deno:x:1993:
 EOF
-mkdir -p "$root/home/deno" "$root/root"
-chown 1993:1993 "$root/home/deno" "$root/deno-dir"
-if [ -d /etc/ssl/certs ]; then
-  mkdir -p "$root/etc/ssl"
-  cp -rL /etc/ssl/certs "$root/etc/ssl/certs"
-fi
+  mkdir -p "$root/home/deno" "$root/root"
+  chown 1993:1993 "$root/home/deno" "$root/deno-dir"
 
-# Same behaviour as the real image's entry script: deno subcommands and flags go to deno.
-cat >"$root/usr/local/bin/docker-entrypoint.sh" <<'EOF'
+  # Same behaviour as the real image's entry script: deno subcommands and flags go to deno.
+  cat >"$root/usr/local/bin/docker-entrypoint.sh" <<'EOF'
 #!/bin/sh
 set -e
 if [ "$1" != "${1#-}" ]; then
@@ -148,19 +166,92 @@ case "$1" in
 esac
 exec "$@"
 EOF
-chmod 755 "$root/usr/local/bin/docker-entrypoint.sh"
+  chmod 755 "$root/usr/local/bin/docker-entrypoint.sh"
 
-tar -C "$root" --numeric-owner -c . | docker import \
-  --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
-  --change 'ENV DENO_DIR=/deno-dir/' \
-  --change 'ENV DENO_INSTALL_ROOT=/usr/local' \
-  --change "ENV DENO_VERSION=$version" \
-  --change "LABEL mcp-run.deno-version=$version" \
-  --change 'ENTRYPOINT ["/tini", "--", "docker-entrypoint.sh"]' \
-  --change 'CMD ["eval", "console.log(Deno.version.deno)"]' \
-  - "$image" >/dev/null
+  tar -C "$root" --numeric-owner -c . | docker import \
+    --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
+    --change 'ENV DENO_DIR=/deno-dir/' \
+    --change 'ENV DENO_INSTALL_ROOT=/usr/local' \
+    --change "ENV DENO_VERSION=$version" \
+    --change "LABEL mcp-run.deno-version=$version" \
+    --change 'ENTRYPOINT ["/tini", "--", "docker-entrypoint.sh"]' \
+    --change 'CMD ["eval", "console.log(Deno.version.deno)"]' \
+    - "$image" >/dev/null
 
-out=$(docker run --rm --network none "$image" eval 'console.log(1)')
-[ "$out" = 1 ] || die "The image $image does not run deno: got \"$out\""
-log "built $image"
-echo "$image"
+  out=$(docker run --rm --network none "$image" eval 'console.log(1)')
+  [ "$out" = 1 ] || die "The image $image does not run deno: got \"$out\""
+  log "built $image"
+}
+if [ "$(label_of "$image" mcp-run.deno-version)" = "$version" ]; then
+  log "image $image already holds deno $version"
+else
+  build_deno_image
+fi
+
+# 4. The stand-in for the official python slim image: the machine's CPython at /usr/local, as
+# in the real image, with its standard library and pip and none of its other packages.
+python=${PYTHON:-python3}
+command -v "$python" >/dev/null || die "No $python on PATH: the Python stand-in is made from it"
+py_version=$("$python" -c 'import sys; print("%d.%d.%d" % sys.version_info[:3])')
+py_minor=${py_version%.*}
+python_image=${MCP_RUN_TEST_PYTHON_IMAGE:-"mcp-run-test/python:$py_minor"}
+build_python_image() {
+  local prefix exe stdlib pip_dir out so lib=/usr/local/lib/python$py_minor
+  prefix=$("$python" -c 'import sys; print(sys.base_prefix)')
+  # The interpreter itself, not a wrapper on PATH (pyenv's shims are shell scripts).
+  exe=$("$python" -c 'import os, sys; print(os.path.realpath(sys.executable))')
+  stdlib=$("$python" -c 'import sysconfig; print(sysconfig.get_paths()["stdlib"])')
+  pip_dir=$("$python" -c 'import os, pip; print(os.path.dirname(pip.__file__))')
+  log "building $python_image from $prefix"
+  new_rootfs
+  mkdir -p "$root$lib/site-packages"
+  tar -C "$stdlib" --exclude=./site-packages --exclude=./test --exclude=./idlelib \
+    --exclude=./tkinter --exclude=./turtledemo --exclude=__pycache__ -c . | tar -C "$root$lib" -x
+  cp -r "$pip_dir" "$root$lib/site-packages/pip"
+  cp -r "$(dirname "$pip_dir")"/pip-*.dist-info "$root$lib/site-packages/"
+  copy_with_libs "$exe" "/usr/local/bin/python$py_minor"
+  # libpython goes where the dynamic loader looks without an rpath.
+  for so in "$prefix"/lib/libpython*.so*; do
+    if [ -e "$so" ]; then cp -L "$so" "$root/usr/lib/"; fi
+  done
+  while read -r so; do copy_libs "$so"; done < <(find "$stdlib/lib-dynload" -name '*.so')
+  ln -s "python$py_minor" "$root/usr/local/bin/python3"
+  ln -s python3 "$root/usr/local/bin/python"
+  printf '#!/bin/sh\nexec python3 -m pip "$@"\n' >"$root/usr/local/bin/pip"
+  chmod 755 "$root/usr/local/bin/pip"
+  cat >"$root/etc/passwd" <<'EOF'
+root:x:0:0:root:/root:/bin/sh
+nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin
+EOF
+  cat >"$root/etc/group" <<'EOF'
+root:x:0:
+nogroup:x:65534:
+EOF
+  mkdir -p "$root/root"
+  tar -C "$root" --numeric-owner -c . | docker import \
+    --change 'ENV PATH=/usr/local/bin:/usr/local/sbin:/usr/sbin:/usr/bin:/sbin:/bin' \
+    --change 'ENV LANG=C.UTF-8' \
+    --change "ENV PYTHON_VERSION=$py_version" \
+    --change "LABEL mcp-run.python-version=$py_version" \
+    --change 'CMD ["python3"]' \
+    - "$python_image" >/dev/null
+  out=$(docker run --rm --network none --user 1993:1993 --read-only "$python_image" \
+    python3 -c 'import ssl, sqlite3, ctypes, json, zlib, pip; print(1)')
+  [ "$out" = 1 ] || die "The image $python_image does not run python: got \"$out\""
+  log "built $python_image"
+}
+if [ "$(label_of "$python_image" mcp-run.python-version)" = "$py_version" ]; then
+  log "image $python_image already holds python $py_version"
+else
+  build_python_image
+fi
+
+# 5. A user config that points every image kind at the stand-ins.
+config=${MCP_RUN_TEST_CONFIG:-"$here/../.cache/stand-in-config.json"}
+mkdir -p "$(dirname "$config")"
+config=$(cd "$(dirname "$config")" && pwd)/$(basename "$config")
+printf '{\n  "images": {\n    "deno": "%s",\n    "python": "%s"\n  }\n}\n' "$image" \
+  "$python_image" >"$config.tmp"
+mv "$config.tmp" "$config"
+log "images: deno $image, python $python_image"
+echo "$config"

@@ -30,7 +30,11 @@ export interface CliContext {
   target: ResolveTargetOptions & { isolation: Isolation };
   /** Docker image, network and limits (docker isolation, and docker client entries). */
   docker: DockerLaunchOptions;
-  /** The sandbox of `--isolation`. */
+  /**
+   * The sandbox of `--isolation` (or the user's default). A server that runs only in a
+   * container resolves for docker when no isolation was given: use the sandbox of
+   * `ResolvedTarget.isolation` (see `sandboxOf` in launch.ts).
+   */
   sandbox: Sandbox;
   /** The sandbox of another isolation (client entry forms), with the same options. */
   sandboxFor: (isolation: Isolation) => Promise<Sandbox>;

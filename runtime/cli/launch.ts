@@ -17,6 +17,7 @@ import type {
 import { describePermissions } from "../policy/describe.ts";
 import type { ResolvedServer } from "../policy/resolve.ts";
 import type { LaunchPlan } from "../sandbox/launch_plan.ts";
+import type { Sandbox } from "../sandbox/sandbox.ts";
 import { startGuard } from "../sandbox/child_guard.ts";
 import { ServerExitedError, type ServerProcess } from "../sandbox/server_process.ts";
 import { shellQuote } from "../sandbox/shell_quote.ts";
@@ -36,8 +37,8 @@ import { rememberLaunch } from "./_launch_hint.ts";
  */
 export async function pullCommand(ctx: CliContext, line: CommandLine): Promise<number> {
   expectArgs(line.rest, 1, 1, "give one server name or manifest path");
-  const server = await resolveFor(ctx, line.rest[0], line.serverArgs);
-  await ctx.sandbox.pull(server);
+  const { server, sandbox } = await resolveFor(ctx, line.rest[0], line.serverArgs);
+  await sandbox.pull(server);
   return EXIT.ok;
 }
 
@@ -51,20 +52,42 @@ export async function pullCommand(ctx: CliContext, line: CommandLine): Promise<n
  */
 export async function flagsCommand(ctx: CliContext, line: CommandLine): Promise<number> {
   expectArgs(line.rest, 1, 1, "give one server name or manifest path");
-  const server = await resolveFor(ctx, line.rest[0], line.serverArgs);
+  const { server, sandbox } = await resolveFor(ctx, line.rest[0], line.serverArgs);
   // A command to copy: no launcher labels, or the next launch would remove its container.
-  const plan = ctx.sandbox.plan(server, { standalone: true });
+  const plan = sandbox.plan(server, { standalone: true });
   const argv = [plan.program, ...plan.args];
   ctx.print(ctx.json ? JSON.stringify(argv) : shellQuote(argv));
   return EXIT.ok;
 }
 
-async function resolveFor(
+/** A resolved server and the sandbox of the isolation it was resolved for. */
+export interface ServerInSandbox {
+  /** The server with its final grants. */
+  server: ResolvedServer;
+  /** `ctx.sandbox`, or docker's for a server that runs only in a container. */
+  sandbox: Sandbox;
+}
+
+/**
+ * Resolves a target the way every command does and picks its sandbox: the one of `--isolation`
+ * (or the user's default), except that a package that runs only in a container gets docker's
+ * when no isolation was given.
+ *
+ * @param ctx CLI context.
+ * @param target A registry name or a manifest path.
+ * @param extraArgs The server's arguments, after `--`.
+ * @returns The server and its sandbox.
+ */
+export async function resolveFor(
   ctx: CliContext,
   target: string,
   extraArgs: string[],
-): Promise<ResolvedServer> {
-  return (await resolveTarget(target, { ...ctx.target, extraArgs })).server;
+): Promise<ServerInSandbox> {
+  const { server, isolation } = await resolveTarget(target, { ...ctx.target, extraArgs });
+  const sandbox = isolation === ctx.target.isolation
+    ? ctx.sandbox
+    : await ctx.sandboxFor(isolation);
+  return { server, sandbox };
 }
 
 /** Options for {@linkcode runCommand}. */
@@ -89,17 +112,17 @@ export async function runCommand(
   options: RunCommandOptions = {},
 ): Promise<number> {
   expectArgs(line.rest, 1, 1, "give one server name or manifest path");
-  const server = await resolveFor(ctx, line.rest[0], line.serverArgs);
-  const plan = ctx.sandbox.plan(server);
+  const { server, sandbox } = await resolveFor(ctx, line.rest[0], line.serverArgs);
+  const plan = sandbox.plan(server);
   if (options.dryRun) {
     ctx.print(formatPlan(plan, server, ctx.json));
     return EXIT.ok;
   }
-  const preparing = ctx.sandbox.prepare(server);
+  const preparing = sandbox.prepare(server);
   // The supervisor starts while the checks run, rather than delaying the server's start.
   startGuard();
   const { verify } = await preparing;
-  const child: ServerProcess = ctx.sandbox.spawn(server, { plan });
+  const child: ServerProcess = sandbox.spawn(server, { plan });
   const gate = verify();
   // After the start: the next start of this command line checks this server's cache early.
   const remembered = rememberLaunch(ctx.launchHint, server, ctx.target.cacheRoot);
@@ -308,14 +331,14 @@ async function connectFor(
   extraArgs: string[],
   timeoutMs: number | undefined,
 ) {
-  const server = await resolveFor(ctx, target, extraArgs);
+  const { server, sandbox } = await resolveFor(ctx, target, extraArgs);
   const { connectServer } =
     await (import(onUse("../sandbox/connect.ts", import.meta.url)) as Promise<
       typeof import("../sandbox/connect.ts")
     >);
   const connected = await connectServer(server, {
     cacheRoot: ctx.target.cacheRoot,
-    sandbox: ctx.sandbox,
+    sandbox,
     onStderr: () => {},
     timeoutMs,
   });

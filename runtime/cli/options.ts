@@ -231,6 +231,7 @@ export async function readContext(
       cacheRoot: root,
       npmRegistry: registries.NPM_CONFIG_REGISTRY,
       isolation,
+      isolationGiven: values.isolation !== undefined,
       trust: values.trust ?? false,
     },
     env,

@@ -9,8 +9,7 @@ import { readTokenFile } from "../http/bearer_token.ts";
 import { checkBindAddress } from "../http/serve.ts";
 import { serveServer, type ServeServerOptions } from "../http/serve_server.ts";
 import { type CliContext, type CommandLine, EXIT, expectArgs, UsageError } from "./context.ts";
-import { formatPlan } from "./launch.ts";
-import { resolveTarget } from "../registry/resolve_target.ts";
+import { formatPlan, resolveFor } from "./launch.ts";
 
 /** The bridge options the serve flags set; the address is always known. */
 type ServeFlagOptions =
@@ -155,11 +154,10 @@ export async function serveCommand(
   }
   const { hostname, port, sessionMode } = options.bridge;
   checkBindAddress(hostname, tokens.length > 0);
-  const server = (await resolveTarget(line.rest[0], { ...ctx.target, extraArgs: line.serverArgs }))
-    .server;
+  const { server, sandbox } = await resolveFor(ctx, line.rest[0], line.serverArgs);
   const host = hostname.includes(":") ? `[${hostname}]` : hostname;
   if (flags["dry-run"]) {
-    ctx.print(formatPlan(ctx.sandbox.plan(server), server, ctx.json));
+    ctx.print(formatPlan(sandbox.plan(server), server, ctx.json));
     if (!ctx.json) ctx.print(`listen: http://${host}:${port}/mcp`);
     return EXIT.ok;
   }
@@ -174,7 +172,7 @@ export async function serveCommand(
       tokens,
       cacheRoot: ctx.target.cacheRoot,
       // Each process gets a fresh plan: in docker, its own container name.
-      sandbox: ctx.sandbox,
+      sandbox,
       onStderr,
       signal: shutdown.signal,
     }).catch((error) => {
@@ -185,7 +183,7 @@ export async function serveCommand(
         { cause: error },
       );
     });
-    const unit = ctx.sandbox.unit;
+    const unit = sandbox.unit;
     const mode = sessionMode === "isolated"
       ? `one sandboxed ${unit} per session`
       : `one sandboxed ${unit} shared by every session`;

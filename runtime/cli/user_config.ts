@@ -1,6 +1,7 @@
 /**
  * The user's own defaults: `~/.config/mcp-run/config.json` (or `$XDG_CONFIG_HOME/mcp-run/`,
- * `%APPDATA%\mcp-run\` on Windows). Today it chooses the default isolation and image.
+ * `%APPDATA%\mcp-run\` on Windows). It chooses the default isolation and the image of each
+ * package kind (for mirrors and air-gapped machines).
  *
  * @module
  */
@@ -13,9 +14,24 @@ import { onUse } from "../_on_use.ts";
 export interface UserConfig {
   /** The isolation used when `--isolation` is not given (default `deno`). */
   isolation?: "deno" | "docker";
-  /** The image used by docker isolation when `--image` is not given. */
+  /** The image Deno servers run in under docker isolation when `--image` is not given. */
   image?: string;
+  /**
+   * The image of each package kind when `--image` is not given: `deno` (the same as `image`,
+   * which it overrides) and `python` (PyPI servers, and the pull container that installs them).
+   */
+  images?: UserImages;
 }
+
+/** The image kinds the user config may set. */
+export interface UserImages {
+  /** Deno servers under docker isolation. */
+  deno?: string;
+  /** PyPI servers and their pull container. */
+  python?: string;
+}
+
+const IMAGE_KINDS = ["deno", "python"] as const;
 
 /**
  * Finds the user's config file (which may not exist).
@@ -72,22 +88,48 @@ export async function parseUserConfig(text: string, file: string): Promise<UserC
       }
       config.isolation = field;
     } else if (key === "image") {
-      if (typeof field !== "string" || field === "") {
-        throw new SyntaxError(
-          `"${file}": image must be an image name, got ${JSON.stringify(field)}`,
-        );
-      }
-      try {
-        checkImageReference(field);
-      } catch (error) {
-        throw new SyntaxError(`"${file}": ${(error as Error).message}`, { cause: error });
-      }
-      config.image = field;
+      config.image = readImage(field, file, "image");
+    } else if (key === "images") {
+      config.images = readImages(field, file);
     } else if (key !== "$schema") {
-      throw new SyntaxError(`"${file}": unknown field "${key}"; known fields are isolation, image`);
+      throw new SyntaxError(
+        `"${file}": unknown field "${key}"; known fields are isolation, image, images`,
+      );
     }
   }
   return config;
+}
+
+/** An image field: a pinned image reference. */
+function readImage(field: unknown, file: string, key: string): string {
+  if (typeof field !== "string" || field === "") {
+    throw new SyntaxError(`"${file}": ${key} must be an image name, got ${JSON.stringify(field)}`);
+  }
+  try {
+    checkImageReference(field);
+  } catch (error) {
+    throw new SyntaxError(`"${file}": ${key}: ${(error as Error).message}`, { cause: error });
+  }
+  return field;
+}
+
+/** The `images` object: one pinned image per known package kind. */
+function readImages(field: unknown, file: string): UserImages {
+  if (field === null || typeof field !== "object" || Array.isArray(field)) {
+    throw new SyntaxError(
+      `"${file}": images must be an object such as { "python": "python:3.12-slim@sha256:…" }`,
+    );
+  }
+  const images: UserImages = {};
+  for (const [kind, image] of Object.entries(field as Record<string, unknown>)) {
+    if (!(IMAGE_KINDS as readonly string[]).includes(kind)) {
+      throw new SyntaxError(
+        `"${file}": images.${kind} is not an image kind; known kinds are ${IMAGE_KINDS.join(", ")}`,
+      );
+    }
+    images[kind as keyof UserImages] = readImage(image, file, `images.${kind}`);
+  }
+  return images;
 }
 
 /** JSONC that is not plain, read by jsonc-parser (loaded only then). */

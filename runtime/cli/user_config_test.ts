@@ -56,3 +56,27 @@ Deno.test("parseUserConfig() names the file and field of every mistake", async (
     /^SyntaxError: Cannot read "\/c\.json" \(line 3, column 2\): not valid JSONC: unexpected character/,
   );
 });
+
+Deno.test("parseUserConfig() reads one pinned image per package kind", async () => {
+  assert.deepEqual(
+    await parseUserConfig(
+      `{ "images": { "deno": "my/deno:2.9.6", "python": "my/python:3.12@sha256:${
+        "a".repeat(64)
+      }" } }`,
+      "/c.json",
+    ),
+    { images: { deno: "my/deno:2.9.6", python: `my/python:3.12@sha256:${"a".repeat(64)}` } },
+  );
+  await assert.rejects(
+    () => parseUserConfig(`{ "images": { "ruby": "ruby:3.3" } }`, "/c.json"),
+    /"\/c\.json": images\.ruby is not an image kind; known kinds are deno, python/,
+  );
+  await assert.rejects(
+    () => parseUserConfig(`{ "images": { "python": "python:latest" } }`, "/c.json"),
+    /"\/c\.json": images\.python: .*latest/,
+  );
+  await assert.rejects(
+    () => parseUserConfig(`{ "images": ["python:3.12"] }`, "/c.json"),
+    /images must be an object/,
+  );
+});

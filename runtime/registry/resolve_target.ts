@@ -17,6 +17,12 @@ import {
 export interface ResolveTargetOptions extends Omit<ResolveServerOptions, "manifestDir"> {
   /** Folders (or URLs) searched for a name, in order; default: the built-in registry. */
   sources?: (string | URL)[];
+  /**
+   * Whether `isolation` was the user's explicit choice (`--isolation`). When it was not, a
+   * package that runs only in a container (`pypi:`, `oci:`) resolves for docker whatever
+   * `isolation` says; when it was, the sandbox says why it cannot run there.
+   */
+  isolationGiven?: boolean;
 }
 
 /** A target's manifest and the server resolved from it. */
@@ -25,6 +31,8 @@ export interface ResolvedTarget {
   loaded: LoadedManifest;
   /** The server with its final grants. */
   server: ResolvedServer;
+  /** The isolation the server was resolved for (see {@linkcode ResolveTargetOptions.isolationGiven}). */
+  isolation: "deno" | "docker";
 }
 
 /**
@@ -53,8 +61,20 @@ export async function resolveTarget(
   target: string,
   options: ResolveTargetOptions,
 ): Promise<ResolvedTarget> {
-  const { sources, ...resolveOptions } = options;
+  const { sources, isolationGiven, ...resolveOptions } = options;
   const loaded = await loadManifest(target, { sources });
-  const server = resolveServer(loaded.manifest, { ...resolveOptions, manifestDir: loaded.dir });
-  return { loaded, server };
+  const isolation = !isolationGiven && isContainerOnly(loaded.manifest.package)
+    ? "docker"
+    : resolveOptions.isolation ?? "deno";
+  const server = resolveServer(loaded.manifest, {
+    ...resolveOptions,
+    isolation,
+    manifestDir: loaded.dir,
+  });
+  return { loaded, server, isolation };
+}
+
+/** Packages that run only in a container: Python packages and OCI images. */
+function isContainerOnly(pkg: string): boolean {
+  return /^(pypi|oci):/.test(pkg);
 }

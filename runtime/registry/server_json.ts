@@ -42,8 +42,10 @@ export interface ServerJsonArgument {
 export interface ServerJsonPackage {
   registryType: string;
   registryBaseUrl?: string;
+  /** The package's name (npm, PyPI), or the image reference with its tag or digest (OCI). */
   identifier: string;
-  version: string;
+  /** The package's version (absent for OCI, whose reference says it). */
+  version?: string;
   transport: { type: string };
   packageArguments?: ServerJsonArgument[];
   environmentVariables?: ServerJsonEnvironmentVariable[];
@@ -70,7 +72,8 @@ export interface ToServerJsonOptions {
  * Exports a manifest as a server.json with the whole manifest under
  * `_meta["io.modelcontextprotocol.registry/publisher-provided"]["run.sandboxed/mcp-run"]`.
  *
- * npm packages are listed in `packages`; JSR packages are not a server.json registry type, so
+ * npm, PyPI and OCI packages are listed in `packages` (registry types `npm`, `pypi`, `oci`; an
+ * image keeps its digest in `identifier`); JSR packages are not a server.json registry type, so
  * they live only in the `_meta` manifest.
  *
  * @param manifest A validated manifest.
@@ -86,17 +89,16 @@ export interface ToServerJsonOptions {
  * ```
  */
 export function toServerJson(manifest: Manifest, options: ToServerJsonOptions = {}): ServerJson {
-  const npm = /^npm:((?:@[^/@]+\/)?[^/@]+)@([^/]+)/.exec(manifest.package);
-  const jsr = /^jsr:(@[^/@]+\/[^/@]+)@([^/]+)/.exec(manifest.package);
-  const version = npm?.[2] ?? jsr?.[2] ?? "0.0.0";
+  const listed = listedPackage(manifest.package);
   const out: ServerJson = {
     $schema: SERVER_JSON_SCHEMA,
     name: `${options.namespace ?? "io.github.sandboxed"}/${manifest.name}`,
     description: manifest.description.slice(0, 100),
-    version,
+    version: listed?.version ?? /^jsr:@[^/@]+\/[^/@]+@([^/]+)/.exec(manifest.package)?.[1] ??
+      "0.0.0",
   };
   if (manifest.homepage) out.websiteUrl = manifest.homepage;
-  if (npm) {
+  if (listed) {
     const env: ServerJsonEnvironmentVariable[] = [
       ...Object.entries(manifest.env).map(([name, spec]) => ({
         name,
@@ -112,13 +114,7 @@ export function toServerJson(manifest: Manifest, options: ToServerJsonOptions = 
         isSecret: true,
       })),
     ];
-    const pkg: ServerJsonPackage = {
-      registryType: "npm",
-      registryBaseUrl: "https://registry.npmjs.org",
-      identifier: npm[1],
-      version: npm[2],
-      transport: { type: "stdio" },
-    };
+    const pkg: ServerJsonPackage = { ...listed.pkg, transport: { type: "stdio" } };
     if (manifest.args.length) {
       pkg.packageArguments = manifest.args.map((value) => ({ type: "positional", value }));
     }
@@ -128,6 +124,60 @@ export function toServerJson(manifest: Manifest, options: ToServerJsonOptions = 
   const { ...copy } = manifest;
   out._meta = { [PUBLISHER_META]: { [MCP_RUN_META]: copy } };
   return out;
+}
+
+/** The server.json package entry of a manifest's package, for the registry types it lists. */
+function listedPackage(
+  spec: string,
+): { pkg: Omit<ServerJsonPackage, "transport">; version: string } | undefined {
+  const npm = /^npm:((?:@[^/@]+\/)?[^/@]+)@([^/]+)/.exec(spec);
+  if (npm) {
+    return {
+      pkg: {
+        registryType: "npm",
+        registryBaseUrl: "https://registry.npmjs.org",
+        identifier: npm[1],
+        version: npm[2],
+      },
+      version: npm[2],
+    };
+  }
+  // pypi:NAME[EXTRAS]@VERSION[/SCRIPT]: server.json names the distribution and version only.
+  const pypi = /^pypi:([^@[\]]+)(?:\[[^\]]*\])?@([^/]+)/.exec(spec);
+  if (pypi) {
+    return {
+      pkg: {
+        registryType: "pypi",
+        registryBaseUrl: "https://pypi.org",
+        identifier: pypi[1],
+        version: pypi[2],
+      },
+      version: pypi[2],
+    };
+  }
+  const oci = /^oci:(.+@sha256:([0-9a-f]{64}))$/.exec(spec);
+  if (oci) {
+    return {
+      pkg: { registryType: "oci", identifier: oci[1] },
+      version: "0.0.0",
+    };
+  }
+  return undefined;
+}
+
+/** The manifest package of a server.json package entry, or why there is none yet. */
+function importedPackage(pkg: ServerJsonPackage | undefined): { spec?: string; todo?: string } {
+  if (pkg?.registryType === "npm") return { spec: `npm:${pkg.identifier}@${pkg.version}` };
+  if (pkg?.registryType === "pypi") return { spec: `pypi:${pkg.identifier}@${pkg.version}` };
+  if (pkg?.registryType === "oci") {
+    if (/@sha256:[0-9a-f]{64}$/.test(pkg.identifier)) return { spec: `oci:${pkg.identifier}` };
+    return {
+      todo: `package: pin the image ${pkg.identifier} by digest (oci:IMAGE@sha256:…): run ` +
+        `docker pull ${pkg.identifier}, then docker image inspect --format ` +
+        "'{{index .RepoDigests 0}}' on it",
+    };
+  }
+  return { todo: "package: only npm, jsr, pypi and oci packages run under mcp-run" };
 }
 
 /** The result of {@linkcode fromServerJson}. */
@@ -182,7 +232,8 @@ export function fromServerJson(json: ServerJson): ImportedServer {
     const manifest = parseManifest(text, { file: `${json.name} (server.json _meta)` });
     return { manifest, draft: false, text, todo: [] };
   }
-  const pkg = json.packages?.find((p) => p.registryType === "npm") ?? json.packages?.[0];
+  const known = ["npm", "pypi", "oci"];
+  const pkg = json.packages?.find((p) => known.includes(p.registryType)) ?? json.packages?.[0];
   const todo = [
     "permissions: declare what the server reads, writes and reaches (server.json does not say)",
   ];
@@ -192,11 +243,12 @@ export function fromServerJson(json: ServerJson): ImportedServer {
     description: json.description,
   };
   if (json.websiteUrl) draft.homepage = json.websiteUrl;
-  if (pkg?.registryType === "npm") {
-    draft.package = `npm:${pkg.identifier}@${pkg.version}`;
+  const imported = importedPackage(pkg);
+  if (imported.spec) {
+    draft.package = imported.spec;
   } else {
     draft.package = `TODO: ${pkg ? `${pkg.registryType} package ${pkg.identifier}` : "no package"}`;
-    todo.push("package: only npm and jsr packages run under mcp-run");
+    todo.push(imported.todo!);
   }
   const args = (pkg?.packageArguments ?? []).map((a) =>
     a.type === "named" ? `${a.name}${a.value ? `=${a.value}` : ""}` : a.value ?? `<${a.valueHint}>`

@@ -101,3 +101,50 @@ Deno.test("fromServerJson() refuses invalid _meta manifests and non-server.json 
     ManifestError,
   );
 });
+
+Deno.test("toServerJson() lists PyPI and OCI packages with the official registry types", () => {
+  const digest = "a".repeat(64);
+  const base = `"name": "t", "description": "T", "permissions": {}`;
+  const pypi = toServerJson(
+    parseManifest(`{${base}, "package": "pypi:mcp-server-time[tz]@2026.10.19/mcp-server-time"}`),
+  );
+  assert.deepEqual(pypi.packages?.[0], {
+    registryType: "pypi",
+    registryBaseUrl: "https://pypi.org",
+    identifier: "mcp-server-time",
+    version: "2026.10.19",
+    transport: { type: "stdio" },
+  });
+  assert.equal(pypi.version, "2026.10.19");
+  const oci = toServerJson(parseManifest(`{${base}, "package": "oci:mcp/time@sha256:${digest}"}`));
+  assert.deepEqual(oci.packages?.[0], {
+    registryType: "oci",
+    identifier: `mcp/time@sha256:${digest}`,
+    transport: { type: "stdio" },
+  });
+});
+
+Deno.test("fromServerJson() drafts pypi: and oci: packages, and asks for a digest for a tag", () => {
+  const digest = "b".repeat(64);
+  const draft = (pkg: Record<string, unknown>) =>
+    fromServerJson({
+      name: "io.github.acme/x",
+      description: "X",
+      version: "1.0.0",
+      packages: [{ transport: { type: "stdio" }, ...pkg } as never],
+    });
+  assert.match(
+    draft({ registryType: "pypi", identifier: "mcp-server-fetch", version: "2026.10.24" }).text,
+    /"package": "pypi:mcp-server-fetch@2026\.10\.24"/,
+  );
+  assert.match(
+    draft({ registryType: "oci", identifier: `ghcr.io/acme/x@sha256:${digest}` }).text,
+    new RegExp(`"package": "oci:ghcr\\.io/acme/x@sha256:${digest}"`),
+  );
+  const tagged = draft({ registryType: "oci", identifier: "ghcr.io/acme/x:1.0.0" });
+  assert.match(tagged.todo.join("\n"), /pin the image ghcr\.io\/acme\/x:1\.0\.0 by digest/);
+  assert.match(
+    draft({ registryType: "nuget", identifier: "Acme.Mcp", version: "1.0.0" }).todo.join("\n"),
+    /only npm, jsr, pypi and oci packages run under mcp-run/,
+  );
+});

@@ -57,6 +57,17 @@ export {
   type ResolveServerOptions,
 } from "./resolve.ts";
 export { DEFAULT_NPM_REGISTRY, npmPackageDir } from "./package_dir.ts";
+export {
+  isContainerOnly,
+  normalizePypiName,
+  type OciPackage,
+  type PackageKind,
+  packageKind,
+  packageProblem,
+  parseOciPackage,
+  parsePypiPackage,
+  type PypiPackage,
+} from "./package_kind.ts";
 
 // The rules every grant passes.
 export {

@@ -107,6 +107,29 @@ export {
 export { DockerServerProcess, spawnDockerServer } from "./docker_process.ts";
 export { removeOrphanContainers } from "./docker_orphans.ts";
 
+// Packages that run only in a container: PyPI packages and OCI images.
+export {
+  type ContainerEgress,
+  containerNetwork,
+  type ContainerPackageOptions,
+} from "./container_options.ts";
+export { type ContainerLaunchPlan, containerLaunchPlan } from "./container_launch.ts";
+export {
+  PYTHON_CODE_DIR,
+  PYTHON_IMAGE,
+  type PythonDirs,
+  pythonDirs,
+  pythonPullArgs,
+  type PythonPullOptions,
+  pythonRunArgs,
+  type PythonRunOptions,
+} from "./python_plan.ts";
+export { preparePythonServer, pythonPull } from "./python_pull.ts";
+export type { PythonPullRecord } from "./python_cache.ts";
+export { ociRunArgs, type OciRunOptions } from "./oci_plan.ts";
+export { ociPull, prepareOciServer } from "./oci_pull.ts";
+export type { HardeningOptions } from "./_container_hardening.ts";
+
 // The policy types these functions take (also exported by `./policy`).
 export type { ResolvedServer } from "../policy/resolve.ts";
 export type {

@@ -206,7 +206,12 @@ Deno.test({
       async () => await (await sandbox.prepare(TIME)).verify(),
       /code\/lib\/sitecustomize\.py was added/,
     );
-    await Deno.remove(planted);
+    // A pull installs the recorded lock again into an empty folder: the same code, nothing more.
+    const lock = await Deno.readTextFile(dirs.lockFile);
+    const record = await pythonPull(TIME, OPTIONS);
+    assert.equal(await Deno.readTextFile(dirs.lockFile), lock);
+    await assert.rejects(() => Deno.stat(planted), Deno.errors.NotFound);
+    assert.equal(record.installed.length, lock.trim().split("\n").length);
     await (await sandbox.prepare(TIME)).verify();
   },
 });

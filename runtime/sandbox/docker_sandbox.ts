@@ -25,6 +25,8 @@ import type {
  * Options for {@linkcode DockerSandbox}: cache, image, limits, environment, pull policy; for
  * `pypi:` packages the Python image (`pythonImage`) and whether source distributions may be
  * built (`allowBuild`); for container packages with network grants, the egress proxy (`egress`).
+ * `network` is the pull containers' network for every kind, and the run's only for Deno
+ * servers: a `pypi:` or `oci:` server gets none, or the egress proxy's.
  */
 export type DockerSandboxOptions = Omit<ContainerPackageOptions, "pullImage">;
 

@@ -7,14 +7,18 @@
  */
 import { normalizePypiName, type PypiPackage } from "../policy/package_kind.ts";
 
-/** One locked distribution. */
-export interface LockedDist {
+/** One line of a lock. */
+export interface LockEntry {
   /** The project's name, as its metadata gives it. */
   name: string;
   /** Its exact version. */
   version: string;
   /** Hex sha256 of the file pip will install. */
   sha256: string;
+}
+
+/** One locked distribution, as resolved. */
+export interface LockedDist extends LockEntry {
   /** Whether it is a source distribution (built at install time). */
   sdist: boolean;
 }
@@ -79,6 +83,34 @@ export function lockFromReport(
   if (built.length > 0 && !options.allowBuild) throw sdistRefusal(pkg, built.map(distName));
   const text = dists.map((d) => `${d.name}==${d.version} --hash=sha256:${d.sha256}\n`).join("");
   return { dists, text };
+}
+
+const LOCK_LINE_RE =
+  /^([A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?)==(\S+) --hash=sha256:([0-9a-f]{64})$/;
+
+/**
+ * Reads a lock written by {@linkcode lockFromReport} back, for a re-pull that must install the
+ * same code.
+ *
+ * @param text The lock's text.
+ * @returns Its entries, or `undefined` when a line is not one such a lock holds.
+ *
+ * @example
+ * ```ts
+ * import { parseLock } from "./python_lock.ts";
+ * console.log(parseLock(`demo==1.0 --hash=sha256:${"0".repeat(64)}\n`)?.[0].name); // "demo"
+ * console.log(parseLock("demo>=1.0\n")); // undefined
+ * ```
+ */
+export function parseLock(text: string): LockEntry[] | undefined {
+  const entries: LockEntry[] = [];
+  for (const line of text.split("\n")) {
+    if (line === "") continue;
+    const m = LOCK_LINE_RE.exec(line);
+    if (!m || !VERSION_RE.test(m[3])) return undefined;
+    entries.push({ name: m[1], version: m[3], sha256: m[4] });
+  }
+  return entries.length > 0 ? entries : undefined;
 }
 
 function distName(d: { name: string; version: string }): string {

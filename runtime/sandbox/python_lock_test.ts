@@ -1,5 +1,11 @@
 import assert from "node:assert/strict";
-import { chooseConsoleScript, consoleScripts, entryScript, lockFromReport } from "./python_lock.ts";
+import {
+  chooseConsoleScript,
+  consoleScripts,
+  entryScript,
+  lockFromReport,
+  parseLock,
+} from "./python_lock.ts";
 
 const HASH = "ab".repeat(32);
 const pkg = { name: "mcp-server-time", extras: [], version: "2026.10.19" };
@@ -117,5 +123,27 @@ Deno.test("entryScript() writes only validated names into Python code", () => {
     ]
   ) {
     assert.throws(() => entryScript(script, target, lib), TypeError);
+  }
+});
+
+Deno.test("parseLock() reads back only what lockFromReport() writes", () => {
+  const { text } = lockFromReport({
+    install: [entry("mcp-server-time", "2026.10.19", "m-2026.10.19-py3-none-any.whl")],
+  }, pkg);
+  assert.deepEqual(parseLock(text), [{
+    name: "mcp-server-time",
+    version: "2026.10.19",
+    sha256: HASH,
+  }]);
+  for (
+    const hostile of [
+      "",
+      "x>=1.0\n",
+      `x==1.0 --hash=sha256:${HASH} --index-url=http://evil\n`,
+      `-e git+https://evil/x#egg=x\n`,
+      `--extra-index-url http://evil\nx==1.0 --hash=sha256:${HASH}\n`,
+    ]
+  ) {
+    assert.equal(parseLock(hostile), undefined, hostile);
   }
 });

@@ -7,7 +7,7 @@
  */
 import { dirname, join } from "../_path.ts";
 import { checkApproval } from "../policy/approval.ts";
-import { parsePypiPackage, type PypiPackage } from "../policy/package_kind.ts";
+import { normalizePypiName, parsePypiPackage, type PypiPackage } from "../policy/package_kind.ts";
 import type { ResolvedServer } from "../policy/resolve.ts";
 import { withFileLock } from "./_cache_lock.ts";
 import { dockerOptions, pick, randomSuffix, tlsTrust } from "./_docker_inputs.ts";
@@ -16,12 +16,26 @@ import { DOCKER_PULL_PROXY_VARS } from "./child_env.ts";
 import type { ContainerPackageOptions } from "./container_options.ts";
 import { checkDockerMounts, checkImageReference } from "./docker_checks.ts";
 import { checkDocker, type DockerCommandOptions, imageExists, runDocker } from "./docker_engine.ts";
-import { CONTAINER_USER } from "./docker_names.ts";
+import {
+  chownTree,
+  isRoot,
+  makeStaging,
+  pullUser,
+  removeLeftovers,
+  swapIn,
+} from "./_container_staging.ts";
 import { launcherLabels, reapOrphans } from "./docker_orphans.ts";
 import { CacheError } from "./_pull_record.ts";
 import type { PreparedLaunch } from "./sandbox.ts";
-import { listFilesSync, sha256Hex } from "./_tree_digest.ts";
-import { chooseConsoleScript, consoleScripts, entryScript, lockFromReport } from "./python_lock.ts";
+import { sha256Hex } from "./_tree_digest.ts";
+import {
+  chooseConsoleScript,
+  consoleScripts,
+  entryScript,
+  type LockEntry,
+  lockFromReport,
+  parseLock,
+} from "./python_lock.ts";
 import {
   digestCode,
   pythonCodeProblem,
@@ -36,7 +50,6 @@ import {
   pythonDirs,
   pythonPullArgs,
 } from "./python_plan.ts";
-import { normalizePypiName } from "../policy/package_kind.ts";
 
 /** Index settings the pull containers get by value from the launcher's environment. */
 export const PYTHON_PULL_VARS: readonly string[] = ["PIP_INDEX_URL", "PIP_DEFAULT_TIMEOUT"];
@@ -136,6 +149,7 @@ async function install(
   ctx: InstallContext,
 ): Promise<PythonPullRecord> {
   const { dirs, progress } = ctx;
+  await removeLeftovers(dirs.dir);
   const staging = `${dirs.dir}.pull-${randomSuffix()}`;
   const code = join(staging, "code");
   const work = join(staging, "work");
@@ -143,12 +157,15 @@ async function install(
     const user = ctx.options.user ?? pullUser();
     await makeStaging([staging, code, work, join(work, "tmp")], user);
     const run = (step: "resolve" | "install") => runPip(server, step, { ...ctx, code, work, user });
-    progress(
-      `Resolving ${server.specifier} (wheels ${ctx.options.allowBuild ? "preferred" : "only"})`,
-    );
-    await run("resolve");
-    const report = JSON.parse(await Deno.readTextFile(join(work, "report.json")));
-    const lock = lockFromReport(report, pkg, { allowBuild: ctx.options.allowBuild });
+    // A lock an earlier pull recorded is installed again as it is: a re-pull gets the same code.
+    let lock = await trustedLock(server, ctx.image, dirs);
+    if (!lock) {
+      const wheels = ctx.options.allowBuild ? "preferred" : "only";
+      progress(`Resolving ${server.specifier} (wheels ${wheels})`);
+      await run("resolve");
+      const report = JSON.parse(await Deno.readTextFile(join(work, "report.json")));
+      lock = lockFromReport(report, pkg, { allowBuild: ctx.options.allowBuild });
+    }
     await Deno.writeTextFile(join(work, "requirements.lock"), lock.text);
     await Deno.writeTextFile(join(staging, "requirements.lock"), lock.text);
     progress(`Installing ${lock.dists.length} distributions, each checked against its sha256`);
@@ -172,6 +189,27 @@ async function install(
     return record;
   } finally {
     await Deno.remove(staging, { recursive: true }).catch(() => {});
+  }
+}
+
+/**
+ * The lock of an earlier pull of the same package and image, when its record vouches for it
+ * (the installed files may have changed: they are installed again from it).
+ */
+async function trustedLock(
+  server: ResolvedServer,
+  image: string,
+  dirs: PythonDirs,
+): Promise<{ text: string; dists: LockEntry[] } | undefined> {
+  try {
+    const record = await readPythonRecord(server, dirs);
+    const text = await Deno.readTextFile(dirs.lockFile);
+    const dists = parseLock(text);
+    const vouched = record.specifier === server.specifier && record.image === image &&
+      await sha256Hex(text) === record.lockSha256;
+    return vouched && dists ? { text, dists } : undefined;
+  } catch {
+    return undefined;
   }
 }
 
@@ -238,65 +276,6 @@ async function writeEntry(code: string, pkg: PypiPackage): Promise<string> {
     { mode: 0o644 },
   );
   return script;
-}
-
-/**
- * The pull containers' user: the launcher's own ids, so the files it writes are the user's; as
- * root (containers never run as root), the image user mcp-run uses, given the staging folder.
- */
-function pullUser(): string {
-  if (!isRoot()) {
-    try {
-      return `${Deno.uid()}:${Deno.gid()}`;
-    } catch { /* no permission to ask: the fixed user */ }
-  }
-  return CONTAINER_USER;
-}
-
-function isRoot(): boolean {
-  try {
-    return Deno.uid() === 0;
-  } catch {
-    return false;
-  }
-}
-
-async function makeStaging(folders: string[], user: string): Promise<void> {
-  for (const folder of folders) {
-    await Deno.mkdir(folder, { recursive: true, mode: 0o755 });
-    if (isRoot()) {
-      const [uid, gid] = user.split(":").map(Number);
-      await Deno.chown(folder, uid, gid ?? uid);
-    }
-  }
-}
-
-async function chownTree(root: string, uid: number, gid: number): Promise<void> {
-  await Deno.chown(root, uid, gid);
-  const seen = new Set<string>();
-  for (const file of listFilesSync(root)) {
-    for (let d = dirname(file); d !== "." && d !== "" && !seen.has(d); d = dirname(d)) {
-      seen.add(d);
-      await Deno.chown(join(root, d), uid, gid);
-    }
-    await Deno.lstat(join(root, file)).then((info) =>
-      info.isSymlink ? undefined : Deno.chown(join(root, file), uid, gid)
-    );
-  }
-}
-
-/** Replaces `dir` with `staging` (one rename when `dir` is absent, two otherwise). */
-async function swapIn(staging: string, dir: string): Promise<void> {
-  const old = `${dir}.old-${randomSuffix()}`;
-  let moved = false;
-  try {
-    await Deno.rename(dir, old);
-    moved = true;
-  } catch (error) {
-    if (!(error instanceof Deno.errors.NotFound)) throw error;
-  }
-  await Deno.rename(staging, dir);
-  if (moved) await Deno.remove(old, { recursive: true }).catch(() => {});
 }
 
 async function fetchImage(

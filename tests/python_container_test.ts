@@ -71,6 +71,7 @@ if (runProblem && !ignore) {
 }
 
 const cache = tempDir("mcp-run-python-cache-");
+globalThis.addEventListener("unload", () => Deno.removeSync(cache, { recursive: true }));
 const host = Deno.env.toObject();
 /** The index and its TLS trust as this machine has them; host network for the pull only. */
 const OPTIONS: DockerSandboxOptions = {
@@ -213,6 +214,48 @@ Deno.test({
     await assert.rejects(() => Deno.stat(planted), Deno.errors.NotFound);
     assert.equal(record.installed.length, lock.trim().split("\n").length);
     await (await sandbox.prepare(TIME)).verify();
+  },
+});
+
+/**
+ * Runs a standard-library probe in place of the server's entry point, in the container the plan
+ * describes (or a weakened copy of it), and returns its exit code and output.
+ */
+async function runProbe(argv: string[], code: string) {
+  const at = argv.indexOf("-I");
+  const out = await runDocker([...argv.slice(0, at), "-I", "-c", code]);
+  return { code: out.code, text: `${out.stdout}${out.stderr}` };
+}
+
+Deno.test({
+  name: "pythonRunArgs() mounts the installed code read-only: the server cannot change it",
+  ignore,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    await pullTime();
+    const plan = new DockerSandbox({ ...OPTIONS, launcherLabels: false }).plan(TIME);
+    const argv = plan.args.filter((a) => a !== "-i");
+    const attack = "open('/mcp-run-code/entry.py', 'a').write('import os\\n'); print('WROTE')";
+    const hardened = await runProbe(argv, attack);
+    assert.notEqual(hardened.code, 0);
+    assert.match(hardened.text, /Read-only file system|Permission denied/);
+    assert.ok(!hardened.text.includes("WROTE"));
+    await (await new DockerSandbox({ ...OPTIONS, autoPull: false }).prepare(TIME)).verify();
+
+    // Positive control: the same probe with a writable copy of the code, as root, does write.
+    const copy = tempDir("mcp-run-python-control-");
+    await Deno.writeTextFile(join(copy, "entry.py"), "# canary\n");
+    const weakened = argv.map((a) =>
+      a.startsWith("type=bind,src=") && a.endsWith(",dst=/mcp-run-code,readonly")
+        ? `type=bind,src=${copy},dst=/mcp-run-code`
+        : a
+    );
+    weakened[weakened.indexOf("--user") + 1] = "0:0";
+    const control = await runProbe(weakened, attack);
+    assert.equal(control.code, 0, control.text);
+    assert.match(await Deno.readTextFile(join(copy, "entry.py")), /import os/);
+    await Deno.remove(copy, { recursive: true });
   },
 });
 

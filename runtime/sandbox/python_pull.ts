@@ -51,7 +51,7 @@ import {
   pythonPullArgs,
 } from "./python_plan.ts";
 
-/** Index settings the pull containers get by value from the launcher's environment. */
+/** Index settings the pull containers get (by name) from the launcher's environment. */
 export const PYTHON_PULL_VARS: readonly string[] = ["PIP_INDEX_URL", "PIP_DEFAULT_TIMEOUT"];
 
 /** CA files the pull containers trust (mounted read-only), as pip and OpenSSL read them. */
@@ -219,7 +219,10 @@ async function runPip(
   step: "resolve" | "install",
   ctx: InstallContext & { code: string; work: string; user: string },
 ): Promise<void> {
-  const passEnv = DOCKER_PULL_PROXY_VARS.filter((name) => ctx.source[name] !== undefined);
+  // By name, not in argv: an index URL can carry credentials.
+  const passEnv = [...DOCKER_PULL_PROXY_VARS, ...PYTHON_PULL_VARS].filter((name) =>
+    ctx.source[name] !== undefined
+  );
   const tls = tlsTrust(ctx.source, PYTHON_PULL_TLS_VARS);
   const args = pythonPullArgs(server, {
     step,
@@ -231,7 +234,7 @@ async function runPip(
     nameSuffix: randomSuffix(),
     user: ctx.user,
     labels: launcherLabels(),
-    env: { ...tls.env, ...pick(ctx.source, PYTHON_PULL_VARS) },
+    env: tls.env,
     passEnv,
     readOnlyPaths: tls.paths,
   });

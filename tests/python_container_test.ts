@@ -260,7 +260,7 @@ Deno.test({
 });
 
 Deno.test({
-  name: "pythonPull() refuses a package published only as source unless allowBuild is given",
+  name: "pythonPull() builds a package published only as source only when allowBuild is given",
   ignore,
   sanitizeResources: false,
   sanitizeOps: false,
@@ -276,6 +276,13 @@ Deno.test({
       },
     );
     const dirs = pythonDirs(sdistOnly, PYTHON_TEST_IMAGE, cache);
+    await assert.rejects(() => Deno.stat(dirs.record), Deno.errors.NotFound);
+    // Positive control: with allowBuild it builds in the pull container and installs, then finds
+    // no console script to run (termcolor is a library), so nothing is recorded either.
+    await assert.rejects(
+      () => pythonPull(sdistOnly, { ...OPTIONS, allowBuild: true }),
+      /termcolor@1\.1\.0: it installs no console script/,
+    );
     await assert.rejects(() => Deno.stat(dirs.record), Deno.errors.NotFound);
   },
 });

@@ -87,8 +87,8 @@ type Settings = Required<Omit<EgressProxyOptions, "allow" | "deny">>;
  * every user (mode 0666) because the forwarder runs as the container's non-root user: keep it
  * in a folder only the launcher can enter (mode 0700) and bind-mount the socket file itself.
  *
- * Requires `--allow-read` and `--allow-write` for the socket, `--allow-net` for the targets
- * (and `--allow-sys` for the system resolver).
+ * Requires `--allow-read`, `--allow-write` and `--allow-net=unix:<path>` for the socket,
+ * `--allow-net` for the targets (and `--allow-sys` for the system resolver).
  *
  * @param options Socket, grants, deny list, resolver, limits.
  * @returns The running proxy.

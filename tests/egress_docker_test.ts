@@ -21,7 +21,7 @@ const problem = await dockerProblem("egress_docker_test.ts: skipping");
 const RUN_LABEL = `mcp-run.egress-test=${crypto.randomUUID().slice(0, 8)}`;
 
 /** A loopback listener (HTTP, or HTTPS with `tls`) that counts connections and answers `ok`. */
-function listen(name: string, tls?: { cert: string; key: string }) {
+function listen(name: string, tls?: { cert: string; key: string }, redirect = { to: "" }) {
   const options = { hostname: "127.0.0.1", port: 0 };
   const server = tls ? Deno.listenTls({ ...options, ...tls }) : Deno.listen(options);
   const state = { port: (server.addr as Deno.NetAddr).port, connections: 0 };
@@ -36,9 +36,10 @@ function listen(name: string, tls?: { cert: string; key: string }) {
         text += new TextDecoder().decode(buf.subarray(0, n));
       }
       const body = `ok ${name}`;
-      await conn.write(new TextEncoder().encode(
-        `HTTP/1.1 200 OK\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`,
-      ));
+      const response = text.startsWith("GET /redirect ")
+        ? `HTTP/1.1 302 Found\r\nLocation: ${redirect.to}\r\nContent-Length: 0\r\n\r\n`
+        : `HTTP/1.1 200 OK\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`;
+      await conn.write(new TextEncoder().encode(response));
     } catch {
       /* a failed handshake or a closed client */
     } finally {
@@ -130,6 +131,7 @@ const probe = async (name, fn) => {
 const text = async (r) => r.status + " " + (await r.text()).trim();
 await probe("http", async () => text(await fetch("http://granted.test:" + plain + "/")));
 await probe("https", async () => text(await fetch("https://granted.test:" + tls + "/")));
+await probe("redirect", async () => text(await fetch("http://granted.test:" + plain + "/redirect")));
 await probe("ungranted", async () => text(await fetch("http://evil.test:" + canary + "/")));
 await probe("ungrantedTls", async () => text(await fetch("https://evil.test:" + canary + "/")));
 await probe("literal", async () => text(await fetch("http://127.0.0.1:" + canary + "/")));
@@ -147,9 +149,11 @@ Deno.test({
   fn: async () => {
     const dir = tempDir("mcp-run-egress-docker-");
     const tlsFiles = await testCertificates(dir);
-    const plain = listen("plain");
+    const redirect = { to: "" };
+    const plain = listen("plain", undefined, redirect);
     const tls = listen("tls", tlsFiles);
     const canary = listen("canary");
+    redirect.to = `http://127.0.0.1:${canary.state.port}/`;
     const allow = [
       `granted.test:${plain.state.port}`,
       `granted.test:${tls.state.port}`,
@@ -223,12 +227,14 @@ Deno.test({
       assert.match(out.ungranted, /^403 mcp-run egress proxy refused evil\.test:\d+/);
       assert.match(out.ungrantedTls, /^error: /);
       assert.match(out.literal, /^403 .*127\.0\.0\.1:\d+ is not granted/);
+      // A redirect is followed by a new request, checked again: to the canary, refused.
+      assert.match(out.redirect, /^403 .*127\.0\.0\.1:\d+ is not granted/);
       // Around the proxy, nothing has a route: not the host's loopback, not the host, not DNS.
       assert.match(out.directLoopback, /^error: .*(refused|ConnectionRefused)/i);
       assert.match(out.directHost, /^error: .*unreachable/i);
       assert.match(out.directName, /^error: /);
       assert.equal(canary.state.connections, 0);
-      assert.equal(plain.state.connections, 1);
+      assert.equal(plain.state.connections, 2);
       assert.equal(tls.state.connections, 1);
       const hosts = refusals.map((r) => `${r.host}:${r.port}`);
       assert.ok(hosts.includes(`evil.test:${canary.state.port}`), hosts.join(" "));

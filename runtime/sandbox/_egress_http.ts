@@ -30,14 +30,9 @@ const END = [13, 10, 13, 10];
  *
  * @param conn The client connection.
  * @param maxBytes Largest head accepted.
- * @param touch Called whenever bytes arrive (for the idle timer).
  * @returns The parsed head and the bytes read after it, a protocol error, or `closed`.
  */
-export async function readHead(
-  conn: Deno.Conn,
-  maxBytes: number,
-  touch: () => void,
-): Promise<HeadRead> {
+export async function readHead(conn: Deno.Conn, maxBytes: number): Promise<HeadRead> {
   const buf = new Uint8Array(maxBytes + 4096);
   let length = 0;
   let scanned = 0;
@@ -54,7 +49,6 @@ export async function readHead(
     const n = await conn.read(buf.subarray(length));
     if (n === null) return { kind: "closed" };
     length += n;
-    touch();
   }
   return {
     kind: "error",

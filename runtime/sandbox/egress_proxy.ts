@@ -201,7 +201,7 @@ class EgressProxyServer implements EgressProxy {
         await writeAll(client, plainResponse(503, "Too many connections through the proxy"));
         return;
       }
-      const read = await readHead(client, this.#settings.maxHeaderBytes, () => {});
+      const read = await readHead(client, this.#settings.maxHeaderBytes);
       if (read.kind === "closed") return;
       if (read.kind === "error") {
         await writeAll(client, plainResponse(read.status, `Bad request: ${read.reason}`));

@@ -226,7 +226,11 @@ class EgressProxyServer implements EgressProxy {
       new TextEncoder().encode("HTTP/1.1 200 Connection established\r\n\r\n"),
     );
     if (rest.length > 0) await writeAll(upstream, rest);
-    await this.#relay(session, upstream, (touch) => pump(session.client, upstream, touch));
+    // The client's end of input is passed on (a half-close), as a tunnel should.
+    await this.#relay(session, upstream, async (touch) => {
+      await pump(session.client, upstream, touch);
+      await upstream.closeWrite();
+    });
   }
 
   async #forward(session: EgressSession, head: RequestHead, rest: Uint8Array): Promise<void> {
@@ -263,6 +267,7 @@ class EgressProxyServer implements EgressProxy {
     const host = target.port === 80 ? target.host : `${target.host}:${target.port}`;
     const path = tail === "" ? "/" : tail.startsWith("/") ? tail : `/${tail}`;
     await writeAll(upstream, originHead(head, path, host));
+    // No half-close after the body: some servers read it as the client giving up.
     await this.#relay(session, upstream, async (touch) => {
       const first = rest.subarray(0, Math.min(rest.length, length));
       if (first.length > 0) await writeAll(upstream, first);
@@ -278,7 +283,7 @@ class EgressProxyServer implements EgressProxy {
   ): Promise<void> {
     const touch = () => session.extend(this.#settings.idleTimeoutMs);
     touch();
-    const sending = send(touch).then(() => upstream.closeWrite()).catch(() => session.close());
+    const sending = send(touch).catch(() => session.close());
     await pump(upstream, session.client, touch).catch(() => {});
     session.close();
     await sending;

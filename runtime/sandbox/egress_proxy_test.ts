@@ -5,7 +5,7 @@ import { denyNetList, parseNetGrant } from "../policy/net_policy.ts";
 const enc = new TextEncoder();
 const dec = new TextDecoder();
 
-/** A loopback HTTP listener that records every connection and request head it gets. */
+/** A loopback HTTP listener that records every connection and request (head and body) it gets. */
 interface Listener {
   port: number;
   connections: number;
@@ -30,7 +30,12 @@ function listen(name: string, hostname = "127.0.0.1"): Listener {
     try {
       let text = "";
       const buf = new Uint8Array(4096);
-      while (!text.includes("\r\n\r\n")) {
+      const complete = () => {
+        const end = text.indexOf("\r\n\r\n");
+        const length = Number(/\r\nContent-Length: (\d+)/i.exec(text)?.[1] ?? 0);
+        return end >= 0 && text.length >= end + 4 + length;
+      };
+      while (!complete()) {
         const n = await conn.read(buf);
         if (n === null) return;
         text += dec.decode(buf.subarray(0, n));
@@ -383,4 +388,26 @@ Deno.test("startEgressProxy() bounds connections and closes idle ones; close() e
     held.close();
     assert.throws(() => Deno.lstatSync(socketPath), Deno.errors.NotFound);
   }, { maxConnections: 2, headerTimeoutMs: 300 });
+});
+
+Deno.test("startEgressProxy() carries one plain request per connection: a pipelined second one goes nowhere", async () => {
+  await withProxy(
+    ["granted.test", "127.0.0.1:GRANTED"],
+    async ({ socketPath, granted, canary }) => {
+      const g = `granted.test:${granted.port}`;
+      const e = `evil.test:${canary.port}`;
+      const response = await exchange(
+        socketPath,
+        `POST http://${g}/ HTTP/1.1\r\nHost: ${g}\r\nContent-Length: 4\r\n\r\nbody` +
+          `GET http://${e}/ HTTP/1.1\r\nHost: ${e}\r\n\r\n` +
+          `GET /smuggled HTTP/1.1\r\nHost: ${e}\r\n\r\n`,
+      );
+      assert.equal(status(response), 200);
+      assert.equal(response.match(/HTTP\/1\.1/g)?.length, 1);
+      assert.equal(granted.connections, 1);
+      assert.ok(granted.heads[0].endsWith("\r\n\r\nbody"), granted.heads[0]);
+      assert.doesNotMatch(granted.heads[0], /evil|smuggled/);
+      assert.equal(canary.connections, 0);
+    },
+  );
 });

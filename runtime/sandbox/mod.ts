@@ -107,6 +107,36 @@ export {
 export { DockerServerProcess, spawnDockerServer } from "./docker_process.ts";
 export { removeOrphanContainers } from "./docker_orphans.ts";
 
+// Egress for containers without a network: the proxy on the host, the sidecar and its forwarder.
+export {
+  type EgressProxy,
+  type EgressProxyOptions,
+  type EgressRefusal,
+  startEgressProxy,
+} from "./egress_proxy.ts";
+export {
+  EGRESS_PORT,
+  EGRESS_SIDECAR_LIMITS,
+  egressClientEnv,
+  egressNetwork,
+  type EgressSidecar,
+  egressSidecarArgs,
+  type EgressSidecarArgsOptions,
+  egressSidecarName,
+  startEgressSidecar,
+  type StartEgressSidecarOptions,
+  waitForEgressSidecar,
+  type WaitForEgressSidecarOptions,
+} from "./egress_sidecar.ts";
+export {
+  EGRESS_FORWARDER_FILE,
+  EGRESS_FORWARDER_SOURCE,
+  EGRESS_READY_LINE,
+  egressForwarderArgs,
+  type EgressForwarderArgsOptions,
+  writeEgressForwarder,
+} from "./egress_forwarder.ts";
+
 // The policy types these functions take (also exported by `./policy`).
 export type { ResolvedServer } from "../policy/resolve.ts";
 export type {

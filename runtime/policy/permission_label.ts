@@ -49,6 +49,8 @@ export function permissionLabel(manifest: Manifest): string[] {
   const p = manifest.permissions;
   const list = (items: string[]) => items.map((e) => describeEntry(e, manifest)).join(", ");
   const lines: string[] = [];
+  const container = containerLine(manifest.package);
+  if (container) lines.push(container);
   if (p.run.length) lines.push(`STARTS PROGRAMS (docker and --trust only): ${p.run.join(", ")}`);
   if (p.ffi.length) {
     lines.push(`LOADS NATIVE LIBRARIES (docker and --trust only): ${p.ffi.join(", ")}`);
@@ -62,6 +64,17 @@ export function permissionLabel(manifest: Manifest): string[] {
   if (secrets.length) lines.push(`Receives secrets: ${secrets.join(", ")}`);
   if (p.sys.length) lines.push(`Reads system information: ${p.sys.join(", ")}`);
   return lines;
+}
+
+/** What kind of container a package that runs only in one is started in, in plain words. */
+function containerLine(pkg: string): string | undefined {
+  if (pkg.startsWith("pypi:")) {
+    return "Runs only in a container: a Python package from PyPI, network through mcp-run's proxy";
+  }
+  if (pkg.startsWith("oci:")) {
+    return "Runs only in a container: an image pinned by digest, network through mcp-run's proxy";
+  }
+  return undefined;
 }
 
 /**
@@ -80,6 +93,7 @@ export function permissionLabel(manifest: Manifest): string[] {
 export function permissionSummary(manifest: Manifest): string {
   const p = manifest.permissions;
   const parts: string[] = [];
+  if (/^(pypi|oci):/.test(manifest.package)) parts.push("container");
   if (p.run.length || p.ffi.length) parts.push("RUNS PROGRAMS/LIBRARIES");
   const short = (items: string[]) => items.map((e) => describeEntry(e, manifest).split(" (")[0]);
   if (p.read.length) parts.push(`read: ${short(p.read).join(", ")}`);

@@ -130,6 +130,36 @@ export { ociRunArgs, type OciRunOptions } from "./oci_plan.ts";
 export { ociPull, prepareOciServer } from "./oci_pull.ts";
 export type { HardeningOptions } from "./_container_hardening.ts";
 
+// Egress for containers without a network: the proxy on the host, the sidecar and its forwarder.
+export {
+  type EgressProxy,
+  type EgressProxyOptions,
+  type EgressRefusal,
+  startEgressProxy,
+} from "./egress_proxy.ts";
+export {
+  EGRESS_PORT,
+  EGRESS_SIDECAR_LIMITS,
+  egressClientEnv,
+  egressNetwork,
+  type EgressSidecar,
+  egressSidecarArgs,
+  type EgressSidecarArgsOptions,
+  egressSidecarName,
+  startEgressSidecar,
+  type StartEgressSidecarOptions,
+  waitForEgressSidecar,
+  type WaitForEgressSidecarOptions,
+} from "./egress_sidecar.ts";
+export {
+  EGRESS_FORWARDER_FILE,
+  EGRESS_FORWARDER_SOURCE,
+  EGRESS_READY_LINE,
+  egressForwarderArgs,
+  type EgressForwarderArgsOptions,
+  writeEgressForwarder,
+} from "./egress_forwarder.ts";
+
 // The policy types these functions take (also exported by `./policy`).
 export type { ResolvedServer } from "../policy/resolve.ts";
 export type {

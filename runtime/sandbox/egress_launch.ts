@@ -1,0 +1,119 @@
+/**
+ * One container's way out: the egress proxy on a Unix socket in a folder only the launcher can
+ * enter, and the sidecar whose network namespace the container joins. A container with network
+ * grants (a Python or OCI server, or the pull container that may reach only the package index)
+ * gets exactly those grants, checked after the proxy's own resolution; traffic that ignores the
+ * proxy has no route.
+ *
+ * @module
+ */
+import { join } from "../_path.ts";
+import { type EgressProxy, type EgressRefusal, startEgressProxy } from "./egress_proxy.ts";
+import {
+  egressClientEnv,
+  egressNetwork,
+  type EgressSidecar,
+  egressSidecarName,
+  startEgressSidecar,
+} from "./egress_sidecar.ts";
+import type { DockerCommandOptions } from "./docker_engine.ts";
+
+/** Options for {@linkcode startEgress}. */
+export interface StartEgressOptions extends DockerCommandOptions {
+  /** mcp-run's cache root: the socket and the forwarder live under `egress/` in it. */
+  cacheRoot: string;
+  /** The server's name, for the sidecar's name and labels. */
+  serverName: string;
+  /** The suffix of the server's container name (the sidecar is `<container>-egress`). */
+  suffix: string;
+  /** Grants as `ResolvedServer.net` holds them. */
+  allow: string[];
+  /** Addresses refused after resolution (`ResolvedServer.denyNet`). */
+  deny: string[];
+  /** The Deno image the forwarder runs in. */
+  image?: string;
+  /** Extra labels of the sidecar (the launcher's, so leftovers are found). */
+  labels?: Record<string, string>;
+  /** Called for each refused connection (default: one line to stderr). */
+  onRefusal?: (refusal: EgressRefusal) => void;
+}
+
+/** A running egress path for one container. */
+export interface Egress {
+  /** The `--network` value of the container: the sidecar's namespace. */
+  readonly network: string;
+  /** The proxy variables the container gets. */
+  readonly env: Readonly<Record<string, string>>;
+  /** What the proxy refused so far. */
+  readonly refusals: readonly EgressRefusal[];
+  /** Removes the sidecar and closes the proxy; again is a no-op. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts the egress proxy and its sidecar for one container. Requires `--allow-run=docker`,
+ * `--allow-net` for the grants and for `unix:` sockets, and write access to the cache root.
+ *
+ * @param options Cache root, names, grants, image, docker client.
+ * @returns The network and environment for the container, and how to stop both.
+ * @throws {Error} When the sidecar does not start (with its log); nothing is left running.
+ *
+ * @example
+ * ```ts ignore
+ * import { startEgress } from "./egress_launch.ts";
+ * const egress = await startEgress({
+ *   cacheRoot: "/tmp/cache", serverName: "fetch", suffix: "a1b2",
+ *   allow: ["example.com"], deny: ["10.0.0.0/8"],
+ * });
+ * // docker run --network <egress.network> -e HTTPS_PROXY=… …
+ * await egress.stop();
+ * ```
+ */
+export async function startEgress(options: StartEgressOptions): Promise<Egress> {
+  const base = join(options.cacheRoot, "egress");
+  await Deno.mkdir(base, { recursive: true });
+  // The socket accepts anyone who can reach it (the container user is not the launcher's):
+  // only the launcher may enter its folder; the sidecar gets the socket file itself.
+  const dir = await Deno.makeTempDir({ dir: base, prefix: "socket-" });
+  await Deno.chmod(dir, 0o700);
+  let proxy: EgressProxy | undefined;
+  let sidecar: EgressSidecar | undefined;
+  let stopped = false;
+  const stop = async () => {
+    if (stopped) return;
+    stopped = true;
+    await sidecar?.stop().catch(() => {});
+    await proxy?.close().catch(() => {});
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  };
+  try {
+    proxy = await startEgressProxy({
+      socketPath: join(dir, "proxy.sock"),
+      allow: options.allow,
+      deny: options.deny,
+      onRefusal: options.onRefusal,
+    });
+    sidecar = await startEgressSidecar({
+      name: egressSidecarName(options.serverName, options.suffix),
+      socketPath: proxy.socketPath,
+      forwarderDir: join(base, "forwarder"),
+      image: options.image,
+      serverName: options.serverName,
+      labels: options.labels,
+      docker: options.docker,
+      env: options.env,
+    });
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  const running = proxy;
+  return {
+    network: egressNetwork(sidecar.name),
+    env: egressClientEnv(),
+    get refusals() {
+      return running.refusals;
+    },
+    stop,
+  };
+}

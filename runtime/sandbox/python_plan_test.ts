@@ -11,6 +11,7 @@ import {
   pythonRunArgs,
 } from "./python_plan.ts";
 import { containerLaunchPlan } from "./container_launch.ts";
+import { egressClientEnv, egressNetwork, egressSidecarName } from "./egress_sidecar.ts";
 
 function server(overrides: Partial<ResolvedServer> = {}): ResolvedServer {
   return serverFixture({
@@ -193,4 +194,16 @@ Deno.test("containerLaunchPlan() gives the docker client only its settings and d
       a.startsWith(`type=bind,src=${pythonDirs(server(), PYTHON_IMAGE, "/c").code},`)
     ),
   );
+});
+
+Deno.test("pythonRunArgs() takes the egress sidecar's network and proxy variables as they are", () => {
+  const egress = {
+    network: egressNetwork(egressSidecarName("time", "a1")),
+    env: { ...egressClientEnv() },
+  };
+  const argv = pythonRunArgs(server({ net: ["api.example.com:443"] }), { codeDir: CODE, egress });
+  assert.deepEqual(valueOf(argv, "--network"), [egress.network]);
+  for (const [name, value] of Object.entries(egress.env)) {
+    assert.ok(valueOf(argv, "-e").includes(`${name}=${value}`), name);
+  }
 });

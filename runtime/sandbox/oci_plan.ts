@@ -61,7 +61,8 @@ export interface OciRunOptions extends HardeningOptions {
 export function ociRunArgs(server: ResolvedServer, options: OciRunOptions = {}): string[] {
   const { reference } = parseOciPackage(server.specifier);
   const network = containerNetwork(server, options.egress);
-  const values = { ...options.egress?.env, ...(options.env ?? server.envValues) };
+  // The proxy variables last: nothing else may point the server elsewhere.
+  const values = { ...(options.env ?? server.envValues), ...options.egress?.env };
   return [
     "run",
     "-i",

@@ -164,7 +164,8 @@ export function pythonRunArgs(server: ResolvedServer, options: PythonRunOptions)
   parsePypiPackage(server.specifier);
   const image = checkImageReference(options.image ?? PYTHON_IMAGE);
   const network = containerNetwork(server, options.egress);
-  const values = { ...options.egress?.env, ...(options.env ?? server.envValues) };
+  // The proxy variables last: nothing else may point the server elsewhere.
+  const values = { ...(options.env ?? server.envValues), ...options.egress?.env };
   return [
     "run",
     "-i",

@@ -49,15 +49,13 @@ async function docker(args: string[], what: string): Promise<string> {
   return out.stdout.trim();
 }
 
-/** What the image must carry to be reused: the lock's hash and the base image's id. */
-async function wantedLabel(): Promise<string> {
+/** What an image must carry to be reused: what it was built from and the base image's id. */
+async function wantedLabel(what: string): Promise<string> {
   const base = await docker(
     ["image", "inspect", "--format", "{{.Id}}", PYTHON_IMAGE],
     `find the Python stand-in ${PYTHON_IMAGE} (run tools/docker_setup.sh)`,
   );
-  return `lock-sha256=${(await sha256Hex(await Deno.readFile(LOCK_FILE))).slice(0, 16)},base=${
-    base.slice(7, 19)
-  }`;
+  return `${what},base=${base.slice(7, 19)}`;
 }
 
 async function installWheels(target: string): Promise<void> {
@@ -146,27 +144,32 @@ async function build(label: string): Promise<void> {
  * ```
  */
 export async function buildTimeServerImage(): Promise<string> {
-  const label = await wantedLabel();
+  const lock = await sha256Hex(await Deno.readFile(LOCK_FILE));
+  return await cachedBuild(TIME_SERVER_TAG, `lock-sha256=${lock.slice(0, 16)}`, build);
+}
+
+/** Builds `tag` unless it carries `label` (plus the base image's id); one build at a time. */
+async function cachedBuild(
+  tag: string,
+  what: string,
+  buildImage: (label: string) => Promise<void>,
+): Promise<string> {
+  const label = await wantedLabel(what);
   const current = async (): Promise<boolean> =>
-    (await runDocker([
-      "image",
-      "inspect",
-      "--format",
-      `{{index .Config.Labels "${LABEL}"}}`,
-      TIME_SERVER_TAG,
-    ])).stdout.trim() === label;
-  if (await current()) return TIME_SERVER_TAG;
-  const lock = await Deno.open(join(Deno.env.get("TMPDIR") ?? "/tmp", "mcp-run-oci-time.lock"), {
+    (await runDocker(["image", "inspect", "--format", `{{index .Config.Labels "${LABEL}"}}`, tag]))
+      .stdout.trim() === label;
+  if (await current()) return tag;
+  const lock = await Deno.open(join(Deno.env.get("TMPDIR") ?? "/tmp", "mcp-run-oci-build.lock"), {
     create: true,
     write: true,
   });
   try {
     await lock.lock(true);
-    if (!await current()) await build(label);
+    if (!await current()) await buildImage(label);
   } finally {
     lock.close();
   }
-  return TIME_SERVER_TAG;
+  return tag;
 }
 
 /**
@@ -185,4 +188,70 @@ export async function buildTimeServerImage(): Promise<string> {
  */
 export async function publishTimeServerImage(registry: OciRegistry): Promise<string> {
   return await pushImage(registry, await buildTimeServerImage(), { name: "mcp/time" });
+}
+
+/** The local tag of the malicious fixture server's image. */
+export const EVIL_SERVER_TAG = "mcp-run-test/evil-server:0.1.0";
+const EVIL_SERVER = new URL("./testdata/python/evil_server.py", import.meta.url).pathname;
+
+/**
+ * Builds (or reuses) an image of the malicious fixture server, tests/testdata/python/
+ * evil_server.py, on the Python stand-in: `/app/evil_server.py`, entry point
+ * `python3 /app/evil_server.py`. It proves the `oci:` kind's refusals as the wheel proves the
+ * `pypi:` kind's.
+ *
+ * @returns {@linkcode EVIL_SERVER_TAG}.
+ * @throws {Error} If the Python stand-in is missing or docker fails.
+ * @example
+ * ```ts ignore
+ * const tag = await buildEvilServerImage();
+ * ```
+ */
+export async function buildEvilServerImage(): Promise<string> {
+  const source = await sha256Hex(await Deno.readFile(EVIL_SERVER));
+  return await cachedBuild(
+    EVIL_SERVER_TAG,
+    `source-sha256=${source.slice(0, 16)}`,
+    async (label) => {
+      const container = `mcp-run-build-evil-${crypto.randomUUID().slice(0, 8)}`;
+      const dir = await Deno.makeTempDir({ prefix: "mcp-run-oci-evil-" });
+      try {
+        await Deno.mkdir(join(dir, "app"), { mode: 0o755 });
+        await Deno.copyFile(EVIL_SERVER, join(dir, "app", "evil_server.py"));
+        await Deno.chmod(join(dir, "app", "evil_server.py"), 0o644);
+        await docker(["create", "--name", container, PYTHON_IMAGE], "create the build container");
+        await docker(["cp", join(dir, "app"), `${container}:/app`], "copy the server in");
+        await docker([
+          "commit",
+          "--change",
+          'ENTRYPOINT ["python3", "/app/evil_server.py"]',
+          "--change",
+          "CMD []",
+          "--change",
+          `LABEL ${LABEL}="${label}"`,
+          container,
+          EVIL_SERVER_TAG,
+        ], "commit the image");
+      } finally {
+        await runDocker(["rm", "-f", container]);
+        await Deno.remove(dir, { recursive: true }).catch(() => {});
+      }
+    },
+  );
+}
+
+/**
+ * Builds (or reuses) the malicious fixture server's image and pushes it to a test registry as
+ * `tests/evil-server`.
+ *
+ * @param registry A registry from {@linkcode ./oci_registry.ts}'s `startOciRegistry()`.
+ * @returns `127.0.0.1:PORT/tests/evil-server@sha256:…`, for an `oci:` package.
+ * @throws {Error} If building or pushing fails.
+ * @example
+ * ```ts ignore
+ * const ref = await publishEvilServerImage(await startOciRegistry());
+ * ```
+ */
+export async function publishEvilServerImage(registry: OciRegistry): Promise<string> {
+  return await pushImage(registry, await buildEvilServerImage(), { name: "tests/evil-server" });
 }

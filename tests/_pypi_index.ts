@@ -205,8 +205,10 @@ function serve(files: Map<string, IndexedFile>, url: URL): Promise<Response> | R
 /**
  * Starts a PEP 503 simple index on a random port of loopback.
  *
- * @param options Files to serve and where to listen.
+ * @param options Files to serve and where to listen (e.g. the docker bridge's address, for a
+ *   pull container that is not on the host network).
  * @returns The running index; call {@linkcode PypiIndex.close} when done.
+ * @throws {Deno.errors.NotFound} If a file to serve does not exist.
  * @example
  * ```ts ignore
  * const index = await startPypiIndex({ files: [wheel] });

@@ -243,8 +243,10 @@ class Store {
 /**
  * Starts a registry on a random port of loopback.
  *
- * @param options Where to listen.
+ * @param options Where to listen. Keep it on loopback: the engine talks plain HTTP only to
+ *   registries in 127.0.0.0/8 (its default insecure range).
  * @returns The running registry; call {@linkcode OciRegistry.close} when done.
+ * @throws {Deno.errors.AddrInUse} If the address cannot be listened on.
  * @example
  * ```ts ignore
  * const registry = await startOciRegistry();

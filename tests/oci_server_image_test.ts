@@ -3,7 +3,12 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { runDocker } from "../runtime/sandbox/docker_engine.ts";
 import { dockerProblem } from "./_docker.ts";
-import { publishTimeServerImage, PYTHON_IMAGE, TIME_SERVER_TAG } from "./_oci_server_image.ts";
+import {
+  publishEvilServerImage,
+  publishTimeServerImage,
+  PYTHON_IMAGE,
+  TIME_SERVER_TAG,
+} from "./_oci_server_image.ts";
 import { startOciRegistry } from "./oci_registry.ts";
 
 const problem = await dockerProblem("oci_server_image_test.ts: skipping") ??
@@ -69,6 +74,42 @@ Deno.test({
       } finally {
         await client.close();
       }
+    } finally {
+      if (ref) await runDocker(["rmi", ref]);
+      await registry.close();
+    }
+  },
+});
+
+Deno.test({
+  name: "publishEvilServerImage() pushes the malicious fixture as an image that runs by digest",
+  ignore: problem !== undefined,
+  fn: async () => {
+    const registry = await startOciRegistry();
+    let ref = "";
+    try {
+      ref = await publishEvilServerImage(registry);
+      assert.match(ref, new RegExp(`^${registry.host}/tests/evil-server@sha256:[0-9a-f]{64}$`));
+      const call = JSON.stringify({
+        jsonrpc: "2.0",
+        id: 1,
+        method: "tools/call",
+        params: { name: "write_own_code" },
+      });
+      const child = new Deno.Command("docker", {
+        args: ["run", "-i", "--rm", "--network", "none", "--read-only", "--user", "65534", ref],
+        stdin: "piped",
+        stdout: "piped",
+        stderr: "piped",
+      }).spawn();
+      const writer = child.stdin.getWriter();
+      await writer.write(new TextEncoder().encode(call + "\n"));
+      await writer.close();
+      const out = await child.output();
+      const reply = JSON.parse(new TextDecoder().decode(out.stdout));
+      const result = JSON.parse(reply.result.content[0].text);
+      assert.equal(result.folder, "/app");
+      assert.equal(result.create.errno, "EROFS");
     } finally {
       if (ref) await runDocker(["rmi", ref]);
       await registry.close();

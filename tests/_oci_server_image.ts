@@ -9,8 +9,12 @@
  * into a container of the Python stand-in image ({@linkcode PYTHON_IMAGE}), committed with the
  * upstream entry point (`mcp-server-time`). No `docker build`, nothing pulled from Docker Hub.
  *
- * The build is cached by a label (the lock's hash and the base image's id), so test files that
- * all need the image build it once; a lock file serialises concurrent builds.
+ * {@linkcode buildEvilServerImage} does the same for the malicious fixture server
+ * (tests/testdata/python/evil_server.py), so the `oci:` kind's refusals can be proven with it.
+ *
+ * Builds are cached by a label (what the image was built from and the base image's id), so test
+ * files that all need an image build it once; a lock file serialises concurrent builds. The
+ * images stay, as the stand-ins do; the registry references the tests pull are removed by them.
  *
  * Requires `--allow-run=docker,pip`, `--allow-read`, `--allow-write` (temp folders) and pip's
  * access to PyPI on the first build.

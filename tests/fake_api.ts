@@ -22,6 +22,8 @@ export interface FakeRoute {
   text?: string;
   /** Content type for `text` (default text/plain). */
   contentType?: string;
+  /** More response headers, e.g. `{ location: "http://10.99.0.10/" }` for a redirect. */
+  headers?: Record<string, string>;
 }
 
 /** What the fake API serves. */
@@ -37,6 +39,8 @@ export interface FakeApiConfig {
   log: string;
   /** File written once every address listens. */
   ready: string;
+  /** Also answer plain HTTP on this port of every address (e.g. 80), with the same routes. */
+  httpPort?: number;
 }
 
 /** One logged request. */
@@ -51,39 +55,48 @@ export interface FakeRequest {
   address: string;
 }
 
+function handler(config: FakeApiConfig, address: string): Deno.ServeHandler {
+  return async (request) => {
+    const url = new URL(request.url);
+    const entry: FakeRequest = {
+      method: request.method,
+      // HTTP/2 has no Host header: the authority is in the URL.
+      host: request.headers.get("host") ?? url.host,
+      path: url.pathname,
+      query: url.search,
+      headers: Object.fromEntries(request.headers),
+      body: (await request.text()).slice(0, 4000),
+      address,
+    };
+    Deno.writeTextFileSync(config.log, JSON.stringify(entry) + "\n", { append: true });
+    const route = config.routes.find((r) =>
+      url.pathname.startsWith(r.path) && (!r.method || r.method === request.method)
+    );
+    if (!route) return Response.json({ message: "Not Found" }, { status: 404 });
+    if (route.json !== undefined) {
+      return Response.json(route.json, { status: route.status, headers: route.headers });
+    }
+    return new Response(route.text ?? "", {
+      status: route.status,
+      headers: { "content-type": route.contentType ?? "text/plain", ...route.headers },
+    });
+  };
+}
+
 if (import.meta.main) {
   const config: FakeApiConfig = JSON.parse(Deno.readTextFileSync(Deno.args[0]));
+  const listeners = config.addresses.length * (config.httpPort ? 2 : 1);
   let listening = 0;
+  const onListen = (): void => {
+    if (++listening === listeners) Deno.writeTextFileSync(config.ready, "ok");
+  };
   for (const address of config.addresses) {
-    Deno.serve({
-      hostname: address,
-      port: 443,
-      cert: config.cert,
-      key: config.key,
-      onListen() {
-        if (++listening === config.addresses.length) Deno.writeTextFileSync(config.ready, "ok");
-      },
-    }, async (request) => {
-      const url = new URL(request.url);
-      const entry: FakeRequest = {
-        method: request.method,
-        host: request.headers.get("host") ?? "",
-        path: url.pathname,
-        query: url.search,
-        headers: Object.fromEntries(request.headers),
-        body: (await request.text()).slice(0, 4000),
-        address,
-      };
-      Deno.writeTextFileSync(config.log, JSON.stringify(entry) + "\n", { append: true });
-      const route = config.routes.find((r) =>
-        url.pathname.startsWith(r.path) && (!r.method || r.method === request.method)
-      );
-      if (!route) return Response.json({ message: "Not Found" }, { status: 404 });
-      if (route.json !== undefined) return Response.json(route.json, { status: route.status });
-      return new Response(route.text ?? "", {
-        status: route.status,
-        headers: { "content-type": route.contentType ?? "text/plain" },
-      });
-    });
+    Deno.serve(
+      { hostname: address, port: 443, cert: config.cert, key: config.key, onListen },
+      handler(config, address),
+    );
+    if (config.httpPort) {
+      Deno.serve({ hostname: address, port: config.httpPort, onListen }, handler(config, address));
+    }
   }
 }

@@ -15,6 +15,11 @@
  * mapping it to the private address shows the always-on `--deny-net` refusing a granted name
  * that resolves inside the private network.
  *
+ * {@linkcode runInFakeInternet} runs any command there instead, e.g. the launcher
+ * (`deno run … runtime/cli.ts call …`) of a container server: the launcher and the egress proxy
+ * it hosts see the fake internet, while Unix sockets (the Docker engine's, a proxy socket
+ * mounted into a container) reach across as usual, since only the network is new.
+ *
  * @module
  */
 import { join } from "node:path";
@@ -127,6 +132,8 @@ export interface FakeInternetOptions {
   routes: FakeRoute[];
   /** The Deno binary that runs the fake API (default: the running one). */
   deno?: string;
+  /** Also answer plain HTTP on this port (e.g. 80), for proxies' plain-HTTP and redirect cases. */
+  httpPort?: number;
 }
 
 /** A launch plan wrapped to run in the fake internet, and its request log. */
@@ -170,6 +177,7 @@ export async function fakeInternetPlan(
     routes: options.routes,
     log,
     ready,
+    httpPort: options.httpPort,
   };
   await Deno.writeTextFile(configFile, JSON.stringify(config));
   const fakeApi = new URL("./fake_api.ts", import.meta.url).pathname;
@@ -208,5 +216,100 @@ export async function fakeInternetPlan(
     },
     requests: () =>
       Deno.readTextFileSync(log).split("\n").filter((l) => l.trim()).map((l) => JSON.parse(l)),
+  };
+}
+
+/** Options for {@linkcode runInFakeInternet}: the fake internet's, and the command's own. */
+export interface RunInFakeInternetOptions extends FakeInternetOptions {
+  /** The command's complete environment (default: none but `PATH`). */
+  env?: Record<string, string>;
+  /** Its working folder (default: the current one). */
+  cwd?: string;
+  /** Text written to its standard input, then closed (default: none). */
+  stdin?: string;
+  /** Milliseconds before the command and the namespace are killed (default 120000). */
+  timeoutMs?: number;
+}
+
+/** What a command run by {@linkcode runInFakeInternet} did. */
+export interface FakeInternetRun {
+  /** Exit code (137 and `timedOut` when the time ran out). */
+  code: number;
+  /** Standard output, decoded. */
+  stdout: string;
+  /** Standard error, decoded. */
+  stderr: string;
+  /** Whether {@linkcode RunInFakeInternetOptions.timeoutMs} ran out. */
+  timedOut: boolean;
+  /** The requests the fake API received. */
+  requests: FakeRequest[];
+}
+
+/**
+ * Runs a command to completion inside a fresh network namespace with the fake API up, as
+ * {@linkcode fakeInternetPlan} does for a server, and returns what it printed and what the fake
+ * API received. The namespace, and everything the command started in it, ends with it; Docker
+ * containers it started live in the engine's namespaces and are the command's to remove.
+ *
+ * Requires root (`unshare`, `ip`, `mount`) and `openssl`.
+ *
+ * @param command Program and arguments; the program by absolute path or found on `env.PATH`.
+ * @param options The fake internet (hosts, certificates, routes) and the command's environment,
+ *   folder, input and time limit.
+ * @returns Exit code, output, whether it timed out, and the fake API's request log.
+ * @throws {Error} If the command cannot be started.
+ * @example
+ * ```ts ignore
+ * const dir = await Deno.makeTempDir();
+ * const certificates = await makeTestCertificates(dir, ["api.example.test"]);
+ * const run = await runInFakeInternet([Deno.execPath(), "eval", "…"], {
+ *   dir,
+ *   hosts: { "api.example.test": PUBLIC_ADDRESS },
+ *   certificates,
+ *   routes: [{ path: "/hello", json: { hello: "world" } }],
+ *   env: { DENO_CERT: certificates.caFile },
+ * });
+ * ```
+ */
+export async function runInFakeInternet(
+  command: string[],
+  options: RunInFakeInternetOptions,
+): Promise<FakeInternetRun> {
+  const env = options.env ?? { PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin" };
+  const { plan, requests } = await fakeInternetPlan({
+    program: command[0],
+    args: command.slice(1),
+    env,
+    cwd: options.cwd ?? Deno.cwd(),
+  }, options);
+  const child = new Deno.Command(plan.program, {
+    args: plan.args,
+    env: plan.env,
+    clearEnv: true,
+    cwd: plan.cwd,
+    stdin: options.stdin === undefined ? "null" : "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  // SIGKILL: unshare ignores SIGTERM while it waits; its death takes the namespace along
+  // (--kill-child, and the command is the PID namespace's init).
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    child.kill("SIGKILL");
+  }, options.timeoutMs ?? 120_000);
+  if (options.stdin !== undefined) {
+    const writer = child.stdin.getWriter();
+    await writer.write(new TextEncoder().encode(options.stdin)).catch(() => {});
+    await writer.close().catch(() => {});
+  }
+  const out = await child.output().finally(() => clearTimeout(timer));
+  const decoder = new TextDecoder();
+  return {
+    code: out.code,
+    stdout: decoder.decode(out.stdout),
+    stderr: decoder.decode(out.stderr),
+    timedOut,
+    requests: requests(),
   };
 }

@@ -215,6 +215,19 @@ build_python_image() {
     if [ -e "$so" ]; then cp -L "$so" "$root/usr/lib/"; fi
   done
   while read -r so; do copy_libs "$so"; done < <(find "$stdlib/lib-dynload" -name '*.so')
+  # What the real image's Debian base has and compiled wheels load (pydantic-core, cryptography).
+  for so in libgcc_s.so.1 libstdc++.so.6 librt.so.1 libpthread.so.0 libdl.so.2 libutil.so.1; do
+    so=$(ldconfig -p | awk -v n="$so" '$1 == n && /x86-64/ { print $NF; exit }')
+    if [ -n "$so" ]; then copy_with_libs "$so"; fi
+  done
+  # git, for servers that drive it (mcp-server-git), as images that carry it have.
+  if command -v git >/dev/null; then
+    copy_with_libs "$(command -v git)" /usr/bin/git
+    if [ -d /usr/share/git-core/templates ]; then
+      mkdir -p "$root/usr/share/git-core"
+      cp -r /usr/share/git-core/templates "$root/usr/share/git-core/"
+    fi
+  fi
   ln -s "python$py_minor" "$root/usr/local/bin/python3"
   ln -s python3 "$root/usr/local/bin/python"
   printf '#!/bin/sh\nexec python3 -m pip "$@"\n' >"$root/usr/local/bin/pip"
@@ -233,14 +246,19 @@ EOF
     --change 'ENV LANG=C.UTF-8' \
     --change "ENV PYTHON_VERSION=$py_version" \
     --change "LABEL mcp-run.python-version=$py_version" \
+    --change "LABEL mcp-run.stand-in=2" \
     --change 'CMD ["python3"]' \
     - "$python_image" >/dev/null
+  # The standard library's extensions load, and what compiled wheels load (libgcc_s, …).
   out=$(docker run --rm --network none --user 1993:1993 --read-only "$python_image" \
-    python3 -c 'import ssl, sqlite3, ctypes, json, zlib, pip; print(1)')
+    python3 -c 'import ssl, sqlite3, ctypes, json, zlib, pip
+for lib in ("libgcc_s.so.1", "libstdc++.so.6", "libpthread.so.0"): ctypes.CDLL(lib)
+print(1)')
   [ "$out" = 1 ] || die "The image $python_image does not run python: got \"$out\""
   log "built $python_image"
 }
-if [ "$(label_of "$python_image" mcp-run.python-version)" = "$py_version" ]; then
+if [ "$(label_of "$python_image" mcp-run.python-version)" = "$py_version" ] &&
+  [ "$(label_of "$python_image" mcp-run.stand-in)" = 2 ]; then
   log "image $python_image already holds python $py_version"
 else
   build_python_image

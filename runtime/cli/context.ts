@@ -6,6 +6,7 @@
  */
 import type { ResolveTargetOptions } from "../registry/resolve_target.ts";
 import type { Isolation } from "../sandbox/create_sandbox.ts";
+import type { ContainerPackageOptions } from "../sandbox/container_options.ts";
 import type { DockerLaunchOptions } from "../sandbox/docker_launch.ts";
 import type { Sandbox } from "../sandbox/sandbox.ts";
 import type { LaunchHint } from "./_launch_hint.ts";
@@ -27,9 +28,16 @@ export interface CliContext {
    * How targets resolve: registry sources (`--registry`, then the built-in one), `-p` parameters,
    * the cache root, the npm registry, isolation and trust.
    */
-  target: ResolveTargetOptions & { isolation: Isolation };
-  /** Docker image, network and limits (docker isolation, and docker client entries). */
-  docker: DockerLaunchOptions;
+  target: ResolveTargetOptions & {
+    isolation: Isolation;
+    /** The first docker-only option given (`--image`, …), checked once the server is known. */
+    dockerOption?: string;
+  };
+  /**
+   * Docker images, network and limits (docker isolation, and docker client entries); the
+   * Python image and whether source distributions may be built (`pypi:` packages).
+   */
+  docker: DockerLaunchOptions & Pick<ContainerPackageOptions, "pythonImage" | "allowBuild">;
   /**
    * The sandbox of `--isolation` (or the user's default). A server that runs only in a
    * container resolves for docker when no isolation was given: use the sandbox of

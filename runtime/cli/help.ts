@@ -53,15 +53,21 @@ Options:
                            initialize) and for each answer after that (default 30)
       --isolation deno|docker
                            deno (default): Deno's permission flags; docker: the same flags
-                           inside a hardened container (never falls back to deno). The default
-                           and the image can be set in ~/.config/mcp-run/config.json:
-                           { "isolation": "docker", "image": "denoland/deno:2.9.6" }
-      --image IMAGE        docker: the image (default ${DENO_IMAGE})
-      --network NAME       docker: network for servers that declare one and for pull
-                           (default bridge; servers that declare none always get none)
+                           inside a hardened container (never falls back to deno). pypi: and
+                           oci: packages run only in a container: docker unless given. The
+                           default and the images can be set in ~/.config/mcp-run/config.json:
+                           { "isolation": "docker",
+                             "images": { "deno": "…", "python": "…" } }
+      --image IMAGE        docker: the image of the server's package kind (default
+                           ${DENO_IMAGE}; pypi: python:3.12-slim-bookworm pinned by digest)
+      --network NAME       docker: network for Deno servers that declare one and for their
+                           pull (default bridge; servers that declare none always get none;
+                           pypi:/oci: servers reach granted hosts only through mcp-run's proxy)
       --memory SIZE, --cpus N, --pids-limit N
                            docker: resource limits (default 512m, 1, 256)
       --trust              docker: allow a server's declared run/ffi permissions
+      --allow-build        pypi: let the pull build source distributions (runs their build
+                           code, in the pull container only); default: wheels only
       --client C           install/uninstall/config: claude-desktop, vscode, cursor,
                            claude-code, windsurf, zed, goose, continue
       --scope user|project Which configuration file (default: the client's user file)

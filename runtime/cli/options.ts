@@ -8,7 +8,6 @@ import type { parseArgs } from "node:util";
 import { quickParseArgs } from "./_quick_args.ts";
 import { cacheRoot } from "../sandbox/cache_dirs.ts";
 import { checkDockerLimits, checkImageReference } from "../sandbox/docker_checks.ts";
-import type { DockerLaunchOptions } from "../sandbox/docker_launch.ts";
 import type { LaunchHint } from "./_launch_hint.ts";
 import { createSandbox, type Isolation } from "../sandbox/create_sandbox.ts";
 import type { Sandbox } from "../sandbox/sandbox.ts";
@@ -49,6 +48,7 @@ export const OPTIONS = {
   cpus: { type: "string" },
   "pids-limit": { type: "string" },
   trust: { type: "boolean" },
+  "allow-build": { type: "boolean" },
   form: { type: "string" },
   client: { type: "string" },
   scope: { type: "string" },
@@ -75,6 +75,7 @@ const LAUNCH = [
   "cpus",
   "pids-limit",
   "trust",
+  "allow-build",
 ];
 const SERVE = [
   "host",
@@ -98,7 +99,7 @@ const CLIENT = ["client", "scope", "form", "name", "file", "force", "launcher", 
 /** Options that only one isolation takes. */
 const ISOLATION_OPTIONS: Record<Isolation, readonly (keyof typeof OPTIONS)[]> = {
   deno: [],
-  docker: ["image", "network", "memory", "cpus", "pids-limit", "trust"],
+  docker: ["image", "network", "memory", "cpus", "pids-limit", "trust", "allow-build"],
 };
 /** Options each command takes besides the global ones; a stray one is a usage error. */
 const COMMAND_OPTIONS: Record<string, readonly string[]> = {
@@ -213,7 +214,7 @@ export async function readContext(
   const sources = values.registry
     ? [...values.registry, new URL("../../manifests/", import.meta.url)]
     : undefined;
-  const docker: DockerLaunchOptions = { cacheRoot: root, ...limits, source: env, registries };
+  const docker: CliContext["docker"] = { cacheRoot: root, ...limits, source: env, registries };
   const sandboxFor = (choice: Isolation): Promise<Sandbox> =>
     createSandbox(choice, {
       ...docker,
@@ -232,6 +233,7 @@ export async function readContext(
       npmRegistry: registries.NPM_CONFIG_REGISTRY,
       isolation,
       isolationGiven: values.isolation !== undefined,
+      dockerOption: dockerOptionGiven(values),
       trust: values.trust ?? false,
     },
     env,
@@ -252,8 +254,13 @@ function readIsolation(values: CliValues, options: ReadContextOptions): Isolatio
   if (!Object.hasOwn(ISOLATION_OPTIONS, choice)) {
     throw new UsageError(`--isolation must be deno or docker, got "${choice}"`);
   }
-  // config and install take every isolation's options, for the entry forms.
-  if (options.command !== "config" && options.command !== "install") {
+  // config and install take every isolation's options, for the entry forms. Without an explicit
+  // --isolation, docker's options are checked once the server is known: a package that runs
+  // only in a container takes them (see resolveFor).
+  if (
+    options.command !== "config" && options.command !== "install" &&
+    (values.isolation !== undefined || choice !== "deno")
+  ) {
     for (const [other, flags] of Object.entries(ISOLATION_OPTIONS)) {
       if (other === choice) continue;
       const given = flags.find((flag) => values[flag] !== undefined);
@@ -263,11 +270,17 @@ function readIsolation(values: CliValues, options: ReadContextOptions): Isolatio
   return choice as Isolation;
 }
 
+/** The first docker-only option given, if any (checked against the server's isolation). */
+function dockerOptionGiven(values: CliValues): string | undefined {
+  const given = ISOLATION_OPTIONS.docker.find((flag) => values[flag] !== undefined);
+  return given === undefined ? undefined : `--${given}`;
+}
+
 /** The docker image, network and limits, checked (the cache and environment come later). */
 function readDocker(
   values: CliValues,
   defaults: UserConfig,
-): Omit<DockerLaunchOptions, "cacheRoot"> {
+): Omit<CliContext["docker"], "cacheRoot"> {
   const text = values["pids-limit"];
   const pidsLimit = text === undefined ? undefined : Number(text);
   if (pidsLimit !== undefined && !(Number.isSafeInteger(pidsLimit) && pidsLimit > 0)) {
@@ -279,8 +292,11 @@ function readDocker(
   } catch (error) {
     throw new UsageError((error as Error).message, { cause: error });
   }
+  // --image names the image of the server's package kind; the user config one per kind.
   return {
-    image: values.image ?? defaults.image,
+    image: values.image ?? defaults.images?.deno ?? defaults.image,
+    pythonImage: values.image ?? defaults.images?.python,
+    allowBuild: values["allow-build"],
     network: values.network,
     memory: values.memory,
     cpus: values.cpus,

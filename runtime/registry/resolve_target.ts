@@ -12,6 +12,7 @@ import {
   resolveServer,
   type ResolveServerOptions,
 } from "../policy/resolve.ts";
+import { isContainerOnly } from "../policy/package_kind.ts";
 
 /** Options for {@linkcode resolveTarget}: where manifests come from and how grants resolve. */
 export interface ResolveTargetOptions extends Omit<ResolveServerOptions, "manifestDir"> {
@@ -72,9 +73,4 @@ export async function resolveTarget(
     manifestDir: loaded.dir,
   });
   return { loaded, server, isolation };
-}
-
-/** Packages that run only in a container: Python packages and OCI images. */
-function isContainerOnly(pkg: string): boolean {
-  return /^(pypi|oci):/.test(pkg);
 }

@@ -10,10 +10,12 @@
  * (tests/bench_serve.ts): tools/call p50/p99 and throughput at 1, 16 and 64 sessions, and the
  * bridge's memory at idle and per session.
  *
+ * Then a Python server from PyPI (tests/bench_python.ts): `mcp-run run` vs `uvx` vs bare
+ * `docker run` of the same image.
+ *
  * Options: `--rounds N` (default 10), `--sessions 1,16,64`, `--targets a,b` (serve targets),
- * `--only startup|serve`, `--json FILE` (serve figures).
+ * `--only startup|python|serve`, `--json FILE` (serve figures).
  */
-import { startPlan } from "../runtime/sandbox/server_process.ts";
 import { parseArgs } from "node:util";
 import { join } from "node:path";
 import { loadManifest } from "../runtime/registry/load.ts";
@@ -22,7 +24,9 @@ import { denoLaunchPlan, type LaunchPlan, prepareServer } from "../runtime/sandb
 import { dockerLaunchPlan } from "../runtime/sandbox/docker_launch.ts";
 import { prepareDockerServer } from "../runtime/sandbox/docker_pull.ts";
 import { removeContainer, runDocker } from "../runtime/sandbox/docker_engine.ts";
-import { initializeRequest, ROOT, tempDir } from "./_helpers.ts";
+import { ROOT, tempDir } from "./_helpers.ts";
+import { type BenchVariant, medianOf, ratioOf, timeToToolsList } from "./_bench_startup.ts";
+import { benchPythonStartup } from "./bench_python.ts";
 import { benchServe, benchTables, TARGETS } from "./bench_serve.ts";
 
 const { values } = parseArgs({
@@ -35,8 +39,26 @@ const { values } = parseArgs({
     json: { type: "string" },
   },
 });
-if (values.only !== "serve") await benchStartup();
-if (values.only !== "startup") await benchServeOverHttp();
+const only = values.only;
+if (only !== undefined && !["startup", "python", "serve"].includes(only)) {
+  throw new TypeError(`--only takes startup, python or serve, got "${only}"`);
+}
+if (only === undefined || only === "startup") await benchStartup();
+if (only === undefined || only === "python") {
+  await benchPythonStartup(Number(values.rounds), await standInConfig());
+}
+if (only === undefined || only === "serve") await benchServeOverHttp();
+
+/** The user config that points every image kind at the test stand-ins (tools/docker_setup.sh). */
+async function standInConfig(): Promise<string> {
+  const out = await new Deno.Command("bash", {
+    args: [join(ROOT, "tools", "docker_setup.sh")],
+    stdout: "piped",
+    stderr: "null",
+  }).output();
+  if (!out.success) throw new Error("tools/docker_setup.sh failed; run it to see why");
+  return new TextDecoder().decode(out.stdout).trim().split("\n").pop()!;
+}
 
 async function benchServeOverHttp(): Promise<void> {
   const serve = await benchServe({
@@ -113,44 +135,8 @@ async function benchStartup(): Promise<void> {
     return plan;
   };
 
-  /** Spawns a plan and times spawn → initialize → tools/list answered. */
-  async function timeToToolsList(plan: LaunchPlan): Promise<number> {
-    const start = performance.now();
-    const child = startPlan(plan, "null");
-    const writer = child.stdin.getWriter();
-    const send = (m: unknown) => writer.write(new TextEncoder().encode(JSON.stringify(m) + "\n"));
-    await send(initializeRequest(1, { name: "b", version: "1" }));
-    const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-    let buffered = "";
-    let elapsed = -1;
-    while (elapsed < 0) {
-      const { value, done } = await reader.read();
-      if (done) throw new Error(`${plan.program} exited before answering`);
-      buffered += value;
-      let nl;
-      while ((nl = buffered.indexOf("\n")) >= 0) {
-        const line = buffered.slice(0, nl);
-        buffered = buffered.slice(nl + 1);
-        const msg = JSON.parse(line);
-        if (msg.id === 1) {
-          await send({ jsonrpc: "2.0", method: "notifications/initialized" });
-          await send({ jsonrpc: "2.0", id: 2, method: "tools/list" });
-        } else if (msg.id === 2 && msg.result?.tools?.length) {
-          elapsed = performance.now() - start;
-        }
-      }
-    }
-    await writer.close();
-    reader.cancel();
-    try {
-      child.kill("SIGTERM");
-    } catch { /* exited */ }
-    await child.status;
-    return elapsed;
-  }
-
-  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-  const variants: [string, () => LaunchPlan][] = [
+  const median = medianOf;
+  const variants: BenchVariant[] = [
     ["mcp-run run", () => launcher],
     ["bare deno run (same flags)", () => bare],
     ["node (same package)", () => node],
@@ -177,8 +163,7 @@ async function benchStartup(): Promise<void> {
   }
   // Each round runs every variant back to back, so a ratio taken round by round is not moved
   // by the machine's speed drifting over the run; the median of those is reported.
-  const ratio = (name: string, base: string) =>
-    median(samples.get(name)!.map((ms, i) => ms / samples.get(base)![i]));
+  const ratio = (name: string, base: string) => ratioOf(samples, name, base);
   const BARE = "bare deno run (same flags)";
   console.log(`spawn → tools/list answered, server-filesystem, ${rounds} rounds:`);
   console.log(`  ${"".padEnd(30)} ${"median".padStart(9)}   median of round ratios`);

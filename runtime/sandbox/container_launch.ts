@@ -6,8 +6,9 @@
  * @module
  */
 import { packageKind } from "../policy/package_kind.ts";
-import type { ResolvedServer } from "../policy/resolve.ts";
-import { clientEnv, limits, randomSuffix } from "./_docker_inputs.ts";
+import { GrantError, type ResolvedServer } from "../policy/resolve.ts";
+import { clientEnv, limits, randomSuffix, tlsTrust } from "./_docker_inputs.ts";
+import { egressClientEnv, egressNetwork, egressSidecarName } from "./egress_sidecar.ts";
 import { serverDirs } from "./cache_dirs.ts";
 import { declaredEnv } from "./child_env.ts";
 import type { ContainerPackageOptions } from "./container_options.ts";
@@ -23,7 +24,27 @@ import { PYTHON_IMAGE, pythonDirs, pythonRunArgs } from "./python_plan.ts";
 export interface ContainerLaunchPlan extends LaunchPlan {
   /** The container's name, used to stop and remove it for sure. */
   container: string;
+  /**
+   * For a server with `net` grants: the egress proxy and sidecar started before the container
+   * (see `startEgress`), whose network namespace the container joins.
+   */
+  egress?: PlannedEgress;
 }
+
+/** The egress path a plan needs: the sidecar's name and what the proxy allows and refuses. */
+export interface PlannedEgress {
+  /** The sidecar container (`egressSidecarName` of the server and the plan's suffix). */
+  sidecar: string;
+  /** The container's name suffix, which the sidecar's name derives from. */
+  suffix: string;
+  /** Grants as `ResolvedServer.net` holds them. */
+  allow: string[];
+  /** Addresses refused after resolution (`ResolvedServer.denyNet`). */
+  deny: string[];
+}
+
+/** TLS trust a Python or OCI server with network access gets from the launcher's environment. */
+const CONTAINER_TLS_VARS: readonly string[] = ["SSL_CERT_FILE", "REQUESTS_CA_BUNDLE"];
 
 /**
  * Builds the launch plan of a `pypi:` or `oci:` server (see `pythonRunArgs`, `ociRunArgs`). The
@@ -61,6 +82,7 @@ export function containerLaunchPlan(
   const passEnv = Object.keys(declared).filter((name) => !(name in server.envValues)).sort();
   const env: Record<string, string> = clientEnv(source);
   for (const name of passEnv) env[name] = declared[name];
+  const planned = plannedEgress(server, suffix, options);
   const common = {
     ...limits(options),
     nameSuffix: suffix,
@@ -68,7 +90,10 @@ export function containerLaunchPlan(
     env: { ...server.envValues },
     passEnv,
     labels: options.launcherLabels === false ? {} : launcherLabels(),
-    egress: options.egress,
+    egress: options.egress ?? (planned && {
+      network: egressNetwork(planned.sidecar),
+      ...tlsEnv(source),
+    }),
   };
   const kind = packageKind(server.specifier);
   let args: string[];
@@ -87,5 +112,40 @@ export function containerLaunchPlan(
     env,
     cwd: serverDirs(server.name, server.specifier, options.cacheRoot).cwd,
     container: dockerContainerName(server.name, suffix),
+    ...(planned ? { egress: planned } : {}),
   };
+}
+
+/**
+ * The egress a server with `net` grants needs when no egress is given: a sidecar named after
+ * the container. A plan to be run elsewhere (no launcher labels) cannot start the proxy.
+ */
+function plannedEgress(
+  server: ResolvedServer,
+  suffix: string,
+  options: ContainerPackageOptions,
+): PlannedEgress | undefined {
+  if (server.net.length === 0 || options.egress) return undefined;
+  if (options.launcherLabels === false) {
+    throw new GrantError(
+      "permissions.net",
+      `Cannot write "${server.name}" (${server.specifier}) as a command to copy: it reaches ` +
+        `${server.net.join(", ")} only through mcp-run's egress proxy, which a copied docker ` +
+        "command cannot start. Start it with mcp-run run (or a launcher-form client entry)",
+    );
+  }
+  return {
+    sidecar: egressSidecarName(server.name, suffix),
+    suffix,
+    allow: [...server.net],
+    deny: [...server.denyNet],
+  };
+}
+
+/** The proxy variables and the launcher's TLS trust (CA files mounted read-only). */
+function tlsEnv(
+  source: Record<string, string>,
+): { env: Record<string, string>; readOnlyPaths: string[] } {
+  const tls = tlsTrust(source, CONTAINER_TLS_VARS);
+  return { env: { ...egressClientEnv(), ...tls.env }, readOnlyPaths: tls.paths };
 }

@@ -7,8 +7,12 @@
 import { trackContainer } from "./child_guard.ts";
 import { type DockerCommandOptions, missingDocker, removeContainer } from "./docker_engine.ts";
 import type { LaunchPlan } from "./launch_plan.ts";
-import { orphanRemoval } from "./docker_orphans.ts";
+import { launcherLabels, orphanRemoval } from "./docker_orphans.ts";
 import { ServerProcess, type SpawnServerOptions, startPlan } from "./server_process.ts";
+import { type ChildLike, deferredChild } from "./_deferred_child.ts";
+import type { PlannedEgress } from "./container_launch.ts";
+import { type Egress, startEgress } from "./egress_launch.ts";
+import type { EgressRefusal } from "./egress_proxy.ts";
 
 /**
  * A server running in a container. Stopping it (or killing it with SIGKILL) also removes the
@@ -21,18 +25,23 @@ export class DockerServerProcess extends ServerProcess {
   #docker: DockerCommandOptions;
   #removed?: Promise<void>;
   #untrack: () => void;
+  #alongside?: () => Promise<void>;
 
   /** Use {@linkcode spawnDockerServer}. */
   constructor(
     name: string,
-    child: Deno.ChildProcess,
+    child: ChildLike,
     container: string,
     docker: DockerCommandOptions,
-    options: SpawnServerOptions,
+    options: SpawnServerOptions & {
+      /** Stops what runs for the container (its egress sidecar and proxy) once it is removed. */
+      alongside?: () => Promise<void>;
+    },
   ) {
     super(name, child, options);
     this.container = container;
     this.#docker = docker;
+    this.#alongside = options.alongside;
     // Removed if the launcher dies first (when it guards its children).
     this.#untrack = trackContainer(container, docker.docker);
   }
@@ -68,20 +77,27 @@ export class DockerServerProcess extends ServerProcess {
    * @returns When it is gone.
    */
   remove(): Promise<void> {
-    this.#removed ??= removeContainer(this.container, this.#docker).then(this.#untrack);
+    this.#removed ??= removeContainer(this.container, this.#docker).then(this.#untrack).finally(
+      () => this.#alongside?.(),
+    );
     return this.#removed;
   }
 }
 
 /**
  * Starts a docker launch plan: the docker client with exactly the planned environment, stdio
- * piped, stdout split into bounded lines. Requires `--allow-run=docker`.
+ * piped, stdout split into bounded lines. A plan with an egress path (a container package with
+ * `net` grants) first starts the egress proxy and its sidecar (`startEgress`); what is written
+ * to the server meanwhile waits, and a failure to start them ends the process with the reason.
+ * Requires `--allow-run=docker` (and, for egress, `--allow-net` and the cache root).
  *
  * @param name The server's name, for messages.
  * @param plan A plan that names its container (`dockerLaunchPlan`, `containerLaunchPlan`).
- * @param options Buffer bounds and the stderr sink.
+ * @param options Buffer bounds and the stderr sink; for egress the cache root, the forwarder's
+ *   image and the refusal sink.
  * @returns The running process.
  * @throws {DockerUnavailableError} When the docker command is not installed.
+ * @throws {TypeError} When the plan has an egress path and no cache root is given.
  *
  * @example
  * ```ts ignore
@@ -92,9 +108,11 @@ export class DockerServerProcess extends ServerProcess {
  */
 export function spawnDockerServer(
   name: string,
-  plan: LaunchPlan & { container: string },
-  options: SpawnServerOptions = {},
+  plan: LaunchPlan & { container: string; egress?: PlannedEgress },
+  options: SpawnServerOptions & SpawnDockerServerOptions = {},
 ): DockerServerProcess {
+  const docker = { docker: plan.program, env: plan.env };
+  if (plan.egress) return spawnWithEgress(name, { ...plan, egress: plan.egress }, options);
   let child: Deno.ChildProcess;
   try {
     child = startPlan(plan);
@@ -102,11 +120,62 @@ export function spawnDockerServer(
     if (error instanceof Deno.errors.NotFound) throw missingDocker(plan.program, error);
     throw error;
   }
-  return new DockerServerProcess(
-    name,
-    child,
-    plan.container,
-    { docker: plan.program, env: plan.env },
-    options,
-  );
+  return new DockerServerProcess(name, child, plan.container, docker, options);
+}
+
+/** Options of {@linkcode spawnDockerServer} for a plan with an egress path. */
+export interface SpawnDockerServerOptions {
+  /** mcp-run's cache root, where the egress proxy's socket folder is made. */
+  cacheRoot?: string;
+  /** The Deno image the egress forwarder runs in (default `DENO_IMAGE`). */
+  egressImage?: string;
+  /** Called for each connection the egress proxy refuses (default: one line to stderr). */
+  onRefusal?: (refusal: EgressRefusal) => void;
+}
+
+/**
+ * Starts the egress proxy and sidecar, then the container in the sidecar's network namespace;
+ * what the client writes meanwhile waits. Removing the container stops both.
+ */
+function spawnWithEgress(
+  name: string,
+  plan: LaunchPlan & { container: string; egress: PlannedEgress },
+  options: SpawnServerOptions & SpawnDockerServerOptions,
+): DockerServerProcess {
+  if (options.cacheRoot === undefined) {
+    throw new TypeError(`Cannot start "${name}": its egress proxy needs the cache root`);
+  }
+  let removed = false;
+  const egress: Promise<Egress> = startEgress({
+    cacheRoot: options.cacheRoot,
+    serverName: name,
+    suffix: plan.egress.suffix,
+    allow: plan.egress.allow,
+    deny: plan.egress.deny,
+    image: options.egressImage,
+    labels: launcherLabels(),
+    onRefusal: options.onRefusal,
+    docker: plan.program,
+    env: plan.env,
+  });
+  egress.catch(() => {});
+  const child = deferredChild(async () => {
+    await egress;
+    // Stopped while the egress path started: the container is never started.
+    if (removed) throw new Error(`Server "${name}" was stopped before it started`);
+    try {
+      return startPlan(plan);
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) throw missingDocker(plan.program, error);
+      throw error;
+    }
+  });
+  const alongside = async () => {
+    removed = true;
+    await (await egress.catch(() => undefined))?.stop();
+  };
+  return new DockerServerProcess(name, child, plan.container, {
+    docker: plan.program,
+    env: plan.env,
+  }, { ...options, alongside });
 }

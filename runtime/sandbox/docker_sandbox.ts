@@ -142,7 +142,11 @@ export class DockerSandbox implements Sandbox {
     if (!("container" in plan) || typeof plan.container !== "string") {
       throw new TypeError(`Cannot start "${server.name}" in docker: the plan names no container`);
     }
-    return spawnDockerServer(server.name, plan as ContainerLaunchPlan, options);
+    return spawnDockerServer(server.name, plan as ContainerLaunchPlan, {
+      cacheRoot: this.#options.cacheRoot,
+      egressImage: this.#options.image,
+      ...options,
+    });
   }
 }
 

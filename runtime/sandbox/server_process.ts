@@ -4,6 +4,7 @@
  *
  * @module
  */
+import type { ChildLike } from "./_deferred_child.ts";
 import { trackProcess } from "./child_guard.ts";
 import type { LaunchPlan } from "./launch_plan.ts";
 import { LineSplitter, type SplitLine } from "./line_splitter.ts";
@@ -49,7 +50,7 @@ export class ServerExitedError extends Error {
 
 /** A running server: send lines to it, read lines from it, stop it. */
 export class ServerProcess {
-  #child: Deno.ChildProcess;
+  #child: ChildLike;
   #writer: WritableStreamDefaultWriter<Uint8Array>;
   #tail = "";
   #tailBytes: number;
@@ -64,7 +65,7 @@ export class ServerProcess {
   readonly stderrEnded: Promise<void>;
 
   /** Use {@linkcode spawnServer}. */
-  constructor(name: string, child: Deno.ChildProcess, options: SpawnServerOptions) {
+  constructor(name: string, child: ChildLike, options: SpawnServerOptions) {
     this.name = name;
     this.#child = child;
     this.#tailBytes = options.stderrTailBytes ?? 8192;
@@ -72,9 +73,12 @@ export class ServerProcess {
     this.#writer.closed.catch(() => {});
     this.lines = child.stdout.pipeThrough(new LineSplitter(options.maxLineBytes));
     this.status = child.status;
-    // Killed with us if we die first (when the launcher guards its children).
-    const untrack = trackProcess(child.pid);
-    this.status.then(untrack, untrack);
+    // Killed with us if we die first (when the launcher guards its children); a child that
+    // starts later (pid 0 until then) tracks itself.
+    if (child.pid > 0) {
+      const untrack = trackProcess(child.pid);
+      this.status.then(untrack, untrack);
+    }
     const onStderr = options.onStderr ?? ((line: string) => console.error(line));
     const maxLine = options.maxStderrLineBytes ?? 8192;
     this.stderrEnded = child.stderr.pipeThrough(new LineSplitter(maxLine)).pipeTo(

@@ -24,6 +24,7 @@ import { removeClientEntry, writeClientConfig } from "../clients/write_client_co
 import type { LoadedManifest } from "../registry/load.ts";
 import { resolveTarget } from "../registry/resolve_target.ts";
 import type { ResolvedServer } from "../policy/resolve.ts";
+import { isContainerOnly } from "../policy/package_kind.ts";
 
 /** What the client commands need from the CLI: its common context. */
 export type ClientCommandContext = CliContext;
@@ -227,19 +228,22 @@ async function printPlainEntry(
   target: string,
   options: ClientCommandOptions,
 ): Promise<number> {
-  // The entry form of the same name as the isolation, unless one is chosen.
-  const form = formOption(options, ctx.target.isolation);
-  if (form === "launcher") {
+  // The entry form of the same name as the isolation (docker for a package that runs only in
+  // a container), unless one is chosen.
+  const chosen = options.form !== undefined ? formOption(options, "deno") : undefined;
+  if (chosen === "launcher") {
     throw new ClientUsageError(
       "--form launcher writes the entry for one client: add --client C (claude-desktop, " +
         "vscode, cursor, …)",
     );
   }
-  const { loaded, server } = await resolveTarget(target, {
+  const { loaded, server, isolation } = await resolveTarget(target, {
     ...ctx.target,
     extraArgs: options.extraArgs,
-    isolation: form,
+    isolation: chosen ?? ctx.target.isolation,
+    isolationGiven: chosen !== undefined || ctx.target.isolationGiven,
   });
+  const form = chosen ?? isolation;
   await pullAndVerify(ctx, form, server);
   const entry = directEntry(ctx, server, {
     form,
@@ -340,17 +344,23 @@ async function buildEntry(
 ): Promise<BuiltEntry> {
   const client = clientOption(options);
   const scope = scopeFor(getClient(client), scopeOption(options));
-  const form = formOption(options, "deno");
+  let form = formOption(options, "deno");
   if (options.envFile !== undefined && form !== "docker") {
     throw new ClientUsageError("--env-file needs --form docker");
   }
-  const isolation = form === "launcher" ? ctx.target.isolation : form;
-  // Resolved exactly as `run` does, for the entry's isolation.
-  const { loaded, server } = await resolveTarget(target, {
+  // Resolved exactly as `run` does, for the entry's isolation: a package that runs only in a
+  // container resolves for docker, and gets the launcher form unless one is chosen.
+  const resolved = await resolveTarget(target, {
     ...ctx.target,
     extraArgs: options.extraArgs,
-    isolation,
+    isolation: form === "launcher" ? ctx.target.isolation : form,
+    isolationGiven: options.form === undefined
+      ? false
+      : form !== "launcher" || ctx.target.isolationGiven,
   });
+  const { loaded, server } = resolved;
+  if (options.form === undefined && isContainerOnly(server.specifier)) form = "launcher";
+  const isolation = form === "launcher" ? resolved.isolation : form;
   const vars = entryVariables(server, loaded.manifest, { source: ctx.env });
   const envFile = options.envFile === undefined
     ? undefined
@@ -433,7 +443,9 @@ async function launcherLaunch(
     registrySources: ctx.registrySources.map(absolute),
     registries: ctx.registries,
     extraArgs: options.extraArgs,
-    docker: options.isolation === "docker" ? { image: ctx.docker.image } : undefined,
+    docker: options.isolation === "docker"
+      ? { image: isContainerOnly(server.specifier) ? ctx.docker.pythonImage : ctx.docker.image }
+      : undefined,
   });
   return { launch, launcher: { launcher: cached, manifest: isPath ? undefined : loaded.manifest } };
 }

@@ -16,6 +16,8 @@ import {
 } from "../sandbox/docker_names.ts";
 import { denoRunArgs } from "../sandbox/flags.ts";
 import type { ResolvedServer } from "../policy/resolve.ts";
+import { isContainerOnly } from "../policy/package_kind.ts";
+import { containerLaunchPlan } from "../sandbox/container_launch.ts";
 import type { LaunchCommand } from "./types.ts";
 
 /** Options for {@linkcode directCommand}. */
@@ -28,6 +30,8 @@ export interface DirectCommandOptions extends Partial<DockerLimits> {
   deno?: string;
   /** The image of the docker form (default {@linkcode DENO_IMAGE}). */
   image?: string;
+  /** The Python image of a `pypi:` server's docker form (default the pinned one). */
+  pythonImage?: string;
   /** The docker form's network for servers that declare some (default `bridge`). */
   network?: string;
   /** The docker form's `uid:gid` (default {@linkcode CONTAINER_USER}). */
@@ -83,6 +87,7 @@ export function directCommand(
     name,
     description: options.secretDescriptions?.[name] ?? "",
   }));
+  if (isContainerOnly(server.specifier)) return containerCommand(server, options, secrets);
   if (options.form === "deno") {
     if (options.envFile) {
       throw new RangeError("Cannot use an env file with the deno form: it is a docker option");
@@ -125,4 +130,43 @@ export function directCommand(
     env: {},
     secrets,
   };
+}
+
+/**
+ * The docker form of a `pypi:` or `oci:` server: its hardened container with no name and no
+ * launcher labels; declared variables by name. One with `net` grants cannot be written: only a
+ * launcher starts the egress proxy it needs.
+ */
+function containerCommand(
+  server: ResolvedServer,
+  options: DirectCommandOptions,
+  secrets: LaunchCommand["secrets"],
+): LaunchCommand {
+  if (options.form === "deno") {
+    throw new RangeError(
+      `Cannot write "${server.name}" (${server.specifier}) as a deno command: it runs only in a ` +
+        "container; use --form docker or --form launcher",
+    );
+  }
+  if (options.envFile) {
+    throw new RangeError(
+      `Cannot use an env file for "${server.name}": its container gets variables by name`,
+    );
+  }
+  const plan = containerLaunchPlan(server, {
+    cacheRoot: options.cacheRoot,
+    image: options.image,
+    pythonImage: options.pythonImage,
+    user: options.user,
+    memory: options.memory,
+    cpus: options.cpus,
+    pidsLimit: options.pidsLimit,
+    tmpfsSize: options.tmpfsSize,
+    nofile: options.nofile,
+    // Values the client supplies are not known here: only names are written.
+    source: Object.fromEntries(server.env.map((name) => [name, ""])),
+    launcherLabels: false,
+    unnamed: true,
+  });
+  return { command: "docker", args: plan.args, env: {}, secrets };
 }

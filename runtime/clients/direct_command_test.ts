@@ -99,3 +99,40 @@ Deno.test("directCommand() refuses an env file for the deno form or a relative p
     /Cannot use "secrets.env" as the env file: give an absolute path/,
   );
 });
+
+Deno.test("directCommand() writes a pypi: server's docker form unnamed, and refuses what needs the proxy", () => {
+  const server = {
+    name: "time",
+    specifier: "pypi:mcp-server-time@2026.10.19",
+    args: ["--local-timezone=UTC"],
+    read: [],
+    write: [],
+    net: [],
+    denyNet: [],
+    env: ["TZ_TOKEN"],
+    secrets: ["TZ_TOKEN"],
+    requiredEnv: [],
+    envValues: {},
+    sys: [],
+    run: [],
+    ffi: [],
+    params: {},
+  };
+  const entry = directCommand(server, { form: "docker", cacheRoot: "/c", pythonImage: "py:3.12" });
+  assert.equal(entry.command, "docker");
+  assert.ok(!entry.args.includes("--name"), "two clients may start it at once");
+  assert.ok(!entry.args.some((a) => a.includes("launcher-pid")), "no launcher labels");
+  assert.equal(entry.args[entry.args.indexOf("--network") + 1], "none");
+  assert.ok(entry.args.includes("py:3.12"));
+  assert.ok(entry.args.includes("TZ_TOKEN"), "the secret is passed by name");
+  assert.ok(!entry.args.some((a) => a.startsWith("TZ_TOKEN=")), "never its value");
+  assert.deepEqual(entry.secrets.map((s) => s.name), ["TZ_TOKEN"]);
+  assert.throws(
+    () => directCommand({ ...server, net: ["example.com"] }, { form: "docker", cacheRoot: "/c" }),
+    /only through mcp-run's egress proxy, which a copied docker command cannot start/,
+  );
+  assert.throws(
+    () => directCommand(server, { form: "deno", cacheRoot: "/c" }),
+    /runs only in a container; use --form docker or --form launcher/,
+  );
+});

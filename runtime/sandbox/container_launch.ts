@@ -85,7 +85,7 @@ export function containerLaunchPlan(
   const planned = plannedEgress(server, suffix, options);
   const common = {
     ...limits(options),
-    nameSuffix: suffix,
+    nameSuffix: options.unnamed ? undefined : suffix,
     user: options.user ?? defaultContainerUser(server),
     env: { ...server.envValues },
     passEnv,

@@ -32,6 +32,11 @@ export interface ContainerPackageOptions extends DockerPullStepOptions {
   allowBuild?: boolean;
   /** The egress proxy's network for servers with `net` grants (absent: they are refused). */
   egress?: ContainerEgress;
+  /**
+   * Write no `--name` (a client entry's command: two clients may start it at once; labels find
+   * leftovers). The plan's `container` is then only a label for messages.
+   */
+  unnamed?: boolean;
 }
 
 const SIDECAR_RE = /^container:[A-Za-z0-9][A-Za-z0-9_.-]*$/;

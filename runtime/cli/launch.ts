@@ -17,6 +17,7 @@ import type {
 import { describePermissions } from "../policy/describe.ts";
 import type { ResolvedServer } from "../policy/resolve.ts";
 import type { LaunchPlan } from "../sandbox/launch_plan.ts";
+import type { PlannedEgress } from "../sandbox/container_launch.ts";
 import type { Sandbox } from "../sandbox/sandbox.ts";
 import { startGuard } from "../sandbox/child_guard.ts";
 import { ServerExitedError, type ServerProcess } from "../sandbox/server_process.ts";
@@ -166,11 +167,20 @@ export function formatPlan(plan: LaunchPlan, server: ResolvedServer, json: boole
     Object.entries(plan.env).map(([k, v]) => [k, server.secrets.includes(k) ? "<secret>" : v]),
   );
   if (json) return JSON.stringify({ ...plan, env }, null, 2);
-  return [
+  const lines = [
     `cwd: ${plan.cwd}`,
     `env: ${Object.entries(env).map(([k, v]) => `${k}=${v}`).join(" ")}`,
     `command: ${shellQuote([plan.program, ...plan.args])}`,
-  ].join("\n");
+  ];
+  const egress = (plan as { egress?: PlannedEgress }).egress;
+  if (egress) {
+    lines.push(
+      `egress: first the sidecar ${egress.sidecar} (--network none, mcp-run's proxy socket ` +
+        `mounted); the proxy allows ${egress.allow.join(", ")} and refuses ` +
+        `${egress.deny.join(", ")} after resolving`,
+    );
+  }
+  return lines.join("\n");
 }
 
 /**

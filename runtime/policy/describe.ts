@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { isContainerOnly } from "./package_kind.ts";
 import { isPrivateGrant, parseNetGrant } from "./net_policy.ts";
 import type { ResolvedServer } from "./resolve.ts";
 
@@ -26,6 +27,13 @@ import type { ResolvedServer } from "./resolve.ts";
 export function describePermissions(server: ResolvedServer): string[] {
   const list = (items: string[]) => items.join(", ");
   const lines: string[] = [];
+  if (isContainerOnly(server.specifier)) {
+    lines.push(
+      server.net.length
+        ? "Run in a hardened container; reach the network only through mcp-run's egress proxy"
+        : "Run in a hardened container with no network",
+    );
+  }
   if (server.run.length) {
     lines.push(`START PROGRAMS (trusted, in a container): ${list(server.run)}`);
   }

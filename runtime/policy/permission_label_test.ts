@@ -88,3 +88,21 @@ Deno.test("searchManifests() needs every word and ranks name matches first", () 
   assert.deepEqual(names(["database", "github"]), []);
   assert.equal(names([]).length, 3);
 });
+
+Deno.test("permissionLabel() and permissionSummary() say that a pypi: or oci: server runs only in a container", () => {
+  const pypi = parseManifest(
+    `{"name": "f", "description": "d", "package": "pypi:mcp-server-fetch@2026.10.24",
+      "permissions": {"net": ["example.com"]}}`,
+  );
+  assert.equal(
+    permissionLabel(pypi)[0],
+    "Runs only in a container: a Python package from PyPI, network through mcp-run's proxy",
+  );
+  assert.equal(permissionSummary(pypi), "container · net: example.com");
+  const oci = parseManifest(
+    `{"name": "t", "description": "d", "package": "oci:mcp/time@sha256:${"c".repeat(64)}"}`,
+  );
+  assert.match(permissionLabel(oci)[0], /^Runs only in a container: an image pinned by digest/);
+  const npm = parseManifest(`{"name": "t", "description": "d", "package": "npm:t@1.0.0"}`);
+  assert.ok(!permissionLabel(npm).some((line) => line.includes("container")));
+});

@@ -21,6 +21,8 @@ const PYPI_SPEC = "mcp-server-time==2026.10.19";
 /** uv, pinned, installed for this run only. */
 const UV = "uv==0.13.9";
 const PYTHON_IMAGE = Deno.env.get("MCP_RUN_TEST_PYTHON_IMAGE") ?? "mcp-run-test/python:3.11";
+/** The Deno image, for the pull's egress sidecar. */
+const DENO_IMAGE = Deno.env.get("MCP_RUN_TEST_IMAGE") ?? "mcp-run-test/deno:2.9.6";
 
 /**
  * Measures and prints the three start-ups for `rounds` rounds (plus one warm-up each).
@@ -42,6 +44,7 @@ export async function benchPythonStartup(rounds: number, config: string): Promis
     const { server } = await resolveTarget(ENTRY, { cacheRoot: cache });
     const sandbox = await createSandbox("docker", {
       cacheRoot: cache,
+      image: DENO_IMAGE,
       pythonImage: PYTHON_IMAGE,
       source: env,
       progress: () => {},

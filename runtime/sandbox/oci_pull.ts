@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { ensureEgressImage } from "./_egress_image.ts";
 import { checkApproval } from "../policy/approval.ts";
 import { parseOciPackage } from "../policy/package_kind.ts";
 import type { ResolvedServer } from "../policy/resolve.ts";
@@ -44,6 +45,9 @@ export async function ociPull(
   const docker = dockerOptions(options, options.source ?? Deno.env.toObject());
   const progress = options.progress ?? ((line: string) => console.error(line));
   await checkDocker(docker);
+  if (server.net.length > 0) {
+    await ensureEgressImage(server.name, options.image, { ...docker, pullImage: true, progress });
+  }
   if (await imageExists(reference, docker)) {
     progress(`${server.name} is already pulled: the engine holds ${reference}`);
     return;

@@ -27,6 +27,7 @@ import {
 import { launcherLabels, reapOrphans } from "./docker_orphans.ts";
 import { type Egress, startEgress } from "./egress_launch.ts";
 import { pythonIndexGrants } from "./_pull_egress.ts";
+import { ensureEgressImage } from "./_egress_image.ts";
 import { CacheError } from "./_pull_record.ts";
 import type { PreparedLaunch } from "./sandbox.ts";
 import { sha256Hex } from "./_tree_digest.ts";
@@ -95,12 +96,17 @@ export async function pythonPull(
   const image = checkImageReference(options.pythonImage ?? PYTHON_IMAGE);
   const dirs = pythonDirs(server, image, options.cacheRoot);
   const progress = options.progress ?? ((line: string) => console.error(line));
-  const intact = await intactRecord(server, image, dirs);
-  if (intact) return alreadyPulled(server, intact, progress);
   const source = options.source ?? Deno.env.toObject();
   const docker = dockerOptions(options, source);
+  const pullImage = options.pullImage ?? false;
+  // The egress sidecar's image: the pull's own (unless a network is named), and the server's.
+  if (server.net.length > 0 || options.network === undefined) {
+    await ensureEgressImage(server.name, options.image, { ...docker, pullImage, progress });
+  }
+  const intact = await intactRecord(server, image, dirs);
+  if (intact) return alreadyPulled(server, intact, progress);
   const [, hasImage] = await Promise.all([checkDocker(docker), imageExists(image, docker)]);
-  if (!hasImage) await fetchImage(server, image, options.pullImage ?? false, docker, progress);
+  if (!hasImage) await fetchImage(server, image, pullImage, docker, progress);
   try {
     await Deno.mkdir(dirname(dirs.dir), { recursive: true });
     return await withFileLock(dirs.pullLock, async () => {

@@ -96,8 +96,11 @@ Deno.test({
           join(secret, "secret.txt"),
         ]);
         assert.equal(found.canary, null, "the undeclared variable reached the container");
+        const containerEnv = await running.containerEnv();
+        // Positive control: the configuration is read, and holds what the plan sets.
+        assert.ok(containerEnv.includes("HOME=/tmp"), containerEnv.join(" "));
         assert.ok(
-          !(await running.containerEnv()).some((e) => e.startsWith(`${CANARY_NAME}=`)),
+          !containerEnv.some((e) => e.startsWith(`${CANARY_NAME}=`)),
           "the undeclared variable is in the container's configuration",
         );
         assert.deepEqual(Object.values(found.paths), [false, false]);

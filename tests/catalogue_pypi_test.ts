@@ -80,8 +80,11 @@ async function assertConfined(running: RunningEntry, egress: boolean): Promise<v
     join(secret, "secret.txt"),
   ]);
   assert.equal(found.canary, null, "the undeclared variable reached the container");
+  const containerEnv = await running.containerEnv();
+  // Positive control: the configuration is read, and holds what the plan sets.
+  assert.ok(containerEnv.includes("HOME=/tmp"), containerEnv.join(" "));
   assert.ok(
-    !(await running.containerEnv()).some((e) => e.startsWith(`${CANARY_NAME}=`)),
+    !containerEnv.some((e) => e.startsWith(`${CANARY_NAME}=`)),
     "the undeclared variable is in the container's configuration",
   );
   assert.deepEqual(Object.values(found.paths), [false, false], JSON.stringify(found.paths));
@@ -287,6 +290,11 @@ test("mcp-server-git reads its repository and cannot reach the one beside it", a
       // The repository beside it is not mounted: the server cannot read it.
       const beside = await call(running, "git_log", { repo_path: other });
       assert.doesNotMatch(beside.text, new RegExp(CANARY_VALUE));
+      // The container runs as the repository's owner, not as root.
+      assert.equal(
+        (await running.exec(["python3", "-c", "import os; print(os.getuid())"])).stdout.trim(),
+        "1993",
+      );
       const found = await probe(running, PUBLIC_ADDRESS, "http://x/", [repo, other]);
       assert.deepEqual(found.paths, { [repo]: true, [other]: false });
     });

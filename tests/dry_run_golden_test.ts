@@ -3,6 +3,8 @@
  * recorded copies in tests/testdata/dry_run/: a change to how commands, environments or mounts
  * are built shows up here, byte for byte. After a deliberate change, write the new copies with
  * `MCP_RUN_UPDATE_GOLDEN=1 tools/deno test -A tests/dry_run_golden_test.ts` and review the diff.
+ * Entries whose package runs only in a container (`pypi:`, `oci:`) have no native plan: the
+ * deno pass asserts that `--isolation deno` refuses them.
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
@@ -18,6 +20,9 @@ const data = join(work, "data");
 const cache = join(work, "cache");
 const home = join(work, "home");
 for (const dir of [data, home]) Deno.mkdirSync(dir);
+// TLS trust a container server gets from the launcher's environment: the same file everywhere.
+const caFile = join(work, "ca.pem");
+Deno.writeTextFileSync(caFile, "");
 // Docker isolation runs as the owner of write grants, never root: give the folder a user.
 if (Deno.uid() === 0) Deno.chownSync(data, 1993, 1993);
 
@@ -44,7 +49,8 @@ function normalize(text: string): string {
     .replaceAll(IMAGE, "<image>")
     .replace(/mcp-run-([a-z0-9-]+)-[0-9a-f]{12}\b/g, "mcp-run-$1-<random>")
     .replace(/launcher-pid=[0-9]+/g, "launcher-pid=<pid>")
-    .replace(/launcher-host=[^ "]+/g, "launcher-host=<host>");
+    .replace(/launcher-host=[^ "]+/g, "launcher-host=<host>")
+    .replace(/"suffix": "[0-9a-f]{12}"/g, '"suffix": "<random>"');
 }
 
 const manifests = await listManifests();
@@ -60,7 +66,14 @@ for (const isolation of ["deno", "docker"] as const) {
         [...Object.keys(manifest.secrets ?? {}), ...Object.keys(manifest.env ?? {})]
           .map((name) => [name, `${name.toLowerCase()}-value`]),
       );
-      const docker = isolation === "docker" ? ["--isolation", "docker", "--image", IMAGE] : [];
+      // pypi: and oci: packages run only in a container: natively they are refused (asserted
+      // below), and in docker they keep their own pinned image.
+      const containerOnly = /^(pypi|oci):/.test(manifest.package);
+      const docker = isolation === "deno"
+        ? containerOnly ? ["--isolation", "deno"] : []
+        : containerOnly
+        ? ["--isolation", "docker"]
+        : ["--isolation", "docker", "--image", IMAGE];
       const r = await cli(
         [
           "run",
@@ -73,8 +86,23 @@ for (const isolation of ["deno", "docker"] as const) {
           "--cache",
           cache,
         ],
-        { env: { HOME: home, PATH: "/usr/local/bin:/usr/bin:/bin", ...secrets }, cwd: work },
+        {
+          env: {
+            HOME: home,
+            PATH: "/usr/local/bin:/usr/bin:/bin",
+            SSL_CERT_FILE: caFile,
+            REQUESTS_CA_BUNDLE: caFile,
+            ...secrets,
+          },
+          cwd: work,
+        },
       );
+      if (isolation === "deno" && containerOnly) {
+        if (r.code !== 3 || !/runs only in a container: use --isolation docker/.test(r.stderr)) {
+          problems.push(`${manifest.name}: not refused natively (${r.code}): ${r.stderr}`);
+        }
+        continue;
+      }
       assert.equal(r.code, 0, `${manifest.name}: ${r.stderr}`);
       const got = normalize(r.stdout);
       const file = join(GOLDEN, `${manifest.name}.${isolation}.json`);

@@ -1,0 +1,332 @@
+/**
+ * Security proof, container packages and the network: the malicious Python fixture, pulled as a
+ * `pypi:` package through mcp-run's own pull, runs under a manifest granting a few hosts, with
+ * the launcher (and so the egress proxy it hosts) inside the fake internet of
+ * tests/fake_internet.ts, whose /etc/hosts maps:
+ *
+ * - `granted.test` → the public test address (granted on ports 80 and 443): the positive control;
+ * - `evil.test` → the same public address, not granted;
+ * - `loop.test` → 127.0.0.1, granted on the canary's port: a granted name that resolves to
+ *   loopback, where a canary listener of the launcher's namespace counts connections;
+ * - `inside.test` → the private test address, granted: the fake API there logs any request.
+ *
+ * The fixture tries each host directly and through the proxy: CONNECT to IP literals and to the
+ * names, plain HTTP with a forged Host, and redirects from the granted host to the others. The
+ * canaries are the loopback listener and the fake API's request log; the same attempts against
+ * `granted.test` succeed. The proxy's refusals reach the launcher's stderr, and nothing is left
+ * running. One pull for the file.
+ *
+ * Needs root (the namespace). In CI (CI=true) docker or the image missing fails the run.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { listContainers } from "../runtime/sandbox/docker_engine.ts";
+import type { DriverConfig } from "./_container_net_driver.ts";
+import { evilProblem, evilServer, pullEvil, type Report } from "./_evil_container.ts";
+import { ROOT, tempDir, toolEnv } from "./_helpers.ts";
+import { removeOnExit } from "./_security.ts";
+import type { FakeRoute } from "./fake_api.ts";
+import {
+  makeTestCertificates,
+  PRIVATE_ADDRESS,
+  PUBLIC_ADDRESS,
+  runInFakeInternet,
+} from "./fake_internet.ts";
+
+const root = Deno.uid() === 0;
+const problem = root ? await evilProblem() : "not root (the fake internet needs a namespace)";
+if (problem && root && Deno.env.get("CI") === "true") {
+  throw new Error(`Docker tests cannot be skipped in CI: ${problem}`);
+}
+if (problem) console.error(`security_container_net_test.ts: skipping, ${problem}`);
+
+const NAME = "evil-container-net";
+const CANARY_PORT = 8081;
+const NET = [
+  "granted.test:80",
+  "granted.test:443",
+  `loop.test:${CANARY_PORT}`,
+  `zero.test:${CANARY_PORT}`,
+  `mapped.test:${CANARY_PORT}`,
+  "inside.test:80",
+];
+const HOSTS = {
+  "granted.test": PUBLIC_ADDRESS,
+  "evil.test": PUBLIC_ADDRESS,
+  "loop.test": "127.0.0.1",
+  "zero.test": "0.0.0.0",
+  "mapped.test": "::ffff:127.0.0.1",
+  "inside.test": PRIVATE_ADDRESS,
+};
+const ROUTES: FakeRoute[] = [
+  { path: "/ok", json: { answer: "granted" } },
+  { path: "/to-evil", status: 302, text: "", headers: { location: "http://evil.test/ok" } },
+  {
+    path: "/to-private",
+    status: 302,
+    text: "",
+    headers: { location: `http://${PRIVATE_ADDRESS}/ok` },
+  },
+  {
+    path: "/to-loop",
+    status: 302,
+    text: "",
+    headers: { location: `http://loop.test:${CANARY_PORT}/` },
+  },
+  { path: "/to-granted", status: 302, text: "", headers: { location: "http://granted.test/ok" } },
+];
+
+/** Every attempt, made in one container: [label, tool, arguments]. */
+const ATTEMPTS: DriverConfig["attempts"] = [
+  // Positive controls: the granted host, by plain HTTP, HTTPS (a CONNECT tunnel) and redirect.
+  ["control.fetch", "fetch", { url: "http://granted.test/ok" }],
+  ["control.https", "fetch", { url: "https://granted.test/ok", insecure: true }],
+  ["control.connect", "proxy_connect", { target: "granted.test:80" }],
+  ["control.get", "proxy_get", { url: "http://granted.test/ok" }],
+  ["control.redirect", "fetch", { url: "http://granted.test/to-granted" }],
+  // An ungranted host through the proxy.
+  ["ungranted.fetch", "fetch", { url: "http://evil.test/ok" }],
+  ["ungranted.https", "fetch", { url: "https://evil.test/ok", insecure: true }],
+  ["ungranted.connect", "proxy_connect", { target: "evil.test:443" }],
+  // IP literals: private, loopback, and the granted host's own public address.
+  ["literal.private", "proxy_connect", { target: `${PRIVATE_ADDRESS}:80` }],
+  ["literal.loopback", "proxy_connect", { target: `127.0.0.1:${CANARY_PORT}` }],
+  ["literal.public", "proxy_connect", { target: `${PUBLIC_ADDRESS}:80` }],
+  ["literal.get", "proxy_get", { url: `http://${PRIVATE_ADDRESS}/ok` }],
+  // Other spellings of loopback.
+  ["literal.zero", "proxy_connect", { target: `0.0.0.0:${CANARY_PORT}` }],
+  ["literal.decimal", "proxy_connect", { target: `2130706433:${CANARY_PORT}` }],
+  ["literal.short", "proxy_connect", { target: `127.1:${CANARY_PORT}` }],
+  ["literal.ipv6", "proxy_connect", { target: `[::1]:${CANARY_PORT}` }],
+  ["literal.mapped", "proxy_connect", { target: `[::ffff:127.0.0.1]:${CANARY_PORT}` }],
+  // Granted names that resolve to loopback and to a private address.
+  ["name.loopback", "proxy_connect", { target: `loop.test:${CANARY_PORT}` }],
+  ["name.loopbackGet", "proxy_get", { url: `http://loop.test:${CANARY_PORT}/` }],
+  ["name.zero", "proxy_connect", { target: `zero.test:${CANARY_PORT}` }],
+  ["name.mapped", "proxy_connect", { target: `mapped.test:${CANARY_PORT}` }],
+  ["name.private", "proxy_connect", { target: "inside.test:80" }],
+  ["name.privateFetch", "fetch", { url: "http://inside.test/ok" }],
+  // Host-header tricks: the URL and the Host disagree, or the request names no host at all.
+  ["host.toEvil", "proxy_get", { url: "http://granted.test/ok", host_header: "evil.test" }],
+  ["host.fromEvil", "proxy_get", { url: "http://evil.test/ok", host_header: "granted.test" }],
+  [
+    "host.toLoopback",
+    "proxy_get",
+    { url: "http://granted.test/ok", host_header: `127.0.0.1:${CANARY_PORT}` },
+  ],
+  ["host.originForm", "proxy_get", { url: "/ok", host_header: "evil.test" }],
+  // Redirects from the granted host to the others.
+  ["redirect.evil", "fetch", { url: "http://granted.test/to-evil" }],
+  ["redirect.private", "fetch", { url: "http://granted.test/to-private" }],
+  ["redirect.loopback", "fetch", { url: "http://granted.test/to-loop" }],
+  // Around the proxy: no route, no resolver.
+  ["direct.public", "connect", { host: PUBLIC_ADDRESS, port: 80 }],
+  ["direct.private", "connect", { host: PRIVATE_ADDRESS, port: 80 }],
+  ["direct.loopback", "connect", { host: "127.0.0.1", port: CANARY_PORT }],
+  ["direct.resolve", "resolve", { host: "granted.test" }],
+];
+
+/** Runs the driver in the fake internet once for the file. */
+async function attack(): Promise<{
+  reports: Record<string, Report>;
+  canary: number;
+  canaryControl: number;
+  stderr: string;
+  requests: { host: string; path: string; address: string }[];
+}> {
+  const dir = removeOnExit(tempDir("mcp-run-sec-container-net-"));
+  const cache = join(dir, "cache");
+  await pullEvil(evilServer({ name: NAME, net: NET }, cache), cache);
+  const certificates = await makeTestCertificates(dir, Object.keys(HOSTS));
+  const config: DriverConfig = {
+    cache,
+    name: NAME,
+    net: NET,
+    env: [],
+    canaryPort: CANARY_PORT,
+    attempts: ATTEMPTS,
+  };
+  const configFile = join(dir, "driver.json");
+  await Deno.writeTextFile(configFile, JSON.stringify(config));
+  const run = await runInFakeInternet([
+    Deno.execPath(),
+    "run",
+    "-A",
+    "--config",
+    join(ROOT, "deno.json"),
+    join(ROOT, "tests", "_container_net_driver.ts"),
+    configFile,
+  ], {
+    dir,
+    hosts: HOSTS,
+    certificates,
+    routes: ROUTES,
+    httpPort: 80,
+    env: { ...toolEnv(), HOME: Deno.env.get("HOME") ?? "/root", NO_COLOR: "1" },
+    timeoutMs: 150_000,
+  });
+  assert.equal(run.timedOut, false, run.stderr);
+  assert.equal(run.code, 0, run.stderr);
+  const out = JSON.parse(run.stdout.trim().split("\n").at(-1)!);
+  return { ...out, stderr: run.stderr, requests: run.requests };
+}
+
+let attacked: ReturnType<typeof attack> | undefined;
+
+const base = { ignore: problem !== undefined, sanitizeResources: false, sanitizeOps: false };
+
+function refused(report: Report, what: string): void {
+  assert.equal(report.ok, false, `${what} got through: ${JSON.stringify(report)}`);
+}
+
+Deno.test({
+  ...base,
+  name: "DockerSandbox's egress proxy lets a pypi: server reach exactly its granted host",
+  fn: async () => {
+    const { reports, requests } = await (attacked ??= attack());
+    const r = reports;
+    assert.equal(r["control.fetch"].status, 200, JSON.stringify(r["control.fetch"]));
+    assert.match(r["control.fetch"].body, /"granted"/);
+    assert.equal(r["control.https"].status, 200, JSON.stringify(r["control.https"]));
+    assert.equal(r["control.connect"].status, 200, JSON.stringify(r["control.connect"]));
+    assert.equal(r["control.get"].status, 200, JSON.stringify(r["control.get"]));
+    assert.equal(r["control.redirect"].final_url, "http://granted.test/ok");
+    const granted = requests.filter((q) => q.host.startsWith("granted.test"));
+    assert.ok(granted.length >= 4, JSON.stringify(requests));
+  },
+});
+
+Deno.test({
+  ...base,
+  name:
+    "DockerSandbox's egress proxy refuses an ungranted host and IP literals, over HTTP and CONNECT",
+  fn: async () => {
+    const { reports: r, requests, canary } = await (attacked ??= attack());
+    for (const label of ["ungranted.fetch", "ungranted.connect", "literal.private"]) {
+      refused(r[label], label);
+      assert.equal(r[label].status, 403, `${label}: ${JSON.stringify(r[label])}`);
+    }
+    refused(r["ungranted.https"], "ungranted.https");
+    const literals = ["loopback", "public", "get", "zero", "decimal", "short", "ipv6", "mapped"];
+    for (const label of literals.map((l) => `literal.${l}`)) {
+      refused(r[label], label);
+      assert.equal(r[label].status, 403, `${label}: ${JSON.stringify(r[label])}`);
+    }
+    assert.match(r["ungranted.fetch"].error, /403/);
+    assert.match(r["literal.loopback"].status_line, /403/);
+    assert.equal(canary, 0, "the loopback canary was reached");
+    assert.deepEqual(requests.filter((q) => q.host.startsWith("evil.test")), []);
+  },
+});
+
+Deno.test({
+  ...base,
+  name:
+    "DockerSandbox's egress proxy refuses a granted name that resolves to loopback or a private address",
+  fn: async () => {
+    const { reports: r, requests, canary, canaryControl, stderr } = await (attacked ??= attack());
+    for (
+      const label of ["name.loopback", "name.loopbackGet", "name.private", "name.privateFetch"]
+    ) {
+      refused(r[label], label);
+      assert.equal(r[label].status, 403, `${label}: ${JSON.stringify(r[label])}`);
+    }
+    // Refused after the proxy's own resolution, for what the name resolves to.
+    for (const name of ["loop", "zero", "mapped", "inside"]) {
+      const line = new RegExp(
+        `^mcp-run egress: refused ${name}\\.test:\\d+: ${name}\\.test resolves to \\S+: ` +
+          ".*a private or loopback address$",
+        "m",
+      );
+      assert.match(stderr, line);
+    }
+    assert.equal(canary, 0, "the loopback canary was reached");
+    // Positive control: the canary does count a connection that reaches it.
+    assert.equal(canaryControl, 1);
+    assert.deepEqual(requests.filter((q) => q.address === PRIVATE_ADDRESS), []);
+  },
+});
+
+Deno.test({
+  ...base,
+  name: "DockerSandbox's egress proxy refuses Host-header tricks",
+  fn: async () => {
+    const { reports: r, requests, canary } = await (attacked ??= attack());
+    for (const label of ["host.toEvil", "host.fromEvil", "host.toLoopback", "host.originForm"]) {
+      refused(r[label], label);
+      assert.ok(r[label].status >= 400, `${label}: ${JSON.stringify(r[label])}`);
+    }
+    assert.deepEqual(requests.filter((q) => !q.host.startsWith("granted.test")), []);
+    assert.equal(canary, 0);
+  },
+});
+
+Deno.test({
+  ...base,
+  name: "DockerSandbox's egress proxy checks each redirect again: granted to ungranted is refused",
+  fn: async () => {
+    const { reports: r, requests, canary } = await (attacked ??= attack());
+    for (const label of ["redirect.evil", "redirect.private", "redirect.loopback"]) {
+      refused(r[label], label);
+      assert.equal(r[label].status, 403, `${label}: ${JSON.stringify(r[label])}`);
+    }
+    // The first hop reached the granted host; the second never left.
+    const paths = requests.map((q) => q.path);
+    for (const path of ["/to-evil", "/to-private", "/to-loop"]) assert.ok(paths.includes(path));
+    assert.deepEqual(requests.filter((q) => q.address === PRIVATE_ADDRESS), []);
+    assert.equal(canary, 0);
+  },
+});
+
+Deno.test({
+  ...base,
+  name: "DockerSandbox gives a pypi: server no route around its egress proxy",
+  fn: async () => {
+    const { reports: r, canary } = await (attacked ??= attack());
+    for (const label of ["direct.public", "direct.private", "direct.loopback", "direct.resolve"]) {
+      refused(r[label], label);
+    }
+    assert.match(r["direct.public"].errno, /^(ENETUNREACH|EHOSTUNREACH)$/);
+    assert.match(r["direct.private"].errno, /^(ENETUNREACH|EHOSTUNREACH)$/);
+    // Its own loopback is the sidecar's, not the launcher's: the canary there is not reached.
+    assert.equal(r["direct.loopback"].errno, "ECONNREFUSED");
+    assert.match(r["direct.resolve"].errno, /^EAI_/);
+    assert.equal(canary, 0);
+  },
+});
+
+Deno.test({
+  ...base,
+  name:
+    "DockerSandbox reports each egress refusal on the launcher's stderr and leaves nothing running",
+  fn: async () => {
+    const { stderr } = await (attacked ??= attack());
+    const lines = stderr.split("\n").filter((l) => l.startsWith("mcp-run egress: refused "));
+    for (
+      const where of [
+        "evil.test:80",
+        "evil.test:443",
+        `${PRIVATE_ADDRESS}:80`,
+        `127.0.0.1:${CANARY_PORT}`,
+        `${PUBLIC_ADDRESS}:80`,
+        `loop.test:${CANARY_PORT}`,
+        "inside.test:80",
+      ]
+    ) {
+      assert.ok(
+        lines.some((l) => l.startsWith(`mcp-run egress: refused ${where}: `)),
+        where + "\n" + stderr,
+      );
+    }
+    assert.ok(lines.some((l) => l.includes(`the Host header names "evil.test"`)), stderr);
+    // The granted attempts are not among them.
+    assert.deepEqual(
+      lines.filter((l) => l.startsWith("mcp-run egress: refused granted.test") && !/Host/.test(l)),
+      [],
+    );
+    for (let i = 0; i < 40 && (await listContainers({ "mcp-run.server": NAME })).length; i++) {
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    assert.deepEqual(await listContainers({ "mcp-run.server": NAME }), [], "containers left");
+  },
+});

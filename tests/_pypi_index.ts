@@ -165,6 +165,11 @@ export interface StartPypiIndexOptions {
   files?: string[];
   /** Address to listen on (default `127.0.0.1`). */
   hostname?: string;
+  /**
+   * Where the project pages' links point, e.g. another index's `http://HOST:PORT/` (default:
+   * this index's own `/files/`, by a relative link).
+   */
+  filesUrl?: string;
 }
 
 function escapeHtml(text: string): string {
@@ -177,7 +182,11 @@ function page(title: string, links: string[]): Response {
   return new Response(body, { headers: { "content-type": "text/html; charset=utf-8" } });
 }
 
-function serve(files: Map<string, IndexedFile>, url: URL): Promise<Response> | Response {
+function serve(
+  files: Map<string, IndexedFile>,
+  url: URL,
+  filesUrl: string,
+): Promise<Response> | Response {
   const path = url.pathname;
   if (path === "/simple/") {
     const projects = [...new Set([...files.values()].map((f) => f.project))].sort();
@@ -190,7 +199,7 @@ function serve(files: Map<string, IndexedFile>, url: URL): Promise<Response> | R
     return page(
       `Links for ${project}`,
       own.map((f) =>
-        `<a href="../../files/${f.file}#sha256=${f.sha256}" ` +
+        `<a href="${filesUrl}files/${f.file}#sha256=${f.sha256}" ` +
         `data-requires-python="&gt;=3.9">${f.file}</a>`
       ),
     );
@@ -227,7 +236,7 @@ export async function startPypiIndex(options: StartPypiIndexOptions = {}): Promi
   }, (request) => {
     const url = new URL(request.url);
     requests.push(`${request.method} ${url.pathname}`);
-    return serve(files, url);
+    return serve(files, url, options.filesUrl ?? "../../");
   });
   const address = await listening;
   const add = async (path: string): Promise<IndexedFile> => {

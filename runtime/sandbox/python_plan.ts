@@ -213,7 +213,7 @@ export interface PythonPullOptions {
   codeDir: string;
   /** The staging scratch folder on the host, mounted writable at {@linkcode PYTHON_WORK_DIR}. */
   workDir: string;
-  /** The network that reaches the package index (default `bridge`). */
+  /** The network that reaches the package index (default `bridge`; `container:<sidecar>` joins the egress sidecar of `startEgress`). */
   network?: string;
   /** Accept source distributions (default false: wheels only). */
   allowBuild?: boolean;
@@ -291,7 +291,7 @@ export function pythonPullArgs(server: ResolvedServer, options: PythonPullOption
     "none",
     ...hardeningArgs(server, { ...PULL_LIMITS, ...options, labels }),
     "--network",
-    checkNetwork(options.network ?? "bridge"),
+    pullNetwork(options.network ?? "bridge"),
     "--mount",
     codeMount(options.codeDir, PYTHON_CODE_DIR, false),
     "--mount",
@@ -310,4 +310,9 @@ export function pythonPullArgs(server: ResolvedServer, options: PythonPullOption
     "install",
     ...pip,
   ];
+}
+
+/** A docker network name, or the egress sidecar's namespace (`container:<name>`). */
+function pullNetwork(network: string): string {
+  return /^container:[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(network) ? network : checkNetwork(network);
 }

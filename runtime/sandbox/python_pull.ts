@@ -25,6 +25,8 @@ import {
   swapIn,
 } from "./_container_staging.ts";
 import { launcherLabels, reapOrphans } from "./docker_orphans.ts";
+import { type Egress, startEgress } from "./egress_launch.ts";
+import { pythonIndexGrants } from "./_pull_egress.ts";
 import { CacheError } from "./_pull_record.ts";
 import type { PreparedLaunch } from "./sandbox.ts";
 import { sha256Hex } from "./_tree_digest.ts";
@@ -153,10 +155,17 @@ async function install(
   const staging = `${dirs.dir}.pull-${randomSuffix()}`;
   const code = join(staging, "code");
   const work = join(staging, "work");
+  let egress: Egress | undefined;
   try {
     const user = ctx.options.user ?? pullUser();
     await makeStaging([staging, code, work, join(work, "tmp")], user);
-    const run = (step: "resolve" | "install") => runPip(server, step, { ...ctx, code, work, user });
+    // The pull containers' only network: the egress proxy, allowing the index alone (unless
+    // the user named a network).
+    egress = ctx.options.network === undefined ? await pullEgress(server, ctx) : undefined;
+    const network = egress?.network ?? ctx.options.network;
+    const env = egress?.env;
+    const run = (step: "resolve" | "install") =>
+      runPip(server, step, { ...ctx, code, work, user, network, env });
     // A lock an earlier pull recorded is installed again as it is: a re-pull gets the same code.
     let lock = await trustedLock(server, ctx.image, dirs);
     if (!lock) {
@@ -188,8 +197,25 @@ async function install(
     progress(`Pulled ${server.name}: ${lock.dists.length} distributions, runs ${script}`);
     return record;
   } finally {
+    await egress?.stop();
     await Deno.remove(staging, { recursive: true }).catch(() => {});
   }
+}
+
+/** The egress path of a pull: the index only; refusals are progress lines. */
+async function pullEgress(server: ResolvedServer, ctx: InstallContext): Promise<Egress> {
+  const { allow, deny } = pythonIndexGrants(ctx.source);
+  return await startEgress({
+    cacheRoot: ctx.options.cacheRoot,
+    serverName: server.name,
+    suffix: `pull${randomSuffix().slice(0, 8)}`,
+    allow,
+    deny,
+    image: ctx.options.image,
+    labels: { ...launcherLabels(), "mcp-run.role": "pull" },
+    onRefusal: (r) => ctx.progress(`Pull refused ${r.host}:${r.port}: ${r.reason}`),
+    ...ctx.docker,
+  });
 }
 
 /**
@@ -217,10 +243,18 @@ async function trustedLock(
 async function runPip(
   server: ResolvedServer,
   step: "resolve" | "install",
-  ctx: InstallContext & { code: string; work: string; user: string },
+  ctx: InstallContext & {
+    code: string;
+    work: string;
+    user: string;
+    network?: string;
+    env?: Readonly<Record<string, string>>;
+  },
 ): Promise<void> {
-  // By name, not in argv: an index URL can carry credentials.
-  const passEnv = [...DOCKER_PULL_PROXY_VARS, ...PYTHON_PULL_VARS].filter((name) =>
+  // By name, not in argv: an index URL can carry credentials. Through the egress proxy, the
+  // user's own proxy variables would point elsewhere: the proxy's are given instead.
+  const proxyVars = ctx.env ? [] : DOCKER_PULL_PROXY_VARS;
+  const passEnv = [...proxyVars, ...PYTHON_PULL_VARS].filter((name) =>
     ctx.source[name] !== undefined
   );
   const tls = tlsTrust(ctx.source, PYTHON_PULL_TLS_VARS);
@@ -229,12 +263,12 @@ async function runPip(
     image: ctx.image,
     codeDir: ctx.code,
     workDir: ctx.work,
-    network: ctx.options.network,
+    network: ctx.network,
     allowBuild: ctx.options.allowBuild,
     nameSuffix: randomSuffix(),
     user: ctx.user,
     labels: launcherLabels(),
-    env: tls.env,
+    env: { ...tls.env, ...ctx.env },
     passEnv,
     readOnlyPaths: tls.paths,
   });

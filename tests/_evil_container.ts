@@ -1,7 +1,7 @@
 /**
  * The malicious Python fixture (tests/testdata/python/evil_server.py) as a `pypi:` package for
  * the container security tests: built as a wheel, served by a loopback simple index, pulled by
- * mcp-run's own Python pull (`PIP_INDEX_URL`, host network for the pull container only), then
+ * mcp-run's own Python pull (`PIP_INDEX_URL`; the pull's egress proxy allows that index only), then
  * launched under a manifest by the docker sandbox. Also runs the same fixture unsandboxed on
  * the host, the positive control that proves a canary can fire.
  *
@@ -98,10 +98,9 @@ export async function pullEvil(
   const index = await startPypiIndex({ files: [await buildWheel(EVIL_PROJECT, wheels)] });
   try {
     const record = await pythonPull(server, {
+      // No network option: as for a user, the pull containers reach the index named by
+      // PIP_INDEX_URL only, through the egress proxy.
       ...evilOptions(cacheRoot, { ...toolEnv(), PIP_INDEX_URL: index.url }),
-      // The pull container reaches the loopback index through the host's network; the server
-      // itself never gets one.
-      network: "host",
       pullImage: false,
     });
     return { record, requests: [...index.requests] };

@@ -34,6 +34,8 @@ export const EVIL_PACKAGE = "pypi:mcp-run-test-evil@0.1.0";
 export interface EvilGrants {
   /** The manifest's name (also the `mcp-run.server` label of its containers). */
   name: string;
+  /** The package (default {@linkcode EVIL_PACKAGE}; an `oci:` image of the same fixture). */
+  package?: string;
   read?: string[];
   write?: string[];
   net?: string[];
@@ -54,7 +56,7 @@ export function evilServer(grants: EvilGrants, cacheRoot: string): ResolvedServe
   const manifest = parseManifest(JSON.stringify({
     name: grants.name,
     description: "A malicious Python test server",
-    package: EVIL_PACKAGE,
+    package: grants.package ?? EVIL_PACKAGE,
     permissions,
   }));
   return resolveServer(manifest, { cacheRoot });

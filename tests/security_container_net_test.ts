@@ -88,6 +88,7 @@ const ATTEMPTS: DriverConfig["attempts"] = [
   ["ungranted.fetch", "fetch", { url: "http://evil.test/ok" }],
   ["ungranted.https", "fetch", { url: "https://evil.test/ok", insecure: true }],
   ["ungranted.connect", "proxy_connect", { target: "evil.test:443" }],
+  ["ungranted.port", "proxy_connect", { target: `granted.test:${CANARY_PORT}` }],
   // IP literals: private, loopback, and the granted host's own public address.
   ["literal.private", "proxy_connect", { target: `${PRIVATE_ADDRESS}:80` }],
   ["literal.loopback", "proxy_connect", { target: `127.0.0.1:${CANARY_PORT}` }],
@@ -115,6 +116,20 @@ const ATTEMPTS: DriverConfig["attempts"] = [
     { url: "http://granted.test/ok", host_header: `127.0.0.1:${CANARY_PORT}` },
   ],
   ["host.originForm", "proxy_get", { url: "/ok", host_header: "evil.test" }],
+  // URLs whose host is not what it seems, and a second request smuggled behind a granted one.
+  ["url.userinfo", "proxy_get", { url: `http://granted.test@127.0.0.1:${CANARY_PORT}/` }],
+  ["url.backslash", "proxy_get", { url: `http://127.0.0.1:${CANARY_PORT}\\@granted.test/` }],
+  ["connect.userinfo", "proxy_connect", { target: `granted.test:80@127.0.0.1:${CANARY_PORT}` }],
+  ["connect.space", "proxy_connect", { target: `granted.test:80 127.0.0.1:${CANARY_PORT}` }],
+  [
+    "smuggle.pipelined",
+    "proxy_get",
+    {
+      url: "http://granted.test/ok",
+      host_header:
+        "granted.test\r\nConnection: keep-alive\r\n\r\nGET http://evil.test/smuggled HTTP/1.1\r\nHost: evil.test",
+    },
+  ],
   // Redirects from the granted host to the others.
   ["redirect.evil", "fetch", { url: "http://granted.test/to-evil" }],
   ["redirect.private", "fetch", { url: "http://granted.test/to-private" }],
@@ -202,7 +217,9 @@ Deno.test({
     "DockerSandbox's egress proxy refuses an ungranted host and IP literals, over HTTP and CONNECT",
   fn: async () => {
     const { reports: r, requests, canary } = await (attacked ??= attack());
-    for (const label of ["ungranted.fetch", "ungranted.connect", "literal.private"]) {
+    for (
+      const label of ["ungranted.fetch", "ungranted.connect", "ungranted.port", "literal.private"]
+    ) {
       refused(r[label], label);
       assert.equal(r[label].status, 403, `${label}: ${JSON.stringify(r[label])}`);
     }
@@ -252,10 +269,23 @@ Deno.test({
   name: "DockerSandbox's egress proxy refuses Host-header tricks",
   fn: async () => {
     const { reports: r, requests, canary } = await (attacked ??= attack());
-    for (const label of ["host.toEvil", "host.fromEvil", "host.toLoopback", "host.originForm"]) {
+    const tricks = [
+      "host.toEvil",
+      "host.fromEvil",
+      "host.toLoopback",
+      "host.originForm",
+      "url.userinfo",
+      "url.backslash",
+      "connect.userinfo",
+      "connect.space",
+    ];
+    for (const label of tricks) {
       refused(r[label], label);
       assert.ok(r[label].status >= 400, `${label}: ${JSON.stringify(r[label])}`);
     }
+    // A request smuggled behind a granted one is never sent: one request per proxy connection.
+    assert.equal(r["smuggle.pipelined"].status, 200, JSON.stringify(r["smuggle.pipelined"]));
+    assert.ok(!requests.some((q) => q.path === "/smuggled"), JSON.stringify(requests));
     assert.deepEqual(requests.filter((q) => !q.host.startsWith("granted.test")), []);
     assert.equal(canary, 0);
   },
@@ -321,7 +351,7 @@ Deno.test({
     assert.ok(lines.some((l) => l.includes(`the Host header names "evil.test"`)), stderr);
     // The granted attempts are not among them.
     assert.deepEqual(
-      lines.filter((l) => l.startsWith("mcp-run egress: refused granted.test") && !/Host/.test(l)),
+      lines.filter((l) => /^mcp-run egress: refused granted\.test:(80|443): granted\.test/.test(l)),
       [],
     );
     for (let i = 0; i < 40 && (await listContainers({ "mcp-run.server": NAME })).length; i++) {

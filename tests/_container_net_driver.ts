@@ -19,6 +19,8 @@ export interface DriverConfig {
   cache: string;
   /** The manifest's name. */
   name: string;
+  /** The package (default: the fixture's `pypi:` package). */
+  package?: string;
   /** The manifest's net grants. */
   net: string[];
   /** The manifest's env names. */
@@ -58,7 +60,7 @@ if (import.meta.main) {
   const config: DriverConfig = JSON.parse(await Deno.readTextFile(Deno.args[0]));
   const listener = canary(config.canaryPort);
   const server = evilServer(
-    { name: config.name, net: config.net, env: config.env },
+    { name: config.name, package: config.package, net: config.net, env: config.env },
     config.cache,
   );
   const reports: Record<string, unknown> = {};

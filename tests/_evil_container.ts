@@ -20,6 +20,8 @@ import { DockerSandbox, type DockerSandboxOptions } from "../runtime/sandbox/doc
 import { pythonPull } from "../runtime/sandbox/python_pull.ts";
 import type { PythonPullRecord } from "../runtime/sandbox/python_cache.ts";
 import { buildWheel, EVIL_PROJECT, PYTHON_TESTDATA, startPypiIndex } from "./_pypi_index.ts";
+import { publishEvilServerImage } from "./_oci_server_image.ts";
+import { startOciRegistry } from "./oci_registry.ts";
 import { IMAGE } from "./_docker.ts";
 import { resultText, toolEnv } from "./_helpers.ts";
 
@@ -118,6 +120,31 @@ export async function pullEvil(
  */
 // deno-lint-ignore no-explicit-any
 export type Report = any;
+
+/**
+ * Builds the fixture's image, pushes it to a loopback registry and pulls it by digest with the
+ * docker sandbox's pull step (the engine's copy of the pushed digest is removed first, so only
+ * the pull brings it back); the registry is closed again. The caller removes the reference.
+ *
+ * @param grants The manifest's name and permissions (its package is the image).
+ * @param options The sandbox options ({@linkcode evilOptions}).
+ * @returns The resolved `oci:` server and the image reference.
+ */
+export async function pullEvilImage(
+  grants: EvilGrants,
+  options: DockerSandboxOptions,
+): Promise<{ server: ResolvedServer; reference: string }> {
+  const registry = await startOciRegistry();
+  try {
+    const reference = await publishEvilServerImage(registry);
+    await runDocker(["rmi", reference]);
+    const server = evilServer({ ...grants, package: `oci:${reference}` }, options.cacheRoot);
+    await new DockerSandbox(options).pull(server);
+    return { server, reference };
+  } finally {
+    await registry.close();
+  }
+}
 
 /** A connected fixture in its container. */
 export class EvilContainer {

@@ -8,12 +8,9 @@
  * In CI (CI=true) these tests never skip: docker or the image missing there fails the run.
  */
 import assert from "node:assert/strict";
-import { imageExists, runDocker } from "../runtime/sandbox/docker_engine.ts";
-import { DockerSandbox } from "../runtime/sandbox/docker_sandbox.ts";
+import { imageExists } from "../runtime/sandbox/docker_engine.ts";
 import { AttackScene, defineContainerAttacks } from "./_container_attacks.ts";
-import { evilProblem, evilServer } from "./_evil_container.ts";
-import { publishEvilServerImage } from "./_oci_server_image.ts";
-import { startOciRegistry } from "./oci_registry.ts";
+import { evilProblem, pullEvilImage } from "./_evil_container.ts";
 
 const problem = await evilProblem();
 if (problem && Deno.env.get("CI") === "true") {
@@ -24,17 +21,9 @@ const ignore = problem !== undefined;
 
 let reference = "";
 const scene = new AttackScene("evil-container-oci", async (s) => {
-  const registry = await startOciRegistry();
-  try {
-    reference = await publishEvilServerImage(registry);
-    // The engine keeps the pushed digest: forget it, so only the pull step brings it back.
-    await runDocker(["rmi", reference]);
-    const server = evilServer({ ...s.grants, package: `oci:${reference}` }, s.cache);
-    await new DockerSandbox(s.options).pull(server);
-    return server;
-  } finally {
-    await registry.close();
-  }
+  const pulled = await pullEvilImage(s.grants, s.options);
+  reference = pulled.reference;
+  return pulled.server;
 }, ignore);
 globalThis.addEventListener("unload", () => {
   if (reference) new Deno.Command("docker", { args: ["rmi", reference] }).outputSync();

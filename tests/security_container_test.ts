@@ -4,7 +4,9 @@
  * container as a non-root user without capabilities, and every attack of
  * tests/_container_attacks.ts is stopped: a host file outside its mounts, the read-only root and
  * code, the Docker socket, an undeclared variable, exec from its scratch space, a fork bomb, a
- * memory hog; each with a canary and a positive control. One pull for the file.
+ * memory hog; each with a canary and a positive control. One pull for the file; the command line
+ * (`mcp-run pull`, `mcp-run call` with a user config naming the stand-in images, as
+ * tools/docker_setup.sh prints) is checked on the same manifest with a pull of its own.
  *
  * The network attacks are in security_container_net_test.ts, the `oci:` kind's in
  * security_container_oci_test.ts.
@@ -12,9 +14,20 @@
  * In CI (CI=true) these tests never skip: docker or the image missing there fails the run.
  */
 import assert from "node:assert/strict";
-import { AttackScene, defineContainerAttacks } from "./_container_attacks.ts";
-import { evilProblem, evilServer, pullEvil } from "./_evil_container.ts";
+import { join } from "node:path";
+import { listContainers } from "../runtime/sandbox/docker_engine.ts";
 import type { PythonPullRecord } from "../runtime/sandbox/python_cache.ts";
+import { AttackScene, defineContainerAttacks } from "./_container_attacks.ts";
+import {
+  EVIL_PACKAGE,
+  evilProblem,
+  evilServer,
+  pullEvil,
+  PYTHON_TEST_IMAGE,
+} from "./_evil_container.ts";
+import { IMAGE } from "./_docker.ts";
+import { cli } from "./_helpers.ts";
+import { buildWheel, EVIL_PROJECT, startPypiIndex } from "./_pypi_index.ts";
 
 const problem = await evilProblem();
 if (problem && Deno.env.get("CI") === "true") {
@@ -56,3 +69,64 @@ Deno.test({
 });
 
 defineContainerAttacks(scene, "pypi:", ignore);
+
+Deno.test({
+  name: "mcp-run call runs a pypi: server under its manifest: what is declared arrives, no canary",
+  ignore,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    const name = "evil-container-cli";
+    const dir = join(scene.dir, "cli");
+    await Deno.mkdir(dir);
+    const config = join(dir, "config.json");
+    await Deno.writeTextFile(
+      config,
+      JSON.stringify({ images: { deno: IMAGE, python: PYTHON_TEST_IMAGE } }),
+    );
+    const manifest = join(dir, "evil.jsonc");
+    await Deno.writeTextFile(
+      manifest,
+      JSON.stringify({
+        name,
+        description: "A malicious Python test server",
+        package: EVIL_PACKAGE,
+        permissions: { read: [scene.shared], write: [scene.out], env: ["EVIL_GRANTED"] },
+      }),
+    );
+    const cache = ["--cache", join(dir, "cache")];
+    const env = {
+      HOME: Deno.env.get("HOME") ?? "/root",
+      MCP_RUN_CONFIG: config,
+      EVIL_GRANTED: scene.grantedValue,
+      EVIL_SECRET: scene.secretValue,
+    };
+    const wheels = join(dir, "wheels");
+    await Deno.mkdir(wheels);
+    const index = await startPypiIndex({ files: [await buildWheel(EVIL_PROJECT, wheels)] });
+    try {
+      const pulled = await cli(["pull", manifest, ...cache], {
+        env: { ...env, PIP_INDEX_URL: index.url },
+      });
+      assert.equal(pulled.code, 0, pulled.stderr);
+    } finally {
+      await index.close();
+    }
+    const call = async (tool: string, args: Record<string, unknown>) => {
+      const out = await cli(["call", manifest, tool, JSON.stringify(args), ...cache], { env });
+      assert.ok(out.stdout.trim(), out.stderr);
+      const report = JSON.parse(out.stdout);
+      assert.equal(out.code, report.ok ? 0 : 1, out.stderr);
+      return report;
+    };
+    // Positive control: the declared name and the read grant arrive.
+    assert.equal((await call("read_env", { name: "EVIL_GRANTED" })).value, scene.grantedValue);
+    const granted = await call("read_file", { path: join(scene.shared, "granted.txt") });
+    assert.equal(granted.content, "granted content\n");
+    const secret = await call("read_env", { name: "EVIL_SECRET" });
+    assert.equal(secret.ok, false);
+    assert.equal((await call("read_file", { path: scene.canaryFile })).errno, "ENOENT");
+    assert.equal((await call("write_own_code", {})).ok, false);
+    assert.deepEqual(await listContainers({ "mcp-run.server": name }), []);
+  },
+});

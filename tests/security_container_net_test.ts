@@ -24,22 +24,26 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { listContainers } from "../runtime/sandbox/docker_engine.ts";
 import type { DriverConfig } from "./_container_net_driver.ts";
+import { ATTEMPTS, CANARY_PORT, HOSTS, NET, ROUTES } from "./_container_net_plan.ts";
+import { IMAGE } from "./_docker.ts";
 import {
+  EVIL_PACKAGE,
   evilOptions,
   evilProblem,
   evilServer,
   pullEvil,
   pullEvilImage,
+  PYTHON_TEST_IMAGE,
   type Report,
 } from "./_evil_container.ts";
 import { ROOT, tempDir, toolEnv } from "./_helpers.ts";
 import { removeOnExit } from "./_security.ts";
-import type { FakeRoute } from "./fake_api.ts";
 import {
   makeTestCertificates,
   PRIVATE_ADDRESS,
   PUBLIC_ADDRESS,
   runInFakeInternet,
+  type TestCertificates,
 } from "./fake_internet.ts";
 
 const root = Deno.uid() === 0;
@@ -58,106 +62,6 @@ const references: string[] = [];
 globalThis.addEventListener("unload", () => {
   for (const ref of references) new Deno.Command("docker", { args: ["rmi", ref] }).outputSync();
 });
-const CANARY_PORT = 8081;
-const NET = [
-  "granted.test:80",
-  "granted.test:443",
-  `loop.test:${CANARY_PORT}`,
-  `zero.test:${CANARY_PORT}`,
-  `mapped.test:${CANARY_PORT}`,
-  "inside.test:80",
-];
-const HOSTS = {
-  "granted.test": PUBLIC_ADDRESS,
-  "evil.test": PUBLIC_ADDRESS,
-  "loop.test": "127.0.0.1",
-  "zero.test": "0.0.0.0",
-  "mapped.test": "::ffff:127.0.0.1",
-  "inside.test": PRIVATE_ADDRESS,
-};
-const ROUTES: FakeRoute[] = [
-  { path: "/ok", json: { answer: "granted" } },
-  { path: "/to-evil", status: 302, text: "", headers: { location: "http://evil.test/ok" } },
-  {
-    path: "/to-private",
-    status: 302,
-    text: "",
-    headers: { location: `http://${PRIVATE_ADDRESS}/ok` },
-  },
-  {
-    path: "/to-loop",
-    status: 302,
-    text: "",
-    headers: { location: `http://loop.test:${CANARY_PORT}/` },
-  },
-  { path: "/to-granted", status: 302, text: "", headers: { location: "http://granted.test/ok" } },
-];
-
-/** Every attempt, made in one container: [label, tool, arguments]. */
-const ATTEMPTS: DriverConfig["attempts"] = [
-  // Positive controls: the granted host, by plain HTTP, HTTPS (a CONNECT tunnel) and redirect.
-  ["control.fetch", "fetch", { url: "http://granted.test/ok" }],
-  ["control.https", "fetch", { url: "https://granted.test/ok", insecure: true }],
-  ["control.connect", "proxy_connect", { target: "granted.test:80" }],
-  ["control.get", "proxy_get", { url: "http://granted.test/ok" }],
-  ["control.redirect", "fetch", { url: "http://granted.test/to-granted" }],
-  // An ungranted host through the proxy.
-  ["ungranted.fetch", "fetch", { url: "http://evil.test/ok" }],
-  ["ungranted.https", "fetch", { url: "https://evil.test/ok", insecure: true }],
-  ["ungranted.connect", "proxy_connect", { target: "evil.test:443" }],
-  ["ungranted.port", "proxy_connect", { target: `granted.test:${CANARY_PORT}` }],
-  // IP literals: private, loopback, and the granted host's own public address.
-  ["literal.private", "proxy_connect", { target: `${PRIVATE_ADDRESS}:80` }],
-  ["literal.loopback", "proxy_connect", { target: `127.0.0.1:${CANARY_PORT}` }],
-  ["literal.public", "proxy_connect", { target: `${PUBLIC_ADDRESS}:80` }],
-  ["literal.get", "proxy_get", { url: `http://${PRIVATE_ADDRESS}/ok` }],
-  // Other spellings of loopback.
-  ["literal.zero", "proxy_connect", { target: `0.0.0.0:${CANARY_PORT}` }],
-  ["literal.decimal", "proxy_connect", { target: `2130706433:${CANARY_PORT}` }],
-  ["literal.short", "proxy_connect", { target: `127.1:${CANARY_PORT}` }],
-  ["literal.ipv6", "proxy_connect", { target: `[::1]:${CANARY_PORT}` }],
-  ["literal.mapped", "proxy_connect", { target: `[::ffff:127.0.0.1]:${CANARY_PORT}` }],
-  // Granted names that resolve to loopback and to a private address.
-  ["name.loopback", "proxy_connect", { target: `loop.test:${CANARY_PORT}` }],
-  ["name.loopbackGet", "proxy_get", { url: `http://loop.test:${CANARY_PORT}/` }],
-  ["name.zero", "proxy_connect", { target: `zero.test:${CANARY_PORT}` }],
-  ["name.mapped", "proxy_connect", { target: `mapped.test:${CANARY_PORT}` }],
-  ["name.private", "proxy_connect", { target: "inside.test:80" }],
-  ["name.privateFetch", "fetch", { url: "http://inside.test/ok" }],
-  // Host-header tricks: the URL and the Host disagree, or the request names no host at all.
-  ["host.toEvil", "proxy_get", { url: "http://granted.test/ok", host_header: "evil.test" }],
-  ["host.fromEvil", "proxy_get", { url: "http://evil.test/ok", host_header: "granted.test" }],
-  [
-    "host.toLoopback",
-    "proxy_get",
-    { url: "http://granted.test/ok", host_header: `127.0.0.1:${CANARY_PORT}` },
-  ],
-  ["host.originForm", "proxy_get", { url: "/ok", host_header: "evil.test" }],
-  // URLs whose host is not what it seems, and a second request smuggled behind a granted one.
-  ["url.userinfo", "proxy_get", { url: `http://granted.test@127.0.0.1:${CANARY_PORT}/` }],
-  ["url.backslash", "proxy_get", { url: `http://127.0.0.1:${CANARY_PORT}\\@granted.test/` }],
-  ["connect.userinfo", "proxy_connect", { target: `granted.test:80@127.0.0.1:${CANARY_PORT}` }],
-  ["connect.space", "proxy_connect", { target: `granted.test:80 127.0.0.1:${CANARY_PORT}` }],
-  [
-    "smuggle.pipelined",
-    "proxy_get",
-    {
-      url: "http://granted.test/ok",
-      host_header:
-        "granted.test\r\nConnection: keep-alive\r\n\r\nGET http://evil.test/smuggled HTTP/1.1\r\nHost: evil.test",
-    },
-  ],
-  // Redirects from the granted host to the others.
-  ["redirect.evil", "fetch", { url: "http://granted.test/to-evil" }],
-  ["redirect.private", "fetch", { url: "http://granted.test/to-private" }],
-  ["redirect.loopback", "fetch", { url: "http://granted.test/to-loop" }],
-  // Around the proxy: no route, no resolver.
-  ["direct.public", "connect", { host: PUBLIC_ADDRESS, port: 80 }],
-  ["direct.private", "connect", { host: PRIVATE_ADDRESS, port: 80 }],
-  ["direct.loopback", "connect", { host: "127.0.0.1", port: CANARY_PORT }],
-  ["direct.resolve", "resolve", { host: "granted.test" }],
-];
-
 /** Pulls the fixture of a kind and runs the driver in the fake internet with it. */
 async function attack(kind: Kind): Promise<{
   reports: Record<string, Report>;
@@ -165,6 +69,8 @@ async function attack(kind: Kind): Promise<{
   canaryControl: number;
   stderr: string;
   requests: { host: string; path: string; address: string }[];
+  /** What a later run in the fake internet needs: its folder, the pulled cache, certificates. */
+  scene: { dir: string; cache: string; certificates: TestCertificates; pkg: string };
 }> {
   const dir = removeOnExit(tempDir("mcp-run-sec-container-net-"));
   const cache = join(dir, "cache");
@@ -209,7 +115,47 @@ async function attack(kind: Kind): Promise<{
   assert.equal(run.timedOut, false, run.stderr);
   assert.equal(run.code, 0, run.stderr);
   const out = JSON.parse(run.stdout.trim().split("\n").at(-1)!);
-  return { ...out, stderr: run.stderr, requests: run.requests };
+  const scene = { dir, cache, certificates, pkg: pkg ?? EVIL_PACKAGE };
+  return { ...out, stderr: run.stderr, requests: run.requests, scene };
+}
+
+/** Runs `mcp-run call` in the fake internet (a fresh namespace per call). */
+async function cliCall(scene: Awaited<ReturnType<typeof attack>>["scene"], url: string) {
+  const manifest = join(scene.dir, "evil-net.jsonc");
+  const config = join(scene.dir, "config.json");
+  await Deno.writeTextFile(
+    config,
+    JSON.stringify({ images: { deno: IMAGE, python: PYTHON_TEST_IMAGE } }),
+  );
+  await Deno.writeTextFile(
+    manifest,
+    JSON.stringify({
+      name: nameOf("pypi:"),
+      description: "A malicious Python test server",
+      package: scene.pkg,
+      permissions: { net: NET },
+    }),
+  );
+  const args = ["call", manifest, "fetch", JSON.stringify({ url }), "--cache", scene.cache];
+  const run = await runInFakeInternet(
+    [Deno.execPath(), "run", "-A", join(ROOT, "mod.ts"), ...args],
+    {
+      dir: scene.dir,
+      hosts: HOSTS,
+      certificates: scene.certificates,
+      routes: ROUTES,
+      httpPort: 80,
+      env: {
+        ...toolEnv(),
+        HOME: Deno.env.get("HOME") ?? "/root",
+        NO_COLOR: "1",
+        MCP_RUN_CONFIG: config,
+      },
+      timeoutMs: 120_000,
+    },
+  );
+  assert.equal(run.timedOut, false, run.stderr);
+  return { ...run, report: JSON.parse(run.stdout.trim() || "{}") };
 }
 
 const attacks = new Map<Kind, ReturnType<typeof attack>>();
@@ -407,3 +353,29 @@ for (const kind of KINDS) {
     },
   });
 }
+
+Deno.test({
+  ...base,
+  name:
+    "mcp-run call gives a pypi: server its granted host through the egress proxy, and reports a refusal",
+  fn: async () => {
+    const { scene } = await attackOnce("pypi:");
+    // Positive control: the granted host answers.
+    const granted = await cliCall(scene, "http://granted.test/ok");
+    assert.equal(granted.code, 0, granted.stderr);
+    assert.equal(granted.report.status, 200, granted.stdout);
+    assert.deepEqual(granted.requests.map((q) => [q.host, q.path]), [["granted.test", "/ok"]]);
+    const refused = await cliCall(scene, "http://granted.test/to-private");
+    assert.equal(refused.code, 1, refused.stderr);
+    assert.equal(refused.report.status, 403, refused.stdout);
+    assert.match(
+      refused.stderr,
+      new RegExp(`^mcp-run egress: refused ${PRIVATE_ADDRESS}:80: .*not granted`, "m"),
+    );
+    assert.deepEqual(refused.requests.map((q) => [q.host, q.path]), [[
+      "granted.test",
+      "/to-private",
+    ]]);
+    assert.deepEqual(await listContainers({ "mcp-run.server": nameOf("pypi:") }), []);
+  },
+});

@@ -3,7 +3,7 @@
  * fixture, launched by the docker sandbox under a manifest granting a read folder, a write folder
  * and one env name, tries to read a host file outside its mounts, write the read-only root or
  * its own code, find the Docker socket, read an undeclared variable, run what it writes to its
- * scratch space, fork-bomb and exhaust memory. Each has a canary (a host file, a value in the
+ * scratch space, fork-bomb, exhaust memory, and reach the network it was not given. Each has a canary (a host file, a value in the
  * launcher's environment) and a positive control: the same attempt against what is granted, or
  * the same fixture run unsandboxed on the host, succeeds. After each, nothing is left running.
  *
@@ -201,8 +201,10 @@ export function defineContainerAttacks(s: AttackScene, kind: string, ignore: boo
       assert.match(attempt.create.errno, /^(EROFS|EACCES)$/);
       assert.match(attempt.open_module.errno, /^(EROFS|EACCES)$/);
       // Nor can it run code it writes to its scratch space: the tmpfs is noexec.
-      const exec = await evil.call("exec_in", { folder: "/tmp" });
-      assert.equal(exec.ok, false, JSON.stringify(exec));
+      for (const folder of ["/tmp", "/dev/shm"]) {
+        const exec = await evil.call("exec_in", { folder });
+        assert.equal(exec.errno, "EACCES", `${folder}: ${JSON.stringify(exec)}`);
+      }
       // Positive control: the tool does run a script where it may (the write grant).
       const control = await evil.call("exec_in", { folder: s.out });
       assert.equal(control.stdout, "exec-ok\n", JSON.stringify(control));
@@ -235,6 +237,42 @@ export function defineContainerAttacks(s: AttackScene, kind: string, ignore: boo
       assert.ok(hog.signal === 9 || hog.memory_error === true, JSON.stringify(hog));
       // The limits hit the attacker's children; the server still answers.
       assert.equal((await evil.call("whoami")).ok, true);
+    }
+    await s.noneLeft();
+  });
+
+  test("DockerSandbox gives a server without net grants no network at all", async () => {
+    const canary = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const port = (canary.addr as Deno.NetAddr).port;
+    let connections = 0;
+    const accepting = (async () => {
+      for await (const conn of canary) {
+        connections++;
+        conn.close();
+      }
+    })().catch(() => {});
+    try {
+      {
+        await using evil = await s.launch();
+        // Its loopback is its own; the host's bridge has no route; no resolver, no proxy.
+        const loopback = await evil.call("connect", { host: "127.0.0.1", port });
+        assert.equal(loopback.errno, "ECONNREFUSED", JSON.stringify(loopback));
+        const bridge = await evil.call("connect", { host: "172.17.0.1", port });
+        assert.equal(bridge.errno, "ENETUNREACH", JSON.stringify(bridge));
+        const name = await evil.call("resolve", { host: "localhost.localdomain.test" });
+        assert.match(name.errno ?? "", /^EAI_/, JSON.stringify(name));
+        const proxy = await evil.call("proxy_connect", { target: `127.0.0.1:${port}` });
+        assert.equal(proxy.errno, "ENOENT", JSON.stringify(proxy));
+      }
+      assert.equal(connections, 0, "the canary was reached");
+      // Positive control: the same tool unsandboxed reaches the canary.
+      const control = await callUnsandboxed("connect", { host: "127.0.0.1", port });
+      assert.equal(control.ok, true, JSON.stringify(control));
+      for (let i = 0; i < 20 && connections === 0; i++) await new Promise((r) => setTimeout(r, 50));
+      assert.equal(connections, 1);
+    } finally {
+      canary.close();
+      await accepting;
     }
     await s.noneLeft();
   });

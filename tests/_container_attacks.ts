@@ -136,6 +136,18 @@ export function defineContainerAttacks(s: AttackScene, kind: string, ignore: boo
       assert.equal(await Deno.readTextFile(join(s.out, "new.txt")), "hi");
 
       const stolen = await evil.call("read_file", { path: s.canaryFile });
+      // A link to the canary planted in the read grant after the launch's checks leads nowhere:
+      // the container sees only its mounts.
+      const link = join(s.shared, "late-link");
+      await Deno.symlink(s.canaryFile, link);
+      try {
+        const linked = await evil.call("read_file", { path: link });
+        assert.equal(linked.errno, "ENOENT", JSON.stringify(linked));
+        // Positive control: unsandboxed, the link reads the canary.
+        assert.equal((await callUnsandboxed("read_file", { path: link })).content, s.canaryText);
+      } finally {
+        await Deno.remove(link);
+      }
       assert.equal(stolen.ok, false);
       assert.equal(stolen.errno, "ENOENT", JSON.stringify(stolen));
       const parent = await evil.call("read_file", {

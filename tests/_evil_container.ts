@@ -38,9 +38,13 @@ export interface EvilGrants {
   name: string;
   /** The package (default {@linkcode EVIL_PACKAGE}; an `oci:` image of the same fixture). */
   package?: string;
+  /** Folders it may read (`permissions.read`). */
   read?: string[];
+  /** Folders it may write (`permissions.write`). */
   write?: string[];
+  /** Hosts it may reach (`permissions.net`), through the egress proxy. */
   net?: string[];
+  /** Variable names it gets from the launcher's environment (`permissions.env`). */
   env?: string[];
 }
 

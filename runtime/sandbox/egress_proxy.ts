@@ -242,10 +242,10 @@ class EgressProxyServer implements EgressProxy {
       return await this.#answer(session, 400, why);
     }
     const [, authority, tail] = url;
-    const at = authority.lastIndexOf("@");
-    if (at >= 0) {
+    if (authority.includes("@")) {
+      // The whole authority is logged: which part a client takes for the host varies.
       return await this.#refuse(session, {
-        host: authority.slice(at + 1),
+        host: authority,
         port: 0,
         reason: "a URL with a user name (user@host) is refused: it hides the real host",
       });

@@ -104,7 +104,11 @@ export {
   type PreparedDockerServer,
   prepareDockerServer,
 } from "./docker_pull.ts";
-export { DockerServerProcess, spawnDockerServer } from "./docker_process.ts";
+export {
+  DockerServerProcess,
+  spawnDockerServer,
+  type SpawnDockerServerOptions,
+} from "./docker_process.ts";
 export { removeOrphanContainers } from "./docker_orphans.ts";
 
 // Packages that run only in a container: PyPI packages and OCI images.
@@ -113,7 +117,11 @@ export {
   containerNetwork,
   type ContainerPackageOptions,
 } from "./container_options.ts";
-export { type ContainerLaunchPlan, containerLaunchPlan } from "./container_launch.ts";
+export {
+  type ContainerLaunchPlan,
+  containerLaunchPlan,
+  type PlannedEgress,
+} from "./container_launch.ts";
 export {
   PYTHON_CODE_DIR,
   PYTHON_IMAGE,
@@ -159,6 +167,7 @@ export {
   type EgressForwarderArgsOptions,
   writeEgressForwarder,
 } from "./egress_forwarder.ts";
+export { type Egress, startEgress, type StartEgressOptions } from "./egress_launch.ts";
 
 // The policy types these functions take (also exported by `./policy`).
 export type { ResolvedServer } from "../policy/resolve.ts";

@@ -443,8 +443,9 @@ async function launcherLaunch(
     registrySources: ctx.registrySources.map(absolute),
     registries: ctx.registries,
     extraArgs: options.extraArgs,
+    // A container package's image comes from the launcher's own user config at each start.
     docker: options.isolation === "docker"
-      ? { image: isContainerOnly(server.specifier) ? ctx.docker.pythonImage : ctx.docker.image }
+      ? { image: isContainerOnly(server.specifier) ? undefined : ctx.docker.image }
       : undefined,
   });
   return { launch, launcher: { launcher: cached, manifest: isPath ? undefined : loaded.manifest } };

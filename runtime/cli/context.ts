@@ -37,11 +37,13 @@ export interface CliContext {
    * Docker images, network and limits (docker isolation, and docker client entries); the
    * Python image and whether source distributions may be built (`pypi:` packages).
    */
-  docker: DockerLaunchOptions & Pick<ContainerPackageOptions, "pythonImage" | "allowBuild">;
+  docker:
+    & DockerLaunchOptions
+    & Pick<ContainerPackageOptions, "pythonImage" | "allowBuild" | "egressImage">;
   /**
    * The sandbox of `--isolation` (or the user's default). A server that runs only in a
    * container resolves for docker when no isolation was given: use the sandbox of
-   * `ResolvedTarget.isolation` (see `sandboxOf` in launch.ts).
+   * `ResolvedTarget.isolation` (see `resolveFor` in launch.ts).
    */
   sandbox: Sandbox;
   /** The sandbox of another isolation (client entry forms), with the same options. */

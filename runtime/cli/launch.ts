@@ -84,7 +84,11 @@ export async function resolveFor(
   target: string,
   extraArgs: string[],
 ): Promise<ServerInSandbox> {
-  const { server, isolation } = await resolveTarget(target, { ...ctx.target, extraArgs });
+  const { dockerOption, ...options } = ctx.target;
+  const { server, isolation } = await resolveTarget(target, { ...options, extraArgs });
+  if (isolation !== "docker" && dockerOption !== undefined) {
+    throw new UsageError(`${dockerOption} needs --isolation docker`);
+  }
   const sandbox = isolation === ctx.target.isolation
     ? ctx.sandbox
     : await ctx.sandboxFor(isolation);

@@ -8,6 +8,7 @@ import type { parseArgs } from "node:util";
 import { quickParseArgs } from "./_quick_args.ts";
 import { cacheRoot } from "../sandbox/cache_dirs.ts";
 import { checkDockerLimits, checkImageReference } from "../sandbox/docker_checks.ts";
+import { DENO_IMAGE } from "../sandbox/docker_names.ts";
 import type { LaunchHint } from "./_launch_hint.ts";
 import { createSandbox, type Isolation } from "../sandbox/create_sandbox.ts";
 import type { Sandbox } from "../sandbox/sandbox.ts";
@@ -296,6 +297,8 @@ function readDocker(
   return {
     image: values.image ?? defaults.images?.deno ?? defaults.image,
     pythonImage: values.image ?? defaults.images?.python,
+    // The egress sidecar runs Deno whatever --image names for the server.
+    egressImage: defaults.images?.deno ?? defaults.image ?? DENO_IMAGE,
     allowBuild: values["allow-build"],
     network: values.network,
     memory: values.memory,

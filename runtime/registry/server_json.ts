@@ -168,7 +168,15 @@ function listedPackage(
 /** The manifest package of a server.json package entry, or why there is none yet. */
 function importedPackage(pkg: ServerJsonPackage | undefined): { spec?: string; todo?: string } {
   if (pkg?.registryType === "npm") return { spec: `npm:${pkg.identifier}@${pkg.version}` };
-  if (pkg?.registryType === "pypi") return { spec: `pypi:${pkg.identifier}@${pkg.version}` };
+  if (pkg?.registryType === "pypi") {
+    if (pkg.version && /^[0-9][0-9A-Za-z.+!-]*$/.test(pkg.version)) {
+      return { spec: `pypi:${pkg.identifier}@${pkg.version}` };
+    }
+    return {
+      todo: `package: give the exact version of the PyPI package ${pkg.identifier} ` +
+        `(pypi:${pkg.identifier}@1.2.3; the server.json says ${JSON.stringify(pkg.version)})`,
+    };
+  }
   if (pkg?.registryType === "oci") {
     if (/@sha256:[0-9a-f]{64}$/.test(pkg.identifier)) return { spec: `oci:${pkg.identifier}` };
     return {

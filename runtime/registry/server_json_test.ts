@@ -141,6 +141,10 @@ Deno.test("fromServerJson() drafts pypi: and oci: packages, and asks for a diges
     draft({ registryType: "oci", identifier: `ghcr.io/acme/x@sha256:${digest}` }).text,
     new RegExp(`"package": "oci:ghcr\\.io/acme/x@sha256:${digest}"`),
   );
+  assert.match(
+    draft({ registryType: "pypi", identifier: "x-mcp", version: ">=1.0" }).todo.join("\n"),
+    /give the exact version of the PyPI package x-mcp/,
+  );
   const tagged = draft({ registryType: "oci", identifier: "ghcr.io/acme/x:1.0.0" });
   assert.match(tagged.todo.join("\n"), /pin the image ghcr\.io\/acme\/x:1\.0\.0 by digest/);
   assert.match(

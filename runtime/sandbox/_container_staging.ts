@@ -4,8 +4,7 @@
  *
  * @module
  */
-import { dirname, join } from "../_path.ts";
-import { randomSuffix } from "./_docker_inputs.ts";
+import { join } from "../_path.ts";
 import { CONTAINER_USER } from "./docker_names.ts";
 
 /**
@@ -48,30 +47,5 @@ export async function chownTree(root: string, uid: number, gid: number): Promise
     const path = join(root, entry.name);
     if (entry.isDirectory) await chownTree(path, uid, gid);
     else if (!entry.isSymlink) await Deno.chown(path, uid, gid);
-  }
-}
-
-/** Replaces `dir` with `staging` (one rename when `dir` is absent, two otherwise). */
-export async function swapIn(staging: string, dir: string): Promise<void> {
-  const old = `${dir}.old-${randomSuffix()}`;
-  let moved = false;
-  try {
-    await Deno.rename(dir, old);
-    moved = true;
-  } catch (error) {
-    if (!(error instanceof Deno.errors.NotFound)) throw error;
-  }
-  await Deno.rename(staging, dir);
-  if (moved) await Deno.remove(old, { recursive: true }).catch(() => {});
-}
-
-/** Removes staging and replaced folders that pulls killed or out of space left behind. */
-export async function removeLeftovers(dir: string): Promise<void> {
-  const parent = dirname(dir);
-  const base = dir.slice(parent.length + 1);
-  for await (const entry of Deno.readDir(parent)) {
-    if (entry.name.startsWith(`${base}.pull-`) || entry.name.startsWith(`${base}.old-`)) {
-      await Deno.remove(join(parent, entry.name), { recursive: true }).catch(() => {});
-    }
   }
 }

@@ -24,6 +24,7 @@ const PYPI_HOSTS = ["pypi.org:443", "files.pythonhosted.org:443"];
  * console.log(pythonIndexGrants({}).allow); // ["pypi.org:443", "files.pythonhosted.org:443"]
  * console.log(pythonIndexGrants({ PIP_INDEX_URL: "http://127.0.0.1:8080/simple/" }).allow);
  * // ["127.0.0.1:8080"]
+ * console.log(pythonIndexGrants({ PIP_INDEX_URL: "https://pypi.org/simple" }).allow.length); // 2
  * ```
  */
 export function pythonIndexGrants(
@@ -44,7 +45,8 @@ export function pythonIndexGrants(
       throw new TypeError(`PIP_INDEX_URL must be an http(s) URL, got ${url.protocol}`);
     }
     const port = url.port || (url.protocol === "https:" ? "443" : "80");
-    allow = [`${url.hostname}:${port}`];
+    // PyPI named explicitly serves its files from its other host, as by default.
+    allow = url.hostname === "pypi.org" ? PYPI_HOSTS : [`${url.hostname}:${port}`];
   }
   return { allow: [...allow], deny: denyNetList(allow.map(parseNetGrant)) };
 }

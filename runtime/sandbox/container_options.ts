@@ -30,6 +30,11 @@ export interface ContainerPackageOptions extends DockerPullStepOptions {
    * wheel is refused, since building runs its code at install time).
    */
   allowBuild?: boolean;
+  /**
+   * The Deno image the egress sidecar's forwarder runs in (default `image`, then `DENO_IMAGE`).
+   * Never the server's own image: `--image` chooses that one.
+   */
+  egressImage?: string;
   /** The egress proxy's network for servers with `net` grants (absent: they are refused). */
   egress?: ContainerEgress;
   /**

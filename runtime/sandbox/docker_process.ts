@@ -26,6 +26,7 @@ export class DockerServerProcess extends ServerProcess {
   #removed?: Promise<void>;
   #untrack: () => void;
   #alongside?: () => Promise<void>;
+  #onStopping?: () => void;
 
   /** Use {@linkcode spawnDockerServer}. */
   constructor(
@@ -36,12 +37,15 @@ export class DockerServerProcess extends ServerProcess {
     options: SpawnServerOptions & {
       /** Stops what runs for the container (its egress sidecar and proxy) once it is removed. */
       alongside?: () => Promise<void>;
+      /** Told at once when a stop or SIGKILL begins (a container not started yet never is). */
+      onStopping?: () => void;
     },
   ) {
     super(name, child, options);
     this.container = container;
     this.#docker = docker;
     this.#alongside = options.alongside;
+    this.#onStopping = options.onStopping;
     // Removed if the launcher dies first (when it guards its children).
     this.#untrack = trackContainer(container, docker.docker);
   }
@@ -53,6 +57,7 @@ export class DockerServerProcess extends ServerProcess {
    * @param signal The signal.
    */
   override kill(signal: Deno.Signal = "SIGTERM"): void {
+    if (signal === "SIGKILL") this.#onStopping?.();
     super.kill(signal);
     if (signal === "SIGKILL") this.remove().catch(() => {});
   }
@@ -65,6 +70,7 @@ export class DockerServerProcess extends ServerProcess {
    * @returns How the docker client exited.
    */
   override async stop(graceMs = 2000): Promise<Deno.CommandStatus> {
+    this.#onStopping?.();
     const status = await super.stop(graceMs);
     await this.remove().catch(() => {});
     await orphanRemoval();
@@ -145,7 +151,7 @@ function spawnWithEgress(
   if (options.cacheRoot === undefined) {
     throw new TypeError(`Cannot start "${name}": its egress proxy needs the cache root`);
   }
-  let removed = false;
+  let stopping = false;
   const egress: Promise<Egress> = startEgress({
     cacheRoot: options.cacheRoot,
     serverName: name,
@@ -159,10 +165,10 @@ function spawnWithEgress(
     env: plan.env,
   });
   egress.catch(() => {});
-  const child = deferredChild(async () => {
+  const child = deferredChild(async (cancelled) => {
     await egress;
     // Stopped while the egress path started: the container is never started.
-    if (removed) throw new Error(`Server "${name}" was stopped before it started`);
+    if (stopping || cancelled()) throw new Error(`Server "${name}" was stopped before it started`);
     try {
       return startPlan(plan);
     } catch (error) {
@@ -171,11 +177,11 @@ function spawnWithEgress(
     }
   });
   const alongside = async () => {
-    removed = true;
+    stopping = true;
     await (await egress.catch(() => undefined))?.stop();
   };
   return new DockerServerProcess(name, child, plan.container, {
     docker: plan.program,
     env: plan.env,
-  }, { ...options, alongside });
+  }, { ...options, alongside, onStopping: () => stopping = true });
 }

@@ -144,7 +144,7 @@ export class DockerSandbox implements Sandbox {
     }
     return spawnDockerServer(server.name, plan as ContainerLaunchPlan, {
       cacheRoot: this.#options.cacheRoot,
-      egressImage: this.#options.image,
+      egressImage: this.#options.egressImage ?? this.#options.image,
       ...options,
     });
   }

@@ -7,13 +7,13 @@
 import { ensureEgressImage } from "./_egress_image.ts";
 import { checkApproval } from "../policy/approval.ts";
 import { parseOciPackage } from "../policy/package_kind.ts";
-import type { ResolvedServer } from "../policy/resolve.ts";
+import { GrantError, type ResolvedServer } from "../policy/resolve.ts";
 import { CacheError } from "./_pull_record.ts";
 import { dockerOptions } from "./_docker_inputs.ts";
 import { serverDirs } from "./cache_dirs.ts";
 import type { ContainerPackageOptions } from "./container_options.ts";
 import { checkDockerMounts } from "./docker_checks.ts";
-import { checkDocker, type DockerCommandOptions, imageExists, runDocker } from "./docker_engine.ts";
+import { checkDocker, type DockerCommandOptions, runDocker } from "./docker_engine.ts";
 import type { PreparedLaunch } from "./sandbox.ts";
 
 /**
@@ -46,9 +46,12 @@ export async function ociPull(
   const progress = options.progress ?? ((line: string) => console.error(line));
   await checkDocker(docker);
   if (server.net.length > 0) {
-    await ensureEgressImage(server.name, options.image, { ...docker, pullImage: true, progress });
+    const egressImage = options.egressImage ?? options.image;
+    await ensureEgressImage(server.name, egressImage, { ...docker, pullImage: true, progress });
   }
-  if (await imageExists(reference, docker)) {
+  const held = await imageVolumes(reference, docker);
+  if (held !== undefined) {
+    refuseVolumes(server, reference, held);
     progress(`${server.name} is already pulled: the engine holds ${reference}`);
     return;
   }
@@ -59,18 +62,21 @@ export async function ociPull(
       `Cannot pull the image ${reference}: ${out.stderr.trim().split("\n").at(-1)}`,
     );
   }
+  refuseVolumes(server, reference, (await imageVolumes(reference, docker)) ?? []);
   progress(`Pulled ${server.name}: ${reference}`);
 }
 
 /**
  * Makes an `oci:` server ready to start: approval, then the check that the engine holds its
- * image under the pinned digest; a missing image is pulled when auto-pull is on (the pull
- * step), never by the run itself.
+ * image under the pinned digest, declaring no `VOLUME`, and (for `net` grants) the egress
+ * sidecar's image. A launch never fetches an image: `mcp-run pull` (`ociPull`) does.
  *
  * @param server A resolved `oci:` server.
  * @param options Environment, approval, pull policy.
  * @returns The passed check.
- * @throws {CacheError} `missing` when the image is absent and auto-pull is off.
+ * @throws {CacheError} `missing` when the image is absent (only the pull step fetches it), or
+ *   the egress sidecar's image is, for a server with `net` grants.
+ * @throws {GrantError} When the image declares a `VOLUME`.
  * @throws {DockerUnavailableError} When docker is missing or its engine is down.
  *
  * @example
@@ -95,15 +101,52 @@ export async function prepareOciServer(
     options.source ?? Deno.env.toObject(),
   );
   await checkDocker(docker);
-  if (!(await imageExists(reference, docker))) {
-    if (options.autoPull === false) {
-      throw new CacheError(
-        "missing",
-        `The image ${reference} of "${server.name}" is not present: run mcp-run pull ` +
-          `${server.name} --isolation docker (or docker pull ${reference})`,
-      );
-    }
-    await ociPull(server, options);
+  const volumes = await imageVolumes(reference, docker);
+  if (volumes === undefined) {
+    // The image is the server's code: as for Deno and Python servers, a launch never fetches
+    // an image; the pull step does.
+    throw new CacheError(
+      "missing",
+      `The image ${reference} of "${server.name}" is not present, and a launch never fetches ` +
+        `images: run mcp-run pull ${server.name} (or docker pull ${reference})`,
+    );
+  }
+  refuseVolumes(server, reference, volumes);
+  if (server.net.length > 0) {
+    await ensureEgressImage(server.name, options.egressImage ?? options.image, {
+      ...docker,
+      pullImage: false,
+      progress: () => {},
+    });
   }
   return { verify: () => Promise.resolve() };
+}
+
+/** The folders an image declares as `VOLUME`, or `undefined` when the engine lacks it. */
+async function imageVolumes(
+  reference: string,
+  docker: DockerCommandOptions,
+): Promise<string[] | undefined> {
+  const out = await runDocker(
+    ["image", "inspect", "--format", "{{json .Config.Volumes}}", "--", reference],
+    docker,
+  );
+  if (out.code !== 0) return undefined;
+  const volumes = JSON.parse(out.stdout.trim() || "null") as Record<string, unknown> | null;
+  return Object.keys(volumes ?? {}).sort();
+}
+
+/**
+ * Refuses an image that declares volumes: docker gives each one a writable folder on the host's
+ * disk, outside the read-only root, the noexec tmpfs and its size cap.
+ */
+function refuseVolumes(server: ResolvedServer, reference: string, volumes: string[]): void {
+  if (volumes.length === 0) return;
+  throw new GrantError(
+    "package",
+    `Cannot run "${server.name}" from ${reference}: the image declares VOLUME ` +
+      `${volumes.join(", ")}, which docker would make a writable, executable folder on the ` +
+      "host's disk with no size limit, outside the container's read-only root. Use an image " +
+      "without VOLUME (rebuild it from its sources), or run the server another way",
+  );
 }

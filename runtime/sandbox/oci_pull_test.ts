@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { serverFixture } from "../policy/_server_fixture.ts";
 import { ociPull, prepareOciServer } from "./oci_pull.ts";
+import { GrantError } from "../policy/resolve.ts";
 import { CacheError } from "./_pull_record.ts";
 import { DockerSandbox } from "./docker_sandbox.ts";
 
@@ -14,12 +15,15 @@ const server = serverFixture({ name: "srv", specifier: `oci:${REF}` });
  */
 async function withFakeEngine(
   has: boolean,
-  body: (ctx: { cacheRoot: string; docker: string; calls: () => string[] }) => Promise<void>,
+  body: (
+    ctx: { cacheRoot: string; docker: string; calls: () => string[]; volumes: string },
+  ) => Promise<void>,
 ): Promise<void> {
   const dir = await Deno.makeTempDir();
   const docker = join(dir, "docker");
   const log = join(dir, "calls");
   const held = join(dir, "held");
+  const volumes = join(dir, "volumes");
   if (has) await Deno.writeTextFile(held, "");
   await Deno.writeTextFile(
     docker,
@@ -28,7 +32,9 @@ async function withFakeEngine(
       `echo "$*" >> '${log}'`,
       'case "$1 $2" in',
       '  "version "*) echo 20.10.24 ;;',
-      `  "image inspect") [ -e '${held}' ] && echo sha256:0 && exit 0; exit 1 ;;`,
+      `  "image inspect") [ -e '${held}' ] || exit 1`,
+      `    case "$*" in *Volumes*) cat '${volumes}' 2>/dev/null || echo null ;; *) echo sha256:0 ;; esac`,
+      "    exit 0 ;;",
       `  "pull --") touch '${held}' ;;`,
       "esac",
       "exit 0",
@@ -39,6 +45,7 @@ async function withFakeEngine(
     await body({
       cacheRoot: join(dir, "cache"),
       docker,
+      volumes,
       calls: () => Deno.readTextFileSync(log).split("\n").filter(Boolean),
     });
   } finally {
@@ -56,10 +63,10 @@ Deno.test("ociPull() pulls the image by digest, and only when the engine lacks i
   });
 });
 
-Deno.test("prepareOciServer() refuses a missing image when auto-pull is off", async () => {
+Deno.test("prepareOciServer() refuses a missing image: a launch never fetches one", async () => {
   await withFakeEngine(false, async ({ cacheRoot, docker, calls }) => {
     await assert.rejects(
-      () => prepareOciServer(server, { cacheRoot, docker, source: {}, autoPull: false }),
+      () => prepareOciServer(server, { cacheRoot, docker, source: {} }),
       (error: Error) =>
         error instanceof CacheError && error.kind === "missing" &&
         error.message.includes(`docker pull ${REF}`),
@@ -72,9 +79,23 @@ Deno.test("DockerSandbox starts an oci: image present under its digest without p
   await withFakeEngine(true, async ({ cacheRoot, docker, calls }) => {
     const sandbox = new DockerSandbox({ cacheRoot, docker, source: {}, nameSuffix: "s1" });
     await (await sandbox.prepare(server)).verify();
-    assert.ok(calls().includes(`image inspect --format {{.Id}} -- ${REF}`), calls().join("\n"));
+    assert.ok(
+      calls().includes(`image inspect --format {{json .Config.Volumes}} -- ${REF}`),
+      calls().join("\n"),
+    );
     assert.ok(!calls().some((c) => c.startsWith("pull")));
     const plan = sandbox.plan(server);
     assert.equal(plan.args[plan.args.indexOf("--pull") + 1], "never");
+  });
+});
+
+Deno.test("ociPull() and prepareOciServer() refuse an image that declares a VOLUME", async () => {
+  await withFakeEngine(true, async ({ cacheRoot, docker, volumes }) => {
+    await Deno.writeTextFile(volumes, `{"/data":{}}`);
+    const options = { cacheRoot, docker, source: {}, progress: () => {} };
+    const refused = (error: Error) =>
+      error instanceof GrantError && /declares VOLUME \/data/.test(error.message);
+    await assert.rejects(() => ociPull(server, options), refused);
+    await assert.rejects(() => prepareOciServer(server, options), refused);
   });
 });

@@ -3,7 +3,8 @@
  *
  * @module
  */
-import { basename, dirname, join } from "../_path.ts";
+import { removeLeftovers, swapIn } from "./_swap_in.ts";
+import { dirname, join } from "../_path.ts";
 import { type ApprovalOptions, checkApproval } from "../policy/approval.ts";
 import { withFileLock } from "./_cache_lock.ts";
 import { cacheWriteError, type ServerDirs, serverDirs } from "./cache_dirs.ts";
@@ -127,7 +128,7 @@ async function pullLocked(
   const current = await checkCache(server, dirs);
   if (current.record) return alreadyPulled(server, current.record, progress);
   if (current.problem) progress(`${current.problem}: fetching it again into an empty folder`);
-  await removeLeftovers(dirs);
+  await removeLeftovers(dirs.dir);
   const deno = options.deno ?? Deno.execPath();
   const staging = `${dirs.dir}.pull-${randomSuffix()}`;
   const stage = {
@@ -266,32 +267,6 @@ function fullCheck(server: ResolvedServer, dirs: ServerDirs): FullCheck {
   });
   problem.catch(() => opening.then((open) => closeSeal(dirs, open, undefined, undefined)));
   return { record, problem };
-}
-
-/** Replaces `dir` with `staging` (one rename when `dir` is absent, two otherwise). */
-async function swapIn(staging: string, dir: string): Promise<void> {
-  const old = `${dir}.old-${randomSuffix()}`;
-  let moved = false;
-  try {
-    await Deno.rename(dir, old);
-    moved = true;
-  } catch (error) {
-    if (!(error instanceof Deno.errors.NotFound)) throw error;
-  }
-  await Deno.rename(staging, dir);
-  if (moved) await Deno.remove(old, { recursive: true }).catch(() => {});
-}
-
-/** Removes staging and replaced folders that pulls killed or out of space left behind. */
-async function removeLeftovers(dirs: ServerDirs): Promise<void> {
-  const parent = dirname(dirs.dir);
-  const base = basename(dirs.dir);
-  for await (const entry of Deno.readDir(parent)) {
-    if (!entry.name.startsWith(`${base}.pull-`) && !entry.name.startsWith(`${base}.old-`)) {
-      continue;
-    }
-    await Deno.remove(join(parent, entry.name), { recursive: true }).catch(() => {});
-  }
 }
 
 function randomSuffix(): string {

@@ -16,18 +16,12 @@ import { DOCKER_PULL_PROXY_VARS } from "./child_env.ts";
 import type { ContainerPackageOptions } from "./container_options.ts";
 import { checkDockerMounts, checkImageReference } from "./docker_checks.ts";
 import { checkDocker, type DockerCommandOptions, imageExists, runDocker } from "./docker_engine.ts";
-import {
-  chownTree,
-  isRoot,
-  makeStaging,
-  pullUser,
-  removeLeftovers,
-  swapIn,
-} from "./_container_staging.ts";
+import { chownTree, isRoot, makeStaging, pullUser } from "./_container_staging.ts";
 import { launcherLabels, reapOrphans } from "./docker_orphans.ts";
 import { type Egress, startEgress } from "./egress_launch.ts";
 import { pythonIndexGrants } from "./_pull_egress.ts";
 import { ensureEgressImage } from "./_egress_image.ts";
+import { removeLeftovers, swapIn } from "./_swap_in.ts";
 import { CacheError } from "./_pull_record.ts";
 import type { PreparedLaunch } from "./sandbox.ts";
 import { sha256Hex } from "./_tree_digest.ts";
@@ -99,13 +93,15 @@ export async function pythonPull(
   const source = options.source ?? Deno.env.toObject();
   const docker = dockerOptions(options, source);
   const pullImage = options.pullImage ?? false;
+  await checkDocker(docker);
   // The egress sidecar's image: the pull's own (unless a network is named), and the server's.
   if (server.net.length > 0 || options.network === undefined) {
-    await ensureEgressImage(server.name, options.image, { ...docker, pullImage, progress });
+    const egressImage = options.egressImage ?? options.image;
+    await ensureEgressImage(server.name, egressImage, { ...docker, pullImage, progress });
   }
   const intact = await intactRecord(server, image, dirs);
   if (intact) return alreadyPulled(server, intact, progress);
-  const [, hasImage] = await Promise.all([checkDocker(docker), imageExists(image, docker)]);
+  const hasImage = await imageExists(image, docker);
   if (!hasImage) await fetchImage(server, image, pullImage, docker, progress);
   try {
     await Deno.mkdir(dirname(dirs.dir), { recursive: true });
@@ -187,8 +183,9 @@ async function install(
     await run("install");
     const script = await writeEntry(code, pkg);
     await Deno.remove(work, { recursive: true });
-    // Owned by root when mcp-run is: the container's user can read the code, not change it.
-    if (isRoot()) await chownTree(code, 0, 0);
+    // Owned by root when mcp-run is: the containers' user can read the code and its record, and
+    // change neither, nor swap the folder.
+    if (isRoot()) await chownTree(staging, 0, 0);
     const record: PythonPullRecord = {
       specifier: server.specifier,
       image: ctx.image,
@@ -217,7 +214,7 @@ async function pullEgress(server: ResolvedServer, ctx: InstallContext): Promise<
     suffix: `pull${randomSuffix().slice(0, 8)}`,
     allow,
     deny,
-    image: ctx.options.image,
+    image: ctx.options.egressImage ?? ctx.options.image,
     labels: { ...launcherLabels(), "mcp-run.role": "pull" },
     onRefusal: (r) => ctx.progress(`Pull refused ${r.host}:${r.port}: ${r.reason}`),
     ...ctx.docker,
@@ -386,15 +383,28 @@ export async function preparePythonServer(
           `${server.name} --isolation docker`,
       );
     }
-    const docker = dockerOptions(options, options.source ?? Deno.env.toObject());
-    const reaping = reapOrphans(docker);
+    const reaping = reapOrphans(dockerOptions(options, options.source ?? Deno.env.toObject()));
     try {
       await pythonPull(server, { ...options, pullImage: false });
     } finally {
       await reaping;
     }
   }
-  const check = verifyPythonCode(server, image, dirs).then(() => {});
-  check.catch(() => {});
-  return { verify: () => check };
+  // Python has no lockfile check of its own at start: the code is checked before the container
+  // starts, not alongside it, so changed code never runs. The engine and the egress sidecar's
+  // image are checked meanwhile, for a clear error instead of docker's.
+  const docker = dockerOptions(options, options.source ?? Deno.env.toObject());
+  await Promise.all([
+    verifyPythonCode(server, image, dirs),
+    checkDocker(docker).then(() =>
+      server.net.length > 0
+        ? ensureEgressImage(server.name, options.egressImage ?? options.image, {
+          ...docker,
+          pullImage: false,
+          progress: () => {},
+        })
+        : undefined
+    ),
+  ]);
+  return { verify: () => Promise.resolve() };
 }

@@ -70,22 +70,34 @@ function sharedDir(prefix?: string): string {
 }
 
 /** Waits until no mcp-run container is left (the engine removes `--rm` ones asynchronously). */
-async function assertNoContainersLeft(labels: Record<string, string> = {}): Promise<void> {
+async function assertNoContainersLeft(): Promise<void> {
   let left: string[] = [];
   for (let i = 0; i < 40; i++) {
-    left = await listContainers(labels);
+    left = await ownContainers();
     if (left.length === 0) return;
     await new Promise((r) => setTimeout(r, 250));
   }
-  const names = await runDocker([
+  assert.fail(`containers left behind: ${left.join(" ")}`);
+}
+
+/**
+ * The mcp-run containers of Deno servers (the stand-in image), as this file starts: test files
+ * that run Python or OCI servers in parallel have containers of their own images (and egress
+ * sidecars of this image, labelled so).
+ */
+async function ownContainers(): Promise<string[]> {
+  const out = await runDocker([
     "ps",
     "-a",
     "--filter",
     "label=mcp-run=1",
+    "--filter",
+    `ancestor=${IMAGE}`,
     "--format",
-    "{{.Names}}",
+    '{{.Names}} {{.Label "mcp-run.role"}}',
   ]);
-  assert.fail(`containers left behind: ${names.stdout.trim()}`);
+  return out.stdout.split("\n").map((line) => line.trim().split(" "))
+    .filter(([name, role]) => name && role !== "egress").map(([name]) => name);
 }
 
 /** Resolves with `promise`, or fails the test after `ms`. */

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { resolve } from "../_path.ts";
+import { absolute, readIfExists, secretValues } from "./_entry_files.ts";
 import { type CliContext, UsageError } from "./context.ts";
 import { type ClientEntry, clientEntry } from "../clients/client_entry.ts";
 import { readClientEnvironment } from "../clients/client_environment.ts";
@@ -244,6 +244,7 @@ async function printPlainEntry(
     isolationGiven: chosen !== undefined || ctx.target.isolationGiven,
   });
   const form = chosen ?? isolation;
+  refuseDenoForm(form, server);
   await pullAndVerify(ctx, form, server);
   const entry = directEntry(ctx, server, {
     form,
@@ -279,6 +280,15 @@ function formOption(options: ClientCommandOptions, fallback: Form): Form {
   return form as Form;
 }
 
+/** A `pypi:` or `oci:` server has no deno form: it runs only in a container. */
+function refuseDenoForm(form: Form, server: ResolvedServer): void {
+  if (form !== "deno" || !isContainerOnly(server.specifier)) return;
+  throw new ClientUsageError(
+    `"${server.name}" (${server.specifier}) runs only in a container: use --form launcher ` +
+      "(the default for it) or --form docker",
+  );
+}
+
 /** The self-contained entry of the deno or docker form, with the CLI's docker settings. */
 function directEntry(
   ctx: ClientCommandContext,
@@ -291,15 +301,6 @@ function directEntry(
     user: ctx.docker.user ??
       (options.form === "docker" ? defaultContainerUser(server) : undefined),
   });
-}
-
-async function readIfExists(file: string): Promise<string | null> {
-  try {
-    return await Deno.readTextFile(file);
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return null;
-    throw error;
-  }
 }
 
 /** Pulls the server (when not pulled yet) into its sandbox's cache and checks that cache. */
@@ -360,6 +361,7 @@ async function buildEntry(
   });
   const { loaded, server } = resolved;
   if (options.form === undefined && isContainerOnly(server.specifier)) form = "launcher";
+  refuseDenoForm(form, server);
   const isolation = form === "launcher" ? resolved.isolation : form;
   const vars = entryVariables(server, loaded.manifest, { source: ctx.env });
   const envFile = options.envFile === undefined
@@ -388,29 +390,6 @@ async function buildEntry(
   const file = options.file ??
     clientConfigPath(client, { scope, environment: environmentOf(ctx), name });
   return { entry, file, server, isolation, envFile, launcher };
-}
-
-/** Paths are written absolute: the client starts the entry from another folder. */
-function absolute(path: string): string {
-  return /^[a-z][a-z0-9+.-]*:\/\//i.test(path) ? path : resolve(path);
-}
-
-/** The values of the secrets an `--env-file` holds, from mcp-run's environment. */
-function secretValues(
-  ctx: ClientCommandContext,
-  secrets: readonly { name: string }[],
-): Record<string, string> {
-  const values: Record<string, string> = {};
-  for (const { name } of secrets) {
-    const value = ctx.env[name];
-    if (value === undefined) {
-      throw new TypeError(
-        `Cannot write ${name} to the env file: set it in mcp-run's environment first`,
-      );
-    }
-    values[name] = value;
-  }
-  return values;
 }
 
 /** The launcher form's command, and the launcher to cache for it. */

@@ -239,6 +239,8 @@ const OS_OPERATION_WORDS: Record<string, string> = {
  * their message.
  */
 function osErrorMessage(error: Error): string {
+  // Whatever was thrown is said, never a trace: a rejection may carry no Error at all.
+  if (!(error instanceof Error)) return `failed: ${String(error)}`;
   const match = /\(os error \d+\): (\w+) '([^']*)'/.exec(error.message);
   const words = OS_ERROR_WORDS[error.name];
   if (!match || !words) return error.message;

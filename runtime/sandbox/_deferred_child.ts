@@ -64,7 +64,7 @@ export function deferredChild(
     if (message) await writer.write(new TextEncoder().encode(`${message}\n`)).catch(() => {});
     await writer.close().catch(() => {});
     await stdout.writable.close().catch(() => {});
-    await stdin.readable.cancel().catch(() => {});
+    await stdin.readable.cancel(new Error("the process did not start")).catch(() => {});
   };
   const run = (async (): Promise<Deno.CommandStatus> => {
     try {

@@ -133,7 +133,7 @@ export function checkImageReference(image: string): string {
 export function dockerMountProblem(path: string): string | undefined {
   if (!/[,"\n\r\0]/.test(path)) return undefined;
   return 'paths containing "," or \'"\' or line breaks cannot be written as a docker --mount ' +
-    "value. Rename the folder, or use --isolation deno";
+    "value. Rename the folder (or, for a Deno server, use --isolation deno)";
 }
 
 /**

@@ -51,7 +51,7 @@ export function missingDocker(docker: string, cause?: unknown): DockerUnavailabl
     "missing",
     `Cannot use docker isolation: the "${docker}" command is not installed. Install Docker ` +
       "Engine (Debian/Ubuntu: apt-get install docker.io; elsewhere: Docker Desktop), or run " +
-      "with --isolation deno",
+      "a Deno server with --isolation deno (pypi: and oci: servers run only in a container)",
     { cause },
   );
 }
@@ -134,8 +134,8 @@ export async function checkDocker(options: DockerCommandOptions = {}): Promise<s
       "down",
       "Cannot use docker isolation: the Docker engine is not running or not reachable" +
         (detail ? ` (${detail})` : "") + ". Start it (systemctl start docker, or dockerd as " +
-        "root, or open Docker Desktop) and check that you may use it (docker info), or run with " +
-        "--isolation deno",
+        "root, or open Docker Desktop) and check that you may use it (docker info), or run a " +
+        "Deno server with --isolation deno",
     );
   }
   return version;

@@ -50,7 +50,7 @@ Deno.test("runDocker() reports a docker command that is not installed as `missin
     assert.equal(error.kind, "missing");
     assert.ok(error.cause instanceof Deno.errors.NotFound, "the spawn error is the cause");
     assert.match(error.message, /^Cannot use docker isolation: the "\/nonexistent\/bin\/docker"/);
-    assert.match(error.message, /--isolation deno$/);
+    assert.match(error.message, /run a Deno server with --isolation deno \(pypi: and oci: servers/);
     return true;
   });
 });

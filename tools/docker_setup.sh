@@ -220,7 +220,8 @@ build_python_image() {
     so=$(ldconfig -p | awk -v n="$so" '$1 == n && /x86-64/ { print $NF; exit }')
     if [ -n "$so" ]; then copy_with_libs "$so"; fi
   done
-  # git, for servers that drive it (mcp-server-git), as images that carry it have.
+  # git, for servers that drive it: mcp-server-git's manifest takes the full python image,
+  # which carries git; the config below points every Python image at this one.
   if command -v git >/dev/null; then
     copy_with_libs "$(command -v git)" /usr/bin/git
     if [ -d /usr/share/git-core/templates ]; then

@@ -53,7 +53,7 @@ export function manifestFromValue(
   if (!root) return { problems: c.problems };
   c.keys(root, "", MANIFEST_FIELDS.root);
 
-  const { name, description, pkg, homepage } = checkIdentity(c, root);
+  const { name, description, pkg, homepage, image } = checkIdentity(c, root);
   const parameters = checkParameters(c, root.parameters);
 
   const args = c.strings(root.args, "args");
@@ -79,6 +79,7 @@ export function manifestFromValue(
     secrets,
   };
   if (homepage !== undefined) manifest.homepage = homepage;
+  if (image !== undefined) manifest.image = image;
   return { manifest, problems: [] };
 }
 
@@ -86,7 +87,7 @@ export function manifestFromValue(
 function checkIdentity(
   c: Checker,
   root: Record<string, Json>,
-): { name: string; description: string; pkg: string; homepage?: string } {
+): { name: string; description: string; pkg: string; homepage?: string; image?: string } {
   const name = c.string(root.name, "name", true) ?? "";
   if (root.name !== undefined && typeof root.name === "string" && !NAME_RE.test(name)) {
     c.add("name", `"${name}" is not a valid name: use lowercase letters, digits and dashes`);
@@ -95,7 +96,13 @@ function checkIdentity(
   const pkg = c.string(root.package, "package", true) ?? "";
   if (typeof root.package === "string") checkPackage(c, pkg);
   const homepage = c.string(root.homepage, "homepage", false);
-  return { name, description, pkg, homepage };
+  const image = c.string(root.image, "image", false);
+  if (image !== undefined && !/^[a-z0-9][a-z0-9._/:-]*@sha256:[0-9a-f]{64}$/.test(image)) {
+    c.add("image", `"${image}" is not an image pinned by digest: write name@sha256:<64 hex>`);
+  } else if (image !== undefined && !pkg.startsWith("pypi:")) {
+    c.add("image", "only a pypi: package chooses its image (an oci: package is one)");
+  }
+  return { name, description, pkg, homepage, image };
 }
 
 /** The declared parameters, with defaults filled in. */

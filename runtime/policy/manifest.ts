@@ -86,6 +86,12 @@ export interface Manifest {
   secrets: Record<string, EnvSpec>;
   /** Upstream project page, for people reading the registry. */
   homepage?: string;
+  /**
+   * For a `pypi:` package that needs more than the default Python image holds (a `git`
+   * binary, say): the Python image it is installed and run in, pinned by digest. The user's
+   * `--image` or config still choose another.
+   */
+  image?: string;
 }
 
 /** One problem found in a manifest. */

@@ -119,6 +119,7 @@ export const MANIFEST_FIELDS: Readonly<Record<FieldSet, readonly string[]>> = {
     "env",
     "secrets",
     "homepage",
+    "image",
   ],
   parameter: ["type", "description", "required", "default"],
   env: ["description", "required", "value"],
@@ -282,6 +283,12 @@ export function manifestSchema(): JsonValue {
       MANIFEST_FIELDS.secret,
     ),
     homepage: { description: "Upstream project page.", type: "string" },
+    image: {
+      description: "For a pypi: package that needs more than the default Python image holds: " +
+        "the Python image it is installed and run in, pinned by digest (image@sha256:…).",
+      type: "string",
+      pattern: "^[a-z0-9][a-z0-9._/:-]*@sha256:[0-9a-f]{64}$",
+    },
   };
   return {
     $schema: "https://json-schema.org/draft/2020-12/schema",

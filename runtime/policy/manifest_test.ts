@@ -314,3 +314,20 @@ Deno.test("parseManifest() bounds nesting depth and names the file", () => {
 { "name": "demo", "description": "${"[".repeat(100)}", "package": "npm:demo@1.0.0" }`;
   assert.equal(parseManifest(text).name, "demo");
 });
+
+Deno.test("parseManifest() takes a pinned image for a pypi: package only", () => {
+  const digest = "d".repeat(64);
+  const base = `"name": "g", "description": "G"`;
+  const m = parseManifest(
+    `{${base}, "package": "pypi:mcp-server-git@2026.10.19", "image": "python:3.12-bookworm@sha256:${digest}"}`,
+  );
+  assert.equal(m.image, `python:3.12-bookworm@sha256:${digest}`);
+  assert.throws(
+    () => parseManifest(`{${base}, "package": "pypi:x@1.0", "image": "python:3.12-bookworm"}`),
+    /image: "python:3\.12-bookworm" is not an image pinned by digest/,
+  );
+  assert.throws(
+    () => parseManifest(`{${base}, "package": "npm:x@1.0.0", "image": "py@sha256:${digest}"}`),
+    /only a pypi: package chooses its image/,
+  );
+});

@@ -63,6 +63,8 @@ export interface ResolvedServer {
   ffi: string[];
   /** The folder of a local server's entry module. */
   localDir?: string;
+  /** The Python image a `pypi:` package's manifest chose (the user's choice still wins). */
+  image?: string;
   /** Resolved parameter values, for config entries and descriptions. */
   params: Record<string, string[]>;
   /**
@@ -148,6 +150,7 @@ export function resolveServer(manifest: Manifest, options: ResolveServerOptions)
     params: rc.params,
   };
   if (pkg.localDir) server.localDir = pkg.localDir;
+  if (manifest.image) server.image = manifest.image;
   server.manifest = manifest;
   return server;
 }

@@ -12,13 +12,13 @@ import { egressClientEnv, egressNetwork, egressSidecarName } from "./egress_side
 import { serverDirs } from "./cache_dirs.ts";
 import { declaredEnv } from "./child_env.ts";
 import type { ContainerPackageOptions } from "./container_options.ts";
-import { checkDockerMounts, checkImageReference } from "./docker_checks.ts";
+import { checkDockerMounts } from "./docker_checks.ts";
 import { defaultContainerUser } from "./docker_launch.ts";
 import { dockerContainerName } from "./docker_names.ts";
 import { launcherLabels } from "./docker_orphans.ts";
 import type { LaunchPlan } from "./launch_plan.ts";
 import { ociRunArgs } from "./oci_plan.ts";
-import { PYTHON_IMAGE, pythonDirs, pythonRunArgs } from "./python_plan.ts";
+import { pythonDirs, pythonImageOf, pythonRunArgs } from "./python_plan.ts";
 
 /** A launch plan of a container package, with the container's name. */
 export interface ContainerLaunchPlan extends LaunchPlan {
@@ -98,7 +98,7 @@ export function containerLaunchPlan(
   const kind = packageKind(server.specifier);
   let args: string[];
   if (kind === "pypi") {
-    const image = checkImageReference(options.pythonImage ?? PYTHON_IMAGE);
+    const image = pythonImageOf(server, options.pythonImage);
     const codeDir = pythonDirs(server, image, options.cacheRoot).code;
     args = pythonRunArgs(server, { ...common, image, codeDir });
   } else if (kind === "oci") {

@@ -316,3 +316,23 @@ export function pythonPullArgs(server: ResolvedServer, options: PythonPullOption
 function pullNetwork(network: string): string {
   return /^container:[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(network) ? network : checkNetwork(network);
 }
+
+/**
+ * The image a `pypi:` server is installed and run in: the user's choice (`--image`, the user
+ * config), else its manifest's, else {@linkcode PYTHON_IMAGE}.
+ *
+ * @param server The server (its manifest's `image`).
+ * @param pythonImage The user's choice, if any.
+ * @returns The image, checked.
+ * @throws {RangeError} When the image is not pinned.
+ *
+ * @example
+ * ```ts
+ * import { pythonImageOf } from "./python_plan.ts";
+ * console.log(pythonImageOf({ image: "python:3.12-bookworm@sha256:" + "a".repeat(64) }, "py:3.12"));
+ * // py:3.12
+ * ```
+ */
+export function pythonImageOf(server: { image?: string }, pythonImage?: string): string {
+  return checkImageReference(pythonImage ?? server.image ?? PYTHON_IMAGE);
+}

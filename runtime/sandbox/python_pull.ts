@@ -14,7 +14,7 @@ import { dockerOptions, pick, randomSuffix, tlsTrust } from "./_docker_inputs.ts
 import { cacheWriteError, serverDirs } from "./cache_dirs.ts";
 import { DOCKER_PULL_PROXY_VARS } from "./child_env.ts";
 import type { ContainerPackageOptions } from "./container_options.ts";
-import { checkDockerMounts, checkImageReference } from "./docker_checks.ts";
+import { checkDockerMounts } from "./docker_checks.ts";
 import { checkDocker, type DockerCommandOptions, imageExists, runDocker } from "./docker_engine.ts";
 import { chownTree, isRoot, makeStaging, pullUser } from "./_container_staging.ts";
 import { launcherLabels, reapOrphans } from "./docker_orphans.ts";
@@ -41,10 +41,10 @@ import {
   verifyPythonCode,
 } from "./python_cache.ts";
 import {
-  PYTHON_IMAGE,
   PYTHON_LIB_DIR,
   type PythonDirs,
   pythonDirs,
+  pythonImageOf,
   pythonPullArgs,
 } from "./python_plan.ts";
 
@@ -87,7 +87,7 @@ export async function pythonPull(
   checkDockerMounts(server);
   const pkg = parsePypiPackage(server.specifier);
   await checkApproval(server, options);
-  const image = checkImageReference(options.pythonImage ?? PYTHON_IMAGE);
+  const image = pythonImageOf(server, options.pythonImage);
   const dirs = pythonDirs(server, image, options.cacheRoot);
   const progress = options.progress ?? ((line: string) => console.error(line));
   const source = options.source ?? Deno.env.toObject();
@@ -362,7 +362,7 @@ export async function preparePythonServer(
   options: ContainerPackageOptions,
 ): Promise<PreparedLaunch> {
   checkDockerMounts(server);
-  const image = checkImageReference(options.pythonImage ?? PYTHON_IMAGE);
+  const image = pythonImageOf(server, options.pythonImage);
   const dirs = pythonDirs(server, image, options.cacheRoot);
   await checkApproval(server, options);
   await Deno.mkdir(serverDirs(server.name, server.specifier, options.cacheRoot).cwd, {

@@ -285,7 +285,7 @@ function refuseDenoForm(form: Form, server: ResolvedServer): void {
   if (form !== "deno" || !isContainerOnly(server.specifier)) return;
   throw new ClientUsageError(
     `"${server.name}" (${server.specifier}) runs only in a container: use --form launcher ` +
-      "(the default for it) or --form docker",
+      "(the default for it, without --isolation deno) or --form docker",
   );
 }
 
@@ -361,8 +361,8 @@ async function buildEntry(
   });
   const { loaded, server } = resolved;
   if (options.form === undefined && isContainerOnly(server.specifier)) form = "launcher";
-  refuseDenoForm(form, server);
   const isolation = form === "launcher" ? resolved.isolation : form;
+  refuseDenoForm(ctx.target.isolationGiven ? ctx.target.isolation : isolation, server);
   const vars = entryVariables(server, loaded.manifest, { source: ctx.env });
   const envFile = options.envFile === undefined
     ? undefined

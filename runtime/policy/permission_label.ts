@@ -49,7 +49,7 @@ export function permissionLabel(manifest: Manifest): string[] {
   const p = manifest.permissions;
   const list = (items: string[]) => items.map((e) => describeEntry(e, manifest)).join(", ");
   const lines: string[] = [];
-  const container = containerLine(manifest.package);
+  const container = containerLine(manifest.package, p.net.length > 0);
   if (container) lines.push(container);
   if (p.run.length) lines.push(`STARTS PROGRAMS (docker and --trust only): ${p.run.join(", ")}`);
   if (p.ffi.length) {
@@ -67,14 +67,14 @@ export function permissionLabel(manifest: Manifest): string[] {
 }
 
 /** What kind of container a package that runs only in one is started in, in plain words. */
-function containerLine(pkg: string): string | undefined {
-  if (pkg.startsWith("pypi:")) {
-    return "Runs only in a container: a Python package from PyPI, network through mcp-run's proxy";
-  }
-  if (pkg.startsWith("oci:")) {
-    return "Runs only in a container: an image pinned by digest, network through mcp-run's proxy";
-  }
-  return undefined;
+function containerLine(pkg: string, net: boolean): string | undefined {
+  const kind = pkg.startsWith("pypi:")
+    ? "a Python package from PyPI"
+    : pkg.startsWith("oci:")
+    ? "an image pinned by digest"
+    : undefined;
+  if (!kind) return undefined;
+  return `Runs only in a container: ${kind}${net ? ", network through mcp-run's proxy" : ""}`;
 }
 
 /**

@@ -22,6 +22,8 @@ import { type Egress, startEgress } from "./egress_launch.ts";
 import { pythonIndexGrants } from "./_pull_egress.ts";
 import { ensureEgressImage } from "./_egress_image.ts";
 import { removeLeftovers, swapIn } from "./_swap_in.ts";
+import { trackContainer } from "./child_guard.ts";
+import { dockerContainerName } from "./docker_names.ts";
 import { CacheError } from "./_pull_record.ts";
 import type { PreparedLaunch } from "./sandbox.ts";
 import { sha256Hex } from "./_tree_digest.ts";
@@ -261,6 +263,7 @@ async function runPip(
     ctx.source[name] !== undefined
   );
   const tls = tlsTrust(ctx.source, PYTHON_PULL_TLS_VARS);
+  const suffix = randomSuffix();
   const args = pythonPullArgs(server, {
     step,
     image: ctx.image,
@@ -268,17 +271,19 @@ async function runPip(
     workDir: ctx.work,
     network: ctx.network,
     allowBuild: ctx.options.allowBuild,
-    nameSuffix: randomSuffix(),
+    nameSuffix: suffix,
     user: ctx.user,
     labels: launcherLabels(),
     env: { ...tls.env, ...ctx.env },
     passEnv,
     readOnlyPaths: tls.paths,
   });
+  // Removed if the launcher dies first (when it guards its children), as a server's container.
+  const untrack = trackContainer(dockerContainerName(server.name, suffix), ctx.docker.docker);
   const out = await runDocker(args, {
     ...ctx.docker,
     env: { ...ctx.docker.env, ...pick(ctx.source, passEnv) },
-  });
+  }).finally(untrack);
   if (out.code === 0) return;
   const tail = `${out.stderr}\n${out.stdout}`.split("\n").filter((l) => l.trim()).slice(-6);
   if (!ctx.options.allowBuild && tail.some((l) => /No matching distribution found/.test(l))) {

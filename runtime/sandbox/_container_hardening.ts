@@ -45,30 +45,86 @@ const ENV_NAME_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
  */
 export function hardeningArgs(server: ResolvedServer, options: HardeningOptions): string[] {
   const limits = { ...DOCKER_LIMITS, ...definedOnly(options) };
-  const user = checkContainerUser(options.user ?? CONTAINER_USER);
-  checkDockerLimits(limits);
-  const labels: Record<string, string> = {
-    ...options.labels,
-    [DOCKER_LABEL]: "1",
-    [`${DOCKER_LABEL}.server`]: server.name,
-  };
+  return [
+    ...(options.nameSuffix !== undefined
+      ? ["--name", dockerContainerName(server.name, options.nameSuffix)]
+      : []),
+    ...labelArgs({
+      ...options.labels,
+      [DOCKER_LABEL]: "1",
+      [`${DOCKER_LABEL}.server`]: server.name,
+    }),
+    ...lockdownArgs(options.user ?? CONTAINER_USER, limits),
+  ];
+}
+
+/**
+ * The start of every server's `docker run`: stdio without a terminal, removed on exit, never a
+ * fetched image, no log copy on disk, the lock-down of {@linkcode hardeningArgs}, and the
+ * network.
+ *
+ * @param server The server (its name labels the container).
+ * @param options Name suffix, user, labels, limits.
+ * @param network The `--network` value, checked by the caller.
+ * @returns The argv (without `docker`), up to and including the network.
+ * @throws {RangeError} When a limit, label or the user cannot be written safely.
+ */
+export function serverRunHead(
+  server: ResolvedServer,
+  options: HardeningOptions,
+  network: string,
+): string[] {
+  return [
+    "run",
+    "-i",
+    "--rm",
+    "--pull",
+    "never",
+    "--log-driver",
+    "none",
+    ...hardeningArgs(server, options),
+    "--network",
+    network,
+  ];
+}
+
+/**
+ * `--label key=value` flags, sorted by key.
+ *
+ * @param labels The labels.
+ * @returns The flags.
+ * @throws {RangeError} When a key is not lowercase letters, digits, `.`, `_`, `-`, or a value
+ *   is not one line.
+ */
+export function labelArgs(labels: Record<string, string>): string[] {
   for (const [key, value] of Object.entries(labels)) {
     if (!/^[a-z0-9][a-z0-9._-]*$/.test(key) || /[\0\n\r]/.test(value)) {
       throw new RangeError(`Cannot write the label "${key}": keys are lowercase, values one line`);
     }
   }
+  return Object.keys(labels).sort().flatMap((key) => ["--label", `${key}=${labels[key]}`]);
+}
+
+/**
+ * The lock-down every mcp-run container gets: read-only root, no capabilities, no new
+ * privileges, a non-root user, process, memory (no swap), CPU and file limits, and a size-capped
+ * `noexec` tmpfs at `/tmp`.
+ *
+ * @param user `uid:gid`; root is refused.
+ * @param limits Every limit.
+ * @returns The flags, in a fixed order.
+ * @throws {RangeError} When a limit or the user cannot be written safely.
+ */
+export function lockdownArgs(user: string, limits: DockerLimits): string[] {
+  checkDockerLimits(limits);
   return [
-    ...(options.nameSuffix !== undefined
-      ? ["--name", dockerContainerName(server.name, options.nameSuffix)]
-      : []),
-    ...Object.keys(labels).sort().flatMap((key) => ["--label", `${key}=${labels[key]}`]),
     "--read-only",
     "--cap-drop",
     "ALL",
     "--security-opt",
     "no-new-privileges",
     "--user",
-    user,
+    checkContainerUser(user),
     "--pids-limit",
     String(limits.pidsLimit),
     "--memory",

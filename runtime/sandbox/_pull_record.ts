@@ -4,16 +4,9 @@
  *
  * @module
  */
-import { join } from "../_path.ts";
 import type { ServerDirs } from "./cache_dirs.ts";
 import type { ResolvedServer } from "../policy/resolve.ts";
-import {
-  digestFile,
-  type FileDigest,
-  sameStat,
-  sha256Hex,
-  type TreeListing,
-} from "./_tree_digest.ts";
+import { type FileDigest, sha256Hex, type TreeListing, treeProblem } from "./_tree_digest.ts";
 
 /** Subfolders of a `DENO_DIR` that hold code (the rest are Deno's derived caches). */
 export const CODE_DIRS = ["npm", "remote"] as const;
@@ -114,24 +107,7 @@ export async function cacheProblem(
 ): Promise<string | undefined> {
   if (record.specifier !== server.specifier) return "its record names another package";
   if (await lockDigest(dirs.lockFile) !== record.lockSha256) return "deno.lock differs";
-  const files = await listing;
-  // Only files whose metadata changed are looked at again, in path order, so the problem named
-  // is the first one by path whatever order the walk found them in.
-  const suspects: string[] = [];
-  for (const [path, info] of files) {
-    const want = Object.hasOwn(record.files, path) ? record.files[path] : undefined;
-    if (!want || !sameStat(info, want)) suspects.push(path);
-  }
-  for (const path of suspects.sort()) {
-    if (!Object.hasOwn(record.files, path)) return `${path} was added`;
-    const got = await digestFile(join(dirs.denoDir, path));
-    if (got.sha256 !== record.files[path].sha256) return `${path} was modified`;
-  }
-  if (files.size !== Object.keys(record.files).length) {
-    const missing = Object.keys(record.files).find((p) => !files.has(p));
-    return `${missing ?? "a file"} was removed`;
-  }
-  return undefined;
+  return await treeProblem(await listing, record.files, dirs.denoDir);
 }
 
 /** Hex SHA-256 of a lockfile, or `none` when there is none. */

@@ -269,3 +269,41 @@ function milliseconds(text: string, from: number, to: number): number {
   return whole(text, from, dot) * 1000 +
     whole(text, dot + 1, dot + 1 + digits) * 10 ** (3 - digits);
 }
+
+/**
+ * The first difference between a folder's listing and the digests recorded for it: a file
+ * added, modified (only files whose metadata changed are hashed again, in path order, so the
+ * problem named is the first by path whatever order the walk found them in) or removed.
+ *
+ * @param files The folder's listing (relative paths).
+ * @param recorded The recorded digests by relative path.
+ * @param root The folder the paths are relative to.
+ * @returns The problem, or `undefined` when the folder is exactly what was recorded.
+ *
+ * @example
+ * ```ts ignore
+ * import { treeProblem } from "./_tree_digest.ts";
+ * console.log(await treeProblem(listing, record.files, dirs.denoDir)); // undefined
+ * ```
+ */
+export async function treeProblem(
+  files: TreeListing,
+  recorded: Record<string, FileDigest>,
+  root: string,
+): Promise<string | undefined> {
+  const suspects: string[] = [];
+  for (const [path, info] of files) {
+    const want = Object.hasOwn(recorded, path) ? recorded[path] : undefined;
+    if (!want || !sameStat(info, want)) suspects.push(path);
+  }
+  for (const path of suspects.sort()) {
+    if (!Object.hasOwn(recorded, path)) return `${path} was added`;
+    const got = await digestFile(join(root, path));
+    if (got.sha256 !== recorded[path].sha256) return `${path} was modified`;
+  }
+  if (files.size !== Object.keys(recorded).length) {
+    const missing = Object.keys(recorded).find((p) => !files.has(p));
+    return `${missing ?? "a file"} was removed`;
+  }
+  return undefined;
+}

@@ -20,7 +20,13 @@ import {
   DENO_IMAGE,
   dockerVolumeName,
 } from "./docker_names.ts";
-import { bindMount, defaultPassEnv, envArgs, hardeningArgs } from "./_container_hardening.ts";
+import {
+  bindMount,
+  defaultPassEnv,
+  envArgs,
+  hardeningArgs,
+  serverRunHead,
+} from "./_container_hardening.ts";
 
 /** The variables every container gets, with fixed values. */
 const FIXED_ENV: Readonly<Record<string, string>> = {
@@ -127,16 +133,7 @@ export function dockerRunArgs(
   ];
   const network = server.net.length === 0 ? "none" : checkNetwork(options.network ?? "bridge");
   return [
-    "run",
-    "-i",
-    "--rm",
-    "--pull",
-    "never",
-    "--log-driver",
-    "none",
-    ...hardeningArgs(server, options),
-    "--network",
-    network,
+    ...serverRunHead(server, options, network),
     "--mount",
     `type=volume,src=${volume},dst=${CONTAINER_DENO_DIR},readonly`,
     ...mounts.flatMap((m) => ["--mount", m]),

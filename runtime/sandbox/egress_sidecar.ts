@@ -16,13 +16,8 @@
  *
  * @module
  */
-import {
-  checkContainerUser,
-  checkDockerLimits,
-  checkImageReference,
-  type DockerLimits,
-  dockerMountProblem,
-} from "./docker_checks.ts";
+import { checkImageReference, type DockerLimits, dockerMountProblem } from "./docker_checks.ts";
+import { labelArgs, lockdownArgs } from "./_container_hardening.ts";
 import { CONTAINER_USER, DENO_IMAGE, DOCKER_LABEL, dockerContainerName } from "./docker_names.ts";
 import { type DockerCommandOptions, removeContainer, runDocker } from "./docker_engine.ts";
 import { trackContainer } from "./child_guard.ts";
@@ -133,18 +128,6 @@ export function egressSidecarArgs(options: EgressSidecarArgsOptions): string[] {
       (limits as unknown as Record<string, unknown>)[key] = options[key];
     }
   }
-  checkDockerLimits(limits);
-  const labels: Record<string, string> = {
-    ...options.labels,
-    [DOCKER_LABEL]: "1",
-    [`${DOCKER_LABEL}.role`]: "egress",
-    ...(options.serverName === undefined ? {} : { [`${DOCKER_LABEL}.server`]: options.serverName }),
-  };
-  for (const [key, value] of Object.entries(labels)) {
-    if (!/^[a-z0-9][a-z0-9._-]*$/.test(key) || /[\0\n\r]/.test(value)) {
-      throw new RangeError(`Cannot write the label "${key}": keys are lowercase, values one line`);
-    }
-  }
   return [
     "run",
     "-d",
@@ -159,26 +142,15 @@ export function egressSidecarArgs(options: EgressSidecarArgsOptions): string[] {
     "max-size=64k",
     "--log-opt",
     "max-file=1",
-    ...Object.keys(labels).sort().flatMap((key) => ["--label", `${key}=${labels[key]}`]),
-    "--read-only",
-    "--cap-drop",
-    "ALL",
-    "--security-opt",
-    "no-new-privileges",
-    "--user",
-    checkContainerUser(options.user ?? CONTAINER_USER),
-    "--pids-limit",
-    String(limits.pidsLimit),
-    "--memory",
-    limits.memory,
-    "--memory-swap",
-    limits.memory,
-    "--cpus",
-    limits.cpus,
-    "--ulimit",
-    `nofile=${limits.nofile}:${limits.nofile}`,
-    "--tmpfs",
-    `/tmp:rw,noexec,nosuid,nodev,size=${limits.tmpfsSize}`,
+    ...labelArgs({
+      ...options.labels,
+      [DOCKER_LABEL]: "1",
+      [`${DOCKER_LABEL}.role`]: "egress",
+      ...(options.serverName === undefined
+        ? {}
+        : { [`${DOCKER_LABEL}.server`]: options.serverName }),
+    }),
+    ...lockdownArgs(options.user ?? CONTAINER_USER, limits),
     "--network",
     "none",
     "--mount",

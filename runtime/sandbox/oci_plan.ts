@@ -11,8 +11,8 @@ import {
   defaultPassEnv,
   envArgs,
   grantMounts,
-  hardeningArgs,
   type HardeningOptions,
+  serverRunHead,
 } from "./_container_hardening.ts";
 import { type ContainerEgress, containerNetwork } from "./container_options.ts";
 import { checkEnvFile } from "./docker_checks.ts";
@@ -64,16 +64,7 @@ export function ociRunArgs(server: ResolvedServer, options: OciRunOptions = {}):
   // The proxy variables last: nothing else may point the server elsewhere.
   const values = { ...(options.env ?? server.envValues), ...options.egress?.env };
   return [
-    "run",
-    "-i",
-    "--rm",
-    "--pull",
-    "never",
-    "--log-driver",
-    "none",
-    ...hardeningArgs(server, options),
-    "--network",
-    network,
+    ...serverRunHead(server, options, network),
     ...grantMounts(server, options.egress?.readOnlyPaths ?? []),
     ...(options.envFile === undefined ? [] : ["--env-file", checkEnvFile(options.envFile)]),
     ...envArgs(RUN_ENV, values, options.passEnv ?? defaultPassEnv(server, values)),

@@ -4,17 +4,9 @@
  *
  * @module
  */
-import { join } from "../_path.ts";
 import type { ResolvedServer } from "../policy/resolve.ts";
 import { CacheError } from "./_pull_record.ts";
-import {
-  digestFile,
-  digestTree,
-  type FileDigest,
-  sameStat,
-  sha256Hex,
-  statTree,
-} from "./_tree_digest.ts";
+import { digestTree, type FileDigest, sha256Hex, statTree, treeProblem } from "./_tree_digest.ts";
 import type { PythonDirs } from "./python_plan.ts";
 
 /** What a Python pull installed, written beside the code folder. */
@@ -119,22 +111,7 @@ export async function pythonCodeProblem(
     return "requirements.lock is missing";
   }
   if (lock !== record.lockSha256) return "requirements.lock differs";
-  const files = await listing;
-  const suspects: string[] = [];
-  for (const [path, info] of files) {
-    const want = Object.hasOwn(record.files, path) ? record.files[path] : undefined;
-    if (!want || !sameStat(info, want)) suspects.push(path);
-  }
-  for (const path of suspects.sort()) {
-    if (!Object.hasOwn(record.files, path)) return `${path} was added`;
-    const got = await digestFile(join(dirs.dir, path));
-    if (got.sha256 !== record.files[path].sha256) return `${path} was modified`;
-  }
-  if (files.size !== Object.keys(record.files).length) {
-    const missing = Object.keys(record.files).find((p) => !files.has(p));
-    return `${missing ?? "a file"} was removed`;
-  }
-  return undefined;
+  return await treeProblem(await listing, record.files, dirs.dir);
 }
 
 /**

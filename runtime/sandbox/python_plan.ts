@@ -15,6 +15,7 @@ import {
   grantMounts,
   hardeningArgs,
   type HardeningOptions,
+  serverRunHead,
 } from "./_container_hardening.ts";
 import { type ContainerEgress, containerNetwork } from "./container_options.ts";
 import {
@@ -167,16 +168,7 @@ export function pythonRunArgs(server: ResolvedServer, options: PythonRunOptions)
   // The proxy variables last: nothing else may point the server elsewhere.
   const values = { ...(options.env ?? server.envValues), ...options.egress?.env };
   return [
-    "run",
-    "-i",
-    "--rm",
-    "--pull",
-    "never",
-    "--log-driver",
-    "none",
-    ...hardeningArgs(server, options),
-    "--network",
-    network,
+    ...serverRunHead(server, options, network),
     "--mount",
     codeMount(options.codeDir, PYTHON_CODE_DIR, true),
     ...grantMounts(server, options.egress?.readOnlyPaths ?? [], RESERVED),

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { fetchImage } from "./_fetch_image.ts";
 import { join } from "../_path.ts";
 import { serverDirs } from "./cache_dirs.ts";
 import { DOCKER_PULL_PROXY_VARS, DOCKER_PULL_TLS_VARS } from "./child_env.ts";
@@ -101,7 +102,16 @@ async function fillVolume(
     imageExists(image, docker),
     volumeState(volume, docker),
   ]);
-  if (!hasImage) await fetchImage(server, image, options.pullImage ?? false, docker, progress);
+  if (!hasImage) {
+    await fetchImage(image, {
+      ...docker,
+      pullImage: options.pullImage ?? false,
+      progress,
+      missing: `The image ${image} is not present, and a launch never fetches images: run ` +
+        `mcp-run pull ${server.name} --isolation docker` +
+        `${image === DENO_IMAGE ? "" : ` --image ${image}`} (or docker pull ${image})`,
+    });
+  }
   if (state === "unlabelled") {
     // Created empty by a `docker run` after the volume was removed: start afresh.
     const out = await runDocker(["volume", "rm", "--", volume], docker);
@@ -292,29 +302,6 @@ async function volumeState(
   );
   if (out.code !== 0) return "missing";
   return out.stdout.trim() === "1" ? "pulled" : "unlabelled";
-}
-
-/** Fetches a missing image, when allowed (the pull step); a launch never does. */
-async function fetchImage(
-  server: ResolvedServer,
-  image: string,
-  pullImage: boolean,
-  docker: DockerCommandOptions,
-  progress: (line: string) => void,
-): Promise<void> {
-  if (!pullImage) {
-    throw new CacheError(
-      "missing",
-      `The image ${image} is not present, and a launch never fetches images: run mcp-run pull ` +
-        `${server.name} --isolation docker${image === DENO_IMAGE ? "" : ` --image ${image}`} ` +
-        `(or docker pull ${image})`,
-    );
-  }
-  progress(`Pulling image ${image}`);
-  const out = await runDocker(["pull", "--", image], docker);
-  if (out.code !== 0) {
-    throw new Error(`Cannot pull the image ${image}: ${out.stderr.trim().split("\n").at(-1)}`);
-  }
 }
 
 function pullRecordPath(cacheRoot: string, volume: string): string {

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { ensureEgressImage } from "./_egress_image.ts";
+import { ensureEgressImage } from "./_fetch_image.ts";
 import { checkApproval } from "../policy/approval.ts";
 import { parseOciPackage } from "../policy/package_kind.ts";
 import { GrantError, type ResolvedServer } from "../policy/resolve.ts";

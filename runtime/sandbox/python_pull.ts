@@ -20,7 +20,7 @@ import { chownTree, isRoot, makeStaging, pullUser } from "./_container_staging.t
 import { launcherLabels, reapOrphans } from "./docker_orphans.ts";
 import { type Egress, startEgress } from "./egress_launch.ts";
 import { pythonIndexGrants } from "./_pull_egress.ts";
-import { ensureEgressImage } from "./_egress_image.ts";
+import { ensureEgressImage, fetchImage } from "./_fetch_image.ts";
 import { removeLeftovers, swapIn } from "./_swap_in.ts";
 import { trackContainer } from "./child_guard.ts";
 import { dockerContainerName } from "./docker_names.ts";
@@ -104,7 +104,15 @@ export async function pythonPull(
   const intact = await intactRecord(server, image, dirs);
   if (intact) return alreadyPulled(server, intact, progress);
   const hasImage = await imageExists(image, docker);
-  if (!hasImage) await fetchImage(server, image, pullImage, docker, progress);
+  if (!hasImage) {
+    await fetchImage(image, {
+      ...docker,
+      pullImage,
+      progress,
+      missing: `The image ${image} is not present, and a launch never fetches images: run ` +
+        `mcp-run pull ${server.name} (or docker pull ${image})`,
+    });
+  }
   try {
     await Deno.mkdir(dirname(dirs.dir), { recursive: true });
     return await withFileLock(dirs.pullLock, async () => {
@@ -321,27 +329,6 @@ async function writeEntry(code: string, pkg: PypiPackage): Promise<string> {
     { mode: 0o644 },
   );
   return script;
-}
-
-async function fetchImage(
-  server: ResolvedServer,
-  image: string,
-  pullImage: boolean,
-  docker: DockerCommandOptions,
-  progress: (line: string) => void,
-): Promise<void> {
-  if (!pullImage) {
-    throw new CacheError(
-      "missing",
-      `The image ${image} is not present, and a launch never fetches images: run mcp-run pull ` +
-        `${server.name} --isolation docker (or docker pull ${image})`,
-    );
-  }
-  progress(`Pulling image ${image}`);
-  const out = await runDocker(["pull", "--", image], docker);
-  if (out.code !== 0) {
-    throw new Error(`Cannot pull the image ${image}: ${out.stderr.trim().split("\n").at(-1)}`);
-  }
 }
 
 /**

@@ -15,10 +15,15 @@ Deno.test("catalogue: every manifest validates, pins an exact version and has it
       "tests/registry_servers_test.ts",
       "tests/catalogue_api_test.ts",
       "tests/catalogue_local_test.ts",
+      "tests/catalogue_pypi_test.ts",
+      "tests/catalogue_oci_test.ts",
     ].map((f) => Deno.readTextFile(join(ROOT, f))),
   );
   for (const { manifest } of all) {
-    assert.match(manifest.package, /^(npm|jsr):(@[^/]+\/)?[^@/]+@\d+\.\d+\.\d+(\/.*)?$/);
+    assert.match(
+      manifest.package,
+      /^(?:(npm|jsr):(@[^/]+\/)?[^@/]+@\d+\.\d+\.\d+(\/.*)?|pypi:[A-Za-z0-9._-]+@[0-9][0-9A-Za-z.+!-]*(\/.*)?|oci:[^@]+@sha256:[0-9a-f]{64})$/,
+    );
     assert.ok(
       tests.some((t) => t.includes(`"${manifest.name}"`) || t.includes(`${manifest.name}:`)),
       `manifest "${manifest.name}" has no end-to-end test`,

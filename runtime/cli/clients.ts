@@ -244,7 +244,7 @@ async function printPlainEntry(
     isolationGiven: chosen !== undefined || ctx.target.isolationGiven,
   });
   const form = chosen ?? isolation;
-  refuseDenoForm(form, server);
+  refuseDenoForm(form, server, "use --form docker (or install it for a client: --client C)");
   await pullAndVerify(ctx, form, server);
   const entry = directEntry(ctx, server, {
     form,
@@ -281,11 +281,10 @@ function formOption(options: ClientCommandOptions, fallback: Form): Form {
 }
 
 /** A `pypi:` or `oci:` server has no deno form: it runs only in a container. */
-function refuseDenoForm(form: Form, server: ResolvedServer): void {
+function refuseDenoForm(form: Form, server: ResolvedServer, fix: string): void {
   if (form !== "deno" || !isContainerOnly(server.specifier)) return;
   throw new ClientUsageError(
-    `"${server.name}" (${server.specifier}) runs only in a container: use --form launcher ` +
-      "(the default for it, without --isolation deno) or --form docker",
+    `"${server.name}" (${server.specifier}) runs only in a container: ${fix}`,
   );
 }
 
@@ -362,7 +361,13 @@ async function buildEntry(
   const { loaded, server } = resolved;
   if (options.form === undefined && isContainerOnly(server.specifier)) form = "launcher";
   const isolation = form === "launcher" ? resolved.isolation : form;
-  refuseDenoForm(ctx.target.isolationGiven ? ctx.target.isolation : isolation, server);
+  refuseDenoForm(
+    ctx.target.isolationGiven ? ctx.target.isolation : isolation,
+    server,
+    options.form === "docker"
+      ? "leave out --isolation deno"
+      : "leave out --isolation deno (its entry then runs it in docker), or use --form docker",
+  );
   const vars = entryVariables(server, loaded.manifest, { source: ctx.env });
   const envFile = options.envFile === undefined
     ? undefined
@@ -422,9 +427,10 @@ async function launcherLaunch(
     registrySources: ctx.registrySources.map(absolute),
     registries: ctx.registries,
     extraArgs: options.extraArgs,
-    // A container package's image comes from the launcher's own user config at each start.
+    // A container package's image comes from the launcher's own user config at each start,
+    // unless --image named one.
     docker: options.isolation === "docker"
-      ? { image: isContainerOnly(server.specifier) ? undefined : ctx.docker.image }
+      ? { image: isContainerOnly(server.specifier) ? ctx.target.imageGiven : ctx.docker.image }
       : undefined,
   });
   return { launch, launcher: { launcher: cached, manifest: isPath ? undefined : loaded.manifest } };

@@ -32,6 +32,8 @@ export interface CliContext {
     isolation: Isolation;
     /** The first docker-only option given (`--image`, …), checked once the server is known. */
     dockerOption?: string;
+    /** `--image`, as given (client entries of container packages write only that). */
+    imageGiven?: string;
   };
   /**
    * Docker images, network and limits (docker isolation, and docker client entries); the

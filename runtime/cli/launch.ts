@@ -84,7 +84,7 @@ export async function resolveFor(
   target: string,
   extraArgs: string[],
 ): Promise<ServerInSandbox> {
-  const { dockerOption, ...options } = ctx.target;
+  const { dockerOption, imageGiven: _, ...options } = ctx.target;
   const { server, isolation } = await resolveTarget(target, { ...options, extraArgs });
   if (isolation !== "docker" && dockerOption !== undefined) {
     throw new UsageError(`${dockerOption} needs --isolation docker`);

@@ -235,6 +235,7 @@ export async function readContext(
       isolation,
       isolationGiven: values.isolation !== undefined,
       dockerOption: dockerOptionGiven(values),
+      imageGiven: values.image,
       trust: values.trust ?? false,
     },
     env,

@@ -21,7 +21,7 @@ import { launcherLabels, reapOrphans } from "./docker_orphans.ts";
 import { type Egress, startEgress } from "./egress_launch.ts";
 import { pythonIndexGrants } from "./_pull_egress.ts";
 import { ensureEgressImage, fetchImage } from "./_fetch_image.ts";
-import { removeLeftovers, swapIn } from "./_swap_in.ts";
+import { removeLeftovers, swapIn } from "./pull.ts";
 import { trackContainer } from "./child_guard.ts";
 import { dockerContainerName } from "./docker_names.ts";
 import { CacheError } from "./_pull_record.ts";

@@ -72,6 +72,7 @@ export interface Egress {
 export async function startEgress(options: StartEgressOptions): Promise<Egress> {
   const base = join(options.cacheRoot, "egress");
   await Deno.mkdir(base, { recursive: true });
+  await removeDeadSockets(base);
   // The socket accepts anyone who can reach it (the container user is not the launcher's):
   // only the launcher may enter its folder; the sidecar gets the socket file itself.
   const dir = await Deno.makeTempDir({ dir: base, prefix: "socket-" });
@@ -116,4 +117,33 @@ export async function startEgress(options: StartEgressOptions): Promise<Egress> 
     },
     stop,
   };
+}
+
+/**
+ * Removes the socket folders of launchers that died without closing their proxy (SIGKILL): no
+ * one answers on the socket, and the folder is older than a start takes (a minute).
+ *
+ * @param base The `egress` folder of the cache root.
+ * @returns When they are gone (best effort).
+ *
+ * @example
+ * ```ts ignore
+ * import { removeDeadSockets } from "./egress_launch.ts";
+ * await removeDeadSockets("/home/ada/.cache/mcp-run/egress");
+ * ```
+ */
+export async function removeDeadSockets(base: string): Promise<void> {
+  const now = Date.now();
+  for await (const entry of Deno.readDir(base)) {
+    if (!entry.isDirectory || !entry.name.startsWith("socket-")) continue;
+    const dir = join(base, entry.name);
+    try {
+      const made = (await Deno.stat(dir)).mtime?.getTime() ?? now;
+      if (now - made < 60_000) continue;
+      const conn = await Deno.connect({ transport: "unix", path: join(dir, "proxy.sock") });
+      conn.close();
+    } catch {
+      await Deno.remove(dir, { recursive: true }).catch(() => {});
+    }
+  }
 }

@@ -53,7 +53,10 @@ export interface EgressProxyOptions {
   deny: string[];
   /** Resolves a name to addresses (default: the system resolver, so `/etc/hosts` counts). */
   lookup?: (host: string) => Promise<string[]>;
-  /** Called with each refusal (default: one line to stderr). */
+  /**
+   * Called with each refusal (default: one line to stderr, for the first 100; a server that
+   * floods refusals gets one more line saying they are no longer shown).
+   */
   onRefusal?: (refusal: EgressRefusal) => void;
   /** Most client connections at once (default 64); more are answered 503. */
   maxConnections?: number;
@@ -122,7 +125,7 @@ export async function startEgressProxy(options: EgressProxyOptions): Promise<Egr
   return new EgressProxyServer(listener, policy, {
     socketPath: options.socketPath,
     lookup: options.lookup ?? systemLookup,
-    onRefusal: options.onRefusal ?? logRefusal,
+    onRefusal: options.onRefusal ?? refusalLog(),
     maxConnections: options.maxConnections ?? 64,
     maxHeaderBytes: options.maxHeaderBytes ?? 16384,
     headerTimeoutMs: options.headerTimeoutMs ?? 10_000,
@@ -390,9 +393,19 @@ function oneLine(text: string, max: number): string {
   return clean.length > max ? `${clean.slice(0, max)}…` : clean;
 }
 
-function logRefusal(refusal: EgressRefusal): void {
-  const where = refusal.port === 0 ? refusal.host : `${refusal.host}:${refusal.port}`;
-  console.error(`mcp-run egress: refused ${where}: ${refusal.reason}`);
+/** Most refusal lines one proxy writes to stderr; `refusals` still keeps the latest. */
+const REFUSAL_LINES = 100;
+
+function refusalLog(): (refusal: EgressRefusal) => void {
+  let written = 0;
+  return (refusal) => {
+    if (++written > REFUSAL_LINES) return;
+    const where = refusal.port === 0 ? refusal.host : `${refusal.host}:${refusal.port}`;
+    console.error(`mcp-run egress: refused ${where}: ${refusal.reason}`);
+    if (written === REFUSAL_LINES) {
+      console.error(`mcp-run egress: ${REFUSAL_LINES} refusals shown; further ones are not`);
+    }
+  };
 }
 
 async function systemLookup(host: string): Promise<string[]> {

@@ -343,6 +343,26 @@ Deno.test("startEgressProxy() logs each refusal in one line and keeps only the l
   assert.ok(lines.every((line) => !line.includes("\n")));
 });
 
+Deno.test("startEgressProxy() writes at most 100 refusal lines, then says the rest are not shown", async () => {
+  const lines: string[] = [];
+  const original = console.error;
+  console.error = (line: string) => lines.push(line);
+  try {
+    await withProxy(["granted.test:GRANTED"], async ({ socketPath, canary, proxy }) => {
+      for (let i = 0; i < 105; i++) {
+        await exchange(socketPath, `CONNECT n${i}.test:${canary.port} HTTP/1.1\r\n\r\n`);
+      }
+      assert.equal(proxy.refusals.at(-1)?.host, "n104.test", "every refusal is still kept");
+      assert.equal(canary.connections, 0);
+    }, { onRefusal: undefined });
+  } finally {
+    console.error = original;
+  }
+  assert.equal(lines.length, 101);
+  assert.match(lines[99], /refused n99\.test/);
+  assert.equal(lines[100], "mcp-run egress: 100 refusals shown; further ones are not");
+});
+
 Deno.test("startEgressProxy() matches grants as --allow-net does: wildcards, ranges, ports", async () => {
   await withProxy(
     ["*.granted.test:GRANTED", "127.0.0.0/30"],

@@ -2,8 +2,9 @@
 # Installs the Debian packages the build and the end-to-end tests use, when missing: npm (the
 # pinned Deno comes from the npm registry), PostgreSQL and Redis (started on loopback by the
 # tests), openssl (test certificates), iproute2 and util-linux (network and mount namespaces,
-# flock), findutils (/usr/bin/find: the cache check's walk). Idempotent; needs root (or sudo)
-# only when something is missing.
+# flock), findutils (/usr/bin/find: the cache check's walk), python3 with pip (the Python
+# stand-in image and the test wheels are made from it) and git (the git server's tests).
+# Idempotent; needs root (or sudo) only when something is missing.
 set -euo pipefail
 need=()
 command -v npm >/dev/null || need+=(npm)
@@ -13,6 +14,9 @@ command -v redis-server >/dev/null || [ -x /usr/bin/redis-server ] || need+=(red
 command -v openssl >/dev/null || need+=(openssl)
 command -v ip >/dev/null || [ -x /usr/sbin/ip ] || need+=(iproute2)
 { command -v unshare >/dev/null && command -v flock >/dev/null; } || need+=(util-linux)
+command -v python3 >/dev/null || need+=(python3)
+{ command -v pip >/dev/null && python3 -m pip --version >/dev/null 2>&1; } || need+=(python3-pip)
+command -v git >/dev/null || need+=(git)
 [ ${#need[@]} -eq 0 ] && exit 0
 echo "system_setup: installing ${need[*]}" >&2
 sudo=()

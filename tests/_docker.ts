@@ -12,6 +12,10 @@ import { runDocker } from "../runtime/sandbox/docker_engine.ts";
 export const IMAGE: string = Deno.env.get("MCP_RUN_TEST_IMAGE") ??
   `mcp-run-test/${DENO_IMAGE.split("/")[1]}`;
 
+/** The Python stand-in the container-package tests use: `MCP_RUN_TEST_PYTHON_IMAGE`, else the setup's tag. */
+export const PYTHON_IMAGE: string = Deno.env.get("MCP_RUN_TEST_PYTHON_IMAGE") ??
+  "mcp-run-test/python:3.11";
+
 /** The CLI options of a docker launch in the tests: the stand-in image, host network for pull. */
 export const CLI_DOCKER: string[] = [
   "--isolation",
@@ -22,12 +26,14 @@ export const CLI_DOCKER: string[] = [
   "host",
 ];
 
-async function probeDocker(): Promise<string | undefined> {
+async function probeDocker(images: string[]): Promise<string | undefined> {
   try {
     const version = await runDocker(["version", "--format", "{{.Server.Version}}"]);
     if (version.code !== 0) return `no Docker engine answers: ${version.stderr.trim()}`;
-    const image = await runDocker(["image", "inspect", IMAGE]);
-    if (image.code !== 0) return `the image ${IMAGE} is missing (run tools/docker_setup.sh)`;
+    for (const image of images) {
+      const found = await runDocker(["image", "inspect", image]);
+      if (found.code !== 0) return `the image ${image} is missing (run tools/docker_setup.sh)`;
+    }
     return undefined;
   } catch (error) {
     return (error as Error).message;
@@ -35,11 +41,12 @@ async function probeDocker(): Promise<string | undefined> {
 }
 
 /**
- * Tells why docker tests cannot run here (no engine answers, or {@linkcode IMAGE} is missing),
- * if they cannot. Requires `--allow-run=docker`.
+ * Tells why docker tests cannot run here (no engine answers, or {@linkcode IMAGE} is missing,
+ * or {@linkcode PYTHON_IMAGE} when asked), if they cannot. Requires `--allow-run=docker`.
  *
  * @param skipNote Printed to stderr before the reason when the tests skip, e.g.
  *   `"docker_test.ts: skipping"`; nothing is printed without it.
+ * @param options `python`: the tests need the Python stand-in too.
  * @returns The reason to skip, or `undefined` when the engine and the image are there.
  * @throws {Error} In CI (CI=true), when docker tests would skip.
  * @example
@@ -48,8 +55,11 @@ async function probeDocker(): Promise<string | undefined> {
  * Deno.test({ name: "…", ignore: problem !== undefined, fn: async () => {} });
  * ```
  */
-export async function dockerProblem(skipNote?: string): Promise<string | undefined> {
-  const problem = await probeDocker();
+export async function dockerProblem(
+  skipNote?: string,
+  options: { python?: boolean } = {},
+): Promise<string | undefined> {
+  const problem = await probeDocker(options.python ? [IMAGE, PYTHON_IMAGE] : [IMAGE]);
   if (problem && Deno.env.get("CI") === "true") {
     throw new Error(`Docker tests cannot be skipped in CI: ${problem}`);
   }

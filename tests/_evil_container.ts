@@ -22,12 +22,11 @@ import type { PythonPullRecord } from "../runtime/sandbox/python_cache.ts";
 import { buildWheel, EVIL_PROJECT, PYTHON_TESTDATA, startPypiIndex } from "./_pypi_index.ts";
 import { publishEvilServerImage } from "./_oci_server_image.ts";
 import { startOciRegistry } from "./oci_registry.ts";
-import { IMAGE } from "./_docker.ts";
+import { dockerProblem, IMAGE, PYTHON_IMAGE } from "./_docker.ts";
 import { resultText, toolEnv } from "./_helpers.ts";
 
-/** The stand-in Python image tools/docker_setup.sh builds. */
-export const PYTHON_TEST_IMAGE: string = Deno.env.get("MCP_RUN_TEST_PYTHON_IMAGE") ??
-  "mcp-run-test/python:3.11";
+/** The stand-in Python image tools/docker_setup.sh builds (see tests/_docker.ts). */
+export const PYTHON_TEST_IMAGE: string = PYTHON_IMAGE;
 
 /** The fixture's package, as a manifest names it. */
 export const EVIL_PACKAGE = "pypi:mcp-run-test-evil@0.1.0";
@@ -243,16 +242,12 @@ export async function callUnsandboxed(
 }
 
 /**
- * Why these tests cannot run here (no docker, no Python stand-in image), if they cannot.
+ * Why these tests cannot run here (no docker, no stand-in images), if they cannot; in CI they
+ * never skip.
  *
  * @returns The reason, or undefined.
+ * @throws {Error} In CI (CI=true), when they would skip.
  */
 export async function evilProblem(): Promise<string | undefined> {
-  try {
-    const image = await runDocker(["image", "inspect", "--format", "{{.Id}}", PYTHON_TEST_IMAGE]);
-    if (image.code === 0) return undefined;
-    return `the image ${PYTHON_TEST_IMAGE} is missing (run tools/docker_setup.sh)`;
-  } catch (error) {
-    return (error as Error).message;
-  }
+  return await dockerProblem(undefined, { python: true });
 }

@@ -21,6 +21,7 @@
  *
  * @module
  */
+import { PYTHON_IMAGE } from "./_docker.ts";
 import { join } from "node:path";
 import { runDocker } from "../runtime/sandbox/docker_engine.ts";
 import { type OciRegistry, pushImage } from "./oci_registry.ts";
@@ -29,9 +30,8 @@ import { type OciRegistry, pushImage } from "./oci_registry.ts";
 export const UPSTREAM_IMAGE =
   "mcp/time@sha256:9c46a918633fb474bf8035e3ee90ebac6bcf2b18ccb00679ac4c179cba0ebfcf";
 
-/** The Python stand-in the image is built on: `MCP_RUN_TEST_PYTHON_IMAGE` or the setup's tag. */
-export const PYTHON_IMAGE: string = Deno.env.get("MCP_RUN_TEST_PYTHON_IMAGE") ??
-  "mcp-run-test/python:3.11";
+/** The Python stand-in the image is built on (see tests/_docker.ts). */
+export { PYTHON_IMAGE };
 
 /** The local tag of the built image. */
 export const TIME_SERVER_TAG = "mcp-run-test/mcp-time:2026.10.19";

@@ -13,6 +13,7 @@ import type { LaunchPlan } from "../runtime/sandbox/launch_plan.ts";
 import { removeContainer, runDocker } from "../runtime/sandbox/docker_engine.ts";
 import { resolveTarget } from "../runtime/registry/resolve_target.ts";
 import { ROOT, tempDir } from "./_helpers.ts";
+import { IMAGE, PYTHON_IMAGE } from "./_docker.ts";
 import { type BenchVariant, medianOf, ratioOf, timeToToolsList } from "./_bench_startup.ts";
 
 /** The server measured: the registry entry and the PyPI release it pins. */
@@ -20,9 +21,8 @@ const ENTRY = "mcp-server-time";
 const PYPI_SPEC = "mcp-server-time==2026.10.19";
 /** uv, pinned, installed for this run only. */
 const UV = "uv==0.13.9";
-const PYTHON_IMAGE = Deno.env.get("MCP_RUN_TEST_PYTHON_IMAGE") ?? "mcp-run-test/python:3.11";
 /** The Deno image, for the pull's egress sidecar. */
-const DENO_IMAGE = Deno.env.get("MCP_RUN_TEST_IMAGE") ?? "mcp-run-test/deno:2.9.6";
+const DENO_IMAGE = IMAGE;
 
 /**
  * Measures and prints the three start-ups for `rounds` rounds (plus one warm-up each).

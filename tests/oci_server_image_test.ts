@@ -6,15 +6,11 @@ import { dockerProblem } from "./_docker.ts";
 import {
   publishEvilServerImage,
   publishTimeServerImage,
-  PYTHON_IMAGE,
   TIME_SERVER_TAG,
 } from "./_oci_server_image.ts";
 import { startOciRegistry } from "./oci_registry.ts";
 
-const problem = await dockerProblem("oci_server_image_test.ts: skipping") ??
-  ((await runDocker(["image", "inspect", PYTHON_IMAGE])).code === 0
-    ? undefined
-    : `the Python stand-in ${PYTHON_IMAGE} is missing (run tools/docker_setup.sh)`);
+const problem = await dockerProblem("oci_server_image_test.ts: skipping", { python: true });
 
 Deno.test({
   name: "publishTimeServerImage() pushes an mcp/time equivalent that runs by digest, hardened",

@@ -8,10 +8,9 @@ import { PYTHON_IMAGE } from "./_oci_server_image.ts";
 import { buildTestWheels, normalizeName, startPypiIndex } from "./_pypi_index.ts";
 
 const decoder = new TextDecoder();
-const dockerSkip = await dockerProblem("pypi_index_test.ts: skipping the container test") ??
-  ((await runDocker(["image", "inspect", PYTHON_IMAGE])).code === 0
-    ? undefined
-    : `the Python stand-in ${PYTHON_IMAGE} is missing`);
+const dockerSkip = await dockerProblem("pypi_index_test.ts: skipping the container test", {
+  python: true,
+});
 
 async function pipInstall(
   index: string,

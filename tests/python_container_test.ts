@@ -7,6 +7,7 @@
  *
  * In CI (CI=true) these tests never skip: docker or the image missing there fails the run.
  */
+import { dockerProblem, PYTHON_IMAGE } from "./_docker.ts";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { serverFixture } from "../runtime/policy/_server_fixture.ts";
@@ -21,23 +22,9 @@ import type { PythonPullRecord } from "../runtime/sandbox/python_cache.ts";
 import { tempDir, toolEnv } from "./_helpers.ts";
 
 /** The stand-in Python image tools/docker_setup.sh builds (CPython 3.11 with pip). */
-const PYTHON_TEST_IMAGE = Deno.env.get("MCP_RUN_TEST_PYTHON_IMAGE") ?? "mcp-run-test/python:3.11";
+const PYTHON_TEST_IMAGE = PYTHON_IMAGE;
 
-async function pythonProblem(): Promise<string | undefined> {
-  try {
-    const image = await runDocker(["image", "inspect", "--format", "{{.Id}}", PYTHON_TEST_IMAGE]);
-    if (image.code === 0) return undefined;
-    return `the image ${PYTHON_TEST_IMAGE} is missing (run tools/docker_setup.sh)`;
-  } catch (error) {
-    return (error as Error).message;
-  }
-}
-
-const problem = await pythonProblem();
-if (problem && Deno.env.get("CI") === "true") {
-  throw new Error(`Docker tests cannot be skipped in CI: ${problem}`);
-}
-if (problem) console.error(`python_container_test.ts: skipping, ${problem}`);
+const problem = await dockerProblem("python_container_test.ts: skipping", { python: true });
 const ignore = problem !== undefined;
 
 /**

@@ -12,10 +12,9 @@ import { dockerProblem } from "./_docker.ts";
 import { PYTHON_IMAGE } from "./_oci_server_image.ts";
 import { PYTHON_TESTDATA } from "./_pypi_index.ts";
 
-const dockerSkip = await dockerProblem("python_fixtures_test.ts: skipping the container test") ??
-  ((await runDocker(["image", "inspect", PYTHON_IMAGE])).code === 0
-    ? undefined
-    : `the Python stand-in ${PYTHON_IMAGE} is missing`);
+const dockerSkip = await dockerProblem("python_fixtures_test.ts: skipping the container test", {
+  python: true,
+});
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 

@@ -13,12 +13,11 @@ import { createSandbox } from "../runtime/sandbox/create_sandbox.ts";
 import { resolveServer } from "../runtime/policy/resolve.ts";
 import { parseManifest } from "../runtime/policy/manifest_text.ts";
 import { runDocker } from "../runtime/sandbox/docker_engine.ts";
-import { dockerProblem, IMAGE } from "./_docker.ts";
+import { dockerProblem, IMAGE, PYTHON_IMAGE } from "./_docker.ts";
 import { tempDir } from "./_helpers.ts";
 import { buildWheel, ECHO_PROJECT, startPypiIndex } from "./_pypi_index.ts";
 
-const PYTHON_IMAGE = Deno.env.get("MCP_RUN_TEST_PYTHON_IMAGE") ?? "mcp-run-test/python:3.11";
-const problem = await dockerProblem("python_pull_egress_test.ts: skipping");
+const problem = await dockerProblem("python_pull_egress_test.ts: skipping", { python: true });
 
 const manifest = parseManifest(JSON.stringify({
   name: "echo-py",

@@ -47,6 +47,23 @@ export interface ContainerPackageOptions extends DockerPullStepOptions {
 const SIDECAR_RE = /^container:[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 
 /**
+ * Whether a `--network` value joins another container's namespace (`container:<name>`), as an
+ * egress sidecar's is.
+ *
+ * @param network The value.
+ * @returns Whether it names a container, by a valid container name.
+ *
+ * @example
+ * ```ts
+ * import { isSidecarNetwork } from "./container_options.ts";
+ * console.log(isSidecarNetwork("container:mcp-run-x-a1-egress"), isSidecarNetwork("host")); // true false
+ * ```
+ */
+export function isSidecarNetwork(network: string): boolean {
+  return SIDECAR_RE.test(network);
+}
+
+/**
  * The `--network` of a container-package server: `none` when it declares no network; the egress
  * proxy's when it does and one is given; otherwise an error, never a bridge network (which
  * would let it reach any address).
@@ -79,7 +96,7 @@ export function containerNetwork(
         `(granted: ${server.net.join(", ")})`,
     );
   }
-  if (egress.network !== "none" && !SIDECAR_RE.test(egress.network)) {
+  if (egress.network !== "none" && !isSidecarNetwork(egress.network)) {
     throw new RangeError(
       `Cannot use "${egress.network}" as the egress network: give container:<proxy sidecar>`,
     );

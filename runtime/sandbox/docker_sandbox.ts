@@ -24,9 +24,10 @@ import type {
 /**
  * Options for {@linkcode DockerSandbox}: cache, image, limits, environment, pull policy; for
  * `pypi:` packages the Python image (`pythonImage`) and whether source distributions may be
- * built (`allowBuild`); for container packages with network grants, the egress proxy (`egress`).
- * `network` is the pull containers' network for every kind, and the run's only for Deno
- * servers: a `pypi:` or `oci:` server gets none, or the egress proxy's.
+ * built (`allowBuild`); the egress sidecar's image (`egressImage`). `network` is the Deno
+ * servers' run and pull network; a `pypi:` pull reaches its index through the egress proxy
+ * unless `network` names another; a `pypi:` or `oci:` server gets no network, or (with `net`
+ * grants) the egress sidecar's, which `spawn` starts first.
  */
 export type DockerSandboxOptions = Omit<ContainerPackageOptions, "pullImage">;
 
@@ -74,7 +75,7 @@ export class DockerSandbox implements Sandbox {
    * @returns The plan.
    * @throws {TypeError} When a required variable or secret is not set.
    * @throws {GrantError} When a grant's path cannot be written as a docker mount, or a `pypi:`
-   *   or `oci:` server declares network access and no egress proxy is given.
+   *   or `oci:` server that declares network access is planned to be run elsewhere (no proxy).
    * @throws {RangeError} When a grant cannot be mounted safely.
    */
   plan(

@@ -17,7 +17,7 @@ import {
   type HardeningOptions,
   serverRunHead,
 } from "./_container_hardening.ts";
-import { type ContainerEgress, containerNetwork } from "./container_options.ts";
+import { type ContainerEgress, containerNetwork, isSidecarNetwork } from "./container_options.ts";
 import {
   checkEnvFile,
   checkImageReference,
@@ -284,8 +284,9 @@ export function pythonPullArgs(server: ResolvedServer, options: PythonPullOption
     ...hardeningArgs(server, { ...PULL_LIMITS, ...options, labels }),
     "--network",
     pullNetwork(options.network ?? "bridge"),
+    // Resolving writes only pip's report: the code folder is writable for the install alone.
     "--mount",
-    codeMount(options.codeDir, PYTHON_CODE_DIR, false),
+    codeMount(options.codeDir, PYTHON_CODE_DIR, options.step === "resolve"),
     "--mount",
     codeMount(options.workDir, PYTHON_WORK_DIR, false),
     ...[...new Set(options.readOnlyPaths ?? [])].flatMap((p) => [
@@ -306,7 +307,7 @@ export function pythonPullArgs(server: ResolvedServer, options: PythonPullOption
 
 /** A docker network name, or the egress sidecar's namespace (`container:<name>`). */
 function pullNetwork(network: string): string {
-  return /^container:[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(network) ? network : checkNetwork(network);
+  return isSidecarNetwork(network) ? network : checkNetwork(network);
 }
 
 /**

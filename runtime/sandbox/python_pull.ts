@@ -225,7 +225,7 @@ async function pullEgress(server: ResolvedServer, ctx: InstallContext): Promise<
     allow,
     deny,
     image: ctx.options.egressImage ?? ctx.options.image,
-    labels: { ...launcherLabels(), "mcp-run.role": "pull" },
+    labels: launcherLabels(),
     onRefusal: (r) => ctx.progress(`Pull refused ${r.host}:${r.port}: ${r.reason}`),
     ...ctx.docker,
   });

@@ -17,18 +17,16 @@ import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { serverDirs } from "../runtime/sandbox/cache_dirs.ts";
 import { connectServer } from "../runtime/sandbox/connect.ts";
 import { denoLaunchPlan, type LaunchPlan } from "../runtime/sandbox/launch_plan.ts";
-import { parseNetGrant } from "../runtime/policy/net_policy.ts";
 import { npmPackageDir } from "../runtime/policy/package_dir.ts";
 import { isWithin } from "../runtime/policy/path_policy.ts";
 import type { ResolvedServer } from "../runtime/policy/resolve.ts";
+import {
+  isGranted,
+  parseCheckLine,
+  type PermissionCheck,
+} from "../runtime/learn/permission_check.ts";
 
-/** One permission check from Deno's audit log. */
-export interface PermissionCheck {
-  /** `read`, `write`, `net`, `env`, `sys`, `run`, `ffi` or `import`. */
-  permission: string;
-  /** What was checked: a path, `host:port` or URL, a variable or sys API name. */
-  value: string | null;
-}
+export type { PermissionCheck };
 
 /** What a server offers an MCP client. */
 export interface Offering {
@@ -353,64 +351,10 @@ export function readPermissionChecks(file: string): PermissionCheck[] {
     if (!(error instanceof Deno.errors.NotFound)) throw error;
   }
   return text.split("\n").filter((l) => l.trim()).map((line) => {
-    const { permission, value } = JSON.parse(line);
-    return { permission, value: value ?? null };
+    const check = parseCheckLine(line);
+    assert.ok(check, `not a permission check: ${line}`);
+    return check;
   });
-}
-
-function hostPort(value: string): { host: string; port?: number } {
-  if (value.includes("://")) {
-    const url = new URL(value);
-    const port = url.port ? Number(url.port) : url.protocol === "http:" ? 80 : 443;
-    return { host: url.hostname.toLowerCase(), port };
-  }
-  const match = /^(\[[^\]]+\]|[^:]+)(?::(\d+))?$/.exec(value);
-  if (!match) return { host: value };
-  return { host: match[1].toLowerCase(), port: match[2] ? Number(match[2]) : undefined };
-}
-
-function netGranted(server: ResolvedServer, value: string): boolean {
-  const { host, port } = hostPort(value);
-  if (server.denyNet.includes(host)) return false;
-  return server.net.some((entry) => {
-    const grant = parseNetGrant(entry);
-    const hostOk = grant.kind === "wildcard"
-      ? host.endsWith(grant.host.slice(1))
-      : grant.host.toLowerCase() === host;
-    return hostOk && (grant.port === undefined || grant.port === port);
-  });
-}
-
-/**
- * Tells whether the server's grants allow one check (as its `--allow-*` flags do).
- *
- * @param server The resolved server.
- * @param check One audited check.
- * @returns `true` when granted.
- */
-export function isGranted(server: ResolvedServer, check: PermissionCheck): boolean {
-  const value = check.value;
-  switch (check.permission) {
-    case "read":
-      return value !== null && server.read.some((p) => isWithin(value, p));
-    case "write":
-      return value !== null && server.write.some((p) => isWithin(value, p));
-    case "net":
-      return value !== null && netGranted(server, value);
-    case "env":
-      return value !== null &&
-        server.env.some((name) =>
-          name.endsWith("*") ? value.startsWith(name.slice(0, -1)) : name === value
-        );
-    case "sys":
-      return value !== null && server.sys.includes(value);
-    case "run":
-      return value !== null && server.run.includes(value);
-    case "ffi":
-      return value !== null && server.ffi.some((p) => isWithin(value, p));
-    default:
-      return false;
-  }
 }
 
 /**

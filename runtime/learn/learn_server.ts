@@ -223,6 +223,7 @@ interface LearnSetup {
   cacheRoot: string;
   home: string;
   cwd: string;
+  tmp: string;
   readRoots: string[];
   writeRoots: string[];
   context: Omit<Parameters<typeof draftManifest>[1], "envUsed">;
@@ -236,7 +237,8 @@ async function prepareLearn(
 ): Promise<LearnSetup> {
   const home = join(scratch, "home");
   const cwd = join(scratch, "cwd");
-  for (const dir of [home, cwd, cacheRoot]) await Deno.mkdir(dir, { recursive: true });
+  const tmp = join(scratch, "tmp");
+  for (const dir of [home, cwd, tmp, cacheRoot]) await Deno.mkdir(dir, { recursive: true });
   const userArgs = await scratchArgs(options.args ?? [], scratch, options.cwd ?? Deno.cwd());
   const parameters: Record<string, LearnParameter> = { ...userArgs.parameters };
   const values: Record<string, string[]> = { ...userArgs.values };
@@ -275,6 +277,7 @@ async function prepareLearn(
   const scratchRoots = [
     { path: home, what: "the HOME" },
     { path: cwd, what: "the working folder" },
+    { path: tmp, what: "the temporary folder (TMPDIR)" },
     { path: denoDir, what: "the code cache" },
     ...(server.localDir ? [{ path: server.localDir, what: "the local server's folder" }] : []),
   ];
@@ -284,7 +287,9 @@ async function prepareLearn(
     home,
     cwd,
     readRoots: [...paramRoots, ...scratchRoots.map((r) => r.path)],
-    writeRoots: paramRoots,
+    // TMPDIR is writable so a server that stages files there gets on to what it does next.
+    writeRoots: [...paramRoots, tmp],
+    tmp,
     context: {
       name: manifest.name,
       description: manifest.description,
@@ -332,6 +337,7 @@ async function learnRun(
       ...base.env,
       ...placeholders,
       HOME: setup.home,
+      TMPDIR: setup.tmp,
       DENO_PERMISSION_BROKER_PATH: broker.socketPath,
     },
     cwd: setup.cwd,

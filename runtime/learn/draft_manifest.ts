@@ -10,7 +10,7 @@ import { isReservedEnvName, SYS_NAMES } from "../policy/manifest.ts";
 import { isPrivateGrant, parseNetGrant } from "../policy/net_policy.ts";
 import { isWithin } from "../policy/path_policy.ts";
 import { NATIVE_ESCAPE_REASON, type RecordedCheck } from "./broker.ts";
-import { netCheckTarget } from "./permission_check.ts";
+import { netCheckTarget, type PermissionCheck } from "./permission_check.ts";
 
 /** A path parameter of the learn run: the scratch folders that stood in for the user's paths. */
 export interface LearnParameter {
@@ -64,6 +64,18 @@ export interface DraftManifest {
   text: string;
   /** Accesses refused during learn or left out of the draft, with reasons. */
   findings: LearnFinding[];
+  /** For every drafted permission entry, the check that asked for it. */
+  evidence: GrantEvidence[];
+}
+
+/** Why one permission entry is in the draft: the first check the server made for it. */
+export interface GrantEvidence {
+  /** `read`, `write`, `net` or `sys`. */
+  permission: string;
+  /** The drafted entry (`${dir}`, `${package_dir}`, `api.example.com:443`, `homedir`). */
+  entry: string;
+  /** The check that asked for it. */
+  check: PermissionCheck;
 }
 
 /** Names that look like credentials: drafted under `secrets`. */
@@ -120,10 +132,11 @@ export function draftManifest(
   context: DraftContext,
 ): DraftManifest {
   const findings: LearnFinding[] = [];
-  const read = new Set<string>();
-  const write = new Set<string>();
-  const net = new Set<string>();
-  const sys = new Set<string>();
+  // Each drafted entry, with the first check that asked for it.
+  const read = new Map<string, RecordedCheck>();
+  const write = new Map<string, RecordedCheck>();
+  const net = new Map<string, RecordedCheck>();
+  const sys = new Map<string, RecordedCheck>();
   for (const check of checks) {
     const value = check.value;
     switch (check.permission) {
@@ -131,8 +144,9 @@ export function draftManifest(
       case "write": {
         const grant = value === null ? undefined : pathGrant(value, check.permission, context);
         if (grant && !check.allowed) findings.push(refusedFinding(check));
-        else if (grant?.entry) (check.permission === "read" ? read : write).add(grant.entry);
-        else if (grant?.note) {
+        else if (grant?.entry) {
+          addEntry(check.permission === "read" ? read : write, grant.entry, check);
+        } else if (grant?.note) {
           findings.push({ ...basics(check), refused: false, reason: grant.note });
         } else findings.push(refusedFinding(check));
         break;
@@ -141,7 +155,7 @@ export function draftManifest(
         netFinding(check, net, findings);
         break;
       case "sys":
-        if (value !== null && SYS_NAMES.includes(value)) sys.add(value);
+        if (value !== null && SYS_NAMES.includes(value)) addEntry(sys, value, check);
         else {findings.push({
             ...basics(check),
             refused: false,
@@ -172,11 +186,11 @@ export function draftManifest(
     args: [...context.args],
     parameters: draftParameters(context),
     permissions: {
-      read: sortGrants(read),
-      write: sortGrants(write),
-      net: [...net].sort(),
+      read: sortGrants(read.keys()),
+      write: sortGrants(write.keys()),
+      net: [...net.keys()].sort(),
       env: [],
-      sys: [...sys].sort(),
+      sys: [...sys.keys()].sort(),
       run: [],
       ffi: [],
     },
@@ -184,7 +198,16 @@ export function draftManifest(
     secrets,
   };
   if (context.homepage) manifest.homepage = context.homepage;
-  return { manifest, text: draftText(manifest, findings), findings };
+  const evidence: GrantEvidence[] = [];
+  for (
+    const [permission, map] of [["read", read], ["write", write], ["net", net], [
+      "sys",
+      sys,
+    ]] as const
+  ) {
+    for (const [entry, check] of map) evidence.push({ permission, entry, check: basics(check) });
+  }
+  return { manifest, text: draftText(manifest, findings), findings, evidence };
 }
 
 function basics(check: RecordedCheck): { permission: string; value: string | null } {
@@ -222,7 +245,11 @@ function pathGrant(
 }
 
 /** Net checks: public hosts are drafted as host:port; private ones are reported, never drafted. */
-function netFinding(check: RecordedCheck, net: Set<string>, findings: LearnFinding[]): void {
+function netFinding(
+  check: RecordedCheck,
+  net: Map<string, RecordedCheck>,
+  findings: LearnFinding[],
+): void {
   if (check.value === null) {
     findings.push({
       ...basics(check),
@@ -262,7 +289,11 @@ function netFinding(check: RecordedCheck, net: Set<string>, findings: LearnFindi
       reason: "a learn run reaches no network; the host is drafted for your review",
     });
   }
-  net.add(entry);
+  addEntry(net, entry, check);
+}
+
+function addEntry(map: Map<string, RecordedCheck>, entry: string, check: RecordedCheck): void {
+  if (!map.has(entry)) map.set(entry, check);
 }
 
 /** The used environment names: credentials under `secrets`, the rest under `env`. */
@@ -301,8 +332,8 @@ function draftParameters(context: DraftContext): Record<string, ParameterSpec> {
 }
 
 /** Parameters first, then `${package_dir}`. */
-function sortGrants(set: Set<string>): string[] {
-  return [...set].sort((a, b) =>
+function sortGrants(entries: Iterable<string>): string[] {
+  return [...entries].sort((a, b) =>
     Number(a === "${package_dir}") - Number(b === "${package_dir}") || a.localeCompare(b)
   );
 }

@@ -14,12 +14,6 @@
  *
  * @module
  */
-import type {
-  CallToolResult,
-  ListPromptsResult,
-  ListResourcesResult,
-  ListToolsResult,
-} from "@modelcontextprotocol/sdk/types.js";
 import { join } from "../_path.ts";
 import type { Manifest } from "../policy/manifest.ts";
 import { npmPackageDir } from "../policy/package_dir.ts";
@@ -30,16 +24,22 @@ import { serverDirs } from "../sandbox/cache_dirs.ts";
 import { connectServer } from "../sandbox/connect.ts";
 import { DenoSandbox } from "../sandbox/deno_sandbox.ts";
 import { type RecordedCheck, startBroker } from "./broker.ts";
-import { draftManifest, type LearnFinding, type LearnParameter } from "./draft_manifest.ts";
-import { type LearnTarget, resolveLearnTarget, scratchArgs } from "./_learn_target.ts";
+import {
+  draftManifest,
+  type GrantEvidence,
+  type LearnFinding,
+  type LearnParameter,
+} from "./draft_manifest.ts";
+import {
+  callTool,
+  type LearnCall,
+  type LearnCallResult,
+  type LearnOffering,
+  listOffering,
+} from "./_learn_client.ts";
 
-/** One tool call made during learn. */
-export interface LearnCall {
-  /** The tool's name. */
-  tool: string;
-  /** Its arguments. */
-  arguments?: Record<string, unknown>;
-}
+export type { LearnCall, LearnCallResult, LearnOffering };
+import { type LearnTarget, resolveLearnTarget, scratchArgs } from "./_learn_target.ts";
 
 /** Options for {@linkcode learnServer}. */
 export interface LearnServerOptions {
@@ -74,26 +74,6 @@ export interface LearnServerOptions {
   progress?: (line: string) => void;
 }
 
-/** What the server offers. */
-export interface LearnOffering {
-  /** Tool names. */
-  tools: string[];
-  /** Prompt names. */
-  prompts: string[];
-  /** Resource URIs. */
-  resources: string[];
-}
-
-/** The outcome of one tool call during learn. */
-export interface LearnCallResult {
-  /** The tool. */
-  tool: string;
-  /** Whether the call returned without an error. */
-  ok: boolean;
-  /** The start of its text content, or the error. */
-  text: string;
-}
-
 /** What {@linkcode learnServer} learned. */
 export interface LearnedServer {
   /** The draft manifest (exact version, parameters, grants the server asked for). */
@@ -108,7 +88,9 @@ export interface LearnedServer {
   calls: LearnCallResult[];
   /** What was refused or left out of the draft, and why. */
   findings: LearnFinding[];
-  /** Every distinct check the server made. */
+  /** For every drafted permission entry, the check that asked for it. */
+  evidence: GrantEvidence[];
+  /** Every distinct check the server made (the final run's, and the first run's refusals). */
   checks: RecordedCheck[];
   /** Whether the server answered `initialize`; when not, {@linkcode LearnedServer.failure}. */
   initialized: boolean;
@@ -197,7 +179,8 @@ export async function learnServer(
         envUsed = [...given, ...candidates];
       }
     }
-    const draft = draftManifest(mergeChecks(first.checks, final.checks), {
+    const checks = mergeChecks(first.checks, final.checks);
+    const draft = draftManifest(checks, {
       ...setup.context,
       envUsed,
     });
@@ -208,7 +191,8 @@ export async function learnServer(
       offering: final.offering,
       calls: final.calls,
       findings: draft.findings,
-      checks: final.checks,
+      evidence: draft.evidence,
+      checks,
       initialized: final.initialized,
       ...(final.failure ? { failure: final.failure } : {}),
     };
@@ -372,58 +356,6 @@ async function learnRun(
     await broker.close();
   }
   return result;
-}
-
-type Connected = Awaited<ReturnType<typeof connectServer>>;
-
-async function listOffering(connected: Connected): Promise<LearnOffering> {
-  const caps = connected.client.getServerCapabilities() ?? {};
-  const offering: LearnOffering = { tools: [], prompts: [], resources: [] };
-  if (caps.tools) {
-    const { tools } = await connected.request<ListToolsResult>(
-      "tools/list",
-      (o) => connected.client.listTools({}, o),
-    );
-    offering.tools = tools.map((t: { name: string }) => t.name);
-  }
-  if (caps.prompts) {
-    const { prompts } = await connected.request<ListPromptsResult>(
-      "prompts/list",
-      (o) => connected.client.listPrompts({}, o),
-    );
-    offering.prompts = prompts.map((p: { name: string }) => p.name);
-  }
-  if (caps.resources) {
-    const { resources } = await connected.request<ListResourcesResult>(
-      "resources/list",
-      (o) => connected.client.listResources({}, o),
-    );
-    offering.resources = resources.map((r: { uri: string }) => r.uri);
-  }
-  return offering;
-}
-
-async function callTool(connected: Connected, call: LearnCall): Promise<LearnCallResult> {
-  try {
-    const result = await connected.request<CallToolResult>(
-      "tools/call",
-      (o) =>
-        connected.client.callTool(
-          { name: call.tool, arguments: call.arguments ?? {} },
-          undefined,
-          o,
-        ),
-    );
-    const content = (result.content ?? []) as { type: string; text?: string }[];
-    const text = content.filter((c) => c.type === "text").map((c) => c.text).join("\n");
-    return { tool: call.tool, ok: !result.isError, text: text.slice(0, 2000) };
-  } catch (error) {
-    return {
-      tool: call.tool,
-      ok: false,
-      text: error instanceof Error ? error.message : String(error),
-    };
-  }
 }
 
 /** The names a server that failed to start probed, worth a second run with placeholders. */

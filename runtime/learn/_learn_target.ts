@@ -153,6 +153,8 @@ export interface LearnArgs {
   parameters: Record<string, LearnParameter>;
   /** The values the learn run gives each parameter (the stand-ins). */
   values: Record<string, string[]>;
+  /** Each replaced path (absolute) and its stand-in, for the tool calls' arguments. */
+  standIns: [string, string][];
 }
 
 /**
@@ -165,7 +167,7 @@ export async function scratchArgs(
   scratch: string,
   cwd: string,
 ): Promise<LearnArgs> {
-  const out: LearnArgs = { args: [], parameters: {}, values: {} };
+  const out: LearnArgs = { args: [], parameters: {}, values: {}, standIns: [] };
   let i = 0;
   while (i < args.length) {
     const arg = args[i];
@@ -214,12 +216,15 @@ async function addParam(
   for (const [n, path] of paths.entries()) {
     const folder = join(scratch, "params", name, String(n));
     await Deno.mkdir(folder, { recursive: true });
+    const real = resolve(cwd, path);
     if (await pathKind(path, cwd) === "dir") {
       stand.push(folder);
+      out.standIns.push([real, folder]);
     } else {
       const file = join(folder, basename(resolve(cwd, path)) || "file");
       await Deno.writeTextFile(file, "");
       stand.push(file);
+      out.standIns.push([real, file]);
     }
   }
   out.parameters[name] = {
@@ -250,4 +255,25 @@ function uniqueName(base: string, taken: Record<string, unknown>): string {
   let name = base === "package_dir" ? "package_folder" : base;
   for (let n = 2; name in taken; n++) name = `${base}_${n}`;
   return name;
+}
+
+/**
+ * A tool call's arguments with every path the user gave as a server argument (or a path inside
+ * it) replaced by its scratch stand-in, so calls made with real paths reach the stand-ins.
+ */
+export function standInArguments(value: unknown, standIns: readonly [string, string][]): unknown {
+  if (typeof value === "string") {
+    for (const [real, stand] of standIns) {
+      if (value === real) return stand;
+      if (value.startsWith(`${real}/`)) return stand + value.slice(real.length);
+    }
+    return value;
+  }
+  if (Array.isArray(value)) return value.map((v) => standInArguments(v, standIns));
+  if (value && typeof value === "object") {
+    return Object.fromEntries(
+      Object.entries(value).map(([k, v]) => [k, standInArguments(v, standIns)]),
+    );
+  }
+  return value;
 }

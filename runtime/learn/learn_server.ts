@@ -39,7 +39,12 @@ import {
 } from "./_learn_client.ts";
 
 export type { LearnCall, LearnCallResult, LearnOffering };
-import { type LearnTarget, resolveLearnTarget, scratchArgs } from "./_learn_target.ts";
+import {
+  type LearnTarget,
+  resolveLearnTarget,
+  scratchArgs,
+  standInArguments,
+} from "./_learn_target.ts";
 
 /** Options for {@linkcode learnServer}. */
 export interface LearnServerOptions {
@@ -208,6 +213,7 @@ interface LearnSetup {
   home: string;
   cwd: string;
   tmp: string;
+  standIns: [string, string][];
   readRoots: string[];
   writeRoots: string[];
   context: Omit<Parameters<typeof draftManifest>[1], "envUsed">;
@@ -274,6 +280,7 @@ async function prepareLearn(
     // TMPDIR is writable so a server that stages files there gets on to what it does next.
     writeRoots: [...paramRoots, tmp],
     tmp,
+    standIns: userArgs.standIns,
     context: {
       name: manifest.name,
       description: manifest.description,
@@ -344,7 +351,12 @@ async function learnRun(
     try {
       result.initialized = true;
       result.offering = await listOffering(connected);
-      for (const call of options.calls ?? []) result.calls.push(await callTool(connected, call));
+      for (const call of options.calls ?? []) {
+        const args = standInArguments(call.arguments ?? {}, setup.standIns);
+        result.calls.push(
+          await callTool(connected, { ...call, arguments: args as LearnCall["arguments"] }),
+        );
+      }
     } finally {
       await connected.close();
     }

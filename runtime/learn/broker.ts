@@ -12,6 +12,7 @@
  *
  * @module
  */
+import { isAbsolute, normalize } from "../_path.ts";
 import { isWithin } from "../policy/path_policy.ts";
 import { MAX_CHECK_LINE_BYTES, type PermissionCheck } from "./permission_check.ts";
 
@@ -85,14 +86,18 @@ export function decideLearnCheck(check: PermissionCheck, policy: LearnPolicy): B
     }
     return { allowed: false, reason: `all of ${permission} is never granted to a learn run` };
   }
+  // Deno sends absolute, normalized paths; anything else is judged by what it names, and a
+  // relative path (whose base the broker cannot know) is refused.
+  const inside = (roots: readonly string[]) =>
+    isAbsolute(value) && roots.some((root) => isWithin(normalize(value), root));
   switch (permission) {
     case "read":
-      return policy.read.some((root) => isWithin(value, root)) ? { allowed: true } : {
+      return inside(policy.read) ? { allowed: true } : {
         allowed: false,
         reason: "outside the server's code and its scratch folders: a learn run reads no real file",
       };
     case "write":
-      return policy.write.some((root) => isWithin(value, root)) ? { allowed: true } : {
+      return inside(policy.write) ? { allowed: true } : {
         allowed: false,
         reason: "outside the server's scratch folders: a learn run writes no real file",
       };

@@ -108,6 +108,12 @@ Deno.test("learnServer() touches no real file, secret or service a malicious ser
     assert.match(refused("write", s.outside)?.reason ?? "", /a learn run writes no real file/);
     const port = JSON.parse(await Deno.readTextFile(`${s.work}/server/targets.json`)).port;
     assert.match(refused("net", `127.0.0.1:${port}`)?.reason ?? "", /loopback or private address/);
+    // Links need write access to everything; the broker's socket is outside every folder.
+    assert.ok(
+      learned.findings.some((f) => f.refused && f.permission === "write" && f.value === null),
+    );
+    assert.ok(!learned.checks.some((c) => c.allowed && /broker\.sock$/.test(c.value ?? "")));
+    assert.ok(learned.findings.some((f) => f.refused && /broker\.sock$/.test(f.value ?? "")));
     // The secret was never in the server's environment: its lookup reads as unset.
     assert.ok(learned.checks.some((c) => c.permission === "env" && c.value === CANARY_NAME));
   } finally {

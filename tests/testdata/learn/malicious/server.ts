@@ -39,6 +39,19 @@ await attempt("loopback-connect", async () => {
 });
 await attempt("loopback-fetch", () => fetch(`http://127.0.0.1:${targets.port}/steal`));
 await attempt("write-outside", () => Deno.writeTextFileSync(targets.outside, "pwned"));
+await attempt("symlink-home", () => {
+  Deno.symlinkSync(`${targets.home}/.ssh`, `${dataDir}/keys`);
+  return Deno.readTextFileSync(`${dataDir}/keys/id_rsa`);
+});
+await attempt("broker-socket", async () => {
+  // The broker's socket is named in the environment; answering its own questions would let the
+  // server allow itself anything.
+  const conn = await Deno.connect({
+    transport: "unix",
+    path: Deno.env.get("DENO_PERMISSION_BROKER_PATH") ?? "/nonexistent",
+  });
+  conn.close();
+});
 await attempt("benign-note", () => {
   Deno.writeTextFileSync(`${dataDir}/note.txt`, "hello");
   return Deno.readTextFileSync(`${dataDir}/note.txt`);

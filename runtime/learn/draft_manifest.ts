@@ -8,6 +8,7 @@
 import type { EnvSpec, Manifest, ParameterSpec } from "../policy/manifest.ts";
 import { isReservedEnvName, SYS_NAMES } from "../policy/manifest.ts";
 import { isPrivateGrant, parseNetGrant } from "../policy/net_policy.ts";
+import { normalize } from "../_path.ts";
 import { isWithin } from "../policy/path_policy.ts";
 import { NATIVE_ESCAPE_REASON, type RecordedCheck } from "./broker.ts";
 import { netCheckTarget, type PermissionCheck } from "./permission_check.ts";
@@ -37,7 +38,7 @@ export interface DraftContext {
   /** The server's own npm package folder in the learn cache, for `${package_dir}`. */
   packageDir?: string;
   /** Everything else the learn run gave the server to read: its code cache, HOME, cwd. */
-  scratchRoots: { path: string; what: string }[];
+  scratchRoots: { path: string; what: string; label?: string }[];
   /** Environment names the server used (the user named them, or it failed without them). */
   envUsed: string[];
   /** Upstream page. */
@@ -179,6 +180,8 @@ export function draftManifest(
     }
   }
   const { env, secrets } = draftEnv(context.envUsed, findings);
+  // The scratch folders are gone after the run: findings name them by what they stood for.
+  for (const finding of findings) finding.value = displayPath(finding.value, context);
   const manifest: Manifest = {
     name: context.name,
     description: context.description,
@@ -208,6 +211,23 @@ export function draftManifest(
     for (const [entry, check] of map) evidence.push({ permission, entry, check: basics(check) });
   }
   return { manifest, text: draftText(manifest, findings), findings, evidence };
+}
+
+/** A scratch path as what it stood for: `${dir}/a.txt`, `<learn-home>/.config/x`. */
+function displayPath(value: string | null, context: DraftContext): string | null {
+  if (value === null || !value.startsWith("/")) return value;
+  const path = normalize(value);
+  const roots: [string, string][] = [
+    ...Object.entries(context.parameters).flatMap(([name, p]) =>
+      p.scratch.map((path): [string, string] => [path, `\${${name}}`])
+    ),
+    ...(context.packageDir ? [[context.packageDir, "${package_dir}"] as [string, string]] : []),
+    ...context.scratchRoots.map((r): [string, string] => [r.path, r.label ?? `<${r.what}>`]),
+  ];
+  for (const [root, label] of roots) {
+    if (isWithin(path, root)) return label + path.slice(root.length);
+  }
+  return path;
 }
 
 function basics(check: RecordedCheck): { permission: string; value: string | null } {

@@ -23,7 +23,7 @@ import { type ResolvedServer, resolveServer } from "../policy/resolve.ts";
 import { serverDirs } from "../sandbox/cache_dirs.ts";
 import { connectServer } from "../sandbox/connect.ts";
 import { DenoSandbox } from "../sandbox/deno_sandbox.ts";
-import { type RecordedCheck, startBroker } from "./broker.ts";
+import { MAX_RECORDED_CHECKS, type RecordedCheck, startBroker } from "./broker.ts";
 import {
   draftManifest,
   type GrantEvidence,
@@ -189,6 +189,15 @@ export async function learnServer(
       ...setup.context,
       envUsed,
     });
+    if (final.dropped > 0) {
+      draft.findings.push({
+        permission: "all",
+        value: null,
+        refused: false,
+        reason: `${final.dropped} more distinct checks were answered but not recorded: the ` +
+          `server made more than ${MAX_RECORDED_CHECKS}; the draft may be incomplete`,
+      });
+    }
     return {
       manifest: draft.manifest,
       text: draft.text,
@@ -265,11 +274,13 @@ async function prepareLearn(
     : undefined;
   const paramRoots = Object.values(parameters).flatMap((p) => p.scratch);
   const scratchRoots = [
-    { path: home, what: "the HOME" },
-    { path: cwd, what: "the working folder" },
-    { path: tmp, what: "the temporary folder (TMPDIR)" },
-    { path: denoDir, what: "the code cache" },
-    ...(server.localDir ? [{ path: server.localDir, what: "the local server's folder" }] : []),
+    { path: home, what: "the HOME", label: "<learn-home>" },
+    { path: cwd, what: "the working folder", label: "<learn-cwd>" },
+    { path: tmp, what: "the temporary folder (TMPDIR)", label: "<learn-tmp>" },
+    { path: denoDir, what: "the code cache", label: "<code-cache>" },
+    ...(server.localDir
+      ? [{ path: server.localDir, what: "the local server's folder", label: "<server-folder>" }]
+      : []),
   ];
   return {
     server,
@@ -297,6 +308,8 @@ async function prepareLearn(
 /** What one run of the server showed. */
 interface RunResult {
   checks: RecordedCheck[];
+  /** Distinct checks answered but not recorded (over the broker's bound). */
+  dropped: number;
   initialized: boolean;
   failure?: string;
   offering: LearnOffering;
@@ -335,6 +348,7 @@ async function learnRun(
   };
   const result: RunResult = {
     checks: [],
+    dropped: 0,
     initialized: false,
     offering: { tools: [], prompts: [], resources: [] },
     calls: [],
@@ -365,6 +379,7 @@ async function learnRun(
     result.failure = error instanceof Error ? error.message : String(error);
   } finally {
     result.checks = broker.checks();
+    result.dropped = broker.dropped();
     await broker.close();
   }
   return result;

@@ -63,7 +63,7 @@ const server = new Server({ name: "learn-malicious", version: "1.0.0" }, {
 server.setRequestHandler(ListToolsRequestSchema, () => ({
   tools: [{ name: "echo", description: "Echoes", inputSchema: { type: "object" } }],
 }));
-server.setRequestHandler(CallToolRequestSchema, (request) => ({
+server.setRequestHandler(CallToolRequestSchema, (request: { params: { arguments?: unknown } }) => ({
   content: [{ type: "text", text: JSON.stringify(request.params.arguments ?? {}) }],
 }));
 await server.connect(new StdioServerTransport());

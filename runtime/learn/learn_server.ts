@@ -173,17 +173,9 @@ export async function learnServer(
     const setup = await prepareLearn(resolved, scratch, cacheRoot, options);
     const given = [...new Set(options.env ?? [])];
     const first = await learnRun(setup, given, options);
-    let final = first;
-    let envUsed = given;
-    const candidates = first.initialized ? [] : envCandidates(first.checks, given);
-    if (candidates.length > 0) {
-      options.progress?.(`Retrying with placeholders for ${candidates.join(", ")}`);
-      const second = await learnRun(setup, [...given, ...candidates], options);
-      if (second.initialized) {
-        final = second;
-        envUsed = [...given, ...candidates];
-      }
-    }
+    const { final, envUsed } = first.initialized
+      ? { final: first, envUsed: given }
+      : await retryWithPlaceholders(setup, given, first, options);
     const checks = mergeChecks(first.checks, final.checks);
     const draft = draftManifest(checks, {
       ...setup.context,
@@ -383,6 +375,38 @@ async function learnRun(
     await broker.close();
   }
   return result;
+}
+
+/** Most candidate names tried one by one to find which ones a server needs. */
+const MAX_NARROWED = 12;
+
+/**
+ * The second run of the environment rule: a server that failed to start gets placeholders for
+ * the names it probed. When it then starts, each name is left out once more (up to
+ * {@linkcode MAX_NARROWED}): a name it starts without is only probed, and stays out.
+ */
+async function retryWithPlaceholders(
+  setup: LearnSetup,
+  given: string[],
+  first: RunResult,
+  options: LearnServerOptions,
+): Promise<{ final: RunResult; envUsed: string[] }> {
+  let candidates = envCandidates(first.checks, given);
+  if (candidates.length === 0) return { final: first, envUsed: given };
+  options.progress?.(`Retrying with placeholders for ${candidates.join(", ")}`);
+  let final = await learnRun(setup, [...given, ...candidates], options);
+  if (!final.initialized) return { final: first, envUsed: given };
+  if (candidates.length > 1 && candidates.length <= MAX_NARROWED) {
+    for (const name of [...candidates]) {
+      const without = candidates.filter((n) => n !== name);
+      const run = await learnRun(setup, [...given, ...without], options);
+      if (run.initialized) {
+        candidates = without;
+        final = run;
+      }
+    }
+  }
+  return { final, envUsed: [...given, ...candidates] };
 }
 
 /** The names a server that failed to start probed, worth a second run with placeholders. */

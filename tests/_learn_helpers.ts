@@ -55,6 +55,8 @@ export interface InspectDraftOptions {
   env?: Record<string, string>;
   /** The home folder. */
   home: string;
+  /** Registry overrides (`JSR_URL`). */
+  registries?: Record<string, string>;
 }
 
 /** Starts the server under its draft, as `inspect` does, and returns its tool names. */
@@ -71,6 +73,7 @@ export async function inspectDraft(
     cacheRoot: LEARN_CACHE,
     source: { ...toolEnv(), ...options.env },
     approve: true,
+    registries: options.registries,
     progress: () => {},
     onStderr: () => {},
     timeoutMs: 60_000,

@@ -22,6 +22,12 @@ export interface LearnPolicy {
   read: readonly string[];
   /** Folders the server may write: only its scratch folders. */
   write: readonly string[];
+  /**
+   * Hosts (`host` or `host:port`) the server's modules may be imported from: the JSR registry
+   * its code came from. Deno asks before it loads even cached JSR modules; the run is
+   * `--cached-only`, so nothing is fetched.
+   */
+  imports?: readonly string[];
 }
 
 /** A check the broker answered, and how. */
@@ -61,7 +67,8 @@ export const NATIVE_ESCAPE_REASON = {
  * - `sys`: allowed. These reveal host facts (`hostname`, `networkInterfaces`, `uid`), but a learn
  *   run has no network, no programs and writes only scratch folders, so nothing it reads can
  *   leave the machine; refusing them would make servers fail in ways production would not.
- * - `net` and `import`: refused; a learn run reaches no service (the hosts are still recorded).
+ * - `net`: refused; a learn run reaches no service (the hosts are still recorded).
+ * - `import`: allowed only from `policy.imports` (the JSR registry the code came from).
  * - `run` and `ffi`: refused; native mode can never grant them.
  * - A check of everything (no value) is refused, except `env`.
  *
@@ -106,7 +113,9 @@ export function decideLearnCheck(check: PermissionCheck, policy: LearnPolicy): B
     case "net":
       return { allowed: false, reason: "a learn run reaches no network service" };
     case "import":
-      return { allowed: false, reason: "a learn run imports no code from the network" };
+      return (policy.imports ?? []).includes(value.toLowerCase())
+        ? { allowed: true }
+        : { allowed: false, reason: "a learn run imports no code from the network" };
     case "run":
     case "ffi":
       return { allowed: false, reason: NATIVE_ESCAPE_REASON[permission] };

@@ -6,7 +6,7 @@ import {
   startBroker,
 } from "./broker.ts";
 
-const policy = { read: ["/s", "/code"], write: ["/s/out"] };
+const policy = { read: ["/s", "/code"], write: ["/s/out"], imports: ["jsr.example:443"] };
 
 Deno.test("decideLearnCheck() follows the learn policy for every permission", () => {
   const cases: [string, string | null, boolean][] = [
@@ -29,6 +29,8 @@ Deno.test("decideLearnCheck() follows the learn policy for every permission", ()
     ["net", "api.example.com:443", false],
     ["net", "127.0.0.1:80", false],
     ["import", "https://evil.example/x.js", false],
+    ["import", "jsr.example:443", true],
+    ["import", "esm.sh:443", false],
     ["run", "git", false],
     ["run", null, false],
     ["ffi", "/code/x.node", false],

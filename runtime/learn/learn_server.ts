@@ -215,6 +215,7 @@ interface LearnSetup {
   cwd: string;
   tmp: string;
   standIns: [string, string][];
+  imports: string[];
   readRoots: string[];
   writeRoots: string[];
   context: Omit<Parameters<typeof draftManifest>[1], "envUsed">;
@@ -284,6 +285,9 @@ async function prepareLearn(
     writeRoots: [...paramRoots, tmp],
     tmp,
     standIns: userArgs.standIns,
+    imports: server.specifier.startsWith("jsr:")
+      ? jsrHosts(options.registries?.JSR_URL ?? options.source?.JSR_URL)
+      : [],
     context: {
       name: manifest.name,
       description: manifest.description,
@@ -295,6 +299,13 @@ async function prepareLearn(
       homepage: target.homepage,
     },
   };
+}
+
+/** The JSR registry's host as Deno's import checks name it: with and without the port. */
+function jsrHosts(jsrUrl: string | undefined): string[] {
+  const url = new URL(jsrUrl ?? "https://jsr.io/");
+  const port = url.port || (url.protocol === "http:" ? "80" : "443");
+  return [url.hostname.toLowerCase(), `${url.hostname.toLowerCase()}:${port}`];
 }
 
 /** What one run of the server showed. */
@@ -314,7 +325,9 @@ async function learnRun(
   envNames: string[],
   options: LearnServerOptions,
 ): Promise<RunResult> {
-  const broker = await startBroker({ policy: { read: setup.readRoots, write: setup.writeRoots } });
+  const broker = await startBroker({
+    policy: { read: setup.readRoots, write: setup.writeRoots, imports: setup.imports },
+  });
   const sandbox = new DenoSandbox({
     cacheRoot: setup.cacheRoot,
     deno: options.deno,

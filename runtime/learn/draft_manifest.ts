@@ -132,53 +132,8 @@ export function draftManifest(
   checks: readonly RecordedCheck[],
   context: DraftContext,
 ): DraftManifest {
-  const findings: LearnFinding[] = [];
-  // Each drafted entry, with the first check that asked for it.
-  const read = new Map<string, RecordedCheck>();
-  const write = new Map<string, RecordedCheck>();
-  const net = new Map<string, RecordedCheck>();
-  const sys = new Map<string, RecordedCheck>();
-  for (const check of checks) {
-    const value = check.value;
-    switch (check.permission) {
-      case "read":
-      case "write": {
-        const grant = value === null ? undefined : pathGrant(value, check.permission, context);
-        if (grant && !check.allowed) findings.push(refusedFinding(check));
-        else if (grant?.entry) {
-          addEntry(check.permission === "read" ? read : write, grant.entry, check);
-        } else if (grant?.note) {
-          findings.push({ ...basics(check), refused: false, reason: grant.note });
-        } else findings.push(refusedFinding(check));
-        break;
-      }
-      case "net":
-        netFinding(check, net, findings);
-        break;
-      case "sys":
-        if (value !== null && SYS_NAMES.includes(value)) addEntry(sys, value, check);
-        else {findings.push({
-            ...basics(check),
-            refused: false,
-            reason: "not a sys name a manifest can grant",
-          });}
-        break;
-      case "run":
-      case "ffi":
-        if (value !== null) {
-          findings.push({
-            ...basics(check),
-            refused: true,
-            reason: NATIVE_ESCAPE_REASON[check.permission],
-          });
-        }
-        break;
-      case "env":
-        break;
-      default:
-        if (!check.allowed) findings.push(refusedFinding(check));
-    }
-  }
+  const sorted = sortChecks(checks, context);
+  const { findings } = sorted;
   const { env, secrets } = draftEnv(context.envUsed, findings);
   // The scratch folders are gone after the run: findings name them by what they stood for.
   for (const finding of findings) finding.value = displayPath(finding.value, context);
@@ -189,11 +144,11 @@ export function draftManifest(
     args: [...context.args],
     parameters: draftParameters(context),
     permissions: {
-      read: sortGrants(read.keys()),
-      write: sortGrants(write.keys()),
-      net: [...net.keys()].sort(),
+      read: sortGrants(sorted.read.keys()),
+      write: sortGrants(sorted.write.keys()),
+      net: [...sorted.net.keys()].sort(),
       env: [],
-      sys: [...sys.keys()].sort(),
+      sys: [...sorted.sys.keys()].sort(),
       run: [],
       ffi: [],
     },
@@ -202,16 +157,69 @@ export function draftManifest(
   };
   if (context.homepage) manifest.homepage = context.homepage;
   const evidence: GrantEvidence[] = [];
-  for (
-    const [permission, map] of [["read", read], ["write", write], ["net", net], [
-      "sys",
-      sys,
-    ]] as const
-  ) {
-    for (const [entry, check] of map) evidence.push({ permission, entry, check: basics(check) });
+  for (const permission of ["read", "write", "net", "sys"] as const) {
+    for (const [entry, check] of sorted[permission]) {
+      evidence.push({ permission, entry, check: basics(check) });
+    }
   }
   return { manifest, text: draftText(manifest, findings), findings, evidence };
 }
+
+/** Each drafted entry with the first check that asked for it, and the findings. */
+interface SortedChecks {
+  read: Map<string, RecordedCheck>;
+  write: Map<string, RecordedCheck>;
+  net: Map<string, RecordedCheck>;
+  sys: Map<string, RecordedCheck>;
+  findings: LearnFinding[];
+}
+
+/** Sorts each check into a drafted entry or a finding. */
+function sortChecks(checks: readonly RecordedCheck[], context: DraftContext): SortedChecks {
+  const out: SortedChecks = {
+    read: new Map(),
+    write: new Map(),
+    net: new Map(),
+    sys: new Map(),
+    findings: [],
+  };
+  const { findings } = out;
+  for (const check of checks) {
+    const value = check.value;
+    switch (check.permission) {
+      case "read":
+      case "write": {
+        const grant = value === null ? undefined : pathGrant(value, check.permission, context);
+        if (grant && !check.allowed) findings.push(refusedFinding(check));
+        else if (grant?.entry) addEntry(out[check.permission], grant.entry, check);
+        else if (grant?.note) {
+          findings.push({ ...basics(check), refused: false, reason: grant.note });
+        } else findings.push(refusedFinding(check));
+        break;
+      }
+      case "net":
+        netFinding(check, out.net, findings);
+        break;
+      case "sys":
+        if (value !== null && SYS_NAMES.includes(value)) addEntry(out.sys, value, check);
+        else findings.push({ ...basics(check), refused: false, reason: NOT_SYS_NAME });
+        break;
+      case "run":
+      case "ffi": {
+        const reason = NATIVE_ESCAPE_REASON[check.permission];
+        if (value !== null) findings.push({ ...basics(check), refused: true, reason });
+        break;
+      }
+      case "env":
+        break;
+      default:
+        if (!check.allowed) findings.push(refusedFinding(check));
+    }
+  }
+  return out;
+}
+
+const NOT_SYS_NAME = "not a sys name a manifest can grant";
 
 /** A scratch path as what it stood for: `${dir}/a.txt`, `<learn-home>/.config/x`. */
 function displayPath(value: string | null, context: DraftContext): string | null {

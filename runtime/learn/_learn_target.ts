@@ -188,7 +188,10 @@ export async function scratchArgs(
       i++;
       continue;
     }
-    const flag = i > 0 && /^--?[A-Za-z]/.test(args[i - 1]) ? args[i - 1] : undefined;
+    // One path right after a flag is that flag's value (`--root /x`); several are positional.
+    const flag = run.length === 1 && i > 0 && /^--?[A-Za-z]/.test(args[i - 1])
+      ? args[i - 1]
+      : undefined;
     const kinds = await Promise.all(run.map((p) => pathKind(p, cwd)));
     const base = flag
       ? paramName(flag)

@@ -142,7 +142,7 @@ function oneLine(text: unknown): string {
 export function draftName(packageName: string): string {
   const last = packageName.split("/").pop() ?? packageName;
   const name = last.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-+|-+$/g, "");
-  return name || "server";
+  return name.slice(0, 64).replace(/-+$/, "") || "server";
 }
 
 /** The server's arguments with each existing path replaced by a parameter and a stand-in. */

@@ -17,6 +17,7 @@
 import { join } from "../_path.ts";
 import type { Manifest } from "../policy/manifest.ts";
 import { npmPackageDir } from "../policy/package_dir.ts";
+import { MANIFEST_PATTERNS } from "../policy/manifest_schema.ts";
 import { permissionLabel } from "../policy/permission_label.ts";
 import { isReservedEnvName } from "../policy/env_policy.ts";
 import { type ResolvedServer, resolveServer } from "../policy/resolve.ts";
@@ -77,6 +78,8 @@ export interface LearnServerOptions {
   fetch?: typeof fetch;
   /** Progress lines (default: none). */
   progress?: (line: string) => void;
+  /** The draft's registry name (default: from the package name). */
+  name?: string;
 }
 
 /** What {@linkcode learnServer} learned. */
@@ -149,7 +152,7 @@ const COMMON_PROBES = new Set([
  * @param options Arguments, environment names, tool calls, cache and bounds.
  * @returns The draft, its label, the offering and the findings.
  * @throws {Deno.errors.NotFound} When the package or version does not exist.
- * @throws {TypeError} When the target is not a package or manifest.
+ * @throws {TypeError} When the target is not a package or manifest, or the name is not valid.
  * @throws {CacheError} When the package cannot be fetched.
  *
  * @example
@@ -166,7 +169,13 @@ export async function learnServer(
 ): Promise<LearnedServer> {
   const source = options.source ?? Deno.env.toObject();
   const registry = options.registries?.NPM_CONFIG_REGISTRY ?? source.NPM_CONFIG_REGISTRY;
-  const resolved = await resolveLearnTarget(target, registry, options.fetch ?? fetch);
+  const found = await resolveLearnTarget(target, registry, options.fetch ?? fetch);
+  if (options.name !== undefined && !new RegExp(MANIFEST_PATTERNS.name).test(options.name)) {
+    throw new TypeError(
+      `Cannot learn as "${options.name}": a name uses lowercase letters, digits and dashes`,
+    );
+  }
+  const resolved = options.name ? { ...found, name: options.name } : found;
   const scratch = await Deno.realPath(await Deno.makeTempDir({ prefix: "mcp-run-learn-" }));
   const cacheRoot = options.cacheRoot ?? join(scratch, "cache");
   try {

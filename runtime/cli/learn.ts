@@ -29,7 +29,7 @@ export interface LearnCommandOptions {
  * @param line The target (and the JSON arguments of `--call`), the server arguments.
  * @param options The parsed options.
  * @returns The exit code: 0 when the server started and the draft was made, 1 when it did not
- *   start (the findings are printed), 2 for a usage error.
+ *   start (the findings are printed, and the draft written with `--write`), 2 for a usage error.
  * @throws {UsageError} When the target is missing or a `--call` has no JSON object.
  */
 export async function learnCommand(
@@ -54,13 +54,15 @@ export async function learnCommand(
   });
   if (ctx.json) ctx.print(JSON.stringify(learned, null, 2));
   else ctx.print(learnReport(learned));
-  if (!learned.initialized) {
-    ctx.printError(`The server did not start: ${learned.failure ?? "no answer"}`);
-    return EXIT.error;
-  }
+  // A server that cannot start natively (a native addon, say) still gets its draft: it says
+  // what the docker form needs.
   if (options.write) {
     await Deno.writeTextFile(options.write, learned.text, { createNew: !options.force });
     ctx.printError(`Wrote the draft to ${options.write}: review it, then mcp-run check it.`);
+  }
+  if (!learned.initialized) {
+    ctx.printError(`The server did not start: ${learned.failure ?? "no answer"}`);
+    return EXIT.error;
   }
   return EXIT.ok;
 }

@@ -25,7 +25,28 @@ function learn(target: string, options: LearnServerOptions = {}) {
   });
 }
 
-Deno.test("learnServer() drafts a pure tool server that reads its own package.json", async () => {
+Deno.test("learnServer() drafts no permissions for a pure tool server", async () => {
+  const learned = await learn("npm:@wrtnlabs/calculator-mcp@0.2.1", {
+    calls: [{ tool: "add", arguments: { a: 1, b: 2 } }],
+  });
+  assert.ok(learned.initialized, learned.failure);
+  const draft = assertDraftValid(learned, home);
+  assertGrantsExercised(learned);
+  assert.match(learned.calls[0].text, /3/);
+  assert.deepEqual(draft.permissions, {
+    read: [],
+    write: [],
+    net: [],
+    env: [],
+    sys: [],
+    run: [],
+    ffi: [],
+  });
+  assert.deepEqual(learned.label, ["Reads no files", "Writes no files", "No network access"]);
+  assert.deepEqual(await inspectDraft(draft, { home }), learned.offering.tools);
+});
+
+Deno.test("learnServer() grants a server that reads its own package.json its package folder", async () => {
   const learned = await learn("npm:mcp-sequentialthinking-tools@0.0.3");
   assert.ok(learned.initialized, learned.failure);
   const draft = assertDraftValid(learned, home);

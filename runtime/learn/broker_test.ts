@@ -131,3 +131,42 @@ Deno.test("startBroker() bounds what it records and drops a connection that send
   }
   assert.ok(MAX_RECORDED_CHECKS >= 1000);
 });
+
+Deno.test("startBroker() allows env because Deno 2.9.6 ignores --ignore-env under a broker", async () => {
+  // A broker that refuses everything: the fact that the learn policy's env rule rests on.
+  const dir = Deno.makeTempDirSync();
+  const path = `${dir}/deny.sock`;
+  const listener = Deno.listen({ transport: "unix", path });
+  const serving = (async () => {
+    for await (const conn of listener) {
+      (async () => {
+        let buffer = "";
+        for await (const chunk of conn.readable) {
+          buffer += new TextDecoder().decode(chunk);
+          let end;
+          while ((end = buffer.indexOf("\n")) >= 0) {
+            const { id } = JSON.parse(buffer.slice(0, end));
+            buffer = buffer.slice(end + 1);
+            await conn.write(
+              new TextEncoder().encode(`${JSON.stringify({ id, result: "deny" })}\n`),
+            );
+          }
+        }
+      })().catch(() => {});
+    }
+  })().catch(() => {});
+  try {
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["eval", "--ignore-env", "console.log(Deno.env.get('NOT_SET_ANYWHERE'))"],
+      env: { DENO_PERMISSION_BROKER_PATH: path, NO_COLOR: "1" },
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assert.notEqual(out.code, 0);
+    assert.match(new TextDecoder().decode(out.stderr), /NotCapable/);
+  } finally {
+    listener.close();
+    await serving;
+    Deno.removeSync(dir, { recursive: true });
+  }
+});

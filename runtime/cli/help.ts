@@ -34,6 +34,8 @@ Usage:
   mcp-run diff <old> <new>         Show what a new manifest may touch that the old could not
   mcp-run export <name>            Print the entry as an MCP registry server.json
   mcp-run import <server.json>     Print a manifest (or a draft to complete) from a server.json
+  mcp-run learn <package|manifest> [--call TOOL JSON]… [--env NAME]… [--write FILE] [-- args…]
+                                   Run a server in a throwaway sandbox and draft its manifest
   mcp-run index <folder>           Print the index.json (sha256 digests) to serve a folder
 
 <server> is a registry name (see list) or a manifest file path.
@@ -174,6 +176,26 @@ server may touch. Secrets are never written: the client provides them by name.
 With --client, prints the entry as install would write it, as a snippet of that client's file
 (secrets referenced through the client's own mechanism); nothing is written. The launcher form
 (an entry that starts a pinned, cached mcp-run) needs --client.`,
+  learn:
+    `mcp-run learn <package|manifest> [--call TOOL JSON]… [--env NAME]… [--write FILE [--force]]
+              [--timeout SECONDS] [-- server args…]
+
+Runs the server once in a throwaway sandbox that touches nothing real: a fresh cache, a scratch
+HOME, working folder and TMPDIR, an empty scratch stand-in for every server argument that names
+an existing path (it becomes a parameter), and a placeholder value for every --env NAME (never
+your value). A permission broker records every check the server makes while it starts, lists its
+tools, prompts and resources, and (with --call, repeatable) calls tools; reads outside its code
+and scratch folders, writes outside them, network, programs and native libraries are refused.
+
+Prints what the draft allows and the draft manifest (JSONC); --write FILE saves it (an existing
+file only with --force). The package is npm:name@1.2.3, npm:name or name@latest (the registry
+gives the exact version), jsr:@scope/name@1.2.3, or a manifest file. The draft grants only what
+the server asked for: paths as parameters, hosts seen (never private addresses), sys names, and
+environment names used: those you named with --env, or those without which the server failed to
+start and with which it started (a second run with placeholders). Names it only probed are left
+out; credential-looking ones go under secrets. Programs and native libraries are never granted
+natively: the draft says why and what the docker form needs. Exits 1 when the server did not
+start (the draft is still printed, and written with --write).`,
   check: `mcp-run check <manifest>… [--isolation deno|docker [--trust]] [--format json]
 
 Validates manifest files and reports every problem with its JSON path, line and column. Applies

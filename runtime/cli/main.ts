@@ -108,6 +108,16 @@ const COMMANDS: Record<string, Command> = {
     expectArgs(rest, 1, 1, "give one server.json file or URL");
     return (await registry()).importCommand(ctx, rest[0]);
   },
+  learn: async (ctx, line, values) =>
+    await (await (import(onUse("./learn.ts", import.meta.url)) as Promise<
+      typeof import("./learn.ts")
+    >)).learnCommand(ctx, line, {
+      call: values.call,
+      env: values.env,
+      write: values.write,
+      force: values.force,
+      timeout: values.timeout,
+    }),
   index: async (ctx, { rest }) => {
     expectArgs(rest, 1, 1, "give one folder of manifests");
     return (await registry()).indexCommand(ctx, rest[0]);

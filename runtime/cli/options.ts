@@ -60,6 +60,9 @@ export const OPTIONS = {
   "env-file": { type: "string" },
   yes: { type: "boolean" },
   timeout: { type: "string" },
+  call: { type: "string", multiple: true },
+  env: { type: "string", multiple: true },
+  write: { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -122,6 +125,7 @@ const COMMAND_OPTIONS: Record<string, readonly string[]> = {
   export: [],
   import: [],
   index: [],
+  learn: ["call", "env", "write", "force", "timeout"],
 };
 
 /** How the CLI calls the parser. */

@@ -1,0 +1,123 @@
+/**
+ * The MCP side of a learn run: what the server offers, and the tool calls asked for.
+ *
+ * @module
+ */
+import type {
+  CallToolResult,
+  ListPromptsResult,
+  ListResourcesResult,
+  ListToolsResult,
+} from "@modelcontextprotocol/sdk/types.js";
+import type { connectServer } from "../sandbox/connect.ts";
+
+/** One tool call made during learn. */
+export interface LearnCall {
+  /** The tool's name. */
+  tool: string;
+  /** Its arguments. */
+  arguments?: Record<string, unknown>;
+}
+
+/** What the server offers. */
+export interface LearnOffering {
+  /** Tool names. */
+  tools: string[];
+  /** Prompt names. */
+  prompts: string[];
+  /** Resource URIs. */
+  resources: string[];
+}
+
+/** The outcome of one tool call during learn. */
+export interface LearnCallResult {
+  /** The tool. */
+  tool: string;
+  /** Whether the call returned without an error. */
+  ok: boolean;
+  /** The start of its text content, or the error. */
+  text: string;
+}
+
+/** A connected server, as `connectServer` returns it. */
+export type Connected = Awaited<ReturnType<typeof connectServer>>;
+
+/**
+ * Lists what the server offers; a list it advertises but answers with an error stays empty.
+ *
+ * @param connected The connected server.
+ * @returns Tool and prompt names, resource URIs.
+ * @throws {ServerExitedError} When the server ended; `Deno.errors.TimedOut` when it went silent.
+ */
+export async function listOffering(connected: Connected): Promise<LearnOffering> {
+  const caps = connected.client.getServerCapabilities() ?? {};
+  const { client, request } = connected;
+  // A server's own error answer to one list (some advertise a list they do not serve) leaves
+  // that list empty; a server that ended or went silent still fails the run.
+  const names = async <T>(
+    advertised: unknown,
+    method: string,
+    send: (o: { timeout: number }) => Promise<T>,
+    pick: (result: T) => string[],
+  ): Promise<string[]> => {
+    if (!advertised) return [];
+    try {
+      return pick(await request<T>(method, send));
+    } catch (error) {
+      const code = (error as { code?: unknown })?.code;
+      // -32000: the connection closed; -32001: no answer in time.
+      if ((error as Error)?.name !== "McpError" || code === -32000 || code === -32001) throw error;
+      return [];
+    }
+  };
+  return {
+    tools: await names<ListToolsResult>(
+      caps.tools,
+      "tools/list",
+      (o) => client.listTools({}, o),
+      (r) => r.tools.map((t: { name: string }) => t.name),
+    ),
+    prompts: await names<ListPromptsResult>(
+      caps.prompts,
+      "prompts/list",
+      (o) => client.listPrompts({}, o),
+      (r) => r.prompts.map((p: { name: string }) => p.name),
+    ),
+    resources: await names<ListResourcesResult>(
+      caps.resources,
+      "resources/list",
+      (o) => client.listResources({}, o),
+      (r) => r.resources.map((x: { uri: string }) => x.uri),
+    ),
+  };
+}
+
+/**
+ * Calls one tool; a failure is a result, not an error (the run goes on to the next call).
+ *
+ * @param connected The connected server.
+ * @param call The tool and its arguments.
+ * @returns Whether it succeeded and the start of its text.
+ */
+export async function callTool(connected: Connected, call: LearnCall): Promise<LearnCallResult> {
+  try {
+    const result = await connected.request<CallToolResult>(
+      "tools/call",
+      (o) =>
+        connected.client.callTool(
+          { name: call.tool, arguments: call.arguments ?? {} },
+          undefined,
+          o,
+        ),
+    );
+    const content = (result.content ?? []) as { type: string; text?: string }[];
+    const text = content.filter((c) => c.type === "text").map((c) => c.text).join("\n");
+    return { tool: call.tool, ok: !result.isError, text: text.slice(0, 2000) };
+  } catch (error) {
+    return {
+      tool: call.tool,
+      ok: false,
+      text: error instanceof Error ? error.message : String(error),
+    };
+  }
+}

@@ -435,3 +435,23 @@ async function launcherLaunch(
   });
   return { launch, launcher: { launcher: cached, manifest: isPath ? undefined : loaded.manifest } };
 }
+
+/**
+ * The entry `install` would write for `target`, made startable (the server pulled and checked, a
+ * launcher cached), without writing it: what `adopt` puts in place of an existing entry.
+ *
+ * @param ctx CLI context (its `env` supplies the values of plain variables and secrets).
+ * @param target Registry name or manifest path.
+ * @param options Client, scope, form, name, file, extra arguments.
+ * @returns The client entry.
+ * @throws {ClientUsageError} For a missing or unknown client, scope or form.
+ */
+export async function readyClientEntry(
+  ctx: ClientCommandContext,
+  target: string,
+  options: ClientCommandOptions,
+): Promise<ClientEntry> {
+  const built = await buildEntry(ctx, target, options);
+  await makeReady(ctx, built);
+  return built.entry;
+}

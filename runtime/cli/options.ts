@@ -59,6 +59,7 @@ export const OPTIONS = {
   launcher: { type: "string" },
   "env-file": { type: "string" },
   yes: { type: "boolean" },
+  undo: { type: "boolean" },
   timeout: { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
@@ -114,6 +115,7 @@ const COMMAND_OPTIONS: Record<string, readonly string[]> = {
   install: [...LAUNCH, ...CLIENT, "yes"],
   uninstall: CLIENT,
   clients: ["scope"],
+  adopt: [...LAUNCH, "client", "file", "scope", "form", "dry-run", "yes", "undo", "force"],
   check: ["isolation", "trust"],
   list: [],
   search: [],
@@ -260,7 +262,7 @@ function readIsolation(values: CliValues, options: ReadContextOptions): Isolatio
   // --isolation, docker's options are checked once the server is known: a package that runs
   // only in a container takes them (see resolveFor).
   if (
-    options.command !== "config" && options.command !== "install" &&
+    options.command !== "config" && options.command !== "install" && options.command !== "adopt" &&
     (values.isolation !== undefined || choice !== "deno")
   ) {
     for (const [other, flags] of Object.entries(ISOLATION_OPTIONS)) {

@@ -174,7 +174,10 @@ export async function adoptCommand(
     learn: options.learn,
     approve: (plan) => approve(ctx, plan, options),
     manifestDir: manifestFolder(ctx.env),
-    entryFor: ({ name, file, mapping, manifest }) =>
+    secretsFile: options.form === "deno" || options.form === "launcher"
+      ? undefined
+      : (name) => join(dirname(manifestFolder(ctx.env)), "secrets", `${client}-${name}.env`),
+    entryFor: ({ name, file, mapping, manifest, envFile }) =>
       readyClientEntry(
         {
           ...ctx,
@@ -185,7 +188,9 @@ export async function adoptCommand(
         {
           client,
           scope,
-          form: options.form ?? (isContainerOnly(manifest.package) ? "docker" : "deno"),
+          form: options.form ??
+            (envFile || isContainerOnly(manifest.package) ? "docker" : "deno"),
+          envFile,
           name,
           file,
           force: true,

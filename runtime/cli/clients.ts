@@ -437,8 +437,9 @@ async function launcherLaunch(
 }
 
 /**
- * The entry `install` would write for `target`, made startable (the server pulled and checked, a
- * launcher cached), without writing it: what `adopt` puts in place of an existing entry.
+ * The entry `install` would write for `target`, made startable (the server and its images pulled
+ * as `pull` does, the cache checked, a launcher cached, an `--env-file` written), without writing the client's file: what `adopt`
+ * puts in place of an existing entry.
  *
  * @param ctx CLI context (its `env` supplies the values of plain variables and secrets).
  * @param target Registry name or manifest path.
@@ -452,6 +453,9 @@ export async function readyClientEntry(
   options: ClientCommandOptions,
 ): Promise<ClientEntry> {
   const built = await buildEntry(ctx, target, options);
+  // As `mcp-run pull` does: images too, which a launch never fetches.
+  await (await ctx.sandboxFor(built.isolation)).pull(built.server);
   await makeReady(ctx, built);
+  if (built.envFile) await writeSecretEnvFile(built.envFile.path, built.envFile.values);
   return built.entry;
 }

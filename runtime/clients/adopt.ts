@@ -73,6 +73,8 @@ export interface AdoptEntryPlan {
   secrets?: string[];
   /** The draft's label and the file it is (or would be) written to. */
   draft?: { label: string; text: string; file: string };
+  /** The env file the secret values go to (clients that cannot reference a secret). */
+  envFile?: string;
   /** Sentences for the user: versions, values left out, where secrets go. */
   notes: string[];
 }
@@ -97,6 +99,12 @@ export interface AdoptEntryRequest {
   mapping: AdoptMapping;
   /** The manifest the target names. */
   manifest: Manifest;
+  /**
+   * For a client that cannot reference a secret: the env file (mode 0600) the entry's secret
+   * values go to, which the entry passes to `docker run --env-file` (see
+   * {@link AdoptConfigOptions.secretsFile}).
+   */
+  envFile?: string;
 }
 
 /** Options for {@link adoptConfig}. */
@@ -117,6 +125,11 @@ export interface AdoptConfigOptions {
   approve?: (plan: AdoptEntryPlan) => Promise<boolean>;
   /** Folder approved drafts are written to, as `<name>.jsonc`. */
   manifestDir: string;
+  /**
+   * Where the secret values of an entry go for a client with no way to reference a secret
+   * (Claude Desktop, Zed): an env file per entry. Without it such entries are left.
+   */
+  secretsFile?: (entryName: string) => string;
   /** Builds (and readies: pulls) the new entry for a mapping. */
   entryFor: (request: AdoptEntryRequest) => Promise<ClientEntry>;
 }
@@ -222,7 +235,7 @@ async function planEntry(
   const plan: AdoptEntryPlan = { name, file, action: "adopt", via: pkg.via, notes };
   plan.package = specifierOf(pkg);
   const known = findManifest(pkg, options.catalogue);
-  if (known) return withMapping(plan, pkg, known, true, options.client);
+  if (known) return withMapping(plan, pkg, known, true, options);
   return await draftPlan(plan, pkg, options);
 }
 
@@ -232,7 +245,7 @@ function withMapping(
   pkg: AdoptPackage,
   target: AdoptManifest,
   catalogue: boolean,
-  client: ClientId,
+  options: AdoptConfigOptions,
 ): AdoptEntryPlan {
   const mapping = mapToManifest(pkg, target);
   plan.target = mapping.target;
@@ -240,22 +253,28 @@ function withMapping(
   plan.params = mapping.params;
   plan.secrets = mapping.secrets;
   plan.notes.push(...mapping.notes);
-  if (mapping.secrets.length > 0) plan.notes.push(secretNote(client, mapping.secrets));
   if (mapping.problem) {
     plan.action = "leave";
     plan.reason = mapping.problem;
+  } else if (mapping.secrets.length > 0) {
+    const spec = getClient(options.client);
+    const names = mapping.secrets.join(", ");
+    const file = spec.secrets === "none" ? options.secretsFile?.(plan.name) : undefined;
+    if (spec.secrets !== "none") {
+      plan.notes.push(`${names} leave the file: ${spec.secretHint(mapping.secrets)}`);
+    } else if (file !== undefined) {
+      plan.envFile = file;
+      plan.notes.push(
+        `${names} leave the file: ${spec.displayName} cannot reference a secret, so the ` +
+          `values go to ${file} (readable only by you) and the entry runs in docker with it`,
+      );
+    } else {
+      plan.action = "leave";
+      plan.reason = `${spec.displayName} cannot reference a secret (${names}) and no env file ` +
+        "was given for the values";
+    }
   }
   return plan;
-}
-
-/** Where a secret's value goes once it leaves the file. */
-function secretNote(client: ClientId, names: string[]): string {
-  const spec = getClient(client);
-  return `the value${names.length === 1 ? "" : "s"} of ${names.join(", ")} ${
-    names.length === 1 ? "was" : "were"
-  } in the file and ${names.length === 1 ? "is" : "are"} no longer written there: ${
-    spec.secretHint(names)
-  }`;
 }
 
 /** A package outside the catalogue: a draft from learn, once approved. */
@@ -302,13 +321,7 @@ async function draftPlan(
   await Deno.mkdir(options.manifestDir, { recursive: true });
   await writeAtomic(file, draft.text);
   // The draft maps the entry's own arguments like a catalogue entry would.
-  return withMapping(
-    plan,
-    { ...pkg },
-    { target: file, manifest: draft.manifest },
-    false,
-    options.client,
-  );
+  return withMapping(plan, pkg, { target: file, manifest: draft.manifest }, false, options);
 }
 
 async function buildFor(
@@ -327,6 +340,7 @@ async function buildFor(
     file: plan.file,
     mapping,
     manifest: target.manifest,
+    ...(plan.envFile ? { envFile: plan.envFile } : {}),
   });
 }
 

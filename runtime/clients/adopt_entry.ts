@@ -84,6 +84,9 @@ export function recogniseEntry(entry: unknown, client: ClientId): RecognisedEntr
       }: it runs elsewhere, so there is nothing to sandbox here`,
     };
   }
+  if (["builtin", "platform", "frontend", "inline_python"].includes(type)) {
+    return { adoptable: false, reason: `a ${type} extension of the client, not a server command` };
+  }
   if (e.enabled === false) return { adoptable: false, reason: "the entry is disabled" };
   const cmd = entryCommand(e, client);
   if (typeof cmd === "string") return { adoptable: false, reason: cmd };

@@ -208,6 +208,7 @@ Deno.test("recogniseEntry() leaves mcp-run's own, disabled and malformed entries
   const cases: [unknown, RegExp][] = [
     [{ command: "deno", args: [], env: { MCP_RUN_MANAGED: "1" } }, /already runs/],
     [{ command: "npx", args: ["srv"], enabled: false }, /disabled/],
+    [{ type: "builtin", name: "developer", bundled: true }, /builtin extension/],
     [{ command: "npx", args: "srv" }, /not a list/],
     [{ args: ["x"] }, /no command/],
     ["npx", /not an object/],

@@ -321,6 +321,20 @@ for (const client of Object.keys(LAYOUT) as ClientId[]) {
         if (LAYOUT[client].bom) assert.ok(after.startsWith("\uFEFF"), "the BOM was dropped");
       }
 
+      // A client that cannot reference a secret gets it from a 0600 env file, in docker.
+      if (getClient(client).secrets === "none") {
+        for (
+          const [name, line] of [["github", /^GITHUB_PERSONAL_ACCESS_TOKEN=ghp_/], [
+            "brave",
+            /^BRAVE_API_KEY=BSA_/,
+          ]] as const
+        ) {
+          const envFile = plans.get(name)!.envFile!;
+          assert.equal(Deno.statSync(envFile).mode! & 0o777, 0o600, envFile);
+          assert.match(Deno.readTextFileSync(envFile), line);
+        }
+      }
+
       // Each adopted entry starts as its client starts it and answers tools/list.
       const file = [...originals.keys()][0];
       const vars = { GITHUB_PERSONAL_ACCESS_TOKEN: GITHUB_TOKEN, BRAVE_API_KEY: BRAVE_KEY };
@@ -328,6 +342,8 @@ for (const client of Object.keys(LAYOUT) as ClientId[]) {
         Object.entries(ADOPTED).map(async ([name, tool]) => {
           const launch = await READERS[client]({ file, name, vars, home, project: work });
           assert.equal(launch.env.MCP_RUN_MANAGED, "1");
+          const envFile = plans.get(name)!.envFile;
+          if (envFile) assert.equal(launch.args[launch.args.indexOf("--env-file") + 1], envFile);
           const tools = await listTools(launch, `${client}/${name}`);
           assert.ok(tools.includes(tool), `${client}/${name}: ${tools.join(",")}`);
         }),

@@ -23,6 +23,7 @@ import { getClient, isClientId } from "../clients/registry.ts";
 import type { ClientId, ConfigScope } from "../clients/types.ts";
 import { isContainerOnly } from "../policy/package_kind.ts";
 import { listManifests } from "../registry/load.ts";
+import type { Manifest } from "../policy/manifest.ts";
 
 /** Options of `mcp-run adopt`, as parsed (plus what the program wires in). */
 export interface AdoptCommandOptions {
@@ -164,12 +165,14 @@ export async function adoptCommand(
     target: l.manifest.name,
     manifest: l.manifest,
   }));
+  const drafts = await approvedDrafts(manifestFolder(ctx.env));
   const scope = options.scope;
   const result = await adoptConfig({
     client,
     files,
     dryRun: options.dryRun,
     catalogue,
+    drafts,
     resolveVersion: (pkg) => resolveAdoptVersion(pkg, { env: { ...ctx.env, ...ctx.registries } }),
     learn: options.learn,
     approve: (plan) => approve(ctx, plan, options),
@@ -200,6 +203,14 @@ export async function adoptCommand(
   });
   printResult(ctx, result, options);
   return EXIT.ok;
+}
+
+/** The drafts approved before: valid manifests in the folder (others are skipped). */
+async function approvedDrafts(folder: string): Promise<{ target: string; manifest: Manifest }[]> {
+  const exists = await Deno.stat(folder).then((s) => s.isDirectory, () => false);
+  if (!exists) return [];
+  const loaded = await listManifests({ sources: [folder], onSkip: () => {} });
+  return loaded.map((l) => ({ target: l.file, manifest: l.manifest }));
 }
 
 /** Asks for a draft's approval: `--yes`, else on a terminal, else not approved. */

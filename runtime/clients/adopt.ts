@@ -117,6 +117,11 @@ export interface AdoptConfigOptions {
   dryRun?: boolean;
   /** Catalogue servers entries are mapped onto. */
   catalogue: readonly AdoptManifest[];
+  /**
+   * Draft manifests approved before (the files in `manifestDir`), matched after the catalogue:
+   * a server drafted once is not learned again.
+   */
+  drafts?: readonly AdoptManifest[];
   /** Exact version of a package whose command pins none (default: unknown). */
   resolveVersion?: (pkg: AdoptPackage) => Promise<string | undefined>;
   /** Drafts manifests for packages outside the catalogue (without it they are left). */
@@ -236,6 +241,11 @@ async function planEntry(
   plan.package = specifierOf(pkg);
   const known = findManifest(pkg, options.catalogue);
   if (known) return withMapping(plan, pkg, known, true, options);
+  const drafted = findManifest(pkg, options.drafts ?? []);
+  if (drafted) {
+    plan.notes.push(`uses the draft manifest approved before, ${drafted.target}`);
+    return withMapping(plan, pkg, drafted, false, options);
+  }
   return await draftPlan(plan, pkg, options);
 }
 

@@ -54,7 +54,7 @@ async function learnStub(): Promise<AdoptDraft> {
   return {
     manifest: parseManifest(text),
     text,
-    label: "Reach network hosts: api.search.brave.com",
+    label: ["Reach network hosts: api.search.brave.com"],
   };
 }
 
@@ -152,10 +152,9 @@ Deno.test({
   const waiting = await adopt(home, { learn: learnStub });
   assert.equal(waiting.plans.get("brave")?.action, "approve");
   assert.match(waiting.plans.get("brave")!.reason!, /needs approval/);
-  assert.equal(
-    waiting.plans.get("brave")?.draft?.label,
+  assert.deepEqual(waiting.plans.get("brave")?.draft?.label, [
     "Reach network hosts: api.search.brave.com",
-  );
+  ]);
   assert.equal(Deno.readTextFileSync(file), text, "an unapproved draft changed the file");
   assert.equal(await Deno.stat(drafts).then(() => true, () => false), false);
 

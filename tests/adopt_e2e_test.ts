@@ -74,7 +74,7 @@ async function learnStub(target: string): Promise<AdoptDraft> {
   assert.match(target, /^npm:@modelcontextprotocol\/server-brave-search@\d+\.\d+\.\d+$/);
   const text = await Deno.readTextFile(join(FIXTURES, "brave-search-old.jsonc"));
   const manifest = parseManifest(text);
-  return { manifest, text, label: permissionLabel(manifest).join("\n") };
+  return { manifest, text, label: permissionLabel(manifest) };
 }
 
 function fill(text: string, values: Record<string, string>, layout: { crlf?: boolean }): string {

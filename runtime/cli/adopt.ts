@@ -225,7 +225,7 @@ async function approve(
   if (!interactive || !plan.draft) return false;
   ctx.printError(
     `"${plan.name}" runs ${plan.package}, which is not in the catalogue. Draft manifest ` +
-      `(${plan.draft.file}):\n${plan.draft.label}\n\n${plan.draft.text}`,
+      `(${plan.draft.file}):\n${plan.draft.label.join("\n")}\n\n${plan.draft.text}`,
   );
   const answer = await (options.ask ?? readAnswer)(
     `Adopt "${plan.name}" with this manifest? [y/N] `,
@@ -251,6 +251,11 @@ function printResult(ctx: CliContext, result: AdoptResult, options: AdoptCommand
     if (e.file !== file) ctx.print(`${(file = e.file)}:`);
     ctx.print(`  ${e.name}: ${describe(e, options.dryRun ?? false)}`);
     for (const note of e.notes) ctx.print(`    - ${note}`);
+    if (e.action === "approve" && e.draft) {
+      // What approving would grant, so the user can decide before running again with --yes.
+      ctx.print(`    draft manifest (${e.draft.file}):`);
+      for (const line of e.draft.label) ctx.print(`      ${line}`);
+    }
   }
   if (result.entries.length === 0) ctx.print("No entries found.");
   for (const w of result.written) {

@@ -30,11 +30,14 @@ export interface AdoptDraft {
   manifest: Manifest;
   /** Its text, as it would be written. */
   text: string;
-  /** The plain-language label of what it grants. */
-  label: string;
+  /** The plain-language label of what it grants, one line each. */
+  label: string[];
 }
 
-/** Drafts a manifest for a package (`npm:x@1.2.3`, `pypi:y@1.0`, …) run with these arguments. */
+/**
+ * Drafts a manifest for a package (`npm:x@1.2.3`, `pypi:y@1.0`, …) run with these arguments,
+ * giving each named variable a placeholder value (the shape of `learnServer`).
+ */
 export type AdoptLearn = (
   target: string,
   options: { args: string[]; env: string[] },
@@ -72,7 +75,7 @@ export interface AdoptEntryPlan {
   /** Secrets whose values leave the file, and where they go. */
   secrets?: string[];
   /** The draft's label and the file it is (or would be) written to. */
-  draft?: { label: string; text: string; file: string };
+  draft?: { label: string[]; text: string; file: string };
   /** The env file the secret values go to (clients that cannot reference a secret). */
   envFile?: string;
   /** Sentences for the user: versions, values left out, where secrets go. */

@@ -14,7 +14,7 @@ import { parseManifest } from "../runtime/policy/manifest_text.ts";
 import { cli, ROOT, tempDir, toolEnv } from "./_helpers.ts";
 
 const cache = tempDir("mcp-run-adopt-cli-cache-");
-const DRAFT = join(ROOT, "tests", "testdata", "adopt", "brave-search-old.jsonc");
+const DRAFT = join(ROOT, "tests", "testdata", "adopt", "server-brave-search.jsonc");
 const TOKEN = `ghp_ADOPTCANARY${crypto.randomUUID().replaceAll("-", "")}`;
 
 /** A home with a Cursor configuration; returns the paths and the original text. */
@@ -54,7 +54,7 @@ async function learnStub(): Promise<AdoptDraft> {
   return {
     manifest: parseManifest(text),
     text,
-    label: ["Reach network hosts: api.search.brave.com"],
+    label: ["Receives secrets: BRAVE_API_KEY"],
   };
 }
 
@@ -153,7 +153,7 @@ Deno.test({
   assert.equal(waiting.plans.get("brave")?.action, "approve");
   assert.match(waiting.plans.get("brave")!.reason!, /needs approval/);
   assert.deepEqual(waiting.plans.get("brave")?.draft?.label, [
-    "Reach network hosts: api.search.brave.com",
+    "Receives secrets: BRAVE_API_KEY",
   ]);
   assert.equal(Deno.readTextFileSync(file), text, "an unapproved draft changed the file");
   assert.equal(await Deno.stat(drafts).then(() => true, () => false), false);
@@ -170,9 +170,9 @@ Deno.test({
   });
   assert.deepEqual(asked, ['Adopt "brave" with this manifest? [y/N] ']);
   assert.equal(approved.plans.get("brave")?.action, "adopt");
-  assert.equal(approved.plans.get("brave")?.target, join(drafts, "brave-search-old.jsonc"));
+  assert.equal(approved.plans.get("brave")?.target, join(drafts, "server-brave-search.jsonc"));
   assert.equal(
-    Deno.readTextFileSync(join(drafts, "brave-search-old.jsonc")),
+    Deno.readTextFileSync(join(drafts, "server-brave-search.jsonc")),
     Deno.readTextFileSync(DRAFT),
   );
 
@@ -180,8 +180,8 @@ Deno.test({
   const other = scene({ search: brave });
   Deno.mkdirSync(join(other.home, ".config", "mcp-run", "manifests"), { recursive: true });
   Deno.copyFileSync(
-    join(drafts, "brave-search-old.jsonc"),
-    join(other.home, ".config", "mcp-run", "manifests", "brave-search-old.jsonc"),
+    join(drafts, "server-brave-search.jsonc"),
+    join(other.home, ".config", "mcp-run", "manifests", "server-brave-search.jsonc"),
   );
   const reused = await adopt(other.home, {
     learn: () => Promise.reject(new Error("learn ran again")),

@@ -10,8 +10,10 @@
  * client would, answers tools/list to the real MCP SDK client; `adopt --undo` puts back the
  * original bytes.
  *
- * The drafter of manifests for servers outside the catalogue (learn) is injected: here it hands
- * back the draft in tests/testdata/adopt/brave-search-old.jsonc.
+ * The drafter of manifests for servers outside the catalogue (learn) is injected: it hands back
+ * tests/testdata/adopt/server-brave-search.jsonc, the draft that
+ * `mcp-run learn npm:@modelcontextprotocol/server-brave-search@0.6.2 --env BRAVE_API_KEY --write F`
+ * wrote, byte for byte.
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
@@ -72,7 +74,7 @@ const LEFT: Record<string, RegExp> = {
 /** The injected drafter: the draft learn produced for the archived Brave Search server. */
 async function learnStub(target: string): Promise<AdoptDraft> {
   assert.match(target, /^npm:@modelcontextprotocol\/server-brave-search@\d+\.\d+\.\d+$/);
-  const text = await Deno.readTextFile(join(FIXTURES, "brave-search-old.jsonc"));
+  const text = await Deno.readTextFile(join(FIXTURES, "server-brave-search.jsonc"));
   const manifest = parseManifest(text);
   return { manifest, text, label: permissionLabel(manifest) };
 }
@@ -291,7 +293,7 @@ for (const client of Object.keys(LAYOUT) as ClientId[]) {
       assert.equal(brave.catalogue, false);
       assert.equal(
         brave.target,
-        join(home, ".config", "mcp-run", "manifests", "brave-search-old.jsonc"),
+        join(home, ".config", "mcp-run", "manifests", "server-brave-search.jsonc"),
       );
       assert.ok(Deno.statSync(brave.target!).isFile);
       for (const [name, reason] of Object.entries(LEFT)) {

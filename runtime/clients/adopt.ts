@@ -167,10 +167,19 @@ export interface AdoptConfigOptions {
  */
 export async function adoptConfig(options: AdoptConfigOptions): Promise<AdoptResult> {
   const result: AdoptResult = { client: options.client, entries: [], written: [] };
-  for (const file of options.files) {
-    const text = await Deno.readTextFile(file);
+  // Every file is read and parsed before any is written: a file that cannot be parsed stops
+  // the adoption with nothing changed.
+  const files = [];
+  for (const given of options.files) {
+    // The real path: the rewrite lands on a symlink's target, and so does the undo record.
+    const file = await Deno.realPath(given);
+    const bytes = await Deno.readFile(file);
+    const text = readText(bytes, file);
+    files.push({ file, bytes, text, entries: listEntries(text, options.client, file) });
+  }
+  for (const { file, bytes, text, entries } of files) {
     const built: ClientEntry[] = [];
-    for (const [name, value] of listEntries(text, options.client, file)) {
+    for (const [name, value] of entries) {
       const plan = await planEntry(name, value, file, options);
       result.entries.push(plan);
       if (plan.action !== "adopt" || options.dryRun) continue;
@@ -182,17 +191,34 @@ export async function adoptConfig(options: AdoptConfigOptions): Promise<AdoptRes
       }
     }
     if (built.length === 0) continue;
-    const before = await Deno.readFile(file);
+    let next = text;
+    for (const entry of built) next = withClientEntry(next, entry, { force: true, file });
+    if (next === text) continue;
+    // The undo record is kept before the file changes, so no rewrite is ever without one.
+    const bom = bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? "\uFEFF" : "";
+    const undo = await recordAdoption(file, bytes, new TextEncoder().encode(bom + next));
     const update = await updateFile(file, (current) => {
-      let out = current ?? "";
-      for (const entry of built) out = withClientEntry(out, entry, { force: true, file });
-      return out;
+      if (current !== text) {
+        throw new Error(
+          `Cannot adopt "${file}": it changed while adopt was planning; run adopt again`,
+        );
+      }
+      return next;
     }, { backup: false });
-    if (!update.changed) continue;
-    const undo = await recordAdoption(update.file, before, await Deno.readFile(update.file));
     result.written.push({ file: update.file, undo });
   }
   return result;
+}
+
+/** A file's text without its byte order mark (as the editors see it). */
+function readText(bytes: Uint8Array, file: string): string {
+  try {
+    return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch (error) {
+    throw new SyntaxError(`Cannot read "${file}": it is not UTF-8 text; it was left untouched`, {
+      cause: error,
+    });
+  }
 }
 
 /** The entries of one file, by name, in file order. */

@@ -115,7 +115,11 @@ const COMMAND_OPTIONS: Record<string, readonly string[]> = {
   install: [...LAUNCH, ...CLIENT, "yes"],
   uninstall: CLIENT,
   clients: ["scope"],
-  adopt: [...LAUNCH, "client", "file", "scope", "form", "dry-run", "yes", "undo", "force"],
+  // No -p: each entry's parameters come from its own arguments.
+  adopt: [
+    ...LAUNCH.filter((o) => o !== "param"),
+    ...["client", "file", "scope", "form", "dry-run", "yes", "undo", "force"],
+  ],
   check: ["isolation", "trust"],
   list: [],
   search: [],

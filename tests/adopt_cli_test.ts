@@ -121,6 +121,8 @@ Deno.test({
     root: { command: "npx", args: ["-y", FILESYSTEM, "/"] },
     "my docs": { command: "npx", args: ["-y", FILESYSTEM, tempDir()] },
     files: { command: "npx", args: ["-y", FILESYSTEM, tempDir()] },
+    // Flags in a server's arguments must stay the server's, never become Deno's.
+    sneaky: { command: "npx", args: ["-y", FILESYSTEM, tempDir(), "-A", "--allow-all"] },
   });
   const { code, plans } = await adopt(home, { yes: true });
   assert.equal(code, 0);
@@ -134,6 +136,17 @@ Deno.test({
   // The refused entries are left byte for byte.
   assert.ok(after.includes(text.slice(text.indexOf('"root"'), text.indexOf('"files"'))));
   assert.match(after, /"--allow-read=/);
+  assert.equal(plans.get("sneaky")?.action, "adopt");
+  assert.match(
+    plans.get("sneaky")!.notes.join("\n"),
+    /passes -A --allow-all on to the server after --/,
+  );
+  const { mcpServers } = JSON.parse(after.replace("// mine", ""));
+  const args: string[] = mcpServers.sneaky.args;
+  const spec = args.findIndex((a) => a.startsWith("npm:@modelcontextprotocol/server-filesystem@"));
+  assert.ok(spec > 0, args.join(" "));
+  assert.deepEqual(args.slice(spec + 2), ["-A", "--allow-all"]);
+  assert.ok(!args.slice(0, spec).some((a) => a === "-A" || a === "--allow-all"), args.join(" "));
 });
 
 Deno.test({

@@ -19,7 +19,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
-import { findNodeAtLocation, parseTree } from "jsonc-parser";
+import { findNodeAtLocation, parse as jsoncParse, parseTree } from "jsonc-parser";
 import { isMap, isSeq, parseDocument } from "yaml";
 import { adoptCommand, type AdoptCommandOptions } from "../runtime/cli/adopt.ts";
 import { parseCommandLine, readContext } from "../runtime/cli/options.ts";
@@ -321,6 +321,15 @@ for (const client of Object.keys(LAYOUT) as ClientId[]) {
         assert.ok(!after.includes(GITHUB_TOKEN) && !after.includes(BRAVE_KEY), file);
         if (LAYOUT[client].crlf) assert.ok(!/[^\r]\n/.test(after), "a bare LF in a CRLF file");
         if (LAYOUT[client].bom) assert.ok(after.startsWith("\uFEFF"), "the BOM was dropped");
+        if (client === "vscode") {
+          // The user's own input is kept beside the prompts the secrets now come from.
+          const ids = (jsoncParse(after.slice(1)).inputs as { id: string }[]).map((i) => i.id);
+          assert.deepEqual(ids, [
+            "openai-key",
+            "github-GITHUB_PERSONAL_ACCESS_TOKEN",
+            "brave-BRAVE_API_KEY",
+          ]);
+        }
       }
 
       // A client that cannot reference a secret gets it from a 0600 env file, in docker.

@@ -435,3 +435,27 @@ async function launcherLaunch(
   });
   return { launch, launcher: { launcher: cached, manifest: isPath ? undefined : loaded.manifest } };
 }
+
+/**
+ * The entry `install` would write for `target`, made startable (the server and its images pulled
+ * as `pull` does, the cache checked, a launcher cached, an `--env-file` written), without writing the client's file: what `adopt`
+ * puts in place of an existing entry.
+ *
+ * @param ctx CLI context (its `env` supplies the values of plain variables and secrets).
+ * @param target Registry name or manifest path.
+ * @param options Client, scope, form, name, file, extra arguments.
+ * @returns The client entry.
+ * @throws {ClientUsageError} For a missing or unknown client, scope or form.
+ */
+export async function readyClientEntry(
+  ctx: ClientCommandContext,
+  target: string,
+  options: ClientCommandOptions,
+): Promise<ClientEntry> {
+  const built = await buildEntry(ctx, target, options);
+  // As `mcp-run pull` does: images too, which a launch never fetches.
+  await (await ctx.sandboxFor(built.isolation)).pull(built.server);
+  await makeReady(ctx, built);
+  if (built.envFile) await writeSecretEnvFile(built.envFile.path, built.envFile.values);
+  return built.entry;
+}

@@ -27,6 +27,8 @@ Usage:
                                    Print the entry a client spawns (with --client, as a snippet
                                    of that client's file) without writing anything
   mcp-run clients                  List MCP clients set up here and their configuration files
+  mcp-run adopt [--client C | --file F] [--dry-run] [--form deno|docker|launcher] [--undo]
+                                   Move a client's existing npx/uvx/docker… servers under mcp-run
   mcp-run check <manifest>…        Validate manifest files
   mcp-run list                     List the registry with a permission summary per server
   mcp-run search <words>…          Find registry entries by name, description or host
@@ -214,6 +216,18 @@ Secrets are referenced through the client's own mechanism, never written as valu
   uninstall: `mcp-run uninstall <entry> --client C [--scope user|project] [--file F] [--force]
 
 Removes an entry mcp-run wrote; other entries, comments and formatting stay as they were.`,
+  adopt: `mcp-run adopt [--client C | --file F] [--scope user|project] [--dry-run]
+              [--form deno|docker|launcher] [--yes] [--undo [--force]] [--format json]
+
+Moves a client's existing servers under mcp-run. Each npx, npm exec, node, uvx, pipx run,
+python -m, deno run and docker run entry is recognised (package and exact version); a catalogue
+server becomes its entry, its arguments parameters (filesystem's folders become -p dirs=…) and
+its env tokens the client's own secret references, never values in the file. A server outside
+the catalogue gets a draft manifest (learn), shown for approval (on a terminal, or --yes) and
+written to the manifests folder beside mcp-run's config. HTTP/URL entries and commands it does
+not recognise are listed with the reason and left as they are. Only the adopted entries' lines change (comments,
+line endings and a byte order mark are kept), atomically; --dry-run prints the plan only.
+--undo restores the files byte for byte, unless they changed since (then only with --force).`,
   clients: `mcp-run clients [--format json]
 
 Lists every supported client and scope: its configuration file, and whether it is set up here.`,

@@ -83,6 +83,22 @@ const COMMANDS: Record<string, Command> = {
     expectArgs(line.rest, 0, 0, "takes no arguments");
     return await (await clients()).clientsCommand(ctx);
   },
+  adopt: async (ctx, line, values) => {
+    expectArgs(line.rest, 0, 0, "takes no arguments: give the client with --client C");
+    const { adoptCommand } = await (import(onUse("./adopt.ts", import.meta.url)) as Promise<
+      typeof import("./adopt.ts")
+    >);
+    return await adoptCommand(ctx, {
+      client: values.client,
+      file: values.file,
+      scope: values.scope,
+      form: values.form,
+      dryRun: values["dry-run"],
+      yes: values.yes,
+      undo: values.undo,
+      force: values.force,
+    });
+  },
   check: async (ctx, line) =>
     await (await (import(onUse("./check.ts", import.meta.url)) as Promise<
       typeof import("./check.ts")

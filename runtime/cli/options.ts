@@ -59,6 +59,7 @@ export const OPTIONS = {
   launcher: { type: "string" },
   "env-file": { type: "string" },
   yes: { type: "boolean" },
+  undo: { type: "boolean" },
   timeout: { type: "string" },
   call: { type: "string", multiple: true },
   env: { type: "string", multiple: true },
@@ -117,6 +118,11 @@ const COMMAND_OPTIONS: Record<string, readonly string[]> = {
   install: [...LAUNCH, ...CLIENT, "yes"],
   uninstall: CLIENT,
   clients: ["scope"],
+  // No -p: each entry's parameters come from its own arguments.
+  adopt: [
+    ...LAUNCH.filter((o) => o !== "param"),
+    ...["client", "file", "scope", "form", "dry-run", "yes", "undo", "force"],
+  ],
   check: ["isolation", "trust"],
   list: [],
   search: [],
@@ -264,7 +270,7 @@ function readIsolation(values: CliValues, options: ReadContextOptions): Isolatio
   // --isolation, docker's options are checked once the server is known: a package that runs
   // only in a container takes them (see resolveFor).
   if (
-    options.command !== "config" && options.command !== "install" &&
+    options.command !== "config" && options.command !== "install" && options.command !== "adopt" &&
     (values.isolation !== undefined || choice !== "deno")
   ) {
     for (const [other, flags] of Object.entries(ISOLATION_OPTIONS)) {

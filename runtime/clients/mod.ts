@@ -79,6 +79,33 @@ export {
 } from "./write_client_config.ts";
 export { writeSecretEnvFile } from "./secret_env_file.ts";
 
+// Adopting a client's existing entries: recognise, map onto a manifest, rewrite, undo.
+export {
+  type AdoptKind,
+  type AdoptPackage,
+  recogniseCommand,
+  type RecognisedEntry,
+  recogniseEntry,
+} from "./adopt_entry.ts";
+export {
+  type AdoptManifest,
+  type AdoptMapping,
+  findManifest,
+  mapToManifest,
+} from "./adopt_plan.ts";
+export { resolveAdoptVersion, type ResolveAdoptVersionOptions } from "./adopt_version.ts";
+export {
+  type AdoptAction,
+  adoptConfig,
+  type AdoptConfigOptions,
+  type AdoptDraft,
+  type AdoptEntryPlan,
+  type AdoptEntryRequest,
+  type AdoptLearn,
+  type AdoptResult,
+} from "./adopt.ts";
+export { undoAdoption, undoRecordPath, type UndoResult } from "./adopt_undo.ts";
+
 // The policy and sandbox types these functions take (also exported by `./policy`, `./sandbox`).
 export type {
   EnvSpec,

@@ -1,0 +1,295 @@
+/**
+ * `mcp-run adopt`: move a client's existing servers under mcp-run, and `adopt --undo`. Thin:
+ * which files, then `adoptConfig()` / `undoAdoption()`, then printing.
+ *
+ * @module
+ */
+import { basename, dirname, join } from "../_path.ts";
+import { absolute } from "./_entry_files.ts";
+import { type CliContext, EXIT, UsageError } from "./context.ts";
+import { readyClientEntry } from "./clients.ts";
+import { userConfigPath } from "./user_config.ts";
+import {
+  adoptConfig,
+  type AdoptEntryPlan,
+  type AdoptLearn,
+  type AdoptResult,
+} from "../clients/adopt.ts";
+import { resolveAdoptVersion } from "../clients/adopt_version.ts";
+import { undoAdoption } from "../clients/adopt_undo.ts";
+import { readClientEnvironment } from "../clients/client_environment.ts";
+import { clientConfigPath, scopeFor } from "../clients/config_path.ts";
+import { getClient, isClientId } from "../clients/registry.ts";
+import type { ClientId, ConfigScope } from "../clients/types.ts";
+import { isContainerOnly } from "../policy/package_kind.ts";
+import { listManifests } from "../registry/load.ts";
+import type { Manifest } from "../policy/manifest.ts";
+
+/** Options of `mcp-run adopt`, as parsed (plus what the program wires in). */
+export interface AdoptCommandOptions {
+  /** `--client`. */
+  client?: string;
+  /** `--file`: adopt this file (the client is then told by its name when not given). */
+  file?: string;
+  /** `--scope`. */
+  scope?: string;
+  /** `--form`: deno, docker or launcher (default: deno, docker for container-only packages). */
+  form?: string;
+  /** `--dry-run`: print the plan only. */
+  dryRun?: boolean;
+  /** `--yes`: approve every draft manifest. */
+  yes?: boolean;
+  /** `--undo`: restore the files adopt rewrote. */
+  undo?: boolean;
+  /** `--force` (with `--undo`): restore even a file changed since. */
+  force?: boolean;
+  /** Drafts manifests for servers outside the catalogue (`learnServer`). */
+  learn?: AdoptLearn;
+  /** Whether approval can be asked on a terminal (default: stdin and stderr are terminals). */
+  interactive?: boolean;
+  /** Reads the user's answer to a question (default: a line from stdin). */
+  ask?: (question: string) => Promise<string>;
+}
+
+/** Folder an approved draft manifest is written to: beside the user's config file. */
+function manifestFolder(env: Record<string, string>): string {
+  const config = userConfigPath(env);
+  if (config === undefined) {
+    throw new TypeError("Cannot find a folder for draft manifests: set HOME or XDG_CONFIG_HOME");
+  }
+  return join(dirname(config), "manifests");
+}
+
+/**
+ * The client a file belongs to, from its name (`claude_desktop_config.json`, `.vscode/mcp.json`,
+ * `.cursor/mcp.json`, `.mcp.json`, `.claude.json`, `mcp_config.json`, `settings.json`, goose's
+ * `config.yaml`, a Continue block).
+ *
+ * @param file A configuration file path.
+ * @returns The client, or undefined when the name does not tell.
+ * @example
+ * ```ts
+ * import { clientOfFile } from "./adopt.ts";
+ * console.assert(clientOfFile("/p/.vscode/mcp.json") === "vscode");
+ * ```
+ */
+export function clientOfFile(file: string): ClientId | undefined {
+  const path = file.replaceAll("\\", "/");
+  const name = basename(path);
+  const folder = basename(dirname(path));
+  if (name === "claude_desktop_config.json") return "claude-desktop";
+  if (name === "mcp.json") return folder === ".vscode" || folder === "User" ? "vscode" : "cursor";
+  if (name === ".mcp.json" || name === ".claude.json") return "claude-code";
+  if (name === "mcp_config.json") return "windsurf";
+  if (name === "settings.json") return "zed";
+  if (folder === "mcpServers" || path.includes("/.continue/")) return "continue";
+  if (name === "config.yaml" && folder === "goose") return "goose";
+  return undefined;
+}
+
+function chooseClient(options: AdoptCommandOptions): ClientId {
+  const client = options.client ?? (options.file ? clientOfFile(options.file) : undefined);
+  if (client === undefined) {
+    throw new UsageError(
+      options.file
+        ? `cannot tell the client of "${options.file}" from its name: add --client C`
+        : "give the client with --client C, or the file with --file F",
+    );
+  }
+  if (!isClientId(client)) {
+    try {
+      getClient(client);
+    } catch (error) {
+      throw new UsageError((error as Error).message, { cause: error });
+    }
+  }
+  return client as ClientId;
+}
+
+/** The files to adopt: the one given, the client's file, or every Continue block file. */
+async function filesOf(
+  ctx: CliContext,
+  client: ClientId,
+  options: AdoptCommandOptions,
+): Promise<string[]> {
+  const spec = getClient(client);
+  if (options.scope !== undefined && !["user", "project"].includes(options.scope)) {
+    throw new UsageError(`--scope must be user or project, got "${options.scope}"`);
+  }
+  const environment = readClientEnvironment(ctx.env);
+  let path = options.file === undefined ? undefined : absolute(options.file);
+  if (path === undefined && spec.layout === "file-list") {
+    const scope = scopeFor(spec, options.scope as ConfigScope | undefined);
+    path = join(spec.presenceDir(scope, environment), "mcpServers");
+  }
+  path ??= clientConfigPath(client, {
+    scope: options.scope as ConfigScope | undefined,
+    environment,
+    name: "",
+  });
+  const stat = await Deno.stat(path).catch(() => null);
+  if (stat === null) {
+    throw new Deno.errors.NotFound(
+      `Cannot adopt "${path}": it does not exist; give the file with --file F or another --scope`,
+    );
+  }
+  if (!stat.isDirectory) return [path];
+  const files: string[] = [];
+  for await (const entry of Deno.readDir(path)) {
+    if (entry.isFile && /\.ya?ml$/.test(entry.name)) files.push(join(path, entry.name));
+  }
+  return files.sort();
+}
+
+/**
+ * `mcp-run adopt [--client C | --file F] [--scope …] [--dry-run] [--form …] [--yes]`: plans every
+ * entry of the client's configuration and rewrites those it can adopt; `--undo [--force]`
+ * restores the files byte for byte.
+ *
+ * @param ctx CLI context.
+ * @param options The command's options, and the drafter and prompt the program wires in.
+ * @returns Exit code: 0, or 1 when an undo was refused.
+ * @throws {UsageError} For a missing or unknown client, scope or form.
+ */
+export async function adoptCommand(
+  ctx: CliContext,
+  options: AdoptCommandOptions,
+): Promise<number> {
+  const client = chooseClient(options);
+  if (options.form !== undefined && !["deno", "docker", "launcher"].includes(options.form)) {
+    throw new UsageError(`--form must be deno, launcher or docker, got "${options.form}"`);
+  }
+  const files = await filesOf(ctx, client, options);
+  if (options.undo) return await undoCommand(ctx, files, options);
+  const catalogue = (await listManifests({ sources: ctx.target.sources })).map((l) => ({
+    target: l.manifest.name,
+    manifest: l.manifest,
+  }));
+  const drafts = await approvedDrafts(manifestFolder(ctx.env));
+  const scope = options.scope;
+  const result = await adoptConfig({
+    client,
+    files,
+    dryRun: options.dryRun,
+    catalogue,
+    drafts,
+    resolveVersion: (pkg) => resolveAdoptVersion(pkg, { env: { ...ctx.env, ...ctx.registries } }),
+    learn: options.learn,
+    approve: (plan) => approve(ctx, plan, options),
+    manifestDir: manifestFolder(ctx.env),
+    secretsFile: options.form === "deno" || options.form === "launcher"
+      ? undefined
+      : (name) => join(dirname(manifestFolder(ctx.env)), "secrets", `${client}-${name}.env`),
+    entryFor: ({ name, file, mapping, manifest, envFile }) =>
+      readyClientEntry(
+        {
+          ...ctx,
+          env: { ...ctx.env, ...mapping.env },
+          target: { ...ctx.target, params: { ...mapping.params } },
+        },
+        mapping.target,
+        {
+          client,
+          scope,
+          form: options.form ??
+            (envFile || isContainerOnly(manifest.package) ? "docker" : "deno"),
+          envFile,
+          name,
+          file,
+          force: true,
+          extraArgs: mapping.extraArgs,
+        },
+      ),
+  });
+  printResult(ctx, result, options);
+  return EXIT.ok;
+}
+
+/** The drafts approved before: valid manifests in the folder (others are skipped). */
+async function approvedDrafts(folder: string): Promise<{ target: string; manifest: Manifest }[]> {
+  const exists = await Deno.stat(folder).then((s) => s.isDirectory, () => false);
+  if (!exists) return [];
+  const loaded = await listManifests({ sources: [folder], onSkip: () => {} });
+  return loaded.map((l) => ({ target: l.file, manifest: l.manifest }));
+}
+
+/** Asks for a draft's approval: `--yes`, else on a terminal, else not approved. */
+async function approve(
+  ctx: CliContext,
+  plan: AdoptEntryPlan,
+  options: AdoptCommandOptions,
+): Promise<boolean> {
+  if (options.yes) return true;
+  const interactive = options.interactive ??
+    (Deno.stdin.isTerminal() && Deno.stderr.isTerminal());
+  if (!interactive || !plan.draft) return false;
+  ctx.printError(
+    `"${plan.name}" runs ${plan.package}, which is not in the catalogue. Draft manifest ` +
+      `(${plan.draft.file}):\n${plan.draft.label.join("\n")}\n\n${plan.draft.text}`,
+  );
+  const answer = await (options.ask ?? readAnswer)(
+    `Adopt "${plan.name}" with this manifest? [y/N] `,
+  );
+  return /^y(es)?$/i.test(answer.trim());
+}
+
+/** One line from stdin, after printing the question on stderr. */
+async function readAnswer(question: string): Promise<string> {
+  await Deno.stderr.write(new TextEncoder().encode(question));
+  const buffer = new Uint8Array(1024);
+  const n = await Deno.stdin.read(buffer);
+  return n === null ? "" : new TextDecoder().decode(buffer.subarray(0, n)).split("\n")[0];
+}
+
+function printResult(ctx: CliContext, result: AdoptResult, options: AdoptCommandOptions): void {
+  if (ctx.json) {
+    ctx.print(JSON.stringify({ ...result, dryRun: options.dryRun ?? false }, null, 2));
+    return;
+  }
+  let file: string | undefined;
+  for (const e of result.entries) {
+    if (e.file !== file) ctx.print(`${(file = e.file)}:`);
+    ctx.print(`  ${e.name}: ${describe(e, options.dryRun ?? false)}`);
+    for (const note of e.notes) ctx.print(`    - ${note}`);
+    if (e.action === "approve" && e.draft) {
+      // What approving would grant, so the user can decide before running again with --yes.
+      ctx.print(`    draft manifest (${e.draft.file}):`);
+      for (const line of e.draft.label) ctx.print(`      ${line}`);
+    }
+  }
+  if (result.entries.length === 0) ctx.print("No entries found.");
+  for (const w of result.written) {
+    ctx.print(
+      `Rewrote ${w.file}; \`mcp-run adopt --undo\` restores it (original kept in ${w.undo}, ` +
+        "readable only by you: it may hold secret values, delete it once you no longer need it)",
+    );
+  }
+  if (options.dryRun) ctx.print("Dry run: nothing was written.");
+}
+
+function describe(e: AdoptEntryPlan, dryRun: boolean): string {
+  if (e.action === "leave") return `left as it is: ${e.reason}`;
+  if (e.action === "approve") return `waits for approval (${e.package}): ${e.reason}`;
+  const params = Object.entries(e.params ?? {}).flatMap(([k, vs]) => vs.map((v) => `-p ${k}=${v}`));
+  return `${dryRun ? "would be adopted" : "adopted"} as ${e.target}${
+    e.catalogue ? " (catalogue)" : " (approved draft)"
+  }${params.length ? ` ${params.join(" ")}` : ""} [was ${e.via} ${e.package}]`;
+}
+
+async function undoCommand(
+  ctx: CliContext,
+  files: string[],
+  options: AdoptCommandOptions,
+): Promise<number> {
+  const results = [];
+  for (const file of files) results.push(await undoAdoption(file, { force: options.force }));
+  if (ctx.json) ctx.print(JSON.stringify(results, null, 2));
+  else {
+    for (const r of results) {
+      ctx.print(r.restored ? `Restored ${r.file}` : `Left ${r.file} as it is: ${r.reason}`);
+    }
+  }
+  return results.some((r) => !r.restored && /changed since/.test(r.reason ?? ""))
+    ? EXIT.error
+    : EXIT.ok;
+}

@@ -28,8 +28,7 @@ import type { AdoptDraft, AdoptEntryPlan, AdoptResult } from "../runtime/clients
 import { clientConfigPath } from "../runtime/clients/config_path.ts";
 import { getClient } from "../runtime/clients/registry.ts";
 import type { ClientId } from "../runtime/clients/types.ts";
-import { parseManifest } from "../runtime/policy/manifest_text.ts";
-import { permissionLabel } from "../runtime/policy/permission_label.ts";
+import { learnServer } from "../runtime/learn/learn_server.ts";
 import { loadManifest } from "../runtime/registry/load.ts";
 import { runDocker } from "../runtime/sandbox/docker_engine.ts";
 import { dockerProblem, IMAGE, PYTHON_IMAGE } from "./_docker.ts";
@@ -71,12 +70,25 @@ const LEFT: Record<string, RegExp> = {
   developer: /builtin extension/,
 };
 
-/** The injected drafter: the draft learn produced for the archived Brave Search server. */
-async function learnStub(target: string): Promise<AdoptDraft> {
+let learned: Promise<AdoptDraft> | undefined;
+
+/**
+ * The drafter: a real learn run of the archived Brave Search server (outside the catalogue),
+ * made once: every client's entry names the same package. Its draft is the recorded one.
+ */
+function learnOnce(
+  target: string,
+  options: { args: string[]; env: string[] },
+): Promise<AdoptDraft> {
   assert.match(target, /^npm:@modelcontextprotocol\/server-brave-search@\d+\.\d+\.\d+$/);
-  const text = await Deno.readTextFile(join(FIXTURES, "server-brave-search.jsonc"));
-  const manifest = parseManifest(text);
-  return { manifest, text, label: permissionLabel(manifest) };
+  learned ??= (async () => {
+    const draft = await learnServer(target, { ...options, source: toolEnv() });
+    assert.ok(draft.initialized, `learn could not start ${target}: ${draft.failure}`);
+    const recorded = await Deno.readTextFile(join(FIXTURES, "server-brave-search.jsonc"));
+    assert.equal(draft.text, recorded);
+    return draft;
+  })();
+  return learned;
 }
 
 function fill(text: string, values: Record<string, string>, layout: { crlf?: boolean }): string {
@@ -213,7 +225,7 @@ async function adopt(
   });
   const code = await adoptCommand(ctx, {
     client,
-    learn: learnStub,
+    learn: learnOnce,
     interactive: false,
     ...options,
   });

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { onUse } from "../_on_use.ts";
 import { basename, dirname, join } from "../_path.ts";
 import { absolute } from "./_entry_files.ts";
 import { type CliContext, EXIT, UsageError } from "./context.ts";
@@ -11,6 +12,7 @@ import { readyClientEntry } from "./clients.ts";
 import { userConfigPath } from "./user_config.ts";
 import {
   adoptConfig,
+  type AdoptDraft,
   type AdoptEntryPlan,
   type AdoptLearn,
   type AdoptResult,
@@ -49,6 +51,33 @@ export interface AdoptCommandOptions {
   interactive?: boolean;
   /** Reads the user's answer to a question (default: a line from stdin). */
   ask?: (question: string) => Promise<string>;
+}
+
+/**
+ * Drafts a manifest for an entry outside the catalogue with a learn run (a throwaway sandbox):
+ * a server that did not start under it gives no draft, so its entry is left with the reason.
+ */
+async function learnDraft(
+  ctx: CliContext,
+  target: string,
+  options: { args: string[]; env: string[] },
+): Promise<AdoptDraft> {
+  const { learnServer } =
+    await (import(onUse("../learn/learn_server.ts", import.meta.url)) as Promise<
+      typeof import("../learn/learn_server.ts")
+    >);
+  const learned = await learnServer(target, {
+    registries: ctx.registries,
+    source: ctx.env,
+    home: ctx.target.home,
+    args: options.args,
+    env: options.env,
+    progress: ctx.printError,
+  });
+  if (!learned.initialized) {
+    throw new Error(`it did not start under learn: ${learned.failure ?? "no answer"}`);
+  }
+  return learned;
 }
 
 /** Folder an approved draft manifest is written to: beside the user's config file. */
@@ -174,7 +203,7 @@ export async function adoptCommand(
     catalogue,
     drafts,
     resolveVersion: (pkg) => resolveAdoptVersion(pkg, { env: { ...ctx.env, ...ctx.registries } }),
-    learn: options.learn,
+    learn: options.learn ?? ((target, o) => learnDraft(ctx, target, o)),
     approve: (plan) => approve(ctx, plan, options),
     manifestDir: manifestFolder(ctx.env),
     secretsFile: options.form === "deno" || options.form === "launcher"

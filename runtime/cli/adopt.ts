@@ -72,6 +72,7 @@ async function learnDraft(
     home: ctx.target.home,
     args: options.args,
     env: options.env,
+    probe: true,
     progress: ctx.printError,
   });
   if (!learned.initialized) {

@@ -180,14 +180,17 @@ With --client, prints the entry as install would write it, as a snippet of that 
 (an entry that starts a pinned, cached mcp-run) needs --client.`,
   learn:
     `mcp-run learn <package|manifest> [--call TOOL JSON]… [--env NAME]… [--write FILE [--force]]
-              [--timeout SECONDS] [-- server args…]
+              [--no-probe] [--timeout SECONDS] [-- server args…]
 
 Runs the server once in a throwaway sandbox that touches nothing real: a fresh cache, a scratch
 HOME, working folder and TMPDIR, an empty scratch stand-in for every server argument that names
 an existing path (it becomes a parameter), and a placeholder value for every --env NAME (never
 your value). A permission broker records every check the server makes while it starts, lists its
-tools, prompts and resources, and (with --call, repeatable) calls tools; reads outside its code
-and scratch folders, writes outside them, network, programs and native libraries are refused.
+tools, prompts and resources, calls the tools you name with --call (repeatable), then calls every
+other tool once with sample arguments made from its input schema (paths name a scratch folder;
+--no-probe skips this), so the hosts, files and programs a tool's work needs are seen too. Reads
+outside its code and scratch folders, writes outside them, network, programs and native libraries
+are refused.
 
 Prints what the draft allows and the draft manifest (JSONC); --write FILE saves it (an existing
 file only with --force). The package is npm:name@1.2.3, npm:name or name@latest (the registry

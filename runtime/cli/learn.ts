@@ -19,6 +19,8 @@ export interface LearnCommandOptions {
   force?: boolean;
   /** `--timeout SECONDS`. */
   timeout?: string;
+  /** Call every tool not named by `--call` once with sample arguments (not `--no-probe`). */
+  probe?: boolean;
 }
 
 /**
@@ -49,6 +51,7 @@ export async function learnCommand(
     args: line.serverArgs,
     env: options.env,
     calls,
+    probe: options.probe,
     timeoutMs,
     progress: ctx.printError,
   });
@@ -89,7 +92,7 @@ export function learnReport(learned: LearnedServer): string {
   }
   for (const call of learned.calls) {
     lines.push(
-      `Called ${call.tool}: ${call.ok ? "ok" : "failed"}: ${
+      `${call.probe ? "Tried" : "Called"} ${call.tool}: ${call.ok ? "ok" : "failed"}: ${
         call.text.split("\n")[0].slice(0, 200)
       }`,
     );

@@ -133,6 +133,7 @@ const COMMANDS: Record<string, Command> = {
       write: values.write,
       force: values.force,
       timeout: values.timeout,
+      probe: !values["no-probe"],
     }),
   index: async (ctx, { rest }) => {
     expectArgs(rest, 1, 1, "give one folder of manifests");

@@ -64,6 +64,7 @@ export const OPTIONS = {
   call: { type: "string", multiple: true },
   env: { type: "string", multiple: true },
   write: { type: "string" },
+  "no-probe": { type: "boolean" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -131,7 +132,7 @@ const COMMAND_OPTIONS: Record<string, readonly string[]> = {
   export: [],
   import: [],
   index: [],
-  learn: ["call", "env", "write", "force", "timeout"],
+  learn: ["call", "env", "write", "force", "timeout", "no-probe"],
 };
 
 /** How the CLI calls the parser. */

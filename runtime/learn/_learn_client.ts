@@ -29,12 +29,20 @@ export interface LearnOffering {
   resources: string[];
 }
 
+/** What the server offers, with each tool's input schema (for probe calls). */
+export interface ListedOffering extends LearnOffering {
+  /** Each tool's `inputSchema`, by name. */
+  schemas: Record<string, unknown>;
+}
+
 /** The outcome of one tool call during learn. */
 export interface LearnCallResult {
   /** The tool. */
   tool: string;
   /** Whether the call returned without an error. */
   ok: boolean;
+  /** Whether learn made the call itself, with sample arguments (see `probe`). */
+  probe?: boolean;
   /** The start of its text content, or the error. */
   text: string;
 }
@@ -46,10 +54,10 @@ export type Connected = Awaited<ReturnType<typeof connectServer>>;
  * Lists what the server offers; a list it advertises but answers with an error stays empty.
  *
  * @param connected The connected server.
- * @returns Tool and prompt names, resource URIs.
+ * @returns Tool and prompt names, resource URIs, the tools' input schemas.
  * @throws {ServerExitedError} When the server ended; `Deno.errors.TimedOut` when it went silent.
  */
-export async function listOffering(connected: Connected): Promise<LearnOffering> {
+export async function listOffering(connected: Connected): Promise<ListedOffering> {
   const caps = connected.client.getServerCapabilities() ?? {};
   const { client, request } = connected;
   // A server's own error answer to one list (some advertise a list they do not serve) leaves
@@ -70,12 +78,17 @@ export async function listOffering(connected: Connected): Promise<LearnOffering>
       return [];
     }
   };
+  const schemas: Record<string, unknown> = {};
   return {
     tools: await names<ListToolsResult>(
       caps.tools,
       "tools/list",
       (o) => client.listTools({}, o),
-      (r) => r.tools.map((t: { name: string }) => t.name),
+      (r) =>
+        r.tools.map((t: { name: string; inputSchema: unknown }) => {
+          schemas[t.name] = t.inputSchema;
+          return t.name;
+        }),
     ),
     prompts: await names<ListPromptsResult>(
       caps.prompts,
@@ -89,6 +102,7 @@ export async function listOffering(connected: Connected): Promise<LearnOffering>
       (o) => client.listResources({}, o),
       (r) => r.resources.map((x: { uri: string }) => x.uri),
     ),
+    schemas,
   };
 }
 
@@ -97,9 +111,14 @@ export async function listOffering(connected: Connected): Promise<LearnOffering>
  *
  * @param connected The connected server.
  * @param call The tool and its arguments.
+ * @param timeoutMs A shorter wait than the connection's, in milliseconds.
  * @returns Whether it succeeded and the start of its text.
  */
-export async function callTool(connected: Connected, call: LearnCall): Promise<LearnCallResult> {
+export async function callTool(
+  connected: Connected,
+  call: LearnCall,
+  timeoutMs?: number,
+): Promise<LearnCallResult> {
   try {
     const result = await connected.request<CallToolResult>(
       "tools/call",
@@ -107,7 +126,7 @@ export async function callTool(connected: Connected, call: LearnCall): Promise<L
         connected.client.callTool(
           { name: call.tool, arguments: call.arguments ?? {} },
           undefined,
-          o,
+          { ...o, timeout: Math.min(o.timeout, timeoutMs ?? o.timeout) },
         ),
     );
     const content = (result.content ?? []) as { type: string; text?: string }[];

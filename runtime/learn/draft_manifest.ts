@@ -55,6 +55,8 @@ export interface LearnFinding {
   refused: boolean;
   /** Why it was refused or left out, and what to do. */
   reason: string;
+  /** Refused during learn, yet in the draft (a host the server reaches for). */
+  drafted?: boolean;
 }
 
 /** A drafted manifest and what it leaves out. */
@@ -314,6 +316,7 @@ function netFinding(
       permission: "net",
       value: entry,
       refused: true,
+      drafted: true,
       reason: "a learn run reaches no network; the host is drafted for your review",
     });
   }
@@ -406,7 +409,7 @@ function draftText(manifest: Manifest, findings: readonly LearnFinding[]): strin
     lines.push("  // Credentials: set them in mcp-run's environment; learn used placeholders.");
     lines.push(field("secrets", manifest.secrets, true));
   }
-  const notes = findings.filter((f) => f.refused || f.permission !== "env");
+  const notes = findings.filter((f) => !f.drafted && (f.refused || f.permission !== "env"));
   if (notes.length) {
     lines.push("  // Not granted:");
     for (const f of notes.slice(0, 50)) {

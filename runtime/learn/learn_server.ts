@@ -33,6 +33,7 @@ import {
 } from "./draft_manifest.ts";
 import {
   callTool,
+  type Connected,
   type LearnCall,
   type LearnCallResult,
   type LearnOffering,
@@ -40,6 +41,7 @@ import {
 } from "./_learn_client.ts";
 
 export type { LearnCall, LearnCallResult, LearnOffering };
+import { probeArguments } from "./_probe_arguments.ts";
 import {
   type LearnTarget,
   resolveLearnTarget,
@@ -62,6 +64,12 @@ export interface LearnServerOptions {
   env?: string[];
   /** Tools to call after listing, in order. */
   calls?: LearnCall[];
+  /**
+   * Then call every other tool once (at most {@linkcode MAX_PROBES}) with sample arguments made
+   * from its input schema, so the hosts, files and programs its work needs are seen too. The
+   * run is throwaway: a call acts on scratch folders and reaches no network. Default false.
+   */
+  probe?: boolean;
   /** How long to wait for each answer, in milliseconds (default 60000). */
   timeoutMs?: number;
   /** `deno` only for now. */
@@ -105,6 +113,11 @@ export interface LearnedServer {
   /** Why the server did not start. */
   failure?: string;
 }
+
+/** Most tools called by a probe, in the order the server lists them. */
+export const MAX_PROBES = 32;
+/** How long one probe call may take, in milliseconds. */
+const PROBE_TIMEOUT_MS = 10_000;
 
 /** The value every environment name gets during learn. */
 export const LEARN_PLACEHOLDER = "mcp-run-learn-placeholder";
@@ -378,13 +391,15 @@ async function learnRun(
     });
     try {
       result.initialized = true;
-      result.offering = await listOffering(connected);
+      const { schemas, ...offering } = await listOffering(connected);
+      result.offering = offering;
       for (const call of options.calls ?? []) {
         const args = standInArguments(call.arguments ?? {}, setup.standIns);
         result.calls.push(
           await callTool(connected, { ...call, arguments: args as LearnCall["arguments"] }),
         );
       }
+      if (options.probe) result.calls.push(...await probeTools(connected, setup, schemas, options));
     } finally {
       await connected.close();
     }
@@ -397,6 +412,27 @@ async function learnRun(
     await broker.close();
   }
   return result;
+}
+
+/**
+ * Calls each tool not called by the user once, with arguments from its input schema; a path
+ * argument names the first scratch folder (a parameter's stand-in, else the working folder).
+ */
+async function probeTools(
+  connected: Connected,
+  setup: LearnSetup,
+  schemas: Record<string, unknown>,
+  options: LearnServerOptions,
+): Promise<LearnCallResult[]> {
+  const called = new Set((options.calls ?? []).map((c) => c.tool));
+  const path = setup.standIns[0]?.[1] ?? setup.cwd;
+  const results: LearnCallResult[] = [];
+  for (const tool of Object.keys(schemas).filter((t) => !called.has(t)).slice(0, MAX_PROBES)) {
+    const call = { tool, arguments: probeArguments(schemas[tool], { path }) };
+    const timeoutMs = Math.min(options.timeoutMs ?? PROBE_TIMEOUT_MS, PROBE_TIMEOUT_MS);
+    results.push({ ...await callTool(connected, call, timeoutMs), probe: true });
+  }
+  return results;
 }
 
 /** Most candidate names tried one by one to find which ones a server needs. */

@@ -1,0 +1,520 @@
+/**
+ * Denials: a permission check a server's grants refused, said the way a person fixes it — what
+ * was asked, the exact manifest line or `-p` value that would allow it, or why it can never be
+ * granted. Pure: {@linkcode explainDenial} and {@linkcode DenialLog} read and start nothing.
+ *
+ * @module
+ */
+import { isReservedEnvName } from "../policy/env_policy.ts";
+import { isPrivateGrant, parseNetGrant } from "../policy/net_policy.ts";
+import { CONTAINER_DENO_DIR, npmPackageDir } from "../policy/package_dir.ts";
+import { forbiddenPathReason, isWithin } from "../policy/path_policy.ts";
+import type { ResolvedServer } from "../policy/resolve.ts";
+import { serverDirs } from "../sandbox/cache_dirs.ts";
+import { isGranted, netCheckTarget, type PermissionCheck } from "./permission_check.ts";
+
+/** One refused access, explained. */
+export interface Denial {
+  /** `read`, `write`, `net`, `env`, `sys`, `run`, `ffi` or `import`. */
+  permission: string;
+  /** What was checked (a `net` URL is kept as `host:port`); null: everything of that kind. */
+  value: string | null;
+  /** What was asked, in words: `read /home/ada/.config/foo`, `net api.example.com:443`. */
+  asked: string;
+  /** The exact change that would allow it: a manifest line, or a `-p name=value` to pass. */
+  allow?: string;
+  /** Why it can never be granted (set when `allow` is not). */
+  never?: string;
+  /** How many times it was refused. */
+  count: number;
+}
+
+/** A folder of mcp-run's own that a server runs with, and how to speak of it. */
+export interface NamedPlace {
+  /** The absolute folder. */
+  path: string;
+  /** Its name in words: `its neutral home folder`. */
+  words: string;
+  /** Why it is never granted; absent when it may be (then `allow` is the manifest line). */
+  never?: string;
+  /** The manifest entry that grants it (`${package_dir}`). */
+  allow?: string;
+}
+
+/** Where the server runs, for {@linkcode explainDenial}. */
+export interface DenialContext {
+  /** The user's home folder (for the folders that are never granted). */
+  home?: string;
+  /** mcp-run's cache root, never granted. */
+  cacheRoot?: string;
+  /** `deno` (default) or `docker`: whether `run` and `ffi` can be granted at all. */
+  isolation?: string;
+  /** mcp-run's own folders the server sees, most specific first (see {@linkcode denialPlaces}). */
+  places?: NamedPlace[];
+}
+
+/** Options for {@linkcode denialPlaces}. */
+export interface DenialPlacesOptions {
+  /** The server's neutral home (`HOME`). */
+  home: string;
+  /** Its neutral working folder. */
+  cwd: string;
+  /** The `DENO_DIR` holding its code. */
+  denoDir: string;
+  /** The npm registry its package came from (for the package folder). */
+  registry?: string;
+}
+
+/** Longest value quoted in `asked`; the rest is cut with `…`. */
+const MAX_QUOTED = 300;
+
+/**
+ * Lists mcp-run's own folders a server runs with, so that a refused path inside them is said
+ * in words rather than as a raw cache path: its package folder (grantable as `${package_dir}`),
+ * its code cache, its neutral home and working folders (never granted).
+ *
+ * @param server The resolved server.
+ * @param options Its folders (native: from `serverDirs`; docker: `/tmp`, `/deno-dir`).
+ * @returns The places, most specific first.
+ *
+ * @example
+ * ```ts
+ * import { denialPlaces } from "./denial.ts";
+ * const places = denialPlaces({ specifier: "npm:x@1.0.0" }, {
+ *   home: "/c/neutral/home", cwd: "/c/neutral/cwd", denoDir: "/c/servers/x/deno_dir",
+ * });
+ * console.log(places[0].words); // "its own package folder"
+ * ```
+ */
+export function denialPlaces(
+  server: Pick<ResolvedServer, "specifier">,
+  options: DenialPlacesOptions,
+): NamedPlace[] {
+  const places: NamedPlace[] = [];
+  if (server.specifier.startsWith("npm:")) {
+    try {
+      const path = npmPackageDir(server.specifier, options.denoDir, options.registry);
+      places.push({ path, words: "its own package folder", allow: '"read": ["${package_dir}"]' });
+    } catch { /* not an exact npm package: no package folder */ }
+  }
+  const cache = "mcp-run's code cache is never granted: servers must not read or change it";
+  places.push(
+    { path: options.denoDir, words: "its code cache", never: cache },
+    {
+      path: options.home,
+      words: "its neutral home folder",
+      never: "mcp-run gives every server an empty neutral home folder instead of the real one, " +
+        "and never grants it: declare the file the server needs as a parameter",
+    },
+    {
+      path: options.cwd,
+      words: "its neutral working folder",
+      never: "mcp-run starts every server in an empty neutral folder, never granted: pass the " +
+        "folder the server should work in as a parameter",
+    },
+  );
+  return places;
+}
+
+/**
+ * The places of a server in docker isolation: its code volume at `/deno-dir`, `HOME=/tmp`.
+ *
+ * @param server The resolved server.
+ * @returns The places, most specific first.
+ *
+ * @example
+ * ```ts
+ * import { containerDenialPlaces } from "./denial.ts";
+ * console.log(containerDenialPlaces({ specifier: "jsr:@x/y@1.0.0" })[0].path); // "/deno-dir"
+ * ```
+ */
+export function containerDenialPlaces(server: Pick<ResolvedServer, "specifier">): NamedPlace[] {
+  return denialPlaces(server, { home: "/tmp", cwd: "/nonexistent", denoDir: CONTAINER_DENO_DIR });
+}
+
+/** Options for {@linkcode denialContext}. */
+export interface DenialContextOptions {
+  /** mcp-run's cache root. */
+  cacheRoot: string;
+  /** The sandbox's isolation: `deno` (default) or `docker`. */
+  isolation?: string;
+  /** The user's home folder (default `$HOME` when readable). */
+  home?: string;
+}
+
+/**
+ * The wording context of a server's denials in one isolation: its own folders as the server
+ * sees them (native: its cache folders; docker: `/tmp` and `/deno-dir`), home and cache root.
+ *
+ * @param server The resolved server.
+ * @param options The cache root, isolation and home.
+ * @returns The context for {@linkcode explainDenial} and {@linkcode DenialLog}.
+ *
+ * @example
+ * ```ts
+ * import { denialContext } from "./denial.ts";
+ * const context = denialContext({ name: "t", specifier: "jsr:@x/y@1.0.0" }, {
+ *   cacheRoot: "/c", home: "/home/ada",
+ * });
+ * console.log(context.places?.map((p) => p.words));
+ * // ["its code cache", "its neutral home folder", "its neutral working folder"]
+ * ```
+ */
+export function denialContext(
+  server: Pick<ResolvedServer, "name" | "specifier">,
+  options: DenialContextOptions,
+): DenialContext {
+  const dirs = serverDirs(server.name, server.specifier, options.cacheRoot);
+  const places = options.isolation === "docker"
+    ? containerDenialPlaces(server)
+    : denialPlaces(server, { home: dirs.home, cwd: dirs.cwd, denoDir: dirs.denoDir });
+  let home = options.home;
+  try {
+    home ??= Deno.env.get("HOME");
+  } catch { /* no permission to read HOME: no home folder to speak of */ }
+  return { home, cacheRoot: options.cacheRoot, isolation: options.isolation, places };
+}
+
+/** Escapes control and invisible characters and bounds the length of a value the server chose. */
+function quoted(value: string): string {
+  const cut = value.length > MAX_QUOTED ? `${value.slice(0, MAX_QUOTED)}…` : value;
+  // The value comes from the server: a newline or an escape sequence must not forge a line.
+  return cut.replace(
+    // deno-lint-ignore no-control-regex
+    /[\u0000-\u001f\u007f-\u009f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
+  );
+}
+
+/** `host:port` of a net check, or the value as written when it cannot be read. */
+function netKey(value: string): string {
+  const { host, port } = netCheckTarget(value);
+  return port === undefined ? host : `${host}:${port}`;
+}
+
+/** The parameters whose `${name}` the manifest's grant of this kind uses. */
+function grantParams(server: ResolvedServer, permission: "read" | "write" | "net"): string[] {
+  const entries = server.manifest?.permissions[permission] ?? [];
+  return Object.keys(server.params).filter((name) => entries.includes(`\${${name}}`));
+}
+
+/** `-p name=value` for a parameter the grant uses, saying whether it adds or replaces. */
+function paramAllow(server: ResolvedServer, param: string, value: string): string {
+  const list = server.manifest?.parameters[param]?.type.endsWith("[]") ?? false;
+  const given = server.params[param] ?? [];
+  if (given.length === 0) return `-p ${param}=${value}`;
+  return list
+    ? `-p ${param}=${value} (as well as the values given)`
+    : `-p ${param}=${value} (in place of ${quoted(given[0])})`;
+}
+
+function pathAllow(server: ResolvedServer, permission: "read" | "write", path: string): string {
+  const [param] = grantParams(server, permission);
+  if (param !== undefined) return paramAllow(server, param, path);
+  return `"${permission}": [${JSON.stringify(path)}]`;
+}
+
+function explainPath(
+  server: ResolvedServer,
+  permission: "read" | "write",
+  path: string,
+  context: DenialContext,
+): Pick<Denial, "asked" | "allow" | "never"> {
+  const place = (context.places ?? []).find((p) => isWithin(path, p.path));
+  if (place) {
+    const rest = path.slice(place.path.length).replace(/^\//, "");
+    const asked = rest
+      ? `${permission} ${quoted(rest)} in ${place.words}`
+      : `${permission} ${place.words}`;
+    if (place.allow && permission === "read") return { asked, allow: place.allow };
+    return { asked, never: place.never ?? "mcp-run's own folders are never granted" };
+  }
+  const asked = `${permission} ${quoted(path)}`;
+  const reason = forbiddenPathReason(path, {
+    home: context.home ?? "/nonexistent-home",
+    cacheRoot: context.cacheRoot ?? "/nonexistent-cache",
+  });
+  if (reason) return { asked, never: reason };
+  return { asked, allow: pathAllow(server, permission, quoted(path)) };
+}
+
+function explainNet(server: ResolvedServer, value: string): Pick<Denial, "asked" | "allow"> {
+  const key = quoted(netKey(value));
+  const asked = `net ${key}`;
+  const [param] = grantParams(server, "net");
+  if (param !== undefined) return { asked, allow: paramAllow(server, param, key) };
+  const line = `"net": [${JSON.stringify(key)}]`;
+  let grant;
+  try {
+    grant = parseNetGrant(key);
+  } catch {
+    return { asked, allow: line };
+  }
+  const { host } = netCheckTarget(value);
+  const private_ = server.denyNet.includes(host) || isPrivateGrant(grant) ||
+    host === "localhost";
+  return {
+    asked,
+    allow: private_
+      ? `${line} (a private or loopback address: refused unless granted exactly like this)`
+      : line,
+  };
+}
+
+const NEVER_NATIVE = "only in docker with an explicit trust decision " +
+  "(--isolation docker --trust), never in native mode";
+
+function explainEnv(name: string): Pick<Denial, "asked" | "allow" | "never"> {
+  const asked = `env ${quoted(name)}`;
+  if (isReservedEnvName(name)) {
+    return {
+      asked,
+      never: /PROXY$/i.test(name)
+        ? "proxy variables are reserved to the launcher: a server never chooses its own proxy"
+        : "DENO_*, NODE_*, NPM_CONFIG_*, LD_*, PATH, HOME and the like are reserved to the launcher",
+    };
+  }
+  const secret = /TOKEN|KEY|SECRET|PASSWORD|PASSWD|CREDENTIAL|AUTH/i.test(name);
+  const spec = `{ "description": "…", "required": false }`;
+  return { asked, allow: `"${secret ? "secrets" : "env"}": { ${JSON.stringify(name)}: ${spec} }` };
+}
+
+/**
+ * Explains one refused check: what was asked, and the exact change that would allow it (a
+ * manifest line; when the manifest already grants that kind through a parameter, the `-p` value
+ * to pass) or why it can never be granted (mcp-run's own folders, credential folders, `run` and
+ * `ffi` in native mode, reserved variables, the whole environment or file system). Values the
+ * server chose are quoted with control characters escaped, so they cannot forge output lines.
+ *
+ * @param server The resolved server whose grants refused it.
+ * @param check The check.
+ * @param context Home, cache root, isolation and mcp-run's folders, for the wording.
+ * @returns The denial, with `count` 1.
+ *
+ * @example
+ * ```ts
+ * import { explainDenial } from "./denial.ts";
+ * const server = {
+ *   name: "t", specifier: "npm:x@1.0.0", args: [], read: [], write: [], net: [], denyNet: [],
+ *   env: [], secrets: [], requiredEnv: [], envValues: {}, sys: [], run: [], ffi: [], params: {},
+ * };
+ * const denial = explainDenial(server, { permission: "sys", value: "homedir" });
+ * console.log(denial.asked, "→", denial.allow); // sys homedir → "sys": ["homedir"]
+ * ```
+ */
+export function explainDenial(
+  server: ResolvedServer,
+  check: PermissionCheck,
+  context: DenialContext = {},
+): Denial {
+  const { permission, value } = check;
+  const base = { permission, value, count: 1 };
+  if (value === null) {
+    return {
+      ...base,
+      asked: `${permission} (all)`,
+      never: `unscoped ${permission} access is never granted`,
+    };
+  }
+  switch (permission) {
+    case "read":
+    case "write":
+      return { ...base, ...explainPath(server, permission, value, context) };
+    case "net":
+      return { ...base, value: netKey(value), ...explainNet(server, value) };
+    case "env":
+      return { ...base, ...explainEnv(value) };
+    case "sys":
+      return {
+        ...base,
+        asked: `sys ${quoted(value)}`,
+        allow: `"sys": [${JSON.stringify(quoted(value))}]`,
+      };
+    case "run":
+    case "ffi": {
+      const asked = `${permission} ${quoted(value)}`;
+      if (context.isolation === "docker") {
+        return {
+          ...base,
+          asked,
+          allow: `"${permission}": [${JSON.stringify(quoted(value))}] with --trust`,
+        };
+      }
+      return { ...base, asked, never: `${permission} is allowed ${NEVER_NATIVE}` };
+    }
+    default:
+      return {
+        ...base,
+        asked: `${quoted(permission)} ${quoted(value)}`,
+        never: "code is imported only from the registries the server was pulled from",
+      };
+  }
+}
+
+/** Options for {@linkcode DenialLog}. */
+export interface DenialLogOptions {
+  /** How to word denials (see {@linkcode explainDenial}). */
+  context?: DenialContext;
+  /** Most distinct denials kept (default 1000); later new ones are only counted as dropped. */
+  maxDenials?: number;
+  /** Called once for each new distinct denial, as it happens. */
+  onDenial?: (denial: Denial) => void;
+}
+
+/**
+ * The distinct denials of one run, in the order they first happened: each check is compared
+ * with the server's grants, refused ones are explained and kept once per `asked` (a `net` check
+ * Deno records as a URL and as `host:port` is one denial), with a count. Bounded.
+ *
+ * @example
+ * ```ts
+ * import { DenialLog } from "./denial.ts";
+ * const server = {
+ *   name: "t", specifier: "npm:x@1.0.0", args: [], read: [], write: [], net: [], denyNet: [],
+ *   env: ["A"], secrets: [], requiredEnv: [], envValues: {}, sys: [], run: [], ffi: [], params: {},
+ * };
+ * const log = new DenialLog(server);
+ * log.check({ permission: "env", value: "A" }); // granted: nothing
+ * log.check({ permission: "net", value: "https://x.example/" });
+ * log.check({ permission: "net", value: "x.example:443" });
+ * console.log(log.denials.map((d) => d.asked)); // ["net x.example:443"]
+ * ```
+ */
+export class DenialLog {
+  #server: ResolvedServer;
+  #options: DenialLogOptions;
+  #byAsked = new Map<string, Denial>();
+  #lastUrl?: string;
+  #dropped = 0;
+
+  /**
+   * A log for one run of a server.
+   *
+   * @param server The resolved server whose grants decide.
+   * @param options Wording, bound, and the callback for new denials.
+   */
+  constructor(server: ResolvedServer, options: DenialLogOptions = {}) {
+    this.#server = server;
+    this.#options = options;
+  }
+
+  /**
+   * Records one check Deno made; a refused one becomes (or counts towards) a denial.
+   *
+   * @param check The check.
+   * @returns The denial when this check was the first of its kind, else `undefined`.
+   */
+  check(check: PermissionCheck): Denial | undefined {
+    if (isGranted(this.#server, check)) return undefined;
+    const denial = explainDenial(this.#server, check, this.#options.context);
+    const url = check.permission === "net" && (check.value ?? "").includes("://");
+    // Deno records a refused fetch twice (its URL, then host:port): count the pair once.
+    const pair = !url && this.#lastUrl === denial.asked;
+    this.#lastUrl = url ? denial.asked : undefined;
+    return this.add(denial, pair ? 0 : 1);
+  }
+
+  /**
+   * Records a denial made elsewhere (the egress proxy's refusals).
+   *
+   * @param denial The denial.
+   * @param times How many refusals it stands for (default its count).
+   * @returns The denial when it is new, else `undefined`.
+   */
+  add(denial: Denial, times: number = denial.count): Denial | undefined {
+    const known = this.#byAsked.get(denial.asked);
+    if (known) {
+      known.count += times;
+      return undefined;
+    }
+    if (this.#byAsked.size >= (this.#options.maxDenials ?? 1000)) {
+      this.#dropped++;
+      return undefined;
+    }
+    const kept = { ...denial, count: Math.max(1, times) };
+    this.#byAsked.set(kept.asked, kept);
+    try {
+      this.#options.onDenial?.({ ...kept });
+    } catch { /* a failing sink does not stop the log */ }
+    return { ...kept };
+  }
+
+  /** The distinct denials so far, in order (copies). */
+  get denials(): Denial[] {
+    return [...this.#byAsked.values()].map((d) => ({ ...d }));
+  }
+
+  /** How many new distinct denials were dropped because the log was full. */
+  get dropped(): number {
+    return this.#dropped;
+  }
+}
+
+/**
+ * The one stderr line `run` writes for a denial.
+ *
+ * @param server The server's name.
+ * @param denial The denial.
+ * @returns `mcp-run: <server> was refused <asked>: to allow it, <allow>` (or `… it can never be
+ *   granted: <never>`).
+ *
+ * @example
+ * ```ts
+ * import { formatDenial } from "./denial.ts";
+ * const denial = { permission: "sys", value: "homedir", asked: "sys homedir", allow: '"sys": ["homedir"]', count: 1 };
+ * console.log(formatDenial("t", denial)); // mcp-run: t was refused sys homedir: to allow it, "sys": ["homedir"]
+ * ```
+ */
+export function formatDenial(server: string, denial: Denial): string {
+  const how = denial.allow !== undefined
+    ? `to allow it, ${denial.allow}`
+    : `it can never be granted: ${denial.never ?? "no grant allows it"}`;
+  return `mcp-run: ${server} was refused ${denial.asked}: ${how}`;
+}
+
+/** A connection the egress proxy of a container refused (see `EgressRefusal`). */
+export interface RefusedConnection {
+  /** The host asked for. */
+  host: string;
+  /** The port (0 when none could be read). */
+  port: number;
+  /** The address a name resolved to, when that address is what was refused. */
+  address?: string;
+  /** The proxy's reason. */
+  reason: string;
+}
+
+/**
+ * Explains a connection a container's egress proxy refused, as a `net host:port` denial: a host
+ * the manifest does not grant gets its manifest line; a name that resolved to a private address,
+ * or a request the proxy could not read, can never be granted (the proxy's reason says why).
+ *
+ * @param server The resolved server.
+ * @param refusal The refusal.
+ * @returns The denial, with `count` 1.
+ *
+ * @example
+ * ```ts
+ * import { explainRefusal } from "./denial.ts";
+ * const server = {
+ *   name: "t", specifier: "pypi:x@1.0.0", args: [], read: [], write: [], net: [], denyNet: [],
+ *   env: [], secrets: [], requiredEnv: [], envValues: {}, sys: [], run: [], ffi: [], params: {},
+ * };
+ * const denial = explainRefusal(server, { host: "api.example.com", port: 443, reason: "not granted" });
+ * console.log(denial.asked, "→", denial.allow); // net api.example.com:443 → "net": ["api.example.com:443"]
+ * ```
+ */
+export function explainRefusal(server: ResolvedServer, refusal: RefusedConnection): Denial {
+  const target = refusal.port > 0 ? `${refusal.host}:${refusal.port}` : refusal.host;
+  if (refusal.port > 0 && refusal.address === undefined) {
+    const explained = explainDenial(server, { permission: "net", value: target });
+    if (!isGranted(server, { permission: "net", value: target })) return explained;
+  }
+  return {
+    permission: "net",
+    value: quoted(target),
+    asked: `net ${quoted(target)}`,
+    never: `the egress proxy refused it: ${quoted(refusal.reason)}`,
+    count: 1,
+  };
+}

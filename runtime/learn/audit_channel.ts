@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { join } from "../_path.ts";
+import { dirname, join } from "../_path.ts";
 import { LineSplitter } from "../sandbox/line_splitter.ts";
 import type { LaunchPlan } from "../sandbox/launch_plan.ts";
 import type { Denial, DenialLog } from "./denial.ts";
@@ -25,6 +25,8 @@ export interface OpenAuditChannelOptions {
   cacheRoot: string;
   /** Where refused checks go. */
   log: DenialLog;
+  /** Called once the channel is closed and its log complete (to store it). */
+  onClose?: (log: DenialLog) => void | Promise<void>;
   /** The `mkfifo` program (default `mkfifo`). */
   mkfifo?: string;
 }
@@ -41,11 +43,17 @@ export class AuditChannel {
   #opened = false;
   #reading: Promise<void>;
   #closing?: Promise<void>;
+  #onClose?: (log: DenialLog) => void | Promise<void>;
 
   /** Use {@linkcode openAuditChannel}. */
-  constructor(path: string, log: DenialLog) {
+  constructor(
+    path: string,
+    log: DenialLog,
+    onClose?: (log: DenialLog) => void | Promise<void>,
+  ) {
     this.path = path;
     this.log = log;
+    this.#onClose = onClose;
     this.#reading = this.#read();
   }
 
@@ -89,7 +97,10 @@ export class AuditChannel {
         writer?.close();
       }
       await this.#reading;
-      await Deno.remove(join(this.path, ".."), { recursive: true }).catch(() => {});
+      await Deno.remove(dirname(this.path), { recursive: true }).catch(() => {});
+      try {
+        await this.#onClose?.(this.log);
+      } catch { /* storing the log is the caller's concern; closing still succeeds */ }
     })();
     return this.#closing;
   }
@@ -102,7 +113,7 @@ export class AuditChannel {
  *
  * Requires `--allow-run=mkfifo` and read/write access to the cache root.
  *
- * @param options The cache root, the log.
+ * @param options The cache root, the log, what to do once it is closed.
  * @returns The channel, its reader waiting for Deno.
  * @throws {Error} When the FIFO cannot be made (with the reason from `mkfifo`).
  *
@@ -138,7 +149,7 @@ export async function openAuditChannel(options: OpenAuditChannelOptions): Promis
         `${new TextDecoder().decode(made.stderr).trim()}. Check that the cache folder is writable`,
     );
   }
-  return new AuditChannel(path, options.log);
+  return new AuditChannel(path, options.log, options.onClose);
 }
 
 /**

@@ -24,7 +24,8 @@ export interface ConnectServerOptions extends PrepareServerOptions, SpawnServerO
   plan?: LaunchPlan;
   /**
    * Records the server's refused accesses here: an audit channel is opened for the launch
-   * (alongside its preparation) and read until the server stops.
+   * (alongside its preparation) and read until the server stops. When none can be made (no
+   * `mkfifo`), the server starts without one and the log stays empty.
    */
   denials?: DenialLog;
   /** The client's name in `initialize` (default `mcp-run`). */
@@ -136,15 +137,17 @@ async function startIn(
   options: ConnectServerOptions,
 ): Promise<{ process: ServerProcess; verify: () => Promise<unknown> }> {
   const plan = options.plan ?? sandbox.plan(server);
+  // A channel that cannot be made (no `mkfifo`) leaves the server unreported, not unstarted.
   const opening = options.denials
-    ? openAuditChannel({ cacheRoot: options.cacheRoot, log: options.denials })
+    ? openAuditChannel({ cacheRoot: options.cacheRoot, log: options.denials }).catch(() =>
+      undefined
+    )
     : undefined;
-  opening?.catch(() => {});
   let prepared;
   try {
     prepared = await sandbox.prepare(server);
   } catch (error) {
-    await (await opening?.catch(() => undefined))?.close();
+    await (await opening)?.close();
     throw error;
   }
   const audit = await opening;

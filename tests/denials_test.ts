@@ -185,3 +185,68 @@ Deno.test("mcp-run inspect and call print the refused accesses after their outpu
   const listed = await cli(["denials", MANIFEST, "--format", "json"], { env: env(s.cache) });
   assert.equal(JSON.parse(listed.stdout).command, "call");
 });
+
+Deno.test("mcp-run serve reports each session's refused accesses and stores the last one's", async () => {
+  const s = scene();
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      "--quiet",
+      join(ROOT, "mod.ts"),
+      "serve",
+      MANIFEST,
+      "--port",
+      "0",
+      "-p",
+      `dir=${s.own}`,
+      "-p",
+      `config=${s.config}`,
+      "-p",
+      `outside=${s.outside}`,
+      "-p",
+      "target=api.example.com:443",
+    ],
+    env: env(s.cache),
+    stdin: "null",
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  const stderr: string[] = [];
+  const reading = child.stderr.pipeThrough(new TextDecoderStream()).pipeTo(
+    new WritableStream({ write: (text) => void stderr.push(text) }),
+  );
+  const waitFor = async (pattern: RegExp): Promise<RegExpMatchArray> => {
+    for (let i = 0; i < 300; i++) {
+      const match = stderr.join("").match(pattern);
+      if (match) return match;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    throw new Error(`no ${pattern} in: ${stderr.join("")}`);
+  };
+  try {
+    const [, url] = await waitFor(/on (http:\/\/\S+\/mcp)/);
+    const response = await fetch(url, {
+      method: "POST",
+      headers: {
+        "content-type": "application/json",
+        accept: "application/json, text/event-stream",
+      },
+      body: JSON.stringify(initializeRequest(1, { name: "t", version: "1" })),
+    });
+    assert.equal(response.status, 200);
+    await response.body?.cancel();
+    await waitFor(/was refused sys homedir/);
+  } finally {
+    child.kill("SIGTERM");
+    await child.status;
+    await reading;
+  }
+  assert.equal(refusedLines(stderr.join("")).length, 5, stderr.join(""));
+  const listed = await cli(["denials", "denials-fixture", "--format", "json"], {
+    env: env(s.cache),
+  });
+  const record = JSON.parse(listed.stdout);
+  assert.equal(record.command, "serve");
+  assert.equal(record.denials.length, 5);
+});

@@ -27,7 +27,13 @@ import { relayStdio } from "../sandbox/stdio_relay.ts";
 import { type CliContext, type CommandLine, EXIT, expectArgs, UsageError } from "./context.ts";
 import { resolveTarget } from "../registry/resolve_target.ts";
 import { rememberLaunch } from "./_launch_hint.ts";
-import { type AuditChannel, openAuditChannel } from "../learn/audit_channel.ts";
+import {
+  AUDIT_ENV,
+  type AuditChannel,
+  CONTAINER_AUDIT_PATH,
+  openAuditChannel,
+} from "../learn/audit_channel.ts";
+import { isContainerOnly } from "../policy/package_kind.ts";
 import type { DenialLog } from "../learn/denial.ts";
 import { denialLines, launchDenialLog, storeDenials } from "./denials.ts";
 
@@ -193,7 +199,8 @@ function signalNumber(signal: Deno.Signal): number {
 
 /**
  * Formats a launch plan for `--dry-run`: the exact command line, the folder, and the
- * environment with secret values hidden.
+ * environment with secret values hidden; in text, a Deno server's audit channel (made per
+ * launch, so not in the plan).
  *
  * @param plan The plan.
  * @param server The server (its secret names are masked).
@@ -210,6 +217,14 @@ export function formatPlan(plan: LaunchPlan, server: ResolvedServer, json: boole
     `env: ${Object.entries(env).map(([k, v]) => `${k}=${v}`).join(" ")}`,
     `command: ${shellQuote([plan.program, ...plan.args])}`,
   ];
+  if (!isContainerOnly(server.specifier)) {
+    // Made per launch, so not in the plan itself: the one difference from what is started.
+    const where = "container" in plan ? ` (mounted alone at ${CONTAINER_AUDIT_PATH})` : "";
+    lines.push(
+      `audit: ${AUDIT_ENV} names a FIFO made per launch in mcp-run's cache${where}; ` +
+        "each refused access is reported on stderr",
+    );
+  }
   const egress = (plan as { egress?: PlannedEgress }).egress;
   if (egress) {
     lines.push(

@@ -19,6 +19,9 @@ export const AUDIT_ENV = "DENO_AUDIT_PERMISSIONS";
 /** Where the FIFO is mounted inside a container (the file alone, nothing beside it). */
 export const CONTAINER_AUDIT_PATH = "/mcp-run-audit";
 
+/** How long {@linkcode AuditChannel.close} waits for the end of Deno's lines. */
+const CLOSE_WAIT_MS = 5000;
+
 /** Options for {@linkcode openAuditChannel}. */
 export interface OpenAuditChannelOptions {
   /** mcp-run's cache root; the FIFO goes in its `audit/` folder. */
@@ -96,7 +99,13 @@ export class AuditChannel {
         const writer = await Deno.open(this.path, { write: true }).catch(() => undefined);
         writer?.close();
       }
-      await this.#reading;
+      // Bounded: a writer that outlived its server (it should not) does not hold the stop up.
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([
+        this.#reading,
+        new Promise((resolve) => timer = setTimeout(resolve, CLOSE_WAIT_MS)),
+      ]);
+      clearTimeout(timer);
       await Deno.remove(dirname(this.path), { recursive: true }).catch(() => {});
       try {
         await this.#onClose?.(this.log);

@@ -167,10 +167,22 @@ export class ServerProcess {
         this.kill(signal);
       }
       const status = await this.status;
+      await this.released();
+      // Only now has every writer of the audit channel gone (a container's Deno included).
       await this.#audit?.close();
       return status;
     })();
     return this.#stopping;
+  }
+
+  /**
+   * What {@linkcode ServerProcess.stop} waits for once the process has exited, before the audit
+   * channel is read to its end: nothing here; a container is removed.
+   *
+   * @returns When everything the process ran is gone.
+   */
+  protected released(): Promise<void> {
+    return Promise.resolve();
   }
 }
 

@@ -250,3 +250,31 @@ Deno.test("mcp-run serve reports each session's refused accesses and stores the 
   assert.equal(record.command, "serve");
   assert.equal(record.denials.length, 5);
 });
+
+Deno.test("mcp-run run refuses a server's write into the audit folder, as never grantable", async () => {
+  const s = scene();
+  // The fixture writes where the launcher keeps its audit FIFOs (and reads a FIFO it guesses).
+  const forged = join(s.cache, "audit", "forged", "checks");
+  const params = [
+    "-p",
+    `dir=${s.own}`,
+    "-p",
+    `config=${join(s.cache, "audit")}`,
+    "-p",
+    `outside=${forged}`,
+    "-p",
+    "target=api.example.com:443",
+  ];
+  const run = await cli(["run", MANIFEST, ...params], { env: env(s.cache), stdin: STDIN });
+  assert.equal(run.code, 0, run.stderr);
+  const lines = refusedLines(run.stderr);
+  const never =
+    "it can never be granted: it holds mcp-run's code cache, which servers must never " +
+    "change";
+  assert.ok(lines.includes(`${PREFIX}read ${join(s.cache, "audit")}: ${never}`), lines.join("\n"));
+  assert.ok(lines.includes(`${PREFIX}write ${forged}: ${never}`), lines.join("\n"));
+  assert.throws(() => Deno.statSync(forged), Deno.errors.NotFound);
+  // The fixture did run its attempts (the same write into its own folder succeeds in the
+  // granted test above): the rest is still reported.
+  assert.ok(lines.some((l) => l.startsWith(`${PREFIX}sys homedir: to allow it`)));
+});

@@ -182,6 +182,14 @@ Deno.test("mcp-run inspect and call print the refused accesses after their outpu
     ),
     refused,
   );
+  const callJson = await cli(
+    ["call", MANIFEST, "peek", '{"path":"/etc/hostname"}', ...params, "--format", "json"],
+    { env: env(s.cache) },
+  );
+  assert.equal(callJson.code, 0, callJson.stderr);
+  const result = JSON.parse(callJson.stdout);
+  assert.equal(result.content[0].text, "could not read: NotCapable");
+  assert.equal(result.denials.at(-1).asked, "read /etc/hostname");
   const listed = await cli(["denials", MANIFEST, "--format", "json"], { env: env(s.cache) });
   assert.equal(JSON.parse(listed.stdout).command, "call");
 });

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { CLI_DOCKER, dockerProblem } from "./_docker.ts";
 import { cli, initializeRequest, ROOT, toolEnv } from "./_helpers.ts";
 import { evilOptions, evilProblem, evilServer, pullEvil } from "./_evil_container.ts";
-import { DenialLog } from "../runtime/learn/denial.ts";
+import { DenialLog } from "../runtime/learn/denial_log.ts";
 import { connectServer } from "../runtime/sandbox/connect.ts";
 import { DockerSandbox } from "../runtime/sandbox/docker_sandbox.ts";
 

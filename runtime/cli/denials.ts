@@ -5,7 +5,10 @@
  *
  * @module
  */
-import { type Denial, denialContext, DenialLog, formatDenial } from "../learn/denial.ts";
+import { type AuditChannel, openAuditChannel } from "../learn/audit_channel.ts";
+import { type Denial, formatDenial } from "../learn/denial.ts";
+import { DenialLog } from "../learn/denial_log.ts";
+import { denialContext } from "../learn/denial_places.ts";
 import { readDenials, writeDenials } from "../learn/denials_store.ts";
 import type { ResolvedServer } from "../policy/resolve.ts";
 import type { Sandbox } from "../sandbox/sandbox.ts";
@@ -47,6 +50,33 @@ export function launchDenialLog(
     ? (denial: Denial) => ctx.printError(formatDenial(server.name, denial))
     : undefined;
   return new DenialLog(server, { context, onDenial });
+}
+
+/**
+ * Opens a launch's audit channel (see `openAuditChannel`); one that cannot be made (no
+ * `mkfifo`) is reported on stderr and the server runs without reports rather than not at all.
+ *
+ * @param ctx CLI context.
+ * @param log The launch's log.
+ * @param onClose Called with the complete log once the channel is closed.
+ * @returns The channel, or `undefined` when none could be made.
+ *
+ * @example
+ * ```ts ignore
+ * const audit = await openAudit(ctx, launchDenialLog(ctx, server, sandbox));
+ * ```
+ */
+export async function openAudit(
+  ctx: CliContext,
+  log: DenialLog,
+  onClose?: (log: DenialLog) => Promise<void>,
+): Promise<AuditChannel | undefined> {
+  try {
+    return await openAuditChannel({ cacheRoot: ctx.target.cacheRoot, log, onClose });
+  } catch (error) {
+    ctx.printError(`mcp-run: refused accesses will not be reported: ${(error as Error).message}`);
+    return undefined;
+  }
 }
 
 /**

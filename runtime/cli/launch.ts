@@ -27,15 +27,9 @@ import { relayStdio } from "../sandbox/stdio_relay.ts";
 import { type CliContext, type CommandLine, EXIT, expectArgs, UsageError } from "./context.ts";
 import { resolveTarget } from "../registry/resolve_target.ts";
 import { rememberLaunch } from "./_launch_hint.ts";
-import {
-  AUDIT_ENV,
-  type AuditChannel,
-  CONTAINER_AUDIT_PATH,
-  openAuditChannel,
-} from "../learn/audit_channel.ts";
+import { AUDIT_ENV, CONTAINER_AUDIT_PATH } from "../learn/audit_channel.ts";
 import { isContainerOnly } from "../policy/package_kind.ts";
-import type { DenialLog } from "../learn/denial.ts";
-import { denialLines, launchDenialLog, storeDenials } from "./denials.ts";
+import { denialLines, launchDenialLog, openAudit, storeDenials } from "./denials.ts";
 
 /**
  * `mcp-run pull <server>`: checks the manifest against the approved one (`--yes` accepts more),
@@ -177,19 +171,6 @@ export async function runCommand(
     await child.stop();
     await storeDenials(ctx, server, log, "run");
     await remembered;
-  }
-}
-
-/**
- * Opens a launch's audit channel; one that cannot be made (no `mkfifo`) is reported and the
- * server runs without reports rather than not at all.
- */
-async function openAudit(ctx: CliContext, log: DenialLog): Promise<AuditChannel | undefined> {
-  try {
-    return await openAuditChannel({ cacheRoot: ctx.target.cacheRoot, log });
-  } catch (error) {
-    ctx.printError(`mcp-run: refused accesses will not be reported: ${(error as Error).message}`);
-    return undefined;
   }
 }
 

@@ -10,7 +10,8 @@
 import { dirname, join } from "../_path.ts";
 import { LineSplitter } from "../sandbox/line_splitter.ts";
 import type { LaunchPlan } from "../sandbox/launch_plan.ts";
-import type { Denial, DenialLog } from "./denial.ts";
+import type { Denial } from "./denial.ts";
+import type { DenialLog } from "./denial_log.ts";
 import { MAX_CHECK_LINE_BYTES, parseCheckLine } from "./permission_check.ts";
 
 /** The variable that names Deno's permission audit file. */
@@ -128,7 +129,7 @@ export class AuditChannel {
  *
  * @example
  * ```ts ignore
- * import { DenialLog } from "./denial.ts";
+ * import { DenialLog } from "./denial_log.ts";
  * import { auditedPlan, openAuditChannel } from "./audit_channel.ts";
  * const channel = await openAuditChannel({ cacheRoot, log: new DenialLog(server) });
  * const child = spawnServer(server.name, auditedPlan(plan, channel));

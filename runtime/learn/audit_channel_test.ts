@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { isWithin } from "../policy/path_policy.ts";
 import type { ResolvedServer } from "../policy/resolve.ts";
 import { AUDIT_ENV, auditedPlan, CONTAINER_AUDIT_PATH, openAuditChannel } from "./audit_channel.ts";
-import { DenialLog } from "./denial.ts";
+import { DenialLog } from "./denial_log.ts";
 
 const SERVER: ResolvedServer = {
   name: "t",

@@ -1,17 +1,19 @@
 /**
  * Denials: a permission check a server's grants refused, said the way a person fixes it — what
  * was asked, the exact manifest line or `-p` value that would allow it, or why it can never be
- * granted. Pure: {@linkcode explainDenial} and {@linkcode DenialLog} read and start nothing.
+ * granted. Pure: reads and starts nothing (the log of a run is `denial_log.ts`, the wording of
+ * mcp-run's own folders `denial_places.ts`).
  *
  * @module
  */
 import { isReservedEnvName } from "../policy/env_policy.ts";
 import { isPrivateGrant, parseNetGrant } from "../policy/net_policy.ts";
-import { CONTAINER_DENO_DIR, npmPackageDir } from "../policy/package_dir.ts";
 import { forbiddenPathReason, isWithin } from "../policy/path_policy.ts";
 import type { ResolvedServer } from "../policy/resolve.ts";
-import { serverDirs } from "../sandbox/cache_dirs.ts";
+import type { DenialContext } from "./denial_places.ts";
 import { isGranted, netCheckTarget, type PermissionCheck } from "./permission_check.ts";
+
+export type { DenialContext, NamedPlace } from "./denial_places.ts";
 
 /** One refused access, explained. */
 export interface Denial {
@@ -29,151 +31,8 @@ export interface Denial {
   count: number;
 }
 
-/** A folder of mcp-run's own that a server runs with, and how to speak of it. */
-export interface NamedPlace {
-  /** The absolute folder. */
-  path: string;
-  /** Its name in words: `its neutral home folder`. */
-  words: string;
-  /** Why it is never granted; absent when it may be (then `allow` is the manifest line). */
-  never?: string;
-  /** The manifest entry that grants it (`${package_dir}`). */
-  allow?: string;
-}
-
-/** Where the server runs, for {@linkcode explainDenial}. */
-export interface DenialContext {
-  /** The user's home folder (for the folders that are never granted). */
-  home?: string;
-  /** mcp-run's cache root, never granted. */
-  cacheRoot?: string;
-  /** `deno` (default) or `docker`: whether `run` and `ffi` can be granted at all. */
-  isolation?: string;
-  /** mcp-run's own folders the server sees, most specific first (see {@linkcode denialPlaces}). */
-  places?: NamedPlace[];
-}
-
-/** Options for {@linkcode denialPlaces}. */
-export interface DenialPlacesOptions {
-  /** The server's neutral home (`HOME`). */
-  home: string;
-  /** Its neutral working folder. */
-  cwd: string;
-  /** The `DENO_DIR` holding its code. */
-  denoDir: string;
-  /** The npm registry its package came from (for the package folder). */
-  registry?: string;
-}
-
 /** Longest value quoted in `asked`; the rest is cut with `…`. */
 const MAX_QUOTED = 300;
-
-/**
- * Lists mcp-run's own folders a server runs with, so that a refused path inside them is said
- * in words rather than as a raw cache path: its package folder (grantable as `${package_dir}`),
- * its code cache, its neutral home and working folders (never granted).
- *
- * @param server The resolved server.
- * @param options Its folders (native: from `serverDirs`; docker: `/tmp`, `/deno-dir`).
- * @returns The places, most specific first.
- *
- * @example
- * ```ts
- * import { denialPlaces } from "./denial.ts";
- * const places = denialPlaces({ specifier: "npm:x@1.0.0" }, {
- *   home: "/c/neutral/home", cwd: "/c/neutral/cwd", denoDir: "/c/servers/x/deno_dir",
- * });
- * console.log(places[0].words); // "its own package folder"
- * ```
- */
-export function denialPlaces(
-  server: Pick<ResolvedServer, "specifier">,
-  options: DenialPlacesOptions,
-): NamedPlace[] {
-  const places: NamedPlace[] = [];
-  if (server.specifier.startsWith("npm:")) {
-    try {
-      const path = npmPackageDir(server.specifier, options.denoDir, options.registry);
-      places.push({ path, words: "its own package folder", allow: '"read": ["${package_dir}"]' });
-    } catch { /* not an exact npm package: no package folder */ }
-  }
-  const cache = "mcp-run's code cache is never granted: servers must not read or change it";
-  places.push(
-    { path: options.denoDir, words: "its code cache", never: cache },
-    {
-      path: options.home,
-      words: "its neutral home folder",
-      never: "mcp-run gives every server an empty neutral home folder instead of the real one, " +
-        "and never grants it: declare the file the server needs as a parameter",
-    },
-    {
-      path: options.cwd,
-      words: "its neutral working folder",
-      never: "mcp-run starts every server in an empty neutral folder, never granted: pass the " +
-        "folder the server should work in as a parameter",
-    },
-  );
-  return places;
-}
-
-/**
- * The places of a server in docker isolation: its code volume at `/deno-dir`, `HOME=/tmp`.
- *
- * @param server The resolved server.
- * @returns The places, most specific first.
- *
- * @example
- * ```ts
- * import { containerDenialPlaces } from "./denial.ts";
- * console.log(containerDenialPlaces({ specifier: "jsr:@x/y@1.0.0" })[0].path); // "/deno-dir"
- * ```
- */
-export function containerDenialPlaces(server: Pick<ResolvedServer, "specifier">): NamedPlace[] {
-  return denialPlaces(server, { home: "/tmp", cwd: "/nonexistent", denoDir: CONTAINER_DENO_DIR });
-}
-
-/** Options for {@linkcode denialContext}. */
-export interface DenialContextOptions {
-  /** mcp-run's cache root. */
-  cacheRoot: string;
-  /** The sandbox's isolation: `deno` (default) or `docker`. */
-  isolation?: string;
-  /** The user's home folder (default `$HOME` when readable). */
-  home?: string;
-}
-
-/**
- * The wording context of a server's denials in one isolation: its own folders as the server
- * sees them (native: its cache folders; docker: `/tmp` and `/deno-dir`), home and cache root.
- *
- * @param server The resolved server.
- * @param options The cache root, isolation and home.
- * @returns The context for {@linkcode explainDenial} and {@linkcode DenialLog}.
- *
- * @example
- * ```ts
- * import { denialContext } from "./denial.ts";
- * const context = denialContext({ name: "t", specifier: "jsr:@x/y@1.0.0" }, {
- *   cacheRoot: "/c", home: "/home/ada",
- * });
- * console.log(context.places?.map((p) => p.words));
- * // ["its code cache", "its neutral home folder", "its neutral working folder"]
- * ```
- */
-export function denialContext(
-  server: Pick<ResolvedServer, "name" | "specifier">,
-  options: DenialContextOptions,
-): DenialContext {
-  const dirs = serverDirs(server.name, server.specifier, options.cacheRoot);
-  const places = options.isolation === "docker"
-    ? containerDenialPlaces(server)
-    : denialPlaces(server, { home: dirs.home, cwd: dirs.cwd, denoDir: dirs.denoDir });
-  let home = options.home;
-  try {
-    home ??= Deno.env.get("HOME");
-  } catch { /* no permission to read HOME: no home folder to speak of */ }
-  return { home, cacheRoot: options.cacheRoot, isolation: options.isolation, places };
-}
 
 /** Escapes control and invisible characters and bounds the length of a value the server chose. */
 function quoted(value: string): string {
@@ -348,105 +207,6 @@ export function explainDenial(
         asked: `${quoted(permission)} ${quoted(value)}`,
         never: "code is imported only from the registries the server was pulled from",
       };
-  }
-}
-
-/** Options for {@linkcode DenialLog}. */
-export interface DenialLogOptions {
-  /** How to word denials (see {@linkcode explainDenial}). */
-  context?: DenialContext;
-  /** Most distinct denials kept (default 1000); later new ones are only counted as dropped. */
-  maxDenials?: number;
-  /** Called once for each new distinct denial, as it happens. */
-  onDenial?: (denial: Denial) => void;
-}
-
-/**
- * The distinct denials of one run, in the order they first happened: each check is compared
- * with the server's grants, refused ones are explained and kept once per `asked` (a `net` check
- * Deno records as a URL and as `host:port` is one denial), with a count. Bounded.
- *
- * @example
- * ```ts
- * import { DenialLog } from "./denial.ts";
- * const server = {
- *   name: "t", specifier: "npm:x@1.0.0", args: [], read: [], write: [], net: [], denyNet: [],
- *   env: ["A"], secrets: [], requiredEnv: [], envValues: {}, sys: [], run: [], ffi: [], params: {},
- * };
- * const log = new DenialLog(server);
- * log.check({ permission: "env", value: "A" }); // granted: nothing
- * log.check({ permission: "net", value: "https://x.example/" });
- * log.check({ permission: "net", value: "x.example:443" });
- * console.log(log.denials.map((d) => d.asked)); // ["net x.example:443"]
- * ```
- */
-export class DenialLog {
-  #server: ResolvedServer;
-  #options: DenialLogOptions;
-  #byAsked = new Map<string, Denial>();
-  #lastUrl?: string;
-  #dropped = 0;
-
-  /**
-   * A log for one run of a server.
-   *
-   * @param server The resolved server whose grants decide.
-   * @param options Wording, bound, and the callback for new denials.
-   */
-  constructor(server: ResolvedServer, options: DenialLogOptions = {}) {
-    this.#server = server;
-    this.#options = options;
-  }
-
-  /**
-   * Records one check Deno made; a refused one becomes (or counts towards) a denial.
-   *
-   * @param check The check.
-   * @returns The denial when this check was the first of its kind, else `undefined`.
-   */
-  check(check: PermissionCheck): Denial | undefined {
-    if (isGranted(this.#server, check)) return undefined;
-    const denial = explainDenial(this.#server, check, this.#options.context);
-    const url = check.permission === "net" && (check.value ?? "").includes("://");
-    // Deno records a refused fetch twice (its URL, then host:port): count the pair once.
-    const pair = !url && this.#lastUrl === denial.asked;
-    this.#lastUrl = url ? denial.asked : undefined;
-    return this.add(denial, pair ? 0 : 1);
-  }
-
-  /**
-   * Records a denial made elsewhere (the egress proxy's refusals).
-   *
-   * @param denial The denial.
-   * @param times How many refusals it stands for (default its count).
-   * @returns The denial when it is new, else `undefined`.
-   */
-  add(denial: Denial, times: number = denial.count): Denial | undefined {
-    const known = this.#byAsked.get(denial.asked);
-    if (known) {
-      known.count += times;
-      return undefined;
-    }
-    if (this.#byAsked.size >= (this.#options.maxDenials ?? 1000)) {
-      this.#dropped++;
-      return undefined;
-    }
-    const kept = { ...denial, count: Math.max(1, times) };
-    this.#byAsked.set(kept.asked, kept);
-    try {
-      this.#options.onDenial?.({ ...kept });
-    } catch { /* a failing sink does not stop the log */ }
-    return { ...kept };
-  }
-
-  /** The distinct denials so far, in order (copies). */
-  get denials(): Denial[] {
-    return [...this.#byAsked.values()].map((d) => ({ ...d }));
-  }
-
-  /** How many new distinct denials were dropped because the log was full. */
-  get dropped(): number {
-    return this.#dropped;
   }
 }
 

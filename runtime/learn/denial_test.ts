@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import type { ResolvedServer } from "../policy/resolve.ts";
-import { denialContext, DenialLog, explainDenial, explainRefusal, formatDenial } from "./denial.ts";
+import { explainDenial, explainRefusal, formatDenial } from "./denial.ts";
+import { denialContext } from "./denial_places.ts";
 
 function server(extra: Partial<ResolvedServer> = {}): ResolvedServer {
   return {
@@ -182,31 +183,6 @@ Deno.test("explainDenial() says a private or loopback address is refused unless 
     denial.allow,
     '"net": ["127.0.0.1:5432"] (a private or loopback address: refused unless granted exactly like this)',
   );
-});
-
-Deno.test("DenialLog keeps distinct refused checks once, counted, and skips granted ones", () => {
-  const seen: string[] = [];
-  const log = new DenialLog(server(), { onDenial: (d) => seen.push(d.asked) });
-  log.check({ permission: "env", value: "GRANTED" });
-  log.check({ permission: "read", value: "/data/x" });
-  log.check({ permission: "net", value: "https://evil.example/a" });
-  log.check({ permission: "net", value: "evil.example:443" });
-  log.check({ permission: "net", value: "https://evil.example/b" });
-  log.check({ permission: "net", value: "evil.example:443" });
-  log.check({ permission: "sys", value: "homedir" });
-  log.check({ permission: "sys", value: "homedir" });
-  assert.deepEqual(seen, ["net evil.example:443", "sys homedir"]);
-  assert.deepEqual(log.denials.map((d) => [d.asked, d.count]), [
-    ["net evil.example:443", 2],
-    ["sys homedir", 2],
-  ]);
-});
-
-Deno.test("DenialLog is bounded: new distinct denials past the limit are only counted", () => {
-  const log = new DenialLog(server(), { maxDenials: 3 });
-  for (let i = 0; i < 10; i++) log.check({ permission: "env", value: `V${i}` });
-  assert.equal(log.denials.length, 3);
-  assert.equal(log.dropped, 7);
 });
 
 Deno.test("explainRefusal() turns an egress proxy refusal into a net denial", () => {

@@ -9,7 +9,7 @@ import type { ResolvedServer } from "../policy/resolve.ts";
 import type { ServerExitedError, ServerProcess, SpawnServerOptions } from "./server_process.ts";
 import { DenoSandbox } from "./deno_sandbox.ts";
 import { openAuditChannel } from "../learn/audit_channel.ts";
-import type { DenialLog } from "../learn/denial.ts";
+import type { DenialLog } from "../learn/denial_log.ts";
 import type { Sandbox } from "./sandbox.ts";
 import { ProcessTransport } from "./stdio_transport.ts";
 

@@ -11,7 +11,7 @@ import { type ContainerLaunchPlan, containerLaunchPlan } from "./container_launc
 import type { ContainerPackageOptions } from "./container_options.ts";
 import { type DockerLaunchPlan, dockerLaunchPlan } from "./docker_launch.ts";
 import { spawnDockerServer } from "./docker_process.ts";
-import type { EgressRefusal } from "./egress_proxy.ts";
+import { type EgressRefusal, refusalLog } from "./egress_proxy.ts";
 import { auditedPlan } from "../learn/audit_channel.ts";
 import { explainRefusal } from "../learn/denial.ts";
 import { dockerPull, prepareDockerServer } from "./docker_pull.ts";
@@ -154,8 +154,13 @@ export class DockerSandbox implements Sandbox {
     // A container package has no Deno to write the audit: its FIFO goes at once, and its log
     // takes the egress proxy's refusals instead.
     if (audit && !deno) audit.close().catch(() => {});
+    const proxyLine = refusalLog();
     const onRefusal = audit && !deno
-      ? (refusal: EgressRefusal) => audit.log.add(explainRefusal(server, refusal))
+      ? (refusal: EgressRefusal) => {
+        // The proxy's own line keeps the connection's details; the denial says how to allow it.
+        proxyLine(refusal);
+        audit.log.add(explainRefusal(server, refusal));
+      }
       : undefined;
     return spawnDockerServer(
       server.name,

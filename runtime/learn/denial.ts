@@ -34,15 +34,23 @@ export interface Denial {
 /** Longest value quoted in `asked`; the rest is cut with `…`. */
 const MAX_QUOTED = 300;
 
-/** Escapes control and invisible characters and bounds the length of a value the server chose. */
-function quoted(value: string): string {
-  const cut = value.length > MAX_QUOTED ? `${value.slice(0, MAX_QUOTED)}…` : value;
-  // The value comes from the server: a newline or an escape sequence must not forge a line.
-  return cut.replace(
+/** Bounds the length of a value the server chose. */
+function cut(value: string): string {
+  return value.length > MAX_QUOTED ? `${value.slice(0, MAX_QUOTED)}…` : value;
+}
+
+/** Escapes control and invisible characters: a value the server chose must not forge a line. */
+function escaped(text: string): string {
+  return text.replace(
     // deno-lint-ignore no-control-regex
     /[\u0000-\u001f\u007f-\u009f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]/g,
     (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
   );
+}
+
+/** A value the server chose, as it appears in `asked`: bounded and escaped. */
+function quoted(value: string): string {
+  return escaped(cut(value));
 }
 
 /** `host:port` of a net check, or the value as written when it cannot be read. */
@@ -94,12 +102,12 @@ function explainPath(
     cacheRoot: context.cacheRoot ?? "/nonexistent-cache",
   });
   if (reason) return { asked, never: reason };
-  return { asked, allow: pathAllow(server, permission, quoted(path)) };
+  return { asked, allow: pathAllow(server, permission, cut(path)) };
 }
 
 function explainNet(server: ResolvedServer, value: string): Pick<Denial, "asked" | "allow"> {
-  const key = quoted(netKey(value));
-  const asked = `net ${key}`;
+  const key = cut(netKey(value));
+  const asked = `net ${escaped(key)}`;
   const [param] = grantParams(server, "net");
   if (param !== undefined) return { asked, allow: paramAllow(server, param, key) };
   const line = `"net": [${JSON.stringify(key)}]`;
@@ -135,7 +143,10 @@ function explainEnv(name: string): Pick<Denial, "asked" | "allow" | "never"> {
   }
   const secret = /TOKEN|KEY|SECRET|PASSWORD|PASSWD|CREDENTIAL|AUTH/i.test(name);
   const spec = `{ "description": "…", "required": false }`;
-  return { asked, allow: `"${secret ? "secrets" : "env"}": { ${JSON.stringify(name)}: ${spec} }` };
+  return {
+    asked,
+    allow: `"${secret ? "secrets" : "env"}": { ${JSON.stringify(cut(name))}: ${spec} }`,
+  };
 }
 
 /**
@@ -166,7 +177,21 @@ export function explainDenial(
   check: PermissionCheck,
   context: DenialContext = {},
 ): Denial {
-  const { permission, value } = check;
+  const denial = explainValue(server, check, context);
+  // The allowing line quotes the server's value too: escaped whole, like `asked`.
+  return denial.allow === undefined ? denial : { ...denial, allow: escaped(denial.allow) };
+}
+
+/** Longest value kept in a denial's `value` (it is stored; `asked` is shorter still). */
+const MAX_VALUE = 4096;
+
+function explainValue(
+  server: ResolvedServer,
+  check: PermissionCheck,
+  context: DenialContext,
+): Denial {
+  const { permission } = check;
+  const value = check.value === null ? null : check.value.slice(0, MAX_VALUE);
   const base = { permission, value, count: 1 };
   if (value === null) {
     return {
@@ -187,7 +212,7 @@ export function explainDenial(
       return {
         ...base,
         asked: `sys ${quoted(value)}`,
-        allow: `"sys": [${JSON.stringify(quoted(value))}]`,
+        allow: `"sys": [${JSON.stringify(cut(value))}]`,
       };
     case "run":
     case "ffi": {
@@ -196,7 +221,7 @@ export function explainDenial(
         return {
           ...base,
           asked,
-          allow: `"${permission}": [${JSON.stringify(quoted(value))}] with --trust`,
+          allow: `"${permission}": [${JSON.stringify(cut(value))}] with --trust`,
         };
       }
       return { ...base, asked, never: `${permission} is allowed ${NEVER_NATIVE}` };

@@ -173,6 +173,8 @@ Deno.test("explainDenial() escapes what the server chose, so it cannot forge out
   assert.ok(!/[\n\u001b\u202e]/.test(denial.asked), denial.asked);
   assert.ok(!/[\n\u001b\u202e]/.test(formatDenial("t", denial)));
   assert.match(denial.asked, /\\u000a/);
+  const env = explainDenial(server(), { permission: "env", value: "X_\u202eNEKOT" });
+  assert.ok(!/[\u202e]/.test(formatDenial("t", env)), formatDenial("t", env));
   const long = explainDenial(server(), { permission: "env", value: "A".repeat(5000) });
   assert.ok(long.asked.length < 400);
 });

@@ -18,6 +18,12 @@ const pythonProblem = problem ?? await evilProblem();
 const MANIFEST = join(ROOT, "tests", "testdata", "denials", "manifest.jsonc");
 const PREFIX = "mcp-run: denials-fixture was refused ";
 
+/** The per-launch folders left in the cache's audit folder (its spare FIFO aside). */
+function launchFolders(cache: string): string[] {
+  return [...Deno.readDirSync(join(cache, "audit"))].filter((e) => e.name !== "spare")
+    .map((e) => e.name);
+}
+
 /** A folder outside /tmp (the container's HOME is a tmpfs at /tmp), writable by its user. */
 function workDir(): string {
   const dir = Deno.makeTempDirSync({ dir: "/var/tmp", prefix: "mcp-run-denials-docker-" });
@@ -67,7 +73,7 @@ Deno.test({
         `${PREFIX}ffi libfixture.so: to allow it, "ffi": ["libfixture.so"] with --trust`,
       ]);
       assert.ok(!run.stderr.includes("was refused env FORGED_NAME"));
-      assert.deepEqual([...Deno.readDirSync(join(cache, "audit"))], []);
+      assert.deepEqual(launchFolders(cache), []);
       const listed = await cli(["denials", "denials-fixture"], {
         env: { HOME: Deno.env.get("HOME") ?? "/root", MCP_RUN_CACHE: cache },
       });

@@ -32,6 +32,12 @@ function env(cache: string, extra: Record<string, string> = {}): Record<string, 
 /** An initialize request, then EOF: the fixture makes its attempts and answers. */
 const STDIN = JSON.stringify(initializeRequest(1, { name: "t", version: "1" })) + "\n";
 
+/** The per-launch folders left in the cache's audit folder (its spare FIFO aside). */
+function launchFolders(cache: string): string[] {
+  return [...Deno.readDirSync(join(cache, "audit"))].filter((e) => e.name !== "spare")
+    .map((e) => e.name);
+}
+
 function refusedLines(stderr: string): string[] {
   return stderr.split("\n").filter((l) => l.startsWith("mcp-run: ") && l.includes(" was refused "));
 }
@@ -69,7 +75,7 @@ Deno.test("mcp-run run writes one exact stderr line per refused access, from Den
   assert.equal(Deno.readTextFileSync(s.config), "canary-config\n");
   assert.throws(() => Deno.statSync(s.outside), Deno.errors.NotFound);
   // The FIFO and its folder are gone.
-  assert.deepEqual([...Deno.readDirSync(join(s.cache, "audit"))], []);
+  assert.deepEqual(launchFolders(s.cache), []);
 
   const listed = await cli(["denials", MANIFEST], { env: env(s.cache) });
   assert.equal(listed.code, 0, listed.stderr);

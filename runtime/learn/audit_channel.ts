@@ -118,8 +118,9 @@ export class AuditChannel {
 
 /**
  * Makes one launch's FIFO (`<cache>/audit/<random>/checks`, folder mode 0700) and starts
- * reading it. Takes about a millisecond (`mkfifo`): start it alongside the launch's other
- * preparations.
+ * reading it. Takes about a millisecond (a rename of the spare FIFO the previous launch left, else
+ * `mkfifo`): start it alongside the launch's other preparations. Closing it leaves a spare for
+ * the next launch.
  *
  * Requires `--allow-run=mkfifo` and read/write access to the cache root.
  *
@@ -144,22 +145,46 @@ export async function openAuditChannel(options: OpenAuditChannelOptions): Promis
   const dir = await Deno.makeTempDir({ dir: base });
   await Deno.chmod(dir, 0o700);
   const path = join(dir, "checks");
-  const made = await new Deno.Command(options.mkfifo ?? "mkfifo", {
+  // The FIFO the previous launch left ready saves starting `mkfifo` while the server starts;
+  // of two launches that race for it, the one that loses makes its own.
+  const spare = join(base, "spare");
+  const taken = await Deno.rename(spare, path).then(() => Deno.lstat(path), () => undefined);
+  try {
+    if (!taken?.isFifo) {
+      if (taken) await Deno.remove(path);
+      await makeFifo(path, options.mkfifo);
+    }
+  } catch (error) {
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+    throw new Error(
+      `Cannot make the permission audit channel in "${base}": ${(error as Error).message}. ` +
+        "Check that the cache folder is writable",
+      { cause: error },
+    );
+  }
+  const replenish = async () => {
+    const next = `${spare}.${crypto.randomUUID()}`;
+    await makeFifo(next, options.mkfifo).then(() => Deno.rename(next, spare)).catch(() =>
+      Deno.remove(next).catch(() => {})
+    );
+  };
+  return new AuditChannel(path, options.log, async (log) => {
+    await replenish();
+    await options.onClose?.(log);
+  });
+}
+
+/** Makes a FIFO with `mkfifo`. */
+async function makeFifo(path: string, mkfifo = "mkfifo"): Promise<void> {
+  const made = await new Deno.Command(mkfifo, {
     // Writable by every user because a container's user may differ from the launcher's (it gets
     // the file alone, bind-mounted); on the host the mode-0700 folder keeps everyone else out.
     args: ["-m", "0666", path],
     stdin: "null",
     stdout: "null",
     stderr: "piped",
-  }).output().catch((error) => ({ success: false, stderr: new TextEncoder().encode(`${error}`) }));
-  if (!made.success) {
-    await Deno.remove(dir, { recursive: true }).catch(() => {});
-    throw new Error(
-      `Cannot make the permission audit channel in "${base}": ` +
-        `${new TextDecoder().decode(made.stderr).trim()}. Check that the cache folder is writable`,
-    );
-  }
-  return new AuditChannel(path, options.log, options.onClose);
+  }).output();
+  if (!made.success) throw new Error(new TextDecoder().decode(made.stderr).trim());
 }
 
 /**

@@ -47,7 +47,24 @@ Deno.test("AuditChannel.close() ends the reader when Deno never opened the FIFO"
   const channel = await openAuditChannel({ cacheRoot, log: new DenialLog(SERVER) });
   await channel.close();
   assert.deepEqual(channel.denials, []);
-  assert.deepEqual([...Deno.readDirSync(`${cacheRoot}/audit`)], []);
+  // Nothing of the launch is left; a spare FIFO waits for the next one.
+  const left = [...Deno.readDirSync(`${cacheRoot}/audit`)];
+  assert.deepEqual(left.map((e) => e.name), ["spare"]);
+  assert.ok(Deno.lstatSync(`${cacheRoot}/audit/spare`).isFifo);
+  const next = await openAuditChannel({ cacheRoot, log: new DenialLog(SERVER) });
+  assert.throws(() => Deno.lstatSync(`${cacheRoot}/audit/spare`), Deno.errors.NotFound);
+  assert.ok(Deno.lstatSync(next.path).isFifo);
+  assert.equal(Deno.lstatSync(next.path).mode! & 0o777, 0o666);
+  await next.close();
+});
+
+Deno.test("openAuditChannel() makes its own FIFO when the spare is not one", async () => {
+  const cacheRoot = await Deno.makeTempDir();
+  Deno.mkdirSync(`${cacheRoot}/audit`, { mode: 0o700 });
+  Deno.writeTextFileSync(`${cacheRoot}/audit/spare`, "not a fifo");
+  const channel = await openAuditChannel({ cacheRoot, log: new DenialLog(SERVER) });
+  assert.ok(Deno.lstatSync(channel.path).isFifo);
+  await channel.close();
 });
 
 Deno.test("auditedPlan() names the FIFO natively and mounts only it into a container", () => {

@@ -9,7 +9,7 @@ import { type AuditChannel, openAuditChannel } from "../learn/audit_channel.ts";
 import { type Denial, formatDenial } from "../learn/denial.ts";
 import { DenialLog } from "../learn/denial_log.ts";
 import { denialContext } from "../learn/denial_places.ts";
-import { readDenials, writeDenials } from "../learn/denials_store.ts";
+import { onUse } from "../_on_use.ts";
 import type { ResolvedServer } from "../policy/resolve.ts";
 import type { Sandbox } from "../sandbox/sandbox.ts";
 import { loadManifest } from "../registry/load.ts";
@@ -107,6 +107,7 @@ export async function storeDenials(
     denials: log.denials,
     ...(log.dropped ? { dropped: log.dropped } : {}),
   };
+  const { writeDenials } = await store();
   await writeDenials(ctx.target.cacheRoot, record).catch((error) =>
     ctx.printError(`mcp-run: could not record what ${server.name} was refused: ${error.message}`)
   );
@@ -157,7 +158,7 @@ export async function denialsCommand(ctx: CliContext, line: CommandLine): Promis
   if (name.includes("/") || /\.jsonc?$/.test(name)) {
     name = (await loadManifest(name, { sources: ctx.target.sources })).manifest.name;
   }
-  const record = await readDenials(ctx.target.cacheRoot, name);
+  const record = await (await store()).readDenials(ctx.target.cacheRoot, name);
   if (ctx.json) {
     ctx.print(JSON.stringify(record ?? { server: name, denials: null }, null, 2));
     return EXIT.ok;
@@ -174,4 +175,11 @@ export async function denialsCommand(ctx: CliContext, line: CommandLine): Promis
   const dropped = record.dropped ? [`  … and ${record.dropped} more not kept`] : [];
   ctx.print([`${name}: ${when}`, ...denialLines(record.denials), ...dropped].join("\n"));
   return EXIT.ok;
+}
+
+/** The store loads when a launch ends, not while the server starts. */
+function store(): Promise<typeof import("../learn/denials_store.ts")> {
+  return import(onUse("../learn/denials_store.ts", import.meta.url)) as Promise<
+    typeof import("../learn/denials_store.ts")
+  >;
 }

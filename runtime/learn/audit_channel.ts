@@ -141,19 +141,22 @@ export class AuditChannel {
  */
 export async function openAuditChannel(options: OpenAuditChannelOptions): Promise<AuditChannel> {
   const base = join(options.cacheRoot, "audit");
-  await Deno.mkdir(base, { recursive: true, mode: 0o700 });
-  const dir = await Deno.makeTempDir({ dir: base });
-  await Deno.chmod(dir, 0o700);
-  const path = join(dir, "checks");
-  // The FIFO the previous launch left ready saves starting `mkfifo` while the server starts;
-  // of two launches that race for it, the one that loses makes its own.
   const spare = join(base, "spare");
-  const taken = await Deno.rename(spare, path).then(() => Deno.lstat(path), () => undefined);
+  // Few steps, side by side: this runs while the server is prepared. A temporary folder is made
+  // with mode 0700; the base folder only once per cache.
+  const [dir, spareInfo] = await Promise.all([
+    Deno.makeTempDir({ dir: base }).catch(async () => {
+      await Deno.mkdir(base, { recursive: true, mode: 0o700 });
+      return await Deno.makeTempDir({ dir: base });
+    }),
+    Deno.lstat(spare).catch(() => undefined),
+  ]);
+  const path = join(dir, "checks");
   try {
-    if (!taken?.isFifo) {
-      if (taken) await Deno.remove(path);
-      await makeFifo(path, options.mkfifo);
-    }
+    // The FIFO the previous launch left ready saves starting `mkfifo` while the server starts;
+    // of two launches that race for it, the one that loses makes its own.
+    const taken = spareInfo?.isFifo && await Deno.rename(spare, path).then(() => true, () => false);
+    if (!taken) await makeFifo(path, options.mkfifo);
   } catch (error) {
     await Deno.remove(dir, { recursive: true }).catch(() => {});
     throw new Error(

@@ -173,8 +173,29 @@ export async function openAuditChannel(options: OpenAuditChannelOptions): Promis
   };
   return new AuditChannel(path, options.log, async (log) => {
     await replenish();
+    await sweep(base);
     await options.onClose?.(log);
   });
+}
+
+/** Folders of launches older than this are left by launchers that were killed. */
+const STALE_MS = 24 * 60 * 60 * 1000;
+
+/**
+ * Removes the folders killed launchers left. Safe even for a launch still running: both ends of
+ * its FIFO were opened long ago, and an open FIFO outlives its name.
+ */
+async function sweep(base: string): Promise<void> {
+  try {
+    for await (const entry of Deno.readDir(base)) {
+      if (!entry.isDirectory) continue;
+      const folder = join(base, entry.name);
+      const info = await Deno.lstat(folder).catch(() => undefined);
+      if (info?.mtime && Date.now() - info.mtime.getTime() > STALE_MS) {
+        await Deno.remove(folder, { recursive: true }).catch(() => {});
+      }
+    }
+  } catch { /* nothing to sweep */ }
 }
 
 /** Makes a FIFO with `mkfifo`. */

@@ -96,3 +96,17 @@ Deno.test("auditedPlan() names the FIFO natively and mounts only it into a conta
     RangeError,
   );
 });
+
+Deno.test("AuditChannel.close() removes the folders of launches a killed launcher left", async () => {
+  const cacheRoot = await Deno.makeTempDir();
+  const old = `${cacheRoot}/audit/left-by-a-killed-launcher`;
+  const recent = `${cacheRoot}/audit/another-launch`;
+  Deno.mkdirSync(old, { recursive: true });
+  Deno.mkdirSync(recent);
+  const longAgo = new Date(Date.now() - 2 * 24 * 60 * 60 * 1000);
+  Deno.utimeSync(old, longAgo, longAgo);
+  const channel = await openAuditChannel({ cacheRoot, log: new DenialLog(SERVER) });
+  await channel.close();
+  assert.throws(() => Deno.statSync(old), Deno.errors.NotFound);
+  assert.ok(Deno.statSync(recent).isDirectory);
+});

@@ -27,6 +27,7 @@ export interface DenialRecord {
  * @param cacheRoot mcp-run's cache root.
  * @param name The server's name.
  * @returns `<cacheRoot>/servers/<name>/denials.json`.
+ * @throws {TypeError} When the name cannot be a file name (`..`, a slash).
  *
  * @example
  * ```ts

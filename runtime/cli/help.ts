@@ -16,6 +16,8 @@ Usage:
   mcp-run inspect <server> [-p …]  Start it, show its permissions and what it offers, stop it
   mcp-run call <server> <tool> [JSON arguments] [-p …]
                                    Start it, call one tool, print the result, stop it
+  mcp-run denials <server>         List what the server's last run was refused, and how to
+                                   allow each (or why it never can be)
   mcp-run serve <server> [-p …] [--host 127.0.0.1] [--port 8808] [--token-file F] …
                                    Serve it over MCP Streamable HTTP, one sandboxed process
                                    per session
@@ -96,7 +98,10 @@ export const HELP: Record<string, string> = {
 
 Starts the server with exactly its manifest's permissions and relays stdio, for an MCP client
 config. Pulls the code on first use (progress on stderr). Stdout carries only MCP messages.
---dry-run prints the program, argv, environment names and folder instead of starting.`,
+--dry-run prints the program, argv, environment names and folder instead of starting (without
+the per-launch DENO_AUDIT_PERMISSIONS channel). Each access the server is refused is written to
+stderr once, as it happens: "mcp-run: <server> was refused <what>: to allow it, <change>" (or
+why it can never be granted); mcp-run denials <server> lists them later.`,
   pull: `mcp-run pull <server> [-p …]
 
 Caches the server's code and writes its lockfile; no server code runs. Later runs are offline.
@@ -111,13 +116,22 @@ The server also needs the environment and folder it is started with: run --dry-r
 Starts the server sandboxed, prints its permissions in plain words and the tools, prompts and
 resources it offers, then stops it. A server that exits is reported with its exit code and the
 end of its stderr; one that does not answer within --timeout seconds (default 30: for start-up,
-then for each request) is stopped and named.`,
+then for each request) is stopped and named. What the server was refused (from Deno's own
+permission records) is listed after the rest, with how to allow each (see mcp-run denials).`,
   call: `mcp-run call <server> <tool> [JSON arguments] [-p …] [--timeout SECONDS] [--format json]
 
 Starts the server sandboxed, calls one tool with the JSON object given, prints the result and
 stops the server. Exits 1 when the tool reports an error, when the server exits (its exit code
 and the end of its stderr are shown) or when it does not answer within --timeout seconds
-(default 30: for start-up, then for the call).`,
+(default 30: for start-up, then for the call). What the server was refused is listed on stderr
+after the result (with --format json, under "denials"); see mcp-run denials.`,
+  denials: `mcp-run denials <server> [--format json]
+
+Lists what the server's last run (run, inspect, call or a serve session) was refused, from
+Deno's own permission records (and, for pypi:/oci: servers, the egress proxy's refusals): what
+was asked (read /home/ada/.config/foo, net api.example.com:443, env FOO_TOKEN, sys homedir), the
+exact manifest line or -p value that would allow it, or why it can never be granted. run writes
+each one to stderr as it happens; inspect and call print them after their output.`,
   serve: `mcp-run serve <server> [-p NAME=VALUE]… [options] [-- server args…]
 
 Serves the server over MCP Streamable HTTP (POST, GET stream, DELETE; spec 2025-11-25) at

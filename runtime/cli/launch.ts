@@ -15,6 +15,7 @@ import type {
   Tool,
 } from "@modelcontextprotocol/sdk/types.js";
 import { describePermissions } from "../policy/describe.ts";
+import type { Denial } from "../learn/denial.ts";
 import type { ResolvedServer } from "../policy/resolve.ts";
 import type { LaunchPlan } from "../sandbox/launch_plan.ts";
 import type { PlannedEgress } from "../sandbox/container_launch.ts";
@@ -26,6 +27,9 @@ import { relayStdio } from "../sandbox/stdio_relay.ts";
 import { type CliContext, type CommandLine, EXIT, expectArgs, UsageError } from "./context.ts";
 import { resolveTarget } from "../registry/resolve_target.ts";
 import { rememberLaunch } from "./_launch_hint.ts";
+import { AUDIT_ENV, CONTAINER_AUDIT_PATH } from "../learn/audit_channel.ts";
+import { isContainerOnly } from "../policy/package_kind.ts";
+import { denialLines, launchDenialLog, openAudit, storeDenials } from "./denials.ts";
 
 /**
  * `mcp-run pull <server>`: checks the manifest against the approved one (`--yes` accepts more),
@@ -123,11 +127,27 @@ export async function runCommand(
     ctx.print(formatPlan(plan, server, ctx.json));
     return EXIT.ok;
   }
+  const log = launchDenialLog(ctx, server, sandbox, { live: true });
+  // The audit FIFO is made while the checks run, rather than delaying the server's start.
+  const opening = openAudit(ctx, log);
   const preparing = sandbox.prepare(server);
   // The supervisor starts while the checks run, rather than delaying the server's start.
   startGuard();
-  const { verify } = await preparing;
-  const child: ServerProcess = sandbox.spawn(server, { plan });
+  let verify: () => Promise<void>;
+  try {
+    ({ verify } = await preparing);
+  } catch (error) {
+    await (await opening)?.close();
+    throw error;
+  }
+  const audit = await opening;
+  let child: ServerProcess;
+  try {
+    child = sandbox.spawn(server, { plan, audit });
+  } catch (error) {
+    await audit?.close();
+    throw error;
+  }
   const gate = verify();
   // After the start: the next start of this command line checks this server's cache early.
   const remembered = rememberLaunch(ctx.launchHint, server, ctx.target.cacheRoot);
@@ -149,6 +169,7 @@ export async function runCommand(
   } finally {
     for (const [signal, handler] of handlers) Deno.removeSignalListener(signal, handler);
     await child.stop();
+    await storeDenials(ctx, server, log, "run");
     await remembered;
   }
 }
@@ -159,7 +180,8 @@ function signalNumber(signal: Deno.Signal): number {
 
 /**
  * Formats a launch plan for `--dry-run`: the exact command line, the folder, and the
- * environment with secret values hidden.
+ * environment with secret values hidden; in text, a Deno server's audit channel (made per
+ * launch, so not in the plan).
  *
  * @param plan The plan.
  * @param server The server (its secret names are masked).
@@ -176,6 +198,14 @@ export function formatPlan(plan: LaunchPlan, server: ResolvedServer, json: boole
     `env: ${Object.entries(env).map(([k, v]) => `${k}=${v}`).join(" ")}`,
     `command: ${shellQuote([plan.program, ...plan.args])}`,
   ];
+  if (!isContainerOnly(server.specifier)) {
+    // Made per launch, so not in the plan itself: the one difference from what is started.
+    const where = "container" in plan ? ` (mounted alone at ${CONTAINER_AUDIT_PATH})` : "";
+    lines.push(
+      `audit: ${AUDIT_ENV} names a FIFO made per launch in mcp-run's cache${where}; ` +
+        "each refused access is reported on stderr",
+    );
+  }
   const egress = (plan as { egress?: PlannedEgress }).egress;
   if (egress) {
     lines.push(
@@ -224,7 +254,14 @@ export async function inspectCommand(
 ): Promise<number> {
   expectArgs(line.rest, 1, 1, "give one server name or manifest path");
   const timeoutMs = timeoutOption(options.timeout);
-  const { server, connected } = await connectFor(ctx, line.rest[0], line.serverArgs, timeoutMs);
+  const { server, connected, log } = await connectFor(
+    ctx,
+    line.rest[0],
+    line.serverArgs,
+    timeoutMs,
+    "inspect",
+  );
+  let render: ((denials: Denial[]) => string) | undefined;
   try {
     const { client, request } = connected;
     const caps = client.getServerCapabilities() ?? {};
@@ -244,17 +281,19 @@ export async function inspectCommand(
       : [];
     const info = client.getServerVersion();
     if (ctx.json) {
-      ctx.print(JSON.stringify(
-        {
-          server: info,
-          permissions: describePermissions(server),
-          tools: tools.map((t) => ({ name: t.name, description: t.description })),
-          prompts: prompts.map((p) => ({ name: p.name, description: p.description })),
-          resources: resources.map((r) => ({ uri: r.uri, name: r.name })),
-        },
-        null,
-        2,
-      ));
+      render = (denials) =>
+        JSON.stringify(
+          {
+            server: info,
+            permissions: describePermissions(server),
+            tools: tools.map((t) => ({ name: t.name, description: t.description })),
+            prompts: prompts.map((p) => ({ name: p.name, description: p.description })),
+            resources: resources.map((r) => ({ uri: r.uri, name: r.name })),
+            denials,
+          },
+          null,
+          2,
+        );
       return EXIT.ok;
     }
     const out = [
@@ -274,11 +313,18 @@ export async function inspectCommand(
       out.push("", `Resources (${resources.length}):`);
       out.push(...resources.map((r) => `  ${r.uri}  ${r.name ?? ""}`));
     }
-    ctx.print(out.join("\n"));
+    render = (denials) => [...out, ...withGap(denialLines(denials))].join("\n");
     return EXIT.ok;
   } finally {
+    // The denials are complete once the server has stopped: they are printed after it.
     await connected.close();
+    await storeDenials(ctx, server, log, "inspect");
+    if (render) ctx.print(render(log.denials));
   }
+}
+
+function withGap(lines: string[]): string[] {
+  return lines.length ? ["", ...lines] : [];
 }
 
 function firstLine(text?: string): string {
@@ -315,27 +361,42 @@ export async function callCommand(
   if (!args || typeof args !== "object" || Array.isArray(args)) {
     throw new TypeError(`Tool arguments must be a JSON object, got ${argsText}`);
   }
-  const { connected } = await connectFor(ctx, target, extraArgs, timeoutMs);
+  const { server, connected, log } = await connectFor(
+    ctx,
+    target,
+    extraArgs,
+    timeoutMs,
+    "call",
+  );
+  let result: CallToolResult | undefined;
   try {
     const params = { name: tool, arguments: args as Record<string, unknown> };
-    const result = await connected.request<CallToolResult>(
+    result = await connected.request<CallToolResult>(
       "tools/call",
       (o) => connected.client.callTool(params, undefined, o),
     );
-    if (ctx.json) ctx.print(JSON.stringify(result, null, 2));
-    else {
-      const content = (result.content ?? []) as { type: string; text?: string }[];
-      ctx.print(
-        content.map((c) => c.type === "text" ? c.text : `[${c.type} content]`).join("\n"),
-      );
-    }
     return result.isError ? EXIT.error : EXIT.ok;
   } catch (error) {
     if (error instanceof ServerExitedError || error instanceof Deno.errors.TimedOut) throw error;
     throw new Error(`Tool "${tool}" failed: ${(error as Error).message}`, { cause: error });
   } finally {
+    // The denials are complete once the server has stopped: they are printed after it.
     await connected.close();
+    await storeDenials(ctx, server, log, "call");
+    if (result) printCallResult(ctx, result, log.denials);
+    else if (log.denials.length) ctx.printError(denialLines(log.denials).join("\n"));
   }
+}
+
+function printCallResult(ctx: CliContext, result: CallToolResult, denials: Denial[]): void {
+  if (ctx.json) {
+    ctx.print(JSON.stringify({ ...result, denials }, null, 2));
+    return;
+  }
+  const content = (result.content ?? []) as { type: string; text?: string }[];
+  ctx.print(content.map((c) => c.type === "text" ? c.text : `[${c.type} content]`).join("\n"));
+  // On stderr, after the result: stdout stays exactly the tool's output, for scripts.
+  if (denials.length) ctx.printError(denialLines(denials).join("\n"));
 }
 
 /** Resolves a target and connects an MCP client to it in the command's sandbox (inspect, call). */
@@ -344,17 +405,30 @@ async function connectFor(
   target: string,
   extraArgs: string[],
   timeoutMs: number | undefined,
+  command: string,
 ) {
   const { server, sandbox } = await resolveFor(ctx, target, extraArgs);
   const { connectServer } =
     await (import(onUse("../sandbox/connect.ts", import.meta.url)) as Promise<
       typeof import("../sandbox/connect.ts")
     >);
-  const connected = await connectServer(server, {
-    cacheRoot: ctx.target.cacheRoot,
-    sandbox,
-    onStderr: () => {},
-    timeoutMs,
-  });
-  return { server, connected };
+  const log = launchDenialLog(ctx, server, sandbox);
+  let connected;
+  try {
+    connected = await connectServer(server, {
+      cacheRoot: ctx.target.cacheRoot,
+      sandbox,
+      onStderr: () => {},
+      timeoutMs,
+      denials: log,
+    });
+  } catch (error) {
+    // A server that started and failed was often refused what it needed: say what.
+    if (error instanceof ServerExitedError || error instanceof Deno.errors.TimedOut) {
+      await storeDenials(ctx, server, log, command);
+      if (log.denials.length) ctx.printError(denialLines(log.denials).join("\n"));
+    }
+    throw error;
+  }
+  return { server, connected, log };
 }

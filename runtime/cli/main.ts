@@ -99,6 +99,10 @@ const COMMANDS: Record<string, Command> = {
       force: values.force,
     });
   },
+  denials: async (ctx, line) =>
+    await (await (import(onUse("./denials.ts", import.meta.url)) as Promise<
+      typeof import("./denials.ts")
+    >)).denialsCommand(ctx, line),
   check: async (ctx, line) =>
     await (await (import(onUse("./check.ts", import.meta.url)) as Promise<
       typeof import("./check.ts")

@@ -125,6 +125,7 @@ const COMMAND_OPTIONS: Record<string, readonly string[]> = {
     ...["client", "file", "scope", "form", "dry-run", "yes", "undo", "force"],
   ],
   check: ["isolation", "trust"],
+  denials: [],
   list: [],
   search: [],
   show: [],

@@ -10,6 +10,7 @@ import { checkBindAddress } from "../http/serve.ts";
 import { serveServer, type ServeServerOptions } from "../http/serve_server.ts";
 import { type CliContext, type CommandLine, EXIT, expectArgs, UsageError } from "./context.ts";
 import { formatPlan, resolveFor } from "./launch.ts";
+import { launchDenialLog, openAudit, storeDenials } from "./denials.ts";
 
 /** The bridge options the serve flags set; the address is always known. */
 type ServeFlagOptions =
@@ -175,6 +176,13 @@ export async function serveCommand(
       sandbox,
       onStderr,
       signal: shutdown.signal,
+      // Each session's refused accesses: on stderr as they happen, the last one's stored.
+      openAudit: () =>
+        openAudit(
+          ctx,
+          launchDenialLog(ctx, server, sandbox, { live: true }),
+          (log) => storeDenials(ctx, server, log, "serve"),
+        ),
     }).catch((error) => {
       if (!(error instanceof Deno.errors.AddrInUse)) throw error;
       throw new Deno.errors.AddrInUse(

@@ -9,6 +9,7 @@ import type { LaunchPlan, PrepareServerOptions } from "../sandbox/launch_plan.ts
 import type { ResolvedServer } from "../policy/resolve.ts";
 import type { SpawnServerOptions } from "../sandbox/server_process.ts";
 import { DenoSandbox } from "../sandbox/deno_sandbox.ts";
+import type { AuditChannel } from "../learn/audit_channel.ts";
 import type { Sandbox } from "../sandbox/sandbox.ts";
 import { ProcessTransport } from "../sandbox/stdio_transport.ts";
 
@@ -21,6 +22,11 @@ export interface ServeServerOptions
    * container) gets its own.
    */
   sandbox?: Sandbox;
+  /**
+   * Opens the audit channel of each process (see `openAuditChannel`), so that each session's
+   * refused accesses are recorded; the channel given as `audit` is not used (one per process).
+   */
+  openAudit?: () => Promise<AuditChannel | undefined>;
 }
 
 /**
@@ -58,15 +64,15 @@ export async function serveServer(
   let unused: LaunchPlan | undefined = sandbox.plan(server);
   const prepared = await sandbox.prepare(server);
   await prepared.verify();
-  const start = () => {
+  const start = (audit: AuditChannel | undefined) => {
     // The plan made up front starts the first process; a plan is started at most once (it may
     // name a container), so every later process gets a fresh one.
     const plan = unused ?? sandbox.plan(server);
     unused = undefined;
-    return sandbox.spawn(server, { ...options, plan });
+    return sandbox.spawn(server, { ...options, plan, audit });
   };
   return await serveHttpBridge({
     ...options,
-    connect: () => Promise.resolve(new ProcessTransport(start())),
+    connect: async () => new ProcessTransport(start(await options.openAudit?.())),
   });
 }

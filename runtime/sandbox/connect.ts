@@ -8,6 +8,8 @@ import type { LaunchPlan, PrepareServerOptions } from "./launch_plan.ts";
 import type { ResolvedServer } from "../policy/resolve.ts";
 import type { ServerExitedError, ServerProcess, SpawnServerOptions } from "./server_process.ts";
 import { DenoSandbox } from "./deno_sandbox.ts";
+import { openAuditChannel } from "../learn/audit_channel.ts";
+import type { DenialLog } from "../learn/denial_log.ts";
 import type { Sandbox } from "./sandbox.ts";
 import { ProcessTransport } from "./stdio_transport.ts";
 
@@ -20,6 +22,12 @@ export interface ConnectServerOptions extends PrepareServerOptions, SpawnServerO
   sandbox?: Sandbox;
   /** A plan from the sandbox to start instead of a fresh one. */
   plan?: LaunchPlan;
+  /**
+   * Records the server's refused accesses here: an audit channel is opened for the launch
+   * (alongside its preparation) and read until the server stops. When none can be made (no
+   * `mkfifo`), the server starts without one and the log stays empty.
+   */
+  denials?: DenialLog;
   /** The client's name in `initialize` (default `mcp-run`). */
   clientName?: string;
   /**
@@ -129,8 +137,26 @@ async function startIn(
   options: ConnectServerOptions,
 ): Promise<{ process: ServerProcess; verify: () => Promise<unknown> }> {
   const plan = options.plan ?? sandbox.plan(server);
-  const { verify } = await sandbox.prepare(server);
-  return { process: sandbox.spawn(server, { ...options, plan }), verify };
+  // A channel that cannot be made (no `mkfifo`) leaves the server unreported, not unstarted.
+  const opening = options.denials
+    ? openAuditChannel({ cacheRoot: options.cacheRoot, log: options.denials }).catch(() =>
+      undefined
+    )
+    : undefined;
+  let prepared;
+  try {
+    prepared = await sandbox.prepare(server);
+  } catch (error) {
+    await (await opening)?.close();
+    throw error;
+  }
+  const audit = await opening;
+  try {
+    return { process: sandbox.spawn(server, { ...options, plan, audit }), verify: prepared.verify };
+  } catch (error) {
+    await audit?.close();
+    throw error;
+  }
 }
 
 /** The SDK's codes for a closed connection and for a request that timed out. */

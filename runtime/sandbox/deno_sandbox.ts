@@ -11,6 +11,7 @@ import {
   type PrepareServerOptions,
 } from "./launch_plan.ts";
 import { pull } from "./pull.ts";
+import { auditedPlan } from "../learn/audit_channel.ts";
 import { GrantError, type ResolvedServer } from "../policy/resolve.ts";
 import { isContainerOnly, packageKind } from "../policy/package_kind.ts";
 import { type ServerProcess, spawnServer } from "./server_process.ts";
@@ -94,7 +95,8 @@ export class DenoSandbox implements Sandbox {
   }
 
   /**
-   * Starts `deno run` with exactly the plan's environment.
+   * Starts `deno run` with exactly the plan's environment (and, given an audit channel,
+   * `DENO_AUDIT_PERMISSIONS` naming it).
    *
    * @param server The prepared server.
    * @param options The plan (default: a fresh one), buffer bounds, the stderr sink.
@@ -104,7 +106,12 @@ export class DenoSandbox implements Sandbox {
    */
   spawn(server: ResolvedServer, options: SandboxSpawnOptions = {}): ServerProcess {
     refuseContainerOnly(server);
-    return spawnServer(server.name, options.plan ?? this.plan(server), options);
+    const plan = options.plan ?? this.plan(server);
+    return spawnServer(
+      server.name,
+      options.audit ? auditedPlan(plan, options.audit) : plan,
+      options,
+    );
   }
 }
 

@@ -71,10 +71,18 @@ export class DockerServerProcess extends ServerProcess {
    */
   override async stop(graceMs = 2000): Promise<Deno.CommandStatus> {
     this.#onStopping?.();
-    const status = await super.stop(graceMs);
+    return await super.stop(graceMs);
+  }
+
+  /**
+   * Removes the container once the docker client has exited, and waits for a removal of
+   * orphaned containers that a launch started.
+   *
+   * @returns When the container is gone.
+   */
+  protected override async released(): Promise<void> {
     await this.remove().catch(() => {});
     await orphanRemoval();
-    return status;
   }
 
   /**

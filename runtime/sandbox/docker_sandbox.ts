@@ -11,6 +11,9 @@ import { type ContainerLaunchPlan, containerLaunchPlan } from "./container_launc
 import type { ContainerPackageOptions } from "./container_options.ts";
 import { type DockerLaunchPlan, dockerLaunchPlan } from "./docker_launch.ts";
 import { spawnDockerServer } from "./docker_process.ts";
+import { type EgressRefusal, refusalLog } from "./egress_proxy.ts";
+import { auditedPlan } from "../learn/audit_channel.ts";
+import { explainRefusal } from "../learn/denial.ts";
 import { dockerPull, prepareDockerServer } from "./docker_pull.ts";
 import type { ResolvedServer } from "../policy/resolve.ts";
 import type { ServerProcess } from "./server_process.ts";
@@ -130,7 +133,9 @@ export class DockerSandbox implements Sandbox {
 
   /**
    * Starts the docker client with exactly the plan's environment; stopping the process removes
-   * its container.
+   * its container. Given an audit channel, a Deno server's container gets the FIFO alone
+   * bind-mounted (see `auditedPlan`); a `pypi:` or `oci:` server's egress refusals go to the
+   * channel's log instead.
    *
    * @param server The prepared server.
    * @param options A plan from {@linkcode DockerSandbox.plan} (default: a fresh one), buffer
@@ -143,11 +148,30 @@ export class DockerSandbox implements Sandbox {
     if (!("container" in plan) || typeof plan.container !== "string") {
       throw new TypeError(`Cannot start "${server.name}" in docker: the plan names no container`);
     }
-    return spawnDockerServer(server.name, plan as ContainerLaunchPlan, {
-      cacheRoot: this.#options.cacheRoot,
-      egressImage: this.#options.egressImage ?? this.#options.image,
-      ...options,
-    });
+    const audit = options.audit;
+    const kind = packageKind(server.specifier);
+    const deno = kind !== "pypi" && kind !== "oci";
+    // A container package has no Deno to write the audit: its FIFO goes at once, and its log
+    // takes the egress proxy's refusals instead.
+    if (audit && !deno) audit.close().catch(() => {});
+    const proxyLine = refusalLog();
+    const onRefusal = audit && !deno
+      ? (refusal: EgressRefusal) => {
+        // The proxy's own line keeps the connection's details; the denial says how to allow it.
+        proxyLine(refusal);
+        audit.log.add(explainRefusal(server, refusal));
+      }
+      : undefined;
+    return spawnDockerServer(
+      server.name,
+      (audit && deno ? auditedPlan(plan, audit) : plan) as ContainerLaunchPlan,
+      {
+        cacheRoot: this.#options.cacheRoot,
+        egressImage: this.#options.egressImage ?? this.#options.image,
+        ...(onRefusal ? { onRefusal } : {}),
+        ...options,
+      },
+    );
   }
 }
 

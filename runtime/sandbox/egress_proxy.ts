@@ -396,7 +396,21 @@ function oneLine(text: string, max: number): string {
 /** Most refusal lines one proxy writes to stderr; `refusals` still keeps the latest. */
 const REFUSAL_LINES = 100;
 
-function refusalLog(): (refusal: EgressRefusal) => void {
+/**
+ * The default refusal sink of {@linkcode startEgressProxy}: one line per refusal on stderr
+ * (`mcp-run egress: refused host:port: reason`), the first 100 only.
+ *
+ * @returns A fresh sink (its own count of lines written).
+ *
+ * @example
+ * ```ts
+ * import { refusalLog } from "./egress_proxy.ts";
+ * const log = refusalLog();
+ * log({ host: "x.example", port: 80, reason: "not granted", at: new Date().toISOString() });
+ * // mcp-run egress: refused x.example:80: not granted
+ * ```
+ */
+export function refusalLog(): (refusal: EgressRefusal) => void {
   let written = 0;
   return (refusal) => {
     if (++written > REFUSAL_LINES) return;

@@ -4,6 +4,8 @@
  *
  * @module
  */
+import type { AuditChannel } from "../learn/audit_channel.ts";
+import type { Denial } from "../learn/denial.ts";
 import type { ChildLike } from "./_deferred_child.ts";
 import { trackProcess } from "./child_guard.ts";
 import type { LaunchPlan } from "./launch_plan.ts";
@@ -19,6 +21,12 @@ export interface SpawnServerOptions {
   maxStderrLineBytes?: number;
   /** Bytes of stderr kept for error messages (default 8 KiB). */
   stderrTailBytes?: number;
+  /**
+   * The launch's permission audit channel (see `openAuditChannel`): the sandbox points Deno at
+   * it, and the process closes it once it has exited. Its log's `onDenial` is called for each
+   * new refused access as it happens.
+   */
+  audit?: AuditChannel;
 }
 
 /** Thrown (or reported) when a server exits; carries its exit code and the end of its stderr. */
@@ -55,6 +63,7 @@ export class ServerProcess {
   #tail = "";
   #tailBytes: number;
   #stopping?: Promise<Deno.CommandStatus>;
+  #audit?: AuditChannel;
   /** The server's stdout, split into bounded lines. */
   readonly lines: ReadableStream<SplitLine>;
   /** Resolves when the process has exited. */
@@ -73,6 +82,9 @@ export class ServerProcess {
     this.#writer.closed.catch(() => {});
     this.lines = child.stdout.pipeThrough(new LineSplitter(options.maxLineBytes));
     this.status = child.status;
+    this.#audit = options.audit;
+    // Deno's end of the channel closes with the process: the log is complete once it exits.
+    if (this.#audit) this.status.finally(() => this.#audit?.close()).catch(() => {});
     // Killed with us if we die first (when the launcher guards its children); a child that
     // starts later (pid 0 until then) tracks itself.
     if (child.pid > 0) {
@@ -97,6 +109,14 @@ export class ServerProcess {
   /** The process id. */
   get pid(): number {
     return this.#child.pid;
+  }
+
+  /**
+   * The distinct accesses refused so far (from the audit channel, and for a container with an
+   * egress proxy its refusals); complete once {@linkcode ServerProcess.stop} has returned.
+   */
+  get denials(): Denial[] {
+    return this.#audit?.denials ?? [];
   }
 
   /** The last lines the server wrote to stderr. */
@@ -146,9 +166,23 @@ export class ServerProcess {
         if (exited) break;
         this.kill(signal);
       }
-      return await this.status;
+      const status = await this.status;
+      await this.released();
+      // Only now has every writer of the audit channel gone (a container's Deno included).
+      await this.#audit?.close();
+      return status;
     })();
     return this.#stopping;
+  }
+
+  /**
+   * What {@linkcode ServerProcess.stop} waits for once the process has exited, before the audit
+   * channel is read to its end: nothing here; a container is removed.
+   *
+   * @returns When everything the process ran is gone.
+   */
+  protected released(): Promise<void> {
+    return Promise.resolve();
   }
 }
 

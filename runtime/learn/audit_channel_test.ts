@@ -1,0 +1,112 @@
+import assert from "node:assert/strict";
+import { isWithin } from "../policy/path_policy.ts";
+import type { ResolvedServer } from "../policy/resolve.ts";
+import { AUDIT_ENV, auditedPlan, CONTAINER_AUDIT_PATH, openAuditChannel } from "./audit_channel.ts";
+import { DenialLog } from "./denial_log.ts";
+
+const SERVER: ResolvedServer = {
+  name: "t",
+  specifier: "npm:x@1.0.0",
+  args: [],
+  read: [],
+  write: [],
+  net: [],
+  denyNet: [],
+  env: [],
+  secrets: [],
+  requiredEnv: [],
+  envValues: {},
+  sys: [],
+  run: [],
+  ffi: [],
+  params: {},
+};
+
+Deno.test("openAuditChannel() makes a FIFO in a 0700 cache folder, reads Deno's lines, removes it", async () => {
+  const cacheRoot = await Deno.makeTempDir();
+  const channel = await openAuditChannel({ cacheRoot, log: new DenialLog(SERVER) });
+  assert.ok(isWithin(channel.path, `${cacheRoot}/audit`));
+  assert.ok(Deno.statSync(channel.path).isFifo);
+  assert.equal(Deno.statSync(channel.path.replace(/\/checks$/, "")).mode! & 0o777, 0o700);
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["eval", "try { Deno.env.get('X_TOKEN') } catch {}; try { Deno.hostname() } catch {}"],
+    env: { [AUDIT_ENV]: channel.path, DENO_NO_PROMPT: "1" },
+    clearEnv: true,
+    stdout: "null",
+    stderr: "null",
+  });
+  // deno eval runs with every permission: its checks are all recorded, none refused but these.
+  await child.output();
+  await channel.close();
+  assert.deepEqual(channel.denials.map((d) => d.asked), ["env X_TOKEN", "sys hostname"]);
+  assert.throws(() => Deno.statSync(channel.path), Deno.errors.NotFound);
+});
+
+Deno.test("AuditChannel.close() ends the reader when Deno never opened the FIFO", async () => {
+  const cacheRoot = await Deno.makeTempDir();
+  const channel = await openAuditChannel({ cacheRoot, log: new DenialLog(SERVER) });
+  await channel.close();
+  assert.deepEqual(channel.denials, []);
+  // Nothing of the launch is left; a spare FIFO waits for the next one.
+  const left = [...Deno.readDirSync(`${cacheRoot}/audit`)];
+  assert.deepEqual(left.map((e) => e.name), ["spare"]);
+  assert.ok(Deno.lstatSync(`${cacheRoot}/audit/spare`).isFifo);
+  const next = await openAuditChannel({ cacheRoot, log: new DenialLog(SERVER) });
+  assert.throws(() => Deno.lstatSync(`${cacheRoot}/audit/spare`), Deno.errors.NotFound);
+  assert.ok(Deno.lstatSync(next.path).isFifo);
+  assert.equal(Deno.lstatSync(next.path).mode! & 0o777, 0o666);
+  await next.close();
+});
+
+Deno.test("openAuditChannel() makes its own FIFO when the spare is not one", async () => {
+  const cacheRoot = await Deno.makeTempDir();
+  Deno.mkdirSync(`${cacheRoot}/audit`, { mode: 0o700 });
+  Deno.writeTextFileSync(`${cacheRoot}/audit/spare`, "not a fifo");
+  const channel = await openAuditChannel({ cacheRoot, log: new DenialLog(SERVER) });
+  assert.ok(Deno.lstatSync(channel.path).isFifo);
+  await channel.close();
+});
+
+Deno.test("auditedPlan() names the FIFO natively and mounts only it into a container", () => {
+  const native = auditedPlan({ program: "deno", args: ["run"], env: { A: "1" }, cwd: "/c" }, {
+    path: "/c/audit/x/checks",
+  });
+  assert.deepEqual(native.env, { A: "1", [AUDIT_ENV]: "/c/audit/x/checks" });
+  const docker = auditedPlan({
+    program: "docker",
+    args: ["run", "-i", "--mount", "type=volume,src=v,dst=/deno-dir,readonly", "img", "run"],
+    env: {},
+    cwd: "/c",
+    container: "mcp-run-t-1",
+  }, { path: "/c/audit/x/checks" });
+  assert.deepEqual(docker.args, [
+    "run",
+    "-i",
+    "--mount",
+    `type=bind,src=/c/audit/x/checks,dst=${CONTAINER_AUDIT_PATH}`,
+    "-e",
+    `${AUDIT_ENV}=${CONTAINER_AUDIT_PATH}`,
+    "--mount",
+    "type=volume,src=v,dst=/deno-dir,readonly",
+    "img",
+    "run",
+  ]);
+  assert.throws(
+    () => auditedPlan({ ...docker, args: ["run"] }, { path: "/c,x/checks" }),
+    RangeError,
+  );
+});
+
+Deno.test("AuditChannel.close() removes the folders of launches a killed launcher left", async () => {
+  const cacheRoot = await Deno.makeTempDir();
+  const old = `${cacheRoot}/audit/left-by-a-killed-launcher`;
+  const recent = `${cacheRoot}/audit/another-launch`;
+  Deno.mkdirSync(old, { recursive: true });
+  Deno.mkdirSync(recent);
+  const longAgo = new Date(Date.now() - 2 * 24 * 60 * 60 * 1000);
+  Deno.utimeSync(old, longAgo, longAgo);
+  const channel = await openAuditChannel({ cacheRoot, log: new DenialLog(SERVER) });
+  await channel.close();
+  assert.throws(() => Deno.statSync(old), Deno.errors.NotFound);
+  assert.ok(Deno.statSync(recent).isDirectory);
+});

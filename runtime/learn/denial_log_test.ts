@@ -1,0 +1,48 @@
+import assert from "node:assert/strict";
+import type { ResolvedServer } from "../policy/resolve.ts";
+import { DenialLog } from "./denial_log.ts";
+
+function server(): ResolvedServer {
+  return {
+    name: "t",
+    specifier: "npm:@x/srv@1.0.0",
+    args: [],
+    read: ["/data"],
+    write: [],
+    net: ["api.example.com:443"],
+    denyNet: [],
+    env: ["GRANTED"],
+    secrets: [],
+    requiredEnv: [],
+    envValues: {},
+    sys: [],
+    run: [],
+    ffi: [],
+    params: {},
+  };
+}
+
+Deno.test("DenialLog keeps distinct refused checks once, counted, and skips granted ones", () => {
+  const seen: string[] = [];
+  const log = new DenialLog(server(), { onDenial: (d) => seen.push(d.asked) });
+  log.check({ permission: "env", value: "GRANTED" });
+  log.check({ permission: "read", value: "/data/x" });
+  log.check({ permission: "net", value: "https://evil.example/a" });
+  log.check({ permission: "net", value: "evil.example:443" });
+  log.check({ permission: "net", value: "https://evil.example/b" });
+  log.check({ permission: "net", value: "evil.example:443" });
+  log.check({ permission: "sys", value: "homedir" });
+  log.check({ permission: "sys", value: "homedir" });
+  assert.deepEqual(seen, ["net evil.example:443", "sys homedir"]);
+  assert.deepEqual(log.denials.map((d) => [d.asked, d.count]), [
+    ["net evil.example:443", 2],
+    ["sys homedir", 2],
+  ]);
+});
+
+Deno.test("DenialLog is bounded: new distinct denials past the limit are only counted", () => {
+  const log = new DenialLog(server(), { maxDenials: 3 });
+  for (let i = 0; i < 10; i++) log.check({ permission: "env", value: `V${i}` });
+  assert.equal(log.denials.length, 3);
+  assert.equal(log.dropped, 7);
+});

@@ -11,7 +11,8 @@
  * the rest of its API, each backend's building blocks included, under a subpath:
  * `./policy` (manifest format, grants and their policies, approvals), `./sandbox` (flags, cache,
  * processes, docker), `./http` (the Streamable HTTP bridge), `./clients` (every client's
- * configuration files), `./registry` (the manifest catalogue) and `./cli` (`main`).
+ * configuration files, adopt), `./registry` (the manifest catalogue), `./learn` (permission
+ * checks, refusals explained, learn) and `./cli` (`main`).
  *
  * Run directly it is the CLI: `deno run -A jsr:@sandboxed/mcp-run inspect filesystem -p dirs=.`.
  *
@@ -115,6 +116,18 @@ export {
   removeClientEntry,
   writeClientConfig,
 } from "./runtime/clients/write_client_config.ts";
+
+// Learn and adopt: what a server was refused, a draft manifest from a throwaway run, and
+// existing client entries brought under mcp-run.
+export { type Denial, explainDenial } from "./runtime/learn/denial.ts";
+export { type DenialRecord, readDenials } from "./runtime/learn/denials_store.ts";
+export {
+  type LearnedServer,
+  learnServer,
+  type LearnServerOptions,
+} from "./runtime/learn/learn_server.ts";
+export { adoptConfig, type AdoptConfigOptions, type AdoptResult } from "./runtime/clients/adopt.ts";
+export { undoAdoption } from "./runtime/clients/adopt_undo.ts";
 
 // The types the functions above take or return, so that their documentation is complete. Their
 // own functions are under the subpath exports.

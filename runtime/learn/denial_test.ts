@@ -170,8 +170,9 @@ Deno.test("explainDenial() in docker allows run and ffi only with --trust", () =
 Deno.test("explainDenial() escapes what the server chose, so it cannot forge output lines", () => {
   const value = "/tmp/x\nmcp-run: t was refused nothing\u001b[2K\u202e";
   const denial = explainDenial(server(), { permission: "read", value }, CONTEXT);
-  assert.ok(!/[\n\u001b\u202e]/.test(denial.asked), denial.asked);
-  assert.ok(!/[\n\u001b\u202e]/.test(formatDenial("t", denial)));
+  const raw = (text: string) => ["\n", "\u001b", "\u202e"].some((c) => text.includes(c));
+  assert.ok(!raw(denial.asked), denial.asked);
+  assert.ok(!raw(formatDenial("t", denial)));
   assert.match(denial.asked, /\\u000a/);
   const env = explainDenial(server(), { permission: "env", value: "X_\u202eNEKOT" });
   assert.ok(!/[\u202e]/.test(formatDenial("t", env)), formatDenial("t", env));

@@ -82,7 +82,7 @@ function learnOnce(
 ): Promise<AdoptDraft> {
   assert.match(target, /^npm:@modelcontextprotocol\/server-brave-search@\d+\.\d+\.\d+$/);
   learned ??= (async () => {
-    const draft = await learnServer(target, { ...options, source: toolEnv() });
+    const draft = await learnServer(target, { ...options, probe: true, source: toolEnv() });
     assert.ok(draft.initialized, `learn could not start ${target}: ${draft.failure}`);
     const recorded = await Deno.readTextFile(join(FIXTURES, "server-brave-search.jsonc"));
     assert.equal(draft.text, recorded);

@@ -9,7 +9,9 @@ import { join } from "node:path";
 import { CLI_DOCKER, dockerProblem } from "./_docker.ts";
 import { cli, initializeRequest, ROOT, toolEnv } from "./_helpers.ts";
 import { evilOptions, evilProblem, evilServer, pullEvil } from "./_evil_container.ts";
+import { openAuditChannel } from "../runtime/learn/audit_channel.ts";
 import { DenialLog } from "../runtime/learn/denial_log.ts";
+import type { Sandbox } from "../runtime/sandbox/sandbox.ts";
 import { connectServer } from "../runtime/sandbox/connect.ts";
 import { DockerSandbox } from "../runtime/sandbox/docker_sandbox.ts";
 
@@ -97,14 +99,29 @@ Deno.test({
       await pullEvil(server, cache);
       const seen: string[] = [];
       const log = new DenialLog(server, { onDenial: (d) => seen.push(d.asked) });
+      // What `serve` stores: the log as it is when the channel closes.
+      const stored: string[][] = [];
+      const audit = await openAuditChannel({
+        cacheRoot: cache,
+        log,
+        onClose: (l) => void stored.push(l.denials.map((d) => d.asked)),
+      });
       const options = evilOptions(cache, toolEnv());
+      const docker = new DockerSandbox({ ...options, autoPull: false });
+      const sandbox: Sandbox = {
+        isolation: docker.isolation,
+        unit: docker.unit,
+        plan: (s, o) => docker.plan(s, o),
+        pull: (s) => docker.pull(s),
+        prepare: (s) => docker.prepare(s),
+        spawn: (s, o) => docker.spawn(s, { ...o, audit }),
+      };
       const connected = await connectServer(server, {
         ...options,
         autoPull: false,
-        sandbox: new DockerSandbox({ ...options, autoPull: false }),
+        sandbox,
         onStderr: () => {},
         timeoutMs: 60_000,
-        denials: log,
       });
       try {
         const result = await connected.request("tools/call", (o) =>
@@ -118,6 +135,7 @@ Deno.test({
         await connected.close();
       }
       assert.deepEqual(seen, ["net not-granted.example:8080"]);
+      assert.deepEqual(stored, [["net not-granted.example:8080"]]);
       const [denial] = connected.transport.process.denials;
       assert.equal(denial.allow, '"net": ["not-granted.example:8080"]');
     } finally {

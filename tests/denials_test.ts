@@ -38,13 +38,9 @@ function launchFolders(cache: string): string[] {
     .map((e) => e.name);
 }
 
-function refusedLines(stderr: string): string[] {
-  return stderr.split("\n").filter((l) => l.startsWith("mcp-run: ") && l.includes(" was refused "));
-}
-
-Deno.test("mcp-run run writes one exact stderr line per refused access, from Deno's records", async () => {
-  const s = scene();
-  const params = [
+/** The fixture's parameters: its own folder granted, the rest of what it reaches for not. */
+function refusedParams(s: ReturnType<typeof scene>): string[] {
+  return [
     "-p",
     `dir=${s.own}`,
     "-p",
@@ -54,6 +50,15 @@ Deno.test("mcp-run run writes one exact stderr line per refused access, from Den
     "-p",
     "target=api.example.com:443",
   ];
+}
+
+function refusedLines(stderr: string): string[] {
+  return stderr.split("\n").filter((l) => l.startsWith("mcp-run: ") && l.includes(" was refused "));
+}
+
+Deno.test("mcp-run run writes one exact stderr line per refused access, from Deno's records", async () => {
+  const s = scene();
+  const params = refusedParams(s);
   const run = await cli(["run", MANIFEST, ...params, "--", "ffi"], {
     env: env(s.cache),
     stdin: STDIN,
@@ -149,16 +154,7 @@ Deno.test("mcp-run denials says when no run was recorded", async () => {
 
 Deno.test("mcp-run inspect and call print the refused accesses after their output", async () => {
   const s = scene();
-  const params = [
-    "-p",
-    `dir=${s.own}`,
-    "-p",
-    `config=${s.config}`,
-    "-p",
-    `outside=${s.outside}`,
-    "-p",
-    "target=api.example.com:443",
-  ];
+  const params = refusedParams(s);
   const inspect = await cli(["inspect", MANIFEST, ...params], { env: env(s.cache) });
   assert.equal(inspect.code, 0, inspect.stderr);
   const text = inspect.stdout.split("\nRefused (5):\n");

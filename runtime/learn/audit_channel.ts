@@ -114,18 +114,16 @@ export class AuditChannel {
    */
   release(): Promise<void> {
     this.#releasing ??= (async () => {
-      // Bounded: the end line may never come back (a writer left by the server, for instance,
-      // that filled the FIFO and stopped); closing the holder then ends the reader.
+      // Bounded: the end line may never be written or read back (a reader that broke off while
+      // a writer left by the server filled the FIFO); closing the holder then ends the reader.
       let timer: ReturnType<typeof setTimeout> | undefined;
-      const wrote = await this.#ends.holder.write(new TextEncoder().encode(`${this.#endLine}\n`))
-        .then(() => true, () => false);
-      if (wrote) {
-        await Promise.race([
-          this.#reading,
-          new Promise((resolve) => timer = setTimeout(resolve, CLOSE_WAIT_MS)),
-        ]);
-        clearTimeout(timer);
-      }
+      const ended = this.#ends.holder.write(new TextEncoder().encode(`${this.#endLine}\n`))
+        .then(() => this.#reading, () => {});
+      await Promise.race([
+        ended,
+        new Promise((resolve) => timer = setTimeout(resolve, CLOSE_WAIT_MS)),
+      ]);
+      clearTimeout(timer);
       for (const file of [this.#ends.holder, this.#ends.reader]) {
         try {
           file.close();

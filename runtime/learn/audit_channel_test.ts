@@ -152,3 +152,29 @@ Deno.test("AuditChannel.release() ends the reading without onClose; close() then
   await channel.close();
   assert.deepEqual(stored, [["sys homedir"]]);
 });
+
+Deno.test("AuditChannel.close() reads to its own end mark at once, though a writer outlives the server", async () => {
+  const cacheRoot = await Deno.makeTempDir();
+  const channel = await openAuditChannel({ cacheRoot, log: new DenialLog(SERVER) });
+  // A program the server left behind, still holding the FIFO open: no end of file ever comes.
+  const script = `exec 3>"$1"; printf '%s\\n' '{"permission":"sys","value":"uptime"}' >&3; ` +
+    "echo written; sleep 30";
+  const lingering = new Deno.Command("/bin/sh", {
+    args: ["-c", script, "sh", channel.path],
+    stdout: "piped",
+    stderr: "null",
+  }).spawn();
+  const reader = lingering.stdout.getReader();
+  await reader.read();
+  reader.releaseLock();
+  try {
+    const started = Date.now();
+    await channel.close();
+    assert.ok(Date.now() - started < 2000, "close() waited for the lingering writer");
+    assert.deepEqual(channel.denials.map((d) => d.asked), ["sys uptime"]);
+  } finally {
+    lingering.kill("SIGKILL");
+    await lingering.status;
+    await lingering.stdout.cancel();
+  }
+});

@@ -3,7 +3,10 @@
  * (`DENO_AUDIT_PERMISSIONS`), read live by the launcher, each refused check kept as a
  * {@linkcode Denial}. The FIFO lives in a mode-0700 folder of mcp-run's cache, which no grant
  * ever covers, so the server cannot write to it: only Deno's own records reach the log, never
- * lines the server prints. A FIFO holds nothing on disk, however long the server runs.
+ * lines the server prints (in docker with `--trust`, the programs it starts inherit the variable,
+ * so those reports are marked unverified). A FIFO holds nothing on disk, however long the server
+ * runs. The launcher opens its ends before the server starts, so Deno never waits for a reader,
+ * and reads until an end mark of its own once every other writer has gone.
  *
  * @module
  */

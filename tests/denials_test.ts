@@ -109,6 +109,28 @@ Deno.test("mcp-run run writes one exact stderr line per refused access, from Den
   assert.equal(record.denials[3].count, 1);
 });
 
+Deno.test("mcp-run run gives no exact line for a relative path the server reads after a chdir", async () => {
+  const s = scene();
+  const granted = join(s.own, "settings.json");
+  Deno.writeTextFileSync(granted, "{}");
+  const params = refusedParams(s).map((p) => p === `config=${s.config}` ? `config=${granted}` : p);
+  const run = await cli(["run", MANIFEST, ...params, "--", "chdir"], {
+    env: env(s.cache),
+    stdin: STDIN,
+  });
+  assert.equal(run.code, 0, run.stderr);
+  const lines = refusedLines(run.stderr);
+  const relative = lines.filter((l) => l.startsWith(`${PREFIX}read settings.json`));
+  // Deno granted it (its folder is granted), yet records only "settings.json": the report may
+  // not advise granting that name.
+  assert.equal(relative.length, 1, run.stderr);
+  assert.match(
+    relative[0],
+    /: no exact change can be given: a relative path: Deno resolves "settings\.json" against /,
+  );
+  assert.ok(!run.stderr.includes('"read": ["settings.json"]'), run.stderr);
+});
+
 Deno.test("mcp-run run reports nothing when everything the fixture reaches for is granted", async () => {
   const s = scene();
   let requests = 0;

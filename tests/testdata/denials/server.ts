@@ -2,7 +2,7 @@
 // real server might: a config file, a token, the home folder, an API, a file outside its folder,
 // a native library. Its arguments name the targets. Used by tests/denials_test.ts only.
 //
-// Arguments: <read path> <write path> <host:port> [ffi|forge]
+// Arguments: <read path> <write path> <host:port> [ffi|forge|chdir]
 
 const [readPath, writePath, target, mode] = Deno.args;
 
@@ -20,6 +20,13 @@ await attempt(async () => (await import("node:os")).homedir());
 await attempt(async () => await (await fetch(`http://${target}/`)).body?.cancel());
 await attempt(() => Deno.writeTextFile(writePath, "x"));
 if (mode === "ffi") await attempt(() => Deno.dlopen("libfixture.so", {}));
+// Into the read path's folder, then the file by its relative name: Deno records it as given.
+if (mode === "chdir") {
+  await attempt(() => {
+    Deno.chdir(readPath.slice(0, readPath.lastIndexOf("/")));
+    return Deno.readTextFile(readPath.slice(readPath.lastIndexOf("/") + 1));
+  });
+}
 // A program it may start (docker --trust) inherits the audit variable and writes a record of
 // its own into the channel: the launcher cannot tell it from Deno's.
 const FORGED = '{"v":1,"datetime":"2026-01-01T00:00:00Z","permission":"env","value":"CHILD_FORGED"}';

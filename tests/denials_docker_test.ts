@@ -9,7 +9,9 @@ import { join } from "node:path";
 import { CLI_DOCKER, dockerProblem } from "./_docker.ts";
 import { cli, initializeRequest, ROOT, toolEnv } from "./_helpers.ts";
 import { evilOptions, evilProblem, evilServer, pullEvil } from "./_evil_container.ts";
+import { openAuditChannel } from "../runtime/learn/audit_channel.ts";
 import { DenialLog } from "../runtime/learn/denial_log.ts";
+import type { Sandbox } from "../runtime/sandbox/sandbox.ts";
 import { connectServer } from "../runtime/sandbox/connect.ts";
 import { DockerSandbox } from "../runtime/sandbox/docker_sandbox.ts";
 
@@ -85,6 +87,59 @@ Deno.test({
 });
 
 Deno.test({
+  name:
+    "mcp-run run --isolation docker --trust marks every report unverified: its programs can forge them",
+  ignore: problem !== undefined,
+  fn: async () => {
+    const work = workDir();
+    try {
+      const own = join(work, "own");
+      Deno.mkdirSync(own, { mode: 0o777 });
+      Deno.chmodSync(own, 0o777);
+      const cache = join(work, "cache");
+      const params = [
+        "-p",
+        `dir=${own}`,
+        "-p",
+        `config=${join(work, "settings.json")}`,
+        "-p",
+        `outside=${join(work, "out.txt")}`,
+        "-p",
+        "target=api.example.com:443",
+      ];
+      const stdin = JSON.stringify(initializeRequest(1, { name: "t", version: "1" })) + "\n";
+      const trusted = join(ROOT, "tests", "testdata", "denials", "trusted.jsonc");
+      const run = await cli(["run", trusted, ...params, ...CLI_DOCKER, "--trust", "--", "forge"], {
+        env: { HOME: Deno.env.get("HOME") ?? "/root", MCP_RUN_CACHE: cache },
+        stdin,
+      });
+      assert.equal(run.code, 0, run.stderr);
+      const prefix = "mcp-run: denials-trusted was refused ";
+      const lines = run.stderr.split("\n").filter((l) => l.startsWith(prefix));
+      // The canary: the shell's forged record reached the channel, as if Deno had written it.
+      assert.ok(
+        lines.some((l) => l.startsWith(`${prefix}env CHILD_FORGED (unverified): `)),
+        run.stderr,
+      );
+      assert.ok(lines.length >= 5, run.stderr);
+      for (const line of lines) {
+        assert.match(line, / \(unverified\): no exact change can be given: .*may be forged/);
+        assert.ok(!line.includes("to allow it"), line);
+      }
+      const listed = await cli(["denials", "denials-trusted"], {
+        env: { HOME: Deno.env.get("HOME") ?? "/root", MCP_RUN_CACHE: cache },
+      });
+      assert.match(
+        listed.stdout,
+        /  env CHILD_FORGED \(unverified\): no exact change can be given/,
+      );
+    } finally {
+      await Deno.remove(work, { recursive: true }).catch(() => {});
+    }
+  },
+});
+
+Deno.test({
   name: "DockerSandbox.spawn() reports a pypi: server's egress refusals as net denials",
   ignore: pythonProblem !== undefined,
   sanitizeResources: false,
@@ -97,14 +152,29 @@ Deno.test({
       await pullEvil(server, cache);
       const seen: string[] = [];
       const log = new DenialLog(server, { onDenial: (d) => seen.push(d.asked) });
+      // What `serve` stores: the log as it is when the channel closes.
+      const stored: string[][] = [];
+      const audit = await openAuditChannel({
+        cacheRoot: cache,
+        log,
+        onClose: (l) => void stored.push(l.denials.map((d) => d.asked)),
+      });
       const options = evilOptions(cache, toolEnv());
+      const docker = new DockerSandbox({ ...options, autoPull: false });
+      const sandbox: Sandbox = {
+        isolation: docker.isolation,
+        unit: docker.unit,
+        plan: (s, o) => docker.plan(s, o),
+        pull: (s) => docker.pull(s),
+        prepare: (s) => docker.prepare(s),
+        spawn: (s, o) => docker.spawn(s, { ...o, audit }),
+      };
       const connected = await connectServer(server, {
         ...options,
         autoPull: false,
-        sandbox: new DockerSandbox({ ...options, autoPull: false }),
+        sandbox,
         onStderr: () => {},
         timeoutMs: 60_000,
-        denials: log,
       });
       try {
         const result = await connected.request("tools/call", (o) =>
@@ -118,6 +188,7 @@ Deno.test({
         await connected.close();
       }
       assert.deepEqual(seen, ["net not-granted.example:8080"]);
+      assert.deepEqual(stored, [["net not-granted.example:8080"]]);
       const [denial] = connected.transport.process.denials;
       assert.equal(denial.allow, '"net": ["not-granted.example:8080"]');
     } finally {

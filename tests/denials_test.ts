@@ -38,13 +38,9 @@ function launchFolders(cache: string): string[] {
     .map((e) => e.name);
 }
 
-function refusedLines(stderr: string): string[] {
-  return stderr.split("\n").filter((l) => l.startsWith("mcp-run: ") && l.includes(" was refused "));
-}
-
-Deno.test("mcp-run run writes one exact stderr line per refused access, from Deno's records", async () => {
-  const s = scene();
-  const params = [
+/** The fixture's parameters: its own folder granted, the rest of what it reaches for not. */
+function refusedParams(s: ReturnType<typeof scene>): string[] {
+  return [
     "-p",
     `dir=${s.own}`,
     "-p",
@@ -54,6 +50,15 @@ Deno.test("mcp-run run writes one exact stderr line per refused access, from Den
     "-p",
     "target=api.example.com:443",
   ];
+}
+
+function refusedLines(stderr: string): string[] {
+  return stderr.split("\n").filter((l) => l.startsWith("mcp-run: ") && l.includes(" was refused "));
+}
+
+Deno.test("mcp-run run writes one exact stderr line per refused access, from Deno's records", async () => {
+  const s = scene();
+  const params = refusedParams(s);
   const run = await cli(["run", MANIFEST, ...params, "--", "ffi"], {
     env: env(s.cache),
     stdin: STDIN,
@@ -104,6 +109,28 @@ Deno.test("mcp-run run writes one exact stderr line per refused access, from Den
   assert.equal(record.denials[3].count, 1);
 });
 
+Deno.test("mcp-run run gives no exact line for a relative path the server reads after a chdir", async () => {
+  const s = scene();
+  const granted = join(s.own, "settings.json");
+  Deno.writeTextFileSync(granted, "{}");
+  const params = refusedParams(s).map((p) => p === `config=${s.config}` ? `config=${granted}` : p);
+  const run = await cli(["run", MANIFEST, ...params, "--", "chdir"], {
+    env: env(s.cache),
+    stdin: STDIN,
+  });
+  assert.equal(run.code, 0, run.stderr);
+  const lines = refusedLines(run.stderr);
+  const relative = lines.filter((l) => l.startsWith(`${PREFIX}read settings.json`));
+  // Deno granted it (its folder is granted), yet records only "settings.json": the report may
+  // not advise granting that name.
+  assert.equal(relative.length, 1, run.stderr);
+  assert.match(
+    relative[0],
+    /: no exact change can be given: a relative path: Deno resolves "settings\.json" against /,
+  );
+  assert.ok(!run.stderr.includes('"read": ["settings.json"]'), run.stderr);
+});
+
 Deno.test("mcp-run run reports nothing when everything the fixture reaches for is granted", async () => {
   const s = scene();
   let requests = 0;
@@ -149,16 +176,7 @@ Deno.test("mcp-run denials says when no run was recorded", async () => {
 
 Deno.test("mcp-run inspect and call print the refused accesses after their output", async () => {
   const s = scene();
-  const params = [
-    "-p",
-    `dir=${s.own}`,
-    "-p",
-    `config=${s.config}`,
-    "-p",
-    `outside=${s.outside}`,
-    "-p",
-    "target=api.example.com:443",
-  ];
+  const params = refusedParams(s);
   const inspect = await cli(["inspect", MANIFEST, ...params], { env: env(s.cache) });
   assert.equal(inspect.code, 0, inspect.stderr);
   const text = inspect.stdout.split("\nRefused (5):\n");

@@ -6,7 +6,7 @@
  * @module
  */
 import { type AuditChannel, openAuditChannel } from "../learn/audit_channel.ts";
-import { type Denial, formatDenial } from "../learn/denial.ts";
+import { type Denial, denialAdvice, formatDenial } from "../learn/denial.ts";
 import { DenialLog } from "../learn/denial_log.ts";
 import { denialContext } from "../learn/denial_places.ts";
 import { onUse } from "../_on_use.ts";
@@ -134,10 +134,8 @@ export function denialLines(denials: readonly Denial[]): string[] {
     `Refused (${denials.length}):`,
     ...denials.map((d) => {
       const times = d.count > 1 ? ` (${d.count} times)` : "";
-      const how = d.allow !== undefined
-        ? `to allow it, ${d.allow}`
-        : `it can never be granted: ${d.never ?? "no grant allows it"}`;
-      return `  ${d.asked}${times}: ${how}`;
+      const mark = d.unverified ? " (unverified)" : "";
+      return `  ${d.asked}${times}${mark}: ${denialAdvice(d)}`;
     }),
   ];
 }

@@ -3,7 +3,10 @@
  * (`DENO_AUDIT_PERMISSIONS`), read live by the launcher, each refused check kept as a
  * {@linkcode Denial}. The FIFO lives in a mode-0700 folder of mcp-run's cache, which no grant
  * ever covers, so the server cannot write to it: only Deno's own records reach the log, never
- * lines the server prints. A FIFO holds nothing on disk, however long the server runs.
+ * lines the server prints (in docker with `--trust`, the programs it starts inherit the variable,
+ * so those reports are marked unverified). A FIFO holds nothing on disk, however long the server
+ * runs. The launcher opens its ends before the server starts, so Deno never waits for a reader,
+ * and reads until an end mark of its own once every other writer has gone.
  *
  * @module
  */
@@ -20,7 +23,7 @@ export const AUDIT_ENV = "DENO_AUDIT_PERMISSIONS";
 /** Where the FIFO is mounted inside a container (the file alone, nothing beside it). */
 export const CONTAINER_AUDIT_PATH = "/mcp-run-audit";
 
-/** How long {@linkcode AuditChannel.close} waits for the end of Deno's lines. */
+/** How long {@linkcode AuditChannel.close} waits for the lines still buffered in the FIFO. */
 const CLOSE_WAIT_MS = 5000;
 
 /** Options for {@linkcode openAuditChannel}. */
@@ -35,28 +38,50 @@ export interface OpenAuditChannelOptions {
   mkfifo?: string;
 }
 
+/** The launcher's two ends of one FIFO (see {@linkcode openAuditChannel}). */
+export interface AuditChannelEnds {
+  /** Opened read-write: never blocks, and keeps a reader there for Deno's open. */
+  holder: Deno.FsFile;
+  /** Opened read-only (at once, since the holder writes): the lines are read from it. */
+  reader: Deno.FsFile;
+}
+
 /**
  * One launch's FIFO and its reader. Start the server with {@linkcode auditedPlan}; call
- * {@linkcode AuditChannel.close} once it has exited.
+ * {@linkcode AuditChannel.close} once the server's process has exited and everything it ran is
+ * gone (a container removed): only then is the log complete.
  */
 export class AuditChannel {
   /** The FIFO on the host. */
   readonly path: string;
   /** The refused checks read so far. */
   readonly log: DenialLog;
-  #opened = false;
+  #ends: AuditChannelEnds;
+  // A line no check parses to, written by the launcher after every other writer has gone: the
+  // reader stops there, so the log holds every line Deno wrote before it exited.
+  #endLine = `mcp-run-audit-end ${crypto.randomUUID()}`;
   #reading: Promise<void>;
+  #releasing?: Promise<void>;
   #closing?: Promise<void>;
   #onClose?: (log: DenialLog) => void | Promise<void>;
 
-  /** Use {@linkcode openAuditChannel}. */
+  /**
+   * Use {@linkcode openAuditChannel}.
+   *
+   * @param path The FIFO.
+   * @param log Where refused checks go.
+   * @param ends The launcher's two open ends of the FIFO; the channel closes them.
+   * @param onClose Called once with the complete log.
+   */
   constructor(
     path: string,
     log: DenialLog,
+    ends: AuditChannelEnds,
     onClose?: (log: DenialLog) => void | Promise<void>,
   ) {
     this.path = path;
     this.log = log;
+    this.#ends = ends;
     this.#onClose = onClose;
     this.#reading = this.#read();
   }
@@ -67,47 +92,61 @@ export class AuditChannel {
   }
 
   async #read(): Promise<void> {
-    let file: Deno.FsFile;
-    try {
-      // Waits until Deno opens its end (Deno waits for this one, too).
-      file = await Deno.open(this.path, { read: true });
-    } catch {
-      return;
-    }
-    this.#opened = true;
     const decoder = new TextDecoder();
     try {
-      const lines = file.readable.pipeThrough(new LineSplitter(MAX_CHECK_LINE_BYTES));
+      const lines = this.#ends.reader.readable.pipeThrough(
+        new LineSplitter(MAX_CHECK_LINE_BYTES),
+      );
       for await (const piece of lines) {
         if (piece.kind !== "line") continue;
-        const check = parseCheckLine(decoder.decode(piece.bytes));
+        const line = decoder.decode(piece.bytes);
+        if (line === this.#endLine) break;
+        const check = parseCheckLine(line);
         if (check) this.log.check(check);
       }
     } catch { /* a broken channel ends the log; the server is unaffected */ }
   }
 
   /**
-   * Finishes reading (the writer has exited) and removes the FIFO and its folder. Call it after
-   * the server's process has exited; safe to call more than once.
+   * Ends the reading and removes the FIFO and its folder, without calling `onClose`: for a
+   * launch whose program never writes the channel (a container package), or as the first half
+   * of {@linkcode AuditChannel.close}. Call it only once every writer has gone: lines written
+   * later are not read. Safe to call more than once.
    *
-   * @returns When every line Deno wrote has been read and the FIFO is gone.
+   * @returns When the lines written so far are read (or the wait ran out) and the FIFO is gone.
    */
-  close(): Promise<void> {
-    this.#closing ??= (async () => {
-      if (!this.#opened) {
-        // Deno never opened its end (it failed first, or never started): open it ourselves so
-        // that the pending reader wakes up and sees the end.
-        const writer = await Deno.open(this.path, { write: true }).catch(() => undefined);
-        writer?.close();
-      }
-      // Bounded: a writer that outlived its server (it should not) does not hold the stop up.
+  release(): Promise<void> {
+    this.#releasing ??= (async () => {
+      // Bounded: the end line may never be written or read back (a reader that broke off while
+      // a writer left by the server filled the FIFO); closing the holder then ends the reader.
       let timer: ReturnType<typeof setTimeout> | undefined;
+      const ended = this.#ends.holder.write(new TextEncoder().encode(`${this.#endLine}\n`))
+        .then(() => this.#reading, () => {});
       await Promise.race([
-        this.#reading,
+        ended,
         new Promise((resolve) => timer = setTimeout(resolve, CLOSE_WAIT_MS)),
       ]);
       clearTimeout(timer);
+      for (const file of [this.#ends.holder, this.#ends.reader]) {
+        try {
+          file.close();
+        } catch { /* the reader's stream closed it already */ }
+      }
       await Deno.remove(dirname(this.path), { recursive: true }).catch(() => {});
+    })();
+    return this.#releasing;
+  }
+
+  /**
+   * Completes the log: {@linkcode AuditChannel.release}, then `onClose` with the log. Call it
+   * after the server's process has exited and everything it ran is gone; safe to call more
+   * than once.
+   *
+   * @returns When every line Deno wrote has been read, the FIFO is gone and `onClose` is done.
+   */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      await this.release();
       try {
         await this.#onClose?.(this.log);
       } catch { /* storing the log is the caller's concern; closing still succeeds */ }
@@ -125,8 +164,9 @@ export class AuditChannel {
  * Requires `--allow-run=mkfifo` and read/write access to the cache root.
  *
  * @param options The cache root, the log, what to do once it is closed.
- * @returns The channel, its reader waiting for Deno.
- * @throws {Error} When the FIFO cannot be made (with the reason from `mkfifo`).
+ * @returns The channel, its ends open: Deno's open of the FIFO never waits for a reader. Start
+ *   the server with the channel only when this succeeds.
+ * @throws {Error} When the FIFO cannot be made or opened (with the reason).
  *
  * @example
  * ```ts ignore
@@ -152,11 +192,13 @@ export async function openAuditChannel(options: OpenAuditChannelOptions): Promis
     Deno.lstat(spare).catch(() => undefined),
   ]);
   const path = join(dir, "checks");
+  let ends: AuditChannelEnds;
   try {
     // The FIFO the previous launch left ready saves starting `mkfifo` while the server starts;
     // of two launches that race for it, the one that loses makes its own.
     const taken = spareInfo?.isFifo && await Deno.rename(spare, path).then(() => true, () => false);
     if (!taken) await makeFifo(path, options.mkfifo);
+    ends = await openEnds(path);
   } catch (error) {
     await Deno.remove(dir, { recursive: true }).catch(() => {});
     throw new Error(
@@ -171,7 +213,7 @@ export async function openAuditChannel(options: OpenAuditChannelOptions): Promis
       Deno.remove(next).catch(() => {})
     );
   };
-  return new AuditChannel(path, options.log, async (log) => {
+  return new AuditChannel(path, options.log, ends, async (log) => {
     await replenish();
     await sweep(base);
     await options.onClose?.(log);
@@ -196,6 +238,23 @@ async function sweep(base: string): Promise<void> {
       }
     }
   } catch { /* nothing to sweep */ }
+}
+
+/**
+ * Opens the launcher's ends before the server starts, so that Deno's own open (which blocks
+ * until the FIFO has a reader) always finds one: read-write first, which never blocks on Linux,
+ * then read-only, which finds that writer.
+ */
+async function openEnds(path: string): Promise<AuditChannelEnds> {
+  const holder = await Deno.open(path, { read: true, write: true });
+  try {
+    // Anything else at the path (a file would grow on disk, a folder cannot be read) is refused.
+    if (!(await holder.stat()).isFifo) throw new Error(`"${path}" is not a FIFO`);
+    return { holder, reader: await Deno.open(path, { read: true }) };
+  } catch (error) {
+    holder.close();
+    throw error;
+  }
 }
 
 /** Makes a FIFO with `mkfifo`. */

@@ -1,26 +1,10 @@
 import assert from "node:assert/strict";
 import { isWithin } from "../policy/path_policy.ts";
-import type { ResolvedServer } from "../policy/resolve.ts";
+import { serverFixture } from "../policy/_server_fixture.ts";
 import { AUDIT_ENV, auditedPlan, CONTAINER_AUDIT_PATH, openAuditChannel } from "./audit_channel.ts";
 import { DenialLog } from "./denial_log.ts";
 
-const SERVER: ResolvedServer = {
-  name: "t",
-  specifier: "npm:x@1.0.0",
-  args: [],
-  read: [],
-  write: [],
-  net: [],
-  denyNet: [],
-  env: [],
-  secrets: [],
-  requiredEnv: [],
-  envValues: {},
-  sys: [],
-  run: [],
-  ffi: [],
-  params: {},
-};
+const SERVER = serverFixture({ name: "t", specifier: "npm:x@1.0.0" });
 
 Deno.test("openAuditChannel() makes a FIFO in a 0700 cache folder, reads Deno's lines, removes it", async () => {
   const cacheRoot = await Deno.makeTempDir();
@@ -109,4 +93,88 @@ Deno.test("AuditChannel.close() removes the folders of launches a killed launche
   await channel.close();
   assert.throws(() => Deno.statSync(old), Deno.errors.NotFound);
   assert.ok(Deno.statSync(recent).isDirectory);
+});
+
+Deno.test("openAuditChannel() holds the FIFO open first: Deno's open never waits, the log still ends", async () => {
+  const cacheRoot = await Deno.makeTempDir();
+  const channel = await openAuditChannel({ cacheRoot, log: new DenialLog(SERVER) });
+  // Deno blocks at start until the FIFO has a reader: the launcher's ends are that reader, so
+  // it runs to its end even with every line still unread.
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["eval", "for (let i = 0; i < 200; i++) try { Deno.env.get(`X_${i}`) } catch {}"],
+    env: { [AUDIT_ENV]: channel.path, DENO_NO_PROMPT: "1" },
+    clearEnv: true,
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const ended = await Promise.race([
+    child.status.then(() => true),
+    new Promise<false>((r) => timer = setTimeout(() => r(false), 30_000)),
+  ]);
+  clearTimeout(timer);
+  if (!ended) child.kill("SIGKILL");
+  assert.ok(ended, "the audited process waited for a reader");
+  // The launcher still holds a writer, so no end of file comes: close() reads to its own mark.
+  await channel.close();
+  assert.equal(channel.denials.length, 200);
+});
+
+Deno.test("openAuditChannel() throws when the channel cannot be opened, rather than leave Deno waiting", async () => {
+  const cacheRoot = await Deno.makeTempDir();
+  // A `mkfifo` that makes something no reader can open: a folder.
+  const fake = `${cacheRoot}/fake-mkfifo`;
+  Deno.writeTextFileSync(fake, '#!/bin/sh\nexec mkdir "$3"\n');
+  Deno.chmodSync(fake, 0o755);
+  await assert.rejects(
+    openAuditChannel({ cacheRoot, log: new DenialLog(SERVER), mkfifo: fake }),
+    /Cannot make the permission audit channel/,
+  );
+  // Nothing of the failed launch is left behind.
+  assert.deepEqual([...Deno.readDirSync(`${cacheRoot}/audit`)].map((e) => e.name), []);
+});
+
+Deno.test("AuditChannel.release() ends the reading without onClose; close() then stores what came later", async () => {
+  const cacheRoot = await Deno.makeTempDir();
+  const stored: string[][] = [];
+  const log = new DenialLog(SERVER);
+  const channel = await openAuditChannel({
+    cacheRoot,
+    log,
+    onClose: (l) => void stored.push(l.denials.map((d) => d.asked)),
+  });
+  await channel.release();
+  assert.throws(() => Deno.statSync(channel.path), Deno.errors.NotFound);
+  assert.deepEqual(stored, []);
+  // A container package's egress refusals arrive after the FIFO is gone.
+  log.check({ permission: "sys", value: "homedir" });
+  await channel.close();
+  await channel.close();
+  assert.deepEqual(stored, [["sys homedir"]]);
+});
+
+Deno.test("AuditChannel.close() reads to its own end mark at once, though a writer outlives the server", async () => {
+  const cacheRoot = await Deno.makeTempDir();
+  const channel = await openAuditChannel({ cacheRoot, log: new DenialLog(SERVER) });
+  // A program the server left behind, still holding the FIFO open: no end of file ever comes.
+  const script = `exec 3>"$1"; printf '%s\\n' '{"permission":"sys","value":"uptime"}' >&3; ` +
+    "echo written; sleep 30";
+  const lingering = new Deno.Command("/bin/sh", {
+    args: ["-c", script, "sh", channel.path],
+    stdout: "piped",
+    stderr: "null",
+  }).spawn();
+  const reader = lingering.stdout.getReader();
+  await reader.read();
+  reader.releaseLock();
+  try {
+    const started = Date.now();
+    await channel.close();
+    assert.ok(Date.now() - started < 2000, "close() waited for the lingering writer");
+    assert.deepEqual(channel.denials.map((d) => d.asked), ["sys uptime"]);
+  } finally {
+    lingering.kill("SIGKILL");
+    await lingering.status;
+    await lingering.stdout.cancel();
+  }
 });

@@ -27,6 +27,14 @@ export interface Denial {
   allow?: string;
   /** Why it can never be granted (set when `allow` is not). */
   never?: string;
+  /**
+   * Why no exact change can be given (set when neither `allow` nor `never` is): a relative path
+   * (Deno resolves it against a folder the server may have changed), or a report that may be
+   * forged (see `unverified`).
+   */
+  unsure?: string;
+  /** The report came from a channel the server's own programs can write (docker `--trust`). */
+  unverified?: true;
   /** How many times it was refused. */
   count: number;
 }
@@ -81,12 +89,24 @@ function pathAllow(server: ResolvedServer, permission: "read" | "write", path: s
   return `"${permission}": [${JSON.stringify(path)}]`;
 }
 
+/** Why a relative path gets no exact line: Deno resolves it against the current folder. */
+function relativeNote(path: string, cwd: string | undefined): string {
+  const from = cwd === undefined
+    ? "the folder the server runs from, which is not known here"
+    : `the folder the server runs from (${quoted(cwd)} at its start, unless it changed folder)`;
+  return `a relative path: Deno resolves ${JSON.stringify(cut(path))} against ${from}; grant ` +
+    "the absolute path it means";
+}
+
 function explainPath(
   server: ResolvedServer,
   permission: "read" | "write",
   path: string,
   context: DenialContext,
-): Pick<Denial, "asked" | "allow" | "never"> {
+): Pick<Denial, "asked" | "allow" | "never" | "unsure"> {
+  if (!path.startsWith("/")) {
+    return { asked: `${permission} ${quoted(path)}`, unsure: relativeNote(path, context.cwd) };
+  }
   const place = (context.places ?? []).find((p) => isWithin(path, p.path));
   if (place) {
     const rest = path.slice(place.path.length).replace(/^\//, "");
@@ -178,9 +198,19 @@ export function explainDenial(
   context: DenialContext = {},
 ): Denial {
   const denial = explainValue(server, check, context);
+  if (context.trusted) {
+    // Its programs inherit the audit variable: a line may be forged, so no change is advised.
+    const { allow: _allow, never: _never, ...rest } = denial;
+    return { ...rest, unsure: UNVERIFIED, unverified: true };
+  }
   // The allowing line quotes the server's value too: escaped whole, like `asked`.
   return denial.allow === undefined ? denial : { ...denial, allow: escaped(denial.allow) };
 }
+
+/** Why a trusted server's reports come without advice. */
+const UNVERIFIED = "the server may start programs (--trust), which can write and read Deno's " +
+  "audit channel: this report may be forged, and others may be missing; check what the server " +
+  "needs before granting anything";
 
 /** Longest value kept in a denial's `value` (it is stored; `asked` is shorter still). */
 const MAX_VALUE = 4096;
@@ -241,7 +271,8 @@ function explainValue(
  * @param server The server's name.
  * @param denial The denial.
  * @returns `mcp-run: <server> was refused <asked>: to allow it, <allow>` (or `… it can never be
- *   granted: <never>`).
+ *   granted: <never>`, or `… no exact change can be given: <unsure>`; an unverified report is
+ *   marked `(unverified)` after what was asked).
  *
  * @example
  * ```ts
@@ -251,10 +282,30 @@ function explainValue(
  * ```
  */
 export function formatDenial(server: string, denial: Denial): string {
-  const how = denial.allow !== undefined
-    ? `to allow it, ${denial.allow}`
-    : `it can never be granted: ${denial.never ?? "no grant allows it"}`;
-  return `mcp-run: ${server} was refused ${denial.asked}: ${how}`;
+  const mark = denial.unverified ? " (unverified)" : "";
+  return `mcp-run: ${server} was refused ${denial.asked}${mark}: ${denialAdvice(denial)}`;
+}
+
+/**
+ * What a denial's line says after what was asked: the change that allows it, why it can never
+ * be granted, or why no exact change can be given.
+ *
+ * @param denial The denial.
+ * @returns `to allow it, …`, `it can never be granted: …` or `no exact change can be given: …`.
+ *
+ * @example
+ * ```ts
+ * import { denialAdvice } from "./denial.ts";
+ * const denial = { permission: "read", value: "a.txt", asked: "read a.txt", unsure: "a relative path", count: 1 };
+ * console.log(denialAdvice(denial)); // no exact change can be given: a relative path
+ * ```
+ */
+export function denialAdvice(denial: Denial): string {
+  if (denial.allow !== undefined) return `to allow it, ${denial.allow}`;
+  if (denial.never === undefined && denial.unsure !== undefined) {
+    return `no exact change can be given: ${denial.unsure}`;
+  }
+  return `it can never be granted: ${denial.never ?? "no grant allows it"}`;
 }
 
 /** A connection the egress proxy of a container refused (see `EgressRefusal`). */

@@ -1,25 +1,16 @@
 import assert from "node:assert/strict";
 import type { ResolvedServer } from "../policy/resolve.ts";
+import { serverFixture } from "../policy/_server_fixture.ts";
 import { DenialLog } from "./denial_log.ts";
 
 function server(): ResolvedServer {
-  return {
+  return serverFixture({
     name: "t",
     specifier: "npm:@x/srv@1.0.0",
-    args: [],
     read: ["/data"],
-    write: [],
     net: ["api.example.com:443"],
-    denyNet: [],
     env: ["GRANTED"],
-    secrets: [],
-    requiredEnv: [],
-    envValues: {},
-    sys: [],
-    run: [],
-    ffi: [],
-    params: {},
-  };
+  });
 }
 
 Deno.test("DenialLog keeps distinct refused checks once, counted, and skips granted ones", () => {
@@ -45,4 +36,12 @@ Deno.test("DenialLog is bounded: new distinct denials past the limit are only co
   for (let i = 0; i < 10; i++) log.check({ permission: "env", value: `V${i}` });
   assert.equal(log.denials.length, 3);
   assert.equal(log.dropped, 7);
+});
+
+Deno.test("DenialLog resolves a relative path against the server's starting folder", () => {
+  const log = new DenialLog(server(), { context: { cwd: "/data" } });
+  assert.equal(log.check({ permission: "read", value: "notes.txt" }), undefined);
+  const refused = log.check({ permission: "read", value: "../etc/passwd" });
+  assert.equal(refused?.allow, undefined);
+  assert.match(refused?.unsure ?? "", /a relative path/);
 });

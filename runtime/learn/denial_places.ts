@@ -31,6 +31,13 @@ export interface DenialContext {
   isolation?: string;
   /** mcp-run's own folders the server sees, most specific first (see {@linkcode denialPlaces}). */
   places?: NamedPlace[];
+  /** The folder the server was started in, against which Deno resolves a relative path. */
+  cwd?: string;
+  /**
+   * The server may start programs or load libraries (docker `--trust`): they inherit Deno's
+   * audit variable, so its reports are unverified and get no advice.
+   */
+  trusted?: boolean;
 }
 
 /** Options for {@linkcode denialPlaces}. */
@@ -121,9 +128,11 @@ export interface DenialContextOptions {
 
 /**
  * The wording context of a server's denials in one isolation: its own folders as the server
- * sees them (native: its cache folders; docker: `/tmp` and `/deno-dir`), home and cache root.
+ * sees them (native: its cache folders; docker: `/tmp` and `/deno-dir`), home and cache root,
+ * natively the folder it starts in, and in docker whether it is trusted with programs or
+ * libraries (then its reports are unverified).
  *
- * @param server The resolved server.
+ * @param server The resolved server (its `run` and `ffi` grants, when given, mark it trusted).
  * @param options The cache root, isolation and home.
  * @returns The context for `explainDenial` and `DenialLog`.
  *
@@ -138,16 +147,27 @@ export interface DenialContextOptions {
  * ```
  */
 export function denialContext(
-  server: Pick<ResolvedServer, "name" | "specifier">,
+  server: Pick<ResolvedServer, "name" | "specifier"> & Partial<Pick<ResolvedServer, "run" | "ffi">>,
   options: DenialContextOptions,
 ): DenialContext {
   const dirs = serverDirs(server.name, server.specifier, options.cacheRoot);
-  const places = options.isolation === "docker"
+  const docker = options.isolation === "docker";
+  const places = docker
     ? containerDenialPlaces(server)
     : denialPlaces(server, { home: dirs.home, cwd: dirs.cwd, denoDir: dirs.denoDir });
   let home = options.home;
   try {
     home ??= Deno.env.get("HOME");
   } catch { /* no permission to read HOME: no home folder to speak of */ }
-  return { home, cacheRoot: options.cacheRoot, isolation: options.isolation, places };
+  // Programs and libraries are granted only in docker, with --trust.
+  const trusted = docker && ((server.run?.length ?? 0) > 0 || (server.ffi?.length ?? 0) > 0);
+  return {
+    home,
+    cacheRoot: options.cacheRoot,
+    isolation: options.isolation,
+    places,
+    // Natively the server starts in its neutral folder; a container's folder is the image's.
+    ...(docker ? {} : { cwd: dirs.cwd }),
+    ...(trusted ? { trusted } : {}),
+  };
 }

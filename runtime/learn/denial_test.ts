@@ -1,27 +1,19 @@
 import assert from "node:assert/strict";
 import type { ResolvedServer } from "../policy/resolve.ts";
-import { explainDenial, explainRefusal, formatDenial } from "./denial.ts";
+import { serverFixture } from "../policy/_server_fixture.ts";
+import { denialAdvice, explainDenial, explainRefusal, formatDenial } from "./denial.ts";
 import { denialContext } from "./denial_places.ts";
 
 function server(extra: Partial<ResolvedServer> = {}): ResolvedServer {
-  return {
+  return serverFixture({
     name: "t",
     specifier: "npm:@x/srv@1.0.0",
-    args: [],
     read: ["/data"],
-    write: [],
     net: ["api.example.com:443"],
     denyNet: ["127.0.0.0/8", "[::1]"],
     env: ["GRANTED"],
-    secrets: [],
-    requiredEnv: [],
-    envValues: {},
-    sys: [],
-    run: [],
-    ffi: [],
-    params: {},
     ...extra,
-  };
+  });
 }
 
 const CONTEXT = denialContext(server(), { cacheRoot: "/c", home: "/home/ada" });
@@ -201,4 +193,66 @@ Deno.test("explainRefusal() turns an egress proxy refusal into a net denial", ()
   });
   assert.equal(rebound.allow, undefined);
   assert.match(rebound.never ?? "", /egress proxy refused it: .*private address/);
+});
+
+Deno.test("explainDenial() gives no exact line for a relative path, which Deno resolves against the current folder", () => {
+  const started = explainDenial(server(), { permission: "read", value: "granted.txt" }, {
+    ...CONTEXT,
+    cwd: "/c/neutral/cwd",
+  });
+  assert.equal(started.asked, "read granted.txt");
+  assert.equal(started.allow, undefined);
+  assert.equal(started.never, undefined);
+  assert.match(started.unsure ?? "", /a relative path: .*\/c\/neutral\/cwd at its start, unless/);
+  const unknown = explainDenial(server(), { permission: "write", value: "../out.txt" });
+  assert.match(unknown.unsure ?? "", /runs from, which is not known here/);
+  assert.equal(
+    formatDenial("t", unknown),
+    `mcp-run: t was refused write ../out.txt: no exact change can be given: ${unknown.unsure}`,
+  );
+});
+
+Deno.test("explainDenial() marks a trusted container's reports unverified, with no advice", () => {
+  const trusted = server({ run: ["git"] });
+  const context = denialContext(trusted, {
+    cacheRoot: "/c",
+    home: "/home/ada",
+    isolation: "docker",
+  });
+  assert.equal(context.trusted, true);
+  for (
+    const check of [{ permission: "sys", value: "homedir" }, {
+      permission: "env",
+      value: "DENO_DIR",
+    }]
+  ) {
+    const denial = explainDenial(trusted, check, context);
+    assert.equal(denial.unverified, true);
+    assert.equal(denial.allow, undefined);
+    assert.equal(denial.never, undefined);
+    const line = formatDenial("t", denial);
+    assert.match(
+      line,
+      /^mcp-run: t was refused \S+ \S+ \(unverified\): no exact change can be given: /,
+    );
+    assert.ok(!line.includes("to allow it"), line);
+    assert.match(denialAdvice(denial), /may be forged/);
+  }
+  // Positive control: the same server, untrusted (native, or docker without run or ffi).
+  for (const [s, isolation] of [[trusted, undefined], [server(), "docker"]] as const) {
+    const plain = denialContext(s, { cacheRoot: "/c", home: "/home/ada", isolation });
+    assert.equal(plain.trusted, undefined);
+    const denial = explainDenial(s, { permission: "sys", value: "homedir" }, plain);
+    assert.equal(
+      formatDenial("t", denial),
+      'mcp-run: t was refused sys homedir: to allow it, "sys": ["homedir"]',
+    );
+  }
+  // The egress proxy's refusals are mcp-run's own: never unverified.
+  const proxy = explainRefusal(trusted, {
+    host: "other.example",
+    port: 443,
+    reason: "not granted",
+  });
+  assert.equal(proxy.unverified, undefined);
 });

@@ -8,6 +8,7 @@
  */
 import { parseNetGrant } from "../policy/net_policy.ts";
 import { isWithin } from "../policy/path_policy.ts";
+import { posixPath } from "../_path.ts";
 import type { ResolvedServer } from "../policy/resolve.ts";
 
 /** One permission check a server made. */
@@ -90,11 +91,27 @@ function netGranted(server: ResolvedServer, value: string): boolean {
   });
 }
 
+/** Options for {@linkcode isGranted}. */
+export interface IsGrantedOptions {
+  /**
+   * The folder the server was started in, when known: Deno records a relative path as given
+   * and resolves it against the current folder. Without it, a relative path is never granted.
+   */
+  cwd?: string;
+}
+
+/** A `read`/`write` value as an absolute path, or `undefined` when it cannot be resolved. */
+function absolutePath(value: string, cwd: string | undefined): string | undefined {
+  if (value.startsWith("/")) return value;
+  return cwd === undefined ? undefined : posixPath.join(cwd, value);
+}
+
 /**
  * Tells whether a server's grants allow one check, as its `--allow-*` flags decide.
  *
  * @param server The resolved server.
  * @param check One check.
+ * @param options The server's working folder, against which a relative path is resolved.
  * @returns `true` when granted.
  *
  * @example
@@ -103,14 +120,20 @@ function netGranted(server: ResolvedServer, value: string): boolean {
  * isGranted(server, { permission: "sys", value: "homedir" }); // server.sys.includes("homedir")
  * ```
  */
-export function isGranted(server: ResolvedServer, check: PermissionCheck): boolean {
+export function isGranted(
+  server: ResolvedServer,
+  check: PermissionCheck,
+  options: IsGrantedOptions = {},
+): boolean {
   const value = check.value;
   if (value === null) return false;
   switch (check.permission) {
     case "read":
-      return server.read.some((p) => isWithin(value, p));
-    case "write":
-      return server.write.some((p) => isWithin(value, p));
+    case "write": {
+      const path = absolutePath(value, options.cwd);
+      const grants = check.permission === "read" ? server.read : server.write;
+      return path !== undefined && grants.some((p) => isWithin(path, p));
+    }
     case "net":
       return netGranted(server, value);
     case "env":

@@ -78,3 +78,20 @@ Deno.test("isGranted() decides as the server's --allow flags do", () => {
     );
   }
 });
+
+Deno.test("isGranted() resolves a relative path against the working folder given, else refuses it", () => {
+  const server = serverFixture({ read: ["/srv/data"], write: ["/srv/out"] });
+  const read = { permission: "read", value: "granted.txt" };
+  assert.equal(isGranted(server, read), false);
+  assert.equal(isGranted(server, read, { cwd: "/srv/data" }), true);
+  assert.equal(isGranted(server, read, { cwd: "/srv" }), false);
+  assert.equal(
+    isGranted(server, { permission: "write", value: "../out/x" }, { cwd: "/srv/data" }),
+    true,
+  );
+  assert.equal(
+    isGranted(server, { permission: "read", value: "../../etc/passwd" }, { cwd: "/srv/data" }),
+    false,
+  );
+  assert.equal(isGranted(server, { permission: "read", value: "/srv/data/x" }, { cwd: "/" }), true);
+});

@@ -24,8 +24,9 @@ export interface ConnectServerOptions extends PrepareServerOptions, SpawnServerO
   plan?: LaunchPlan;
   /**
    * Records the server's refused accesses here: an audit channel is opened for the launch
-   * (alongside its preparation) and read until the server stops. When none can be made (no
-   * `mkfifo`), the server starts without one and the log stays empty.
+   * (alongside its preparation) and read until the server stops. When none can be made or
+   * opened, the server starts without one (one warning line on `onStderr`) and the log stays
+   * empty.
    */
   denials?: DenialLog;
   /** The client's name in `initialize` (default `mcp-run`). */
@@ -137,11 +138,14 @@ async function startIn(
   options: ConnectServerOptions,
 ): Promise<{ process: ServerProcess; verify: () => Promise<unknown> }> {
   const plan = options.plan ?? sandbox.plan(server);
-  // A channel that cannot be made (no `mkfifo`) leaves the server unreported, not unstarted.
+  // A channel that cannot be made or opened leaves the server unreported (said once), not
+  // unstarted: the plan then names no audit file, which Deno would wait on for a reader.
+  const warn = options.onStderr ?? ((line: string) => console.error(line));
   const opening = options.denials
-    ? openAuditChannel({ cacheRoot: options.cacheRoot, log: options.denials }).catch(() =>
-      undefined
-    )
+    ? openAuditChannel({ cacheRoot: options.cacheRoot, log: options.denials }).catch((error) => {
+      warn(`mcp-run: refused accesses will not be reported: ${(error as Error).message}`);
+      return undefined;
+    })
     : undefined;
   let prepared;
   try {

@@ -152,8 +152,8 @@ export class DockerSandbox implements Sandbox {
     const kind = packageKind(server.specifier);
     const deno = kind !== "pypi" && kind !== "oci";
     // A container package has no Deno to write the audit: its FIFO goes at once, and its log
-    // takes the egress proxy's refusals instead.
-    if (audit && !deno) audit.close().catch(() => {});
+    // takes the egress proxy's refusals instead, complete (and stored) when the process stops.
+    if (audit && !deno) audit.release().catch(() => {});
     const proxyLine = refusalLog();
     const onRefusal = audit && !deno
       ? (refusal: EgressRefusal) => {

@@ -23,7 +23,8 @@ export interface SpawnServerOptions {
   stderrTailBytes?: number;
   /**
    * The launch's permission audit channel (see `openAuditChannel`): the sandbox points Deno at
-   * it, and the process closes it once it has exited. Its log's `onDenial` is called for each
+   * it, and the process closes it once it has exited and its `released()`
+   * is done (with or without a stop). Its log's `onDenial` is called for each
    * new refused access as it happens.
    */
   audit?: AuditChannel;
@@ -64,6 +65,7 @@ export class ServerProcess {
   #tailBytes: number;
   #stopping?: Promise<Deno.CommandStatus>;
   #audit?: AuditChannel;
+  #finishing?: Promise<void>;
   /** The server's stdout, split into bounded lines. */
   readonly lines: ReadableStream<SplitLine>;
   /** Resolves when the process has exited. */
@@ -83,8 +85,9 @@ export class ServerProcess {
     this.lines = child.stdout.pipeThrough(new LineSplitter(options.maxLineBytes));
     this.status = child.status;
     this.#audit = options.audit;
-    // Deno's end of the channel closes with the process: the log is complete once it exits.
-    if (this.#audit) this.status.finally(() => this.#audit?.close()).catch(() => {});
+    // The log is complete once everything the process ran is gone (a container removed), also
+    // when it exits without a stop.
+    if (this.#audit) this.status.then(() => this.#finish(), () => this.#finish()).catch(() => {});
     // Killed with us if we die first (when the launcher guards its children); a child that
     // starts later (pid 0 until then) tracks itself.
     if (child.pid > 0) {
@@ -167,12 +170,20 @@ export class ServerProcess {
         this.kill(signal);
       }
       const status = await this.status;
-      await this.released();
-      // Only now has every writer of the audit channel gone (a container's Deno included).
-      await this.#audit?.close();
+      await this.#finish();
       return status;
     })();
     return this.#stopping;
+  }
+
+  /** Releases what the process ran, then completes the audit log; once. */
+  #finish(): Promise<void> {
+    this.#finishing ??= (async () => {
+      await this.released();
+      // Only now has every writer of the audit channel gone (a container's Deno included).
+      await this.#audit?.close();
+    })();
+    return this.#finishing;
   }
 
   /**

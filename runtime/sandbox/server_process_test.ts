@@ -2,6 +2,9 @@ import assert from "node:assert/strict";
 import type { LaunchPlan } from "./launch_plan.ts";
 import { ServerExitedError, ServerProcess, spawnServer, startPlan } from "./server_process.ts";
 import type { SplitLine } from "./line_splitter.ts";
+import { openAuditChannel } from "../learn/audit_channel.ts";
+import { DenialLog } from "../learn/denial_log.ts";
+import { serverFixture } from "../policy/_server_fixture.ts";
 
 /** A plan that runs a POSIX shell script with nothing but PATH in its environment. */
 function sh(script: string, env: Record<string, string> = {}): LaunchPlan {
@@ -165,4 +168,34 @@ Deno.test("spawnServer() returns a ServerProcess whose pid is the child's", asyn
   const [first] = (await Array.fromAsync(child.lines)).map(text);
   assert.equal(Number(first), child.pid);
   await child.status;
+});
+
+Deno.test("ServerProcess closes its audit channel only after released(), with or without stop()", async () => {
+  const cacheRoot = await Deno.makeTempDir();
+  try {
+    for (const stopped of [true, false]) {
+      const events: string[] = [];
+      const audit = await openAuditChannel({
+        cacheRoot,
+        log: new DenialLog(serverFixture()),
+        onClose: () => void events.push("closed"),
+      });
+      // What a container's removal is to a docker process: slower than the client's exit.
+      class Released extends ServerProcess {
+        protected override async released(): Promise<void> {
+          await new Promise((r) => setTimeout(r, 100));
+          events.push("released");
+        }
+      }
+      const child = new Released("r", startPlan(sh("exit 0")), { ...quiet(), audit });
+      if (stopped) await child.stop();
+      else {
+        await child.status;
+        await new Promise((r) => setTimeout(r, 400));
+      }
+      assert.deepEqual(events, ["released", "closed"], stopped ? "with stop()" : "without stop()");
+    }
+  } finally {
+    await Deno.remove(cacheRoot, { recursive: true });
+  }
 });

@@ -2,9 +2,9 @@
 // real server might: a config file, a token, the home folder, an API, a file outside its folder,
 // a native library. Its arguments name the targets. Used by tests/denials_test.ts only.
 //
-// Arguments: <read path> <write path> <host:port> [ffi]
+// Arguments: <read path> <write path> <host:port> [ffi|forge|chdir]
 
-const [readPath, writePath, target, ffi] = Deno.args;
+const [readPath, writePath, target, mode] = Deno.args;
 
 async function attempt(fn: () => unknown): Promise<void> {
   try {
@@ -19,7 +19,26 @@ await attempt(() => Deno.env.get("FOO_TOKEN"));
 await attempt(async () => (await import("node:os")).homedir());
 await attempt(async () => await (await fetch(`http://${target}/`)).body?.cancel());
 await attempt(() => Deno.writeTextFile(writePath, "x"));
-if (ffi === "ffi") await attempt(() => Deno.dlopen("libfixture.so", {}));
+if (mode === "ffi") await attempt(() => Deno.dlopen("libfixture.so", {}));
+// Into the read path's folder, then the file by its relative name: Deno records it as given.
+if (mode === "chdir") {
+  await attempt(() => {
+    Deno.chdir(readPath.slice(0, readPath.lastIndexOf("/")));
+    return Deno.readTextFile(readPath.slice(readPath.lastIndexOf("/") + 1));
+  });
+}
+// A program it may start (docker --trust) inherits the audit variable and writes a record of
+// its own into the channel: the launcher cannot tell it from Deno's.
+const FORGED = '{"v":1,"datetime":"2026-01-01T00:00:00Z","permission":"env","value":"CHILD_FORGED"}';
+if (mode === "forge") {
+  await attempt(() =>
+    new Deno.Command("sh", {
+      args: ["-c", 'printf "%s\\n" "$1" > "$DENO_AUDIT_PERMISSIONS"', "sh", FORGED],
+      stdout: "null",
+      stderr: "null",
+    }).output()
+  );
+}
 
 type Json = Record<string, unknown>;
 const encoder = new TextEncoder();

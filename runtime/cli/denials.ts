@@ -10,6 +10,7 @@ import { type Denial, denialAdvice, formatDenial } from "../learn/denial.ts";
 import { DenialLog } from "../learn/denial_log.ts";
 import { denialContext } from "../learn/denial_places.ts";
 import { onUse } from "../_on_use.ts";
+import { osErrorMessage } from "../_os_error.ts";
 import type { ResolvedServer } from "../policy/resolve.ts";
 import type { Sandbox } from "../sandbox/sandbox.ts";
 import { loadManifest } from "../registry/load.ts";
@@ -74,7 +75,9 @@ export async function openAudit(
   try {
     return await openAuditChannel({ cacheRoot: ctx.target.cacheRoot, log, onClose });
   } catch (error) {
-    ctx.printError(`mcp-run: refused accesses will not be reported: ${(error as Error).message}`);
+    ctx.printError(
+      `mcp-run: refused accesses will not be reported: ${osErrorMessage(error as Error)}`,
+    );
     return undefined;
   }
 }

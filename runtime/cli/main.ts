@@ -5,6 +5,7 @@
  * @module
  */
 import { onUse } from "../_on_use.ts";
+import { osErrorMessage } from "../_os_error.ts";
 import { guardChildren } from "../sandbox/child_guard.ts";
 import { ManifestError } from "../policy/manifest.ts";
 import { GrantError } from "../policy/resolve.ts";
@@ -242,39 +243,4 @@ export async function main(argv: string[], options: ProgramOptions = {}): Promis
     if (error instanceof CacheError) return EXIT.cache;
     return EXIT.error;
   }
-}
-
-const OS_ERROR_WORDS: Record<string, string> = {
-  NotFound: "it does not exist",
-  IsADirectory: "it is a folder, not a file",
-  NotADirectory: "a part of the path is a file, not a folder",
-  PermissionDenied: "permission denied",
-  AlreadyExists: "it already exists",
-};
-
-const OS_OPERATION_WORDS: Record<string, string> = {
-  readfile: "read",
-  open: "open",
-  stat: "find",
-  lstat: "find",
-  readdir: "list",
-  mkdir: "create",
-  writefile: "write",
-  remove: "remove",
-  rename: "move",
-};
-
-/**
- * A bare operating-system error (`Is a directory (os error 21): readfile '/x'`) said in words,
- * with the path it concerns: `Cannot read "/x": it is a folder, not a file`. Other errors keep
- * their message.
- */
-function osErrorMessage(error: Error): string {
-  // Whatever was thrown is said, never a trace: a rejection may carry no Error at all.
-  if (!(error instanceof Error)) return `failed: ${String(error)}`;
-  const match = /\(os error \d+\): (\w+) '([^']*)'/.exec(error.message);
-  const words = OS_ERROR_WORDS[error.name];
-  if (!match || !words) return error.message;
-  const [, operation, path] = match;
-  return `Cannot ${OS_OPERATION_WORDS[operation] ?? operation} "${path}": ${words}`;
 }

@@ -9,6 +9,7 @@ import type { ResolvedServer } from "../policy/resolve.ts";
 import type { ServerExitedError, ServerProcess, SpawnServerOptions } from "./server_process.ts";
 import { DenoSandbox } from "./deno_sandbox.ts";
 import { openAuditChannel } from "../learn/audit_channel.ts";
+import { osErrorMessage } from "../_os_error.ts";
 import type { DenialLog } from "../learn/denial_log.ts";
 import type { Sandbox } from "./sandbox.ts";
 import { ProcessTransport } from "./stdio_transport.ts";
@@ -143,7 +144,7 @@ async function startIn(
   const warn = options.onStderr ?? ((line: string) => console.error(line));
   const opening = options.denials
     ? openAuditChannel({ cacheRoot: options.cacheRoot, log: options.denials }).catch((error) => {
-      warn(`mcp-run: refused accesses will not be reported: ${(error as Error).message}`);
+      warn(`mcp-run: refused accesses will not be reported: ${osErrorMessage(error as Error)}`);
       return undefined;
     })
     : undefined;

@@ -131,7 +131,7 @@ Deno.test({
       });
       assert.match(
         listed.stdout,
-        /  env CHILD_FORGED \(unverified\): no exact change can be given/,
+        / {2}env CHILD_FORGED \(unverified\): no exact change can be given/,
       );
     } finally {
       await Deno.remove(work, { recursive: true }).catch(() => {});

@@ -17,13 +17,29 @@ const cache = removeOnExit(tempDir("mcp-run-errors-cache-"));
 const dir = removeOnExit(tempDir("mcp-run-errors-"));
 
 /** A manifest for the faulty server in one of its modes. */
-function faulty(mode: "exit-at-start" | "crash-in-call" | "silent" | "old-protocol"): string {
+function faulty(
+  mode: "exit-at-start" | "crash-in-call" | "silent" | "old-protocol" | "no-resources",
+): string {
   return writeManifest(
     dir,
     { name: `faulty-${mode}`, package: FAULTY, args: [mode] },
     `${mode}.jsonc`,
   );
 }
+
+Deno.test("mcp-run inspect says which advertised list a server failed to answer, and lists the rest", async () => {
+  const manifest = faulty("no-resources");
+  const r = await cli(["inspect", manifest, "--cache", cache]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /Tools \(3\):\n  echo/);
+  assert.match(
+    r.stdout,
+    /resources\/list: the server advertises it but answered MCP error -32601: Method not found/,
+  );
+  const json = await cli(["inspect", manifest, "--cache", cache, "--format", "json"]);
+  assert.equal(json.code, 0, json.stderr);
+  assert.equal(JSON.parse(json.stdout).problems.length, 1);
+});
 
 const problem = await dockerProblem("cli_errors_test.ts: skipping docker cases");
 

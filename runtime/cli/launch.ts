@@ -265,20 +265,47 @@ export async function inspectCommand(
   try {
     const { client, request } = connected;
     const caps = client.getServerCapabilities() ?? {};
-    const tools: Tool[] = caps.tools
-      ? (await request<ListToolsResult>("tools/list", (o) => client.listTools(undefined, o))).tools
-      : [];
-    const prompts: Prompt[] = caps.prompts
-      ? (await request<ListPromptsResult>("prompts/list", (o) => client.listPrompts(undefined, o)))
-        .prompts
-      : [];
-    const resources: Resource[] = caps.resources
-      ? (await request<ListResourcesResult>(
-        "resources/list",
-        (o) => client.listResources(undefined, o),
-      ))
-        .resources
-      : [];
+    // A list the server advertises but answers with an error is said, not fatal: the rest of
+    // what it offers is still worth seeing (a server that ended or went silent still fails).
+    const problems: string[] = [];
+    const list = async <T, R>(
+      advertised: unknown,
+      method: string,
+      send: (o: { timeout: number }) => Promise<T>,
+      pick: (result: T) => R[],
+    ): Promise<R[]> => {
+      if (!advertised) return [];
+      try {
+        return pick(await request<T>(method, send));
+      } catch (error) {
+        const code = (error as { code?: unknown })?.code;
+        if ((error as Error)?.name !== "McpError" || code === -32000 || code === -32001) {
+          throw error;
+        }
+        problems.push(
+          `${method}: the server advertises it but answered ${(error as Error).message}`,
+        );
+        return [];
+      }
+    };
+    const tools = await list<ListToolsResult, Tool>(
+      caps.tools,
+      "tools/list",
+      (o) => client.listTools(undefined, o),
+      (r) => r.tools,
+    );
+    const prompts = await list<ListPromptsResult, Prompt>(
+      caps.prompts,
+      "prompts/list",
+      (o) => client.listPrompts(undefined, o),
+      (r) => r.prompts,
+    );
+    const resources = await list<ListResourcesResult, Resource>(
+      caps.resources,
+      "resources/list",
+      (o) => client.listResources(undefined, o),
+      (r) => r.resources,
+    );
     const info = client.getServerVersion();
     if (ctx.json) {
       render = (denials) =>
@@ -289,6 +316,7 @@ export async function inspectCommand(
             tools: tools.map((t) => ({ name: t.name, description: t.description })),
             prompts: prompts.map((p) => ({ name: p.name, description: p.description })),
             resources: resources.map((r) => ({ uri: r.uri, name: r.name })),
+            problems,
             denials,
           },
           null,
@@ -313,6 +341,7 @@ export async function inspectCommand(
       out.push("", `Resources (${resources.length}):`);
       out.push(...resources.map((r) => `  ${r.uri}  ${r.name ?? ""}`));
     }
+    if (problems.length) out.push("", ...problems);
     render = (denials) => [...out, ...withGap(denialLines(denials))].join("\n");
     return EXIT.ok;
   } finally {

@@ -6,6 +6,7 @@
 //                  the tool "hang" writes "hanging" to stderr and never answers
 //   silent         writes "waiting for nothing" to stderr and never answers
 //   old-protocol   answers initialize with protocol version 1999-01-01, which no client accepts
+//   no-resources   advertises resources but answers resources/list "Method not found"
 const mode = Deno.args[0];
 const encoder = new TextEncoder();
 
@@ -46,7 +47,7 @@ async function answer(message: Message): Promise<void> {
       return await reply(message.id, {
         result: {
           protocolVersion: mode === "old-protocol" ? "1999-01-01" : message.params?.protocolVersion,
-          capabilities: { tools: {} },
+          capabilities: mode === "no-resources" ? { tools: {}, resources: {} } : { tools: {} },
           serverInfo: { name: "faulty", version: "1.0.0" },
         },
       });

@@ -31,7 +31,7 @@ Deno.test("mcp-run inspect says which advertised list a server failed to answer,
   const manifest = faulty("no-resources");
   const r = await cli(["inspect", manifest, "--cache", cache]);
   assert.equal(r.code, 0, r.stderr);
-  assert.match(r.stdout, /Tools \(3\):\n  echo/);
+  assert.match(r.stdout, /Tools \(3\):\n {2}echo/);
   assert.match(
     r.stdout,
     /resources\/list: the server advertises it but answered MCP error -32601: Method not found/,

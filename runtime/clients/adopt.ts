@@ -244,7 +244,9 @@ function listEntries(text: string, client: ClientId, file: string): [string, unk
 function specifierOf(pkg: AdoptPackage): string {
   if (pkg.kind === "local") return pkg.name;
   const version = pkg.version ? `@${pkg.version}` : "";
-  return `${pkg.kind}:${pkg.name}${version}`;
+  // npm addresses a bin other than the default one after the version (`npm:pkg@1.0.0/bin`).
+  const bin = pkg.kind === "npm" && pkg.bin !== undefined ? `/${pkg.bin}` : "";
+  return `${pkg.kind}:${pkg.name}${version}${bin}`;
 }
 
 async function planEntry(
@@ -265,6 +267,7 @@ async function planEntry(
       notes.push(`its version is unknown: ${(error as Error).message}`);
     }
   }
+  notes.push(...pkg.notes ?? []);
   if (pkg.guessed) notes.push(`took the module's project to be ${pkg.name} (a guess)`);
   const plan: AdoptEntryPlan = { name, file, action: "adopt", via: pkg.via, notes };
   plan.package = specifierOf(pkg);

@@ -38,7 +38,9 @@ export interface AdoptMapping {
 }
 
 /** The package name and version a manifest's `package` names, by kind. */
-function manifestPackage(spec: string): { kind: string; name: string; version: string } {
+function manifestPackage(
+  spec: string,
+): { kind: string; name: string; version: string; bin?: string } {
   const scheme = /^(npm|jsr|pypi|oci):/.exec(spec)?.[1] ?? "local";
   const rest = scheme === "local" ? spec : spec.slice(scheme.length + 1);
   if (scheme === "oci") {
@@ -47,7 +49,8 @@ function manifestPackage(spec: string): { kind: string; name: string; version: s
   }
   const at = rest.indexOf("@", 1);
   if (at === -1) return { kind: scheme, name: rest, version: "" };
-  return { kind: scheme, name: rest.slice(0, at), version: rest.slice(at + 1).split("/")[0] };
+  const [version, bin] = rest.slice(at + 1).split(/\/(.*)/s, 2);
+  return { kind: scheme, name: rest.slice(0, at), version, ...(bin ? { bin } : {}) };
 }
 
 /** Names compared as their registries compare them. */
@@ -84,8 +87,18 @@ export function findManifest(
 ): AdoptManifest | undefined {
   return manifests.find(({ manifest }) => {
     const m = manifestPackage(manifest.package);
-    return m.kind === pkg.kind && sameName(pkg.kind, m.name, pkg.name);
+    return m.kind === pkg.kind && sameName(pkg.kind, m.name, pkg.name) && sameBin(m, pkg);
   });
+}
+
+/**
+ * Whether the manifest runs the bin the entry runs. Without a bin npm runs the one named like
+ * the package (unscoped), so that name matches no bin.
+ */
+function sameBin(m: { name: string; bin?: string }, pkg: AdoptPackage): boolean {
+  if (pkg.kind !== "npm") return true;
+  const unscoped = m.name.split("/").pop()!;
+  return (m.bin ?? unscoped) === (pkg.bin ?? unscoped);
 }
 
 const PLACEHOLDER = /\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g;

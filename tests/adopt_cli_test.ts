@@ -183,9 +183,12 @@ Deno.test({
   });
   assert.deepEqual(asked, ['Adopt "brave" with this manifest? [y/N] ']);
   assert.equal(approved.plans.get("brave")?.action, "adopt");
-  assert.equal(approved.plans.get("brave")?.target, join(drafts, "server-brave-search.jsonc"));
   assert.equal(
-    Deno.readTextFileSync(join(drafts, "server-brave-search.jsonc")),
+    approved.plans.get("brave")?.target,
+    join(drafts, "modelcontextprotocol-server-brave-search.jsonc"),
+  );
+  assert.equal(
+    Deno.readTextFileSync(join(drafts, "modelcontextprotocol-server-brave-search.jsonc")),
     Deno.readTextFileSync(DRAFT),
   );
 
@@ -193,7 +196,7 @@ Deno.test({
   const other = scene({ search: brave });
   Deno.mkdirSync(join(other.home, ".config", "mcp-run", "manifests"), { recursive: true });
   Deno.copyFileSync(
-    join(drafts, "server-brave-search.jsonc"),
+    join(drafts, "modelcontextprotocol-server-brave-search.jsonc"),
     join(other.home, ".config", "mcp-run", "manifests", "server-brave-search.jsonc"),
   );
   const reused = await adopt(other.home, {

@@ -305,7 +305,13 @@ for (const client of Object.keys(LAYOUT) as ClientId[]) {
       assert.equal(brave.catalogue, false);
       assert.equal(
         brave.target,
-        join(home, ".config", "mcp-run", "manifests", "server-brave-search.jsonc"),
+        join(
+          home,
+          ".config",
+          "mcp-run",
+          "manifests",
+          "modelcontextprotocol-server-brave-search.jsonc",
+        ),
       );
       assert.ok(Deno.statSync(brave.target!).isFile);
       for (const [name, reason] of Object.entries(LEFT)) {

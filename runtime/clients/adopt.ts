@@ -349,7 +349,7 @@ async function draftPlan(
   } catch (error) {
     return { ...plan, action: "leave", reason: `learn failed: ${(error as Error).message}` };
   }
-  const file = join(options.manifestDir, `${draft.manifest.name}.jsonc`);
+  let file = await freeDraftPath(options.manifestDir, pkg);
   plan.draft = { label: draft.label, text: draft.text, file };
   const approved = options.approve ? await options.approve(plan) : false;
   if (!approved) {
@@ -361,9 +361,49 @@ async function draftPlan(
     };
   }
   await Deno.mkdir(options.manifestDir, { recursive: true });
-  await writeAtomic(file, draft.text);
+  file = await writeNewDraft(options.manifestDir, pkg, draft.text);
+  plan.draft.file = file;
   // The draft maps the entry's own arguments like a catalogue entry would.
   return withMapping(plan, pkg, { target: file, manifest: draft.manifest }, false, options);
+}
+
+/**
+ * The draft's file name from the whole package name, scope included: `@alpha/mcp-server` and
+ * `@beta/mcp-server` are different servers, and each needs its own draft.
+ */
+function draftStem(pkg: AdoptPackage): string {
+  const stem = pkg.name.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-+|-+$/g, "");
+  return stem.slice(-64).replace(/^-+/, "") || "server";
+}
+
+function draftPath(dir: string, pkg: AdoptPackage, n: number): string {
+  return join(dir, `${draftStem(pkg)}${n === 1 ? "" : `-${n}`}.jsonc`);
+}
+
+/** The first draft path no file holds yet (what the plan shows before approval). */
+async function freeDraftPath(dir: string, pkg: AdoptPackage): Promise<string> {
+  for (let n = 1;; n++) {
+    const path = draftPath(dir, pkg, n);
+    if (!await Deno.lstat(path).then(() => true, () => false)) return path;
+  }
+}
+
+/**
+ * Write a draft to a file no other draft holds: the name is claimed with createNew, so a draft
+ * approved earlier (or written meanwhile) is never overwritten; a taken name gets a suffix.
+ */
+async function writeNewDraft(dir: string, pkg: AdoptPackage, text: string): Promise<string> {
+  for (let n = 1;; n++) {
+    const path = draftPath(dir, pkg, n);
+    try {
+      (await Deno.open(path, { write: true, createNew: true })).close();
+    } catch (error) {
+      if (error instanceof Deno.errors.AlreadyExists) continue;
+      throw error;
+    }
+    await writeAtomic(path, text);
+    return path;
+  }
 }
 
 async function buildFor(

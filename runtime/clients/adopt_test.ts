@@ -109,3 +109,43 @@ Deno.test("adoptConfig() leaves a secret for a client that cannot reference one,
   );
   assert.equal(await Deno.readTextFile(file), original, "a dry run wrote the file");
 });
+
+Deno.test("adoptConfig() gives same-named packages of two scopes their own drafts, overwriting none", async () => {
+  const dir = await Deno.makeTempDir();
+  const manifestDir = join(dir, "manifests");
+  await Deno.mkdir(manifestDir);
+  // A draft approved earlier for another package holds the first name.
+  const earlier = '{"name": "mcp-server", "description": "d", "package": "npm:@gamma/x@1.0.0"}';
+  await Deno.writeTextFile(join(manifestDir, "alpha-mcp-server.jsonc"), earlier);
+  const file = join(dir, "mcp.json");
+  const entry = (pkg: string) => `{"command": "npx", "args": ["-y", "${pkg}@1.0.0"]}`;
+  await Deno.writeTextFile(
+    file,
+    `{"mcpServers": {"a": ${entry("@alpha/mcp-server")}, "b": ${entry("@beta/mcp-server")}}}`,
+  );
+  const result = await adoptConfig({
+    ...options("cursor", [file]),
+    manifestDir,
+    learn: (target) => {
+      const text = JSON.stringify({ name: "mcp-server", description: "d", package: target });
+      return Promise.resolve({ manifest: parseManifest(text), text, label: [] });
+    },
+    approve: () => Promise.resolve(true),
+    entryFor: ({ name, mapping }) =>
+      Promise.resolve(clientEntry("cursor", {
+        command: "deno",
+        args: ["run", mapping.target],
+        env: {},
+        secrets: [],
+      }, { name })),
+  });
+  assert.deepEqual(result.entries.map((e) => [e.name, e.action]), [["a", "adopt"], ["b", "adopt"]]);
+  const targets = result.entries.map((e) => e.target!);
+  assert.deepEqual(targets, [
+    join(manifestDir, "alpha-mcp-server-2.jsonc"),
+    join(manifestDir, "beta-mcp-server.jsonc"),
+  ]);
+  assert.match(await Deno.readTextFile(targets[0]), /npm:@alpha\/mcp-server@1\.0\.0/);
+  assert.match(await Deno.readTextFile(targets[1]), /npm:@beta\/mcp-server@1\.0\.0/);
+  assert.equal(await Deno.readTextFile(join(manifestDir, "alpha-mcp-server.jsonc")), earlier);
+});

@@ -90,6 +90,11 @@ function manifestFolder(env: Record<string, string>): string {
   return join(dirname(config), "manifests");
 }
 
+/** mcp-run's folder for undo records: beside the draft manifests, never beside the file. */
+function undoFolder(env: Record<string, string>): string {
+  return join(dirname(manifestFolder(env)), "undo");
+}
+
 /**
  * The client a file belongs to, from its name (`claude_desktop_config.json`, `.vscode/mcp.json`,
  * `.cursor/mcp.json`, `.mcp.json`, `.claude.json`, `mcp_config.json`, `settings.json`, goose's
@@ -207,6 +212,7 @@ export async function adoptCommand(
     learn: options.learn ?? ((target, o) => learnDraft(ctx, target, o)),
     approve: (plan) => approve(ctx, plan, options),
     manifestDir: manifestFolder(ctx.env),
+    undoDir: undoFolder(ctx.env),
     secretsFile: options.form === "deno" || options.form === "launcher"
       ? undefined
       : (name) => join(dirname(manifestFolder(ctx.env)), "secrets", `${client}-${name}.env`),
@@ -312,7 +318,10 @@ async function undoCommand(
   options: AdoptCommandOptions,
 ): Promise<number> {
   const results = [];
-  for (const file of files) results.push(await undoAdoption(file, { force: options.force }));
+  const dir = undoFolder(ctx.env);
+  for (const file of files) {
+    results.push(await undoAdoption(file, { dir, force: options.force }));
+  }
   if (ctx.json) ctx.print(JSON.stringify(results, null, 2));
   else {
     for (const r of results) {

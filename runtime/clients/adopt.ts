@@ -131,8 +131,13 @@ export interface AdoptConfigOptions {
   learn?: AdoptLearn;
   /** Asked for each draft; true accepts it (without it drafts wait for approval). */
   approve?: (plan: AdoptEntryPlan) => Promise<boolean>;
-  /** Folder approved drafts are written to, as `<name>.jsonc`. */
+  /** Folder approved drafts are written to, as `<scope>-<name>.jsonc`. */
   manifestDir: string;
+  /**
+   * mcp-run's folder for undo records (see `recordAdoption()`): they hold the original bytes,
+   * secret values included, so they never go beside a file that may be in a repository.
+   */
+  undoDir: string;
   /**
    * Where the secret values of an entry go for a client with no way to reference a secret
    * (Claude Desktop, Zed): an env file per entry. Without it such entries are left.
@@ -149,7 +154,7 @@ export interface AdoptConfigOptions {
  * manifest from `learn` once approved (written to `manifestDir`); every other entry is left
  * with the reason. Only the adopted entries are rewritten, under their own names: comments,
  * order, line endings and a byte order mark elsewhere are kept, the write is atomic, and the
- * original bytes are kept for `undoAdoption()` (mode 0600). A dry run plans without learning,
+ * original bytes are kept for `undoAdoption()` in `undoDir` (mode 0600). A dry run plans without learning,
  * pulling or writing. Requires read and write access to the files, and what `entryFor` needs.
  *
  * @param options Client, files, catalogue, learn, approval, entry builder.
@@ -196,7 +201,9 @@ export async function adoptConfig(options: AdoptConfigOptions): Promise<AdoptRes
     if (next === text) continue;
     // The undo record is kept before the file changes, so no rewrite is ever without one.
     const bom = bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? "\uFEFF" : "";
-    const undo = await recordAdoption(file, bytes, new TextEncoder().encode(bom + next));
+    const undo = await recordAdoption(file, bytes, new TextEncoder().encode(bom + next), {
+      dir: options.undoDir,
+    });
     const update = await updateFile(file, (current) => {
       if (current !== text) {
         throw new Error(

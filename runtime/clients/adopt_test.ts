@@ -18,12 +18,15 @@ const catalogue = [{
   })),
 }];
 
+const UNDO = join(await Deno.makeTempDir(), "undo");
+
 function options(client: ClientId, files: string[]): AdoptConfigOptions {
   return {
     client,
     files,
     catalogue,
     manifestDir: "/nonexistent",
+    undoDir: UNDO,
     entryFor: ({ name, mapping }) =>
       Promise.resolve(clientEntry(client, {
         command: "deno",
@@ -46,13 +49,13 @@ Deno.test("adoptConfig() rewrites a symlinked file at its target and keeps the u
   await Deno.symlink(target, link);
   const result = await adoptConfig(options("cursor", [link]));
   assert.deepEqual(result.entries.map((e) => [e.name, e.action]), [["a", "adopt"]]);
-  assert.equal(result.written[0].undo, undoRecordPath(target));
+  assert.equal(result.written[0].undo, await undoRecordPath(target, { dir: UNDO }));
   assert.ok((await Deno.lstat(link)).isSymlink, "the link was replaced by a file");
   const after = await Deno.readTextFile(target);
   assert.match(after, /\/\/ keep me\r\n/);
   assert.match(after, /"TOKEN": "\$\{env:TOKEN\}"/);
   assert.ok(!after.includes("t0k"));
-  assert.equal((await undoAdoption(link)).restored, true);
+  assert.equal((await undoAdoption(link, { dir: UNDO })).restored, true);
   assert.equal(await Deno.readTextFile(target), original);
 });
 
@@ -66,7 +69,10 @@ Deno.test("adoptConfig() writes no file when one of them cannot be parsed", asyn
   await Deno.writeTextFile(bad, "mcpServers: [\n");
   await assert.rejects(adoptConfig(options("continue", [good, bad])), SyntaxError);
   assert.equal(await Deno.readTextFile(good), text);
-  assert.equal(await Deno.stat(undoRecordPath(good)).then(() => true, () => false), false);
+  assert.equal(
+    await Deno.stat(await undoRecordPath(good, { dir: UNDO })).then(() => true, () => false),
+    false,
+  );
 });
 
 Deno.test("adoptConfig() refuses a file that changed while it planned", async () => {

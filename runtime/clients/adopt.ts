@@ -22,7 +22,7 @@ import { withClientEntry } from "./config_text.ts";
 import { getClient } from "./registry.ts";
 import type { ClientId } from "./types.ts";
 import { join } from "../_path.ts";
-import { writeAtomic } from "./_atomic_file.ts";
+import { freeDraftPath, learnCommand, writeNewDraft } from "./_adopt_drafts.ts";
 
 /** A draft manifest for a server outside the catalogue, as `learnServer` returns it. */
 export interface AdoptDraft {
@@ -143,6 +143,11 @@ export interface AdoptConfigOptions {
    * (Claude Desktop, Zed): an env file per entry. Without it such entries are left.
    */
   secretsFile?: (entryName: string) => string;
+  /**
+   * Why there is no env file, and what to do instead, for the reason an entry with secrets of
+   * such a client is left (default: give `secretsFile`).
+   */
+  noSecretsFile?: string;
   /** Builds (and readies: pulls) the new entry for a mapping. */
   entryFor: (request: AdoptEntryRequest) => Promise<ClientEntry>;
 }
@@ -315,12 +320,13 @@ function withMapping(
       plan.envFile = file;
       plan.notes.push(
         `${names} leave the file: ${spec.displayName} cannot reference a secret, so the ` +
-          `values go to ${file} (readable only by you) and the entry runs in docker with it`,
+          `values go to ${file} (readable only by you) and the entry runs in docker with it, ` +
+          "so adopting it needs Docker",
       );
     } else {
       plan.action = "leave";
-      plan.reason = `${spec.displayName} cannot reference a secret (${names}) and no env file ` +
-        "was given for the values";
+      plan.reason = `${spec.displayName} cannot reference a secret (${names}), so the values ` +
+        `need an env file: ${options.noSecretsFile ?? "give one for them (secretsFile)"}`;
     }
   }
   return plan;
@@ -346,8 +352,9 @@ async function draftPlan(
     return {
       ...plan,
       action: "approve",
-      reason:
-        "it is not in the catalogue: adopt drafts a manifest with learn and asks for approval",
+      reason: "it is not in the catalogue: adopting it drafts its manifest with a learn run (a " +
+        "throwaway sandbox) and asks for approval; preview the draft with " +
+        learnCommand(plan.package!, pkg),
     };
   }
   let draft: AdoptDraft;
@@ -372,45 +379,6 @@ async function draftPlan(
   plan.draft.file = file;
   // The draft maps the entry's own arguments like a catalogue entry would.
   return withMapping(plan, pkg, { target: file, manifest: draft.manifest }, false, options);
-}
-
-/**
- * The draft's file name from the whole package name, scope included: `@alpha/mcp-server` and
- * `@beta/mcp-server` are different servers, and each needs its own draft.
- */
-function draftStem(pkg: AdoptPackage): string {
-  const stem = pkg.name.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-+|-+$/g, "");
-  return stem.slice(-64).replace(/^-+/, "") || "server";
-}
-
-function draftPath(dir: string, pkg: AdoptPackage, n: number): string {
-  return join(dir, `${draftStem(pkg)}${n === 1 ? "" : `-${n}`}.jsonc`);
-}
-
-/** The first draft path no file holds yet (what the plan shows before approval). */
-async function freeDraftPath(dir: string, pkg: AdoptPackage): Promise<string> {
-  for (let n = 1;; n++) {
-    const path = draftPath(dir, pkg, n);
-    if (!await Deno.lstat(path).then(() => true, () => false)) return path;
-  }
-}
-
-/**
- * Write a draft to a file no other draft holds: the name is claimed with createNew, so a draft
- * approved earlier (or written meanwhile) is never overwritten; a taken name gets a suffix.
- */
-async function writeNewDraft(dir: string, pkg: AdoptPackage, text: string): Promise<string> {
-  for (let n = 1;; n++) {
-    const path = draftPath(dir, pkg, n);
-    try {
-      (await Deno.open(path, { write: true, createNew: true })).close();
-    } catch (error) {
-      if (error instanceof Deno.errors.AlreadyExists) continue;
-      throw error;
-    }
-    await writeAtomic(path, text);
-    return path;
-  }
 }
 
 async function buildFor(

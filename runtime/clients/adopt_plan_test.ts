@@ -135,3 +135,16 @@ Deno.test("mapToManifest() leaves an entry whose plain variable holds a secret-l
   assert.equal(good.problem, undefined);
   assert.equal(good.env.DATABASE_URL, "postgres://db.internal/app");
 });
+
+Deno.test("findManifest() matches an npx -p bin only with a manifest of that bin", () => {
+  const manifest = (spec: string) =>
+    parseManifest(JSON.stringify({ name: "x", description: "x", package: spec }));
+  const plainSrv = { target: "plain", manifest: manifest("npm:@a/srv@1.0.0") };
+  const toolBin = { target: "tool", manifest: manifest("npm:@a/srv@1.0.0/srv-tool") };
+  const run = (bin?: string) => pkg({ kind: "npm", name: "@a/srv", ...(bin ? { bin } : {}) });
+  assert.equal(findManifest(run("srv-tool"), [plainSrv, toolBin])?.target, "tool");
+  assert.equal(findManifest(run("srv-tool"), [plainSrv]), undefined);
+  // The bin named like the package is the one npm runs without a bin.
+  assert.equal(findManifest(run("srv"), [toolBin, plainSrv])?.target, "plain");
+  assert.equal(findManifest(run(), [toolBin, plainSrv])?.target, "plain");
+});

@@ -155,3 +155,21 @@ Deno.test("adoptConfig() gives same-named packages of two scopes their own draft
   assert.match(await Deno.readTextFile(targets[1]), /npm:@beta\/mcp-server@1\.0\.0/);
   assert.equal(await Deno.readTextFile(join(manifestDir, "alpha-mcp-server.jsonc")), earlier);
 });
+
+Deno.test("adoptConfig() keeps the bin an npx -p entry runs in the package it drafts", async () => {
+  const dir = await Deno.makeTempDir();
+  const file = join(dir, "mcp.json");
+  await Deno.writeTextFile(
+    file,
+    '{"mcpServers": {"a": {"command": "npx", "args": ["-p", "@a/srv@2.0.0", "srv-tool", "x y"]}}}',
+  );
+  const result = await adoptConfig({
+    ...options("cursor", [file]),
+    dryRun: true,
+    learn: () => Promise.reject(new Error("a dry run learned")),
+  });
+  const plan = result.entries[0];
+  assert.equal(plan.action, "approve");
+  assert.equal(plan.package, "npm:@a/srv@2.0.0/srv-tool");
+  assert.match(plan.reason!, /mcp-run learn npm:@a\/srv@2\.0\.0\/srv-tool -- 'x y'/);
+});

@@ -35,7 +35,7 @@ import { dockerProblem, IMAGE, PYTHON_IMAGE } from "./_docker.ts";
 import { ROOT, tempDir, toolEnv } from "./_helpers.ts";
 import { publishTimeServerImage } from "./_oci_server_image.ts";
 import { startOciRegistry } from "./oci_registry.ts";
-import { READERS } from "./adopt_client_readers.ts";
+import { READERS } from "./_client_readers.ts";
 
 const problem = await dockerProblem("adopt_e2e_test.ts: skipping", { python: true });
 const FIXTURES = join(ROOT, "tests", "testdata", "adopt");

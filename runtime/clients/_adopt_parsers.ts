@@ -129,10 +129,25 @@ function npmSpec(
 }
 
 /** `node …/node_modules/[@scope/]name/…`, or a script outside any package. */
+/** Options of node before the script. */
+const NODE_OPTIONS: OptionTable = {
+  values: words(`-r --require --import --loader --experimental-loader --env-file
+    --env-file-if-exists --conditions -C --input-type --stack-size --title --eval -e --print -p`),
+  flags: words(`--enable-source-maps --inspect --inspect-brk --inspect-wait --preserve-symlinks
+    --preserve-symlinks-main --pending-deprecation --throw-deprecation --trace-warnings
+    --abort-on-uncaught-exception --use-openssl-ca --use-system-ca --watch --expose-gc`),
+  flagPattern: /^--(no|experimental|max|trace|unhandled|dns-result|tls|openssl)-[a-z0-9-]+$/,
+};
+
 export function nodeCommand(args: string[], env: Record<string, string>): RecognisedEntry {
-  const script = args.find((a) => !a.startsWith("-"));
+  const walked = walkOptions(args, 0, NODE_OPTIONS, "node");
+  if (typeof walked === "string") return { adoptable: false, reason: walked };
+  if (walked.values.some(([f]) => ["--eval", "-e", "--print", "-p"].includes(f))) {
+    return { adoptable: false, reason: "node runs code given on its command line (--eval)" };
+  }
+  const script = args[walked.next];
   if (script === undefined) return { adoptable: false, reason: "node runs no script" };
-  const rest = args.slice(args.indexOf(script) + 1);
+  const rest = args.slice(walked.next + 1);
   const path = script.replaceAll("\\", "/");
   const m = /^(.*\/node_modules\/)((?:@[^/]+\/)?[^/@]+)(?:\/|$)/.exec(path);
   if (m) {

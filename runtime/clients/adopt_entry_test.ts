@@ -76,6 +76,17 @@ const CASES: [string, string, string[], Expect][] = [
       installedAt: "C:/Users/a/AppData/Roaming/npm/node_modules/srv",
     },
   ],
+  ["node -r value", "node", ["-r", "dotenv/config", "/usr/lib/node_modules/srv/index.js"], {
+    kind: "npm",
+    name: "srv",
+  }],
+  ["node --max-old-space-size", "node", ["--max-old-space-size=4096", "/x/node_modules/srv/i.js"], {
+    name: "srv",
+  }],
+  ["node unknown option", "node", ["--frob", "x", "/x/node_modules/srv/i.js"], {
+    reason: /unknown option --frob/,
+  }],
+  ["node --eval", "node", ["-e", "require('x')"], { reason: /--eval/ }],
   ["node script", "node", ["/home/a/my-server/build/index.js"], {
     kind: "local",
     name: "/home/a/my-server/build/index.js",

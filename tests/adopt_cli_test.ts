@@ -32,7 +32,7 @@ function scene(servers: Record<string, unknown>): { home: string; file: string; 
 
 async function adopt(
   home: string,
-  options: Omit<AdoptCommandOptions, "client">,
+  options: AdoptCommandOptions,
 ): Promise<{ code: number; result: AdoptResult; plans: Map<string, AdoptEntryPlan> }> {
   const env = { ...toolEnv(), HOME: home };
   const { values } = await parseCommandLine(["adopt", "--cache", cache, "--format", "json"]);
@@ -183,9 +183,12 @@ Deno.test({
   });
   assert.deepEqual(asked, ['Adopt "brave" with this manifest? [y/N] ']);
   assert.equal(approved.plans.get("brave")?.action, "adopt");
-  assert.equal(approved.plans.get("brave")?.target, join(drafts, "server-brave-search.jsonc"));
   assert.equal(
-    Deno.readTextFileSync(join(drafts, "server-brave-search.jsonc")),
+    approved.plans.get("brave")?.target,
+    join(drafts, "modelcontextprotocol-server-brave-search.jsonc"),
+  );
+  assert.equal(
+    Deno.readTextFileSync(join(drafts, "modelcontextprotocol-server-brave-search.jsonc")),
     Deno.readTextFileSync(DRAFT),
   );
 
@@ -193,7 +196,7 @@ Deno.test({
   const other = scene({ search: brave });
   Deno.mkdirSync(join(other.home, ".config", "mcp-run", "manifests"), { recursive: true });
   Deno.copyFileSync(
-    join(drafts, "server-brave-search.jsonc"),
+    join(drafts, "modelcontextprotocol-server-brave-search.jsonc"),
     join(other.home, ".config", "mcp-run", "manifests", "server-brave-search.jsonc"),
   );
   const reused = await adopt(other.home, {
@@ -242,4 +245,109 @@ Deno.test({
   assert.equal(await Deno.stat(undo).then(() => true, () => false), false);
   const again = await cli(["adopt", "--client", "cursor", "--undo"], { env: { HOME: home } });
   assert.match(again.stdout, /adopt has not rewritten it/);
+});
+
+/** A Claude Desktop file in `home` holding these servers. */
+function desktopFile(home: string, servers: Record<string, unknown>): string {
+  const file = join(home, "claude_desktop_config.json");
+  Deno.writeTextFileSync(file, JSON.stringify({ mcpServers: servers }, null, 2));
+  return file;
+}
+
+const GITHUB = {
+  command: "npx",
+  args: ["-y", "@modelcontextprotocol/server-github"],
+  env: { GITHUB_PERSONAL_ACCESS_TOKEN: TOKEN },
+};
+
+Deno.test({
+  name:
+    "adoptCommand() keeps a Claude Desktop entry's env file in the secrets folder, whatever its name",
+  sanitizeOps: false,
+  sanitizeResources: false,
+}, async () => {
+  const { home } = scene({});
+  const file = desktopFile(home, { "../../../evil": GITHUB, "a/b": GITHUB, github: GITHUB });
+  const { plans } = await adopt(home, { client: "claude-desktop", file, dryRun: true });
+  const secrets = join(home, ".config", "mcp-run", "secrets");
+  const files = ["../../../evil", "a/b", "github"].map((n) => plans.get(n)?.envFile ?? "");
+  for (const f of files) {
+    assert.ok(f.startsWith(secrets + "/") && !f.slice(secrets.length + 1).includes("/"), f);
+    assert.ok(!f.includes(".."), f);
+  }
+  assert.equal(new Set(files).size, 3, "two entries share an env file");
+  // Positive control: a plain name keeps its readable file name.
+  assert.equal(files[2], join(secrets, "claude-desktop-github.env"));
+  assert.match(plans.get("github")!.notes.join("\n"), /adopting it needs Docker/);
+});
+
+Deno.test({
+  name: "adoptCommand() --form deno tells how a Claude Desktop entry with a token can be adopted",
+  sanitizeOps: false,
+  sanitizeResources: false,
+}, async () => {
+  const { home } = scene({});
+  const file = desktopFile(home, { github: GITHUB });
+  const { plans } = await adopt(home, {
+    client: "claude-desktop",
+    file,
+    dryRun: true,
+    form: "deno",
+  });
+  assert.equal(plans.get("github")?.action, "leave");
+  const reason = plans.get("github")!.reason!;
+  assert.match(reason, /--form deno has no way to pass the values/);
+  assert.match(reason, /leave out --form \(or use --form docker\)/);
+  assert.ok(!reason.includes("no env file was given"));
+});
+
+Deno.test({
+  name: "adoptCommand() --dry-run names the learn run that drafts a server outside the catalogue",
+  sanitizeOps: false,
+  sanitizeResources: false,
+}, async () => {
+  const { home } = scene({
+    brave: {
+      command: "npx",
+      args: ["-y", "@modelcontextprotocol/server-brave-search"],
+      env: { BRAVE_API_KEY: "BSA_x" },
+    },
+  });
+  const { plans } = await adopt(home, { dryRun: true, learn: learnStub });
+  assert.equal(plans.get("brave")?.action, "approve");
+  assert.match(plans.get("brave")!.reason!, /drafts its manifest with a learn run/);
+  assert.match(
+    plans.get("brave")!.reason!,
+    /mcp-run learn npm:@modelcontextprotocol\/server-brave-search@\d+\.\d+\.\d+ --env BRAVE_API_KEY/,
+  );
+});
+
+Deno.test({
+  name: "mcp-run adopt prints entry-chosen names and reasons with control characters escaped",
+  sanitizeOps: false,
+  sanitizeResources: false,
+}, async () => {
+  const { home } = scene({
+    "evil\u001b[2J": { command: "/opt/\u202eexe.txt" },
+    plain: { command: "/opt/tools/my-server" },
+  });
+  const out = await cli(["adopt", "--client", "cursor", "--dry-run", "--cache", cache], {
+    env: { HOME: home },
+  });
+  assert.equal(out.code, 0, out.stderr);
+  assert.ok(!out.stdout.includes("\u001b") && !out.stdout.includes("\u202e"), out.stdout);
+  assert.match(
+    out.stdout,
+    /evil\\u\{1b\}\[2J: left as it is: an unknown command \(\\u\{202e\}exe\.txt\)/,
+  );
+  // Positive control: ordinary text is printed as it is.
+  assert.match(out.stdout, /plain: left as it is: an unknown command \(my-server\)/);
+});
+
+Deno.test("mcp-run adopt --help keeps every line within 100 columns", async () => {
+  const out = await cli(["adopt", "--help"]);
+  assert.equal(out.code, 0, out.stderr);
+  const wide = out.stdout.split("\n").filter((line) => line.length > 100);
+  assert.deepEqual(wide, []);
+  assert.match(out.stdout, /needs Docker/);
 });

@@ -35,7 +35,7 @@ import { dockerProblem, IMAGE, PYTHON_IMAGE } from "./_docker.ts";
 import { ROOT, tempDir, toolEnv } from "./_helpers.ts";
 import { publishTimeServerImage } from "./_oci_server_image.ts";
 import { startOciRegistry } from "./oci_registry.ts";
-import { READERS } from "./adopt_client_readers.ts";
+import { READERS } from "./_client_readers.ts";
 
 const problem = await dockerProblem("adopt_e2e_test.ts: skipping", { python: true });
 const FIXTURES = join(ROOT, "tests", "testdata", "adopt");
@@ -305,7 +305,13 @@ for (const client of Object.keys(LAYOUT) as ClientId[]) {
       assert.equal(brave.catalogue, false);
       assert.equal(
         brave.target,
-        join(home, ".config", "mcp-run", "manifests", "server-brave-search.jsonc"),
+        join(
+          home,
+          ".config",
+          "mcp-run",
+          "manifests",
+          "modelcontextprotocol-server-brave-search.jsonc",
+        ),
       );
       assert.ok(Deno.statSync(brave.target!).isFile);
       for (const [name, reason] of Object.entries(LEFT)) {

@@ -8,13 +8,12 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
-import { parse as parseJsonc } from "jsonc-parser";
-import { parse as parseYaml } from "yaml";
 import { clientConfigPath } from "../runtime/clients/config_path.ts";
 import type { ClientEnvironment, ClientId, ConfigScope } from "../runtime/clients/types.ts";
 import { DENO_IMAGE } from "../runtime/sandbox/docker_names.ts";
 import { runDocker } from "../runtime/sandbox/docker_engine.ts";
 import { cli, ROOT, tempDir, toolEnv } from "./_helpers.ts";
+import { type Launch, READERS } from "./_client_readers.ts";
 
 const cache = tempDir("mcp-run-cache-");
 const IMAGE = Deno.env.get("MCP_RUN_TEST_IMAGE") ?? `mcp-run-test/${DENO_IMAGE.split("/")[1]}`;
@@ -39,165 +38,6 @@ if (noDocker) console.error(`clients_e2e_test.ts: docker form skipped, ${noDocke
 const DOCKER_INSTALL = ["--image", IMAGE, "--network", "host"];
 const SECRET_MANIFEST = join(ROOT, "tests", "testdata", "clients", "memory_secret.jsonc");
 const NAME = "mem";
-
-/** The command a client starts, after it expanded its variables. */
-interface Launch {
-  command: string;
-  args: string[];
-  env: Record<string, string>;
-}
-
-/** What a client reader gets: the file, and the user's answers / environment for secrets. */
-interface ReadContext {
-  file: string;
-  /** The client's own environment (where `${env:…}`-style references are looked up). */
-  vars: Record<string, string>;
-  home: string;
-  project: string;
-}
-
-type Vars = Record<string, string>;
-
-/** Replace `pattern` matches using `lookup`; a reference the client cannot resolve throws. */
-function expand(value: string, pattern: RegExp, lookup: (...groups: string[]) => string): string {
-  return value.replace(pattern, (_m, ...groups: string[]) => lookup(...groups));
-}
-
-function expandAll(launch: Launch, fn: (s: string) => string): Launch {
-  return {
-    command: fn(launch.command),
-    args: launch.args.map(fn),
-    env: Object.fromEntries(Object.entries(launch.env).map(([k, v]) => [k, fn(v)])),
-  };
-}
-
-function need(vars: Vars, name: string, client: string): string {
-  if (vars[name] === undefined) throw new Error(`${client}: ${name} is not set`);
-  return vars[name];
-}
-
-function jsoncFile(text: string): Record<string, unknown> {
-  const errors: { error: number }[] = [];
-  const value = parseJsonc(text, errors as never, { allowTrailingComma: true });
-  assert.equal(errors.length, 0, "the client would fail to parse its file");
-  return value;
-}
-
-const READERS: Record<ClientId, (ctx: ReadContext) => Promise<Launch>> = {
-  // Claude Desktop: strict JSON, no expansion, a minimal environment.
-  async "claude-desktop"({ file }) {
-    const entry = JSON.parse(await Deno.readTextFile(file)).mcpServers[NAME];
-    return { command: entry.command, args: entry.args ?? [], env: entry.env ?? {} };
-  },
-  // VS Code: JSONC, `servers`, type stdio, `${input:id}` prompts (password inputs),
-  // `${env:…}`, `${workspaceFolder}`, `${userHome}`.
-  async vscode({ file, vars, project, home }) {
-    const config = jsoncFile(await Deno.readTextFile(file));
-    const entry = (config.servers as Record<string, Record<string, unknown>>)[NAME];
-    assert.equal(entry.type, "stdio");
-    const inputs = (config.inputs ?? []) as { id: string; password?: boolean; type: string }[];
-    const launch = {
-      command: entry.command,
-      args: entry.args ?? [],
-      env: entry.env ?? {},
-    } as Launch;
-    return expandAll(
-      launch,
-      (s) =>
-        expand(s, /\$\{(input|env|workspaceFolder|userHome)(?::([^}]+))?\}/g, (kind, arg) => {
-          if (kind === "workspaceFolder") return project;
-          if (kind === "userHome") return home;
-          if (kind === "env") return vars[arg] ?? "";
-          const input = inputs.find((i) => i.id === arg);
-          assert.ok(input, `VS Code has no input "${arg}"`);
-          assert.equal(input.type, "promptString");
-          assert.equal(input.password, true, "a secret input must be a password prompt");
-          // The user types the secret at the prompt.
-          return need(vars, arg.slice(`${NAME}-`.length), "VS Code prompt");
-        }),
-    );
-  },
-  // Cursor: JSONC, `${env:NAME}`, `${userHome}`, `${workspaceFolder}`.
-  async cursor({ file, vars, home, project }) {
-    const entry = jsoncFile(await Deno.readTextFile(file)).mcpServers as Record<string, Launch>;
-    return expandAll(
-      entry[NAME],
-      (s) =>
-        expand(
-          s,
-          /\$\{(env:([A-Za-z_][A-Za-z0-9_]*)|userHome|workspaceFolder)\}/g,
-          (k, n) => k === "userHome" ? home : k === "workspaceFolder" ? project : vars[n] ?? "",
-        ),
-    );
-  },
-  // Claude Code: strict JSON, `${VAR}` and `${VAR:-default}`; an unset variable without a
-  // default stops the server from loading.
-  async "claude-code"({ file, vars }) {
-    const entry = JSON.parse(await Deno.readTextFile(file)).mcpServers[NAME];
-    assert.equal(entry.type, "stdio");
-    return expandAll(
-      entry,
-      (s) =>
-        expand(
-          s,
-          /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g,
-          (name, fallback) => vars[name] ?? fallback ?? need(vars, name, "Claude Code"),
-        ),
-    );
-  },
-  // Windsurf: JSONC, `${env:NAME}`.
-  async windsurf({ file, vars }) {
-    const entry = jsoncFile(await Deno.readTextFile(file)).mcpServers as Record<string, Launch>;
-    return expandAll(
-      entry[NAME],
-      (s) => expand(s, /\$\{env:([A-Za-z_][A-Za-z0-9_]*)\}/g, (n) => vars[n] ?? ""),
-    );
-  },
-  // Zed: JSONC settings, `context_servers`, no expansion; the server inherits Zed's
-  // environment.
-  async zed({ file, vars }) {
-    const servers = jsoncFile(await Deno.readTextFile(file)).context_servers as Record<
-      string,
-      Launch & { source?: string }
-    >;
-    const entry = servers[NAME];
-    assert.ok(Array.isArray(entry.args), "Zed requires args");
-    return { command: entry.command, args: entry.args, env: { ...vars, ...entry.env } };
-  },
-  // goose: YAML `extensions`, enabled stdio extensions, `envs` plus `env_keys` resolved from
-  // its environment (or keyring).
-  async goose({ file, vars }) {
-    const ext = parseYaml(await Deno.readTextFile(file)).extensions[NAME];
-    assert.equal(ext.enabled, true);
-    assert.equal(ext.type, "stdio");
-    assert.equal(ext.name, NAME);
-    const env: Vars = { ...ext.envs };
-    for (const key of ext.env_keys ?? []) env[key] = need(vars, key, "goose");
-    return { command: ext.cmd, args: ext.args, env };
-  },
-  // Continue: every YAML block in .continue/mcpServers/, `mcpServers` lists,
-  // `${{ secrets.NAME }}` from .continue/.env.
-  async continue({ file, vars }) {
-    const dir = join(file, "..");
-    for await (const f of Deno.readDir(dir)) {
-      if (!/\.ya?ml$/.test(f.name)) continue;
-      const block = parseYaml(await Deno.readTextFile(join(dir, f.name)));
-      assert.ok(block.name && block.version && block.schema, "a block needs name, version, schema");
-      const entry = (block.mcpServers ?? []).find((s: { name: string }) => s.name === NAME);
-      if (!entry) continue;
-      return expandAll(
-        { command: entry.command, args: entry.args, env: entry.env ?? {} },
-        (s) =>
-          expand(
-            s,
-            /\$\{\{\s*secrets\.([A-Za-z_][A-Za-z0-9_]*)\s*\}\}/g,
-            (n) => need(vars, n, "Continue .env"),
-          ),
-      );
-    }
-    throw new Error("Continue found no block for the server");
-  },
-};
 
 /** Scope per client: project files where the client has them, to cover both kinds. */
 const SCOPES: Record<ClientId, ConfigScope> = {
@@ -289,8 +129,8 @@ for (const client of Object.keys(READERS) as ClientId[]) {
       const text = await Deno.readTextFile(file);
       // The secret's value never appears in the file.
       if (secret) assert.ok(!text.includes(graph), "the secret value was written to the file");
-      const vars: Vars = secret ? { MEMORY_FILE_PATH: graph } : {};
-      const launch = await READERS[client]({ file, vars, home, project });
+      const vars: Record<string, string> = secret ? { MEMORY_FILE_PATH: graph } : {};
+      const launch = await READERS[client]({ file, name: NAME, vars, home, project });
       if (form === "launcher") {
         // The checkout's CLI, from its own pinned cache: nothing is fetched at start.
         assert.ok(launch.args.includes(join(ROOT, "runtime", "cli.ts")), launch.args.join(" "));
@@ -348,7 +188,13 @@ Deno.test({
   const file = clientConfigPath("claude-desktop", { environment, name: NAME });
   const text = await Deno.readTextFile(file);
   assert.ok(!text.includes(graph), "the secret value was written to the config");
-  const launch = await READERS["claude-desktop"]({ file, vars: {}, home, project: work });
+  const launch = await READERS["claude-desktop"]({
+    file,
+    name: NAME,
+    vars: {},
+    home,
+    project: work,
+  });
   assert.equal(launch.args[launch.args.indexOf("--env-file") + 1], envFile);
   assert.ok(!launch.args.includes("MEMORY_FILE_PATH"), "the secret is also passed by name");
   await useServer(launch, graph, "claude-desktop-env-file");

@@ -90,6 +90,11 @@ function manifestFolder(env: Record<string, string>): string {
   return join(dirname(config), "manifests");
 }
 
+/** mcp-run's folder for undo records: beside the draft manifests, never beside the file. */
+function undoFolder(env: Record<string, string>): string {
+  return join(dirname(manifestFolder(env)), "undo");
+}
+
 /**
  * The client a file belongs to, from its name (`claude_desktop_config.json`, `.vscode/mcp.json`,
  * `.cursor/mcp.json`, `.mcp.json`, `.claude.json`, `mcp_config.json`, `settings.json`, goose's
@@ -207,9 +212,13 @@ export async function adoptCommand(
     learn: options.learn ?? ((target, o) => learnDraft(ctx, target, o)),
     approve: (plan) => approve(ctx, plan, options),
     manifestDir: manifestFolder(ctx.env),
+    undoDir: undoFolder(ctx.env),
     secretsFile: options.form === "deno" || options.form === "launcher"
       ? undefined
-      : (name) => join(dirname(manifestFolder(ctx.env)), "secrets", `${client}-${name}.env`),
+      : (name) => join(dirname(manifestFolder(ctx.env)), "secrets", envFileName(client, name)),
+    noSecretsFile: `--form ${options.form} has no way to pass the values (its entry would ` +
+      "hold them); leave out --form (or use --form docker): adopt then writes them to a file " +
+      "readable only by you and the entry runs in docker with it (this needs Docker)",
     entryFor: ({ name, file, mapping, manifest, envFile }) =>
       readyClientEntry(
         {
@@ -231,8 +240,43 @@ export async function adoptCommand(
         },
       ),
   });
+  noteDocker(result, [...catalogue, ...drafts], options);
   printResult(ctx, result, options);
   return EXIT.ok;
+}
+
+/**
+ * A file name for an entry's env file. The entry's name is chosen by whoever wrote the client's
+ * file: only its safe characters are kept (no folder, no `..`), and a hash of the whole name
+ * keeps two names that differ only in the others apart.
+ */
+function envFileName(client: string, name: string): string {
+  const safe = name.replace(/[^A-Za-z0-9_-]+/g, "-").replace(/^-+|-+$/g, "").slice(0, 64);
+  if (safe === name) return `${client}-${name}.env`;
+  // FNV-1a: short and stable; it only tells names apart, it guards nothing.
+  let hash = 0x811c9dc5;
+  for (const byte of new TextEncoder().encode(name)) {
+    hash = Math.imul(hash ^ byte, 0x01000193) >>> 0;
+  }
+  return `${client}-${safe || "entry"}-${hash.toString(16).padStart(8, "0")}.env`;
+}
+
+/** Says which adopted entries run in a container, so the plan tells that Docker is needed. */
+function noteDocker(
+  result: AdoptResult,
+  manifests: { target: string; manifest: Manifest }[],
+  options: AdoptCommandOptions,
+): void {
+  for (const e of result.entries) {
+    if (e.action !== "adopt" || e.envFile !== undefined) continue;
+    const manifest = manifests.find((m) => m.target === e.target)?.manifest;
+    const container = manifest !== undefined && isContainerOnly(manifest.package);
+    if (options.form === "docker" || (options.form === undefined && container)) {
+      e.notes.push(
+        "its entry runs in a container, so adopting it needs Docker (the image is pulled then)",
+      );
+    }
+  }
 }
 
 /** The drafts approved before: valid manifests in the folder (others are skipped). */
@@ -253,12 +297,11 @@ async function approve(
   const interactive = options.interactive ??
     (Deno.stdin.isTerminal() && Deno.stderr.isTerminal());
   if (!interactive || !plan.draft) return false;
-  ctx.printError(
-    `"${plan.name}" runs ${plan.package}, which is not in the catalogue. Draft manifest ` +
-      `(${plan.draft.file}):\n${plan.draft.label.join("\n")}\n\n${plan.draft.text}`,
-  );
+  const shown = `"${plan.name}" runs ${plan.package}, which is not in the catalogue. Draft ` +
+    `manifest (${plan.draft.file}):\n${plan.draft.label.join("\n")}\n\n${plan.draft.text}`;
+  ctx.printError(shown.split("\n").map(printable).join("\n"));
   const answer = await (options.ask ?? readAnswer)(
-    `Adopt "${plan.name}" with this manifest? [y/N] `,
+    printable(`Adopt "${plan.name}" with this manifest? [y/N] `),
   );
   return /^y(es)?$/i.test(answer.trim());
 }
@@ -277,25 +320,39 @@ function printResult(ctx: CliContext, result: AdoptResult, options: AdoptCommand
     return;
   }
   let file: string | undefined;
+  // Names, reasons and notes carry text the client's file or the server chose: escaped, so a
+  // control or invisible character cannot rewrite what the terminal shows.
+  const print = (text: string) => ctx.print(printable(text));
   for (const e of result.entries) {
-    if (e.file !== file) ctx.print(`${(file = e.file)}:`);
-    ctx.print(`  ${e.name}: ${describe(e, options.dryRun ?? false)}`);
-    for (const note of e.notes) ctx.print(`    - ${note}`);
+    if (e.file !== file) print(`${(file = e.file)}:`);
+    print(`  ${e.name}: ${describe(e, options.dryRun ?? false)}`);
+    for (const note of e.notes) print(`    - ${note}`);
     if (e.action === "approve" && e.draft) {
       // What approving would grant, so the user can decide before running again with --yes.
-      ctx.print(`    draft manifest (${e.draft.file}):`);
-      for (const line of e.draft.label) ctx.print(`      ${line}`);
+      print(`    draft manifest (${e.draft.file}):`);
+      for (const line of e.draft.label) print(`      ${line}`);
     }
   }
   if (result.entries.length === 0) ctx.print("No entries found.");
   for (const w of result.written) {
-    ctx.print(
+    print(
       `Rewrote ${w.file}; \`mcp-run adopt --undo\` restores it (original kept in ${w.undo}, ` +
         "readable only by you: it may hold secret values, delete it once you no longer need it)",
     );
   }
   if (options.dryRun) ctx.print("Dry run: nothing was written.");
 }
+
+/**
+ * Text with control, bidirectional and zero-width characters shown as `\u{…}` escapes. Kept
+ * here until a shared escape helper exists.
+ */
+function printable(text: string): string {
+  return text.replace(UNPRINTABLE, (c) => `\\u{${c.codePointAt(0)!.toString(16)}}`);
+}
+
+// deno-lint-ignore no-control-regex
+const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]/g;
 
 function describe(e: AdoptEntryPlan, dryRun: boolean): string {
   if (e.action === "leave") return `left as it is: ${e.reason}`;
@@ -312,11 +369,16 @@ async function undoCommand(
   options: AdoptCommandOptions,
 ): Promise<number> {
   const results = [];
-  for (const file of files) results.push(await undoAdoption(file, { force: options.force }));
+  const dir = undoFolder(ctx.env);
+  for (const file of files) {
+    results.push(await undoAdoption(file, { dir, force: options.force }));
+  }
   if (ctx.json) ctx.print(JSON.stringify(results, null, 2));
   else {
     for (const r of results) {
-      ctx.print(r.restored ? `Restored ${r.file}` : `Left ${r.file} as it is: ${r.reason}`);
+      ctx.print(
+        printable(r.restored ? `Restored ${r.file}` : `Left ${r.file} as it is: ${r.reason}`),
+      );
     }
   }
   return results.some((r) => !r.restored && /changed since/.test(r.reason ?? ""))

@@ -242,9 +242,12 @@ server becomes its entry, its arguments parameters (filesystem's folders become 
 its env tokens the client's own secret references, never values in the file. A server outside
 the catalogue gets a draft manifest (learn), shown for approval (on a terminal, or --yes) and
 written to the manifests folder beside mcp-run's config. HTTP/URL entries and commands it does
-not recognise are listed with the reason and left as they are. Only the adopted entries' lines change (comments,
-line endings and a byte order mark are kept), atomically; --dry-run prints the plan only.
---undo restores the files byte for byte, unless they changed since (then only with --force).`,
+not recognise are listed with the reason and left as they are. Only the adopted entries' lines
+change (comments, line endings and a byte order mark are kept), atomically; --dry-run prints the
+plan only. For Claude Desktop and Zed, which cannot reference a secret, an entry with secrets gets
+the docker form: its values go to a file readable only by you (this needs Docker).
+--undo restores the files byte for byte, unless they changed since (then only with --force); the
+originals are kept in the undo folder beside mcp-run's config, readable only by you.`,
   clients: `mcp-run clients [--format json]
 
 Lists every supported client and scope: its configuration file, and whether it is set up here.`,

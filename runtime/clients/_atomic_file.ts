@@ -74,12 +74,18 @@ export async function updateFile(
  * Write `data` to a temporary file next to `path`, flush it, and rename it over `path`.
  * @param mode Exact mode of the result (default: 0o666 less the umask).
  */
-export async function writeAtomic(path: string, data: string, mode?: number): Promise<void> {
+export async function writeAtomic(
+  path: string,
+  data: string | Uint8Array,
+  mode?: number,
+): Promise<void> {
   const temp = join(dirname(path), `.${basename(path)}.${crypto.randomUUID().slice(0, 8)}.tmp`);
   const f = await Deno.open(temp, { write: true, createNew: true, mode: mode ?? 0o666 });
   try {
     try {
-      await f.write(new TextEncoder().encode(data));
+      const bytes = typeof data === "string" ? new TextEncoder().encode(data) : data;
+      // write() may take only part of the bytes; writing them all avoids a truncated file.
+      for (let done = 0; done < bytes.length;) done += await f.write(bytes.subarray(done));
       if (mode !== undefined && Deno.build.os !== "windows") await Deno.chmod(temp, mode);
       await f.syncData();
     } finally {

@@ -22,7 +22,7 @@ import { withClientEntry } from "./config_text.ts";
 import { getClient } from "./registry.ts";
 import type { ClientId } from "./types.ts";
 import { join } from "../_path.ts";
-import { writeAtomic } from "./_atomic_file.ts";
+import { freeDraftPath, learnCommand, writeNewDraft } from "./_adopt_drafts.ts";
 
 /** A draft manifest for a server outside the catalogue, as `learnServer` returns it. */
 export interface AdoptDraft {
@@ -131,13 +131,23 @@ export interface AdoptConfigOptions {
   learn?: AdoptLearn;
   /** Asked for each draft; true accepts it (without it drafts wait for approval). */
   approve?: (plan: AdoptEntryPlan) => Promise<boolean>;
-  /** Folder approved drafts are written to, as `<name>.jsonc`. */
+  /** Folder approved drafts are written to, as `<scope>-<name>.jsonc`. */
   manifestDir: string;
+  /**
+   * mcp-run's folder for undo records (see `recordAdoption()`): they hold the original bytes,
+   * secret values included, so they never go beside a file that may be in a repository.
+   */
+  undoDir: string;
   /**
    * Where the secret values of an entry go for a client with no way to reference a secret
    * (Claude Desktop, Zed): an env file per entry. Without it such entries are left.
    */
   secretsFile?: (entryName: string) => string;
+  /**
+   * Why there is no env file, and what to do instead, for the reason an entry with secrets of
+   * such a client is left (default: give `secretsFile`).
+   */
+  noSecretsFile?: string;
   /** Builds (and readies: pulls) the new entry for a mapping. */
   entryFor: (request: AdoptEntryRequest) => Promise<ClientEntry>;
 }
@@ -149,7 +159,7 @@ export interface AdoptConfigOptions {
  * manifest from `learn` once approved (written to `manifestDir`); every other entry is left
  * with the reason. Only the adopted entries are rewritten, under their own names: comments,
  * order, line endings and a byte order mark elsewhere are kept, the write is atomic, and the
- * original bytes are kept for `undoAdoption()` (mode 0600). A dry run plans without learning,
+ * original bytes are kept for `undoAdoption()` in `undoDir` (mode 0600). A dry run plans without learning,
  * pulling or writing. Requires read and write access to the files, and what `entryFor` needs.
  *
  * @param options Client, files, catalogue, learn, approval, entry builder.
@@ -196,7 +206,9 @@ export async function adoptConfig(options: AdoptConfigOptions): Promise<AdoptRes
     if (next === text) continue;
     // The undo record is kept before the file changes, so no rewrite is ever without one.
     const bom = bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? "\uFEFF" : "";
-    const undo = await recordAdoption(file, bytes, new TextEncoder().encode(bom + next));
+    const undo = await recordAdoption(file, bytes, new TextEncoder().encode(bom + next), {
+      dir: options.undoDir,
+    });
     const update = await updateFile(file, (current) => {
       if (current !== text) {
         throw new Error(
@@ -244,7 +256,9 @@ function listEntries(text: string, client: ClientId, file: string): [string, unk
 function specifierOf(pkg: AdoptPackage): string {
   if (pkg.kind === "local") return pkg.name;
   const version = pkg.version ? `@${pkg.version}` : "";
-  return `${pkg.kind}:${pkg.name}${version}`;
+  // npm addresses a bin other than the default one after the version (`npm:pkg@1.0.0/bin`).
+  const bin = pkg.kind === "npm" && pkg.bin !== undefined ? `/${pkg.bin}` : "";
+  return `${pkg.kind}:${pkg.name}${version}${bin}`;
 }
 
 async function planEntry(
@@ -265,6 +279,7 @@ async function planEntry(
       notes.push(`its version is unknown: ${(error as Error).message}`);
     }
   }
+  notes.push(...pkg.notes ?? []);
   if (pkg.guessed) notes.push(`took the module's project to be ${pkg.name} (a guess)`);
   const plan: AdoptEntryPlan = { name, file, action: "adopt", via: pkg.via, notes };
   plan.package = specifierOf(pkg);
@@ -305,12 +320,13 @@ function withMapping(
       plan.envFile = file;
       plan.notes.push(
         `${names} leave the file: ${spec.displayName} cannot reference a secret, so the ` +
-          `values go to ${file} (readable only by you) and the entry runs in docker with it`,
+          `values go to ${file} (readable only by you) and the entry runs in docker with it, ` +
+          "so adopting it needs Docker",
       );
     } else {
       plan.action = "leave";
-      plan.reason = `${spec.displayName} cannot reference a secret (${names}) and no env file ` +
-        "was given for the values";
+      plan.reason = `${spec.displayName} cannot reference a secret (${names}), so the values ` +
+        `need an env file: ${options.noSecretsFile ?? "give one for them (secretsFile)"}`;
     }
   }
   return plan;
@@ -336,8 +352,9 @@ async function draftPlan(
     return {
       ...plan,
       action: "approve",
-      reason:
-        "it is not in the catalogue: adopt drafts a manifest with learn and asks for approval",
+      reason: "it is not in the catalogue: adopting it drafts its manifest with a learn run (a " +
+        "throwaway sandbox) and asks for approval; preview the draft with " +
+        learnCommand(plan.package!, pkg),
     };
   }
   let draft: AdoptDraft;
@@ -346,7 +363,7 @@ async function draftPlan(
   } catch (error) {
     return { ...plan, action: "leave", reason: `learn failed: ${(error as Error).message}` };
   }
-  const file = join(options.manifestDir, `${draft.manifest.name}.jsonc`);
+  let file = await freeDraftPath(options.manifestDir, pkg);
   plan.draft = { label: draft.label, text: draft.text, file };
   const approved = options.approve ? await options.approve(plan) : false;
   if (!approved) {
@@ -358,7 +375,8 @@ async function draftPlan(
     };
   }
   await Deno.mkdir(options.manifestDir, { recursive: true });
-  await writeAtomic(file, draft.text);
+  file = await writeNewDraft(options.manifestDir, pkg, draft.text);
+  plan.draft.file = file;
   // The draft maps the entry's own arguments like a catalogue entry would.
   return withMapping(plan, pkg, { target: file, manifest: draft.manifest }, false, options);
 }

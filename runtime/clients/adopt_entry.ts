@@ -41,6 +41,10 @@ export interface AdoptPackage {
   installedAt?: string;
   /** The name is a guess (a `python -m` module taken as its project's name). */
   guessed?: boolean;
+  /** For `npx -p pkg bin`: the package's bin the entry runs (not always its default one). */
+  bin?: string;
+  /** Sentences for the plan: options of the command the adopted entry does not keep. */
+  notes?: string[];
 }
 
 /** What {@link recogniseEntry} found: a package, or why the entry cannot be adopted. */

@@ -10,6 +10,8 @@ type Expect = {
   passEnv?: string[];
   env?: Record<string, string>;
   installedAt?: string;
+  bin?: string;
+  notes?: string[];
   reason?: RegExp;
 };
 
@@ -30,9 +32,21 @@ const CASES: [string, string, string[], Expect][] = [
   ["npx --package", "npx", ["-y", "--package=@a/srv@2.0.0", "srv-bin", "x"], {
     name: "@a/srv",
     version: "2.0.0",
+    bin: "srv-bin",
     args: ["x"],
   }],
-  ["npx -p value", "npx", ["-p", "@a/srv", "srv-bin"], { name: "@a/srv", args: [] }],
+  ["npx -p value", "npx", ["-p", "@a/srv", "srv-bin"], {
+    name: "@a/srv",
+    bin: "srv-bin",
+    args: [],
+  }],
+  ["npx --loglevel value", "npx", ["--loglevel", "error", "-y", "@x/server@1.0.0"], {
+    name: "@x/server",
+    version: "1.0.0",
+  }],
+  ["npx unknown option", "npx", ["--frobnicate", "error", "-y", "@x/server@1.0.0"], {
+    reason: /cannot tell which word is the package: .*unknown option --frobnicate/,
+  }],
   ["windows npx.cmd", "C:\\Program Files\\nodejs\\npx.cmd", ["-y", "pkg"], { name: "pkg" }],
   ["npx path", "/usr/local/bin/npx", ["-y", "pkg@0.1.0"], { name: "pkg", version: "0.1.0" }],
   ["npm exec", "npm", ["exec", "--yes", "--", "@x/y@3.0.0", "a"], {
@@ -62,6 +76,17 @@ const CASES: [string, string, string[], Expect][] = [
       installedAt: "C:/Users/a/AppData/Roaming/npm/node_modules/srv",
     },
   ],
+  ["node -r value", "node", ["-r", "dotenv/config", "/usr/lib/node_modules/srv/index.js"], {
+    kind: "npm",
+    name: "srv",
+  }],
+  ["node --max-old-space-size", "node", ["--max-old-space-size=4096", "/x/node_modules/srv/i.js"], {
+    name: "srv",
+  }],
+  ["node unknown option", "node", ["--frob", "x", "/x/node_modules/srv/i.js"], {
+    reason: /unknown option --frob/,
+  }],
+  ["node --eval", "node", ["-e", "require('x')"], { reason: /--eval/ }],
   ["node script", "node", ["/home/a/my-server/build/index.js"], {
     kind: "local",
     name: "/home/a/my-server/build/index.js",
@@ -86,6 +111,7 @@ const CASES: [string, string, string[], Expect][] = [
     },
   ],
   ["uvx --python", "uvx", ["--python", "3.12", "pkg"], { name: "pkg" }],
+  ["uvx unknown option", "uvx", ["--frob", "3.12", "pkg"], { reason: /unknown option --frob/ }],
   ["uvx extras", "uvx", ["markitdown-mcp[all]==0.0.1"], {
     name: "markitdown-mcp",
     version: "0.0.1",
@@ -97,6 +123,9 @@ const CASES: [string, string, string[], Expect][] = [
     name: "srv",
     version: "2.0",
     args: ["x"],
+  }],
+  ["pipx unknown option", "pipx", ["run", "--frob", "x", "pkg"], {
+    reason: /unknown option --frob/,
   }],
   ["python -m", "python", ["-m", "mcp_server_time", "--x"], {
     kind: "pypi",
@@ -121,6 +150,21 @@ const CASES: [string, string, string[], Expect][] = [
   ["deno config value", "deno", ["run", "--config", "deno.json", "./main.ts"], {
     kind: "local",
     name: "./main.ts",
+  }],
+  ["deno --env-file takes no next word", "deno", ["run", "--env-file", "jsr:@s/t@1.0.0"], {
+    kind: "jsr",
+    name: "@s/t",
+  }],
+  ["deno --inspect and --lock take no next word", "deno", [
+    "run",
+    "--inspect",
+    "--lock",
+    "-A",
+    "--allow-read=/a",
+    "npm:@x/srv@1.0.0",
+  ], { name: "@x/srv", version: "1.0.0" }],
+  ["deno unknown option", "deno", ["run", "--frob", "x", "main.ts"], {
+    reason: /unknown option --frob/,
   }],
   ["deno url", "deno", ["run", "https://example.com/s.ts"], { reason: /URL/ }],
   ["docker run", "docker", ["run", "-i", "--rm", "-e", "TOKEN", "-e", "TZ=UTC", "mcp/time"], {
@@ -153,6 +197,28 @@ const CASES: [string, string, string[], Expect][] = [
     "x",
     "img:2",
   ], { name: "img", wanted: "2" }],
+  ["docker -a stdin", "docker", ["run", "-i", "--rm", "-a", "stdin", "img:1"], {
+    name: "img",
+    wanted: "1",
+  }],
+  ["docker --shm-size", "docker", ["run", "-it", "--shm-size", "1g", "img:1"], { name: "img" }],
+  ["docker unknown option", "docker", ["run", "--frob", "x", "img:1"], {
+    reason: /unknown option --frob/,
+  }],
+  ["docker -v and --env-file are noted", "docker", [
+    "run",
+    "-i",
+    "-v",
+    "/a:/a",
+    "--env-file=/e.env",
+    "img:1",
+  ], {
+    notes: [
+      "docker run -v /a:/a is not carried over: the manifest decides which folders the server may use",
+      "docker run --env-file /e.env is not carried over: the manifest decides the server's " +
+      "environment, and the file is not read",
+    ],
+  }],
   ["docker entrypoint", "docker", ["run", "--entrypoint", "sh", "img"], { reason: /entrypoint/ }],
   ["docker exec", "docker", ["exec", "c", "x"], { reason: /not docker run/ }],
   ["shell", "bash", ["-c", "npx -y srv"], { reason: /shell/ }],

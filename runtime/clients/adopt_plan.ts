@@ -38,7 +38,9 @@ export interface AdoptMapping {
 }
 
 /** The package name and version a manifest's `package` names, by kind. */
-function manifestPackage(spec: string): { kind: string; name: string; version: string } {
+function manifestPackage(
+  spec: string,
+): { kind: string; name: string; version: string; bin?: string } {
   const scheme = /^(npm|jsr|pypi|oci):/.exec(spec)?.[1] ?? "local";
   const rest = scheme === "local" ? spec : spec.slice(scheme.length + 1);
   if (scheme === "oci") {
@@ -47,7 +49,8 @@ function manifestPackage(spec: string): { kind: string; name: string; version: s
   }
   const at = rest.indexOf("@", 1);
   if (at === -1) return { kind: scheme, name: rest, version: "" };
-  return { kind: scheme, name: rest.slice(0, at), version: rest.slice(at + 1).split("/")[0] };
+  const [version, bin] = rest.slice(at + 1).split(/\/(.*)/s, 2);
+  return { kind: scheme, name: rest.slice(0, at), version, ...(bin ? { bin } : {}) };
 }
 
 /** Names compared as their registries compare them. */
@@ -84,8 +87,18 @@ export function findManifest(
 ): AdoptManifest | undefined {
   return manifests.find(({ manifest }) => {
     const m = manifestPackage(manifest.package);
-    return m.kind === pkg.kind && sameName(pkg.kind, m.name, pkg.name);
+    return m.kind === pkg.kind && sameName(pkg.kind, m.name, pkg.name) && sameBin(m, pkg);
   });
+}
+
+/**
+ * Whether the manifest runs the bin the entry runs. Without a bin npm runs the one named like
+ * the package (unscoped), so that name matches no bin.
+ */
+function sameBin(m: { name: string; bin?: string }, pkg: AdoptPackage): boolean {
+  if (pkg.kind !== "npm") return true;
+  const unscoped = m.name.split("/").pop()!;
+  return (m.bin ?? unscoped) === (pkg.bin ?? unscoped);
 }
 
 const PLACEHOLDER = /\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
@@ -169,10 +182,16 @@ export function mapToManifest(pkg: AdoptPackage, target: AdoptManifest): AdoptMa
     );
   }
   if (rest.length > 0) notes.push(`passes ${rest.join(" ")} on to the server after --`);
+  const exposed = exposedSecrets(manifest, env, pkg.env);
   const missing = Object.entries(manifest.parameters)
     .filter(([n, p]) => p.required && p.default === undefined && params[n] === undefined)
     .map(([n, p]) => `${n} (${p.description})`);
-  const problem = missing.length === 0
+  const problem = exposed.length > 0
+    ? `${exposed.join(", ")} ${exposed.length === 1 ? "holds" : "hold"} what looks like a ` +
+      `secret (a password in a URL, or a token), but ${target.target} declares ` +
+      `${exposed.length === 1 ? "it" : "them"} as plain settings, which the new entry would ` +
+      "write into the file: declare them under secrets in the manifest, then adopt again"
+    : missing.length === 0
     ? undefined
     : `${target.target} needs ${
       missing.join(", ")
@@ -187,6 +206,45 @@ export function mapToManifest(pkg: AdoptPackage, target: AdoptManifest): AdoptMa
     notes,
     ...(problem ? { problem } : {}),
   };
+}
+
+/**
+ * The entry's variables whose values the new entry would write as they are (plain variables,
+ * or parameters taken from them) although they look like secrets.
+ */
+function exposedSecrets(
+  manifest: Manifest,
+  kept: Record<string, string>,
+  all: Record<string, string>,
+): string[] {
+  return Object.keys(all).filter((name) =>
+    !(name in manifest.secrets) && looksSecret(all[name]) &&
+    (name in kept || manifest.env[name]?.value !== undefined)
+  );
+}
+
+/**
+ * Whether a value looks like a secret whatever its variable is called: a URL with a password
+ * (`postgres://u:pass@host`), or a long token-like string (letters and digits, high entropy).
+ *
+ * @param value A variable's value.
+ * @returns True when the value should be handled as a secret.
+ * @example
+ * ```ts
+ * import { looksSecret } from "./adopt_plan.ts";
+ * console.assert(looksSecret("postgres://app:hunter2@db:5432/app"));
+ * console.assert(!looksSecret("Europe/Paris"));
+ * ```
+ */
+export function looksSecret(value: string): boolean {
+  if (/^[a-z][a-z0-9+.-]*:\/\/[^/@\s:]*:[^/@\s]+@/i.test(value)) return true;
+  if (!/^[A-Za-z0-9_\-+/=.]{20,}$/.test(value) || /^[./~]/.test(value)) return false;
+  if (!/[0-9]/.test(value) || !/[A-Za-z]/.test(value)) return false;
+  const counts = new Map<string, number>();
+  for (const c of value) counts.set(c, (counts.get(c) ?? 0) + 1);
+  let bits = 0;
+  for (const n of counts.values()) bits -= (n / value.length) * Math.log2(n / value.length);
+  return bits >= 3.5;
 }
 
 /** Fill `params` from the arguments; returns the arguments no manifest argument took. */

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { listManifests } from "../registry/load.ts";
 import type { AdoptPackage } from "./adopt_entry.ts";
-import { findManifest, mapToManifest } from "./adopt_plan.ts";
+import { findManifest, looksSecret, mapToManifest } from "./adopt_plan.ts";
+import { parseManifest } from "../policy/manifest_text.ts";
 
 const catalogue = (await listManifests()).map((l) => ({
   target: l.manifest.name,
@@ -87,4 +88,63 @@ Deno.test("findManifest() matches an image by name whatever its tag, and no othe
     ),
     undefined,
   );
+});
+
+Deno.test("looksSecret() flags URL passwords and tokens, not ordinary settings", () => {
+  for (
+    const secret of [
+      "postgres://app:hunter2@db.internal:5432/app",
+      "https://user:pw@hooks.example.com/x",
+      "sk_live_4eC39HqLyjWDarjtT1zdp7dc",
+      "xoxb-2614289134-1234567890123-AbCdEfGhIjKlMnOpQrStUvWx",
+    ]
+  ) assert.ok(looksSecret(secret), secret);
+  for (
+    const plain of [
+      "Europe/Paris",
+      "https://db.example.com:5432/app",
+      "/home/alice/projects/my-server-2024",
+      "info",
+      "my-organisation-workspace-name",
+      "1",
+    ]
+  ) assert.ok(!looksSecret(plain), plain);
+});
+
+Deno.test("mapToManifest() leaves an entry whose plain variable holds a secret-looking value", () => {
+  const manifest = parseManifest(JSON.stringify({
+    name: "db",
+    description: "db",
+    package: "npm:db-server@1.0.0",
+    env: {
+      DATABASE_URL: { description: "connection string" },
+      LOG_LEVEL: { description: "log level" },
+    },
+  }));
+  const canary = "postgres://app:CANARYpw@db.internal/app";
+  const bad = mapToManifest(
+    pkg({ kind: "npm", name: "db-server", env: { DATABASE_URL: canary, LOG_LEVEL: "info" } }),
+    { target: "db", manifest },
+  );
+  assert.match(bad.problem ?? "", /DATABASE_URL holds what looks like a secret/);
+  // Positive control: a URL without a password is a plain setting and is kept.
+  const good = mapToManifest(
+    pkg({ kind: "npm", name: "db-server", env: { DATABASE_URL: "postgres://db.internal/app" } }),
+    { target: "db", manifest },
+  );
+  assert.equal(good.problem, undefined);
+  assert.equal(good.env.DATABASE_URL, "postgres://db.internal/app");
+});
+
+Deno.test("findManifest() matches an npx -p bin only with a manifest of that bin", () => {
+  const manifest = (spec: string) =>
+    parseManifest(JSON.stringify({ name: "x", description: "x", package: spec }));
+  const plainSrv = { target: "plain", manifest: manifest("npm:@a/srv@1.0.0") };
+  const toolBin = { target: "tool", manifest: manifest("npm:@a/srv@1.0.0/srv-tool") };
+  const run = (bin?: string) => pkg({ kind: "npm", name: "@a/srv", ...(bin ? { bin } : {}) });
+  assert.equal(findManifest(run("srv-tool"), [plainSrv, toolBin])?.target, "tool");
+  assert.equal(findManifest(run("srv-tool"), [plainSrv]), undefined);
+  // The bin named like the package is the one npm runs without a bin.
+  assert.equal(findManifest(run("srv"), [toolBin, plainSrv])?.target, "plain");
+  assert.equal(findManifest(run(), [toolBin, plainSrv])?.target, "plain");
 });

@@ -18,12 +18,15 @@ const catalogue = [{
   })),
 }];
 
+const UNDO = join(await Deno.makeTempDir(), "undo");
+
 function options(client: ClientId, files: string[]): AdoptConfigOptions {
   return {
     client,
     files,
     catalogue,
     manifestDir: "/nonexistent",
+    undoDir: UNDO,
     entryFor: ({ name, mapping }) =>
       Promise.resolve(clientEntry(client, {
         command: "deno",
@@ -46,13 +49,13 @@ Deno.test("adoptConfig() rewrites a symlinked file at its target and keeps the u
   await Deno.symlink(target, link);
   const result = await adoptConfig(options("cursor", [link]));
   assert.deepEqual(result.entries.map((e) => [e.name, e.action]), [["a", "adopt"]]);
-  assert.equal(result.written[0].undo, undoRecordPath(target));
+  assert.equal(result.written[0].undo, await undoRecordPath(target, { dir: UNDO }));
   assert.ok((await Deno.lstat(link)).isSymlink, "the link was replaced by a file");
   const after = await Deno.readTextFile(target);
   assert.match(after, /\/\/ keep me\r\n/);
   assert.match(after, /"TOKEN": "\$\{env:TOKEN\}"/);
   assert.ok(!after.includes("t0k"));
-  assert.equal((await undoAdoption(link)).restored, true);
+  assert.equal((await undoAdoption(link, { dir: UNDO })).restored, true);
   assert.equal(await Deno.readTextFile(target), original);
 });
 
@@ -66,7 +69,10 @@ Deno.test("adoptConfig() writes no file when one of them cannot be parsed", asyn
   await Deno.writeTextFile(bad, "mcpServers: [\n");
   await assert.rejects(adoptConfig(options("continue", [good, bad])), SyntaxError);
   assert.equal(await Deno.readTextFile(good), text);
-  assert.equal(await Deno.stat(undoRecordPath(good)).then(() => true, () => false), false);
+  assert.equal(
+    await Deno.stat(await undoRecordPath(good, { dir: UNDO })).then(() => true, () => false),
+    false,
+  );
 });
 
 Deno.test("adoptConfig() refuses a file that changed while it planned", async () => {
@@ -108,4 +114,62 @@ Deno.test("adoptConfig() leaves a secret for a client that cannot reference one,
     /values go to .*a\.env \(readable only by you\)/,
   );
   assert.equal(await Deno.readTextFile(file), original, "a dry run wrote the file");
+});
+
+Deno.test("adoptConfig() gives same-named packages of two scopes their own drafts, overwriting none", async () => {
+  const dir = await Deno.makeTempDir();
+  const manifestDir = join(dir, "manifests");
+  await Deno.mkdir(manifestDir);
+  // A draft approved earlier for another package holds the first name.
+  const earlier = '{"name": "mcp-server", "description": "d", "package": "npm:@gamma/x@1.0.0"}';
+  await Deno.writeTextFile(join(manifestDir, "alpha-mcp-server.jsonc"), earlier);
+  const file = join(dir, "mcp.json");
+  const entry = (pkg: string) => `{"command": "npx", "args": ["-y", "${pkg}@1.0.0"]}`;
+  await Deno.writeTextFile(
+    file,
+    `{"mcpServers": {"a": ${entry("@alpha/mcp-server")}, "b": ${entry("@beta/mcp-server")}}}`,
+  );
+  const result = await adoptConfig({
+    ...options("cursor", [file]),
+    manifestDir,
+    learn: (target) => {
+      const text = JSON.stringify({ name: "mcp-server", description: "d", package: target });
+      return Promise.resolve({ manifest: parseManifest(text), text, label: [] });
+    },
+    approve: () => Promise.resolve(true),
+    entryFor: ({ name, mapping }) =>
+      Promise.resolve(clientEntry("cursor", {
+        command: "deno",
+        args: ["run", mapping.target],
+        env: {},
+        secrets: [],
+      }, { name })),
+  });
+  assert.deepEqual(result.entries.map((e) => [e.name, e.action]), [["a", "adopt"], ["b", "adopt"]]);
+  const targets = result.entries.map((e) => e.target!);
+  assert.deepEqual(targets, [
+    join(manifestDir, "alpha-mcp-server-2.jsonc"),
+    join(manifestDir, "beta-mcp-server.jsonc"),
+  ]);
+  assert.match(await Deno.readTextFile(targets[0]), /npm:@alpha\/mcp-server@1\.0\.0/);
+  assert.match(await Deno.readTextFile(targets[1]), /npm:@beta\/mcp-server@1\.0\.0/);
+  assert.equal(await Deno.readTextFile(join(manifestDir, "alpha-mcp-server.jsonc")), earlier);
+});
+
+Deno.test("adoptConfig() keeps the bin an npx -p entry runs in the package it drafts", async () => {
+  const dir = await Deno.makeTempDir();
+  const file = join(dir, "mcp.json");
+  await Deno.writeTextFile(
+    file,
+    '{"mcpServers": {"a": {"command": "npx", "args": ["-p", "@a/srv@2.0.0", "srv-tool", "x y"]}}}',
+  );
+  const result = await adoptConfig({
+    ...options("cursor", [file]),
+    dryRun: true,
+    learn: () => Promise.reject(new Error("a dry run learned")),
+  });
+  const plan = result.entries[0];
+  assert.equal(plan.action, "approve");
+  assert.equal(plan.package, "npm:@a/srv@2.0.0/srv-tool");
+  assert.match(plan.reason!, /mcp-run learn npm:@a\/srv@2\.0\.0\/srv-tool -- 'x y'/);
 });

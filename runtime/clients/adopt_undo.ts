@@ -1,11 +1,12 @@
 /**
- * The undo record `adopt` keeps beside each file it rewrites, and `adopt --undo`, which puts the
- * original bytes back.
+ * The undo record `adopt` keeps for each file it rewrites, and `adopt --undo`, which puts the
+ * original bytes back. Records live in mcp-run's own state folder, never beside the file: the
+ * original may hold secret values, and a workspace file's folder is often a repository.
  *
  * @module
  */
 import { basename, dirname, join } from "../_path.ts";
-import { writeAtomic } from "./_atomic_file.ts";
+import { withFileLock, writeAtomic } from "./_atomic_file.ts";
 
 /** What is kept to undo an adoption of one file. */
 interface UndoRecord {
@@ -18,20 +19,16 @@ interface UndoRecord {
   adopted: string;
 }
 
-/**
- * Where the undo record of `file` lives: `.<name>.mcp-run-adopt.json` in the same folder, so it
- * moves and is deleted with the file's folder.
- *
- * @param file The configuration file.
- * @returns The record's path.
- * @example
- * ```ts
- * import { undoRecordPath } from "./adopt_undo.ts";
- * console.assert(undoRecordPath("/h/.cursor/mcp.json") === "/h/.cursor/.mcp.json.mcp-run-adopt.json");
- * ```
- */
-export function undoRecordPath(file: string): string {
-  return join(dirname(file), `.${basename(file)}.mcp-run-adopt.json`);
+/** Options for {@link recordAdoption} and {@link undoRecordPath}. */
+export interface AdoptUndoOptions {
+  /** mcp-run's folder for undo records (created with mode 0700). */
+  dir: string;
+}
+
+/** Options for {@link undoAdoption}. */
+export interface UndoAdoptionOptions extends AdoptUndoOptions {
+  /** Restore even a file changed since adopt wrote it. */
+  force?: boolean;
 }
 
 /**
@@ -44,6 +41,30 @@ async function sha256(bytes: Uint8Array): Promise<string> {
   return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
 }
 
+/**
+ * Where the undo record of `file` lives: in `dir`, named by a hash of the file's path (so the
+ * record's name reveals nothing and two files never share one).
+ *
+ * @param file The configuration file (its real path).
+ * @param options `dir`: the folder of undo records.
+ * @returns The record's path.
+ * @example
+ * ```ts
+ * import { undoRecordPath } from "./adopt_undo.ts";
+ * const path = await undoRecordPath("/h/.cursor/mcp.json", { dir: "/h/.config/mcp-run/undo" });
+ * console.assert(path.startsWith("/h/.config/mcp-run/undo/") && path.endsWith(".json"));
+ * ```
+ */
+export async function undoRecordPath(file: string, options: AdoptUndoOptions): Promise<string> {
+  const key = await sha256(new TextEncoder().encode(file));
+  return join(options.dir, `${key.slice(0, 32)}.json`);
+}
+
+/** Where older versions kept the record: beside the file. Read once, then removed. */
+function legacyRecordPath(file: string): string {
+  return join(dirname(file), `.${basename(file)}.mcp-run-adopt.json`);
+}
+
 function toBase64(bytes: Uint8Array): string {
   let binary = "";
   // In slices: spreading a large file into one call overflows the stack.
@@ -53,50 +74,65 @@ function toBase64(bytes: Uint8Array): string {
   return btoa(binary);
 }
 
-async function readRecord(file: string): Promise<UndoRecord | undefined> {
+/** The record at `path`, or undefined when there is none (or it is another file's). */
+async function readRecord(path: string, file: string): Promise<UndoRecord | undefined> {
   let text: string;
   try {
-    text = await Deno.readTextFile(undoRecordPath(file));
+    text = await Deno.readTextFile(path);
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) return undefined;
     throw error;
   }
+  let record: UndoRecord;
   try {
-    return JSON.parse(text) as UndoRecord;
+    record = JSON.parse(text) as UndoRecord;
   } catch (error) {
-    throw new SyntaxError(
-      `Cannot read the undo record ${undoRecordPath(file)}: it is not JSON; remove it`,
-      { cause: error },
-    );
+    throw new SyntaxError(`Cannot read the undo record ${path}: it is not JSON; remove it`, {
+      cause: error,
+    });
   }
+  return record.file === file ? record : undefined;
+}
+
+/** The folder of undo records, readable only by the owner. */
+async function ensureDir(dir: string): Promise<void> {
+  await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
+  if (Deno.build.os !== "windows") await Deno.chmod(dir, 0o700);
 }
 
 /**
  * Keep what undoing an adoption of `file` needs: its bytes before the first adoption (a second
  * adoption of an unchanged file keeps the first original), and a hash of what adopt wrote. The
- * record is readable only by the owner (mode 0600): the original may hold secret values.
+ * record is kept in `options.dir`, readable only by the owner (file 0600, folder 0700): the
+ * original may hold secret values. A record an older version left beside the file is taken
+ * over and removed.
  *
  * @param file The configuration file (its real path).
  * @param original Its bytes before this adoption.
  * @param adopted Its bytes after.
+ * @param options `dir`: the folder of undo records.
  * @returns The record's path.
  * @example
  * ```ts ignore
- * await recordAdoption(file, before, after);
+ * await recordAdoption(file, before, after, { dir: "/home/a/.config/mcp-run/undo" });
  * ```
  */
 export async function recordAdoption(
   file: string,
   original: Uint8Array,
   adopted: Uint8Array,
+  options: AdoptUndoOptions,
 ): Promise<string> {
-  const previous = await readRecord(file);
+  const path = await undoRecordPath(file, options);
+  const legacy = legacyRecordPath(file);
+  const previous = await readRecord(path, file) ?? await readRecord(legacy, file);
   const keep = previous !== undefined && previous.adopted === await sha256(original)
     ? previous.original
     : toBase64(original);
   const record: UndoRecord = { v: 1, file, original: keep, adopted: await sha256(adopted) };
-  const path = undoRecordPath(file);
+  await ensureDir(options.dir);
   await writeAtomic(path, JSON.stringify(record) + "\n", 0o600);
+  await Deno.remove(legacy).catch(() => {});
   return path;
 }
 
@@ -112,41 +148,44 @@ export interface UndoResult {
 
 /**
  * Put back the bytes `file` had before `adopt`, byte for byte, and remove the undo record.
- * Refuses when the file changed since adopt wrote it (someone edited it), unless `force`.
- * Requires read and write access to the file's folder.
+ * Refuses when the file changed since adopt wrote it (someone edited it), unless `force`. The
+ * check and the write hold the lock the client-file writers hold, so no write is lost between
+ * them. Requires read and write access to the file's folder and to `options.dir`.
  *
  * @param file The configuration file.
- * @param options `force`: restore even a file changed since.
+ * @param options `dir`: the folder of undo records; `force`: restore even a file changed since.
  * @returns Whether it was restored, or why not (no record; changed since).
  * @example
  * ```ts ignore
  * import { undoAdoption } from "./adopt_undo.ts";
- * const { restored, reason } = await undoAdoption("/home/a/.cursor/mcp.json");
+ * const { restored, reason } = await undoAdoption("/home/a/.cursor/mcp.json", { dir });
  * ```
  */
 export async function undoAdoption(
   file: string,
-  options: { force?: boolean } = {},
+  options: UndoAdoptionOptions,
 ): Promise<UndoResult> {
   const real = await Deno.realPath(file).catch(() => file);
-  const record = await readRecord(real);
-  if (record === undefined) {
-    return { file: real, restored: false, reason: "adopt has not rewritten it" };
-  }
-  const current = await Deno.readFile(real).catch(() => new Uint8Array());
-  if (await sha256(current) !== record.adopted && !options.force) {
-    return {
-      file: real,
-      restored: false,
-      reason: "it changed since adopt wrote it; add --force to restore the original anyway " +
-        "(the changes are lost)",
-    };
-  }
-  const bytes = Uint8Array.from(atob(record.original), (c) => c.charCodeAt(0));
-  const mode = (await Deno.stat(real).catch(() => null))?.mode;
-  // ignoreBOM keeps a byte order mark as text, so it is written back.
-  const text = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(bytes);
-  await writeAtomic(real, text, mode == null ? undefined : mode & 0o7777);
-  await Deno.remove(undoRecordPath(real));
-  return { file: real, restored: true };
+  return await withFileLock(real, async () => {
+    let path = await undoRecordPath(real, options);
+    let record = await readRecord(path, real);
+    if (record === undefined) record = await readRecord(path = legacyRecordPath(real), real);
+    if (record === undefined) {
+      return { file: real, restored: false, reason: "adopt has not rewritten it" };
+    }
+    const current = await Deno.readFile(real).catch(() => new Uint8Array());
+    if (await sha256(current) !== record.adopted && !options.force) {
+      return {
+        file: real,
+        restored: false,
+        reason: "it changed since adopt wrote it; add --force to restore the original anyway " +
+          "(the changes are lost)",
+      };
+    }
+    const bytes = Uint8Array.from(atob(record.original), (c) => c.charCodeAt(0));
+    const mode = (await Deno.stat(real).catch(() => null))?.mode;
+    await writeAtomic(real, bytes, mode == null ? undefined : mode & 0o7777);
+    await Deno.remove(path);
+    return { file: real, restored: true };
+  });
 }

@@ -104,7 +104,13 @@ export {
   type AdoptLearn,
   type AdoptResult,
 } from "./adopt.ts";
-export { undoAdoption, undoRecordPath, type UndoResult } from "./adopt_undo.ts";
+export {
+  type AdoptUndoOptions,
+  undoAdoption,
+  type UndoAdoptionOptions,
+  undoRecordPath,
+  type UndoResult,
+} from "./adopt_undo.ts";
 
 // The policy and sandbox types these functions take (also exported by `./policy`, `./sandbox`).
 export type {

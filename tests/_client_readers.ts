@@ -1,7 +1,7 @@
 /**
  * How each client reads one entry of its configuration and what it spawns: its parser, its
- * variable syntax and its secret mechanism (as in clients_e2e_test.ts, for any entry name), so a
- * test can start an adopted entry exactly as the client would.
+ * variable syntax and its secret mechanism, for any entry name, so a test can start an entry
+ * mcp-run wrote (installed or adopted) exactly as the client would.
  *
  * @module
  */
@@ -141,6 +141,7 @@ export const READERS: Record<ClientId, (ctx: ReadContext) => Promise<Launch>> = 
     const ext = parseYaml(await Deno.readTextFile(file)).extensions[name];
     assert.equal(ext.enabled, true);
     assert.equal(ext.type, "stdio");
+    assert.equal(ext.name, name);
     const env: Vars = { ...ext.envs };
     for (const key of ext.env_keys ?? []) env[key] = need(vars, key, "goose");
     return { command: ext.cmd, args: ext.args, env };

@@ -21,7 +21,6 @@ import type { ClientEntry } from "./client_entry.ts";
 import { withClientEntry } from "./config_text.ts";
 import { getClient } from "./registry.ts";
 import type { ClientId } from "./types.ts";
-import { join } from "../_path.ts";
 import { freeDraftPath, learnCommand, writeNewDraft } from "./_adopt_drafts.ts";
 
 /** A draft manifest for a server outside the catalogue, as `learnServer` returns it. */

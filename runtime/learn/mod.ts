@@ -38,6 +38,7 @@
 // Checks as Deno records them, and whether grants allow them.
 export {
   isGranted,
+  type IsGrantedOptions,
   MAX_CHECK_LINE_BYTES,
   netCheckTarget,
   parseCheckLine,
@@ -47,6 +48,7 @@ export {
 // A refused check, explained; the log of one run; the last run's, kept per server.
 export {
   type Denial,
+  denialAdvice,
   explainDenial,
   explainRefusal,
   formatDenial,
@@ -65,6 +67,7 @@ export { DenialLog, type DenialLogOptions } from "./denial_log.ts";
 export {
   AUDIT_ENV,
   AuditChannel,
+  type AuditChannelEnds,
   auditedPlan,
   CONTAINER_AUDIT_PATH,
   openAuditChannel,

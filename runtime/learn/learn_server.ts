@@ -147,13 +147,13 @@ export async function learnServer(
 ): Promise<LearnedServer> {
   const source = options.source ?? Deno.env.toObject();
   const registry = options.registries?.NPM_CONFIG_REGISTRY ?? source.NPM_CONFIG_REGISTRY;
+  const { names: given, values } = readLearnEnv(options.env ?? []);
   const found = await resolveLearnTarget(target, registry, options.fetch ?? fetch);
   if (options.name !== undefined && !new RegExp(MANIFEST_PATTERNS.name).test(options.name)) {
     throw new TypeError(
       `Cannot learn as "${options.name}": a name uses lowercase letters, digits and dashes`,
     );
   }
-  const { names: given, values } = readLearnEnv(options.env ?? []);
   const resolved = options.name ? { ...found, name: options.name } : found;
   const scratch = await Deno.realPath(await Deno.makeTempDir({ prefix: "mcp-run-learn-" }));
   const cacheRoot = options.cacheRoot ?? join(scratch, "cache");

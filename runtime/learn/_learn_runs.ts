@@ -78,11 +78,17 @@ const COMMON_PROBES = new Set(
     "LOGNAME EDITOR VISUAL").split(" "),
 );
 
-/** The run environment for `names`: each its given value, else the placeholder. */
-export function runEnv(names: readonly string[], values: Record<string, string>): Record<
-  string,
-  string
-> {
+/**
+ * The run environment for `names`: each its given value, else the placeholder.
+ *
+ * @param names The names the run sets (reserved ones are skipped).
+ * @param values Real, non-secret values the user gave, by name.
+ * @returns The variables to set.
+ */
+export function runEnv(
+  names: readonly string[],
+  values: Record<string, string>,
+): Record<string, string> {
   return Object.fromEntries(
     names.filter((n) => !isReservedEnvName(n)).map((n) => [n, values[n] ?? LEARN_PLACEHOLDER]),
   );
@@ -91,6 +97,13 @@ export function runEnv(names: readonly string[], values: Record<string, string>)
 /**
  * Starts the server once under the broker with `env`; with `work`, calls the tools asked for and
  * (when asked) probes the others.
+ *
+ * @param setup The server and its scratch folders.
+ * @param env The variables the server gets (placeholders and given settings).
+ * @param options Calls, probe, bounds and the launcher's environment.
+ * @param work Whether to call and probe tools in this run.
+ * @returns What the run showed; a server that did not start is a result with `failure`.
+ * @throws {CacheError} When the package cannot be fetched.
  */
 export async function learnRun(
   setup: LearnSetup,
@@ -223,6 +236,11 @@ const MAX_NARROWED = 12;
  * gets placeholders for the names it probed. When it then starts, each name is left out once
  * more (up to {@linkcode MAX_NARROWED}): a name it starts without is only probed, and stays out.
  *
+ * @param setup The server and its scratch folders.
+ * @param given The names the user gave.
+ * @param values Real, non-secret values the user gave, by name.
+ * @param first The first run, which did not start.
+ * @param options Bounds and the launcher's environment (calls and probes are not made).
  * @returns The names used and the last run that started, or undefined when it never started.
  */
 export async function narrowEnv(
@@ -262,7 +280,13 @@ function envCandidates(checks: readonly RecordedCheck[], given: readonly string[
   ).sort();
 }
 
-/** The final run's checks, plus the first run's refusals (a server may stop earlier there). */
+/**
+ * The final run's checks, plus the first run's refusals (a server may stop earlier there).
+ *
+ * @param first The first run's checks.
+ * @param final The final run's checks (the same array when the first run was the final one).
+ * @returns The merged checks, the final run's first.
+ */
 export function mergeChecks(first: RecordedCheck[], final: RecordedCheck[]): RecordedCheck[] {
   if (first === final) return final;
   const key = (c: RecordedCheck) => `${c.permission}\0${c.value ?? ""}`;

@@ -143,8 +143,12 @@ const MAX_DESCRIPTION = 200;
 /** A registry description as one line, cut at a word boundary with `…` when too long. */
 function oneLine(text: unknown): string {
   if (typeof text !== "string") return "";
-  // deno-lint-ignore no-control-regex
-  const line = text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g, " ").trim();
+  const line = text
+    // deno-lint-ignore no-control-regex
+    .replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g, " ")
+    // Invisible and bidirectional characters could make the description read otherwise.
+    .replace(/[\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]/g, "")
+    .trim();
   if (line.length <= MAX_DESCRIPTION) return line;
   const cut = line.slice(0, MAX_DESCRIPTION);
   const space = cut.lastIndexOf(" ");

@@ -17,6 +17,7 @@ const DOCS = {
     versions: {
       "2.1.0": { description: "Does things\\nwell", homepage: "https://acme.example" },
       "2.2.0": { description: `${"word ".repeat(39)}abcdefghij klmnop` },
+      "2.3.0": { description: "Reads\u202e txt.exe\u2066 files\u001b[2J" },
       "3.0.0-rc.1": {},
       "1.0.0": { homepage: "javascript:alert(1)" },
     },
@@ -66,6 +67,8 @@ Deno.test("resolveLearnTarget() says which package or version does not exist", a
 Deno.test("resolveLearnTarget() cuts a long description at a word boundary", async () => {
   const long = await resolveLearnTarget("npm:@acme/mcp-thing@2.2.0", undefined, registry(DOCS));
   assert.equal(long.description, `${"word ".repeat(39).trim()}…`);
+  const hidden = await resolveLearnTarget("npm:@acme/mcp-thing@2.3.0", undefined, registry(DOCS));
+  assert.equal(hidden.description, "Reads txt.exe files [2J");
 });
 
 Deno.test("draftName() makes a registry name from a package name", () => {

@@ -225,9 +225,9 @@ function readLearnEnv(entries: readonly string[]): {
   for (const entry of entries) {
     const eq = entry.indexOf("=");
     const name = eq < 0 ? entry : entry.slice(0, eq);
-    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) {
+    if (name.length === 0 || name.includes("\0")) {
       throw new TypeError(
-        `Cannot learn with env "${name}": a variable name uses letters, digits and _`,
+        `Cannot learn with env "${entry}": give a variable name, or NAME=VALUE for a setting`,
       );
     }
     if (eq >= 0) {

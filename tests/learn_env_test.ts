@@ -18,7 +18,7 @@ Deno.test("learnServer() drafts the one variable a server cannot start without, 
     timeoutMs: 60_000,
   });
   assert.ok(learned.initialized, learned.failure);
-  assert.deepEqual(learned.offering.tools, ["ping"]);
+  assert.deepEqual(learned.offering.tools, ["ping", "region", "open_url"]);
   const draft = assertDraftValid(learned, home);
   assertGrantsExercised(learned);
   assert.deepEqual(Object.keys(draft.secrets), ["NEEDS_ENV_API_KEY"]);
@@ -40,6 +40,66 @@ Deno.test("learnServer() drafts every name the user gives, even one the server o
   assertGrantsExercised(learned, ["NEEDS_ENV_API_KEY", "NEEDS_ENV_LOG_LEVEL"]);
   assert.deepEqual(Object.keys(draft.secrets), ["NEEDS_ENV_API_KEY"]);
   assert.deepEqual(Object.keys(draft.env), ["NEEDS_ENV_LOG_LEVEL"]);
+});
+
+Deno.test("learnServer() probes each tool once, in one final run after the environment runs", async () => {
+  const stderr: string[] = [];
+  const learned = await learnServer(MANIFEST, {
+    cacheRoot: LEARN_CACHE,
+    source: toolEnv(),
+    home,
+    probe: true,
+    onStderr: (line) => stderr.push(line),
+    timeoutMs: 60_000,
+  });
+  assert.ok(learned.initialized, learned.failure);
+  // Six runs (the first, all placeholders, four narrowing runs, the final): tools called once.
+  assert.deepEqual(stderr.filter((l) => l.startsWith("CALLED")).sort(), [
+    "CALLED open_url",
+    "CALLED ping",
+    "CALLED region",
+  ]);
+  assert.deepEqual(learned.calls.map((c) => c.tool).sort(), ["open_url", "ping", "region"]);
+  const draft = assertDraftValid(learned, home);
+  assertGrantsExercised(learned);
+  assert.deepEqual(Object.keys(draft.secrets), ["NEEDS_ENV_API_KEY"]);
+  // The region's host is drafted; the probe's own sample URL is not.
+  assert.deepEqual(draft.permissions.net, ["api.default.example.net:443"]);
+  assert.match(
+    learned.findings.find((f) => f.value === "example.com:443")?.reason ?? "",
+    /sample argument/,
+  );
+});
+
+Deno.test("learnServer() never drafts a host made from a placeholder, and learns with a real setting", async () => {
+  const options = { cacheRoot: LEARN_CACHE, source: toolEnv(), home, timeoutMs: 60_000 };
+  const calls = [{ tool: "region", arguments: {} }];
+  const placeholder = await learnServer(MANIFEST, {
+    ...options,
+    calls,
+    env: ["NEEDS_ENV_API_KEY", "NEEDS_ENV_REGION"],
+  });
+  assert.ok(placeholder.initialized, placeholder.failure);
+  assert.deepEqual(placeholder.manifest.permissions.net, []);
+  const finding = placeholder.findings.find((f) => f.value?.includes(LEARN_PLACEHOLDER));
+  assert.match(finding?.reason ?? "", /--env NEEDS_ENV_REGION=VALUE/);
+
+  const real = await learnServer(MANIFEST, {
+    ...options,
+    calls,
+    env: ["NEEDS_ENV_API_KEY", "NEEDS_ENV_REGION=eu-west-1"],
+  });
+  assert.ok(real.initialized, real.failure);
+  const draft = assertDraftValid(real, home);
+  assert.deepEqual(draft.permissions.net, ["api.eu-west-1.example.net:443"]);
+  assert.deepEqual([Object.keys(draft.env), Object.keys(draft.secrets)], [
+    ["NEEDS_ENV_REGION"],
+    ["NEEDS_ENV_API_KEY"],
+  ]);
+  await assert.rejects(
+    () => learnServer(MANIFEST, { ...options, env: ["NEEDS_ENV_API_KEY=real"] }),
+    (e: Error) => e instanceof TypeError && /looks like a credential/.test(e.message),
+  );
 });
 
 globalThis.addEventListener("unload", () => Deno.removeSync(home, { recursive: true }));

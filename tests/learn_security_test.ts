@@ -1,8 +1,10 @@
-// learn on a malicious server: it reaches for a private key in the real home, the launcher's
-// secrets, a loopback service and a file outside its folder while it starts. The canaries stay
+// learn on a malicious server: it reaches for a private key in the real home (directly and
+// through a symlink its own folder ships), the launcher's secrets, a loopback service and a file
+// outside its folder while it starts, and reports each outcome on stderr. No attack succeeds (the
+// server's own report says so, and no secret or key content appears in it), the canaries stay
 // untouched, the draft grants none of it, and each access is reported refused with its reason.
-// Positive controls: the benign write in its own (scratch) folder is drafted, and the same server
-// run with every permission does fire each canary.
+// Positive controls: the benign write in its own (scratch) folder succeeds and is drafted, and
+// the same server run with every permission reports each attack as a success.
 import assert from "node:assert/strict";
 import { fileURLToPath as fromFileUrl } from "node:url";
 import { learnServer } from "../runtime/learn/learn_server.ts";
@@ -12,7 +14,20 @@ import { toolEnv } from "./_helpers.ts";
 const FIXTURE = fromFileUrl(new URL("./testdata/learn/malicious/", import.meta.url));
 const CANARY_NAME = "MCP_RUN_LEARN_CANARY_SECRET";
 const CANARY_VALUE = `canary-${crypto.randomUUID()}`;
-const KEY = `-----BEGIN KEY-----\n${crypto.randomUUID()}\n-----END KEY-----\n`;
+const KEY_ID = crypto.randomUUID();
+const KEY = `-----BEGIN KEY-----\n${KEY_ID}\n-----END KEY-----\n`;
+const ATTACKS = [
+  "ssh-key",
+  "ssh-key-homedir",
+  "env-secret",
+  "env-dump",
+  "loopback-connect",
+  "loopback-fetch",
+  "write-outside",
+  "symlink-home",
+  "symlink-shipped",
+  "broker-socket",
+];
 
 interface Scene {
   work: string;
@@ -47,6 +62,8 @@ async function scene(): Promise<Scene> {
   for (const file of ["server.ts", "learn.jsonc"]) {
     await Deno.copyFile(`${FIXTURE}${file}`, `${server}/${file}`);
   }
+  // A package may ship a symlink that leads out of its folder.
+  await Deno.symlink(`${home}/.ssh`, `${server}/assets`);
   const targets = {
     home,
     envName: CANARY_NAME,
@@ -72,8 +89,10 @@ async function scene(): Promise<Scene> {
 
 Deno.test("learnServer() touches no real file, secret or service a malicious server reaches for", async () => {
   const s = await scene();
+  const stderr: string[] = [];
   try {
     const learned = await learnServer(s.manifest, {
+      onStderr: (line) => stderr.push(line),
       cacheRoot: LEARN_CACHE,
       // The launcher's own environment holds the canary secret: learn must not pass it on.
       source: { ...toolEnv(), [CANARY_NAME]: CANARY_VALUE },
@@ -83,6 +102,13 @@ Deno.test("learnServer() touches no real file, secret or service a malicious ser
     });
     assert.ok(learned.initialized, learned.failure);
     assert.deepEqual(learned.offering.tools, ["echo"]);
+
+    // The server's own report: every attack failed, and nothing it reached for reached it.
+    const report = stderr.join("\n");
+    for (const attack of ATTACKS) assert.match(report, new RegExp(`ATTACK ${attack} refused`));
+    assert.doesNotMatch(report, /ATTACK \S+ ok (?!"hello")/, report);
+    assert.ok(!report.includes(KEY_ID) && !report.includes(CANARY_VALUE), report);
+    assert.match(report, /ATTACK benign-note ok "hello"/);
 
     // Canaries untouched: the key unchanged, nothing written outside, no connection, the
     // user's data folder as it was.
@@ -105,6 +131,10 @@ Deno.test("learnServer() touches no real file, secret or service a malicious ser
     const refused = (permission: string, value: string) =>
       learned.findings.find((f) => f.refused && f.permission === permission && f.value === value);
     assert.match(refused("read", s.key)?.reason ?? "", /a learn run reads no real file/);
+    assert.match(
+      refused("read", "<server-folder>/assets/id_rsa")?.reason ?? "",
+      /reads no real file.*through a symlink/,
+    );
     assert.match(refused("write", s.outside)?.reason ?? "", /a learn run writes no real file/);
     const port = JSON.parse(await Deno.readTextFile(`${s.work}/server/targets.json`)).port;
     assert.match(refused("net", `127.0.0.1:${port}`)?.reason ?? "", /loopback or private address/);
@@ -134,12 +164,22 @@ Deno.test("learnServer() fixture: the malicious server fires every canary when u
       stderr: "piped",
     }).output();
     const stderr = new TextDecoder().decode(out.stderr);
+    // The same report shows a success when the attack works.
     for (
-      const attack of ["ssh-key", "env-secret", "env-dump", "loopback-connect", "write-outside"]
+      const attack of [
+        "ssh-key",
+        "env-secret",
+        "env-dump",
+        "loopback-connect",
+        "write-outside",
+        "symlink-home",
+        "symlink-shipped",
+      ]
     ) {
       assert.match(stderr, new RegExp(`ATTACK ${attack} ok`), stderr);
     }
     assert.match(stderr, /ATTACK ssh-key ok "-----BEGIN KEY/);
+    assert.ok(stderr.includes(KEY_ID) && stderr.includes(CANARY_VALUE));
     assert.ok(s.connections() > 0);
     assert.equal(await Deno.readTextFile(s.outside), "pwned");
   } finally {

@@ -199,7 +199,8 @@ With --client, prints the entry as install would write it, as a snippet of that 
 Runs the server once in a throwaway sandbox that touches nothing real: a fresh cache, a scratch
 HOME, working folder and TMPDIR, an empty scratch stand-in for every server argument that names
 an existing path (it becomes a parameter), and a placeholder value for every --env NAME (never
-your value). A permission broker records every check the server makes while it starts, lists its
+your value; --env NAME=VALUE gives a real, non-secret setting such as AWS_REGION=us-east-1). A
+permission broker records every check the server makes while it starts, lists its
 tools, prompts and resources, calls the tools you name with --call (repeatable), then calls every
 other tool once with sample arguments made from its input schema (paths name a scratch folder;
 --no-probe skips this), so the hosts, files and programs a tool's work needs are seen too. Reads

@@ -5,13 +5,14 @@
  * @module
  */
 import { type LearnCall, type LearnedServer, learnServer } from "../learn/learn_server.ts";
+import { quoteText } from "../learn/_escape.ts";
 import { type CliContext, type CommandLine, EXIT, UsageError } from "./context.ts";
 
 /** Options for {@linkcode learnCommand}, as parsed from the command line. */
 export interface LearnCommandOptions {
   /** `--call TOOL` values, in order; each takes the next JSON argument. */
   call?: string[];
-  /** `--env NAME` values. */
+  /** `--env NAME` (a placeholder) or `--env NAME=VALUE` (a real, non-secret setting) values. */
   env?: string[];
   /** `--write FILE`. */
   write?: string;
@@ -82,25 +83,32 @@ export async function learnCommand(
  * ```
  */
 export function learnReport(learned: LearnedServer): string {
-  const lines = ["What the draft allows:", ...learned.label.map((l) => `  ${l}`)];
-  const { tools, prompts, resources } = learned.offering;
+  // Tool names, results, paths and hosts are the server's: escaped, so they cannot forge lines.
+  const q = (text: string, max?: number) => quoteText(text, max);
+  const lines = ["What the draft allows:", ...learned.label.map((l) => `  ${q(l)}`)];
+  const { tools, prompts, resources, errors = [] } = learned.offering;
   if (learned.initialized) {
     lines.push(
       `Offers: ${tools.length} tools, ${prompts.length} prompts, ${resources.length} resources`,
     );
-    if (tools.length) lines.push(`  tools: ${tools.join(", ")}`);
+    if (tools.length) lines.push(`  tools: ${tools.map((t) => q(t, 100)).join(", ")}`);
+    for (const error of errors) {
+      lines.push(`  failed to list: ${q(error, 200)} (the server may need a setting or a host)`);
+    }
   }
   for (const call of learned.calls) {
     lines.push(
-      `${call.probe ? "Tried" : "Called"} ${call.tool}: ${call.ok ? "ok" : "failed"}: ${
-        call.text.split("\n")[0].slice(0, 200)
+      `${call.probe ? "Tried" : "Called"} ${q(call.tool, 100)}: ${call.ok ? "ok" : "failed"}: ${
+        q(call.text.split("\n")[0], 200)
       }`,
     );
   }
   const refused = learned.findings.filter((f) => f.refused);
   if (refused.length) {
     lines.push("Refused during learn:");
-    for (const f of refused) lines.push(`  ${f.permission} ${f.value ?? "(all)"}: ${f.reason}`);
+    for (const f of refused) {
+      lines.push(`  ${q(f.permission)} ${f.value === null ? "(all)" : q(f.value)}: ${q(f.reason)}`);
+    }
   }
   lines.push("", learned.text);
   return lines.join("\n");

@@ -27,6 +27,11 @@ export interface LearnOffering {
   prompts: string[];
   /** Resource URIs. */
   resources: string[];
+  /**
+   * The lists the server answered with an error (`tools/list: MCP error -32603: fetch failed`):
+   * such a list reads as empty, though the server may offer more once it has what it needs.
+   */
+  errors?: string[];
 }
 
 /** What the server offers, with each tool's input schema (for probe calls). */
@@ -51,7 +56,8 @@ export interface LearnCallResult {
 export type Connected = Awaited<ReturnType<typeof connectServer>>;
 
 /**
- * Lists what the server offers; a list it advertises but answers with an error stays empty.
+ * Lists what the server offers; a list it advertises but answers with an error stays empty, and
+ * the error is kept in `errors`.
  *
  * @param connected The connected server.
  * @returns Tool and prompt names, resource URIs, the tools' input schemas.
@@ -75,11 +81,13 @@ export async function listOffering(connected: Connected): Promise<ListedOffering
       const code = (error as { code?: unknown })?.code;
       // -32000: the connection closed; -32001: no answer in time.
       if ((error as Error)?.name !== "McpError" || code === -32000 || code === -32001) throw error;
+      errors.push(`${method}: ${(error as Error).message}`);
       return [];
     }
   };
   const schemas: Record<string, unknown> = {};
-  return {
+  const errors: string[] = [];
+  const listed = {
     tools: await names<ListToolsResult>(
       caps.tools,
       "tools/list",
@@ -104,6 +112,7 @@ export async function listOffering(connected: Connected): Promise<ListedOffering
     ),
     schemas,
   };
+  return errors.length ? { ...listed, errors } : listed;
 }
 
 /**

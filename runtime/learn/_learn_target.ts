@@ -36,8 +36,13 @@ export async function resolveLearnTarget(
   registry: string | undefined,
   fetcher: typeof fetch,
 ): Promise<LearnTarget> {
-  if (/\.jsonc?$/.test(target) || target.startsWith(".") || target.startsWith("/")) {
-    return await manifestTarget(target);
+  if (/\.jsonc?$/i.test(target)) return await manifestTarget(target);
+  if (target.startsWith(".") || target.startsWith("/")) {
+    throw new TypeError(
+      `Cannot learn "${target}": a local server is learned from a manifest, not its module; ` +
+        `write a .jsonc file next to it with "name", "description" and ` +
+        `"package": "./${basename(target)}", then learn that file`,
+    );
   }
   if (target.startsWith("jsr:")) {
     if (!/^jsr:@[^/]+\/[^@/]+@\d+\.\d+\.\d+/.test(target)) {
@@ -132,10 +137,22 @@ interface NpmPackument {
   versions?: Record<string, { description?: string; homepage?: string }>;
 }
 
+/** Longest drafted description. */
+const MAX_DESCRIPTION = 200;
+
+/** A registry description as one line, cut at a word boundary with `…` when too long. */
 function oneLine(text: unknown): string {
   if (typeof text !== "string") return "";
-  // deno-lint-ignore no-control-regex
-  return text.replace(/[\u0000-\u001f\u007f]+/g, " ").trim().slice(0, 200);
+  const line = text
+    // deno-lint-ignore no-control-regex
+    .replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g, " ")
+    // Invisible and bidirectional characters could make the description read otherwise.
+    .replace(/[\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]/g, "")
+    .trim();
+  if (line.length <= MAX_DESCRIPTION) return line;
+  const cut = line.slice(0, MAX_DESCRIPTION);
+  const space = cut.lastIndexOf(" ");
+  return `${(space > MAX_DESCRIPTION / 2 ? cut.slice(0, space) : cut).replace(/[\s,;:.-]+$/, "")}…`;
 }
 
 /** A registry name from a package name: `@scope/My_Server` → `my-server`. */
@@ -188,8 +205,10 @@ export async function scratchArgs(
       i++;
       continue;
     }
-    // One path right after a flag is that flag's value (`--root /x`); several are positional.
-    const flag = run.length === 1 && i > 0 && /^--?[A-Za-z]/.test(args[i - 1])
+    // One path right after a path-like flag is that flag's value (`--root /x`); after any other
+    // flag (`--stdio /x`, a switch) and when several, it is positional.
+    const flag = run.length === 1 && i > 0 && /^--?[A-Za-z]/.test(args[i - 1]) &&
+        PATH_FLAG.test(args[i - 1])
       ? args[i - 1]
       : undefined;
     const kinds = await Promise.all(run.map((p) => pathKind(p, cwd)));
@@ -242,12 +261,16 @@ async function addParam(
 async function pathKind(arg: string, cwd: string): Promise<"dir" | "file" | undefined> {
   if (arg.startsWith("-") || arg.length === 0 || /^[a-z][a-z0-9+.-]*:/i.test(arg)) return undefined;
   try {
-    const info = await Deno.stat(resolve(cwd, arg.startsWith("~/") ? arg : arg));
+    const info = await Deno.stat(resolve(cwd, arg));
     return info.isDirectory ? "dir" : "file";
   } catch {
     return undefined;
   }
 }
+
+/** Flags whose value is a path, by their name. */
+const PATH_FLAG =
+  /(dir|directory|directories|dirs|path|paths|root|roots|folder|folders|file|files|workspace|project|cwd|home|base|location|repo|repository|db|database|data|config|output|input)$/i;
 
 function paramName(flag: string): string {
   const name = flag.replace(/^-+/, "").replace(/[^A-Za-z0-9]+/g, "_").toLowerCase();

@@ -16,6 +16,8 @@ const DOCS = {
     "dist-tags": { latest: "2.1.0", next: "3.0.0-rc.1" },
     versions: {
       "2.1.0": { description: "Does things\\nwell", homepage: "https://acme.example" },
+      "2.2.0": { description: `${"word ".repeat(39)}abcdefghij klmnop` },
+      "2.3.0": { description: "Reads\u202e txt.exe\u2066 files\u001b[2J" },
       "3.0.0-rc.1": {},
       "1.0.0": { homepage: "javascript:alert(1)" },
     },
@@ -52,6 +54,21 @@ Deno.test("resolveLearnTarget() says which package or version does not exist", a
     /no such version or tag; the latest is 2\.1\.0/,
   );
   await assert.rejects(() => resolveLearnTarget("jsr:@a/b", undefined, fetcher), TypeError);
+  // A module is not a manifest: the error says what to write.
+  for (const target of ["./server.ts", "/srv/index.js"]) {
+    await assert.rejects(
+      () => resolveLearnTarget(target, undefined, fetcher),
+      (e: Error) =>
+        e instanceof TypeError && /"package": "\.\/(server\.ts|index\.js)"/.test(e.message),
+    );
+  }
+});
+
+Deno.test("resolveLearnTarget() cuts a long description at a word boundary", async () => {
+  const long = await resolveLearnTarget("npm:@acme/mcp-thing@2.2.0", undefined, registry(DOCS));
+  assert.equal(long.description, `${"word ".repeat(39).trim()}…`);
+  const hidden = await resolveLearnTarget("npm:@acme/mcp-thing@2.3.0", undefined, registry(DOCS));
+  assert.equal(hidden.description, "Reads txt.exe files [2J");
 });
 
 Deno.test("draftName() makes a registry name from a package name", () => {
@@ -101,6 +118,9 @@ Deno.test("scratchArgs() replaces existing paths with parameters and empty stand
       n: 1,
     });
     assert.equal(standInArguments(`${real}/ab`, out.standIns), `${real}/ab`);
+    // A path after a switch is positional; after a path-like flag it is that flag's value.
+    const stdio = await scratchArgs(["--stdio", `${real}/a`, "--db", "config.json"], scratch, real);
+    assert.deepEqual(stdio.args, ["--stdio", "${dir}", "--db", "${db}"]);
   } finally {
     Deno.removeSync(real, { recursive: true });
     Deno.removeSync(scratch, { recursive: true });

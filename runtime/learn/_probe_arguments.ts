@@ -34,11 +34,19 @@ interface Schema {
 const PATH_NAME = /(^|_|[a-z])(path|file|dir|directory|folder|root|filename)s?$/i;
 const URL_NAME = /(url|uri|link|href|endpoint)s?$/i;
 const MAX_DEPTH = 4;
+/** Longest sample string: a schema's `minLength` is the server's to choose. */
+const MAX_STRING = 256;
+/** Most items in a sample array. */
+const MAX_ITEMS = 3;
+
+/** The hosts learn's own sample values name (a URL, an e-mail address). */
+export const SAMPLE_HOSTS: readonly string[] = ["example.com"];
 
 /**
  * Builds arguments that satisfy a tool's input schema: its required properties only, each the
  * schema's own example, default or first allowed value when it gives one, else a plain value of
- * the type (a scratch path for names that look like paths, an example URL for URLs).
+ * the type (a scratch path for names that look like paths, an example URL for URLs). Bounded
+ * whatever the schema says: strings at 256 characters, arrays at 3 items, 4 levels deep.
  *
  * @param schema The tool's `inputSchema`.
  * @param context The scratch path to use.
@@ -78,20 +86,33 @@ function sample(
   if (!type && alternative) return sample(alternative, name, context, depth + 1);
   switch (type ?? (schema.properties ? "object" : "string")) {
     case "object": {
-      const out: Record<string, unknown> = {};
-      for (const key of schema.required ?? []) {
-        out[key] = sample(schema.properties?.[key], key, context, depth + 1);
-      }
-      return out;
+      // `required` is the server's: anything but a list of names is ignored.
+      const required = Array.isArray(schema.required)
+        ? schema.required.filter((k): k is string => typeof k === "string")
+        : [];
+      const properties = schema.properties && typeof schema.properties === "object"
+        ? schema.properties
+        : {};
+      return Object.fromEntries(
+        required.map((key) => [
+          key,
+          sample(
+            Object.hasOwn(properties, key) ? properties[key] : undefined,
+            key,
+            context,
+            depth + 1,
+          ),
+        ]),
+      );
     }
     case "array": {
-      const count = Math.min(schema.minItems ?? 0, 3);
+      const count = Math.min(finite(schema.minItems, 0), MAX_ITEMS);
       const item: unknown = sample(schema.items, name.replace(/s$/, ""), context, depth + 1);
       return Array.from({ length: count || (PATH_NAME.test(name) ? 1 : 0) }, () => item);
     }
     case "number":
     case "integer":
-      return Math.max(schema.minimum ?? 1, (schema.exclusiveMinimum ?? 0) + 1);
+      return Math.max(finite(schema.minimum, 1), finite(schema.exclusiveMinimum, 0) + 1);
     case "boolean":
       return false;
     case "null":
@@ -109,5 +130,10 @@ function sampleString(schema: Schema, name: string, context: ProbeContext): stri
   if (schema.format === "date") return "2026-01-01";
   if (schema.format === "email") return "user@example.com";
   if (PATH_NAME.test(name)) return context.path;
-  return "mcp-run".padEnd(schema.minLength ?? 0, "-");
+  return "mcp-run".padEnd(Math.min(finite(schema.minLength, 0), MAX_STRING), "-");
+}
+
+/** A number the schema gives, or the fallback when it gives none (or not a number). */
+function finite(value: unknown, fallback: number): number {
+  return typeof value === "number" && Number.isFinite(value) ? value : fallback;
 }

@@ -68,3 +68,28 @@ Deno.test("probeArguments() stops at a bounded depth on self-referencing schemas
   const out = JSON.stringify(probeArguments(node, context));
   assert.ok(out.length < 200, out);
 });
+
+Deno.test("probeArguments() stays small whatever lengths and counts the schema asks for", () => {
+  const args = probeArguments({
+    type: "object",
+    properties: {
+      text: { type: "string", minLength: 300_000_000 },
+      list: { type: "array", minItems: 1_000_000, items: { type: "string", minLength: 1e9 } },
+      n: { type: "number", minimum: "5" },
+      __proto__: { type: "string" },
+    },
+    required: ["text", "list", "n", "__proto__"],
+  }, { path: "/tmp/x" });
+  assert.equal((args.text as string).length, 256);
+  assert.equal((args.list as string[]).length, 3);
+  assert.equal((args.list as string[])[0].length, 256);
+  assert.equal(args.n, 1);
+  assert.ok(Object.hasOwn(args, "__proto__"));
+  assert.equal(Object.getPrototypeOf(args), Object.prototype);
+  // `required` that is not a list of names is ignored.
+  assert.deepEqual(probeArguments({ type: "object", required: "text" }, { path: "/x" }), {});
+  assert.deepEqual(
+    probeArguments({ type: "object", required: { length: 1e9 } }, { path: "/x" }),
+    {},
+  );
+});

@@ -7,12 +7,21 @@
  * `--ignore-env`: a refused `env` check throws `NotCapable` instead of reading as undefined. The
  * learn policy therefore allows every `env` read, which is safe only because the learn run's
  * environment is built from scratch (placeholders, no real values). `run` checks do reach the
- * broker (first with no value, then the program). A broker is never the only wall: learn runs the
- * server in scratch folders and a throwaway cache, so a broker bug exposes nothing real.
+ * broker (first with no value, then the program).
+ *
+ * Natively the broker is the only wall around the user's files: the server runs as the user, and
+ * every read and write it makes is allowed or refused here alone. What else keeps a learn run
+ * harmless is that nothing real is handed to it: its environment is built from placeholders, its
+ * HOME, working folder and TMPDIR are scratch folders, its code cache is throwaway, and path
+ * arguments are replaced by empty stand-ins. So paths are judged by where they really are: the
+ * longest existing part of a path is resolved through its symlinks before it is compared with the
+ * allowed folders, and a symlink inside an allowed folder that leads outside (a package that ships
+ * `assets -> ~/.ssh`) is refused. The server cannot make new symlinks: `Deno.symlink` asks for
+ * write access to everything, which the broker refuses.
  *
  * @module
  */
-import { isAbsolute, normalize } from "../_path.ts";
+import { basename, dirname, isAbsolute, join, normalize, resolve } from "../_path.ts";
 import { isWithin } from "../policy/path_policy.ts";
 import { MAX_CHECK_LINE_BYTES, type PermissionCheck } from "./permission_check.ts";
 
@@ -28,6 +37,8 @@ export interface LearnPolicy {
    * `--cached-only`, so nothing is fetched.
    */
   imports?: readonly string[];
+  /** The server's working folder: a relative path in a check is resolved against it. */
+  cwd?: string;
 }
 
 /** A check the broker answered, and how. */
@@ -124,6 +135,56 @@ export function decideLearnCheck(check: PermissionCheck, policy: LearnPolicy): B
   }
 }
 
+/**
+ * Where a path really is: its longest existing part resolved through symlinks (as the system
+ * would when it opens it), the rest appended. Reads the file system.
+ *
+ * @param path An absolute path.
+ * @returns The real location, or undefined when a part after the existing ones is `..` (the
+ *   system would resolve it through a folder that does not exist yet) or the symlinks loop.
+ *
+ * @example
+ * ```ts
+ * import { realLocation } from "./broker.ts";
+ * console.log(realLocation("/no-such-folder/a")); // "/no-such-folder/a"
+ * ```
+ */
+export function realLocation(path: string): string | undefined {
+  const tail: string[] = [];
+  let head = path;
+  // A dangling symlink is followed too: writing through it would create its target.
+  for (let links = 0; links <= MAX_LINKS;) {
+    try {
+      const real = Deno.realPathSync(head);
+      if (tail.includes("..")) return undefined;
+      return tail.length ? join(real, ...[...tail].reverse()) : real;
+    } catch {
+      const target = readLink(head);
+      if (target !== undefined) {
+        head = resolve(dirname(head), target);
+        links++;
+        continue;
+      }
+      const parent = dirname(head);
+      if (parent === head) return tail.includes("..") ? undefined : normalize(path);
+      tail.push(basename(head));
+      head = parent;
+    }
+  }
+  return undefined;
+}
+
+/** Most symlinks followed for one path, as the system's own limit (ELOOP). */
+const MAX_LINKS = 40;
+
+function readLink(path: string): string | undefined {
+  try {
+    return Deno.readLinkSync(path);
+  } catch {
+    return undefined;
+  }
+}
+
 /** Options for {@linkcode startBroker}. */
 export interface StartBrokerOptions {
   /** Where the server may read and write. */
@@ -207,18 +268,50 @@ class CheckRecorder {
   malformed = 0;
 
   constructor(policy: LearnPolicy, max: number) {
-    this.#policy = policy;
+    // The roots are compared with real locations, so they are real locations too.
+    const real = (roots: readonly string[]) => roots.map((r) => realLocation(r) ?? normalize(r));
+    this.#policy = { ...policy, read: real(policy.read), write: real(policy.write) };
     this.#max = max;
   }
 
-  decide(check: PermissionCheck): BrokerVerdict {
+  /** A relative path in a read or write check, resolved against the server's working folder. */
+  #absolute(check: PermissionCheck): PermissionCheck {
+    const { permission, value } = check;
+    const cwd = this.#policy.cwd;
+    if (permission !== "read" && permission !== "write") return check;
+    if (value === null || isAbsolute(value) || cwd === undefined) return check;
+    return { permission, value: resolve(cwd, value) };
+  }
+
+  /** A path check is decided by where the path really is. */
+  #judge(check: PermissionCheck): BrokerVerdict {
+    const { permission, value } = check;
+    if ((permission !== "read" && permission !== "write") || value === null) {
+      return decideLearnCheck(check, this.#policy);
+    }
+    if (!isAbsolute(value)) return decideLearnCheck(check, this.#policy);
+    const real = realLocation(value);
+    if (real === undefined) {
+      return {
+        allowed: false,
+        reason: "climbs with .. out of a folder that does not exist: a learn run cannot tell " +
+          "where it leads",
+      };
+    }
+    const verdict = decideLearnCheck({ permission, value: real }, this.#policy);
+    if (verdict.allowed || real === normalize(value)) return verdict;
+    return { ...verdict, reason: `${verdict.reason} (it leads to ${real} through a symlink)` };
+  }
+
+  decide(asked: PermissionCheck): BrokerVerdict {
+    const check = this.#absolute(asked);
     const key = `${check.permission}\0${check.value ?? ""}`;
     const known = this.#checks.get(key);
     if (known) {
       known.count++;
       return known;
     }
-    const verdict = decideLearnCheck(check, this.#policy);
+    const verdict = this.#judge(check);
     if (this.#checks.size < this.#max) this.#checks.set(key, { ...check, ...verdict, count: 1 });
     else this.dropped++;
     return verdict;

@@ -170,3 +170,50 @@ Deno.test("startBroker() allows env because Deno 2.9.6 ignores --ignore-env unde
     Deno.removeSync(dir, { recursive: true });
   }
 });
+
+Deno.test("startBroker() judges a path by where it really is, through symlinks", async () => {
+  const dir = Deno.realPathSync(Deno.makeTempDirSync());
+  const root = `${dir}/a`;
+  Deno.mkdirSync(`${root}/code`, { recursive: true });
+  Deno.mkdirSync(`${dir}/outside`);
+  Deno.writeTextFileSync(`${dir}/outside/secret`, "s");
+  Deno.writeTextFileSync(`${root}/code/own.txt`, "o");
+  // A package may ship links; the server itself cannot make one (see the module doc).
+  Deno.symlinkSync("/etc", `${root}/code/etcl`);
+  Deno.symlinkSync(`${dir}/outside`, `${root}/code/out`);
+  Deno.symlinkSync(`${dir}/outside/new.txt`, `${root}/code/dangling`);
+  Deno.symlinkSync(`${root}/code/own.txt`, `${root}/code/inner`);
+  const broker = await startBroker({
+    policy: { read: [root], write: [root], cwd: `${root}/code` },
+  });
+  try {
+    const q = (id: number, permission: string, value: string) =>
+      JSON.stringify({ v: 1, pid: 1, id, permission, value });
+    const cases: [string, string, string][] = [
+      ["read", `${root}/code/etcl/hostname`, "deny"],
+      ["read", `${root}/code/out/secret`, "deny"],
+      ["write", `${root}/code/out/new.txt`, "deny"],
+      ["write", `${root}/code/dangling`, "deny"],
+      ["read", `${root}/code/nothing/../../../outside/secret`, "deny"],
+      ["read", `${root}/code/inner`, "allow"],
+      ["write", `${root}/code/new/deeper.txt`, "allow"],
+      ["read", "own.txt", "allow"],
+      ["read", "etcl/hostname", "deny"],
+    ];
+    const answers = await ask(
+      broker.socketPath,
+      cases.map(([permission, value], i) => q(i + 1, permission, value)),
+    );
+    assert.deepEqual(
+      answers.map((a, i) => [cases[i][1], JSON.parse(a).result]),
+      cases.map(([, value, result]) => [value, result]),
+    );
+    const etc = broker.checks().find((c) => c.value === `${root}/code/etcl/hostname`);
+    assert.match(etc?.reason ?? "", /reads no real file.*through a symlink/);
+    // A relative path is recorded as the absolute path it names.
+    assert.ok(broker.checks().some((c) => c.value === `${root}/code/own.txt` && c.allowed));
+  } finally {
+    await broker.close();
+    Deno.removeSync(dir, { recursive: true });
+  }
+});

@@ -11,6 +11,7 @@ import { isPrivateGrant, parseNetGrant } from "../policy/net_policy.ts";
 import { forbiddenPathReason, isWithin } from "../policy/path_policy.ts";
 import type { ResolvedServer } from "../policy/resolve.ts";
 import type { DenialContext } from "./denial_places.ts";
+import { cutText, escapeText, quoteText } from "./_escape.ts";
 import { isGranted, netCheckTarget, type PermissionCheck } from "./permission_check.ts";
 
 export type { DenialContext, NamedPlace } from "./denial_places.ts";
@@ -39,27 +40,10 @@ export interface Denial {
   count: number;
 }
 
-/** Longest value quoted in `asked`; the rest is cut with `…`. */
-const MAX_QUOTED = 300;
-
-/** Bounds the length of a value the server chose. */
-function cut(value: string): string {
-  return value.length > MAX_QUOTED ? `${value.slice(0, MAX_QUOTED)}…` : value;
-}
-
-/** Escapes control and invisible characters: a value the server chose must not forge a line. */
-function escaped(text: string): string {
-  return text.replace(
-    // deno-lint-ignore no-control-regex
-    /[\u0000-\u001f\u007f-\u009f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]/g,
-    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
-  );
-}
-
-/** A value the server chose, as it appears in `asked`: bounded and escaped. */
-function quoted(value: string): string {
-  return escaped(cut(value));
-}
+// A value the server chose is bounded (`cut`) and escaped (`quoted`): it must not forge a line.
+const cut = (value: string): string => cutText(value);
+const quoted = (value: string): string => quoteText(value);
+const escaped = (value: string): string => escapeText(value);
 
 /** `host:port` of a net check, or the value as written when it cannot be read. */
 function netKey(value: string): string {

@@ -12,6 +12,7 @@ import { normalize } from "../_path.ts";
 import { isWithin } from "../policy/path_policy.ts";
 import { NATIVE_ESCAPE_REASON, type RecordedCheck } from "./broker.ts";
 import { netCheckTarget, type PermissionCheck } from "./permission_check.ts";
+import { quoteText } from "./_escape.ts";
 
 /** A path parameter of the learn run: the scratch folders that stood in for the user's paths. */
 export interface LearnParameter {
@@ -41,6 +42,13 @@ export interface DraftContext {
   scratchRoots: { path: string; what: string; label?: string }[];
   /** Environment names the server used (the user named them, or it failed without them). */
   envUsed: string[];
+  /** Real, non-secret values the user gave for the run (`AWS_REGION=us-east-1`), by name. */
+  envValues?: Record<string, string>;
+  /**
+   * Hosts that came from learn's own sample arguments (a probe's `https://example.com/`): a
+   * server reaching for one is following the sample, so it is never drafted.
+   */
+  sampleHosts?: readonly string[];
   /** Upstream page. */
   homepage?: string;
 }
@@ -81,14 +89,18 @@ export interface GrantEvidence {
   check: PermissionCheck;
 }
 
+/** The value every environment name without a given value gets during learn. */
+export const LEARN_PLACEHOLDER = "mcp-run-learn-placeholder";
+
 /** Names that look like credentials: drafted under `secrets`. */
-const CREDENTIAL_RE = /TOKEN|KEY|SECRET|PASSWORD|PASSWD|CREDENTIAL|AUTH|COOKIE|SESSION|PAT$/i;
+const CREDENTIAL_RE =
+  /TOKEN|KEY|SECRET|PASS|CREDENTIAL|AUTH|COOKIE|SESSION|PRIVATE|(^|_)PWD$|PAT$/i;
 
 /**
  * Tells whether an environment name looks like a credential.
  *
  * @param name A variable name.
- * @returns `true` for names like `GITHUB_TOKEN`, `API_KEY`, `DB_PASSWORD`.
+ * @returns `true` for names like `GITHUB_TOKEN`, `API_KEY`, `DB_PASSWORD`, `MYSQL_PASS`.
  *
  * @example
  * ```ts
@@ -200,7 +212,7 @@ function sortChecks(checks: readonly RecordedCheck[], context: DraftContext): So
         break;
       }
       case "net":
-        netFinding(check, out.net, findings);
+        netFinding(check, out.net, findings, context);
         break;
       case "sys":
         if (value !== null && SYS_NAMES.includes(value)) addEntry(out.sys, value, check);
@@ -279,6 +291,7 @@ function netFinding(
   check: RecordedCheck,
   net: Map<string, RecordedCheck>,
   findings: LearnFinding[],
+  context: DraftContext,
 ): void {
   if (check.value === null) {
     findings.push({
@@ -289,6 +302,11 @@ function netFinding(
     return;
   }
   const { host, port } = netCheckTarget(check.value);
+  const learnMade = learnMadeHost(host, context);
+  if (learnMade) {
+    findings.push({ ...basics(check), refused: true, reason: learnMade });
+    return;
+  }
   let isPrivate = host === "localhost" || host.endsWith(".localhost");
   try {
     isPrivate ||= isPrivateGrant(parseNetGrant(host));
@@ -321,6 +339,25 @@ function netFinding(
     });
   }
   addEntry(net, entry, check);
+}
+
+/** Why a host came from learn itself (a placeholder or a sample argument), or undefined. */
+function learnMadeHost(host: string, context: DraftContext): string | undefined {
+  if (host.toLowerCase().includes(LEARN_PLACEHOLDER)) {
+    const settings = context.envUsed.filter((n) =>
+      !looksLikeCredential(n) && context.envValues?.[n] === undefined
+    );
+    const example = settings[0] ?? "NAME";
+    return "the host depends on a variable's value, and learn gave it a placeholder; learn " +
+      `again with a real, non-secret value: --env ${example}=VALUE` +
+      (settings.length ? ` (learned with placeholders: ${settings.join(", ")})` : "");
+  }
+  const sample = (context.sampleHosts ?? []).find((h) => host.toLowerCase() === h);
+  if (sample) {
+    return "learn's own sample argument named this host when it tried the tool; the server " +
+      "reaches for what its caller names, so the draft leaves it out";
+  }
+  return undefined;
 }
 
 function addEntry(map: Map<string, RecordedCheck>, entry: string, check: RecordedCheck): void {
@@ -369,11 +406,9 @@ function sortGrants(entries: Iterable<string>): string[] {
   );
 }
 
-/** Comment text from untrusted values: one line, no control characters, bounded. */
+/** Comment text from untrusted values: bounded, control and invisible characters escaped. */
 function commentText(text: string): string {
-  // deno-lint-ignore no-control-regex
-  const clean = text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, " ");
-  return clean.length > 300 ? `${clean.slice(0, 300)}…` : clean;
+  return quoteText(text);
 }
 
 /** The draft as JSONC: the manifest's own fields, with short comments on what was learned. */

@@ -116,11 +116,53 @@ Deno.test("draftManifest() keeps hostile values inside one comment line", () => 
   );
 });
 
+Deno.test("draftManifest() escapes invisible and bidirectional characters in comments", () => {
+  const draft = draftManifest([check("read", "/x/\u202egnp.exe\u001b[2J", false, "r")], context);
+  assert.ok(!draft.text.includes("\u202e") && !draft.text.includes("\u001b"));
+  assert.match(draft.text, /\\u202egnp\.exe\\u001b\[2J/);
+});
+
+Deno.test("draftManifest() leaves out hosts made from a placeholder or a probe's sample", () => {
+  const draft = draftManifest([
+    check("net", "bedrock.mcp-run-learn-placeholder.amazonaws.com:443", false, "no"),
+    check("net", "mcp-run-learn-placeholder:3306", false, "no"),
+    check("net", "example.com:443", false, "no"),
+    check("net", "api.example.net:443", false, "no"),
+  ], {
+    ...context,
+    envUsed: ["AWS_REGION", "AWS_SECRET_ACCESS_KEY"],
+    sampleHosts: ["example.com"],
+  });
+  assert.deepEqual(draft.manifest.permissions.net, ["api.example.net:443"]);
+  const reason = (value: string) => draft.findings.find((f) => f.value === value)?.reason ?? "";
+  assert.match(
+    reason("bedrock.mcp-run-learn-placeholder.amazonaws.com:443"),
+    /depends on a variable's value.*--env AWS_REGION=VALUE/,
+  );
+  assert.match(reason("mcp-run-learn-placeholder:3306"), /placeholder/);
+  assert.match(reason("example.com:443"), /sample argument/);
+  assert.equal(draft.findings.find((f) => f.value === "example.com:443")?.drafted, undefined);
+});
+
 Deno.test("looksLikeCredential() tells credentials from settings", () => {
-  for (const name of ["API_KEY", "GITHUB_TOKEN", "DB_PASSWORD", "CLIENT_SECRET", "GITLAB_PAT"]) {
+  for (
+    const name of [
+      "API_KEY",
+      "GITHUB_TOKEN",
+      "DB_PASSWORD",
+      "CLIENT_SECRET",
+      "GITLAB_PAT",
+      "MYSQL_PASS",
+      "MYSQL_PWD",
+      "SMTP_PASSWD",
+      "BASIC_AUTH",
+      "SESSION_COOKIE",
+      "PRIVATE_KEY_PEM",
+    ]
+  ) {
     assert.equal(looksLikeCredential(name), true, name);
   }
-  for (const name of ["LOG_LEVEL", "PORT", "BASE_URL", "TIMEOUT"]) {
+  for (const name of ["LOG_LEVEL", "PORT", "BASE_URL", "TIMEOUT", "AWS_REGION", "MYSQL_HOST"]) {
     assert.equal(looksLikeCredential(name), false, name);
   }
 });

@@ -19,35 +19,32 @@ import type { Manifest } from "../policy/manifest.ts";
 import { npmPackageDir } from "../policy/package_dir.ts";
 import { MANIFEST_PATTERNS } from "../policy/manifest_schema.ts";
 import { permissionLabel } from "../policy/permission_label.ts";
-import { isReservedEnvName } from "../policy/env_policy.ts";
-import { type ResolvedServer, resolveServer } from "../policy/resolve.ts";
+import { resolveServer } from "../policy/resolve.ts";
 import { serverDirs } from "../sandbox/cache_dirs.ts";
-import { connectServer } from "../sandbox/connect.ts";
-import { DenoSandbox } from "../sandbox/deno_sandbox.ts";
-import { MAX_RECORDED_CHECKS, type RecordedCheck, startBroker } from "./broker.ts";
+import { MAX_RECORDED_CHECKS, type RecordedCheck } from "./broker.ts";
 import {
   draftManifest,
   type GrantEvidence,
+  LEARN_PLACEHOLDER,
   type LearnFinding,
   type LearnParameter,
+  looksLikeCredential,
 } from "./draft_manifest.ts";
+import type { LearnCall, LearnCallResult, LearnOffering } from "./_learn_client.ts";
+import { type LearnTarget, resolveLearnTarget, scratchArgs } from "./_learn_target.ts";
 import {
-  callTool,
-  type Connected,
-  type LearnCall,
-  type LearnCallResult,
-  type LearnOffering,
-  listOffering,
-} from "./_learn_client.ts";
+  learnRun,
+  type LearnSetup,
+  MAX_PROBES,
+  mergeChecks,
+  narrowEnv,
+  runEnv,
+  type RunResult,
+} from "./_learn_runs.ts";
+import { SAMPLE_HOSTS } from "./_probe_arguments.ts";
 
 export type { LearnCall, LearnCallResult, LearnOffering };
-import { probeArguments } from "./_probe_arguments.ts";
-import {
-  type LearnTarget,
-  resolveLearnTarget,
-  scratchArgs,
-  standInArguments,
-} from "./_learn_target.ts";
+export { LEARN_PLACEHOLDER, MAX_PROBES };
 
 /** Options for {@linkcode learnServer}. */
 export interface LearnServerOptions {
@@ -60,7 +57,11 @@ export interface LearnServerOptions {
   registries?: Record<string, string>;
   /** The server's arguments (paths in them are replaced by scratch stand-ins). */
   args?: string[];
-  /** Environment names the server needs: each gets a placeholder value, never the user's. */
+  /**
+   * Environment names the server needs: `NAME` gets a placeholder value, never the user's;
+   * `NAME=VALUE` gives a real, non-secret setting (`AWS_REGION=us-east-1`) used as is for the
+   * run. A credential-looking name takes no value.
+   */
   env?: string[];
   /** Tools to call after listing, in order. */
   calls?: LearnCall[];
@@ -88,6 +89,8 @@ export interface LearnServerOptions {
   progress?: (line: string) => void;
   /** The draft's registry name (default: from the package name). */
   name?: string;
+  /** Each line the server writes on stderr during the runs (default: ignored). */
+  onStderr?: (line: string) => void;
 }
 
 /** What {@linkcode learnServer} learned. */
@@ -114,45 +117,6 @@ export interface LearnedServer {
   failure?: string;
 }
 
-/** Most tools called by a probe, in the order the server lists them. */
-export const MAX_PROBES = 32;
-/** How long one probe call may take, in milliseconds. */
-const PROBE_TIMEOUT_MS = 10_000;
-
-/** The value every environment name gets during learn. */
-export const LEARN_PLACEHOLDER = "mcp-run-learn-placeholder";
-
-/** Names nearly every npm server probes, which never make a server work by themselves. */
-const COMMON_PROBES = new Set([
-  "CI",
-  "COLORTERM",
-  "DEBUG",
-  "FORCE_COLOR",
-  "HOME",
-  "LANG",
-  "LANGUAGE",
-  "LC_ALL",
-  "LC_CTYPE",
-  "NO_COLOR",
-  "NODE_DEBUG",
-  "NODE_ENV",
-  "PATH",
-  "PWD",
-  "SHELL",
-  "TEMP",
-  "TERM",
-  "TERM_PROGRAM",
-  "TMP",
-  "TMPDIR",
-  "TZ",
-  "USER",
-  "USERNAME",
-  "USERPROFILE",
-  "LOGNAME",
-  "EDITOR",
-  "VISUAL",
-]);
-
 /**
  * Runs a server in a throwaway sandbox, records every permission check it makes, lists what it
  * offers, calls the tools asked for, and drafts its manifest.
@@ -165,7 +129,8 @@ const COMMON_PROBES = new Set([
  * @param options Arguments, environment names, tool calls, cache and bounds.
  * @returns The draft, its label, the offering and the findings.
  * @throws {Deno.errors.NotFound} When the package or version does not exist.
- * @throws {TypeError} When the target is not a package or manifest, or the name is not valid.
+ * @throws {TypeError} When the target is not a package or manifest, the name is not valid, or
+ *   an `env` entry is not a name (or gives a credential a value).
  * @throws {CacheError} When the package cannot be fetched.
  *
  * @example
@@ -182,6 +147,7 @@ export async function learnServer(
 ): Promise<LearnedServer> {
   const source = options.source ?? Deno.env.toObject();
   const registry = options.registries?.NPM_CONFIG_REGISTRY ?? source.NPM_CONFIG_REGISTRY;
+  const { names: given, values } = readLearnEnv(options.env ?? []);
   const found = await resolveLearnTarget(target, registry, options.fetch ?? fetch);
   if (options.name !== undefined && !new RegExp(MANIFEST_PATTERNS.name).test(options.name)) {
     throw new TypeError(
@@ -193,15 +159,13 @@ export async function learnServer(
   const cacheRoot = options.cacheRoot ?? join(scratch, "cache");
   try {
     const setup = await prepareLearn(resolved, scratch, cacheRoot, options);
-    const given = [...new Set(options.env ?? [])];
-    const first = await learnRun(setup, given, options);
-    const { final, envUsed } = first.initialized
-      ? { final: first, envUsed: given }
-      : await retryWithPlaceholders(setup, given, first, options);
+    const { first, final, envUsed } = await learnRuns(setup, given, values, options);
     const checks = mergeChecks(first.checks, final.checks);
     const draft = draftManifest(checks, {
       ...setup.context,
       envUsed,
+      envValues: values,
+      sampleHosts: final.probed ? [...SAMPLE_HOSTS] : [],
     });
     if (final.dropped > 0) {
       draft.findings.push({
@@ -229,20 +193,58 @@ export async function learnServer(
   }
 }
 
-/** Everything the learn runs of one target share. */
-interface LearnSetup {
-  server: ResolvedServer;
-  cacheRoot: string;
-  home: string;
-  cwd: string;
-  tmp: string;
-  standIns: [string, string][];
-  imports: string[];
-  readRoots: string[];
-  writeRoots: string[];
-  context: Omit<Parameters<typeof draftManifest>[1], "envUsed">;
+/**
+ * The runs: the first, with the calls and probes when it starts; else the environment rule's
+ * runs, then (when there are calls or probes) one final run with the names they found, so the
+ * tools are called once, not in every run.
+ */
+async function learnRuns(
+  setup: LearnSetup,
+  given: string[],
+  values: Record<string, string>,
+  options: LearnServerOptions,
+): Promise<{ first: RunResult; final: RunResult; envUsed: string[] }> {
+  const first = await learnRun(setup, runEnv(given, values), options, true);
+  if (first.initialized) return { first, final: first, envUsed: given };
+  const narrowed = await narrowEnv(setup, given, values, first, options);
+  if (!narrowed) return { first, final: first, envUsed: given };
+  const work = (options.calls?.length ?? 0) > 0 || options.probe === true;
+  const final = work
+    ? await learnRun(setup, runEnv(narrowed.envUsed, values), options, true)
+    : narrowed.run;
+  return { first, final, envUsed: narrowed.envUsed };
 }
 
+/** `NAME` and `NAME=VALUE` entries: the names in order, and the values given. */
+function readLearnEnv(entries: readonly string[]): {
+  names: string[];
+  values: Record<string, string>;
+} {
+  const names: string[] = [];
+  const values: Record<string, string> = {};
+  for (const entry of entries) {
+    const eq = entry.indexOf("=");
+    const name = eq < 0 ? entry : entry.slice(0, eq);
+    if (name.length === 0 || name.includes("\0")) {
+      throw new TypeError(
+        `Cannot learn with env "${entry}": give a variable name, or NAME=VALUE for a setting`,
+      );
+    }
+    if (eq >= 0) {
+      if (looksLikeCredential(name)) {
+        throw new TypeError(
+          `Cannot learn with a value for ${name}: it looks like a credential, and learn never ` +
+            `takes one; pass only the name (--env ${name}) and learn gives it a placeholder`,
+        );
+      }
+      values[name] = entry.slice(eq + 1);
+    }
+    if (!names.includes(name)) names.push(name);
+  }
+  return { names, values };
+}
+
+/** The server, its scratch folders and what the draft needs, shared by every run. */
 async function prepareLearn(
   target: LearnTarget,
   scratch: string,
@@ -328,161 +330,4 @@ function jsrHosts(jsrUrl: string | undefined): string[] {
   const url = new URL(jsrUrl ?? "https://jsr.io/");
   const port = url.port || (url.protocol === "http:" ? "80" : "443");
   return [url.hostname.toLowerCase(), `${url.hostname.toLowerCase()}:${port}`];
-}
-
-/** What one run of the server showed. */
-interface RunResult {
-  checks: RecordedCheck[];
-  /** Distinct checks answered but not recorded (over the broker's bound). */
-  dropped: number;
-  initialized: boolean;
-  failure?: string;
-  offering: LearnOffering;
-  calls: LearnCallResult[];
-}
-
-/** Starts the server once under the broker, with placeholders for `envNames`. */
-async function learnRun(
-  setup: LearnSetup,
-  envNames: string[],
-  options: LearnServerOptions,
-): Promise<RunResult> {
-  const broker = await startBroker({
-    policy: { read: setup.readRoots, write: setup.writeRoots, imports: setup.imports },
-  });
-  const sandbox = new DenoSandbox({
-    cacheRoot: setup.cacheRoot,
-    deno: options.deno,
-    source: options.source ?? Deno.env.toObject(),
-    registries: options.registries,
-    approve: true,
-    progress: options.progress ?? (() => {}),
-  });
-  const base = sandbox.plan(setup.server);
-  const placeholders = Object.fromEntries(
-    envNames.filter((n) => !isReservedEnvName(n)).map((n) => [n, LEARN_PLACEHOLDER]),
-  );
-  const plan = {
-    ...base,
-    env: {
-      ...base.env,
-      ...placeholders,
-      HOME: setup.home,
-      TMPDIR: setup.tmp,
-      DENO_PERMISSION_BROKER_PATH: broker.socketPath,
-    },
-    cwd: setup.cwd,
-  };
-  const result: RunResult = {
-    checks: [],
-    dropped: 0,
-    initialized: false,
-    offering: { tools: [], prompts: [], resources: [] },
-    calls: [],
-  };
-  try {
-    const connected = await connectServer(setup.server, {
-      cacheRoot: setup.cacheRoot,
-      sandbox,
-      plan,
-      timeoutMs: options.timeoutMs,
-      clientName: "mcp-run-learn",
-      onStderr: () => {},
-    });
-    try {
-      result.initialized = true;
-      const { schemas, ...offering } = await listOffering(connected);
-      result.offering = offering;
-      for (const call of options.calls ?? []) {
-        const args = standInArguments(call.arguments ?? {}, setup.standIns);
-        result.calls.push(
-          await callTool(connected, { ...call, arguments: args as LearnCall["arguments"] }),
-        );
-      }
-      if (options.probe) result.calls.push(...await probeTools(connected, setup, schemas, options));
-    } finally {
-      await connected.close();
-    }
-  } catch (error) {
-    if (error instanceof Error && error.name === "CacheError") throw error;
-    result.failure = error instanceof Error ? error.message : String(error);
-  } finally {
-    result.checks = broker.checks();
-    result.dropped = broker.dropped();
-    await broker.close();
-  }
-  return result;
-}
-
-/**
- * Calls each tool not called by the user once, with arguments from its input schema; a path
- * argument names the first scratch folder (a parameter's stand-in, else the working folder).
- */
-async function probeTools(
-  connected: Connected,
-  setup: LearnSetup,
-  schemas: Record<string, unknown>,
-  options: LearnServerOptions,
-): Promise<LearnCallResult[]> {
-  const called = new Set((options.calls ?? []).map((c) => c.tool));
-  const path = setup.standIns[0]?.[1] ?? setup.cwd;
-  const results: LearnCallResult[] = [];
-  for (const tool of Object.keys(schemas).filter((t) => !called.has(t)).slice(0, MAX_PROBES)) {
-    const call = { tool, arguments: probeArguments(schemas[tool], { path }) };
-    const timeoutMs = Math.min(options.timeoutMs ?? PROBE_TIMEOUT_MS, PROBE_TIMEOUT_MS);
-    results.push({ ...await callTool(connected, call, timeoutMs), probe: true });
-  }
-  return results;
-}
-
-/** Most candidate names tried one by one to find which ones a server needs. */
-const MAX_NARROWED = 12;
-
-/**
- * The second run of the environment rule: a server that failed to start gets placeholders for
- * the names it probed. When it then starts, each name is left out once more (up to
- * {@linkcode MAX_NARROWED}): a name it starts without is only probed, and stays out.
- */
-async function retryWithPlaceholders(
-  setup: LearnSetup,
-  given: string[],
-  first: RunResult,
-  options: LearnServerOptions,
-): Promise<{ final: RunResult; envUsed: string[] }> {
-  let candidates = envCandidates(first.checks, given);
-  if (candidates.length === 0) return { final: first, envUsed: given };
-  options.progress?.(`Retrying with placeholders for ${candidates.join(", ")}`);
-  let final = await learnRun(setup, [...given, ...candidates], options);
-  if (!final.initialized) return { final: first, envUsed: given };
-  if (candidates.length > 1 && candidates.length <= MAX_NARROWED) {
-    for (const name of [...candidates]) {
-      const without = candidates.filter((n) => n !== name);
-      const run = await learnRun(setup, [...given, ...without], options);
-      if (run.initialized) {
-        candidates = without;
-        final = run;
-      }
-    }
-  }
-  return { final, envUsed: [...given, ...candidates] };
-}
-
-/** The names a server that failed to start probed, worth a second run with placeholders. */
-function envCandidates(checks: readonly RecordedCheck[], given: readonly string[]): string[] {
-  return [
-    ...new Set(
-      checks.filter((c) => c.permission === "env" && c.value !== null).map((c) => c.value!),
-    ),
-  ].filter((name) =>
-    !given.includes(name) && !COMMON_PROBES.has(name.toUpperCase()) && !isReservedEnvName(name) &&
-    !/^(npm_|NODE_|DENO_|JEST_|VITEST|ELECTRON_|VSCODE_|GITHUB_ACTIONS|RUNNER_)/i.test(name)
-  ).sort();
-}
-
-/** The final run's checks, plus the first run's refusals (a server may stop earlier there). */
-function mergeChecks(first: RecordedCheck[], final: RecordedCheck[]): RecordedCheck[] {
-  if (first === final) return final;
-  const key = (c: RecordedCheck) => `${c.permission}\0${c.value ?? ""}`;
-  const seen = new Set(final.map(key));
-  return [...final, ...first.filter((c) => !c.allowed && !seen.has(key(c)))];
 }

@@ -187,9 +187,13 @@ Deno.test({
     approved.plans.get("brave")?.target,
     join(drafts, "modelcontextprotocol-server-brave-search.jsonc"),
   );
+  // The draft as learn wrote it, named after its file: the name keys its approval.
   assert.equal(
     Deno.readTextFileSync(join(drafts, "modelcontextprotocol-server-brave-search.jsonc")),
-    Deno.readTextFileSync(DRAFT),
+    Deno.readTextFileSync(DRAFT).replace(
+      '"name": "server-brave-search"',
+      '"name": "modelcontextprotocol-server-brave-search"',
+    ),
   );
 
   // Another configuration with the same server reuses the draft: learn is not asked again.
@@ -197,7 +201,13 @@ Deno.test({
   Deno.mkdirSync(join(other.home, ".config", "mcp-run", "manifests"), { recursive: true });
   Deno.copyFileSync(
     join(drafts, "modelcontextprotocol-server-brave-search.jsonc"),
-    join(other.home, ".config", "mcp-run", "manifests", "server-brave-search.jsonc"),
+    join(
+      other.home,
+      ".config",
+      "mcp-run",
+      "manifests",
+      "modelcontextprotocol-server-brave-search.jsonc",
+    ),
   );
   const reused = await adopt(other.home, {
     learn: () => Promise.reject(new Error("learn ran again")),

@@ -1,5 +1,6 @@
 // Where adopt writes an approved draft manifest, and the learn command that previews a draft.
-import { join } from "../_path.ts";
+import { applyEdits, modify } from "jsonc-parser";
+import { basename, join } from "../_path.ts";
 import { writeAtomic } from "./_atomic_file.ts";
 import type { AdoptPackage } from "./adopt_entry.ts";
 
@@ -53,6 +54,16 @@ export async function freeDraftPath(dir: string, pkg: AdoptPackage): Promise<str
 }
 
 /**
+ * The draft with its registry name set to its file's: the name keys the approval and the cache,
+ * so two packages whose drafts learn named alike (`@alpha/mcp-server`, `@beta/mcp-server`)
+ * never share either. Comments and layout are kept.
+ */
+function namedAs(text: string, name: string): string {
+  const edits = modify(text, ["name"], name, { formattingOptions: { insertSpaces: true } });
+  return applyEdits(text, edits);
+}
+
+/**
  * Write a draft to a file no other draft holds: the name is claimed with createNew, so a draft
  * approved earlier (or written meanwhile) is never overwritten; a taken name gets a suffix.
  *
@@ -79,7 +90,7 @@ export async function writeNewDraft(
       if (error instanceof Deno.errors.AlreadyExists) continue;
       throw error;
     }
-    await writeAtomic(path, text);
+    await writeAtomic(path, namedAs(text, basename(path).slice(0, -".jsonc".length)));
     return path;
   }
 }

@@ -154,6 +154,11 @@ Deno.test("adoptConfig() gives same-named packages of two scopes their own draft
   assert.match(await Deno.readTextFile(targets[0]), /npm:@alpha\/mcp-server@1\.0\.0/);
   assert.match(await Deno.readTextFile(targets[1]), /npm:@beta\/mcp-server@1\.0\.0/);
   assert.equal(await Deno.readTextFile(join(manifestDir, "alpha-mcp-server.jsonc")), earlier);
+  // Each draft is named after its file, so the two never share an approval or a cache.
+  const names = await Promise.all(
+    targets.map(async (t) => JSON.parse(await Deno.readTextFile(t)).name),
+  );
+  assert.deepEqual(names, ["alpha-mcp-server-2", "beta-mcp-server"]);
 });
 
 Deno.test("adoptConfig() keeps the bin an npx -p entry runs in the package it drafts", async () => {

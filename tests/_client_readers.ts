@@ -9,7 +9,10 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { parse as parseJsonc } from "jsonc-parser";
 import { parse as parseYaml } from "yaml";
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import type { ClientId } from "../runtime/clients/types.ts";
+import { toolEnv } from "./_helpers.ts";
 
 /** The command a client starts, after it expanded its variables. */
 export interface Launch {
@@ -167,3 +170,38 @@ export const READERS: Record<ClientId, (ctx: ReadContext) => Promise<Launch>> = 
     throw new Error(`Continue found no block for ${name}`);
   },
 };
+
+/**
+ * Starts an entry exactly as its client would (its command, arguments and environment), connects
+ * the real MCP SDK client and hands it to `use`; a failure carries the server's stderr.
+ *
+ * @param launch The entry as the client reads it.
+ * @param label Names the client in the client's name and in errors.
+ * @param use What to do with the connected client.
+ * @returns What `use` returns.
+ */
+export async function withEntryClient<T>(
+  launch: Launch,
+  label: string,
+  use: (mcp: Client) => Promise<T>,
+): Promise<T> {
+  const transport = new StdioClientTransport({
+    command: launch.command,
+    args: launch.args,
+    env: { ...toolEnv(), ...launch.env },
+    stderr: "pipe",
+  });
+  let stderr = "";
+  transport.stderr?.on("data", (chunk: Uint8Array) => stderr += new TextDecoder().decode(chunk));
+  const mcp = new Client({ name: `entry-${label}`, version: "1.0.0" });
+  try {
+    await mcp.connect(transport);
+    return await use(mcp);
+  } catch (error) {
+    throw new Error(`${label}: ${(error as Error).message}\nserver stderr: ${stderr}`, {
+      cause: error,
+    });
+  } finally {
+    await mcp.close();
+  }
+}

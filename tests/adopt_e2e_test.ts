@@ -17,8 +17,6 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { findNodeAtLocation, parse as jsoncParse, parseTree } from "jsonc-parser";
 import { isMap, isSeq, parseDocument } from "yaml";
 import { adoptCommand, type AdoptCommandOptions } from "../runtime/cli/adopt.ts";
@@ -35,7 +33,7 @@ import { dockerProblem, IMAGE, PYTHON_IMAGE } from "./_docker.ts";
 import { ROOT, tempDir, toolEnv } from "./_helpers.ts";
 import { publishTimeServerImage } from "./_oci_server_image.ts";
 import { startOciRegistry } from "./oci_registry.ts";
-import { READERS } from "./_client_readers.ts";
+import { READERS, withEntryClient } from "./_client_readers.ts";
 
 const problem = await dockerProblem("adopt_e2e_test.ts: skipping", { python: true });
 const FIXTURES = join(ROOT, "tests", "testdata", "adopt");
@@ -178,29 +176,15 @@ function outsideEntries(text: string, client: ClientId, names: string[]): string
   return out;
 }
 
-async function listTools(
+function listTools(
   launch: { command: string; args: string[]; env: Record<string, string> },
   label: string,
 ): Promise<string[]> {
-  const transport = new StdioClientTransport({
-    command: launch.command,
-    args: launch.args,
-    env: { ...toolEnv(), ...launch.env },
-    stderr: "pipe",
-  });
-  let stderr = "";
-  transport.stderr?.on("data", (chunk: Uint8Array) => stderr += new TextDecoder().decode(chunk));
-  const mcp = new Client({ name: `adopt-${label}`, version: "1.0.0" });
-  try {
-    await mcp.connect(transport);
-    return (await mcp.listTools()).tools.map((t: { name: string }) => t.name);
-  } catch (error) {
-    throw new Error(`${label}: ${(error as Error).message}\nserver stderr: ${stderr}`, {
-      cause: error,
-    });
-  } finally {
-    await mcp.close();
-  }
+  return withEntryClient(
+    launch,
+    `adopt-${label}`,
+    async (mcp) => (await mcp.listTools()).tools.map((t: { name: string }) => t.name),
+  );
 }
 
 /** Runs `mcp-run adopt` in this process (so the drafter can be injected), with JSON output. */

@@ -34,7 +34,7 @@ Deno.test("mcp-run inspect says which advertised list a server failed to answer,
   assert.match(r.stdout, /Tools \(3\):\n {2}echo/);
   assert.match(
     r.stdout,
-    /resources\/list: the server advertises it but answered MCP error -32601: Method not found/,
+    /Failed to list resources\/list: MCP error -32601: Method not found/,
   );
   const json = await cli(["inspect", manifest, "--cache", cache, "--format", "json"]);
   assert.equal(json.code, 0, json.stderr);

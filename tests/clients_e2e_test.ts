@@ -6,14 +6,12 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { clientConfigPath } from "../runtime/clients/config_path.ts";
 import type { ClientEnvironment, ClientId, ConfigScope } from "../runtime/clients/types.ts";
 import { DENO_IMAGE } from "../runtime/sandbox/docker_names.ts";
 import { runDocker } from "../runtime/sandbox/docker_engine.ts";
-import { cli, ROOT, tempDir, toolEnv } from "./_helpers.ts";
-import { type Launch, READERS } from "./_client_readers.ts";
+import { cli, ROOT, tempDir } from "./_helpers.ts";
+import { type Launch, READERS, withEntryClient } from "./_client_readers.ts";
 
 const cache = tempDir("mcp-run-cache-");
 const IMAGE = Deno.env.get("MCP_RUN_TEST_IMAGE") ?? `mcp-run-test/${DENO_IMAGE.split("/")[1]}`;
@@ -51,18 +49,8 @@ const SCOPES: Record<ClientId, ConfigScope> = {
   continue: "project",
 };
 
-async function useServer(launch: Launch, graph: string, client: string): Promise<void> {
-  const transport = new StdioClientTransport({
-    command: launch.command,
-    args: launch.args,
-    env: { ...toolEnv(), ...launch.env },
-    stderr: "pipe",
-  });
-  let stderr = "";
-  transport.stderr?.on("data", (chunk: Uint8Array) => stderr += new TextDecoder().decode(chunk));
-  const mcp = new Client({ name: `e2e-${client}`, version: "1.0.0" });
-  try {
-    await mcp.connect(transport);
+function useServer(launch: Launch, graph: string, client: string): Promise<void> {
+  return withEntryClient(launch, `e2e-${client}`, async (mcp) => {
     assert.equal(mcp.getServerVersion()?.name, "memory-server");
     const tools = (await mcp.listTools()).tools.map((t: { name: string }) => t.name);
     assert.ok(tools.includes("create_entities"), tools.join(","));
@@ -74,13 +62,7 @@ async function useServer(launch: Launch, graph: string, client: string): Promise
     });
     assert.notEqual(result.isError, true, JSON.stringify(result));
     assert.match(await Deno.readTextFile(graph), new RegExp(`ada-${client}`));
-  } catch (error) {
-    throw new Error(`${client}: ${(error as Error).message}\nserver stderr: ${stderr}`, {
-      cause: error,
-    });
-  } finally {
-    await mcp.close();
-  }
+  });
 }
 
 for (const client of Object.keys(READERS) as ClientId[]) {

@@ -5,15 +5,7 @@
  * @module
  */
 import { onUse } from "../_on_use.ts";
-import type {
-  CallToolResult,
-  ListPromptsResult,
-  ListResourcesResult,
-  ListToolsResult,
-  Prompt,
-  Resource,
-  Tool,
-} from "@modelcontextprotocol/sdk/types.js";
+import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { describePermissions } from "../policy/describe.ts";
 import type { Denial } from "../learn/denial.ts";
 import type { ResolvedServer } from "../policy/resolve.ts";
@@ -263,49 +255,11 @@ export async function inspectCommand(
   );
   let render: ((denials: Denial[]) => string) | undefined;
   try {
-    const { client, request } = connected;
-    const caps = client.getServerCapabilities() ?? {};
+    const { client } = connected;
+    const { listAdvertised } = await loadConnect();
     // A list the server advertises but answers with an error is said, not fatal: the rest of
-    // what it offers is still worth seeing (a server that ended or went silent still fails).
-    const problems: string[] = [];
-    const list = async <T, R>(
-      advertised: unknown,
-      method: string,
-      send: (o: { timeout: number }) => Promise<T>,
-      pick: (result: T) => R[],
-    ): Promise<R[]> => {
-      if (!advertised) return [];
-      try {
-        return pick(await request<T>(method, send));
-      } catch (error) {
-        const code = (error as { code?: unknown })?.code;
-        if ((error as Error)?.name !== "McpError" || code === -32000 || code === -32001) {
-          throw error;
-        }
-        problems.push(
-          `${method}: the server advertises it but answered ${(error as Error).message}`,
-        );
-        return [];
-      }
-    };
-    const tools = await list<ListToolsResult, Tool>(
-      caps.tools,
-      "tools/list",
-      (o) => client.listTools(undefined, o),
-      (r) => r.tools,
-    );
-    const prompts = await list<ListPromptsResult, Prompt>(
-      caps.prompts,
-      "prompts/list",
-      (o) => client.listPrompts(undefined, o),
-      (r) => r.prompts,
-    );
-    const resources = await list<ListResourcesResult, Resource>(
-      caps.resources,
-      "resources/list",
-      (o) => client.listResources(undefined, o),
-      (r) => r.resources,
-    );
+    // what it offers is still worth seeing.
+    const { tools, prompts, resources, problems } = await listAdvertised(connected);
     const info = client.getServerVersion();
     if (ctx.json) {
       render = (denials) =>
@@ -341,7 +295,9 @@ export async function inspectCommand(
       out.push("", `Resources (${resources.length}):`);
       out.push(...resources.map((r) => `  ${r.uri}  ${r.name ?? ""}`));
     }
-    if (problems.length) out.push("", ...problems);
+    if (problems.length) {
+      out.push("", ...problems.map((p) => `Failed to list ${p}`));
+    }
     render = (denials) => [...out, ...withGap(denialLines(denials))].join("\n");
     return EXIT.ok;
   } finally {
@@ -437,10 +393,7 @@ async function connectFor(
   command: string,
 ) {
   const { server, sandbox } = await resolveFor(ctx, target, extraArgs);
-  const { connectServer } =
-    await (import(onUse("../sandbox/connect.ts", import.meta.url)) as Promise<
-      typeof import("../sandbox/connect.ts")
-    >);
+  const { connectServer } = await loadConnect();
   const log = launchDenialLog(ctx, server, sandbox);
   let connected;
   try {
@@ -460,4 +413,9 @@ async function connectFor(
     throw error;
   }
   return { server, connected, log };
+}
+
+/** The client side of a launch, loaded on use so `run` starts without the MCP SDK client. */
+function loadConnect(): Promise<typeof import("../sandbox/connect.ts")> {
+  return import(onUse("../sandbox/connect.ts", import.meta.url));
 }

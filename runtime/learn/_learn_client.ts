@@ -3,13 +3,8 @@
  *
  * @module
  */
-import type {
-  CallToolResult,
-  ListPromptsResult,
-  ListResourcesResult,
-  ListToolsResult,
-} from "@modelcontextprotocol/sdk/types.js";
-import type { connectServer } from "../sandbox/connect.ts";
+import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import { type connectServer, listAdvertised } from "../sandbox/connect.ts";
 
 /** One tool call made during learn. */
 export interface LearnCall {
@@ -64,55 +59,14 @@ export type Connected = Awaited<ReturnType<typeof connectServer>>;
  * @throws {ServerExitedError} When the server ended; `Deno.errors.TimedOut` when it went silent.
  */
 export async function listOffering(connected: Connected): Promise<ListedOffering> {
-  const caps = connected.client.getServerCapabilities() ?? {};
-  const { client, request } = connected;
-  // A server's own error answer to one list (some advertise a list they do not serve) leaves
-  // that list empty; a server that ended or went silent still fails the run.
-  const names = async <T>(
-    advertised: unknown,
-    method: string,
-    send: (o: { timeout: number }) => Promise<T>,
-    pick: (result: T) => string[],
-  ): Promise<string[]> => {
-    if (!advertised) return [];
-    try {
-      return pick(await request<T>(method, send));
-    } catch (error) {
-      const code = (error as { code?: unknown })?.code;
-      // -32000: the connection closed; -32001: no answer in time.
-      if ((error as Error)?.name !== "McpError" || code === -32000 || code === -32001) throw error;
-      errors.push(`${method}: ${(error as Error).message}`);
-      return [];
-    }
-  };
-  const schemas: Record<string, unknown> = {};
-  const errors: string[] = [];
+  const { tools, prompts, resources, problems } = await listAdvertised(connected);
   const listed = {
-    tools: await names<ListToolsResult>(
-      caps.tools,
-      "tools/list",
-      (o) => client.listTools({}, o),
-      (r) =>
-        r.tools.map((t: { name: string; inputSchema: unknown }) => {
-          schemas[t.name] = t.inputSchema;
-          return t.name;
-        }),
-    ),
-    prompts: await names<ListPromptsResult>(
-      caps.prompts,
-      "prompts/list",
-      (o) => client.listPrompts({}, o),
-      (r) => r.prompts.map((p: { name: string }) => p.name),
-    ),
-    resources: await names<ListResourcesResult>(
-      caps.resources,
-      "resources/list",
-      (o) => client.listResources({}, o),
-      (r) => r.resources.map((x: { uri: string }) => x.uri),
-    ),
-    schemas,
+    tools: tools.map((t) => t.name),
+    prompts: prompts.map((p) => p.name),
+    resources: resources.map((r) => r.uri),
+    schemas: Object.fromEntries(tools.map((t) => [t.name, t.inputSchema as unknown])),
   };
-  return errors.length ? { ...listed, errors } : listed;
+  return problems.length ? { ...listed, errors: problems } : listed;
 }
 
 /**

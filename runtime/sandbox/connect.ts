@@ -4,6 +4,14 @@
  * @module
  */
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import type {
+  ListPromptsResult,
+  ListResourcesResult,
+  ListToolsResult,
+  Prompt,
+  Resource,
+  Tool,
+} from "@modelcontextprotocol/sdk/types.js";
 import type { LaunchPlan, PrepareServerOptions } from "./launch_plan.ts";
 import type { ResolvedServer } from "../policy/resolve.ts";
 import type { ServerExitedError, ServerProcess, SpawnServerOptions } from "./server_process.ts";
@@ -205,4 +213,77 @@ async function explainFailure(
   if (!broken) return error as Error;
   const exited: ServerExitedError | undefined = await transport.exitError(EXIT_WAIT_MS);
   return exited ?? (error as Error);
+}
+
+/** What a server lists, from each list it advertises. */
+export interface ServerOffering {
+  /** Its tools. */
+  tools: Tool[];
+  /** Its prompts. */
+  prompts: Prompt[];
+  /** Its resources. */
+  resources: Resource[];
+  /**
+   * The lists it advertises but answered with an error, each as `<method>: <error>` (such a list
+   * reads as empty; some servers advertise lists they do not serve).
+   */
+  problems: string[];
+}
+
+/**
+ * Lists the tools, prompts and resources a connected server advertises. A list it answers with
+ * an error of its own is empty and the error kept; a server that ended or went silent fails.
+ *
+ * @param connected The connected server.
+ * @returns Its offering.
+ * @throws {ServerExitedError} When the server ended before it answered.
+ * @throws {Deno.errors.TimedOut} When it did not answer in time.
+ *
+ * @example
+ * ```ts ignore
+ * const { tools, problems } = await listAdvertised(await connectServer(server, options));
+ * ```
+ */
+export async function listAdvertised(connected: ConnectedServer): Promise<ServerOffering> {
+  const { client, request } = connected;
+  const caps = client.getServerCapabilities() ?? {};
+  const problems: string[] = [];
+  const list = async <T, R>(
+    advertised: unknown,
+    method: string,
+    send: (o: { timeout: number }) => Promise<T>,
+    pick: (result: T) => R[],
+  ): Promise<R[]> => {
+    if (!advertised) return [];
+    try {
+      return pick(await request<T>(method, send));
+    } catch (error) {
+      const code = (error as { code?: unknown })?.code;
+      // -32000: the connection closed; -32001: no answer in time.
+      if ((error as Error)?.name !== "McpError" || code === -32000 || code === -32001) throw error;
+      problems.push(`${method}: ${(error as Error).message}`);
+      return [];
+    }
+  };
+  return {
+    tools: await list<ListToolsResult, Tool>(
+      caps.tools,
+      "tools/list",
+      (o) => client.listTools(undefined, o),
+      (r) => r.tools,
+    ),
+    prompts: await list<ListPromptsResult, Prompt>(
+      caps.prompts,
+      "prompts/list",
+      (o) => client.listPrompts(undefined, o),
+      (r) => r.prompts,
+    ),
+    resources: await list<ListResourcesResult, Resource>(
+      caps.resources,
+      "resources/list",
+      (o) => client.listResources(undefined, o),
+      (r) => r.resources,
+    ),
+    problems,
+  };
 }

@@ -64,14 +64,14 @@ Deno.test({
       assert.match(run.stdout, /denials-fixture/);
       const lines = run.stderr.split("\n").filter((l) => l.startsWith(PREFIX));
       assert.deepEqual(lines, [
-        `${PREFIX}read ${config}: to allow it, -p dir=${config} (in place of ${own})`,
+        `${PREFIX}read ${config}: to allow it, "read": [${JSON.stringify(config)}]`,
         `${PREFIX}env FOO_TOKEN: to allow it, "secrets": { "FOO_TOKEN": { "description": "…", ` +
         `"required": false } }`,
         `${PREFIX}sys homedir: to allow it, "sys": ["homedir"]`,
         `${PREFIX}net api.example.com:443: to allow it, "net": ["api.example.com:443"]`,
-        `${PREFIX}write ${join(work, "out.txt")}: to allow it, -p dir=${
-          join(work, "out.txt")
-        } (in place of ${own})`,
+        `${PREFIX}write ${join(work, "out.txt")}: to allow it, "write": [${
+          JSON.stringify(join(work, "out.txt"))
+        }]`,
         `${PREFIX}ffi libfixture.so: to allow it, "ffi": ["libfixture.so"] with --trust`,
       ]);
       assert.ok(!run.stderr.includes("was refused env FORGED_NAME"));

@@ -66,12 +66,12 @@ Deno.test("mcp-run run writes one exact stderr line per refused access, from Den
   assert.equal(run.code, 0, run.stderr);
   assert.match(run.stdout, /denials-fixture/);
   assert.deepEqual(refusedLines(run.stderr), [
-    `${PREFIX}read ${s.config}: to allow it, -p dir=${s.config} (in place of ${s.own})`,
+    `${PREFIX}read ${s.config}: to allow it, "read": [${JSON.stringify(s.config)}]`,
     `${PREFIX}env FOO_TOKEN: to allow it, "secrets": { "FOO_TOKEN": { "description": "…", ` +
     `"required": false } }`,
     `${PREFIX}sys homedir: to allow it, "sys": ["homedir"]`,
     `${PREFIX}net api.example.com:443: to allow it, "net": ["api.example.com:443"]`,
-    `${PREFIX}write ${s.outside}: to allow it, -p dir=${s.outside} (in place of ${s.own})`,
+    `${PREFIX}write ${s.outside}: to allow it, "write": [${JSON.stringify(s.outside)}]`,
     `${PREFIX}ffi libfixture.so: it can never be granted: ffi is allowed only in docker with an ` +
     "explicit trust decision (--isolation docker --trust), never in native mode",
   ]);
@@ -182,7 +182,7 @@ Deno.test("mcp-run inspect and call print the refused accesses after their outpu
   const text = inspect.stdout.split("\nRefused (5):\n");
   assert.equal(text.length, 2, inspect.stdout);
   assert.match(text[0], /Tools \(1\):\n {2}peek/);
-  assert.ok(text[1].startsWith(`  read ${s.config}: to allow it, -p dir=`), text[1]);
+  assert.ok(text[1].startsWith(`  read ${s.config}: to allow it, "read": [`), text[1]);
 
   const json = await cli(["inspect", MANIFEST, ...params, "--format", "json"], {
     env: env(s.cache),
@@ -202,7 +202,7 @@ Deno.test("mcp-run inspect and call print the refused accesses after their outpu
   const [, refused] = call.stderr.split("Refused (6):\n");
   assert.ok(
     refused.includes(
-      `  read /etc/hostname: to allow it, -p dir=/etc/hostname (in place of ${s.own})`,
+      `  read /etc/hostname: to allow it, "read": ["/etc/hostname"]`,
     ),
     refused,
   );

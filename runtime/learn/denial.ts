@@ -68,7 +68,11 @@ function paramAllow(server: ResolvedServer, param: string, value: string): strin
 }
 
 function pathAllow(server: ResolvedServer, permission: "read" | "write", path: string): string {
-  const [param] = grantParams(server, permission);
+  // A list parameter can take one more path; a single path already given is the user's folder,
+  // and replacing it is no way to allow another.
+  const param = grantParams(server, permission).find((name) =>
+    server.manifest?.parameters[name]?.type.endsWith("[]") ?? false
+  );
   if (param !== undefined) return paramAllow(server, param, path);
   return `"${permission}": [${JSON.stringify(path)}]`;
 }

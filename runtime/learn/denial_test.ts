@@ -152,6 +152,22 @@ Deno.test("explainDenial() gives the -p value when the grant already uses a para
   assert.equal(net.allow, "-p db=db2.example.com:5432 (in place of db.example.com:5432)");
 });
 
+Deno.test("explainDenial() never offers to replace the one folder a user gave with another path", () => {
+  const manifest = {
+    name: "t",
+    description: "",
+    package: "npm:@x/srv@1.0.0",
+    args: [],
+    parameters: { dir: { type: "path" as const, description: "", required: true } },
+    permissions: { read: ["${dir}"], write: [], net: [], env: [], sys: [], run: [], ffi: [] },
+    env: {},
+    secrets: {},
+  };
+  const given = server({ params: { dir: ["/data"] }, manifest });
+  const read = explainDenial(given, { permission: "read", value: "/usr/bin/ldd" }, CONTEXT);
+  assert.equal(read.allow, '"read": ["/usr/bin/ldd"]');
+});
+
 Deno.test("explainDenial() in docker allows run and ffi only with --trust", () => {
   const denial = explainDenial(server(), { permission: "run", value: "git" }, {
     isolation: "docker",

@@ -215,7 +215,8 @@ environment names used: those you named with --env, or those without which the s
 start and with which it started (a second run with placeholders). Names it only probed are left
 out; credential-looking ones go under secrets. Programs and native libraries are never granted
 natively: the draft says why and what the docker form needs. Exits 1 when the server did not
-start (the draft is still printed, and written with --write).`,
+start (the draft is still printed, and written with --write unless the server never ran).
+Everything after -- goes to the server: give mcp-run's own options before it.`,
   check: `mcp-run check <manifest>… [--isolation deno|docker [--trust]] [--format json]
 
 Validates manifest files and reports every problem with its JSON path, line and column. Applies

@@ -59,8 +59,12 @@ export async function learnCommand(
   if (ctx.json) ctx.print(JSON.stringify(learned, null, 2));
   else ctx.print(learnReport(learned));
   // A server that cannot start natively (a native addon, say) still gets its draft: it says
-  // what the docker form needs.
-  if (options.write) {
+  // what the docker form needs. One that never ran (its code could not be fetched) asked for
+  // nothing, and an empty draft would only look right.
+  const ran = learned.initialized || learned.checks.length > 0;
+  if (options.write && !ran) {
+    ctx.printError(`Wrote no draft: the server never ran, so nothing shows what it needs.`);
+  } else if (options.write) {
     await Deno.writeTextFile(options.write, learned.text, { createNew: !options.force });
     ctx.printError(`Wrote the draft to ${options.write}: review it, then mcp-run check it.`);
   }
@@ -93,7 +97,9 @@ export function learnReport(learned: LearnedServer): string {
     );
     if (tools.length) lines.push(`  tools: ${tools.map((t) => q(t, 100)).join(", ")}`);
     for (const error of errors) {
-      lines.push(`  failed to list: ${q(error, 200)} (the server may need a setting or a host)`);
+      // "Method not found": it advertises a list it does not serve, which needs nothing.
+      const hint = /-32601/.test(error) ? "" : " (the server may need a setting or a host)";
+      lines.push(`  failed to list: ${q(error, 200)}${hint}`);
     }
   }
   for (const call of learned.calls) {

@@ -157,8 +157,13 @@ function oneLine(text: unknown): string {
 
 /** A registry name from a package name: `@scope/My_Server` → `my-server`. */
 export function draftName(packageName: string): string {
-  const last = packageName.split("/").pop() ?? packageName;
-  const name = last.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-+|-+$/g, "");
+  const parts = packageName.split("/");
+  const last = parts.pop() ?? packageName;
+  // `@hubspot/mcp-server` is named by its scope: "mcp-server" alone names no server.
+  const generic = /^(mcp|server|mcp[-_.]?server|server[-_.]?mcp)$/i.test(last);
+  const scope = parts[0]?.startsWith("@") ? parts[0].slice(1) : undefined;
+  const whole = generic && scope ? `${scope}-${last}` : last;
+  const name = whole.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-+|-+$/g, "");
   return name.slice(0, 64).replace(/-+$/, "") || "server";
 }
 

@@ -74,6 +74,8 @@ Deno.test("resolveLearnTarget() cuts a long description at a word boundary", asy
 Deno.test("draftName() makes a registry name from a package name", () => {
   assert.equal(draftName("@scope/My_Server.js"), "my-server-js");
   assert.equal(draftName("___"), "server");
+  assert.equal(draftName("@hubspot/mcp-server"), "hubspot-mcp-server");
+  assert.equal(draftName("@upstash/context7-mcp"), "context7-mcp");
 });
 
 Deno.test("scratchArgs() replaces existing paths with parameters and empty stand-ins", async () => {

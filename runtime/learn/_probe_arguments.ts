@@ -60,7 +60,7 @@ export const SAMPLE_HOSTS: readonly string[] = ["example.com"];
  *   properties: { query: { type: "string" }, count: { type: "number", minimum: 1 } },
  *   required: ["query", "count"],
  * };
- * console.log(probeArguments(schema, { path: "/tmp/x" })); // { query: "mcp-run", count: 1 }
+ * console.log(probeArguments(schema, { path: "/tmp/x" })); // { query: "mcprun1", count: 1 }
  * ```
  */
 export function probeArguments(schema: unknown, context: ProbeContext): Record<string, unknown> {
@@ -130,7 +130,8 @@ function sampleString(schema: Schema, name: string, context: ProbeContext): stri
   if (schema.format === "date") return "2026-01-01";
   if (schema.format === "email") return "user@example.com";
   if (PATH_NAME.test(name)) return context.path;
-  return "mcp-run".padEnd(Math.min(finite(schema.minLength, 0), MAX_STRING), "-");
+  // Letters and digits only: ids and keys are often checked to be alphanumeric.
+  return "mcprun1".padEnd(Math.min(finite(schema.minLength, 0), MAX_STRING), "0");
 }
 
 /** A number the schema gives, or the fallback when it gives none (or not a number). */

@@ -16,7 +16,7 @@ Deno.test("probeArguments() fills only the required properties, with the schema'
     required: ["query", "mode", "limit", "city"],
   };
   assert.deepEqual(probeArguments(schema, context), {
-    query: "mcp-run",
+    query: "mcprun1",
     mode: "fast",
     limit: 5,
     city: "Paris",
@@ -49,10 +49,10 @@ Deno.test("probeArguments() gives paths, URLs, numbers and nested objects plain 
     count: 1,
     flag: false,
     paths: ["/scratch/data"],
-    tags: ["mcp-run", "mcp-run"],
+    tags: ["mcprun1", "mcprun1"],
     nested: { when: "2026-01-01T00:00:00Z" },
     either: 3,
-    code: "mcp-run---",
+    code: "mcprun1000",
   });
 });
 

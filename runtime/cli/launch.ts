@@ -21,7 +21,6 @@ import { resolveTarget } from "../registry/resolve_target.ts";
 import { rememberLaunch } from "./_launch_hint.ts";
 import { AUDIT_ENV, CONTAINER_AUDIT_PATH } from "../learn/audit_channel.ts";
 import { isContainerOnly } from "../policy/package_kind.ts";
-import { denialLines, launchDenialLog, openAudit, storeDenials } from "./denials.ts";
 
 /**
  * `mcp-run pull <server>`: checks the manifest against the approved one (`--yes` accepts more),
@@ -119,9 +118,11 @@ export async function runCommand(
     ctx.print(formatPlan(plan, server, ctx.json));
     return EXIT.ok;
   }
-  const log = launchDenialLog(ctx, server, sandbox, { live: true });
-  // The audit FIFO is made while the checks run, rather than delaying the server's start.
-  const opening = openAudit(ctx, log);
+  // The reports' modules load and the audit FIFO is made while the checks run, rather than
+  // delaying the server's start.
+  const reports = loadDenials();
+  const logging = reports.then((d) => d.launchDenialLog(ctx, server, sandbox, { live: true }));
+  const opening = Promise.all([reports, logging]).then(([d, log]) => d.openAudit(ctx, log));
   const preparing = sandbox.prepare(server);
   // The supervisor starts while the checks run, rather than delaying the server's start.
   startGuard();
@@ -133,6 +134,7 @@ export async function runCommand(
     throw error;
   }
   const audit = await opening;
+  const log = await logging;
   let child: ServerProcess;
   try {
     child = sandbox.spawn(server, { plan, audit });
@@ -161,7 +163,7 @@ export async function runCommand(
   } finally {
     for (const [signal, handler] of handlers) Deno.removeSignalListener(signal, handler);
     await child.stop();
-    await storeDenials(ctx, server, log, "run");
+    await (await reports).storeDenials(ctx, server, log, "run");
     await remembered;
   }
 }
@@ -246,7 +248,7 @@ export async function inspectCommand(
 ): Promise<number> {
   expectArgs(line.rest, 1, 1, "give one server name or manifest path");
   const timeoutMs = timeoutOption(options.timeout);
-  const { server, connected, log } = await connectFor(
+  const { server, connected, log, reports } = await connectFor(
     ctx,
     line.rest[0],
     line.serverArgs,
@@ -298,12 +300,12 @@ export async function inspectCommand(
     if (problems.length) {
       out.push("", ...problems.map((p) => `Failed to list ${p}`));
     }
-    render = (denials) => [...out, ...withGap(denialLines(denials))].join("\n");
+    render = (denials) => [...out, ...withGap(reports.denialLines(denials))].join("\n");
     return EXIT.ok;
   } finally {
     // The denials are complete once the server has stopped: they are printed after it.
     await connected.close();
-    await storeDenials(ctx, server, log, "inspect");
+    await reports.storeDenials(ctx, server, log, "inspect");
     if (render) ctx.print(render(log.denials));
   }
 }
@@ -346,7 +348,7 @@ export async function callCommand(
   if (!args || typeof args !== "object" || Array.isArray(args)) {
     throw new TypeError(`Tool arguments must be a JSON object, got ${argsText}`);
   }
-  const { server, connected, log } = await connectFor(
+  const { server, connected, log, reports } = await connectFor(
     ctx,
     target,
     extraArgs,
@@ -367,13 +369,19 @@ export async function callCommand(
   } finally {
     // The denials are complete once the server has stopped: they are printed after it.
     await connected.close();
-    await storeDenials(ctx, server, log, "call");
-    if (result) printCallResult(ctx, result, log.denials);
-    else if (log.denials.length) ctx.printError(denialLines(log.denials).join("\n"));
+    await reports.storeDenials(ctx, server, log, "call");
+    const lines = reports.denialLines(log.denials);
+    if (result) printCallResult(ctx, result, log.denials, lines);
+    else if (lines.length) ctx.printError(lines.join("\n"));
   }
 }
 
-function printCallResult(ctx: CliContext, result: CallToolResult, denials: Denial[]): void {
+function printCallResult(
+  ctx: CliContext,
+  result: CallToolResult,
+  denials: Denial[],
+  lines: string[],
+): void {
   if (ctx.json) {
     ctx.print(JSON.stringify({ ...result, denials }, null, 2));
     return;
@@ -381,7 +389,7 @@ function printCallResult(ctx: CliContext, result: CallToolResult, denials: Denia
   const content = (result.content ?? []) as { type: string; text?: string }[];
   ctx.print(content.map((c) => c.type === "text" ? c.text : `[${c.type} content]`).join("\n"));
   // On stderr, after the result: stdout stays exactly the tool's output, for scripts.
-  if (denials.length) ctx.printError(denialLines(denials).join("\n"));
+  if (lines.length) ctx.printError(lines.join("\n"));
 }
 
 /** Resolves a target and connects an MCP client to it in the command's sandbox (inspect, call). */
@@ -393,8 +401,8 @@ async function connectFor(
   command: string,
 ) {
   const { server, sandbox } = await resolveFor(ctx, target, extraArgs);
-  const { connectServer } = await loadConnect();
-  const log = launchDenialLog(ctx, server, sandbox);
+  const [{ connectServer }, reports] = await Promise.all([loadConnect(), loadDenials()]);
+  const log = reports.launchDenialLog(ctx, server, sandbox);
   let connected;
   try {
     connected = await connectServer(server, {
@@ -407,12 +415,17 @@ async function connectFor(
   } catch (error) {
     // A server that started and failed was often refused what it needed: say what.
     if (error instanceof ServerExitedError || error instanceof Deno.errors.TimedOut) {
-      await storeDenials(ctx, server, log, command);
-      if (log.denials.length) ctx.printError(denialLines(log.denials).join("\n"));
+      await reports.storeDenials(ctx, server, log, command);
+      if (log.denials.length) ctx.printError(reports.denialLines(log.denials).join("\n"));
     }
     throw error;
   }
-  return { server, connected, log };
+  return { server, connected, log, reports };
+}
+
+/** The refusal reports' side of a launch, loaded on use while the server is prepared. */
+function loadDenials(): Promise<typeof import("./denials.ts")> {
+  return import(onUse("./denials.ts", import.meta.url));
 }
 
 /** The client side of a launch, loaded on use so `run` starts without the MCP SDK client. */

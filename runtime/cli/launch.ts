@@ -112,15 +112,15 @@ export async function runCommand(
   options: RunCommandOptions = {},
 ): Promise<number> {
   expectArgs(line.rest, 1, 1, "give one server name or manifest path");
+  // The reports' modules load while the target resolves, and the audit FIFO is made while the
+  // checks run, rather than delaying the server's start.
+  const reports = options.dryRun ? undefined : loadDenials();
   const { server, sandbox } = await resolveFor(ctx, line.rest[0], line.serverArgs);
   const plan = sandbox.plan(server);
-  if (options.dryRun) {
+  if (!reports) {
     ctx.print(formatPlan(plan, server, ctx.json));
     return EXIT.ok;
   }
-  // The reports' modules load and the audit FIFO is made while the checks run, rather than
-  // delaying the server's start.
-  const reports = loadDenials();
   const logging = reports.then((d) => d.launchDenialLog(ctx, server, sandbox, { live: true }));
   const opening = Promise.all([reports, logging]).then(([d, log]) => d.openAudit(ctx, log));
   const preparing = sandbox.prepare(server);

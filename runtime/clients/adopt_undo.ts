@@ -7,6 +7,7 @@
  */
 import { basename, dirname, join } from "../_path.ts";
 import { withFileLock, writeAtomic } from "./_atomic_file.ts";
+import { readJsonRecord } from "../_json_record.ts";
 
 /** What is kept to undo an adoption of one file. */
 interface UndoRecord {
@@ -76,22 +77,8 @@ function toBase64(bytes: Uint8Array): string {
 
 /** The record at `path`, or undefined when there is none (or it is another file's). */
 async function readRecord(path: string, file: string): Promise<UndoRecord | undefined> {
-  let text: string;
-  try {
-    text = await Deno.readTextFile(path);
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return undefined;
-    throw error;
-  }
-  let record: UndoRecord;
-  try {
-    record = JSON.parse(text) as UndoRecord;
-  } catch (error) {
-    throw new SyntaxError(`Cannot read the undo record ${path}: it is not JSON; remove it`, {
-      cause: error,
-    });
-  }
-  return record.file === file ? record : undefined;
+  const record = await readJsonRecord(path, "an undo record") as UndoRecord | undefined;
+  return record?.file === file ? record : undefined;
 }
 
 /** The folder of undo records, readable only by the owner. */

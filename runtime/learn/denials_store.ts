@@ -5,6 +5,7 @@
  * @module
  */
 import { join } from "../_path.ts";
+import { readJsonRecord } from "../_json_record.ts";
 import type { Denial } from "./denial.ts";
 
 /** What one run of a server was refused. */
@@ -97,19 +98,8 @@ export async function readDenials(
   name: string,
 ): Promise<DenialRecord | undefined> {
   const file = denialsFile(cacheRoot, name);
-  let text: string;
-  try {
-    text = await Deno.readTextFile(file);
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return undefined;
-    throw error;
-  }
-  let record: unknown;
-  try {
-    record = JSON.parse(text);
-  } catch (error) {
-    throw new SyntaxError(`"${file}" is not a denials record: remove it`, { cause: error });
-  }
+  const record = await readJsonRecord(file, "a denials record");
+  if (record === undefined) return undefined;
   const { denials, server, at } = (record ?? {}) as Partial<DenialRecord>;
   const shaped = Array.isArray(denials) && typeof server === "string" && typeof at === "string" &&
     denials.every((d) => typeof d?.asked === "string" && typeof d?.count === "number");

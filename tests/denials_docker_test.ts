@@ -33,28 +33,33 @@ function workDir(): string {
   return dir;
 }
 
+/** The fixture's folder (writable by the container's user), its cache, and its parameters. */
+function fixtureScene(work: string): { cache: string; params: string[] } {
+  const own = join(work, "own");
+  Deno.mkdirSync(own, { mode: 0o777 });
+  Deno.chmodSync(own, 0o777);
+  const params = [
+    "-p",
+    `dir=${own}`,
+    "-p",
+    `config=${join(work, "settings.json")}`,
+    "-p",
+    `outside=${join(work, "out.txt")}`,
+    "-p",
+    "target=api.example.com:443",
+  ];
+  return { cache: join(work, "cache"), params };
+}
+
 Deno.test({
   name: "mcp-run run --isolation docker reports refused accesses through the mounted FIFO",
   ignore: problem !== undefined,
   fn: async () => {
     const work = workDir();
     try {
-      const own = join(work, "own");
-      Deno.mkdirSync(own, { mode: 0o777 });
-      Deno.chmodSync(own, 0o777);
+      const { cache, params } = fixtureScene(work);
       const config = join(work, "settings.json");
       Deno.writeTextFileSync(config, "canary-config\n");
-      const cache = join(work, "cache");
-      const params = [
-        "-p",
-        `dir=${own}`,
-        "-p",
-        `config=${config}`,
-        "-p",
-        `outside=${join(work, "out.txt")}`,
-        "-p",
-        "target=api.example.com:443",
-      ];
       const stdin = JSON.stringify(initializeRequest(1, { name: "t", version: "1" })) + "\n";
       const run = await cli(["run", MANIFEST, ...params, ...CLI_DOCKER, "--", "ffi"], {
         env: { HOME: Deno.env.get("HOME") ?? "/root", MCP_RUN_CACHE: cache },
@@ -93,20 +98,7 @@ Deno.test({
   fn: async () => {
     const work = workDir();
     try {
-      const own = join(work, "own");
-      Deno.mkdirSync(own, { mode: 0o777 });
-      Deno.chmodSync(own, 0o777);
-      const cache = join(work, "cache");
-      const params = [
-        "-p",
-        `dir=${own}`,
-        "-p",
-        `config=${join(work, "settings.json")}`,
-        "-p",
-        `outside=${join(work, "out.txt")}`,
-        "-p",
-        "target=api.example.com:443",
-      ];
+      const { cache, params } = fixtureScene(work);
       const stdin = JSON.stringify(initializeRequest(1, { name: "t", version: "1" })) + "\n";
       const trusted = join(ROOT, "tests", "testdata", "denials", "trusted.jsonc");
       const run = await cli(["run", trusted, ...params, ...CLI_DOCKER, "--trust", "--", "forge"], {

@@ -1,0 +1,28 @@
+/**
+ * Which checks of the MCP layer a launch uses: the options the CLI, the manifest and the user's
+ * config give, turned into the guard's stages, in the order they judge a message.
+ *
+ * @module
+ */
+import type { ResolvedServer } from "../policy/resolve.ts";
+import type { GuardStage } from "./stage.ts";
+
+/** The guard's settings for one launch (the CLI's flags over the manifest's and the user's). */
+export interface GuardOptions {
+  /** mcp-run's cache root: the guard's state (pins, …) lives under it, out of the server's reach. */
+  cacheRoot: string;
+}
+
+/**
+ * The stages of a launch's guard, in the order a message meets them.
+ *
+ * @param server The resolved server.
+ * @param options The guard's settings.
+ * @returns The stages (protocol supervision first).
+ */
+export function guardStages(server: ResolvedServer, options: GuardOptions): GuardStage[] {
+  const stages: GuardStage[] = [];
+  void server;
+  void options;
+  return stages;
+}

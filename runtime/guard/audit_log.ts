@@ -1,0 +1,265 @@
+/**
+ * The audit log: one JSON line per answered client request (`--audit FILE`), and the same as an
+ * OpenTelemetry span when an OTLP endpoint is set. One log serves every session of a launch
+ * (`serve` shares it between its processes); each session's guard gets its stage. Recording
+ * never blocks or breaks the relay: lines and spans wait in bounded queues, and what cannot be
+ * written is dropped, counted and said once.
+ *
+ * @module
+ */
+import { basename, dirname, resolve } from "node:path";
+import { auditRecord } from "./_audit_record.ts";
+import { auditSpan, OtlpExporter, type OtlpTarget } from "./otlp.ts";
+import type { Exchange, GuardContext, GuardStage } from "./stage.ts";
+
+export { type AuditOutcome, type AuditRecord, MASKED } from "./_audit_record.ts";
+
+/** Options for {@linkcode openAuditLog}. */
+export interface OpenAuditLogOptions {
+  /** The JSONL file (`--audit`), appended to; created readable by its owner only. */
+  file?: string;
+  /** Record arguments and results too (`--audit-content`), bounded, secrets masked. */
+  content?: boolean;
+  /** Where spans go (see `otlpTarget()`), if anywhere. */
+  otlp?: OtlpTarget;
+  /** The server's name (the spans' resource). */
+  server: string;
+  /**
+   * Canonical paths the server may read or write: the file may not be under one of them, or
+   * the server could read what it is recorded doing, or rewrite it.
+   */
+  serverPaths?: string[];
+  /** Where notices go (default: stderr). */
+  log?: (line: string) => void;
+  /** Most bytes of lines waiting to be written; more are dropped and counted (default 8 MiB). */
+  maxPendingBytes?: number;
+}
+
+/**
+ * Opens the audit log of a launch: the file (checked, then opened append-only, created with mode
+ * 0600) and the span exporter. Call before the server starts, so that a bad path stops the
+ * launch with a clear error.
+ *
+ * @param options The file, whether to record content, the OTLP target, the server.
+ * @returns The log, or undefined when neither a file nor an OTLP target is given.
+ * @throws {TypeError} When the path is not a regular file (a folder, a device, a FIFO: stdout
+ *   carries the MCP messages, for one), or lies where the server may read or write.
+ * @throws {Deno.errors.NotFound} When its folder does not exist (likewise PermissionDenied …):
+ *   the message says which path and what to do.
+ * @example
+ * ```ts ignore
+ * import { openAuditLog } from "./audit_log.ts";
+ * const log = await openAuditLog({ file: "/var/log/mcp-run/time.jsonl", server: "time" });
+ * // … give log.stage() to the guard; when the launch ends:
+ * await log?.close();
+ * ```
+ */
+export async function openAuditLog(options: OpenAuditLogOptions): Promise<AuditLog | undefined> {
+  if (options.file === undefined && options.otlp === undefined) return undefined;
+  const log = options.log ?? ((line: string) => console.error(line));
+  const file = options.file === undefined ? undefined : await openAuditFile(options.file, {
+    serverPaths: options.serverPaths ?? [],
+    log,
+    maxPendingBytes: options.maxPendingBytes ?? 8 * 1024 * 1024,
+  });
+  const exporter = options.otlp &&
+    new OtlpExporter(options.otlp, { resource: { "mcp_run.server.name": options.server }, log });
+  return new AuditLog({ file, exporter, content: options.content ?? false, log });
+}
+
+/**
+ * A launch's audit log: records answered requests as JSON lines and spans. Made by
+ * {@linkcode openAuditLog}.
+ */
+export class AuditLog {
+  readonly #file: AuditFile | undefined;
+  readonly #exporter: OtlpExporter | undefined;
+  readonly #content: boolean;
+  readonly #log: (line: string) => void;
+  #failed = false;
+
+  /**
+   * Use {@linkcode openAuditLog}, which checks and opens the file.
+   *
+   * @param parts The opened file, the exporter, whether to record content, where notices go.
+   */
+  constructor(parts: {
+    file?: AuditFile;
+    exporter?: OtlpExporter;
+    content: boolean;
+    log: (line: string) => void;
+  }) {
+    this.#file = parts.file;
+    this.#exporter = parts.exporter;
+    this.#content = parts.content;
+    this.#log = parts.log;
+  }
+
+  /**
+   * The guard stage of one session: it judges nothing and records each answered request.
+   *
+   * @returns The stage, named `audit`.
+   */
+  stage(): GuardStage {
+    return { name: "audit", answered: (exchange, context) => this.record(exchange, context) };
+  }
+
+  /**
+   * Records one answered request: a line in the file, a span for the collector. Never throws.
+   *
+   * @param exchange The request, its answer, and what it cost.
+   * @param context The session's guard context (server, session, `initialize` result).
+   */
+  record(exchange: Exchange, context: GuardContext): void {
+    try {
+      const record = auditRecord(exchange, {
+        session: context.session,
+        server: context.server,
+        content: this.#content,
+      });
+      this.#file?.write(`${JSON.stringify(record)}\n`);
+      this.#exporter?.add(auditSpan(record, {
+        startedAt: exchange.startedAt,
+        traceparent: exchange.request.params?._meta &&
+          (exchange.request.params._meta as Record<string, unknown>).traceparent,
+        protocolVersion: context.serverInit?.protocolVersion,
+      }));
+    } catch (error) {
+      if (this.#failed) return;
+      this.#failed = true;
+      this.#log(`mcp-run: cannot record a request in the audit log: ${(error as Error).message}`);
+    }
+  }
+
+  /**
+   * Writes and sends what is waiting, then closes the file. Never rejects.
+   *
+   * @returns When the lines are written and the spans sent (or their timeout passed).
+   */
+  async close(): Promise<void> {
+    await Promise.all([this.#file?.close(), this.#exporter?.shutdown()]);
+  }
+}
+
+/** An audit file open for appending; whole lines, written in order, one writer at a time. */
+class AuditFile {
+  readonly #file: Deno.FsFile;
+  readonly #path: string;
+  readonly #options: { log: (line: string) => void; maxPendingBytes: number };
+  readonly #encoder = new TextEncoder();
+  #pending: string[] = [];
+  #pendingBytes = 0;
+  #writing: Promise<void> | undefined;
+  #dropped = 0;
+  #broken = false;
+
+  constructor(
+    file: Deno.FsFile,
+    path: string,
+    options: { log: (line: string) => void; maxPendingBytes: number },
+  ) {
+    this.#file = file;
+    this.#path = path;
+    this.#options = options;
+  }
+
+  /** Queues a line (ending in a newline); dropped, and counted, when too many wait. */
+  write(line: string): void {
+    if (this.#broken) return;
+    if (this.#pendingBytes + line.length > this.#options.maxPendingBytes) {
+      if (this.#dropped++ === 0) {
+        this.#options.log(
+          `mcp-run: the audit log "${this.#path}" is not keeping up; lines are dropped`,
+        );
+      }
+      return;
+    }
+    this.#pending.push(line);
+    this.#pendingBytes += line.length;
+    this.#writing ??= this.#drain().finally(() => this.#writing = undefined);
+  }
+
+  async close(): Promise<void> {
+    while (this.#writing) await this.#writing;
+    if (this.#dropped) {
+      this.#options.log(`mcp-run: ${this.#dropped} audit lines were dropped from "${this.#path}"`);
+    }
+    try {
+      this.#file.close();
+    } catch { /* already closed */ }
+  }
+
+  async #drain(): Promise<void> {
+    while (this.#pending.length && !this.#broken) {
+      // Whole lines in each write: with O_APPEND, another writer's lines never land inside them.
+      const lines = this.#pending.splice(0, 256);
+      const text = lines.join("");
+      this.#pendingBytes -= text.length;
+      try {
+        await writeAll(this.#file, this.#encoder.encode(text));
+      } catch (error) {
+        this.#broken = true;
+        this.#options.log(
+          `mcp-run: cannot write the audit log "${this.#path}": ${(error as Error).message}; ` +
+            "no further lines are written",
+        );
+      }
+    }
+    if (this.#broken) this.#pending = [];
+  }
+}
+
+async function writeAll(file: Deno.FsFile, bytes: Uint8Array): Promise<void> {
+  let done = 0;
+  while (done < bytes.length) done += await file.write(bytes.subarray(done));
+}
+
+/** Checks the path, then opens it append-only (0600 when created). */
+async function openAuditFile(
+  path: string,
+  options: { serverPaths: string[]; log: (line: string) => void; maxPendingBytes: number },
+): Promise<AuditFile> {
+  if (path.trim() === "") throw new TypeError("--audit must name a file, got an empty path");
+  const where = await canonicalTarget(path);
+  const existing = await Deno.stat(where).catch(() => undefined);
+  if (existing && !existing.isFile) {
+    throw new TypeError(
+      `Cannot write the audit log to "${path}": it is not a regular file (a folder, a device ` +
+        "or a pipe); give the path of a file",
+    );
+  }
+  const inside = options.serverPaths.find((p) => where === p || where.startsWith(`${p}/`));
+  if (inside !== undefined) {
+    throw new TypeError(
+      `Cannot write the audit log to "${path}": the server may access "${inside}", so it could ` +
+        "read or rewrite its own record; choose a file outside the server's grants",
+    );
+  }
+  let file: Deno.FsFile;
+  try {
+    file = await Deno.open(where, { append: true, create: true, mode: 0o600 });
+  } catch (error) {
+    const why = error instanceof Deno.errors.NotFound
+      ? "its folder does not exist"
+      : error instanceof Deno.errors.PermissionDenied
+      ? "permission denied"
+      : (error as Error).message;
+    const ErrorClass = (error as Error).constructor as ErrorConstructor;
+    throw new ErrorClass(
+      `Cannot open the audit log "${path}": ${why}; choose a file you can write`,
+      {
+        cause: error,
+      },
+    );
+  }
+  return new AuditFile(file, path, options);
+}
+
+/** The file's absolute path with its folder's symbolic links resolved (the file may not exist). */
+async function canonicalTarget(path: string): Promise<string> {
+  const absolute = resolve(path);
+  const real = await Deno.realPath(absolute).catch(() => undefined);
+  if (real !== undefined) return real;
+  const folder = await Deno.realPath(dirname(absolute)).catch(() => dirname(absolute));
+  return `${folder.replace(/\/$/, "")}/${basename(absolute)}`;
+}

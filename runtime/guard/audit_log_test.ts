@@ -1,0 +1,120 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { type AuditRecord, openAuditLog } from "./audit_log.ts";
+import type { Exchange, GuardContext } from "./stage.ts";
+
+function context(session: string): GuardContext {
+  return {
+    server: "fixture",
+    session,
+    clientInit: undefined,
+    serverInit: { protocolVersion: "2025-06-18" },
+    request: () => Promise.reject(new Error("no server")),
+    toClient: () => {},
+    toServer: () => {},
+    stopServer: () => {},
+    log: () => {},
+  };
+}
+
+function exchange(id: number, text = "hi"): Exchange {
+  return {
+    request: {
+      jsonrpc: "2.0",
+      id,
+      method: "tools/call",
+      params: { name: "echo", arguments: { text } },
+    },
+    response: { jsonrpc: "2.0", id, result: { content: [{ type: "text", text }] } },
+    startedAt: Date.now(),
+    durationMs: 1,
+    requestBytes: 80,
+    responseBytes: 90,
+    answeredBy: "server",
+  };
+}
+
+function readLines(file: string): AuditRecord[] {
+  return Deno.readTextFileSync(file).trimEnd().split("\n").map((l) => JSON.parse(l));
+}
+
+Deno.test("openAuditLog() appends one whole line per request from every session, mode 0600", async () => {
+  const dir = Deno.makeTempDirSync();
+  try {
+    const file = join(dir, "audit.jsonl");
+    Deno.writeTextFileSync(file, '{"earlier":true}\n', { mode: 0o600 });
+    const log = (await openAuditLog({ file, server: "fixture" }))!;
+    const a = log.stage();
+    const b = log.stage();
+    for (let i = 0; i < 500; i++) {
+      a.answered!(exchange(i, "a".repeat(3000)), context("A"));
+      b.answered!(exchange(i, "b".repeat(3000)), context("B"));
+    }
+    await log.close();
+    const lines = readLines(file);
+    assert.equal(lines.length, 1001);
+    assert.deepEqual(lines[0], { earlier: true });
+    assert.equal(lines.filter((l) => l.session === "A").length, 500);
+    assert.equal(lines.filter((l) => l.session === "B").length, 500);
+    assert.ok(lines.slice(1).every((l) => l.tool === "echo" && l.arguments === undefined));
+    const fresh = join(dir, "new.jsonl");
+    await (await openAuditLog({ file: fresh, server: "fixture" }))!.close();
+    assert.equal(Deno.statSync(fresh).mode! & 0o777, 0o600);
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
+Deno.test("openAuditLog() refuses a folder, a device, a missing folder and the server's grants", async () => {
+  const dir = Deno.realPathSync(Deno.makeTempDirSync());
+  try {
+    const granted = join(dir, "granted");
+    Deno.mkdirSync(granted);
+    const cases: [string, RegExp][] = [
+      [dir, /it is not a regular file/],
+      ["/dev/stdout", /it is not a regular file/],
+      [join(dir, "missing", "audit.jsonl"), /its folder does not exist/],
+      [join(granted, "audit.jsonl"), /the server may access ".*granted"/],
+      [join(granted, "deeper", "..", "audit.jsonl"), /the server may access/],
+    ];
+    for (const [file, message] of cases) {
+      await assert.rejects(
+        () => openAuditLog({ file, server: "fixture", serverPaths: [granted] }),
+        message,
+        file,
+      );
+    }
+    // A link in the server's folder that points outside it is judged by where it points.
+    Deno.symlinkSync(granted, join(dir, "link"));
+    await assert.rejects(
+      () =>
+        openAuditLog({
+          file: join(dir, "link", "a.jsonl"),
+          server: "fixture",
+          serverPaths: [granted],
+        }),
+      /the server may access/,
+    );
+    assert.equal(await openAuditLog({ server: "fixture" }), undefined);
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
+Deno.test("AuditLog.record() never throws and keeps going after a failure", async () => {
+  const dir = Deno.makeTempDirSync();
+  try {
+    const file = join(dir, "audit.jsonl");
+    const notices: string[] = [];
+    const log = (await openAuditLog({ file, server: "fixture", log: (l) => notices.push(l) }))!;
+    const broken = { ...exchange(1), startedAt: NaN };
+    log.record(broken, context("A"));
+    log.record(exchange(2), context("A"));
+    await log.close();
+    assert.equal(readLines(file).length, 1);
+    assert.equal(notices.length, 1);
+    assert.match(notices[0], /cannot record a request in the audit log/);
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});

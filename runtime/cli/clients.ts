@@ -49,6 +49,8 @@ export interface ClientCommandOptions {
   envFile?: string;
   /** Extra server arguments after `--`. */
   extraArgs: string[];
+  /** `--audit FILE`, `--audit-content`: the launcher form's entry keeps an audit log. */
+  audit?: { file?: string; content?: boolean };
 }
 
 /** A usage problem of a client option, which the CLI reports with exit code 2. */
@@ -231,6 +233,7 @@ async function printPlainEntry(
   // The entry form of the same name as the isolation (docker for a package that runs only in
   // a container), unless one is chosen.
   const chosen = options.form !== undefined ? formOption(options, "deno") : undefined;
+  refuseAuditOutsideLauncher(options, chosen ?? "deno");
   if (chosen === "launcher") {
     throw new ClientUsageError(
       "--form launcher writes the entry for one client: add --client C (claude-desktop, " +
@@ -278,6 +281,19 @@ function formOption(options: ClientCommandOptions, fallback: Form): Form {
     throw new ClientUsageError(`--form must be deno, launcher or docker, got "${form}"`);
   }
   return form as Form;
+}
+
+/** Only the launcher sees the MCP messages, so only its entry can keep an audit log. */
+function refuseAuditOutsideLauncher(options: ClientCommandOptions, form: Form): void {
+  const { file, content } = options.audit ?? {};
+  if (file === undefined && !content) return;
+  if (file === undefined) throw new ClientUsageError("--audit-content needs --audit FILE");
+  if (form !== "launcher") {
+    throw new ClientUsageError(
+      "--audit needs --form launcher: only an entry that starts mcp-run sees the MCP messages " +
+        "(add --form launcher --client C)",
+    );
+  }
 }
 
 /** A `pypi:` or `oci:` server has no deno form: it runs only in a container. */
@@ -348,6 +364,7 @@ async function buildEntry(
   if (options.envFile !== undefined && form !== "docker") {
     throw new ClientUsageError("--env-file needs --form docker");
   }
+  refuseAuditOutsideLauncher(options, form);
   // Resolved exactly as `run` does, for the entry's isolation: a package that runs only in a
   // container resolves for docker, and gets the launcher form unless one is chosen.
   const resolved = await resolveTarget(target, {
@@ -427,6 +444,9 @@ async function launcherLaunch(
     registrySources: ctx.registrySources.map(absolute),
     registries: ctx.registries,
     extraArgs: options.extraArgs,
+    audit: options.audit?.file === undefined
+      ? undefined
+      : { file: absolute(options.audit.file), content: options.audit.content },
     // A container package's image comes from the launcher's own user config at each start,
     // unless --image named one.
     docker: options.isolation === "docker"

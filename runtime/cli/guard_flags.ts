@@ -5,6 +5,7 @@
  * @module
  */
 import type { GuardOptions } from "../guard/guard_options.ts";
+import type { AuditLog } from "../guard/audit_log.ts";
 import { type GuardStage, guardStages } from "../guard/guard_options.ts";
 import type { ResolvedServer } from "../policy/resolve.ts";
 import { type CliContext, UsageError } from "./context.ts";
@@ -13,10 +14,14 @@ import { type CliContext, UsageError } from "./context.ts";
 export interface GuardFlags {
   /** `--request-timeout SECONDS` (run; serve reads it for its bridge). */
   "request-timeout"?: string;
+  /** `--audit FILE`: the audit log's JSONL file. */
+  audit?: string;
+  /** `--audit-content`: record arguments and results too. */
+  "audit-content"?: boolean;
 }
 
 /** The guard options `run` and `serve` take (besides `--request-timeout`, which both have). */
-export const GUARD_OPTIONS: readonly string[] = [];
+export const GUARD_OPTIONS: readonly string[] = ["audit", "audit-content"];
 
 /** What a launch's guard is made of. */
 export interface GuardSetup {
@@ -32,11 +37,18 @@ export interface GuardSetup {
  * @param ctx CLI context (the cache root, where the guard keeps its state).
  * @param server The resolved server (its manifest's guard settings).
  * @param flags The options as parsed.
+ * @param opened What the launch opened for its guard beforehand: the audit log (see
+ *   `openAuditFlags()`), shared by every session.
  * @returns The stages and the timeout.
  * @throws {UsageError} When an option's value is not valid.
  */
-export function guardSetup(ctx: CliContext, server: ResolvedServer, flags: GuardFlags): GuardSetup {
-  const options: GuardOptions = { cacheRoot: ctx.target.cacheRoot };
+export function guardSetup(
+  ctx: CliContext,
+  server: ResolvedServer,
+  flags: GuardFlags,
+  opened: { audit?: AuditLog } = {},
+): GuardSetup {
+  const options: GuardOptions = { cacheRoot: ctx.target.cacheRoot, audit: opened.audit };
   return {
     stages: guardStages(server, options),
     requestTimeoutMs: seconds("request-timeout", flags["request-timeout"]),

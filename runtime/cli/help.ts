@@ -87,6 +87,14 @@ Options:
       --env-file F         install --form docker: write the secrets (from mcp-run's
                            environment) to F, readable only by you, and pass it to docker;
                            for clients that cannot reference a secret (Claude Desktop, Zed)
+      --audit FILE         run/serve: append one JSON line per answered request to FILE (time,
+                           session, method, tool, duration, outcome, sizes), created readable
+                           only by you; never a file the server may access. Launcher entries
+                           (config/install --form launcher) pass it on. With
+                           OTEL_EXPORTER_OTLP_ENDPOINT (or _TRACES_ENDPOINT, _HEADERS) set, each
+                           request is also sent as an OpenTelemetry span (OTLP/HTTP JSON)
+      --audit-content      With --audit or OTLP: record arguments and results too (long values
+                           cut, fields named like secrets, tokens, passwords or keys masked)
   -h, --help               Show help (also: mcp-run <command> --help)
 
 Exit codes: 0 ok · 1 error · 2 bad usage · 3 invalid manifest or refused grant ·
@@ -101,7 +109,9 @@ config. Pulls the code on first use (progress on stderr). Stdout carries only MC
 --dry-run prints the program, argv, environment names and folder instead of starting (without
 the per-launch DENO_AUDIT_PERMISSIONS channel). Each access the server is refused is written to
 stderr once, as it happens: "mcp-run: <server> was refused <what>: to allow it, <change>" (or
-why it can never be granted); mcp-run denials <server> lists them later.`,
+why it can never be granted); mcp-run denials <server> lists them later.
+--audit FILE appends one JSON line per answered request (refused ones too, with the check that
+refused them); --audit-content adds arguments and results, bounded and with secrets masked.`,
   pull: `mcp-run pull <server> [-p …]
 
 Caches the server's code and writes its lockfile; no server code runs. Later runs are offline.
@@ -182,6 +192,8 @@ Options:
                            faster, but progress, logging and server requests (sampling,
                            elicitation, roots) then reach only clients that keep the GET
                            stream open
+  --audit FILE             One JSON line per answered request of every session (see run);
+                           --audit-content adds arguments and results
   --dry-run                Print the launch plan and the address instead of serving`,
   config: `mcp-run config <server> [--client C] [--form deno|launcher|docker] [-p …] [--image IMAGE]
 

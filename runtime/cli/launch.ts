@@ -17,6 +17,7 @@ import { ServerExitedError, type ServerProcess } from "../sandbox/server_process
 import { shellQuote } from "../sandbox/shell_quote.ts";
 import { relayStdio } from "../sandbox/stdio_relay.ts";
 import { type GuardFlags, guardSetup } from "./guard_flags.ts";
+import { openAuditFlags } from "./_audit_flags.ts";
 import { type CliContext, type CommandLine, EXIT, expectArgs, UsageError } from "./context.ts";
 import { resolveTarget } from "../registry/resolve_target.ts";
 import { rememberLaunch } from "./_launch_hint.ts";
@@ -120,7 +121,9 @@ export async function runCommand(
   const reports = options.dryRun ? undefined : loadDenials();
   const { server, sandbox } = await resolveFor(ctx, line.rest[0], line.serverArgs);
   const plan = sandbox.plan(server);
-  const guard = guardSetup(ctx, server, options.guard ?? {});
+  // Opened before the server starts: a bad --audit path is a usage error, and nothing ran.
+  const auditLog = reports ? await openAuditFlags(ctx, server, options.guard ?? {}) : undefined;
+  const guard = guardSetup(ctx, server, options.guard ?? {}, { audit: auditLog });
   if (!reports) {
     ctx.print(formatPlan(plan, server, ctx.json));
     return EXIT.ok;
@@ -167,6 +170,7 @@ export async function runCommand(
   } finally {
     for (const [signal, handler] of handlers) Deno.removeSignalListener(signal, handler);
     await child.stop();
+    await auditLog?.close();
     await (await reports).storeDenials(ctx, server, log, "run");
     await remembered;
   }

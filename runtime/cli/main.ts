@@ -40,6 +40,7 @@ function clientOptions(values: CliValues, line: CommandLine): ClientCommandOptio
     launcher: values.launcher,
     envFile: values["env-file"],
     extraArgs: line.serverArgs,
+    audit: { file: values.audit, content: values["audit-content"] },
   };
 }
 

@@ -66,6 +66,8 @@ export const OPTIONS = {
   env: { type: "string", multiple: true },
   write: { type: "string" },
   "no-probe": { type: "boolean" },
+  audit: { type: "string" },
+  "audit-content": { type: "boolean" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -116,8 +118,9 @@ const COMMAND_OPTIONS: Record<string, readonly string[]> = {
   inspect: [...LAUNCH, "timeout", "yes"],
   call: [...LAUNCH, "timeout", "yes"],
   serve: [...LAUNCH, ...SERVE, ...GUARD_OPTIONS, "dry-run", "yes"],
-  config: [...LAUNCH, ...CLIENT, "yes"],
-  install: [...LAUNCH, ...CLIENT, "yes"],
+  // Launcher-form entries pass the audit options on to the run they start.
+  config: [...LAUNCH, ...CLIENT, "audit", "audit-content", "yes"],
+  install: [...LAUNCH, ...CLIENT, "audit", "audit-content", "yes"],
   uninstall: CLIENT,
   clients: ["scope"],
   // No -p: each entry's parameters come from its own arguments.

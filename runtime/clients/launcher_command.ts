@@ -53,6 +53,8 @@ export interface LauncherCommandOptions {
   extraArgs?: string[];
   /** Run the server in docker (`--isolation docker`), with this image if given. */
   docker?: { image?: string };
+  /** The audit log the entry keeps: `--audit FILE` (absolute), `--audit-content`. */
+  audit?: { file: string; content?: boolean };
 }
 
 /**
@@ -120,6 +122,8 @@ export function launcherCommand(
       ...(registries.NPM_CONFIG_REGISTRY ? ["--npm-registry", registries.NPM_CONFIG_REGISTRY] : []),
       ...(options.docker ? ["--isolation", "docker"] : []),
       ...(options.docker?.image ? ["--image", options.docker.image] : []),
+      ...(options.audit ? ["--audit", options.audit.file] : []),
+      ...(options.audit?.content ? ["--audit-content"] : []),
       ...(options.extraArgs?.length ? ["--", ...options.extraArgs] : []),
     ],
     env: {

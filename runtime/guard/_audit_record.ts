@@ -70,6 +70,8 @@ const MAX_STRING = 2048;
 const MAX_ENTRIES = 64;
 const MAX_DEPTH = 8;
 const DEFAULT_BUDGET = 16_384;
+/** Who answers when the guard fails a request itself (see `Guard.fail()`). */
+const GUARD = "mcp-run";
 
 /**
  * Field names whose values are never written: tokens, passwords, keys, secrets, credentials,
@@ -149,7 +151,10 @@ function outcome(
   if (response.error !== undefined) {
     const code = typeof error.code === "number" ? error.code : null;
     const message = cut(String(error.message ?? ""), MAX_MESSAGE);
-    const refused = answeredBy === "server" ? "error" : `refused-by-${by.answeredBy}` as const;
+    // The guard itself ("mcp-run") answers a timeout or a server that ended: not a refusal.
+    const refused = answeredBy === "server" || answeredBy === GUARD
+      ? "error"
+      : `refused-by-${by.answeredBy}` as const;
     return { outcome: refused, error: { code, message }, ...by };
   }
   const result = asObject(response.result);
@@ -177,11 +182,8 @@ function addContent(
 ): void {
   const params = asObject(request.params);
   const { _meta: _, ...rest } = params;
-  const asked = "arguments" in params && (record.tool !== undefined || record.prompt !== undefined)
-    ? params.arguments
-    : Object.keys(rest).length
-    ? rest
-    : undefined;
+  const named = record.tool !== undefined || record.prompt !== undefined;
+  const asked = named ? params.arguments : Object.keys(rest).length ? rest : undefined;
   const answer = response.error !== undefined ? asObject(response.error).data : response.result;
   let wasCut = false;
   for (const [field, value] of [["arguments", asked], ["result", answer]] as const) {

@@ -73,6 +73,12 @@ Deno.test("auditRecord() tells errors, tool errors and refusals by a stage apart
   );
   assert.equal(refused.outcome, "refused-by-pins");
   assert.equal(refused.answeredBy, "pins");
+  const timedOut = auditRecord(
+    exchange({ method: "tools/call" }, { error: { code: -32001, message: "late" } }, "mcp-run"),
+    SESSION,
+  );
+  assert.equal(timedOut.outcome, "error");
+  assert.equal(timedOut.answeredBy, "mcp-run");
 });
 
 Deno.test("auditRecord() leaves content out unless asked", () => {

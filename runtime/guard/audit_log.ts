@@ -67,12 +67,36 @@ export async function openAuditLog(options: OpenAuditLogOptions): Promise<AuditL
   return new AuditLog({ file, exporter, content: options.content ?? false, log });
 }
 
+/** Where the audit log's lines go: whole lines, in order; never blocks, never throws. */
+export interface AuditLineSink {
+  /**
+   * Queues one line.
+   *
+   * @param line A JSON text ending in a newline.
+   */
+  write(line: string): void;
+  /** Writes what is queued and releases the sink; never rejects. */
+  close(): Promise<void>;
+}
+
+/** What an {@linkcode AuditLog} records to, and how. */
+export interface AuditLogParts {
+  /** The JSONL file's sink, if any. */
+  file?: AuditLineSink;
+  /** The span exporter, if any. */
+  exporter?: OtlpExporter;
+  /** Whether arguments and results are recorded. */
+  content: boolean;
+  /** Where notices go. */
+  log: (line: string) => void;
+}
+
 /**
  * A launch's audit log: records answered requests as JSON lines and spans. Made by
  * {@linkcode openAuditLog}.
  */
 export class AuditLog {
-  readonly #file: AuditFile | undefined;
+  readonly #file: AuditLineSink | undefined;
   readonly #exporter: OtlpExporter | undefined;
   readonly #content: boolean;
   readonly #log: (line: string) => void;
@@ -83,12 +107,7 @@ export class AuditLog {
    *
    * @param parts The opened file, the exporter, whether to record content, where notices go.
    */
-  constructor(parts: {
-    file?: AuditFile;
-    exporter?: OtlpExporter;
-    content: boolean;
-    log: (line: string) => void;
-  }) {
+  constructor(parts: AuditLogParts) {
     this.#file = parts.file;
     this.#exporter = parts.exporter;
     this.#content = parts.content;
@@ -142,7 +161,7 @@ export class AuditLog {
 }
 
 /** An audit file open for appending; whole lines, written in order, one writer at a time. */
-class AuditFile {
+class AuditFile implements AuditLineSink {
   readonly #file: Deno.FsFile;
   readonly #path: string;
   readonly #options: { log: (line: string) => void; maxPendingBytes: number };

@@ -6,6 +6,7 @@
  */
 import type { ResolvedServer } from "../policy/resolve.ts";
 import type { GuardStage } from "./stage.ts";
+import type { AuditLog } from "./audit_log.ts";
 
 export type { GuardStage };
 import { notificationLimit, serverRequestCheck } from "./supervision.ts";
@@ -16,6 +17,8 @@ export interface GuardOptions {
   cacheRoot: string;
   /** Notifications per second the server may send the client (default 100, burst 500). */
   notificationsPerSecond?: number;
+  /** The launch's audit log, opened by the CLI (see `openAuditLog()`); default: none. */
+  audit?: AuditLog;
 }
 
 /**
@@ -30,6 +33,8 @@ export function guardStages(server: ResolvedServer, options: GuardOptions): Guar
     notificationLimit({ perSecond: options.notificationsPerSecond }),
     serverRequestCheck(),
   ];
+  // Last: every answer, the stages' own included, is recorded as the client received it.
+  if (options.audit) stages.push(options.audit.stage());
   void server;
   return stages;
 }

@@ -79,3 +79,19 @@ Deno.test("launcherCommand() passes saved manifests, registries, mirrors and doc
   ]);
   assert.equal(entry.env.JSR_URL, "https://jsr.example/");
 });
+
+Deno.test("launcherCommand() passes the audit log's options on to the run it starts", () => {
+  const options = { target: "filesystem", cacheRoot: "/c", deno: "deno", launcher: CHECKOUT };
+  const plain = launcherCommand(SERVER, options);
+  assert.ok(!plain.args.includes("--audit"));
+  const audited = launcherCommand(SERVER, {
+    ...options,
+    audit: { file: "/var/log/mcp/fs.jsonl", content: true },
+    extraArgs: ["--verbose"],
+  });
+  const tail = audited.args.slice(audited.args.indexOf("--cache"));
+  assert.deepEqual(tail, [
+    ...["--cache", "/c", "--audit", "/var/log/mcp/fs.jsonl", "--audit-content"],
+    ...["--", "--verbose"],
+  ]);
+});

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { type AuditRecord, openAuditLog } from "./audit_log.ts";
-import type { Exchange, GuardContext } from "./stage.ts";
+import { errorAnswer, Guard, GuardErrorCode } from "./guard.ts";
+import type { Exchange, GuardContext, GuardStage, Message } from "./stage.ts";
 
 function context(session: string): GuardContext {
   return {
@@ -114,6 +115,49 @@ Deno.test("AuditLog.record() never throws and keeps going after a failure", asyn
     assert.equal(readLines(file).length, 1);
     assert.equal(notices.length, 1);
     assert.match(notices[0], /cannot record a request in the audit log/);
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
+Deno.test("AuditLog.stage() in a Guard records a refused call with the stage that refused it", async () => {
+  const dir = Deno.makeTempDirSync();
+  try {
+    const file = join(dir, "audit.jsonl");
+    const log = (await openAuditLog({ file, server: "fixture", content: true }))!;
+    const refuse: GuardStage = {
+      name: "filter",
+      fromClient: (message) =>
+        message.method === "tools/call" && message.params?.name === "delete_all"
+          ? { reply: errorAnswer(message.id!, GuardErrorCode.Refused, "delete_all is excluded") }
+          : { pass: message },
+    };
+    const toServer: Message[] = [];
+    const guard = new Guard([refuse, log.stage()], {
+      toClient: () => {},
+      toServer: (m) => void toServer.push(m),
+      stopServer: () => {},
+      log: () => {},
+    }, { server: "fixture", session: "S" });
+    const call = (id: number, name: string) => ({
+      jsonrpc: "2.0",
+      id,
+      method: "tools/call",
+      params: { name, arguments: { password: "hunter2", path: "/x" } },
+    });
+    await guard.fromClient(call(1, "delete_all"));
+    await guard.fromClient(call(2, "read"));
+    await guard.fromServer({ jsonrpc: "2.0", id: 2, result: { content: [] } });
+    await guard.close("done");
+    await log.close();
+    const [refused, passed] = readLines(file);
+    assert.equal(toServer.length, 1, "the refused call never reached the server");
+    assert.equal(refused.outcome, "refused-by-filter");
+    assert.equal(refused.answeredBy, "filter");
+    assert.deepEqual(refused.error, { code: -32600, message: "delete_all is excluded" });
+    assert.deepEqual(refused.arguments, { password: "[masked]", path: "/x" });
+    assert.equal(passed.outcome, "ok");
+    assert.equal(passed.session, "S");
   } finally {
     Deno.removeSync(dir, { recursive: true });
   }

@@ -9,7 +9,7 @@
  * - `hang`: never answers but still answers ping; `freeze`: never answers anything again.
  */
 const encoder = new TextEncoder();
-const write = (line: string) => Deno.stdout.writeSync(encoder.encode(line + "\n"));
+const write = (line: string): void => void Deno.stdout.writeSync(encoder.encode(line + "\n"));
 const send = (message: unknown) => write(JSON.stringify(message));
 const waiting = new Map<string | number, (m: Record<string, unknown>) => void>();
 let asked = 0;

@@ -36,7 +36,7 @@ export interface GuardSetup {
  *
  * @param ctx CLI context (the cache root, where the guard keeps its state).
  * @param server The resolved server (its manifest's guard settings).
- * @param flags The options as parsed.
+ * @param flags The options as parsed (`serve`'s `--session-mode` among them).
  * @param opened What the launch opened for its guard beforehand: the audit log (see
  *   `openAuditFlags()`), shared by every session.
  * @returns The stages and the timeout.
@@ -45,10 +45,14 @@ export interface GuardSetup {
 export function guardSetup(
   ctx: CliContext,
   server: ResolvedServer,
-  flags: GuardFlags,
+  flags: GuardFlags & { "session-mode"?: string },
   opened: { audit?: AuditLog } = {},
 ): GuardSetup {
-  const options: GuardOptions = { cacheRoot: ctx.target.cacheRoot, audit: opened.audit };
+  const options: GuardOptions = {
+    cacheRoot: ctx.target.cacheRoot,
+    checkServerRequests: flags["session-mode"] !== "shared",
+    audit: opened.audit,
+  };
   return {
     stages: guardStages(server, options),
     requestTimeoutMs: seconds("request-timeout", flags["request-timeout"]),

@@ -19,6 +19,12 @@ export interface GuardOptions {
   notificationsPerSecond?: number;
   /** The launch's audit log, opened by the CLI (see `openAuditLog()`); default: none. */
   audit?: AuditLog;
+  /**
+   * Whether the guard checks the server's requests against the client's declared capabilities
+   * (default true). A process shared by several sessions is initialized by the first one only,
+   * so there the HTTP bridge routes each request to a session instead.
+   */
+  checkServerRequests?: boolean;
 }
 
 /**
@@ -29,10 +35,8 @@ export interface GuardOptions {
  * @returns The stages (protocol supervision first).
  */
 export function guardStages(server: ResolvedServer, options: GuardOptions): GuardStage[] {
-  const stages: GuardStage[] = [
-    notificationLimit({ perSecond: options.notificationsPerSecond }),
-    serverRequestCheck(),
-  ];
+  const stages: GuardStage[] = [notificationLimit({ perSecond: options.notificationsPerSecond })];
+  if (options.checkServerRequests !== false) stages.push(serverRequestCheck());
   // Last: every answer, the stages' own included, is recorded as the client received it.
   if (options.audit) stages.push(options.audit.stage());
   void server;

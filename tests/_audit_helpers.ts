@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
-import type { AuditRecord } from "../runtime/guard/audit_log.ts";
+import type { AuditEvent, AuditRecord } from "../runtime/guard/audit_log.ts";
 import type { OtlpSpan } from "../runtime/guard/otlp.ts";
 import { ROOT, toolEnv } from "./_helpers.ts";
 
@@ -141,8 +141,16 @@ export async function exercise(client: Client, canary: Canaries): Promise<void> 
   await assert.rejects(() => client.callTool({ name: "missing", arguments: {} }), /Unknown tool/);
 }
 
-/** Reads the audit file once it holds `count` lines for `session`s (at most 20 s). */
-export async function auditLines(file: string, count: number): Promise<AuditRecord[]> {
+/** The lines of an audit file: answered requests, and other messages (events). */
+export interface AuditLines {
+  /** Answered requests. */
+  records: AuditRecord[];
+  /** Server requests, list changes, cancellations. */
+  events: AuditEvent[];
+}
+
+/** Reads the audit file once it holds `count` lines (at most 20 s). */
+export async function auditLines(file: string, count: number): Promise<AuditLines> {
   const deadline = Date.now() + 20_000;
   for (;;) {
     let text = "";
@@ -150,7 +158,13 @@ export async function auditLines(file: string, count: number): Promise<AuditReco
       text = await Deno.readTextFile(file);
     } catch { /* not yet */ }
     const lines = text.split("\n").filter((l) => l !== "");
-    if (lines.length >= count || Date.now() > deadline) return lines.map((l) => JSON.parse(l));
+    if (lines.length >= count || Date.now() > deadline) {
+      const parsed = lines.map((l) => JSON.parse(l));
+      return {
+        records: parsed.filter((l) => "outcome" in l),
+        events: parsed.filter((l) => "event" in l),
+      };
+    }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
@@ -169,7 +183,7 @@ export async function collected(collector: Collector, count: number): Promise<Re
  * huge answer, no line per flooded notification, and the canaries.
  */
 export function checkExercised(
-  records: AuditRecord[],
+  { records, events }: AuditLines,
   canary: Canaries,
   options: { content: boolean },
 ): void {
@@ -190,8 +204,12 @@ export function checkExercised(
   assert.equal(byTool("missing").error?.code, -32602);
   assert.equal(records.find((r) => r.method === "prompts/get")?.prompt, "greet");
   assert.equal(records.find((r) => r.method === "resources/read")?.uri, "file:///fixture/r");
-  // One line per request: the 20 000 notifications of the flood are not there.
-  assert.ok(records.length < 20, `${records.length} lines`);
+  // One line per request: the 20 000 notifications of the flood are not there, the list change is.
+  assert.equal(records.length + events.length, new Set([...records, ...events]).size);
+  assert.ok(records.length + events.length < 20, `${records.length + events.length} lines`);
+  assert.deepEqual(events.map((e) => [e.from, e.event, e.method]), [
+    ["server", "notification", "notifications/tools/list_changed"],
+  ]);
   const text = JSON.stringify(records);
   assert.ok(!text.includes(canary.secret), "the secret-looking argument is masked");
   if (options.content) {

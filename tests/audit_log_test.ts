@@ -60,12 +60,13 @@ async function auditedRun(options: { content: boolean; docker?: boolean }): Prom
     } finally {
       await client.close();
     }
-    const records = await auditLines(file, 9);
+    const lines = await auditLines(file, 10);
+    const { records } = lines;
     assert.equal(Deno.statSync(file).mode! & 0o777, 0o600);
     const session = records[0].session;
     assert.ok(records.every((r) => r.session === session), stderr());
     assert.deepEqual(records[0].method, "initialize");
-    checkExercised(records, canary, options);
+    checkExercised(lines, canary, options);
     const hang = records.find((r) => r.tool === "hang")!;
     assert.equal(hang.outcome, "error");
     assert.equal(hang.answeredBy, "mcp-run");
@@ -173,11 +174,14 @@ async function auditedServe(options: { docker?: boolean }): Promise<void> {
       await served.child.status;
       await served.pump.catch(() => {});
     }
-    const records = await auditLines(file, 16);
+    const { records, events } = await auditLines(file, 18);
     const sessions = [...new Set(records.map((r) => r.session))];
     assert.equal(sessions.length, 2, served.stderr());
     for (const session of sessions) {
-      const own = records.filter((r) => r.session === session);
+      const own = {
+        records: records.filter((r) => r.session === session),
+        events: events.filter((e) => e.session === session),
+      };
       checkExercised(own, canary, { content: true });
       checkSpans(
         collector.spans.filter((s) => spanAttributes(s)["mcp.session.id"] === session),

@@ -88,8 +88,9 @@ Options:
                            environment) to F, readable only by you, and pass it to docker;
                            for clients that cannot reference a secret (Claude Desktop, Zed)
       --audit FILE         run/serve: append one JSON line per answered request to FILE (time,
-                           session, method, tool, duration, outcome, sizes), created readable
-                           only by you; never a file the server may access. Launcher entries
+                           session, method, tool, duration, outcome, sizes), and one per server
+                           request, list change or cancellation; created readable only by
+                           you, never a file the server may access. Launcher entries
                            (config/install --form launcher) pass it on. With
                            OTEL_EXPORTER_OTLP_ENDPOINT (or _TRACES_ENDPOINT, _HEADERS) set, each
                            request is also sent as an OpenTelemetry span (OTLP/HTTP JSON)

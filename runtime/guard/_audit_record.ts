@@ -128,6 +128,90 @@ export function auditRecord(exchange: Exchange, options: AuditRecordOptions): Au
   return record;
 }
 
+/**
+ * Messages worth a line besides answered requests: what the server asks of the client
+ * (sampling, elicitation, roots), its list changes (a definition may have changed under the
+ * client), and the client's cancellations (a cancelled request gets no answer, so no other line).
+ */
+export const AUDITED_EVENTS: ReadonlySet<string> = new Set([
+  "sampling/createMessage",
+  "elicitation/create",
+  "roots/list",
+  "notifications/tools/list_changed",
+  "notifications/prompts/list_changed",
+  "notifications/resources/list_changed",
+  "notifications/cancelled",
+]);
+
+/** One line of the audit log for a message that is not an answered request. */
+export interface AuditEvent {
+  /** When it passed (ISO 8601). */
+  time: string;
+  /** The connection's id. */
+  session: string;
+  /** The server's name. */
+  server: string;
+  /** Who sent it. */
+  from: "client" | "server";
+  /** `request` (the server's, to the client) or `notification`. */
+  event: "request" | "notification";
+  /** Its method. */
+  method: string;
+  /** A request's id. */
+  id?: RequestId;
+  /** Its size, in bytes of JSON text. */
+  bytes: number;
+  /** With content: its parameters, bounded and masked. */
+  params?: unknown;
+  /** With content: set when a value was cut. */
+  contentCut?: true;
+}
+
+/**
+ * The audit line of a message that is not an answered request (see {@linkcode AUDITED_EVENTS}).
+ *
+ * @param message The message, as it passed the guard.
+ * @param from Who sent it.
+ * @param options The session, the server, whether to record content.
+ * @returns The line's record.
+ * @example
+ * ```ts
+ * import { auditEvent } from "./_audit_record.ts";
+ * const event = auditEvent(
+ *   { jsonrpc: "2.0", method: "notifications/tools/list_changed" },
+ *   "server",
+ *   { session: "s1", server: "time" },
+ * );
+ * console.log(event.event, event.method); // notification notifications/tools/list_changed
+ * ```
+ */
+export function auditEvent(
+  message: Message,
+  from: "client" | "server",
+  options: AuditRecordOptions,
+): AuditEvent {
+  const isRequest = typeof message.id === "string" || typeof message.id === "number";
+  const event: AuditEvent = {
+    time: new Date().toISOString(),
+    session: options.session,
+    server: options.server,
+    from,
+    event: isRequest ? "request" : "notification",
+    method: cut(String(message.method ?? ""), MAX_NAME),
+    ...(isRequest
+      ? { id: typeof message.id === "string" ? cut(message.id, MAX_NAME) : message.id! }
+      : {}),
+    bytes: new TextEncoder().encode(JSON.stringify(message)).length,
+  };
+  const { _meta: _, ...params } = asObject(message.params);
+  if (options.content && Object.keys(params).length) {
+    const bounded = new Bounder(options.contentBudget ?? DEFAULT_BUDGET);
+    event.params = bounded.value(params, 0);
+    if (bounded.cut) event.contentCut = true;
+  }
+  return event;
+}
+
 /** The tool, prompt or resource a request is about, by its method. */
 function target(
   method: string,

@@ -8,11 +8,14 @@
  * @module
  */
 import { basename, dirname, resolve } from "node:path";
-import { auditRecord } from "./_audit_record.ts";
+import { AUDITED_EVENTS, auditEvent, auditRecord } from "./_audit_record.ts";
 import { auditSpan, OtlpExporter, type OtlpTarget } from "./otlp.ts";
-import type { Exchange, GuardContext, GuardStage } from "./stage.ts";
+import type { Exchange, GuardContext, GuardStage, Message } from "./stage.ts";
 
-export { type AuditOutcome, type AuditRecord, MASKED } from "./_audit_record.ts";
+export { type AuditEvent, type AuditOutcome, type AuditRecord, MASKED } from "./_audit_record.ts";
+
+/** Most event lines (server requests, list changes, cancellations) one session writes. */
+const MAX_EVENTS_PER_SESSION = 1000;
 
 /** Options for {@linkcode openAuditLog}. */
 export interface OpenAuditLogOptions {
@@ -59,6 +62,7 @@ export async function openAuditLog(options: OpenAuditLogOptions): Promise<AuditL
   const log = options.log ?? ((line: string) => console.error(line));
   const file = options.file === undefined ? undefined : await openAuditFile(options.file, {
     serverPaths: options.serverPaths ?? [],
+    content: options.content ?? false,
     log,
     maxPendingBytes: options.maxPendingBytes ?? 8 * 1024 * 1024,
   });
@@ -120,7 +124,37 @@ export class AuditLog {
    * @returns The stage, named `audit`.
    */
   stage(): GuardStage {
-    return { name: "audit", answered: (exchange, context) => this.record(exchange, context) };
+    let events = 0;
+    let unrecorded = 0;
+    let session: GuardContext | undefined;
+    // Bounded per session: a server may send list changes as often as the rate limit lets it.
+    const event = (message: Message, from: "client" | "server", context: GuardContext) => {
+      session = context;
+      if (typeof message.method !== "string" || !AUDITED_EVENTS.has(message.method)) return;
+      if (events++ < MAX_EVENTS_PER_SESSION) this.#event(message, from, context);
+      else unrecorded++;
+    };
+    return {
+      name: "audit",
+      fromClient: (message, context) => {
+        event(message, "client", context);
+        return { pass: message };
+      },
+      fromServer: (message, _request, context) => {
+        event(message, "server", context);
+        return { pass: message };
+      },
+      answered: (exchange, context) => this.record(exchange, context),
+      close: () => {
+        if (unrecorded === 0 || !session) return;
+        this.#line({
+          time: new Date().toISOString(),
+          session: session.session,
+          server: session.server,
+          unrecordedEvents: unrecorded,
+        });
+      },
+    };
   }
 
   /**
@@ -144,10 +178,27 @@ export class AuditLog {
         protocolVersion: context.serverInit?.protocolVersion,
       }));
     } catch (error) {
-      if (this.#failed) return;
-      this.#failed = true;
-      this.#log(`mcp-run: cannot record a request in the audit log: ${(error as Error).message}`);
+      this.#failedOnce(error as Error);
     }
+  }
+
+  #event(message: Message, from: "client" | "server", context: GuardContext): void {
+    try {
+      const options = { session: context.session, server: context.server, content: this.#content };
+      this.#line(auditEvent(message, from, options));
+    } catch (error) {
+      this.#failedOnce(error as Error);
+    }
+  }
+
+  #line(record: object): void {
+    this.#file?.write(`${JSON.stringify(record)}\n`);
+  }
+
+  #failedOnce(error: Error): void {
+    if (this.#failed) return;
+    this.#failed = true;
+    this.#log(`mcp-run: cannot record a request in the audit log: ${error.message}`);
   }
 
   /**
@@ -200,6 +251,8 @@ class AuditFile implements AuditLineSink {
 
   async close(): Promise<void> {
     while (this.#writing) await this.#writing;
+    // A session that ends after the launch's log closed writes nothing more.
+    this.#broken = true;
     if (this.#dropped) {
       this.#options.log(`mcp-run: ${this.#dropped} audit lines were dropped from "${this.#path}"`);
     }
@@ -236,7 +289,12 @@ async function writeAll(file: Deno.FsFile, bytes: Uint8Array): Promise<void> {
 /** Checks the path, then opens it append-only (0600 when created). */
 async function openAuditFile(
   path: string,
-  options: { serverPaths: string[]; log: (line: string) => void; maxPendingBytes: number },
+  options: {
+    serverPaths: string[];
+    content: boolean;
+    log: (line: string) => void;
+    maxPendingBytes: number;
+  },
 ): Promise<AuditFile> {
   if (path.trim() === "") throw new TypeError("--audit must name a file, got an empty path");
   const where = await canonicalTarget(path);
@@ -269,6 +327,13 @@ async function openAuditFile(
       {
         cause: error,
       },
+    );
+  }
+  const mode = (await file.stat().catch(() => undefined))?.mode ?? 0;
+  if (options.content && (mode & 0o077) !== 0) {
+    options.log(
+      `mcp-run: the audit log "${path}" is readable by others (mode ` +
+        `${(mode & 0o777).toString(8)}) and will hold arguments and results: chmod 600 it`,
     );
   }
   return new AuditFile(file, path, options);

@@ -162,3 +162,76 @@ Deno.test("AuditLog.stage() in a Guard records a refused call with the stage tha
     Deno.removeSync(dir, { recursive: true });
   }
 });
+
+Deno.test("AuditLog.stage() records server requests, list changes and cancellations, bounded", async () => {
+  const dir = Deno.makeTempDirSync();
+  try {
+    const file = join(dir, "audit.jsonl");
+    const log = (await openAuditLog({ file, server: "fixture", content: true }))!;
+    const guard = new Guard([log.stage()], {
+      toClient: () => {},
+      toServer: () => {},
+      stopServer: () => {},
+      log: () => {},
+    }, { server: "fixture", session: "S" });
+    await guard.fromServer({
+      jsonrpc: "2.0",
+      id: "s1",
+      method: "sampling/createMessage",
+      params: { messages: [{ role: "user", content: { type: "text", text: "summarize ~/.ssh" } }] },
+    });
+    await guard.fromServer({ jsonrpc: "2.0", method: "notifications/message", params: {} });
+    await guard.fromClient({
+      jsonrpc: "2.0",
+      method: "notifications/cancelled",
+      params: { requestId: 4 },
+    });
+    for (let i = 0; i < 1200; i++) {
+      await guard.fromServer({ jsonrpc: "2.0", method: "notifications/tools/list_changed" });
+    }
+    await guard.close("done");
+    await log.close();
+    const lines = readLines(file) as unknown as Record<string, unknown>[];
+    assert.deepEqual(
+      { ...lines[0], time: undefined, bytes: undefined },
+      {
+        time: undefined,
+        session: "S",
+        server: "fixture",
+        from: "server",
+        event: "request",
+        method: "sampling/createMessage",
+        id: "s1",
+        bytes: undefined,
+        params: {
+          messages: [{ role: "user", content: { type: "text", text: "summarize ~/.ssh" } }],
+        },
+      },
+    );
+    assert.equal(lines[1].method, "notifications/cancelled");
+    assert.equal(lines[1].from, "client");
+    assert.ok(!lines.some((l) => l.method === "notifications/message"));
+    assert.equal(lines.filter((l) => l.method === "notifications/tools/list_changed").length, 998);
+    assert.deepEqual(lines.at(-1)!.unrecordedEvents, 202);
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
+Deno.test("openAuditLog() warns when a file others may read is to hold content", async () => {
+  const dir = Deno.makeTempDirSync();
+  try {
+    const file = join(dir, "audit.jsonl");
+    Deno.writeTextFileSync(file, "");
+    Deno.chmodSync(file, 0o644);
+    const notices: string[] = [];
+    const log = (l: string) => notices.push(l);
+    await (await openAuditLog({ file, server: "fixture", log }))!.close();
+    assert.deepEqual(notices, []);
+    await (await openAuditLog({ file, server: "fixture", log, content: true }))!.close();
+    assert.equal(notices.length, 1);
+    assert.match(notices[0], /is readable by others \(mode 644\).*chmod 600/);
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});

@@ -23,6 +23,7 @@ export {
 } from "./guard.ts";
 export { GuardedTransport } from "./guarded_transport.ts";
 export {
+  type AuditEvent,
   type AuditLineSink,
   AuditLog,
   type AuditLogParts,

@@ -1,7 +1,7 @@
 // An MCP server over stdio (no dependencies) for the audit log tests. Its tools:
 //   echo   answers "echo: <text>" (only the text argument: nothing else it was given)
 //   huge   answers a 3 MB text, and a structured result with a 100 000-item list
-//   flood  sends 20 000 notifications/message, then answers "flooded"
+//   flood  sends a tools/list_changed and 20 000 notifications/message, then answers "flooded"
 //   hang   never answers
 //   env    answers the OTLP endpoint variable as the server sees it ("unset" when it cannot)
 // It also answers prompts/get and resources/read, so that every kind of target is recorded.
@@ -31,6 +31,8 @@ async function call(id: number | string, params: Record<string, unknown>): Promi
         },
       });
     case "flood":
+      // First, while the notification rate limit lets it through.
+      await send({ method: "notifications/tools/list_changed" });
       for (let i = 0; i < 20_000; i++) {
         await send({ method: "notifications/message", params: { level: "info", data: `n${i}` } });
       }

@@ -119,7 +119,9 @@ export class AuditLog {
   }
 
   /**
-   * The guard stage of one session: it judges nothing and records each answered request.
+   * The guard stage of one session: it judges nothing, records each answered request and (in
+   * the file) each server request, list change and cancellation that passed the other stages,
+   * at most 1000 of those per session (the rest are counted in a last line).
    *
    * @returns The stage, named `audit`.
    */
@@ -130,7 +132,7 @@ export class AuditLog {
     // Bounded per session: a server may send list changes as often as the rate limit lets it.
     const event = (message: Message, from: "client" | "server", context: GuardContext) => {
       session = context;
-      if (typeof message.method !== "string" || !AUDITED_EVENTS.has(message.method)) return;
+      if (!this.#file || !AUDITED_EVENTS.has(message.method as string)) return;
       if (events++ < MAX_EVENTS_PER_SESSION) this.#event(message, from, context);
       else unrecorded++;
     };

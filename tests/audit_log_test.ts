@@ -7,7 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { cli, tempDir } from "./_helpers.ts";
+import { cli, initializeRequest, tempDir } from "./_helpers.ts";
 import { CLI_DOCKER, dockerProblem } from "./_docker.ts";
 import {
   auditLines,
@@ -103,7 +103,7 @@ Deno.test({
   fn: () => auditedRun({ content: true, docker: true }),
 });
 
-Deno.test("mcp-run run refuses a bad --audit path or OTLP endpoint before the server starts", async () => {
+Deno.test("mcp-run run refuses a bad --audit path before the server starts", async () => {
   const work = tempDir("mcp-run-audit-usage-");
   try {
     const env = cliEnv(join(work, "cache"));
@@ -112,10 +112,11 @@ Deno.test("mcp-run run refuses a bad --audit path or OTLP endpoint before the se
       [["--audit", "/dev/stdout"], {}, /it is not a regular file/],
       [["--audit", join(work, "missing", "a.jsonl")], {}, /its folder does not exist/],
       [["--audit-content"], {}, /--audit-content needs --audit FILE/],
+      // An endpoint meant for another exporter gives no spans, and no log to put content in.
       [
-        ["--audit", join(work, "a.jsonl")],
-        { OTEL_EXPORTER_OTLP_ENDPOINT: "ftp://collector" },
-        /OTEL_EXPORTER_OTLP_ENDPOINT must be an http\(s\) URL/,
+        ["--audit-content"],
+        { OTEL_EXPORTER_OTLP_ENDPOINT: "localhost:4317" },
+        /--audit-content needs --audit FILE/,
       ],
     ];
     for (const [args, extra, message] of cases) {
@@ -126,6 +127,28 @@ Deno.test("mcp-run run refuses a bad --audit path or OTLP endpoint before the se
       // Refused before anything was fetched or started.
       assert.doesNotMatch(r.stderr, /Pulling/);
     }
+  } finally {
+    await Deno.remove(work, { recursive: true });
+  }
+});
+
+Deno.test("mcp-run run says a bad OTLP endpoint and runs on, writing the file", async () => {
+  const work = tempDir("mcp-run-audit-otlp-");
+  try {
+    const file = join(work, "a.jsonl");
+    const stdin = JSON.stringify(initializeRequest(1, { name: "t", version: "1" })) + "\n";
+    const r = await cli(["run", MANIFEST, "--audit", file], {
+      env: { ...cliEnv(join(work, "cache")), OTEL_EXPORTER_OTLP_ENDPOINT: "localhost:4317" },
+      stdin,
+    });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(
+      r.stderr,
+      /OTEL_EXPORTER_OTLP_ENDPOINT must be an http\(s\) URL, got "localhost:4317"; no spans are sent/,
+    );
+    assert.match(r.stdout, /audit-fixture/);
+    const { records } = await auditLines(file, 1);
+    assert.equal(records[0].method, "initialize");
   } finally {
     await Deno.remove(work, { recursive: true });
   }

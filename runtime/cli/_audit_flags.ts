@@ -18,8 +18,8 @@ import type { GuardFlags } from "./guard_flags.ts";
  * @param server The resolved server (the file may not lie where it may read or write).
  * @param flags The options as parsed.
  * @returns The log, or undefined when none is asked for.
- * @throws {UsageError} For a file that cannot be the log, a bad OTLP variable, or
- *   `--audit-content` with nowhere to record.
+ * @throws {UsageError} For a file that cannot be the log, or `--audit-content` with nowhere to
+ *   record (a bad OTLP variable is only said: no spans are sent).
  */
 export async function openAuditFlags(
   ctx: CliContext,
@@ -27,7 +27,7 @@ export async function openAuditFlags(
   flags: GuardFlags,
 ): Promise<AuditLog | undefined> {
   const otlpSet = Object.keys(ctx.env).some((name) => name.startsWith("OTEL_EXPORTER_OTLP_"));
-  const otlp = otlpSet ? readOtlpTarget((await loadOtlp()).otlpTarget, ctx.env) : undefined;
+  const otlp = otlpSet ? readOtlpTarget((await loadOtlp()).otlpTarget, ctx) : undefined;
   if (flags.audit === undefined && otlp === undefined) {
     if (flags["audit-content"]) {
       throw new UsageError(
@@ -59,13 +59,18 @@ function loadOtlp(): Promise<typeof import("../guard/otlp.ts")> {
   return import(onUse("../guard/otlp.ts", import.meta.url));
 }
 
+/**
+ * The OTLP target, or undefined with a notice when the variables are wrong: they are often set
+ * for a whole desktop session, and one meant for another program must not stop the server.
+ */
 function readOtlpTarget(
   read: typeof import("../guard/otlp.ts").otlpTarget,
-  env: Record<string, string>,
+  ctx: CliContext,
 ): ReturnType<typeof read> {
   try {
-    return read(env);
+    return read(ctx.env);
   } catch (error) {
-    throw new UsageError((error as Error).message, { cause: error });
+    ctx.printError(`mcp-run: ${(error as Error).message}; no spans are sent`);
+    return undefined;
   }
 }

@@ -65,7 +65,7 @@ export interface AuditRecordOptions {
 const MAX_NAME = 256;
 const MAX_MESSAGE = 1024;
 /** Longest single string kept in content, in characters. */
-const MAX_STRING = 2048;
+const MAX_STRING = 1024;
 /** Most entries kept per array or object in content, and how deep content is followed. */
 const MAX_ENTRIES = 64;
 const MAX_DEPTH = 8;
@@ -302,27 +302,37 @@ class Bounder {
 
   #string(text: string): string {
     const limit = Math.min(MAX_STRING, Math.max(this.#left, 0));
-    this.#left -= Math.min(text.length, limit) + 2;
-    if (text.length <= limit) return text;
+    const kept = text.length <= limit ? text : text.slice(0, limit);
+    // Charged as written: a control character takes six characters in JSON.
+    this.#left -= JSON.stringify(kept).length;
+    if (kept === text) return text;
     this.cut = true;
-    return `${text.slice(0, limit)}…[cut: ${text.length} characters]`;
+    return `${kept}…[cut: ${text.length} characters]`;
   }
 
   #array(items: unknown[], depth: number): unknown[] {
-    const out = items.slice(0, MAX_ENTRIES).map((item) => this.value(item, depth + 1));
-    if (items.length > MAX_ENTRIES) out.push(this.#cutHere(`[cut: ${items.length} items]`));
+    const out: unknown[] = [];
+    // Entries stop once the budget is spent: each would still cost its "[cut]".
+    for (const item of items.slice(0, MAX_ENTRIES)) {
+      if (this.#left <= 0) break;
+      out.push(this.value(item, depth + 1));
+    }
+    if (items.length > out.length) out.push(this.#cutHere(`[cut: ${items.length} items]`));
     return out;
   }
 
   #object(object: Record<string, unknown>, depth: number): Record<string, unknown> {
     const out: Record<string, unknown> = {};
     const keys = Object.keys(object);
+    let kept = 0;
     for (const key of keys.slice(0, MAX_ENTRIES)) {
+      if (this.#left <= 0) break;
       const name = cut(key, MAX_NAME);
-      this.#left -= name.length + 4;
+      this.#left -= JSON.stringify(name).length + 2;
       out[name] = SECRET_NAME.test(key) ? MASKED : this.value(object[key], depth + 1);
+      kept++;
     }
-    if (keys.length > MAX_ENTRIES) out["[cut]"] = this.#cutHere(`${keys.length} fields`);
+    if (keys.length > kept) out["[cut]"] = this.#cutHere(`${keys.length} fields`);
     return out;
   }
 

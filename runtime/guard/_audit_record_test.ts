@@ -141,3 +141,19 @@ Deno.test("auditRecord() keeps a hostile answer's line bounded and says what it 
   const bare = JSON.stringify(auditRecord(exchange(request, response), SESSION));
   assert.ok(bare.length < 2048, `${bare.length} characters`);
 });
+
+Deno.test("auditRecord() bounds the written size of control characters, in values and names", () => {
+  const control = "\u0001".repeat(100_000);
+  const fields = Object.fromEntries(
+    Array.from({ length: 60 }, (_, i) => [`${i}${control}`, control]),
+  );
+  const request = {
+    method: control,
+    params: { name: control, arguments: { ...fields, list: Array(60).fill(control) } },
+  };
+  const response = { error: { code: 1, message: control, data: fields } };
+  const line = JSON.stringify(
+    auditRecord(exchange(request, response), { ...SESSION, content: true }),
+  );
+  assert.ok(line.length < 64 * 1024, `${line.length} characters`);
+});

@@ -7,6 +7,8 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { cli, initializeRequest, tempDir } from "./_helpers.ts";
 import { CLI_DOCKER, dockerProblem } from "./_docker.ts";
 import {
@@ -231,6 +233,54 @@ Deno.test({
   sanitizeResources: false,
   sanitizeOps: false,
   fn: () => auditedServe({ docker: true }),
+});
+
+Deno.test({
+  name: "mcp-run install --form launcher --audit writes an entry whose runs keep the log",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    const work = tempDir("mcp-run-audit-launcher-");
+    try {
+      const file = join(work, "audit.jsonl");
+      const config = join(work, "mcp.json");
+      const env = cliEnv(join(work, "cache"));
+      const r = await cli([
+        ...["install", MANIFEST, "--client", "cursor", "--file", config, "--form", "launcher"],
+        ...["--audit", file, "--audit-content"],
+      ], { env });
+      assert.equal(r.code, 0, r.stderr);
+      const entry = JSON.parse(Deno.readTextFileSync(config)).mcpServers["audit-fixture"];
+      assert.deepEqual(entry.args.slice(entry.args.indexOf("--audit")), [
+        "--audit",
+        file,
+        "--audit-content",
+      ]);
+      const transport = new StdioClientTransport({
+        command: entry.command,
+        args: entry.args,
+        env: { ...env, ...entry.env },
+        stderr: "pipe",
+      });
+      const client = new Client({ name: "audit-test", version: "1.0.0" });
+      const canary = canaries();
+      try {
+        await client.connect(transport);
+        await client.callTool({
+          name: "echo",
+          arguments: { text: canary.plain, api_token: canary.secret },
+        });
+      } finally {
+        await client.close();
+      }
+      const { records } = await auditLines(file, 2);
+      const echo = records.find((r) => r.tool === "echo")!;
+      assert.deepEqual(echo.arguments, { text: canary.plain, api_token: "[masked]" });
+      assert.ok(!Deno.readTextFileSync(file).includes(canary.secret));
+    } finally {
+      await Deno.remove(work, { recursive: true }).catch(() => {});
+    }
+  },
 });
 
 Deno.test("mcp-run config --audit needs the launcher form, which alone sees the messages", async () => {

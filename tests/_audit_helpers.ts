@@ -223,13 +223,19 @@ export function checkExercised(
 }
 
 /** Checks the spans of one session of {@linkcode exercise}. */
-export function checkSpans(spans: ReceivedSpan[], canary: Canaries, content: boolean): void {
+export function checkSpans(
+  spans: ReceivedSpan[],
+  canary: Canaries,
+  content: boolean,
+  transport: "pipe" | "tcp" = "pipe",
+): void {
   const echo = spans.find((s) => s.name === "tools/call echo");
   assert.ok(echo, spans.map((s) => s.name).join(", "));
   const attributes = spanAttributes(echo);
   assert.equal(attributes["mcp.method.name"], "tools/call");
   assert.equal(attributes["gen_ai.tool.name"], "echo");
   assert.equal(attributes["gen_ai.operation.name"], "execute_tool");
+  assert.equal(attributes["network.transport"], transport);
   assert.ok(attributes["mcp.session.id"]);
   assert.ok(Number(attributes["mcp_run.request.size"]) > 0);
   assert.equal(echo.resource["service.name"], "mcp-run");

@@ -212,6 +212,7 @@ async function auditedServe(options: { docker?: boolean }): Promise<void> {
         collector.spans.filter((s) => spanAttributes(s)["mcp.session.id"] === session),
         canary,
         true,
+        "tcp",
       );
     }
   } finally {

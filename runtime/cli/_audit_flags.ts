@@ -17,6 +17,7 @@ import type { GuardFlags } from "./guard_flags.ts";
  * @param ctx CLI context (its environment, where notices go).
  * @param server The resolved server (the file may not lie where it may read or write).
  * @param flags The options as parsed.
+ * @param transport How clients reach mcp-run: `pipe` (`run`) or `tcp` (`serve`).
  * @returns The log, or undefined when none is asked for.
  * @throws {UsageError} For a file that cannot be the log, or `--audit-content` with nowhere to
  *   record (a bad OTLP variable is only said: no spans are sent).
@@ -25,6 +26,7 @@ export async function openAuditFlags(
   ctx: CliContext,
   server: ResolvedServer,
   flags: GuardFlags,
+  transport: "pipe" | "tcp",
 ): Promise<AuditLog | undefined> {
   const otlpSet = Object.keys(ctx.env).some((name) => name.startsWith("OTEL_EXPORTER_OTLP_"));
   const otlp = otlpSet ? readOtlpTarget((await loadOtlp()).otlpTarget, ctx) : undefined;
@@ -47,6 +49,7 @@ export async function openAuditFlags(
       content: flags["audit-content"] ?? false,
       otlp,
       server: server.name,
+      transport,
       serverPaths: [...server.read, ...server.write, ...(server.localDir ? [server.localDir] : [])],
       log: ctx.printError,
     });

@@ -122,7 +122,9 @@ export async function runCommand(
   const { server, sandbox } = await resolveFor(ctx, line.rest[0], line.serverArgs);
   const plan = sandbox.plan(server);
   // Opened before the server starts: a bad --audit path is a usage error, and nothing ran.
-  const auditLog = reports ? await openAuditFlags(ctx, server, options.guard ?? {}) : undefined;
+  const auditLog = reports
+    ? await openAuditFlags(ctx, server, options.guard ?? {}, "pipe")
+    : undefined;
   const guard = guardSetup(ctx, server, options.guard ?? {}, { audit: auditLog });
   if (!reports) {
     ctx.print(formatPlan(plan, server, ctx.json));

@@ -168,7 +168,7 @@ export async function serveCommand(
     return EXIT.ok;
   }
   // One log for every session, opened before any starts: a bad --audit path is a usage error.
-  const audit = await openAuditFlags(ctx, server, flags);
+  const audit = await openAuditFlags(ctx, server, flags, "tcp");
   const onStderr = (line: string) => ctx.printError(`[${server.name}] ${line}`);
   const shutdown = new AbortController();
   const stop = () => shutdown.abort();

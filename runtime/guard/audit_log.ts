@@ -32,6 +32,8 @@ export interface OpenAuditLogOptions {
    * the server could read what it is recorded doing, or rewrite it.
    */
   serverPaths?: string[];
+  /** How clients reach mcp-run: `pipe` (stdio: `run`, the default) or `tcp` (`serve`). */
+  transport?: "pipe" | "tcp";
   /** Where notices go (default: stderr). */
   log?: (line: string) => void;
   /** Most bytes of lines waiting to be written; more are dropped and counted (default 8 MiB). */
@@ -68,7 +70,13 @@ export async function openAuditLog(options: OpenAuditLogOptions): Promise<AuditL
   });
   const exporter = options.otlp &&
     new OtlpExporter(options.otlp, { resource: { "mcp_run.server.name": options.server }, log });
-  return new AuditLog({ file, exporter, content: options.content ?? false, log });
+  return new AuditLog({
+    file,
+    exporter,
+    content: options.content ?? false,
+    transport: options.transport,
+    log,
+  });
 }
 
 /** Where the audit log's lines go: whole lines, in order; never blocks, never throws. */
@@ -91,6 +99,8 @@ export interface AuditLogParts {
   exporter?: OtlpExporter;
   /** Whether arguments and results are recorded. */
   content: boolean;
+  /** How clients reach mcp-run (the spans' `network.transport`; default `pipe`). */
+  transport?: "pipe" | "tcp";
   /** Where notices go. */
   log: (line: string) => void;
 }
@@ -103,6 +113,7 @@ export class AuditLog {
   readonly #file: AuditLineSink | undefined;
   readonly #exporter: OtlpExporter | undefined;
   readonly #content: boolean;
+  readonly #transport: "pipe" | "tcp" | undefined;
   readonly #log: (line: string) => void;
   #failed = false;
 
@@ -115,6 +126,7 @@ export class AuditLog {
     this.#file = parts.file;
     this.#exporter = parts.exporter;
     this.#content = parts.content;
+    this.#transport = parts.transport;
     this.#log = parts.log;
   }
 
@@ -178,6 +190,7 @@ export class AuditLog {
         traceparent: exchange.request.params?._meta &&
           (exchange.request.params._meta as Record<string, unknown>).traceparent,
         protocolVersion: context.serverInit?.protocolVersion,
+        transport: this.#transport,
       }));
     } catch (error) {
       this.#failedOnce(error as Error);

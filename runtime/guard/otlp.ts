@@ -125,6 +125,8 @@ export interface AuditSpanOptions {
   traceparent?: unknown;
   /** The protocol version the server answered `initialize` with. */
   protocolVersion?: unknown;
+  /** How the client reached mcp-run: `pipe` (stdio, the default) or `tcp` (`serve`). */
+  transport?: "pipe" | "tcp";
 }
 
 const SPAN_KIND_SERVER = 2;
@@ -137,7 +139,7 @@ const TRACEPARENT = /^[0-9a-f]{2}-([0-9a-f]{32})-([0-9a-f]{16})-[0-9a-f]{2}$/;
  * SERVER, `mcp.method.name`, `gen_ai.tool.name`, `gen_ai.prompt.name`, `mcp.resource.uri`,
  * `jsonrpc.request.id`, `mcp.session.id`, `mcp.protocol.version`, `gen_ai.operation.name`
  * (`execute_tool`), `error.type` (the JSON-RPC code, or `tool_error`), `rpc.response.status_code`
- * and `network.transport` (`pipe`); mcp-run's own under `mcp_run.*` (server, outcome, stage,
+ * and `network.transport` (`pipe` for stdio, `tcp` for HTTP); mcp-run's own under `mcp_run.*` (server, outcome, stage,
  * sizes). With content, `gen_ai.tool.call.arguments` and `gen_ai.tool.call.result` as JSON text
  * (bounded and masked as in the record). A valid `traceparent` in the request's `_meta` makes
  * the span a child of the caller's.
@@ -171,7 +173,7 @@ export function auditSpan(record: AuditRecord, options: AuditSpanOptions): OtlpS
       ? options.protocolVersion
       : undefined,
     "gen_ai.operation.name": record.method === "tools/call" ? "execute_tool" : undefined,
-    "network.transport": "pipe",
+    "network.transport": options.transport ?? "pipe",
     "error.type": record.outcome === "tool-error"
       ? "tool_error"
       : record.error?.code == null

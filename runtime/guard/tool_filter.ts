@@ -12,6 +12,7 @@
  *
  * @module
  */
+import { MANIFEST_PATTERNS } from "../policy/manifest_schema.ts";
 
 /** One layer of tool rules, as a manifest's `tools` section writes it. */
 export interface ToolRules {
@@ -57,7 +58,7 @@ export interface ToolFilter {
 }
 
 /** Tool names and globs: the MCP name characters, `/`, and `*`. */
-const PATTERN = /^[A-Za-z0-9_.\-/*]{1,128}$/u;
+const PATTERN = new RegExp(MANIFEST_PATTERNS.toolPattern, "u");
 
 /**
  * Checks a tool name or glob as a rule may hold it.

@@ -7,16 +7,27 @@
 import type { GuardOptions } from "../guard/guard_options.ts";
 import { type GuardStage, guardStages } from "../guard/guard_options.ts";
 import type { ResolvedServer } from "../policy/resolve.ts";
+import type { ScanMode } from "../guard/scan.ts";
 import { type CliContext, UsageError } from "./context.ts";
 
 /** The guard's options as parsed (strings as typed). */
 export interface GuardFlags {
   /** `--request-timeout SECONDS` (run; serve reads it for its bridge). */
   "request-timeout"?: string;
+  /** `--tools a,b`: only these tools. */
+  tools?: string[];
+  /** `--exclude-tools a,b`: never these tools. */
+  "exclude-tools"?: string[];
+  /** `--scan warn|block`. */
+  scan?: string;
 }
 
-/** The guard options `run` and `serve` take (besides `--request-timeout`, which both have). */
-export const GUARD_OPTIONS: readonly string[] = [];
+/**
+ * The guard options `run` and `serve` take (besides `--request-timeout`, which both have); also
+ * `inspect` and `call` (which judge what they show and call by them), and `config` and `install`
+ * (whose launcher-form entries pass them on).
+ */
+export const GUARD_OPTIONS: readonly string[] = ["tools", "exclude-tools", "scan"];
 
 /** What a launch's guard is made of. */
 export interface GuardSetup {
@@ -36,11 +47,46 @@ export interface GuardSetup {
  * @throws {UsageError} When an option's value is not valid.
  */
 export function guardSetup(ctx: CliContext, server: ResolvedServer, flags: GuardFlags): GuardSetup {
-  const options: GuardOptions = { cacheRoot: ctx.target.cacheRoot };
+  const options: GuardOptions = {
+    cacheRoot: ctx.target.cacheRoot,
+    ...toolFlags(flags),
+    scan: scanFlag(flags.scan) ?? ctx.userScan,
+  };
+  let stages: GuardStage[];
+  try {
+    stages = guardStages(server, options);
+  } catch (error) {
+    throw new UsageError((error as Error).message, { cause: error });
+  }
   return {
-    stages: guardStages(server, options),
+    stages,
     requestTimeoutMs: seconds("request-timeout", flags["request-timeout"]),
   };
+}
+
+/**
+ * Reads `--scan`.
+ *
+ * @param text The value as typed.
+ * @returns The mode, or undefined when not given.
+ * @throws {UsageError} When it is neither `warn` nor `block`.
+ */
+export function scanFlag(text: string | undefined): ScanMode | undefined {
+  if (text === undefined || text === "warn" || text === "block") return text;
+  throw new UsageError(`--scan must be warn or block, got "${text}"`);
+}
+
+/**
+ * Reads `--tools` and `--exclude-tools` as the guard's lists.
+ *
+ * @param flags The options as parsed.
+ * @returns The lists given.
+ */
+export function toolFlags(flags: GuardFlags): Pick<GuardOptions, "tools" | "excludeTools"> {
+  const out: Pick<GuardOptions, "tools" | "excludeTools"> = {};
+  if (flags.tools !== undefined) out.tools = flags.tools;
+  if (flags["exclude-tools"] !== undefined) out.excludeTools = flags["exclude-tools"];
+  return out;
 }
 
 /** Reads a positive number of seconds as milliseconds. */

@@ -39,6 +39,9 @@ export const OPTIONS = {
   "max-concurrent": { type: "string" },
   "idle-timeout": { type: "string" },
   "request-timeout": { type: "string" },
+  tools: { type: "string", multiple: true },
+  "exclude-tools": { type: "string", multiple: true },
+  scan: { type: "string" },
   "json-response": { type: "boolean" },
   "trust-proxy": { type: "string", multiple: true },
   "max-connections": { type: "string" },
@@ -113,11 +116,11 @@ const COMMAND_OPTIONS: Record<string, readonly string[]> = {
   run: [...LAUNCH, ...GUARD_OPTIONS, "request-timeout", "dry-run", "yes"],
   pull: [...LAUNCH, "yes"],
   flags: LAUNCH,
-  inspect: [...LAUNCH, "timeout", "yes"],
-  call: [...LAUNCH, "timeout", "yes"],
+  inspect: [...LAUNCH, ...GUARD_OPTIONS, "timeout", "yes"],
+  call: [...LAUNCH, ...GUARD_OPTIONS, "timeout", "yes"],
   serve: [...LAUNCH, ...SERVE, ...GUARD_OPTIONS, "dry-run", "yes"],
-  config: [...LAUNCH, ...CLIENT, "yes"],
-  install: [...LAUNCH, ...CLIENT, "yes"],
+  config: [...LAUNCH, ...CLIENT, ...GUARD_OPTIONS, "yes"],
+  install: [...LAUNCH, ...CLIENT, ...GUARD_OPTIONS, "yes"],
   uninstall: CLIENT,
   clients: ["scope"],
   // No -p: each entry's parameters come from its own arguments.
@@ -260,6 +263,7 @@ export async function readContext(
     sandbox: await sandboxFor(isolation),
     sandboxFor,
     launchHint: options.launchHint,
+    userScan: options.defaults.scan,
   };
 }
 

@@ -5,6 +5,7 @@
  * @module
  */
 import type { GuardContext, Message, Verdict } from "./stage.ts";
+import { GuardErrorCode } from "./guard.ts";
 
 /** The list methods whose answers hold definitions, and the result field that holds them. */
 export const LIST_FIELDS: Readonly<Record<string, string>> = {
@@ -17,8 +18,8 @@ export const LIST_FIELDS: Readonly<Record<string, string>> = {
 /** A paginated list is followed this far and no further: a server cannot keep the guard busy. */
 const MAX_PAGES = 50;
 
-/** The JSON-RPC error code of a request the guard refuses (the request's parameters are refused). */
-export const REFUSED = -32602;
+/** The JSON-RPC error code of a request the guard refuses. */
+export const REFUSED: number = GuardErrorCode.Refused;
 
 /**
  * The items of a list answer, when the message is one.

@@ -232,8 +232,11 @@ export class Guard {
       if ("drop" in verdict) return this.#drop(verdict.drop);
       return await this.#sinks.toServer(verdict.reply);
     }
-    if (isResponse) return await this.#answer(message.id as RequestId, current, "server", raw);
-    await this.#sinks.toClient(current, current === message ? raw : undefined);
+    const unchanged = current === message ? raw : undefined;
+    if (isResponse) {
+      return await this.#answer(message.id as RequestId, current, "server", unchanged);
+    }
+    await this.#sinks.toClient(current, unchanged);
   }
 
   /**

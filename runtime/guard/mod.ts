@@ -3,7 +3,9 @@
  * passes its checks, in `run`, in each `serve` session and in launcher-form client entries.
  * Protocol supervision drops frames that are not JSON-RPC, responses to unknown or answered ids
  * and notification floods, refuses server requests the client did not declare a capability for,
- * and answers calls that time out.
+ * and answers calls that time out. The poisoning scan removes hidden and control characters from
+ * every definition and reports (or blocks) instruction-like text; the tool filter narrows which
+ * tools a client may see and call.
  *
  * @example Guard a transport (requires the permissions the server's launch needs)
  * ```ts ignore
@@ -36,3 +38,32 @@ export {
   type NotificationLimitOptions,
   serverRequestCheck,
 } from "./supervision.ts";
+export {
+  blocks,
+  DEFAULT_SCAN_MODE,
+  type DefinitionKind,
+  definitionName,
+  type Finding,
+  type FindingKind,
+  formatFinding,
+  type HiddenKind,
+  type InstructionRule,
+  SCAN_MODES,
+  scanDefinition,
+  type ScanDefinitionOptions,
+  type ScanMode,
+  type ScannedDefinition,
+} from "./scan.ts";
+export { scanStage, type ScanStageOptions } from "./scan_stage.ts";
+export {
+  type ToolFacts,
+  type ToolFilter,
+  toolFilter,
+  type ToolFilterLayer,
+  toolFilterLayers,
+  type ToolFilterLayersOptions,
+  toolMatches,
+  toolPatternProblem,
+  type ToolRules,
+} from "./tool_filter.ts";
+export { toolFilterStage } from "./tool_filter_stage.ts";

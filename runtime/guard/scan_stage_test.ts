@@ -44,7 +44,7 @@ Deno.test("scanStage() refuses a call of a blocked tool, reading the list when n
   const stage = scanStage({ mode: "block" });
   const refused = await stage.fromClient!(call("poisoned"), context);
   const error = (refused as { reply: Message }).reply.error!;
-  assert.equal(error.code, -32602);
+  assert.equal(error.code, -32600);
   assert.match(error.message, /refused tool "poisoned": the poisoning scan found .*--scan warn/);
   assert.deepEqual(await stage.fromClient!(call("clean"), context), { pass: call("clean") });
   assert.deepEqual(context.requests, ["tools/list"]);

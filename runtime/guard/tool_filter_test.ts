@@ -75,7 +75,7 @@ Deno.test("toolFilterStage() answers a call of a filtered tool with an error nam
   const verdict = await stage.fromClient!(call, testContext());
   const reply = (verdict as { reply: Message }).reply;
   assert.equal(reply.id, 7);
-  assert.equal(reply.error?.code, -32602);
+  assert.equal(reply.error?.code, -32600);
   assert.match(
     reply.error!.message,
     /refused tool "delete_all": it is excluded by --exclude-tools "delete_\*"/,

@@ -49,6 +49,8 @@ export interface ClientCommandOptions {
   envFile?: string;
   /** Extra server arguments after `--`. */
   extraArgs: string[];
+  /** The guard options a launcher-form entry passes on (`--tools`, `--exclude-tools`, `--scan`). */
+  guard?: string[];
 }
 
 /** A usage problem of a client option, which the CLI reports with exit code 2. */
@@ -245,6 +247,7 @@ async function printPlainEntry(
   });
   const form = chosen ?? isolation;
   refuseDenoForm(form, server, "use --form docker (or install it for a client: --client C)");
+  refuseUnguarded(form, options);
   await pullAndVerify(ctx, form, server);
   const entry = directEntry(ctx, server, {
     form,
@@ -278,6 +281,15 @@ function formOption(options: ClientCommandOptions, fallback: Form): Form {
     throw new ClientUsageError(`--form must be deno, launcher or docker, got "${form}"`);
   }
   return form as Form;
+}
+
+/** Only the launcher form's entry runs the guard: the others cannot apply its options. */
+function refuseUnguarded(form: Form, options: ClientCommandOptions): void {
+  if (form === "launcher" || !options.guard?.length) return;
+  throw new ClientUsageError(
+    `${options.guard[0]} needs --form launcher: a ${form} entry starts the server without ` +
+      "mcp-run's guard between it and the client",
+  );
 }
 
 /** A `pypi:` or `oci:` server has no deno form: it runs only in a container. */
@@ -361,6 +373,7 @@ async function buildEntry(
   const { loaded, server } = resolved;
   if (options.form === undefined && isContainerOnly(server.specifier)) form = "launcher";
   const isolation = form === "launcher" ? resolved.isolation : form;
+  refuseUnguarded(form, options);
   refuseDenoForm(
     ctx.target.isolationGiven ? ctx.target.isolation : isolation,
     server,
@@ -427,6 +440,7 @@ async function launcherLaunch(
     registrySources: ctx.registrySources.map(absolute),
     registries: ctx.registries,
     extraArgs: options.extraArgs,
+    guardArgs: options.guard,
     // A container package's image comes from the launcher's own user config at each start,
     // unless --image named one.
     docker: options.isolation === "docker"

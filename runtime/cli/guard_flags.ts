@@ -8,6 +8,7 @@ import type { GuardOptions } from "../guard/guard_options.ts";
 import { type GuardStage, guardStages } from "../guard/guard_options.ts";
 import type { ResolvedServer } from "../policy/resolve.ts";
 import type { ScanMode } from "../guard/scan.ts";
+import { toolPatternProblem } from "../guard/tool_filter.ts";
 import { type CliContext, UsageError } from "./context.ts";
 
 /** The guard's options as parsed (strings as typed). */
@@ -87,6 +88,30 @@ export function toolFlags(flags: GuardFlags): Pick<GuardOptions, "tools" | "excl
   if (flags.tools !== undefined) out.tools = flags.tools;
   if (flags["exclude-tools"] !== undefined) out.excludeTools = flags["exclude-tools"];
   return out;
+}
+
+/**
+ * The guard options as arguments to pass on (a launcher-form client entry runs `mcp-run run`
+ * with them), each checked first.
+ *
+ * @param flags The options as parsed.
+ * @returns The arguments, in a fixed order (`--tools`, `--exclude-tools`, `--scan`).
+ * @throws {UsageError} When a value is not valid.
+ */
+export function guardArgs(flags: GuardFlags): string[] {
+  const args: string[] = [];
+  for (const flag of ["tools", "exclude-tools"] as const) {
+    for (const list of flags[flag] ?? []) {
+      for (const pattern of list.split(",").map((p) => p.trim())) {
+        const problem = toolPatternProblem(pattern);
+        if (problem) throw new UsageError(`--${flag}: ${problem}`);
+      }
+      args.push(`--${flag}`, list);
+    }
+  }
+  const scan = scanFlag(flags.scan);
+  if (scan) args.push("--scan", scan);
+  return args;
 }
 
 /** Reads a positive number of seconds as milliseconds. */

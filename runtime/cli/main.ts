@@ -12,6 +12,7 @@ import { GrantError } from "../policy/resolve.ts";
 import { CacheError } from "../sandbox/pull.ts";
 import { type CliContext, type CommandLine, EXIT, expectArgs, UsageError } from "./context.ts";
 import { callCommand, flagsCommand, inspectCommand, pullCommand, runCommand } from "./launch.ts";
+import { guardArgs } from "./guard_flags.ts";
 import type { ClientCommandOptions } from "./clients.ts";
 import {
   type CliValues,
@@ -40,6 +41,7 @@ function clientOptions(values: CliValues, line: CommandLine): ClientCommandOptio
     launcher: values.launcher,
     envFile: values["env-file"],
     extraArgs: line.serverArgs,
+    guard: guardArgs(values),
   };
 }
 

@@ -8,7 +8,9 @@ import type { GuardOptions } from "../guard/guard_options.ts";
 import { type GuardStage, guardStages } from "../guard/guard_options.ts";
 import type { ResolvedServer } from "../policy/resolve.ts";
 import type { ScanMode } from "../guard/scan.ts";
-import { toolPatternProblem } from "../guard/tool_filter.ts";
+import { toolFilter, toolFilterLayers, toolPatternProblem } from "../guard/tool_filter.ts";
+import { DEFAULT_SCAN_MODE } from "../guard/scan.ts";
+import type { GuardReportOptions } from "../guard/guard_report.ts";
 import { type CliContext, UsageError } from "./context.ts";
 
 /** The guard's options as parsed (strings as typed). */
@@ -63,6 +65,33 @@ export function guardSetup(ctx: CliContext, server: ResolvedServer, flags: Guard
     stages,
     requestTimeoutMs: seconds("request-timeout", flags["request-timeout"]),
   };
+}
+
+/**
+ * The tool filter and scan mode of a launch, for the commands that judge a server's offering at
+ * once (`inspect`, `call`) instead of guarding each message.
+ *
+ * @param ctx CLI context (the user config's scan mode).
+ * @param server The resolved server (its manifest's `tools` and `scan`).
+ * @param flags The options as parsed.
+ * @returns The filter and the mode.
+ * @throws {UsageError} When an option's value is not valid.
+ */
+export function guardJudges(
+  ctx: CliContext,
+  server: ResolvedServer,
+  flags: GuardFlags,
+): GuardReportOptions {
+  try {
+    const filter = toolFilter(
+      toolFilterLayers({ manifest: server.manifest?.tools, ...toolFlags(flags) }),
+    );
+    const mode = scanFlag(flags.scan) ?? ctx.userScan ?? server.manifest?.scan ?? DEFAULT_SCAN_MODE;
+    return { filter, mode };
+  } catch (error) {
+    if (error instanceof UsageError) throw error;
+    throw new UsageError((error as Error).message, { cause: error });
+  }
 }
 
 /**

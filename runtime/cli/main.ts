@@ -72,8 +72,9 @@ const COMMANDS: Record<string, Command> = {
   run: (ctx, line, values) => runCommand(ctx, line, { dryRun: values["dry-run"], guard: values }),
   pull: (ctx, line) => pullCommand(ctx, line),
   flags: (ctx, line) => flagsCommand(ctx, line),
-  inspect: (ctx, line, values) => inspectCommand(ctx, line, { timeout: values.timeout }),
-  call: (ctx, line, values) => callCommand(ctx, line, { timeout: values.timeout }),
+  inspect: (ctx, line, values) =>
+    inspectCommand(ctx, line, { timeout: values.timeout, guard: values }),
+  call: (ctx, line, values) => callCommand(ctx, line, { timeout: values.timeout, guard: values }),
   // Loaded on use, so the other commands start without the HTTP bridge and its SDK transport.
   serve: async (ctx, line, values) =>
     await (await (import(onUse("./serve.ts", import.meta.url)) as Promise<

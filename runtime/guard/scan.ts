@@ -210,6 +210,23 @@ function firstOfEachRule(hits: InstructionHit[]): InstructionHit[] {
 }
 
 /**
+ * A text a server chose, with every hidden and control character removed (tabs and line breaks
+ * stay): what a client may be shown.
+ *
+ * @param text The text.
+ * @returns The clean text.
+ *
+ * @example
+ * ```ts
+ * import { stripHidden } from "./scan.ts";
+ * console.log(stripHidden("a\u200bb\u001b[31mc")); // abc
+ * ```
+ */
+export function stripHidden(text: string): string {
+  return cleanText(text).clean;
+}
+
+/**
  * Whether a finding leaves its definition out: instruction-like text in `block` mode, and in any
  * mode a hidden character in the definition's name (a name cannot be cleaned: calls use it).
  *

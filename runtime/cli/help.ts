@@ -87,6 +87,17 @@ Options:
       --env-file F         install --form docker: write the secrets (from mcp-run's
                            environment) to F, readable only by you, and pass it to docker;
                            for clients that cannot reference a secret (Claude Desktop, Zed)
+      --tools A,B          run/serve/inspect/call, launcher-form entries: offer only these
+                           tools (names or * globs, repeatable); narrows the manifest's
+                           "tools" section, never widens it
+      --exclude-tools A,B  Never offer these tools; a call to one is answered with an error
+      --scan warn|block    What becomes of a tool, prompt or resource whose description or
+                           schema reads as instructions to the model (<IMPORTANT> blocks,
+                           "ignore previous instructions", hiding things from the user,
+                           credential files, other servers' tools): block (default) leaves it
+                           out and refuses calls to it; warn reports it on stderr. Hidden and
+                           control characters (tag, zero-width, bidi, terminal escapes) are
+                           always removed. Default: "scan" in config.json, else the manifest's
   -h, --help               Show help (also: mcp-run <command> --help)
 
 Exit codes: 0 ok · 1 error · 2 bad usage · 3 invalid manifest or refused grant ·
@@ -94,14 +105,27 @@ Exit codes: 0 ok · 1 error · 2 bad usage · 3 invalid manifest or refused gran
 
 /** Help text per command, printed by `mcp-run <command> --help`. */
 export const HELP: Record<string, string> = {
-  run: `mcp-run run <server> [-p NAME=VALUE]… [--dry-run] [-- server args…]
+  run: `mcp-run run <server> [-p NAME=VALUE]… [--request-timeout S] [--dry-run] [-- server args…]
 
 Starts the server with exactly its manifest's permissions and relays stdio, for an MCP client
 config. Pulls the code on first use (progress on stderr). Stdout carries only MCP messages.
 --dry-run prints the program, argv, environment names and folder instead of starting (without
 the per-launch DENO_AUDIT_PERMISSIONS channel). Each access the server is refused is written to
 stderr once, as it happens: "mcp-run: <server> was refused <what>: to allow it, <change>" (or
-why it can never be granted); mcp-run denials <server> lists them later.`,
+why it can never be granted); mcp-run denials <server> lists them later.
+
+Every message passes mcp-run's guard of the MCP layer. Lines from the server that are not
+JSON-RPC, answers to requests no one made or that were answered already, and notifications
+beyond 100 a second (after a burst of 500) are dropped and counted on stderr. A request the
+server makes of the client (sampling, elicitation, roots) reaches the client only if the client
+offered that capability in initialize; otherwise the server gets an error. JSON-RPC batches are
+refused. The poisoning scan removes hidden and control characters from every definition the
+server lists and leaves out those with instruction-like text (see --scan); --tools and
+--exclude-tools narrow the tools offered. Each finding is written to stderr once.
+  --request-timeout S      Answer a request the server does not answer in S seconds with a
+                           JSON-RPC error (progress notifications restart the clock) and
+                           cancel it; a server that then does not answer a ping within S
+                           seconds is stopped (exit code 1). Default: no limit`,
   pull: `mcp-run pull <server> [-p …]
 
 Caches the server's code and writes its lockfile; no server code runs. Later runs are offline.
@@ -117,14 +141,19 @@ Starts the server sandboxed, prints its permissions in plain words and the tools
 resources it offers, then stops it. A server that exits is reported with its exit code and the
 end of its stderr; one that does not answer within --timeout seconds (default 30: for start-up,
 then for each request) is stopped and named. What the server was refused (from Deno's own
-permission records) is listed after the rest, with how to allow each (see mcp-run denials).`,
+permission records) is listed after the rest, with how to allow each (see mcp-run denials).
+Then what clients of run and serve would not see (--tools, --exclude-tools, the scan), and each
+finding of the poisoning scan: where, what, and an excerpt with hidden characters spelled out
+(with --format json, under "leftOut" and "findings").`,
   call: `mcp-run call <server> <tool> [JSON arguments] [-p …] [--timeout SECONDS] [--format json]
 
 Starts the server sandboxed, calls one tool with the JSON object given, prints the result and
 stops the server. Exits 1 when the tool reports an error, when the server exits (its exit code
 and the end of its stderr are shown) or when it does not answer within --timeout seconds
 (default 30: for start-up, then for the call). What the server was refused is listed on stderr
-after the result (with --format json, under "denials"); see mcp-run denials.`,
+after the result (with --format json, under "denials"); see mcp-run denials. A call that run's
+guard would refuse (--tools, --exclude-tools, a poisoned definition; see --scan) exits 1 before
+it reaches the server.`,
   denials: `mcp-run denials <server> [--format json]
 
 Lists what the server's last run (run, inspect, call or a serve session) was refused, from

@@ -20,6 +20,12 @@ export interface GuardOptions {
   cacheRoot: string;
   /** Notifications per second the server may send the client (default 100, burst 500). */
   notificationsPerSecond?: number;
+  /**
+   * Whether the guard checks the server's requests against the client's declared capabilities
+   * (default true). A process shared by several sessions is initialized by the first one only,
+   * so there the HTTP bridge routes each request to a session instead.
+   */
+  checkServerRequests?: boolean;
   /** `--tools`: only these tools (names or `*` globs, commas allowed); narrows the manifest's. */
   tools?: string[];
   /** `--exclude-tools`: never these tools; narrows the manifest's. */
@@ -40,10 +46,8 @@ export interface GuardOptions {
  * @throws {TypeError} When a tool rule is not a tool name or glob.
  */
 export function guardStages(server: ResolvedServer, options: GuardOptions): GuardStage[] {
-  const stages: GuardStage[] = [
-    notificationLimit({ perSecond: options.notificationsPerSecond }),
-    serverRequestCheck(),
-  ];
+  const stages: GuardStage[] = [notificationLimit({ perSecond: options.notificationsPerSecond })];
+  if (options.checkServerRequests !== false) stages.push(serverRequestCheck());
   const filter = toolFilter(toolFilterLayers({
     manifest: server.manifest?.tools,
     tools: options.tools,

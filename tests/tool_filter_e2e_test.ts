@@ -191,9 +191,10 @@ async function startServe(scene: PoisonedScene, args: string[]) {
   }
 }
 
-Deno.test("mcp-run serve filters tools and scans definitions in each session", async () => {
+/** One serve session: delete_all filtered, weather blocked, add called. */
+async function assertServed(args: string[]): Promise<void> {
   const scene = poisonedScene();
-  const served = await startServe(scene, ["--exclude-tools", "delete_all"]);
+  const served = await startServe(scene, ["--exclude-tools", "delete_all", ...args]);
   try {
     const { client } = await connectClient({ url: served.url });
     try {
@@ -217,4 +218,14 @@ Deno.test("mcp-run serve filters tools and scans definitions in each session", a
     await served.child.status;
     scene.remove();
   }
+}
+
+Deno.test("mcp-run serve filters tools and scans definitions in each session", async () => {
+  await assertServed([]);
+});
+
+Deno.test({
+  name: "mcp-run serve --isolation docker filters tools and scans definitions in each session",
+  ignore: dockerMissing !== undefined,
+  fn: () => assertServed(CLI_DOCKER),
 });

@@ -212,7 +212,7 @@ const RULES: readonly [InstructionRule, RegExp][] = [
 // or an inner capital) count, so "the search tool" in plain prose does not.
 const TRIGGER = /\b(when|whenever|before|after|instead\s+of|each\s+time|every\s+time)\b/iu;
 const TOOL_NAMED =
-  /(?:\b(?:the|any|every|each|all|other|another)\s+)*([`"'“‘])?([A-Za-z][\w.-]*)[`"'”’]?\s+tools?\b|\btools?\s+([`"'“‘])([\w.-]+)[`"'”’]/gu;
+  /([`"'“‘])?\b([A-Za-z][\w.-]*)[`"'”’]?\s+tools?\b|\btools?\s+([`"'“‘])([\w.-]+)[`"'”’]/gu;
 const USE =
   /\b(call|calls|called|calling|use|uses|used|using|invoke|invoked|invoking|run|runs)\b/iu;
 

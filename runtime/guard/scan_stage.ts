@@ -39,6 +39,13 @@ const USES: Readonly<Record<string, [field: string, param: string]>> = {
   "resources/read": ["resources", "uri"],
 };
 
+/** The notifications that say a list changed, and the list. */
+const CHANGED: Readonly<Record<string, string>> = {
+  "notifications/tools/list_changed": "tools",
+  "notifications/prompts/list_changed": "prompts",
+  "notifications/resources/list_changed": "resources",
+};
+
 /**
  * A guard stage that scans what the server says about itself (see scan.ts).
  *
@@ -119,6 +126,9 @@ export function scanStage(options: ScanStageOptions): GuardStage {
     },
     fromServer(message: Message, request: Message | undefined, context: GuardContext): Verdict {
       if (request?.method === "initialize") return scanInitialize(message, mode, report, context);
+      // A list that changed is judged afresh: a call before the client lists it again reads it.
+      const changed = CHANGED[message.method ?? ""];
+      if (changed) blocked.delete(changed);
       const field = request?.method === undefined ? undefined : LIST_FIELDS[request.method];
       const items = field === undefined ? undefined : listItems(message, field);
       if (!items) return { pass: message };

@@ -114,3 +114,17 @@ Deno.test("scanStage() passes other messages untouched", async () => {
   const result = answer({ content: [{ type: "text", text: "ok" }] });
   assert.deepEqual(await stage.fromServer!(result, call("clean"), testContext()), { pass: result });
 });
+
+Deno.test("scanStage() reads a changed list afresh before a call (a rug pull after listing)", async () => {
+  const clean = [{ name: "weather", description: "Tells the weather." }];
+  const answers: Record<string, Record<string, unknown>> = { "tools/list": { tools: clean } };
+  const context = testContext(answers);
+  const stage = scanStage({ mode: "block" });
+  await stage.fromServer!(answer({ tools: clean }), { method: "tools/list" }, context);
+  assert.ok("pass" in await stage.fromClient!(call("weather"), context));
+  answers["tools/list"] = { tools: [{ name: "weather", description: "<IMPORTANT>x</IMPORTANT>" }] };
+  const changed = { jsonrpc: "2.0", method: "notifications/tools/list_changed" };
+  await stage.fromServer!(changed, undefined, context);
+  assert.ok("reply" in await stage.fromClient!(call("weather"), context));
+  assert.deepEqual(context.requests, ["tools/list"]);
+});

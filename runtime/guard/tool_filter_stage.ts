@@ -61,6 +61,8 @@ export function toolFilterStage(filter: ToolFilter): GuardStage {
       return judgeCall(message, context);
     },
     fromServer(message: Message, request: Message | undefined): Verdict {
+      // Changed tools are judged by their new annotations: read afresh on the next call.
+      if (message.method === "notifications/tools/list_changed") annotations = undefined;
       if (!filter.active || request?.method !== "tools/list") return { pass: message };
       const tools = listItems(message, "tools");
       if (!tools) return { pass: message };

@@ -81,6 +81,11 @@ export function guardSetup(
  * @param flags The options as parsed.
  * @returns The filter and the mode.
  * @throws {UsageError} When an option's value is not valid.
+ *
+ * @example
+ * ```ts ignore
+ * const { filter, mode } = guardJudges(ctx, server, { "exclude-tools": ["delete_*"] });
+ * ```
  */
 export function guardJudges(
   ctx: CliContext,
@@ -105,6 +110,12 @@ export function guardJudges(
  * @param text The value as typed.
  * @returns The mode, or undefined when not given.
  * @throws {UsageError} When it is neither `warn` nor `block`.
+ *
+ * @example
+ * ```ts
+ * import { scanFlag } from "./guard_flags.ts";
+ * console.log(scanFlag("warn")); // warn
+ * ```
  */
 export function scanFlag(text: string | undefined): ScanMode | undefined {
   if (text === undefined || text === "warn" || text === "block") return text;
@@ -116,6 +127,12 @@ export function scanFlag(text: string | undefined): ScanMode | undefined {
  *
  * @param flags The options as parsed.
  * @returns The lists given.
+ *
+ * @example
+ * ```ts
+ * import { toolFlags } from "./guard_flags.ts";
+ * console.log(toolFlags({ "exclude-tools": ["rm,mv"] })); // { excludeTools: ["rm,mv"] }
+ * ```
  */
 export function toolFlags(flags: GuardFlags): Pick<GuardOptions, "tools" | "excludeTools"> {
   const out: Pick<GuardOptions, "tools" | "excludeTools"> = {};
@@ -131,6 +148,12 @@ export function toolFlags(flags: GuardFlags): Pick<GuardOptions, "tools" | "excl
  * @param flags The options as parsed.
  * @returns The arguments, in a fixed order (`--tools`, `--exclude-tools`, `--scan`).
  * @throws {UsageError} When a value is not valid.
+ *
+ * @example
+ * ```ts
+ * import { guardArgs } from "./guard_flags.ts";
+ * console.log(guardArgs({ scan: "warn", tools: ["read_*"] })); // ["--tools", "read_*", "--scan", "warn"]
+ * ```
  */
 export function guardArgs(flags: GuardFlags): string[] {
   const args: string[] = [];

@@ -102,6 +102,12 @@ const IDENTIFIER: Record<DefinitionKind, string> = {
  * @param kind What the definition is.
  * @param item The definition.
  * @returns Its name, or "" when it has none.
+ *
+ * @example
+ * ```ts
+ * import { definitionName } from "./scan.ts";
+ * console.log(definitionName("resource", { uri: "file:///a\u200b" })); // file:///a
+ * ```
  */
 export function definitionName(kind: DefinitionKind, item: unknown): string {
   const value = (item as Record<string, unknown> | null)?.[IDENTIFIER[kind]];

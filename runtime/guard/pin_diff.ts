@@ -109,6 +109,40 @@ export function describeChange(change: PinChange): string {
   return `${what}: ${change.fields.map(describeField).join("; ")}`;
 }
 
+/**
+ * One definition in plain words, on one line: its kind, name, title and description (quoted and
+ * escaped as in {@linkcode describeChange}), and the names of its arguments.
+ *
+ * @param kind What it defines.
+ * @param definition Its pinned fields.
+ * @returns One line.
+ *
+ * @example
+ * ```ts
+ * import { describeDefinition } from "./pin_diff.ts";
+ * const tool = { name: "read_file", description: "Reads a file", inputSchema: { properties: { path: {} } } };
+ * console.log(describeDefinition("tool", tool)); // tool read_file: "Reads a file" (arguments: path)
+ * ```
+ */
+export function describeDefinition(
+  kind: DefinitionKind,
+  definition: Record<string, unknown>,
+): string {
+  const parts = [`${KIND_WORDS[kind]} ${printable(String(definition.name))}`];
+  const text = [definition.title, definition.description].filter((t) => t !== undefined);
+  const said = text.length ? `: ${text.map(brief).join(" — ")}` : "";
+  const schema = definition.inputSchema;
+  const args = kind === "prompt"
+    ? (Array.isArray(definition.arguments) ? definition.arguments : []).map((a) => a?.name)
+    : isObject(schema) && isObject(schema.properties)
+    ? Object.keys(schema.properties)
+    : [];
+  const listed = args.length
+    ? ` (arguments: ${args.map((a) => printable(String(a))).join(", ")})`
+    : "";
+  return `${parts[0]}${said}${listed}`;
+}
+
 function describeField(change: FieldChange): string {
   const { field, before, after } = change;
   if (before === undefined) return `${field} added: ${brief(after)}`;

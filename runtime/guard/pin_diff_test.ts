@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { describeChange, diffPins } from "./pin_diff.ts";
+import { describeChange, describeDefinition, diffPins } from "./pin_diff.ts";
 import { type ListedDefinitions, pinSet } from "./pin_store.ts";
 
 function listed(partial: Partial<ListedDefinitions>): ListedDefinitions {
@@ -89,4 +89,21 @@ Deno.test("describeChange() escapes invisible and control characters and cuts lo
   assert.ok(text.endsWith("…"));
   const name = describeChange({ kind: "tool", name: "a\u202eb", change: "added", fields: [] });
   assert.equal(name, "tool a\\u{202e}b added");
+});
+
+Deno.test("describeDefinition() shows a definition's words and arguments on one line", () => {
+  assert.equal(
+    describeDefinition("tool", {
+      name: "read_file",
+      title: "Read",
+      description: "Reads\na file\u200b",
+      inputSchema: { type: "object", properties: { path: {}, "x\u202e": {} } },
+    }),
+    'tool read_file: "Read" — "Reads\\na file\\u{200b}" (arguments: path, x\\u{202e})',
+  );
+  assert.equal(
+    describeDefinition("prompt", { name: "greet", arguments: [{ name: "who" }] }),
+    "prompt greet (arguments: who)",
+  );
+  assert.equal(describeDefinition("resourceTemplate", { name: "f" }), "resource template f");
 });

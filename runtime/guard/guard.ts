@@ -232,7 +232,10 @@ export class Guard {
       if ("drop" in verdict) return this.#drop(verdict.drop);
       return await this.#sinks.toServer(verdict.reply);
     }
-    if (isResponse) return await this.#answer(message.id as RequestId, current, "server", raw);
+    if (isResponse) {
+      const bytes = current === message ? raw : undefined;
+      return await this.#answer(message.id as RequestId, current, "server", bytes);
+    }
     await this.#sinks.toClient(current, current === message ? raw : undefined);
   }
 

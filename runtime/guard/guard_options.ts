@@ -9,6 +9,7 @@ import type { GuardStage } from "./stage.ts";
 
 export type { GuardStage };
 import { notificationLimit, serverRequestCheck } from "./supervision.ts";
+import { pinStage } from "./pins.ts";
 
 /** The guard's settings for one launch (the CLI's flags over the manifest's and the user's). */
 export interface GuardOptions {
@@ -29,6 +30,8 @@ export function guardStages(server: ResolvedServer, options: GuardOptions): Guar
   const stages: GuardStage[] = [
     notificationLimit({ perSecond: options.notificationsPerSecond }),
     serverRequestCheck(),
+    // Pins judge what the server offers, after supervision has dropped what is not JSON-RPC.
+    pinStage({ cacheRoot: options.cacheRoot }),
   ];
   void server;
   return stages;

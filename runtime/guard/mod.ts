@@ -3,7 +3,8 @@
  * passes its checks, in `run`, in each `serve` session and in launcher-form client entries.
  * Protocol supervision drops frames that are not JSON-RPC, responses to unknown or answered ids
  * and notification floods, refuses server requests the client did not declare a capability for,
- * and answers calls that time out.
+ * and answers calls that time out. Tool pinning passes only the tools, prompts and resource
+ * templates the user approved (`mcp-run approve`, or the first launch).
  *
  * @example Guard a transport (requires the permissions the server's launch needs)
  * ```ts ignore
@@ -31,6 +32,33 @@ export {
   type RequestId,
   type Verdict,
 } from "./stage.ts";
+export {
+  canonicalJson,
+  DEFINITION_KINDS,
+  definitionHash,
+  type DefinitionKind,
+  PINNED_FIELDS,
+  pinnedFields,
+} from "./definition_hash.ts";
+export {
+  describeChange,
+  describeDefinition,
+  diffPins,
+  type FieldChange,
+  type PinChange,
+} from "./pin_diff.ts";
+export {
+  type ListedDefinitions,
+  type PinnedDefinition,
+  type PinnedSet,
+  type PinRecord,
+  pinSet,
+  pinsFile,
+  readPins,
+  writePins,
+  type WritePinsOptions,
+} from "./pin_store.ts";
+export { listDefinitions, type ListRequest, pinStage, type PinStageOptions } from "./pins.ts";
 export {
   notificationLimit,
   type NotificationLimitOptions,

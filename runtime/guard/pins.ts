@@ -17,6 +17,7 @@ import {
   readPins,
   writePins,
 } from "./pin_store.ts";
+import { GuardErrorCode } from "./guard.ts";
 import type { GuardContext, GuardStage, Message, Verdict } from "./stage.ts";
 
 /** How each kind is listed: the method, the result's field, the server capability. */
@@ -125,9 +126,6 @@ const WORDS: Record<DefinitionKind, string> = {
   prompt: "Prompt",
   resourceTemplate: "Resource template",
 };
-
-/** The JSON-RPC code of a refused call: the spec's for an unknown tool or prompt. */
-export const BLOCKED_CODE = -32602;
 
 /**
  * The pinning stage of a server's guard: lists what the server offers (its own requests) when the
@@ -240,7 +238,7 @@ class PinStage implements GuardStage {
       return;
     }
     const listed = await listDefinitions(
-      (method, params) => context.request(method, params),
+      ownRequest(context),
       capabilitiesOf(context),
     );
     this.#remember(listed);
@@ -274,7 +272,7 @@ class PinStage implements GuardStage {
     this.#listing[kind] ??= (async () => {
       try {
         const listed = await listDefinitions(
-          (method, params) => context.request(method, params),
+          ownRequest(context),
           capabilitiesOf(context),
           [kind],
         );
@@ -363,7 +361,7 @@ class PinStage implements GuardStage {
   ): Message["error"] {
     const detail = change && change.change === "changed" ? ` (${describeChange(change)})` : "";
     return {
-      code: BLOCKED_CODE,
+      code: GuardErrorCode.Refused,
       message: `${WORDS[kind]} "${name}" of server "${context.server}" is blocked: ${why}` +
         `${detail}. Review and approve it with: ${this.#approve(context)}`,
       data: { blocked: change ? { ...change, text: describeChange(change) } : { kind, name } },
@@ -384,6 +382,21 @@ class PinStage implements GuardStage {
   #approve(context: GuardContext): string {
     return this.#options.approveCommand ?? `mcp-run approve ${context.server}`;
   }
+}
+
+/**
+ * The guard's own requests, with a server's JSON-RPC error told apart from a failure (its code
+ * kept), so that a list the server advertises but does not serve reads as empty.
+ */
+function ownRequest(context: GuardContext): ListRequest {
+  return (method, params) =>
+    context.request(method, params).catch((error) => {
+      const answered = /\(JSON-RPC error (-?\d+)\)$/.exec((error as Error)?.message ?? "");
+      if (answered && typeof (error as { code?: unknown }).code !== "number") {
+        throw Object.assign(error as Error, { code: Number(answered[1]) });
+      }
+      throw error;
+    });
 }
 
 function capabilitiesOf(context: GuardContext): Record<string, unknown> | undefined {

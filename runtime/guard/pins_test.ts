@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { join } from "../_path.ts";
 import { pinsFile, readPins } from "./pin_store.ts";
-import { BLOCKED_CODE, listDefinitions, pinStage } from "./pins.ts";
+import { Guard, GuardErrorCode } from "./guard.ts";
+import { listDefinitions, pinStage } from "./pins.ts";
 import type { GuardContext, GuardStage, Message, Verdict } from "./stage.ts";
 
 const INNOCENT = {
@@ -22,7 +23,7 @@ class Scene implements GuardContext {
   readonly session = "s1";
   readonly clientInit = {};
   serverInit: Record<string, unknown> | undefined = {
-    capabilities: { tools: { listChanged: true }, prompts: {} },
+    capabilities: { tools: { listChanged: true }, prompts: {}, resources: {} },
   };
   tools: Record<string, unknown>[];
   prompts: Record<string, unknown>[] = [{ name: "greet", description: "Says hello" }];
@@ -103,7 +104,14 @@ Deno.test("pinStage() records every listed definition at the first launch", () =
     assert.deepEqual(Object.keys(record!.definitions.tool), ["read_file", "clock"]);
     assert.deepEqual(Object.keys(record!.definitions.prompt), ["greet"]);
     assert.equal(record!.by, "first-launch");
-    assert.deepEqual(scene.asked, ["tools/list", "tools/list", "prompts/list"]);
+    // A list advertised but answered with an error reads as empty.
+    assert.deepEqual(scene.asked, [
+      "tools/list",
+      "tools/list",
+      "prompts/list",
+      "resources/templates/list",
+    ]);
+    assert.deepEqual(record!.definitions.resourceTemplate, {});
     assert.ok("pass" in await call(stage, scene, "read_file"));
   }));
 
@@ -125,7 +133,7 @@ Deno.test("pinStage() blocks a changed or added tool at a later launch, and pass
       const verdict = await call(stage, scene, name);
       assert.ok("reply" in verdict, name);
       const error = verdict.reply.error!;
-      assert.equal(error.code, BLOCKED_CODE);
+      assert.equal(error.code, GuardErrorCode.Refused);
       assert.match(error.message, new RegExp(`^Tool "${name}" of server "rug" is blocked: `));
       assert.match(error.message, /Review and approve it with: mcp-run approve rug$/);
     }
@@ -231,3 +239,28 @@ Deno.test("listDefinitions() follows cursors, stops on a repeated one, reads an 
     /server ended/,
   );
 });
+
+Deno.test("pinStage() in a Guard: the client gets the list without the blocked tool, not the raw line", () =>
+  withRoot(async (root) => {
+    await firstLaunch(root, [INNOCENT, CLOCK]);
+    const toClient: Message[] = [];
+    const toServer: Message[] = [];
+    const guard = new Guard([pinStage({ cacheRoot: root })], {
+      toClient: (m, raw) => void toClient.push(raw ? JSON.parse(new TextDecoder().decode(raw)) : m),
+      toServer: (m) => void toServer.push(m),
+      stopServer: () => {},
+      log: () => {},
+    }, { server: "rug" });
+    const line = (m: Message) => new TextEncoder().encode(JSON.stringify(m));
+    const init = request("initialize", { capabilities: {} });
+    await guard.fromClient(init, line(init));
+    const initResult = { capabilities: { tools: {} }, serverInfo: { name: "rug", version: "1" } };
+    await guard.fromServer({ jsonrpc: "2.0", id: init.id, result: initResult });
+    const list = request("tools/list");
+    await guard.fromClient(list, line(list));
+    const answer = { jsonrpc: "2.0", id: list.id, result: { tools: [CHANGED, CLOCK] } };
+    await guard.fromServer(answer, line(answer));
+    const seen = toClient.at(-1)!.result as { tools: { name: string }[] };
+    assert.deepEqual(seen.tools.map((t) => t.name), ["clock"]);
+    await guard.close("done");
+  }));

@@ -64,8 +64,9 @@ export function pinsFile(cacheRoot: string, name: string): string {
 
 /**
  * Hashes what a server lists into the set to pin. A definition without a string name is left
- * out (no client can call it by name); of two with one name, the first counts, as a client
- * looking it up would find it.
+ * out (no client can call it by name), and so is one that cannot be hashed (nested too deeply to
+ * write): left out of a pinned set, it is blocked. Of two with one name, the first counts, as a
+ * client looking it up would find it.
  *
  * @param listed The definitions by kind.
  * @returns The pinned set.
@@ -83,10 +84,14 @@ export async function pinSet(listed: ListedDefinitions): Promise<PinnedSet> {
     for (const definition of listed[kind]) {
       const name = definition?.name;
       if (typeof name !== "string" || Object.hasOwn(set[kind], name)) continue;
-      set[kind][name] = {
-        hash: await definitionHash(kind, definition),
-        definition: pinnedFields(kind, definition),
-      };
+      let hash: string;
+      try {
+        hash = await definitionHash(kind, definition);
+      } catch {
+        // Nested beyond the stack (or not JSON): never pinned, so never passed.
+        continue;
+      }
+      set[kind][name] = { hash, definition: pinnedFields(kind, definition) };
     }
   }
   return set;

@@ -43,6 +43,10 @@ const USES: Record<string, DefinitionKind> = { "tools/call": "tool", "prompts/ge
 
 /** The most pages read of one list: a server that never stops paginating is cut off. */
 const MAX_PAGES = 100;
+/** The most definitions kept of one kind: the launcher's memory stays bounded. */
+const MAX_DEFINITIONS = 10_000;
+/** The most distinct blocks said on stderr; a server that keeps changing is said once more. */
+const MAX_LOGGED = 1000;
 
 /** Sends one request to the server and resolves with its result. */
 export type ListRequest = (
@@ -94,6 +98,10 @@ export async function listDefinitions(
       }
       const items = result?.[field];
       if (Array.isArray(items)) listed[kind].push(...items.filter(isObject));
+      if (listed[kind].length >= MAX_DEFINITIONS) {
+        listed[kind].length = MAX_DEFINITIONS;
+        break;
+      }
       cursor = result?.nextCursor;
       if (typeof cursor !== "string" || seen.has(cursor)) break;
       seen.add(cursor);
@@ -346,6 +354,15 @@ class PinStage implements GuardStage {
       ? approved[kind][name]
       : undefined;
     const current = await pinSet({ tool: [], prompt: [], resourceTemplate: [], [kind]: [item] });
+    // A definition that cannot be hashed (nested too deeply) is missing from the set: blocked.
+    if (!current[kind][name]) {
+      const fields = [{
+        field: "definition",
+        before: "approved",
+        after: "too deeply nested to read",
+      }];
+      return { kind, name, change: pinned ? "changed" : "added", fields: pinned ? fields : [] };
+    }
     if (pinned && pinned.hash === current[kind][name].hash) return undefined;
     const before: PinnedSet = { tool: {}, prompt: {}, resourceTemplate: {} };
     if (pinned) before[kind][name] = pinned;
@@ -371,8 +388,12 @@ class PinStage implements GuardStage {
   /** Says once per definition and change that it is blocked. */
   #logBlock(change: PinChange, context: GuardContext): void {
     const key = JSON.stringify([change.kind, change.name, describeChange(change)]);
-    if (this.#logged.has(key)) return;
+    if (this.#logged.has(key) || this.#logged.size > MAX_LOGGED) return;
     this.#logged.add(key);
+    if (this.#logged.size > MAX_LOGGED) {
+      context.log(`more definitions are blocked; see \`${this.#approve(context)} --diff\``);
+      return;
+    }
     context.log(
       `blocked ${describeChange(change)}: not approved; review it with ` +
         `\`${this.#approve(context)} --diff\``,

@@ -264,3 +264,16 @@ Deno.test("pinStage() in a Guard: the client gets the list without the blocked t
     assert.deepEqual(seen.tools.map((t) => t.name), ["clock"]);
     await guard.close("done");
   }));
+
+Deno.test("pinStage() blocks a definition nested too deeply to hash, without failing", () =>
+  withRoot(async (root) => {
+    await firstLaunch(root, [INNOCENT, CLOCK]);
+    let deep: unknown = {};
+    for (let i = 0; i < 200_000; i++) deep = { d: deep };
+    const scene = new Scene([{ ...INNOCENT, inputSchema: deep }, CLOCK]);
+    const stage = pinStage({ cacheRoot: root });
+    assert.deepEqual(await clientList(stage, scene), ["clock"]);
+    const refused = await call(stage, scene, "read_file");
+    assert.ok("reply" in refused);
+    assert.match(refused.reply.error!.message, /definition changed: "approved" → "too deeply/);
+  }));

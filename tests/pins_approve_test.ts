@@ -4,8 +4,11 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { cli, ROOT, tempDir } from "./_helpers.ts";
+import { cli, ROOT, tempDir, toolEnv } from "./_helpers.ts";
 import { pinsFile, readPins } from "../runtime/guard/pin_store.ts";
+import { approveCommand, type ApproveCommandOptions } from "../runtime/cli/approve.ts";
+import { parseCommandLine, readContext } from "../runtime/cli/options.ts";
+import { loadUserConfig } from "../runtime/cli/user_config.ts";
 
 const MANIFEST = join(ROOT, "tests", "fixtures", "rug_pull", "manifest.jsonc");
 
@@ -80,6 +83,59 @@ Deno.test("approveCommand() --diff says what a rug pull changed and records noth
     assert.equal(JSON.parse(approved.stdout).recorded, true);
     const pins = await readPins(cache, "rug-pull");
     assert.deepEqual(Object.keys(pins!.definitions.tool).sort(), ["arm", "exfil", "read_file"]);
+  } finally {
+    await Deno.remove(work, { recursive: true });
+  }
+});
+
+/** `approveCommand()` in this process, with the question answered by `ask`. */
+async function approveHere(
+  cache: string,
+  mode: string,
+  options: ApproveCommandOptions,
+): Promise<{ code: number; out: string[]; errors: string[] }> {
+  const env = { ...toolEnv(), HOME: Deno.env.get("HOME") ?? "/root" };
+  const { values } = await parseCommandLine(["approve", "--cache", cache]);
+  const out: string[] = [];
+  const errors: string[] = [];
+  const ctx = await readContext(values, {
+    command: "approve",
+    env,
+    defaults: await loadUserConfig(env),
+    print: (t) => out.push(t),
+    printError: (t) => errors.push(t),
+  });
+  const code = await approveCommand(ctx, { rest: [MANIFEST], serverArgs: [mode] }, options);
+  return { code, out, errors };
+}
+
+Deno.test("approveCommand() asks on a terminal and records only on yes", async () => {
+  const work = tempDir("mcp-run-pins-approve-");
+  try {
+    const cache = join(work, "cache");
+    const asked: string[] = [];
+    const no = await approveHere(cache, "innocent", {
+      interactive: true,
+      ask: (question) => {
+        asked.push(question);
+        return Promise.resolve("n");
+      },
+    });
+    assert.equal(no.code, 1);
+    assert.deepEqual(asked, ['Pin these definitions for "rug-pull"? [y/N] ']);
+    assert.equal(await readPins(cache, "rug-pull"), undefined);
+    const yes = await approveHere(cache, "innocent", {
+      interactive: true,
+      ask: () => Promise.resolve("yes"),
+    });
+    assert.equal(yes.code, 0, yes.errors.join("\n"));
+    assert.equal((await readPins(cache, "rug-pull"))?.by, "approve");
+    // Nothing changed: nothing is asked.
+    const again = await approveHere(cache, "innocent", {
+      interactive: true,
+      ask: () => Promise.reject(new Error("asked")),
+    });
+    assert.equal(again.code, 0);
   } finally {
     await Deno.remove(work, { recursive: true });
   }

@@ -36,7 +36,10 @@ Deno.test("mcp-run run pins at the first launch and blocks a rug pull at the nex
     } finally {
       await first.close();
     }
-    assert.match(first.stderr(), /mcp-run: rug-pull: pinned 2 tools, 1 prompts and 1 resource/);
+    assert.match(
+      first.stderr(),
+      /mcp-run: rug-pull: pinned 2 tools, 1 prompt and 1 resource template/,
+    );
     assert.equal((await readPins(cache, "rug-pull"))?.by, "first-launch");
     const pulled = await runClient(cache, "changed");
     try {

@@ -257,10 +257,14 @@ class PinStage implements GuardStage {
       definitions: await pinSet(listed),
     }, { ifAbsent: true });
     this.#approved = record.definitions;
-    const counts = DEFINITION_KINDS.map((k) => Object.keys(record.definitions[k]).length);
+    const [tools, prompts, templates] = DEFINITION_KINDS.map((k) =>
+      Object.keys(record.definitions[k]).length
+    );
+    const counted = `${count(tools, "tool")}, ${count(prompts, "prompt")} and ` +
+      count(templates, "resource template");
     context.log(
-      `pinned ${counts[0]} tools, ${counts[1]} prompts and ${counts[2]} resource templates at ` +
-        `this first launch; a later change is blocked until \`${this.#approve(context)}\``,
+      `pinned ${counted} at this first launch; a later change is blocked until ` +
+        `\`${this.#approve(context)}\``,
     );
   }
 
@@ -418,6 +422,10 @@ function ownRequest(context: GuardContext): ListRequest {
       }
       throw error;
     });
+}
+
+function count(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? "" : "s"}`;
 }
 
 function capabilitiesOf(context: GuardContext): Record<string, unknown> | undefined {

@@ -78,7 +78,7 @@ async function firstLaunch(root: string, tools: Record<string, unknown>[]): Prom
   const scene = new Scene(tools);
   const stage = pinStage({ cacheRoot: root });
   assert.deepEqual(await clientList(stage, scene), tools.map((t) => t.name as string));
-  assert.match(scene.logs.join("\n"), /pinned 2 tools, 1 prompts and 0 resource templates/);
+  assert.match(scene.logs.join("\n"), /pinned 2 tools, 1 prompt and 0 resource templates/);
 }
 
 async function withRoot(fn: (root: string) => Promise<void>): Promise<void> {

@@ -31,12 +31,19 @@ export interface GuardSetup {
  *
  * @param ctx CLI context (the cache root, where the guard keeps its state).
  * @param server The resolved server (its manifest's guard settings).
- * @param flags The options as parsed.
+ * @param flags The options as parsed (`serve`'s `--session-mode` among them).
  * @returns The stages and the timeout.
  * @throws {UsageError} When an option's value is not valid.
  */
-export function guardSetup(ctx: CliContext, server: ResolvedServer, flags: GuardFlags): GuardSetup {
-  const options: GuardOptions = { cacheRoot: ctx.target.cacheRoot };
+export function guardSetup(
+  ctx: CliContext,
+  server: ResolvedServer,
+  flags: GuardFlags & { "session-mode"?: string },
+): GuardSetup {
+  const options: GuardOptions = {
+    cacheRoot: ctx.target.cacheRoot,
+    checkServerRequests: flags["session-mode"] !== "shared",
+  };
   return {
     stages: guardStages(server, options),
     requestTimeoutMs: seconds("request-timeout", flags["request-timeout"]),

@@ -17,6 +17,12 @@ export interface GuardOptions {
   cacheRoot: string;
   /** Notifications per second the server may send the client (default 100, burst 500). */
   notificationsPerSecond?: number;
+  /**
+   * Whether the guard checks the server's requests against the client's declared capabilities
+   * (default true). A process shared by several sessions is initialized by the first one only,
+   * so there the HTTP bridge routes each request to a session instead.
+   */
+  checkServerRequests?: boolean;
 }
 
 /**
@@ -27,12 +33,10 @@ export interface GuardOptions {
  * @returns The stages (protocol supervision first).
  */
 export function guardStages(server: ResolvedServer, options: GuardOptions): GuardStage[] {
-  const stages: GuardStage[] = [
-    notificationLimit({ perSecond: options.notificationsPerSecond }),
-    serverRequestCheck(),
-    // Pins judge what the server offers, after supervision has dropped what is not JSON-RPC.
-    pinStage({ cacheRoot: options.cacheRoot }),
-  ];
+  const stages: GuardStage[] = [notificationLimit({ perSecond: options.notificationsPerSecond })];
+  if (options.checkServerRequests !== false) stages.push(serverRequestCheck());
+  // Pins judge what the server offers, after supervision has dropped what is not JSON-RPC.
+  stages.push(pinStage({ cacheRoot: options.cacheRoot }));
   void server;
   return stages;
 }

@@ -42,7 +42,8 @@ export interface RelayStdioOptions {
  * Each complete line passes the guard; one that no stage changed is passed on byte for byte. A
  * server line over the size cap is dropped and, if it answered an open request, the client gets
  * a JSON-RPC error for that id instead. When the server exits, every still-open request gets an
- * error naming the exit code. When the client's input ends, the server is stopped (close stdin →
+ * error naming the exit code; one the guard had to stop counts as failed (code 1 at least). When
+ * the client's input ends, the server is stopped (close stdin →
  * SIGTERM → SIGKILL).
  *
  * @param server The running server.
@@ -55,10 +56,14 @@ export async function relayStdio(
 ): Promise<Deno.CommandStatus> {
   const output = new ClientOutput((options.output ?? Deno.stdout.writable).getWriter());
   const log = options.log ?? ((line: string) => console.error(line));
+  let stopped = false;
   const guard = new Guard(options.stages ?? [], {
     toClient: (message, raw) => output.message(message, raw),
     toServer: (message, raw) => server.send(raw ?? encode(message)).catch(() => {}),
-    stopServer: () => void server.stop(),
+    stopServer: () => {
+      stopped = true;
+      server.stop();
+    },
     log,
   }, {
     server: server.name,
@@ -84,7 +89,8 @@ export async function relayStdio(
   await guard.close(gate.error?.message ?? `Server "${server.name}" ${how} before answering`);
   await output.close();
   if (gate.error) throw gate.error;
-  return status;
+  // A server the guard stopped failed, whatever it exited with.
+  return stopped && status.success ? { success: false, code: 1, signal: null } : status;
 }
 
 const encoder = new TextEncoder();

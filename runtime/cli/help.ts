@@ -109,15 +109,16 @@ stderr once, as it happens: "mcp-run: <server> was refused <what>: to allow it, 
 why it can never be granted); mcp-run denials <server> lists them later.
 
 Every message passes mcp-run's guard of the MCP layer. Lines from the server that are not
-JSON-RPC, answers to requests no one made or that were answered already, and notifications
-beyond 100 a second (after a burst of 500) are dropped and counted on stderr. A request the
+JSON-RPC, answers to requests no one made or that were answered already, progress for no open
+request, and notifications beyond 100 a second (after a burst of 500) are dropped and counted on stderr. A request the
 server makes of the client (sampling, elicitation, roots) reaches the client only if the client
 offered that capability in initialize; otherwise the server gets an error. JSON-RPC batches are
 refused.
   --request-timeout S      Answer a request the server does not answer in S seconds with a
-                           JSON-RPC error (progress notifications restart the clock) and
-                           cancel it; a server that then does not answer a ping within S
-                           seconds is stopped (exit code 1). Default: no limit`,
+                           JSON-RPC error and cancel it (its progress notifications restart
+                           the clock, up to 10 × S in all); a server that then does not
+                           answer a ping within S seconds is stopped (exit code 1).
+                           Default: no limit`,
   pull: `mcp-run pull <server> [-p …]
 
 Caches the server's code and writes its lockfile; no server code runs. Later runs are offline.

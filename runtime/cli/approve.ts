@@ -48,6 +48,12 @@ export interface ApproveCommandOptions {
  * @param options `--diff`, `--yes`, `--timeout`.
  * @returns The exit code.
  * @throws {UsageError} When not given one target, or a bad timeout.
+ *
+ * @example
+ * ```ts ignore
+ * // `mcp-run approve filesystem -p dirs=/home/ada/notes --diff`, from a CLI context.
+ * const code = await approveCommand(ctx, { rest: ["filesystem"], serverArgs: [] }, { diff: true });
+ * ```
  */
 export async function approveCommand(
   ctx: CliContext,

@@ -260,6 +260,7 @@ async function printPlainEntry(
   const value: Record<string, unknown> = { command: entry.command, args: entry.args };
   if (Object.keys(entry.env).length > 0) value.env = entry.env;
   ctx.print(JSON.stringify(ctx.json ? entry : value, null, 2));
+  if (!ctx.json) ctx.printError(NO_PINS);
   if (!ctx.json && entry.secrets.length > 0) {
     ctx.printError(
       `The client must set ${entry.secrets.map((s) => s.name).join(", ")} in this entry's ` +
@@ -268,6 +269,11 @@ async function printPlainEntry(
   }
   return 0;
 }
+
+/** Said of a self-contained entry: the server starts without mcp-run, so without its guard. */
+const NO_PINS = "This entry starts the server without mcp-run's guard, so its tools are not " +
+  "pinned: a changed or added tool reaches the client unchecked. The launcher form " +
+  "(--form launcher) pins them (see mcp-run approve).";
 
 /** The entry forms: `deno` and `docker` are self-contained, `launcher` calls mcp-run. */
 const FORMS = ["deno", "launcher", "docker"] as const;
@@ -405,6 +411,7 @@ async function buildEntry(
   };
   const name = options.name ?? loaded.manifest.name;
   const entry = clientEntry(client, mcp, { name, description: loaded.manifest.description });
+  if (form !== "launcher") entry.notices.push(NO_PINS);
   const file = options.file ??
     clientConfigPath(client, { scope, environment: environmentOf(ctx), name });
   return { entry, file, server, isolation, envFile, launcher };

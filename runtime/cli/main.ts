@@ -103,6 +103,10 @@ const COMMANDS: Record<string, Command> = {
       force: values.force,
     });
   },
+  approve: async (ctx, line, values) =>
+    await (await (import(onUse("./approve.ts", import.meta.url)) as Promise<
+      typeof import("./approve.ts")
+    >)).approveCommand(ctx, line, { diff: values.diff, yes: values.yes, timeout: values.timeout }),
   denials: async (ctx, line) =>
     await (await (import(onUse("./denials.ts", import.meta.url)) as Promise<
       typeof import("./denials.ts")

@@ -34,7 +34,8 @@ export interface GuardSettings {
   /** The connection's id (default: a random UUID). */
   session?: string;
   /**
-   * Milliseconds a client request may wait for its answer; progress notifications restart it.
+   * Milliseconds a client request may wait for its answer; progress notifications restart it,
+   * up to ten times this in all.
    * When it passes, the client gets a JSON-RPC error and the server a cancellation; a server
    * that then does not answer a ping in the same time is stopped. Default: no timeout.
    */
@@ -218,8 +219,8 @@ export class Guard {
       }
     } else if (typeof message.method !== "string") {
       return this.#drop("messages with a malformed method");
-    } else if (message.method === "notifications/progress") {
-      this.#progressed(message);
+    } else if (message.method === "notifications/progress" && !this.#progressed(message)) {
+      return this.#drop("progress notifications for no open request");
     }
     let current = message;
     for (const stage of this.#stages) {
@@ -232,11 +233,11 @@ export class Guard {
       if ("drop" in verdict) return this.#drop(verdict.drop);
       return await this.#sinks.toServer(verdict.reply);
     }
-    const unchanged = current === message ? raw : undefined;
     if (isResponse) {
-      return await this.#answer(message.id as RequestId, current, "server", unchanged);
+      const bytes = current === message ? raw : undefined;
+      return await this.#answer(message.id as RequestId, current, "server", bytes);
     }
-    await this.#sinks.toClient(current, unchanged);
+    await this.#sinks.toClient(current, current === message ? raw : undefined);
   }
 
   /**
@@ -346,12 +347,20 @@ export class Guard {
     this.#open.delete(id);
   }
 
-  #progressed(message: Message): void {
+  /** Restarts the clock of the request a progress notification is about; false if none is. */
+  #progressed(message: Message): boolean {
     const token = message.params?.progressToken;
+    if (!isId(token)) return false;
+    let found = false;
     for (const [id, open] of this.#open) {
       const meta = open.request.params?._meta as Record<string, unknown> | undefined;
-      if (meta?.progressToken === token) this.#arm(id, open);
+      if (meta?.progressToken !== token) continue;
+      found = true;
+      // Progress extends a call, but never past ten timeouts in all.
+      const limit = this.#settings.requestTimeoutMs;
+      if (limit && Date.now() - open.startedAt < 9 * limit) this.#arm(id, open);
     }
+    return found;
   }
 
   async #answer(

@@ -9,6 +9,7 @@ import type { GuardStage } from "./stage.ts";
 
 export type { GuardStage };
 import { notificationLimit, serverRequestCheck } from "./supervision.ts";
+import { pinStage } from "./pins.ts";
 import { DEFAULT_SCAN_MODE, type ScanMode } from "./scan.ts";
 import { scanStage } from "./scan_stage.ts";
 import { toolFilter, toolFilterLayers } from "./tool_filter.ts";
@@ -48,6 +49,8 @@ export interface GuardOptions {
 export function guardStages(server: ResolvedServer, options: GuardOptions): GuardStage[] {
   const stages: GuardStage[] = [notificationLimit({ perSecond: options.notificationsPerSecond })];
   if (options.checkServerRequests !== false) stages.push(serverRequestCheck());
+  // Pins judge what the server offers, after supervision has dropped what is not JSON-RPC.
+  stages.push(pinStage({ cacheRoot: options.cacheRoot }));
   const filter = toolFilter(toolFilterLayers({
     manifest: server.manifest?.tools,
     tools: options.tools,

@@ -9,12 +9,12 @@
  */
 import {
   blocks,
-  type DefinitionKind,
   definitionName,
   type Finding,
   formatFinding,
   scanDefinition,
   type ScanMode,
+  type ScannedKind,
 } from "./scan.ts";
 import type { ToolFilter } from "./tool_filter.ts";
 
@@ -31,7 +31,7 @@ export interface Offering {
 /** A definition a guarded client does not see. */
 export interface LeftOut {
   /** What it is. */
-  definition: DefinitionKind;
+  definition: ScannedKind;
   /** Its name (hidden characters removed). */
   name: string;
   /** Why, in words (printable). */

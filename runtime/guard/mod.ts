@@ -5,7 +5,8 @@
  * and notification floods, refuses server requests the client did not declare a capability for,
  * and answers calls that time out. The poisoning scan removes hidden and control characters from
  * every definition and reports (or blocks) instruction-like text; the tool filter narrows which
- * tools a client may see and call.
+ * tools a client may see and call. Tool pinning passes only the tools, prompts and resource
+ * templates the user approved (`mcp-run approve`, or the first launch).
  *
  * @example Guard a transport (requires the permissions the server's launch needs)
  * ```ts ignore
@@ -34,6 +35,33 @@ export {
   type Verdict,
 } from "./stage.ts";
 export {
+  canonicalJson,
+  DEFINITION_KINDS,
+  definitionHash,
+  type DefinitionKind,
+  PINNED_FIELDS,
+  pinnedFields,
+} from "./definition_hash.ts";
+export {
+  describeChange,
+  describeDefinition,
+  diffPins,
+  type FieldChange,
+  type PinChange,
+} from "./pin_diff.ts";
+export {
+  type ListedDefinitions,
+  type PinnedDefinition,
+  type PinnedSet,
+  type PinRecord,
+  pinSet,
+  pinsFile,
+  readPins,
+  writePins,
+  type WritePinsOptions,
+} from "./pin_store.ts";
+export { listDefinitions, type ListRequest, pinStage, type PinStageOptions } from "./pins.ts";
+export {
   notificationLimit,
   type NotificationLimitOptions,
   serverRequestCheck,
@@ -41,7 +69,6 @@ export {
 export {
   blocks,
   DEFAULT_SCAN_MODE,
-  type DefinitionKind,
   definitionName,
   type Finding,
   type FindingKind,
@@ -53,6 +80,7 @@ export {
   type ScanDefinitionOptions,
   type ScanMode,
   type ScannedDefinition,
+  type ScannedKind,
 } from "./scan.ts";
 export { scanStage, type ScanStageOptions } from "./scan_stage.ts";
 export {

@@ -45,7 +45,7 @@ export const DEFAULT_SCAN_MODE: ScanMode = "block";
 export const SCAN_MODES: readonly ScanMode[] = ["warn", "block"];
 
 /** What a scanned definition is. */
-export type DefinitionKind = "tool" | "prompt" | "resource" | "resourceTemplate" | "server";
+export type ScannedKind = "tool" | "prompt" | "resource" | "resourceTemplate" | "server";
 
 /** The kind of a finding: a hidden character kind, or instruction-like text. */
 export type FindingKind = HiddenKind | "instruction";
@@ -53,7 +53,7 @@ export type FindingKind = HiddenKind | "instruction";
 /** One thing the scan found in one string of one definition. */
 export interface Finding {
   /** What the definition is. */
-  definition: DefinitionKind;
+  definition: ScannedKind;
   /** Its name (a tool's or prompt's name, a resource's URI), hidden characters removed. */
   name: string;
   /** The field inside it, like `inputSchema.properties.path.description`. */
@@ -88,7 +88,7 @@ export interface ScannedDefinition<T> {
 const MAX_DEPTH = 64;
 
 /** The field that names a definition of each kind. */
-const IDENTIFIER: Record<DefinitionKind, string> = {
+const IDENTIFIER: Record<ScannedKind, string> = {
   tool: "name",
   prompt: "name",
   resource: "uri",
@@ -109,7 +109,7 @@ const IDENTIFIER: Record<DefinitionKind, string> = {
  * console.log(definitionName("resource", { uri: "file:///a\u200b" })); // file:///a
  * ```
  */
-export function definitionName(kind: DefinitionKind, item: unknown): string {
+export function definitionName(kind: ScannedKind, item: unknown): string {
   const value = (item as Record<string, unknown> | null)?.[IDENTIFIER[kind]];
   return typeof value === "string" ? cleanText(value).clean : "";
 }
@@ -135,7 +135,7 @@ export function definitionName(kind: DefinitionKind, item: unknown): string {
  * ```
  */
 export function scanDefinition<T>(
-  kind: DefinitionKind,
+  kind: ScannedKind,
   item: T,
   options: ScanDefinitionOptions = {},
 ): ScannedDefinition<T> {

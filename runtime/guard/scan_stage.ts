@@ -10,11 +10,11 @@
 import { LIST_FIELDS, listAll, listItems, refuse, withItems } from "./_lists.ts";
 import {
   blocks,
-  type DefinitionKind,
   type Finding,
   formatFinding,
   scanDefinition,
   type ScanMode,
+  type ScannedKind,
 } from "./scan.ts";
 import { quoteText } from "../learn/_escape.ts";
 import type { GuardContext, GuardStage, Message, Verdict } from "./stage.ts";
@@ -25,7 +25,7 @@ export interface ScanStageOptions {
   mode: ScanMode;
 }
 
-const KINDS: Readonly<Record<string, DefinitionKind>> = {
+const KINDS: Readonly<Record<string, ScannedKind>> = {
   tools: "tool",
   prompts: "prompt",
   resources: "resource",

@@ -16,9 +16,20 @@ export const RUG_PULL: string = join(ROOT, "tests", "fixtures", "rug_pull", "man
 /** What the fixture's changed tools answer when they are reached. */
 export const CANARY = "CANARY-RUG-PULL";
 
-/** The CLI's environment in a scene: its own cache. */
+/**
+ * A user config whose poisoning scan only warns: the rug pull's changed description would be
+ * blocked by the scan on its own, and these scenes prove what the pins alone do.
+ */
+const SCAN_WARNS = Deno.makeTempFileSync({ prefix: "mcp-run-pins-config-", suffix: ".json" });
+Deno.writeTextFileSync(SCAN_WARNS, `{ "scan": "warn" }`);
+
+/** The CLI's environment in a scene: its own cache (and a scan that only warns). */
 export function sceneEnv(cache: string): Record<string, string> {
-  return { HOME: Deno.env.get("HOME") ?? "/root", MCP_RUN_CACHE: cache };
+  return {
+    HOME: Deno.env.get("HOME") ?? "/root",
+    MCP_RUN_CACHE: cache,
+    MCP_RUN_CONFIG: SCAN_WARNS,
+  };
 }
 
 /** A connected SDK client and what the launcher wrote on stderr. */

@@ -45,6 +45,9 @@ Deno.test("a launcher-form client entry blocks a rug pull until approved", async
         "launcher",
         "--format",
         "json",
+        // The scan alone would block the rug pull's description: this entry proves the pins.
+        "--scan",
+        "warn",
         "--",
         "changed",
       ],

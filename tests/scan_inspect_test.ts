@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { cli } from "./_helpers.ts";
 import { POISONED_MANIFEST, poisonedScene } from "./_poisoned.ts";
 
+// deno-lint-ignore no-control-regex
 const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u200b\u202e\u{e0000}-\u{e007f}]/u;
 
 Deno.test("mcp-run inspect shows each finding and what clients would not see", async () => {

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { ManifestError, readManifest } from "./manifest.ts";
+import { type ManifestError, readManifest } from "./manifest.ts";
 
 const BASE = `"name": "fs", "description": "Files", "package": "npm:fs-server@1.0.0"`;
 

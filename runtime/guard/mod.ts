@@ -23,6 +23,7 @@ export {
   GuardErrorCode,
   type GuardSettings,
   type GuardSinks,
+  ServerAnswerError,
 } from "./guard.ts";
 export { GuardedTransport } from "./guarded_transport.ts";
 export { type GuardOptions, guardStages } from "./guard_options.ts";

@@ -246,7 +246,7 @@ class PinStage implements GuardStage {
       return;
     }
     const listed = await listDefinitions(
-      ownRequest(context),
+      context.request,
       capabilitiesOf(context),
     );
     this.#remember(listed);
@@ -284,7 +284,7 @@ class PinStage implements GuardStage {
     this.#listing[kind] ??= (async () => {
       try {
         const listed = await listDefinitions(
-          ownRequest(context),
+          context.request,
           capabilitiesOf(context),
           [kind],
         );
@@ -407,21 +407,6 @@ class PinStage implements GuardStage {
   #approve(context: GuardContext): string {
     return this.#options.approveCommand ?? `mcp-run approve ${context.server}`;
   }
-}
-
-/**
- * The guard's own requests, with a server's JSON-RPC error told apart from a failure (its code
- * kept), so that a list the server advertises but does not serve reads as empty.
- */
-function ownRequest(context: GuardContext): ListRequest {
-  return (method, params) =>
-    context.request(method, params).catch((error) => {
-      const answered = /\(JSON-RPC error (-?\d+)\)$/.exec((error as Error)?.message ?? "");
-      if (answered && typeof (error as { code?: unknown }).code !== "number") {
-        throw Object.assign(error as Error, { code: Number(answered[1]) });
-      }
-      throw error;
-    });
 }
 
 function count(n: number, word: string): string {

@@ -246,7 +246,7 @@ class PinStage implements GuardStage {
       return;
     }
     const listed = await listDefinitions(
-      context.request,
+      (method, params) => context.request(method, params),
       capabilitiesOf(context),
     );
     this.#remember(listed);
@@ -284,7 +284,7 @@ class PinStage implements GuardStage {
     this.#listing[kind] ??= (async () => {
       try {
         const listed = await listDefinitions(
-          context.request,
+          (method, params) => context.request(method, params),
           capabilitiesOf(context),
           [kind],
         );

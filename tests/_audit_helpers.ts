@@ -138,7 +138,12 @@ export async function exercise(client: Client, canary: Canaries): Promise<void> 
   assert.deepEqual(env.content, [{ type: "text", text: "unset" }]);
   await client.getPrompt({ name: "greet" });
   await client.readResource({ uri: "file:///fixture/r" });
-  await assert.rejects(() => client.callTool({ name: "missing", arguments: {} }), /Unknown tool/);
+  await assert.rejects(() => client.callTool({ name: "fail", arguments: {} }), /bad arguments/);
+  // Never listed, so never approved: the guard's pins answer.
+  await assert.rejects(() => client.callTool({ name: "missing", arguments: {} }), /blocked/);
+  // Excluded (--exclude-tools wipe): the guard's filter answers, the server never sees it.
+  const wipe = await client.callTool({ name: "wipe", arguments: {} }).catch((e: Error) => e);
+  assert.ok(wipe instanceof Error, `the excluded tool answered: ${JSON.stringify(wipe)}`);
 }
 
 /** The lines of an audit file: answered requests, and other messages (events). */
@@ -200,8 +205,12 @@ export function checkExercised(
   assert.equal(byTool("echo").method, "tools/call");
   assert.ok(byTool("huge").responseBytes > 3_000_000);
   assert.equal(byTool("flood").outcome, "ok");
-  assert.equal(byTool("missing").outcome, "error");
-  assert.equal(byTool("missing").error?.code, -32602);
+  assert.equal(byTool("fail").outcome, "error");
+  assert.equal(byTool("fail").error?.code, -32602);
+  assert.equal(byTool("missing").outcome, "refused-by-pins");
+  assert.equal(byTool("wipe").outcome, "refused-by-filter");
+  assert.equal(byTool("wipe").answeredBy, "filter");
+  assert.match(byTool("wipe").error?.message ?? "", /wipe/);
   assert.equal(records.find((r) => r.method === "prompts/get")?.prompt, "greet");
   assert.equal(records.find((r) => r.method === "resources/read")?.uri, "file:///fixture/r");
   // One line per request: the 20 000 notifications of the flood are not there, the list change is.
@@ -241,9 +250,11 @@ export function checkSpans(
   assert.equal(echo.resource["service.name"], "mcp-run");
   assert.equal(echo.resource["mcp_run.server.name"], "audit-fixture");
   assert.ok(spans.some((s) => s.name === "prompts/get greet"));
-  const missing = spans.find((s) => s.name === "tools/call missing")!;
-  assert.equal(missing.status.code, 2);
-  assert.equal(spanAttributes(missing)["error.type"], "-32602");
+  const fail = spans.find((s) => s.name === "tools/call fail")!;
+  assert.equal(fail.status.code, 2);
+  assert.equal(spanAttributes(fail)["error.type"], "-32602");
+  const wipe = spans.find((s) => s.name === "tools/call wipe")!;
+  assert.equal(spanAttributes(wipe)["mcp_run.outcome"], "refused-by-filter");
   const text = JSON.stringify(spans);
   assert.ok(!text.includes(canary.secret));
   assert.equal(text.includes(canary.plain), content);

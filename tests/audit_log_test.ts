@@ -49,6 +49,7 @@ async function auditedRun(options: { content: boolean; docker?: boolean }): Prom
       ...(options.content ? ["--audit-content"] : []),
       "--request-timeout",
       "2",
+      ...["--exclude-tools", "wipe"],
       ...(options.docker ? CLI_DOCKER : []),
     ];
     const { client, stderr } = await connectRun(args, cliEnv(join(work, "cache"), collector));
@@ -62,7 +63,7 @@ async function auditedRun(options: { content: boolean; docker?: boolean }): Prom
     } finally {
       await client.close();
     }
-    const lines = await auditLines(file, 10);
+    const lines = await auditLines(file, 12);
     const { records } = lines;
     assert.equal(Deno.statSync(file).mode! & 0o777, 0o600);
     const session = records[0].session;
@@ -186,7 +187,10 @@ async function auditedServe(options: { docker?: boolean }): Promise<void> {
     const file = join(work, "audit.jsonl");
     const canary = canaries();
     const served = await startServe(
-      ["--audit", file, "--audit-content", ...(options.docker ? CLI_DOCKER : [])],
+      [
+        ...["--audit", file, "--audit-content", "--exclude-tools", "wipe"],
+        ...(options.docker ? CLI_DOCKER : []),
+      ],
       cliEnv(join(work, "cache"), collector),
     );
     try {
@@ -199,7 +203,7 @@ async function auditedServe(options: { docker?: boolean }): Promise<void> {
       await served.child.status;
       await served.pump.catch(() => {});
     }
-    const { records, events } = await auditLines(file, 18);
+    const { records, events } = await auditLines(file, 22);
     const sessions = [...new Set(records.map((r) => r.session))];
     assert.equal(sessions.length, 2, served.stderr());
     for (const session of sessions) {

@@ -15,7 +15,7 @@ import type { Sandbox } from "../sandbox/sandbox.ts";
 import { checkRegistrySource } from "../registry/load.ts";
 import { type CliContext, UsageError } from "./context.ts";
 import type { UserConfig } from "./user_config.ts";
-import { GUARD_OPTIONS } from "./guard_flags.ts";
+import { AUDIT_OPTIONS, GUARD_OPTIONS } from "./guard_flags.ts";
 
 /** The option table of the parser. */
 export const OPTIONS = {
@@ -39,6 +39,9 @@ export const OPTIONS = {
   "max-concurrent": { type: "string" },
   "idle-timeout": { type: "string" },
   "request-timeout": { type: "string" },
+  tools: { type: "string", multiple: true },
+  "exclude-tools": { type: "string", multiple: true },
+  scan: { type: "string" },
   "json-response": { type: "boolean" },
   "trust-proxy": { type: "string", multiple: true },
   "max-connections": { type: "string" },
@@ -61,6 +64,7 @@ export const OPTIONS = {
   "env-file": { type: "string" },
   yes: { type: "boolean" },
   undo: { type: "boolean" },
+  diff: { type: "boolean" },
   timeout: { type: "string" },
   call: { type: "string", multiple: true },
   env: { type: "string", multiple: true },
@@ -112,15 +116,15 @@ const ISOLATION_OPTIONS: Record<Isolation, readonly (keyof typeof OPTIONS)[]> = 
 };
 /** Options each command takes besides the global ones; a stray one is a usage error. */
 const COMMAND_OPTIONS: Record<string, readonly string[]> = {
-  run: [...LAUNCH, ...GUARD_OPTIONS, "request-timeout", "dry-run", "yes"],
+  run: [...LAUNCH, ...GUARD_OPTIONS, ...AUDIT_OPTIONS, "request-timeout", "dry-run", "yes"],
   pull: [...LAUNCH, "yes"],
   flags: LAUNCH,
-  inspect: [...LAUNCH, "timeout", "yes"],
-  call: [...LAUNCH, "timeout", "yes"],
-  serve: [...LAUNCH, ...SERVE, ...GUARD_OPTIONS, "dry-run", "yes"],
-  // Launcher-form entries pass the audit options on to the run they start.
-  config: [...LAUNCH, ...CLIENT, "audit", "audit-content", "yes"],
-  install: [...LAUNCH, ...CLIENT, "audit", "audit-content", "yes"],
+  inspect: [...LAUNCH, ...GUARD_OPTIONS, "timeout", "yes"],
+  call: [...LAUNCH, ...GUARD_OPTIONS, "timeout", "yes"],
+  approve: [...LAUNCH, "timeout", "diff", "yes"],
+  serve: [...LAUNCH, ...SERVE, ...GUARD_OPTIONS, ...AUDIT_OPTIONS, "dry-run", "yes"],
+  config: [...LAUNCH, ...CLIENT, ...GUARD_OPTIONS, ...AUDIT_OPTIONS, "yes"],
+  install: [...LAUNCH, ...CLIENT, ...GUARD_OPTIONS, ...AUDIT_OPTIONS, "yes"],
   uninstall: CLIENT,
   clients: ["scope"],
   // No -p: each entry's parameters come from its own arguments.
@@ -263,6 +267,7 @@ export async function readContext(
     sandbox: await sandboxFor(isolation),
     sandboxFor,
     launchHint: options.launchHint,
+    userScan: options.defaults.scan,
   };
 }
 

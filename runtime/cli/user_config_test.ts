@@ -80,3 +80,11 @@ Deno.test("parseUserConfig() reads one pinned image per package kind", async () 
     /images must be an object/,
   );
 });
+
+Deno.test("parseUserConfig() reads the scan mode and refuses any other", async () => {
+  assert.deepEqual(await parseUserConfig(`{ "scan": "warn" }`, "/c.json"), { scan: "warn" });
+  await assert.rejects(
+    () => parseUserConfig(`{ "scan": "off" }`, "/c.json"),
+    /"\/c\.json": scan must be "warn" or "block", got "off"/,
+  );
+});

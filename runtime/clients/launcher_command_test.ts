@@ -80,18 +80,17 @@ Deno.test("launcherCommand() passes saved manifests, registries, mirrors and doc
   assert.equal(entry.env.JSR_URL, "https://jsr.example/");
 });
 
-Deno.test("launcherCommand() passes the audit log's options on to the run it starts", () => {
-  const options = { target: "filesystem", cacheRoot: "/c", deno: "deno", launcher: CHECKOUT };
-  const plain = launcherCommand(SERVER, options);
-  assert.ok(!plain.args.includes("--audit"));
-  const audited = launcherCommand(SERVER, {
-    ...options,
-    audit: { file: "/var/log/mcp/fs.jsonl", content: true },
+Deno.test("launcherCommand() passes the guard's options on before the server's arguments", () => {
+  const entry = launcherCommand(SERVER, {
+    target: "filesystem",
+    cacheRoot: "/c",
+    deno: "deno",
+    launcher: CHECKOUT,
     extraArgs: ["--verbose"],
+    guardArgs: ["--exclude-tools", "write_*,move_file", "--scan", "warn"],
   });
-  const tail = audited.args.slice(audited.args.indexOf("--cache"));
-  assert.deepEqual(tail, [
-    ...["--cache", "/c", "--audit", "/var/log/mcp/fs.jsonl", "--audit-content"],
+  assert.deepEqual(entry.args.slice(-7), [
+    ...["/c", "--exclude-tools", "write_*,move_file", "--scan", "warn"],
     ...["--", "--verbose"],
   ]);
 });

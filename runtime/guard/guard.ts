@@ -78,6 +78,23 @@ function isId(value: unknown): value is RequestId {
   return typeof value === "string" || typeof value === "number";
 }
 
+/** The server answered one of the guard's own requests with a JSON-RPC error. */
+export class ServerAnswerError extends Error {
+  /** The error's JSON-RPC code. */
+  readonly code: number;
+  /**
+   * Creates the error.
+   *
+   * @param code The JSON-RPC error code.
+   * @param message The server's message.
+   */
+  constructor(code: number, message: string) {
+    super(`${message} (JSON-RPC error ${code})`);
+    this.name = "ServerAnswerError";
+    this.code = code;
+  }
+}
+
 /** A JSON-RPC error response. */
 export function errorAnswer(id: RequestId | null, code: number, message: string): Message {
   return { jsonrpc: "2.0", id, error: { code, message } };
@@ -233,7 +250,10 @@ export class Guard {
       if ("drop" in verdict) return this.#drop(verdict.drop);
       return await this.#sinks.toServer(verdict.reply);
     }
-    if (isResponse) return await this.#answer(message.id as RequestId, current, "server", raw);
+    if (isResponse) {
+      const bytes = current === message ? raw : undefined;
+      return await this.#answer(message.id as RequestId, current, "server", bytes);
+    }
     await this.#sinks.toClient(current, current === message ? raw : undefined);
   }
 
@@ -418,7 +438,7 @@ export class Guard {
     this.#own.delete(message.id as RequestId);
     clearTimeout(own.timer);
     if (message.error) {
-      own.reject(new Error(`${message.error.message} (JSON-RPC error ${message.error.code})`));
+      own.reject(new ServerAnswerError(message.error.code, message.error.message));
     } else if (message.result && typeof message.result === "object") {
       own.resolve(message.result as Record<string, unknown>);
     } else own.reject(new Error("the server's answer had no result object"));

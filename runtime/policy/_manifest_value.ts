@@ -15,6 +15,7 @@ import {
 } from "./manifest_schema.ts";
 import { isReservedEnvName } from "./env_policy.ts";
 import { packageKind, packageProblem } from "./package_kind.ts";
+import { checkGuardFields } from "./_manifest_guard.ts";
 import type {
   EnvSpec,
   Manifest,
@@ -67,6 +68,8 @@ export function manifestFromValue(
     if (key in env) c.add(`secrets.${key}`, `"${key}" is declared in both env and secrets`);
   }
 
+  const guard = checkGuardFields(c, root);
+
   if (c.problems.length > 0) return { problems: c.problems };
   const manifest: Manifest = {
     name,
@@ -80,6 +83,8 @@ export function manifestFromValue(
   };
   if (homepage !== undefined) manifest.homepage = homepage;
   if (image !== undefined) manifest.image = image;
+  if (guard.tools !== undefined) manifest.tools = guard.tools;
+  if (guard.scan !== undefined) manifest.scan = guard.scan;
   return { manifest, problems: [] };
 }
 

@@ -4,7 +4,10 @@
 //   flood  sends a tools/list_changed and 20 000 notifications/message, then answers "flooded"
 //   hang   never answers
 //   env    answers the OTLP endpoint variable as the server sees it ("unset" when it cannot)
-// It also answers prompts/get and resources/read, so that every kind of target is recorded.
+//   fail   answers a JSON-RPC error (-32602 "bad arguments")
+//   wipe   answers "wiped" (the tests exclude it: a call that reaches it shows the filter failed)
+// It also lists and answers the prompt "greet" and the resource file:///fixture/r, so that every
+// kind of target is recorded.
 const encoder = new TextEncoder();
 
 type Message = { id?: number | string; method?: string; params?: Record<string, unknown> };
@@ -39,6 +42,10 @@ async function call(id: number | string, params: Record<string, unknown>): Promi
       return await send({ id, result: text("flooded") });
     case "hang":
       return;
+    case "fail":
+      return await send({ id, error: { code: -32602, message: "bad arguments" } });
+    case "wipe":
+      return await send({ id, result: text("wiped") });
     case "env": {
       let seen = "unset";
       try {
@@ -69,7 +76,7 @@ async function answer(message: Message): Promise<void> {
       return await send({
         id,
         result: {
-          tools: ["echo", "huge", "flood", "hang", "env"].map((name) => ({
+          tools: ["echo", "huge", "flood", "hang", "env", "fail", "wipe"].map((name) => ({
             name,
             inputSchema: { type: "object" },
           })),
@@ -77,6 +84,12 @@ async function answer(message: Message): Promise<void> {
       });
     case "tools/call":
       return await call(id, params);
+    case "prompts/list":
+      return await send({ id, result: { prompts: [{ name: "greet" }] } });
+    case "resources/list":
+      return await send({ id, result: { resources: [{ uri: "file:///fixture/r", name: "r" }] } });
+    case "resources/templates/list":
+      return await send({ id, result: { resourceTemplates: [] } });
     case "prompts/get":
       return await send({ id, result: { messages: [] } });
     case "resources/read":

@@ -26,6 +26,7 @@ import {
   startCollector,
 } from "./_audit_helpers.ts";
 import { ROOT } from "./_helpers.ts";
+import { guardArgs } from "../runtime/cli/guard_flags.ts";
 
 const problem = await dockerProblem("audit_log_test.ts: docker tests skipping");
 
@@ -286,6 +287,14 @@ Deno.test({
       await Deno.remove(work, { recursive: true }).catch(() => {});
     }
   },
+});
+
+Deno.test("guardArgs() passes the audit options on, the file as an absolute path", () => {
+  assert.deepEqual(guardArgs({ audit: "logs/a.jsonl", "audit-content": true }), [
+    ...["--audit", join(Deno.cwd(), "logs", "a.jsonl"), "--audit-content"],
+  ]);
+  assert.deepEqual(guardArgs({ audit: "/var/log/a.jsonl" }), ["--audit", "/var/log/a.jsonl"]);
+  assert.throws(() => guardArgs({ "audit-content": true }), /--audit-content needs --audit FILE/);
 });
 
 Deno.test("mcp-run config --audit needs the launcher form, which alone sees the messages", async () => {

@@ -218,7 +218,7 @@ function target(
   params: Record<string, unknown>,
 ): Pick<AuditRecord, "tool" | "prompt" | "uri"> {
   const name = typeof params.name === "string" ? cut(params.name, MAX_NAME) : undefined;
-  const uri = typeof params.uri === "string" ? cut(params.uri, MAX_NAME) : undefined;
+  const uri = typeof params.uri === "string" ? cut(maskUri(params.uri), MAX_NAME) : undefined;
   if (method === "tools/call" && name !== undefined) return { tool: name };
   if (method === "prompts/get" && name !== undefined) return { prompt: name };
   if (method.startsWith("resources/") && uri !== undefined) return { uri };
@@ -340,6 +340,18 @@ class Bounder {
     this.cut = true;
     return note;
   }
+}
+
+/** Query parameters named like secrets, and the password of a `user:password@` part. */
+const URI_SECRET_PARAM = new RegExp(
+  `([?&;][^=&;#]*(?:${SECRET_NAME.source})[^=&;#]*=)[^&;#]*`,
+  "gi",
+);
+const URI_PASSWORD = /^([a-z][a-z0-9+.-]*:\/\/[^/?#@:]*):[^/?#@]*@/i;
+
+/** A URI as recorded: secret-looking query values and a password masked (it is always written). */
+function maskUri(uri: string): string {
+  return uri.replace(URI_PASSWORD, `$1:${MASKED}@`).replace(URI_SECRET_PARAM, `$1${MASKED}`);
 }
 
 function asObject(value: unknown): Record<string, unknown> {

@@ -22,6 +22,14 @@ Deno.test("auditRecord() names the tool, prompt or resource a request is about",
     [{ method: "prompts/get", params: { name: "greet" } }, { prompt: "greet" }],
     [{ method: "resources/read", params: { uri: "file:///a" } }, { uri: "file:///a" }],
     [{ method: "tools/list", params: {} }, {}],
+    [
+      { method: "resources/read", params: { uri: "https://ada:pw@api.example/x?q=1&api_key=k#f" } },
+      { uri: "https://ada:[masked]@api.example/x?q=1&api_key=[masked]#f" },
+    ],
+    [
+      { method: "resources/subscribe", params: { uri: "db://h/t?Token=abc;mode=ro" } },
+      { uri: "db://h/t?Token=[masked];mode=ro" },
+    ],
     [{ method: "tools/call", params: { name: 42 } }, {}],
   ];
   for (const [request, expected] of cases) {

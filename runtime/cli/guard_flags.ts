@@ -14,6 +14,7 @@ import { toolFilter, toolFilterLayers, toolPatternProblem } from "../guard/tool_
 import { DEFAULT_SCAN_MODE } from "../guard/scan.ts";
 import type { GuardReportOptions } from "../guard/guard_report.ts";
 import { type CliContext, UsageError } from "./context.ts";
+import { shellQuote } from "../sandbox/shell_quote.ts";
 
 /** The guard's options as parsed (strings as typed). */
 export interface GuardFlags {
@@ -25,6 +26,8 @@ export interface GuardFlags {
   "exclude-tools"?: string[];
   /** `--scan warn|block`. */
   scan?: string;
+  /** `-p NAME=VALUE` as typed (named in the approve command a pin refusal gives). */
+  param?: string[];
   /** `--audit FILE`: the audit log's JSONL file (`run`, `serve`, launcher entries). */
   audit?: string;
   /** `--audit-content`: record arguments and results too. */
@@ -55,7 +58,8 @@ export interface GuardSetup {
  * @param ctx CLI context (the cache root, where the guard keeps its state).
  * @param server The resolved server (its manifest's guard settings).
  * @param flags The options as parsed (`serve`'s `--session-mode` among them).
- * @param opened What the launch opened for its guard beforehand: the audit log (see
+ * @param opened What the launch opened for its guard beforehand, and its target as typed (for
+ *   the approve command a pin refusal names): the audit log (see
  *   `openAuditFlags()`), shared by every session.
  * @returns The stages and the timeout.
  * @throws {UsageError} When an option's value is not valid.
@@ -64,10 +68,11 @@ export function guardSetup(
   ctx: CliContext,
   server: ResolvedServer,
   flags: GuardFlags & { "session-mode"?: string },
-  opened: { audit?: AuditLog } = {},
+  opened: { audit?: AuditLog; target?: string } = {},
 ): GuardSetup {
   const options: GuardOptions = {
     cacheRoot: ctx.target.cacheRoot,
+    approveCommand: approveCommand(ctx, server, opened.target, flags.param),
     checkServerRequests: flags["session-mode"] !== "shared",
     ...toolFlags(flags),
     scan: scanFlag(flags.scan) ?? ctx.userScan,
@@ -83,6 +88,24 @@ export function guardSetup(
     stages,
     requestTimeoutMs: seconds("request-timeout", flags["request-timeout"]),
   };
+}
+
+/**
+ * The `approve` command for a launch's server as the user would type it: the target and its
+ * parameters as given, when a bare name would not find the same server.
+ */
+function approveCommand(
+  ctx: CliContext,
+  server: ResolvedServer,
+  target: string | undefined,
+  params: string[] = [],
+): string {
+  if (target === undefined || (target === server.name && params.length === 0)) {
+    return shellQuote(["mcp-run", "approve", server.name]);
+  }
+  const registries = ctx.registrySources.flatMap((source) => ["--registry", source]);
+  const values = params.flatMap((param) => ["-p", param]);
+  return shellQuote(["mcp-run", "approve", target, ...registries, ...values]);
 }
 
 /**

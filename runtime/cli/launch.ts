@@ -124,11 +124,13 @@ export async function runCommand(
   const reports = options.dryRun ? undefined : loadDenials();
   const { server, sandbox } = await resolveFor(ctx, line.rest[0], line.serverArgs);
   const plan = sandbox.plan(server);
+  const flags = options.guard ?? {};
+  const target = line.rest[0];
+  // Read first: a bad guard option is a usage error before the audit log is made.
+  let guard = guardSetup(ctx, server, flags, { target });
   // Opened before the server starts: a bad --audit path is a usage error, and nothing ran.
-  const auditLog = reports
-    ? await openAuditFlags(ctx, server, options.guard ?? {}, "pipe")
-    : undefined;
-  const guard = guardSetup(ctx, server, options.guard ?? {}, { audit: auditLog });
+  const auditLog = reports ? await openAuditFlags(ctx, server, flags, "pipe") : undefined;
+  if (auditLog) guard = guardSetup(ctx, server, flags, { audit: auditLog, target });
   if (!reports) {
     ctx.print(formatPlan(plan, server, ctx.json));
     return EXIT.ok;

@@ -160,7 +160,7 @@ export async function serveCommand(
   checkBindAddress(hostname, tokens.length > 0);
   const { server, sandbox } = await resolveFor(ctx, line.rest[0], line.serverArgs);
   // Read before anything starts: a bad guard option is a usage error.
-  guardSetup(ctx, server, flags);
+  guardSetup(ctx, server, flags, { target: line.rest[0] });
   const host = hostname.includes(":") ? `[${hostname}]` : hostname;
   if (flags["dry-run"]) {
     ctx.print(formatPlan(sandbox.plan(server), server, ctx.json));
@@ -183,7 +183,7 @@ export async function serveCommand(
       sandbox,
       onStderr,
       signal: shutdown.signal,
-      guardStages: () => guardSetup(ctx, server, flags, { audit }).stages,
+      guardStages: () => guardSetup(ctx, server, flags, { audit, target: line.rest[0] }).stages,
       guardLog: (line) => ctx.printError(line),
       // Each session's refused accesses: on stderr as they happen, the last one's stored.
       openAudit: () =>

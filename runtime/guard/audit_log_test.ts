@@ -73,7 +73,7 @@ Deno.test("openAuditLog() refuses a folder, a device, a missing folder and the s
     Deno.mkdirSync(granted);
     const cases: [string, RegExp][] = [
       [dir, /it is not a regular file/],
-      ["/dev/stdout", /it is not a regular file/],
+      ["/dev/null", /it is not a regular file/],
       [join(dir, "missing", "audit.jsonl"), /its folder does not exist/],
       [join(granted, "audit.jsonl"), /the server may access ".*granted"/],
       [join(granted, "deeper", "..", "audit.jsonl"), /the server may access/],

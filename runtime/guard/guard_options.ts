@@ -20,6 +20,8 @@ import { toolFilterStage } from "./tool_filter_stage.ts";
 export interface GuardOptions {
   /** mcp-run's cache root: the guard's state (pins, …) lives under it, out of the server's reach. */
   cacheRoot: string;
+  /** The command that approves this server's definitions, as the user would type it. */
+  approveCommand?: string;
   /** Notifications per second the server may send the client (default 100, burst 500). */
   notificationsPerSecond?: number;
   /** The launch's audit log, opened by the CLI (see `openAuditLog()`); default: none. */
@@ -53,7 +55,7 @@ export function guardStages(server: ResolvedServer, options: GuardOptions): Guar
   const stages: GuardStage[] = [notificationLimit({ perSecond: options.notificationsPerSecond })];
   if (options.checkServerRequests !== false) stages.push(serverRequestCheck());
   // Pins judge what the server offers, after supervision has dropped what is not JSON-RPC.
-  stages.push(pinStage({ cacheRoot: options.cacheRoot }));
+  stages.push(pinStage({ cacheRoot: options.cacheRoot, approveCommand: options.approveCommand }));
   const filter = toolFilter(toolFilterLayers({
     manifest: server.manifest?.tools,
     tools: options.tools,

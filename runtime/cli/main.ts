@@ -11,7 +11,7 @@ import { ManifestError } from "../policy/manifest.ts";
 import { GrantError } from "../policy/resolve.ts";
 import { CacheError } from "../sandbox/pull.ts";
 import { type CliContext, type CommandLine, EXIT, expectArgs, UsageError } from "./context.ts";
-import { callCommand, flagsCommand, inspectCommand, pullCommand, runCommand } from "./launch.ts";
+import { flagsCommand, pullCommand, runCommand } from "./launch.ts";
 import { guardArgs } from "./guard_flags.ts";
 import type { ClientCommandOptions } from "./clients.ts";
 import {
@@ -63,6 +63,9 @@ const help = () =>
 /** The registry commands, loaded on use so `run` starts without them. */
 const registry = () =>
   import(onUse("./registry.ts", import.meta.url)) as Promise<typeof import("./registry.ts")>;
+/** The commands that talk to a server as a client (inspect, call), loaded on use. */
+const inspect = () =>
+  import(onUse("./inspect.ts", import.meta.url)) as Promise<typeof import("./inspect.ts")>;
 /** The client commands, loaded on use. */
 const clients = () =>
   import(onUse("./clients.ts", import.meta.url)) as Promise<typeof import("./clients.ts")>;
@@ -72,9 +75,10 @@ const COMMANDS: Record<string, Command> = {
   run: (ctx, line, values) => runCommand(ctx, line, { dryRun: values["dry-run"], guard: values }),
   pull: (ctx, line) => pullCommand(ctx, line),
   flags: (ctx, line) => flagsCommand(ctx, line),
-  inspect: (ctx, line, values) =>
-    inspectCommand(ctx, line, { timeout: values.timeout, guard: values }),
-  call: (ctx, line, values) => callCommand(ctx, line, { timeout: values.timeout, guard: values }),
+  inspect: async (ctx, line, values) =>
+    (await inspect()).inspectCommand(ctx, line, { timeout: values.timeout, guard: values }),
+  call: async (ctx, line, values) =>
+    (await inspect()).callCommand(ctx, line, { timeout: values.timeout, guard: values }),
   // Loaded on use, so the other commands start without the HTTP bridge and its SDK transport.
   serve: async (ctx, line, values) =>
     await (await (import(onUse("./serve.ts", import.meta.url)) as Promise<

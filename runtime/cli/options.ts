@@ -317,6 +317,7 @@ function readDocker(
     memory: values.memory,
     cpus: values.cpus,
     pidsLimit,
+    limits: defaults.limits,
   };
 }
 

@@ -9,6 +9,7 @@ import { join } from "../_path.ts";
 import { checkImageReference } from "../sandbox/docker_checks.ts";
 import { readPlainJsonc } from "../policy/_plain_jsonc.ts";
 import { onUse } from "../_on_use.ts";
+import { limitsProblem, type ResourceLimits } from "../sandbox/resource_caps.ts";
 
 /** What the user's config file may set. */
 export interface UserConfig {
@@ -21,6 +22,11 @@ export interface UserConfig {
    * which it overrides) and `python` (PyPI servers, and the pull container that installs them).
    */
   images?: UserImages;
+  /**
+   * The memory caps of every server, in MiB (default 512 heap, 1024 process): a manifest may
+   * ask for more for its server, never less.
+   */
+  limits?: Partial<ResourceLimits>;
 }
 
 /** The image kinds the user config may set. */
@@ -91,9 +97,13 @@ export async function parseUserConfig(text: string, file: string): Promise<UserC
       config.image = readImage(field, file, "image");
     } else if (key === "images") {
       config.images = readImages(field, file);
+    } else if (key === "limits") {
+      const problem = limitsProblem(field);
+      if (problem) throw new SyntaxError(`"${file}": ${problem}`);
+      config.limits = field as Partial<ResourceLimits>;
     } else if (key !== "$schema") {
       throw new SyntaxError(
-        `"${file}": unknown field "${key}"; known fields are isolation, image, images`,
+        `"${file}": unknown field "${key}"; known fields are isolation, image, images, limits`,
       );
     }
   }

@@ -15,6 +15,7 @@ import {
 } from "./manifest_schema.ts";
 import { isReservedEnvName } from "./env_policy.ts";
 import { packageKind, packageProblem } from "./package_kind.ts";
+import { limitsProblem } from "../sandbox/resource_caps.ts";
 import type {
   EnvSpec,
   Manifest,
@@ -67,6 +68,9 @@ export function manifestFromValue(
     if (key in env) c.add(`secrets.${key}`, `"${key}" is declared in both env and secrets`);
   }
 
+  const limitsError = root.limits === undefined ? undefined : limitsProblem(root.limits);
+  if (limitsError) c.add("limits", limitsError);
+
   if (c.problems.length > 0) return { problems: c.problems };
   const manifest: Manifest = {
     name,
@@ -80,6 +84,7 @@ export function manifestFromValue(
   };
   if (homepage !== undefined) manifest.homepage = homepage;
   if (image !== undefined) manifest.image = image;
+  if (root.limits !== undefined) manifest.limits = root.limits as Manifest["limits"];
   return { manifest, problems: [] };
 }
 

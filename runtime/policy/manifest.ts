@@ -92,6 +92,11 @@ export interface Manifest {
    * `--image` or config still choose another.
    */
   image?: string;
+  /**
+   * Memory caps this server needs, in MiB, when more than the user's defaults (which it can
+   * only raise): `heapMb` (V8 heap), `memoryMb` (the whole process).
+   */
+  limits?: { heapMb?: number; memoryMb?: number };
 }
 
 /** One problem found in a manifest. */

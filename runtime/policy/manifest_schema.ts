@@ -120,6 +120,7 @@ export const MANIFEST_FIELDS: Readonly<Record<FieldSet, readonly string[]>> = {
     "secrets",
     "homepage",
     "image",
+    "limits",
   ],
   parameter: ["type", "description", "required", "default"],
   env: ["description", "required", "value"],
@@ -288,6 +289,16 @@ export function manifestSchema(): JsonValue {
         "the Python image it is installed and run in, pinned by digest (image@sha256:…).",
       type: "string",
       pattern: "^[a-z0-9][a-z0-9._/:-]*@sha256:[0-9a-f]{64}$",
+    },
+    limits: {
+      description: "Memory caps this server needs, in MiB, when more than the user's defaults " +
+        "(512 MiB of V8 heap, 1024 MiB for the whole process); a manifest can only raise them.",
+      type: "object",
+      additionalProperties: false,
+      properties: {
+        heapMb: { type: "integer", minimum: 64, maximum: 65536 },
+        memoryMb: { type: "integer", minimum: 128, maximum: 131072 },
+      },
     },
   };
   return {

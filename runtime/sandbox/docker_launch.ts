@@ -20,6 +20,8 @@ import { clientEnv, limits, randomSuffix, tlsTrust } from "./_docker_inputs.ts";
 import { launcherLabels } from "./docker_orphans.ts";
 import { denoRunArgs } from "./flags.ts";
 import type { LaunchPlan } from "./launch_plan.ts";
+import { effectiveLimits, type ResourceLimits } from "./resource_caps.ts";
+import { findNestedProtected, protectedWritePaths } from "./write_protection.ts";
 import { GrantError, type ResolvedServer } from "../policy/resolve.ts";
 
 /** Options for {@linkcode dockerLaunchPlan}, {@linkcode dockerPull} and friends. */
@@ -38,6 +40,11 @@ export interface DockerLaunchOptions extends Partial<DockerLimits> {
   registries?: Record<string, string>;
   /** The docker client (default `docker`). */
   docker?: string;
+  /**
+   * The user's memory caps for every server (a manifest may raise them): the heap cap of the
+   * Deno inside, and `--memory` unless that is given.
+   */
+  limits?: Partial<ResourceLimits>;
   /** Container name suffix (default: random). */
   nameSuffix?: string;
   /**
@@ -179,8 +186,15 @@ export function dockerLaunchPlan(
   const tls = server.net.length > 0
     ? tlsTrust(source, DOCKER_RUN_TLS_VARS)
     : { env: {}, paths: [] };
-  const args = dockerRunArgs(server, denoRunArgs(server, { lockFile: CONTAINER_LOCK_FILE }), {
+  const caps = effectiveLimits({ user: options.limits, manifest: server.manifest?.limits });
+  const denoArgs = denoRunArgs(server, {
+    lockFile: CONTAINER_LOCK_FILE,
+    limits: caps,
+    denyWrite: protectedWritePaths(server.write, findNestedProtected(server.write).paths),
+  });
+  const args = dockerRunArgs(server, denoArgs, {
     ...limits(options),
+    memory: options.memory ?? `${caps.memoryMb}m`,
     image,
     volume,
     nameSuffix: suffix,

@@ -28,6 +28,14 @@ export interface SpawnServerOptions {
    * new refused access as it happens.
    */
   audit?: AuditChannel;
+  /**
+   * Explains an exit the server's own output does not (a memory cap that stopped it, say): once
+   * it has exited and its stderr ended, a line returned is passed to `onStderr`, before
+   * {@linkcode ServerProcess.stop} returns. `stopped` tells whether the launcher stopped it.
+   */
+  explainExit?: (status: Deno.CommandStatus, stderrTail: string, stopped: boolean) =>
+    | string
+    | undefined;
 }
 
 /** Thrown (or reported) when a server exits; carries its exit code and the end of its stderr. */
@@ -66,6 +74,7 @@ export class ServerProcess {
   #stopping?: Promise<Deno.CommandStatus>;
   #audit?: AuditChannel;
   #finishing?: Promise<void>;
+  #explained: Promise<void> = Promise.resolve();
   /** The server's stdout, split into bounded lines. */
   readonly lines: ReadableStream<SplitLine>;
   /** Resolves when the process has exited. */
@@ -107,6 +116,13 @@ export class ServerProcess {
         },
       }),
     ).catch(() => {});
+    const explain = options.explainExit;
+    if (explain) {
+      this.#explained = Promise.all([this.status, this.stderrEnded]).then(([status]) => {
+        const line = explain(status, this.stderrTail, this.#stopping !== undefined);
+        if (line) onStderr(line);
+      }).catch(() => {});
+    }
   }
 
   /** The process id. */
@@ -171,6 +187,7 @@ export class ServerProcess {
       }
       const status = await this.status;
       await this.#finish();
+      await this.#explained;
       return status;
     })();
     return this.#stopping;

@@ -1,0 +1,200 @@
+/**
+ * Write protection inside write grants: the files and folders that make code run elsewhere (a
+ * git hook, an editor's task, an agent's MCP config, a shell's start-up file, a CI workflow)
+ * stay read-only even where the server may write, unless the user granted one of them
+ * explicitly. Natively and for Deno in docker, `--deny-write` (Deno's deny wins over allow, and
+ * covers paths that do not exist yet and everything below them); for container packages,
+ * read-only mounts over the ones that exist.
+ *
+ * @module
+ */
+import { isWithin } from "../policy/path_policy.ts";
+
+/**
+ * Paths, relative to a write grant, that are denied to writes. Each one runs code, or decides
+ * which code runs, outside the sandbox the next time a person or a tool opens the folder:
+ * - git: `.git/hooks` (run on commit, checkout, merge), `.git/config` (`core.hooksPath`,
+ *   `core.fsmonitor`, `core.sshCommand`, aliases), `.husky` (hooks run through `hooksPath`),
+ *   `.pre-commit-config.yaml` (commands the pre-commit tool runs);
+ * - editors and agents: `.vscode` (tasks run on folder open, settings), `.idea` (run
+ *   configurations), `.zed`, `.cursor`, `.windsurf`, `.claude` (hooks, commands), `.gemini`,
+ *   `.continue`, `.mcp.json` (project MCP servers, which are programs), `.devcontainer`
+ *   (post-create commands);
+ * - CI: `.github/workflows`, `.gitlab-ci.yml`;
+ * - shells and environment loaders: `.envrc` (direnv), `.bashrc`, `.bash_profile`,
+ *   `.bash_login`, `.profile`, `.zshrc`, `.zprofile`, `.zshenv`, `.zlogin`, `.config/fish`;
+ * - package managers: `.npmrc` (`script-shell`, registry), `.yarnrc.yml` (`yarnPath` runs a
+ *   file), `.pnpmfile.cjs` (run by pnpm).
+ *
+ * Build files that run code on purpose (`package.json` scripts, `Makefile`) are the work a
+ * write grant is for, and are not in the list.
+ */
+export const PROTECTED_WRITE_PATHS: readonly string[] = [
+  ".git/hooks",
+  ".git/config",
+  ".husky",
+  ".pre-commit-config.yaml",
+  ".vscode",
+  ".idea",
+  ".zed",
+  ".cursor",
+  ".windsurf",
+  ".claude",
+  ".gemini",
+  ".continue",
+  ".mcp.json",
+  ".devcontainer",
+  ".github/workflows",
+  ".gitlab-ci.yml",
+  ".envrc",
+  ".bashrc",
+  ".bash_profile",
+  ".bash_login",
+  ".profile",
+  ".zshrc",
+  ".zprofile",
+  ".zshenv",
+  ".zlogin",
+  ".config/fish",
+  ".npmrc",
+  ".yarnrc.yml",
+  ".pnpmfile.cjs",
+];
+
+/** The first names of the protected paths: a folder holding one may hold a protected path. */
+const FIRST_NAMES = new Set(PROTECTED_WRITE_PATHS.map((p) => p.split("/")[0]));
+
+/**
+ * The protected paths at the top of each write grant (whether they exist or not), minus those
+ * the user granted explicitly: a write grant equal to a protected path or inside one lifts that
+ * protection. Pure.
+ *
+ * @param write The canonical write grants.
+ * @param found Protected paths found deeper in the grants (see {@linkcode findNestedProtected}).
+ * @returns The paths to deny, sorted, each once.
+ *
+ * @example
+ * ```ts
+ * import { protectedWritePaths } from "./write_protection.ts";
+ * const paths = protectedWritePaths(["/repo", "/repo/.vscode"]);
+ * console.log(paths.includes("/repo/.git/hooks"), paths.includes("/repo/.vscode")); // true false
+ * ```
+ */
+export function protectedWritePaths(write: readonly string[], found: string[] = []): string[] {
+  const all = [
+    ...write.flatMap((grant) => PROTECTED_WRITE_PATHS.map((p) => joinUnder(grant, p))),
+    ...found,
+  ];
+  const explicit = (path: string) => write.some((grant) => isWithin(grant, path));
+  return [...new Set(all)].filter((path) => !explicit(path)).sort();
+}
+
+/** Options for {@linkcode findNestedProtected}. */
+export interface FindNestedProtectedOptions {
+  /** Most directory entries read per grant (default 20000); the rest is not scanned. */
+  limit?: number;
+}
+
+/** What {@linkcode findNestedProtected} found. */
+export interface NestedProtected {
+  /** Protected paths that exist below the top of a grant (`sub/.git/hooks`, `a/b/.vscode`). */
+  paths: string[];
+  /** The grants that were too large to scan whole. */
+  truncated: string[];
+}
+
+/** Folders whose insides are not scanned: huge, and never a project's own configuration. */
+const SKIPPED = new Set(["node_modules", ".git"]);
+
+/**
+ * Finds the protected paths deeper in the write grants, so that a repository two folders down in
+ * a granted tree keeps its hooks: Deno denies exact paths (and what is below them), not names
+ * anywhere in a tree. Only what exists at launch is found; a folder the server creates later
+ * (a new `sub/.git`) is protected only at the top of a grant.
+ *
+ * Reads the file system; symlinks are not followed (grants hold no links leading out).
+ *
+ * @param write The canonical write grants.
+ * @param options The scan's bound.
+ * @returns The paths found, and the grants too large to scan whole.
+ *
+ * @example
+ * ```ts ignore
+ * import { findNestedProtected } from "./write_protection.ts";
+ * console.log(findNestedProtected(["/home/ada/projects"]).paths);
+ * // ["/home/ada/projects/site/.git/config", "/home/ada/projects/site/.git/hooks", …]
+ * ```
+ */
+export function findNestedProtected(
+  write: readonly string[],
+  options: FindNestedProtectedOptions = {},
+): NestedProtected {
+  const paths: string[] = [];
+  const truncated: string[] = [];
+  for (const grant of write) {
+    let budget = options.limit ?? 20000;
+    const queue = [grant];
+    while (queue.length > 0) {
+      const dir = queue.shift()!;
+      let entries: Deno.DirEntry[];
+      try {
+        entries = [...Deno.readDirSync(dir)];
+      } catch {
+        continue; // a file, or unreadable: nothing below it to protect
+      }
+      budget -= entries.length;
+      if (budget < 0) {
+        truncated.push(grant);
+        break;
+      }
+      const names = new Set(entries.map((e) => e.name));
+      if (dir !== grant) paths.push(...protectedIn(dir, names));
+      for (const entry of entries) {
+        if (entry.isDirectory && !SKIPPED.has(entry.name) && !FIRST_NAMES.has(entry.name)) {
+          queue.push(joinUnder(dir, entry.name));
+        }
+      }
+    }
+  }
+  // A path with a comma cannot be written in a Deno flag; its folder stays writable.
+  return { paths: paths.filter((p) => !p.includes(",")), truncated };
+}
+
+/** The protected paths of one folder whose first names are among its entries. */
+function protectedIn(dir: string, names: Set<string>): string[] {
+  return PROTECTED_WRITE_PATHS.filter((p) => names.has(p.split("/")[0])).map((p) =>
+    joinUnder(dir, p)
+  );
+}
+
+function joinUnder(dir: string, relative: string): string {
+  return dir === "/" ? `/${relative}` : `${dir}/${relative}`;
+}
+
+/**
+ * The protected paths that exist, for read-only mounts over them in a container that has no
+ * Deno to deny them (a `pypi:` or `oci:` server): a mount needs something to mount, so one that
+ * does not exist yet is not protected there.
+ *
+ * Reads the file system.
+ *
+ * @param write The canonical write grants.
+ * @returns The existing protected paths, sorted.
+ *
+ * @example
+ * ```ts ignore
+ * import { existingProtectedPaths } from "./write_protection.ts";
+ * console.log(existingProtectedPaths(["/repo"])); // ["/repo/.git/config", "/repo/.git/hooks"]
+ * ```
+ */
+export function existingProtectedPaths(write: readonly string[]): string[] {
+  const candidates = protectedWritePaths(write, findNestedProtected(write).paths);
+  return candidates.filter((path) => {
+    try {
+      const info = Deno.lstatSync(path);
+      return info.isFile || info.isDirectory;
+    } catch {
+      return false;
+    }
+  });
+}

@@ -1,0 +1,59 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import {
+  existingProtectedPaths,
+  findNestedProtected,
+  PROTECTED_WRITE_PATHS,
+  protectedWritePaths,
+} from "./write_protection.ts";
+
+Deno.test("protectedWritePaths() protects every listed path at the top of each write grant", () => {
+  const paths = protectedWritePaths(["/a", "/b"]);
+  assert.equal(paths.length, 2 * PROTECTED_WRITE_PATHS.length);
+  for (const p of [".git/hooks", ".git/config", ".vscode", ".mcp.json", ".envrc", ".bashrc"]) {
+    assert.ok(paths.includes(`/a/${p}`) && paths.includes(`/b/${p}`), p);
+  }
+  assert.deepEqual(protectedWritePaths([]), []);
+  assert.deepEqual(protectedWritePaths([], ["/x/sub/.vscode"]), ["/x/sub/.vscode"]);
+});
+
+Deno.test("protectedWritePaths() lifts a protection the user granted explicitly", () => {
+  // Equal to a protected path, or inside one: the user chose to let the server write there.
+  const paths = protectedWritePaths(["/repo", "/repo/.vscode", "/repo/.git/hooks/pre-push"]);
+  assert.ok(!paths.includes("/repo/.vscode"));
+  assert.ok(!paths.includes("/repo/.git/hooks"));
+  assert.ok(paths.includes("/repo/.git/config") && paths.includes("/repo/.envrc"));
+  // Hostile look-alikes lift nothing.
+  const near = protectedWritePaths(["/repo", "/repo/.vscode-extra", "/repo/.git"]);
+  assert.ok(near.includes("/repo/.vscode") && near.includes("/repo/.git/hooks"));
+});
+
+Deno.test("findNestedProtected() finds protected paths deeper in a grant, within a bound", async () => {
+  const root = await Deno.makeTempDir();
+  try {
+    for (const dir of ["a/b/.git/hooks", "a/.vscode", "c/node_modules/x/.vscode", "d"]) {
+      await Deno.mkdir(join(root, dir), { recursive: true });
+    }
+    await Deno.writeTextFile(join(root, "d", ".envrc"), "");
+    await Deno.writeTextFile(join(root, ".bashrc"), "");
+    const { paths, truncated } = findNestedProtected([root]);
+    assert.deepEqual(truncated, []);
+    assert.deepEqual(paths.sort(), [
+      join(root, "a/.vscode"),
+      join(root, "a/b/.git/config"),
+      join(root, "a/b/.git/hooks"),
+      join(root, "d/.envrc"),
+    ]);
+    assert.deepEqual(findNestedProtected([root], { limit: 2 }).truncated, [root]);
+    // Only what exists, for read-only mounts in containers with no Deno.
+    const existing = existingProtectedPaths([root]);
+    assert.deepEqual(existing, [
+      join(root, ".bashrc"),
+      join(root, "a/.vscode"),
+      join(root, "a/b/.git/hooks"),
+      join(root, "d/.envrc"),
+    ]);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});

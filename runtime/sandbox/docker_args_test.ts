@@ -287,3 +287,17 @@ Deno.test("dockerRunArgs() mounts nothing for a read inside the code volume (${p
     "type=bind,src=/data,dst=/data,readonly",
   ]);
 });
+
+Deno.test("dockerRunArgs() mounts existing protected paths read-only over a write grant", () => {
+  const s = server({ write: ["/w"] });
+  const argv = dockerRunArgs(s, [], {
+    volume: "v",
+    protectedPaths: ["/w/.git/hooks", "/w/.vscode", "/w"],
+  });
+  assert.deepEqual(values(argv, "--mount"), [
+    "type=volume,src=v,dst=/deno-dir,readonly",
+    "type=bind,src=/w,dst=/w",
+    "type=bind,src=/w/.git/hooks,dst=/w/.git/hooks,readonly",
+    "type=bind,src=/w/.vscode,dst=/w/.vscode,readonly",
+  ]);
+});

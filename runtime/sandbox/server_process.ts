@@ -75,6 +75,8 @@ export class ServerProcess {
   #audit?: AuditChannel;
   #finishing?: Promise<void>;
   #explained: Promise<void> = Promise.resolve();
+  #exited = false;
+  #stoppedLive = false;
   /** The server's stdout, split into bounded lines. */
   readonly lines: ReadableStream<SplitLine>;
   /** Resolves when the process has exited. */
@@ -93,6 +95,7 @@ export class ServerProcess {
     this.#writer.closed.catch(() => {});
     this.lines = child.stdout.pipeThrough(new LineSplitter(options.maxLineBytes));
     this.status = child.status;
+    this.status.then(() => this.#exited = true, () => this.#exited = true);
     this.#audit = options.audit;
     // The log is complete once everything the process ran is gone (a container removed), also
     // when it exits without a stop.
@@ -119,7 +122,7 @@ export class ServerProcess {
     const explain = options.explainExit;
     if (explain) {
       this.#explained = Promise.all([this.status, this.stderrEnded]).then(([status]) => {
-        const line = explain(status, this.stderrTail, this.#stopping !== undefined);
+        const line = explain(status, this.stderrTail, this.#stoppedLive);
         if (line) onStderr(line);
       }).catch(() => {});
     }
@@ -160,6 +163,7 @@ export class ServerProcess {
    * @param signal The signal.
    */
   kill(signal: Deno.Signal = "SIGTERM"): void {
+    if (!this.#exited) this.#stoppedLive = true;
     try {
       this.#child.kill(signal);
     } catch { /* already gone */ }
@@ -173,6 +177,7 @@ export class ServerProcess {
    * @returns How the process exited.
    */
   stop(graceMs = 2000): Promise<Deno.CommandStatus> {
+    if (!this.#exited) this.#stoppedLive = true;
     this.#stopping ??= (async () => {
       await this.#writer.close().catch(() => {});
       for (const signal of ["SIGTERM", "SIGKILL"] as const) {

@@ -179,6 +179,8 @@ function joinUnder(dir: string, relative: string): string {
  * Reads the file system.
  *
  * @param write The canonical write grants.
+ * @param denied The protected paths of those grants, when already known (default: those at the
+ *   top of each grant and those found deeper).
  * @returns The existing protected paths, sorted.
  *
  * @example
@@ -187,8 +189,8 @@ function joinUnder(dir: string, relative: string): string {
  * console.log(existingProtectedPaths(["/repo"])); // ["/repo/.git/config", "/repo/.git/hooks"]
  * ```
  */
-export function existingProtectedPaths(write: readonly string[]): string[] {
-  const candidates = protectedWritePaths(write, findNestedProtected(write).paths);
+export function existingProtectedPaths(write: readonly string[], denied?: string[]): string[] {
+  const candidates = denied ?? protectedWritePaths(write, findNestedProtected(write).paths);
   return candidates.filter((path) => {
     try {
       const info = Deno.lstatSync(path);

@@ -202,15 +202,18 @@ export interface CapHitContext {
   stopped: boolean;
 }
 
-const HEAP_RE = /Fatal JavaScript out of memory|JavaScript heap out of memory|Reached heap limit/;
+// V8 names the heap cap ("Reached heap limit"); any other fatal out-of-memory is an allocation
+// the process cap refused (a heap page V8 could not map once ArrayBuffers took the rest).
+const HEAP_RE = /Reached heap limit|near heap limit|JavaScript heap out of memory/;
 const PROCESS_RE =
-  /Fatal process out of memory|Array buffer allocation failed|memory allocation of \d+ bytes failed/;
+  /Fatal (JavaScript|process) out of memory|Array buffer allocation failed|memory allocation of \d+ bytes failed/;
 
 /**
  * The one line that says a server died from a memory cap: which cap, its value, and how to raise
- * it. V8 names an exhausted heap on stderr; a refused allocation under `prlimit` shows as
- * "Array buffer allocation failed" or "Fatal process out of memory"; in docker the kernel kills
- * the container (exit 137, SIGKILL) without a word.
+ * it. V8 names an exhausted heap on stderr ("Reached heap limit"); a refused allocation under
+ * `prlimit` shows as "Array buffer allocation failed" or another fatal out-of-memory (a heap
+ * page V8 could not map); in docker the kernel kills the container (exit 137, SIGKILL) without a
+ * word.
  *
  * @param status How the server exited.
  * @param stderrTail The end of its stderr.

@@ -71,6 +71,12 @@ Deno.test("capHitMessage() names the cap, its value and how to raise it", () => 
     native,
   );
   assert.match(buffers ?? "", /process memory cap \(1024 MiB, limits\.memoryMb, prlimit --data\)/);
+  const unmapped = capHitMessage(
+    failed,
+    "<--- Last few GCs --->\n# Fatal JavaScript out of memory: CALL_AND_RETRY_LAST",
+    native,
+  );
+  assert.match(unmapped ?? "", /process memory cap/);
   const docker = { ...native, isolation: "docker" as const };
   const oom = capHitMessage({ success: false, code: 137, signal: null }, "", docker);
   assert.match(

@@ -21,11 +21,7 @@ import { launcherLabels } from "./docker_orphans.ts";
 import { denoRunArgs } from "./flags.ts";
 import type { LaunchPlan } from "./launch_plan.ts";
 import { effectiveLimits, type ResourceLimits } from "./resource_caps.ts";
-import {
-  existingProtectedPaths,
-  findNestedProtected,
-  protectedWritePaths,
-} from "./write_protection.ts";
+import { existingProtectedPaths, serverProtectedPaths } from "./write_protection.ts";
 import { GrantError, type ResolvedServer } from "../policy/resolve.ts";
 
 /** Options for {@linkcode dockerLaunchPlan}, {@linkcode dockerPull} and friends. */
@@ -191,7 +187,7 @@ export function dockerLaunchPlan(
     ? tlsTrust(source, DOCKER_RUN_TLS_VARS)
     : { env: {}, paths: [] };
   const caps = effectiveLimits({ user: options.limits, manifest: server.manifest?.limits });
-  const denyWrite = protectedWritePaths(server.write, findNestedProtected(server.write).paths);
+  const denyWrite = serverProtectedPaths(server);
   const denoArgs = denoRunArgs(server, { lockFile: CONTAINER_LOCK_FILE, limits: caps, denyWrite });
   const args = dockerRunArgs(server, denoArgs, {
     ...limits(options),
@@ -205,7 +201,7 @@ export function dockerLaunchPlan(
     passEnv,
     labels: options.launcherLabels === false ? {} : launcherLabels(),
     readOnlyPaths: tls.paths,
-    protectedPaths: existingProtectedPaths(server.write, denyWrite),
+    protectedPaths: existingProtectedPaths(denyWrite),
   });
   return {
     program: options.docker ?? "docker",

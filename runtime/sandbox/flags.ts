@@ -51,7 +51,10 @@ export function permissionFlags(
   };
   add("allow-read", server.read);
   add("allow-write", server.write);
-  add("deny-write", options.denyWrite ?? protectedWritePaths(server.write));
+  add(
+    "deny-write",
+    options.denyWrite ?? protectedWritePaths(server.write, [], server.writeGiven ?? server.write),
+  );
   add("allow-net", server.net);
   add("deny-net", server.denyNet);
   add("allow-env", server.env);

@@ -13,7 +13,7 @@ import { CacheError, prepareDirs, pull, startCacheCheck } from "./pull.ts";
 import type { PendingSealCheck } from "./_cache_seal.ts";
 import type { ResolvedServer } from "../policy/resolve.ts";
 import { effectiveLimits, prlimitCommand, type ResourceLimits } from "./resource_caps.ts";
-import { findNestedProtected, protectedWritePaths } from "./write_protection.ts";
+import { serverProtectedPaths } from "./write_protection.ts";
 
 /** Everything needed to start a server process; what `--dry-run` prints. */
 export interface LaunchPlan {
@@ -76,7 +76,7 @@ export function denoLaunchPlan(server: ResolvedServer, options: DenoLaunchPlanOp
   const denoArgs = denoRunArgs(server, {
     lockFile: dirs.lockFile,
     limits,
-    denyWrite: protectedWritePaths(server.write, findNestedProtected(server.write).paths),
+    denyWrite: serverProtectedPaths(server),
   });
   const command = options.prlimit
     ? prlimitCommand(options.prlimit, limits, [deno, ...denoArgs])

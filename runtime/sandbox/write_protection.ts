@@ -9,6 +9,7 @@
  * @module
  */
 import { isWithin } from "../policy/path_policy.ts";
+import type { ResolvedServer } from "../policy/resolve.ts";
 
 /**
  * Paths, relative to a write grant, that are denied to writes. Each one runs code, or decides
@@ -71,21 +72,26 @@ const FIRST_NAMES = new Set(PROTECTED_WRITE_PATHS.map((p) => p.split("/")[0]));
  *
  * @param write The canonical write grants.
  * @param found Protected paths found deeper in the grants (see {@linkcode findNestedProtected}).
+ * @param granted Every write grant as given, nested ones included (default `write`).
  * @returns The paths to deny, sorted, each once.
  *
  * @example
  * ```ts
  * import { protectedWritePaths } from "./write_protection.ts";
- * const paths = protectedWritePaths(["/repo", "/repo/.vscode"]);
+ * const paths = protectedWritePaths(["/repo"], [], ["/repo", "/repo/.vscode"]);
  * console.log(paths.includes("/repo/.git/hooks"), paths.includes("/repo/.vscode")); // true false
  * ```
  */
-export function protectedWritePaths(write: readonly string[], found: string[] = []): string[] {
+export function protectedWritePaths(
+  write: readonly string[],
+  found: string[] = [],
+  granted: readonly string[] = write,
+): string[] {
   const all = [
     ...write.flatMap((grant) => PROTECTED_WRITE_PATHS.map((p) => joinUnder(grant, p))),
     ...found,
   ];
-  const explicit = (path: string) => write.some((grant) => isWithin(grant, path));
+  const explicit = (path: string) => granted.some((grant) => isWithin(grant, path));
   return [...new Set(all)].filter((path) => !explicit(path)).sort();
 }
 
@@ -172,26 +178,47 @@ function joinUnder(dir: string, relative: string): string {
 }
 
 /**
+ * Every protected path inside a server's write grants: at the top of each grant and deeper
+ * (see {@linkcode findNestedProtected}), minus those the user granted explicitly.
+ *
+ * Reads the file system.
+ *
+ * @param server The server's write grants (as folded, and as given).
+ * @returns The paths to deny, sorted.
+ *
+ * @example
+ * ```ts ignore
+ * import { serverProtectedPaths } from "./write_protection.ts";
+ * console.log(serverProtectedPaths({ write: ["/repo"] }).includes("/repo/.git/hooks")); // true
+ * ```
+ */
+export function serverProtectedPaths(
+  server: Pick<ResolvedServer, "write" | "writeGiven">,
+): string[] {
+  const found = findNestedProtected(server.write).paths;
+  return protectedWritePaths(server.write, found, server.writeGiven ?? server.write);
+}
+
+/**
  * The protected paths that exist, for read-only mounts over them in a container that has no
  * Deno to deny them (a `pypi:` or `oci:` server): a mount needs something to mount, so one that
  * does not exist yet is not protected there.
  *
  * Reads the file system.
  *
- * @param write The canonical write grants.
- * @param denied The protected paths of those grants, when already known (default: those at the
- *   top of each grant and those found deeper).
- * @returns The existing protected paths, sorted.
+ * @param denied The protected paths of a server's write grants (see
+ *   {@linkcode serverProtectedPaths}).
+ * @returns Those that exist, sorted.
  *
  * @example
  * ```ts ignore
- * import { existingProtectedPaths } from "./write_protection.ts";
- * console.log(existingProtectedPaths(["/repo"])); // ["/repo/.git/config", "/repo/.git/hooks"]
+ * import { existingProtectedPaths, serverProtectedPaths } from "./write_protection.ts";
+ * console.log(existingProtectedPaths(serverProtectedPaths({ write: ["/repo"] })));
+ * // ["/repo/.git/config", "/repo/.git/hooks"]
  * ```
  */
-export function existingProtectedPaths(write: readonly string[], denied?: string[]): string[] {
-  const candidates = denied ?? protectedWritePaths(write, findNestedProtected(write).paths);
-  return candidates.filter((path) => {
+export function existingProtectedPaths(denied: readonly string[]): string[] {
+  return denied.filter((path) => {
     try {
       const info = Deno.lstatSync(path);
       return info.isFile || info.isDirectory;

@@ -5,6 +5,7 @@ import {
   findNestedProtected,
   PROTECTED_WRITE_PATHS,
   protectedWritePaths,
+  serverProtectedPaths,
 } from "./write_protection.ts";
 
 Deno.test("protectedWritePaths() protects every listed path at the top of each write grant", () => {
@@ -19,12 +20,16 @@ Deno.test("protectedWritePaths() protects every listed path at the top of each w
 
 Deno.test("protectedWritePaths() lifts a protection the user granted explicitly", () => {
   // Equal to a protected path, or inside one: the user chose to let the server write there.
-  const paths = protectedWritePaths(["/repo", "/repo/.vscode", "/repo/.git/hooks/pre-push"]);
+  const paths = protectedWritePaths(["/repo"], [], [
+    "/repo",
+    "/repo/.vscode",
+    "/repo/.git/hooks/pre-push",
+  ]);
   assert.ok(!paths.includes("/repo/.vscode"));
   assert.ok(!paths.includes("/repo/.git/hooks"));
   assert.ok(paths.includes("/repo/.git/config") && paths.includes("/repo/.envrc"));
   // Hostile look-alikes lift nothing.
-  const near = protectedWritePaths(["/repo", "/repo/.vscode-extra", "/repo/.git"]);
+  const near = protectedWritePaths(["/repo"], [], ["/repo", "/repo/.vscode-extra", "/repo/.git"]);
   assert.ok(near.includes("/repo/.vscode") && near.includes("/repo/.git/hooks"));
 });
 
@@ -46,7 +51,7 @@ Deno.test("findNestedProtected() finds protected paths deeper in a grant, within
     ]);
     assert.deepEqual(findNestedProtected([root], { limit: 2 }).truncated, [root]);
     // Only what exists, for read-only mounts in containers with no Deno.
-    const existing = existingProtectedPaths([root]);
+    const existing = existingProtectedPaths(serverProtectedPaths({ write: [root] }));
     assert.deepEqual(existing, [
       join(root, ".bashrc"),
       join(root, "a/.vscode"),

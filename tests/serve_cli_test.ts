@@ -2,49 +2,15 @@
 // pulled into a temporary cache, the MCP SDK client over loopback HTTP.
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { cli, ROOT, tempDir, toolEnv } from "./_helpers.ts";
+import { cli, ROOT, tempDir } from "./_helpers.ts";
 import { callText, connectClient, isAlive, waitAllExited } from "./_bridge_helpers.ts";
+import { startServe } from "./_serve_cli.ts";
 import { CLI_DOCKER, dockerProblem } from "./_docker.ts";
 import { runDocker } from "../runtime/sandbox/docker_engine.ts";
 
 const MANIFEST = join(ROOT, "tests/testdata/serve_fixture.jsonc");
 const cache = tempDir("mcp-run-serve-cache-");
 const TOKEN = "serve-cli-token-0123456789abcdef";
-
-/** Starts `mcp-run serve …` and waits for the URL it prints. */
-async function startServe(args: string[]): Promise<{
-  child: Deno.ChildProcess;
-  url: string;
-  stderr: () => string;
-}> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--quiet", `${ROOT}/mod.ts`, "serve", ...args],
-    env: { ...toolEnv(), HOME: Deno.env.get("HOME") ?? "/root" },
-    clearEnv: true,
-    stdin: "null",
-    stdout: "null",
-    stderr: "piped",
-  }).spawn();
-  let text = "";
-  const reader = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
-  const pump = (async () => {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) return;
-      text += value;
-    }
-  })();
-  const deadline = Date.now() + 120_000;
-  let url: string | undefined;
-  while (url === undefined) {
-    url = /on (http:\/\/\S+)/.exec(text)?.[1];
-    if (url !== undefined) break;
-    if (Date.now() > deadline) throw new Error(`serve did not start:\n${text}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  pump.catch(() => {});
-  return { child, url, stderr: () => text };
-}
 
 Deno.test("mcp-run serve --help documents the HTTP options", async () => {
   const r = await cli(["serve", "--help"]);

@@ -94,14 +94,25 @@ Exit codes: 0 ok · 1 error · 2 bad usage · 3 invalid manifest or refused gran
 
 /** Help text per command, printed by `mcp-run <command> --help`. */
 export const HELP: Record<string, string> = {
-  run: `mcp-run run <server> [-p NAME=VALUE]… [--dry-run] [-- server args…]
+  run: `mcp-run run <server> [-p NAME=VALUE]… [--request-timeout S] [--dry-run] [-- server args…]
 
 Starts the server with exactly its manifest's permissions and relays stdio, for an MCP client
 config. Pulls the code on first use (progress on stderr). Stdout carries only MCP messages.
 --dry-run prints the program, argv, environment names and folder instead of starting (without
 the per-launch DENO_AUDIT_PERMISSIONS channel). Each access the server is refused is written to
 stderr once, as it happens: "mcp-run: <server> was refused <what>: to allow it, <change>" (or
-why it can never be granted); mcp-run denials <server> lists them later.`,
+why it can never be granted); mcp-run denials <server> lists them later.
+
+Every message passes mcp-run's guard of the MCP layer. Lines from the server that are not
+JSON-RPC, answers to requests no one made or that were answered already, and notifications
+beyond 100 a second (after a burst of 500) are dropped and counted on stderr. A request the
+server makes of the client (sampling, elicitation, roots) reaches the client only if the client
+offered that capability in initialize; otherwise the server gets an error. JSON-RPC batches are
+refused.
+  --request-timeout S      Answer a request the server does not answer in S seconds with a
+                           JSON-RPC error (progress notifications restart the clock) and
+                           cancel it; a server that then does not answer a ping within S
+                           seconds is stopped (exit code 1). Default: no limit`,
   pull: `mcp-run pull <server> [-p …]
 
 Caches the server's code and writes its lockfile; no server code runs. Later runs are offline.

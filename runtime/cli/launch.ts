@@ -16,6 +16,7 @@ import { startGuard } from "../sandbox/child_guard.ts";
 import { ServerExitedError, type ServerProcess } from "../sandbox/server_process.ts";
 import { shellQuote } from "../sandbox/shell_quote.ts";
 import { relayStdio } from "../sandbox/stdio_relay.ts";
+import { type GuardFlags, guardSetup } from "./guard_flags.ts";
 import { type CliContext, type CommandLine, EXIT, expectArgs, UsageError } from "./context.ts";
 import { resolveTarget } from "../registry/resolve_target.ts";
 import { rememberLaunch } from "./_launch_hint.ts";
@@ -94,6 +95,8 @@ export async function resolveFor(
 export interface RunCommandOptions {
   /** `--dry-run`: print the plan, start nothing. */
   dryRun?: boolean;
+  /** The guard's options (`--request-timeout`, …). */
+  guard?: GuardFlags;
 }
 
 /**
@@ -117,6 +120,7 @@ export async function runCommand(
   const reports = options.dryRun ? undefined : loadDenials();
   const { server, sandbox } = await resolveFor(ctx, line.rest[0], line.serverArgs);
   const plan = sandbox.plan(server);
+  const guard = guardSetup(ctx, server, options.guard ?? {});
   if (!reports) {
     ctx.print(formatPlan(plan, server, ctx.json));
     return EXIT.ok;
@@ -156,7 +160,7 @@ export async function runCommand(
   const handlers = (["SIGINT", "SIGTERM", "SIGHUP"] as const).map((s) => [s, forward(s)] as const);
   for (const [signal, handler] of handlers) Deno.addSignalListener(signal, handler);
   try {
-    const status = await relayStdio(child, { gate });
+    const status = await relayStdio(child, { gate, ...guard });
     // Stopped by a signal: exit as a process killed by it would, whatever the server answered.
     const signal = received ?? status.signal;
     return signal ? 128 + signalNumber(signal) : status.code;

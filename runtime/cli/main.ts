@@ -67,7 +67,7 @@ const clients = () =>
 
 /** Every command, by name. */
 const COMMANDS: Record<string, Command> = {
-  run: (ctx, line, values) => runCommand(ctx, line, { dryRun: values["dry-run"] }),
+  run: (ctx, line, values) => runCommand(ctx, line, { dryRun: values["dry-run"], guard: values }),
   pull: (ctx, line) => pullCommand(ctx, line),
   flags: (ctx, line) => flagsCommand(ctx, line),
   inspect: (ctx, line, values) => inspectCommand(ctx, line, { timeout: values.timeout }),

@@ -15,6 +15,7 @@ import type { Sandbox } from "../sandbox/sandbox.ts";
 import { checkRegistrySource } from "../registry/load.ts";
 import { type CliContext, UsageError } from "./context.ts";
 import type { UserConfig } from "./user_config.ts";
+import { GUARD_OPTIONS } from "./guard_flags.ts";
 
 /** The option table of the parser. */
 export const OPTIONS = {
@@ -109,12 +110,12 @@ const ISOLATION_OPTIONS: Record<Isolation, readonly (keyof typeof OPTIONS)[]> = 
 };
 /** Options each command takes besides the global ones; a stray one is a usage error. */
 const COMMAND_OPTIONS: Record<string, readonly string[]> = {
-  run: [...LAUNCH, "dry-run", "yes"],
+  run: [...LAUNCH, ...GUARD_OPTIONS, "request-timeout", "dry-run", "yes"],
   pull: [...LAUNCH, "yes"],
   flags: LAUNCH,
   inspect: [...LAUNCH, "timeout", "yes"],
   call: [...LAUNCH, "timeout", "yes"],
-  serve: [...LAUNCH, ...SERVE, "dry-run", "yes"],
+  serve: [...LAUNCH, ...SERVE, ...GUARD_OPTIONS, "dry-run", "yes"],
   config: [...LAUNCH, ...CLIENT, "yes"],
   install: [...LAUNCH, ...CLIENT, "yes"],
   uninstall: CLIENT,

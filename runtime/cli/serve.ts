@@ -11,6 +11,7 @@ import { serveServer, type ServeServerOptions } from "../http/serve_server.ts";
 import { type CliContext, type CommandLine, EXIT, expectArgs, UsageError } from "./context.ts";
 import { formatPlan, resolveFor } from "./launch.ts";
 import { launchDenialLog, openAudit, storeDenials } from "./denials.ts";
+import { type GuardFlags, guardSetup } from "./guard_flags.ts";
 
 /** The bridge options the serve flags set; the address is always known. */
 type ServeFlagOptions =
@@ -63,7 +64,8 @@ export type ServeFlags =
     "allowed-origin"?: string[];
     "json-response"?: boolean;
     "trust-proxy"?: string[];
-  };
+  }
+  & GuardFlags;
 
 function serveOptions(values: ServeFlags): ServeCommandOptions | string {
   const port = Number(values.port ?? "8808");
@@ -156,6 +158,8 @@ export async function serveCommand(
   const { hostname, port, sessionMode } = options.bridge;
   checkBindAddress(hostname, tokens.length > 0);
   const { server, sandbox } = await resolveFor(ctx, line.rest[0], line.serverArgs);
+  // Read before anything starts: a bad guard option is a usage error.
+  guardSetup(ctx, server, flags);
   const host = hostname.includes(":") ? `[${hostname}]` : hostname;
   if (flags["dry-run"]) {
     ctx.print(formatPlan(sandbox.plan(server), server, ctx.json));
@@ -176,6 +180,8 @@ export async function serveCommand(
       sandbox,
       onStderr,
       signal: shutdown.signal,
+      guardStages: () => guardSetup(ctx, server, flags).stages,
+      guardLog: (line) => ctx.printError(line),
       // Each session's refused accesses: on stderr as they happen, the last one's stored.
       openAudit: () =>
         openAudit(

@@ -12,6 +12,8 @@ import { DenoSandbox } from "../sandbox/deno_sandbox.ts";
 import type { AuditChannel } from "../learn/audit_channel.ts";
 import type { Sandbox } from "../sandbox/sandbox.ts";
 import { ProcessTransport } from "../sandbox/stdio_transport.ts";
+import { GuardedTransport } from "../guard/guarded_transport.ts";
+import type { GuardStage } from "../guard/stage.ts";
 
 /** Options for {@linkcode serveServer}. */
 export interface ServeServerOptions
@@ -27,6 +29,13 @@ export interface ServeServerOptions
    * refused accesses are recorded; the channel given as `audit` is not used (one per process).
    */
   openAudit?: () => Promise<AuditChannel | undefined>;
+  /**
+   * The MCP-layer guard's checks for each process, made fresh per process (they keep state);
+   * default: no guard.
+   */
+  guardStages?: () => GuardStage[];
+  /** Where the guard's notices go (default: stderr). */
+  guardLog?: (line: string) => void;
 }
 
 /**
@@ -73,6 +82,11 @@ export async function serveServer(
   };
   return await serveHttpBridge({
     ...options,
-    connect: async () => new ProcessTransport(start(await options.openAudit?.())),
+    connect: async () => {
+      const transport = new ProcessTransport(start(await options.openAudit?.()));
+      if (!options.guardStages) return transport;
+      const stages = options.guardStages();
+      return new GuardedTransport(transport, stages, { server: server.name }, options.guardLog);
+    },
   });
 }

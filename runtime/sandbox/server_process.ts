@@ -152,9 +152,15 @@ export class ServerProcess {
    * @param line One JSON-RPC message, without newline.
    */
   async send(line: string | Uint8Array): Promise<void> {
-    const bytes = typeof line === "string" ? new TextEncoder().encode(line + "\n") : line;
+    // One write per line, so that lines sent at the same time never interleave.
+    let bytes: Uint8Array;
+    if (typeof line === "string") bytes = new TextEncoder().encode(line + "\n");
+    else {
+      bytes = new Uint8Array(line.length + 1);
+      bytes.set(line);
+      bytes[line.length] = 10;
+    }
     await this.#writer.write(bytes);
-    if (typeof line !== "string") await this.#writer.write(new Uint8Array([10]));
   }
 
   /**

@@ -1,10 +1,14 @@
 /**
  * The `run` relay: passes a client's stdio to a server process line by line, with bounded
- * buffers, and answers the client's open requests with JSON-RPC errors when the server drops a
- * response or dies.
+ * buffers, through the MCP-layer guard ({@linkcode Guard}): frames that are not JSON-RPC and
+ * responses to unknown or answered ids are dropped and counted, the stages judge every message,
+ * and the client's open requests get JSON-RPC errors when the server drops a response, does not
+ * answer in time, or dies.
  *
  * @module
  */
+import { errorAnswer, Guard, GuardErrorCode } from "../guard/guard.ts";
+import type { GuardStage, Message } from "../guard/stage.ts";
 import { findId, type Id } from "./_jsonrpc_ids.ts";
 import { LineSplitter } from "./line_splitter.ts";
 import type { ServerProcess } from "./server_process.ts";
@@ -24,21 +28,26 @@ export interface RelayStdioOptions {
    * stopped, open requests get the rejection's message, and the relay throws it.
    */
   gate?: Promise<unknown>;
+  /** The guard's checks, in order (default none: only frames and ids are supervised). */
+  stages?: readonly GuardStage[];
+  /** Milliseconds a client request may wait for its answer (default: no limit). */
+  requestTimeoutMs?: number;
+  /** The connection's id for the stages (default: a random UUID). */
+  session?: string;
 }
-
-/** JSON-RPC "internal error": the server failed to answer. */
-const SERVER_ERROR = -32603;
 
 /**
  * Relays stdio between a client and a server until either side ends, then stops the server.
  *
- * Each complete line is passed on unchanged. A server line over the size cap is dropped and, if
- * it answered an open request, the client gets a JSON-RPC error for that id instead. When the
- * server exits, every still-open request gets an error naming the exit code. When the client's
- * input ends, the server is stopped (close stdin → SIGTERM → SIGKILL).
+ * Each complete line passes the guard; one that no stage changed is passed on byte for byte. A
+ * server line over the size cap is dropped and, if it answered an open request, the client gets
+ * a JSON-RPC error for that id instead. When the server exits, every still-open request gets an
+ * error naming the exit code; one the guard had to stop counts as failed (code 1 at least). When
+ * the client's input ends, the server is stopped (close stdin →
+ * SIGTERM → SIGKILL).
  *
  * @param server The running server.
- * @param options Streams and bounds.
+ * @param options Streams, bounds and the guard's stages.
  * @returns The server's exit status.
  */
 export async function relayStdio(
@@ -47,12 +56,26 @@ export async function relayStdio(
 ): Promise<Deno.CommandStatus> {
   const output = new ClientOutput((options.output ?? Deno.stdout.writable).getWriter());
   const log = options.log ?? ((line: string) => console.error(line));
-  const pending = new Set<Id>();
+  let stopped = false;
+  const guard = new Guard(options.stages ?? [], {
+    toClient: (message, raw) => output.message(message, raw),
+    toServer: (message, raw) => server.send(raw ?? encode(message)).catch(() => {}),
+    stopServer: () => {
+      stopped = true;
+      server.stop();
+    },
+    log,
+  }, {
+    server: server.name,
+    session: options.session,
+    requestTimeoutMs: options.requestTimeoutMs,
+  });
   const gate = new Gate(options.gate, server);
-  const fromServer = serverToClient(server, output, pending, gate, log);
-  const fromClient = clientToServer(options.input ?? Deno.stdin.readable, server, pending, {
+  const fromServer = serverToClient(server, guard, gate, log);
+  const fromClient = clientToServer(options.input ?? Deno.stdin.readable, server, guard, {
     maxLineBytes: options.maxLineBytes,
     log,
+    output,
   });
   const ended = await Promise.race([
     server.status.then(() => "server" as const),
@@ -63,21 +86,31 @@ export async function relayStdio(
   await gate.settled;
   await fromServer.catch(() => {});
   const how = status.signal ? `was killed by ${status.signal}` : `exited with code ${status.code}`;
-  const why = gate.error?.message ?? `Server "${server.name}" ${how} before answering`;
-  for (const id of pending) await output.fail(id, why);
+  await guard.close(gate.error?.message ?? `Server "${server.name}" ${how} before answering`);
   await output.close();
   if (gate.error) throw gate.error;
-  return status;
+  // A server the guard stopped failed, whatever it exited with.
+  return stopped && status.success ? { success: false, code: 1, signal: null } : status;
 }
 
-/** The client's side of the relay: whole lines, and errors for requests the server dropped. */
+const encoder = new TextEncoder();
+
+function encode(message: Message): Uint8Array {
+  return encoder.encode(JSON.stringify(message));
+}
+
+/** The client's side of the relay: whole lines. */
 class ClientOutput {
   readonly #writer: WritableStreamDefaultWriter<Uint8Array>;
-  readonly #encoder = new TextEncoder();
   #open = true;
 
   constructor(writer: WritableStreamDefaultWriter<Uint8Array>) {
     this.#writer = writer;
+  }
+
+  /** Writes a message (its original bytes when given), then a newline. */
+  message(message: Message, raw?: Uint8Array): Promise<void> {
+    return this.line(raw ?? encode(message));
   }
 
   /** Writes a line's own bytes, then a newline; a client that went away is written no more. */
@@ -85,16 +118,10 @@ class ClientOutput {
     if (!this.#open) return;
     try {
       await this.#writer.write(bytes);
-      await this.#writer.write(this.#encoder.encode("\n"));
+      await this.#writer.write(encoder.encode("\n"));
     } catch {
       this.#open = false;
     }
-  }
-
-  /** Answers an open request with a JSON-RPC error. */
-  fail(id: Id, message: string): Promise<void> {
-    const error = { jsonrpc: "2.0", id, error: { code: SERVER_ERROR, message } };
-    return this.line(this.#encoder.encode(JSON.stringify(error)));
   }
 
   close(): Promise<void> {
@@ -116,11 +143,10 @@ class Gate {
   }
 }
 
-/** Passes the server's lines on once the gate opens; a dropped answer becomes an error. */
+/** Passes the server's lines through the guard once the gate opens. */
 async function serverToClient(
   server: ServerProcess,
-  output: ClientOutput,
-  pending: Set<Id>,
+  guard: Guard,
   gate: Gate,
   log: (line: string) => void,
 ): Promise<void> {
@@ -129,16 +155,17 @@ async function serverToClient(
   const decoder = new TextDecoder();
   for await (const piece of server.lines) {
     if (piece.kind === "line") {
-      const id = responseId(piece.bytes, decoder);
-      if (id !== undefined) pending.delete(id);
-      await output.line(piece.bytes);
+      const message = parse(piece.bytes, decoder);
+      if (message === undefined) {
+        await guard.fromServer({ jsonrpc: undefined }, piece.bytes);
+      } else await guard.fromServer(message, piece.bytes);
       continue;
     }
     log(`mcp-run: dropped a ${piece.size}-byte message from "${server.name}" (over the limit)`);
-    const id = findId(decoder.decode(piece.head), decoder.decode(piece.tail), pending);
+    const open = new Set<Id>(guard.openRequests);
+    const id = findId(decoder.decode(piece.head), decoder.decode(piece.tail), open);
     if (id !== undefined) {
-      pending.delete(id);
-      await output.fail(
+      await guard.fail(
         id,
         `Server "${server.name}" sent a ${piece.size}-byte response; it was dropped`,
       );
@@ -146,12 +173,12 @@ async function serverToClient(
   }
 }
 
-/** Passes the client's lines to the server, noting the requests that wait for an answer. */
+/** Passes the client's lines through the guard to the server. */
 async function clientToServer(
   input: ReadableStream<Uint8Array>,
   server: ServerProcess,
-  pending: Set<Id>,
-  options: { maxLineBytes?: number; log: (line: string) => void },
+  guard: Guard,
+  options: { maxLineBytes?: number; log: (line: string) => void; output: ClientOutput },
 ): Promise<void> {
   const decoder = new TextDecoder();
   try {
@@ -162,32 +189,32 @@ async function clientToServer(
         );
         continue;
       }
-      const id = requestId(piece.bytes, decoder);
-      if (id !== undefined) pending.add(id);
-      await server.send(piece.bytes);
+      const value = parseAny(piece.bytes, decoder);
+      if (Array.isArray(value)) {
+        // A batch would carry its calls past the guard's checks; MCP no longer has batches.
+        await options.output.message(
+          errorAnswer(
+            null as unknown as Id,
+            GuardErrorCode.Refused,
+            "JSON-RPC batches are not supported",
+          ),
+        );
+      } else if (value && typeof value === "object") {
+        await guard.fromClient(value as Message, piece.bytes);
+      } else await server.send(piece.bytes); // not JSON: the server answers it as it would
     }
   } catch { /* the server's stdin closed: it is exiting */ }
 }
 
-function parse(bytes: Uint8Array, decoder: TextDecoder): Record<string, unknown> | undefined {
+function parseAny(bytes: Uint8Array, decoder: TextDecoder): unknown {
   try {
-    const value = JSON.parse(decoder.decode(bytes));
-    return value && typeof value === "object" && !Array.isArray(value) ? value : undefined;
+    return JSON.parse(decoder.decode(bytes));
   } catch {
     return undefined;
   }
 }
 
-function isId(value: unknown): value is Id {
-  return typeof value === "string" || typeof value === "number";
-}
-
-function requestId(bytes: Uint8Array, decoder: TextDecoder): Id | undefined {
-  const m = parse(bytes, decoder);
-  return m && typeof m.method === "string" && isId(m.id) ? m.id : undefined;
-}
-
-function responseId(bytes: Uint8Array, decoder: TextDecoder): Id | undefined {
-  const m = parse(bytes, decoder);
-  return m && m.method === undefined && isId(m.id) ? m.id : undefined;
+function parse(bytes: Uint8Array, decoder: TextDecoder): Message | undefined {
+  const value = parseAny(bytes, decoder);
+  return value && typeof value === "object" && !Array.isArray(value) ? value as Message : undefined;
 }

@@ -1,0 +1,114 @@
+/**
+ * Protocol supervision: what a server may send a client besides answers. Notifications are
+ * rate-limited (a flood is dropped and counted, never passed on), and a request the server makes
+ * of the client (sampling, elicitation, roots) is passed on only when the client declared that
+ * capability in `initialize`; otherwise the server gets an error and the client never sees it.
+ *
+ * @module
+ */
+import type { GuardContext, GuardStage, Message, Verdict } from "./stage.ts";
+
+/** Options for {@linkcode notificationLimit}. */
+export interface NotificationLimitOptions {
+  /** Notifications per second passed on over time. Default 100. */
+  perSecond?: number;
+  /** Notifications passed on at once before the rate applies. Default 500. */
+  burst?: number;
+  /** The clock, in milliseconds (for tests). Default `Date.now`. */
+  now?: () => number;
+}
+
+/**
+ * A stage that passes the server's notifications at a bounded rate (a token bucket) and drops
+ * the rest; each drop is counted by the guard.
+ *
+ * @param options The rate and burst.
+ * @returns The stage.
+ * @example
+ * ```ts
+ * import { notificationLimit } from "./supervision.ts";
+ * const stage = notificationLimit({ perSecond: 1, burst: 1, now: () => 0 });
+ * const note = { jsonrpc: "2.0", method: "notifications/message", params: {} };
+ * console.log("pass" in (stage.fromServer!(note, undefined, {} as never) as object)); // true
+ * console.log("drop" in (stage.fromServer!(note, undefined, {} as never) as object)); // true
+ * ```
+ */
+export function notificationLimit(options: NotificationLimitOptions = {}): GuardStage {
+  const perSecond = options.perSecond ?? 100;
+  const burst = options.burst ?? 500;
+  const now = options.now ?? Date.now;
+  let tokens = burst;
+  let last = now();
+  return {
+    name: "notification-limit",
+    fromServer(message: Message): Verdict {
+      if (message.method === undefined || message.id !== undefined) return { pass: message };
+      const t = now();
+      tokens = Math.min(burst, tokens + ((t - last) / 1000) * perSecond);
+      last = t;
+      if (tokens < 1) return { drop: `notifications over ${perSecond} a second` };
+      tokens -= 1;
+      return { pass: message };
+    },
+  };
+}
+
+/** The client capability each server request needs (`ping` needs none). */
+const NEEDS: Record<string, string | null> = {
+  "ping": null,
+  "sampling/createMessage": "sampling",
+  "elicitation/create": "elicitation",
+  "roots/list": "roots",
+};
+
+/** JSON-RPC "method not found": the client cannot take this request. */
+const METHOD_NOT_FOUND = -32601;
+
+/**
+ * A stage that passes a server's request to the client only when the client declared the
+ * capability it needs in `initialize` (`sampling`, `elicitation`, `roots`; `ping` always);
+ * any other request, or one made before `initialize` was answered, gets a JSON-RPC error back.
+ *
+ * @returns The stage.
+ * @example
+ * ```ts
+ * import { serverRequestCheck } from "./supervision.ts";
+ * const stage = serverRequestCheck();
+ * const ask = { jsonrpc: "2.0", id: 7, method: "sampling/createMessage", params: {} };
+ * const context = { clientInit: { capabilities: {} }, serverInit: {}, log: () => {} } as never;
+ * console.log("reply" in (stage.fromServer!(ask, undefined, context) as object)); // true
+ * ```
+ */
+export function serverRequestCheck(): GuardStage {
+  return {
+    name: "server-requests",
+    fromServer(message: Message, _request, context: GuardContext): Verdict {
+      if (message.method === undefined || message.id === undefined || message.id === null) {
+        return { pass: message };
+      }
+      const why = refusal(message.method, context);
+      if (why === undefined) return { pass: message };
+      context.log(`refused the server's ${message.method} request: ${why}`);
+      return {
+        reply: {
+          jsonrpc: "2.0",
+          id: message.id,
+          error: { code: METHOD_NOT_FOUND, message: `${message.method} refused: ${why}` },
+        },
+      };
+    },
+  };
+}
+
+/** Why a server request may not reach the client, or undefined when it may. */
+function refusal(method: string, context: GuardContext): string | undefined {
+  if (!Object.hasOwn(NEEDS, method)) return "not a request MCP servers may make of clients";
+  const capability = NEEDS[method];
+  if (capability === null) return undefined;
+  if (!context.serverInit) return "the session is not initialized yet";
+  const declared = context.clientInit?.capabilities as Record<string, unknown> | undefined;
+  if (declared && typeof declared === "object" && declared[capability] !== undefined) {
+    return undefined;
+  }
+  return `the client did not declare the "${capability}" capability`;
+}

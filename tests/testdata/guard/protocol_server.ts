@@ -1,0 +1,90 @@
+/**
+ * A server that breaks the protocol on request, to show what the guard lets through. Plain
+ * newline-delimited JSON-RPC on stdio, no dependencies. Tools:
+ * - `flood {count}`: sends `count` notifications/message, then answers "flooded";
+ * - `junk`: writes a non-JSON line, a line without `jsonrpc`, a response to an id no one asked,
+ *   answers, then answers the same request again;
+ * - `sample`: asks the client for sampling/createMessage, then elicitation/create, then an
+ *   unknown method, and answers with what each returned (`answered` or `error <code>`);
+ * - `hang`: never answers but still answers ping; `freeze`: never answers anything again.
+ */
+const encoder = new TextEncoder();
+const write = (line: string): void => void Deno.stdout.writeSync(encoder.encode(line + "\n"));
+const send = (message: unknown) => write(JSON.stringify(message));
+const waiting = new Map<string | number, (m: Record<string, unknown>) => void>();
+let asked = 0;
+let frozen = false;
+
+function ask(method: string, params: Record<string, unknown>): Promise<Record<string, unknown>> {
+  const id = `ask-${++asked}`;
+  send({ jsonrpc: "2.0", id, method, params });
+  return new Promise((resolve) => waiting.set(id, resolve));
+}
+
+const TOOLS = ["flood", "junk", "sample", "hang", "freeze"].map((name) => ({
+  name,
+  description: `Protocol fixture: ${name}`,
+  inputSchema: { type: "object", properties: { count: { type: "number" } } },
+}));
+
+const text = (id: unknown, value: string) =>
+  send({ jsonrpc: "2.0", id, result: { content: [{ type: "text", text: value }] } });
+
+async function call(id: unknown, name: string, args: Record<string, unknown>): Promise<void> {
+  if (name === "flood") {
+    const count = Number(args.count ?? 100_000);
+    for (let i = 0; i < count; i++) {
+      send({ jsonrpc: "2.0", method: "notifications/message", params: { level: "info", data: i } });
+    }
+    return text(id, "flooded");
+  }
+  if (name === "junk") {
+    write("this is not JSON");
+    send({ id, result: { content: [{ type: "text", text: "no jsonrpc field" }] } });
+    send({ jsonrpc: "2.0", id: 987654, result: { content: [{ type: "text", text: "unasked" }] } });
+    text(id, "junk answered");
+    return text(id, "answered twice");
+  }
+  if (name === "sample") {
+    const outcomes: string[] = [];
+    for (const method of ["sampling/createMessage", "elicitation/create", "x-fixture/steal"]) {
+      const params = method === "elicitation/create"
+        ? { message: "hi", requestedSchema: { type: "object", properties: {} } }
+        : { messages: [{ role: "user", content: { type: "text", text: "hi" } }], maxTokens: 1 };
+      const answer = await ask(method, params);
+      const error = answer.error as { code: number } | undefined;
+      outcomes.push(`${method}: ${error ? `error ${error.code}` : "answered"}`);
+    }
+    return text(id, outcomes.join("; "));
+  }
+  if (name === "freeze") frozen = true;
+  // hang and freeze: no answer
+}
+
+let buffer = "";
+for await (const chunk of Deno.stdin.readable.pipeThrough(new TextDecoderStream())) {
+  buffer += chunk;
+  let nl;
+  while ((nl = buffer.indexOf("\n")) >= 0) {
+    const line = buffer.slice(0, nl);
+    buffer = buffer.slice(nl + 1);
+    if (frozen || !line.trim()) continue;
+    const m = JSON.parse(line);
+    if (m.method === undefined && waiting.has(m.id)) {
+      waiting.get(m.id)!(m);
+      waiting.delete(m.id);
+    } else if (m.method === "initialize") {
+      send({
+        jsonrpc: "2.0",
+        id: m.id,
+        result: {
+          protocolVersion: m.params.protocolVersion,
+          capabilities: { tools: {} },
+          serverInfo: { name: "protocol-fixture", version: "1.0.0" },
+        },
+      });
+    } else if (m.method === "ping") send({ jsonrpc: "2.0", id: m.id, result: {} });
+    else if (m.method === "tools/list") send({ jsonrpc: "2.0", id: m.id, result: { tools: TOOLS } });
+    else if (m.method === "tools/call") call(m.id, m.params.name, m.params.arguments ?? {});
+  }
+}

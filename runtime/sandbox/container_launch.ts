@@ -89,7 +89,7 @@ export function containerLaunchPlan(
   const common = {
     ...limits(options),
     memory: options.memory ?? `${caps.memoryMb}m`,
-    protectedPaths: existingProtectedPaths(serverProtectedPaths(server)),
+    protectedPaths: existingProtectedPaths(serverProtectedPaths(server, options.progress)),
     nameSuffix: options.unnamed ? undefined : suffix,
     user: options.user ?? defaultContainerUser(server),
     env: { ...server.envValues },

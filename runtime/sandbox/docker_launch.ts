@@ -45,6 +45,8 @@ export interface DockerLaunchOptions extends Partial<DockerLimits> {
    * Deno inside, and `--memory` unless that is given.
    */
   limits?: Partial<ResourceLimits>;
+  /** Where notes go (a write grant too large to scan whole); defaults to stderr. */
+  progress?: (line: string) => void;
   /** Container name suffix (default: random). */
   nameSuffix?: string;
   /**
@@ -187,7 +189,7 @@ export function dockerLaunchPlan(
     ? tlsTrust(source, DOCKER_RUN_TLS_VARS)
     : { env: {}, paths: [] };
   const caps = effectiveLimits({ user: options.limits, manifest: server.manifest?.limits });
-  const denyWrite = serverProtectedPaths(server);
+  const denyWrite = serverProtectedPaths(server, options.progress);
   const denoArgs = denoRunArgs(server, { lockFile: CONTAINER_LOCK_FILE, limits: caps, denyWrite });
   const args = dockerRunArgs(server, denoArgs, {
     ...limits(options),

@@ -45,6 +45,8 @@ export interface DenoLaunchPlanOptions {
    * sandbox finds it.
    */
   prlimit?: string | null;
+  /** Where notes go (a write grant too large to scan whole); defaults to stderr. */
+  progress?: (line: string) => void;
 }
 
 /**
@@ -76,7 +78,7 @@ export function denoLaunchPlan(server: ResolvedServer, options: DenoLaunchPlanOp
   const denoArgs = denoRunArgs(server, {
     lockFile: dirs.lockFile,
     limits,
-    denyWrite: serverProtectedPaths(server),
+    denyWrite: serverProtectedPaths(server, options.progress),
   });
   const command = options.prlimit
     ? prlimitCommand(options.prlimit, limits, [deno, ...denoArgs])

@@ -179,11 +179,13 @@ function joinUnder(dir: string, relative: string): string {
 
 /**
  * Every protected path inside a server's write grants: at the top of each grant and deeper
- * (see {@linkcode findNestedProtected}), minus those the user granted explicitly.
+ * (see {@linkcode findNestedProtected}), minus those the user granted explicitly. A grant too
+ * large to scan whole is named in a note: what lies deeper in it is protected only where found.
  *
  * Reads the file system.
  *
  * @param server The server's write grants (as folded, and as given).
+ * @param note Where the note on a grant too large to scan goes (default: stderr).
  * @returns The paths to deny, sorted.
  *
  * @example
@@ -194,9 +196,17 @@ function joinUnder(dir: string, relative: string): string {
  */
 export function serverProtectedPaths(
   server: Pick<ResolvedServer, "write" | "writeGiven">,
+  note: (line: string) => void = (line) => console.error(line),
 ): string[] {
-  const found = findNestedProtected(server.write).paths;
-  return protectedWritePaths(server.write, found, server.writeGiven ?? server.write);
+  const { paths, truncated } = findNestedProtected(server.write);
+  for (const grant of truncated) {
+    note(
+      `mcp-run: "${grant}" is too large to scan whole for git hooks, editor and shell files ` +
+        "deeper down: those at its top are write-protected, deeper ones only where found. " +
+        "Grant the project folders themselves to protect each.",
+    );
+  }
+  return protectedWritePaths(server.write, paths, server.writeGiven ?? server.write);
 }
 
 /**

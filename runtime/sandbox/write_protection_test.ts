@@ -62,3 +62,23 @@ Deno.test("findNestedProtected() finds protected paths deeper in a grant, within
     await Deno.remove(root, { recursive: true });
   }
 });
+
+Deno.test("serverProtectedPaths() says when a grant is too large to scan whole", async () => {
+  const root = await Deno.makeTempDir();
+  try {
+    for (let i = 0; i < 20001; i++) Deno.writeTextFileSync(join(root, `f${i}`), "");
+    const notes: string[] = [];
+    const paths = serverProtectedPaths({ write: [root] }, (line) => notes.push(line));
+    assert.ok(paths.includes(join(root, ".git/hooks")), "the top is protected still");
+    assert.equal(notes.length, 1);
+    assert.match(notes[0], /is too large to scan whole .* deeper ones only where found/);
+    // A grant given alongside, inside a protected path, lifts it.
+    const lifted = serverProtectedPaths({
+      write: [root],
+      writeGiven: [root, join(root, ".vscode")],
+    }, () => {});
+    assert.ok(!lifted.includes(join(root, ".vscode")));
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});

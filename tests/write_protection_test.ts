@@ -154,23 +154,54 @@ for (const isolation of ["deno", "docker"] as const) {
   });
 }
 
+for (const isolation of ["deno", "docker"] as const) {
+  Deno.test({
+    name:
+      `mcp-run call keeps hooks read-only when the server renames .git away and back (${isolation})`,
+    ignore: isolation === "docker" && problem !== undefined,
+    fn: async () => {
+      const { work, proj, canaries } = scene();
+      try {
+        await own(proj);
+        const moved = join(proj, ".git-moved");
+        // Natively Deno refuses the rename (.git itself is denied); in docker the rename works
+        // but the read-only mounts over hooks and config move with the folder.
+        const report = await attack(work, [proj], [
+          ["rename", join(proj, ".git"), moved],
+          ["write", join(moved, "hooks", "pre-commit")],
+          ["write", join(moved, "config")],
+          ["rename", moved, join(proj, ".git")],
+        ], isolation);
+        assert.ok(!exists(join(proj, ".git/hooks/pre-commit")), JSON.stringify(report));
+        assert.equal(Deno.readTextFileSync(join(proj, ".git/config")), canaries[".git/config"]);
+        const renamed = report[`rename ${join(proj, ".git")} ${moved}`];
+        if (isolation === "deno") assert.match(renamed, /^refused/);
+        // In docker the hooks went with the folder, still read-only.
+        else assert.ok(!exists(join(moved, "hooks/pre-commit")), JSON.stringify(report));
+      } finally {
+        await Deno.remove(work, { recursive: true });
+      }
+    },
+  });
+}
+
 Deno.test({
-  name: "mcp-run call in docker keeps existing hooks read-only when the server renames .git away",
-  ignore: problem !== undefined,
+  name: "mcp-run call natively refuses a .git built elsewhere and renamed into a folder",
   fn: async () => {
-    const { work, proj, canaries } = scene();
+    const work = Deno.makeTempDirSync({ dir: "/var/tmp", prefix: "mcp-run-write-guard-" });
     try {
-      await own(proj);
-      const moved = join(proj, ".git-moved");
-      const report = await attack(work, [proj], [
-        ["rename", join(proj, ".git"), moved],
-        ["write", join(moved, "hooks", "pre-commit")],
-        ["write", join(moved, "config")],
-        ["rename", moved, join(proj, ".git")],
-      ], "docker");
-      assert.ok(!exists(join(proj, ".git/hooks/pre-commit")), JSON.stringify(report));
-      assert.ok(!exists(join(moved, "hooks/pre-commit")), JSON.stringify(report));
-      assert.equal(Deno.readTextFileSync(join(proj, ".git/config")), canaries[".git/config"]);
+      const plain = join(work, "plain");
+      Deno.mkdirSync(plain);
+      const staged = join(plain, "staged");
+      const report = await attack(work, [plain], [
+        ["write", join(staged, "config")],
+        ["rename", staged, join(plain, ".git")],
+        // Positive control: the same folder renamed to an ordinary name.
+        ["rename", staged, join(plain, "ordinary")],
+      ], "deno");
+      assert.match(report[`rename ${staged} ${join(plain, ".git")}`], /^refused/);
+      assert.ok(!exists(join(plain, ".git")));
+      assert.equal(report[`rename ${staged} ${join(plain, "ordinary")}`], "written");
     } finally {
       await Deno.remove(work, { recursive: true });
     }

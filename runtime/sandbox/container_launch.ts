@@ -20,7 +20,7 @@ import type { LaunchPlan } from "./launch_plan.ts";
 import { ociRunArgs } from "./oci_plan.ts";
 import { pythonDirs, pythonImageOf, pythonRunArgs } from "./python_plan.ts";
 import { effectiveLimits } from "./resource_caps.ts";
-import { existingProtectedPaths, serverProtectedPaths } from "./write_protection.ts";
+import { existingProtectedPaths, isFolder, serverProtectedPaths } from "./write_protection.ts";
 
 /** A launch plan of a container package, with the container's name. */
 export interface ContainerLaunchPlan extends LaunchPlan {
@@ -89,7 +89,9 @@ export function containerLaunchPlan(
   const common = {
     ...limits(options),
     memory: options.memory ?? `${caps.memoryMb}m`,
-    protectedPaths: existingProtectedPaths(serverProtectedPaths(server, options.progress)),
+    protectedPaths: existingProtectedPaths(
+      serverProtectedPaths(server, { note: options.progress, keep: isFolder }),
+    ),
     nameSuffix: options.unnamed ? undefined : suffix,
     user: options.user ?? defaultContainerUser(server),
     env: { ...server.envValues },

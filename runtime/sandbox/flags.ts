@@ -6,7 +6,7 @@
 import { reservedNamesMatching } from "../policy/manifest.ts";
 import type { ResolvedServer } from "../policy/resolve.ts";
 import { effectiveLimits, heapFlag, type ResourceLimits } from "./resource_caps.ts";
-import { protectedWritePaths } from "./write_protection.ts";
+import { foldProtectedPaths, protectedWritePaths } from "./write_protection.ts";
 
 /**
  * Builds the permission flags for a resolved server: scoped allows only, `--deny-write` for the
@@ -51,9 +51,11 @@ export function permissionFlags(
   };
   add("allow-read", server.read);
   add("allow-write", server.write);
+  const granted = server.writeGiven ?? server.write;
   add(
     "deny-write",
-    options.denyWrite ?? protectedWritePaths(server.write, [], server.writeGiven ?? server.write),
+    options.denyWrite ??
+      foldProtectedPaths(protectedWritePaths(server.write, [], granted), granted),
   );
   add("allow-net", server.net);
   add("deny-net", server.denyNet);
@@ -72,7 +74,8 @@ export function permissionFlags(
 export interface PermissionFlagsOptions {
   /**
    * The paths denied to writes inside the write grants (default: the protected paths at the top
-   * of each grant, `protectedWritePaths(server.write)`); a launch adds those found deeper.
+   * of each grant, folded into `.git`, `.github`, `.config`: see `foldProtectedPaths`); a launch
+   * adds those found deeper.
    */
   denyWrite?: string[];
 }

@@ -74,7 +74,7 @@ Deno.test("denoRunArgs() caps the heap and denies writes to protected paths in w
   const argv = denoRunArgs({ ...empty, write: ["/w"] }, { lockFile: "/l" });
   assert.ok(argv.includes("--v8-flags=--max-old-space-size=512"));
   const deny = argv.find((a) => a.startsWith("--deny-write="))?.slice(13).split(",") ?? [];
-  for (const p of ["/w/.git/hooks", "/w/.vscode", "/w/.mcp.json", "/w/.envrc", "/w/.bashrc"]) {
+  for (const p of ["/w/.git", "/w/.vscode", "/w/.mcp.json", "/w/.envrc", "/w/.bashrc"]) {
     assert.ok(deny.includes(p), p);
   }
   // The manifest's ask raises the heap cap; explicit caps and paths replace the defaults.

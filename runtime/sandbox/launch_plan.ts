@@ -78,7 +78,7 @@ export function denoLaunchPlan(server: ResolvedServer, options: DenoLaunchPlanOp
   const denoArgs = denoRunArgs(server, {
     lockFile: dirs.lockFile,
     limits,
-    denyWrite: serverProtectedPaths(server, options.progress),
+    denyWrite: serverProtectedPaths(server, { note: options.progress }),
   });
   const command = options.prlimit
     ? prlimitCommand(options.prlimit, limits, [deno, ...denoArgs])

@@ -3,8 +3,15 @@
  * git hook, an editor's task, an agent's MCP config, a shell's start-up file, a CI workflow)
  * stay read-only even where the server may write, unless the user granted one of them
  * explicitly. Natively and for Deno in docker, `--deny-write` (Deno's deny wins over allow, and
- * covers paths that do not exist yet and everything below them); for container packages,
- * read-only mounts over the ones that exist.
+ * covers paths that do not exist yet and everything below them); in docker, also read-only mounts
+ * over the ones that exist (the only wall for container packages, which have no Deno).
+ *
+ * Deno checks only the path an operation names: renaming a folder that holds a protected path
+ * (`.git` of `.git/hooks`) is not a write to that path. Natively the holding folders are denied
+ * whole (see {@linkcode foldProtectedPaths}); in docker the mounts move with a renamed folder.
+ * What remains natively: a folder deeper in a grant that holds a repository (`sub` of
+ * `sub/.git`) can be renamed and written inside, and protected paths created deeper than the top
+ * of a grant after launch are not found.
  *
  * @module
  */
@@ -178,27 +185,76 @@ function joinUnder(dir: string, relative: string): string {
 }
 
 /**
+ * Folds protected paths two levels deep (`.git/hooks`, `.git/config`, `.github/workflows`,
+ * `.config/fish`) into the folder that holds them (`.git`), unless that folder is kept: Deno
+ * checks only the path an operation names, so a server could rename `.git` away, write its
+ * hooks and rename it back, or build a `.git` elsewhere and rename it into place; denying the
+ * folder itself stops both. A folder holding an explicit grant is never folded (the deny would
+ * win over the grant). Pure.
+ *
+ * @param paths Protected paths (see {@linkcode protectedWritePaths}).
+ * @param granted Every write grant as given.
+ * @param keep Whether a holding folder keeps its finer paths (docker: it exists, and read-only
+ *   mounts over what is in it hold against a rename); default never.
+ * @returns The paths to deny, sorted, each once.
+ *
+ * @example
+ * ```ts
+ * import { foldProtectedPaths } from "./write_protection.ts";
+ * console.log(foldProtectedPaths(["/r/.envrc", "/r/.git/config", "/r/.git/hooks"], ["/r"]));
+ * // ["/r/.envrc", "/r/.git"]
+ * ```
+ */
+export function foldProtectedPaths(
+  paths: readonly string[],
+  granted: readonly string[],
+  keep: (folder: string) => boolean = () => false,
+): string[] {
+  const folded = paths.map((path) => {
+    const nested = PROTECTED_WRITE_PATHS.find((p) => p.includes("/") && path.endsWith(`/${p}`));
+    if (!nested) return path;
+    const folder = path.slice(0, path.length - nested.length + nested.indexOf("/"));
+    const holdsGrant = granted.some((grant) => isWithin(grant, folder));
+    return holdsGrant || keep(folder) ? path : folder;
+  });
+  return [...new Set(folded)].sort();
+}
+
+/** Options for {@linkcode serverProtectedPaths}. */
+export interface ServerProtectedPathsOptions {
+  /** Where the note on a grant too large to scan goes (default: stderr). */
+  note?: (line: string) => void;
+  /**
+   * Whether a folder holding finer protected paths keeps them (see
+   * {@linkcode foldProtectedPaths}); default never, as natively.
+   */
+  keep?: (folder: string) => boolean;
+}
+
+/**
  * Every protected path inside a server's write grants: at the top of each grant and deeper
- * (see {@linkcode findNestedProtected}), minus those the user granted explicitly. A grant too
- * large to scan whole is named in a note: what lies deeper in it is protected only where found.
+ * (see {@linkcode findNestedProtected}), minus those the user granted explicitly, folded as
+ * {@linkcode foldProtectedPaths} says. A grant too large to scan whole is named in a note: what
+ * lies deeper in it is protected only where found.
  *
  * Reads the file system.
  *
  * @param server The server's write grants (as folded, and as given).
- * @param note Where the note on a grant too large to scan goes (default: stderr).
+ * @param options Where the note goes, and which holding folders keep their finer paths.
  * @returns The paths to deny, sorted.
  *
  * @example
  * ```ts ignore
  * import { serverProtectedPaths } from "./write_protection.ts";
- * console.log(serverProtectedPaths({ write: ["/repo"] }).includes("/repo/.git/hooks")); // true
+ * console.log(serverProtectedPaths({ write: ["/repo"] }).includes("/repo/.git")); // true
  * ```
  */
 export function serverProtectedPaths(
   server: Pick<ResolvedServer, "write" | "writeGiven">,
-  note: (line: string) => void = (line) => console.error(line),
+  options: ServerProtectedPathsOptions = {},
 ): string[] {
   const { paths, truncated } = findNestedProtected(server.write);
+  const note = options.note ?? ((line: string) => console.error(line));
   for (const grant of truncated) {
     note(
       `mcp-run: "${grant}" is too large to scan whole for git hooks, editor and shell files ` +
@@ -206,7 +262,32 @@ export function serverProtectedPaths(
         "Grant the project folders themselves to protect each.",
     );
   }
-  return protectedWritePaths(server.write, paths, server.writeGiven ?? server.write);
+  const granted = server.writeGiven ?? server.write;
+  const denied = protectedWritePaths(server.write, paths, granted);
+  return foldProtectedPaths(denied, granted, options.keep);
+}
+
+/**
+ * Whether a path is an existing folder (not a link): docker keeps the finer protected paths in
+ * it, as read-only mounts over them hold against a rename.
+ *
+ * Reads the file system.
+ *
+ * @param path The path.
+ * @returns Whether it is a folder.
+ *
+ * @example
+ * ```ts
+ * import { isFolder } from "./write_protection.ts";
+ * console.log(isFolder("/"), isFolder("/nonexistent/x")); // true false
+ * ```
+ */
+export function isFolder(path: string): boolean {
+  try {
+    return Deno.lstatSync(path).isDirectory;
+  } catch {
+    return false;
+  }
 }
 
 /**

@@ -3,6 +3,8 @@ import { join } from "node:path";
 import {
   existingProtectedPaths,
   findNestedProtected,
+  foldProtectedPaths,
+  isFolder,
   PROTECTED_WRITE_PATHS,
   protectedWritePaths,
   serverProtectedPaths,
@@ -51,7 +53,9 @@ Deno.test("findNestedProtected() finds protected paths deeper in a grant, within
     ]);
     assert.deepEqual(findNestedProtected([root], { limit: 2 }).truncated, [root]);
     // Only what exists, for read-only mounts in containers with no Deno.
-    const existing = existingProtectedPaths(serverProtectedPaths({ write: [root] }));
+    const existing = existingProtectedPaths(
+      serverProtectedPaths({ write: [root] }, { keep: isFolder }),
+    );
     assert.deepEqual(existing, [
       join(root, ".bashrc"),
       join(root, "a/.vscode"),
@@ -68,17 +72,38 @@ Deno.test("serverProtectedPaths() says when a grant is too large to scan whole",
   try {
     for (let i = 0; i < 20001; i++) Deno.writeTextFileSync(join(root, `f${i}`), "");
     const notes: string[] = [];
-    const paths = serverProtectedPaths({ write: [root] }, (line) => notes.push(line));
-    assert.ok(paths.includes(join(root, ".git/hooks")), "the top is protected still");
+    const paths = serverProtectedPaths({ write: [root] }, { note: (line) => notes.push(line) });
+    assert.ok(paths.includes(join(root, ".git")), "the top is protected still");
     assert.equal(notes.length, 1);
     assert.match(notes[0], /is too large to scan whole .* deeper ones only where found/);
     // A grant given alongside, inside a protected path, lifts it.
     const lifted = serverProtectedPaths({
       write: [root],
       writeGiven: [root, join(root, ".vscode")],
-    }, () => {});
+    }, { note: () => {} });
     assert.ok(!lifted.includes(join(root, ".vscode")));
   } finally {
     await Deno.remove(root, { recursive: true });
   }
+});
+
+Deno.test("foldProtectedPaths() denies the folder that holds hooks, unless kept or granted", () => {
+  const paths = protectedWritePaths(["/r"]);
+  const folded = foldProtectedPaths(paths, ["/r"]);
+  for (const p of ["/r/.git", "/r/.github", "/r/.config", "/r/.vscode", "/r/.envrc"]) {
+    assert.ok(folded.includes(p), p);
+  }
+  assert.ok(!folded.some((p) => p.startsWith("/r/.git/") || p === "/r/.config/fish"));
+  // Kept (docker, where the folder exists): the finer paths stay.
+  const kept = foldProtectedPaths(paths, ["/r"], (folder) => folder === "/r/.git");
+  assert.ok(kept.includes("/r/.git/hooks") && kept.includes("/r/.git/config"));
+  assert.ok(!kept.includes("/r/.git") && kept.includes("/r/.github"));
+  // An explicit grant inside the folder: never folded over it (the deny would win).
+  const granted = ["/r", "/r/.git/hooks"];
+  const lifted = foldProtectedPaths(protectedWritePaths(["/r"], [], granted), granted);
+  assert.ok(!lifted.includes("/r/.git") && lifted.includes("/r/.git/config"));
+  // Deeper repositories fold the same way.
+  assert.deepEqual(foldProtectedPaths(["/r/a/.git/config", "/r/a/.git/hooks"], ["/r"]), [
+    "/r/a/.git",
+  ]);
 });

@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { CLI_DOCKER, dockerProblem } from "./_docker.ts";
-import { resultText, ROOT, toolEnv } from "./_helpers.ts";
+import { cli, resultText, ROOT, toolEnv } from "./_helpers.ts";
 import { V8_RESERVED_MB } from "../runtime/sandbox/resource_caps.ts";
 
 const problem = await dockerProblem("resource_caps_test.ts: skipping docker");
@@ -197,3 +197,18 @@ for (const isolation of ["deno", "docker"] as const) {
     },
   );
 }
+
+Deno.test("mcp-run call ends its error with the cap that stopped the server", async () => {
+  const run = await cli(["call", join(FIXTURE, "manifest.jsonc"), "heap_bomb", "--yes"], {
+    env: {
+      HOME: Deno.env.get("HOME") ?? "/root",
+      MCP_RUN_CACHE: join(work, "cache-call"),
+      MCP_RUN_CONFIG: config,
+    },
+  });
+  assert.equal(run.code, 1, run.stderr);
+  assert.match(
+    run.stderr,
+    /mcp-run: "caps-fixture" was stopped by its heap cap \(128 MiB, limits\.heapMb\)/,
+  );
+});

@@ -30,8 +30,9 @@ export interface SpawnServerOptions {
   audit?: AuditChannel;
   /**
    * Explains an exit the server's own output does not (a memory cap that stopped it, say): once
-   * it has exited and its stderr ended, a line returned is passed to `onStderr`, before
-   * {@linkcode ServerProcess.stop} returns. `stopped` tells whether the launcher stopped it.
+   * it has exited and its stderr ended, a line returned is passed to `onStderr` and ends the
+   * stderr tail (so an exit error quotes it), before {@linkcode ServerProcess.stderrEnded} settles
+   * and {@linkcode ServerProcess.stop} returns. `stopped` tells whether the launcher stopped it.
    */
   explainExit?: (status: Deno.CommandStatus, stderrTail: string, stopped: boolean) =>
     | string
@@ -74,7 +75,6 @@ export class ServerProcess {
   #stopping?: Promise<Deno.CommandStatus>;
   #audit?: AuditChannel;
   #finishing?: Promise<void>;
-  #explained: Promise<void> = Promise.resolve();
   #exited = false;
   #stoppedLive = false;
   /** The server's stdout, split into bounded lines. */
@@ -83,7 +83,10 @@ export class ServerProcess {
   readonly status: Promise<Deno.CommandStatus>;
   /** A name for messages. */
   readonly name: string;
-  /** Resolves when the server's stderr has ended: every line it wrote is in the tail. */
+  /**
+   * Resolves when the server's stderr has ended: every line it wrote is in the tail (and, with
+   * `explainExit`, once it has exited and its exit was explained).
+   */
   readonly stderrEnded: Promise<void>;
 
   /** Use {@linkcode spawnServer}. */
@@ -108,7 +111,7 @@ export class ServerProcess {
     }
     const onStderr = options.onStderr ?? ((line: string) => console.error(line));
     const maxLine = options.maxStderrLineBytes ?? 8192;
-    this.stderrEnded = child.stderr.pipeThrough(new LineSplitter(maxLine)).pipeTo(
+    const piped = child.stderr.pipeThrough(new LineSplitter(maxLine)).pipeTo(
       new WritableStream({
         write: (piece) => {
           const text = piece.kind === "line"
@@ -120,12 +123,14 @@ export class ServerProcess {
       }),
     ).catch(() => {});
     const explain = options.explainExit;
-    if (explain) {
-      this.#explained = Promise.all([this.status, this.stderrEnded]).then(([status]) => {
-        const line = explain(status, this.stderrTail, this.#stoppedLive);
-        if (line) onStderr(line);
-      }).catch(() => {});
-    }
+    // The explanation is the last stderr line: in the tail (an exit error quotes it) once the
+    // stream has ended.
+    this.stderrEnded = !explain ? piped : piped.then(async () => {
+      const line = explain(await this.status, this.stderrTail, this.#stoppedLive);
+      if (!line) return;
+      this.#tail = (this.#tail + line + "\n").slice(-this.#tailBytes);
+      onStderr(line);
+    }).catch(() => {});
   }
 
   /** The process id. */
@@ -198,7 +203,11 @@ export class ServerProcess {
       }
       const status = await this.status;
       await this.#finish();
-      await this.#explained;
+      // The explanation, if any, is printed before stop returns; a child the server left behind
+      // may hold stderr open, so not for long.
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([this.stderrEnded, new Promise((r) => timer = setTimeout(r, 1000))]);
+      clearTimeout(timer);
       return status;
     })();
     return this.#stopping;

@@ -186,6 +186,32 @@ for (const mode of ["native", "docker"] as const) {
   });
 }
 
+Deno.test({
+  name:
+    "mcp-run run --request-timeout bounds a call kept alive by progress, and drops forged progress",
+  fn: async () => {
+    const client = launcher("native", ["--request-timeout", "1"]);
+    try {
+      await client.initialize();
+      const started = Date.now();
+      const answer = await client.call("tools/call", {
+        name: "stall",
+        arguments: {},
+        _meta: { progressToken: "mine" },
+      }, 30_000);
+      const took = Date.now() - started;
+      assert.equal(answer.error?.code, -32001);
+      assert.ok(took >= 9_000 && took < 15_000, `answered after ${took} ms`);
+      const progress = client.received.filter((m) => m.method === "notifications/progress");
+      assert.ok(progress.length >= 20, "the call's own progress reaches the client");
+      assert.ok(progress.every((m) => m.params.progressToken === "mine"), "forged progress passed");
+      assert.match(client.stderr, /dropped progress notifications for no open request/);
+    } finally {
+      await client.kill();
+    }
+  },
+});
+
 Deno.test("mcp-run run refuses a JSON-RPC batch, which would carry calls past the guard", async () => {
   const client = launcher("native");
   try {

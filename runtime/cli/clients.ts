@@ -49,6 +49,8 @@ export interface ClientCommandOptions {
   envFile?: string;
   /** Extra server arguments after `--`. */
   extraArgs: string[];
+  /** The guard options a launcher-form entry passes on (`--tools`, `--exclude-tools`, `--scan`). */
+  guard?: string[];
 }
 
 /** A usage problem of a client option, which the CLI reports with exit code 2. */
@@ -245,6 +247,7 @@ async function printPlainEntry(
   });
   const form = chosen ?? isolation;
   refuseDenoForm(form, server, "use --form docker (or install it for a client: --client C)");
+  refuseUnguarded(form, options);
   await pullAndVerify(ctx, form, server);
   const entry = directEntry(ctx, server, {
     form,
@@ -257,6 +260,7 @@ async function printPlainEntry(
   const value: Record<string, unknown> = { command: entry.command, args: entry.args };
   if (Object.keys(entry.env).length > 0) value.env = entry.env;
   ctx.print(JSON.stringify(ctx.json ? entry : value, null, 2));
+  if (!ctx.json) ctx.printError(NO_PINS);
   if (!ctx.json && entry.secrets.length > 0) {
     ctx.printError(
       `The client must set ${entry.secrets.map((s) => s.name).join(", ")} in this entry's ` +
@@ -265,6 +269,11 @@ async function printPlainEntry(
   }
   return 0;
 }
+
+/** Said of a self-contained entry: the server starts without mcp-run, so without its guard. */
+const NO_PINS = "This entry starts the server without mcp-run's guard, so its tools are not " +
+  "pinned: a changed or added tool reaches the client unchecked. The launcher form " +
+  "(--form launcher) pins them (see mcp-run approve).";
 
 /** The entry forms: `deno` and `docker` are self-contained, `launcher` calls mcp-run. */
 const FORMS = ["deno", "launcher", "docker"] as const;
@@ -278,6 +287,15 @@ function formOption(options: ClientCommandOptions, fallback: Form): Form {
     throw new ClientUsageError(`--form must be deno, launcher or docker, got "${form}"`);
   }
   return form as Form;
+}
+
+/** Only the launcher form's entry runs the guard: the others cannot apply its options. */
+function refuseUnguarded(form: Form, options: ClientCommandOptions): void {
+  if (form === "launcher" || !options.guard?.length) return;
+  throw new ClientUsageError(
+    `${options.guard[0]} needs --form launcher: a ${form} entry starts the server without ` +
+      "mcp-run's guard between it and the client",
+  );
 }
 
 /** A `pypi:` or `oci:` server has no deno form: it runs only in a container. */
@@ -361,6 +379,7 @@ async function buildEntry(
   const { loaded, server } = resolved;
   if (options.form === undefined && isContainerOnly(server.specifier)) form = "launcher";
   const isolation = form === "launcher" ? resolved.isolation : form;
+  refuseUnguarded(form, options);
   refuseDenoForm(
     ctx.target.isolationGiven ? ctx.target.isolation : isolation,
     server,
@@ -392,6 +411,7 @@ async function buildEntry(
   };
   const name = options.name ?? loaded.manifest.name;
   const entry = clientEntry(client, mcp, { name, description: loaded.manifest.description });
+  if (form !== "launcher") entry.notices.push(NO_PINS);
   const file = options.file ??
     clientConfigPath(client, { scope, environment: environmentOf(ctx), name });
   return { entry, file, server, isolation, envFile, launcher };
@@ -427,6 +447,7 @@ async function launcherLaunch(
     registrySources: ctx.registrySources.map(absolute),
     registries: ctx.registries,
     extraArgs: options.extraArgs,
+    guardArgs: options.guard,
     // A container package's image comes from the launcher's own user config at each start,
     // unless --image named one.
     docker: options.isolation === "docker"

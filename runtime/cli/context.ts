@@ -5,6 +5,7 @@
  * @module
  */
 import type { ResolveTargetOptions } from "../registry/resolve_target.ts";
+import type { ScanMode } from "../guard/scan.ts";
 import type { Isolation } from "../sandbox/create_sandbox.ts";
 import type { ContainerPackageOptions } from "../sandbox/container_options.ts";
 import type { DockerLaunchOptions } from "../sandbox/docker_launch.ts";
@@ -62,6 +63,8 @@ export interface CliContext {
   json: boolean;
   /** The command line's launch hint, when the program entry read one (`run` keeps it current). */
   launchHint?: LaunchHint;
+  /** The user config's scan mode (`--scan` and then it choose before the manifest). */
+  userScan?: ScanMode;
 }
 
 /** A command's own part of the command line. */

@@ -7,16 +7,30 @@
 import type { GuardOptions } from "../guard/guard_options.ts";
 import { type GuardStage, guardStages } from "../guard/guard_options.ts";
 import type { ResolvedServer } from "../policy/resolve.ts";
+import type { ScanMode } from "../guard/scan.ts";
+import { toolFilter, toolFilterLayers, toolPatternProblem } from "../guard/tool_filter.ts";
+import { DEFAULT_SCAN_MODE } from "../guard/scan.ts";
+import type { GuardReportOptions } from "../guard/guard_report.ts";
 import { type CliContext, UsageError } from "./context.ts";
 
 /** The guard's options as parsed (strings as typed). */
 export interface GuardFlags {
   /** `--request-timeout SECONDS` (run; serve reads it for its bridge). */
   "request-timeout"?: string;
+  /** `--tools a,b`: only these tools. */
+  tools?: string[];
+  /** `--exclude-tools a,b`: never these tools. */
+  "exclude-tools"?: string[];
+  /** `--scan warn|block`. */
+  scan?: string;
 }
 
-/** The guard options `run` and `serve` take (besides `--request-timeout`, which both have). */
-export const GUARD_OPTIONS: readonly string[] = [];
+/**
+ * The guard options `run` and `serve` take (besides `--request-timeout`, which both have); also
+ * `inspect` and `call` (which judge what they show and call by them), and `config` and `install`
+ * (whose launcher-form entries pass them on).
+ */
+export const GUARD_OPTIONS: readonly string[] = ["tools", "exclude-tools", "scan"];
 
 /** What a launch's guard is made of. */
 export interface GuardSetup {
@@ -43,11 +57,118 @@ export function guardSetup(
   const options: GuardOptions = {
     cacheRoot: ctx.target.cacheRoot,
     checkServerRequests: flags["session-mode"] !== "shared",
+    ...toolFlags(flags),
+    scan: scanFlag(flags.scan) ?? ctx.userScan,
   };
+  let stages: GuardStage[];
+  try {
+    stages = guardStages(server, options);
+  } catch (error) {
+    throw new UsageError((error as Error).message, { cause: error });
+  }
   return {
-    stages: guardStages(server, options),
+    stages,
     requestTimeoutMs: seconds("request-timeout", flags["request-timeout"]),
   };
+}
+
+/**
+ * The tool filter and scan mode of a launch, for the commands that judge a server's offering at
+ * once (`inspect`, `call`) instead of guarding each message.
+ *
+ * @param ctx CLI context (the user config's scan mode).
+ * @param server The resolved server (its manifest's `tools` and `scan`).
+ * @param flags The options as parsed.
+ * @returns The filter and the mode.
+ * @throws {UsageError} When an option's value is not valid.
+ *
+ * @example
+ * ```ts ignore
+ * const { filter, mode } = guardJudges(ctx, server, { "exclude-tools": ["delete_*"] });
+ * ```
+ */
+export function guardJudges(
+  ctx: CliContext,
+  server: ResolvedServer,
+  flags: GuardFlags,
+): GuardReportOptions {
+  try {
+    const filter = toolFilter(
+      toolFilterLayers({ manifest: server.manifest?.tools, ...toolFlags(flags) }),
+    );
+    const mode = scanFlag(flags.scan) ?? ctx.userScan ?? server.manifest?.scan ?? DEFAULT_SCAN_MODE;
+    return { filter, mode };
+  } catch (error) {
+    if (error instanceof UsageError) throw error;
+    throw new UsageError((error as Error).message, { cause: error });
+  }
+}
+
+/**
+ * Reads `--scan`.
+ *
+ * @param text The value as typed.
+ * @returns The mode, or undefined when not given.
+ * @throws {UsageError} When it is neither `warn` nor `block`.
+ *
+ * @example
+ * ```ts
+ * import { scanFlag } from "./guard_flags.ts";
+ * console.log(scanFlag("warn")); // warn
+ * ```
+ */
+export function scanFlag(text: string | undefined): ScanMode | undefined {
+  if (text === undefined || text === "warn" || text === "block") return text;
+  throw new UsageError(`--scan must be warn or block, got "${text}"`);
+}
+
+/**
+ * Reads `--tools` and `--exclude-tools` as the guard's lists.
+ *
+ * @param flags The options as parsed.
+ * @returns The lists given.
+ *
+ * @example
+ * ```ts
+ * import { toolFlags } from "./guard_flags.ts";
+ * console.log(toolFlags({ "exclude-tools": ["rm,mv"] })); // { excludeTools: ["rm,mv"] }
+ * ```
+ */
+export function toolFlags(flags: GuardFlags): Pick<GuardOptions, "tools" | "excludeTools"> {
+  const out: Pick<GuardOptions, "tools" | "excludeTools"> = {};
+  if (flags.tools !== undefined) out.tools = flags.tools;
+  if (flags["exclude-tools"] !== undefined) out.excludeTools = flags["exclude-tools"];
+  return out;
+}
+
+/**
+ * The guard options as arguments to pass on (a launcher-form client entry runs `mcp-run run`
+ * with them), each checked first.
+ *
+ * @param flags The options as parsed.
+ * @returns The arguments, in a fixed order (`--tools`, `--exclude-tools`, `--scan`).
+ * @throws {UsageError} When a value is not valid.
+ *
+ * @example
+ * ```ts
+ * import { guardArgs } from "./guard_flags.ts";
+ * console.log(guardArgs({ scan: "warn", tools: ["read_*"] })); // ["--tools", "read_*", "--scan", "warn"]
+ * ```
+ */
+export function guardArgs(flags: GuardFlags): string[] {
+  const args: string[] = [];
+  for (const flag of ["tools", "exclude-tools"] as const) {
+    for (const list of flags[flag] ?? []) {
+      for (const pattern of list.split(",").map((p) => p.trim())) {
+        const problem = toolPatternProblem(pattern);
+        if (problem) throw new UsageError(`--${flag}: ${problem}`);
+      }
+      args.push(`--${flag}`, list);
+    }
+  }
+  const scan = scanFlag(flags.scan);
+  if (scan) args.push("--scan", scan);
+  return args;
 }
 
 /** Reads a positive number of seconds as milliseconds. */

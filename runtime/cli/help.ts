@@ -16,6 +16,9 @@ Usage:
   mcp-run inspect <server> [-p …]  Start it, show its permissions and what it offers, stop it
   mcp-run call <server> <tool> [JSON arguments] [-p …]
                                    Start it, call one tool, print the result, stop it
+  mcp-run approve <server> [-p …] [--diff] [--yes]
+                                   Start it, show its tools, prompts and resource templates
+                                   (or what changed since approved) and pin them
   mcp-run denials <server>         List what the server's last run was refused, and how to
                                    allow each (or why it never can be)
   mcp-run serve <server> [-p …] [--host 127.0.0.1] [--port 8808] [--token-file F] …
@@ -54,9 +57,11 @@ Options:
       --npm-registry URL   Use an npm mirror (sets NPM_CONFIG_REGISTRY for pull and run)
       --offline            run/inspect/call/serve: fail instead of pulling a server never pulled
       --yes                Accept a manifest that asks for more access than you approved
-                           (pull, run, call, inspect, serve, config, install)
-      --timeout SECONDS    inspect/call: how long to wait for the server to start (answer
-                           initialize) and for each answer after that (default 30)
+                           (pull, run, call, inspect, serve, config, install); approve:
+                           pin the definitions shown without asking
+      --diff               approve: show what changed since approved, record nothing
+      --timeout SECONDS    inspect/call/approve: how long to wait for the server to start
+                           (answer initialize) and for each answer after that (default 30)
       --isolation deno|docker
                            deno (default): Deno's permission flags; docker: the same flags
                            inside a hardened container (never falls back to deno). pypi: and
@@ -89,6 +94,17 @@ Options:
       --env-file F         install --form docker: write the secrets (from mcp-run's
                            environment) to F, readable only by you, and pass it to docker;
                            for clients that cannot reference a secret (Claude Desktop, Zed)
+      --tools A,B          run/serve/inspect/call, launcher-form entries: offer only these
+                           tools (names or * globs, repeatable); narrows the manifest's
+                           "tools" section, never widens it
+      --exclude-tools A,B  Never offer these tools; a call to one is answered with an error
+      --scan warn|block    What becomes of a tool, prompt or resource whose description or
+                           schema reads as instructions to the model (<IMPORTANT> blocks,
+                           "ignore previous instructions", hiding things from the user,
+                           credential files, other servers' tools): block (default) leaves it
+                           out and refuses calls to it; warn reports it on stderr. Hidden and
+                           control characters (tag, zero-width, bidi, terminal escapes) are
+                           always removed. Default: "scan" in config.json, else the manifest's
   -h, --help               Show help (also: mcp-run <command> --help)
 
 Exit codes: 0 ok · 1 error · 2 bad usage · 3 invalid manifest or refused grant ·
@@ -106,15 +122,18 @@ stderr once, as it happens: "mcp-run: <server> was refused <what>: to allow it, 
 why it can never be granted); mcp-run denials <server> lists them later.
 
 Every message passes mcp-run's guard of the MCP layer. Lines from the server that are not
-JSON-RPC, answers to requests no one made or that were answered already, and notifications
-beyond 100 a second (after a burst of 500) are dropped and counted on stderr. A request the
+JSON-RPC, answers to requests no one made or that were answered already, progress for no open
+request, and notifications beyond 100 a second (after a burst of 500) are dropped and counted on stderr. A request the
 server makes of the client (sampling, elicitation, roots) reaches the client only if the client
 offered that capability in initialize; otherwise the server gets an error. JSON-RPC batches are
-refused.
+refused. The poisoning scan removes hidden and control characters from every definition the
+server lists and leaves out those with instruction-like text (see --scan); --tools and
+--exclude-tools narrow the tools offered. Each finding is written to stderr once.
   --request-timeout S      Answer a request the server does not answer in S seconds with a
-                           JSON-RPC error (progress notifications restart the clock) and
-                           cancel it; a server that then does not answer a ping within S
-                           seconds is stopped (exit code 1). Default: no limit`,
+                           JSON-RPC error and cancel it (its progress notifications restart
+                           the clock, up to 10 × S in all); a server that then does not
+                           answer a ping within S seconds is stopped (exit code 1).
+                           Default: no limit`,
   pull: `mcp-run pull <server> [-p …]
 
 Caches the server's code and writes its lockfile; no server code runs. Later runs are offline.
@@ -130,14 +149,36 @@ Starts the server sandboxed, prints its permissions in plain words and the tools
 resources it offers, then stops it. A server that exits is reported with its exit code and the
 end of its stderr; one that does not answer within --timeout seconds (default 30: for start-up,
 then for each request) is stopped and named. What the server was refused (from Deno's own
-permission records) is listed after the rest, with how to allow each (see mcp-run denials).`,
+permission records) is listed after the rest, with how to allow each (see mcp-run denials).
+Then what clients of run and serve would not see (--tools, --exclude-tools, the scan), and each
+finding of the poisoning scan: where, what, and an excerpt with hidden characters spelled out
+(with --format json, under "leftOut" and "findings").`,
   call: `mcp-run call <server> <tool> [JSON arguments] [-p …] [--timeout SECONDS] [--format json]
 
 Starts the server sandboxed, calls one tool with the JSON object given, prints the result and
 stops the server. Exits 1 when the tool reports an error, when the server exits (its exit code
 and the end of its stderr are shown) or when it does not answer within --timeout seconds
 (default 30: for start-up, then for the call). What the server was refused is listed on stderr
-after the result (with --format json, under "denials"); see mcp-run denials.`,
+after the result (with --format json, under "denials"); see mcp-run denials. A call that run's
+guard would refuse (--tools, --exclude-tools, a poisoned definition; see --scan) exits 1 before
+it reaches the server.`,
+  approve: `mcp-run approve <server> [-p …] [--diff] [--yes] [--timeout SECONDS] [--format json]
+                [-- server args…]
+
+Starts the server sandboxed, reads every tool, prompt and resource template it lists and pins
+them: a hash of each definition (name, title, description, input and output schemas,
+annotations) is kept in mcp-run's cache, out of the server's reach. With nothing pinned yet it
+shows every definition; with pins, what changed in plain words ("tool read_file: description
+changed: …", "tool exfil added", "prompt x removed"). The new set is recorded once you approve:
+on a terminal, or with --yes (which, as for run, also accepts a manifest that asks for more
+access than you approved). --diff shows what changed and records nothing.
+A server's first launch (run, serve, a launcher-form client entry) pins what it lists when it has
+no pins (trust on first use). Later launches pass only pinned definitions: a changed or added
+tool, prompt or resource template, at start or after a list_changed notification while running,
+is left out of the lists the client sees and its calls are refused with a JSON-RPC error, until
+it is approved here. Removed ones are not blocked.
+Exit codes: 0 recorded or unchanged; 1 changed (or nothing pinned yet) and not recorded (--diff:
+1 when anything changed).`,
   denials: `mcp-run denials <server> [--format json]
 
 Lists what the server's last run (run, inspect, call or a serve session) was refused, from

@@ -16,7 +16,10 @@ import { startGuard } from "../sandbox/child_guard.ts";
 import { ServerExitedError, type ServerProcess } from "../sandbox/server_process.ts";
 import { shellQuote } from "../sandbox/shell_quote.ts";
 import { relayStdio } from "../sandbox/stdio_relay.ts";
-import { type GuardFlags, guardSetup } from "./guard_flags.ts";
+import { type GuardFlags, guardJudges, guardSetup } from "./guard_flags.ts";
+import { stripHidden } from "../guard/scan.ts";
+import { guardReport } from "../guard/guard_report.ts";
+import { callRefusal, CallRefusedError, guardLines } from "./_guard_view.ts";
 import { type CliContext, type CommandLine, EXIT, expectArgs, UsageError } from "./context.ts";
 import { resolveTarget } from "../registry/resolve_target.ts";
 import { rememberLaunch } from "./_launch_hint.ts";
@@ -233,6 +236,8 @@ function timeoutOption(text: string | undefined): number {
 export interface ConnectCommandOptions {
   /** `--timeout SECONDS`, as typed (default 30). */
   timeout?: string;
+  /** The guard's options (`--tools`, `--exclude-tools`, `--scan`): what inspect marks, call refuses. */
+  guard?: GuardFlags;
 }
 
 /**
@@ -266,6 +271,8 @@ export async function inspectCommand(
     // A list the server advertises but answers with an error is said, not fatal: the rest of
     // what it offers is still worth seeing.
     const { tools, prompts, resources, problems } = await listAdvertised(connected);
+    const judges = guardJudges(ctx, server, options.guard ?? {});
+    const report = guardReport({ tools, prompts, resources }, judges);
     const info = client.getServerVersion();
     if (ctx.json) {
       render = (denials) =>
@@ -273,10 +280,13 @@ export async function inspectCommand(
           {
             server: info,
             permissions: describePermissions(server),
-            tools: tools.map((t) => ({ name: t.name, description: t.description })),
-            prompts: prompts.map((p) => ({ name: p.name, description: p.description })),
-            resources: resources.map((r) => ({ uri: r.uri, name: r.name })),
+            tools: tools.map((t) => ({ name: t.name, description: clean(t.description) })),
+            prompts: prompts.map((p) => ({ name: p.name, description: clean(p.description) })),
+            resources: resources.map((r) => ({ uri: r.uri, name: clean(r.name) })),
             problems,
+            scan: judges.mode,
+            findings: report.findings,
+            leftOut: report.leftOut,
             denials,
           },
           null,
@@ -285,25 +295,26 @@ export async function inspectCommand(
       return EXIT.ok;
     }
     const out = [
-      `${server.name}: ${info?.name ?? "?"} ${info?.version ?? ""}`.trim(),
+      `${server.name}: ${firstLine(info?.name ?? "?")} ${firstLine(info?.version)}`.trim(),
       "",
       "It may:",
       ...describePermissions(server).map((l) => `  ${l}`),
       "",
       `Tools (${tools.length}):`,
-      ...tools.map((t) => `  ${t.name}  ${firstLine(t.description)}`),
+      ...tools.map((t) => `  ${stripHidden(t.name)}  ${firstLine(t.description)}`),
     ];
     if (prompts.length) {
       out.push("", `Prompts (${prompts.length}):`);
-      out.push(...prompts.map((p) => `  ${p.name}  ${firstLine(p.description)}`));
+      out.push(...prompts.map((p) => `  ${stripHidden(p.name)}  ${firstLine(p.description)}`));
     }
     if (resources.length) {
       out.push("", `Resources (${resources.length}):`);
-      out.push(...resources.map((r) => `  ${r.uri}  ${r.name ?? ""}`));
+      out.push(...resources.map((r) => `  ${stripHidden(r.uri)}  ${firstLine(r.name)}`));
     }
     if (problems.length) {
       out.push("", ...problems.map((p) => `Failed to list ${p}`));
     }
+    out.push(...guardLines(report, judges.mode));
     render = (denials) => [...out, ...withGap(reports.denialLines(denials))].join("\n");
     return EXIT.ok;
   } finally {
@@ -318,8 +329,14 @@ function withGap(lines: string[]): string[] {
   return lines.length ? ["", ...lines] : [];
 }
 
+/** Text a server chose, as a client of the guard sees it. */
+function clean(text: string | undefined): string | undefined {
+  return text === undefined ? undefined : stripHidden(text);
+}
+
 function firstLine(text?: string): string {
-  const line = (text ?? "").split("\n")[0].trim();
+  // The server's text reaches a terminal: nothing in it may steer it.
+  const line = stripHidden(text ?? "").split("\n")[0].trim();
   return line.length > 100 ? `${line.slice(0, 99)}…` : line;
 }
 
@@ -361,6 +378,11 @@ export async function callCommand(
   );
   let result: CallToolResult | undefined;
   try {
+    // Refused here as the guard of `run` would refuse it, before it reaches the server.
+    const judges = guardJudges(ctx, server, options.guard ?? {});
+    const { tools } = await (await loadConnect()).listAdvertised(connected);
+    const refused = callRefusal(judges, tools, tool);
+    if (refused) throw new CallRefusedError(refused);
     const params = { name: tool, arguments: args as Record<string, unknown> };
     result = await connected.request<CallToolResult>(
       "tools/call",
@@ -369,6 +391,7 @@ export async function callCommand(
     return result.isError ? EXIT.error : EXIT.ok;
   } catch (error) {
     if (error instanceof ServerExitedError || error instanceof Deno.errors.TimedOut) throw error;
+    if (error instanceof UsageError || error instanceof CallRefusedError) throw error;
     throw new Error(`Tool "${tool}" failed: ${(error as Error).message}`, { cause: error });
   } finally {
     // The denials are complete once the server has stopped: they are printed after it.

@@ -12,6 +12,7 @@ import { GrantError } from "../policy/resolve.ts";
 import { CacheError } from "../sandbox/pull.ts";
 import { type CliContext, type CommandLine, EXIT, expectArgs, UsageError } from "./context.ts";
 import { callCommand, flagsCommand, inspectCommand, pullCommand, runCommand } from "./launch.ts";
+import { guardArgs } from "./guard_flags.ts";
 import type { ClientCommandOptions } from "./clients.ts";
 import {
   type CliValues,
@@ -40,6 +41,7 @@ function clientOptions(values: CliValues, line: CommandLine): ClientCommandOptio
     launcher: values.launcher,
     envFile: values["env-file"],
     extraArgs: line.serverArgs,
+    guard: guardArgs(values),
   };
 }
 
@@ -70,8 +72,9 @@ const COMMANDS: Record<string, Command> = {
   run: (ctx, line, values) => runCommand(ctx, line, { dryRun: values["dry-run"], guard: values }),
   pull: (ctx, line) => pullCommand(ctx, line),
   flags: (ctx, line) => flagsCommand(ctx, line),
-  inspect: (ctx, line, values) => inspectCommand(ctx, line, { timeout: values.timeout }),
-  call: (ctx, line, values) => callCommand(ctx, line, { timeout: values.timeout }),
+  inspect: (ctx, line, values) =>
+    inspectCommand(ctx, line, { timeout: values.timeout, guard: values }),
+  call: (ctx, line, values) => callCommand(ctx, line, { timeout: values.timeout, guard: values }),
   // Loaded on use, so the other commands start without the HTTP bridge and its SDK transport.
   serve: async (ctx, line, values) =>
     await (await (import(onUse("./serve.ts", import.meta.url)) as Promise<
@@ -100,6 +103,10 @@ const COMMANDS: Record<string, Command> = {
       force: values.force,
     });
   },
+  approve: async (ctx, line, values) =>
+    await (await (import(onUse("./approve.ts", import.meta.url)) as Promise<
+      typeof import("./approve.ts")
+    >)).approveCommand(ctx, line, { diff: values.diff, yes: values.yes, timeout: values.timeout }),
   denials: async (ctx, line) =>
     await (await (import(onUse("./denials.ts", import.meta.url)) as Promise<
       typeof import("./denials.ts")

@@ -39,6 +39,9 @@ export const OPTIONS = {
   "max-concurrent": { type: "string" },
   "idle-timeout": { type: "string" },
   "request-timeout": { type: "string" },
+  tools: { type: "string", multiple: true },
+  "exclude-tools": { type: "string", multiple: true },
+  scan: { type: "string" },
   "json-response": { type: "boolean" },
   "trust-proxy": { type: "string", multiple: true },
   "max-connections": { type: "string" },
@@ -61,6 +64,7 @@ export const OPTIONS = {
   "env-file": { type: "string" },
   yes: { type: "boolean" },
   undo: { type: "boolean" },
+  diff: { type: "boolean" },
   timeout: { type: "string" },
   call: { type: "string", multiple: true },
   env: { type: "string", multiple: true },
@@ -113,11 +117,12 @@ const COMMAND_OPTIONS: Record<string, readonly string[]> = {
   run: [...LAUNCH, ...GUARD_OPTIONS, "request-timeout", "dry-run", "yes"],
   pull: [...LAUNCH, "yes"],
   flags: LAUNCH,
-  inspect: [...LAUNCH, "timeout", "yes"],
-  call: [...LAUNCH, "timeout", "yes"],
+  inspect: [...LAUNCH, ...GUARD_OPTIONS, "timeout", "yes"],
+  call: [...LAUNCH, ...GUARD_OPTIONS, "timeout", "yes"],
+  approve: [...LAUNCH, "timeout", "diff", "yes"],
   serve: [...LAUNCH, ...SERVE, ...GUARD_OPTIONS, "dry-run", "yes"],
-  config: [...LAUNCH, ...CLIENT, "yes"],
-  install: [...LAUNCH, ...CLIENT, "yes"],
+  config: [...LAUNCH, ...CLIENT, ...GUARD_OPTIONS, "yes"],
+  install: [...LAUNCH, ...CLIENT, ...GUARD_OPTIONS, "yes"],
   uninstall: CLIENT,
   clients: ["scope"],
   // No -p: each entry's parameters come from its own arguments.
@@ -260,6 +265,7 @@ export async function readContext(
     sandbox: await sandboxFor(isolation),
     sandboxFor,
     launchHint: options.launchHint,
+    userScan: options.defaults.scan,
   };
 }
 

@@ -1,7 +1,7 @@
 /**
  * The user's own defaults: `~/.config/mcp-run/config.json` (or `$XDG_CONFIG_HOME/mcp-run/`,
  * `%APPDATA%\mcp-run\` on Windows). It chooses the default isolation and the image of each
- * package kind (for mirrors and air-gapped machines).
+ * package kind (for mirrors and air-gapped machines), and the poisoning scan's mode.
  *
  * @module
  */
@@ -9,6 +9,7 @@ import { join } from "../_path.ts";
 import { checkImageReference } from "../sandbox/docker_checks.ts";
 import { readPlainJsonc } from "../policy/_plain_jsonc.ts";
 import { onUse } from "../_on_use.ts";
+import type { ScanMode } from "../guard/scan.ts";
 import { limitsProblem, type ResourceLimits } from "../sandbox/resource_caps.ts";
 
 /** What the user's config file may set. */
@@ -22,6 +23,11 @@ export interface UserConfig {
    * which it overrides) and `python` (PyPI servers, and the pull container that installs them).
    */
   images?: UserImages;
+  /**
+   * What becomes of instruction-like text in servers' definitions when `--scan` is not given:
+   * `warn` or `block` (over a manifest's `scan`; default `block`).
+   */
+  scan?: ScanMode;
   /**
    * The memory caps of every server, in MiB (default 512 heap, 1024 process): a manifest may
    * ask for more for its server, never less.
@@ -101,9 +107,16 @@ export async function parseUserConfig(text: string, file: string): Promise<UserC
       const problem = limitsProblem(field);
       if (problem) throw new SyntaxError(`"${file}": ${problem}`);
       config.limits = field as Partial<ResourceLimits>;
+    } else if (key === "scan") {
+      if (field !== "warn" && field !== "block") {
+        throw new SyntaxError(
+          `"${file}": scan must be "warn" or "block", got ${JSON.stringify(field)}`,
+        );
+      }
+      config.scan = field;
     } else if (key !== "$schema") {
       throw new SyntaxError(
-        `"${file}": unknown field "${key}"; known fields are isolation, image, images, limits`,
+        `"${file}": unknown field "${key}"; known fields are isolation, image, images, scan, limits`,
       );
     }
   }

@@ -81,6 +81,14 @@ Deno.test("parseUserConfig() reads one pinned image per package kind", async () 
   );
 });
 
+Deno.test("parseUserConfig() reads the scan mode and refuses any other", async () => {
+  assert.deepEqual(await parseUserConfig(`{ "scan": "warn" }`, "/c.json"), { scan: "warn" });
+  await assert.rejects(
+    () => parseUserConfig(`{ "scan": "off" }`, "/c.json"),
+    /"\/c\.json": scan must be "warn" or "block", got "off"/,
+  );
+});
+
 Deno.test("parseUserConfig() reads the memory caps of every server", async () => {
   assert.deepEqual(
     await parseUserConfig(`{ "limits": { "heapMb": 256, "memoryMb": 768 } }`, "/c.json"),

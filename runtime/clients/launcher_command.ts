@@ -51,6 +51,8 @@ export interface LauncherCommandOptions {
   registries?: Record<string, string>;
   /** Server arguments given after `--` at install time, passed on after `--`. */
   extraArgs?: string[];
+  /** The guard's options to pass on (`--tools`, `--exclude-tools`, `--scan`), as arguments. */
+  guardArgs?: string[];
   /** Run the server in docker (`--isolation docker`), with this image if given. */
   docker?: { image?: string };
 }
@@ -120,6 +122,7 @@ export function launcherCommand(
       ...(registries.NPM_CONFIG_REGISTRY ? ["--npm-registry", registries.NPM_CONFIG_REGISTRY] : []),
       ...(options.docker ? ["--isolation", "docker"] : []),
       ...(options.docker?.image ? ["--image", options.docker.image] : []),
+      ...(options.guardArgs ?? []),
       ...(options.extraArgs?.length ? ["--", ...options.extraArgs] : []),
     ],
     env: {

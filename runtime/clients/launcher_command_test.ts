@@ -79,3 +79,18 @@ Deno.test("launcherCommand() passes saved manifests, registries, mirrors and doc
   ]);
   assert.equal(entry.env.JSR_URL, "https://jsr.example/");
 });
+
+Deno.test("launcherCommand() passes the guard's options on before the server's arguments", () => {
+  const entry = launcherCommand(SERVER, {
+    target: "filesystem",
+    cacheRoot: "/c",
+    deno: "deno",
+    launcher: CHECKOUT,
+    extraArgs: ["--verbose"],
+    guardArgs: ["--exclude-tools", "write_*,move_file", "--scan", "warn"],
+  });
+  assert.deepEqual(entry.args.slice(-7), [
+    ...["/c", "--exclude-tools", "write_*,move_file", "--scan", "warn"],
+    ...["--", "--verbose"],
+  ]);
+});

@@ -34,7 +34,8 @@ export interface GuardSettings {
   /** The connection's id (default: a random UUID). */
   session?: string;
   /**
-   * Milliseconds a client request may wait for its answer; progress notifications restart it.
+   * Milliseconds a client request may wait for its answer; progress notifications restart it,
+   * up to ten times this in all.
    * When it passes, the client gets a JSON-RPC error and the server a cancellation; a server
    * that then does not answer a ping in the same time is stopped. Default: no timeout.
    */
@@ -75,6 +76,23 @@ function sizeOf(message: Message): number {
 
 function isId(value: unknown): value is RequestId {
   return typeof value === "string" || typeof value === "number";
+}
+
+/** The server answered one of the guard's own requests with a JSON-RPC error. */
+export class ServerAnswerError extends Error {
+  /** The error's JSON-RPC code. */
+  readonly code: number;
+  /**
+   * Creates the error.
+   *
+   * @param code The JSON-RPC error code.
+   * @param message The server's message.
+   */
+  constructor(code: number, message: string) {
+    super(`${message} (JSON-RPC error ${code})`);
+    this.name = "ServerAnswerError";
+    this.code = code;
+  }
 }
 
 /** A JSON-RPC error response. */
@@ -218,8 +236,8 @@ export class Guard {
       }
     } else if (typeof message.method !== "string") {
       return this.#drop("messages with a malformed method");
-    } else if (message.method === "notifications/progress") {
-      this.#progressed(message);
+    } else if (message.method === "notifications/progress" && !this.#progressed(message)) {
+      return this.#drop("progress notifications for no open request");
     }
     let current = message;
     for (const stage of this.#stages) {
@@ -232,7 +250,10 @@ export class Guard {
       if ("drop" in verdict) return this.#drop(verdict.drop);
       return await this.#sinks.toServer(verdict.reply);
     }
-    if (isResponse) return await this.#answer(message.id as RequestId, current, "server", raw);
+    if (isResponse) {
+      const bytes = current === message ? raw : undefined;
+      return await this.#answer(message.id as RequestId, current, "server", bytes);
+    }
     await this.#sinks.toClient(current, current === message ? raw : undefined);
   }
 
@@ -343,12 +364,20 @@ export class Guard {
     this.#open.delete(id);
   }
 
-  #progressed(message: Message): void {
+  /** Restarts the clock of the request a progress notification is about; false if none is. */
+  #progressed(message: Message): boolean {
     const token = message.params?.progressToken;
+    if (!isId(token)) return false;
+    let found = false;
     for (const [id, open] of this.#open) {
       const meta = open.request.params?._meta as Record<string, unknown> | undefined;
-      if (meta?.progressToken === token) this.#arm(id, open);
+      if (meta?.progressToken !== token) continue;
+      found = true;
+      // Progress extends a call, but never past ten timeouts in all.
+      const limit = this.#settings.requestTimeoutMs;
+      if (limit && Date.now() - open.startedAt < 9 * limit) this.#arm(id, open);
     }
+    return found;
   }
 
   async #answer(
@@ -409,7 +438,7 @@ export class Guard {
     this.#own.delete(message.id as RequestId);
     clearTimeout(own.timer);
     if (message.error) {
-      own.reject(new Error(`${message.error.message} (JSON-RPC error ${message.error.code})`));
+      own.reject(new ServerAnswerError(message.error.code, message.error.message));
     } else if (message.result && typeof message.result === "object") {
       own.resolve(message.result as Record<string, unknown>);
     } else own.reject(new Error("the server's answer had no result object"));

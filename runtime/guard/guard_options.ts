@@ -9,6 +9,11 @@ import type { GuardStage } from "./stage.ts";
 
 export type { GuardStage };
 import { notificationLimit, serverRequestCheck } from "./supervision.ts";
+import { pinStage } from "./pins.ts";
+import { DEFAULT_SCAN_MODE, type ScanMode } from "./scan.ts";
+import { scanStage } from "./scan_stage.ts";
+import { toolFilter, toolFilterLayers } from "./tool_filter.ts";
+import { toolFilterStage } from "./tool_filter_stage.ts";
 
 /** The guard's settings for one launch (the CLI's flags over the manifest's and the user's). */
 export interface GuardOptions {
@@ -22,6 +27,15 @@ export interface GuardOptions {
    * so there the HTTP bridge routes each request to a session instead.
    */
   checkServerRequests?: boolean;
+  /** `--tools`: only these tools (names or `*` globs, commas allowed); narrows the manifest's. */
+  tools?: string[];
+  /** `--exclude-tools`: never these tools; narrows the manifest's. */
+  excludeTools?: string[];
+  /**
+   * `--scan`, else the user's config: what becomes of instruction-like text (over the
+   * manifest's `scan`; default `block`). Hidden characters are removed in every mode.
+   */
+  scan?: ScanMode;
 }
 
 /**
@@ -30,10 +44,20 @@ export interface GuardOptions {
  * @param server The resolved server.
  * @param options The guard's settings.
  * @returns The stages (protocol supervision first).
+ * @throws {TypeError} When a tool rule is not a tool name or glob.
  */
 export function guardStages(server: ResolvedServer, options: GuardOptions): GuardStage[] {
   const stages: GuardStage[] = [notificationLimit({ perSecond: options.notificationsPerSecond })];
   if (options.checkServerRequests !== false) stages.push(serverRequestCheck());
-  void server;
+  // Pins judge what the server offers, after supervision has dropped what is not JSON-RPC.
+  stages.push(pinStage({ cacheRoot: options.cacheRoot }));
+  const filter = toolFilter(toolFilterLayers({
+    manifest: server.manifest?.tools,
+    tools: options.tools,
+    excludeTools: options.excludeTools,
+  }));
+  // The filter first: a tool the user left out is neither scanned nor reported.
+  if (filter.active) stages.push(toolFilterStage(filter));
+  stages.push(scanStage({ mode: options.scan ?? server.manifest?.scan ?? DEFAULT_SCAN_MODE }));
   return stages;
 }

@@ -3,7 +3,10 @@
  * passes its checks, in `run`, in each `serve` session and in launcher-form client entries.
  * Protocol supervision drops frames that are not JSON-RPC, responses to unknown or answered ids
  * and notification floods, refuses server requests the client did not declare a capability for,
- * and answers calls that time out.
+ * and answers calls that time out. The poisoning scan removes hidden and control characters from
+ * every definition and reports (or blocks) instruction-like text; the tool filter narrows which
+ * tools a client may see and call. Tool pinning passes only the tools, prompts and resource
+ * templates the user approved (`mcp-run approve`, or the first launch).
  *
  * @example Guard a transport (requires the permissions the server's launch needs)
  * ```ts ignore
@@ -20,6 +23,7 @@ export {
   GuardErrorCode,
   type GuardSettings,
   type GuardSinks,
+  ServerAnswerError,
 } from "./guard.ts";
 export { GuardedTransport } from "./guarded_transport.ts";
 export { type GuardOptions, guardStages } from "./guard_options.ts";
@@ -32,7 +36,63 @@ export {
   type Verdict,
 } from "./stage.ts";
 export {
+  canonicalJson,
+  DEFINITION_KINDS,
+  definitionHash,
+  type DefinitionKind,
+  PINNED_FIELDS,
+  pinnedFields,
+} from "./definition_hash.ts";
+export {
+  describeChange,
+  describeDefinition,
+  diffPins,
+  type FieldChange,
+  type PinChange,
+} from "./pin_diff.ts";
+export {
+  type ListedDefinitions,
+  type PinnedDefinition,
+  type PinnedSet,
+  type PinRecord,
+  pinSet,
+  pinsFile,
+  readPins,
+  writePins,
+  type WritePinsOptions,
+} from "./pin_store.ts";
+export { listDefinitions, type ListRequest, pinStage, type PinStageOptions } from "./pins.ts";
+export {
   notificationLimit,
   type NotificationLimitOptions,
   serverRequestCheck,
 } from "./supervision.ts";
+export {
+  blocks,
+  DEFAULT_SCAN_MODE,
+  definitionName,
+  type Finding,
+  type FindingKind,
+  formatFinding,
+  type HiddenKind,
+  type InstructionRule,
+  SCAN_MODES,
+  scanDefinition,
+  type ScanDefinitionOptions,
+  type ScanMode,
+  type ScannedDefinition,
+  type ScannedKind,
+} from "./scan.ts";
+export { scanStage, type ScanStageOptions } from "./scan_stage.ts";
+export {
+  type ToolFacts,
+  type ToolFilter,
+  toolFilter,
+  type ToolFilterLayer,
+  toolFilterLayers,
+  type ToolFilterLayersOptions,
+  toolMatches,
+  toolPatternProblem,
+  type ToolRules,
+} from "./tool_filter.ts";
+export { toolFilterStage } from "./tool_filter_stage.ts";

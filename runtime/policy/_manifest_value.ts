@@ -15,6 +15,7 @@ import {
 } from "./manifest_schema.ts";
 import { isReservedEnvName } from "./env_policy.ts";
 import { packageKind, packageProblem } from "./package_kind.ts";
+import { checkGuardFields } from "./_manifest_guard.ts";
 import { limitsProblem } from "../sandbox/resource_caps.ts";
 import type {
   EnvSpec,
@@ -68,6 +69,7 @@ export function manifestFromValue(
     if (key in env) c.add(`secrets.${key}`, `"${key}" is declared in both env and secrets`);
   }
 
+  const guard = checkGuardFields(c, root);
   const limitsError = root.limits === undefined ? undefined : limitsProblem(root.limits);
   if (limitsError) c.add("limits", limitsError);
 
@@ -84,6 +86,8 @@ export function manifestFromValue(
   };
   if (homepage !== undefined) manifest.homepage = homepage;
   if (image !== undefined) manifest.image = image;
+  if (guard.tools !== undefined) manifest.tools = guard.tools;
+  if (guard.scan !== undefined) manifest.scan = guard.scan;
   if (root.limits !== undefined) manifest.limits = root.limits as Manifest["limits"];
   return { manifest, problems: [] };
 }

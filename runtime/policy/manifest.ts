@@ -12,6 +12,8 @@ import type { Json } from "./_manifest_checker.ts";
 import { manifestFromValue } from "./_manifest_value.ts";
 import { readPlainJsonc } from "./_plain_jsonc.ts";
 import { MAX_DEPTH, type ParameterType } from "./manifest_schema.ts";
+import type { ToolRules } from "../guard/tool_filter.ts";
+import type { ScanMode } from "../guard/scan.ts";
 
 export { PARAMETER_TYPES, type ParameterType, SYS_NAMES } from "./manifest_schema.ts";
 export { isReservedEnvName, reservedNamesMatching } from "./env_policy.ts";
@@ -92,6 +94,17 @@ export interface Manifest {
    * `--image` or config still choose another.
    */
   image?: string;
+  /**
+   * Which tools the client may see and call: `allow` and `deny` lists of names or `*` globs,
+   * `readOnly` for only the tools the server annotates read-only. `--tools` and
+   * `--exclude-tools` narrow it further, never widen it.
+   */
+  tools?: ToolRules;
+  /**
+   * What becomes of instruction-like text in the server's definitions: `warn` or `block`
+   * (default `block`; `--scan` and the user's config choose first).
+   */
+  scan?: ScanMode;
   /**
    * Memory caps this server needs, in MiB, when more than the user's defaults (which it can
    * only raise): `heapMb` (V8 heap), `memoryMb` (the whole process).

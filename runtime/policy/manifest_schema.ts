@@ -86,6 +86,7 @@ export const MANIFEST_PATTERNS: Readonly<Record<PatternName, string>> = {
   pypiPackage: String
     .raw`^pypi:${PYPI_NAME}(\[${PYPI_NAME}(,${PYPI_NAME})*\])?@${PYPI_VERSION}(/${PYPI_NAME})?$`,
   ociPackage: String.raw`^oci:${IMAGE_NAME}@sha256:[0-9a-f]{64}$`,
+  toolPattern: "^[A-Za-z0-9_./*-]{1,128}$",
   // Only a hint for editors: the validator resolves placeholders and checks their types.
   grantPath: String.raw`^(/|~/|.*\$\{[A-Za-z_][A-Za-z0-9_]*\})`,
 };
@@ -101,6 +102,7 @@ export type PatternName =
   | "localPackage"
   | "pypiPackage"
   | "ociPackage"
+  | "toolPattern"
   | "grantPath";
 
 /** The permission kinds of `permissions`, in the order they are checked and listed. */
@@ -120,16 +122,19 @@ export const MANIFEST_FIELDS: Readonly<Record<FieldSet, readonly string[]>> = {
     "secrets",
     "homepage",
     "image",
+    "tools",
+    "scan",
     "limits",
   ],
   parameter: ["type", "description", "required", "default"],
   env: ["description", "required", "value"],
   secret: ["description", "required"],
   permissions: PERMISSION_KINDS,
+  tools: ["allow", "deny", "readOnly"],
 };
 
 /** The names of {@linkcode MANIFEST_FIELDS}. */
-export type FieldSet = "root" | "parameter" | "env" | "secret" | "permissions";
+export type FieldSet = "root" | "parameter" | "env" | "secret" | "permissions" | "tools";
 
 /** A JSON value, as the schema is made of. */
 export type JsonValue = null | boolean | number | string | JsonValue[] | {
@@ -245,6 +250,27 @@ function envSchema(description: string, fields: readonly string[]): JsonObject {
   };
 }
 
+function toolsSchema(): JsonObject {
+  const names: JsonObject = {
+    type: "array",
+    items: { type: "string", pattern: MANIFEST_PATTERNS.toolPattern },
+  };
+  return {
+    description: "Which tools the client may see and call; --tools and --exclude-tools narrow " +
+      "it further, never widen it.",
+    type: "object",
+    additionalProperties: false,
+    properties: properties(MANIFEST_FIELDS.tools, {
+      allow: { description: "Only these tools: names or * globs.", ...names },
+      deny: { description: "Never these tools (beats allow): names or * globs.", ...names },
+      readOnly: {
+        description: "Only the tools the server annotates readOnlyHint: true (its own claim).",
+        type: "boolean",
+      },
+    }),
+  };
+}
+
 /**
  * Builds the manifest format's JSON Schema (draft 2020-12) from the definitions above: the
  * same patterns, names and fields `parseManifest` checks. Some rules only the validator can
@@ -289,6 +315,13 @@ export function manifestSchema(): JsonValue {
         "the Python image it is installed and run in, pinned by digest (image@sha256:…).",
       type: "string",
       pattern: "^[a-z0-9][a-z0-9._/:-]*@sha256:[0-9a-f]{64}$",
+    },
+    tools: toolsSchema(),
+    scan: {
+      description: "What becomes of instruction-like text in the server's tool, prompt and " +
+        "resource definitions: warn (logged, passed on) or block (left out, calls refused; the " +
+        "default). Hidden and control characters are always removed.",
+      enum: ["warn", "block"],
     },
     limits: {
       description: "Memory caps this server needs, in MiB, when more than the user's defaults " +

@@ -6,7 +6,9 @@
  *   answers, then answers the same request again;
  * - `sample`: asks the client for sampling/createMessage, then elicitation/create, then an
  *   unknown method, and answers with what each returned (`answered` or `error <code>`);
- * - `hang`: never answers but still answers ping; `freeze`: never answers anything again.
+ * - `hang`: never answers but still answers ping; `freeze`: never answers anything again;
+ * - `stall`: never answers, but sends progress for the call every 300 ms (and for a token no one
+ *   gave).
  */
 const encoder = new TextEncoder();
 const write = (line: string): void => void Deno.stdout.writeSync(encoder.encode(line + "\n"));
@@ -21,7 +23,7 @@ function ask(method: string, params: Record<string, unknown>): Promise<Record<st
   return new Promise((resolve) => waiting.set(id, resolve));
 }
 
-const TOOLS = ["flood", "junk", "sample", "hang", "freeze"].map((name) => ({
+const TOOLS = ["flood", "junk", "sample", "hang", "freeze", "stall"].map((name) => ({
   name,
   description: `Protocol fixture: ${name}`,
   inputSchema: { type: "object", properties: { count: { type: "number" } } },
@@ -30,7 +32,12 @@ const TOOLS = ["flood", "junk", "sample", "hang", "freeze"].map((name) => ({
 const text = (id: unknown, value: string) =>
   send({ jsonrpc: "2.0", id, result: { content: [{ type: "text", text: value }] } });
 
-async function call(id: unknown, name: string, args: Record<string, unknown>): Promise<void> {
+async function call(
+  id: unknown,
+  name: string,
+  args: Record<string, unknown>,
+  token: unknown,
+): Promise<void> {
   if (name === "flood") {
     const count = Number(args.count ?? 100_000);
     for (let i = 0; i < count; i++) {
@@ -58,6 +65,14 @@ async function call(id: unknown, name: string, args: Record<string, unknown>): P
     return text(id, outcomes.join("; "));
   }
   if (name === "freeze") frozen = true;
+  if (name === "stall") {
+    let progress = 0;
+    setInterval(() => {
+      progress++;
+      send({ jsonrpc: "2.0", method: "notifications/progress", params: { progressToken: token, progress } });
+      send({ jsonrpc: "2.0", method: "notifications/progress", params: { progressToken: "forged", progress } });
+    }, 300);
+  }
   // hang and freeze: no answer
 }
 
@@ -85,6 +100,8 @@ for await (const chunk of Deno.stdin.readable.pipeThrough(new TextDecoderStream(
       });
     } else if (m.method === "ping") send({ jsonrpc: "2.0", id: m.id, result: {} });
     else if (m.method === "tools/list") send({ jsonrpc: "2.0", id: m.id, result: { tools: TOOLS } });
-    else if (m.method === "tools/call") call(m.id, m.params.name, m.params.arguments ?? {});
+    else if (m.method === "tools/call") {
+      call(m.id, m.params.name, m.params.arguments ?? {}, m.params._meta?.progressToken);
+    }
   }
 }

@@ -1,0 +1,207 @@
+/**
+ * `mcp-run approve <server>`: starts the server sandboxed, reads its tools, prompts and resource
+ * templates, shows them (or what changed since they were approved) and pins them on approval;
+ * `--diff` only shows what changed. Thin: the listing, hashing and comparing live in the guard.
+ *
+ * @module
+ */
+import { onUse } from "../_on_use.ts";
+import { DEFINITION_KINDS } from "../guard/definition_hash.ts";
+import { describeChange, describeDefinition, diffPins, type PinChange } from "../guard/pin_diff.ts";
+import {
+  type PinnedSet,
+  type PinRecord,
+  pinSet,
+  pinsFile,
+  readPins,
+  writePins,
+} from "../guard/pin_store.ts";
+import { listDefinitions } from "../guard/pins.ts";
+import { type CliContext, type CommandLine, EXIT, expectArgs, UsageError } from "./context.ts";
+import { resolveFor } from "./launch.ts";
+
+/** Options of `mcp-run approve`, as parsed (plus what the program wires in). */
+export interface ApproveCommandOptions {
+  /** `--diff`: show what changed, record nothing. */
+  diff?: boolean;
+  /** `--yes`: record without asking. */
+  yes?: boolean;
+  /** `--timeout SECONDS`, as typed (default 30). */
+  timeout?: string;
+  /** Whether approval can be asked on a terminal (default: stdin and stderr are terminals). */
+  interactive?: boolean;
+  /** Reads the user's answer to a question (default: a line from stdin). */
+  ask?: (question: string) => Promise<string>;
+}
+
+/**
+ * `mcp-run approve <server> [-p …] [--diff] [--yes] [-- server args…]`: starts the server in its
+ * sandbox, lists what it offers and compares it with its pins. With no pins it shows every
+ * definition; with pins, what changed. Then (not with `--diff`) it records the new set once the
+ * user approves: `--yes`, or a "y" on a terminal.
+ *
+ * Exit codes: 0 when the set was recorded or nothing changed; 1 when something changed (or
+ * nothing was pinned yet) and was not recorded, which `--diff` never does.
+ *
+ * @param ctx CLI context.
+ * @param line The target and the server's arguments.
+ * @param options `--diff`, `--yes`, `--timeout`.
+ * @returns The exit code.
+ * @throws {UsageError} When not given one target, or a bad timeout.
+ *
+ * @example
+ * ```ts ignore
+ * // `mcp-run approve filesystem -p dirs=/home/ada/notes --diff`, from a CLI context.
+ * const code = await approveCommand(ctx, { rest: ["filesystem"], serverArgs: [] }, { diff: true });
+ * ```
+ */
+export async function approveCommand(
+  ctx: CliContext,
+  line: CommandLine,
+  options: ApproveCommandOptions = {},
+): Promise<number> {
+  expectArgs(line.rest, 1, 1, "give one server name or manifest path");
+  const timeoutMs = timeoutOption(options.timeout);
+  const { server, sandbox } = await resolveFor(ctx, line.rest[0], line.serverArgs);
+  const current = await listServer(ctx, server, sandbox, timeoutMs);
+  const cacheRoot = ctx.target.cacheRoot;
+  const stored = await readPins(cacheRoot, server.name);
+  const empty: PinnedSet = { tool: {}, prompt: {}, resourceTemplate: {} };
+  const changes = diffPins(stored?.definitions ?? empty, current);
+  const pending = !stored || changes.length > 0;
+  const record = async (): Promise<boolean> => {
+    if (options.diff || !pending || !await confirmed(server.name, options)) return false;
+    const pins: PinRecord = {
+      server: server.name,
+      at: new Date().toISOString(),
+      by: "approve",
+      definitions: current,
+    };
+    await writePins(cacheRoot, pins);
+    return true;
+  };
+  if (ctx.json) {
+    const recorded = await record();
+    ctx.print(JSON.stringify(
+      {
+        server: server.name,
+        pinned: stored ? { at: stored.at, by: stored.by } : null,
+        changes: changes.map((c) => ({ ...c, text: describeChange(c) })),
+        definitions: current,
+        recorded,
+      },
+      null,
+      2,
+    ));
+    return pending && !recorded ? EXIT.error : EXIT.ok;
+  }
+  ctx.print(report(server.name, stored, changes, current).join("\n"));
+  if (!pending) return EXIT.ok;
+  if (options.diff) return EXIT.error;
+  if (await record()) {
+    ctx.print(`Pinned in ${pinsFile(cacheRoot, server.name)}.`);
+    return EXIT.ok;
+  }
+  const same = Object.keys(server.params).length ? " (with the same -p parameters)" : "";
+  ctx.printError(
+    `mcp-run approve: nothing was recorded; run \`mcp-run approve ${line.rest[0]} --yes\`${same} ` +
+      "to approve these definitions.",
+  );
+  return EXIT.error;
+}
+
+/** Starts the server, lists what it offers, stops it: the set to pin. */
+async function listServer(
+  ctx: CliContext,
+  server: Awaited<ReturnType<typeof resolveFor>>["server"],
+  sandbox: Awaited<ReturnType<typeof resolveFor>>["sandbox"],
+  timeoutMs: number,
+): Promise<PinnedSet> {
+  const [{ connectServer }, { ResultSchema }] = await Promise.all([
+    import(onUse("../sandbox/connect.ts", import.meta.url)) as Promise<
+      typeof import("../sandbox/connect.ts")
+    >,
+    import("@modelcontextprotocol/sdk/types.js"),
+  ]);
+  const connected = await connectServer(server, {
+    cacheRoot: ctx.target.cacheRoot,
+    sandbox,
+    onStderr: () => {},
+    timeoutMs,
+  });
+  try {
+    const { client } = connected;
+    // The raw result (a loose schema keeps every field): hashed exactly as the guard sees it.
+    const request = (method: string, params?: Record<string, unknown>) =>
+      connected.request(
+        method,
+        (o) =>
+          client.request({ method, params } as never, ResultSchema, o) as Promise<
+            Record<string, unknown>
+          >,
+      );
+    const capabilities = client.getServerCapabilities() as Record<string, unknown> | undefined;
+    return await pinSet(await listDefinitions(request, capabilities));
+  } finally {
+    await connected.close();
+  }
+}
+
+/** What the user is asked to approve: every definition, or what changed. */
+function report(
+  name: string,
+  stored: PinRecord | undefined,
+  changes: PinChange[],
+  current: PinnedSet,
+): string[] {
+  const all = DEFINITION_KINDS.flatMap((kind) =>
+    Object.values(current[kind]).map((p) => `  ${describeDefinition(kind, p.definition)}`)
+  );
+  if (!stored) {
+    return [`${name}: nothing pinned yet. It offers (${all.length}):`, ...all];
+  }
+  const since = `since ${stored.at} (${stored.by === "approve" ? "approved" : "first launch"})`;
+  if (changes.length === 0) return [`${name}: nothing changed ${since}.`];
+  const lines = [`${name}: ${changes.length} changed ${since}:`];
+  for (const change of changes) {
+    lines.push(`  ${describeChange(change)}`);
+    const added = change.change === "added" ? current[change.kind][change.name] : undefined;
+    if (added) lines.push(`    ${describeDefinition(change.kind, added.definition)}`);
+  }
+  return lines;
+}
+
+/** Asks for approval: `--yes`, else on a terminal, else not approved. */
+async function confirmed(
+  name: string,
+  options: ApproveCommandOptions,
+): Promise<boolean> {
+  if (options.yes) return true;
+  const interactive = options.interactive ??
+    (Deno.stdin.isTerminal() && Deno.stderr.isTerminal());
+  if (!interactive) return false;
+  const answer = await (options.ask ?? readAnswer)(`Pin these definitions for "${name}"? [y/N] `);
+  return /^y(es)?$/i.test(answer.trim());
+}
+
+/** One line from stdin, after printing the question on stderr. */
+async function readAnswer(question: string): Promise<string> {
+  await Deno.stderr.write(new TextEncoder().encode(question));
+  const buffer = new Uint8Array(1024);
+  const n = await Deno.stdin.read(buffer);
+  return n === null ? "" : new TextDecoder().decode(buffer.subarray(0, n)).split("\n")[0];
+}
+
+/**
+ * Reads `--timeout SECONDS` (default 30: a person is waiting) as milliseconds.
+ *
+ * @throws {UsageError} When it is not a positive number.
+ */
+function timeoutOption(text: string | undefined): number {
+  if (text === undefined) return 30_000;
+  const seconds = Number(text);
+  if (text.trim() === "" || !Number.isFinite(seconds) || seconds <= 0) {
+    throw new UsageError(`--timeout must be a positive number of seconds, got "${text}"`);
+  }
+  return Math.ceil(seconds * 1000);
+}

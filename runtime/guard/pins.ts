@@ -1,0 +1,419 @@
+/**
+ * Tool pinning, as a guard stage: a server's tools, prompts and resource templates are the
+ * definitions the user approved (or those it listed at its first launch: trust on first use);
+ * one that changed or was added since is left out of the lists the client sees and refused when
+ * called, until the user approves it with `mcp-run approve`. A server that changes its
+ * definitions while running (`notifications/tools/list_changed`) is held to the same pins.
+ *
+ * @module
+ */
+import { DEFINITION_KINDS, type DefinitionKind } from "./definition_hash.ts";
+import { describeChange, diffPins, type PinChange } from "./pin_diff.ts";
+import {
+  type ListedDefinitions,
+  type PinnedDefinition,
+  type PinnedSet,
+  pinSet,
+  readPins,
+  writePins,
+} from "./pin_store.ts";
+import { GuardErrorCode } from "./guard.ts";
+import type { GuardContext, GuardStage, Message, Verdict } from "./stage.ts";
+
+/** How each kind is listed: the method, the result's field, the server capability. */
+const LISTS: Record<DefinitionKind, { method: string; field: string; capability: string }> = {
+  tool: { method: "tools/list", field: "tools", capability: "tools" },
+  prompt: { method: "prompts/list", field: "prompts", capability: "prompts" },
+  resourceTemplate: {
+    method: "resources/templates/list",
+    field: "resourceTemplates",
+    capability: "resources",
+  },
+};
+
+/** The kind each list-changed notification concerns (templates change with the resources). */
+const CHANGED: Record<string, DefinitionKind> = {
+  "notifications/tools/list_changed": "tool",
+  "notifications/prompts/list_changed": "prompt",
+  "notifications/resources/list_changed": "resourceTemplate",
+};
+
+/** The requests that use one definition by name. */
+const USES: Record<string, DefinitionKind> = { "tools/call": "tool", "prompts/get": "prompt" };
+
+/** The most pages read of one list: a server that never stops paginating is cut off. */
+const MAX_PAGES = 100;
+/** The most definitions kept of one kind: the launcher's memory stays bounded. */
+const MAX_DEFINITIONS = 10_000;
+/** The most distinct blocks said on stderr; a server that keeps changing is said once more. */
+const MAX_LOGGED = 1000;
+
+/** Sends one request to the server and resolves with its result. */
+export type ListRequest = (
+  method: string,
+  params?: Record<string, unknown>,
+) => Promise<Record<string, unknown>>;
+
+/**
+ * Lists every definition of the kinds a server's capabilities advertise, page by page
+ * (`nextCursor`). A list the server answers with a JSON-RPC error of its own reads as empty (some
+ * servers advertise lists they do not serve); any other failure is thrown.
+ *
+ * @param request Sends a request to the server (the guard's own, or an SDK client's).
+ * @param capabilities The server's capabilities, from its `initialize` result.
+ * @param kinds The kinds to list (default: all).
+ * @returns The definitions by kind, as listed.
+ * @throws {Error} When the server ends or does not answer (whatever `request` rejects with).
+ *
+ * @example
+ * ```ts
+ * import { listDefinitions } from "./pins.ts";
+ * const listed = await listDefinitions(
+ *   (method) => Promise.resolve(method === "tools/list" ? { tools: [{ name: "echo" }] } : {}),
+ *   { tools: {} },
+ * );
+ * console.log(listed.tool.length, listed.prompt.length); // 1 0
+ * ```
+ */
+export async function listDefinitions(
+  request: ListRequest,
+  capabilities: Record<string, unknown> | undefined,
+  kinds: readonly DefinitionKind[] = DEFINITION_KINDS,
+): Promise<ListedDefinitions> {
+  const listed: ListedDefinitions = { tool: [], prompt: [], resourceTemplate: [] };
+  for (const kind of kinds) {
+    const { method, field, capability } = LISTS[kind];
+    if (!capabilities?.[capability]) continue;
+    let cursor: unknown;
+    const seen = new Set<unknown>();
+    for (let page = 0; page < MAX_PAGES; page++) {
+      let result: Record<string, unknown>;
+      try {
+        result = await request(method, cursor === undefined ? {} : { cursor });
+      } catch (error) {
+        if (typeof (error as { code?: unknown })?.code === "number" && !isTransportCode(error)) {
+          break;
+        }
+        throw error;
+      }
+      const items = result?.[field];
+      if (Array.isArray(items)) listed[kind].push(...items.filter(isObject));
+      if (listed[kind].length >= MAX_DEFINITIONS) {
+        listed[kind].length = MAX_DEFINITIONS;
+        break;
+      }
+      cursor = result?.nextCursor;
+      if (typeof cursor !== "string" || seen.has(cursor)) break;
+      seen.add(cursor);
+    }
+  }
+  return listed;
+}
+
+/** The MCP SDK's codes for a closed connection and a request that timed out: not answers. */
+function isTransportCode(error: unknown): boolean {
+  const code = (error as { code?: unknown }).code;
+  return (error as Error)?.name === "McpError" && (code === -32000 || code === -32001);
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return !!value && typeof value === "object" && !Array.isArray(value);
+}
+
+/** Options for {@linkcode pinStage}. */
+export interface PinStageOptions {
+  /** mcp-run's cache root (the pins live under it). */
+  cacheRoot: string;
+  /** The command that approves the server, for messages (default `mcp-run approve <server>`). */
+  approveCommand?: string;
+}
+
+/** The kinds' words in messages. */
+const WORDS: Record<DefinitionKind, string> = {
+  tool: "Tool",
+  prompt: "Prompt",
+  resourceTemplate: "Resource template",
+};
+
+/**
+ * The pinning stage of a server's guard: lists what the server offers (its own requests) when the
+ * client first needs it, records it when the server has no pins yet, and from then on passes only
+ * approved definitions.
+ *
+ * Requires read/write access to the cache root.
+ *
+ * @param options The cache root, and the approve command to name.
+ * @returns The stage.
+ *
+ * @example
+ * ```ts ignore
+ * import { pinStage } from "./pins.ts";
+ * const stages = [pinStage({ cacheRoot })];
+ * ```
+ */
+export function pinStage(options: PinStageOptions): GuardStage {
+  return new PinStage(options);
+}
+
+/** What the guard last saw listed of one kind, since the last list-changed notification. */
+type Seen = Map<string, Record<string, unknown>>;
+
+class PinStage implements GuardStage {
+  readonly name = "pins";
+  readonly #options: PinStageOptions;
+  /** The approved set: undefined until read; null when it could not be read or recorded. */
+  #approved: PinnedSet | null | undefined;
+  #loading: Promise<void> | undefined;
+  readonly #seen: Partial<Record<DefinitionKind, Seen>> = {};
+  readonly #listing: Partial<Record<DefinitionKind, Promise<void>>> = {};
+  readonly #logged = new Set<string>();
+
+  constructor(options: PinStageOptions) {
+    this.#options = options;
+  }
+
+  async fromClient(message: Message, context: GuardContext): Promise<Verdict> {
+    const method = message.method;
+    if (method === "notifications/initialized") {
+      // After the notification has gone on: the first launch's pins are recorded even when the
+      // client lists nothing.
+      setTimeout(() => this.#load(context).catch(() => {}), 0);
+      return { pass: message };
+    }
+    if (method === undefined || message.id === undefined) return { pass: message };
+    if (Object.values(LISTS).some((l) => l.method === method)) {
+      await this.#load(context).catch(() => {});
+      return { pass: message };
+    }
+    const kind = USES[method];
+    if (!kind) return { pass: message };
+    await this.#load(context).catch(() => {});
+    const name = message.params?.name;
+    if (typeof name !== "string") return { pass: message };
+    const refusal = await this.#judgeUse(kind, name, context);
+    if (!refusal) return { pass: message };
+    return { reply: { jsonrpc: "2.0", id: message.id, error: refusal } };
+  }
+
+  async fromServer(
+    message: Message,
+    request: Message | undefined,
+    context: GuardContext,
+  ): Promise<Verdict> {
+    const changed = message.method !== undefined ? CHANGED[message.method] : undefined;
+    if (changed) {
+      delete this.#seen[changed];
+      // Listed again now, so a changed definition is reported even if the client never asks.
+      this.#relist(changed, context).catch(() => {});
+      return { pass: message };
+    }
+    const kind = DEFINITION_KINDS.find((k) => LISTS[k].method === request?.method);
+    if (!kind || !isObject(message.result)) return { pass: message };
+    const { field } = LISTS[kind];
+    const items = message.result[field];
+    if (!Array.isArray(items)) return { pass: message };
+    const kept: unknown[] = [];
+    const seen = this.#seen[kind] ??= new Map();
+    for (const item of items) {
+      if (!isObject(item) || typeof item.name !== "string") continue;
+      if (!seen.has(item.name)) seen.set(item.name, item);
+      const change = await this.#judge(kind, item);
+      if (change) this.#logBlock(change, context);
+      else kept.push(item);
+    }
+    if (kept.length === items.length) return { pass: message };
+    return { pass: { ...message, result: { ...message.result, [field]: kept } } };
+  }
+
+  /** Reads the pins once; records them when there are none (the first launch). */
+  #load(context: GuardContext): Promise<void> {
+    this.#loading ??= this.#readOrRecord(context).catch((error) => {
+      this.#approved = null;
+      context.log(
+        `tools are blocked: the approved definitions could not be read or recorded ` +
+          `(${(error as Error).message}). Run \`${this.#approve(context)}\` to review them.`,
+      );
+      throw error;
+    });
+    return this.#loading;
+  }
+
+  async #readOrRecord(context: GuardContext): Promise<void> {
+    const { cacheRoot } = this.#options;
+    const stored = await readPins(cacheRoot, context.server);
+    if (stored) {
+      this.#approved = stored.definitions;
+      return;
+    }
+    const listed = await listDefinitions(
+      (method, params) => context.request(method, params),
+      capabilitiesOf(context),
+    );
+    this.#remember(listed);
+    const record = await writePins(cacheRoot, {
+      server: context.server,
+      at: new Date().toISOString(),
+      by: "first-launch",
+      definitions: await pinSet(listed),
+    }, { ifAbsent: true });
+    this.#approved = record.definitions;
+    const [tools, prompts, templates] = DEFINITION_KINDS.map((k) =>
+      Object.keys(record.definitions[k]).length
+    );
+    const counted = `${count(tools, "tool")}, ${count(prompts, "prompt")} and ` +
+      count(templates, "resource template");
+    context.log(
+      `pinned ${counted} at this first launch; a later change is blocked until ` +
+        `\`${this.#approve(context)}\``,
+    );
+  }
+
+  /** Keeps a full listing as what the guard has seen. */
+  #remember(listed: ListedDefinitions, kinds: readonly DefinitionKind[] = DEFINITION_KINDS): void {
+    for (const kind of kinds) {
+      const seen: Seen = new Map();
+      for (const item of listed[kind]) {
+        if (typeof item.name === "string" && !seen.has(item.name)) seen.set(item.name, item);
+      }
+      this.#seen[kind] = seen;
+    }
+  }
+
+  /** Lists one kind again (one listing at a time per kind), judging each definition. */
+  #relist(kind: DefinitionKind, context: GuardContext): Promise<void> {
+    this.#listing[kind] ??= (async () => {
+      try {
+        const listed = await listDefinitions(
+          (method, params) => context.request(method, params),
+          capabilitiesOf(context),
+          [kind],
+        );
+        this.#remember(listed, [kind]);
+        if (this.#approved === undefined) return;
+        for (const item of listed[kind]) {
+          const change = await this.#judge(kind, item);
+          if (change) this.#logBlock(change, context);
+        }
+      } finally {
+        delete this.#listing[kind];
+      }
+    })();
+    return this.#listing[kind]!;
+  }
+
+  /** Why a use of a definition by name is refused, as a JSON-RPC error; undefined if allowed. */
+  async #judgeUse(
+    kind: DefinitionKind,
+    name: string,
+    context: GuardContext,
+  ): Promise<Message["error"]> {
+    if (!this.#seen[kind]?.has(name)) {
+      try {
+        await this.#relist(kind, context);
+      } catch (error) {
+        return this.#refusal(
+          kind,
+          name,
+          `the server's definitions could not be listed ` +
+            `(${(error as Error).message})`,
+          undefined,
+          context,
+        );
+      }
+    }
+    const approved = this.#approved;
+    if (!approved) {
+      return this.#refusal(
+        kind,
+        name,
+        "the approved definitions could not be read",
+        undefined,
+        context,
+      );
+    }
+    const item = this.#seen[kind]?.get(name);
+    // Removed since approval and still answered: what was approved is what is called.
+    if (!item) {
+      if (Object.hasOwn(approved[kind], name)) return undefined;
+      const change: PinChange = { kind, name, change: "added", fields: [] };
+      return this.#refusal(kind, name, "it is not among the approved definitions", change, context);
+    }
+    const change = await this.#judge(kind, item);
+    if (!change) return undefined;
+    this.#logBlock(change, context);
+    const why = change.change === "added"
+      ? "it was added since you approved the server"
+      : "its definition changed since you approved it";
+    return this.#refusal(kind, name, why, change, context);
+  }
+
+  /** The change that blocks a listed definition, or undefined when it is the approved one. */
+  async #judge(
+    kind: DefinitionKind,
+    item: Record<string, unknown>,
+  ): Promise<PinChange | undefined> {
+    const name = item.name as string;
+    const approved = this.#approved;
+    const pinned: PinnedDefinition | undefined = approved && Object.hasOwn(approved[kind], name)
+      ? approved[kind][name]
+      : undefined;
+    const current = await pinSet({ tool: [], prompt: [], resourceTemplate: [], [kind]: [item] });
+    // A definition that cannot be hashed (nested too deeply) is missing from the set: blocked.
+    if (!current[kind][name]) {
+      const fields = [{
+        field: "definition",
+        before: "approved",
+        after: "too deeply nested to read",
+      }];
+      return { kind, name, change: pinned ? "changed" : "added", fields: pinned ? fields : [] };
+    }
+    if (pinned && pinned.hash === current[kind][name].hash) return undefined;
+    const before: PinnedSet = { tool: {}, prompt: {}, resourceTemplate: {} };
+    if (pinned) before[kind][name] = pinned;
+    return diffPins(before, current)[0] ?? { kind, name, change: "added", fields: [] };
+  }
+
+  #refusal(
+    kind: DefinitionKind,
+    name: string,
+    why: string,
+    change: PinChange | undefined,
+    context: GuardContext,
+  ): Message["error"] {
+    const detail = change && change.change === "changed" ? ` (${describeChange(change)})` : "";
+    return {
+      code: GuardErrorCode.Refused,
+      message: `${WORDS[kind]} "${name}" of server "${context.server}" is blocked: ${why}` +
+        `${detail}. Review and approve it with: ${this.#approve(context)}`,
+      data: { blocked: change ? { ...change, text: describeChange(change) } : { kind, name } },
+    };
+  }
+
+  /** Says once per definition and change that it is blocked. */
+  #logBlock(change: PinChange, context: GuardContext): void {
+    const key = JSON.stringify([change.kind, change.name, describeChange(change)]);
+    if (this.#logged.has(key) || this.#logged.size > MAX_LOGGED) return;
+    this.#logged.add(key);
+    if (this.#logged.size > MAX_LOGGED) {
+      context.log(`more definitions are blocked; see \`${this.#approve(context)} --diff\``);
+      return;
+    }
+    context.log(
+      `blocked ${describeChange(change)}: not approved; review it with ` +
+        `\`${this.#approve(context)} --diff\``,
+    );
+  }
+
+  #approve(context: GuardContext): string {
+    return this.#options.approveCommand ?? `mcp-run approve ${context.server}`;
+  }
+}
+
+function count(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? "" : "s"}`;
+}
+
+function capabilitiesOf(context: GuardContext): Record<string, unknown> | undefined {
+  const caps = context.serverInit?.capabilities;
+  return isObject(caps) ? caps : undefined;
+}

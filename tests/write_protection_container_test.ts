@@ -41,14 +41,15 @@ async function pulled(
 
 for (const kind of ["pypi", "oci"] as const) {
   Deno.test({
-    name: `${
-      kind === "oci" ? "an" : "a"
-    } ${kind}: server in docker cannot write hooks, git config or shell files in its grant`,
+    name: `docker keeps hooks, git config and shell files in a ${kind}: server's grant read-only`,
     ignore: problem !== undefined,
     sanitizeResources: false,
     sanitizeOps: false,
     fn: async () => {
-      const work = Deno.makeTempDirSync({ dir: "/var/tmp", prefix: "mcp-run-write-guard-py-" });
+      const work = Deno.makeTempDirSync({
+        dir: "/var/tmp",
+        prefix: `mcp-run-write-guard-${kind}-`,
+      });
       try {
         const proj = join(work, "proj");
         Deno.mkdirSync(join(proj, ".git", "hooks"), { recursive: true });

@@ -13,7 +13,8 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { CLI_DOCKER, dockerProblem } from "./_docker.ts";
 import { cli, resultText, ROOT, toolEnv } from "./_helpers.ts";
-import { V8_RESERVED_MB } from "../runtime/sandbox/resource_caps.ts";
+import { findPrlimit, V8_RESERVED_MB } from "../runtime/sandbox/resource_caps.ts";
+import { CAN_UNSHARE } from "./_security.ts";
 
 const problem = await dockerProblem("resource_caps_test.ts: skipping docker");
 const FIXTURE = join(ROOT, "tests", "testdata", "caps");
@@ -211,4 +212,38 @@ Deno.test("mcp-run call ends its error with the cap that stopped the server", as
     run.stderr,
     /mcp-run: "caps-fixture" was stopped by its heap cap \(128 MiB, limits\.heapMb\)/,
   );
+});
+
+Deno.test({
+  name: "mcp-run run says once that only the heap is capped where prlimit is missing",
+  ignore: !CAN_UNSHARE || findPrlimit() === undefined,
+  fn: async () => {
+    // A private mount namespace where every place prlimit is looked for holds /dev/null.
+    const hide = "for p in /usr/bin/prlimit /bin/prlimit /usr/local/bin/prlimit; do " +
+      '[ -f "$p" ] && mount --bind /dev/null "$p"; done; exec "$@"';
+    const out = await new Deno.Command("unshare", {
+      args: [
+        ...(Deno.uid() === 0 ? ["-m"] : ["-r", "-m"]),
+        ...["sh", "-c", hide, "sh", Deno.execPath(), "run", "-A", "--quiet"],
+        ...[join(ROOT, "mod.ts"), "run", join(FIXTURE, "manifest.jsonc"), "--dry-run"],
+      ],
+      env: {
+        ...toolEnv(),
+        HOME: Deno.env.get("HOME") ?? "/root",
+        MCP_RUN_CACHE: join(work, "c"),
+        MCP_RUN_CONFIG: config,
+      },
+      clearEnv: true,
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const stderr = new TextDecoder().decode(out.stderr);
+    assert.equal(out.code, 0, stderr);
+    const notes = stderr.split("\n").filter((l) => l.startsWith("mcp-run: no process memory cap"));
+    assert.equal(notes.length, 1, stderr);
+    assert.match(notes[0], /only the V8 heap is capped \(limits\.heapMb\)/);
+    const stdout = new TextDecoder().decode(out.stdout);
+    const command = stdout.split("\n").find((l) => l.startsWith("command: ")) ?? stdout;
+    assert.match(command, /^command: \S*deno run .*--v8-flags=--max-old-space-size=128 /);
+  },
 });

@@ -12,6 +12,7 @@ import {
   callText,
   CANARY,
   httpClient,
+  RUG_PULL,
   runClient,
   serve,
   toolNames,
@@ -47,7 +48,11 @@ Deno.test("mcp-run run pins at the first launch and blocks a rug pull at the nex
       const readFile = await callText(pulled.client, "read_file");
       assert.match(readFile, /^refused: MCP error -32600: Tool "read_file" of server "rug-pull" /);
       assert.match(readFile, /description changed: "Reads a file" → "Reads a file\. <IMPORTANT>/);
-      assert.match(readFile, /Review and approve it with: mcp-run approve rug-pull$/);
+      // Started from a manifest path: the command names the path, as a bare name would not find it.
+      assert.ok(
+        readFile.endsWith(`Review and approve it with: mcp-run approve ${RUG_PULL}`),
+        readFile,
+      );
       assert.match(await callText(pulled.client, "exfil"), /^refused: .*it was added since you/);
       assert.equal(await callText(pulled.client, "arm"), "armed");
       assert.deepEqual(

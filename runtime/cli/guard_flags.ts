@@ -5,6 +5,8 @@
  * @module
  */
 import type { GuardOptions } from "../guard/guard_options.ts";
+import { resolve } from "node:path";
+import type { AuditLog } from "../guard/audit_log.ts";
 import { type GuardStage, guardStages } from "../guard/guard_options.ts";
 import type { ResolvedServer } from "../policy/resolve.ts";
 import type { ScanMode } from "../guard/scan.ts";
@@ -12,6 +14,7 @@ import { toolFilter, toolFilterLayers, toolPatternProblem } from "../guard/tool_
 import { DEFAULT_SCAN_MODE } from "../guard/scan.ts";
 import type { GuardReportOptions } from "../guard/guard_report.ts";
 import { type CliContext, UsageError } from "./context.ts";
+import { shellQuote } from "../sandbox/shell_quote.ts";
 
 /** The guard's options as parsed (strings as typed). */
 export interface GuardFlags {
@@ -23,6 +26,12 @@ export interface GuardFlags {
   "exclude-tools"?: string[];
   /** `--scan warn|block`. */
   scan?: string;
+  /** `-p NAME=VALUE` as typed (named in the approve command a pin refusal gives). */
+  param?: string[];
+  /** `--audit FILE`: the audit log's JSONL file (`run`, `serve`, launcher entries). */
+  audit?: string;
+  /** `--audit-content`: record arguments and results too. */
+  "audit-content"?: boolean;
 }
 
 /**
@@ -31,6 +40,9 @@ export interface GuardFlags {
  * (whose launcher-form entries pass them on).
  */
 export const GUARD_OPTIONS: readonly string[] = ["tools", "exclude-tools", "scan"];
+
+/** The audit log's options: `run`, `serve`, and `config`/`install` (launcher entries pass them on). */
+export const AUDIT_OPTIONS: readonly string[] = ["audit", "audit-content"];
 
 /** What a launch's guard is made of. */
 export interface GuardSetup {
@@ -46,6 +58,9 @@ export interface GuardSetup {
  * @param ctx CLI context (the cache root, where the guard keeps its state).
  * @param server The resolved server (its manifest's guard settings).
  * @param flags The options as parsed (`serve`'s `--session-mode` among them).
+ * @param opened What the launch opened for its guard beforehand, and its target as typed (for
+ *   the approve command a pin refusal names): the audit log (see
+ *   `openAuditFlags()`), shared by every session.
  * @returns The stages and the timeout.
  * @throws {UsageError} When an option's value is not valid.
  */
@@ -53,12 +68,15 @@ export function guardSetup(
   ctx: CliContext,
   server: ResolvedServer,
   flags: GuardFlags & { "session-mode"?: string },
+  opened: { audit?: AuditLog; target?: string } = {},
 ): GuardSetup {
   const options: GuardOptions = {
     cacheRoot: ctx.target.cacheRoot,
+    approveCommand: approveCommand(ctx, server, opened.target, flags.param),
     checkServerRequests: flags["session-mode"] !== "shared",
     ...toolFlags(flags),
     scan: scanFlag(flags.scan) ?? ctx.userScan,
+    audit: opened.audit,
   };
   let stages: GuardStage[];
   try {
@@ -70,6 +88,24 @@ export function guardSetup(
     stages,
     requestTimeoutMs: seconds("request-timeout", flags["request-timeout"]),
   };
+}
+
+/**
+ * The `approve` command for a launch's server as the user would type it: the target and its
+ * parameters as given, when a bare name would not find the same server.
+ */
+function approveCommand(
+  ctx: CliContext,
+  server: ResolvedServer,
+  target: string | undefined,
+  params: string[] = [],
+): string {
+  if (target === undefined || (target === server.name && params.length === 0)) {
+    return shellQuote(["mcp-run", "approve", server.name]);
+  }
+  const registries = ctx.registrySources.flatMap((source) => ["--registry", source]);
+  const values = params.flatMap((param) => ["-p", param]);
+  return shellQuote(["mcp-run", "approve", target, ...registries, ...values]);
 }
 
 /**
@@ -146,7 +182,8 @@ export function toolFlags(flags: GuardFlags): Pick<GuardOptions, "tools" | "excl
  * with them), each checked first.
  *
  * @param flags The options as parsed.
- * @returns The arguments, in a fixed order (`--tools`, `--exclude-tools`, `--scan`).
+ * @returns The arguments, in a fixed order (`--tools`, `--exclude-tools`, `--scan`, `--audit`,
+ *   `--audit-content`).
  * @throws {UsageError} When a value is not valid.
  *
  * @example
@@ -168,6 +205,12 @@ export function guardArgs(flags: GuardFlags): string[] {
   }
   const scan = scanFlag(flags.scan);
   if (scan) args.push("--scan", scan);
+  if (flags["audit-content"] && flags.audit === undefined) {
+    throw new UsageError("--audit-content needs --audit FILE");
+  }
+  // Absolute: the client starts the entry from a folder of its own.
+  if (flags.audit !== undefined) args.push("--audit", resolve(flags.audit));
+  if (flags["audit-content"]) args.push("--audit-content");
   return args;
 }
 

@@ -105,6 +105,15 @@ Options:
                            out and refuses calls to it; warn reports it on stderr. Hidden and
                            control characters (tag, zero-width, bidi, terminal escapes) are
                            always removed. Default: "scan" in config.json, else the manifest's
+      --audit FILE         run/serve: append one JSON line per answered request to FILE (time,
+                           session, method, tool, duration, outcome, sizes), and one per server
+                           request, list change or cancellation; created readable only by
+                           you, never a file the server may access. Launcher entries
+                           (config/install --form launcher) pass it on. With
+                           OTEL_EXPORTER_OTLP_ENDPOINT (or _TRACES_ENDPOINT, _HEADERS) set, each
+                           request is also sent as an OpenTelemetry span (OTLP/HTTP JSON)
+      --audit-content      With --audit or OTLP: record arguments and results too (long values
+                           cut, fields named like secrets, tokens, passwords or keys masked)
   -h, --help               Show help (also: mcp-run <command> --help)
 
 Exit codes: 0 ok · 1 error · 2 bad usage · 3 invalid manifest or refused grant ·
@@ -133,7 +142,10 @@ server lists and leaves out those with instruction-like text (see --scan); --too
                            JSON-RPC error and cancel it (its progress notifications restart
                            the clock, up to 10 × S in all); a server that then does not
                            answer a ping within S seconds is stopped (exit code 1).
-                           Default: no limit`,
+                           Default: no limit
+  --audit FILE             Append one JSON line per answered request (refused ones too, with
+                           the check that refused them); see the general usage
+  --audit-content          Add arguments and results, bounded and with secrets masked`,
   pull: `mcp-run pull <server> [-p …]
 
 Caches the server's code and writes its lockfile; no server code runs. Later runs are offline.
@@ -236,6 +248,8 @@ Options:
                            faster, but progress, logging and server requests (sampling,
                            elicitation, roots) then reach only clients that keep the GET
                            stream open
+  --audit FILE             One JSON line per answered request of every session (see run);
+                           --audit-content adds arguments and results
   --dry-run                Print the launch plan and the address instead of serving`,
   config: `mcp-run config <server> [--client C] [--form deno|launcher|docker] [-p …] [--image IMAGE]
 

@@ -20,6 +20,7 @@ import { type GuardFlags, guardJudges, guardSetup } from "./guard_flags.ts";
 import { stripHidden } from "../guard/scan.ts";
 import { guardReport } from "../guard/guard_report.ts";
 import { callRefusal, CallRefusedError, guardLines } from "./_guard_view.ts";
+import { openAuditFlags } from "./_audit_flags.ts";
 import { type CliContext, type CommandLine, EXIT, expectArgs, UsageError } from "./context.ts";
 import { resolveTarget } from "../registry/resolve_target.ts";
 import { rememberLaunch } from "./_launch_hint.ts";
@@ -123,7 +124,13 @@ export async function runCommand(
   const reports = options.dryRun ? undefined : loadDenials();
   const { server, sandbox } = await resolveFor(ctx, line.rest[0], line.serverArgs);
   const plan = sandbox.plan(server);
-  const guard = guardSetup(ctx, server, options.guard ?? {});
+  const flags = options.guard ?? {};
+  const target = line.rest[0];
+  // Read first: a bad guard option is a usage error before the audit log is made.
+  let guard = guardSetup(ctx, server, flags, { target });
+  // Opened before the server starts: a bad --audit path is a usage error, and nothing ran.
+  const auditLog = reports ? await openAuditFlags(ctx, server, flags, "pipe") : undefined;
+  if (auditLog) guard = guardSetup(ctx, server, flags, { audit: auditLog, target });
   if (!reports) {
     ctx.print(formatPlan(plan, server, ctx.json));
     return EXIT.ok;
@@ -170,6 +177,7 @@ export async function runCommand(
   } finally {
     for (const [signal, handler] of handlers) Deno.removeSignalListener(signal, handler);
     await child.stop();
+    await auditLog?.close();
     await (await reports).storeDenials(ctx, server, log, "run");
     await remembered;
   }

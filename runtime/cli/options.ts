@@ -15,7 +15,7 @@ import type { Sandbox } from "../sandbox/sandbox.ts";
 import { checkRegistrySource } from "../registry/load.ts";
 import { type CliContext, UsageError } from "./context.ts";
 import type { UserConfig } from "./user_config.ts";
-import { GUARD_OPTIONS } from "./guard_flags.ts";
+import { AUDIT_OPTIONS, GUARD_OPTIONS } from "./guard_flags.ts";
 
 /** The option table of the parser. */
 export const OPTIONS = {
@@ -70,6 +70,8 @@ export const OPTIONS = {
   env: { type: "string", multiple: true },
   write: { type: "string" },
   "no-probe": { type: "boolean" },
+  audit: { type: "string" },
+  "audit-content": { type: "boolean" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -114,15 +116,15 @@ const ISOLATION_OPTIONS: Record<Isolation, readonly (keyof typeof OPTIONS)[]> = 
 };
 /** Options each command takes besides the global ones; a stray one is a usage error. */
 const COMMAND_OPTIONS: Record<string, readonly string[]> = {
-  run: [...LAUNCH, ...GUARD_OPTIONS, "request-timeout", "dry-run", "yes"],
+  run: [...LAUNCH, ...GUARD_OPTIONS, ...AUDIT_OPTIONS, "request-timeout", "dry-run", "yes"],
   pull: [...LAUNCH, "yes"],
   flags: LAUNCH,
   inspect: [...LAUNCH, ...GUARD_OPTIONS, "timeout", "yes"],
   call: [...LAUNCH, ...GUARD_OPTIONS, "timeout", "yes"],
   approve: [...LAUNCH, "timeout", "diff", "yes"],
-  serve: [...LAUNCH, ...SERVE, ...GUARD_OPTIONS, "dry-run", "yes"],
-  config: [...LAUNCH, ...CLIENT, ...GUARD_OPTIONS, "yes"],
-  install: [...LAUNCH, ...CLIENT, ...GUARD_OPTIONS, "yes"],
+  serve: [...LAUNCH, ...SERVE, ...GUARD_OPTIONS, ...AUDIT_OPTIONS, "dry-run", "yes"],
+  config: [...LAUNCH, ...CLIENT, ...GUARD_OPTIONS, ...AUDIT_OPTIONS, "yes"],
+  install: [...LAUNCH, ...CLIENT, ...GUARD_OPTIONS, ...AUDIT_OPTIONS, "yes"],
   uninstall: CLIENT,
   clients: ["scope"],
   // No -p: each entry's parameters come from its own arguments.

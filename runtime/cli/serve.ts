@@ -12,6 +12,7 @@ import { type CliContext, type CommandLine, EXIT, expectArgs, UsageError } from 
 import { formatPlan, resolveFor } from "./launch.ts";
 import { launchDenialLog, openAudit, storeDenials } from "./denials.ts";
 import { type GuardFlags, guardSetup } from "./guard_flags.ts";
+import { openAuditFlags } from "./_audit_flags.ts";
 
 /** The bridge options the serve flags set; the address is always known. */
 type ServeFlagOptions =
@@ -159,13 +160,15 @@ export async function serveCommand(
   checkBindAddress(hostname, tokens.length > 0);
   const { server, sandbox } = await resolveFor(ctx, line.rest[0], line.serverArgs);
   // Read before anything starts: a bad guard option is a usage error.
-  guardSetup(ctx, server, flags);
+  guardSetup(ctx, server, flags, { target: line.rest[0] });
   const host = hostname.includes(":") ? `[${hostname}]` : hostname;
   if (flags["dry-run"]) {
     ctx.print(formatPlan(sandbox.plan(server), server, ctx.json));
     if (!ctx.json) ctx.print(`listen: http://${host}:${port}/mcp`);
     return EXIT.ok;
   }
+  // One log for every session, opened before any starts: a bad --audit path is a usage error.
+  const audit = await openAuditFlags(ctx, server, flags, "tcp");
   const onStderr = (line: string) => ctx.printError(`[${server.name}] ${line}`);
   const shutdown = new AbortController();
   const stop = () => shutdown.abort();
@@ -180,7 +183,7 @@ export async function serveCommand(
       sandbox,
       onStderr,
       signal: shutdown.signal,
-      guardStages: () => guardSetup(ctx, server, flags).stages,
+      guardStages: () => guardSetup(ctx, server, flags, { audit, target: line.rest[0] }).stages,
       guardLog: (line) => ctx.printError(line),
       // Each session's refused accesses: on stderr as they happen, the last one's stored.
       openAudit: () =>
@@ -208,5 +211,6 @@ export async function serveCommand(
     return EXIT.ok;
   } finally {
     for (const signal of signals) Deno.removeSignalListener(signal, stop);
+    await audit?.close();
   }
 }

@@ -6,6 +6,7 @@
  */
 import type { ResolvedServer } from "../policy/resolve.ts";
 import type { GuardStage } from "./stage.ts";
+import type { AuditLog } from "./audit_log.ts";
 
 export type { GuardStage };
 import { notificationLimit, serverRequestCheck } from "./supervision.ts";
@@ -19,8 +20,12 @@ import { toolFilterStage } from "./tool_filter_stage.ts";
 export interface GuardOptions {
   /** mcp-run's cache root: the guard's state (pins, …) lives under it, out of the server's reach. */
   cacheRoot: string;
+  /** The command that approves this server's definitions, as the user would type it. */
+  approveCommand?: string;
   /** Notifications per second the server may send the client (default 100, burst 500). */
   notificationsPerSecond?: number;
+  /** The launch's audit log, opened by the CLI (see `openAuditLog()`); default: none. */
+  audit?: AuditLog;
   /**
    * Whether the guard checks the server's requests against the client's declared capabilities
    * (default true). A process shared by several sessions is initialized by the first one only,
@@ -50,7 +55,7 @@ export function guardStages(server: ResolvedServer, options: GuardOptions): Guar
   const stages: GuardStage[] = [notificationLimit({ perSecond: options.notificationsPerSecond })];
   if (options.checkServerRequests !== false) stages.push(serverRequestCheck());
   // Pins judge what the server offers, after supervision has dropped what is not JSON-RPC.
-  stages.push(pinStage({ cacheRoot: options.cacheRoot }));
+  stages.push(pinStage({ cacheRoot: options.cacheRoot, approveCommand: options.approveCommand }));
   const filter = toolFilter(toolFilterLayers({
     manifest: server.manifest?.tools,
     tools: options.tools,
@@ -59,5 +64,7 @@ export function guardStages(server: ResolvedServer, options: GuardOptions): Guar
   // The filter first: a tool the user left out is neither scanned nor reported.
   if (filter.active) stages.push(toolFilterStage(filter));
   stages.push(scanStage({ mode: options.scan ?? server.manifest?.scan ?? DEFAULT_SCAN_MODE }));
+  // Last: every answer, the stages' own included, is recorded as the client received it.
+  if (options.audit) stages.push(options.audit.stage());
   return stages;
 }

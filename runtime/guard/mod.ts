@@ -26,6 +26,28 @@ export {
   ServerAnswerError,
 } from "./guard.ts";
 export { GuardedTransport } from "./guarded_transport.ts";
+export {
+  type AuditEvent,
+  type AuditLineSink,
+  AuditLog,
+  type AuditLogParts,
+  type AuditOutcome,
+  type AuditRecord,
+  openAuditLog,
+  type OpenAuditLogOptions,
+} from "./audit_log.ts";
+export {
+  auditSpan,
+  type AuditSpanOptions,
+  type OtlpAttribute,
+  otlpAttributes,
+  OtlpExporter,
+  type OtlpExporterOptions,
+  type OtlpSpan,
+  type OtlpTarget,
+  otlpTarget,
+  otlpTraceBody,
+} from "./otlp.ts";
 export { type GuardOptions, guardStages } from "./guard_options.ts";
 export {
   type Exchange,

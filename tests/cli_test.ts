@@ -96,12 +96,19 @@ Deno.test("mcp-run flags prints the exact hardened deno command", async () => {
   const r = await cli(["flags", "filesystem", "-p", `dirs=${data}`, "--cache", cache]);
   assert.equal(r.code, 0, r.stderr);
   const line = r.stdout.trim();
-  assert.match(line, /^\S*deno run --no-prompt --no-config --cached-only --frozen --lock=/);
-  assert.ok(line.includes(`--allow-read=${data} --allow-write=${data} '--deny-net=0.0.0.0/8,`));
+  // Under prlimit (the process memory cap) where util-linux has it.
+  assert.match(
+    line,
+    /^(\S*prlimit --data=\d+ -- )?\S*deno run --no-prompt --no-config --cached-only --frozen --lock=/,
+  );
+  assert.ok(line.includes(`--allow-read=${data} --allow-write=${data} --deny-write=${data}/`));
+  assert.ok(line.includes(` '--deny-net=0.0.0.0/8,`));
   assert.ok(line.endsWith(`npm:@modelcontextprotocol/server-filesystem@2026.8.31 ${data}`));
   const json = await cli(["flags", "filesystem", "-p", `dirs=${data}`, "--format", "json"]);
   const argv: string[] = JSON.parse(json.stdout);
-  assert.deepEqual(argv.slice(1, 3), ["run", "--no-prompt"]);
+  const run = argv.indexOf("run");
+  assert.deepEqual(argv.slice(run - 1, run + 2), [argv[run - 1], "run", "--no-prompt"]);
+  assert.match(argv[run - 1], /deno$/);
   assert.ok(
     argv.includes(
       "--deny-net=0.0.0.0/8,10.0.0.0/8,100.64.0.0/10,127.0.0.0/8,169.254.0.0/16,172.16.0.0/12,192.0.0.0/24,192.168.0.0/16,198.18.0.0/15,[::1],[::]",
@@ -240,7 +247,7 @@ Deno.test("mcp-run takes its default isolation and image from the user's config 
     ["flags", "filesystem", "-p", `dirs=${data}`, "--isolation", "deno", "--format", "json"],
     { env: { HOME: home } },
   );
-  assert.match(JSON.parse(native.stdout)[0], /deno$/);
+  assert.match(JSON.parse(native.stdout)[0], /(deno|prlimit)$/);
   Deno.writeTextFileSync(file, `{ "isolation": "vm" }`);
   const bad = await cli(["list"], { env: { HOME: home } });
   assert.equal(bad.code, 2);

@@ -75,7 +75,9 @@ Options:
                            pull (default bridge; servers that declare none always get none;
                            pypi:/oci: servers reach granted hosts only through mcp-run's proxy)
       --memory SIZE, --cpus N, --pids-limit N
-                           docker: resource limits (default 512m, 1, 256)
+                           docker: resource limits (default 1024m, 1, 256). Memory caps of
+                           every server, natively too, in the config file: { "limits":
+                           { "heapMb": 512, "memoryMb": 1024 } }; a manifest may raise them
       --trust              docker: allow a server's declared run/ffi permissions
       --allow-build        pypi: let the pull build source distributions (runs their build
                            code, in the pull container only); default: wheels only

@@ -326,6 +326,7 @@ function readDocker(
     memory: values.memory,
     cpus: values.cpus,
     pidsLimit,
+    limits: defaults.limits,
   };
 }
 

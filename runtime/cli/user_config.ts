@@ -10,6 +10,7 @@ import { checkImageReference } from "../sandbox/docker_checks.ts";
 import { readPlainJsonc } from "../policy/_plain_jsonc.ts";
 import { onUse } from "../_on_use.ts";
 import type { ScanMode } from "../guard/scan.ts";
+import { limitsProblem, type ResourceLimits } from "../sandbox/resource_caps.ts";
 
 /** What the user's config file may set. */
 export interface UserConfig {
@@ -27,6 +28,11 @@ export interface UserConfig {
    * `warn` or `block` (over a manifest's `scan`; default `block`).
    */
   scan?: ScanMode;
+  /**
+   * The memory caps of every server, in MiB (default 512 heap, 1024 process): a manifest may
+   * ask for more for its server, never less.
+   */
+  limits?: Partial<ResourceLimits>;
 }
 
 /** The image kinds the user config may set. */
@@ -97,6 +103,10 @@ export async function parseUserConfig(text: string, file: string): Promise<UserC
       config.image = readImage(field, file, "image");
     } else if (key === "images") {
       config.images = readImages(field, file);
+    } else if (key === "limits") {
+      const problem = limitsProblem(field);
+      if (problem) throw new SyntaxError(`"${file}": ${problem}`);
+      config.limits = field as Partial<ResourceLimits>;
     } else if (key === "scan") {
       if (field !== "warn" && field !== "block") {
         throw new SyntaxError(
@@ -106,7 +116,7 @@ export async function parseUserConfig(text: string, file: string): Promise<UserC
       config.scan = field;
     } else if (key !== "$schema") {
       throw new SyntaxError(
-        `"${file}": unknown field "${key}"; known fields are isolation, image, images, scan`,
+        `"${file}": unknown field "${key}"; known fields are isolation, image, images, scan, limits`,
       );
     }
   }

@@ -88,3 +88,18 @@ Deno.test("parseUserConfig() reads the scan mode and refuses any other", async (
     /"\/c\.json": scan must be "warn" or "block", got "off"/,
   );
 });
+
+Deno.test("parseUserConfig() reads the memory caps of every server", async () => {
+  assert.deepEqual(
+    await parseUserConfig(`{ "limits": { "heapMb": 256, "memoryMb": 768 } }`, "/c.json"),
+    { limits: { heapMb: 256, memoryMb: 768 } },
+  );
+  await assert.rejects(
+    () => parseUserConfig(`{ "limits": { "heapMb": 10 } }`, "/c.json"),
+    /"\/c\.json": limits\.heapMb must be a whole number of MiB from 64 to 65536, got 10/,
+  );
+  await assert.rejects(
+    () => parseUserConfig(`{ "limits": { "cpus": 2 } }`, "/c.json"),
+    /limits\.cpus is not a limit/,
+  );
+});

@@ -18,6 +18,7 @@ import { denoRunArgs } from "../sandbox/flags.ts";
 import type { ResolvedServer } from "../policy/resolve.ts";
 import { isContainerOnly } from "../policy/package_kind.ts";
 import { containerLaunchPlan } from "../sandbox/container_launch.ts";
+import { effectiveLimits, type ResourceLimits } from "../sandbox/resource_caps.ts";
 import type { LaunchCommand } from "./types.ts";
 
 /** Options for {@linkcode directCommand}. */
@@ -40,6 +41,8 @@ export interface DirectCommandOptions extends Partial<DockerLimits> {
   registries?: Record<string, string>;
   /** Descriptions of secrets, by name. */
   secretDescriptions?: Record<string, string>;
+  /** The user's memory caps for every server (a manifest may raise them for its server). */
+  limits?: Partial<ResourceLimits>;
   /**
    * Docker form: secrets read from this env file (`--env-file`) instead of the client's
    * environment, for clients that cannot reference a secret. The named variables are neither
@@ -88,6 +91,7 @@ export function directCommand(
     description: options.secretDescriptions?.[name] ?? "",
   }));
   if (isContainerOnly(server.specifier)) return containerCommand(server, options, secrets);
+  const limits = effectiveLimits({ user: options.limits, manifest: server.manifest?.limits });
   if (options.form === "deno") {
     if (options.envFile) {
       throw new RangeError("Cannot use an env file with the deno form: it is a docker option");
@@ -95,7 +99,7 @@ export function directCommand(
     const dirs = serverDirs(server.name, server.specifier, options.cacheRoot);
     return {
       command: options.deno ?? Deno.execPath(),
-      args: denoRunArgs(server, { lockFile: dirs.lockFile }),
+      args: denoRunArgs(server, { lockFile: dirs.lockFile, limits }),
       env: {
         HOME: dirs.home,
         DENO_DIR: dirs.denoDir,
@@ -113,8 +117,8 @@ export function directCommand(
   const { memory, cpus, pidsLimit, tmpfsSize, nofile } = options;
   return {
     command: "docker",
-    args: dockerRunArgs(server, denoRunArgs(server, { lockFile: CONTAINER_LOCK_FILE }), {
-      memory,
+    args: dockerRunArgs(server, denoRunArgs(server, { lockFile: CONTAINER_LOCK_FILE, limits }), {
+      memory: memory ?? `${limits.memoryMb}m`,
       cpus,
       pidsLimit,
       tmpfsSize,
@@ -158,6 +162,7 @@ function containerCommand(
     image: options.image,
     pythonImage: options.pythonImage,
     user: options.user,
+    limits: options.limits,
     memory: options.memory,
     cpus: options.cpus,
     pidsLimit: options.pidsLimit,

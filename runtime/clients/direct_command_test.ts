@@ -136,3 +136,26 @@ Deno.test("directCommand() writes a pypi: server's docker form unnamed, and refu
     /runs only in a container; use --form docker or --form launcher/,
   );
 });
+
+Deno.test("directCommand() writes the user's memory caps into the deno and docker forms", () => {
+  const limits = { heapMb: 256, memoryMb: 768 };
+  const deno = directCommand(SERVER, { form: "deno", cacheRoot: "/c", deno: "deno", limits });
+  assert.ok(deno.args.includes("--v8-flags=--max-old-space-size=256"));
+  const docker = directCommand(SERVER, {
+    form: "docker",
+    cacheRoot: "/c",
+    user: "1000:1000",
+    limits,
+  });
+  assert.equal(docker.args[docker.args.indexOf("--memory") + 1], "768m");
+  assert.ok(docker.args.includes("--v8-flags=--max-old-space-size=256"));
+  // --memory given for docker still wins.
+  const given = directCommand(SERVER, {
+    form: "docker",
+    cacheRoot: "/c",
+    user: "1000:1000",
+    limits,
+    memory: "2g",
+  });
+  assert.equal(given.args[given.args.indexOf("--memory") + 1], "2g");
+});

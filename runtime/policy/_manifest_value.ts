@@ -16,6 +16,7 @@ import {
 import { isReservedEnvName } from "./env_policy.ts";
 import { packageKind, packageProblem } from "./package_kind.ts";
 import { checkGuardFields } from "./_manifest_guard.ts";
+import { limitsProblem } from "../sandbox/resource_caps.ts";
 import type {
   EnvSpec,
   Manifest,
@@ -69,6 +70,8 @@ export function manifestFromValue(
   }
 
   const guard = checkGuardFields(c, root);
+  const limitsError = root.limits === undefined ? undefined : limitsProblem(root.limits);
+  if (limitsError) c.add("limits", limitsError);
 
   if (c.problems.length > 0) return { problems: c.problems };
   const manifest: Manifest = {
@@ -85,6 +88,7 @@ export function manifestFromValue(
   if (image !== undefined) manifest.image = image;
   if (guard.tools !== undefined) manifest.tools = guard.tools;
   if (guard.scan !== undefined) manifest.scan = guard.scan;
+  if (root.limits !== undefined) manifest.limits = root.limits as Manifest["limits"];
   return { manifest, problems: [] };
 }
 

@@ -18,7 +18,8 @@ export interface GrantChange {
     | "package"
     | "default"
     | "argument"
-    | "value";
+    | "value"
+    | "limit";
   /** The entry, as written in the manifest. */
   value: string;
 }
@@ -77,6 +78,8 @@ export function diffGrants(before: Manifest, after: Manifest): GrantChange[] {
     changes.push(...setDiff("argument", [before.args.join(" ")], [after.args.join(" ")]));
   }
   changes.push(...setDiff("value", fixedValues(before), fixedValues(after)));
+  // A bigger memory cap lets the server take more of the machine: a widening to approve.
+  changes.push(...limitChanges(before.limits ?? {}, after.limits ?? {}));
   return changes;
 }
 
@@ -85,6 +88,19 @@ function defaults(manifest: Manifest): string[] {
   return Object.entries(manifest.parameters).flatMap(([name, spec]) =>
     spec.default === undefined ? [] : [`${name}=${JSON.stringify(spec.default)}`]
   );
+}
+
+/** Each memory cap a manifest raises (`added`) or no longer raises as far (`removed`). */
+function limitChanges(
+  before: NonNullable<Manifest["limits"]>,
+  after: NonNullable<Manifest["limits"]>,
+): GrantChange[] {
+  return (["heapMb", "memoryMb"] as const).flatMap((key): GrantChange[] => {
+    const [was, is] = [before[key] ?? 0, after[key] ?? 0];
+    if (is > was) return [{ change: "added", kind: "limit", value: `${key} ${is} MiB` }];
+    if (is < was) return [{ change: "removed", kind: "limit", value: `${key} ${was} MiB` }];
+    return [];
+  });
 }
 
 /** Each fixed environment value as `NAME=value`. */
@@ -118,6 +134,7 @@ const WORDS: Record<GrantChange["kind"], [string, string]> = {
   default: ["now defaults", "no longer defaults"],
   argument: ["now starts with the arguments", "no longer starts with the arguments"],
   value: ["now sets", "no longer sets"],
+  limit: ["may now use memory up to", "no longer asks for memory up to"],
 };
 
 /**

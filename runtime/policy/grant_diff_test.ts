@@ -51,3 +51,18 @@ Deno.test("widensGrants() is false for a version bump or a narrowing", () => {
   assert.equal(widensGrants(diffGrants(narrow, wide)), true);
   assert.deepEqual(diffGrants(wide, wide), []);
 });
+
+Deno.test("diffGrants() counts a raised memory cap as a widening", () => {
+  const base = `"name": "x", "description": "d", "package": "npm:x@1.0.0"`;
+  const v1 = parseManifest(`{ ${base}, "limits": { "heapMb": 1024 } }`);
+  const v2 = parseManifest(`{ ${base}, "limits": { "heapMb": 4096, "memoryMb": 8192 } }`);
+  const raised = diffGrants(v1, v2);
+  assert.ok(widensGrants(raised));
+  assert.deepEqual(describeGrantDiff(raised), [
+    "+ may now use memory up to heapMb 4096 MiB",
+    "+ may now use memory up to memoryMb 8192 MiB",
+  ]);
+  const lowered = diffGrants(v2, v1);
+  assert.ok(!widensGrants(lowered));
+  assert.deepEqual(diffGrants(v1, v1), []);
+});

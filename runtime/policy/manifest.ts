@@ -105,6 +105,11 @@ export interface Manifest {
    * (default `block`; `--scan` and the user's config choose first).
    */
   scan?: ScanMode;
+  /**
+   * Memory caps this server needs, in MiB, when more than the user's defaults (which it can
+   * only raise): `heapMb` (V8 heap), `memoryMb` (the whole process).
+   */
+  limits?: { heapMb?: number; memoryMb?: number };
 }
 
 /** One problem found in a manifest. */

@@ -124,6 +124,7 @@ export const MANIFEST_FIELDS: Readonly<Record<FieldSet, readonly string[]>> = {
     "image",
     "tools",
     "scan",
+    "limits",
   ],
   parameter: ["type", "description", "required", "default"],
   env: ["description", "required", "value"],
@@ -321,6 +322,16 @@ export function manifestSchema(): JsonValue {
         "resource definitions: warn (logged, passed on) or block (left out, calls refused; the " +
         "default). Hidden and control characters are always removed.",
       enum: ["warn", "block"],
+    },
+    limits: {
+      description: "Memory caps this server needs, in MiB, when more than the user's defaults " +
+        "(512 MiB of V8 heap, 1024 MiB for the whole process); a manifest can only raise them.",
+      type: "object",
+      additionalProperties: false,
+      properties: {
+        heapMb: { type: "integer", minimum: 64, maximum: 65536 },
+        memoryMb: { type: "integer", minimum: 128, maximum: 131072 },
+      },
     },
   };
   return {

@@ -331,3 +331,19 @@ Deno.test("parseManifest() takes a pinned image for a pypi: package only", () =>
     /only a pypi: package chooses its image/,
   );
 });
+
+Deno.test("parseManifest() reads the memory caps a server asks for, within bounds", () => {
+  const base = `"name": "big", "description": "d", "package": "npm:big@1.0.0"`;
+  assert.deepEqual(parseManifest(`{ ${base}, "limits": { "heapMb": 2048 } }`).limits, {
+    heapMb: 2048,
+  });
+  assert.equal(parseManifest(`{ ${base} }`).limits, undefined);
+  assert.throws(
+    () => parseManifest(`{ ${base}, "limits": { "memoryMb": 99999999 } }`),
+    (error: Error) =>
+      error instanceof ManifestError &&
+      /limits: limits\.memoryMb must be a whole number of MiB from 128 to 131072/.test(
+        error.message,
+      ),
+  );
+});

@@ -43,6 +43,12 @@ export interface ResolvedServer {
   read: string[];
   /** Canonical paths the server may write. */
   write: string[];
+  /**
+   * Every canonical write grant as given, when some lie inside others (which `write` folds into
+   * the folders that hold them): a grant of a protected path itself (`.vscode`) lifts that
+   * protection (see `protectedWritePaths`).
+   */
+  writeGiven?: string[];
   /** `--allow-net` entries. */
   net: string[];
   /** `--deny-net` entries: the private ranges minus what the user granted. */
@@ -127,7 +133,8 @@ export interface ResolveServerOptions {
 export function resolveServer(manifest: Manifest, options: ResolveServerOptions): ResolvedServer {
   const rc = resolveContext(manifest, options);
   const read = resolvePaths(rc, "read");
-  const write = resolvePaths(rc, "write");
+  const writeGiven = resolvePaths(rc, "write", false);
+  const write = dedupePaths(writeGiven);
   checkGrantedLinks(rc, [...read, ...write]);
   const net = resolveNet(rc);
   for (const kind of ["run", "ffi"] as const) {
@@ -151,6 +158,8 @@ export function resolveServer(manifest: Manifest, options: ResolveServerOptions)
   };
   if (pkg.localDir) server.localDir = pkg.localDir;
   if (manifest.image) server.image = manifest.image;
+  // Only when a grant inside another was folded into it: it may lift a write protection.
+  if (writeGiven.length > write.length) server.writeGiven = [...new Set(writeGiven)].sort();
   server.manifest = manifest;
   return server;
 }
@@ -209,7 +218,7 @@ function expandEntry(entry: string, field: string, params: Record<string, string
 }
 
 /** The read or write grants: canonical, refused where forbidden, deduplicated. */
-function resolvePaths(rc: ResolveContext, kind: "read" | "write"): string[] {
+function resolvePaths(rc: ResolveContext, kind: "read" | "write", dedupe = true): string[] {
   const out: string[] = [];
   rc.manifest.permissions[kind].forEach((entry, i) => {
     const field = `permissions.${kind}[${i}]`;
@@ -224,7 +233,7 @@ function resolvePaths(rc: ResolveContext, kind: "read" | "write"): string[] {
       out.push(path);
     }
   });
-  return dedupePaths(out);
+  return dedupe ? dedupePaths(out) : out;
 }
 
 /**

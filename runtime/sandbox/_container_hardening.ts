@@ -29,6 +29,11 @@ export interface HardeningOptions extends Partial<DockerLimits> {
   user?: string;
   /** More labels (`mcp-run` and `mcp-run.server` are always set). */
   labels?: Record<string, string>;
+  /**
+   * Paths inside write grants mounted read-only over the writable grant (see
+   * `existingProtectedPaths`): in a container with no Deno, what denies writes to them.
+   */
+  protectedPaths?: string[];
 }
 
 const ENV_NAME_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -240,11 +245,14 @@ export function bindMount(path: string, readOnly: boolean, reserved: string[] = 
 }
 
 /**
- * The mounts of a server's grants: reads read-only, writes writable, each path once.
+ * The mounts of a server's grants: reads read-only, writes writable, each path once; then the
+ * protected paths inside the write grants read-only over them (docker mounts a deeper
+ * destination after the folder that holds it).
  *
  * @param server The server.
  * @param extraReadOnly More host paths mounted read-only (a CA file, a local server's folder).
  * @param reserved Container paths no grant may cover.
+ * @param protectedPaths Existing paths inside write grants that stay read-only.
  * @returns `--mount` flags.
  * @throws {RangeError} As {@linkcode bindMount}.
  */
@@ -252,11 +260,14 @@ export function grantMounts(
   server: Pick<ResolvedServer, "read" | "write">,
   extraReadOnly: string[],
   reserved: string[] = [],
+  protectedPaths: string[] = [],
 ): string[] {
   const writable = new Set(server.write);
   const readOnly = [...server.read, ...extraReadOnly].filter((p) => !writable.has(p));
+  const covered = [...new Set(protectedPaths)].filter((p) => !writable.has(p));
   return [
     ...[...new Set(readOnly)].map((p) => bindMount(p, true, reserved)),
     ...[...writable].map((p) => bindMount(p, false, reserved)),
+    ...covered.map((p) => bindMount(p, true, reserved)),
   ].flatMap((m) => ["--mount", m]);
 }

@@ -19,6 +19,8 @@ import { launcherLabels } from "./docker_orphans.ts";
 import type { LaunchPlan } from "./launch_plan.ts";
 import { ociRunArgs } from "./oci_plan.ts";
 import { pythonDirs, pythonImageOf, pythonRunArgs } from "./python_plan.ts";
+import { effectiveLimits } from "./resource_caps.ts";
+import { existingProtectedPaths, isFolder, serverProtectedPaths } from "./write_protection.ts";
 
 /** A launch plan of a container package, with the container's name. */
 export interface ContainerLaunchPlan extends LaunchPlan {
@@ -83,8 +85,13 @@ export function containerLaunchPlan(
   const env: Record<string, string> = clientEnv(source);
   for (const name of passEnv) env[name] = declared[name];
   const planned = plannedEgress(server, suffix, options);
+  const caps = effectiveLimits({ user: options.limits, manifest: server.manifest?.limits });
   const common = {
     ...limits(options),
+    memory: options.memory ?? `${caps.memoryMb}m`,
+    protectedPaths: existingProtectedPaths(
+      serverProtectedPaths(server, { note: options.progress, keep: isFolder }),
+    ),
     nameSuffix: options.unnamed ? undefined : suffix,
     user: options.user ?? defaultContainerUser(server),
     env: { ...server.envValues },

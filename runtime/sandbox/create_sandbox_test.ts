@@ -27,7 +27,7 @@ Deno.test("createSandbox() refuses an isolation it does not know", async () => {
 Deno.test("DenoSandbox.plan() is the native launch plan and touches nothing", async () => {
   const root = join(await Deno.makeTempDir(), "cache");
   try {
-    const options = { cacheRoot: root, deno: "/opt/deno", source: { DEBUG: "1" } };
+    const options = { cacheRoot: root, deno: "/opt/deno", source: { DEBUG: "1" }, prlimit: null };
     const server = serverFixture({ env: ["DEBUG"] });
     const sandbox = await createSandbox("deno", options);
     assert.deepEqual(sandbox.plan(server), denoLaunchPlan(server, options));

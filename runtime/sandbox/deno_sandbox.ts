@@ -16,13 +16,19 @@ import { GrantError, type ResolvedServer } from "../policy/resolve.ts";
 import { isContainerOnly, packageKind } from "../policy/package_kind.ts";
 import { type ServerProcess, spawnServer } from "./server_process.ts";
 import type { PreparedLaunch, Sandbox, SandboxSpawnOptions } from "./sandbox.ts";
+import { capHitMessage, effectiveLimits, findPrlimit, noProcessCapNote } from "./resource_caps.ts";
 
 /** Options for {@linkcode DenoSandbox}: the cache, the environment and the pull policy. */
 export type DenoSandboxOptions = PrepareServerOptions;
 
+/** Whether the note that natively only the heap is capped was printed (once per launcher). */
+let notedNoProcessCap = false;
+
 /**
  * Deno's own permission sandbox, behind the {@linkcode Sandbox} interface. Its cache check
- * completes in {@linkcode DenoSandbox.prepare}, before any process starts.
+ * completes in {@linkcode DenoSandbox.prepare}, before any process starts. Servers run under
+ * `prlimit --data` when util-linux's `prlimit` is found (else a note says once that only the
+ * heap is capped), unless the options name another or `null`.
  *
  * Requires `--allow-run` for Deno and read/write access to the cache root.
  *
@@ -43,6 +49,7 @@ export class DenoSandbox implements Sandbox {
   /** `process`. */
   readonly unit = "process";
   #options: DenoSandboxOptions;
+  #prlimit?: string | null;
 
   /**
    * A native sandbox.
@@ -64,7 +71,18 @@ export class DenoSandbox implements Sandbox {
    */
   plan(server: ResolvedServer): LaunchPlan {
     refuseContainerOnly(server);
-    return denoLaunchPlan(server, this.#options);
+    return denoLaunchPlan(server, { ...this.#options, prlimit: this.#findPrlimit() });
+  }
+
+  /** The `prlimit` program of the options, else the one installed; notes once if none. */
+  #findPrlimit(): string | null {
+    if (this.#options.prlimit !== undefined) return this.#options.prlimit;
+    this.#prlimit ??= findPrlimit() ?? null;
+    if (this.#prlimit === null && !notedNoProcessCap) {
+      notedNoProcessCap = true;
+      (this.#options.progress ?? ((line: string) => console.error(line)))(noProcessCapNote());
+    }
+    return this.#prlimit;
   }
 
   /**
@@ -107,10 +125,18 @@ export class DenoSandbox implements Sandbox {
   spawn(server: ResolvedServer, options: SandboxSpawnOptions = {}): ServerProcess {
     refuseContainerOnly(server);
     const plan = options.plan ?? this.plan(server);
+    const limits = effectiveLimits({
+      user: this.#options.limits,
+      manifest: server.manifest?.limits,
+    });
     return spawnServer(
       server.name,
       options.audit ? auditedPlan(plan, options.audit) : plan,
-      options,
+      {
+        explainExit: (status, tail, stopped) =>
+          capHitMessage(status, tail, { name: server.name, limits, isolation: "deno", stopped }),
+        ...options,
+      },
     );
   }
 }

@@ -4,7 +4,7 @@ import { GrantError } from "../policy/grant_error.ts";
 import { DenoSandbox } from "./deno_sandbox.ts";
 
 Deno.test("DenoSandbox refuses pypi: and oci: packages, which run only in a container", async () => {
-  const sandbox = new DenoSandbox({ cacheRoot: "/nonexistent/c", source: {} });
+  const sandbox = new DenoSandbox({ cacheRoot: "/nonexistent/c", source: {}, prlimit: null });
   for (
     const specifier of ["pypi:mcp-server-time@2026.10.19", `oci:acme/srv@sha256:${"0".repeat(64)}`]
   ) {

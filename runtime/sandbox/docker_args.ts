@@ -55,6 +55,11 @@ export interface DockerCommonOptions extends Partial<DockerLimits> {
   labels?: Record<string, string>;
   /** More host files mounted read-only at the same place (a CA file named by `DENO_CERT`). */
   readOnlyPaths?: string[];
+  /**
+   * Existing paths inside write grants mounted read-only over them (see
+   * `existingProtectedPaths`).
+   */
+  protectedPaths?: string[];
 }
 
 /** Options for {@linkcode dockerRunArgs}. */
@@ -90,7 +95,8 @@ export interface DockerPullOptions extends DockerCommonOptions {
  * none`), `--network none` when the server declares no network, the code volume read-only at
  * the image's `DENO_DIR`, declared paths bind-mounted at the same absolute path (read-only
  * unless write was granted; a read inside the code volume, such as a `${package_dir}` grant
- * resolved for docker, needs none), declared variables passed by name (values never in argv,
+ * resolved for docker, needs none), the protected paths inside write grants that exist
+ * read-only over them, declared variables passed by name (values never in argv,
  * except the non-secret ones in `options.env`), and labels so leftovers can be found.
  *
  * @param server A resolved server.
@@ -130,6 +136,9 @@ export function dockerRunArgs(
   const mounts = [
     ...[...new Set(readOnly)].map((p) => bindMount(p, true)),
     ...[...writable].map((p) => bindMount(p, false)),
+    // Deno denies these paths too; a mount also holds when the server renames a folder above.
+    ...[...new Set(options.protectedPaths ?? [])].filter((p) => !writable.has(p))
+      .map((p) => bindMount(p, true)),
   ];
   const network = server.net.length === 0 ? "none" : checkNetwork(options.network ?? "bridge");
   return [

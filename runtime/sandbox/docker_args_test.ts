@@ -25,9 +25,9 @@ const HARDENING = [
   "--pids-limit",
   "256",
   "--memory",
-  "512m",
+  "1024m",
   "--memory-swap",
-  "512m",
+  "1024m",
   "--cpus",
   "1",
   "--ulimit",
@@ -285,5 +285,19 @@ Deno.test("dockerRunArgs() mounts nothing for a read inside the code volume (${p
   assert.deepEqual(mounts, [
     "type=volume,src=v,dst=/deno-dir,readonly",
     "type=bind,src=/data,dst=/data,readonly",
+  ]);
+});
+
+Deno.test("dockerRunArgs() mounts existing protected paths read-only over a write grant", () => {
+  const s = server({ write: ["/w"] });
+  const argv = dockerRunArgs(s, [], {
+    volume: "v",
+    protectedPaths: ["/w/.git/hooks", "/w/.vscode", "/w"],
+  });
+  assert.deepEqual(values(argv, "--mount"), [
+    "type=volume,src=v,dst=/deno-dir,readonly",
+    "type=bind,src=/w,dst=/w",
+    "type=bind,src=/w/.git/hooks,dst=/w/.git/hooks,readonly",
+    "type=bind,src=/w/.vscode,dst=/w/.vscode,readonly",
   ]);
 });

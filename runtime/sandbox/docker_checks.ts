@@ -8,10 +8,14 @@
 import { CONTAINER_DENO_DIR, DENO_IMAGE } from "./docker_names.ts";
 import { GrantError } from "../policy/grant_error.ts";
 import type { ResolvedServer } from "../policy/resolve.ts";
+import { DEFAULT_LIMITS } from "./resource_caps.ts";
 
-/** Resource limits applied to every container unless overridden. */
+/**
+ * Resource limits applied to every container unless overridden; the memory is the process cap
+ * natively (`DEFAULT_LIMITS.memoryMb`), one setting for both isolations.
+ */
 export const DOCKER_LIMITS: Readonly<DockerLimits> = {
-  memory: "512m",
+  memory: `${DEFAULT_LIMITS.memoryMb}m`,
   cpus: "1",
   pidsLimit: 256,
   tmpfsSize: "64m",

@@ -20,6 +20,8 @@ import { clientEnv, limits, randomSuffix, tlsTrust } from "./_docker_inputs.ts";
 import { launcherLabels } from "./docker_orphans.ts";
 import { denoRunArgs } from "./flags.ts";
 import type { LaunchPlan } from "./launch_plan.ts";
+import { effectiveLimits, type ResourceLimits } from "./resource_caps.ts";
+import { existingProtectedPaths, isFolder, serverProtectedPaths } from "./write_protection.ts";
 import { GrantError, type ResolvedServer } from "../policy/resolve.ts";
 
 /** Options for {@linkcode dockerLaunchPlan}, {@linkcode dockerPull} and friends. */
@@ -38,6 +40,13 @@ export interface DockerLaunchOptions extends Partial<DockerLimits> {
   registries?: Record<string, string>;
   /** The docker client (default `docker`). */
   docker?: string;
+  /**
+   * The user's memory caps for every server (a manifest may raise them): the heap cap of the
+   * Deno inside, and `--memory` unless that is given.
+   */
+  limits?: Partial<ResourceLimits>;
+  /** Where notes go (a write grant too large to scan whole); defaults to stderr. */
+  progress?: (line: string) => void;
   /** Container name suffix (default: random). */
   nameSuffix?: string;
   /**
@@ -179,8 +188,13 @@ export function dockerLaunchPlan(
   const tls = server.net.length > 0
     ? tlsTrust(source, DOCKER_RUN_TLS_VARS)
     : { env: {}, paths: [] };
-  const args = dockerRunArgs(server, denoRunArgs(server, { lockFile: CONTAINER_LOCK_FILE }), {
+  const caps = effectiveLimits({ user: options.limits, manifest: server.manifest?.limits });
+  // Read-only mounts over what exists hold against a rename: existing folders keep finer paths.
+  const denyWrite = serverProtectedPaths(server, { note: options.progress, keep: isFolder });
+  const denoArgs = denoRunArgs(server, { lockFile: CONTAINER_LOCK_FILE, limits: caps, denyWrite });
+  const args = dockerRunArgs(server, denoArgs, {
     ...limits(options),
+    memory: options.memory ?? `${caps.memoryMb}m`,
     image,
     volume,
     nameSuffix: suffix,
@@ -190,6 +204,7 @@ export function dockerLaunchPlan(
     passEnv,
     labels: options.launcherLabels === false ? {} : launcherLabels(),
     readOnlyPaths: tls.paths,
+    protectedPaths: existingProtectedPaths(denyWrite),
   });
   return {
     program: options.docker ?? "docker",

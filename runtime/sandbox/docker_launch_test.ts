@@ -108,3 +108,47 @@ Deno.test("dockerLaunchPlan() refuses a grant whose path a --mount value cannot 
   const plan = dockerLaunchPlan(server({ read: ["/data/ab"] }), options);
   assert.ok(plan.args.includes("type=bind,src=/data/ab,dst=/data/ab,readonly"));
 });
+
+Deno.test("dockerLaunchPlan() takes its memory caps from the user, the manifest and --memory", () => {
+  const at = (args: string[], flag: string) => args[args.indexOf(flag) + 1];
+  const base = { cacheRoot: "/c", source: SOURCE, nameSuffix: "s", user: "1000:1000" };
+  const plain = dockerLaunchPlan(server(), base).args;
+  assert.equal(at(plain, "--memory"), "1024m");
+  assert.ok(plain.includes("--v8-flags=--max-old-space-size=512"));
+  const user = dockerLaunchPlan(server(), { ...base, limits: { heapMb: 200, memoryMb: 400 } });
+  assert.equal(at(user.args, "--memory"), "400m");
+  assert.ok(user.args.includes("--v8-flags=--max-old-space-size=200"));
+  const asked = server({
+    manifest: { limits: { memoryMb: 4096 } } as ResolvedServer["manifest"],
+  });
+  const raised = dockerLaunchPlan(asked, { ...base, limits: { memoryMb: 400 } }).args;
+  assert.equal(at(raised, "--memory"), "4096m");
+  const given = dockerLaunchPlan(asked, { ...base, memory: "300m" }).args;
+  assert.equal(at(given, "--memory"), "300m");
+});
+
+Deno.test("dockerLaunchPlan() mounts existing hooks read-only and denies the rest", async () => {
+  const root = await Deno.makeTempDir();
+  try {
+    await Deno.mkdir(`${root}/.git/hooks`, { recursive: true });
+    await Deno.writeTextFile(`${root}/.git/config`, "");
+    const plan = dockerLaunchPlan(server({ write: [root], read: [root] }), {
+      cacheRoot: "/c",
+      source: SOURCE,
+      nameSuffix: "s",
+      user: "1000:1000",
+    });
+    const mounts = plan.args.filter((_, i) => plan.args[i - 1] === "--mount");
+    assert.ok(mounts.includes(`type=bind,src=${root}/.git/hooks,dst=${root}/.git/hooks,readonly`));
+    assert.ok(
+      mounts.includes(`type=bind,src=${root}/.git/config,dst=${root}/.git/config,readonly`),
+    );
+    const deny = plan.args.find((a) => a.startsWith("--deny-write="))!.split("=")[1].split(",");
+    // The existing .git keeps its finer paths (the mounts hold against a rename); .github,
+    // which does not exist, is denied whole.
+    assert.ok(deny.includes(`${root}/.git/hooks`) && !deny.includes(`${root}/.git`));
+    assert.ok(deny.includes(`${root}/.github`) && deny.includes(`${root}/.vscode`));
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});

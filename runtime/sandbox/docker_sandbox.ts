@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { capHitMessage, effectiveLimits } from "./resource_caps.ts";
 import { onUse } from "../_on_use.ts";
 import { packageKind } from "../policy/package_kind.ts";
 import { type ContainerLaunchPlan, containerLaunchPlan } from "./container_launch.ts";
@@ -162,10 +163,16 @@ export class DockerSandbox implements Sandbox {
         audit.log.add(explainRefusal(server, refusal));
       }
       : undefined;
+    const limits = effectiveLimits({
+      user: this.#options.limits,
+      manifest: server.manifest?.limits,
+    });
     return spawnDockerServer(
       server.name,
       (audit && deno ? auditedPlan(plan, audit) : plan) as ContainerLaunchPlan,
       {
+        explainExit: (status, tail, stopped) =>
+          capHitMessage(status, tail, { name: server.name, limits, isolation: "docker", stopped }),
         cacheRoot: this.#options.cacheRoot,
         egressImage: this.#options.egressImage ?? this.#options.image,
         ...(onRefusal ? { onRefusal } : {}),

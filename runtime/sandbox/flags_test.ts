@@ -38,6 +38,7 @@ Deno.test("denoRunArgs() builds the hardened command in a fixed order", () => {
     "--cached-only",
     "--frozen",
     "--lock=/c/deno.lock",
+    "--v8-flags=--max-old-space-size=512",
     "--deny-import",
     "--deny-net=127.0.0.0/8,[::1]",
     "--ignore-env",
@@ -67,4 +68,27 @@ Deno.test("denoCacheArgs() caches without running and writes the lockfile", () =
     "--lock=/c/deno.lock",
     "npm:demo@1.0.0",
   ]);
+});
+
+Deno.test("denoRunArgs() caps the heap and denies writes to protected paths in write grants", () => {
+  const argv = denoRunArgs({ ...empty, write: ["/w"] }, { lockFile: "/l" });
+  assert.ok(argv.includes("--v8-flags=--max-old-space-size=512"));
+  const deny = argv.find((a) => a.startsWith("--deny-write="))?.slice(13).split(",") ?? [];
+  for (const p of ["/w/.git", "/w/.vscode", "/w/.mcp.json", "/w/.envrc", "/w/.bashrc"]) {
+    assert.ok(deny.includes(p), p);
+  }
+  // The manifest's ask raises the heap cap; explicit caps and paths replace the defaults.
+  const asked = { ...empty, manifest: { limits: { heapMb: 2048 } } } as typeof empty;
+  assert.ok(
+    denoRunArgs(asked, { lockFile: "/l" }).includes("--v8-flags=--max-old-space-size=2048"),
+  );
+  const given = denoRunArgs({ ...empty, write: ["/w"] }, {
+    lockFile: "/l",
+    limits: { heapMb: 100, memoryMb: 200 },
+    denyWrite: ["/w/sub/.vscode"],
+  });
+  assert.ok(given.includes("--v8-flags=--max-old-space-size=100"));
+  assert.ok(given.includes("--deny-write=/w/sub/.vscode"));
+  // No write grant: nothing to protect.
+  assert.ok(!denoRunArgs(empty, { lockFile: "/l" }).some((a) => a.startsWith("--deny-write")));
 });

@@ -12,6 +12,8 @@ import { checkHostAddresses, type CheckHostAddressesOptions } from "../policy/ne
 import { CacheError, prepareDirs, pull, startCacheCheck } from "./pull.ts";
 import type { PendingSealCheck } from "./_cache_seal.ts";
 import type { ResolvedServer } from "../policy/resolve.ts";
+import { effectiveLimits, prlimitCommand, type ResourceLimits } from "./resource_caps.ts";
+import { serverProtectedPaths } from "./write_protection.ts";
 
 /** Everything needed to start a server process; what `--dry-run` prints. */
 export interface LaunchPlan {
@@ -35,11 +37,24 @@ export interface DenoLaunchPlanOptions {
   source?: Record<string, string>;
   /** Registry overrides (`JSR_URL`, `NPM_CONFIG_REGISTRY`). */
   registries?: Record<string, string>;
+  /** The user's memory caps for every server (a manifest may raise them for its server). */
+  limits?: Partial<ResourceLimits>;
+  /**
+   * The `prlimit` program that caps the process's memory (see `findPrlimit`); `null`: no
+   * process cap (only the heap is capped). Default: none, so that a plan stays pure; the native
+   * sandbox finds it.
+   */
+  prlimit?: string | null;
+  /** Where notes go (a write grant too large to scan whole); defaults to stderr. */
+  progress?: (line: string) => void;
 }
 
 /**
  * Builds the native launch plan for a server: `deno run` with the hardened flags, from the
- * neutral working directory, with an environment built from scratch. Creates nothing.
+ * neutral working directory, with an environment built from scratch; with a heap cap, and under
+ * `prlimit --data` when given one (see `prlimitCommand`). Protected paths inside the write
+ * grants are denied to writes, also those deeper in the grants (see `findNestedProtected`).
+ * Creates nothing; reads the write grants' folders.
  *
  * @param server A resolved server.
  * @param options Cache root, Deno binary, environment.
@@ -58,9 +73,18 @@ export interface DenoLaunchPlanOptions {
  */
 export function denoLaunchPlan(server: ResolvedServer, options: DenoLaunchPlanOptions): LaunchPlan {
   const dirs = serverDirs(server.name, server.specifier, options.cacheRoot);
+  const limits = effectiveLimits({ user: options.limits, manifest: server.manifest?.limits });
+  const deno = options.deno ?? Deno.execPath();
+  const denoArgs = denoRunArgs(server, {
+    lockFile: dirs.lockFile,
+    limits,
+    denyWrite: serverProtectedPaths(server, { note: options.progress }),
+  });
+  const command = options.prlimit
+    ? prlimitCommand(options.prlimit, limits, [deno, ...denoArgs])
+    : { program: deno, args: denoArgs };
   return {
-    program: options.deno ?? Deno.execPath(),
-    args: denoRunArgs(server, { lockFile: dirs.lockFile }),
+    ...command,
     env: serverEnv(server, {
       home: dirs.home,
       denoDir: dirs.denoDir,

@@ -110,3 +110,37 @@ Deno.test("denoLaunchPlan() refuses a server that asks for what the launcher set
     );
   }
 });
+
+Deno.test("denoLaunchPlan() runs deno under prlimit with the caps, denying protected paths", async () => {
+  const root = await Deno.makeTempDir();
+  try {
+    await Deno.mkdir(join(root, "site", ".git", "hooks"), { recursive: true });
+    const server = serverFixture({ write: [root], read: [root] });
+    const plan = denoLaunchPlan(server, {
+      cacheRoot: "/c",
+      deno: "/opt/deno",
+      source: {},
+      prlimit: "/usr/bin/prlimit",
+      limits: { heapMb: 300, memoryMb: 700 },
+    });
+    assert.equal(plan.program, "/usr/bin/prlimit");
+    assert.deepEqual(plan.args.slice(0, 4), [
+      `--data=${(700 + 640) * 1048576}`,
+      "--",
+      "/opt/deno",
+      "run",
+    ]);
+    assert.ok(plan.args.includes("--v8-flags=--max-old-space-size=300"));
+    const deny = plan.args.find((a) => a.startsWith("--deny-write="))!.split("=")[1].split(",");
+    // The folders that hold hooks are denied whole natively, at the top and deeper down.
+    for (const p of [".git", ".github", ".config", ".vscode", "site/.git"]) {
+      assert.ok(deny.includes(join(root, p)), p);
+    }
+    // No prlimit: deno itself, the heap still capped.
+    const bare = denoLaunchPlan(server, { cacheRoot: "/c", deno: "/opt/deno", source: {} });
+    assert.equal(bare.program, "/opt/deno");
+    assert.ok(bare.args.includes("--v8-flags=--max-old-space-size=512"));
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});

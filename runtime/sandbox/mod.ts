@@ -42,7 +42,19 @@ export {
   denoRunArgs,
   type DenoRunArgsOptions,
   permissionFlags,
+  type PermissionFlagsOptions,
 } from "./flags.ts";
+
+// Memory caps and write protection inside grants.
+export {
+  type CapHitContext,
+  capHitMessage,
+  DEFAULT_LIMITS,
+  effectiveLimits,
+  type EffectiveLimitsOptions,
+  type ResourceLimits,
+} from "./resource_caps.ts";
+export { PROTECTED_WRITE_PATHS, protectedWritePaths } from "./write_protection.ts";
 
 // The cache: folders, pull and verification.
 export { cacheRoot, type CacheRootOptions, type ServerDirs, serverDirs } from "./cache_dirs.ts";

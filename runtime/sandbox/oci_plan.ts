@@ -65,7 +65,7 @@ export function ociRunArgs(server: ResolvedServer, options: OciRunOptions = {}):
   const values = { ...(options.env ?? server.envValues), ...options.egress?.env };
   return [
     ...serverRunHead(server, options, network),
-    ...grantMounts(server, options.egress?.readOnlyPaths ?? []),
+    ...grantMounts(server, options.egress?.readOnlyPaths ?? [], [], options.protectedPaths),
     ...(options.envFile === undefined ? [] : ["--env-file", checkEnvFile(options.envFile)]),
     ...envArgs(RUN_ENV, values, options.passEnv ?? defaultPassEnv(server, values)),
     reference,

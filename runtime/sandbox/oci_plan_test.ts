@@ -63,3 +63,15 @@ Deno.test("DockerSandbox.plan() plans oci: and pypi: packages in their own conta
   const standalone = sandbox.plan(server(), { standalone: true });
   assert.ok(!standalone.args.some((a) => a.startsWith("mcp-run.launcher")));
 });
+
+Deno.test("ociRunArgs() mounts protected paths read-only over a write grant", () => {
+  const argv = ociRunArgs(server({ write: ["/w"] }), {
+    protectedPaths: ["/w/.git/hooks", "/w/.vscode", "/w"],
+  });
+  const mounts = argv.filter((_, i) => argv[i - 1] === "--mount");
+  assert.deepEqual(mounts, [
+    "type=bind,src=/w,dst=/w",
+    "type=bind,src=/w/.git/hooks,dst=/w/.git/hooks,readonly",
+    "type=bind,src=/w/.vscode,dst=/w/.vscode,readonly",
+  ]);
+});

@@ -171,7 +171,7 @@ export function pythonRunArgs(server: ResolvedServer, options: PythonRunOptions)
     ...serverRunHead(server, options, network),
     "--mount",
     codeMount(options.codeDir, PYTHON_CODE_DIR, true),
-    ...grantMounts(server, options.egress?.readOnlyPaths ?? [], RESERVED),
+    ...grantMounts(server, options.egress?.readOnlyPaths ?? [], RESERVED, options.protectedPaths),
     ...(options.envFile === undefined ? [] : ["--env-file", checkEnvFile(options.envFile)]),
     ...envArgs(RUN_ENV, values, options.passEnv ?? defaultPassEnv(server, values)),
     "--entrypoint",

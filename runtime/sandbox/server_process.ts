@@ -28,6 +28,15 @@ export interface SpawnServerOptions {
    * new refused access as it happens.
    */
   audit?: AuditChannel;
+  /**
+   * Explains an exit the server's own output does not (a memory cap that stopped it, say): once
+   * it has exited and its stderr ended, a line returned is passed to `onStderr` and ends the
+   * stderr tail (so an exit error quotes it), before {@linkcode ServerProcess.stderrEnded} settles
+   * and {@linkcode ServerProcess.stop} returns. `stopped` tells whether the launcher stopped it.
+   */
+  explainExit?: (status: Deno.CommandStatus, stderrTail: string, stopped: boolean) =>
+    | string
+    | undefined;
 }
 
 /** Thrown (or reported) when a server exits; carries its exit code and the end of its stderr. */
@@ -66,13 +75,18 @@ export class ServerProcess {
   #stopping?: Promise<Deno.CommandStatus>;
   #audit?: AuditChannel;
   #finishing?: Promise<void>;
+  #exited = false;
+  #stoppedLive = false;
   /** The server's stdout, split into bounded lines. */
   readonly lines: ReadableStream<SplitLine>;
   /** Resolves when the process has exited. */
   readonly status: Promise<Deno.CommandStatus>;
   /** A name for messages. */
   readonly name: string;
-  /** Resolves when the server's stderr has ended: every line it wrote is in the tail. */
+  /**
+   * Resolves when the server's stderr has ended: every line it wrote is in the tail (and, with
+   * `explainExit`, once it has exited and its exit was explained).
+   */
   readonly stderrEnded: Promise<void>;
 
   /** Use {@linkcode spawnServer}. */
@@ -84,6 +98,7 @@ export class ServerProcess {
     this.#writer.closed.catch(() => {});
     this.lines = child.stdout.pipeThrough(new LineSplitter(options.maxLineBytes));
     this.status = child.status;
+    this.status.then(() => this.#exited = true, () => this.#exited = true);
     this.#audit = options.audit;
     // The log is complete once everything the process ran is gone (a container removed), also
     // when it exits without a stop.
@@ -96,7 +111,7 @@ export class ServerProcess {
     }
     const onStderr = options.onStderr ?? ((line: string) => console.error(line));
     const maxLine = options.maxStderrLineBytes ?? 8192;
-    this.stderrEnded = child.stderr.pipeThrough(new LineSplitter(maxLine)).pipeTo(
+    const piped = child.stderr.pipeThrough(new LineSplitter(maxLine)).pipeTo(
       new WritableStream({
         write: (piece) => {
           const text = piece.kind === "line"
@@ -107,6 +122,15 @@ export class ServerProcess {
         },
       }),
     ).catch(() => {});
+    const explain = options.explainExit;
+    // The explanation is the last stderr line: in the tail (an exit error quotes it) once the
+    // stream has ended.
+    this.stderrEnded = !explain ? piped : piped.then(async () => {
+      const line = explain(await this.status, this.stderrTail, this.#stoppedLive);
+      if (!line) return;
+      this.#tail = (this.#tail + line + "\n").slice(-this.#tailBytes);
+      onStderr(line);
+    }).catch(() => {});
   }
 
   /** The process id. */
@@ -150,6 +174,7 @@ export class ServerProcess {
    * @param signal The signal.
    */
   kill(signal: Deno.Signal = "SIGTERM"): void {
+    if (!this.#exited) this.#stoppedLive = true;
     try {
       this.#child.kill(signal);
     } catch { /* already gone */ }
@@ -163,6 +188,7 @@ export class ServerProcess {
    * @returns How the process exited.
    */
   stop(graceMs = 2000): Promise<Deno.CommandStatus> {
+    if (!this.#exited) this.#stoppedLive = true;
     this.#stopping ??= (async () => {
       await this.#writer.close().catch(() => {});
       for (const signal of ["SIGTERM", "SIGKILL"] as const) {
@@ -177,6 +203,11 @@ export class ServerProcess {
       }
       const status = await this.status;
       await this.#finish();
+      // The explanation, if any, is printed before stop returns; a child the server left behind
+      // may hold stderr open, so not for long.
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([this.stderrEnded, new Promise((r) => timer = setTimeout(r, 1000))]);
+      clearTimeout(timer);
       return status;
     })();
     return this.#stopping;

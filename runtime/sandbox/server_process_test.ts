@@ -199,3 +199,29 @@ Deno.test("ServerProcess closes its audit channel only after released(), with or
     await Deno.remove(cacheRoot, { recursive: true });
   }
 });
+
+Deno.test("spawnServer() explains an exit once stderr ended, and says when it was stopped", async () => {
+  const plan = (script: string) => ({
+    program: "/bin/sh",
+    args: ["-c", script],
+    env: {},
+    cwd: "/",
+  });
+  const seen: [number, string, boolean][] = [];
+  const lines: string[] = [];
+  const explainExit = (status: Deno.CommandStatus, tail: string, stopped: boolean) => {
+    seen.push([status.code, tail, stopped]);
+    return `explained ${status.code}`;
+  };
+  const died = spawnServer("x", plan("echo 'Reached heap limit' >&2; exit 3"), {
+    explainExit,
+    onStderr: (line) => lines.push(line),
+  });
+  await died.status;
+  await died.stop();
+  assert.deepEqual(seen, [[3, "Reached heap limit", false]]);
+  assert.deepEqual(lines, ["Reached heap limit", "explained 3"]);
+  const stopped = spawnServer("y", plan("exec sleep 30"), { explainExit, onStderr: () => {} });
+  await stopped.stop(200);
+  assert.equal(seen[1][2], true);
+});

@@ -1,0 +1,93 @@
+/**
+ * Write protection inside write grants for `pypi:` and `oci:` servers, which have no Deno to deny
+ * paths: the malicious Python fixture (as a wheel, and as an image), granted a project folder,
+ * tries to overwrite a git hook, the repository's config and a shell start-up file. The canary: the read-only mounts
+ * over those existing paths keep them unchanged. The positive control: an ordinary file in the
+ * same grant is written, with the folder owner's ownership.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import type { ResolvedServer } from "../runtime/policy/resolve.ts";
+import {
+  evilOptions,
+  evilProblem,
+  evilServer,
+  launchEvil,
+  pullEvil,
+  pullEvilImage,
+} from "./_evil_container.ts";
+
+const problem = await evilProblem();
+if (problem) console.error(`write_protection_container_test.ts: skipping, ${problem}`);
+/** The folder's owner when the tests run as root: the container runs as it. */
+const OWNER = 4242;
+
+/** Pulls the fixture as a `pypi:` wheel or an `oci:` image, granted `proj`; its cleanup. */
+async function pulled(
+  kind: "pypi" | "oci",
+  proj: string,
+  cache: string,
+): Promise<{ server: ResolvedServer; cleanup: () => void }> {
+  const grants = { name: `write-guard-${kind}`, write: [proj] };
+  if (kind === "pypi") {
+    const server = evilServer(grants, cache);
+    await pullEvil(server, cache);
+    return { server, cleanup: () => {} };
+  }
+  const { server, reference } = await pullEvilImage(grants, evilOptions(cache));
+  const cleanup = () => new Deno.Command("docker", { args: ["rmi", reference] }).outputSync();
+  return { server, cleanup };
+}
+
+for (const kind of ["pypi", "oci"] as const) {
+  Deno.test({
+    name: `docker keeps hooks, git config and shell files in a ${kind}: server's grant read-only`,
+    ignore: problem !== undefined,
+    sanitizeResources: false,
+    sanitizeOps: false,
+    fn: async () => {
+      const work = Deno.makeTempDirSync({
+        dir: "/var/tmp",
+        prefix: `mcp-run-write-guard-${kind}-`,
+      });
+      try {
+        const proj = join(work, "proj");
+        Deno.mkdirSync(join(proj, ".git", "hooks"), { recursive: true });
+        const canaries: Record<string, string> = {
+          ".git/config": "[core]\n",
+          ".bashrc": "# the user's own\n",
+          ".git/hooks/pre-commit": "#!/bin/sh\nexit 0\n",
+        };
+        for (const [file, text] of Object.entries(canaries)) {
+          Deno.writeTextFileSync(join(proj, file), text);
+        }
+        if (Deno.uid() === 0) {
+          const out = await new Deno.Command("chown", { args: ["-R", `${OWNER}:${OWNER}`, proj] })
+            .output();
+          assert.equal(out.code, 0);
+        }
+        const cache = join(work, "cache");
+        const { server, cleanup } = await pulled(kind, proj, cache);
+        try {
+          await using evil = await launchEvil(server, evilOptions(cache));
+          for (const file of Object.keys(canaries)) {
+            const report = await evil.call("write_file", { path: join(proj, file) });
+            assert.equal(report.ok, false, `${file}: ${JSON.stringify(report)}`);
+            assert.equal(report.errno, "EROFS", JSON.stringify(report));
+          }
+          const notes = await evil.call("write_file", { path: join(proj, "notes.txt") });
+          assert.equal(notes.ok, true, JSON.stringify(notes));
+        } finally {
+          cleanup();
+        }
+        for (const [file, text] of Object.entries(canaries)) {
+          assert.equal(Deno.readTextFileSync(join(proj, file)), text, file);
+        }
+        const written = Deno.statSync(join(proj, "notes.txt"));
+        assert.equal(written.uid, Deno.uid() === 0 ? OWNER : Deno.uid());
+      } finally {
+        await Deno.remove(work, { recursive: true });
+      }
+    },
+  });
+}

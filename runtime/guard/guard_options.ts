@@ -11,6 +11,7 @@ import type { AuditLog } from "./audit_log.ts";
 export type { GuardStage };
 import { notificationLimit, serverRequestCheck } from "./supervision.ts";
 import { pinStage } from "./pins.ts";
+import { contentScrub } from "./content_scrub.ts";
 import { DEFAULT_SCAN_MODE, type ScanMode } from "./scan.ts";
 import { scanStage } from "./scan_stage.ts";
 import { toolFilter, toolFilterLayers } from "./tool_filter.ts";
@@ -64,6 +65,8 @@ export function guardStages(server: ResolvedServer, options: GuardOptions): Guar
   // The filter first: a tool the user left out is neither scanned nor reported.
   if (filter.active) stages.push(toolFilterStage(filter));
   stages.push(scanStage({ mode: options.scan ?? server.manifest?.scan ?? DEFAULT_SCAN_MODE }));
+  // What the server says at run time loses the same hiding characters its definitions do.
+  stages.push(contentScrub());
   // Last: every answer, the stages' own included, is recorded as the client received it.
   if (options.audit) stages.push(options.audit.stage());
   return stages;

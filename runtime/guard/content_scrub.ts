@@ -43,8 +43,9 @@ const SUSPECT = new RegExp(
   "u",
 );
 
-/** What one cleaning removed. */
-interface Removed {
+/** What cleaning removed, added up over the texts of one message. */
+export interface Removed {
+  /** Characters removed. */
   count: number;
   /** The ASCII the removed tag characters spelled. */
   spelled: string;

@@ -26,7 +26,7 @@ export {
   ServerAnswerError,
 } from "./guard.ts";
 export { GuardedTransport } from "./guarded_transport.ts";
-export { contentScrub, scrubText } from "./content_scrub.ts";
+export { contentScrub, type Removed, scrubText } from "./content_scrub.ts";
 export {
   type AuditEvent,
   type AuditLineSink,

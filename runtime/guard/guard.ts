@@ -69,6 +69,9 @@ interface Own {
 
 const encoder = new TextEncoder();
 
+/** Client requests the stages judge by their parameters (a name, a URI). */
+const JUDGED_USES = new Set(["tools/call", "prompts/get", "resources/read"]);
+
 /** The byte size of a message's JSON text. */
 function sizeOf(message: Message): number {
   return encoder.encode(JSON.stringify(message)).length;
@@ -159,8 +162,8 @@ export class Guard {
       clientInit: undefined,
       serverInit: undefined,
       request: (method, params) => this.#request(method, params),
-      toClient: (message) => void this.#sinks.toClient(message),
-      toServer: (message) => void this.#sinks.toServer(message),
+      toClient: (message) => this.#toClientQuietly(message),
+      toServer: (message) => this.#toServerQuietly(message),
       stopServer: (reason) => this.#sinks.stopServer(reason),
       log: (line) => this.#sinks.log(`mcp-run: ${settings.server}: ${line}`),
     }, initFields);
@@ -189,6 +192,21 @@ export class Guard {
    */
   async fromClient(message: Message, raw?: Uint8Array): Promise<void> {
     const isRequest = typeof message.method === "string" && isId(message.id);
+    if (typeof message.method === "string" && !isRequest) {
+      // A call sent as a notification, or with a null id, would reach the server unjudged.
+      if ("id" in message || !message.method.startsWith("notifications/")) {
+        return this.#drop("requests without a valid id", "client");
+      }
+    }
+    if (isRequest && this.#open.has(message.id as RequestId)) {
+      // Its answer could not be told from the open one's, nor judged against the right request.
+      const reply = errorAnswer(
+        message.id as RequestId,
+        GuardErrorCode.Refused,
+        "A request with this id is still open; use a new id",
+      );
+      return await this.#sinks.toClient(reply);
+    }
     if (isRequest) this.#opened(message, raw);
     if (message.method === "notifications/cancelled") this.#cancelled(message);
     let current = message;
@@ -209,7 +227,10 @@ export class Guard {
       this.#clientInit = current.params ?? {};
       this.#initId = message.id as RequestId;
     }
-    await this.#sinks.toServer(current, current === message ? raw : undefined);
+    // A judged use goes as the guard read it: its own bytes could say otherwise to a parser that
+    // reads duplicate keys differently.
+    const judged = message.method !== undefined && JUDGED_USES.has(message.method);
+    await this.#sinks.toServer(current, current === message && !judged ? raw : undefined);
   }
 
   /**
@@ -223,10 +244,15 @@ export class Guard {
       return this.#drop("messages that are not JSON-RPC 2.0");
     }
     const isResponse = message.method === undefined;
+    const answers = ("result" in message ? 1 : 0) + ("error" in message ? 1 : 0);
     let request: Message | undefined;
+    if (!isResponse && (answers > 0 || ("id" in message && !isId(message.id)))) {
+      // A client could read it as an answer, or as a notification no check looked at.
+      return this.#drop("messages that are neither a request, a notification nor a response");
+    }
     if (isResponse) {
-      if (!isId(message.id) || !("result" in message || "error" in message)) {
-        return this.#drop("responses without an id or a result");
+      if (!isId(message.id) || answers !== 1) {
+        return this.#drop("responses without an id or with not exactly one result or error");
       }
       if (this.#own.has(message.id)) return this.#ownAnswered(message);
       request = this.#open.get(message.id)?.request;
@@ -248,7 +274,7 @@ export class Guard {
         continue;
       }
       if ("drop" in verdict) return this.#drop(verdict.drop);
-      return await this.#sinks.toServer(verdict.reply);
+      return this.#toServerQuietly(verdict.reply);
     }
     if (isResponse) {
       const bytes = current === message ? raw : undefined;
@@ -334,7 +360,7 @@ export class Guard {
         "(--request-timeout)",
       GuardErrorCode.RequestTimeout,
     );
-    this.#sinks.toServer({
+    this.#toServerQuietly({
       jsonrpc: "2.0",
       method: "notifications/cancelled",
       params: { requestId: id, reason: "timed out" },
@@ -429,8 +455,28 @@ export class Guard {
       this.#own.set(id, { resolve, reject, timer });
       const message: Message = { jsonrpc: "2.0", id, method };
       if (params) message.params = params;
-      this.#sinks.toServer(message);
+      this.#toServerQuietly(message, (error) => {
+        clearTimeout(timer);
+        this.#own.delete(id);
+        reject(error);
+      });
     });
+  }
+
+  /** Sends to the server where no one awaits the send: a failure is the caller's, never thrown. */
+  #toServerQuietly(message: Message, failed: (error: Error) => void = () => {}): void {
+    try {
+      Promise.resolve(this.#sinks.toServer(message)).catch(failed);
+    } catch (error) {
+      failed(error as Error);
+    }
+  }
+
+  /** Sends to the client where no one awaits the send. */
+  #toClientQuietly(message: Message): void {
+    try {
+      Promise.resolve(this.#sinks.toClient(message)).catch(() => {});
+    } catch { /* the client went away */ }
   }
 
   #ownAnswered(message: Message): void {

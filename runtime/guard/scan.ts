@@ -182,6 +182,9 @@ function join(path: string, key: string): string {
 
 type FindingAt = Omit<Finding, "definition" | "name">;
 
+/** The fields a definition is named and called by. */
+const IDENTIFIER_PATHS = new Set(Object.values(IDENTIFIER));
+
 /** Cleans one string and reports what it held; keys are checked for hidden characters only. */
 function scanString(
   text: string,
@@ -195,9 +198,12 @@ function scanString(
     if (hit.hidden !== undefined) finding.hidden = excerpt(hit.hidden, 0, 200);
     report(finding);
   }
+  // Tabs and line breaks are fine in a description, never in a name: a rule matches names whole.
+  const lineBreak = IDENTIFIER_PATHS.has(path) ? text.search(/[\t\n\r]/u) : -1;
+  if (lineBreak >= 0) report({ path, kind: "control", excerpt: excerpt(text, lineBreak) });
   if (ownTools === undefined) return clean;
   const spelled = hits.find((h) => h.hidden !== undefined)?.hidden;
-  for (const [text, inHidden] of [[clean, false], [spelled, true]] as const) {
+  for (const [text, inHidden] of [[foldForRules(clean), false], [spelled, true]] as const) {
     if (text === undefined) continue;
     for (const hit of firstOfEachRule(instructionHits(text, ownTools))) {
       const at = excerpt(text, hit.at, hit.length);
@@ -207,6 +213,75 @@ function scanString(
     }
   }
   return clean;
+}
+
+/** Latin letters other scripts draw alike, so "ignorе" with a Cyrillic "е" reads as it looks. */
+const CONFUSABLE: Record<string, string> = {
+  "а": "a",
+  "в": "b",
+  "е": "e",
+  "к": "k",
+  "м": "m",
+  "н": "h",
+  "о": "o",
+  "р": "p",
+  "с": "c",
+  "т": "t",
+  "у": "y",
+  "х": "x",
+  "і": "i",
+  "ј": "j",
+  "ѕ": "s",
+  "ԁ": "d",
+  "ɡ": "g",
+  "ո": "n",
+  "α": "a",
+  "ε": "e",
+  "ι": "i",
+  "κ": "k",
+  "ν": "v",
+  "ο": "o",
+  "ρ": "p",
+  "τ": "t",
+  "υ": "u",
+  "χ": "x",
+  "А": "A",
+  "В": "B",
+  "Е": "E",
+  "К": "K",
+  "М": "M",
+  "Н": "H",
+  "О": "O",
+  "Р": "P",
+  "С": "C",
+  "Т": "T",
+  "Х": "X",
+  "І": "I",
+  "Ј": "J",
+  "Ѕ": "S",
+  "Α": "A",
+  "Β": "B",
+  "Ε": "E",
+  "Ι": "I",
+  "Κ": "K",
+  "Μ": "M",
+  "Ν": "N",
+  "Ο": "O",
+  "Ρ": "P",
+  "Τ": "T",
+  "Χ": "X",
+  "Υ": "Y",
+};
+const CONFUSABLES = new RegExp(`[${Object.keys(CONFUSABLE).join("")}]`, "gu");
+
+/**
+ * Text as the instruction rules read it: compatibility forms folded (full-width "＜ＩＭＰＯＲＴＡＮＴ＞"
+ * is "<IMPORTANT>"), combining marks dropped ("i̶gnore"), look-alike letters read as Latin.
+ */
+function foldForRules(text: string): string {
+  if (!/[^\t\n\r\u0020-\u007e]/u.test(text)) return text;
+  return text.normalize("NFKD").replace(/\p{M}/gu, "").normalize("NFKC")
+    .replace(CONFUSABLES, (char) => CONFUSABLE[char]);
 }
 
 /** One hit per rule: `<IMPORTANT>…</IMPORTANT>` or `~/.ssh/id_rsa` is one finding, not three. */

@@ -10,7 +10,7 @@ import type { GuardContext, GuardStage, Message, Verdict } from "./stage.ts";
 
 /** Options for {@linkcode notificationLimit}. */
 export interface NotificationLimitOptions {
-  /** Notifications per second passed on over time. Default 100. */
+  /** Notifications and requests per second passed on over time. Default 100. */
   perSecond?: number;
   /** Notifications passed on at once before the rate applies. Default 500. */
   burst?: number;
@@ -19,8 +19,10 @@ export interface NotificationLimitOptions {
 }
 
 /**
- * A stage that passes the server's notifications at a bounded rate (a token bucket) and drops
- * the rest; each drop is counted by the guard.
+ * A stage that passes the server's notifications and requests (ping included) at a bounded rate
+ * (a token bucket): a notification over it is dropped and counted by the guard, a request over it
+ * is answered with an error. A list change passes at most once a second, never held back by a
+ * flood, since the checks after this one list again on it.
  *
  * @param options The rate and burst.
  * @returns The stage.
@@ -39,19 +41,36 @@ export function notificationLimit(options: NotificationLimitOptions = {}): Guard
   const now = options.now ?? Date.now;
   let tokens = burst;
   let last = now();
+  const changed = new Map<string, number>();
   return {
     name: "notification-limit",
     fromServer(message: Message): Verdict {
-      if (message.method === undefined || message.id !== undefined) return { pass: message };
+      if (message.method === undefined) return { pass: message };
       const t = now();
+      if (message.method.endsWith("/list_changed") && message.id === undefined) {
+        // Never starved by a flood (the checks after this one relist on it), but one a second.
+        if (t - (changed.get(message.method) ?? -Infinity) < 1000) {
+          return { drop: "list changes within a second of the last" };
+        }
+        changed.set(message.method, t);
+        return { pass: message };
+      }
       tokens = Math.min(burst, tokens + ((t - last) / 1000) * perSecond);
       last = t;
-      if (tokens < 1) return { drop: `notifications over ${perSecond} a second` };
-      tokens -= 1;
-      return { pass: message };
+      if (tokens >= 1) {
+        tokens -= 1;
+        return { pass: message };
+      }
+      if (message.id === undefined) return { drop: `notifications over ${perSecond} a second` };
+      // A request over the rate is answered, so the server does not wait for it.
+      const error = { code: TOO_MANY, message: `More than ${perSecond} messages a second` };
+      return { reply: { jsonrpc: "2.0", id: message.id, error } };
     },
   };
 }
+
+/** The error a server request over the rate gets. */
+const TOO_MANY = -32000;
 
 /** The client capability each server request needs (`ping` needs none). */
 const NEEDS: Record<string, string | null> = {
@@ -83,9 +102,7 @@ export function serverRequestCheck(): GuardStage {
   return {
     name: "server-requests",
     fromServer(message: Message, _request, context: GuardContext): Verdict {
-      if (message.method === undefined || message.id === undefined || message.id === null) {
-        return { pass: message };
-      }
+      if (message.method === undefined || message.id === undefined) return { pass: message };
       const why = refusal(message.method, context);
       if (why === undefined) return { pass: message };
       context.log(`refused the server's ${message.method} request: ${why}`);

@@ -82,7 +82,8 @@ export function toolPatternProblem(pattern: string): string | undefined {
 /** A glob as a regular expression: `*` is any run of characters, the rest is literal. */
 function globRegExp(pattern: string): RegExp {
   const body = pattern.split("*").map((part) => part.replace(/[.\-/]/gu, "\\$&")).join(".*");
-  return new RegExp(`^${body}$`, "u");
+  // "s": a name with a line break in it is still matched whole.
+  return new RegExp(`^${body}$`, "su");
 }
 
 /**

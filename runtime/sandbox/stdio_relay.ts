@@ -72,7 +72,7 @@ export async function relayStdio(
   });
   const gate = new Gate(options.gate, server);
   const fromServer = serverToClient(server, guard, gate, log);
-  const fromClient = clientToServer(options.input ?? Deno.stdin.readable, server, guard, {
+  const fromClient = clientToServer(options.input ?? Deno.stdin.readable, guard, {
     maxLineBytes: options.maxLineBytes,
     log,
     output,
@@ -94,6 +94,8 @@ export async function relayStdio(
 }
 
 const encoder = new TextEncoder();
+/** JSON-RPC "parse error". */
+const PARSE_ERROR = -32700;
 
 function encode(message: Message): Uint8Array {
   return encoder.encode(JSON.stringify(message));
@@ -176,7 +178,6 @@ async function serverToClient(
 /** Passes the client's lines through the guard to the server. */
 async function clientToServer(
   input: ReadableStream<Uint8Array>,
-  server: ServerProcess,
   guard: Guard,
   options: { maxLineBytes?: number; log: (line: string) => void; output: ClientOutput },
 ): Promise<void> {
@@ -201,7 +202,10 @@ async function clientToServer(
         );
       } else if (value && typeof value === "object") {
         await guard.fromClient(value as Message, piece.bytes);
-      } else await server.send(piece.bytes); // not JSON: the server answers it as it would
+      } else if (piece.bytes.some((byte) => byte > 32)) {
+        // Not JSON to the guard, but perhaps to a laxer parser (NaN, comments): never passed on.
+        await options.output.message(errorAnswer(null, PARSE_ERROR, "Parse error: not JSON"));
+      }
     }
   } catch { /* the server's stdin closed: it is exiting */ }
 }

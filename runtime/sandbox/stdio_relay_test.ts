@@ -90,13 +90,13 @@ Deno.test("relayStdio() fails every open request when the server exits", async (
   const relay = relayStdio(server(), { input: c.input, output: c.output, log: () => {} });
   await c.say({ jsonrpc: "2.0", id: 1, method: "slow" });
   await c.say({ jsonrpc: "2.0", id: "two", method: "slow" });
-  await c.say({ jsonrpc: "2.0", method: "exit" });
+  await c.say({ jsonrpc: "2.0", id: 3, method: "exit" });
   const status = await relay;
   assert.equal(status.code, 4);
   const errors = c.heard().filter((m) => (m as { error?: unknown }).error);
   assert.deepEqual(
     errors,
-    [1, "two"].map((id) => ({
+    [1, "two", 3].map((id) => ({
       jsonrpc: "2.0",
       id,
       error: { code: -32603, message: 'Server "fixture" exited with code 4 before answering' },

@@ -75,6 +75,34 @@ for (const mode of ["native", "docker"] as const) {
   });
 
   Deno.test({
+    name:
+      `mcp-run run (${mode}) keeps floods in odd shapes (null ids, results, pings) from the client`,
+    ignore,
+    fn: async () => {
+      const control = unguarded();
+      await control.initialize();
+      await control.call("tools/call", { name: "sneak", arguments: {} });
+      await control.end();
+      const pings = (c: RawClient) => c.received.filter((m) => m.method === "ping").length;
+      assert.equal(notes(control), 10_000, "unguarded, every odd notification arrives");
+      assert.equal(pings(control), 5_000);
+
+      const client = launcher(mode);
+      try {
+        await client.initialize();
+        const answer = await client.call("tools/call", { name: "sneak", arguments: {} });
+        assert.equal(text(answer), "sneaked");
+        assert.equal(notes(client), 0, "no odd-shaped notification passed");
+        assert.ok(pings(client) <= 1_000, `${pings(client)} of 5 000 pings reached the client`);
+        await client.end();
+        assert.match(client.stderr, /dropped messages that are neither a request, a notification/);
+      } finally {
+        await client.kill();
+      }
+    },
+  });
+
+  Deno.test({
     name: `mcp-run run (${mode}) drops junk lines and answers to unknown or answered ids`,
     ignore,
     fn: async () => {

@@ -18,6 +18,15 @@ const dockerSkip = await dockerProblem("guard_serve_test.ts: docker cases skip")
 const MANIFEST = join(ROOT, "tests", "testdata", "guard", "protocol.jsonc");
 const cache = removeOnExit(tempDir("mcp-run-guard-serve-"));
 
+/** Waits (up to 10 s) for serve's stderr to show a line. */
+async function stderrShows(served: { stderr: () => string }, pattern: RegExp): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (!pattern.test(served.stderr()) && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  assert.match(served.stderr(), pattern);
+}
+
 for (const mode of ["native", "docker"] as const) {
   for (const sessions of ["isolated", "shared"] as const) {
     Deno.test({
@@ -44,9 +53,14 @@ for (const mode of ["native", "docker"] as const) {
           assert.equal(await callText(client, "flood", { count: 20_000 }), "flooded");
           assert.ok(heard > 0 && heard <= 2_000, `${heard} of 20 000 notifications arrived`);
           assert.match(await callText(client, "sample"), /^sampling\/createMessage: error -32601/);
+          // The SDK client would answer these itself: the guard's own notices show who did.
           if (sessions === "isolated") {
-            assert.match(served.stderr(), /client did not declare the "sampling" capability/);
+            await stderrShows(served, /client did not declare the "sampling" capability/);
           }
+          await stderrShows(
+            served,
+            /refused the server's x-fixture\/steal request: not a request MCP servers may make/,
+          );
           await client.close();
           // Positive control: a client that offers sampling and elicitation gets asked.
           const { client: offering } = await connectClient({ url: served.url });

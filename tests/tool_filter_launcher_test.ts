@@ -44,9 +44,12 @@ Deno.test("mcp-run install --form launcher writes an entry that filters and scan
       assert.deepEqual(allStrings(tools).filter((s) => HIDDEN.test(s)), []);
       await assert.rejects(client.callTool({ name: "delete_all", arguments: {} }), /excluded/);
       await assert.rejects(client.callTool({ name: "weather", arguments: {} }), /poisoning scan/);
+      // Positive control: a call the guard lets through this entry reaches the server's canary.
+      await client.callTool({ name: "add", arguments: { a: 1, b: 2 } });
     } finally {
       await client.close();
     }
+    assert.equal(scene.called("add"), true, "the canary can fire through this entry");
     assert.equal(scene.called("delete_all"), false);
     assert.equal(scene.called("weather"), false);
   } finally {

@@ -30,16 +30,17 @@ export interface CleanedText {
   hits: HiddenHit[];
 }
 
-// Terminal escape sequences are removed whole, so no "[31m" is left for a terminal or a model.
-const ESCAPE_SEQUENCE = new RegExp(
-  [
-    String.raw`(\u001b\[|\u009b)[0-?]*[ -/]*[@-~]`, // CSI
-    String
-      .raw`(\u001b[\]P_^X]|[\u009d\u0090\u009f\u009e\u0098])[^\u0007\u001b\u009c]{0,4096}(\u0007|\u001b\\|\u009c)?`, // OSC, DCS, APC, PM, SOS
-    String.raw`\u001b[ -/]*[0-~]`, // other ESC sequences
-  ].join("|"),
-  "gu",
-);
+/**
+ * Terminal escape sequences, as a pattern to be removed whole, so no "[31m" is left for a
+ * terminal or a model: CSI; OSC, DCS, APC, PM and SOS (bounded); any other ESC sequence.
+ */
+export const ESCAPE_SEQUENCE_PATTERN: string = [
+  String.raw`(?:\u001b\[|\u009b)[0-?]*[ -/]*[@-~]`,
+  String
+    .raw`(?:\u001b[\]P_^X]|[\u009d\u0090\u009f\u009e\u0098])[^\u0007\u001b\u009c]{0,4096}(?:\u0007|\u001b\\|\u009c)?`,
+  String.raw`\u001b[ -/]*[0-~]`,
+].join("|");
+const ESCAPE_SEQUENCE = new RegExp(ESCAPE_SEQUENCE_PATTERN, "gu");
 
 const BIDI = /[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/u;
 // deno-lint-ignore no-control-regex

@@ -2,14 +2,16 @@
  * What a server says at run time, cleaned as its definitions are: tool results, resource and
  * prompt contents, completions, notifications and the server's requests to the client lose the
  * characters that hide text from the person reading along — Unicode tag characters (which spell
- * ASCII no one sees: "ASCII smuggling"), bidirectional controls (which reorder what is shown) and
- * terminal escapes and other control characters. Characters that real text uses stay: zero-width
- * joiners and non-joiners (emoji, Persian, Indic scripts) and the tag sequence of a subdivision
- * flag emoji. The list answers and `initialize` are the poisoning scan's to clean.
+ * ASCII no one sees: "ASCII smuggling"), the variation selectors beyond the emoji ones (which
+ * carry bytes the same way), bidirectional embeddings, overrides and isolates (which reorder what
+ * is shown) and terminal escapes and other control characters. Characters that real text uses
+ * stay: zero-width joiners and non-joiners (emoji, Persian, Indic scripts), the left-to-right and
+ * right-to-left marks, and the tag sequence of a subdivision flag emoji. The list answers and `initialize` are the poisoning scan's to clean.
  *
  * @module
  */
 import type { GuardContext, GuardStage, Message, Verdict } from "./stage.ts";
+import { ESCAPE_SEQUENCE_PATTERN } from "./_scan_text.ts";
 
 /** The answers the poisoning scan cleans (and judges) instead. */
 const SCANNED = new Set([
@@ -21,25 +23,22 @@ const SCANNED = new Set([
 ]);
 
 // One pass: a subdivision flag (the black flag, two to six tag letters or digits, the cancel tag)
-// is matched first and kept whole; then terminal escape sequences, removed whole so no "[31m" is
-// left behind (CSI; OSC, DCS, APC, PM and SOS, bounded; any other ESC sequence); then tag
-// characters, bidirectional controls, and controls other than tab and line breaks, one by one.
+// is matched first and kept whole; then terminal escape sequences, removed whole; then tag
+// characters, the variation selectors beyond the emoji ones (which carry bytes as tags do),
+// bidirectional embeddings, overrides and isolates, and controls other than tab and line breaks.
 const CLEANING = new RegExp(
   [
     String.raw`(\u{1f3f4}[\u{e0030}-\u{e0039}\u{e0061}-\u{e007a}]{2,6}\u{e007f})`,
-    String.raw`(?:\u001b\[|\u009b)[0-?]*[ -/]*[@-~]`,
+    ESCAPE_SEQUENCE_PATTERN,
     String
-      .raw`(?:\u001b[\]P_^X]|[\u0090\u0098\u009d-\u009f])[^\u0007\u001b\u009c]{0,4096}(?:\u0007|\u001b\\|\u009c)?`,
-    String.raw`\u001b[ -/]*[0-~]`,
-    String
-      .raw`[\u{e0000}-\u{e007f}\u202a-\u202e\u2066-\u2069\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]`,
+      .raw`[\u{e0000}-\u{e007f}\u{e0100}-\u{e01ef}\u202a-\u202e\u2066-\u2069\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]`,
   ].join("|"),
   "gu",
 );
 /** Anything that may need cleaning: most text is plain and passes one test. */
 const SUSPECT = new RegExp(
   String
-    .raw`[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069\u{e0000}-\u{e007f}]`,
+    .raw`[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069\u{e0000}-\u{e01ef}]`,
   "u",
 );
 

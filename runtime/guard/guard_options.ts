@@ -29,8 +29,9 @@ export interface GuardOptions {
   audit?: AuditLog;
   /**
    * Whether the guard checks the server's requests against the client's declared capabilities
-   * (default true). A process shared by several sessions is initialized by the first one only,
-   * so there the HTTP bridge routes each request to a session instead.
+   * (default true); their methods are checked always. A process shared by several sessions is
+   * initialized by the first one only, so there the HTTP bridge routes each request to a session
+   * instead.
    */
   checkServerRequests?: boolean;
   /** `--tools`: only these tools (names or `*` globs, commas allowed); narrows the manifest's. */
@@ -54,7 +55,7 @@ export interface GuardOptions {
  */
 export function guardStages(server: ResolvedServer, options: GuardOptions): GuardStage[] {
   const stages: GuardStage[] = [notificationLimit({ perSecond: options.notificationsPerSecond })];
-  if (options.checkServerRequests !== false) stages.push(serverRequestCheck());
+  stages.push(serverRequestCheck({ capabilities: options.checkServerRequests !== false }));
   // Pins judge what the server offers, after supervision has dropped what is not JSON-RPC.
   stages.push(pinStage({ cacheRoot: options.cacheRoot, approveCommand: options.approveCommand }));
   const filter = toolFilter(toolFilterLayers({

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { Guard, GuardErrorCode } from "./guard.ts";
 import type { Exchange, GuardStage, Message } from "./stage.ts";
+import { notificationLimit } from "./supervision.ts";
 
 /** A guard with recording sinks. */
 function harness(stages: GuardStage[] = [], requestTimeoutMs?: number) {
@@ -100,4 +101,79 @@ Deno.test("Guard.close() fails open requests unless told to leave them", async (
   await left.guard.close("ended", { failOpen: false });
   assert.equal(left.toClient.length, 0);
   await assert.rejects(left.guard.context.request("ping"), /has ended/);
+});
+
+Deno.test("Guard drops server messages that are neither a request, a notification nor a response", async () => {
+  const h = harness();
+  await h.guard.fromClient(call(1, "x"));
+  const shapes: Message[] = [
+    { jsonrpc: "2.0", id: null, method: "notifications/message" },
+    { jsonrpc: "2.0", method: "notifications/message", result: {} },
+    { jsonrpc: "2.0", id: 1, result: {}, error: { code: 1, message: "both" } },
+  ];
+  for (const shape of shapes) await h.guard.fromServer(shape);
+  assert.equal(h.toClient.length, 0, "none reached the client");
+  await h.guard.fromServer({ jsonrpc: "2.0", id: 1, result: {} });
+  assert.equal(h.toClient.length, 1, "the open request is still answered");
+});
+
+Deno.test("Guard refuses a reused open id and a call sent without an id", async () => {
+  const h = harness();
+  await h.guard.fromClient(call(5, "first"));
+  await h.guard.fromClient({ jsonrpc: "2.0", id: 5, method: "ping" });
+  await h.guard.fromClient({ jsonrpc: "2.0", method: "tools/call", params: { name: "rm" } });
+  await h.guard.fromClient({ jsonrpc: "2.0", id: null, method: "tools/call" });
+  assert.deepEqual(h.toServer.map((m) => m.params?.name), ["first"], "only the first call passed");
+  assert.match(h.toClient[0].error?.message ?? "", /still open/);
+});
+
+Deno.test("Guard sends a judged call as it read it, not as its bytes", async () => {
+  const sent: (Uint8Array | undefined)[] = [];
+  const guard = new Guard([], {
+    toClient: () => {},
+    toServer: (_m, raw) => void sent.push(raw),
+    stopServer: () => {},
+    log: () => {},
+  }, { server: "demo" });
+  const bytes = new TextEncoder().encode(
+    '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"rm","name":"ok"}}',
+  );
+  await guard.fromClient(
+    { jsonrpc: "2.0", id: 1, method: "tools/call", params: { name: "ok" } },
+    bytes,
+  );
+  await guard.fromClient({ jsonrpc: "2.0", id: 2, method: "ping" }, new TextEncoder().encode("{}"));
+  assert.equal(sent[0], undefined, "re-encoded from what the checks judged");
+  assert.ok(sent[1] instanceof Uint8Array, "anything else passes as its bytes");
+});
+
+Deno.test("Guard's own request fails, without an unhandled rejection, when the server cannot be written", async () => {
+  const guard = new Guard([], {
+    toClient: () => {},
+    toServer: () => Promise.reject(new Error("BrokenPipe")),
+    stopServer: () => {},
+    log: () => {},
+  }, { server: "demo", requestTimeoutMs: 20 });
+  await assert.rejects(guard.context.request("tools/list"), /BrokenPipe/);
+  guard.context.toServer({ jsonrpc: "2.0", method: "notifications/cancelled" });
+  await guard.fromClient(call(1, "x")).catch(() => {});
+  await new Promise((r) => setTimeout(r, 80)); // the timeout's cancel and ping fail quietly too
+  await guard.close("done");
+});
+
+Deno.test("notificationLimit() answers requests over the rate and lets list changes through once a second", () => {
+  let t = 0;
+  const stage = notificationLimit({ perSecond: 1, burst: 1, now: () => t });
+  const judge = (m: Message) =>
+    stage.fromServer!(m, undefined, {} as never) as Record<string, Message>;
+  const note = { jsonrpc: "2.0", method: "notifications/message" } as Message;
+  assert.ok("pass" in judge(note));
+  assert.ok("drop" in judge(note), "the notification bucket is empty");
+  assert.ok("pass" in judge({ jsonrpc: "2.0", id: 1, method: "ping" }), "requests have their own");
+  assert.equal(judge({ jsonrpc: "2.0", id: 2, method: "ping" }).reply?.error?.code, -32000);
+  const changed = { jsonrpc: "2.0", method: "notifications/tools/list_changed" } as Message;
+  assert.ok("pass" in judge(changed), "not starved by the flood");
+  assert.ok("drop" in judge(changed));
+  t += 1000;
+  assert.ok("pass" in judge(changed));
 });

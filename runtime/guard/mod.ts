@@ -89,6 +89,7 @@ export {
   notificationLimit,
   type NotificationLimitOptions,
   serverRequestCheck,
+  type ServerRequestCheckOptions,
 } from "./supervision.ts";
 export {
   blocks,

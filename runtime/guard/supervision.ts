@@ -37,36 +37,64 @@ export interface NotificationLimitOptions {
  */
 export function notificationLimit(options: NotificationLimitOptions = {}): GuardStage {
   const perSecond = options.perSecond ?? 100;
-  const burst = options.burst ?? 500;
   const now = options.now ?? Date.now;
-  let tokens = burst;
-  let last = now();
+  // Requests have their own bucket: a flood of notifications does not starve them.
+  const notifications = new Bucket(perSecond, options.burst ?? 500, now);
+  const requests = new Bucket(perSecond, options.burst ?? 500, now);
   const changed = new Map<string, number>();
   return {
     name: "notification-limit",
     fromServer(message: Message): Verdict {
       if (message.method === undefined) return { pass: message };
-      const t = now();
       if (message.method.endsWith("/list_changed") && message.id === undefined) {
         // Never starved by a flood (the checks after this one relist on it), but one a second.
+        const t = now();
         if (t - (changed.get(message.method) ?? -Infinity) < 1000) {
           return { drop: "list changes within a second of the last" };
         }
         changed.set(message.method, t);
         return { pass: message };
       }
-      tokens = Math.min(burst, tokens + ((t - last) / 1000) * perSecond);
-      last = t;
-      if (tokens >= 1) {
-        tokens -= 1;
-        return { pass: message };
+      if (message.id === undefined) {
+        if (notifications.take()) return { pass: message };
+        return { drop: `notifications over ${perSecond} a second` };
       }
-      if (message.id === undefined) return { drop: `notifications over ${perSecond} a second` };
+      if (requests.take()) return { pass: message };
       // A request over the rate is answered, so the server does not wait for it.
-      const error = { code: TOO_MANY, message: `More than ${perSecond} messages a second` };
+      const error = { code: TOO_MANY, message: `More than ${perSecond} requests a second` };
       return { reply: { jsonrpc: "2.0", id: message.id, error } };
     },
   };
+}
+
+/** A token bucket. */
+class Bucket {
+  #tokens: number;
+  #last: number;
+  readonly #perSecond: number;
+  readonly #burst: number;
+  readonly #now: () => number;
+
+  constructor(perSecond: number, burst: number, now: () => number) {
+    this.#perSecond = perSecond;
+    this.#burst = burst;
+    this.#now = now;
+    this.#tokens = burst;
+    this.#last = now();
+  }
+
+  /** Takes a token if there is one. */
+  take(): boolean {
+    const t = this.#now();
+    this.#tokens = Math.min(
+      this.#burst,
+      this.#tokens + ((t - this.#last) / 1000) * this.#perSecond,
+    );
+    this.#last = t;
+    if (this.#tokens < 1) return false;
+    this.#tokens -= 1;
+    return true;
+  }
 }
 
 /** The error a server request over the rate gets. */
@@ -83,11 +111,22 @@ const NEEDS: Record<string, string | null> = {
 /** JSON-RPC "method not found": the client cannot take this request. */
 const METHOD_NOT_FOUND = -32601;
 
+/** Options for {@linkcode serverRequestCheck}. */
+export interface ServerRequestCheckOptions {
+  /**
+   * Whether the client's declared capabilities are checked (default true). Without it only the
+   * methods are: a process several sessions share was initialized by the first one alone, so
+   * there the HTTP bridge routes each request to a session instead.
+   */
+  capabilities?: boolean;
+}
+
 /**
  * A stage that passes a server's request to the client only when the client declared the
  * capability it needs in `initialize` (`sampling`, `elicitation`, `roots`; `ping` always);
  * any other request, or one made before `initialize` was answered, gets a JSON-RPC error back.
  *
+ * @param options Whether capabilities are checked, or only methods.
  * @returns The stage.
  * @example
  * ```ts
@@ -98,12 +137,13 @@ const METHOD_NOT_FOUND = -32601;
  * console.log("reply" in (stage.fromServer!(ask, undefined, context) as object)); // true
  * ```
  */
-export function serverRequestCheck(): GuardStage {
+export function serverRequestCheck(options: ServerRequestCheckOptions = {}): GuardStage {
+  const capabilities = options.capabilities ?? true;
   return {
     name: "server-requests",
     fromServer(message: Message, _request, context: GuardContext): Verdict {
       if (message.method === undefined || message.id === undefined) return { pass: message };
-      const why = refusal(message.method, context);
+      const why = refusal(message.method, context, capabilities);
       if (why === undefined) return { pass: message };
       context.log(`refused the server's ${message.method} request: ${why}`);
       return {
@@ -118,10 +158,14 @@ export function serverRequestCheck(): GuardStage {
 }
 
 /** Why a server request may not reach the client, or undefined when it may. */
-function refusal(method: string, context: GuardContext): string | undefined {
+function refusal(
+  method: string,
+  context: GuardContext,
+  capabilities: boolean,
+): string | undefined {
   if (!Object.hasOwn(NEEDS, method)) return "not a request MCP servers may make of clients";
   const capability = NEEDS[method];
-  if (capability === null) return undefined;
+  if (capability === null || !capabilities) return undefined;
   if (!context.serverInit) return "the session is not initialized yet";
   const declared = context.clientInit?.capabilities as Record<string, unknown> | undefined;
   if (declared && typeof declared === "object" && declared[capability] !== undefined) {

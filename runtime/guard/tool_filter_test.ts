@@ -14,6 +14,10 @@ Deno.test("toolMatches() takes exact names and * globs, nothing else", () => {
     ["unread_file", "read_*", false],
     ["readXfile", "read.file", false],
     ["a.b", "a.*", true],
+    // A line break in a name does not slip past a deny rule.
+    ["delete_repo\n", "delete*", true],
+    ["file\nwrite", "*write*", true],
+    ["delete_repo\u2028", "delete*", true],
   ];
   for (const [name, pattern, expected] of cases) {
     assert.equal(toolMatches(name, pattern), expected, `${name} ~ ${pattern}`);

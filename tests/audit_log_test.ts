@@ -107,6 +107,76 @@ Deno.test({
   fn: () => auditedRun({ content: true, docker: true }),
 });
 
+/**
+ * Calls that put secrets where no field name says so (a URL's password and query, a token-shaped
+ * value under an innocent name) and error text that is the server's content; checks the file and
+ * the spans for the canaries, and for the plain value (the positive control) only with content.
+ */
+async function auditedSecrets(content: boolean): Promise<void> {
+  const work = workDir();
+  const collector = startCollector();
+  try {
+    const file = join(work, "audit.jsonl");
+    const id = crypto.randomUUID().replaceAll("-", "");
+    const secrets = [`pw${id}`, `tk${id}`, `ghp_${id}abcd`, `AKIA${id.slice(0, 16).toUpperCase()}`];
+    const plain = `PLAIN-${id}`;
+    const failed = [`OOPS-${id}`, `FAIL-${id}`];
+    const target = `postgres://ada:${secrets[0]}@db.example/app?token=${secrets[1]}&mode=ro`;
+    const args = ["--audit", file, ...(content ? ["--audit-content"] : [])];
+    const { client } = await connectRun(args, cliEnv(join(work, "cache"), collector));
+    try {
+      const lookup = await client.callTool({
+        name: "lookup",
+        arguments: { target, ref: `${secrets[2]} ${secrets[3]}`, note: plain },
+      });
+      assert.match(JSON.stringify(lookup.content), new RegExp(secrets[0]));
+      const oops = await client.callTool({ name: "oops", arguments: { text: failed[0] } });
+      assert.equal(oops.isError, true);
+      await assert.rejects(
+        () => client.callTool({ name: "fail", arguments: { text: failed[1] } }),
+        /bad arguments/,
+      );
+    } finally {
+      await client.close();
+    }
+    const { records } = await auditLines(file, 4);
+    const spans = await collected(collector, records.length);
+    const written = [Deno.readTextFileSync(file), collector.bodies.join("\n")];
+    for (const text of written) {
+      for (const secret of secrets) assert.ok(!text.includes(secret), `${secret} in ${text}`);
+      for (const value of [plain, ...failed]) assert.equal(text.includes(value), content, value);
+    }
+    assert.equal(records.find((r) => r.tool === "oops")?.outcome, "tool-error");
+    assert.equal(records.find((r) => r.tool === "fail")?.error?.code, -32602);
+    assert.equal(spans.find((s) => s.name === "tools/call oops")?.status.code, 2);
+    if (content) {
+      const lookup = records.find((r) => r.tool === "lookup")!;
+      assert.equal(
+        (lookup.arguments as Record<string, unknown>).target,
+        "postgres://ada:[masked]@db.example/app?token=[masked]&mode=ro",
+      );
+      assert.match(JSON.stringify(lookup.result), /"uri":"postgres:\/\/ada:\[masked\]@db\.example/);
+    }
+  } finally {
+    await collector.close();
+    await Deno.remove(work, { recursive: true }).catch(() => {});
+  }
+}
+
+Deno.test({
+  name: "mcp-run run --audit-content masks URL credentials and token-shaped values everywhere",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: () => auditedSecrets(true),
+});
+
+Deno.test({
+  name: "mcp-run run --audit keeps a tool's error text and a server's error message out",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: () => auditedSecrets(false),
+});
+
 Deno.test("mcp-run run refuses a bad --audit path before the server starts", async () => {
   const work = tempDir("mcp-run-audit-usage-");
   try {

@@ -112,8 +112,9 @@ Options:
                            (config/install --form launcher) pass it on. With
                            OTEL_EXPORTER_OTLP_ENDPOINT (or _TRACES_ENDPOINT, _HEADERS) set, each
                            request is also sent as an OpenTelemetry span (OTLP/HTTP JSON)
-      --audit-content      With --audit or OTLP: record arguments and results too (long values
-                           cut, fields named like secrets, tokens, passwords or keys masked)
+      --audit-content      With --audit or OTLP: record arguments and results too, and error
+                           text (long values cut; fields named like secrets, URL passwords and
+                           token-shaped values masked)
   -h, --help               Show help (also: mcp-run <command> --help)
 
 Exit codes: 0 ok · 1 error · 2 bad usage · 3 invalid manifest or refused grant ·

@@ -6,7 +6,10 @@
  *
  * @module
  */
+import { MASKED, maskText, SECRET_NAME } from "./_audit_mask.ts";
 import type { Exchange, Message, RequestId } from "./stage.ts";
+
+export { MASKED };
 
 /** How an answered request ended. */
 export type AuditOutcome = "ok" | "error" | "tool-error" | `refused-by-${string}`;
@@ -33,8 +36,11 @@ export interface AuditRecord {
   durationMs: number;
   /** How it ended. */
   outcome: AuditOutcome;
-  /** The JSON-RPC error, or a tool's error text (cut). */
-  error?: { code: number | null; message: string };
+  /**
+   * The JSON-RPC error's code; its message when mcp-run's guard wrote it, or, with content, when
+   * the server did (cut, masked). A tool error (`isError`) has none: its text is result content.
+   */
+  error?: { code: number | null; message?: string };
   /** The stage that answered instead of the server, when one did. */
   answeredBy?: string;
   /** The request's size as the client sent it, in bytes. */
@@ -70,28 +76,23 @@ const MAX_STRING = 1024;
 const MAX_ENTRIES = 64;
 const MAX_DEPTH = 8;
 const DEFAULT_BUDGET = 16_384;
+/** Characters past the cut that are masked with the rest (a URL's tail, a token's end). */
+const MASK_LOOKAHEAD = 512;
 /** Who answers when the guard fails a request itself (see `Guard.fail()`). */
 const GUARD = "mcp-run";
-
-/**
- * Field names whose values are never written: tokens, passwords, keys, secrets, credentials,
- * authorization headers, cookies, sessions. Broad on purpose: a field masked wrongly costs a
- * value in the log, a secret missed stays in it.
- */
-const SECRET_NAME =
-  /token|passw|pwd|secret|key|authori[sz]ation|bearer|credential|cookie|session|private/i;
-
-/** What a masked value becomes. */
-export const MASKED = "[masked]";
 
 /**
  * The audit record of one answered client request.
  *
  * The names (method, tool, prompt, URI) and the error message are cut to a fixed length, as
- * both peers choose them. With `content`, the arguments and the result follow, each within a
- * budget of characters (long strings, long lists and deep nesting are cut, and `contentCut`
- * says so), and the value of every field named like a secret (token, password, key, secret,
- * authorization, …) at any depth is replaced by `"[masked]"`.
+ * both peers choose them, and masked as content is. A server's error message and a tool
+ * error's text say what the server read or found, so they are content: without `content` only
+ * the outcome and the JSON-RPC code are kept (a message the guard wrote itself stays). With
+ * `content`, the arguments and the result follow, each within a budget of characters (long
+ * strings, long lists and deep nesting are cut, and `contentCut` says so); the value of every
+ * field named like a secret (token, password, key, secret, authorization, …) at any depth is
+ * replaced by `"[masked]"`, and so are, in every string, URL credentials, secret-named query
+ * values and token-shaped values (see {@linkcode maskText}).
  *
  * @param exchange The request, its answer, and what it cost.
  * @param options The session, the server and whether to record content.
@@ -115,7 +116,7 @@ export function auditRecord(exchange: Exchange, options: AuditRecordOptions): Au
     time: new Date(exchange.startedAt).toISOString(),
     session: options.session,
     server: options.server,
-    id: typeof request.id === "string" ? cut(request.id, MAX_NAME) : request.id ?? null,
+    id: typeof request.id === "string" ? maskCut(request.id, MAX_NAME) : request.id ?? null,
     method,
     ...target(method, params),
     durationMs: Math.round(exchange.durationMs * 1000) / 1000,
@@ -123,7 +124,7 @@ export function auditRecord(exchange: Exchange, options: AuditRecordOptions): Au
     requestBytes: exchange.requestBytes,
     responseBytes: exchange.responseBytes,
   };
-  Object.assign(record, outcome(response, exchange.answeredBy));
+  Object.assign(record, outcome(response, exchange.answeredBy, options.content ?? false));
   if (options.content) addContent(record, request, response, options.contentBudget);
   return record;
 }
@@ -199,7 +200,7 @@ export function auditEvent(
     event: isRequest ? "request" : "notification",
     method: cut(String(message.method ?? ""), MAX_NAME),
     ...(isRequest
-      ? { id: typeof message.id === "string" ? cut(message.id, MAX_NAME) : message.id! }
+      ? { id: typeof message.id === "string" ? maskCut(message.id, MAX_NAME) : message.id! }
       : {}),
     bytes: new TextEncoder().encode(JSON.stringify(message)).length,
   };
@@ -217,44 +218,38 @@ function target(
   method: string,
   params: Record<string, unknown>,
 ): Pick<AuditRecord, "tool" | "prompt" | "uri"> {
-  const name = typeof params.name === "string" ? cut(params.name, MAX_NAME) : undefined;
-  const uri = typeof params.uri === "string" ? cut(maskUri(params.uri), MAX_NAME) : undefined;
+  const name = typeof params.name === "string" ? maskCut(params.name, MAX_NAME) : undefined;
+  const uri = typeof params.uri === "string" ? maskCut(params.uri, MAX_NAME) : undefined;
   if (method === "tools/call" && name !== undefined) return { tool: name };
   if (method === "prompts/get" && name !== undefined) return { prompt: name };
   if (method.startsWith("resources/") && uri !== undefined) return { uri };
   return {};
 }
 
-/** The outcome, the error and who answered, from the answer. */
+/**
+ * The outcome, the error and who answered, from the answer. A tool error's text is left out
+ * (with content it is in the result); so is a server's error message without content, as a
+ * server may put what it read there ("no such user: ada, key=…").
+ */
 function outcome(
   response: Message,
   answeredBy: string,
+  content: boolean,
 ): Pick<AuditRecord, "outcome" | "error" | "answeredBy"> {
   const by = answeredBy === "server" ? {} : { answeredBy: cut(answeredBy, MAX_NAME) };
-  const error = asObject(response.error);
   if (response.error !== undefined) {
+    const error = asObject(response.error);
     const code = typeof error.code === "number" ? error.code : null;
-    const message = cut(String(error.message ?? ""), MAX_MESSAGE);
+    const message = maskCut(String(error.message ?? ""), MAX_MESSAGE);
     // The guard itself ("mcp-run") answers a timeout or a server that ended: not a refusal.
     const refused = answeredBy === "server" || answeredBy === GUARD
       ? "error"
       : `refused-by-${by.answeredBy}` as const;
-    return { outcome: refused, error: { code, message }, ...by };
+    const said = content || answeredBy !== "server" ? { message } : {};
+    return { outcome: refused, error: { code, ...said }, ...by };
   }
-  const result = asObject(response.result);
-  if (result.isError === true) {
-    return { outcome: "tool-error", error: { code: null, message: toolErrorText(result) }, ...by };
-  }
+  if (asObject(response.result).isError === true) return { outcome: "tool-error", ...by };
   return { outcome: "ok", ...by };
-}
-
-/** A tool error's text items, cut (what the model reads as the reason). */
-function toolErrorText(result: Record<string, unknown>): string {
-  const items = Array.isArray(result.content) ? result.content : [];
-  const text = items.map((item) => asObject(item))
-    .filter((item) => item.type === "text" && typeof item.text === "string")
-    .map((item) => item.text as string).join("\n");
-  return cut(text, MAX_MESSAGE);
 }
 
 /** Adds the bounded, masked arguments and result. */
@@ -279,7 +274,7 @@ function addContent(
   if (wasCut) record.contentCut = true;
 }
 
-/** Copies a value within a budget of characters, masking secret-looking fields. */
+/** Copies a value within a budget of characters, masking secret-looking fields and values. */
 class Bounder {
   #left: number;
   cut = false;
@@ -302,10 +297,14 @@ class Bounder {
 
   #string(text: string): string {
     const limit = Math.min(MAX_STRING, Math.max(this.#left, 0));
-    const kept = text.length <= limit ? text : text.slice(0, limit);
+    // Masked before the cut, with some text past it: a URL cut before its "@" would keep its
+    // password unmasked. Bounded, so a 3 MB string costs no more than a short one.
+    const masked = maskText(text.slice(0, limit + MASK_LOOKAHEAD));
+    const kept = masked.length <= limit ? masked : masked.slice(0, limit);
     // Charged as written: a control character takes six characters in JSON.
     this.#left -= JSON.stringify(kept).length;
     if (kept === text) return text;
+    if (text.length <= limit + MASK_LOOKAHEAD && kept === masked) return kept;
     this.cut = true;
     return `${kept}…[cut: ${text.length} characters]`;
   }
@@ -327,7 +326,7 @@ class Bounder {
     let kept = 0;
     for (const key of keys.slice(0, MAX_ENTRIES)) {
       if (this.#left <= 0) break;
-      const name = cut(key, MAX_NAME);
+      const name = maskCut(key, MAX_NAME);
       this.#left -= JSON.stringify(name).length + 2;
       out[name] = SECRET_NAME.test(key) ? MASKED : this.value(object[key], depth + 1);
       kept++;
@@ -342,22 +341,18 @@ class Bounder {
   }
 }
 
-/** Query parameters named like secrets, and the password of a `user:password@` part. */
-const URI_SECRET_PARAM = new RegExp(
-  `([?&;][^=&;#]*(?:${SECRET_NAME.source})[^=&;#]*=)[^&;#]*`,
-  "gi",
-);
-const URI_PASSWORD = /^([a-z][a-z0-9+.-]*:\/\/[^/?#@:]*):[^/?#@]*@/i;
-
-/** A URI as recorded: secret-looking query values and a password masked (it is always written). */
-function maskUri(uri: string): string {
-  return uri.replace(URI_PASSWORD, `$1:${MASKED}@`).replace(URI_SECRET_PARAM, `$1${MASKED}`);
-}
-
 function asObject(value: unknown): Record<string, unknown> {
   return value !== null && typeof value === "object" && !Array.isArray(value)
     ? value as Record<string, unknown>
     : {};
+}
+
+/** A name or message as written: masked (looking a little past the cut), then cut. */
+function maskCut(text: string, max: number): string {
+  const masked = maskText(text.slice(0, max + MASK_LOOKAHEAD));
+  return masked.length <= max && text.length <= max + MASK_LOOKAHEAD
+    ? masked
+    : `${masked.slice(0, max)}…`;
 }
 
 function cut(text: string, max: number): string {

@@ -66,7 +66,7 @@ Deno.test("auditRecord() tells errors, tool errors and refusals by a stage apart
     SESSION,
   );
   assert.equal(error.outcome, "error");
-  assert.deepEqual(error.error, { code: -32602, message: "bad" });
+  assert.deepEqual(error.error, { code: -32602 });
   const tool = auditRecord(
     exchange({ method: "tools/call" }, {
       result: { isError: true, content: [{ type: "text", text: "no such file" }] },
@@ -74,12 +74,13 @@ Deno.test("auditRecord() tells errors, tool errors and refusals by a stage apart
     SESSION,
   );
   assert.equal(tool.outcome, "tool-error");
-  assert.deepEqual(tool.error, { code: null, message: "no such file" });
+  assert.equal(tool.error, undefined);
   const refused = auditRecord(
     exchange({ method: "tools/call" }, { error: { code: -32600, message: "blocked" } }, "pins"),
     SESSION,
   );
   assert.equal(refused.outcome, "refused-by-pins");
+  assert.deepEqual(refused.error, { code: -32600, message: "blocked" });
   assert.equal(refused.answeredBy, "pins");
   const timedOut = auditRecord(
     exchange({ method: "tools/call" }, { error: { code: -32001, message: "late" } }, "mcp-run"),
@@ -164,4 +165,65 @@ Deno.test("auditRecord() bounds the written size of control characters, in value
     auditRecord(exchange(request, response), { ...SESSION, content: true }),
   );
   assert.ok(line.length < 64 * 1024, `${line.length} characters`);
+});
+
+Deno.test("auditRecord() keeps a server's error text and a tool's error text out unless asked", () => {
+  const secret = `SECRET-${crypto.randomUUID()}`;
+  const request = { method: "tools/call", params: { name: "t" } };
+  const failed = { error: { code: -32602, message: `no such user ${secret}` } };
+  const toolError = { result: { isError: true, content: [{ type: "text", text: secret }] } };
+  for (const response of [failed, toolError]) {
+    const bare = auditRecord(exchange(request, response), SESSION);
+    assert.ok(!JSON.stringify(bare).includes(secret), JSON.stringify(bare));
+    assert.notEqual(bare.outcome, "ok");
+  }
+  // Positive controls: with content, the server's message and the tool's text are there.
+  const full = { ...SESSION, content: true };
+  assert.equal(
+    auditRecord(exchange(request, failed), full).error?.message,
+    `no such user ${secret}`,
+  );
+  assert.ok(
+    JSON.stringify(auditRecord(exchange(request, toolError), full).result).includes(secret),
+  );
+  assert.equal(auditRecord(exchange(request, toolError), full).error, undefined);
+});
+
+Deno.test("auditRecord() masks URL credentials and token-shaped values at any depth", () => {
+  const password = `pw${crypto.randomUUID()}`;
+  const ghp = `ghp_${"a1B2".repeat(9)}`;
+  const url = `postgres://ada:${password}@db.example/app?token=abc&mode=ro`;
+  const args = { uri: url, deep: [{ note: `see ${url} and ${ghp}` }], plain: "ordinary value" };
+  const response = {
+    result: { contents: [{ uri: url, text: "r" }], content: [{ type: "text", text: ghp }] },
+  };
+  const record = auditRecord(
+    exchange({ method: "tools/call", params: { name: "t", arguments: args } }, response),
+    { ...SESSION, content: true },
+  );
+  const line = JSON.stringify(record);
+  for (const secret of [password, ghp, "token=abc"]) assert.ok(!line.includes(secret), secret);
+  const masked = `postgres://ada:${MASKED}@db.example/app?token=${MASKED}&mode=ro`;
+  assert.deepEqual(record.arguments, {
+    uri: masked,
+    deep: [{ note: `see ${masked} and ${MASKED}` }],
+    plain: "ordinary value",
+  });
+  assert.deepEqual((record.result as { contents: unknown[] }).contents, [{
+    uri: masked,
+    text: "r",
+  }]);
+});
+
+Deno.test("auditRecord() masks a password a cut would have split from its URL", () => {
+  const text = `${"x".repeat(1000)} https://ada:hunter2-long-password@h/ ${"y".repeat(100)}`;
+  const record = auditRecord(
+    exchange({ method: "tools/call", params: { name: "t", arguments: { text } } }, {
+      result: {},
+    }),
+    { ...SESSION, content: true },
+  );
+  const line = JSON.stringify(record);
+  assert.ok(!line.includes("hunter2"), line);
+  assert.equal(record.contentCut, true);
 });

@@ -113,7 +113,7 @@ export interface OtlpSpan {
   endTimeUnixNano: string;
   /** The span's attributes. */
   attributes: OtlpAttribute[];
-  /** 0: unset; 2: error, with the JSON-RPC error's message. */
+  /** 0: unset; 2: error, with the record's error message, or its outcome when it has none. */
   status: { code: number; message?: string };
 }
 
@@ -200,7 +200,10 @@ export function auditSpan(record: AuditRecord, options: AuditSpanOptions): OtlpS
     startTimeUnixNano: String(startNano),
     endTimeUnixNano: String(endNano),
     attributes: otlpAttributes(attributes),
-    status: failed ? { code: STATUS_ERROR, message: record.error?.message ?? "" } : { code: 0 },
+    // The record's message only: a tool error's text is content, kept out as the record keeps it.
+    status: failed
+      ? { code: STATUS_ERROR, message: record.error?.message ?? record.outcome }
+      : { code: 0 },
   };
 }
 

@@ -119,7 +119,7 @@ Deno.test("auditSpan() marks errors and continues the caller's trace", () => {
   assert.equal(attrs["mcp.resource.uri"], "file:///x");
   assert.equal(attrs["mcp_run.answered_by"], "filter");
   const tool = auditSpan(
-    { ...RECORD, outcome: "tool-error", error: { code: null, message: "x" } },
+    { ...RECORD, outcome: "tool-error" },
     {
       startedAt: 0,
       traceparent: "garbage",
@@ -127,6 +127,16 @@ Deno.test("auditSpan() marks errors and continues the caller's trace", () => {
   );
   assert.equal(attributes(tool)["error.type"], "tool_error");
   assert.equal(tool.parentSpanId, undefined);
+});
+
+Deno.test("auditSpan() says only the outcome of an error whose record holds no message", () => {
+  const span = auditSpan({ ...RECORD, outcome: "tool-error" }, { startedAt: 0 });
+  assert.deepEqual(span.status, { code: 2, message: "tool-error" });
+  const error = auditSpan({ ...RECORD, outcome: "error", error: { code: -32602 } }, {
+    startedAt: 0,
+  });
+  assert.deepEqual(error.status, { code: 2, message: "error" });
+  assert.equal(attributes(error)["error.type"], "-32602");
 });
 
 /** A collector stand-in on loopback: records the bodies POSTed to /v1/traces. */

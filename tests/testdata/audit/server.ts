@@ -4,7 +4,9 @@
 //   flood  sends a tools/list_changed and 20 000 notifications/message, then answers "flooded"
 //   hang   never answers
 //   env    answers the OTLP endpoint variable as the server sees it ("unset" when it cannot)
-//   fail   answers a JSON-RPC error (-32602 "bad arguments")
+//   fail   answers a JSON-RPC error (-32602 "bad arguments", then its text argument if any)
+//   oops   answers a tool error (isError) "oops: <text>"
+//   lookup answers its target and ref arguments back, as text and as an embedded resource's uri
 //   wipe   answers "wiped" (the tests exclude it: a call that reaches it shows the filter failed)
 // It also lists and answers the prompt "greet" and the resource file:///fixture/r, so that every
 // kind of target is recorded.
@@ -43,7 +45,22 @@ async function call(id: number | string, params: Record<string, unknown>): Promi
     case "hang":
       return;
     case "fail":
-      return await send({ id, error: { code: -32602, message: "bad arguments" } });
+      return await send({
+        id,
+        error: { code: -32602, message: `bad arguments${args.text ? `: ${args.text}` : ""}` },
+      });
+    case "oops":
+      return await send({ id, result: { ...text(`oops: ${args.text}`), isError: true } });
+    case "lookup":
+      return await send({
+        id,
+        result: {
+          content: [
+            { type: "text", text: `looked up ${args.target} with ${args.ref}` },
+            { type: "resource", resource: { uri: args.target, text: "row" } },
+          ],
+        },
+      });
     case "wipe":
       return await send({ id, result: text("wiped") });
     case "env": {
@@ -76,7 +93,7 @@ async function answer(message: Message): Promise<void> {
       return await send({
         id,
         result: {
-          tools: ["echo", "huge", "flood", "hang", "env", "fail", "wipe"].map((name) => ({
+          tools: ["echo", "huge", "flood", "hang", "env", "fail", "wipe", "oops", "lookup"].map((name) => ({
             name,
             inputSchema: { type: "object" },
           })),

@@ -28,6 +28,8 @@ export interface GuardFlags {
   scan?: string;
   /** `-p NAME=VALUE` as typed (named in the approve command a pin refusal gives). */
   param?: string[];
+  /** `--cache DIR` as typed (named there too: the pins live in that cache). */
+  cache?: string;
   /** `--audit FILE`: the audit log's JSONL file (`run`, `serve`, launcher entries). */
   audit?: string;
   /** `--audit-content`: record arguments and results too. */
@@ -72,7 +74,7 @@ export function guardSetup(
 ): GuardSetup {
   const options: GuardOptions = {
     cacheRoot: ctx.target.cacheRoot,
-    approveCommand: approveCommand(ctx, server, opened.target, flags.param),
+    approveCommand: approveCommand(ctx, server, opened.target, flags.param, flags.cache),
     checkServerRequests: flags["session-mode"] !== "shared",
     ...toolFlags(flags),
     scan: scanFlag(flags.scan) ?? ctx.userScan,
@@ -99,13 +101,17 @@ function approveCommand(
   server: ResolvedServer,
   target: string | undefined,
   params: string[] = [],
+  cacheFlag?: string,
 ): string {
-  if (target === undefined || (target === server.name && params.length === 0)) {
+  if (
+    target === undefined || (target === server.name && params.length + (cacheFlag ? 1 : 0) === 0)
+  ) {
     return shellQuote(["mcp-run", "approve", server.name]);
   }
   const registries = ctx.registrySources.flatMap((source) => ["--registry", source]);
   const values = params.flatMap((param) => ["-p", param]);
-  return shellQuote(["mcp-run", "approve", target, ...registries, ...values]);
+  const cache = cacheFlag === undefined ? [] : ["--cache", ctx.target.cacheRoot];
+  return shellQuote(["mcp-run", "approve", target, ...registries, ...cache, ...values]);
 }
 
 /**

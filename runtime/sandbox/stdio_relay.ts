@@ -42,7 +42,7 @@ export interface RelayStdioOptions {
  * Each complete line passes the guard; one that no stage changed is passed on byte for byte. A
  * server line over the size cap is dropped and, if it answered an open request, the client gets
  * a JSON-RPC error for that id instead. When the server exits, every still-open request gets an
- * error naming the exit code; one the guard had to stop counts as failed (code 1 at least). When
+ * error naming the exit code; one the guard had to stop counts as failed with code 1. When
  * the client's input ends, the server is stopped (close stdin →
  * SIGTERM → SIGKILL).
  *
@@ -89,8 +89,8 @@ export async function relayStdio(
   await guard.close(gate.error?.message ?? `Server "${server.name}" ${how} before answering`);
   await output.close();
   if (gate.error) throw gate.error;
-  // A server the guard stopped failed, whatever it exited with.
-  return stopped && status.success ? { success: false, code: 1, signal: null } : status;
+  // A server the guard stopped failed, whatever it exited with (the signal was the guard's).
+  return stopped ? { success: false, code: 1, signal: null } : status;
 }
 
 const encoder = new TextEncoder();

@@ -155,8 +155,20 @@ export function pinStage(options: PinStageOptions): GuardStage {
   return new PinStage(options);
 }
 
-/** What the guard last saw listed of one kind, since the last list-changed notification. */
-type Seen = Map<string, Record<string, unknown>>;
+/**
+ * What the guard knows of one kind since approval. Only approved names are kept (any other name
+ * is refused anyway), so a server inventing names cannot grow these maps.
+ */
+interface KindState {
+  /** Approved names some listing showed changed: refused for the rest of the connection. */
+  blocked: Map<string, PinChange>;
+  /** Approved names a listing of the current generation showed as approved. */
+  checked: Set<string>;
+  /** Bumped by each list-changed notification. */
+  generation: number;
+  /** The generation of the last complete listing (-1: none yet). */
+  listed: number;
+}
 
 class PinStage implements GuardStage {
   readonly name = "pins";
@@ -164,7 +176,11 @@ class PinStage implements GuardStage {
   /** The approved set: undefined until read; null when it could not be read or recorded. */
   #approved: PinnedSet | null | undefined;
   #loading: Promise<void> | undefined;
-  readonly #seen: Partial<Record<DefinitionKind, Seen>> = {};
+  readonly #state: Record<DefinitionKind, KindState> = {
+    tool: newKindState(),
+    prompt: newKindState(),
+    resourceTemplate: newKindState(),
+  };
   readonly #listing: Partial<Record<DefinitionKind, Promise<void>>> = {};
   readonly #logged = new Set<string>();
 
@@ -202,7 +218,9 @@ class PinStage implements GuardStage {
   ): Promise<Verdict> {
     const changed = message.method !== undefined ? CHANGED[message.method] : undefined;
     if (changed) {
-      delete this.#seen[changed];
+      const state = this.#state[changed];
+      state.generation++;
+      state.checked.clear();
       // Listed again now, so a changed definition is reported even if the client never asks.
       this.#relist(changed, context).catch(() => {});
       return { pass: message };
@@ -213,20 +231,23 @@ class PinStage implements GuardStage {
     const items = message.result[field];
     if (!Array.isArray(items)) return { pass: message };
     const kept: unknown[] = [];
-    const seen = this.#seen[kind] ??= new Map();
+    const generation = this.#state[kind].generation;
     for (const item of items) {
       if (!isObject(item) || typeof item.name !== "string") continue;
-      if (!seen.has(item.name)) seen.set(item.name, item);
-      const change = await this.#judge(kind, item);
-      if (change) this.#logBlock(change, context);
-      else kept.push(item);
+      const change = await this.#judgeListed(kind, item, generation, context);
+      if (!change) kept.push(item);
     }
     if (kept.length === items.length) return { pass: message };
     return { pass: { ...message, result: { ...message.result, [field]: kept } } };
   }
 
-  /** Reads the pins once; records them when there are none (the first launch). */
+  /**
+   * Reads the pins once; records them when there are none (the first launch). Before the server
+   * has answered `initialize` its lists are unknown, so nothing is recorded (and nothing cached):
+   * an empty pin set would approve whatever it lists later.
+   */
   #load(context: GuardContext): Promise<void> {
+    if (!this.#loading && context.serverInit === undefined) return this.#readStored(context);
     this.#loading ??= this.#readOrRecord(context).catch((error) => {
       this.#approved = null;
       context.log(
@@ -238,6 +259,12 @@ class PinStage implements GuardStage {
     return this.#loading;
   }
 
+  /** Reads stored pins without recording any (the server's lists are not known yet). */
+  async #readStored(context: GuardContext): Promise<void> {
+    const stored = await readPins(this.#options.cacheRoot, context.server);
+    if (stored && this.#approved === undefined) this.#approved = stored.definitions;
+  }
+
   async #readOrRecord(context: GuardContext): Promise<void> {
     const { cacheRoot } = this.#options;
     const stored = await readPins(cacheRoot, context.server);
@@ -245,11 +272,11 @@ class PinStage implements GuardStage {
       this.#approved = stored.definitions;
       return;
     }
+    const generations = DEFINITION_KINDS.map((k) => this.#state[k].generation);
     const listed = await listDefinitions(
       (method, params) => context.request(method, params),
       capabilitiesOf(context),
     );
-    this.#remember(listed);
     const record = await writePins(cacheRoot, {
       server: context.server,
       at: new Date().toISOString(),
@@ -257,6 +284,10 @@ class PinStage implements GuardStage {
       definitions: await pinSet(listed),
     }, { ifAbsent: true });
     this.#approved = record.definitions;
+    // Judged like any listing: another launcher may have recorded a different set first.
+    for (const [i, kind] of DEFINITION_KINDS.entries()) {
+      await this.#judgeListing(kind, listed[kind], generations[i], context);
+    }
     const [tools, prompts, templates] = DEFINITION_KINDS.map((k) =>
       Object.keys(record.definitions[k]).length
     );
@@ -268,37 +299,65 @@ class PinStage implements GuardStage {
     );
   }
 
-  /** Keeps a full listing as what the guard has seen. */
-  #remember(listed: ListedDefinitions, kinds: readonly DefinitionKind[] = DEFINITION_KINDS): void {
-    for (const kind of kinds) {
-      const seen: Seen = new Map();
-      for (const item of listed[kind]) {
-        if (typeof item.name === "string" && !seen.has(item.name)) seen.set(item.name, item);
-      }
-      this.#seen[kind] = seen;
-    }
-  }
-
   /** Lists one kind again (one listing at a time per kind), judging each definition. */
   #relist(kind: DefinitionKind, context: GuardContext): Promise<void> {
     this.#listing[kind] ??= (async () => {
       try {
+        const generation = this.#state[kind].generation;
         const listed = await listDefinitions(
           (method, params) => context.request(method, params),
           capabilitiesOf(context),
           [kind],
         );
-        this.#remember(listed, [kind]);
         if (this.#approved === undefined) return;
-        for (const item of listed[kind]) {
-          const change = await this.#judge(kind, item);
-          if (change) this.#logBlock(change, context);
-        }
+        await this.#judgeListing(kind, listed[kind], generation, context);
       } finally {
         delete this.#listing[kind];
       }
     })();
     return this.#listing[kind]!;
+  }
+
+  /** Judges a complete listing of one kind, read during the given generation. */
+  async #judgeListing(
+    kind: DefinitionKind,
+    items: readonly Record<string, unknown>[],
+    generation: number,
+    context: GuardContext,
+  ): Promise<void> {
+    for (const item of items) {
+      if (typeof item.name === "string") {
+        await this.#judgeListed(kind, item, generation, context);
+      }
+    }
+    const state = this.#state[kind];
+    if (state.generation === generation) state.listed = generation;
+  }
+
+  /**
+   * Judges one listed definition and remembers the verdict for its name: a changed approved
+   * definition stays blocked for the rest of the connection, whatever later listings show (a
+   * server can tell the guard's listings from the client's, or answer each differently).
+   */
+  async #judgeListed(
+    kind: DefinitionKind,
+    item: Record<string, unknown>,
+    generation: number,
+    context: GuardContext,
+  ): Promise<PinChange | undefined> {
+    const name = item.name as string;
+    const change = await this.#judge(kind, item);
+    if (change) this.#logBlock(change, context);
+    const approved = this.#approved;
+    if (!approved || !Object.hasOwn(approved[kind], name)) return change;
+    const state = this.#state[kind];
+    if (change) {
+      if (!state.blocked.has(name)) state.blocked.set(name, change);
+      state.checked.delete(name);
+    } else if (state.generation === generation && !state.blocked.has(name)) {
+      state.checked.add(name);
+    }
+    return change;
   }
 
   /** Why a use of a definition by name is refused, as a JSON-RPC error; undefined if allowed. */
@@ -307,39 +366,34 @@ class PinStage implements GuardStage {
     name: string,
     context: GuardContext,
   ): Promise<Message["error"]> {
-    if (!this.#seen[kind]?.has(name)) {
-      try {
-        await this.#relist(kind, context);
-      } catch (error) {
-        return this.#refusal(
-          kind,
-          name,
-          `the server's definitions could not be listed ` +
-            `(${(error as Error).message})`,
-          undefined,
-          context,
-        );
-      }
-    }
     const approved = this.#approved;
     if (!approved) {
-      return this.#refusal(
-        kind,
-        name,
-        "the approved definitions could not be read",
-        undefined,
-        context,
-      );
+      const why = "the approved definitions could not be read";
+      return this.#refusal(kind, name, why, undefined, context);
     }
-    const item = this.#seen[kind]?.get(name);
-    // Removed since approval and still answered: what was approved is what is called.
-    if (!item) {
-      if (Object.hasOwn(approved[kind], name)) return undefined;
+    if (!Object.hasOwn(approved[kind], name)) {
       const change: PinChange = { kind, name, change: "added", fields: [] };
       return this.#refusal(kind, name, "it is not among the approved definitions", change, context);
     }
-    const change = await this.#judge(kind, item);
-    if (!change) return undefined;
+    const state = this.#state[kind];
+    // A listing that was under way when the list changed is stale: at most one more is read.
+    for (let tries = 0; tries < 2; tries++) {
+      if (state.blocked.has(name) || state.checked.has(name)) break;
+      if (state.listed === state.generation) break;
+      try {
+        await this.#relist(kind, context);
+      } catch (error) {
+        const why = `the server's definitions could not be listed (${(error as Error).message})`;
+        return this.#refusal(kind, name, why, undefined, context);
+      }
+    }
+    const change = state.blocked.get(name);
+    if (!change) {
+      // Approved, and unchanged or removed since: what was approved is what is called.
+      if (state.checked.has(name) || state.listed === state.generation) return undefined;
+      const why = "the server's definitions changed while they were being listed";
+      return this.#refusal(kind, name, why, undefined, context);
+    }
     this.#logBlock(change, context);
     const why = change.change === "added"
       ? "it was added since you approved the server"
@@ -411,6 +465,10 @@ class PinStage implements GuardStage {
 
 function count(n: number, word: string): string {
   return `${n} ${word}${n === 1 ? "" : "s"}`;
+}
+
+function newKindState(): KindState {
+  return { blocked: new Map(), checked: new Set(), generation: 0, listed: -1 };
 }
 
 function capabilitiesOf(context: GuardContext): Record<string, unknown> | undefined {

@@ -8,28 +8,13 @@
  * @module
  */
 import { DEFINITION_KINDS, type DefinitionKind } from "./definition_hash.ts";
+import { KIND_LISTS as LISTS, listAll, listChanged, listKinds } from "./_lists.ts";
 import { describeChange, diffPins, type PinChange } from "./pin_diff.ts";
-import {
-  type ListedDefinitions,
-  type PinnedDefinition,
-  type PinnedSet,
-  pinSet,
-  readPins,
-  writePins,
-} from "./pin_store.ts";
+import { type PinnedDefinition, type PinnedSet, pinSet, readPins, writePins } from "./pin_store.ts";
 import { GuardErrorCode } from "./guard.ts";
 import type { GuardContext, GuardStage, Message, Verdict } from "./stage.ts";
 
-/** How each kind is listed: the method, the result's field, the server capability. */
-const LISTS: Record<DefinitionKind, { method: string; field: string; capability: string }> = {
-  tool: { method: "tools/list", field: "tools", capability: "tools" },
-  prompt: { method: "prompts/list", field: "prompts", capability: "prompts" },
-  resourceTemplate: {
-    method: "resources/templates/list",
-    field: "resourceTemplates",
-    capability: "resources",
-  },
-};
+export { listDefinitions, type ListRequest } from "./_lists.ts";
 
 /** The kind each list-changed notification concerns (templates change with the resources). */
 const CHANGED: Record<string, DefinitionKind> = {
@@ -41,80 +26,8 @@ const CHANGED: Record<string, DefinitionKind> = {
 /** The requests that use one definition by name. */
 const USES: Record<string, DefinitionKind> = { "tools/call": "tool", "prompts/get": "prompt" };
 
-/** The most pages read of one list: a server that never stops paginating is cut off. */
-const MAX_PAGES = 100;
-/** The most definitions kept of one kind: the launcher's memory stays bounded. */
-const MAX_DEFINITIONS = 10_000;
 /** The most distinct blocks said on stderr; a server that keeps changing is said once more. */
 const MAX_LOGGED = 1000;
-
-/** Sends one request to the server and resolves with its result. */
-export type ListRequest = (
-  method: string,
-  params?: Record<string, unknown>,
-) => Promise<Record<string, unknown>>;
-
-/**
- * Lists every definition of the kinds a server's capabilities advertise, page by page
- * (`nextCursor`). A list the server answers with a JSON-RPC error of its own reads as empty (some
- * servers advertise lists they do not serve); any other failure is thrown.
- *
- * @param request Sends a request to the server (the guard's own, or an SDK client's).
- * @param capabilities The server's capabilities, from its `initialize` result.
- * @param kinds The kinds to list (default: all).
- * @returns The definitions by kind, as listed.
- * @throws {Error} When the server ends or does not answer (whatever `request` rejects with).
- *
- * @example
- * ```ts
- * import { listDefinitions } from "./pins.ts";
- * const listed = await listDefinitions(
- *   (method) => Promise.resolve(method === "tools/list" ? { tools: [{ name: "echo" }] } : {}),
- *   { tools: {} },
- * );
- * console.log(listed.tool.length, listed.prompt.length); // 1 0
- * ```
- */
-export async function listDefinitions(
-  request: ListRequest,
-  capabilities: Record<string, unknown> | undefined,
-  kinds: readonly DefinitionKind[] = DEFINITION_KINDS,
-): Promise<ListedDefinitions> {
-  const listed: ListedDefinitions = { tool: [], prompt: [], resourceTemplate: [] };
-  for (const kind of kinds) {
-    const { method, field, capability } = LISTS[kind];
-    if (!capabilities?.[capability]) continue;
-    let cursor: unknown;
-    const seen = new Set<unknown>();
-    for (let page = 0; page < MAX_PAGES; page++) {
-      let result: Record<string, unknown>;
-      try {
-        result = await request(method, cursor === undefined ? {} : { cursor });
-      } catch (error) {
-        if (typeof (error as { code?: unknown })?.code === "number" && !isTransportCode(error)) {
-          break;
-        }
-        throw error;
-      }
-      const items = result?.[field];
-      if (Array.isArray(items)) listed[kind].push(...items.filter(isObject));
-      if (listed[kind].length >= MAX_DEFINITIONS) {
-        listed[kind].length = MAX_DEFINITIONS;
-        break;
-      }
-      cursor = result?.nextCursor;
-      if (typeof cursor !== "string" || seen.has(cursor)) break;
-      seen.add(cursor);
-    }
-  }
-  return listed;
-}
-
-/** The MCP SDK's codes for a closed connection and a request that timed out: not answers. */
-function isTransportCode(error: unknown): boolean {
-  const code = (error as { code?: unknown }).code;
-  return (error as Error)?.name === "McpError" && (code === -32000 || code === -32001);
-}
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return !!value && typeof value === "object" && !Array.isArray(value);
@@ -156,8 +69,8 @@ export function pinStage(options: PinStageOptions): GuardStage {
 }
 
 /**
- * What the guard knows of one kind since approval. Only approved names are kept (any other name
- * is refused anyway), so a server inventing names cannot grow these maps.
+ * What the guard knows of one kind since approval. Verdicts are kept for approved names only (any
+ * other name is refused anyway), so a server inventing names cannot grow these maps.
  */
 interface KindState {
   /** Approved names some listing showed changed: refused for the rest of the connection. */
@@ -168,6 +81,8 @@ interface KindState {
   generation: number;
   /** The generation of the last complete listing (-1: none yet). */
   listed: number;
+  /** Names listed that were never approved (bounded; only for the refusal's words). */
+  added: Set<string>;
 }
 
 class PinStage implements GuardStage {
@@ -218,6 +133,7 @@ class PinStage implements GuardStage {
   ): Promise<Verdict> {
     const changed = message.method !== undefined ? CHANGED[message.method] : undefined;
     if (changed) {
+      listChanged(context, message);
       const state = this.#state[changed];
       state.generation++;
       state.checked.clear();
@@ -273,9 +189,10 @@ class PinStage implements GuardStage {
       return;
     }
     const generations = DEFINITION_KINDS.map((k) => this.#state[k].generation);
-    const listed = await listDefinitions(
-      (method, params) => context.request(method, params),
+    const listed = await listKinds(
+      (method) => listAll(context, method),
       capabilitiesOf(context),
+      DEFINITION_KINDS,
     );
     const record = await writePins(cacheRoot, {
       server: context.server,
@@ -304,8 +221,8 @@ class PinStage implements GuardStage {
     this.#listing[kind] ??= (async () => {
       try {
         const generation = this.#state[kind].generation;
-        const listed = await listDefinitions(
-          (method, params) => context.request(method, params),
+        const listed = await listKinds(
+          (method) => listAll(context, method),
           capabilitiesOf(context),
           [kind],
         );
@@ -349,15 +266,20 @@ class PinStage implements GuardStage {
     const change = await this.#judge(kind, item);
     if (change) this.#logBlock(change, context);
     const approved = this.#approved;
-    if (!approved || !Object.hasOwn(approved[kind], name)) return change;
     const state = this.#state[kind];
+    if (!approved || !Object.hasOwn(approved[kind], name)) {
+      // Only for the refusal's words; bounded, as a server may invent names without end.
+      if (approved && state.added.size < MAX_LOGGED) state.added.add(name);
+      return change;
+    }
     if (change) {
       if (!state.blocked.has(name)) state.blocked.set(name, change);
       state.checked.delete(name);
     } else if (state.generation === generation && !state.blocked.has(name)) {
       state.checked.add(name);
     }
-    return change;
+    // Blocked once, left out of every later listing too.
+    return change ?? state.blocked.get(name);
   }
 
   /** Why a use of a definition by name is refused, as a JSON-RPC error; undefined if allowed. */
@@ -371,11 +293,14 @@ class PinStage implements GuardStage {
       const why = "the approved definitions could not be read";
       return this.#refusal(kind, name, why, undefined, context);
     }
+    const state = this.#state[kind];
     if (!Object.hasOwn(approved[kind], name)) {
       const change: PinChange = { kind, name, change: "added", fields: [] };
-      return this.#refusal(kind, name, "it is not among the approved definitions", change, context);
+      const why = state.added.has(name)
+        ? "it was added since you approved the server"
+        : "it is not among the approved definitions";
+      return this.#refusal(kind, name, why, change, context);
     }
-    const state = this.#state[kind];
     // A listing that was under way when the list changed is stale: at most one more is read.
     for (let tries = 0; tries < 2; tries++) {
       if (state.blocked.has(name) || state.checked.has(name)) break;
@@ -468,7 +393,7 @@ function count(n: number, word: string): string {
 }
 
 function newKindState(): KindState {
-  return { blocked: new Map(), checked: new Set(), generation: 0, listed: -1 };
+  return { blocked: new Map(), checked: new Set(), generation: 0, listed: -1, added: new Set() };
 }
 
 function capabilitiesOf(context: GuardContext): Record<string, unknown> | undefined {

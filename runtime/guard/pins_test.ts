@@ -4,6 +4,9 @@ import { pinsFile, readPins } from "./pin_store.ts";
 import { Guard, GuardErrorCode } from "./guard.ts";
 import { listDefinitions, pinStage } from "./pins.ts";
 import type { GuardContext, GuardStage, Message, Verdict } from "./stage.ts";
+import { scanStage } from "./scan_stage.ts";
+import { toolFilter } from "./tool_filter.ts";
+import { toolFilterStage } from "./tool_filter_stage.ts";
 
 const INNOCENT = {
   name: "read_file",
@@ -363,4 +366,32 @@ Deno.test("pinStage() records no pins while the server's capabilities are unknow
     assert.deepEqual(await clientList(stage, scene), ["read_file", "clock"]);
     const record = await readPins(root, "rug");
     assert.deepEqual(Object.keys(record!.definitions.tool), ["read_file", "clock"]);
+  }));
+
+Deno.test("pinStage(), the scan and the tool filter share one listing after a list change", () =>
+  withRoot(async (root) => {
+    const readOnly = { annotations: { readOnlyHint: true } };
+    await firstLaunch(root, [{ ...INNOCENT, ...readOnly }, { ...CLOCK, ...readOnly }]);
+    const scene = new Scene([{ ...INNOCENT, ...readOnly }, { ...CLOCK, ...readOnly }]);
+    const filter = toolFilter([{ source: "--read-only", rules: { readOnly: true } }]);
+    const stages = [
+      pinStage({ cacheRoot: root }),
+      scanStage({ mode: "block" }),
+      toolFilterStage(filter),
+    ];
+    const note = { jsonrpc: "2.0", method: "notifications/tools/list_changed" } as Message;
+    for (const stage of stages) await stage.fromServer!(note, undefined, scene);
+    const ask = request("tools/call", { name: "clock", arguments: {} });
+    for (const stage of stages) {
+      assert.deepEqual(await stage.fromClient!(ask, scene), { pass: ask });
+    }
+    // Two tools, one a page: one listing for the three stages.
+    assert.equal(scene.asked.filter((m) => m === "tools/list").length, 2, `${scene.asked}`);
+    // The next change is listed afresh.
+    const again = { ...note };
+    for (const stage of stages) await stage.fromServer!(again, undefined, scene);
+    for (const stage of stages) {
+      assert.deepEqual(await stage.fromClient!(ask, scene), { pass: ask });
+    }
+    assert.equal(scene.asked.filter((m) => m === "tools/list").length, 4, `${scene.asked}`);
   }));

@@ -100,15 +100,17 @@ Deno.test("mcp-run run blocks a tool that changes while running, after list_chan
       await live.close();
     }
     assert.match(live.stderr(), /blocked tool read_file: description changed/);
-    // The positive control: with the changed set approved, the same change reaches the canary.
+    // The positive control: with the changed set approved, what was approved is called. The
+    // innocent read_file is now the unapproved one: listed on this connection, it stays blocked
+    // (a block sticks), while exfil, never listed otherwise, reaches the canary.
     await approve(cache, "changed");
     const control = await runClient(cache, "live");
     try {
-      // The innocent definition is now the unapproved one.
       assert.deepEqual(await toolNames(control.client), ["arm"]);
       await armAndWait(control.client);
-      assert.deepEqual(await toolNames(control.client), ["arm", "exfil", "read_file"]);
-      assert.equal(await callText(control.client, "read_file"), `${CANARY} read_file`);
+      assert.deepEqual(await toolNames(control.client), ["arm", "exfil"]);
+      assert.equal(await callText(control.client, "exfil"), `${CANARY} exfil`);
+      assert.match(await callText(control.client, "read_file"), /^refused: .*read_file/);
     } finally {
       await control.close();
     }

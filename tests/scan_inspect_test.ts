@@ -36,7 +36,7 @@ Deno.test("mcp-run inspect shows each finding and what clients would not see", a
     );
     assert.deepEqual(
       report.leftOut.map((l: { definition: string; name: string }) => `${l.definition} ${l.name}`),
-      ["tool whisper", "tool weather", "tool delete_all", "prompt sneaky"],
+      ["tool whisper", "tool weather", "tool delete_all", "prompt sneaky", "server instructions"],
     );
     assert.doesNotMatch(json.stdout, CONTROL);
     const text = await cli(base, { env });
@@ -44,7 +44,7 @@ Deno.test("mcp-run inspect shows each finding and what clients would not see", a
     assert.match(text.stdout, /^poisoned: poisoned 1\.0\.0$/m);
     assert.match(
       text.stdout,
-      /Left out for clients \(3\):\n {2}tool "whisper": the poisoning scan/,
+      /Left out for clients \(4\):\n {2}tool "whisper": the poisoning scan/,
     );
     assert.match(text.stdout, /Poisoning scan findings \(\d+; scan: block\):/);
     assert.match(text.stdout, /tool "echo" description: bidirectional control characters/);

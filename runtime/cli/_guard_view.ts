@@ -1,6 +1,7 @@
 /**
- * The guard's judgement as `inspect` and `call` show it: what clients do not see and why, every
- * finding of the poisoning scan, and the refusal of a call the guard would refuse.
+ * The guard's judgement as `inspect` and `call` show it: what clients do not see and why (the pins
+ * among the reasons), every finding of the poisoning scan, and the refusal of a call the guard
+ * would refuse.
  *
  * @module
  */
@@ -12,6 +13,9 @@ import {
   toolRefusal,
 } from "../guard/guard_report.ts";
 import { stripHidden } from "../guard/scan.ts";
+import { DEFINITION_KINDS } from "../guard/definition_hash.ts";
+import { diffPins, type PinChange } from "../guard/pin_diff.ts";
+import { type ListedDefinitions, pinSet, readPins } from "../guard/pin_store.ts";
 
 /** A call refused because the guard of `run` would refuse it; never sent to the server. */
 export class CallRefusedError extends Error {
@@ -71,4 +75,45 @@ export function callRefusal(
       annotations: listed?.annotations as Record<string, unknown> | undefined,
     });
   return why && `refused tool ${quoteName(tool)}: ${why}`;
+}
+
+/**
+ * The definitions the pins would block: added or changed since the server's pins were approved
+ * (none when nothing is pinned yet: the first guarded launch pins what it lists). A definition
+ * too deeply nested to hash is blocked, as the guard blocks it.
+ *
+ * @param cacheRoot mcp-run's cache root.
+ * @param server The server's name.
+ * @param listed What the server lists now.
+ * @returns The changes that block.
+ * @throws {SyntaxError} When the pins are damaged (the message says how to pin again).
+ */
+export async function pinBlocks(
+  cacheRoot: string,
+  server: string,
+  listed: ListedDefinitions,
+): Promise<PinChange[]> {
+  const stored = await readPins(cacheRoot, server);
+  if (!stored) return [];
+  const current = await pinSet(listed);
+  const changes = diffPins(stored.definitions, current).filter((c) => c.change !== "removed");
+  for (const kind of DEFINITION_KINDS) {
+    for (const item of listed[kind]) {
+      const name = item.name;
+      if (typeof name !== "string" || Object.hasOwn(current[kind], name)) continue;
+      const approved = Object.hasOwn(stored.definitions[kind], name);
+      const fields = [{
+        field: "definition",
+        before: "approved",
+        after: "too deeply nested to read",
+      }];
+      changes.push({
+        kind,
+        name,
+        change: approved ? "changed" : "added",
+        fields: approved ? fields : [],
+      });
+    }
+  }
+  return changes;
 }

@@ -17,6 +17,8 @@ import {
   writePins,
 } from "../guard/pin_store.ts";
 import { listDefinitions } from "../guard/pins.ts";
+import { formatFinding, scanDefinition } from "../guard/scan.ts";
+import type { DefinitionKind } from "../guard/definition_hash.ts";
 import { type CliContext, type CommandLine, EXIT, expectArgs, UsageError } from "./context.ts";
 import { resolveFor } from "./launch.ts";
 
@@ -147,28 +149,47 @@ async function listServer(
   }
 }
 
-/** What the user is asked to approve: every definition, or what changed. */
+/** Every character of what a server wrote is shown to the person approving it. */
+const FULL = { limit: Infinity };
+
+/**
+ * What the user is asked to approve: every definition, or what changed; each shown definition
+ * with the poisoning scan's findings in it (schema strings included), so text a summary line does
+ * not show is still named.
+ */
 function report(
   name: string,
   stored: PinRecord | undefined,
   changes: PinChange[],
   current: PinnedSet,
 ): string[] {
-  const all = DEFINITION_KINDS.flatMap((kind) =>
-    Object.values(current[kind]).map((p) => `  ${describeDefinition(kind, p.definition)}`)
-  );
   if (!stored) {
-    return [`${name}: nothing pinned yet. It offers (${all.length}):`, ...all];
+    const all = DEFINITION_KINDS.flatMap((kind) =>
+      Object.values(current[kind]).flatMap((p) => [
+        `  ${describeDefinition(kind, p.definition, FULL)}`,
+        ...findingLines(kind, p.definition),
+      ])
+    );
+    const count = DEFINITION_KINDS.reduce((n, k) => n + Object.keys(current[k]).length, 0);
+    return [`${name}: nothing pinned yet. It offers (${count}):`, ...all];
   }
   const since = `since ${stored.at} (${stored.by === "approve" ? "approved" : "first launch"})`;
   if (changes.length === 0) return [`${name}: nothing changed ${since}.`];
   const lines = [`${name}: ${changes.length} changed ${since}:`];
   for (const change of changes) {
-    lines.push(`  ${describeChange(change)}`);
-    const added = change.change === "added" ? current[change.kind][change.name] : undefined;
-    if (added) lines.push(`    ${describeDefinition(change.kind, added.definition)}`);
+    lines.push(`  ${describeChange(change, FULL)}`);
+    const now = change.change === "removed" ? undefined : current[change.kind][change.name];
+    if (now && change.change === "added") {
+      lines.push(`    ${describeDefinition(change.kind, now.definition, FULL)}`);
+    }
+    if (now) lines.push(...findingLines(change.kind, now.definition));
   }
   return lines;
+}
+
+/** The scan's findings in one definition, one indented line each. */
+function findingLines(kind: DefinitionKind, definition: Record<string, unknown>): string[] {
+  return scanDefinition(kind, definition).findings.map((f) => `    ! ${formatFinding(f)}`);
 }
 
 /** Asks for approval: `--yes`, else on a terminal, else not approved. */

@@ -13,7 +13,9 @@ import { ServerExitedError } from "../sandbox/server_process.ts";
 import { type GuardFlags, guardJudges } from "./guard_flags.ts";
 import { stripHidden } from "../guard/scan.ts";
 import { guardReport } from "../guard/guard_report.ts";
-import { callRefusal, CallRefusedError, guardLines } from "./_guard_view.ts";
+import { callRefusal, CallRefusedError, guardLines, pinBlocks } from "./_guard_view.ts";
+import type { GuardReportOptions } from "../guard/guard_report.ts";
+import type { ServerOffering } from "../sandbox/connect.ts";
 import { type CliContext, type CommandLine, EXIT, expectArgs, UsageError } from "./context.ts";
 import { loadDenials, resolveFor } from "./launch.ts";
 
@@ -69,9 +71,10 @@ export async function inspectCommand(
     const { listAdvertised } = await loadConnect();
     // A list the server advertises but answers with an error is said, not fatal: the rest of
     // what it offers is still worth seeing.
-    const { tools, prompts, resources, problems } = await listAdvertised(connected);
-    const judges = guardJudges(ctx, server, options.guard ?? {});
-    const report = guardReport({ tools, prompts, resources }, judges);
+    const offering = await listAdvertised(connected);
+    const { tools, prompts, resources, resourceTemplates, instructions, problems } = offering;
+    const judges = await judgesFor(ctx, server, line.rest[0], offering, options);
+    const report = guardReport(offering, judges);
     const info = client.getServerVersion();
     if (ctx.json) {
       render = (denials) =>
@@ -82,6 +85,11 @@ export async function inspectCommand(
             tools: tools.map((t) => ({ name: t.name, description: clean(t.description) })),
             prompts: prompts.map((p) => ({ name: p.name, description: clean(p.description) })),
             resources: resources.map((r) => ({ uri: r.uri, name: clean(r.name) })),
+            resourceTemplates: resourceTemplates.map((r) => ({
+              uriTemplate: clean(r.uriTemplate),
+              name: clean(r.name),
+            })),
+            instructions: clean(instructions),
             problems,
             scan: judges.mode,
             findings: report.findings,
@@ -110,6 +118,13 @@ export async function inspectCommand(
       out.push("", `Resources (${resources.length}):`);
       out.push(...resources.map((r) => `  ${stripHidden(r.uri)}  ${firstLine(r.name)}`));
     }
+    if (resourceTemplates.length) {
+      out.push("", `Resource templates (${resourceTemplates.length}):`);
+      out.push(
+        ...resourceTemplates.map((r) => `  ${firstLine(r.uriTemplate)}  ${firstLine(r.name)}`),
+      );
+    }
+    if (instructions !== undefined) out.push("", `Instructions: ${firstLine(instructions)}`);
     if (problems.length) {
       out.push("", ...problems.map((p) => `Failed to list ${p}`));
     }
@@ -178,9 +193,9 @@ export async function callCommand(
   let result: CallToolResult | undefined;
   try {
     // Refused here as the guard of `run` would refuse it, before it reaches the server.
-    const judges = guardJudges(ctx, server, options.guard ?? {});
-    const { tools } = await (await loadConnect()).listAdvertised(connected);
-    const refused = callRefusal(judges, tools, tool);
+    const offering = await (await loadConnect()).listAdvertised(connected);
+    const judges = await judgesFor(ctx, server, target, offering, options);
+    const refused = callRefusal(judges, offering.tools, tool);
     if (refused) throw new CallRefusedError(refused);
     const params = { name: tool, arguments: args as Record<string, unknown> };
     result = await connected.request<CallToolResult>(
@@ -216,6 +231,26 @@ function printCallResult(
   ctx.print(content.map((c) => c.type === "text" ? c.text : `[${c.type} content]`).join("\n"));
   // On stderr, after the result: stdout stays exactly the tool's output, for scripts.
   if (lines.length) ctx.printError(lines.join("\n"));
+}
+
+/** The guard's judges for a server's offering: the tool filter, the scan and its pins. */
+async function judgesFor(
+  ctx: CliContext,
+  server: Awaited<ReturnType<typeof resolveFor>>["server"],
+  target: string,
+  offering: ServerOffering,
+  options: ConnectCommandOptions,
+): Promise<GuardReportOptions> {
+  const listed = {
+    tool: offering.tools as unknown as Record<string, unknown>[],
+    prompt: offering.prompts as unknown as Record<string, unknown>[],
+    resourceTemplate: offering.resourceTemplates as unknown as Record<string, unknown>[],
+  };
+  return {
+    ...guardJudges(ctx, server, options.guard ?? {}),
+    pinBlocks: await pinBlocks(ctx.target.cacheRoot, server.name, listed),
+    approveCommand: `mcp-run approve ${target}`,
+  };
 }
 
 /** Resolves a target and connects an MCP client to it in the command's sandbox (inspect, call). */

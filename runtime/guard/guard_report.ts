@@ -1,7 +1,8 @@
 /**
  * What the guard would make of a server's offering, judged at once rather than message by
- * message: the scan's findings, the definitions a guarded client would not see and why, and the
- * rest as a guarded client sees them. `inspect` shows it; `call` refuses by it.
+ * message: the scan's findings (in its definitions and its instructions), the definitions a
+ * guarded client would not see and why (the tool filter, the pins, the scan), and the rest as a
+ * guarded client sees them. `inspect` shows it; `call` refuses by it.
  *
  * Pure: no I/O.
  *
@@ -17,6 +18,7 @@ import {
   type ScannedKind,
 } from "./scan.ts";
 import type { ToolFilter } from "./tool_filter.ts";
+import { describeChange, type PinChange } from "./pin_diff.ts";
 
 /** A server's lists, as it answered them. */
 export interface Offering {
@@ -26,6 +28,10 @@ export interface Offering {
   prompts?: readonly unknown[];
   /** Its resources. */
   resources?: readonly unknown[];
+  /** Its resource templates. */
+  resourceTemplates?: readonly unknown[];
+  /** The instructions of its `initialize` answer. */
+  instructions?: string;
 }
 
 /** A definition a guarded client does not see. */
@@ -45,7 +51,12 @@ export interface GuardReport {
   /** What a guarded client does not see. */
   leftOut: LeftOut[];
   /** The lists as a guarded client sees them. */
-  visible: { tools: unknown[]; prompts: unknown[]; resources: unknown[] };
+  visible: {
+    tools: unknown[];
+    prompts: unknown[];
+    resources: unknown[];
+    resourceTemplates: unknown[];
+  };
 }
 
 /** Options for {@linkcode guardReport}. */
@@ -54,9 +65,18 @@ export interface GuardReportOptions {
   filter: ToolFilter;
   /** The scan mode. */
   mode: ScanMode;
+  /** The definitions added or changed since the server's pins were approved (none: no pins). */
+  pinBlocks?: readonly PinChange[];
+  /** The command that approves the server, for the pins' reasons (default `mcp-run approve`). */
+  approveCommand?: string;
 }
 
-const LISTS = [["tools", "tool"], ["prompts", "prompt"], ["resources", "resource"]] as const;
+const LISTS = [
+  ["tools", "tool"],
+  ["prompts", "prompt"],
+  ["resources", "resource"],
+  ["resourceTemplates", "resourceTemplate"],
+] as const;
 
 /**
  * Judges a server's offering as the guard of `run` and `serve` would.
@@ -79,11 +99,12 @@ export function guardReport(offering: Offering, options: GuardReportOptions): Gu
   const report: GuardReport = {
     findings: [],
     leftOut: [],
-    visible: { tools: [], prompts: [], resources: [] },
+    visible: { tools: [], prompts: [], resources: [], resourceTemplates: [] },
   };
   const ownTools = new Set(
     (offering.tools ?? []).map((t) => definitionName("tool", t)).filter((n) => n !== ""),
   );
+  const pinned = pinReasons(options);
   for (const [field, kind] of LISTS) {
     for (const item of offering[field] ?? []) {
       const name = definitionName(kind, item);
@@ -96,7 +117,9 @@ export function guardReport(offering: Offering, options: GuardReportOptions): Gu
       const { clean, findings } = scanDefinition(kind, item, { ownTools });
       report.findings.push(...findings);
       const blocking = findings.find((f) => blocks(f, options.mode));
-      if (blocking) {
+      const notApproved = pinned.get(`${kind} ${(item as { name?: unknown })?.name}`);
+      if (notApproved) report.leftOut.push({ definition: kind, name, reason: notApproved });
+      else if (blocking) {
         report.leftOut.push({
           definition: kind,
           name,
@@ -105,7 +128,41 @@ export function guardReport(offering: Offering, options: GuardReportOptions): Gu
       } else report.visible[field].push(clean);
     }
   }
+  judgeInstructions(offering.instructions, options.mode, report);
   return report;
+}
+
+/** The pins' reason for each definition they block, by kind and name. */
+function pinReasons(options: GuardReportOptions): Map<string, string> {
+  const approve = options.approveCommand ?? "mcp-run approve";
+  const reasons = new Map<string, string>();
+  for (const change of options.pinBlocks ?? []) {
+    if (change.change === "removed") continue;
+    const what = change.change === "added" ? "not approved" : "changed since you approved it";
+    reasons.set(
+      `${change.kind} ${change.name}`,
+      `${what} (${describeChange(change)}); review it with \`${approve} --diff\``,
+    );
+  }
+  return reasons;
+}
+
+/** The instructions, scanned as the guard scans the `initialize` answer; left out if blocked. */
+function judgeInstructions(
+  instructions: string | undefined,
+  mode: ScanMode,
+  report: GuardReport,
+): void {
+  if (instructions === undefined) return;
+  const { findings } = scanDefinition("server", { instructions });
+  report.findings.push(...findings);
+  const blocking = findings.find((f) => blocks(f, mode));
+  if (!blocking) return;
+  report.leftOut.push({
+    definition: "server",
+    name: "instructions",
+    reason: `the poisoning scan found ${formatFinding(blocking)}`,
+  });
 }
 
 /**

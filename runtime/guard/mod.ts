@@ -69,6 +69,7 @@ export {
 export {
   describeChange,
   describeDefinition,
+  type DescribeOptions,
   diffPins,
   type FieldChange,
   type PinChange,

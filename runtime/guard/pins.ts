@@ -8,28 +8,13 @@
  * @module
  */
 import { DEFINITION_KINDS, type DefinitionKind } from "./definition_hash.ts";
+import { KIND_LISTS as LISTS, listAll, listChanged, listKinds } from "./_lists.ts";
 import { describeChange, diffPins, type PinChange } from "./pin_diff.ts";
-import {
-  type ListedDefinitions,
-  type PinnedDefinition,
-  type PinnedSet,
-  pinSet,
-  readPins,
-  writePins,
-} from "./pin_store.ts";
+import { type PinnedDefinition, type PinnedSet, pinSet, readPins, writePins } from "./pin_store.ts";
 import { GuardErrorCode } from "./guard.ts";
 import type { GuardContext, GuardStage, Message, Verdict } from "./stage.ts";
 
-/** How each kind is listed: the method, the result's field, the server capability. */
-const LISTS: Record<DefinitionKind, { method: string; field: string; capability: string }> = {
-  tool: { method: "tools/list", field: "tools", capability: "tools" },
-  prompt: { method: "prompts/list", field: "prompts", capability: "prompts" },
-  resourceTemplate: {
-    method: "resources/templates/list",
-    field: "resourceTemplates",
-    capability: "resources",
-  },
-};
+export { listDefinitions, type ListRequest } from "./_lists.ts";
 
 /** The kind each list-changed notification concerns (templates change with the resources). */
 const CHANGED: Record<string, DefinitionKind> = {
@@ -41,80 +26,8 @@ const CHANGED: Record<string, DefinitionKind> = {
 /** The requests that use one definition by name. */
 const USES: Record<string, DefinitionKind> = { "tools/call": "tool", "prompts/get": "prompt" };
 
-/** The most pages read of one list: a server that never stops paginating is cut off. */
-const MAX_PAGES = 100;
-/** The most definitions kept of one kind: the launcher's memory stays bounded. */
-const MAX_DEFINITIONS = 10_000;
 /** The most distinct blocks said on stderr; a server that keeps changing is said once more. */
 const MAX_LOGGED = 1000;
-
-/** Sends one request to the server and resolves with its result. */
-export type ListRequest = (
-  method: string,
-  params?: Record<string, unknown>,
-) => Promise<Record<string, unknown>>;
-
-/**
- * Lists every definition of the kinds a server's capabilities advertise, page by page
- * (`nextCursor`). A list the server answers with a JSON-RPC error of its own reads as empty (some
- * servers advertise lists they do not serve); any other failure is thrown.
- *
- * @param request Sends a request to the server (the guard's own, or an SDK client's).
- * @param capabilities The server's capabilities, from its `initialize` result.
- * @param kinds The kinds to list (default: all).
- * @returns The definitions by kind, as listed.
- * @throws {Error} When the server ends or does not answer (whatever `request` rejects with).
- *
- * @example
- * ```ts
- * import { listDefinitions } from "./pins.ts";
- * const listed = await listDefinitions(
- *   (method) => Promise.resolve(method === "tools/list" ? { tools: [{ name: "echo" }] } : {}),
- *   { tools: {} },
- * );
- * console.log(listed.tool.length, listed.prompt.length); // 1 0
- * ```
- */
-export async function listDefinitions(
-  request: ListRequest,
-  capabilities: Record<string, unknown> | undefined,
-  kinds: readonly DefinitionKind[] = DEFINITION_KINDS,
-): Promise<ListedDefinitions> {
-  const listed: ListedDefinitions = { tool: [], prompt: [], resourceTemplate: [] };
-  for (const kind of kinds) {
-    const { method, field, capability } = LISTS[kind];
-    if (!capabilities?.[capability]) continue;
-    let cursor: unknown;
-    const seen = new Set<unknown>();
-    for (let page = 0; page < MAX_PAGES; page++) {
-      let result: Record<string, unknown>;
-      try {
-        result = await request(method, cursor === undefined ? {} : { cursor });
-      } catch (error) {
-        if (typeof (error as { code?: unknown })?.code === "number" && !isTransportCode(error)) {
-          break;
-        }
-        throw error;
-      }
-      const items = result?.[field];
-      if (Array.isArray(items)) listed[kind].push(...items.filter(isObject));
-      if (listed[kind].length >= MAX_DEFINITIONS) {
-        listed[kind].length = MAX_DEFINITIONS;
-        break;
-      }
-      cursor = result?.nextCursor;
-      if (typeof cursor !== "string" || seen.has(cursor)) break;
-      seen.add(cursor);
-    }
-  }
-  return listed;
-}
-
-/** The MCP SDK's codes for a closed connection and a request that timed out: not answers. */
-function isTransportCode(error: unknown): boolean {
-  const code = (error as { code?: unknown }).code;
-  return (error as Error)?.name === "McpError" && (code === -32000 || code === -32001);
-}
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return !!value && typeof value === "object" && !Array.isArray(value);
@@ -155,8 +68,22 @@ export function pinStage(options: PinStageOptions): GuardStage {
   return new PinStage(options);
 }
 
-/** What the guard last saw listed of one kind, since the last list-changed notification. */
-type Seen = Map<string, Record<string, unknown>>;
+/**
+ * What the guard knows of one kind since approval. Verdicts are kept for approved names only (any
+ * other name is refused anyway), so a server inventing names cannot grow these maps.
+ */
+interface KindState {
+  /** Approved names some listing showed changed: refused for the rest of the connection. */
+  blocked: Map<string, PinChange>;
+  /** Approved names a listing of the current generation showed as approved. */
+  checked: Set<string>;
+  /** Bumped by each list-changed notification. */
+  generation: number;
+  /** The generation of the last complete listing (-1: none yet). */
+  listed: number;
+  /** Names listed that were never approved (bounded; only for the refusal's words). */
+  added: Set<string>;
+}
 
 class PinStage implements GuardStage {
   readonly name = "pins";
@@ -164,7 +91,11 @@ class PinStage implements GuardStage {
   /** The approved set: undefined until read; null when it could not be read or recorded. */
   #approved: PinnedSet | null | undefined;
   #loading: Promise<void> | undefined;
-  readonly #seen: Partial<Record<DefinitionKind, Seen>> = {};
+  readonly #state: Record<DefinitionKind, KindState> = {
+    tool: newKindState(),
+    prompt: newKindState(),
+    resourceTemplate: newKindState(),
+  };
   readonly #listing: Partial<Record<DefinitionKind, Promise<void>>> = {};
   readonly #logged = new Set<string>();
 
@@ -202,7 +133,10 @@ class PinStage implements GuardStage {
   ): Promise<Verdict> {
     const changed = message.method !== undefined ? CHANGED[message.method] : undefined;
     if (changed) {
-      delete this.#seen[changed];
+      listChanged(context, message);
+      const state = this.#state[changed];
+      state.generation++;
+      state.checked.clear();
       // Listed again now, so a changed definition is reported even if the client never asks.
       this.#relist(changed, context).catch(() => {});
       return { pass: message };
@@ -213,20 +147,23 @@ class PinStage implements GuardStage {
     const items = message.result[field];
     if (!Array.isArray(items)) return { pass: message };
     const kept: unknown[] = [];
-    const seen = this.#seen[kind] ??= new Map();
+    const generation = this.#state[kind].generation;
     for (const item of items) {
       if (!isObject(item) || typeof item.name !== "string") continue;
-      if (!seen.has(item.name)) seen.set(item.name, item);
-      const change = await this.#judge(kind, item);
-      if (change) this.#logBlock(change, context);
-      else kept.push(item);
+      const change = await this.#judgeListed(kind, item, generation, context);
+      if (!change) kept.push(item);
     }
     if (kept.length === items.length) return { pass: message };
     return { pass: { ...message, result: { ...message.result, [field]: kept } } };
   }
 
-  /** Reads the pins once; records them when there are none (the first launch). */
+  /**
+   * Reads the pins once; records them when there are none (the first launch). Before the server
+   * has answered `initialize` its lists are unknown, so nothing is recorded (and nothing cached):
+   * an empty pin set would approve whatever it lists later.
+   */
   #load(context: GuardContext): Promise<void> {
+    if (!this.#loading && context.serverInit === undefined) return this.#readStored(context);
     this.#loading ??= this.#readOrRecord(context).catch((error) => {
       this.#approved = null;
       context.log(
@@ -238,6 +175,12 @@ class PinStage implements GuardStage {
     return this.#loading;
   }
 
+  /** Reads stored pins without recording any (the server's lists are not known yet). */
+  async #readStored(context: GuardContext): Promise<void> {
+    const stored = await readPins(this.#options.cacheRoot, context.server);
+    if (stored && this.#approved === undefined) this.#approved = stored.definitions;
+  }
+
   async #readOrRecord(context: GuardContext): Promise<void> {
     const { cacheRoot } = this.#options;
     const stored = await readPins(cacheRoot, context.server);
@@ -245,11 +188,12 @@ class PinStage implements GuardStage {
       this.#approved = stored.definitions;
       return;
     }
-    const listed = await listDefinitions(
-      (method, params) => context.request(method, params),
+    const generations = DEFINITION_KINDS.map((k) => this.#state[k].generation);
+    const listed = await listKinds(
+      (method) => listAll(context, method),
       capabilitiesOf(context),
+      DEFINITION_KINDS,
     );
-    this.#remember(listed);
     const record = await writePins(cacheRoot, {
       server: context.server,
       at: new Date().toISOString(),
@@ -257,6 +201,10 @@ class PinStage implements GuardStage {
       definitions: await pinSet(listed),
     }, { ifAbsent: true });
     this.#approved = record.definitions;
+    // Judged like any listing: another launcher may have recorded a different set first.
+    for (const [i, kind] of DEFINITION_KINDS.entries()) {
+      await this.#judgeListing(kind, listed[kind], generations[i], context);
+    }
     const [tools, prompts, templates] = DEFINITION_KINDS.map((k) =>
       Object.keys(record.definitions[k]).length
     );
@@ -268,37 +216,70 @@ class PinStage implements GuardStage {
     );
   }
 
-  /** Keeps a full listing as what the guard has seen. */
-  #remember(listed: ListedDefinitions, kinds: readonly DefinitionKind[] = DEFINITION_KINDS): void {
-    for (const kind of kinds) {
-      const seen: Seen = new Map();
-      for (const item of listed[kind]) {
-        if (typeof item.name === "string" && !seen.has(item.name)) seen.set(item.name, item);
-      }
-      this.#seen[kind] = seen;
-    }
-  }
-
   /** Lists one kind again (one listing at a time per kind), judging each definition. */
   #relist(kind: DefinitionKind, context: GuardContext): Promise<void> {
     this.#listing[kind] ??= (async () => {
       try {
-        const listed = await listDefinitions(
-          (method, params) => context.request(method, params),
+        const generation = this.#state[kind].generation;
+        const listed = await listKinds(
+          (method) => listAll(context, method),
           capabilitiesOf(context),
           [kind],
         );
-        this.#remember(listed, [kind]);
         if (this.#approved === undefined) return;
-        for (const item of listed[kind]) {
-          const change = await this.#judge(kind, item);
-          if (change) this.#logBlock(change, context);
-        }
+        await this.#judgeListing(kind, listed[kind], generation, context);
       } finally {
         delete this.#listing[kind];
       }
     })();
     return this.#listing[kind]!;
+  }
+
+  /** Judges a complete listing of one kind, read during the given generation. */
+  async #judgeListing(
+    kind: DefinitionKind,
+    items: readonly Record<string, unknown>[],
+    generation: number,
+    context: GuardContext,
+  ): Promise<void> {
+    for (const item of items) {
+      if (typeof item.name === "string") {
+        await this.#judgeListed(kind, item, generation, context);
+      }
+    }
+    const state = this.#state[kind];
+    if (state.generation === generation) state.listed = generation;
+  }
+
+  /**
+   * Judges one listed definition and remembers the verdict for its name: a changed approved
+   * definition stays blocked for the rest of the connection, whatever later listings show (a
+   * server can tell the guard's listings from the client's, or answer each differently).
+   */
+  async #judgeListed(
+    kind: DefinitionKind,
+    item: Record<string, unknown>,
+    generation: number,
+    context: GuardContext,
+  ): Promise<PinChange | undefined> {
+    const name = item.name as string;
+    const change = await this.#judge(kind, item);
+    if (change) this.#logBlock(change, context);
+    const approved = this.#approved;
+    const state = this.#state[kind];
+    if (!approved || !Object.hasOwn(approved[kind], name)) {
+      // Only for the refusal's words; bounded, as a server may invent names without end.
+      if (approved && state.added.size < MAX_LOGGED) state.added.add(name);
+      return change;
+    }
+    if (change) {
+      if (!state.blocked.has(name)) state.blocked.set(name, change);
+      state.checked.delete(name);
+    } else if (state.generation === generation && !state.blocked.has(name)) {
+      state.checked.add(name);
+    }
+    // Blocked once, left out of every later listing too.
+    return change ?? state.blocked.get(name);
   }
 
   /** Why a use of a definition by name is refused, as a JSON-RPC error; undefined if allowed. */
@@ -307,39 +288,37 @@ class PinStage implements GuardStage {
     name: string,
     context: GuardContext,
   ): Promise<Message["error"]> {
-    if (!this.#seen[kind]?.has(name)) {
+    const approved = this.#approved;
+    if (!approved) {
+      const why = "the approved definitions could not be read";
+      return this.#refusal(kind, name, why, undefined, context);
+    }
+    const state = this.#state[kind];
+    if (!Object.hasOwn(approved[kind], name)) {
+      const change: PinChange = { kind, name, change: "added", fields: [] };
+      const why = state.added.has(name)
+        ? "it was added since you approved the server"
+        : "it is not among the approved definitions";
+      return this.#refusal(kind, name, why, change, context);
+    }
+    // A listing that was under way when the list changed is stale: at most one more is read.
+    for (let tries = 0; tries < 2; tries++) {
+      if (state.blocked.has(name) || state.checked.has(name)) break;
+      if (state.listed === state.generation) break;
       try {
         await this.#relist(kind, context);
       } catch (error) {
-        return this.#refusal(
-          kind,
-          name,
-          `the server's definitions could not be listed ` +
-            `(${(error as Error).message})`,
-          undefined,
-          context,
-        );
+        const why = `the server's definitions could not be listed (${(error as Error).message})`;
+        return this.#refusal(kind, name, why, undefined, context);
       }
     }
-    const approved = this.#approved;
-    if (!approved) {
-      return this.#refusal(
-        kind,
-        name,
-        "the approved definitions could not be read",
-        undefined,
-        context,
-      );
+    const change = state.blocked.get(name);
+    if (!change) {
+      // Approved, and unchanged or removed since: what was approved is what is called.
+      if (state.checked.has(name) || state.listed === state.generation) return undefined;
+      const why = "the server's definitions changed while they were being listed";
+      return this.#refusal(kind, name, why, undefined, context);
     }
-    const item = this.#seen[kind]?.get(name);
-    // Removed since approval and still answered: what was approved is what is called.
-    if (!item) {
-      if (Object.hasOwn(approved[kind], name)) return undefined;
-      const change: PinChange = { kind, name, change: "added", fields: [] };
-      return this.#refusal(kind, name, "it is not among the approved definitions", change, context);
-    }
-    const change = await this.#judge(kind, item);
-    if (!change) return undefined;
     this.#logBlock(change, context);
     const why = change.change === "added"
       ? "it was added since you approved the server"
@@ -411,6 +390,10 @@ class PinStage implements GuardStage {
 
 function count(n: number, word: string): string {
   return `${n} ${word}${n === 1 ? "" : "s"}`;
+}
+
+function newKindState(): KindState {
+  return { blocked: new Map(), checked: new Set(), generation: 0, listed: -1, added: new Set() };
 }
 
 function capabilitiesOf(context: GuardContext): Record<string, unknown> | undefined {

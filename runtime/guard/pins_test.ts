@@ -4,6 +4,9 @@ import { pinsFile, readPins } from "./pin_store.ts";
 import { Guard, GuardErrorCode } from "./guard.ts";
 import { listDefinitions, pinStage } from "./pins.ts";
 import type { GuardContext, GuardStage, Message, Verdict } from "./stage.ts";
+import { scanStage } from "./scan_stage.ts";
+import { toolFilter } from "./tool_filter.ts";
+import { toolFilterStage } from "./tool_filter_stage.ts";
 
 const INNOCENT = {
   name: "read_file",
@@ -276,4 +279,119 @@ Deno.test("pinStage() blocks a definition nested too deeply to hash, without fai
     const refused = await call(stage, scene, "read_file");
     assert.ok("reply" in refused);
     assert.match(refused.reply.error!.message, /definition changed: "approved" → "too deeply/);
+  }));
+
+/** A guard over a scripted server whose answers to the client's lists are given in turn. */
+function guardOver(root: string, answers: Record<string, unknown>[][]) {
+  const toClient: Message[] = [];
+  const toServer: Message[] = [];
+  const guard = new Guard([pinStage({ cacheRoot: root })], {
+    toClient: (m, raw) => void toClient.push(raw ? JSON.parse(new TextDecoder().decode(raw)) : m),
+    toServer: (m) => void toServer.push(m),
+    stopServer: () => {},
+    log: () => {},
+  }, { server: "rug" });
+  const line = (m: Message) => new TextEncoder().encode(JSON.stringify(m));
+  const send = (m: Message) => guard.fromClient(m, line(m));
+  const answer = (m: Message) => guard.fromServer(m, line(m));
+  return {
+    guard,
+    toClient,
+    toServer,
+    async initialize(): Promise<void> {
+      const init = request("initialize", { capabilities: {} });
+      await send(init);
+      const result = { capabilities: { tools: {} }, serverInfo: { name: "rug", version: "1" } };
+      await answer({ jsonrpc: "2.0", id: init.id, result });
+    },
+    async list(): Promise<string[]> {
+      const list = request("tools/list");
+      await send(list);
+      await answer({ jsonrpc: "2.0", id: list.id, result: { tools: answers.shift() } });
+      return (toClient.at(-1)!.result as { tools: { name: string }[] }).tools.map((t) => t.name);
+    },
+    async call(name: string): Promise<Message | undefined> {
+      const call = request("tools/call", { name, arguments: {} });
+      await send(call);
+      return toServer.find((m) => m.id === call.id);
+    },
+  };
+}
+
+Deno.test("pinStage() keeps a tool blocked once any listing showed it changed", () =>
+  withRoot(async (root) => {
+    await firstLaunch(root, [INNOCENT, CLOCK]);
+    // The first answer is the approved one, the second changed, with no list_changed between.
+    const scene = guardOver(root, [[INNOCENT, CLOCK], [CHANGED, CLOCK]]);
+    await scene.initialize();
+    assert.deepEqual(await scene.list(), ["read_file", "clock"]);
+    assert.deepEqual(await scene.list(), ["clock"]);
+    // Canary: the changed tool's call never reaches the server.
+    assert.equal(await scene.call("read_file"), undefined);
+    const refused = scene.toClient.at(-1)!;
+    assert.match(refused.error!.message, /read_file.*its definition changed/);
+    // Positive control: the approved tool is still called.
+    assert.ok(await scene.call("clock"));
+    await scene.guard.close("done");
+  }));
+
+Deno.test("pinStage() keeps a tool blocked when the guard's own listing shows the approved one", () =>
+  withRoot(async (root) => {
+    await firstLaunch(root, [INNOCENT, CLOCK]);
+    const scene = new Scene([CHANGED, CLOCK]);
+    const stage = pinStage({ cacheRoot: root });
+    assert.deepEqual(await clientList(stage, scene), ["clock"]);
+    // The server tells the guard's listings apart and answers them with the approved version.
+    scene.tools = [INNOCENT, CLOCK];
+    const asked = scene.asked.length;
+    const note = { jsonrpc: "2.0", method: "notifications/tools/list_changed" } as Message;
+    await stage.fromServer!(note, undefined, scene);
+    assert.ok("reply" in await call(stage, scene, "read_file"));
+    assert.ok(scene.asked.length > asked, "the guard listed again");
+    assert.ok("reply" in await call(stage, scene, "read_file"));
+    assert.ok("pass" in await call(stage, scene, "clock"));
+  }));
+
+Deno.test("pinStage() records no pins while the server's capabilities are unknown", () =>
+  withRoot(async (root) => {
+    const scene = new Scene([INNOCENT, CLOCK]);
+    scene.serverInit = undefined;
+    const stage = pinStage({ cacheRoot: root });
+    // A tools/list sent before the initialize answer: nothing is recorded.
+    await stage.fromClient!(request("tools/list"), scene);
+    assert.equal(await readPins(root, "rug"), undefined);
+    assert.deepEqual(scene.asked, []);
+    // Once initialized, the first launch records what the server lists.
+    scene.serverInit = { capabilities: { tools: {} } };
+    assert.deepEqual(await clientList(stage, scene), ["read_file", "clock"]);
+    const record = await readPins(root, "rug");
+    assert.deepEqual(Object.keys(record!.definitions.tool), ["read_file", "clock"]);
+  }));
+
+Deno.test("pinStage(), the scan and the tool filter share one listing after a list change", () =>
+  withRoot(async (root) => {
+    const readOnly = { annotations: { readOnlyHint: true } };
+    await firstLaunch(root, [{ ...INNOCENT, ...readOnly }, { ...CLOCK, ...readOnly }]);
+    const scene = new Scene([{ ...INNOCENT, ...readOnly }, { ...CLOCK, ...readOnly }]);
+    const filter = toolFilter([{ source: "--read-only", rules: { readOnly: true } }]);
+    const stages = [
+      pinStage({ cacheRoot: root }),
+      scanStage({ mode: "block" }),
+      toolFilterStage(filter),
+    ];
+    const note = { jsonrpc: "2.0", method: "notifications/tools/list_changed" } as Message;
+    for (const stage of stages) await stage.fromServer!(note, undefined, scene);
+    const ask = request("tools/call", { name: "clock", arguments: {} });
+    for (const stage of stages) {
+      assert.deepEqual(await stage.fromClient!(ask, scene), { pass: ask });
+    }
+    // Two tools, one a page: one listing for the three stages.
+    assert.equal(scene.asked.filter((m) => m === "tools/list").length, 2, `${scene.asked}`);
+    // The next change is listed afresh.
+    const again = { ...note };
+    for (const stage of stages) await stage.fromServer!(again, undefined, scene);
+    for (const stage of stages) {
+      assert.deepEqual(await stage.fromClient!(ask, scene), { pass: ask });
+    }
+    assert.equal(scene.asked.filter((m) => m === "tools/list").length, 4, `${scene.asked}`);
   }));

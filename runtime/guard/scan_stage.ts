@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { LIST_FIELDS, listAll, listItems, refuse, withItems } from "./_lists.ts";
+import { LIST_FIELDS, listAll, listChanged, listItems, refuse, withItems } from "./_lists.ts";
 import {
   blocks,
   type Finding,
@@ -128,7 +128,10 @@ export function scanStage(options: ScanStageOptions): GuardStage {
       if (request?.method === "initialize") return scanInitialize(message, mode, report, context);
       // A list that changed is judged afresh: a call before the client lists it again reads it.
       const changed = CHANGED[message.method ?? ""];
-      if (changed) blocked.delete(changed);
+      if (changed) {
+        blocked.delete(changed);
+        listChanged(context, message);
+      }
       const field = request?.method === undefined ? undefined : LIST_FIELDS[request.method];
       const items = field === undefined ? undefined : listItems(message, field);
       if (!items) return { pass: message };

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { listAll, listItems, refuse, withItems } from "./_lists.ts";
+import { listAll, listChanged, listItems, refuse, withItems } from "./_lists.ts";
 import { quoteText } from "../learn/_escape.ts";
 import type { GuardContext, GuardStage, Message, Verdict } from "./stage.ts";
 import type { ToolFilter } from "./tool_filter.ts";
@@ -60,9 +60,12 @@ export function toolFilterStage(filter: ToolFilter): GuardStage {
       }
       return judgeCall(message, context);
     },
-    fromServer(message: Message, request: Message | undefined): Verdict {
+    fromServer(message: Message, request: Message | undefined, context: GuardContext): Verdict {
       // Changed tools are judged by their new annotations: read afresh on the next call.
-      if (message.method === "notifications/tools/list_changed") annotations = undefined;
+      if (message.method === "notifications/tools/list_changed") {
+        annotations = undefined;
+        listChanged(context, message);
+      }
       if (!filter.active || request?.method !== "tools/list") return { pass: message };
       const tools = listItems(message, "tools");
       if (!tools) return { pass: message };

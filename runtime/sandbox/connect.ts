@@ -4,14 +4,8 @@
  * @module
  */
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import type {
-  ListPromptsResult,
-  ListResourcesResult,
-  ListToolsResult,
-  Prompt,
-  Resource,
-  Tool,
-} from "@modelcontextprotocol/sdk/types.js";
+import type { Prompt, Resource, ResourceTemplate, Tool } from "@modelcontextprotocol/sdk/types.js";
+import { isServerAnswer, listPages } from "../guard/_lists.ts";
 import type { LaunchPlan, PrepareServerOptions } from "./launch_plan.ts";
 import type { ResolvedServer } from "../policy/resolve.ts";
 import type { ServerExitedError, ServerProcess, SpawnServerOptions } from "./server_process.ts";
@@ -215,7 +209,7 @@ async function explainFailure(
   return exited ?? (error as Error);
 }
 
-/** What a server lists, from each list it advertises. */
+/** What a server lists, from each list it advertises, and what it says of itself. */
 export interface ServerOffering {
   /** Its tools. */
   tools: Tool[];
@@ -223,6 +217,10 @@ export interface ServerOffering {
   prompts: Prompt[];
   /** Its resources. */
   resources: Resource[];
+  /** Its resource templates. */
+  resourceTemplates: ResourceTemplate[];
+  /** The instructions of its `initialize` answer (what a client may give the model). */
+  instructions?: string;
   /**
    * The lists it advertises but answered with an error, each as `<method>: <error>` (such a list
    * reads as empty; some servers advertise lists they do not serve).
@@ -231,8 +229,11 @@ export interface ServerOffering {
 }
 
 /**
- * Lists the tools, prompts and resources a connected server advertises. A list it answers with
- * an error of its own is empty and the error kept; a server that ended or went silent fails.
+ * Lists the tools, prompts, resources and resource templates a connected server advertises, every
+ * page of each, with the guard's bounded lister (so `inspect` and `call` judge what a guarded
+ * client would be shown). A list it answers with an error of its own is empty and the error kept
+ * (not for templates, which servers with resources often do not serve); a server that ended or
+ * went silent fails.
  *
  * @param connected The connected server.
  * @returns Its offering.
@@ -245,45 +246,37 @@ export interface ServerOffering {
  * ```
  */
 export async function listAdvertised(connected: ConnectedServer): Promise<ServerOffering> {
-  const { client, request } = connected;
+  const { client } = connected;
+  const { ResultSchema } = await import("@modelcontextprotocol/sdk/types.js");
   const caps = client.getServerCapabilities() ?? {};
   const problems: string[] = [];
-  const list = async <T, R>(
-    advertised: unknown,
-    method: string,
-    send: (o: { timeout: number }) => Promise<T>,
-    pick: (result: T) => R[],
-  ): Promise<R[]> => {
+  // The raw result (a loose schema keeps every field): judged exactly as the guard sees it.
+  const request = (method: string, params?: Record<string, unknown>) =>
+    connected.request(
+      method,
+      (o) => client.request({ method, params } as never, ResultSchema, o),
+    ) as Promise<Record<string, unknown>>;
+  const list = async <T>(advertised: unknown, method: string, quiet = false): Promise<T[]> => {
     if (!advertised) return [];
     try {
-      return pick(await request<T>(method, send));
+      return await listPages(request, method) as T[];
     } catch (error) {
-      const code = (error as { code?: unknown })?.code;
-      // -32000: the connection closed; -32001: no answer in time.
-      if ((error as Error)?.name !== "McpError" || code === -32000 || code === -32001) throw error;
-      problems.push(`${method}: ${(error as Error).message}`);
+      if (!isServerAnswer(error)) throw error;
+      if (!quiet) problems.push(`${method}: ${(error as Error).message}`);
       return [];
     }
   };
+  const instructions = client.getInstructions();
   return {
-    tools: await list<ListToolsResult, Tool>(
-      caps.tools,
-      "tools/list",
-      (o) => client.listTools(undefined, o),
-      (r) => r.tools,
-    ),
-    prompts: await list<ListPromptsResult, Prompt>(
-      caps.prompts,
-      "prompts/list",
-      (o) => client.listPrompts(undefined, o),
-      (r) => r.prompts,
-    ),
-    resources: await list<ListResourcesResult, Resource>(
+    tools: await list<Tool>(caps.tools, "tools/list"),
+    prompts: await list<Prompt>(caps.prompts, "prompts/list"),
+    resources: await list<Resource>(caps.resources, "resources/list"),
+    resourceTemplates: await list<ResourceTemplate>(
       caps.resources,
-      "resources/list",
-      (o) => client.listResources(undefined, o),
-      (r) => r.resources,
+      "resources/templates/list",
+      true,
     ),
+    ...(typeof instructions === "string" ? { instructions } : {}),
     problems,
   };
 }

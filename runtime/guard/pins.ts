@@ -41,6 +41,9 @@ export interface PinStageOptions {
   approveCommand?: string;
 }
 
+/** JSON-RPC "invalid params": the error MCP servers answer a call of an unknown tool with. */
+const UNKNOWN_NAME = -32602;
+
 /** The kinds' words in messages. */
 const WORDS: Record<DefinitionKind, string> = {
   tool: "Tool",
@@ -295,6 +298,16 @@ class PinStage implements GuardStage {
     }
     const state = this.#state[kind];
     if (!Object.hasOwn(approved[kind], name)) {
+      // Listed first when not seen yet: a name the server does not list is no approval matter.
+      if (!state.added.has(name) && state.listed !== state.generation) {
+        await this.#relist(kind, context).catch(() => {});
+      }
+      if (!state.added.has(name) && state.listed === state.generation) {
+        const message = `${
+          WORDS[kind]
+        } "${name}" is unknown: server "${context.server}" lists none`;
+        return { code: UNKNOWN_NAME, message };
+      }
       const change: PinChange = { kind, name, change: "added", fields: [] };
       const why = state.added.has(name)
         ? "it was added since you approved the server"

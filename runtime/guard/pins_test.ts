@@ -184,10 +184,11 @@ Deno.test("pinStage() lists before deciding on a tool it has not seen listed", (
     const stage = pinStage({ cacheRoot: root });
     assert.ok("reply" in await call(stage, scene, "read_file"));
     assert.deepEqual(scene.asked, ["tools/list", "tools/list"]);
-    // A tool never approved and never listed is refused too.
+    // A tool never approved and not listed is refused too, as unknown, not as an approval matter.
     const hidden = await call(stage, scene, "hidden");
     assert.ok("reply" in hidden);
-    assert.match(hidden.reply.error!.message, /it is not among the approved definitions/);
+    assert.equal(hidden.reply.error!.code, -32602);
+    assert.match(hidden.reply.error!.message, /^Tool "hidden" is unknown: server "rug" lists none$/);
   }));
 
 Deno.test("pinStage() holds prompts to their pins too", () =>

@@ -188,7 +188,10 @@ Deno.test("pinStage() lists before deciding on a tool it has not seen listed", (
     const hidden = await call(stage, scene, "hidden");
     assert.ok("reply" in hidden);
     assert.equal(hidden.reply.error!.code, -32602);
-    assert.match(hidden.reply.error!.message, /^Tool "hidden" is unknown: server "rug" lists none$/);
+    assert.match(
+      hidden.reply.error!.message,
+      /^Tool "hidden" is unknown: server "rug" lists none$/,
+    );
   }));
 
 Deno.test("pinStage() holds prompts to their pins too", () =>

@@ -142,8 +142,15 @@ export function excerpt(text: string, at: number, length = 0): string {
   // Never split a surrogate pair (tag characters and emoji are pairs).
   if (/[\udc00-\udfff]/u.test(text[start] ?? "")) start--;
   if (/[\udc00-\udfff]/u.test(text[end] ?? "")) end++;
-  const window = cutText(text.slice(start, end), 200);
-  return `${start > 0 ? "…" : ""}${showHidden(window)}${end < text.length ? "…" : ""}`;
+  // A run of tag characters is shown by its ends and its whole length, so it is kept whole.
+  while (isTag(text.codePointAt(end))) end += 2;
+  // Spelled out first: a run of tags, however long, becomes a short line with its true count.
+  const window = cutText(showHidden(text.slice(start, end)), 300);
+  return `${start > 0 ? "…" : ""}${window}${end < text.length ? "…" : ""}`;
+}
+
+function isTag(code: number | undefined): boolean {
+  return code !== undefined && code >= 0xe0000 && code <= 0xe007f;
 }
 
 /** The kinds of instruction-like text. */

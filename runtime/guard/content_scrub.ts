@@ -115,6 +115,10 @@ export function contentScrub(): GuardStage {
   const said = new Set<string>();
   return {
     name: "content-scrub",
+    /** Runs the cleaning once, while the server starts (its pattern compiles on first use). */
+    prepare(): void {
+      scrubText("\u{1f3f4}\u{e0067}\u{e0062}\u{e007f}\u001b[0m\u202e\u{e0041}");
+    },
     fromServer(message: Message, request: Message | undefined, context: GuardContext): Verdict {
       if (request?.method !== undefined && SCANNED.has(request.method)) return { pass: message };
       const removed: Removed = { count: 0, spelled: "" };

@@ -167,6 +167,15 @@ export class Guard {
       stopServer: (reason) => this.#sinks.stopServer(reason),
       log: (line) => this.#sinks.log(`mcp-run: ${settings.server}: ${line}`),
     }, initFields);
+    // The server takes a while to start: the stages get ready meanwhile, off the first answers'
+    // path.
+    setTimeout(() => {
+      for (const stage of stages) {
+        try {
+          Promise.resolve(stage.prepare?.(this.#context)).catch(() => {});
+        } catch { /* a stage that cannot prepare is prepared on first use */ }
+      }
+    }, 0);
   }
 
   /** The services stages get (also for stages' own tests). */

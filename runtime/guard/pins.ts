@@ -106,6 +106,18 @@ class PinStage implements GuardStage {
     this.#options = options;
   }
 
+  /** Reads the stored pins and hashes once, while the server starts. */
+  async prepare(context: GuardContext): Promise<void> {
+    await Promise.all([
+      this.#loading ? undefined : this.#readStored(context),
+      pinSet({
+        tool: [{ name: "warm-up", inputSchema: { type: "object" } }],
+        prompt: [],
+        resourceTemplate: [],
+      }),
+    ]);
+  }
+
   async fromClient(message: Message, context: GuardContext): Promise<Verdict> {
     const method = message.method;
     if (method === "notifications/initialized") {
@@ -149,13 +161,16 @@ class PinStage implements GuardStage {
     const { field } = LISTS[kind];
     const items = message.result[field];
     if (!Array.isArray(items)) return { pass: message };
-    const kept: unknown[] = [];
     const generation = this.#state[kind].generation;
-    for (const item of items) {
-      if (!isObject(item) || typeof item.name !== "string") continue;
-      const change = await this.#judgeListed(kind, item, generation, context);
-      if (!change) kept.push(item);
-    }
+    // Judged together: each hash is its own asynchronous digest.
+    const changes = await Promise.all(
+      items.map((item) =>
+        isObject(item) && typeof item.name === "string"
+          ? this.#judgeListed(kind, item, generation, context)
+          : "malformed"
+      ),
+    );
+    const kept = items.filter((_, i) => changes[i] === undefined);
     if (kept.length === items.length) return { pass: message };
     return { pass: { ...message, result: { ...message.result, [field]: kept } } };
   }

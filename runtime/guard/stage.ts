@@ -118,6 +118,13 @@ export interface GuardStage {
    * @param context The guard's services.
    */
   answered?(exchange: Exchange, context: GuardContext): void;
+  /**
+   * Called once as the connection starts, while the server is still starting: read state and
+   * run the stage's code once, so that the first messages are judged without that cost.
+   *
+   * @param context The guard's services.
+   */
+  prepare?(context: GuardContext): void | Promise<void>;
   /** Called once when the connection ends; flush and release here. */
   close?(): void | Promise<void>;
 }

@@ -18,7 +18,7 @@ import { denoRunArgs } from "../sandbox/flags.ts";
 import type { ResolvedServer } from "../policy/resolve.ts";
 import { isContainerOnly } from "../policy/package_kind.ts";
 import { containerLaunchPlan } from "../sandbox/container_launch.ts";
-import { effectiveLimits, type ResourceLimits } from "../sandbox/resource_caps.ts";
+import { effectiveLimits, prlimitCommand, type ResourceLimits } from "../sandbox/resource_caps.ts";
 import type { LaunchCommand } from "./types.ts";
 
 /** Options for {@linkcode directCommand}. */
@@ -43,6 +43,12 @@ export interface DirectCommandOptions extends Partial<DockerLimits> {
   secretDescriptions?: Record<string, string>;
   /** The user's memory caps for every server (a manifest may raise them for its server). */
   limits?: Partial<ResourceLimits>;
+  /**
+   * Deno form: util-linux's `prlimit` (see `findPrlimit`), which the entry runs Deno under so
+   * that the whole process is capped (`limits.memoryMb`), as `mcp-run run` does. Without it only
+   * the V8 heap is capped: the caller says so.
+   */
+  prlimit?: string;
   /**
    * Docker form: secrets read from this env file (`--env-file`) instead of the client's
    * environment, for clients that cannot reference a secret. The named variables are neither
@@ -97,9 +103,14 @@ export function directCommand(
       throw new RangeError("Cannot use an env file with the deno form: it is a docker option");
     }
     const dirs = serverDirs(server.name, server.specifier, options.cacheRoot);
+    const deno = options.deno ?? Deno.execPath();
+    const denoArgs = denoRunArgs(server, { lockFile: dirs.lockFile, limits });
+    const { program, args } = options.prlimit
+      ? prlimitCommand(options.prlimit, limits, [deno, ...denoArgs])
+      : { program: deno, args: denoArgs };
     return {
-      command: options.deno ?? Deno.execPath(),
-      args: denoRunArgs(server, { lockFile: dirs.lockFile, limits }),
+      command: program,
+      args,
       env: {
         HOME: dirs.home,
         DENO_DIR: dirs.denoDir,

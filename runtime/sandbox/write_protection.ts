@@ -116,6 +116,11 @@ export interface NestedProtected {
   paths: string[];
   /** The grants that were too large to scan whole. */
   truncated: string[];
+  /**
+   * Protected paths found whose path holds a comma: no Deno flag (comma-separated) or docker
+   * `--mount` can name them, so they stay writable and a note must say so.
+   */
+  unnamable: string[];
 }
 
 /** Folders whose insides are not scanned: huge, and never a project's own configuration. */
@@ -131,7 +136,7 @@ const SKIPPED = new Set(["node_modules", ".git"]);
  *
  * @param write The canonical write grants.
  * @param options The scan's bound.
- * @returns The paths found, and the grants too large to scan whole.
+ * @returns The paths found, the grants too large to scan whole, and the paths no flag can name.
  *
  * @example
  * ```ts ignore
@@ -171,8 +176,12 @@ export function findNestedProtected(
       }
     }
   }
-  // A path with a comma cannot be written in a Deno flag; its folder stays writable.
-  return { paths: paths.filter((p) => !p.includes(",")), truncated };
+  // A path with a comma cannot be written in a Deno flag; the caller says it stays writable.
+  return {
+    paths: paths.filter((p) => !p.includes(",")),
+    truncated,
+    unnamable: paths.filter((p) => p.includes(",")),
+  };
 }
 
 /** The protected paths of one folder whose first names are among its entries. */
@@ -180,6 +189,12 @@ function protectedIn(dir: string, names: Set<string>): string[] {
   return PROTECTED_WRITE_PATHS.filter((p) => names.has(p.split("/")[0])).map((p) =>
     joinUnder(dir, p)
   );
+}
+
+/** The folder a protected path was found in (`/r/a` of `/r/a/.git/hooks`). */
+function holderOf(path: string): string {
+  const relative = PROTECTED_WRITE_PATHS.find((p) => path.endsWith(`/${p}`)) ?? "";
+  return path.slice(0, path.length - relative.length - 1);
 }
 
 function joinUnder(dir: string, relative: string): string {
@@ -230,7 +245,8 @@ export interface ServerProtectedPathsOptions {
  * Every protected path inside a server's write grants: at the top of each grant and deeper
  * (see {@linkcode findNestedProtected}), minus those the user granted explicitly, folded as
  * {@linkcode foldProtectedPaths} says. A grant too large to scan whole is named in a note: what
- * lies deeper in it is protected only where found.
+ * lies deeper in it is protected only where found; a folder whose path holds a comma is named in
+ * a note too, as what is in it stays writable.
  *
  * Reads the file system.
  *
@@ -248,8 +264,16 @@ export function serverProtectedPaths(
   server: Pick<ResolvedServer, "write" | "writeGiven">,
   options: ServerProtectedPathsOptions = {},
 ): string[] {
-  const { paths, truncated } = findNestedProtected(server.write);
+  const { paths, truncated, unnamable } = findNestedProtected(server.write);
   const note = options.note ?? ((line: string) => console.error(line));
+  const folders = [...new Set(unnamable.map(holderOf))];
+  if (folders.length > 0) {
+    note(
+      `mcp-run: ${folders.map((f) => `"${f}"`).join(", ")} holds git hooks, editor or shell ` +
+        "files that stay writable: a path with a comma cannot be written in Deno's or docker's " +
+        "flags. Rename the folder without the comma, or grant the folders beside it instead.",
+    );
+  }
   for (const grant of truncated) {
     note(
       `mcp-run: "${grant}" is too large to scan whole for git hooks, editor and shell files ` +

@@ -111,3 +111,23 @@ Deno.test("absentProtectedNote() names the protected paths a container server co
   assert.match(note!, /mounted read-only/);
   assert.equal(absentProtectedNote(["/r/.git"], ["/r/.git"]), undefined);
 });
+
+Deno.test("serverProtectedPaths() says which folder stays writable as its path has a comma", async () => {
+  const root = await Deno.makeTempDir();
+  try {
+    await Deno.mkdir(join(root, "a,b/.git/hooks"), { recursive: true });
+    await Deno.mkdir(join(root, "c/.git/hooks"), { recursive: true });
+    const notes: string[] = [];
+    const paths = serverProtectedPaths({ write: [root] }, { note: (line) => notes.push(line) });
+    assert.ok(paths.includes(join(root, "c/.git")), "the control is protected");
+    assert.ok(!paths.some((p) => p.includes(",")));
+    assert.deepEqual(findNestedProtected([root]).unnamable.sort(), [
+      join(root, "a,b/.git/config"),
+      join(root, "a,b/.git/hooks"),
+    ]);
+    assert.equal(notes.length, 1, notes.join("\n"));
+    assert.match(notes[0], new RegExp(`^mcp-run: "${root}/a,b" holds .* stay writable: .* comma`));
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});

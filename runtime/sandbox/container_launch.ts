@@ -126,6 +126,9 @@ export function containerLaunchPlan(
   };
 }
 
+/** The servers whose absent protected paths were named: each `serve` session plans again. */
+const notedAbsent = new WeakSet<ResolvedServer>();
+
 /**
  * The protected paths to mount read-only, holding folders whole (a mount over `.git` cannot be
  * renamed away; one over `.git/hooks` moves with `.git`). Those absent at launch cannot be
@@ -139,7 +142,8 @@ function mountedProtectedPaths(
   const denied = serverProtectedPaths(server, { note });
   const existing = existingProtectedPaths(denied);
   const absent = absentProtectedNote(denied, existing);
-  if (absent) note(absent);
+  if (absent && !notedAbsent.has(server)) note(absent);
+  notedAbsent.add(server);
   return existing;
 }
 

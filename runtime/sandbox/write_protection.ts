@@ -242,9 +242,18 @@ export interface ServerProtectedPathsOptions {
 }
 
 /**
+ * What each resolved server's grants were found to hold: `serve` plans every session from the
+ * same resolved server, and the walk (up to 20000 entries per grant, synchronous) need not block
+ * each new session again. A new resolve (a new launch) walks again.
+ */
+const scanned = new WeakMap<object, string[]>();
+
+/**
  * Every protected path inside a server's write grants: at the top of each grant and deeper
  * (see {@linkcode findNestedProtected}), minus those the user granted explicitly, folded as
- * {@linkcode foldProtectedPaths} says. A grant too large to scan whole is named in a note: what
+ * {@linkcode foldProtectedPaths} says. The grants are scanned once per resolved server (one
+ * launch): later plans of the same object (each `serve` session) reuse the result, notes
+ * included, which are not repeated. A grant too large to scan whole is named in a note: what
  * lies deeper in it is protected only where found; a folder whose path holds a comma is named in
  * a note too, as what is in it stays writable.
  *
@@ -264,6 +273,8 @@ export function serverProtectedPaths(
   server: Pick<ResolvedServer, "write" | "writeGiven">,
   options: ServerProtectedPathsOptions = {},
 ): string[] {
+  const known = scanned.get(server);
+  if (known) return [...known];
   const { paths, truncated, unnamable } = findNestedProtected(server.write);
   const note = options.note ?? ((line: string) => console.error(line));
   const folders = [...new Set(unnamable.map(holderOf))];
@@ -282,8 +293,9 @@ export function serverProtectedPaths(
     );
   }
   const granted = server.writeGiven ?? server.write;
-  const denied = protectedWritePaths(server.write, paths, granted);
-  return foldProtectedPaths(denied, granted);
+  const denied = foldProtectedPaths(protectedWritePaths(server.write, paths, granted), granted);
+  scanned.set(server, denied);
+  return [...denied];
 }
 
 /**

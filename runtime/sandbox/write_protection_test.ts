@@ -131,3 +131,23 @@ Deno.test("serverProtectedPaths() says which folder stays writable as its path h
     await Deno.remove(root, { recursive: true });
   }
 });
+
+Deno.test("serverProtectedPaths() scans a resolved server's grants once, for every later plan", async () => {
+  const root = await Deno.makeTempDir();
+  try {
+    const server = { write: [root] };
+    const notes: string[] = [];
+    const note = (line: string) => notes.push(line);
+    await Deno.mkdir(join(root, "a,b/.git"), { recursive: true });
+    const first = serverProtectedPaths(server, { note });
+    // A repository made after the first plan: the same server (a serve session) does not walk
+    // again, and says its note once; a new resolve (a new launch) finds it.
+    await Deno.mkdir(join(root, "later/.git"), { recursive: true });
+    assert.deepEqual(serverProtectedPaths(server, { note }), first);
+    assert.ok(!first.includes(join(root, "later/.git")));
+    assert.equal(notes.length, 1);
+    assert.ok(serverProtectedPaths({ write: [root] }, { note }).includes(join(root, "later/.git")));
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});

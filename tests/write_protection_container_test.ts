@@ -6,6 +6,8 @@
  * to write a fresh `.git/config` in its place. The canary: the read-only mounts over the whole
  * `.git` folders keep them unchanged and in place. The positive control: an ordinary file in the
  * same grant is written, with the folder owner's ownership, and an ordinary folder is renamed.
+ * An agent folder made before launch (`.claude`) is protected like the rest; those absent at
+ * launch cannot be mounted, and the launch names them in a note.
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
@@ -74,13 +76,14 @@ for (const kind of ["pypi", "oci"] as const) {
       });
       try {
         const proj = join(work, "proj");
-        for (const dir of [".git/hooks", "sub/.git", "plain"]) {
+        for (const dir of [".git/hooks", "sub/.git", "plain", ".claude"]) {
           Deno.mkdirSync(join(proj, dir), { recursive: true });
         }
         const canaries: Record<string, string> = {
           ".git/config": "[core]\n",
           "sub/.git/config": "[core]\n",
           ".bashrc": "# the user's own\n",
+          ".claude/settings.json": "{}\n",
           ".git/hooks/pre-commit": "#!/bin/sh\nexit 0\n",
         };
         for (const [file, text] of Object.entries(canaries)) {
@@ -94,7 +97,15 @@ for (const kind of ["pypi", "oci"] as const) {
         const cache = join(work, "cache");
         const { server, cleanup } = await pulled(kind, proj, cache);
         try {
-          await using evil = await launchEvil(server, evilOptions(cache));
+          const said: string[] = [];
+          const options = { ...evilOptions(cache), progress: (line: string) => said.push(line) };
+          await using evil = await launchEvil(server, options);
+          // What does not exist at launch cannot be mounted, and the launch says so.
+          const absent = said.find((line) => line.includes("do not exist yet"));
+          assert.match(
+            absent ?? said.join("\n"),
+            /^mcp-run: \d+ write-protected paths .*could create them/,
+          );
           for (const file of Object.keys(canaries)) {
             const report = await evil.call("write_file", { path: join(proj, file) });
             assert.equal(report.ok, false, `${file}: ${JSON.stringify(report)}`);

@@ -237,7 +237,7 @@ Deno.test({
   name: "mcp-run config --form docker writes an entry whose container can write its grant",
   ignore: problem !== undefined,
   fn: async () => {
-    const { work, proj } = scene();
+    const { work, proj, canaries } = scene();
     try {
       await own(proj);
       const env = { HOME: Deno.env.get("HOME") ?? "/root", MCP_RUN_CACHE: join(work, "cache") };
@@ -256,11 +256,12 @@ Deno.test({
       );
       const notes = join(proj, "notes.txt");
       const hook = join(proj, ".git/hooks/pre-commit");
+      const nested = join(proj, "sub/.git/config");
       let report: Record<string, string>;
       try {
         const result = await client.callTool({
           name: "attack",
-          arguments: { steps: [["write", notes], ["write", hook]] },
+          arguments: { steps: [["write", notes], ["write", hook], ["write", nested]] },
         });
         report = JSON.parse(resultText(result));
       } finally {
@@ -270,8 +271,41 @@ Deno.test({
       assert.equal(Deno.statSync(notes).uid, Number(user.split(":")[0]));
       assert.match(report[`write ${hook}`], /^refused/);
       assert.ok(!exists(hook));
+      // A repository deeper down is protected as in a launch.
+      assert.match(report[`write ${nested}`], /^refused/);
+      assert.equal(Deno.readTextFileSync(nested), canaries["sub/.git/config"]);
     } finally {
       await Deno.remove(work, { recursive: true });
     }
   },
+});
+
+Deno.test("mcp-run config --form deno writes an entry that keeps a deeper repository's config", async () => {
+  const { work, proj, canaries } = scene();
+  try {
+    const env = { HOME: Deno.env.get("HOME") ?? "/root", MCP_RUN_CACHE: join(work, "cache") };
+    const given = ["-p", `dirs=${proj}`, "--isolation", "deno", "--yes"];
+    const pulled = await cli(["pull", MANIFEST, ...given], { env });
+    assert.equal(pulled.code, 0, pulled.stderr);
+    const config = await cli(["config", MANIFEST, "--form", "deno", ...given], { env });
+    assert.equal(config.code, 0, config.stderr);
+    const entry = JSON.parse(config.stdout);
+    const client = new Client({ name: "write-guard-test", version: "1.0.0" });
+    await client.connect(new StdioClientTransport({ ...entry, stderr: "pipe" }));
+    const [notes, nested] = [join(proj, "notes.txt"), join(proj, "sub/.git/config")];
+    let report: Record<string, string>;
+    try {
+      const steps = [["write", notes], ["write", nested]];
+      report = JSON.parse(
+        resultText(await client.callTool({ name: "attack", arguments: { steps } })),
+      );
+    } finally {
+      await client.close();
+    }
+    assert.equal(report[`write ${notes}`], "written", JSON.stringify(report));
+    assert.match(report[`write ${nested}`], /^refused/);
+    assert.equal(Deno.readTextFileSync(nested), canaries["sub/.git/config"]);
+  } finally {
+    await Deno.remove(work, { recursive: true });
+  }
 });

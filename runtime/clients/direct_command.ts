@@ -18,6 +18,7 @@ import { denoRunArgs } from "../sandbox/flags.ts";
 import type { ResolvedServer } from "../policy/resolve.ts";
 import { isContainerOnly } from "../policy/package_kind.ts";
 import { containerLaunchPlan } from "../sandbox/container_launch.ts";
+import { existingProtectedPaths, serverProtectedPaths } from "../sandbox/write_protection.ts";
 import { effectiveLimits, prlimitCommand, type ResourceLimits } from "../sandbox/resource_caps.ts";
 import type { LaunchCommand } from "./types.ts";
 
@@ -64,7 +65,8 @@ export interface DirectCommandOptions extends Partial<DockerLimits> {
  * lockfile in mcp-run's cache, and a neutral `HOME`. The `docker` form is a complete `docker run`
  * (see `dockerRunArgs`) without a container name (two clients may start it at once; labels find
  * leftovers), the code volume read-only. Declared variables without a value and secrets are not
- * written: the client provides them by name (`secrets`). Pure: pull the server first.
+ * written: the client provides them by name (`secrets`). Reads the write grants for the paths
+ * to protect deeper in them, as a launch does (see `serverProtectedPaths`); pull the server first.
  *
  * @param server A resolved server.
  * @param options The form, cache root, image, limits.
@@ -104,7 +106,8 @@ export function directCommand(
     }
     const dirs = serverDirs(server.name, server.specifier, options.cacheRoot);
     const deno = options.deno ?? Deno.execPath();
-    const denoArgs = denoRunArgs(server, { lockFile: dirs.lockFile, limits });
+    const denyWrite = serverProtectedPaths(server);
+    const denoArgs = denoRunArgs(server, { lockFile: dirs.lockFile, limits, denyWrite });
     const { program, args } = options.prlimit
       ? prlimitCommand(options.prlimit, limits, [deno, ...denoArgs])
       : { program: deno, args: denoArgs };
@@ -126,22 +129,29 @@ export function directCommand(
   checkDockerMounts(server);
   const image = options.image ?? DENO_IMAGE;
   const { memory, cpus, pidsLimit, tmpfsSize, nofile } = options;
+  // As a launch: protected paths deeper in the grants too, and what exists mounted read-only.
+  const denyWrite = serverProtectedPaths(server);
   return {
     command: "docker",
-    args: dockerRunArgs(server, denoRunArgs(server, { lockFile: CONTAINER_LOCK_FILE, limits }), {
-      memory: memory ?? `${limits.memoryMb}m`,
-      cpus,
-      pidsLimit,
-      tmpfsSize,
-      nofile,
-      image,
-      volume: dockerVolumeName(server, { image }),
-      network: options.network,
-      envFile: options.envFile?.path,
-      user: options.user ?? CONTAINER_USER,
-      env: { ...options.registries, ...server.envValues },
-      passEnv: byName,
-    }),
+    args: dockerRunArgs(
+      server,
+      denoRunArgs(server, { lockFile: CONTAINER_LOCK_FILE, limits, denyWrite }),
+      {
+        memory: memory ?? `${limits.memoryMb}m`,
+        cpus,
+        pidsLimit,
+        tmpfsSize,
+        nofile,
+        image,
+        volume: dockerVolumeName(server, { image }),
+        network: options.network,
+        envFile: options.envFile?.path,
+        user: options.user ?? CONTAINER_USER,
+        env: { ...options.registries, ...server.envValues },
+        passEnv: byName,
+        protectedPaths: existingProtectedPaths(denyWrite),
+      },
+    ),
     env: {},
     secrets,
   };

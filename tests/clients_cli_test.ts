@@ -2,6 +2,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { cli, ROOT, tempDir } from "./_helpers.ts";
+import { findPrlimit } from "../runtime/sandbox/resource_caps.ts";
 
 const SECRET_MANIFEST = "tests/testdata/clients/memory_secret.jsonc";
 
@@ -179,7 +180,8 @@ Deno.test("mcp-run config without --client prints the deno form; the launcher fo
   });
   assert.equal(plain.code, 0, plain.stderr);
   const entry = JSON.parse(plain.stdout);
-  assert.equal(entry.args[0], "run");
+  // Under prlimit where util-linux has it: --data=…, --, deno, run.
+  assert.equal(entry.args[findPrlimit() ? 3 : 0], "run");
   assert.ok(entry.args.includes("--allow-env=MEMORY_FILE_PATH"), plain.stdout);
   const launcher = await cli(
     ["config", SECRET_MANIFEST, "--form", "launcher", "-p", `dir=${data}`, "--cache", cache],

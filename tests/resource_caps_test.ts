@@ -247,3 +247,48 @@ Deno.test({
     assert.match(command, /^command: \S*deno run .*--v8-flags=--max-old-space-size=128 /);
   },
 });
+
+Deno.test({
+  name: "mcp-run config --form deno writes an entry whose whole process is capped",
+  ignore: findPrlimit() === undefined,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    const manifest = join(FIXTURE, "manifest.jsonc");
+    const env = {
+      HOME: Deno.env.get("HOME") ?? "/root",
+      MCP_RUN_CACHE: join(work, "cache-entry"),
+      MCP_RUN_CONFIG: config,
+    };
+    const pulled = await cli(["pull", manifest, "--isolation", "deno", "--yes"], { env });
+    assert.equal(pulled.code, 0, pulled.stderr);
+    const made = await cli(["config", manifest, "--form", "deno", "--yes"], { env });
+    assert.equal(made.code, 0, made.stderr);
+    const entry = JSON.parse(made.stdout) as {
+      command: string;
+      args: string[];
+      env: Record<string, string>;
+    };
+    assert.equal(entry.command, findPrlimit(), made.stdout);
+    const bound = (SMALL.memoryMb + V8_RESERVED_MB) * 1024 * 1024;
+    assert.equal(entry.args[0], `--data=${bound}`);
+    // The canary: ArrayBuffers outside the 128 MiB heap, past the process cap, are refused.
+    // The positive control: a small one fits.
+    for (const [mb, fits] of [[32, true], [400, false]] as const) {
+      const client = new Client({ name: "caps-entry-test", version: "1.0.0" });
+      await client.connect(
+        new StdioClientTransport({ ...entry, stderr: "pipe" }),
+      );
+      let failed = false;
+      try {
+        const result = await client.callTool({ name: "big", arguments: { kind: "buffer", mb } });
+        failed = result.isError === true;
+      } catch {
+        failed = true;
+      } finally {
+        await client.close();
+      }
+      assert.equal(failed, !fits, `${mb} MiB`);
+    }
+  },
+});

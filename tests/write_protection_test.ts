@@ -6,8 +6,8 @@
  * The canary: those files do not appear, or keep their content. The positive control: an
  * ordinary file in the same grant is written, and an explicit grant of `.vscode` lets the
  * server write there. In docker, the folder belongs to a user (the container runs as its owner)
- * and the read-only mounts over existing protected paths hold even when the server renames the
- * folder above them.
+ * and the read-only mount over a whole `.git` cannot be renamed away, even in a repository
+ * deeper down whose holding folder the server renamed first.
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
@@ -156,34 +156,59 @@ for (const isolation of ["deno", "docker"] as const) {
 
 for (const isolation of ["deno", "docker"] as const) {
   Deno.test({
-    name:
-      `mcp-run call keeps hooks read-only when the server renames .git away and back (${isolation})`,
+    name: `mcp-run call refuses to rename .git away and write a fresh config (${isolation})`,
     ignore: isolation === "docker" && problem !== undefined,
     fn: async () => {
       const { work, proj, canaries } = scene();
       try {
-        await own(proj);
         const moved = join(proj, ".git-moved");
-        // Natively Deno refuses the rename (.git itself is denied); in docker the rename works
-        // but the read-only mounts over hooks and config move with the folder.
+        Deno.mkdirSync(join(proj, "plain"));
+        await own(proj);
+        // Natively Deno refuses the rename (.git itself is denied); in docker so does the
+        // kernel (EBUSY: .git is a mount point), where a mount over .git/config would move.
         const report = await attack(work, [proj], [
           ["rename", join(proj, ".git"), moved],
-          ["write", join(moved, "hooks", "pre-commit")],
-          ["write", join(moved, "config")],
-          ["rename", moved, join(proj, ".git")],
+          ["write", join(proj, ".git", "config")],
+          ["write", join(proj, ".git", "hooks", "pre-commit")],
+          // Positive control: an ordinary folder is renamed.
+          ["rename", join(proj, "plain"), join(proj, "plain2")],
         ], isolation);
-        assert.ok(!exists(join(proj, ".git/hooks/pre-commit")), JSON.stringify(report));
+        assert.match(report[`rename ${join(proj, ".git")} ${moved}`], /^refused/);
         assert.equal(Deno.readTextFileSync(join(proj, ".git/config")), canaries[".git/config"]);
-        const renamed = report[`rename ${join(proj, ".git")} ${moved}`];
-        if (isolation === "deno") assert.match(renamed, /^refused/);
-        // In docker the hooks went with the folder, still read-only.
-        else assert.ok(!exists(join(moved, "hooks/pre-commit")), JSON.stringify(report));
+        assert.ok(!exists(join(proj, ".git/hooks/pre-commit")), JSON.stringify(report));
+        assert.ok(Deno.statSync(join(proj, ".git")).isDirectory);
+        assert.equal(report[`rename ${join(proj, "plain")} ${join(proj, "plain2")}`], "written");
       } finally {
         await Deno.remove(work, { recursive: true });
       }
     },
   });
 }
+
+Deno.test({
+  name: "mcp-run call in docker keeps a deeper .git in place when its folder was renamed",
+  ignore: problem !== undefined,
+  fn: async () => {
+    const { work, proj, canaries } = scene();
+    try {
+      await own(proj);
+      const [sub, sub2] = [join(proj, "sub"), join(proj, "sub2")];
+      const report = await attack(work, [proj], [
+        ["rename", sub, sub2],
+        ["rename", join(sub2, ".git"), join(sub2, ".gitold")],
+        ["write", join(sub2, ".git", "config")],
+        ["rename", sub2, sub],
+      ], "docker");
+      // The folder moved, carrying the mount over its .git along; that mount stays put.
+      assert.equal(report[`rename ${sub} ${sub2}`], "written");
+      assert.match(report[`rename ${join(sub2, ".git")} ${join(sub2, ".gitold")}`], /^refused/);
+      assert.equal(Deno.readTextFileSync(join(sub, ".git/config")), canaries["sub/.git/config"]);
+      assert.ok(!exists(join(sub, ".gitold")), JSON.stringify(report));
+    } finally {
+      await Deno.remove(work, { recursive: true });
+    }
+  },
+});
 
 Deno.test({
   name: "mcp-run call natively refuses a .git built elsewhere and renamed into a folder",
@@ -212,7 +237,7 @@ Deno.test({
   name: "mcp-run config --form docker writes an entry whose container can write its grant",
   ignore: problem !== undefined,
   fn: async () => {
-    const { work, proj } = scene();
+    const { work, proj, canaries } = scene();
     try {
       await own(proj);
       const env = { HOME: Deno.env.get("HOME") ?? "/root", MCP_RUN_CACHE: join(work, "cache") };
@@ -231,11 +256,12 @@ Deno.test({
       );
       const notes = join(proj, "notes.txt");
       const hook = join(proj, ".git/hooks/pre-commit");
+      const nested = join(proj, "sub/.git/config");
       let report: Record<string, string>;
       try {
         const result = await client.callTool({
           name: "attack",
-          arguments: { steps: [["write", notes], ["write", hook]] },
+          arguments: { steps: [["write", notes], ["write", hook], ["write", nested]] },
         });
         report = JSON.parse(resultText(result));
       } finally {
@@ -245,8 +271,41 @@ Deno.test({
       assert.equal(Deno.statSync(notes).uid, Number(user.split(":")[0]));
       assert.match(report[`write ${hook}`], /^refused/);
       assert.ok(!exists(hook));
+      // A repository deeper down is protected as in a launch.
+      assert.match(report[`write ${nested}`], /^refused/);
+      assert.equal(Deno.readTextFileSync(nested), canaries["sub/.git/config"]);
     } finally {
       await Deno.remove(work, { recursive: true });
     }
   },
+});
+
+Deno.test("mcp-run config --form deno writes an entry that keeps a deeper repository's config", async () => {
+  const { work, proj, canaries } = scene();
+  try {
+    const env = { HOME: Deno.env.get("HOME") ?? "/root", MCP_RUN_CACHE: join(work, "cache") };
+    const given = ["-p", `dirs=${proj}`, "--isolation", "deno", "--yes"];
+    const pulled = await cli(["pull", MANIFEST, ...given], { env });
+    assert.equal(pulled.code, 0, pulled.stderr);
+    const config = await cli(["config", MANIFEST, "--form", "deno", ...given], { env });
+    assert.equal(config.code, 0, config.stderr);
+    const entry = JSON.parse(config.stdout);
+    const client = new Client({ name: "write-guard-test", version: "1.0.0" });
+    await client.connect(new StdioClientTransport({ ...entry, stderr: "pipe" }));
+    const [notes, nested] = [join(proj, "notes.txt"), join(proj, "sub/.git/config")];
+    let report: Record<string, string>;
+    try {
+      const steps = [["write", notes], ["write", nested]];
+      report = JSON.parse(
+        resultText(await client.callTool({ name: "attack", arguments: { steps } })),
+      );
+    } finally {
+      await client.close();
+    }
+    assert.equal(report[`write ${notes}`], "written", JSON.stringify(report));
+    assert.match(report[`write ${nested}`], /^refused/);
+    assert.equal(Deno.readTextFileSync(nested), canaries["sub/.git/config"]);
+  } finally {
+    await Deno.remove(work, { recursive: true });
+  }
 });

@@ -16,6 +16,7 @@ import { cacheLauncher, resolveLauncher } from "../clients/launcher_cache.ts";
 import { type CachedLauncher, launcherCommand } from "../clients/launcher_command.ts";
 import { writeSecretEnvFile } from "../clients/secret_env_file.ts";
 import { defaultContainerUser } from "../sandbox/docker_launch.ts";
+import { findPrlimit, noProcessCapNote } from "../sandbox/resource_caps.ts";
 import { directCommand, type DirectCommandOptions } from "../clients/direct_command.ts";
 import type { LaunchCommand } from "../clients/types.ts";
 import { getClient, isClientId } from "../clients/registry.ts";
@@ -314,6 +315,7 @@ function directEntry(
 ): LaunchCommand {
   return directCommand(server, {
     ...ctx.docker,
+    prlimit: options.form === "deno" ? findPrlimit() : undefined,
     ...options,
     user: ctx.docker.user ??
       (options.form === "docker" ? defaultContainerUser(server) : undefined),
@@ -412,6 +414,8 @@ async function buildEntry(
   const name = options.name ?? loaded.manifest.name;
   const entry = clientEntry(client, mcp, { name, description: loaded.manifest.description });
   if (form !== "launcher") entry.notices.push(NO_PINS);
+  // A deno-form entry without prlimit caps the V8 heap alone.
+  if (form === "deno" && !findPrlimit()) entry.notices.push(noProcessCapNote());
   const file = options.file ??
     clientConfigPath(client, { scope, environment: environmentOf(ctx), name });
   return { entry, file, server, isolation, envFile, launcher };

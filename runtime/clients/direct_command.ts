@@ -18,7 +18,8 @@ import { denoRunArgs } from "../sandbox/flags.ts";
 import type { ResolvedServer } from "../policy/resolve.ts";
 import { isContainerOnly } from "../policy/package_kind.ts";
 import { containerLaunchPlan } from "../sandbox/container_launch.ts";
-import { effectiveLimits, type ResourceLimits } from "../sandbox/resource_caps.ts";
+import { existingProtectedPaths, serverProtectedPaths } from "../sandbox/write_protection.ts";
+import { effectiveLimits, prlimitCommand, type ResourceLimits } from "../sandbox/resource_caps.ts";
 import type { LaunchCommand } from "./types.ts";
 
 /** Options for {@linkcode directCommand}. */
@@ -44,6 +45,12 @@ export interface DirectCommandOptions extends Partial<DockerLimits> {
   /** The user's memory caps for every server (a manifest may raise them for its server). */
   limits?: Partial<ResourceLimits>;
   /**
+   * Deno form: util-linux's `prlimit` (see `findPrlimit`), which the entry runs Deno under so
+   * that the whole process is capped (`limits.memoryMb`), as `mcp-run run` does. Without it only
+   * the V8 heap is capped: the caller says so.
+   */
+  prlimit?: string;
+  /**
    * Docker form: secrets read from this env file (`--env-file`) instead of the client's
    * environment, for clients that cannot reference a secret. The named variables are neither
    * passed by name nor listed in `secrets`.
@@ -58,7 +65,8 @@ export interface DirectCommandOptions extends Partial<DockerLimits> {
  * lockfile in mcp-run's cache, and a neutral `HOME`. The `docker` form is a complete `docker run`
  * (see `dockerRunArgs`) without a container name (two clients may start it at once; labels find
  * leftovers), the code volume read-only. Declared variables without a value and secrets are not
- * written: the client provides them by name (`secrets`). Pure: pull the server first.
+ * written: the client provides them by name (`secrets`). Reads the write grants for the paths
+ * to protect deeper in them, as a launch does (see `serverProtectedPaths`); pull the server first.
  *
  * @param server A resolved server.
  * @param options The form, cache root, image, limits.
@@ -97,9 +105,15 @@ export function directCommand(
       throw new RangeError("Cannot use an env file with the deno form: it is a docker option");
     }
     const dirs = serverDirs(server.name, server.specifier, options.cacheRoot);
+    const deno = options.deno ?? Deno.execPath();
+    const denyWrite = serverProtectedPaths(server);
+    const denoArgs = denoRunArgs(server, { lockFile: dirs.lockFile, limits, denyWrite });
+    const { program, args } = options.prlimit
+      ? prlimitCommand(options.prlimit, limits, [deno, ...denoArgs])
+      : { program: deno, args: denoArgs };
     return {
-      command: options.deno ?? Deno.execPath(),
-      args: denoRunArgs(server, { lockFile: dirs.lockFile, limits }),
+      command: program,
+      args,
       env: {
         HOME: dirs.home,
         DENO_DIR: dirs.denoDir,
@@ -115,22 +129,29 @@ export function directCommand(
   checkDockerMounts(server);
   const image = options.image ?? DENO_IMAGE;
   const { memory, cpus, pidsLimit, tmpfsSize, nofile } = options;
+  // As a launch: protected paths deeper in the grants too, and what exists mounted read-only.
+  const denyWrite = serverProtectedPaths(server);
   return {
     command: "docker",
-    args: dockerRunArgs(server, denoRunArgs(server, { lockFile: CONTAINER_LOCK_FILE, limits }), {
-      memory: memory ?? `${limits.memoryMb}m`,
-      cpus,
-      pidsLimit,
-      tmpfsSize,
-      nofile,
-      image,
-      volume: dockerVolumeName(server, { image }),
-      network: options.network,
-      envFile: options.envFile?.path,
-      user: options.user ?? CONTAINER_USER,
-      env: { ...options.registries, ...server.envValues },
-      passEnv: byName,
-    }),
+    args: dockerRunArgs(
+      server,
+      denoRunArgs(server, { lockFile: CONTAINER_LOCK_FILE, limits, denyWrite }),
+      {
+        memory: memory ?? `${limits.memoryMb}m`,
+        cpus,
+        pidsLimit,
+        tmpfsSize,
+        nofile,
+        image,
+        volume: dockerVolumeName(server, { image }),
+        network: options.network,
+        envFile: options.envFile?.path,
+        user: options.user ?? CONTAINER_USER,
+        env: { ...options.registries, ...server.envValues },
+        passEnv: byName,
+        protectedPaths: existingProtectedPaths(denyWrite),
+      },
+    ),
     env: {},
     secrets,
   };

@@ -159,3 +159,17 @@ Deno.test("directCommand() writes the user's memory caps into the deno and docke
   });
   assert.equal(given.args[given.args.indexOf("--memory") + 1], "2g");
 });
+
+Deno.test("directCommand() runs the deno form under prlimit when given, capping the process", () => {
+  const limits = { heapMb: 256, memoryMb: 768 };
+  const options = { form: "deno", cacheRoot: "/c", deno: "deno", limits } as const;
+  const capped = directCommand(SERVER, { ...options, prlimit: "/usr/bin/prlimit" });
+  assert.equal(capped.command, "/usr/bin/prlimit");
+  assert.deepEqual(capped.args.slice(0, 4), [
+    `--data=${(768 + 640) * 1024 * 1024}`,
+    "--",
+    "deno",
+    "run",
+  ]);
+  assert.equal(directCommand(SERVER, options).command, "deno");
+});

@@ -20,7 +20,11 @@ import type { LaunchPlan } from "./launch_plan.ts";
 import { ociRunArgs } from "./oci_plan.ts";
 import { pythonDirs, pythonImageOf, pythonRunArgs } from "./python_plan.ts";
 import { effectiveLimits } from "./resource_caps.ts";
-import { existingProtectedPaths, isFolder, serverProtectedPaths } from "./write_protection.ts";
+import {
+  absentProtectedNote,
+  existingProtectedPaths,
+  serverProtectedPaths,
+} from "./write_protection.ts";
 
 /** A launch plan of a container package, with the container's name. */
 export interface ContainerLaunchPlan extends LaunchPlan {
@@ -86,12 +90,11 @@ export function containerLaunchPlan(
   for (const name of passEnv) env[name] = declared[name];
   const planned = plannedEgress(server, suffix, options);
   const caps = effectiveLimits({ user: options.limits, manifest: server.manifest?.limits });
+  const protectedPaths = mountedProtectedPaths(server, options.progress);
   const common = {
     ...limits(options),
     memory: options.memory ?? `${caps.memoryMb}m`,
-    protectedPaths: existingProtectedPaths(
-      serverProtectedPaths(server, { note: options.progress, keep: isFolder }),
-    ),
+    protectedPaths,
     nameSuffix: options.unnamed ? undefined : suffix,
     user: options.user ?? defaultContainerUser(server),
     env: { ...server.envValues },
@@ -121,6 +124,27 @@ export function containerLaunchPlan(
     container: dockerContainerName(server.name, suffix),
     ...(planned ? { egress: planned } : {}),
   };
+}
+
+/** The servers whose absent protected paths were named: each `serve` session plans again. */
+const notedAbsent = new WeakSet<ResolvedServer>();
+
+/**
+ * The protected paths to mount read-only, holding folders whole (a mount over `.git` cannot be
+ * renamed away; one over `.git/hooks` moves with `.git`). Those absent at launch cannot be
+ * mounted without creating them in the user's folder: a note says they stay writable.
+ */
+function mountedProtectedPaths(
+  server: ResolvedServer,
+  progress: ((line: string) => void) | undefined,
+): string[] {
+  const note = progress ?? ((line: string) => console.error(line));
+  const denied = serverProtectedPaths(server, { note });
+  const existing = existingProtectedPaths(denied);
+  const absent = absentProtectedNote(denied, existing);
+  if (absent && !notedAbsent.has(server)) note(absent);
+  notedAbsent.add(server);
+  return existing;
 }
 
 /**

@@ -21,7 +21,7 @@ import { launcherLabels } from "./docker_orphans.ts";
 import { denoRunArgs } from "./flags.ts";
 import type { LaunchPlan } from "./launch_plan.ts";
 import { effectiveLimits, type ResourceLimits } from "./resource_caps.ts";
-import { existingProtectedPaths, isFolder, serverProtectedPaths } from "./write_protection.ts";
+import { existingProtectedPaths, serverProtectedPaths } from "./write_protection.ts";
 import { GrantError, type ResolvedServer } from "../policy/resolve.ts";
 
 /** Options for {@linkcode dockerLaunchPlan}, {@linkcode dockerPull} and friends. */
@@ -189,8 +189,9 @@ export function dockerLaunchPlan(
     ? tlsTrust(source, DOCKER_RUN_TLS_VARS)
     : { env: {}, paths: [] };
   const caps = effectiveLimits({ user: options.limits, manifest: server.manifest?.limits });
-  // Read-only mounts over what exists hold against a rename: existing folders keep finer paths.
-  const denyWrite = serverProtectedPaths(server, { note: options.progress, keep: isFolder });
+  // Holding folders (.git) are denied and mounted read-only whole: a mount over a folder cannot
+  // be renamed away (EBUSY), while mounts over what is inside it move with the folder.
+  const denyWrite = serverProtectedPaths(server, { note: options.progress });
   const denoArgs = denoRunArgs(server, { lockFile: CONTAINER_LOCK_FILE, limits: caps, denyWrite });
   const args = dockerRunArgs(server, denoArgs, {
     ...limits(options),

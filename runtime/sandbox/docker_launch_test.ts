@@ -127,7 +127,7 @@ Deno.test("dockerLaunchPlan() takes its memory caps from the user, the manifest 
   assert.equal(at(given, "--memory"), "300m");
 });
 
-Deno.test("dockerLaunchPlan() mounts existing hooks read-only and denies the rest", async () => {
+Deno.test("dockerLaunchPlan() mounts an existing .git read-only whole and denies the rest", async () => {
   const root = await Deno.makeTempDir();
   try {
     await Deno.mkdir(`${root}/.git/hooks`, { recursive: true });
@@ -139,14 +139,11 @@ Deno.test("dockerLaunchPlan() mounts existing hooks read-only and denies the res
       user: "1000:1000",
     });
     const mounts = plan.args.filter((_, i) => plan.args[i - 1] === "--mount");
-    assert.ok(mounts.includes(`type=bind,src=${root}/.git/hooks,dst=${root}/.git/hooks,readonly`));
-    assert.ok(
-      mounts.includes(`type=bind,src=${root}/.git/config,dst=${root}/.git/config,readonly`),
-    );
+    // A mount over .git/hooks would move with a renamed .git; one over .git cannot be renamed.
+    assert.ok(mounts.includes(`type=bind,src=${root}/.git,dst=${root}/.git,readonly`));
+    assert.ok(!mounts.some((m) => m.includes(".git/hooks")));
     const deny = plan.args.find((a) => a.startsWith("--deny-write="))!.split("=")[1].split(",");
-    // The existing .git keeps its finer paths (the mounts hold against a rename); .github,
-    // which does not exist, is denied whole.
-    assert.ok(deny.includes(`${root}/.git/hooks`) && !deny.includes(`${root}/.git`));
+    assert.ok(deny.includes(`${root}/.git`) && !deny.includes(`${root}/.git/hooks`));
     assert.ok(deny.includes(`${root}/.github`) && deny.includes(`${root}/.vscode`));
   } finally {
     await Deno.remove(root, { recursive: true });

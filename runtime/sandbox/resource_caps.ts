@@ -205,15 +205,27 @@ export interface CapHitContext {
 // V8 names the heap cap ("Reached heap limit"); any other fatal out-of-memory is an allocation
 // the process cap refused (a heap page V8 could not map once ArrayBuffers took the rest).
 const HEAP_RE = /Reached heap limit|near heap limit|JavaScript heap out of memory/;
-const PROCESS_RE =
-  /Fatal (JavaScript|process) out of memory|Array buffer allocation failed|memory allocation of \d+ bytes failed/;
+const FATAL_RE = /Fatal (JavaScript|process) out of memory|memory allocation of \d+ bytes failed/;
+// A refused ArrayBuffer is a RangeError: uncaught, Deno exits 1.
+const BUFFER_RE = /Array buffer allocation failed/;
+
+/**
+ * Whether the process ended as a fatal out-of-memory ends it: V8 and Rust abort (SIGTRAP or
+ * SIGABRT, or 133 and 134 as docker reports them). The server's stderr is its own to write, so
+ * its words alone never decide.
+ */
+function abortedLikeOom(status: Deno.CommandStatus): boolean {
+  return status.signal === "SIGTRAP" || status.signal === "SIGABRT" ||
+    status.code === 133 || status.code === 134;
+}
 
 /**
  * The one line that says a server died from a memory cap: which cap, its value, and how to raise
  * it. V8 names an exhausted heap on stderr ("Reached heap limit"); a refused allocation under
  * `prlimit` shows as "Array buffer allocation failed" or another fatal out-of-memory (a heap
  * page V8 could not map); in docker the kernel kills the container (exit 137, SIGKILL) without a
- * word.
+ * word. The words count only with the exit they come with (V8's abort, or exit 1 for an uncaught
+ * refused ArrayBuffer): a server that prints them and exits otherwise gets no advice.
  *
  * @param status How the server exited.
  * @param stderrTail The end of its stderr.
@@ -238,15 +250,16 @@ export function capHitMessage(
   if (status.success) return undefined;
   const { name, limits } = context;
   const where = "in the manifest's or your user config's \"limits\"";
-  if (HEAP_RE.test(stderrTail)) {
+  const fatal = abortedLikeOom(status);
+  if (fatal && HEAP_RE.test(stderrTail)) {
     return `mcp-run: "${name}" was stopped by its heap cap (${limits.heapMb} MiB, ` +
       `limits.heapMb): it needs more, or leaks. To raise it, set "heapMb" ${where} ` +
       `(e.g. { "heapMb": ${limits.heapMb * 2} }).`;
   }
   const killed = status.code === 137 || status.signal === "SIGKILL";
-  if (
-    PROCESS_RE.test(stderrTail) || (context.isolation === "docker" && killed && !context.stopped)
-  ) {
+  const refused = (fatal && FATAL_RE.test(stderrTail)) ||
+    (status.code === 1 && BUFFER_RE.test(stderrTail));
+  if (refused || (context.isolation === "docker" && killed && !context.stopped)) {
     const how = context.isolation === "docker" ? "docker --memory" : "prlimit --data";
     return `mcp-run: "${name}" was stopped by its process memory cap (${limits.memoryMb} MiB, ` +
       `limits.memoryMb, ${how}). To raise it, set "memoryMb" ${where} (e.g. { "memoryMb": ${

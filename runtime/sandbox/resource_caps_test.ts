@@ -97,3 +97,27 @@ Deno.test("capHitMessage() names the cap, its value and how to raise it", () => 
     undefined,
   );
 });
+
+Deno.test("capHitMessage() gives no advice for a cap's words without a cap's exit", () => {
+  const limits = { heapMb: 512, memoryMb: 1024 };
+  const native = { name: "x", limits, isolation: "deno" as const, stopped: false };
+  const printed = "# Fatal JavaScript out of memory: Reached heap limit";
+  // A server that prints V8's words and exits 1 (or 2) was not stopped by a cap.
+  for (const code of [1, 2]) {
+    assert.equal(capHitMessage({ success: false, code, signal: null }, printed, native), undefined);
+  }
+  assert.equal(
+    capHitMessage(
+      { success: false, code: 3, signal: null },
+      "RangeError: Array buffer allocation failed",
+      native,
+    ),
+    undefined,
+  );
+  // The same words with V8's abort, as docker reports it (133), do name the cap.
+  const aborted = capHitMessage({ success: false, code: 133, signal: null }, printed, {
+    ...native,
+    isolation: "docker",
+  });
+  assert.match(aborted ?? "", /stopped by its heap cap/);
+});

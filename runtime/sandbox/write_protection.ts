@@ -7,11 +7,13 @@
  * over the ones that exist (the only wall for container packages, which have no Deno).
  *
  * Deno checks only the path an operation names: renaming a folder that holds a protected path
- * (`.git` of `.git/hooks`) is not a write to that path. Natively the holding folders are denied
- * whole (see {@linkcode foldProtectedPaths}); in docker the mounts move with a renamed folder.
+ * (`.git` of `.git/hooks`) is not a write to that path, and a read-only mount over `.git/hooks`
+ * moves with a renamed `.git`. So the holding folders are denied, and in docker mounted, whole
+ * (see {@linkcode foldProtectedPaths}): a mount over a folder cannot be renamed away (EBUSY).
  * What remains natively: a folder deeper in a grant that holds a repository (`sub` of
- * `sub/.git`) can be renamed and written inside, and protected paths created deeper than the top
- * of a grant after launch are not found.
+ * `sub/.git`) can be renamed and written inside; everywhere: protected paths created deeper than
+ * the top of a grant after launch are not found, and a container package's protected paths that
+ * do not exist at launch are not protected (see {@linkcode absentProtectedNote}).
  *
  * @module
  */
@@ -114,6 +116,11 @@ export interface NestedProtected {
   paths: string[];
   /** The grants that were too large to scan whole. */
   truncated: string[];
+  /**
+   * Protected paths found whose path holds a comma: no Deno flag (comma-separated) or docker
+   * `--mount` can name them, so they stay writable and a note must say so.
+   */
+  unnamable: string[];
 }
 
 /** Folders whose insides are not scanned: huge, and never a project's own configuration. */
@@ -129,7 +136,7 @@ const SKIPPED = new Set(["node_modules", ".git"]);
  *
  * @param write The canonical write grants.
  * @param options The scan's bound.
- * @returns The paths found, and the grants too large to scan whole.
+ * @returns The paths found, the grants too large to scan whole, and the paths no flag can name.
  *
  * @example
  * ```ts ignore
@@ -169,8 +176,12 @@ export function findNestedProtected(
       }
     }
   }
-  // A path with a comma cannot be written in a Deno flag; its folder stays writable.
-  return { paths: paths.filter((p) => !p.includes(",")), truncated };
+  // A path with a comma cannot be written in a Deno flag; the caller says it stays writable.
+  return {
+    paths: paths.filter((p) => !p.includes(",")),
+    truncated,
+    unnamable: paths.filter((p) => p.includes(",")),
+  };
 }
 
 /** The protected paths of one folder whose first names are among its entries. */
@@ -178,6 +189,12 @@ function protectedIn(dir: string, names: Set<string>): string[] {
   return PROTECTED_WRITE_PATHS.filter((p) => names.has(p.split("/")[0])).map((p) =>
     joinUnder(dir, p)
   );
+}
+
+/** The folder a protected path was found in (`/r/a` of `/r/a/.git/hooks`). */
+function holderOf(path: string): string {
+  const relative = PROTECTED_WRITE_PATHS.find((p) => path.endsWith(`/${p}`)) ?? "";
+  return path.slice(0, path.length - relative.length - 1);
 }
 
 function joinUnder(dir: string, relative: string): string {
@@ -190,12 +207,11 @@ function joinUnder(dir: string, relative: string): string {
  * checks only the path an operation names, so a server could rename `.git` away, write its
  * hooks and rename it back, or build a `.git` elsewhere and rename it into place; denying the
  * folder itself stops both. A folder holding an explicit grant is never folded (the deny would
- * win over the grant). Pure.
+ * win over the grant). In docker the folder is mounted read-only whole for the same reason: a
+ * mount over `.git/hooks` moves with a renamed `.git`, a mount over `.git` cannot be renamed. Pure.
  *
  * @param paths Protected paths (see {@linkcode protectedWritePaths}).
  * @param granted Every write grant as given.
- * @param keep Whether a holding folder keeps its finer paths (docker: it exists, and read-only
- *   mounts over what is in it hold against a rename); default never.
  * @returns The paths to deny, sorted, each once.
  *
  * @example
@@ -208,14 +224,13 @@ function joinUnder(dir: string, relative: string): string {
 export function foldProtectedPaths(
   paths: readonly string[],
   granted: readonly string[],
-  keep: (folder: string) => boolean = () => false,
 ): string[] {
   const folded = paths.map((path) => {
     const nested = PROTECTED_WRITE_PATHS.find((p) => p.includes("/") && path.endsWith(`/${p}`));
     if (!nested) return path;
     const folder = path.slice(0, path.length - nested.length + nested.indexOf("/"));
     const holdsGrant = granted.some((grant) => isWithin(grant, folder));
-    return holdsGrant || keep(folder) ? path : folder;
+    return holdsGrant ? path : folder;
   });
   return [...new Set(folded)].sort();
 }
@@ -224,23 +239,28 @@ export function foldProtectedPaths(
 export interface ServerProtectedPathsOptions {
   /** Where the note on a grant too large to scan goes (default: stderr). */
   note?: (line: string) => void;
-  /**
-   * Whether a folder holding finer protected paths keeps them (see
-   * {@linkcode foldProtectedPaths}); default never, as natively.
-   */
-  keep?: (folder: string) => boolean;
 }
+
+/**
+ * What each resolved server's grants were found to hold: `serve` plans every session from the
+ * same resolved server, and the walk (up to 20000 entries per grant, synchronous) need not block
+ * each new session again. A new resolve (a new launch) walks again.
+ */
+const scanned = new WeakMap<object, string[]>();
 
 /**
  * Every protected path inside a server's write grants: at the top of each grant and deeper
  * (see {@linkcode findNestedProtected}), minus those the user granted explicitly, folded as
- * {@linkcode foldProtectedPaths} says. A grant too large to scan whole is named in a note: what
- * lies deeper in it is protected only where found.
+ * {@linkcode foldProtectedPaths} says. The grants are scanned once per resolved server (one
+ * launch): later plans of the same object (each `serve` session) reuse the result, notes
+ * included, which are not repeated. A grant too large to scan whole is named in a note: what
+ * lies deeper in it is protected only where found; a folder whose path holds a comma is named in
+ * a note too, as what is in it stays writable.
  *
  * Reads the file system.
  *
  * @param server The server's write grants (as folded, and as given).
- * @param options Where the note goes, and which holding folders keep their finer paths.
+ * @param options Where the note goes.
  * @returns The paths to deny, sorted.
  *
  * @example
@@ -253,8 +273,18 @@ export function serverProtectedPaths(
   server: Pick<ResolvedServer, "write" | "writeGiven">,
   options: ServerProtectedPathsOptions = {},
 ): string[] {
-  const { paths, truncated } = findNestedProtected(server.write);
+  const known = scanned.get(server);
+  if (known) return [...known];
+  const { paths, truncated, unnamable } = findNestedProtected(server.write);
   const note = options.note ?? ((line: string) => console.error(line));
+  const folders = [...new Set(unnamable.map(holderOf))];
+  if (folders.length > 0) {
+    note(
+      `mcp-run: ${folders.map((f) => `"${f}"`).join(", ")} holds git hooks, editor or shell ` +
+        "files that stay writable: a path with a comma cannot be written in Deno's or docker's " +
+        "flags. Rename the folder without the comma, or grant the folders beside it instead.",
+    );
+  }
   for (const grant of truncated) {
     note(
       `mcp-run: "${grant}" is too large to scan whole for git hooks, editor and shell files ` +
@@ -263,31 +293,9 @@ export function serverProtectedPaths(
     );
   }
   const granted = server.writeGiven ?? server.write;
-  const denied = protectedWritePaths(server.write, paths, granted);
-  return foldProtectedPaths(denied, granted, options.keep);
-}
-
-/**
- * Whether a path is an existing folder (not a link): docker keeps the finer protected paths in
- * it, as read-only mounts over them hold against a rename.
- *
- * Reads the file system.
- *
- * @param path The path.
- * @returns Whether it is a folder.
- *
- * @example
- * ```ts
- * import { isFolder } from "./write_protection.ts";
- * console.log(isFolder("/"), isFolder("/nonexistent/x")); // true false
- * ```
- */
-export function isFolder(path: string): boolean {
-  try {
-    return Deno.lstatSync(path).isDirectory;
-  } catch {
-    return false;
-  }
+  const denied = foldProtectedPaths(protectedWritePaths(server.write, paths, granted), granted);
+  scanned.set(server, denied);
+  return [...denied];
 }
 
 /**
@@ -317,4 +325,36 @@ export function existingProtectedPaths(denied: readonly string[]): string[] {
       return false;
     }
   });
+}
+
+/**
+ * The note for a container package whose write grants lack some protected paths at launch: the
+ * container has no Deno to deny them, and a read-only mount needs a source and a mount point,
+ * which docker would create in the user's folder (an empty, root-owned `.mcp.json` or
+ * `.gitlab-ci.yml` that tools then read and `git status` shows). So they stay writable, and the
+ * note says so and how to protect them.
+ *
+ * @param denied The protected paths of the server's write grants (see
+ *   {@linkcode serverProtectedPaths}).
+ * @param existing Those that exist (see {@linkcode existingProtectedPaths}).
+ * @returns The note, or `undefined` when every protected path exists.
+ *
+ * @example
+ * ```ts
+ * import { absentProtectedNote } from "./write_protection.ts";
+ * console.log(absentProtectedNote(["/r/.git", "/r/.mcp.json"], ["/r/.git"])?.includes(".mcp.json"));
+ * // true
+ * ```
+ */
+export function absentProtectedNote(
+  denied: readonly string[],
+  existing: readonly string[],
+): string | undefined {
+  const absent = denied.filter((path) => !existing.includes(path));
+  if (absent.length === 0) return undefined;
+  const shown = absent.slice(0, 4).join(", ") + (absent.length > 4 ? ", …" : "");
+  return `mcp-run: ${absent.length} write-protected paths in the grants do not exist yet ` +
+    `(${shown}): a container server has no Deno to deny them, so it could create them. ` +
+    "Create those you use (an empty .mcp.json, .vscode, .claude) before launch to have them " +
+    "mounted read-only, or run a Deno server.";
 }

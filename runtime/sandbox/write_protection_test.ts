@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import {
+  absentProtectedNote,
   existingProtectedPaths,
   findNestedProtected,
   foldProtectedPaths,
-  isFolder,
   PROTECTED_WRITE_PATHS,
   protectedWritePaths,
   serverProtectedPaths,
@@ -52,14 +52,12 @@ Deno.test("findNestedProtected() finds protected paths deeper in a grant, within
       join(root, "d/.envrc"),
     ]);
     assert.deepEqual(findNestedProtected([root], { limit: 2 }).truncated, [root]);
-    // Only what exists, for read-only mounts in containers with no Deno.
-    const existing = existingProtectedPaths(
-      serverProtectedPaths({ write: [root] }, { keep: isFolder }),
-    );
+    // Only what exists, for read-only mounts in containers with no Deno; holding folders whole.
+    const existing = existingProtectedPaths(serverProtectedPaths({ write: [root] }));
     assert.deepEqual(existing, [
       join(root, ".bashrc"),
       join(root, "a/.vscode"),
-      join(root, "a/b/.git/hooks"),
+      join(root, "a/b/.git"),
       join(root, "d/.envrc"),
     ]);
   } finally {
@@ -87,17 +85,13 @@ Deno.test("serverProtectedPaths() says when a grant is too large to scan whole",
   }
 });
 
-Deno.test("foldProtectedPaths() denies the folder that holds hooks, unless kept or granted", () => {
+Deno.test("foldProtectedPaths() denies the folder that holds hooks, unless granted inside", () => {
   const paths = protectedWritePaths(["/r"]);
   const folded = foldProtectedPaths(paths, ["/r"]);
   for (const p of ["/r/.git", "/r/.github", "/r/.config", "/r/.vscode", "/r/.envrc"]) {
     assert.ok(folded.includes(p), p);
   }
   assert.ok(!folded.some((p) => p.startsWith("/r/.git/") || p === "/r/.config/fish"));
-  // Kept (docker, where the folder exists): the finer paths stay.
-  const kept = foldProtectedPaths(paths, ["/r"], (folder) => folder === "/r/.git");
-  assert.ok(kept.includes("/r/.git/hooks") && kept.includes("/r/.git/config"));
-  assert.ok(!kept.includes("/r/.git") && kept.includes("/r/.github"));
   // An explicit grant inside the folder: never folded over it (the deny would win).
   const granted = ["/r", "/r/.git/hooks"];
   const lifted = foldProtectedPaths(protectedWritePaths(["/r"], [], granted), granted);
@@ -106,4 +100,54 @@ Deno.test("foldProtectedPaths() denies the folder that holds hooks, unless kept 
   assert.deepEqual(foldProtectedPaths(["/r/a/.git/config", "/r/a/.git/hooks"], ["/r"]), [
     "/r/a/.git",
   ]);
+});
+
+Deno.test("absentProtectedNote() names the protected paths a container server could create", () => {
+  const note = absentProtectedNote(["/r/.git", "/r/.mcp.json", "/r/.vscode"], ["/r/.git"]);
+  assert.match(
+    note!,
+    /2 write-protected paths .* do not exist yet \(\/r\/\.mcp\.json, \/r\/\.vscode\)/,
+  );
+  assert.match(note!, /mounted read-only/);
+  assert.equal(absentProtectedNote(["/r/.git"], ["/r/.git"]), undefined);
+});
+
+Deno.test("serverProtectedPaths() says which folder stays writable as its path has a comma", async () => {
+  const root = await Deno.makeTempDir();
+  try {
+    await Deno.mkdir(join(root, "a,b/.git/hooks"), { recursive: true });
+    await Deno.mkdir(join(root, "c/.git/hooks"), { recursive: true });
+    const notes: string[] = [];
+    const paths = serverProtectedPaths({ write: [root] }, { note: (line) => notes.push(line) });
+    assert.ok(paths.includes(join(root, "c/.git")), "the control is protected");
+    assert.ok(!paths.some((p) => p.includes(",")));
+    assert.deepEqual(findNestedProtected([root]).unnamable.sort(), [
+      join(root, "a,b/.git/config"),
+      join(root, "a,b/.git/hooks"),
+    ]);
+    assert.equal(notes.length, 1, notes.join("\n"));
+    assert.match(notes[0], new RegExp(`^mcp-run: "${root}/a,b" holds .* stay writable: .* comma`));
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("serverProtectedPaths() scans a resolved server's grants once, for every later plan", async () => {
+  const root = await Deno.makeTempDir();
+  try {
+    const server = { write: [root] };
+    const notes: string[] = [];
+    const note = (line: string) => notes.push(line);
+    await Deno.mkdir(join(root, "a,b/.git"), { recursive: true });
+    const first = serverProtectedPaths(server, { note });
+    // A repository made after the first plan: the same server (a serve session) does not walk
+    // again, and says its note once; a new resolve (a new launch) finds it.
+    await Deno.mkdir(join(root, "later/.git"), { recursive: true });
+    assert.deepEqual(serverProtectedPaths(server, { note }), first);
+    assert.ok(!first.includes(join(root, "later/.git")));
+    assert.equal(notes.length, 1);
+    assert.ok(serverProtectedPaths({ write: [root] }, { note }).includes(join(root, "later/.git")));
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
 });

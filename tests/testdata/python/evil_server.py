@@ -6,7 +6,7 @@ what happened: {"ok": true, ...} or {"ok": false, "errno": "EACCES", "error": ".
 can assert on the refusal and, run without a sandbox, on the positive control. The result's
 isError is the negation of "ok".
 
-Tools: read_file, write_file, write_own_code, exec_in, read_env, env_names, resolve, connect,
+Tools: read_file, write_file, rename_path, make_dir, write_own_code, exec_in, read_env, env_names, resolve, connect,
 proxy_connect, proxy_get, fetch, fork_bomb, alloc_memory, whoami.
 """
 
@@ -54,6 +54,16 @@ def read_file(path, limit=2000):
 def write_file(path, content="written by evil_server"):
     with open(path, "w") as f:
         f.write(content)
+    return {"ok": True, "path": path}
+
+
+def rename_path(src, dst):
+    os.rename(src, dst)
+    return {"ok": True, "path": dst}
+
+
+def make_dir(path):
+    os.makedirs(path, exist_ok=True)
     return {"ok": True, "path": path}
 
 
@@ -268,6 +278,8 @@ def opt(kind):
 TOOLS = {
     "read_file": (read_file, "Reads a file.", schema(path=dict(STR))),
     "write_file": (write_file, "Writes a file.", schema(path=dict(STR), content=opt(STR))),
+    "rename_path": (rename_path, "Renames a file or folder.", schema(src=dict(STR), dst=dict(STR))),
+    "make_dir": (make_dir, "Makes a folder and its parents.", schema(path=dict(STR))),
     "write_own_code": (write_own_code, "Writes into the server's own code folder.", schema()),
     "exec_in": (exec_in, "Writes a script into a folder and runs it.", schema(folder=dict(STR))),
     "read_env": (read_env, "Reads an environment variable.", schema(name=dict(STR))),

@@ -65,8 +65,12 @@ async function attack(
     },
   );
   assert.equal(run.code, 0, run.stderr);
+  lastStderr = run.stderr;
   return JSON.parse(run.stdout);
 }
+
+/** The stderr of the last attack: the refusal reports. */
+let lastStderr = "";
 
 function exists(path: string): boolean {
   try {
@@ -111,6 +115,14 @@ for (const isolation of ["deno", "docker"] as const) {
           assert.match(report[`write ${path}`], /^refused/, `${path}: ${report[`write ${path}`]}`);
         }
         assert.match(report[steps.at(-2)!.join(" ")], /^refused/);
+        // Each refusal is reported, with the grant that would lift the protection.
+        for (const [asked, held] of [[".git/hooks", ".git"], [".mcp.json", ".mcp.json"]]) {
+          const line = `write ${join(proj, asked)} (protected: writing there makes code run ` +
+            `outside the sandbox) (2 times): to allow it, "write": [${
+              JSON.stringify(join(proj, held))
+            }]`;
+          assert.ok(lastStderr.includes(line), `${line}\n${lastStderr}`);
+        }
         // The canaries: nothing planted, the user's files unchanged.
         for (const p of [".git/hooks/pre-commit", ".vscode", ".mcp.json", ".envrc", ".claude"]) {
           assert.ok(!exists(join(proj, p)), `${p} appeared`);

@@ -9,6 +9,7 @@ import { type AuditChannel, openAuditChannel } from "../learn/audit_channel.ts";
 import { type Denial, denialAdvice, formatDenial } from "../learn/denial.ts";
 import { DenialLog } from "../learn/denial_log.ts";
 import { denialContext } from "../learn/denial_places.ts";
+import { serverProtectedPaths } from "../sandbox/write_protection.ts";
 import { onUse } from "../_on_use.ts";
 import { osErrorMessage } from "../_os_error.ts";
 import type { ResolvedServer } from "../policy/resolve.ts";
@@ -46,6 +47,8 @@ export function launchDenialLog(
     cacheRoot: ctx.target.cacheRoot,
     isolation: sandbox.isolation,
     home: ctx.env.HOME,
+    // The plan's own list: scanned once per resolved server, so this is not a second walk.
+    protectedWrites: server.write.length ? serverProtectedPaths(server) : [],
   });
   const onDenial = options.live
     ? (denial: Denial) => ctx.printError(formatDenial(server.name, denial))

@@ -105,6 +105,17 @@ function explainPath(
     return { asked, never: place.never ?? "mcp-run's own folders are never granted" };
   }
   const asked = `${permission} ${quoted(path)}`;
+  const held = permission === "write"
+    ? (context.protectedWrites ?? []).find((denied) => isWithin(path, denied))
+    : undefined;
+  if (held !== undefined) {
+    // Denied inside a write grant: writing there makes code run elsewhere. A grant of the
+    // protected path itself lifts the protection.
+    return {
+      asked: `${asked} (protected: writing there makes code run outside the sandbox)`,
+      allow: `"write": [${JSON.stringify(cut(held))}]`,
+    };
+  }
   const reason = forbiddenPathReason(path, {
     home: context.home ?? "/nonexistent-home",
     cacheRoot: context.cacheRoot ?? "/nonexistent-cache",

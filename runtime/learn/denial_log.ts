@@ -63,7 +63,9 @@ export class DenialLog {
    * @returns The denial when this check was the first of its kind, else `undefined`.
    */
   check(check: PermissionCheck): Denial | undefined {
-    if (isGranted(this.#server, check, { cwd: this.#options.context?.cwd })) return undefined;
+    const context = this.#options.context;
+    const options = { cwd: context?.cwd, deniedWrites: context?.protectedWrites };
+    if (isGranted(this.#server, check, options)) return undefined;
     const denial = explainDenial(this.#server, check, this.#options.context);
     const url = check.permission === "net" && (check.value ?? "").includes("://");
     // Deno records a refused fetch twice (its URL, then host:port): count the pair once.

@@ -45,3 +45,18 @@ Deno.test("DenialLog resolves a relative path against the server's starting fold
   assert.equal(refused?.allow, undefined);
   assert.match(refused?.unsure ?? "", /a relative path/);
 });
+
+Deno.test("DenialLog reports a write a protected path inside a grant refused, and the grant that lifts it", () => {
+  const log = new DenialLog({ ...server(), write: ["/proj"] }, {
+    context: { protectedWrites: ["/proj/.git", "/proj/.mcp.json"] },
+  });
+  assert.equal(log.check({ permission: "write", value: "/proj/notes.txt" }), undefined, "granted");
+  const denial = log.check({ permission: "write", value: "/proj/.git/hooks/pre-commit" });
+  assert.ok(denial);
+  assert.match(denial.asked, /\(protected: writing there makes code run outside the sandbox\)$/);
+  assert.equal(denial.allow, '"write": ["/proj/.git"]');
+  assert.equal(
+    log.check({ permission: "read", value: "/proj/.git/config" })?.asked,
+    "read /proj/.git/config",
+  );
+});

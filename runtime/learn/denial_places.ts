@@ -29,6 +29,11 @@ export interface DenialContext {
   cacheRoot?: string;
   /** `deno` (default) or `docker`: whether `run` and `ffi` can be granted at all. */
   isolation?: string;
+  /**
+   * Paths denied inside the write grants because writing there makes code run elsewhere (git
+   * hooks, editor and agent settings, shell rc files; see `serverProtectedPaths`).
+   */
+  protectedWrites?: readonly string[];
   /** mcp-run's own folders the server sees, most specific first (see {@linkcode denialPlaces}). */
   places?: NamedPlace[];
   /** The folder the server was started in, against which Deno resolves a relative path. */
@@ -124,6 +129,8 @@ export interface DenialContextOptions {
   isolation?: string;
   /** The user's home folder (default `$HOME` when readable). */
   home?: string;
+  /** The paths denied inside the write grants (see {@linkcode DenialContext}). */
+  protectedWrites?: readonly string[];
 }
 
 /**
@@ -166,6 +173,7 @@ export function denialContext(
     cacheRoot: options.cacheRoot,
     isolation: options.isolation,
     places,
+    ...(options.protectedWrites?.length ? { protectedWrites: options.protectedWrites } : {}),
     // Natively the server starts in its neutral folder; a container's folder is the image's.
     ...(docker ? {} : { cwd: dirs.cwd }),
     ...(trusted ? { trusted } : {}),

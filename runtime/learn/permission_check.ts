@@ -98,6 +98,8 @@ export interface IsGrantedOptions {
    * and resolves it against the current folder. Without it, a relative path is never granted.
    */
   cwd?: string;
+  /** Paths denied inside the write grants (`--deny-write`), which no write grant covers. */
+  deniedWrites?: readonly string[];
 }
 
 /** A `read`/`write` value as an absolute path, or `undefined` when it cannot be resolved. */
@@ -132,7 +134,9 @@ export function isGranted(
     case "write": {
       const path = absolutePath(value, options.cwd);
       const grants = check.permission === "read" ? server.read : server.write;
-      return path !== undefined && grants.some((p) => isWithin(path, p));
+      if (path === undefined || !grants.some((p) => isWithin(path, p))) return false;
+      return check.permission === "read" ||
+        !(options.deniedWrites ?? []).some((denied) => isWithin(path, denied));
     }
     case "net":
       return netGranted(server, value);

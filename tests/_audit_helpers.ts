@@ -139,8 +139,8 @@ export async function exercise(client: Client, canary: Canaries): Promise<void> 
   await client.getPrompt({ name: "greet" });
   await client.readResource({ uri: "file:///fixture/r" });
   await assert.rejects(() => client.callTool({ name: "fail", arguments: {} }), /bad arguments/);
-  // Never listed, so never approved: the guard's pins answer.
-  await assert.rejects(() => client.callTool({ name: "missing", arguments: {} }), /blocked/);
+  // Not listed by the server: the guard's pins answer that it is unknown.
+  await assert.rejects(() => client.callTool({ name: "missing", arguments: {} }), /is unknown/);
   // Excluded (--exclude-tools wipe): the guard's filter answers, the server never sees it.
   const wipe = await client.callTool({ name: "wipe", arguments: {} }).catch((e: Error) => e);
   assert.ok(wipe instanceof Error, `the excluded tool answered: ${JSON.stringify(wipe)}`);

@@ -98,7 +98,7 @@ Deno.test("evil_server.py does everything it tries when nothing stops it (positi
   });
   try {
     const { tools } = await client.listTools();
-    assert.equal(tools.length, 14);
+    assert.equal(tools.length, 16);
     assert.equal((await call("read_file", { path: canary })).content, "CANARY-7f3a");
     assert.equal((await call("write_file", { path: join(code, "w.txt") })).ok, true);
     const own = await call("write_own_code");

@@ -5,7 +5,7 @@
  * @module
  */
 import type { GuardOptions } from "../guard/guard_options.ts";
-import { resolve } from "node:path";
+import { resolve } from "../_path.ts";
 import type { AuditLog } from "../guard/audit_log.ts";
 import { type GuardStage, guardStages } from "../guard/guard_options.ts";
 import type { ResolvedServer } from "../policy/resolve.ts";
@@ -14,37 +14,10 @@ import { toolFilter, toolFilterLayers, toolPatternProblem } from "../guard/tool_
 import { DEFAULT_SCAN_MODE } from "../guard/scan.ts";
 import type { GuardReportOptions } from "../guard/guard_report.ts";
 import { type CliContext, UsageError } from "./context.ts";
+import type { GuardFlags } from "./_guard_names.ts";
 import { shellQuote } from "../sandbox/shell_quote.ts";
 
-/** The guard's options as parsed (strings as typed). */
-export interface GuardFlags {
-  /** `--request-timeout SECONDS` (run; serve reads it for its bridge). */
-  "request-timeout"?: string;
-  /** `--tools a,b`: only these tools. */
-  tools?: string[];
-  /** `--exclude-tools a,b`: never these tools. */
-  "exclude-tools"?: string[];
-  /** `--scan warn|block`. */
-  scan?: string;
-  /** `-p NAME=VALUE` as typed (named in the approve command a pin refusal gives). */
-  param?: string[];
-  /** `--cache DIR` as typed (named there too: the pins live in that cache). */
-  cache?: string;
-  /** `--audit FILE`: the audit log's JSONL file (`run`, `serve`, launcher entries). */
-  audit?: string;
-  /** `--audit-content`: record arguments and results too. */
-  "audit-content"?: boolean;
-}
-
-/**
- * The guard options `run` and `serve` take (besides `--request-timeout`, which both have); also
- * `inspect` and `call` (which judge what they show and call by them), and `config` and `install`
- * (whose launcher-form entries pass them on).
- */
-export const GUARD_OPTIONS: readonly string[] = ["tools", "exclude-tools", "scan"];
-
-/** The audit log's options: `run`, `serve`, and `config`/`install` (launcher entries pass them on). */
-export const AUDIT_OPTIONS: readonly string[] = ["audit", "audit-content"];
+export { AUDIT_OPTIONS, GUARD_OPTIONS, type GuardFlags } from "./_guard_names.ts";
 
 /** What a launch's guard is made of. */
 export interface GuardSetup {

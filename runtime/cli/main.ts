@@ -12,7 +12,6 @@ import { GrantError } from "../policy/resolve.ts";
 import { CacheError } from "../sandbox/pull.ts";
 import { type CliContext, type CommandLine, EXIT, expectArgs, UsageError } from "./context.ts";
 import { flagsCommand, pullCommand, runCommand } from "./launch.ts";
-import { guardArgs } from "./guard_flags.ts";
 import type { ClientCommandOptions } from "./clients.ts";
 import {
   type CliValues,
@@ -29,8 +28,12 @@ type Command = (ctx: CliContext, line: CommandLine, values: CliValues) => Promis
 
 const ONE_TARGET = "give one server name or manifest path";
 
-/** The client commands' options, as parsed. */
-function clientOptions(values: CliValues, line: CommandLine): ClientCommandOptions {
+/** The client commands' options, as parsed (the guard's as a launcher entry passes them on). */
+function clientOptions(
+  values: CliValues,
+  line: CommandLine,
+  guard: string[],
+): ClientCommandOptions {
   return {
     client: values.client,
     scope: values.scope,
@@ -41,7 +44,7 @@ function clientOptions(values: CliValues, line: CommandLine): ClientCommandOptio
     launcher: values.launcher,
     envFile: values["env-file"],
     extraArgs: line.serverArgs,
-    guard: guardArgs(values),
+    guard,
   };
 }
 
@@ -52,11 +55,14 @@ function clientCommand(
 ): Command {
   return async (ctx, line, values) => {
     expectArgs(line.rest, 1, 1, arity);
-    const commands = await clients();
-    return await commands[name](ctx, line.rest[0], clientOptions(values, line));
+    const [commands, { guardArgs }] = await Promise.all([clients(), guardFlags()]);
+    return await commands[name](ctx, line.rest[0], clientOptions(values, line, guardArgs(values)));
   };
 }
 
+/** The guard's options, loaded on use so that every command does not pay for the guard. */
+const guardFlags = () =>
+  import(onUse("./guard_flags.ts", import.meta.url)) as Promise<typeof import("./guard_flags.ts")>;
 /** The usage texts, loaded when shown. */
 const help = () =>
   import(onUse("./help.ts", import.meta.url)) as Promise<typeof import("./help.ts")>;

@@ -15,7 +15,7 @@ import type { Sandbox } from "../sandbox/sandbox.ts";
 import { checkRegistrySource } from "../registry/load.ts";
 import { type CliContext, UsageError } from "./context.ts";
 import type { UserConfig } from "./user_config.ts";
-import { AUDIT_OPTIONS, GUARD_OPTIONS } from "./guard_flags.ts";
+import { AUDIT_OPTIONS, GUARD_OPTIONS } from "./_guard_names.ts";
 
 /** The option table of the parser. */
 export const OPTIONS = {

@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { basename, dirname, resolve } from "node:path";
+import { basename, dirname, resolve } from "../_path.ts";
 import { AUDITED_EVENTS, auditEvent, auditRecord } from "./_audit_record.ts";
 import { auditSpan, OtlpExporter, type OtlpTarget } from "./otlp.ts";
 import type { Exchange, GuardContext, GuardStage, Message } from "./stage.ts";

@@ -7,6 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
+import { startServe } from "./_serve_cli.ts";
 import { CLI_DOCKER, dockerProblem } from "./_docker.ts";
 import { connectClient } from "./_bridge_helpers.ts";
 import { ROOT, toolEnv } from "./_helpers.ts";
@@ -149,52 +150,14 @@ Deno.test({
   },
 });
 
-/** Starts `mcp-run serve` for the fixture on a free loopback port; returns its URL. */
-async function startServe(scene: PoisonedScene, args: string[]) {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      "--quiet",
-      join(ROOT, "mod.ts"),
-      "serve",
-      POISONED_MANIFEST,
-      "-p",
-      `dir=${scene.dir}`,
-      "--cache",
-      scene.cache,
-      "--port",
-      "0",
-      ...args,
-    ],
-    env: { ...toolEnv(), HOME: Deno.env.get("HOME") ?? "/root" },
-    clearEnv: true,
-    stdin: "null",
-    stdout: "null",
-    stderr: "piped",
-  }).spawn();
-  let text = "";
-  const reader = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
-  (async () => {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) return;
-      text += value;
-    }
-  })().catch(() => {});
-  const deadline = Date.now() + 120_000;
-  for (;;) {
-    const url = /on (http:\/\/\S+)/.exec(text)?.[1];
-    if (url) return { child, url, stderr: () => text };
-    if (Date.now() > deadline) throw new Error(`serve did not start:\n${text}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
 /** One serve session: delete_all filtered, weather blocked, add called. */
 async function assertServed(args: string[]): Promise<void> {
   const scene = poisonedScene();
-  const served = await startServe(scene, ["--exclude-tools", "delete_all", ...args]);
+  const served = await startServe([
+    POISONED_MANIFEST,
+    ...["-p", `dir=${scene.dir}`, "--cache", scene.cache, "--port", "0"],
+    ...["--exclude-tools", "delete_all", ...args],
+  ]);
   try {
     const { client } = await connectClient({ url: served.url });
     try {

@@ -1,6 +1,7 @@
 /**
  * Deployments written from a server's manifest: pure builders that return the file texts which
- * run `mcp-run serve <server>` as a hardened service. `systemdUnit` writes a systemd unit.
+ * run `mcp-run serve <server>` as a hardened service: `systemdUnit` a systemd unit, `composeFile`
+ * a Docker Compose file with docker mode's container hardening.
  *
  * @example A systemd unit that lets nothing through but loopback
  * ```ts
@@ -23,3 +24,11 @@ export { DEFAULT_SERVE_PORT, type DeployServeOptions, serveArgs } from "./deploy
 
 // systemd.
 export { systemdUnit, type SystemdUnitOptions, unitName } from "./systemd.ts";
+
+// Docker Compose.
+export {
+  COMPOSE_STATE_DIR,
+  composeFile,
+  type ComposeFileOptions,
+  composeHardening,
+} from "./compose.ts";

@@ -14,6 +14,8 @@ export interface EgressTarget {
   grant: string;
   /** Addresses or CIDR ranges, when known (literal, or vouched for); empty for an unknown name. */
   addresses: string[];
+  /** Whether the grant names a host (resolved at run time) rather than an address. */
+  byName: boolean;
   /** The port, when the grant is limited to one. */
   port?: number;
 }
@@ -46,7 +48,12 @@ export function egressTargets(
         );
       }
     }
-    return { grant: entry, addresses, ...(grant.port !== undefined ? { port: grant.port } : {}) };
+    return {
+      grant: entry,
+      addresses,
+      byName: !literal,
+      ...(grant.port !== undefined ? { port: grant.port } : {}),
+    };
   });
 }
 

@@ -56,11 +56,11 @@ Deno.test("egressTargets() keeps literal addresses and maps names through vouche
     net: ["1.2.3.4:80", "10.0.0.0/24", "[2001:db8::1]:443", "api.github.com:443", "x.example"],
   });
   assert.deepEqual(egressTargets(server, { "api.github.com": ["140.82.112.0/20"] }), [
-    { grant: "1.2.3.4:80", addresses: ["1.2.3.4"], port: 80 },
-    { grant: "10.0.0.0/24", addresses: ["10.0.0.0/24"] },
-    { grant: "[2001:db8::1]:443", addresses: ["2001:db8::1"], port: 443 },
-    { grant: "api.github.com:443", addresses: ["140.82.112.0/20"], port: 443 },
-    { grant: "x.example", addresses: [] },
+    { grant: "1.2.3.4:80", addresses: ["1.2.3.4"], byName: false, port: 80 },
+    { grant: "10.0.0.0/24", addresses: ["10.0.0.0/24"], byName: false },
+    { grant: "[2001:db8::1]:443", addresses: ["2001:db8::1"], byName: false, port: 443 },
+    { grant: "api.github.com:443", addresses: ["140.82.112.0/20"], byName: true, port: 443 },
+    { grant: "x.example", addresses: [], byName: true },
   ]);
   assert.throws(
     () => egressTargets(server, { "x.example": ["any; rm"] }),

@@ -1,7 +1,8 @@
 /**
  * Deployments written from a server's manifest: pure builders that return the file texts which
  * run `mcp-run serve <server>` as a hardened service: `systemdUnit` a systemd unit, `composeFile`
- * a Docker Compose file with docker mode's container hardening.
+ * a Docker Compose file with docker mode's container hardening, `kubernetesManifests` a
+ * Deployment, Service, NetworkPolicy and state claim under the restricted pod security standard.
  *
  * @example A systemd unit that lets nothing through but loopback
  * ```ts
@@ -32,3 +33,6 @@ export {
   type ComposeFileOptions,
   composeHardening,
 } from "./compose.ts";
+
+// Kubernetes.
+export { egressRules, kubernetesManifests, type KubernetesManifestsOptions } from "./kubernetes.ts";

@@ -1,0 +1,201 @@
+/**
+ * A Docker Compose file that runs `mcp-run serve <server>` in a container with exactly the
+ * hardening of mcp-run's docker mode: the compose keys are translated from the same lock-down
+ * flags `docker run` gets, so the two cannot drift apart. Pure: it returns the file's text.
+ *
+ * @module
+ */
+import { stringify } from "yaml";
+import { parseIpv4, parseIpv6 } from "../policy/net_policy.ts";
+import type { ResolvedServer } from "../policy/resolve.ts";
+import { bindMount, lockdownArgs } from "../sandbox/_container_hardening.ts";
+import { checkImageReference, DOCKER_LIMITS, type DockerLimits } from "../sandbox/docker_checks.ts";
+import { CONTAINER_USER, DOCKER_LABEL } from "../sandbox/docker_names.ts";
+import { DEFAULT_SERVE_PORT, type DeployServeOptions, serveArgs } from "./deploy_options.ts";
+
+/** Options for {@linkcode composeFile}. */
+export interface ComposeFileOptions extends DeployServeOptions, Partial<DockerLimits> {
+  /** A pinned image holding `mcp-run` and Deno (a version tag or a digest, never `latest`). */
+  image: string;
+  /** Host path of the bearer token file, mounted as a compose secret (serve binds `0.0.0.0`). */
+  tokenFile: string;
+  /** Host address the port is published on (default `127.0.0.1`, for a proxy or tunnel). */
+  publishAddress?: string;
+  /** `uid:gid` the container runs as (default mcp-run's container user); root is refused. */
+  user?: string;
+}
+
+/** Where the state volume (OAuth data, mcp-run's cache) is mounted in the container. */
+export const COMPOSE_STATE_DIR = "/state";
+
+const TOKEN_SECRET = "mcp-run-token";
+
+const VALUE_FLAGS = new Set([
+  "--cap-drop",
+  "--security-opt",
+  "--tmpfs",
+  "--user",
+  "--pids-limit",
+  "--memory",
+  "--memory-swap",
+  "--cpus",
+  "--ulimit",
+]);
+
+/**
+ * The compose file (`compose.yaml`) that serves a server. One service, `mcp-run`, runs
+ * `mcp-run serve` bound to `0.0.0.0` inside the container with its token from a compose secret,
+ * published on `publishAddress` only. Its hardening is mcp-run's docker-mode lock-down
+ * (read-only root, all capabilities dropped, no new privileges, a non-root user, process,
+ * memory, CPU and file limits, a `noexec` tmpfs at `/tmp`). A named volume at `/state` holds
+ * OAuth data and the cache; grants are bind mounts at the same paths (reads read-only). The
+ * server's secrets pass by name from the environment `docker compose` runs in: no value is ever
+ * written into the file, and every `$` is doubled so compose substitutes nothing. Egress is not filtered by compose: Deno's network grants are.
+ *
+ * @param server The resolved server.
+ * @param options Image, token file, serve options, limits.
+ * @returns The YAML text.
+ * @throws {RangeError} When the image is not pinned, the user is root, a limit, mount or option
+ *   cannot be written safely, or the hardening gained a flag this translation does not know.
+ *
+ * @example
+ * ```ts
+ * import { composeFile } from "./compose.ts";
+ * const server = {
+ *   name: "time", specifier: "npm:time-mcp@1.0.0", args: [], read: [], write: [], net: [],
+ *   denyNet: [], env: [], secrets: [], requiredEnv: [], envValues: {}, sys: [], run: [],
+ *   ffi: [], params: {},
+ * };
+ * const text = composeFile(server, { image: "example/mcp-run:0.1.0", tokenFile: "/etc/token" });
+ * console.log(text.includes("read_only: true")); // true
+ * ```
+ */
+export function composeFile(server: ResolvedServer, options: ComposeFileOptions): string {
+  const port = options.port ?? DEFAULT_SERVE_PORT;
+  const limits: DockerLimits = {
+    memory: options.memory ?? DOCKER_LIMITS.memory,
+    cpus: options.cpus ?? DOCKER_LIMITS.cpus,
+    pidsLimit: options.pidsLimit ?? DOCKER_LIMITS.pidsLimit,
+    tmpfsSize: options.tmpfsSize ?? DOCKER_LIMITS.tmpfsSize,
+    nofile: options.nofile ?? DOCKER_LIMITS.nofile,
+  };
+  const publish = options.publishAddress ?? "127.0.0.1";
+  if (parseIpv4(publish) === undefined && parseIpv6(publish) === undefined) {
+    throw new RangeError(`Cannot publish on "${publish}": give an IP address such as 127.0.0.1`);
+  }
+  const command = serveArgs(server, { ...options, host: "0.0.0.0", port }, [
+    "--token-file",
+    `/run/secrets/${TOKEN_SECRET}`,
+  ]);
+  const service: Record<string, unknown> = {
+    image: checkImageReference(options.image),
+    entrypoint: ["mcp-run"],
+    command,
+    ...composeHardening(lockdownArgs(options.user ?? CONTAINER_USER, limits)),
+    labels: { [DOCKER_LABEL]: "1", [`${DOCKER_LABEL}.server`]: server.name },
+    environment: [
+      `HOME=${COMPOSE_STATE_DIR}`,
+      `MCP_RUN_CACHE=${COMPOSE_STATE_DIR}/cache`,
+      ...passedNames(server),
+    ],
+    ports: [`${publish.includes(":") ? `[${publish}]` : publish}:${port}:${port}`],
+    secrets: [TOKEN_SECRET],
+    volumes: [
+      { type: "volume", source: "state", target: COMPOSE_STATE_DIR },
+      ...grantVolumes(server),
+    ],
+    restart: "unless-stopped",
+  };
+  const file = {
+    name: `mcp-run-${server.name.toLowerCase().replace(/[^a-z0-9_-]/g, "-")}`,
+    services: { "mcp-run": service },
+    secrets: { [TOKEN_SECRET]: { file: options.tokenFile } },
+    volumes: { state: {} },
+  };
+  if (/[\0\n\r]/.test(options.tokenFile)) {
+    throw new RangeError(`Cannot use "${options.tokenFile}" as the token file: it spans lines`);
+  }
+  return `# compose.yaml: mcp-run serve for "${server.name}", written by mcp-run deploy.\n` +
+    `# Secrets are passed by name from the environment docker compose runs in.\n` +
+    stringify(escapeInterpolation(file), { lineWidth: 0 });
+}
+
+/** Doubles every `$`, so compose never substitutes variables into a value. */
+function escapeInterpolation(value: unknown): unknown {
+  if (typeof value === "string") return value.replaceAll("$", "$$$$");
+  if (Array.isArray(value)) return value.map(escapeInterpolation);
+  if (value !== null && typeof value === "object") {
+    return Object.fromEntries(
+      Object.entries(value).map(([k, v]) => [k, escapeInterpolation(v)]),
+    );
+  }
+  return value;
+}
+
+/**
+ * The compose keys of docker-mode lock-down flags (`lockdownArgs`), flag by flag.
+ *
+ * @param args The flags.
+ * @returns The service keys.
+ * @throws {RangeError} For a flag with no translation, so a new hardening flag is never
+ *   silently dropped.
+ */
+export function composeHardening(args: readonly string[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  const list = (key: string, value: string) => {
+    out[key] = [...(out[key] as string[] | undefined ?? []), value];
+  };
+  for (let i = 0; i < args.length; i++) {
+    const flag = args[i];
+    if (flag === "--read-only") {
+      out.read_only = true;
+      continue;
+    }
+    const value = args[i + 1];
+    if (!VALUE_FLAGS.has(flag) || value === undefined) {
+      throw new RangeError(
+        `Cannot translate the container flag "${flag}" into compose: teach composeHardening it`,
+      );
+    }
+    i++;
+    if (flag === "--cap-drop") list("cap_drop", value);
+    else if (flag === "--security-opt") list("security_opt", value);
+    else if (flag === "--tmpfs") list("tmpfs", value);
+    else if (flag === "--user") out.user = value;
+    else if (flag === "--pids-limit") out.pids_limit = Number(value);
+    else if (flag === "--memory") out.mem_limit = value;
+    else if (flag === "--memory-swap") out.memswap_limit = value;
+    else if (flag === "--cpus") out.cpus = value;
+    else {
+      const match = /^([a-z]+)=([0-9]+):([0-9]+)$/.exec(value);
+      if (!match) throw new RangeError(`Cannot translate "--ulimit ${value}" into compose`);
+      out.ulimits = {
+        ...out.ulimits as object,
+        [match[1]]: { soft: Number(match[2]), hard: Number(match[3]) },
+      };
+    }
+  }
+  return out;
+}
+
+function passedNames(server: ResolvedServer): string[] {
+  const names = server.env.filter((name) => !name.endsWith("*"));
+  for (const name of names) {
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) {
+      throw new RangeError(`Cannot pass "${name}" to the container: not a valid variable name`);
+    }
+  }
+  // Values the manifest fixes are set by mcp-run inside the container, as on the host.
+  return names.filter((name) => !(name in server.envValues));
+}
+
+function grantVolumes(server: ResolvedServer): Record<string, unknown>[] {
+  const writable = new Set(server.write);
+  const mounts: Record<string, unknown>[] = [];
+  for (const path of new Set([...server.read, ...server.write])) {
+    const readOnly = !writable.has(path);
+    bindMount(path, readOnly, [COMPOSE_STATE_DIR]); // the checks docker mode makes
+    mounts.push({ type: "bind", source: path, target: path, read_only: readOnly });
+  }
+  return mounts;
+}

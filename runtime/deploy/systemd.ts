@@ -1,0 +1,249 @@
+/**
+ * A systemd service unit that runs `mcp-run serve <server>` under systemd's sandbox: a dynamic
+ * user, a read-only system, no home, private `/tmp` and devices, no new privileges, a system
+ * call filter, and `IPAddressDeny=any` with only the listen side and the granted egress
+ * allowed. Pure: it returns the unit's text.
+ *
+ * @module
+ */
+import type { ResolvedServer } from "../policy/resolve.ts";
+import { DEFAULT_LIMITS } from "../sandbox/resource_caps.ts";
+import { type DeployServeOptions, serveArgs } from "./deploy_options.ts";
+import { egressTargets, isLoopbackHost } from "./_egress.ts";
+
+/** Options for {@linkcode systemdUnit}. */
+export interface SystemdUnitOptions extends DeployServeOptions {
+  /** Absolute path of the `mcp-run` program (default `/usr/local/bin/mcp-run`). */
+  program?: string;
+  /**
+   * Host path of the bearer token file, handed to the service as a systemd credential (read by
+   * systemd as root, so it stays mode 600). Required when `host` is not a loopback address.
+   */
+  tokenFile?: string;
+  /**
+   * Addresses or CIDR ranges clients may connect from when `host` is not a loopback address
+   * (the reverse proxy, a LAN); `trustProxy` ranges are always allowed. `["any"]` accepts every
+   * address, which also opens every egress address: the unit then relies on Deno's own network
+   * grants alone.
+   */
+  clientAddresses?: string[];
+  /** Host file with the server's secrets as `NAME=value` lines (default `/etc/mcp-run/<name>.env`). */
+  environmentFile?: string;
+  /** `MemoryMax=` (default the sandbox's memory cap, `1024M`). */
+  memoryMax?: string;
+  /** `CPUQuota=` (default `100%`). */
+  cpuQuota?: string;
+  /** `TasksMax=` (default 256). */
+  tasksMax?: number;
+}
+
+const UNIT_VALUE_RE = /^[^\0\n\r]*$/;
+const SIZE_RE = /^[0-9]+[KMGT]?$/;
+const QUOTA_RE = /^[0-9]+%$/;
+
+/**
+ * The unit file (`mcp-run-<server>.service`) that serves a server. It runs as a dynamic user
+ * with `StateDirectory=` (OAuth data, the server's home) and `CacheDirectory=` (mcp-run's
+ * cache); write grants under the read-only system become `ReadWritePaths=`, grants under
+ * `/home`, `/root` or `/run/user` are bound into an otherwise empty home (`ProtectHome=tmpfs`;
+ * the dynamic user must be able to read them).
+ *
+ * Network: `IPAddressDeny=any`, then `IPAddressAllow=` for loopback (the listen address when it
+ * is loopback, and systemd-resolved at 127.0.0.53 for name lookups), the client addresses, and
+ * every granted destination. Literal addresses pass as they are; a granted host name needs the
+ * addresses the operator vouches for (`egressAddresses`) because systemd filters addresses and
+ * names resolve only at run time. Deno's own `--allow-net` still checks every name.
+ *
+ * `MemoryDenyWriteExecute=` is left off: V8's JIT compiler writes and then runs code, so the
+ * server would not start.
+ *
+ * @param server The resolved server.
+ * @param options Serve options, program path, token file, limits.
+ * @returns The unit file's text.
+ * @throws {RangeError} When a granted host name has no vouched addresses, a non-loopback host
+ *   has no token file or client addresses, or a value cannot be written into a unit (the message
+ *   names it and what to give).
+ *
+ * @example
+ * ```ts
+ * import { systemdUnit } from "./systemd.ts";
+ * const server = {
+ *   name: "time", specifier: "npm:time-mcp@1.0.0", args: [], read: [], write: [], net: [],
+ *   denyNet: [], env: [], secrets: [], requiredEnv: [], envValues: {}, sys: [], run: [],
+ *   ffi: [], params: {},
+ * };
+ * const unit = systemdUnit(server, {});
+ * console.log(unit.includes("IPAddressDeny=any")); // true
+ * ```
+ */
+export function systemdUnit(server: ResolvedServer, options: SystemdUnitOptions): string {
+  const host = options.host ?? "127.0.0.1";
+  const loopback = isLoopbackHost(host);
+  const program = options.program ?? "/usr/local/bin/mcp-run";
+  if (!program.startsWith("/")) {
+    throw new RangeError(`Cannot run "${program}" from a unit: give the absolute path of mcp-run`);
+  }
+  if (!loopback && options.tokenFile === undefined) {
+    throw new RangeError(
+      `Cannot serve on ${host} without a token: give a token file (--token-file), as serve ` +
+        `requires when bound beyond loopback`,
+    );
+  }
+  const clients = [...(options.clientAddresses ?? []), ...(options.trustProxy ?? [])];
+  if (!loopback && clients.length === 0) {
+    throw new RangeError(
+      `Cannot tell which clients may connect to ${host}: give client addresses (the reverse ` +
+        `proxy's, a LAN range) or "any"`,
+    );
+  }
+  const allow = new Set<string>(["localhost"]);
+  for (const address of clients) allow.add(address);
+  const targets = egressTargets(server, options.egressAddresses);
+  const unknown = targets.filter((t) => t.addresses.length === 0).map((t) => t.grant);
+  if (unknown.length > 0 && !allow.has("any")) {
+    throw new RangeError(
+      `Cannot allow egress to ${unknown.map((g) => `"${g}"`).join(", ")} in a systemd unit: ` +
+        `IPAddressAllow= takes addresses and names resolve only at run time. Give the addresses ` +
+        `you trust for each name (egressAddresses, e.g. api.github.com=140.82.112.0/20)`,
+    );
+  }
+  for (const target of targets) for (const address of target.addresses) allow.add(address);
+
+  const name = unitName(server.name);
+  const state = name;
+  // Not escaped: systemd expands the credentials folder when it starts the service.
+  const token = options.tokenFile !== undefined
+    ? " --token-file ${CREDENTIALS_DIRECTORY}/token"
+    : "";
+  const lines = [
+    `# ${name}.service: mcp-run serve for "${server.name}", written by mcp-run deploy.`,
+    "# MemoryDenyWriteExecute= is deliberately absent: V8's JIT writes code and then runs it.",
+    "[Unit]",
+    `Description=mcp-run serve ${server.name} (sandboxed MCP server over HTTP)`,
+    "Wants=network-online.target",
+    "After=network-online.target",
+    "",
+    "[Service]",
+    "Type=exec",
+    `ExecStart=${[program, ...serveArgs(server, options)].map(execArg).join(" ")}${token}`,
+    ...(options.tokenFile !== undefined
+      ? [`LoadCredential=token:${value(options.tokenFile)}`]
+      : []),
+    `EnvironmentFile=-${value(options.environmentFile ?? `/etc/mcp-run/${server.name}.env`)}`,
+    `Environment=HOME=%S/${state} MCP_RUN_CACHE=%C/${state}`,
+    `StateDirectory=${state}`,
+    "StateDirectoryMode=0700",
+    `CacheDirectory=${state}`,
+    "CacheDirectoryMode=0700",
+    "Restart=on-failure",
+    "",
+    "# Who and what it may touch",
+    "DynamicUser=yes",
+    "UMask=0077",
+    "NoNewPrivileges=yes",
+    "CapabilityBoundingSet=",
+    "AmbientCapabilities=",
+    "ProtectSystem=strict",
+    // An empty home when grants must be bound into it, else none at all.
+    `ProtectHome=${grantPaths(server).some((l) => l.startsWith("Bind")) ? "tmpfs" : "yes"}`,
+    "PrivateTmp=yes",
+    "PrivateDevices=yes",
+    "DevicePolicy=closed",
+    "PrivateUsers=yes",
+    "PrivateIPC=yes",
+    "PrivateMounts=yes",
+    "ProtectHostname=yes",
+    "ProtectClock=yes",
+    "ProtectKernelTunables=yes",
+    "ProtectKernelModules=yes",
+    "ProtectKernelLogs=yes",
+    "ProtectControlGroups=yes",
+    "ProtectProc=invisible",
+    "ProcSubset=pid",
+    "KeyringMode=private",
+    "LockPersonality=yes",
+    "RestrictRealtime=yes",
+    "RestrictSUIDSGID=yes",
+    "RestrictNamespaces=yes",
+    "RemoveIPC=yes",
+    "RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX",
+    "SystemCallArchitectures=native",
+    "SystemCallFilter=@system-service",
+    "SystemCallFilter=~@privileged @mount @obsolete @debug @cpu-emulation @clock",
+    "SystemCallErrorNumber=EPERM",
+    ...grantPaths(server),
+    "",
+    "# Network: nothing but the listen side and the granted egress",
+    "IPAddressDeny=any",
+    `IPAddressAllow=${[...allow].map(value).join(" ")}`,
+    "",
+    "# Limits",
+    `MemoryMax=${
+      checked(options.memoryMax ?? `${DEFAULT_LIMITS.memoryMb}M`, SIZE_RE, "MemoryMax", "1024M")
+    }`,
+    "MemorySwapMax=0",
+    `CPUQuota=${checked(options.cpuQuota ?? "100%", QUOTA_RE, "CPUQuota", "50%")}`,
+    `TasksMax=${options.tasksMax ?? 256}`,
+    "",
+    "[Install]",
+    "WantedBy=multi-user.target",
+    "",
+  ];
+  return lines.join("\n");
+}
+
+/**
+ * The unit's name for a server: `mcp-run-<server>`.
+ *
+ * @param serverName The registry name.
+ * @returns The name, without `.service`.
+ * @throws {RangeError} When the name has characters a unit name cannot carry.
+ */
+export function unitName(serverName: string): string {
+  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(serverName)) {
+    throw new RangeError(
+      `Cannot name a unit after "${serverName}": use letters, digits, ".", "_" and "-"`,
+    );
+  }
+  return `mcp-run-${serverName}`;
+}
+
+const HOME_ROOTS = ["/home", "/root", "/run/user"];
+
+function grantPaths(server: ResolvedServer): string[] {
+  const inHome = (p: string) => HOME_ROOTS.some((r) => p === r || p.startsWith(`${r}/`));
+  const writable = new Set(server.write);
+  const lines: string[] = [];
+  for (const path of server.write) {
+    lines.push(inHome(path) ? `BindPaths=${value(path)}` : `ReadWritePaths=${value(path)}`);
+  }
+  for (const path of new Set(server.read)) {
+    if (!writable.has(path) && inHome(path)) lines.push(`BindReadOnlyPaths=${value(path)}`);
+  }
+  return lines;
+}
+
+function value(text: string): string {
+  if (!UNIT_VALUE_RE.test(text) || /\s/.test(text) || text.includes("%")) {
+    throw new RangeError(
+      `Cannot write "${text}" into a systemd unit: it holds a space, "%" or a line break`,
+    );
+  }
+  return text;
+}
+
+function execArg(arg: string): string {
+  if (!UNIT_VALUE_RE.test(arg)) {
+    throw new RangeError(`Cannot write "${arg}" into ExecStart=: it spans lines`);
+  }
+  const escaped = arg.replaceAll("%", "%%").replaceAll("$", "$$$$");
+  if (/^[A-Za-z0-9_@+=:,./%$-]+$/.test(escaped)) return escaped;
+  return `"${escaped.replaceAll("\\", "\\\\").replaceAll('"', '\\"')}"`;
+}
+
+function checked(text: string, re: RegExp, key: string, example: string): string {
+  if (!re.test(text)) {
+    throw new RangeError(`Cannot use "${text}" as ${key}=: give a value such as ${example}`);
+  }
+  return text;
+}

@@ -1,0 +1,180 @@
+import assert from "node:assert/strict";
+import { serverFixture } from "../policy/_server_fixture.ts";
+import { systemdUnit, unitName } from "./systemd.ts";
+
+const ANALYZE = "/usr/bin/systemd-analyze";
+
+/** Runs `systemd-analyze security --offline=yes` on a unit text; returns score and verdict. */
+async function securityScore(
+  name: string,
+  text: string,
+): Promise<{ score: number; verdict: string; output: string }> {
+  const dir = await Deno.makeTempDir();
+  try {
+    const file = `${dir}/${name}.service`;
+    await Deno.writeTextFile(file, text);
+    const result = await new Deno.Command(ANALYZE, {
+      args: ["security", "--offline=yes", "--no-pager", file],
+      env: { SYSTEMD_COLORS: "0", LC_ALL: "C.UTF-8" },
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const output = new TextDecoder().decode(result.stdout) +
+      new TextDecoder().decode(result.stderr);
+    // deno-lint-ignore no-control-regex
+    const plain = output.replace(/\x1b\[[0-9;]*m/g, "");
+    const match = /Overall exposure level for \S+:\s*([0-9]+(?:\.[0-9]+)?)\s+([A-Z]+)/.exec(plain);
+    assert.ok(match, `no exposure score in systemd-analyze output:\n${plain}`);
+    return { score: Number(match[1]), verdict: match[2], output: plain };
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+const networked = serverFixture({
+  name: "fetch",
+  net: ["api.github.com:443", "1.2.3.4"],
+  read: ["/srv/docs"],
+  write: ["/home/u/notes", "/srv/data"],
+  params: { dir: ["/home/u/notes"] },
+});
+
+Deno.test("systemdUnit() scores 1.5 or better (OK) in systemd-analyze security", async () => {
+  const cases = [
+    { server: serverFixture({ name: "time" }), options: {} },
+    {
+      server: networked,
+      options: {
+        host: "0.0.0.0",
+        tokenFile: "/etc/mcp-run/token",
+        trustProxy: ["10.0.0.5"],
+        egressAddresses: { "api.github.com": ["140.82.112.0/20"] },
+      },
+    },
+  ];
+  for (const { server, options } of cases) {
+    const { score, verdict, output } = await securityScore(
+      unitName(server.name),
+      systemdUnit(server, options),
+    );
+    assert.ok(score <= 1.5, `exposure ${score} for ${server.name}:\n${output}`);
+    assert.equal(verdict, "OK");
+  }
+});
+
+Deno.test("systemdUnit() is scored worse by systemd-analyze without its hardening", async () => {
+  // Positive control: the score parser sees a real difference.
+  const unit = systemdUnit(serverFixture({ name: "time" }), {})
+    .split("\n")
+    .filter((line) => !/^(Protect|Private|SystemCall|Restrict|Capability|NoNew)/.test(line))
+    .join("\n");
+  const { score } = await securityScore("mcp-run-time", unit);
+  assert.ok(score > 1.5, `stripped unit still scored ${score}`);
+});
+
+Deno.test("systemdUnit() denies every address but loopback, clients and granted egress", () => {
+  const unit = systemdUnit(networked, {
+    host: "0.0.0.0",
+    tokenFile: "/etc/mcp-run/token",
+    clientAddresses: ["192.168.1.0/24"],
+    egressAddresses: { "api.github.com": ["140.82.112.0/20"] },
+  });
+  assert.match(unit, /^IPAddressDeny=any$/m);
+  assert.match(
+    unit,
+    /^IPAddressAllow=localhost 192\.168\.1\.0\/24 140\.82\.112\.0\/20 1\.2\.3\.4$/m,
+  );
+  assert.equal(unit.match(/^IPAddressAllow=/gm)?.length, 1);
+});
+
+Deno.test("systemdUnit() refuses a granted host name without vouched addresses", () => {
+  assert.throws(
+    () => systemdUnit(serverFixture({ net: ["api.github.com:443"] }), {}),
+    (error: Error) =>
+      error instanceof RangeError && error.message.includes('"api.github.com:443"') &&
+      error.message.includes("egressAddresses"),
+  );
+  assert.throws(
+    () =>
+      systemdUnit(serverFixture({ net: ["api.github.com"] }), {
+        egressAddresses: { "api.github.com": ["not an address"] },
+      }),
+    RangeError,
+  );
+});
+
+Deno.test("systemdUnit() requires a token and client addresses beyond loopback", () => {
+  assert.throws(() => systemdUnit(serverFixture(), { host: "0.0.0.0" }), /without a token/);
+  assert.throws(
+    () => systemdUnit(serverFixture(), { host: "0.0.0.0", tokenFile: "/etc/t" }),
+    /which clients may connect/,
+  );
+  const unit = systemdUnit(serverFixture(), {
+    host: "0.0.0.0",
+    tokenFile: "/etc/mcp-run/token",
+    clientAddresses: ["any"],
+  });
+  assert.match(unit, /^LoadCredential=token:\/etc\/mcp-run\/token$/m);
+  assert.match(unit, /--token-file \$\{CREDENTIALS_DIRECTORY\}\/token$/m);
+});
+
+Deno.test("systemdUnit() runs serve with the parameters, quoted for systemd", () => {
+  const server = serverFixture({
+    name: "memory",
+    params: { dir: ["/srv/my notes"], tag: ["100%$HOME"] },
+  });
+  const unit = systemdUnit(server, { port: 9000, allowedHosts: ["mcp.example.com"] });
+  const exec = unit.split("\n").find((line) => line.startsWith("ExecStart="));
+  assert.equal(
+    exec,
+    'ExecStart=/usr/local/bin/mcp-run serve memory -p "dir=/srv/my notes" -p tag=100%%$$HOME ' +
+      "--host 127.0.0.1 --port 9000 --allowed-host mcp.example.com",
+  );
+});
+
+Deno.test("systemdUnit() refuses values that would break out of a line or an argument", () => {
+  const hostile = [
+    serverFixture({ params: { dir: ["/x\nExecStartPre=/bin/sh"] } }),
+    serverFixture({ name: "../etc" }),
+    serverFixture({ write: ["/srv/a b"] }),
+  ];
+  for (const server of hostile) assert.throws(() => systemdUnit(server, {}), RangeError);
+  assert.throws(() => systemdUnit(serverFixture(), { memoryMax: "1G\nUser=root" }), RangeError);
+  assert.throws(() => systemdUnit(serverFixture(), { program: "mcp-run" }), RangeError);
+  assert.throws(
+    () => systemdUnit(serverFixture(), { allowedHosts: ["--host=0.0.0.0"] }),
+    RangeError,
+  );
+});
+
+Deno.test("systemdUnit() opens write grants and binds home grants into an empty home", () => {
+  const unit = systemdUnit(networked, {
+    egressAddresses: { "api.github.com": ["140.82.112.0/20"] },
+  });
+  assert.match(unit, /^ProtectSystem=strict$/m);
+  assert.match(unit, /^ProtectHome=tmpfs$/m);
+  assert.match(unit, /^BindPaths=\/home\/u\/notes$/m);
+  assert.match(unit, /^ReadWritePaths=\/srv\/data$/m);
+  assert.doesNotMatch(unit, /\/srv\/docs/); // readable anyway under ProtectSystem=strict
+  assert.match(systemdUnit(serverFixture(), {}), /^ProtectHome=yes$/m);
+});
+
+Deno.test("systemdUnit() sets limits, a state directory, and leaves V8's JIT working", () => {
+  const unit = systemdUnit(serverFixture({ name: "time" }), { memoryMax: "512M", cpuQuota: "50%" });
+  for (
+    const line of [
+      "DynamicUser=yes",
+      "NoNewPrivileges=yes",
+      "PrivateTmp=yes",
+      "PrivateDevices=yes",
+      "RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX",
+      "SystemCallFilter=@system-service",
+      "MemoryMax=512M",
+      "CPUQuota=50%",
+      "StateDirectory=mcp-run-time",
+      "Environment=HOME=%S/mcp-run-time MCP_RUN_CACHE=%C/mcp-run-time",
+    ]
+  ) assert.ok(unit.split("\n").includes(line), `missing ${line}`);
+  assert.doesNotMatch(unit, /^MemoryDenyWriteExecute=/m);
+  assert.match(unit, /^# MemoryDenyWriteExecute=.*V8/m);
+});

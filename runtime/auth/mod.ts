@@ -1,0 +1,35 @@
+/**
+ * OAuth 2.1 for remote access: the pieces of the built-in authorization server that
+ * `mcp-run serve --public-url` will use, each pure or with one small, named I/O helper.
+ *
+ * - Discovery: {@linkcode protectedResourceMetadata} (RFC 9728),
+ *   {@linkcode authorizationServerMetadata} (RFC 8414) and the 401 challenge
+ *   {@linkcode wwwAuthenticate}, all derived from the public URL ({@linkcode authEndpoints}).
+ * - PKCE, S256 only: {@linkcode checkPkceChallenge}, {@linkcode verifyPkce}.
+ *
+ * Errors a client should see are {@linkcode OAuthError}s carrying the RFC error code.
+ *
+ * @example The 401 challenge of an endpoint
+ * ```ts
+ * import { wwwAuthenticate } from "./mod.ts";
+ * console.log(wwwAuthenticate("https://mcp.example.com/mcp"));
+ * // Bearer resource_metadata="https://mcp.example.com/.well-known/oauth-protected-resource/mcp"
+ * ```
+ *
+ * @module
+ */
+
+export { OAuthError, type OAuthErrorCode } from "./oauth_error.ts";
+export {
+  type AuthEndpoints,
+  authEndpoints,
+  type AuthorizationServerMetadata,
+  authorizationServerMetadata,
+  type ChallengeOptions,
+  isLoopbackUrl,
+  type MetadataOptions,
+  type ProtectedResourceMetadata,
+  protectedResourceMetadata,
+  wwwAuthenticate,
+} from "./metadata.ts";
+export { checkPkceChallenge, pkceChallenge, verifyPkce } from "./pkce.ts";

@@ -6,6 +6,11 @@
  *   {@linkcode authorizationServerMetadata} (RFC 8414) and the 401 challenge
  *   {@linkcode wwwAuthenticate}, all derived from the public URL ({@linkcode authEndpoints}).
  * - PKCE, S256 only: {@linkcode checkPkceChallenge}, {@linkcode verifyPkce}.
+ * - Authorization codes, single use and bound to client, redirect URI, challenge and resource:
+ *   {@linkcode AuthorizationCodes}.
+ * - Opaque tokens stored as hashes, audience-bound access tokens and rotated refresh tokens
+ *   whose reuse revokes the family: {@linkcode TokenService} over a {@linkcode TokenStore}
+ *   ({@linkcode MemoryTokenStore}, or {@linkcode JsonFileTokenStore} to survive a restart).
  *
  * Errors a client should see are {@linkcode OAuthError}s carrying the RFC error code.
  *
@@ -33,3 +38,21 @@ export {
   wwwAuthenticate,
 } from "./metadata.ts";
 export { checkPkceChallenge, pkceChallenge, verifyPkce } from "./pkce.ts";
+export {
+  AuthorizationCodes,
+  type AuthorizationCodesOptions,
+  type CodeGrant,
+  type CodeRedemption,
+  type RedeemedCode,
+} from "./codes.ts";
+export {
+  type AccessGrant,
+  type GrantRequest,
+  MemoryTokenStore,
+  type StoredToken,
+  type TokenResponse,
+  TokenService,
+  type TokenServiceOptions,
+  type TokenStore,
+} from "./tokens.ts";
+export { JsonFileTokenStore } from "./token_file_store.ts";

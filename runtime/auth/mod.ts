@@ -11,6 +11,9 @@
  * - Opaque tokens stored as hashes, audience-bound access tokens and rotated refresh tokens
  *   whose reuse revokes the family: {@linkcode TokenService} over a {@linkcode TokenStore}
  *   ({@linkcode MemoryTokenStore}, or {@linkcode JsonFileTokenStore} to survive a restart).
+ * - Client metadata: RFC 7591 registrations ({@linkcode parseRegistrationRequest}), client ID
+ *   metadata documents ({@linkcode checkClientIdUrl}, {@linkcode parseClientMetadataDocument})
+ *   and exact redirect URI matching ({@linkcode redirectUriAllowed}).
  *
  * Errors a client should see are {@linkcode OAuthError}s carrying the RFC error code.
  *
@@ -56,3 +59,12 @@ export {
   type TokenStore,
 } from "./tokens.ts";
 export { JsonFileTokenStore } from "./token_file_store.ts";
+export {
+  checkClientIdUrl,
+  type ClientMetadata,
+  MAX_CLIENT_METADATA_BYTES,
+  MAX_REDIRECT_URIS,
+  parseClientMetadataDocument,
+  parseRegistrationRequest,
+  redirectUriAllowed,
+} from "./registration.ts";

@@ -14,6 +14,9 @@
  * - Client metadata: RFC 7591 registrations ({@linkcode parseRegistrationRequest}), client ID
  *   metadata documents ({@linkcode checkClientIdUrl}, {@linkcode parseClientMetadataDocument})
  *   and exact redirect URI matching ({@linkcode redirectUriAllowed}).
+ * - The owner's passphrase: a slow salted hash ({@linkcode hashPassphrase},
+ *   {@linkcode verifyPassphrase}) in a 0600 file ({@linkcode writePassphraseFile}), and
+ *   exponential lockout of addresses that keep failing ({@linkcode SignInLockout}).
  *
  * Errors a client should see are {@linkcode OAuthError}s carrying the RFC error code.
  *
@@ -68,3 +71,16 @@ export {
   parseRegistrationRequest,
   redirectUriAllowed,
 } from "./registration.ts";
+export {
+  hashPassphrase,
+  type HashPassphraseOptions,
+  MIN_PASSPHRASE_ITERATIONS,
+  MIN_PASSPHRASE_LENGTH,
+  parsePassphraseRecord,
+  PASSPHRASE_ITERATIONS,
+  type PassphraseRecord,
+  readPassphraseFile,
+  verifyPassphrase,
+  writePassphraseFile,
+} from "./passphrase.ts";
+export { addressKey, SignInLockout, type SignInLockoutOptions } from "./lockout.ts";

@@ -63,6 +63,25 @@ export class JsonFileTokenStore implements TokenStore {
   }
 
   /**
+   * Mark a refresh token used under the file lock, returning it as it was.
+   *
+   * @param hash The token's SHA-256, hex.
+   * @returns The token before the change, or undefined.
+   * @throws {SyntaxError} If the file is not a token file.
+   */
+  async claim(hash: string): Promise<StoredToken | undefined> {
+    let before: StoredToken | undefined;
+    await this.#edit((tokens) =>
+      tokens.map((t) => {
+        if (t.hash !== hash) return t;
+        before = { ...t };
+        return t.kind === "refresh" ? { ...t, used: true } : t;
+      })
+    );
+    return before;
+  }
+
+  /**
    * Delete every token `match` selects.
    *
    * @param match Selects the tokens to delete.

@@ -43,6 +43,14 @@ export interface TokenStore {
    */
   put(token: StoredToken): Promise<void>;
   /**
+   * Atomically mark a refresh token used and return it as it was before, so of two concurrent
+   * exchanges of one refresh token exactly one sees it unused. Other tokens are left unchanged.
+   *
+   * @param hash The token's SHA-256, hex.
+   * @returns The token before the change, or undefined.
+   */
+  claim(hash: string): Promise<StoredToken | undefined>;
+  /**
    * Delete every token `match` selects (expired ones, a revoked family).
    *
    * @param match Selects the tokens to delete.
@@ -83,6 +91,20 @@ export class MemoryTokenStore implements TokenStore {
   put(token: StoredToken): Promise<void> {
     this.#tokens.set(token.hash, { ...token });
     return Promise.resolve();
+  }
+
+  /**
+   * Mark a refresh token used, returning it as it was.
+   *
+   * @param hash The token's SHA-256, hex.
+   * @returns A copy of the token before the change, or undefined.
+   */
+  claim(hash: string): Promise<StoredToken | undefined> {
+    const t = this.#tokens.get(hash);
+    if (!t) return Promise.resolve(undefined);
+    const before = { ...t };
+    if (t.kind === "refresh") t.used = true;
+    return Promise.resolve(before);
   }
 
   /**
@@ -224,11 +246,12 @@ export class TokenService {
    * @param refreshToken The refresh token.
    * @param clientId The client presenting it.
    * @returns The new token response.
-   * @throws {OAuthError} `invalid_grant` if unknown, expired, reused, or issued to another client.
+   * @throws {OAuthError} `invalid_grant` if unknown, expired, reused, or issued to another client
+   *   (the last two revoke the family).
    */
   async rotate(refreshToken: string, clientId: string): Promise<TokenResponse> {
     const hash = await sha256Hex(refreshToken);
-    const t = await this.#store.get(hash);
+    const t = await this.#store.claim(hash);
     if (!t || t.kind !== "refresh") {
       throw new OAuthError(
         "invalid_grant",
@@ -243,13 +266,26 @@ export class TokenService {
       );
     }
     if (t.clientId !== clientId) {
-      throw new OAuthError("invalid_grant", "The refresh token was issued to another client");
+      // Another client holds this client's refresh token: it leaked.
+      await this.revokeFamily(t.family);
+      throw new OAuthError(
+        "invalid_grant",
+        "The refresh token was issued to another client; every token of that sign-in is revoked",
+      );
     }
     if (t.expiresAt <= this.#now()) {
       throw new OAuthError("invalid_grant", "The refresh token expired; sign in again");
     }
-    await this.#store.put({ ...t, used: true });
-    return await this.#issue(t, t.family);
+    const next = await this.#issue(t, t.family);
+    // A concurrent reuse may have revoked the family while the new pair was written.
+    if (!(await this.#store.get(hash))) {
+      await this.revokeFamily(t.family);
+      throw new OAuthError(
+        "invalid_grant",
+        "The refresh token was used twice at once; every token of this sign-in is revoked, sign in again",
+      );
+    }
+    return next;
   }
 
   /**

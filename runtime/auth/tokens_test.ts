@@ -72,10 +72,49 @@ Deno.test("TokenService.rotate() issues a new pair and revokes the family on reu
   await assert.rejects(tokens.rotate(second.refresh_token, "c"), isCode("invalid_grant"));
 });
 
+const stores = {
+  memory: () => Promise.resolve({ store: new MemoryTokenStore(), done: () => Promise.resolve() }),
+  file: async () => {
+    const dir = await Deno.makeTempDir();
+    const store = new JsonFileTokenStore(join(dir, "tokens.json"));
+    return { store, done: () => Deno.remove(dir, { recursive: true }) };
+  },
+};
+
+for (const [name, open] of Object.entries(stores)) {
+  Deno.test(`TokenService.rotate() lets at most one of two concurrent exchanges win (${name} store)`, async () => {
+    const { store, done } = await open();
+    try {
+      const { tokens } = service(store);
+      const pair = await tokens.issue({ clientId: "c", resource: R, scope: "mcp" });
+      const results = await Promise.allSettled([
+        tokens.rotate(pair.refresh_token, "c"),
+        tokens.rotate(pair.refresh_token, "c"),
+      ]);
+      assert.ok(results.some((r) => r.status === "rejected"), "both exchanges succeeded");
+      // The second use counts as reuse: whatever the winner got is revoked too.
+      for (const r of results) {
+        if (r.status === "fulfilled") {
+          await assert.rejects(
+            tokens.verifyAccess(r.value.access_token, R),
+            isCode("invalid_token"),
+          );
+        }
+      }
+      await assert.rejects(tokens.verifyAccess(pair.access_token, R), isCode("invalid_token"));
+    } finally {
+      await done();
+    }
+  });
+}
+
 Deno.test("TokenService.rotate() refuses another client and an expired refresh token", async () => {
   const { tokens, clock } = service();
   const pair = await tokens.issue({ clientId: "c", resource: R, scope: "mcp" });
   await assert.rejects(tokens.rotate(pair.refresh_token, "evil"), isCode("invalid_grant"));
+  // The leak revokes the family: the rightful client cannot use it either.
+  await assert.rejects(tokens.rotate(pair.refresh_token, "c"), isCode("invalid_grant"));
+  await assert.rejects(tokens.verifyAccess(pair.access_token, R), isCode("invalid_token"));
   const other = await tokens.issue({ clientId: "c", resource: R, scope: "mcp" });
   clock.t += 600_000;
   await assert.rejects(tokens.rotate(other.refresh_token, "c"), isCode("invalid_grant"));

@@ -54,6 +54,7 @@ export {
 export {
   type AccessGrant,
   type GrantRequest,
+  type GrantSummary,
   MemoryTokenStore,
   type StoredToken,
   type TokenResponse,

@@ -41,14 +41,24 @@ export class JsonFileTokenStore implements TokenStore {
    * @throws {SyntaxError} If the file is not a token file.
    */
   async get(hash: string): Promise<StoredToken | undefined> {
+    return (await this.list()).find((t) => t.hash === hash);
+  }
+
+  /**
+   * Every stored token.
+   *
+   * @returns The tokens; none if the file does not exist.
+   * @throws {SyntaxError} If the file is not a token file.
+   */
+  async list(): Promise<StoredToken[]> {
     let text: string;
     try {
       text = await Deno.readTextFile(this.#file);
     } catch (e) {
-      if (e instanceof Deno.errors.NotFound) return undefined;
+      if (e instanceof Deno.errors.NotFound) return [];
       throw e;
     }
-    return this.#parse(text).tokens.find((t) => t.hash === hash);
+    return this.#parse(text).tokens;
   }
 
   /**

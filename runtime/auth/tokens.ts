@@ -51,6 +51,12 @@ export interface TokenStore {
    */
   claim(hash: string): Promise<StoredToken | undefined>;
   /**
+   * Every stored token.
+   *
+   * @returns Copies of the tokens, in no particular order.
+   */
+  list(): Promise<StoredToken[]>;
+  /**
    * Delete every token `match` selects (expired ones, a revoked family).
    *
    * @param match Selects the tokens to delete.
@@ -108,6 +114,15 @@ export class MemoryTokenStore implements TokenStore {
   }
 
   /**
+   * Every stored token.
+   *
+   * @returns Copies of the tokens.
+   */
+  list(): Promise<StoredToken[]> {
+    return Promise.resolve([...this.#tokens.values()].map((t) => ({ ...t })));
+  }
+
+  /**
    * Delete every token `match` selects.
    *
    * @param match Selects the tokens to delete.
@@ -142,6 +157,22 @@ export interface AccessGrant {
   scope: string;
   /** Expiry, milliseconds since the epoch. */
   expiresAt: number;
+}
+
+/** One sign-in as `mcp-run tokens list` shows it: a token family, without any token. */
+export interface GrantSummary {
+  /** The family id, what {@linkcode TokenService.revokeFamily} takes. */
+  family: string;
+  /** The client. */
+  clientId: string;
+  /** The resource the tokens are for. */
+  resource: string;
+  /** The granted scope. */
+  scope: string;
+  /** When the family's unused refresh token expires, ms since the epoch (0 if none is left). */
+  refreshExpiresAt: number;
+  /** When its newest access token expires, ms since the epoch (0 if none is left). */
+  accessExpiresAt: number;
 }
 
 /** Options for {@link TokenService}. */
@@ -308,6 +339,32 @@ export class TokenService {
    */
   async revokeFamily(family: string): Promise<number> {
     return await this.#store.deleteWhere((t) => t.family === family);
+  }
+
+  /**
+   * The live sign-ins, one per token family, newest refresh expiry first. Expired tokens are
+   * not counted.
+   *
+   * @returns The summaries.
+   */
+  async grants(): Promise<GrantSummary[]> {
+    const now = this.#now();
+    const families = new Map<string, GrantSummary>();
+    for (const t of await this.#store.list()) {
+      if (t.expiresAt <= now || t.used) continue;
+      const g = families.get(t.family) ?? {
+        family: t.family,
+        clientId: t.clientId,
+        resource: t.resource,
+        scope: t.scope,
+        refreshExpiresAt: 0,
+        accessExpiresAt: 0,
+      };
+      if (t.kind === "refresh") g.refreshExpiresAt = Math.max(g.refreshExpiresAt, t.expiresAt);
+      else g.accessExpiresAt = Math.max(g.accessExpiresAt, t.expiresAt);
+      families.set(t.family, g);
+    }
+    return [...families.values()].sort((a, b) => b.refreshExpiresAt - a.refreshExpiresAt);
   }
 
   /**

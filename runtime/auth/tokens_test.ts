@@ -130,6 +130,28 @@ Deno.test("TokenService.revoke() removes the family and only it", async () => {
   assert.equal(await tokens.revoke("unknown"), 0);
 });
 
+Deno.test("TokenService.grants() lists live sign-ins without tokens, and revokeFamily() ends one", async () => {
+  const { tokens, clock } = service();
+  const a = await tokens.issue({ clientId: "a", resource: R, scope: "mcp" });
+  clock.t += 1000;
+  const b = await tokens.issue({ clientId: "b", resource: R, scope: "mcp" });
+  await tokens.rotate(a.refresh_token, "a");
+  const grants = await tokens.grants();
+  assert.deepEqual(grants.map((g) => [g.clientId, g.refreshExpiresAt, g.accessExpiresAt]), [
+    ["a", 1_601_000, 1_061_000],
+    ["b", 1_601_000, 1_061_000],
+  ]);
+  assert.ok(
+    !JSON.stringify(grants).includes(a.access_token) &&
+      !JSON.stringify(grants).includes(b.refresh_token),
+  );
+  await tokens.revokeFamily(grants.find((g) => g.clientId === "b")!.family);
+  await assert.rejects(tokens.verifyAccess(b.access_token, R), isCode("invalid_token"));
+  assert.deepEqual((await tokens.grants()).map((g) => g.clientId), ["a"]);
+  clock.t += 600_000;
+  assert.deepEqual(await tokens.grants(), []);
+});
+
 Deno.test("TokenService.sweep() deletes expired tokens", async () => {
   const { tokens, clock } = service();
   await tokens.issue({ clientId: "c", resource: R, scope: "mcp" });

@@ -11,7 +11,7 @@ import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/
 import { cli, type CliResult, ROOT, toolEnv } from "./_helpers.ts";
 
 /** The rug-pull fixture's manifest. */
-export const RUG_PULL: string = join(ROOT, "tests", "fixtures", "rug_pull", "manifest.jsonc");
+export const RUG_PULL: string = join(ROOT, "tests", "testdata", "rug_pull", "manifest.jsonc");
 
 /** What the fixture's changed tools answer when they are reached. */
 export const CANARY = "CANARY-RUG-PULL";

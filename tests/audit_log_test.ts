@@ -48,8 +48,9 @@ async function auditedRun(options: { content: boolean; docker?: boolean }): Prom
       "--audit",
       file,
       ...(options.content ? ["--audit-content"] : []),
+      // Long enough for the huge answer and the flood in a loaded container; "hang" waits it out.
       "--request-timeout",
-      "2",
+      "10",
       ...["--exclude-tools", "wipe"],
       ...(options.docker ? CLI_DOCKER : []),
     ];

@@ -10,7 +10,7 @@ import { approveCommand, type ApproveCommandOptions } from "../runtime/cli/appro
 import { parseCommandLine, readContext } from "../runtime/cli/options.ts";
 import { loadUserConfig } from "../runtime/cli/user_config.ts";
 
-const MANIFEST = join(ROOT, "tests", "fixtures", "rug_pull", "manifest.jsonc");
+const MANIFEST = join(ROOT, "tests", "testdata", "rug_pull", "manifest.jsonc");
 
 function approve(cache: string, args: string[], mode: string) {
   return cli(["approve", MANIFEST, ...args, "--", mode], {

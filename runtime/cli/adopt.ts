@@ -8,6 +8,7 @@ import { onUse } from "../_on_use.ts";
 import { basename, dirname, join } from "../_path.ts";
 import { absolute } from "./_entry_files.ts";
 import { type CliContext, EXIT, UsageError } from "./context.ts";
+import { askYesNo, canAsk, type QuestionOptions } from "./_question.ts";
 import { readyClientEntry } from "./clients.ts";
 import { userConfigPath } from "./user_config.ts";
 import {
@@ -28,7 +29,7 @@ import { listManifests } from "../registry/load.ts";
 import type { Manifest } from "../policy/manifest.ts";
 
 /** Options of `mcp-run adopt`, as parsed (plus what the program wires in). */
-export interface AdoptCommandOptions {
+export interface AdoptCommandOptions extends QuestionOptions {
   /** `--client`. */
   client?: string;
   /** `--file`: adopt this file (the client is then told by its name when not given). */
@@ -47,10 +48,6 @@ export interface AdoptCommandOptions {
   force?: boolean;
   /** Drafts manifests for servers outside the catalogue (`learnServer`). */
   learn?: AdoptLearn;
-  /** Whether approval can be asked on a terminal (default: stdin and stderr are terminals). */
-  interactive?: boolean;
-  /** Reads the user's answer to a question (default: a line from stdin). */
-  ask?: (question: string) => Promise<string>;
 }
 
 /**
@@ -294,24 +291,11 @@ async function approve(
   options: AdoptCommandOptions,
 ): Promise<boolean> {
   if (options.yes) return true;
-  const interactive = options.interactive ??
-    (Deno.stdin.isTerminal() && Deno.stderr.isTerminal());
-  if (!interactive || !plan.draft) return false;
+  if (!canAsk(options) || !plan.draft) return false;
   const shown = `"${plan.name}" runs ${plan.package}, which is not in the catalogue. Draft ` +
     `manifest (${plan.draft.file}):\n${plan.draft.label.join("\n")}\n\n${plan.draft.text}`;
   ctx.printError(shown.split("\n").map(printable).join("\n"));
-  const answer = await (options.ask ?? readAnswer)(
-    printable(`Adopt "${plan.name}" with this manifest? [y/N] `),
-  );
-  return /^y(es)?$/i.test(answer.trim());
-}
-
-/** One line from stdin, after printing the question on stderr. */
-async function readAnswer(question: string): Promise<string> {
-  await Deno.stderr.write(new TextEncoder().encode(question));
-  const buffer = new Uint8Array(1024);
-  const n = await Deno.stdin.read(buffer);
-  return n === null ? "" : new TextDecoder().decode(buffer.subarray(0, n)).split("\n")[0];
+  return await askYesNo(printable(`Adopt "${plan.name}" with this manifest? [y/N] `), options);
 }
 
 function printResult(ctx: CliContext, result: AdoptResult, options: AdoptCommandOptions): void {

@@ -19,21 +19,16 @@ import {
 import { listDefinitions } from "../guard/pins.ts";
 import { formatFinding, scanDefinition } from "../guard/scan.ts";
 import type { DefinitionKind } from "../guard/definition_hash.ts";
-import { type CliContext, type CommandLine, EXIT, expectArgs, UsageError } from "./context.ts";
+import { type CliContext, type CommandLine, EXIT, expectArgs, secondsOption } from "./context.ts";
+import { askYesNo, type QuestionOptions } from "./_question.ts";
 import { resolveFor } from "./launch.ts";
 
 /** Options of `mcp-run approve`, as parsed (plus what the program wires in). */
-export interface ApproveCommandOptions {
+export interface ApproveCommandOptions extends QuestionOptions {
   /** `--diff`: show what changed, record nothing. */
   diff?: boolean;
-  /** `--yes`: record without asking. */
-  yes?: boolean;
   /** `--timeout SECONDS`, as typed (default 30). */
   timeout?: string;
-  /** Whether approval can be asked on a terminal (default: stdin and stderr are terminals). */
-  interactive?: boolean;
-  /** Reads the user's answer to a question (default: a line from stdin). */
-  ask?: (question: string) => Promise<string>;
 }
 
 /**
@@ -63,7 +58,7 @@ export async function approveCommand(
   options: ApproveCommandOptions = {},
 ): Promise<number> {
   expectArgs(line.rest, 1, 1, "give one server name or manifest path");
-  const timeoutMs = timeoutOption(options.timeout);
+  const timeoutMs = secondsOption("timeout", options.timeout) ?? 30_000;
   const { server, sandbox } = await resolveFor(ctx, line.rest[0], line.serverArgs);
   const current = await listServer(ctx, server, sandbox, timeoutMs);
   const cacheRoot = ctx.target.cacheRoot;
@@ -72,7 +67,8 @@ export async function approveCommand(
   const changes = diffPins(stored?.definitions ?? empty, current);
   const pending = !stored || changes.length > 0;
   const record = async (): Promise<boolean> => {
-    if (options.diff || !pending || !await confirmed(server.name, options)) return false;
+    const question = `Pin these definitions for "${server.name}"? [y/N] `;
+    if (options.diff || !pending || !await askYesNo(question, options)) return false;
     const pins: PinRecord = {
       server: server.name,
       at: new Date().toISOString(),
@@ -190,39 +186,4 @@ function report(
 /** The scan's findings in one definition, one indented line each. */
 function findingLines(kind: DefinitionKind, definition: Record<string, unknown>): string[] {
   return scanDefinition(kind, definition).findings.map((f) => `    ! ${formatFinding(f)}`);
-}
-
-/** Asks for approval: `--yes`, else on a terminal, else not approved. */
-async function confirmed(
-  name: string,
-  options: ApproveCommandOptions,
-): Promise<boolean> {
-  if (options.yes) return true;
-  const interactive = options.interactive ??
-    (Deno.stdin.isTerminal() && Deno.stderr.isTerminal());
-  if (!interactive) return false;
-  const answer = await (options.ask ?? readAnswer)(`Pin these definitions for "${name}"? [y/N] `);
-  return /^y(es)?$/i.test(answer.trim());
-}
-
-/** One line from stdin, after printing the question on stderr. */
-async function readAnswer(question: string): Promise<string> {
-  await Deno.stderr.write(new TextEncoder().encode(question));
-  const buffer = new Uint8Array(1024);
-  const n = await Deno.stdin.read(buffer);
-  return n === null ? "" : new TextDecoder().decode(buffer.subarray(0, n)).split("\n")[0];
-}
-
-/**
- * Reads `--timeout SECONDS` (default 30: a person is waiting) as milliseconds.
- *
- * @throws {UsageError} When it is not a positive number.
- */
-function timeoutOption(text: string | undefined): number {
-  if (text === undefined) return 30_000;
-  const seconds = Number(text);
-  if (text.trim() === "" || !Number.isFinite(seconds) || seconds <= 0) {
-    throw new UsageError(`--timeout must be a positive number of seconds, got "${text}"`);
-  }
-  return Math.ceil(seconds * 1000);
 }

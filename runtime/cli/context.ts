@@ -113,3 +113,26 @@ export class UsageError extends Error {
 export function expectArgs(rest: string[], min: number, max: number, message: string): void {
   if (rest.length < min || rest.length > max) throw new UsageError(message);
 }
+
+/**
+ * Reads an option given in seconds (`--timeout`, `--request-timeout`) as milliseconds.
+ *
+ * @param flag The option's name, for the error.
+ * @param text The value as typed, if given.
+ * @returns Milliseconds, or undefined when not given.
+ * @throws {UsageError} When it is not a positive number.
+ *
+ * @example
+ * ```ts
+ * import { secondsOption } from "./context.ts";
+ * console.log(secondsOption("timeout", "1.5")); // 1500
+ * ```
+ */
+export function secondsOption(flag: string, text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const value = Number(text);
+  if (text.trim() === "" || !Number.isFinite(value) || value <= 0) {
+    throw new UsageError(`--${flag} must be a positive number of seconds, got "${text}"`);
+  }
+  return Math.ceil(value * 1000);
+}

@@ -13,7 +13,7 @@ import type { ScanMode } from "../guard/scan.ts";
 import { toolFilter, toolFilterLayers, toolPatternProblem } from "../guard/tool_filter.ts";
 import { DEFAULT_SCAN_MODE } from "../guard/scan.ts";
 import type { GuardReportOptions } from "../guard/guard_report.ts";
-import { type CliContext, UsageError } from "./context.ts";
+import { type CliContext, secondsOption, UsageError } from "./context.ts";
 import type { GuardFlags } from "./_guard_names.ts";
 import { shellQuote } from "../sandbox/shell_quote.ts";
 
@@ -61,7 +61,7 @@ export function guardSetup(
   }
   return {
     stages,
-    requestTimeoutMs: seconds("request-timeout", flags["request-timeout"]),
+    requestTimeoutMs: secondsOption("request-timeout", flags["request-timeout"]),
   };
 }
 
@@ -191,14 +191,4 @@ export function guardArgs(flags: GuardFlags): string[] {
   if (flags.audit !== undefined) args.push("--audit", resolve(flags.audit));
   if (flags["audit-content"]) args.push("--audit-content");
   return args;
-}
-
-/** Reads a positive number of seconds as milliseconds. */
-function seconds(flag: string, text: string | undefined): number | undefined {
-  if (text === undefined) return undefined;
-  const value = Number(text);
-  if (text.trim() === "" || !Number.isFinite(value) || value <= 0) {
-    throw new UsageError(`--${flag} must be a positive number of seconds, got "${text}"`);
-  }
-  return Math.ceil(value * 1000);
 }

@@ -16,22 +16,15 @@ import { guardReport } from "../guard/guard_report.ts";
 import { callRefusal, CallRefusedError, guardLines, pinBlocks } from "./_guard_view.ts";
 import type { GuardReportOptions } from "../guard/guard_report.ts";
 import type { ServerOffering } from "../sandbox/connect.ts";
-import { type CliContext, type CommandLine, EXIT, expectArgs, UsageError } from "./context.ts";
+import {
+  type CliContext,
+  type CommandLine,
+  EXIT,
+  expectArgs,
+  secondsOption,
+  UsageError,
+} from "./context.ts";
 import { loadDenials, resolveFor } from "./launch.ts";
-
-/**
- * Reads `--timeout SECONDS` (default 30: a person is waiting) as milliseconds.
- *
- * @throws {UsageError} When it is not a positive number.
- */
-function timeoutOption(text: string | undefined): number {
-  if (text === undefined) return 30_000;
-  const seconds = Number(text);
-  if (text.trim() === "" || !Number.isFinite(seconds) || seconds <= 0) {
-    throw new UsageError(`--timeout must be a positive number of seconds, got "${text}"`);
-  }
-  return Math.ceil(seconds * 1000);
-}
 
 /** Options for {@linkcode inspectCommand} and {@linkcode callCommand}. */
 export interface ConnectCommandOptions {
@@ -57,7 +50,8 @@ export async function inspectCommand(
   options: ConnectCommandOptions = {},
 ): Promise<number> {
   expectArgs(line.rest, 1, 1, "give one server name or manifest path");
-  const timeoutMs = timeoutOption(options.timeout);
+  // A person is waiting: 30 s unless told.
+  const timeoutMs = secondsOption("timeout", options.timeout) ?? 30_000;
   const { server, connected, log, reports } = await connectFor(
     ctx,
     line.rest[0],
@@ -171,7 +165,8 @@ export async function callCommand(
   options: ConnectCommandOptions = {},
 ): Promise<number> {
   expectArgs(line.rest, 2, 3, "give a server, a tool and JSON arguments");
-  const timeoutMs = timeoutOption(options.timeout);
+  // A person is waiting: 30 s unless told.
+  const timeoutMs = secondsOption("timeout", options.timeout) ?? 30_000;
   const [target, tool, argsText = "{}"] = line.rest;
   const extraArgs = line.serverArgs;
   let args: unknown;

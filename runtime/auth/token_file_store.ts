@@ -1,0 +1,137 @@
+// A token store kept in one JSON file (mode 0600), so sign-ins survive a restart.
+import { updateFile } from "../clients/_atomic_file.ts";
+import type { StoredToken, TokenStore } from "./tokens.ts";
+
+interface TokenFile {
+  version: 1;
+  tokens: StoredToken[];
+}
+
+/**
+ * A {@link TokenStore} in a JSON file. Every change rewrites the file atomically under a lock
+ * with mode 0600, so concurrent writers lose nothing and readers never see half a file. The
+ * file holds only token hashes.
+ *
+ * Requires `--allow-read` and `--allow-write` on the file's folder.
+ *
+ * @example
+ * ```ts ignore
+ * import { TokenService } from "./tokens.ts";
+ * import { JsonFileTokenStore } from "./token_file_store.ts";
+ * const tokens = new TokenService(new JsonFileTokenStore("/home/me/.local/state/mcp-run/tokens.json"));
+ * ```
+ */
+export class JsonFileTokenStore implements TokenStore {
+  #file: string;
+
+  /**
+   * Use `file`; it is created on the first write.
+   *
+   * @param file The JSON file.
+   */
+  constructor(file: string) {
+    this.#file = file;
+  }
+
+  /**
+   * Find a token by hash.
+   *
+   * @param hash The token's SHA-256, hex.
+   * @returns The token, or undefined.
+   * @throws {SyntaxError} If the file is not a token file.
+   */
+  async get(hash: string): Promise<StoredToken | undefined> {
+    return (await this.list()).find((t) => t.hash === hash);
+  }
+
+  /**
+   * Every stored token.
+   *
+   * @returns The tokens; none if the file does not exist.
+   * @throws {SyntaxError} If the file is not a token file.
+   */
+  async list(): Promise<StoredToken[]> {
+    let text: string;
+    try {
+      text = await Deno.readTextFile(this.#file);
+    } catch (e) {
+      if (e instanceof Deno.errors.NotFound) return [];
+      throw e;
+    }
+    return this.#parse(text).tokens;
+  }
+
+  /**
+   * Add or replace a token.
+   *
+   * @param token The token to store.
+   * @returns Once written.
+   * @throws {SyntaxError} If the file is not a token file.
+   */
+  async put(token: StoredToken): Promise<void> {
+    await this.#edit((tokens) => [...tokens.filter((t) => t.hash !== token.hash), token]);
+  }
+
+  /**
+   * Mark a refresh token used under the file lock, returning it as it was.
+   *
+   * @param hash The token's SHA-256, hex.
+   * @returns The token before the change, or undefined.
+   * @throws {SyntaxError} If the file is not a token file.
+   */
+  async claim(hash: string): Promise<StoredToken | undefined> {
+    let before: StoredToken | undefined;
+    await this.#edit((tokens) =>
+      tokens.map((t) => {
+        if (t.hash !== hash) return t;
+        before = { ...t };
+        return t.kind === "refresh" ? { ...t, used: true } : t;
+      })
+    );
+    return before;
+  }
+
+  /**
+   * Delete every token `match` selects.
+   *
+   * @param match Selects the tokens to delete.
+   * @returns How many were deleted.
+   * @throws {SyntaxError} If the file is not a token file.
+   */
+  async deleteWhere(match: (token: StoredToken) => boolean): Promise<number> {
+    let n = 0;
+    await this.#edit((tokens) => {
+      const kept = tokens.filter((t) => !match(t));
+      n = tokens.length - kept.length;
+      return kept;
+    });
+    return n;
+  }
+
+  async #edit(change: (tokens: StoredToken[]) => StoredToken[]): Promise<void> {
+    await updateFile(this.#file, (text) => {
+      const tokens = text === null ? [] : this.#parse(text).tokens;
+      const file: TokenFile = { version: 1, tokens: change(tokens) };
+      return JSON.stringify(file) + "\n";
+    }, { mode: 0o600, forceMode: true, backup: false });
+  }
+
+  #parse(text: string): TokenFile {
+    let data: unknown;
+    try {
+      data = JSON.parse(text);
+    } catch (cause) {
+      throw new SyntaxError(
+        `Cannot read the token file "${this.#file}": it is not JSON; delete it (every client signs in again)`,
+        { cause },
+      );
+    }
+    const file = data as Partial<TokenFile> | null;
+    if (file?.version !== 1 || !Array.isArray(file.tokens)) {
+      throw new SyntaxError(
+        `Cannot read the token file "${this.#file}": it is not a version 1 token file; delete it (every client signs in again)`,
+      );
+    }
+    return file as TokenFile;
+  }
+}

@@ -3,7 +3,8 @@
 # pinned Deno comes from the npm registry), PostgreSQL and Redis (started on loopback by the
 # tests), openssl (test certificates), iproute2 and util-linux (network and mount namespaces,
 # flock), findutils (/usr/bin/find: the cache check's walk), python3 with pip (the Python
-# stand-in image and the test wheels are made from it) and git (the git server's tests).
+# stand-in image and the test wheels are made from it), git (the git server's tests), systemd
+# (systemd-analyze scores the deployment units) and chromium (drives the OAuth consent page).
 # Idempotent; needs root (or sudo) only when something is missing.
 set -euo pipefail
 need=()
@@ -17,6 +18,8 @@ command -v ip >/dev/null || [ -x /usr/sbin/ip ] || need+=(iproute2)
 command -v python3 >/dev/null || need+=(python3)
 { command -v pip >/dev/null && python3 -m pip --version >/dev/null 2>&1; } || need+=(python3-pip)
 command -v git >/dev/null || need+=(git)
+[ -x /usr/bin/systemd-analyze ] || need+=(systemd)
+command -v chromium >/dev/null || need+=(chromium)
 [ ${#need[@]} -eq 0 ] && exit 0
 echo "system_setup: installing ${need[*]}" >&2
 sudo=()

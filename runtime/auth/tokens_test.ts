@@ -19,13 +19,14 @@ function service(store: TokenStore = new MemoryTokenStore()) {
 
 Deno.test("TokenService.verifyAccess() accepts its resource and refuses another audience", async () => {
   const { tokens } = service();
-  const pair = await tokens.issue({ clientId: "c", resource: R, scope: "mcp" });
+  const pair = await tokens.issue({ clientId: "c", resource: R, scope: "mcp", family: "f1" });
   assert.equal(pair.token_type, "Bearer");
   assert.equal(pair.expires_in, 60);
   assert.deepEqual(await tokens.verifyAccess(pair.access_token, R), {
     clientId: "c",
     scope: "mcp",
     expiresAt: 1_060_000,
+    family: "f1",
   });
   await assert.rejects(
     tokens.verifyAccess(pair.access_token, "https://mcp.example.com/other"),

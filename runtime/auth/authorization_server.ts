@@ -41,6 +41,8 @@ export interface OAuthAuthorizerOptions {
   fetchClientMetadata?: (url: URL) => Promise<string>;
   /** Lockout of addresses that keep failing to sign in (default: 5 failures, then 1 s doubling). */
   lockout?: SignInLockout;
+  /** Told of unexpected failures (an unreadable state file); clients see only a 500. */
+  onError?: (error: Error) => void;
   /** The clock (default `Date.now`). */
   now?: () => number;
 }
@@ -167,8 +169,9 @@ class OAuthAuthorizer implements RequestAuthorizer {
     try {
       return await handler(request, client);
     } catch (e) {
-      const message = e instanceof Error ? e.message : String(e);
-      return Response.json({ error: "server_error", error_description: message }, {
+      this.#o.onError?.(e instanceof Error ? e : new Error(String(e)));
+      const description = "The authorization server failed; the owner finds why in its log";
+      return Response.json({ error: "server_error", error_description: description }, {
         status: 500,
         headers: { "Cache-Control": "no-store" },
       });

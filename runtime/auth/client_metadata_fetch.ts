@@ -47,7 +47,9 @@ export async function fetchClientMetadata(
   const signal = AbortSignal.timeout(options.timeoutMs ?? 5000);
   const host = url.hostname.replace(/^\[|\]$/g, "");
   const literal = isIpAddress(host);
-  const addresses = literal ? [host] : await (options.resolve ?? resolveAll)(host);
+  const addresses = literal
+    ? [host]
+    : await (options.resolve ?? ((name: string) => resolveAll(name, signal)))(host);
   if (addresses.length === 0) {
     throw new Error(`Cannot fetch "${url.href}": "${host}" has no address`);
   }
@@ -79,7 +81,11 @@ export async function fetchClientMetadata(
   }
 }
 
-async function connectBefore(signal: AbortSignal, hostname: string, port: number) {
+async function connectBefore(
+  signal: AbortSignal,
+  hostname: string,
+  port: number,
+): Promise<Deno.TcpConn> {
   const pending = Deno.connect({ hostname, port });
   let onAbort = () => {};
   const aborted = new Promise<never>((_, reject) => {
@@ -96,10 +102,10 @@ async function connectBefore(signal: AbortSignal, hostname: string, port: number
   }
 }
 
-async function resolveAll(hostname: string): Promise<string[]> {
+async function resolveAll(hostname: string, signal: AbortSignal): Promise<string[]> {
   const settle = async (type: "A" | "AAAA"): Promise<string[]> => {
     try {
-      return await Deno.resolveDns(hostname, type);
+      return await Deno.resolveDns(hostname, type, { signal });
     } catch (e) {
       if (e instanceof Deno.errors.NotFound) return [];
       throw e;

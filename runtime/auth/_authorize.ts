@@ -247,6 +247,7 @@ export class AuthorizeEndpoint {
       status,
       cookie: consentCookie(p.csrf, this.#secure, maxAge),
       headers,
+      redirectUri: p.redirectUri,
     });
   }
 

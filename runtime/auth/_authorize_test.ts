@@ -90,9 +90,12 @@ Deno.test("AuthorizeEndpoint.handle() answers the consent page with a strict CSP
     const h = form.response.headers;
     assert.match(h.get("content-security-policy")!, /default-src 'none'/);
     assert.match(h.get("content-security-policy")!, /frame-ancestors 'none'/);
-    assert.match(h.get("content-security-policy")!, /form-action 'self'/);
+    assert.match(
+      h.get("content-security-policy")!,
+      /form-action 'self' http:\/\/127\.0\.0\.1:33418;/,
+    );
     assert.equal(h.get("x-frame-options"), "DENY");
-    assert.equal(h.get("referrer-policy"), "no-referrer");
+    assert.equal(h.get("referrer-policy"), "same-origin");
     assert.equal(h.get("cache-control"), "no-store");
     const cookie = h.get("set-cookie")!;
     assert.match(cookie, /^mcp-run-consent=/, "http loopback: no __Host- prefix");

@@ -117,7 +117,7 @@ function page(title: string, body: string): string {
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="referrer" content="no-referrer">
+<meta name="referrer" content="same-origin">
 <title>${escapeHtml(title)}</title>
 <style>body{font:16px/1.5 system-ui,sans-serif;max-width:34rem;margin:2rem auto;padding:0 1rem}
 label{display:block;margin:1rem 0}input{display:block;width:100%;font:inherit;padding:.4rem}
@@ -137,12 +137,18 @@ export interface PageResponseOptions {
   cookie?: string;
   /** More headers (such as `Retry-After`). */
   headers?: Record<string, string>;
+  /**
+   * Where the form's answer may redirect to besides this origin: the redirect URI, since
+   * browsers apply `form-action` to the redirects that follow a form submission.
+   */
+  redirectUri?: string;
 }
 
 /**
  * Wrap an HTML page in a response that cannot be framed, scripted, cached or leak its URL: a
- * CSP of `default-src 'none'` (inline style only, forms to this origin), `X-Frame-Options:
- * DENY`, `Referrer-Policy: no-referrer`, `Cache-Control: no-store`.
+ * CSP of `default-src 'none'` (inline style only, forms to this origin and the redirect URI's),
+ * `X-Frame-Options: DENY`, `Referrer-Policy: same-origin` (with `no-referrer`, browsers post
+ * forms with `Origin: null`), `Cache-Control: no-store`.
  *
  * @param html The document.
  * @param options Status, cookie and extra headers.
@@ -157,16 +163,26 @@ export interface PageResponseOptions {
 export function pageResponse(html: string, options: PageResponseOptions = {}): Response {
   const headers = new Headers({
     "Content-Type": "text/html; charset=utf-8",
-    "Content-Security-Policy":
-      "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+    "Content-Security-Policy": `default-src 'none'; style-src 'unsafe-inline'; form-action ${
+      formActionSources(options.redirectUri)
+    }; frame-ancestors 'none'; base-uri 'none'`,
     "X-Frame-Options": "DENY",
     "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
+    // same-origin, not no-referrer: with no-referrer, browsers post the form with `Origin: null`.
+    "Referrer-Policy": "same-origin",
     "Cache-Control": "no-store",
     ...options.headers,
   });
   if (options.cookie) headers.append("Set-Cookie", options.cookie);
   return new Response(html, { status: options.status ?? 200, headers });
+}
+
+function formActionSources(redirectUri: string | undefined): string {
+  if (!redirectUri) return "'self'";
+  const url = new URL(redirectUri);
+  // CSP host sources cannot name an IPv6 literal: allow the scheme for [::1] redirects.
+  if (url.hostname.startsWith("[")) return `'self' ${url.protocol}`;
+  return `'self' ${url.origin}`;
 }
 
 /**

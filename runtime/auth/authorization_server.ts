@@ -74,6 +74,8 @@ const SWEEP_EVERY_MS = 10 * 60_000;
  * @param o The public URL, state folder, passphrase file, name and options.
  * @returns The authorizer; `close()` releases it.
  * @throws {TypeError} If the public URL is unusable (see {@linkcode authEndpoints}).
+ * @throws {RangeError} If a token lifetime is out of bounds (access 1 s to 1 day, refresh from
+ *   the access lifetime to 365 days).
  * @throws {SyntaxError} If the passphrase or TOTP file, tokens.json or clients.json is malformed.
  * @throws {Deno.errors.NotFound} If the TOTP file is given but missing.
  * @example
@@ -96,13 +98,28 @@ export async function openOAuthAuthorizer(
 ): Promise<RequestAuthorizer & { close(): Promise<void> }> {
   const endpoints = authEndpoints(o.publicUrl);
   const now = o.now ?? Date.now;
+  const accessSeconds = o.accessTokenSeconds ?? 3600;
+  const refreshSeconds = o.refreshTokenSeconds ?? 30 * 24 * 3600;
+  if (!Number.isSafeInteger(accessSeconds) || accessSeconds < 1 || accessSeconds > 86_400) {
+    throw new RangeError(
+      `Cannot issue access tokens for ${accessSeconds} s: give 1 to 86400 s; access tokens stay short-lived and are refreshed`,
+    );
+  }
+  if (
+    !Number.isSafeInteger(refreshSeconds) || refreshSeconds < accessSeconds ||
+    refreshSeconds > 365 * 86_400
+  ) {
+    throw new RangeError(
+      `Cannot issue refresh tokens for ${refreshSeconds} s: give from the access token lifetime (${accessSeconds} s) to 365 days`,
+    );
+  }
   await Deno.mkdir(o.stateDir, { recursive: true, mode: 0o700 });
   if (Deno.build.os !== "windows") await Deno.chmod(o.stateDir, 0o700);
   await readPassphraseFile(o.passphraseFile); // a malformed file fails now, not at sign-in
   if (o.totpFile) await readTotpFile(o.totpFile);
   const tokens = new TokenService(new JsonFileTokenStore(`${o.stateDir}/tokens.json`), {
-    accessTtlMs: (o.accessTokenSeconds ?? 3600) * 1000,
-    refreshTtlMs: (o.refreshTokenSeconds ?? 30 * 24 * 3600) * 1000,
+    accessTtlMs: accessSeconds * 1000,
+    refreshTtlMs: refreshSeconds * 1000,
     now,
   });
   await tokens.grants(); // a malformed tokens.json fails now

@@ -15,6 +15,7 @@ import {
   signIn,
   tokenRequest,
 } from "./_oauth_fixture.ts";
+import { openOAuthAuthorizer } from "./authorization_server.ts";
 
 /** An SDK client provider whose "browser" signs in on the consent page. */
 class BrowserProvider implements OAuthClientProvider {
@@ -213,7 +214,6 @@ Deno.test("openOAuthAuthorizer() keeps registrations and tokens across a restart
       redirect_uri: REDIRECT,
       code_verifier: "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk",
     });
-    const { openOAuthAuthorizer } = await import("./authorization_server.ts");
     const reopened = await openOAuthAuthorizer({
       publicUrl: s.publicUrl,
       stateDir: s.stateDir,
@@ -231,5 +231,42 @@ Deno.test("openOAuthAuthorizer() keeps registrations and tokens across a restart
     await reopened.close();
   } finally {
     await s.close();
+  }
+});
+
+Deno.test("openOAuthAuthorizer() refuses unusable public URLs, lifetimes and state files", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const base = {
+      publicUrl: "https://mcp.example.com/mcp",
+      stateDir: `${dir}/state`,
+      passphraseFile: `${dir}/passphrase`,
+      serverName: "x",
+    };
+    await assert.rejects(
+      openOAuthAuthorizer({ ...base, publicUrl: "http://mcp.example.com/mcp" }),
+      TypeError,
+    );
+    await assert.rejects(openOAuthAuthorizer({ ...base, accessTokenSeconds: 0 }), RangeError);
+    await assert.rejects(
+      openOAuthAuthorizer({ ...base, accessTokenSeconds: 7 * 86400 }),
+      RangeError,
+    );
+    await assert.rejects(
+      openOAuthAuthorizer({ ...base, accessTokenSeconds: 3600, refreshTokenSeconds: 60 }),
+      RangeError,
+    );
+    await Deno.writeTextFile(base.passphraseFile, "not a record");
+    await assert.rejects(openOAuthAuthorizer(base), SyntaxError);
+    await Deno.remove(base.passphraseFile);
+    await assert.rejects(
+      openOAuthAuthorizer({ ...base, totpFile: `${dir}/missing` }),
+      Deno.errors.NotFound,
+    );
+    const ok = await openOAuthAuthorizer(base);
+    assert.equal((await Deno.stat(base.stateDir)).mode! & 0o777, 0o700, "positive control");
+    await ok.close();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
   }
 });

@@ -34,7 +34,7 @@ export interface KnownClient {
 export interface ClientStoreOptions {
   /** Fetches a client ID metadata document (e.g. {@linkcode fetchClientMetadata}). */
   fetchDocument: (url: URL) => Promise<string>;
-  /** The most registered clients kept; the least recently used are evicted (default 500). */
+  /** The most registered clients kept; unused, then least recently used, go first (default 500). */
   maxClients?: number;
   /** How long a fetched metadata document is trusted, in ms (default 5 min, at most 1 day). */
   documentTtlMs?: number;
@@ -47,6 +47,8 @@ export interface ClientStoreOptions {
 interface StoredClient {
   client: RegisteredClient;
   lastUsedAt: number;
+  /** Whether the client ever obtained tokens; such clients are evicted last. */
+  used?: boolean;
 }
 
 interface ClientFile {
@@ -57,8 +59,10 @@ interface ClientFile {
 /**
  * The known clients of one server. Registrations are written to a JSON file (mode 0600,
  * atomic, under a lock) and bounded in number, so anonymous registration cannot fill the disk;
- * when full, the least recently used registration is forgotten. Client IDs that are https
- * URLs are resolved by fetching their metadata document, cached for a bounded time.
+ * when full, the oldest client that never obtained tokens is forgotten (the least recently used
+ * one if all did), so anonymous registrations cannot push out the owner's clients. Client IDs
+ * that are https URLs are resolved by fetching their metadata document, cached for a bounded
+ * time.
  *
  * Requires `--allow-read` and `--allow-write` on the file's folder.
  *
@@ -119,7 +123,12 @@ export class ClientStore {
       client_id_issued_at: Math.floor(now / 1000),
     };
     await this.#edit((clients) => {
-      const kept = [...clients].sort((a, b) => b.lastUsedAt - a.lastUsedAt)
+      // Keep clients that obtained tokens before ones that never did, newest first, so a flood
+      // of anonymous registrations evicts only other unused registrations.
+      const kept = [...clients]
+        .sort((a, b) =>
+          Number(b.used ?? false) - Number(a.used ?? false) || b.lastUsedAt - a.lastUsedAt
+        )
         .slice(0, this.#maxClients - 1);
       return [...kept, { client, lastUsedAt: now }];
     });
@@ -158,7 +167,9 @@ export class ClientStore {
     if (!(await this.#read()).some((c) => c.client.client_id === clientId)) return;
     const now = this.#now();
     await this.#edit((clients) =>
-      clients.map((c) => c.client.client_id === clientId ? { ...c, lastUsedAt: now } : c)
+      clients.map((c) =>
+        c.client.client_id === clientId ? { ...c, lastUsedAt: now, used: true } : c
+      )
     );
   }
 

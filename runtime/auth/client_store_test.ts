@@ -32,7 +32,29 @@ Deno.test("ClientStore.register() persists clients in a 0600 file and find() rea
   });
 });
 
-Deno.test("ClientStore.register() evicts the least recently used client when full", async () => {
+Deno.test("ClientStore.register() evicts unused registrations first, so a flood spares used clients", async () => {
+  await withFile(async (file) => {
+    let now = 1000;
+    const store = new ClientStore(file, {
+      fetchDocument: refuseFetch,
+      maxClients: 3,
+      now: () => now,
+    });
+    const owner = await store.register(META);
+    await store.markUsed(owner.client_id);
+    const flood = [];
+    for (let i = 0; i < 10; i++) {
+      now++;
+      flood.push(await store.register(META));
+    }
+    assert.ok(await store.find(owner.client_id), "the client that obtained tokens survives");
+    assert.equal(await store.find(flood[0].client_id), undefined);
+    assert.ok(await store.find(flood[9].client_id));
+    assert.equal(JSON.parse(await Deno.readTextFile(file)).clients.length, 3);
+  });
+});
+
+Deno.test("ClientStore.register() evicts the least recently used client when all were used", async () => {
   await withFile(async (file) => {
     let now = 1000;
     const store = new ClientStore(file, {
@@ -43,6 +65,7 @@ Deno.test("ClientStore.register() evicts the least recently used client when ful
     const a = await store.register(META);
     now++;
     const b = await store.register(META);
+    await store.markUsed(b.client_id);
     now++;
     await store.markUsed(a.client_id); // a is now the most recently used
     now++;

@@ -192,3 +192,20 @@ Deno.test("JsonFileTokenStore refuses a file that is not a token file", async ()
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("JsonFileTokenStore.get() sees another instance's revocation after caching the file", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const file = join(dir, "tokens.json");
+    const server = service(new JsonFileTokenStore(file));
+    const cli = service(new JsonFileTokenStore(file)); // `mcp-run tokens revoke`, say
+    const pair = await server.tokens.issue({ clientId: "c", resource: R, scope: "mcp" });
+    await new Promise((r) => setTimeout(r, 1100)); // the file settles and is cached
+    await server.tokens.verifyAccess(pair.access_token, R);
+    await server.tokens.verifyAccess(pair.access_token, R);
+    await cli.tokens.revoke(pair.access_token);
+    await assert.rejects(server.tokens.verifyAccess(pair.access_token, R), isCode("invalid_token"));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

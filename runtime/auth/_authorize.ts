@@ -11,7 +11,7 @@ import {
   renderConsentPage,
   renderErrorPage,
 } from "./consent_page.ts";
-import type { SignInLockout } from "./lockout.ts";
+import { addressKey, type SignInLockout } from "./lockout.ts";
 import type { AuthEndpoints } from "./metadata.ts";
 import { OAuthError, type OAuthErrorCode } from "./oauth_error.ts";
 import { readPassphraseFile, verifyPassphrase } from "./passphrase.ts";
@@ -46,6 +46,7 @@ interface Pending {
 const PENDING_TTL_MS = 10 * 60_000;
 const MAX_PENDING = 1000;
 const MAX_FORM_BYTES = 8192;
+const MAX_CHECKING = 4;
 const SCOPE = "mcp";
 
 /** Answers GET and POST on the authorization endpoint. */
@@ -53,6 +54,7 @@ export class AuthorizeEndpoint {
   #ctx: AuthorizeContext;
   #secure: boolean;
   #pending = new Map<string, Pending>();
+  #checking = new Set<string>();
 
   constructor(ctx: AuthorizeContext) {
     this.#ctx = ctx;
@@ -183,17 +185,31 @@ export class AuthorizeEndpoint {
     if (action !== "approve") return errorPage(400, "Choose Approve or Deny");
     const wait = this.#ctx.lockout.retryAfter(address);
     if (wait > 0) return this.#lockedOut(id, pending, wait);
-    const record = await readPassphraseFile(this.#ctx.passphraseFile);
-    if (!record) {
-      return errorPage(
-        503,
-        "No owner passphrase is set on this server; run `mcp-run serve --set-passphrase` there",
-      );
+    // One check at a time per address, so parallel guesses cannot all pass the lockout before
+    // the first failure is counted; few at a time overall, since each hash is slow on purpose.
+    const key = addressKey(address);
+    if (this.#checking.has(key) || this.#checking.size >= MAX_CHECKING) {
+      return this.#page(id, pending, 429, "Another sign-in is being checked; try again", {
+        "Retry-After": "2",
+      });
     }
-    let ok = await verifyPassphrase(form.get("passphrase") ?? "", record);
-    if (this.#ctx.totpFile) {
-      const secret = await readTotpFile(this.#ctx.totpFile);
-      ok = ok && await this.#ctx.totp.verify(secret, form.get("totp") ?? "");
+    this.#checking.add(key);
+    let ok: boolean;
+    try {
+      const record = await readPassphraseFile(this.#ctx.passphraseFile);
+      if (!record) {
+        return errorPage(
+          503,
+          "No owner passphrase is set on this server; run `mcp-run serve --set-passphrase` there",
+        );
+      }
+      ok = await verifyPassphrase(form.get("passphrase") ?? "", record);
+      if (this.#ctx.totpFile) {
+        const secret = await readTotpFile(this.#ctx.totpFile);
+        ok = ok && await this.#ctx.totp.verify(secret, form.get("totp") ?? "");
+      }
+    } finally {
+      this.#checking.delete(key);
     }
     if (!ok) {
       const locked = this.#ctx.lockout.fail(address);

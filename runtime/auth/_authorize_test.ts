@@ -245,3 +245,25 @@ Deno.test("AuthorizeEndpoint.handle() tells the owner to set a passphrase when n
     await s.close();
   }
 });
+
+Deno.test("AuthorizeEndpoint.handle() checks one passphrase at a time per address", async () => {
+  const s = await serveAuthorizer();
+  try {
+    const clientId = await registerClient(s.e);
+    const url = await authorizeUrl(s.e, clientId);
+    const forms = await Promise.all(Array.from({ length: 6 }, () => openConsent(url)));
+    const answers = await Promise.all(
+      forms.map((form, i) => submitConsent(url, form, { passphrase: `parallel guess ${i}` })),
+    );
+    const statuses = await Promise.all(answers.map(async (r) => {
+      await r.body?.cancel();
+      return r.status;
+    }));
+    assert.ok(statuses.includes(429), `parallel guesses are turned away: ${statuses}`);
+    assert.ok(statuses.filter((n) => n === 403).length < 6, String(statuses));
+    const location = await signIn(url);
+    assert.ok(location.searchParams.get("code"), "positive control: one at a time");
+  } finally {
+    await s.close();
+  }
+});

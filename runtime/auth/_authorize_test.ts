@@ -11,7 +11,9 @@ import {
   signIn,
   submitConsent,
 } from "./_oauth_fixture.ts";
+import { openOAuthAuthorizer } from "./authorization_server.ts";
 import { SignInLockout } from "./lockout.ts";
+import { hashPassphrase, writePassphraseFile } from "./passphrase.ts";
 import { totpCode } from "./totp.ts";
 
 const TOTP_SECRET = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ";
@@ -265,5 +267,80 @@ Deno.test("AuthorizeEndpoint.handle() checks one passphrase at a time per addres
     assert.ok(location.searchParams.get("code"), "positive control: one at a time");
   } finally {
     await s.close();
+  }
+});
+
+Deno.test("AuthorizeEndpoint.handle() binds the form to a __Host- Secure cookie on https", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const passphraseFile = `${dir}/passphrase`;
+    await writePassphraseFile(
+      passphraseFile,
+      await hashPassphrase(PASSPHRASE, { iterations: 1e5 }),
+    );
+    const publicUrl = "https://mcp.example.com/mcp";
+    const auth = await openOAuthAuthorizer({
+      publicUrl,
+      stateDir: `${dir}/state`,
+      passphraseFile,
+      serverName: "docs",
+    });
+    const client = { address: "203.0.113.5" };
+    const call = async (req: Request) => (await auth.route(req, client))!;
+    const registered = await (await call(
+      new Request("https://mcp.example.com/oauth/register", {
+        method: "POST",
+        body: JSON.stringify({ redirect_uris: ["https://claude.ai/api/mcp/auth_callback"] }),
+      }),
+    )).json();
+    const url = new URL("https://mcp.example.com/oauth/authorize");
+    url.search = new URLSearchParams({
+      response_type: "code",
+      client_id: registered.client_id,
+      redirect_uri: "https://claude.ai/api/mcp/auth_callback",
+      code_challenge: "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+      code_challenge_method: "S256",
+      state: "s",
+    }).toString();
+    const page = await call(new Request(url));
+    const setCookie = page.headers.get("set-cookie")!;
+    assert.match(
+      setCookie,
+      /^__Host-mcp-run-consent=[\w-]+; Path=\/; Max-Age=\d+; HttpOnly; SameSite=Strict; Secure$/,
+    );
+    assert.match(
+      page.headers.get("content-security-policy")!,
+      /form-action 'self' https:\/\/claude\.ai;/,
+    );
+    const html = await page.text();
+    const field = (name: string) => new RegExp(`name="${name}" value="([^"]*)"`).exec(html)![1];
+    const post = (cookie: string) =>
+      call(
+        new Request(url, {
+          method: "POST",
+          headers: {
+            "Content-Type": "application/x-www-form-urlencoded",
+            Origin: "https://mcp.example.com",
+            Cookie: cookie,
+          },
+          body: new URLSearchParams({
+            request: field("request"),
+            csrf: field("csrf"),
+            passphrase: PASSPHRASE,
+            action: "approve",
+          }),
+        }),
+      );
+    const value = setCookie.split(";")[0].split("=")[1];
+    const plain = await post(`mcp-run-consent=${value}`);
+    assert.equal(plain.status, 403, "the unprefixed cookie does not count on https");
+    const res = await post(`__Host-mcp-run-consent=${value}`);
+    assert.equal(res.status, 303, "positive control");
+    const location = new URL(res.headers.get("location")!);
+    assert.equal(location.origin, "https://claude.ai");
+    assert.equal(location.searchParams.get("iss"), "https://mcp.example.com");
+    await auth.close();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
   }
 });

@@ -13,6 +13,7 @@ import { SessionTable } from "./_session_table.ts";
 import type { Link, Upstream } from "./_upstream.ts";
 import { Multiplexer } from "./_multiplexer.ts";
 import { PassThrough } from "./_pass_through.ts";
+import { SessionEventStore } from "./_event_store.ts";
 import {
   forwardable,
   isInitializeRequest,
@@ -26,12 +27,16 @@ interface Session {
   readonly client: string;
   readonly tokenIndex: number;
   readonly transport: WebStandardStreamableHTTPServerTransport;
+  /** What its streams sent, for clients resuming with Last-Event-ID. */
+  readonly events: SessionEventStore;
   readonly upstream: Upstream;
   link: Link;
   lastActivity: number;
   ended: boolean;
   /** Open GET event streams (0 or 1). */
   getStreams: number;
+  /** Settles when every message handed to the transport so far is written (or failed). */
+  delivered: Promise<unknown>;
   readonly inflight: number;
 }
 
@@ -274,8 +279,10 @@ export class BridgeCore {
 
   #createSession(client: string, tokenIndex: number): Session {
     const upstream = this.#pool.take();
+    const events = new SessionEventStore();
     const transport = new WebStandardStreamableHTTPServerTransport({
       sessionIdGenerator: randomSessionId,
+      eventStore: events,
       enableJsonResponse: this.#settings.jsonResponse,
       maxRequestBodySize: this.#settings.maxBodyBytes,
       onsessioninitialized: (id: string) => this.#sessions.bind(session, id),
@@ -285,11 +292,13 @@ export class BridgeCore {
       client,
       tokenIndex,
       transport,
+      events,
       upstream,
       link: undefined as unknown as Link,
       lastActivity: Date.now(),
       ended: false,
       getStreams: 0,
+      delivered: Promise.resolve(),
       get inflight() {
         return session.link.inflight;
       },
@@ -322,7 +331,10 @@ export class BridgeCore {
       relatedRequestId = undefined;
     }
     try {
-      await session.transport.send(message, { relatedRequestId });
+      // Sending stores the event first (resumability): closing waits for the write.
+      const sent = session.transport.send(message, { relatedRequestId });
+      session.delivered = sent.catch(() => {});
+      await sent;
       return true;
     } catch {
       return false;
@@ -335,8 +347,11 @@ export class BridgeCore {
     this.#sessions.remove(session);
     session.link.detach();
     session.transport.onclose = undefined;
-    session.transport.close().catch((error: Error) => this.#settings.onError?.(error));
+    session.delivered
+      .then(() => session.transport.close())
+      .catch((error: Error) => this.#settings.onError?.(error));
     this.#pool.release(session.upstream);
+    session.events.clear();
   }
 
   /**

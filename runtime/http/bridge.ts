@@ -6,6 +6,13 @@
  * session and dropped with the session; event ids are random per stream, so an id from another
  * session, or a forged one, resumes nothing.
  *
+ * Clients of protocol 2026-07-28 (stateless: no session, no GET stream, the version in an
+ * `MCP-Protocol-Version` header matching each request's `_meta`) use the same endpoint: each
+ * POST is served by a process kept per principal (the credential the request was admitted with),
+ * never shared between principals, initialized by the bridge and ended when idle; in `shared`
+ * mode by the one shared process. `server/discover` is answered from that process's
+ * `initialize`; a version served by neither generation gets `UnsupportedProtocolVersionError`.
+ *
  * Each HTTP session gets its own server process by default (`isolated`), started through the
  * `connect` factory; `shared` mode multiplexes one process with request-id remapping. The handler
  * enforces the rules of SECURITY.md §9: Host and Origin allow lists (403), bearer tokens compared

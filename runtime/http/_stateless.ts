@@ -1,0 +1,256 @@
+/**
+ * Stateless requests (protocol 2026-07-28): each POST is self-contained, so it is served by a
+ * server process that outlives it. Each principal (the credential a request was admitted with)
+ * gets its own process, started on its first request, initialized once by the bridge (as a
+ * legacy client with no client capabilities), shared by that principal's requests and ended
+ * after the idle timeout; in `shared` session mode the bridge's one process serves them all.
+ * Requests of different principals never reach the same process, so no state a server keeps
+ * (in memory, in its files) crosses from one principal to another.
+ *
+ * A request is one exchange on a temporary link of that process: the bridge's `initialize`
+ * (answered from the first one after it), then the request, whose answer becomes the HTTP
+ * response as one JSON body. Server requests (sampling, elicitation, roots) get an error: a
+ * stateless client takes none. `server/discover` is answered from the server's `initialize`.
+ *
+ * @module
+ */
+import type { JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
+import { BridgeErrorCode, errorResponse, type Message, type RequestId } from "./_messages.ts";
+import type { Downstream, Link } from "./_link.ts";
+import type { Upstream } from "./_upstream.ts";
+import {
+  checkModernRequest,
+  discoverResultOf,
+  legacyMessageOf,
+  modernError,
+  ModernErrorCode,
+  modernResultOf,
+} from "./_protocol_era.ts";
+
+/** Options for {@linkcode StatelessServers}. */
+export interface StatelessServersOptions {
+  /** Starts a server for one principal (not yet running: it starts on its first message). */
+  start: () => Upstream;
+  /** Ends a server started by `start`. */
+  end: (upstream: Upstream) => void;
+  /** In `shared` session mode: the one shared server, instead of one per principal. */
+  shared?: () => Upstream;
+  /** Whether another server process may be started now (the bridge's session budget). */
+  canStart: () => boolean;
+  /** A principal's server with no request for this long is ended (ms). */
+  idleTimeoutMs: number;
+}
+
+/** Hooks of one HTTP request. */
+export interface ExchangeHooks {
+  /** Aborted when the client goes away: the request is cancelled on the server. */
+  signal?: AbortSignal;
+  /** Told +1/-1 as the request starts and stops waiting for the server. */
+  inflight?: (delta: 1 | -1) => void;
+}
+
+interface Entry {
+  readonly upstream: Upstream;
+  /** The server's `initialize` answer, once known. */
+  init?: Record<string, unknown>;
+  lastActivity: number;
+  active: number;
+}
+
+/** The name the bridge gives itself when it initializes a server for stateless clients. */
+const CLIENT_INFO = { name: "mcp-run (stateless clients)", version: "1" };
+/** The version the bridge initializes a server with: the newest legacy one. */
+const SERVER_PROTOCOL = "2025-11-25";
+
+/** The server processes of stateless requests, one per principal. */
+export class StatelessServers {
+  readonly #options: StatelessServersOptions;
+  readonly #entries = new Map<string, Entry>();
+  readonly #sharedInit = new WeakMap<Upstream, Entry>();
+
+  /** @param options How servers start and end, and the budget. */
+  constructor(options: StatelessServersOptions) {
+    this.#options = options;
+  }
+
+  /** Server processes held for principals. */
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  /**
+   * Serves one modern POST.
+   *
+   * @param principal The key of the credential it was admitted with.
+   * @param headers The request headers (mirrored values are checked against the body).
+   * @param version The `MCP-Protocol-Version` header.
+   * @param body The parsed body.
+   * @param hooks Cancellation and in-flight counting.
+   * @returns The HTTP response: one JSON body, 202 for a notification, or a 4xx/5xx.
+   */
+  async serve(
+    principal: string,
+    headers: Headers,
+    version: string,
+    body: unknown,
+    hooks: ExchangeHooks = {},
+  ): Promise<Response> {
+    const checked = checkModernRequest(headers, version, body);
+    if (checked instanceof Response) return checked;
+    const message = checked;
+    // No client notification is defined on this transport: accepted and dropped.
+    if (message.id === undefined || message.id === null) return new Response(null, { status: 202 });
+    const id = message.id;
+    if (message.method === "subscriptions/listen") {
+      return modernError(
+        404,
+        id,
+        ModernErrorCode.MethodNotFound,
+        "Method not found: subscriptions/listen is not supported by this server yet",
+      );
+    }
+    const entry = this.#entry(principal);
+    if (entry === undefined) {
+      return modernError(
+        503,
+        id,
+        BridgeErrorCode.ServerUnavailable,
+        "Too many sessions: try again later",
+        { "Retry-After": "5" },
+      );
+    }
+    entry.active++;
+    entry.lastActivity = Date.now();
+    let answer: Message;
+    try {
+      answer = await exchange(entry, legacyMessageOf(message), hooks);
+    } finally {
+      entry.active--;
+      entry.lastActivity = Date.now();
+    }
+    if (hooks.signal?.aborted) return new Response(null, { status: 499 });
+    const serverInfo = entry.init?.serverInfo;
+    if (answer.error !== undefined) {
+      return Response.json({ jsonrpc: "2.0", id, error: answer.error });
+    }
+    const result = message.method === "server/discover"
+      ? discoverResultOf(entry.init)
+      : answer.result;
+    return Response.json({
+      jsonrpc: "2.0",
+      id,
+      result: modernResultOf(message.method!, result, serverInfo),
+    });
+  }
+
+  /**
+   * Ends every principal's server idle longer than the idle timeout.
+   *
+   * @param now The current time (ms since the epoch).
+   */
+  sweep(now: number): void {
+    for (const [principal, entry] of this.#entries) {
+      if (entry.active === 0 && now - entry.lastActivity > this.#options.idleTimeoutMs) {
+        this.#entries.delete(principal);
+        this.#options.end(entry.upstream);
+      }
+    }
+  }
+
+  /** Forgets every server (the bridge ends them). */
+  clear(): void {
+    this.#entries.clear();
+  }
+
+  #entry(principal: string): Entry | undefined {
+    const { shared } = this.#options;
+    if (shared !== undefined) {
+      const upstream = shared();
+      let entry = this.#sharedInit.get(upstream);
+      if (entry === undefined) {
+        entry = { upstream, lastActivity: Date.now(), active: 0 };
+        this.#sharedInit.set(upstream, entry);
+      }
+      return entry;
+    }
+    let entry = this.#entries.get(principal);
+    if (entry !== undefined && entry.upstream.closed) {
+      this.#entries.delete(principal);
+      this.#options.end(entry.upstream);
+      entry = undefined;
+    }
+    if (entry === undefined) {
+      if (!this.#options.canStart()) return undefined;
+      entry = { upstream: this.#options.start(), lastActivity: Date.now(), active: 0 };
+      this.#entries.set(principal, entry);
+    }
+    return entry;
+  }
+}
+
+/**
+ * One request on a temporary link: initialize (answered at once after the first time), then the
+ * request; resolves with its answer, in the link's id space.
+ */
+function exchange(entry: Entry, message: Message, hooks: ExchangeHooks): Promise<Message> {
+  const id = message.id as RequestId;
+  const initId: RequestId = id === "mcp-run-init" ? "mcp-run-init-2" : "mcp-run-init";
+  return new Promise<Message>((resolve) => {
+    let link: Link | undefined;
+    let done = false;
+    const finish = (answer: Message) => {
+      if (done) return;
+      done = true;
+      hooks.signal?.removeEventListener("abort", abort);
+      resolve(answer);
+      // After the answer: nothing is in flight, and detaching cancels whatever still is.
+      queueMicrotask(() => link?.detach());
+    };
+    const fail = (code: number, reason: string) =>
+      finish(errorResponse(id, code, reason) as unknown as Message);
+    const abort = () => fail(BridgeErrorCode.RequestCancelled, "Request cancelled");
+    const down: Downstream = {
+      send: (sent: JSONRPCMessage) => {
+        const reply = sent as unknown as Message;
+        const isAnswer = reply.method === undefined;
+        if (isAnswer && reply.id === initId) {
+          if (reply.error !== undefined) {
+            finish({ ...reply, id });
+          } else {
+            entry.init ??= reply.result as Record<string, unknown>;
+            link!.receive(
+              { jsonrpc: "2.0", method: "notifications/initialized" } as JSONRPCMessage,
+            );
+            if (message.method === "server/discover") finish({ jsonrpc: "2.0", id, result: {} });
+            else link!.receive(message as unknown as JSONRPCMessage);
+          }
+        } else if (isAnswer && reply.id === id) {
+          finish(reply);
+        } else if (!isAnswer && reply.id !== undefined && reply.id !== null) {
+          // A server request: a stateless client takes none.
+          link!.receive(errorResponse(
+            reply.id,
+            ModernErrorCode.MethodNotFound,
+            `${reply.method} is not available: the client connected without a session (protocol 2026-07-28)`,
+          ));
+        }
+        return Promise.resolve(true);
+      },
+      close: () => fail(BridgeErrorCode.ServerUnavailable, "The MCP server has ended"),
+      inflight: hooks.inflight,
+    };
+    if (hooks.signal?.aborted) return abort();
+    hooks.signal?.addEventListener("abort", abort);
+    try {
+      link = entry.upstream.attach(down);
+    } catch (error) {
+      return fail(BridgeErrorCode.ServerUnavailable, (error as Error).message);
+    }
+    link.receive({
+      jsonrpc: "2.0",
+      id: initId,
+      method: "initialize",
+      params: { protocolVersion: SERVER_PROTOCOL, capabilities: {}, clientInfo: CLIENT_INFO },
+    } as JSONRPCMessage);
+  });
+}

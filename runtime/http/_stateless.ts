@@ -8,9 +8,12 @@
  * (in memory, in its files) crosses from one principal to another.
  *
  * A request is one exchange on a temporary link of that process: the bridge's `initialize`
- * (answered from the first one after it), then the request, whose answer becomes the HTTP
- * response as one JSON body. Server requests (sampling, elicitation, roots) get an error: a
- * stateless client takes none. `server/discover` is answered from the server's `initialize`.
+ * (answered from the first one after it), then the request. Its answer is one JSON body, or, when
+ * the client asked for progress (a progress token) or log messages (`_meta` logLevel), an event
+ * stream scoped to the request: those notifications, then the answer. A client that goes away
+ * (or closes that stream) cancels the request on the server. Server requests (sampling,
+ * elicitation, roots) get an error: a stateless client takes none. `server/discover` is
+ * answered from the server's `initialize`.
  *
  * @module
  */
@@ -22,6 +25,7 @@ import {
   checkModernRequest,
   discoverResultOf,
   legacyMessageOf,
+  MetaKey,
   modernError,
   ModernErrorCode,
   modernResultOf,
@@ -47,6 +51,8 @@ export interface ExchangeHooks {
   signal?: AbortSignal;
   /** Told +1/-1 as the request starts and stops waiting for the server. */
   inflight?: (delta: 1 | -1) => void;
+  /** Receives the server's notifications about the request (progress, log messages). */
+  notify?: (notification: Message) => void;
 }
 
 interface Entry {
@@ -55,6 +61,31 @@ interface Entry {
   init?: Record<string, unknown>;
   lastActivity: number;
   active: number;
+}
+
+/** Log levels, least severe first (RFC 5424 as MCP names them). */
+const LEVELS = ["debug", "info", "notice", "warning", "error", "critical", "alert", "emergency"];
+
+/**
+ * Which of the server's notifications about a request its client wants on an event stream:
+ * progress when it sent a progress token, log messages at or above the level it asked for
+ * (`_meta` logLevel). Undefined when it wants none, or takes no event stream: then the answer is
+ * one JSON body.
+ */
+function notificationsWanted(
+  message: Message,
+  headers: Headers,
+): ((note: Message) => boolean) | undefined {
+  if (!headers.get("accept")?.includes("text/event-stream")) return undefined;
+  const meta = message.params?._meta ?? {};
+  const progress = meta.progressToken !== undefined;
+  const level = LEVELS.indexOf(String(meta[MetaKey.logLevel]));
+  if (!progress && level < 0) return undefined;
+  return (note) => {
+    if (note.method === "notifications/progress") return progress;
+    if (note.method !== "notifications/message") return false;
+    return level >= 0 && LEVELS.indexOf(String(note.params?.level)) >= level;
+  };
 }
 
 /** The name the bridge gives itself when it initializes a server for stateless clients. */
@@ -86,7 +117,8 @@ export class StatelessServers {
    * @param version The `MCP-Protocol-Version` header.
    * @param body The parsed body.
    * @param hooks Cancellation and in-flight counting.
-   * @returns The HTTP response: one JSON body, 202 for a notification, or a 4xx/5xx.
+   * @returns The HTTP response: one JSON body or a request-scoped event stream, 202 for a
+   *   notification, or a 4xx/5xx.
    */
   async serve(
     principal: string,
@@ -121,25 +153,66 @@ export class StatelessServers {
     }
     entry.active++;
     entry.lastActivity = Date.now();
-    let answer: Message;
-    try {
-      answer = await exchange(entry, legacyMessageOf(message), hooks);
-    } finally {
+    const settled = () => {
       entry.active--;
       entry.lastActivity = Date.now();
+    };
+    const final = (answer: Message): Record<string, unknown> => {
+      if (answer.error !== undefined) return { jsonrpc: "2.0", id, error: answer.error };
+      const result = message.method === "server/discover"
+        ? discoverResultOf(entry.init)
+        : answer.result;
+      return {
+        jsonrpc: "2.0",
+        id,
+        result: modernResultOf(message.method!, result, entry.init?.serverInfo),
+      };
+    };
+    const relay = notificationsWanted(message, headers);
+    if (relay === undefined) {
+      let answer: Message;
+      try {
+        answer = await exchange(entry, legacyMessageOf(message), hooks);
+      } finally {
+        settled();
+      }
+      if (hooks.signal?.aborted) return new Response(null, { status: 499 });
+      return Response.json(final(answer));
     }
-    if (hooks.signal?.aborted) return new Response(null, { status: 499 });
-    const serverInfo = entry.init?.serverInfo;
-    if (answer.error !== undefined) {
-      return Response.json({ jsonrpc: "2.0", id, error: answer.error });
-    }
-    const result = message.method === "server/discover"
-      ? discoverResultOf(entry.init)
-      : answer.result;
-    return Response.json({
-      jsonrpc: "2.0",
-      id,
-      result: modernResultOf(message.method!, result, serverInfo),
+    // An event stream scoped to the request: its notifications, then its answer.
+    const cancel = new AbortController();
+    hooks.signal?.addEventListener("abort", () => cancel.abort(), { once: true });
+    const encoder = new TextEncoder();
+    let out!: ReadableStreamDefaultController<Uint8Array>;
+    const write = (event: unknown) => {
+      try {
+        out.enqueue(encoder.encode(`event: message\ndata: ${JSON.stringify(event)}\n\n`));
+      } catch { /* the client went away */ }
+    };
+    const events = new ReadableStream<Uint8Array>({
+      start: (controller) => {
+        out = controller;
+      },
+      // Closing the stream cancels the request (2026-07-28): the server is told.
+      cancel: () => cancel.abort(),
+    });
+    exchange(entry, legacyMessageOf(message), {
+      signal: cancel.signal,
+      inflight: hooks.inflight,
+      notify: (note) => {
+        if (relay(note)) write(note);
+      },
+    }).then((answer) => {
+      if (cancel.signal.aborted) return;
+      write(final(answer));
+      out.close();
+    }).finally(settled);
+    return new Response(events, {
+      headers: {
+        "content-type": "text/event-stream",
+        "cache-control": "no-cache, no-transform",
+        "x-accel-buffering": "no",
+      },
     });
   }
 
@@ -210,7 +283,7 @@ function exchange(entry: Entry, message: Message, hooks: ExchangeHooks): Promise
       finish(errorResponse(id, code, reason) as unknown as Message);
     const abort = () => fail(BridgeErrorCode.RequestCancelled, "Request cancelled");
     const down: Downstream = {
-      send: (sent: JSONRPCMessage) => {
+      send: (sent: JSONRPCMessage, related?: RequestId) => {
         const reply = sent as unknown as Message;
         const isAnswer = reply.method === undefined;
         if (isAnswer && reply.id === initId) {
@@ -226,10 +299,12 @@ function exchange(entry: Entry, message: Message, hooks: ExchangeHooks): Promise
           }
         } else if (isAnswer && reply.id === id) {
           finish(reply);
-        } else if (!isAnswer && reply.id !== undefined && reply.id !== null) {
+        } else if (!isAnswer && (reply.id === undefined || reply.id === null)) {
+          if (related === id) hooks.notify?.(reply);
+        } else if (!isAnswer) {
           // A server request: a stateless client takes none.
           link!.receive(errorResponse(
-            reply.id,
+            reply.id as RequestId,
             ModernErrorCode.MethodNotFound,
             `${reply.method} is not available: the client connected without a session (protocol 2026-07-28)`,
           ));

@@ -234,3 +234,68 @@ Deno.test("createHttpBridge() serves stateless requests from the shared process 
     }
   });
 });
+
+Deno.test("createHttpBridge() streams a stateless request's progress, then its answer", async () => {
+  await withBridge({}, async (bridge) => {
+    const modern = await connectModernClient({ fetch: inProcessFetch(bridge) });
+    try {
+      const seen: number[] = [];
+      const result = await modern.callTool(
+        { name: "progress", arguments: { stepMs: 5 } },
+        { onprogress: (progress: { progress: number }) => seen.push(progress.progress) },
+      );
+      assert.deepEqual(seen, [1, 2, 3]);
+      assert.match(String((result.content as { text: string }[])[0].text), /progress token/);
+      // Without a progress token the answer is one JSON body, with no notification.
+      const plain = await modernPost(bridge, "tools/call", { name: "progress", arguments: {} });
+      assert.match(plain.headers.get("content-type") ?? "", /application\/json/);
+      assert.equal((await plain.json()).result.resultType, "complete");
+    } finally {
+      await modern.close();
+    }
+  });
+});
+
+Deno.test("createHttpBridge() cancels a stateless request on the server when its client goes away", async () => {
+  await withBridge({}, async (bridge) => {
+    for (const meta of [{}, { progressToken: "p" }]) {
+      const abort = new AbortController();
+      const pending = bridge.handler(
+        new Request(LOCAL_URL, {
+          method: "POST",
+          signal: abort.signal,
+          headers: {
+            host: LOCAL_HOST,
+            accept: "application/json, text/event-stream",
+            "content-type": "application/json",
+            "mcp-protocol-version": MODERN,
+            "mcp-method": "tools/call",
+            "mcp-name": "hang",
+          },
+          body: JSON.stringify({
+            jsonrpc: "2.0",
+            id: 5,
+            method: "tools/call",
+            params: {
+              name: "hang",
+              arguments: {},
+              _meta: { ...meta, [MetaKey.protocolVersion]: MODERN },
+            },
+          }),
+        }),
+        LOCAL,
+      );
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      abort.abort();
+      const response = await pending;
+      await response.body?.cancel().catch(() => {});
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const cancelled = await (await modernPost(bridge, "tools/call", {
+      name: "cancelled",
+      arguments: {},
+    })).json();
+    // The server heard notifications/cancelled for both requests.
+    assert.equal(JSON.parse(cancelled.result.content[0].text).length, 2);
+  });
+});

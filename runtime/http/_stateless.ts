@@ -53,6 +53,8 @@ export interface ExchangeHooks {
   inflight?: (delta: 1 | -1) => void;
   /** Receives the server's notifications about the request (progress, log messages). */
   notify?: (notification: Message) => void;
+  /** Aborted when the bridge shuts down: the request is answered with an error. */
+  shutdown?: AbortSignal;
 }
 
 interface Entry {
@@ -97,6 +99,7 @@ const SERVER_PROTOCOL = "2025-11-25";
 export class StatelessServers {
   readonly #options: StatelessServersOptions;
   readonly #entries = new Map<string, Entry>();
+  readonly #closing = new AbortController();
   readonly #sharedInit = new WeakMap<Upstream, Entry>();
 
   /** @param options How servers start and end, and the budget. */
@@ -172,7 +175,10 @@ export class StatelessServers {
     if (relay === undefined) {
       let answer: Message;
       try {
-        answer = await exchange(entry, legacyMessageOf(message), hooks);
+        answer = await exchange(entry, legacyMessageOf(message), {
+          ...hooks,
+          shutdown: this.#closing.signal,
+        });
       } finally {
         settled();
       }
@@ -199,13 +205,15 @@ export class StatelessServers {
     exchange(entry, legacyMessageOf(message), {
       signal: cancel.signal,
       inflight: hooks.inflight,
+      shutdown: this.#closing.signal,
       notify: (note) => {
         if (relay(note)) write(note);
       },
     }).then((answer) => {
-      if (cancel.signal.aborted) return;
-      write(final(answer));
-      out.close();
+      if (!cancel.signal.aborted) write(final(answer));
+      try {
+        out.close();
+      } catch { /* cancelled by the client */ }
     }).finally(settled);
     return new Response(events, {
       headers: {
@@ -230,8 +238,9 @@ export class StatelessServers {
     }
   }
 
-  /** Forgets every server (the bridge ends them). */
+  /** Answers every request in flight with an error and forgets every server (the bridge ends them). */
   clear(): void {
+    this.#closing.abort();
     this.#entries.clear();
   }
 
@@ -275,6 +284,7 @@ function exchange(entry: Entry, message: Message, hooks: ExchangeHooks): Promise
       if (done) return;
       done = true;
       hooks.signal?.removeEventListener("abort", abort);
+      hooks.shutdown?.removeEventListener("abort", shutdown);
       resolve(answer);
       // After the answer: nothing is in flight, and detaching cancels whatever still is.
       queueMicrotask(() => link?.detach());
@@ -282,6 +292,7 @@ function exchange(entry: Entry, message: Message, hooks: ExchangeHooks): Promise
     const fail = (code: number, reason: string) =>
       finish(errorResponse(id, code, reason) as unknown as Message);
     const abort = () => fail(BridgeErrorCode.RequestCancelled, "Request cancelled");
+    const shutdown = () => fail(BridgeErrorCode.ServerUnavailable, "The server is shutting down");
     const down: Downstream = {
       send: (sent: JSONRPCMessage, related?: RequestId) => {
         const reply = sent as unknown as Message;
@@ -315,7 +326,9 @@ function exchange(entry: Entry, message: Message, hooks: ExchangeHooks): Promise
       inflight: hooks.inflight,
     };
     if (hooks.signal?.aborted) return abort();
+    if (hooks.shutdown?.aborted) return shutdown();
     hooks.signal?.addEventListener("abort", abort);
+    hooks.shutdown?.addEventListener("abort", shutdown);
     try {
       link = entry.upstream.attach(down);
     } catch (error) {

@@ -137,6 +137,9 @@ Deno.test("createHttpBridge() ends a principal's stateless server when it is idl
     const pid = Number(body.result.content[0].text);
     assert.ok(isAlive(pid));
     await waitAllExited(children.pids, 3000);
+    for (let i = 0; i < 50 && bridge.stats().servers > 0; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
     assert.equal(bridge.stats().servers, 0);
     // The next request starts a new one.
     const again = await (await modernPost(bridge, "tools/call", { name: "pid", arguments: {} }))
@@ -297,5 +300,46 @@ Deno.test("createHttpBridge() cancels a stateless request on the server when its
     })).json();
     // The server heard notifications/cancelled for both requests.
     assert.equal(JSON.parse(cancelled.result.content[0].text).length, 2);
+  });
+});
+
+Deno.test("createHttpBridge() restarts a principal's crashed server and answers requests in flight at close", async () => {
+  const children = denoChildren();
+  const bridge = createHttpBridge({ connect: children.connect, allowedHosts: [LOCAL_HOST] });
+  try {
+    const crashed = await (await modernPost(bridge, "tools/call", { name: "crash", arguments: {} }))
+      .json();
+    assert.equal(crashed.error.code, -32000);
+    await waitAllExited(children.pids);
+    const pid = await (await modernPost(bridge, "tools/call", { name: "pid", arguments: {} }))
+      .json();
+    assert.ok(isAlive(Number(pid.result.content[0].text)), "a new process serves the next one");
+    const hanging = modernPost(bridge, "tools/call", { name: "hang", arguments: {} });
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    await bridge.close();
+    const answer = await (await hanging).json();
+    assert.equal(answer.error.code, -32000);
+    assert.match(answer.error.message, /shutting down/);
+  } finally {
+    await bridge.close();
+    await waitAllExited(children.pids);
+  }
+});
+
+Deno.test("createHttpBridge() counts stateless servers in the session budget", async () => {
+  await withBridge({ maxSessions: 1 }, async (bridge) => {
+    const legacy = await connectClient({ fetch: inProcessFetch(bridge) });
+    try {
+      const refused = await modernPost(bridge, "tools/call", { name: "pid", arguments: {} });
+      assert.equal(refused.status, 503);
+      await refused.body?.cancel();
+    } finally {
+      await legacy.transport.terminateSession();
+      await legacy.client.close();
+    }
+    // Positive control: with the session gone, the stateless request is served.
+    const served = await modernPost(bridge, "tools/call", { name: "pid", arguments: {} });
+    assert.equal(served.status, 200);
+    await served.body?.cancel();
   });
 });

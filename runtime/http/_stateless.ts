@@ -13,7 +13,8 @@
  * stream scoped to the request: those notifications, then the answer. A client that goes away
  * (or closes that stream) cancels the request on the server. Server requests (sampling,
  * elicitation, roots) get an error: a stateless client takes none. `server/discover` is
- * answered from the server's `initialize`.
+ * answered from the server's `initialize`; `subscriptions/listen` opens a long-lived link
+ * (`_listen.ts`); `initialize` belongs to the legacy generation and is refused here.
  *
  * @module
  */
@@ -21,6 +22,7 @@ import type { JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
 import { BridgeErrorCode, errorResponse, type Message, type RequestId } from "./_messages.ts";
 import type { Downstream, Link } from "./_link.ts";
 import type { Upstream } from "./_upstream.ts";
+import { filterOf, listen, type SubscriptionFilter } from "./_listen.ts";
 import {
   checkModernRequest,
   discoverResultOf,
@@ -62,7 +64,23 @@ interface Entry {
   /** The server's `initialize` answer, once known. */
   init?: Record<string, unknown>;
   lastActivity: number;
+  /** Requests and subscriptions open: the server is not ended for idleness meanwhile. */
   active: number;
+  /** Subscriptions open. */
+  listeners: number;
+}
+
+/** Most subscriptions one principal may hold open. */
+const MAX_LISTENERS = 8;
+
+/** The bridge's own `initialize`: no client capabilities (a stateless client takes no request). */
+function initializeRequest(id: RequestId): JSONRPCMessage {
+  return {
+    jsonrpc: "2.0",
+    id,
+    method: "initialize",
+    params: { protocolVersion: SERVER_PROTOCOL, capabilities: {}, clientInfo: CLIENT_INFO },
+  } as JSONRPCMessage;
 }
 
 /** Log levels, least severe first (RFC 5424 as MCP names them). */
@@ -136,13 +154,18 @@ export class StatelessServers {
     // No client notification is defined on this transport: accepted and dropped.
     if (message.id === undefined || message.id === null) return new Response(null, { status: 202 });
     const id = message.id;
-    if (message.method === "subscriptions/listen") {
+    if (message.method === "initialize") {
       return modernError(
-        404,
+        400,
         id,
-        ModernErrorCode.MethodNotFound,
-        "Method not found: subscriptions/listen is not supported by this server yet",
+        ModernErrorCode.InvalidRequest,
+        `initialize is not part of protocol ${version}: send it without an MCP-Protocol-Version header to open a 2025-11-25 session, or send requests directly`,
       );
+    }
+    const listening = message.method === "subscriptions/listen";
+    const filter = listening ? filterOf(message.params) : undefined;
+    if (typeof filter === "string") {
+      return modernError(400, id, -32602, `Invalid params: ${filter}`);
     }
     const entry = this.#entry(principal);
     if (entry === undefined) {
@@ -154,6 +177,7 @@ export class StatelessServers {
         { "Retry-After": "5" },
       );
     }
+    if (filter !== undefined) return this.#listen(entry, id, filter, hooks);
     entry.active++;
     entry.lastActivity = Date.now();
     const settled = () => {
@@ -224,6 +248,38 @@ export class StatelessServers {
     });
   }
 
+  #listen(
+    entry: Entry,
+    id: RequestId,
+    filter: SubscriptionFilter,
+    hooks: ExchangeHooks,
+  ): Response {
+    if (entry.listeners >= MAX_LISTENERS) {
+      return modernError(
+        429,
+        id,
+        BridgeErrorCode.ServerUnavailable,
+        `Too many subscriptions: at most ${MAX_LISTENERS} open at once per client credential; close one first`,
+        { "Retry-After": "5" },
+      );
+    }
+    entry.active++;
+    entry.listeners++;
+    return listen(entry.upstream, id, filter, {
+      initialize: (link, initId) => link.receive(initializeRequest(initId)),
+      initialized: (result) => {
+        entry.init ??= result;
+      },
+      signal: hooks.signal,
+      shutdown: this.#closing.signal,
+      ended: () => {
+        entry.active--;
+        entry.listeners--;
+        entry.lastActivity = Date.now();
+      },
+    });
+  }
+
   /**
    * Ends every principal's server idle longer than the idle timeout.
    *
@@ -250,7 +306,7 @@ export class StatelessServers {
       const upstream = shared();
       let entry = this.#sharedInit.get(upstream);
       if (entry === undefined) {
-        entry = { upstream, lastActivity: Date.now(), active: 0 };
+        entry = { upstream, lastActivity: Date.now(), active: 0, listeners: 0 };
         this.#sharedInit.set(upstream, entry);
       }
       return entry;
@@ -263,7 +319,12 @@ export class StatelessServers {
     }
     if (entry === undefined) {
       if (!this.#options.canStart()) return undefined;
-      entry = { upstream: this.#options.start(), lastActivity: Date.now(), active: 0 };
+      entry = {
+        upstream: this.#options.start(),
+        lastActivity: Date.now(),
+        active: 0,
+        listeners: 0,
+      };
       this.#entries.set(principal, entry);
     }
     return entry;
@@ -334,11 +395,6 @@ function exchange(entry: Entry, message: Message, hooks: ExchangeHooks): Promise
     } catch (error) {
       return fail(BridgeErrorCode.ServerUnavailable, (error as Error).message);
     }
-    link.receive({
-      jsonrpc: "2.0",
-      id: initId,
-      method: "initialize",
-      params: { protocolVersion: SERVER_PROTOCOL, capabilities: {}, clientInfo: CLIENT_INFO },
-    } as JSONRPCMessage);
+    link.receive(initializeRequest(initId));
   });
 }

@@ -11,7 +11,8 @@
  * POST is served by a process kept per principal (the credential the request was admitted with),
  * never shared between principals, initialized by the bridge and ended when idle; in `shared`
  * mode by the one shared process. `server/discover` is answered from that process's
- * `initialize`; a version served by neither generation gets `UnsupportedProtocolVersionError`.
+ * `initialize`, `subscriptions/listen` streams list changes and resource updates; a version served
+ * by neither generation gets `UnsupportedProtocolVersionError`.
  *
  * Each HTTP session gets its own server process by default (`isolated`), started through the
  * `connect` factory; `shared` mode multiplexes one process with request-id remapping. The handler

@@ -171,9 +171,12 @@ Deno.test("createHttpBridge() answers server/discover and refuses what 2026-07-2
       assert.equal(response.headers.get("allow"), "POST");
       await response.body?.cancel();
     }
-    const listen = await modernPost(bridge, "subscriptions/listen");
-    assert.equal(listen.status, 404);
-    assert.equal((await listen.json()).error.code, ModernErrorCode.MethodNotFound);
+    const listen = await modernPost(bridge, "subscriptions/listen", { notifications: [] });
+    assert.equal(listen.status, 400);
+    assert.equal((await listen.json()).error.code, -32602);
+    const init = await modernPost(bridge, "initialize", { protocolVersion: MODERN });
+    assert.equal(init.status, 400);
+    assert.match((await init.json()).error.message, /not part of protocol 2026-07-28/);
     // A server request (sampling) cannot reach a stateless client: the tool hears an error.
     const sampled = await (await modernPost(bridge, "tools/call", {
       name: "sample",
@@ -341,5 +344,51 @@ Deno.test("createHttpBridge() counts stateless servers in the session budget", a
     const served = await modernPost(bridge, "tools/call", { name: "pid", arguments: {} });
     assert.equal(served.status, 200);
     await served.body?.cancel();
+  });
+});
+
+Deno.test("createHttpBridge() delivers change notifications on a subscriptions/listen stream", async () => {
+  await withBridge({ tokens: [TOKEN_A, TOKEN_B] }, async (bridge) => {
+    const modern = await connectModernClient({ fetch: inProcessFetch(bridge), token: TOKEN_A });
+    const other = await connectModernClient({ fetch: inProcessFetch(bridge), token: TOKEN_B });
+    const seen: string[] = [];
+    const otherSeen: string[] = [];
+    modern.setNotificationHandler("notifications/tools/list_changed", () => {
+      seen.push("tools");
+    });
+    modern.setNotificationHandler("notifications/resources/updated", (note) => {
+      seen.push(note.params.uri);
+    });
+    other.setNotificationHandler("notifications/tools/list_changed", () => {
+      otherSeen.push("tools");
+    });
+    try {
+      const subscription = await modern.listen({
+        toolsListChanged: true,
+        promptsListChanged: true, // the server offers no prompts: not acknowledged
+        resourceSubscriptions: ["file:///watched"],
+      });
+      assert.deepEqual(subscription.honoredFilter, {
+        toolsListChanged: true,
+        resourceSubscriptions: ["file:///watched"],
+      });
+      const otherSubscription = await other.listen({ toolsListChanged: true });
+      assert.equal(await modernCallText(modern, "notify"), "notified");
+      for (let i = 0; i < 100 && seen.length < 2; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      assert.deepEqual(seen.sort(), ["file:///watched", "tools"]);
+      // Another principal's server did not change: its subscriber hears nothing.
+      assert.deepEqual(otherSeen, []);
+      await subscription.close();
+      await otherSubscription.close();
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      await modernCallText(modern, "notify");
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      assert.equal(seen.length, 2, "nothing after the subscription closed");
+    } finally {
+      await modern.close();
+      await other.close();
+    }
   });
 });

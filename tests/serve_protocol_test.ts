@@ -37,6 +37,19 @@ Deno.test("mcp-run serve answers the v1 client with a session and the v2 client 
       const seen = await modernCallText(modern, "observe");
       assert.doesNotMatch(seen, /modern-test|HOME|PATH/);
       assert.doesNotMatch(seen, /io\.modelcontextprotocol\/clientInfo/);
+      // A subscription hears the resource updates it asked for, through the guard.
+      const updated: string[] = [];
+      modern.setNotificationHandler("notifications/resources/updated", (note) => {
+        updated.push(note.params.uri);
+      });
+      const subscription = await modern.listen({ resourceSubscriptions: ["file:///watched"] });
+      assert.deepEqual(subscription.honoredFilter.resourceSubscriptions, ["file:///watched"]);
+      assert.equal(await modernCallText(modern, "notify"), "notified");
+      for (let i = 0; i < 100 && updated.length === 0; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      assert.deepEqual(updated, ["file:///watched"]);
+      await subscription.close();
     } finally {
       await legacy.client.close();
       await modern.close();

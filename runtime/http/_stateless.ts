@@ -7,8 +7,7 @@
  * Requests of different principals never reach the same process, so no state a server keeps
  * (in memory, in its files) crosses from one principal to another.
  *
- * A request is one exchange on a temporary link of that process: the bridge's `initialize`
- * (answered from the first one after it), then the request. Its answer is one JSON body, or, when
+ * A request is one exchange on a temporary link of that process (`_exchange.ts`). Its answer is one JSON body, or, when
  * the client asked for progress (a progress token) or log messages (`_meta` logLevel), an event
  * stream scoped to the request: those notifications, then the answer. A client that goes away
  * (or closes that stream) cancels the request on the server. Server requests (sampling,
@@ -18,16 +17,21 @@
  *
  * @module
  */
-import type { JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
-import { BridgeErrorCode, errorResponse, type Message, type RequestId } from "./_messages.ts";
-import type { Downstream, Link } from "./_link.ts";
+import { BridgeErrorCode, type Message, type RequestId } from "./_messages.ts";
 import type { Upstream } from "./_upstream.ts";
+import {
+  type Entry,
+  exchange,
+  type ExchangeHooks,
+  initializeRequest,
+  notificationsWanted,
+} from "./_exchange.ts";
 import { filterOf, listen, type SubscriptionFilter } from "./_listen.ts";
+import { type HeaderParam, headerParamsOf, paramHeaderMismatch } from "./_param_headers.ts";
 import {
   checkModernRequest,
   discoverResultOf,
   legacyMessageOf,
-  MetaKey,
   modernError,
   ModernErrorCode,
   modernResultOf,
@@ -47,71 +51,11 @@ export interface StatelessServersOptions {
   idleTimeoutMs: number;
 }
 
-/** Hooks of one HTTP request. */
-export interface ExchangeHooks {
-  /** Aborted when the client goes away: the request is cancelled on the server. */
-  signal?: AbortSignal;
-  /** Told +1/-1 as the request starts and stops waiting for the server. */
-  inflight?: (delta: 1 | -1) => void;
-  /** Receives the server's notifications about the request (progress, log messages). */
-  notify?: (notification: Message) => void;
-  /** Aborted when the bridge shuts down: the request is answered with an error. */
-  shutdown?: AbortSignal;
-}
-
-interface Entry {
-  readonly upstream: Upstream;
-  /** The server's `initialize` answer, once known. */
-  init?: Record<string, unknown>;
-  lastActivity: number;
-  /** Requests and subscriptions open: the server is not ended for idleness meanwhile. */
-  active: number;
-  /** Subscriptions open. */
-  listeners: number;
-}
+/** Longest time a server's tool list is trusted for header checks without a change notice (ms). */
+const TOOLS_MAX_AGE_MS = 60_000;
 
 /** Most subscriptions one principal may hold open. */
 const MAX_LISTENERS = 8;
-
-/** The bridge's own `initialize`: no client capabilities (a stateless client takes no request). */
-function initializeRequest(id: RequestId): JSONRPCMessage {
-  return {
-    jsonrpc: "2.0",
-    id,
-    method: "initialize",
-    params: { protocolVersion: SERVER_PROTOCOL, capabilities: {}, clientInfo: CLIENT_INFO },
-  } as JSONRPCMessage;
-}
-
-/** Log levels, least severe first (RFC 5424 as MCP names them). */
-const LEVELS = ["debug", "info", "notice", "warning", "error", "critical", "alert", "emergency"];
-
-/**
- * Which of the server's notifications about a request its client wants on an event stream:
- * progress when it sent a progress token, log messages at or above the level it asked for
- * (`_meta` logLevel). Undefined when it wants none, or takes no event stream: then the answer is
- * one JSON body.
- */
-function notificationsWanted(
-  message: Message,
-  headers: Headers,
-): ((note: Message) => boolean) | undefined {
-  if (!headers.get("accept")?.includes("text/event-stream")) return undefined;
-  const meta = message.params?._meta ?? {};
-  const progress = meta.progressToken !== undefined;
-  const level = LEVELS.indexOf(String(meta[MetaKey.logLevel]));
-  if (!progress && level < 0) return undefined;
-  return (note) => {
-    if (note.method === "notifications/progress") return progress;
-    if (note.method !== "notifications/message") return false;
-    return level >= 0 && LEVELS.indexOf(String(note.params?.level)) >= level;
-  };
-}
-
-/** The name the bridge gives itself when it initializes a server for stateless clients. */
-const CLIENT_INFO = { name: "mcp-run (stateless clients)", version: "1" };
-/** The version the bridge initializes a server with: the newest legacy one. */
-const SERVER_PROTOCOL = "2025-11-25";
 
 /** The server processes of stateless requests, one per principal. */
 export class StatelessServers {
@@ -195,6 +139,19 @@ export class StatelessServers {
         result: modernResultOf(message.method!, result, entry.init?.serverInfo),
       };
     };
+    if (message.method === "tools/call") {
+      let mismatch: string | undefined;
+      try {
+        mismatch = await this.#paramHeaderMismatch(entry, headers, message, hooks);
+      } catch (error) {
+        settled();
+        throw error;
+      }
+      if (mismatch !== undefined) {
+        settled();
+        return modernError(400, id, ModernErrorCode.HeaderMismatch, `Header mismatch: ${mismatch}`);
+      }
+    }
     const relay = notificationsWanted(message, headers);
     if (relay === undefined) {
       let answer: Message;
@@ -246,6 +203,45 @@ export class StatelessServers {
         "x-accel-buffering": "no",
       },
     });
+  }
+
+  /**
+   * Checks a call's `Mcp-Param-*` headers against the tool's `x-mcp-header` parameters. The
+   * tools are listed once per server (by the bridge, through the guard) and listed again after
+   * the server says they changed, or after {@linkcode TOOLS_MAX_AGE_MS}.
+   */
+  async #paramHeaderMismatch(
+    entry: Entry,
+    headers: Headers,
+    message: Message,
+    hooks: ExchangeHooks,
+  ): Promise<string | undefined> {
+    if (entry.tools === undefined || Date.now() - entry.tools.at > TOOLS_MAX_AGE_MS) {
+      const byName = new Map<string, HeaderParam[] | undefined>();
+      let cursor: unknown;
+      for (let page = 0; page < 20; page++) {
+        const answer = await exchange(entry, {
+          jsonrpc: "2.0",
+          id: "mcp-run-tools-list",
+          method: "tools/list",
+          params: typeof cursor === "string" ? { cursor } : {},
+        }, { signal: hooks.signal, inflight: hooks.inflight, shutdown: this.#closing.signal });
+        const result = answer.result as { tools?: unknown; nextCursor?: unknown } | undefined;
+        if (answer.error !== undefined || !Array.isArray(result?.tools)) break;
+        for (const tool of result.tools as { name?: unknown; inputSchema?: unknown }[]) {
+          if (typeof tool?.name === "string") {
+            byName.set(tool.name, headerParamsOf(tool.inputSchema));
+          }
+        }
+        cursor = result.nextCursor;
+        if (typeof cursor !== "string") break;
+      }
+      entry.tools = { at: Date.now(), byName };
+    }
+    const params = entry.tools.byName.get(String(message.params?.name));
+    // An unknown tool is the server's to refuse; an invalid one no conforming client calls.
+    if (params === undefined || params.length === 0) return undefined;
+    return paramHeaderMismatch(headers, params, message.params?.arguments);
   }
 
   #listen(
@@ -329,72 +325,4 @@ export class StatelessServers {
     }
     return entry;
   }
-}
-
-/**
- * One request on a temporary link: initialize (answered at once after the first time), then the
- * request; resolves with its answer, in the link's id space.
- */
-function exchange(entry: Entry, message: Message, hooks: ExchangeHooks): Promise<Message> {
-  const id = message.id as RequestId;
-  const initId: RequestId = id === "mcp-run-init" ? "mcp-run-init-2" : "mcp-run-init";
-  return new Promise<Message>((resolve) => {
-    let link: Link | undefined;
-    let done = false;
-    const finish = (answer: Message) => {
-      if (done) return;
-      done = true;
-      hooks.signal?.removeEventListener("abort", abort);
-      hooks.shutdown?.removeEventListener("abort", shutdown);
-      resolve(answer);
-      // After the answer: nothing is in flight, and detaching cancels whatever still is.
-      queueMicrotask(() => link?.detach());
-    };
-    const fail = (code: number, reason: string) =>
-      finish(errorResponse(id, code, reason) as unknown as Message);
-    const abort = () => fail(BridgeErrorCode.RequestCancelled, "Request cancelled");
-    const shutdown = () => fail(BridgeErrorCode.ServerUnavailable, "The server is shutting down");
-    const down: Downstream = {
-      send: (sent: JSONRPCMessage, related?: RequestId) => {
-        const reply = sent as unknown as Message;
-        const isAnswer = reply.method === undefined;
-        if (isAnswer && reply.id === initId) {
-          if (reply.error !== undefined) {
-            finish({ ...reply, id });
-          } else {
-            entry.init ??= reply.result as Record<string, unknown>;
-            link!.receive(
-              { jsonrpc: "2.0", method: "notifications/initialized" } as JSONRPCMessage,
-            );
-            if (message.method === "server/discover") finish({ jsonrpc: "2.0", id, result: {} });
-            else link!.receive(message as unknown as JSONRPCMessage);
-          }
-        } else if (isAnswer && reply.id === id) {
-          finish(reply);
-        } else if (!isAnswer && (reply.id === undefined || reply.id === null)) {
-          if (related === id) hooks.notify?.(reply);
-        } else if (!isAnswer) {
-          // A server request: a stateless client takes none.
-          link!.receive(errorResponse(
-            reply.id as RequestId,
-            ModernErrorCode.MethodNotFound,
-            `${reply.method} is not available: the client connected without a session (protocol 2026-07-28)`,
-          ));
-        }
-        return Promise.resolve(true);
-      },
-      close: () => fail(BridgeErrorCode.ServerUnavailable, "The MCP server has ended"),
-      inflight: hooks.inflight,
-    };
-    if (hooks.signal?.aborted) return abort();
-    if (hooks.shutdown?.aborted) return shutdown();
-    hooks.signal?.addEventListener("abort", abort);
-    hooks.shutdown?.addEventListener("abort", shutdown);
-    try {
-      link = entry.upstream.attach(down);
-    } catch (error) {
-      return fail(BridgeErrorCode.ServerUnavailable, (error as Error).message);
-    }
-    link.receive(initializeRequest(initId));
-  });
 }

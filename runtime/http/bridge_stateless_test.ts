@@ -16,6 +16,13 @@ import {
   waitAllExited,
 } from "../../tests/_bridge_helpers.ts";
 import { connectModernClient, modernCallText } from "../../tests/_modern_client.ts";
+import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
+import { Server } from "@modelcontextprotocol/sdk/server/index.js";
+import {
+  type CallToolRequest,
+  CallToolRequestSchema,
+  ListToolsRequestSchema,
+} from "@modelcontextprotocol/sdk/types.js";
 
 type Bridge = ReturnType<typeof createHttpBridge>;
 type Json = Record<string, unknown>;
@@ -391,4 +398,72 @@ Deno.test("createHttpBridge() delivers change notifications on a subscriptions/l
       await other.close();
     }
   });
+});
+
+/** An in-memory server whose `run_query` mirrors its `region` into a header. */
+async function headerServer(calls: string[]): Promise<InMemoryTransport> {
+  const [client, server] = InMemoryTransport.createLinkedPair();
+  const mcp = new Server({ name: "header-server", version: "1" }, { capabilities: { tools: {} } });
+  mcp.setRequestHandler(ListToolsRequestSchema, () => ({
+    tools: [{
+      name: "run_query",
+      inputSchema: {
+        type: "object",
+        properties: {
+          region: { type: "string", "x-mcp-header": "Region" },
+          query: { type: "string" },
+        },
+      },
+    }],
+  }));
+  mcp.setRequestHandler(CallToolRequestSchema, (request: CallToolRequest) => {
+    const region = String(request.params.arguments?.region);
+    calls.push(region);
+    return { content: [{ type: "text", text: `ran in ${region}` }] };
+  });
+  await mcp.connect(server);
+  return client;
+}
+
+Deno.test("createHttpBridge() checks Mcp-Param headers against the body before a call runs", async () => {
+  const calls: string[] = [];
+  const bridge = createHttpBridge({
+    connect: () => headerServer(calls),
+    allowedHosts: [LOCAL_HOST],
+  });
+  try {
+    // The v2 client mirrors the parameter itself: its call passes.
+    const modern = await connectModernClient({ fetch: inProcessFetch(bridge) });
+    try {
+      assert.equal(
+        await modernCallText(modern, "run_query", { region: "us-west1", query: "q" }),
+        "ran in us-west1",
+      );
+    } finally {
+      await modern.close();
+    }
+    const args = { region: "eu-secret", query: "q" };
+    // Routed on one region, asking to run in another: refused, not run.
+    const forged = await modernPost(bridge, "tools/call", { name: "run_query", arguments: args }, {
+      "mcp-param-region": "us-west1",
+    });
+    assert.equal(forged.status, 400);
+    assert.equal((await forged.json()).error.code, ModernErrorCode.HeaderMismatch);
+    const missing = await modernPost(bridge, "tools/call", { name: "run_query", arguments: args });
+    assert.equal(missing.status, 400);
+    await missing.body?.cancel();
+    assert.deepEqual(calls, ["us-west1"]);
+    // Positive control: the matching header runs it.
+    const matching = await modernPost(
+      bridge,
+      "tools/call",
+      { name: "run_query", arguments: args },
+      {
+        "mcp-param-region": "eu-secret",
+      },
+    );
+    assert.equal((await matching.json()).result.content[0].text, "ran in eu-secret");
+  } finally {
+    await bridge.close();
+  }
 });

@@ -15,6 +15,9 @@ import { SessionTable } from "./_session_table.ts";
 import type { Link, Upstream } from "./_upstream.ts";
 import { Multiplexer } from "./_multiplexer.ts";
 import { PassThrough } from "./_pass_through.ts";
+import { SessionEventStore } from "./_event_store.ts";
+import { eraOf } from "./_protocol_era.ts";
+import { StatelessServers } from "./_stateless.ts";
 import {
   forwardable,
   isInitializeRequest,
@@ -28,12 +31,16 @@ interface Session {
   readonly client: string;
   readonly principal: string;
   readonly transport: WebStandardStreamableHTTPServerTransport;
+  /** What its streams sent, for clients resuming with Last-Event-ID. */
+  readonly events: SessionEventStore;
   readonly upstream: Upstream;
   link: Link;
   lastActivity: number;
   ended: boolean;
   /** Open GET event streams (0 or 1). */
   getStreams: number;
+  /** Settles when every message handed to the transport so far is written (or failed). */
+  delivered: Promise<unknown>;
   readonly inflight: number;
 }
 
@@ -130,10 +137,15 @@ class UpstreamPool {
     return this.#shared;
   }
 
-  #start(): Upstream {
+  /** A server several links share (stateless clients of one principal). */
+  startShared(): Upstream {
+    return this.#start(true);
+  }
+
+  #start(multiplex = false): Upstream {
     const { connect, sessionMode, requestTimeoutMs, startTimeoutMs, onError } = this.#settings;
     const options = { requestTimeoutMs, startTimeoutMs, onError };
-    const upstream = sessionMode === "shared"
+    const upstream = multiplex || sessionMode === "shared"
       ? new Multiplexer(connect, options)
       : new PassThrough(connect, options);
     this.#upstreams.add(upstream);
@@ -176,6 +188,7 @@ export class BridgeCore {
   readonly #admission: Admission;
   readonly #sessions: SessionTable<Session>;
   readonly #pool: UpstreamPool;
+  readonly #stateless: StatelessServers;
   readonly #sweeper: ReturnType<typeof setInterval>;
   #closed = false;
 
@@ -194,10 +207,18 @@ export class BridgeCore {
       end: (session) => this.#endSession(session),
     });
     this.#pool = new UpstreamPool(settings);
+    this.#stateless = new StatelessServers({
+      start: () => this.#pool.startShared(),
+      end: (upstream) => this.#pool.end(upstream),
+      shared: settings.sessionMode === "shared" ? () => this.#pool.take() : undefined,
+      canStart: () => this.#sessions.size + this.#stateless.size < settings.maxSessions,
+      idleTimeoutMs: settings.idleTimeoutMs,
+    });
     const idle = settings.idleTimeoutMs;
     this.#sweeper = setInterval(() => {
       const now = Date.now();
       this.#sessions.sweep(now);
+      this.#stateless.sweep(now);
       this.#admission.limits.sweep(now);
     }, Math.max(10, Math.min(idle / 2, 30_000)));
     Deno.unrefTimer(this.#sweeper);
@@ -255,6 +276,24 @@ export class BridgeCore {
     const read = await this.#admission.readBody(request, info);
     if ("response" in read) return read.response;
     const parsedBody = read.body;
+    const era = eraOf(request.method, request.headers, parsedBody);
+    if (era.era === "refused") return era.response;
+    if (era.era === "modern") {
+      const { client } = admitted;
+      return await this.#stateless.serve(
+        admitted.principal,
+        request.headers,
+        era.version,
+        parsedBody,
+        {
+          signal: request.signal,
+          inflight: (delta) =>
+            delta > 0
+              ? this.#admission.limits.hold(client, Date.now())
+              : this.#admission.limits.release(client),
+        },
+      );
+    }
     const sessionId = request.headers.get("mcp-session-id");
     if (sessionId !== null) {
       const session = this.#sessions.find(sessionId, admitted.principal);
@@ -293,8 +332,10 @@ export class BridgeCore {
 
   #createSession(client: string, principal: string): Session {
     const upstream = this.#pool.take();
+    const events = new SessionEventStore();
     const transport = new WebStandardStreamableHTTPServerTransport({
       sessionIdGenerator: randomSessionId,
+      eventStore: events,
       enableJsonResponse: this.#settings.jsonResponse,
       maxRequestBodySize: this.#settings.maxBodyBytes,
       onsessioninitialized: (id: string) => this.#sessions.bind(session, id),
@@ -304,11 +345,13 @@ export class BridgeCore {
       client,
       principal,
       transport,
+      events,
       upstream,
       link: undefined as unknown as Link,
       lastActivity: Date.now(),
       ended: false,
       getStreams: 0,
+      delivered: Promise.resolve(),
       get inflight() {
         return session.link.inflight;
       },
@@ -341,7 +384,10 @@ export class BridgeCore {
       relatedRequestId = undefined;
     }
     try {
-      await session.transport.send(message, { relatedRequestId });
+      // Sending stores the event first (resumability): closing waits for the write.
+      const sent = session.transport.send(message, { relatedRequestId });
+      session.delivered = sent.catch(() => {});
+      await sent;
       return true;
     } catch {
       return false;
@@ -354,8 +400,11 @@ export class BridgeCore {
     this.#sessions.remove(session);
     session.link.detach();
     session.transport.onclose = undefined;
-    session.transport.close().catch((error: Error) => this.#settings.onError?.(error));
+    session.delivered
+      .then(() => session.transport.close())
+      .catch((error: Error) => this.#settings.onError?.(error));
     this.#pool.release(session.upstream);
+    session.events.clear();
   }
 
   /**
@@ -370,6 +419,7 @@ export class BridgeCore {
       session.link.failPending("The server is shutting down");
       this.#endSession(session);
     }
+    this.#stateless.clear();
     await this.#pool.closeAll();
   }
 

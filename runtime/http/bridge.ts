@@ -1,7 +1,18 @@
 /**
  * The HTTP bridge: a web-standard `(Request) => Promise<Response>` handler that serves stdio MCP
- * servers over MCP Streamable HTTP (spec 2025-11-25: POST, GET SSE stream, DELETE, session ids),
- * using the MCP SDK's server transport for the HTTP framing.
+ * servers over MCP Streamable HTTP (spec 2025-11-25: POST, GET SSE stream, DELETE, session ids,
+ * streams resumed with `Last-Event-ID`), using the MCP SDK's server transport for the HTTP framing.
+ * What a session's streams sent is kept for a reconnecting client, bounded per stream and per
+ * session and dropped with the session; event ids are random per stream, so an id from another
+ * session, or a forged one, resumes nothing.
+ *
+ * Clients of protocol 2026-07-28 (stateless: no session, no GET stream, the version in an
+ * `MCP-Protocol-Version` header matching each request's `_meta`) use the same endpoint: each
+ * POST is served by a process kept per principal (the credential the request was admitted with),
+ * never shared between principals, initialized by the bridge and ended when idle; in `shared`
+ * mode by the one shared process. `server/discover` is answered from that process's
+ * `initialize`, `subscriptions/listen` streams list changes and resource updates; a version served
+ * by neither generation gets `UnsupportedProtocolVersionError`.
  *
  * Each HTTP session gets its own server process by default (`isolated`), started through the
  * `connect` factory; `shared` mode multiplexes one process with request-id remapping. The handler

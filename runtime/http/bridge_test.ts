@@ -87,7 +87,8 @@ async function sseMessages(response: Response): Promise<Json[]> {
     return Array.isArray(body) ? body : [body];
   }
   const text = await response.text();
-  return text.split("\n").filter((line) => line.startsWith("data: "))
+  // Priming events (an id and empty data, 2025-11-25) carry no message.
+  return text.split("\n").filter((line) => line.startsWith("data: ") && line.length > 6)
     .map((line) => JSON.parse(line.slice(6)));
 }
 

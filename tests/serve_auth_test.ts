@@ -10,6 +10,15 @@ import { startServe } from "./_serve_cli.ts";
 import { parsePassphraseRecord, verifyPassphrase } from "../runtime/auth/passphrase.ts";
 import { JsonFileTokenStore } from "../runtime/auth/token_file_store.ts";
 import { TokenService } from "../runtime/auth/tokens.ts";
+import { authEndpoints } from "../runtime/auth/metadata.ts";
+import {
+  authorizeUrl,
+  REDIRECT,
+  registerClient,
+  signIn,
+  tokenRequest,
+  VERIFIER,
+} from "../runtime/auth/_oauth_fixture.ts";
 
 const MANIFEST = join(ROOT, "tests/testdata/serve_fixture.jsonc");
 /** The same fixture, with `"tools": {"allow": ["echo"]}` in its manifest. */
@@ -135,7 +144,7 @@ Deno.test("mcp-run serve --auth oauth without a passphrase names the command tha
   assert.match(plain.stderr, /set one with: mcp-run serve --set-passphrase$/m);
 });
 
-Deno.test("mcp-run serve --auth oauth with a passphrase serves discovery, or says OAuth is missing", async () => {
+Deno.test("mcp-run serve --auth oauth signs a client in, strips its token, and honours tokens revoke", async () => {
   const state = join(tempDir(), "state");
   const set = await cli(["serve", "--set-passphrase", "--state-dir", state], {
     stdin: `${PASSPHRASE}\n`,
@@ -143,7 +152,7 @@ Deno.test("mcp-run serve --auth oauth with a passphrase serves discovery, or say
   assert.equal(set.code, 0, set.stderr);
   const port = freePort();
   const publicUrl = `http://127.0.0.1:${port}/mcp`;
-  const args = [
+  const served = await startServe([
     MANIFEST,
     "--port",
     String(port),
@@ -155,27 +164,70 @@ Deno.test("mcp-run serve --auth oauth with a passphrase serves discovery, or say
     state,
     "--cache",
     cache,
-  ];
-  if (!existsSync(join(ROOT, "runtime/auth/authorization_server.ts"))) {
-    const r = await cli(["serve", ...args]);
-    assert.equal(r.code, 1, r.stderr);
-    assert.match(r.stderr, /Cannot serve with --auth oauth: this mcp-run has no OAuth/);
-    assert.doesNotMatch(r.stderr, /^\s+at /m, "no stack trace");
-    return;
-  }
-  const served = await startServe(args);
+  ]);
   try {
     assert.match(served.stderr(), new RegExp(`auth: oauth, public URL ${publicUrl}`));
     assert.equal(Deno.statSync(join(state, "serve/bridge-fixture")).mode! & 0o777, 0o700);
+    // Discovery: the 401 points at the metadata, which names this resource.
     const refused = await fetch(served.url, { method: "POST", body: "{}" });
     assert.equal(refused.status, 401);
-    assert.match(refused.headers.get("www-authenticate")!, /resource_metadata="/);
-    await refused.body?.cancel();
-    const metadata = await fetch(
-      `http://127.0.0.1:${port}/.well-known/oauth-protected-resource/mcp`,
+    const endpoints = authEndpoints(publicUrl);
+    assert.match(
+      refused.headers.get("www-authenticate")!,
+      new RegExp(`resource_metadata="${endpoints.resourceMetadata}"`),
     );
-    assert.equal(metadata.status, 200);
+    await refused.body?.cancel();
+    const metadata = await fetch(endpoints.resourceMetadata);
     assert.equal((await metadata.json()).resource, publicUrl);
+    // Registration, the owner's sign-in on the consent page, the code for tokens (PKCE).
+    const clientId = await registerClient(endpoints);
+    const location = await signIn(await authorizeUrl(endpoints, clientId));
+    const { status, body } = await tokenRequest(endpoints, {
+      grant_type: "authorization_code",
+      code: location.searchParams.get("code")!,
+      client_id: clientId,
+      redirect_uri: REDIRECT,
+      code_verifier: VERIFIER,
+      resource: publicUrl,
+    });
+    assert.equal(status, 200, JSON.stringify(body));
+    const token = String(body.access_token);
+    const { client } = await connectClient({
+      url: served.url,
+      token,
+      headers: { Cookie: "session=cookie-canary-0c3e" },
+    });
+    try {
+      const seen = await callText(client, "observe", { x: "arg-canary-5f21" });
+      assert.match(seen, /arg-canary-5f21/, "positive control");
+      assert.ok(!seen.includes(token), "the access token never reaches the server");
+      assert.doesNotMatch(seen, /cookie-canary-0c3e/);
+      // The owner lists the sign-in (never its tokens) and revokes it; the running serve refuses
+      // the token at the next request.
+      const listed = await cli(["tokens", "list", "--state-dir", state]);
+      assert.equal(listed.code, 0, listed.stderr);
+      assert.match(listed.stdout, new RegExp(`^bridge-fixture +\\S+ +${clientId} `, "m"));
+      assert.ok(!listed.stdout.includes(token));
+      const revoked = await cli([
+        "tokens",
+        "revoke",
+        "bridge-fixture",
+        "--all",
+        "--state-dir",
+        state,
+      ]);
+      assert.equal(revoked.code, 0, revoked.stderr);
+      await assert.rejects(callText(client, "echo", { text: "after revoke" }));
+    } finally {
+      await client.close().catch(() => {});
+    }
+    const after = await fetch(served.url, {
+      method: "POST",
+      headers: { authorization: `Bearer ${token}` },
+      body: "{}",
+    });
+    assert.equal(after.status, 401);
+    await after.body?.cancel();
   } finally {
     served.child.kill("SIGTERM");
     assert.equal((await served.child.status).code, 0, served.stderr());

@@ -198,42 +198,28 @@ export function serveStatePaths(root: string, server: string): ServeStatePaths {
   };
 }
 
-/** Options of the OAuth authorization server's `openOAuthAuthorizer`. */
-export interface OAuthAuthorizerOptions {
-  /** The MCP endpoint's public URL: issuer, resource and token audience derive from it. */
-  publicUrl: string;
-  /** The server's state folder (tokens.json, clients.json). */
-  stateDir: string;
-  /** The owner's passphrase file, read at each sign-in. */
-  passphraseFile: string;
-  /** The server's name, shown on the consent page. */
-  serverName: string;
-  /** The owner's TOTP secret file, when sign-in asks for a code. */
-  totpFile?: string;
-}
-
 /** An authorizer that holds files or timers until closed. */
 export type ClosableAuthorizer = RequestAuthorizer & { close(): Promise<void> };
 
-/** The part of the OAuth authorization server's module that serve uses. */
-interface OAuthServerModule {
-  openOAuthAuthorizer(options: OAuthAuthorizerOptions): Promise<ClosableAuthorizer>;
+/** Options for {@linkcode openServeAuthorizer}. */
+export interface OpenServeAuthorizerOptions {
+  /** Told of failures no client sees (an unreadable state file). */
+  onError?: (error: Error) => void;
 }
-
-/** The module, by a computed path: loaded only for `--auth oauth`. */
-const OAUTH_SERVER = "../auth/authorization_server.ts";
 
 /**
  * Opens the OAuth authorizer of one server: creates its state folder (0700), finds the owner's
- * TOTP file if there is one, and loads the authorization server.
+ * TOTP file if there is one, and loads the authorization server (on use: the other modes do
+ * without it).
  *
  * Requires `--allow-read` and `--allow-write` on the state root.
  *
  * @param root The state root.
  * @param serverName The server's name.
  * @param publicUrl The MCP endpoint's public URL (checked by {@linkcode serveAuthChoice}).
+ * @param options Where unexpected failures are told.
  * @returns The authorizer; close it when serving ends.
- * @throws {Error} When this build has no authorization server, or the state cannot be opened.
+ * @throws {SyntaxError} If the passphrase or TOTP file, or a state file, is malformed.
  * @example
  * ```ts ignore
  * const authorizer = await openServeAuthorizer(root, "docs", "https://mcp.example.com/mcp");
@@ -243,6 +229,7 @@ export async function openServeAuthorizer(
   root: string,
   serverName: string,
   publicUrl: string,
+  options: OpenServeAuthorizerOptions = {},
 ): Promise<ClosableAuthorizer> {
   const paths = serveStatePaths(root, serverName);
   await Deno.mkdir(root, { recursive: true, mode: 0o700 });
@@ -254,22 +241,16 @@ export async function openServeAuthorizer(
   } catch (error) {
     if (!(error instanceof Deno.errors.NotFound)) throw error;
   }
-  let module: OAuthServerModule;
-  try {
-    module = await (import(onUse(OAUTH_SERVER, import.meta.url)) as Promise<OAuthServerModule>);
-  } catch (error) {
-    if (!(error instanceof TypeError) || !/Module not found/i.test(error.message)) throw error;
-    throw new Error(
-      "Cannot serve with --auth oauth: this mcp-run has no OAuth authorization server " +
-        "(runtime/auth/authorization_server.ts); use --auth token with --token-file instead",
-      { cause: error },
-    );
-  }
-  return await module.openOAuthAuthorizer({
+  const { openOAuthAuthorizer } =
+    await (import(onUse("../auth/authorization_server.ts", import.meta.url)) as Promise<
+      typeof import("../auth/authorization_server.ts")
+    >);
+  return await openOAuthAuthorizer({
     publicUrl,
     stateDir: paths.serverDir,
     passphraseFile: paths.passphrase,
     serverName,
+    onError: options.onError,
     ...(totpFile === undefined ? {} : { totpFile }),
   });
 }

@@ -241,6 +241,7 @@ async function openAuthorizer(
     root,
     serverName,
     auth.publicUrl!,
+    { onError: (error) => ctx.printError(`mcp-run serve: ${error.message}`) },
   );
   const { serverDir } = serveStatePaths(root, serverName);
   return {

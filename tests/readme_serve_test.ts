@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { cli, ROOT, tempDir } from "./_helpers.ts";
 import { JsonFileTokenStore } from "../runtime/auth/token_file_store.ts";
+import { readTotpFile } from "../runtime/auth/totp.ts";
 
 /** The README's remote access section. */
 function section(): string {
@@ -15,6 +16,12 @@ function section(): string {
   assert.ok(start >= 0, "the README has no remote access section");
   const end = readme.indexOf("\n## ", start + 1);
   return readme.slice(start, end < 0 ? undefined : end);
+}
+
+/** The shell lines of the section's sh blocks that are not mcp-run (files they make). */
+function shellLines(text: string): string[] {
+  return [...text.matchAll(/```sh\n([\s\S]*?)```/g)].flatMap((block) => block[1].split("\n"))
+    .map((line) => line.trim()).filter((line) => line.startsWith("(umask"));
 }
 
 /** The `./mcp-run` commands of the section's sh blocks, continuation lines joined. */
@@ -67,4 +74,16 @@ Deno.test("the README's remote access commands run as written", async () => {
     if (serving) assert.match(r.stdout, /listen: http:\/\//);
   }
   assert.deepEqual(await store.list(), [], "the README's revokes removed every sign-in");
+  // The TOTP secret the README makes is one the authorization server reads.
+  const [totpLine] = shellLines(text).filter((line) => line.includes("/totp"));
+  assert.ok(totpLine, "the README shows no TOTP secret");
+  const made = await new Deno.Command("bash", {
+    args: ["-c", totpLine],
+    env: { HOME: home, PATH: "/usr/bin:/bin" },
+    clearEnv: true,
+  }).output();
+  assert.ok(made.success, new TextDecoder().decode(made.stderr));
+  const totp = join(home, ".local/state/mcp-run/totp");
+  assert.equal((await readTotpFile(totp)).length, 20);
+  assert.equal(Deno.statSync(totp).mode! & 0o777, 0o600);
 });

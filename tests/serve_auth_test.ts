@@ -206,7 +206,11 @@ Deno.test("mcp-run serve --auth oauth signs a client in, strips its token, and h
       // the token at the next request.
       const listed = await cli(["tokens", "list", "--state-dir", state]);
       assert.equal(listed.code, 0, listed.stderr);
-      assert.match(listed.stdout, new RegExp(`^bridge-fixture +\\S+ +${clientId} `, "m"));
+      // The client's name is the one it registered with (registerClient: "Test client").
+      assert.match(
+        listed.stdout,
+        new RegExp(`^bridge-fixture +\\S+ +${clientId} +Test client +\\d{4}-`, "m"),
+      );
       assert.ok(!listed.stdout.includes(token));
       const revoked = await cli([
         "tokens",
@@ -349,8 +353,8 @@ Deno.test("mcp-run tokens lists sign-ins without token values and revokes them f
 
   const listed = await cli(["tokens", "list", "--state-dir", state]);
   assert.equal(listed.code, 0, listed.stderr);
-  assert.match(listed.stdout, /^SERVER +ID +CLIENT +ACCESS EXPIRES +SIGN-IN EXPIRES$/m);
-  assert.match(listed.stdout, new RegExp(`^docs +${one.family} +client-one +\\d{4}-`, "m"));
+  assert.match(listed.stdout, /^SERVER +ID +CLIENT +NAME +ACCESS EXPIRES +SIGN-IN EXPIRES$/m);
+  assert.match(listed.stdout, new RegExp(`^docs +${one.family} +client-one +- +\\d{4}-`, "m"));
   assert.match(listed.stdout, new RegExp(`^docs +${two.family} +client-two `, "m"));
   for (const token of [first.access_token, first.refresh_token, second.access_token]) {
     assert.ok(!listed.stdout.includes(token), "never a token value");

@@ -243,11 +243,13 @@ async function openAuthorizer(
     auth.publicUrl!,
     { onError: (error) => ctx.printError(`mcp-run serve: ${error.message}`) },
   );
-  const { serverDir } = serveStatePaths(root, serverName);
+  const { serverDir, totp } = serveStatePaths(root, serverName);
+  const code = await Deno.stat(totp).then(() => ", with a TOTP code", () => "");
   return {
     authorizer,
     close: () => authorizer.close(),
-    description: `${checked.description} (sign-ins kept in ${serverDir})`,
+    description: `${checked.description} (owner sign-in by passphrase${code}; sign-ins kept in ` +
+      `${serverDir})`,
   };
 }
 

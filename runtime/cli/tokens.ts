@@ -7,6 +7,7 @@
  * @module
  */
 import { join } from "node:path";
+import { ClientStore } from "../auth/client_store.ts";
 import { JsonFileTokenStore } from "../auth/token_file_store.ts";
 import { type GrantSummary, TokenService } from "../auth/tokens.ts";
 import { type CliContext, type CommandLine, EXIT, expectArgs, UsageError } from "./context.ts";
@@ -24,6 +25,11 @@ export interface TokensFlags {
 export interface SignInRow extends GrantSummary {
   /** The server it signed in to. */
   server: string;
+  /**
+   * The client's name: as it registered itself (unverified), or the host of its metadata
+   * document URL; empty when unknown.
+   */
+  clientName: string;
 }
 
 /** Fewest characters of an ID that `revoke` accepts as its start. */
@@ -57,7 +63,10 @@ export async function tokensCommand(
     const servers = rest.length === 1 ? rest : await servedServers(root);
     const rows: SignInRow[] = [];
     for (const server of servers) {
-      for (const grant of await service(root, server).grants()) rows.push({ server, ...grant });
+      const names = clientNames(root, server);
+      for (const grant of await service(root, server).grants()) {
+        rows.push({ server, ...grant, clientName: await names(grant.clientId) });
+      }
     }
     if (ctx.json) ctx.print(JSON.stringify(rows, null, 2));
     else if (rows.length === 0) ctx.printError(`mcp-run tokens: no sign-ins in ${root}`);
@@ -88,6 +97,21 @@ export async function tokensCommand(
 /** The token service of one server's store. */
 function service(root: string, server: string): TokenService {
   return new TokenService(new JsonFileTokenStore(serveStatePaths(root, server).tokens));
+}
+
+/** The name of each client of one server, from its clients.json (nothing is fetched). */
+function clientNames(root: string, server: string): (clientId: string) => Promise<string> {
+  const clients = new ClientStore(join(serveStatePaths(root, server).serverDir, "clients.json"), {
+    fetchDocument: () => Promise.reject(new Error("not fetched when listing")),
+  });
+  return async (clientId) => {
+    if (clientId.startsWith("https:")) return URL.canParse(clientId) ? new URL(clientId).host : "";
+    try {
+      return (await clients.find(clientId))?.metadata.client_name ?? "";
+    } catch {
+      return ""; // an unreadable clients.json hides names, not sign-ins
+    }
+  };
 }
 
 /** The servers with a state folder under `<root>/serve`, sorted. */
@@ -127,8 +151,8 @@ function findSignIn(grants: GrantSummary[], server: string, id: string): GrantSu
 }
 
 /**
- * The sign-ins as an aligned table: server, ID, client, and when the access token and the
- * sign-in (its refresh token) expire. Pure.
+ * The sign-ins as an aligned table: server, ID, client and its name, and when the access token
+ * and the sign-in (its refresh token) expire. Pure.
  *
  * @param rows The sign-ins.
  * @returns The table, with a header line.
@@ -136,8 +160,9 @@ function findSignIn(grants: GrantSummary[], server: string, id: string): GrantSu
  * ```ts
  * import { formatSignIns } from "./tokens.ts";
  * console.log(formatSignIns([{
- *   server: "docs", family: "f1", clientId: "c1", resource: "https://x.example/mcp",
- *   scope: "mcp", accessExpiresAt: 0, refreshExpiresAt: Date.UTC(2030, 0, 1),
+ *   server: "docs", family: "f1", clientId: "c1", clientName: "Claude",
+ *   resource: "https://x.example/mcp", scope: "mcp", accessExpiresAt: 0,
+ *   refreshExpiresAt: Date.UTC(2030, 0, 1),
  * }]));
  * ```
  */
@@ -147,11 +172,12 @@ export function formatSignIns(rows: readonly SignInRow[]): string {
   // deno-lint-ignore no-control-regex
   const plain = (text: string) => text.replace(/[\x00-\x1f\x7f-\x9f]/g, "?");
   const table = [
-    ["SERVER", "ID", "CLIENT", "ACCESS EXPIRES", "SIGN-IN EXPIRES"],
+    ["SERVER", "ID", "CLIENT", "NAME", "ACCESS EXPIRES", "SIGN-IN EXPIRES"],
     ...rows.map((row) => [
       row.server,
       row.family,
       plain(row.clientId),
+      plain(row.clientName) || "-",
       time(row.accessExpiresAt),
       time(row.refreshExpiresAt),
     ]),

@@ -409,3 +409,48 @@ Deno.test("mcp-run serve --help documents the authentication options", async () 
   assert.equal(tokens.code, 0);
   assert.match(tokens.stdout, /mcp-run tokens revoke <server> <ID>\|--all/);
 });
+
+const scriptMissing = !(await new Deno.Command("script", { args: ["--version"] }).output()
+  .then((out) => out.success, () => false));
+
+Deno.test({
+  name: "mcp-run serve --set-passphrase asks twice on a terminal without echoing the passphrase",
+  ignore: scriptMissing,
+  fn: async () => {
+    const state = join(tempDir(), "state");
+    const command = [Deno.execPath(), "run", "-A", "--quiet", `${ROOT}/mod.ts`, "serve"];
+    // `script` gives the CLI a terminal; what it shows is what a person would see.
+    const child = new Deno.Command("script", {
+      args: ["-qec", [...command, "--set-passphrase", "--state-dir", state].join(" "), "/dev/null"],
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    const writer = child.stdin.getWriter();
+    const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+    let shown = "";
+    const waitFor = async (text: string) => {
+      while (!shown.includes(text)) {
+        const { done, value } = await reader.read();
+        if (done) throw new Error(`the terminal never showed "${text}":\n${shown}`);
+        shown += value;
+      }
+    };
+    await waitFor("New passphrase");
+    await writer.write(new TextEncoder().encode(`${PASSPHRASE}\r`));
+    await waitFor("Repeat it");
+    await writer.write(new TextEncoder().encode(`${PASSPHRASE}\r`));
+    await waitFor("passphrase set in");
+    await writer.close();
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      shown += value;
+    }
+    await child.stderr.cancel();
+    assert.equal((await child.status).code, 0, shown);
+    assert.ok(!shown.includes("horse"), `the passphrase was echoed:\n${shown}`);
+    const record = parsePassphraseRecord(Deno.readTextFileSync(join(state, "passphrase")));
+    assert.equal(await verifyPassphrase(PASSPHRASE, record), true);
+  },
+});

@@ -112,10 +112,11 @@ async function readLine(): Promise<string> {
 /** Asks on the terminal with echo off: raw mode, editing with backspace, Ctrl-C aborts. */
 async function askHidden(prompt: string): Promise<string> {
   const encoder = new TextEncoder();
-  await Deno.stderr.write(encoder.encode(prompt));
+  // Echo goes off before the prompt shows, so nothing typed or pasted at once is echoed.
   Deno.stdin.setRaw(true);
   const bytes: number[] = [];
   try {
+    await Deno.stderr.write(encoder.encode(prompt));
     const buffer = new Uint8Array(64);
     for (;;) {
       const n = await Deno.stdin.read(buffer);

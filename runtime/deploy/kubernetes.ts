@@ -13,7 +13,13 @@ import { DEFAULT_LIMITS } from "../sandbox/resource_caps.ts";
 import { checkContainerUser, checkImageReference } from "../sandbox/docker_checks.ts";
 import { CONTAINER_USER } from "../sandbox/docker_names.ts";
 import { egressTargets } from "./_egress.ts";
-import { DEFAULT_SERVE_PORT, type DeployServeOptions, serveArgs } from "./deploy_options.ts";
+import {
+  authArgs,
+  DEFAULT_SERVE_PORT,
+  deployAuth,
+  type DeployServeOptions,
+  serveArgs,
+} from "./deploy_options.ts";
 
 /** Options for {@linkcode kubernetesManifests}. */
 export interface KubernetesManifestsOptions extends DeployServeOptions {
@@ -72,13 +78,16 @@ const STATE_DIR = "/state";
  * - a PersistentVolumeClaim for OAuth data and mcp-run's cache.
  *
  * The Secret (`mcp-run-<server>`, keys `token` and each passed variable) is created by the
- * operator; a comment says how. No value is ever written into the manifests.
+ * operator; a comment says how. No value is ever written into the manifests. With
+ * `auth: "oauth"` the Secret holds the owner's `passphrase` instead of a token: the init
+ * container copies it the same way and links it into the state root, where serve reads it;
+ * with `public` there is no token at all.
  *
  * @param server The resolved server.
  * @param options Image, serve options, limits, claims for granted paths.
  * @returns The YAML stream.
  * @throws {RangeError} When the image is not pinned, the user is root, a quantity or name cannot
- *   be written, or a granted path has no claim.
+ *   be written, a granted path has no claim, or the authentication options conflict.
  *
  * @example
  * ```ts
@@ -118,6 +127,22 @@ export function kubernetesManifests(
     seccompProfile: { type: "RuntimeDefault" },
   };
   const grants = grantMounts(server, options.claims ?? {});
+  // The Secret holds the token unless another mode is chosen.
+  const auth = deployAuth(
+    options,
+    options.auth === undefined ? !options.public : options.auth === "token",
+  );
+  if (auth === "none" && !options.public) {
+    throw new RangeError(
+      `Cannot serve from a pod without authentication: use the token (the default), ` +
+        `--auth oauth, or --public for a server with a tool allowlist`,
+    );
+  }
+  // Files serve reads from the Secret, copied with mode 600 (see above); the passphrase is
+  // linked into the state root, where serve reads it.
+  const files = auth === "token" ? ["token"] : auth === "oauth" ? ["passphrase"] : [];
+  const copy = files.map((key) => `cat /secret/${key} > ${TOKEN_DIR}/${key}`);
+  if (auth === "oauth") copy.push(`ln -sfn ${TOKEN_DIR}/passphrase ${STATE_DIR}/passphrase`);
   const deployment = {
     apiVersion: "apps/v1",
     kind: "Deployment",
@@ -138,25 +163,31 @@ export function kubernetesManifests(
             fsGroup: gid ?? uid,
             seccompProfile: { type: "RuntimeDefault" },
           },
-          initContainers: [{
-            name: "token",
-            image,
-            command: ["sh", "-c", `umask 077 && cat /secret/token > ${TOKEN_DIR}/token`],
-            securityContext: containerSecurity,
-            resources: { limits: { memory: "32Mi", cpu: "100m" } },
-            volumeMounts: [
-              { name: "secret", mountPath: "/secret", readOnly: true },
-              { name: "token", mountPath: TOKEN_DIR },
-            ],
-          }],
+          ...(files.length > 0
+            ? {
+              initContainers: [{
+                name: "token",
+                image,
+                command: ["sh", "-c", ["umask 077", ...copy].join(" && ")],
+                securityContext: containerSecurity,
+                resources: { limits: { memory: "32Mi", cpu: "100m" } },
+                volumeMounts: [
+                  { name: "secret", mountPath: "/secret", readOnly: true },
+                  { name: "token", mountPath: TOKEN_DIR },
+                  ...(auth === "oauth" ? [{ name: "state", mountPath: STATE_DIR }] : []),
+                ],
+              }],
+            }
+            : {}),
           containers: [{
             name: "mcp-run",
             image,
             command: ["mcp-run"],
-            args: serveArgs(server, { ...options, host: "0.0.0.0", port }, [
-              "--token-file",
-              `${TOKEN_DIR}/token`,
-            ]),
+            args: serveArgs(
+              server,
+              { ...options, host: "0.0.0.0", port },
+              authArgs(auth, options, { tokenFile: `${TOKEN_DIR}/token`, stateDir: STATE_DIR }),
+            ),
             ports: [{ name: "http", containerPort: port, protocol: "TCP" }],
             env: [
               { name: "HOME", value: STATE_DIR },
@@ -184,13 +215,15 @@ export function kubernetesManifests(
             { name: "state", persistentVolumeClaim: { claimName: `${name}-state` } },
             { name: "tmp", emptyDir: { medium: "Memory", sizeLimit: "64Mi" } },
             { name: "token", emptyDir: { medium: "Memory", sizeLimit: "1Mi" } },
-            {
-              name: "secret",
-              secret: {
-                secretName: name,
-                items: [{ key: "token", path: "token", mode: 0o440 }],
-              },
-            },
+            ...(files.length > 0
+              ? [{
+                name: "secret",
+                secret: {
+                  secretName: name,
+                  items: files.map((key) => ({ key, path: key, mode: 0o440 })),
+                },
+              }]
+              : []),
             ...grants.volumes,
           ],
         },
@@ -227,13 +260,16 @@ export function kubernetesManifests(
       egress: egressRules(server, options.egressAddresses),
     },
   };
-  const keys = ["token", ...passedNames(server)];
+  const keys = [...files, ...passedNames(server)];
+  const from = (key: string) =>
+    key === "token"
+      ? "--from-file=token=TOKEN_FILE"
+      : key === "passphrase"
+      ? "--from-file=passphrase=PASSPHRASE_FILE"
+      : `--from-literal=${key}=…`;
   return [
     `# mcp-run serve for "${server.name}", written by mcp-run deploy. Create its Secret first:`,
-    `#   kubectl create secret generic ${name} ${
-      keys.map((k) => k === "token" ? "--from-file=token=TOKEN_FILE" : `--from-literal=${k}=…`)
-        .join(" ")
-    }`,
+    `#   kubectl create secret generic ${name} ${keys.map(from).join(" ")}`,
     ...[deployment, service, policy, claim].map((doc) =>
       `---\n${stringify(doc, { aliasDuplicateObjects: false })}`
     ),

@@ -174,3 +174,47 @@ Deno.test("kubernetesManifests() refuses unpinned images, host paths and bad nam
   refuse(serverFixture(), { ...BASE, memory: "1024Mi\nx: y" });
   refuse(serverFixture({ env: ["A-B"] }), BASE);
 });
+
+Deno.test("kubernetesManifests() runs OAuth with the passphrase from the Secret in its state", () => {
+  const yaml = kubernetesManifests(serverFixture({ name: "time" }), {
+    ...BASE,
+    auth: "oauth",
+    publicUrl: "https://mcp.example.com",
+  });
+  const pod = manifests(serverFixture({ name: "time" }), {
+    ...BASE,
+    auth: "oauth",
+    publicUrl: "https://mcp.example.com",
+  }).Deployment.spec.template.spec;
+  assert.deepEqual(pod.containers[0].args.slice(-6), [
+    "--auth",
+    "oauth",
+    "--public-url",
+    "https://mcp.example.com",
+    "--state-dir",
+    "/state",
+  ]);
+  const init = pod.initContainers[0];
+  assert.equal(
+    init.command[2],
+    "umask 077 && cat /secret/passphrase > /run/mcp-run/passphrase && " +
+      "ln -sfn /run/mcp-run/passphrase /state/passphrase",
+  );
+  assert.ok(init.volumeMounts.some((m: Doc) => m.mountPath === "/state"));
+  const secret = pod.volumes.find((v: Doc) => v.name === "secret").secret;
+  assert.deepEqual(secret.items, [{ key: "passphrase", path: "passphrase", mode: 0o440 }]);
+  assert.match(yaml, /--from-file=passphrase=PASSPHRASE_FILE/);
+  assert.doesNotMatch(yaml, /token=TOKEN_FILE|--token-file/);
+});
+
+Deno.test("kubernetesManifests() serves --public with no Secret files and refuses none", () => {
+  const pod = manifests(serverFixture({ name: "docs" }), { ...BASE, public: true, tools: ["a"] })
+    .Deployment.spec.template.spec;
+  assert.deepEqual(pod.containers[0].args.slice(-3), ["--tools", "a", "--public"]);
+  assert.equal(pod.initContainers, undefined);
+  assert.ok(!pod.volumes.some((v: Doc) => v.name === "secret"));
+  assert.throws(
+    () => kubernetesManifests(serverFixture(), { ...BASE, auth: "none" }),
+    /without authentication/,
+  );
+});

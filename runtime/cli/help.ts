@@ -24,6 +24,9 @@ Usage:
   mcp-run serve <server> [-p …] [--host 127.0.0.1] [--port 8808] [--token-file F] …
                                    Serve it over MCP Streamable HTTP, one sandboxed process
                                    per session
+  mcp-run deploy <server> --target systemd|kubernetes|compose [-p …] [--out DIR] [serve options]
+                                   Write a hardened service that serves it (systemd unit,
+                                   Kubernetes manifests or compose file)
   mcp-run install <server> --client C [--scope user|project] [--form deno|launcher|docker] [-p …]
                                    Pull the server and add it to an MCP client's configuration
   mcp-run uninstall <entry> --client C [--scope user|project]
@@ -347,4 +350,45 @@ that does not validate until its permissions are declared; the command then exit
 
 Validates the manifests in a folder and prints the index.json that lets the folder be served
 as a --registry URL: each entry's sha256 is checked when it is loaded.`,
+  deploy: `mcp-run deploy <server> --target systemd|kubernetes|compose [-p NAME=VALUE]…
+               [--out DIR [--force]] [serve options] [--egress-address NAME=CIDR]…
+
+Writes the files that run \`mcp-run serve <server>\` as a hardened service, from the same
+manifest and parameters; without --out, prints them. Never replaces a file without --force.
+  systemd     mcp-run-<server>.service: a dynamic user, read-only system, no home, private
+              /tmp and devices, a system call filter, IPAddressDeny=any with only loopback,
+              the clients and the granted egress allowed, memory and CPU caps, a state folder.
+              mcp-run-<server>-pull.service caches the server before each start: the service
+              runs serve --offline and can reach no registry; the pull runs no server code.
+              (MemoryDenyWriteExecute= is left off: V8's JIT needs it.)
+  kubernetes  mcp-run-<server>.yaml: a Deployment under the restricted pod security standard,
+              a Service, a NetworkPolicy allowing only the granted egress, a claim for state;
+              the token, passphrase and secrets come from a Secret (the file says how).
+  compose     compose.yaml: docker mode's container hardening, the token or passphrase as a
+              compose secret, the port published on 127.0.0.1, a volume for state.
+
+Options:
+  --target T               systemd, kubernetes or compose (required)
+  --out DIR                Write the files into DIR and print the commands that start them
+  --force                  Replace files that exist in DIR
+  --host, --port, --allowed-host, --allowed-origin, --trust-proxy, --session-mode, --tools
+                           Passed on to serve (compose and kubernetes listen on 0.0.0.0)
+  --token-file F           Token mode (the default): systemd loads F as a credential, compose
+                           mounts it as a secret; kubernetes reads the Secret's "token" key
+  --auth oauth --public-url URL
+                           serve's OAuth sign-in; the owner's passphrase file (the one serve
+                           signs in with) becomes a credential (systemd), a secret (compose)
+                           or the Secret's "passphrase" key (kubernetes); OAuth data persists
+                           in the state folder, volume or claim
+  --state-dir DIR          Where the passphrase is here (default
+                           \${XDG_STATE_HOME:-~/.local/state}/mcp-run)
+  --public                 No authentication: only for a server with a tool allowlist
+  --egress-address NAME=CIDR
+                           Addresses you trust for a granted host name (repeatable): systemd's
+                           IPAddressAllow= and a NetworkPolicy filter addresses, not names
+  --client-address ADDR    systemd, beyond loopback: addresses clients connect from
+                           (repeatable; "any" for all); --trust-proxy ones always may
+  --deploy-image IMAGE     compose, kubernetes: the image holding mcp-run (default
+                           mcp-run/mcp-run:0.1.0, built with
+                           docker build -t mcp-run/mcp-run:0.1.0 -f runtime/deploy/Dockerfile .)`,
 };

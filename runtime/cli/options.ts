@@ -72,6 +72,16 @@ export const OPTIONS = {
   "no-probe": { type: "boolean" },
   audit: { type: "string" },
   "audit-content": { type: "boolean" },
+  // deploy (auth, public-url, state-dir and public are serve's too).
+  target: { type: "string" },
+  out: { type: "string" },
+  "deploy-image": { type: "string" },
+  "egress-address": { type: "string", multiple: true },
+  "client-address": { type: "string", multiple: true },
+  auth: { type: "string" },
+  "public-url": { type: "string" },
+  "state-dir": { type: "string" },
+  public: { type: "boolean" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -142,6 +152,11 @@ const COMMAND_OPTIONS: Record<string, readonly string[]> = {
   import: [],
   index: [],
   learn: ["call", "env", "write", "force", "timeout", "no-probe"],
+  deploy: [
+    ...["param", "host", "port", "token-file", "allowed-host", "allowed-origin", "trust-proxy"],
+    ...["session-mode", "tools", "auth", "public-url", "state-dir", "public"],
+    ...["target", "out", "force", "deploy-image", "egress-address", "client-address"],
+  ],
 };
 
 /** How the CLI calls the parser. */

@@ -40,7 +40,7 @@ Deno.test("deployCommand() writes the files, prints the next commands, never ove
       args: ["--target", "compose", "--token-file", token],
       extra: [],
       files: ["compose.yaml"],
-      next: /docker compose -f \S+\/compose\.yaml up -d/,
+      next: /docker compose -p mcp-run-time -f \S+\/compose\.yaml up -d/,
     },
     {
       args: ["--target", "kubernetes", "--deploy-image", "registry.example/mcp-run:0.1.0"],

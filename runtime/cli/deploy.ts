@@ -162,7 +162,20 @@ export async function deployCommand(
     );
   }
   const options = deployOptions(flags, ctx.env, Deno.cwd());
-  const { server } = await resolveFor(ctx, line.rest[0], []);
+  const target = line.rest[0];
+  const { server } = await resolveFor(ctx, target, []);
+  // A manifest file (as the registry tells them apart): the service names it by its path.
+  if (target.includes("/") || /\.jsonc?$/.test(target)) {
+    options.serveTarget = await Deno.realPath(target);
+    ctx.printError(
+      `mcp-run deploy: the service reads the manifest at ${options.serveTarget}` +
+        (options.target === "compose"
+          ? " (its folder is mounted read-only)"
+          : options.target === "systemd"
+          ? ": keep it there, readable by every user"
+          : ": put it at that path in the image"),
+    );
+  }
   let files;
   try {
     files = deploymentFiles(server, options);

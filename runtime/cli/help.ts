@@ -389,6 +389,7 @@ Options:
   --client-address ADDR    systemd, beyond loopback: addresses clients connect from
                            (repeatable; "any" for all); --trust-proxy ones always may
   --deploy-image IMAGE     compose, kubernetes: the image holding mcp-run (default
-                           mcp-run/mcp-run:0.1.0, built with
-                           docker build -t mcp-run/mcp-run:0.1.0 -f runtime/deploy/Dockerfile .)`,
+                           mcp-run/mcp-run:0.1.0, built in mcp-run's repository with
+                           git archive HEAD |
+                             docker build -t mcp-run/mcp-run:0.1.0 -f runtime/deploy/Dockerfile -)`,
 };

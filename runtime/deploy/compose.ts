@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { dirname } from "node:path";
 import { stringify } from "yaml";
 import { parseIpv4, parseIpv6 } from "../policy/net_policy.ts";
 import type { ResolvedServer } from "../policy/resolve.ts";
@@ -150,18 +151,38 @@ export function composeFile(server: ResolvedServer, options: ComposeFileOptions)
     volumes: [
       { type: "volume", source: "state", target: COMPOSE_STATE_DIR },
       ...grantVolumes(server),
+      // A manifest file and the package files beside it, where the service names them.
+      ...(options.serveTarget !== undefined ? [manifestVolume(options.serveTarget)] : []),
     ],
     restart: "unless-stopped",
   };
   const file = {
-    name: `mcp-run-${server.name.toLowerCase().replace(/[^a-z0-9_-]/g, "-")}`,
     services: { "mcp-run": service },
     ...(serviceSecrets.length > 0 ? { secrets } : {}),
     volumes: { state: {} },
   };
+  // No top-level `name:`: docker-compose 1.x refuses it; the project is named on the command.
   return `# compose.yaml: mcp-run serve for "${server.name}", written by mcp-run deploy.\n` +
+    `# Start it: docker compose -p ${composeProject(server.name)} -f compose.yaml up -d\n` +
     `# Secrets are passed by name from the environment docker compose runs in.\n` +
     stringify(escapeInterpolation(file), { lineWidth: 0 });
+}
+
+/**
+ * The compose project a server's deployment runs as: `mcp-run-<server>` in the characters a
+ * project name allows (named with `-p`, which every compose version takes).
+ *
+ * @param serverName The server's name.
+ * @returns The project name.
+ *
+ * @example
+ * ```ts
+ * import { composeProject } from "./compose.ts";
+ * console.log(composeProject("My.Server")); // mcp-run-my-server
+ * ```
+ */
+export function composeProject(serverName: string): string {
+  return `mcp-run-${serverName.toLowerCase().replace(/[^a-z0-9_-]/g, "-")}`;
 }
 
 /** Doubles every `$`, so compose never substitutes variables into a value. */
@@ -231,6 +252,12 @@ function passedNames(server: ResolvedServer): string[] {
   }
   // Values the manifest fixes are set by mcp-run inside the container, as on the host.
   return names.filter((name) => !(name in server.envValues));
+}
+
+function manifestVolume(file: string): Record<string, unknown> {
+  const dir = dirname(file);
+  bindMount(dir, true, [COMPOSE_STATE_DIR]);
+  return { type: "bind", source: dir, target: dir, read_only: true };
 }
 
 function grantVolumes(server: ResolvedServer): Record<string, unknown>[] {

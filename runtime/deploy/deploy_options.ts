@@ -39,6 +39,12 @@ export interface DeployServeOptions {
   public?: boolean;
   /** `--tools` values: the only tools clients see and call. */
   tools?: string[];
+  /**
+   * How the service names its server (default the registry name): the absolute path of a
+   * manifest file, for a server that is not in the registry. The service must be able to read
+   * it there (compose mounts its folder read-only).
+   */
+  serveTarget?: string;
 }
 
 /** How a deployed service authenticates its clients (serve's `--auth`). */
@@ -89,7 +95,7 @@ export function serveArgs(
   if (!Number.isInteger(port) || port < 1 || port > 65535) {
     throw new RangeError(`Cannot deploy on port ${port}: give a port from 1 to 65535`);
   }
-  const args = ["serve", ...targetArgs(server)];
+  const args = ["serve", ...targetArgs(server, options.serveTarget)];
   args.push("--host", checkArg(options.host ?? "127.0.0.1", "--host"), "--port", String(port));
   const repeat = (flag: string, values: string[] = []) => {
     for (const value of values) args.push(flag, checkArg(value, flag));
@@ -107,6 +113,7 @@ export function serveArgs(
  * as {@linkcode serveArgs} passes them.
  *
  * @param server The resolved server (its name and parameters).
+ * @param options `serveTarget`: the manifest path the service names it by, if not its name.
  * @returns The argv, without the program.
  * @throws {RangeError} When the name or a parameter cannot be passed safely.
  *
@@ -121,12 +128,21 @@ export function serveArgs(
  * console.log(pullArgs(server).join(" ")); // pull time
  * ```
  */
-export function pullArgs(server: ResolvedServer): string[] {
-  return ["pull", ...targetArgs(server)];
+export function pullArgs(
+  server: ResolvedServer,
+  options: Pick<DeployServeOptions, "serveTarget"> = {},
+): string[] {
+  return ["pull", ...targetArgs(server, options.serveTarget)];
 }
 
-function targetArgs(server: ResolvedServer): string[] {
-  const args = [checkArg(server.name, "the server name")];
+function targetArgs(server: ResolvedServer, serveTarget?: string): string[] {
+  if (serveTarget !== undefined && !serveTarget.startsWith("/")) {
+    throw new RangeError(
+      `Cannot name the server by "${serveTarget}" in a deployment: give the manifest's ` +
+        `absolute path`,
+    );
+  }
+  const args = [checkArg(serveTarget ?? server.name, "the server name")];
   for (const name of Object.keys(server.params).sort()) {
     if (!SAFE_PARAM_NAME.test(name)) {
       throw new RangeError(`Cannot pass the parameter "${name}": its name is not a plain word`);

@@ -7,7 +7,7 @@
  */
 import { join } from "node:path";
 import type { ResolvedServer } from "../policy/resolve.ts";
-import { composeFile } from "./compose.ts";
+import { composeFile, composeProject } from "./compose.ts";
 import { kubernetesManifests } from "./kubernetes.ts";
 import { systemdPullUnit, systemdUnit, unitName } from "./systemd.ts";
 import type { DeployServeOptions } from "./deploy_options.ts";
@@ -20,7 +20,8 @@ export const DEPLOY_TARGETS: readonly DeployTarget[] = ["systemd", "kubernetes",
 
 /**
  * The image compose and Kubernetes deployments run unless told otherwise: one the user builds
- * from this repository (`docker build -t mcp-run/mcp-run:0.1.0 -f runtime/deploy/Dockerfile .`),
+ * from this repository
+ * (`git archive HEAD | docker build -t mcp-run/mcp-run:0.1.0 -f runtime/deploy/Dockerfile -`),
  * named by mcp-run's version so that it is pinned.
  */
 export const DEFAULT_DEPLOY_IMAGE = "mcp-run/mcp-run:0.1.0";
@@ -107,8 +108,9 @@ export function deploymentFiles(
  * @example
  * ```ts
  * import { deploymentSteps } from "./deployment.ts";
- * const steps = deploymentSteps("compose", [{ name: "compose.yaml", text: "" }], "out");
- * console.log(steps.at(-1)); // docker compose -f out/compose.yaml up -d
+ * const text = "# Start it: docker compose -p mcp-run-time -f compose.yaml up -d\n";
+ * const steps = deploymentSteps("compose", [{ name: "compose.yaml", text }], "out");
+ * console.log(steps.at(-1)); // docker compose -p mcp-run-time -f out/compose.yaml up -d
  * ```
  */
 export function deploymentSteps(
@@ -120,8 +122,8 @@ export function deploymentSteps(
   const paths = files.map((f) => quote(join(dir, f.name)));
   const build = image === undefined || image === DEFAULT_DEPLOY_IMAGE
     ? [
-      `docker build -t ${DEFAULT_DEPLOY_IMAGE} -f runtime/deploy/Dockerfile .   ` +
-      "# in mcp-run's repository",
+      `git archive HEAD | docker build -t ${DEFAULT_DEPLOY_IMAGE} -f runtime/deploy/Dockerfile -` +
+      "   # in mcp-run's repository",
     ]
     : [];
   if (target === "systemd") {
@@ -132,7 +134,10 @@ export function deploymentSteps(
       `sudo systemctl enable --now ${service}`,
     ];
   }
-  if (target === "compose") return [...build, `docker compose -f ${paths[0]} up -d`];
+  if (target === "compose") {
+    const project = /docker compose -p (\S+)/.exec(files[0].text)?.[1] ?? composeProject("server");
+    return [...build, `docker compose -p ${project} -f ${paths[0]} up -d`];
+  }
   const secret = /kubectl create secret generic .*/.exec(files[0].text)?.[0];
   return [
     ...build,

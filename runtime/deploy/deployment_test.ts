@@ -46,9 +46,19 @@ Deno.test("deploymentSteps() names the commands that start each target", () => {
     "--from-literal=API_KEY=…",
     "kubectl apply -f out/mcp-run-time.yaml",
   ]);
-  const compose = deploymentSteps("compose", [{ name: "compose.yaml", text: "" }], "out");
-  assert.match(compose[0], /^docker build -t mcp-run\/mcp-run:\S+ -f runtime\/deploy\/Dockerfile/);
-  assert.equal(compose[1], "docker compose -f out/compose.yaml up -d");
+  const compose = deploymentSteps(
+    "compose",
+    deploymentFiles(server, {
+      target: "compose",
+      tokenFile: "/etc/t",
+    }),
+    "out",
+  );
+  assert.match(
+    compose[0],
+    /^git archive HEAD \| docker build -t mcp-run\/mcp-run:\S+ -f runtime\/deploy\/Dockerfile -/,
+  );
+  assert.equal(compose[1], "docker compose -p mcp-run-time -f out/compose.yaml up -d");
 });
 
 Deno.test("writeDeployment() writes every file or none, and replaces only with force", async () => {

@@ -42,7 +42,21 @@ export {
   composeFile,
   type ComposeFileOptions,
   composeHardening,
+  composeProject,
 } from "./compose.ts";
+
+// Writing a deployment.
+export {
+  DEFAULT_DEPLOY_IMAGE,
+  DEPLOY_TARGETS,
+  type DeploymentFile,
+  deploymentFiles,
+  type DeploymentOptions,
+  deploymentSteps,
+  type DeployTarget,
+  writeDeployment,
+  type WriteDeploymentOptions,
+} from "./deployment.ts";
 
 // Kubernetes.
 export { egressRules, kubernetesManifests, type KubernetesManifestsOptions } from "./kubernetes.ts";

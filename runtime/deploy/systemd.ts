@@ -217,7 +217,7 @@ export function systemdPullUnit(server: ResolvedServer, options: SystemdUnitOpti
     "",
     "[Service]",
     "Type=oneshot",
-    `ExecStart=${[program, ...pullArgs(server)].map(execArg).join(" ")}`,
+    `ExecStart=${[program, ...pullArgs(server, options)].map(execArg).join(" ")}`,
     ...serviceBasics(server, name, options),
     "",
     "# Who and what it may touch",

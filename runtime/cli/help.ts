@@ -365,7 +365,9 @@ manifest and parameters; without --out, prints them. Never replaces a file witho
               a Service, a NetworkPolicy allowing only the granted egress, a claim for state;
               the token, passphrase and secrets come from a Secret (the file says how).
   compose     compose.yaml: docker mode's container hardening, the token or passphrase as a
-              compose secret, the port published on 127.0.0.1, a volume for state.
+              compose secret (outside swarm, the file itself: make it readable by the
+              container's user, chown 1993), the port published on 127.0.0.1, a volume for
+              state. A manifest file's folder is mounted read-only.
 
 Options:
   --target T               systemd, kubernetes or compose (required)

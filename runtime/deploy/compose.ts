@@ -26,7 +26,8 @@ export interface ComposeFileOptions extends DeployServeOptions, Partial<DockerLi
   image: string;
   /**
    * Host path of the bearer token file, mounted as a compose secret (serve binds `0.0.0.0`):
-   * required unless `auth` is `oauth` or `public` is set.
+   * required unless `auth` is `oauth` or `public` is set. Outside swarm a secret is the file
+   * itself, bind-mounted: the container's user (`user`) must be able to read it.
    */
   tokenFile?: string;
   /**

@@ -2,12 +2,18 @@
  * The egress cap for containers, applied for real: a network namespace the test creates (only
  * its loopback, nothing leaves the machine), capped with the plan's own commands, then a bounded
  * transfer measured inside it. The positive control: the same transfer without the cap is many
- * times faster.
+ * times faster. Then docker mode: `serve --egress-rate` sets the cap on the container's own
+ * interface (and only with the option).
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { applyEgressRate, egressRatePlan, parseRate } from "../runtime/sandbox/egress_rate.ts";
-import { ROOT } from "./_helpers.ts";
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import { cli, resultText, ROOT } from "./_helpers.ts";
+import { dockerProblem, IMAGE } from "./_docker.ts";
+import { docker } from "./_deploy_image.ts";
+import { startServe } from "./_serve_cli.ts";
 
 const root = Deno.uid() === 0;
 if (!root) console.error("deploy_egress_rate_test.ts: skipping, namespaces and tc need root");
@@ -99,4 +105,96 @@ Deno.test({
       /Cannot cap egress: nsenter .* failed/,
     );
   },
+});
+
+const dockerMissing = root
+  ? await dockerProblem("deploy_egress_rate_test.ts: docker part skipping")
+  : "not root";
+
+/** The root qdisc of a running container's eth0, as tc shows it. */
+async function containerQdisc(container: string): Promise<string> {
+  const pid = (await docker(["inspect", "--format", "{{.State.Pid}}", container])).trim();
+  const out = await new Deno.Command("nsenter", {
+    args: ["--target", pid, "--net", "--", "tc", "qdisc", "show", "dev", "eth0"],
+    stdout: "piped",
+  }).output();
+  return new TextDecoder().decode(out.stdout);
+}
+
+/** Serves the fixture in docker mode, opens one session, and returns its container's qdisc. */
+async function servedQdisc(extra: string[]): Promise<string> {
+  const served = await startServe([
+    join(ROOT, "tests/testdata/egress_rate/manifest.jsonc"),
+    "--isolation",
+    "docker",
+    "--image",
+    IMAGE,
+    "--network",
+    "bridge",
+    "--port",
+    "0",
+    ...extra,
+  ]);
+  try {
+    const client = new Client({ name: "egress-rate-test", version: "1.0.0" });
+    await client.connect(new StreamableHTTPClientTransport(new URL(served.url)));
+    try {
+      const result = await client.callTool({ name: "echo", arguments: { text: "capped" } });
+      assert.equal(resultText(result), "echo: capped");
+      const names = (await docker([
+        "ps",
+        "--format",
+        "{{.Names}}",
+        "--filter",
+        "name=mcp-run-egress-rate-fixture",
+      ])).trim().split("\n").filter((n) => n !== "");
+      assert.equal(names.length, 1, `containers: ${names.join(", ")}\n${served.stderr()}`);
+      // The cap is set just after the container starts: wait for it, briefly.
+      const deadline = Date.now() + 10_000;
+      let qdisc = await containerQdisc(names[0]);
+      while (extra.length > 0 && !/tbf/.test(qdisc) && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        qdisc = await containerQdisc(names[0]);
+      }
+      return qdisc;
+    } finally {
+      await client.close();
+    }
+  } finally {
+    served.child.kill("SIGTERM");
+    await served.child.status;
+  }
+}
+
+Deno.test({
+  name: "serve --isolation docker --egress-rate caps the container's interface, only when asked",
+  ignore: dockerMissing !== undefined,
+  fn: async () => {
+    // Positive control: without the option the container keeps its default queue.
+    assert.doesNotMatch(await servedQdisc([]), /tbf/);
+    assert.match(await servedQdisc(["--egress-rate", "8mbit"]), /qdisc tbf .*rate 8Mbit/);
+  },
+});
+
+Deno.test("mcp-run refuses --egress-rate without docker, or as a rate it cannot read", async () => {
+  const manifest = join(ROOT, "tests/testdata/egress_rate/manifest.jsonc");
+  const cases: [string[], RegExp][] = [
+    [
+      ["run", manifest, "--egress-rate", "8mbit", "--isolation", "deno"],
+      /needs --isolation docker/,
+    ],
+    [
+      ["run", manifest, "--isolation", "docker", "--egress-rate", "fast"],
+      /Cannot cap egress at "fast"/,
+    ],
+    [
+      ["call", manifest, "echo", "--egress-rate", "8mbit"],
+      /--egress-rate is not an option of call/,
+    ],
+  ];
+  for (const [args, message] of cases) {
+    const r = await cli(args);
+    assert.equal(r.code, 2, `${args.join(" ")}: ${r.stderr}`);
+    assert.match(r.stderr, message);
+  }
 });

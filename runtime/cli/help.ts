@@ -81,6 +81,8 @@ Options:
                            docker: resource limits (default 1024m, 1, 256). Memory caps of
                            every server, natively too, in the config file: { "limits":
                            { "heapMb": 512, "memoryMb": 1024 } }; a manifest may raise them
+      --egress-rate RATE   docker, run/serve: cap what the server's container sends, e.g.
+                           10mbit or 1mbps (tc's token bucket on its interface; needs root)
       --trust              docker: allow a server's declared run/ffi permissions
       --allow-build        pypi: let the pull build source distributions (runs their build
                            code, in the pull container only); default: wheels only

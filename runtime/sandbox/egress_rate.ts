@@ -3,7 +3,8 @@
  * `tbf` queueing discipline) on the root of the container's interface, set from inside its
  * network namespace with `nsenter`, so it shapes what the container sends and nothing else on
  * the host. {@linkcode egressRatePlan} builds the commands (pure); {@linkcode applyEgressRate}
- * runs them; {@linkcode parseRate} reads a rate as users write it.
+ * runs them (docker mode does once a container runs); {@linkcode parseRate} reads a rate as users
+ * write it. No imports: the option parser reads rates without loading docker's modules.
  *
  * @module
  */

@@ -1,4 +1,6 @@
 import assert from "node:assert/strict";
+import { serverFixture } from "../policy/_server_fixture.ts";
+import { dockerLaunchPlan } from "./docker_launch.ts";
 import { egressRatePlan, parseRate } from "./egress_rate.ts";
 
 Deno.test("parseRate() reads bits and tc's bytes per second, and refuses the rest", () => {
@@ -65,4 +67,20 @@ Deno.test("egressRatePlan() refuses values that are not plain", () => {
   }
   assert.throws(() => egressRatePlan(99, { bitsPerSecond: 0 }), RangeError);
   assert.throws(() => egressRatePlan(99, { bitsPerSecond: 8000, burstBytes: 1.5 }), RangeError);
+});
+
+Deno.test("dockerLaunchPlan() carries the egress cap only for a server with network", () => {
+  const options = { cacheRoot: "/c", source: {}, nameSuffix: "s1", egressRate: 8000, user: "1:1" };
+  const networked = serverFixture({ name: "n", net: ["example.com:443"] });
+  assert.equal(dockerLaunchPlan(networked, options).egressRate, 8000);
+  assert.equal(dockerLaunchPlan(serverFixture({ name: "q" }), options).egressRate, undefined);
+  assert.equal(
+    dockerLaunchPlan(networked, { ...options, egressRate: undefined }).egressRate,
+    undefined,
+  );
+  // The host's own interfaces are never shaped.
+  assert.throws(
+    () => dockerLaunchPlan(networked, { ...options, network: "host" }),
+    /Cannot cap the egress of "n" on --network host/,
+  );
 });

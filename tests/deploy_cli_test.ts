@@ -69,10 +69,8 @@ Deno.test("deployCommand() writes the files, prints the next commands, never ove
   const compose = parse(await Deno.readTextFile(join(out, "compose.yaml")));
   assert.deepEqual(compose.secrets, { "mcp-run-token": { file: token } });
   const k8s = parseAllDocuments(await Deno.readTextFile(join(out, "mcp-run-time.yaml")));
-  assert.equal(
-    k8s[0].toJS().spec.template.spec.containers[0].image,
-    "registry.example/mcp-run:0.1.0",
-  );
+  const deployment = k8s.map((doc) => doc.toJS()).find((doc) => doc.kind === "Deployment");
+  assert.equal(deployment.spec.template.spec.containers[0].image, "registry.example/mcp-run:0.1.0");
 });
 
 Deno.test("deployCommand() with --force replaces a link rather than writing through it", async () => {

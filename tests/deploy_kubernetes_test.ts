@@ -76,7 +76,8 @@ Deno.test("kubernetesManifests() writes manifests the official schemas accept", 
     const { ok, report } = await validate(program, kubernetesManifests(server, options));
     assert.ok(ok, `${what}:\n${report}`);
     // Every object was checked, not skipped.
-    for (const kind of ["deployment", "service", "networkpolicy", "persistentvolumeclaim"]) {
+    const kinds = ["deployment", "service", "networkpolicy", "persistentvolumeclaim", "job"];
+    for (const kind of kinds) {
       assert.match(report, new RegExp(`passed for resource ${kind}/`), `${what}: ${kind}`);
     }
   }
@@ -89,12 +90,12 @@ Deno.test("kubernetesManifests() validation refuses a broken manifest (negative 
     // A wrong type, an unknown field, a missing required field.
     good.replace("readOnlyRootFilesystem: true", 'readOnlyRootFilesystem: "yes"'),
     good.replace("automountServiceAccountToken: false", "automountServiceAcountToken: false"),
-    good.replace(/\n {2}selector:\n {4}matchLabels:\n( {6}.*\n){2}/, "\n"),
+    good.replace(/\n {2}selector:\n {4}matchLabels:\n( {6}.*\n)+/, "\n"),
   ];
   for (const yaml of broken) {
     assert.notEqual(yaml, good);
     const { ok, report } = await validate(program, yaml);
     assert.ok(!ok, `accepted:\n${report}`);
-    assert.match(report, /did not validate for resource deployment\//);
+    assert.match(report, /did not validate for resource (deployment|job)\//);
   }
 });

@@ -365,7 +365,8 @@ manifest and parameters; without --out, prints them. Never replaces a file witho
               (MemoryDenyWriteExecute= is left off: V8's JIT needs it.)
   kubernetes  mcp-run-<server>.yaml: a Deployment under the restricted pod security standard,
               a Service, a NetworkPolicy allowing only the granted egress, a claim for state;
-              the token, passphrase and secrets come from a Secret (the file says how).
+              the token, passphrase and secrets come from a Secret (the file says how). Its
+              pods run serve --offline: a Job with its own policy caches the server first.
   compose     compose.yaml: docker mode's container hardening, the token or passphrase as a
               compose secret (outside swarm, the file itself: make it readable by the
               container's user, chown 1993), the port published on 127.0.0.1, a volume for

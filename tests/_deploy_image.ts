@@ -43,9 +43,17 @@ async function modules(dir: string): Promise<string[]> {
 
 /**
  * Builds {@linkcode DEPLOY_TEST_IMAGE} from the checkout's files (tracked and new, as git lists
- * them), offline. Requires `--allow-run=git,flock,cp,deno` and docker.
+ * them), offline, once per process. Requires `--allow-run=git,flock,cp,deno` and docker.
  */
-export async function buildDeployImage(): Promise<void> {
+export function buildDeployImage(): Promise<void> {
+  // Once per test process: every test of a file shares the image.
+  built ??= build();
+  return built;
+}
+
+let built: Promise<void> | undefined;
+
+async function build(): Promise<void> {
   const context = tempDir("mcp-run-deploy-image-");
   try {
     const files = (await run("git", ["ls-files", "-co", "--exclude-standard", "-z"], ROOT))

@@ -147,3 +147,60 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "composeFile() with OAuth puts the passphrase where serve's state root has it",
+  ignore: problem !== undefined,
+  fn: async () => {
+    await buildDeployImage();
+    const dir = tempDir("mcp-run-deploy-oauth-");
+    const state = join(dir, "state");
+    await Deno.mkdir(state);
+    const passphrase = join(state, "passphrase");
+    await Deno.writeTextFile(passphrase, '{"probe":"passphrase-record"}\n', { mode: 0o600 });
+    await Deno.chown(passphrase, 1993, 1993);
+    const written = await cli([
+      "deploy",
+      "time",
+      "--target",
+      "compose",
+      "--auth",
+      "oauth",
+      "--public-url",
+      "https://mcp.example.com",
+      "--state-dir",
+      state,
+      "--deploy-image",
+      DEPLOY_TEST_IMAGE,
+      "--port",
+      String(freePort()),
+      "--out",
+      dir,
+    ], { env: { HOME: dir } });
+    assert.equal(written.code, 0, written.stderr);
+    const project = `mcp-run-deploy-oauth-${Date.now()}`;
+    const compose = [...await composeCommand(), "-p", project, "-f", join(dir, "compose.yaml")];
+    try {
+      // The service's container, with a shell for the serve command: what it would read.
+      const out = await run("flock", [
+        "/tmp/docker.lock",
+        ...compose,
+        "run",
+        "--rm",
+        "--no-deps",
+        "--entrypoint",
+        "sh",
+        "mcp-run",
+        "-c",
+        'read -r line < /state/passphrase && echo "read:$line"; ' +
+        "echo x > /state/probe && echo state-writable",
+      ]);
+      assert.match(out, /read:\{"probe":"passphrase-record"\}/);
+      assert.match(out, /state-writable/);
+    } finally {
+      await run("flock", ["/tmp/docker.lock", ...compose, "down", "-v", "--timeout", "5"])
+        .catch((error) => console.error(error));
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});

@@ -18,6 +18,12 @@
  *   {@linkcode verifyPassphrase}) in a 0600 file ({@linkcode writePassphraseFile}), and
  *   exponential lockout of addresses that keep failing ({@linkcode SignInLockout}).
  *
+ * - The HTTP side, as the bridge's authorizer: {@linkcode openOAuthAuthorizer} answers the
+ *   discovery, authorize (sign-in and consent page, {@linkcode renderConsentPage}), token,
+ *   register and revoke endpoints and checks MCP requests' bearer tokens; clients are kept by a
+ *   {@linkcode ClientStore}, metadata documents fetched by {@linkcode fetchClientMetadata}
+ *   (public addresses only), and sign-in can ask for a TOTP code ({@linkcode TotpVerifier}).
+ *
  * Errors a client should see are {@linkcode OAuthError}s carrying the RFC error code.
  *
  * @example The 401 challenge of an endpoint
@@ -85,3 +91,34 @@ export {
   writePassphraseFile,
 } from "./passphrase.ts";
 export { addressKey, SignInLockout, type SignInLockoutOptions } from "./lockout.ts";
+export { type OAuthAuthorizerOptions, openOAuthAuthorizer } from "./authorization_server.ts";
+export type { AuthorizerClient, RequestAuthorizer } from "../http/_authorizer.ts";
+export {
+  ClientStore,
+  type ClientStoreOptions,
+  type KnownClient,
+  type RegisteredClient,
+} from "./client_store.ts";
+export {
+  fetchClientMetadata,
+  type FetchClientMetadataOptions,
+  isPublicAddress,
+} from "./client_metadata_fetch.ts";
+export {
+  consentCookie,
+  consentCookieName,
+  type ConsentView,
+  escapeHtml,
+  pageResponse,
+  type PageResponseOptions,
+  readConsentCookie,
+  renderConsentPage,
+  renderErrorPage,
+} from "./consent_page.ts";
+export {
+  parseTotpSecret,
+  readTotpFile,
+  totpCode,
+  TotpVerifier,
+  type TotpVerifierOptions,
+} from "./totp.ts";

@@ -157,6 +157,8 @@ export interface AccessGrant {
   scope: string;
   /** Expiry, milliseconds since the epoch. */
   expiresAt: number;
+  /** The token family: one sign-in, stable across refresh rotation (a session principal). */
+  family: string;
 }
 
 /** One sign-in as `mcp-run tokens list` shows it: a token family, without any token. */
@@ -266,7 +268,7 @@ export class TokenService {
         `The access token was issued for "${t.resource}", not this resource; request a token with resource="${resource}"`,
       );
     }
-    return { clientId: t.clientId, scope: t.scope, expiresAt: t.expiresAt };
+    return { clientId: t.clientId, scope: t.scope, expiresAt: t.expiresAt, family: t.family };
   }
 
   /**

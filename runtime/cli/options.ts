@@ -31,6 +31,12 @@ export const OPTIONS = {
   host: { type: "string" },
   port: { type: "string" },
   "token-file": { type: "string" },
+  auth: { type: "string" },
+  "public-url": { type: "string" },
+  "state-dir": { type: "string" },
+  "set-passphrase": { type: "boolean" },
+  public: { type: "boolean" },
+  all: { type: "boolean" },
   "allowed-host": { type: "string", multiple: true },
   "allowed-origin": { type: "string", multiple: true },
   "session-mode": { type: "string" },
@@ -74,16 +80,12 @@ export const OPTIONS = {
   "no-probe": { type: "boolean" },
   audit: { type: "string" },
   "audit-content": { type: "boolean" },
-  // deploy (auth, public-url, state-dir and public are serve's too).
+  // deploy (it takes serve's auth, public-url, state-dir and public too).
   target: { type: "string" },
   out: { type: "string" },
   "deploy-image": { type: "string" },
   "egress-address": { type: "string", multiple: true },
   "client-address": { type: "string", multiple: true },
-  auth: { type: "string" },
-  "public-url": { type: "string" },
-  "state-dir": { type: "string" },
-  public: { type: "boolean" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -106,6 +108,11 @@ const SERVE = [
   "host",
   "port",
   "token-file",
+  "auth",
+  "public-url",
+  "state-dir",
+  "set-passphrase",
+  "public",
   "allowed-host",
   "allowed-origin",
   "session-mode",
@@ -176,6 +183,7 @@ const COMMAND_OPTIONS: Record<string, readonly string[]> = {
     ...["session-mode", "tools", "auth", "public-url", "state-dir", "public"],
     ...["target", "out", "force", "deploy-image", "egress-address", "client-address"],
   ],
+  tokens: ["state-dir", "all"],
 };
 
 /** How the CLI calls the parser. */

@@ -1,0 +1,218 @@
+// Fetching a client ID metadata document without letting the client ID steer the server into
+// its own network (SSRF): https only, public addresses only, pinned, small, quick.
+import { http1Get } from "./_http1_get.ts";
+import { MAX_CLIENT_METADATA_BYTES } from "./registration.ts";
+
+/** Options for {@link fetchClientMetadata}. */
+export interface FetchClientMetadataOptions {
+  /** The whole exchange's time limit, in ms (default 5000). */
+  timeoutMs?: number;
+  /** The largest document accepted, in bytes (default {@linkcode MAX_CLIENT_METADATA_BYTES}). */
+  maxBytes?: number;
+  /**
+   * Resolves a host name to its addresses (default: `Deno.resolveDns`, A and AAAA). Every
+   * address is checked, so a name with one private address is refused as a whole.
+   */
+  resolve?: (hostname: string) => Promise<string[]>;
+}
+
+/**
+ * Fetch a client ID metadata document. The URL must be https; its host name is resolved
+ * once and refused if any address is loopback, private, link-local, unique-local, shared,
+ * multicast, documentation or otherwise reserved (IPv4, IPv6, IPv4-mapped and NAT64 alike);
+ * the TCP connection then goes to the checked address, with TLS verified for the host name, so
+ * a second lookup cannot swap in another address. No credentials or cookies are sent,
+ * redirects are not followed, the answer must be 200 and at most `maxBytes`.
+ *
+ * Requires `--allow-net` for the document's host (and name resolution).
+ *
+ * @param url The client ID, an https URL.
+ * @param options Time limit, size cap and resolver.
+ * @returns The document's text.
+ * @throws {Error} If the URL is not https, its host resolves to a refused address or to
+ *   none, or the exchange fails, times out, or answers other than 200 within the size cap.
+ * @example
+ * ```ts ignore
+ * import { fetchClientMetadata } from "./client_metadata_fetch.ts";
+ * const text = await fetchClientMetadata(new URL("https://claude.ai/oauth/mcp-oauth-client-metadata"));
+ * ```
+ */
+export async function fetchClientMetadata(
+  url: URL,
+  options: FetchClientMetadataOptions = {},
+): Promise<string> {
+  if (url.protocol !== "https:") {
+    throw new Error(`Cannot fetch "${url.href}": client metadata documents must be https`);
+  }
+  const signal = AbortSignal.timeout(options.timeoutMs ?? 5000);
+  const host = url.hostname.replace(/^\[|\]$/g, "");
+  const literal = isIpAddress(host);
+  const addresses = literal
+    ? [host]
+    : await (options.resolve ?? ((name: string) => resolveAll(name, signal)))(host);
+  if (addresses.length === 0) {
+    throw new Error(`Cannot fetch "${url.href}": "${host}" has no address`);
+  }
+  for (const address of addresses) {
+    if (!isPublicAddress(address)) {
+      throw new Error(
+        `Cannot fetch "${url.href}": "${host}" resolves to ${address}, which is not a public address; client metadata documents must be on the public internet`,
+      );
+    }
+  }
+  const port = Number(url.port || 443);
+  const tcp = await connectBefore(signal, addresses[0], port);
+  let conn: Deno.Conn;
+  try {
+    conn = await Deno.startTls(tcp, { hostname: host });
+  } catch (e) {
+    tcp.close();
+    throw new Error(`Cannot fetch "${url.href}": TLS failed: ${(e as Error).message}`, {
+      cause: e,
+    });
+  }
+  try {
+    return await http1Get(conn, url, {
+      maxBodyBytes: options.maxBytes ?? MAX_CLIENT_METADATA_BYTES,
+      signal,
+    });
+  } catch (e) {
+    throw new Error(`Cannot fetch "${url.href}": ${(e as Error).message}`, { cause: e });
+  }
+}
+
+async function connectBefore(
+  signal: AbortSignal,
+  hostname: string,
+  port: number,
+): Promise<Deno.TcpConn> {
+  const pending = Deno.connect({ hostname, port });
+  let onAbort = () => {};
+  const aborted = new Promise<never>((_, reject) => {
+    onAbort = () => reject(new Error(`connecting to ${hostname} timed out`));
+    signal.addEventListener("abort", onAbort, { once: true });
+  });
+  try {
+    return await Promise.race([pending, aborted]);
+  } catch (e) {
+    pending.then((c) => c.close(), () => {});
+    throw e;
+  } finally {
+    signal.removeEventListener("abort", onAbort);
+  }
+}
+
+async function resolveAll(hostname: string, signal: AbortSignal): Promise<string[]> {
+  const settle = async (type: "A" | "AAAA"): Promise<string[]> => {
+    try {
+      return await Deno.resolveDns(hostname, type, { signal });
+    } catch (e) {
+      if (e instanceof Deno.errors.NotFound) return [];
+      throw e;
+    }
+  };
+  const [v4, v6] = await Promise.all([settle("A"), settle("AAAA")]);
+  return [...v4, ...v6];
+}
+
+function isIpAddress(host: string): boolean {
+  return parseIpv4(host) !== null || parseIpv6(host) !== null;
+}
+
+/**
+ * Whether an IP address is a public unicast address a server may fetch from: not loopback,
+ * private (RFC 1918), shared (100.64/10), link-local, unique-local (fc00::/7), multicast,
+ * documentation, benchmarking, 6to4/Teredo, or otherwise reserved. IPv4-mapped (::ffff:a.b.c.d)
+ * and NAT64 (64:ff9b::/96) addresses are judged by their IPv4 address. Anything that does not
+ * parse as an address is not public.
+ *
+ * @param address An IPv4 or IPv6 address (brackets and a zone allowed).
+ * @returns True only for a public unicast address.
+ * @example
+ * ```ts
+ * import { isPublicAddress } from "./client_metadata_fetch.ts";
+ * console.log(isPublicAddress("1.1.1.1"), isPublicAddress("::ffff:127.0.0.1")); // true false
+ * ```
+ */
+export function isPublicAddress(address: string): boolean {
+  const text = address.trim().replace(/^\[|\]$/g, "");
+  if (text.includes("%")) return false; // a zone means a link-local scope
+  const v4 = parseIpv4(text);
+  if (v4) return isPublicV4(v4);
+  const v6 = parseIpv6(text);
+  if (!v6) return false;
+  const zeros = (from: number, to: number) => v6.slice(from, to).every((b) => b === 0);
+  // ::ffff:a.b.c.d (mapped) and 64:ff9b::a.b.c.d (NAT64 well-known prefix): the IPv4 address.
+  if (zeros(0, 10) && v6[10] === 0xff && v6[11] === 0xff) return isPublicV4(v6.slice(12));
+  if (v6[0] === 0 && v6[1] === 0x64 && v6[2] === 0xff && v6[3] === 0x9b && zeros(4, 12)) {
+    return isPublicV4(v6.slice(12));
+  }
+  if ((v6[0] & 0xe0) !== 0x20) return false; // only 2000::/3 is global unicast
+  const word = (i: number) => (v6[i] << 8) | v6[i + 1];
+  if (word(0) === 0x2001 && v6[2] < 0x02) return false; // 2001::/23 IETF protocol assignments
+  if (word(0) === 0x2001 && word(2) === 0x0db8) return false; // documentation
+  if (word(0) === 0x2002) return false; // 6to4
+  if (word(0) === 0x3fff && v6[2] < 0x10) return false; // documentation (3fff::/20)
+  return true;
+}
+
+function isPublicV4(b: Uint8Array | number[]): boolean {
+  const [a, c] = [b[0], b[1]];
+  const in24 = (x: number, y: number, z: number) => a === x && c === y && b[2] === z;
+  return !(
+    a === 0 || a === 10 || a === 127 || a >= 224 || // this, private, loopback, multicast+reserved
+    (a === 100 && c >= 64 && c < 128) || // shared address space
+    (a === 169 && c === 254) || // link-local
+    (a === 172 && c >= 16 && c < 32) ||
+    (a === 192 && c === 168) ||
+    (a === 198 && (c === 18 || c === 19)) || // benchmarking
+    in24(192, 0, 0) || in24(192, 0, 2) || in24(192, 88, 99) || // IETF, TEST-NET-1, 6to4 relay
+    in24(198, 51, 100) || in24(203, 0, 113) // TEST-NET-2 and -3
+  );
+}
+
+function parseIpv4(text: string): number[] | null {
+  const parts = text.split(".");
+  if (parts.length !== 4 || !parts.every((p) => /^(0|[1-9]\d{0,2})$/.test(p))) return null;
+  const bytes = parts.map(Number);
+  return bytes.every((n) => n <= 255) ? bytes : null;
+}
+
+function parseIpv6(text: string): Uint8Array | null {
+  if (!/^[0-9a-fA-F:.]+$/.test(text) || !text.includes(":")) return null;
+  let groups: string[] = [];
+  const halves = text.split("::");
+  if (halves.length > 2) return null;
+  const split = (s: string) => (s === "" ? [] : s.split(":"));
+  const head = split(halves[0]);
+  const tail = halves.length === 2 ? split(halves[1]) : [];
+  const expand = (list: string[]): string[] | null => {
+    const last = list.at(-1);
+    if (last?.includes(".")) {
+      const v4 = parseIpv4(last);
+      if (!v4) return null;
+      return [
+        ...list.slice(0, -1),
+        ((v4[0] << 8) | v4[1]).toString(16),
+        ((v4[2] << 8) | v4[3]).toString(16),
+      ];
+    }
+    return list;
+  };
+  const h = halves.length === 2 ? head : expand(head);
+  const t = halves.length === 2 ? expand(tail) : [];
+  if (!h || !t) return null;
+  if (halves.length === 2) {
+    const fill = 8 - h.length - t.length;
+    if (fill < 1) return null;
+    groups = [...h, ...Array(fill).fill("0"), ...t];
+  } else groups = h;
+  if (groups.length !== 8 || !groups.every((g) => /^[0-9a-fA-F]{1,4}$/.test(g))) return null;
+  const bytes = new Uint8Array(16);
+  groups.forEach((g, i) => {
+    const v = parseInt(g, 16);
+    bytes[2 * i] = v >> 8;
+    bytes[2 * i + 1] = v & 0xff;
+  });
+  return bytes;
+}

@@ -1,0 +1,239 @@
+// The OAuth clients the authorization server knows: dynamically registered ones, persisted in
+// clients.json, and clients identified by a metadata document URL, fetched and cached.
+import { updateFile } from "../clients/_atomic_file.ts";
+import { randomToken } from "./_bytes.ts";
+import { OAuthError } from "./oauth_error.ts";
+import {
+  checkClientIdUrl,
+  type ClientMetadata,
+  parseClientMetadataDocument,
+} from "./registration.ts";
+
+/** A dynamically registered client: what the registration response returns (RFC 7591 §3.2.1). */
+export interface RegisteredClient extends ClientMetadata {
+  /** The issued client identifier. */
+  client_id: string;
+  /** When it was issued, seconds since the epoch. */
+  client_id_issued_at: number;
+}
+
+/** A client as the authorization endpoint shows and checks it. */
+export interface KnownClient {
+  /** The client identifier. */
+  clientId: string;
+  /** Its validated metadata. */
+  metadata: ClientMetadata;
+  /**
+   * `registered`: registered dynamically, so its name is unverified; `document`: a client ID
+   * metadata document, vouched for by the host that serves it.
+   */
+  source: "registered" | "document";
+}
+
+/** Options for {@link ClientStore}. */
+export interface ClientStoreOptions {
+  /** Fetches a client ID metadata document (e.g. {@linkcode fetchClientMetadata}). */
+  fetchDocument: (url: URL) => Promise<string>;
+  /** The most registered clients kept; unused, then least recently used, go first (default 500). */
+  maxClients?: number;
+  /** How long a fetched metadata document is trusted, in ms (default 5 min, at most 1 day). */
+  documentTtlMs?: number;
+  /** The most metadata documents cached (default 100). */
+  maxDocuments?: number;
+  /** The clock (default `Date.now`). */
+  now?: () => number;
+}
+
+interface StoredClient {
+  client: RegisteredClient;
+  lastUsedAt: number;
+  /** Whether the client ever obtained tokens; such clients are evicted last. */
+  used?: boolean;
+}
+
+interface ClientFile {
+  version: 1;
+  clients: StoredClient[];
+}
+
+/**
+ * The known clients of one server. Registrations are written to a JSON file (mode 0600,
+ * atomic, under a lock) and bounded in number, so anonymous registration cannot fill the disk;
+ * when full, the oldest client that never obtained tokens is forgotten (the least recently used
+ * one if all did), so anonymous registrations cannot push out the owner's clients. Client IDs
+ * that are https URLs are resolved by fetching their metadata document, cached for a bounded
+ * time.
+ *
+ * Requires `--allow-read` and `--allow-write` on the file's folder.
+ *
+ * @example
+ * ```ts ignore
+ * import { ClientStore } from "./client_store.ts";
+ * import { fetchClientMetadata } from "./client_metadata_fetch.ts";
+ * const clients = new ClientStore("/var/lib/mcp-run/serve/docs/clients.json", {
+ *   fetchDocument: (url) => fetchClientMetadata(url),
+ * });
+ * ```
+ */
+export class ClientStore {
+  #file: string;
+  #fetch: (url: URL) => Promise<string>;
+  #maxClients: number;
+  #ttl: number;
+  #maxDocuments: number;
+  #now: () => number;
+  #documents = new Map<string, { metadata: ClientMetadata; expiresAt: number }>();
+
+  /**
+   * Use `file`; it is created on the first registration.
+   *
+   * @param file The clients.json file.
+   * @param options The document fetcher, bounds and clock.
+   * @throws {RangeError} If a bound is below 1 or the TTL is negative or over a day.
+   */
+  constructor(file: string, options: ClientStoreOptions) {
+    this.#file = file;
+    this.#fetch = options.fetchDocument;
+    this.#maxClients = options.maxClients ?? 500;
+    this.#ttl = options.documentTtlMs ?? 5 * 60_000;
+    this.#maxDocuments = options.maxDocuments ?? 100;
+    this.#now = options.now ?? Date.now;
+    if (!(this.#maxClients >= 1) || !(this.#maxDocuments >= 1)) {
+      throw new RangeError("Cannot keep fewer than 1 client or document: give at least 1");
+    }
+    if (!(this.#ttl >= 0 && this.#ttl <= 24 * 60 * 60_000)) {
+      throw new RangeError(
+        `Cannot cache client metadata documents for ${this.#ttl} ms: give 0 to 86400000`,
+      );
+    }
+  }
+
+  /**
+   * Register a client (RFC 7591) under a new random client ID.
+   *
+   * @param metadata The validated metadata ({@linkcode parseRegistrationRequest}).
+   * @returns The registration, as the response returns it.
+   * @throws {SyntaxError} If the file is not a clients file.
+   */
+  async register(metadata: ClientMetadata): Promise<RegisteredClient> {
+    const now = this.#now();
+    const client: RegisteredClient = {
+      ...metadata,
+      client_id: `mcpr_client_${randomToken(16)}`,
+      client_id_issued_at: Math.floor(now / 1000),
+    };
+    await this.#edit((clients) => {
+      // Keep clients that obtained tokens before ones that never did, newest first, so a flood
+      // of anonymous registrations evicts only other unused registrations.
+      const kept = [...clients]
+        .sort((a, b) =>
+          Number(b.used ?? false) - Number(a.used ?? false) || b.lastUsedAt - a.lastUsedAt
+        )
+        .slice(0, this.#maxClients - 1);
+      return [...kept, { client, lastUsedAt: now }];
+    });
+    return client;
+  }
+
+  /**
+   * Find a client: a registered one by ID, or, for an https client ID, by fetching and
+   * validating its metadata document (cached).
+   *
+   * @param clientId The `client_id` parameter.
+   * @returns The client, or undefined if no such client is registered.
+   * @throws {OAuthError} `invalid_client` if the client ID is a URL whose document cannot be
+   *   fetched or is not acceptable.
+   * @throws {SyntaxError} If the file is not a clients file.
+   */
+  async find(clientId: string): Promise<KnownClient | undefined> {
+    if (clientId.startsWith("https:")) {
+      return { clientId, metadata: await this.#document(clientId), source: "document" };
+    }
+    const stored = (await this.#read()).find((c) => c.client.client_id === clientId);
+    if (!stored) return undefined;
+    const { client_id: _, client_id_issued_at: __, ...metadata } = stored.client;
+    return { clientId, metadata, source: "registered" };
+  }
+
+  /**
+   * Record that a registered client obtained tokens, so it is evicted last.
+   *
+   * @param clientId The client ID.
+   * @returns Once written (nothing is written for unknown or document clients).
+   * @throws {SyntaxError} If the file is not a clients file.
+   */
+  async markUsed(clientId: string): Promise<void> {
+    if (clientId.startsWith("https:")) return;
+    if (!(await this.#read()).some((c) => c.client.client_id === clientId)) return;
+    const now = this.#now();
+    await this.#edit((clients) =>
+      clients.map((c) =>
+        c.client.client_id === clientId ? { ...c, lastUsedAt: now, used: true } : c
+      )
+    );
+  }
+
+  async #document(clientId: string): Promise<ClientMetadata> {
+    const now = this.#now();
+    const cached = this.#documents.get(clientId);
+    if (cached && cached.expiresAt > now) return cached.metadata;
+    const url = checkClientIdUrl(clientId);
+    let body: string;
+    try {
+      body = await this.#fetch(url);
+    } catch (cause) {
+      throw new OAuthError(
+        "invalid_client",
+        `Cannot fetch the client metadata document "${clientId}": ${
+          cause instanceof Error ? cause.message : String(cause)
+        }`,
+        { cause },
+      );
+    }
+    const metadata = parseClientMetadataDocument(clientId, body);
+    this.#documents.delete(clientId);
+    this.#documents.set(clientId, { metadata, expiresAt: now + this.#ttl });
+    while (this.#documents.size > this.#maxDocuments) {
+      this.#documents.delete(this.#documents.keys().next().value!);
+    }
+    return metadata;
+  }
+
+  async #read(): Promise<StoredClient[]> {
+    let text: string;
+    try {
+      text = await Deno.readTextFile(this.#file);
+    } catch (e) {
+      if (e instanceof Deno.errors.NotFound) return [];
+      throw e;
+    }
+    return this.#parse(text).clients;
+  }
+
+  async #edit(change: (clients: StoredClient[]) => StoredClient[]): Promise<void> {
+    await updateFile(this.#file, (text) => {
+      const clients = text === null ? [] : this.#parse(text).clients;
+      const file: ClientFile = { version: 1, clients: change(clients) };
+      return JSON.stringify(file) + "\n";
+    }, { mode: 0o600, forceMode: true, backup: false });
+  }
+
+  #parse(text: string): ClientFile {
+    let data: unknown;
+    try {
+      data = JSON.parse(text);
+    } catch (cause) {
+      throw new SyntaxError(
+        `Cannot read the clients file "${this.#file}": it is not JSON; delete it (clients register again)`,
+        { cause },
+      );
+    }
+    const file = data as Partial<ClientFile> | null;
+    if (file?.version !== 1 || !Array.isArray(file.clients)) {
+      throw new SyntaxError(
+        `Cannot read the clients file "${this.#file}": it is not a version 1 clients file; delete it (clients register again)`,
+      );
+    }
+    return file as ClientFile;
+  }
+}

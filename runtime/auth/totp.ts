@@ -1,0 +1,178 @@
+// Time-based one-time passwords (RFC 6238: HMAC-SHA-1, 6 digits, 30 s steps), the optional
+// second factor of the owner's sign-in, with replay of a used code refused.
+import { equalText } from "./_bytes.ts";
+
+const STEP_SECONDS = 30;
+const DIGITS = 6;
+const BASE32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+
+/**
+ * Decode a TOTP secret as authenticator apps show it: base32 (RFC 4648, case, spaces and
+ * padding ignored), or an `otpauth://totp/…?secret=…` URI.
+ *
+ * @param text The secret, e.g. the content of the TOTP file.
+ * @returns The secret's bytes.
+ * @throws {SyntaxError} If the text is not base32 or an otpauth URI with a secret, or the secret
+ *   is shorter than 10 bytes (80 bits, RFC 4226 §4's minimum).
+ * @example
+ * ```ts
+ * import { parseTotpSecret } from "./totp.ts";
+ * console.log(parseTotpSecret("GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ").length); // 20
+ * ```
+ */
+export function parseTotpSecret(text: string): Uint8Array {
+  let secret = text.trim();
+  if (/^otpauth:/i.test(secret)) {
+    const url = URL.canParse(secret) ? new URL(secret) : null;
+    const algorithm = url?.searchParams.get("algorithm");
+    if (
+      !url || url.host.toLowerCase() !== "totp" || (algorithm && algorithm.toUpperCase() !== "SHA1")
+    ) {
+      throw new SyntaxError(
+        "Cannot read the TOTP secret: the otpauth URI is not a SHA1 totp URI; give the base32 secret instead",
+      );
+    }
+    secret = url.searchParams.get("secret") ?? "";
+  }
+  const clean = secret.replace(/[\s=]/g, "").toUpperCase();
+  let bits = 0;
+  let value = 0;
+  const out: number[] = [];
+  for (const c of clean) {
+    const v = BASE32.indexOf(c);
+    if (v < 0) {
+      throw new SyntaxError(
+        "Cannot read the TOTP secret: it is not base32 (letters A-Z and digits 2-7); copy it again from the authenticator setup",
+      );
+    }
+    value = (value << 5) | v;
+    bits += 5;
+    if (bits >= 8) {
+      out.push((value >>> (bits - 8)) & 0xff);
+      bits -= 8;
+    }
+  }
+  if (out.length < 10) {
+    throw new SyntaxError(
+      "Cannot use the TOTP secret: it is shorter than 80 bits; generate a new one of at least 16 base32 characters",
+    );
+  }
+  return Uint8Array.from(out);
+}
+
+/**
+ * Compute the TOTP code of a time (RFC 6238 with HMAC-SHA-1, 6 digits, 30 s steps).
+ *
+ * @param secret The shared secret.
+ * @param timeMs The time, milliseconds since the epoch.
+ * @returns The 6-digit code, zero-padded.
+ * @example
+ * ```ts
+ * import { totpCode } from "./totp.ts";
+ * const secret = new TextEncoder().encode("12345678901234567890");
+ * console.log(await totpCode(secret, 59_000)); // 287082
+ * ```
+ */
+export async function totpCode(secret: Uint8Array, timeMs: number): Promise<string> {
+  return await hotp(secret, Math.floor(timeMs / 1000 / STEP_SECONDS));
+}
+
+async function hotp(secret: Uint8Array, counter: number): Promise<string> {
+  const key = await crypto.subtle.importKey(
+    "raw",
+    secret as Uint8Array<ArrayBuffer>,
+    { name: "HMAC", hash: "SHA-1" },
+    false,
+    ["sign"],
+  );
+  const message = new DataView(new ArrayBuffer(8));
+  message.setUint32(0, Math.floor(counter / 2 ** 32));
+  message.setUint32(4, counter >>> 0);
+  const mac = new Uint8Array(await crypto.subtle.sign("HMAC", key, message.buffer));
+  const offset = mac[mac.length - 1] & 0x0f;
+  const binary = ((mac[offset] & 0x7f) << 24) | (mac[offset + 1] << 16) |
+    (mac[offset + 2] << 8) | mac[offset + 3];
+  return String(binary % 10 ** DIGITS).padStart(DIGITS, "0");
+}
+
+/** Options for {@link TotpVerifier}. */
+export interface TotpVerifierOptions {
+  /** The clock (default `Date.now`). */
+  now?: () => number;
+}
+
+/**
+ * Check TOTP codes, accepting the current 30 s step and one step either side (clock drift), and
+ * refusing any code of a step at or before the last accepted one, so a code seen over a
+ * shoulder or in a log cannot be used again.
+ *
+ * @example
+ * ```ts
+ * import { totpCode, TotpVerifier } from "./totp.ts";
+ * const secret = new TextEncoder().encode("12345678901234567890");
+ * const verifier = new TotpVerifier({ now: () => 59_000 });
+ * const code = await totpCode(secret, 59_000);
+ * console.log(await verifier.verify(secret, code)); // true
+ * console.log(await verifier.verify(secret, code)); // false: already used
+ * ```
+ */
+export class TotpVerifier {
+  #now: () => number;
+  #lastStep = -Infinity;
+
+  /**
+   * Create a verifier that has accepted no code yet.
+   *
+   * @param options The clock.
+   */
+  constructor(options: TotpVerifierOptions = {}) {
+    this.#now = options.now ?? Date.now;
+  }
+
+  /**
+   * Check a code typed at sign-in; an accepted code is spent.
+   *
+   * @param secret The shared secret.
+   * @param code The code as typed (spaces ignored).
+   * @returns True if the code is valid now and was not used before.
+   */
+  async verify(secret: Uint8Array, code: string): Promise<boolean> {
+    const typed = code.replace(/\s/g, "");
+    if (!/^\d{6}$/.test(typed)) return false;
+    const step = Math.floor(this.#now() / 1000 / STEP_SECONDS);
+    let matched: number | null = null;
+    for (const s of [step - 1, step, step + 1]) {
+      // Every candidate is computed and compared, whichever matches.
+      if (equalText(await hotp(secret, s), typed) && matched === null) matched = s;
+    }
+    if (matched === null || matched <= this.#lastStep) return false;
+    this.#lastStep = matched;
+    return true;
+  }
+}
+
+/**
+ * Read the TOTP secret file (base32 or an otpauth URI, mode 0600).
+ *
+ * Requires `--allow-read` on the file.
+ *
+ * @param file The file.
+ * @returns The secret's bytes.
+ * @throws {Deno.errors.NotFound} If the file does not exist.
+ * @throws {SyntaxError} If it does not hold a usable secret.
+ * @example
+ * ```ts ignore
+ * import { readTotpFile } from "./totp.ts";
+ * const secret = await readTotpFile("/home/me/.local/state/mcp-run/totp");
+ * ```
+ */
+export async function readTotpFile(file: string): Promise<Uint8Array> {
+  try {
+    return parseTotpSecret(await Deno.readTextFile(file));
+  } catch (e) {
+    if (e instanceof SyntaxError) {
+      throw new SyntaxError(`Cannot read the TOTP file "${file}": ${e.message}`, { cause: e });
+    }
+    throw e;
+  }
+}

@@ -1,0 +1,65 @@
+import assert from "node:assert/strict";
+import { parseTotpSecret, readTotpFile, totpCode, TotpVerifier } from "./totp.ts";
+
+// RFC 6238 appendix B, SHA-1 seed; the expected codes are the last 6 of the RFC's 8 digits.
+const SEED = new TextEncoder().encode("12345678901234567890");
+const VECTORS: [number, string][] = [
+  [59, "287082"],
+  [1111111109, "081804"],
+  [1111111111, "050471"],
+  [1234567890, "005924"],
+  [2000000000, "279037"],
+  [20000000000, "353130"],
+];
+
+Deno.test("totpCode() matches the RFC 6238 SHA-1 test vectors", async () => {
+  for (const [seconds, code] of VECTORS) {
+    assert.equal(await totpCode(SEED, seconds * 1000), code, `at ${seconds} s`);
+  }
+});
+
+Deno.test("parseTotpSecret() reads base32 and otpauth URIs, refuses anything else", () => {
+  const b32 = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"; // base32 of the RFC seed
+  assert.deepEqual(parseTotpSecret(b32), SEED);
+  assert.deepEqual(parseTotpSecret("gezd gnbv gy3t qojq gezd gnbv gy3t qojq\n"), SEED);
+  assert.deepEqual(parseTotpSecret(`otpauth://totp/mcp-run:owner?secret=${b32}&issuer=x`), SEED);
+  for (
+    const bad of [
+      "not base32!",
+      "GEZDGNBV", // 40 bits
+      `otpauth://hotp/x?secret=${b32}`,
+      `otpauth://totp/x?secret=${b32}&algorithm=SHA256`,
+      "otpauth://totp/x",
+    ]
+  ) {
+    assert.throws(() => parseTotpSecret(bad), SyntaxError, bad);
+  }
+});
+
+Deno.test("TotpVerifier.verify() accepts ±1 step and refuses replay and older codes", async () => {
+  let now = 1111111111_000;
+  const verifier = new TotpVerifier({ now: () => now });
+  assert.equal(await verifier.verify(SEED, "000000"), false);
+  assert.equal(await verifier.verify(SEED, "12a456"), false);
+  const previous = await totpCode(SEED, now - 30_000);
+  const current = await totpCode(SEED, now);
+  assert.equal(await verifier.verify(SEED, current.slice(0, 3) + " " + current.slice(3)), true);
+  assert.equal(await verifier.verify(SEED, current), false, "replayed code");
+  assert.equal(await verifier.verify(SEED, previous), false, "older than the last used");
+  now += 30_000;
+  assert.equal(await verifier.verify(SEED, await totpCode(SEED, now + 30_000)), true, "+1 step");
+  now += 120_000;
+  assert.equal(await verifier.verify(SEED, await totpCode(SEED, now - 60_000)), false, "too old");
+});
+
+Deno.test("readTotpFile() names the file when it holds no secret", async () => {
+  const file = await Deno.makeTempFile();
+  try {
+    await Deno.writeTextFile(file, "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ\n");
+    assert.deepEqual(await readTotpFile(file), SEED);
+    await Deno.writeTextFile(file, "nope");
+    await assert.rejects(readTotpFile(file), (e: Error) => e.message.includes(file));
+  } finally {
+    await Deno.remove(file);
+  }
+});

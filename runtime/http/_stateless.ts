@@ -1,0 +1,328 @@
+/**
+ * Stateless requests (protocol 2026-07-28): each POST is self-contained, so it is served by a
+ * server process that outlives it. Each principal (the credential a request was admitted with)
+ * gets its own process, started on its first request, initialized once by the bridge (as a
+ * legacy client with no client capabilities), shared by that principal's requests and ended
+ * after the idle timeout; in `shared` session mode the bridge's one process serves them all.
+ * Requests of different principals never reach the same process, so no state a server keeps
+ * (in memory, in its files) crosses from one principal to another.
+ *
+ * A request is one exchange on a temporary link of that process (`_exchange.ts`). Its answer is one JSON body, or, when
+ * the client asked for progress (a progress token) or log messages (`_meta` logLevel), an event
+ * stream scoped to the request: those notifications, then the answer. A client that goes away
+ * (or closes that stream) cancels the request on the server. Server requests (sampling,
+ * elicitation, roots) get an error: a stateless client takes none. `server/discover` is
+ * answered from the server's `initialize`; `subscriptions/listen` opens a long-lived link
+ * (`_listen.ts`); `initialize` belongs to the legacy generation and is refused here.
+ *
+ * @module
+ */
+import { BridgeErrorCode, type Message, type RequestId } from "./_messages.ts";
+import type { Upstream } from "./_upstream.ts";
+import {
+  type Entry,
+  exchange,
+  type ExchangeHooks,
+  initializeRequest,
+  notificationsWanted,
+} from "./_exchange.ts";
+import { filterOf, listen, type SubscriptionFilter } from "./_listen.ts";
+import { type HeaderParam, headerParamsOf, paramHeaderMismatch } from "./_param_headers.ts";
+import {
+  checkModernRequest,
+  discoverResultOf,
+  legacyMessageOf,
+  modernError,
+  ModernErrorCode,
+  modernResultOf,
+} from "./_protocol_era.ts";
+
+/** Options for {@linkcode StatelessServers}. */
+export interface StatelessServersOptions {
+  /** Starts a server for one principal (not yet running: it starts on its first message). */
+  start: () => Upstream;
+  /** Ends a server started by `start`. */
+  end: (upstream: Upstream) => void;
+  /** In `shared` session mode: the one shared server, instead of one per principal. */
+  shared?: () => Upstream;
+  /** Whether another server process may be started now (the bridge's session budget). */
+  canStart: () => boolean;
+  /** A principal's server with no request for this long is ended (ms). */
+  idleTimeoutMs: number;
+}
+
+/** Longest time a server's tool list is trusted for header checks without a change notice (ms). */
+const TOOLS_MAX_AGE_MS = 60_000;
+
+/** Most subscriptions one principal may hold open. */
+const MAX_LISTENERS = 8;
+
+/** The server processes of stateless requests, one per principal. */
+export class StatelessServers {
+  readonly #options: StatelessServersOptions;
+  readonly #entries = new Map<string, Entry>();
+  readonly #closing = new AbortController();
+  readonly #sharedInit = new WeakMap<Upstream, Entry>();
+
+  /** @param options How servers start and end, and the budget. */
+  constructor(options: StatelessServersOptions) {
+    this.#options = options;
+  }
+
+  /** Server processes held for principals. */
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  /**
+   * Serves one modern POST.
+   *
+   * @param principal The key of the credential it was admitted with.
+   * @param headers The request headers (mirrored values are checked against the body).
+   * @param version The `MCP-Protocol-Version` header.
+   * @param body The parsed body.
+   * @param hooks Cancellation and in-flight counting.
+   * @returns The HTTP response: one JSON body or a request-scoped event stream, 202 for a
+   *   notification, or a 4xx/5xx.
+   */
+  async serve(
+    principal: string,
+    headers: Headers,
+    version: string,
+    body: unknown,
+    hooks: ExchangeHooks = {},
+  ): Promise<Response> {
+    const checked = checkModernRequest(headers, version, body);
+    if (checked instanceof Response) return checked;
+    const message = checked;
+    // No client notification is defined on this transport: accepted and dropped.
+    if (message.id === undefined || message.id === null) return new Response(null, { status: 202 });
+    const id = message.id;
+    if (message.method === "initialize") {
+      return modernError(
+        400,
+        id,
+        ModernErrorCode.InvalidRequest,
+        `initialize is not part of protocol ${version}: send it without an MCP-Protocol-Version header to open a 2025-11-25 session, or send requests directly`,
+      );
+    }
+    const listening = message.method === "subscriptions/listen";
+    const filter = listening ? filterOf(message.params) : undefined;
+    if (typeof filter === "string") {
+      return modernError(400, id, -32602, `Invalid params: ${filter}`);
+    }
+    const entry = this.#entry(principal);
+    if (entry === undefined) {
+      return modernError(
+        503,
+        id,
+        BridgeErrorCode.ServerUnavailable,
+        "Too many sessions: try again later",
+        { "Retry-After": "5" },
+      );
+    }
+    if (filter !== undefined) return this.#listen(entry, id, filter, hooks);
+    entry.active++;
+    entry.lastActivity = Date.now();
+    const settled = () => {
+      entry.active--;
+      entry.lastActivity = Date.now();
+    };
+    const final = (answer: Message): Record<string, unknown> => {
+      if (answer.error !== undefined) return { jsonrpc: "2.0", id, error: answer.error };
+      const result = message.method === "server/discover"
+        ? discoverResultOf(entry.init)
+        : answer.result;
+      return {
+        jsonrpc: "2.0",
+        id,
+        result: modernResultOf(message.method!, result, entry.init?.serverInfo),
+      };
+    };
+    if (message.method === "tools/call") {
+      let mismatch: string | undefined;
+      try {
+        mismatch = await this.#paramHeaderMismatch(entry, headers, message, hooks);
+      } catch (error) {
+        settled();
+        throw error;
+      }
+      if (mismatch !== undefined) {
+        settled();
+        return modernError(400, id, ModernErrorCode.HeaderMismatch, `Header mismatch: ${mismatch}`);
+      }
+    }
+    const relay = notificationsWanted(message, headers);
+    if (relay === undefined) {
+      let answer: Message;
+      try {
+        answer = await exchange(entry, legacyMessageOf(message), {
+          ...hooks,
+          shutdown: this.#closing.signal,
+        });
+      } finally {
+        settled();
+      }
+      if (hooks.signal?.aborted) return new Response(null, { status: 499 });
+      return Response.json(final(answer));
+    }
+    // An event stream scoped to the request: its notifications, then its answer.
+    const cancel = new AbortController();
+    hooks.signal?.addEventListener("abort", () => cancel.abort(), { once: true });
+    const encoder = new TextEncoder();
+    let out!: ReadableStreamDefaultController<Uint8Array>;
+    const write = (event: unknown) => {
+      try {
+        out.enqueue(encoder.encode(`event: message\ndata: ${JSON.stringify(event)}\n\n`));
+      } catch { /* the client went away */ }
+    };
+    const events = new ReadableStream<Uint8Array>({
+      start: (controller) => {
+        out = controller;
+      },
+      // Closing the stream cancels the request (2026-07-28): the server is told.
+      cancel: () => cancel.abort(),
+    });
+    exchange(entry, legacyMessageOf(message), {
+      signal: cancel.signal,
+      inflight: hooks.inflight,
+      shutdown: this.#closing.signal,
+      notify: (note) => {
+        if (relay(note)) write(note);
+      },
+    }).then((answer) => {
+      if (!cancel.signal.aborted) write(final(answer));
+      try {
+        out.close();
+      } catch { /* cancelled by the client */ }
+    }).finally(settled);
+    return new Response(events, {
+      headers: {
+        "content-type": "text/event-stream",
+        "cache-control": "no-cache, no-transform",
+        "x-accel-buffering": "no",
+      },
+    });
+  }
+
+  /**
+   * Checks a call's `Mcp-Param-*` headers against the tool's `x-mcp-header` parameters. The
+   * tools are listed once per server (by the bridge, through the guard) and listed again after
+   * the server says they changed, or after {@linkcode TOOLS_MAX_AGE_MS}.
+   */
+  async #paramHeaderMismatch(
+    entry: Entry,
+    headers: Headers,
+    message: Message,
+    hooks: ExchangeHooks,
+  ): Promise<string | undefined> {
+    if (entry.tools === undefined || Date.now() - entry.tools.at > TOOLS_MAX_AGE_MS) {
+      const byName = new Map<string, HeaderParam[] | undefined>();
+      let cursor: unknown;
+      for (let page = 0; page < 20; page++) {
+        const answer = await exchange(entry, {
+          jsonrpc: "2.0",
+          id: "mcp-run-tools-list",
+          method: "tools/list",
+          params: typeof cursor === "string" ? { cursor } : {},
+        }, { signal: hooks.signal, inflight: hooks.inflight, shutdown: this.#closing.signal });
+        const result = answer.result as { tools?: unknown; nextCursor?: unknown } | undefined;
+        if (answer.error !== undefined || !Array.isArray(result?.tools)) break;
+        for (const tool of result.tools as { name?: unknown; inputSchema?: unknown }[]) {
+          if (typeof tool?.name === "string") {
+            byName.set(tool.name, headerParamsOf(tool.inputSchema));
+          }
+        }
+        cursor = result.nextCursor;
+        if (typeof cursor !== "string") break;
+      }
+      entry.tools = { at: Date.now(), byName };
+    }
+    const params = entry.tools.byName.get(String(message.params?.name));
+    // An unknown tool is the server's to refuse; an invalid one no conforming client calls.
+    if (params === undefined || params.length === 0) return undefined;
+    return paramHeaderMismatch(headers, params, message.params?.arguments);
+  }
+
+  #listen(
+    entry: Entry,
+    id: RequestId,
+    filter: SubscriptionFilter,
+    hooks: ExchangeHooks,
+  ): Response {
+    if (entry.listeners >= MAX_LISTENERS) {
+      return modernError(
+        429,
+        id,
+        BridgeErrorCode.ServerUnavailable,
+        `Too many subscriptions: at most ${MAX_LISTENERS} open at once per client credential; close one first`,
+        { "Retry-After": "5" },
+      );
+    }
+    entry.active++;
+    entry.listeners++;
+    return listen(entry.upstream, id, filter, {
+      initialize: (link, initId) => link.receive(initializeRequest(initId)),
+      initialized: (result) => {
+        entry.init ??= result;
+      },
+      signal: hooks.signal,
+      shutdown: this.#closing.signal,
+      ended: () => {
+        entry.active--;
+        entry.listeners--;
+        entry.lastActivity = Date.now();
+      },
+    });
+  }
+
+  /**
+   * Ends every principal's server idle longer than the idle timeout.
+   *
+   * @param now The current time (ms since the epoch).
+   */
+  sweep(now: number): void {
+    for (const [principal, entry] of this.#entries) {
+      if (entry.active === 0 && now - entry.lastActivity > this.#options.idleTimeoutMs) {
+        this.#entries.delete(principal);
+        this.#options.end(entry.upstream);
+      }
+    }
+  }
+
+  /** Answers every request in flight with an error and forgets every server (the bridge ends them). */
+  clear(): void {
+    this.#closing.abort();
+    this.#entries.clear();
+  }
+
+  #entry(principal: string): Entry | undefined {
+    const { shared } = this.#options;
+    if (shared !== undefined) {
+      const upstream = shared();
+      let entry = this.#sharedInit.get(upstream);
+      if (entry === undefined) {
+        entry = { upstream, lastActivity: Date.now(), active: 0, listeners: 0 };
+        this.#sharedInit.set(upstream, entry);
+      }
+      return entry;
+    }
+    let entry = this.#entries.get(principal);
+    if (entry !== undefined && entry.upstream.closed) {
+      this.#entries.delete(principal);
+      this.#options.end(entry.upstream);
+      entry = undefined;
+    }
+    if (entry === undefined) {
+      if (!this.#options.canStart()) return undefined;
+      entry = {
+        upstream: this.#options.start(),
+        lastActivity: Date.now(),
+        active: 0,
+        listeners: 0,
+      };
+      this.#entries.set(principal, entry);
+    }
+    return entry;
+  }
+}

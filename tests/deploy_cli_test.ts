@@ -100,13 +100,13 @@ Deno.test("deployCommand() hands the OAuth passphrase over from the state root",
     "--auth",
     "oauth",
     "--public-url",
-    "https://mcp.example.com",
+    "https://mcp.example.com/mcp",
     "--state-dir",
     state,
   ], { env });
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, new RegExp(`^LoadCredential=passphrase:${state}/passphrase$`, "m"));
-  assert.match(r.stdout, /--auth oauth --public-url https:\/\/mcp\.example\.com --state-dir /);
+  assert.match(r.stdout, /--auth oauth --public-url https:\/\/mcp\.example\.com\/mcp --state-dir /);
   // Not set yet: said so, with the command that sets it.
   assert.match(r.stderr, /does not exist yet.*mcp-run serve --set-passphrase --state-dir/);
   // The default state root follows XDG_STATE_HOME.
@@ -118,7 +118,7 @@ Deno.test("deployCommand() hands the OAuth passphrase over from the state root",
     "--auth",
     "oauth",
     "--public-url",
-    "https://mcp.example.com",
+    "https://mcp.example.com/mcp",
   ], { env: { ...env, XDG_STATE_HOME: state } });
   assert.equal(xdg.code, 0, xdg.stderr);
   assert.match(xdg.stdout, new RegExp(`file: ${state}/mcp-run/passphrase`));

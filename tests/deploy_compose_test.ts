@@ -167,7 +167,7 @@ Deno.test({
       "--auth",
       "oauth",
       "--public-url",
-      "https://mcp.example.com",
+      "https://mcp.example.com/mcp",
       "--state-dir",
       state,
       "--deploy-image",

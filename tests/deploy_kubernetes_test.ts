@@ -63,7 +63,7 @@ async function cases(): Promise<[string, ResolvedServer, KubernetesManifestsOpti
     [
       "OAuth",
       serverFixture({ name: "remote" }),
-      { ...IMAGE, auth: "oauth", publicUrl: "https://mcp.example.com" },
+      { ...IMAGE, auth: "oauth", publicUrl: "https://mcp.example.com/mcp" },
     ],
     ["public", serverFixture({ name: "docs" }), { ...IMAGE, public: true, tools: ["search"] }],
     ["a registry server", github, IMAGE],

@@ -111,7 +111,7 @@ Deno.test("composeFile() runs OAuth with the passphrase as a secret in its state
   const text = composeFile(serverFixture({ name: "time" }), {
     image: BASE.image,
     auth: "oauth",
-    publicUrl: "https://mcp.example.com",
+    publicUrl: "https://mcp.example.com/mcp",
     passphraseFile: "/home/me/.local/state/mcp-run/passphrase",
   });
   const file = parse(text);
@@ -120,7 +120,7 @@ Deno.test("composeFile() runs OAuth with the passphrase as a secret in its state
     "--auth",
     "oauth",
     "--public-url",
-    "https://mcp.example.com",
+    "https://mcp.example.com/mcp",
     "--state-dir",
     "/state",
   ]);
@@ -131,7 +131,11 @@ Deno.test("composeFile() runs OAuth with the passphrase as a secret in its state
   assert.doesNotMatch(text, /token/);
   assert.throws(
     () =>
-      composeFile(serverFixture(), { image: BASE.image, auth: "oauth", publicUrl: "https://x" }),
+      composeFile(serverFixture(), {
+        image: BASE.image,
+        auth: "oauth",
+        publicUrl: "https://x/mcp",
+      }),
     /passphrase file/,
   );
 });

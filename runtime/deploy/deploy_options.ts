@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { authEndpoints } from "../auth/metadata.ts";
 import type { ResolvedServer } from "../policy/resolve.ts";
 
 /** The `mcp-run serve` options a deployment runs with. */
@@ -162,12 +163,14 @@ function targetArgs(server: ResolvedServer, serveTarget?: string): string[] {
  * @param hasTokenFile Whether the target was given a token file.
  * @returns The mode.
  * @throws {RangeError} When `public` is combined with another mode or a token file, OAuth has no
- *   public URL (or one that is not http(s)), or a token mode has no token file.
+ *   public URL (or one serve refuses: not https beyond loopback, not ending in `/mcp`), or a
+ *   token mode has no token file.
  *
  * @example
  * ```ts
  * import { deployAuth } from "./deploy_options.ts";
- * console.log(deployAuth({ auth: "oauth", publicUrl: "https://mcp.example.com" }, false)); // oauth
+ * const options = { auth: "oauth" as const, publicUrl: "https://mcp.example.com/mcp" };
+ * console.log(deployAuth(options, false)); // oauth
  * ```
  */
 export function deployAuth(options: DeployServeOptions, hasTokenFile: boolean): DeployAuth {
@@ -178,24 +181,31 @@ export function deployAuth(options: DeployServeOptions, hasTokenFile: boolean): 
         `--public serves without authentication; drop one of them`,
     );
   }
+  if (mode !== "token" && hasTokenFile) {
+    throw new RangeError(
+      `Cannot deploy with a token file and --auth ${mode}: the token file is for --auth token`,
+    );
+  }
   if (mode === "token" && !hasTokenFile) {
     throw new RangeError(`Cannot deploy with --auth token without a token: give --token-file`);
   }
   if (mode === "oauth") {
     if (options.publicUrl === undefined) {
       throw new RangeError(
-        `Cannot deploy with --auth oauth without --public-url: give the https address clients ` +
-          `reach the service by (it names the OAuth issuer and resource)`,
+        `Cannot deploy with --auth oauth without --public-url: give the https address of the ` +
+          `MCP endpoint clients reach (such as https://mcp.example.com/mcp)`,
       );
     }
-    let url: URL | undefined;
     try {
-      url = new URL(options.publicUrl);
-    } catch { /* reported below */ }
-    if (!url || (url.protocol !== "https:" && url.protocol !== "http:")) {
+      authEndpoints(options.publicUrl);
+    } catch (error) {
+      throw new RangeError((error as Error).message, { cause: error });
+    }
+    // serve binds its tokens to the MCP endpoint itself.
+    if (!new URL(options.publicUrl).pathname.endsWith("/mcp")) {
       throw new RangeError(
-        `Cannot use "${options.publicUrl}" as --public-url: give an https URL such as ` +
-          `https://mcp.example.com`,
+        `Cannot use "${options.publicUrl}" as --public-url: it must end with the MCP path /mcp, ` +
+          `such as https://mcp.example.com/mcp`,
       );
     }
   }

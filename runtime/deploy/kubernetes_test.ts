@@ -183,18 +183,18 @@ Deno.test("kubernetesManifests() runs OAuth with the passphrase from the Secret 
   const yaml = kubernetesManifests(serverFixture({ name: "time" }), {
     ...BASE,
     auth: "oauth",
-    publicUrl: "https://mcp.example.com",
+    publicUrl: "https://mcp.example.com/mcp",
   });
   const pod = manifests(serverFixture({ name: "time" }), {
     ...BASE,
     auth: "oauth",
-    publicUrl: "https://mcp.example.com",
+    publicUrl: "https://mcp.example.com/mcp",
   }).Deployment.spec.template.spec;
   assert.deepEqual(pod.containers[0].args.slice(-6), [
     "--auth",
     "oauth",
     "--public-url",
-    "https://mcp.example.com",
+    "https://mcp.example.com/mcp",
     "--state-dir",
     "/state",
   ]);

@@ -57,7 +57,7 @@ Deno.test("systemdUnit() scores 1.5 or better (OK) in systemd-analyze security",
         host: "0.0.0.0",
         trustProxy: ["127.0.0.1"],
         auth: "oauth" as const,
-        publicUrl: "https://mcp.example.com",
+        publicUrl: "https://mcp.example.com/mcp",
         passphraseFile: "/etc/mcp-run/passphrase",
       },
     },
@@ -150,13 +150,13 @@ Deno.test("systemdUnit() runs OAuth with the passphrase as a credential linked i
     host: "0.0.0.0",
     trustProxy: ["127.0.0.1"],
     auth: "oauth" as const,
-    publicUrl: "https://mcp.example.com",
+    publicUrl: "https://mcp.example.com/mcp",
     passphraseFile: "/etc/mcp-run/passphrase",
   };
   const unit = systemdUnit(serverFixture({ name: "time" }), options);
   assert.match(
     unit,
-    /^ExecStart=\S+ serve time .* --auth oauth --public-url https:\/\/mcp\.example\.com --state-dir \/var\/lib\/mcp-run-time$/m,
+    /^ExecStart=\S+ serve time .* --auth oauth --public-url https:\/\/mcp\.example\.com\/mcp --state-dir \/var\/lib\/mcp-run-time$/m,
   );
   assert.match(unit, /^LoadCredential=passphrase:\/etc\/mcp-run\/passphrase$/m);
   assert.match(
@@ -174,8 +174,16 @@ Deno.test("systemdUnit() runs OAuth with the passphrase as a credential linked i
     /--public-url/,
   );
   assert.throws(
-    () => systemdUnit(serverFixture(), { ...options, publicUrl: "ftp://x" }),
-    /https URL/,
+    () => systemdUnit(serverFixture(), { ...options, publicUrl: "ftp://x/mcp" }),
+    /OAuth needs https/,
+  );
+  assert.throws(
+    () => systemdUnit(serverFixture(), { ...options, publicUrl: "https://mcp.example.com" }),
+    /must end with the MCP path \/mcp/,
+  );
+  assert.throws(
+    () => systemdUnit(serverFixture(), { ...options, tokenFile: "/etc/t" }),
+    /the token file is for --auth token/,
   );
 });
 

@@ -149,19 +149,24 @@ Deno.test({
 });
 
 Deno.test({
-  name: "composeFile() with OAuth puts the passphrase where serve's state root has it",
+  name: "composeFile() with OAuth serves sign-in from the passphrase in its state root",
   ignore: problem !== undefined,
   fn: async () => {
     await buildDeployImage();
     const dir = tempDir("mcp-run-deploy-oauth-");
     const state = join(dir, "state");
-    await Deno.mkdir(state);
-    const passphrase = join(state, "passphrase");
-    await Deno.writeTextFile(passphrase, '{"probe":"passphrase-record"}\n', { mode: 0o600 });
-    await Deno.chown(passphrase, 1993, 1993);
+    // The owner sets the passphrase here, as the deployment's help says.
+    const set = await cli(["serve", "--set-passphrase", "--state-dir", state], {
+      env: { HOME: dir },
+      stdin: "correct horse battery staple\n",
+    });
+    assert.equal(set.code, 0, set.stderr);
+    // Outside swarm a compose secret is the file itself: readable by the container's user.
+    await Deno.chown(join(state, "passphrase"), 1993, 1993);
+    const port = freePort();
     const written = await cli([
       "deploy",
-      "time",
+      join(ROOT, "tests/testdata/audit/manifest.jsonc"),
       "--target",
       "compose",
       "--auth",
@@ -173,30 +178,33 @@ Deno.test({
       "--deploy-image",
       DEPLOY_TEST_IMAGE,
       "--port",
-      String(freePort()),
+      String(port),
       "--out",
-      dir,
+      join(dir, "deploy"),
     ], { env: { HOME: dir } });
     assert.equal(written.code, 0, written.stderr);
-    const project = `mcp-run-deploy-oauth-${Date.now()}`;
-    const compose = [...await composeCommand(), "-p", project, "-f", join(dir, "compose.yaml")];
+    const [, project, file] = /docker compose -p (\S+) -f (\S+) up -d/.exec(written.stdout)!;
+    const compose = [...await composeCommand(), "-p", project, "-f", file];
+    const logs = () => run("flock", ["/tmp/docker.lock", ...compose, "logs"]).catch(String);
     try {
-      // The service's container, with a shell for the serve command: what it would read.
-      const out = await run("flock", [
-        "/tmp/docker.lock",
-        ...compose,
-        "run",
-        "--rm",
-        "--no-deps",
-        "--entrypoint",
-        "sh",
-        "mcp-run",
-        "-c",
-        'read -r line < /state/passphrase && echo "read:$line"; ' +
-        "echo x > /state/probe && echo state-writable",
-      ]);
-      assert.match(out, /read:\{"probe":"passphrase-record"\}/);
-      assert.match(out, /state-writable/);
+      await run("flock", ["/tmp/docker.lock", ...compose, "up", "-d"]);
+      const base = `http://127.0.0.1:${port}`;
+      await waitHealthy(`${base}/healthz`, logs);
+      // No token: 401, pointing at the protected-resource metadata.
+      const refused = await fetch(`${base}/mcp`, {
+        method: "POST",
+        headers: { "content-type": "application/json", accept: "application/json" },
+        body: "{}",
+      });
+      await refused.body?.cancel();
+      assert.equal(refused.status, 401, await logs());
+      assert.match(refused.headers.get("www-authenticate") ?? "", /resource_metadata=/);
+      // The metadata names the public URL as the resource.
+      const metadata = await fetch(`${base}/.well-known/oauth-protected-resource/mcp`);
+      assert.equal(metadata.status, 200, await logs());
+      assert.equal((await metadata.json()).resource, "https://mcp.example.com/mcp");
+      // serve found the owner's passphrase where its state root has it.
+      assert.doesNotMatch(await logs(), /no owner passphrase is set/);
     } finally {
       await run("flock", ["/tmp/docker.lock", ...compose, "down", "-v", "--timeout", "5"])
         .catch((error) => console.error(error));

@@ -64,12 +64,18 @@ function start(words: string[], env: Record<string, string>): {
   return { child, output: () => text, url };
 }
 
-async function units(port: number): Promise<{ service: string; pull: string }> {
+async function units(
+  port: number,
+  extra: string[] = [],
+): Promise<{ service: string; pull: string }> {
   const manifest = join(ROOT, "tests/testdata/audit/manifest.jsonc");
   const home = tempDir();
-  const r = await cli(["deploy", manifest, "--target", "systemd", "--port", String(port)], {
-    env: { HOME: home },
-  });
+  const r = await cli(
+    ["deploy", manifest, "--target", "systemd", "--port", String(port), ...extra],
+    {
+      env: { HOME: home },
+    },
+  );
   assert.equal(r.code, 0, r.stderr);
   const [, service, pull] = r.stdout.split(/^# ==> .* <==$/m);
   return { service, pull };
@@ -123,4 +129,65 @@ Deno.test("systemdUnit() alone, without its pull, does not fetch: it refuses to 
   const status = await served.child.status;
   assert.notEqual(status.code, 0);
   assert.match(served.output(), /not pulled yet: run mcp-run pull/);
+});
+
+Deno.test("systemdUnit() with OAuth: the credential linked into the state lets serve sign in", async () => {
+  const owner = tempDir();
+  const set = await cli(["serve", "--set-passphrase", "--state-dir", owner], {
+    env: { HOME: owner },
+    stdin: "correct horse battery staple\n",
+  });
+  assert.equal(set.code, 0, set.stderr);
+  const port = freePort();
+  const { service, pull } = await units(port, [
+    "--auth",
+    "oauth",
+    "--public-url",
+    "https://mcp.example.com/mcp",
+    "--state-dir",
+    owner,
+  ]);
+  assert.match(service, new RegExp(`^LoadCredential=passphrase:${owner}/passphrase$`, "m"));
+  // What systemd does on start: the credential copied into the service's credentials folder,
+  // the state folder made; here under a temporary root instead of /var/lib.
+  const root = tempDir();
+  const credentials = join(root, "credentials");
+  await Deno.mkdir(credentials);
+  await Deno.copyFile(join(owner, "passphrase"), join(credentials, "passphrase"));
+  const stateDir = "/var/lib/mcp-run-audit-fixture";
+  // %S/<name> is /var/lib/<name>: the same folder, as HOME and as the state root.
+  const local = (word: string) =>
+    word.replace(stateDir, join(root, "state", "mcp-run-audit-fixture"));
+  const env = unitEnv(service, join(root, "state"), join(root, "cache"));
+  assert.equal(env.HOME, join(root, "state", "mcp-run-audit-fixture"));
+  await Deno.mkdir(join(root, "state", "mcp-run-audit-fixture"), { recursive: true });
+  const pre = service.split("\n").find((l) => l.startsWith("ExecStartPre="))!
+    .slice("ExecStartPre=".length).split(" ")
+    .map((w) => local(w.replace("${CREDENTIALS_DIRECTORY}", credentials)));
+  assert.equal(pre[0], "/bin/ln");
+  const linked = await new Deno.Command(pre[0], { args: pre.slice(1) }).output();
+  assert.ok(linked.success);
+
+  const puller = start(execStart(pull), env);
+  assert.equal((await puller.child.status).code, 0, puller.output());
+  const words = execStart(service).map(local);
+  assert.ok(words.includes("--state-dir"));
+  const served = start(words, env);
+  try {
+    const url = await served.url;
+    const refused = await fetch(url, {
+      method: "POST",
+      headers: { "content-type": "application/json", accept: "application/json" },
+      body: "{}",
+    });
+    await refused.body?.cancel();
+    assert.equal(refused.status, 401, served.output());
+    const metadata = await fetch(
+      `http://127.0.0.1:${port}/.well-known/oauth-protected-resource/mcp`,
+    );
+    assert.equal((await metadata.json()).resource, "https://mcp.example.com/mcp");
+  } finally {
+    served.child.kill("SIGTERM");
+    await served.child.status;
+  }
 });

@@ -28,6 +28,9 @@ Usage:
   mcp-run tokens list [<server>] | revoke <server> <ID>|--all
                                    List the OAuth sign-ins of served servers (never a token
                                    value), or revoke them: a running serve refuses them at once
+  mcp-run deploy <server> --target systemd|kubernetes|compose [-p …] [--out DIR] [serve options]
+                                   Write a hardened service that serves it (systemd unit,
+                                   Kubernetes manifests or compose file)
   mcp-run install <server> --client C [--scope user|project] [--form deno|launcher|docker] [-p …]
                                    Pull the server and add it to an MCP client's configuration
   mcp-run uninstall <entry> --client C [--scope user|project]
@@ -82,6 +85,8 @@ Options:
                            docker: resource limits (default 1024m, 1, 256). Memory caps of
                            every server, natively too, in the config file: { "limits":
                            { "heapMb": 512, "memoryMb": 1024 } }; a manifest may raise them
+      --egress-rate RATE   docker, run/serve: cap what the server's container sends, e.g.
+                           10mbit or 1mbps (tc's token bucket on its interface; needs root)
       --trust              docker: allow a server's declared run/ffi permissions
       --allow-build        pypi: let the pull build source distributions (runs their build
                            code, in the pull container only); default: wheels only
@@ -385,4 +390,49 @@ again. --state-dir as for serve.`,
 
 Validates the manifests in a folder and prints the index.json that lets the folder be served
 as a --registry URL: each entry's sha256 is checked when it is loaded.`,
+  deploy: `mcp-run deploy <server> --target systemd|kubernetes|compose [-p NAME=VALUE]…
+               [--out DIR [--force]] [serve options] [--egress-address NAME=CIDR]…
+
+Writes the files that run \`mcp-run serve <server>\` as a hardened service, from the same
+manifest and parameters; without --out, prints them. Never replaces a file without --force.
+  systemd     mcp-run-<server>.service: a dynamic user, read-only system, no home, private
+              /tmp and devices, a system call filter, IPAddressDeny=any with only loopback,
+              the clients and the granted egress allowed, memory and CPU caps, a state folder.
+              mcp-run-<server>-pull.service caches the server before each start: the service
+              runs serve --offline and can reach no registry; the pull runs no server code.
+              (MemoryDenyWriteExecute= is left off: V8's JIT needs it.)
+  kubernetes  mcp-run-<server>.yaml: a Deployment under the restricted pod security standard,
+              a Service, a NetworkPolicy allowing only the granted egress, a claim for state;
+              the token, passphrase and secrets come from a Secret (the file says how). Its
+              pods run serve --offline: a Job with its own policy caches the server first.
+  compose     compose.yaml: docker mode's container hardening, the token or passphrase as a
+              compose secret (outside swarm, the file itself: make it readable by the
+              container's user, chown 1993), the port published on 127.0.0.1, a volume for
+              state. A manifest file's folder is mounted read-only.
+
+Options:
+  --target T               systemd, kubernetes or compose (required)
+  --out DIR                Write the files into DIR and print the commands that start them
+  --force                  Replace files that exist in DIR
+  --host, --port, --allowed-host, --allowed-origin, --trust-proxy, --session-mode, --tools
+                           Passed on to serve (compose and kubernetes listen on 0.0.0.0)
+  --token-file F           Token mode (the default): systemd loads F as a credential, compose
+                           mounts it as a secret; kubernetes reads the Secret's "token" key
+  --auth oauth --public-url URL
+                           serve's OAuth sign-in; the owner's passphrase file (the one serve
+                           signs in with) becomes a credential (systemd), a secret (compose)
+                           or the Secret's "passphrase" key (kubernetes); OAuth data persists
+                           in the state folder, volume or claim
+  --state-dir DIR          Where the passphrase is here (default
+                           \${XDG_STATE_HOME:-~/.local/state}/mcp-run)
+  --public                 No authentication: only for a server with a tool allowlist
+  --egress-address NAME=CIDR
+                           Addresses you trust for a granted host name (repeatable): systemd's
+                           IPAddressAllow= and a NetworkPolicy filter addresses, not names
+  --client-address ADDR    systemd, beyond loopback: addresses clients connect from
+                           (repeatable; "any" for all); --trust-proxy ones always may
+  --deploy-image IMAGE     compose, kubernetes: the image holding mcp-run (default
+                           mcp-run/mcp-run:0.1.0, built in mcp-run's repository with
+                           git archive HEAD |
+                             docker build -t mcp-run/mcp-run:0.1.0 -f runtime/deploy/Dockerfile -)`,
 };

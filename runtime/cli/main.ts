@@ -157,6 +157,10 @@ const COMMANDS: Record<string, Command> = {
       timeout: values.timeout,
       probe: !values["no-probe"],
     }),
+  deploy: async (ctx, line, values) =>
+    await (await (import(onUse("./deploy.ts", import.meta.url)) as Promise<
+      typeof import("./deploy.ts")
+    >)).deployCommand(ctx, line, values),
   tokens: async (ctx, line, values) =>
     await (await (import(onUse("./tokens.ts", import.meta.url)) as Promise<
       typeof import("./tokens.ts")

@@ -34,8 +34,13 @@ export interface Entry {
   active: number;
   /** Subscriptions open. */
   listeners: number;
-  /** Each tool's `x-mcp-header` parameters, as last listed; dropped when the tools change. */
+  /** Each tool's `x-mcp-header` parameters, as last listed completely; dropped when the tools
+   *  change. */
   tools?: { at: number; byName: Map<string, HeaderParam[] | undefined> };
+  /** The listing under way, shared by every request waiting for it. */
+  toolsListing?: Promise<Map<string, HeaderParam[] | undefined> | string>;
+  /** Bumped on each tools change notice: a listing that began before one is not kept. */
+  toolsGeneration?: number;
 }
 
 /** The name the bridge gives itself when it initializes a server for stateless clients. */
@@ -120,7 +125,10 @@ export function exchange(entry: Entry, message: Message, hooks: ExchangeHooks): 
           finish(reply);
         } else if (!isAnswer && (reply.id === undefined || reply.id === null)) {
           if (related === id) hooks.notify?.(reply);
-          if (reply.method === "notifications/tools/list_changed") entry.tools = undefined;
+          if (reply.method === "notifications/tools/list_changed") {
+            entry.tools = undefined;
+            entry.toolsGeneration = (entry.toolsGeneration ?? 0) + 1;
+          }
         } else if (!isAnswer) {
           // A server request: a stateless client takes none.
           link!.receive(errorResponse(

@@ -237,7 +237,8 @@ export function legacyMessageOf(message: Message): Message {
 
 /**
  * A legacy server's result as the 2026-07-28 wire carries it: `resultType`, cache hints on
- * cacheable methods (not cached: `ttlMs` 0, `private`), and the server's identity in `_meta`.
+ * cacheable methods (always `ttlMs` 0 and `private`, whatever the server put there), and the
+ * server's identity in `_meta`.
  *
  * @param method The request's method.
  * @param result The server's result.
@@ -252,8 +253,10 @@ export function modernResultOf(
   const out: Record<string, unknown> = isObject(result) ? { ...result } : {};
   out.resultType ??= "complete";
   if (CACHEABLE.has(method) && out.resultType === "complete") {
-    if (!(Number.isSafeInteger(out.ttlMs) && (out.ttlMs as number) >= 0)) out.ttlMs = 0;
-    if (out.cacheScope !== "public" && out.cacheScope !== "private") out.cacheScope = "private";
+    // Whatever the server says: it cannot know who else the bridge serves, nor what its guard
+    // filters per principal, so an answer is never shared, nor reused.
+    out.ttlMs = 0;
+    out.cacheScope = "private";
   }
   if (serverInfo !== undefined) {
     const meta = isObject(out._meta) ? out._meta : {};

@@ -54,6 +54,9 @@ export interface StatelessServersOptions {
 /** Longest time a server's tool list is trusted for header checks without a change notice (ms). */
 const TOOLS_MAX_AGE_MS = 60_000;
 
+/** Most pages of `tools/list` read for the header check. */
+const MAX_TOOL_PAGES = 20;
+
 /** Most subscriptions one principal may hold open. */
 const MAX_LISTENERS = 8;
 
@@ -140,12 +143,16 @@ export class StatelessServers {
       };
     };
     if (message.method === "tools/call") {
-      let mismatch: string | undefined;
+      let mismatch: string | undefined | Response;
       try {
-        mismatch = await this.#paramHeaderMismatch(entry, headers, message, hooks);
+        mismatch = await this.#paramHeaderMismatch(entry, headers, message);
       } catch (error) {
         settled();
         throw error;
+      }
+      if (mismatch instanceof Response) {
+        settled();
+        return mismatch;
       }
       if (mismatch !== undefined) {
         settled();
@@ -164,7 +171,9 @@ export class StatelessServers {
         settled();
       }
       if (hooks.signal?.aborted) return new Response(null, { status: 499 });
-      return Response.json(final(answer));
+      // 2026-07-28: an unknown method is a 404 as well as a -32601.
+      const status = answer.error?.code === ModernErrorCode.MethodNotFound ? 404 : 200;
+      return Response.json(final(answer), { status });
     }
     // An event stream scoped to the request: its notifications, then its answer.
     const cancel = new AbortController();
@@ -208,40 +217,70 @@ export class StatelessServers {
   /**
    * Checks a call's `Mcp-Param-*` headers against the tool's `x-mcp-header` parameters. The
    * tools are listed once per server (by the bridge, through the guard) and listed again after
-   * the server says they changed, or after {@linkcode TOOLS_MAX_AGE_MS}.
+   * the server says they changed, or after {@linkcode TOOLS_MAX_AGE_MS}. Only a complete listing
+   * is kept; concurrent calls share one listing under way, which no client's leaving cancels.
+   *
+   * @returns Undefined when the headers match, a mismatch, or a ready 503 when the tools could
+   *   not be listed (the check fails closed).
    */
   async #paramHeaderMismatch(
     entry: Entry,
     headers: Headers,
     message: Message,
-    hooks: ExchangeHooks,
-  ): Promise<string | undefined> {
+  ): Promise<string | undefined | Response> {
+    let byName = entry.tools?.byName;
     if (entry.tools === undefined || Date.now() - entry.tools.at > TOOLS_MAX_AGE_MS) {
-      const byName = new Map<string, HeaderParam[] | undefined>();
-      let cursor: unknown;
-      for (let page = 0; page < 20; page++) {
-        const answer = await exchange(entry, {
-          jsonrpc: "2.0",
-          id: "mcp-run-tools-list",
-          method: "tools/list",
-          params: typeof cursor === "string" ? { cursor } : {},
-        }, { signal: hooks.signal, inflight: hooks.inflight, shutdown: this.#closing.signal });
-        const result = answer.result as { tools?: unknown; nextCursor?: unknown } | undefined;
-        if (answer.error !== undefined || !Array.isArray(result?.tools)) break;
-        for (const tool of result.tools as { name?: unknown; inputSchema?: unknown }[]) {
-          if (typeof tool?.name === "string") {
-            byName.set(tool.name, headerParamsOf(tool.inputSchema));
-          }
-        }
-        cursor = result.nextCursor;
-        if (typeof cursor !== "string") break;
+      entry.toolsListing ??= this.#listTools(entry).finally(() => {
+        entry.toolsListing = undefined;
+      });
+      const listed = await entry.toolsListing;
+      if (typeof listed === "string") {
+        return modernError(
+          503,
+          message.id as RequestId,
+          BridgeErrorCode.InternalError,
+          `Cannot check the Mcp-Param headers: ${listed}; try again`,
+          { "Retry-After": "1" },
+        );
       }
-      entry.tools = { at: Date.now(), byName };
+      byName = listed;
     }
-    const params = entry.tools.byName.get(String(message.params?.name));
+    const params = byName?.get(String(message.params?.name));
     // An unknown tool is the server's to refuse; an invalid one no conforming client calls.
     if (params === undefined || params.length === 0) return undefined;
     return paramHeaderMismatch(headers, params, message.params?.arguments);
+  }
+
+  /** Lists every tool's header parameters; keeps them when the listing is complete. */
+  async #listTools(entry: Entry): Promise<Map<string, HeaderParam[] | undefined> | string> {
+    const generation = entry.toolsGeneration ?? 0;
+    const byName = new Map<string, HeaderParam[] | undefined>();
+    let cursor: unknown;
+    for (let page = 0; page < MAX_TOOL_PAGES; page++) {
+      const answer = await exchange(entry, {
+        jsonrpc: "2.0",
+        id: "mcp-run-tools-list",
+        method: "tools/list",
+        params: typeof cursor === "string" ? { cursor } : {},
+      }, { shutdown: this.#closing.signal });
+      const result = answer.result as { tools?: unknown; nextCursor?: unknown } | undefined;
+      if (answer.error !== undefined) {
+        return `the server's tools/list failed (${answer.error.message})`;
+      }
+      if (!Array.isArray(result?.tools)) return "the server's tools/list answer lists no tools";
+      for (const tool of result.tools as { name?: unknown; inputSchema?: unknown }[]) {
+        if (typeof tool?.name === "string") {
+          byName.set(tool.name, headerParamsOf(tool.inputSchema));
+        }
+      }
+      cursor = result.nextCursor;
+      if (typeof cursor !== "string") {
+        // A listing that began before a change notice may be stale: used once, not kept.
+        if ((entry.toolsGeneration ?? 0) === generation) entry.tools = { at: Date.now(), byName };
+        return byName;
+      }
+    }
+    return `the server's tools/list has more than ${MAX_TOOL_PAGES} pages`;
   }
 
   #listen(

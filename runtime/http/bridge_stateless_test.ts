@@ -400,22 +400,30 @@ Deno.test("createHttpBridge() delivers change notifications on a subscriptions/l
   });
 });
 
+/** How {@linkcode headerServer} lists its tools. */
+interface HeaderServerOptions {
+  /** Counts `tools/list` requests. */
+  lists?: { count: number };
+  /** The first this many `tools/list` requests fail. */
+  failLists?: number;
+  /** Each `tools/list` answer waits this long (ms). */
+  listDelayMs?: number;
+}
+
 /** An in-memory server whose `run_query` mirrors its `region` into a header. */
-async function headerServer(calls: string[]): Promise<InMemoryTransport> {
+async function headerServer(
+  calls: string[],
+  options: HeaderServerOptions = {},
+): Promise<InMemoryTransport> {
   const [client, server] = InMemoryTransport.createLinkedPair();
   const mcp = new Server({ name: "header-server", version: "1" }, { capabilities: { tools: {} } });
-  mcp.setRequestHandler(ListToolsRequestSchema, () => ({
-    tools: [{
-      name: "run_query",
-      inputSchema: {
-        type: "object",
-        properties: {
-          region: { type: "string", "x-mcp-header": "Region" },
-          query: { type: "string" },
-        },
-      },
-    }],
-  }));
+  const lists = options.lists ?? { count: 0 };
+  mcp.setRequestHandler(ListToolsRequestSchema, async () => {
+    lists.count++;
+    await new Promise((resolve) => setTimeout(resolve, options.listDelayMs ?? 0));
+    if (lists.count <= (options.failLists ?? 0)) throw new Error("listing failed");
+    return headerTools;
+  });
   mcp.setRequestHandler(CallToolRequestSchema, (request: CallToolRequest) => {
     const region = String(request.params.arguments?.region);
     calls.push(region);
@@ -424,6 +432,19 @@ async function headerServer(calls: string[]): Promise<InMemoryTransport> {
   await mcp.connect(server);
   return client;
 }
+
+const headerTools = {
+  tools: [{
+    name: "run_query",
+    inputSchema: {
+      type: "object",
+      properties: {
+        region: { type: "string", "x-mcp-header": "Region" },
+        query: { type: "string" },
+      },
+    },
+  }],
+};
 
 Deno.test("createHttpBridge() checks Mcp-Param headers against the body before a call runs", async () => {
   const calls: string[] = [];
@@ -466,4 +487,105 @@ Deno.test("createHttpBridge() checks Mcp-Param headers against the body before a
   } finally {
     await bridge.close();
   }
+});
+
+Deno.test("createHttpBridge() refuses a call whose Mcp-Param headers cannot be checked", async () => {
+  const calls: string[] = [];
+  const lists = { count: 0 };
+  const bridge = createHttpBridge({
+    connect: () => headerServer(calls, { lists, failLists: 1 }),
+    allowedHosts: [LOCAL_HOST],
+  });
+  const forged = () =>
+    modernPost(bridge, "tools/call", {
+      name: "run_query",
+      arguments: { region: "eu-secret", query: "q" },
+    }, { "mcp-param-region": "us-west1" });
+  try {
+    // The listing failed: the call is refused (fail closed), not run unchecked.
+    const unchecked = await forged();
+    assert.equal(unchecked.status, 503);
+    assert.equal((await unchecked.json()).error.code, -32603);
+    // The failure was not kept as an empty listing: the next call lists again and is checked.
+    const checked = await forged();
+    assert.equal(checked.status, 400);
+    assert.equal((await checked.json()).error.code, ModernErrorCode.HeaderMismatch);
+    assert.deepEqual(calls, []);
+    assert.equal(lists.count, 2);
+  } finally {
+    await bridge.close();
+  }
+});
+
+Deno.test("createHttpBridge() shares one tools listing among calls and outlives a client leaving", async () => {
+  const calls: string[] = [];
+  const lists = { count: 0 };
+  const bridge = createHttpBridge({
+    connect: () => headerServer(calls, { lists, listDelayMs: 300 }),
+    allowedHosts: [LOCAL_HOST],
+  });
+  try {
+    const leaving = new AbortController();
+    const body = (region: string, id: number) =>
+      JSON.stringify({
+        jsonrpc: "2.0",
+        id,
+        method: "tools/call",
+        params: {
+          name: "run_query",
+          arguments: { region, query: "q" },
+          _meta: { [MetaKey.protocolVersion]: MODERN },
+        },
+      });
+    const headers = (region: string) => ({
+      host: LOCAL_HOST,
+      accept: "application/json",
+      "content-type": "application/json",
+      "mcp-protocol-version": MODERN,
+      "mcp-method": "tools/call",
+      "mcp-name": "run_query",
+      "mcp-param-region": region,
+    });
+    const first = bridge.handler(
+      new Request(LOCAL_URL, {
+        method: "POST",
+        signal: leaving.signal,
+        headers: headers("us-west1"),
+        body: body("us-west1", 1),
+      }),
+      LOCAL,
+    );
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const forged = modernPost(bridge, "tools/call", {
+      name: "run_query",
+      arguments: { region: "eu-secret", query: "q" },
+    }, { "mcp-param-region": "us-west1" });
+    leaving.abort(); // the first client leaves while the listing is under way
+    await (await first).body?.cancel().catch(() => {});
+    const refused = await forged;
+    assert.equal(refused.status, 400, "the listing the leaving client started still checks");
+    assert.equal((await refused.json()).error.code, ModernErrorCode.HeaderMismatch);
+    assert.equal(lists.count, 1, "one listing for both calls");
+    // Positive control: a matching call runs, from the kept listing.
+    const matching = await modernPost(bridge, "tools/call", {
+      name: "run_query",
+      arguments: { region: "eu-secret", query: "q" },
+    }, { "mcp-param-region": "eu-secret" });
+    assert.equal((await matching.json()).result.content[0].text, "ran in eu-secret");
+    assert.equal(lists.count, 1);
+  } finally {
+    await bridge.close();
+  }
+});
+
+Deno.test("createHttpBridge() answers an unknown stateless method with 404 and -32601", async () => {
+  await withBridge({}, async (bridge) => {
+    const unknown = await modernPost(bridge, "no/such/method");
+    assert.equal(unknown.status, 404);
+    assert.equal((await unknown.json()).error.code, -32601);
+    // Positive control: a known method is a 200.
+    const known = await modernPost(bridge, "tools/list");
+    assert.equal(known.status, 200);
+    await known.body?.cancel();
+  });
 });

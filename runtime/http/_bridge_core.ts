@@ -186,6 +186,8 @@ export class BridgeCore {
     this.#sessions = new SessionTable<Session>({
       ...settings,
       end: (session) => this.#endSession(session),
+      // Stateless requests' processes share the budget.
+      others: () => this.#stateless.size,
     });
     this.#pool = new UpstreamPool(settings);
     this.#stateless = new StatelessServers({
@@ -261,12 +263,15 @@ export class BridgeCore {
     if (era.era === "refused") return era.response;
     if (era.era === "modern") {
       const { client } = admitted;
+      // The principal: undefined for a request without credentials (served on its own).
+      const principal = admitted.tokenIndex < 0 ? undefined : String(admitted.tokenIndex);
       return await this.#stateless.serve(
-        String(admitted.tokenIndex),
+        principal,
         request.headers,
         era.version,
         parsedBody,
         {
+          client,
           signal: request.signal,
           inflight: (delta) =>
             delta > 0

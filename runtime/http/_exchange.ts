@@ -32,8 +32,6 @@ export interface Entry {
   lastActivity: number;
   /** Requests and subscriptions open: the server is not ended for idleness meanwhile. */
   active: number;
-  /** Subscriptions open. */
-  listeners: number;
   /** Each tool's `x-mcp-header` parameters, as last listed completely; dropped when the tools
    *  change. */
   tools?: { at: number; byName: Map<string, HeaderParam[] | undefined> };

@@ -1,11 +1,13 @@
 /**
- * Stateless requests (protocol 2026-07-28): each POST is self-contained, so it is served by a
- * server process that outlives it. Each principal (the credential a request was admitted with)
- * gets its own process, started on its first request, initialized once by the bridge (as a
- * legacy client with no client capabilities), shared by that principal's requests and ended
- * after the idle timeout; in `shared` session mode the bridge's one process serves them all.
- * Requests of different principals never reach the same process, so no state a server keeps
- * (in memory, in its files) crosses from one principal to another.
+ * Stateless requests (protocol 2026-07-28): each POST is self-contained. Each principal (the
+ * credential a request was admitted with) gets its own process, started on its first request,
+ * initialized once by the bridge (as a legacy client with no client capabilities), shared by that
+ * principal's requests and ended after the idle timeout. A request without credentials (no
+ * authentication, `--public`) names no one to share with: it gets a process of its own, ended
+ * once it is answered (a subscription's, once the stream closes). In `shared` session mode the
+ * bridge's one process serves them all. Requests of different principals never reach the same
+ * process, so no state a server keeps (in memory, in its files) crosses from one to another.
+ * Every process counts against the bridge's session budget.
  *
  * A request is one exchange on a temporary link of that process (`_exchange.ts`). Its answer is one JSON body, or, when
  * the client asked for progress (a progress token) or log messages (`_meta` logLevel), an event
@@ -57,13 +59,23 @@ const TOOLS_MAX_AGE_MS = 60_000;
 /** Most pages of `tools/list` read for the header check. */
 const MAX_TOOL_PAGES = 20;
 
-/** Most subscriptions one principal may hold open. */
+/** Most subscriptions one client address, and one principal, may hold open. */
 const MAX_LISTENERS = 8;
+
+/** Hooks of one stateless HTTP request. */
+export interface StatelessHooks extends ExchangeHooks {
+  /** The per-client key (address) it came from: subscriptions are counted per client too. */
+  client?: string;
+}
 
 /** The server processes of stateless requests, one per principal. */
 export class StatelessServers {
   readonly #options: StatelessServersOptions;
   readonly #entries = new Map<string, Entry>();
+  /** Processes of single anonymous requests and subscriptions, ended with them. */
+  readonly #ephemeral = new Set<Entry>();
+  /** Open subscriptions per client key and per principal (`principal:` prefixed). */
+  readonly #listeners = new Map<string, number>();
   readonly #closing = new AbortController();
   readonly #sharedInit = new WeakMap<Upstream, Entry>();
 
@@ -72,28 +84,29 @@ export class StatelessServers {
     this.#options = options;
   }
 
-  /** Server processes held for principals. */
+  /** Server processes held for stateless requests (principals' and single requests'). */
   get size(): number {
-    return this.#entries.size;
+    return this.#entries.size + this.#ephemeral.size;
   }
 
   /**
    * Serves one modern POST.
    *
-   * @param principal The key of the credential it was admitted with.
+   * @param principal The key of the credential it was admitted with, or undefined for a request
+   *   without credentials (served by a process of its own).
    * @param headers The request headers (mirrored values are checked against the body).
    * @param version The `MCP-Protocol-Version` header.
    * @param body The parsed body.
-   * @param hooks Cancellation and in-flight counting.
+   * @param hooks The client key, cancellation and in-flight counting.
    * @returns The HTTP response: one JSON body or a request-scoped event stream, 202 for a
    *   notification, or a 4xx/5xx.
    */
   async serve(
-    principal: string,
+    principal: string | undefined,
     headers: Headers,
     version: string,
     body: unknown,
-    hooks: ExchangeHooks = {},
+    hooks: StatelessHooks = {},
   ): Promise<Response> {
     const checked = checkModernRequest(headers, version, body);
     if (checked instanceof Response) return checked;
@@ -114,6 +127,16 @@ export class StatelessServers {
     if (typeof filter === "string") {
       return modernError(400, id, -32602, `Invalid params: ${filter}`);
     }
+    const keys = listening ? this.#listenerKeys(principal, hooks.client) : [];
+    if (keys.some((key) => (this.#listeners.get(key) ?? 0) >= MAX_LISTENERS)) {
+      return modernError(
+        429,
+        id,
+        BridgeErrorCode.ServerUnavailable,
+        `Too many subscriptions: at most ${MAX_LISTENERS} open at once per client address and per credential; close one first`,
+        { "Retry-After": "5" },
+      );
+    }
     const entry = this.#entry(principal);
     if (entry === undefined) {
       return modernError(
@@ -124,12 +147,13 @@ export class StatelessServers {
         { "Retry-After": "5" },
       );
     }
-    if (filter !== undefined) return this.#listen(entry, id, filter, hooks);
+    if (filter !== undefined) return this.#listen(entry, keys, id, filter, hooks);
     entry.active++;
     entry.lastActivity = Date.now();
     const settled = () => {
       entry.active--;
       entry.lastActivity = Date.now();
+      this.#release(entry);
     };
     const final = (answer: Message): Record<string, unknown> => {
       if (answer.error !== undefined) return { jsonrpc: "2.0", id, error: answer.error };
@@ -234,6 +258,14 @@ export class StatelessServers {
         entry.toolsListing = undefined;
       });
       const listed = await entry.toolsListing;
+      if (typeof listed === "string" && this.#closing.signal.aborted) {
+        return modernError(
+          503,
+          message.id as RequestId,
+          BridgeErrorCode.ServerUnavailable,
+          "The server is shutting down",
+        );
+      }
       if (typeof listed === "string") {
         return modernError(
           503,
@@ -283,23 +315,22 @@ export class StatelessServers {
     return `the server's tools/list has more than ${MAX_TOOL_PAGES} pages`;
   }
 
+  /** The counters a subscription counts against: its client's, and its principal's. */
+  #listenerKeys(principal: string | undefined, client: string | undefined): string[] {
+    const keys = [`client:${client ?? "unknown"}`];
+    if (principal !== undefined) keys.push(`principal:${principal}`);
+    return keys;
+  }
+
   #listen(
     entry: Entry,
+    keys: string[],
     id: RequestId,
     filter: SubscriptionFilter,
     hooks: ExchangeHooks,
   ): Response {
-    if (entry.listeners >= MAX_LISTENERS) {
-      return modernError(
-        429,
-        id,
-        BridgeErrorCode.ServerUnavailable,
-        `Too many subscriptions: at most ${MAX_LISTENERS} open at once per client credential; close one first`,
-        { "Retry-After": "5" },
-      );
-    }
     entry.active++;
-    entry.listeners++;
+    for (const key of keys) this.#listeners.set(key, (this.#listeners.get(key) ?? 0) + 1);
     return listen(entry.upstream, id, filter, {
       initialize: (link, initId) => link.receive(initializeRequest(initId)),
       initialized: (result) => {
@@ -309,10 +340,20 @@ export class StatelessServers {
       shutdown: this.#closing.signal,
       ended: () => {
         entry.active--;
-        entry.listeners--;
         entry.lastActivity = Date.now();
+        for (const key of keys) {
+          const left = (this.#listeners.get(key) ?? 1) - 1;
+          if (left > 0) this.#listeners.set(key, left);
+          else this.#listeners.delete(key);
+        }
+        this.#release(entry);
       },
     });
+  }
+
+  /** Ends a single request's process once it is done with. */
+  #release(entry: Entry): void {
+    if (entry.active === 0 && this.#ephemeral.delete(entry)) this.#options.end(entry.upstream);
   }
 
   /**
@@ -333,17 +374,24 @@ export class StatelessServers {
   clear(): void {
     this.#closing.abort();
     this.#entries.clear();
+    this.#ephemeral.clear();
   }
 
-  #entry(principal: string): Entry | undefined {
+  #entry(principal: string | undefined): Entry | undefined {
     const { shared } = this.#options;
     if (shared !== undefined) {
       const upstream = shared();
       let entry = this.#sharedInit.get(upstream);
       if (entry === undefined) {
-        entry = { upstream, lastActivity: Date.now(), active: 0, listeners: 0 };
+        entry = { upstream, lastActivity: Date.now(), active: 0 };
         this.#sharedInit.set(upstream, entry);
       }
+      return entry;
+    }
+    if (principal === undefined) {
+      if (!this.#options.canStart()) return undefined;
+      const entry: Entry = { upstream: this.#options.start(), lastActivity: Date.now(), active: 0 };
+      this.#ephemeral.add(entry);
       return entry;
     }
     let entry = this.#entries.get(principal);
@@ -358,7 +406,6 @@ export class StatelessServers {
         upstream: this.#options.start(),
         lastActivity: Date.now(),
         active: 0,
-        listeners: 0,
       };
       this.#entries.set(principal, entry);
     }

@@ -30,6 +30,8 @@ const LOCAL = { remoteAddr: { hostname: "127.0.0.1" } };
 const MODERN = "2026-07-28";
 const TOKEN_A = "stateless-token-a-0123456789abcdef0";
 const TOKEN_B = "stateless-token-b-0123456789abcdef0";
+const AUTH_A = { authorization: `Bearer ${TOKEN_A}` };
+const AUTH_B = { authorization: `Bearer ${TOKEN_B}` };
 
 async function withBridge(
   options: Partial<HttpBridgeOptions>,
@@ -136,8 +138,8 @@ Deno.test("createHttpBridge() keeps one server per principal for stateless reque
 });
 
 Deno.test("createHttpBridge() ends a principal's stateless server when it is idle", async () => {
-  await withBridge({ idleTimeoutMs: 200 }, async (bridge, children) => {
-    const response = await modernPost(bridge, "tools/call", { name: "pid", arguments: {} });
+  await withBridge({ idleTimeoutMs: 200, tokens: [TOKEN_A] }, async (bridge, children) => {
+    const response = await modernPost(bridge, "tools/call", { name: "pid", arguments: {} }, AUTH_A);
     assert.equal(response.status, 200);
     const body = await response.json();
     assert.equal(body.result.resultType, "complete");
@@ -149,8 +151,9 @@ Deno.test("createHttpBridge() ends a principal's stateless server when it is idl
     }
     assert.equal(bridge.stats().servers, 0);
     // The next request starts a new one.
-    const again = await (await modernPost(bridge, "tools/call", { name: "pid", arguments: {} }))
-      .json();
+    const again =
+      await (await modernPost(bridge, "tools/call", { name: "pid", arguments: {} }, AUTH_A))
+        .json();
     assert.notEqual(Number(again.result.content[0].text), pid);
   });
 });
@@ -270,7 +273,9 @@ Deno.test("createHttpBridge() streams a stateless request's progress, then its a
 });
 
 Deno.test("createHttpBridge() cancels a stateless request on the server when its client goes away", async () => {
-  await withBridge({}, async (bridge) => {
+  await withBridge({ tokens: [TOKEN_A] }, async (bridge) => {
+    // The principal's process is up before the requests to cancel.
+    await (await modernPost(bridge, "tools/call", { name: "pid", arguments: {} }, AUTH_A)).json();
     for (const meta of [{}, { progressToken: "p" }]) {
       const abort = new AbortController();
       const pending = bridge.handler(
@@ -279,6 +284,7 @@ Deno.test("createHttpBridge() cancels a stateless request on the server when its
           signal: abort.signal,
           headers: {
             host: LOCAL_HOST,
+            ...AUTH_A,
             accept: "application/json, text/event-stream",
             "content-type": "application/json",
             "mcp-protocol-version": MODERN,
@@ -307,7 +313,7 @@ Deno.test("createHttpBridge() cancels a stateless request on the server when its
     const cancelled = await (await modernPost(bridge, "tools/call", {
       name: "cancelled",
       arguments: {},
-    })).json();
+    }, AUTH_A)).json();
     // The server heard notifications/cancelled for both requests.
     assert.equal(JSON.parse(cancelled.result.content[0].text).length, 2);
   });
@@ -523,6 +529,7 @@ Deno.test("createHttpBridge() shares one tools listing among calls and outlives 
   const bridge = createHttpBridge({
     connect: () => headerServer(calls, { lists, listDelayMs: 300 }),
     allowedHosts: [LOCAL_HOST],
+    tokens: [TOKEN_A],
   });
   try {
     const leaving = new AbortController();
@@ -545,6 +552,7 @@ Deno.test("createHttpBridge() shares one tools listing among calls and outlives 
       "mcp-method": "tools/call",
       "mcp-name": "run_query",
       "mcp-param-region": region,
+      ...AUTH_A,
     });
     const first = bridge.handler(
       new Request(LOCAL_URL, {
@@ -559,7 +567,7 @@ Deno.test("createHttpBridge() shares one tools listing among calls and outlives 
     const forged = modernPost(bridge, "tools/call", {
       name: "run_query",
       arguments: { region: "eu-secret", query: "q" },
-    }, { "mcp-param-region": "us-west1" });
+    }, { "mcp-param-region": "us-west1", ...AUTH_A });
     leaving.abort(); // the first client leaves while the listing is under way
     await (await first).body?.cancel().catch(() => {});
     const refused = await forged;
@@ -570,7 +578,7 @@ Deno.test("createHttpBridge() shares one tools listing among calls and outlives 
     const matching = await modernPost(bridge, "tools/call", {
       name: "run_query",
       arguments: { region: "eu-secret", query: "q" },
-    }, { "mcp-param-region": "eu-secret" });
+    }, { "mcp-param-region": "eu-secret", ...AUTH_A });
     assert.equal((await matching.json()).result.content[0].text, "ran in eu-secret");
     assert.equal(lists.count, 1);
   } finally {
@@ -587,5 +595,149 @@ Deno.test("createHttpBridge() answers an unknown stateless method with 404 and -
     const known = await modernPost(bridge, "tools/list");
     assert.equal(known.status, 200);
     await known.body?.cancel();
+  });
+});
+
+/** Opens a `subscriptions/listen` stream; the response holds it open. */
+function listenPost(
+  bridge: Bridge,
+  headers: Record<string, string> = {},
+  peer: typeof LOCAL = LOCAL,
+): Promise<Response> {
+  return bridge.handler(
+    new Request(LOCAL_URL, {
+      method: "POST",
+      headers: {
+        host: LOCAL_HOST,
+        accept: "application/json, text/event-stream",
+        "content-type": "application/json",
+        "mcp-protocol-version": MODERN,
+        "mcp-method": "subscriptions/listen",
+        ...headers,
+      },
+      body: JSON.stringify({
+        jsonrpc: "2.0",
+        id: 1,
+        method: "subscriptions/listen",
+        params: {
+          notifications: { toolsListChanged: true },
+          _meta: { [MetaKey.protocolVersion]: MODERN },
+        },
+      }),
+    }),
+    peer,
+  );
+}
+
+Deno.test("createHttpBridge() serves each anonymous stateless request with a process of its own", async () => {
+  await withBridge({}, async (bridge, children) => {
+    const call = async (name: string) =>
+      (await (await modernPost(bridge, "tools/call", { name, arguments: {} })).json()).result
+        .content[0].text;
+    const first = Number(await call("pid"));
+    const second = Number(await call("pid"));
+    assert.notEqual(second, first, "two anonymous requests never share a process");
+    // What one anonymous client left in a server's memory, the next does not see.
+    assert.equal(await call("count"), "1");
+    assert.equal(await call("count"), "1");
+    // Each process ended after its answer.
+    await waitAllExited(children.pids, 3000);
+    for (let i = 0; i < 50 && bridge.stats().servers > 0; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    assert.equal(bridge.stats().servers, 0);
+  });
+});
+
+Deno.test("createHttpBridge() keeps an anonymous subscription's process until it closes, in the budget", async () => {
+  await withBridge({ maxSessions: 1 }, async (bridge) => {
+    const stream = await listenPost(bridge);
+    assert.equal(stream.status, 200);
+    const reader = stream.body!.getReader();
+    await reader.read(); // acknowledged: its process is up
+    const refused = await modernPost(bridge, "tools/call", { name: "pid", arguments: {} });
+    assert.equal(refused.status, 503, "the subscription's process fills the budget");
+    await refused.body?.cancel();
+    await reader.cancel();
+    // Positive control: with the subscription closed, its process is given back.
+    const served = await modernPost(bridge, "tools/call", { name: "pid", arguments: {} });
+    assert.equal(served.status, 200);
+    await served.body?.cancel();
+  });
+});
+
+Deno.test("createHttpBridge() counts subscriptions per client address across credentials", async () => {
+  const bridge = createHttpBridge({
+    connect: () => headerServer([]),
+    allowedHosts: [LOCAL_HOST],
+    tokens: [TOKEN_A, TOKEN_B],
+  });
+  const open: Response[] = [];
+  try {
+    for (let i = 0; i < 8; i++) open.push(await listenPost(bridge, i % 2 ? AUTH_A : AUTH_B));
+    assert.ok(open.every((response) => response.status === 200));
+    // A ninth from the same address, under either credential: refused.
+    const refused = await listenPost(bridge, AUTH_B);
+    assert.equal(refused.status, 429);
+    assert.match((await refused.json()).error.message, /per client address and per credential/);
+    // Positive control: another address with its own credential may subscribe.
+    const elsewhere = await listenPost(bridge, AUTH_B, { remoteAddr: { hostname: "10.0.0.2" } });
+    assert.equal(elsewhere.status, 200);
+    open.push(elsewhere);
+    // And closing one makes room again.
+    await open.shift()!.body!.cancel();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const again = await listenPost(bridge, AUTH_A);
+    assert.equal(again.status, 200);
+    open.push(again);
+  } finally {
+    for (const response of open) await response.body?.cancel().catch(() => {});
+    await bridge.close();
+  }
+});
+
+Deno.test("createHttpBridge() counts anonymous subscriptions per client address", async () => {
+  const bridge = createHttpBridge({ connect: () => headerServer([]), allowedHosts: [LOCAL_HOST] });
+  const open: Response[] = [];
+  try {
+    for (let i = 0; i < 8; i++) open.push(await listenPost(bridge));
+    const refused = await listenPost(bridge);
+    assert.equal(refused.status, 429);
+    await refused.body?.cancel();
+    // Positive control: another client address is not held back by this one.
+    const elsewhere = await listenPost(bridge, {}, { remoteAddr: { hostname: "10.0.0.2" } });
+    assert.equal(elsewhere.status, 200);
+    open.push(elsewhere);
+  } finally {
+    for (const response of open) await response.body?.cancel().catch(() => {});
+    await bridge.close();
+  }
+});
+
+Deno.test("createHttpBridge() counts a principal's stateless server before admitting a session", async () => {
+  await withBridge({ maxSessions: 1, idleTimeoutMs: 300, tokens: [TOKEN_A] }, async (bridge) => {
+    const stateless = await modernPost(
+      bridge,
+      "tools/call",
+      { name: "pid", arguments: {} },
+      AUTH_A,
+    );
+    assert.equal(stateless.status, 200);
+    await stateless.body?.cancel();
+    // The stateless process holds the one slot: a new session is refused.
+    await assert.rejects(
+      connectClient({ fetch: inProcessFetch(bridge), token: TOKEN_A }),
+      /503|Too many sessions/,
+    );
+    // Positive control: once the idle process ended, the session is admitted.
+    for (let i = 0; i < 100 && bridge.stats().servers > 0; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    const legacy = await connectClient({ fetch: inProcessFetch(bridge), token: TOKEN_A });
+    try {
+      assert.equal(await callText(legacy.client, "echo", { text: "in" }), "in");
+    } finally {
+      await legacy.client.close();
+    }
   });
 });

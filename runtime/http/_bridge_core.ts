@@ -13,7 +13,7 @@ import { SessionTable } from "./_session_table.ts";
 import type { Link, Upstream } from "./_upstream.ts";
 import { Multiplexer } from "./_multiplexer.ts";
 import { PassThrough } from "./_pass_through.ts";
-import { SessionEventStore } from "./_event_store.ts";
+import { SessionEventStore, watchDelivery } from "./_event_store.ts";
 import { eraOf } from "./_protocol_era.ts";
 import { StatelessServers } from "./_stateless.ts";
 import {
@@ -285,6 +285,14 @@ export class BridgeCore {
       const session = this.#sessions.find(sessionId, admitted.tokenIndex);
       if (session === undefined) return jsonError(404, -32001, "Session not found");
       session.lastActivity = Date.now();
+      const resumeFrom = request.method === "GET" ? request.headers.get("last-event-id") : null;
+      if (resumeFrom !== null && session.events.lostAfter(resumeFrom)) {
+        return jsonError(
+          400,
+          -32000,
+          "Cannot resume the stream: events after Last-Event-ID were dropped (the backlog exceeded its bound); open a new stream without Last-Event-ID and list again what you track",
+        );
+      }
       const response = await session.transport.handleRequest(forwardable(request), {
         parsedBody,
       });
@@ -292,7 +300,8 @@ export class BridgeCore {
         session.getStreams++;
         onBodyEnd.push(() => session.getStreams--);
       }
-      return response;
+      if (request.method !== "POST") return response;
+      return watchDelivery(response, (id) => session.events.forgetDelivered(id));
     }
     if (request.method !== "POST" || !isInitializeRequest(parsedBody)) {
       return jsonError(400, -32000, "Bad Request: Mcp-Session-Id header is required");
@@ -313,7 +322,7 @@ export class BridgeCore {
       throw error;
     }
     if (session.id === undefined) this.#endSession(session); // the SDK refused it (406, 415, 400)
-    return response;
+    return watchDelivery(response, (id) => session.events.forgetDelivered(id));
   }
 
   #createSession(client: string, tokenIndex: number): Session {

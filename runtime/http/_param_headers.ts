@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { isObject } from "./_messages.ts";
 import { decodeHeaderValue } from "./_protocol_era.ts";
 
 /** One parameter a tool mirrors into a header. */
@@ -22,10 +23,6 @@ export interface HeaderParam {
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 /** An integer as a header carries it: decimal digits, an optional sign and `.0…` tail. */
 const INTEGER = /^-?\d+(\.0+)?$/;
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
 
 /**
  * The parameters a tool's input schema mirrors into headers. Only properties reached through

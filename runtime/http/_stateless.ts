@@ -21,14 +21,9 @@
  */
 import { BridgeErrorCode, type Message, type RequestId } from "./_messages.ts";
 import type { Upstream } from "./_upstream.ts";
-import {
-  type Entry,
-  exchange,
-  type ExchangeHooks,
-  initializeRequest,
-  notificationsWanted,
-} from "./_exchange.ts";
+import { type Entry, exchange, type ExchangeHooks, notificationsWanted } from "./_exchange.ts";
 import { filterOf, listen, type SubscriptionFilter } from "./_listen.ts";
+import { eventStream } from "./_http_io.ts";
 import { type HeaderParam, headerParamsOf, paramHeaderMismatch } from "./_param_headers.ts";
 import {
   checkModernRequest,
@@ -118,7 +113,7 @@ export class StatelessServers {
       return modernError(
         400,
         id,
-        ModernErrorCode.InvalidRequest,
+        BridgeErrorCode.InvalidRequest,
         `initialize is not part of protocol ${version}: send it without an MCP-Protocol-Version header to open a 2025-11-25 session, or send requests directly`,
       );
     }
@@ -202,40 +197,20 @@ export class StatelessServers {
     // An event stream scoped to the request: its notifications, then its answer.
     const cancel = new AbortController();
     hooks.signal?.addEventListener("abort", () => cancel.abort(), { once: true });
-    const encoder = new TextEncoder();
-    let out!: ReadableStreamDefaultController<Uint8Array>;
-    const write = (event: unknown) => {
-      try {
-        out.enqueue(encoder.encode(`event: message\ndata: ${JSON.stringify(event)}\n\n`));
-      } catch { /* the client went away */ }
-    };
-    const events = new ReadableStream<Uint8Array>({
-      start: (controller) => {
-        out = controller;
-      },
-      // Closing the stream cancels the request (2026-07-28): the server is told.
-      cancel: () => cancel.abort(),
-    });
+    // Closing the stream cancels the request (2026-07-28): the server is told.
+    const stream = eventStream(() => cancel.abort());
     exchange(entry, legacyMessageOf(message), {
       signal: cancel.signal,
       inflight: hooks.inflight,
       shutdown: this.#closing.signal,
       notify: (note) => {
-        if (relay(note)) write(note);
+        if (relay(note)) stream.send(note);
       },
     }).then((answer) => {
-      if (!cancel.signal.aborted) write(final(answer));
-      try {
-        out.close();
-      } catch { /* cancelled by the client */ }
+      if (!cancel.signal.aborted) stream.send(final(answer));
+      stream.close();
     }).finally(settled);
-    return new Response(events, {
-      headers: {
-        "content-type": "text/event-stream",
-        "cache-control": "no-cache, no-transform",
-        "x-accel-buffering": "no",
-      },
-    });
+    return stream.response;
   }
 
   /**
@@ -332,7 +307,6 @@ export class StatelessServers {
     entry.active++;
     for (const key of keys) this.#listeners.set(key, (this.#listeners.get(key) ?? 0) + 1);
     return listen(entry.upstream, id, filter, {
-      initialize: (link, initId) => link.receive(initializeRequest(initId)),
       initialized: (result) => {
         entry.init ??= result;
       },

@@ -21,9 +21,13 @@ Usage:
                                    (or what changed since approved) and pin them
   mcp-run denials <server>         List what the server's last run was refused, and how to
                                    allow each (or why it never can be)
-  mcp-run serve <server> [-p …] [--host 127.0.0.1] [--port 8808] [--token-file F] …
+  mcp-run serve <server> [-p …] [--host 127.0.0.1] [--port 8808] [--auth oauth|token|none] …
                                    Serve it over MCP Streamable HTTP, one sandboxed process
-                                   per session
+                                   per session (mcp-run serve --set-passphrase: the owner's
+                                   sign-in passphrase for --auth oauth)
+  mcp-run tokens list [<server>] | revoke <server> <ID>|--all
+                                   List the OAuth sign-ins of served servers (never a token
+                                   value), or revoke them: a running serve refuses them at once
   mcp-run install <server> --client C [--scope user|project] [--form deno|launcher|docker] [-p …]
                                    Pull the server and add it to an MCP client's configuration
   mcp-run uninstall <entry> --client C [--scope user|project]
@@ -200,19 +204,44 @@ was asked (read /home/ada/.config/foo, net api.example.com:443, env FOO_TOKEN, s
 exact manifest line or -p value that would allow it, or why it can never be granted. run writes
 each one to stderr as it happens; inspect and call print them after their output.`,
   serve: `mcp-run serve <server> [-p NAME=VALUE]… [options] [-- server args…]
+mcp-run serve --set-passphrase [--state-dir DIR]
 
 Serves the server over MCP Streamable HTTP (POST, GET stream, DELETE; spec 2025-11-25) at
 http://HOST:PORT/mcp, sandboxed exactly as \`run\` starts it. Each HTTP session gets its own
-process; the client's headers never reach it. /healthz answers {"status":"ok"}. SIGINT or SIGTERM
-ends every session and process, then exits 0.
+process; the client's headers (Authorization, cookies) never reach it. /healthz answers
+{"status":"ok"}. SIGINT or SIGTERM ends every session and process, then exits 0.
+
+Authentication (one of):
+  --auth oauth --public-url URL
+                           OAuth 2.1 for remote clients such as claude.ai: mcp-run is the
+                           protected resource and a small authorization server for its owner
+                           (discovery metadata, dynamic client registration, PKCE S256, a
+                           consent page where the owner signs in with the passphrase). URL is
+                           the address clients use, ending in /mcp: https, or http on
+                           loopback; its host and origin are accepted. Sign-ins survive a
+                           restart (see mcp-run tokens)
+  --auth token --token-file F
+                           Bearer tokens, one per line, file mode 600; clients send
+                           "Authorization: Bearer <token>"; a session only answers its token.
+                           Make one: (umask 077; openssl rand -hex 32 > F). --token-file alone
+                           implies --auth token
+  --auth none              No authentication (the default without --token-file): loopback
+                           only
+  --public                 No authentication, on any address, for a server safe to share: only
+                           with a tool allowlist (--tools, or the manifest's tools.allow), and
+                           with stricter default limits (16 sessions, 2 per client, 10
+                           requests per second, 30 s per request)
+  --set-passphrase         Set the owner's sign-in passphrase (at least 12 characters; asked
+                           twice on a terminal, else one line from stdin), for every server.
+                           Running servers use a new one at the next sign-in
+  --state-dir DIR          Where OAuth state lives (default $XDG_STATE_HOME/mcp-run, else
+                           ~/.local/state/mcp-run): passphrase, totp (when present, sign-in asks
+                           for a code too), serve/<server>/ with its sign-ins
 
 Options:
   --host ADDR              Address to listen on (default 127.0.0.1). Anything but loopback
-                           requires --token-file
+                           requires --auth oauth, --auth token or --public
   --port N                 Port (default 8808; 0 picks a free one)
-  --token-file F           Bearer tokens, one per line, file mode 600; clients send
-                           "Authorization: Bearer <token>"; a session only answers its token.
-                           Make one: (umask 077; openssl rand -hex 32 > F)
   --allowed-host NAME[:PORT]
                            Another accepted Host header (repeatable); loopback names and the
                            bound address are always accepted, others get 403
@@ -343,6 +372,15 @@ _meta["io.modelcontextprotocol.registry/publisher-provided"]["run.sandboxed/mcp-
 
 Prints the manifest carried in a server.json's _meta. A server.json without it becomes a draft
 that does not validate until its permissions are declared; the command then exits 3.`,
+  tokens: `mcp-run tokens list [<server>] [--state-dir DIR] [--format json]
+mcp-run tokens revoke <server> <ID>|--all [--state-dir DIR]
+
+Lists the sign-ins remote clients made to servers that mcp-run serve --auth oauth serves, one
+per sign-in (its refreshed tokens included): its ID, the client, and when its access token and
+the sign-in itself expire. Token values are never shown (only their hashes are stored). revoke
+deletes one sign-in's tokens (an ID, or a unique start of one), or every sign-in of the server
+with --all; a running serve refuses them at the next request, and the client must sign in
+again. --state-dir as for serve.`,
   index: `mcp-run index <folder>
 
 Validates the manifests in a folder and prints the index.json that lets the folder be served

@@ -30,6 +30,12 @@ export const OPTIONS = {
   host: { type: "string" },
   port: { type: "string" },
   "token-file": { type: "string" },
+  auth: { type: "string" },
+  "public-url": { type: "string" },
+  "state-dir": { type: "string" },
+  "set-passphrase": { type: "boolean" },
+  public: { type: "boolean" },
+  all: { type: "boolean" },
   "allowed-host": { type: "string", multiple: true },
   "allowed-origin": { type: "string", multiple: true },
   "session-mode": { type: "string" },
@@ -94,6 +100,11 @@ const SERVE = [
   "host",
   "port",
   "token-file",
+  "auth",
+  "public-url",
+  "state-dir",
+  "set-passphrase",
+  "public",
   "allowed-host",
   "allowed-origin",
   "session-mode",
@@ -142,6 +153,7 @@ const COMMAND_OPTIONS: Record<string, readonly string[]> = {
   import: [],
   index: [],
   learn: ["call", "env", "write", "force", "timeout", "no-probe"],
+  tokens: ["state-dir", "all"],
 };
 
 /** How the CLI calls the parser. */

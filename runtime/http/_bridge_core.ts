@@ -7,7 +7,9 @@
 import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js";
 import type { JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
 import type { ClientInfo, HttpBridgeOptions, HttpBridgeStats } from "./bridge.ts";
-import { Admission, type Admitted } from "./_admission.ts";
+import { Admission, type Admitted, ANONYMOUS } from "./_admission.ts";
+import type { RequestAuthorizer } from "./_authorizer.ts";
+import { BearerTokenAuthorizer } from "./bearer_token.ts";
 import type { ProxyCheck } from "./_client_address.ts";
 import { SessionTable } from "./_session_table.ts";
 import type { Link, Upstream } from "./_upstream.ts";
@@ -27,7 +29,7 @@ import {
 interface Session {
   id: string | undefined;
   readonly client: string;
-  readonly tokenIndex: number;
+  readonly principal: string;
   readonly transport: WebStandardStreamableHTTPServerTransport;
   /** What its streams sent, for clients resuming with Last-Event-ID. */
   readonly events: SessionEventStore;
@@ -42,11 +44,26 @@ interface Session {
   readonly inflight: number;
 }
 
-/** Options with their defaults applied, checked. */
-type Settings = Required<Omit<HttpBridgeOptions, "startTimeoutMs" | "onError">> & {
-  startTimeoutMs?: number;
-  onError?: (error: Error) => void;
-};
+/** Options with their defaults applied, checked; bearer tokens become an authorizer. */
+type Settings =
+  & Required<Omit<HttpBridgeOptions, "startTimeoutMs" | "onError" | "authorizer" | "tokens">>
+  & {
+    startTimeoutMs?: number;
+    onError?: (error: Error) => void;
+    authorizer?: RequestAuthorizer;
+  };
+
+/** The authorizer the options ask for: the one given, bearer tokens, or none. */
+function authorizerOf(options: HttpBridgeOptions): RequestAuthorizer | undefined {
+  const tokens = options.tokens ?? [];
+  if (options.authorizer !== undefined && tokens.length > 0) {
+    throw new TypeError(
+      'Cannot create the bridge with both "authorizer" and "tokens": pass the tokens as a ' +
+        "BearerTokenAuthorizer, or only one of them",
+    );
+  }
+  return options.authorizer ?? (tokens.length > 0 ? new BearerTokenAuthorizer(tokens) : undefined);
+}
 
 function settingsOf(options: HttpBridgeOptions): Settings {
   if (options.sessionMode !== undefined && !["isolated", "shared"].includes(options.sessionMode)) {
@@ -54,10 +71,10 @@ function settingsOf(options: HttpBridgeOptions): Settings {
       `Cannot use session mode "${options.sessionMode}": expected "isolated" or "shared"`,
     );
   }
+  const { tokens: _tokens, authorizer: _authorizer, ...rest } = options;
   const settings: Settings = {
     path: "/mcp",
     allowedOrigins: [],
-    tokens: [],
     sessionMode: "isolated",
     maxBodyBytes: 4 * 1024 * 1024,
     maxSessions: 64,
@@ -70,9 +87,10 @@ function settingsOf(options: HttpBridgeOptions): Settings {
     idleTimeoutMs: 10 * 60_000,
     jsonResponse: false,
     requestTimeoutMs: 60_000,
-    ...withoutUndefined(options),
+    ...withoutUndefined(rest),
     connect: options.connect,
     allowedHosts: options.allowedHosts,
+    authorizer: authorizerOf(options),
   };
   const { bodyTimeoutMs, maxBodyBytes, maxSessions, maxSessionsPerClient } = settings;
   const { idleTimeoutMs, requestTimeoutMs } = settings;
@@ -176,7 +194,8 @@ export class BridgeCore {
 
   /**
    * @param options The bridge options.
-   * @throws {TypeError} If an allow-list entry or the session mode is malformed.
+   * @throws {TypeError} If an allow-list entry or the session mode is malformed, or both an
+   *   authorizer and tokens are given.
    * @throws {RangeError} If a limit is not positive or a token is weak.
    */
   constructor(options: HttpBridgeOptions) {
@@ -230,7 +249,7 @@ export class BridgeCore {
    */
   async handler(request: Request, info?: ClientInfo): Promise<Response> {
     if (this.#closed) return jsonError(503, -32000, "The server is shutting down");
-    const verdict = this.#admission.admit(request, info, Date.now());
+    const verdict = await this.#admission.admit(request, info, Date.now());
     if ("response" in verdict) return verdict.response;
     const { client, cors } = verdict.admitted;
     let response: Response;
@@ -264,7 +283,7 @@ export class BridgeCore {
     if (era.era === "modern") {
       const { client } = admitted;
       // The principal: undefined for a request without credentials (served on its own).
-      const principal = admitted.tokenIndex < 0 ? undefined : String(admitted.tokenIndex);
+      const principal = admitted.principal === ANONYMOUS ? undefined : admitted.principal;
       return await this.#stateless.serve(
         principal,
         request.headers,
@@ -282,7 +301,7 @@ export class BridgeCore {
     }
     const sessionId = request.headers.get("mcp-session-id");
     if (sessionId !== null) {
-      const session = this.#sessions.find(sessionId, admitted.tokenIndex);
+      const session = this.#sessions.find(sessionId, admitted.principal);
       if (session === undefined) return jsonError(404, -32001, "Session not found");
       session.lastActivity = Date.now();
       const resumeFrom = request.method === "GET" ? request.headers.get("last-event-id") : null;
@@ -306,14 +325,14 @@ export class BridgeCore {
     if (request.method !== "POST" || !isInitializeRequest(parsedBody)) {
       return jsonError(400, -32000, "Bad Request: Mcp-Session-Id header is required");
     }
-    const refusal = this.#sessions.admit(admitted.client, admitted.tokenIndex);
+    const refusal = this.#sessions.admit(admitted.client, admitted.principal);
     if (refusal === "client-full") {
       return jsonError(429, -32000, "Too many sessions for this client", { "Retry-After": "5" });
     }
     if (refusal === "full") {
       return jsonError(503, -32000, "Too many sessions: try again later", { "Retry-After": "5" });
     }
-    const session = this.#createSession(admitted.client, admitted.tokenIndex);
+    const session = this.#createSession(admitted.client, admitted.principal);
     let response: Response;
     try {
       response = await session.transport.handleRequest(forwardable(request), { parsedBody });
@@ -325,7 +344,7 @@ export class BridgeCore {
     return watchDelivery(response, (id) => session.events.forgetDelivered(id));
   }
 
-  #createSession(client: string, tokenIndex: number): Session {
+  #createSession(client: string, principal: string): Session {
     const upstream = this.#pool.take();
     const events = new SessionEventStore();
     const transport = new WebStandardStreamableHTTPServerTransport({
@@ -338,7 +357,7 @@ export class BridgeCore {
     const session: Session = {
       id: undefined,
       client,
-      tokenIndex,
+      principal,
       transport,
       events,
       upstream,

@@ -209,3 +209,20 @@ Deno.test("mcp-run serve replays what a cut GET stream missed when it resumes wi
     await ended.body?.cancel();
   });
 });
+
+Deno.test("mcp-run serve --public gives each stateless request a process of its own", async () => {
+  await withServe(["--public", "--tools", "pid,count"], async (url) => {
+    const first = await connectModernClient({ url });
+    const second = await connectModernClient({ url });
+    try {
+      // A caller without credentials leaves nothing behind for the next one.
+      assert.equal(await modernCallText(first, "count"), "1");
+      assert.equal(await modernCallText(second, "count"), "1");
+      assert.equal(await modernCallText(first, "count"), "1");
+      assert.notEqual(await modernCallText(first, "pid"), await modernCallText(first, "pid"));
+    } finally {
+      await first.close();
+      await second.close();
+    }
+  });
+});

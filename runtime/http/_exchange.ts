@@ -27,8 +27,6 @@ export interface ExchangeHooks {
 /** A principal's server and what the bridge knows of it. */
 export interface Entry {
   readonly upstream: Upstream;
-  /** The server's `initialize` answer, once known. */
-  init?: Record<string, unknown>;
   lastActivity: number;
   /** Requests and subscriptions open: the server is not ended for idleness meanwhile. */
   active: number;
@@ -173,8 +171,7 @@ export function exchange(entry: Entry, message: Message, hooks: ExchangeHooks): 
     hooks.shutdown?.addEventListener("abort", shutdown);
     try {
       link = openLink(entry.upstream, initId, {
-        ready: (result, opened) => {
-          entry.init ??= result;
+        ready: (_result, opened) => {
           if (message.method === "server/discover") finish({ jsonrpc: "2.0", id, result: {} });
           else opened.receive(message as unknown as JSONRPCMessage);
         },

@@ -109,8 +109,6 @@ function wanted(honored: SubscriptionFilter, note: Message): boolean {
 
 /** Hooks of one listen stream. */
 export interface ListenHooks {
-  /** The server's `initialize` answer arrived (its capabilities decide what is honored). */
-  initialized: (result: Record<string, unknown>) => void;
   /** Aborted when the client goes away. */
   signal?: AbortSignal;
   /** Aborted when the bridge shuts down. */
@@ -187,7 +185,6 @@ export function listen(
     link = openLink(upstream, "mcp-run-init", {
       ready: (result, opened) => {
         if (ended) return;
-        hooks.initialized(result);
         acknowledge(opened, result.capabilities as Record<string, unknown> | undefined);
       },
       refused: (error) => {

@@ -72,7 +72,7 @@ export class StatelessServers {
   /** Open subscriptions per client key and per principal (`principal:` prefixed). */
   readonly #listeners = new Map<string, number>();
   readonly #closing = new AbortController();
-  readonly #sharedInit = new WeakMap<Upstream, Entry>();
+  readonly #sharedEntries = new WeakMap<Upstream, Entry>();
 
   /** @param options How servers start and end, and the budget. */
   constructor(options: StatelessServersOptions) {
@@ -153,12 +153,16 @@ export class StatelessServers {
     const final = (answer: Message): Record<string, unknown> => {
       if (answer.error !== undefined) return { jsonrpc: "2.0", id, error: answer.error };
       const result = message.method === "server/discover"
-        ? discoverResultOf(entry.init)
+        ? discoverResultOf(entry.upstream.initializeResult)
         : answer.result;
       return {
         jsonrpc: "2.0",
         id,
-        result: modernResultOf(message.method!, result, entry.init?.serverInfo),
+        result: modernResultOf(
+          message.method!,
+          result,
+          entry.upstream.initializeResult?.serverInfo,
+        ),
       };
     };
     if (message.method === "tools/call") {
@@ -307,9 +311,6 @@ export class StatelessServers {
     entry.active++;
     for (const key of keys) this.#listeners.set(key, (this.#listeners.get(key) ?? 0) + 1);
     return listen(entry.upstream, id, filter, {
-      initialized: (result) => {
-        entry.init ??= result;
-      },
       signal: hooks.signal,
       shutdown: this.#closing.signal,
       ended: () => {
@@ -355,10 +356,10 @@ export class StatelessServers {
     const { shared } = this.#options;
     if (shared !== undefined) {
       const upstream = shared();
-      let entry = this.#sharedInit.get(upstream);
+      let entry = this.#sharedEntries.get(upstream);
       if (entry === undefined) {
         entry = { upstream, lastActivity: Date.now(), active: 0 };
-        this.#sharedInit.set(upstream, entry);
+        this.#sharedEntries.set(upstream, entry);
       }
       return entry;
     }

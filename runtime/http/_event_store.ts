@@ -249,6 +249,16 @@ export class SessionEventStore implements EventStore {
  * @param response The SDK's response to a POST.
  * @param delivered Told the stream's first event id once it was read to the end.
  * @returns The same response, its body watched (unchanged when it is not an event stream).
+ * @example
+ * ```ts
+ * import { watchDelivery } from "./_event_store.ts";
+ * const sse = new Response("id: k.1\ndata: \n\n", {
+ *   headers: { "content-type": "text/event-stream" },
+ * });
+ * const seen: string[] = [];
+ * await watchDelivery(sse, (id) => seen.push(id)).text();
+ * console.assert(seen[0] === "k.1");
+ * ```
  */
 export function watchDelivery(response: Response, delivered: (eventId: EventId) => void): Response {
   const body = response.body;

@@ -108,6 +108,16 @@ export interface LinkHandlers {
  * @param handlers Where the server's messages go.
  * @returns The link, its `initialize` sent.
  * @throws {Error} If the server cannot take a link (`Upstream.attach`).
+ * @example
+ * ```ts ignore
+ * const link = openLink(upstream, "mcp-run-init", {
+ *   ready: (_result, opened) => opened.receive(request),
+ *   refused: (error) => console.error(error.message),
+ *   answer: (reply) => console.log(reply.result),
+ *   notification: () => {},
+ *   close: () => {},
+ * });
+ * ```
  */
 export function openLink(upstream: Upstream, initId: RequestId, handlers: LinkHandlers): Link {
   const down: Downstream = {

@@ -196,6 +196,14 @@ export interface EventStream {
  *
  * @param cancelled Called when the client closes the stream.
  * @returns The response and its writer.
+ * @example
+ * ```ts
+ * import { eventStream } from "./_http_io.ts";
+ * const stream = eventStream(() => {});
+ * stream.send({ jsonrpc: "2.0", method: "notifications/progress", params: {} });
+ * stream.close();
+ * console.assert((await stream.response.text()).startsWith("event: message\ndata: "));
+ * ```
  */
 export function eventStream(cancelled: () => void): EventStream {
   const encoder = new TextEncoder();

@@ -10,6 +10,15 @@ import { startServe } from "./_serve_cli.ts";
 
 const MANIFEST = join(ROOT, "tests/testdata/serve_fixture.jsonc");
 const cache = tempDir("mcp-run-serve-protocol-cache-");
+const TOKEN = "serve-protocol-token-0123456789abcdef";
+
+/** A token file (mode 600) holding {@linkcode TOKEN}. */
+function tokenFile(): string {
+  const file = join(tempDir(), "token");
+  Deno.writeTextFileSync(file, `${TOKEN}\n`, { mode: 0o600 });
+  Deno.chmodSync(file, 0o600);
+  return file;
+}
 
 async function withServe(args: string[], body: (url: string) => Promise<void>): Promise<void> {
   const served = await startServe([MANIFEST, "--port", "0", "--cache", cache, ...args]);
@@ -23,10 +32,11 @@ async function withServe(args: string[], body: (url: string) => Promise<void>): 
 }
 
 Deno.test("mcp-run serve answers the v1 client with a session and the v2 client statelessly", async () => {
-  await withServe([], async (url) => {
-    const legacy = await connectClient({ url });
-    const modern = await connectModernClient({ url });
-    const probing = await connectModernClient({ url, negotiation: "auto" });
+  // With a token, a v2 client's requests and subscriptions share its principal's process.
+  await withServe(["--token-file", tokenFile()], async (url) => {
+    const legacy = await connectClient({ url, token: TOKEN });
+    const modern = await connectModernClient({ url, token: TOKEN });
+    const probing = await connectModernClient({ url, negotiation: "auto", token: TOKEN });
     try {
       assert.equal(await callText(legacy.client, "echo", { text: "v1" }), "v1");
       assert.equal(modern.getNegotiatedProtocolVersion(), "2026-07-28");
@@ -63,6 +73,7 @@ Deno.test("mcp-run serve answers the v1 client with a session and the v2 client 
         "content-type": "application/json",
         "mcp-protocol-version": "2099-01-01",
         "mcp-method": "tools/list",
+        authorization: `Bearer ${TOKEN}`,
       },
       body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/list", params: {} }),
     });
@@ -196,5 +207,22 @@ Deno.test("mcp-run serve replays what a cut GET stream missed when it resumes wi
     const ended = await fetch(url, { method: "DELETE", headers });
     assert.equal(ended.status, 200);
     await ended.body?.cancel();
+  });
+});
+
+Deno.test("mcp-run serve --public gives each stateless request a process of its own", async () => {
+  await withServe(["--public", "--tools", "pid,count"], async (url) => {
+    const first = await connectModernClient({ url });
+    const second = await connectModernClient({ url });
+    try {
+      // A caller without credentials leaves nothing behind for the next one.
+      assert.equal(await modernCallText(first, "count"), "1");
+      assert.equal(await modernCallText(second, "count"), "1");
+      assert.equal(await modernCallText(first, "count"), "1");
+      assert.notEqual(await modernCallText(first, "pid"), await modernCallText(first, "pid"));
+    } finally {
+      await first.close();
+      await second.close();
+    }
   });
 });

@@ -7,7 +7,7 @@
 import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js";
 import type { JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
 import type { ClientInfo, HttpBridgeOptions, HttpBridgeStats } from "./bridge.ts";
-import { Admission, type Admitted } from "./_admission.ts";
+import { Admission, type Admitted, ANONYMOUS } from "./_admission.ts";
 import type { RequestAuthorizer } from "./_authorizer.ts";
 import { BearerTokenAuthorizer } from "./bearer_token.ts";
 import type { ProxyCheck } from "./_client_address.ts";
@@ -15,7 +15,7 @@ import { SessionTable } from "./_session_table.ts";
 import type { Link, Upstream } from "./_upstream.ts";
 import { Multiplexer } from "./_multiplexer.ts";
 import { PassThrough } from "./_pass_through.ts";
-import { SessionEventStore } from "./_event_store.ts";
+import { SessionEventStore, watchDelivery } from "./_event_store.ts";
 import { eraOf } from "./_protocol_era.ts";
 import { StatelessServers } from "./_stateless.ts";
 import {
@@ -205,6 +205,8 @@ export class BridgeCore {
     this.#sessions = new SessionTable<Session>({
       ...settings,
       end: (session) => this.#endSession(session),
+      // Stateless requests' processes share the budget.
+      others: () => this.#stateless.size,
     });
     this.#pool = new UpstreamPool(settings);
     this.#stateless = new StatelessServers({
@@ -280,12 +282,15 @@ export class BridgeCore {
     if (era.era === "refused") return era.response;
     if (era.era === "modern") {
       const { client } = admitted;
+      // The principal: undefined for a request without credentials (served on its own).
+      const principal = admitted.principal === ANONYMOUS ? undefined : admitted.principal;
       return await this.#stateless.serve(
-        admitted.principal,
+        principal,
         request.headers,
         era.version,
         parsedBody,
         {
+          client,
           signal: request.signal,
           inflight: (delta) =>
             delta > 0
@@ -299,6 +304,14 @@ export class BridgeCore {
       const session = this.#sessions.find(sessionId, admitted.principal);
       if (session === undefined) return jsonError(404, -32001, "Session not found");
       session.lastActivity = Date.now();
+      const resumeFrom = request.method === "GET" ? request.headers.get("last-event-id") : null;
+      if (resumeFrom !== null && session.events.lostAfter(resumeFrom)) {
+        return jsonError(
+          400,
+          -32000,
+          "Cannot resume the stream: events after Last-Event-ID were dropped (the backlog exceeded its bound); open a new stream without Last-Event-ID and list again what you track",
+        );
+      }
       const response = await session.transport.handleRequest(forwardable(request), {
         parsedBody,
       });
@@ -306,7 +319,8 @@ export class BridgeCore {
         session.getStreams++;
         onBodyEnd.push(() => session.getStreams--);
       }
-      return response;
+      if (request.method !== "POST") return response;
+      return watchDelivery(response, (id) => session.events.forgetDelivered(id));
     }
     if (request.method !== "POST" || !isInitializeRequest(parsedBody)) {
       return jsonError(400, -32000, "Bad Request: Mcp-Session-Id header is required");
@@ -327,7 +341,7 @@ export class BridgeCore {
       throw error;
     }
     if (session.id === undefined) this.#endSession(session); // the SDK refused it (406, 415, 400)
-    return response;
+    return watchDelivery(response, (id) => session.events.forgetDelivered(id));
   }
 
   #createSession(client: string, principal: string): Session {

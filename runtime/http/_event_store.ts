@@ -2,7 +2,9 @@
  * Resumable event streams (protocol 2025-11-25): what a session's streams sent, kept so that a
  * client reconnecting with `Last-Event-ID` gets what it missed. One store per session, dropped
  * with it; bounded per stream and per session, in events and in bytes (the oldest go first).
- * Event ids are `<stream key>.<sequence>`, the key 128 random bits per stream: an id from another
+ * A request stream whose answers all reached the client ({@linkcode watchDelivery}) is dropped at
+ * once: what stays is the GET stream and request streams cut before their answer.
+ * Event ids are `<stream key>.<sequence>`, the key 256 random bits per stream: an id from another
  * session, or a forged one, names no stream here and replays nothing.
  *
  * @module
@@ -13,6 +15,7 @@ import type {
   StreamId,
 } from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js";
 import type { JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
+import { randomSessionId } from "./_http_io.ts";
 
 /** Limits of one {@linkcode SessionEventStore}. */
 export interface EventStoreLimits {
@@ -22,7 +25,7 @@ export interface EventStoreLimits {
   maxBytesPerStream?: number;
   /** Most events kept for the whole session. Default 1000. */
   maxEvents?: number;
-  /** Most bytes kept for the whole session. Default 4 MiB. */
+  /** Most bytes kept for the whole session. Default 2 MiB. */
   maxBytes?: number;
 }
 
@@ -41,16 +44,14 @@ interface StreamState {
   /** Kept events, oldest first. */
   readonly events: StoredEvent[];
   bytes: number;
+  /** Whether an answer (a JSON-RPC response) was sent on it. */
+  answered: boolean;
+  /** The newest sequence number dropped by a bound (0: none). */
+  dropped: number;
 }
 
 /** An event id, parsed: the stream key and the sequence number. */
-const EVENT_ID = /^([A-Za-z0-9_-]{22})\.(\d{1,15})$/;
-
-function randomKey(): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(16));
-  return btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_")
-    .replace(/=+$/, "");
-}
+const EVENT_ID = /^([A-Za-z0-9_-]{43})\.(\d{1,15})$/;
 
 /** The events of one session's streams, for replay after a reconnect. */
 export class SessionEventStore implements EventStore {
@@ -70,7 +71,7 @@ export class SessionEventStore implements EventStore {
       maxEventsPerStream: 100,
       maxBytesPerStream: 1024 * 1024,
       maxEvents: 1000,
-      maxBytes: 4 * 1024 * 1024,
+      maxBytes: 2 * 1024 * 1024,
       ...Object.fromEntries(Object.entries(limits).filter(([, v]) => v !== undefined)),
     };
     for (const [name, value] of Object.entries(this.#limits)) {
@@ -105,6 +106,7 @@ export class SessionEventStore implements EventStore {
     if (Object.keys(message).length === 0) return Promise.resolve(id);
     const bytes = JSON.stringify(message).length;
     const event: StoredEvent = { stream, seq, message, bytes };
+    if ("result" in message || "error" in message) stream.answered = true;
     stream.events.push(event);
     stream.bytes += bytes;
     this.#order.add(event);
@@ -132,7 +134,8 @@ export class SessionEventStore implements EventStore {
 
   /**
    * Sends the events of `lastEventId`'s stream that came after it, oldest first. Events already
-   * dropped by the bounds are not sent; the client resumes from the oldest one kept.
+   * dropped by the bounds are not sent: the bridge refuses such a resume first
+   * ({@linkcode SessionEventStore.lostAfter}).
    *
    * @param lastEventId The `Last-Event-ID` header.
    * @param sink Where the SDK writes them.
@@ -154,6 +157,33 @@ export class SessionEventStore implements EventStore {
     return stream.id;
   }
 
+  /**
+   * Whether events sent after an id were dropped by the bounds: resuming from it would leave a
+   * gap the client cannot see.
+   *
+   * @param eventId The `Last-Event-ID` header.
+   * @returns True when something after it is lost; false for a complete backlog or an id that
+   *   names no stream here.
+   */
+  lostAfter(eventId: EventId): boolean {
+    const found = this.#find(eventId);
+    return found !== undefined && found.stream.dropped > found.seq;
+  }
+
+  /**
+   * Forgets a request stream that was read to its end: its answers reached the client, so
+   * nothing of it will be asked for again. A stream with no answer yet is kept.
+   *
+   * @param eventId Any event id of the stream (its priming event's).
+   */
+  forgetDelivered(eventId: EventId): void {
+    const stream = this.#find(eventId)?.stream;
+    if (stream === undefined || !stream.answered) return;
+    for (const event of [...stream.events]) this.#drop(event);
+    this.#byId.delete(stream.id);
+    this.#byKey.delete(stream.key);
+  }
+
   /** Forgets every stream and event (the session ended). */
   clear(): void {
     this.#byId.clear();
@@ -165,7 +195,15 @@ export class SessionEventStore implements EventStore {
   #stream(streamId: StreamId): StreamState {
     let stream = this.#byId.get(streamId);
     if (stream === undefined) {
-      stream = { id: streamId, key: randomKey(), seq: 0, events: [], bytes: 0 };
+      stream = {
+        id: streamId,
+        key: randomSessionId(),
+        seq: 0,
+        events: [],
+        bytes: 0,
+        answered: false,
+        dropped: 0,
+      };
       this.#byId.set(streamId, stream);
       this.#byKey.set(stream.key, stream);
     }
@@ -193,6 +231,7 @@ export class SessionEventStore implements EventStore {
 
   #drop(event: StoredEvent): void {
     const { stream } = event;
+    stream.dropped = Math.max(stream.dropped, event.seq);
     // Events leave in order: per stream, and across streams, the oldest is dropped first.
     const index = stream.events.indexOf(event);
     if (index >= 0) stream.events.splice(index, 1);
@@ -200,4 +239,57 @@ export class SessionEventStore implements EventStore {
     this.#order.delete(event);
     this.#bytes -= event.bytes;
   }
+}
+
+/**
+ * Watches a request's event stream: when the SDK has closed it (its answers written) and the
+ * client has read it to the end, `delivered` gets the stream's first event id. A stream the
+ * client cut reports nothing: it may be resumed.
+ *
+ * @param response The SDK's response to a POST.
+ * @param delivered Told the stream's first event id once it was read to the end.
+ * @returns The same response, its body watched (unchanged when it is not an event stream).
+ * @example
+ * ```ts
+ * import { watchDelivery } from "./_event_store.ts";
+ * const sse = new Response("id: k.1\ndata: \n\n", {
+ *   headers: { "content-type": "text/event-stream" },
+ * });
+ * const seen: string[] = [];
+ * await watchDelivery(sse, (id) => seen.push(id)).text();
+ * console.assert(seen[0] === "k.1");
+ * ```
+ */
+export function watchDelivery(response: Response, delivered: (eventId: EventId) => void): Response {
+  const body = response.body;
+  if (body === null || !response.headers.get("content-type")?.includes("text/event-stream")) {
+    return response;
+  }
+  const reader = body.getReader();
+  const decoder = new TextDecoder();
+  let head = "";
+  let firstId: string | undefined;
+  const stream = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      try {
+        const chunk = await reader.read();
+        if (chunk.done) {
+          controller.close();
+          if (firstId !== undefined) delivered(firstId);
+          return;
+        }
+        if (firstId === undefined && head.length < 4096) {
+          head += decoder.decode(chunk.value, { stream: true });
+          firstId = /^id: ?(\S+)$/m.exec(head)?.[1];
+        }
+        controller.enqueue(chunk.value);
+      } catch (error) {
+        controller.error(error);
+      }
+    },
+    cancel(reason) {
+      return reader.cancel(reason);
+    },
+  }, { highWaterMark: 0 });
+  return new Response(stream, { status: response.status, headers: response.headers });
 }

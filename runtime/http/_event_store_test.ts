@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import type { JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
-import { SessionEventStore } from "./_event_store.ts";
+import { SessionEventStore, watchDelivery } from "./_event_store.ts";
 
 const note = (n: number, size = 0): JSONRPCMessage =>
   ({
@@ -38,7 +38,7 @@ Deno.test("SessionEventStore.storeEvent() gives unguessable ids and keeps no pri
   assert.equal(store.size, 0);
   const next = await store.storeEvent("s", note(1));
   const [key, seq] = next.split(".");
-  assert.match(key, /^[A-Za-z0-9_-]{22}$/); // 128 random bits
+  assert.match(key, /^[A-Za-z0-9_-]{43}$/); // 256 random bits
   assert.equal(seq, "2");
   assert.deepEqual(await replay(store, priming), [[next, 1]]);
   const otherStream = await store.storeEvent("t", note(2));
@@ -101,4 +101,57 @@ Deno.test("SessionEventStore() refuses limits that are not positive integers", (
   for (const limits of [{ maxEvents: 0 }, { maxBytes: -1 }, { maxEventsPerStream: 1.5 }]) {
     assert.throws(() => new SessionEventStore(limits), RangeError);
   }
+});
+
+Deno.test("SessionEventStore.forgetDelivered() drops an answered stream and keeps an unanswered one", async () => {
+  const store = new SessionEventStore();
+  const answered = await store.storeEvent("a", {} as JSONRPCMessage);
+  await store.storeEvent("a", note(1));
+  await store.storeEvent("a", { jsonrpc: "2.0", id: 1, result: {} } as JSONRPCMessage);
+  const pending = await store.storeEvent("b", {} as JSONRPCMessage);
+  await store.storeEvent("b", note(2));
+  const get = await store.storeEvent("_GET_stream", note(3));
+  store.forgetDelivered(answered);
+  store.forgetDelivered(pending); // no answer on it yet: a client may still resume it
+  store.forgetDelivered(get);
+  assert.equal(store.size, 2);
+  assert.equal(await store.getStreamIdForEventId(answered), undefined);
+  assert.deepEqual((await replay(store, pending)).map(([, n]) => n), [2]);
+  store.forgetDelivered("forged.1");
+  assert.equal(store.size, 2);
+});
+
+Deno.test("watchDelivery() reports a stream read to its end, never one the client cut", async () => {
+  const sse = (close: boolean) =>
+    new Response(
+      new ReadableStream<Uint8Array>({
+        start(controller) {
+          controller.enqueue(new TextEncoder().encode("id: k.1\ndata: \n\n"));
+          if (close) controller.close();
+        },
+      }),
+      { headers: { "content-type": "text/event-stream" } },
+    );
+  const seen: string[] = [];
+  await watchDelivery(sse(true), (id) => seen.push(id)).text();
+  assert.deepEqual(seen, ["k.1"]);
+  const cut = watchDelivery(sse(false), (id) => seen.push(`cut ${id}`)).body!.getReader();
+  await cut.read();
+  await cut.cancel();
+  assert.deepEqual(seen, ["k.1"]);
+  const json = Response.json({});
+  assert.equal(watchDelivery(json, () => seen.push("json")), json);
+});
+
+Deno.test("SessionEventStore.lostAfter() tells when events after an id were dropped", async () => {
+  const store = new SessionEventStore({ maxEventsPerStream: 2 });
+  const first = await store.storeEvent("s", note(1));
+  const second = await store.storeEvent("s", note(2));
+  assert.equal(store.lostAfter(first), false, "nothing dropped yet");
+  await store.storeEvent("s", note(3)); // drops 1
+  assert.equal(store.lostAfter(first), false, "what came after 1 is all kept");
+  await store.storeEvent("s", note(4)); // drops 2
+  assert.equal(store.lostAfter(first), true, "2 came after 1 and is gone");
+  assert.equal(store.lostAfter(second), false);
+  assert.equal(store.lostAfter("forged.1"), false);
 });

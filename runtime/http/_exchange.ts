@@ -27,15 +27,16 @@ export interface ExchangeHooks {
 /** A principal's server and what the bridge knows of it. */
 export interface Entry {
   readonly upstream: Upstream;
-  /** The server's `initialize` answer, once known. */
-  init?: Record<string, unknown>;
   lastActivity: number;
   /** Requests and subscriptions open: the server is not ended for idleness meanwhile. */
   active: number;
-  /** Subscriptions open. */
-  listeners: number;
-  /** Each tool's `x-mcp-header` parameters, as last listed; dropped when the tools change. */
+  /** Each tool's `x-mcp-header` parameters, as last listed completely; dropped when the tools
+   *  change. */
   tools?: { at: number; byName: Map<string, HeaderParam[] | undefined> };
+  /** The listing under way, shared by every request waiting for it. */
+  toolsListing?: Promise<Map<string, HeaderParam[] | undefined> | string>;
+  /** Bumped on each tools change notice: a listing that began before one is not kept. */
+  toolsGeneration?: number;
 }
 
 /** The name the bridge gives itself when it initializes a server for stateless clients. */
@@ -44,7 +45,7 @@ const CLIENT_INFO = { name: "mcp-run (stateless clients)", version: "1" };
 const SERVER_PROTOCOL = "2025-11-25";
 
 /** The bridge's own `initialize`: no client capabilities (a stateless client takes no request). */
-export function initializeRequest(id: RequestId): JSONRPCMessage {
+function initializeRequest(id: RequestId): JSONRPCMessage {
   return {
     jsonrpc: "2.0",
     id,
@@ -78,6 +79,79 @@ export function notificationsWanted(
   };
 }
 
+/** What {@linkcode openLink} hands back of the server's messages on a link. */
+export interface LinkHandlers {
+  /**
+   * The server answered the bridge's `initialize`: `notifications/initialized` was sent. May run
+   * before {@linkcode openLink} returns (an answer known already), so it gets the link.
+   */
+  ready(result: Record<string, unknown>, link: Link): void;
+  /** The server refused the bridge's `initialize`. */
+  refused(error: NonNullable<Message["error"]>): void;
+  /** An answer to a request the caller sent on the link. */
+  answer(message: Message): void;
+  /** A notification, with the request it is about (if any). */
+  notification(note: Message, related: RequestId | undefined): void;
+  /** The server is gone. */
+  close(): void;
+  /** Told +1/-1 as requests start and stop waiting for the server. */
+  inflight?: (delta: 1 | -1) => void;
+}
+
+/**
+ * Attaches a link to a server for a stateless client and initializes it as the bridge (answered
+ * at once after the first time). Server requests (sampling, elicitation, roots) get an error: a
+ * stateless client takes none.
+ *
+ * @param upstream The server.
+ * @param initId The id of the bridge's `initialize` on this link.
+ * @param handlers Where the server's messages go.
+ * @returns The link, its `initialize` sent.
+ * @throws {Error} If the server cannot take a link (`Upstream.attach`).
+ * @example
+ * ```ts ignore
+ * const link = openLink(upstream, "mcp-run-init", {
+ *   ready: (_result, opened) => opened.receive(request),
+ *   refused: (error) => console.error(error.message),
+ *   answer: (reply) => console.log(reply.result),
+ *   notification: () => {},
+ *   close: () => {},
+ * });
+ * ```
+ */
+export function openLink(upstream: Upstream, initId: RequestId, handlers: LinkHandlers): Link {
+  const down: Downstream = {
+    send: (sent: JSONRPCMessage, related?: RequestId) => {
+      const reply = sent as unknown as Message;
+      if (reply.method === undefined && reply.id === initId) {
+        if (reply.error !== undefined) {
+          handlers.refused(reply.error);
+          return Promise.resolve(true);
+        }
+        link.receive({ jsonrpc: "2.0", method: "notifications/initialized" } as JSONRPCMessage);
+        handlers.ready((reply.result ?? {}) as Record<string, unknown>, link);
+      } else if (reply.method === undefined) {
+        handlers.answer(reply);
+      } else if (reply.id === undefined || reply.id === null) {
+        handlers.notification(reply, related);
+      } else {
+        link.receive(errorResponse(
+          reply.id,
+          ModernErrorCode.MethodNotFound,
+          `${reply.method} is not available: the client connected without a session (protocol 2026-07-28)`,
+        ));
+      }
+      return Promise.resolve(true);
+    },
+    close: () => handlers.close(),
+    inflight: handlers.inflight,
+  };
+  // The server writes to `down` only after it receives something on the link.
+  const link = upstream.attach(down);
+  link.receive(initializeRequest(initId));
+  return link;
+}
+
 /**
  * One request on a temporary link: initialize (answered at once after the first time), then the
  * request; resolves with its answer, in the link's id space.
@@ -101,48 +175,32 @@ export function exchange(entry: Entry, message: Message, hooks: ExchangeHooks): 
       finish(errorResponse(id, code, reason) as unknown as Message);
     const abort = () => fail(BridgeErrorCode.RequestCancelled, "Request cancelled");
     const shutdown = () => fail(BridgeErrorCode.ServerUnavailable, "The server is shutting down");
-    const down: Downstream = {
-      send: (sent: JSONRPCMessage, related?: RequestId) => {
-        const reply = sent as unknown as Message;
-        const isAnswer = reply.method === undefined;
-        if (isAnswer && reply.id === initId) {
-          if (reply.error !== undefined) {
-            finish({ ...reply, id });
-          } else {
-            entry.init ??= reply.result as Record<string, unknown>;
-            link!.receive(
-              { jsonrpc: "2.0", method: "notifications/initialized" } as JSONRPCMessage,
-            );
-            if (message.method === "server/discover") finish({ jsonrpc: "2.0", id, result: {} });
-            else link!.receive(message as unknown as JSONRPCMessage);
-          }
-        } else if (isAnswer && reply.id === id) {
-          finish(reply);
-        } else if (!isAnswer && (reply.id === undefined || reply.id === null)) {
-          if (related === id) hooks.notify?.(reply);
-          if (reply.method === "notifications/tools/list_changed") entry.tools = undefined;
-        } else if (!isAnswer) {
-          // A server request: a stateless client takes none.
-          link!.receive(errorResponse(
-            reply.id as RequestId,
-            ModernErrorCode.MethodNotFound,
-            `${reply.method} is not available: the client connected without a session (protocol 2026-07-28)`,
-          ));
-        }
-        return Promise.resolve(true);
-      },
-      close: () => fail(BridgeErrorCode.ServerUnavailable, "The MCP server has ended"),
-      inflight: hooks.inflight,
-    };
     if (hooks.signal?.aborted) return abort();
     if (hooks.shutdown?.aborted) return shutdown();
     hooks.signal?.addEventListener("abort", abort);
     hooks.shutdown?.addEventListener("abort", shutdown);
     try {
-      link = entry.upstream.attach(down);
+      link = openLink(entry.upstream, initId, {
+        ready: (_result, opened) => {
+          if (message.method === "server/discover") finish({ jsonrpc: "2.0", id, result: {} });
+          else opened.receive(message as unknown as JSONRPCMessage);
+        },
+        refused: (error) => finish({ jsonrpc: "2.0", id, error }),
+        answer: (reply) => {
+          if (reply.id === id) finish(reply);
+        },
+        notification: (note, related) => {
+          if (related === id) hooks.notify?.(note);
+          if (note.method === "notifications/tools/list_changed") {
+            entry.tools = undefined;
+            entry.toolsGeneration = (entry.toolsGeneration ?? 0) + 1;
+          }
+        },
+        close: () => fail(BridgeErrorCode.ServerUnavailable, "The MCP server has ended"),
+        inflight: hooks.inflight,
+      });
     } catch (error) {
       return fail(BridgeErrorCode.ServerUnavailable, (error as Error).message);
     }
-    link.receive(initializeRequest(initId));
   });
 }

@@ -11,11 +11,13 @@
  */
 import type { JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
 import type { Message, RequestId } from "./_messages.ts";
-import type { Downstream, Link } from "./_link.ts";
+import type { Link } from "./_link.ts";
 import type { Upstream } from "./_upstream.ts";
+import { eventStream } from "./_http_io.ts";
+import { openLink } from "./_exchange.ts";
 
 /** The `_meta` key marking each message of a subscription with its id. */
-export const SUBSCRIPTION_ID = "io.modelcontextprotocol/subscriptionId";
+const SUBSCRIPTION_ID = "io.modelcontextprotocol/subscriptionId";
 /** Most resource URIs one subscription may name. */
 export const MAX_RESOURCE_SUBSCRIPTIONS = 32;
 /** Interval between keep-alive comments on a quiet stream (ms). */
@@ -107,10 +109,6 @@ function wanted(honored: SubscriptionFilter, note: Message): boolean {
 
 /** Hooks of one listen stream. */
 export interface ListenHooks {
-  /** Sends the bridge's own `initialize` on the link (answered from the first one after it). */
-  initialize: (link: Link, id: RequestId) => void;
-  /** The server's `initialize` answer arrived (its capabilities decide what is honored). */
-  initialized: (result: Record<string, unknown>) => void;
   /** Aborted when the client goes away. */
   signal?: AbortSignal;
   /** Aborted when the bridge shuts down. */
@@ -134,23 +132,15 @@ export function listen(
   filter: SubscriptionFilter,
   hooks: ListenHooks,
 ): Response {
-  const encoder = new TextEncoder();
-  let out!: ReadableStreamDefaultController<Uint8Array>;
   let link: Link | undefined;
   let honored: SubscriptionFilter | undefined;
   let ended = false;
-  const write = (text: string) => {
-    try {
-      out.enqueue(encoder.encode(text));
-    } catch { /* the client went away */ }
-  };
-  const event = (message: Record<string, unknown>) =>
-    write(`event: message\ndata: ${JSON.stringify(message)}\n\n`);
+  const stream = eventStream(() => end(false));
   const marked = (note: Message) => ({
     ...note,
     params: { ...note.params, _meta: { ...note.params?._meta, [SUBSCRIPTION_ID]: id } },
   });
-  const keepAlive = setInterval(() => write(":\n\n"), KEEP_ALIVE_MS);
+  const keepAlive = setInterval(() => stream.comment(), KEEP_ALIVE_MS);
   Deno.unrefTimer(keepAlive);
   const end = (graceful: boolean) => {
     if (ended) return;
@@ -158,20 +148,19 @@ export function listen(
     clearInterval(keepAlive);
     hooks.signal?.removeEventListener("abort", cancelled);
     hooks.shutdown?.removeEventListener("abort", shutdown);
-    if (graceful) event({ jsonrpc: "2.0", id, result: { _meta: { [SUBSCRIPTION_ID]: id } } });
-    try {
-      out.close();
-    } catch { /* cancelled by the client */ }
+    if (graceful) {
+      stream.send({ jsonrpc: "2.0", id, result: { _meta: { [SUBSCRIPTION_ID]: id } } });
+    }
+    stream.close();
     link?.detach();
     hooks.ended();
   };
   const cancelled = () => end(false);
   const shutdown = () => end(true);
-  const initId = "mcp-run-init";
-  const acknowledge = (capabilities: Record<string, unknown> | undefined) => {
+  const acknowledge = (opened: Link, capabilities: Record<string, unknown> | undefined) => {
     honored = honoredFilter(filter, capabilities);
     for (const [n, uri] of (honored.resourceSubscriptions ?? []).entries()) {
-      link!.receive(
+      opened.receive(
         {
           jsonrpc: "2.0",
           id: `mcp-run-subscribe-${n}`,
@@ -180,65 +169,40 @@ export function listen(
         } as JSONRPCMessage,
       );
     }
-    event({
+    stream.send({
       jsonrpc: "2.0",
       method: "notifications/subscriptions/acknowledged",
       params: { notifications: honored, _meta: { [SUBSCRIPTION_ID]: id } },
     });
   };
-  const down: Downstream = {
-    send: (sent: JSONRPCMessage, related?: RequestId) => {
-      const message = sent as unknown as Message;
-      if (message.method === undefined) {
-        if (message.id !== initId || ended) return Promise.resolve(true);
-        if (message.error !== undefined) {
-          event({ jsonrpc: "2.0", id, error: message.error });
-          end(false);
-          return Promise.resolve(true);
-        }
-        hooks.initialized(message.result as Record<string, unknown>);
-        link!.receive({ jsonrpc: "2.0", method: "notifications/initialized" } as JSONRPCMessage);
-        acknowledge((message.result as Record<string, unknown>)?.capabilities as never);
-      } else if (message.id !== undefined && message.id !== null) {
-        // A server request: a stateless client takes none.
-        link!.receive({
-          jsonrpc: "2.0",
-          id: message.id,
-          error: { code: -32601, message: `${message.method} is not available on a subscription` },
-        } as JSONRPCMessage);
-      } else if (related === undefined && honored !== undefined && wanted(honored, message)) {
-        event(marked(message));
-      }
-      return Promise.resolve(true);
-    },
-    close: () => end(false),
-  };
-  const stream = new ReadableStream<Uint8Array>({
-    start: (controller) => {
-      out = controller;
-    },
-    cancel: () => end(false),
-  });
-  const response = new Response(stream, {
-    headers: {
-      "content-type": "text/event-stream",
-      "cache-control": "no-cache, no-transform",
-      "x-accel-buffering": "no",
-    },
-  });
   if (hooks.signal?.aborted || hooks.shutdown?.aborted) {
     end(false);
-    return response;
+    return stream.response;
   }
   hooks.signal?.addEventListener("abort", cancelled);
   hooks.shutdown?.addEventListener("abort", shutdown);
   try {
-    link = upstream.attach(down);
+    link = openLink(upstream, "mcp-run-init", {
+      ready: (result, opened) => {
+        if (ended) return;
+        acknowledge(opened, result.capabilities as Record<string, unknown> | undefined);
+      },
+      refused: (error) => {
+        if (ended) return;
+        stream.send({ jsonrpc: "2.0", id, error });
+        end(false);
+      },
+      answer: () => {}, // resources/subscribe: nothing to tell the client
+      notification: (note, related) => {
+        if (related === undefined && honored !== undefined && wanted(honored, note)) {
+          stream.send(marked(note));
+        }
+      },
+      close: () => end(false),
+    });
   } catch (error) {
-    event({ jsonrpc: "2.0", id, error: { code: -32000, message: (error as Error).message } });
+    stream.send({ jsonrpc: "2.0", id, error: { code: -32000, message: (error as Error).message } });
     end(false);
-    return response;
   }
-  hooks.initialize(link, initId);
-  return response;
+  return stream.response;
 }

@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { isObject } from "./_messages.ts";
 import { decodeHeaderValue } from "./_protocol_era.ts";
 
 /** One parameter a tool mirrors into a header. */
@@ -20,10 +21,8 @@ export interface HeaderParam {
 }
 
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
+/** An integer as a header carries it: decimal digits, an optional sign and `.0…` tail. */
+const INTEGER = /^-?\d+(\.0+)?$/;
 
 /**
  * The parameters a tool's input schema mirrors into headers. Only properties reached through
@@ -89,12 +88,18 @@ export function paramHeaderMismatch(
     const header = `Mcp-Param-${param.name}`;
     const raw = headers.get(header);
     const value = valueAt(args, param.path);
-    if (value === undefined || value === null) continue; // the header is not expected
+    const absent = value === undefined || value === null;
+    if (absent && raw === null) continue; // neither in the body nor in a header
+    if (absent) {
+      return `${header} header ${
+        JSON.stringify(raw)
+      } names a value the body does not have: send the header only with its argument`;
+    }
     if (raw === null) return `${header} header is missing; the body has ${JSON.stringify(value)}`;
     const text = decodeHeaderValue(raw);
     const matches = text !== undefined && (
       param.type === "integer"
-        ? typeof value === "number" && text.trim() !== "" && Number(text) === value
+        ? typeof value === "number" && INTEGER.test(text) && Number(text) === value
         : param.type === "boolean"
         ? text === String(value) && typeof value === "boolean"
         : text === value

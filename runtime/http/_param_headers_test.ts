@@ -61,6 +61,10 @@ Deno.test("paramHeaderMismatch() requires each mirrored value to match the body"
     ["Mcp-Param-Region", null], // value in the body, header missing
     ["Mcp-Param-Limit", "42abc"],
     ["Mcp-Param-Limit", "43"],
+    ["Mcp-Param-Limit", "0x2A"], // Number() reads hex and exponents: the header must not
+    ["Mcp-Param-Limit", "4.2e1"],
+    ["Mcp-Param-Limit", "+42"],
+    ["Mcp-Param-Limit", "42."],
     ["Mcp-Param-Dry", "True"],
     ["Mcp-Param-Zone", "=?base64?!!?="],
   ];
@@ -75,4 +79,19 @@ Deno.test("paramHeaderMismatch() requires each mirrored value to match the body"
     undefined,
     "integers compare numerically",
   );
+  assert.equal(
+    paramHeaderMismatch(new Headers({ "Mcp-Param-Limit": "-7" }), [params[1]], { limit: -7 }),
+    undefined,
+  );
+});
+
+Deno.test("paramHeaderMismatch() refuses a header whose value the body lacks", () => {
+  const params = headerParamsOf(schema)!;
+  const routed = new Headers({ "Mcp-Param-Region": "us-west1" });
+  // Routed on a region, but the call names none: the server would pick its own.
+  assert.match(paramHeaderMismatch(routed, params, { query: "q" }) ?? "", /Mcp-Param-Region/);
+  assert.match(paramHeaderMismatch(routed, params, { region: null }) ?? "", /Mcp-Param-Region/);
+  assert.match(paramHeaderMismatch(routed, params, undefined) ?? "", /Mcp-Param-Region/);
+  // Positive control: neither header nor value.
+  assert.equal(paramHeaderMismatch(new Headers(), params, { query: "q" }), undefined);
 });

@@ -10,13 +10,13 @@
  * @module
  */
 import { SUPPORTED_PROTOCOL_VERSIONS } from "@modelcontextprotocol/sdk/types.js";
-import type { Message, RequestId } from "./_messages.ts";
+import { BridgeErrorCode, isObject, type Message, type RequestId } from "./_messages.ts";
 import { isInitializeRequest } from "./_http_io.ts";
 
 /** The modern (stateless) versions served. */
-export const MODERN_VERSIONS: readonly string[] = ["2026-07-28"];
+const MODERN_VERSIONS: readonly string[] = ["2026-07-28"];
 /** The legacy (session) versions served: the pinned SDK's. */
-export const LEGACY_VERSIONS: readonly string[] = [...SUPPORTED_PROTOCOL_VERSIONS];
+const LEGACY_VERSIONS: readonly string[] = [...SUPPORTED_PROTOCOL_VERSIONS];
 /** Every version served, newest first. */
 export const SUPPORTED_VERSIONS: readonly string[] = [...MODERN_VERSIONS, ...LEGACY_VERSIONS];
 
@@ -28,8 +28,6 @@ export const ModernErrorCode = {
   UnsupportedProtocolVersion: -32022,
   /** The method is not implemented. */
   MethodNotFound: -32601,
-  /** The body is not a single JSON-RPC request or notification. */
-  InvalidRequest: -32600,
 } as const;
 
 /** The `_meta` keys of the per-request envelope. */
@@ -75,7 +73,7 @@ export function eraOf(method: string, headers: Headers, body: unknown): Era {
         response: modernError(
           405,
           null,
-          ModernErrorCode.InvalidRequest,
+          BridgeErrorCode.InvalidRequest,
           `Method Not Allowed: protocol version ${version} has no ${method} on the MCP endpoint: send each request as a POST`,
           { Allow: "POST" },
         ),
@@ -94,7 +92,7 @@ export function eraOf(method: string, headers: Headers, body: unknown): Era {
 }
 
 /** The 400 answer to a version not served, listing the supported ones. */
-export function unsupportedVersion(id: RequestId | null, requested: string): Response {
+function unsupportedVersion(id: RequestId | null, requested: string): Response {
   return modernError(
     400,
     id,
@@ -121,10 +119,6 @@ export function modernError(
 function idOf(body: unknown): RequestId | null {
   const id = (body as { id?: unknown } | null)?.id;
   return typeof id === "string" || typeof id === "number" ? id : null;
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
 /**
@@ -161,7 +155,7 @@ export function checkModernRequest(
     return modernError(
       400,
       null,
-      ModernErrorCode.InvalidRequest,
+      BridgeErrorCode.InvalidRequest,
       "Invalid Request: the body must be one JSON-RPC request or notification (no batches, no responses)",
     );
   }
@@ -171,7 +165,7 @@ export function checkModernRequest(
     return modernError(
       400,
       id,
-      ModernErrorCode.InvalidRequest,
+      BridgeErrorCode.InvalidRequest,
       "Invalid Request: params must be an object",
     );
   }
@@ -237,7 +231,8 @@ export function legacyMessageOf(message: Message): Message {
 
 /**
  * A legacy server's result as the 2026-07-28 wire carries it: `resultType`, cache hints on
- * cacheable methods (not cached: `ttlMs` 0, `private`), and the server's identity in `_meta`.
+ * cacheable methods (always `ttlMs` 0 and `private`, whatever the server put there), and the
+ * server's identity in `_meta`.
  *
  * @param method The request's method.
  * @param result The server's result.
@@ -252,8 +247,10 @@ export function modernResultOf(
   const out: Record<string, unknown> = isObject(result) ? { ...result } : {};
   out.resultType ??= "complete";
   if (CACHEABLE.has(method) && out.resultType === "complete") {
-    if (!(Number.isSafeInteger(out.ttlMs) && (out.ttlMs as number) >= 0)) out.ttlMs = 0;
-    if (out.cacheScope !== "public" && out.cacheScope !== "private") out.cacheScope = "private";
+    // Whatever the server says: it cannot know who else the bridge serves, nor what its guard
+    // filters per principal, so an answer is never shared, nor reused.
+    out.ttlMs = 0;
+    out.cacheScope = "private";
   }
   if (serverInfo !== undefined) {
     const meta = isObject(out._meta) ? out._meta : {};

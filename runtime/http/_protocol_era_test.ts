@@ -91,7 +91,7 @@ Deno.test("checkModernRequest() requires mirrored headers that match the body", 
   for (const body of [[call("echo")], "text", { jsonrpc: "2.0", id: 1, result: {} }]) {
     const response = checkModernRequest(headers({ "mcp-name": "echo" }), MODERN, body);
     assert.ok(response instanceof Response);
-    assert.equal((await response.json()).error.code, ModernErrorCode.InvalidRequest);
+    assert.equal((await response.json()).error.code, -32600);
   }
 });
 
@@ -113,7 +113,7 @@ Deno.test("legacyMessageOf() removes the per-request envelope and keeps progress
   assert.equal((message.params!._meta as Record<string, unknown>)[MetaKey.protocolVersion], MODERN);
 });
 
-Deno.test("modernResultOf() adds resultType, cache hints and the server's identity", () => {
+Deno.test("modernResultOf() adds resultType, private no-cache hints and the server's identity", () => {
   const info = { name: "s", version: "1" };
   assert.deepEqual(modernResultOf("tools/call", { content: [] }, info), {
     content: [],
@@ -131,6 +131,7 @@ Deno.test("modernResultOf() adds resultType, cache hints and the server's identi
     { contents: [], ttlMs: 500, cacheScope: "public" },
     info,
   );
-  assert.equal(kept.ttlMs, 500);
-  assert.equal(kept.cacheScope, "public");
+  assert.equal(kept.ttlMs, 0, "the server's ttl is not passed on");
+  assert.equal(kept.cacheScope, "private", "no answer is marked shareable");
+  assert.equal(modernResultOf("tools/call", { ttlMs: 500 }, undefined).ttlMs, 500);
 });

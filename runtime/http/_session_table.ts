@@ -33,6 +33,8 @@ export interface SessionTableOptions<S extends SessionEntry> {
   idleTimeoutMs: number;
   /** Ends a session the table chose to end (idle, or making room). Must call `remove`. */
   end: (session: S) => void;
+  /** Other server processes counted against `maxSessions` (none by default). */
+  others?: () => number;
 }
 
 /** Why a new session cannot be admitted. */
@@ -60,7 +62,8 @@ export class SessionTable<S extends SessionEntry> {
   }
 
   /**
-   * Makes room for a new session of `client`, then checks the total. At the per-client limit,
+   * Makes room for a new session of `client`, then checks the total (sessions and the other
+   * processes sharing the budget). At the per-client limit,
    * that client's least recently used session with no request in flight (and created with the
    * same principal) is ended.
    *
@@ -81,7 +84,8 @@ export class SessionTable<S extends SessionEntry> {
       if (oldest === undefined) return "client-full";
       this.#options.end(oldest);
     }
-    if (this.#live.size >= this.#options.maxSessions) return "full";
+    const others = this.#options.others?.() ?? 0;
+    if (this.#live.size + others >= this.#options.maxSessions) return "full";
     return undefined;
   }
 

@@ -6,12 +6,15 @@ interface Entry extends SessionEntry {
   inflight: number;
 }
 
-function table(options: { maxSessions?: number; maxSessionsPerClient?: number } = {}) {
+function table(
+  options: { maxSessions?: number; maxSessionsPerClient?: number; others?: () => number } = {},
+) {
   const ended: string[] = [];
   const sessions: SessionTable<Entry> = new SessionTable<Entry>({
     maxSessions: options.maxSessions ?? 10,
     maxSessionsPerClient: options.maxSessionsPerClient ?? 10,
     idleTimeoutMs: 100,
+    others: options.others,
     end: (session) => {
       ended.push(session.name);
       sessions.remove(session);
@@ -74,6 +77,15 @@ Deno.test("SessionTable.admit() refuses beyond the total", () => {
   sessions.add(entry("2", "b"));
   assert.equal(sessions.admit("c", "token:0"), "full");
   assert.equal(sessions.size, 2);
+});
+
+Deno.test("SessionTable.admit() counts the other processes sharing the budget", () => {
+  let others = 2;
+  const { sessions } = table({ maxSessions: 3, others: () => others });
+  sessions.add(entry("1", "a"));
+  assert.equal(sessions.admit("b", "p"), "full");
+  others = 1;
+  assert.equal(sessions.admit("b", "p"), undefined);
 });
 
 Deno.test("SessionTable.sweep() ends idle sessions, never one with a request in flight", () => {

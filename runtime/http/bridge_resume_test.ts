@@ -192,7 +192,7 @@ Deno.test("createHttpBridge() resumes no stream from another session's or a forg
   });
 });
 
-Deno.test("createHttpBridge() keeps a huge backlog of a cut stream bounded", async () => {
+Deno.test("createHttpBridge() refuses to resume past a backlog that overflowed", async () => {
   await withBridge(
     { sessionMode: "shared", ratePerSecond: 1000, rateBurst: 1000 },
     async (bridge) => {
@@ -202,13 +202,65 @@ Deno.test("createHttpBridge() keeps a huge backlog of a cut stream bounded", asy
       await notify(bridge, id, -1);
       const cursor = (await stream)[0].id!;
       for (let n = 0; n < 130; n++) await notify(bridge, id, n);
-      const resumed = await readEvents(
-        await send(bridge, "GET", { "mcp-session-id": id, "last-event-id": cursor }),
-        200,
-        1500,
-      );
-      // At most the per-stream bound (100) is kept; the newest are the ones kept.
-      assert.equal(listChanged(resumed).length, 100);
+      // At most the per-stream bound (100) is kept: resuming from before it would be a silent
+      // gap, so the client is told.
+      const refused = await send(bridge, "GET", { "mcp-session-id": id, "last-event-id": cursor });
+      assert.equal(refused.status, 400);
+      assert.match((await refused.json()).error.message, /dropped/);
+      // Positive control: a new stream opens.
+      const fresh = await send(bridge, "GET", { "mcp-session-id": id });
+      assert.equal(fresh.status, 200);
+      await fresh.body?.cancel();
     },
   );
+});
+
+Deno.test("createHttpBridge() resumes a request stream cut before its answer in isolated mode", async () => {
+  await withBridge({}, async (bridge) => {
+    const id = await session(bridge);
+    const call = await send(bridge, "POST", { "mcp-session-id": id }, {
+      jsonrpc: "2.0",
+      id: 7,
+      method: "tools/call",
+      params: { name: "slow", arguments: { ms: 400 } },
+    });
+    const [priming] = await readEvents(call, 1); // cut before the answer
+    assert.ok(priming.id);
+    assert.equal(priming.message, undefined);
+    await new Promise((resolve) => setTimeout(resolve, 700));
+    const resumed = await readEvents(
+      await send(bridge, "GET", { "mcp-session-id": id, "last-event-id": priming.id }),
+      1,
+      1500,
+    );
+    assert.equal(resumed.length, 1);
+    assert.equal(resumed[0].message?.id, 7);
+    assert.deepEqual((resumed[0].message?.result as Json).content, [{
+      type: "text",
+      text: "slept 400",
+    }]);
+  });
+});
+
+Deno.test("createHttpBridge() keeps no answer that reached its client", async () => {
+  await withBridge({}, async (bridge) => {
+    const id = await session(bridge);
+    const call = await send(bridge, "POST", { "mcp-session-id": id }, {
+      jsonrpc: "2.0",
+      id: 8,
+      method: "tools/call",
+      params: { name: "echo", arguments: { text: "delivered" } },
+    });
+    const events = await readEvents(call, 5, 1500); // read to the end
+    const answered = events.find((event) => event.message?.id === 8);
+    assert.ok(answered, JSON.stringify(events));
+    // Nothing of that stream is kept: resuming it replays no answer.
+    const resumed = await send(bridge, "GET", {
+      "mcp-session-id": id,
+      "last-event-id": events[0].id!,
+    });
+    const replayed = resumed.status === 200 ? await readEvents(resumed, 1, 500) : [];
+    if (resumed.status !== 200) await resumed.body?.cancel();
+    assert.deepEqual(replayed, []);
+  });
 });

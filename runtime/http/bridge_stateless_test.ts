@@ -30,6 +30,8 @@ const LOCAL = { remoteAddr: { hostname: "127.0.0.1" } };
 const MODERN = "2026-07-28";
 const TOKEN_A = "stateless-token-a-0123456789abcdef0";
 const TOKEN_B = "stateless-token-b-0123456789abcdef0";
+const AUTH_A = { authorization: `Bearer ${TOKEN_A}` };
+const AUTH_B = { authorization: `Bearer ${TOKEN_B}` };
 
 async function withBridge(
   options: Partial<HttpBridgeOptions>,
@@ -136,8 +138,8 @@ Deno.test("createHttpBridge() keeps one server per principal for stateless reque
 });
 
 Deno.test("createHttpBridge() ends a principal's stateless server when it is idle", async () => {
-  await withBridge({ idleTimeoutMs: 200 }, async (bridge, children) => {
-    const response = await modernPost(bridge, "tools/call", { name: "pid", arguments: {} });
+  await withBridge({ idleTimeoutMs: 200, tokens: [TOKEN_A] }, async (bridge, children) => {
+    const response = await modernPost(bridge, "tools/call", { name: "pid", arguments: {} }, AUTH_A);
     assert.equal(response.status, 200);
     const body = await response.json();
     assert.equal(body.result.resultType, "complete");
@@ -149,8 +151,9 @@ Deno.test("createHttpBridge() ends a principal's stateless server when it is idl
     }
     assert.equal(bridge.stats().servers, 0);
     // The next request starts a new one.
-    const again = await (await modernPost(bridge, "tools/call", { name: "pid", arguments: {} }))
-      .json();
+    const again =
+      await (await modernPost(bridge, "tools/call", { name: "pid", arguments: {} }, AUTH_A))
+        .json();
     assert.notEqual(Number(again.result.content[0].text), pid);
   });
 });
@@ -270,7 +273,9 @@ Deno.test("createHttpBridge() streams a stateless request's progress, then its a
 });
 
 Deno.test("createHttpBridge() cancels a stateless request on the server when its client goes away", async () => {
-  await withBridge({}, async (bridge) => {
+  await withBridge({ tokens: [TOKEN_A] }, async (bridge) => {
+    // The principal's process is up before the requests to cancel.
+    await (await modernPost(bridge, "tools/call", { name: "pid", arguments: {} }, AUTH_A)).json();
     for (const meta of [{}, { progressToken: "p" }]) {
       const abort = new AbortController();
       const pending = bridge.handler(
@@ -279,6 +284,7 @@ Deno.test("createHttpBridge() cancels a stateless request on the server when its
           signal: abort.signal,
           headers: {
             host: LOCAL_HOST,
+            ...AUTH_A,
             accept: "application/json, text/event-stream",
             "content-type": "application/json",
             "mcp-protocol-version": MODERN,
@@ -307,7 +313,7 @@ Deno.test("createHttpBridge() cancels a stateless request on the server when its
     const cancelled = await (await modernPost(bridge, "tools/call", {
       name: "cancelled",
       arguments: {},
-    })).json();
+    }, AUTH_A)).json();
     // The server heard notifications/cancelled for both requests.
     assert.equal(JSON.parse(cancelled.result.content[0].text).length, 2);
   });
@@ -400,22 +406,30 @@ Deno.test("createHttpBridge() delivers change notifications on a subscriptions/l
   });
 });
 
+/** How {@linkcode headerServer} lists its tools. */
+interface HeaderServerOptions {
+  /** Counts `tools/list` requests. */
+  lists?: { count: number };
+  /** The first this many `tools/list` requests fail. */
+  failLists?: number;
+  /** Each `tools/list` answer waits this long (ms). */
+  listDelayMs?: number;
+}
+
 /** An in-memory server whose `run_query` mirrors its `region` into a header. */
-async function headerServer(calls: string[]): Promise<InMemoryTransport> {
+async function headerServer(
+  calls: string[],
+  options: HeaderServerOptions = {},
+): Promise<InMemoryTransport> {
   const [client, server] = InMemoryTransport.createLinkedPair();
   const mcp = new Server({ name: "header-server", version: "1" }, { capabilities: { tools: {} } });
-  mcp.setRequestHandler(ListToolsRequestSchema, () => ({
-    tools: [{
-      name: "run_query",
-      inputSchema: {
-        type: "object",
-        properties: {
-          region: { type: "string", "x-mcp-header": "Region" },
-          query: { type: "string" },
-        },
-      },
-    }],
-  }));
+  const lists = options.lists ?? { count: 0 };
+  mcp.setRequestHandler(ListToolsRequestSchema, async () => {
+    lists.count++;
+    await new Promise((resolve) => setTimeout(resolve, options.listDelayMs ?? 0));
+    if (lists.count <= (options.failLists ?? 0)) throw new Error("listing failed");
+    return headerTools;
+  });
   mcp.setRequestHandler(CallToolRequestSchema, (request: CallToolRequest) => {
     const region = String(request.params.arguments?.region);
     calls.push(region);
@@ -424,6 +438,19 @@ async function headerServer(calls: string[]): Promise<InMemoryTransport> {
   await mcp.connect(server);
   return client;
 }
+
+const headerTools = {
+  tools: [{
+    name: "run_query",
+    inputSchema: {
+      type: "object",
+      properties: {
+        region: { type: "string", "x-mcp-header": "Region" },
+        query: { type: "string" },
+      },
+    },
+  }],
+};
 
 Deno.test("createHttpBridge() checks Mcp-Param headers against the body before a call runs", async () => {
   const calls: string[] = [];
@@ -466,4 +493,251 @@ Deno.test("createHttpBridge() checks Mcp-Param headers against the body before a
   } finally {
     await bridge.close();
   }
+});
+
+Deno.test("createHttpBridge() refuses a call whose Mcp-Param headers cannot be checked", async () => {
+  const calls: string[] = [];
+  const lists = { count: 0 };
+  const bridge = createHttpBridge({
+    connect: () => headerServer(calls, { lists, failLists: 1 }),
+    allowedHosts: [LOCAL_HOST],
+  });
+  const forged = () =>
+    modernPost(bridge, "tools/call", {
+      name: "run_query",
+      arguments: { region: "eu-secret", query: "q" },
+    }, { "mcp-param-region": "us-west1" });
+  try {
+    // The listing failed: the call is refused (fail closed), not run unchecked.
+    const unchecked = await forged();
+    assert.equal(unchecked.status, 503);
+    assert.equal((await unchecked.json()).error.code, -32603);
+    // The failure was not kept as an empty listing: the next call lists again and is checked.
+    const checked = await forged();
+    assert.equal(checked.status, 400);
+    assert.equal((await checked.json()).error.code, ModernErrorCode.HeaderMismatch);
+    assert.deepEqual(calls, []);
+    assert.equal(lists.count, 2);
+  } finally {
+    await bridge.close();
+  }
+});
+
+Deno.test("createHttpBridge() shares one tools listing among calls and outlives a client leaving", async () => {
+  const calls: string[] = [];
+  const lists = { count: 0 };
+  const bridge = createHttpBridge({
+    connect: () => headerServer(calls, { lists, listDelayMs: 300 }),
+    allowedHosts: [LOCAL_HOST],
+    tokens: [TOKEN_A],
+  });
+  try {
+    const leaving = new AbortController();
+    const body = (region: string, id: number) =>
+      JSON.stringify({
+        jsonrpc: "2.0",
+        id,
+        method: "tools/call",
+        params: {
+          name: "run_query",
+          arguments: { region, query: "q" },
+          _meta: { [MetaKey.protocolVersion]: MODERN },
+        },
+      });
+    const headers = (region: string) => ({
+      host: LOCAL_HOST,
+      accept: "application/json",
+      "content-type": "application/json",
+      "mcp-protocol-version": MODERN,
+      "mcp-method": "tools/call",
+      "mcp-name": "run_query",
+      "mcp-param-region": region,
+      ...AUTH_A,
+    });
+    const first = bridge.handler(
+      new Request(LOCAL_URL, {
+        method: "POST",
+        signal: leaving.signal,
+        headers: headers("us-west1"),
+        body: body("us-west1", 1),
+      }),
+      LOCAL,
+    );
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const forged = modernPost(bridge, "tools/call", {
+      name: "run_query",
+      arguments: { region: "eu-secret", query: "q" },
+    }, { "mcp-param-region": "us-west1", ...AUTH_A });
+    leaving.abort(); // the first client leaves while the listing is under way
+    await (await first).body?.cancel().catch(() => {});
+    const refused = await forged;
+    assert.equal(refused.status, 400, "the listing the leaving client started still checks");
+    assert.equal((await refused.json()).error.code, ModernErrorCode.HeaderMismatch);
+    assert.equal(lists.count, 1, "one listing for both calls");
+    // Positive control: a matching call runs, from the kept listing.
+    const matching = await modernPost(bridge, "tools/call", {
+      name: "run_query",
+      arguments: { region: "eu-secret", query: "q" },
+    }, { "mcp-param-region": "eu-secret", ...AUTH_A });
+    assert.equal((await matching.json()).result.content[0].text, "ran in eu-secret");
+    assert.equal(lists.count, 1);
+  } finally {
+    await bridge.close();
+  }
+});
+
+Deno.test("createHttpBridge() answers an unknown stateless method with 404 and -32601", async () => {
+  await withBridge({}, async (bridge) => {
+    const unknown = await modernPost(bridge, "no/such/method");
+    assert.equal(unknown.status, 404);
+    assert.equal((await unknown.json()).error.code, -32601);
+    // Positive control: a known method is a 200.
+    const known = await modernPost(bridge, "tools/list");
+    assert.equal(known.status, 200);
+    await known.body?.cancel();
+  });
+});
+
+/** Opens a `subscriptions/listen` stream; the response holds it open. */
+function listenPost(
+  bridge: Bridge,
+  headers: Record<string, string> = {},
+  peer: typeof LOCAL = LOCAL,
+): Promise<Response> {
+  return bridge.handler(
+    new Request(LOCAL_URL, {
+      method: "POST",
+      headers: {
+        host: LOCAL_HOST,
+        accept: "application/json, text/event-stream",
+        "content-type": "application/json",
+        "mcp-protocol-version": MODERN,
+        "mcp-method": "subscriptions/listen",
+        ...headers,
+      },
+      body: JSON.stringify({
+        jsonrpc: "2.0",
+        id: 1,
+        method: "subscriptions/listen",
+        params: {
+          notifications: { toolsListChanged: true },
+          _meta: { [MetaKey.protocolVersion]: MODERN },
+        },
+      }),
+    }),
+    peer,
+  );
+}
+
+Deno.test("createHttpBridge() serves each anonymous stateless request with a process of its own", async () => {
+  await withBridge({}, async (bridge, children) => {
+    const call = async (name: string) =>
+      (await (await modernPost(bridge, "tools/call", { name, arguments: {} })).json()).result
+        .content[0].text;
+    const first = Number(await call("pid"));
+    const second = Number(await call("pid"));
+    assert.notEqual(second, first, "two anonymous requests never share a process");
+    // What one anonymous client left in a server's memory, the next does not see.
+    assert.equal(await call("count"), "1");
+    assert.equal(await call("count"), "1");
+    // Each process ended after its answer.
+    await waitAllExited(children.pids, 3000);
+    for (let i = 0; i < 50 && bridge.stats().servers > 0; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    assert.equal(bridge.stats().servers, 0);
+  });
+});
+
+Deno.test("createHttpBridge() keeps an anonymous subscription's process until it closes, in the budget", async () => {
+  await withBridge({ maxSessions: 1 }, async (bridge) => {
+    const stream = await listenPost(bridge);
+    assert.equal(stream.status, 200);
+    const reader = stream.body!.getReader();
+    await reader.read(); // acknowledged: its process is up
+    const refused = await modernPost(bridge, "tools/call", { name: "pid", arguments: {} });
+    assert.equal(refused.status, 503, "the subscription's process fills the budget");
+    await refused.body?.cancel();
+    await reader.cancel();
+    // Positive control: with the subscription closed, its process is given back.
+    const served = await modernPost(bridge, "tools/call", { name: "pid", arguments: {} });
+    assert.equal(served.status, 200);
+    await served.body?.cancel();
+  });
+});
+
+Deno.test("createHttpBridge() counts subscriptions per client address across credentials", async () => {
+  const bridge = createHttpBridge({
+    connect: () => headerServer([]),
+    allowedHosts: [LOCAL_HOST],
+    tokens: [TOKEN_A, TOKEN_B],
+  });
+  const open: Response[] = [];
+  try {
+    for (let i = 0; i < 8; i++) open.push(await listenPost(bridge, i % 2 ? AUTH_A : AUTH_B));
+    assert.ok(open.every((response) => response.status === 200));
+    // A ninth from the same address, under either credential: refused.
+    const refused = await listenPost(bridge, AUTH_B);
+    assert.equal(refused.status, 429);
+    assert.match((await refused.json()).error.message, /per client address and per credential/);
+    // Positive control: another address with its own credential may subscribe.
+    const elsewhere = await listenPost(bridge, AUTH_B, { remoteAddr: { hostname: "10.0.0.2" } });
+    assert.equal(elsewhere.status, 200);
+    open.push(elsewhere);
+    // And closing one makes room again.
+    await open.shift()!.body!.cancel();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const again = await listenPost(bridge, AUTH_A);
+    assert.equal(again.status, 200);
+    open.push(again);
+  } finally {
+    for (const response of open) await response.body?.cancel().catch(() => {});
+    await bridge.close();
+  }
+});
+
+Deno.test("createHttpBridge() counts anonymous subscriptions per client address", async () => {
+  const bridge = createHttpBridge({ connect: () => headerServer([]), allowedHosts: [LOCAL_HOST] });
+  const open: Response[] = [];
+  try {
+    for (let i = 0; i < 8; i++) open.push(await listenPost(bridge));
+    const refused = await listenPost(bridge);
+    assert.equal(refused.status, 429);
+    await refused.body?.cancel();
+    // Positive control: another client address is not held back by this one.
+    const elsewhere = await listenPost(bridge, {}, { remoteAddr: { hostname: "10.0.0.2" } });
+    assert.equal(elsewhere.status, 200);
+    open.push(elsewhere);
+  } finally {
+    for (const response of open) await response.body?.cancel().catch(() => {});
+    await bridge.close();
+  }
+});
+
+Deno.test("createHttpBridge() counts a principal's stateless server before admitting a session", async () => {
+  await withBridge({ maxSessions: 1, idleTimeoutMs: 300, tokens: [TOKEN_A] }, async (bridge) => {
+    const stateless = await modernPost(
+      bridge,
+      "tools/call",
+      { name: "pid", arguments: {} },
+      AUTH_A,
+    );
+    assert.equal(stateless.status, 200);
+    await stateless.body?.cancel();
+    // The stateless process holds the one slot: a new session is refused.
+    await assert.rejects(
+      connectClient({ fetch: inProcessFetch(bridge), token: TOKEN_A }),
+      /503|Too many sessions/,
+    );
+    // Positive control: once the idle process ended, the session is admitted.
+    for (let i = 0; i < 100 && bridge.stats().servers > 0; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    const legacy = await connectClient({ fetch: inProcessFetch(bridge), token: TOKEN_A });
+    try {
+      assert.equal(await callText(legacy.client, "echo", { text: "in" }), "in");
+    } finally {
+      await legacy.client.close();
+    }
+  });
 });

@@ -11,7 +11,8 @@ import {
   renderConsentPage,
   renderErrorPage,
 } from "./consent_page.ts";
-import { addressKey, type SignInLockout } from "./lockout.ts";
+import { clientKey } from "../http/_client_address.ts";
+import type { SignInLockout } from "./lockout.ts";
 import type { AuthEndpoints } from "./metadata.ts";
 import { OAuthError, type OAuthErrorCode } from "./oauth_error.ts";
 import { readPassphraseFile, verifyPassphrase } from "./passphrase.ts";
@@ -187,7 +188,7 @@ export class AuthorizeEndpoint {
     if (wait > 0) return this.#lockedOut(id, pending, wait);
     // One check at a time per address, so parallel guesses cannot all pass the lockout before
     // the first failure is counted; few at a time overall, since each hash is slow on purpose.
-    const key = addressKey(address);
+    const key = clientKey(address);
     if (this.#checking.has(key) || this.#checking.size >= MAX_CHECKING) {
       return this.#page(id, pending, 429, "Another sign-in is being checked; try again", {
         "Retry-After": "2",

@@ -125,6 +125,7 @@ export async function openOAuthAuthorizer(
   await tokens.grants(); // a malformed tokens.json fails now
   const clients = new ClientStore(`${o.stateDir}/clients.json`, {
     fetchDocument: o.fetchClientMetadata ?? ((url) => fetchClientMetadata(url)),
+    onError: o.onError,
     now,
   });
   await clients.find("-"); // a malformed clients.json fails now

@@ -40,6 +40,8 @@ export interface ClientStoreOptions {
   documentTtlMs?: number;
   /** The most metadata documents cached (default 100). */
   maxDocuments?: number;
+  /** Told why a metadata document could not be fetched; the client hears only that it could not. */
+  onError?: (error: Error) => void;
   /** The clock (default `Date.now`). */
   now?: () => number;
 }
@@ -82,6 +84,7 @@ export class ClientStore {
   #ttl: number;
   #maxDocuments: number;
   #now: () => number;
+  #onError?: (error: Error) => void;
   #documents = new Map<string, { metadata: ClientMetadata; expiresAt: number }>();
 
   /**
@@ -98,6 +101,7 @@ export class ClientStore {
     this.#ttl = options.documentTtlMs ?? 5 * 60_000;
     this.#maxDocuments = options.maxDocuments ?? 100;
     this.#now = options.now ?? Date.now;
+    this.#onError = options.onError;
     if (!(this.#maxClients >= 1) || !(this.#maxDocuments >= 1)) {
       throw new RangeError("Cannot keep fewer than 1 client or document: give at least 1");
     }
@@ -182,12 +186,12 @@ export class ClientStore {
     try {
       body = await this.#fetch(url);
     } catch (cause) {
+      // Why it failed (resolved addresses, TLS and HTTP details) would map the network behind
+      // this server for whoever chose the URL: only the owner's log hears it.
+      this.#onError?.(cause instanceof Error ? cause : new Error(String(cause)));
       throw new OAuthError(
         "invalid_client",
-        `Cannot fetch the client metadata document "${clientId}": ${
-          cause instanceof Error ? cause.message : String(cause)
-        }`,
-        { cause },
+        `The client metadata document "${clientId}" could not be fetched; check the client_id`,
       );
     }
     const metadata = parseClientMetadataDocument(clientId, body);

@@ -104,8 +104,24 @@ Deno.test("ClientStore.find() fetches, validates and caches client ID metadata d
       store.find("https://app.example.com/../x"),
       (e) => e instanceof OAuthError && e.code === "invalid_client",
     );
-    const failing = new ClientStore(file, { fetchDocument: refuseFetch });
-    await assert.rejects(failing.find(id), /Cannot fetch the client metadata document.*no network/);
+  });
+});
+
+Deno.test("ClientStore.find() tells the client only that a document could not be fetched", async () => {
+  await withFile(async (file) => {
+    const errors: Error[] = [];
+    const failing = new ClientStore(file, {
+      fetchDocument: () => Promise.reject(new Error("10.0.0.7 refused: internal host db.corp")),
+      onError: (e) => errors.push(e),
+    });
+    const id = "https://app.example.com/oauth/client.json";
+    await assert.rejects(failing.find(id), (e) => {
+      assert.ok(e instanceof OAuthError && e.code === "invalid_client");
+      assert.match(e.message, /could not be fetched/);
+      assert.doesNotMatch(e.message, /10\.0\.0\.7|db\.corp/);
+      return true;
+    });
+    assert.match(errors[0]?.message ?? "", /db\.corp/, "the owner's log hears why");
   });
 });
 

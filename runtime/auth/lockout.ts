@@ -1,4 +1,5 @@
 // Failed sign-in counting with exponential lockout per client address.
+import { clientKey } from "../http/_client_address.ts";
 
 /** Options for {@link SignInLockout}. */
 export interface SignInLockoutOptions {
@@ -82,7 +83,7 @@ export class SignInLockout {
    * @returns Milliseconds until it may try, 0 if it may try now.
    */
   retryAfter(address: string): number {
-    const entry = this.#entry(addressKey(address));
+    const entry = this.#entry(clientKey(address));
     return entry ? Math.max(0, entry.lockedUntil - this.#now()) : 0;
   }
 
@@ -93,7 +94,7 @@ export class SignInLockout {
    * @returns Milliseconds the address is now locked out for (0 below the threshold).
    */
   fail(address: string): number {
-    const key = addressKey(address);
+    const key = clientKey(address);
     const now = this.#now();
     const entry = this.#entry(key) ?? { failures: 0, lastFailure: now, lockedUntil: 0 };
     entry.failures++;
@@ -115,7 +116,7 @@ export class SignInLockout {
    * @param address The client's IP address.
    */
   succeed(address: string): void {
-    this.#entries.delete(addressKey(address));
+    this.#entries.delete(clientKey(address));
   }
 
   #entry(key: string): Entry | undefined {
@@ -128,30 +129,4 @@ export class SignInLockout {
     }
     return entry;
   }
-}
-
-/**
- * The key failures are counted under: IPv4 as is, IPv4-mapped IPv6 as IPv4, other IPv6 as
- * its /64 prefix; anything else (a Unix socket path) as is, lowercased.
- *
- * @param address An IP address, as `Deno.NetAddr.hostname` gives it (brackets allowed).
- * @returns The key.
- * @example
- * ```ts
- * import { addressKey } from "./lockout.ts";
- * console.log(addressKey("2001:db8::1")); // 2001:db8:0:0::/64
- * ```
- */
-export function addressKey(address: string): string {
-  const a = address.trim().toLowerCase().replace(/^\[|\]$/g, "").replace(/%.*$/, "");
-  const mapped = a.match(/^(?:0*:)*:?ffff:(\d+\.\d+\.\d+\.\d+)$/);
-  if (mapped) return mapped[1];
-  if (!a.includes(":")) return a;
-  const [head, tail = ""] = a.split("::", 2);
-  const h = head ? head.split(":") : [];
-  const t = a.includes("::") && tail ? tail.split(":") : [];
-  const groups = a.includes("::")
-    ? [...h, ...Array(Math.max(0, 8 - h.length - t.length)).fill("0"), ...t]
-    : h;
-  return groups.slice(0, 4).map((g) => g.replace(/^0+(?=.)/, "")).join(":") + "::/64";
 }

@@ -90,7 +90,7 @@ export {
   verifyPassphrase,
   writePassphraseFile,
 } from "./passphrase.ts";
-export { addressKey, SignInLockout, type SignInLockoutOptions } from "./lockout.ts";
+export { SignInLockout, type SignInLockoutOptions } from "./lockout.ts";
 export { type OAuthAuthorizerOptions, openOAuthAuthorizer } from "./authorization_server.ts";
 export type { AuthorizerClient, RequestAuthorizer } from "../http/_authorizer.ts";
 export {

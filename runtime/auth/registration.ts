@@ -1,5 +1,6 @@
 // Client metadata: RFC 7591 dynamic registration requests and client ID metadata documents
 // (an https URL as client_id), validated before anything is stored or trusted.
+import { hiddenKind } from "../guard/_scan_text.ts";
 import { isLoopbackUrl } from "./metadata.ts";
 import { OAuthError } from "./oauth_error.ts";
 
@@ -204,12 +205,12 @@ function clientMetadata(m: Record<string, unknown>): ClientMetadata {
   };
   const name = optionalText(m.client_name, "client_name", MAX_TEXT, bad);
   if (name !== undefined) {
-    // deno-lint-ignore no-control-regex
-    if (/[\u0000-\u001f\u007f]/.test(name)) bad("client_name contains control characters");
+    refuseHidden(name, "client_name", bad);
     out.client_name = name;
   }
   const uri = optionalText(m.client_uri, "client_uri", MAX_URI, bad);
   if (uri !== undefined) {
+    refuseHidden(uri, "client_uri", bad);
     if (!URL.canParse(uri) || new URL(uri).protocol !== "https:") {
       bad("client_uri must be an https URL");
     }
@@ -251,6 +252,21 @@ function redirectUris(value: unknown): string[] {
     if (url.username || url.password) bad(`redirect URI "${text}" must not carry credentials`);
   }
   return [...new Set(uris as string[])];
+}
+
+/**
+ * Refuse text shown to the owner that hides characters: control, zero-width, bidirectional
+ * overrides, tag characters (what {@linkcode hiddenKind} flags), which could make one name look
+ * like another on the consent page.
+ */
+function refuseHidden(text: string, field: string, bad: (why: string) => never): void {
+  for (const char of text) {
+    const kind = hiddenKind(char) ?? (/[\t\n\r]/.test(char) ? "control" : undefined);
+    if (kind !== undefined) {
+      const code = char.codePointAt(0)!.toString(16).toUpperCase().padStart(4, "0");
+      bad(`${field} contains a hidden character (U+${code}, ${kind}); use visible text only`);
+    }
+  }
 }
 
 function stringList(value: unknown, field: string, bad: (why: string) => never): string[] {

@@ -105,6 +105,32 @@ Deno.test("parseRegistrationRequest() refuses confidential clients and other gra
   }
 });
 
+Deno.test("parseRegistrationRequest() refuses names that hide characters", () => {
+  for (
+    const name of [
+      "Claude\u200b \u202e(deifirev)\u202c", // zero-width space and a right-to-left override
+      "Claude\u2066x\u2069",
+      "Claude\u{e0041}", // a tag character
+      "Claude\u00ad", // soft hyphen
+      "Claude\tCode",
+    ]
+  ) {
+    assert.throws(
+      () => parseRegistrationRequest(req({ client_name: name })),
+      (e) => isCode("invalid_client_metadata")(e) && /hidden character/.test((e as Error).message),
+      JSON.stringify(name),
+    );
+  }
+  assert.throws(
+    () => parseRegistrationRequest(req({ client_uri: "https://a.example/\u202e" })),
+    isCode("invalid_client_metadata"),
+  );
+  // Positive control: visible non-ASCII names are fine.
+  for (const name of ["Claude", "Café Ñandú", "クロード", "Claude 🤖"]) {
+    assert.equal(parseRegistrationRequest(req({ client_name: name })).client_name, name);
+  }
+});
+
 Deno.test("parseRegistrationRequest() refuses oversized and malformed bodies", () => {
   const big = req({ software_statement: "x".repeat(MAX_CLIENT_METADATA_BYTES) });
   assert.throws(() => parseRegistrationRequest(big), /exceeds 8192 bytes/);

@@ -1,6 +1,7 @@
 // Opaque access and refresh tokens: issued at random, stored only as SHA-256 hashes, access
 // tokens bound to one resource, refresh tokens rotated on each use with reuse detection.
-import { randomToken, sha256Hex } from "./_bytes.ts";
+import { sha256Hex } from "../sandbox/_tree_digest.ts";
+import { randomToken } from "./_bytes.ts";
 import { OAuthError } from "./oauth_error.ts";
 
 /** One stored token: never the token itself, only its hash and what it grants. */

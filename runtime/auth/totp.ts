@@ -143,7 +143,7 @@ export class TotpVerifier {
     let matched: number | null = null;
     for (const s of [step - 1, step, step + 1]) {
       // Every candidate is computed and compared, whichever matches.
-      if (equalText(await hotp(secret, s), typed) && matched === null) matched = s;
+      if (equalText(typed, await hotp(secret, s)) && matched === null) matched = s;
     }
     if (matched === null || matched <= this.#lastStep) return false;
     this.#lastStep = matched;

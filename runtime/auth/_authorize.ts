@@ -13,6 +13,7 @@ import {
 } from "./consent_page.ts";
 import { clientKey } from "../http/_client_address.ts";
 import type { SignInLockout } from "./lockout.ts";
+import { SignInQueue } from "./_sign_in_queue.ts";
 import type { AuthEndpoints } from "./metadata.ts";
 import { OAuthError, type OAuthErrorCode } from "./oauth_error.ts";
 import { readPassphraseFile, verifyPassphrase } from "./passphrase.ts";
@@ -55,10 +56,11 @@ export class AuthorizeEndpoint {
   #ctx: AuthorizeContext;
   #secure: boolean;
   #pending = new Map<string, Pending>();
-  #checking = new Set<string>();
+  #queue: SignInQueue;
 
   constructor(ctx: AuthorizeContext) {
     this.#ctx = ctx;
+    this.#queue = new SignInQueue({ slots: MAX_CHECKING, pace: () => ctx.lockout.pace() });
     this.#secure = ctx.endpoints.issuer.startsWith("https:");
   }
 
@@ -186,38 +188,35 @@ export class AuthorizeEndpoint {
     if (action !== "approve") return errorPage(400, "Choose Approve or Deny");
     const wait = this.#ctx.lockout.retryAfter(address);
     if (wait > 0) return this.#lockedOut(id, pending, wait);
-    // One check at a time per address, so parallel guesses cannot all pass the lockout before
-    // the first failure is counted; few at a time overall, since each hash is slow on purpose.
-    const key = clientKey(address);
-    if (this.#checking.has(key) || this.#checking.size >= MAX_CHECKING) {
-      return this.#page(id, pending, 429, "Another sign-in is being checked; try again", {
-        "Retry-After": "2",
-      });
-    }
-    this.#checking.add(key);
-    let ok: boolean;
-    try {
+    const outcome = await this.#queue.run(clientKey(address), async () => {
+      // Checked again in turn: a failure counted while this one waited may have locked it out.
+      const locked = this.#ctx.lockout.retryAfter(address);
+      if (locked > 0) return locked;
       const record = await readPassphraseFile(this.#ctx.passphraseFile);
-      if (!record) {
-        return errorPage(
-          503,
-          "No owner passphrase is set on this server; run `mcp-run serve --set-passphrase` there",
-        );
-      }
-      ok = await verifyPassphrase(form.get("passphrase") ?? "", record);
+      if (!record) return "unset";
+      let ok = await verifyPassphrase(form.get("passphrase") ?? "", record);
       if (this.#ctx.totpFile) {
         const secret = await readTotpFile(this.#ctx.totpFile);
         ok = ok && await this.#ctx.totp.verify(secret, form.get("totp") ?? "");
       }
-    } finally {
-      this.#checking.delete(key);
+      if (ok) this.#ctx.lockout.succeed(address);
+      return ok || this.#ctx.lockout.fail(address);
+    });
+    if (outcome === undefined) {
+      return this.#page(id, pending, 429, "Another sign-in is being checked; try again", {
+        "Retry-After": "2",
+      });
     }
-    if (!ok) {
-      const locked = this.#ctx.lockout.fail(address);
-      if (locked > 0) return this.#lockedOut(id, pending, locked);
+    if (outcome.value === "unset") {
+      return errorPage(
+        503,
+        "No owner passphrase is set on this server; run `mcp-run serve --set-passphrase` there",
+      );
+    }
+    if (outcome.value !== true) {
+      if (outcome.value > 0) return this.#lockedOut(id, pending, outcome.value);
       return this.#page(id, pending, 403, "Wrong passphrase or code; try again");
     }
-    this.#ctx.lockout.succeed(address);
     this.#pending.delete(id);
     const code = await this.#ctx.codes.issue({
       clientId: pending.client.clientId,

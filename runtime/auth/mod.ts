@@ -63,6 +63,7 @@ export {
   type GrantSummary,
   MemoryTokenStore,
   type StoredToken,
+  type TokenEdit,
   type TokenResponse,
   TokenService,
   type TokenServiceOptions,

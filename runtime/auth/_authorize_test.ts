@@ -456,3 +456,34 @@ Deno.test("AuthorizeEndpoint.handle() paces guesses from many addresses, and the
     await a.close();
   }
 });
+
+Deno.test("AuthorizeEndpoint.handle() keeps the owner's sign-in through a flood of started ones", async () => {
+  const a = await routedAuthorizer(new SignInLockout());
+  try {
+    const owner = await a.open("192.0.2.50");
+    for (let i = 0; i < 1100; i++) await a.open(`198.51.${100 + (i >> 8)}.${i & 255}`);
+    assert.equal(await owner(PASSPHRASE), 303, "the owner's form still signs in");
+  } finally {
+    await a.close();
+  }
+});
+
+Deno.test("AuthorizeEndpoint.handle() refuses an oversized state at the redirect URI without echoing it", async () => {
+  const s = await serveAuthorizer();
+  try {
+    const clientId = await registerClient(s.e);
+    const big = await fetch(await authorizeUrl(s.e, clientId, { state: "x".repeat(1025) }), {
+      redirect: "manual",
+    });
+    await big.body?.cancel();
+    assert.equal(big.status, 302);
+    const location = new URL(big.headers.get("location")!);
+    assert.equal(location.origin + location.pathname, REDIRECT);
+    assert.equal(location.searchParams.get("error"), "invalid_request");
+    assert.equal(location.searchParams.get("state"), null);
+    const location2 = await signIn(await authorizeUrl(s.e, clientId, { state: "y".repeat(1024) }));
+    assert.equal(location2.searchParams.get("state"), "y".repeat(1024), "positive control");
+  } finally {
+    await s.close();
+  }
+});

@@ -176,7 +176,7 @@ class OAuthAuthorizer implements RequestAuthorizer {
       [`/.well-known/openid-configuration${resourcePath}`, serverDoc],
       [path(e.authorization), (r, c) => parts.authorize.handle(r, c.address)],
       [path(e.token), (r) => this.#cors(r, () => this.#token(r))],
-      [path(e.registration), (r) => this.#cors(r, () => this.#register(r))],
+      [path(e.registration), (r, c) => this.#cors(r, () => this.#register(r, c.address))],
       [path(e.revocation), (r) => this.#cors(r, () => this.#revoke(r))],
     ]);
   }
@@ -340,7 +340,7 @@ class OAuthAuthorizer implements RequestAuthorizer {
     });
   }
 
-  async #register(request: Request): Promise<Response> {
+  async #register(request: Request, address: string): Promise<Response> {
     if (request.method !== "POST") return notAllowed("POST");
     return await this.#oauthJson(async () => {
       const text = await readCapped(request, MAX_CLIENT_METADATA_BYTES);
@@ -350,7 +350,7 @@ class OAuthAuthorizer implements RequestAuthorizer {
           `The registration request exceeds ${MAX_CLIENT_METADATA_BYTES} bytes`,
         );
       }
-      const client = await this.#p.clients.register(parseRegistrationRequest(text));
+      const client = await this.#p.clients.register(parseRegistrationRequest(text), address);
       return Response.json(client, { status: 201, headers: NO_STORE });
     });
   }

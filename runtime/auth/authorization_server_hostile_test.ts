@@ -289,17 +289,20 @@ Deno.test("openOAuthAuthorizer() answers 500 without details when its state is u
   const errors: Error[] = [];
   const s = await serveAuthorizer({ onError: (e) => errors.push(e) });
   try {
-    await Deno.writeTextFile(`${s.stateDir}/clients.json`, "garbage");
-    const res = await fetch(s.e.registration, {
-      method: "POST",
-      headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ redirect_uris: [REDIRECT] }),
+    const clientId = await registerClient(s.e);
+    const location = await signIn(await authorizeUrl(s.e, clientId));
+    await Deno.writeTextFile(`${s.stateDir}/tokens.json`, "garbage");
+    const { status, body } = await tokenRequest(s.e, {
+      grant_type: "authorization_code",
+      code: location.searchParams.get("code")!,
+      client_id: clientId,
+      redirect_uri: REDIRECT,
+      code_verifier: VERIFIER,
     });
-    assert.equal(res.status, 500);
-    const body = await res.json();
+    assert.equal(status, 500);
     assert.equal(body.error, "server_error");
-    assert.ok(!body.error_description.includes(s.stateDir));
-    assert.match(errors[0].message, /clients file/);
+    assert.ok(!String(body.error_description).includes(s.stateDir));
+    assert.match(errors[0].message, /token file/);
   } finally {
     await s.close();
   }

@@ -17,12 +17,15 @@ async function withFile(run: (file: string) => Promise<void>): Promise<void> {
   }
 }
 
-Deno.test("ClientStore.register() persists clients in a 0600 file and find() reads them back", async () => {
+Deno.test("ClientStore.register() keeps a client in memory until markUsed() writes it to a 0600 file", async () => {
   await withFile(async (file) => {
     const store = new ClientStore(file, { fetchDocument: refuseFetch, now: () => 5_000_000 });
-    const client = await store.register(META);
+    const client = await store.register(META, "192.0.2.1");
     assert.match(client.client_id, /^mcpr_client_[A-Za-z0-9_-]{22}$/);
     assert.equal(client.client_id_issued_at, 5000);
+    assert.deepEqual((await store.find(client.client_id))?.metadata, META);
+    await assert.rejects(Deno.stat(file), Deno.errors.NotFound, "a registration writes nothing");
+    await store.markUsed(client.client_id);
     assert.equal((await Deno.stat(file)).mode! & 0o777, 0o600);
     const again = new ClientStore(file, { fetchDocument: refuseFetch });
     const found = await again.find(client.client_id);
@@ -32,29 +35,23 @@ Deno.test("ClientStore.register() persists clients in a 0600 file and find() rea
   });
 });
 
-Deno.test("ClientStore.register() evicts unused registrations first, so a flood spares used clients", async () => {
+Deno.test("ClientStore.register() keeps the owner's fresh registration through a flood", async () => {
   await withFile(async (file) => {
-    let now = 1000;
-    const store = new ClientStore(file, {
-      fetchDocument: refuseFetch,
-      maxClients: 3,
-      now: () => now,
-    });
-    const owner = await store.register(META);
-    await store.markUsed(owner.client_id);
+    const store = new ClientStore(file, { fetchDocument: refuseFetch, maxUnused: 50 });
+    const owner = await store.register(META, "192.0.2.1");
     const flood = [];
-    for (let i = 0; i < 10; i++) {
-      now++;
-      flood.push(await store.register(META));
+    for (let i = 0; i < 2000; i++) {
+      flood.push(await store.register(META, `198.51.100.${i % 9}`)); // a few addresses
     }
-    assert.ok(await store.find(owner.client_id), "the client that obtained tokens survives");
-    assert.equal(await store.find(flood[0].client_id), undefined);
-    assert.ok(await store.find(flood[9].client_id));
-    assert.equal(JSON.parse(await Deno.readTextFile(file)).clients.length, 3);
+    for (let i = 0; i < 40; i++) await store.register(META, `203.0.113.${i}`); // and many
+    assert.ok(await store.find(owner.client_id), "the owner's registration survives");
+    assert.equal(await store.find(flood[0].client_id), undefined, "the flood's oldest go");
+    assert.ok(await store.find(flood[1999].client_id), "positive control: recent ones stay");
+    await assert.rejects(Deno.stat(file), Deno.errors.NotFound, "the flood wrote nothing");
   });
 });
 
-Deno.test("ClientStore.register() evicts the least recently used client when all were used", async () => {
+Deno.test("ClientStore.markUsed() keeps the least recently used clients out of a full file", async () => {
   await withFile(async (file) => {
     let now = 1000;
     const store = new ClientStore(file, {
@@ -70,9 +67,30 @@ Deno.test("ClientStore.register() evicts the least recently used client when all
     await store.markUsed(a.client_id); // a is now the most recently used
     now++;
     const c = await store.register(META);
+    await store.markUsed(c.client_id);
     assert.ok(await store.find(a.client_id));
     assert.equal(await store.find(b.client_id), undefined);
     assert.ok(await store.find(c.client_id));
+    assert.equal(JSON.parse(await Deno.readTextFile(file)).clients.length, 2);
+  });
+});
+
+Deno.test("ClientStore.markUsed() writes only when something changes", async () => {
+  await withFile(async (file) => {
+    let now = 1000;
+    const store = new ClientStore(file, { fetchDocument: refuseFetch, now: () => now });
+    const a = await store.register(META);
+    await store.markUsed(a.client_id);
+    const written = (await Deno.stat(file)).mtime;
+    const ino = (await Deno.stat(file)).ino;
+    now += 60_000;
+    await store.markUsed(a.client_id);
+    await store.markUsed("mcpr_client_unknown");
+    assert.equal((await Deno.stat(file)).ino, ino, "a use within the day is not written");
+    assert.deepEqual((await Deno.stat(file)).mtime, written);
+    now += 24 * 60 * 60_000;
+    await store.markUsed(a.client_id);
+    assert.equal(JSON.parse(await Deno.readTextFile(file)).clients[0].lastUsedAt, now);
   });
 });
 

@@ -217,8 +217,11 @@ export class AuthorizeEndpoint {
       if (!record) return "unset";
       let ok = await verifyPassphrase(form.get("passphrase") ?? "", record);
       if (this.#ctx.totpFile) {
+        // Checked whatever the passphrase, so the time taken does not tell whether it was
+        // right; spent only with a right passphrase.
         const secret = await readTotpFile(this.#ctx.totpFile);
-        ok = ok && await this.#ctx.totp.verify(secret, form.get("totp") ?? "");
+        const codeOk = await this.#ctx.totp.verify(secret, form.get("totp") ?? "", ok);
+        ok = ok && codeOk;
       }
       if (ok) this.#ctx.lockout.succeed(address);
       return ok || this.#ctx.lockout.fail(address);

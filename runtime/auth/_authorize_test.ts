@@ -222,8 +222,11 @@ Deno.test("AuthorizeEndpoint.handle() asks for a TOTP code when configured and r
     const wrong = await submitConsent(url, form, { totp: code === "000000" ? "111111" : "000000" });
     assert.equal(wrong.status, 403);
     await wrong.body?.cancel();
+    const guess = await submitConsent(url, form, { passphrase: "a wrong guess", totp: code });
+    assert.equal(guess.status, 403, "the right code does not help a wrong passphrase");
+    await guess.body?.cancel();
     const location = await signIn(url, { totp: code });
-    assert.ok(location.searchParams.get("code"), "positive control");
+    assert.ok(location.searchParams.get("code"), "positive control: the code was not spent");
     const replayForm = await openConsent(url);
     const replay = await submitConsent(url, replayForm, { totp: code });
     assert.equal(replay.status, 403, "the same code again");

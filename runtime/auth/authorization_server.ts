@@ -37,6 +37,11 @@ export interface OAuthAuthorizerOptions {
   refreshTokenSeconds?: number;
   /** A TOTP secret file (0600); when given, sign-in also needs the authenticator's code. */
   totpFile?: string;
+  /**
+   * Where the last used TOTP step is kept, so a restart does not accept a used code again
+   * (default `<stateDir>/totp-step`; give one file for every server sharing the TOTP secret).
+   */
+  totpStateFile?: string;
   /** Fetches client ID metadata documents (default {@linkcode fetchClientMetadata}). */
   fetchClientMetadata?: (url: URL) => Promise<string>;
   /** Lockout of addresses that keep failing to sign in (default: 5 failures, then 1 s doubling). */
@@ -138,7 +143,7 @@ export async function openOAuthAuthorizer(
     lockout: o.lockout ?? new SignInLockout({ now }),
     passphraseFile: o.passphraseFile,
     totpFile: o.totpFile,
-    totp: new TotpVerifier({ now }),
+    totp: new TotpVerifier({ now, stateFile: o.totpStateFile ?? `${o.stateDir}/totp-step` }),
     now,
   });
   return new OAuthAuthorizer(o, endpoints, { tokens, clients, codes, authorize, now });

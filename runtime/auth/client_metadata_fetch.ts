@@ -61,7 +61,10 @@ export async function fetchClientMetadata(
       );
     }
   }
-  const port = Number(url.port || 443);
+  if (url.port !== "" && url.port !== "443") {
+    throw new Error(`Cannot fetch "${url.href}": client metadata documents must be on port 443`);
+  }
+  const port = 443;
   const tcp = await connectBefore(signal, addresses[0], port);
   let conn: Deno.Conn;
   try {

@@ -69,6 +69,10 @@ interface ClientFile {
 }
 
 const DAY_MS = 24 * 60 * 60_000;
+/** Metadata documents fetched at once, at most. */
+const MAX_FETCHING = 4;
+/** How long a document that could not be fetched or used is not fetched again. */
+const FAILURE_TTL_MS = 60_000;
 
 /**
  * The known clients of one server. A dynamic registration is kept in memory only, bounded in
@@ -101,6 +105,9 @@ export class ClientStore {
   #now: () => number;
   #onError?: (error: Error) => void;
   #documents = new Map<string, { metadata: ClientMetadata; expiresAt: number }>();
+  /** Client IDs whose document could not be fetched or used, until when. */
+  #failed = new Map<string, number>();
+  #fetching = new Map<string, Promise<ClientMetadata>>();
   /** The file's clients, parsed once and kept in step with every write. */
   #saved?: Map<string, StoredClient>;
   /** Registrations that never obtained tokens, oldest first. */
@@ -224,25 +231,58 @@ export class ClientStore {
     const cached = this.#documents.get(clientId);
     if (cached && cached.expiresAt > now) return cached.metadata;
     const url = checkClientIdUrl(clientId);
-    let body: string;
+    const failed = this.#failed.get(clientId);
+    if (failed !== undefined && failed > now) throw this.#unfetched(clientId);
+    // One fetch per client ID at a time; every caller waits for it.
+    const running = this.#fetching.get(clientId);
+    if (running) return await running;
+    if (this.#fetching.size >= MAX_FETCHING) {
+      throw new OAuthError(
+        "invalid_client",
+        `Too many client metadata documents are being fetched; try "${clientId}" again in a few seconds`,
+      );
+    }
+    const fetching = this.#fetchDocument(clientId, url);
+    this.#fetching.set(clientId, fetching);
     try {
-      body = await this.#fetch(url);
+      return await fetching;
+    } finally {
+      this.#fetching.delete(clientId);
+    }
+  }
+
+  async #fetchDocument(clientId: string, url: URL): Promise<ClientMetadata> {
+    let metadata: ClientMetadata;
+    try {
+      metadata = parseClientMetadataDocument(clientId, await this.#fetch(url));
     } catch (cause) {
+      // Failures are remembered a while, so a client ID cannot make this server fetch on every
+      // request.
+      this.#failed.delete(clientId);
+      this.#failed.set(clientId, this.#now() + FAILURE_TTL_MS);
+      while (this.#failed.size > this.#maxDocuments) {
+        this.#failed.delete(this.#failed.keys().next().value!);
+      }
+      if (cause instanceof OAuthError) throw cause;
       // Why it failed (resolved addresses, TLS and HTTP details) would map the network behind
       // this server for whoever chose the URL: only the owner's log hears it.
       this.#onError?.(cause instanceof Error ? cause : new Error(String(cause)));
-      throw new OAuthError(
-        "invalid_client",
-        `The client metadata document "${clientId}" could not be fetched; check the client_id`,
-      );
+      throw this.#unfetched(clientId);
     }
-    const metadata = parseClientMetadataDocument(clientId, body);
+    this.#failed.delete(clientId);
     this.#documents.delete(clientId);
-    this.#documents.set(clientId, { metadata, expiresAt: now + this.#ttl });
+    this.#documents.set(clientId, { metadata, expiresAt: this.#now() + this.#ttl });
     while (this.#documents.size > this.#maxDocuments) {
       this.#documents.delete(this.#documents.keys().next().value!);
     }
     return metadata;
+  }
+
+  #unfetched(clientId: string): OAuthError {
+    return new OAuthError(
+      "invalid_client",
+      `The client metadata document "${clientId}" could not be fetched; check the client_id, or try again in a minute`,
+    );
   }
 
   async #load(): Promise<Map<string, StoredClient>> {

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { ClientStore } from "./client_store.ts";
 import { OAuthError } from "./oauth_error.ts";
-import { parseRegistrationRequest } from "./registration.ts";
+import { checkClientIdUrl, parseRegistrationRequest } from "./registration.ts";
 
 const META = parseRegistrationRequest(
   JSON.stringify({ redirect_uris: ["http://127.0.0.1:9/cb"], client_name: "A" }),
@@ -152,4 +152,57 @@ Deno.test("ClientStore.find() names a corrupt clients file and how to recover", 
       (e) => e instanceof SyntaxError && /delete it/.test(e.message),
     );
   });
+});
+
+Deno.test("ClientStore.find() fetches a document once at a time, few at once, and remembers failures", async () => {
+  await withFile(async (file) => {
+    let now = 0;
+    const calls: string[] = [];
+    const waiting: (() => void)[] = [];
+    let failing = true;
+    const store = new ClientStore(file, {
+      fetchDocument: (url) => {
+        calls.push(url.href);
+        return new Promise((resolve, reject) =>
+          waiting.push(() =>
+            failing ? reject(new Error("unreachable")) : resolve(JSON.stringify({
+              client_id: url.href,
+              client_name: "App",
+              redirect_uris: ["https://app.example.com/cb"],
+            }))
+          )
+        );
+      },
+      onError: () => {},
+      now: () => now,
+    });
+    const id = (n: number) => `https://app${n}.example.com/client.json`;
+    const same = [store.find(id(0)), store.find(id(0)), store.find(id(0))];
+    assert.equal(calls.length, 1, "one fetch per client ID in flight");
+    const others = [1, 2, 3].map((n) => store.find(id(n)));
+    await assert.rejects(store.find(id(4)), /Too many client metadata documents/, "at most 4");
+    assert.equal(calls.length, 4);
+    for (const settle of waiting.splice(0)) settle();
+    for (const p of [...same, ...others]) await assert.rejects(p, /could not be fetched/);
+    await assert.rejects(store.find(id(0)), /could not be fetched/);
+    assert.equal(calls.length, 4, "a failure is not fetched again within a minute");
+    now += 60_001;
+    failing = false;
+    const later = store.find(id(0));
+    waiting.shift()!();
+    assert.equal((await later)?.metadata.client_name, "App", "positive control: after a minute");
+    assert.equal(calls.length, 5);
+  });
+});
+
+Deno.test("checkClientIdUrl() refuses ports other than 443", () => {
+  assert.throws(
+    () => checkClientIdUrl("https://app.example.com:8443/client.json"),
+    /port 443/,
+  );
+  assert.equal(
+    checkClientIdUrl("https://app.example.com/client.json").hostname,
+    "app.example.com",
+    "positive control",
+  );
 });

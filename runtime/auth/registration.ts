@@ -51,7 +51,7 @@ export function parseRegistrationRequest(body: string): ClientMetadata {
 
 /**
  * Check a client ID that is a URL (an MCP client ID metadata document): https, a path, no
- * query, fragment, credentials or dot segments. Plain client IDs from registration are not URLs.
+ * query, fragment, credentials or dot segments, port 443. Plain client IDs from registration are not URLs.
  *
  * @param clientId The `client_id` parameter.
  * @returns The URL to fetch the document from.
@@ -78,6 +78,8 @@ export function checkClientIdUrl(clientId: string): URL {
   }
   if (url.protocol !== "https:") refuse("it must be https");
   if (url.pathname === "/" || url.pathname === "") refuse("it must have a path");
+  // The parser drops the default port: any port left is another service on that host.
+  if (url.port !== "") refuse("it must use the https port 443");
   if (url.username || url.password || url.search || url.hash) {
     refuse("it must not carry credentials, a query or a fragment");
   }

@@ -24,12 +24,15 @@ Deno.test("AuthorizeEndpoint.handle() shows an error page, never a redirect, for
     const clientId = await registerClient(s.e);
     const ok = await openConsent(await authorizeUrl(s.e, clientId));
     assert.equal(ok.response.status, 200, "positive control: the exact URI");
+    const port = await openConsent(
+      await authorizeUrl(s.e, clientId, { redirect_uri: "http://127.0.0.1:51004/callback" }),
+    );
+    assert.equal(port.response.status, 200, "positive control: loopback on another port");
     for (
       const uri of [
         "https://evil.example/callback",
         `${REDIRECT}/x`, // prefix
         `${REDIRECT}x`,
-        "http://127.0.0.1:33419/callback", // another port
         `${REDIRECT}#frag`,
         "http://localhost:33418/callback",
         null,
@@ -486,6 +489,34 @@ Deno.test("AuthorizeEndpoint.handle() refuses an oversized state at the redirect
     assert.equal(location.searchParams.get("state"), null);
     const location2 = await signIn(await authorizeUrl(s.e, clientId, { state: "y".repeat(1024) }));
     assert.equal(location2.searchParams.get("state"), "y".repeat(1024), "positive control");
+  } finally {
+    await s.close();
+  }
+});
+
+Deno.test("AuthorizeEndpoint.handle() shows a private-use redirect as an app on this device and sends the code there", async () => {
+  const s = await serveAuthorizer();
+  try {
+    const app = "cursor://anysphere.cursor-retrieval/oauth/callback";
+    const clientId = await registerClient(s.e, { redirect_uris: [app] });
+    const url = await authorizeUrl(s.e, clientId, { redirect_uri: app });
+    const form = await openConsent(url);
+    assert.equal(form.response.status, 200);
+    assert.match(form.html, /the code goes to an app on this device/);
+    assert.match(form.html, /<code>cursor:<\/code>/);
+    assert.match(
+      form.response.headers.get("content-security-policy")!,
+      /form-action 'self' cursor:;/,
+    );
+    const res = await submitConsent(url, form);
+    await res.body?.cancel();
+    assert.equal(res.status, 303);
+    const location = new URL(res.headers.get("location")!);
+    assert.equal(`${location.protocol}//${location.host}${location.pathname}`, app);
+    assert.ok(location.searchParams.get("code"));
+    // Positive control: an https redirect is still shown as a web origin.
+    const web = await openConsent(await authorizeUrl(s.e, await registerClient(s.e)));
+    assert.doesNotMatch(web.html, /an app on this device/);
   } finally {
     await s.close();
   }

@@ -31,7 +31,8 @@ export interface ClientMetadata {
 
 /**
  * Validate the body of an RFC 7591 registration request (`POST /oauth/register`). Redirect URIs
- * must be https, or http on loopback (RFC 8252 §7.3), without fragment or credentials; clients
+ * must be https, http on loopback (RFC 8252 §7.3) or an app's private-use scheme (§7.1),
+ * without fragment or credentials; clients
  * must be public (`token_endpoint_auth_method` absent or `none`). Unknown members are dropped.
  *
  * @param body The request body as received.
@@ -140,22 +141,87 @@ export function parseClientMetadataDocument(clientId: string, body: string): Cli
 
 /**
  * Whether an authorization request's `redirect_uri` is one of the registered ones: compared
- * as exact strings, with no normalisation, prefix or pattern matching.
+ * as exact strings, with no normalisation, prefix or pattern matching, except that an http
+ * loopback redirect URI may use any port (RFC 8252 §7.3: native apps listen on a port the
+ * system gives them at the time of the request).
  *
  * @param registered The client's redirect URIs.
  * @param requested The `redirect_uri` parameter.
- * @returns True if it equals one of them exactly.
+ * @returns True if it equals one of them exactly, or differs from an http loopback one only
+ *   in the port.
  * @example
  * ```ts
  * import { redirectUriAllowed } from "./registration.ts";
  * console.log(redirectUriAllowed(["https://a.example/cb"], "https://a.example/cb/")); // false
+ * console.log(redirectUriAllowed(["http://127.0.0.1/cb"], "http://127.0.0.1:51004/cb")); // true
  * ```
  */
 export function redirectUriAllowed(
   registered: readonly string[],
   requested: string | null | undefined,
 ): boolean {
-  return typeof requested === "string" && registered.includes(requested);
+  if (typeof requested !== "string") return false;
+  if (registered.includes(requested)) return true;
+  const portless = loopbackWithoutPort(requested);
+  return portless !== undefined && registered.some((r) => loopbackWithoutPort(r) === portless);
+}
+
+/** An http loopback URI without its port, or undefined for any other URI. */
+function loopbackWithoutPort(uri: string): string | undefined {
+  if (!URL.canParse(uri) || uri.includes("#")) return undefined;
+  const url = new URL(uri);
+  if (url.protocol !== "http:" || !isLoopbackUrl(url) || url.username || url.password) {
+    return undefined;
+  }
+  url.port = "";
+  return url.href;
+}
+
+/** Schemes that are not an app's own (RFC 8252 §7.1): web, script, file and browser schemes. */
+const NOT_PRIVATE_USE = new Set([
+  "http",
+  "https",
+  "javascript",
+  "vbscript",
+  "data",
+  "blob",
+  "file",
+  "filesystem",
+  "about",
+  "ftp",
+  "ws",
+  "wss",
+  "mailto",
+  "tel",
+  "sms",
+  "intent",
+  "view-source",
+  "jar",
+  "resource",
+  "urn",
+  "chrome",
+  "chrome-extension",
+  "moz-extension",
+  "safari-extension",
+  "ms-browser-extension",
+]);
+
+/**
+ * Whether a redirect URI uses a private-use URI scheme (RFC 8252 §7.1), such as
+ * `com.example.app:/callback` or `cursor://…`: the code goes to an app on the owner's device,
+ * which the consent page says.
+ *
+ * @param uri The redirect URI.
+ * @returns True for a private-use scheme; false for http(s), browser, script and file schemes.
+ * @example
+ * ```ts
+ * import { isPrivateUseRedirect } from "./registration.ts";
+ * console.log(isPrivateUseRedirect("com.example.app:/cb"), isPrivateUseRedirect("javascript:x")); // true false
+ * ```
+ */
+export function isPrivateUseRedirect(uri: string): boolean {
+  const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(uri)?.[1].toLowerCase();
+  return scheme !== undefined && !NOT_PRIVATE_USE.has(scheme);
 }
 
 function parseObject(body: string, what: string): Record<string, unknown> {
@@ -247,8 +313,13 @@ function redirectUris(value: unknown): string[] {
     } catch {
       return bad(`redirect URI "${text}" is not an absolute URL`);
     }
-    if (url.protocol !== "https:" && !(url.protocol === "http:" && isLoopbackUrl(url))) {
-      bad(`redirect URI "${text}" must be https, or http on 127.0.0.1, [::1] or localhost`);
+    if (
+      url.protocol !== "https:" && !(url.protocol === "http:" && isLoopbackUrl(url)) &&
+      !isPrivateUseRedirect(text)
+    ) {
+      bad(
+        `redirect URI "${text}" must be https, http on 127.0.0.1, [::1] or localhost, or an app's own scheme such as com.example.app:/callback`,
+      );
     }
     if (url.hash || text.includes("#")) bad(`redirect URI "${text}" must not have a fragment`);
     if (url.username || url.password) bad(`redirect URI "${text}" must not carry credentials`);

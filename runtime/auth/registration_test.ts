@@ -44,6 +44,8 @@ Deno.test("parseRegistrationRequest() accepts https and loopback http redirect U
       "http://127.0.0.1/cb",
       "http://[::1]:9/cb",
       "http://localhost:3000/cb?x=1",
+      "com.example.app:/oauth/callback", // a private-use scheme (RFC 8252 §7.1)
+      "cursor://anysphere.cursor-retrieval/oauth/callback",
     ]
   ) assert.deepEqual(parseRegistrationRequest(req({ redirect_uris: [ok] })).redirect_uris, [ok]);
   for (
@@ -53,7 +55,11 @@ Deno.test("parseRegistrationRequest() accepts https and loopback http redirect U
       "http://127.0.0.1.evil.example/cb",
       "javascript:alert(1)",
       "data:text/html,x",
-      "myapp://cb",
+      "file:///etc/passwd",
+      "blob:https://a.example/x",
+      "vbscript:x",
+      "about:blank",
+      "com.example.app:/cb#frag",
       "https://a.example/cb#frag",
       "https://a.example/cb#",
       "https://user:pw@a.example/cb",
@@ -147,10 +153,23 @@ Deno.test("parseRegistrationRequest() refuses oversized and malformed bodies", (
   assert.equal(parseRegistrationRequest(near).redirect_uris.length, 1);
 });
 
-Deno.test("redirectUriAllowed() matches exact strings only", () => {
-  const reg = ["https://a.example/cb", "http://127.0.0.1:3000/cb"];
-  assert.ok(redirectUriAllowed(reg, "https://a.example/cb"));
-  assert.ok(redirectUriAllowed(reg, "http://127.0.0.1:3000/cb"));
+Deno.test("redirectUriAllowed() matches exact strings, but any port on http loopback", () => {
+  const reg = [
+    "https://a.example/cb",
+    "http://127.0.0.1:3000/cb",
+    "http://[::1]/cb",
+    "com.example.app:/cb",
+  ];
+  for (
+    const ok of [
+      "https://a.example/cb",
+      "http://127.0.0.1:3000/cb",
+      "http://127.0.0.1:3001/cb", // RFC 8252 §7.3: the port is chosen at request time
+      "http://127.0.0.1/cb",
+      "http://[::1]:51004/cb",
+      "com.example.app:/cb",
+    ]
+  ) assert.ok(redirectUriAllowed(reg, ok), ok);
   for (
     const bad of [
       "https://a.example/cb/",
@@ -158,7 +177,14 @@ Deno.test("redirectUriAllowed() matches exact strings only", () => {
       "https://A.example/cb",
       "https://a.example/c",
       "https://a.example/cb/../cb",
-      "http://127.0.0.1:3001/cb",
+      "https://a.example:8443/cb", // https stays exact
+      "http://127.0.0.1:3001/cb/",
+      "http://127.0.0.1:3001/cb#x",
+      "http://localhost:3000/cb", // another host
+      "http://127.0.0.2:3000/cb",
+      "http://u@127.0.0.1:3001/cb",
+      "com.example.app:/cb2",
+      "com.evil.app:/cb",
       null,
       undefined,
     ]

@@ -71,6 +71,9 @@ Deno.test("openOAuthAuthorizer() refuses a code stolen by another client, and sp
     const unknown = await tokenRequest(s.e, codeGrant("mcpr_client_unknown", code));
     assert.equal(unknown.status, 401);
     assert.equal(unknown.body.error, "invalid_client");
+    const late = await tokenRequest(s.e, codeGrant(victim, code));
+    assert.equal(late.status, 400, "the stolen code is spent: the victim's later use fails too");
+    assert.equal(late.body.error, "invalid_grant");
     const ok = await tokenRequest(s.e, codeGrant(victim, await freshCode(s, victim)));
     assert.equal(ok.status, 200, "positive control: the client the code was issued to");
   } finally {

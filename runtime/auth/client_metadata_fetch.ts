@@ -15,6 +15,10 @@ export interface FetchClientMetadataOptions {
    * address is checked, so a name with one private address is refused as a whole.
    */
   resolve?: (hostname: string) => Promise<string[]>;
+  /** Opens the TCP connection to a checked address (default `Deno.connect`). */
+  connect?: (address: string, port: number) => Promise<Deno.TcpConn>;
+  /** Certificate authorities to trust, PEM (default: the system's). */
+  caCerts?: string[];
 }
 
 /**
@@ -28,7 +32,7 @@ export interface FetchClientMetadataOptions {
  * Requires `--allow-net` for the document's host (and name resolution).
  *
  * @param url The client ID, an https URL.
- * @param options Time limit, size cap and resolver.
+ * @param options Time limit, size cap, resolver, connector and trusted authorities.
  * @returns The document's text.
  * @throws {Error} If the URL is not https, its host resolves to a refused address or to
  *   none, or the exchange fails, times out, or answers other than 200 within the size cap.
@@ -65,16 +69,20 @@ export async function fetchClientMetadata(
     throw new Error(`Cannot fetch "${url.href}": client metadata documents must be on port 443`);
   }
   const port = 443;
-  const tcp = await connectBefore(signal, addresses[0], port);
-  let conn: Deno.Conn;
+  const tcp = await connectBefore(signal, addresses[0], port, options.connect);
+  let tls: Deno.TlsConn | undefined;
   try {
-    conn = await Deno.startTls(tcp, { hostname: host });
+    tls = await Deno.startTls(tcp, { hostname: host, caCerts: options.caCerts });
+    await tls.handshake(); // the certificate is checked now, not at the first read
   } catch (e) {
-    tcp.close();
+    try {
+      (tls ?? tcp).close();
+    } catch { /* already closed */ }
     throw new Error(`Cannot fetch "${url.href}": TLS failed: ${(e as Error).message}`, {
       cause: e,
     });
   }
+  const conn = tls;
   try {
     return await http1Get(conn, url, {
       maxBodyBytes: options.maxBytes ?? MAX_CLIENT_METADATA_BYTES,
@@ -89,8 +97,9 @@ async function connectBefore(
   signal: AbortSignal,
   hostname: string,
   port: number,
+  connect = (address: string, port: number) => Deno.connect({ hostname: address, port }),
 ): Promise<Deno.TcpConn> {
-  const pending = Deno.connect({ hostname, port });
+  const pending = connect(hostname, port);
   let onAbort = () => {};
   const aborted = new Promise<never>((_, reject) => {
     onAbort = () => reject(new Error(`connecting to ${hostname} timed out`));

@@ -307,6 +307,8 @@ function redirectUris(value: unknown): string[] {
     if (typeof uri !== "string" || uri.length === 0) bad("each redirect URI must be a string");
     const text = uri as string;
     if (text.length > MAX_URI) bad(`a redirect URI exceeds ${MAX_URI} characters`);
+    // Shown on the consent page as registered: nothing in it may hide or reorder text.
+    refuseHidden(text, "a redirect URI", bad);
     let url: URL;
     try {
       url = new URL(text);

@@ -60,6 +60,7 @@ Deno.test("parseRegistrationRequest() accepts https and loopback http redirect U
       "vbscript:x",
       "about:blank",
       "com.example.app:/cb#frag",
+      "com.example.app:/\u202ebc", // a right-to-left override shown on the consent page
       "https://a.example/cb#frag",
       "https://a.example/cb#",
       "https://user:pw@a.example/cb",

@@ -176,6 +176,15 @@ export class AuthorizeEndpoint {
         "This sign-in expired, was already completed, or was not started here (or the server restarted); start again from the client",
       );
     }
+    const cookie = readConsentCookie(request, this.#secure);
+    if (
+      !cookie || !equalText(cookie, pending.csrf) || !equalText(form.get("csrf") ?? "", cookie)
+    ) {
+      return errorPage(
+        403,
+        "The form did not come from the sign-in page shown in this browser (CSRF check failed); start again from the client",
+      );
+    }
     let client: KnownClient | undefined;
     try {
       client = await this.#ctx.clients.find(pending.clientId);
@@ -187,15 +196,6 @@ export class AuthorizeEndpoint {
       return errorPage(
         400,
         "The client of this sign-in is no longer registered; start again from the client",
-      );
-    }
-    const cookie = readConsentCookie(request, this.#secure);
-    if (
-      !cookie || !equalText(cookie, pending.csrf) || !equalText(form.get("csrf") ?? "", cookie)
-    ) {
-      return errorPage(
-        403,
-        "The form did not come from the sign-in page shown in this browser (CSRF check failed); start again from the client",
       );
     }
     const action = form.get("action");
@@ -240,6 +240,10 @@ export class AuthorizeEndpoint {
     if (outcome.value !== true) {
       if (outcome.value > 0) return this.#lockedOut(id, pending, client, outcome.value);
       return this.#page(id, pending, client, 403, "Wrong passphrase or code; try again");
+    }
+    // The same form approved twice at once: only the first gets a code.
+    if (this.#spent.has(pending.csrf)) {
+      return errorPage(400, "This sign-in was already completed; start again from the client");
     }
     this.#spend(pending);
     const code = await this.#ctx.codes.issue({

@@ -14,7 +14,12 @@ import {
 import { openOAuthAuthorizer } from "./authorization_server.ts";
 import { SignInLockout } from "./lockout.ts";
 import { hashPassphrase, writePassphraseFile } from "./passphrase.ts";
-import { totpCode } from "./totp.ts";
+import { totpCode, TotpVerifier } from "./totp.ts";
+import { AuthorizeEndpoint } from "./_authorize.ts";
+import { ClientStore } from "./client_store.ts";
+import { AuthorizationCodes } from "./codes.ts";
+import { authEndpoints } from "./metadata.ts";
+import { parseRegistrationRequest } from "./registration.ts";
 
 const TOTP_SECRET = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ";
 
@@ -396,5 +401,74 @@ Deno.test("AuthorizeEndpoint.handle() shows a private-use redirect as an app on 
     assert.doesNotMatch(web.html, /an app on this device/);
   } finally {
     await s.close();
+  }
+});
+
+Deno.test("AuthorizeEndpoint.handle() checks the TOTP code whatever the passphrase, spending it only with the right one", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const passphraseFile = `${dir}/passphrase`;
+    await writePassphraseFile(
+      passphraseFile,
+      await hashPassphrase(PASSPHRASE, { iterations: 1e5 }),
+    );
+    const totpFile = `${dir}/totp`;
+    await Deno.writeTextFile(totpFile, TOTP_SECRET);
+    const checks: boolean[] = [];
+    class SpyVerifier extends TotpVerifier {
+      override verify(secret: Uint8Array, code: string, spend = true): Promise<boolean> {
+        checks.push(spend);
+        return super.verify(secret, code, spend);
+      }
+    }
+    const endpoints = authEndpoints("https://mcp.example.com/mcp");
+    const clients = new ClientStore(`${dir}/clients.json`, {
+      fetchDocument: () => Promise.reject(new Error("no network")),
+    });
+    const client = await clients.register(
+      parseRegistrationRequest(JSON.stringify({ redirect_uris: [REDIRECT] })),
+    );
+    const endpoint = new AuthorizeEndpoint({
+      endpoints,
+      serverName: "docs",
+      clients,
+      codes: new AuthorizationCodes(),
+      lockout: new SignInLockout(),
+      passphraseFile,
+      totpFile,
+      totp: new SpyVerifier(),
+      now: Date.now,
+    });
+    const url = await authorizeUrl(endpoints, client.client_id);
+    const page = await endpoint.handle(new Request(url), "192.0.2.1");
+    const html = await page.text();
+    const field = (name: string) => new RegExp(`name="${name}" value="([^"]*)"`).exec(html)![1];
+    const post = async (passphrase: string) => {
+      const res = await endpoint.handle(
+        new Request(url, {
+          method: "POST",
+          headers: {
+            "Content-Type": "application/x-www-form-urlencoded",
+            Cookie: page.headers.get("set-cookie")!.split(";")[0],
+          },
+          body: new URLSearchParams({
+            request: field("request"),
+            csrf: field("csrf"),
+            passphrase,
+            totp: await totpCode(new TextEncoder().encode("12345678901234567890"), Date.now()),
+            action: "approve",
+          }),
+        }),
+        "192.0.2.1",
+      );
+      await res.body?.cancel();
+      return res.status;
+    };
+    assert.equal(await post("a wrong guess"), 403);
+    assert.deepEqual(checks, [false], "checked with a wrong passphrase, not spent");
+    assert.equal(await post(PASSPHRASE), 303, "positive control: the code is still good");
+    assert.deepEqual(checks, [false, true]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
   }
 });

@@ -11,7 +11,10 @@ import {
   renderConsentPage,
   renderErrorPage,
 } from "./consent_page.ts";
-import { addressKey, type SignInLockout } from "./lockout.ts";
+import { clientKey } from "../http/_client_address.ts";
+import type { SignInLockout } from "./lockout.ts";
+import { SignInQueue } from "./_sign_in_queue.ts";
+import { Sealer } from "./_sealed.ts";
 import type { AuthEndpoints } from "./metadata.ts";
 import { OAuthError, type OAuthErrorCode } from "./oauth_error.ts";
 import { readPassphraseFile, verifyPassphrase } from "./passphrase.ts";
@@ -32,8 +35,9 @@ export interface AuthorizeContext {
   now: () => number;
 }
 
+/** A sign-in between the consent page and its form: sealed into the form, not kept here. */
 interface Pending {
-  client: KnownClient;
+  clientId: string;
   redirectUri: string;
   state: string | null;
   codeChallenge: string;
@@ -44,8 +48,9 @@ interface Pending {
 }
 
 const PENDING_TTL_MS = 10 * 60_000;
-const MAX_PENDING = 1000;
-const MAX_FORM_BYTES = 8192;
+/** The longest `state` accepted: it travels in the sealed form and back to the client. */
+export const MAX_STATE_LENGTH = 1024;
+const MAX_FORM_BYTES = 16 * 1024;
 const MAX_CHECKING = 4;
 const SCOPE = "mcp";
 
@@ -53,11 +58,14 @@ const SCOPE = "mcp";
 export class AuthorizeEndpoint {
   #ctx: AuthorizeContext;
   #secure: boolean;
-  #pending = new Map<string, Pending>();
-  #checking = new Set<string>();
+  #sealer = new Sealer();
+  /** Forms that signed in, until they expire: each gives one code. Only the owner adds one. */
+  #spent = new Map<string, number>();
+  #queue: SignInQueue;
 
   constructor(ctx: AuthorizeContext) {
     this.#ctx = ctx;
+    this.#queue = new SignInQueue({ slots: MAX_CHECKING, pace: () => ctx.lockout.pace() });
     this.#secure = ctx.endpoints.issuer.startsWith("https:");
   }
 
@@ -101,6 +109,13 @@ export class AuthorizeEndpoint {
     const state = params.get("state");
     const back = (code: OAuthErrorCode, description: string) =>
       this.#redirect(redirectUri!, { error: code, error_description: description, state }, 302);
+    if (state !== null && state.length > MAX_STATE_LENGTH) {
+      return this.#redirect(redirectUri!, {
+        error: "invalid_request",
+        error_description: `The state parameter exceeds ${MAX_STATE_LENGTH} characters`,
+        state: null,
+      }, 302);
+    }
     if (params.get("response_type") !== "code") {
       return back("unsupported_response_type", 'Only response_type "code" is supported');
     }
@@ -125,9 +140,8 @@ export class AuthorizeEndpoint {
     if (scopes.some((s) => s !== SCOPE)) {
       return back("invalid_scope", `Only the scope "${SCOPE}" is supported`);
     }
-    const id = randomToken(16);
     const pending: Pending = {
-      client,
+      clientId: client.clientId,
       redirectUri: redirectUri!,
       state,
       codeChallenge,
@@ -136,8 +150,7 @@ export class AuthorizeEndpoint {
       csrf: randomToken(),
       expiresAt: this.#ctx.now() + PENDING_TTL_MS,
     };
-    this.#remember(id, pending);
-    return this.#page(id, pending, 200);
+    return this.#page(await this.#sealer.seal(pending), pending, client, 200);
   }
 
   async #submit(request: Request, address: string): Promise<Response> {
@@ -156,12 +169,11 @@ export class AuthorizeEndpoint {
     if (text === null) return errorPage(413, "The sign-in form is too large");
     const form = new URLSearchParams(text);
     const id = form.get("request") ?? "";
-    const pending = this.#pending.get(id);
-    if (!pending || pending.expiresAt <= this.#ctx.now()) {
-      this.#pending.delete(id);
+    const pending = await this.#sealer.open(id) as Pending | undefined;
+    if (!pending || pending.expiresAt <= this.#ctx.now() || this.#spent.has(pending.csrf)) {
       return errorPage(
         400,
-        "This sign-in expired or was already completed; start again from the client",
+        "This sign-in expired, was already completed, or was not started here (or the server restarted); start again from the client",
       );
     }
     const cookie = readConsentCookie(request, this.#secure);
@@ -173,9 +185,21 @@ export class AuthorizeEndpoint {
         "The form did not come from the sign-in page shown in this browser (CSRF check failed); start again from the client",
       );
     }
+    let client: KnownClient | undefined;
+    try {
+      client = await this.#ctx.clients.find(pending.clientId);
+    } catch (e) {
+      if (!(e instanceof OAuthError)) throw e;
+      return errorPage(400, e.message);
+    }
+    if (!client) {
+      return errorPage(
+        400,
+        "The client of this sign-in is no longer registered; start again from the client",
+      );
+    }
     const action = form.get("action");
     if (action === "deny") {
-      this.#pending.delete(id);
       return this.#redirect(pending.redirectUri, {
         error: "access_denied",
         error_description: "The owner denied access",
@@ -184,42 +208,46 @@ export class AuthorizeEndpoint {
     }
     if (action !== "approve") return errorPage(400, "Choose Approve or Deny");
     const wait = this.#ctx.lockout.retryAfter(address);
-    if (wait > 0) return this.#lockedOut(id, pending, wait);
-    // One check at a time per address, so parallel guesses cannot all pass the lockout before
-    // the first failure is counted; few at a time overall, since each hash is slow on purpose.
-    const key = addressKey(address);
-    if (this.#checking.has(key) || this.#checking.size >= MAX_CHECKING) {
-      return this.#page(id, pending, 429, "Another sign-in is being checked; try again", {
+    if (wait > 0) return this.#lockedOut(id, pending, client, wait);
+    const outcome = await this.#queue.run(clientKey(address), async () => {
+      // Checked again in turn: a failure counted while this one waited may have locked it out.
+      const locked = this.#ctx.lockout.retryAfter(address);
+      if (locked > 0) return locked;
+      const record = await readPassphraseFile(this.#ctx.passphraseFile);
+      if (!record) return "unset";
+      let ok = await verifyPassphrase(form.get("passphrase") ?? "", record);
+      if (this.#ctx.totpFile) {
+        // Checked whatever the passphrase, so the time taken does not tell whether it was
+        // right; spent only with a right passphrase.
+        const secret = await readTotpFile(this.#ctx.totpFile);
+        const codeOk = await this.#ctx.totp.verify(secret, form.get("totp") ?? "", ok);
+        ok = ok && codeOk;
+      }
+      if (ok) this.#ctx.lockout.succeed(address);
+      return ok || this.#ctx.lockout.fail(address);
+    });
+    if (outcome === undefined) {
+      return this.#page(id, pending, client, 429, "Another sign-in is being checked; try again", {
         "Retry-After": "2",
       });
     }
-    this.#checking.add(key);
-    let ok: boolean;
-    try {
-      const record = await readPassphraseFile(this.#ctx.passphraseFile);
-      if (!record) {
-        return errorPage(
-          503,
-          "No owner passphrase is set on this server; run `mcp-run serve --set-passphrase` there",
-        );
-      }
-      ok = await verifyPassphrase(form.get("passphrase") ?? "", record);
-      if (this.#ctx.totpFile) {
-        const secret = await readTotpFile(this.#ctx.totpFile);
-        ok = ok && await this.#ctx.totp.verify(secret, form.get("totp") ?? "");
-      }
-    } finally {
-      this.#checking.delete(key);
+    if (outcome.value === "unset") {
+      return errorPage(
+        503,
+        "No owner passphrase is set on this server; run `mcp-run serve --set-passphrase` there",
+      );
     }
-    if (!ok) {
-      const locked = this.#ctx.lockout.fail(address);
-      if (locked > 0) return this.#lockedOut(id, pending, locked);
-      return this.#page(id, pending, 403, "Wrong passphrase or code; try again");
+    if (outcome.value !== true) {
+      if (outcome.value > 0) return this.#lockedOut(id, pending, client, outcome.value);
+      return this.#page(id, pending, client, 403, "Wrong passphrase or code; try again");
     }
-    this.#ctx.lockout.succeed(address);
-    this.#pending.delete(id);
+    // The same form approved twice at once: only the first gets a code.
+    if (this.#spent.has(pending.csrf)) {
+      return errorPage(400, "This sign-in was already completed; start again from the client");
+    }
+    this.#spend(pending);
     const code = await this.#ctx.codes.issue({
-      clientId: pending.client.clientId,
+      clientId: pending.clientId,
       redirectUri: pending.redirectUri,
       codeChallenge: pending.codeChallenge,
       resource: pending.resource,
@@ -228,11 +256,12 @@ export class AuthorizeEndpoint {
     return this.#redirect(pending.redirectUri, { code, state: pending.state }, 303);
   }
 
-  #lockedOut(id: string, pending: Pending, ms: number): Response {
+  #lockedOut(id: string, pending: Pending, client: KnownClient, ms: number): Response {
     const seconds = Math.ceil(ms / 1000);
     return this.#page(
       id,
       pending,
+      client,
       429,
       `Too many failed sign-ins from your address; wait ${seconds} s before trying again`,
       { "Retry-After": String(seconds) },
@@ -242,6 +271,7 @@ export class AuthorizeEndpoint {
   #page(
     id: string,
     p: Pending,
+    client: KnownClient,
     status: number,
     error?: string,
     headers?: Record<string, string>,
@@ -249,9 +279,9 @@ export class AuthorizeEndpoint {
     const html = renderConsentPage({
       serverName: this.#ctx.serverName,
       resource: p.resource,
-      clientId: p.client.clientId,
-      clientName: p.client.metadata.client_name,
-      clientSource: p.client.source,
+      clientId: client.clientId,
+      clientName: client.metadata.client_name,
+      clientSource: client.source,
       redirectUri: p.redirectUri,
       requestId: id,
       csrfToken: p.csrf,
@@ -286,13 +316,10 @@ export class AuthorizeEndpoint {
     return new Response(null, { status, headers });
   }
 
-  #remember(id: string, pending: Pending): void {
+  #spend(pending: Pending): void {
     const now = this.#ctx.now();
-    for (const [k, p] of this.#pending) if (p.expiresAt <= now) this.#pending.delete(k);
-    this.#pending.set(id, pending);
-    while (this.#pending.size > MAX_PENDING) {
-      this.#pending.delete(this.#pending.keys().next().value!);
-    }
+    for (const [csrf, expiresAt] of this.#spent) if (expiresAt <= now) this.#spent.delete(csrf);
+    this.#spent.set(pending.csrf, pending.expiresAt);
   }
 }
 

@@ -14,7 +14,12 @@ import {
 import { openOAuthAuthorizer } from "./authorization_server.ts";
 import { SignInLockout } from "./lockout.ts";
 import { hashPassphrase, writePassphraseFile } from "./passphrase.ts";
-import { totpCode } from "./totp.ts";
+import { totpCode, TotpVerifier } from "./totp.ts";
+import { AuthorizeEndpoint } from "./_authorize.ts";
+import { ClientStore } from "./client_store.ts";
+import { AuthorizationCodes } from "./codes.ts";
+import { authEndpoints } from "./metadata.ts";
+import { parseRegistrationRequest } from "./registration.ts";
 
 const TOTP_SECRET = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ";
 
@@ -24,12 +29,15 @@ Deno.test("AuthorizeEndpoint.handle() shows an error page, never a redirect, for
     const clientId = await registerClient(s.e);
     const ok = await openConsent(await authorizeUrl(s.e, clientId));
     assert.equal(ok.response.status, 200, "positive control: the exact URI");
+    const port = await openConsent(
+      await authorizeUrl(s.e, clientId, { redirect_uri: "http://127.0.0.1:51004/callback" }),
+    );
+    assert.equal(port.response.status, 200, "positive control: loopback on another port");
     for (
       const uri of [
         "https://evil.example/callback",
         `${REDIRECT}/x`, // prefix
         `${REDIRECT}x`,
-        "http://127.0.0.1:33419/callback", // another port
         `${REDIRECT}#frag`,
         "http://localhost:33418/callback",
         null,
@@ -222,8 +230,11 @@ Deno.test("AuthorizeEndpoint.handle() asks for a TOTP code when configured and r
     const wrong = await submitConsent(url, form, { totp: code === "000000" ? "111111" : "000000" });
     assert.equal(wrong.status, 403);
     await wrong.body?.cancel();
+    const guess = await submitConsent(url, form, { passphrase: "a wrong guess", totp: code });
+    assert.equal(guess.status, 403, "the right code does not help a wrong passphrase");
+    await guess.body?.cancel();
     const location = await signIn(url, { totp: code });
-    assert.ok(location.searchParams.get("code"), "positive control");
+    assert.ok(location.searchParams.get("code"), "positive control: the code was not spent");
     const replayForm = await openConsent(url);
     const replay = await submitConsent(url, replayForm, { totp: code });
     assert.equal(replay.status, 403, "the same code again");
@@ -340,6 +351,123 @@ Deno.test("AuthorizeEndpoint.handle() binds the form to a __Host- Secure cookie 
     assert.equal(location.origin, "https://claude.ai");
     assert.equal(location.searchParams.get("iss"), "https://mcp.example.com");
     await auth.close();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("AuthorizeEndpoint.handle() refuses an oversized state at the redirect URI without echoing it", async () => {
+  const s = await serveAuthorizer();
+  try {
+    const clientId = await registerClient(s.e);
+    const big = await fetch(await authorizeUrl(s.e, clientId, { state: "x".repeat(1025) }), {
+      redirect: "manual",
+    });
+    await big.body?.cancel();
+    assert.equal(big.status, 302);
+    const location = new URL(big.headers.get("location")!);
+    assert.equal(location.origin + location.pathname, REDIRECT);
+    assert.equal(location.searchParams.get("error"), "invalid_request");
+    assert.equal(location.searchParams.get("state"), null);
+    const location2 = await signIn(await authorizeUrl(s.e, clientId, { state: "y".repeat(1024) }));
+    assert.equal(location2.searchParams.get("state"), "y".repeat(1024), "positive control");
+  } finally {
+    await s.close();
+  }
+});
+
+Deno.test("AuthorizeEndpoint.handle() shows a private-use redirect as an app on this device and sends the code there", async () => {
+  const s = await serveAuthorizer();
+  try {
+    const app = "cursor://anysphere.cursor-retrieval/oauth/callback";
+    const clientId = await registerClient(s.e, { redirect_uris: [app] });
+    const url = await authorizeUrl(s.e, clientId, { redirect_uri: app });
+    const form = await openConsent(url);
+    assert.equal(form.response.status, 200);
+    assert.match(form.html, /the code goes to an app on this device/);
+    assert.match(form.html, /<code>cursor:<\/code>/);
+    assert.match(
+      form.response.headers.get("content-security-policy")!,
+      /form-action 'self' cursor:;/,
+    );
+    const res = await submitConsent(url, form);
+    await res.body?.cancel();
+    assert.equal(res.status, 303);
+    const location = new URL(res.headers.get("location")!);
+    assert.equal(`${location.protocol}//${location.host}${location.pathname}`, app);
+    assert.ok(location.searchParams.get("code"));
+    // Positive control: an https redirect is still shown as a web origin.
+    const web = await openConsent(await authorizeUrl(s.e, await registerClient(s.e)));
+    assert.doesNotMatch(web.html, /an app on this device/);
+  } finally {
+    await s.close();
+  }
+});
+
+Deno.test("AuthorizeEndpoint.handle() checks the TOTP code whatever the passphrase, spending it only with the right one", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const passphraseFile = `${dir}/passphrase`;
+    await writePassphraseFile(
+      passphraseFile,
+      await hashPassphrase(PASSPHRASE, { iterations: 1e5 }),
+    );
+    const totpFile = `${dir}/totp`;
+    await Deno.writeTextFile(totpFile, TOTP_SECRET);
+    const checks: boolean[] = [];
+    class SpyVerifier extends TotpVerifier {
+      override verify(secret: Uint8Array, code: string, spend = true): Promise<boolean> {
+        checks.push(spend);
+        return super.verify(secret, code, spend);
+      }
+    }
+    const endpoints = authEndpoints("https://mcp.example.com/mcp");
+    const clients = new ClientStore(`${dir}/clients.json`, {
+      fetchDocument: () => Promise.reject(new Error("no network")),
+    });
+    const client = await clients.register(
+      parseRegistrationRequest(JSON.stringify({ redirect_uris: [REDIRECT] })),
+    );
+    const endpoint = new AuthorizeEndpoint({
+      endpoints,
+      serverName: "docs",
+      clients,
+      codes: new AuthorizationCodes(),
+      lockout: new SignInLockout(),
+      passphraseFile,
+      totpFile,
+      totp: new SpyVerifier(),
+      now: Date.now,
+    });
+    const url = await authorizeUrl(endpoints, client.client_id);
+    const page = await endpoint.handle(new Request(url), "192.0.2.1");
+    const html = await page.text();
+    const field = (name: string) => new RegExp(`name="${name}" value="([^"]*)"`).exec(html)![1];
+    const post = async (passphrase: string) => {
+      const res = await endpoint.handle(
+        new Request(url, {
+          method: "POST",
+          headers: {
+            "Content-Type": "application/x-www-form-urlencoded",
+            Cookie: page.headers.get("set-cookie")!.split(";")[0],
+          },
+          body: new URLSearchParams({
+            request: field("request"),
+            csrf: field("csrf"),
+            passphrase,
+            totp: await totpCode(new TextEncoder().encode("12345678901234567890"), Date.now()),
+            action: "approve",
+          }),
+        }),
+        "192.0.2.1",
+      );
+      await res.body?.cancel();
+      return res.status;
+    };
+    assert.equal(await post("a wrong guess"), 403);
+    assert.deepEqual(checks, [false], "checked with a wrong passphrase, not spent");
+    assert.equal(await post(PASSPHRASE), 303, "positive control: the code is still good");
+    assert.deepEqual(checks, [false, true]);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

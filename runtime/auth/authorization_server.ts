@@ -37,6 +37,11 @@ export interface OAuthAuthorizerOptions {
   refreshTokenSeconds?: number;
   /** A TOTP secret file (0600); when given, sign-in also needs the authenticator's code. */
   totpFile?: string;
+  /**
+   * Where the last used TOTP step is kept, so a restart does not accept a used code again
+   * (default `<stateDir>/totp-step`; give one file for every server sharing the TOTP secret).
+   */
+  totpStateFile?: string;
   /** Fetches client ID metadata documents (default {@linkcode fetchClientMetadata}). */
   fetchClientMetadata?: (url: URL) => Promise<string>;
   /** Lockout of addresses that keep failing to sign in (default: 5 failures, then 1 s doubling). */
@@ -125,6 +130,7 @@ export async function openOAuthAuthorizer(
   await tokens.grants(); // a malformed tokens.json fails now
   const clients = new ClientStore(`${o.stateDir}/clients.json`, {
     fetchDocument: o.fetchClientMetadata ?? ((url) => fetchClientMetadata(url)),
+    onError: o.onError,
     now,
   });
   await clients.find("-"); // a malformed clients.json fails now
@@ -137,7 +143,7 @@ export async function openOAuthAuthorizer(
     lockout: o.lockout ?? new SignInLockout({ now }),
     passphraseFile: o.passphraseFile,
     totpFile: o.totpFile,
-    totp: new TotpVerifier({ now }),
+    totp: new TotpVerifier({ now, stateFile: o.totpStateFile ?? `${o.stateDir}/totp-step` }),
     now,
   });
   return new OAuthAuthorizer(o, endpoints, { tokens, clients, codes, authorize, now });
@@ -175,7 +181,7 @@ class OAuthAuthorizer implements RequestAuthorizer {
       [`/.well-known/openid-configuration${resourcePath}`, serverDoc],
       [path(e.authorization), (r, c) => parts.authorize.handle(r, c.address)],
       [path(e.token), (r) => this.#cors(r, () => this.#token(r))],
-      [path(e.registration), (r) => this.#cors(r, () => this.#register(r))],
+      [path(e.registration), (r, c) => this.#cors(r, () => this.#register(r, c.address))],
       [path(e.revocation), (r) => this.#cors(r, () => this.#revoke(r))],
     ]);
   }
@@ -339,7 +345,7 @@ class OAuthAuthorizer implements RequestAuthorizer {
     });
   }
 
-  async #register(request: Request): Promise<Response> {
+  async #register(request: Request, address: string): Promise<Response> {
     if (request.method !== "POST") return notAllowed("POST");
     return await this.#oauthJson(async () => {
       const text = await readCapped(request, MAX_CLIENT_METADATA_BYTES);
@@ -349,7 +355,7 @@ class OAuthAuthorizer implements RequestAuthorizer {
           `The registration request exceeds ${MAX_CLIENT_METADATA_BYTES} bytes`,
         );
       }
-      const client = await this.#p.clients.register(parseRegistrationRequest(text));
+      const client = await this.#p.clients.register(parseRegistrationRequest(text), address);
       return Response.json(client, { status: 201, headers: NO_STORE });
     });
   }

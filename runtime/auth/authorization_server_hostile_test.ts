@@ -71,6 +71,9 @@ Deno.test("openOAuthAuthorizer() refuses a code stolen by another client, and sp
     const unknown = await tokenRequest(s.e, codeGrant("mcpr_client_unknown", code));
     assert.equal(unknown.status, 401);
     assert.equal(unknown.body.error, "invalid_client");
+    const late = await tokenRequest(s.e, codeGrant(victim, code));
+    assert.equal(late.status, 400, "the stolen code is spent: the victim's later use fails too");
+    assert.equal(late.body.error, "invalid_grant");
     const ok = await tokenRequest(s.e, codeGrant(victim, await freshCode(s, victim)));
     assert.equal(ok.status, 200, "positive control: the client the code was issued to");
   } finally {
@@ -289,17 +292,20 @@ Deno.test("openOAuthAuthorizer() answers 500 without details when its state is u
   const errors: Error[] = [];
   const s = await serveAuthorizer({ onError: (e) => errors.push(e) });
   try {
-    await Deno.writeTextFile(`${s.stateDir}/clients.json`, "garbage");
-    const res = await fetch(s.e.registration, {
-      method: "POST",
-      headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ redirect_uris: [REDIRECT] }),
+    const clientId = await registerClient(s.e);
+    const location = await signIn(await authorizeUrl(s.e, clientId));
+    await Deno.writeTextFile(`${s.stateDir}/tokens.json`, "garbage");
+    const { status, body } = await tokenRequest(s.e, {
+      grant_type: "authorization_code",
+      code: location.searchParams.get("code")!,
+      client_id: clientId,
+      redirect_uri: REDIRECT,
+      code_verifier: VERIFIER,
     });
-    assert.equal(res.status, 500);
-    const body = await res.json();
+    assert.equal(status, 500);
     assert.equal(body.error, "server_error");
-    assert.ok(!body.error_description.includes(s.stateDir));
-    assert.match(errors[0].message, /clients file/);
+    assert.ok(!String(body.error_description).includes(s.stateDir));
+    assert.match(errors[0].message, /token file/);
   } finally {
     await s.close();
   }

@@ -1,5 +1,6 @@
 // Fetching a client ID metadata document without letting the client ID steer the server into
 // its own network (SSRF): https only, public addresses only, pinned, small, quick.
+import { parseIpv4, parseIpv6 } from "../policy/net_policy.ts";
 import { http1Get } from "./_http1_get.ts";
 import { MAX_CLIENT_METADATA_BYTES } from "./registration.ts";
 
@@ -14,6 +15,10 @@ export interface FetchClientMetadataOptions {
    * address is checked, so a name with one private address is refused as a whole.
    */
   resolve?: (hostname: string) => Promise<string[]>;
+  /** Opens the TCP connection to a checked address (default `Deno.connect`). */
+  connect?: (address: string, port: number) => Promise<Deno.TcpConn>;
+  /** Certificate authorities to trust, PEM (default: the system's). */
+  caCerts?: string[];
 }
 
 /**
@@ -27,7 +32,7 @@ export interface FetchClientMetadataOptions {
  * Requires `--allow-net` for the document's host (and name resolution).
  *
  * @param url The client ID, an https URL.
- * @param options Time limit, size cap and resolver.
+ * @param options Time limit, size cap, resolver, connector and trusted authorities.
  * @returns The document's text.
  * @throws {Error} If the URL is not https, its host resolves to a refused address or to
  *   none, or the exchange fails, times out, or answers other than 200 within the size cap.
@@ -60,17 +65,24 @@ export async function fetchClientMetadata(
       );
     }
   }
-  const port = Number(url.port || 443);
-  const tcp = await connectBefore(signal, addresses[0], port);
-  let conn: Deno.Conn;
+  if (url.port !== "" && url.port !== "443") {
+    throw new Error(`Cannot fetch "${url.href}": client metadata documents must be on port 443`);
+  }
+  const port = 443;
+  const tcp = await connectBefore(signal, addresses[0], port, options.connect);
+  let tls: Deno.TlsConn | undefined;
   try {
-    conn = await Deno.startTls(tcp, { hostname: host });
+    tls = await Deno.startTls(tcp, { hostname: host, caCerts: options.caCerts });
+    await tls.handshake(); // the certificate is checked now, not at the first read
   } catch (e) {
-    tcp.close();
+    try {
+      (tls ?? tcp).close();
+    } catch { /* already closed */ }
     throw new Error(`Cannot fetch "${url.href}": TLS failed: ${(e as Error).message}`, {
       cause: e,
     });
   }
+  const conn = tls;
   try {
     return await http1Get(conn, url, {
       maxBodyBytes: options.maxBytes ?? MAX_CLIENT_METADATA_BYTES,
@@ -85,8 +97,9 @@ async function connectBefore(
   signal: AbortSignal,
   hostname: string,
   port: number,
+  connect = (address: string, port: number) => Deno.connect({ hostname: address, port }),
 ): Promise<Deno.TcpConn> {
-  const pending = Deno.connect({ hostname, port });
+  const pending = connect(hostname, port);
   let onAbort = () => {};
   const aborted = new Promise<never>((_, reject) => {
     onAbort = () => reject(new Error(`connecting to ${hostname} timed out`));
@@ -116,7 +129,7 @@ async function resolveAll(hostname: string, signal: AbortSignal): Promise<string
 }
 
 function isIpAddress(host: string): boolean {
-  return parseIpv4(host) !== null || parseIpv6(host) !== null;
+  return parseIpv4(host) !== undefined || parseIpv6(host) !== undefined;
 }
 
 /**
@@ -138,9 +151,10 @@ export function isPublicAddress(address: string): boolean {
   const text = address.trim().replace(/^\[|\]$/g, "");
   if (text.includes("%")) return false; // a zone means a link-local scope
   const v4 = parseIpv4(text);
-  if (v4) return isPublicV4(v4);
-  const v6 = parseIpv6(text);
-  if (!v6) return false;
+  if (v4 !== undefined) return isPublicV4(ipv4Bytes(v4));
+  const groups = parseIpv6(text);
+  if (groups === undefined) return false;
+  const v6 = Uint8Array.from(groups.flatMap((g) => [g >> 8, g & 0xff]));
   const zeros = (from: number, to: number) => v6.slice(from, to).every((b) => b === 0);
   // ::ffff:a.b.c.d (mapped) and 64:ff9b::a.b.c.d (NAT64 well-known prefix): the IPv4 address.
   if (zeros(0, 10) && v6[10] === 0xff && v6[11] === 0xff) return isPublicV4(v6.slice(12));
@@ -171,48 +185,6 @@ function isPublicV4(b: Uint8Array | number[]): boolean {
   );
 }
 
-function parseIpv4(text: string): number[] | null {
-  const parts = text.split(".");
-  if (parts.length !== 4 || !parts.every((p) => /^(0|[1-9]\d{0,2})$/.test(p))) return null;
-  const bytes = parts.map(Number);
-  return bytes.every((n) => n <= 255) ? bytes : null;
-}
-
-function parseIpv6(text: string): Uint8Array | null {
-  if (!/^[0-9a-fA-F:.]+$/.test(text) || !text.includes(":")) return null;
-  let groups: string[] = [];
-  const halves = text.split("::");
-  if (halves.length > 2) return null;
-  const split = (s: string) => (s === "" ? [] : s.split(":"));
-  const head = split(halves[0]);
-  const tail = halves.length === 2 ? split(halves[1]) : [];
-  const expand = (list: string[]): string[] | null => {
-    const last = list.at(-1);
-    if (last?.includes(".")) {
-      const v4 = parseIpv4(last);
-      if (!v4) return null;
-      return [
-        ...list.slice(0, -1),
-        ((v4[0] << 8) | v4[1]).toString(16),
-        ((v4[2] << 8) | v4[3]).toString(16),
-      ];
-    }
-    return list;
-  };
-  const h = halves.length === 2 ? head : expand(head);
-  const t = halves.length === 2 ? expand(tail) : [];
-  if (!h || !t) return null;
-  if (halves.length === 2) {
-    const fill = 8 - h.length - t.length;
-    if (fill < 1) return null;
-    groups = [...h, ...Array(fill).fill("0"), ...t];
-  } else groups = h;
-  if (groups.length !== 8 || !groups.every((g) => /^[0-9a-fA-F]{1,4}$/.test(g))) return null;
-  const bytes = new Uint8Array(16);
-  groups.forEach((g, i) => {
-    const v = parseInt(g, 16);
-    bytes[2 * i] = v >> 8;
-    bytes[2 * i + 1] = v & 0xff;
-  });
-  return bytes;
+function ipv4Bytes(value: number): number[] {
+  return [24, 16, 8, 0].map((shift) => Math.floor(value / 2 ** shift) % 256);
 }

@@ -90,3 +90,121 @@ Deno.test("fetchClientMetadata() refuses http, private literals and names resolv
     );
   }
 });
+
+/** A CA and a certificate it signed for `name`, made with openssl in `dir`. */
+async function certificates(
+  dir: string,
+  name: string,
+): Promise<{ ca: string; cert: string; key: string }> {
+  const run = async (...args: string[]) => {
+    const out = await new Deno.Command("openssl", { args, cwd: dir, stderr: "piped" }).output();
+    if (!out.success) throw new Error(new TextDecoder().decode(out.stderr));
+  };
+  await run(
+    "req",
+    "-x509",
+    "-newkey",
+    "rsa:2048",
+    "-nodes",
+    "-keyout",
+    "ca.key",
+    "-out",
+    "ca.pem",
+    "-days",
+    "1",
+    "-subj",
+    "/CN=Test CA",
+  );
+  await run(
+    "req",
+    "-newkey",
+    "rsa:2048",
+    "-nodes",
+    "-keyout",
+    "leaf.key",
+    "-out",
+    "leaf.csr",
+    "-subj",
+    `/CN=${name}`,
+  );
+  await Deno.writeTextFile(`${dir}/san.ext`, `subjectAltName=DNS:${name}\n`);
+  await run(
+    "x509",
+    "-req",
+    "-in",
+    "leaf.csr",
+    "-CA",
+    "ca.pem",
+    "-CAkey",
+    "ca.key",
+    "-CAcreateserial",
+    "-out",
+    "leaf.pem",
+    "-days",
+    "1",
+    "-extfile",
+    "san.ext",
+  );
+  const read = (f: string) => Deno.readTextFile(`${dir}/${f}`);
+  return { ca: await read("ca.pem"), cert: await read("leaf.pem"), key: await read("leaf.key") };
+}
+
+Deno.test("fetchClientMetadata() connects to the checked address and verifies TLS for the host name", async () => {
+  const dir = await Deno.makeTempDir();
+  const id = "https://app.example.com/client.json";
+  const { ca, cert, key } = await certificates(dir, "app.example.com");
+  const other = await certificates(await Deno.makeTempDir({ dir }), "evil.example");
+  const serve = (tls: { cert: string; key: string }) => {
+    const listener = Deno.listenTls({ hostname: "127.0.0.1", port: 0, ...tls });
+    const body = JSON.stringify({ client_id: id, client_name: "App" });
+    const done = (async () => {
+      for await (const conn of listener) {
+        try {
+          const buf = new Uint8Array(4096);
+          await conn.read(buf);
+          await conn.write(new TextEncoder().encode(
+            `HTTP/1.1 200 OK\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`,
+          ));
+        } catch { /* the client refused the certificate */ }
+        conn.close();
+      }
+    })();
+    return { port: (listener.addr as Deno.NetAddr).port, listener, done };
+  };
+  const good = serve({ cert, key });
+  const bad = serve(other);
+  try {
+    const dialed: string[] = [];
+    const via = (port: number) => (address: string, p: number) => {
+      dialed.push(`${address}:${p}`);
+      return Deno.connect({ hostname: "127.0.0.1", port }); // stands in for the public address
+    };
+    const resolve = () => Promise.resolve(["93.184.215.14"]);
+    const text = await fetchClientMetadata(new URL(id), {
+      resolve,
+      connect: via(good.port),
+      caCerts: [ca],
+    });
+    assert.equal(JSON.parse(text).client_name, "App", "positive control");
+    assert.deepEqual(dialed, ["93.184.215.14:443"], "the resolved, checked address is dialed");
+    await assert.rejects(
+      fetchClientMetadata(new URL(id), {
+        resolve,
+        connect: via(bad.port),
+        caCerts: [ca, other.ca],
+      }),
+      /TLS failed/,
+      "a certificate for another name is refused",
+    );
+    await assert.rejects(
+      fetchClientMetadata(new URL(id), { resolve, connect: via(good.port) }),
+      /TLS failed/,
+      "an authority the system does not trust is refused",
+    );
+  } finally {
+    good.listener.close();
+    bad.listener.close();
+    await Promise.all([good.done, bad.done]);
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -85,8 +85,7 @@ export function renderConsentPage(view: ConsentView): string {
 <p>${who} asks to use the MCP server <strong>${e(view.serverName)}</strong> at <code>${
       e(view.resource)
     }</code> on your behalf.</p>
-<p>After you approve, you are sent to <code>${e(redirect.origin)}</code>. Approve only if you
-started this sign-in yourself, from that client.</p>
+${destination(view.redirectUri)}
 ${error}<form method="post">
 <input type="hidden" name="request" value="${e(view.requestId)}">
 <input type="hidden" name="csrf" value="${e(view.csrfToken)}">
@@ -95,6 +94,23 @@ ${totp}<p><button type="submit" name="action" value="approve">Approve</button>
 <button type="submit" name="action" value="deny" formnovalidate>Deny</button></p>
 </form>`,
   );
+}
+
+/** Where the code goes: a web origin, or, for a private-use scheme, an app on this device. */
+function destination(redirectUri: string): string {
+  const e = escapeHtml;
+  const redirect = new URL(redirectUri);
+  if (redirect.protocol === "http:" || redirect.protocol === "https:") {
+    return `<p>After you approve, you are sent to <code>${
+      e(redirect.origin)
+    }</code>. Approve only if you
+started this sign-in yourself, from that client.</p>`;
+  }
+  // Any app can claim a private-use scheme (RFC 8252 §8.6): say so where the owner looks.
+  return `<p class="app" role="note"><strong>After you approve, the code goes to an app on this device</strong>
+that opens <code>${e(redirect.protocol)}</code> links (<code>${e(redirectUri)}</code>). Any app can
+claim such links: approve only if you started this sign-in yourself, from that app, on this
+device.</p>`;
 }
 
 /**
@@ -122,7 +138,7 @@ function page(title: string, body: string): string {
 <style>body{font:16px/1.5 system-ui,sans-serif;max-width:34rem;margin:2rem auto;padding:0 1rem}
 label{display:block;margin:1rem 0}input{display:block;width:100%;font:inherit;padding:.4rem}
 button{font:inherit;padding:.4rem 1.2rem;margin-right:.5rem}.error{color:#b00020}
-code{word-break:break-all}</style></head>
+code{word-break:break-all}.app{border:2px solid #b36b00;padding:.6rem}</style></head>
 <body>
 ${body}
 </body></html>
@@ -180,8 +196,8 @@ export function pageResponse(html: string, options: PageResponseOptions = {}): R
 function formActionSources(redirectUri: string | undefined): string {
   if (!redirectUri) return "'self'";
   const url = new URL(redirectUri);
-  // CSP host sources cannot name an IPv6 literal: allow the scheme for [::1] redirects.
-  if (url.hostname.startsWith("[")) return `'self' ${url.protocol}`;
+  // CSP host sources cannot name an IPv6 literal or an app's own scheme: allow the scheme.
+  if (url.hostname.startsWith("[") || url.origin === "null") return `'self' ${url.protocol}`;
   return `'self' ${url.origin}`;
 }
 

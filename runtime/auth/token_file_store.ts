@@ -1,6 +1,6 @@
 // A token store kept in one JSON file (mode 0600), so sign-ins survive a restart.
 import { updateFile } from "../clients/_atomic_file.ts";
-import type { StoredToken, TokenStore } from "./tokens.ts";
+import type { StoredToken, TokenEdit, TokenStore } from "./tokens.ts";
 
 interface TokenFile {
   version: 1;
@@ -93,22 +93,20 @@ export class JsonFileTokenStore implements TokenStore {
   }
 
   /**
-   * Mark a refresh token used under the file lock, returning it as it was.
+   * Change the tokens in one locked read and write of the file.
    *
-   * @param hash The token's SHA-256, hex.
-   * @returns The token before the change, or undefined.
+   * @param change Given the tokens, returns the tokens to keep and a result.
+   * @returns The change's result.
    * @throws {SyntaxError} If the file is not a token file.
    */
-  async claim(hash: string): Promise<StoredToken | undefined> {
-    let before: StoredToken | undefined;
-    await this.#edit((tokens) =>
-      tokens.map((t) => {
-        if (t.hash !== hash) return t;
-        before = { ...t };
-        return t.kind === "refresh" ? { ...t, used: true } : t;
-      })
-    );
-    return before;
+  async edit<T>(change: (tokens: StoredToken[]) => TokenEdit<T>): Promise<T> {
+    let result!: T;
+    await this.#edit((tokens) => {
+      const edited = change(tokens);
+      result = edited.result;
+      return edited.tokens;
+    });
+    return result;
   }
 
   /**

@@ -109,6 +109,32 @@ for (const [name, open] of Object.entries(stores)) {
   });
 }
 
+Deno.test("TokenService.issue() and rotate() change the store in one edit each", async () => {
+  const inner = new MemoryTokenStore();
+  const writes: string[] = [];
+  const counted = new Proxy(inner, {
+    get(target, name: string) {
+      const value = Reflect.get(target, name);
+      if (typeof value !== "function") return value;
+      return (...args: unknown[]) => {
+        if (name !== "get" && name !== "list") writes.push(name);
+        return value.apply(target, args);
+      };
+    },
+  }) as TokenStore;
+  const { tokens } = service(counted);
+  const pair = await tokens.issue({ clientId: "c", resource: R, scope: "mcp" });
+  assert.deepEqual(writes, ["edit"], "the access and refresh token are written together");
+  writes.length = 0;
+  const next = await tokens.rotate(pair.refresh_token, "c");
+  assert.deepEqual(writes, ["edit"], "claim and successor in one edit");
+  await tokens.verifyAccess(next.access_token, R);
+  writes.length = 0;
+  await assert.rejects(tokens.rotate(pair.refresh_token, "c"), isCode("invalid_grant"));
+  assert.deepEqual(writes, ["edit"], "reuse detection revokes in the same edit");
+  await assert.rejects(tokens.verifyAccess(next.access_token, R), isCode("invalid_token"));
+});
+
 Deno.test("TokenService.rotate() refuses another client and an expired refresh token", async () => {
   const { tokens, clock } = service();
   const pair = await tokens.issue({ clientId: "c", resource: R, scope: "mcp" });

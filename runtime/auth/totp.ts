@@ -1,5 +1,6 @@
 // Time-based one-time passwords (RFC 6238: HMAC-SHA-1, 6 digits, 30 s steps), the optional
 // second factor of the owner's sign-in, with replay of a used code refused.
+import { updateFile } from "../clients/_atomic_file.ts";
 import { equalText } from "./_bytes.ts";
 
 const STEP_SECONDS = 30;
@@ -97,6 +98,11 @@ async function hotp(secret: Uint8Array, counter: number): Promise<string> {
 
 /** Options for {@link TotpVerifier}. */
 export interface TotpVerifierOptions {
+  /**
+   * Where the last accepted step is kept (mode 0600), so a restart does not accept a used code
+   * again (default: memory only).
+   */
+  stateFile?: string;
   /** The clock (default `Date.now`). */
   now?: () => number;
 }
@@ -118,36 +124,75 @@ export interface TotpVerifierOptions {
  */
 export class TotpVerifier {
   #now: () => number;
-  #lastStep = -Infinity;
+  #stateFile?: string;
+  #lastStep?: number;
 
   /**
-   * Create a verifier that has accepted no code yet.
+   * Create a verifier; with a state file, the steps it recorded stay spent.
    *
-   * @param options The clock.
+   * @param options The state file and clock.
    */
   constructor(options: TotpVerifierOptions = {}) {
     this.#now = options.now ?? Date.now;
+    this.#stateFile = options.stateFile;
   }
 
   /**
-   * Check a code typed at sign-in; an accepted code is spent.
+   * Check a code typed at sign-in. The work is the same whether it matches or not, and whether
+   * it is spent; a spent code is refused from then on.
    *
    * @param secret The shared secret.
    * @param code The code as typed (spaces ignored).
-   * @returns True if the code is valid now and was not used before.
+   * @param spend Whether an accepted code is spent (false to check it alongside a passphrase
+   *   that was wrong, so the owner's current code stays usable).
+   * @returns True if the code is valid now and was not spent before.
+   * @throws {SyntaxError} If the state file holds no step.
    */
-  async verify(secret: Uint8Array, code: string): Promise<boolean> {
+  async verify(secret: Uint8Array, code: string, spend = true): Promise<boolean> {
     const typed = code.replace(/\s/g, "");
-    if (!/^\d{6}$/.test(typed)) return false;
+    const wellFormed = /^\d{6}$/.test(typed);
     const step = Math.floor(this.#now() / 1000 / STEP_SECONDS);
     let matched: number | null = null;
     for (const s of [step - 1, step, step + 1]) {
       // Every candidate is computed and compared, whichever matches.
-      if (equalText(await hotp(secret, s), typed) && matched === null) matched = s;
+      if (equalText(typed, await hotp(secret, s)) && matched === null) matched = s;
     }
-    if (matched === null || matched <= this.#lastStep) return false;
-    this.#lastStep = matched;
+    const last = await this.#last();
+    if (!wellFormed || matched === null || matched <= last) return false;
+    if (spend) await this.#record(matched);
     return true;
+  }
+
+  async #last(): Promise<number> {
+    if (this.#lastStep !== undefined) return this.#lastStep;
+    this.#lastStep = -Infinity;
+    if (!this.#stateFile) return this.#lastStep;
+    let text: string;
+    try {
+      text = await Deno.readTextFile(this.#stateFile);
+    } catch (e) {
+      if (e instanceof Deno.errors.NotFound) return this.#lastStep;
+      throw e;
+    }
+    const step = Number(text.trim());
+    if (!Number.isSafeInteger(step)) {
+      this.#lastStep = undefined;
+      throw new SyntaxError(
+        `Cannot read the TOTP state file "${this.#stateFile}": it holds no step number; delete it (the current code may then be used once more)`,
+      );
+    }
+    this.#lastStep = step;
+    return step;
+  }
+
+  async #record(step: number): Promise<void> {
+    this.#lastStep = step;
+    if (!this.#stateFile) return;
+    await updateFile(this.#stateFile, () => `${step}\n`, {
+      mode: 0o600,
+      forceMode: true,
+      backup: false,
+    });
   }
 }
 

@@ -63,3 +63,28 @@ Deno.test("readTotpFile() names the file when it holds no secret", async () => {
     await Deno.remove(file);
   }
 });
+
+Deno.test("TotpVerifier.verify() keeps spent steps in its state file across a restart", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const stateFile = `${dir}/totp-step`;
+    let now = 1111111111_000;
+    const code = await totpCode(SEED, now);
+    const first = new TotpVerifier({ now: () => now, stateFile });
+    assert.equal(await first.verify(SEED, code, false), true, "checked, not spent");
+    await assert.rejects(Deno.stat(stateFile), Deno.errors.NotFound);
+    assert.equal(await first.verify(SEED, code), true);
+    if (Deno.build.os !== "windows") assert.equal(Deno.statSync(stateFile).mode! & 0o777, 0o600);
+    const restarted = new TotpVerifier({ now: () => now, stateFile });
+    assert.equal(await restarted.verify(SEED, code), false, "the used code stays used");
+    now += 30_000;
+    assert.equal(await restarted.verify(SEED, await totpCode(SEED, now)), true, "the next one");
+    await Deno.writeTextFile(stateFile, "garbage");
+    await assert.rejects(
+      new TotpVerifier({ stateFile }).verify(SEED, code),
+      (e: Error) => e instanceof SyntaxError && e.message.includes(stateFile),
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

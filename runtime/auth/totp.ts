@@ -157,42 +157,48 @@ export class TotpVerifier {
       // Every candidate is computed and compared, whichever matches.
       if (equalText(typed, await hotp(secret, s)) && matched === null) matched = s;
     }
+    // Another serve process may share the state file: it is read at every check, and a code
+    // is spent in one locked edit, so two processes cannot both accept it.
     const last = await this.#last();
     if (!wellFormed || matched === null || matched <= last) return false;
-    if (spend) await this.#record(matched);
-    return true;
+    return spend ? await this.#spend(matched) : true;
   }
 
   async #last(): Promise<number> {
-    if (this.#lastStep !== undefined) return this.#lastStep;
-    this.#lastStep = -Infinity;
-    if (!this.#stateFile) return this.#lastStep;
+    if (!this.#stateFile) return this.#lastStep ?? -Infinity;
     let text: string;
     try {
       text = await Deno.readTextFile(this.#stateFile);
     } catch (e) {
-      if (e instanceof Deno.errors.NotFound) return this.#lastStep;
+      if (e instanceof Deno.errors.NotFound) return -Infinity;
       throw e;
     }
+    return this.#parseStep(text);
+  }
+
+  async #spend(step: number): Promise<boolean> {
+    if (!this.#stateFile) {
+      if (step <= (this.#lastStep ?? -Infinity)) return false;
+      this.#lastStep = step;
+      return true;
+    }
+    let fresh = false;
+    await updateFile(this.#stateFile, (text) => {
+      const last = text === null ? -Infinity : this.#parseStep(text);
+      fresh = step > last;
+      return `${Math.max(step, last)}\n`;
+    }, { mode: 0o600, forceMode: true, backup: false });
+    return fresh;
+  }
+
+  #parseStep(text: string): number {
     const step = Number(text.trim());
     if (!Number.isSafeInteger(step)) {
-      this.#lastStep = undefined;
       throw new SyntaxError(
         `Cannot read the TOTP state file "${this.#stateFile}": it holds no step number; delete it (the current code may then be used once more)`,
       );
     }
-    this.#lastStep = step;
     return step;
-  }
-
-  async #record(step: number): Promise<void> {
-    this.#lastStep = step;
-    if (!this.#stateFile) return;
-    await updateFile(this.#stateFile, () => `${step}\n`, {
-      mode: 0o600,
-      forceMode: true,
-      backup: false,
-    });
   }
 }
 

@@ -88,3 +88,21 @@ Deno.test("TotpVerifier.verify() keeps spent steps in its state file across a re
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("TotpVerifier.verify() spends a code once for every verifier sharing the state file", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const stateFile = `${dir}/totp-step`;
+    const now = 1111111111_000;
+    const code = await totpCode(SEED, now);
+    const one = new TotpVerifier({ now: () => now, stateFile });
+    const other = new TotpVerifier({ now: () => now, stateFile });
+    // Both read the file before either spends: only one of them may accept the code.
+    const answers = await Promise.all([one.verify(SEED, code), other.verify(SEED, code)]);
+    assert.deepEqual(answers.filter(Boolean).length, 1);
+    assert.equal(await one.verify(SEED, code), false);
+    assert.equal(await other.verify(SEED, code), false);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -162,6 +162,8 @@ export interface ServeStatePaths {
   passphrase: string;
   /** The owner's TOTP secret; when present, sign-in asks for a code too. */
   totp: string;
+  /** The last TOTP step used, shared by every server so a code is spent once for all. */
+  totpStep: string;
   /** This server's folder (0700): tokens.json, clients.json. */
   serverDir: string;
   /** This server's token store. */
@@ -193,6 +195,7 @@ export function serveStatePaths(root: string, server: string): ServeStatePaths {
   return {
     passphrase: join(root, "passphrase"),
     totp: join(root, "totp"),
+    totpStep: join(root, "totp-step"),
     serverDir,
     tokens: join(serverDir, "tokens.json"),
   };
@@ -251,6 +254,6 @@ export async function openServeAuthorizer(
     passphraseFile: paths.passphrase,
     serverName,
     onError: options.onError,
-    ...(totpFile === undefined ? {} : { totpFile }),
+    ...(totpFile === undefined ? {} : { totpFile, totpStateFile: paths.totpStep }),
   });
 }

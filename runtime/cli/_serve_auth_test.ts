@@ -81,6 +81,7 @@ Deno.test("serveStatePaths() keeps each server in its own folder and refuses odd
   assert.deepEqual(serveStatePaths("/s", "docs"), {
     passphrase: "/s/passphrase",
     totp: "/s/totp",
+    totpStep: "/s/totp-step",
     serverDir: "/s/serve/docs",
     tokens: "/s/serve/docs/tokens.json",
   });

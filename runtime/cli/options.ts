@@ -46,6 +46,7 @@ export const OPTIONS = {
   "trust-proxy": { type: "string", multiple: true },
   "max-connections": { type: "string" },
   "max-connections-per-client": { type: "string" },
+  warm: { type: "string" },
   isolation: { type: "string" },
   image: { type: "string" },
   network: { type: "string" },
@@ -107,6 +108,7 @@ const SERVE = [
   "trust-proxy",
   "max-connections",
   "max-connections-per-client",
+  "warm",
 ];
 const CLIENT = ["client", "scope", "form", "name", "file", "force", "launcher", "env-file"];
 /** Options that only one isolation takes. */

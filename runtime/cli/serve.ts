@@ -33,6 +33,7 @@ type ServeFlagOptions =
     | "trustProxy"
     | "maxConnections"
     | "maxConnectionsPerClient"
+    | "warm"
   >;
 
 /** The `serve` command's own options, validated: the bridge's, and where its tokens are. */
@@ -56,7 +57,8 @@ export type ServeFlags =
       | "idle-timeout"
       | "request-timeout"
       | "max-connections"
-      | "max-connections-per-client",
+      | "max-connections-per-client"
+      | "warm",
       string
     >
   >
@@ -87,18 +89,27 @@ function serveOptions(values: ServeFlags): ServeCommandOptions | string {
     "rate-limit",
     "max-connections",
     "max-connections-per-client",
+    "warm",
   ] as const;
   for (const flag of positive) {
     const text = values[flag];
     if (text === undefined) continue;
     const value = Number(text);
-    const zeroAllowed = flag === "rate-limit";
+    const zeroAllowed = flag === "rate-limit" || flag === "warm";
     if (!Number.isFinite(value) || value < 0 || (value === 0 && !zeroAllowed)) {
       return `--${flag} must be a positive number, got "${text}"`;
     }
     numbers[flag] = value;
   }
   const rate = numbers["rate-limit"];
+  const warm = numbers.warm ?? 0;
+  const maxSessions = numbers["max-sessions"] ?? 64;
+  if (!Number.isInteger(warm) || warm > maxSessions) {
+    return `--warm must be a whole number from 0 to --max-sessions (${maxSessions}), got "${values.warm}"`;
+  }
+  if (warm > 0 && sessionMode === "shared") {
+    return "--warm needs --session-mode isolated: in shared mode one process serves every session";
+  }
   const trustProxy = values["trust-proxy"] ?? [];
   try {
     compileTrustedProxies(trustProxy);
@@ -125,6 +136,7 @@ function serveOptions(values: ServeFlags): ServeCommandOptions | string {
       trustProxy,
       maxConnections: numbers["max-connections"],
       maxConnectionsPerClient: numbers["max-connections-per-client"],
+      warm: numbers.warm,
     },
   };
 }
@@ -201,8 +213,9 @@ export async function serveCommand(
       );
     });
     const unit = sandbox.unit;
+    const ahead = options.bridge.warm ? `, ${options.bridge.warm} started ahead` : "";
     const mode = sessionMode === "isolated"
-      ? `one sandboxed ${unit} per session`
+      ? `one sandboxed ${unit} per session${ahead}`
       : `one sandboxed ${unit} shared by every session`;
     ctx.printError(`mcp-run serve: ${server.name} on ${served.url} (${mode})`);
     if (tokens.length === 0) ctx.printError("mcp-run serve: no token: loopback clients only");

@@ -14,6 +14,11 @@ export interface WarmProcess<T> {
   readonly value: T;
   /** Settles once the process has ended, whoever ended it. */
   readonly exited: Promise<unknown>;
+  /**
+   * Waits until the process has started up (see {@linkcode whenIdle}); until then a process
+   * started ahead counts toward the pool's `maxBooting`. Default: started up at once.
+   */
+  booted?(): Promise<unknown>;
   /** Ends the process; the pool calls it for a process no session took. */
   stop(): Promise<void>;
 }
@@ -30,6 +35,12 @@ export interface WarmPoolOptions<T> {
   limit?: number;
   /** Starts one process. */
   start: () => Promise<WarmProcess<T>>;
+  /**
+   * Most processes started ahead that are still booting: the rest wait their turn, so that
+   * replacing many taken processes at once does not starve the sessions of CPU. Processes
+   * started for a session that found none waiting never wait. Default 2.
+   */
+  maxBooting?: number;
   /** Delay before replacing a process that died waiting, in ms; doubles per death. Default 100. */
   backoffMs?: number;
   /** Longest replacement delay, in ms. Default 30 s. */
@@ -65,6 +76,51 @@ export function checkWarmSize(size: number, limit: number): void {
   }
 }
 
+/** Options for {@linkcode whenIdle}. */
+export interface WhenIdleOptions {
+  /** How often to look, in ms. Default 50. */
+  pollMs?: number;
+  /** Longest wait, in ms. Default 10 s. */
+  maxMs?: number;
+}
+
+/**
+ * Waits until a process has started up: it sleeps and used no CPU time since the last look.
+ * Reads Linux's `/proc/<pid>/stat`; elsewhere (or once the process has ended) it resolves at
+ * once.
+ *
+ * Requires `--allow-read=/proc`.
+ *
+ * @param pid The process.
+ * @param options How often to look and how long at most.
+ * @returns When the process is idle, or the wait ran out.
+ * @example
+ * ```ts ignore
+ * import { whenIdle } from "./_warm_pool.ts";
+ * await whenIdle(child.pid); // booted: waiting for its first message
+ * ```
+ */
+export async function whenIdle(pid: number, options: WhenIdleOptions = {}): Promise<void> {
+  const { pollMs = 50, maxMs = 10_000 } = options;
+  const deadline = Date.now() + maxMs;
+  let last = -1;
+  while (Date.now() < deadline) {
+    let stat: string;
+    try {
+      stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+    } catch {
+      return;
+    }
+    // After the name: state, then user and system time at the 12th and 13th fields.
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    const ticks = Number(fields[11]) + Number(fields[12]);
+    if (fields[0] === "Z") return;
+    if (fields[0] === "S" && ticks === last) return;
+    last = ticks;
+    await new Promise((resolve) => setTimeout(resolve, pollMs));
+  }
+}
+
 /** Where one process of the pool is in its life. */
 type State = "warm" | "taken" | "stopping" | "ended";
 
@@ -83,6 +139,7 @@ export class WarmPool<T> {
   readonly #stopping = new Set<Promise<void>>();
   readonly #starting = new Set<Promise<void>>();
   #taken = 0;
+  #booting = 0;
   #deaths = 0;
   #retry: ReturnType<typeof setTimeout> | undefined;
   #closed = false;
@@ -96,7 +153,7 @@ export class WarmPool<T> {
   constructor(options: WarmPoolOptions<T>) {
     const limit = options.limit ?? Infinity;
     checkWarmSize(options.size, limit);
-    this.#options = { backoffMs: 100, maxBackoffMs: 30_000, ...options, limit };
+    this.#options = { backoffMs: 100, maxBackoffMs: 30_000, maxBooting: 2, ...options, limit };
   }
 
   /** Processes started and waiting for a session (still starting ones not counted). */
@@ -116,10 +173,14 @@ export class WarmPool<T> {
     return wanted - this.#warm.length - this.#starting.size;
   }
 
-  /** Starts the processes missing ahead, unless a replacement delay is pending. */
+  /**
+   * Starts the processes missing ahead, as many as may boot at once, unless a replacement delay
+   * is pending; the others start as those finish booting.
+   */
   fill(): void {
     if (this.#closed || this.#retry !== undefined) return;
-    for (let missing = this.#missing; missing > 0; missing--) this.#startAhead();
+    const room = this.#options.maxBooting - this.#booting - this.#starting.size;
+    for (let n = Math.min(this.#missing, room); n > 0; n--) this.#startAhead();
   }
 
   /**
@@ -178,8 +239,18 @@ export class WarmPool<T> {
         this.#starting.delete(starting);
         const entry: Entry<T> = { process, state: "warm", startedAt: Date.now() };
         this.#watch(entry);
-        if (this.#closed || this.#missing < 0) this.#stop(entry);
-        else this.#warm.push(entry);
+        if (this.#closed || this.#missing < 0) {
+          this.#stop(entry);
+          return;
+        }
+        // Ready for a session at once; the next one starts once this one has booted.
+        this.#warm.push(entry);
+        this.#booting++;
+        const booted = () => {
+          this.#booting--;
+          this.fill();
+        };
+        Promise.race([process.booted?.(), process.exited]).then(booted, booted);
       },
       (error: Error) => {
         this.#starting.delete(starting);

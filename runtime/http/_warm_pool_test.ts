@@ -1,7 +1,13 @@
 // The warm pool with real `deno run` children (the bridge's fixture server): every process it
 // starts is a real one, watched through its pid.
 import assert from "node:assert/strict";
-import { checkWarmSize, WarmPool, type WarmPoolOptions, type WarmProcess } from "./_warm_pool.ts";
+import {
+  checkWarmSize,
+  WarmPool,
+  type WarmPoolOptions,
+  type WarmProcess,
+  whenIdle,
+} from "./_warm_pool.ts";
 import { type ServerProcess, spawnServer } from "../sandbox/server_process.ts";
 import {
   cacheFixtures,
@@ -201,4 +207,66 @@ Deno.test("WarmPool keeps fewer ahead as taken processes near the limit", async 
     // Two taken of three once more.
     await waitFor("one ahead again", () => pool.ready === 1);
   });
+});
+
+Deno.test("WarmPool starts at most maxBooting processes ahead until they have booted", async () => {
+  const { start, started } = fixtureStarts();
+  const boots: (() => void)[] = [];
+  const pool = new WarmPool<ServerProcess>({
+    size: 3,
+    maxBooting: 1,
+    start: async () => {
+      const process = await start();
+      return { ...process, booted: () => new Promise<void>((resolve) => boots.push(resolve)) };
+    },
+  });
+  try {
+    pool.fill();
+    await waitFor("the first one booting", () => boots.length === 1);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    assert.equal(started.length, 1, "the next one waits for the first one's boot");
+    boots[0]();
+    await waitFor("the second one booting", () => boots.length === 2);
+    assert.equal(started.length, 2);
+    // A session that finds none booted still gets one at once.
+    const taken = await pool.take();
+    assert.equal(taken, started[0]);
+    // One after the other, each once the one before has booted.
+    for (const next of [2, 3]) {
+      boots[next - 1]();
+      await waitFor(`process ${next + 1} booting`, () => boots.length === next + 1);
+    }
+    assert.equal(pool.ready, 3);
+    boots.forEach((boot) => boot());
+  } finally {
+    await pool.close();
+    await Promise.all(started.map((process) => process.stop(500)));
+  }
+  await waitAllExited(started.map((process) => process.pid));
+});
+
+Deno.test("whenIdle() waits while a process uses the CPU, not once it sleeps", async () => {
+  const busy = new Deno.Command(Deno.execPath(), {
+    args: [
+      "eval",
+      "const end = Date.now() + 600; while (Date.now() < end); setTimeout(() => {}, 5000);",
+    ],
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  try {
+    const t0 = Date.now();
+    await whenIdle(busy.pid);
+    assert.ok(Date.now() - t0 >= 500, `idle after ${Date.now() - t0} ms, while it was busy`);
+    // Idle now: the next wait is short.
+    const t1 = Date.now();
+    await whenIdle(busy.pid);
+    assert.ok(Date.now() - t1 < 400, `${Date.now() - t1} ms`);
+  } finally {
+    busy.kill("SIGKILL");
+    await busy.status;
+  }
+  // An ended process, or a pid that is no process: at once.
+  await whenIdle(busy.pid);
+  await whenIdle(0);
 });

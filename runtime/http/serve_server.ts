@@ -15,7 +15,7 @@ import { ProcessTransport } from "../sandbox/stdio_transport.ts";
 import { GuardedTransport } from "../guard/guarded_transport.ts";
 import type { GuardStage } from "../guard/stage.ts";
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
-import { checkWarmSize, WarmPool, type WarmProcess } from "./_warm_pool.ts";
+import { checkWarmSize, WarmPool, type WarmProcess, whenIdle } from "./_warm_pool.ts";
 
 /** Options for {@linkcode serveServer}. */
 export interface ServeServerOptions
@@ -104,7 +104,12 @@ export async function serveServer(
         options.guardLog,
       );
     }
-    return { value: transport, exited: process.status, stop: () => transport.close() };
+    return {
+      value: transport,
+      exited: process.status,
+      booted: () => whenIdle(process.pid),
+      stop: () => transport.close(),
+    };
   };
   const pool = new WarmPool({
     size,

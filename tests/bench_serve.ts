@@ -335,6 +335,8 @@ async function measure(target: Target, sessionCount: number): Promise<BenchRow> 
   const sessions = await openSessions(target, sessionCount);
   const calls = CALLS[sessionCount] ?? 40;
   for (const session of sessions) for (let i = 0; i < 5; i++) await session.call();
+  // Steady state: processes the sessions' starts set booting (a warm pool's replacements) done.
+  if (target.pid !== undefined) await waitSettled(target.pid, 0);
   const latencies: number[] = [];
   const started = performance.now();
   await Promise.all(sessions.map(async (session) => {

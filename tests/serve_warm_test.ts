@@ -173,6 +173,12 @@ Deno.test("mcp-run serve --warm starts processes ahead and ends them on SIGTERM"
   await waitAllExited(ahead);
 });
 
+Deno.test("mcp-run serve --help documents --warm", async () => {
+  const r = await cli(["serve", "--help"]);
+  assert.equal(r.code, 0);
+  assert.match(r.stdout, /--warm N +Keep N sandboxed processes started ahead/);
+});
+
 Deno.test("mcp-run serve refuses a bad --warm before starting anything", async () => {
   const cases: [string[], RegExp][] = [
     [["--warm=-1"], /--warm must be a positive number/],

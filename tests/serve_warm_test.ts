@@ -185,6 +185,8 @@ Deno.test("mcp-run serve refuses a bad --warm before starting anything", async (
     [["--warm", "1.5"], /--warm must be a whole number from 0 to --max-sessions \(64\)/],
     [["--warm", "9", "--max-sessions", "8"], /from 0 to --max-sessions \(8\), got "9"/],
     [["--warm", "2", "--session-mode", "shared"], /--warm needs --session-mode isolated/],
+    // --public's stricter default session limit bounds it too.
+    [["--public", "--tools", "echo", "--warm", "17"], /from 0 to --max-sessions \(16\)/],
   ];
   for (const [flags, message] of cases) {
     const r = await cli(["serve", MANIFEST, "--cache", cache, ...flags]);

@@ -64,9 +64,16 @@ if ! docker info >/dev/null 2>&1; then
     command -v sudo >/dev/null || die "Cannot start dockerd: it needs root (run as root or start it)"
     sudo=(sudo)
   fi
-  # setsid + nohup: dockerd must outlive this script and the shell that ran it; 9>&- so it
-  # does not inherit (and hold forever) the lock.
-  (exec "${sudo[@]}" setsid nohup dockerd >>"$dockerd_log" 2>&1 </dev/null 9>&-) &
+  # setsid + nohup: dockerd must outlive this script and the shell that ran it. Every
+  # descriptor above 2 is closed first, so it does not inherit (and hold forever) a lock such
+  # as test.sh's or that of a `flock FILE tools/docker_setup.sh`.
+  (
+    for fd in /proc/$BASHPID/fd/*; do
+      fd=${fd##*/}
+      if [ "$fd" -gt 2 ]; then eval "exec $fd>&-" 2>/dev/null || true; fi
+    done
+    exec "${sudo[@]}" setsid nohup dockerd >>"$dockerd_log" 2>&1 </dev/null
+  ) &
   deadline=$((SECONDS + dockerd_wait))
   until docker info >/dev/null 2>&1; do
     if [ "$SECONDS" -ge "$deadline" ]; then

@@ -4,7 +4,9 @@
 # tests), openssl (test certificates), iproute2 and util-linux (network and mount namespaces,
 # flock), findutils (/usr/bin/find: the cache check's walk), python3 with pip (the Python
 # stand-in image and the test wheels are made from it), git (the git server's tests), systemd
-# (systemd-analyze scores the deployment units) and chromium (drives the OAuth consent page).
+# (systemd-analyze scores the deployment units), chromium (drives the OAuth consent page),
+# python3-venv (the Kubernetes schema validator's venv) and docker-compose (the compose deployment
+# is started for real).
 # Idempotent; needs root (or sudo) only when something is missing.
 set -euo pipefail
 need=()
@@ -20,6 +22,8 @@ command -v python3 >/dev/null || need+=(python3)
 command -v git >/dev/null || need+=(git)
 [ -x /usr/bin/systemd-analyze ] || need+=(systemd)
 command -v chromium >/dev/null || need+=(chromium)
+python3 -c 'import venv, ensurepip' 2>/dev/null || need+=(python3-venv)
+command -v docker-compose >/dev/null || need+=(docker-compose)
 [ ${#need[@]} -eq 0 ] && exit 0
 echo "system_setup: installing ${need[*]}" >&2
 sudo=()

@@ -23,6 +23,7 @@ deno=tools/deno
 tools/system_setup.sh
 "$deno" --version | head -n1
 tools/docker_setup.sh
+tools/kubernetes_validate_setup.sh >/dev/null
 "$deno" fmt --check
 "$deno" lint
 "$deno" task check

@@ -1,4 +1,5 @@
 // Byte helpers shared by the auth modules: base64url, random strings, hashes, equal-time compare.
+import { constantTimeEqual } from "../http/bearer_token.ts";
 
 /** Encode bytes as base64url without padding (RFC 4648 §5). */
 export function base64url(bytes: Uint8Array): string {
@@ -24,21 +25,11 @@ export async function sha256(text: string): Promise<Uint8Array> {
   return new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)));
 }
 
-/** SHA-256 of the UTF-8 text, as lowercase hex (how secrets are stored). */
-export async function sha256Hex(text: string): Promise<string> {
-  return [...await sha256(text)].map((b) => b.toString(16).padStart(2, "0")).join("");
-}
-
-/** Compare two byte strings in time that depends only on their lengths. */
-export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
-  let diff = a.length ^ b.length;
-  const n = Math.max(a.length, b.length);
-  for (let i = 0; i < n; i++) diff |= (a[i] ?? 0) ^ (b[i] ?? 0);
-  return diff === 0;
-}
-
-/** Compare two strings (UTF-8) in time that depends only on their lengths. */
-export function equalText(a: string, b: string): boolean {
+/**
+ * Compare a presented string with a secret one (UTF-8) in time that depends only on the
+ * secret's length ({@linkcode constantTimeEqual}).
+ */
+export function equalText(presented: string, secret: string): boolean {
   const enc = new TextEncoder();
-  return equalBytes(enc.encode(a), enc.encode(b));
+  return constantTimeEqual(enc.encode(presented), enc.encode(secret));
 }

@@ -1,6 +1,7 @@
 // Authorization codes: single use, short-lived, bound to client, redirect URI, PKCE challenge
 // and resource.
-import { randomToken, sha256Hex } from "./_bytes.ts";
+import { sha256Hex } from "../sandbox/_tree_digest.ts";
+import { randomToken } from "./_bytes.ts";
 import { OAuthError } from "./oauth_error.ts";
 import { verifyPkce } from "./pkce.ts";
 

@@ -1,8 +1,9 @@
 // Failed sign-in counting with exponential lockout per client address.
+import { clientKey } from "../http/_client_address.ts";
 
 /** Options for {@link SignInLockout}. */
 export interface SignInLockoutOptions {
-  /** Failures allowed before the first lockout (default 5). */
+  /** Failures allowed per address before the first lockout (default 5). */
   threshold?: number;
   /** The first lockout, in ms; each further failure doubles it (default 1 s). */
   baseMs?: number;
@@ -10,8 +11,24 @@ export interface SignInLockoutOptions {
   maxMs?: number;
   /** Failures are forgotten after this long without one, in ms (default 24 h). */
   forgetMs?: number;
-  /** The most addresses tracked; the least recently failed are forgotten first (default 10 000). */
+  /**
+   * The most addresses tracked (default 10 000); the least recently failed are forgotten first,
+   * but never one that is still locked out.
+   */
   maxEntries?: number;
+  /** Failures from all addresses together, within `globalWindowMs`, before every sign-in is paced (default 20). */
+  globalThreshold?: number;
+  /** The window the global failures are counted in, in ms (default 15 min). */
+  globalWindowMs?: number;
+  /** The first pause between sign-in checks past the global budget, doubling per failure (default 250 ms). */
+  globalBaseMs?: number;
+  /**
+   * The longest pause between sign-in checks past the global budget (default 5 s): attackers
+   * with many addresses get one guess per pause, the owner still gets a try.
+   */
+  globalMaxMs?: number;
+  /** Distinct IPv6 /64 networks of one /48 that must fail before the /48 counts as one address (default 3). */
+  ipv6GroupAfter?: number;
   /** The clock (default `Date.now`). */
   now?: () => number;
 }
@@ -20,13 +37,23 @@ interface Entry {
   failures: number;
   lastFailure: number;
   lockedUntil: number;
+  /** For an IPv6 /48: the /64 networks in it that failed (up to `ipv6GroupAfter`). */
+  nets?: Set<string>;
 }
 
 /**
- * Count failed sign-ins per client address and lock an address out for exponentially longer
- * after each failure past the threshold, so guessing the passphrase online is impractically
- * slow. IPv6 addresses are grouped by their /64 prefix (one host usually owns a whole /64), and
- * IPv4-mapped IPv6 addresses count as IPv4. Memory is bounded by `maxEntries`.
+ * Count failed sign-ins and slow guessing down three ways, so guessing the passphrase online is
+ * impractically slow even from many addresses:
+ *
+ * - per client address, a lockout that doubles with each failure past the threshold (IPv6
+ *   addresses count by their /64, IPv4-mapped IPv6 as the IPv4 address, see
+ *   {@linkcode clientKey});
+ * - per IPv6 /48, once several of its /64 networks have failed, the same lockout for the /48;
+ * - for everyone, once more than `globalThreshold` failures happened within the window, a pause
+ *   between any two sign-in checks ({@linkcode SignInLockout.pace}) that doubles per failure up
+ *   to `globalMaxMs`, so the owner is slowed but never locked out.
+ *
+ * Memory is bounded by `maxEntries`; an address still locked out is never forgotten to make room.
  *
  * @example
  * ```ts
@@ -38,18 +65,24 @@ interface Entry {
  */
 export class SignInLockout {
   #entries = new Map<string, Entry>();
+  #recent: number[] = [];
   #threshold: number;
   #base: number;
   #max: number;
   #forget: number;
   #maxEntries: number;
+  #globalThreshold: number;
+  #globalWindow: number;
+  #globalBase: number;
+  #globalMax: number;
+  #groupAfter: number;
   #now: () => number;
 
   /**
    * Create a lockout with no failures recorded.
    *
-   * @param options Threshold, durations, bound and clock.
-   * @throws {RangeError} If a number is negative or not finite, or the threshold or bound is
+   * @param options Thresholds, durations, bound and clock.
+   * @throws {RangeError} If a duration is negative or not finite, or a threshold or bound is
    *   below 1.
    */
   constructor(options: SignInLockoutOptions = {}) {
@@ -58,20 +91,35 @@ export class SignInLockout {
     this.#max = options.maxMs ?? 15 * 60_000;
     this.#forget = options.forgetMs ?? 24 * 60 * 60_000;
     this.#maxEntries = options.maxEntries ?? 10_000;
+    this.#globalThreshold = options.globalThreshold ?? 20;
+    this.#globalWindow = options.globalWindowMs ?? 15 * 60_000;
+    this.#globalBase = options.globalBaseMs ?? 250;
+    this.#globalMax = options.globalMaxMs ?? 5000;
+    this.#groupAfter = options.ipv6GroupAfter ?? 3;
     this.#now = options.now ?? Date.now;
     for (
       const [name, v] of Object.entries({
         baseMs: this.#base,
         maxMs: this.#max,
         forgetMs: this.#forget,
+        globalWindowMs: this.#globalWindow,
+        globalBaseMs: this.#globalBase,
+        globalMaxMs: this.#globalMax,
       })
     ) {
       if (!Number.isFinite(v) || v < 0) {
         throw new RangeError(`Cannot use ${name} ${v}: give a duration of 0 ms or more`);
       }
     }
-    if (!(this.#threshold >= 1) || !(this.#maxEntries >= 1)) {
-      throw new RangeError("Cannot use a threshold or maxEntries below 1: give at least 1");
+    for (
+      const [name, v] of Object.entries({
+        threshold: this.#threshold,
+        maxEntries: this.#maxEntries,
+        globalThreshold: this.#globalThreshold,
+        ipv6GroupAfter: this.#groupAfter,
+      })
+    ) {
+      if (!(v >= 1)) throw new RangeError(`Cannot use ${name} ${v}: give at least 1`);
     }
   }
 
@@ -82,8 +130,33 @@ export class SignInLockout {
    * @returns Milliseconds until it may try, 0 if it may try now.
    */
   retryAfter(address: string): number {
-    const entry = this.#entry(addressKey(address));
-    return entry ? Math.max(0, entry.lockedUntil - this.#now()) : 0;
+    const now = this.#now();
+    let until = 0;
+    for (const key of this.#keys(address)) {
+      const entry = this.#entry(key);
+      if (entry && (!entry.nets || entry.nets.size >= this.#groupAfter)) {
+        until = Math.max(until, entry.lockedUntil);
+      }
+    }
+    return Math.max(0, until - now);
+  }
+
+  /**
+   * The pause every sign-in check must keep from the previous one, because failures from all
+   * addresses together passed the global budget: 0 below it, then doubling per failure up to
+   * `globalMaxMs`.
+   *
+   * @returns Milliseconds between two checks, 0 when not paced.
+   */
+  pace(): number {
+    const now = this.#now();
+    while (this.#recent.length > 0 && this.#recent[0] <= now - this.#globalWindow) {
+      this.#recent.shift();
+    }
+    const over = this.#recent.length - this.#globalThreshold;
+    return over <= 0
+      ? 0
+      : Math.min(this.#globalMax, this.#globalBase * 2 ** Math.min(over - 1, 52));
   }
 
   /**
@@ -93,65 +166,79 @@ export class SignInLockout {
    * @returns Milliseconds the address is now locked out for (0 below the threshold).
    */
   fail(address: string): number {
-    const key = addressKey(address);
     const now = this.#now();
-    const entry = this.#entry(key) ?? { failures: 0, lastFailure: now, lockedUntil: 0 };
-    entry.failures++;
-    entry.lastFailure = now;
-    const over = entry.failures - this.#threshold;
-    const lock = over < 0 ? 0 : Math.min(this.#max, this.#base * 2 ** Math.min(over, 52));
-    entry.lockedUntil = Math.max(entry.lockedUntil, now + lock);
-    this.#entries.delete(key); // re-insert: the map stays ordered by last failure
-    this.#entries.set(key, entry);
-    while (this.#entries.size > this.#maxEntries) {
-      this.#entries.delete(this.#entries.keys().next().value!);
+    this.#recent.push(now);
+    // Past the budget the pause is at its cap after a few dozen failures: more are not needed.
+    if (this.#recent.length > this.#globalThreshold + 64) this.#recent.shift();
+    const [key, group] = this.#keys(address) as [string, string | undefined];
+    this.#count(key, now, true);
+    if (group !== undefined) {
+      const entry = this.#count(group, now, false);
+      if (entry.nets!.size < this.#groupAfter) entry.nets!.add(key);
+      if (entry.nets!.size >= this.#groupAfter) this.#lock(entry, now);
     }
-    return Math.max(0, entry.lockedUntil - now);
+    return this.retryAfter(address);
   }
 
   /**
-   * Record a successful sign-in: the address's failures are forgotten.
+   * Record a successful sign-in: the address's own failures are forgotten (its /48's and the
+   * global count stay: the owner's success says nothing about the other addresses).
    *
    * @param address The client's IP address.
    */
   succeed(address: string): void {
-    this.#entries.delete(addressKey(address));
+    this.#entries.delete(clientKey(address));
+  }
+
+  /** The address's key, and its IPv6 /48 when it is an IPv6 /64. */
+  #keys(address: string): string[] {
+    const key = clientKey(address);
+    const net = /^([0-9a-f]+:[0-9a-f]+:[0-9a-f]+):[0-9a-f]+::\/64$/.exec(key);
+    return net ? [key, `${net[1]}::/48`] : [key];
+  }
+
+  #count(key: string, now: number, lock: boolean): Entry {
+    const entry = this.#entry(key) ??
+      {
+        failures: 0,
+        lastFailure: now,
+        lockedUntil: 0,
+        nets: key.endsWith("/48") ? new Set() : undefined,
+      };
+    entry.failures++;
+    entry.lastFailure = now;
+    if (lock) this.#lock(entry, now);
+    this.#entries.delete(key); // re-insert: the map stays ordered by last failure
+    this.#entries.set(key, entry);
+    this.#bound(key, now);
+    return entry;
+  }
+
+  #lock(entry: Entry, now: number): void {
+    const over = entry.failures - this.#threshold;
+    const lock = over < 0 ? 0 : Math.min(this.#max, this.#base * 2 ** Math.min(over, 52));
+    entry.lockedUntil = Math.max(entry.lockedUntil, now + lock);
+  }
+
+  /** Forget the least recently failed entries that are not locked out, down to the bound. */
+  #bound(added: string, now: number): void {
+    if (this.#entries.size <= this.#maxEntries) return;
+    for (const [key, entry] of this.#entries) {
+      if (this.#entries.size <= this.#maxEntries) return;
+      if (key !== added && entry.lockedUntil <= now) this.#entries.delete(key);
+    }
+    // Every other entry is locked out: the new one goes untracked (the global budget still
+    // counts its failure) rather than freeing an attacker that is locked out.
+    if (this.#entries.size > this.#maxEntries) this.#entries.delete(added);
   }
 
   #entry(key: string): Entry | undefined {
     const entry = this.#entries.get(key);
-    if (
-      entry && this.#now() - entry.lastFailure >= this.#forget && entry.lockedUntil <= this.#now()
-    ) {
+    const now = this.#now();
+    if (entry && now - entry.lastFailure >= this.#forget && entry.lockedUntil <= now) {
       this.#entries.delete(key);
       return undefined;
     }
     return entry;
   }
-}
-
-/**
- * The key failures are counted under: IPv4 as is, IPv4-mapped IPv6 as IPv4, other IPv6 as
- * its /64 prefix; anything else (a Unix socket path) as is, lowercased.
- *
- * @param address An IP address, as `Deno.NetAddr.hostname` gives it (brackets allowed).
- * @returns The key.
- * @example
- * ```ts
- * import { addressKey } from "./lockout.ts";
- * console.log(addressKey("2001:db8::1")); // 2001:db8:0:0::/64
- * ```
- */
-export function addressKey(address: string): string {
-  const a = address.trim().toLowerCase().replace(/^\[|\]$/g, "").replace(/%.*$/, "");
-  const mapped = a.match(/^(?:0*:)*:?ffff:(\d+\.\d+\.\d+\.\d+)$/);
-  if (mapped) return mapped[1];
-  if (!a.includes(":")) return a;
-  const [head, tail = ""] = a.split("::", 2);
-  const h = head ? head.split(":") : [];
-  const t = a.includes("::") && tail ? tail.split(":") : [];
-  const groups = a.includes("::")
-    ? [...h, ...Array(Math.max(0, 8 - h.length - t.length)).fill("0"), ...t]
-    : h;
-  return groups.slice(0, 4).map((g) => g.replace(/^0+(?=.)/, "")).join(":") + "::/64";
 }

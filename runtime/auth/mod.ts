@@ -1,62 +1,34 @@
 /**
- * OAuth 2.1 for remote access: the pieces of the built-in authorization server that
- * `mcp-run serve --public-url` will use, each pure or with one small, named I/O helper.
+ * OAuth 2.1 for remote access: the built-in authorization server that `mcp-run serve --auth
+ * oauth` puts in front of a served MCP server, and what the CLI needs around it.
  *
- * - Discovery: {@linkcode protectedResourceMetadata} (RFC 9728),
- *   {@linkcode authorizationServerMetadata} (RFC 8414) and the 401 challenge
- *   {@linkcode wwwAuthenticate}, all derived from the public URL ({@linkcode authEndpoints}).
- * - PKCE, S256 only: {@linkcode checkPkceChallenge}, {@linkcode verifyPkce}.
- * - Authorization codes, single use and bound to client, redirect URI, challenge and resource:
- *   {@linkcode AuthorizationCodes}.
- * - Opaque tokens stored as hashes, audience-bound access tokens and rotated refresh tokens
- *   whose reuse revokes the family: {@linkcode TokenService} over a {@linkcode TokenStore}
- *   ({@linkcode MemoryTokenStore}, or {@linkcode JsonFileTokenStore} to survive a restart).
- * - Client metadata: RFC 7591 registrations ({@linkcode parseRegistrationRequest}), client ID
- *   metadata documents ({@linkcode checkClientIdUrl}, {@linkcode parseClientMetadataDocument})
- *   and exact redirect URI matching ({@linkcode redirectUriAllowed}).
- * - The owner's passphrase: a slow salted hash ({@linkcode hashPassphrase},
- *   {@linkcode verifyPassphrase}) in a 0600 file ({@linkcode writePassphraseFile}), and
- *   exponential lockout of addresses that keep failing ({@linkcode SignInLockout}).
+ * - {@linkcode openOAuthAuthorizer}: the bridge's authorizer. It answers discovery (RFC 9728,
+ *   RFC 8414), the owner's sign-in and consent page, the token, registration and revocation
+ *   endpoints, and checks MCP requests' bearer tokens. Sign-in is slowed per address, per IPv6
+ *   /48 and globally ({@linkcode SignInLockout}).
+ * - {@linkcode TokenService} over a {@linkcode JsonFileTokenStore}: the sign-ins that
+ *   `mcp-run tokens list|revoke` shows and ends.
+ * - The owner's passphrase ({@linkcode hashPassphrase}, {@linkcode writePassphraseFile},
+ *   {@linkcode readPassphraseFile}, at least {@linkcode MIN_PASSPHRASE_LENGTH} characters) and
+ *   the optional TOTP secret ({@linkcode readTotpFile}).
  *
- * Errors a client should see are {@linkcode OAuthError}s carrying the RFC error code.
- *
- * @example The 401 challenge of an endpoint
- * ```ts
- * import { wwwAuthenticate } from "./mod.ts";
- * console.log(wwwAuthenticate("https://mcp.example.com/mcp"));
- * // Bearer resource_metadata="https://mcp.example.com/.well-known/oauth-protected-resource/mcp"
+ * @example List the live sign-ins of one server
+ * ```ts ignore
+ * import { JsonFileTokenStore, TokenService } from "./mod.ts";
+ * const tokens = new TokenService(new JsonFileTokenStore("/home/me/.local/state/mcp-run/serve/docs/tokens.json"));
+ * for (const g of await tokens.grants()) console.log(g.family, g.clientId);
  * ```
  *
  * @module
  */
 
-export { OAuthError, type OAuthErrorCode } from "./oauth_error.ts";
-export {
-  type AuthEndpoints,
-  authEndpoints,
-  type AuthorizationServerMetadata,
-  authorizationServerMetadata,
-  type ChallengeOptions,
-  isLoopbackUrl,
-  type MetadataOptions,
-  type ProtectedResourceMetadata,
-  protectedResourceMetadata,
-  wwwAuthenticate,
-} from "./metadata.ts";
-export { checkPkceChallenge, pkceChallenge, verifyPkce } from "./pkce.ts";
-export {
-  AuthorizationCodes,
-  type AuthorizationCodesOptions,
-  type CodeGrant,
-  type CodeRedemption,
-  type RedeemedCode,
-} from "./codes.ts";
+export { type OAuthAuthorizerOptions, openOAuthAuthorizer } from "./authorization_server.ts";
 export {
   type AccessGrant,
   type GrantRequest,
   type GrantSummary,
-  MemoryTokenStore,
   type StoredToken,
+  type TokenEdit,
   type TokenResponse,
   TokenService,
   type TokenServiceOptions,
@@ -64,24 +36,13 @@ export {
 } from "./tokens.ts";
 export { JsonFileTokenStore } from "./token_file_store.ts";
 export {
-  checkClientIdUrl,
-  type ClientMetadata,
-  MAX_CLIENT_METADATA_BYTES,
-  MAX_REDIRECT_URIS,
-  parseClientMetadataDocument,
-  parseRegistrationRequest,
-  redirectUriAllowed,
-} from "./registration.ts";
-export {
   hashPassphrase,
   type HashPassphraseOptions,
-  MIN_PASSPHRASE_ITERATIONS,
   MIN_PASSPHRASE_LENGTH,
-  parsePassphraseRecord,
-  PASSPHRASE_ITERATIONS,
   type PassphraseRecord,
   readPassphraseFile,
-  verifyPassphrase,
   writePassphraseFile,
 } from "./passphrase.ts";
-export { addressKey, SignInLockout, type SignInLockoutOptions } from "./lockout.ts";
+export { readTotpFile } from "./totp.ts";
+export { SignInLockout, type SignInLockoutOptions } from "./lockout.ts";
+export type { AuthorizerClient, RequestAuthorizer } from "../http/_authorizer.ts";

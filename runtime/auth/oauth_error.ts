@@ -48,6 +48,8 @@ export type OAuthErrorCode =
   | "unauthorized_client"
   | "unsupported_grant_type"
   | "invalid_scope"
+  | "invalid_target"
+  | "unsupported_response_type"
   | "invalid_token"
   | "invalid_redirect_uri"
   | "invalid_client_metadata"

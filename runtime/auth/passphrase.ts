@@ -1,7 +1,8 @@
 // The owner's sign-in passphrase: a slow salted hash (PBKDF2-SHA-256 through WebCrypto), checked
 // in constant time, kept in a 0600 file.
 import { updateFile } from "../clients/_atomic_file.ts";
-import { base64url, equalBytes, fromBase64url } from "./_bytes.ts";
+import { constantTimeEqual } from "../http/bearer_token.ts";
+import { base64url, fromBase64url } from "./_bytes.ts";
 
 /** A stored passphrase: never the passphrase, only a slow salted hash of it. */
 export interface PassphraseRecord {
@@ -88,7 +89,7 @@ export async function verifyPassphrase(
   const expected = fromBase64url(record.hash);
   if (!salt || !expected) return false;
   const text = passphrase.normalize("NFC").slice(0, MAX_PASSPHRASE_LENGTH + 1);
-  return equalBytes(await derive(text, salt, record.iterations), expected);
+  return constantTimeEqual(await derive(text, salt, record.iterations), expected);
 }
 
 /**

@@ -1,5 +1,6 @@
 // Client metadata: RFC 7591 dynamic registration requests and client ID metadata documents
 // (an https URL as client_id), validated before anything is stored or trusted.
+import { hiddenKind } from "../guard/_scan_text.ts";
 import { isLoopbackUrl } from "./metadata.ts";
 import { OAuthError } from "./oauth_error.ts";
 
@@ -30,7 +31,8 @@ export interface ClientMetadata {
 
 /**
  * Validate the body of an RFC 7591 registration request (`POST /oauth/register`). Redirect URIs
- * must be https, or http on loopback (RFC 8252 §7.3), without fragment or credentials; clients
+ * must be https, http on loopback (RFC 8252 §7.3) or an app's private-use scheme (§7.1),
+ * without fragment or credentials; clients
  * must be public (`token_endpoint_auth_method` absent or `none`). Unknown members are dropped.
  *
  * @param body The request body as received.
@@ -50,7 +52,7 @@ export function parseRegistrationRequest(body: string): ClientMetadata {
 
 /**
  * Check a client ID that is a URL (an MCP client ID metadata document): https, a path, no
- * query, fragment, credentials or dot segments. Plain client IDs from registration are not URLs.
+ * query, fragment, credentials or dot segments, port 443. Plain client IDs from registration are not URLs.
  *
  * @param clientId The `client_id` parameter.
  * @returns The URL to fetch the document from.
@@ -77,6 +79,8 @@ export function checkClientIdUrl(clientId: string): URL {
   }
   if (url.protocol !== "https:") refuse("it must be https");
   if (url.pathname === "/" || url.pathname === "") refuse("it must have a path");
+  // The parser drops the default port: any port left is another service on that host.
+  if (url.port !== "") refuse("it must use the https port 443");
   if (url.username || url.password || url.search || url.hash) {
     refuse("it must not carry credentials, a query or a fragment");
   }
@@ -137,22 +141,87 @@ export function parseClientMetadataDocument(clientId: string, body: string): Cli
 
 /**
  * Whether an authorization request's `redirect_uri` is one of the registered ones: compared
- * as exact strings, with no normalisation, prefix or pattern matching.
+ * as exact strings, with no normalisation, prefix or pattern matching, except that an http
+ * loopback redirect URI may use any port (RFC 8252 §7.3: native apps listen on a port the
+ * system gives them at the time of the request).
  *
  * @param registered The client's redirect URIs.
  * @param requested The `redirect_uri` parameter.
- * @returns True if it equals one of them exactly.
+ * @returns True if it equals one of them exactly, or differs from an http loopback one only
+ *   in the port.
  * @example
  * ```ts
  * import { redirectUriAllowed } from "./registration.ts";
  * console.log(redirectUriAllowed(["https://a.example/cb"], "https://a.example/cb/")); // false
+ * console.log(redirectUriAllowed(["http://127.0.0.1/cb"], "http://127.0.0.1:51004/cb")); // true
  * ```
  */
 export function redirectUriAllowed(
   registered: readonly string[],
   requested: string | null | undefined,
 ): boolean {
-  return typeof requested === "string" && registered.includes(requested);
+  if (typeof requested !== "string") return false;
+  if (registered.includes(requested)) return true;
+  const portless = loopbackWithoutPort(requested);
+  return portless !== undefined && registered.some((r) => loopbackWithoutPort(r) === portless);
+}
+
+/** An http loopback URI without its port, or undefined for any other URI. */
+function loopbackWithoutPort(uri: string): string | undefined {
+  if (!URL.canParse(uri) || uri.includes("#")) return undefined;
+  const url = new URL(uri);
+  if (url.protocol !== "http:" || !isLoopbackUrl(url) || url.username || url.password) {
+    return undefined;
+  }
+  url.port = "";
+  return url.href;
+}
+
+/** Schemes that are not an app's own (RFC 8252 §7.1): web, script, file and browser schemes. */
+const NOT_PRIVATE_USE = new Set([
+  "http",
+  "https",
+  "javascript",
+  "vbscript",
+  "data",
+  "blob",
+  "file",
+  "filesystem",
+  "about",
+  "ftp",
+  "ws",
+  "wss",
+  "mailto",
+  "tel",
+  "sms",
+  "intent",
+  "view-source",
+  "jar",
+  "resource",
+  "urn",
+  "chrome",
+  "chrome-extension",
+  "moz-extension",
+  "safari-extension",
+  "ms-browser-extension",
+]);
+
+/**
+ * Whether a redirect URI uses a private-use URI scheme (RFC 8252 §7.1), such as
+ * `com.example.app:/callback` or `cursor://…`: the code goes to an app on the owner's device,
+ * which the consent page says.
+ *
+ * @param uri The redirect URI.
+ * @returns True for a private-use scheme; false for http(s), browser, script and file schemes.
+ * @example
+ * ```ts
+ * import { isPrivateUseRedirect } from "./registration.ts";
+ * console.log(isPrivateUseRedirect("com.example.app:/cb"), isPrivateUseRedirect("javascript:x")); // true false
+ * ```
+ */
+export function isPrivateUseRedirect(uri: string): boolean {
+  const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(uri)?.[1].toLowerCase();
+  return scheme !== undefined && !NOT_PRIVATE_USE.has(scheme);
 }
 
 function parseObject(body: string, what: string): Record<string, unknown> {
@@ -204,12 +273,12 @@ function clientMetadata(m: Record<string, unknown>): ClientMetadata {
   };
   const name = optionalText(m.client_name, "client_name", MAX_TEXT, bad);
   if (name !== undefined) {
-    // deno-lint-ignore no-control-regex
-    if (/[\u0000-\u001f\u007f]/.test(name)) bad("client_name contains control characters");
+    refuseHidden(name, "client_name", bad);
     out.client_name = name;
   }
   const uri = optionalText(m.client_uri, "client_uri", MAX_URI, bad);
   if (uri !== undefined) {
+    refuseHidden(uri, "client_uri", bad);
     if (!URL.canParse(uri) || new URL(uri).protocol !== "https:") {
       bad("client_uri must be an https URL");
     }
@@ -238,19 +307,41 @@ function redirectUris(value: unknown): string[] {
     if (typeof uri !== "string" || uri.length === 0) bad("each redirect URI must be a string");
     const text = uri as string;
     if (text.length > MAX_URI) bad(`a redirect URI exceeds ${MAX_URI} characters`);
+    // Shown on the consent page as registered: nothing in it may hide or reorder text.
+    refuseHidden(text, "a redirect URI", bad);
     let url: URL;
     try {
       url = new URL(text);
     } catch {
       return bad(`redirect URI "${text}" is not an absolute URL`);
     }
-    if (url.protocol !== "https:" && !(url.protocol === "http:" && isLoopbackUrl(url))) {
-      bad(`redirect URI "${text}" must be https, or http on 127.0.0.1, [::1] or localhost`);
+    if (
+      url.protocol !== "https:" && !(url.protocol === "http:" && isLoopbackUrl(url)) &&
+      !isPrivateUseRedirect(text)
+    ) {
+      bad(
+        `redirect URI "${text}" must be https, http on 127.0.0.1, [::1] or localhost, or an app's own scheme such as com.example.app:/callback`,
+      );
     }
     if (url.hash || text.includes("#")) bad(`redirect URI "${text}" must not have a fragment`);
     if (url.username || url.password) bad(`redirect URI "${text}" must not carry credentials`);
   }
   return [...new Set(uris as string[])];
+}
+
+/**
+ * Refuse text shown to the owner that hides characters: control, zero-width, bidirectional
+ * overrides, tag characters (what {@linkcode hiddenKind} flags), which could make one name look
+ * like another on the consent page.
+ */
+function refuseHidden(text: string, field: string, bad: (why: string) => never): void {
+  for (const char of text) {
+    const kind = hiddenKind(char) ?? (/[\t\n\r]/.test(char) ? "control" : undefined);
+    if (kind !== undefined) {
+      const code = char.codePointAt(0)!.toString(16).toUpperCase().padStart(4, "0");
+      bad(`${field} contains a hidden character (U+${code}, ${kind}); use visible text only`);
+    }
+  }
 }
 
 function stringList(value: unknown, field: string, bad: (why: string) => never): string[] {

@@ -44,6 +44,8 @@ Deno.test("parseRegistrationRequest() accepts https and loopback http redirect U
       "http://127.0.0.1/cb",
       "http://[::1]:9/cb",
       "http://localhost:3000/cb?x=1",
+      "com.example.app:/oauth/callback", // a private-use scheme (RFC 8252 §7.1)
+      "cursor://anysphere.cursor-retrieval/oauth/callback",
     ]
   ) assert.deepEqual(parseRegistrationRequest(req({ redirect_uris: [ok] })).redirect_uris, [ok]);
   for (
@@ -53,7 +55,12 @@ Deno.test("parseRegistrationRequest() accepts https and loopback http redirect U
       "http://127.0.0.1.evil.example/cb",
       "javascript:alert(1)",
       "data:text/html,x",
-      "myapp://cb",
+      "file:///etc/passwd",
+      "blob:https://a.example/x",
+      "vbscript:x",
+      "about:blank",
+      "com.example.app:/cb#frag",
+      "com.example.app:/\u202ebc", // a right-to-left override shown on the consent page
       "https://a.example/cb#frag",
       "https://a.example/cb#",
       "https://user:pw@a.example/cb",
@@ -105,6 +112,32 @@ Deno.test("parseRegistrationRequest() refuses confidential clients and other gra
   }
 });
 
+Deno.test("parseRegistrationRequest() refuses names that hide characters", () => {
+  for (
+    const name of [
+      "Claude\u200b \u202e(deifirev)\u202c", // zero-width space and a right-to-left override
+      "Claude\u2066x\u2069",
+      "Claude\u{e0041}", // a tag character
+      "Claude\u00ad", // soft hyphen
+      "Claude\tCode",
+    ]
+  ) {
+    assert.throws(
+      () => parseRegistrationRequest(req({ client_name: name })),
+      (e) => isCode("invalid_client_metadata")(e) && /hidden character/.test((e as Error).message),
+      JSON.stringify(name),
+    );
+  }
+  assert.throws(
+    () => parseRegistrationRequest(req({ client_uri: "https://a.example/\u202e" })),
+    isCode("invalid_client_metadata"),
+  );
+  // Positive control: visible non-ASCII names are fine.
+  for (const name of ["Claude", "Café Ñandú", "クロード", "Claude 🤖"]) {
+    assert.equal(parseRegistrationRequest(req({ client_name: name })).client_name, name);
+  }
+});
+
 Deno.test("parseRegistrationRequest() refuses oversized and malformed bodies", () => {
   const big = req({ software_statement: "x".repeat(MAX_CLIENT_METADATA_BYTES) });
   assert.throws(() => parseRegistrationRequest(big), /exceeds 8192 bytes/);
@@ -121,10 +154,23 @@ Deno.test("parseRegistrationRequest() refuses oversized and malformed bodies", (
   assert.equal(parseRegistrationRequest(near).redirect_uris.length, 1);
 });
 
-Deno.test("redirectUriAllowed() matches exact strings only", () => {
-  const reg = ["https://a.example/cb", "http://127.0.0.1:3000/cb"];
-  assert.ok(redirectUriAllowed(reg, "https://a.example/cb"));
-  assert.ok(redirectUriAllowed(reg, "http://127.0.0.1:3000/cb"));
+Deno.test("redirectUriAllowed() matches exact strings, but any port on http loopback", () => {
+  const reg = [
+    "https://a.example/cb",
+    "http://127.0.0.1:3000/cb",
+    "http://[::1]/cb",
+    "com.example.app:/cb",
+  ];
+  for (
+    const ok of [
+      "https://a.example/cb",
+      "http://127.0.0.1:3000/cb",
+      "http://127.0.0.1:3001/cb", // RFC 8252 §7.3: the port is chosen at request time
+      "http://127.0.0.1/cb",
+      "http://[::1]:51004/cb",
+      "com.example.app:/cb",
+    ]
+  ) assert.ok(redirectUriAllowed(reg, ok), ok);
   for (
     const bad of [
       "https://a.example/cb/",
@@ -132,7 +178,14 @@ Deno.test("redirectUriAllowed() matches exact strings only", () => {
       "https://A.example/cb",
       "https://a.example/c",
       "https://a.example/cb/../cb",
-      "http://127.0.0.1:3001/cb",
+      "https://a.example:8443/cb", // https stays exact
+      "http://127.0.0.1:3001/cb/",
+      "http://127.0.0.1:3001/cb#x",
+      "http://localhost:3000/cb", // another host
+      "http://127.0.0.2:3000/cb",
+      "http://u@127.0.0.1:3001/cb",
+      "com.example.app:/cb2",
+      "com.evil.app:/cb",
       null,
       undefined,
     ]

@@ -1,6 +1,6 @@
 // A token store kept in one JSON file (mode 0600), so sign-ins survive a restart.
 import { updateFile } from "../clients/_atomic_file.ts";
-import type { StoredToken, TokenStore } from "./tokens.ts";
+import type { StoredToken, TokenEdit, TokenStore } from "./tokens.ts";
 
 interface TokenFile {
   version: 1;
@@ -23,6 +23,8 @@ interface TokenFile {
  */
 export class JsonFileTokenStore implements TokenStore {
   #file: string;
+  /** The last parse, keyed by the file's identity: every write renames a new file in. */
+  #cache?: { key: string; tokens: Map<string, StoredToken> };
 
   /**
    * Use `file`; it is created on the first write.
@@ -41,7 +43,8 @@ export class JsonFileTokenStore implements TokenStore {
    * @throws {SyntaxError} If the file is not a token file.
    */
   async get(hash: string): Promise<StoredToken | undefined> {
-    return (await this.list()).find((t) => t.hash === hash);
+    const t = (await this.#read()).get(hash);
+    return t && { ...t };
   }
 
   /**
@@ -51,14 +54,31 @@ export class JsonFileTokenStore implements TokenStore {
    * @throws {SyntaxError} If the file is not a token file.
    */
   async list(): Promise<StoredToken[]> {
+    return [...(await this.#read()).values()].map((t) => ({ ...t }));
+  }
+
+  // Reads the file unless it is the one parsed last (same inode, times and size), so checking
+  // a token on every request costs a stat, not a parse. A file is cached only once it is a
+  // second old: file times are coarse and inodes are reused, so a younger file could be
+  // replaced by another with the same identity; any later write carries a later time.
+  async #read(): Promise<Map<string, StoredToken>> {
+    let key: string;
     let text: string;
+    let settled: boolean;
     try {
+      const s = await Deno.stat(this.#file);
+      key = `${s.ino}:${s.mtime?.getTime()}:${s.ctime?.getTime()}:${s.size}`;
+      const changed = Math.max(s.mtime?.getTime() ?? Infinity, s.ctime?.getTime() ?? Infinity);
+      settled = Date.now() - changed > 1000;
+      if (this.#cache?.key === key) return this.#cache.tokens;
       text = await Deno.readTextFile(this.#file);
     } catch (e) {
-      if (e instanceof Deno.errors.NotFound) return [];
+      if (e instanceof Deno.errors.NotFound) return new Map();
       throw e;
     }
-    return this.#parse(text).tokens;
+    const tokens = new Map(this.#parse(text).tokens.map((t) => [t.hash, t]));
+    this.#cache = settled ? { key, tokens } : undefined;
+    return tokens;
   }
 
   /**
@@ -73,22 +93,20 @@ export class JsonFileTokenStore implements TokenStore {
   }
 
   /**
-   * Mark a refresh token used under the file lock, returning it as it was.
+   * Change the tokens in one locked read and write of the file.
    *
-   * @param hash The token's SHA-256, hex.
-   * @returns The token before the change, or undefined.
+   * @param change Given the tokens, returns the tokens to keep and a result.
+   * @returns The change's result.
    * @throws {SyntaxError} If the file is not a token file.
    */
-  async claim(hash: string): Promise<StoredToken | undefined> {
-    let before: StoredToken | undefined;
-    await this.#edit((tokens) =>
-      tokens.map((t) => {
-        if (t.hash !== hash) return t;
-        before = { ...t };
-        return t.kind === "refresh" ? { ...t, used: true } : t;
-      })
-    );
-    return before;
+  async edit<T>(change: (tokens: StoredToken[]) => TokenEdit<T>): Promise<T> {
+    let result!: T;
+    await this.#edit((tokens) => {
+      const edited = change(tokens);
+      result = edited.result;
+      return edited.tokens;
+    });
+    return result;
   }
 
   /**

@@ -1,6 +1,7 @@
 // Opaque access and refresh tokens: issued at random, stored only as SHA-256 hashes, access
 // tokens bound to one resource, refresh tokens rotated on each use with reuse detection.
-import { randomToken, sha256Hex } from "./_bytes.ts";
+import { sha256Hex } from "../sandbox/_tree_digest.ts";
+import { randomToken } from "./_bytes.ts";
 import { OAuthError } from "./oauth_error.ts";
 
 /** One stored token: never the token itself, only its hash and what it grants. */
@@ -23,6 +24,14 @@ export interface StoredToken {
   used?: boolean;
 }
 
+/** What a {@link TokenStore.edit} change returns: the new token list and a result for the caller. */
+export interface TokenEdit<T> {
+  /** Every token to keep, replacing the current list. */
+  tokens: StoredToken[];
+  /** What the caller learns. */
+  result: T;
+}
+
 /**
  * Where tokens are kept. The service calls only these methods, so a memory map, a JSON file
  * or a database plug in alike.
@@ -43,13 +52,14 @@ export interface TokenStore {
    */
   put(token: StoredToken): Promise<void>;
   /**
-   * Atomically mark a refresh token used and return it as it was before, so of two concurrent
-   * exchanges of one refresh token exactly one sees it unused. Other tokens are left unchanged.
+   * Change the tokens in one atomic step (for a file: one locked read and write), so issuing a
+   * pair, or claiming a refresh token and issuing its successor, is all or nothing and of two
+   * concurrent exchanges of one refresh token exactly one sees it unused.
    *
-   * @param hash The token's SHA-256, hex.
-   * @returns The token before the change, or undefined.
+   * @param change Given the current tokens (copies), returns the tokens to keep and a result.
+   * @returns The change's result.
    */
-  claim(hash: string): Promise<StoredToken | undefined>;
+  edit<T>(change: (tokens: StoredToken[]) => TokenEdit<T>): Promise<T>;
   /**
    * Every stored token.
    *
@@ -100,17 +110,15 @@ export class MemoryTokenStore implements TokenStore {
   }
 
   /**
-   * Mark a refresh token used, returning it as it was.
+   * Change the tokens in one step.
    *
-   * @param hash The token's SHA-256, hex.
-   * @returns A copy of the token before the change, or undefined.
+   * @param change Given copies of the tokens, returns the tokens to keep and a result.
+   * @returns The change's result.
    */
-  claim(hash: string): Promise<StoredToken | undefined> {
-    const t = this.#tokens.get(hash);
-    if (!t) return Promise.resolve(undefined);
-    const before = { ...t };
-    if (t.kind === "refresh") t.used = true;
-    return Promise.resolve(before);
+  edit<T>(change: (tokens: StoredToken[]) => TokenEdit<T>): Promise<T> {
+    const { tokens, result } = change([...this.#tokens.values()].map((t) => ({ ...t })));
+    this.#tokens = new Map(tokens.map((t) => [t.hash, { ...t }]));
+    return Promise.resolve(result);
   }
 
   /**
@@ -157,6 +165,8 @@ export interface AccessGrant {
   scope: string;
   /** Expiry, milliseconds since the epoch. */
   expiresAt: number;
+  /** The token family: one sign-in, stable across refresh rotation (a session principal). */
+  family: string;
 }
 
 /** One sign-in as `mcp-run tokens list` shows it: a token family, without any token. */
@@ -266,7 +276,7 @@ export class TokenService {
         `The access token was issued for "${t.resource}", not this resource; request a token with resource="${resource}"`,
       );
     }
-    return { clientId: t.clientId, scope: t.scope, expiresAt: t.expiresAt };
+    return { clientId: t.clientId, scope: t.scope, expiresAt: t.expiresAt, family: t.family };
   }
 
   /**
@@ -282,41 +292,42 @@ export class TokenService {
    */
   async rotate(refreshToken: string, clientId: string): Promise<TokenResponse> {
     const hash = await sha256Hex(refreshToken);
-    const t = await this.#store.claim(hash);
-    if (!t || t.kind !== "refresh") {
+    const next = await this.#newPair();
+    const now = this.#now();
+    // Claiming the token, issuing its successor or revoking its family: one locked edit.
+    const outcome = await this.#store.edit<RotateOutcome>((tokens) => {
+      const t = tokens.find((x) => x.hash === hash);
+      if (!t || t.kind !== "refresh") return { tokens, result: "unknown" };
+      const revoked = tokens.filter((x) => x.family !== t.family);
+      // A second use means it was copied; another client holding it means it leaked.
+      if (t.used) return { tokens: revoked, result: "reused" };
+      if (t.clientId !== clientId) return { tokens: revoked, result: "other client" };
+      if (t.expiresAt <= now) return { tokens, result: "expired" };
+      const claimed = tokens.map((x) => x === t ? { ...x, used: true } : x);
+      return { tokens: [...claimed, ...this.#stored(next, t, t.family, now)], result: t };
+    });
+    if (outcome === "unknown") {
       throw new OAuthError(
         "invalid_grant",
         "The refresh token is unknown or revoked; sign in again",
       );
     }
-    if (t.used) {
-      await this.revokeFamily(t.family);
+    if (outcome === "reused") {
       throw new OAuthError(
         "invalid_grant",
         "The refresh token was already used, so it may have been copied; every token of this sign-in is revoked, sign in again",
       );
     }
-    if (t.clientId !== clientId) {
-      // Another client holds this client's refresh token: it leaked.
-      await this.revokeFamily(t.family);
+    if (outcome === "other client") {
       throw new OAuthError(
         "invalid_grant",
         "The refresh token was issued to another client; every token of that sign-in is revoked",
       );
     }
-    if (t.expiresAt <= this.#now()) {
+    if (outcome === "expired") {
       throw new OAuthError("invalid_grant", "The refresh token expired; sign in again");
     }
-    const next = await this.#issue(t, t.family);
-    // A concurrent reuse may have revoked the family while the new pair was written.
-    if (!(await this.#store.get(hash))) {
-      await this.revokeFamily(t.family);
-      throw new OAuthError(
-        "invalid_grant",
-        "The refresh token was used twice at once; every token of this sign-in is revoked, sign in again",
-      );
-    }
-    return next;
+    return this.#response(next, outcome.scope);
   }
 
   /**
@@ -378,28 +389,56 @@ export class TokenService {
   }
 
   async #issue(grant: GrantRequest, family: string): Promise<TokenResponse> {
+    const pair = await this.#newPair();
     const now = this.#now();
+    await this.#store.edit((tokens) => ({
+      tokens: [...tokens, ...this.#stored(pair, grant, family, now)],
+      result: undefined,
+    }));
+    return this.#response(pair, grant.scope);
+  }
+
+  /** A new random pair and the hashes it is stored under. */
+  async #newPair(): Promise<NewPair> {
     const access = `mcpr_at_${randomToken()}`;
     const refresh = `mcpr_rt_${randomToken()}`;
-    const base = { clientId: grant.clientId, resource: grant.resource, scope: grant.scope, family };
-    await this.#store.put({
-      ...base,
-      hash: await sha256Hex(access),
-      kind: "access",
-      expiresAt: now + this.#accessTtl,
-    });
-    await this.#store.put({
-      ...base,
-      hash: await sha256Hex(refresh),
-      kind: "refresh",
-      expiresAt: now + this.#refreshTtl,
-    });
     return {
-      access_token: access,
-      token_type: "Bearer",
-      expires_in: Math.floor(this.#accessTtl / 1000),
-      refresh_token: refresh,
-      scope: grant.scope,
+      access,
+      refresh,
+      accessHash: await sha256Hex(access),
+      refreshHash: await sha256Hex(refresh),
     };
   }
+
+  #stored(
+    pair: NewPair,
+    grant: Pick<StoredToken, "clientId" | "resource" | "scope">,
+    family: string,
+    now: number,
+  ): StoredToken[] {
+    const base = { clientId: grant.clientId, resource: grant.resource, scope: grant.scope, family };
+    return [
+      { ...base, hash: pair.accessHash, kind: "access", expiresAt: now + this.#accessTtl },
+      { ...base, hash: pair.refreshHash, kind: "refresh", expiresAt: now + this.#refreshTtl },
+    ];
+  }
+
+  #response(pair: NewPair, scope: string): TokenResponse {
+    return {
+      access_token: pair.access,
+      token_type: "Bearer",
+      expires_in: Math.floor(this.#accessTtl / 1000),
+      refresh_token: pair.refresh,
+      scope,
+    };
+  }
+}
+
+type RotateOutcome = "unknown" | "reused" | "other client" | "expired" | StoredToken;
+
+interface NewPair {
+  access: string;
+  refresh: string;
+  accessHash: string;
+  refreshHash: string;
 }

@@ -19,13 +19,14 @@ function service(store: TokenStore = new MemoryTokenStore()) {
 
 Deno.test("TokenService.verifyAccess() accepts its resource and refuses another audience", async () => {
   const { tokens } = service();
-  const pair = await tokens.issue({ clientId: "c", resource: R, scope: "mcp" });
+  const pair = await tokens.issue({ clientId: "c", resource: R, scope: "mcp", family: "f1" });
   assert.equal(pair.token_type, "Bearer");
   assert.equal(pair.expires_in, 60);
   assert.deepEqual(await tokens.verifyAccess(pair.access_token, R), {
     clientId: "c",
     scope: "mcp",
     expiresAt: 1_060_000,
+    family: "f1",
   });
   await assert.rejects(
     tokens.verifyAccess(pair.access_token, "https://mcp.example.com/other"),
@@ -108,6 +109,32 @@ for (const [name, open] of Object.entries(stores)) {
   });
 }
 
+Deno.test("TokenService.issue() and rotate() change the store in one edit each", async () => {
+  const inner = new MemoryTokenStore();
+  const writes: string[] = [];
+  const counted = new Proxy(inner, {
+    get(target, name: string) {
+      const value = Reflect.get(target, name);
+      if (typeof value !== "function") return value;
+      return (...args: unknown[]) => {
+        if (name !== "get" && name !== "list") writes.push(name);
+        return value.apply(target, args);
+      };
+    },
+  }) as TokenStore;
+  const { tokens } = service(counted);
+  const pair = await tokens.issue({ clientId: "c", resource: R, scope: "mcp" });
+  assert.deepEqual(writes, ["edit"], "the access and refresh token are written together");
+  writes.length = 0;
+  const next = await tokens.rotate(pair.refresh_token, "c");
+  assert.deepEqual(writes, ["edit"], "claim and successor in one edit");
+  await tokens.verifyAccess(next.access_token, R);
+  writes.length = 0;
+  await assert.rejects(tokens.rotate(pair.refresh_token, "c"), isCode("invalid_grant"));
+  assert.deepEqual(writes, ["edit"], "reuse detection revokes in the same edit");
+  await assert.rejects(tokens.verifyAccess(next.access_token, R), isCode("invalid_token"));
+});
+
 Deno.test("TokenService.rotate() refuses another client and an expired refresh token", async () => {
   const { tokens, clock } = service();
   const pair = await tokens.issue({ clientId: "c", resource: R, scope: "mcp" });
@@ -187,6 +214,23 @@ Deno.test("JsonFileTokenStore refuses a file that is not a token file", async ()
     await assert.rejects(new JsonFileTokenStore(file).get("x"), SyntaxError);
     Deno.writeTextFileSync(file, '{"version":2,"tokens":[]}');
     await assert.rejects(new JsonFileTokenStore(file).put({} as never), /version 1/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("JsonFileTokenStore.get() sees another instance's revocation after caching the file", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const file = join(dir, "tokens.json");
+    const server = service(new JsonFileTokenStore(file));
+    const cli = service(new JsonFileTokenStore(file)); // `mcp-run tokens revoke`, say
+    const pair = await server.tokens.issue({ clientId: "c", resource: R, scope: "mcp" });
+    await new Promise((r) => setTimeout(r, 1100)); // the file settles and is cached
+    await server.tokens.verifyAccess(pair.access_token, R);
+    await server.tokens.verifyAccess(pair.access_token, R);
+    await cli.tokens.revoke(pair.access_token);
+    await assert.rejects(server.tokens.verifyAccess(pair.access_token, R), isCode("invalid_token"));
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -21,9 +21,16 @@ Usage:
                                    (or what changed since approved) and pin them
   mcp-run denials <server>         List what the server's last run was refused, and how to
                                    allow each (or why it never can be)
-  mcp-run serve <server> [-p …] [--host 127.0.0.1] [--port 8808] [--token-file F] …
+  mcp-run serve <server> [-p …] [--host 127.0.0.1] [--port 8808] [--auth oauth|token|none] …
                                    Serve it over MCP Streamable HTTP, one sandboxed process
-                                   per session
+                                   per session (mcp-run serve --set-passphrase: the owner's
+                                   sign-in passphrase for --auth oauth)
+  mcp-run tokens list [<server>] | revoke <server> <ID>|--all
+                                   List the OAuth sign-ins of served servers (never a token
+                                   value), or revoke them: a running serve refuses them at once
+  mcp-run deploy <server> --target systemd|kubernetes|compose [-p …] [--out DIR] [serve options]
+                                   Write a hardened service that serves it (systemd unit,
+                                   Kubernetes manifests or compose file)
   mcp-run install <server> --client C [--scope user|project] [--form deno|launcher|docker] [-p …]
                                    Pull the server and add it to an MCP client's configuration
   mcp-run uninstall <entry> --client C [--scope user|project]
@@ -78,6 +85,8 @@ Options:
                            docker: resource limits (default 1024m, 1, 256). Memory caps of
                            every server, natively too, in the config file: { "limits":
                            { "heapMb": 512, "memoryMb": 1024 } }; a manifest may raise them
+      --egress-rate RATE   docker, run/serve: cap what the server's container sends, e.g.
+                           10mbit or 1mbps (tc's token bucket on its interface; needs root)
       --trust              docker: allow a server's declared run/ffi permissions
       --allow-build        pypi: let the pull build source distributions (runs their build
                            code, in the pull container only); default: wheels only
@@ -200,19 +209,44 @@ was asked (read /home/ada/.config/foo, net api.example.com:443, env FOO_TOKEN, s
 exact manifest line or -p value that would allow it, or why it can never be granted. run writes
 each one to stderr as it happens; inspect and call print them after their output.`,
   serve: `mcp-run serve <server> [-p NAME=VALUE]… [options] [-- server args…]
+mcp-run serve --set-passphrase [--state-dir DIR]
 
 Serves the server over MCP Streamable HTTP (POST, GET stream, DELETE; spec 2025-11-25) at
 http://HOST:PORT/mcp, sandboxed exactly as \`run\` starts it. Each HTTP session gets its own
-process; the client's headers never reach it. /healthz answers {"status":"ok"}. SIGINT or SIGTERM
-ends every session and process, then exits 0.
+process; the client's headers (Authorization, cookies) never reach it. /healthz answers
+{"status":"ok"}. SIGINT or SIGTERM ends every session and process, then exits 0.
+
+Authentication (one of):
+  --auth oauth --public-url URL
+                           OAuth 2.1 for remote clients such as claude.ai: mcp-run is the
+                           protected resource and a small authorization server for its owner
+                           (discovery metadata, dynamic client registration, PKCE S256, a
+                           consent page where the owner signs in with the passphrase). URL is
+                           the address clients use, ending in /mcp: https, or http on
+                           loopback; its host and origin are accepted. Sign-ins survive a
+                           restart (see mcp-run tokens)
+  --auth token --token-file F
+                           Bearer tokens, one per line, file mode 600; clients send
+                           "Authorization: Bearer <token>"; a session only answers its token.
+                           Make one: (umask 077; openssl rand -hex 32 > F). --token-file alone
+                           implies --auth token
+  --auth none              No authentication (the default without --token-file): loopback
+                           only
+  --public                 No authentication, on any address, for a server safe to share: only
+                           with a tool allowlist (--tools, or the manifest's tools.allow), and
+                           with stricter default limits (16 sessions, 2 per client, 10
+                           requests per second, 30 s per request)
+  --set-passphrase         Set the owner's sign-in passphrase (at least 12 characters; asked
+                           twice on a terminal, else one line from stdin), for every server.
+                           Running servers use a new one at the next sign-in
+  --state-dir DIR          Where OAuth state lives (default $XDG_STATE_HOME/mcp-run, else
+                           ~/.local/state/mcp-run): passphrase, totp (when present, sign-in asks
+                           for a code too), serve/<server>/ with its sign-ins
 
 Options:
   --host ADDR              Address to listen on (default 127.0.0.1). Anything but loopback
-                           requires --token-file
+                           requires --auth oauth, --auth token or --public
   --port N                 Port (default 8808; 0 picks a free one)
-  --token-file F           Bearer tokens, one per line, file mode 600; clients send
-                           "Authorization: Bearer <token>"; a session only answers its token.
-                           Make one: (umask 077; openssl rand -hex 32 > F)
   --allowed-host NAME[:PORT]
                            Another accepted Host header (repeatable); loopback names and the
                            bound address are always accepted, others get 403
@@ -346,8 +380,62 @@ _meta["io.modelcontextprotocol.registry/publisher-provided"]["run.sandboxed/mcp-
 
 Prints the manifest carried in a server.json's _meta. A server.json without it becomes a draft
 that does not validate until its permissions are declared; the command then exits 3.`,
+  tokens: `mcp-run tokens list [<server>] [--state-dir DIR] [--format json]
+mcp-run tokens revoke <server> <ID>|--all [--state-dir DIR]
+
+Lists the sign-ins remote clients made to servers that mcp-run serve --auth oauth serves, one
+per sign-in (its refreshed tokens included): its ID, the client, and when its access token and
+the sign-in itself expire. Token values are never shown (only their hashes are stored). revoke
+deletes one sign-in's tokens (an ID, or a unique start of one), or every sign-in of the server
+with --all; a running serve refuses them at the next request, and the client must sign in
+again. --state-dir as for serve.`,
   index: `mcp-run index <folder>
 
 Validates the manifests in a folder and prints the index.json that lets the folder be served
 as a --registry URL: each entry's sha256 is checked when it is loaded.`,
+  deploy: `mcp-run deploy <server> --target systemd|kubernetes|compose [-p NAME=VALUE]…
+               [--out DIR [--force]] [serve options] [--egress-address NAME=CIDR]…
+
+Writes the files that run \`mcp-run serve <server>\` as a hardened service, from the same
+manifest and parameters; without --out, prints them. Never replaces a file without --force.
+  systemd     mcp-run-<server>.service: a dynamic user, read-only system, no home, private
+              /tmp and devices, a system call filter, IPAddressDeny=any with only loopback,
+              the clients and the granted egress allowed, memory and CPU caps, a state folder.
+              mcp-run-<server>-pull.service caches the server before each start: the service
+              runs serve --offline and can reach no registry; the pull runs no server code.
+              (MemoryDenyWriteExecute= is left off: V8's JIT needs it.)
+  kubernetes  mcp-run-<server>.yaml: a Deployment under the restricted pod security standard,
+              a Service, a NetworkPolicy allowing only the granted egress, a claim for state;
+              the token, passphrase and secrets come from a Secret (the file says how). Its
+              pods run serve --offline: a Job with its own policy caches the server first.
+  compose     compose.yaml: docker mode's container hardening, the token or passphrase as a
+              compose secret (outside swarm, the file itself: make it readable by the
+              container's user, chown 1993), the port published on 127.0.0.1, a volume for
+              state. A manifest file's folder is mounted read-only.
+
+Options:
+  --target T               systemd, kubernetes or compose (required)
+  --out DIR                Write the files into DIR and print the commands that start them
+  --force                  Replace files that exist in DIR
+  --host, --port, --allowed-host, --allowed-origin, --trust-proxy, --session-mode, --tools
+                           Passed on to serve (compose and kubernetes listen on 0.0.0.0)
+  --token-file F           Token mode (the default): systemd loads F as a credential, compose
+                           mounts it as a secret; kubernetes reads the Secret's "token" key
+  --auth oauth --public-url URL
+                           serve's OAuth sign-in; the owner's passphrase file (the one serve
+                           signs in with) becomes a credential (systemd), a secret (compose)
+                           or the Secret's "passphrase" key (kubernetes); OAuth data persists
+                           in the state folder, volume or claim
+  --state-dir DIR          Where the passphrase is here (default
+                           \${XDG_STATE_HOME:-~/.local/state}/mcp-run)
+  --public                 No authentication: only for a server with a tool allowlist
+  --egress-address NAME=CIDR
+                           Addresses you trust for a granted host name (repeatable): systemd's
+                           IPAddressAllow= and a NetworkPolicy filter addresses, not names
+  --client-address ADDR    systemd, beyond loopback: addresses clients connect from
+                           (repeatable; "any" for all); --trust-proxy ones always may
+  --deploy-image IMAGE     compose, kubernetes: the image holding mcp-run (default
+                           mcp-run/mcp-run:0.1.0, built in mcp-run's repository with
+                           git archive HEAD |
+                             docker build -t mcp-run/mcp-run:0.1.0 -f runtime/deploy/Dockerfile -)`,
 };

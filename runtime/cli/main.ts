@@ -157,6 +157,14 @@ const COMMANDS: Record<string, Command> = {
       timeout: values.timeout,
       probe: !values["no-probe"],
     }),
+  deploy: async (ctx, line, values) =>
+    await (await (import(onUse("./deploy.ts", import.meta.url)) as Promise<
+      typeof import("./deploy.ts")
+    >)).deployCommand(ctx, line, values),
+  tokens: async (ctx, line, values) =>
+    await (await (import(onUse("./tokens.ts", import.meta.url)) as Promise<
+      typeof import("./tokens.ts")
+    >)).tokensCommand(ctx, line, { "state-dir": values["state-dir"], all: values.all }),
   index: async (ctx, { rest }) => {
     expectArgs(rest, 1, 1, "give one folder of manifests");
     return (await registry()).indexCommand(ctx, rest[0]);

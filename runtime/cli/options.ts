@@ -9,6 +9,7 @@ import { quickParseArgs } from "./_quick_args.ts";
 import { cacheRoot } from "../sandbox/cache_dirs.ts";
 import { checkDockerLimits, checkImageReference } from "../sandbox/docker_checks.ts";
 import { DENO_IMAGE } from "../sandbox/docker_names.ts";
+import { parseRate } from "../sandbox/egress_rate.ts";
 import type { LaunchHint } from "./_launch_hint.ts";
 import { createSandbox, type Isolation } from "../sandbox/create_sandbox.ts";
 import type { Sandbox } from "../sandbox/sandbox.ts";
@@ -30,6 +31,12 @@ export const OPTIONS = {
   host: { type: "string" },
   port: { type: "string" },
   "token-file": { type: "string" },
+  auth: { type: "string" },
+  "public-url": { type: "string" },
+  "state-dir": { type: "string" },
+  "set-passphrase": { type: "boolean" },
+  public: { type: "boolean" },
+  all: { type: "boolean" },
   "allowed-host": { type: "string", multiple: true },
   "allowed-origin": { type: "string", multiple: true },
   "session-mode": { type: "string" },
@@ -53,6 +60,7 @@ export const OPTIONS = {
   memory: { type: "string" },
   cpus: { type: "string" },
   "pids-limit": { type: "string" },
+  "egress-rate": { type: "string" },
   trust: { type: "boolean" },
   "allow-build": { type: "boolean" },
   form: { type: "string" },
@@ -73,6 +81,12 @@ export const OPTIONS = {
   "no-probe": { type: "boolean" },
   audit: { type: "string" },
   "audit-content": { type: "boolean" },
+  // deploy (it takes serve's auth, public-url, state-dir and public too).
+  target: { type: "string" },
+  out: { type: "string" },
+  "deploy-image": { type: "string" },
+  "egress-address": { type: "string", multiple: true },
+  "client-address": { type: "string", multiple: true },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -95,6 +109,11 @@ const SERVE = [
   "host",
   "port",
   "token-file",
+  "auth",
+  "public-url",
+  "state-dir",
+  "set-passphrase",
+  "public",
   "allowed-host",
   "allowed-origin",
   "session-mode",
@@ -114,17 +133,34 @@ const CLIENT = ["client", "scope", "form", "name", "file", "force", "launcher", 
 /** Options that only one isolation takes. */
 const ISOLATION_OPTIONS: Record<Isolation, readonly (keyof typeof OPTIONS)[]> = {
   deno: [],
-  docker: ["image", "network", "memory", "cpus", "pids-limit", "trust", "allow-build"],
+  docker: [
+    "image",
+    "network",
+    "memory",
+    "cpus",
+    "pids-limit",
+    "trust",
+    "allow-build",
+    "egress-rate",
+  ],
 };
 /** Options each command takes besides the global ones; a stray one is a usage error. */
 const COMMAND_OPTIONS: Record<string, readonly string[]> = {
-  run: [...LAUNCH, ...GUARD_OPTIONS, ...AUDIT_OPTIONS, "request-timeout", "dry-run", "yes"],
+  run: [
+    ...LAUNCH,
+    ...GUARD_OPTIONS,
+    ...AUDIT_OPTIONS,
+    "request-timeout",
+    "dry-run",
+    "yes",
+    "egress-rate",
+  ],
   pull: [...LAUNCH, "yes"],
   flags: LAUNCH,
   inspect: [...LAUNCH, ...GUARD_OPTIONS, "timeout", "yes"],
   call: [...LAUNCH, ...GUARD_OPTIONS, "timeout", "yes"],
   approve: [...LAUNCH, "timeout", "diff", "yes"],
-  serve: [...LAUNCH, ...SERVE, ...GUARD_OPTIONS, ...AUDIT_OPTIONS, "dry-run", "yes"],
+  serve: [...LAUNCH, ...SERVE, ...GUARD_OPTIONS, ...AUDIT_OPTIONS, "dry-run", "yes", "egress-rate"],
   config: [...LAUNCH, ...CLIENT, ...GUARD_OPTIONS, ...AUDIT_OPTIONS, "yes"],
   install: [...LAUNCH, ...CLIENT, ...GUARD_OPTIONS, ...AUDIT_OPTIONS, "yes"],
   uninstall: CLIENT,
@@ -144,6 +180,12 @@ const COMMAND_OPTIONS: Record<string, readonly string[]> = {
   import: [],
   index: [],
   learn: ["call", "env", "write", "force", "timeout", "no-probe"],
+  deploy: [
+    ...["param", "host", "port", "token-file", "allowed-host", "allowed-origin", "trust-proxy"],
+    ...["session-mode", "tools", "auth", "public-url", "state-dir", "public"],
+    ...["target", "out", "force", "deploy-image", "egress-address", "client-address"],
+  ],
+  tokens: ["state-dir", "all"],
 };
 
 /** How the CLI calls the parser. */
@@ -311,7 +353,9 @@ function readDocker(
   if (pidsLimit !== undefined && !(Number.isSafeInteger(pidsLimit) && pidsLimit > 0)) {
     throw new UsageError(`--pids-limit must be a positive whole number, got "${text}"`);
   }
+  let egressRate: number | undefined;
   try {
+    if (values["egress-rate"] !== undefined) egressRate = parseRate(values["egress-rate"]);
     checkDockerLimits({ memory: values.memory, cpus: values.cpus });
     if (values.image !== undefined) checkImageReference(values.image);
   } catch (error) {
@@ -329,6 +373,7 @@ function readDocker(
     cpus: values.cpus,
     pidsLimit,
     limits: defaults.limits,
+    ...(egressRate !== undefined ? { egressRate } : {}),
   };
 }
 

@@ -4,15 +4,29 @@
  *
  * @module
  */
+import { join } from "node:path";
 import { compileTrustedProxies } from "../http/_client_address.ts";
-import { readTokenFile } from "../http/bearer_token.ts";
+import type { RequestAuthorizer } from "../http/_authorizer.ts";
+import { BearerTokenAuthorizer, readTokenFile } from "../http/bearer_token.ts";
 import { checkBindAddress } from "../http/serve.ts";
+import { readPassphraseFile } from "../auth/passphrase.ts";
 import { serveServer, type ServeServerOptions } from "../http/serve_server.ts";
 import { type CliContext, type CommandLine, EXIT, expectArgs, UsageError } from "./context.ts";
 import { formatPlan, resolveFor } from "./launch.ts";
 import { launchDenialLog, openAudit, storeDenials } from "./denials.ts";
 import { type GuardFlags, guardSetup } from "./guard_flags.ts";
 import { openAuditFlags } from "./_audit_flags.ts";
+import {
+  type ClosableAuthorizer,
+  openServeAuthorizer,
+  publicToolAllowlist,
+  type ServeAuthChoice,
+  serveAuthChoice,
+  type ServeAuthFlags,
+  serveStatePaths,
+  stateRoot,
+} from "./_serve_auth.ts";
+import { setPassphraseCommand } from "./_set_passphrase.ts";
 
 /** The bridge options the serve flags set; the address is always known. */
 type ServeFlagOptions =
@@ -36,11 +50,22 @@ type ServeFlagOptions =
     | "warm"
   >;
 
-/** The `serve` command's own options, validated: the bridge's, and where its tokens are. */
+/** The `serve` command's own options, validated: the bridge's, and its authentication. */
 interface ServeCommandOptions {
   bridge: ServeFlagOptions;
-  tokenFile?: string;
+  auth: ServeAuthChoice;
 }
+
+/**
+ * Default limits of `--public`, stricter than for signed-in clients; a flag given explicitly
+ * still decides.
+ */
+const PUBLIC_LIMITS = {
+  maxSessions: 16,
+  maxSessionsPerClient: 2,
+  ratePerSecond: 10,
+  requestTimeoutMs: 30_000,
+} as const;
 
 /** The `serve` command's flags, as parsed. */
 export type ServeFlags =
@@ -58,7 +83,8 @@ export type ServeFlags =
       | "request-timeout"
       | "max-connections"
       | "max-connections-per-client"
-      | "warm",
+      | "warm"
+      | "state-dir",
       string
     >
   >
@@ -67,10 +93,25 @@ export type ServeFlags =
     "allowed-origin"?: string[];
     "json-response"?: boolean;
     "trust-proxy"?: string[];
+    "set-passphrase"?: boolean;
   }
+  & ServeAuthFlags
   & GuardFlags;
 
+/** The public URL's host and origin: the bridge accepts them as Host and Origin. */
+function publicAddress(publicUrl: string | undefined): { hosts: string[]; origins: string[] } {
+  if (publicUrl === undefined) return { hosts: [], origins: [] };
+  const url = new URL(publicUrl);
+  return { hosts: [url.host], origins: [url.origin] };
+}
+
 function serveOptions(values: ServeFlags): ServeCommandOptions | string {
+  let auth: ServeAuthChoice;
+  try {
+    auth = serveAuthChoice(values);
+  } catch (error) {
+    return (error as Error).message;
+  }
   const port = Number(values.port ?? "8808");
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
     return `--port must be a port number, got "${values.port}"`;
@@ -102,8 +143,9 @@ function serveOptions(values: ServeFlags): ServeCommandOptions | string {
     numbers[flag] = value;
   }
   const rate = numbers["rate-limit"];
+  const open = auth.mode === "public";
   const warm = numbers.warm ?? 0;
-  const maxSessions = numbers["max-sessions"] ?? 64;
+  const maxSessions = numbers["max-sessions"] ?? (open ? PUBLIC_LIMITS.maxSessions : 64);
   if (!Number.isInteger(warm) || warm > maxSessions) {
     return `--warm must be a whole number from 0 to --max-sessions (${maxSessions}), got "${values.warm}"`;
   }
@@ -116,22 +158,29 @@ function serveOptions(values: ServeFlags): ServeCommandOptions | string {
   } catch (error) {
     return `--trust-proxy ${(error as Error).message.replace(/^Cannot trust proxy /, "")}`;
   }
-  const ratePerSecond = rate === 0 ? Infinity : rate;
+  const ratePerSecond = rate === 0
+    ? Infinity
+    : rate ?? (open ? PUBLIC_LIMITS.ratePerSecond : undefined);
+  const requestTimeout = numbers["request-timeout"];
+  const own = publicAddress(auth.publicUrl);
   return {
-    tokenFile: values["token-file"],
+    auth,
     bridge: {
       hostname: values.host ?? "127.0.0.1",
       port,
-      allowedHosts: values["allowed-host"] ?? [],
-      allowedOrigins: values["allowed-origin"] ?? [],
+      allowedHosts: [...own.hosts, ...values["allowed-host"] ?? []],
+      allowedOrigins: [...own.origins, ...values["allowed-origin"] ?? []],
       sessionMode,
-      maxSessions: numbers["max-sessions"],
-      maxSessionsPerClient: numbers["max-sessions-per-client"],
+      maxSessions: numbers["max-sessions"] ?? (open ? PUBLIC_LIMITS.maxSessions : undefined),
+      maxSessionsPerClient: numbers["max-sessions-per-client"] ??
+        (open ? PUBLIC_LIMITS.maxSessionsPerClient : undefined),
       ratePerSecond,
       rateBurst: ratePerSecond && ratePerSecond * 2,
       maxConcurrentPerClient: numbers["max-concurrent"],
       idleTimeoutMs: numbers["idle-timeout"] && numbers["idle-timeout"] * 1000,
-      requestTimeoutMs: numbers["request-timeout"] && numbers["request-timeout"] * 1000,
+      requestTimeoutMs: requestTimeout === undefined
+        ? (open ? PUBLIC_LIMITS.requestTimeoutMs : undefined)
+        : requestTimeout * 1000,
       jsonResponse: values["json-response"] ?? false,
       trustProxy,
       maxConnections: numbers["max-connections"],
@@ -141,44 +190,154 @@ function serveOptions(values: ServeFlags): ServeCommandOptions | string {
   };
 }
 
+/** The authorizer of the mode chosen, opened; what the start-up line says of it. */
+interface ServeAuthorizer {
+  authorizer?: RequestAuthorizer;
+  close?: () => Promise<void>;
+  /** The start-up line's words about authentication. */
+  description: string;
+}
+
+/**
+ * Checks, before the server is resolved, the files the chosen mode needs: reads the token file,
+ * or makes sure the owner has set a passphrase (else the exact command to set one). Answers an
+ * exit code instead when a file is missing or bad; OAuth is opened later, for the server.
+ */
+async function checkAuthFiles(
+  ctx: CliContext,
+  auth: ServeAuthChoice,
+  stateDir: string | undefined,
+): Promise<ServeAuthorizer | number> {
+  if (auth.mode === "token") {
+    try {
+      const tokens = await readTokenFile(auth.tokenFile!);
+      const count = tokens.length === 1 ? "1 token" : `${tokens.length} tokens`;
+      return {
+        authorizer: new BearerTokenAuthorizer(tokens),
+        description: `auth: bearer token (${count})`,
+      };
+    } catch (error) {
+      // A token file that is missing or unusable is a bad --token-file.
+      ctx.printError(`mcp-run: ${(error as Error).message}`);
+      return EXIT.usage;
+    }
+  }
+  if (auth.mode === "none") return { description: "auth: none: loopback clients only" };
+  if (auth.mode === "public") {
+    return { description: "auth: none, public: anyone may call the allowed tools" };
+  }
+  const root = stateRoot(ctx.env, stateDir);
+  const passphrase = join(root, "passphrase");
+  if (await readPassphraseFile(passphrase) === null) {
+    const dir = stateDir === undefined ? "" : ` --state-dir ${root}`;
+    ctx.printError(
+      `mcp-run serve: Cannot serve with --auth oauth: no owner passphrase is set ` +
+        `(${passphrase}); set one with: mcp-run serve --set-passphrase${dir}`,
+    );
+    return EXIT.usage;
+  }
+  return { description: `auth: oauth, public URL ${auth.publicUrl}` };
+}
+
+/** Opens the OAuth authorizer of the server (other modes are ready after the file check). */
+async function openAuthorizer(
+  ctx: CliContext,
+  auth: ServeAuthChoice,
+  checked: ServeAuthorizer,
+  serverName: string,
+  stateDir: string | undefined,
+): Promise<ServeAuthorizer> {
+  if (auth.mode !== "oauth") return checked;
+  const root = stateRoot(ctx.env, stateDir);
+  const authorizer: ClosableAuthorizer = await openServeAuthorizer(
+    root,
+    serverName,
+    auth.publicUrl!,
+    { onError: (error) => ctx.printError(`mcp-run serve: ${error.message}`) },
+  );
+  const { serverDir, totp } = serveStatePaths(root, serverName);
+  const code = await Deno.stat(totp).then(() => ", with a TOTP code", () => "");
+  return {
+    authorizer,
+    close: () => authorizer.close(),
+    description: `${checked.description} (owner sign-in by passphrase${code}; sign-ins kept in ` +
+      `${serverDir})`,
+  };
+}
+
 /**
  * `mcp-run serve <server>`: serves the server over MCP Streamable HTTP, each session (or all of
- * them) in its own sandboxed process, until SIGINT or SIGTERM.
+ * them) in its own sandboxed process, until SIGINT or SIGTERM. `mcp-run serve --set-passphrase`
+ * sets the owner's sign-in passphrase for `--auth oauth` instead.
  *
  * @param ctx CLI context.
  * @param line The target and the server's arguments.
  * @param flags The serve flags and `--dry-run`.
  * @returns The exit code.
  * @throws {UsageError} When not given one target, or a bad serve option.
- * @throws {RangeError} When listening beyond loopback without a token.
+ * @throws {RangeError} When listening beyond loopback without authentication.
  */
 export async function serveCommand(
   ctx: CliContext,
   line: CommandLine,
   flags: ServeFlags & { "dry-run"?: boolean },
 ): Promise<number> {
+  if (flags["set-passphrase"]) {
+    expectArgs(
+      line.rest,
+      0,
+      0,
+      "--set-passphrase takes no server: the owner's passphrase signs in to every server",
+    );
+    return await setPassphraseCommand(ctx, stateRoot(ctx.env, flags["state-dir"]));
+  }
   expectArgs(line.rest, 1, 1, "give one server name or manifest path");
   const options = serveOptions(flags);
   if (typeof options === "string") throw new UsageError(options);
-  let tokens: string[] = [];
-  try {
-    if (options.tokenFile !== undefined) tokens = await readTokenFile(options.tokenFile);
-  } catch (error) {
-    // A token file that is missing or unusable is a bad --token-file.
-    ctx.printError(`mcp-run: ${(error as Error).message}`);
-    return EXIT.usage;
-  }
-  const { hostname, port, sessionMode } = options.bridge;
-  checkBindAddress(hostname, tokens.length > 0);
+  const { auth } = options;
+  const { hostname, port } = options.bridge;
+  // Refused before any file is read: the bind must not go beyond loopback unauthenticated.
+  checkBindAddress(hostname, auth.mode === "token" || auth.mode === "oauth", {
+    public: auth.mode === "public",
+  });
+  const checked = await checkAuthFiles(ctx, auth, flags["state-dir"]);
+  if (typeof checked === "number") return checked;
   const { server, sandbox } = await resolveFor(ctx, line.rest[0], line.serverArgs);
   // Read before anything starts: a bad guard option is a usage error.
   guardSetup(ctx, server, flags, { target: line.rest[0] });
+  const allowed = auth.mode === "public"
+    ? publicToolAllowlist(server.manifest?.tools?.allow, flags.tools)
+    : undefined;
   const host = hostname.includes(":") ? `[${hostname}]` : hostname;
   if (flags["dry-run"]) {
     ctx.print(formatPlan(sandbox.plan(server), server, ctx.json));
     if (!ctx.json) ctx.print(`listen: http://${host}:${port}/mcp`);
     return EXIT.ok;
   }
+  const opened = await openAuthorizer(ctx, auth, checked, server.name, flags["state-dir"]);
+  try {
+    return await serveOpened(ctx, line, flags, options, { server, sandbox, opened, allowed });
+  } finally {
+    await opened.close?.();
+  }
+}
+
+/** What serve has resolved and opened before it listens. */
+interface Prepared {
+  server: Awaited<ReturnType<typeof resolveFor>>["server"];
+  sandbox: Awaited<ReturnType<typeof resolveFor>>["sandbox"];
+  opened: ServeAuthorizer;
+  allowed: string[] | undefined;
+}
+
+async function serveOpened(
+  ctx: CliContext,
+  line: CommandLine,
+  flags: ServeFlags,
+  options: ServeCommandOptions,
+  { server, sandbox, opened, allowed }: Prepared,
+): Promise<number> {
+  const { sessionMode } = options.bridge;
   // One log for every session, opened before any starts: a bad --audit path is a usage error.
   const audit = await openAuditFlags(ctx, server, flags, "tcp");
   const onStderr = (line: string) => ctx.printError(`[${server.name}] ${line}`);
@@ -189,7 +348,8 @@ export async function serveCommand(
   try {
     const served = await serveServer(server, {
       ...options.bridge,
-      tokens,
+      authorizer: opened.authorizer,
+      public: options.auth.mode === "public",
       cacheRoot: ctx.target.cacheRoot,
       // Each process gets a fresh plan: in docker, its own container name.
       sandbox,
@@ -218,7 +378,10 @@ export async function serveCommand(
       ? `one sandboxed ${unit} per session${ahead}`
       : `one sandboxed ${unit} shared by every session`;
     ctx.printError(`mcp-run serve: ${server.name} on ${served.url} (${mode})`);
-    if (tokens.length === 0) ctx.printError("mcp-run serve: no token: loopback clients only");
+    ctx.printError(`mcp-run serve: ${opened.description}`);
+    if (allowed !== undefined) {
+      ctx.printError(`mcp-run serve: tools allowed: ${allowed.join(", ")}`);
+    }
     await served.finished;
     ctx.printError("mcp-run serve: stopped");
     return EXIT.ok;

@@ -5,20 +5,36 @@
  *
  * @module
  */
+import { dirname } from "node:path";
 import { stringify } from "yaml";
 import { parseIpv4, parseIpv6 } from "../policy/net_policy.ts";
 import type { ResolvedServer } from "../policy/resolve.ts";
 import { bindMount, lockdownArgs } from "../sandbox/_container_hardening.ts";
 import { checkImageReference, DOCKER_LIMITS, type DockerLimits } from "../sandbox/docker_checks.ts";
 import { CONTAINER_USER, DOCKER_LABEL } from "../sandbox/docker_names.ts";
-import { DEFAULT_SERVE_PORT, type DeployServeOptions, serveArgs } from "./deploy_options.ts";
+import {
+  authArgs,
+  DEFAULT_SERVE_PORT,
+  deployAuth,
+  type DeployServeOptions,
+  serveArgs,
+} from "./deploy_options.ts";
 
 /** Options for {@linkcode composeFile}. */
 export interface ComposeFileOptions extends DeployServeOptions, Partial<DockerLimits> {
   /** A pinned image holding `mcp-run` and Deno (a version tag or a digest, never `latest`). */
   image: string;
-  /** Host path of the bearer token file, mounted as a compose secret (serve binds `0.0.0.0`). */
-  tokenFile: string;
+  /**
+   * Host path of the bearer token file, mounted as a compose secret (serve binds `0.0.0.0`):
+   * required unless `auth` is `oauth` or `public` is set. Outside swarm a secret is the file
+   * itself, bind-mounted: the container's user (`user`) must be able to read it.
+   */
+  tokenFile?: string;
+  /**
+   * Host path of the owner's passphrase file, for `auth: "oauth"`: mounted as a compose secret
+   * at `/state/passphrase`, where serve's state root has it.
+   */
+  passphraseFile?: string;
   /** Host address the port is published on (default `127.0.0.1`, for a proxy or tunnel). */
   publishAddress?: string;
   /** `uid:gid` the container runs as (default mcp-run's container user); root is refused. */
@@ -29,6 +45,7 @@ export interface ComposeFileOptions extends DeployServeOptions, Partial<DockerLi
 export const COMPOSE_STATE_DIR = "/state";
 
 const TOKEN_SECRET = "mcp-run-token";
+const PASSPHRASE_SECRET = "mcp-run-passphrase";
 
 const VALUE_FLAGS = new Set([
   "--cap-drop",
@@ -44,7 +61,8 @@ const VALUE_FLAGS = new Set([
 
 /**
  * The compose file (`compose.yaml`) that serves a server. One service, `mcp-run`, runs
- * `mcp-run serve` bound to `0.0.0.0` inside the container with its token from a compose secret,
+ * `mcp-run serve` bound to `0.0.0.0` inside the container with its token from a compose secret
+ * (or, with OAuth, the owner's passphrase as a secret in its state root; or `--public`),
  * published on `publishAddress` only. Its hardening is mcp-run's docker-mode lock-down
  * (read-only root, all capabilities dropped, no new privileges, a non-root user, process,
  * memory, CPU and file limits, a `noexec` tmpfs at `/tmp`). A named volume at `/state` holds
@@ -56,7 +74,8 @@ const VALUE_FLAGS = new Set([
  * @param options Image, token file, serve options, limits.
  * @returns The YAML text.
  * @throws {RangeError} When the image is not pinned, the user is root, a limit, mount or option
- *   cannot be written safely, or the hardening gained a flag this translation does not know.
+ *   cannot be written safely, there is no authentication (no token, OAuth or `public`), or the
+ *   hardening gained a flag this translation does not know.
  *
  * @example
  * ```ts
@@ -83,10 +102,40 @@ export function composeFile(server: ResolvedServer, options: ComposeFileOptions)
   if (parseIpv4(publish) === undefined && parseIpv6(publish) === undefined) {
     throw new RangeError(`Cannot publish on "${publish}": give an IP address such as 127.0.0.1`);
   }
-  const command = serveArgs(server, { ...options, host: "0.0.0.0", port }, [
-    "--token-file",
-    `/run/secrets/${TOKEN_SECRET}`,
-  ]);
+  const auth = deployAuth(options, options.tokenFile !== undefined);
+  if (auth === "none" && !options.public) {
+    throw new RangeError(
+      `Cannot serve from a container without authentication: give a token file ` +
+        `(--token-file), --auth oauth, or --public for a server with a tool allowlist`,
+    );
+  }
+  const secrets: Record<string, { file: string }> = {};
+  const serviceSecrets: unknown[] = [];
+  const secret = (name: string, file: string | undefined, what: string, target?: string) => {
+    if (file === undefined || file === "" || /[\0\n\r]/.test(file)) {
+      throw new RangeError(`Cannot use "${file ?? ""}" as ${what}: give the file's path`);
+    }
+    secrets[name] = { file };
+    serviceSecrets.push(target === undefined ? name : { source: name, target });
+  };
+  if (auth === "token") secret(TOKEN_SECRET, options.tokenFile, "the token file");
+  if (auth === "oauth") {
+    // serve reads the passphrase from its state root: the secret is mounted there.
+    secret(
+      PASSPHRASE_SECRET,
+      options.passphraseFile,
+      "the passphrase file (mcp-run serve --set-passphrase writes it)",
+      `${COMPOSE_STATE_DIR}/passphrase`,
+    );
+  }
+  const command = serveArgs(
+    server,
+    { ...options, host: "0.0.0.0", port },
+    authArgs(auth, options, {
+      tokenFile: `/run/secrets/${TOKEN_SECRET}`,
+      stateDir: COMPOSE_STATE_DIR,
+    }),
+  );
   const service: Record<string, unknown> = {
     image: checkImageReference(options.image),
     entrypoint: ["mcp-run"],
@@ -99,25 +148,42 @@ export function composeFile(server: ResolvedServer, options: ComposeFileOptions)
       ...passedNames(server),
     ],
     ports: [`${publish.includes(":") ? `[${publish}]` : publish}:${port}:${port}`],
-    secrets: [TOKEN_SECRET],
+    ...(serviceSecrets.length > 0 ? { secrets: serviceSecrets } : {}),
     volumes: [
       { type: "volume", source: "state", target: COMPOSE_STATE_DIR },
       ...grantVolumes(server),
+      // A manifest file and the package files beside it, where the service names them.
+      ...(options.serveTarget !== undefined ? [manifestVolume(options.serveTarget)] : []),
     ],
     restart: "unless-stopped",
   };
   const file = {
-    name: `mcp-run-${server.name.toLowerCase().replace(/[^a-z0-9_-]/g, "-")}`,
     services: { "mcp-run": service },
-    secrets: { [TOKEN_SECRET]: { file: options.tokenFile } },
+    ...(serviceSecrets.length > 0 ? { secrets } : {}),
     volumes: { state: {} },
   };
-  if (/[\0\n\r]/.test(options.tokenFile)) {
-    throw new RangeError(`Cannot use "${options.tokenFile}" as the token file: it spans lines`);
-  }
+  // No top-level `name:`: docker-compose 1.x refuses it; the project is named on the command.
   return `# compose.yaml: mcp-run serve for "${server.name}", written by mcp-run deploy.\n` +
+    `# Start it: docker compose -p ${composeProject(server.name)} -f compose.yaml up -d\n` +
     `# Secrets are passed by name from the environment docker compose runs in.\n` +
     stringify(escapeInterpolation(file), { lineWidth: 0 });
+}
+
+/**
+ * The compose project a server's deployment runs as: `mcp-run-<server>` in the characters a
+ * project name allows (named with `-p`, which every compose version takes).
+ *
+ * @param serverName The server's name.
+ * @returns The project name.
+ *
+ * @example
+ * ```ts
+ * import { composeProject } from "./compose.ts";
+ * console.log(composeProject("My.Server")); // mcp-run-my-server
+ * ```
+ */
+export function composeProject(serverName: string): string {
+  return `mcp-run-${serverName.toLowerCase().replace(/[^a-z0-9_-]/g, "-")}`;
 }
 
 /** Doubles every `$`, so compose never substitutes variables into a value. */
@@ -187,6 +253,12 @@ function passedNames(server: ResolvedServer): string[] {
   }
   // Values the manifest fixes are set by mcp-run inside the container, as on the host.
   return names.filter((name) => !(name in server.envValues));
+}
+
+function manifestVolume(file: string): Record<string, unknown> {
+  const dir = dirname(file);
+  bindMount(dir, true, [COMPOSE_STATE_DIR]);
+  return { type: "bind", source: dir, target: dir, read_only: true };
 }
 
 function grantVolumes(server: ResolvedServer): Record<string, unknown>[] {

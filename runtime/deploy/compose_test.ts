@@ -106,3 +106,52 @@ Deno.test("composeFile() refuses unpinned images, root, bad limits and hostile v
   assert.throws(() => composeFile(server, { ...BASE, tokenFile: "/a\nb" }), RangeError);
   assert.throws(() => composeFile(serverFixture({ env: ["A-B"] }), BASE), RangeError);
 });
+
+Deno.test("composeFile() runs OAuth with the passphrase as a secret in its state root", () => {
+  const text = composeFile(serverFixture({ name: "time" }), {
+    image: BASE.image,
+    auth: "oauth",
+    publicUrl: "https://mcp.example.com/mcp",
+    passphraseFile: "/home/me/.local/state/mcp-run/passphrase",
+  });
+  const file = parse(text);
+  const svc = file.services["mcp-run"];
+  assert.deepEqual(svc.command.slice(-6), [
+    "--auth",
+    "oauth",
+    "--public-url",
+    "https://mcp.example.com/mcp",
+    "--state-dir",
+    "/state",
+  ]);
+  assert.deepEqual(svc.secrets, [{ source: "mcp-run-passphrase", target: "/state/passphrase" }]);
+  assert.deepEqual(file.secrets, {
+    "mcp-run-passphrase": { file: "/home/me/.local/state/mcp-run/passphrase" },
+  });
+  assert.doesNotMatch(text, /token/);
+  assert.throws(
+    () =>
+      composeFile(serverFixture(), {
+        image: BASE.image,
+        auth: "oauth",
+        publicUrl: "https://x/mcp",
+      }),
+    /passphrase file/,
+  );
+});
+
+Deno.test("composeFile() needs a token, OAuth or --public", () => {
+  assert.throws(
+    () => composeFile(serverFixture(), { image: BASE.image }),
+    /without authentication/,
+  );
+  const svc = service(
+    composeFile(serverFixture(), { image: BASE.image, public: true, tools: ["search"] }),
+  );
+  assert.deepEqual(svc.command.slice(-3), ["--tools", "search", "--public"]);
+  assert.equal(svc.secrets, undefined);
+  assert.throws(
+    () => composeFile(serverFixture(), { ...BASE, public: true }),
+    /--public serves without authentication/,
+  );
+});

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { authEndpoints } from "../auth/metadata.ts";
 import type { ResolvedServer } from "../policy/resolve.ts";
 
 /** The `mcp-run serve` options a deployment runs with. */
@@ -27,6 +28,35 @@ export interface DeployServeOptions {
    * looked up here.
    */
   egressAddresses?: Record<string, string[]>;
+  /**
+   * `--auth`: `token` (a bearer token file), `oauth` (serve's own OAuth sign-in; needs
+   * `publicUrl`) or `none` (loopback, or `public`). Default: `token` when the target has a token
+   * file, else `none`.
+   */
+  auth?: DeployAuth;
+  /** `--public-url`: the address clients reach the service by (the OAuth issuer and resource). */
+  publicUrl?: string;
+  /** `--public`: no authentication at all, for a server with a tool allowlist. */
+  public?: boolean;
+  /** `--tools` values: the only tools clients see and call. */
+  tools?: string[];
+  /**
+   * How the service names its server (default the registry name): the absolute path of a
+   * manifest file, for a server that is not in the registry. The service must be able to read
+   * it there (compose mounts its folder read-only).
+   */
+  serveTarget?: string;
+}
+
+/** How a deployed service authenticates its clients (serve's `--auth`). */
+export type DeployAuth = "token" | "oauth" | "none";
+
+/** Where a target puts the files serve's authentication reads. */
+export interface DeployAuthPaths {
+  /** The token file as the service sees it (token mode). */
+  tokenFile: string;
+  /** The state root as the service sees it (OAuth mode: the passphrase and per-server data). */
+  stateDir: string;
 }
 
 /** The port serve listens on unless told otherwise. */
@@ -66,15 +96,7 @@ export function serveArgs(
   if (!Number.isInteger(port) || port < 1 || port > 65535) {
     throw new RangeError(`Cannot deploy on port ${port}: give a port from 1 to 65535`);
   }
-  const args = ["serve", checkArg(server.name, "the server name")];
-  for (const name of Object.keys(server.params).sort()) {
-    if (!SAFE_PARAM_NAME.test(name)) {
-      throw new RangeError(`Cannot pass the parameter "${name}": its name is not a plain word`);
-    }
-    for (const value of server.params[name]) {
-      args.push("-p", checkArg(`${name}=${value}`, `the parameter "${name}"`));
-    }
-  }
+  const args = ["serve", ...targetArgs(server, options.serveTarget)];
   args.push("--host", checkArg(options.host ?? "127.0.0.1", "--host"), "--port", String(port));
   const repeat = (flag: string, values: string[] = []) => {
     for (const value of values) args.push(flag, checkArg(value, flag));
@@ -83,7 +105,147 @@ export function serveArgs(
   repeat("--allowed-origin", options.allowedOrigins);
   repeat("--trust-proxy", options.trustProxy);
   if (options.sessionMode) args.push("--session-mode", options.sessionMode);
+  repeat("--tools", options.tools);
   return [...args, ...extra];
+}
+
+/**
+ * The arguments after `mcp-run` that cache the server's code: `pull <name>` and its parameters,
+ * as {@linkcode serveArgs} passes them.
+ *
+ * @param server The resolved server (its name and parameters).
+ * @param options `serveTarget`: the manifest path the service names it by, if not its name.
+ * @returns The argv, without the program.
+ * @throws {RangeError} When the name or a parameter cannot be passed safely.
+ *
+ * @example
+ * ```ts
+ * import { pullArgs } from "./deploy_options.ts";
+ * const server = {
+ *   name: "time", specifier: "npm:time-mcp@1.0.0", args: [], read: [], write: [], net: [],
+ *   denyNet: [], env: [], secrets: [], requiredEnv: [], envValues: {}, sys: [], run: [],
+ *   ffi: [], params: {},
+ * };
+ * console.log(pullArgs(server).join(" ")); // pull time
+ * ```
+ */
+export function pullArgs(
+  server: ResolvedServer,
+  options: Pick<DeployServeOptions, "serveTarget"> = {},
+): string[] {
+  return ["pull", ...targetArgs(server, options.serveTarget)];
+}
+
+function targetArgs(server: ResolvedServer, serveTarget?: string): string[] {
+  if (serveTarget !== undefined && !serveTarget.startsWith("/")) {
+    throw new RangeError(
+      `Cannot name the server by "${serveTarget}" in a deployment: give the manifest's ` +
+        `absolute path`,
+    );
+  }
+  const args = [checkArg(serveTarget ?? server.name, "the server name")];
+  for (const name of Object.keys(server.params).sort()) {
+    if (!SAFE_PARAM_NAME.test(name)) {
+      throw new RangeError(`Cannot pass the parameter "${name}": its name is not a plain word`);
+    }
+    for (const value of server.params[name]) {
+      args.push("-p", checkArg(`${name}=${value}`, `the parameter "${name}"`));
+    }
+  }
+  return args;
+}
+
+/**
+ * The authentication a deployment runs with: `options.auth`, else `token` when the target has a
+ * token file, else `none`; checked against `public` and `publicUrl`.
+ *
+ * @param options The serve options.
+ * @param hasTokenFile Whether the target was given a token file.
+ * @returns The mode.
+ * @throws {RangeError} When `public` is combined with another mode or a token file, OAuth has no
+ *   public URL (or one serve refuses: not https beyond loopback, not ending in `/mcp`), or a
+ *   token mode has no token file.
+ *
+ * @example
+ * ```ts
+ * import { deployAuth } from "./deploy_options.ts";
+ * const options = { auth: "oauth" as const, publicUrl: "https://mcp.example.com/mcp" };
+ * console.log(deployAuth(options, false)); // oauth
+ * ```
+ */
+export function deployAuth(options: DeployServeOptions, hasTokenFile: boolean): DeployAuth {
+  const mode = options.auth ?? (hasTokenFile ? "token" : "none");
+  if (options.public && (mode !== "none" || hasTokenFile)) {
+    throw new RangeError(
+      `Cannot deploy with --public and ${hasTokenFile ? "a token file" : `--auth ${mode}`}: ` +
+        `--public serves without authentication; drop one of them`,
+    );
+  }
+  if (mode !== "token" && hasTokenFile) {
+    throw new RangeError(
+      `Cannot deploy with a token file and --auth ${mode}: the token file is for --auth token`,
+    );
+  }
+  if (mode === "token" && !hasTokenFile) {
+    throw new RangeError(`Cannot deploy with --auth token without a token: give --token-file`);
+  }
+  if (mode === "oauth") {
+    if (options.publicUrl === undefined) {
+      throw new RangeError(
+        `Cannot deploy with --auth oauth without --public-url: give the https address of the ` +
+          `MCP endpoint clients reach (such as https://mcp.example.com/mcp)`,
+      );
+    }
+    try {
+      authEndpoints(options.publicUrl);
+    } catch (error) {
+      throw new RangeError((error as Error).message, { cause: error });
+    }
+    // serve binds its tokens to the MCP endpoint itself.
+    if (!new URL(options.publicUrl).pathname.endsWith("/mcp")) {
+      throw new RangeError(
+        `Cannot use "${options.publicUrl}" as --public-url: it must end with the MCP path /mcp, ` +
+          `such as https://mcp.example.com/mcp`,
+      );
+    }
+  }
+  return mode;
+}
+
+/**
+ * The serve arguments of an authentication mode, with the target's paths: `--token-file`,
+ * `--auth oauth --public-url … --state-dir …`, `--public`, or nothing.
+ *
+ * @param mode The mode ({@linkcode deployAuth}).
+ * @param options The serve options (the public URL, `public`).
+ * @param paths Where the service finds its token file and state root.
+ * @returns The arguments.
+ * @throws {RangeError} When a value cannot be passed safely.
+ *
+ * @example
+ * ```ts
+ * import { authArgs } from "./deploy_options.ts";
+ * const args = authArgs("token", {}, { tokenFile: "/run/token", stateDir: "/state" });
+ * console.log(args.join(" ")); // --token-file /run/token
+ * ```
+ */
+export function authArgs(
+  mode: DeployAuth,
+  options: DeployServeOptions,
+  paths: DeployAuthPaths,
+): string[] {
+  if (mode === "token") return ["--token-file", paths.tokenFile];
+  if (mode === "oauth") {
+    return [
+      "--auth",
+      "oauth",
+      "--public-url",
+      checkArg(options.publicUrl ?? "", "--public-url"),
+      "--state-dir",
+      checkArg(paths.stateDir, "--state-dir"),
+    ];
+  }
+  return options.public ? ["--public"] : [];
 }
 
 function checkArg(value: string, what: string): string {

@@ -1,7 +1,7 @@
 /**
  * Kubernetes manifests that run `mcp-run serve <server>`: a Deployment under the restricted pod
  * security standard, a Service, a NetworkPolicy allowing only the egress the manifest grants,
- * and a PersistentVolumeClaim for OAuth data; tokens and secrets come from a Secret the operator
+ * a PersistentVolumeClaim for OAuth data and the cache, and a Job that fills the cache; tokens and secrets come from a Secret the operator
  * creates, never from values written here. Pure: it returns the YAML text.
  *
  * @module
@@ -13,7 +13,14 @@ import { DEFAULT_LIMITS } from "../sandbox/resource_caps.ts";
 import { checkContainerUser, checkImageReference } from "../sandbox/docker_checks.ts";
 import { CONTAINER_USER } from "../sandbox/docker_names.ts";
 import { egressTargets } from "./_egress.ts";
-import { DEFAULT_SERVE_PORT, type DeployServeOptions, serveArgs } from "./deploy_options.ts";
+import { DNS_RULE, pullObjects } from "./_kubernetes_pull.ts";
+import {
+  authArgs,
+  DEFAULT_SERVE_PORT,
+  deployAuth,
+  type DeployServeOptions,
+  serveArgs,
+} from "./deploy_options.ts";
 
 /** Options for {@linkcode kubernetesManifests}. */
 export interface KubernetesManifestsOptions extends DeployServeOptions {
@@ -69,16 +76,23 @@ const STATE_DIR = "/state";
  *   egress goes to the addresses vouched for in `egressAddresses`, else to every public IPv4
  *   address (the private ranges excepted) on the granted port: Deno's own `--allow-net` still
  *   checks the name;
- * - a PersistentVolumeClaim for OAuth data and mcp-run's cache.
+ * - a PersistentVolumeClaim for OAuth data and mcp-run's cache;
+ * - a Job that fills that cache with `mcp-run pull` (the server's pods run `serve --offline`: their
+ *   policy reaches no registry) and its own NetworkPolicy: DNS and HTTPS to public addresses, no
+ *   ingress. It runs no server code and gets none of the Secret. The claim is ReadWriteOnce: the
+ *   server's pod starts once the job is done (until then it restarts, its cache not filled).
  *
  * The Secret (`mcp-run-<server>`, keys `token` and each passed variable) is created by the
- * operator; a comment says how. No value is ever written into the manifests.
+ * operator; a comment says how. No value is ever written into the manifests. With
+ * `auth: "oauth"` the Secret holds the owner's `passphrase` instead of a token: the init
+ * container copies it the same way and links it into the state root, where serve reads it;
+ * with `public` there is no token at all.
  *
  * @param server The resolved server.
  * @param options Image, serve options, limits, claims for granted paths.
  * @returns The YAML stream.
  * @throws {RangeError} When the image is not pinned, the user is root, a quantity or name cannot
- *   be written, or a granted path has no claim.
+ *   be written, a granted path has no claim, or the authentication options conflict.
  *
  * @example
  * ```ts
@@ -104,6 +118,10 @@ export function kubernetesManifests(
   const cpu = quantity(options.cpu ?? "1", "the CPU limit");
   const bandwidth = quantity(options.egressBandwidth ?? "10M", "the egress bandwidth");
   const labels = { "app.kubernetes.io/name": "mcp-run", "app.kubernetes.io/instance": name };
+  // The server's pods and the pull's: each kind has its own network policy.
+  const serverLabels = { ...labels, "app.kubernetes.io/component": "server" };
+  const pullLabels = { ...labels, "app.kubernetes.io/component": "pull" };
+  const pullName = dnsLabel(`${name}-pull`, "the pull job's name");
   const metadata = {
     name,
     ...(options.namespace ? { namespace: dnsLabel(options.namespace, "the namespace") } : {}),
@@ -118,6 +136,22 @@ export function kubernetesManifests(
     seccompProfile: { type: "RuntimeDefault" },
   };
   const grants = grantMounts(server, options.claims ?? {});
+  // The Secret holds the token unless another mode is chosen.
+  const auth = deployAuth(
+    options,
+    options.auth === undefined ? !options.public : options.auth === "token",
+  );
+  if (auth === "none" && !options.public) {
+    throw new RangeError(
+      `Cannot serve from a pod without authentication: use the token (the default), ` +
+        `--auth oauth, or --public for a server with a tool allowlist`,
+    );
+  }
+  // Files serve reads from the Secret, copied with mode 600 (see above); the passphrase is
+  // linked into the state root, where serve reads it.
+  const files = auth === "token" ? ["token"] : auth === "oauth" ? ["passphrase"] : [];
+  const copy = files.map((key) => `cat /secret/${key} > ${TOKEN_DIR}/${key}`);
+  if (auth === "oauth") copy.push(`ln -sfn ${TOKEN_DIR}/passphrase ${STATE_DIR}/passphrase`);
   const deployment = {
     apiVersion: "apps/v1",
     kind: "Deployment",
@@ -125,9 +159,12 @@ export function kubernetesManifests(
     spec: {
       replicas: 1,
       strategy: { type: "Recreate" },
-      selector: { matchLabels: labels },
+      selector: { matchLabels: serverLabels },
       template: {
-        metadata: { labels, annotations: { "kubernetes.io/egress-bandwidth": bandwidth } },
+        metadata: {
+          labels: serverLabels,
+          annotations: { "kubernetes.io/egress-bandwidth": bandwidth },
+        },
         spec: {
           automountServiceAccountToken: false,
           enableServiceLinks: false,
@@ -138,25 +175,38 @@ export function kubernetesManifests(
             fsGroup: gid ?? uid,
             seccompProfile: { type: "RuntimeDefault" },
           },
-          initContainers: [{
-            name: "token",
-            image,
-            command: ["sh", "-c", `umask 077 && cat /secret/token > ${TOKEN_DIR}/token`],
-            securityContext: containerSecurity,
-            resources: { limits: { memory: "32Mi", cpu: "100m" } },
-            volumeMounts: [
-              { name: "secret", mountPath: "/secret", readOnly: true },
-              { name: "token", mountPath: TOKEN_DIR },
-            ],
-          }],
+          ...(files.length > 0
+            ? {
+              initContainers: [{
+                name: "token",
+                image,
+                command: ["sh", "-c", ["umask 077", ...copy].join(" && ")],
+                securityContext: containerSecurity,
+                resources: { limits: { memory: "32Mi", cpu: "100m" } },
+                volumeMounts: [
+                  { name: "secret", mountPath: "/secret", readOnly: true },
+                  { name: "token", mountPath: TOKEN_DIR },
+                  ...(auth === "oauth" ? [{ name: "state", mountPath: STATE_DIR }] : []),
+                ],
+              }],
+            }
+            : {}),
           containers: [{
             name: "mcp-run",
             image,
             command: ["mcp-run"],
-            args: serveArgs(server, { ...options, host: "0.0.0.0", port }, [
-              "--token-file",
-              `${TOKEN_DIR}/token`,
-            ]),
+            args: serveArgs(
+              server,
+              { ...options, host: "0.0.0.0", port },
+              [
+                // The pull job fills the cache: the server's pods reach no registry.
+                "--offline",
+                ...authArgs(auth, options, {
+                  tokenFile: `${TOKEN_DIR}/token`,
+                  stateDir: STATE_DIR,
+                }),
+              ],
+            ),
             ports: [{ name: "http", containerPort: port, protocol: "TCP" }],
             env: [
               { name: "HOME", value: STATE_DIR },
@@ -184,13 +234,15 @@ export function kubernetesManifests(
             { name: "state", persistentVolumeClaim: { claimName: `${name}-state` } },
             { name: "tmp", emptyDir: { medium: "Memory", sizeLimit: "64Mi" } },
             { name: "token", emptyDir: { medium: "Memory", sizeLimit: "1Mi" } },
-            {
-              name: "secret",
-              secret: {
-                secretName: name,
-                items: [{ key: "token", path: "token", mode: 0o440 }],
-              },
-            },
+            ...(files.length > 0
+              ? [{
+                name: "secret",
+                secret: {
+                  secretName: name,
+                  items: files.map((key) => ({ key, path: key, mode: 0o440 })),
+                },
+              }]
+              : []),
             ...grants.volumes,
           ],
         },
@@ -203,7 +255,7 @@ export function kubernetesManifests(
     metadata,
     spec: {
       type: "ClusterIP",
-      selector: labels,
+      selector: serverLabels,
       ports: [{ name: "http", port, targetPort: "http", protocol: "TCP" }],
     },
   };
@@ -221,20 +273,34 @@ export function kubernetesManifests(
     kind: "NetworkPolicy",
     metadata,
     spec: {
-      podSelector: { matchLabels: labels },
+      podSelector: { matchLabels: serverLabels },
       policyTypes: ["Ingress", "Egress"],
       ingress: [{ ports: [{ port, protocol: "TCP" }] }],
       egress: egressRules(server, options.egressAddresses),
     },
   };
-  const keys = ["token", ...passedNames(server)];
+  const [pull, pullPolicy] = pullObjects(server, options, {
+    metadata: { ...metadata, name: pullName, labels: pullLabels },
+    labels: pullLabels,
+    image,
+    claim: `${name}-state`,
+    podSecurity: deployment.spec.template.spec.securityContext,
+    containerSecurity,
+    resources: { limits: { memory, cpu }, requests: { memory, cpu: "100m" } },
+  });
+  const keys = [...files, ...passedNames(server)];
+  const from = (key: string) =>
+    key === "token"
+      ? "--from-file=token=TOKEN_FILE"
+      : key === "passphrase"
+      ? "--from-file=passphrase=PASSPHRASE_FILE"
+      : `--from-literal=${key}=…`;
   return [
     `# mcp-run serve for "${server.name}", written by mcp-run deploy. Create its Secret first:`,
-    `#   kubectl create secret generic ${name} ${
-      keys.map((k) => k === "token" ? "--from-file=token=TOKEN_FILE" : `--from-literal=${k}=…`)
-        .join(" ")
-    }`,
-    ...[deployment, service, policy, claim].map((doc) =>
+    `#   kubectl create secret generic ${name} ${keys.map(from).join(" ")}`,
+    `# The job ${pullName} caches the server for the pods, which reach no registry; to pull`,
+    `# again (a new version), delete it and apply this file again.`,
+    ...[claim, pull, pullPolicy, deployment, service, policy].map((doc) =>
       `---\n${stringify(doc, { aliasDuplicateObjects: false })}`
     ),
   ].join("\n");
@@ -256,15 +322,7 @@ export function egressRules(
 ): Record<string, unknown>[] {
   const targets = egressTargets(server, vouched);
   const rules: Record<string, unknown>[] = [];
-  if (targets.some((t) => t.byName)) {
-    rules.push({
-      to: [{
-        namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "kube-system" } },
-        podSelector: { matchLabels: { "k8s-app": "kube-dns" } },
-      }],
-      ports: [{ port: 53, protocol: "UDP" }, { port: 53, protocol: "TCP" }],
-    });
-  }
+  if (targets.some((t) => t.byName)) rules.push(DNS_RULE);
   for (const target of targets) {
     const to = target.addresses.length > 0
       ? target.addresses.map((a) => ({ ipBlock: { cidr: cidr(a) } }))

@@ -18,7 +18,8 @@ function manifests(
   for (const doc of docs) {
     assert.deepEqual(doc.errors, []);
     const value = doc.toJS();
-    out[value.kind] = value;
+    const pull = value.kind === "NetworkPolicy" && value.metadata.name.endsWith("-pull");
+    out[pull ? "PullNetworkPolicy" : value.kind] = value;
   }
   return out;
 }
@@ -27,8 +28,10 @@ Deno.test("kubernetesManifests() writes a Deployment, Service, NetworkPolicy and
   const docs = manifests(serverFixture({ name: "Time" }), { ...BASE, namespace: "tools" });
   assert.deepEqual(Object.keys(docs).sort(), [
     "Deployment",
+    "Job",
     "NetworkPolicy",
     "PersistentVolumeClaim",
+    "PullNetworkPolicy",
     "Service",
   ]);
   for (const doc of Object.values(docs)) assert.equal(doc.metadata.namespace, "tools");
@@ -82,6 +85,7 @@ Deno.test("kubernetesManifests() runs serve with its token copied from the Secre
     "0.0.0.0",
     "--port",
     "9000",
+    "--offline",
     "--token-file",
     "/run/mcp-run/token",
   ]);
@@ -173,4 +177,85 @@ Deno.test("kubernetesManifests() refuses unpinned images, host paths and bad nam
   refuse(serverFixture(), { ...BASE, namespace: "kube system" });
   refuse(serverFixture(), { ...BASE, memory: "1024Mi\nx: y" });
   refuse(serverFixture({ env: ["A-B"] }), BASE);
+});
+
+Deno.test("kubernetesManifests() runs OAuth with the passphrase from the Secret in its state", () => {
+  const yaml = kubernetesManifests(serverFixture({ name: "time" }), {
+    ...BASE,
+    auth: "oauth",
+    publicUrl: "https://mcp.example.com/mcp",
+  });
+  const pod = manifests(serverFixture({ name: "time" }), {
+    ...BASE,
+    auth: "oauth",
+    publicUrl: "https://mcp.example.com/mcp",
+  }).Deployment.spec.template.spec;
+  assert.deepEqual(pod.containers[0].args.slice(-6), [
+    "--auth",
+    "oauth",
+    "--public-url",
+    "https://mcp.example.com/mcp",
+    "--state-dir",
+    "/state",
+  ]);
+  const init = pod.initContainers[0];
+  assert.equal(
+    init.command[2],
+    "umask 077 && cat /secret/passphrase > /run/mcp-run/passphrase && " +
+      "ln -sfn /run/mcp-run/passphrase /state/passphrase",
+  );
+  assert.ok(init.volumeMounts.some((m: Doc) => m.mountPath === "/state"));
+  const secret = pod.volumes.find((v: Doc) => v.name === "secret").secret;
+  assert.deepEqual(secret.items, [{ key: "passphrase", path: "passphrase", mode: 0o440 }]);
+  assert.match(yaml, /--from-file=passphrase=PASSPHRASE_FILE/);
+  assert.doesNotMatch(yaml, /token=TOKEN_FILE|--token-file/);
+});
+
+Deno.test("kubernetesManifests() serves --public with no Secret files and refuses none", () => {
+  const pod = manifests(serverFixture({ name: "docs" }), { ...BASE, public: true, tools: ["a"] })
+    .Deployment.spec.template.spec;
+  assert.deepEqual(pod.containers[0].args.slice(-4), ["--tools", "a", "--offline", "--public"]);
+  assert.equal(pod.initContainers, undefined);
+  assert.ok(!pod.volumes.some((v: Doc) => v.name === "secret"));
+  assert.throws(
+    () => kubernetesManifests(serverFixture(), { ...BASE, auth: "none" }),
+    /without authentication/,
+  );
+});
+
+Deno.test("kubernetesManifests() fills the cache with a pull job that has its own policy", () => {
+  const server = serverFixture({
+    name: "notes",
+    params: { dir: ["/data"] },
+    write: ["/data"],
+    env: ["API_KEY"],
+  });
+  const docs = manifests(server, { ...BASE, claims: { "/data": "notes" } });
+  const job = docs.Job;
+  assert.equal(job.metadata.name, "mcp-run-notes-pull");
+  const pod = job.spec.template.spec;
+  assert.equal(pod.restartPolicy, "OnFailure");
+  assert.equal(pod.automountServiceAccountToken, false);
+  const [pull] = pod.containers;
+  assert.deepEqual(pull.args, ["pull", "notes", "-p", "dir=/data"]);
+  // No secret reaches the pull, and it mounts only the state and /tmp.
+  assert.ok(pull.env.every((e: Doc) => !e.valueFrom), "no secret in the pull's environment");
+  assert.deepEqual(pull.volumeMounts.map((m: Doc) => m.mountPath), ["/state", "/tmp"]);
+  assert.deepEqual(pull.securityContext.capabilities, { drop: ["ALL"] });
+  assert.equal(pull.securityContext.readOnlyRootFilesystem, true);
+  // The server's pods run offline, and the two policies select different pods.
+  assert.ok(docs.Deployment.spec.template.spec.containers[0].args.includes("--offline"));
+  const serverPods = docs.NetworkPolicy.spec.podSelector.matchLabels;
+  const pullPods = docs.PullNetworkPolicy.spec.podSelector.matchLabels;
+  assert.deepEqual(job.spec.template.metadata.labels, pullPods);
+  assert.notEqual(
+    serverPods["app.kubernetes.io/component"],
+    pullPods["app.kubernetes.io/component"],
+  );
+  assert.deepEqual(docs.Service.spec.selector, serverPods);
+  const egress = docs.PullNetworkPolicy.spec.egress;
+  assert.equal(egress.length, 2);
+  assert.deepEqual(egress[1].ports, [{ port: 443, protocol: "TCP" }]);
+  assert.ok(egress[1].to[0].ipBlock.except.includes("10.0.0.0/8"));
+  assert.equal(docs.PullNetworkPolicy.spec.ingress, undefined, "nothing may connect to it");
 });

@@ -1,6 +1,7 @@
 /**
  * Deployments written from a server's manifest: pure builders that return the file texts which
- * run `mcp-run serve <server>` as a hardened service: `systemdUnit` a systemd unit, `composeFile`
+ * run `mcp-run serve <server>` as a hardened service: `systemdUnit` a systemd unit (and
+ * `systemdPullUnit` the unit that caches the server's code before it starts), `composeFile`
  * a Docker Compose file with docker mode's container hardening, `kubernetesManifests` a
  * Deployment, Service, NetworkPolicy and state claim under the restricted pod security standard.
  *
@@ -21,10 +22,19 @@
  */
 
 // Shared by every target.
-export { DEFAULT_SERVE_PORT, type DeployServeOptions, serveArgs } from "./deploy_options.ts";
+export {
+  authArgs,
+  DEFAULT_SERVE_PORT,
+  type DeployAuth,
+  deployAuth,
+  type DeployAuthPaths,
+  type DeployServeOptions,
+  pullArgs,
+  serveArgs,
+} from "./deploy_options.ts";
 
 // systemd.
-export { systemdUnit, type SystemdUnitOptions, unitName } from "./systemd.ts";
+export { systemdPullUnit, systemdUnit, type SystemdUnitOptions, unitName } from "./systemd.ts";
 
 // Docker Compose.
 export {
@@ -32,7 +42,21 @@ export {
   composeFile,
   type ComposeFileOptions,
   composeHardening,
+  composeProject,
 } from "./compose.ts";
+
+// Writing a deployment.
+export {
+  DEFAULT_DEPLOY_IMAGE,
+  DEPLOY_TARGETS,
+  type DeploymentFile,
+  deploymentFiles,
+  type DeploymentOptions,
+  deploymentSteps,
+  type DeployTarget,
+  writeDeployment,
+  type WriteDeploymentOptions,
+} from "./deployment.ts";
 
 // Kubernetes.
 export { egressRules, kubernetesManifests, type KubernetesManifestsOptions } from "./kubernetes.ts";

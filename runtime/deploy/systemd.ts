@@ -8,7 +8,13 @@
  */
 import type { ResolvedServer } from "../policy/resolve.ts";
 import { DEFAULT_LIMITS } from "../sandbox/resource_caps.ts";
-import { type DeployServeOptions, serveArgs } from "./deploy_options.ts";
+import {
+  authArgs,
+  deployAuth,
+  type DeployServeOptions,
+  pullArgs,
+  serveArgs,
+} from "./deploy_options.ts";
 import { egressTargets, isLoopbackHost } from "./_egress.ts";
 
 /** Options for {@linkcode systemdUnit}. */
@@ -27,6 +33,12 @@ export interface SystemdUnitOptions extends DeployServeOptions {
    * grants alone.
    */
   clientAddresses?: string[];
+  /**
+   * Host path of the owner's passphrase file (`mcp-run serve --set-passphrase` writes it), for
+   * `auth: "oauth"`: handed to the service as a systemd credential and linked into its state
+   * root, so a new passphrase applies on the next restart.
+   */
+  passphraseFile?: string;
   /** Host file with the server's secrets as `NAME=value` lines (default `/etc/mcp-run/<name>.env`). */
   environmentFile?: string;
   /** `MemoryMax=` (default the sandbox's memory cap, `1024M`). */
@@ -79,14 +91,18 @@ const QUOTA_RE = /^[0-9]+%$/;
 export function systemdUnit(server: ResolvedServer, options: SystemdUnitOptions): string {
   const host = options.host ?? "127.0.0.1";
   const loopback = isLoopbackHost(host);
-  const program = options.program ?? "/usr/local/bin/mcp-run";
-  if (!program.startsWith("/")) {
-    throw new RangeError(`Cannot run "${program}" from a unit: give the absolute path of mcp-run`);
-  }
-  if (!loopback && options.tokenFile === undefined) {
+  const program = programPath(options);
+  const auth = deployAuth(options, options.tokenFile !== undefined);
+  if (!loopback && auth === "none" && !options.public) {
     throw new RangeError(
-      `Cannot serve on ${host} without a token: give a token file (--token-file), as serve ` +
-        `requires when bound beyond loopback`,
+      `Cannot serve on ${host} without authentication: give a token file (--token-file) or ` +
+        `--auth oauth, as serve requires when bound beyond loopback`,
+    );
+  }
+  if (auth === "oauth" && options.passphraseFile === undefined) {
+    throw new RangeError(
+      `Cannot deploy with --auth oauth without the owner's passphrase: set one with ` +
+        `mcp-run serve --set-passphrase and give its file`,
     );
   }
   const clients = [...(options.clientAddresses ?? []), ...(options.trustProxy ?? [])];
@@ -111,41 +127,155 @@ export function systemdUnit(server: ResolvedServer, options: SystemdUnitOptions)
 
   const name = unitName(server.name);
   const state = name;
+  const stateDir = `/var/lib/${state}`;
   // Not escaped: systemd expands the credentials folder when it starts the service.
-  const token = options.tokenFile !== undefined
-    ? " --token-file ${CREDENTIALS_DIRECTORY}/token"
-    : "";
+  const token = auth === "token" ? " --token-file ${CREDENTIALS_DIRECTORY}/token" : "";
+  const args = [
+    ...serveArgs(server, options),
+    // The pull unit fills the cache: the service itself never reaches a registry.
+    "--offline",
+    ...(auth === "token" ? [] : authArgs(auth, options, { tokenFile: "", stateDir })),
+  ];
   const lines = [
     `# ${name}.service: mcp-run serve for "${server.name}", written by mcp-run deploy.`,
     "# MemoryDenyWriteExecute= is deliberately absent: V8's JIT writes code and then runs it.",
     "[Unit]",
     `Description=mcp-run serve ${server.name} (sandboxed MCP server over HTTP)`,
     "Wants=network-online.target",
-    "After=network-online.target",
+    `Requires=${name}-pull.service`,
+    `After=network-online.target ${name}-pull.service`,
     "",
     "[Service]",
     "Type=exec",
-    `ExecStart=${[program, ...serveArgs(server, options)].map(execArg).join(" ")}${token}`,
-    ...(options.tokenFile !== undefined
-      ? [`LoadCredential=token:${value(options.tokenFile)}`]
+    `ExecStart=${[program, ...args].map(execArg).join(" ")}${token}`,
+    ...(auth === "token" ? [`LoadCredential=token:${value(options.tokenFile ?? "")}`] : []),
+    ...(auth === "oauth"
+      ? [
+        `LoadCredential=passphrase:${value(options.passphraseFile ?? "")}`,
+        // The passphrase is read where serve's state root has it; the link follows the
+        // credential, which systemd reloads from the host file on each start.
+        "ExecStartPre=/bin/ln -sfn ${CREDENTIALS_DIRECTORY}/passphrase " +
+        `${stateDir}/passphrase`,
+      ]
       : []),
+    "Restart=on-failure",
+    ...serviceBasics(server, state, options),
+    "",
+    "# Who and what it may touch",
+    ...hardening(),
+    // An empty home when grants must be bound into it, else none at all.
+    `ProtectHome=${grantPaths(server).some((l) => l.startsWith("Bind")) ? "tmpfs" : "yes"}`,
+    ...grantPaths(server),
+    "",
+    "# Network: nothing but the listen side and the granted egress",
+    "IPAddressDeny=any",
+    `IPAddressAllow=${[...allow].map(value).join(" ")}`,
+    "",
+    ...limits(options),
+    "",
+    "[Install]",
+    "WantedBy=multi-user.target",
+    "",
+  ];
+  return lines.join("\n");
+}
+
+/**
+ * The oneshot unit (`mcp-run-<server>-pull.service`) that caches the server's code before the
+ * service starts. The service denies every address but its clients and granted egress, so it
+ * cannot reach a package registry; this unit can, and runs no server code (`mcp-run pull`
+ * only fetches and checks). It runs as the service's user with its state and cache folders and
+ * the same sandbox, except the address filter: registry addresses change. The service
+ * `Requires=` it, so each start checks the cache first (an intact cache is left as it is).
+ *
+ * @param server The resolved server.
+ * @param options The program path, environment file and limits (as for the service).
+ * @returns The unit file's text.
+ * @throws {RangeError} When a value cannot be written into a unit.
+ *
+ * @example
+ * ```ts
+ * import { systemdPullUnit } from "./systemd.ts";
+ * const server = {
+ *   name: "time", specifier: "npm:time-mcp@1.0.0", args: [], read: [], write: [], net: [],
+ *   denyNet: [], env: [], secrets: [], requiredEnv: [], envValues: {}, sys: [], run: [],
+ *   ffi: [], params: {},
+ * };
+ * console.log(systemdPullUnit(server, {}).includes("Type=oneshot")); // true
+ * ```
+ */
+export function systemdPullUnit(server: ResolvedServer, options: SystemdUnitOptions): string {
+  const program = programPath(options);
+  const name = unitName(server.name);
+  return [
+    `# ${name}-pull.service: caches "${server.name}" for ${name}.service, written by mcp-run deploy.`,
+    "# It reaches the package registries, which the service cannot; no server code runs here.",
+    "[Unit]",
+    `Description=mcp-run pull ${server.name} (caches its code for ${name}.service)`,
+    "Wants=network-online.target",
+    "After=network-online.target",
+    "",
+    "[Service]",
+    "Type=oneshot",
+    `ExecStart=${[program, ...pullArgs(server, options)].map(execArg).join(" ")}`,
+    ...serviceBasics(server, name, options),
+    "",
+    "# Who and what it may touch",
+    ...hardening(),
+    "ProtectHome=yes",
+    "",
+    ...limits(options),
+    "",
+  ].join("\n");
+}
+
+/** The user, environment and folders the service and its pull unit share. */
+function serviceBasics(
+  server: ResolvedServer,
+  state: string,
+  options: SystemdUnitOptions,
+): string[] {
+  return [
     `EnvironmentFile=-${value(options.environmentFile ?? `/etc/mcp-run/${server.name}.env`)}`,
     `Environment=HOME=%S/${state} MCP_RUN_CACHE=%C/${state}`,
     `StateDirectory=${state}`,
     "StateDirectoryMode=0700",
     `CacheDirectory=${state}`,
     "CacheDirectoryMode=0700",
-    "Restart=on-failure",
-    "",
-    "# Who and what it may touch",
+    // One name, so the pull unit and the service are the same dynamic user.
+    `User=${state}`,
+  ];
+}
+
+function programPath(options: SystemdUnitOptions): string {
+  const program = options.program ?? "/usr/local/bin/mcp-run";
+  if (!program.startsWith("/")) {
+    throw new RangeError(`Cannot run "${program}" from a unit: give the absolute path of mcp-run`);
+  }
+  return program;
+}
+
+function limits(options: SystemdUnitOptions): string[] {
+  return [
+    "# Limits",
+    `MemoryMax=${
+      checked(options.memoryMax ?? `${DEFAULT_LIMITS.memoryMb}M`, SIZE_RE, "MemoryMax", "1024M")
+    }`,
+    "MemorySwapMax=0",
+    `CPUQuota=${checked(options.cpuQuota ?? "100%", QUOTA_RE, "CPUQuota", "50%")}`,
+    `TasksMax=${options.tasksMax ?? 256}`,
+  ];
+}
+
+/** The sandbox both units run in (the service adds its home, paths and address filter). */
+function hardening(): string[] {
+  return [
     "DynamicUser=yes",
     "UMask=0077",
     "NoNewPrivileges=yes",
     "CapabilityBoundingSet=",
     "AmbientCapabilities=",
     "ProtectSystem=strict",
-    // An empty home when grants must be bound into it, else none at all.
-    `ProtectHome=${grantPaths(server).some((l) => l.startsWith("Bind")) ? "tmpfs" : "yes"}`,
     "PrivateTmp=yes",
     "PrivateDevices=yes",
     "DevicePolicy=closed",
@@ -171,25 +301,7 @@ export function systemdUnit(server: ResolvedServer, options: SystemdUnitOptions)
     "SystemCallFilter=@system-service",
     "SystemCallFilter=~@privileged @mount @obsolete @debug @cpu-emulation @clock",
     "SystemCallErrorNumber=EPERM",
-    ...grantPaths(server),
-    "",
-    "# Network: nothing but the listen side and the granted egress",
-    "IPAddressDeny=any",
-    `IPAddressAllow=${[...allow].map(value).join(" ")}`,
-    "",
-    "# Limits",
-    `MemoryMax=${
-      checked(options.memoryMax ?? `${DEFAULT_LIMITS.memoryMb}M`, SIZE_RE, "MemoryMax", "1024M")
-    }`,
-    "MemorySwapMax=0",
-    `CPUQuota=${checked(options.cpuQuota ?? "100%", QUOTA_RE, "CPUQuota", "50%")}`,
-    `TasksMax=${options.tasksMax ?? 256}`,
-    "",
-    "[Install]",
-    "WantedBy=multi-user.target",
-    "",
   ];
-  return lines.join("\n");
 }
 
 /**

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { serverFixture } from "../policy/_server_fixture.ts";
-import { systemdUnit, unitName } from "./systemd.ts";
+import { systemdPullUnit, systemdUnit, unitName } from "./systemd.ts";
 
 const ANALYZE = "/usr/bin/systemd-analyze";
 
@@ -49,6 +49,16 @@ Deno.test("systemdUnit() scores 1.5 or better (OK) in systemd-analyze security",
         tokenFile: "/etc/mcp-run/token",
         trustProxy: ["10.0.0.5"],
         egressAddresses: { "api.github.com": ["140.82.112.0/20"] },
+      },
+    },
+    {
+      server: serverFixture({ name: "remote" }),
+      options: {
+        host: "0.0.0.0",
+        trustProxy: ["127.0.0.1"],
+        auth: "oauth" as const,
+        publicUrl: "https://mcp.example.com/mcp",
+        passphraseFile: "/etc/mcp-run/passphrase",
       },
     },
   ];
@@ -104,7 +114,10 @@ Deno.test("systemdUnit() refuses a granted host name without vouched addresses",
 });
 
 Deno.test("systemdUnit() requires a token and client addresses beyond loopback", () => {
-  assert.throws(() => systemdUnit(serverFixture(), { host: "0.0.0.0" }), /without a token/);
+  assert.throws(
+    () => systemdUnit(serverFixture(), { host: "0.0.0.0" }),
+    /without authentication/,
+  );
   assert.throws(
     () => systemdUnit(serverFixture(), { host: "0.0.0.0", tokenFile: "/etc/t" }),
     /which clients may connect/,
@@ -128,8 +141,78 @@ Deno.test("systemdUnit() runs serve with the parameters, quoted for systemd", ()
   assert.equal(
     exec,
     'ExecStart=/usr/local/bin/mcp-run serve memory -p "dir=/srv/my notes" -p tag=100%%$$HOME ' +
-      "--host 127.0.0.1 --port 9000 --allowed-host mcp.example.com",
+      "--host 127.0.0.1 --port 9000 --allowed-host mcp.example.com --offline",
   );
+});
+
+Deno.test("systemdUnit() runs OAuth with the passphrase as a credential linked into its state", () => {
+  const options = {
+    host: "0.0.0.0",
+    trustProxy: ["127.0.0.1"],
+    auth: "oauth" as const,
+    publicUrl: "https://mcp.example.com/mcp",
+    passphraseFile: "/etc/mcp-run/passphrase",
+  };
+  const unit = systemdUnit(serverFixture({ name: "time" }), options);
+  assert.match(
+    unit,
+    /^ExecStart=\S+ serve time .* --auth oauth --public-url https:\/\/mcp\.example\.com\/mcp --state-dir \/var\/lib\/mcp-run-time$/m,
+  );
+  assert.match(unit, /^LoadCredential=passphrase:\/etc\/mcp-run\/passphrase$/m);
+  assert.match(
+    unit,
+    /^ExecStartPre=\/bin\/ln -sfn \$\{CREDENTIALS_DIRECTORY\}\/passphrase \/var\/lib\/mcp-run-time\/passphrase$/m,
+  );
+  assert.match(unit, /^StateDirectory=mcp-run-time$/m);
+  assert.doesNotMatch(unit, /token/);
+  assert.throws(
+    () => systemdUnit(serverFixture(), { ...options, passphraseFile: undefined }),
+    /--set-passphrase/,
+  );
+  assert.throws(
+    () => systemdUnit(serverFixture(), { ...options, publicUrl: undefined }),
+    /--public-url/,
+  );
+  assert.throws(
+    () => systemdUnit(serverFixture(), { ...options, publicUrl: "ftp://x/mcp" }),
+    /OAuth needs https/,
+  );
+  assert.throws(
+    () => systemdUnit(serverFixture(), { ...options, publicUrl: "https://mcp.example.com" }),
+    /must end with the MCP path \/mcp/,
+  );
+  assert.throws(
+    () => systemdUnit(serverFixture(), { ...options, tokenFile: "/etc/t" }),
+    /the token file is for --auth token/,
+  );
+});
+
+Deno.test("systemdUnit() serves --public without a token, and refuses it with one", () => {
+  const options = { host: "0.0.0.0", clientAddresses: ["any"], public: true, tools: ["search"] };
+  const unit = systemdUnit(serverFixture({ name: "docs" }), options);
+  assert.match(unit, /^ExecStart=.* --tools search --offline --public$/m);
+  assert.throws(
+    () => systemdUnit(serverFixture(), { ...options, tokenFile: "/etc/t" }),
+    /--public serves without authentication/,
+  );
+});
+
+Deno.test("systemdPullUnit() caches the server as the service's user before it starts", async () => {
+  const server = serverFixture({ name: "memory", params: { dir: ["/srv/notes"] } });
+  const pull = systemdPullUnit(server, {});
+  assert.match(pull, /^ExecStart=\/usr\/local\/bin\/mcp-run pull memory -p dir=\/srv\/notes$/m);
+  assert.match(pull, /^Type=oneshot$/m);
+  const service = systemdUnit(server, {});
+  for (const key of ["User", "StateDirectory", "CacheDirectory", "Environment"]) {
+    const line = (text: string) => text.split("\n").find((l) => l.startsWith(`${key}=`));
+    assert.equal(line(pull), line(service), key);
+  }
+  assert.match(service, /^Requires=mcp-run-memory-pull\.service$/m);
+  assert.match(service, /^After=.*mcp-run-memory-pull\.service$/m);
+  // The pull reaches registries; no server code runs in it, and it keeps the rest of the sandbox.
+  assert.doesNotMatch(pull, /IPAddressDeny/);
+  const { score, output } = await securityScore("mcp-run-memory-pull", pull);
+  assert.ok(score <= 1.5, `pull unit exposure ${score}:\n${output}`);
 });
 
 Deno.test("systemdUnit() refuses values that would break out of a line or an argument", () => {

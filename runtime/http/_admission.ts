@@ -1,7 +1,8 @@
 /**
  * Admission: what the bridge decides about a request before any session or server process sees
- * it. Path, `Host` and `Origin`, CORS preflight, bearer token, per-client rate and concurrency,
- * then body size and time. Each step answers with a refusal or lets the request through; nothing
+ * it. `Host` and `Origin`, the authorizer's own routes (OAuth discovery, sign-in, tokens), the
+ * path, CORS preflight, the authorizer's credential check, per-client rate and concurrency, then
+ * body size and time. Each step answers with a refusal or lets the request through; nothing
  * here starts a process or touches a session.
  *
  * @module
@@ -12,7 +13,7 @@ import {
   corsHeaders,
   type HeaderCheck,
 } from "./_host_origin.ts";
-import { TokenVerifier } from "./bearer_token.ts";
+import type { RequestAuthorizer } from "./_authorizer.ts";
 import { ClientLimits } from "./_client_limits.ts";
 import {
   clientAddress,
@@ -30,8 +31,8 @@ export interface AdmissionOptions {
   allowedHosts: readonly string[];
   /** Accepted `Origin` values beside the bridge's own. */
   allowedOrigins: readonly string[];
-  /** Bearer tokens; none means no authentication. */
-  tokens: readonly string[];
+  /** Who may use the MCP endpoint, and its own routes; none means no authentication. */
+  authorizer?: RequestAuthorizer;
   /** Peers whose forwarding headers are believed. */
   trustProxy: readonly string[];
   /** Requests per second per client. */
@@ -54,12 +55,18 @@ export interface Peer {
   close?: () => void;
 }
 
-/** A request let through: who sent it, with which token, and the CORS headers to add. */
+/** The principal of requests admitted without authentication. */
+export const ANONYMOUS = "";
+
+/** A request let through: who sent it, as whom, and the CORS headers to add. */
 export interface Admitted {
   /** The per-client key (IP address, IPv6 per /64). */
   client: string;
-  /** Index of the token presented, or -1 without authentication. */
-  tokenIndex: number;
+  /**
+   * The authorizer's principal key (sessions are bound to it), or {@linkcode ANONYMOUS}
+   * without authentication.
+   */
+  principal: string;
   /** CORS headers for a browser request, else undefined. */
   cors: Record<string, string> | undefined;
 }
@@ -92,13 +99,13 @@ export class Admission {
   #hosts: readonly string[];
   readonly #originAllowed: HeaderCheck;
   readonly #trustedProxy: ProxyCheck;
-  readonly #verifier: TokenVerifier | undefined;
+  readonly #authorizer: RequestAuthorizer | undefined;
   readonly #limits: ClientLimits;
 
   /**
-   * @param options Allow lists, tokens and limits.
+   * @param options Allow lists, the authorizer and limits.
    * @throws {TypeError} If an allow-list or proxy entry is malformed.
-   * @throws {RangeError} If a limit is not positive or a token is weak.
+   * @throws {RangeError} If a limit is not positive.
    */
   constructor(options: AdmissionOptions) {
     this.#options = options;
@@ -106,7 +113,7 @@ export class Admission {
     this.#hostAllowed = compileHostCheck(options.allowedHosts);
     this.#originAllowed = compileOriginCheck(options.allowedOrigins);
     this.#trustedProxy = compileTrustedProxies(options.trustProxy);
-    this.#verifier = options.tokens.length > 0 ? new TokenVerifier(options.tokens) : undefined;
+    this.#authorizer = options.authorizer;
     this.#limits = new ClientLimits({
       ratePerSecond: options.ratePerSecond,
       burst: options.rateBurst,
@@ -137,19 +144,19 @@ export class Admission {
   }
 
   /**
-   * Decides on a request from its line and headers (the body is not read).
+   * Decides on a request from its line and headers (the body is not read): `/healthz`, then
+   * `Host` and `Origin`, then the authorizer's own routes (any path but the MCP path; each costs
+   * the client one unit of its rate), then the path, CORS preflight, the authorizer's check, and
+   * the client's rate and concurrency.
    *
    * @param request The request.
    * @param peer The connection it came on.
    * @param now The current time in milliseconds (rate limits).
    * @returns A response to send at once, or the admitted request.
    */
-  admit(request: Request, peer: Peer | undefined, now: number): Verdict {
+  async admit(request: Request, peer: Peer | undefined, now: number): Promise<Verdict> {
     const pathname = pathOf(request.url);
     if (pathname === "/healthz") return { response: healthz(request) };
-    if (pathname !== this.#options.path) {
-      return { response: jsonError(404, -32000, "Not found") };
-    }
     const host = request.headers.get("host");
     if (!this.#hostAllowed(host)) {
       return { response: jsonError(403, -32000, "Forbidden: Host not allowed") };
@@ -157,6 +164,17 @@ export class Admission {
     const origin = request.headers.get("origin");
     if (!this.#originAllowed(origin) && !isSameOrigin(origin, host!)) {
       return { response: jsonError(403, -32000, "Forbidden: Origin not allowed") };
+    }
+    const cors = origin === null ? undefined : corsHeaders(origin, false);
+    const authorizer = this.#authorizer;
+    if (pathname !== this.#options.path) {
+      if (authorizer === undefined) return { response: jsonError(404, -32000, "Not found") };
+      const address = this.#address(request, peer);
+      if (!this.#limits.take(clientKey(address), now)) {
+        return { response: tooMany("Too many requests", cors) };
+      }
+      const answer = await authorizer.route(request, { address });
+      return { response: withHeaders(answer ?? jsonError(404, -32000, "Not found"), cors) };
     }
     if (request.method === "OPTIONS") {
       const headers = origin === null ? {} : corsHeaders(origin, true);
@@ -167,24 +185,22 @@ export class Admission {
         }),
       };
     }
-    const cors = origin === null ? undefined : corsHeaders(origin, false);
-    let tokenIndex = -1;
-    if (this.#verifier !== undefined) {
-      tokenIndex = this.#verifier.verify(request.headers.get("authorization"));
-      if (tokenIndex < 0) {
-        return {
-          response: jsonError(401, -32000, "Unauthorized: a valid bearer token is required", {
-            ...cors,
-            "WWW-Authenticate": 'Bearer realm="mcp-run"',
-          }),
-        };
-      }
+    let principal = ANONYMOUS;
+    if (authorizer !== undefined) {
+      const checked = await authorizer.check(request);
+      if (typeof checked !== "string") return { response: withHeaders(checked, cors) };
+      principal = checked;
     }
-    const peerAddress = peer?.remoteAddr?.hostname ?? "unknown";
-    const client = clientKey(clientAddress(peerAddress, request.headers, this.#trustedProxy));
+    const client = clientKey(this.#address(request, peer));
     const refusal = this.#throttle(client, now, cors);
     if (refusal !== undefined) return { response: refusal };
-    return { admitted: { client, tokenIndex, cors } };
+    return { admitted: { client, principal, cors } };
+  }
+
+  /** The client's address: the peer's, or the forwarded one from a trusted proxy. */
+  #address(request: Request, peer: Peer | undefined): string {
+    const peerAddress = peer?.remoteAddr?.hostname ?? "unknown";
+    return clientAddress(peerAddress, request.headers, this.#trustedProxy);
   }
 
   #throttle(
@@ -192,15 +208,8 @@ export class Admission {
     now: number,
     cors: Record<string, string> | undefined,
   ): Response | undefined {
-    if (!this.#limits.take(client, now)) {
-      return jsonError(429, -32000, "Too many requests", { ...cors, "Retry-After": "1" });
-    }
-    if (!this.#limits.acquire(client, now)) {
-      return jsonError(429, -32000, "Too many concurrent requests", {
-        ...cors,
-        "Retry-After": "1",
-      });
-    }
+    if (!this.#limits.take(client, now)) return tooMany("Too many requests", cors);
+    if (!this.#limits.acquire(client, now)) return tooMany("Too many concurrent requests", cors);
     return undefined;
   }
 
@@ -250,6 +259,18 @@ export class Admission {
       return { response: jsonError(400, -32700, "Parse error: invalid JSON") };
     }
   }
+}
+
+function tooMany(message: string, cors: Record<string, string> | undefined): Response {
+  return jsonError(429, -32000, message, { ...cors, "Retry-After": "1" });
+}
+
+/** The response with headers added (copied first when its headers are immutable). */
+function withHeaders(response: Response, headers: Record<string, string> | undefined): Response {
+  if (headers === undefined) return response;
+  const copy = new Response(response.body, response);
+  for (const [name, value] of Object.entries(headers)) copy.headers.set(name, value);
+  return copy;
 }
 
 function healthz(request: Request): Response {

@@ -7,12 +7,17 @@
 import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js";
 import type { JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
 import type { ClientInfo, HttpBridgeOptions, HttpBridgeStats } from "./bridge.ts";
-import { Admission, type Admitted } from "./_admission.ts";
+import { Admission, type Admitted, ANONYMOUS } from "./_admission.ts";
+import type { RequestAuthorizer } from "./_authorizer.ts";
+import { BearerTokenAuthorizer } from "./bearer_token.ts";
 import type { ProxyCheck } from "./_client_address.ts";
 import { SessionTable } from "./_session_table.ts";
 import type { Link, Upstream } from "./_upstream.ts";
 import { Multiplexer } from "./_multiplexer.ts";
 import { PassThrough } from "./_pass_through.ts";
+import { SessionEventStore, watchDelivery } from "./_event_store.ts";
+import { eraOf } from "./_protocol_era.ts";
+import { StatelessServers } from "./_stateless.ts";
 import {
   forwardable,
   isInitializeRequest,
@@ -24,22 +29,41 @@ import {
 interface Session {
   id: string | undefined;
   readonly client: string;
-  readonly tokenIndex: number;
+  readonly principal: string;
   readonly transport: WebStandardStreamableHTTPServerTransport;
+  /** What its streams sent, for clients resuming with Last-Event-ID. */
+  readonly events: SessionEventStore;
   readonly upstream: Upstream;
   link: Link;
   lastActivity: number;
   ended: boolean;
   /** Open GET event streams (0 or 1). */
   getStreams: number;
+  /** Settles when every message handed to the transport so far is written (or failed). */
+  delivered: Promise<unknown>;
   readonly inflight: number;
 }
 
-/** Options with their defaults applied, checked. */
-type Settings = Required<Omit<HttpBridgeOptions, "startTimeoutMs" | "onError">> & {
-  startTimeoutMs?: number;
-  onError?: (error: Error) => void;
-};
+/** Options with their defaults applied, checked; bearer tokens become an authorizer. */
+type Settings =
+  & Required<Omit<HttpBridgeOptions, "startTimeoutMs" | "onError" | "authorizer" | "tokens">>
+  & {
+    startTimeoutMs?: number;
+    onError?: (error: Error) => void;
+    authorizer?: RequestAuthorizer;
+  };
+
+/** The authorizer the options ask for: the one given, bearer tokens, or none. */
+function authorizerOf(options: HttpBridgeOptions): RequestAuthorizer | undefined {
+  const tokens = options.tokens ?? [];
+  if (options.authorizer !== undefined && tokens.length > 0) {
+    throw new TypeError(
+      'Cannot create the bridge with both "authorizer" and "tokens": pass the tokens as a ' +
+        "BearerTokenAuthorizer, or only one of them",
+    );
+  }
+  return options.authorizer ?? (tokens.length > 0 ? new BearerTokenAuthorizer(tokens) : undefined);
+}
 
 function settingsOf(options: HttpBridgeOptions): Settings {
   if (options.sessionMode !== undefined && !["isolated", "shared"].includes(options.sessionMode)) {
@@ -47,10 +71,10 @@ function settingsOf(options: HttpBridgeOptions): Settings {
       `Cannot use session mode "${options.sessionMode}": expected "isolated" or "shared"`,
     );
   }
+  const { tokens: _tokens, authorizer: _authorizer, ...rest } = options;
   const settings: Settings = {
     path: "/mcp",
     allowedOrigins: [],
-    tokens: [],
     sessionMode: "isolated",
     maxBodyBytes: 4 * 1024 * 1024,
     maxSessions: 64,
@@ -63,9 +87,10 @@ function settingsOf(options: HttpBridgeOptions): Settings {
     idleTimeoutMs: 10 * 60_000,
     jsonResponse: false,
     requestTimeoutMs: 60_000,
-    ...withoutUndefined(options),
+    ...withoutUndefined(rest),
     connect: options.connect,
     allowedHosts: options.allowedHosts,
+    authorizer: authorizerOf(options),
   };
   const { bodyTimeoutMs, maxBodyBytes, maxSessions, maxSessionsPerClient } = settings;
   const { idleTimeoutMs, requestTimeoutMs } = settings;
@@ -112,10 +137,15 @@ class UpstreamPool {
     return this.#shared;
   }
 
-  #start(): Upstream {
+  /** A server several links share (stateless clients of one principal). */
+  startShared(): Upstream {
+    return this.#start(true);
+  }
+
+  #start(multiplex = false): Upstream {
     const { connect, sessionMode, requestTimeoutMs, startTimeoutMs, onError } = this.#settings;
     const options = { requestTimeoutMs, startTimeoutMs, onError };
-    const upstream = sessionMode === "shared"
+    const upstream = multiplex || sessionMode === "shared"
       ? new Multiplexer(connect, options)
       : new PassThrough(connect, options);
     this.#upstreams.add(upstream);
@@ -158,12 +188,14 @@ export class BridgeCore {
   readonly #admission: Admission;
   readonly #sessions: SessionTable<Session>;
   readonly #pool: UpstreamPool;
+  readonly #stateless: StatelessServers;
   readonly #sweeper: ReturnType<typeof setInterval>;
   #closed = false;
 
   /**
    * @param options The bridge options.
-   * @throws {TypeError} If an allow-list entry or the session mode is malformed.
+   * @throws {TypeError} If an allow-list entry or the session mode is malformed, or both an
+   *   authorizer and tokens are given.
    * @throws {RangeError} If a limit is not positive or a token is weak.
    */
   constructor(options: HttpBridgeOptions) {
@@ -173,12 +205,22 @@ export class BridgeCore {
     this.#sessions = new SessionTable<Session>({
       ...settings,
       end: (session) => this.#endSession(session),
+      // Stateless requests' processes share the budget.
+      others: () => this.#stateless.size,
     });
     this.#pool = new UpstreamPool(settings);
+    this.#stateless = new StatelessServers({
+      start: () => this.#pool.startShared(),
+      end: (upstream) => this.#pool.end(upstream),
+      shared: settings.sessionMode === "shared" ? () => this.#pool.take() : undefined,
+      canStart: () => this.#sessions.size + this.#stateless.size < settings.maxSessions,
+      idleTimeoutMs: settings.idleTimeoutMs,
+    });
     const idle = settings.idleTimeoutMs;
     this.#sweeper = setInterval(() => {
       const now = Date.now();
       this.#sessions.sweep(now);
+      this.#stateless.sweep(now);
       this.#admission.limits.sweep(now);
     }, Math.max(10, Math.min(idle / 2, 30_000)));
     Deno.unrefTimer(this.#sweeper);
@@ -207,7 +249,7 @@ export class BridgeCore {
    */
   async handler(request: Request, info?: ClientInfo): Promise<Response> {
     if (this.#closed) return jsonError(503, -32000, "The server is shutting down");
-    const verdict = this.#admission.admit(request, info, Date.now());
+    const verdict = await this.#admission.admit(request, info, Date.now());
     if ("response" in verdict) return verdict.response;
     const { client, cors } = verdict.admitted;
     let response: Response;
@@ -236,11 +278,40 @@ export class BridgeCore {
     const read = await this.#admission.readBody(request, info);
     if ("response" in read) return read.response;
     const parsedBody = read.body;
+    const era = eraOf(request.method, request.headers, parsedBody);
+    if (era.era === "refused") return era.response;
+    if (era.era === "modern") {
+      const { client } = admitted;
+      // The principal: undefined for a request without credentials (served on its own).
+      const principal = admitted.principal === ANONYMOUS ? undefined : admitted.principal;
+      return await this.#stateless.serve(
+        principal,
+        request.headers,
+        era.version,
+        parsedBody,
+        {
+          client,
+          signal: request.signal,
+          inflight: (delta) =>
+            delta > 0
+              ? this.#admission.limits.hold(client, Date.now())
+              : this.#admission.limits.release(client),
+        },
+      );
+    }
     const sessionId = request.headers.get("mcp-session-id");
     if (sessionId !== null) {
-      const session = this.#sessions.find(sessionId, admitted.tokenIndex);
+      const session = this.#sessions.find(sessionId, admitted.principal);
       if (session === undefined) return jsonError(404, -32001, "Session not found");
       session.lastActivity = Date.now();
+      const resumeFrom = request.method === "GET" ? request.headers.get("last-event-id") : null;
+      if (resumeFrom !== null && session.events.lostAfter(resumeFrom)) {
+        return jsonError(
+          400,
+          -32000,
+          "Cannot resume the stream: events after Last-Event-ID were dropped (the backlog exceeded its bound); open a new stream without Last-Event-ID and list again what you track",
+        );
+      }
       const response = await session.transport.handleRequest(forwardable(request), {
         parsedBody,
       });
@@ -248,19 +319,20 @@ export class BridgeCore {
         session.getStreams++;
         onBodyEnd.push(() => session.getStreams--);
       }
-      return response;
+      if (request.method !== "POST") return response;
+      return watchDelivery(response, (id) => session.events.forgetDelivered(id));
     }
     if (request.method !== "POST" || !isInitializeRequest(parsedBody)) {
       return jsonError(400, -32000, "Bad Request: Mcp-Session-Id header is required");
     }
-    const refusal = this.#sessions.admit(admitted.client, admitted.tokenIndex);
+    const refusal = this.#sessions.admit(admitted.client, admitted.principal);
     if (refusal === "client-full") {
       return jsonError(429, -32000, "Too many sessions for this client", { "Retry-After": "5" });
     }
     if (refusal === "full") {
       return jsonError(503, -32000, "Too many sessions: try again later", { "Retry-After": "5" });
     }
-    const session = this.#createSession(admitted.client, admitted.tokenIndex);
+    const session = this.#createSession(admitted.client, admitted.principal);
     let response: Response;
     try {
       response = await session.transport.handleRequest(forwardable(request), { parsedBody });
@@ -269,13 +341,15 @@ export class BridgeCore {
       throw error;
     }
     if (session.id === undefined) this.#endSession(session); // the SDK refused it (406, 415, 400)
-    return response;
+    return watchDelivery(response, (id) => session.events.forgetDelivered(id));
   }
 
-  #createSession(client: string, tokenIndex: number): Session {
+  #createSession(client: string, principal: string): Session {
     const upstream = this.#pool.take();
+    const events = new SessionEventStore();
     const transport = new WebStandardStreamableHTTPServerTransport({
       sessionIdGenerator: randomSessionId,
+      eventStore: events,
       enableJsonResponse: this.#settings.jsonResponse,
       maxRequestBodySize: this.#settings.maxBodyBytes,
       onsessioninitialized: (id: string) => this.#sessions.bind(session, id),
@@ -283,13 +357,15 @@ export class BridgeCore {
     const session: Session = {
       id: undefined,
       client,
-      tokenIndex,
+      principal,
       transport,
+      events,
       upstream,
       link: undefined as unknown as Link,
       lastActivity: Date.now(),
       ended: false,
       getStreams: 0,
+      delivered: Promise.resolve(),
       get inflight() {
         return session.link.inflight;
       },
@@ -322,7 +398,10 @@ export class BridgeCore {
       relatedRequestId = undefined;
     }
     try {
-      await session.transport.send(message, { relatedRequestId });
+      // Sending stores the event first (resumability): closing waits for the write.
+      const sent = session.transport.send(message, { relatedRequestId });
+      session.delivered = sent.catch(() => {});
+      await sent;
       return true;
     } catch {
       return false;
@@ -335,8 +414,11 @@ export class BridgeCore {
     this.#sessions.remove(session);
     session.link.detach();
     session.transport.onclose = undefined;
-    session.transport.close().catch((error: Error) => this.#settings.onError?.(error));
+    session.delivered
+      .then(() => session.transport.close())
+      .catch((error: Error) => this.#settings.onError?.(error));
     this.#pool.release(session.upstream);
+    session.events.clear();
   }
 
   /**
@@ -351,6 +433,7 @@ export class BridgeCore {
       session.link.failPending("The server is shutting down");
       this.#endSession(session);
     }
+    this.#stateless.clear();
     await this.#pool.closeAll();
   }
 

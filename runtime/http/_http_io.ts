@@ -178,3 +178,61 @@ export function whenBodyEnds(request: Request, response: Response, done: () => v
   }, { highWaterMark: 0 });
   return new Response(stream, { status: response.status, headers: response.headers });
 }
+
+/** An event-stream response the bridge writes messages to. */
+export interface EventStream {
+  /** The response carrying the stream. */
+  readonly response: Response;
+  /** Sends one JSON-RPC message as an event (dropped once the client went away). */
+  send(message: unknown): void;
+  /** Sends a keep-alive comment. */
+  comment(): void;
+  /** Ends the stream. */
+  close(): void;
+}
+
+/**
+ * An event-stream response written by the bridge (stateless requests and subscriptions).
+ *
+ * @param cancelled Called when the client closes the stream.
+ * @returns The response and its writer.
+ * @example
+ * ```ts
+ * import { eventStream } from "./_http_io.ts";
+ * const stream = eventStream(() => {});
+ * stream.send({ jsonrpc: "2.0", method: "notifications/progress", params: {} });
+ * stream.close();
+ * console.assert((await stream.response.text()).startsWith("event: message\ndata: "));
+ * ```
+ */
+export function eventStream(cancelled: () => void): EventStream {
+  const encoder = new TextEncoder();
+  let out!: ReadableStreamDefaultController<Uint8Array>;
+  const write = (text: string) => {
+    try {
+      out.enqueue(encoder.encode(text));
+    } catch { /* the client went away */ }
+  };
+  const body = new ReadableStream<Uint8Array>({
+    start: (controller) => {
+      out = controller;
+    },
+    cancel: cancelled,
+  });
+  return {
+    response: new Response(body, {
+      headers: {
+        "content-type": "text/event-stream",
+        "cache-control": "no-cache, no-transform",
+        "x-accel-buffering": "no",
+      },
+    }),
+    send: (message) => write(`event: message\ndata: ${JSON.stringify(message)}\n\n`),
+    comment: () => write(":\n\n"),
+    close: () => {
+      try {
+        out.close();
+      } catch { /* cancelled by the client */ }
+    },
+  };
+}

@@ -53,3 +53,18 @@ export function errorResponse(id: RequestId, code: number, message: string): JSO
 export function isToken(value: unknown): value is string | number {
   return typeof value === "string" || typeof value === "number";
 }
+
+/**
+ * Whether a value is a JSON object (not null, not an array).
+ *
+ * @param value Any parsed JSON value.
+ * @returns True for an object.
+ * @example
+ * ```ts
+ * import { isObject } from "./_messages.ts";
+ * console.assert(isObject({ a: 1 }) && !isObject([1]) && !isObject(null));
+ * ```
+ */
+export function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}

@@ -25,6 +25,11 @@ export class Multiplexer extends Upstream {
     super(connect, options, true);
   }
 
+  /** The server's `initialize` result, once it answered the first one. */
+  override get initializeResult(): Record<string, unknown> | undefined {
+    return this.#init.result as Record<string, unknown> | undefined;
+  }
+
   protected override checkAttach(): void {}
 
   protected override intercept(link: LinkState, message: Message): boolean {

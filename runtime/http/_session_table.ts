@@ -1,5 +1,5 @@
 /**
- * The bridge's sessions: found by id only with the token that created them, counted per client
+ * The bridge's sessions: found by id only with the principal that created them, counted per client
  * and in total, and ended when idle. The table decides which session ends; what ending means
  * (closing its stream, leaving its server) is the caller's.
  *
@@ -12,8 +12,11 @@ export interface SessionEntry {
   id: string | undefined;
   /** The per-client key of the client that created it. */
   readonly client: string;
-  /** The token that created it (-1 without authentication). */
-  readonly tokenIndex: number;
+  /**
+   * The principal that created it: the authorizer's key (a bearer token, an OAuth sign-in), or
+   * the empty string without authentication.
+   */
+  readonly principal: string;
   /** When it last received a request (ms since the epoch). */
   lastActivity: number;
   /** Client requests waiting for the server: a busy session is never ended for idleness. */
@@ -30,6 +33,8 @@ export interface SessionTableOptions<S extends SessionEntry> {
   idleTimeoutMs: number;
   /** Ends a session the table chose to end (idle, or making room). Must call `remove`. */
   end: (session: S) => void;
+  /** Other server processes counted against `maxSessions` (none by default). */
+  others?: () => number;
 }
 
 /** Why a new session cannot be admitted. */
@@ -57,28 +62,30 @@ export class SessionTable<S extends SessionEntry> {
   }
 
   /**
-   * Makes room for a new session of `client`, then checks the total. At the per-client limit,
+   * Makes room for a new session of `client`, then checks the total (sessions and the other
+   * processes sharing the budget). At the per-client limit,
    * that client's least recently used session with no request in flight (and created with the
-   * same token) is ended.
+   * same principal) is ended.
    *
    * @param client The client key.
-   * @param tokenIndex The token it presented.
+   * @param principal The principal it authenticated as.
    * @returns Undefined when a session may be added, else why not.
    */
-  admit(client: string, tokenIndex: number): SessionRefusal | undefined {
+  admit(client: string, principal: string): SessionRefusal | undefined {
     let count = 0;
     let oldest: S | undefined;
     for (const session of this.#live) {
       if (session.client !== client) continue;
       count++;
-      if (session.tokenIndex !== tokenIndex || session.inflight > 0) continue;
+      if (session.principal !== principal || session.inflight > 0) continue;
       if (oldest === undefined || session.lastActivity < oldest.lastActivity) oldest = session;
     }
     if (count >= this.#options.maxSessionsPerClient) {
       if (oldest === undefined) return "client-full";
       this.#options.end(oldest);
     }
-    if (this.#live.size >= this.#options.maxSessions) return "full";
+    const others = this.#options.others?.() ?? 0;
+    if (this.#live.size + others >= this.#options.maxSessions) return "full";
     return undefined;
   }
 
@@ -104,16 +111,16 @@ export class SessionTable<S extends SessionEntry> {
   }
 
   /**
-   * Finds a session by id: only with the token that created it.
+   * Finds a session by id: only with the principal that created it.
    *
    * @param id The `Mcp-Session-Id` header.
-   * @param tokenIndex The token presented.
+   * @param principal The principal of the request.
    * @returns The session, or undefined.
    */
-  find(id: string, tokenIndex: number): S | undefined {
+  find(id: string, principal: string): S | undefined {
     const session = this.#byId.get(id);
     if (session === undefined || !this.#live.has(session)) return undefined;
-    return session.tokenIndex === tokenIndex ? session : undefined;
+    return session.principal === principal ? session : undefined;
   }
 
   /**

@@ -18,6 +18,11 @@ export class SharedInit {
   #waiting: { link: LinkState; clientId: RequestId }[] | undefined;
   #initializedForwarded = false;
 
+  /** The server's `initialize` result, once it answered. */
+  get result(): unknown {
+    return this.#result;
+  }
+
   /**
    * Takes a session's `initialize`.
    *

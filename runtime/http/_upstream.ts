@@ -105,6 +105,11 @@ export abstract class Upstream {
     return this.#dropped;
   }
 
+  /** The server's `initialize` result, when this upstream keeps it (a shared server does). */
+  get initializeResult(): Record<string, unknown> | undefined {
+    return undefined;
+  }
+
   /**
    * Attaches a session.
    *

@@ -5,6 +5,8 @@
  * @module
  */
 import { timingSafeEqual } from "node:crypto";
+import type { AuthorizerClient, RequestAuthorizer } from "./_authorizer.ts";
+import { jsonError } from "./_http_io.ts";
 
 /** Fewest characters a token may have. */
 export const MIN_TOKEN_LENGTH = 16;
@@ -53,6 +55,61 @@ export class TokenVerifier {
       if (constantTimeEqual(presented, this.#tokens[index]) && found === -1) found = index;
     }
     return found;
+  }
+}
+
+/**
+ * Bearer-token authentication as a {@linkcode RequestAuthorizer}: every MCP request must carry
+ * one of the configured tokens (`Authorization: Bearer …`), compared in constant time. It owns
+ * no routes. Sessions are bound to the token that created them: the principal key is
+ * `token:<index>`.
+ */
+export class BearerTokenAuthorizer implements RequestAuthorizer {
+  readonly #verifier: TokenVerifier;
+
+  /**
+   * Checks each token's strength once.
+   *
+   * @param tokens The accepted tokens.
+   * @throws {RangeError} If there is no token or one is weak (see {@linkcode TokenVerifier}).
+   * @example
+   * ```ts
+   * const auth = new BearerTokenAuthorizer(["0123456789abcdef0123"]);
+   * const request = new Request("http://127.0.0.1/mcp", {
+   *   headers: { authorization: "Bearer 0123456789abcdef0123" },
+   * });
+   * console.log(await auth.check(request)); // token:0
+   * ```
+   */
+  constructor(tokens: readonly string[]) {
+    this.#verifier = new TokenVerifier(tokens);
+  }
+
+  /**
+   * Owns no route.
+   *
+   * @param _request The HTTP request.
+   * @param _client Who sent it.
+   * @returns Always null.
+   */
+  route(_request: Request, _client: AuthorizerClient): Promise<Response | null> {
+    return Promise.resolve(null);
+  }
+
+  /**
+   * Finds which token the request carries.
+   *
+   * @param request The HTTP request.
+   * @returns `token:<index>` of the matching token, or a 401 response with a Bearer challenge.
+   */
+  check(request: Request): Promise<string | Response> {
+    const index = this.#verifier.verify(request.headers.get("authorization"));
+    if (index >= 0) return Promise.resolve(`token:${index}`);
+    return Promise.resolve(
+      jsonError(401, -32000, "Unauthorized: a valid bearer token is required", {
+        "WWW-Authenticate": 'Bearer realm="mcp-run"',
+      }),
+    );
   }
 }
 

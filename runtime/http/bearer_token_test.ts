@@ -1,5 +1,10 @@
 import assert from "node:assert/strict";
-import { constantTimeEqual, readTokenFile, TokenVerifier } from "./bearer_token.ts";
+import {
+  BearerTokenAuthorizer,
+  constantTimeEqual,
+  readTokenFile,
+  TokenVerifier,
+} from "./bearer_token.ts";
 
 const A = "a".repeat(32);
 const B = "b0123456789abcdef";
@@ -82,4 +87,22 @@ Deno.test("readTokenFile() names a missing file and says how to create one", asy
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("BearerTokenAuthorizer.check() answers the token's principal or a 401 challenge", async () => {
+  const auth = new BearerTokenAuthorizer([A, B]);
+  const req = (authorization?: string) =>
+    new Request("http://127.0.0.1/mcp", {
+      headers: authorization === undefined ? {} : { authorization },
+    });
+  assert.equal(await auth.check(req(`Bearer ${B}`)), "token:1");
+  assert.equal(await auth.check(req(`Bearer ${A}`)), "token:0");
+  for (const header of [undefined, "", `Basic ${A}`, `Bearer ${A}x`]) {
+    const refused = await auth.check(req(header));
+    assert.ok(refused instanceof Response, String(header));
+    assert.equal(refused.status, 401);
+    assert.equal(refused.headers.get("www-authenticate"), 'Bearer realm="mcp-run"');
+  }
+  assert.equal(await auth.route(req(`Bearer ${A}`), { address: "127.0.0.1" }), null);
+  assert.throws(() => new BearerTokenAuthorizer([]), RangeError);
 });

@@ -1,23 +1,38 @@
 /**
  * The HTTP bridge: a web-standard `(Request) => Promise<Response>` handler that serves stdio MCP
- * servers over MCP Streamable HTTP (spec 2025-11-25: POST, GET SSE stream, DELETE, session ids),
- * using the MCP SDK's server transport for the HTTP framing.
+ * servers over MCP Streamable HTTP (spec 2025-11-25: POST, GET SSE stream, DELETE, session ids,
+ * streams resumed with `Last-Event-ID`), using the MCP SDK's server transport for the HTTP framing.
+ * What a session's streams sent is kept for a reconnecting client, bounded per stream and per
+ * session and dropped with the session; event ids are random per stream, so an id from another
+ * session, or a forged one, resumes nothing.
+ *
+ * Clients of protocol 2026-07-28 (stateless: no session, no GET stream, the version in an
+ * `MCP-Protocol-Version` header matching each request's `_meta`) use the same endpoint: each
+ * POST is served by a process kept per principal (the credential the request was admitted with),
+ * never shared between principals, initialized by the bridge and ended when idle; in `shared`
+ * mode by the one shared process. `server/discover` is answered from that process's
+ * `initialize`, `subscriptions/listen` streams list changes and resource updates; a version served
+ * by neither generation gets `UnsupportedProtocolVersionError`.
  *
  * Each HTTP session gets its own server process by default (`isolated`), started through the
  * `connect` factory; `shared` mode multiplexes one process with request-id remapping. The handler
- * enforces the rules of SECURITY.md §9: Host and Origin allow lists (403), bearer tokens compared
- * in constant time (401), session ids that are random and bound to the token that created them,
+ * enforces the rules of SECURITY.md §9: Host and Origin allow lists (403), authentication through
+ * one {@linkcode RequestAuthorizer} (bearer tokens compared in constant time, or OAuth; 401),
+ * session ids that are random and bound to the principal that created them,
  * body size (413) and time (408), per-client rate and concurrency (429), session count (503) and
  * idle limits; per-client limits trust forwarding headers only from the proxies listed.
- * The client's headers never reach the server process: only JSON-RPC messages do.
+ * The client's headers (its Authorization header and cookies among them) never reach the server
+ * process: only JSON-RPC messages do.
  *
  * @module
  */
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
+import type { RequestAuthorizer } from "./_authorizer.ts";
 import { BridgeCore } from "./_bridge_core.ts";
 
 export { BridgeErrorCode } from "./_messages.ts";
 export { loopbackHosts } from "./_host_origin.ts";
+export type { AuthorizerClient, RequestAuthorizer } from "./_authorizer.ts";
 
 /** How HTTP sessions map to server processes. */
 export type SessionMode = "isolated" | "shared";
@@ -40,7 +55,17 @@ export interface HttpBridgeOptions {
    * requests without Origin (not from a browser) pass.
    */
   allowedOrigins?: readonly string[];
-  /** Bearer tokens; when given, every request must carry one. */
+  /**
+   * Who may use the MCP endpoint: asked for its own routes (any path but `path`, after the
+   * Host and Origin checks) and to check every MCP request; sessions are bound to the principal
+   * it answers. A {@linkcode BearerTokenAuthorizer}, the OAuth authorization server, or one of
+   * your own. The bridge does not close it. Default: no authentication (or `tokens`).
+   */
+  authorizer?: RequestAuthorizer;
+  /**
+   * Bearer tokens, a shorthand for `authorizer: new BearerTokenAuthorizer(tokens)`: every
+   * request must carry one. Not together with `authorizer`.
+   */
   tokens?: readonly string[];
   /** `isolated` (default): one process per session. `shared`: one process for all. */
   sessionMode?: SessionMode;
@@ -144,12 +169,13 @@ export interface HttpBridge {
  *
  * Serve it with `Deno.serve`, passing the connection info so that per-client limits apply:
  * `Deno.serve({ hostname: "127.0.0.1", port }, bridge.handler)`. `/healthz` answers
- * `{"status":"ok"}` without authentication. Binding to a non-loopback address without tokens
- * is refused by {@linkcode serveHttpBridge}, not by the handler.
+ * `{"status":"ok"}` without authentication. Binding to a non-loopback address without an
+ * authorizer is refused by {@linkcode serveHttpBridge}, not by the handler.
  *
- * @param options The server factory, allow lists, tokens and limits.
+ * @param options The server factory, allow lists, authorizer (or tokens) and limits.
  * @returns The handler, `close()` and `stats()`.
- * @throws {TypeError} If an allow-list entry is a wildcard or malformed.
+ * @throws {TypeError} If an allow-list entry is a wildcard or malformed, or both `authorizer`
+ *   and `tokens` are given.
  * @throws {RangeError} If a limit is not positive or a token is weak.
  * @example
  * ```ts ignore

@@ -87,7 +87,8 @@ async function sseMessages(response: Response): Promise<Json[]> {
     return Array.isArray(body) ? body : [body];
   }
   const text = await response.text();
-  return text.split("\n").filter((line) => line.startsWith("data: "))
+  // Priming events (an id and empty data, 2025-11-25) carry no message.
+  return text.split("\n").filter((line) => line.startsWith("data: ") && line.length > 6)
     .map((line) => JSON.parse(line.slice(6)));
 }
 
@@ -709,9 +710,66 @@ Deno.test("createHttpBridge() answers /healthz without credentials", async () =>
     const response = await bridge.handler(new Request("http://127.0.0.1:8808/healthz"), LOCAL);
     assert.equal(response.status, 200);
     assert.deepEqual(await response.json(), { status: "ok" });
-    const other = await bridge.handler(new Request("http://127.0.0.1:8808/other"), LOCAL);
+    const other = await bridge.handler(
+      new Request(`${LOCAL_URL.replace(/\/mcp$/, "")}/other`, { headers: { host: LOCAL_HOST } }),
+      LOCAL,
+    );
     assert.equal(other.status, 404);
     await other.body?.cancel();
     assert.equal(children.starts, 0);
   });
+});
+
+Deno.test("createHttpBridge() asks its authorizer and binds sessions to the principal", async () => {
+  const authorizer = {
+    route: (request: Request) =>
+      Promise.resolve(
+        new URL(request.url).pathname === "/.well-known/oauth-protected-resource/mcp"
+          ? Response.json({ resource: LOCAL_URL })
+          : null,
+      ),
+    check: (request: Request) => {
+      // Two tokens of one sign-in (a refresh) share a principal; another sign-in does not.
+      const token = request.headers.get("authorization") ?? "";
+      const principal =
+        { "Bearer alice-1": "alice", "Bearer alice-2": "alice", "Bearer bob": "bob" }[
+          token
+        ];
+      return Promise.resolve(principal ?? new Response(null, { status: 401 }));
+    },
+  };
+  await withBridge({ authorizer }, async (bridge, children) => {
+    const metadata = await bridge.handler(
+      new Request(LOCAL_URL.replace(/\/mcp$/, "/.well-known/oauth-protected-resource/mcp"), {
+        headers: { host: LOCAL_HOST },
+      }),
+      LOCAL,
+    );
+    assert.deepEqual(await metadata.json(), { resource: LOCAL_URL });
+    const refused = await post(bridge, INIT, { authorization: "Bearer mallory" });
+    assert.equal(refused.status, 401);
+    assert.equal(children.starts, 0, "neither a route nor a refusal starts a server");
+    const session = await rawSession(bridge, { authorization: "Bearer alice-1" });
+    const hijack = await post(bridge, toolCall(1, "echo", { text: "x" }), {
+      authorization: "Bearer bob",
+      "mcp-session-id": session,
+    });
+    assert.equal(hijack.status, 404, "another principal cannot use the session");
+    await hijack.body?.cancel();
+    const refreshed = await post(bridge, toolCall(2, "echo", { text: "still mine" }), {
+      authorization: "Bearer alice-2",
+      "mcp-session-id": session,
+    });
+    assert.equal(resultText((await sseMessages(refreshed)).at(-1)), "still mine");
+  });
+  assert.throws(
+    () =>
+      createHttpBridge({
+        connect: () => Promise.reject(new Error("unused")),
+        allowedHosts: [LOCAL_HOST],
+        authorizer,
+        tokens: [TOKEN_A],
+      }),
+    /both "authorizer" and "tokens"/,
+  );
 });

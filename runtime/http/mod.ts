@@ -3,8 +3,8 @@
  * resolved server, sandboxed exactly as `run` starts it; `serveHttpBridge` listens with any
  * `connect` factory; `createHttpBridge` is the web-standard `(Request) => Promise<Response>`
  * handler beneath both, for a server of your own. The bridge enforces Host and Origin allow
- * lists, bearer tokens, body, time, rate and session limits, and passes only JSON-RPC messages
- * to the server process.
+ * lists, authentication through one `RequestAuthorizer` (bearer tokens, OAuth, or your own),
+ * body, time, rate and session limits, and passes only JSON-RPC messages to the server process.
  *
  * @example A request for a host that is not allowed is refused before any server starts
  * ```ts
@@ -28,6 +28,7 @@ export { serveServer, type ServeServerOptions } from "./serve_server.ts";
 // Listen with any server factory.
 export {
   checkBindAddress,
+  type CheckBindAddressOptions,
   defaultAllowedHosts,
   type HttpBridgeServer,
   isLoopbackAddress,
@@ -37,6 +38,7 @@ export {
 
 // The handler itself.
 export {
+  type AuthorizerClient,
   BridgeErrorCode,
   type ClientInfo,
   createHttpBridge,
@@ -44,9 +46,15 @@ export {
   type HttpBridgeOptions,
   type HttpBridgeStats,
   loopbackHosts,
+  type RequestAuthorizer,
   type SessionMode,
 } from "./bridge.ts";
-export { MIN_TOKEN_LENGTH, readTokenFile, TokenVerifier } from "./bearer_token.ts";
+export {
+  BearerTokenAuthorizer,
+  MIN_TOKEN_LENGTH,
+  readTokenFile,
+  TokenVerifier,
+} from "./bearer_token.ts";
 
 // The policy and sandbox types `serveServer` takes (also exported by `./policy` and `./sandbox`).
 export type {

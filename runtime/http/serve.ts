@@ -1,6 +1,7 @@
 /**
  * Listens on a TCP address and serves an {@linkcode HttpBridge}: loopback by default, and a
- * non-loopback address only with bearer tokens. Connections are accepted by mcp-run itself:
+ * non-loopback address only with authentication (an authorizer or bearer tokens) or when
+ * explicitly public. Connections are accepted by mcp-run itself:
  * capped overall and per client address, and closed when the headers of a request do not
  * arrive in time (slow-header attacks); slow bodies are cut by the bridge. Shutdown ends every
  * session and server process before the listener closes.
@@ -14,8 +15,17 @@ import { type HttpListener, listenHttp } from "./_listener.ts";
 
 /** Options for {@linkcode serveHttpBridge}. */
 export interface ServeHttpBridgeOptions extends Omit<HttpBridgeOptions, "allowedHosts"> {
-  /** Address to bind. Default `127.0.0.1`. Anything but loopback requires `tokens`. */
+  /**
+   * Address to bind. Default `127.0.0.1`. Anything but loopback requires `authorizer`,
+   * `tokens` or `public`.
+   */
   hostname?: string;
+  /**
+   * Serve without authentication beyond loopback, on purpose: for a server safe to share, whose
+   * tools are limited by an allowlist (the caller's duty: `mcp-run serve --public` checks it).
+   * Default false.
+   */
+  public?: boolean;
   /** Port to bind; 0 picks a free one. Default 0. */
   port?: number;
   /**
@@ -74,22 +84,38 @@ export function isLoopbackAddress(hostname: string): boolean {
   return match !== null && match.slice(1).every((part) => Number(part) <= 255);
 }
 
+/** Options for {@linkcode checkBindAddress}. */
+export interface CheckBindAddressOptions {
+  /** The bridge is meant to be reachable by anyone (`--public`). Default false. */
+  public?: boolean;
+}
+
 /**
- * Refuses a bind that would expose the bridge without authentication.
+ * Refuses a bind that would expose the bridge without authentication, unless it is public on
+ * purpose.
  *
  * @param hostname The address to bind.
- * @param hasTokens Whether bearer tokens are configured.
- * @throws {RangeError} If the address is not loopback and there is no token.
+ * @param authenticated Whether requests are authenticated (an authorizer or bearer tokens).
+ * @param options Whether the bridge is public on purpose.
+ * @throws {RangeError} If the address is not loopback, there is no authentication and the
+ *   bridge is not public.
  * @example
  * ```ts
  * checkBindAddress("127.0.0.1", false); // fine
+ * checkBindAddress("0.0.0.0", false, { public: true }); // fine
  * // checkBindAddress("0.0.0.0", false) throws
  * ```
  */
-export function checkBindAddress(hostname: string, hasTokens: boolean): void {
-  if (isLoopbackAddress(hostname) || hasTokens) return;
+export function checkBindAddress(
+  hostname: string,
+  authenticated: boolean,
+  options: CheckBindAddressOptions = {},
+): void {
+  if (isLoopbackAddress(hostname) || authenticated || options.public) return;
   throw new RangeError(
-    `Cannot listen on "${hostname}" without a bearer token: pass --token-file, or listen on 127.0.0.1`,
+    `Cannot listen on "${hostname}" without authentication: pass --auth oauth with ` +
+      "--public-url, or a bearer token with --token-file (or --public for a server safe to " +
+      "share, with a tool allowlist), or listen on 127.0.0.1",
   );
 }
 
@@ -119,9 +145,10 @@ export function defaultAllowedHosts(hostname: string, port: number): string[] {
  *
  * Requires `--allow-net` for the address, plus what `connect` needs (usually `--allow-run`).
  *
- * @param options Address, allow lists, tokens, limits and the server factory.
+ * @param options Address, allow lists, authorizer (or tokens), limits and the server factory.
  * @returns The running server.
- * @throws {RangeError} If binding beyond loopback without tokens, or a limit is invalid.
+ * @throws {RangeError} If binding beyond loopback without authentication (and not `public`),
+ *   or a limit is invalid.
  * @throws {TypeError} If an allow-list or trusted-proxy entry is malformed.
  * @throws {Deno.errors.AddrInUse} If the port is already in use.
  * @example
@@ -134,7 +161,11 @@ export function defaultAllowedHosts(hostname: string, port: number): string[] {
 // Async so that every refusal, even before binding, is a rejected promise.
 export async function serveHttpBridge(options: ServeHttpBridgeOptions): Promise<HttpBridgeServer> {
   const hostname = options.hostname ?? "127.0.0.1";
-  checkBindAddress(hostname, (options.tokens?.length ?? 0) > 0);
+  checkBindAddress(
+    hostname,
+    options.authorizer !== undefined || (options.tokens?.length ?? 0) > 0,
+    { public: options.public },
+  );
   const allowedHosts: string[] = [...(options.allowedHosts ?? [])];
   const headersTimeoutMs = options.headersTimeoutMs ?? 10_000;
   const maxConnections = options.maxConnections ?? 512;
@@ -149,7 +180,8 @@ export async function serveHttpBridge(options: ServeHttpBridgeOptions): Promise<
     if (!(value > 0)) throw new RangeError(`Cannot serve the bridge: "${name}" must be positive`);
   }
   // Built (and so validated) before binding; the listener's own hosts are known once bound.
-  const core = new BridgeCore({ ...options, allowedHosts });
+  const { public: _public, ...bridgeOptions } = options;
+  const core = new BridgeCore({ ...bridgeOptions, allowedHosts });
   const port = options.port ?? 0;
   let server: HttpListener;
   try {

@@ -25,12 +25,17 @@ Deno.test("isLoopbackAddress() recognises loopback binds only", () => {
   for (const [host, expected] of cases) assert.equal(isLoopbackAddress(host), expected, host);
 });
 
-Deno.test("checkBindAddress() refuses a non-loopback bind without a token", () => {
+Deno.test("checkBindAddress() refuses a non-loopback bind without authentication unless public", () => {
   checkBindAddress("127.0.0.1", false);
   checkBindAddress("0.0.0.0", true);
+  checkBindAddress("0.0.0.0", false, { public: true });
   assert.throws(() => checkBindAddress("0.0.0.0", false), RangeError);
+  assert.throws(() => checkBindAddress("0.0.0.0", false, { public: false }), RangeError);
   assert.throws(() => checkBindAddress("::", false), RangeError);
-  assert.throws(() => checkBindAddress("192.168.1.2", false), /token/);
+  assert.throws(
+    () => checkBindAddress("192.168.1.2", false),
+    /without authentication: pass --auth oauth with --public-url, or a bearer token/,
+  );
 });
 
 Deno.test("defaultAllowedHosts() lists loopback names and a specific bound address", () => {

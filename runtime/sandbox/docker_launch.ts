@@ -54,6 +54,12 @@ export interface DockerLaunchOptions extends Partial<DockerLimits> {
    * launch removes it once this launcher is gone. Off for a command printed to be run elsewhere.
    */
   launcherLabels?: boolean;
+  /**
+   * The container's egress cap in bits per second (`--egress-rate`; see `parseRate`), set on
+   * its interface once it runs (`capContainerEgress`). A server without network has nothing to
+   * cap.
+   */
+  egressRate?: number;
 }
 
 /** A launch plan for docker isolation, with the container's name. */
@@ -62,6 +68,8 @@ export interface DockerLaunchPlan extends LaunchPlan {
   container: string;
   /** The code volume mounted read-only. */
   volume: string;
+  /** The egress cap to set once the container runs, in bits per second. */
+  egressRate?: number;
 }
 
 /**
@@ -207,6 +215,13 @@ export function dockerLaunchPlan(
     readOnlyPaths: tls.paths,
     protectedPaths: existingProtectedPaths(denyWrite),
   });
+  // Shaping the host's own interfaces is never what a cap means.
+  if (options.egressRate !== undefined && server.net.length > 0 && options.network === "host") {
+    throw new RangeError(
+      `Cannot cap the egress of "${server.name}" on --network host: the cap shapes the ` +
+        `container's own interface; choose another network or drop --egress-rate`,
+    );
+  }
   return {
     program: options.docker ?? "docker",
     args,
@@ -214,5 +229,8 @@ export function dockerLaunchPlan(
     cwd: dirs.cwd,
     container: dockerContainerName(server.name, suffix),
     volume,
+    ...(options.egressRate !== undefined && server.net.length > 0
+      ? { egressRate: options.egressRate }
+      : {}),
   };
 }

@@ -5,7 +5,12 @@
  * @module
  */
 import { trackContainer } from "./child_guard.ts";
-import { type DockerCommandOptions, missingDocker, removeContainer } from "./docker_engine.ts";
+import {
+  type DockerCommandOptions,
+  missingDocker,
+  removeContainer,
+  runDocker,
+} from "./docker_engine.ts";
 import type { LaunchPlan } from "./launch_plan.ts";
 import { launcherLabels, orphanRemoval } from "./docker_orphans.ts";
 import { ServerProcess, type SpawnServerOptions, startPlan } from "./server_process.ts";
@@ -13,6 +18,7 @@ import { type ChildLike, deferredChild } from "./_deferred_child.ts";
 import type { PlannedEgress } from "./container_launch.ts";
 import { type Egress, startEgress } from "./egress_launch.ts";
 import type { EgressRefusal } from "./egress_proxy.ts";
+import { applyEgressRate, egressRatePlan } from "./egress_rate.ts";
 
 /**
  * A server running in a container. Stopping it (or killing it with SIGKILL) also removes the
@@ -100,7 +106,8 @@ export class DockerServerProcess extends ServerProcess {
 
 /**
  * Starts a docker launch plan: the docker client with exactly the planned environment, stdio
- * piped, stdout split into bounded lines. A plan with an egress path (a container package with
+ * piped, stdout split into bounded lines; a plan with an egress cap gets it once the container
+ * runs (the process is killed, with the reason on stderr, when it cannot be set). A plan with an egress path (a container package with
  * `net` grants) first starts the egress proxy and its sidecar (`startEgress`); what is written
  * to the server meanwhile waits, and a failure to start them ends the process with the reason.
  * Requires `--allow-run=docker` (and, for egress, `--allow-net` and the cache root).
@@ -122,7 +129,7 @@ export class DockerServerProcess extends ServerProcess {
  */
 export function spawnDockerServer(
   name: string,
-  plan: LaunchPlan & { container: string; egress?: PlannedEgress },
+  plan: LaunchPlan & { container: string; egress?: PlannedEgress; egressRate?: number },
   options: SpawnServerOptions & SpawnDockerServerOptions = {},
 ): DockerServerProcess {
   const docker = { docker: plan.program, env: plan.env };
@@ -134,7 +141,15 @@ export function spawnDockerServer(
     if (error instanceof Deno.errors.NotFound) throw missingDocker(plan.program, error);
     throw error;
   }
-  return new DockerServerProcess(name, child, plan.container, docker, options);
+  const server = new DockerServerProcess(name, child, plan.container, docker, options);
+  if (plan.egressRate !== undefined) {
+    // Capped as soon as it runs; a cap asked for and not set stops the server.
+    capContainerEgress(plan.container, plan.egressRate, docker).catch((error) => {
+      (options.onStderr ?? console.error)(`mcp-run: ${(error as Error).message}`);
+      server.kill("SIGKILL");
+    });
+  }
+  return server;
 }
 
 /** Options of {@linkcode spawnDockerServer} for a plan with an egress path. */
@@ -192,4 +207,30 @@ function spawnWithEgress(
     docker: plan.program,
     env: plan.env,
   }, { ...options, alongside, onStopping: () => stopping = true });
+}
+
+/**
+ * Caps a container's egress once it runs: its main process from `docker inspect`, then the cap
+ * on its `eth0` (see `egressRatePlan`). Throws when it never runs or the cap cannot be set.
+ */
+async function capContainerEgress(
+  container: string,
+  bitsPerSecond: number,
+  docker: DockerCommandOptions,
+): Promise<void> {
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    const out = await runDocker(["inspect", "--format", "{{.State.Pid}}", container], docker);
+    const pid = Number(out.stdout.trim());
+    if (out.code === 0 && Number.isSafeInteger(pid) && pid > 1) {
+      return await applyEgressRate(egressRatePlan(pid, { bitsPerSecond }));
+    }
+    if (Date.now() > deadline) {
+      throw new Error(
+        `Cannot cap the egress of container ${container}: it did not start running ` +
+          `(${out.stderr.trim() || "no process"})`,
+      );
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
 }

@@ -88,6 +88,12 @@ export class DockerSandbox implements Sandbox {
   ): DockerLaunchPlan | ContainerLaunchPlan {
     const own = options.standalone ? { ...this.#options, launcherLabels: false } : this.#options;
     if (packageKind(server.specifier) === "pypi" || packageKind(server.specifier) === "oci") {
+      if (own.egressRate !== undefined && server.net.length > 0) {
+        throw new RangeError(
+          `Cannot cap the egress of "${server.name}": --egress-rate shapes Deno servers' ` +
+            `containers; pypi: and oci: servers reach the network only through mcp-run's proxy`,
+        );
+      }
       return containerLaunchPlan(server, own);
     }
     return dockerLaunchPlan(server, own);

@@ -1,0 +1,91 @@
+import assert from "node:assert/strict";
+import {
+  publicToolAllowlist,
+  serveAuthChoice,
+  type ServeAuthFlags,
+  serveStatePaths,
+  stateRoot,
+} from "./_serve_auth.ts";
+import { UsageError } from "./context.ts";
+
+Deno.test("serveAuthChoice() picks the mode from --auth, --public and --token-file", () => {
+  const cases: [ServeAuthFlags, string][] = [
+    [{}, "none"],
+    [{ "token-file": "t" }, "token"],
+    [{ auth: "token", "token-file": "t" }, "token"],
+    [{ public: true }, "public"],
+    [{ auth: "none" }, "none"],
+    [{ auth: "oauth", "public-url": "https://mcp.example.com/mcp" }, "oauth"],
+    [{ auth: "oauth", "public-url": "http://127.0.0.1:8808/mcp" }, "oauth"],
+    [{ auth: "oauth", "public-url": "https://mcp.example.com/team/mcp" }, "oauth"],
+  ];
+  for (const [flags, mode] of cases) assert.equal(serveAuthChoice(flags).mode, mode);
+  assert.deepEqual(serveAuthChoice({ "token-file": "t" }), { mode: "token", tokenFile: "t" });
+  assert.equal(
+    serveAuthChoice({ auth: "oauth", "public-url": "https://mcp.example.com/mcp" }).publicUrl,
+    "https://mcp.example.com/mcp",
+  );
+});
+
+Deno.test("serveAuthChoice() refuses contradictions and unsafe public URLs", () => {
+  const cases: [ServeAuthFlags, RegExp][] = [
+    [{ auth: "basic" }, /--auth must be oauth, token or none/],
+    [{ auth: "oauth" }, /needs --public-url/],
+    [{ auth: "oauth", "public-url": "not a url" }, /it is not a URL/],
+    [{ auth: "oauth", "public-url": "http://mcp.example.com/mcp" }, /needs https/],
+    [{ auth: "oauth", "public-url": "https://u:p@mcp.example.com/mcp" }, /credentials/],
+    [{ auth: "oauth", "public-url": "https://mcp.example.com/mcp?x=1" }, /a query/],
+    [{ auth: "oauth", "public-url": "https://mcp.example.com/" }, /must end with the MCP path/],
+    [{ auth: "oauth", "public-url": "https://mcp.example.com/mcp/x" }, /must end with/],
+    [{ "public-url": "https://mcp.example.com/mcp" }, /--public-url is for --auth oauth/],
+    [{ auth: "token" }, /needs --token-file/],
+    [{ auth: "oauth", "token-file": "t", "public-url": "https://a.example/mcp" }, /--token-file/],
+    [{ public: true, auth: "oauth" }, /cannot be combined/],
+    [{ public: true, "token-file": "t" }, /cannot be combined/],
+  ];
+  for (const [flags, message] of cases) {
+    assert.throws(() => serveAuthChoice(flags), UsageError, JSON.stringify(flags));
+    assert.throws(() => serveAuthChoice(flags), message, JSON.stringify(flags));
+  }
+});
+
+Deno.test("publicToolAllowlist() takes the manifest's and --tools' patterns, never * alone", () => {
+  assert.deepEqual(publicToolAllowlist(["search"], undefined), ["search"]);
+  assert.deepEqual(publicToolAllowlist(undefined, ["a, b", "c"]), ["a", "b", "c"]);
+  assert.deepEqual(publicToolAllowlist(["read_*"], ["read_doc"]), ["read_*", "read_doc"]);
+  for (
+    const [manifest, tools] of [[undefined, undefined], [[], []], [["*"], undefined], [
+      undefined,
+      ["a,**"],
+    ], [undefined, [" , "]]] as const
+  ) {
+    assert.throws(
+      () => publicToolAllowlist(manifest, tools),
+      /--public needs a tool allowlist/,
+      `${manifest} ${tools}`,
+    );
+  }
+});
+
+Deno.test("stateRoot() prefers --state-dir, then XDG_STATE_HOME, then HOME", () => {
+  assert.equal(stateRoot({ HOME: "/h", XDG_STATE_HOME: "/x" }, "/given"), "/given");
+  assert.equal(stateRoot({ HOME: "/h", XDG_STATE_HOME: "/x" }), "/x/mcp-run");
+  assert.equal(stateRoot({ HOME: "/h", XDG_STATE_HOME: "relative" }), "/h/.local/state/mcp-run");
+  assert.equal(stateRoot({ HOME: "/h" }), "/h/.local/state/mcp-run");
+  assert.ok(stateRoot({}, "rel").startsWith("/"), "a relative --state-dir is made absolute");
+  assert.throws(() => stateRoot({}), /HOME is not set; pass --state-dir DIR/);
+  assert.throws(() => stateRoot({ HOME: "/h" }, " "), /--state-dir must name a folder/);
+});
+
+Deno.test("serveStatePaths() keeps each server in its own folder and refuses odd names", () => {
+  assert.deepEqual(serveStatePaths("/s", "docs"), {
+    passphrase: "/s/passphrase",
+    totp: "/s/totp",
+    totpStep: "/s/totp-step",
+    serverDir: "/s/serve/docs",
+    tokens: "/s/serve/docs/tokens.json",
+  });
+  for (const name of ["", "..", "../x", "a/b", ".hidden", "a..b", "x\n"]) {
+    assert.throws(() => serveStatePaths("/s", name), UsageError, JSON.stringify(name));
+  }
+});

@@ -1,0 +1,236 @@
+/**
+ * The `deploy` command of the CLI: the deployment options, checked, then the files of
+ * runtime/deploy written (or printed) with the commands that start them. Loaded only for
+ * `deploy`.
+ *
+ * @module
+ */
+import { isAbsolute, join, resolve } from "node:path";
+import {
+  DEFAULT_DEPLOY_IMAGE,
+  DEPLOY_TARGETS,
+  deploymentFiles,
+  type DeploymentOptions,
+  deploymentSteps,
+  type DeployTarget,
+  writeDeployment,
+} from "../deploy/deployment.ts";
+import type { DeployAuth } from "../deploy/deploy_options.ts";
+import { checkImageReference } from "../sandbox/docker_checks.ts";
+import { type CliContext, type CommandLine, EXIT, expectArgs, UsageError } from "./context.ts";
+import { resolveFor } from "./launch.ts";
+
+/** The `deploy` command's flags, as parsed. */
+export interface DeployFlags {
+  /** `--target systemd|kubernetes|compose`. */
+  target?: string;
+  /** `--out DIR`: write the files there (default: print them). */
+  out?: string;
+  /** `--force`: replace files that exist. */
+  force?: boolean;
+  /** `--deploy-image IMAGE`: the image compose and Kubernetes run. */
+  "deploy-image"?: string;
+  /** `--egress-address NAME=CIDR` (repeatable). */
+  "egress-address"?: string[];
+  /** `--client-address ADDR` (repeatable; systemd). */
+  "client-address"?: string[];
+  /** Serve's options, passed on. */
+  host?: string;
+  /** `--port`. */
+  port?: string;
+  /** `--token-file`. */
+  "token-file"?: string;
+  /** `--allowed-host` (repeatable). */
+  "allowed-host"?: string[];
+  /** `--allowed-origin` (repeatable). */
+  "allowed-origin"?: string[];
+  /** `--trust-proxy` (repeatable). */
+  "trust-proxy"?: string[];
+  /** `--session-mode`. */
+  "session-mode"?: string;
+  /** `--tools` (repeatable). */
+  tools?: string[];
+  /** `--auth token|oauth|none`. */
+  auth?: string;
+  /** `--public-url`. */
+  "public-url"?: string;
+  /** `--state-dir`: where the owner's passphrase is on this machine. */
+  "state-dir"?: string;
+  /** `--public`. */
+  public?: boolean;
+}
+
+/**
+ * The deployment options of the flags, checked; host paths made absolute.
+ *
+ * @param flags The flags.
+ * @param env The environment (HOME, XDG_STATE_HOME: the default state root).
+ * @param cwd The folder relative paths are taken from.
+ * @returns The options.
+ * @throws {UsageError} For a missing or bad value.
+ */
+export function deployOptions(
+  flags: DeployFlags,
+  env: Record<string, string>,
+  cwd: string,
+): DeploymentOptions {
+  const target = flags.target;
+  if (target === undefined) {
+    throw new UsageError(`give --target ${DEPLOY_TARGETS.join("|")}`);
+  }
+  if (!(DEPLOY_TARGETS as readonly string[]).includes(target)) {
+    throw new UsageError(`--target must be systemd, kubernetes or compose, got "${target}"`);
+  }
+  const port = flags.port === undefined ? undefined : Number(flags.port);
+  if (port !== undefined && !(Number.isInteger(port) && port >= 1 && port <= 65535)) {
+    throw new UsageError(`--port must be a port from 1 to 65535, got "${flags.port}"`);
+  }
+  const sessionMode = flags["session-mode"];
+  if (sessionMode !== undefined && sessionMode !== "isolated" && sessionMode !== "shared") {
+    throw new UsageError(`--session-mode must be isolated or shared, got "${sessionMode}"`);
+  }
+  const auth = flags.auth;
+  if (auth !== undefined && auth !== "token" && auth !== "oauth" && auth !== "none") {
+    throw new UsageError(`--auth must be token, oauth or none, got "${auth}"`);
+  }
+  const egressAddresses: Record<string, string[]> = {};
+  for (const entry of flags["egress-address"] ?? []) {
+    const eq = entry.indexOf("=");
+    if (eq <= 0 || eq === entry.length - 1) {
+      throw new UsageError(
+        `--egress-address takes NAME=CIDR, e.g. api.github.com=140.82.112.0/20, got "${entry}"`,
+      );
+    }
+    (egressAddresses[entry.slice(0, eq)] ??= []).push(entry.slice(eq + 1));
+  }
+  const image = flags["deploy-image"];
+  if (image !== undefined) {
+    if (target === "systemd") {
+      throw new UsageError("--deploy-image needs --target compose|kubernetes");
+    }
+    try {
+      checkImageReference(image);
+    } catch (error) {
+      throw new UsageError(`--deploy-image: ${(error as Error).message}`, { cause: error });
+    }
+  }
+  const hostPath = (path: string) => isAbsolute(path) ? path : resolve(cwd, path);
+  const stateRoot = flags["state-dir"] !== undefined
+    ? hostPath(flags["state-dir"])
+    : join(env.XDG_STATE_HOME || join(env.HOME ?? "/", ".local", "state"), "mcp-run");
+  const oauth = auth === "oauth";
+  const has = <T>(key: string, value: T | undefined) => value === undefined ? {} : { [key]: value };
+  return {
+    target: target as DeployTarget,
+    ...has("image", image),
+    ...has("host", flags.host),
+    ...has("port", port),
+    ...has("allowedHosts", flags["allowed-host"]),
+    ...has("allowedOrigins", flags["allowed-origin"]),
+    ...has("trustProxy", flags["trust-proxy"]),
+    ...has("sessionMode", sessionMode),
+    ...has("tools", flags.tools),
+    ...has("auth", auth as DeployAuth | undefined),
+    ...has("publicUrl", flags["public-url"]),
+    ...has("public", flags.public),
+    ...has("clientAddresses", flags["client-address"]),
+    ...(Object.keys(egressAddresses).length > 0 ? { egressAddresses } : {}),
+    ...has("tokenFile", flags["token-file"] && hostPath(flags["token-file"])),
+    ...(oauth ? { passphraseFile: join(stateRoot, "passphrase") } : {}),
+  };
+}
+
+/**
+ * `mcp-run deploy <server> --target T`: writes the files that run `mcp-run serve <server>` as a
+ * hardened service (or prints them without `--out`), then the commands that start it.
+ *
+ * @param ctx CLI context.
+ * @param line The target server; no server arguments.
+ * @param flags The deploy flags.
+ * @returns The exit code.
+ * @throws {UsageError} When not given one server, server arguments, or a bad option.
+ */
+export async function deployCommand(
+  ctx: CliContext,
+  line: CommandLine,
+  flags: DeployFlags,
+): Promise<number> {
+  expectArgs(line.rest, 1, 1, "give one server name or manifest path");
+  if (line.serverArgs.length > 0) {
+    throw new UsageError(
+      "a deployment cannot pass server arguments after --: give parameters with -p NAME=VALUE",
+    );
+  }
+  const options = deployOptions(flags, ctx.env, Deno.cwd());
+  const target = line.rest[0];
+  const { server } = await resolveFor(ctx, target, []);
+  // A manifest file (as the registry tells them apart): the service names it by its path.
+  if (target.includes("/") || /\.jsonc?$/.test(target)) {
+    options.serveTarget = await Deno.realPath(target);
+    ctx.printError(
+      `mcp-run deploy: the service reads the manifest at ${options.serveTarget}` +
+        (options.target === "compose"
+          ? " (its folder is mounted read-only)"
+          : options.target === "systemd"
+          ? ": keep it there, readable by every user"
+          : ": put it at that path in the image"),
+    );
+  }
+  let files;
+  try {
+    files = deploymentFiles(server, options);
+  } catch (error) {
+    if (!(error instanceof RangeError)) throw error;
+    throw new UsageError(error.message, { cause: error });
+  }
+  for (
+    const [what, file] of [
+      ["token file", options.target === "kubernetes" ? undefined : options.tokenFile],
+      ["passphrase file", options.target === "kubernetes" ? undefined : options.passphraseFile],
+    ] as const
+  ) {
+    if (file !== undefined && !(await exists(file))) {
+      ctx.printError(
+        `mcp-run deploy: the ${what} "${file}" does not exist yet: create it before starting ` +
+          (what === "token file"
+            ? `((umask 077; openssl rand -hex 32 > ${file}))`
+            : `(mcp-run serve --set-passphrase --state-dir ${file.replace(/\/passphrase$/, "")})`),
+      );
+    }
+  }
+  if (flags.out === undefined) {
+    for (const file of files) {
+      if (files.length > 1) ctx.print(`# ==> ${file.name} <==`);
+      ctx.print(file.text.trimEnd());
+    }
+    return EXIT.ok;
+  }
+  let paths;
+  try {
+    paths = await writeDeployment(flags.out, files, { force: flags.force });
+  } catch (error) {
+    if (!(error instanceof Deno.errors.AlreadyExists)) throw error;
+    ctx.printError(`mcp-run deploy: ${error.message}`);
+    return EXIT.error;
+  }
+  for (const path of paths) ctx.print(`wrote ${path}`);
+  ctx.print("\nThen run:");
+  for (const step of deploymentSteps(options.target, files, flags.out, options.image)) {
+    ctx.print(`  ${step}`);
+  }
+  if (options.image === undefined && options.target !== "systemd") {
+    ctx.print(
+      `(${DEFAULT_DEPLOY_IMAGE} is built from mcp-run's repository; --deploy-image names another)`,
+    );
+  }
+  return EXIT.ok;
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}

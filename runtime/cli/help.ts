@@ -256,6 +256,9 @@ Options:
                            isolated (default): one process per session; shared: one process for
                            every session, request ids remapped
   --max-sessions N         Sessions at once (default 64); more get 503
+  --warm N                 Keep N sandboxed processes started ahead (isolated mode, default
+                           0): a new session takes one, never shared or reused, and a
+                           replacement starts; fewer are kept as sessions near --max-sessions
   --max-sessions-per-client N
                            Sessions one client address may hold (default 16); a new one
                            replaces that client's least recently used idle session

@@ -53,6 +53,7 @@ export const OPTIONS = {
   "trust-proxy": { type: "string", multiple: true },
   "max-connections": { type: "string" },
   "max-connections-per-client": { type: "string" },
+  warm: { type: "string" },
   isolation: { type: "string" },
   image: { type: "string" },
   network: { type: "string" },
@@ -126,6 +127,7 @@ const SERVE = [
   "trust-proxy",
   "max-connections",
   "max-connections-per-client",
+  "warm",
 ];
 const CLIENT = ["client", "scope", "form", "name", "file", "force", "launcher", "env-file"];
 /** Options that only one isolation takes. */

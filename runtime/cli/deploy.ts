@@ -32,6 +32,8 @@ export interface DeployFlags {
   "deploy-image"?: string;
   /** `--egress-address NAME=CIDR` (repeatable). */
   "egress-address"?: string[];
+  /** `--program PATH`: the `mcp-run` the systemd units run. */
+  program?: string;
   /** `--client-address ADDR` (repeatable; systemd). */
   "client-address"?: string[];
   /** Serve's options, passed on. */
@@ -114,6 +116,16 @@ export function deployOptions(
       throw new UsageError(`--deploy-image: ${(error as Error).message}`, { cause: error });
     }
   }
+  const program = flags.program;
+  if (program !== undefined) {
+    if (target !== "systemd") throw new UsageError("--program needs --target systemd");
+    if (!isAbsolute(program)) {
+      throw new UsageError(
+        `--program must be an absolute path (the unit runs it), got "${program}": ` +
+          "tools/install.sh PREFIX installs PREFIX/bin/mcp-run",
+      );
+    }
+  }
   const hostPath = (path: string) => isAbsolute(path) ? path : resolve(cwd, path);
   const stateRoot = flags["state-dir"] !== undefined
     ? hostPath(flags["state-dir"])
@@ -134,6 +146,7 @@ export function deployOptions(
     ...has("publicUrl", flags["public-url"]),
     ...has("public", flags.public),
     ...has("clientAddresses", flags["client-address"]),
+    ...has("program", program),
     ...(Object.keys(egressAddresses).length > 0 ? { egressAddresses } : {}),
     ...has("tokenFile", flags["token-file"] && hostPath(flags["token-file"])),
     ...(oauth ? { passphraseFile: join(stateRoot, "passphrase") } : {}),
@@ -209,13 +222,12 @@ export async function deployCommand(
   try {
     paths = await writeDeployment(flags.out, files, { force: flags.force });
   } catch (error) {
-    if (!(error instanceof Deno.errors.AlreadyExists)) throw error;
-    ctx.printError(`mcp-run deploy: ${error.message}`);
+    ctx.printError(`mcp-run deploy: ${writeProblem(error, flags.out)}`);
     return EXIT.error;
   }
   for (const path of paths) ctx.print(`wrote ${path}`);
   ctx.print("\nThen run:");
-  for (const step of deploymentSteps(options.target, files, flags.out, options.image)) {
+  for (const step of deploymentSteps(server, options, files, flags.out)) {
     ctx.print(`  ${step}`);
   }
   if (options.image === undefined && options.target !== "systemd") {
@@ -224,6 +236,22 @@ export async function deployCommand(
     );
   }
   return EXIT.ok;
+}
+
+/** Why the files could not be written, and what to do. */
+function writeProblem(error: unknown, out: string): string {
+  const ours = error instanceof Deno.errors.AlreadyExists ||
+    error instanceof Deno.errors.NotADirectory;
+  if (ours && error.message.startsWith("Cannot ")) return error.message;
+  const reason = error instanceof Error ? error.message : String(error);
+  if (error instanceof Deno.errors.PermissionDenied) {
+    return `Cannot write into "${out}": permission denied (${reason}); give --out a folder ` +
+      "you may write, or run as its owner";
+  }
+  if (!(error instanceof Error) || !Object.values(Deno.errors).some((e) => error instanceof e)) {
+    throw error;
+  }
+  return `Cannot write into "${out}": ${reason}; give --out a folder you may write`;
 }
 
 async function exists(path: string): Promise<boolean> {

@@ -86,6 +86,7 @@ export const OPTIONS = {
   "deploy-image": { type: "string" },
   "egress-address": { type: "string", multiple: true },
   "client-address": { type: "string", multiple: true },
+  program: { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -182,6 +183,7 @@ const COMMAND_OPTIONS: Record<string, readonly string[]> = {
     ...["param", "host", "port", "token-file", "allowed-host", "allowed-origin", "trust-proxy"],
     ...["session-mode", "tools", "auth", "public-url", "state-dir", "public"],
     ...["target", "out", "force", "deploy-image", "egress-address", "client-address"],
+    "program",
   ],
   tokens: ["state-dir", "all"],
 };

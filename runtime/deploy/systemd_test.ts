@@ -102,7 +102,7 @@ Deno.test("systemdUnit() refuses a granted host name without vouched addresses",
     () => systemdUnit(serverFixture({ net: ["api.github.com:443"] }), {}),
     (error: Error) =>
       error instanceof RangeError && error.message.includes('"api.github.com:443"') &&
-      error.message.includes("egressAddresses"),
+      error.message.includes("--egress-address NAME=CIDR"),
   );
   assert.throws(
     () =>
@@ -120,7 +120,12 @@ Deno.test("systemdUnit() requires a token and client addresses beyond loopback",
   );
   assert.throws(
     () => systemdUnit(serverFixture(), { host: "0.0.0.0", tokenFile: "/etc/t" }),
-    /which clients may connect/,
+    /which clients may connect.*--client-address ADDR/,
+  );
+  // No authentication at all (--public) still needs to know the clients.
+  assert.throws(
+    () => systemdUnit(serverFixture(), { host: "0.0.0.0", public: true }),
+    /give --client-address ADDR/,
   );
   const unit = systemdUnit(serverFixture(), {
     host: "0.0.0.0",

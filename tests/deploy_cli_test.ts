@@ -146,6 +146,13 @@ Deno.test("deployCommand() refuses bad command lines with exit 2, saying what to
       /needs --target systemd/,
     ],
     [["deploy", "time", "--target", "systemd", "--program", "mcp-run"], /absolute path/],
+    [["deploy", "time", "--target", "systemd", "--egress-rate", "10mbit"], /no per-unit egress/],
+    [
+      ["deploy", "time", "--target", "kubernetes", "--egress-rate", "fast"],
+      /Cannot cap egress at "fast"/,
+    ],
+    [["deploy", "time", "--target", "systemd", "--max-sessions", "x"], /--max-sessions must be/],
+    [["deploy", "time", "--target", "systemd", "--audit", "/var/log/a"], /--audit takes a file/],
     [
       ["deploy", "time", "--target", "systemd", "--public", "--host", "0.0.0.0", "--tools", "x"],
       /--client-address ADDR/,
@@ -202,4 +209,42 @@ Deno.test("deployCommand() runs the --program it is given and prints how to inst
   assert.match(steps, /^ {2}sudo tools\/install\.sh \/opt\/mcp /m);
   // Installed before the units start.
   assert.ok(steps.indexOf("tools/install.sh") < steps.indexOf("systemctl enable"));
+});
+
+Deno.test("deployCommand() passes serve's limits and audit log on, and the k8s egress rate", async () => {
+  const r = await cli([
+    "deploy",
+    "time",
+    "--target",
+    "systemd",
+    ...["--exclude-tools", "x", "--max-sessions", "4", "--rate-limit", "60"],
+    ...["--idle-timeout", "300", "--request-timeout", "20", "--audit", "audit.jsonl"],
+  ], { env });
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(
+    r.stdout,
+    new RegExp(
+      "^ExecStart=.* --exclude-tools x --max-sessions 4 --rate-limit 60 --idle-timeout 300 " +
+        "--request-timeout 20 --audit /var/lib/mcp-run-time/audit\\.jsonl --offline$",
+      "m",
+    ),
+  );
+  const k8s = await cli([
+    "deploy",
+    "time",
+    "--target",
+    "kubernetes",
+    "--egress-rate",
+    "10mbit",
+    "--audit",
+    "audit.jsonl",
+  ], { env });
+  assert.equal(k8s.code, 0, k8s.stderr);
+  const deployment = parseAllDocuments(k8s.stdout).map((d) => d.toJSON())
+    .find((o) => o?.kind === "Deployment");
+  assert.equal(
+    deployment.spec.template.metadata.annotations["kubernetes.io/egress-bandwidth"],
+    "10000000",
+  );
+  assert.ok(deployment.spec.template.spec.containers[0].args.includes("/state/audit.jsonl"));
 });

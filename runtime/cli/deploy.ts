@@ -17,6 +17,7 @@ import {
 } from "../deploy/deployment.ts";
 import type { DeployAuth } from "../deploy/deploy_options.ts";
 import { checkImageReference } from "../sandbox/docker_checks.ts";
+import { parseRate } from "../sandbox/egress_rate.ts";
 import { type CliContext, type CommandLine, EXIT, expectArgs, UsageError } from "./context.ts";
 import { resolveFor } from "./launch.ts";
 
@@ -60,6 +61,20 @@ export interface DeployFlags {
   "state-dir"?: string;
   /** `--public`. */
   public?: boolean;
+  /** `--exclude-tools` (repeatable). */
+  "exclude-tools"?: string[];
+  /** `--max-sessions N`. */
+  "max-sessions"?: string;
+  /** `--rate-limit N`. */
+  "rate-limit"?: string;
+  /** `--idle-timeout S`. */
+  "idle-timeout"?: string;
+  /** `--request-timeout S`. */
+  "request-timeout"?: string;
+  /** `--audit NAME`: a file in the service's state folder. */
+  audit?: string;
+  /** `--egress-rate RATE`: kubernetes' egress-bandwidth annotation. */
+  "egress-rate"?: string;
 }
 
 /**
@@ -126,6 +141,41 @@ export function deployOptions(
       );
     }
   }
+  const numbers: Record<string, number> = {};
+  for (const flag of ["max-sessions", "rate-limit", "idle-timeout", "request-timeout"] as const) {
+    const text = flags[flag];
+    if (text === undefined) continue;
+    const value = Number(text);
+    if (
+      !(Number.isFinite(value) && value > 0) || (flag !== "idle-timeout" &&
+        flag !== "request-timeout" && !Number.isInteger(value))
+    ) {
+      throw new UsageError(`--${flag} must be a positive number, got "${text}"`);
+    }
+    numbers[flag] = value;
+  }
+  const audit = flags.audit;
+  if (audit !== undefined && !/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(audit)) {
+    throw new UsageError(
+      `--audit takes a file name such as audit.jsonl, kept in the service's state folder ` +
+        `(the only place it may write), got "${audit}"`,
+    );
+  }
+  let egressBandwidth: string | undefined;
+  if (flags["egress-rate"] !== undefined) {
+    if (target !== "kubernetes") {
+      throw new UsageError(
+        "--egress-rate needs --target kubernetes (the pod's egress-bandwidth annotation): " +
+          "systemd has no per-unit egress rate (tc on the host's interface would cap every " +
+          "program) and a compose service cannot shape its own container's traffic",
+      );
+    }
+    try {
+      egressBandwidth = String(parseRate(flags["egress-rate"]));
+    } catch (error) {
+      throw new UsageError(`--egress-rate: ${(error as Error).message}`, { cause: error });
+    }
+  }
   const hostPath = (path: string) => isAbsolute(path) ? path : resolve(cwd, path);
   const stateRoot = flags["state-dir"] !== undefined
     ? hostPath(flags["state-dir"])
@@ -147,6 +197,13 @@ export function deployOptions(
     ...has("public", flags.public),
     ...has("clientAddresses", flags["client-address"]),
     ...has("program", program),
+    ...has("excludeTools", flags["exclude-tools"]),
+    ...has("maxSessions", numbers["max-sessions"]),
+    ...has("rateLimit", numbers["rate-limit"]),
+    ...has("idleTimeout", numbers["idle-timeout"]),
+    ...has("requestTimeout", numbers["request-timeout"]),
+    ...has("audit", audit),
+    ...has("egressBandwidth", egressBandwidth),
     ...(Object.keys(egressAddresses).length > 0 ? { egressAddresses } : {}),
     ...has("tokenFile", flags["token-file"] && hostPath(flags["token-file"])),
     ...(oauth ? { passphraseFile: join(stateRoot, "passphrase") } : {}),

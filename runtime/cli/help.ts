@@ -399,9 +399,9 @@ manifest and parameters; without --out, prints them. Never replaces a file witho
               install it with tools/install.sh /usr/local in mcp-run's repository, a copy
               with its own Deno and cached dependencies), as a dynamic user (a static one of
               the unit's name when the server writes: it owns the write grants), read-only
-              system, no home, private
-              /tmp and devices, a system call filter, IPAddressDeny=any with only loopback,
-              the clients and the granted egress allowed, memory and CPU caps, a state folder.
+              system, no home, private /tmp and devices, a system call filter,
+              IPAddressDeny=any with only loopback, the clients and the granted egress
+              allowed, memory and CPU caps, a state folder.
               mcp-run-<server>-pull.service caches the server before each start: the service
               runs serve --offline and can reach no registry; the pull runs no server code.
               (MemoryDenyWriteExecute= is left off: V8's JIT needs it.)
@@ -420,8 +420,15 @@ Options:
   --target T               systemd, kubernetes or compose (required)
   --out DIR                Write the files into DIR and print the commands that start them
   --force                  Replace files that exist in DIR
-  --host, --port, --allowed-host, --allowed-origin, --trust-proxy, --session-mode, --tools
-                           Passed on to serve (compose and kubernetes listen on 0.0.0.0)
+  --host, --port, --allowed-host, --allowed-origin, --trust-proxy, --session-mode, --tools,
+  --exclude-tools, --max-sessions, --rate-limit, --idle-timeout, --request-timeout
+                           Passed on to serve (compose and kubernetes listen on 0.0.0.0);
+                           no other serve option is
+  --audit NAME             serve --audit, to the file NAME in the service's state folder
+  --egress-rate RATE       kubernetes: the pod's egress-bandwidth annotation (e.g. 10mbit;
+                           default none; needs the cluster's bandwidth plugin). systemd has
+                           no per-unit egress rate and compose cannot shape its container:
+                           refused there
   --token-file F           Token mode (the default): systemd loads F as a credential, compose
                            mounts it as a secret; kubernetes reads the Secret's "token" key
   --auth oauth --public-url URL

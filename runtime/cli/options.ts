@@ -183,7 +183,8 @@ const COMMAND_OPTIONS: Record<string, readonly string[]> = {
     ...["param", "host", "port", "token-file", "allowed-host", "allowed-origin", "trust-proxy"],
     ...["session-mode", "tools", "auth", "public-url", "state-dir", "public"],
     ...["target", "out", "force", "deploy-image", "egress-address", "client-address"],
-    "program",
+    ...["program", "exclude-tools", "max-sessions", "rate-limit", "idle-timeout"],
+    ...["request-timeout", "audit", "egress-rate"],
   ],
   tokens: ["state-dir", "all"],
 };
@@ -298,7 +299,8 @@ export async function readContext(
       npmRegistry: registries.NPM_CONFIG_REGISTRY,
       isolation,
       isolationGiven: values.isolation !== undefined,
-      dockerOption: dockerOptionGiven(values),
+      // deploy's --egress-rate is the deployment's (a pod annotation), not a container's.
+      dockerOption: options.command === "deploy" ? undefined : dockerOptionGiven(values),
       imageGiven: values.image,
       trust: values.trust ?? false,
     },

@@ -38,6 +38,8 @@ export interface DeploymentOptions extends DeployServeOptions {
   passphraseFile?: string;
   /** systemd: addresses clients may connect from, beyond loopback. */
   clientAddresses?: string[];
+  /** kubernetes: the pod's egress cap in bits per second (the egress-bandwidth annotation). */
+  egressBandwidth?: string;
   /** systemd: absolute path of the `mcp-run` program the units run (default `/usr/local/bin/mcp-run`). */
   program?: string;
 }

@@ -28,7 +28,11 @@ export interface KubernetesManifestsOptions extends DeployServeOptions {
   image: string;
   /** Namespace of every object (default: the one `kubectl` applies to). */
   namespace?: string;
-  /** The pod's egress cap, `kubernetes.io/egress-bandwidth` (default `10M`). */
+  /**
+   * The pod's egress cap, the `kubernetes.io/egress-bandwidth` annotation (a quantity such as
+   * `10M`, bits per second; default none). The cluster's network plugin applies it only with
+   * the bandwidth plugin enabled.
+   */
   egressBandwidth?: string;
   /** Memory limit (default the sandbox's memory cap, `1024Mi`). */
   memory?: string;
@@ -116,7 +120,9 @@ export function kubernetesManifests(
   const image = checkImageReference(options.image);
   const memory = quantity(options.memory ?? `${DEFAULT_LIMITS.memoryMb}Mi`, "the memory limit");
   const cpu = quantity(options.cpu ?? "1", "the CPU limit");
-  const bandwidth = quantity(options.egressBandwidth ?? "10M", "the egress bandwidth");
+  const bandwidth = options.egressBandwidth === undefined
+    ? undefined
+    : quantity(options.egressBandwidth, "the egress bandwidth");
   const labels = { "app.kubernetes.io/name": "mcp-run", "app.kubernetes.io/instance": name };
   // The server's pods and the pull's: each kind has its own network policy.
   const serverLabels = { ...labels, "app.kubernetes.io/component": "server" };
@@ -163,7 +169,9 @@ export function kubernetesManifests(
       template: {
         metadata: {
           labels: serverLabels,
-          annotations: { "kubernetes.io/egress-bandwidth": bandwidth },
+          ...(bandwidth === undefined
+            ? {}
+            : { annotations: { "kubernetes.io/egress-bandwidth": bandwidth } }),
         },
         spec: {
           automountServiceAccountToken: false,

@@ -132,7 +132,7 @@ export function systemdUnit(server: ResolvedServer, options: SystemdUnitOptions)
   // Not escaped: systemd expands the credentials folder when it starts the service.
   const token = auth === "token" ? " --token-file ${CREDENTIALS_DIRECTORY}/token" : "";
   const args = [
-    ...serveArgs(server, options),
+    ...serveArgs(server, options, [], stateDir),
     // The pull unit fills the cache: the service itself never reaches a registry.
     "--offline",
     ...(auth === "token" ? [] : authArgs(auth, options, { tokenFile: "", stateDir })),

@@ -248,3 +248,24 @@ Deno.test("deployCommand() passes serve's limits and audit log on, and the k8s e
   );
   assert.ok(deployment.spec.template.spec.containers[0].args.includes("/state/audit.jsonl"));
 });
+
+Deno.test("serve --auth oauth names a passphrase file that is not the hash file, and the fix", async () => {
+  const state = tempDir();
+  // What a new user puts in a Kubernetes Secret by mistake: the passphrase itself.
+  await Deno.writeTextFile(join(state, "passphrase"), "correct horse battery staple\n");
+  const r = await cli([
+    "serve",
+    "time",
+    "--auth",
+    "oauth",
+    "--public-url",
+    "https://mcp.example.com/mcp",
+    "--state-dir",
+    state,
+  ], { env });
+  assert.equal(r.code, 2, r.stderr);
+  assert.match(r.stderr, new RegExp(`${state}/passphrase is not a passphrase file`));
+  assert.match(r.stderr, /the hash that mcp-run serve --set-passphrase writes/);
+  assert.match(r.stderr, new RegExp(`mcp-run serve --set-passphrase --state-dir ${state}$`, "m"));
+  assert.doesNotMatch(r.stderr, /at .*\.ts:\d+/);
+});

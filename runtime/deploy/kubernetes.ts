@@ -306,6 +306,12 @@ export function kubernetesManifests(
   return [
     `# mcp-run serve for "${server.name}", written by mcp-run deploy. Create its Secret first:`,
     `#   kubectl create secret generic ${name} ${keys.map(from).join(" ")}`,
+    ...(files.includes("passphrase")
+      ? [
+        "# PASSPHRASE_FILE is the hash file `mcp-run serve --set-passphrase` writes (STATE_ROOT/",
+        "# passphrase, by default ~/.local/state/mcp-run/passphrase), not the passphrase itself.",
+      ]
+      : []),
     `# The job ${pullName} caches the server for the pods, which reach no registry; to pull`,
     `# again (a new version), delete it and apply this file again.`,
     ...[claim, pull, pullPolicy, deployment, service, policy].map((doc) =>

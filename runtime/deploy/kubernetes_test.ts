@@ -209,6 +209,10 @@ Deno.test("kubernetesManifests() runs OAuth with the passphrase from the Secret 
   const secret = pod.volumes.find((v: Doc) => v.name === "secret").secret;
   assert.deepEqual(secret.items, [{ key: "passphrase", path: "passphrase", mode: 0o440 }]);
   assert.match(yaml, /--from-file=passphrase=PASSPHRASE_FILE/);
+  assert.match(
+    yaml,
+    /^# PASSPHRASE_FILE is the hash file `mcp-run serve --set-passphrase` writes/m,
+  );
   assert.doesNotMatch(yaml, /token=TOKEN_FILE|--token-file/);
 });
 

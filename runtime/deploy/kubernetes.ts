@@ -13,7 +13,7 @@ import { DEFAULT_LIMITS } from "../sandbox/resource_caps.ts";
 import { checkContainerUser, checkImageReference } from "../sandbox/docker_checks.ts";
 import { CONTAINER_USER } from "../sandbox/docker_names.ts";
 import { egressTargets } from "./_egress.ts";
-import { DNS_RULE, pullObjects } from "./_kubernetes_pull.ts";
+import { DNS_RULE, pullMarker, pullObjects, waitForPull } from "./_kubernetes_pull.ts";
 import {
   authArgs,
   DEFAULT_SERVE_PORT,
@@ -83,8 +83,10 @@ const STATE_DIR = "/state";
  * - a PersistentVolumeClaim for OAuth data and mcp-run's cache;
  * - a Job that fills that cache with `mcp-run pull` (the server's pods run `serve --offline`: their
  *   policy reaches no registry) and its own NetworkPolicy: DNS and HTTPS to public addresses, no
- *   ingress. It runs no server code and gets none of the Secret. The claim is ReadWriteOnce: the
- *   server's pod starts once the job is done (until then it restarts, its cache not filled).
+ *   ingress. It runs no server code and gets none of the Secret. It writes a marker into the
+ *   claim when the cache is filled; the server's pods wait for it in an init container (the pull
+ *   is not itself an init container of those pods: a NetworkPolicy selects whole pods, and
+ *   theirs reaches no registry).
  *
  * The Secret (`mcp-run-<server>`, keys `token` and each passed variable) is created by the
  * operator; a comment says how. No value is ever written into the manifests. With
@@ -183,9 +185,9 @@ export function kubernetesManifests(
             fsGroup: gid ?? uid,
             seccompProfile: { type: "RuntimeDefault" },
           },
-          ...(files.length > 0
-            ? {
-              initContainers: [{
+          initContainers: [
+            ...(files.length > 0
+              ? [{
                 name: "token",
                 image,
                 command: ["sh", "-c", ["umask 077", ...copy].join(" && ")],
@@ -196,9 +198,11 @@ export function kubernetesManifests(
                   { name: "token", mountPath: TOKEN_DIR },
                   ...(auth === "oauth" ? [{ name: "state", mountPath: STATE_DIR }] : []),
                 ],
-              }],
-            }
-            : {}),
+              }]
+              : []),
+            // The server runs offline: its pods start once the pull job has filled the cache.
+            waitForPull(pullMarker(server, options, image), pullName, { image, containerSecurity }),
+          ],
           containers: [{
             name: "mcp-run",
             image,
@@ -312,7 +316,8 @@ export function kubernetesManifests(
         "# passphrase, by default ~/.local/state/mcp-run/passphrase), not the passphrase itself.",
       ]
       : []),
-    `# The job ${pullName} caches the server for the pods, which reach no registry; to pull`,
+    `# The job ${pullName} caches the server for the pods, which reach no registry and wait for`,
+    `# it (their init container "wait-for-pull"); to pull`,
     `# again (a new version), delete it and apply this file again.`,
     ...[claim, pull, pullPolicy, deployment, service, policy].map((doc) =>
       `---\n${stringify(doc, { aliasDuplicateObjects: false })}`

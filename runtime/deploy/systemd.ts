@@ -214,7 +214,8 @@ export function systemdPullUnit(server: ResolvedServer, options: SystemdUnitOpti
   const name = unitName(server.name);
   return [
     `# ${name}-pull.service: caches "${server.name}" for ${name}.service, written by mcp-run deploy.`,
-    "# It reaches the package registries, which the service cannot; no server code runs here.",
+    "# It reaches the package registries, which the service cannot; no server code runs here,",
+    "# and it does not load the service's EnvironmentFile= (the server's secrets).",
     "[Unit]",
     `Description=mcp-run pull ${server.name} (caches its code for ${name}.service)`,
     "Wants=network-online.target",
@@ -223,7 +224,8 @@ export function systemdPullUnit(server: ResolvedServer, options: SystemdUnitOpti
     "[Service]",
     "Type=oneshot",
     `ExecStart=${[program, ...pullArgs(server, options)].map(execArg).join(" ")}`,
-    ...serviceBasics(server, name, options),
+    // No EnvironmentFile=: the server's secrets never reach the pull.
+    ...serviceBasics(server, name, options).filter((l) => !l.startsWith("EnvironmentFile=")),
     "",
     "# Who and what it may touch",
     ...hardening(),

@@ -266,3 +266,11 @@ Deno.test("systemdUnit() sets limits, a state directory, and leaves V8's JIT wor
   assert.doesNotMatch(unit, /^MemoryDenyWriteExecute=/m);
   assert.match(unit, /^# MemoryDenyWriteExecute=.*V8/m);
 });
+
+Deno.test("systemdPullUnit() does not load the service's environment file", () => {
+  const server = serverFixture({ name: "gh", secrets: ["GH_TOKEN"], requiredEnv: ["GH_TOKEN"] });
+  assert.match(systemdUnit(server, {}), /^EnvironmentFile=-\/etc\/mcp-run\/gh\.env$/m);
+  const pull = systemdPullUnit(server, {});
+  assert.doesNotMatch(pull, /^EnvironmentFile=/m);
+  assert.match(pull, /does not load the service's EnvironmentFile=/);
+});

@@ -414,8 +414,8 @@ manifest and parameters; without --out, prints them. Never replaces a file witho
               container's user, chown 1993; the passphrase is copied into the deployment's
               folder), the port published on 127.0.0.1, a volume for state. A manifest
               file's folder is mounted read-only; write grants must be uid 1993's. A pull
-              service caches the server, then serve starts --offline. Compose cannot
-              filter egress by address or cap its rate: Deno's --allow-net is the limit.
+              service caches the server, then it runs serve --offline. Compose cannot
+              filter egress by address or cap its rate: Deno's net grants are the limit.
   With --out, it prints the steps that set up and start the deployment.
 
 Options:

@@ -228,8 +228,20 @@ async function checkAuthFiles(
   }
   const root = stateRoot(ctx.env, stateDir);
   const passphrase = join(root, "passphrase");
-  if (await readPassphraseFile(passphrase) === null) {
-    const dir = stateDir === undefined ? "" : ` --state-dir ${root}`;
+  const dir = stateDir === undefined ? "" : ` --state-dir ${root}`;
+  let record;
+  try {
+    record = await readPassphraseFile(passphrase);
+  } catch (error) {
+    if (!(error instanceof SyntaxError || error instanceof RangeError)) throw error;
+    ctx.printError(
+      `mcp-run serve: Cannot serve with --auth oauth: ${passphrase} is not a passphrase file ` +
+        `(${error.message}). It holds the hash that mcp-run serve --set-passphrase writes, not ` +
+        `the passphrase itself: set it with mcp-run serve --set-passphrase${dir}`,
+    );
+    return EXIT.usage;
+  }
+  if (record === null) {
     ctx.printError(
       `mcp-run serve: Cannot serve with --auth oauth: no owner passphrase is set ` +
         `(${passphrase}); set one with: mcp-run serve --set-passphrase${dir}`,

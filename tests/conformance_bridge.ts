@@ -64,14 +64,11 @@ function freePort(): number {
 }
 
 /**
- * Runs the suite natively and through the bridge.
+ * Runs the suite against `servers/conformance` natively over Streamable HTTP (the baseline).
  *
- * @returns Both result maps.
+ * @returns Results by scenario.
  */
-export async function compareNativeAndBridge(options: { jsonResponse?: boolean } = {}): Promise<{
-  native: Map<string, ScenarioResult>;
-  bridge: Map<string, ScenarioResult>;
-}> {
+export async function runNativeConformance(): Promise<Map<string, ScenarioResult>> {
   const port = freePort();
   const native = new Deno.Command(Deno.execPath(), {
     args: [
@@ -89,7 +86,6 @@ export async function compareNativeAndBridge(options: { jsonResponse?: boolean }
     stdout: "null",
     stderr: "piped",
   }).spawn();
-  let nativeResults: Map<string, ScenarioResult>;
   try {
     const reader = native.stderr.pipeThrough(new TextDecoderStream()).getReader();
     let banner = "";
@@ -100,12 +96,23 @@ export async function compareNativeAndBridge(options: { jsonResponse?: boolean }
     }
     reader.releaseLock();
     native.stderr.cancel().catch(() => {});
-    nativeResults = await runConformanceSuite(`http://127.0.0.1:${port}/mcp`);
+    return await runConformanceSuite(`http://127.0.0.1:${port}/mcp`);
   } finally {
     native.kill("SIGTERM");
     await native.status;
   }
+}
 
+/**
+ * Runs the suite natively and through the bridge.
+ *
+ * @returns Both result maps.
+ */
+export async function compareNativeAndBridge(options: { jsonResponse?: boolean } = {}): Promise<{
+  native: Map<string, ScenarioResult>;
+  bridge: Map<string, ScenarioResult>;
+}> {
+  const nativeResults = await runNativeConformance();
   const children = denoChildren({ server: "conformance" });
   const server = await serveHttpBridge({
     connect: children.connect,

@@ -31,11 +31,17 @@ export interface ScenarioResult {
  * Runs the suite against an MCP endpoint.
  *
  * @param url The endpoint.
+ * @param suite The suite's package. Default {@linkcode CONFORMANCE_SUITE}.
+ * @param selection Which scenarios. Default all of them (`--suite all`).
  * @returns Results by scenario, in the suite's order.
  */
-export async function runConformanceSuite(url: string): Promise<Map<string, ScenarioResult>> {
+export async function runConformanceSuite(
+  url: string,
+  suite: string = CONFORMANCE_SUITE,
+  selection: string[] = ["--suite", "all"],
+): Promise<Map<string, ScenarioResult>> {
   const output = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", CONFORMANCE_SUITE, "server", "--url", url, "--suite", "all"],
+    args: ["run", "-A", suite, "server", "--url", url, ...selection],
     cwd: await Deno.makeTempDir({ prefix: "conformance-" }),
     stdout: "piped",
     stderr: "piped",

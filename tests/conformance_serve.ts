@@ -3,14 +3,16 @@
  * served by a real `mcp-run serve` process (sandboxed, over stdio behind the bridge): without
  * authentication, and with `--auth oauth`, where every request of the suite carries an access
  * token obtained through the OAuth flow (the suite cannot send headers, so a loopback proxy
- * adds `Authorization` and passes everything else through, `Host` and `Origin` included). Prints a markdown table; exits 1 if a scenario that
- * passes natively fails through serve.
+ * adds `Authorization` and passes everything else through, `Host` and `Origin` included).
+ * Prints markdown tables; exits 1 if a scenario that passes natively fails through serve, or a
+ * 2026-07-28 scenario (a newer suite) that passes through serve fails with OAuth.
  *
  * ```sh
  * deno run -A tests/conformance_serve.ts
  * ```
  *
- * Loopback only. Needs the suite in the Deno cache, as tests/conformance_bridge.ts does.
+ * Loopback only. Fetches both suites into the Deno cache on first use
+ * (`deno cache npm:@modelcontextprotocol/conformance@0.2.0-alpha.12` beside the pinned one).
  *
  * @module
  */
@@ -21,6 +23,7 @@ import { startServe } from "./_serve_cli.ts";
 import { freePort } from "./_oauth_browser.ts";
 import { startHeaderProxy } from "./_header_proxy.ts";
 import {
+  CONFORMANCE_SUITE,
   runConformanceSuite,
   runNativeConformance,
   type ScenarioResult,
@@ -35,6 +38,13 @@ import {
   tokenRequest,
   VERIFIER,
 } from "../runtime/auth/_oauth_fixture.ts";
+
+/**
+ * The suite's first release with the 2026-07-28 scenarios (a prerelease; the pinned
+ * {@linkcode CONFORMANCE_SUITE} has none). servers/conformance speaks up to 2025-11-25, so
+ * through serve (which speaks 2026-07-28 to clients) the baseline is serve without OAuth.
+ */
+export const CONFORMANCE_SUITE_2026 = "npm:@modelcontextprotocol/conformance@0.2.0-alpha.12";
 
 /** The SDK import the conformance server's deno.json maps, as a full specifier. */
 const SDK = "npm:@modelcontextprotocol/sdk@1.32.2/";
@@ -104,16 +114,33 @@ async function initializeStatus(url: string): Promise<number> {
   return response.status;
 }
 
+/** Results of both suites through one serve. */
+export interface ServeRun {
+  /** The pinned suite, every scenario (protocol 2025-11-25 and earlier). */
+  legacy: Map<string, ScenarioResult>;
+  /** The 2026-07-28 suite, the scenarios that revision requires. */
+  modern: Map<string, ScenarioResult>;
+}
+
+/** Both suites against one endpoint. */
+async function runBothSuites(url: string): Promise<ServeRun> {
+  return {
+    legacy: await runConformanceSuite(url),
+    modern: await runConformanceSuite(url, CONFORMANCE_SUITE_2026, [
+      "--requirements",
+      "2026-07-28",
+    ]),
+  };
+}
+
 /**
- * Runs the suite through `mcp-run serve` (a subprocess) with or without OAuth.
+ * Runs both suites through `mcp-run serve` (a subprocess) with or without OAuth.
  *
  * @param auth `none` (loopback) or `oauth` (the suite goes through a token-adding proxy).
- * @returns Results by scenario.
+ * @returns Results by scenario, per suite.
  * @throws {Error} If serve does not start or the sign-in fails.
  */
-export async function runConformanceThroughServe(
-  auth: "none" | "oauth",
-): Promise<Map<string, ScenarioResult>> {
+export async function runConformanceThroughServe(auth: "none" | "oauth"): Promise<ServeRun> {
   const manifest = await conformanceManifest();
   const cache = tempDir("mcp-run-conformance-serve-cache-");
   const port = freePort();
@@ -121,7 +148,7 @@ export async function runConformanceThroughServe(
   if (auth === "none") {
     const served = await startServe(args);
     try {
-      return await runConformanceSuite(served.url);
+      return await runBothSuites(served.url);
     } finally {
       served.child.kill("SIGTERM");
       await served.child.status;
@@ -149,7 +176,7 @@ export async function runConformanceThroughServe(
         `initialize through the proxy answered ${before}, then ${after} with a token`,
       );
     }
-    return await runConformanceSuite(publicUrl);
+    return await runBothSuites(publicUrl);
   } finally {
     served.child.kill("SIGTERM");
     await served.child.status;
@@ -159,18 +186,18 @@ export async function runConformanceThroughServe(
 
 /** The native baseline and both serve runs. */
 export interface ServeConformance {
-  /** servers/conformance over its own HTTP. */
+  /** servers/conformance over its own HTTP (it speaks up to 2025-11-25). */
   native: Map<string, ScenarioResult>;
   /** Through `mcp-run serve` without authentication. */
-  none: Map<string, ScenarioResult>;
+  none: ServeRun;
   /** Through `mcp-run serve --auth oauth` with a signed-in token. */
-  oauth: Map<string, ScenarioResult>;
+  oauth: ServeRun;
 }
 
 /**
- * Runs the suite natively, through serve, and through serve with OAuth.
+ * Runs the pinned suite natively, and both suites through serve and through serve with OAuth.
  *
- * @returns The three result maps.
+ * @returns The results.
  */
 export async function compareNativeAndServe(): Promise<ServeConformance> {
   const native = await runNativeConformance();
@@ -180,51 +207,77 @@ export async function compareNativeAndServe(): Promise<ServeConformance> {
 }
 
 /**
- * The scenarios that pass natively but fail in `other`.
+ * The scenarios that pass in `baseline` but fail in `other`.
  *
- * @param native The baseline.
+ * @param baseline The baseline.
  * @param other A run through serve.
  * @returns Their names.
  */
 export function regressions(
-  native: Map<string, ScenarioResult>,
+  baseline: Map<string, ScenarioResult>,
   other: Map<string, ScenarioResult>,
 ): string[] {
-  return [...native].filter(([name, r]) => r.failed === 0 && (other.get(name)?.failed ?? 1) > 0)
+  return [...baseline].filter(([name, r]) => r.failed === 0 && (other.get(name)?.failed ?? 1) > 0)
     .map(([name]) => name);
 }
 
 /**
- * Formats the three runs as a markdown table.
+ * Every scenario that passes natively (pinned suite) or through serve (2026-07-28) but fails
+ * through serve or serve with OAuth.
  *
  * @param runs The results.
- * @returns The table.
+ * @returns Their names.
+ */
+export function serveRegressions(runs: ServeConformance): string[] {
+  return [
+    ...new Set([
+      ...regressions(runs.native, runs.none.legacy),
+      ...regressions(runs.native, runs.oauth.legacy),
+      ...regressions(runs.none.modern, runs.oauth.modern),
+    ]),
+  ];
+}
+
+/**
+ * Formats the runs as two markdown tables, one per suite.
+ *
+ * @param runs The results.
+ * @returns The tables.
  */
 export function serveConformanceTable(runs: ServeConformance): string {
   const cell = (r: ScenarioResult | undefined) =>
     r === undefined
       ? "—"
       : `${r.failed === 0 ? "pass" : "FAIL"} (${r.passed}/${r.passed + r.failed})`;
-  const lines = [
-    "| scenario | native HTTP | mcp-run serve | mcp-run serve --auth oauth |",
-    "|---|---|---|---|",
-  ];
-  for (const name of new Set([...runs.native.keys(), ...runs.none.keys(), ...runs.oauth.keys()])) {
-    lines.push(
-      `| ${name} | ${cell(runs.native.get(name))} | ${cell(runs.none.get(name))} | ${
-        cell(runs.oauth.get(name))
-      } |`,
-    );
-  }
-  return lines.join("\n");
+  const table = (title: string, columns: [string, Map<string, ScenarioResult>][]) => {
+    const names = new Set(columns.flatMap(([, results]) => [...results.keys()]));
+    return [
+      `| ${title} | ${columns.map(([name]) => name).join(" | ")} |`,
+      `|---|${columns.map(() => "---|").join("")}`,
+      ...[...names].map((name) =>
+        `| ${name} | ${columns.map(([, results]) => cell(results.get(name))).join(" | ")} |`
+      ),
+    ].join("\n");
+  };
+  return [
+    table(CONFORMANCE_SUITE, [
+      ["native HTTP", runs.native],
+      ["mcp-run serve", runs.none.legacy],
+      ["mcp-run serve --auth oauth", runs.oauth.legacy],
+    ]),
+    table(`${CONFORMANCE_SUITE_2026} (2026-07-28)`, [
+      ["mcp-run serve", runs.none.modern],
+      ["mcp-run serve --auth oauth", runs.oauth.modern],
+    ]),
+  ].join("\n\n");
 }
 
 if (import.meta.main) {
   const runs = await compareNativeAndServe();
   console.log(serveConformanceTable(runs));
-  const failed = [...regressions(runs.native, runs.none), ...regressions(runs.native, runs.oauth)];
+  const failed = serveRegressions(runs);
   if (failed.length > 0) {
-    console.error(`Pass natively, fail through serve: ${[...new Set(failed)].join(", ")}`);
+    console.error(`Pass without, fail through serve or its OAuth: ${failed.join(", ")}`);
     Deno.exit(1);
   }
 }

@@ -201,7 +201,10 @@ Deno.test({
       assert.equal(s.provider.signIns, 1);
       await first.finishAuth(s.provider.landed!.searchParams);
       const client = newClient();
-      await client.connect(transport());
+      const live = transport();
+      await client.connect(live);
+      assert.equal(live.protocolVersion, "2026-07-28");
+      assert.equal(live.sessionId, undefined, "2026-07-28 is stateless: no session");
       assert.equal(await modernCallText(client, "echo", { text: "modern" }), "modern");
       const token = s.provider.tokens()!.access_token;
       const seen = await modernCallText(client, "observe", { x: "arg-canary-a1c9" });

@@ -138,9 +138,16 @@ interface Served {
   stop(): Promise<void>;
 }
 
+/** SIGTERM, then SIGKILL if serve has not ended within 10 s. */
 async function stopping(child: Deno.ChildProcess): Promise<void> {
   child.kill("SIGTERM");
+  const timer = setTimeout(() => {
+    try {
+      child.kill("SIGKILL");
+    } catch { /* gone */ }
+  }, 10_000);
   await child.status;
+  clearTimeout(timer);
 }
 
 /** `serve --auth token` with a fresh random token file. */
@@ -203,8 +210,8 @@ async function serveWithOAuth(dir: string, cache: string): Promise<Served> {
   return { url: served.url, token: String(body.access_token), stop: () => stopping(served.child) };
 }
 
-/** Calls from `count` warm sessions at once; returns the latencies and the elapsed seconds. */
-async function round(served: Served, count: number): Promise<[number[], number]> {
+/** Opens `count` sessions, in batches of 8, each warmed with 5 calls. */
+async function openSessions(served: Served, count: number): Promise<Session[]> {
   const sessions: Session[] = [];
   for (let i = 0; i < count; i += 8) {
     const batch = await Promise.all(
@@ -213,7 +220,12 @@ async function round(served: Served, count: number): Promise<[number[], number]>
     for (const session of batch) for (let j = 0; j < 5; j++) await session.call();
     sessions.push(...batch);
   }
-  const calls = CALLS[count] ?? 40;
+  return sessions;
+}
+
+/** Calls from every session at once; returns the latencies and the elapsed seconds. */
+async function round(sessions: Session[]): Promise<[number[], number]> {
+  const calls = CALLS[sessions.length] ?? 40;
   const latencies: number[] = [];
   const started = performance.now();
   await Promise.all(sessions.map(async (session) => {
@@ -223,9 +235,7 @@ async function round(served: Served, count: number): Promise<[number[], number]>
       latencies.push(performance.now() - t0);
     }
   }));
-  const elapsed = (performance.now() - started) / 1000;
-  await Promise.all(sessions.map((session) => session.close()));
-  return [latencies, elapsed];
+  return [latencies, (performance.now() - started) / 1000];
 }
 
 function percentile(sorted: number[], p: number): number {
@@ -268,15 +278,22 @@ export async function benchServeAuth(options: BenchServeAuthOptions = {}): Promi
         token: { latencies: [] as number[], seconds: 0 },
         oauth: { latencies: [] as number[], seconds: 0 },
       };
+      // The sessions (a sandboxed process each) stay open through the rounds.
+      const sessions = {
+        token: await openSessions(servers.token, count),
+        oauth: await openSessions(servers.oauth, count),
+      };
+      log(`${count} sessions open on each server`);
       for (let i = 0; i < (options.rounds ?? 3); i++) {
         // Alternate which goes first, so neither always meets the warmer machine.
         const order = i % 2 === 0 ? (["token", "oauth"] as const) : (["oauth", "token"] as const);
         for (const auth of order) {
-          const [latencies, seconds] = await round(servers[auth], count);
+          const [latencies, seconds] = await round(sessions[auth]);
           pooled[auth].latencies.push(...latencies);
           pooled[auth].seconds += seconds;
         }
       }
+      await Promise.all([...sessions.token, ...sessions.oauth].map((session) => session.close()));
       for (const auth of ["token", "oauth"] as const) {
         const sorted = pooled[auth].latencies.sort((a, b) => a - b);
         rows.push({

@@ -14,7 +14,8 @@
  * `docker run` of the same image.
  *
  * Options: `--rounds N` (default 10), `--sessions 1,16,64`, `--targets a,b` (serve targets),
- * `--only startup|python|serve`, `--json FILE` (serve figures).
+ * `--only startup|python|serve|auth`, `--json FILE` (serve figures). `--only auth`: serve with
+ * `--auth oauth` vs `--auth token` (tests/bench_serve_auth.ts).
  */
 import { parseArgs } from "node:util";
 import { join } from "node:path";
@@ -28,6 +29,7 @@ import { ROOT, tempDir } from "./_helpers.ts";
 import { type BenchVariant, medianOf, ratioOf, timeToToolsList } from "./_bench_startup.ts";
 import { benchPythonStartup } from "./bench_python.ts";
 import { benchServe, benchTables, TARGETS } from "./bench_serve.ts";
+import { authBenchTable, benchServeAuth } from "./bench_serve_auth.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -40,14 +42,19 @@ const { values } = parseArgs({
   },
 });
 const only = values.only;
-if (only !== undefined && !["startup", "python", "serve"].includes(only)) {
-  throw new TypeError(`--only takes startup, python or serve, got "${only}"`);
+if (only !== undefined && !["startup", "python", "serve", "auth"].includes(only)) {
+  throw new TypeError(`--only takes startup, python, serve or auth, got "${only}"`);
 }
 if (only === undefined || only === "startup") await benchStartup();
 if (only === undefined || only === "python") {
   await benchPythonStartup(Number(values.rounds), await standInConfig());
 }
 if (only === undefined || only === "serve") await benchServeOverHttp();
+if (only === "auth") {
+  const rows = await benchServeAuth({ sessions: values.sessions?.split(",").map(Number) });
+  console.log("\nmcp-run serve: tools/call with --auth oauth vs --auth token (target: within 10%)");
+  console.log(authBenchTable(rows));
+}
 
 /** The user config that points every image kind at the test stand-ins (tools/docker_setup.sh). */
 async function standInConfig(): Promise<string> {

@@ -31,11 +31,17 @@ export interface ScenarioResult {
  * Runs the suite against an MCP endpoint.
  *
  * @param url The endpoint.
+ * @param suite The suite's package. Default {@linkcode CONFORMANCE_SUITE}.
+ * @param selection Which scenarios. Default all of them (`--suite all`).
  * @returns Results by scenario, in the suite's order.
  */
-export async function runConformanceSuite(url: string): Promise<Map<string, ScenarioResult>> {
+export async function runConformanceSuite(
+  url: string,
+  suite: string = CONFORMANCE_SUITE,
+  selection: string[] = ["--suite", "all"],
+): Promise<Map<string, ScenarioResult>> {
   const output = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", CONFORMANCE_SUITE, "server", "--url", url, "--suite", "all"],
+    args: ["run", "-A", suite, "server", "--url", url, ...selection],
     cwd: await Deno.makeTempDir({ prefix: "conformance-" }),
     stdout: "piped",
     stderr: "piped",
@@ -64,14 +70,11 @@ function freePort(): number {
 }
 
 /**
- * Runs the suite natively and through the bridge.
+ * Runs the suite against `servers/conformance` natively over Streamable HTTP (the baseline).
  *
- * @returns Both result maps.
+ * @returns Results by scenario.
  */
-export async function compareNativeAndBridge(options: { jsonResponse?: boolean } = {}): Promise<{
-  native: Map<string, ScenarioResult>;
-  bridge: Map<string, ScenarioResult>;
-}> {
+export async function runNativeConformance(): Promise<Map<string, ScenarioResult>> {
   const port = freePort();
   const native = new Deno.Command(Deno.execPath(), {
     args: [
@@ -89,7 +92,6 @@ export async function compareNativeAndBridge(options: { jsonResponse?: boolean }
     stdout: "null",
     stderr: "piped",
   }).spawn();
-  let nativeResults: Map<string, ScenarioResult>;
   try {
     const reader = native.stderr.pipeThrough(new TextDecoderStream()).getReader();
     let banner = "";
@@ -100,12 +102,23 @@ export async function compareNativeAndBridge(options: { jsonResponse?: boolean }
     }
     reader.releaseLock();
     native.stderr.cancel().catch(() => {});
-    nativeResults = await runConformanceSuite(`http://127.0.0.1:${port}/mcp`);
+    return await runConformanceSuite(`http://127.0.0.1:${port}/mcp`);
   } finally {
     native.kill("SIGTERM");
     await native.status;
   }
+}
 
+/**
+ * Runs the suite natively and through the bridge.
+ *
+ * @returns Both result maps.
+ */
+export async function compareNativeAndBridge(options: { jsonResponse?: boolean } = {}): Promise<{
+  native: Map<string, ScenarioResult>;
+  bridge: Map<string, ScenarioResult>;
+}> {
+  const nativeResults = await runNativeConformance();
   const children = denoChildren({ server: "conformance" });
   const server = await serveHttpBridge({
     connect: children.connect,

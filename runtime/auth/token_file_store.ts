@@ -60,13 +60,15 @@ export class JsonFileTokenStore implements TokenStore {
   // Reads the file unless it is the one parsed last (same inode, times and size), so checking
   // a token on every request costs a stat, not a parse. A file is cached only once it is a
   // second old: file times are coarse and inodes are reused, so a younger file could be
-  // replaced by another with the same identity; any later write carries a later time.
+  // replaced by another with the same identity; any later write carries a later time. The stat
+  // is synchronous: a local stat takes microseconds, the asynchronous one a thread-pool round
+  // trip ten times longer, on every authenticated request.
   async #read(): Promise<Map<string, StoredToken>> {
     let key: string;
     let text: string;
     let settled: boolean;
     try {
-      const s = await Deno.stat(this.#file);
+      const s = Deno.statSync(this.#file);
       key = `${s.ino}:${s.mtime?.getTime()}:${s.ctime?.getTime()}:${s.size}`;
       const changed = Math.max(s.mtime?.getTime() ?? Infinity, s.ctime?.getTime() ?? Infinity);
       settled = Date.now() - changed > 1000;

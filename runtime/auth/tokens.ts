@@ -1,8 +1,14 @@
 // Opaque access and refresh tokens: issued at random, stored only as SHA-256 hashes, access
 // tokens bound to one resource, refresh tokens rotated on each use with reuse detection.
-import { sha256Hex } from "../sandbox/_tree_digest.ts";
+import { createHash } from "node:crypto";
 import { randomToken } from "./_bytes.ts";
 import { OAuthError } from "./oauth_error.ts";
+
+// Every authenticated request hashes its token: synchronously, since WebCrypto's digest costs
+// ten times more. Lowercase hex, as stored.
+function sha256Hex(text: string): string {
+  return createHash("sha256").update(text, "utf8").digest("hex");
+}
 
 /** One stored token: never the token itself, only its hash and what it grants. */
 export interface StoredToken {

@@ -30,6 +30,7 @@ export interface AuthorizeContext {
   codes: AuthorizationCodes;
   lockout: SignInLockout;
   passphraseFile: string;
+  /** Read at each sign-in; while it is missing, no code is asked. */
   totpFile?: string;
   totp: TotpVerifier;
   now: () => number;
@@ -62,9 +63,12 @@ export class AuthorizeEndpoint {
   /** Forms that signed in, until they expire: each gives one code. Only the owner adds one. */
   #spent = new Map<string, number>();
   #queue: SignInQueue;
+  /** Whether the TOTP file existed when last read: the form then asks for a code. */
+  #totpOn: boolean;
 
   constructor(ctx: AuthorizeContext) {
     this.#ctx = ctx;
+    this.#totpOn = ctx.totpFile !== undefined;
     this.#queue = new SignInQueue({ slots: MAX_CHECKING, pace: () => ctx.lockout.pace() });
     this.#secure = ctx.endpoints.issuer.startsWith("https:");
   }
@@ -150,7 +154,25 @@ export class AuthorizeEndpoint {
       csrf: randomToken(),
       expiresAt: this.#ctx.now() + PENDING_TTL_MS,
     };
+    await this.#totpSecret(); // the form asks for a code when a TOTP file exists now
     return this.#page(await this.#sealer.seal(pending), pending, client, 200);
+  }
+
+  /**
+   * The owner's TOTP secret, read at each use (as the passphrase is): one added while serving
+   * is asked for at the next sign-in, one removed no longer is. `null` when there is none.
+   */
+  async #totpSecret(): Promise<Uint8Array | null> {
+    if (this.#ctx.totpFile === undefined) return null;
+    try {
+      const secret = await readTotpFile(this.#ctx.totpFile);
+      this.#totpOn = true;
+      return secret;
+    } catch (e) {
+      if (!(e instanceof Deno.errors.NotFound)) throw e;
+      this.#totpOn = false;
+      return null;
+    }
   }
 
   async #submit(request: Request, address: string): Promise<Response> {
@@ -216,10 +238,10 @@ export class AuthorizeEndpoint {
       const record = await readPassphraseFile(this.#ctx.passphraseFile);
       if (!record) return "unset";
       let ok = await verifyPassphrase(form.get("passphrase") ?? "", record);
-      if (this.#ctx.totpFile) {
+      const secret = await this.#totpSecret();
+      if (secret !== null) {
         // Checked whatever the passphrase, so the time taken does not tell whether it was
         // right; spent only with a right passphrase.
-        const secret = await readTotpFile(this.#ctx.totpFile);
         const codeOk = await this.#ctx.totp.verify(secret, form.get("totp") ?? "", ok);
         ok = ok && codeOk;
       }
@@ -285,7 +307,7 @@ export class AuthorizeEndpoint {
       redirectUri: p.redirectUri,
       requestId: id,
       csrfToken: p.csrf,
-      totp: this.#ctx.totpFile !== undefined,
+      totp: this.#totpOn,
       error,
     });
     const maxAge = Math.max(1, Math.ceil((p.expiresAt - this.#ctx.now()) / 1000));

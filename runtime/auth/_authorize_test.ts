@@ -472,3 +472,34 @@ Deno.test("AuthorizeEndpoint.handle() checks the TOTP code whatever the passphra
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("AuthorizeEndpoint.handle() reads the TOTP file at each sign-in: added, it is asked; removed, it is not", async () => {
+  const now = 1_700_000_000_000;
+  const dir = await Deno.makeTempDir();
+  const totpFile = `${dir}/totp`;
+  const s = await serveAuthorizer({ totpFile, now: () => now });
+  try {
+    const clientId = await registerClient(s.e);
+    const url = await authorizeUrl(s.e, clientId);
+    const before = await openConsent(url);
+    assert.doesNotMatch(before.html, /name="totp"/, "no TOTP file yet: no code asked");
+    // Added while serving: the next sign-in needs the code, the passphrase alone is refused.
+    await Deno.writeTextFile(totpFile, TOTP_SECRET, { mode: 0o600 });
+    const stale = await submitConsent(url, before);
+    assert.equal(stale.status, 403, "a form opened before the TOTP file needs its code too");
+    await stale.body?.cancel();
+    const form = await openConsent(url);
+    assert.match(form.html, /name="totp"/);
+    const code = await totpCode(new TextEncoder().encode("12345678901234567890"), now);
+    const location = await signIn(url, { totp: code });
+    assert.ok(location.searchParams.get("code"), "positive control: passphrase and code");
+    // Removed while serving: no code is asked, the passphrase alone signs in.
+    await Deno.remove(totpFile);
+    const after = await openConsent(url);
+    assert.doesNotMatch(after.html, /name="totp"/);
+    assert.ok((await signIn(url)).searchParams.get("code"), "the passphrase alone");
+  } finally {
+    await s.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -75,7 +75,7 @@ Deno.test("mcp-run serve refuses a state folder or file others could read or rep
   assert.match(setFile.stderr, /it is a file, not a folder/);
 });
 
-Deno.test("mcp-run serve --dry-run shows the authentication and warns of a proxy without --trust-proxy", async () => {
+Deno.test("mcp-run serve --dry-run shows the authentication and warns of a proxy or allowlist that fails", async () => {
   const state = await stateWithPassphrase();
   const r = await oauthDryRun(state);
   assert.equal(r.code, 0, r.stderr);
@@ -90,6 +90,22 @@ Deno.test("mcp-run serve --dry-run shows the authentication and warns of a proxy
     assert.equal(wide.code, 2, wide.stderr);
     assert.match(wide.stderr, new RegExp(`--trust-proxy ${range} is too wide: any client in it`));
   }
+  const open = await cli([
+    "serve",
+    MANIFEST,
+    "--public",
+    "--tools",
+    "echo",
+    "--exclude-tools",
+    "echo",
+    "--cache",
+    cache,
+    "--dry-run",
+  ]);
+  assert.equal(open.code, 0, open.stderr);
+  assert.match(open.stdout, /^auth: none, public: anyone may call the allowed tools$/m);
+  assert.match(open.stdout, /^tools allowed: echo$/m);
+  assert.match(open.stderr, /every tool allowed \(echo\) is also excluded .* clients see no tool/);
   const token = await cli(["serve", MANIFEST, "--cache", cache, "--dry-run"]);
   assert.equal(token.code, 0, token.stderr);
   assert.match(token.stdout, /^auth: none: loopback clients only$/m);

@@ -9,6 +9,7 @@ import { join, resolve } from "node:path";
 import { onUse } from "../_on_use.ts";
 import { authEndpoints } from "../auth/metadata.ts";
 import type { RequestAuthorizer } from "../http/_authorizer.ts";
+import { toolMatches } from "../guard/tool_filter.ts";
 import { UsageError } from "./context.ts";
 
 /** How serve authenticates: OAuth, bearer tokens, nobody (loopback), or nobody on purpose. */
@@ -162,6 +163,40 @@ export function publicToolAllowlist(
     );
   }
   return patterns;
+}
+
+/**
+ * The start-up warning of a `--public` allowlist that its exclusions cancel: every pattern it
+ * allows is also excluded (by `--exclude-tools` or the manifest's `tools.deny`), so clients see
+ * no tool at all. A glob allowed counts as cancelled only when excluded as written, or by `*`.
+ * Pure.
+ *
+ * @param allowed The allowlist ({@linkcode publicToolAllowlist}).
+ * @param excluded The exclusions: the manifest's `tools.deny` and the `--exclude-tools` values
+ *   (comma-separated lists).
+ * @returns The warning, or `undefined` when some allowed tool may get through.
+ * @example
+ * ```ts
+ * import { cancelledAllowlistWarning } from "./_serve_auth.ts";
+ * console.log(cancelledAllowlistWarning(["search"], ["search,write"])); // warning: ...
+ * console.log(cancelledAllowlistWarning(["search", "read"], ["search"])); // undefined
+ * ```
+ */
+export function cancelledAllowlistWarning(
+  allowed: readonly string[],
+  excluded: readonly string[],
+): string | undefined {
+  const denied = excluded.flatMap((list) => list.split(",")).map((p) => p.trim())
+    .filter((p) => p !== "");
+  const cancelled = (pattern: string) =>
+    denied.some((deny) =>
+      deny === pattern || /^\*+$/.test(deny) ||
+      (!pattern.includes("*") && toolMatches(pattern, deny))
+    );
+  if (allowed.length === 0 || !allowed.every(cancelled)) return undefined;
+  return `warning: every tool allowed (${allowed.join(", ")}) is also excluded ` +
+    "(--exclude-tools or the manifest's tools.deny), so clients see no tool; drop the exclusion " +
+    "or allow other tools with --tools";
 }
 
 /**

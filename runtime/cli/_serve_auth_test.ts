@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import {
+  cancelledAllowlistWarning,
   checkStatePrivacy,
   proxyWarning,
   publicToolAllowlist,
@@ -141,4 +142,14 @@ Deno.test("proxyWarning() warns of a proxied public URL without --trust-proxy, n
   assert.equal(proxyWarning(oauth("http://127.0.0.1:8808/mcp"), "127.0.0.1", []), undefined);
   assert.equal(proxyWarning(oauth("http://[::1]:8808/mcp"), "::1", []), undefined);
   assert.equal(proxyWarning({ mode: "token", tokenFile: "t" }, "0.0.0.0", []), undefined);
+});
+
+Deno.test("cancelledAllowlistWarning() warns only when every allowed tool is excluded too", () => {
+  assert.match(cancelledAllowlistWarning(["search"], ["search,write"])!, /clients see no tool/);
+  assert.ok(cancelledAllowlistWarning(["search", "read_*"], ["read_*", "search"]));
+  assert.ok(cancelledAllowlistWarning(["search", "read_doc"], ["*"]));
+  assert.ok(cancelledAllowlistWarning(["read_doc"], ["read_*"]), "a glob excludes a name");
+  assert.equal(cancelledAllowlistWarning(["search", "read"], ["search"]), undefined);
+  assert.equal(cancelledAllowlistWarning(["read_*"], ["read_secret"]), undefined, "a glob");
+  assert.equal(cancelledAllowlistWarning(["search"], []), undefined);
 });

@@ -18,6 +18,7 @@ import { launchDenialLog, openAudit, storeDenials } from "./denials.ts";
 import { type GuardFlags, guardSetup } from "./guard_flags.ts";
 import { openAuditFlags } from "./_audit_flags.ts";
 import {
+  cancelledAllowlistWarning,
   checkStatePrivacy,
   type ClosableAuthorizer,
   openServeAuthorizer,
@@ -342,6 +343,11 @@ export async function serveCommand(
   const allowed = auth.mode === "public"
     ? publicToolAllowlist(server.manifest?.tools?.allow, flags.tools)
     : undefined;
+  const cancelled = allowed && cancelledAllowlistWarning(allowed, [
+    ...server.manifest?.tools?.deny ?? [],
+    ...flags["exclude-tools"] ?? [],
+  ]);
+  if (cancelled) ctx.printError(`mcp-run serve: ${cancelled}`);
   const host = hostname.includes(":") ? `[${hostname}]` : hostname;
   if (flags["dry-run"]) {
     ctx.print(formatPlan(sandbox.plan(server), server, ctx.json));

@@ -36,6 +36,26 @@ export interface AuthorizeContext {
   now: () => number;
 }
 
+/**
+ * Refuses a sign-in file others can read or write (changed while serving): the sign-in then
+ * fails, the owner is told the exact chmod. A missing file is left to its reader.
+ */
+async function checkPrivate(file: string): Promise<void> {
+  let mode: number | null;
+  try {
+    mode = (await Deno.stat(file)).mode;
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return;
+    throw e;
+  }
+  if (mode !== null && (mode & 0o077) !== 0) {
+    throw new Error(
+      `Cannot check a sign-in with "${file}": it is readable or writable by other users; run ` +
+        `\`chmod 600 ${file}\``,
+    );
+  }
+}
+
 /** A sign-in between the consent page and its form: sealed into the form, not kept here. */
 interface Pending {
   clientId: string;
@@ -165,6 +185,7 @@ export class AuthorizeEndpoint {
   async #totpSecret(): Promise<Uint8Array | null> {
     if (this.#ctx.totpFile === undefined) return null;
     try {
+      await checkPrivate(this.#ctx.totpFile);
       const secret = await readTotpFile(this.#ctx.totpFile);
       this.#totpOn = true;
       return secret;
@@ -235,6 +256,7 @@ export class AuthorizeEndpoint {
       // Checked again in turn: a failure counted while this one waited may have locked it out.
       const locked = this.#ctx.lockout.retryAfter(address);
       if (locked > 0) return locked;
+      await checkPrivate(this.#ctx.passphraseFile);
       const record = await readPassphraseFile(this.#ctx.passphraseFile);
       if (!record) return "unset";
       let ok = await verifyPassphrase(form.get("passphrase") ?? "", record);

@@ -215,7 +215,7 @@ Deno.test("AuthorizeEndpoint.handle() asks for a TOTP code when configured and r
   const now = 1_700_000_000_000;
   const dir = await Deno.makeTempDir();
   const totpFile = `${dir}/totp`;
-  await Deno.writeTextFile(totpFile, TOTP_SECRET);
+  await Deno.writeTextFile(totpFile, TOTP_SECRET, { mode: 0o600 });
   const s = await serveAuthorizer({ totpFile, now: () => now });
   try {
     const secret = new TextEncoder().encode("12345678901234567890");
@@ -256,6 +256,33 @@ Deno.test("AuthorizeEndpoint.handle() tells the owner to set a passphrase when n
     assert.match(await res.text(), /--set-passphrase/);
   } finally {
     await s.close();
+  }
+});
+
+Deno.test("AuthorizeEndpoint.handle() refuses a sign-in while the passphrase or TOTP file is open to others", async () => {
+  const errors: Error[] = [];
+  const dir = await Deno.makeTempDir();
+  const totpFile = `${dir}/totp`;
+  const s = await serveAuthorizer({ totpFile, onError: (error) => errors.push(error) });
+  try {
+    const clientId = await registerClient(s.e);
+    const url = await authorizeUrl(s.e, clientId);
+    await Deno.chmod(s.passphraseFile, 0o644);
+    const open = await submitConsent(url, await openConsent(url));
+    assert.equal(open.status, 500);
+    await open.body?.cancel();
+    assert.match(errors.at(-1)!.message, /readable or writable by other users; run `chmod 600 /);
+    await Deno.chmod(s.passphraseFile, 0o600);
+    assert.ok((await signIn(url)).searchParams.get("code"), "positive control: 0600");
+    await Deno.writeTextFile(totpFile, TOTP_SECRET, { mode: 0o640 });
+    await Deno.chmod(totpFile, 0o640);
+    const page = await fetch(url, { redirect: "manual" });
+    assert.equal(page.status, 500, "no consent page with a TOTP file others can read");
+    await page.body?.cancel();
+    assert.match(errors.at(-1)!.message, new RegExp(`chmod 600 ${totpFile}`));
+  } finally {
+    await s.close();
+    await Deno.remove(dir, { recursive: true });
   }
 });
 
@@ -413,7 +440,7 @@ Deno.test("AuthorizeEndpoint.handle() checks the TOTP code whatever the passphra
       await hashPassphrase(PASSPHRASE, { iterations: 1e5 }),
     );
     const totpFile = `${dir}/totp`;
-    await Deno.writeTextFile(totpFile, TOTP_SECRET);
+    await Deno.writeTextFile(totpFile, TOTP_SECRET, { mode: 0o600 });
     const checks: boolean[] = [];
     class SpyVerifier extends TotpVerifier {
       override verify(secret: Uint8Array, code: string, spend = true): Promise<boolean> {

@@ -236,8 +236,11 @@ async function checkAuthFiles(
   }
   const root = stateRoot(ctx.env, stateDir);
   const passphrase = join(root, "passphrase");
-  const unsafe = await unsafeState(ctx, () => checkStatePrivacy(root));
-  if (unsafe !== undefined) return unsafe;
+  try {
+    await checkStatePrivacy(root);
+  } catch (error) {
+    return unsafeState(ctx, error);
+  }
   if (await readPassphraseFile(passphrase) === null) {
     const dir = stateDir === undefined ? "" : ` --state-dir ${root}`;
     ctx.printError(
@@ -249,19 +252,11 @@ async function checkAuthFiles(
   return { description: `auth: oauth, public URL ${auth.publicUrl}` };
 }
 
-/** Runs a state check; a folder or file open to other users is told, as a usage error. */
-async function unsafeState(
-  ctx: CliContext,
-  check: () => Promise<unknown>,
-): Promise<number | undefined> {
-  try {
-    await check();
-    return undefined;
-  } catch (error) {
-    if (!(error instanceof UnsafeStateError)) throw error;
-    ctx.printError(`mcp-run serve: ${error.message}`);
-    return EXIT.usage;
-  }
+/** Tells a state folder or file open to other users, as a usage error; rethrows the rest. */
+function unsafeState(ctx: CliContext, error: unknown): number {
+  if (!(error instanceof UnsafeStateError)) throw error;
+  ctx.printError(`mcp-run serve: ${error.message}`);
+  return EXIT.usage;
 }
 
 /** Opens the OAuth authorizer of the server (other modes are ready after the file check). */
@@ -274,22 +269,22 @@ async function openAuthorizer(
 ): Promise<ServeAuthorizer | number> {
   if (auth.mode !== "oauth") return checked;
   const root = stateRoot(ctx.env, stateDir);
-  let authorizer: ClosableAuthorizer | undefined;
-  const unsafe = await unsafeState(ctx, async () => {
+  let authorizer: ClosableAuthorizer;
+  try {
     authorizer = await openServeAuthorizer(
       root,
       serverName,
       auth.publicUrl!,
       { onError: (error) => ctx.printError(`mcp-run serve: ${error.message}`) },
     );
-  });
-  if (authorizer === undefined) return unsafe ?? EXIT.error;
+  } catch (error) {
+    return unsafeState(ctx, error);
+  }
   const { serverDir, totp } = serveStatePaths(root, serverName);
   const code = await Deno.stat(totp).then(() => ", with a TOTP code", () => "");
-  const opened = authorizer;
   return {
-    authorizer: opened,
-    close: () => opened.close(),
+    authorizer,
+    close: () => authorizer.close(),
     description: `${checked.description} (owner sign-in by passphrase${code}; sign-ins kept in ` +
       `${serverDir})`,
   };

@@ -38,17 +38,21 @@ export interface AuthorizeContext {
 
 /**
  * Refuses a sign-in file others can read or write (changed while serving): the sign-in then
- * fails, the owner is told the exact chmod. A missing file is left to its reader.
+ * fails, the owner is told the exact chmod. A missing file is left to its reader; the user's own
+ * private group may have access (as in `checkStatePrivacy`).
  */
 async function checkPrivate(file: string): Promise<void> {
-  let mode: number | null;
+  let info: Deno.FileInfo;
   try {
-    mode = (await Deno.stat(file)).mode;
+    info = await Deno.stat(file);
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) return;
     throw e;
   }
-  if (mode !== null && (mode & 0o077) !== 0) {
+  // The group may read it when it is the user's own private group (gid = uid), as a pod's.
+  const gid = Deno.gid();
+  const ownGroup = gid !== null && info.gid === gid && gid === Deno.uid();
+  if (info.mode !== null && (info.mode & (ownGroup ? 0o007 : 0o077)) !== 0) {
     throw new Error(
       `Cannot check a sign-in with "${file}": it is readable or writable by other users; run ` +
         `\`chmod 600 ${file}\``,

@@ -274,8 +274,8 @@ Deno.test("AuthorizeEndpoint.handle() refuses a sign-in while the passphrase or 
     assert.match(errors.at(-1)!.message, /readable or writable by other users; run `chmod 600 /);
     await Deno.chmod(s.passphraseFile, 0o600);
     assert.ok((await signIn(url)).searchParams.get("code"), "positive control: 0600");
-    await Deno.writeTextFile(totpFile, TOTP_SECRET, { mode: 0o640 });
-    await Deno.chmod(totpFile, 0o640);
+    await Deno.writeTextFile(totpFile, TOTP_SECRET, { mode: 0o604 });
+    await Deno.chmod(totpFile, 0o604);
     const page = await fetch(url, { redirect: "manual" });
     assert.equal(page.status, 500, "no consent page with a TOTP file others can read");
     await page.body?.cancel();

@@ -284,10 +284,13 @@ export class UnsafeStateError extends Error {
 
 /**
  * Checks that the state root, and a server's folder in it, are private to this user: each
- * folder that exists is a folder owned by the user and not writable by group or others (who
- * could replace the files in it); each file (passphrase, TOTP secret and step, tokens.json,
- * clients.json) is owned by the user and neither readable nor writable by group or others. What
- * does not exist yet is fine: it is created private. Skipped where modes do not exist (Windows).
+ * folder that exists is a folder owned by the user (or root) and not writable by group or others
+ * (who could replace the files in it); each file (passphrase, TOTP secret and step, tokens.json,
+ * clients.json) is owned by the user (or root) and neither readable nor writable by group or
+ * others. The group may have access when it is the user's own private group (its gid is the
+ * user's uid, as with user private groups and the pod group `mcp-run deploy --target kubernetes`
+ * sets, whose volumes are made group-writable). What does not exist yet is fine: it is created
+ * private. Skipped where modes do not exist (Windows).
  *
  * Requires `--allow-read` on the state root.
  *
@@ -310,8 +313,11 @@ export async function checkStatePrivacy(root: string, server?: string): Promise<
     files.push(paths.tokens, paths.clients);
   }
   const uid = Deno.uid();
+  const gid = Deno.gid();
+  // The user's own private group: no one else is in it.
+  const ownGroup = (info: Deno.FileInfo) => uid !== null && info.gid === gid && gid === uid;
   const owned = (path: string, info: Deno.FileInfo) => {
-    if (uid === null || info.uid === null || info.uid === uid || uid === 0) return;
+    if (uid === null || info.uid === null || info.uid === uid || info.uid === 0) return;
     throw new UnsafeStateError(
       `Cannot use "${path}": it belongs to another user (uid ${info.uid}), who could change ` +
         `the sign-in state; run \`chown ${uid} ${path}\` as root, or pass --state-dir DIR`,
@@ -327,7 +333,7 @@ export async function checkStatePrivacy(root: string, server?: string): Promise<
       );
     }
     owned(folder, info);
-    if (info.mode !== null && (info.mode & 0o022) !== 0) {
+    if (info.mode !== null && (info.mode & (ownGroup(info) ? 0o002 : 0o022)) !== 0) {
       throw new UnsafeStateError(
         `Cannot use the state folder "${folder}": it is writable by other users, who could ` +
           `replace the sign-in files; run \`chmod 700 ${folder}\``,
@@ -343,7 +349,7 @@ export async function checkStatePrivacy(root: string, server?: string): Promise<
       );
     }
     owned(file, info);
-    if (info.mode !== null && (info.mode & 0o077) !== 0) {
+    if (info.mode !== null && (info.mode & (ownGroup(info) ? 0o007 : 0o077)) !== 0) {
       throw new UnsafeStateError(
         `Cannot use "${file}": it is readable or writable by other users; run ` +
           `\`chmod 600 ${file}\``,

@@ -107,19 +107,32 @@ Deno.test("checkStatePrivacy() refuses state others could read or replace, namin
       await Deno.chmod(file, 0o600);
     }
     await checkStatePrivacy(root, "docs"); // positive control: all private
+    // The group counts as others unless it is the user's own private group (gid = uid).
+    const privateGroup = Deno.uid() === Deno.gid() && Deno.statSync(root).gid === Deno.gid();
     const refusals: [string, number, RegExp][] = [
       [root, 0o777, new RegExp(`"${root}": it is writable by other users.*chmod 700 ${root}\``)],
-      [server, 0o770, new RegExp(`writable by other users.*chmod 700 ${server}\``)],
+      [server, 0o757, new RegExp(`writable by other users.*chmod 700 ${server}\``)],
       [`${root}/passphrase`, 0o644, new RegExp(`readable .* run \`chmod 600 ${root}/passphrase`)],
-      [`${root}/totp`, 0o620, /chmod 600 .*\/totp`/],
+      [`${root}/totp`, 0o602, /chmod 600 .*\/totp`/],
       [`${server}/tokens.json`, 0o604, /chmod 600 .*tokens\.json`/],
     ];
+    if (!privateGroup) {
+      refusals.push([server, 0o770, /chmod 700/], [`${root}/totp`, 0o640, /chmod 600/]);
+    }
     for (const [path, mode, message] of refusals) {
       const before = (await Deno.stat(path)).mode! & 0o777;
       await Deno.chmod(path, mode);
       await assert.rejects(checkStatePrivacy(root, "docs"), UnsafeStateError, path);
       await assert.rejects(checkStatePrivacy(root, "docs"), message);
       await Deno.chmod(path, before);
+    }
+    if (privateGroup) {
+      // The user's own group may have access (a pod's fsGroup volume is group-writable).
+      await Deno.chmod(server, 0o2770);
+      await Deno.chmod(`${server}/tokens.json`, 0o660);
+      await checkStatePrivacy(root, "docs");
+      await Deno.chmod(server, 0o700);
+      await Deno.chmod(`${server}/tokens.json`, 0o600);
     }
     // A server's folder is checked only with its server.
     await Deno.chmod(server, 0o777);

@@ -68,7 +68,7 @@ async function benchServeOverHttp(): Promise<void> {
   console.log("\nmcp-run serve: tools/call over Streamable HTTP (lean client, loopback)");
   for (const [target, what] of Object.entries(TARGETS)) console.log(`- ${target}: ${what}`);
   console.log("");
-  console.log(benchTables(serve.rows, serve.memory));
+  console.log(benchTables(serve.rows, serve.memory, serve.bursts));
   if (values.json) await Deno.writeTextFile(values.json, JSON.stringify({ serve }, null, 2));
 }
 

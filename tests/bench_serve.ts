@@ -3,12 +3,16 @@
  * (supergateway and mcp-proxy, from npm, pinned), all fronting the same server process command:
  * the sandboxed `deno run` line mcp-run builds for `tests/testdata/serve_fixture.jsonc`.
  *
- * For 1, 16 and 64 sessions it measures `tools/call` latency (p50, p99) and throughput with a
- * lean client (raw JSON lines over stdio; raw fetch with SSE parsing over HTTP), and the bridge
- * process's memory at idle and per session. Loopback only; bounded loops.
+ * For each HTTP target, freshly started and settled, it first opens 64 sessions at once and
+ * times each `initialize` (p50, p99): how fast isolated sessions start, cold (`mcp-run serve`,
+ * supergateway) or from processes started ahead (`mcp-run serve --warm 64`). Then, for 1, 16 and
+ * 64 sessions, it measures `tools/call` latency (p50, p99) and throughput with a lean client (raw
+ * JSON lines over stdio; raw fetch with SSE parsing over HTTP), and the bridge process's memory
+ * at idle and per session. Loopback only; bounded loops.
  *
  * ```sh
- * deno run -A tests/bench_serve.ts [--json out.json] [--sessions 1,16,64] [--targets direct,serve,…]
+ * deno run -A tests/bench_serve.ts [--json out.json] [--sessions 1,16,64] [--burst 64]
+ *   [--targets direct,mcp-run serve,…]
  * ```
  *
  * The peers are installed with npm into `.tools/bench` on first use (Node.js ≥ 20 required).
@@ -25,6 +29,7 @@ import { resolveServer } from "../runtime/policy/resolve.ts";
 import { denoLaunchPlan, type LaunchPlan, prepareServer } from "../runtime/sandbox/launch_plan.ts";
 import { shellQuote } from "../runtime/sandbox/shell_quote.ts";
 import { initializeRequest } from "./_helpers.ts";
+import { type BurstRow, measureInitBurst, waitSettled } from "./_bench_init_burst.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const MANIFEST = join(ROOT, "tests/testdata/serve_fixture.jsonc");
@@ -36,6 +41,7 @@ const encoder = new TextEncoder();
 export const TARGETS: Record<string, string> = {
   "direct": "one process per session, no bridge",
   "mcp-run serve": "one sandboxed process per session (default), SSE answers",
+  "mcp-run serve --warm 64": "one sandboxed process per session, 64 started ahead",
   "mcp-run serve --json-response": "one sandboxed process per session, JSON answers",
   "mcp-run serve --session-mode shared": "one sandboxed process for all sessions",
   "supergateway": "supergateway --stateful: one process per session",
@@ -78,6 +84,10 @@ interface Target {
   name: string;
   /** The bridge's pid, for memory (HTTP targets). */
   pid?: number;
+  /** The MCP endpoint (HTTP targets). */
+  url?: string;
+  /** The end of the bridge's stderr (HTTP targets), to explain a failure. */
+  stderr?: () => string;
   open(): Promise<Session>;
   stop(): Promise<void>;
 }
@@ -255,6 +265,8 @@ async function bridgeTarget(
   return {
     name,
     pid: child.pid,
+    url,
+    stderr: () => stderr,
     open: () => httpSession(url),
     stop: async () => {
       try {
@@ -323,6 +335,8 @@ async function measure(target: Target, sessionCount: number): Promise<BenchRow> 
   const sessions = await openSessions(target, sessionCount);
   const calls = CALLS[sessionCount] ?? 40;
   for (const session of sessions) for (let i = 0; i < 5; i++) await session.call();
+  // Steady state: processes the sessions' starts set booting (a warm pool's replacements) done.
+  if (target.pid !== undefined) await waitSettled(target.pid, 0);
   const latencies: number[] = [];
   const started = performance.now();
   await Promise.all(sessions.map(async (session) => {
@@ -366,6 +380,8 @@ export interface BenchServeOptions {
   targets?: string[];
   /** Sessions opened for the per-session memory figure. Default 16. */
   memorySessions?: number;
+  /** Sessions opened at once to time their initialize (0: none). Default 64. */
+  burst?: number;
   /** Progress lines. */
   log?: (line: string) => void;
 }
@@ -374,11 +390,11 @@ export interface BenchServeOptions {
  * Runs the benchmark.
  *
  * @param options Session counts and targets.
- * @returns Latency/throughput rows and memory rows.
+ * @returns Latency/throughput rows, memory rows and initialize bursts.
  */
 export async function benchServe(
   options: BenchServeOptions = {},
-): Promise<{ rows: BenchRow[]; memory: MemoryRow[] }> {
+): Promise<{ rows: BenchRow[]; memory: MemoryRow[]; bursts: BurstRow[] }> {
   const log = options.log ?? ((line: string) => console.error(line));
   const sessionCounts = options.sessions ?? [1, 16, 64];
   const wanted = new Set(options.targets ?? Object.keys(TARGETS));
@@ -430,6 +446,7 @@ export async function benchServe(
         stop: () => Promise.resolve(),
       }),
     "mcp-run serve": () => serveTarget("mcp-run serve", []),
+    "mcp-run serve --warm 64": () => serveTarget("mcp-run serve --warm 64", ["--warm", "64"]),
     "mcp-run serve --json-response": () =>
       serveTarget("mcp-run serve --json-response", ["--json-response"]),
     "mcp-run serve --session-mode shared": () =>
@@ -481,11 +498,20 @@ export async function benchServe(
   };
   const rows: BenchRow[] = [];
   const memory: MemoryRow[] = [];
+  const bursts: BurstRow[] = [];
+  const burst = options.burst ?? 64;
   try {
     for (const [name, make] of Object.entries(makers)) {
       if (!wanted.has(name)) continue;
       const target = await make();
       try {
+        if (target.pid !== undefined && target.url !== undefined && burst > 0) {
+          // Processes started ahead have booted, and the machine is quiet, before the burst.
+          await waitSettled(target.pid);
+          bursts.push(await measureInitBurst(name, target.url, burst));
+          log(`${name}: initialize burst ${JSON.stringify(bursts.at(-1))}`);
+          await waitSettled(target.pid);
+        }
         if (target.pid !== undefined) {
           memory.push(await measureMemory(target, options.memorySessions ?? 16));
           log(`${name}: memory ${JSON.stringify(memory.at(-1))}`);
@@ -494,6 +520,10 @@ export async function benchServe(
           rows.push(await measure(target, count));
           log(`${name}: ${JSON.stringify(rows.at(-1))}`);
         }
+      } catch (error) {
+        throw new Error(`${name}: ${(error as Error).message}\n${target.stderr?.() ?? ""}`, {
+          cause: error,
+        });
       } finally {
         await target.stop();
       }
@@ -501,7 +531,7 @@ export async function benchServe(
   } finally {
     await Deno.remove(cache, { recursive: true }).catch(() => {});
   }
-  return { rows, memory };
+  return { rows, memory, bursts };
 }
 
 /** The environment the Deno running mcp-run needs: its own module cache and PATH. */
@@ -515,18 +545,40 @@ function denoEnv(): Record<string, string> {
 }
 
 /**
- * Formats the results as markdown tables, with the added p50 over direct stdio and the
- * throughput ratio to the better peer.
+ * Formats the results as markdown tables: the initialize bursts (with p99 over supergateway's),
+ * the calls with the added p50 over direct stdio, the throughput ratios to the matching peer, and
+ * memory.
  *
  * @param rows Latency and throughput.
  * @param memory Bridge memory.
+ * @param bursts Initialize bursts.
  * @returns Markdown.
  */
-export function benchTables(rows: BenchRow[], memory: MemoryRow[]): string {
-  const out = [
+export function benchTables(
+  rows: BenchRow[],
+  memory: MemoryRow[],
+  bursts: BurstRow[] = [],
+): string {
+  const out: string[] = [];
+  const ratio = (a?: number, b?: number) => a && b ? `${(a / b).toFixed(2)}×` : "—";
+  if (bursts.length > 0) {
+    const peer = bursts.find((b) => b.target === "supergateway");
+    out.push(
+      "| target | sessions at once | initialize p50 ms | p99 ms | all answered ms | failed | p99 ÷ supergateway |",
+      "|---|---:|---:|---:|---:|---:|---:|",
+    );
+    for (const b of bursts) {
+      out.push(
+        `| ${b.target} | ${b.sessions} | ${b.p50.toFixed(0)} | ${b.p99.toFixed(0)} | ` +
+          `${b.allMs.toFixed(0)} | ${b.failed} | ${ratio(b.p99, peer?.p99)} |`,
+      );
+    }
+    out.push("");
+  }
+  out.push(
     "| target | sessions | p50 ms | p99 ms | calls/s | added p50 ms |",
     "|---|---:|---:|---:|---:|---:|",
-  ];
+  );
   for (const row of rows) {
     const direct = rows.find((r) => r.target === "direct" && r.sessions === row.sessions);
     const added = direct && row.target !== "direct" ? (row.p50 - direct.p50).toFixed(3) : "";
@@ -540,20 +592,21 @@ export function benchTables(rows: BenchRow[], memory: MemoryRow[]): string {
     rows.find((r) => r.target === target && r.sessions === count)?.throughput;
   out.push(
     "",
-    "| sessions | isolated ÷ supergateway | json ÷ supergateway | shared ÷ mcp-proxy | best mcp-run ÷ best peer |",
-    "|---:|---:|---:|---:|---:|",
+    "| sessions | isolated ÷ supergateway | warm ÷ supergateway | json ÷ supergateway | shared ÷ mcp-proxy | best mcp-run ÷ best peer |",
+    "|---:|---:|---:|---:|---:|---:|",
   );
-  const ratio = (a?: number, b?: number) => a && b ? `${(a / b).toFixed(2)}×` : "—";
   for (const count of counts) {
     const ours = [
       "mcp-run serve",
+      "mcp-run serve --warm 64",
       "mcp-run serve --json-response",
       "mcp-run serve --session-mode shared",
     ].map((t) => at(t, count) ?? 0);
     const peers = ["supergateway", "mcp-proxy"].map((t) => at(t, count) ?? 0);
     out.push(
       `| ${count} | ${ratio(ours[0], peers[0])} | ${ratio(ours[1], peers[0])} | ` +
-        `${ratio(ours[2], peers[1])} | ${ratio(Math.max(...ours), Math.max(...peers))} |`,
+        `${ratio(ours[2], peers[0])} | ${ratio(ours[3], peers[1])} | ` +
+        `${ratio(Math.max(...ours), Math.max(...peers))} |`,
     );
   }
   out.push("", "| bridge | idle RSS MiB | per session KiB |", "|---|---:|---:|");
@@ -570,12 +623,14 @@ if (import.meta.main) {
       json: { type: "string" },
       sessions: { type: "string" },
       targets: { type: "string" },
+      burst: { type: "string" },
     },
   });
   const result = await benchServe({
     sessions: values.sessions?.split(",").map(Number),
     targets: values.targets?.split(","),
+    burst: values.burst === undefined ? undefined : Number(values.burst),
   });
-  console.log(benchTables(result.rows, result.memory));
+  console.log(benchTables(result.rows, result.memory, result.bursts));
   if (values.json) await Deno.writeTextFile(values.json, JSON.stringify(result, null, 2));
 }

@@ -121,7 +121,9 @@ Deno.test("deployCommand() hands the OAuth passphrase over from the state root",
     "https://mcp.example.com/mcp",
   ], { env: { ...env, XDG_STATE_HOME: state } });
   assert.equal(xdg.code, 0, xdg.stderr);
-  assert.match(xdg.stdout, new RegExp(`file: ${state}/mcp-run/passphrase`));
+  // compose reads a copy in the deployment's folder; the one to copy is named.
+  assert.match(xdg.stdout, /file: \.\/passphrase$/m);
+  assert.match(xdg.stderr, new RegExp(`"${state}/mcp-run/passphrase" does not exist yet`));
 });
 
 Deno.test("deployCommand() refuses bad command lines with exit 2, saying what to give", async () => {
@@ -139,6 +141,22 @@ Deno.test("deployCommand() refuses bad command lines with exit 2, saying what to
     [["deploy", "time", "--target", "systemd", "--auth", "oauth"], /--public-url/],
     [["deploy", "time", "--target", "systemd", "--host", "0.0.0.0"], /without authentication/],
     [["deploy", "time", "--target", "systemd", "--bogus"], /unknown option --bogus/],
+    [
+      ["deploy", "time", "--target", "compose", "--program", "/x/mcp-run"],
+      /needs --target systemd/,
+    ],
+    [["deploy", "time", "--target", "systemd", "--program", "mcp-run"], /absolute path/],
+    [["deploy", "time", "--target", "systemd", "--egress-rate", "10mbit"], /no per-unit egress/],
+    [
+      ["deploy", "time", "--target", "kubernetes", "--egress-rate", "fast"],
+      /Cannot cap egress at "fast"/,
+    ],
+    [["deploy", "time", "--target", "systemd", "--max-sessions", "x"], /--max-sessions must be/],
+    [["deploy", "time", "--target", "systemd", "--audit", "/var/log/a"], /--audit takes a file/],
+    [
+      ["deploy", "time", "--target", "systemd", "--public", "--host", "0.0.0.0", "--tools", "x"],
+      /--client-address ADDR/,
+    ],
   ];
   for (const [args, message] of cases) {
     const r = await cli(args, { env });
@@ -154,4 +172,100 @@ Deno.test("mcp-run deploy --help describes every target", async () => {
   for (const word of ["systemd", "kubernetes", "compose", "--deploy-image", "--egress-address"]) {
     assert.ok(r.stdout.includes(word), word);
   }
+});
+
+Deno.test("deployCommand() says so, exit 1, when --out is a file or cannot be written", async () => {
+  const file = join(tempDir(), "deploy.txt");
+  await Deno.writeTextFile(file, "mine\n");
+  const r = await cli(["deploy", "time", "--target", "systemd", "--out", file], { env });
+  assert.equal(r.code, 1, r.stderr);
+  assert.match(r.stderr, /"[^"]*deploy\.txt": it is a file, not a folder; give --out a folder/);
+  assert.doesNotMatch(r.stderr, /at .*\.ts:\d+/);
+  assert.equal(await Deno.readTextFile(file), "mine\n");
+  const below = await cli(["deploy", "time", "--target", "systemd", "--out", `${file}/sub`], {
+    env,
+  });
+  assert.equal(below.code, 1, below.stderr);
+  assert.match(below.stderr, /Cannot write into "[^"]*deploy\.txt\/sub"/);
+  assert.doesNotMatch(below.stderr, /at .*\.ts:\d+/);
+});
+
+Deno.test("deployCommand() runs the --program it is given and prints how to install it", async () => {
+  const out = join(tempDir(), "deploy");
+  const r = await cli([
+    "deploy",
+    "time",
+    "--target",
+    "systemd",
+    "--program",
+    "/opt/mcp/bin/mcp-run",
+    "--out",
+    out,
+  ], { env });
+  assert.equal(r.code, 0, r.stderr);
+  const unit = await Deno.readTextFile(join(out, "mcp-run-time.service"));
+  assert.match(unit, /^ExecStart=\/opt\/mcp\/bin\/mcp-run serve time /m);
+  const steps = r.stdout.slice(r.stdout.indexOf("Then run:"));
+  assert.match(steps, /^ {2}sudo tools\/install\.sh \/opt\/mcp /m);
+  // Installed before the units start.
+  assert.ok(steps.indexOf("tools/install.sh") < steps.indexOf("systemctl enable"));
+});
+
+Deno.test("deployCommand() passes serve's limits and audit log on, and the k8s egress rate", async () => {
+  const r = await cli([
+    "deploy",
+    "time",
+    "--target",
+    "systemd",
+    ...["--exclude-tools", "x", "--max-sessions", "4", "--rate-limit", "60"],
+    ...["--idle-timeout", "300", "--request-timeout", "20", "--audit", "audit.jsonl"],
+  ], { env });
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(
+    r.stdout,
+    new RegExp(
+      "^ExecStart=.* --exclude-tools x --max-sessions 4 --rate-limit 60 --idle-timeout 300 " +
+        "--request-timeout 20 --audit /var/lib/mcp-run-time/audit\\.jsonl --offline$",
+      "m",
+    ),
+  );
+  const k8s = await cli([
+    "deploy",
+    "time",
+    "--target",
+    "kubernetes",
+    "--egress-rate",
+    "10mbit",
+    "--audit",
+    "audit.jsonl",
+  ], { env });
+  assert.equal(k8s.code, 0, k8s.stderr);
+  const deployment = parseAllDocuments(k8s.stdout).map((d) => d.toJSON())
+    .find((o) => o?.kind === "Deployment");
+  assert.equal(
+    deployment.spec.template.metadata.annotations["kubernetes.io/egress-bandwidth"],
+    "10000000",
+  );
+  assert.ok(deployment.spec.template.spec.containers[0].args.includes("/state/audit.jsonl"));
+});
+
+Deno.test("serve --auth oauth names a passphrase file that is not the hash file, and the fix", async () => {
+  const state = tempDir();
+  // What a new user puts in a Kubernetes Secret by mistake: the passphrase itself.
+  await Deno.writeTextFile(join(state, "passphrase"), "correct horse battery staple\n");
+  const r = await cli([
+    "serve",
+    "time",
+    "--auth",
+    "oauth",
+    "--public-url",
+    "https://mcp.example.com/mcp",
+    "--state-dir",
+    state,
+  ], { env });
+  assert.equal(r.code, 2, r.stderr);
+  assert.match(r.stderr, new RegExp(`${state}/passphrase is not a passphrase file`));
+  assert.match(r.stderr, /the hash that mcp-run serve --set-passphrase writes/);
+  assert.match(r.stderr, new RegExp(`mcp-run serve --set-passphrase --state-dir ${state}$`, "m"));
+  assert.doesNotMatch(r.stderr, /at .*\.ts:\d+/);
 });

@@ -161,8 +161,6 @@ Deno.test({
       stdin: "correct horse battery staple\n",
     });
     assert.equal(set.code, 0, set.stderr);
-    // Outside swarm a compose secret is the file itself: readable by the container's user.
-    await Deno.chown(join(state, "passphrase"), 1993, 1993);
     const port = freePort();
     const written = await cli([
       "deploy",
@@ -183,6 +181,13 @@ Deno.test({
       join(dir, "deploy"),
     ], { env: { HOME: dir } });
     assert.equal(written.code, 0, written.stderr);
+    // Outside swarm a compose secret is the file itself: the printed step copies the owner's
+    // passphrase into the deployment's folder for the container's user (run here as root).
+    const copy = /^ {2}sudo (install -m 600 -o 1993 -g 1993 (\S+) (\S+))$/m.exec(written.stdout);
+    assert.ok(copy, written.stdout);
+    assert.equal(copy[2], join(state, "passphrase"));
+    await run("install", copy[1].split(" ").slice(1));
+    assert.equal((await Deno.stat(join(state, "passphrase"))).uid, Deno.uid(), "the owner's stays");
     const [, project, file] = /docker compose -p (\S+) -f (\S+) up -d/.exec(written.stdout)!;
     const compose = [...await composeCommand(), "-p", project, "-f", file];
     const logs = () => run("flock", ["/tmp/docker.lock", ...compose, "logs"]).catch(String);

@@ -27,7 +27,16 @@ async function namespace(): Promise<{ pid: number; stop: () => Promise<void> }> 
     stderr: "null",
   }).spawn();
   const deadline = Date.now() + 5000;
+  const own = await Deno.readLink("/proc/self/ns/net");
   for (;;) {
+    // Until unshare has made its namespace, the process is still in this one: entering it then
+    // would set up (and cap) this machine's own loopback.
+    const theirs = await Deno.readLink(`/proc/${child.pid}/ns/net`).catch(() => own);
+    if (theirs === own) {
+      if (Date.now() > deadline) throw new Error("unshare did not make a network namespace");
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      continue;
+    }
     const up = await new Deno.Command("nsenter", {
       args: ["--target", String(child.pid), "--net", "--", "ip", "link", "set", "lo", "up"],
       stderr: "null",
@@ -55,6 +64,9 @@ async function measure(pid: number, bytes: number): Promise<number> {
       "--",
       Deno.execPath(),
       "run",
+      // Nothing to resolve: the checkout's configuration and lockfile stay out of it.
+      "--no-config",
+      "--no-lock",
       "--allow-net=127.0.0.1",
       join(ROOT, "tests/testdata/egress_rate/transfer.ts"),
       String(bytes),

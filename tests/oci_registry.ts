@@ -282,27 +282,8 @@ export async function startOciRegistry(
     close: async () => {
       await server.shutdown();
       await Deno.remove(dir, { recursive: true }).catch(() => {});
-      await forgetPulledImages(`${address.hostname}:${address.port}/`);
     },
   };
-}
-
-/**
- * Removes what the engine still holds from a registry (images pulled from it by digest), so
- * the tests leave no image behind. Without a running engine there is nothing to remove.
- */
-async function forgetPulledImages(prefix: string): Promise<void> {
-  const listed = await runDocker([
-    "image",
-    "ls",
-    "--digests",
-    "--format",
-    "{{.Repository}}@{{.Digest}}",
-  ]).catch(() => undefined);
-  const refs = (listed?.stdout ?? "").split("\n").filter((ref) =>
-    ref.startsWith(prefix) && !ref.endsWith("@<none>")
-  );
-  if (refs.length > 0) await runDocker(["rmi", ...refs]).catch(() => {});
 }
 
 /** Options for {@linkcode pushImage}. */

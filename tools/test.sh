@@ -17,7 +17,7 @@ HOME=$(pwd)/.cache/test/home
 export HOME
 # Every cache and config location derives from HOME; nothing from the caller's environment.
 # The pinned Deno is the checkout's own (.tools/), installed by the run when missing.
-unset DENO_DIR XDG_CACHE_HOME XDG_CONFIG_HOME XDG_DATA_HOME MCP_RUN_CACHE MCP_RUN_CONFIG \
+unset DENO_DIR XDG_CACHE_HOME XDG_CONFIG_HOME XDG_DATA_HOME XDG_STATE_HOME MCP_RUN_CACHE MCP_RUN_CONFIG \
   NPM_CONFIG_REGISTRY npm_config_registry JSR_URL MCP_RUN_TOOLS
 deno=tools/deno
 tools/system_setup.sh
@@ -29,4 +29,9 @@ tools/kubernetes_validate_setup.sh >/dev/null
 "$deno" task check
 "$deno" publish --dry-run --allow-dirty >/dev/null
 "$deno" doc --lint mod.ts runtime/*/mod.ts runtime/cli.ts >/dev/null
-"$deno" task test "$@"
+status=0
+"$deno" task test "$@" || status=$?
+# The images tests pulled by digest from their loopback registries belong to no one afterwards.
+docker image ls --digests --format '{{.Repository}}@{{.Digest}}' 2>/dev/null |
+  grep -E '^127\.0\.0\.1:[0-9]+/' | grep -v '@<none>$' | xargs -r docker rmi >/dev/null 2>&1 || true
+exit "$status"

@@ -17,6 +17,7 @@ import {
 } from "../deploy/deployment.ts";
 import type { DeployAuth } from "../deploy/deploy_options.ts";
 import { checkImageReference } from "../sandbox/docker_checks.ts";
+import { parseRate } from "../sandbox/egress_rate.ts";
 import { type CliContext, type CommandLine, EXIT, expectArgs, UsageError } from "./context.ts";
 import { resolveFor } from "./launch.ts";
 
@@ -32,6 +33,8 @@ export interface DeployFlags {
   "deploy-image"?: string;
   /** `--egress-address NAME=CIDR` (repeatable). */
   "egress-address"?: string[];
+  /** `--program PATH`: the `mcp-run` the systemd units run. */
+  program?: string;
   /** `--client-address ADDR` (repeatable; systemd). */
   "client-address"?: string[];
   /** Serve's options, passed on. */
@@ -58,6 +61,20 @@ export interface DeployFlags {
   "state-dir"?: string;
   /** `--public`. */
   public?: boolean;
+  /** `--exclude-tools` (repeatable). */
+  "exclude-tools"?: string[];
+  /** `--max-sessions N`. */
+  "max-sessions"?: string;
+  /** `--rate-limit N`. */
+  "rate-limit"?: string;
+  /** `--idle-timeout S`. */
+  "idle-timeout"?: string;
+  /** `--request-timeout S`. */
+  "request-timeout"?: string;
+  /** `--audit NAME`: a file in the service's state folder. */
+  audit?: string;
+  /** `--egress-rate RATE`: kubernetes' egress-bandwidth annotation. */
+  "egress-rate"?: string;
 }
 
 /**
@@ -114,6 +131,51 @@ export function deployOptions(
       throw new UsageError(`--deploy-image: ${(error as Error).message}`, { cause: error });
     }
   }
+  const program = flags.program;
+  if (program !== undefined) {
+    if (target !== "systemd") throw new UsageError("--program needs --target systemd");
+    if (!isAbsolute(program)) {
+      throw new UsageError(
+        `--program must be an absolute path (the unit runs it), got "${program}": ` +
+          "tools/install.sh PREFIX installs PREFIX/bin/mcp-run",
+      );
+    }
+  }
+  const numbers: Record<string, number> = {};
+  for (const flag of ["max-sessions", "rate-limit", "idle-timeout", "request-timeout"] as const) {
+    const text = flags[flag];
+    if (text === undefined) continue;
+    const value = Number(text);
+    if (
+      !(Number.isFinite(value) && value > 0) || (flag !== "idle-timeout" &&
+        flag !== "request-timeout" && !Number.isInteger(value))
+    ) {
+      throw new UsageError(`--${flag} must be a positive number, got "${text}"`);
+    }
+    numbers[flag] = value;
+  }
+  const audit = flags.audit;
+  if (audit !== undefined && !/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(audit)) {
+    throw new UsageError(
+      `--audit takes a file name such as audit.jsonl, kept in the service's state folder ` +
+        `(the only place it may write), got "${audit}"`,
+    );
+  }
+  let egressBandwidth: string | undefined;
+  if (flags["egress-rate"] !== undefined) {
+    if (target !== "kubernetes") {
+      throw new UsageError(
+        "--egress-rate needs --target kubernetes (the pod's egress-bandwidth annotation): " +
+          "systemd has no per-unit egress rate (tc on the host's interface would cap every " +
+          "program) and a compose service cannot shape its own container's traffic",
+      );
+    }
+    try {
+      egressBandwidth = String(parseRate(flags["egress-rate"]));
+    } catch (error) {
+      throw new UsageError(`--egress-rate: ${(error as Error).message}`, { cause: error });
+    }
+  }
   const hostPath = (path: string) => isAbsolute(path) ? path : resolve(cwd, path);
   const stateRoot = flags["state-dir"] !== undefined
     ? hostPath(flags["state-dir"])
@@ -134,6 +196,14 @@ export function deployOptions(
     ...has("publicUrl", flags["public-url"]),
     ...has("public", flags.public),
     ...has("clientAddresses", flags["client-address"]),
+    ...has("program", program),
+    ...has("excludeTools", flags["exclude-tools"]),
+    ...has("maxSessions", numbers["max-sessions"]),
+    ...has("rateLimit", numbers["rate-limit"]),
+    ...has("idleTimeout", numbers["idle-timeout"]),
+    ...has("requestTimeout", numbers["request-timeout"]),
+    ...has("audit", audit),
+    ...has("egressBandwidth", egressBandwidth),
     ...(Object.keys(egressAddresses).length > 0 ? { egressAddresses } : {}),
     ...has("tokenFile", flags["token-file"] && hostPath(flags["token-file"])),
     ...(oauth ? { passphraseFile: join(stateRoot, "passphrase") } : {}),
@@ -209,13 +279,12 @@ export async function deployCommand(
   try {
     paths = await writeDeployment(flags.out, files, { force: flags.force });
   } catch (error) {
-    if (!(error instanceof Deno.errors.AlreadyExists)) throw error;
-    ctx.printError(`mcp-run deploy: ${error.message}`);
+    ctx.printError(`mcp-run deploy: ${writeProblem(error, flags.out)}`);
     return EXIT.error;
   }
   for (const path of paths) ctx.print(`wrote ${path}`);
   ctx.print("\nThen run:");
-  for (const step of deploymentSteps(options.target, files, flags.out, options.image)) {
+  for (const step of deploymentSteps(server, options, files, flags.out)) {
     ctx.print(`  ${step}`);
   }
   if (options.image === undefined && options.target !== "systemd") {
@@ -224,6 +293,22 @@ export async function deployCommand(
     );
   }
   return EXIT.ok;
+}
+
+/** Why the files could not be written, and what to do. */
+function writeProblem(error: unknown, out: string): string {
+  const ours = error instanceof Deno.errors.AlreadyExists ||
+    error instanceof Deno.errors.NotADirectory;
+  if (ours && error.message.startsWith("Cannot ")) return error.message;
+  const reason = error instanceof Error ? error.message : String(error);
+  if (error instanceof Deno.errors.PermissionDenied) {
+    return `Cannot write into "${out}": permission denied (${reason}); give --out a folder ` +
+      "you may write, or run as its owner";
+  }
+  if (!(error instanceof Error) || !Object.values(Deno.errors).some((e) => error instanceof e)) {
+    throw error;
+  }
+  return `Cannot write into "${out}": ${reason}; give --out a folder you may write`;
 }
 
 async function exists(path: string): Promise<boolean> {

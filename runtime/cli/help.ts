@@ -256,6 +256,9 @@ Options:
                            isolated (default): one process per session; shared: one process for
                            every session, request ids remapped
   --max-sessions N         Sessions at once (default 64); more get 503
+  --warm N                 Keep N sandboxed processes started ahead (isolated mode, default
+                           0): a new session takes one, never shared or reused, and a
+                           replacement starts; fewer are kept as sessions near --max-sessions
   --max-sessions-per-client N
                            Sessions one client address may hold (default 16); a new one
                            replaces that client's least recently used idle session
@@ -398,9 +401,13 @@ as a --registry URL: each entry's sha256 is checked when it is loaded.`,
 
 Writes the files that run \`mcp-run serve <server>\` as a hardened service, from the same
 manifest and parameters; without --out, prints them. Never replaces a file without --force.
-  systemd     mcp-run-<server>.service: a dynamic user, read-only system, no home, private
-              /tmp and devices, a system call filter, IPAddressDeny=any with only loopback,
-              the clients and the granted egress allowed, memory and CPU caps, a state folder.
+  systemd     mcp-run-<server>.service runs --program (default /usr/local/bin/mcp-run:
+              install it with tools/install.sh /usr/local in mcp-run's repository, a copy
+              with its own Deno and cached dependencies), as a dynamic user (a static one of
+              the unit's name when the server writes: it owns the write grants), read-only
+              system, no home, private /tmp and devices, a system call filter,
+              IPAddressDeny=any with only loopback, the clients and the granted egress
+              allowed, memory and CPU caps, a state folder.
               mcp-run-<server>-pull.service caches the server before each start: the service
               runs serve --offline and can reach no registry; the pull runs no server code.
               (MemoryDenyWriteExecute= is left off: V8's JIT needs it.)
@@ -410,15 +417,26 @@ manifest and parameters; without --out, prints them. Never replaces a file witho
               pods run serve --offline: a Job with its own policy caches the server first.
   compose     compose.yaml: docker mode's container hardening, the token or passphrase as a
               compose secret (outside swarm, the file itself: make it readable by the
-              container's user, chown 1993), the port published on 127.0.0.1, a volume for
-              state. A manifest file's folder is mounted read-only.
+              container's user, chown 1993; the passphrase is copied into the deployment's
+              folder), the port published on 127.0.0.1, a volume for state. A manifest
+              file's folder is mounted read-only; write grants must be uid 1993's. A pull
+              service caches the server, then it runs serve --offline. Compose cannot
+              filter egress by address or cap its rate: Deno's net grants are the limit.
+  With --out, it prints the steps that set up and start the deployment.
 
 Options:
   --target T               systemd, kubernetes or compose (required)
   --out DIR                Write the files into DIR and print the commands that start them
   --force                  Replace files that exist in DIR
-  --host, --port, --allowed-host, --allowed-origin, --trust-proxy, --session-mode, --tools
-                           Passed on to serve (compose and kubernetes listen on 0.0.0.0)
+  --host, --port, --allowed-host, --allowed-origin, --trust-proxy, --session-mode, --tools,
+  --exclude-tools, --max-sessions, --rate-limit, --idle-timeout, --request-timeout
+                           Passed on to serve (compose and kubernetes listen on 0.0.0.0);
+                           no other serve option is
+  --audit NAME             serve --audit, to the file NAME in the service's state folder
+  --egress-rate RATE       kubernetes: the pod's egress-bandwidth annotation (e.g. 10mbit;
+                           default none; needs the cluster's bandwidth plugin). systemd has
+                           no per-unit egress rate and compose cannot shape its container:
+                           refused there
   --token-file F           Token mode (the default): systemd loads F as a credential, compose
                            mounts it as a secret; kubernetes reads the Secret's "token" key
   --auth oauth --public-url URL
@@ -434,6 +452,9 @@ Options:
                            IPAddressAllow= and a NetworkPolicy filter addresses, not names
   --client-address ADDR    systemd, beyond loopback: addresses clients connect from
                            (repeatable; "any" for all); --trust-proxy ones always may
+  --program PATH           systemd: the mcp-run the units run (default
+                           /usr/local/bin/mcp-run; tools/install.sh PREFIX installs
+                           PREFIX/bin/mcp-run)
   --deploy-image IMAGE     compose, kubernetes: the image holding mcp-run (default
                            mcp-run/mcp-run:0.1.0, built in mcp-run's repository with
                            git archive HEAD |

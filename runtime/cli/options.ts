@@ -53,6 +53,7 @@ export const OPTIONS = {
   "trust-proxy": { type: "string", multiple: true },
   "max-connections": { type: "string" },
   "max-connections-per-client": { type: "string" },
+  warm: { type: "string" },
   isolation: { type: "string" },
   image: { type: "string" },
   network: { type: "string" },
@@ -86,6 +87,7 @@ export const OPTIONS = {
   "deploy-image": { type: "string" },
   "egress-address": { type: "string", multiple: true },
   "client-address": { type: "string", multiple: true },
+  program: { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -126,6 +128,7 @@ const SERVE = [
   "trust-proxy",
   "max-connections",
   "max-connections-per-client",
+  "warm",
 ];
 const CLIENT = ["client", "scope", "form", "name", "file", "force", "launcher", "env-file"];
 /** Options that only one isolation takes. */
@@ -182,6 +185,8 @@ const COMMAND_OPTIONS: Record<string, readonly string[]> = {
     ...["param", "host", "port", "token-file", "allowed-host", "allowed-origin", "trust-proxy"],
     ...["session-mode", "tools", "auth", "public-url", "state-dir", "public"],
     ...["target", "out", "force", "deploy-image", "egress-address", "client-address"],
+    ...["program", "exclude-tools", "max-sessions", "rate-limit", "idle-timeout"],
+    ...["request-timeout", "audit", "egress-rate"],
   ],
   tokens: ["state-dir", "all"],
 };
@@ -296,7 +301,8 @@ export async function readContext(
       npmRegistry: registries.NPM_CONFIG_REGISTRY,
       isolation,
       isolationGiven: values.isolation !== undefined,
-      dockerOption: dockerOptionGiven(values),
+      // deploy's --egress-rate is the deployment's (a pod annotation), not a container's.
+      dockerOption: options.command === "deploy" ? undefined : dockerOptionGiven(values),
       imageGiven: values.image,
       trust: values.trust ?? false,
     },

@@ -52,6 +52,7 @@ type ServeFlagOptions =
     | "trustProxy"
     | "maxConnections"
     | "maxConnectionsPerClient"
+    | "warm"
   >;
 
 /** The `serve` command's own options, validated: the bridge's, and its authentication. */
@@ -87,6 +88,7 @@ export type ServeFlags =
       | "request-timeout"
       | "max-connections"
       | "max-connections-per-client"
+      | "warm"
       | "state-dir",
       string
     >
@@ -133,18 +135,28 @@ function serveOptions(values: ServeFlags): ServeCommandOptions | string {
     "rate-limit",
     "max-connections",
     "max-connections-per-client",
+    "warm",
   ] as const;
   for (const flag of positive) {
     const text = values[flag];
     if (text === undefined) continue;
     const value = Number(text);
-    const zeroAllowed = flag === "rate-limit";
+    const zeroAllowed = flag === "rate-limit" || flag === "warm";
     if (!Number.isFinite(value) || value < 0 || (value === 0 && !zeroAllowed)) {
       return `--${flag} must be a positive number, got "${text}"`;
     }
     numbers[flag] = value;
   }
   const rate = numbers["rate-limit"];
+  const open = auth.mode === "public";
+  const warm = numbers.warm ?? 0;
+  const maxSessions = numbers["max-sessions"] ?? (open ? PUBLIC_LIMITS.maxSessions : 64);
+  if (!Number.isInteger(warm) || warm > maxSessions) {
+    return `--warm must be a whole number from 0 to --max-sessions (${maxSessions}), got "${values.warm}"`;
+  }
+  if (warm > 0 && sessionMode === "shared") {
+    return "--warm needs --session-mode isolated: in shared mode one process serves every session";
+  }
   const trustProxy = values["trust-proxy"] ?? [];
   try {
     compileTrustedProxies(trustProxy);
@@ -166,7 +178,6 @@ function serveOptions(values: ServeFlags): ServeCommandOptions | string {
     const flag = message.startsWith("Cannot allow host") ? "--allowed-host" : "--allowed-origin";
     return `${flag}: ${message}`;
   }
-  const open = auth.mode === "public";
   const ratePerSecond = rate === 0
     ? Infinity
     : rate ?? (open ? PUBLIC_LIMITS.ratePerSecond : undefined);
@@ -194,6 +205,7 @@ function serveOptions(values: ServeFlags): ServeCommandOptions | string {
       trustProxy,
       maxConnections: numbers["max-connections"],
       maxConnectionsPerClient: numbers["max-connections-per-client"],
+      warm: numbers.warm,
     },
   };
 }
@@ -241,8 +253,20 @@ async function checkAuthFiles(
   } catch (error) {
     return unsafeState(ctx, error);
   }
-  if (await readPassphraseFile(passphrase) === null) {
-    const dir = stateDir === undefined ? "" : ` --state-dir ${root}`;
+  const dir = stateDir === undefined ? "" : ` --state-dir ${root}`;
+  let record;
+  try {
+    record = await readPassphraseFile(passphrase);
+  } catch (error) {
+    if (!(error instanceof SyntaxError || error instanceof RangeError)) throw error;
+    ctx.printError(
+      `mcp-run serve: Cannot serve with --auth oauth: ${passphrase} is not a passphrase file ` +
+        `(${error.message}). It holds the hash that mcp-run serve --set-passphrase writes, not ` +
+        `the passphrase itself: set it with mcp-run serve --set-passphrase${dir}`,
+    );
+    return EXIT.usage;
+  }
+  if (record === null) {
     ctx.printError(
       `mcp-run serve: Cannot serve with --auth oauth: no owner passphrase is set ` +
         `(${passphrase}); set one with: mcp-run serve --set-passphrase${dir}`,
@@ -421,8 +445,9 @@ async function serveOpened(
       );
     });
     const unit = sandbox.unit;
+    const ahead = options.bridge.warm ? `, ${options.bridge.warm} started ahead` : "";
     const mode = sessionMode === "isolated"
-      ? `one sandboxed ${unit} per session`
+      ? `one sandboxed ${unit} per session${ahead}`
       : `one sandboxed ${unit} shared by every session`;
     ctx.printError(`mcp-run serve: ${server.name} on ${served.url} (${mode})`);
     ctx.printError(`mcp-run serve: ${opened.description}`);

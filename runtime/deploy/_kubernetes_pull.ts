@@ -22,6 +22,58 @@ export const DNS_RULE: Record<string, unknown> = {
 /** Where the pull's pod mounts the state claim (the server's pods mount it there too). */
 const STATE_DIR = "/state";
 
+/**
+ * The file the pull job writes in the state claim once the cache is filled, named after what
+ * it pulled (image, server, parameters): the server's pods wait for it, and a new version waits
+ * for its own pull.
+ *
+ * @param server The resolved server.
+ * @param options Where the service names the server from.
+ * @param image The image.
+ * @returns The marker's path in the pods.
+ */
+export function pullMarker(
+  server: ResolvedServer,
+  options: Pick<DeployServeOptions, "serveTarget">,
+  image: string,
+): string {
+  let hash = 0x811c9dc5;
+  for (const char of JSON.stringify([image, pullArgs(server, options)])) {
+    hash = Math.imul(hash ^ char.charCodeAt(0), 0x01000193) >>> 0;
+  }
+  return `${STATE_DIR}/.pulled-${hash.toString(16).padStart(8, "0")}`;
+}
+
+/**
+ * The init container of the server's pods that waits for {@linkcode pullMarker}. The pull runs
+ * in its own Job rather than as an init container of the server's pod because a NetworkPolicy
+ * selects whole pods: the pull reaches the registries, the server's pod must not.
+ *
+ * @param marker The marker's path.
+ * @param job The pull job's name (for the waiting message).
+ * @param context Image and security context.
+ * @returns The container.
+ */
+export function waitForPull(
+  marker: string,
+  job: string,
+  context: Pick<PullContext, "image" | "containerSecurity">,
+): Record<string, unknown> {
+  return {
+    name: "wait-for-pull",
+    image: context.image,
+    command: [
+      "sh",
+      "-c",
+      `until [ -e ${marker} ]; do echo "waiting for the job ${job} to cache the server"; ` +
+      "sleep 5; done",
+    ],
+    securityContext: context.containerSecurity,
+    resources: { limits: { memory: "32Mi", cpu: "100m" } },
+    volumeMounts: [{ name: "state", mountPath: STATE_DIR, readOnly: true }],
+  };
+}
+
 /** What the pull shares with the server's Deployment. */
 export interface PullContext {
   /** The objects' metadata (the pull's name and labels). */
@@ -70,7 +122,13 @@ export function pullObjects(
           containers: [{
             name: "pull",
             image: context.image,
-            command: ["mcp-run"],
+            // The marker is written only once the cache is filled and checked.
+            command: [
+              "sh",
+              "-c",
+              `mcp-run "$@" && touch ${pullMarker(server, options, context.image)}`,
+              "mcp-run",
+            ],
             args: pullArgs(server, options),
             env: [
               { name: "HOME", value: STATE_DIR },

@@ -17,6 +17,7 @@ import {
   DEFAULT_SERVE_PORT,
   deployAuth,
   type DeployServeOptions,
+  pullArgs,
   serveArgs,
 } from "./deploy_options.ts";
 
@@ -60,8 +61,9 @@ const VALUE_FLAGS = new Set([
 ]);
 
 /**
- * The compose file (`compose.yaml`) that serves a server. One service, `mcp-run`, runs
- * `mcp-run serve` bound to `0.0.0.0` inside the container with its token from a compose secret
+ * The compose file (`compose.yaml`) that serves a server. A `pull` service (same image and
+ * hardening, the state volume only) caches the server; then the `mcp-run` service, which
+ * `depends_on` it completing, runs `mcp-run serve --offline` bound to `0.0.0.0` inside the container with its token from a compose secret
  * (or, with OAuth, the owner's passphrase as a secret in its state root; or `--public`),
  * published on `publishAddress` only. Its hardening is mcp-run's docker-mode lock-down
  * (read-only root, all capabilities dropped, no new privileges, a non-root user, process,
@@ -131,16 +133,34 @@ export function composeFile(server: ResolvedServer, options: ComposeFileOptions)
   const command = serveArgs(
     server,
     { ...options, host: "0.0.0.0", port },
-    authArgs(auth, options, {
-      tokenFile: `/run/secrets/${TOKEN_SECRET}`,
-      stateDir: COMPOSE_STATE_DIR,
-    }),
+    [
+      // The pull service fills the cache first: serve never reaches a registry.
+      "--offline",
+      ...authArgs(auth, options, {
+        tokenFile: `/run/secrets/${TOKEN_SECRET}`,
+        stateDir: COMPOSE_STATE_DIR,
+      }),
+    ],
   );
+  const hardening = composeHardening(lockdownArgs(options.user ?? CONTAINER_USER, limits));
+  const manifest = options.serveTarget !== undefined ? [manifestVolume(options.serveTarget)] : [];
+  const pull: Record<string, unknown> = {
+    image: checkImageReference(options.image),
+    entrypoint: ["mcp-run"],
+    command: pullArgs(server, options),
+    ...hardening,
+    labels: { [DOCKER_LABEL]: "1", [`${DOCKER_LABEL}.server`]: server.name },
+    environment: [`HOME=${COMPOSE_STATE_DIR}`, `MCP_RUN_CACHE=${COMPOSE_STATE_DIR}/cache`],
+    volumes: [{ type: "volume", source: "state", target: COMPOSE_STATE_DIR }, ...manifest],
+    // No restart: key, compose's default is never; a bare `no` would read as false in YAML 1.1.
+  };
   const service: Record<string, unknown> = {
     image: checkImageReference(options.image),
     entrypoint: ["mcp-run"],
     command,
-    ...composeHardening(lockdownArgs(options.user ?? CONTAINER_USER, limits)),
+    // docker-compose 1.29 knows this condition too.
+    depends_on: { pull: { condition: "service_completed_successfully" } },
+    ...hardening,
     labels: { [DOCKER_LABEL]: "1", [`${DOCKER_LABEL}.server`]: server.name },
     environment: [
       `HOME=${COMPOSE_STATE_DIR}`,
@@ -153,12 +173,12 @@ export function composeFile(server: ResolvedServer, options: ComposeFileOptions)
       { type: "volume", source: "state", target: COMPOSE_STATE_DIR },
       ...grantVolumes(server),
       // A manifest file and the package files beside it, where the service names them.
-      ...(options.serveTarget !== undefined ? [manifestVolume(options.serveTarget)] : []),
+      ...manifest,
     ],
     restart: "unless-stopped",
   };
   const file = {
-    services: { "mcp-run": service },
+    services: { pull, "mcp-run": service },
     ...(serviceSecrets.length > 0 ? { secrets } : {}),
     volumes: { state: {} },
   };
@@ -166,6 +186,8 @@ export function composeFile(server: ResolvedServer, options: ComposeFileOptions)
   return `# compose.yaml: mcp-run serve for "${server.name}", written by mcp-run deploy.\n` +
     `# Start it: docker compose -p ${composeProject(server.name)} -f compose.yaml up -d\n` +
     `# Secrets are passed by name from the environment docker compose runs in.\n` +
+    `# The pull service caches the server, then serve starts --offline. Compose cannot filter a\n` +
+    `# container's egress by address nor cap its rate: Deno's --allow-net grants are the limit.\n` +
     stringify(escapeInterpolation(file), { lineWidth: 0 });
 }
 

@@ -55,6 +55,7 @@ Deno.test("composeFile() runs serve with a token secret, published on loopback",
     "9000",
     "--allowed-host",
     "mcp.example.com",
+    "--offline",
     "--token-file",
     "/run/secrets/mcp-run-token",
   ]);
@@ -148,10 +149,36 @@ Deno.test("composeFile() needs a token, OAuth or --public", () => {
   const svc = service(
     composeFile(serverFixture(), { image: BASE.image, public: true, tools: ["search"] }),
   );
-  assert.deepEqual(svc.command.slice(-3), ["--tools", "search", "--public"]);
+  assert.deepEqual(svc.command.slice(-4), ["--tools", "search", "--offline", "--public"]);
   assert.equal(svc.secrets, undefined);
   assert.throws(
     () => composeFile(serverFixture(), { ...BASE, public: true }),
     /--public serves without authentication/,
   );
+});
+
+Deno.test("composeFile() starts serve offline once a pull service filled the cache", () => {
+  const server = serverFixture({
+    name: "memory",
+    params: { dir: ["/srv/notes"] },
+    write: ["/srv/notes"],
+    env: ["GITHUB_TOKEN"],
+    secrets: ["GITHUB_TOKEN"],
+  });
+  const doc = parse(composeFile(server, BASE));
+  const pull = doc.services.pull;
+  const svc = doc.services["mcp-run"];
+  assert.deepEqual(svc.depends_on, { pull: { condition: "service_completed_successfully" } });
+  assert.ok(svc.command.includes("--offline"));
+  assert.deepEqual(pull.command, ["pull", "memory", "-p", "dir=/srv/notes"]);
+  assert.equal(pull.image, svc.image);
+  assert.equal(pull.restart, undefined); // never restarted: it runs once per start
+  // Same hardening; no secret, port or grant reaches the pull: only the state volume.
+  for (const key of ["user", "read_only", "cap_drop", "security_opt", "mem_limit", "pids_limit"]) {
+    assert.deepEqual(pull[key], svc[key], key);
+  }
+  assert.deepEqual(pull.environment, ["HOME=/state", "MCP_RUN_CACHE=/state/cache"]);
+  assert.equal(pull.ports, undefined);
+  assert.equal(pull.secrets, undefined);
+  assert.deepEqual(pull.volumes, [{ type: "volume", source: "state", target: "/state" }]);
 });

@@ -40,6 +40,21 @@ export interface DeployServeOptions {
   public?: boolean;
   /** `--tools` values: the only tools clients see and call. */
   tools?: string[];
+  /** `--exclude-tools` values: tools never offered. */
+  excludeTools?: string[];
+  /** `--max-sessions N` (serve's default when absent). */
+  maxSessions?: number;
+  /** `--rate-limit N`: requests per minute per client. */
+  rateLimit?: number;
+  /** `--idle-timeout S` in seconds. */
+  idleTimeout?: number;
+  /** `--request-timeout S` in seconds. */
+  requestTimeout?: number;
+  /**
+   * `--audit FILE`: the audit log's file name inside the service's state folder (a plain name
+   * such as `audit.jsonl`: the service can write nowhere else).
+   */
+  audit?: string;
   /**
    * How the service names its server (default the registry name): the absolute path of a
    * manifest file, for a server that is not in the registry. The service must be able to read
@@ -71,6 +86,7 @@ const SAFE_PARAM_NAME = /^[A-Za-z_][A-Za-z0-9_-]*$/;
  * @param server The resolved server (its name and parameters).
  * @param options The serve options.
  * @param extra More serve arguments the target adds (a token file, say).
+ * @param stateDir The state folder as the service sees it (the audit log is kept there).
  * @returns The argv, without the program.
  * @throws {RangeError} When the server name, a parameter, or an option cannot be passed safely
  *   (a leading `-`, a newline or NUL), or the port is not 1–65535.
@@ -91,6 +107,7 @@ export function serveArgs(
   server: ResolvedServer,
   options: DeployServeOptions,
   extra: string[] = [],
+  stateDir = "/state",
 ): string[] {
   const port = options.port ?? DEFAULT_SERVE_PORT;
   if (!Number.isInteger(port) || port < 1 || port > 65535) {
@@ -106,6 +123,27 @@ export function serveArgs(
   repeat("--trust-proxy", options.trustProxy);
   if (options.sessionMode) args.push("--session-mode", options.sessionMode);
   repeat("--tools", options.tools);
+  repeat("--exclude-tools", options.excludeTools);
+  const number = (flag: string, value: number | undefined) => {
+    if (value === undefined) return;
+    if (!Number.isFinite(value) || value <= 0) {
+      throw new RangeError(`Cannot deploy with ${flag} ${value}: give a positive number`);
+    }
+    args.push(flag, String(value));
+  };
+  number("--max-sessions", options.maxSessions);
+  number("--rate-limit", options.rateLimit);
+  number("--idle-timeout", options.idleTimeout);
+  number("--request-timeout", options.requestTimeout);
+  if (options.audit !== undefined) {
+    if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(options.audit)) {
+      throw new RangeError(
+        `Cannot write the audit log to "${options.audit}": give a file name such as ` +
+          `audit.jsonl, kept in the service's state folder (the only place it may write)`,
+      );
+    }
+    args.push("--audit", `${stateDir}/${options.audit}`);
+  }
   return [...args, ...extra];
 }
 

@@ -76,3 +76,26 @@ Deno.test("isLoopbackHost() accepts only loopback addresses", () => {
     assert.equal(isLoopbackHost(host), false, host);
   }
 });
+
+Deno.test("serveArgs() passes the limits, excluded tools and the audit log in the state folder", () => {
+  const args = serveArgs(
+    serverFixture({ name: "time" }),
+    {
+      excludeTools: ["danger"],
+      maxSessions: 8,
+      rateLimit: 120,
+      idleTimeout: 600,
+      requestTimeout: 30,
+      audit: "audit.jsonl",
+    },
+    [],
+    "/var/lib/mcp-run-time",
+  );
+  assert.deepEqual(args.slice(args.indexOf("--exclude-tools")), [
+    ...["--exclude-tools", "danger", "--max-sessions", "8", "--rate-limit", "120"],
+    ...["--idle-timeout", "600", "--request-timeout", "30"],
+    ...["--audit", "/var/lib/mcp-run-time/audit.jsonl"],
+  ]);
+  assert.throws(() => serveArgs(serverFixture(), { audit: "../etc/x" }), /give a file name/);
+  assert.throws(() => serveArgs(serverFixture(), { maxSessions: 0 }), /positive number/);
+});

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import type { ResolvedServer } from "../policy/resolve.ts";
 import { composeFile, composeProject } from "./compose.ts";
 import { kubernetesManifests } from "./kubernetes.ts";
-import { systemdPullUnit, systemdUnit, unitName } from "./systemd.ts";
+import { programPath, systemdPullUnit, systemdUnit, unitName } from "./systemd.ts";
 import type { DeployServeOptions } from "./deploy_options.ts";
 
 /** Where a deployment runs. */
@@ -38,6 +38,10 @@ export interface DeploymentOptions extends DeployServeOptions {
   passphraseFile?: string;
   /** systemd: addresses clients may connect from, beyond loopback. */
   clientAddresses?: string[];
+  /** kubernetes: the pod's egress cap in bits per second (the egress-bandwidth annotation). */
+  egressBandwidth?: string;
+  /** systemd: absolute path of the `mcp-run` program the units run (default `/usr/local/bin/mcp-run`). */
+  program?: string;
 }
 
 /** One file of a deployment. */
@@ -83,7 +87,14 @@ export function deploymentFiles(
     ];
   }
   if (target === "compose") {
-    return [{ name: "compose.yaml", text: composeFile(server, { ...rest, image }) }];
+    // The passphrase is copied into the deployment's folder (see deploymentSteps).
+    const passphraseFile = rest.passphraseFile === undefined ? {} : {
+      passphraseFile: COMPOSE_PASSPHRASE_FILE,
+    };
+    return [{
+      name: "compose.yaml",
+      text: composeFile(server, { ...rest, ...passphraseFile, image }),
+    }];
   }
   if (target === "kubernetes") {
     return [{
@@ -96,29 +107,48 @@ export function deploymentFiles(
   );
 }
 
+/** The passphrase's file in a compose deployment's folder (compose reads it from there). */
+export const COMPOSE_PASSPHRASE_FILE = "./passphrase";
+
 /**
- * The commands that start a written deployment, one per line, for the user to run.
+ * The commands that set up and start a written deployment, one per line, for the user to run;
+ * a line starting with `#` says what the next ones do or what to check.
  *
- * @param target The target.
+ * - systemd: install mcp-run where the unit runs it (`tools/install.sh PREFIX` in mcp-run's
+ *   repository puts `PREFIX/bin/mcp-run`), make the static user that owns the write grants (a
+ *   dynamic user cannot write a folder it does not own; `DynamicUser=` uses a static user of
+ *   the unit's name when one exists, and keeps the rest of its sandbox), write the environment
+ *   file with the server's required variables, then install and start the units.
+ * - compose: build the image, give the write grants to the container's user (uid 1993), copy the
+ *   owner's passphrase into the deployment's folder as that user's (mode 600), then start.
+ * - kubernetes: build the image, create the Secret, apply.
+ *
+ * @param server The resolved server.
+ * @param options The deployment's options.
  * @param files The files written.
  * @param dir The folder they were written to.
- * @param image compose: the image to build first, when it is the default one.
  * @returns The lines.
  *
  * @example
  * ```ts
- * import { deploymentSteps } from "./deployment.ts";
- * const text = "# Start it: docker compose -p mcp-run-time -f compose.yaml up -d\n";
- * const steps = deploymentSteps("compose", [{ name: "compose.yaml", text }], "out");
+ * import { deploymentFiles, deploymentSteps } from "./deployment.ts";
+ * const server = {
+ *   name: "time", specifier: "npm:time-mcp@1.0.0", args: [], read: [], write: [], net: [],
+ *   denyNet: [], env: [], secrets: [], requiredEnv: [], envValues: {}, sys: [], run: [],
+ *   ffi: [], params: {},
+ * };
+ * const options = { target: "compose" as const, tokenFile: "/etc/mcp-run/token" };
+ * const steps = deploymentSteps(server, options, deploymentFiles(server, options), "out");
  * console.log(steps.at(-1)); // docker compose -p mcp-run-time -f out/compose.yaml up -d
  * ```
  */
 export function deploymentSteps(
-  target: DeployTarget,
+  server: ResolvedServer,
+  options: DeploymentOptions,
   files: readonly DeploymentFile[],
   dir: string,
-  image?: string,
 ): string[] {
+  const { target, image } = options;
   const paths = files.map((f) => quote(join(dir, f.name)));
   const build = image === undefined || image === DEFAULT_DEPLOY_IMAGE
     ? [
@@ -126,17 +156,60 @@ export function deploymentSteps(
       "   # in mcp-run's repository",
     ]
     : [];
+  const writes = [...new Set(server.write)].map(quote);
   if (target === "systemd") {
-    const service = files[0].name;
+    const name = unitName(server.name);
+    const program = programPath(options);
+    const prefix = /^(\/.*)\/bin\/mcp-run$/.exec(program)?.[1];
+    const install = prefix !== undefined
+      ? [`sudo tools/install.sh ${quote(prefix)}   # in mcp-run's repository: installs ${program}`]
+      : [
+        `# ${program} must run mcp-run: tools/install.sh PREFIX (in mcp-run's repository) ` +
+        "installs PREFIX/bin/mcp-run",
+      ];
+    const owner = writes.length === 0 ? [] : [
+      `# The write grants belong to a static user of the unit's name (DynamicUser= uses it):`,
+      `sudo useradd --system --no-create-home --shell /usr/sbin/nologin ${name}`,
+      `sudo chown -R ${name}: ${writes.join(" ")}`,
+    ];
+    const required = server.requiredEnv;
+    const envFile = quote(`/etc/mcp-run/${server.name}.env`);
+    const environment = required.length === 0 ? [] : [
+      `# ${envFile} must hold ${required.join(", ")} as NAME=value lines (the pull unit does ` +
+      "not load it):",
+      `sudo install -d -m 700 /etc/mcp-run && sudo touch ${envFile} && ` +
+      `sudo chmod 600 ${envFile} && sudoedit ${envFile}`,
+    ];
     return [
+      ...install,
+      ...owner,
+      ...environment,
       `sudo install -m 644 ${paths.join(" ")} /etc/systemd/system/`,
       "sudo systemctl daemon-reload",
-      `sudo systemctl enable --now ${service}`,
+      `sudo systemctl enable --now ${files[0].name}`,
+      "# Name lookups reach only a resolver on loopback (systemd-resolved's 127.0.0.53); " +
+      "for another, deploy again with --client-address RESOLVER_IP",
     ];
   }
   if (target === "compose") {
-    const project = /docker compose -p (\S+)/.exec(files[0].text)?.[1] ?? composeProject("server");
-    return [...build, `docker compose -p ${project} -f ${paths[0]} up -d`];
+    const project = composeProject(server.name);
+    const owner = writes.length === 0 ? [] : [
+      "# The container runs as uid 1993: the write grants must be its own",
+      `sudo chown -R 1993:1993 ${writes.join(" ")}`,
+    ];
+    const passphrase = options.auth === "oauth" && options.passphraseFile !== undefined
+      ? [
+        "# The owner's passphrase, copied for the container's user (copy again after a change):",
+        `sudo install -m 600 -o 1993 -g 1993 ${quote(options.passphraseFile)} ` +
+        quote(join(dir, COMPOSE_PASSPHRASE_FILE)),
+      ]
+      : [];
+    return [
+      ...build,
+      ...owner,
+      ...passphrase,
+      `docker compose -p ${project} -f ${paths[0]} up -d`,
+    ];
   }
   const secret = /kubectl create secret generic .*/.exec(files[0].text)?.[0];
   return [
@@ -163,6 +236,8 @@ export interface WriteDeploymentOptions {
  * @param options Whether to replace existing files.
  * @returns The paths written.
  * @throws {Deno.errors.AlreadyExists} When a file exists and `force` is not set.
+ * @throws {Deno.errors.NotADirectory} When `dir` is a file.
+ * @throws {Deno.errors.PermissionDenied} Or another OS error, when the folder cannot be written.
  *
  * @example
  * ```ts ignore
@@ -175,6 +250,15 @@ export async function writeDeployment(
   files: readonly DeploymentFile[],
   options: WriteDeploymentOptions = {},
 ): Promise<string[]> {
+  const info = await Deno.stat(dir).catch((error) => {
+    if (error instanceof Deno.errors.NotFound) return undefined;
+    throw error;
+  });
+  if (info !== undefined && !info.isDirectory) {
+    throw new Deno.errors.NotADirectory(
+      `Cannot write the deployment into "${dir}": it is a file, not a folder; give --out a folder`,
+    );
+  }
   await Deno.mkdir(dir, { recursive: true });
   const paths = files.map((file) => join(dir, file.name));
   if (!options.force) {

@@ -13,7 +13,7 @@ import { DEFAULT_LIMITS } from "../sandbox/resource_caps.ts";
 import { checkContainerUser, checkImageReference } from "../sandbox/docker_checks.ts";
 import { CONTAINER_USER } from "../sandbox/docker_names.ts";
 import { egressTargets } from "./_egress.ts";
-import { DNS_RULE, pullObjects } from "./_kubernetes_pull.ts";
+import { DNS_RULE, pullMarker, pullObjects, waitForPull } from "./_kubernetes_pull.ts";
 import {
   authArgs,
   DEFAULT_SERVE_PORT,
@@ -28,7 +28,11 @@ export interface KubernetesManifestsOptions extends DeployServeOptions {
   image: string;
   /** Namespace of every object (default: the one `kubectl` applies to). */
   namespace?: string;
-  /** The pod's egress cap, `kubernetes.io/egress-bandwidth` (default `10M`). */
+  /**
+   * The pod's egress cap, the `kubernetes.io/egress-bandwidth` annotation (a quantity such as
+   * `10M`, bits per second; default none). The cluster's network plugin applies it only with
+   * the bandwidth plugin enabled.
+   */
   egressBandwidth?: string;
   /** Memory limit (default the sandbox's memory cap, `1024Mi`). */
   memory?: string;
@@ -79,8 +83,10 @@ const STATE_DIR = "/state";
  * - a PersistentVolumeClaim for OAuth data and mcp-run's cache;
  * - a Job that fills that cache with `mcp-run pull` (the server's pods run `serve --offline`: their
  *   policy reaches no registry) and its own NetworkPolicy: DNS and HTTPS to public addresses, no
- *   ingress. It runs no server code and gets none of the Secret. The claim is ReadWriteOnce: the
- *   server's pod starts once the job is done (until then it restarts, its cache not filled).
+ *   ingress. It runs no server code and gets none of the Secret. It writes a marker into the
+ *   claim when the cache is filled; the server's pods wait for it in an init container (the pull
+ *   is not itself an init container of those pods: a NetworkPolicy selects whole pods, and
+ *   theirs reaches no registry).
  *
  * The Secret (`mcp-run-<server>`, keys `token` and each passed variable) is created by the
  * operator; a comment says how. No value is ever written into the manifests. With
@@ -116,7 +122,9 @@ export function kubernetesManifests(
   const image = checkImageReference(options.image);
   const memory = quantity(options.memory ?? `${DEFAULT_LIMITS.memoryMb}Mi`, "the memory limit");
   const cpu = quantity(options.cpu ?? "1", "the CPU limit");
-  const bandwidth = quantity(options.egressBandwidth ?? "10M", "the egress bandwidth");
+  const bandwidth = options.egressBandwidth === undefined
+    ? undefined
+    : quantity(options.egressBandwidth, "the egress bandwidth");
   const labels = { "app.kubernetes.io/name": "mcp-run", "app.kubernetes.io/instance": name };
   // The server's pods and the pull's: each kind has its own network policy.
   const serverLabels = { ...labels, "app.kubernetes.io/component": "server" };
@@ -163,7 +171,9 @@ export function kubernetesManifests(
       template: {
         metadata: {
           labels: serverLabels,
-          annotations: { "kubernetes.io/egress-bandwidth": bandwidth },
+          ...(bandwidth === undefined
+            ? {}
+            : { annotations: { "kubernetes.io/egress-bandwidth": bandwidth } }),
         },
         spec: {
           automountServiceAccountToken: false,
@@ -175,9 +185,9 @@ export function kubernetesManifests(
             fsGroup: gid ?? uid,
             seccompProfile: { type: "RuntimeDefault" },
           },
-          ...(files.length > 0
-            ? {
-              initContainers: [{
+          initContainers: [
+            ...(files.length > 0
+              ? [{
                 name: "token",
                 image,
                 command: ["sh", "-c", ["umask 077", ...copy].join(" && ")],
@@ -188,9 +198,11 @@ export function kubernetesManifests(
                   { name: "token", mountPath: TOKEN_DIR },
                   ...(auth === "oauth" ? [{ name: "state", mountPath: STATE_DIR }] : []),
                 ],
-              }],
-            }
-            : {}),
+              }]
+              : []),
+            // The server runs offline: its pods start once the pull job has filled the cache.
+            waitForPull(pullMarker(server, options, image), pullName, { image, containerSecurity }),
+          ],
           containers: [{
             name: "mcp-run",
             image,
@@ -298,7 +310,14 @@ export function kubernetesManifests(
   return [
     `# mcp-run serve for "${server.name}", written by mcp-run deploy. Create its Secret first:`,
     `#   kubectl create secret generic ${name} ${keys.map(from).join(" ")}`,
-    `# The job ${pullName} caches the server for the pods, which reach no registry; to pull`,
+    ...(files.includes("passphrase")
+      ? [
+        "# PASSPHRASE_FILE is the hash file `mcp-run serve --set-passphrase` writes (STATE_ROOT/",
+        "# passphrase, by default ~/.local/state/mcp-run/passphrase), not the passphrase itself.",
+      ]
+      : []),
+    `# The job ${pullName} caches the server for the pods, which reach no registry and wait for`,
+    `# it (their init container "wait-for-pull"); to pull`,
     `# again (a new version), delete it and apply this file again.`,
     ...[claim, pull, pullPolicy, deployment, service, policy].map((doc) =>
       `---\n${stringify(doc, { aliasDuplicateObjects: false })}`

@@ -55,7 +55,7 @@ Deno.test("kubernetesManifests() runs every container under the restricted stand
   assert.equal(pod.automountServiceAccountToken, false);
   assert.equal(pod.hostNetwork ?? false, false);
   const containers = [...pod.initContainers, ...pod.containers];
-  assert.equal(containers.length, 2);
+  assert.equal(containers.length, 3); // token, wait-for-pull, mcp-run
   for (const container of containers) {
     const sc = container.securityContext;
     assert.equal(sc.allowPrivilegeEscalation, false, container.name);
@@ -123,7 +123,8 @@ Deno.test("kubernetesManifests() takes secrets from the Secret and never writes 
 Deno.test("kubernetesManifests() caps egress bandwidth with the pod annotation", () => {
   const meta = (options: KubernetesManifestsOptions) =>
     manifests(serverFixture(), options).Deployment.spec.template.metadata;
-  assert.equal(meta(BASE).annotations["kubernetes.io/egress-bandwidth"], "10M");
+  // None unless asked for: a cap is the operator's choice.
+  assert.equal(meta(BASE).annotations, undefined);
   assert.equal(
     meta({ ...BASE, egressBandwidth: "1M" }).annotations["kubernetes.io/egress-bandwidth"],
     "1M",
@@ -208,6 +209,10 @@ Deno.test("kubernetesManifests() runs OAuth with the passphrase from the Secret 
   const secret = pod.volumes.find((v: Doc) => v.name === "secret").secret;
   assert.deepEqual(secret.items, [{ key: "passphrase", path: "passphrase", mode: 0o440 }]);
   assert.match(yaml, /--from-file=passphrase=PASSPHRASE_FILE/);
+  assert.match(
+    yaml,
+    /^# PASSPHRASE_FILE is the hash file `mcp-run serve --set-passphrase` writes/m,
+  );
   assert.doesNotMatch(yaml, /token=TOKEN_FILE|--token-file/);
 });
 
@@ -215,7 +220,7 @@ Deno.test("kubernetesManifests() serves --public with no Secret files and refuse
   const pod = manifests(serverFixture({ name: "docs" }), { ...BASE, public: true, tools: ["a"] })
     .Deployment.spec.template.spec;
   assert.deepEqual(pod.containers[0].args.slice(-4), ["--tools", "a", "--offline", "--public"]);
-  assert.equal(pod.initContainers, undefined);
+  assert.deepEqual(pod.initContainers.map((c: Doc) => c.name), ["wait-for-pull"]);
   assert.ok(!pod.volumes.some((v: Doc) => v.name === "secret"));
   assert.throws(
     () => kubernetesManifests(serverFixture(), { ...BASE, auth: "none" }),
@@ -238,6 +243,22 @@ Deno.test("kubernetesManifests() fills the cache with a pull job that has its ow
   assert.equal(pod.automountServiceAccountToken, false);
   const [pull] = pod.containers;
   assert.deepEqual(pull.args, ["pull", "notes", "-p", "dir=/data"]);
+  // The pods wait for the marker the job writes once the cache is filled.
+  const marker = /touch (\/state\/\.pulled-[0-9a-f]{8})$/.exec(pull.command[2])?.[1];
+  assert.ok(marker, pull.command.join(" "));
+  assert.deepEqual(pull.command.slice(0, 2), ["sh", "-c"]);
+  assert.match(pull.command[2], /^mcp-run "\$@" && touch /);
+  const wait = docs.Deployment.spec.template.spec.initContainers.at(-1);
+  assert.equal(wait.name, "wait-for-pull");
+  assert.match(wait.command[2], new RegExp(`^until \\[ -e ${marker.replaceAll(".", "\\.")} \\]`));
+  assert.deepEqual(wait.volumeMounts, [{ name: "state", mountPath: "/state", readOnly: true }]);
+  // Another version waits for its own pull.
+  const other = manifests(server, {
+    ...BASE,
+    image: "example/mcp-run:0.2.0",
+    claims: { "/data": "notes" },
+  });
+  assert.doesNotMatch(other.Job.spec.template.spec.containers[0].command[2], new RegExp(marker));
   // No secret reaches the pull, and it mounts only the state and /tmp.
   assert.ok(pull.env.every((e: Doc) => !e.valueFrom), "no secret in the pull's environment");
   assert.deepEqual(pull.volumeMounts.map((m: Doc) => m.mountPath), ["/state", "/tmp"]);

@@ -108,8 +108,8 @@ export function systemdUnit(server: ResolvedServer, options: SystemdUnitOptions)
   const clients = [...(options.clientAddresses ?? []), ...(options.trustProxy ?? [])];
   if (!loopback && clients.length === 0) {
     throw new RangeError(
-      `Cannot tell which clients may connect to ${host}: give client addresses (the reverse ` +
-        `proxy's, a LAN range) or "any"`,
+      `Cannot tell which clients may connect to ${host}: give --client-address ADDR (repeatable: ` +
+        `the reverse proxy's address, a LAN range such as 192.168.1.0/24, or "any")`,
     );
   }
   const allow = new Set<string>(["localhost"]);
@@ -120,7 +120,8 @@ export function systemdUnit(server: ResolvedServer, options: SystemdUnitOptions)
     throw new RangeError(
       `Cannot allow egress to ${unknown.map((g) => `"${g}"`).join(", ")} in a systemd unit: ` +
         `IPAddressAllow= takes addresses and names resolve only at run time. Give the addresses ` +
-        `you trust for each name (egressAddresses, e.g. api.github.com=140.82.112.0/20)`,
+        `you trust for each name with --egress-address NAME=CIDR (repeatable), e.g. ` +
+        `--egress-address api.github.com=140.82.112.0/20`,
     );
   }
   for (const target of targets) for (const address of target.addresses) allow.add(address);
@@ -131,7 +132,7 @@ export function systemdUnit(server: ResolvedServer, options: SystemdUnitOptions)
   // Not escaped: systemd expands the credentials folder when it starts the service.
   const token = auth === "token" ? " --token-file ${CREDENTIALS_DIRECTORY}/token" : "";
   const args = [
-    ...serveArgs(server, options),
+    ...serveArgs(server, options, [], stateDir),
     // The pull unit fills the cache: the service itself never reaches a registry.
     "--offline",
     ...(auth === "token" ? [] : authArgs(auth, options, { tokenFile: "", stateDir })),
@@ -139,6 +140,7 @@ export function systemdUnit(server: ResolvedServer, options: SystemdUnitOptions)
   const lines = [
     `# ${name}.service: mcp-run serve for "${server.name}", written by mcp-run deploy.`,
     "# MemoryDenyWriteExecute= is deliberately absent: V8's JIT writes code and then runs it.",
+    ...setupComments(server, name, options),
     "[Unit]",
     `Description=mcp-run serve ${server.name} (sandboxed MCP server over HTTP)`,
     "Wants=network-online.target",
@@ -167,7 +169,10 @@ export function systemdUnit(server: ResolvedServer, options: SystemdUnitOptions)
     `ProtectHome=${grantPaths(server).some((l) => l.startsWith("Bind")) ? "tmpfs" : "yes"}`,
     ...grantPaths(server),
     "",
-    "# Network: nothing but the listen side and the granted egress",
+    "# Network: nothing but the listen side and the granted egress. Name lookups: localhost",
+    "# admits only a resolver on loopback (systemd-resolved's 127.0.0.53); a resolver elsewhere",
+    "# needs its address allowed too (mcp-run deploy --client-address RESOLVER_IP). No egress rate",
+    "# cap: systemd has none per unit (tc on the host's interface would cap every program).",
     "IPAddressDeny=any",
     `IPAddressAllow=${[...allow].map(value).join(" ")}`,
     "",
@@ -209,7 +214,8 @@ export function systemdPullUnit(server: ResolvedServer, options: SystemdUnitOpti
   const name = unitName(server.name);
   return [
     `# ${name}-pull.service: caches "${server.name}" for ${name}.service, written by mcp-run deploy.`,
-    "# It reaches the package registries, which the service cannot; no server code runs here.",
+    "# It reaches the package registries, which the service cannot; no server code runs here,",
+    "# and it does not load the service's EnvironmentFile= (the server's secrets).",
     "[Unit]",
     `Description=mcp-run pull ${server.name} (caches its code for ${name}.service)`,
     "Wants=network-online.target",
@@ -218,7 +224,8 @@ export function systemdPullUnit(server: ResolvedServer, options: SystemdUnitOpti
     "[Service]",
     "Type=oneshot",
     `ExecStart=${[program, ...pullArgs(server, options)].map(execArg).join(" ")}`,
-    ...serviceBasics(server, name, options),
+    // No EnvironmentFile=: the server's secrets never reach the pull.
+    ...serviceBasics(server, name, options).filter((l) => !l.startsWith("EnvironmentFile=")),
     "",
     "# Who and what it may touch",
     ...hardening(),
@@ -229,6 +236,33 @@ export function systemdPullUnit(server: ResolvedServer, options: SystemdUnitOpti
   ].join("\n");
 }
 
+/** What the operator must set up before the first start, as unit comments. */
+function setupComments(
+  server: ResolvedServer,
+  name: string,
+  options: SystemdUnitOptions,
+): string[] {
+  const lines: string[] = [];
+  const required = server.requiredEnv;
+  if (required.length > 0) {
+    lines.push(
+      `# Before starting: ${environmentFile(server, options)} (root's, mode 600) holds ` +
+        `${required.join(", ")} as NAME=value lines; the pull unit does not load it.`,
+    );
+  }
+  if (server.write.length > 0) {
+    lines.push(
+      `# Write grants: a static user "${name}" (DynamicUser= uses it when it exists) owns ` +
+        `${server.write.join(", ")}; a dynamic user could not write a folder it does not own.`,
+    );
+  }
+  return lines;
+}
+
+function environmentFile(server: ResolvedServer, options: SystemdUnitOptions): string {
+  return value(options.environmentFile ?? `/etc/mcp-run/${server.name}.env`);
+}
+
 /** The user, environment and folders the service and its pull unit share. */
 function serviceBasics(
   server: ResolvedServer,
@@ -236,7 +270,7 @@ function serviceBasics(
   options: SystemdUnitOptions,
 ): string[] {
   return [
-    `EnvironmentFile=-${value(options.environmentFile ?? `/etc/mcp-run/${server.name}.env`)}`,
+    `EnvironmentFile=-${environmentFile(server, options)}`,
     `Environment=HOME=%S/${state} MCP_RUN_CACHE=%C/${state}`,
     `StateDirectory=${state}`,
     "StateDirectoryMode=0700",
@@ -247,7 +281,15 @@ function serviceBasics(
   ];
 }
 
-function programPath(options: SystemdUnitOptions): string {
+/**
+ * The program a unit runs: `options.program`, by default `/usr/local/bin/mcp-run` (what
+ * `tools/install.sh /usr/local` installs).
+ *
+ * @param options The unit options.
+ * @returns The absolute path.
+ * @throws {RangeError} When the path is not absolute.
+ */
+export function programPath(options: Pick<SystemdUnitOptions, "program">): string {
   const program = options.program ?? "/usr/local/bin/mcp-run";
   if (!program.startsWith("/")) {
     throw new RangeError(`Cannot run "${program}" from a unit: give the absolute path of mcp-run`);

@@ -102,7 +102,7 @@ Deno.test("systemdUnit() refuses a granted host name without vouched addresses",
     () => systemdUnit(serverFixture({ net: ["api.github.com:443"] }), {}),
     (error: Error) =>
       error instanceof RangeError && error.message.includes('"api.github.com:443"') &&
-      error.message.includes("egressAddresses"),
+      error.message.includes("--egress-address NAME=CIDR"),
   );
   assert.throws(
     () =>
@@ -120,7 +120,12 @@ Deno.test("systemdUnit() requires a token and client addresses beyond loopback",
   );
   assert.throws(
     () => systemdUnit(serverFixture(), { host: "0.0.0.0", tokenFile: "/etc/t" }),
-    /which clients may connect/,
+    /which clients may connect.*--client-address ADDR/,
+  );
+  // No authentication at all (--public) still needs to know the clients.
+  assert.throws(
+    () => systemdUnit(serverFixture(), { host: "0.0.0.0", public: true }),
+    /give --client-address ADDR/,
   );
   const unit = systemdUnit(serverFixture(), {
     host: "0.0.0.0",
@@ -260,4 +265,12 @@ Deno.test("systemdUnit() sets limits, a state directory, and leaves V8's JIT wor
   ) assert.ok(unit.split("\n").includes(line), `missing ${line}`);
   assert.doesNotMatch(unit, /^MemoryDenyWriteExecute=/m);
   assert.match(unit, /^# MemoryDenyWriteExecute=.*V8/m);
+});
+
+Deno.test("systemdPullUnit() does not load the service's environment file", () => {
+  const server = serverFixture({ name: "gh", secrets: ["GH_TOKEN"], requiredEnv: ["GH_TOKEN"] });
+  assert.match(systemdUnit(server, {}), /^EnvironmentFile=-\/etc\/mcp-run\/gh\.env$/m);
+  const pull = systemdPullUnit(server, {});
+  assert.doesNotMatch(pull, /^EnvironmentFile=/m);
+  assert.match(pull, /does not load the service's EnvironmentFile=/);
 });

@@ -14,6 +14,8 @@ import type { Sandbox } from "../sandbox/sandbox.ts";
 import { ProcessTransport } from "../sandbox/stdio_transport.ts";
 import { GuardedTransport } from "../guard/guarded_transport.ts";
 import type { GuardStage } from "../guard/stage.ts";
+import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
+import { checkWarmSize, WarmPool, type WarmProcess, whenIdle } from "./_warm_pool.ts";
 
 /** Options for {@linkcode serveServer}. */
 export interface ServeServerOptions
@@ -36,6 +38,14 @@ export interface ServeServerOptions
   guardStages?: () => GuardStage[];
   /** Where the guard's notices go (default: stderr). */
   guardLog?: (line: string) => void;
+  /**
+   * Server processes kept started ahead of demand, isolated mode only (default 0): a new
+   * session takes one (never shared, never reused) and a replacement starts at once; one that
+   * dies while waiting is replaced after a delay that doubles with each death in a row. Each
+   * has its own audit channel and guard, as every process does. Together with the sessions'
+   * processes they stay within `maxSessions`: as sessions fill it, fewer are kept ahead.
+   */
+  warm?: number;
 }
 
 /**
@@ -51,7 +61,8 @@ export interface ServeServerOptions
  *   address, tokens, allow lists and limits.
  * @returns The listening bridge; `shutdown()` ends every process.
  * @throws {CacheError} When the cache is missing or tampered with.
- * @throws {RangeError} When listening beyond loopback without a token.
+ * @throws {RangeError} When listening beyond loopback without a token, or when `warm` is not a
+ *   whole number from 0 to `maxSessions`, or is given in shared mode.
  * @example
  * ```ts ignore
  * import { cacheRoot, loadManifest, resolveServer, serveServer } from "jsr:@sandboxed/mcp-run";
@@ -71,6 +82,7 @@ export async function serveServer(
   const sandbox = options.sandbox ?? new DenoSandbox(options);
   // Planned first, as `run` does: a missing variable fails before anything is fetched.
   let unused: LaunchPlan | undefined = sandbox.plan(server);
+  const size = warmSize(options);
   const prepared = await sandbox.prepare(server);
   await prepared.verify();
   const start = (audit: AuditChannel | undefined) => {
@@ -80,13 +92,55 @@ export async function serveServer(
     unused = undefined;
     return sandbox.spawn(server, { ...options, plan, audit });
   };
-  return await serveHttpBridge({
-    ...options,
-    connect: async () => {
-      const transport = new ProcessTransport(start(await options.openAudit?.()));
-      if (!options.guardStages) return transport;
+  const spawn = async (): Promise<WarmProcess<Transport>> => {
+    const process = start(await options.openAudit?.());
+    let transport: Transport = new ProcessTransport(process);
+    if (options.guardStages) {
       const stages = options.guardStages();
-      return new GuardedTransport(transport, stages, { server: server.name }, options.guardLog);
-    },
+      transport = new GuardedTransport(
+        transport,
+        stages,
+        { server: server.name },
+        options.guardLog,
+      );
+    }
+    return {
+      value: transport,
+      exited: process.status,
+      booted: () => whenIdle(process.pid),
+      stop: () => transport.close(),
+    };
+  };
+  const pool = new WarmPool({
+    size,
+    limit: options.maxSessions ?? 64,
+    start: spawn,
+    onError: options.onError,
   });
+  const served = await serveHttpBridge({ ...options, connect: () => pool.take() });
+  pool.fill();
+  options.signal?.addEventListener("abort", () => void pool.close(), { once: true });
+  return {
+    ...served,
+    get connections() {
+      return served.connections;
+    },
+    finished: served.finished.then(() => pool.close()),
+    shutdown: async () => {
+      await Promise.all([served.shutdown(), pool.close()]);
+    },
+  };
+}
+
+/** The number of processes to keep ahead, checked against the session mode. */
+function warmSize(options: ServeServerOptions): number {
+  const warm = options.warm ?? 0;
+  checkWarmSize(warm, options.maxSessions ?? 64);
+  if (warm > 0 && options.sessionMode === "shared") {
+    throw new RangeError(
+      "Cannot keep server processes ahead in shared mode: its one process serves every " +
+        "session; use isolated sessions, or leave out warm",
+    );
+  }
+  return warm;
 }

@@ -36,14 +36,20 @@ export interface OpenAuditChannelOptions {
   onClose?: (log: DenialLog) => void | Promise<void>;
   /** The `mkfifo` program (default `mkfifo`). */
   mkfifo?: string;
+  /** The program that reads the FIFO to its standard output (default `cat`). */
+  cat?: string;
 }
 
 /** The launcher's two ends of one FIFO (see {@linkcode openAuditChannel}). */
 export interface AuditChannelEnds {
   /** Opened read-write: never blocks, and keeps a reader there for Deno's open. */
   holder: Deno.FsFile;
-  /** Opened read-only (at once, since the holder writes): the lines are read from it. */
-  reader: Deno.FsFile;
+  /**
+   * Where the lines are read from: the FIFO opened read-only (at once, since the holder
+   * writes), or a program that reads it (see {@linkcode openAuditChannel}). Closed once the
+   * reading has ended.
+   */
+  reader: { readonly readable: ReadableStream<Uint8Array>; close(): void | Promise<void> };
 }
 
 /**
@@ -127,9 +133,9 @@ export class AuditChannel {
         new Promise((resolve) => timer = setTimeout(resolve, CLOSE_WAIT_MS)),
       ]);
       clearTimeout(timer);
-      for (const file of [this.#ends.holder, this.#ends.reader]) {
+      for (const end of [this.#ends.holder, this.#ends.reader]) {
         try {
-          file.close();
+          await end.close();
         } catch { /* the reader's stream closed it already */ }
       }
       await Deno.remove(dirname(this.path), { recursive: true }).catch(() => {});
@@ -161,7 +167,12 @@ export class AuditChannel {
  * `mkfifo`): start it alongside the launch's other preparations. Closing it leaves a spare for
  * the next launch.
  *
- * Requires `--allow-run=mkfifo` and read/write access to the cache root.
+ * The FIFO is read through `cat`, whose output pipe the launcher reads without blocking: a read
+ * of a FIFO opened in the launcher itself would hold one of Deno's few threads for blocking file
+ * work (32) for as long as the server runs, so 32 audited servers at once (`serve` sessions)
+ * would stop every file operation of the launcher, new sessions' included.
+ *
+ * Requires `--allow-run=mkfifo,cat` and read/write access to the cache root.
  *
  * @param options The cache root, the log, what to do once it is closed.
  * @returns The channel, its ends open: Deno's open of the FIFO never waits for a reader. Start
@@ -198,7 +209,7 @@ export async function openAuditChannel(options: OpenAuditChannelOptions): Promis
     // of two launches that race for it, the one that loses makes its own.
     const taken = spareInfo?.isFifo && await Deno.rename(spare, path).then(() => true, () => false);
     if (!taken) await makeFifo(path, options.mkfifo);
-    ends = await openEnds(path);
+    ends = await openEnds(path, options.cat);
   } catch (error) {
     await Deno.remove(dir, { recursive: true }).catch(() => {});
     throw new Error(
@@ -243,18 +254,38 @@ async function sweep(base: string): Promise<void> {
 /**
  * Opens the launcher's ends before the server starts, so that Deno's own open (which blocks
  * until the FIFO has a reader) always finds one: read-write first, which never blocks on Linux,
- * then read-only, which finds that writer.
+ * then the reader (`cat`), whose read-only open finds that writer.
  */
-async function openEnds(path: string): Promise<AuditChannelEnds> {
+async function openEnds(path: string, cat = "cat"): Promise<AuditChannelEnds> {
   const holder = await Deno.open(path, { read: true, write: true });
   try {
     // Anything else at the path (a file would grow on disk, a folder cannot be read) is refused.
     if (!(await holder.stat()).isFifo) throw new Error(`"${path}" is not a FIFO`);
-    return { holder, reader: await Deno.open(path, { read: true }) };
+    return { holder, reader: pipeReader(path, cat) };
   } catch (error) {
     holder.close();
     throw error;
   }
+}
+
+/** Starts `cat` on the FIFO; closing it ends `cat` (a writer may outlive the server). */
+function pipeReader(path: string, cat: string): AuditChannelEnds["reader"] {
+  const child = new Deno.Command(cat, {
+    args: ["--", path],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "null",
+  }).spawn();
+  return {
+    readable: child.stdout,
+    close: async () => {
+      try {
+        child.kill("SIGKILL");
+      } catch { /* ended at the end of the FIFO */ }
+      await child.stdout.cancel().catch(() => {});
+      await child.status;
+    },
+  };
 }
 
 /** Makes a FIFO with `mkfifo`. */

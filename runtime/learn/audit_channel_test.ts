@@ -1,7 +1,13 @@
 import assert from "node:assert/strict";
 import { isWithin } from "../policy/path_policy.ts";
 import { serverFixture } from "../policy/_server_fixture.ts";
-import { AUDIT_ENV, auditedPlan, CONTAINER_AUDIT_PATH, openAuditChannel } from "./audit_channel.ts";
+import {
+  AUDIT_ENV,
+  type AuditChannel,
+  auditedPlan,
+  CONTAINER_AUDIT_PATH,
+  openAuditChannel,
+} from "./audit_channel.ts";
 import { DenialLog } from "./denial_log.ts";
 
 const SERVER = serverFixture({ name: "t", specifier: "npm:x@1.0.0" });
@@ -177,4 +183,29 @@ Deno.test("AuditChannel.close() reads to its own end mark at once, though a writ
     await lingering.status;
     await lingering.stdout.cancel();
   }
+});
+
+Deno.test("openAuditChannel() keeps many channels open without stalling the launcher's file work", async () => {
+  const cacheRoot = await Deno.makeTempDir();
+  // More than Deno's threads for blocking file work (32): each waiting read must not hold one.
+  const channels: AuditChannel[] = [];
+  for (let i = 0; i < 40; i++) {
+    channels.push(await openAuditChannel({ cacheRoot, log: new DenialLog(SERVER) }));
+  }
+  try {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const done = await Promise.race([
+      Deno.stat(cacheRoot).then(() => true),
+      new Promise<false>((resolve) => timer = setTimeout(() => resolve(false), 5000)),
+    ]);
+    clearTimeout(timer);
+    assert.ok(done, "a file operation waited for the channels");
+    // Each one still reads its own lines.
+    const writer = await Deno.open(channels[39].path, { write: true });
+    await writer.write(new TextEncoder().encode('{"permission":"sys","value":"uptime"}\n'));
+    writer.close();
+  } finally {
+    await Promise.all(channels.map((channel) => channel.close()));
+  }
+  assert.deepEqual(channels[39].denials.map((d) => d.asked), ["sys uptime"]);
 });

@@ -70,8 +70,10 @@ Deno.test("mcp-run serve refuses contradictory or incomplete authentication flag
   }
   // Beyond loopback, no authentication is refused before anything is read or started.
   const open = await cli(["serve", MANIFEST, "--host", "0.0.0.0", "--auth", "none"]);
-  assert.equal(open.code, 1, open.stderr);
+  assert.equal(open.code, 2, open.stderr);
   assert.match(open.stderr, /"0\.0\.0\.0" without authentication: pass --auth oauth/);
+  assert.match(open.stderr, /--token-file/);
+  assert.match(open.stderr, /--public/);
 });
 
 Deno.test("mcp-run serve --set-passphrase stores a slow hash, mode 0600, from one line of stdin", async () => {

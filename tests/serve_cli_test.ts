@@ -33,7 +33,7 @@ Deno.test("mcp-run serve --help documents the HTTP options", async () => {
 
 Deno.test("mcp-run serve refuses to listen beyond loopback without a token", async () => {
   const r = await cli(["serve", MANIFEST, "--host", "0.0.0.0", "--cache", cache]);
-  assert.equal(r.code, 1);
+  assert.equal(r.code, 2, r.stderr);
   assert.match(r.stderr, /without authentication: pass --auth oauth with --public-url/);
   const bad = await cli(["serve", MANIFEST, "--session-mode", "pooled"]);
   assert.equal(bad.code, 2);

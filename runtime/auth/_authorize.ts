@@ -30,9 +30,34 @@ export interface AuthorizeContext {
   codes: AuthorizationCodes;
   lockout: SignInLockout;
   passphraseFile: string;
+  /** Read at each sign-in; while it is missing, no code is asked. */
   totpFile?: string;
   totp: TotpVerifier;
   now: () => number;
+}
+
+/**
+ * Refuses a sign-in file others can read or write (changed while serving): the sign-in then
+ * fails, the owner is told the exact chmod. A missing file is left to its reader; the user's own
+ * private group may have access (as in `checkStatePrivacy`).
+ */
+async function checkPrivate(file: string): Promise<void> {
+  let info: Deno.FileInfo;
+  try {
+    info = await Deno.stat(file);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return;
+    throw e;
+  }
+  // The group may read it when it is the user's own private group (gid = uid), as a pod's.
+  const gid = Deno.gid();
+  const ownGroup = gid !== null && info.gid === gid && gid === Deno.uid();
+  if (info.mode !== null && (info.mode & (ownGroup ? 0o007 : 0o077)) !== 0) {
+    throw new Error(
+      `Cannot check a sign-in with "${file}": it is readable or writable by other users; run ` +
+        `\`chmod 600 ${file}\``,
+    );
+  }
 }
 
 /** A sign-in between the consent page and its form: sealed into the form, not kept here. */
@@ -62,9 +87,12 @@ export class AuthorizeEndpoint {
   /** Forms that signed in, until they expire: each gives one code. Only the owner adds one. */
   #spent = new Map<string, number>();
   #queue: SignInQueue;
+  /** Whether the TOTP file existed when last read: the form then asks for a code. */
+  #totpOn: boolean;
 
   constructor(ctx: AuthorizeContext) {
     this.#ctx = ctx;
+    this.#totpOn = ctx.totpFile !== undefined;
     this.#queue = new SignInQueue({ slots: MAX_CHECKING, pace: () => ctx.lockout.pace() });
     this.#secure = ctx.endpoints.issuer.startsWith("https:");
   }
@@ -150,7 +178,26 @@ export class AuthorizeEndpoint {
       csrf: randomToken(),
       expiresAt: this.#ctx.now() + PENDING_TTL_MS,
     };
+    await this.#totpSecret(); // the form asks for a code when a TOTP file exists now
     return this.#page(await this.#sealer.seal(pending), pending, client, 200);
+  }
+
+  /**
+   * The owner's TOTP secret, read at each use (as the passphrase is): one added while serving
+   * is asked for at the next sign-in, one removed no longer is. `null` when there is none.
+   */
+  async #totpSecret(): Promise<Uint8Array | null> {
+    if (this.#ctx.totpFile === undefined) return null;
+    try {
+      await checkPrivate(this.#ctx.totpFile);
+      const secret = await readTotpFile(this.#ctx.totpFile);
+      this.#totpOn = true;
+      return secret;
+    } catch (e) {
+      if (!(e instanceof Deno.errors.NotFound)) throw e;
+      this.#totpOn = false;
+      return null;
+    }
   }
 
   async #submit(request: Request, address: string): Promise<Response> {
@@ -213,13 +260,14 @@ export class AuthorizeEndpoint {
       // Checked again in turn: a failure counted while this one waited may have locked it out.
       const locked = this.#ctx.lockout.retryAfter(address);
       if (locked > 0) return locked;
+      await checkPrivate(this.#ctx.passphraseFile);
       const record = await readPassphraseFile(this.#ctx.passphraseFile);
       if (!record) return "unset";
       let ok = await verifyPassphrase(form.get("passphrase") ?? "", record);
-      if (this.#ctx.totpFile) {
+      const secret = await this.#totpSecret();
+      if (secret !== null) {
         // Checked whatever the passphrase, so the time taken does not tell whether it was
         // right; spent only with a right passphrase.
-        const secret = await readTotpFile(this.#ctx.totpFile);
         const codeOk = await this.#ctx.totp.verify(secret, form.get("totp") ?? "", ok);
         ok = ok && codeOk;
       }
@@ -285,7 +333,7 @@ export class AuthorizeEndpoint {
       redirectUri: p.redirectUri,
       requestId: id,
       csrfToken: p.csrf,
-      totp: this.#ctx.totpFile !== undefined,
+      totp: this.#totpOn,
       error,
     });
     const maxAge = Math.max(1, Math.ceil((p.expiresAt - this.#ctx.now()) / 1000));

@@ -215,7 +215,7 @@ Deno.test("AuthorizeEndpoint.handle() asks for a TOTP code when configured and r
   const now = 1_700_000_000_000;
   const dir = await Deno.makeTempDir();
   const totpFile = `${dir}/totp`;
-  await Deno.writeTextFile(totpFile, TOTP_SECRET);
+  await Deno.writeTextFile(totpFile, TOTP_SECRET, { mode: 0o600 });
   const s = await serveAuthorizer({ totpFile, now: () => now });
   try {
     const secret = new TextEncoder().encode("12345678901234567890");
@@ -256,6 +256,33 @@ Deno.test("AuthorizeEndpoint.handle() tells the owner to set a passphrase when n
     assert.match(await res.text(), /--set-passphrase/);
   } finally {
     await s.close();
+  }
+});
+
+Deno.test("AuthorizeEndpoint.handle() refuses a sign-in while the passphrase or TOTP file is open to others", async () => {
+  const errors: Error[] = [];
+  const dir = await Deno.makeTempDir();
+  const totpFile = `${dir}/totp`;
+  const s = await serveAuthorizer({ totpFile, onError: (error) => errors.push(error) });
+  try {
+    const clientId = await registerClient(s.e);
+    const url = await authorizeUrl(s.e, clientId);
+    await Deno.chmod(s.passphraseFile, 0o644);
+    const open = await submitConsent(url, await openConsent(url));
+    assert.equal(open.status, 500);
+    await open.body?.cancel();
+    assert.match(errors.at(-1)!.message, /readable or writable by other users; run `chmod 600 /);
+    await Deno.chmod(s.passphraseFile, 0o600);
+    assert.ok((await signIn(url)).searchParams.get("code"), "positive control: 0600");
+    await Deno.writeTextFile(totpFile, TOTP_SECRET, { mode: 0o604 });
+    await Deno.chmod(totpFile, 0o604);
+    const page = await fetch(url, { redirect: "manual" });
+    assert.equal(page.status, 500, "no consent page with a TOTP file others can read");
+    await page.body?.cancel();
+    assert.match(errors.at(-1)!.message, new RegExp(`chmod 600 ${totpFile}`));
+  } finally {
+    await s.close();
+    await Deno.remove(dir, { recursive: true });
   }
 });
 
@@ -413,7 +440,7 @@ Deno.test("AuthorizeEndpoint.handle() checks the TOTP code whatever the passphra
       await hashPassphrase(PASSPHRASE, { iterations: 1e5 }),
     );
     const totpFile = `${dir}/totp`;
-    await Deno.writeTextFile(totpFile, TOTP_SECRET);
+    await Deno.writeTextFile(totpFile, TOTP_SECRET, { mode: 0o600 });
     const checks: boolean[] = [];
     class SpyVerifier extends TotpVerifier {
       override verify(secret: Uint8Array, code: string, spend = true): Promise<boolean> {
@@ -469,6 +496,37 @@ Deno.test("AuthorizeEndpoint.handle() checks the TOTP code whatever the passphra
     assert.equal(await post(PASSPHRASE), 303, "positive control: the code is still good");
     assert.deepEqual(checks, [false, true]);
   } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("AuthorizeEndpoint.handle() reads the TOTP file at each sign-in: added, it is asked; removed, it is not", async () => {
+  const now = 1_700_000_000_000;
+  const dir = await Deno.makeTempDir();
+  const totpFile = `${dir}/totp`;
+  const s = await serveAuthorizer({ totpFile, now: () => now });
+  try {
+    const clientId = await registerClient(s.e);
+    const url = await authorizeUrl(s.e, clientId);
+    const before = await openConsent(url);
+    assert.doesNotMatch(before.html, /name="totp"/, "no TOTP file yet: no code asked");
+    // Added while serving: the next sign-in needs the code, the passphrase alone is refused.
+    await Deno.writeTextFile(totpFile, TOTP_SECRET, { mode: 0o600 });
+    const stale = await submitConsent(url, before);
+    assert.equal(stale.status, 403, "a form opened before the TOTP file needs its code too");
+    await stale.body?.cancel();
+    const form = await openConsent(url);
+    assert.match(form.html, /name="totp"/);
+    const code = await totpCode(new TextEncoder().encode("12345678901234567890"), now);
+    const location = await signIn(url, { totp: code });
+    assert.ok(location.searchParams.get("code"), "positive control: passphrase and code");
+    // Removed while serving: no code is asked, the passphrase alone signs in.
+    await Deno.remove(totpFile);
+    const after = await openConsent(url);
+    assert.doesNotMatch(after.html, /name="totp"/);
+    assert.ok((await signIn(url)).searchParams.get("code"), "the passphrase alone");
+  } finally {
+    await s.close();
     await Deno.remove(dir, { recursive: true });
   }
 });

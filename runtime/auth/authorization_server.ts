@@ -35,7 +35,10 @@ export interface OAuthAuthorizerOptions {
   accessTokenSeconds?: number;
   /** Refresh token lifetime in seconds (default 30 days). */
   refreshTokenSeconds?: number;
-  /** A TOTP secret file (0600); when given, sign-in also needs the authenticator's code. */
+  /**
+   * A TOTP secret file (0600), read at each sign-in: while it exists, sign-in also needs the
+   * authenticator's code (so one added or removed while serving applies at the next sign-in).
+   */
   totpFile?: string;
   /**
    * Where the last used TOTP step is kept, so a restart does not accept a used code again
@@ -121,7 +124,11 @@ export async function openOAuthAuthorizer(
   await Deno.mkdir(o.stateDir, { recursive: true, mode: 0o700 });
   if (Deno.build.os !== "windows") await Deno.chmod(o.stateDir, 0o700);
   await readPassphraseFile(o.passphraseFile); // a malformed file fails now, not at sign-in
-  if (o.totpFile) await readTotpFile(o.totpFile);
+  if (o.totpFile) {
+    await readTotpFile(o.totpFile).catch((e) => {
+      if (!(e instanceof Deno.errors.NotFound)) throw e; // a malformed file fails now
+    });
+  }
   const tokens = new TokenService(new JsonFileTokenStore(`${o.stateDir}/tokens.json`), {
     accessTtlMs: accessSeconds * 1000,
     refreshTtlMs: refreshSeconds * 1000,
@@ -163,6 +170,8 @@ class OAuthAuthorizer implements RequestAuthorizer {
   #p: Parts;
   #paths: Map<string, (r: Request, c: AuthorizerClient) => Promise<Response>>;
   #lastSweep = 0;
+  /** The last failure told by {@linkcode OAuthAuthorizer.#failed}, until a check succeeds. */
+  #lastFailure: string | undefined;
 
   constructor(o: OAuthAuthorizerOptions, e: AuthEndpoints, parts: Parts) {
     this.#o = o;
@@ -215,9 +224,10 @@ class OAuthAuthorizer implements RequestAuthorizer {
     try {
       grant = await this.#p.tokens.verifyAccess(match[1], this.#e.resource);
     } catch (e) {
-      if (!(e instanceof OAuthError)) throw e;
+      if (!(e instanceof OAuthError)) return this.#failed(e);
       return this.#challenge(401, { error: "invalid_token", description: e.message });
     }
+    this.#lastFailure = undefined;
     if (!grant.scope.split(" ").includes(SCOPE)) {
       return this.#challenge(403, {
         error: "insufficient_scope",
@@ -230,6 +240,21 @@ class OAuthAuthorizer implements RequestAuthorizer {
 
   close(): Promise<void> {
     return Promise.resolve();
+  }
+
+  /**
+   * An MCP request that could not be checked (an unreadable tokens.json): told to the owner
+   * once while it keeps failing alike (the message names the file and the fix), a 500 to the
+   * client.
+   */
+  #failed(e: unknown): Response {
+    const error = e instanceof Error ? e : new Error(String(e));
+    if (error.message !== this.#lastFailure) this.#o.onError?.(error);
+    this.#lastFailure = error.message;
+    return Response.json(
+      { jsonrpc: "2.0", error: { code: -32603, message: "Internal error" }, id: null },
+      { status: 500, headers: { "Cache-Control": "no-store" } },
+    );
   }
 
   #challenge(

@@ -8,6 +8,7 @@ import type {
 } from "@modelcontextprotocol/sdk/shared/auth.js";
 import {
   callMcp,
+  obtainTokens,
   openConsent,
   REDIRECT,
   registerClient,
@@ -259,14 +260,36 @@ Deno.test("openOAuthAuthorizer() refuses unusable public URLs, lifetimes and sta
     await Deno.writeTextFile(base.passphraseFile, "not a record");
     await assert.rejects(openOAuthAuthorizer(base), SyntaxError);
     await Deno.remove(base.passphraseFile);
-    await assert.rejects(
-      openOAuthAuthorizer({ ...base, totpFile: `${dir}/missing` }),
-      Deno.errors.NotFound,
-    );
+    await Deno.writeTextFile(`${dir}/totp`, "not a secret");
+    await assert.rejects(openOAuthAuthorizer({ ...base, totpFile: `${dir}/totp` }), SyntaxError);
+    // A missing TOTP file is none yet: read again at each sign-in.
+    await (await openOAuthAuthorizer({ ...base, totpFile: `${dir}/missing` })).close();
     const ok = await openOAuthAuthorizer(base);
     assert.equal((await Deno.stat(base.stateDir)).mode! & 0o777, 0o700, "positive control");
     await ok.close();
   } finally {
     await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("openOAuthAuthorizer() tells the owner once of a corrupt tokens.json and answers 500", async () => {
+  const errors: Error[] = [];
+  const s = await serveAuthorizer({ onError: (error) => errors.push(error) });
+  try {
+    const clientId = await registerClient(s.e);
+    const { access_token } = await obtainTokens(s, clientId);
+    const ok = await callMcp(s.publicUrl, access_token);
+    assert.equal(ok.status, 200, "positive control");
+    await ok.body?.cancel();
+    await Deno.writeTextFile(`${s.stateDir}/tokens.json`, "{ not json");
+    for (let i = 0; i < 2; i++) {
+      const failed = await callMcp(s.publicUrl, access_token);
+      assert.equal(failed.status, 500);
+      assert.equal((await failed.json()).error.message, "Internal error");
+    }
+    assert.equal(errors.length, 1, "one line, not one per request");
+    assert.match(errors[0].message, /tokens\.json": it is not JSON; delete it/);
+  } finally {
+    await s.close();
   }
 });

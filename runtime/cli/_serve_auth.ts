@@ -9,6 +9,7 @@ import { join, resolve } from "node:path";
 import { onUse } from "../_on_use.ts";
 import { authEndpoints } from "../auth/metadata.ts";
 import type { RequestAuthorizer } from "../http/_authorizer.ts";
+import { toolMatches } from "../guard/tool_filter.ts";
 import { UsageError } from "./context.ts";
 
 /** How serve authenticates: OAuth, bearer tokens, nobody (loopback), or nobody on purpose. */
@@ -101,6 +102,38 @@ export function serveAuthChoice(flags: ServeAuthFlags, path = "/mcp"): ServeAuth
 }
 
 /**
+ * The start-up warning of a public URL served through a proxy or tunnel without
+ * `--trust-proxy`: every client then seems to come from the proxy, so sign-in lockout and the
+ * per-client limits see one client, and a stranger's wrong passphrases lock the owner out. The
+ * public URL is taken as proxied when it is https or its host is not the bound address. Pure.
+ *
+ * @param choice The authentication chosen.
+ * @param hostname The bound address.
+ * @param trustProxy The `--trust-proxy` values.
+ * @returns The warning, or `undefined` when there is nothing to warn of.
+ * @example
+ * ```ts
+ * import { proxyWarning } from "./_serve_auth.ts";
+ * const choice = { mode: "oauth" as const, publicUrl: "https://mcp.example.com/mcp" };
+ * console.log(proxyWarning(choice, "127.0.0.1", [])); // warning: ... --trust-proxy 127.0.0.1
+ * ```
+ */
+export function proxyWarning(
+  choice: ServeAuthChoice,
+  hostname: string,
+  trustProxy: readonly string[],
+): string | undefined {
+  if (choice.publicUrl === undefined || trustProxy.length > 0) return undefined;
+  const url = new URL(choice.publicUrl);
+  const host = url.hostname.replace(/^\[|\]$/g, "");
+  if (url.protocol !== "https:" && host === hostname.replace(/^\[|\]$/g, "")) return undefined;
+  return `warning: ${choice.publicUrl} is reached through a proxy or tunnel, yet no ` +
+    "--trust-proxy is given: every client seems to come from the proxy, so sign-in lockout and " +
+    "per-client limits see one client (a stranger's wrong passphrases lock the owner out); " +
+    "pass --trust-proxy with the proxy's address, such as --trust-proxy 127.0.0.1";
+}
+
+/**
  * The tool allowlist that makes `--public` acceptable: the manifest's `tools.allow` and
  * `--tools`, each a list of names or globs. A lone `*` allows every tool, so it does not count.
  * Pure.
@@ -130,6 +163,40 @@ export function publicToolAllowlist(
     );
   }
   return patterns;
+}
+
+/**
+ * The start-up warning of a `--public` allowlist that its exclusions cancel: every pattern it
+ * allows is also excluded (by `--exclude-tools` or the manifest's `tools.deny`), so clients see
+ * no tool at all. A glob allowed counts as cancelled only when excluded as written, or by `*`.
+ * Pure.
+ *
+ * @param allowed The allowlist ({@linkcode publicToolAllowlist}).
+ * @param excluded The exclusions: the manifest's `tools.deny` and the `--exclude-tools` values
+ *   (comma-separated lists).
+ * @returns The warning, or `undefined` when some allowed tool may get through.
+ * @example
+ * ```ts
+ * import { cancelledAllowlistWarning } from "./_serve_auth.ts";
+ * console.log(cancelledAllowlistWarning(["search"], ["search,write"])); // warning: ...
+ * console.log(cancelledAllowlistWarning(["search", "read"], ["search"])); // undefined
+ * ```
+ */
+export function cancelledAllowlistWarning(
+  allowed: readonly string[],
+  excluded: readonly string[],
+): string | undefined {
+  const denied = excluded.flatMap((list) => list.split(",")).map((p) => p.trim())
+    .filter((p) => p !== "");
+  const cancelled = (pattern: string) =>
+    denied.some((deny) =>
+      deny === pattern || /^\*+$/.test(deny) ||
+      (!pattern.includes("*") && toolMatches(pattern, deny))
+    );
+  if (allowed.length === 0 || !allowed.every(cancelled)) return undefined;
+  return `warning: every tool allowed (${allowed.join(", ")}) is also excluded ` +
+    "(--exclude-tools or the manifest's tools.deny), so clients see no tool; drop the exclusion " +
+    "or allow other tools with --tools";
 }
 
 /**
@@ -168,6 +235,8 @@ export interface ServeStatePaths {
   serverDir: string;
   /** This server's token store. */
   tokens: string;
+  /** This server's registered clients. */
+  clients: string;
 }
 
 /**
@@ -198,7 +267,106 @@ export function serveStatePaths(root: string, server: string): ServeStatePaths {
     totpStep: join(root, "totp-step"),
     serverDir,
     tokens: join(serverDir, "tokens.json"),
+    clients: join(serverDir, "clients.json"),
   };
+}
+
+/** A state folder or file others could read or replace: serving or signing in would be unsafe. */
+export class UnsafeStateError extends Error {
+  /**
+   * @param message What is unsafe, and the command that fixes it.
+   */
+  constructor(message: string) {
+    super(message);
+    this.name = "UnsafeStateError";
+  }
+}
+
+/**
+ * Checks that the state root, and a server's folder in it, are private to this user: each
+ * folder that exists is a folder owned by the user (or root) and not writable by group or others
+ * (who could replace the files in it); each file (passphrase, TOTP secret and step, tokens.json,
+ * clients.json) is owned by the user (or root) and neither readable nor writable by group or
+ * others. The group may have access when it is the user's own private group (its gid is the
+ * user's uid, as with user private groups and the pod group `mcp-run deploy --target kubernetes`
+ * sets, whose volumes are made group-writable). What does not exist yet is fine: it is created
+ * private. Skipped where modes do not exist (Windows).
+ *
+ * Requires `--allow-read` on the state root.
+ *
+ * @param root The state root ({@linkcode stateRoot}).
+ * @param server The server whose folder is checked too, if any.
+ * @returns Once checked.
+ * @throws {UnsafeStateError} With the exact `chmod` (or `chown`) that fixes the first problem,
+ *   or, when a folder is a file, the `--state-dir` to pass instead.
+ * @example
+ * ```ts ignore
+ * await checkStatePrivacy("/home/ada/.local/state/mcp-run", "docs");
+ * ```
+ */
+export async function checkStatePrivacy(root: string, server?: string): Promise<void> {
+  const folders = [root];
+  const files = [join(root, "passphrase"), join(root, "totp"), join(root, "totp-step")];
+  if (server !== undefined) {
+    const paths = serveStatePaths(root, server);
+    folders.push(join(root, "serve"), paths.serverDir);
+    files.push(paths.tokens, paths.clients);
+  }
+  const uid = Deno.uid();
+  const gid = Deno.gid();
+  // The user's own private group: no one else is in it.
+  const ownGroup = (info: Deno.FileInfo) => uid !== null && info.gid === gid && gid === uid;
+  const owned = (path: string, info: Deno.FileInfo) => {
+    if (uid === null || info.uid === null || info.uid === uid || info.uid === 0) return;
+    throw new UnsafeStateError(
+      `Cannot use "${path}": it belongs to another user (uid ${info.uid}), who could change ` +
+        `the sign-in state; run \`chown ${uid} ${path}\` as root, or pass --state-dir DIR`,
+    );
+  };
+  for (const folder of folders) {
+    const info = await statOrNull(folder);
+    if (info === null) continue;
+    if (!info.isDirectory) {
+      throw new UnsafeStateError(
+        `Cannot use the state folder "${folder}": it is a file, not a folder; pass ` +
+          "--state-dir DIR naming a folder (created if missing)",
+      );
+    }
+    owned(folder, info);
+    if (info.mode !== null && (info.mode & (ownGroup(info) ? 0o002 : 0o022)) !== 0) {
+      throw new UnsafeStateError(
+        `Cannot use the state folder "${folder}": it is writable by other users, who could ` +
+          `replace the sign-in files; run \`chmod 700 ${folder}\``,
+      );
+    }
+  }
+  for (const file of files) {
+    const info = await statOrNull(file);
+    if (info === null) continue;
+    if (!info.isFile) {
+      throw new UnsafeStateError(
+        `Cannot use "${file}": it is not a file; remove it, or pass --state-dir DIR`,
+      );
+    }
+    owned(file, info);
+    if (info.mode !== null && (info.mode & (ownGroup(info) ? 0o007 : 0o077)) !== 0) {
+      throw new UnsafeStateError(
+        `Cannot use "${file}": it is readable or writable by other users; run ` +
+          `\`chmod 600 ${file}\``,
+      );
+    }
+  }
+}
+
+async function statOrNull(path: string): Promise<Deno.FileInfo | null> {
+  try {
+    return await Deno.stat(path);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound || error instanceof Deno.errors.NotADirectory) {
+      return null;
+    }
+    throw error;
+  }
 }
 
 /** An authorizer that holds files or timers until closed. */
@@ -211,8 +379,8 @@ export interface OpenServeAuthorizerOptions {
 }
 
 /**
- * Opens the OAuth authorizer of one server: creates its state folder (0700), finds the owner's
- * TOTP file if there is one, and loads the authorization server (on use: the other modes do
+ * Opens the OAuth authorizer of one server: checks the state is private to this user, creates
+ * the server's folder (0700), reads the owner's TOTP file at each sign-in when there is one, and loads the authorization server (on use: the other modes do
  * without it).
  *
  * Requires `--allow-read` and `--allow-write` on the state root.
@@ -223,6 +391,7 @@ export interface OpenServeAuthorizerOptions {
  * @param options Where unexpected failures are told.
  * @returns The authorizer; close it when serving ends.
  * @throws {SyntaxError} If the passphrase or TOTP file, or a state file, is malformed.
+ * @throws {UnsafeStateError} If a state folder or file is open to other users.
  * @example
  * ```ts ignore
  * const authorizer = await openServeAuthorizer(root, "docs", "https://mcp.example.com/mcp");
@@ -235,15 +404,10 @@ export async function openServeAuthorizer(
   options: OpenServeAuthorizerOptions = {},
 ): Promise<ClosableAuthorizer> {
   const paths = serveStatePaths(root, serverName);
+  await checkStatePrivacy(root, serverName);
   await Deno.mkdir(root, { recursive: true, mode: 0o700 });
   await Deno.mkdir(paths.serverDir, { recursive: true, mode: 0o700 });
   await Deno.chmod(paths.serverDir, 0o700);
-  let totpFile: string | undefined;
-  try {
-    if ((await Deno.stat(paths.totp)).isFile) totpFile = paths.totp;
-  } catch (error) {
-    if (!(error instanceof Deno.errors.NotFound)) throw error;
-  }
   const { openOAuthAuthorizer } =
     await (import(onUse("../auth/authorization_server.ts", import.meta.url)) as Promise<
       typeof import("../auth/authorization_server.ts")
@@ -254,6 +418,8 @@ export async function openServeAuthorizer(
     passphraseFile: paths.passphrase,
     serverName,
     onError: options.onError,
-    ...(totpFile === undefined ? {} : { totpFile, totpStateFile: paths.totpStep }),
+    // Read at each sign-in: a TOTP secret added or removed while serving applies at once.
+    totpFile: paths.totp,
+    totpStateFile: paths.totpStep,
   });
 }

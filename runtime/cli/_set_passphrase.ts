@@ -9,6 +9,7 @@
 import { join } from "node:path";
 import { hashPassphrase, MIN_PASSPHRASE_LENGTH, writePassphraseFile } from "../auth/passphrase.ts";
 import { type CliContext, EXIT } from "./context.ts";
+import { checkStatePrivacy, UnsafeStateError } from "./_serve_auth.ts";
 
 /** Longest line read from stdin, in bytes. */
 const MAX_LINE_BYTES = 4096;
@@ -33,7 +34,8 @@ export interface SetPassphraseOptions {
  * @param ctx CLI context (messages go to its stderr).
  * @param root The state root.
  * @param options How the passphrase is read.
- * @returns The exit code: 0 set, 1 not set (too short, the two entries differ, none given).
+ * @returns The exit code: 0 set, 1 not set (too short, the two entries differ, none given),
+ *   2 the state folder or its files are open to other users (or the folder is a file).
  * @example
  * ```ts ignore
  * await setPassphraseCommand(ctx, "/home/ada/.local/state/mcp-run");
@@ -44,6 +46,13 @@ export async function setPassphraseCommand(
   root: string,
   options: SetPassphraseOptions = {},
 ): Promise<number> {
+  try {
+    await checkStatePrivacy(root); // before anything is asked
+  } catch (error) {
+    if (!(error instanceof UnsafeStateError)) throw error;
+    ctx.printError(`mcp-run serve: ${error.message}`);
+    return EXIT.usage;
+  }
   const interactive = options.interactive ??
     (Deno.stdin.isTerminal() && Deno.stderr.isTerminal());
   let passphrase: string;

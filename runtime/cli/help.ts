@@ -276,7 +276,9 @@ Options:
                            the client is the right-most X-Forwarded-For address that is not a
                            trusted proxy, else CF-Connecting-IP, and per-client limits count
                            that client; from any other peer those headers are ignored. A
-                           trusted proxy has no per-client connection cap
+                           trusted proxy has no per-client connection cap. No range wider than
+                           a /8 (IPv4) or /32 (IPv6). Without it behind a proxy, sign-in
+                           lockout sees one client: serve warns of an https --public-url
   --idle-timeout S         Close sessions idle for S seconds (default 600)
   --request-timeout S      Answer a request the server does not answer in S seconds with a
                            JSON-RPC error (default 60)
@@ -388,7 +390,8 @@ per sign-in (its refreshed tokens included): its ID, the client, and when its ac
 the sign-in itself expire. Token values are never shown (only their hashes are stored). revoke
 deletes one sign-in's tokens (an ID, or a unique start of one), or every sign-in of the server
 with --all; a running serve refuses them at the next request, and the client must sign in
-again. --state-dir as for serve.`,
+again. --state-dir as for serve. Exits 2 for a server with no sign-ins (naming those with
+some) and for state files or folders other users can read or write (naming the chmod).`,
   index: `mcp-run index <folder>
 
 Validates the manifests in a folder and prints the index.json that lets the folder be served

@@ -233,7 +233,9 @@ export async function main(argv: string[], options: ProgramOptions = {}): Promis
   const stray = strayOption(command, tokens);
   if (stray) {
     const { HELP } = await help();
-    printError(`mcp-run ${command}: ${stray} is not an option of ${command}\n\n${HELP[command]}`);
+    printError(
+      `mcp-run ${command}: ${stray} is not an option of ${command}\n\n${synopsis(command, HELP)}`,
+    );
     return EXIT.usage;
   }
   if (values.format !== "text" && values.format !== "json") {
@@ -260,7 +262,8 @@ export async function main(argv: string[], options: ProgramOptions = {}): Promis
   } catch (error) {
     if (error instanceof UsageError) {
       const { HELP, USAGE } = await help();
-      printError(`mcp-run ${command}: ${error.message}\n\n${HELP[command] ?? USAGE}`);
+      const usage = HELP[command] === undefined ? USAGE : synopsis(command, HELP);
+      printError(`mcp-run ${command}: ${error.message}\n\n${usage}`);
       return EXIT.usage;
     }
     printError(`mcp-run: ${osErrorMessage(error as Error)}`);
@@ -268,4 +271,10 @@ export async function main(argv: string[], options: ProgramOptions = {}): Promis
     if (error instanceof CacheError) return EXIT.cache;
     return EXIT.error;
   }
+}
+
+/** A command's synopsis (its help up to the first blank line) and where the rest is. */
+function synopsis(command: string, help: Record<string, string>): string {
+  const text = help[command] ?? "";
+  return `${text.split("\n\n")[0]}\nSee mcp-run ${command} --help for every option.`;
 }

@@ -5,10 +5,11 @@
  * @module
  */
 import { join } from "node:path";
-import { compileTrustedProxies } from "../http/_client_address.ts";
+import { compileTrustedProxies, tooWideProxyRange } from "../http/_client_address.ts";
 import type { RequestAuthorizer } from "../http/_authorizer.ts";
 import { BearerTokenAuthorizer, readTokenFile } from "../http/bearer_token.ts";
 import { checkBindAddress } from "../http/serve.ts";
+import { compileHostCheck, compileOriginCheck } from "../http/_host_origin.ts";
 import { readPassphraseFile } from "../auth/passphrase.ts";
 import { serveServer, type ServeServerOptions } from "../http/serve_server.ts";
 import { type CliContext, type CommandLine, EXIT, expectArgs, UsageError } from "./context.ts";
@@ -17,14 +18,18 @@ import { launchDenialLog, openAudit, storeDenials } from "./denials.ts";
 import { type GuardFlags, guardSetup } from "./guard_flags.ts";
 import { openAuditFlags } from "./_audit_flags.ts";
 import {
+  cancelledAllowlistWarning,
+  checkStatePrivacy,
   type ClosableAuthorizer,
   openServeAuthorizer,
+  proxyWarning,
   publicToolAllowlist,
   type ServeAuthChoice,
   serveAuthChoice,
   type ServeAuthFlags,
   serveStatePaths,
   stateRoot,
+  UnsafeStateError,
 } from "./_serve_auth.ts";
 import { setPassphraseCommand } from "./_set_passphrase.ts";
 
@@ -158,6 +163,21 @@ function serveOptions(values: ServeFlags): ServeCommandOptions | string {
   } catch (error) {
     return `--trust-proxy ${(error as Error).message.replace(/^Cannot trust proxy /, "")}`;
   }
+  const wide = tooWideProxyRange(trustProxy);
+  if (wide !== undefined) {
+    return `--trust-proxy ${wide} is too wide: any client in it could name itself in ` +
+      "X-Forwarded-For, escape its limits and lock the owner out of sign-in; give your proxy's " +
+      "own address (such as 127.0.0.1), or a range no wider than /8 (IPv4) or /32 (IPv6)";
+  }
+  try {
+    // Checked now, so that --dry-run refuses them too.
+    compileHostCheck(values["allowed-host"] ?? []);
+    compileOriginCheck(values["allowed-origin"] ?? []);
+  } catch (error) {
+    const message = (error as Error).message;
+    const flag = message.startsWith("Cannot allow host") ? "--allowed-host" : "--allowed-origin";
+    return `${flag}: ${message}`;
+  }
   const ratePerSecond = rate === 0
     ? Infinity
     : rate ?? (open ? PUBLIC_LIMITS.ratePerSecond : undefined);
@@ -228,6 +248,11 @@ async function checkAuthFiles(
   }
   const root = stateRoot(ctx.env, stateDir);
   const passphrase = join(root, "passphrase");
+  try {
+    await checkStatePrivacy(root);
+  } catch (error) {
+    return unsafeState(ctx, error);
+  }
   const dir = stateDir === undefined ? "" : ` --state-dir ${root}`;
   let record;
   try {
@@ -251,6 +276,13 @@ async function checkAuthFiles(
   return { description: `auth: oauth, public URL ${auth.publicUrl}` };
 }
 
+/** Tells a state folder or file open to other users, as a usage error; rethrows the rest. */
+function unsafeState(ctx: CliContext, error: unknown): number {
+  if (!(error instanceof UnsafeStateError)) throw error;
+  ctx.printError(`mcp-run serve: ${error.message}`);
+  return EXIT.usage;
+}
+
 /** Opens the OAuth authorizer of the server (other modes are ready after the file check). */
 async function openAuthorizer(
   ctx: CliContext,
@@ -258,15 +290,20 @@ async function openAuthorizer(
   checked: ServeAuthorizer,
   serverName: string,
   stateDir: string | undefined,
-): Promise<ServeAuthorizer> {
+): Promise<ServeAuthorizer | number> {
   if (auth.mode !== "oauth") return checked;
   const root = stateRoot(ctx.env, stateDir);
-  const authorizer: ClosableAuthorizer = await openServeAuthorizer(
-    root,
-    serverName,
-    auth.publicUrl!,
-    { onError: (error) => ctx.printError(`mcp-run serve: ${error.message}`) },
-  );
+  let authorizer: ClosableAuthorizer;
+  try {
+    authorizer = await openServeAuthorizer(
+      root,
+      serverName,
+      auth.publicUrl!,
+      { onError: (error) => ctx.printError(`mcp-run serve: ${error.message}`) },
+    );
+  } catch (error) {
+    return unsafeState(ctx, error);
+  }
   const { serverDir, totp } = serveStatePaths(root, serverName);
   const code = await Deno.stat(totp).then(() => ", with a TOTP code", () => "");
   return {
@@ -286,8 +323,8 @@ async function openAuthorizer(
  * @param line The target and the server's arguments.
  * @param flags The serve flags and `--dry-run`.
  * @returns The exit code.
- * @throws {UsageError} When not given one target, or a bad serve option.
- * @throws {RangeError} When listening beyond loopback without authentication.
+ * @throws {UsageError} When not given one target, or a bad serve option (listening beyond
+ *   loopback without authentication included).
  */
 export async function serveCommand(
   ctx: CliContext,
@@ -309,9 +346,14 @@ export async function serveCommand(
   const { auth } = options;
   const { hostname, port } = options.bridge;
   // Refused before any file is read: the bind must not go beyond loopback unauthenticated.
-  checkBindAddress(hostname, auth.mode === "token" || auth.mode === "oauth", {
-    public: auth.mode === "public",
-  });
+  try {
+    checkBindAddress(hostname, auth.mode === "token" || auth.mode === "oauth", {
+      public: auth.mode === "public",
+    });
+  } catch (error) {
+    if (!(error instanceof RangeError)) throw error;
+    throw new UsageError(error.message.replace(/^Cannot listen/, "--host: cannot listen"));
+  }
   const checked = await checkAuthFiles(ctx, auth, flags["state-dir"]);
   if (typeof checked === "number") return checked;
   const { server, sandbox } = await resolveFor(ctx, line.rest[0], line.serverArgs);
@@ -320,18 +362,36 @@ export async function serveCommand(
   const allowed = auth.mode === "public"
     ? publicToolAllowlist(server.manifest?.tools?.allow, flags.tools)
     : undefined;
+  const cancelled = allowed && cancelledAllowlistWarning(allowed, [
+    ...server.manifest?.tools?.deny ?? [],
+    ...flags["exclude-tools"] ?? [],
+  ]);
+  if (cancelled) ctx.printError(`mcp-run serve: ${cancelled}`);
   const host = hostname.includes(":") ? `[${hostname}]` : hostname;
   if (flags["dry-run"]) {
     ctx.print(formatPlan(sandbox.plan(server), server, ctx.json));
-    if (!ctx.json) ctx.print(`listen: http://${host}:${port}/mcp`);
+    if (!ctx.json) {
+      ctx.print(`listen: http://${host}:${port}/mcp`);
+      ctx.print(checked.description);
+      if (allowed !== undefined) ctx.print(`tools allowed: ${allowed.join(", ")}`);
+    }
+    printProxyWarning(ctx, options);
     return EXIT.ok;
   }
   const opened = await openAuthorizer(ctx, auth, checked, server.name, flags["state-dir"]);
+  if (typeof opened === "number") return opened;
   try {
     return await serveOpened(ctx, line, flags, options, { server, sandbox, opened, allowed });
   } finally {
     await opened.close?.();
   }
+}
+
+/** Warns when a proxied public URL has no --trust-proxy (sign-in lockout sees one client). */
+function printProxyWarning(ctx: CliContext, options: ServeCommandOptions): void {
+  const { hostname, trustProxy } = options.bridge;
+  const warning = proxyWarning(options.auth, hostname, trustProxy ?? []);
+  if (warning !== undefined) ctx.printError(`mcp-run serve: ${warning}`);
 }
 
 /** What serve has resolved and opened before it listens. */
@@ -394,6 +454,7 @@ async function serveOpened(
     if (allowed !== undefined) {
       ctx.printError(`mcp-run serve: tools allowed: ${allowed.join(", ")}`);
     }
+    printProxyWarning(ctx, options);
     await served.finished;
     ctx.printError("mcp-run serve: stopped");
     return EXIT.ok;

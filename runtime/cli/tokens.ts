@@ -11,7 +11,7 @@ import { ClientStore } from "../auth/client_store.ts";
 import { JsonFileTokenStore } from "../auth/token_file_store.ts";
 import { type GrantSummary, TokenService } from "../auth/tokens.ts";
 import { type CliContext, type CommandLine, EXIT, expectArgs, UsageError } from "./context.ts";
-import { serveStatePaths, stateRoot } from "./_serve_auth.ts";
+import { checkStatePrivacy, serveStatePaths, stateRoot, UnsafeStateError } from "./_serve_auth.ts";
 
 /** The `tokens` command's flags, as parsed. */
 export interface TokensFlags {
@@ -43,7 +43,8 @@ const MIN_PREFIX = 4;
  * @param ctx CLI context.
  * @param line `list` or `revoke` and their arguments.
  * @param flags `--state-dir` and `--all`.
- * @returns The exit code: 0 done, 1 no such sign-in.
+ * @returns The exit code: 0 done, 1 no such sign-in, 2 no such server (the servers with
+ *   sign-ins are named) or a state folder or file open to other users.
  * @throws {UsageError} For a bad command line.
  * @example
  * ```ts ignore
@@ -56,42 +57,70 @@ export async function tokensCommand(
   flags: TokensFlags,
 ): Promise<number> {
   const [action, ...rest] = line.rest;
+  if (action !== "list" && action !== "revoke") {
+    throw new UsageError(
+      action === undefined
+        ? "give list or revoke"
+        : `unknown action "${action}": give list or revoke`,
+    );
+  }
+  if (action === "list") expectArgs(rest, 0, 1, "list takes at most one server name");
+  else expectArgs(rest, flags.all ? 1 : 2, flags.all ? 1 : 2, "give a server and an ID, or --all");
+  if (action === "list" && flags.all) throw new UsageError("--all is for revoke");
   const root = stateRoot(ctx.env, flags["state-dir"]);
+  let served: string[];
+  try {
+    await checkStatePrivacy(root);
+    served = await servedServers(root);
+    for (const server of rest.length > 0 ? rest.slice(0, 1) : served) {
+      await checkStatePrivacy(root, server);
+    }
+  } catch (error) {
+    if (!(error instanceof UnsafeStateError)) throw error;
+    ctx.printError(`mcp-run tokens: ${error.message}`);
+    return EXIT.usage;
+  }
+  if (rest.length > 0 && !served.includes(rest[0])) {
+    serveStatePaths(root, rest[0]); // a name that cannot be a folder is told as such
+    const known = served.length === 0
+      ? `no server has sign-ins in ${root} yet`
+      : `servers with sign-ins: ${served.join(", ")}`;
+    ctx.printError(`mcp-run tokens: no sign-ins for "${rest[0]}" in ${root}; ${known}`);
+    return EXIT.usage;
+  }
   if (action === "list") {
-    expectArgs(rest, 0, 1, "list takes at most one server name");
-    if (flags.all) throw new UsageError("--all is for revoke");
-    const servers = rest.length === 1 ? rest : await servedServers(root);
     const rows: SignInRow[] = [];
-    for (const server of servers) {
+    for (const server of rest.length === 1 ? rest : served) {
       const names = clientNames(root, server);
       for (const grant of await service(root, server).grants()) {
         rows.push({ server, ...grant, clientName: await names(grant.clientId) });
       }
     }
-    if (ctx.json) ctx.print(JSON.stringify(rows, null, 2));
+    if (ctx.json) ctx.print(JSON.stringify(rows.map(jsonRow), null, 2));
     else if (rows.length === 0) ctx.printError(`mcp-run tokens: no sign-ins in ${root}`);
     else ctx.print(formatSignIns(rows));
     return EXIT.ok;
   }
-  if (action === "revoke") {
-    expectArgs(rest, flags.all ? 1 : 2, flags.all ? 1 : 2, "give a server and an ID, or --all");
-    const [server, id] = rest;
-    const tokens = service(root, server);
-    const grants = await tokens.grants();
-    const chosen = flags.all ? grants : [findSignIn(grants, server, id)];
-    if (typeof chosen[0] === "string") {
-      ctx.printError(`mcp-run tokens: ${chosen[0]}`);
-      return EXIT.error;
-    }
-    for (const grant of chosen as GrantSummary[]) await tokens.revokeFamily(grant.family);
-    const what = chosen.length === 1 ? "1 sign-in" : `${chosen.length} sign-ins`;
-    ctx.printError(
-      `mcp-run tokens: revoked ${what} of ${server}; ` +
-        (chosen.length === 0 ? "there was none" : "their clients must sign in again"),
-    );
-    return EXIT.ok;
+  const [server, id] = rest;
+  const tokens = service(root, server);
+  const grants = await tokens.grants();
+  const chosen = flags.all ? grants : [findSignIn(grants, server, id)];
+  if (typeof chosen[0] === "string") {
+    ctx.printError(`mcp-run tokens: ${chosen[0]}`);
+    return EXIT.error;
   }
-  throw new UsageError("give list or revoke");
+  for (const grant of chosen as GrantSummary[]) await tokens.revokeFamily(grant.family);
+  const what = chosen.length === 1 ? "1 sign-in" : `${chosen.length} sign-ins`;
+  ctx.printError(
+    `mcp-run tokens: revoked ${what} of ${server}; ` +
+      (chosen.length === 0 ? "there was none" : "their clients must sign in again"),
+  );
+  return EXIT.ok;
+}
+
+/** One sign-in as `--format json` lists it: its ID under `id`, as the table's ID column. */
+function jsonRow({ server, family, ...row }: SignInRow): Record<string, unknown> {
+  return { server, id: family, ...row };
 }
 
 /** The token service of one server's store. */
@@ -123,6 +152,12 @@ async function servedServers(root: string): Promise<string[]> {
     }
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) return [];
+    if (error instanceof Deno.errors.NotADirectory) {
+      throw new UnsafeStateError(
+        `Cannot use the state folder "${root}": it is a file, not a folder; pass --state-dir DIR ` +
+          "naming the folder serve keeps its sign-ins in",
+      );
+    }
     throw error;
   }
   return names.sort();

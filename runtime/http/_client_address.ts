@@ -117,6 +117,35 @@ export function compileTrustedProxies(entries: readonly string[]): ProxyCheck {
   };
 }
 
+/**
+ * Finds a trusted proxy range too wide to be one's own proxies: an IPv4 range wider than a /8,
+ * or an IPv6 range wider than a /32 (a unique local range, inside `fc00::/7`, may be as wide as
+ * that). Trusting `0.0.0.0/0` would let any client name itself in `X-Forwarded-For`, escaping
+ * its limits and pinning sign-in lockouts on others. Entries that do not parse are left to
+ * {@linkcode compileTrustedProxies}. Pure.
+ *
+ * @param entries The addresses and ranges.
+ * @returns The first entry too wide, or `undefined`.
+ * @example
+ * ```ts
+ * tooWideProxyRange(["127.0.0.1", "10.0.0.0/8"]); // undefined
+ * tooWideProxyRange(["0.0.0.0/0"]); // "0.0.0.0/0"
+ * ```
+ */
+export function tooWideProxyRange(entries: readonly string[]): string | undefined {
+  for (const entry of entries) {
+    const [address, prefix] = entry.trim().split("/");
+    const bytes = parseIp(address);
+    if (bytes === undefined || prefix === undefined || !/^\d{1,3}$/.test(prefix)) continue;
+    let bits = Number(prefix);
+    if (address.includes(":") && bytes.length === 4) bits -= 96; // IPv4-mapped
+    const uniqueLocal = bytes.length === 16 && (bytes[0] & 0xfe) === 0xfc;
+    const narrowest = bytes.length === 4 ? 8 : uniqueLocal ? 7 : 32;
+    if (bits < narrowest) return entry;
+  }
+  return undefined;
+}
+
 /** An address in a forwarding header: bare, bracketed IPv6, or with a port. */
 function forwardedAddress(entry: string): string | undefined {
   const text = entry.trim();

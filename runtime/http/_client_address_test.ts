@@ -1,5 +1,10 @@
 import assert from "node:assert/strict";
-import { clientAddress, clientKey, compileTrustedProxies } from "./_client_address.ts";
+import {
+  clientAddress,
+  clientKey,
+  compileTrustedProxies,
+  tooWideProxyRange,
+} from "./_client_address.ts";
 
 Deno.test("compileTrustedProxies() matches addresses and CIDR ranges exactly", () => {
   const trusted = compileTrustedProxies(["127.0.0.1", "10.0.0.0/8", "fd00::/8", "::1"]);
@@ -73,4 +78,12 @@ Deno.test("clientKey() counts an IPv6 client per /64 and an IPv4-mapped one as I
   assert.equal(clientKey("2001:db8:1:2:bbbb::9"), "2001:db8:1:2::/64");
   assert.notEqual(clientKey("2001:db8:1:3::1"), clientKey("2001:db8:1:2::1"));
   assert.equal(clientKey("unknown"), "unknown");
+});
+
+Deno.test("tooWideProxyRange() finds ranges wider than a /8 (IPv4) or /32 (IPv6)", () => {
+  const fine = ["127.0.0.1", "10.0.0.0/8", "::1", "2001:db8::/32", "fd00::/8", "fc00::/7", "x"];
+  assert.equal(tooWideProxyRange(fine), undefined);
+  for (const wide of ["0.0.0.0/0", "::/0", "10.0.0.0/7", "2001::/16", "::ffff:0.0.0.0/96"]) {
+    assert.equal(tooWideProxyRange(["127.0.0.1", wide]), wide);
+  }
 });

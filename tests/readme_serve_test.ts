@@ -68,6 +68,8 @@ Deno.test("the README's remote access commands run as written", async () => {
     const serving = args[0] === "serve" && !args.includes("--set-passphrase");
     const r = await cli(serving ? [...args, "--dry-run", "--cache", cache] : args, {
       env: { HOME: home },
+      // Relative paths the examples write (deploy's --out) land in the test's folder.
+      cwd: home,
       stdin: args.includes("--set-passphrase") ? "correct horse battery staple\n" : undefined,
     });
     assert.equal(r.code, 0, `./mcp-run ${words.join(" ")}:\n${r.stderr}`);

@@ -133,7 +133,13 @@ Deno.test("systemdUnit() requires a token and client addresses beyond loopback",
     clientAddresses: ["any"],
   });
   assert.match(unit, /^LoadCredential=token:\/etc\/mcp-run\/token$/m);
-  assert.match(unit, /--token-file \$\{CREDENTIALS_DIRECTORY\}\/token$/m);
+  // serve reads a copy it owns: systemd's own credential file is root's, readable by an ACL.
+  assert.match(unit, /^RuntimeDirectory=mcp-run-demo$/m);
+  assert.match(
+    unit,
+    /^ExecStartPre=\/usr\/bin\/install -m 600 \$\{CREDENTIALS_DIRECTORY\}\/token \/run\/mcp-run-demo\/token$/m,
+  );
+  assert.match(unit, /--token-file \/run\/mcp-run-demo\/token$/m);
 });
 
 Deno.test("systemdUnit() runs serve with the parameters, quoted for systemd", () => {
@@ -150,7 +156,7 @@ Deno.test("systemdUnit() runs serve with the parameters, quoted for systemd", ()
   );
 });
 
-Deno.test("systemdUnit() runs OAuth with the passphrase as a credential linked into its state", () => {
+Deno.test("systemdUnit() runs OAuth with the passphrase as a credential copied into its state", () => {
   const options = {
     host: "0.0.0.0",
     trustProxy: ["127.0.0.1"],
@@ -166,7 +172,7 @@ Deno.test("systemdUnit() runs OAuth with the passphrase as a credential linked i
   assert.match(unit, /^LoadCredential=passphrase:\/etc\/mcp-run\/passphrase$/m);
   assert.match(
     unit,
-    /^ExecStartPre=\/bin\/ln -sfn \$\{CREDENTIALS_DIRECTORY\}\/passphrase \/var\/lib\/mcp-run-time\/passphrase$/m,
+    /^ExecStartPre=\/usr\/bin\/install -m 600 \$\{CREDENTIALS_DIRECTORY\}\/passphrase \/var\/lib\/mcp-run-time\/passphrase$/m,
   );
   assert.match(unit, /^StateDirectory=mcp-run-time$/m);
   assert.doesNotMatch(unit, /token/);

@@ -67,7 +67,8 @@ Deno.test("deployCommand() writes the files, prints the next commands, never ove
     assert.equal(await Deno.readTextFile(join(out, files[0])), before);
   }
   const compose = parse(await Deno.readTextFile(join(out, "compose.yaml")));
-  assert.deepEqual(compose.secrets, { "mcp-run-token": { file: token } });
+  // A copy in the deployment's folder, made the container user's by the printed step.
+  assert.deepEqual(compose.secrets, { "mcp-run-token": { file: "./token" } });
   const k8s = parseAllDocuments(await Deno.readTextFile(join(out, "mcp-run-time.yaml")));
   const deployment = k8s.map((doc) => doc.toJS()).find((doc) => doc.kind === "Deployment");
   assert.equal(deployment.spec.template.spec.containers[0].image, "registry.example/mcp-run:0.1.0");

@@ -28,7 +28,8 @@ export interface ComposeFileOptions extends DeployServeOptions, Partial<DockerLi
   /**
    * Host path of the bearer token file, mounted as a compose secret (serve binds `0.0.0.0`):
    * required unless `auth` is `oauth` or `public` is set. Outside swarm a secret is the file
-   * itself, bind-mounted: the container's user (`user`) must be able to read it.
+   * itself, bind-mounted with its owner and mode: the container's user (`user`) must be able to
+   * read it (`mcp-run deploy` points it at a copy in the deployment's folder, made that user's).
    */
   tokenFile?: string;
   /**

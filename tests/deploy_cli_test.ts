@@ -253,7 +253,9 @@ Deno.test("deployCommand() passes serve's limits and audit log on, and the k8s e
 Deno.test("serve --auth oauth names a passphrase file that is not the hash file, and the fix", async () => {
   const state = tempDir();
   // What a new user puts in a Kubernetes Secret by mistake: the passphrase itself.
-  await Deno.writeTextFile(join(state, "passphrase"), "correct horse battery staple\n");
+  await Deno.writeTextFile(join(state, "passphrase"), "correct horse battery staple\n", {
+    mode: 0o600,
+  });
   const r = await cli([
     "serve",
     "time",

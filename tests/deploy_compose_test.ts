@@ -128,8 +128,9 @@ Deno.test({
       assert.deepEqual(inspect.HostConfig.CapDrop, ["ALL"]);
       assert.ok(inspect.HostConfig.SecurityOpt.includes("no-new-privileges"));
       assert.equal(inspect.Config.User, "1993:1993");
-      assert.equal(inspect.HostConfig.PidsLimit, 256);
-      assert.equal(inspect.HostConfig.Memory, 1024 * 1024 * 1024);
+      // The whole service: four sessions' server processes and serve itself.
+      assert.equal(inspect.HostConfig.PidsLimit, 5 * 256);
+      assert.equal(inspect.HostConfig.Memory, 5 * 1024 * 1024 * 1024);
       const published = inspect.HostConfig.PortBindings[`${port}/tcp`];
       assert.deepEqual(published.map((p: { HostIp: string }) => p.HostIp), ["127.0.0.1"]);
       // And from inside: no capabilities, no new privileges, not root, nothing writable.

@@ -42,6 +42,12 @@ export interface DeploymentOptions extends DeployServeOptions {
   egressBandwidth?: string;
   /** systemd: absolute path of the `mcp-run` program the units run (default `/usr/local/bin/mcp-run`). */
   program?: string;
+  /** The whole service's memory in MiB (default scaled with the sessions: `deployLimits`). */
+  memoryMb?: number;
+  /** The whole service's CPUs, e.g. `2` or `0.5` (default 1). */
+  cpus?: number;
+  /** systemd, compose: the whole service's tasks (`TasksMax=`, `pids_limit`; default scaled). */
+  tasksMax?: number;
 }
 
 /** One file of a deployment. */
@@ -78,11 +84,20 @@ export function deploymentFiles(
   server: ResolvedServer,
   options: DeploymentOptions,
 ): DeploymentFile[] {
-  const { target, image = DEFAULT_DEPLOY_IMAGE, ...rest } = options;
+  const { target, image = DEFAULT_DEPLOY_IMAGE, memoryMb, cpus, tasksMax, ...rest } = options;
+  const has = <T>(key: string, value: T | undefined) => value === undefined ? {} : { [key]: value };
   if (target === "systemd") {
     const name = unitName(server.name);
     return [
-      { name: `${name}.service`, text: systemdUnit(server, rest) },
+      {
+        name: `${name}.service`,
+        text: systemdUnit(server, {
+          ...rest,
+          ...has("memoryMax", memoryMb && `${memoryMb}M`),
+          ...has("cpuQuota", cpus && `${Math.round(cpus * 100)}%`),
+          ...has("tasksMax", tasksMax),
+        }),
+      },
       { name: `${name}-pull.service`, text: systemdPullUnit(server, rest) },
     ];
   }
@@ -95,13 +110,26 @@ export function deploymentFiles(
     };
     return [{
       name: "compose.yaml",
-      text: composeFile(server, { ...rest, ...tokenFile, ...passphraseFile, image }),
+      text: composeFile(server, {
+        ...rest,
+        ...tokenFile,
+        ...passphraseFile,
+        image,
+        ...has("memory", memoryMb && `${memoryMb}m`),
+        ...has("cpus", cpus && String(cpus)),
+        ...has("pidsLimit", tasksMax),
+      }),
     }];
   }
   if (target === "kubernetes") {
     return [{
       name: `mcp-run-${server.name.toLowerCase()}.yaml`,
-      text: kubernetesManifests(server, { ...rest, image }),
+      text: kubernetesManifests(server, {
+        ...rest,
+        image,
+        ...has("memory", memoryMb && `${memoryMb}Mi`),
+        ...has("cpu", cpus && String(cpus)),
+      }),
     }];
   }
   throw new RangeError(

@@ -7,10 +7,10 @@
  * @module
  */
 import type { ResolvedServer } from "../policy/resolve.ts";
-import { DEFAULT_LIMITS } from "../sandbox/resource_caps.ts";
 import {
   authArgs,
   deployAuth,
+  deployLimits,
   type DeployServeOptions,
   pullArgs,
   serveArgs,
@@ -42,11 +42,11 @@ export interface SystemdUnitOptions extends DeployServeOptions {
   passphraseFile?: string;
   /** Host file with the server's secrets as `NAME=value` lines (default `/etc/mcp-run/<name>.env`). */
   environmentFile?: string;
-  /** `MemoryMax=` (default the sandbox's memory cap, `1024M`). */
+  /** `MemoryMax=` (default one process cap per session plus serve's: `5120M` for four). */
   memoryMax?: string;
   /** `CPUQuota=` (default `100%`). */
   cpuQuota?: string;
-  /** `TasksMax=` (default 256). */
+  /** `TasksMax=` (default 256 per session plus serve's: 1280 for four). */
   tasksMax?: number;
 }
 
@@ -310,14 +310,18 @@ export function programPath(options: Pick<SystemdUnitOptions, "program">): strin
 }
 
 function limits(options: SystemdUnitOptions): string[] {
+  const scaled = deployLimits(options.maxSessions);
   return [
-    "# Limits",
+    "# Limits: the whole service, each session's server process and serve itself. Past",
+    "# MemoryMax= the kernel kills the largest process; OOMPolicy=stop then stops the unit and",
+    "# Restart=on-failure starts it again.",
     `MemoryMax=${
-      checked(options.memoryMax ?? `${DEFAULT_LIMITS.memoryMb}M`, SIZE_RE, "MemoryMax", "1024M")
+      checked(options.memoryMax ?? `${scaled.memoryMb}M`, SIZE_RE, "MemoryMax", "1024M")
     }`,
     "MemorySwapMax=0",
+    "OOMPolicy=stop",
     `CPUQuota=${checked(options.cpuQuota ?? "100%", QUOTA_RE, "CPUQuota", "50%")}`,
-    `TasksMax=${options.tasksMax ?? 256}`,
+    `TasksMax=${options.tasksMax ?? scaled.tasks}`,
   ];
 }
 

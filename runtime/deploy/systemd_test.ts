@@ -152,7 +152,7 @@ Deno.test("systemdUnit() runs serve with the parameters, quoted for systemd", ()
   assert.equal(
     exec,
     'ExecStart=/usr/local/bin/mcp-run serve memory -p "dir=/srv/my notes" -p tag=100%%$$HOME ' +
-      "--host 127.0.0.1 --port 9000 --allowed-host mcp.example.com --offline",
+      "--host 127.0.0.1 --port 9000 --allowed-host mcp.example.com --max-sessions 4 --offline",
   );
 });
 
@@ -201,7 +201,7 @@ Deno.test("systemdUnit() runs OAuth with the passphrase as a credential copied i
 Deno.test("systemdUnit() serves --public without a token, and refuses it with one", () => {
   const options = { host: "0.0.0.0", clientAddresses: ["any"], public: true, tools: ["search"] };
   const unit = systemdUnit(serverFixture({ name: "docs" }), options);
-  assert.match(unit, /^ExecStart=.* --tools search --offline --public$/m);
+  assert.match(unit, /^ExecStart=.* --tools search --max-sessions 4 --offline --public$/m);
   assert.throws(
     () => systemdUnit(serverFixture(), { ...options, tokenFile: "/etc/t" }),
     /--public serves without authentication/,
@@ -279,4 +279,16 @@ Deno.test("systemdPullUnit() does not load the service's environment file", () =
   const pull = systemdPullUnit(server, {});
   assert.doesNotMatch(pull, /^EnvironmentFile=/m);
   assert.match(pull, /does not load the service's EnvironmentFile=/);
+});
+
+Deno.test("systemdUnit() scales its limits with the sessions, each one a server process", () => {
+  const unit = systemdUnit(serverFixture({ name: "time" }), { maxSessions: 2 });
+  assert.match(unit, /--max-sessions 2 --offline$/m);
+  assert.match(unit, /^MemoryMax=3072M$/m);
+  assert.match(unit, /^TasksMax=768$/m);
+  assert.match(unit, /^OOMPolicy=stop$/m);
+  // By default four sessions: five processes' worth.
+  const defaults = systemdUnit(serverFixture({ name: "time" }), {});
+  assert.match(defaults, /^MemoryMax=5120M$/m);
+  assert.match(defaults, /^TasksMax=1280$/m);
 });

@@ -301,6 +301,7 @@ export function kubernetesManifests(
   const [pull, pullPolicy] = pullObjects(server, options, {
     metadata: { ...metadata, name: pullName, labels: pullLabels },
     labels: pullLabels,
+    serverLabels,
     image,
     claim: `${name}-state`,
     podSecurity: deployment.spec.template.spec.securityContext,

@@ -246,6 +246,19 @@ Deno.test("kubernetesManifests() fills the cache with a pull job that has its ow
   const pod = job.spec.template.spec;
   assert.equal(pod.restartPolicy, "OnFailure");
   assert.equal(pod.automountServiceAccountToken, false);
+  // The state claim is ReadWriteOnce: the pull must run on the server pod's node.
+  assert.deepEqual(pod.affinity.podAffinity.requiredDuringSchedulingIgnoredDuringExecution, [{
+    labelSelector: { matchLabels: docs.Deployment.spec.template.metadata.labels },
+    topologyKey: "kubernetes.io/hostname",
+  }]);
+  assert.deepEqual(
+    docs.Deployment.spec.template.metadata.labels,
+    docs.Deployment.spec.selector.matchLabels,
+  );
+  assert.equal(
+    docs.PersistentVolumeClaim.spec.accessModes.join(),
+    "ReadWriteOnce",
+  );
   const [pull] = pod.containers;
   assert.deepEqual(pull.args, ["pull", "notes", "-p", "dir=/data"]);
   // The pods wait for the marker the job writes once the cache is filled.

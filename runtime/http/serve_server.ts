@@ -7,7 +7,7 @@
 import { type HttpBridgeServer, serveHttpBridge, type ServeHttpBridgeOptions } from "./serve.ts";
 import type { LaunchPlan, PrepareServerOptions } from "../sandbox/launch_plan.ts";
 import type { ResolvedServer } from "../policy/resolve.ts";
-import type { SpawnServerOptions } from "../sandbox/server_process.ts";
+import type { ServerProcess, SpawnServerOptions } from "../sandbox/server_process.ts";
 import { DenoSandbox } from "../sandbox/deno_sandbox.ts";
 import type { AuditChannel } from "../learn/audit_channel.ts";
 import type { Sandbox } from "../sandbox/sandbox.ts";
@@ -93,7 +93,15 @@ export async function serveServer(
     return sandbox.spawn(server, { ...options, plan, audit });
   };
   const spawn = async (): Promise<WarmProcess<Transport>> => {
-    const process = start(await options.openAudit?.());
+    const audit = await options.openAudit?.();
+    let process: ServerProcess;
+    try {
+      process = start(audit);
+    } catch (error) {
+      // Nothing will write the channel: end its reading and remove its FIFO.
+      await audit?.release();
+      throw error;
+    }
     let transport: Transport = new ProcessTransport(process);
     if (options.guardStages) {
       const stages = options.guardStages();

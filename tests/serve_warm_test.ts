@@ -227,11 +227,11 @@ Deno.test("mcp-run serve --help documents --warm", async () => {
 Deno.test("mcp-run serve refuses a bad --warm before starting anything", async () => {
   const cases: [string[], RegExp][] = [
     [["--warm=-1"], /--warm must be a positive number/],
-    [["--warm", "1.5"], /--warm must be a whole number from 0 to --max-sessions \(64\)/],
-    [["--warm", "9", "--max-sessions", "8"], /from 0 to --max-sessions \(8\), got "9"/],
-    [["--warm", "2", "--session-mode", "shared"], /--warm needs --session-mode isolated/],
+    [["--warm", "1.5"], /--warm 1\.5: .*give a whole number, 0 or more/],
+    [["--warm", "9", "--max-sessions", "8"], /--warm 9: .*with at most 8 sessions/],
+    [["--warm", "2", "--session-mode", "shared"], /--warm 2: .*in shared mode.*use isolated/],
     // --public's stricter default session limit bounds it too.
-    [["--public", "--tools", "echo", "--warm", "17"], /from 0 to --max-sessions \(16\)/],
+    [["--public", "--tools", "echo", "--warm", "17"], /with at most 16 sessions/],
   ];
   for (const [flags, message] of cases) {
     const r = await cli(["serve", MANIFEST, "--cache", cache, ...flags]);

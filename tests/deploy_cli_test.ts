@@ -16,7 +16,7 @@ Deno.test("deployCommand() prints a systemd unit and its pull unit without --out
   assert.match(r.stdout, /^# ==> mcp-run-time-pull\.service <==$/m);
   assert.match(
     r.stdout,
-    /^ExecStart=\/usr\/local\/bin\/mcp-run serve time -p timezone=Europe\/Paris --host 127\.0\.0\.1 --port 8808 --offline$/m,
+    /^ExecStart=\/usr\/local\/bin\/mcp-run serve time -p timezone=Europe\/Paris --host 127\.0\.0\.1 --port 8808 --max-sessions 4 --offline$/m,
   );
   assert.match(
     r.stdout,
@@ -67,7 +67,8 @@ Deno.test("deployCommand() writes the files, prints the next commands, never ove
     assert.equal(await Deno.readTextFile(join(out, files[0])), before);
   }
   const compose = parse(await Deno.readTextFile(join(out, "compose.yaml")));
-  assert.deepEqual(compose.secrets, { "mcp-run-token": { file: token } });
+  // A copy in the deployment's folder, made the container user's by the printed step.
+  assert.deepEqual(compose.secrets, { "mcp-run-token": { file: "./token" } });
   const k8s = parseAllDocuments(await Deno.readTextFile(join(out, "mcp-run-time.yaml")));
   const deployment = k8s.map((doc) => doc.toJS()).find((doc) => doc.kind === "Deployment");
   assert.equal(deployment.spec.template.spec.containers[0].image, "registry.example/mcp-run:0.1.0");
@@ -249,10 +250,48 @@ Deno.test("deployCommand() passes serve's limits and audit log on, and the k8s e
   assert.ok(deployment.spec.template.spec.containers[0].args.includes("/state/audit.jsonl"));
 });
 
+Deno.test("deployCommand() sets the whole service's memory, CPUs and tasks", async () => {
+  const limits = ["--memory", "3g", "--cpus", "2", "--pids-limit", "500"];
+  const systemd = await cli(["deploy", "time", "--target", "systemd", ...limits], { env });
+  assert.equal(systemd.code, 0, systemd.stderr);
+  assert.match(systemd.stdout, /^MemoryMax=3072M$/m);
+  assert.match(systemd.stdout, /^CPUQuota=200%$/m);
+  assert.match(systemd.stdout, /^TasksMax=500$/m);
+  const compose = await cli(
+    ["deploy", "time", "--target", "compose", "--public", "--tools", "get_time", ...limits],
+    { env },
+  );
+  assert.equal(compose.code, 0, compose.stderr);
+  const svc = parse(compose.stdout.replace(/^#.*$/gm, "")).services["mcp-run"];
+  assert.equal(svc.mem_limit, "3072m");
+  assert.equal(svc.cpus, "2");
+  assert.equal(svc.pids_limit, 500);
+  const k8s = await cli(
+    ["deploy", "time", "--target", "kubernetes", "--memory", "3072m", "--cpus", "0.5"],
+    { env },
+  );
+  assert.equal(k8s.code, 0, k8s.stderr);
+  const deployment = parseAllDocuments(k8s.stdout).map((d) => d.toJSON())
+    .find((o) => o?.kind === "Deployment");
+  assert.deepEqual(deployment.spec.template.spec.containers[0].resources.limits, {
+    memory: "3072Mi",
+    cpu: "0.5",
+  });
+  const refused = await cli(["deploy", "time", "--target", "kubernetes", "--pids-limit", "9"], {
+    env,
+  });
+  assert.equal(refused.code, 2);
+  assert.match(refused.stderr, /--pids-limit is for systemd and compose/);
+  const bad = await cli(["deploy", "time", "--target", "systemd", "--memory", "lots"], { env });
+  assert.match(bad.stderr, /Cannot use "lots" as --memory: give a size such as 512m/);
+});
+
 Deno.test("serve --auth oauth names a passphrase file that is not the hash file, and the fix", async () => {
   const state = tempDir();
   // What a new user puts in a Kubernetes Secret by mistake: the passphrase itself.
-  await Deno.writeTextFile(join(state, "passphrase"), "correct horse battery staple\n");
+  await Deno.writeTextFile(join(state, "passphrase"), "correct horse battery staple\n", {
+    mode: 0o600,
+  });
   const r = await cli([
     "serve",
     "time",

@@ -50,12 +50,10 @@ Deno.test({
   fn: async () => {
     await buildDeployImage();
     const dir = tempDir("mcp-run-deploy-compose-");
-    // The token file as an operator makes it, readable by the container's user (a compose
-    // secret outside swarm is the file itself, bind-mounted).
+    // The token file as an operator makes it: theirs, mode 600 (here root's, as the test runs).
     const token = "c".repeat(64);
     const tokenFile = join(dir, "token");
     await Deno.writeTextFile(tokenFile, `${token}\n`, { mode: 0o600 });
-    await Deno.chown(tokenFile, 1993, 1993);
     const port = freePort();
     const out = join(dir, "deploy");
     const manifest = join(ROOT, "tests/testdata/audit/manifest.jsonc");
@@ -74,6 +72,16 @@ Deno.test({
       out,
     ], { env: { HOME: dir } });
     assert.equal(written.code, 0, written.stderr);
+    // Outside swarm a compose secret is the file itself, bind-mounted with its owner and mode:
+    // the printed step copies the token into the deployment's folder for the container's user.
+    const copy = /^ {2}sudo (install -m 600 -o 1993 -g 1993 (\S+) (\S+))$/m.exec(written.stdout);
+    assert.ok(copy, written.stdout);
+    assert.equal(copy[2], tokenFile);
+    assert.equal(copy[3], join(out, "token"));
+    await run("install", copy[1].split(" ").slice(1));
+    const original = await Deno.stat(tokenFile);
+    assert.equal(original.uid, Deno.uid(), "the operator's stays");
+    assert.equal(original.mode! & 0o777, 0o600);
     const step = /docker compose -p (\S+) -f (\S+) up -d/.exec(written.stdout);
     assert.ok(step, written.stdout);
     const [, project, file] = step;
@@ -120,8 +128,9 @@ Deno.test({
       assert.deepEqual(inspect.HostConfig.CapDrop, ["ALL"]);
       assert.ok(inspect.HostConfig.SecurityOpt.includes("no-new-privileges"));
       assert.equal(inspect.Config.User, "1993:1993");
-      assert.equal(inspect.HostConfig.PidsLimit, 256);
-      assert.equal(inspect.HostConfig.Memory, 1024 * 1024 * 1024);
+      // The whole service: four sessions' server processes and serve itself.
+      assert.equal(inspect.HostConfig.PidsLimit, 5 * 256);
+      assert.equal(inspect.HostConfig.Memory, 5 * 1024 * 1024 * 1024);
       const published = inspect.HostConfig.PortBindings[`${port}/tcp`];
       assert.deepEqual(published.map((p: { HostIp: string }) => p.HostIp), ["127.0.0.1"]);
       // And from inside: no capabilities, no new privileges, not root, nothing writable.

@@ -81,6 +81,39 @@ async function units(
   return { service, pull };
 }
 
+/**
+ * What systemd ≥ 255 does with a LoadCredential= file: a copy under the credentials folder owned
+ * by root, mode 0400 plus an ACL for the service user, which stat shows as 0440 (the ACL mask),
+ * in root's group, not the service user's own. The tests run as root, so the file is root's, and
+ * a group other than root's (nogroup, 65534) stands for a group that is not serve's own.
+ */
+async function credential(from: string, folder: string, name: string): Promise<void> {
+  await Deno.mkdir(folder, { recursive: true });
+  const path = join(folder, name);
+  await Deno.copyFile(from, path);
+  await Deno.chown(path, 0, 65534);
+  await Deno.chmod(path, 0o440);
+  const info = await Deno.stat(path);
+  assert.equal(info.uid, 0, "the test imitates systemd's root-owned credential: run it as root");
+  assert.equal(info.mode! & 0o777, 0o440);
+}
+
+/** A unit's ExecStartPre= commands run as written, with the credentials folder and paths set. */
+async function startPre(
+  unit: string,
+  credentials: string,
+  local: (word: string) => string,
+): Promise<void> {
+  const lines = unit.split("\n").filter((l) => l.startsWith("ExecStartPre="));
+  assert.ok(lines.length > 0, unit);
+  for (const line of lines) {
+    const words = line.slice("ExecStartPre=".length).split(" ")
+      .map((w) => local(w.replace("${CREDENTIALS_DIRECTORY}", credentials)));
+    const run = await new Deno.Command(words[0], { args: words.slice(1) }).output();
+    assert.ok(run.success, new TextDecoder().decode(run.stderr));
+  }
+}
+
 function freePort(): number {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const { port } = listener.addr as Deno.NetAddr;
@@ -131,7 +164,7 @@ Deno.test("systemdUnit() alone, without its pull, does not fetch: it refuses to 
   assert.match(served.output(), /not pulled yet: run mcp-run pull/);
 });
 
-Deno.test("systemdUnit() with OAuth: the credential linked into the state lets serve sign in", async () => {
+Deno.test("systemdUnit() with OAuth: the root-owned credential, copied into the state, lets serve sign in", async () => {
   const owner = tempDir();
   const set = await cli(["serve", "--set-passphrase", "--state-dir", owner], {
     env: { HOME: owner },
@@ -152,8 +185,7 @@ Deno.test("systemdUnit() with OAuth: the credential linked into the state lets s
   // the state folder made; here under a temporary root instead of /var/lib.
   const root = tempDir();
   const credentials = join(root, "credentials");
-  await Deno.mkdir(credentials);
-  await Deno.copyFile(join(owner, "passphrase"), join(credentials, "passphrase"));
+  await credential(join(owner, "passphrase"), credentials, "passphrase");
   const stateDir = "/var/lib/mcp-run-audit-fixture";
   // %S/<name> is /var/lib/<name>: the same folder, as HOME and as the state root.
   const local = (word: string) =>
@@ -161,12 +193,7 @@ Deno.test("systemdUnit() with OAuth: the credential linked into the state lets s
   const env = unitEnv(service, join(root, "state"), join(root, "cache"));
   assert.equal(env.HOME, join(root, "state", "mcp-run-audit-fixture"));
   await Deno.mkdir(join(root, "state", "mcp-run-audit-fixture"), { recursive: true });
-  const pre = service.split("\n").find((l) => l.startsWith("ExecStartPre="))!
-    .slice("ExecStartPre=".length).split(" ")
-    .map((w) => local(w.replace("${CREDENTIALS_DIRECTORY}", credentials)));
-  assert.equal(pre[0], "/bin/ln");
-  const linked = await new Deno.Command(pre[0], { args: pre.slice(1) }).output();
-  assert.ok(linked.success);
+  await startPre(service, credentials, local);
 
   const puller = start(execStart(pull), env);
   assert.equal((await puller.child.status).code, 0, puller.output());
@@ -186,6 +213,60 @@ Deno.test("systemdUnit() with OAuth: the credential linked into the state lets s
       `http://127.0.0.1:${port}/.well-known/oauth-protected-resource/mcp`,
     );
     assert.equal((await metadata.json()).resource, "https://mcp.example.com/mcp");
+  } finally {
+    served.child.kill("SIGTERM");
+    await served.child.status;
+  }
+});
+
+Deno.test("systemdUnit() with a token: serve starts from systemd's root-owned credential", async () => {
+  const owner = tempDir();
+  const tokenFile = join(owner, "token");
+  await Deno.writeTextFile(tokenFile, "a-long-enough-secret-token-for-the-test-0123456789\n", {
+    mode: 0o600,
+  });
+  const port = freePort();
+  const { service, pull } = await units(port, ["--token-file", tokenFile]);
+  assert.match(service, new RegExp(`^LoadCredential=token:${tokenFile}$`, "m"));
+  const root = tempDir();
+  const credentials = join(root, "credentials");
+  await credential(tokenFile, credentials, "token");
+  // What systemd makes on start: the state folder and RuntimeDirectory=, here under the root.
+  const runtimeDir = "/run/mcp-run-audit-fixture";
+  const local = (word: string) => word.replace(runtimeDir, join(root, "run"));
+  await Deno.mkdir(join(root, "run"), { mode: 0o700 });
+  const env = unitEnv(service, join(root, "state"), join(root, "cache"));
+  await Deno.mkdir(env.HOME, { recursive: true });
+  await startPre(service, credentials, local);
+
+  const puller = start(execStart(pull), env);
+  assert.equal((await puller.child.status).code, 0, puller.output());
+  const served = start(execStart(service).map(local), env);
+  try {
+    const url = await served.url;
+    const refused = await fetch(url, {
+      method: "POST",
+      headers: { "content-type": "application/json", accept: "application/json" },
+      body: "{}",
+    });
+    await refused.body?.cancel();
+    assert.equal(refused.status, 401, served.output());
+    const client = new Client({ name: "deploy-test", version: "1.0.0" });
+    await client.connect(
+      new StreamableHTTPClientTransport(new URL(url), {
+        requestInit: {
+          headers: {
+            authorization: "Bearer a-long-enough-secret-token-for-the-test-0123456789",
+          },
+        },
+      }),
+    );
+    try {
+      const result = await client.callTool({ name: "echo", arguments: { text: "token" } });
+      assert.equal(resultText(result), "echo: token");
+    } finally {
+      await client.close();
+    }
   } finally {
     served.child.kill("SIGTERM");
     await served.child.status;

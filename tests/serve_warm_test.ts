@@ -4,6 +4,8 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { serveServer, type ServeServerOptions } from "../runtime/http/serve_server.ts";
 import { DenoSandbox } from "../runtime/sandbox/deno_sandbox.ts";
+import { type AuditChannel, openAuditChannel } from "../runtime/learn/audit_channel.ts";
+import { DenialLog } from "../runtime/learn/denial_log.ts";
 import type { SandboxSpawnOptions } from "../runtime/sandbox/sandbox.ts";
 import type { ServerProcess } from "../runtime/sandbox/server_process.ts";
 import { loadManifest } from "../runtime/registry/load.ts";
@@ -136,6 +138,49 @@ Deno.test("serveServer() refuses warm in shared mode and beyond the session limi
   assert.equal(sandbox.started.length, 0, "nothing started");
 });
 
+Deno.test("serveServer() releases a process's audit channel when its spawn throws", async () => {
+  class FailingSandbox extends DenoSandbox {
+    override spawn(): ServerProcess {
+      throw new Error("spawn refused");
+    }
+  }
+  const sandbox = new FailingSandbox({ cacheRoot: cache, source: toolEnv(), progress: () => {} });
+  const channels: AuditChannel[] = [];
+  const errors: string[] = [];
+  const server = await fixture();
+  const served = await serveServer(server, {
+    cacheRoot: cache,
+    sandbox,
+    port: 0,
+    onStderr: () => {},
+    warm: 1,
+    onError: (error) => errors.push(error.message),
+    openAudit: async () => {
+      const channel = await openAuditChannel({ cacheRoot: cache, log: new DenialLog(server) });
+      channels.push(channel);
+      return channel;
+    },
+  });
+  try {
+    await waitFor("a failed start", () => errors.length > 0);
+    assert.ok(channels.length > 0);
+    // Released: the FIFO and its folder are gone, nothing left reading.
+    for (const channel of channels) {
+      await waitFor(`${channel.path} removed`, () => {
+        try {
+          Deno.statSync(channel.path);
+          return false;
+        } catch {
+          return true;
+        }
+      }, 5_000);
+    }
+  } finally {
+    await served.shutdown();
+    await served.finished;
+  }
+});
+
 /** The fixture server processes a process started (its children), from /proc. */
 function childrenOf(pid: number): number[] {
   const out: number[] = [];
@@ -182,11 +227,11 @@ Deno.test("mcp-run serve --help documents --warm", async () => {
 Deno.test("mcp-run serve refuses a bad --warm before starting anything", async () => {
   const cases: [string[], RegExp][] = [
     [["--warm=-1"], /--warm must be a positive number/],
-    [["--warm", "1.5"], /--warm must be a whole number from 0 to --max-sessions \(64\)/],
-    [["--warm", "9", "--max-sessions", "8"], /from 0 to --max-sessions \(8\), got "9"/],
-    [["--warm", "2", "--session-mode", "shared"], /--warm needs --session-mode isolated/],
+    [["--warm", "1.5"], /--warm 1\.5: .*give a whole number, 0 or more/],
+    [["--warm", "9", "--max-sessions", "8"], /--warm 9: .*with at most 8 sessions/],
+    [["--warm", "2", "--session-mode", "shared"], /--warm 2: .*in shared mode.*use isolated/],
     // --public's stricter default session limit bounds it too.
-    [["--public", "--tools", "echo", "--warm", "17"], /from 0 to --max-sessions \(16\)/],
+    [["--public", "--tools", "echo", "--warm", "17"], /with at most 16 sessions/],
   ];
   for (const [flags, message] of cases) {
     const r = await cli(["serve", MANIFEST, "--cache", cache, ...flags]);

@@ -75,6 +75,12 @@ export interface DeployFlags {
   audit?: string;
   /** `--egress-rate RATE`: kubernetes' egress-bandwidth annotation. */
   "egress-rate"?: string;
+  /** `--memory SIZE`: the whole service's memory, e.g. `4096m` or `4g`. */
+  memory?: string;
+  /** `--cpus N`: the whole service's CPUs. */
+  cpus?: string;
+  /** `--pids-limit N`: the whole service's tasks (systemd, compose). */
+  "pids-limit"?: string;
 }
 
 /**
@@ -204,10 +210,49 @@ export function deployOptions(
     ...has("requestTimeout", numbers["request-timeout"]),
     ...has("audit", audit),
     ...has("egressBandwidth", egressBandwidth),
+    ...deployLimitFlags(flags, target as DeployTarget),
     ...(Object.keys(egressAddresses).length > 0 ? { egressAddresses } : {}),
     ...has("tokenFile", flags["token-file"] && hostPath(flags["token-file"])),
     ...(oauth ? { passphraseFile: join(stateRoot, "passphrase") } : {}),
   };
+}
+
+/** `--memory`, `--cpus`, `--pids-limit`: the whole service's limits, checked. */
+function deployLimitFlags(
+  flags: DeployFlags,
+  target: DeployTarget,
+): Pick<DeploymentOptions, "memoryMb" | "cpus" | "tasksMax"> {
+  const out: Pick<DeploymentOptions, "memoryMb" | "cpus" | "tasksMax"> = {};
+  if (flags.memory !== undefined) {
+    const match = /^([1-9][0-9]*)([mg]?)$/i.exec(flags.memory);
+    if (!match) {
+      throw new UsageError(
+        `--memory takes a size such as 4096m or 4g (the whole service), got "${flags.memory}"`,
+      );
+    }
+    out.memoryMb = Number(match[1]) * (match[2].toLowerCase() === "g" ? 1024 : 1);
+  }
+  if (flags.cpus !== undefined) {
+    const cpus = Number(flags.cpus);
+    if (!(Number.isFinite(cpus) && cpus >= 0.01)) {
+      throw new UsageError(`--cpus takes a number of CPUs such as 2 or 0.5, got "${flags.cpus}"`);
+    }
+    out.cpus = cpus;
+  }
+  const pids = flags["pids-limit"];
+  if (pids !== undefined) {
+    if (target === "kubernetes") {
+      throw new UsageError(
+        "--pids-limit is for systemd and compose: Kubernetes sets a pod's process limit per node " +
+          "(the kubelet's podPidsLimit)",
+      );
+    }
+    if (!/^[1-9][0-9]*$/.test(pids)) {
+      throw new UsageError(`--pids-limit takes a whole number of tasks, got "${pids}"`);
+    }
+    out.tasksMax = Number(pids);
+  }
+  return out;
 }
 
 /**

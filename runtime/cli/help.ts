@@ -431,7 +431,10 @@ Options:
   --host, --port, --allowed-host, --allowed-origin, --trust-proxy, --session-mode, --tools,
   --exclude-tools, --max-sessions, --rate-limit, --idle-timeout, --request-timeout
                            Passed on to serve (compose and kubernetes listen on 0.0.0.0);
-                           no other serve option is
+                           no other serve option is; --max-sessions defaults to 4 here
+  --memory SIZE, --cpus N, --pids-limit N
+                           The whole service's limits (default per session plus serve's:
+                           1024m and 256 tasks each, 1 CPU; tasks not on kubernetes)
   --audit NAME             serve --audit, to the file NAME in the service's state folder
   --egress-rate RATE       kubernetes: the pod's egress-bandwidth annotation (e.g. 10mbit;
                            default none; needs the cluster's bandwidth plugin). systemd has

@@ -186,7 +186,7 @@ const COMMAND_OPTIONS: Record<string, readonly string[]> = {
     ...["session-mode", "tools", "auth", "public-url", "state-dir", "public"],
     ...["target", "out", "force", "deploy-image", "egress-address", "client-address"],
     ...["program", "exclude-tools", "max-sessions", "rate-limit", "idle-timeout"],
-    ...["request-timeout", "audit", "egress-rate"],
+    ...["request-timeout", "audit", "egress-rate", "memory", "cpus", "pids-limit"],
   ],
   tokens: ["state-dir", "all"],
 };

@@ -11,7 +11,7 @@ import { BearerTokenAuthorizer, readTokenFile } from "../http/bearer_token.ts";
 import { checkBindAddress } from "../http/serve.ts";
 import { compileHostCheck, compileOriginCheck } from "../http/_host_origin.ts";
 import { readPassphraseFile } from "../auth/passphrase.ts";
-import { serveServer, type ServeServerOptions } from "../http/serve_server.ts";
+import { checkWarm, serveServer, type ServeServerOptions } from "../http/serve_server.ts";
 import { type CliContext, type CommandLine, EXIT, expectArgs, UsageError } from "./context.ts";
 import { formatPlan, resolveFor } from "./launch.ts";
 import { launchDenialLog, openAudit, storeDenials } from "./denials.ts";
@@ -149,13 +149,11 @@ function serveOptions(values: ServeFlags): ServeCommandOptions | string {
   }
   const rate = numbers["rate-limit"];
   const open = auth.mode === "public";
-  const warm = numbers.warm ?? 0;
   const maxSessions = numbers["max-sessions"] ?? (open ? PUBLIC_LIMITS.maxSessions : 64);
-  if (!Number.isInteger(warm) || warm > maxSessions) {
-    return `--warm must be a whole number from 0 to --max-sessions (${maxSessions}), got "${values.warm}"`;
-  }
-  if (warm > 0 && sessionMode === "shared") {
-    return "--warm needs --session-mode isolated: in shared mode one process serves every session";
+  try {
+    checkWarm({ warm: numbers.warm, maxSessions, sessionMode });
+  } catch (error) {
+    return `--warm ${values.warm}: ${(error as Error).message}`;
   }
   const trustProxy = values["trust-proxy"] ?? [];
   try {

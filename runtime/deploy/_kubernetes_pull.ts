@@ -80,6 +80,8 @@ export interface PullContext {
   metadata: Record<string, unknown>;
   /** The pull pods' labels. */
   labels: Record<string, string>;
+  /** The server pods' labels: the pull runs on their node, where the state claim is. */
+  serverLabels: Record<string, string>;
   /** The image. */
   image: string;
   /** The state claim's name. */
@@ -119,6 +121,16 @@ export function pullObjects(
           automountServiceAccountToken: false,
           enableServiceLinks: false,
           securityContext: context.podSecurity,
+          // The state claim is ReadWriteOnce: mounted on one node at a time, so the pull runs
+          // on the server pod's (which waits for it, scheduled first or not).
+          affinity: {
+            podAffinity: {
+              requiredDuringSchedulingIgnoredDuringExecution: [{
+                labelSelector: { matchLabels: context.serverLabels },
+                topologyKey: "kubernetes.io/hostname",
+              }],
+            },
+          },
           containers: [{
             name: "pull",
             image: context.image,

@@ -16,6 +16,7 @@ import {
   authArgs,
   DEFAULT_SERVE_PORT,
   deployAuth,
+  deployLimits,
   type DeployServeOptions,
   pullArgs,
   serveArgs,
@@ -28,7 +29,8 @@ export interface ComposeFileOptions extends DeployServeOptions, Partial<DockerLi
   /**
    * Host path of the bearer token file, mounted as a compose secret (serve binds `0.0.0.0`):
    * required unless `auth` is `oauth` or `public` is set. Outside swarm a secret is the file
-   * itself, bind-mounted: the container's user (`user`) must be able to read it.
+   * itself, bind-mounted with its owner and mode: the container's user (`user`) must be able to
+   * read it (`mcp-run deploy` points it at a copy in the deployment's folder, made that user's).
    */
   tokenFile?: string;
   /**
@@ -93,10 +95,12 @@ const VALUE_FLAGS = new Set([
  */
 export function composeFile(server: ResolvedServer, options: ComposeFileOptions): string {
   const port = options.port ?? DEFAULT_SERVE_PORT;
+  const scaled = deployLimits(options.maxSessions);
   const limits: DockerLimits = {
-    memory: options.memory ?? DOCKER_LIMITS.memory,
+    // The whole container: each session's server process and serve itself.
+    memory: options.memory ?? `${scaled.memoryMb}m`,
     cpus: options.cpus ?? DOCKER_LIMITS.cpus,
-    pidsLimit: options.pidsLimit ?? DOCKER_LIMITS.pidsLimit,
+    pidsLimit: options.pidsLimit ?? scaled.tasks,
     tmpfsSize: options.tmpfsSize ?? DOCKER_LIMITS.tmpfsSize,
     nofile: options.nofile ?? DOCKER_LIMITS.nofile,
   };

@@ -19,9 +19,10 @@ Deno.test("composeFile() gives the service docker mode's hardening", () => {
   assert.deepEqual(svc.cap_drop, ["ALL"]);
   assert.deepEqual(svc.security_opt, ["no-new-privileges"]);
   assert.equal(svc.user, CONTAINER_USER);
-  assert.equal(svc.pids_limit, DOCKER_LIMITS.pidsLimit);
-  assert.equal(svc.mem_limit, DOCKER_LIMITS.memory);
-  assert.equal(svc.memswap_limit, DOCKER_LIMITS.memory);
+  // The whole container: four sessions' server processes and serve itself.
+  assert.equal(svc.pids_limit, 5 * 256);
+  assert.equal(svc.mem_limit, "5120m");
+  assert.equal(svc.memswap_limit, "5120m");
   assert.equal(svc.cpus, DOCKER_LIMITS.cpus);
   assert.deepEqual(svc.ulimits, {
     nofile: { soft: DOCKER_LIMITS.nofile, hard: DOCKER_LIMITS.nofile },
@@ -55,6 +56,8 @@ Deno.test("composeFile() runs serve with a token secret, published on loopback",
     "9000",
     "--allowed-host",
     "mcp.example.com",
+    "--max-sessions",
+    "4",
     "--offline",
     "--token-file",
     "/run/secrets/mcp-run-token",
@@ -149,7 +152,14 @@ Deno.test("composeFile() needs a token, OAuth or --public", () => {
   const svc = service(
     composeFile(serverFixture(), { image: BASE.image, public: true, tools: ["search"] }),
   );
-  assert.deepEqual(svc.command.slice(-4), ["--tools", "search", "--offline", "--public"]);
+  assert.deepEqual(svc.command.slice(-6), [
+    "--tools",
+    "search",
+    "--max-sessions",
+    "4",
+    "--offline",
+    "--public",
+  ]);
   assert.equal(svc.secrets, undefined);
   assert.throws(
     () => composeFile(serverFixture(), { ...BASE, public: true }),

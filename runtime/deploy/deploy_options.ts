@@ -6,6 +6,49 @@
  */
 import { authEndpoints } from "../auth/metadata.ts";
 import type { ResolvedServer } from "../policy/resolve.ts";
+import { DEFAULT_LIMITS } from "../sandbox/resource_caps.ts";
+
+/**
+ * Sessions a deployment serves at once unless told (`--max-sessions`): each runs its own server
+ * process, so the service's limits grow with it (see {@linkcode deployLimits}). Lower than
+ * serve's own default (64), whose memory would be 64 processes' caps.
+ */
+export const DEPLOY_MAX_SESSIONS = 4;
+
+/** A whole service's limits: every session's server process and serve itself. */
+export interface DeployLimits {
+  /** Memory in MiB: one process cap (`DEFAULT_LIMITS.memoryMb`) per session, plus serve's. */
+  memoryMb: number;
+  /** Tasks (threads and processes): 256 per session, plus serve's. */
+  tasks: number;
+}
+
+/**
+ * The default limits of a deployed service, scaled with its sessions: `(maxSessions + 1)` times
+ * one process's memory cap and 256 tasks (warm processes count within `maxSessions`). A service
+ * past its memory limit has its largest process killed by the kernel (systemd's default
+ * `OOMPolicy=stop` then stops the unit and `Restart=on-failure` starts it again; a container or
+ * pod is restarted by its engine).
+ *
+ * @param maxSessions Sessions at once (default {@linkcode DEPLOY_MAX_SESSIONS}).
+ * @returns The memory in MiB and the task count.
+ * @throws {RangeError} When `maxSessions` is not a positive whole number.
+ *
+ * @example
+ * ```ts
+ * import { deployLimits } from "./deploy_options.ts";
+ * console.log(deployLimits(1)); // { memoryMb: 2048, tasks: 512 }
+ * ```
+ */
+export function deployLimits(maxSessions: number = DEPLOY_MAX_SESSIONS): DeployLimits {
+  if (!Number.isInteger(maxSessions) || maxSessions < 1) {
+    throw new RangeError(
+      `Cannot size a deployment for ${maxSessions} sessions: give --max-sessions a whole number ` +
+        "from 1",
+    );
+  }
+  return { memoryMb: (maxSessions + 1) * DEFAULT_LIMITS.memoryMb, tasks: (maxSessions + 1) * 256 };
+}
 
 /** The `mcp-run serve` options a deployment runs with. */
 export interface DeployServeOptions {
@@ -42,7 +85,7 @@ export interface DeployServeOptions {
   tools?: string[];
   /** `--exclude-tools` values: tools never offered. */
   excludeTools?: string[];
-  /** `--max-sessions N` (serve's default when absent). */
+  /** `--max-sessions N` (default {@linkcode DEPLOY_MAX_SESSIONS}). */
   maxSessions?: number;
   /** `--rate-limit N`: requests per minute per client. */
   rateLimit?: number;
@@ -131,7 +174,7 @@ export function serveArgs(
     }
     args.push(flag, String(value));
   };
-  number("--max-sessions", options.maxSessions);
+  number("--max-sessions", options.maxSessions ?? DEPLOY_MAX_SESSIONS);
   number("--rate-limit", options.rateLimit);
   number("--idle-timeout", options.idleTimeout);
   number("--request-timeout", options.requestTimeout);

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { serverFixture } from "../policy/_server_fixture.ts";
-import { serveArgs } from "./deploy_options.ts";
+import { DEPLOY_MAX_SESSIONS, deployLimits, serveArgs } from "./deploy_options.ts";
 import { egressTargets, isLoopbackHost } from "./_egress.ts";
 
 Deno.test("serveArgs() passes parameters and serve options in a fixed order", () => {
@@ -35,6 +35,9 @@ Deno.test("serveArgs() passes parameters and serve options in a fixed order", ()
       "10.0.0.0/8",
       "--session-mode",
       "shared",
+      // A deployment's own default: its limits are sized for it.
+      "--max-sessions",
+      "4",
       "--token-file",
       "/run/secrets/token",
     ],
@@ -98,4 +101,15 @@ Deno.test("serveArgs() passes the limits, excluded tools and the audit log in th
   ]);
   assert.throws(() => serveArgs(serverFixture(), { audit: "../etc/x" }), /give a file name/);
   assert.throws(() => serveArgs(serverFixture(), { maxSessions: 0 }), /positive number/);
+});
+
+Deno.test("deployLimits() sizes a service for every session's process and serve itself", () => {
+  assert.deepEqual(deployLimits(), deployLimits(DEPLOY_MAX_SESSIONS));
+  assert.deepEqual(deployLimits(4), { memoryMb: 5 * 1024, tasks: 5 * 256 });
+  assert.deepEqual(deployLimits(1), { memoryMb: 2048, tasks: 512 });
+  assert.throws(() => deployLimits(0), /give --max-sessions a whole number from 1/);
+  assert.deepEqual(serveArgs(serverFixture({ name: "t" }), { maxSessions: 2 }).slice(-2), [
+    "--max-sessions",
+    "2",
+  ]);
 });

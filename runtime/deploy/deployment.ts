@@ -42,6 +42,12 @@ export interface DeploymentOptions extends DeployServeOptions {
   egressBandwidth?: string;
   /** systemd: absolute path of the `mcp-run` program the units run (default `/usr/local/bin/mcp-run`). */
   program?: string;
+  /** The whole service's memory in MiB (default scaled with the sessions: `deployLimits`). */
+  memoryMb?: number;
+  /** The whole service's CPUs, e.g. `2` or `0.5` (default 1). */
+  cpus?: number;
+  /** systemd, compose: the whole service's tasks (`TasksMax=`, `pids_limit`; default scaled). */
+  tasksMax?: number;
 }
 
 /** One file of a deployment. */
@@ -78,28 +84,52 @@ export function deploymentFiles(
   server: ResolvedServer,
   options: DeploymentOptions,
 ): DeploymentFile[] {
-  const { target, image = DEFAULT_DEPLOY_IMAGE, ...rest } = options;
+  const { target, image = DEFAULT_DEPLOY_IMAGE, memoryMb, cpus, tasksMax, ...rest } = options;
+  const has = <T>(key: string, value: T | undefined) => value === undefined ? {} : { [key]: value };
   if (target === "systemd") {
     const name = unitName(server.name);
     return [
-      { name: `${name}.service`, text: systemdUnit(server, rest) },
+      {
+        name: `${name}.service`,
+        text: systemdUnit(server, {
+          ...rest,
+          ...has("memoryMax", memoryMb && `${memoryMb}M`),
+          ...has("cpuQuota", cpus && `${Math.round(cpus * 100)}%`),
+          ...has("tasksMax", tasksMax),
+        }),
+      },
       { name: `${name}-pull.service`, text: systemdPullUnit(server, rest) },
     ];
   }
   if (target === "compose") {
-    // The passphrase is copied into the deployment's folder (see deploymentSteps).
+    // The token and the passphrase are copied into the deployment's folder for the
+    // container's user (see deploymentSteps): a compose secret is the file, bind-mounted.
+    const tokenFile = rest.tokenFile === undefined ? {} : { tokenFile: COMPOSE_TOKEN_FILE };
     const passphraseFile = rest.passphraseFile === undefined ? {} : {
       passphraseFile: COMPOSE_PASSPHRASE_FILE,
     };
     return [{
       name: "compose.yaml",
-      text: composeFile(server, { ...rest, ...passphraseFile, image }),
+      text: composeFile(server, {
+        ...rest,
+        ...tokenFile,
+        ...passphraseFile,
+        image,
+        ...has("memory", memoryMb && `${memoryMb}m`),
+        ...has("cpus", cpus && String(cpus)),
+        ...has("pidsLimit", tasksMax),
+      }),
     }];
   }
   if (target === "kubernetes") {
     return [{
       name: `mcp-run-${server.name.toLowerCase()}.yaml`,
-      text: kubernetesManifests(server, { ...rest, image }),
+      text: kubernetesManifests(server, {
+        ...rest,
+        image,
+        ...has("memory", memoryMb && `${memoryMb}Mi`),
+        ...has("cpu", cpus && String(cpus)),
+      }),
     }];
   }
   throw new RangeError(
@@ -109,6 +139,9 @@ export function deploymentFiles(
 
 /** The passphrase's file in a compose deployment's folder (compose reads it from there). */
 export const COMPOSE_PASSPHRASE_FILE = "./passphrase";
+
+/** The token's file in a compose deployment's folder (compose reads it from there). */
+export const COMPOSE_TOKEN_FILE = "./token";
 
 /**
  * The commands that set up and start a written deployment, one per line, for the user to run;
@@ -120,7 +153,9 @@ export const COMPOSE_PASSPHRASE_FILE = "./passphrase";
  *   the unit's name when one exists, and keeps the rest of its sandbox), write the environment
  *   file with the server's required variables, then install and start the units.
  * - compose: build the image, give the write grants to the container's user (uid 1993), copy the
- *   owner's passphrase into the deployment's folder as that user's (mode 600), then start.
+ *   token file or the owner's passphrase into the deployment's folder as that user's (mode 600;
+ *   outside swarm a compose secret is the host file, bind-mounted with its owner and mode), then
+ *   start.
  * - kubernetes: build the image, create the Secret, apply.
  *
  * @param server The resolved server.
@@ -197,16 +232,20 @@ export function deploymentSteps(
       "# The container runs as uid 1993: the write grants must be its own",
       `sudo chown -R 1993:1993 ${writes.join(" ")}`,
     ];
+    const copy = (what: string, from: string, to: string): string[] => [
+      `# ${what}, copied for the container's user (copy again after a change):`,
+      `sudo install -m 600 -o 1993 -g 1993 ${quote(from)} ${quote(join(dir, to))}`,
+    ];
+    const token = options.tokenFile !== undefined && (options.auth ?? "token") === "token"
+      ? copy("The token file", options.tokenFile, COMPOSE_TOKEN_FILE)
+      : [];
     const passphrase = options.auth === "oauth" && options.passphraseFile !== undefined
-      ? [
-        "# The owner's passphrase, copied for the container's user (copy again after a change):",
-        `sudo install -m 600 -o 1993 -g 1993 ${quote(options.passphraseFile)} ` +
-        quote(join(dir, COMPOSE_PASSPHRASE_FILE)),
-      ]
+      ? copy("The owner's passphrase", options.passphraseFile, COMPOSE_PASSPHRASE_FILE)
       : [];
     return [
       ...build,
       ...owner,
+      ...token,
       ...passphrase,
       `docker compose -p ${project} -f ${paths[0]} up -d`,
     ];

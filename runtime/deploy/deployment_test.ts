@@ -62,7 +62,7 @@ Deno.test("deploymentSteps() names the commands that start each target", () => {
     compose[0],
     /^git archive HEAD \| docker build -t mcp-run\/mcp-run:\S+ -f runtime\/deploy\/Dockerfile -/,
   );
-  assert.equal(compose[1], "docker compose -p mcp-run-time -f out/compose.yaml up -d");
+  assert.equal(compose.at(-1), "docker compose -p mcp-run-time -f out/compose.yaml up -d");
 });
 
 Deno.test("deploymentSteps() installs mcp-run where the unit runs it", () => {
@@ -120,6 +120,21 @@ Deno.test("deploymentSteps() gives write grants to the service's user and names 
     ),
   );
   assert.ok(!composeSteps.some((s) => /chown .*passphrase/.test(s)));
+  assert.ok(!composeSteps.some((s) => /token/.test(s)));
+});
+
+Deno.test("deploymentSteps() copies the token for the container's user, where compose reads it", () => {
+  const options = { target: "compose", tokenFile: "/home/me/token" } as const;
+  const files = deploymentFiles(serverFixture({ name: "time" }), options);
+  // Outside swarm a compose secret is the host file, bind-mounted with its owner and mode: the
+  // operator's 0600 token would be unreadable for uid 1993.
+  assert.match(files[0].text, /file: \.\/token$/m);
+  assert.doesNotMatch(files[0].text, /\/home\/me\/token/);
+  const steps = deploymentSteps(serverFixture({ name: "time" }), options, files, "out");
+  const copy = steps.indexOf("sudo install -m 600 -o 1993 -g 1993 /home/me/token out/token");
+  assert.ok(copy >= 0, steps.join("\n"));
+  assert.ok(copy < steps.findIndex((s) => s.startsWith("docker compose")));
+  assert.ok(!steps.some((s) => /passphrase/.test(s)));
 });
 
 Deno.test("writeDeployment() refuses a file as the folder, saying so", async () => {

@@ -9,15 +9,16 @@
 import { stringify } from "yaml";
 import { PRIVATE_IPV4_RANGES } from "../policy/net_policy.ts";
 import type { ResolvedServer } from "../policy/resolve.ts";
-import { DEFAULT_LIMITS } from "../sandbox/resource_caps.ts";
 import { checkContainerUser, checkImageReference } from "../sandbox/docker_checks.ts";
 import { CONTAINER_USER } from "../sandbox/docker_names.ts";
+import { DEFAULT_LIMITS } from "../sandbox/resource_caps.ts";
 import { egressTargets } from "./_egress.ts";
 import { DNS_RULE, pullMarker, pullObjects, waitForPull } from "./_kubernetes_pull.ts";
 import {
   authArgs,
   DEFAULT_SERVE_PORT,
   deployAuth,
+  deployLimits,
   type DeployServeOptions,
   serveArgs,
 } from "./deploy_options.ts";
@@ -34,7 +35,7 @@ export interface KubernetesManifestsOptions extends DeployServeOptions {
    * the bandwidth plugin enabled.
    */
   egressBandwidth?: string;
-  /** Memory limit (default the sandbox's memory cap, `1024Mi`). */
+  /** Memory limit (default one process cap per session plus serve's, `5120Mi` for four). */
   memory?: string;
   /** CPU limit (default `1`). */
   cpu?: string;
@@ -120,7 +121,13 @@ export function kubernetesManifests(
   const port = options.port ?? DEFAULT_SERVE_PORT;
   const [uid, gid] = checkContainerUser(options.user ?? CONTAINER_USER).split(":").map(Number);
   const image = checkImageReference(options.image);
-  const memory = quantity(options.memory ?? `${DEFAULT_LIMITS.memoryMb}Mi`, "the memory limit");
+  // The whole pod: each session's server process and serve itself. It asks the scheduler for
+  // one process's worth; the pull job runs one process.
+  const memory = quantity(
+    options.memory ?? `${deployLimits(options.maxSessions).memoryMb}Mi`,
+    "the memory limit",
+  );
+  const oneProcess = options.memory === undefined ? `${DEFAULT_LIMITS.memoryMb}Mi` : memory;
   const cpu = quantity(options.cpu ?? "1", "the CPU limit");
   const bandwidth = options.egressBandwidth === undefined
     ? undefined
@@ -226,7 +233,7 @@ export function kubernetesManifests(
               ...secretEnv(server, name),
             ],
             securityContext: containerSecurity,
-            resources: { limits: { memory, cpu }, requests: { memory, cpu: "100m" } },
+            resources: { limits: { memory, cpu }, requests: { memory: oneProcess, cpu: "100m" } },
             readinessProbe: {
               httpGet: {
                 path: "/healthz",
@@ -294,11 +301,15 @@ export function kubernetesManifests(
   const [pull, pullPolicy] = pullObjects(server, options, {
     metadata: { ...metadata, name: pullName, labels: pullLabels },
     labels: pullLabels,
+    serverLabels,
     image,
     claim: `${name}-state`,
     podSecurity: deployment.spec.template.spec.securityContext,
     containerSecurity,
-    resources: { limits: { memory, cpu }, requests: { memory, cpu: "100m" } },
+    resources: {
+      limits: { memory: oneProcess, cpu },
+      requests: { memory: oneProcess, cpu: "100m" },
+    },
   });
   const keys = [...files, ...passedNames(server)];
   const from = (key: string) =>

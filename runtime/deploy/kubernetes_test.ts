@@ -85,6 +85,8 @@ Deno.test("kubernetesManifests() runs serve with its token copied from the Secre
     "0.0.0.0",
     "--port",
     "9000",
+    "--max-sessions",
+    "4",
     "--offline",
     "--token-file",
     "/run/mcp-run/token",
@@ -219,7 +221,10 @@ Deno.test("kubernetesManifests() runs OAuth with the passphrase from the Secret 
 Deno.test("kubernetesManifests() serves --public with no Secret files and refuses none", () => {
   const pod = manifests(serverFixture({ name: "docs" }), { ...BASE, public: true, tools: ["a"] })
     .Deployment.spec.template.spec;
-  assert.deepEqual(pod.containers[0].args.slice(-4), ["--tools", "a", "--offline", "--public"]);
+  assert.deepEqual(
+    pod.containers[0].args.slice(-6),
+    ["--tools", "a", "--max-sessions", "4", "--offline", "--public"],
+  );
   assert.deepEqual(pod.initContainers.map((c: Doc) => c.name), ["wait-for-pull"]);
   assert.ok(!pod.volumes.some((v: Doc) => v.name === "secret"));
   assert.throws(
@@ -241,6 +246,19 @@ Deno.test("kubernetesManifests() fills the cache with a pull job that has its ow
   const pod = job.spec.template.spec;
   assert.equal(pod.restartPolicy, "OnFailure");
   assert.equal(pod.automountServiceAccountToken, false);
+  // The state claim is ReadWriteOnce: the pull must run on the server pod's node.
+  assert.deepEqual(pod.affinity.podAffinity.requiredDuringSchedulingIgnoredDuringExecution, [{
+    labelSelector: { matchLabels: docs.Deployment.spec.template.metadata.labels },
+    topologyKey: "kubernetes.io/hostname",
+  }]);
+  assert.deepEqual(
+    docs.Deployment.spec.template.metadata.labels,
+    docs.Deployment.spec.selector.matchLabels,
+  );
+  assert.equal(
+    docs.PersistentVolumeClaim.spec.accessModes.join(),
+    "ReadWriteOnce",
+  );
   const [pull] = pod.containers;
   assert.deepEqual(pull.args, ["pull", "notes", "-p", "dir=/data"]);
   // The pods wait for the marker the job writes once the cache is filled.
@@ -279,4 +297,12 @@ Deno.test("kubernetesManifests() fills the cache with a pull job that has its ow
   assert.deepEqual(egress[1].ports, [{ port: 443, protocol: "TCP" }]);
   assert.ok(egress[1].to[0].ipBlock.except.includes("10.0.0.0/8"));
   assert.equal(docs.PullNetworkPolicy.spec.ingress, undefined, "nothing may connect to it");
+});
+
+Deno.test("kubernetesManifests() sizes the pod's memory for every session's process", () => {
+  const pod = manifests(serverFixture({ name: "time" }), { ...BASE, maxSessions: 2 })
+    .Deployment.spec.template.spec;
+  assert.equal(pod.containers[0].resources.limits.memory, "3072Mi");
+  // It asks the scheduler for one process's worth; the pull job runs one process.
+  assert.equal(pod.containers[0].resources.requests.memory, "1024Mi");
 });

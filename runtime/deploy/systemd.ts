@@ -7,10 +7,10 @@
  * @module
  */
 import type { ResolvedServer } from "../policy/resolve.ts";
-import { DEFAULT_LIMITS } from "../sandbox/resource_caps.ts";
 import {
   authArgs,
   deployAuth,
+  deployLimits,
   type DeployServeOptions,
   pullArgs,
   serveArgs,
@@ -23,7 +23,8 @@ export interface SystemdUnitOptions extends DeployServeOptions {
   program?: string;
   /**
    * Host path of the bearer token file, handed to the service as a systemd credential (read by
-   * systemd as root, so it stays mode 600). Required when `host` is not a loopback address.
+   * systemd as root, so it stays mode 600, and copied to a file the service user owns). Required
+   * when `host` is not a loopback address.
    */
   tokenFile?: string;
   /**
@@ -35,17 +36,17 @@ export interface SystemdUnitOptions extends DeployServeOptions {
   clientAddresses?: string[];
   /**
    * Host path of the owner's passphrase file (`mcp-run serve --set-passphrase` writes it), for
-   * `auth: "oauth"`: handed to the service as a systemd credential and linked into its state
+   * `auth: "oauth"`: handed to the service as a systemd credential and copied into its state
    * root, so a new passphrase applies on the next restart.
    */
   passphraseFile?: string;
   /** Host file with the server's secrets as `NAME=value` lines (default `/etc/mcp-run/<name>.env`). */
   environmentFile?: string;
-  /** `MemoryMax=` (default the sandbox's memory cap, `1024M`). */
+  /** `MemoryMax=` (default one process cap per session plus serve's: `5120M` for four). */
   memoryMax?: string;
   /** `CPUQuota=` (default `100%`). */
   cpuQuota?: string;
-  /** `TasksMax=` (default 256). */
+  /** `TasksMax=` (default 256 per session plus serve's: 1280 for four). */
   tasksMax?: number;
 }
 
@@ -129,8 +130,13 @@ export function systemdUnit(server: ResolvedServer, options: SystemdUnitOptions)
   const name = unitName(server.name);
   const state = name;
   const stateDir = `/var/lib/${state}`;
+  // systemd ≥ 255 keeps credentials root-owned (0400 plus an ACL for the service user), which
+  // serve refuses as not private; each start copies them, as the service user, to files it owns.
+  const runtimeDir = `/run/${name}`;
+  const token = auth === "token" ? ` --token-file ${runtimeDir}/token` : "";
   // Not escaped: systemd expands the credentials folder when it starts the service.
-  const token = auth === "token" ? " --token-file ${CREDENTIALS_DIRECTORY}/token" : "";
+  const copy = (credential: string, to: string): string =>
+    `ExecStartPre=/usr/bin/install -m 600 \${CREDENTIALS_DIRECTORY}/${credential} ${to}`;
   const args = [
     ...serveArgs(server, options, [], stateDir),
     // The pull unit fills the cache: the service itself never reaches a registry.
@@ -150,14 +156,20 @@ export function systemdUnit(server: ResolvedServer, options: SystemdUnitOptions)
     "[Service]",
     "Type=exec",
     `ExecStart=${[program, ...args].map(execArg).join(" ")}${token}`,
-    ...(auth === "token" ? [`LoadCredential=token:${value(options.tokenFile ?? "")}`] : []),
+    ...(auth === "token"
+      ? [
+        `LoadCredential=token:${value(options.tokenFile ?? "")}`,
+        `RuntimeDirectory=${name}`,
+        "RuntimeDirectoryMode=0700",
+        copy("token", `${runtimeDir}/token`),
+      ]
+      : []),
     ...(auth === "oauth"
       ? [
         `LoadCredential=passphrase:${value(options.passphraseFile ?? "")}`,
-        // The passphrase is read where serve's state root has it; the link follows the
-        // credential, which systemd reloads from the host file on each start.
-        "ExecStartPre=/bin/ln -sfn ${CREDENTIALS_DIRECTORY}/passphrase " +
-        `${stateDir}/passphrase`,
+        // The passphrase is read where serve's state root has it; systemd reloads the
+        // credential from the host file on each start, and the copy follows it.
+        copy("passphrase", `${stateDir}/passphrase`),
       ]
       : []),
     "Restart=on-failure",
@@ -298,14 +310,18 @@ export function programPath(options: Pick<SystemdUnitOptions, "program">): strin
 }
 
 function limits(options: SystemdUnitOptions): string[] {
+  const scaled = deployLimits(options.maxSessions);
   return [
-    "# Limits",
+    "# Limits: the whole service, each session's server process and serve itself. Past",
+    "# MemoryMax= the kernel kills the largest process; OOMPolicy=stop then stops the unit and",
+    "# Restart=on-failure starts it again.",
     `MemoryMax=${
-      checked(options.memoryMax ?? `${DEFAULT_LIMITS.memoryMb}M`, SIZE_RE, "MemoryMax", "1024M")
+      checked(options.memoryMax ?? `${scaled.memoryMb}M`, SIZE_RE, "MemoryMax", "1024M")
     }`,
     "MemorySwapMax=0",
+    "OOMPolicy=stop",
     `CPUQuota=${checked(options.cpuQuota ?? "100%", QUOTA_RE, "CPUQuota", "50%")}`,
-    `TasksMax=${options.tasksMax ?? 256}`,
+    `TasksMax=${options.tasksMax ?? scaled.tasks}`,
   ];
 }
 

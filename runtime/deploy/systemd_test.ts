@@ -133,7 +133,13 @@ Deno.test("systemdUnit() requires a token and client addresses beyond loopback",
     clientAddresses: ["any"],
   });
   assert.match(unit, /^LoadCredential=token:\/etc\/mcp-run\/token$/m);
-  assert.match(unit, /--token-file \$\{CREDENTIALS_DIRECTORY\}\/token$/m);
+  // serve reads a copy it owns: systemd's own credential file is root's, readable by an ACL.
+  assert.match(unit, /^RuntimeDirectory=mcp-run-demo$/m);
+  assert.match(
+    unit,
+    /^ExecStartPre=\/usr\/bin\/install -m 600 \$\{CREDENTIALS_DIRECTORY\}\/token \/run\/mcp-run-demo\/token$/m,
+  );
+  assert.match(unit, /--token-file \/run\/mcp-run-demo\/token$/m);
 });
 
 Deno.test("systemdUnit() runs serve with the parameters, quoted for systemd", () => {
@@ -146,11 +152,11 @@ Deno.test("systemdUnit() runs serve with the parameters, quoted for systemd", ()
   assert.equal(
     exec,
     'ExecStart=/usr/local/bin/mcp-run serve memory -p "dir=/srv/my notes" -p tag=100%%$$HOME ' +
-      "--host 127.0.0.1 --port 9000 --allowed-host mcp.example.com --offline",
+      "--host 127.0.0.1 --port 9000 --allowed-host mcp.example.com --max-sessions 4 --offline",
   );
 });
 
-Deno.test("systemdUnit() runs OAuth with the passphrase as a credential linked into its state", () => {
+Deno.test("systemdUnit() runs OAuth with the passphrase as a credential copied into its state", () => {
   const options = {
     host: "0.0.0.0",
     trustProxy: ["127.0.0.1"],
@@ -166,7 +172,7 @@ Deno.test("systemdUnit() runs OAuth with the passphrase as a credential linked i
   assert.match(unit, /^LoadCredential=passphrase:\/etc\/mcp-run\/passphrase$/m);
   assert.match(
     unit,
-    /^ExecStartPre=\/bin\/ln -sfn \$\{CREDENTIALS_DIRECTORY\}\/passphrase \/var\/lib\/mcp-run-time\/passphrase$/m,
+    /^ExecStartPre=\/usr\/bin\/install -m 600 \$\{CREDENTIALS_DIRECTORY\}\/passphrase \/var\/lib\/mcp-run-time\/passphrase$/m,
   );
   assert.match(unit, /^StateDirectory=mcp-run-time$/m);
   assert.doesNotMatch(unit, /token/);
@@ -195,7 +201,7 @@ Deno.test("systemdUnit() runs OAuth with the passphrase as a credential linked i
 Deno.test("systemdUnit() serves --public without a token, and refuses it with one", () => {
   const options = { host: "0.0.0.0", clientAddresses: ["any"], public: true, tools: ["search"] };
   const unit = systemdUnit(serverFixture({ name: "docs" }), options);
-  assert.match(unit, /^ExecStart=.* --tools search --offline --public$/m);
+  assert.match(unit, /^ExecStart=.* --tools search --max-sessions 4 --offline --public$/m);
   assert.throws(
     () => systemdUnit(serverFixture(), { ...options, tokenFile: "/etc/t" }),
     /--public serves without authentication/,
@@ -273,4 +279,16 @@ Deno.test("systemdPullUnit() does not load the service's environment file", () =
   const pull = systemdPullUnit(server, {});
   assert.doesNotMatch(pull, /^EnvironmentFile=/m);
   assert.match(pull, /does not load the service's EnvironmentFile=/);
+});
+
+Deno.test("systemdUnit() scales its limits with the sessions, each one a server process", () => {
+  const unit = systemdUnit(serverFixture({ name: "time" }), { maxSessions: 2 });
+  assert.match(unit, /--max-sessions 2 --offline$/m);
+  assert.match(unit, /^MemoryMax=3072M$/m);
+  assert.match(unit, /^TasksMax=768$/m);
+  assert.match(unit, /^OOMPolicy=stop$/m);
+  // By default four sessions: five processes' worth.
+  const defaults = systemdUnit(serverFixture({ name: "time" }), {});
+  assert.match(defaults, /^MemoryMax=5120M$/m);
+  assert.match(defaults, /^TasksMax=1280$/m);
 });

@@ -7,7 +7,7 @@
 import { type HttpBridgeServer, serveHttpBridge, type ServeHttpBridgeOptions } from "./serve.ts";
 import type { LaunchPlan, PrepareServerOptions } from "../sandbox/launch_plan.ts";
 import type { ResolvedServer } from "../policy/resolve.ts";
-import type { SpawnServerOptions } from "../sandbox/server_process.ts";
+import type { ServerProcess, SpawnServerOptions } from "../sandbox/server_process.ts";
 import { DenoSandbox } from "../sandbox/deno_sandbox.ts";
 import type { AuditChannel } from "../learn/audit_channel.ts";
 import type { Sandbox } from "../sandbox/sandbox.ts";
@@ -82,7 +82,7 @@ export async function serveServer(
   const sandbox = options.sandbox ?? new DenoSandbox(options);
   // Planned first, as `run` does: a missing variable fails before anything is fetched.
   let unused: LaunchPlan | undefined = sandbox.plan(server);
-  const size = warmSize(options);
+  const size = checkWarm(options);
   const prepared = await sandbox.prepare(server);
   await prepared.verify();
   const start = (audit: AuditChannel | undefined) => {
@@ -93,7 +93,15 @@ export async function serveServer(
     return sandbox.spawn(server, { ...options, plan, audit });
   };
   const spawn = async (): Promise<WarmProcess<Transport>> => {
-    const process = start(await options.openAudit?.());
+    const audit = await options.openAudit?.();
+    let process: ServerProcess;
+    try {
+      process = start(audit);
+    } catch (error) {
+      // Nothing will write the channel: end its reading and remove its FIFO.
+      await audit?.release();
+      throw error;
+    }
     let transport: Transport = new ProcessTransport(process);
     if (options.guardStages) {
       const stages = options.guardStages();
@@ -132,8 +140,24 @@ export async function serveServer(
   };
 }
 
-/** The number of processes to keep ahead, checked against the session mode. */
-function warmSize(options: ServeServerOptions): number {
+/**
+ * The number of server processes to keep ahead (`warm`), checked against the session limit and
+ * mode: the one check of it, for {@linkcode serveServer} and the CLI alike.
+ *
+ * @param options `warm`, `maxSessions` (default 64) and `sessionMode`.
+ * @returns The number (0 when absent).
+ * @throws {RangeError} When it is not a whole number from 0 to `maxSessions`, or is given in
+ *   shared mode.
+ *
+ * @example
+ * ```ts
+ * import { checkWarm } from "./serve_server.ts";
+ * console.log(checkWarm({ warm: 2, maxSessions: 8 })); // 2
+ * ```
+ */
+export function checkWarm(
+  options: Pick<ServeServerOptions, "warm" | "maxSessions" | "sessionMode">,
+): number {
   const warm = options.warm ?? 0;
   checkWarmSize(warm, options.maxSessions ?? 64);
   if (warm > 0 && options.sessionMode === "shared") {

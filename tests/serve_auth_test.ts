@@ -355,7 +355,10 @@ Deno.test("mcp-run tokens lists sign-ins without token values and revokes them f
 
   const listed = await cli(["tokens", "list", "--state-dir", state]);
   assert.equal(listed.code, 0, listed.stderr);
-  assert.match(listed.stdout, /^SERVER +ID +CLIENT +NAME +ACCESS EXPIRES +SIGN-IN EXPIRES$/m);
+  assert.match(
+    listed.stdout,
+    /^SERVER +ID +CLIENT +NAME +SIGNED IN +REFRESHED +ACCESS EXPIRES +SIGN-IN EXPIRES$/m,
+  );
   assert.match(listed.stdout, new RegExp(`^docs +${one.family} +client-one +- +\\d{4}-`, "m"));
   assert.match(listed.stdout, new RegExp(`^docs +${two.family} +client-two `, "m"));
   for (const token of [first.access_token, first.refresh_token, second.access_token]) {

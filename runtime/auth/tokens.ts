@@ -28,6 +28,10 @@ export interface StoredToken {
   expiresAt: number;
   /** For refresh tokens: already exchanged (a second use means it leaked). */
   used?: boolean;
+  /** When it was issued, ms since the epoch (absent in files written before it was kept). */
+  issuedAt?: number;
+  /** When the sign-in its family descends from was made, ms since the epoch (as issuedAt). */
+  signedInAt?: number;
 }
 
 /** What a {@link TokenStore.edit} change returns: the new token list and a result for the caller. */
@@ -189,6 +193,10 @@ export interface GrantSummary {
   refreshExpiresAt: number;
   /** When its newest access token expires, ms since the epoch (0 if none is left). */
   accessExpiresAt: number;
+  /** When the owner signed in, ms since the epoch (0 if not recorded). */
+  signedInAt: number;
+  /** When its newest tokens were issued (the last refresh), ms since the epoch (0 if not recorded). */
+  refreshedAt: number;
 }
 
 /** Options for {@link TokenService}. */
@@ -310,7 +318,8 @@ export class TokenService {
       if (t.clientId !== clientId) return { tokens: revoked, result: "other client" };
       if (t.expiresAt <= now) return { tokens, result: "expired" };
       const claimed = tokens.map((x) => x === t ? { ...x, used: true } : x);
-      return { tokens: [...claimed, ...this.#stored(next, t, t.family, now)], result: t };
+      const signedIn = t.signedInAt;
+      return { tokens: [...claimed, ...this.#stored(next, t, t.family, now, signedIn)], result: t };
     });
     if (outcome === "unknown") {
       throw new OAuthError(
@@ -376,7 +385,11 @@ export class TokenService {
         scope: t.scope,
         refreshExpiresAt: 0,
         accessExpiresAt: 0,
+        signedInAt: 0,
+        refreshedAt: 0,
       };
+      g.signedInAt = Math.max(g.signedInAt, t.signedInAt ?? 0);
+      g.refreshedAt = Math.max(g.refreshedAt, t.issuedAt ?? 0);
       if (t.kind === "refresh") g.refreshExpiresAt = Math.max(g.refreshExpiresAt, t.expiresAt);
       else g.accessExpiresAt = Math.max(g.accessExpiresAt, t.expiresAt);
       families.set(t.family, g);
@@ -421,8 +434,16 @@ export class TokenService {
     grant: Pick<StoredToken, "clientId" | "resource" | "scope">,
     family: string,
     now: number,
+    signedInAt: number | undefined = now,
   ): StoredToken[] {
-    const base = { clientId: grant.clientId, resource: grant.resource, scope: grant.scope, family };
+    const base = {
+      clientId: grant.clientId,
+      resource: grant.resource,
+      scope: grant.scope,
+      family,
+      issuedAt: now,
+      ...(signedInAt === undefined ? {} : { signedInAt }),
+    };
     return [
       { ...base, hash: pair.accessHash, kind: "access", expiresAt: now + this.#accessTtl },
       { ...base, hash: pair.refreshHash, kind: "refresh", expiresAt: now + this.#refreshTtl },

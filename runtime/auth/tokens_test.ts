@@ -168,6 +168,11 @@ Deno.test("TokenService.grants() lists live sign-ins without tokens, and revokeF
     ["a", 1_601_000, 1_061_000],
     ["b", 1_601_000, 1_061_000],
   ]);
+  // A refresh keeps the time of the sign-in and records its own.
+  assert.deepEqual(grants.map((g) => [g.clientId, g.signedInAt, g.refreshedAt]), [
+    ["a", 1_000_000, 1_001_000],
+    ["b", 1_001_000, 1_001_000],
+  ]);
   assert.ok(
     !JSON.stringify(grants).includes(a.access_token) &&
       !JSON.stringify(grants).includes(b.refresh_token),

@@ -186,8 +186,9 @@ function findSignIn(grants: GrantSummary[], server: string, id: string): GrantSu
 }
 
 /**
- * The sign-ins as an aligned table: server, ID, client and its name, and when the access token
- * and the sign-in (its refresh token) expire. Pure.
+ * The sign-ins as an aligned table: server, ID, client and its name, when the owner signed in
+ * and the client last refreshed, and when the access token and the sign-in (its refresh token)
+ * expire. Pure.
  *
  * @param rows The sign-ins.
  * @returns The table, with a header line.
@@ -197,7 +198,7 @@ function findSignIn(grants: GrantSummary[], server: string, id: string): GrantSu
  * console.log(formatSignIns([{
  *   server: "docs", family: "f1", clientId: "c1", clientName: "Claude",
  *   resource: "https://x.example/mcp", scope: "mcp", accessExpiresAt: 0,
- *   refreshExpiresAt: Date.UTC(2030, 0, 1),
+ *   refreshExpiresAt: Date.UTC(2030, 0, 1), signedInAt: Date.UTC(2029, 11, 1), refreshedAt: 0,
  * }]));
  * ```
  */
@@ -207,12 +208,23 @@ export function formatSignIns(rows: readonly SignInRow[]): string {
   // deno-lint-ignore no-control-regex
   const plain = (text: string) => text.replace(/[\x00-\x1f\x7f-\x9f]/g, "?");
   const table = [
-    ["SERVER", "ID", "CLIENT", "NAME", "ACCESS EXPIRES", "SIGN-IN EXPIRES"],
+    [
+      "SERVER",
+      "ID",
+      "CLIENT",
+      "NAME",
+      "SIGNED IN",
+      "REFRESHED",
+      "ACCESS EXPIRES",
+      "SIGN-IN EXPIRES",
+    ],
     ...rows.map((row) => [
       row.server,
       row.family,
       plain(row.clientId),
       plain(row.clientName) || "-",
+      time(row.signedInAt),
+      time(row.refreshedAt),
       time(row.accessExpiresAt),
       time(row.refreshExpiresAt),
     ]),

@@ -55,6 +55,14 @@ export interface ToolFilter {
    * @returns A sentence naming the rule and its source.
    */
   refusal(tool: ToolFacts): string | undefined;
+  /**
+   * The allowed names and globs that match none of a server's tools: a typo, or a tool the
+   * server does not offer, leaves the allowlist narrower than meant.
+   *
+   * @param names The names of every tool the server lists.
+   * @returns One phrase per such pattern, naming its source (`--tools "reed_file"`).
+   */
+  unmatched(names: readonly string[]): string[];
 }
 
 /** Tool names and globs: the MCP name characters, `/`, and `*`. */
@@ -159,6 +167,12 @@ export function toolFilter(layers: readonly ToolFilterLayer[]): ToolFilter {
         if (why) return why;
       }
       return undefined;
+    },
+    unmatched(names: readonly string[]): string[] {
+      return kept.flatMap(({ source, rules }) =>
+        (rules.allow ?? []).filter((pattern) => !names.some((name) => toolMatches(name, pattern)))
+          .map((pattern) => `${source} "${pattern}"`)
+      );
     },
   };
 }

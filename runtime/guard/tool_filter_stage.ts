@@ -29,6 +29,7 @@ import type { ToolFilter } from "./tool_filter.ts";
 export function toolFilterStage(filter: ToolFilter): GuardStage {
   // The annotations of each tool as last listed: readOnly judges a call by them.
   let annotations: Map<string, Record<string, unknown> | undefined> | undefined;
+  let warned = false;
   const remember = (tools: Record<string, unknown>[], fresh: boolean) => {
     if (fresh || !annotations) annotations = new Map();
     for (const tool of tools) {
@@ -70,6 +71,22 @@ export function toolFilterStage(filter: ToolFilter): GuardStage {
       const tools = listItems(message, "tools");
       if (!tools) return { pass: message };
       remember(tools, request.params?.cursor === undefined);
+      // A whole list in one answer shows allowed names the server does not offer: said once.
+      if (
+        !warned && request.params?.cursor === undefined &&
+        (message.result as { nextCursor?: unknown } | undefined)?.nextCursor === undefined
+      ) {
+        warned = true;
+        const names = tools.flatMap((tool) => typeof tool.name === "string" ? [tool.name] : []);
+        const unmatched = filter.unmatched(names);
+        if (unmatched.length > 0) {
+          context.log(
+            `${unmatched.join(", ")} match${
+              unmatched.length === 1 ? "es" : ""
+            } none of its tools; check the name`,
+          );
+        }
+      }
       const kept = tools.filter((tool) =>
         typeof tool.name === "string" &&
         !filter.refusal({ name: tool.name, annotations: tool.annotations as ToolFacts })

@@ -103,3 +103,28 @@ Deno.test("toolFilterStage() judges a readOnly call by the listing, reading it w
   assert.ok("pass" in await stage.fromClient!(call("read_file"), context));
   assert.deepEqual(context.requests, ["tools/list"]);
 });
+
+Deno.test("toolFilter().unmatched() names the allowed patterns no tool matches, with their source", () => {
+  const filter = toolFilter(toolFilterLayers({
+    manifest: { allow: ["read_*", "write_file"] },
+    tools: ["read_file,reed_file"],
+  }));
+  assert.deepEqual(filter.unmatched(["read_file", "delete_all"]), [
+    `the manifest's tools "write_file"`,
+    `--tools "reed_file"`,
+  ]);
+  assert.deepEqual(filter.unmatched(["read_file", "write_file", "reed_file"]), []);
+});
+
+Deno.test("toolFilterStage() says once that an allowed name matches none of the listed tools", async () => {
+  const stage = toolFilterStage(toolFilter(toolFilterLayers({ tools: ["read_file,reed_fiel"] })));
+  const context = testContext();
+  await stage.fromServer!(list(TOOLS), { method: "tools/list" }, context);
+  await stage.fromServer!(list(TOOLS), { method: "tools/list" }, context);
+  assert.deepEqual(context.logs, [`--tools "reed_fiel" matches none of its tools; check the name`]);
+  // A name the server offers raises nothing (positive control).
+  const quiet = testContext();
+  const fine = toolFilterStage(toolFilter(toolFilterLayers({ tools: ["read_file"] })));
+  await fine.fromServer!(list(TOOLS), { method: "tools/list" }, quiet);
+  assert.deepEqual(quiet.logs, []);
+});

@@ -28,8 +28,16 @@ import { loadManifest } from "../runtime/registry/load.ts";
 import { resolveServer } from "../runtime/policy/resolve.ts";
 import { denoLaunchPlan, type LaunchPlan, prepareServer } from "../runtime/sandbox/launch_plan.ts";
 import { shellQuote } from "../runtime/sandbox/shell_quote.ts";
-import { initializeRequest } from "./_helpers.ts";
 import { type BurstRow, measureInitBurst, waitSettled } from "./_bench_init_burst.ts";
+import {
+  CALL,
+  CALLS,
+  httpSession,
+  INIT,
+  INITIALIZED,
+  percentile,
+  type Session,
+} from "./_bench_http.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const MANIFEST = join(ROOT, "tests/testdata/serve_fixture.jsonc");
@@ -47,9 +55,6 @@ export const TARGETS: Record<string, string> = {
   "supergateway": "supergateway --stateful: one process per session",
   "mcp-proxy": "mcp-proxy: one process for all sessions",
 };
-
-/** Calls per session at each session count (bounded). */
-const CALLS: Record<number, number> = { 1: 1000, 16: 100, 64: 40 };
 
 /** One measured configuration. */
 export interface BenchRow {
@@ -75,11 +80,6 @@ export interface MemoryRow {
   perSessionKiB: number;
 }
 
-interface Session {
-  call(): Promise<void>;
-  close(): Promise<void>;
-}
-
 interface Target {
   name: string;
   /** The bridge's pid, for memory (HTTP targets). */
@@ -90,20 +90,6 @@ interface Target {
   stderr?: () => string;
   open(): Promise<Session>;
   stop(): Promise<void>;
-}
-
-const CALL = (id: number) =>
-  JSON.stringify({
-    jsonrpc: "2.0",
-    id,
-    method: "tools/call",
-    params: { name: "echo", arguments: { text: "bench" } },
-  });
-const INIT = (id: number) => JSON.stringify(initializeRequest(id, { name: "bench", version: "1" }));
-const INITIALIZED = JSON.stringify({ jsonrpc: "2.0", method: "notifications/initialized" });
-
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))];
 }
 
 function rssKiB(pid: number): number {
@@ -162,54 +148,6 @@ function stdioSession(plan: LaunchPlan): Session {
 }
 
 // ---- HTTP (all bridges) ----
-
-async function readMessage(response: Response, id: number): Promise<void> {
-  if (response.headers.get("content-type")?.includes("application/json")) {
-    await response.arrayBuffer();
-    return;
-  }
-  const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
-  let text = "";
-  const marker = `"id":${id}`;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    text += value;
-    if (text.includes(marker) && text.endsWith("\n\n")) break;
-  }
-  await reader.cancel().catch(() => {});
-}
-
-async function httpSession(url: string): Promise<Session> {
-  const headers: Record<string, string> = {
-    "content-type": "application/json",
-    accept: "application/json, text/event-stream",
-  };
-  const init = await fetch(url, { method: "POST", headers, body: INIT(0) });
-  if (!init.ok) throw new Error(`initialize: HTTP ${init.status} ${await init.text()}`);
-  const sessionId = init.headers.get("mcp-session-id");
-  await readMessage(init, 0);
-  if (sessionId) headers["mcp-session-id"] = sessionId;
-  headers["mcp-protocol-version"] = "2025-06-18";
-  const initialized = await fetch(url, { method: "POST", headers, body: INITIALIZED });
-  await initialized.body?.cancel();
-  let next = 1;
-  return {
-    call: async () => {
-      const id = next++;
-      const response = await fetch(url, { method: "POST", headers, body: CALL(id) });
-      if (!response.ok) {
-        throw new Error(`tools/call: HTTP ${response.status} ${await response.text()}`);
-      }
-      await readMessage(response, id);
-    },
-    close: async () => {
-      if (!sessionId) return;
-      const response = await fetch(url, { method: "DELETE", headers }).catch(() => undefined);
-      await response?.body?.cancel();
-    },
-  };
-}
 
 async function waitHealthy(url: string, child: Deno.ChildProcess): Promise<void> {
   const deadline = Date.now() + 60_000;

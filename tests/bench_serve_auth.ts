@@ -18,7 +18,7 @@ import { join } from "node:path";
 import { loadManifest } from "../runtime/registry/load.ts";
 import { resolveServer } from "../runtime/policy/resolve.ts";
 import { prepareServer } from "../runtime/sandbox/launch_plan.ts";
-import { cli, initializeRequest, ROOT } from "./_helpers.ts";
+import { cli, ROOT } from "./_helpers.ts";
 import { startServe } from "./_serve_cli.ts";
 import { freePort } from "./_oauth_browser.ts";
 import { authEndpoints } from "../runtime/auth/metadata.ts";
@@ -31,10 +31,9 @@ import {
   tokenRequest,
   VERIFIER,
 } from "../runtime/auth/_oauth_fixture.ts";
+import { CALLS, httpSession, percentile, type Session } from "./_bench_http.ts";
 
 const MANIFEST = join(ROOT, "tests/testdata/serve_fixture.jsonc");
-/** Calls per session at each session count (bounded). */
-const CALLS: Record<number, number> = { 1: 1000, 16: 100, 64: 40 };
 /** serve's limits raised out of the way, as tests/bench_serve.ts does. */
 const LIMITS = [
   "--max-sessions",
@@ -61,74 +60,6 @@ export interface AuthBenchRow {
   p99: number;
   /** Completed calls per second. */
   throughput: number;
-}
-
-interface Session {
-  call(): Promise<void>;
-  close(): Promise<void>;
-}
-
-const CALL = (id: number) =>
-  JSON.stringify({
-    jsonrpc: "2.0",
-    id,
-    method: "tools/call",
-    params: { name: "echo", arguments: { text: "bench" } },
-  });
-
-async function readMessage(response: Response, id: number): Promise<void> {
-  if (response.headers.get("content-type")?.includes("application/json")) {
-    await response.arrayBuffer();
-    return;
-  }
-  const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
-  let text = "";
-  const marker = `"id":${id}`;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    text += value;
-    if (text.includes(marker) && text.endsWith("\n\n")) break;
-  }
-  await reader.cancel().catch(() => {});
-}
-
-/** A lean MCP session over HTTP (raw fetch, SSE parsing) sending a bearer token. */
-async function httpSession(url: string, token: string): Promise<Session> {
-  const headers: Record<string, string> = {
-    "content-type": "application/json",
-    accept: "application/json, text/event-stream",
-    authorization: `Bearer ${token}`,
-  };
-  const body = JSON.stringify(initializeRequest(0, { name: "bench", version: "1" }));
-  const init = await fetch(url, { method: "POST", headers, body });
-  if (!init.ok) throw new Error(`initialize: HTTP ${init.status} ${await init.text()}`);
-  const sessionId = init.headers.get("mcp-session-id");
-  await readMessage(init, 0);
-  if (sessionId) headers["mcp-session-id"] = sessionId;
-  headers["mcp-protocol-version"] = "2025-06-18";
-  const initialized = await fetch(url, {
-    method: "POST",
-    headers,
-    body: JSON.stringify({ jsonrpc: "2.0", method: "notifications/initialized" }),
-  });
-  await initialized.body?.cancel();
-  let next = 1;
-  return {
-    call: async () => {
-      const id = next++;
-      const response = await fetch(url, { method: "POST", headers, body: CALL(id) });
-      if (!response.ok) {
-        throw new Error(`tools/call: HTTP ${response.status} ${await response.text()}`);
-      }
-      await readMessage(response, id);
-    },
-    close: async () => {
-      if (!sessionId) return;
-      const response = await fetch(url, { method: "DELETE", headers }).catch(() => undefined);
-      await response?.body?.cancel();
-    },
-  };
 }
 
 /** A running serve with the token a client presents to it. */
@@ -236,10 +167,6 @@ async function round(sessions: Session[]): Promise<[number[], number]> {
     }
   }));
   return [latencies, (performance.now() - started) / 1000];
-}
-
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))];
 }
 
 /** Options for {@linkcode benchServeAuth}. */

@@ -21,16 +21,7 @@ import { prepareServer } from "../runtime/sandbox/launch_plan.ts";
 import { cli, ROOT } from "./_helpers.ts";
 import { startServe } from "./_serve_cli.ts";
 import { freePort } from "./_oauth_browser.ts";
-import { authEndpoints } from "../runtime/auth/metadata.ts";
-import {
-  authorizeUrl,
-  PASSPHRASE,
-  REDIRECT,
-  registerClient,
-  signIn,
-  tokenRequest,
-  VERIFIER,
-} from "../runtime/auth/_oauth_fixture.ts";
+import { PASSPHRASE, signedInToken } from "../runtime/auth/_oauth_fixture.ts";
 import { CALLS, httpSession, percentile, type Session } from "./_bench_http.ts";
 
 const MANIFEST = join(ROOT, "tests/testdata/serve_fixture.jsonc");
@@ -126,19 +117,8 @@ async function serveWithOAuth(dir: string, cache: string): Promise<Served> {
     state,
     ...LIMITS,
   ]);
-  const e = authEndpoints(publicUrl);
-  const clientId = await registerClient(e);
-  const location = await signIn(await authorizeUrl(e, clientId));
-  const { status, body } = await tokenRequest(e, {
-    grant_type: "authorization_code",
-    code: location.searchParams.get("code")!,
-    client_id: clientId,
-    redirect_uri: REDIRECT,
-    code_verifier: VERIFIER,
-    resource: publicUrl,
-  });
-  if (status !== 200) throw new Error(`token request failed: ${JSON.stringify(body)}`);
-  return { url: served.url, token: String(body.access_token), stop: () => stopping(served.child) };
+  const token = await signedInToken(publicUrl);
+  return { url: served.url, token, stop: () => stopping(served.child) };
 }
 
 /** Opens `count` sessions, in batches of 8, each warmed with 5 calls. */

@@ -28,16 +28,7 @@ import {
   runNativeConformance,
   type ScenarioResult,
 } from "./conformance_bridge.ts";
-import { authEndpoints } from "../runtime/auth/metadata.ts";
-import {
-  authorizeUrl,
-  PASSPHRASE,
-  REDIRECT,
-  registerClient,
-  signIn,
-  tokenRequest,
-  VERIFIER,
-} from "../runtime/auth/_oauth_fixture.ts";
+import { PASSPHRASE, signedInToken } from "../runtime/auth/_oauth_fixture.ts";
 
 /**
  * The suite's first release with the 2026-07-28 scenarios (a prerelease; the pinned
@@ -75,23 +66,6 @@ export async function conformanceManifest(): Promise<string> {
     }),
   );
   return manifest;
-}
-
-/** An access token for `publicUrl`, through registration, sign-in and the PKCE exchange. */
-async function signedInToken(publicUrl: string): Promise<string> {
-  const e = authEndpoints(publicUrl);
-  const clientId = await registerClient(e);
-  const location = await signIn(await authorizeUrl(e, clientId));
-  const { status, body } = await tokenRequest(e, {
-    grant_type: "authorization_code",
-    code: location.searchParams.get("code")!,
-    client_id: clientId,
-    redirect_uri: REDIRECT,
-    code_verifier: VERIFIER,
-    resource: publicUrl,
-  });
-  if (status !== 200) throw new Error(`token request failed: ${JSON.stringify(body)}`);
-  return String(body.access_token);
 }
 
 /** The status of an MCP initialize POSTed to `url`. */

@@ -9,15 +9,7 @@ import { startServe } from "./_serve_cli.ts";
 import { freePort, setPassphrase } from "./_oauth_browser.ts";
 import { authEndpoints } from "../runtime/auth/metadata.ts";
 import { pkceChallenge } from "../runtime/auth/pkce.ts";
-import {
-  authorizeUrl,
-  PASSPHRASE,
-  REDIRECT,
-  registerClient,
-  signIn,
-  tokenRequest,
-  VERIFIER,
-} from "../runtime/auth/_oauth_fixture.ts";
+import { PASSPHRASE, REDIRECT, signedInToken, VERIFIER } from "../runtime/auth/_oauth_fixture.ts";
 
 const MANIFEST = join(ROOT, "tests/testdata/serve_fixture.jsonc");
 const cache = tempDir("mcp-run-serve-oauth-hostile-cache-");
@@ -61,23 +53,6 @@ async function serveOAuth(
   };
 }
 
-/** A token for `publicUrl`'s resource through the whole flow (registration, sign-in, PKCE). */
-async function accessToken(publicUrl: string): Promise<string> {
-  const e = authEndpoints(publicUrl);
-  const clientId = await registerClient(e);
-  const location = await signIn(await authorizeUrl(e, clientId));
-  const { status, body } = await tokenRequest(e, {
-    grant_type: "authorization_code",
-    code: location.searchParams.get("code")!,
-    client_id: clientId,
-    redirect_uri: REDIRECT,
-    code_verifier: VERIFIER,
-    resource: publicUrl,
-  });
-  assert.equal(status, 200, JSON.stringify(body));
-  return String(body.access_token);
-}
-
 /** POSTs an MCP initialize with a bearer token; returns the status and the challenge. */
 async function initialize(url: string, token: string): Promise<[number, string]> {
   const response = await fetch(url, {
@@ -102,8 +77,8 @@ Deno.test("mcp-run serve --auth oauth refuses a token another serve instance iss
   const stopA = await serveOAuth(state, portA, urlA);
   const stopB = await serveOAuth(state, portB, urlB);
   try {
-    const tokenA = await accessToken(urlA);
-    const tokenB = await accessToken(urlB);
+    const tokenA = await signedInToken(urlA);
+    const tokenB = await signedInToken(urlB);
     // Positive control: each token opens its own instance.
     assert.equal((await initialize(urlA, tokenA))[0], 200);
     assert.equal((await initialize(urlB, tokenB))[0], 200);

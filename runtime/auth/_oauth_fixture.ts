@@ -199,7 +199,7 @@ export async function callMcp(publicUrl: string, token?: string): Promise<Respon
 
 /** Run the whole flow for a registered client; returns the token response. */
 export async function obtainTokens(
-  s: Served,
+  s: Pick<Served, "e">,
   clientId: string,
 ): Promise<{ access_token: string; refresh_token: string }> {
   const location = await signIn(await authorizeUrl(s.e, clientId));
@@ -213,4 +213,10 @@ export async function obtainTokens(
   });
   if (status !== 200) throw new Error(`token request failed: ${JSON.stringify(body)}`);
   return body as { access_token: string; refresh_token: string };
+}
+
+/** An access token for the resource at `publicUrl`: a new client registered and signed in. */
+export async function signedInToken(publicUrl: string): Promise<string> {
+  const e = authEndpoints(publicUrl);
+  return (await obtainTokens({ e }, await registerClient(e))).access_token;
 }

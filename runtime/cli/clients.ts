@@ -16,6 +16,8 @@ import { cacheLauncher, resolveLauncher } from "../clients/launcher_cache.ts";
 import { type CachedLauncher, launcherCommand } from "../clients/launcher_command.ts";
 import { writeSecretEnvFile } from "../clients/secret_env_file.ts";
 import { defaultContainerUser } from "../sandbox/docker_launch.ts";
+import { GVISOR_RUNTIME } from "../sandbox/docker_names.ts";
+import type { Isolation } from "../sandbox/create_sandbox.ts";
 import { findPrlimit, noProcessCapNote } from "../sandbox/resource_caps.ts";
 import { directCommand, type DirectCommandOptions } from "../clients/direct_command.ts";
 import type { LaunchCommand } from "../clients/types.ts";
@@ -246,12 +248,13 @@ async function printPlainEntry(
     isolation: chosen ?? ctx.target.isolation,
     isolationGiven: chosen !== undefined || ctx.target.isolationGiven,
   });
-  const form = chosen ?? isolation;
+  const form = chosen ?? (isolation === "gvisor" ? "docker" : isolation);
   refuseDenoForm(form, server, "use --form docker (or install it for a client: --client C)");
   refuseUnguarded(form, options);
-  await pullAndVerify(ctx, form, server);
+  await pullAndVerify(ctx, form === "docker" && isolation === "gvisor" ? isolation : form, server);
   const entry = directEntry(ctx, server, {
     form,
+    ...(form === "docker" && isolation === "gvisor" ? { runtime: GVISOR_RUNTIME } : {}),
     cacheRoot: ctx.target.cacheRoot,
     secretDescriptions: Object.fromEntries(
       Object.entries({ ...loaded.manifest.env, ...loaded.manifest.secrets })
@@ -299,6 +302,11 @@ function refuseUnguarded(form: Form, options: ClientCommandOptions): void {
   );
 }
 
+/** The entry form of an isolation: a gVisor container is written in the docker form. */
+function formOf(isolation: Isolation | "launcher"): Form {
+  return isolation === "gvisor" ? "docker" : isolation;
+}
+
 /** A `pypi:` or `oci:` server has no deno form: it runs only in a container. */
 function refuseDenoForm(form: Form, server: ResolvedServer, fix: string): void {
   if (form !== "deno" || !isContainerOnly(server.specifier)) return;
@@ -325,7 +333,7 @@ function directEntry(
 /** Pulls the server (when not pulled yet) into its sandbox's cache and checks that cache. */
 async function pullAndVerify(
   ctx: ClientCommandContext,
-  isolation: "deno" | "docker",
+  isolation: Isolation,
   server: ResolvedServer,
 ): Promise<void> {
   const sandbox = await ctx.sandboxFor(isolation);
@@ -349,7 +357,7 @@ interface BuiltEntry {
   file: string;
   server: ResolvedServer;
   /** Where the server runs (and is pulled). */
-  isolation: "deno" | "docker";
+  isolation: Isolation;
   /** The env file to write, for `--env-file`. */
   envFile?: { path: string; values: Record<string, string> };
   /** The launcher form's launcher to cache, and the manifest it saves for a registry name. */
@@ -380,10 +388,15 @@ async function buildEntry(
   });
   const { loaded, server } = resolved;
   if (options.form === undefined && isContainerOnly(server.specifier)) form = "launcher";
-  const isolation = form === "launcher" ? resolved.isolation : form;
+  // A docker-form entry runs under gVisor when that is the isolation chosen.
+  const isolation = form === "launcher"
+    ? resolved.isolation
+    : form === "docker" && ctx.target.isolation === "gvisor"
+    ? "gvisor"
+    : form;
   refuseUnguarded(form, options);
   refuseDenoForm(
-    ctx.target.isolationGiven ? ctx.target.isolation : isolation,
+    ctx.target.isolationGiven ? formOf(ctx.target.isolation) : formOf(isolation),
     server,
     options.form === "docker"
       ? "leave out --isolation deno"
@@ -398,6 +411,7 @@ async function buildEntry(
     : {
       launch: directEntry(ctx, server, {
         form,
+        ...(isolation === "gvisor" ? { runtime: GVISOR_RUNTIME } : {}),
         cacheRoot: absolute(ctx.target.cacheRoot),
         registries: ctx.registries,
         envFile: envFile && { path: envFile.path, names: Object.keys(envFile.values) },
@@ -427,7 +441,7 @@ async function launcherLaunch(
   target: string,
   loaded: LoadedManifest,
   server: ResolvedServer,
-  options: ClientCommandOptions & { isolation: "deno" | "docker" },
+  options: ClientCommandOptions & { isolation: Isolation },
 ): Promise<{ launch: LaunchCommand; launcher: BuiltEntry["launcher"] }> {
   const isPath = target.includes("/") || /\.jsonc?$/.test(target);
   const cacheRoot = absolute(ctx.target.cacheRoot);
@@ -454,7 +468,7 @@ async function launcherLaunch(
     guardArgs: options.guard,
     // A container package's image comes from the launcher's own user config at each start,
     // unless --image named one.
-    docker: options.isolation === "docker"
+    docker: options.isolation !== "deno"
       ? { image: isContainerOnly(server.specifier) ? ctx.target.imageGiven : ctx.docker.image }
       : undefined,
   });

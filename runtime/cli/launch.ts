@@ -79,7 +79,7 @@ export async function resolveFor(
 ): Promise<ServerInSandbox> {
   const { dockerOption, imageGiven: _, ...options } = ctx.target;
   const { server, isolation } = await resolveTarget(target, { ...options, extraArgs });
-  if (isolation !== "docker" && dockerOption !== undefined) {
+  if (isolation === "deno" && dockerOption !== undefined) {
     throw new UsageError(`${dockerOption} needs --isolation docker`);
   }
   const sandbox = isolation === ctx.target.isolation

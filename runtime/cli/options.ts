@@ -144,6 +144,7 @@ const ISOLATION_OPTIONS: Record<Isolation, readonly (keyof typeof OPTIONS)[]> = 
     "allow-build",
     "egress-rate",
   ],
+  gvisor: ["image", "memory", "cpus", "pids-limit", "trust", "allow-build"],
 };
 /** Options each command takes besides the global ones; a stray one is a usage error. */
 const COMMAND_OPTIONS: Record<string, readonly string[]> = {
@@ -323,7 +324,7 @@ export async function readContext(
 function readIsolation(values: CliValues, options: ReadContextOptions): Isolation {
   const choice = values.isolation ?? options.defaults.isolation ?? "deno";
   if (!Object.hasOwn(ISOLATION_OPTIONS, choice)) {
-    throw new UsageError(`--isolation must be deno or docker, got "${choice}"`);
+    throw new UsageError(`--isolation must be deno, docker or gvisor, got "${choice}"`);
   }
   // config and install take every isolation's options, for the entry forms. Without an explicit
   // --isolation, docker's options are checked once the server is known: a package that runs
@@ -332,9 +333,10 @@ function readIsolation(values: CliValues, options: ReadContextOptions): Isolatio
     options.command !== "config" && options.command !== "install" && options.command !== "adopt" &&
     (values.isolation !== undefined || choice !== "deno")
   ) {
+    const own: readonly string[] = ISOLATION_OPTIONS[choice as Isolation];
     for (const [other, flags] of Object.entries(ISOLATION_OPTIONS)) {
       if (other === choice) continue;
-      const given = flags.find((flag) => values[flag] !== undefined);
+      const given = flags.find((flag) => !own.includes(flag) && values[flag] !== undefined);
       if (given) throw new UsageError(`--${given} needs --isolation ${other}`);
     }
   }

@@ -15,7 +15,7 @@ import { limitsProblem, type ResourceLimits } from "../sandbox/resource_caps.ts"
 /** What the user's config file may set. */
 export interface UserConfig {
   /** The isolation used when `--isolation` is not given (default `deno`). */
-  isolation?: "deno" | "docker";
+  isolation?: "deno" | "docker" | "gvisor";
   /** The image Deno servers run in under docker isolation when `--image` is not given. */
   image?: string;
   /**
@@ -93,9 +93,9 @@ export async function parseUserConfig(text: string, file: string): Promise<UserC
   const config: UserConfig = {};
   for (const [key, field] of Object.entries(value as Record<string, unknown>)) {
     if (key === "isolation") {
-      if (field !== "deno" && field !== "docker") {
+      if (field !== "deno" && field !== "docker" && field !== "gvisor") {
         throw new SyntaxError(
-          `"${file}": isolation must be "deno" or "docker", got ${JSON.stringify(field)}`,
+          `"${file}": isolation must be "deno", "docker" or "gvisor", got ${JSON.stringify(field)}`,
         );
       }
       config.isolation = field;

@@ -34,6 +34,8 @@ export interface DirectCommandOptions extends Partial<DockerLimits> {
   image?: string;
   /** The Python image of a `pypi:` server's docker form (default the pinned one). */
   pythonImage?: string;
+  /** The docker form's engine runtime (`runsc` for gVisor; default: the engine's default). */
+  runtime?: string;
   /** The docker form's network for servers that declare some (default `bridge`). */
   network?: string;
   /** The docker form's `uid:gid` (default {@linkcode CONTAINER_USER}). */
@@ -145,6 +147,7 @@ export function directCommand(
         image,
         volume: dockerVolumeName(server, { image }),
         network: options.network,
+        ...(options.runtime === undefined ? {} : { runtime: options.runtime }),
         envFile: options.envFile?.path,
         user: options.user ?? CONTAINER_USER,
         env: { ...options.registries, ...server.envValues },
@@ -182,6 +185,7 @@ function containerCommand(
     cacheRoot: options.cacheRoot,
     image: options.image,
     pythonImage: options.pythonImage,
+    ...(options.runtime === undefined ? {} : { runtime: options.runtime }),
     user: options.user,
     limits: options.limits,
     memory: options.memory,

@@ -49,13 +49,13 @@ export function netGrant(value: string, field: string, source: NetSource): NetGr
 export function runFfiRefusal(
   manifest: Manifest,
   kind: "run" | "ffi",
-  isolation: "deno" | "docker",
+  isolation: "deno" | "docker" | "gvisor",
   trust: boolean,
 ): GrantError | undefined {
   const list = manifest.permissions[kind];
   if (list.length === 0) return undefined;
   const what = kind === "run" ? "start programs" : "load native libraries";
-  if (isolation !== "docker") {
+  if (isolation === "deno") {
     return new GrantError(
       `permissions.${kind}`,
       `Cannot grant ${kind} access in native mode: a server that can ${what} escapes Deno's ` +

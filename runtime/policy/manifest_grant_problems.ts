@@ -22,7 +22,7 @@ export interface ManifestGrantProblemsOptions {
   /** mcp-run's cache root, never granted. */
   cacheRoot: string;
   /** The isolation `run` would use: `deno` (default) refuses `run`/`ffi`. */
-  isolation?: "deno" | "docker";
+  isolation?: "deno" | "docker" | "gvisor";
   /** Whether `run` would be given `--trust` (docker only). */
   trust?: boolean;
   /** Canonicalizes an existing path; defaults to `Deno.realPathSync`. */

@@ -94,8 +94,11 @@ export interface ResolveServerOptions {
   home?: string;
   /** mcp-run's cache root, never granted. */
   cacheRoot: string;
-  /** `deno` (default) refuses `run`/`ffi`; `docker` allows them when `trust` is set. */
-  isolation?: "deno" | "docker";
+  /**
+   * `deno` (default) refuses `run`/`ffi`; `docker` and `gvisor` (containers) allow them when
+   * `trust` is set.
+   */
+  isolation?: "deno" | "docker" | "gvisor";
   /** The user's explicit decision to let the server start programs or load libraries. */
   trust?: boolean;
   /** Canonicalizes an existing path; defaults to `Deno.realPathSync`. */
@@ -170,7 +173,8 @@ interface ResolveContext extends ParamContext {
   options: ResolveServerOptions;
   cacheRoot: string;
   params: Record<string, string[]>;
-  isolation: "deno" | "docker";
+  isolation: "deno" | "docker" | "gvisor";
+  /** Whether the server runs in a container (docker or gVisor): grants are mounts. */
   docker: boolean;
 }
 
@@ -190,7 +194,7 @@ function resolveContext(manifest: Manifest, options: ResolveServerOptions): Reso
     cacheRoot,
     params,
     isolation,
-    docker: isolation === "docker",
+    docker: isolation !== "deno",
   };
 }
 

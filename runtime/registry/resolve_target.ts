@@ -33,7 +33,7 @@ export interface ResolvedTarget {
   /** The server with its final grants. */
   server: ResolvedServer;
   /** The isolation the server was resolved for (see {@linkcode ResolveTargetOptions.isolationGiven}). */
-  isolation: "deno" | "docker";
+  isolation: "deno" | "docker" | "gvisor";
 }
 
 /**
@@ -64,9 +64,10 @@ export async function resolveTarget(
 ): Promise<ResolvedTarget> {
   const { sources, isolationGiven, ...resolveOptions } = options;
   const loaded = await loadManifest(target, { sources });
-  const isolation = !isolationGiven && isContainerOnly(loaded.manifest.package)
+  const chosen = resolveOptions.isolation ?? "deno";
+  const isolation = !isolationGiven && chosen === "deno" && isContainerOnly(loaded.manifest.package)
     ? "docker"
-    : resolveOptions.isolation ?? "deno";
+    : chosen;
   const server = resolveServer(loaded.manifest, {
     ...resolveOptions,
     isolation,

@@ -34,6 +34,11 @@ export interface HardeningOptions extends Partial<DockerLimits> {
    * `existingProtectedPaths`): in a container with no Deno, what denies writes to them.
    */
   protectedPaths?: string[];
+  /**
+   * The engine's OCI runtime the server runs under (`--runtime`; `runsc` for gVisor). Default:
+   * the engine's own default (runc).
+   */
+  runtime?: string;
 }
 
 const ENV_NAME_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -87,10 +92,36 @@ export function serverRunHead(
     "never",
     "--log-driver",
     "none",
+    ...(options.runtime === undefined ? [] : ["--runtime", checkRuntimeName(options.runtime)]),
     ...hardeningArgs(server, options),
     "--network",
     network,
   ];
+}
+
+const RUNTIME_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+
+/**
+ * Checks the name of an engine runtime (a `runtimes` key of the engine's `daemon.json`).
+ *
+ * @param name The name.
+ * @returns The name.
+ * @throws {RangeError} When it is not 1–64 letters, digits, `_`, `.` or `-`.
+ *
+ * @example
+ * ```ts
+ * import { checkRuntimeName } from "./_container_hardening.ts";
+ * console.log(checkRuntimeName("runsc")); // "runsc"
+ * ```
+ */
+export function checkRuntimeName(name: string): string {
+  if (!RUNTIME_RE.test(name)) {
+    throw new RangeError(
+      `Cannot use "${name}" as the engine runtime: give the name of a runtime registered in the ` +
+        `engine's daemon.json (letters, digits, "_", "." or "-")`,
+    );
+  }
+  return name;
 }
 
 /**

@@ -96,6 +96,7 @@ export function containerLaunchPlan(
     memory: options.memory ?? `${caps.memoryMb}m`,
     protectedPaths,
     nameSuffix: options.unnamed ? undefined : suffix,
+    ...(options.runtime === undefined ? {} : { runtime: options.runtime }),
     user: options.user ?? defaultContainerUser(server),
     env: { ...server.envValues },
     passEnv,

@@ -70,6 +70,10 @@ export interface DockerRunOptions extends DockerCommonOptions {
    */
   network?: string;
   /**
+   * The engine's OCI runtime (`--runtime`; `runsc` for gVisor). Default: the engine's default.
+   */
+  runtime?: string;
+  /**
    * An absolute path passed as `--env-file`: secret values for clients that cannot reference a
    * secret (the file is the user's, mode 0600). Its names must not also be in `passEnv`.
    */

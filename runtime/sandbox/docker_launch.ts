@@ -60,6 +60,11 @@ export interface DockerLaunchOptions extends Partial<DockerLimits> {
    * cap.
    */
   egressRate?: number;
+  /**
+   * The engine's OCI runtime the server runs under (`runsc` for gVisor; see `GvisorSandbox`).
+   * Default: the engine's default. The pull container never takes it: no server code runs there.
+   */
+  runtime?: string;
 }
 
 /** A launch plan for docker isolation, with the container's name. */
@@ -208,6 +213,7 @@ export function dockerLaunchPlan(
     volume,
     nameSuffix: suffix,
     network: options.network,
+    ...(options.runtime === undefined ? {} : { runtime: options.runtime }),
     user: options.user ?? defaultContainerUser(server),
     env: { ...tls.env, ...options.registries, ...server.envValues },
     passEnv,

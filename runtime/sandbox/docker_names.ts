@@ -14,6 +14,9 @@ export { CONTAINER_DENO_DIR };
 /** The image servers run in by default: the real Deno image, pinned (never `latest`). */
 export const DENO_IMAGE = "denoland/deno:2.9.6";
 
+/** The engine runtime gVisor is registered as by default (a `runtimes` key of `daemon.json`). */
+export const GVISOR_RUNTIME = "runsc";
+
 /** The lockfile inside the code volume, written by the pull container. */
 export const CONTAINER_LOCK_FILE = "/deno-dir/deno.lock";
 

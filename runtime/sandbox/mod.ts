@@ -32,6 +32,7 @@ export type {
 } from "./sandbox.ts";
 export { DenoSandbox, type DenoSandboxOptions } from "./deno_sandbox.ts";
 export { DockerSandbox, type DockerSandboxOptions } from "./docker_sandbox.ts";
+export { GvisorSandbox, type GvisorSandboxOptions } from "./gvisor_sandbox.ts";
 export { createSandbox, type CreateSandboxOptions, type Isolation } from "./create_sandbox.ts";
 // ---- End of sandbox interface.
 
@@ -100,6 +101,7 @@ export {
   dockerContainerName,
   dockerVolumeName,
   type DockerVolumeNameOptions,
+  GVISOR_RUNTIME,
 } from "./docker_names.ts";
 export { DOCKER_LIMITS, type DockerLimits } from "./docker_checks.ts";
 export { checkDocker, type DockerCommandOptions, DockerUnavailableError } from "./docker_engine.ts";

@@ -30,7 +30,7 @@ Deno.test("parseUserConfig() reads isolation and image, with comments", async ()
 Deno.test("parseUserConfig() names the file and field of every mistake", async () => {
   await assert.rejects(
     () => parseUserConfig(`{"isolation": "vm"}`, "/c.json"),
-    /"\/c.json": isolation must be "deno" or "docker", got "vm"/,
+    /"\/c.json": isolation must be "deno", "docker" or "gvisor", got "vm"/,
   );
   await assert.rejects(
     () => parseUserConfig(`{"image": 5}`, "/c.json"),

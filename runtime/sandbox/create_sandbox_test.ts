@@ -19,7 +19,7 @@ Deno.test("createSandbox() refuses an isolation it does not know", async () => {
   for (const name of ["", "Docker", "none", "__proto__", "podman"]) {
     await assert.rejects(() => createSandbox(name as Isolation, { cacheRoot: "/c" }), {
       name: "RangeError",
-      message: `Unknown isolation "${name}": use deno or docker`,
+      message: `Unknown isolation "${name}": use deno, docker or gvisor`,
     });
   }
 });

@@ -90,7 +90,8 @@ export function gvisorCosts(result: GvisorBenchResult): string[] {
   const costs: [number, string][] = [];
   for (const row of result.startup) {
     if (row.isolation !== "gvisor") continue;
-    costs.push([row.perDocker, `start-up, ${row.server} (${row.startedBy})`]);
+    const what = row.server === "(none)" ? row.startedBy : `${row.server} (${row.startedBy})`;
+    costs.push([row.perDocker, `start-up, ${what}`]);
   }
   for (const row of result.throughput) {
     if (row.isolation !== "gvisor") continue;

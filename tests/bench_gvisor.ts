@@ -6,7 +6,9 @@
  * - Start-up to the first `tools/list` answer, N rounds, each round starting every variant back
  *   to back: through `mcp-run run --isolation X`, and the bare command it starts (the sandbox's
  *   plan). Median and p90; ratios gvisor ÷ docker and gvisor ÷ native are medians of
- *   round-by-round ratios.
+ *   round-by-round ratios. Beside them, the floors under runc and gVisor: an empty container
+ *   (`sh -c :`) and Deno booting in one (`deno eval 0`), so what a server's start-up adds above
+ *   them (loading its code) shows apart from what starting the sandbox costs.
  * - `tools/call` throughput through `mcp-run serve --isolation X` (one sandbox per session) at 1
  *   and 16 concurrent sessions, with the lean client of tests/_bench_http.ts, for tools that do
  *   no file I/O, a few file syscalls, or hundreds. All three serves run at once with their
@@ -27,9 +29,10 @@ import { join } from "node:path";
 import { createSandbox, type Isolation } from "../runtime/sandbox/create_sandbox.ts";
 import type { LaunchPlan } from "../runtime/sandbox/launch_plan.ts";
 import { removeContainer, runDocker } from "../runtime/sandbox/docker_engine.ts";
-import { GVISOR_RUNTIME } from "../runtime/sandbox/docker_names.ts";
+import { CONTAINER_USER, GVISOR_RUNTIME } from "../runtime/sandbox/docker_names.ts";
 import { resolveTarget } from "../runtime/registry/resolve_target.ts";
 import { ROOT } from "./_helpers.ts";
+import { IMAGE } from "./_docker.ts";
 import { type BenchVariant, medianOf, ratioOf, timeToToolsList } from "./_bench_startup.ts";
 import { percentile } from "./_bench_http.ts";
 import { BENCH_SERVERS, type BenchServerSetup } from "./_bench_gvisor_servers.ts";
@@ -42,8 +45,22 @@ import {
 } from "./_bench_gvisor_serve.ts";
 import { gvisorTables } from "./_bench_gvisor_tables.ts";
 
-/** How a start-up variant starts the server. */
-export type StartedBy = "mcp-run run" | "bare plan";
+/**
+ * How a start-up variant starts: the server through `mcp-run run` or the bare command it
+ * starts, or a floor without a server: an empty container (`sh -c :`), or Deno booting in one
+ * (`deno eval 0`), timed to exit.
+ */
+export type StartedBy =
+  | "mcp-run run"
+  | "bare plan"
+  | "container: sh -c :"
+  | "container: deno eval 0";
+
+/** The floors' commands after `docker run … <image>`. */
+const FLOORS: [StartedBy, (image: string) => string[]][] = [
+  ["container: sh -c :", (image) => ["--entrypoint", "sh", image, "-c", ":"]],
+  ["container: deno eval 0", (image) => [image, "deno", "eval", "0"]],
+];
 
 /** Start-up of one server under one isolation. */
 export interface StartupRow {
@@ -59,8 +76,8 @@ export interface StartupRow {
   p90: number;
   /** Median of round ratios to docker (runc), started the same way. */
   perDocker: number;
-  /** Median of round ratios to native, started the same way. */
-  perNative: number;
+  /** Median of round ratios to native, started the same way (none for the floors). */
+  perNative?: number;
 }
 
 /** Everything one run measured. */
@@ -186,6 +203,46 @@ async function measureStartup(
   });
 }
 
+/**
+ * The floors, in rounds alternating runc and gVisor: an empty container, and Deno booting in
+ * one, each timed from `docker run` to its exit. What is left of a server's start-up above them
+ * is the server loading its code and starting.
+ */
+async function measureFloors(image: string, rounds: number): Promise<StartupRow[]> {
+  const samples = new Map<string, number[]>();
+  const run = async (isolation: Isolation, command: string[]): Promise<number> => {
+    const runtime = isolation === "gvisor" ? ["--runtime", GVISOR_RUNTIME] : [];
+    const start = performance.now();
+    const out = await runDocker([
+      ...["run", "--rm", "--network", "none", "--user", CONTAINER_USER, ...runtime],
+      ...command,
+    ]);
+    if (out.code !== 0) throw new Error(`docker run ${command.join(" ")}: ${out.stderr.trim()}`);
+    return performance.now() - start;
+  };
+  for (let i = -1; i < rounds; i++) { // round -1: warm-up
+    for (const [startedBy, command] of FLOORS) {
+      for (const isolation of ["docker", "gvisor"] as const) {
+        const ms = await run(isolation, command(image));
+        const key = `${startedBy}|${isolation}`;
+        if (i >= 0) samples.set(key, [...samples.get(key) ?? [], ms]);
+      }
+    }
+  }
+  return [...samples.keys()].map((key) => {
+    const [startedBy, isolation] = key.split("|") as [StartedBy, Isolation];
+    const sorted = [...samples.get(key)!].sort((a, b) => a - b);
+    return {
+      server: "(none)",
+      startedBy,
+      isolation,
+      median: medianOf(sorted),
+      p90: percentile(sorted, 0.9),
+      perDocker: ratioOf(samples, key, `${startedBy}|docker`),
+    };
+  });
+}
+
 /** The `-p name=value` pairs of a server's arguments. */
 function paramsOf(args: string[]): Record<string, string> {
   const params: Record<string, string> = {};
@@ -210,6 +267,9 @@ export async function benchGvisor(options: GvisorBenchOptions): Promise<GvisorBe
   const rounds = options.rounds ?? 10;
   const wanted = new Set(options.servers ?? BENCH_SERVERS.map((s) => s.name));
   const result: GvisorBenchResult = { startup: [], throughput: [], rounds };
+  const images = JSON.parse(await Deno.readTextFile(options.config)).images ?? {};
+  result.startup.push(...await measureFloors(images.deno ?? IMAGE, rounds));
+  log("floors measured");
   for (const entry of BENCH_SERVERS.filter((s) => wanted.has(s.name))) {
     const work = await Deno.makeTempDir({ prefix: `mcp-run-bench-gvisor-${entry.name}-` });
     const data = join(work, "data");

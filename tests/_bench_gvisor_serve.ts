@@ -4,7 +4,8 @@
  * three serves running at once with their sessions open, with the lean client of
  * tests/_bench_http.ts. Rounds alternate which isolation goes first, so drift moves all alike.
  * Every tool is first called once per serve with the MCP SDK client and must answer without
- * error.
+ * error, and the sessions' containers must run under the isolation's runtime (runc or runsc;
+ * none for native), so a row never reports one tier's figures under another's name.
  *
  * @module
  */
@@ -12,6 +13,8 @@ import { join } from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import type { Isolation } from "../runtime/sandbox/create_sandbox.ts";
+import { runDocker } from "../runtime/sandbox/docker_engine.ts";
+import { DOCKER_LABEL, GVISOR_RUNTIME } from "../runtime/sandbox/docker_names.ts";
 import { ROOT, toolEnv } from "./_helpers.ts";
 import { freePort } from "./_oauth_browser.ts";
 import { httpSession, percentile, type Session } from "./_bench_http.ts";
@@ -135,6 +138,40 @@ async function checkTools(url: string, setup: BenchServerSetup, label: string): 
   }
 }
 
+/** The engine runtime of each mcp-run container running now, by id. */
+async function containerRuntimes(): Promise<Map<string, string>> {
+  const ps = await runDocker(["ps", "-q", "--no-trunc", "--filter", `label=${DOCKER_LABEL}`]);
+  const ids = ps.stdout.split("\n").filter(Boolean);
+  if (ids.length === 0) return new Map();
+  // A container that ends in between is left out of the answer (the exit code then says so).
+  const out = await runDocker(["inspect", "--format", "{{.Id}} {{.HostConfig.Runtime}}", ...ids]);
+  return new Map(
+    out.stdout.split("\n").filter(Boolean).map((line) => line.split(" ") as [string, string]),
+  );
+}
+
+/**
+ * Checks that the sessions just opened run where the row will say: a container each under the
+ * isolation's runtime (runc for docker, runsc for gvisor), none for native. Returns what it saw.
+ */
+async function checkRuntimes(
+  isolation: Isolation,
+  before: Map<string, string>,
+  sessions: number,
+): Promise<string> {
+  const started = [...(await containerRuntimes())].filter(([id]) => !before.has(id));
+  const want = isolation === "gvisor" ? GVISOR_RUNTIME : "runc";
+  const wrong = started.filter(([, runtime]) => runtime !== want);
+  const expected = isolation === "deno" ? started.length === 0 : started.length >= sessions;
+  if (!expected || (isolation !== "deno" && wrong.length > 0)) {
+    throw new Error(
+      `serve --isolation ${isolation}: ${sessions} sessions started ${started.length} ` +
+        `container(s), runtimes ${JSON.stringify(started.map(([, r]) => r))}`,
+    );
+  }
+  return isolation === "deno" ? "no container" : `${started.length} containers under ${want}`;
+}
+
 /** Calls from every session at once; returns the latencies and the elapsed seconds. */
 async function callRound(sessions: Session[], calls: number): Promise<[number[], number]> {
   const latencies: number[] = [];
@@ -183,6 +220,8 @@ export async function measureThroughput(
   const rows: ThroughputRow[] = [];
   try {
     for (const isolation of ISOLATIONS) {
+      const before = await containerRuntimes();
+      let where = "";
       const serve = await startServe(
         [name, ...setup.args, "--cache", cache, "--offline", "--isolation", isolation],
         options.config,
@@ -202,10 +241,11 @@ export async function measureThroughput(
           open.push(...batch);
         }
         sessions.set(isolation, open);
+        where = await checkRuntimes(isolation, before, most);
       } catch (error) {
         throw new Error(`${(error as Error).message}\n${serve.stderr()}`, { cause: error });
       }
-      log(`${name}: serve --isolation ${isolation}: ${most} sessions open`);
+      log(`${name}: serve --isolation ${isolation}: ${most} sessions open, ${where}`);
     }
     for (const next of setup.tools) {
       tool = next;

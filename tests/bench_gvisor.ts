@@ -15,7 +15,7 @@
  *   sessions open; rounds alternate which isolation goes first, so drift moves all alike.
  *
  * Every tool is first called once per serve with the MCP SDK client, and must answer without
- * error. Needs a Docker engine with the stand-in images (`MCP_RUN_CONFIG`) and a gVisor runtime
+ * error; each serve's sessions must run under the runtime their rows name. Needs a Docker engine with the stand-in images (`MCP_RUN_CONFIG`) and a gVisor runtime
  * registered as `runsc`. Loopback only; bounded loops.
  *
  * ```sh
@@ -142,6 +142,7 @@ async function measureStartup(
   const env = mcpRunEnv(options.config);
   let container = "";
   const variants: BenchVariant[] = [];
+  const images = JSON.parse(await Deno.readTextFile(options.config)).images ?? {};
   for (const isolation of ISOLATIONS) {
     const cliArgs = [name, ...setup.args, "--cache", cache, "--offline", "--isolation", isolation];
     await mcpRun(["pull", ...cliArgs, "--yes"], options.config);
@@ -151,7 +152,6 @@ async function measureStartup(
       isolation,
       isolationGiven: true,
     });
-    const images = JSON.parse(await Deno.readTextFile(options.config)).images ?? {};
     const sandbox = await createSandbox(isolation, {
       cacheRoot: cache,
       image: images.deno,

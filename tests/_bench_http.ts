@@ -11,7 +11,7 @@ export const CALLS: Record<number, number> = { 1: 1000, 16: 100, 64: 40 };
 
 /** One open MCP session of a benchmark. */
 export interface Session {
-  /** One `tools/call` of the fixture's `echo`, resolved once answered. */
+  /** One `tools/call` (the fixture's `echo`, or the session's own call), resolved once answered. */
   call(): Promise<void>;
   /** Ends the session. */
   close(): Promise<void>;
@@ -64,10 +64,16 @@ async function readMessage(response: Response, id: number): Promise<void> {
  *
  * @param url The MCP endpoint.
  * @param token A bearer token every request carries, if the endpoint needs one.
+ * @param call The body of each call, by JSON-RPC id (default {@linkcode CALL}: the fixture's
+ *   `echo`).
  * @returns The session.
  * @throws {Error} When initialize is refused.
  */
-export async function httpSession(url: string, token?: string): Promise<Session> {
+export async function httpSession(
+  url: string,
+  token?: string,
+  call: (id: number) => string = CALL,
+): Promise<Session> {
   const headers: Record<string, string> = {
     "content-type": "application/json",
     accept: "application/json, text/event-stream",
@@ -85,7 +91,7 @@ export async function httpSession(url: string, token?: string): Promise<Session>
   return {
     call: async () => {
       const id = next++;
-      const response = await fetch(url, { method: "POST", headers, body: CALL(id) });
+      const response = await fetch(url, { method: "POST", headers, body: call(id) });
       if (!response.ok) {
         throw new Error(`tools/call: HTTP ${response.status} ${await response.text()}`);
       }

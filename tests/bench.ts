@@ -14,8 +14,11 @@
  * `docker run` of the same image.
  *
  * Options: `--rounds N` (default 10), `--sessions 1,16,64`, `--targets a,b` (serve targets),
- * `--only startup|python|serve|auth`, `--json FILE` (serve figures). `--only auth`: serve with
- * `--auth oauth` vs `--auth token` (tests/bench_serve_auth.ts).
+ * `--only startup|python|serve|auth|gvisor`, `--json FILE` (serve figures). `--only auth`: serve
+ * with `--auth oauth` vs `--auth token` (tests/bench_serve_auth.ts). `--only gvisor`: start-up
+ * and tools/call throughput under `--isolation gvisor` vs docker (runc) vs native
+ * (tests/bench_gvisor.ts; `--sessions` default 1,16, `--calls N` per round at one session,
+ * `--json FILE` its rows); needs the engine's `runsc` runtime.
  */
 import { parseArgs } from "node:util";
 import { join } from "node:path";
@@ -30,6 +33,8 @@ import { type BenchVariant, medianOf, ratioOf, timeToToolsList } from "./_bench_
 import { benchPythonStartup } from "./bench_python.ts";
 import { benchServe, benchTables, TARGETS } from "./bench_serve.ts";
 import { authBenchTable, benchServeAuth } from "./bench_serve_auth.ts";
+import { benchGvisor, gvisorProblem } from "./bench_gvisor.ts";
+import { gvisorTables } from "./_bench_gvisor_tables.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -39,11 +44,12 @@ const { values } = parseArgs({
     targets: { type: "string" },
     only: { type: "string" },
     json: { type: "string" },
+    calls: { type: "string" },
   },
 });
 const only = values.only;
-if (only !== undefined && !["startup", "python", "serve", "auth"].includes(only)) {
-  throw new TypeError(`--only takes startup, python, serve or auth, got "${only}"`);
+if (only !== undefined && !["startup", "python", "serve", "auth", "gvisor"].includes(only)) {
+  throw new TypeError(`--only takes startup, python, serve, auth or gvisor, got "${only}"`);
 }
 if (only === undefined || only === "startup") await benchStartup();
 if (only === undefined || only === "python") {
@@ -55,6 +61,7 @@ if (only === "auth") {
   console.log("\nmcp-run serve: tools/call with --auth oauth vs --auth token (target: within 10%)");
   console.log(authBenchTable(rows));
 }
+if (only === "gvisor") await benchGvisorIsolation();
 
 /** The user config that points every image kind at the test stand-ins (tools/docker_setup.sh). */
 async function standInConfig(): Promise<string> {
@@ -65,6 +72,23 @@ async function standInConfig(): Promise<string> {
   }).output();
   if (!out.success) throw new Error("tools/docker_setup.sh failed; run it to see why");
   return new TextDecoder().decode(out.stdout).trim().split("\n").pop()!;
+}
+
+async function benchGvisorIsolation(): Promise<void> {
+  const problem = await gvisorProblem();
+  if (problem !== undefined) {
+    console.error(`bench: ${problem}; the gVisor benchmark is left out`);
+    return;
+  }
+  const result = await benchGvisor({
+    config: Deno.env.get("MCP_RUN_CONFIG") ?? await standInConfig(),
+    rounds: Number(values.rounds),
+    calls: values.calls === undefined ? undefined : Number(values.calls),
+    sessions: values.sessions?.split(",").map(Number),
+  });
+  console.log("\ngVisor vs docker (runc) vs native, servers without network:");
+  console.log(gvisorTables(result));
+  if (values.json) await Deno.writeTextFile(values.json, JSON.stringify(result, null, 2));
 }
 
 async function benchServeOverHttp(): Promise<void> {

@@ -251,5 +251,8 @@ Deno.test("mcp-run takes its default isolation and image from the user's config 
   Deno.writeTextFileSync(file, `{ "isolation": "vm" }`);
   const bad = await cli(["list"], { env: { HOME: home } });
   assert.equal(bad.code, 2);
-  assert.match(bad.stderr, /config.json": isolation must be "deno", "docker" or "gvisor", got "vm"/);
+  assert.match(
+    bad.stderr,
+    /config.json": isolation must be "deno", "docker" or "gvisor", got "vm"/,
+  );
 });

@@ -443,6 +443,10 @@ Options:
   --memory SIZE, --cpus N, --pids-limit N
                            The whole service's limits (default per session plus serve's:
                            1024m and 256 tasks each, 1 CPU; tasks not on kubernetes)
+  --isolation gvisor       Serve under gVisor's user-space kernel: systemd's serve and pull
+                           run --isolation gvisor (the units join the docker group), compose
+                           runs the service under runtime: runsc, Kubernetes the pod under
+                           runtimeClassName: gvisor (see the README's "Isolation tiers")
   --audit NAME             serve --audit, to the file NAME in the service's state folder
   --egress-rate RATE       kubernetes: the pod's egress-bandwidth annotation (e.g. 10mbit;
                            default none; needs the cluster's bandwidth plugin). systemd has

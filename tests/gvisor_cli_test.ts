@@ -186,6 +186,33 @@ Deno.test("mcp-run serve --public advises --isolation gvisor in its start-up lin
   }
 });
 
+Deno.test("mcp-run adopt --isolation gvisor --dry-run says each adopted entry runs under gVisor", async () => {
+  const home = tempDir("mcp-run-gvisor-adopt-");
+  Deno.mkdirSync(join(home, ".cursor"), { recursive: true });
+  const file = join(home, ".cursor", "mcp.json");
+  const text = JSON.stringify({
+    mcpServers: {
+      files: {
+        command: "npx",
+        args: ["-y", "@modelcontextprotocol/server-filesystem", "/srv/docs"],
+      },
+    },
+  });
+  Deno.writeTextFileSync(file, text);
+  const plan = async (extra: string[]) => {
+    const r = await cli(
+      ["adopt", "--client", "cursor", "--dry-run", "--format", "json", ...extra],
+      { env: { HOME: home } },
+    );
+    assert.equal(r.code, 0, r.stderr);
+    return JSON.parse(r.stdout).entries[0].notes.join("\n");
+  };
+  assert.match(await plan(["--isolation", "gvisor"]), /its entry runs under gVisor/);
+  // Positive control: by default, a native entry, no such note.
+  assert.doesNotMatch(await plan([]), /gVisor/);
+  assert.equal(Deno.readTextFileSync(file), text);
+});
+
 const noDocker = await dockerProblem("gvisor_cli_test.ts: skipping the entries");
 
 Deno.test({
@@ -212,10 +239,10 @@ Deno.test({
       assert.ok(tools.includes("probe"), tools.join(","));
     });
 
-    // The launcher form passes the isolation on.
+    // Without --form, install writes the launcher form under gVisor, which passes it on.
     const file = join(tempDir(), "mcp.json");
     const install = await cli([
-      ...["install", PROBE, "--client", "cursor", "--file", file, "--form", "launcher"],
+      ...["install", PROBE, "--client", "cursor", "--file", file],
       ...["--isolation", "gvisor", ...common],
     ]);
     assert.equal(install.code, 0, install.stderr);
@@ -257,4 +284,17 @@ Deno.test({
     assert.equal(docker.code, 0, docker.stderr);
     assert.equal(after(JSON.parse(docker.stdout).args, "--network"), "bridge");
   },
+});
+
+Deno.test("mcp-run check --isolation gvisor --trust accepts run/ffi as a container does", async () => {
+  const trusted = join(ROOT, "tests/testdata/denials/trusted.jsonc");
+  const gvisor = await cli(["check", trusted, "--isolation", "gvisor", "--trust"]);
+  assert.equal(gvisor.code, 0, gvisor.stderr);
+  const untrusted = await cli(["check", trusted, "--isolation", "gvisor"]);
+  assert.equal(untrusted.code, 3, untrusted.stderr);
+  assert.match(untrusted.stderr, /pass --trust/);
+  // Natively never, and the refusal names both container isolations.
+  const native = await cli(["check", trusted]);
+  assert.equal(native.code, 3, native.stderr);
+  assert.match(native.stderr, /--isolation docker --trust \(or --isolation gvisor --trust\)/);
 });

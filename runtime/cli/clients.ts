@@ -378,7 +378,9 @@ async function buildEntry(
 ): Promise<BuiltEntry> {
   const client = clientOption(options);
   const scope = scopeFor(getClient(client), scopeOption(options));
-  let form = formOption(options, "deno");
+  // Under gVisor an entry is the launcher form unless one is chosen: a deno-form entry would run
+  // natively, and only a launcher gives a server with network grants the proxy it needs.
+  let form = formOption(options, ctx.target.isolation === "gvisor" ? "launcher" : "deno");
   if (options.envFile !== undefined && form !== "docker") {
     throw new ClientUsageError("--env-file needs --form docker");
   }

@@ -98,7 +98,8 @@ Options:
                            claude-code, windsurf, zed, goose, continue
       --scope user|project Which configuration file (default: the client's user file)
       --form F             deno (default): self-contained deno command; launcher: calls
-                           mcp-run run (pinned, cached); docker: a container
+                           mcp-run run (pinned, cached; the default under --isolation gvisor);
+                           docker: a container
       --launcher L         launcher form: a checkout (folder or CLI file) or a pinned
                            jsr:@sandboxed/mcp-run@x.y.z/cli (default: this mcp-run)
       --name N             Entry name (default: the server's name)

@@ -72,8 +72,9 @@ Deno.test("mcp-run run writes one exact stderr line per refused access, from Den
     `${PREFIX}sys homedir: to allow it, "sys": ["homedir"]`,
     `${PREFIX}net api.example.com:443: to allow it, "net": ["api.example.com:443"]`,
     `${PREFIX}write ${s.outside}: to allow it, "write": [${JSON.stringify(s.outside)}]`,
-    `${PREFIX}ffi libfixture.so: it can never be granted: ffi is allowed only in docker with an ` +
-    "explicit trust decision (--isolation docker --trust), never in native mode",
+    `${PREFIX}ffi libfixture.so: it can never be granted: ffi is allowed only in a container ` +
+    "with an explicit trust decision (--isolation docker --trust or --isolation gvisor --trust), " +
+    "never in native mode",
   ]);
   // The forged record the server printed is passed on as its stderr, never taken for Deno's.
   assert.match(run.stderr, /FORGED_NAME/);

@@ -25,6 +25,7 @@ import { clientConfigPath, scopeFor } from "../clients/config_path.ts";
 import { getClient, isClientId } from "../clients/registry.ts";
 import type { ClientId, ConfigScope } from "../clients/types.ts";
 import { isContainerOnly } from "../policy/package_kind.ts";
+import type { Isolation } from "../sandbox/create_sandbox.ts";
 import { listManifests } from "../registry/load.ts";
 import type { Manifest } from "../policy/manifest.ts";
 
@@ -227,8 +228,15 @@ export async function adoptCommand(
         {
           client,
           scope,
+          // Under gVisor, the launcher form unless secrets need an env file (docker's).
           form: options.form ??
-            (envFile || isContainerOnly(manifest.package) ? "docker" : "deno"),
+            (envFile
+              ? "docker"
+              : ctx.target.isolation === "gvisor"
+              ? "launcher"
+              : isContainerOnly(manifest.package)
+              ? "docker"
+              : "deno"),
           envFile,
           name,
           file,
@@ -237,7 +245,7 @@ export async function adoptCommand(
         },
       ),
   });
-  noteDocker(result, [...catalogue, ...drafts], options);
+  noteDocker(result, [...catalogue, ...drafts], options, ctx.target.isolation);
   printResult(ctx, result, options);
   return EXIT.ok;
 }
@@ -263,9 +271,17 @@ function noteDocker(
   result: AdoptResult,
   manifests: { target: string; manifest: Manifest }[],
   options: AdoptCommandOptions,
+  isolation: Isolation,
 ): void {
   for (const e of result.entries) {
     if (e.action !== "adopt" || e.envFile !== undefined) continue;
+    if (isolation === "gvisor" && options.form !== "deno") {
+      e.notes.push(
+        "its entry runs under gVisor, so adopting it needs Docker with gVisor's runtime " +
+          "registered (the image is pulled then)",
+      );
+      continue;
+    }
     const manifest = manifests.find((m) => m.target === e.target)?.manifest;
     const container = manifest !== undefined && isContainerOnly(manifest.package);
     if (options.form === "docker" || (options.form === undefined && container)) {

@@ -251,16 +251,17 @@ async function printPlainEntry(
   const form = chosen ?? (isolation === "gvisor" ? "docker" : isolation);
   refuseDenoForm(form, server, "use --form docker (or install it for a client: --client C)");
   refuseUnguarded(form, options);
-  await pullAndVerify(ctx, form === "docker" && isolation === "gvisor" ? isolation : form, server);
+  // Built first: an entry that cannot be written is refused before anything is downloaded.
   const entry = directEntry(ctx, server, {
     form,
-    ...(form === "docker" && isolation === "gvisor" ? { runtime: GVISOR_RUNTIME } : {}),
+    ...(form === "docker" && isolation === "gvisor" ? { runtime: gvisorRuntime(ctx) } : {}),
     cacheRoot: ctx.target.cacheRoot,
     secretDescriptions: Object.fromEntries(
       Object.entries({ ...loaded.manifest.env, ...loaded.manifest.secrets })
         .map(([name, spec]) => [name, spec.description]),
     ),
   });
+  await pullAndVerify(ctx, form === "docker" && isolation === "gvisor" ? isolation : form, server);
   const value: Record<string, unknown> = { command: entry.command, args: entry.args };
   if (Object.keys(entry.env).length > 0) value.env = entry.env;
   ctx.print(JSON.stringify(ctx.json ? entry : value, null, 2));
@@ -305,6 +306,11 @@ function refuseUnguarded(form: Form, options: ClientCommandOptions): void {
 /** The entry form of an isolation: a gVisor container is written in the docker form. */
 function formOf(isolation: Isolation | "launcher"): Form {
   return isolation === "gvisor" ? "docker" : isolation;
+}
+
+/** The engine runtime a docker-form entry names under gVisor isolation. */
+function gvisorRuntime(ctx: ClientCommandContext): string {
+  return ctx.docker.gvisorRuntime ?? GVISOR_RUNTIME;
 }
 
 /** A `pypi:` or `oci:` server has no deno form: it runs only in a container. */
@@ -372,7 +378,9 @@ async function buildEntry(
 ): Promise<BuiltEntry> {
   const client = clientOption(options);
   const scope = scopeFor(getClient(client), scopeOption(options));
-  let form = formOption(options, "deno");
+  // Under gVisor an entry is the launcher form unless one is chosen: a deno-form entry would run
+  // natively, and only a launcher gives a server with network grants the proxy it needs.
+  let form = formOption(options, ctx.target.isolation === "gvisor" ? "launcher" : "deno");
   if (options.envFile !== undefined && form !== "docker") {
     throw new ClientUsageError("--env-file needs --form docker");
   }
@@ -411,7 +419,7 @@ async function buildEntry(
     : {
       launch: directEntry(ctx, server, {
         form,
-        ...(isolation === "gvisor" ? { runtime: GVISOR_RUNTIME } : {}),
+        ...(isolation === "gvisor" ? { runtime: gvisorRuntime(ctx) } : {}),
         cacheRoot: absolute(ctx.target.cacheRoot),
         registries: ctx.registries,
         envFile: envFile && { path: envFile.path, names: Object.keys(envFile.values) },
@@ -469,7 +477,10 @@ async function launcherLaunch(
     // A container package's image comes from the launcher's own user config at each start,
     // unless --image named one.
     docker: options.isolation !== "deno"
-      ? { image: isContainerOnly(server.specifier) ? ctx.target.imageGiven : ctx.docker.image }
+      ? {
+        image: isContainerOnly(server.specifier) ? ctx.target.imageGiven : ctx.docker.image,
+        isolation: options.isolation,
+      }
       : undefined,
   });
   return { launch, launcher: { launcher: cached, manifest: isPath ? undefined : loaded.manifest } };

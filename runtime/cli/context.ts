@@ -42,7 +42,11 @@ export interface CliContext {
    */
   docker:
     & DockerLaunchOptions
-    & Pick<ContainerPackageOptions, "pythonImage" | "allowBuild" | "egressImage">;
+    & Pick<ContainerPackageOptions, "pythonImage" | "allowBuild" | "egressImage">
+    & {
+      /** The engine runtime that is gVisor (the user config's `gvisorRuntime`; default `runsc`). */
+      gvisorRuntime?: string;
+    };
   /**
    * The sandbox of `--isolation` (or the user's default). A server that runs only in a
    * container resolves for docker when no isolation was given: use the sandbox of

@@ -15,7 +15,7 @@ import {
   type DeployTarget,
   writeDeployment,
 } from "../deploy/deployment.ts";
-import type { DeployAuth } from "../deploy/deploy_options.ts";
+import type { DeployAuth, DeployIsolation } from "../deploy/deploy_options.ts";
 import { checkImageReference } from "../sandbox/docker_checks.ts";
 import { parseRate } from "../sandbox/egress_rate.ts";
 import { type CliContext, type CommandLine, EXIT, expectArgs, UsageError } from "./context.ts";
@@ -277,8 +277,22 @@ export async function deployCommand(
     );
   }
   const options = deployOptions(flags, ctx.env, Deno.cwd());
+  const isolation = deployIsolation(ctx);
+  if (isolation === "gvisor") {
+    options.isolation = "gvisor";
+    if (ctx.docker.gvisorRuntime !== undefined) options.gvisorRuntime = ctx.docker.gvisorRuntime;
+  }
   const target = line.rest[0];
-  const { server } = await resolveFor(ctx, target, []);
+  // Resolved as the service runs it: systemd's serve under gVisor, elsewhere serve inside the
+  // deployment's own container (which the engine or the cluster runs under gVisor).
+  const served = options.target === "systemd" ? isolation : "deno";
+  const { server } = await resolveFor(
+    served === ctx.target.isolation
+      ? ctx
+      : { ...ctx, target: { ...ctx.target, isolation: "deno", isolationGiven: false } },
+    target,
+    [],
+  );
   // A manifest file (as the registry tells them apart): the service names it by its path.
   if (target.includes("/") || /\.jsonc?$/.test(target)) {
     options.serveTarget = await Deno.realPath(target);
@@ -338,6 +352,22 @@ export async function deployCommand(
     );
   }
   return EXIT.ok;
+}
+
+/**
+ * The isolation of a deployment's servers: `gvisor` when given or the user's default, else
+ * `deno`. `--isolation docker` is refused: a deployment is already a container (compose,
+ * Kubernetes) or a hardened unit (systemd).
+ */
+function deployIsolation(ctx: CliContext): DeployIsolation {
+  const { isolation, isolationGiven } = ctx.target;
+  if (isolation === "docker" && isolationGiven) {
+    throw new UsageError(
+      "deploy takes --isolation deno or gvisor: a deployment is already a hardened unit or " +
+        "container; --isolation gvisor adds gVisor's user-space kernel under its servers",
+    );
+  }
+  return isolation === "gvisor" ? "gvisor" : "deno";
 }
 
 /** Why the files could not be written, and what to do. */

@@ -69,32 +69,37 @@ Options:
       --diff               approve: show what changed since approved, record nothing
       --timeout SECONDS    inspect/call/approve: how long to wait for the server to start
                            (answer initialize) and for each answer after that (default 30)
-      --isolation deno|docker
+      --isolation deno|docker|gvisor
                            deno (default): Deno's permission flags; docker: the same flags
-                           inside a hardened container (never falls back to deno). pypi: and
-                           oci: packages run only in a container: docker unless given. The
-                           default and the images can be set in ~/.config/mcp-run/config.json:
-                           { "isolation": "docker",
+                           inside a hardened container (never falls back to deno); gvisor:
+                           that container under gVisor's user-space kernel, not the host's
+                           (needs runsc registered with docker: see the README's "Isolation
+                           tiers"; no container network: granted hosts only through mcp-run's
+                           proxy). pypi: and oci: packages run only in a container: docker
+                           unless given. The default, the images and gVisor's runtime name can
+                           be set in ~/.config/mcp-run/config.json:
+                           { "isolation": "gvisor", "gvisorRuntime": "runsc",
                              "images": { "deno": "…", "python": "…" } }
-      --image IMAGE        docker: the image of the server's package kind (default
+      --image IMAGE        docker, gvisor: the image of the server's package kind (default
                            ${DENO_IMAGE}; pypi: python:3.12-slim-bookworm pinned by digest)
-      --network NAME       docker: network for Deno servers that declare one and for their
+      --network NAME       docker only: network for Deno servers that declare one and for their
                            pull (default bridge; servers that declare none always get none;
                            pypi:/oci: servers reach granted hosts only through mcp-run's proxy)
       --memory SIZE, --cpus N, --pids-limit N
-                           docker: resource limits (default 1024m, 1, 256). Memory caps of
+                           docker, gvisor: resource limits (default 1024m, 1, 256). Memory caps of
                            every server, natively too, in the config file: { "limits":
                            { "heapMb": 512, "memoryMb": 1024 } }; a manifest may raise them
-      --egress-rate RATE   docker, run/serve: cap what the server's container sends, e.g.
+      --egress-rate RATE   docker only, run/serve: cap what the server's container sends, e.g.
                            10mbit or 1mbps (tc's token bucket on its interface; needs root)
-      --trust              docker: allow a server's declared run/ffi permissions
+      --trust              docker, gvisor: allow a server's declared run/ffi permissions
       --allow-build        pypi: let the pull build source distributions (runs their build
                            code, in the pull container only); default: wheels only
       --client C           install/uninstall/config: claude-desktop, vscode, cursor,
                            claude-code, windsurf, zed, goose, continue
       --scope user|project Which configuration file (default: the client's user file)
       --form F             deno (default): self-contained deno command; launcher: calls
-                           mcp-run run (pinned, cached); docker: a container
+                           mcp-run run (pinned, cached; the default under --isolation gvisor);
+                           docker: a container
       --launcher L         launcher form: a checkout (folder or CLI file) or a pinned
                            jsr:@sandboxed/mcp-run@x.y.z/cli (default: this mcp-run)
       --name N             Entry name (default: the server's name)
@@ -163,7 +168,8 @@ An intact cache is left as it is; a changed or damaged one is fetched again into
 A manifest that asks for more access than you approved is refused until --yes.`,
   flags: `mcp-run flags <server> [-p …] [--format json]
 
-Prints the exact command line the server runs with (deno, or docker with --isolation docker).
+Prints the exact command line the server runs with (deno, or docker with --isolation docker or
+gvisor).
 The server also needs the environment and folder it is started with: run --dry-run shows them.`,
   inspect: `mcp-run inspect <server> [-p …] [--timeout SECONDS] [--format json]
 
@@ -282,8 +288,10 @@ Options:
   --idle-timeout S         Close sessions idle for S seconds (default 600)
   --request-timeout S      Answer a request the server does not answer in S seconds with a
                            JSON-RPC error (default 60)
-  --isolation deno|docker  Sandbox of each process, as for run (default deno); docker gives
-                           every session its own hardened container
+  --isolation deno|docker|gvisor
+                           Sandbox of each process, as for run (default deno); docker gives
+                           every session its own hardened container, gvisor that container
+                           under gVisor's user-space kernel (recommended with --public)
   --json-response          Answer each POST with one JSON body instead of an event stream:
                            faster, but progress, logging and server requests (sampling,
                            elicitation, roots) then reach only clients that keep the GET
@@ -295,8 +303,9 @@ Options:
 
 Pulls the server if needed, then prints the entry an MCP client spawns to run it directly:
 {"command": "deno", "args": [...]} (the deno form, the default) or {"command": "docker", …} (a
-complete hardened docker run: --form docker, or --isolation docker). The entry states what the
-server may touch. Secrets are never written: the client provides them by name.
+complete hardened docker run: --form docker, or --isolation docker; with --isolation gvisor it
+runs under gVisor's runtime, runsc, and a server with network grants needs --form launcher). The
+entry states what the server may touch. Secrets are never written: the client provides them by name.
 With --client, prints the entry as install would write it, as a snippet of that client's file
 (secrets referenced through the client's own mechanism); nothing is written. The launcher form
 (an entry that starts a pinned, cached mcp-run) needs --client.`,
@@ -325,12 +334,12 @@ out; credential-looking ones go under secrets. Programs and native libraries are
 natively: the draft says why and what the docker form needs. Exits 1 when the server did not
 start (the draft is still printed, and written with --write unless the server never ran).
 Everything after -- goes to the server: give mcp-run's own options before it.`,
-  check: `mcp-run check <manifest>… [--isolation deno|docker [--trust]] [--format json]
+  check: `mcp-run check <manifest>… [--isolation deno|docker|gvisor [--trust]] [--format json]
 
 Validates manifest files and reports every problem with its JSON path, line and column. Applies
 the grant policy run applies to what a manifest decides by itself: literal network entries
 (private and loopback addresses included), literal paths (/, the home folder, /proc, ~/.ssh, …),
-and run/ffi, refused unless checked with --isolation docker --trust. Entries that use a parameter
+and run/ffi, refused unless checked with --isolation docker (or gvisor) --trust. Entries that use a parameter
 are checked when run gets its value. Exits 3 when any file has a problem.`,
   install: `mcp-run install <server> --client C [--scope user|project] [--form deno|launcher|docker]
                 [-p NAME=VALUE]… [--name N] [--file F] [--force] [-- server args…]
@@ -435,6 +444,10 @@ Options:
   --memory SIZE, --cpus N, --pids-limit N
                            The whole service's limits (default per session plus serve's:
                            1024m and 256 tasks each, 1 CPU; tasks not on kubernetes)
+  --isolation gvisor       Serve under gVisor's user-space kernel: systemd's serve and pull
+                           run --isolation gvisor (the units join the docker group), compose
+                           runs the service under runtime: runsc, Kubernetes the pod under
+                           runtimeClassName: gvisor (see the README's "Isolation tiers")
   --audit NAME             serve --audit, to the file NAME in the service's state folder
   --egress-rate RATE       kubernetes: the pod's egress-bandwidth annotation (e.g. 10mbit;
                            default none; needs the cluster's bandwidth plugin). systemd has

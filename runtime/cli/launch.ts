@@ -17,6 +17,7 @@ import type { GuardFlags } from "./guard_flags.ts";
 import { type CliContext, type CommandLine, EXIT, expectArgs, UsageError } from "./context.ts";
 import { resolveTarget } from "../registry/resolve_target.ts";
 import { rememberLaunch } from "./_launch_hint.ts";
+import { containerIsolations } from "./options.ts";
 import { AUDIT_ENV, CONTAINER_AUDIT_PATH } from "../learn/audit_channel.ts";
 import { isContainerOnly } from "../policy/package_kind.ts";
 
@@ -80,7 +81,7 @@ export async function resolveFor(
   const { dockerOption, imageGiven: _, ...options } = ctx.target;
   const { server, isolation } = await resolveTarget(target, { ...options, extraArgs });
   if (isolation === "deno" && dockerOption !== undefined) {
-    throw new UsageError(`${dockerOption} needs --isolation docker`);
+    throw new UsageError(`${dockerOption} needs ${containerIsolations(dockerOption)}`);
   }
   const sandbox = isolation === ctx.target.isolation
     ? ctx.sandbox

@@ -187,7 +187,7 @@ const COMMAND_OPTIONS: Record<string, readonly string[]> = {
     ...["session-mode", "tools", "auth", "public-url", "state-dir", "public"],
     ...["target", "out", "force", "deploy-image", "egress-address", "client-address"],
     ...["program", "exclude-tools", "max-sessions", "rate-limit", "idle-timeout"],
-    ...["request-timeout", "audit", "egress-rate", "memory", "cpus", "pids-limit"],
+    ...["request-timeout", "audit", "egress-rate", "memory", "cpus", "pids-limit", "isolation"],
   ],
   tokens: ["state-dir", "all"],
 };
@@ -329,18 +329,47 @@ function readIsolation(values: CliValues, options: ReadContextOptions): Isolatio
   // config and install take every isolation's options, for the entry forms. Without an explicit
   // --isolation, docker's options are checked once the server is known: a package that runs
   // only in a container takes them (see resolveFor).
+  // deploy's limits and egress rate are the deployment's own, whatever runs the servers.
+  if (choice === "gvisor" && options.command !== "deploy") {
+    const given = GVISOR_REFUSED.find((flag) => values[flag] !== undefined);
+    if (given) throw new UsageError(gvisorRefusal(given));
+  }
   if (
-    options.command !== "config" && options.command !== "install" && options.command !== "adopt" &&
+    !["config", "install", "adopt", "deploy"].includes(options.command) &&
     (values.isolation !== undefined || choice !== "deno")
   ) {
     const own: readonly string[] = ISOLATION_OPTIONS[choice as Isolation];
     for (const [other, flags] of Object.entries(ISOLATION_OPTIONS)) {
       if (other === choice) continue;
       const given = flags.find((flag) => !own.includes(flag) && values[flag] !== undefined);
-      if (given) throw new UsageError(`--${given} needs --isolation ${other}`);
+      if (given) throw new UsageError(`--${given} needs ${containerIsolations(`--${given}`)}`);
     }
   }
   return choice as Isolation;
+}
+
+/** Docker options that gVisor isolation does not take: its container has no network of its own. */
+const GVISOR_REFUSED = ["network", "egress-rate"] as const;
+
+/** Why a docker network option is refused under gVisor, and what to do. */
+function gvisorRefusal(flag: typeof GVISOR_REFUSED[number]): string {
+  return `--${flag} needs --isolation docker: under --isolation gvisor the server's container ` +
+    "has no network of its own (--network none); granted hosts are reached only through " +
+    `mcp-run's egress proxy, so there is no ${
+      flag === "network" ? "network to choose" : "interface to cap"
+    }`;
+}
+
+/**
+ * The isolations that take a container option, as a usage message names them.
+ *
+ * @param flag The option as typed (`--image`).
+ * @returns `--isolation docker or gvisor`, or `--isolation docker` for a docker-only one.
+ */
+export function containerIsolations(flag: string): string {
+  return (ISOLATION_OPTIONS.gvisor as readonly string[]).includes(flag.replace(/^--/, ""))
+    ? "--isolation docker or gvisor"
+    : "--isolation docker";
 }
 
 /** The first docker-only option given, if any (checked against the server's isolation). */
@@ -379,6 +408,7 @@ function readDocker(
     cpus: values.cpus,
     pidsLimit,
     limits: defaults.limits,
+    ...(defaults.gvisorRuntime !== undefined ? { gvisorRuntime: defaults.gvisorRuntime } : {}),
     ...(egressRate !== undefined ? { egressRate } : {}),
   };
 }

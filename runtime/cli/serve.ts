@@ -385,6 +385,22 @@ export async function serveCommand(
   }
 }
 
+/**
+ * What `serve --public` says when its servers do not run under gVisor: anyone may reach them,
+ * so a kernel bug is within a stranger's reach.
+ *
+ * @param isolation The isolation in use (`deno` or `docker`).
+ * @returns The advice, one line.
+ */
+function publicIsolationAdvice(isolation: string): string {
+  const wall = isolation === "docker"
+    ? "a container shares the host's kernel"
+    : "Deno's permissions share the host's kernel";
+  return `anyone can reach this server and ${wall}: --isolation gvisor runs each server under ` +
+    "gVisor's user-space kernel instead (needs runsc registered with docker; see mcp-run " +
+    "serve --help)";
+}
+
 /** Warns when a proxied public URL has no --trust-proxy (sign-in lockout sees one client). */
 function printProxyWarning(ctx: CliContext, options: ServeCommandOptions): void {
   const { hostname, trustProxy } = options.bridge;
@@ -449,6 +465,9 @@ async function serveOpened(
       : `one sandboxed ${unit} shared by every session`;
     ctx.printError(`mcp-run serve: ${server.name} on ${served.url} (${mode})`);
     ctx.printError(`mcp-run serve: ${opened.description}`);
+    if (options.auth.mode === "public" && sandbox.isolation !== "gvisor") {
+      ctx.printError(`mcp-run serve: ${publicIsolationAdvice(sandbox.isolation)}`);
+    }
     if (allowed !== undefined) {
       ctx.printError(`mcp-run serve: tools allowed: ${allowed.join(", ")}`);
     }

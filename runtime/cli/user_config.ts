@@ -16,6 +16,11 @@ import { limitsProblem, type ResourceLimits } from "../sandbox/resource_caps.ts"
 export interface UserConfig {
   /** The isolation used when `--isolation` is not given (default `deno`). */
   isolation?: "deno" | "docker" | "gvisor";
+  /**
+   * The engine runtime that is gVisor under `gvisor` isolation (default `runsc`): the name it is
+   * registered by in the engine's `daemon.json`.
+   */
+  gvisorRuntime?: string;
   /** The image Deno servers run in under docker isolation when `--image` is not given. */
   image?: string;
   /**
@@ -44,6 +49,9 @@ export interface UserImages {
 }
 
 const IMAGE_KINDS = ["deno", "python"] as const;
+
+/** An engine runtime's name, as docker accepts it in `--runtime`. */
+const RUNTIME_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 
 /**
  * Finds the user's config file (which may not exist).
@@ -99,6 +107,15 @@ export async function parseUserConfig(text: string, file: string): Promise<UserC
         );
       }
       config.isolation = field;
+    } else if (key === "gvisorRuntime") {
+      if (typeof field !== "string" || !RUNTIME_NAME.test(field)) {
+        throw new SyntaxError(
+          `"${file}": gvisorRuntime must be the name gVisor is registered by in the engine's ` +
+            `daemon.json (letters, digits, ".", "_", "-"; such as "runsc"), got ` +
+            JSON.stringify(field),
+        );
+      }
+      config.gvisorRuntime = field;
     } else if (key === "image") {
       config.image = readImage(field, file, "image");
     } else if (key === "images") {
@@ -116,7 +133,8 @@ export async function parseUserConfig(text: string, file: string): Promise<UserC
       config.scan = field;
     } else if (key !== "$schema") {
       throw new SyntaxError(
-        `"${file}": unknown field "${key}"; known fields are isolation, image, images, scan, limits`,
+        `"${file}": unknown field "${key}"; known fields are isolation, gvisorRuntime, image, images, ` +
+          "scan, limits",
       );
     }
   }

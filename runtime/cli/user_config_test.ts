@@ -103,3 +103,16 @@ Deno.test("parseUserConfig() reads the memory caps of every server", async () =>
     /limits\.cpus is not a limit/,
   );
 });
+
+Deno.test("parseUserConfig() reads gVisor as the default isolation and its runtime's name", async () => {
+  assert.deepEqual(
+    await parseUserConfig(`{ "isolation": "gvisor", "gvisorRuntime": "runsc-net" }`, "c"),
+    { isolation: "gvisor", gvisorRuntime: "runsc-net" },
+  );
+  for (const bad of [`""`, `"runsc --net"`, `"-runsc"`, `7`, `"a/b"`]) {
+    await assert.rejects(
+      () => parseUserConfig(`{ "gvisorRuntime": ${bad} }`, "/c.json"),
+      /"\/c.json": gvisorRuntime must be the name gVisor is registered by in the engine's daemon\.json/,
+    );
+  }
+});

@@ -16,6 +16,7 @@ import {
 } from "../sandbox/docker_names.ts";
 import { denoRunArgs } from "../sandbox/flags.ts";
 import type { ResolvedServer } from "../policy/resolve.ts";
+import { GrantError } from "../policy/grant_error.ts";
 import { isContainerOnly } from "../policy/package_kind.ts";
 import { containerLaunchPlan } from "../sandbox/container_launch.ts";
 import { existingProtectedPaths, serverProtectedPaths } from "../sandbox/write_protection.ts";
@@ -73,7 +74,8 @@ export interface DirectCommandOptions extends Partial<DockerLimits> {
  * @param server A resolved server.
  * @param options The form, cache root, image, limits.
  * @returns The command, its plain environment and the secrets the client supplies.
- * @throws {GrantError} When a grant's path cannot be written as a mount (docker form).
+ * @throws {GrantError} When a grant's path cannot be written as a mount (docker form), or the
+ *   server has `net` grants under a gVisor `runtime` (only a launcher starts the egress proxy).
  * @throws {RangeError} When a grant cannot be mounted safely (docker form).
  *
  * @example
@@ -129,6 +131,7 @@ export function directCommand(
     };
   }
   checkDockerMounts(server);
+  if (options.runtime !== undefined) refuseNetUnderRuntime(server, options.runtime);
   const image = options.image ?? DENO_IMAGE;
   const { memory, cpus, pidsLimit, tmpfsSize, nofile } = options;
   // As a launch: protected paths deeper in the grants too, and what exists mounted read-only.
@@ -158,6 +161,21 @@ export function directCommand(
     env: {},
     secrets,
   };
+}
+
+/**
+ * A server with `net` grants under gVisor: its container has no network of its own and reaches
+ * granted hosts only through mcp-run's egress proxy, which a copied command cannot start.
+ */
+function refuseNetUnderRuntime(server: ResolvedServer, runtime: string): void {
+  if (server.net.length === 0) return;
+  throw new GrantError(
+    "permissions.net",
+    `Cannot write "${server.name}" (${server.specifier}) as a docker command under the gVisor ` +
+      `runtime "${runtime}": it reaches ${server.net.join(", ")} only through mcp-run's egress ` +
+      "proxy (a gVisor container has no network of its own), which a copied docker command " +
+      "cannot start. Use --form launcher (the entry starts mcp-run run --isolation gvisor)",
+  );
 }
 
 /**

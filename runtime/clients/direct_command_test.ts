@@ -173,3 +173,20 @@ Deno.test("directCommand() runs the deno form under prlimit when given, capping 
   ]);
   assert.equal(directCommand(SERVER, options).command, "deno");
 });
+
+Deno.test("directCommand() names the gVisor runtime, and refuses net grants under it", () => {
+  const entry = directCommand(SERVER, { form: "docker", cacheRoot: "/c", runtime: "runsc" });
+  const args = entry.args;
+  assert.equal(args[args.indexOf("--runtime") + 1], "runsc");
+  assert.equal(args[args.indexOf("--network") + 1], "none");
+  // Without a runtime, the engine's default.
+  assert.ok(!directCommand(SERVER, { form: "docker", cacheRoot: "/c" }).args.includes("--runtime"));
+  const net = { ...SERVER, net: ["api.example.com:443"] };
+  assert.throws(
+    () => directCommand(net, { form: "docker", cacheRoot: "/c", runtime: "runsc" }),
+    /under the gVisor runtime "runsc": it reaches api\.example\.com:443 only through mcp-run's egress proxy .* Use --form launcher/,
+  );
+  // Positive control: the same server is written under docker's own runtime.
+  const docker = directCommand(net, { form: "docker", cacheRoot: "/c" });
+  assert.equal(docker.args[docker.args.indexOf("--network") + 1], "bridge");
+});

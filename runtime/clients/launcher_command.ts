@@ -53,8 +53,11 @@ export interface LauncherCommandOptions {
   extraArgs?: string[];
   /** The guard's options to pass on (`--tools`, `--exclude-tools`, `--scan`), as arguments. */
   guardArgs?: string[];
-  /** Run the server in docker (`--isolation docker`), with this image if given. */
-  docker?: { image?: string };
+  /**
+   * Run the server in a container: `--isolation docker`, or `--isolation gvisor` when
+   * `isolation` says so (under the engine's gVisor runtime), with this image if given.
+   */
+  docker?: { image?: string; isolation?: "docker" | "gvisor" };
 }
 
 /**
@@ -120,7 +123,7 @@ export function launcherCommand(
       ...sources.flatMap((s) => ["--registry", s]),
       ...(registries.JSR_URL ? ["--jsr-url", registries.JSR_URL] : []),
       ...(registries.NPM_CONFIG_REGISTRY ? ["--npm-registry", registries.NPM_CONFIG_REGISTRY] : []),
-      ...(options.docker ? ["--isolation", "docker"] : []),
+      ...(options.docker ? ["--isolation", options.docker.isolation ?? "docker"] : []),
       ...(options.docker?.image ? ["--image", options.docker.image] : []),
       ...(options.guardArgs ?? []),
       ...(options.extraArgs?.length ? ["--", ...options.extraArgs] : []),

@@ -94,3 +94,13 @@ Deno.test("launcherCommand() passes the guard's options on before the server's a
     ...["--", "--verbose"],
   ]);
 });
+
+Deno.test("launcherCommand() passes gVisor isolation on, and docker's by default", () => {
+  const options = { target: "filesystem", cacheRoot: "/c", deno: "deno", launcher: CHECKOUT };
+  const gvisor = launcherCommand(SERVER, { ...options, docker: { isolation: "gvisor" } });
+  assert.deepEqual(gvisor.args.slice(-2), ["--isolation", "gvisor"]);
+  const docker = launcherCommand(SERVER, { ...options, docker: {} });
+  assert.equal(docker.args[docker.args.indexOf("--isolation") + 1], "docker");
+  const native = launcherCommand(SERVER, options);
+  assert.ok(!native.args.includes("--isolation"));
+});

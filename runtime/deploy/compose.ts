@@ -11,7 +11,7 @@ import { parseIpv4, parseIpv6 } from "../policy/net_policy.ts";
 import type { ResolvedServer } from "../policy/resolve.ts";
 import { bindMount, lockdownArgs } from "../sandbox/_container_hardening.ts";
 import { checkImageReference, DOCKER_LIMITS, type DockerLimits } from "../sandbox/docker_checks.ts";
-import { CONTAINER_USER, DOCKER_LABEL } from "../sandbox/docker_names.ts";
+import { CONTAINER_USER, DOCKER_LABEL, GVISOR_RUNTIME } from "../sandbox/docker_names.ts";
 import {
   authArgs,
   DEFAULT_SERVE_PORT,
@@ -73,13 +73,16 @@ const VALUE_FLAGS = new Set([
  * OAuth data and the cache; grants are bind mounts at the same paths (reads read-only). The
  * server's secrets pass by name from the environment `docker compose` runs in: no value is ever
  * written into the file, and every `$` is doubled so compose substitutes nothing. Egress is not filtered by compose: Deno's network grants are.
+ * With `isolation: "gvisor"` the service's container runs under the engine's gVisor runtime
+ * (`runtime: runsc`, or `gvisorRuntime`), so serve and its servers talk to gVisor's kernel.
  *
  * @param server The resolved server.
  * @param options Image, token file, serve options, limits.
  * @returns The YAML text.
  * @throws {RangeError} When the image is not pinned, the user is root, a limit, mount or option
- *   cannot be written safely, there is no authentication (no token, OAuth or `public`), or the
- *   hardening gained a flag this translation does not know.
+ *   cannot be written safely, there is no authentication (no token, OAuth or `public`), the
+ *   gVisor runtime's name is not a plain name, or the hardening gained a flag this translation
+ *   does not know.
  *
  * @example
  * ```ts
@@ -171,6 +174,7 @@ export function composeFile(server: ResolvedServer, options: ComposeFileOptions)
       `MCP_RUN_CACHE=${COMPOSE_STATE_DIR}/cache`,
       ...passedNames(server),
     ],
+    ...(options.isolation === "gvisor" ? { runtime: runtimeName(options.gvisorRuntime) } : {}),
     ports: [`${publish.includes(":") ? `[${publish}]` : publish}:${port}:${port}`],
     ...(serviceSecrets.length > 0 ? { secrets: serviceSecrets } : {}),
     volumes: [
@@ -192,7 +196,30 @@ export function composeFile(server: ResolvedServer, options: ComposeFileOptions)
     `# Secrets are passed by name from the environment docker compose runs in.\n` +
     `# The pull service caches the server, then serve starts --offline. Compose cannot filter a\n` +
     `# container's egress by address nor cap its rate: Deno's --allow-net grants are the limit.\n` +
+    (options.isolation === "gvisor" ? gvisorComment(runtimeName(options.gvisorRuntime)) : "") +
     stringify(escapeInterpolation(file), { lineWidth: 0 });
+}
+
+/** An engine runtime's name, as docker takes it. */
+const RUNTIME_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+
+/** The gVisor runtime's name, checked (default {@linkcode GVISOR_RUNTIME}). */
+function runtimeName(name: string = GVISOR_RUNTIME): string {
+  if (!RUNTIME_NAME.test(name)) {
+    throw new RangeError(
+      `Cannot use "${name}" as the gVisor runtime: give the name it is registered by in the ` +
+        `engine's daemon.json, such as ${GVISOR_RUNTIME}`,
+    );
+  }
+  return name;
+}
+
+/** What a gVisor compose deployment needs from the engine, as header comments. */
+function gvisorComment(runtime: string): string {
+  return `# The mcp-run service (serve and every server it starts) runs under gVisor: the engine\n` +
+    `# must have the runtime "${runtime}" registered (README, "Isolation tiers"), and since the\n` +
+    `# service listens on a port, registered without --network=none. The pull service runs\n` +
+    `# under the engine's default runtime: no server code runs in it.\n`;
 }
 
 /**

@@ -104,7 +104,25 @@ export interface DeployServeOptions {
    * it there (compose mounts its folder read-only).
    */
   serveTarget?: string;
+  /**
+   * Where the served servers run: `deno` (default: Deno's permissions in the service) or
+   * `gvisor`, under gVisor's user-space kernel. systemd's serve and pull then run
+   * `--isolation gvisor` (each server in a hardened container under the host engine's gVisor
+   * runtime; the unit joins the `docker` group); compose runs the service's container under the
+   * engine's gVisor runtime (`runtime:`); Kubernetes runs the pod under the `gvisor`
+   * RuntimeClass (`runtimeClassName:`). The pull step never runs under gVisor: no server code
+   * runs in it.
+   */
+  isolation?: DeployIsolation;
+  /** compose: the engine runtime that is gVisor (default `runsc`). */
+  gvisorRuntime?: string;
 }
+
+/** Where a deployment's servers run (see {@linkcode DeployServeOptions.isolation}). */
+export type DeployIsolation = "deno" | "gvisor";
+
+/** The RuntimeClass a gVisor deployment's pod names on Kubernetes (its handler is `runsc`). */
+export const GVISOR_RUNTIME_CLASS = "gvisor";
 
 /** How a deployed service authenticates its clients (serve's `--auth`). */
 export type DeployAuth = "token" | "oauth" | "none";

@@ -20,6 +20,7 @@ import {
   deployAuth,
   deployLimits,
   type DeployServeOptions,
+  GVISOR_RUNTIME_CLASS,
   serveArgs,
 } from "./deploy_options.ts";
 
@@ -93,7 +94,10 @@ const STATE_DIR = "/state";
  * operator; a comment says how. No value is ever written into the manifests. With
  * `auth: "oauth"` the Secret holds the owner's `passphrase` instead of a token: the init
  * container copies it the same way and links it into the state root, where serve reads it;
- * with `public` there is no token at all.
+ * with `public` there is no token at all. With `isolation: "gvisor"` the server's pods run under
+ * the RuntimeClass `gvisor` (`runtimeClassName`), which the cluster defines with the handler
+ * `runsc` (GKE Sandbox and gVisor's containerd shim do); the pull job, which runs no server
+ * code, keeps the default runtime.
  *
  * @param server The resolved server.
  * @param options Image, serve options, limits, claims for granted paths.
@@ -183,6 +187,9 @@ export function kubernetesManifests(
             : { annotations: { "kubernetes.io/egress-bandwidth": bandwidth } }),
         },
         spec: {
+          // gVisor: the pod (serve and every server it starts) runs under the RuntimeClass
+          // whose handler is runsc.
+          ...(options.isolation === "gvisor" ? { runtimeClassName: GVISOR_RUNTIME_CLASS } : {}),
           automountServiceAccountToken: false,
           enableServiceLinks: false,
           securityContext: {
@@ -325,6 +332,13 @@ export function kubernetesManifests(
       ? [
         "# PASSPHRASE_FILE is the hash file `mcp-run serve --set-passphrase` writes (STATE_ROOT/",
         "# passphrase, by default ~/.local/state/mcp-run/passphrase), not the passphrase itself.",
+      ]
+      : []),
+    ...(options.isolation === "gvisor"
+      ? [
+        `# The server's pods run under gVisor: the cluster needs the RuntimeClass`,
+        `# "${GVISOR_RUNTIME_CLASS}" (apiVersion node.k8s.io/v1, handler: runsc) on nodes with gVisor's`,
+        `# containerd shim; pods that name a missing RuntimeClass are never started.`,
       ]
       : []),
     `# The job ${pullName} caches the server for the pods, which reach no registry and wait for`,

@@ -28,7 +28,9 @@ export {
   type DeployAuth,
   deployAuth,
   type DeployAuthPaths,
+  type DeployIsolation,
   type DeployServeOptions,
+  GVISOR_RUNTIME_CLASS,
   pullArgs,
   serveArgs,
 } from "./deploy_options.ts";

@@ -70,6 +70,11 @@ const QUOTA_RE = /^[0-9]+%$/;
  * `MemoryDenyWriteExecute=` is left off: V8's JIT compiler writes and then runs code, so the
  * server would not start.
  *
+ * With `isolation: "gvisor"`, serve runs `--isolation gvisor`: each server in a hardened
+ * container under the host engine's gVisor runtime. The unit then needs `docker.service` and
+ * joins the `docker` group (which can command the engine: its comments say so), without
+ * `PrivateUsers=`.
+ *
  * @param server The resolved server.
  * @param options Serve options, program path, token file, limits.
  * @returns The unit file's text.
@@ -141,17 +146,19 @@ export function systemdUnit(server: ResolvedServer, options: SystemdUnitOptions)
     ...serveArgs(server, options, [], stateDir),
     // The pull unit fills the cache: the service itself never reaches a registry.
     "--offline",
+    ...isolationArgs(options),
     ...(auth === "token" ? [] : authArgs(auth, options, { tokenFile: "", stateDir })),
   ];
   const lines = [
     `# ${name}.service: mcp-run serve for "${server.name}", written by mcp-run deploy.`,
     "# MemoryDenyWriteExecute= is deliberately absent: V8's JIT writes code and then runs it.",
     ...setupComments(server, name, options),
+    ...gvisorComments(options),
     "[Unit]",
     `Description=mcp-run serve ${server.name} (sandboxed MCP server over HTTP)`,
     "Wants=network-online.target",
-    `Requires=${name}-pull.service`,
-    `After=network-online.target ${name}-pull.service`,
+    `Requires=${name}-pull.service${engineUnit(options)}`,
+    `After=network-online.target ${name}-pull.service${engineUnit(options)}`,
     "",
     "[Service]",
     "Type=exec",
@@ -176,7 +183,7 @@ export function systemdUnit(server: ResolvedServer, options: SystemdUnitOptions)
     ...serviceBasics(server, state, options),
     "",
     "# Who and what it may touch",
-    ...hardening(),
+    ...hardening(options),
     // An empty home when grants must be bound into it, else none at all.
     `ProtectHome=${grantPaths(server).some((l) => l.startsWith("Bind")) ? "tmpfs" : "yes"}`,
     ...grantPaths(server),
@@ -231,16 +238,19 @@ export function systemdPullUnit(server: ResolvedServer, options: SystemdUnitOpti
     "[Unit]",
     `Description=mcp-run pull ${server.name} (caches its code for ${name}.service)`,
     "Wants=network-online.target",
-    "After=network-online.target",
+    ...(options.isolation === "gvisor" ? [`Requires=${ENGINE_UNIT}`] : []),
+    `After=network-online.target${engineUnit(options)}`,
     "",
     "[Service]",
     "Type=oneshot",
-    `ExecStart=${[program, ...pullArgs(server, options)].map(execArg).join(" ")}`,
+    `ExecStart=${
+      [program, ...pullArgs(server, options), ...isolationArgs(options)].map(execArg).join(" ")
+    }`,
     // No EnvironmentFile=: the server's secrets never reach the pull.
     ...serviceBasics(server, name, options).filter((l) => !l.startsWith("EnvironmentFile=")),
     "",
     "# Who and what it may touch",
-    ...hardening(),
+    ...hardening(options),
     "ProtectHome=yes",
     "",
     ...limits(options),
@@ -325,10 +335,43 @@ function limits(options: SystemdUnitOptions): string[] {
   ];
 }
 
+/** The engine's unit, which a gVisor deployment's units need running. */
+const ENGINE_UNIT = "docker.service";
+
+/** The group whose members may command the engine through its socket. */
+const ENGINE_GROUP = "docker";
+
+/** ` docker.service` for a gVisor deployment (a dependency to add), else nothing. */
+function engineUnit(options: SystemdUnitOptions): string {
+  return options.isolation === "gvisor" ? ` ${ENGINE_UNIT}` : "";
+}
+
+/** The isolation serve and pull run with: gVisor's when asked, else the default (Deno's). */
+function isolationArgs(options: SystemdUnitOptions): string[] {
+  return options.isolation === "gvisor" ? ["--isolation", "gvisor"] : [];
+}
+
+/** What a gVisor unit trades, as comments at its head. */
+function gvisorComments(options: SystemdUnitOptions): string[] {
+  if (options.isolation !== "gvisor") return [];
+  return [
+    "# Servers run under gVisor (--isolation gvisor): serve starts each one's hardened container",
+    "# through the host's Docker engine, under its gVisor runtime (runsc registered in",
+    '# /etc/docker/daemon.json: see mcp-run\'s README, "Isolation tiers"). The unit joins the',
+    `# ${ENGINE_GROUP} group to reach the engine's socket, and whoever commands the engine is as`,
+    "# strong as root: the service's own sandbox no longer bounds what mcp-run itself could do;",
+    "# the servers' code is bounded by gVisor's kernel, its container and Deno's permissions.",
+    "# PrivateUsers= is off (the group must stay the socket's); MemoryMax=, CPUQuota= and",
+    "# TasksMax= bound serve itself, each container has its own limits.",
+  ];
+}
+
 /** The sandbox both units run in (the service adds its home, paths and address filter). */
-function hardening(): string[] {
+function hardening(options: SystemdUnitOptions): string[] {
+  const gvisor = options.isolation === "gvisor";
   return [
     "DynamicUser=yes",
+    ...(gvisor ? [`SupplementaryGroups=${ENGINE_GROUP}`] : []),
     "UMask=0077",
     "NoNewPrivileges=yes",
     "CapabilityBoundingSet=",
@@ -337,7 +380,7 @@ function hardening(): string[] {
     "PrivateTmp=yes",
     "PrivateDevices=yes",
     "DevicePolicy=closed",
-    "PrivateUsers=yes",
+    ...(gvisor ? [] : ["PrivateUsers=yes"]),
     "PrivateIPC=yes",
     "PrivateMounts=yes",
     "ProtectHostname=yes",

@@ -58,14 +58,15 @@ export interface RecordedCheck extends PermissionCheck, BrokerVerdict {
 /** Most distinct checks recorded; later new ones are still answered, and counted as dropped. */
 export const MAX_RECORDED_CHECKS = 4096;
 
-/** Why `run` and `ffi` are refused natively, and what the docker form needs. */
+/** Why `run` and `ffi` are refused natively, and what a container (docker or gVisor) needs. */
 export const NATIVE_ESCAPE_REASON = {
   run: "native mode never lets a server start programs: Deno's permissions end at the child " +
-    "process, which runs with the user's full rights. The docker form can: list the program " +
-    "under permissions.run and start it with --isolation docker --trust",
+    "process, which runs with the user's full rights. A container can: list the program " +
+    "under permissions.run and start it with --isolation docker --trust (or --isolation gvisor " +
+    "--trust)",
   ffi: "native mode never lets a server load native libraries: a library runs outside Deno's " +
-    "permissions. The docker form can: list the library under permissions.ffi and start it " +
-    "with --isolation docker --trust",
+    "permissions. A container can: list the library under permissions.ffi and start it " +
+    "with --isolation docker --trust (or --isolation gvisor --trust)",
 } as const;
 
 /**

@@ -147,8 +147,8 @@ function explainNet(server: ResolvedServer, value: string): Pick<Denial, "asked"
   };
 }
 
-const NEVER_NATIVE = "only in docker with an explicit trust decision " +
-  "(--isolation docker --trust), never in native mode";
+const NEVER_NATIVE = "only in a container with an explicit trust decision " +
+  "(--isolation docker --trust or --isolation gvisor --trust), never in native mode";
 
 function explainEnv(name: string): Pick<Denial, "asked" | "allow" | "never"> {
   const asked = `env ${quoted(name)}`;
@@ -246,7 +246,7 @@ function explainValue(
     case "run":
     case "ffi": {
       const asked = `${permission} ${quoted(value)}`;
-      if (context.isolation === "docker") {
+      if (context.isolation === "docker" || context.isolation === "gvisor") {
         return {
           ...base,
           asked,

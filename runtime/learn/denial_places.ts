@@ -125,7 +125,7 @@ export function containerDenialPlaces(server: Pick<ResolvedServer, "specifier">)
 export interface DenialContextOptions {
   /** mcp-run's cache root. */
   cacheRoot: string;
-  /** The sandbox's isolation: `deno` (default) or `docker`. */
+  /** The sandbox's isolation: `deno` (default), `docker` or `gvisor` (both containers). */
   isolation?: string;
   /** The user's home folder (default `$HOME` when readable). */
   home?: string;
@@ -158,7 +158,7 @@ export function denialContext(
   options: DenialContextOptions,
 ): DenialContext {
   const dirs = serverDirs(server.name, server.specifier, options.cacheRoot);
-  const docker = options.isolation === "docker";
+  const docker = options.isolation === "docker" || options.isolation === "gvisor";
   const places = docker
     ? containerDenialPlaces(server)
     : denialPlaces(server, { home: dirs.home, cwd: dirs.cwd, denoDir: dirs.denoDir });

@@ -81,13 +81,19 @@ Deno.test("explainDenial() gives the manifest line or the reason it can never be
       /neutral home folder/,
     ],
     ["read", "/c/neutral/cwd", "read its neutral working folder", undefined, /neutral folder/],
-    ["run", "kubectl", "run kubectl", undefined, /only in docker with an explicit trust decision/],
+    [
+      "run",
+      "kubectl",
+      "run kubectl",
+      undefined,
+      /only in a container with an explicit trust decision/,
+    ],
     [
       "ffi",
       "/lib/x.so",
       "ffi /lib/x.so",
       undefined,
-      /only in docker with an explicit trust decision/,
+      /only in a container with an explicit trust decision/,
     ],
     [
       "import",
@@ -271,4 +277,36 @@ Deno.test("explainDenial() marks a trusted container's reports unverified, with 
     reason: "not granted",
   });
   assert.equal(proxy.unverified, undefined);
+});
+
+Deno.test("explainDenial() words a gVisor container's denials as a container's", () => {
+  const server = {
+    name: "t",
+    specifier: "jsr:@x/y@1.0.0",
+    args: [],
+    read: [],
+    write: [],
+    net: [],
+    denyNet: [],
+    env: [],
+    secrets: [],
+    requiredEnv: [],
+    envValues: {},
+    sys: [],
+    run: [],
+    ffi: [],
+    params: {},
+  };
+  for (const isolation of ["docker", "gvisor"]) {
+    const context = denialContext(server, { cacheRoot: "/c", home: "/home/ada", isolation });
+    // The container's folders, not the launcher's: /deno-dir is its code cache.
+    assert.ok(context.places?.some((p) => p.path === "/deno-dir"), isolation);
+    assert.equal(context.cwd, undefined, isolation);
+    const run = explainDenial(server, { permission: "run", value: "kubectl" }, context);
+    assert.match(run.allow ?? "", /"run": \["kubectl"\] with --trust/, isolation);
+  }
+  // Positive control: natively, programs are never granted.
+  const native = denialContext(server, { cacheRoot: "/c", home: "/home/ada" });
+  const run = explainDenial(server, { permission: "run", value: "kubectl" }, native);
+  assert.match(run.never ?? "", /never in native mode/);
 });

@@ -59,7 +59,8 @@ export function runFfiRefusal(
     return new GrantError(
       `permissions.${kind}`,
       `Cannot grant ${kind} access in native mode: a server that can ${what} escapes Deno's ` +
-        "sandbox. Run it with --isolation docker --trust if you trust it.",
+        "sandbox. Run it in a container with --isolation docker --trust (or --isolation gvisor " +
+        "--trust) if you trust it.",
     );
   }
   if (!trust) {

@@ -16,6 +16,8 @@
  * @module
  */
 import { join } from "../_path.ts";
+import { GrantError, type ResolvedServer } from "../policy/resolve.ts";
+import type { PlannedEgress } from "./container_launch.ts";
 import { dockerMountProblem } from "./docker_checks.ts";
 import {
   EGRESS_FORWARDER_FILE,
@@ -198,4 +200,63 @@ function fileMount(host: string, target: string): string {
     );
   }
   return `type=bind,src=${host},dst=${target},readonly`;
+}
+
+/**
+ * The refusal of a server with `net` grants written as a command to copy (a docker-form client
+ * entry) when its network goes through the egress proxy from inside its container.
+ *
+ * @param server The server.
+ * @returns The error.
+ *
+ * @example
+ * ```ts
+ * import { copiedCommandError } from "./egress_inside.ts";
+ * const error = copiedCommandError({ name: "f", specifier: "npm:f@1.0.0", net: ["a.test"] });
+ * console.log(error.message.includes("--form launcher")); // true
+ * ```
+ */
+export function copiedCommandError(
+  server: Pick<ResolvedServer, "name" | "specifier" | "net">,
+): GrantError {
+  return new GrantError(
+    "permissions.net",
+    `Cannot write "${server.name}" (${server.specifier}) as a docker command under gvisor ` +
+      `isolation: it reaches ${server.net.join(", ")} only through mcp-run's egress proxy, ` +
+      "which a copied docker command cannot start. Use --form launcher (the client starts " +
+      "mcp-run run, which runs the proxy)",
+  );
+}
+
+/**
+ * The egress a plan with the forwarder inside its container records: proxy only, no sidecar.
+ *
+ * @param server The server.
+ * @param suffix The container name's suffix.
+ * @param egress Its inside egress.
+ * @returns The planned egress.
+ *
+ * @example
+ * ```ts
+ * import { insideEgress, plannedInside } from "./egress_inside.ts";
+ * const egress = insideEgress({ cacheRoot: "/c", suffix: "a1", runtime: "deno" });
+ * const planned = plannedInside({ net: ["a.test"], denyNet: [] }, "a1", egress);
+ * console.log(planned.sidecar, planned.inside?.socketPath); // undefined /c/egress/socket-a1/proxy.sock
+ * ```
+ */
+export function plannedInside(
+  server: Pick<ResolvedServer, "net" | "denyNet">,
+  suffix: string,
+  egress: InsideEgress,
+): PlannedEgress {
+  return {
+    suffix,
+    allow: [...server.net],
+    deny: [...server.denyNet],
+    inside: {
+      socketPath: egress.socketPath,
+      forwarderDir: egress.forwarderDir,
+      forwarder: egress.forwarder,
+    },
+  };
 }

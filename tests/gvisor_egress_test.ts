@@ -22,8 +22,8 @@ import { DockerSandbox } from "../runtime/sandbox/docker_sandbox.ts";
 import { GvisorSandbox, type GvisorSandboxOptions } from "../runtime/sandbox/gvisor_sandbox.ts";
 import { dockerProblem, IMAGE, PYTHON_IMAGE } from "./_docker.ts";
 import { EVIL_PACKAGE, evilOptions, pullEvil } from "./_evil_container.ts";
-import { resultText, tempDir, toolEnv } from "./_helpers.ts";
-import { attackerManifest, removeOnExit, startCanary } from "./_security.ts";
+import { cli, resultText, tempDir, toolEnv } from "./_helpers.ts";
+import { attackerManifest, manifestText, removeOnExit, startCanary } from "./_security.ts";
 
 const problem = await dockerProblem("gvisor_egress_test.ts: skipping", { python: true }) ??
   await gvisorProblem();
@@ -227,6 +227,81 @@ Deno.test({
     );
     assert.equal(ok.ok, true, JSON.stringify(ok));
     assert.equal(granted!.hits.length, before + 1);
+    await assertNothingLeft(server.name);
+  },
+});
+
+/** Writes a manifest file for the CLI: the granted listener alone, by parameter. */
+function manifestFile(name: string, pkg?: string): string {
+  const path = join(dir, `${name}.jsonc`);
+  Deno.writeTextFileSync(
+    path,
+    manifestText({
+      name,
+      ...(pkg ? { package: pkg } : {}),
+      parameters: { upstream: { type: "host[]", description: "Hosts", required: true } },
+      permissions: { net: ["${upstream}"] },
+    }),
+  );
+  return path;
+}
+
+/** `mcp-run call … --isolation gvisor` with the stand-in images. */
+async function cliCall(manifest: string, url: string) {
+  const config = join(dir, "config.json");
+  Deno.writeTextFileSync(config, JSON.stringify({ images: { deno: IMAGE, python: PYTHON_IMAGE } }));
+  return await cli([
+    "call",
+    manifest,
+    "fetch",
+    JSON.stringify({ url }),
+    "-p",
+    `upstream=127.0.0.1:${granted!.port}`,
+    "--isolation",
+    "gvisor",
+    "--cache",
+    cache,
+    "--yes",
+  ], { env: { HOME: Deno.env.get("HOME") ?? "/root", NO_COLOR: "1", MCP_RUN_CONFIG: config } });
+}
+
+Deno.test({
+  ...base,
+  name: "mcp-run call --isolation gvisor gives a Deno server its granted host through the proxy",
+  fn: async () => {
+    const server = await pulledDeno();
+    const manifest = manifestFile(server.name);
+    const before = { granted: granted!.hits.length, canary: canary!.hits.length };
+    const ok = await cliCall(manifest, grantedUrl());
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.deepEqual(JSON.parse(ok.stdout), { ok: true, value: { status: 200, body: "canary" } });
+    assert.equal(granted!.hits.length, before.granted + 1);
+    const refused = await cliCall(manifest, canaryUrl());
+    assert.equal(JSON.parse(refused.stdout).ok, false, refused.stdout);
+    assert.equal(canary!.hits.length, before.canary, "the canary was reached");
+    await assertNothingLeft(server.name);
+  },
+});
+
+Deno.test({
+  ...base,
+  name:
+    "mcp-run call --isolation gvisor gives a pypi: server its granted host, and reports the proxy's refusal",
+  fn: async () => {
+    const server = await pulledPython();
+    const manifest = manifestFile(server.name, EVIL_PACKAGE);
+    const before = { granted: granted!.hits.length, canary: canary!.hits.length };
+    const ok = await cliCall(manifest, grantedUrl());
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.equal(JSON.parse(ok.stdout).status, 200, ok.stdout);
+    assert.equal(granted!.hits.length, before.granted + 1);
+    const refused = await cliCall(manifest, canaryUrl());
+    assert.match(refused.stdout, /403/);
+    assert.match(
+      refused.stderr,
+      new RegExp(`^mcp-run egress: refused 127\\.0\\.0\\.1:${canary!.port}: .*not granted`, "m"),
+    );
+    assert.equal(canary!.hits.length, before.canary, "the canary was reached");
     await assertNothingLeft(server.name);
   },
 });

@@ -278,6 +278,12 @@ Deno.test({
     assert.equal(granted!.hits.length, before.granted + 1);
     const refused = await cliCall(manifest, canaryUrl());
     assert.equal(JSON.parse(refused.stdout).ok, false, refused.stdout);
+    // Deno's own refusal, from the audit FIFO mounted into the gVisor container: the only one
+    // (the forwarder's own permission checks never reach the server's audit).
+    assert.match(
+      refused.stderr,
+      new RegExp(`^Refused \\(1\\):\\n  net 127\\.0\\.0\\.1:${canary!.port}: `, "m"),
+    );
     assert.equal(canary!.hits.length, before.canary, "the canary was reached");
     await assertNothingLeft(server.name);
   },

@@ -46,7 +46,26 @@ export const EGRESS_NOT_READY_EXIT = 70;
 /** The Deno forwarder's private `DENO_DIR` (the code volume is read-only): in the tmpfs. */
 const FORWARDER_DENO_DIR = "/tmp/mcp-run-egress-deno";
 
+/**
+ * What the Deno forwarder must not inherit from the server's container: the audit channel (its
+ * own permission checks would land in the server's audit) and the tracing and broker settings.
+ */
+const FORWARDER_UNSET = [
+  "DENO_AUDIT_PERMISSIONS",
+  "DENO_TRACE_PERMISSIONS",
+  "DENO_PERMISSION_BROKER_PATH",
+];
+
 const SUFFIX_RE = /^[A-Za-z0-9]{1,32}$/;
+const NAME_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** Options for {@linkcode egressWrapper}. */
+export interface EgressWrapperOptions {
+  /** Variables set for the forwarder alone. */
+  env?: Record<string, string>;
+  /** Variables the forwarder does not inherit. */
+  unset?: string[];
+}
 
 /** Options for {@linkcode insideEgress}. */
 export interface InsideEgressOptions {
@@ -150,7 +169,12 @@ export function insideEgress(options: InsideEgressOptions): InsideEgress {
     command: [
       "sh",
       "-c",
-      egressWrapper(argv, options.runtime === "deno" ? { DENO_DIR: FORWARDER_DENO_DIR } : {}),
+      egressWrapper(
+        argv,
+        options.runtime === "deno"
+          ? { env: { DENO_DIR: FORWARDER_DENO_DIR }, unset: FORWARDER_UNSET }
+          : {},
+      ),
       "sh",
     ],
   };
@@ -162,25 +186,28 @@ export function insideEgress(options: InsideEgressOptions): InsideEgress {
  * exits with {@linkcode EGRESS_NOT_READY_EXIT}. Pure.
  *
  * @param forwarder The forwarder's argv.
- * @param env Variables set for the forwarder alone.
+ * @param options Variables set for the forwarder alone, and those it does not inherit.
  * @returns The script.
  * @throws {TypeError} When a variable's name is not a valid name.
  *
  * @example
  * ```ts
  * import { egressWrapper } from "./egress_inside.ts";
- * console.log(egressWrapper(["python3", "-I", "/f.py"]).startsWith("ready=$(python3 -I /f.py <")); // true
+ * console.log(egressWrapper(["python3", "-I", "/f.py"]).startsWith("ready=$( (exec python3 -I /f.py)")); // true
  * ```
  */
-export function egressWrapper(forwarder: string[], env: Record<string, string> = {}): string {
-  const assignments = Object.entries(env).map(([name, value]) => {
-    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) {
+export function egressWrapper(forwarder: string[], options: EgressWrapperOptions = {}): string {
+  const check = (name: string) => {
+    if (!NAME_RE.test(name)) {
       throw new TypeError(`Cannot set "${name}" for the forwarder: not a valid variable name`);
     }
-    return `${name}=${shellQuote([value])} `;
-  }).join("");
+    return name;
+  };
+  const unset = options.unset?.length ? `unset ${options.unset.map(check).join(" ")}; ` : "";
+  const exports = Object.entries(options.env ?? {})
+    .map(([name, value]) => `export ${check(name)}=${shellQuote([value])}; `).join("");
   return [
-    `ready=$(${assignments}${shellQuote(forwarder)} </dev/null | ` +
+    `ready=$( (${unset}${exports}exec ${shellQuote(forwarder)}) </dev/null | ` +
     `{ IFS= read -r line; printf '%s\\n' "$line"; } &)`,
     `case "$ready" in`,
     `  ${shellQuote([EGRESS_READY_LINE])}*) ;;`,

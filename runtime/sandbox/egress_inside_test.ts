@@ -23,7 +23,10 @@ Deno.test("insideEgress() mounts the socket and the Deno forwarder read-only and
   const [sh, c, script, zero] = egress.command;
   assert.deepEqual([sh, c, zero], ["sh", "-c", "sh"]);
   // The forwarder may listen on its port and use the socket, nothing else; its cache is private.
-  assert.match(script, /^ready=\$\(DENO_DIR=\/tmp\/mcp-run-egress-deno deno run --no-config /);
+  assert.match(
+    script,
+    /^ready=\$\( \(unset DENO_AUDIT_PERMISSIONS DENO_TRACE_PERMISSIONS DENO_PERMISSION_BROKER_PATH; export DENO_DIR=\/tmp\/mcp-run-egress-deno; exec deno run --no-config /,
+  );
   assert.ok(script.includes(" --allow-net=127.0.0.1:3128,unix:/mcp-run-egress/proxy.sock "));
   assert.ok(
     script.includes(` --allow-read=${INSIDE_PROXY_SOCKET} --allow-write=${INSIDE_PROXY_SOCKET} `),
@@ -39,7 +42,7 @@ Deno.test("insideEgress() runs the Python forwarder with python3 -I", () => {
   assert.ok(egress.mounts[1].endsWith("dst=/mcp-run-egress/egress_forwarder.py,readonly"));
   assert.match(
     egress.command[2],
-    /^ready=\$\(python3 -I \/mcp-run-egress\/egress_forwarder\.py \/mcp-run-egress\/proxy\.sock 3999 256 <\/dev\/null \| /,
+    /^ready=\$\( \(exec python3 -I \/mcp-run-egress\/egress_forwarder\.py \/mcp-run-egress\/proxy\.sock 3999 256\) <\/dev\/null \| /,
   );
   assert.equal(egress.env.HTTPS_PROXY, "http://127.0.0.1:3999");
 });
@@ -60,9 +63,10 @@ Deno.test("insideEgress() refuses a hostile suffix, cache root or port", () => {
   );
 });
 
-async function sh(script: string, args: string[]) {
+async function sh(script: string, args: string[], env: Record<string, string> = {}) {
   const out = await new Deno.Command("sh", {
     args: ["-c", script, "sh", ...args],
+    env,
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
@@ -80,21 +84,20 @@ Deno.test("egressWrapper() execs the server once the forwarder is ready, without
     `echo '${EGRESS_READY_LINE} on 127.0.0.1:1'; exec sleep 30 2>/dev/null`,
   ];
   const started = Date.now();
-  const run = await sh(egressWrapper(forwarder, { MARK: "it's set" }), ["echo", "server ran"]);
+  const run = await sh(egressWrapper(forwarder), ["echo", "server ran"]);
   assert.equal(run.code, 0, run.stderr);
   assert.equal(run.stdout, "server ran\n");
   assert.ok(Date.now() - started < 10_000, "the wrapper waited for the forwarder to exit");
 });
 
 Deno.test("egressWrapper() passes the forwarder its variables alone", async () => {
-  const forwarder = ["sh", "-c", `echo "${EGRESS_READY_LINE} $MARK"`];
-  const script = egressWrapper(forwarder, { MARK: "it's set" }).replace(
-    'exec "$@"',
-    'echo "$ready|${MARK-unset}"',
-  );
-  const run = await sh(script, []);
-  assert.equal(run.stdout, `${EGRESS_READY_LINE} it's set|unset\n`);
-  assert.throws(() => egressWrapper(["x"], { "A;B": "1" }), TypeError);
+  const forwarder = ["sh", "-c", `echo "${EGRESS_READY_LINE} $MARK \${GONE-gone}"`];
+  const script = egressWrapper(forwarder, { env: { MARK: "it's set" }, unset: ["GONE"] })
+    .replace('exec "$@"', 'echo "$ready|${MARK-unset}|$GONE"');
+  const run = await sh(script, [], { GONE: "still here" });
+  assert.equal(run.stdout, `${EGRESS_READY_LINE} it's set gone|unset|still here\n`);
+  assert.throws(() => egressWrapper(["x"], { env: { "A;B": "1" } }), TypeError);
+  assert.throws(() => egressWrapper(["x"], { unset: ["A B"] }), TypeError);
 });
 
 Deno.test("egressWrapper() never starts the server when the forwarder fails", async () => {

@@ -76,7 +76,10 @@ Deno.test("GvisorSandbox.plan() runs a pypi: server with net grants behind the P
     mounts(plan.args).some((m) => m.endsWith("dst=/mcp-run-egress/egress_forwarder.py,readonly")),
   );
   const c = plan.args.indexOf("-c");
-  assert.match(plan.args[c + 1], /^ready=\$\(python3 -I \/mcp-run-egress\/egress_forwarder\.py /);
+  assert.match(
+    plan.args[c + 1],
+    /^ready=\$\( \(exec python3 -I \/mcp-run-egress\/egress_forwarder\.py /,
+  );
   assert.deepEqual(plan.args.slice(c + 2), ["sh", "python3", "-I", "/mcp-run-code/entry.py"]);
   assert.ok(plan.args.includes("HTTP_PROXY=http://127.0.0.1:3128"));
   assert.ok("egress" in plan && plan.egress?.inside);

@@ -9,7 +9,9 @@
  * server (the malicious `pypi:` fixture) reach the granted one, are refused the canary (by Deno's
  * own flags, and by the proxy for the Python server, which has no inner wall), and have no route
  * around the proxy. The same servers under docker isolation reach the granted listener too.
- * Nothing is left running, and no socket folder is left in the cache.
+ * Through the sandbox API, `mcp-run call` and `mcp-run run` (a real MCP client over stdio); the
+ * proxy's refusals reach the launcher's stderr, and Deno's own through the audit FIFO mounted into
+ * the gVisor container. Nothing is left running, and no socket folder is left in the cache.
  *
  * In CI (CI=true) docker missing fails the run; gVisor missing skips with the reason.
  */
@@ -22,7 +24,9 @@ import { DockerSandbox } from "../runtime/sandbox/docker_sandbox.ts";
 import { GvisorSandbox, type GvisorSandboxOptions } from "../runtime/sandbox/gvisor_sandbox.ts";
 import { dockerProblem, IMAGE, PYTHON_IMAGE } from "./_docker.ts";
 import { EVIL_PACKAGE, evilOptions, pullEvil } from "./_evil_container.ts";
-import { cli, resultText, tempDir, toolEnv } from "./_helpers.ts";
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
+import { cli, resultText, ROOT, tempDir, toolEnv } from "./_helpers.ts";
 import { attackerManifest, manifestText, removeOnExit, startCanary } from "./_security.ts";
 
 const problem = await dockerProblem("gvisor_egress_test.ts: skipping", { python: true }) ??
@@ -307,6 +311,61 @@ Deno.test({
       refused.stderr,
       new RegExp(`^mcp-run egress: refused 127\\.0\\.0\\.1:${canary!.port}: .*not granted`, "m"),
     );
+    assert.equal(canary!.hits.length, before.canary, "the canary was reached");
+    await assertNothingLeft(server.name);
+  },
+});
+
+Deno.test({
+  ...base,
+  name:
+    "mcp-run run --isolation gvisor serves a real MCP client a pypi: server that reaches only its granted host",
+  fn: async () => {
+    const server = await pulledPython();
+    const manifest = manifestFile(server.name, EVIL_PACKAGE);
+    const config = join(dir, "config.json");
+    Deno.writeTextFileSync(
+      config,
+      JSON.stringify({ images: { deno: IMAGE, python: PYTHON_IMAGE } }),
+    );
+    const before = { granted: granted!.hits.length, canary: canary!.hits.length };
+    const client = new Client({ name: "gvisor-egress-test", version: "1.0.0" });
+    const transport = new StdioClientTransport({
+      command: Deno.execPath(),
+      args: [
+        "run",
+        "-A",
+        "--quiet",
+        join(ROOT, "mod.ts"),
+        "run",
+        manifest,
+        "-p",
+        `upstream=127.0.0.1:${granted!.port}`,
+        "--isolation",
+        "gvisor",
+        "--cache",
+        cache,
+        "--yes",
+      ],
+      env: {
+        ...toolEnv(),
+        HOME: Deno.env.get("HOME") ?? "/root",
+        NO_COLOR: "1",
+        MCP_RUN_CONFIG: config,
+      },
+      stderr: "pipe",
+    });
+    await client.connect(transport);
+    try {
+      const call = async (url: string) =>
+        JSON.parse(resultText(await client.callTool({ name: "fetch", arguments: { url } })));
+      assert.equal((await call(grantedUrl())).status, 200);
+      assert.match(JSON.stringify(await call(canaryUrl())), /403/);
+      assert.equal((await call(grantedUrl())).status, 200);
+    } finally {
+      await client.close();
+    }
+    assert.equal(granted!.hits.length, before.granted + 2);
     assert.equal(canary!.hits.length, before.canary, "the canary was reached");
     await assertNothingLeft(server.name);
   },

@@ -9,7 +9,8 @@
  * server (the malicious `pypi:` fixture) reach the granted one, are refused the canary (by Deno's
  * own flags, and by the proxy for the Python server, which has no inner wall), and have no route
  * around the proxy. The same servers under docker isolation reach the granted listener too.
- * Through the sandbox API, `mcp-run call` and `mcp-run run` (a real MCP client over stdio); the
+ * Through the sandbox API, `mcp-run call`, `mcp-run run` (a real MCP client over stdio) and
+ * `mcp-run serve` (one container and one proxy per session); the
  * proxy's refusals reach the launcher's stderr, and Deno's own through the audit FIFO mounted into
  * the gVisor container. Nothing is left running, and no socket folder is left in the cache.
  *
@@ -27,6 +28,8 @@ import { EVIL_PACKAGE, evilOptions, pullEvil } from "./_evil_container.ts";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { cli, resultText, ROOT, tempDir, toolEnv } from "./_helpers.ts";
+import { connectClient } from "./_bridge_helpers.ts";
+import { startServe } from "./_serve_cli.ts";
 import { attackerManifest, manifestText, removeOnExit, startCanary } from "./_security.ts";
 
 const problem = await dockerProblem("gvisor_egress_test.ts: skipping", { python: true }) ??
@@ -367,6 +370,55 @@ Deno.test({
     }
     assert.equal(granted!.hits.length, before.granted + 2);
     assert.equal(canary!.hits.length, before.canary, "the canary was reached");
+    await assertNothingLeft(server.name);
+  },
+});
+
+Deno.test({
+  ...base,
+  name:
+    "mcp-run serve --isolation gvisor gives each session its own container and egress proxy, and removes both",
+  fn: async () => {
+    const server = await pulledDeno();
+    const manifest = manifestFile(server.name);
+    const before = granted!.hits.length;
+    const served = await startServe([
+      manifest,
+      "-p",
+      `upstream=127.0.0.1:${granted!.port}`,
+      "--port",
+      "0",
+      "--cache",
+      cache,
+      "--isolation",
+      "gvisor",
+      "--image",
+      IMAGE,
+      "--yes",
+    ]);
+    try {
+      const a = await connectClient({ url: served.url });
+      const b = await connectClient({ url: served.url });
+      try {
+        const fetchGranted = async (client: typeof a.client) =>
+          JSON.parse(
+            resultText(await client.callTool({ name: "fetch", arguments: { url: grantedUrl() } })),
+          );
+        assert.equal((await fetchGranted(a.client)).value?.status, 200, served.stderr());
+        assert.equal((await fetchGranted(b.client)).value?.status, 200, served.stderr());
+        assert.equal((await listContainers({ "mcp-run.server": server.name })).length, 2);
+        const sockets = [...Deno.readDirSync(join(cache, "egress"))]
+          .filter((e) => e.name.startsWith("socket-"));
+        assert.equal(sockets.length, 2, "one proxy per session");
+      } finally {
+        await a.client.close();
+        await b.client.close();
+      }
+    } finally {
+      served.child.kill("SIGTERM");
+      assert.equal((await served.child.status).code, 0, served.stderr());
+    }
+    assert.equal(granted!.hits.length, before + 2);
     await assertNothingLeft(server.name);
   },
 });

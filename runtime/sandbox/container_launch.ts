@@ -14,7 +14,6 @@ import {
   egressNetwork,
   egressSidecarName,
 } from "./egress_sidecar.ts";
-import type { ForwarderSource } from "./egress_forwarder.ts";
 import {
   copiedCommandError,
   INSIDE_PROXY_SOCKET,
@@ -70,9 +69,9 @@ export interface PlannedEgress {
   /**
    * Proxy only, no sidecar: the forwarder runs inside the server's container (see
    * `insideEgress`). The proxy listens on `socketPath`, in a folder made for this launch; the
-   * forwarder is written into `forwarderDir`.
+   * forwarder of `runtime` (see `forwarderOf`) is written into `forwarderDir`.
    */
-  inside?: { socketPath: string; forwarderDir: string; forwarder: ForwarderSource };
+  inside?: { socketPath: string; forwarderDir: string; runtime: "deno" | "python" };
 }
 
 /**

@@ -87,7 +87,9 @@ export interface InsideEgress {
   socketPath: string;
   /** The host folder the forwarder file is written to. */
   forwarderDir: string;
-  /** The forwarder to write there (its file name and source). */
+  /** What runs the forwarder: the image's Deno or its Python. */
+  runtime: "deno" | "python";
+  /** The forwarder to write there (its file name and source; see {@linkcode forwarderOf}). */
   forwarder: ForwarderSource;
   /** `--mount` values: the socket file and the forwarder file, both read-only. */
   mounts: string[];
@@ -149,9 +151,7 @@ export function insideEgress(options: InsideEgressOptions): InsideEgress {
   const socketDir = egressSocketDir(options.cacheRoot, options.suffix);
   const socketPath = join(socketDir, "proxy.sock");
   const forwarderDir = join(options.cacheRoot, "egress", "forwarder");
-  const forwarder = options.runtime === "deno"
-    ? { file: EGRESS_FORWARDER_FILE, source: EGRESS_FORWARDER_SOURCE }
-    : { file: PYTHON_FORWARDER_FILE, source: PYTHON_FORWARDER_SOURCE };
+  const forwarder = forwarderOf(options.runtime);
   const script = `${INSIDE_EGRESS_DIR}/${forwarder.file}`;
   const argv = options.runtime === "deno"
     ? ["deno", ...egressForwarderArgs({ script, socketPath: INSIDE_PROXY_SOCKET, port })]
@@ -160,6 +160,7 @@ export function insideEgress(options: InsideEgressOptions): InsideEgress {
     socketDir,
     socketPath,
     forwarderDir,
+    runtime: options.runtime,
     forwarder,
     mounts: [
       fileMount(socketPath, INSIDE_PROXY_SOCKET),
@@ -178,6 +179,25 @@ export function insideEgress(options: InsideEgressOptions): InsideEgress {
       "sh",
     ],
   };
+}
+
+/**
+ * The forwarder file a runtime runs: the Deno one (`egress_forwarder.ts`) or the Python one
+ * (`python_forwarder.ts`). Pure.
+ *
+ * @param runtime `deno` or `python`.
+ * @returns Its file name and source.
+ *
+ * @example
+ * ```ts
+ * import { forwarderOf } from "./egress_inside.ts";
+ * console.log(forwarderOf("python").file); // egress_forwarder.py
+ * ```
+ */
+export function forwarderOf(runtime: "deno" | "python"): ForwarderSource {
+  return runtime === "deno"
+    ? { file: EGRESS_FORWARDER_FILE, source: EGRESS_FORWARDER_SOURCE }
+    : { file: PYTHON_FORWARDER_FILE, source: PYTHON_FORWARDER_SOURCE };
 }
 
 /**
@@ -283,7 +303,7 @@ export function plannedInside(
     inside: {
       socketPath: egress.socketPath,
       forwarderDir: egress.forwarderDir,
-      forwarder: egress.forwarder,
+      runtime: egress.runtime,
     },
   };
 }

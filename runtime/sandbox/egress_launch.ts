@@ -8,7 +8,8 @@
  * @module
  */
 import { dirname, join } from "../_path.ts";
-import { type ForwarderSource, writeEgressForwarder } from "./egress_forwarder.ts";
+import { writeEgressForwarder } from "./egress_forwarder.ts";
+import { forwarderOf } from "./egress_inside.ts";
 import { type EgressProxy, type EgressRefusal, startEgressProxy } from "./egress_proxy.ts";
 import {
   egressClientEnv,
@@ -42,7 +43,7 @@ export interface StartEgressOptions extends DockerCommandOptions {
    * `insideEgress`). The proxy listens on `socketPath` (its folder is made, mode 0700, and
    * removed on stop), and the forwarder is written into `forwarderDir`.
    */
-  inside?: { socketPath: string; forwarderDir: string; forwarder: ForwarderSource };
+  inside?: { socketPath: string; forwarderDir: string; runtime: "deno" | "python" };
 }
 
 /** A running egress path for one container. */
@@ -149,7 +150,7 @@ async function startInside(
     await Deno.remove(dir, { recursive: true }).catch(() => {});
   };
   try {
-    await writeEgressForwarder(inside.forwarderDir, inside.forwarder);
+    await writeEgressForwarder(inside.forwarderDir, forwarderOf(inside.runtime));
     proxy = await startEgressProxy({
       socketPath: inside.socketPath,
       allow: options.allow,

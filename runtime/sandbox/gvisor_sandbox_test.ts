@@ -114,3 +114,23 @@ Deno.test("DockerSandbox.plan() keeps its own network paths: egress inside is gV
   assert.ok("egress" in pypi && pypi.egress?.sidecar);
   assert.equal(after(pypi.args, "--network"), `container:${pypi.egress.sidecar}`);
 });
+
+Deno.test("GvisorSandbox.plan() never mounts a grant over the egress folder", () => {
+  const sandbox = new GvisorSandbox(options);
+  for (const specifier of ["npm:x@1.0.0", "pypi:mcp-server-time@2026.10.19"]) {
+    for (const path of ["/mcp-run-egress", "/mcp-run-egress/proxy.sock"]) {
+      const hostile = { ...server(specifier, ["api.test:443"]), read: [path] };
+      assert.throws(() => sandbox.plan(hostile), /\/mcp-run-egress is never mounted/);
+    }
+  }
+});
+
+Deno.test("GvisorSandbox.plan() records only the forwarder's kind, so a JSON dry run stays short", () => {
+  const plan = new GvisorSandbox(options).plan(server("npm:x@1.0.0", ["api.test:443"]));
+  assert.ok("egress" in plan && plan.egress?.inside);
+  assert.deepEqual(plan.egress.inside, {
+    socketPath: "/c/egress/socket-s1/proxy.sock",
+    forwarderDir: "/c/egress/forwarder",
+    runtime: "deno",
+  });
+});

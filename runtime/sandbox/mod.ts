@@ -194,6 +194,8 @@ export {
   EGRESS_NOT_READY_EXIT,
   egressSocketDir,
   egressWrapper,
+  type EgressWrapperOptions,
+  forwarderOf,
   INSIDE_EGRESS_DIR,
   INSIDE_PROXY_SOCKET,
   type InsideEgress,

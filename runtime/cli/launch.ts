@@ -7,7 +7,7 @@
 import { onUse } from "../_on_use.ts";
 import type { ResolvedServer } from "../policy/resolve.ts";
 import type { LaunchPlan } from "../sandbox/launch_plan.ts";
-import type { PlannedEgress } from "../sandbox/container_launch.ts";
+import { egressSummary, type PlannedEgress } from "../sandbox/container_launch.ts";
 import type { Sandbox } from "../sandbox/sandbox.ts";
 import { startGuard } from "../sandbox/child_guard.ts";
 import type { ServerProcess } from "../sandbox/server_process.ts";
@@ -214,11 +214,7 @@ export function formatPlan(plan: LaunchPlan, server: ResolvedServer, json: boole
   }
   const egress = (plan as { egress?: PlannedEgress }).egress;
   if (egress) {
-    lines.push(
-      `egress: first the sidecar ${egress.sidecar} (--network none, mcp-run's proxy socket ` +
-        `mounted); the proxy allows ${egress.allow.join(", ")} and refuses ` +
-        `${egress.deny.join(", ")} after resolving`,
-    );
+    lines.push(`egress: ${egressSummary(egress)}`);
   }
   return lines.join("\n");
 }

@@ -240,7 +240,16 @@ export function envArgs(
 }
 
 /** Paths that must never be mounted into a container (or that would shadow its runtime). */
-const NEVER_MOUNTED = ["/proc", "/sys", "/dev", "/run", "/var/run", CONTAINER_DENO_DIR];
+const NEVER_MOUNTED = [
+  "/proc",
+  "/sys",
+  "/dev",
+  "/run",
+  "/var/run",
+  CONTAINER_DENO_DIR,
+  // Where the egress proxy's socket and forwarder are mounted (see `insideEgress`).
+  "/mcp-run-egress",
+];
 
 /**
  * A `--mount` value binding a host path at the same place in the container.

@@ -8,7 +8,19 @@
 import { packageKind } from "../policy/package_kind.ts";
 import { GrantError, type ResolvedServer } from "../policy/resolve.ts";
 import { clientEnv, limits, randomSuffix, tlsTrust } from "./_docker_inputs.ts";
-import { egressClientEnv, egressNetwork, egressSidecarName } from "./egress_sidecar.ts";
+import {
+  EGRESS_PORT,
+  egressClientEnv,
+  egressNetwork,
+  egressSidecarName,
+} from "./egress_sidecar.ts";
+import {
+  copiedCommandError,
+  INSIDE_PROXY_SOCKET,
+  type InsideEgress,
+  insideEgress,
+  plannedInside,
+} from "./egress_inside.ts";
 import { serverDirs } from "./cache_dirs.ts";
 import { declaredEnv } from "./child_env.ts";
 import type { ContainerPackageOptions } from "./container_options.ts";
@@ -37,16 +49,54 @@ export interface ContainerLaunchPlan extends LaunchPlan {
   egress?: PlannedEgress;
 }
 
-/** The egress path a plan needs: the sidecar's name and what the proxy allows and refuses. */
+/**
+ * The egress path a plan needs: the sidecar's name (or, with the forwarder inside the server's
+ * container, the proxy's socket and the forwarder to write) and what the proxy allows and
+ * refuses.
+ */
 export interface PlannedEgress {
-  /** The sidecar container (`egressSidecarName` of the server and the plan's suffix). */
-  sidecar: string;
+  /**
+   * The sidecar container (`egressSidecarName` of the server and the plan's suffix); absent
+   * when the forwarder runs inside the server's container (`inside`).
+   */
+  sidecar?: string;
   /** The container's name suffix, which the sidecar's name derives from. */
   suffix: string;
   /** Grants as `ResolvedServer.net` holds them. */
   allow: string[];
   /** Addresses refused after resolution (`ResolvedServer.denyNet`). */
   deny: string[];
+  /**
+   * Proxy only, no sidecar: the forwarder runs inside the server's container (see
+   * `insideEgress`). The proxy listens on `socketPath`, in a folder made for this launch; the
+   * forwarder of `runtime` (see `forwarderOf`) is written into `forwarderDir`.
+   */
+  inside?: { socketPath: string; forwarderDir: string; runtime: "deno" | "python" };
+}
+
+/**
+ * One line saying what a plan's egress starts, for `--dry-run`. Pure.
+ *
+ * @param egress The plan's egress.
+ * @returns The line, without a label.
+ *
+ * @example
+ * ```ts
+ * import { egressSummary } from "./container_launch.ts";
+ * console.log(egressSummary({ sidecar: "s", suffix: "a1", allow: ["a.test"], deny: [] }));
+ * // first the sidecar s (--network none, mcp-run's proxy socket mounted); the proxy allows a.test and refuses  after resolving
+ * ```
+ */
+export function egressSummary(egress: PlannedEgress): string {
+  const rules = `the proxy allows ${egress.allow.join(", ")} and refuses ` +
+    `${egress.deny.join(", ")} after resolving`;
+  if (egress.inside) {
+    return `proxy only, no sidecar: mcp-run's proxy listens on ${egress.inside.socketPath}, ` +
+      `mounted at ${INSIDE_PROXY_SOCKET}; a forwarder on 127.0.0.1:${EGRESS_PORT} inside the ` +
+      `container (--network none) starts before the server; ${rules}`;
+  }
+  return `first the sidecar ${egress.sidecar} (--network none, mcp-run's proxy socket ` +
+    `mounted); ${rules}`;
 }
 
 /** TLS trust a Python or OCI server with network access gets from the launcher's environment. */
@@ -88,7 +138,11 @@ export function containerLaunchPlan(
   const passEnv = Object.keys(declared).filter((name) => !(name in server.envValues)).sort();
   const env: Record<string, string> = clientEnv(source);
   for (const name of passEnv) env[name] = declared[name];
-  const planned = plannedEgress(server, suffix, options);
+  const kind = packageKind(server.specifier);
+  const inside = insideOf(server, suffix, options);
+  const planned = inside
+    ? plannedInside(server, suffix, inside)
+    : plannedEgress(server, suffix, options);
   const caps = effectiveLimits({ user: options.limits, manifest: server.manifest?.limits });
   const protectedPaths = mountedProtectedPaths(server, options.progress);
   const common = {
@@ -102,16 +156,15 @@ export function containerLaunchPlan(
     passEnv,
     labels: options.launcherLabels === false ? {} : launcherLabels(),
     egress: options.egress ?? (planned && {
-      network: egressNetwork(planned.sidecar),
+      network: planned.sidecar === undefined ? "none" : egressNetwork(planned.sidecar),
       ...tlsEnv(source),
     }),
   };
-  const kind = packageKind(server.specifier);
   let args: string[];
   if (kind === "pypi") {
     const image = pythonImageOf(server, options.pythonImage);
     const codeDir = pythonDirs(server, image, options.cacheRoot).code;
-    args = pythonRunArgs(server, { ...common, image, codeDir });
+    args = pythonRunArgs(server, { ...common, image, codeDir, ...(inside ? { inside } : {}) });
   } else if (kind === "oci") {
     args = ociRunArgs(server, common);
   } else {
@@ -172,6 +225,51 @@ function plannedEgress(
     allow: [...server.net],
     deny: [...server.denyNet],
   };
+}
+
+/**
+ * With `egressInside`, the egress of a server with `net` grants: a Python forwarder in a `pypi:`
+ * server's container. An `oci:` image holds no runtime mcp-run can run a forwarder with, and a
+ * command to be run elsewhere has no launcher to run the proxy: both are refused.
+ */
+function insideOf(
+  server: ResolvedServer,
+  suffix: string,
+  options: ContainerPackageOptions,
+): InsideEgress | undefined {
+  if (!options.egressInside || server.net.length === 0 || options.egress) return undefined;
+  refuseInsideEgress(server);
+  if (options.launcherLabels === false) throw copiedCommandError(server);
+  return insideEgress({ cacheRoot: options.cacheRoot, suffix, runtime: "python" });
+}
+
+/**
+ * Refuses an `oci:` server with `net` grants when its network would go through a forwarder
+ * inside its container (`egressInside`, gVisor): an arbitrary image holds no runtime mcp-run can
+ * run the forwarder with. Other servers pass.
+ *
+ * @param server The server.
+ * @throws {GrantError} `permissions.net` for an `oci:` server with `net` grants.
+ *
+ * @example
+ * ```ts
+ * import { refuseInsideEgress } from "./container_launch.ts";
+ * refuseInsideEgress({ name: "t", specifier: "pypi:t@1.0", net: ["a.test"] }); // passes
+ * ```
+ */
+export function refuseInsideEgress(
+  server: Pick<ResolvedServer, "name" | "specifier" | "net">,
+): void {
+  if (packageKind(server.specifier) === "oci" && server.net.length > 0) {
+    throw new GrantError(
+      "permissions.net",
+      `Cannot give "${server.name}" (${server.specifier}) network access under gvisor ` +
+        `isolation: its network goes through mcp-run's egress proxy from inside its own ` +
+        `container, and an OCI image has no runtime mcp-run can run the proxy's forwarder with. ` +
+        `Run it with --isolation docker (the proxy's sidecar serves it there), or without ` +
+        `network grants (granted: ${server.net.join(", ")})`,
+    );
+  }
 }
 
 /** The proxy variables and the launcher's TLS trust (CA files mounted read-only). */

@@ -20,6 +20,7 @@ import {
   DENO_IMAGE,
   dockerVolumeName,
 } from "./docker_names.ts";
+import type { InsideEgress } from "./egress_inside.ts";
 import {
   bindMount,
   defaultPassEnv,
@@ -78,6 +79,13 @@ export interface DockerRunOptions extends DockerCommonOptions {
    * secret (the file is the user's, mode 0600). Its names must not also be in `passEnv`.
    */
   envFile?: string;
+  /**
+   * Egress from inside the container (see `insideEgress`), for a server with `net` grants under
+   * a runtime whose containers cannot share a sidecar's loopback (gVisor): the container gets
+   * `--network none`, the proxy's socket and the forwarder mounted read-only, the proxy
+   * variables, and its command wrapped so that the forwarder runs first.
+   */
+  inside?: Pick<InsideEgress, "mounts" | "env" | "command">;
 }
 
 /** Options for {@linkcode dockerPullArgs}. */
@@ -144,19 +152,27 @@ export function dockerRunArgs(
     ...[...new Set(options.protectedPaths ?? [])].filter((p) => !writable.has(p))
       .map((p) => bindMount(p, true)),
   ];
-  const network = server.net.length === 0 ? "none" : checkNetwork(options.network ?? "bridge");
+  const inside = server.net.length > 0 ? options.inside : undefined;
+  const network = server.net.length === 0 || inside
+    ? "none"
+    : checkNetwork(options.network ?? "bridge");
+  // The proxy variables last: nothing else may point the server elsewhere.
+  const values = { ...(options.env ?? server.envValues), ...inside?.env };
   return [
     ...serverRunHead(server, options, network),
     "--mount",
     `type=volume,src=${volume},dst=${CONTAINER_DENO_DIR},readonly`,
     ...mounts.flatMap((m) => ["--mount", m]),
+    ...(inside?.mounts ?? []).flatMap((m) => ["--mount", m]),
     ...(options.envFile === undefined ? [] : ["--env-file", checkEnvFile(options.envFile)]),
     ...envArgs(
       FIXED_ENV,
-      options.env ?? server.envValues,
-      options.passEnv ?? defaultPassEnv(server, options.env ?? server.envValues),
+      values,
+      options.passEnv ?? defaultPassEnv(server, values),
     ),
     image,
+    // The image's entry script runs any command given (`sh`), and `deno` for Deno's own.
+    ...(inside ? [...inside.command, "deno"] : []),
     ...denoArgs,
   ];
 }

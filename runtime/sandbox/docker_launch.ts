@@ -23,6 +23,8 @@ import type { LaunchPlan } from "./launch_plan.ts";
 import { effectiveLimits, type ResourceLimits } from "./resource_caps.ts";
 import { existingProtectedPaths, serverProtectedPaths } from "./write_protection.ts";
 import { GrantError, type ResolvedServer } from "../policy/resolve.ts";
+import type { PlannedEgress } from "./container_launch.ts";
+import { copiedCommandError, insideEgress, plannedInside } from "./egress_inside.ts";
 
 /** Options for {@linkcode dockerLaunchPlan}, {@linkcode dockerPull} and friends. */
 export interface DockerLaunchOptions extends Partial<DockerLimits> {
@@ -65,6 +67,15 @@ export interface DockerLaunchOptions extends Partial<DockerLimits> {
    * Default: the engine's default. The pull container never takes it: no server code runs there.
    */
   runtime?: string;
+  /**
+   * Servers with `net` grants reach the network through mcp-run's egress proxy from inside
+   * their own container (`--network none`, the proxy's socket mounted, a forwarder run first;
+   * see `insideEgress`), instead of a docker network (Deno servers) or an egress sidecar
+   * (`pypi:`). For runtimes whose containers cannot share loopback with a sidecar: gVisor.
+   * Such a plan cannot be run elsewhere (`launcherLabels: false` is refused), and `oci:`
+   * servers with `net` grants are refused (no forwarder can run in an arbitrary image).
+   */
+  egressInside?: boolean;
 }
 
 /** A launch plan for docker isolation, with the container's name. */
@@ -75,6 +86,8 @@ export interface DockerLaunchPlan extends LaunchPlan {
   volume: string;
   /** The egress cap to set once the container runs, in bits per second. */
   egressRate?: number;
+  /** For a server with `net` grants under `egressInside`: the proxy started before it. */
+  egress?: PlannedEgress;
 }
 
 /**
@@ -206,6 +219,9 @@ export function dockerLaunchPlan(
   // be renamed away (EBUSY), while mounts over what is inside it move with the folder.
   const denyWrite = serverProtectedPaths(server, { note: options.progress });
   const denoArgs = denoRunArgs(server, { lockFile: CONTAINER_LOCK_FILE, limits: caps, denyWrite });
+  const inside = options.egressInside && server.net.length > 0
+    ? insidePlan(server, options, suffix)
+    : undefined;
   const args = dockerRunArgs(server, denoArgs, {
     ...limits(options),
     memory: options.memory ?? `${caps.memoryMb}m`,
@@ -220,6 +236,7 @@ export function dockerLaunchPlan(
     labels: options.launcherLabels === false ? {} : launcherLabels(),
     readOnlyPaths: tls.paths,
     protectedPaths: existingProtectedPaths(denyWrite),
+    ...(inside ? { inside: inside.egress } : {}),
   });
   // Shaping the host's own interfaces is never what a cap means.
   if (options.egressRate !== undefined && server.net.length > 0 && options.network === "host") {
@@ -238,5 +255,23 @@ export function dockerLaunchPlan(
     ...(options.egressRate !== undefined && server.net.length > 0
       ? { egressRate: options.egressRate }
       : {}),
+    ...(inside ? { egress: inside.planned } : {}),
   };
+}
+
+/**
+ * The egress of a Deno server with `net` grants run with `egressInside`: the forwarder in its
+ * own container, the proxy started first by the launcher. Refused for a command to be run
+ * elsewhere (no launcher to run the proxy) and with an egress cap (no interface to shape).
+ */
+function insidePlan(server: ResolvedServer, options: DockerLaunchOptions, suffix: string) {
+  if (options.launcherLabels === false) throw copiedCommandError(server);
+  if (options.egressRate !== undefined) {
+    throw new RangeError(
+      `Cannot cap the egress of "${server.name}" here: its container has no network interface ` +
+        "(its network goes through mcp-run's egress proxy); drop --egress-rate",
+    );
+  }
+  const egress = insideEgress({ cacheRoot: options.cacheRoot, suffix, runtime: "deno" });
+  return { egress, planned: plannedInside(server, suffix, egress) };
 }

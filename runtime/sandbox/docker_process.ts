@@ -163,7 +163,8 @@ export interface SpawnDockerServerOptions {
 }
 
 /**
- * Starts the egress proxy and sidecar, then the container in the sidecar's network namespace;
+ * Starts the egress proxy and sidecar, then the container in the sidecar's network namespace (or,
+ * for a plan whose forwarder runs inside its container, the proxy alone, then the container);
  * what the client writes meanwhile waits. Removing the container stops both.
  */
 function spawnWithEgress(
@@ -186,6 +187,7 @@ function spawnWithEgress(
     onRefusal: options.onRefusal,
     docker: plan.program,
     env: plan.env,
+    ...(plan.egress.inside ? { inside: plan.egress.inside } : {}),
   });
   egress.catch(() => {});
   const child = deferredChild(async (cancelled) => {

@@ -162,7 +162,10 @@ export class DockerSandbox implements Sandbox {
     // takes the egress proxy's refusals instead, complete (and stored) when the process stops.
     if (audit && !deno) audit.release().catch(() => {});
     const proxyLine = refusalLog();
-    const onRefusal = audit && !deno
+    // A Deno server whose network goes through the proxy (egressInside): the proxy's refusals
+    // (a granted name resolving to a private address) join Deno's own in the log.
+    const proxied = "egress" in plan && plan.egress !== undefined;
+    const onRefusal = audit && (!deno || proxied)
       ? (refusal: EgressRefusal) => {
         // The proxy's own line keeps the connection's details; the denial says how to allow it.
         proxyLine(refusal);

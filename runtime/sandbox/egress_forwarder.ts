@@ -127,12 +127,21 @@ export function egressForwarderArgs(options: EgressForwarderArgsOptions): string
   ];
 }
 
+/** A forwarder's file: its name in the folder it is written to, and its source. */
+export interface ForwarderSource {
+  /** The file's name. */
+  file: string;
+  /** Its text. */
+  source: string;
+}
+
 /**
  * Writes the forwarder into a folder (created if missing, mode 0755 so the container's user can
  * read it; the file 0644), replacing an older copy only when it differs, atomically.
  * Requires `--allow-read` and `--allow-write` for the folder.
  *
  * @param dir An absolute folder, e.g. in the cache root.
+ * @param forwarder Which forwarder (default the Deno one, {@linkcode EGRESS_FORWARDER_SOURCE}).
  * @returns The file's path.
  * @throws {Deno.errors.PermissionDenied} When the folder cannot be written.
  *
@@ -142,15 +151,18 @@ export function egressForwarderArgs(options: EgressForwarderArgsOptions): string
  * const file = await writeEgressForwarder("/home/me/.cache/mcp-run/egress");
  * ```
  */
-export async function writeEgressForwarder(dir: string): Promise<string> {
-  const file = `${dir}/${EGRESS_FORWARDER_FILE}`;
+export async function writeEgressForwarder(
+  dir: string,
+  forwarder: ForwarderSource = { file: EGRESS_FORWARDER_FILE, source: EGRESS_FORWARDER_SOURCE },
+): Promise<string> {
+  const file = `${dir}/${forwarder.file}`;
   await Deno.mkdir(dir, { recursive: true, mode: 0o755 });
   // The folder is the mount's root: the container's user must enter it, whatever the umask.
   await Deno.chmod(dir, 0o755);
   const current = await Deno.readTextFile(file).catch(() => undefined);
-  if (current === EGRESS_FORWARDER_SOURCE) return file;
+  if (current === forwarder.source) return file;
   const temp = `${file}.${crypto.randomUUID()}.tmp`;
-  await Deno.writeTextFile(temp, EGRESS_FORWARDER_SOURCE, { mode: 0o644 });
+  await Deno.writeTextFile(temp, forwarder.source, { mode: 0o644 });
   await Deno.chmod(temp, 0o644);
   await Deno.rename(temp, file);
   return file;

@@ -7,7 +7,9 @@
  *
  * @module
  */
-import { join } from "../_path.ts";
+import { dirname, join } from "../_path.ts";
+import { writeEgressForwarder } from "./egress_forwarder.ts";
+import { forwarderOf } from "./egress_inside.ts";
 import { type EgressProxy, type EgressRefusal, startEgressProxy } from "./egress_proxy.ts";
 import {
   egressClientEnv,
@@ -36,11 +38,17 @@ export interface StartEgressOptions extends DockerCommandOptions {
   labels?: Record<string, string>;
   /** Called for each refused connection (default: one line to stderr). */
   onRefusal?: (refusal: EgressRefusal) => void;
+  /**
+   * Proxy only, no sidecar: the forwarder runs inside the server's container (see
+   * `insideEgress`). The proxy listens on `socketPath` (its folder is made, mode 0700, and
+   * removed on stop), and the forwarder is written into `forwarderDir`.
+   */
+  inside?: { socketPath: string; forwarderDir: string; runtime: "deno" | "python" };
 }
 
 /** A running egress path for one container. */
 export interface Egress {
-  /** The `--network` value of the container: the sidecar's namespace. */
+  /** The `--network` value of the container: the sidecar's namespace, or `none` (`inside`). */
   readonly network: string;
   /** The proxy variables the container gets. */
   readonly env: Readonly<Record<string, string>>;
@@ -73,6 +81,7 @@ export async function startEgress(options: StartEgressOptions): Promise<Egress> 
   const base = join(options.cacheRoot, "egress");
   await Deno.mkdir(base, { recursive: true });
   await removeDeadSockets(base);
+  if (options.inside) return await startInside(options, options.inside);
   // The socket accepts anyone who can reach it (the container user is not the launcher's):
   // only the launcher may enter its folder; the sidecar gets the socket file itself.
   const dir = await Deno.makeTempDir({ dir: base, prefix: "socket-" });
@@ -111,6 +120,50 @@ export async function startEgress(options: StartEgressOptions): Promise<Egress> 
   const running = proxy;
   return {
     network: egressNetwork(sidecar.name),
+    env: egressClientEnv(),
+    get refusals() {
+      return running.refusals;
+    },
+    stop,
+  };
+}
+
+/**
+ * The proxy alone, on the planned socket, with the forwarder written for the container to run.
+ */
+async function startInside(
+  options: StartEgressOptions,
+  inside: NonNullable<StartEgressOptions["inside"]>,
+): Promise<Egress> {
+  const dir = dirname(inside.socketPath);
+  // The folder is this launch's (named after its container): one left by a launcher that died
+  // is removed first. Only the launcher may enter it; the container gets the socket file.
+  await Deno.remove(dir, { recursive: true }).catch(() => {});
+  await Deno.mkdir(dir, { mode: 0o700 });
+  await Deno.chmod(dir, 0o700);
+  let proxy: EgressProxy | undefined;
+  let stopped = false;
+  const stop = async () => {
+    if (stopped) return;
+    stopped = true;
+    await proxy?.close().catch(() => {});
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  };
+  try {
+    await writeEgressForwarder(inside.forwarderDir, forwarderOf(inside.runtime));
+    proxy = await startEgressProxy({
+      socketPath: inside.socketPath,
+      allow: options.allow,
+      deny: options.deny,
+      onRefusal: options.onRefusal,
+    });
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  const running = proxy;
+  return {
+    network: "none",
     env: egressClientEnv(),
     get refusals() {
       return running.refusals;

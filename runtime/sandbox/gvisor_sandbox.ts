@@ -7,6 +7,9 @@
 import { DockerSandbox, type DockerSandboxOptions } from "./docker_sandbox.ts";
 import type { DockerLaunchPlan } from "./docker_launch.ts";
 import { GVISOR_RUNTIME } from "./docker_names.ts";
+import { checkGvisorRuntime } from "./gvisor_runtime.ts";
+import { refuseInsideEgress } from "./container_launch.ts";
+import { packageKind } from "../policy/package_kind.ts";
 import type { ContainerLaunchPlan } from "./container_launch.ts";
 import type { ResolvedServer } from "../policy/resolve.ts";
 import type { ServerProcess } from "./server_process.ts";
@@ -27,6 +30,18 @@ export interface GvisorSandboxOptions extends DockerSandboxOptions {
  * gVisor isolation behind the {@linkcode Sandbox} interface: every plan of the docker sandbox,
  * with `--runtime runsc`. The pull step is docker's: no server code runs in it.
  *
+ * A gVisor container has its own network stack, so it cannot share an egress sidecar's
+ * loopback: a server with `net` grants keeps `--network none` and reaches its granted hosts
+ * through mcp-run's egress proxy, whose socket is mounted into its container, by a forwarder
+ * that runs inside it before the server (Deno's for Deno servers, which keep `--allow-net` as
+ * the inner wall; a Python one for `pypi:` servers; see `insideEgress`). An `oci:` server with
+ * `net` grants is refused, and so is such a server written as a command to copy.
+ *
+ * Before a start, {@linkcode GvisorSandbox.prepare} checks the engine's registration (see
+ * `checkGvisorRuntime`): `--host-uds=open` when the server has `net` grants (the proxy's socket)
+ * and, for every Deno server, `--host-fifo=open` (the audit channel's FIFO: whether a launch
+ * uses it is known only when it spawns, so it is always required).
+ *
  * Requires `--allow-run=docker` and read/write access to the cache root.
  *
  * @example
@@ -46,6 +61,8 @@ export class GvisorSandbox implements Sandbox {
   /** `container`. */
   readonly unit = "container";
   #docker: DockerSandbox;
+  #runtime: string;
+  #client: string | undefined;
 
   /**
    * A gVisor sandbox.
@@ -54,7 +71,9 @@ export class GvisorSandbox implements Sandbox {
    */
   constructor(options: GvisorSandboxOptions) {
     const { gvisorRuntime, ...docker } = options;
-    this.#docker = new DockerSandbox({ ...docker, runtime: gvisorRuntime ?? GVISOR_RUNTIME });
+    this.#runtime = gvisorRuntime ?? GVISOR_RUNTIME;
+    this.#client = docker.docker;
+    this.#docker = new DockerSandbox({ ...docker, runtime: this.#runtime, egressInside: true });
   }
 
   /**
@@ -64,7 +83,8 @@ export class GvisorSandbox implements Sandbox {
    * @param options `standalone`: no launcher labels.
    * @returns The plan.
    * @throws {TypeError} When a required variable or secret is not set.
-   * @throws {GrantError} When a grant's path cannot be mounted.
+   * @throws {GrantError} When a grant's path cannot be mounted; for an `oci:` server with `net`
+   *   grants; for a server with `net` grants planned as a command to copy (`standalone`).
    */
   plan(
     server: ResolvedServer,
@@ -84,13 +104,24 @@ export class GvisorSandbox implements Sandbox {
   }
 
   /**
-   * Approval, pull when never pulled, the cache checks (see `DockerSandbox.prepare`).
+   * Checks the engine's gVisor runtime first (nothing is pulled or started without it), then
+   * approval, pull when never pulled, the cache checks (see `DockerSandbox.prepare`).
    *
    * @param server A resolved server.
    * @returns The pending checks.
+   * @throws {GvisorUnavailableError} When the runtime is not registered, or registered without
+   *   an argument the server needs.
+   * @throws {GrantError} For an `oci:` server with `net` grants.
    */
-  prepare(server: ResolvedServer): Promise<PreparedLaunch> {
-    return this.#docker.prepare(server);
+  async prepare(server: ResolvedServer): Promise<PreparedLaunch> {
+    refuseInsideEgress(server);
+    const kind = packageKind(server.specifier);
+    await checkGvisorRuntime({
+      ...(this.#client === undefined ? {} : { docker: this.#client }),
+      runtime: this.#runtime,
+      needs: { uds: server.net.length > 0, fifo: kind !== "pypi" && kind !== "oci" },
+    });
+    return await this.#docker.prepare(server);
   }
 
   /**

@@ -18,6 +18,7 @@ import {
   serverRunHead,
 } from "./_container_hardening.ts";
 import { type ContainerEgress, containerNetwork, isSidecarNetwork } from "./container_options.ts";
+import type { InsideEgress } from "./egress_inside.ts";
 import {
   checkEnvFile,
   checkImageReference,
@@ -134,6 +135,12 @@ export interface PythonRunOptions extends HardeningOptions {
   passEnv?: string[];
   /** An absolute `--env-file` of secret values. */
   envFile?: string;
+  /**
+   * Egress from inside the container (see `insideEgress`; with `egress` on network `none`): the
+   * proxy's socket and the Python forwarder mounted read-only, and the server started by the
+   * `sh` wrapper that runs the forwarder first.
+   */
+  inside?: Pick<InsideEgress, "mounts" | "command">;
 }
 
 /**
@@ -167,16 +174,19 @@ export function pythonRunArgs(server: ResolvedServer, options: PythonRunOptions)
   const network = containerNetwork(server, options.egress);
   // The proxy variables last: nothing else may point the server elsewhere.
   const values = { ...(options.env ?? server.envValues), ...options.egress?.env };
+  const inside = server.net.length > 0 ? options.inside : undefined;
   return [
     ...serverRunHead(server, options, network),
     "--mount",
     codeMount(options.codeDir, PYTHON_CODE_DIR, true),
     ...grantMounts(server, options.egress?.readOnlyPaths ?? [], RESERVED, options.protectedPaths),
+    ...(inside?.mounts ?? []).flatMap((m) => ["--mount", m]),
     ...(options.envFile === undefined ? [] : ["--env-file", checkEnvFile(options.envFile)]),
     ...envArgs(RUN_ENV, values, options.passEnv ?? defaultPassEnv(server, values)),
     "--entrypoint",
-    "python3",
+    inside ? inside.command[0] : "python3",
     image,
+    ...(inside ? [...inside.command.slice(1), "python3"] : []),
     "-I",
     PYTHON_ENTRY,
     ...server.args,

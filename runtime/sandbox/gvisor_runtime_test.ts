@@ -1,0 +1,61 @@
+import assert from "node:assert/strict";
+import { gvisorRuntimeProblem, GvisorUnavailableError } from "./gvisor_runtime.ts";
+
+const FULL = JSON.stringify({
+  runc: { path: "runc" },
+  runsc: {
+    path: "/usr/bin/runsc",
+    runtimeArgs: ["--network=none", "--host-uds=open", "--host-fifo=open"],
+  },
+});
+
+Deno.test("gvisorRuntimeProblem() accepts a runtime registered with what the launch needs", () => {
+  assert.equal(gvisorRuntimeProblem(FULL, "runsc", { uds: true, fifo: true }), undefined);
+  assert.equal(gvisorRuntimeProblem(FULL, "runsc", {}), undefined);
+  // Newer gVisor spells "open and create" as all; single-dash Go flags count too.
+  const all = { runsc: { runtimeArgs: ["-host-uds=all", "-host-fifo=open"] } };
+  assert.equal(gvisorRuntimeProblem(all, "runsc", { uds: true, fifo: true }), undefined);
+});
+
+Deno.test("gvisorRuntimeProblem() says what to install when no runtime has the name", () => {
+  const problem = gvisorRuntimeProblem(FULL, "gvisor", {});
+  assert.ok(problem instanceof GvisorUnavailableError);
+  assert.equal(problem.kind, "missing");
+  assert.equal(
+    problem.message,
+    'Cannot use gvisor isolation: the Docker engine has no runtime named "gvisor" (it has: ' +
+      "runc, runsc). Install gVisor (Debian/Ubuntu: apt-get install runsc; elsewhere: " +
+      "https://gvisor.dev/docs/user_guide/install/), add these lines to /etc/docker/daemon.json: " +
+      '{"runtimes": {"gvisor": {"path": "/usr/bin/runsc", "runtimeArgs": ["--network=none", ' +
+      '"--host-uds=open", "--host-fifo=open"]}}}, then reload the engine (systemctl reload ' +
+      "docker, or kill -HUP $(pidof dockerd)). --isolation docker runs the same container " +
+      "under the host's kernel: a weaker wall",
+  );
+  assert.match(gvisorRuntimeProblem("{}", "runsc", {})!.message, /\(it has: none\)/);
+  assert.equal(gvisorRuntimeProblem("null", "runsc", {})?.kind, "missing");
+});
+
+Deno.test("gvisorRuntimeProblem() names each runtime argument the launch needs and lacks", () => {
+  const bare = { runsc: { path: "/usr/bin/runsc", runtimeArgs: ["--network=none"] } };
+  const uds = gvisorRuntimeProblem(bare, "runsc", { uds: true });
+  assert.equal(uds?.kind, "incomplete");
+  assert.match(uds!.message, /registered without --host-uds=open in its runtimeArgs \(/);
+  assert.match(uds!.message, /egress proxy/);
+  assert.doesNotMatch(uds!.message, /--host-fifo=open in/);
+  const both = gvisorRuntimeProblem({ runsc: {} }, "runsc", { uds: true, fifo: true });
+  assert.match(both!.message, /without --host-uds=open and --host-fifo=open in its runtimeArgs/);
+  assert.match(both!.message, /daemon\.json/);
+  // A value that does not allow opening is not enough.
+  const none = { runsc: { runtimeArgs: ["--host-uds=create", "--host-fifo=none"] } };
+  assert.equal(gvisorRuntimeProblem(none, "runsc", { uds: true })?.kind, "incomplete");
+  assert.equal(gvisorRuntimeProblem(none, "runsc", { fifo: true })?.kind, "incomplete");
+  // What the launch does not need is not asked for.
+  assert.equal(gvisorRuntimeProblem(bare, "runsc", { uds: false, fifo: false }), undefined);
+});
+
+Deno.test("gvisorRuntimeProblem() refuses a hostile runtime name and text that is not JSON", () => {
+  assert.throws(() => gvisorRuntimeProblem(FULL, "runsc --privileged", {}), RangeError);
+  assert.throws(() => gvisorRuntimeProblem(FULL, "__proto__x;", {}), RangeError);
+  assert.equal(gvisorRuntimeProblem(FULL, "constructor", {})?.kind, "missing");
+  assert.throws(() => gvisorRuntimeProblem("not json", "runsc", {}), SyntaxError);
+});

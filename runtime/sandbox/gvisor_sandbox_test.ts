@@ -1,0 +1,136 @@
+import assert from "node:assert/strict";
+import { GrantError, type ResolvedServer } from "../policy/resolve.ts";
+import { DockerSandbox } from "./docker_sandbox.ts";
+import { egressSummary } from "./container_launch.ts";
+import { GvisorSandbox } from "./gvisor_sandbox.ts";
+
+function server(specifier: string, net: string[] = []): ResolvedServer {
+  return {
+    name: "t",
+    specifier,
+    args: [],
+    read: [],
+    write: [],
+    net,
+    denyNet: ["127.0.0.0/8"],
+    env: [],
+    secrets: [],
+    requiredEnv: [],
+    envValues: {},
+    sys: [],
+    run: [],
+    ffi: [],
+    params: {},
+  };
+}
+
+const options = { cacheRoot: "/c", source: {}, nameSuffix: "s1", user: "1000:1000" };
+const after = (args: string[], flag: string) => args[args.indexOf(flag) + 1];
+const mounts = (args: string[]) => args.filter((_, i) => args[i - 1] === "--mount");
+
+Deno.test("GvisorSandbox.plan() runs a Deno server with net grants behind a forwarder inside its container", () => {
+  const plan = new GvisorSandbox(options).plan(server("npm:x@1.0.0", ["api.test:443"]));
+  assert.equal(after(plan.args, "--runtime"), "runsc");
+  assert.equal(after(plan.args, "--network"), "none");
+  assert.ok(
+    mounts(plan.args).includes(
+      "type=bind,src=/c/egress/socket-s1/proxy.sock,dst=/mcp-run-egress/proxy.sock,readonly",
+    ),
+  );
+  assert.ok(
+    mounts(plan.args).includes(
+      "type=bind,src=/c/egress/forwarder/egress_forwarder.js," +
+        "dst=/mcp-run-egress/egress_forwarder.js,readonly",
+    ),
+  );
+  assert.ok(plan.args.includes("HTTPS_PROXY=http://127.0.0.1:3128"));
+  const image = plan.args.indexOf("denoland/deno:2.9.6");
+  assert.deepEqual(plan.args.slice(image + 1, image + 3), ["sh", "-c"]);
+  assert.deepEqual(plan.args.slice(image + 4, image + 7), ["sh", "deno", "run"]);
+  // Deno's own wall stays: the server may still reach only its granted host.
+  assert.ok(plan.args.includes("--allow-net=api.test:443"));
+  assert.ok(plan.args.some((a) => a.startsWith("--deny-net=") && a.includes("127.0.0.0/8")));
+  assert.ok("egress" in plan && plan.egress);
+  assert.equal(plan.egress.sidecar, undefined);
+  assert.equal(plan.egress.inside?.socketPath, "/c/egress/socket-s1/proxy.sock");
+  assert.deepEqual(plan.egress.allow, ["api.test:443"]);
+  assert.match(egressSummary(plan.egress), /^proxy only, no sidecar: /);
+});
+
+Deno.test("GvisorSandbox.plan() leaves a server without net grants with no network and no wrapper", () => {
+  const plan = new GvisorSandbox(options).plan(server("npm:x@1.0.0"));
+  assert.equal(after(plan.args, "--network"), "none");
+  assert.ok(!plan.args.includes("sh"));
+  assert.ok(!plan.args.some((a) => a.includes("mcp-run-egress")));
+  assert.ok(!("egress" in plan && plan.egress));
+});
+
+Deno.test("GvisorSandbox.plan() runs a pypi: server with net grants behind the Python forwarder", () => {
+  const plan = new GvisorSandbox(options).plan(
+    server("pypi:mcp-server-time@2026.10.19", ["api.test:443"]),
+  );
+  assert.equal(after(plan.args, "--runtime"), "runsc");
+  assert.equal(after(plan.args, "--network"), "none");
+  assert.equal(after(plan.args, "--entrypoint"), "sh");
+  assert.ok(
+    mounts(plan.args).some((m) => m.endsWith("dst=/mcp-run-egress/egress_forwarder.py,readonly")),
+  );
+  const c = plan.args.indexOf("-c");
+  assert.match(
+    plan.args[c + 1],
+    /^ready=\$\( \(exec python3 -I \/mcp-run-egress\/egress_forwarder\.py /,
+  );
+  assert.deepEqual(plan.args.slice(c + 2), ["sh", "python3", "-I", "/mcp-run-code/entry.py"]);
+  assert.ok(plan.args.includes("HTTP_PROXY=http://127.0.0.1:3128"));
+  assert.ok("egress" in plan && plan.egress?.inside);
+  assert.equal(plan.egress.sidecar, undefined);
+});
+
+Deno.test("GvisorSandbox.plan() refuses an oci: server with net grants, and a command to copy with net grants", () => {
+  const sandbox = new GvisorSandbox(options);
+  const oci = server(`oci:acme/srv@sha256:${"0".repeat(64)}`, ["api.test:443"]);
+  assert.throws(
+    () => sandbox.plan(oci),
+    (e) =>
+      e instanceof GrantError &&
+      /use --isolation docker|Run it with --isolation docker/.test(e.message),
+  );
+  // Without net grants an oci: server runs.
+  assert.equal(after(sandbox.plan(server(oci.specifier)).args, "--runtime"), "runsc");
+  for (const specifier of ["npm:x@1.0.0", "pypi:mcp-server-time@2026.10.19"]) {
+    assert.throws(
+      () => sandbox.plan(server(specifier, ["api.test:443"]), { standalone: true }),
+      (e) => e instanceof GrantError && /Use --form launcher/.test(e.message),
+    );
+  }
+});
+
+Deno.test("DockerSandbox.plan() keeps its own network paths: egress inside is gVisor's", () => {
+  const sandbox = new DockerSandbox(options);
+  const deno = sandbox.plan(server("npm:x@1.0.0", ["api.test:443"]));
+  assert.equal(after(deno.args, "--network"), "bridge");
+  assert.ok(!deno.args.includes("--runtime"));
+  const pypi = sandbox.plan(server("pypi:mcp-server-time@2026.10.19", ["api.test:443"]));
+  assert.ok("egress" in pypi && pypi.egress?.sidecar);
+  assert.equal(after(pypi.args, "--network"), `container:${pypi.egress.sidecar}`);
+});
+
+Deno.test("GvisorSandbox.plan() never mounts a grant over the egress folder", () => {
+  const sandbox = new GvisorSandbox(options);
+  for (const specifier of ["npm:x@1.0.0", "pypi:mcp-server-time@2026.10.19"]) {
+    for (const path of ["/mcp-run-egress", "/mcp-run-egress/proxy.sock"]) {
+      const hostile = { ...server(specifier, ["api.test:443"]), read: [path] };
+      assert.throws(() => sandbox.plan(hostile), /\/mcp-run-egress is never mounted/);
+    }
+  }
+});
+
+Deno.test("GvisorSandbox.plan() records only the forwarder's kind, so a JSON dry run stays short", () => {
+  const plan = new GvisorSandbox(options).plan(server("npm:x@1.0.0", ["api.test:443"]));
+  assert.ok("egress" in plan && plan.egress?.inside);
+  assert.deepEqual(plan.egress.inside, {
+    socketPath: "/c/egress/socket-s1/proxy.sock",
+    forwarderDir: "/c/egress/forwarder",
+    runtime: "deno",
+  });
+});

@@ -26,6 +26,7 @@ import {
 import { DockerSandbox } from "../runtime/sandbox/docker_sandbox.ts";
 import { GvisorSandbox } from "../runtime/sandbox/gvisor_sandbox.ts";
 import type { Sandbox } from "../runtime/sandbox/sandbox.ts";
+import { ServerExitedError } from "../runtime/sandbox/server_process.ts";
 import { loadManifest } from "../runtime/registry/load.ts";
 import { type ResolvedServer, resolveServer } from "../runtime/policy/resolve.ts";
 import { resultText, ROOT, tempDir, toolEnv } from "./_helpers.ts";
@@ -288,5 +289,51 @@ gvisorTest(
       `type=bind,src=${outside},dst=${outside},readonly`,
     ]);
     assert.equal(weak.read[secret], canary);
+  },
+);
+
+/** Runs a probe that should end the sandbox; returns how it ended (or fails the test). */
+async function endedBy(probe: Promise<Report>): Promise<ServerExitedError> {
+  const error = await probe.then(
+    (report) => assert.fail(`the sandbox survived: ${JSON.stringify(report)}`),
+    (error: Error) => error,
+  );
+  assert.ok(error instanceof ServerExitedError, String(error));
+  return error;
+}
+
+gvisorTest(
+  "GvisorSandbox stops a fork bomb at its process cap: the sandbox ends, the host does not",
+  async () => {
+    const server = await probeServer(sharedDir());
+    // The default cap counts gVisor's own host threads and processes too: the bomb ends the
+    // sandbox long before 100 children.
+    const bomb = await endedBy(
+      probeIn(new GvisorSandbox(OPTIONS), server, "fork_bomb", { count: 100 }),
+    );
+    assert.notEqual(bomb.code, 0, bomb.message);
+    await noneLeft();
+    // Positive control: with a cap far above it, the same bomb starts all 100 under gVisor.
+    const roomy = new GvisorSandbox({ ...OPTIONS, pidsLimit: 4096 });
+    const control = await probeIn(roomy, server, "fork_bomb", { count: 100 });
+    assert.equal(control.started, 100, JSON.stringify(control));
+  },
+);
+
+gvisorTest(
+  "GvisorSandbox stops a memory bomb at its memory cap, and the launcher says how it ended",
+  async () => {
+    const server = await probeServer(sharedDir());
+    const killed = await endedBy(
+      probeIn(new GvisorSandbox({ ...OPTIONS, memory: "160m" }), server, "memory_bomb", {
+        mb: 300,
+      }),
+    );
+    assert.equal(killed.code, 137, killed.message);
+    await noneLeft();
+    // Positive control: with room, the same bomb completes under gVisor.
+    const roomy = new GvisorSandbox({ ...OPTIONS, memory: "768m" });
+    const control = await probeIn(roomy, server, "memory_bomb", { mb: 300 });
+    assert.equal(control.allocatedMb, 300, JSON.stringify(control));
   },
 );

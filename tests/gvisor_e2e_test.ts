@@ -209,3 +209,41 @@ gvisorTest(
     assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name), ["memory.jsonl"]);
   },
 );
+
+gvisorTest(
+  "mcp-run run --isolation gvisor leaves no container when it is stopped or killed",
+  async () => {
+    for (const signal of ["SIGTERM", "SIGKILL"] as const) {
+      const dir = sharedDir();
+      const launcher = new Deno.Command(Deno.execPath(), {
+        args: [
+          ...["run", "-A", "--quiet", `${ROOT}/mod.ts`, "run", "filesystem", "-p", `dirs=${dir}`],
+          ...[...CLI_GVISOR, "--cache", cache],
+        ],
+        env: { ...toolEnv(), HOME: Deno.env.get("HOME") ?? "/root" },
+        clearEnv: true,
+        stdin: "piped",
+        stdout: "null",
+        stderr: "null",
+      }).spawn();
+      try {
+        // Positive control: the container is there, under gVisor, while the launcher runs.
+        let running: string[] = [];
+        for (let i = 0; i < 120 && running.length === 0; i++) {
+          await new Promise((r) => setTimeout(r, 250));
+          running = await containersMounting(dir);
+        }
+        assert.deepEqual(running, [GVISOR_RUNTIME], `${signal}: no container started`);
+        launcher.kill(signal);
+        const status = await launcher.status;
+        assert.equal(status.code, { SIGTERM: 143, SIGKILL: 137 }[signal], signal);
+        await noneMounting(dir);
+      } finally {
+        await launcher.stdin.close().catch(() => {});
+        try {
+          launcher.kill("SIGKILL");
+        } catch { /* already gone */ }
+      }
+    }
+  },
+);

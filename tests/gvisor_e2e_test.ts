@@ -247,3 +247,35 @@ gvisorTest(
     }
   },
 );
+
+gvisorTest(
+  "mcp-run serve --isolation gvisor killed by SIGKILL leaves none of its sessions' containers",
+  async () => {
+    const scene = filesystemScene(sharedDir(), 0o777);
+    const served = await startServe([
+      "filesystem",
+      "-p",
+      `dirs=${scene.granted}`,
+      "--port",
+      "0",
+      "--cache",
+      cache,
+      ...CLI_GVISOR,
+    ]);
+    try {
+      const a = await connectClient({ url: served.url });
+      const b = await connectClient({ url: served.url });
+      // Positive control: two sessions, two gVisor containers, while serve runs.
+      assert.deepEqual(await containersMounting(scene.granted), [GVISOR_RUNTIME, GVISOR_RUNTIME]);
+      served.child.kill("SIGKILL");
+      assert.equal((await served.child.status).signal, "SIGKILL");
+      await noneMounting(scene.granted);
+      await a.client.close().catch(() => {});
+      await b.client.close().catch(() => {});
+    } finally {
+      try {
+        served.child.kill("SIGKILL");
+      } catch { /* already gone */ }
+    }
+  },
+);

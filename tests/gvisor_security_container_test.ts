@@ -5,8 +5,9 @@
  * attack of tests/_container_attacks.ts is stopped: a host file outside its mounts, the
  * read-only root and code, the Docker socket, an undeclared variable, exec from its scratch
  * space, a fork bomb, a memory hog, the network it was not given; each with a canary and a
- * positive control. One pull for the file; the command line (`mcp-run pull` and `mcp-run call`
- * with a user config that makes gvisor the default isolation) is checked with a pull of its own.
+ * positive control. One pull for the file; the command line (`mcp-run pull`, `mcp-run call` and
+ * `mcp-run serve` with a user config that makes gvisor the default isolation) is checked with a
+ * pull of its own.
  *
  * In CI (CI=true) these tests never skip: docker, gVisor or the image missing there fails the
  * run.
@@ -18,7 +19,9 @@ import { AttackScene, defineContainerAttacks } from "./_container_attacks.ts";
 import { EVIL_PACKAGE, evilServer, pullEvil, PYTHON_TEST_IMAGE } from "./_evil_container.ts";
 import { IMAGE } from "./_docker.ts";
 import { gvisorProblem } from "./_gvisor.ts";
-import { cli } from "./_helpers.ts";
+import { cli, resultText } from "./_helpers.ts";
+import { connectClient } from "./_bridge_helpers.ts";
+import { startServe } from "./_serve_cli.ts";
 import { buildWheel, EVIL_PROJECT, startPypiIndex } from "./_pypi_index.ts";
 
 const problem = await gvisorProblem("gvisor_security_container_test.ts: skipping", {
@@ -62,7 +65,7 @@ defineContainerAttacks(scene, "pypi:", ignore);
 
 Deno.test({
   name:
-    "mcp-run call runs a pypi: server under gVisor when the user config says so: what is declared arrives, no canary",
+    "mcp-run call and serve run a pypi: server under gVisor when the user config says so: what is declared arrives, no canary",
   ignore,
   sanitizeResources: false,
   sanitizeOps: false,
@@ -122,5 +125,36 @@ Deno.test({
     assert.equal((await call("read_file", { path: scene.canaryFile })).errno, "ENOENT");
     assert.equal((await call("write_own_code", {})).ok, false);
     assert.deepEqual(await listContainers({ "mcp-run.server": name }), []);
+
+    // The same server behind `mcp-run serve`: one gVisor container per session, none after.
+    const served = await startServe([manifest, "--port", "0", ...cache], env);
+    try {
+      const sessions = [
+        await connectClient({ url: served.url }),
+        await connectClient({ url: served.url }),
+      ];
+      assert.equal((await listContainers({ "mcp-run.server": name })).length, 2);
+      for (const { client, transport } of sessions) {
+        const read = await client.callTool({
+          name: "read_file",
+          arguments: { path: "/proc/version" },
+        });
+        assert.match(JSON.parse(resultText(read)).content, /^Linux version 4\.4\.0 /);
+        const stolen = await client.callTool({
+          name: "read_env",
+          arguments: { name: "EVIL_SECRET" },
+        });
+        assert.equal(JSON.parse(resultText(stolen)).ok, false);
+        await transport.terminateSession();
+        await client.close();
+      }
+      for (let i = 0; i < 40 && (await listContainers({ "mcp-run.server": name })).length; i++) {
+        await new Promise((r) => setTimeout(r, 250));
+      }
+      assert.deepEqual(await listContainers({ "mcp-run.server": name }), []);
+    } finally {
+      served.child.kill("SIGTERM");
+      assert.equal((await served.child.status).code, 0, served.stderr());
+    }
   },
 });

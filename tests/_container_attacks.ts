@@ -14,9 +14,11 @@ import { join } from "node:path";
 import type { ResolvedServer } from "../runtime/policy/resolve.ts";
 import { listContainers } from "../runtime/sandbox/docker_engine.ts";
 import { DEFAULT_LIMITS } from "../runtime/sandbox/resource_caps.ts";
+import { ServerExitedError } from "../runtime/sandbox/server_process.ts";
 import { DockerSandbox, type DockerSandboxOptions } from "../runtime/sandbox/docker_sandbox.ts";
 import {
   callUnsandboxed,
+  type ContainerIsolation,
   type EvilContainer,
   type EvilGrants,
   evilOptions,
@@ -49,6 +51,8 @@ export class AttackScene {
   readonly source: Record<string, string>;
   /** The sandbox options. */
   readonly options: DockerSandboxOptions;
+  /** The sandbox the fixture runs in: docker (runc) or gVisor. */
+  readonly isolation: ContainerIsolation;
   #prepare: (scene: AttackScene) => Promise<ResolvedServer>;
   #server?: Promise<ResolvedServer>;
 
@@ -58,13 +62,16 @@ export class AttackScene {
    * @param name The manifest's name.
    * @param prepare Resolves and pulls the server, once for the file.
    * @param ignore Whether the file's tests are skipped (nothing is made).
+   * @param isolation The sandbox the fixture runs in (default `docker`).
    */
   constructor(
     name: string,
     prepare: (scene: AttackScene) => Promise<ResolvedServer>,
     ignore: boolean,
+    isolation: ContainerIsolation = "docker",
   ) {
     this.name = name;
+    this.isolation = isolation;
     this.#prepare = prepare;
     this.dir = ignore ? "/nonexistent" : removeOnExit(tempDir(`mcp-run-${name}-`));
     this.cache = join(this.dir, "cache");
@@ -96,7 +103,7 @@ export class AttackScene {
 
   /** Starts the fixture and connects to it. */
   async launch(): Promise<EvilContainer> {
-    return await launchEvil(await this.server(), this.options);
+    return await launchEvil(await this.server(), this.options, this.isolation);
   }
 
   /** Asserts that no container of the server is left (waiting a little for removal). */
@@ -117,9 +124,13 @@ export class AttackScene {
  * @param ignore Whether to skip them.
  */
 export function defineContainerAttacks(s: AttackScene, kind: string, ignore: boolean): void {
+  const gvisor = s.isolation === "gvisor";
+  const sandbox = gvisor ? "GvisorSandbox" : "DockerSandbox";
+  // gVisor's file system answers a write to a read-only bind mount with EACCES.
+  const readOnly = gvisor ? /^(EROFS|EACCES)$/ : /^EROFS$/;
   const test = (name: string, fn: () => Promise<void>) =>
     Deno.test({
-      name: `${name} (${kind})`,
+      name: `${name.replace(/^DockerSandbox/, sandbox)} (${kind})`,
       ignore,
       sanitizeResources: false,
       sanitizeOps: false,
@@ -157,12 +168,12 @@ export function defineContainerAttacks(s: AttackScene, kind: string, ignore: boo
       assert.equal(parent.ok, false);
       // The read grant is read-only; the canary's folder does not exist to write into.
       const overwrite = await evil.call("write_file", { path: join(s.shared, "granted.txt") });
-      assert.equal(overwrite.errno, "EROFS", JSON.stringify(overwrite));
+      assert.match(overwrite.errno, readOnly, JSON.stringify(overwrite));
       const plant = await evil.call("write_file", { path: s.canaryFile, content: "pwned" });
       assert.equal(plant.ok, false);
       // The root file system is read-only; only the sized scratch tmpfs takes a file.
       const root = await evil.call("write_file", { path: "/usr/lib/evil.txt" });
-      assert.equal(root.errno, "EROFS", JSON.stringify(root));
+      assert.match(root.errno, readOnly, JSON.stringify(root));
       const scratch = await evil.call("write_file", { path: "/tmp/scratch.txt" });
       assert.equal(scratch.ok, true, JSON.stringify(scratch));
       // Never the Docker socket.
@@ -231,30 +242,33 @@ export function defineContainerAttacks(s: AttackScene, kind: string, ignore: boo
     await s.noneLeft();
   });
 
-  test("DockerSandbox bounds processes and memory: a fork bomb and a memory hog stop, the server lives", async () => {
-    {
-      await using evil = await s.launch();
-      // Positive controls: a few children and a little memory are fine.
-      const few = await evil.call("fork_bomb", { max: 16, hold_seconds: 0.5 });
-      assert.equal(few.ok, true, JSON.stringify(few));
-      const little = await evil.call("alloc_memory", { max_mb: 96, step_mb: 16 });
-      assert.equal(little.ok, true, JSON.stringify(little));
+  if (gvisor) defineGvisorExhaustion(s, test);
+  else {
+    test("DockerSandbox bounds processes and memory: a fork bomb and a memory hog stop, the server lives", async () => {
+      {
+        await using evil = await s.launch();
+        // Positive controls: a few children and a little memory are fine.
+        const few = await evil.call("fork_bomb", { max: 16, hold_seconds: 0.5 });
+        assert.equal(few.ok, true, JSON.stringify(few));
+        const little = await evil.call("alloc_memory", { max_mb: 96, step_mb: 16 });
+        assert.equal(little.ok, true, JSON.stringify(little));
 
-      const bomb = await evil.call("fork_bomb", { max: 600, hold_seconds: 2 });
-      assert.equal(bomb.ok, false, JSON.stringify(bomb));
-      assert.equal(bomb.errno, "EAGAIN", JSON.stringify(bomb));
-      assert.ok(bomb.forked < 256, `forked ${bomb.forked}`);
-      const hog = await evil.call("alloc_memory", { max_mb: 2048, step_mb: 32 });
-      assert.equal(hog.ok, false, JSON.stringify(hog));
-      // The default process cap (docker --memory) and a little slack for the interpreter.
-      const cap = DEFAULT_LIMITS.memoryMb;
-      assert.ok(hog.allocated_mb < cap + 88, `allocated ${hog.allocated_mb} MB of ${cap}`);
-      assert.ok(hog.signal === 9 || hog.memory_error === true, JSON.stringify(hog));
-      // The limits hit the attacker's children; the server still answers.
-      assert.equal((await evil.call("whoami")).ok, true);
-    }
-    await s.noneLeft();
-  });
+        const bomb = await evil.call("fork_bomb", { max: 600, hold_seconds: 2 });
+        assert.equal(bomb.ok, false, JSON.stringify(bomb));
+        assert.equal(bomb.errno, "EAGAIN", JSON.stringify(bomb));
+        assert.ok(bomb.forked < 256, `forked ${bomb.forked}`);
+        const hog = await evil.call("alloc_memory", { max_mb: 2048, step_mb: 32 });
+        assert.equal(hog.ok, false, JSON.stringify(hog));
+        // The default process cap (docker --memory) and a little slack for the interpreter.
+        const cap = DEFAULT_LIMITS.memoryMb;
+        assert.ok(hog.allocated_mb < cap + 88, `allocated ${hog.allocated_mb} MB of ${cap}`);
+        assert.ok(hog.signal === 9 || hog.memory_error === true, JSON.stringify(hog));
+        // The limits hit the attacker's children; the server still answers.
+        assert.equal((await evil.call("whoami")).ok, true);
+      }
+      await s.noneLeft();
+    });
+  }
 
   test("DockerSandbox gives a server without net grants no network at all", async () => {
     const canary = Deno.listen({ hostname: "127.0.0.1", port: 0 });
@@ -273,7 +287,8 @@ export function defineContainerAttacks(s: AttackScene, kind: string, ignore: boo
         const loopback = await evil.call("connect", { host: "127.0.0.1", port });
         assert.equal(loopback.errno, "ECONNREFUSED", JSON.stringify(loopback));
         const bridge = await evil.call("connect", { host: "172.17.0.1", port });
-        assert.equal(bridge.errno, "ENETUNREACH", JSON.stringify(bridge));
+        // gVisor's own network stack says "no route to host".
+        assert.match(bridge.errno, gvisor ? /^E(NET|HOST)UNREACH$/ : /^ENETUNREACH$/);
         const name = await evil.call("resolve", { host: "localhost.localdomain.test" });
         assert.match(name.errno ?? "", /^EAI_/, JSON.stringify(name));
         const proxy = await evil.call("proxy_connect", { target: `127.0.0.1:${port}` });
@@ -290,5 +305,43 @@ export function defineContainerAttacks(s: AttackScene, kind: string, ignore: boo
       await accepting;
     }
     await s.noneLeft();
+  });
+}
+
+/**
+ * Under gVisor the engine's process and memory caps hold the whole sandbox, the user-space
+ * kernel included: a fork bomb or a memory hog ends the sandbox (the launcher reports its exit),
+ * never the host, and the next launch answers again.
+ */
+function defineGvisorExhaustion(
+  s: AttackScene,
+  test: (name: string, fn: () => Promise<void>) => void,
+): void {
+  test("GvisorSandbox bounds processes and memory: a fork bomb or a memory hog ends the sandbox, never the host", async () => {
+    /** Calls a tool that should end the sandbox; returns how the server exited. */
+    const ended = async (tool: string, args: Record<string, unknown>) => {
+      await using evil = await s.launch();
+      // Positive controls: a few children and a little memory are fine.
+      const few = await evil.call("fork_bomb", { max: 16, hold_seconds: 0.5 });
+      assert.equal(few.ok, true, JSON.stringify(few));
+      const little = await evil.call("alloc_memory", { max_mb: 96, step_mb: 16 });
+      assert.equal(little.ok, true, JSON.stringify(little));
+      const error = await evil.call(tool, args).then(
+        (report) => assert.fail(`${tool} did not end the sandbox: ${JSON.stringify(report)}`),
+        (error: Error) => error,
+      );
+      assert.ok(error instanceof ServerExitedError, String(error));
+      return error;
+    };
+    const bomb = await ended("fork_bomb", { max: 600, hold_seconds: 2 });
+    assert.notEqual(bomb.code, 0, bomb.message);
+    await s.noneLeft();
+    const hog = await ended("alloc_memory", { max_mb: 2048, step_mb: 32 });
+    // The engine's memory cap (docker --memory) killed it.
+    assert.equal(hog.code, 137, hog.message);
+    await s.noneLeft();
+    // The host and the engine are unharmed: the next launch answers.
+    await using again = await s.launch();
+    assert.equal((await again.call("whoami")).ok, true);
   });
 }

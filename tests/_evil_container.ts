@@ -17,6 +17,7 @@ import { type ResolvedServer, resolveServer } from "../runtime/policy/resolve.ts
 import { type ConnectedServer, connectServer } from "../runtime/sandbox/connect.ts";
 import { runDocker } from "../runtime/sandbox/docker_engine.ts";
 import { DockerSandbox, type DockerSandboxOptions } from "../runtime/sandbox/docker_sandbox.ts";
+import { GvisorSandbox } from "../runtime/sandbox/gvisor_sandbox.ts";
 import { pythonPull } from "../runtime/sandbox/python_pull.ts";
 import type { PythonPullRecord } from "../runtime/sandbox/python_cache.ts";
 import { buildWheel, EVIL_PROJECT, PYTHON_TESTDATA, startPypiIndex } from "./_pypi_index.ts";
@@ -178,21 +179,30 @@ export class EvilContainer {
   }
 }
 
+/** The container isolations the attacks run under: docker (runc) or gVisor. */
+export type ContainerIsolation = "docker" | "gvisor";
+
 /**
- * Starts the pulled fixture in the docker sandbox and connects the real MCP SDK client.
+ * Starts the pulled fixture in the docker or gVisor sandbox and connects the real MCP SDK
+ * client.
  *
  * @param server The resolved fixture.
  * @param options The sandbox options ({@linkcode evilOptions}).
+ * @param isolation The sandbox: `docker` (default) or `gvisor`.
  * @returns The connected fixture; dispose of it to stop the container.
  */
 export async function launchEvil(
   server: ResolvedServer,
   options: DockerSandboxOptions,
+  isolation: ContainerIsolation = "docker",
 ): Promise<EvilContainer> {
+  const sandboxOptions = { ...options, autoPull: false };
   const connected = await connectServer(server, {
     ...options,
     autoPull: false,
-    sandbox: new DockerSandbox({ ...options, autoPull: false }),
+    sandbox: isolation === "gvisor"
+      ? new GvisorSandbox(sandboxOptions)
+      : new DockerSandbox(sandboxOptions),
     onStderr: () => {},
     timeoutMs: 60_000,
   });

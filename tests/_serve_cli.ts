@@ -5,16 +5,17 @@ import { ROOT, toolEnv } from "./_helpers.ts";
  * Starts `mcp-run serve …` (the real CLI, a subprocess) and waits for the URL it prints.
  *
  * @param args The arguments after `serve`.
+ * @param env Variables added to its environment (a user config, say).
  * @returns The process, its URL, and its stderr so far.
  */
-export async function startServe(args: string[]): Promise<{
+export async function startServe(args: string[], env: Record<string, string> = {}): Promise<{
   child: Deno.ChildProcess;
   url: string;
   stderr: () => string;
 }> {
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", "--quiet", `${ROOT}/mod.ts`, "serve", ...args],
-    env: { ...toolEnv(), HOME: Deno.env.get("HOME") ?? "/root" },
+    env: { ...toolEnv(), HOME: Deno.env.get("HOME") ?? "/root", ...env },
     clearEnv: true,
     stdin: "null",
     stdout: "null",

@@ -2,11 +2,12 @@
  * Exact blocked-access reports in containers, with the real engine: Deno in docker writes its
  * audit into the FIFO bind-mounted alone into the container (the same lines as natively, worded
  * for the container's folders); a `pypi:` server's egress proxy refusals become `net` denials on
- * the same log.
+ * the same log. The FIFO report also runs under gVisor (its runtime opens host FIFOs).
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { CLI_DOCKER, dockerProblem } from "./_docker.ts";
+import { CLI_GVISOR, gvisorProblem } from "./_gvisor.ts";
 import { cli, initializeRequest, ROOT, toolEnv } from "./_helpers.ts";
 import { evilOptions, evilProblem, evilServer, pullEvil } from "./_evil_container.ts";
 import { openAuditChannel } from "../runtime/learn/audit_channel.ts";
@@ -16,6 +17,7 @@ import { connectServer } from "../runtime/sandbox/connect.ts";
 import { DockerSandbox } from "../runtime/sandbox/docker_sandbox.ts";
 
 const problem = await dockerProblem("denials_docker_test.ts: skipping");
+const gvisorMissing = await gvisorProblem("denials_docker_test.ts: skipping gvisor");
 const pythonProblem = problem ?? await evilProblem();
 const MANIFEST = join(ROOT, "tests", "testdata", "denials", "manifest.jsonc");
 const PREFIX = "mcp-run: denials-fixture was refused ";
@@ -51,45 +53,48 @@ function fixtureScene(work: string): { cache: string; params: string[] } {
   return { cache: join(work, "cache"), params };
 }
 
-Deno.test({
-  name: "mcp-run run --isolation docker reports refused accesses through the mounted FIFO",
-  ignore: problem !== undefined,
-  fn: async () => {
-    const work = workDir();
-    try {
-      const { cache, params } = fixtureScene(work);
-      const config = join(work, "settings.json");
-      Deno.writeTextFileSync(config, "canary-config\n");
-      const stdin = JSON.stringify(initializeRequest(1, { name: "t", version: "1" })) + "\n";
-      const run = await cli(["run", MANIFEST, ...params, ...CLI_DOCKER, "--", "ffi"], {
-        env: { HOME: Deno.env.get("HOME") ?? "/root", MCP_RUN_CACHE: cache },
-        stdin,
-      });
-      assert.equal(run.code, 0, run.stderr);
-      assert.match(run.stdout, /denials-fixture/);
-      const lines = run.stderr.split("\n").filter((l) => l.startsWith(PREFIX));
-      assert.deepEqual(lines, [
-        `${PREFIX}read ${config}: to allow it, "read": [${JSON.stringify(config)}]`,
-        `${PREFIX}env FOO_TOKEN: to allow it, "secrets": { "FOO_TOKEN": { "description": "…", ` +
-        `"required": false } }`,
-        `${PREFIX}sys homedir: to allow it, "sys": ["homedir"]`,
-        `${PREFIX}net api.example.com:443: to allow it, "net": ["api.example.com:443"]`,
-        `${PREFIX}write ${join(work, "out.txt")}: to allow it, "write": [${
-          JSON.stringify(join(work, "out.txt"))
-        }]`,
-        `${PREFIX}ffi libfixture.so: to allow it, "ffi": ["libfixture.so"] with --trust`,
-      ]);
-      assert.ok(!run.stderr.includes("was refused env FORGED_NAME"));
-      assert.deepEqual(launchFolders(cache), []);
-      const listed = await cli(["denials", "denials-fixture"], {
-        env: { HOME: Deno.env.get("HOME") ?? "/root", MCP_RUN_CACHE: cache },
-      });
-      assert.match(listed.stdout, /Refused \(6\):/);
-    } finally {
-      await Deno.remove(work, { recursive: true }).catch(() => {});
-    }
-  },
-});
+for (const isolation of ["docker", "gvisor"] as const) {
+  Deno.test({
+    name: `mcp-run run --isolation ${isolation} reports refused accesses through the mounted FIFO`,
+    ignore: isolation === "docker" ? problem !== undefined : gvisorMissing !== undefined,
+    fn: async () => {
+      const work = workDir();
+      try {
+        const { cache, params } = fixtureScene(work);
+        const config = join(work, "settings.json");
+        Deno.writeTextFileSync(config, "canary-config\n");
+        const stdin = JSON.stringify(initializeRequest(1, { name: "t", version: "1" })) + "\n";
+        const options = isolation === "docker" ? CLI_DOCKER : CLI_GVISOR;
+        const run = await cli(["run", MANIFEST, ...params, ...options, "--", "ffi"], {
+          env: { HOME: Deno.env.get("HOME") ?? "/root", MCP_RUN_CACHE: cache },
+          stdin,
+        });
+        assert.equal(run.code, 0, run.stderr);
+        assert.match(run.stdout, /denials-fixture/);
+        const lines = run.stderr.split("\n").filter((l) => l.startsWith(PREFIX));
+        assert.deepEqual(lines, [
+          `${PREFIX}read ${config}: to allow it, "read": [${JSON.stringify(config)}]`,
+          `${PREFIX}env FOO_TOKEN: to allow it, "secrets": { "FOO_TOKEN": { "description": "…", ` +
+          `"required": false } }`,
+          `${PREFIX}sys homedir: to allow it, "sys": ["homedir"]`,
+          `${PREFIX}net api.example.com:443: to allow it, "net": ["api.example.com:443"]`,
+          `${PREFIX}write ${join(work, "out.txt")}: to allow it, "write": [${
+            JSON.stringify(join(work, "out.txt"))
+          }]`,
+          `${PREFIX}ffi libfixture.so: to allow it, "ffi": ["libfixture.so"] with --trust`,
+        ]);
+        assert.ok(!run.stderr.includes("was refused env FORGED_NAME"));
+        assert.deepEqual(launchFolders(cache), []);
+        const listed = await cli(["denials", "denials-fixture"], {
+          env: { HOME: Deno.env.get("HOME") ?? "/root", MCP_RUN_CACHE: cache },
+        });
+        assert.match(listed.stdout, /Refused \(6\):/);
+      } finally {
+        await Deno.remove(work, { recursive: true }).catch(() => {});
+      }
+    },
+  });
+}
 
 Deno.test({
   name:

@@ -1,5 +1,5 @@
 /**
- * Memory caps end to end, natively and in docker: `mcp-run run` with a real MCP SDK client, a
+ * Memory caps end to end, natively, in docker and under gVisor: `mcp-run run` with a real MCP SDK client, a
  * malicious fixture that allocates heap or ArrayBuffers without bound, and a user config that
  * sets small caps. The canary: the server's peak RSS (natively, its VmHWM in /proc) and the
  * launcher's stay bounded; the server is stopped and the launcher says which cap, its value and
@@ -12,11 +12,13 @@ import { join } from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { CLI_DOCKER, dockerProblem } from "./_docker.ts";
+import { CLI_GVISOR, gvisorProblem } from "./_gvisor.ts";
 import { cli, resultText, ROOT, toolEnv } from "./_helpers.ts";
 import { findPrlimit, V8_RESERVED_MB } from "../runtime/sandbox/resource_caps.ts";
 import { CAN_UNSHARE } from "./_security.ts";
 
 const problem = await dockerProblem("resource_caps_test.ts: skipping docker");
+const gvisorMissing = await gvisorProblem("resource_caps_test.ts: skipping gvisor");
 const FIXTURE = join(ROOT, "tests", "testdata", "caps");
 /** The user's small caps: the defaults of every server in these tests. */
 const SMALL = { heapMb: 128, memoryMb: 256 };
@@ -27,7 +29,7 @@ globalThis.addEventListener("unload", () => Deno.removeSync(work, { recursive: t
 const config = join(work, "config.json");
 Deno.writeTextFileSync(config, JSON.stringify({ limits: SMALL }));
 
-type Isolation = "deno" | "docker";
+type Isolation = "deno" | "docker" | "gvisor";
 
 /** A launch of the fixture through the CLI, its stderr, and peak RSS readings. */
 interface Session {
@@ -51,7 +53,11 @@ function vmHwm(pid: number): number {
 }
 
 async function start(manifest: string, isolation: Isolation): Promise<Session> {
-  const iso = isolation === "docker" ? CLI_DOCKER : ["--isolation", "deno"];
+  const iso = isolation === "docker"
+    ? CLI_DOCKER
+    : isolation === "gvisor"
+    ? CLI_GVISOR
+    : ["--isolation", "deno"];
   const transport = new StdioClientTransport({
     command: Deno.execPath(),
     args: ["run", "-A", "--quiet", join(ROOT, "mod.ts"), "run", manifest, ...iso, "--yes"],
@@ -111,14 +117,15 @@ async function call(
 function capTest(name: string, isolation: Isolation, fn: () => Promise<void>): void {
   Deno.test({
     name: `${name} (${isolation})`,
-    ignore: isolation === "docker" && problem !== undefined,
+    ignore: (isolation === "docker" && problem !== undefined) ||
+      (isolation === "gvisor" && gvisorMissing !== undefined),
     sanitizeResources: false,
     sanitizeOps: false,
     fn,
   });
 }
 
-for (const isolation of ["deno", "docker"] as const) {
+for (const isolation of ["deno", "docker", "gvisor"] as const) {
   const manifest = join(FIXTURE, "manifest.jsonc");
 
   capTest(
@@ -149,7 +156,7 @@ for (const isolation of ["deno", "docker"] as const) {
       const bomb = await call(session, "buffer_bomb");
       await session.closed;
       assert.ok(bomb.error, "the call fails: the server is gone");
-      const how = isolation === "docker" ? "docker --memory" : "prlimit --data";
+      const how = isolation === "deno" ? "prlimit --data" : "docker --memory";
       assert.match(
         session.stderr(),
         new RegExp(

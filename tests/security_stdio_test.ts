@@ -1,16 +1,28 @@
 /**
- * Security proofs, native mode: faults of the child process are contained (SECURITY.md
- * invariant 8). `mcp-run run` is spawned like an MCP client spawns it and spoken to by hand in
+ * Security proofs, native mode (the output floods under gVisor too): faults of the child process
+ * are contained (SECURITY.md invariant 8). `mcp-run run` is spawned like an MCP client spawns it and spoken to by hand in
  * JSON-RPC over its stdin and stdout, so nothing between the test and the launcher hides a fault.
  */
 import assert from "node:assert/strict";
 import { LineSplitter } from "../runtime/sandbox/line_splitter.ts";
 import { tempDir, toolEnv } from "./_helpers.ts";
 import { attackerManifest, MOD, prePull, removeOnExit, writeManifest } from "./_security.ts";
+import { CLI_GVISOR, gvisorProblem } from "./_gvisor.ts";
 
 const root = removeOnExit(tempDir("mcp-run-sec-stdio-"));
 await prePull(attackerManifest(), root);
 const manifest = writeManifest(removeOnExit(tempDir()), {});
+const gvisorMissing = await gvisorProblem("security_stdio_test.ts: skipping gvisor");
+
+/**
+ * The isolations the output floods are proven under: natively (the test's plain name), and in
+ * the gVisor sandbox (the name ends "(gvisor)"), where the server's output crosses runsc and
+ * docker's stdio first.
+ */
+const FLOOD_ISOLATIONS = [
+  { suffix: "", args: [], ignore: false },
+  { suffix: " (gvisor)", args: CLI_GVISOR, ignore: gvisorMissing !== undefined },
+];
 
 const GiB = 1024 ** 3;
 const MiB = 1024 ** 2;
@@ -184,37 +196,44 @@ async function waitGone(pid: number, timeoutMs = 10_000): Promise<boolean> {
   return isGone(pid);
 }
 
-Deno.test("mcp-run run answers a 1 GiB stdout line with a JSON-RPC error and stays small", async () => {
-  const launcher = new Launcher();
-  try {
-    await launcher.initialize();
-    // Positive control: a line of 1 MiB is passed on whole.
-    const small = await launcher.call("stdout_line", { bytes: 1 * MiB });
-    const text = toolText(small);
-    assert.ok(/^A+$/.test(text) && text.length > MiB - 128, `${text.length} bytes`);
-    const floodId = await launcher.request("tools/call", {
-      name: "stdout_line",
-      arguments: { bytes: GiB },
-    });
-    const answer = await launcher.response(floodId);
-    assert.equal(answer.result, undefined);
-    assert.equal(answer.error.code, -32603);
-    // The size counts the line without its newline.
-    assert.match(
-      answer.error.message,
-      new RegExp(`sent a ${GiB - 1}-byte response; it was dropped`),
-    );
-    // The launcher still relays: the server answers the next request.
-    const pid = JSON.parse(toolText(await launcher.call("pid"))).pid;
-    assert.equal(typeof pid, "number");
-    const peak = launcher.peakRss();
-    assert.ok(peak < MAX_LAUNCHER_RSS, `launcher peak RSS ${(peak / MiB).toFixed(0)} MiB`);
-    assert.ok(launcher.stderrLines.some((l) => l.includes(`dropped a ${GiB - 1}-byte message`)));
-    assert.equal((await launcher.end()).code, 0);
-  } finally {
-    await launcher.kill();
-  }
-});
+for (const { suffix, args, ignore } of FLOOD_ISOLATIONS) {
+  Deno.test({
+    name: `mcp-run run answers a 1 GiB stdout line with a JSON-RPC error and stays small${suffix}`,
+    ignore,
+    sanitizeResources: false,
+    sanitizeOps: false,
+  }, async () => {
+    const launcher = new Launcher(args);
+    try {
+      await launcher.initialize();
+      // Positive control: a line of 1 MiB is passed on whole.
+      const small = await launcher.call("stdout_line", { bytes: 1 * MiB });
+      const text = toolText(small);
+      assert.ok(/^A+$/.test(text) && text.length > MiB - 128, `${text.length} bytes`);
+      const floodId = await launcher.request("tools/call", {
+        name: "stdout_line",
+        arguments: { bytes: GiB },
+      });
+      const answer = await launcher.response(floodId);
+      assert.equal(answer.result, undefined);
+      assert.equal(answer.error.code, -32603);
+      // The size counts the line without its newline.
+      assert.match(
+        answer.error.message,
+        new RegExp(`sent a ${GiB - 1}-byte response; it was dropped`),
+      );
+      // The launcher still relays: the server answers the next request.
+      const pid = JSON.parse(toolText(await launcher.call("pid"))).pid;
+      assert.equal(typeof pid, "number");
+      const peak = launcher.peakRss();
+      assert.ok(peak < MAX_LAUNCHER_RSS, `launcher peak RSS ${(peak / MiB).toFixed(0)} MiB`);
+      assert.ok(launcher.stderrLines.some((l) => l.includes(`dropped a ${GiB - 1}-byte message`)));
+      assert.equal((await launcher.end()).code, 0);
+    } finally {
+      await launcher.kill();
+    }
+  });
+}
 
 Deno.test("mcp-run call fails at once on a 1 GiB response and stays small", async () => {
   const child = new Deno.Command(Deno.execPath(), {
@@ -273,29 +292,36 @@ Deno.test("mcp-run run drops a client's 256 MiB line without growing", async () 
   }
 });
 
-Deno.test("mcp-run run passes a stderr flood on in bounded lines and stays small", async () => {
-  const launcher = new Launcher();
-  try {
-    await launcher.initialize();
-    const lines = 20_000;
-    const answer = await launcher.call("stderr_flood", { lineBytes: 512 * MiB, lines });
-    assert.equal(JSON.parse(toolText(answer)), "flooded");
-    const pid = JSON.parse(toolText(await launcher.call("pid"))).pid;
-    assert.equal(typeof pid, "number");
-    const peak = launcher.peakRss();
-    assert.equal((await launcher.end()).code, 0);
-    assert.ok(peak < MAX_LAUNCHER_RSS, `launcher peak RSS ${(peak / MiB).toFixed(0)} MiB`);
-    // The huge line was cut to a short one that says so; every short line passed (the positive
-    // control); the launcher wrote a few MiB, not the 512 MiB it was given.
-    assert.equal(launcher.stderrCounts.get("truncated"), 1);
-    assert.ok(launcher.stderrLines.some((l) => l.includes("BBBB")));
-    assert.equal(launcher.stderrCounts.get("flood line"), lines);
-    assert.equal(launcher.stderrCounts.get("stderr flood done"), 1);
-    assert.ok(launcher.stderrBytes < 16 * MiB, `launcher wrote ${launcher.stderrBytes} bytes`);
-  } finally {
-    await launcher.kill();
-  }
-});
+for (const { suffix, args, ignore } of FLOOD_ISOLATIONS) {
+  Deno.test({
+    name: `mcp-run run passes a stderr flood on in bounded lines and stays small${suffix}`,
+    ignore,
+    sanitizeResources: false,
+    sanitizeOps: false,
+  }, async () => {
+    const launcher = new Launcher(args);
+    try {
+      await launcher.initialize();
+      const lines = 20_000;
+      const answer = await launcher.call("stderr_flood", { lineBytes: 512 * MiB, lines });
+      assert.equal(JSON.parse(toolText(answer)), "flooded");
+      const pid = JSON.parse(toolText(await launcher.call("pid"))).pid;
+      assert.equal(typeof pid, "number");
+      const peak = launcher.peakRss();
+      assert.equal((await launcher.end()).code, 0);
+      assert.ok(peak < MAX_LAUNCHER_RSS, `launcher peak RSS ${(peak / MiB).toFixed(0)} MiB`);
+      // The huge line was cut to a short one that says so; every short line passed (the positive
+      // control); the launcher wrote a few MiB, not the 512 MiB it was given.
+      assert.equal(launcher.stderrCounts.get("truncated"), 1);
+      assert.ok(launcher.stderrLines.some((l) => l.includes("BBBB")));
+      assert.equal(launcher.stderrCounts.get("flood line"), lines);
+      assert.equal(launcher.stderrCounts.get("stderr flood done"), 1);
+      assert.ok(launcher.stderrBytes < 16 * MiB, `launcher wrote ${launcher.stderrBytes} bytes`);
+    } finally {
+      await launcher.kill();
+    }
+  });
+}
 
 Deno.test("mcp-run run answers the open request when the server crashes, and exits with its code", async () => {
   const launcher = new Launcher();

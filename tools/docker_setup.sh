@@ -2,7 +2,9 @@
 # Prepares a machine for the docker tests: installs the Docker engine (Debian's docker.io) when
 # dockerd is missing, starts dockerd when no engine answers, and builds the local stand-in for
 # the denoland/deno image from the pinned Deno binary and the one for the python image from the
-# machine's CPython with pip (no image can be pulled here).
+# machine's CPython with pip (no image can be pulled here). Installs gVisor (Debian's runsc) when
+# missing and registers it with the engine as the runtime "runsc" (merged into daemon.json, the
+# engine reloaded), then checks that a container runs under it.
 #
 # Idempotent: every step is skipped when its result is already there. Safe to run concurrently
 # (a lock serialises runs). Writes a user config file that points every image kind at the
@@ -17,6 +19,7 @@
 #   PYTHON               the CPython the Python stand-in is made from (default: python3)
 #   MCP_RUN_DOCKERD_LOG  dockerd log file (default: /var/log/mcp-run-dockerd.log)
 #   MCP_RUN_DOCKERD_WAIT seconds to wait for dockerd to answer (default: 60)
+#   MCP_RUN_DOCKER_DAEMON_JSON the engine's config file (default: /etc/docker/daemon.json)
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -24,6 +27,7 @@ version=$(cat "$here/deno-version")
 image=${MCP_RUN_TEST_IMAGE:-"mcp-run-test/deno:$version"}
 dockerd_log=${MCP_RUN_DOCKERD_LOG:-/var/log/mcp-run-dockerd.log}
 dockerd_wait=${MCP_RUN_DOCKERD_WAIT:-60}
+daemon_json=${MCP_RUN_DOCKER_DAEMON_JSON:-/etc/docker/daemon.json}
 
 log() { echo "docker_setup: $*" >&2; }
 die() {
@@ -55,7 +59,74 @@ if ! command -v dockerd >/dev/null; then
 fi
 command -v docker >/dev/null || die "The docker client is not on PATH after installing docker.io"
 
-# 2. The daemon.
+# 2. gVisor: Debian's runsc, registered with the engine as the runtime "runsc". Its arguments:
+# --network=none (with a container network this build refuses to start; network reaches a
+# server through the egress proxy's socket), --host-uds=open (connect() to that bind-mounted
+# Unix socket), --host-fifo=open (the audit FIFO's bind mount).
+if ! command -v runsc >/dev/null && [ ! -x /usr/bin/runsc ]; then
+  log "runsc not found: installing Debian's runsc (gVisor)"
+  run_as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q >&2
+  run_as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+    runsc >&2
+fi
+runsc_path=$(command -v runsc || echo /usr/bin/runsc)
+[ -x "$runsc_path" ] || die "runsc was installed but is not at $runsc_path"
+# Merges the runtime into the engine's config (other keys and runtimes kept); prints "changed"
+# or "same", and writes the merged file to $1 when changed.
+merge_daemon_json() {
+  python3 - "$daemon_json" "$runsc_path" "$1" <<'PY'
+import json, os, sys
+path, runsc, out = sys.argv[1:4]
+config = {}
+if os.path.exists(path):
+    with open(path) as f:
+        text = f.read()
+    try:
+        config = json.loads(text) if text.strip() else {}
+    except ValueError as e:
+        sys.exit(f"{path} is not valid JSON ({e}): fix it, then run this script again")
+    if not isinstance(config, dict):
+        sys.exit(f"{path} does not hold a JSON object: fix it, then run this script again")
+want = {"path": runsc, "runtimeArgs": ["--network=none", "--host-uds=open", "--host-fifo=open"]}
+runtimes = config.get("runtimes") or {}
+if runtimes.get("runsc") == want:
+    print("same")
+    sys.exit(0)
+config["runtimes"] = {**runtimes, "runsc": want}
+with open(out, "w") as f:
+    json.dump(config, f, indent=2)
+    f.write("\n")
+print("changed")
+PY
+}
+command -v python3 >/dev/null || die "python3 is missing: it merges the runsc runtime into $daemon_json"
+merged=$(mktemp "${TMPDIR:-/tmp}/mcp-run-daemon-json.XXXXXX")
+trap 'rm -f "$merged"' EXIT
+daemon_changed=no
+merge=$(merge_daemon_json "$merged") || die "Cannot register runsc in $daemon_json (see above)"
+if [ "$merge" = changed ]; then
+  log "registering runsc in $daemon_json (other settings kept)"
+  run_as_root mkdir -p "$(dirname "$daemon_json")"
+  if [ -e "$daemon_json" ]; then run_as_root cp "$daemon_json" "$daemon_json.bak"; fi
+  run_as_root install -m 644 "$merged" "$daemon_json"
+  daemon_changed=yes
+else
+  log "runsc is already registered in $daemon_json"
+fi
+rm -f "$merged"
+trap - EXIT
+
+# Whether the running engine lists the runsc runtime with the registered arguments.
+engine_has_runsc() {
+  docker info --format '{{json .Runtimes}}' 2>/dev/null | python3 -c '
+import json, sys
+runtime = (json.load(sys.stdin) or {}).get("runsc") or {}
+args = runtime.get("runtimeArgs") or []
+sys.exit(0 if all(a in args for a in ("--network=none", "--host-uds=open", "--host-fifo=open")) else 1)
+' 2>/dev/null
+}
+
+# 3. The daemon.
 if ! docker info >/dev/null 2>&1; then
   log "no Docker engine answers: starting dockerd (log: $dockerd_log)"
   mkdir -p "$(dirname "$dockerd_log")"
@@ -83,6 +154,24 @@ if ! docker info >/dev/null 2>&1; then
     sleep 0.5
   done
   log "dockerd is ready"
+fi
+# A running engine reads its runtimes again on SIGHUP.
+if ! engine_has_runsc; then
+  pid=$(pidof dockerd || true)
+  [ -n "$pid" ] || die "The engine does not list the runsc runtime and no local dockerd runs to reload: add the runtime of $daemon_json to its config and restart it"
+  log "reloading dockerd ($pid) so that it lists runsc (daemon.json changed: $daemon_changed)"
+  run_as_root kill -HUP $pid
+  deadline=$((SECONDS + dockerd_wait))
+  until engine_has_runsc; do
+    if [ "$SECONDS" -ge "$deadline" ]; then
+      tail -n 30 "$dockerd_log" >&2 || true
+      die "dockerd does not list the runsc runtime ${dockerd_wait} s after SIGHUP; see $dockerd_log"
+    fi
+    sleep 0.5
+  done
+  log "the engine lists runsc"
+else
+  log "the engine lists runsc"
 fi
 
 # Every stand-in is a rootfs folder made here and imported; removed however the script ends.
@@ -129,7 +218,7 @@ label_of() {
   docker image inspect --format "{{ index .Config.Labels \"$2\" }}" "$1" 2>/dev/null || true
 }
 
-# 3. The stand-in image for denoland/deno.
+# 4. The stand-in image for denoland/deno.
 build_deno_image() {
   # tools/deno installs the pinned version when it is missing or different.
   "$here/deno" --version >/dev/null
@@ -195,7 +284,7 @@ else
   build_deno_image
 fi
 
-# 4. The stand-in for the official python slim image: the machine's CPython at /usr/local, as
+# 5. The stand-in for the official python slim image: the machine's CPython at /usr/local, as
 # in the real image, with its standard library and pip and none of its other packages.
 python=${PYTHON:-python3}
 command -v "$python" >/dev/null || die "No $python on PATH: the Python stand-in is made from it"
@@ -272,7 +361,16 @@ else
   build_python_image
 fi
 
-# 5. A user config that points every image kind at the stand-ins.
+# 6. A container runs under gVisor: the stand-in, hardened as mcp-run runs it, sees gVisor's
+# kernel.
+gvisor_out=$(docker run --rm --pull never --runtime runsc --network none --read-only --cap-drop ALL \
+  --user 1993:1993 "$image" eval 'console.log(Deno.readTextFileSync("/proc/version").split(" ")[2])' 2>&1) ||
+  die "A container does not run under runsc: $gvisor_out (see $dockerd_log; is gVisor supported on this kernel?)"
+[ "$gvisor_out" != "$(uname -r)" ] ||
+  die "A container under runsc reports the host's kernel $gvisor_out: runsc is not gVisor"
+log "a container runs under runsc (gVisor kernel $gvisor_out)"
+
+# 7. A user config that points every image kind at the stand-ins.
 config=${MCP_RUN_TEST_CONFIG:-"$here/../.cache/stand-in-config.json"}
 mkdir -p "$(dirname "$config")"
 config=$(cd "$(dirname "$config")" && pwd)/$(basename "$config")

@@ -61,6 +61,8 @@ async function probe(args: Json): Promise<Json> {
       [...new Set(Deno.networkInterfaces().map((i) => i.name))].sort().join(",")
     ),
     tmpExec: exec,
+    // The kernel release as the process sees it (field 3 of /proc/version).
+    kernel: attempt(() => Deno.readTextFileSync("/proc/version").split(" ")[2]),
     env: Deno.env.get("PROBE_NOTE") ?? null,
     secret: Deno.env.get("PROBE_SECRET") ?? null,
     envNames: attempt(() => Object.keys(Deno.env.toObject()).sort().join(",")),
@@ -103,6 +105,14 @@ async function forkBomb(args: Json): Promise<Json> {
   return { started, error };
 }
 
+async function connect(args: Json): Promise<Json> {
+  const result = await attemptAsync(async () => {
+    const conn = await Deno.connect({ hostname: String(args.host), port: Number(args.port) });
+    conn.close();
+  });
+  return { result };
+}
+
 function memoryBomb(args: Json): Json {
   const mb = Number(args.mb ?? 64);
   const chunks: Uint8Array[] = [];
@@ -114,6 +124,7 @@ const TOOLS = [
   { name: "probe", description: "Report what the process can see", inputSchema: { type: "object" } },
   { name: "fork_bomb", description: "Start many processes", inputSchema: { type: "object" } },
   { name: "memory_bomb", description: "Allocate memory", inputSchema: { type: "object" } },
+  { name: "connect", description: "Open a TCP connection", inputSchema: { type: "object" } },
 ];
 
 async function handle(message: Json): Promise<Json | undefined> {
@@ -140,6 +151,8 @@ async function handle(message: Json): Promise<Json | undefined> {
         ? forkBomb
         : params.name === "memory_bomb"
         ? (a: Json) => Promise.resolve(memoryBomb(a))
+        : params.name === "connect"
+        ? connect
         : undefined;
       if (!run) return { jsonrpc: "2.0", id, error: { code: -32602, message: "unknown tool" } };
       const data = await run(args);

@@ -7,7 +7,11 @@
  */
 import { serverDirs } from "../sandbox/cache_dirs.ts";
 import { dockerRunArgs } from "../sandbox/docker_args.ts";
-import { checkDockerMounts, type DockerLimits } from "../sandbox/docker_checks.ts";
+import {
+  checkDockerMounts,
+  type DockerLimits,
+  GVISOR_PIDS_LIMIT,
+} from "../sandbox/docker_checks.ts";
 import {
   CONTAINER_LOCK_FILE,
   CONTAINER_USER,
@@ -23,6 +27,11 @@ import { existingProtectedPaths, serverProtectedPaths } from "../sandbox/write_p
 import { effectiveLimits, prlimitCommand, type ResourceLimits } from "../sandbox/resource_caps.ts";
 import type { LaunchCommand } from "./types.ts";
 
+/** The docker form's process cap: the one given, or gVisor's default under its runtime. */
+function processCap(options: DirectCommandOptions): number | undefined {
+  return options.pidsLimit ?? (options.runtime === undefined ? undefined : GVISOR_PIDS_LIMIT);
+}
+
 /** Options for {@linkcode directCommand}. */
 export interface DirectCommandOptions extends Partial<DockerLimits> {
   /** `deno` (native) or `docker`. */
@@ -35,7 +44,10 @@ export interface DirectCommandOptions extends Partial<DockerLimits> {
   image?: string;
   /** The Python image of a `pypi:` server's docker form (default the pinned one). */
   pythonImage?: string;
-  /** The docker form's engine runtime (`runsc` for gVisor; default: the engine's default). */
+  /**
+   * The docker form's engine runtime (`runsc` for gVisor, whose process cap then defaults to
+   * `GVISOR_PIDS_LIMIT`; default: the engine's default).
+   */
   runtime?: string;
   /** The docker form's network for servers that declare some (default `bridge`). */
   network?: string;
@@ -133,7 +145,8 @@ export function directCommand(
   checkDockerMounts(server);
   if (options.runtime !== undefined) refuseNetUnderRuntime(server, options.runtime);
   const image = options.image ?? DENO_IMAGE;
-  const { memory, cpus, pidsLimit, tmpfsSize, nofile } = options;
+  const { memory, cpus, tmpfsSize, nofile } = options;
+  const pidsLimit = processCap(options);
   // As a launch: protected paths deeper in the grants too, and what exists mounted read-only.
   const denyWrite = serverProtectedPaths(server);
   return {
@@ -208,7 +221,7 @@ function containerCommand(
     limits: options.limits,
     memory: options.memory,
     cpus: options.cpus,
-    pidsLimit: options.pidsLimit,
+    pidsLimit: processCap(options),
     tmpfsSize: options.tmpfsSize,
     nofile: options.nofile,
     // Values the client supplies are not known here: only names are written.

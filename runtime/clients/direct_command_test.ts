@@ -178,6 +178,8 @@ Deno.test("directCommand() names the gVisor runtime, and refuses net grants unde
   const entry = directCommand(SERVER, { form: "docker", cacheRoot: "/c", runtime: "runsc" });
   const args = entry.args;
   assert.equal(args[args.indexOf("--runtime") + 1], "runsc");
+  // gVisor's own threads count against the process cap: its default is higher.
+  assert.equal(args[args.indexOf("--pids-limit") + 1], "1024");
   assert.equal(args[args.indexOf("--network") + 1], "none");
   // Without a runtime, the engine's default.
   assert.ok(!directCommand(SERVER, { form: "docker", cacheRoot: "/c" }).args.includes("--runtime"));

@@ -22,6 +22,13 @@ export const DOCKER_LIMITS: Readonly<DockerLimits> = {
   nofile: 4096,
 };
 
+/**
+ * The process cap of a container under gVisor when none is given: gVisor's own threads count
+ * against it (an idle Deno server holds about 60 host tasks under gVisor, 7 under runc, and each
+ * process the server starts adds about 6), so docker's default would leave a server about 30.
+ */
+export const GVISOR_PIDS_LIMIT = 1024;
+
 /** Resource limits of one container. */
 export interface DockerLimits {
   /** `--memory` (also `--memory-swap`, so the container cannot swap), e.g. `512m`. */

@@ -7,6 +7,7 @@
 import { DockerSandbox, type DockerSandboxOptions } from "./docker_sandbox.ts";
 import type { DockerLaunchPlan } from "./docker_launch.ts";
 import { GVISOR_RUNTIME } from "./docker_names.ts";
+import { GVISOR_PIDS_LIMIT } from "./docker_checks.ts";
 import { checkGvisorRuntime } from "./gvisor_runtime.ts";
 import { refuseInsideEgress } from "./container_launch.ts";
 import { packageKind } from "../policy/package_kind.ts";
@@ -28,7 +29,8 @@ export interface GvisorSandboxOptions extends DockerSandboxOptions {
 
 /**
  * gVisor isolation behind the {@linkcode Sandbox} interface: every plan of the docker sandbox,
- * with `--runtime runsc`. The pull step is docker's: no server code runs in it.
+ * with `--runtime runsc` and, unless one is given, a process cap of {@linkcode GVISOR_PIDS_LIMIT}
+ * (gVisor's own threads count against it). The pull step is docker's: no server code runs in it.
  *
  * A gVisor container has its own network stack, so it cannot share an egress sidecar's
  * loopback: a server with `net` grants keeps `--network none` and reaches its granted hosts
@@ -73,7 +75,12 @@ export class GvisorSandbox implements Sandbox {
     const { gvisorRuntime, ...docker } = options;
     this.#runtime = gvisorRuntime ?? GVISOR_RUNTIME;
     this.#client = docker.docker;
-    this.#docker = new DockerSandbox({ ...docker, runtime: this.#runtime, egressInside: true });
+    this.#docker = new DockerSandbox({
+      ...docker,
+      pidsLimit: docker.pidsLimit ?? GVISOR_PIDS_LIMIT,
+      runtime: this.#runtime,
+      egressInside: true,
+    });
   }
 
   /**

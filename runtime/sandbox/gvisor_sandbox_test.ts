@@ -3,6 +3,7 @@ import { GrantError, type ResolvedServer } from "../policy/resolve.ts";
 import { DockerSandbox } from "./docker_sandbox.ts";
 import { egressSummary } from "./container_launch.ts";
 import { GvisorSandbox } from "./gvisor_sandbox.ts";
+import { GVISOR_PIDS_LIMIT } from "./docker_checks.ts";
 
 function server(specifier: string, net: string[] = []): ResolvedServer {
   return {
@@ -133,4 +134,16 @@ Deno.test("GvisorSandbox.plan() records only the forwarder's kind, so a JSON dry
     forwarderDir: "/c/egress/forwarder",
     runtime: "deno",
   });
+});
+
+Deno.test("GvisorSandbox.plan() caps processes at GVISOR_PIDS_LIMIT unless a cap is given", () => {
+  for (const specifier of ["npm:x@1.0.0", "pypi:mcp-server-time@2026.10.19"]) {
+    const plan = new GvisorSandbox(options).plan(server(specifier));
+    assert.equal(after(plan.args, "--pids-limit"), String(GVISOR_PIDS_LIMIT), specifier);
+    const given = new GvisorSandbox({ ...options, pidsLimit: 300 }).plan(server(specifier));
+    assert.equal(after(given.args, "--pids-limit"), "300", specifier);
+  }
+  // Docker keeps its own default.
+  const docker = new DockerSandbox(options).plan(server("npm:x@1.0.0"));
+  assert.equal(after(docker.args, "--pids-limit"), "256");
 });

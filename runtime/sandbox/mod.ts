@@ -110,7 +110,7 @@ export {
   type DockerVolumeNameOptions,
   GVISOR_RUNTIME,
 } from "./docker_names.ts";
-export { DOCKER_LIMITS, type DockerLimits } from "./docker_checks.ts";
+export { DOCKER_LIMITS, type DockerLimits, GVISOR_PIDS_LIMIT } from "./docker_checks.ts";
 export { checkDocker, type DockerCommandOptions, DockerUnavailableError } from "./docker_engine.ts";
 export {
   defaultContainerUser,

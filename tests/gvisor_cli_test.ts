@@ -8,7 +8,8 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { cli, ROOT, tempDir } from "./_helpers.ts";
-import { dockerProblem, IMAGE } from "./_docker.ts";
+import { IMAGE } from "./_docker.ts";
+import { gvisorProblem } from "./_gvisor.ts";
 import { withEntryClient } from "./_client_readers.ts";
 import { startServe } from "./_serve_cli.ts";
 
@@ -213,11 +214,53 @@ Deno.test("mcp-run adopt --isolation gvisor --dry-run says each adopted entry ru
   assert.equal(Deno.readTextFileSync(file), text);
 });
 
-const noDocker = await dockerProblem("gvisor_cli_test.ts: skipping the entries");
+Deno.test("mcp-run config and install --isolation gvisor refuse an entry weaker than gVisor, before pulling", async () => {
+  const data = sharedDir();
+  const cache = tempDir("mcp-run-gvisor-cache-");
+  const file = join(tempDir(), "mcp.json");
+  const gvisor = ["--isolation", "gvisor", "--cache", cache];
+  // A deno-form entry would run the server natively: a usage error, whatever the command.
+  for (
+    const args of [
+      ["config", PROBE, "-p", `dir=${data}`, "--form", "deno"],
+      ["config", PROBE, "-p", `dir=${data}`, "--form", "deno", "--client", "cursor"],
+      ["install", PROBE, "-p", `dir=${data}`, "--form", "deno", "--client", "cursor"],
+    ]
+  ) {
+    const r = await cli([...args, "--file", file, ...gvisor]);
+    assert.equal(r.code, 2, `${args.join(" ")}: ${r.stderr}`);
+    assert.match(
+      r.stderr,
+      /--form deno runs the server natively on the host's kernel, not under gVisor/,
+    );
+    assert.doesNotMatch(r.stderr, /Pulling/);
+  }
+  // A server with network grants as a plain docker-form entry: refused, as with --client.
+  const net = await cli(["config", NET_FIXTURE, "--form", "docker", ...gvisor]);
+  assert.equal(net.code, 3, net.stderr);
+  assert.match(net.stderr, /as a docker command under the gVisor runtime "runsc"/);
+  assert.doesNotMatch(net.stderr, /Pulling/);
+  // Positive control: without --isolation gvisor the deno-form entry is written.
+  const native = await cli([
+    "config",
+    PROBE,
+    "-p",
+    `dir=${data}`,
+    "--form",
+    "deno",
+    "--cache",
+    cache,
+  ]);
+  assert.equal(native.code, 0, native.stderr);
+  assert.match(JSON.parse(native.stdout).command, /(deno|prlimit)$/);
+  assert.throws(() => Deno.statSync(file), Deno.errors.NotFound);
+});
+
+const noGvisor = await gvisorProblem("gvisor_cli_test.ts: skipping the entries");
 
 Deno.test({
   name: "mcp-run config and install --isolation gvisor write entries that run under runsc",
-  ignore: noDocker !== undefined,
+  ignore: noGvisor !== undefined,
   // The SDK's close() races the child's exit against an unreferenced 2 s timer.
   sanitizeOps: false,
   sanitizeResources: false,
@@ -232,6 +275,18 @@ Deno.test({
     assert.equal(entry.command, "docker");
     assert.equal(after(entry.args, "--runtime"), "runsc");
     assert.equal(after(entry.args, "--network"), "none");
+    // --form docker given: the same entry, still under gVisor's runtime.
+    const given = await cli([
+      "config",
+      PROBE,
+      "--isolation",
+      "gvisor",
+      "--form",
+      "docker",
+      ...common,
+    ]);
+    assert.equal(given.code, 0, given.stderr);
+    assert.deepEqual(JSON.parse(given.stdout), entry);
     // Started exactly as a client starts it, it answers a real MCP client.
     await withEntryClient({ ...entry, env: {} }, "gvisor-docker-form", async (mcp) => {
       assert.equal(mcp.getServerVersion()?.name, "docker-probe");

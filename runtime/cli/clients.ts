@@ -249,19 +249,23 @@ async function printPlainEntry(
     isolationGiven: chosen !== undefined || ctx.target.isolationGiven,
   });
   const form = chosen ?? (isolation === "gvisor" ? "docker" : isolation);
+  refuseNativeUnderGvisor(ctx, form);
   refuseDenoForm(form, server, "use --form docker (or install it for a client: --client C)");
   refuseUnguarded(form, options);
+  // A docker-form entry runs under gVisor when that is the isolation chosen (resolved for
+  // docker when --form docker is given, so asked of the CLI's isolation, not the resolved one).
+  const gvisor = form === "docker" && (isolation === "gvisor" || ctx.target.isolation === "gvisor");
   // Built first: an entry that cannot be written is refused before anything is downloaded.
   const entry = directEntry(ctx, server, {
     form,
-    ...(form === "docker" && isolation === "gvisor" ? { runtime: gvisorRuntime(ctx) } : {}),
+    ...(gvisor ? { runtime: gvisorRuntime(ctx) } : {}),
     cacheRoot: ctx.target.cacheRoot,
     secretDescriptions: Object.fromEntries(
       Object.entries({ ...loaded.manifest.env, ...loaded.manifest.secrets })
         .map(([name, spec]) => [name, spec.description]),
     ),
   });
-  await pullAndVerify(ctx, form === "docker" && isolation === "gvisor" ? isolation : form, server);
+  await pullAndVerify(ctx, gvisor ? "gvisor" : form, server);
   const value: Record<string, unknown> = { command: entry.command, args: entry.args };
   if (Object.keys(entry.env).length > 0) value.env = entry.env;
   ctx.print(JSON.stringify(ctx.json ? entry : value, null, 2));
@@ -300,6 +304,19 @@ function refuseUnguarded(form: Form, options: ClientCommandOptions): void {
   throw new ClientUsageError(
     `${options.guard[0]} needs --form launcher: a ${form} entry starts the server without ` +
       "mcp-run's guard between it and the client",
+  );
+}
+
+/**
+ * `--isolation gvisor` with `--form deno`: a deno-form entry runs the server natively, under
+ * Deno's permissions on the host's kernel, which is weaker than what was asked.
+ */
+function refuseNativeUnderGvisor(ctx: ClientCommandContext, form: Form): void {
+  if (form !== "deno" || !ctx.target.isolationGiven || ctx.target.isolation !== "gvisor") return;
+  throw new ClientUsageError(
+    "--form deno runs the server natively on the host's kernel, not under gVisor as " +
+      "--isolation gvisor asks: leave out --form deno (the entry then runs it under gVisor), " +
+      "or leave out --isolation gvisor for a native entry",
   );
 }
 
@@ -381,6 +398,7 @@ async function buildEntry(
   // Under gVisor an entry is the launcher form unless one is chosen: a deno-form entry would run
   // natively, and only a launcher gives a server with network grants the proxy it needs.
   let form = formOption(options, ctx.target.isolation === "gvisor" ? "launcher" : "deno");
+  refuseNativeUnderGvisor(ctx, form);
   if (options.envFile !== undefined && form !== "docker") {
     throw new ClientUsageError("--env-file needs --form docker");
   }

@@ -67,6 +67,53 @@ Deno.test("deployCommand() with --isolation gvisor writes systemd units that run
   assert.equal(broken.ok, false, broken.output);
 });
 
+Deno.test("deployCommand() passes the deploying user's gVisor runtime name to the systemd units", async () => {
+  const home = tempDir();
+  Deno.mkdirSync(join(home, ".config", "mcp-run"), { recursive: true });
+  Deno.writeTextFileSync(
+    join(home, ".config", "mcp-run", "config.json"),
+    `{ "gvisorRuntime": "runsc-test" }`,
+  );
+  const out = join(tempDir("mcp-run-deploy-gvisor-"), "out");
+  const args = ["deploy", MANIFEST, "--target", "systemd", "--program", "/usr/bin/true"];
+  const r = await cli([...args, "--isolation", "gvisor", "--out", out], { env: { HOME: home } });
+  assert.equal(r.code, 0, r.stderr);
+  const path = "/etc/mcp-run/bridge-fixture.config.json";
+  for (const name of ["mcp-run-bridge-fixture.service", "mcp-run-bridge-fixture-pull.service"]) {
+    const unit = await Deno.readTextFile(join(out, name));
+    assert.match(unit, new RegExp(`^LoadCredential=config:${path}$`, "m"));
+    assert.match(unit, /^Environment=MCP_RUN_CONFIG=%d\/config$/m);
+  }
+  // The steps install the file where the units read it, and only the units into systemd's folder.
+  assert.match(
+    r.stdout,
+    new RegExp(`sudo install -m 600 ${join(out, "bridge-fixture.config.json")} ${path}`),
+  );
+  assert.doesNotMatch(r.stdout, /config\.json \/etc\/systemd\/system/);
+  const verify = await run("systemd-analyze", [
+    "verify",
+    "./mcp-run-bridge-fixture.service",
+    "./mcp-run-bridge-fixture-pull.service",
+  ], out);
+  assert.ok(verify.ok, verify.output);
+  assert.doesNotMatch(verify.output, /Unknown key|Failed to parse|bad unit file/, verify.output);
+  // mcp-run reads the written file as its config: a gvisor launch names that runtime.
+  const probe = join(ROOT, "tests/testdata/docker_probe/manifest.jsonc");
+  const data = tempDir();
+  Deno.chmodSync(data, 0o777);
+  const flags = await cli(
+    ["flags", probe, "-p", `dir=${data}`, "--isolation", "gvisor", "--format", "json"],
+    { env: { HOME: tempDir(), MCP_RUN_CONFIG: join(out, "bridge-fixture.config.json") } },
+  );
+  assert.equal(flags.code, 0, flags.stderr);
+  const argv: string[] = JSON.parse(flags.stdout);
+  assert.equal(argv[argv.indexOf("--runtime") + 1], "runsc-test");
+  // Positive control: without a runtime name, no config file and no credential.
+  const plain = await cli([...args, "--isolation", "gvisor"]);
+  assert.equal(plain.code, 0, plain.stderr);
+  assert.doesNotMatch(plain.stdout, /LoadCredential=config|MCP_RUN_CONFIG|config\.json/);
+});
+
 Deno.test("deployCommand() refuses compose under gVisor, naming what works", async () => {
   const dir = tempDir();
   const token = join(dir, "token");

@@ -114,7 +114,10 @@ export interface DeployServeOptions {
    * under gVisor: no server code runs in it.
    */
   isolation?: DeployIsolation;
-  /** compose: the engine runtime that is gVisor (default `runsc`). */
+  /**
+   * systemd under gVisor: the engine runtime that is gVisor (default `runsc`), which the units'
+   * serve and pull read from a config file written beside them.
+   */
   gvisorRuntime?: string;
 }
 

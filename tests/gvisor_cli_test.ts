@@ -256,6 +256,57 @@ Deno.test("mcp-run config and install --isolation gvisor refuse an entry weaker 
   assert.throws(() => Deno.statSync(file), Deno.errors.NotFound);
 });
 
+Deno.test("mcp-run adopt --isolation gvisor says what works for a server with secrets in an env file and network grants", async () => {
+  const home = tempDir("mcp-run-gvisor-adopt-");
+  const file = join(home, "claude_desktop_config.json");
+  const token = `ghp_GVISORCANARY${crypto.randomUUID().replaceAll("-", "")}`;
+  const text = JSON.stringify({
+    mcpServers: {
+      github: {
+        command: "npx",
+        args: ["-y", "@modelcontextprotocol/server-github"],
+        env: { GITHUB_PERSONAL_ACCESS_TOKEN: token },
+      },
+    },
+  });
+  Deno.writeTextFileSync(file, text);
+  const adopt = (isolation: string) =>
+    cli([
+      ...["adopt", "--client", "claude-desktop", "--file", file, "--yes", "--format", "json"],
+      ...["--isolation", isolation, "--cache", tempDir("mcp-run-gvisor-cache-")],
+    ], { env: { HOME: home } });
+  const r = await adopt("gvisor");
+  assert.equal(r.code, 0, r.stderr);
+  const entry = JSON.parse(r.stdout).entries[0];
+  assert.equal(entry.action, "leave", JSON.stringify(entry));
+  assert.match(
+    entry.reason,
+    /its new entry could not be made: under gVisor its network grants are reached only through mcp-run's egress proxy, which only the launcher form starts, and Claude Desktop cannot reference a secret/,
+  );
+  assert.match(entry.reason, /Adopt it with --isolation docker/);
+  // The file and the token stay where they were: no env file is written.
+  assert.equal(Deno.readTextFileSync(file), text);
+  assert.throws(() => Deno.statSync(entry.envFile), Deno.errors.NotFound);
+  // The way it names, planned: under docker the entry is the docker form with the env file.
+  const docker = await cli(
+    [
+      "adopt",
+      "--client",
+      "claude-desktop",
+      "--file",
+      file,
+      "--dry-run",
+      "--format",
+      "json",
+      "--isolation",
+      "docker",
+    ],
+    { env: { HOME: home } },
+  );
+  assert.equal(docker.code, 0, docker.stderr);
+  assert.equal(JSON.parse(docker.stdout).entries[0].action, "adopt");
+});
+
 const noGvisor = await gvisorProblem("gvisor_cli_test.ts: skipping the entries");
 
 Deno.test({

@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { cli, ROOT, tempDir } from "./_helpers.ts";
 import { IMAGE } from "./_docker.ts";
-import { gvisorProblem } from "./_gvisor.ts";
+import { CLI_GVISOR, gvisorProblem } from "./_gvisor.ts";
 import { withEntryClient } from "./_client_readers.ts";
 import { startServe } from "./_serve_cli.ts";
 
@@ -403,4 +403,62 @@ Deno.test("mcp-run check --isolation gvisor --trust accepts run/ffi as a contain
   const native = await cli(["check", trusted]);
   assert.equal(native.code, 3, native.stderr);
   assert.match(native.stderr, /--isolation docker --trust \(or --isolation gvisor --trust\)/);
+});
+
+Deno.test({
+  name: "mcp-run serve --public --isolation gvisor does not advise gVisor, which it runs under",
+  ignore: noGvisor !== undefined,
+  fn: async () => {
+    const cache = tempDir("mcp-run-gvisor-cache-");
+    const served = await startServe([
+      ...[PUBLIC_FIXTURE, "--public", "--port", "0", "--cache", cache],
+      ...CLI_GVISOR,
+    ]);
+    try {
+      const deadline = Date.now() + 60_000;
+      while (!/tools allowed/.test(served.stderr()) && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      assert.match(served.stderr(), /tools allowed: echo/);
+      assert.doesNotMatch(served.stderr(), /--isolation gvisor runs each server/);
+    } finally {
+      served.child.kill("SIGTERM");
+      await served.child.status;
+    }
+  },
+});
+
+Deno.test({
+  name: "mcp-run adopt --isolation gvisor writes the launcher form with --isolation gvisor",
+  ignore: noGvisor !== undefined,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: async () => {
+    const home = tempDir("mcp-run-gvisor-adopt-");
+    Deno.mkdirSync(join(home, ".cursor"), { recursive: true });
+    const file = join(home, ".cursor", "mcp.json");
+    const docs = sharedDir();
+    Deno.writeTextFileSync(
+      file,
+      JSON.stringify({
+        mcpServers: {
+          files: {
+            command: "npx",
+            args: ["-y", "@modelcontextprotocol/server-filesystem", docs],
+          },
+        },
+      }),
+    );
+    const r = await cli([
+      ...["adopt", "--client", "cursor", "--yes", "--format", "json"],
+      ...["--cache", tempDir("mcp-run-gvisor-cache-"), ...CLI_GVISOR],
+    ], { env: { HOME: home } });
+    assert.equal(r.code, 0, r.stderr);
+    const plan = JSON.parse(r.stdout).entries[0];
+    assert.equal(plan.action, "adopt", JSON.stringify(plan));
+    const entry = JSON.parse(Deno.readTextFileSync(file)).mcpServers.files;
+    assert.equal(after(entry.args, "--isolation"), "gvisor", entry.args.join(" "));
+    assert.ok(entry.args.includes("run"), entry.args.join(" "));
+    assert.doesNotMatch(entry.command, /^docker$/);
+  },
 });

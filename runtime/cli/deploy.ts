@@ -296,6 +296,15 @@ export async function deployCommand(
   // A manifest file (as the registry tells them apart): the service names it by its path.
   if (target.includes("/") || /\.jsonc?$/.test(target)) {
     options.serveTarget = await Deno.realPath(target);
+  }
+  let files;
+  try {
+    files = deploymentFiles(server, options);
+  } catch (error) {
+    if (!(error instanceof RangeError)) throw error;
+    throw new UsageError(error.message, { cause: error });
+  }
+  if (options.serveTarget !== undefined) {
     ctx.printError(
       `mcp-run deploy: the service reads the manifest at ${options.serveTarget}` +
         (options.target === "compose"
@@ -304,13 +313,6 @@ export async function deployCommand(
           ? ": keep it there, readable by every user"
           : ": put it at that path in the image"),
     );
-  }
-  let files;
-  try {
-    files = deploymentFiles(server, options);
-  } catch (error) {
-    if (!(error instanceof RangeError)) throw error;
-    throw new UsageError(error.message, { cause: error });
   }
   for (
     const [what, file] of [

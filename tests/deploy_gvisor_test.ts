@@ -1,7 +1,7 @@
 /**
  * `mcp-run deploy --isolation gvisor` for every target, checked by each target's own validator:
- * the systemd units by `systemd-analyze verify`, the compose file by `docker-compose config`, the
- * Kubernetes manifests by kubernetes-validate (strict, the official schemas). Each validator is
+ * the systemd units by `systemd-analyze verify`, the Kubernetes manifests by kubernetes-validate
+ * (strict, the official schemas); compose is refused. Each validator is
  * first shown to refuse a broken copy (negative control), so a pass means something.
  */
 import assert from "node:assert/strict";
@@ -67,36 +67,102 @@ Deno.test("deployCommand() with --isolation gvisor writes systemd units that run
   assert.equal(broken.ok, false, broken.output);
 });
 
-Deno.test("deployCommand() with --isolation gvisor runs the compose service, not its pull, under runsc", async () => {
-  const dir = tempDir();
-  const token = join(dir, "token");
-  await Deno.writeTextFile(token, "t".repeat(64), { mode: 0o600 });
-  const out = await deploy(["--target", "compose", "--token-file", token]);
-  const config = await run("docker-compose", ["-f", "compose.yaml", "config"], out);
-  assert.ok(config.ok, config.output);
-  const text = await Deno.readTextFile(join(out, "compose.yaml"));
-  // One runtime key, in the serving service, after the pull service's block.
-  const runtimes = [...text.matchAll(/^ {4}runtime: (\S+)$/gm)];
-  assert.deepEqual(runtimes.map((m) => m[1]), ["runsc"]);
-  assert.ok(runtimes[0].index! > text.indexOf("  mcp-run:"), text);
-  assert.match(text, /registered without --network=none/);
-  // The user config names the runtime.
+Deno.test("deployCommand() passes the deploying user's gVisor runtime name to the systemd units", async () => {
   const home = tempDir();
   Deno.mkdirSync(join(home, ".config", "mcp-run"), { recursive: true });
   Deno.writeTextFileSync(
     join(home, ".config", "mcp-run", "config.json"),
-    `{ "isolation": "gvisor", "gvisorRuntime": "runsc-net" }`,
+    `{ "gvisorRuntime": "runsc-test" }`,
   );
-  const named = await cli(
-    ["deploy", MANIFEST, "--target", "compose", "--token-file", token],
-    { env: { HOME: home } },
+  const out = join(tempDir("mcp-run-deploy-gvisor-"), "out");
+  const args = ["deploy", MANIFEST, "--target", "systemd", "--program", "/usr/bin/true"];
+  const r = await cli([...args, "--isolation", "gvisor", "--out", out], { env: { HOME: home } });
+  assert.equal(r.code, 0, r.stderr);
+  const path = "/etc/mcp-run/bridge-fixture.config.json";
+  for (const name of ["mcp-run-bridge-fixture.service", "mcp-run-bridge-fixture-pull.service"]) {
+    const unit = await Deno.readTextFile(join(out, name));
+    assert.match(unit, new RegExp(`^LoadCredential=config:${path}$`, "m"));
+    assert.match(unit, /^Environment=MCP_RUN_CONFIG=%d\/config$/m);
+  }
+  // The steps install the file where the units read it, and only the units into systemd's folder.
+  assert.match(
+    r.stdout,
+    new RegExp(`sudo install -m 600 ${join(out, "bridge-fixture.config.json")} ${path}`),
   );
-  assert.equal(named.code, 0, named.stderr);
-  assert.match(named.stdout, /^ {4}runtime: runsc-net$/m);
-  // Negative control: docker-compose refuses a runtime that is not a name.
-  await Deno.writeTextFile(join(out, "bad.yaml"), text.replace("runtime: runsc", "runtime: [1]"));
-  const bad = await run("docker-compose", ["-f", "bad.yaml", "config"], out);
-  assert.equal(bad.ok, false, bad.output);
+  assert.doesNotMatch(r.stdout, /config\.json \/etc\/systemd\/system/);
+  const verify = await run("systemd-analyze", [
+    "verify",
+    "./mcp-run-bridge-fixture.service",
+    "./mcp-run-bridge-fixture-pull.service",
+  ], out);
+  assert.ok(verify.ok, verify.output);
+  assert.doesNotMatch(verify.output, /Unknown key|Failed to parse|bad unit file/, verify.output);
+  // mcp-run reads the written file as its config: a gvisor launch names that runtime.
+  const probe = join(ROOT, "tests/testdata/docker_probe/manifest.jsonc");
+  const data = tempDir();
+  Deno.chmodSync(data, 0o777);
+  const flags = await cli(
+    ["flags", probe, "-p", `dir=${data}`, "--isolation", "gvisor", "--format", "json"],
+    { env: { HOME: tempDir(), MCP_RUN_CONFIG: join(out, "bridge-fixture.config.json") } },
+  );
+  assert.equal(flags.code, 0, flags.stderr);
+  const argv: string[] = JSON.parse(flags.stdout);
+  assert.equal(argv[argv.indexOf("--runtime") + 1], "runsc-test");
+  // Positive control: without a runtime name, no config file and no credential.
+  const plain = await cli([...args, "--isolation", "gvisor"]);
+  assert.equal(plain.code, 0, plain.stderr);
+  assert.doesNotMatch(plain.stdout, /LoadCredential=config|MCP_RUN_CONFIG|config\.json/);
+});
+
+Deno.test("deployCommand() refuses compose under gVisor, naming what works", async () => {
+  const dir = tempDir();
+  const token = join(dir, "token");
+  await Deno.writeTextFile(token, "t".repeat(64), { mode: 0o600 });
+  const out = join(dir, "out");
+  const args = ["deploy", MANIFEST, "--target", "compose", "--token-file", token, "--out", out];
+  const refused = await cli([...args, "--isolation", "gvisor"]);
+  assert.equal(refused.code, 2, refused.stderr);
+  assert.match(
+    refused.stderr,
+    /Cannot deploy to compose under gVisor: the compose service listens on a port, and the engine's gVisor runtime is registered with --network=none/,
+  );
+  assert.match(
+    refused.stderr,
+    /Use --target systemd --isolation gvisor .* --target kubernetes --isolation gvisor/,
+  );
+  assert.throws(() => Deno.statSync(out), Deno.errors.NotFound);
+  // Positive control: the same deployment without gVisor is written, with no runtime key, and
+  // docker-compose reads it.
+  const plain = await cli(args);
+  assert.equal(plain.code, 0, plain.stderr);
+  const text = await Deno.readTextFile(join(out, "compose.yaml"));
+  assert.doesNotMatch(text, /runtime:/);
+  const config = await run("docker-compose", ["-f", "compose.yaml", "config"], out);
+  assert.ok(config.ok, config.output);
+});
+
+Deno.test("deployCommand() takes gVisor only from --isolation, not from the user's config", async () => {
+  const home = tempDir();
+  Deno.mkdirSync(join(home, ".config", "mcp-run"), { recursive: true });
+  Deno.writeTextFileSync(
+    join(home, ".config", "mcp-run", "config.json"),
+    `{ "isolation": "gvisor" }`,
+  );
+  const unit = await cli(["deploy", MANIFEST, "--target", "systemd"], { env: { HOME: home } });
+  assert.equal(unit.code, 0, unit.stderr);
+  assert.match(
+    unit.stderr,
+    /your config's default isolation "gvisor" is for run and serve here; this deployment runs its servers under Deno's permissions\. Give --isolation gvisor/,
+  );
+  assert.doesNotMatch(unit.stdout, /--isolation|SupplementaryGroups/);
+  assert.match(unit.stdout, /^PrivateUsers=yes$/m);
+  // Positive control: given, the unit runs its servers under gVisor, and no such line.
+  const given = await cli(["deploy", MANIFEST, "--target", "systemd", "--isolation", "gvisor"], {
+    env: { HOME: home },
+  });
+  assert.equal(given.code, 0, given.stderr);
+  assert.match(given.stdout, /^SupplementaryGroups=docker$/m);
+  assert.doesNotMatch(given.stderr, /default isolation/);
 });
 
 Deno.test("deployCommand() with --isolation gvisor runs the pod under the gvisor RuntimeClass", async () => {

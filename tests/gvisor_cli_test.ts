@@ -8,7 +8,8 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { cli, ROOT, tempDir } from "./_helpers.ts";
-import { dockerProblem, IMAGE } from "./_docker.ts";
+import { IMAGE } from "./_docker.ts";
+import { CLI_GVISOR, gvisorProblem } from "./_gvisor.ts";
 import { withEntryClient } from "./_client_readers.ts";
 import { startServe } from "./_serve_cli.ts";
 
@@ -213,11 +214,104 @@ Deno.test("mcp-run adopt --isolation gvisor --dry-run says each adopted entry ru
   assert.equal(Deno.readTextFileSync(file), text);
 });
 
-const noDocker = await dockerProblem("gvisor_cli_test.ts: skipping the entries");
+Deno.test("mcp-run config and install --isolation gvisor refuse an entry weaker than gVisor, before pulling", async () => {
+  const data = sharedDir();
+  const cache = tempDir("mcp-run-gvisor-cache-");
+  const file = join(tempDir(), "mcp.json");
+  const gvisor = ["--isolation", "gvisor", "--cache", cache];
+  // A deno-form entry would run the server natively: a usage error, whatever the command.
+  for (
+    const args of [
+      ["config", PROBE, "-p", `dir=${data}`, "--form", "deno"],
+      ["config", PROBE, "-p", `dir=${data}`, "--form", "deno", "--client", "cursor"],
+      ["install", PROBE, "-p", `dir=${data}`, "--form", "deno", "--client", "cursor"],
+    ]
+  ) {
+    const r = await cli([...args, "--file", file, ...gvisor]);
+    assert.equal(r.code, 2, `${args.join(" ")}: ${r.stderr}`);
+    assert.match(
+      r.stderr,
+      /--form deno runs the server natively on the host's kernel, not under gVisor/,
+    );
+    assert.doesNotMatch(r.stderr, /Pulling/);
+  }
+  // A server with network grants as a plain docker-form entry: refused, as with --client.
+  const net = await cli(["config", NET_FIXTURE, "--form", "docker", ...gvisor]);
+  assert.equal(net.code, 3, net.stderr);
+  assert.match(net.stderr, /as a docker command under the gVisor runtime "runsc"/);
+  assert.doesNotMatch(net.stderr, /Pulling/);
+  // Positive control: without --isolation gvisor the deno-form entry is written.
+  const native = await cli([
+    "config",
+    PROBE,
+    "-p",
+    `dir=${data}`,
+    "--form",
+    "deno",
+    "--cache",
+    cache,
+  ]);
+  assert.equal(native.code, 0, native.stderr);
+  assert.match(JSON.parse(native.stdout).command, /(deno|prlimit)$/);
+  assert.throws(() => Deno.statSync(file), Deno.errors.NotFound);
+});
+
+Deno.test("mcp-run adopt --isolation gvisor says what works for a server with secrets in an env file and network grants", async () => {
+  const home = tempDir("mcp-run-gvisor-adopt-");
+  const file = join(home, "claude_desktop_config.json");
+  const token = `ghp_GVISORCANARY${crypto.randomUUID().replaceAll("-", "")}`;
+  const text = JSON.stringify({
+    mcpServers: {
+      github: {
+        command: "npx",
+        args: ["-y", "@modelcontextprotocol/server-github"],
+        env: { GITHUB_PERSONAL_ACCESS_TOKEN: token },
+      },
+    },
+  });
+  Deno.writeTextFileSync(file, text);
+  const adopt = (isolation: string) =>
+    cli([
+      ...["adopt", "--client", "claude-desktop", "--file", file, "--yes", "--format", "json"],
+      ...["--isolation", isolation, "--cache", tempDir("mcp-run-gvisor-cache-")],
+    ], { env: { HOME: home } });
+  const r = await adopt("gvisor");
+  assert.equal(r.code, 0, r.stderr);
+  const entry = JSON.parse(r.stdout).entries[0];
+  assert.equal(entry.action, "leave", JSON.stringify(entry));
+  assert.match(
+    entry.reason,
+    /its new entry could not be made: under gVisor its network grants are reached only through mcp-run's egress proxy, which only the launcher form starts, and Claude Desktop cannot reference a secret/,
+  );
+  assert.match(entry.reason, /Adopt it with --isolation docker/);
+  // The file and the token stay where they were: no env file is written.
+  assert.equal(Deno.readTextFileSync(file), text);
+  assert.throws(() => Deno.statSync(entry.envFile), Deno.errors.NotFound);
+  // The way it names, planned: under docker the entry is the docker form with the env file.
+  const docker = await cli(
+    [
+      "adopt",
+      "--client",
+      "claude-desktop",
+      "--file",
+      file,
+      "--dry-run",
+      "--format",
+      "json",
+      "--isolation",
+      "docker",
+    ],
+    { env: { HOME: home } },
+  );
+  assert.equal(docker.code, 0, docker.stderr);
+  assert.equal(JSON.parse(docker.stdout).entries[0].action, "adopt");
+});
+
+const noGvisor = await gvisorProblem("gvisor_cli_test.ts: skipping the entries");
 
 Deno.test({
   name: "mcp-run config and install --isolation gvisor write entries that run under runsc",
-  ignore: noDocker !== undefined,
+  ignore: noGvisor !== undefined,
   // The SDK's close() races the child's exit against an unreferenced 2 s timer.
   sanitizeOps: false,
   sanitizeResources: false,
@@ -232,6 +326,18 @@ Deno.test({
     assert.equal(entry.command, "docker");
     assert.equal(after(entry.args, "--runtime"), "runsc");
     assert.equal(after(entry.args, "--network"), "none");
+    // --form docker given: the same entry, still under gVisor's runtime.
+    const given = await cli([
+      "config",
+      PROBE,
+      "--isolation",
+      "gvisor",
+      "--form",
+      "docker",
+      ...common,
+    ]);
+    assert.equal(given.code, 0, given.stderr);
+    assert.deepEqual(JSON.parse(given.stdout), entry);
     // Started exactly as a client starts it, it answers a real MCP client.
     await withEntryClient({ ...entry, env: {} }, "gvisor-docker-form", async (mcp) => {
       assert.equal(mcp.getServerVersion()?.name, "docker-probe");
@@ -297,4 +403,62 @@ Deno.test("mcp-run check --isolation gvisor --trust accepts run/ffi as a contain
   const native = await cli(["check", trusted]);
   assert.equal(native.code, 3, native.stderr);
   assert.match(native.stderr, /--isolation docker --trust \(or --isolation gvisor --trust\)/);
+});
+
+Deno.test({
+  name: "mcp-run serve --public --isolation gvisor does not advise gVisor, which it runs under",
+  ignore: noGvisor !== undefined,
+  fn: async () => {
+    const cache = tempDir("mcp-run-gvisor-cache-");
+    const served = await startServe([
+      ...[PUBLIC_FIXTURE, "--public", "--port", "0", "--cache", cache],
+      ...CLI_GVISOR,
+    ]);
+    try {
+      const deadline = Date.now() + 60_000;
+      while (!/tools allowed/.test(served.stderr()) && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      assert.match(served.stderr(), /tools allowed: echo/);
+      assert.doesNotMatch(served.stderr(), /--isolation gvisor runs each server/);
+    } finally {
+      served.child.kill("SIGTERM");
+      await served.child.status;
+    }
+  },
+});
+
+Deno.test({
+  name: "mcp-run adopt --isolation gvisor writes the launcher form with --isolation gvisor",
+  ignore: noGvisor !== undefined,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: async () => {
+    const home = tempDir("mcp-run-gvisor-adopt-");
+    Deno.mkdirSync(join(home, ".cursor"), { recursive: true });
+    const file = join(home, ".cursor", "mcp.json");
+    const docs = sharedDir();
+    Deno.writeTextFileSync(
+      file,
+      JSON.stringify({
+        mcpServers: {
+          files: {
+            command: "npx",
+            args: ["-y", "@modelcontextprotocol/server-filesystem", docs],
+          },
+        },
+      }),
+    );
+    const r = await cli([
+      ...["adopt", "--client", "cursor", "--yes", "--format", "json"],
+      ...["--cache", tempDir("mcp-run-gvisor-cache-"), ...CLI_GVISOR],
+    ], { env: { HOME: home } });
+    assert.equal(r.code, 0, r.stderr);
+    const plan = JSON.parse(r.stdout).entries[0];
+    assert.equal(plan.action, "adopt", JSON.stringify(plan));
+    const entry = JSON.parse(Deno.readTextFileSync(file)).mcpServers.files;
+    assert.equal(after(entry.args, "--isolation"), "gvisor", entry.args.join(" "));
+    assert.ok(entry.args.includes("run"), entry.args.join(" "));
+    assert.doesNotMatch(entry.command, /^docker$/);
+  },
 });

@@ -25,6 +25,7 @@ import { clientConfigPath, scopeFor } from "../clients/config_path.ts";
 import { getClient, isClientId } from "../clients/registry.ts";
 import type { ClientId, ConfigScope } from "../clients/types.ts";
 import { isContainerOnly } from "../policy/package_kind.ts";
+import { GrantError } from "../policy/grant_error.ts";
 import type { Isolation } from "../sandbox/create_sandbox.ts";
 import { listManifests } from "../registry/load.ts";
 import type { Manifest } from "../policy/manifest.ts";
@@ -218,36 +219,68 @@ export async function adoptCommand(
       "hold them); leave out --form (or use --form docker): adopt then writes them to a file " +
       "readable only by you and the entry runs in docker with it (this needs Docker)",
     entryFor: ({ name, file, mapping, manifest, envFile }) =>
-      readyClientEntry(
-        {
-          ...ctx,
-          env: { ...ctx.env, ...mapping.env },
-          target: { ...ctx.target, params: { ...mapping.params } },
-        },
-        mapping.target,
-        {
-          client,
-          scope,
-          // Under gVisor, the launcher form unless secrets need an env file (docker's).
-          form: options.form ??
-            (envFile
-              ? "docker"
-              : ctx.target.isolation === "gvisor"
-              ? "launcher"
-              : isContainerOnly(manifest.package)
-              ? "docker"
-              : "deno"),
-          envFile,
-          name,
-          file,
-          force: true,
-          extraArgs: mapping.extraArgs,
-        },
+      gvisorSecretsProblem(
+        readyClientEntry(
+          {
+            ...ctx,
+            env: { ...ctx.env, ...mapping.env },
+            target: { ...ctx.target, params: { ...mapping.params } },
+          },
+          mapping.target,
+          {
+            client,
+            scope,
+            // Under gVisor, the launcher form unless secrets need an env file (docker's).
+            form: options.form ??
+              (envFile
+                ? "docker"
+                : ctx.target.isolation === "gvisor"
+                ? "launcher"
+                : isContainerOnly(manifest.package)
+                ? "docker"
+                : "deno"),
+            envFile,
+            name,
+            file,
+            force: true,
+            extraArgs: mapping.extraArgs,
+          },
+        ),
+        { envFile, client, isolation: ctx.target.isolation },
       ),
   });
   noteDocker(result, [...catalogue, ...drafts], options, ctx.target.isolation);
   printResult(ctx, result, options);
   return EXIT.ok;
+}
+
+/**
+ * An entry whose secrets go to an env file is the docker form; under gVisor a server with
+ * network grants has none (only a launcher starts the egress proxy), and the launcher form
+ * cannot read an env file. The refusal then says what does work.
+ */
+async function gvisorSecretsProblem<T>(
+  entry: Promise<T>,
+  options: { envFile?: string; client: ClientId; isolation: Isolation },
+): Promise<T> {
+  try {
+    return await entry;
+  } catch (error) {
+    if (
+      !(error instanceof GrantError) || options.envFile === undefined ||
+      options.isolation !== "gvisor" || error.field !== "permissions.net"
+    ) throw error;
+    throw new GrantError(
+      error.field,
+      "under gVisor its network grants are reached only through mcp-run's egress proxy, which " +
+        `only the launcher form starts, and ${getClient(options.client).displayName} cannot ` +
+        "reference a secret, so a launcher entry would have to hold the values. Adopt it with " +
+        "--isolation docker (its docker entry reads them from the env file), or install it " +
+        "under gVisor for a client that references secrets (mcp-run install <server> " +
+        "--isolation gvisor --client vscode, cursor, …)",
+      { cause: error },
+    );
+  }
 }
 
 /**

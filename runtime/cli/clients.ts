@@ -5,7 +5,16 @@
  * @module
  */
 import { absolute, readIfExists, secretValues } from "./_entry_files.ts";
-import { type CliContext, UsageError } from "./context.ts";
+import type { CliContext } from "./context.ts";
+import {
+  ClientUsageError,
+  formOf,
+  formOption,
+  NO_PINS,
+  refuseDenoForm,
+  refuseNativeUnderGvisor,
+  refuseUnguarded,
+} from "./_entry_forms.ts";
 import { type ClientEntry, clientEntry } from "../clients/client_entry.ts";
 import { readClientEnvironment } from "../clients/client_environment.ts";
 import { clientConfigPath, scopeFor } from "../clients/config_path.ts";
@@ -28,6 +37,8 @@ import type { LoadedManifest } from "../registry/load.ts";
 import { resolveTarget } from "../registry/resolve_target.ts";
 import type { ResolvedServer } from "../policy/resolve.ts";
 import { isContainerOnly } from "../policy/package_kind.ts";
+
+export { ClientUsageError } from "./_entry_forms.ts";
 
 /** What the client commands need from the CLI: its common context. */
 export type ClientCommandContext = CliContext;
@@ -54,17 +65,6 @@ export interface ClientCommandOptions {
   extraArgs: string[];
   /** The guard options a launcher-form entry passes on (`--tools`, `--exclude-tools`, `--scan`). */
   guard?: string[];
-}
-
-/** A usage problem of a client option, which the CLI reports with exit code 2. */
-export class ClientUsageError extends UsageError {
-  /**
-   * @param message What is wrong with the command line.
-   */
-  constructor(message: string) {
-    super(message);
-    this.name = "ClientUsageError";
-  }
 }
 
 /**
@@ -235,7 +235,7 @@ async function printPlainEntry(
 ): Promise<number> {
   // The entry form of the same name as the isolation (docker for a package that runs only in
   // a container), unless one is chosen.
-  const chosen = options.form !== undefined ? formOption(options, "deno") : undefined;
+  const chosen = options.form !== undefined ? formOption(options.form, "deno") : undefined;
   if (chosen === "launcher") {
     throw new ClientUsageError(
       "--form launcher writes the entry for one client: add --client C (claude-desktop, " +
@@ -249,19 +249,23 @@ async function printPlainEntry(
     isolationGiven: chosen !== undefined || ctx.target.isolationGiven,
   });
   const form = chosen ?? (isolation === "gvisor" ? "docker" : isolation);
+  refuseNativeUnderGvisor(ctx.target, form);
   refuseDenoForm(form, server, "use --form docker (or install it for a client: --client C)");
-  refuseUnguarded(form, options);
+  refuseUnguarded(form, options.guard);
+  // A docker-form entry runs under gVisor when that is the isolation chosen (resolved for
+  // docker when --form docker is given, so asked of the CLI's isolation, not the resolved one).
+  const gvisor = form === "docker" && (isolation === "gvisor" || ctx.target.isolation === "gvisor");
   // Built first: an entry that cannot be written is refused before anything is downloaded.
   const entry = directEntry(ctx, server, {
     form,
-    ...(form === "docker" && isolation === "gvisor" ? { runtime: gvisorRuntime(ctx) } : {}),
+    ...(gvisor ? { runtime: gvisorRuntime(ctx) } : {}),
     cacheRoot: ctx.target.cacheRoot,
     secretDescriptions: Object.fromEntries(
       Object.entries({ ...loaded.manifest.env, ...loaded.manifest.secrets })
         .map(([name, spec]) => [name, spec.description]),
     ),
   });
-  await pullAndVerify(ctx, form === "docker" && isolation === "gvisor" ? isolation : form, server);
+  await pullAndVerify(ctx, gvisor ? "gvisor" : form, server);
   const value: Record<string, unknown> = { command: entry.command, args: entry.args };
   if (Object.keys(entry.env).length > 0) value.env = entry.env;
   ctx.print(JSON.stringify(ctx.json ? entry : value, null, 2));
@@ -275,50 +279,9 @@ async function printPlainEntry(
   return 0;
 }
 
-/** Said of a self-contained entry: the server starts without mcp-run, so without its guard. */
-const NO_PINS = "This entry starts the server without mcp-run's guard, so its tools are not " +
-  "pinned: a changed or added tool reaches the client unchecked. The launcher form " +
-  "(--form launcher) pins them (see mcp-run approve).";
-
-/** The entry forms: `deno` and `docker` are self-contained, `launcher` calls mcp-run. */
-const FORMS = ["deno", "launcher", "docker"] as const;
-
-/** An entry form. */
-type Form = typeof FORMS[number];
-
-function formOption(options: ClientCommandOptions, fallback: Form): Form {
-  const form = options.form ?? fallback;
-  if (!(FORMS as readonly string[]).includes(form)) {
-    throw new ClientUsageError(`--form must be deno, launcher or docker, got "${form}"`);
-  }
-  return form as Form;
-}
-
-/** Only the launcher form's entry runs the guard: the others cannot apply its options. */
-function refuseUnguarded(form: Form, options: ClientCommandOptions): void {
-  if (form === "launcher" || !options.guard?.length) return;
-  throw new ClientUsageError(
-    `${options.guard[0]} needs --form launcher: a ${form} entry starts the server without ` +
-      "mcp-run's guard between it and the client",
-  );
-}
-
-/** The entry form of an isolation: a gVisor container is written in the docker form. */
-function formOf(isolation: Isolation | "launcher"): Form {
-  return isolation === "gvisor" ? "docker" : isolation;
-}
-
 /** The engine runtime a docker-form entry names under gVisor isolation. */
 function gvisorRuntime(ctx: ClientCommandContext): string {
   return ctx.docker.gvisorRuntime ?? GVISOR_RUNTIME;
-}
-
-/** A `pypi:` or `oci:` server has no deno form: it runs only in a container. */
-function refuseDenoForm(form: Form, server: ResolvedServer, fix: string): void {
-  if (form !== "deno" || !isContainerOnly(server.specifier)) return;
-  throw new ClientUsageError(
-    `"${server.name}" (${server.specifier}) runs only in a container: ${fix}`,
-  );
 }
 
 /** The self-contained entry of the deno or docker form, with the CLI's docker settings. */
@@ -380,7 +343,8 @@ async function buildEntry(
   const scope = scopeFor(getClient(client), scopeOption(options));
   // Under gVisor an entry is the launcher form unless one is chosen: a deno-form entry would run
   // natively, and only a launcher gives a server with network grants the proxy it needs.
-  let form = formOption(options, ctx.target.isolation === "gvisor" ? "launcher" : "deno");
+  let form = formOption(options.form, ctx.target.isolation === "gvisor" ? "launcher" : "deno");
+  refuseNativeUnderGvisor(ctx.target, form);
   if (options.envFile !== undefined && form !== "docker") {
     throw new ClientUsageError("--env-file needs --form docker");
   }
@@ -402,7 +366,7 @@ async function buildEntry(
     : form === "docker" && ctx.target.isolation === "gvisor"
     ? "gvisor"
     : form;
-  refuseUnguarded(form, options);
+  refuseUnguarded(form, options.guard);
   refuseDenoForm(
     ctx.target.isolationGiven ? formOf(ctx.target.isolation) : formOf(isolation),
     server,

@@ -296,6 +296,15 @@ export async function deployCommand(
   // A manifest file (as the registry tells them apart): the service names it by its path.
   if (target.includes("/") || /\.jsonc?$/.test(target)) {
     options.serveTarget = await Deno.realPath(target);
+  }
+  let files;
+  try {
+    files = deploymentFiles(server, options);
+  } catch (error) {
+    if (!(error instanceof RangeError)) throw error;
+    throw new UsageError(error.message, { cause: error });
+  }
+  if (options.serveTarget !== undefined) {
     ctx.printError(
       `mcp-run deploy: the service reads the manifest at ${options.serveTarget}` +
         (options.target === "compose"
@@ -304,13 +313,6 @@ export async function deployCommand(
           ? ": keep it there, readable by every user"
           : ": put it at that path in the image"),
     );
-  }
-  let files;
-  try {
-    files = deploymentFiles(server, options);
-  } catch (error) {
-    if (!(error instanceof RangeError)) throw error;
-    throw new UsageError(error.message, { cause: error });
   }
   for (
     const [what, file] of [
@@ -355,9 +357,12 @@ export async function deployCommand(
 }
 
 /**
- * The isolation of a deployment's servers: `gvisor` when given or the user's default, else
- * `deno`. `--isolation docker` is refused: a deployment is already a container (compose,
- * Kubernetes) or a hardened unit (systemd).
+ * The isolation of a deployment's servers: `gvisor` only when `--isolation gvisor` is given,
+ * else `deno`. A user-config default of gvisor is this machine's choice for run and serve: it
+ * changes what a deployment is (a systemd unit then joins the docker group, without
+ * PrivateUsers=; compose is refused), so it is not followed silently, and a line says so.
+ * `--isolation docker` is refused: a deployment is already a container (compose, Kubernetes)
+ * or a hardened unit (systemd).
  */
 function deployIsolation(ctx: CliContext): DeployIsolation {
   const { isolation, isolationGiven } = ctx.target;
@@ -367,7 +372,14 @@ function deployIsolation(ctx: CliContext): DeployIsolation {
         "container; --isolation gvisor adds gVisor's user-space kernel under its servers",
     );
   }
-  return isolation === "gvisor" ? "gvisor" : "deno";
+  if (!isolationGiven && isolation === "gvisor") {
+    ctx.printError(
+      'mcp-run deploy: your config\'s default isolation "gvisor" is for run and serve here; ' +
+        "this deployment runs its servers under Deno's permissions. Give --isolation gvisor to " +
+        "deploy them under gVisor",
+    );
+  }
+  return isolationGiven && isolation === "gvisor" ? "gvisor" : "deno";
 }
 
 /** Why the files could not be written, and what to do. */

@@ -304,7 +304,8 @@ Options:
 Pulls the server if needed, then prints the entry an MCP client spawns to run it directly:
 {"command": "deno", "args": [...]} (the deno form, the default) or {"command": "docker", …} (a
 complete hardened docker run: --form docker, or --isolation docker; with --isolation gvisor it
-runs under gVisor's runtime, runsc, and a server with network grants needs --form launcher). The
+runs under gVisor's runtime, runsc, --form deno is refused, and a server with network grants
+needs --form launcher). The
 entry states what the server may touch. Secrets are never written: the client provides them by name.
 With --client, prints the entry as install would write it, as a snippet of that client's file
 (secrets referenced through the client's own mechanism); nothing is written. The launcher form
@@ -445,9 +446,10 @@ Options:
                            The whole service's limits (default per session plus serve's:
                            1024m and 256 tasks each, 1 CPU; tasks not on kubernetes)
   --isolation gvisor       Serve under gVisor's user-space kernel: systemd's serve and pull
-                           run --isolation gvisor (the units join the docker group), compose
-                           runs the service under runtime: runsc, Kubernetes the pod under
-                           runtimeClassName: gvisor (see the README's "Isolation tiers")
+                           run --isolation gvisor (the units join the docker group),
+                           Kubernetes the pod under runtimeClassName: gvisor; compose is
+                           refused (see the README's "Isolation tiers"). Only when given:
+                           the config file's default isolation is not followed
   --audit NAME             serve --audit, to the file NAME in the service's state folder
   --egress-rate RATE       kubernetes: the pod's egress-bandwidth annotation (e.g. 10mbit;
                            default none; needs the cluster's bandwidth plugin). systemd has

@@ -11,6 +11,7 @@ import { readPlainJsonc } from "../policy/_plain_jsonc.ts";
 import { onUse } from "../_on_use.ts";
 import type { ScanMode } from "../guard/scan.ts";
 import { limitsProblem, type ResourceLimits } from "../sandbox/resource_caps.ts";
+import { checkRuntimeName } from "../sandbox/_container_hardening.ts";
 
 /** What the user's config file may set. */
 export interface UserConfig {
@@ -49,9 +50,6 @@ export interface UserImages {
 }
 
 const IMAGE_KINDS = ["deno", "python"] as const;
-
-/** An engine runtime's name, as docker accepts it in `--runtime`. */
-const RUNTIME_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 
 /**
  * Finds the user's config file (which may not exist).
@@ -108,7 +106,7 @@ export async function parseUserConfig(text: string, file: string): Promise<UserC
       }
       config.isolation = field;
     } else if (key === "gvisorRuntime") {
-      if (typeof field !== "string" || !RUNTIME_NAME.test(field)) {
+      if (typeof field !== "string" || !isRuntimeName(field)) {
         throw new SyntaxError(
           `"${file}": gvisorRuntime must be the name gVisor is registered by in the engine's ` +
             `daemon.json (letters, digits, ".", "_", "-"; such as "runsc"), got ` +
@@ -139,6 +137,16 @@ export async function parseUserConfig(text: string, file: string): Promise<UserC
     }
   }
   return config;
+}
+
+/** Whether `name` is an engine runtime's name, as docker accepts it in `--runtime`. */
+function isRuntimeName(name: string): boolean {
+  try {
+    checkRuntimeName(name);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** An image field: a pinned image reference. */

@@ -11,7 +11,7 @@ import { parseIpv4, parseIpv6 } from "../policy/net_policy.ts";
 import type { ResolvedServer } from "../policy/resolve.ts";
 import { bindMount, lockdownArgs } from "../sandbox/_container_hardening.ts";
 import { checkImageReference, DOCKER_LIMITS, type DockerLimits } from "../sandbox/docker_checks.ts";
-import { CONTAINER_USER, DOCKER_LABEL, GVISOR_RUNTIME } from "../sandbox/docker_names.ts";
+import { CONTAINER_USER, DOCKER_LABEL } from "../sandbox/docker_names.ts";
 import {
   authArgs,
   DEFAULT_SERVE_PORT,
@@ -73,16 +73,15 @@ const VALUE_FLAGS = new Set([
  * OAuth data and the cache; grants are bind mounts at the same paths (reads read-only). The
  * server's secrets pass by name from the environment `docker compose` runs in: no value is ever
  * written into the file, and every `$` is doubled so compose substitutes nothing. Egress is not filtered by compose: Deno's network grants are.
- * With `isolation: "gvisor"` the service's container runs under the engine's gVisor runtime
- * (`runtime: runsc`, or `gvisorRuntime`), so serve and its servers talk to gVisor's kernel.
+ * `isolation: "gvisor"` is refused: the engine's gVisor runtime, registered with
+ * `--network=none` as run and serve need it, would leave the service no network to listen on.
  *
  * @param server The resolved server.
  * @param options Image, token file, serve options, limits.
  * @returns The YAML text.
  * @throws {RangeError} When the image is not pinned, the user is root, a limit, mount or option
- *   cannot be written safely, there is no authentication (no token, OAuth or `public`), the
- *   gVisor runtime's name is not a plain name, or the hardening gained a flag this translation
- *   does not know.
+ *   cannot be written safely, there is no authentication (no token, OAuth or `public`),
+ *   `isolation` is `gvisor`, or the hardening gained a flag this translation does not know.
  *
  * @example
  * ```ts
@@ -97,6 +96,7 @@ const VALUE_FLAGS = new Set([
  * ```
  */
 export function composeFile(server: ResolvedServer, options: ComposeFileOptions): string {
+  if (options.isolation === "gvisor") throw new RangeError(COMPOSE_GVISOR_REFUSAL);
   const port = options.port ?? DEFAULT_SERVE_PORT;
   const scaled = deployLimits(options.maxSessions);
   const limits: DockerLimits = {
@@ -174,7 +174,6 @@ export function composeFile(server: ResolvedServer, options: ComposeFileOptions)
       `MCP_RUN_CACHE=${COMPOSE_STATE_DIR}/cache`,
       ...passedNames(server),
     ],
-    ...(options.isolation === "gvisor" ? { runtime: runtimeName(options.gvisorRuntime) } : {}),
     ports: [`${publish.includes(":") ? `[${publish}]` : publish}:${port}:${port}`],
     ...(serviceSecrets.length > 0 ? { secrets: serviceSecrets } : {}),
     volumes: [
@@ -196,31 +195,23 @@ export function composeFile(server: ResolvedServer, options: ComposeFileOptions)
     `# Secrets are passed by name from the environment docker compose runs in.\n` +
     `# The pull service caches the server, then serve starts --offline. Compose cannot filter a\n` +
     `# container's egress by address nor cap its rate: Deno's --allow-net grants are the limit.\n` +
-    (options.isolation === "gvisor" ? gvisorComment(runtimeName(options.gvisorRuntime)) : "") +
     stringify(escapeInterpolation(file), { lineWidth: 0 });
 }
 
-/** An engine runtime's name, as docker takes it. */
-const RUNTIME_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
-
-/** The gVisor runtime's name, checked (default {@linkcode GVISOR_RUNTIME}). */
-function runtimeName(name: string = GVISOR_RUNTIME): string {
-  if (!RUNTIME_NAME.test(name)) {
-    throw new RangeError(
-      `Cannot use "${name}" as the gVisor runtime: give the name it is registered by in the ` +
-        `engine's daemon.json, such as ${GVISOR_RUNTIME}`,
-    );
-  }
-  return name;
-}
-
-/** What a gVisor compose deployment needs from the engine, as header comments. */
-function gvisorComment(runtime: string): string {
-  return `# The mcp-run service (serve and every server it starts) runs under gVisor: the engine\n` +
-    `# must have the runtime "${runtime}" registered (README, "Isolation tiers"), and since the\n` +
-    `# service listens on a port, registered without --network=none. The pull service runs\n` +
-    `# under the engine's default runtime: no server code runs in it.\n`;
-}
+/**
+ * Why a compose deployment cannot run under gVisor, and what does. The gVisor runtime that
+ * `run` and `serve` use is registered with `--network=none` (with a network Debian's runsc does
+ * not start, and the servers need none: their egress goes through mcp-run's proxy), so a service
+ * container under it has no network to listen on; a second runtime registered with a network
+ * would run serve itself, with its token and every server's secrets, in one shared sandbox.
+ */
+const COMPOSE_GVISOR_REFUSAL = "Cannot deploy to compose under gVisor: the compose " +
+  "service listens on a port, and the engine's gVisor runtime is registered with " +
+  "--network=none (as run and serve need it), so the service would have no network. Use " +
+  "--target systemd --isolation gvisor (serve on the host starts each server in its own gVisor " +
+  "sandbox), or --target kubernetes --isolation gvisor (the pod runs under the gvisor " +
+  "RuntimeClass); or deploy to compose without --isolation gvisor (Deno's permissions inside " +
+  "a hardened container)";
 
 /**
  * The compose project a server's deployment runs as: `mcp-run-<server>` in the characters a

@@ -192,3 +192,15 @@ Deno.test("composeFile() starts serve offline once a pull service filled the cac
   assert.equal(pull.secrets, undefined);
   assert.deepEqual(pull.volumes, [{ type: "volume", source: "state", target: "/state" }]);
 });
+
+Deno.test("composeFile() refuses gVisor isolation, naming the targets that run it", () => {
+  const server = serverFixture({ name: "time" });
+  assert.throws(
+    () => composeFile(server, { ...BASE, isolation: "gvisor", gvisorRuntime: "runsc-net" }),
+    (error: Error) =>
+      error instanceof RangeError && /Cannot deploy to compose under gVisor/.test(error.message) &&
+      /--target systemd --isolation gvisor/.test(error.message),
+  );
+  // Positive control: without gVisor, a service with no runtime key.
+  assert.equal(service(composeFile(server, { ...BASE, isolation: "deno" })).runtime, undefined);
+});

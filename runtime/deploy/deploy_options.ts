@@ -108,13 +108,16 @@ export interface DeployServeOptions {
    * Where the served servers run: `deno` (default: Deno's permissions in the service) or
    * `gvisor`, under gVisor's user-space kernel. systemd's serve and pull then run
    * `--isolation gvisor` (each server in a hardened container under the host engine's gVisor
-   * runtime; the unit joins the `docker` group); compose runs the service's container under the
-   * engine's gVisor runtime (`runtime:`); Kubernetes runs the pod under the `gvisor`
-   * RuntimeClass (`runtimeClassName:`). The pull step never runs under gVisor: no server code
-   * runs in it.
+   * runtime; the unit joins the `docker` group); Kubernetes runs the pod under the `gvisor`
+   * RuntimeClass (`runtimeClassName:`); compose refuses it (the engine's gVisor runtime is
+   * registered with `--network=none`, so the service could not listen). The pull step never runs
+   * under gVisor: no server code runs in it.
    */
   isolation?: DeployIsolation;
-  /** compose: the engine runtime that is gVisor (default `runsc`). */
+  /**
+   * systemd under gVisor: the engine runtime that is gVisor (default `runsc`), which the units'
+   * serve and pull read from a config file written beside them.
+   */
   gvisorRuntime?: string;
 }
 

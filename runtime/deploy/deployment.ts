@@ -5,11 +5,12 @@
  *
  * @module
  */
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import type { ResolvedServer } from "../policy/resolve.ts";
 import { composeFile, composeProject } from "./compose.ts";
 import { kubernetesManifests } from "./kubernetes.ts";
 import { programPath, systemdPullUnit, systemdUnit, unitName } from "./systemd.ts";
+import { systemdGvisorConfig } from "./_systemd_gvisor.ts";
 import type { DeployServeOptions } from "./deploy_options.ts";
 
 /** Where a deployment runs. */
@@ -59,7 +60,8 @@ export interface DeploymentFile {
 }
 
 /**
- * The files that deploy a server to a target: systemd the service and its pull unit, compose
+ * The files that deploy a server to a target: systemd the service and its pull unit (under
+ * gVisor with a `gvisorRuntime`, also `<server>.config.json`, which names it for them), compose
  * `compose.yaml`, Kubernetes one manifest stream `mcp-run-<server>.yaml`.
  *
  * @param server The resolved server.
@@ -99,6 +101,7 @@ export function deploymentFiles(
         }),
       },
       { name: `${name}-pull.service`, text: systemdPullUnit(server, rest) },
+      ...gvisorConfigFile(server, rest),
     ];
   }
   if (target === "compose") {
@@ -137,6 +140,12 @@ export function deploymentFiles(
   );
 }
 
+/** The config file naming the gVisor runtime, when a systemd deployment's units read one. */
+function gvisorConfigFile(server: ResolvedServer, options: DeployServeOptions): DeploymentFile[] {
+  const config = systemdGvisorConfig(server, options);
+  return config === undefined ? [] : [{ name: basename(config.path), text: config.text }];
+}
+
 /** The passphrase's file in a compose deployment's folder (compose reads it from there). */
 export const COMPOSE_PASSPHRASE_FILE = "./passphrase";
 
@@ -151,7 +160,8 @@ export const COMPOSE_TOKEN_FILE = "./token";
  *   repository puts `PREFIX/bin/mcp-run`), make the static user that owns the write grants (a
  *   dynamic user cannot write a folder it does not own; `DynamicUser=` uses a static user of
  *   the unit's name when one exists, and keeps the rest of its sandbox), write the environment
- *   file with the server's required variables, then install and start the units.
+ *   file with the server's required variables (and the gVisor runtime's config file, when
+ *   written), then install and start the units.
  * - compose: build the image, give the write grants to the container's user (uid 1993), copy the
  *   token file or the owner's passphrase into the deployment's folder as that user's (mode 600;
  *   outside swarm a compose secret is the host file, bind-mounted with its owner and mode), then
@@ -215,11 +225,20 @@ export function deploymentSteps(
       `sudo install -d -m 700 /etc/mcp-run && sudo touch ${envFile} && ` +
       `sudo chmod 600 ${envFile} && sudoedit ${envFile}`,
     ];
+    const config = systemdGvisorConfig(server, options);
+    const runtime = config === undefined ? [] : [
+      `# ${config.path} names the gVisor runtime for serve and pull (a credential of the units):`,
+      `sudo install -d -m 700 /etc/mcp-run && sudo install -m 600 ` +
+      `${quote(join(dir, basename(config.path)))} ${quote(config.path)}`,
+    ];
+    const units = files.filter((f) => f.name.endsWith(".service"))
+      .map((f) => quote(join(dir, f.name)));
     return [
       ...install,
       ...owner,
       ...environment,
-      `sudo install -m 644 ${paths.join(" ")} /etc/systemd/system/`,
+      ...runtime,
+      `sudo install -m 644 ${units.join(" ")} /etc/systemd/system/`,
       "sudo systemctl daemon-reload",
       `sudo systemctl enable --now ${files[0].name}`,
       "# Name lookups reach only a resolver on loopback (systemd-resolved's 127.0.0.53); " +

@@ -16,6 +16,14 @@ import {
   serveArgs,
 } from "./deploy_options.ts";
 import { egressTargets, isLoopbackHost } from "./_egress.ts";
+import {
+  ENGINE_GROUP,
+  ENGINE_UNIT,
+  engineUnit,
+  gvisorComments,
+  gvisorConfigLines,
+  isolationArgs,
+} from "./_systemd_gvisor.ts";
 
 /** Options for {@linkcode systemdUnit}. */
 export interface SystemdUnitOptions extends DeployServeOptions {
@@ -73,7 +81,8 @@ const QUOTA_RE = /^[0-9]+%$/;
  * With `isolation: "gvisor"`, serve runs `--isolation gvisor`: each server in a hardened
  * container under the host engine's gVisor runtime. The unit then needs `docker.service` and
  * joins the `docker` group (which can command the engine: its comments say so), without
- * `PrivateUsers=`.
+ * `PrivateUsers=`. A `gvisorRuntime` reaches serve through a config file the unit hands it as
+ * a credential (see `deploymentFiles`, which writes it).
  *
  * @param server The resolved server.
  * @param options Serve options, program path, token file, limits.
@@ -153,7 +162,7 @@ export function systemdUnit(server: ResolvedServer, options: SystemdUnitOptions)
     `# ${name}.service: mcp-run serve for "${server.name}", written by mcp-run deploy.`,
     "# MemoryDenyWriteExecute= is deliberately absent: V8's JIT writes code and then runs it.",
     ...setupComments(server, name, options),
-    ...gvisorComments(options),
+    ...gvisorComments(options, server),
     "[Unit]",
     `Description=mcp-run serve ${server.name} (sandboxed MCP server over HTTP)`,
     "Wants=network-online.target",
@@ -294,6 +303,7 @@ function serviceBasics(
   return [
     `EnvironmentFile=-${environmentFile(server, options)}`,
     `Environment=HOME=%S/${state} MCP_RUN_CACHE=%C/${state}`,
+    ...gvisorConfigLines(server, options),
     `StateDirectory=${state}`,
     "StateDirectoryMode=0700",
     `CacheDirectory=${state}`,
@@ -332,37 +342,6 @@ function limits(options: SystemdUnitOptions): string[] {
     "OOMPolicy=stop",
     `CPUQuota=${checked(options.cpuQuota ?? "100%", QUOTA_RE, "CPUQuota", "50%")}`,
     `TasksMax=${options.tasksMax ?? scaled.tasks}`,
-  ];
-}
-
-/** The engine's unit, which a gVisor deployment's units need running. */
-const ENGINE_UNIT = "docker.service";
-
-/** The group whose members may command the engine through its socket. */
-const ENGINE_GROUP = "docker";
-
-/** ` docker.service` for a gVisor deployment (a dependency to add), else nothing. */
-function engineUnit(options: SystemdUnitOptions): string {
-  return options.isolation === "gvisor" ? ` ${ENGINE_UNIT}` : "";
-}
-
-/** The isolation serve and pull run with: gVisor's when asked, else the default (Deno's). */
-function isolationArgs(options: SystemdUnitOptions): string[] {
-  return options.isolation === "gvisor" ? ["--isolation", "gvisor"] : [];
-}
-
-/** What a gVisor unit trades, as comments at its head. */
-function gvisorComments(options: SystemdUnitOptions): string[] {
-  if (options.isolation !== "gvisor") return [];
-  return [
-    "# Servers run under gVisor (--isolation gvisor): serve starts each one's hardened container",
-    "# through the host's Docker engine, under its gVisor runtime (runsc registered in",
-    '# /etc/docker/daemon.json: see mcp-run\'s README, "Isolation tiers"). The unit joins the',
-    `# ${ENGINE_GROUP} group to reach the engine's socket, and whoever commands the engine is as`,
-    "# strong as root: the service's own sandbox no longer bounds what mcp-run itself could do;",
-    "# the servers' code is bounded by gVisor's kernel, its container and Deno's permissions.",
-    "# PrivateUsers= is off (the group must stay the socket's); MemoryMax=, CPUQuota= and",
-    "# TasksMax= bound serve itself, each container has its own limits.",
   ];
 }
 

@@ -292,3 +292,19 @@ Deno.test("systemdUnit() scales its limits with the sessions, each one a server 
   assert.match(defaults, /^MemoryMax=5120M$/m);
   assert.match(defaults, /^TasksMax=1280$/m);
 });
+
+Deno.test("systemdUnit() hands a gVisor runtime name to serve as a credential only when given", () => {
+  const server = serverFixture({ name: "time" });
+  const named = { isolation: "gvisor" as const, gvisorRuntime: "runsc-net" };
+  for (const unit of [systemdUnit(server, named), systemdPullUnit(server, named)]) {
+    assert.match(unit, /^LoadCredential=config:\/etc\/mcp-run\/time\.config\.json$/m);
+    assert.match(unit, /^Environment=MCP_RUN_CONFIG=%d\/config$/m);
+  }
+  assert.throws(
+    () => systemdUnit(server, { isolation: "gvisor", gvisorRuntime: "runsc net" }),
+    /Cannot use "runsc net" as the engine runtime/,
+  );
+  // Positive control: the default runtime needs no file, nor does deno isolation.
+  assert.doesNotMatch(systemdUnit(server, { isolation: "gvisor" }), /MCP_RUN_CONFIG/);
+  assert.doesNotMatch(systemdUnit(server, { gvisorRuntime: "runsc-net" }), /MCP_RUN_CONFIG/);
+});

@@ -147,3 +147,21 @@ Deno.test("GvisorSandbox.plan() caps processes at GVISOR_PIDS_LIMIT unless a cap
   const docker = new DockerSandbox(options).plan(server("npm:x@1.0.0"));
   assert.equal(after(docker.args, "--pids-limit"), "256");
 });
+
+Deno.test("GvisorSandbox.prepare() and pull() refuse allowBuild before anything is checked or pulled", async () => {
+  // No docker client can be started: a refusal that came after any docker step would say so.
+  const sandbox = new GvisorSandbox({ ...options, allowBuild: true, docker: "/nonexistent" });
+  const pypi = server("pypi:mcp-server-time@2026.10.19");
+  for (const step of [() => sandbox.prepare(pypi), () => sandbox.pull(pypi)]) {
+    await assert.rejects(step, {
+      name: "RangeError",
+      message:
+        /^Cannot build "t" \(pypi:mcp-server-time@2026\.10\.19\) under gvisor isolation: .*runs under the host's kernel \(runc\), not gVisor/,
+    });
+  }
+  // Positive control: without allowBuild, the same sandbox gets as far as the docker client.
+  await assert.rejects(
+    () => new GvisorSandbox({ ...options, docker: "/nonexistent" }).prepare(server("npm:x@1.0.0")),
+    (error: Error) => error.name !== "RangeError",
+  );
+});

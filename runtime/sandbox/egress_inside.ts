@@ -19,6 +19,7 @@ import { join } from "../_path.ts";
 import { GrantError, type ResolvedServer } from "../policy/resolve.ts";
 import type { PlannedEgress } from "./container_launch.ts";
 import { dockerMountProblem } from "./docker_checks.ts";
+import { INSIDE_EGRESS_DIR } from "./docker_names.ts";
 import {
   EGRESS_FORWARDER_FILE,
   EGRESS_FORWARDER_SOURCE,
@@ -33,9 +34,6 @@ import {
   pythonForwarderArgs,
 } from "./python_forwarder.ts";
 import { shellQuote } from "./shell_quote.ts";
-
-/** The folder inside the container that holds the proxy's socket and the forwarder. */
-export const INSIDE_EGRESS_DIR = "/mcp-run-egress";
 
 /** Where the egress proxy's socket is mounted inside the container. */
 export const INSIDE_PROXY_SOCKET = `${INSIDE_EGRESS_DIR}/proxy.sock`;
@@ -81,8 +79,6 @@ export interface InsideEgressOptions {
 
 /** What a container needs to reach its egress proxy from inside (see {@linkcode insideEgress}). */
 export interface InsideEgress {
-  /** The host folder of the proxy's socket (mode 0700, made and removed by the launcher). */
-  socketDir: string;
   /** The proxy's socket on the host. */
   socketPath: string;
   /** The host folder the forwarder file is written to. */
@@ -157,7 +153,6 @@ export function insideEgress(options: InsideEgressOptions): InsideEgress {
     ? ["deno", ...egressForwarderArgs({ script, socketPath: INSIDE_PROXY_SOCKET, port })]
     : pythonForwarderArgs({ script, socketPath: INSIDE_PROXY_SOCKET, port });
   return {
-    socketDir,
     socketPath,
     forwarderDir,
     runtime: options.runtime,
@@ -250,8 +245,9 @@ function fileMount(host: string, target: string): string {
 }
 
 /**
- * The refusal of a server with `net` grants written as a command to copy (a docker-form client
- * entry) when its network goes through the egress proxy from inside its container.
+ * The refusal of a server with `net` grants written as a command to copy (`mcp-run flags`, a
+ * docker-form client entry): its network goes through mcp-run's egress proxy, which only a
+ * launcher starts (from a sidecar under docker, or inside its container under gVisor).
  *
  * @param server The server.
  * @returns The error.
@@ -260,7 +256,7 @@ function fileMount(host: string, target: string): string {
  * ```ts
  * import { copiedCommandError } from "./egress_inside.ts";
  * const error = copiedCommandError({ name: "f", specifier: "npm:f@1.0.0", net: ["a.test"] });
- * console.log(error.message.includes("--form launcher")); // true
+ * console.log(error.message.endsWith("(or a launcher-form client entry)")); // true
  * ```
  */
 export function copiedCommandError(
@@ -268,10 +264,9 @@ export function copiedCommandError(
 ): GrantError {
   return new GrantError(
     "permissions.net",
-    `Cannot write "${server.name}" (${server.specifier}) as a docker command under gvisor ` +
-      `isolation: it reaches ${server.net.join(", ")} only through mcp-run's egress proxy, ` +
-      "which a copied docker command cannot start. Use --form launcher (the client starts " +
-      "mcp-run run, which runs the proxy)",
+    `Cannot write "${server.name}" (${server.specifier}) as a command to copy: it reaches ` +
+      `${server.net.join(", ")} only through mcp-run's egress proxy, which a copied docker ` +
+      "command cannot start. Start it with mcp-run run (or a launcher-form client entry)",
   );
 }
 

@@ -10,7 +10,6 @@ import { EGRESS_READY_LINE } from "./egress_forwarder.ts";
 
 Deno.test("insideEgress() mounts the socket and the Deno forwarder read-only and wraps the server", () => {
   const egress = insideEgress({ cacheRoot: "/c", suffix: "a1b2", runtime: "deno" });
-  assert.equal(egress.socketDir, "/c/egress/socket-a1b2");
   assert.equal(egress.socketPath, "/c/egress/socket-a1b2/proxy.sock");
   assert.deepEqual(egress.mounts, [
     "type=bind,src=/c/egress/socket-a1b2/proxy.sock,dst=/mcp-run-egress/proxy.sock,readonly",

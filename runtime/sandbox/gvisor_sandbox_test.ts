@@ -101,7 +101,12 @@ Deno.test("GvisorSandbox.plan() refuses an oci: server with net grants, and a co
   for (const specifier of ["npm:x@1.0.0", "pypi:mcp-server-time@2026.10.19"]) {
     assert.throws(
       () => sandbox.plan(server(specifier, ["api.test:443"]), { standalone: true }),
-      (e) => e instanceof GrantError && /Use --form launcher/.test(e.message),
+      (e) =>
+        e instanceof GrantError &&
+        e.message ===
+          `Cannot write "t" (${specifier}) as a command to copy: it reaches api.test:443 only ` +
+            "through mcp-run's egress proxy, which a copied docker command cannot start. Start " +
+            "it with mcp-run run (or a launcher-form client entry)",
     );
   }
 });

@@ -11,7 +11,10 @@
  * die) and exited. The reader stands between them because the forwarder cannot close its own
  * stdout (Deno keeps a copy of that descriptor), and the shell waits for every writer of the
  * pipe. No ready line: one line on stderr and exit code {@linkcode EGRESS_NOT_READY_EXIT}; the
- * server never starts. Only `sh` builtins are used: images without coreutils work.
+ * server never starts. The ready line: {@linkcode EGRESS_INSIDE_READY} on stderr, then the
+ * server. The shell cannot bound the wait with builtins alone; the launcher does (it stops a
+ * container whose wrapper has not said ready in time, see `spawnDockerServer`). Only `sh`
+ * builtins are used: images without coreutils work.
  *
  * @module
  */
@@ -37,6 +40,12 @@ import { shellQuote } from "./shell_quote.ts";
 
 /** Where the egress proxy's socket is mounted inside the container. */
 export const INSIDE_PROXY_SOCKET = `${INSIDE_EGRESS_DIR}/proxy.sock`;
+
+/**
+ * The line the wrapper writes on stderr once the forwarder is ready, just before the server
+ * starts: the launcher stops a container that does not write it in time, and does not pass it on.
+ */
+export const EGRESS_INSIDE_READY = "mcp-run: egress forwarder ready";
 
 /** The wrapper's exit code when the forwarder did not start (EX_SOFTWARE). */
 export const EGRESS_NOT_READY_EXIT = 70;
@@ -225,7 +234,9 @@ export function egressWrapper(forwarder: string[], options: EgressWrapperOptions
     `ready=$( (${unset}${exports}exec ${shellQuote(forwarder)}) </dev/null | ` +
     `{ IFS= read -r line; printf '%s\\n' "$line"; } &)`,
     `case "$ready" in`,
-    `  ${shellQuote([EGRESS_READY_LINE])}*) ;;`,
+    `  ${shellQuote([EGRESS_READY_LINE])}*) printf '%s\\n' ${
+      shellQuote([EGRESS_INSIDE_READY])
+    } >&2 ;;`,
     `  *) echo "mcp-run: the egress forwarder did not start in the container, so the server ` +
     `cannot reach its granted hosts (see its error); the server was not started" >&2; ` +
     `exit ${EGRESS_NOT_READY_EXIT} ;;`,

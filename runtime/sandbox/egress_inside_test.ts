@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import {
+  EGRESS_INSIDE_READY,
   EGRESS_NOT_READY_EXIT,
   egressSocketDir,
   egressWrapper,
@@ -86,6 +87,8 @@ Deno.test("egressWrapper() execs the server once the forwarder is ready, without
   const run = await sh(egressWrapper(forwarder), ["echo", "server ran"]);
   assert.equal(run.code, 0, run.stderr);
   assert.equal(run.stdout, "server ran\n");
+  // The launcher's ready mark, once, before the server's own output.
+  assert.equal(run.stderr, `${EGRESS_INSIDE_READY}\n`);
   assert.ok(Date.now() - started < 10_000, "the wrapper waited for the forwarder to exit");
 });
 

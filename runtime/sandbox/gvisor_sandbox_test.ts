@@ -170,3 +170,31 @@ Deno.test("GvisorSandbox.prepare() and pull() refuse allowBuild before anything 
     (error: Error) => error.name !== "RangeError",
   );
 });
+
+Deno.test("GvisorSandbox.prepare() checks the runtime on the engine the launch uses (DOCKER_HOST)", async () => {
+  const cacheRoot = await Deno.makeTempDir({ prefix: "mcp-run-gvisor-engine-" });
+  try {
+    // The launch's engine is elsewhere: the check must not answer from the default engine.
+    const elsewhere = new GvisorSandbox({
+      cacheRoot,
+      source: { DOCKER_HOST: "unix:///nonexistent/docker.sock" },
+      autoPull: false,
+    });
+    await assert.rejects(() => elsewhere.prepare(server("npm:x@1.0.0")), {
+      message: /^Cannot use gvisor isolation: the Docker engine did not say which runtimes it has/,
+    });
+    // Positive control: naming the default engine gets past the check, to the missing pull.
+    const here = new GvisorSandbox({
+      cacheRoot,
+      source: { DOCKER_HOST: "unix:///var/run/docker.sock" },
+      autoPull: false,
+    });
+    const installed = await new Deno.Command("docker", { args: ["info"], stdout: "null" })
+      .output().then((o) => o.success, () => false);
+    if (installed) {
+      await assert.rejects(() => here.prepare(server("npm:x@1.0.0")), { name: "CacheError" });
+    }
+  } finally {
+    await Deno.remove(cacheRoot, { recursive: true });
+  }
+});

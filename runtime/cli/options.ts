@@ -144,7 +144,7 @@ const ISOLATION_OPTIONS: Record<Isolation, readonly (keyof typeof OPTIONS)[]> = 
     "allow-build",
     "egress-rate",
   ],
-  gvisor: ["image", "memory", "cpus", "pids-limit", "trust", "allow-build"],
+  gvisor: ["image", "memory", "cpus", "pids-limit", "trust"],
 };
 /** Options each command takes besides the global ones; a stray one is a usage error. */
 const COMMAND_OPTIONS: Record<string, readonly string[]> = {
@@ -348,11 +348,20 @@ function readIsolation(values: CliValues, options: ReadContextOptions): Isolatio
   return choice as Isolation;
 }
 
-/** Docker options that gVisor isolation does not take: its container has no network of its own. */
-const GVISOR_REFUSED = ["network", "egress-rate"] as const;
+/**
+ * Docker options that gVisor isolation does not take: its container has no network of its own,
+ * and a build would run the package's code in the pull container, which runs under runc.
+ */
+const GVISOR_REFUSED = ["network", "egress-rate", "allow-build"] as const;
 
-/** Why a docker network option is refused under gVisor, and what to do. */
+/** Why a docker option is refused under gVisor, and what to do. */
 function gvisorRefusal(flag: typeof GVISOR_REFUSED[number]): string {
+  if (flag === "allow-build") {
+    return "--allow-build needs --isolation docker: building a source distribution runs the " +
+      "package's own code in the pull container, which runs under the host's kernel (runc), " +
+      "not gVisor. Use a version with wheels under --isolation gvisor, or build it with " +
+      "--isolation docker";
+  }
   return `--${flag} needs --isolation docker: under --isolation gvisor the server's container ` +
     "has no network of its own (--network none); granted hosts are reached only through " +
     `mcp-run's egress proxy, so there is no ${

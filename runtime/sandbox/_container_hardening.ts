@@ -19,6 +19,7 @@ import {
   CONTAINER_USER,
   DOCKER_LABEL,
   dockerContainerName,
+  INSIDE_EGRESS_DIR,
 } from "./docker_names.ts";
 
 /** What {@linkcode hardeningArgs} reads. */
@@ -248,7 +249,7 @@ const NEVER_MOUNTED = [
   "/var/run",
   CONTAINER_DENO_DIR,
   // Where the egress proxy's socket and forwarder are mounted (see `insideEgress`).
-  "/mcp-run-egress",
+  INSIDE_EGRESS_DIR,
 ];
 
 /**

@@ -211,14 +211,7 @@ function plannedEgress(
   options: ContainerPackageOptions,
 ): PlannedEgress | undefined {
   if (server.net.length === 0 || options.egress) return undefined;
-  if (options.launcherLabels === false) {
-    throw new GrantError(
-      "permissions.net",
-      `Cannot write "${server.name}" (${server.specifier}) as a command to copy: it reaches ` +
-        `${server.net.join(", ")} only through mcp-run's egress proxy, which a copied docker ` +
-        "command cannot start. Start it with mcp-run run (or a launcher-form client entry)",
-    );
-  }
+  if (options.launcherLabels === false) throw copiedCommandError(server);
   return {
     sidecar: egressSidecarName(server.name, suffix),
     suffix,

@@ -17,6 +17,12 @@ export const DENO_IMAGE = "denoland/deno:2.9.6";
 /** The engine runtime gVisor is registered as by default (a `runtimes` key of `daemon.json`). */
 export const GVISOR_RUNTIME = "runsc";
 
+/**
+ * The folder inside a container that holds the egress proxy's socket and the forwarder, when
+ * the forwarder runs inside the server's own container (see `insideEgress`). Never a grant's.
+ */
+export const INSIDE_EGRESS_DIR = "/mcp-run-egress";
+
 /** The lockfile inside the code volume, written by the pull container. */
 export const CONTAINER_LOCK_FILE = "/deno-dir/deno.lock";
 

@@ -17,6 +17,7 @@ import { ServerProcess, type SpawnServerOptions, startPlan } from "./server_proc
 import { type ChildLike, deferredChild } from "./_deferred_child.ts";
 import type { PlannedEgress } from "./container_launch.ts";
 import { type Egress, startEgress } from "./egress_launch.ts";
+import { EGRESS_INSIDE_READY } from "./egress_inside.ts";
 import type { EgressRefusal } from "./egress_proxy.ts";
 import { applyEgressRate, egressRatePlan } from "./egress_rate.ts";
 
@@ -110,6 +111,9 @@ export class DockerServerProcess extends ServerProcess {
  * runs (the process is killed, with the reason on stderr, when it cannot be set). A plan with an egress path (a container package with
  * `net` grants) first starts the egress proxy and its sidecar (`startEgress`); what is written
  * to the server meanwhile waits, and a failure to start them ends the process with the reason.
+ * When the forwarder runs inside the container, a container whose wrapper has not said ready
+ * (`EGRESS_INSIDE_READY` on stderr, not passed on) within `forwarderStartMs` is stopped, with
+ * the reason on stderr.
  * Requires `--allow-run=docker` (and, for egress, `--allow-net` and the cache root).
  *
  * @param name The server's name, for messages.
@@ -160,7 +164,15 @@ export interface SpawnDockerServerOptions {
   egressImage?: string;
   /** Called for each connection the egress proxy refuses (default: one line to stderr). */
   onRefusal?: (refusal: EgressRefusal) => void;
+  /**
+   * How long a forwarder inside the container may take to start, from the container's start
+   * (default {@linkcode FORWARDER_START_MS}); past it the container is stopped, with the reason.
+   */
+  forwarderStartMs?: number;
 }
+
+/** How long the forwarder inside a container may take to start, by default: 15 s. */
+export const FORWARDER_START_MS = 15_000;
 
 /**
  * Starts the egress proxy and sidecar, then the container in the sidecar's network namespace (or,
@@ -176,6 +188,8 @@ function spawnWithEgress(
     throw new TypeError(`Cannot start "${name}": its egress proxy needs the cache root`);
   }
   let stopping = false;
+  // The forwarder inside the container says when it is ready: without it in time, it is stopped.
+  const watch = plan.egress.inside ? forwarderWatch(name, options) : undefined;
   const egress: Promise<Egress> = startEgress({
     cacheRoot: options.cacheRoot,
     serverName: name,
@@ -194,21 +208,78 @@ function spawnWithEgress(
     await egress;
     // Stopped while the egress path started: the container is never started.
     if (stopping || cancelled()) throw new Error(`Server "${name}" was stopped before it started`);
+    let started: Deno.ChildProcess;
     try {
-      return startPlan(plan);
+      started = startPlan(plan);
     } catch (error) {
       if (error instanceof Deno.errors.NotFound) throw missingDocker(plan.program, error);
       throw error;
     }
+    watch?.start(() => server.kill("SIGKILL"));
+    return started;
   });
   const alongside = async () => {
     stopping = true;
+    watch?.end();
     await (await egress.catch(() => undefined))?.stop();
   };
-  return new DockerServerProcess(name, child, plan.container, {
+  const server = new DockerServerProcess(name, child, plan.container, {
     docker: plan.program,
     env: plan.env,
-  }, { ...options, alongside, onStopping: () => stopping = true });
+  }, {
+    ...options,
+    ...(watch ? { onStderr: watch.onStderr } : {}),
+    alongside,
+    onStopping: () => {
+      stopping = true;
+      watch?.end();
+    },
+  });
+  if (watch) server.status.finally(() => watch.end()).catch(() => {});
+  return server;
+}
+
+/**
+ * Watches for the wrapper's ready mark (see `egressWrapper`) on the container's stderr: the
+ * mark itself is not passed on; without it in time the reason is, and the container is stopped.
+ */
+function forwarderWatch(
+  name: string,
+  options: SpawnServerOptions & SpawnDockerServerOptions,
+): { onStderr: (line: string) => void; start: (stop: () => void) => void; end: () => void } {
+  const sink = options.onStderr ?? ((line: string) => console.error(line));
+  const ms = options.forwarderStartMs ?? FORWARDER_START_MS;
+  let ready = false;
+  let ended = false;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const end = () => {
+    ended = true;
+    clearTimeout(timer);
+  };
+  return {
+    onStderr: (line) => {
+      if (!ready && line.trimEnd() === EGRESS_INSIDE_READY) {
+        ready = true;
+        end();
+        return;
+      }
+      sink(line);
+    },
+    start: (stop) => {
+      if (ended || ready) return;
+      timer = setTimeout(() => {
+        if (ended || ready) return;
+        end();
+        sink(
+          `mcp-run: the egress forwarder of "${name}" did not start within ` +
+            `${Math.round(ms / 1000)} s, so the server could not reach its granted hosts; its ` +
+            "container was stopped",
+        );
+        stop();
+      }, ms);
+    },
+    end,
+  };
 }
 
 /**

@@ -42,6 +42,11 @@ export interface DockerPullStepOptions extends DockerLaunchOptions, ApprovalOpti
    * run). Only the explicit pull step sets it; a launch never fetches an image.
    */
   pullImage?: boolean;
+  /**
+   * A check run alongside the approval check of `prepare` that must pass before anything is
+   * pulled or started (gVisor's runtime check); its rejection is `prepare`'s.
+   */
+  precheck?: Promise<void>;
 }
 
 /**
@@ -219,7 +224,11 @@ export async function prepareDockerServer(
   const volume = dockerVolumeName(server, { image });
   const recordPath = pullRecordPath(options.cacheRoot, volume);
   // Reading the record touches nothing: it overlaps the approval check.
-  const [record] = await Promise.all([readRecord(recordPath), checkApproval(server, options)]);
+  const [record] = await Promise.all([
+    readRecord(recordPath),
+    checkApproval(server, options),
+    options.precheck,
+  ]);
   await Deno.mkdir(serverDirs(server.name, server.specifier, options.cacheRoot).cwd, {
     recursive: true,
   });

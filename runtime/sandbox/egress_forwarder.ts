@@ -84,8 +84,8 @@ export interface EgressForwarderArgsOptions {
  *
  * @param options Where the script and socket are, the port, the connection limit.
  * @returns The argv, starting with `run`.
- * @throws {RangeError} When a path is not absolute or holds `,` (Deno's flag separator), or the
- *   port or limit is out of range.
+ * @throws {RangeError} When a path is not absolute or holds `,` (Deno's flag separator), white
+ *   space or NUL, or the port or limit is out of range (see {@linkcode checkForwarderArgs}).
  *
  * @example
  * ```ts
@@ -97,19 +97,7 @@ export interface EgressForwarderArgsOptions {
  * ```
  */
 export function egressForwarderArgs(options: EgressForwarderArgsOptions): string[] {
-  const { script, socketPath, port } = options;
-  const max = options.maxConnections ?? 256;
-  for (const path of [script, socketPath]) {
-    if (!path.startsWith("/") || /[,\s\0]/.test(path)) {
-      throw new RangeError(`Cannot run the forwarder with "${path}": give an absolute path`);
-    }
-  }
-  if (!Number.isInteger(port) || port < 1 || port > 65535) {
-    throw new RangeError(`Cannot listen on port ${port}: give a port from 1 to 65535`);
-  }
-  if (!Number.isInteger(max) || max < 1) {
-    throw new RangeError(`Cannot allow ${max} connections: give a positive whole number`);
-  }
+  const { script, socketPath, port, max } = checkForwarderArgs(options);
   return [
     "run",
     "--no-config",
@@ -125,6 +113,43 @@ export function egressForwarderArgs(options: EgressForwarderArgsOptions): string
     String(port),
     String(max),
   ];
+}
+
+/**
+ * Checks a forwarder's arguments, for the Deno and the Python forwarder alike: both paths
+ * absolute and free of `,` (Deno's flag separator), white space and NUL; the port 1–65535; the
+ * connection limit (default 256) a positive whole number. Pure.
+ *
+ * @param options Where the script and socket are, the port, the connection limit.
+ * @returns The same, with the limit's default filled in.
+ * @throws {RangeError} When a path, the port or the limit cannot be used.
+ *
+ * @example
+ * ```ts
+ * import { checkForwarderArgs } from "./egress_forwarder.ts";
+ * console.log(checkForwarderArgs({ script: "/f.js", socketPath: "/p.sock", port: 3128 }).max); // 256
+ * ```
+ */
+export function checkForwarderArgs(
+  options: EgressForwarderArgsOptions,
+): { script: string; socketPath: string; port: number; max: number } {
+  const { script, socketPath, port } = options;
+  const max = options.maxConnections ?? 256;
+  for (const path of [script, socketPath]) {
+    if (!path.startsWith("/") || /[,\s\0]/.test(path)) {
+      throw new RangeError(
+        `Cannot run the forwarder with "${path}": give an absolute path without commas, ` +
+          "spaces or NUL",
+      );
+    }
+  }
+  if (!Number.isInteger(port) || port < 1 || port > 65535) {
+    throw new RangeError(`Cannot listen on port ${port}: give a port from 1 to 65535`);
+  }
+  if (!Number.isInteger(max) || max < 1) {
+    throw new RangeError(`Cannot allow ${max} connections: give a positive whole number`);
+  }
+  return { script, socketPath, port, max };
 }
 
 /** A forwarder's file: its name in the folder it is written to, and its source. */

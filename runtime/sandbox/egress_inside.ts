@@ -11,7 +11,10 @@
  * die) and exited. The reader stands between them because the forwarder cannot close its own
  * stdout (Deno keeps a copy of that descriptor), and the shell waits for every writer of the
  * pipe. No ready line: one line on stderr and exit code {@linkcode EGRESS_NOT_READY_EXIT}; the
- * server never starts. Only `sh` builtins are used: images without coreutils work.
+ * server never starts. The ready line: {@linkcode EGRESS_INSIDE_READY} on stderr, then the
+ * server. The shell cannot bound the wait with builtins alone; the launcher does (it stops a
+ * container whose wrapper has not said ready in time, see `spawnDockerServer`). Only `sh`
+ * builtins are used: images without coreutils work.
  *
  * @module
  */
@@ -19,6 +22,7 @@ import { join } from "../_path.ts";
 import { GrantError, type ResolvedServer } from "../policy/resolve.ts";
 import type { PlannedEgress } from "./container_launch.ts";
 import { dockerMountProblem } from "./docker_checks.ts";
+import { INSIDE_EGRESS_DIR } from "./docker_names.ts";
 import {
   EGRESS_FORWARDER_FILE,
   EGRESS_FORWARDER_SOURCE,
@@ -34,11 +38,14 @@ import {
 } from "./python_forwarder.ts";
 import { shellQuote } from "./shell_quote.ts";
 
-/** The folder inside the container that holds the proxy's socket and the forwarder. */
-export const INSIDE_EGRESS_DIR = "/mcp-run-egress";
-
 /** Where the egress proxy's socket is mounted inside the container. */
 export const INSIDE_PROXY_SOCKET = `${INSIDE_EGRESS_DIR}/proxy.sock`;
+
+/**
+ * The line the wrapper writes on stderr once the forwarder is ready, just before the server
+ * starts: the launcher stops a container that does not write it in time, and does not pass it on.
+ */
+export const EGRESS_INSIDE_READY = "mcp-run: egress forwarder ready";
 
 /** The wrapper's exit code when the forwarder did not start (EX_SOFTWARE). */
 export const EGRESS_NOT_READY_EXIT = 70;
@@ -81,8 +88,6 @@ export interface InsideEgressOptions {
 
 /** What a container needs to reach its egress proxy from inside (see {@linkcode insideEgress}). */
 export interface InsideEgress {
-  /** The host folder of the proxy's socket (mode 0700, made and removed by the launcher). */
-  socketDir: string;
   /** The proxy's socket on the host. */
   socketPath: string;
   /** The host folder the forwarder file is written to. */
@@ -157,7 +162,6 @@ export function insideEgress(options: InsideEgressOptions): InsideEgress {
     ? ["deno", ...egressForwarderArgs({ script, socketPath: INSIDE_PROXY_SOCKET, port })]
     : pythonForwarderArgs({ script, socketPath: INSIDE_PROXY_SOCKET, port });
   return {
-    socketDir,
     socketPath,
     forwarderDir,
     runtime: options.runtime,
@@ -230,7 +234,9 @@ export function egressWrapper(forwarder: string[], options: EgressWrapperOptions
     `ready=$( (${unset}${exports}exec ${shellQuote(forwarder)}) </dev/null | ` +
     `{ IFS= read -r line; printf '%s\\n' "$line"; } &)`,
     `case "$ready" in`,
-    `  ${shellQuote([EGRESS_READY_LINE])}*) ;;`,
+    `  ${shellQuote([EGRESS_READY_LINE])}*) printf '%s\\n' ${
+      shellQuote([EGRESS_INSIDE_READY])
+    } >&2 ;;`,
     `  *) echo "mcp-run: the egress forwarder did not start in the container, so the server ` +
     `cannot reach its granted hosts (see its error); the server was not started" >&2; ` +
     `exit ${EGRESS_NOT_READY_EXIT} ;;`,
@@ -250,8 +256,9 @@ function fileMount(host: string, target: string): string {
 }
 
 /**
- * The refusal of a server with `net` grants written as a command to copy (a docker-form client
- * entry) when its network goes through the egress proxy from inside its container.
+ * The refusal of a server with `net` grants written as a command to copy (`mcp-run flags`, a
+ * docker-form client entry): its network goes through mcp-run's egress proxy, which only a
+ * launcher starts (from a sidecar under docker, or inside its container under gVisor).
  *
  * @param server The server.
  * @returns The error.
@@ -260,7 +267,7 @@ function fileMount(host: string, target: string): string {
  * ```ts
  * import { copiedCommandError } from "./egress_inside.ts";
  * const error = copiedCommandError({ name: "f", specifier: "npm:f@1.0.0", net: ["a.test"] });
- * console.log(error.message.includes("--form launcher")); // true
+ * console.log(error.message.endsWith("(or a launcher-form client entry)")); // true
  * ```
  */
 export function copiedCommandError(
@@ -268,10 +275,9 @@ export function copiedCommandError(
 ): GrantError {
   return new GrantError(
     "permissions.net",
-    `Cannot write "${server.name}" (${server.specifier}) as a docker command under gvisor ` +
-      `isolation: it reaches ${server.net.join(", ")} only through mcp-run's egress proxy, ` +
-      "which a copied docker command cannot start. Use --form launcher (the client starts " +
-      "mcp-run run, which runs the proxy)",
+    `Cannot write "${server.name}" (${server.specifier}) as a command to copy: it reaches ` +
+      `${server.net.join(", ")} only through mcp-run's egress proxy, which a copied docker ` +
+      "command cannot start. Start it with mcp-run run (or a launcher-form client entry)",
   );
 }
 

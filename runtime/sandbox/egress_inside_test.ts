@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import {
+  EGRESS_INSIDE_READY,
   EGRESS_NOT_READY_EXIT,
   egressSocketDir,
   egressWrapper,
@@ -7,10 +8,15 @@ import {
   insideEgress,
 } from "./egress_inside.ts";
 import { EGRESS_READY_LINE } from "./egress_forwarder.ts";
+import {
+  PYTHON_FORWARDER_FILE,
+  PYTHON_FORWARDER_SOURCE,
+  pythonForwarderArgs,
+} from "./python_forwarder.ts";
+import { join } from "../_path.ts";
 
 Deno.test("insideEgress() mounts the socket and the Deno forwarder read-only and wraps the server", () => {
   const egress = insideEgress({ cacheRoot: "/c", suffix: "a1b2", runtime: "deno" });
-  assert.equal(egress.socketDir, "/c/egress/socket-a1b2");
   assert.equal(egress.socketPath, "/c/egress/socket-a1b2/proxy.sock");
   assert.deepEqual(egress.mounts, [
     "type=bind,src=/c/egress/socket-a1b2/proxy.sock,dst=/mcp-run-egress/proxy.sock,readonly",
@@ -87,6 +93,8 @@ Deno.test("egressWrapper() execs the server once the forwarder is ready, without
   const run = await sh(egressWrapper(forwarder), ["echo", "server ran"]);
   assert.equal(run.code, 0, run.stderr);
   assert.equal(run.stdout, "server ran\n");
+  // The launcher's ready mark, once, before the server's own output.
+  assert.equal(run.stderr, `${EGRESS_INSIDE_READY}\n`);
   assert.ok(Date.now() - started < 10_000, "the wrapper waited for the forwarder to exit");
 });
 
@@ -109,5 +117,88 @@ Deno.test("egressWrapper() never starts the server when the forwarder fails", as
       run.stderr,
       /^mcp-run: the egress forwarder did not start in the container, so the server cannot reach its granted hosts/m,
     );
+  }
+});
+
+/** The server of the forwarder test: one exchange through the proxy, then its argv as JSON. */
+const ECHO_SERVER = `
+import json, socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=20)
+s.sendall(b"ping through the forwarder")
+s.shutdown(socket.SHUT_WR)
+data = b""
+while True:
+    chunk = s.recv(1024)
+    if not chunk:
+        break
+    data += chunk
+print(json.dumps({"echo": data.decode(), "args": sys.argv[2:]}))
+`;
+
+Deno.test("egressWrapper() runs the Python forwarder, carries bytes to the proxy's socket, and gives hostile server args verbatim", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "mcp-run-python-forwarder-" });
+  const socketPath = join(dir, "proxy.sock");
+  const script = join(dir, PYTHON_FORWARDER_FILE);
+  await Deno.writeTextFile(script, PYTHON_FORWARDER_SOURCE);
+  // The proxy's stand-in: echoes what a connection sends once its sender is done, then closes.
+  const listener = Deno.listen({ transport: "unix", path: socketPath });
+  const received: string[] = [];
+  const serving = (async () => {
+    for await (const conn of listener) {
+      let text = "";
+      const decoder = new TextDecoder();
+      const buffer = new Uint8Array(4096);
+      for (let n = await conn.read(buffer); n !== null; n = await conn.read(buffer)) {
+        text += decoder.decode(buffer.subarray(0, n), { stream: true });
+      }
+      received.push(text);
+      await conn.write(new TextEncoder().encode(text));
+      conn.close();
+      return;
+    }
+  })();
+  const probe = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = probe.addr.port;
+  probe.close();
+  const hostile = ["$(touch CANARY)", "'; touch CANARY2 #'", "`touch CANARY3`"];
+  // Its own process group, so the forwarder (which serves until stopped) is stopped with it.
+  const child = new Deno.Command("setsid", {
+    args: [
+      "sh",
+      "-c",
+      egressWrapper(pythonForwarderArgs({ script, socketPath, port })),
+      "sh",
+      "python3",
+      "-I",
+      "-c",
+      ECHO_SERVER,
+      String(port),
+      ...hostile,
+    ],
+    cwd: dir,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  try {
+    const stdout = await new Response(child.stdout).text();
+    const reply = JSON.parse(stdout) as { echo: string; args: string[] };
+    assert.deepEqual(reply.args, hostile);
+    assert.deepEqual(received, ["ping through the forwarder"]);
+    assert.equal(reply.echo, "ping through the forwarder");
+    for (const canary of ["CANARY", "CANARY2", "CANARY3"]) {
+      assert.throws(() => Deno.statSync(join(dir, canary)), Deno.errors.NotFound);
+    }
+    // Positive control: the same shell in the same folder does run such text as code.
+    await new Deno.Command("sh", { args: ["-c", 'eval "$1"', "sh", hostile[0]], cwd: dir })
+      .output();
+    assert.ok(Deno.statSync(join(dir, "CANARY")).isFile);
+  } finally {
+    await new Deno.Command("kill", { args: ["-TERM", "--", `-${child.pid}`] }).output();
+    const stderr = await new Response(child.stderr).text();
+    await child.status;
+    await serving.catch(() => {}); // ends the listener, once its one connection is served
+    assert.match(stderr, new RegExp(`^${EGRESS_INSIDE_READY}\n`));
+    await Deno.remove(dir, { recursive: true });
   }
 });

@@ -7,9 +7,9 @@
  *
  * @module
  */
-import { dirname, join } from "../_path.ts";
+import { join } from "../_path.ts";
 import { writeEgressForwarder } from "./egress_forwarder.ts";
-import { forwarderOf } from "./egress_inside.ts";
+import { egressSocketDir, forwarderOf } from "./egress_inside.ts";
 import { type EgressProxy, type EgressRefusal, startEgressProxy } from "./egress_proxy.ts";
 import {
   egressClientEnv,
@@ -59,12 +59,16 @@ export interface Egress {
 }
 
 /**
- * Starts the egress proxy and its sidecar for one container. Requires `--allow-run=docker`,
- * `--allow-net` for the grants and for `unix:` sockets, and write access to the cache root.
+ * Starts the egress proxy and its sidecar for one container; with `inside`, the proxy alone, on
+ * the planned socket, and the forwarder written for the container to run. Requires
+ * `--allow-run=docker`, `--allow-net` for the grants and for `unix:` sockets, and write access
+ * to the cache root.
  *
- * @param options Cache root, names, grants, image, docker client.
+ * @param options Cache root, names, grants, image, docker client; the inside egress.
  * @returns The network and environment for the container, and how to stop both.
  * @throws {Error} When the sidecar does not start (with its log); nothing is left running.
+ * @throws {RangeError} When `inside.socketPath` is not `proxy.sock` in this launch's socket
+ *   folder (`<cacheRoot>/egress/socket-<suffix>`).
  *
  * @example
  * ```ts ignore
@@ -79,12 +83,18 @@ export interface Egress {
  */
 export async function startEgress(options: StartEgressOptions): Promise<Egress> {
   const base = join(options.cacheRoot, "egress");
+  const inside = options.inside;
+  const planned = inside ? insideSocketDir(options, inside.socketPath) : undefined;
   await Deno.mkdir(base, { recursive: true });
   await removeDeadSockets(base);
-  if (options.inside) return await startInside(options, options.inside);
   // The socket accepts anyone who can reach it (the container user is not the launcher's):
-  // only the launcher may enter its folder; the sidecar gets the socket file itself.
-  const dir = await Deno.makeTempDir({ dir: base, prefix: "socket-" });
+  // only the launcher may enter its folder; the container gets the socket file itself.
+  const dir = planned ?? await Deno.makeTempDir({ dir: base, prefix: "socket-" });
+  if (planned) {
+    // Named after this launch's container: one left by a launcher that died goes first.
+    await Deno.remove(planned, { recursive: true }).catch(() => {});
+    await Deno.mkdir(planned, { mode: 0o700 });
+  }
   await Deno.chmod(dir, 0o700);
   let proxy: EgressProxy | undefined;
   let sidecar: EgressSidecar | undefined;
@@ -97,29 +107,32 @@ export async function startEgress(options: StartEgressOptions): Promise<Egress> 
     await Deno.remove(dir, { recursive: true }).catch(() => {});
   };
   try {
+    if (inside) await writeEgressForwarder(inside.forwarderDir, forwarderOf(inside.runtime));
     proxy = await startEgressProxy({
       socketPath: join(dir, "proxy.sock"),
       allow: options.allow,
       deny: options.deny,
       onRefusal: options.onRefusal,
     });
-    sidecar = await startEgressSidecar({
-      name: egressSidecarName(options.serverName, options.suffix),
-      socketPath: proxy.socketPath,
-      forwarderDir: join(base, "forwarder"),
-      image: options.image,
-      serverName: options.serverName,
-      labels: options.labels,
-      docker: options.docker,
-      env: options.env,
-    });
+    if (!inside) {
+      sidecar = await startEgressSidecar({
+        name: egressSidecarName(options.serverName, options.suffix),
+        socketPath: proxy.socketPath,
+        forwarderDir: join(base, "forwarder"),
+        image: options.image,
+        serverName: options.serverName,
+        labels: options.labels,
+        docker: options.docker,
+        env: options.env,
+      });
+    }
   } catch (error) {
     await stop();
     throw error;
   }
   const running = proxy;
   return {
-    network: egressNetwork(sidecar.name),
+    network: sidecar ? egressNetwork(sidecar.name) : "none",
     env: egressClientEnv(),
     get refusals() {
       return running.refusals;
@@ -129,47 +142,19 @@ export async function startEgress(options: StartEgressOptions): Promise<Egress> 
 }
 
 /**
- * The proxy alone, on the planned socket, with the forwarder written for the container to run.
+ * The socket folder of an inside egress, which the launch removes and makes again: only this
+ * launch's own (`egressSocketDir`), never a folder a plan names.
  */
-async function startInside(
-  options: StartEgressOptions,
-  inside: NonNullable<StartEgressOptions["inside"]>,
-): Promise<Egress> {
-  const dir = dirname(inside.socketPath);
-  // The folder is this launch's (named after its container): one left by a launcher that died
-  // is removed first. Only the launcher may enter it; the container gets the socket file.
-  await Deno.remove(dir, { recursive: true }).catch(() => {});
-  await Deno.mkdir(dir, { mode: 0o700 });
-  await Deno.chmod(dir, 0o700);
-  let proxy: EgressProxy | undefined;
-  let stopped = false;
-  const stop = async () => {
-    if (stopped) return;
-    stopped = true;
-    await proxy?.close().catch(() => {});
-    await Deno.remove(dir, { recursive: true }).catch(() => {});
-  };
-  try {
-    await writeEgressForwarder(inside.forwarderDir, forwarderOf(inside.runtime));
-    proxy = await startEgressProxy({
-      socketPath: inside.socketPath,
-      allow: options.allow,
-      deny: options.deny,
-      onRefusal: options.onRefusal,
-    });
-  } catch (error) {
-    await stop();
-    throw error;
+function insideSocketDir(options: StartEgressOptions, socketPath: string): string {
+  const dir = egressSocketDir(options.cacheRoot, options.suffix);
+  if (socketPath !== join(dir, "proxy.sock")) {
+    throw new RangeError(
+      `Cannot start the egress proxy on "${socketPath}": a launch's proxy listens only on ` +
+        `${join(dir, "proxy.sock")}, in the socket folder named after its container. Plan the ` +
+        "launch again (insideEgress) instead of editing its socket path",
+    );
   }
-  const running = proxy;
-  return {
-    network: "none",
-    env: egressClientEnv(),
-    get refusals() {
-      return running.refusals;
-    },
-    stop,
-  };
+  return dir;
 }
 
 /**

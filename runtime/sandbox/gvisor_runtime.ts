@@ -24,8 +24,11 @@ export interface GvisorNeeds {
  * docker missing. Never falls back to `--isolation docker`.
  */
 export class GvisorUnavailableError extends Error {
-  /** `missing` (no runtime of that name) or `incomplete` (an argument is missing). */
-  readonly kind: "missing" | "incomplete";
+  /**
+   * `missing` (no runtime of that name), `not-gvisor` (the name is registered for another
+   * program, e.g. runc) or `incomplete` (an argument is missing).
+   */
+  readonly kind: "missing" | "not-gvisor" | "incomplete";
   /**
    * Says that gVisor cannot be used.
    *
@@ -33,7 +36,11 @@ export class GvisorUnavailableError extends Error {
    * @param message What to install or register.
    * @param options Standard error options.
    */
-  constructor(kind: "missing" | "incomplete", message: string, options?: ErrorOptions) {
+  constructor(
+    kind: "missing" | "not-gvisor" | "incomplete",
+    message: string,
+    options?: ErrorOptions,
+  ) {
     super(message, options);
     this.name = "GvisorUnavailableError";
     this.kind = kind;
@@ -53,13 +60,30 @@ const HOW_TO = (name: string) =>
   `kill -HUP $(pidof dockerd)). --isolation docker runs the same container under the host's ` +
   `kernel: a weaker wall`;
 
-/** A runtime argument is given, as `--flag=value` or `-flag=value`, with one of the values. */
+/**
+ * A runtime argument is given, as `--flag=value` or `-flag=value`, or as two words (`--flag`,
+ * `value`), with one of the values. The last occurrence wins, as in runsc's flag parsing.
+ */
 function hasArg(args: readonly unknown[], flag: string, values: string[]): boolean {
-  return args.some((arg) => {
-    if (typeof arg !== "string") return false;
-    const match = /^--?([a-z-]+)=(.*)$/.exec(arg);
-    return match !== null && match[1] === flag && values.includes(match[2]);
-  });
+  let value: string | undefined;
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
+    if (typeof arg !== "string") continue;
+    const match = /^--?([a-z-]+)(?:=(.*))?$/s.exec(arg);
+    if (match === null || match[1] !== flag) continue;
+    if (match[2] !== undefined) value = match[2];
+    else if (typeof args[i + 1] === "string") value = args[++i] as string;
+  }
+  return value !== undefined && values.includes(value);
+}
+
+/** The containerd shim type of gVisor, which an engine may name instead of a path. */
+const RUNSC_SHIM = "io.containerd.runsc.v1";
+
+/** Whether a registered runtime runs gVisor: its program is `runsc`, or its shim is runsc's. */
+function isRunsc(entry: { path?: unknown; runtimeType?: unknown }): boolean {
+  if (entry.runtimeType === RUNSC_SHIM) return true;
+  return typeof entry.path === "string" && entry.path.split("/").at(-1) === "runsc";
 }
 
 /**
@@ -97,7 +121,22 @@ export function gvisorRuntimeProblem(
         `(it has: ${known.join(", ") || "none"}). ${HOW_TO(name)}`,
     );
   }
-  const args = (entry as { runtimeArgs?: unknown }).runtimeArgs;
+  const registered = entry as { path?: unknown; runtimeType?: unknown; runtimeArgs?: unknown };
+  if (!isRunsc(registered)) {
+    const program = typeof registered.path === "string"
+      ? `the program ${JSON.stringify(registered.path)}`
+      : typeof registered.runtimeType === "string"
+      ? `the shim ${JSON.stringify(registered.runtimeType)}`
+      : "no program";
+    return new GvisorUnavailableError(
+      "not-gvisor",
+      `Cannot use gvisor isolation: the engine's "${name}" runtime runs ${program}, not ` +
+        `gVisor's runsc, so the server would run under the host's kernel. Name the runtime ` +
+        `that is gVisor ("gvisorRuntime" in mcp-run's config file), or register runsc. ` +
+        HOW_TO(name),
+    );
+  }
+  const args = registered.runtimeArgs;
   const list = Array.isArray(args) ? args : [];
   const missing: string[] = [];
   if (needs.uds && !hasArg(list, "host-uds", ["open", "all"])) missing.push("--host-uds=open");

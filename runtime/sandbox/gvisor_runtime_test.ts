@@ -13,7 +13,7 @@ Deno.test("gvisorRuntimeProblem() accepts a runtime registered with what the lau
   assert.equal(gvisorRuntimeProblem(FULL, "runsc", { uds: true, fifo: true }), undefined);
   assert.equal(gvisorRuntimeProblem(FULL, "runsc", {}), undefined);
   // Newer gVisor spells "open and create" as all; single-dash Go flags count too.
-  const all = { runsc: { runtimeArgs: ["-host-uds=all", "-host-fifo=open"] } };
+  const all = { runsc: { path: "runsc", runtimeArgs: ["-host-uds=all", "-host-fifo=open"] } };
   assert.equal(gvisorRuntimeProblem(all, "runsc", { uds: true, fifo: true }), undefined);
 });
 
@@ -42,11 +42,17 @@ Deno.test("gvisorRuntimeProblem() names each runtime argument the launch needs a
   assert.match(uds!.message, /registered without --host-uds=open in its runtimeArgs \(/);
   assert.match(uds!.message, /egress proxy/);
   assert.doesNotMatch(uds!.message, /--host-fifo=open in/);
-  const both = gvisorRuntimeProblem({ runsc: {} }, "runsc", { uds: true, fifo: true });
+  const both = gvisorRuntimeProblem(
+    { runsc: { path: "/usr/bin/runsc" } },
+    "runsc",
+    { uds: true, fifo: true },
+  );
   assert.match(both!.message, /without --host-uds=open and --host-fifo=open in its runtimeArgs/);
   assert.match(both!.message, /daemon\.json/);
   // A value that does not allow opening is not enough.
-  const none = { runsc: { runtimeArgs: ["--host-uds=create", "--host-fifo=none"] } };
+  const none = {
+    runsc: { path: "/usr/bin/runsc", runtimeArgs: ["--host-uds=create", "--host-fifo=none"] },
+  };
   assert.equal(gvisorRuntimeProblem(none, "runsc", { uds: true })?.kind, "incomplete");
   assert.equal(gvisorRuntimeProblem(none, "runsc", { fifo: true })?.kind, "incomplete");
   // What the launch does not need is not asked for.
@@ -58,4 +64,46 @@ Deno.test("gvisorRuntimeProblem() refuses a hostile runtime name and text that i
   assert.throws(() => gvisorRuntimeProblem(FULL, "__proto__x;", {}), RangeError);
   assert.equal(gvisorRuntimeProblem(FULL, "constructor", {})?.kind, "missing");
   assert.throws(() => gvisorRuntimeProblem("not json", "runsc", {}), SyntaxError);
+});
+
+Deno.test("gvisorRuntimeProblem() accepts runtime arguments written as two words", () => {
+  const split = {
+    runsc: {
+      path: "/usr/local/bin/runsc",
+      runtimeArgs: ["--network", "none", "--host-uds", "open", "-host-fifo", "open"],
+    },
+  };
+  assert.equal(gvisorRuntimeProblem(split, "runsc", { uds: true, fifo: true }), undefined);
+  // A flag with no value, or one whose next word is another value, does not count.
+  const dangling = { runsc: { path: "/usr/bin/runsc", runtimeArgs: ["--host-uds"] } };
+  assert.equal(gvisorRuntimeProblem(dangling, "runsc", { uds: true })?.kind, "incomplete");
+  const later = {
+    runsc: { path: "/usr/bin/runsc", runtimeArgs: ["--host-uds=open", "--host-uds", "none"] },
+  };
+  assert.equal(gvisorRuntimeProblem(later, "runsc", { uds: true })?.kind, "incomplete");
+});
+
+Deno.test("gvisorRuntimeProblem() refuses a runtime name registered for a program that is not runsc", () => {
+  // Malicious config: the user config names runc as "the gVisor runtime".
+  const runc = gvisorRuntimeProblem(FULL, "runc", {});
+  assert.ok(runc instanceof GvisorUnavailableError);
+  assert.equal(runc.kind, "not-gvisor");
+  assert.match(
+    runc.message,
+    /the engine's "runc" runtime runs the program "runc", not gVisor's runsc/,
+  );
+  assert.match(runc.message, /"gvisorRuntime"/);
+  // A look-alike name, arguments and all, is not runsc either.
+  const fake = {
+    gvisor: {
+      path: "/usr/bin/runsc-not",
+      runtimeArgs: ["--network=none", "--host-uds=open", "--host-fifo=open"],
+    },
+  };
+  assert.equal(gvisorRuntimeProblem(fake, "gvisor", { uds: true })?.kind, "not-gvisor");
+  assert.equal(gvisorRuntimeProblem({ runsc: {} }, "runsc", {})?.kind, "not-gvisor");
+  // Positive controls: runsc under another name and folder, or the containerd shim.
+  assert.equal(gvisorRuntimeProblem({ gv: { path: "/opt/gvisor/runsc" } }, "gv", {}), undefined);
+  const shim = { runsc: { runtimeType: "io.containerd.runsc.v1" } };
+  assert.equal(gvisorRuntimeProblem(shim, "runsc", {}), undefined);
 });

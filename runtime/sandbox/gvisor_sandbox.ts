@@ -10,6 +10,7 @@ import { GVISOR_RUNTIME } from "./docker_names.ts";
 import { GVISOR_PIDS_LIMIT } from "./docker_checks.ts";
 import { checkGvisorRuntime } from "./gvisor_runtime.ts";
 import { refuseInsideEgress } from "./container_launch.ts";
+import { dockerOptions } from "./_docker_inputs.ts";
 import { packageKind } from "../policy/package_kind.ts";
 import type { ContainerLaunchPlan } from "./container_launch.ts";
 import type { ResolvedServer } from "../policy/resolve.ts";
@@ -32,6 +33,9 @@ export interface GvisorSandboxOptions extends DockerSandboxOptions {
  * with `--runtime runsc` and, unless one is given, a process cap of {@linkcode GVISOR_PIDS_LIMIT}
  * (gVisor's own threads count against it). The pull step is docker's: no server code runs in it.
  *
+ * Building a source distribution (`allowBuild`) is refused: it runs the package's code in the
+ * pull container, which runs under runc.
+ *
  * A gVisor container has its own network stack, so it cannot share an egress sidecar's
  * loopback: a server with `net` grants keeps `--network none` and reaches its granted hosts
  * through mcp-run's egress proxy, whose socket is mounted into its container, by a forwarder
@@ -40,7 +44,8 @@ export interface GvisorSandboxOptions extends DockerSandboxOptions {
  * `net` grants is refused, and so is such a server written as a command to copy.
  *
  * Before a start, {@linkcode GvisorSandbox.prepare} checks the engine's registration (see
- * `checkGvisorRuntime`): `--host-uds=open` when the server has `net` grants (the proxy's socket)
+ * `checkGvisorRuntime`; the same engine the launch uses, from the docker client's settings in
+ * `source`): a runtime whose program is runsc, `--host-uds=open` when the server has `net` grants (the proxy's socket)
  * and, for every Deno server, `--host-fifo=open` (the audit channel's FIFO: whether a launch
  * uses it is known only when it spawns, so it is always required).
  *
@@ -63,8 +68,8 @@ export class GvisorSandbox implements Sandbox {
   /** `container`. */
   readonly unit = "container";
   #docker: DockerSandbox;
+  #options: DockerSandboxOptions;
   #runtime: string;
-  #client: string | undefined;
 
   /**
    * A gVisor sandbox.
@@ -74,13 +79,13 @@ export class GvisorSandbox implements Sandbox {
   constructor(options: GvisorSandboxOptions) {
     const { gvisorRuntime, ...docker } = options;
     this.#runtime = gvisorRuntime ?? GVISOR_RUNTIME;
-    this.#client = docker.docker;
-    this.#docker = new DockerSandbox({
+    this.#options = {
       ...docker,
       pidsLimit: docker.pidsLimit ?? GVISOR_PIDS_LIMIT,
       runtime: this.#runtime,
       egressInside: true,
-    });
+    };
+    this.#docker = new DockerSandbox(this.#options);
   }
 
   /**
@@ -101,34 +106,53 @@ export class GvisorSandbox implements Sandbox {
   }
 
   /**
-   * The docker pull step (see `DockerSandbox.pull`).
+   * The docker pull step (see `DockerSandbox.pull`), which runs no server code: building a
+   * source distribution is refused.
    *
    * @param server A resolved server.
    * @returns When the cache is filled.
+   * @throws {RangeError} When `allowBuild` is set.
    */
-  pull(server: ResolvedServer): Promise<void> {
-    return this.#docker.pull(server);
+  async pull(server: ResolvedServer): Promise<void> {
+    this.#refuseBuild(server);
+    await this.#docker.pull(server);
+  }
+
+  /** A build runs the package's code in the pull container, which runs under runc. */
+  #refuseBuild(server: ResolvedServer): void {
+    if (!this.#options.allowBuild) return;
+    throw new RangeError(
+      `Cannot build "${server.name}" (${server.specifier}) under gvisor isolation: building a ` +
+        "source distribution runs the package's own code in the pull container, which runs " +
+        "under the host's kernel (runc), not gVisor. Use a version with wheels, or pull and " +
+        "run it with --isolation docker",
+    );
   }
 
   /**
-   * Checks the engine's gVisor runtime first (nothing is pulled or started without it), then
-   * approval, pull when never pulled, the cache checks (see `DockerSandbox.prepare`).
+   * Approval, pull when never pulled, the cache checks (see `DockerSandbox.prepare`), with the
+   * engine's gVisor runtime checked alongside the approval: nothing is pulled or started
+   * without it.
    *
    * @param server A resolved server.
    * @returns The pending checks.
-   * @throws {GvisorUnavailableError} When the runtime is not registered, or registered without
-   *   an argument the server needs.
+   * @throws {GvisorUnavailableError} When the runtime is not registered, not runsc, or
+   *   registered without an argument the server needs.
    * @throws {GrantError} For an `oci:` server with `net` grants.
+   * @throws {RangeError} When `allowBuild` is set.
    */
   async prepare(server: ResolvedServer): Promise<PreparedLaunch> {
+    this.#refuseBuild(server);
     refuseInsideEgress(server);
     const kind = packageKind(server.specifier);
-    await checkGvisorRuntime({
-      ...(this.#client === undefined ? {} : { docker: this.#client }),
+    const precheck = checkGvisorRuntime({
+      ...dockerOptions(this.#options, this.#options.source ?? Deno.env.toObject()),
       runtime: this.#runtime,
       needs: { uds: server.net.length > 0, fifo: kind !== "pypi" && kind !== "oci" },
     });
-    return await this.#docker.prepare(server);
+    // Handled here too: a check of the docker prepare may fail before it awaits this one.
+    precheck.catch(() => {});
+    return await new DockerSandbox({ ...this.#options, precheck }).prepare(server);
   }
 
   /**

@@ -101,7 +101,12 @@ Deno.test("GvisorSandbox.plan() refuses an oci: server with net grants, and a co
   for (const specifier of ["npm:x@1.0.0", "pypi:mcp-server-time@2026.10.19"]) {
     assert.throws(
       () => sandbox.plan(server(specifier, ["api.test:443"]), { standalone: true }),
-      (e) => e instanceof GrantError && /Use --form launcher/.test(e.message),
+      (e) =>
+        e instanceof GrantError &&
+        e.message ===
+          `Cannot write "t" (${specifier}) as a command to copy: it reaches api.test:443 only ` +
+            "through mcp-run's egress proxy, which a copied docker command cannot start. Start " +
+            "it with mcp-run run (or a launcher-form client entry)",
     );
   }
 });
@@ -146,4 +151,50 @@ Deno.test("GvisorSandbox.plan() caps processes at GVISOR_PIDS_LIMIT unless a cap
   // Docker keeps its own default.
   const docker = new DockerSandbox(options).plan(server("npm:x@1.0.0"));
   assert.equal(after(docker.args, "--pids-limit"), "256");
+});
+
+Deno.test("GvisorSandbox.prepare() and pull() refuse allowBuild before anything is checked or pulled", async () => {
+  // No docker client can be started: a refusal that came after any docker step would say so.
+  const sandbox = new GvisorSandbox({ ...options, allowBuild: true, docker: "/nonexistent" });
+  const pypi = server("pypi:mcp-server-time@2026.10.19");
+  for (const step of [() => sandbox.prepare(pypi), () => sandbox.pull(pypi)]) {
+    await assert.rejects(step, {
+      name: "RangeError",
+      message:
+        /^Cannot build "t" \(pypi:mcp-server-time@2026\.10\.19\) under gvisor isolation: .*runs under the host's kernel \(runc\), not gVisor/,
+    });
+  }
+  // Positive control: without allowBuild, the same sandbox gets as far as the docker client.
+  await assert.rejects(
+    () => new GvisorSandbox({ ...options, docker: "/nonexistent" }).prepare(server("npm:x@1.0.0")),
+    (error: Error) => error.name !== "RangeError",
+  );
+});
+
+Deno.test("GvisorSandbox.prepare() checks the runtime on the engine the launch uses (DOCKER_HOST)", async () => {
+  const cacheRoot = await Deno.makeTempDir({ prefix: "mcp-run-gvisor-engine-" });
+  try {
+    // The launch's engine is elsewhere: the check must not answer from the default engine.
+    const elsewhere = new GvisorSandbox({
+      cacheRoot,
+      source: { DOCKER_HOST: "unix:///nonexistent/docker.sock" },
+      autoPull: false,
+    });
+    await assert.rejects(() => elsewhere.prepare(server("npm:x@1.0.0")), {
+      message: /^Cannot use gvisor isolation: the Docker engine did not say which runtimes it has/,
+    });
+    // Positive control: naming the default engine gets past the check, to the missing pull.
+    const here = new GvisorSandbox({
+      cacheRoot,
+      source: { DOCKER_HOST: "unix:///var/run/docker.sock" },
+      autoPull: false,
+    });
+    const installed = await new Deno.Command("docker", { args: ["info"], stdout: "null" })
+      .output().then((o) => o.success, () => false);
+    if (installed) {
+      await assert.rejects(() => here.prepare(server("npm:x@1.0.0")), { name: "CacheError" });
+    }
+  } finally {
+    await Deno.remove(cacheRoot, { recursive: true });
+  }
 });

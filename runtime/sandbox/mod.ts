@@ -33,13 +33,7 @@ export type {
 export { DenoSandbox, type DenoSandboxOptions } from "./deno_sandbox.ts";
 export { DockerSandbox, type DockerSandboxOptions } from "./docker_sandbox.ts";
 export { GvisorSandbox, type GvisorSandboxOptions } from "./gvisor_sandbox.ts";
-export {
-  checkGvisorRuntime,
-  type CheckGvisorRuntimeOptions,
-  type GvisorNeeds,
-  gvisorRuntimeProblem,
-  GvisorUnavailableError,
-} from "./gvisor_runtime.ts";
+export { GvisorUnavailableError } from "./gvisor_runtime.ts";
 export { createSandbox, type CreateSandboxOptions, type Isolation } from "./create_sandbox.ts";
 // ---- End of sandbox interface.
 
@@ -191,23 +185,11 @@ export {
 } from "./egress_forwarder.ts";
 // Egress from inside the server's own container (gVisor: no shared loopback, so no sidecar).
 export {
-  EGRESS_NOT_READY_EXIT,
-  egressSocketDir,
-  egressWrapper,
-  type EgressWrapperOptions,
-  forwarderOf,
-  INSIDE_EGRESS_DIR,
   INSIDE_PROXY_SOCKET,
   type InsideEgress,
   insideEgress,
   type InsideEgressOptions,
 } from "./egress_inside.ts";
-export {
-  PYTHON_FORWARDER_FILE,
-  PYTHON_FORWARDER_SOURCE,
-  pythonForwarderArgs,
-  type PythonForwarderArgsOptions,
-} from "./python_forwarder.ts";
 export { type Egress, startEgress, type StartEgressOptions } from "./egress_launch.ts";
 
 // The policy types these functions take (also exported by `./policy`).

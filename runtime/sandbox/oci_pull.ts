@@ -92,7 +92,7 @@ export async function prepareOciServer(
 ): Promise<PreparedLaunch> {
   checkDockerMounts(server);
   const { reference } = parseOciPackage(server.specifier);
-  await checkApproval(server, options);
+  await Promise.all([checkApproval(server, options), options.precheck]);
   await Deno.mkdir(serverDirs(server.name, server.specifier, options.cacheRoot).cwd, {
     recursive: true,
   });

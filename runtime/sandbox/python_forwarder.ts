@@ -7,7 +7,11 @@
  *
  * @module
  */
-import { EGRESS_READY_LINE } from "./egress_forwarder.ts";
+import {
+  checkForwarderArgs,
+  EGRESS_READY_LINE,
+  type EgressForwarderArgsOptions,
+} from "./egress_forwarder.ts";
 
 /** The Python forwarder's file name inside the folder it is written to. */
 export const PYTHON_FORWARDER_FILE = "egress_forwarder.py";
@@ -81,17 +85,8 @@ async def main():
 asyncio.run(main())
 `;
 
-/** Options for {@linkcode pythonForwarderArgs}. */
-export interface PythonForwarderArgsOptions {
-  /** The forwarder file inside the container. */
-  script: string;
-  /** The proxy's socket inside the container. */
-  socketPath: string;
-  /** The port to listen on, on 127.0.0.1. */
-  port: number;
-  /** Most connections at once (default 256). */
-  maxConnections?: number;
-}
+/** Options for {@linkcode pythonForwarderArgs}: the Deno forwarder's. */
+export type PythonForwarderArgsOptions = EgressForwarderArgsOptions;
 
 /**
  * Builds the argv that runs the Python forwarder: `python3 -I` (no `PYTHON*` variable, user
@@ -99,8 +94,8 @@ export interface PythonForwarderArgsOptions {
  *
  * @param options Where the script and socket are, the port, the connection limit.
  * @returns The argv, starting with `python3`.
- * @throws {RangeError} When a path is not absolute or holds a space, or the port or limit is
- *   out of range.
+ * @throws {RangeError} When a path is not absolute or holds `,`, white space or NUL, or the
+ *   port or limit is out of range (see `checkForwarderArgs`).
  *
  * @example
  * ```ts
@@ -113,18 +108,6 @@ export interface PythonForwarderArgsOptions {
  * ```
  */
 export function pythonForwarderArgs(options: PythonForwarderArgsOptions): string[] {
-  const { script, socketPath, port } = options;
-  const max = options.maxConnections ?? 256;
-  for (const path of [script, socketPath]) {
-    if (!path.startsWith("/") || /[,\s\0]/.test(path)) {
-      throw new RangeError(`Cannot run the forwarder with "${path}": give an absolute path`);
-    }
-  }
-  if (!Number.isInteger(port) || port < 1 || port > 65535) {
-    throw new RangeError(`Cannot listen on port ${port}: give a port from 1 to 65535`);
-  }
-  if (!Number.isInteger(max) || max < 1) {
-    throw new RangeError(`Cannot allow ${max} connections: give a positive whole number`);
-  }
+  const { script, socketPath, port, max } = checkForwarderArgs(options);
   return ["python3", "-I", script, socketPath, String(port), String(max)];
 }

@@ -356,7 +356,7 @@ export async function preparePythonServer(
   checkDockerMounts(server);
   const image = pythonImageOf(server, options.pythonImage);
   const dirs = pythonDirs(server, image, options.cacheRoot);
-  await checkApproval(server, options);
+  await Promise.all([checkApproval(server, options), options.precheck]);
   await Deno.mkdir(serverDirs(server.name, server.specifier, options.cacheRoot).cwd, {
     recursive: true,
   });

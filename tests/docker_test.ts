@@ -81,23 +81,35 @@ async function assertNoContainersLeft(): Promise<void> {
 }
 
 /**
- * The mcp-run containers of Deno servers (the stand-in image), as this file starts: test files
- * that run Python or OCI servers in parallel have containers of their own images (and egress
- * sidecars of this image, labelled so).
+ * The mcp-run containers of Deno servers (the stand-in image) under docker's own runtime, as
+ * this file starts: test files that run in parallel have containers of other images, egress
+ * sidecars of this image (labelled so), containers under gVisor's runtime, and deployments'
+ * compose services (labelled with their project).
  */
 async function ownContainers(): Promise<string[]> {
   const out = await runDocker([
     "ps",
-    "-a",
+    "-aq",
     "--filter",
     "label=mcp-run=1",
     "--filter",
     `ancestor=${IMAGE}`,
-    "--format",
-    '{{.Names}} {{.Label "mcp-run.role"}}',
   ]);
-  return out.stdout.split("\n").map((line) => line.trim().split(" "))
-    .filter(([name, role]) => name && role !== "egress").map(([name]) => name);
+  const ids = out.stdout.split("\n").map((id) => id.trim()).filter(Boolean);
+  if (ids.length === 0) return [];
+  // A container removed since ps is simply not listed.
+  const inspected = await runDocker([
+    "inspect",
+    "--format",
+    '{{.Name}} {{.HostConfig.Runtime}} {{index .Config.Labels "mcp-run.role"}}' +
+    ' {{index .Config.Labels "com.docker.compose.project"}}',
+    ...ids,
+  ]);
+  return inspected.stdout.split("\n").map((line) => line.trim().split(" "))
+    .filter(([name, runtime, role, project]) =>
+      name && runtime === "runc" && role !== "egress" && !project
+    )
+    .map(([name]) => name.replace(/^\//, ""));
 }
 
 /** Resolves with `promise`, or fails the test after `ms`. */

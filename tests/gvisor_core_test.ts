@@ -57,7 +57,8 @@ Deno.test({
         error.message,
         new RegExp(
           `^Cannot use gvisor isolation: the Docker engine has no runtime named "${MISSING}" ` +
-            `\\(it has: [^)]*runc[^)]*\\)\\. Install gVisor \\(Debian/Ubuntu: apt-get install runsc;`,
+            `\\(it has: [^)]*runc[^)]*\\)\\. It has gVisor registered as "runsc": set ` +
+            `"gvisorRuntime": "runsc" in mcp-run's config file`,
         ),
       );
       return true;

@@ -92,8 +92,8 @@ Options:
       --egress-rate RATE   docker only, run/serve: cap what the server's container sends, e.g.
                            10mbit or 1mbps (tc's token bucket on its interface; needs root)
       --trust              docker, gvisor: allow a server's declared run/ffi permissions
-      --allow-build        pypi: let the pull build source distributions (runs their build
-                           code, in the pull container only); default: wheels only
+      --allow-build        pypi, docker only: let the pull build source distributions (runs
+                           their build code, in the pull container only); default: wheels only
       --client C           install/uninstall/config: claude-desktop, vscode, cursor,
                            claude-code, windsurf, zed, goose, continue
       --scope user|project Which configuration file (default: the client's user file)

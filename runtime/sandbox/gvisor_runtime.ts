@@ -115,10 +115,19 @@ export function gvisorRuntimeProblem(
   const entry = Object.hasOwn(all, name) ? all[name] : undefined;
   if (!entry || typeof entry !== "object") {
     const known = Object.keys(all).sort();
+    // gVisor registered under another name: the name is what to fix, not the engine.
+    const other = known.find((key) => {
+      const value = all[key];
+      return value !== null && typeof value === "object" && isRunsc(value as { path?: unknown });
+    });
     return new GvisorUnavailableError(
       "missing",
       `Cannot use gvisor isolation: the Docker engine has no runtime named "${name}" ` +
-        `(it has: ${known.join(", ") || "none"}). ${HOW_TO(name)}`,
+        `(it has: ${known.join(", ") || "none"}). ` +
+        (other === undefined
+          ? HOW_TO(name)
+          : `It has gVisor registered as "${other}": set "gvisorRuntime": "${other}" in ` +
+            "mcp-run's config file (or remove the key to use runsc)"),
     );
   }
   const registered = entry as { path?: unknown; runtimeType?: unknown; runtimeArgs?: unknown };

@@ -17,14 +17,25 @@ Deno.test("gvisorRuntimeProblem() accepts a runtime registered with what the lau
   assert.equal(gvisorRuntimeProblem(all, "runsc", { uds: true, fifo: true }), undefined);
 });
 
+Deno.test("gvisorRuntimeProblem() names the runtime gVisor is registered as when the name is another", () => {
+  const problem = gvisorRuntimeProblem(FULL, "nosuch", {});
+  assert.equal(problem?.kind, "missing");
+  assert.equal(
+    problem?.message,
+    'Cannot use gvisor isolation: the Docker engine has no runtime named "nosuch" (it has: ' +
+      'runc, runsc). It has gVisor registered as "runsc": set "gvisorRuntime": "runsc" in ' +
+      "mcp-run's config file (or remove the key to use runsc)",
+  );
+});
+
 Deno.test("gvisorRuntimeProblem() says what to install when no runtime has the name", () => {
-  const problem = gvisorRuntimeProblem(FULL, "gvisor", {});
+  const problem = gvisorRuntimeProblem({ runc: { path: "runc" } }, "gvisor", {});
   assert.ok(problem instanceof GvisorUnavailableError);
   assert.equal(problem.kind, "missing");
   assert.equal(
     problem.message,
     'Cannot use gvisor isolation: the Docker engine has no runtime named "gvisor" (it has: ' +
-      "runc, runsc). Install gVisor (Debian/Ubuntu: apt-get install runsc; elsewhere: " +
+      "runc). Install gVisor (Debian/Ubuntu: apt-get install runsc; elsewhere: " +
       "https://gvisor.dev/docs/user_guide/install/), add these lines to /etc/docker/daemon.json: " +
       '{"runtimes": {"gvisor": {"path": "/usr/bin/runsc", "runtimeArgs": ["--network=none", ' +
       '"--host-uds=open", "--host-fifo=open"]}}}, then reload the engine (systemctl reload ' +

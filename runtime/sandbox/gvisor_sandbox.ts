@@ -144,6 +144,9 @@ export class GvisorSandbox implements Sandbox {
   async prepare(server: ResolvedServer): Promise<PreparedLaunch> {
     this.#refuseBuild(server);
     refuseInsideEgress(server);
+    const note = proxyOnlyNote(server);
+    if (note && !noted.has(server)) (this.#options.progress ?? console.error)(note);
+    noted.add(server);
     const kind = packageKind(server.specifier);
     const precheck = checkGvisorRuntime({
       ...dockerOptions(this.#options, this.#options.source ?? Deno.env.toObject()),
@@ -165,4 +168,30 @@ export class GvisorSandbox implements Sandbox {
   spawn(server: ResolvedServer, options: SandboxSpawnOptions = {}): ServerProcess {
     return this.#docker.spawn(server, options);
   }
+}
+
+/** The servers whose proxy-only note was given: `serve` prepares each session's server again. */
+const noted = new WeakSet<ResolvedServer>();
+
+/** Ports whose clients speak HTTP, which the egress proxy carries. */
+const HTTP_PORTS = new Set(["80", "443"]);
+
+/**
+ * The note for a server granted hosts on other ports than HTTP's: under gVisor its one way out
+ * is mcp-run's HTTP proxy, which a client that opens its own connections (a database driver,
+ * `node:net`) does not use.
+ *
+ * @param server The server.
+ * @returns The note, or undefined when every grant is an HTTP port or names none.
+ */
+export function proxyOnlyNote(server: Pick<ResolvedServer, "name" | "net">): string | undefined {
+  const other = server.net.filter((grant) => {
+    const port = /:(\d+)$/.exec(grant)?.[1];
+    return port !== undefined && !HTTP_PORTS.has(port);
+  });
+  if (other.length === 0) return undefined;
+  return `mcp-run: under gvisor isolation "${server.name}" reaches ${other.join(", ")} only ` +
+    "through mcp-run's HTTP proxy (HTTP_PROXY, HTTPS_PROXY): a client that opens its own " +
+    "connections, such as a database driver, finds no route. If it cannot connect, run it " +
+    "with --isolation docker";
 }

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { GrantError, type ResolvedServer } from "../policy/resolve.ts";
 import { DockerSandbox } from "./docker_sandbox.ts";
 import { egressSummary } from "./container_launch.ts";
-import { GvisorSandbox } from "./gvisor_sandbox.ts";
+import { GvisorSandbox, proxyOnlyNote } from "./gvisor_sandbox.ts";
 import { GVISOR_PIDS_LIMIT } from "./docker_checks.ts";
 
 function server(specifier: string, net: string[] = []): ResolvedServer {
@@ -197,4 +197,15 @@ Deno.test("GvisorSandbox.prepare() checks the runtime on the engine the launch u
   } finally {
     await Deno.remove(cacheRoot, { recursive: true });
   }
+});
+
+Deno.test("proxyOnlyNote() names the grants on other ports than HTTP's, and only those", () => {
+  assert.equal(
+    proxyOnlyNote({ name: "t", net: ["api.test:443", "web.test:80", "any.test"] }),
+    undefined,
+  );
+  const note = proxyOnlyNote({ name: "redis", net: ["127.0.0.1:16379", "api.test:443"] });
+  assert.match(note ?? "", /"redis" reaches 127\.0\.0\.1:16379 only through mcp-run's HTTP proxy/);
+  assert.doesNotMatch(note ?? "", /api\.test/);
+  assert.match(note ?? "", /--isolation docker/);
 });

@@ -13,6 +13,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import type { ResolvedServer } from "../runtime/policy/resolve.ts";
 import { listContainers } from "../runtime/sandbox/docker_engine.ts";
+import type { LaunchPlan } from "../runtime/sandbox/launch_plan.ts";
 import { DEFAULT_LIMITS } from "../runtime/sandbox/resource_caps.ts";
 import { ServerExitedError } from "../runtime/sandbox/server_process.ts";
 import { DockerSandbox, type DockerSandboxOptions } from "../runtime/sandbox/docker_sandbox.ts";
@@ -21,9 +22,11 @@ import {
   type ContainerIsolation,
   type EvilContainer,
   type EvilGrants,
+  evilImage,
   evilOptions,
   launchEvil,
 } from "./_evil_container.ts";
+import { onImage, OPEN_FOLDER, openRootImage, withoutReadOnly } from "./_open_root_image.ts";
 import { tempDir, toolEnv } from "./_helpers.ts";
 import { removeOnExit } from "./_security.ts";
 
@@ -35,7 +38,7 @@ export class AttackScene {
   readonly dir: string;
   /** The cache root. */
   readonly cache: string;
-  /** The read grant, holding `granted.txt`. */
+  /** The read grant (mode 0777), holding `granted.txt` (mode 0666). */
   readonly shared: string;
   /** The write grant. */
   readonly out: string;
@@ -84,7 +87,11 @@ export class AttackScene {
     for (const d of [this.shared, this.out, join(this.dir, "secret")]) {
       Deno.mkdirSync(d, { recursive: true });
     }
+    // Every user may write the read grant's file and folder: only the read-only mount stops
+    // the fixture from changing them.
     Deno.writeTextFileSync(join(this.shared, "granted.txt"), "granted content\n");
+    Deno.chmodSync(join(this.shared, "granted.txt"), 0o666);
+    Deno.chmodSync(this.shared, 0o777);
     Deno.writeTextFileSync(this.canaryFile, this.canaryText);
     // The container user is not the launcher: the write grant must be writable by it.
     Deno.chmodSync(this.out, 0o777);
@@ -101,9 +108,16 @@ export class AttackScene {
     return this.#server;
   }
 
-  /** Starts the fixture and connects to it. */
-  async launch(): Promise<EvilContainer> {
-    return await launchEvil(await this.server(), this.options, this.isolation);
+  /**
+   * Starts the fixture and connects to it.
+   *
+   * @param edit Changes the sandbox's plan before the start (for positive controls).
+   * @returns The connected fixture.
+   */
+  async launch(
+    edit?: (plan: LaunchPlan) => LaunchPlan | Promise<LaunchPlan>,
+  ): Promise<EvilContainer> {
+    return await launchEvil(await this.server(), this.options, this.isolation, edit);
   }
 
   /** Asserts that no container of the server is left (waiting a little for removal). */
@@ -166,14 +180,21 @@ export function defineContainerAttacks(s: AttackScene, kind: string, ignore: boo
         path: join(s.dir, "secret", "..", "secret", "canary.txt"),
       });
       assert.equal(parent.ok, false);
-      // The read grant is read-only; the canary's folder does not exist to write into.
+      // The read grant is read-only (its file and folder are writable by every user: only the
+      // mount stops the writes); the canary's folder does not exist to write into.
       const overwrite = await evil.call("write_file", { path: join(s.shared, "granted.txt") });
       assert.match(overwrite.errno, readOnly, JSON.stringify(overwrite));
+      const beside = await evil.call("write_file", { path: join(s.shared, "planted.txt") });
+      assert.match(beside.errno, readOnly, JSON.stringify(beside));
+      // Positive control: a root-owned 0666 file in the write grant takes the same write.
+      const open = join(s.out, "open.txt");
+      await Deno.writeTextFile(open, "open\n");
+      await Deno.chmod(open, 0o666);
+      const rewrote = await evil.call("write_file", { path: open });
+      assert.equal(rewrote.ok, true, JSON.stringify(rewrote));
       const plant = await evil.call("write_file", { path: s.canaryFile, content: "pwned" });
       assert.equal(plant.ok, false);
-      // The root file system is read-only; only the sized scratch tmpfs takes a file.
-      const root = await evil.call("write_file", { path: "/usr/lib/evil.txt" });
-      assert.match(root.errno, readOnly, JSON.stringify(root));
+      // Only the sized scratch tmpfs takes a file (the root's own proof follows).
       const scratch = await evil.call("write_file", { path: "/tmp/scratch.txt" });
       assert.equal(scratch.ok, true, JSON.stringify(scratch));
       // Never the Docker socket.
@@ -187,9 +208,39 @@ export function defineContainerAttacks(s: AttackScene, kind: string, ignore: boo
     }
     assert.equal(await Deno.readTextFile(s.canaryFile), s.canaryText);
     assert.equal(await Deno.readTextFile(join(s.shared, "granted.txt")), "granted content\n");
+    assert.deepEqual([...Deno.readDirSync(s.shared)].map((e) => e.name), ["granted.txt"]);
     // Positive control: the same fixture unsandboxed reads the canary, so the canary can fire.
     const control = await callUnsandboxed("read_file", { path: s.canaryFile });
     assert.equal(control.content, s.canaryText);
+    await s.noneLeft();
+  });
+
+  test("DockerSandbox mounts the root file system read-only: a world-writable folder on it takes no file", async () => {
+    // The same image with a 0777 folder on its root: the container user may write there, so
+    // only --read-only can stop it.
+    const image = evilImage(await s.server(), s.options);
+    const open = await openRootImage(image);
+    const target = `${OPEN_FOLDER}/evil.txt`;
+    let user: string;
+    {
+      await using evil = await s.launch((plan) => onImage(plan, image, open));
+      const root = await evil.call("write_file", { path: target });
+      assert.match(root.errno, readOnly, JSON.stringify(root));
+      const me = await evil.call("whoami");
+      user = `${me.uid}:${me.gid}`;
+      assert.notEqual(me.uid, 0, JSON.stringify(me));
+      assert.equal(me.status.CapEff, "0000000000000000", JSON.stringify(me));
+    }
+    // Positive control: the same plan without --read-only alone (same user, no capabilities,
+    // same mounts) lets the same write through.
+    {
+      await using evil = await s.launch((plan) => withoutReadOnly(onImage(plan, image, open)));
+      const me = await evil.call("whoami");
+      assert.equal(`${me.uid}:${me.gid}`, user, JSON.stringify(me));
+      assert.equal(me.status.CapEff, "0000000000000000", JSON.stringify(me));
+      const root = await evil.call("write_file", { path: target });
+      assert.equal(root.ok, true, JSON.stringify(root));
+    }
     await s.noneLeft();
   });
 

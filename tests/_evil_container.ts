@@ -19,6 +19,9 @@ import { runDocker } from "../runtime/sandbox/docker_engine.ts";
 import { DockerSandbox, type DockerSandboxOptions } from "../runtime/sandbox/docker_sandbox.ts";
 import { GvisorSandbox } from "../runtime/sandbox/gvisor_sandbox.ts";
 import { pythonPull } from "../runtime/sandbox/python_pull.ts";
+import { pythonImageOf } from "../runtime/sandbox/python_plan.ts";
+import type { LaunchPlan } from "../runtime/sandbox/launch_plan.ts";
+import { parseOciPackage } from "../runtime/policy/package_kind.ts";
 import type { PythonPullRecord } from "../runtime/sandbox/python_cache.ts";
 import { buildWheel, EVIL_PROJECT, PYTHON_TESTDATA, startPypiIndex } from "./_pypi_index.ts";
 import { publishEvilServerImage } from "./_oci_server_image.ts";
@@ -189,24 +192,42 @@ export type ContainerIsolation = "docker" | "gvisor";
  * @param server The resolved fixture.
  * @param options The sandbox options ({@linkcode evilOptions}).
  * @param isolation The sandbox: `docker` (default) or `gvisor`.
+ * @param edit Changes the sandbox's plan before the start (for positive controls).
  * @returns The connected fixture; dispose of it to stop the container.
  */
 export async function launchEvil(
   server: ResolvedServer,
   options: DockerSandboxOptions,
   isolation: ContainerIsolation = "docker",
+  edit?: (plan: LaunchPlan) => LaunchPlan | Promise<LaunchPlan>,
 ): Promise<EvilContainer> {
   const sandboxOptions = { ...options, autoPull: false };
+  const sandbox = isolation === "gvisor"
+    ? new GvisorSandbox(sandboxOptions)
+    : new DockerSandbox(sandboxOptions);
   const connected = await connectServer(server, {
     ...options,
     autoPull: false,
-    sandbox: isolation === "gvisor"
-      ? new GvisorSandbox(sandboxOptions)
-      : new DockerSandbox(sandboxOptions),
+    sandbox,
+    ...(edit ? { plan: await edit(sandbox.plan(server)) } : {}),
     onStderr: () => {},
     timeoutMs: 60_000,
   });
   return new EvilContainer(connected);
+}
+
+/**
+ * The image the fixture runs in: the Python image of a `pypi:` package, the image of an
+ * `oci:` one, as the sandbox's plan names it.
+ *
+ * @param server The resolved fixture.
+ * @param options The sandbox options ({@linkcode evilOptions}).
+ * @returns The image reference.
+ */
+export function evilImage(server: ResolvedServer, options: DockerSandboxOptions): string {
+  return server.specifier.startsWith("oci:")
+    ? parseOciPackage(server.specifier).reference
+    : pythonImageOf(server, options.pythonImage);
 }
 
 /**

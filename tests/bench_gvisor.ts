@@ -33,6 +33,7 @@ import { CONTAINER_USER, GVISOR_RUNTIME } from "../runtime/sandbox/docker_names.
 import { resolveTarget } from "../runtime/registry/resolve_target.ts";
 import { ROOT } from "./_helpers.ts";
 import { IMAGE } from "./_docker.ts";
+import { gvisorRuntimeMissing } from "./_gvisor.ts";
 import { type BenchVariant, medianOf, ratioOf, timeToToolsList } from "./_bench_startup.ts";
 import { percentile } from "./_bench_http.ts";
 import { BENCH_SERVERS, type BenchServerSetup } from "./_bench_gvisor_servers.ts";
@@ -99,22 +100,13 @@ export interface GvisorBenchOptions extends ThroughputOptions {
 }
 
 /**
- * Tells why the gVisor benchmark cannot run here, if it cannot: no engine answers, or no
- * runtime named `runsc` is registered with it.
+ * Tells why the gVisor benchmark cannot run here, if it cannot: no engine answers, or its
+ * `runsc` runtime is missing or incomplete (the same check as the tests').
  *
  * @returns The reason, or `undefined` when the engine has the runtime.
  */
 export async function gvisorProblem(): Promise<string | undefined> {
-  try {
-    const info = await runDocker(["info", "--format", "{{json .Runtimes}}"]);
-    if (info.code !== 0) return `no Docker engine answers: ${info.stderr.trim()}`;
-    const runtimes = JSON.parse(info.stdout) as Record<string, unknown>;
-    return GVISOR_RUNTIME in runtimes
-      ? undefined
-      : `the engine has no "${GVISOR_RUNTIME}" runtime (see README: --isolation gvisor)`;
-  } catch (error) {
-    return (error as Error).message;
-  }
+  return await gvisorRuntimeMissing();
 }
 
 /** Runs the CLI to its end; throws with its stderr when it fails. */

@@ -6,28 +6,29 @@
  * `docker info` as an engine without that runtime would, and passes the rest to the real one).
  * The positive control: the engine's own `runsc` passes the same check.
  *
- * In CI (CI=true) docker missing fails the run.
+ * In CI (CI=true) docker missing fails the run, and so does gVisor missing (the positive
+ * control needs it).
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { resolveServer } from "../runtime/policy/resolve.ts";
-import { listContainers, runDocker } from "../runtime/sandbox/docker_engine.ts";
+import { listContainers } from "../runtime/sandbox/docker_engine.ts";
 import { checkGvisorRuntime, GvisorUnavailableError } from "../runtime/sandbox/gvisor_runtime.ts";
 import { GvisorSandbox } from "../runtime/sandbox/gvisor_sandbox.ts";
 import { dockerProblem, IMAGE } from "./_docker.ts";
+import { gvisorProblem } from "./_gvisor.ts";
 import { cli, tempDir, toolEnv } from "./_helpers.ts";
 import { attackerManifest, manifestText, removeOnExit } from "./_security.ts";
 
 const problem = await dockerProblem("gvisor_core_test.ts: skipping");
 const base = { ignore: problem !== undefined, sanitizeResources: false, sanitizeOps: false };
-const hasRunsc = problem === undefined &&
-  "runsc" in JSON.parse((await runDocker(["info", "--format", "{{json .Runtimes}}"])).stdout);
 
 const MISSING = "mcp-run-no-such-runtime";
 
 Deno.test({
   ...base,
-  ignore: base.ignore || !hasRunsc,
+  ignore: await gvisorProblem("gvisor_core_test.ts: skipping the positive control") !==
+    undefined,
   name: "checkGvisorRuntime() accepts the engine's registered runsc with what launches need",
   fn: async () => {
     await checkGvisorRuntime({ needs: { uds: true, fifo: true } });

@@ -14,16 +14,17 @@
  * proxy's refusals reach the launcher's stderr, and Deno's own through the audit FIFO mounted into
  * the gVisor container. Nothing is left running, and no socket folder is left in the cache.
  *
- * In CI (CI=true) docker missing fails the run; gVisor missing skips with the reason.
+ * In CI (CI=true) these tests never skip: docker or gVisor missing there fails the run.
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { type ResolvedServer, resolveServer } from "../runtime/policy/resolve.ts";
 import { connectServer } from "../runtime/sandbox/connect.ts";
-import { listContainers, runDocker } from "../runtime/sandbox/docker_engine.ts";
+import { listContainers } from "../runtime/sandbox/docker_engine.ts";
 import { DockerSandbox } from "../runtime/sandbox/docker_sandbox.ts";
 import { GvisorSandbox, type GvisorSandboxOptions } from "../runtime/sandbox/gvisor_sandbox.ts";
-import { dockerProblem, IMAGE, PYTHON_IMAGE } from "./_docker.ts";
+import { IMAGE, PYTHON_IMAGE } from "./_docker.ts";
+import { gvisorProblem } from "./_gvisor.ts";
 import { EVIL_PACKAGE, evilOptions, pullEvil } from "./_evil_container.ts";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
@@ -32,18 +33,8 @@ import { connectClient } from "./_bridge_helpers.ts";
 import { startServe } from "./_serve_cli.ts";
 import { attackerManifest, manifestText, removeOnExit, startCanary } from "./_security.ts";
 
-const problem = await dockerProblem("gvisor_egress_test.ts: skipping", { python: true }) ??
-  await gvisorProblem();
+const problem = await gvisorProblem("gvisor_egress_test.ts: skipping", { python: true });
 const base = { ignore: problem !== undefined, sanitizeResources: false, sanitizeOps: false };
-
-/** Why gVisor cannot run here: no `runsc` runtime registered with the engine. */
-async function gvisorProblem(): Promise<string | undefined> {
-  const out = await runDocker(["info", "--format", "{{json .Runtimes}}"]);
-  if (out.code === 0 && "runsc" in JSON.parse(out.stdout)) return undefined;
-  const why = "the engine has no runsc runtime (tools/docker_setup.sh registers it)";
-  console.error(`gvisor_egress_test.ts: skipping, ${why}`);
-  return why;
-}
 
 const dir = base.ignore ? "/nonexistent" : removeOnExit(tempDir("mcp-run-gvisor-egress-"));
 const cache = join(dir, "cache");

@@ -5,7 +5,8 @@
  * host. It sees gVisor's kernel, not the host's; no capabilities, a non-root user and a read-only
  * root; no network interface but its own loopback; no host file outside its mounts. Each probe
  * has a positive control: the same probe under the docker (runc) sandbox sees the host's kernel
- * and, given the host network, reaches a host listener; a weakened container under gVisor (root,
+ * and, given the host network, reaches a host listener; the same plan without `--read-only` alone
+ * writes a world-writable folder on the image's root; a weakened container under gVisor (root,
  * default capabilities, writable root, an extra mount) shows what the probe detects; the host
  * itself reaches its listener and reads its canary. No container is left after each test.
  *
@@ -17,6 +18,7 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { connectServer } from "../runtime/sandbox/connect.ts";
 import type { DockerLaunchPlan } from "../runtime/sandbox/docker_launch.ts";
+import type { LaunchPlan } from "../runtime/sandbox/launch_plan.ts";
 import { listContainers } from "../runtime/sandbox/docker_engine.ts";
 import {
   CONTAINER_USER,
@@ -32,6 +34,7 @@ import { type ResolvedServer, resolveServer } from "../runtime/policy/resolve.ts
 import { resultText, ROOT, tempDir, toolEnv } from "./_helpers.ts";
 import { IMAGE } from "./_docker.ts";
 import { gvisorProblem } from "./_gvisor.ts";
+import { onImage, OPEN_FOLDER, openRootImage, withoutReadOnly } from "./_open_root_image.ts";
 import { removeOnExit } from "./_security.ts";
 
 const PROBE_MANIFEST = `${ROOT}/tests/testdata/docker_probe/manifest.jsonc`;
@@ -86,15 +89,19 @@ function containerWallOnly(plan: DockerLaunchPlan, network?: string): DockerLaun
   return { ...plan, args: [...engine, IMAGE, "run", "-A", ...deno.slice(1)] };
 }
 
-/** Starts the probe in a sandbox (container wall only), calls one tool, stops it. */
+/**
+ * Starts the probe in a sandbox (container wall only), calls one tool, stops it. `edit` changes
+ * the plan once more (for positive controls).
+ */
 async function probeIn(
   sandbox: Sandbox,
   server: ResolvedServer,
   tool = "probe",
   args: Record<string, unknown> = {},
   network?: string,
+  edit: (plan: LaunchPlan) => LaunchPlan = (plan) => plan,
 ): Promise<Report> {
-  const plan = containerWallOnly(sandbox.plan(server) as DockerLaunchPlan, network);
+  const plan = edit(containerWallOnly(sandbox.plan(server) as DockerLaunchPlan, network));
   const connected = await connectServer(server, {
     ...OPTIONS,
     sandbox,
@@ -200,14 +207,35 @@ gvisorTest("GvisorSandbox drops capabilities and runs non-root on a read-only ro
   assert.ok([undefined, "0000000000000000"].includes(hard.status.CapAmb), hard.status.CapAmb);
   assert.match(hard.rootWrite, /Read-only file system|PermissionDenied/);
   assert.match(hard.etcWrite, /Read-only file system|PermissionDenied/);
+  // The root is read-only: on a copy of the image with a world-writable folder on its root,
+  // which the container user may write, the write is refused as a read-only file system...
+  const open = await openRootImage(IMAGE);
+  const onOpen = (plan: LaunchPlan) => onImage(plan, IMAGE, open);
+  const target = `${OPEN_FOLDER}/probe.txt`;
+  const gvisor = new GvisorSandbox(OPTIONS);
+  const sealed = await probeIn(gvisor, server, "probe", { write: [target] }, undefined, onOpen);
+  assert.equal(`${sealed.uid}:${sealed.gid}`, CONTAINER_USER);
+  assert.match(sealed.write[target], /Read-only file system/, JSON.stringify(sealed.write));
+  // ...and the same plan without --read-only alone (same user, no capabilities) lets it through.
+  const unsealed = await probeIn(
+    gvisor,
+    server,
+    "probe",
+    { write: [target] },
+    undefined,
+    (plan) => withoutReadOnly(onOpen(plan)),
+  );
+  assert.equal(`${unsealed.uid}:${unsealed.gid}`, CONTAINER_USER);
+  assert.equal(unsealed.status.CapEff, "0000000000000000");
+  assert.equal(unsealed.write[target], "ok", JSON.stringify(unsealed.write));
   assert.match(hard.tmpExec, /PermissionDenied|Permission denied/);
   assert.deepEqual(hard.dockerSocket, []);
   // Positive control inside: the granted folder takes a file.
   assert.equal(hard.write[join(dir, "ok.txt")], "ok");
   assert.match(Deno.readTextFileSync(join(dir, "ok.txt")), /^probe /);
 
-  // Positive control: a weak container under gVisor shows root, capabilities, a writable root
-  // and an executable /tmp to the same probe.
+  // Positive control: a weak container under gVisor shows root, capabilities, a root it may
+  // write and an executable /tmp to the same probe.
   const weak = await weakProbe(server);
   assert.equal(weak.kernel, "4.4.0");
   assert.equal(weak.uid, "0");

@@ -100,6 +100,8 @@ Deno.test({
 
 // Runs inside the namespace: a launcher-like relay on a Unix socket (as the egress proxy is),
 // and a container with no network that reaches the fake API only through that socket.
+/** The label of the relay's container, which the test checks is gone. */
+const RELAY_LABEL = "mcp-run-test.role=fake-internet-relay";
 const RELAY = `
 const [socketPath, image, caFile] = Deno.args;
 const ca = await Deno.readTextFile(caFile);
@@ -117,7 +119,7 @@ const client = "const c = await Deno.connect({ transport: 'unix', path: '/relay/
   "Connection: close\\\\r\\\\n\\\\r\\\\n'));" +
   "console.log(await new Response(c.readable).text());";
 const run = await new Deno.Command("docker", {
-  args: ["run", "--rm", "--network", "none", "--user", "65534:65534", "-v",
+  args: ["run", "--rm", "--label", "${RELAY_LABEL}", "--network", "none", "--user", "65534:65534", "-v",
     socketPath.replace(/\\/[^/]*$/, "") + ":/relay", image, "eval", client],
 }).output();
 console.log(new TextDecoder().decode(run.stdout));
@@ -149,7 +151,8 @@ Deno.test({
       assert.match(run.stdout, /^HTTP\/1\.1 200 OK/);
       assert.match(run.stdout, /"hello":"from the fake API"/);
       assert.deepEqual(run.requests.map((r) => [r.host, r.path]), [[API, "/hello"]]);
-      const left = await runDocker(["ps", "-aq", "--filter", `ancestor=${IMAGE}`]);
+      // Its own container only: other test files run containers of the same image meanwhile.
+      const left = await runDocker(["ps", "-aq", "--filter", `label=${RELAY_LABEL}`]);
       assert.equal(left.stdout.trim(), "");
     } finally {
       await Deno.remove(dir, { recursive: true });

@@ -2,7 +2,7 @@
  * The test side of the container network tests' drivers (tests/_container_net_driver.ts,
  * tests/gvisor_e2e_driver.ts): runs a driver, with its config, inside the fake internet of
  * tests/fake_internet.ts under the names and routes of tests/_container_net_plan.ts (plain HTTP
- * on port 80 too), and removes the containers a driver left behind however it ended.
+ * on port 80 too), and removes the containers a driver left behind, however it ended.
  *
  * Requires root (the namespace) and docker.
  *
@@ -22,16 +22,29 @@ export interface RunDriverOptions {
   certificates: TestCertificates;
   /** Milliseconds before the driver and the namespace are killed. */
   timeoutMs: number;
+  /**
+   * The server whose containers are removed once the driver ended, however it ended (a driver
+   * that timed out leaves its container running); default: none are.
+   */
+  server?: string;
+}
+
+/** What a driver did: its run, and the containers of the server it left behind. */
+export interface DriverRun extends FakeInternetRun {
+  /** The ids of the server's containers still there once it ended (now removed). */
+  left: string[];
 }
 
 /**
  * Writes the driver's config and runs the driver (`deno run -A` with the repository's
- * deno.json) in the fake internet, with the tools' environment, `HOME` and `NO_COLOR`.
+ * deno.json) in the fake internet, with the tools' environment, `HOME` and `NO_COLOR`; then
+ * removes the containers of `options.server` it left behind.
  *
  * @param driver The driver's file name in tests/.
  * @param config The driver's config (JSON).
- * @param options The folder, the certificates and the time limit.
- * @returns What the driver printed and did, and the fake API's request log.
+ * @param options The folder, the certificates, the time limit and the server.
+ * @returns What the driver printed and did, the fake API's request log, and the containers
+ *   left behind.
  * @throws {Error} If the driver cannot be started.
  * @example
  * ```ts ignore
@@ -46,41 +59,40 @@ export async function runDriver(
   driver: string,
   config: unknown,
   options: RunDriverOptions,
-): Promise<FakeInternetRun> {
+): Promise<DriverRun> {
   const configFile = join(options.dir, "driver.json");
   await Deno.writeTextFile(configFile, JSON.stringify(config));
-  return await runInFakeInternet([
-    Deno.execPath(),
-    "run",
-    "-A",
-    "--config",
-    join(ROOT, "deno.json"),
-    join(ROOT, "tests", driver),
-    configFile,
-  ], {
-    dir: options.dir,
-    hosts: HOSTS,
-    certificates: options.certificates,
-    routes: ROUTES,
-    httpPort: 80,
-    env: { ...toolEnv(), HOME: Deno.env.get("HOME") ?? "/root", NO_COLOR: "1" },
-    timeoutMs: options.timeoutMs,
-  });
+  let run;
+  let left: string[] = [];
+  try {
+    run = await runInFakeInternet([
+      Deno.execPath(),
+      "run",
+      "-A",
+      "--config",
+      join(ROOT, "deno.json"),
+      join(ROOT, "tests", driver),
+      configFile,
+    ], {
+      dir: options.dir,
+      hosts: HOSTS,
+      certificates: options.certificates,
+      routes: ROUTES,
+      httpPort: 80,
+      env: { ...toolEnv(), HOME: Deno.env.get("HOME") ?? "/root", NO_COLOR: "1" },
+      timeoutMs: options.timeoutMs,
+    });
+  } finally {
+    if (options.server !== undefined) left = await removeLeftBehind(options.server);
+  }
+  return { ...run, left };
 }
 
 /**
- * The containers of a server still there once its driver ended, however it ended (a driver
- * that timed out leaves its container running): removed, and returned for the test to fail on.
- * The engine removes a stopped `--rm` container shortly after it stops: a little wait first.
- *
- * @param name The server's name (its containers' `mcp-run.server` label).
- * @returns The ids of the containers that were left (now removed).
- * @example
- * ```ts ignore
- * assert.deepEqual(await removeLeftBehind("evil-net"), []);
- * ```
+ * The containers of a server still there, removed; the engine removes a stopped `--rm`
+ * container shortly after it stops: a little wait first.
  */
-export async function removeLeftBehind(name: string): Promise<string[]> {
+async function removeLeftBehind(name: string): Promise<string[]> {
   const left = () => listContainers({ "mcp-run.server": name });
   for (let i = 0; i < 40 && (await left()).length; i++) {
     await new Promise((r) => setTimeout(r, 250));

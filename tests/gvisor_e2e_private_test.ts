@@ -19,7 +19,7 @@ import { IMAGE, PYTHON_IMAGE } from "./_docker.ts";
 import { EVIL_PACKAGE, evilServer, pullEvil, type Report } from "./_evil_container.ts";
 import { gvisorProblem } from "./_gvisor.ts";
 import { tempDir } from "./_helpers.ts";
-import { removeLeftBehind, runDriver } from "./_net_driver_run.ts";
+import { runDriver } from "./_net_driver_run.ts";
 import { manifestText, removeOnExit } from "./_security.ts";
 import { makeTestCertificates } from "./fake_internet.ts";
 
@@ -61,17 +61,12 @@ Deno.test({
       urls: [GRANTED, CANARY, GRANTED],
     };
     const certificates = await makeTestCertificates(dir, Object.keys(HOSTS));
-    let run;
-    let left: string[];
-    try {
-      run = await runDriver("gvisor_e2e_driver.ts", config, {
-        dir,
-        certificates,
-        timeoutMs: 240_000,
-      });
-    } finally {
-      left = await removeLeftBehind(NAME);
-    }
+    const run = await runDriver("gvisor_e2e_driver.ts", config, {
+      dir,
+      certificates,
+      timeoutMs: 240_000,
+      server: NAME,
+    });
     assert.equal(run.timedOut, false, run.stderr);
     assert.equal(run.code, 0, run.stderr);
     const out = JSON.parse(run.stdout.trim().split("\n").at(-1)!);
@@ -91,6 +86,6 @@ Deno.test({
     const hosts = run.requests.map((q) => q.host);
     assert.equal(hosts.filter((h) => h.startsWith("granted.test")).length, 4, hosts.join(","));
     assert.deepEqual(hosts.filter((h) => h.startsWith("evil.test")), []);
-    assert.deepEqual(left, [], "containers left (now removed)");
+    assert.deepEqual(run.left, [], "containers left (now removed)");
   },
 });

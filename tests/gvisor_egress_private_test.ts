@@ -19,7 +19,7 @@ import { ATTEMPTS, CANARY_PORT, HOSTS, NET } from "./_container_net_plan.ts";
 import { evilServer, pullEvil, type Report } from "./_evil_container.ts";
 import { gvisorProblem } from "./_gvisor.ts";
 import { tempDir } from "./_helpers.ts";
-import { removeLeftBehind, runDriver } from "./_net_driver_run.ts";
+import { runDriver } from "./_net_driver_run.ts";
 import { removeOnExit } from "./_security.ts";
 import { makeTestCertificates, PRIVATE_ADDRESS } from "./fake_internet.ts";
 
@@ -59,16 +59,13 @@ function attackOnce(): NonNullable<typeof attack> {
       canaryPort: CANARY_PORT,
       attempts: ATTEMPTS,
     };
-    let run;
-    try {
-      run = await runDriver("_container_net_driver.ts", config, {
-        dir,
-        certificates,
-        timeoutMs: 200_000,
-      });
-    } finally {
-      driverLeft = await removeLeftBehind(NAME);
-    }
+    const run = await runDriver("_container_net_driver.ts", config, {
+      dir,
+      certificates,
+      timeoutMs: 200_000,
+      server: NAME,
+    });
+    driverLeft = run.left;
     assert.equal(
       run.timedOut,
       false,

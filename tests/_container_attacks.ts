@@ -25,6 +25,7 @@ import {
   evilImage,
   evilOptions,
   launchEvil,
+  pullEvilImage,
 } from "./_evil_container.ts";
 import { onImage, OPEN_FOLDER, openRootImage, withoutReadOnly } from "./_open_root_image.ts";
 import { tempDir, toolEnv } from "./_helpers.ts";
@@ -128,6 +129,43 @@ export class AttackScene {
     }
     assert.deepEqual(await left(), [], "containers left");
   }
+}
+
+/**
+ * The scene of an `oci:` file: the fixture's image, pulled by digest from a loopback registry
+ * with {@linkcode pullEvilImage} once, on first use; the image is removed when the file ends.
+ *
+ * @param name The manifest's name.
+ * @param ignore Whether the file's tests are skipped (nothing is made).
+ * @param isolation The sandbox the fixture runs in (default `docker`).
+ * @returns The scene, and the pulled image's reference (empty before the pull).
+ * @example
+ * ```ts ignore
+ * const { scene, reference } = ociAttackScene("evil-oci", false);
+ * await scene.server();
+ * console.log(reference());
+ * ```
+ */
+export function ociAttackScene(
+  name: string,
+  ignore: boolean,
+  isolation: ContainerIsolation = "docker",
+): { scene: AttackScene; reference: () => string } {
+  let reference = "";
+  const scene = new AttackScene(
+    name,
+    async (s) => {
+      const pulled = await pullEvilImage(s.grants, s.options);
+      reference = pulled.reference;
+      return pulled.server;
+    },
+    ignore,
+    isolation,
+  );
+  globalThis.addEventListener("unload", () => {
+    if (reference) new Deno.Command("docker", { args: ["rmi", reference] }).outputSync();
+  });
+  return { scene, reference: () => reference };
 }
 
 /**

@@ -1,17 +1,19 @@
 /**
- * The launcher side of security_container_net_test.ts, run inside the fake internet
- * (tests/fake_internet.ts: a fresh network namespace whose /etc/hosts the test writes): starts a
- * canary listener on the namespace's loopback, launches the pulled malicious fixture under its
- * manifest with the docker sandbox (so the egress proxy resolves names in the namespace), makes
- * every network attempt the test names, and prints one JSON line: each attempt's report and the
- * connections the canary saw. The proxy's refusals go to stderr, as they do for a user.
+ * The launcher side of security_container_net_test.ts and gvisor_egress_private_test.ts, run
+ * inside the fake internet (tests/fake_internet.ts: a fresh network namespace whose /etc/hosts
+ * the test writes): starts a canary listener on the namespace's loopback, launches the pulled
+ * malicious fixture under its manifest with the docker or the gVisor sandbox (so the egress proxy
+ * resolves names in the namespace; under gVisor the fixture reaches it from a forwarder inside
+ * its own container), makes every network attempt the test names, and prints one JSON line: each
+ * attempt's report, the connections the canary saw, and the canary's own positive control. The
+ * proxy's refusals go to stderr, as they do for a user.
  *
  * Usage: `deno run -A tests/_container_net_driver.ts <config.json>` with
  * {@linkcode DriverConfig}.
  *
  * @module
  */
-import { evilOptions, evilServer, launchEvil } from "./_evil_container.ts";
+import { type ContainerIsolation, evilOptions, evilServer, launchEvil } from "./_evil_container.ts";
 
 /** What the test asks of the driver. */
 export interface DriverConfig {
@@ -23,8 +25,10 @@ export interface DriverConfig {
   package?: string;
   /** The manifest's net grants. */
   net: string[];
-  /** The manifest's env names. */
-  env: string[];
+  /** The manifest's env names (default: none declared). */
+  env?: string[];
+  /** The sandbox: `docker` (default) or `gvisor`. */
+  isolation?: ContainerIsolation;
   /** The loopback port the canary listens on. */
   canaryPort: number;
   /** Attempts: a label, a tool and its arguments. */
@@ -65,7 +69,11 @@ if (import.meta.main) {
   );
   const reports: Record<string, unknown> = {};
   {
-    await using evil = await launchEvil(server, evilOptions(config.cache, Deno.env.toObject()));
+    await using evil = await launchEvil(
+      server,
+      evilOptions(config.cache, Deno.env.toObject()),
+      config.isolation,
+    );
     for (const [label, tool, args] of config.attempts) {
       reports[label] = await evil.call(tool, args);
     }

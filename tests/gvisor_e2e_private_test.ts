@@ -12,16 +12,16 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { listContainers, removeContainer } from "../runtime/sandbox/docker_engine.ts";
 import { GVISOR_RUNTIME } from "../runtime/sandbox/docker_names.ts";
 import type { GvisorE2eConfig } from "./gvisor_e2e_driver.ts";
-import { HOSTS, ROUTES } from "./_container_net_plan.ts";
+import { HOSTS } from "./_container_net_plan.ts";
 import { IMAGE, PYTHON_IMAGE } from "./_docker.ts";
 import { EVIL_PACKAGE, evilServer, pullEvil, type Report } from "./_evil_container.ts";
 import { gvisorProblem } from "./_gvisor.ts";
-import { ROOT, tempDir, toolEnv } from "./_helpers.ts";
+import { tempDir } from "./_helpers.ts";
+import { runDriver } from "./_net_driver_run.ts";
 import { manifestText, removeOnExit } from "./_security.ts";
-import { makeTestCertificates, runInFakeInternet } from "./fake_internet.ts";
+import { makeTestCertificates } from "./fake_internet.ts";
 
 const NAME = "gvisor-e2e-net";
 const NET = ["granted.test:80"];
@@ -60,37 +60,13 @@ Deno.test({
       config: userConfig,
       urls: [GRANTED, CANARY, GRANTED],
     };
-    const configFile = join(dir, "driver.json");
-    await Deno.writeTextFile(configFile, JSON.stringify(config));
     const certificates = await makeTestCertificates(dir, Object.keys(HOSTS));
-    let run;
-    let left: string[];
-    try {
-      run = await runInFakeInternet([
-        Deno.execPath(),
-        "run",
-        "-A",
-        "--config",
-        join(ROOT, "deno.json"),
-        join(ROOT, "tests", "gvisor_e2e_driver.ts"),
-        configFile,
-      ], {
-        dir,
-        hosts: HOSTS,
-        certificates,
-        routes: ROUTES,
-        httpPort: 80,
-        env: { ...toolEnv(), HOME: Deno.env.get("HOME") ?? "/root", NO_COLOR: "1" },
-        timeoutMs: 240_000,
-      });
-    } finally {
-      const list = () => listContainers({ "mcp-run.server": NAME });
-      for (let i = 0; i < 40 && (await list()).length; i++) {
-        await new Promise((r) => setTimeout(r, 250));
-      }
-      left = await list();
-      for (const id of left) await removeContainer(id);
-    }
+    const run = await runDriver("gvisor_e2e_driver.ts", config, {
+      dir,
+      certificates,
+      timeoutMs: 240_000,
+      server: NAME,
+    });
     assert.equal(run.timedOut, false, run.stderr);
     assert.equal(run.code, 0, run.stderr);
     const out = JSON.parse(run.stdout.trim().split("\n").at(-1)!);
@@ -110,6 +86,6 @@ Deno.test({
     const hosts = run.requests.map((q) => q.host);
     assert.equal(hosts.filter((h) => h.startsWith("granted.test")).length, 4, hosts.join(","));
     assert.deepEqual(hosts.filter((h) => h.startsWith("evil.test")), []);
-    assert.deepEqual(left, [], "containers left (now removed)");
+    assert.deepEqual(run.left, [], "containers left (now removed)");
   },
 });

@@ -62,21 +62,36 @@ async function noneMounting(source: string): Promise<void> {
   assert.deepEqual(await containersMounting(source), [], `containers left mounting ${source}`);
 }
 
+/** The launcher's argv of `mcp-run run <server> <params> --isolation gvisor`. */
+function runArgs(server: string, params: string[]): string[] {
+  return [
+    ...["run", "-A", "--quiet", `${ROOT}/mod.ts`, "run", server, ...params],
+    ...[...CLI_GVISOR, "--cache", cache],
+  ];
+}
+
+/** The launcher's environment. */
+function launcherEnv(): Record<string, string> {
+  return { ...toolEnv(), HOME: Deno.env.get("HOME") ?? "/root" };
+}
+
 /** `mcp-run run <server> … --isolation gvisor` with the real SDK client on its stdio. */
 async function runClient(server: string, params: string[]): Promise<Client> {
   const client = new Client({ name: "gvisor-e2e-test", version: "1.0.0" });
   await client.connect(
     new StdioClientTransport({
       command: Deno.execPath(),
-      args: [
-        ...["run", "-A", "--quiet", `${ROOT}/mod.ts`, "run", server, ...params],
-        ...[...CLI_GVISOR, "--cache", cache],
-      ],
-      env: { ...toolEnv(), HOME: Deno.env.get("HOME") ?? "/root" },
+      args: runArgs(server, params),
+      env: launcherEnv(),
       stderr: "pipe",
     }),
   );
   return client;
+}
+
+/** `mcp-run serve <server> <params> --isolation gvisor` on a free port. */
+function serveGvisor(server: string, params: string[]): ReturnType<typeof startServe> {
+  return startServe([server, ...params, "--port", "0", "--cache", cache, ...CLI_GVISOR]);
 }
 
 function gvisorTest(name: string, fn: () => Promise<void>): void {
@@ -136,16 +151,7 @@ gvisorTest(
   "mcp-run serve --isolation gvisor gives each session its own gVisor container, none left after",
   async () => {
     const scene = filesystemScene(sharedDir(), 0o777);
-    const served = await startServe([
-      "filesystem",
-      "-p",
-      `dirs=${scene.granted}`,
-      "--port",
-      "0",
-      "--cache",
-      cache,
-      ...CLI_GVISOR,
-    ]);
+    const served = await serveGvisor("filesystem", ["-p", `dirs=${scene.granted}`]);
     try {
       const a = await connectClient({ url: served.url });
       const b = await connectClient({ url: served.url });
@@ -176,16 +182,7 @@ gvisorTest(
   "mcp-run serve --isolation gvisor serves memory: what one session writes, another reads",
   async () => {
     const dir = sharedDir();
-    const served = await startServe([
-      "memory",
-      "-p",
-      `dir=${dir}`,
-      "--port",
-      "0",
-      "--cache",
-      cache,
-      ...CLI_GVISOR,
-    ]);
+    const served = await serveGvisor("memory", ["-p", `dir=${dir}`]);
     try {
       const a = await connectClient({ url: served.url });
       try {
@@ -216,11 +213,8 @@ gvisorTest(
     for (const signal of ["SIGTERM", "SIGKILL"] as const) {
       const dir = sharedDir();
       const launcher = new Deno.Command(Deno.execPath(), {
-        args: [
-          ...["run", "-A", "--quiet", `${ROOT}/mod.ts`, "run", "filesystem", "-p", `dirs=${dir}`],
-          ...[...CLI_GVISOR, "--cache", cache],
-        ],
-        env: { ...toolEnv(), HOME: Deno.env.get("HOME") ?? "/root" },
+        args: runArgs("filesystem", ["-p", `dirs=${dir}`]),
+        env: launcherEnv(),
         clearEnv: true,
         stdin: "piped",
         stdout: "null",
@@ -252,16 +246,7 @@ gvisorTest(
   "mcp-run serve --isolation gvisor killed by SIGKILL leaves none of its sessions' containers",
   async () => {
     const scene = filesystemScene(sharedDir(), 0o777);
-    const served = await startServe([
-      "filesystem",
-      "-p",
-      `dirs=${scene.granted}`,
-      "--port",
-      "0",
-      "--cache",
-      cache,
-      ...CLI_GVISOR,
-    ]);
+    const served = await serveGvisor("filesystem", ["-p", `dirs=${scene.granted}`]);
     try {
       const a = await connectClient({ url: served.url });
       const b = await connectClient({ url: served.url });

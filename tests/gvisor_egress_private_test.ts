@@ -13,14 +13,15 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { listContainers, removeContainer } from "../runtime/sandbox/docker_engine.ts";
-import type { GvisorDriverConfig } from "./gvisor_egress_driver.ts";
-import { ATTEMPTS, CANARY_PORT, HOSTS, NET, ROUTES } from "./_container_net_plan.ts";
+import { listContainers } from "../runtime/sandbox/docker_engine.ts";
+import type { DriverConfig } from "./_container_net_driver.ts";
+import { ATTEMPTS, CANARY_PORT, HOSTS, NET } from "./_container_net_plan.ts";
 import { evilServer, pullEvil, type Report } from "./_evil_container.ts";
 import { gvisorProblem } from "./_gvisor.ts";
-import { ROOT, tempDir, toolEnv } from "./_helpers.ts";
+import { tempDir } from "./_helpers.ts";
+import { runDriver } from "./_net_driver_run.ts";
 import { removeOnExit } from "./_security.ts";
-import { makeTestCertificates, PRIVATE_ADDRESS, runInFakeInternet } from "./fake_internet.ts";
+import { makeTestCertificates, PRIVATE_ADDRESS } from "./fake_internet.ts";
 
 const NAME = "gvisor-evil-net";
 
@@ -50,37 +51,21 @@ function attackOnce(): NonNullable<typeof attack> {
     const cache = join(dir, "cache");
     await pullEvil(evilServer({ name: NAME, net: NET }, cache), cache);
     const certificates = await makeTestCertificates(dir, Object.keys(HOSTS));
-    const config: GvisorDriverConfig = {
+    const config: DriverConfig = {
       cache,
       name: NAME,
       net: NET,
+      isolation: "gvisor",
       canaryPort: CANARY_PORT,
       attempts: ATTEMPTS,
     };
-    const configFile = join(dir, "driver.json");
-    await Deno.writeTextFile(configFile, JSON.stringify(config));
-    let run;
-    try {
-      run = await runInFakeInternet([
-        Deno.execPath(),
-        "run",
-        "-A",
-        "--config",
-        join(ROOT, "deno.json"),
-        join(ROOT, "tests", "gvisor_egress_driver.ts"),
-        configFile,
-      ], {
-        dir,
-        hosts: HOSTS,
-        certificates,
-        routes: ROUTES,
-        httpPort: 80,
-        env: { ...toolEnv(), HOME: Deno.env.get("HOME") ?? "/root", NO_COLOR: "1" },
-        timeoutMs: 200_000,
-      });
-    } finally {
-      driverLeft = await leftBehind();
-    }
+    const run = await runDriver("_container_net_driver.ts", config, {
+      dir,
+      certificates,
+      timeoutMs: 200_000,
+      server: NAME,
+    });
+    driverLeft = run.left;
     assert.equal(
       run.timedOut,
       false,
@@ -91,21 +76,6 @@ function attackOnce(): NonNullable<typeof attack> {
     return { ...out, stderr: run.stderr, requests: run.requests };
   })();
   return attack;
-}
-
-/**
- * The containers of the fixture still there once the driver ended, however it ended (a driver
- * that timed out leaves its container running): removed, and returned for the tests to fail on.
- * The engine removes a stopped `--rm` container shortly after it stops: a little wait first.
- */
-async function leftBehind(): Promise<string[]> {
-  const left = () => listContainers({ "mcp-run.server": NAME });
-  for (let i = 0; i < 40 && (await left()).length; i++) {
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  const ids = await left();
-  for (const id of ids) await removeContainer(id);
-  return ids;
 }
 
 type Attack = Awaited<NonNullable<typeof attack>>;

@@ -115,6 +115,25 @@ async function assertNothingLeft(name: string): Promise<void> {
   assert.deepEqual(sockets, [], "socket folders left");
 }
 
+/** The listeners' hit counts now, for {@linkcode assertHitsThenNothingLeft}. */
+function hitCounts(): { granted: number; canary: number } {
+  return { granted: granted!.hits.length, canary: canary!.hits.length };
+}
+
+/**
+ * A test's end: the granted listener got `grantedHits` requests since `before` (the positive
+ * control), the canary none; and nothing of the server is left.
+ */
+async function assertHitsThenNothingLeft(
+  before: { granted: number; canary: number },
+  grantedHits: number,
+  name: string,
+): Promise<void> {
+  assert.equal(granted!.hits.length, before.granted + grantedHits);
+  assert.equal(canary!.hits.length, before.canary, "the canary was reached");
+  await assertNothingLeft(name);
+}
+
 let denoPulled: Promise<ResolvedServer> | undefined;
 /** The Deno fixture, pulled once (the pull container is docker's, on the host network). */
 function pulledDeno(): Promise<ResolvedServer> {
@@ -131,7 +150,7 @@ Deno.test({
   name: "GvisorSandbox gives a Deno server its granted host through the proxy and nothing else",
   fn: async () => {
     const server = await pulledDeno();
-    const before = { granted: granted!.hits.length, canary: canary!.hits.length };
+    const before = hitCounts();
     const { reports: [ok, refused, direct], stderr } = await session(
       server,
       new GvisorSandbox(options()),
@@ -144,14 +163,12 @@ Deno.test({
     assert.equal(ok.ok, true, JSON.stringify(ok) + stderr);
     assert.equal(ok.value.status, 200);
     assert.equal(ok.value.body, "canary");
-    assert.equal(granted!.hits.length, before.granted + 1);
     // Deno's own flags refuse the canary before any byte leaves.
     assert.equal(refused.ok, false);
     assert.match(refused.error, /NotCapable|Requires net access/);
     // Around the proxy: the container's loopback is its own, the host's listener is not there.
     assert.equal(direct.ok, false, JSON.stringify(direct));
-    assert.equal(canary!.hits.length, before.canary, "the canary was reached");
-    await assertNothingLeft(server.name);
+    await assertHitsThenNothingLeft(before, 1, server.name);
   },
 });
 
@@ -160,14 +177,13 @@ Deno.test({
   name: "DockerSandbox gives the same Deno server its granted host (positive control)",
   fn: async () => {
     const server = await pulledDeno();
-    const before = granted!.hits.length;
+    const before = hitCounts();
     const { reports: [ok] } = await session(server, new DockerSandbox(options()), [
       ["fetch", { url: grantedUrl() }],
     ]);
     assert.equal(ok.ok, true, JSON.stringify(ok));
     assert.equal(ok.value.body, "canary");
-    assert.equal(granted!.hits.length, before + 1);
-    await assertNothingLeft(server.name);
+    await assertHitsThenNothingLeft(before, 1, server.name);
   },
 });
 
@@ -188,7 +204,7 @@ Deno.test({
     "GvisorSandbox gives a pypi: server its granted host through the proxy, and the proxy refuses the rest",
   fn: async () => {
     const server = await pulledPython();
-    const before = { granted: granted!.hits.length, canary: canary!.hits.length };
+    const before = hitCounts();
     const { reports: [ok, refused, direct, resolve], stderr } = await session(
       server,
       new GvisorSandbox({ ...options(), pythonImage: PYTHON_IMAGE }),
@@ -201,14 +217,12 @@ Deno.test({
     );
     assert.equal(ok.ok, true, JSON.stringify(ok) + stderr);
     assert.equal(ok.status, 200);
-    assert.equal(granted!.hits.length, before.granted + 1);
     // No inner wall in Python: the proxy is what refuses the canary.
     assert.equal(refused.ok, false, JSON.stringify(refused));
     assert.match(JSON.stringify(refused), /403/);
     assert.equal(direct.ok, false, JSON.stringify(direct));
     assert.equal(resolve.ok, false, JSON.stringify(resolve));
-    assert.equal(canary!.hits.length, before.canary, "the canary was reached");
-    await assertNothingLeft(server.name);
+    await assertHitsThenNothingLeft(before, 1, server.name);
   },
 });
 
@@ -217,15 +231,14 @@ Deno.test({
   name: "DockerSandbox gives the same pypi: server its granted host (positive control)",
   fn: async () => {
     const server = await pulledPython();
-    const before = granted!.hits.length;
+    const before = hitCounts();
     const { reports: [ok] } = await session(
       server,
       new DockerSandbox({ ...options(), pythonImage: PYTHON_IMAGE }),
       [["fetch", { url: grantedUrl() }]],
     );
     assert.equal(ok.ok, true, JSON.stringify(ok));
-    assert.equal(granted!.hits.length, before + 1);
-    await assertNothingLeft(server.name);
+    await assertHitsThenNothingLeft(before, 1, server.name);
   },
 });
 
@@ -244,23 +257,30 @@ function manifestFile(name: string, pkg?: string): string {
   return path;
 }
 
-/** `mcp-run call … --isolation gvisor` with the stand-in images. */
-async function cliCall(manifest: string, url: string) {
+/** The CLI options of every launch here: the granted listener, gvisor, the cache. */
+function launchOptions(): string[] {
+  return ["-p", `upstream=127.0.0.1:${granted!.port}`, "--isolation", "gvisor", "--cache", cache];
+}
+
+/** Writes the user config naming the stand-in images; returns its path. */
+function userConfig(): string {
   const config = join(dir, "config.json");
   Deno.writeTextFileSync(config, JSON.stringify({ images: { deno: IMAGE, python: PYTHON_IMAGE } }));
+  return config;
+}
+
+/** `mcp-run call … --isolation gvisor` with the stand-in images. */
+async function cliCall(manifest: string, url: string) {
   return await cli([
     "call",
     manifest,
     "fetch",
     JSON.stringify({ url }),
-    "-p",
-    `upstream=127.0.0.1:${granted!.port}`,
-    "--isolation",
-    "gvisor",
-    "--cache",
-    cache,
+    ...launchOptions(),
     "--yes",
-  ], { env: { HOME: Deno.env.get("HOME") ?? "/root", NO_COLOR: "1", MCP_RUN_CONFIG: config } });
+  ], {
+    env: { HOME: Deno.env.get("HOME") ?? "/root", NO_COLOR: "1", MCP_RUN_CONFIG: userConfig() },
+  });
 }
 
 Deno.test({
@@ -269,11 +289,10 @@ Deno.test({
   fn: async () => {
     const server = await pulledDeno();
     const manifest = manifestFile(server.name);
-    const before = { granted: granted!.hits.length, canary: canary!.hits.length };
+    const before = hitCounts();
     const ok = await cliCall(manifest, grantedUrl());
     assert.equal(ok.code, 0, ok.stderr);
     assert.deepEqual(JSON.parse(ok.stdout), { ok: true, value: { status: 200, body: "canary" } });
-    assert.equal(granted!.hits.length, before.granted + 1);
     const refused = await cliCall(manifest, canaryUrl());
     assert.equal(JSON.parse(refused.stdout).ok, false, refused.stdout);
     // Deno's own refusal, from the audit FIFO mounted into the gVisor container: the only one
@@ -282,8 +301,7 @@ Deno.test({
       refused.stderr,
       new RegExp(`^Refused \\(1\\):\\n  net 127\\.0\\.0\\.1:${canary!.port}: `, "m"),
     );
-    assert.equal(canary!.hits.length, before.canary, "the canary was reached");
-    await assertNothingLeft(server.name);
+    await assertHitsThenNothingLeft(before, 1, server.name);
   },
 });
 
@@ -294,19 +312,17 @@ Deno.test({
   fn: async () => {
     const server = await pulledPython();
     const manifest = manifestFile(server.name, EVIL_PACKAGE);
-    const before = { granted: granted!.hits.length, canary: canary!.hits.length };
+    const before = hitCounts();
     const ok = await cliCall(manifest, grantedUrl());
     assert.equal(ok.code, 0, ok.stderr);
     assert.equal(JSON.parse(ok.stdout).status, 200, ok.stdout);
-    assert.equal(granted!.hits.length, before.granted + 1);
     const refused = await cliCall(manifest, canaryUrl());
     assert.match(refused.stdout, /403/);
     assert.match(
       refused.stderr,
       new RegExp(`^mcp-run egress: refused 127\\.0\\.0\\.1:${canary!.port}: .*not granted`, "m"),
     );
-    assert.equal(canary!.hits.length, before.canary, "the canary was reached");
-    await assertNothingLeft(server.name);
+    await assertHitsThenNothingLeft(before, 1, server.name);
   },
 });
 
@@ -317,12 +333,8 @@ Deno.test({
   fn: async () => {
     const server = await pulledPython();
     const manifest = manifestFile(server.name, EVIL_PACKAGE);
-    const config = join(dir, "config.json");
-    Deno.writeTextFileSync(
-      config,
-      JSON.stringify({ images: { deno: IMAGE, python: PYTHON_IMAGE } }),
-    );
-    const before = { granted: granted!.hits.length, canary: canary!.hits.length };
+    const config = userConfig();
+    const before = hitCounts();
     const client = new Client({ name: "gvisor-egress-test", version: "1.0.0" });
     const transport = new StdioClientTransport({
       command: Deno.execPath(),
@@ -333,12 +345,7 @@ Deno.test({
         join(ROOT, "mod.ts"),
         "run",
         manifest,
-        "-p",
-        `upstream=127.0.0.1:${granted!.port}`,
-        "--isolation",
-        "gvisor",
-        "--cache",
-        cache,
+        ...launchOptions(),
         "--yes",
       ],
       env: {
@@ -359,9 +366,7 @@ Deno.test({
     } finally {
       await client.close();
     }
-    assert.equal(granted!.hits.length, before.granted + 2);
-    assert.equal(canary!.hits.length, before.canary, "the canary was reached");
-    await assertNothingLeft(server.name);
+    await assertHitsThenNothingLeft(before, 2, server.name);
   },
 });
 
@@ -372,20 +377,11 @@ Deno.test({
   fn: async () => {
     const server = await pulledDeno();
     const manifest = manifestFile(server.name);
-    const before = granted!.hits.length;
+    const before = hitCounts();
     const served = await startServe([
       manifest,
-      "-p",
-      `upstream=127.0.0.1:${granted!.port}`,
-      "--port",
-      "0",
-      "--cache",
-      cache,
-      "--isolation",
-      "gvisor",
-      "--image",
-      IMAGE,
-      "--yes",
+      ...launchOptions(),
+      ...["--port", "0", "--image", IMAGE, "--yes"],
     ]);
     try {
       const a = await connectClient({ url: served.url });
@@ -409,7 +405,6 @@ Deno.test({
       served.child.kill("SIGTERM");
       assert.equal((await served.child.status).code, 0, served.stderr());
     }
-    assert.equal(granted!.hits.length, before + 2);
-    await assertNothingLeft(server.name);
+    await assertHitsThenNothingLeft(before, 2, server.name);
   },
 });

@@ -10,8 +10,7 @@
  */
 import assert from "node:assert/strict";
 import { imageExists } from "../runtime/sandbox/docker_engine.ts";
-import { AttackScene, defineContainerAttacks } from "./_container_attacks.ts";
-import { pullEvilImage } from "./_evil_container.ts";
+import { defineContainerAttacks, ociAttackScene } from "./_container_attacks.ts";
 import { gvisorProblem } from "./_gvisor.ts";
 
 const problem = await gvisorProblem("gvisor_security_container_oci_test.ts: skipping", {
@@ -19,20 +18,7 @@ const problem = await gvisorProblem("gvisor_security_container_oci_test.ts: skip
 });
 const ignore = problem !== undefined;
 
-let reference = "";
-const scene = new AttackScene(
-  "evil-gvisor-oci",
-  async (s) => {
-    const pulled = await pullEvilImage(s.grants, s.options);
-    reference = pulled.reference;
-    return pulled.server;
-  },
-  ignore,
-  "gvisor",
-);
-globalThis.addEventListener("unload", () => {
-  if (reference) new Deno.Command("docker", { args: ["rmi", reference] }).outputSync();
-});
+const { scene, reference } = ociAttackScene("evil-gvisor-oci", ignore, "gvisor");
 
 Deno.test({
   name: "GvisorSandbox runs the image pulled by digest on gVisor's kernel, not root (oci:)",
@@ -41,7 +27,7 @@ Deno.test({
   sanitizeOps: false,
   fn: async () => {
     await scene.server();
-    assert.equal(await imageExists(reference), true);
+    assert.equal(await imageExists(reference()), true);
     {
       await using evil = await scene.launch();
       const me = await evil.call("whoami");

@@ -37,6 +37,7 @@ import {
   type Report,
 } from "./_evil_container.ts";
 import { ROOT, tempDir, toolEnv } from "./_helpers.ts";
+import { runDriver } from "./_net_driver_run.ts";
 import { removeOnExit } from "./_security.ts";
 import {
   makeTestCertificates,
@@ -93,23 +94,9 @@ async function attack(kind: Kind): Promise<{
     canaryPort: CANARY_PORT,
     attempts: ATTEMPTS,
   };
-  const configFile = join(dir, "driver.json");
-  await Deno.writeTextFile(configFile, JSON.stringify(config));
-  const run = await runInFakeInternet([
-    Deno.execPath(),
-    "run",
-    "-A",
-    "--config",
-    join(ROOT, "deno.json"),
-    join(ROOT, "tests", "_container_net_driver.ts"),
-    configFile,
-  ], {
+  const run = await runDriver("_container_net_driver.ts", config, {
     dir,
-    hosts: HOSTS,
     certificates,
-    routes: ROUTES,
-    httpPort: 80,
-    env: { ...toolEnv(), HOME: Deno.env.get("HOME") ?? "/root", NO_COLOR: "1" },
     timeoutMs: 150_000,
   });
   assert.equal(run.timedOut, false, run.stderr);

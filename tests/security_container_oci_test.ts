@@ -9,8 +9,8 @@
  */
 import assert from "node:assert/strict";
 import { imageExists } from "../runtime/sandbox/docker_engine.ts";
-import { AttackScene, defineContainerAttacks } from "./_container_attacks.ts";
-import { evilProblem, pullEvilImage } from "./_evil_container.ts";
+import { defineContainerAttacks, ociAttackScene } from "./_container_attacks.ts";
+import { evilProblem } from "./_evil_container.ts";
 
 const problem = await evilProblem();
 if (problem && Deno.env.get("CI") === "true") {
@@ -19,15 +19,7 @@ if (problem && Deno.env.get("CI") === "true") {
 if (problem) console.error(`security_container_oci_test.ts: skipping, ${problem}`);
 const ignore = problem !== undefined;
 
-let reference = "";
-const scene = new AttackScene("evil-container-oci", async (s) => {
-  const pulled = await pullEvilImage(s.grants, s.options);
-  reference = pulled.reference;
-  return pulled.server;
-}, ignore);
-globalThis.addEventListener("unload", () => {
-  if (reference) new Deno.Command("docker", { args: ["rmi", reference] }).outputSync();
-});
+const { scene, reference } = ociAttackScene("evil-container-oci", ignore);
 
 Deno.test({
   name: "DockerSandbox pulls the fixture's image by digest; it runs hardened, not root (oci:)",
@@ -36,7 +28,7 @@ Deno.test({
   sanitizeOps: false,
   fn: async () => {
     await scene.server();
-    assert.equal(await imageExists(reference), true);
+    assert.equal(await imageExists(reference()), true);
     {
       await using evil = await scene.launch();
       const me = await evil.call("whoami");

@@ -14,20 +14,10 @@
  * In CI (CI=true) these tests never skip: docker or the image missing there fails the run.
  */
 import assert from "node:assert/strict";
-import { join } from "node:path";
-import { listContainers } from "../runtime/sandbox/docker_engine.ts";
 import type { PythonPullRecord } from "../runtime/sandbox/python_cache.ts";
 import { AttackScene, defineContainerAttacks } from "./_container_attacks.ts";
-import {
-  EVIL_PACKAGE,
-  evilProblem,
-  evilServer,
-  pullEvil,
-  PYTHON_TEST_IMAGE,
-} from "./_evil_container.ts";
-import { IMAGE } from "./_docker.ts";
-import { cli } from "./_helpers.ts";
-import { buildWheel, EVIL_PROJECT, startPypiIndex } from "./_pypi_index.ts";
+import { evilProblem, evilServer, pullEvil } from "./_evil_container.ts";
+import { assertDeclaredOnly, pullEvilCli } from "./_evil_cli.ts";
 
 const problem = await evilProblem();
 if (problem && Deno.env.get("CI") === "true") {
@@ -77,56 +67,7 @@ Deno.test({
   sanitizeOps: false,
   fn: async () => {
     const name = "evil-container-cli";
-    const dir = join(scene.dir, "cli");
-    await Deno.mkdir(dir);
-    const config = join(dir, "config.json");
-    await Deno.writeTextFile(
-      config,
-      JSON.stringify({ images: { deno: IMAGE, python: PYTHON_TEST_IMAGE } }),
-    );
-    const manifest = join(dir, "evil.jsonc");
-    await Deno.writeTextFile(
-      manifest,
-      JSON.stringify({
-        name,
-        description: "A malicious Python test server",
-        package: EVIL_PACKAGE,
-        permissions: { read: [scene.shared], write: [scene.out], env: ["EVIL_GRANTED"] },
-      }),
-    );
-    const cache = ["--cache", join(dir, "cache")];
-    const env = {
-      HOME: Deno.env.get("HOME") ?? "/root",
-      MCP_RUN_CONFIG: config,
-      EVIL_GRANTED: scene.grantedValue,
-      EVIL_SECRET: scene.secretValue,
-    };
-    const wheels = join(dir, "wheels");
-    await Deno.mkdir(wheels);
-    const index = await startPypiIndex({ files: [await buildWheel(EVIL_PROJECT, wheels)] });
-    try {
-      const pulled = await cli(["pull", manifest, ...cache], {
-        env: { ...env, PIP_INDEX_URL: index.url },
-      });
-      assert.equal(pulled.code, 0, pulled.stderr);
-    } finally {
-      await index.close();
-    }
-    const call = async (tool: string, args: Record<string, unknown>) => {
-      const out = await cli(["call", manifest, tool, JSON.stringify(args), ...cache], { env });
-      assert.ok(out.stdout.trim(), out.stderr);
-      const report = JSON.parse(out.stdout);
-      assert.equal(out.code, report.ok ? 0 : 1, out.stderr);
-      return report;
-    };
-    // Positive control: the declared name and the read grant arrive.
-    assert.equal((await call("read_env", { name: "EVIL_GRANTED" })).value, scene.grantedValue);
-    const granted = await call("read_file", { path: join(scene.shared, "granted.txt") });
-    assert.equal(granted.content, "granted content\n");
-    const secret = await call("read_env", { name: "EVIL_SECRET" });
-    assert.equal(secret.ok, false);
-    assert.equal((await call("read_file", { path: scene.canaryFile })).errno, "ENOENT");
-    assert.equal((await call("write_own_code", {})).ok, false);
-    assert.deepEqual(await listContainers({ "mcp-run.server": name }), []);
+    const { call } = await pullEvilCli(scene, name);
+    await assertDeclaredOnly(scene, name, call);
   },
 });

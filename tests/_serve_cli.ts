@@ -2,7 +2,8 @@
 import { ROOT, toolEnv } from "./_helpers.ts";
 
 /**
- * Starts `mcp-run serve …` (the real CLI, a subprocess) and waits for the URL it prints.
+ * Starts `mcp-run serve …` (the real CLI, a subprocess) and waits for the URL it prints and the
+ * lines printed with it.
  *
  * @param args The arguments after `serve`.
  * @param env Variables added to its environment (a user config, say).
@@ -39,5 +40,11 @@ export async function startServe(args: string[], env: Record<string, string> = {
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
   pump.catch(() => {});
+  // The lines printed right after the URL (auth, tools, advice) may arrive in later chunks: wait
+  // until the output has been quiet for 100 ms (at most 2 s).
+  for (let i = 0, seen = -1; i < 20 && seen !== text.length; i++) {
+    seen = text.length;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
   return { child, url, stderr: () => text };
 }

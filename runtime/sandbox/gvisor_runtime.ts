@@ -86,6 +86,14 @@ function isRunsc(entry: { path?: unknown; runtimeType?: unknown }): boolean {
   return typeof entry.path === "string" && entry.path.split("/").at(-1) === "runsc";
 }
 
+/** The name of a runtime the engine has registered for gVisor, if any (the first by name). */
+function runscNamed(all: Record<string, unknown>): string | undefined {
+  return Object.keys(all).sort().find((key) => {
+    const value = all[key];
+    return value !== null && typeof value === "object" && isRunsc(value as { path?: unknown });
+  });
+}
+
 /**
  * What is wrong with the engine's gVisor runtime for a launch, from the engine's runtimes as
  * `docker info --format '{{json .Runtimes}}'` prints them; `undefined` when nothing is. Pure.
@@ -115,11 +123,7 @@ export function gvisorRuntimeProblem(
   const entry = Object.hasOwn(all, name) ? all[name] : undefined;
   if (!entry || typeof entry !== "object") {
     const known = Object.keys(all).sort();
-    // gVisor registered under another name: the name is what to fix, not the engine.
-    const other = known.find((key) => {
-      const value = all[key];
-      return value !== null && typeof value === "object" && isRunsc(value as { path?: unknown });
-    });
+    const other = runscNamed(all);
     return new GvisorUnavailableError(
       "missing",
       `Cannot use gvisor isolation: the Docker engine has no runtime named "${name}" ` +
@@ -137,12 +141,19 @@ export function gvisorRuntimeProblem(
       : typeof registered.runtimeType === "string"
       ? `the shim ${JSON.stringify(registered.runtimeType)}`
       : "no program";
+    // Never advise registering runsc over a name the engine uses for another program (runc).
+    const other = runscNamed(all);
     return new GvisorUnavailableError(
       "not-gvisor",
       `Cannot use gvisor isolation: the engine's "${name}" runtime runs ${program}, not ` +
-        `gVisor's runsc, so the server would run under the host's kernel. Name the runtime ` +
-        `that is gVisor ("gvisorRuntime" in mcp-run's config file), or register runsc. ` +
-        HOW_TO(name),
+        `gVisor's runsc, so the server would run under the host's kernel. ` +
+        (other !== undefined
+          ? `It has gVisor registered as "${other}": set "gvisorRuntime": "${other}" in ` +
+            "mcp-run's config file"
+          : name === GVISOR_RUNTIME
+          ? `Point "${name}" at runsc. ${HOW_TO(name)}`
+          : `Register runsc as "${GVISOR_RUNTIME}" and remove "gvisorRuntime" from mcp-run's ` +
+            `config file. ${HOW_TO(GVISOR_RUNTIME)}`),
     );
   }
   const args = registered.runtimeArgs;

@@ -103,7 +103,16 @@ Deno.test("gvisorRuntimeProblem() refuses a runtime name registered for a progra
     runc.message,
     /the engine's "runc" runtime runs the program "runc", not gVisor's runsc/,
   );
-  assert.match(runc.message, /"gvisorRuntime"/);
+  assert.match(runc.message, /It has gVisor registered as "runsc": set "gvisorRuntime": "runsc"/);
+  // With no gVisor registered, the advice registers runsc under its own name, never over runc's.
+  const onlyRunc = gvisorRuntimeProblem({ runc: { path: "runc" } }, "runc", {});
+  assert.equal(onlyRunc?.kind, "not-gvisor");
+  assert.match(onlyRunc?.message ?? "", /Register runsc as "runsc" and remove "gvisorRuntime"/);
+  assert.match(onlyRunc?.message ?? "", /\{"runtimes": \{"runsc": \{"path": "\/usr\/bin\/runsc"/);
+  assert.doesNotMatch(onlyRunc?.message ?? "", /"runc": \{"path": "\/usr\/bin\/runsc"/);
+  // A "runsc" name that runs another program is pointed at runsc.
+  const wrongRunsc = gvisorRuntimeProblem({ runsc: { path: "/usr/bin/crun" } }, "runsc", {});
+  assert.match(wrongRunsc?.message ?? "", /Point "runsc" at runsc/);
   // A look-alike name, arguments and all, is not runsc either.
   const fake = {
     gvisor: {

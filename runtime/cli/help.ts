@@ -86,8 +86,9 @@ Options:
                            pull (default bridge; servers that declare none always get none;
                            pypi:/oci: servers reach granted hosts only through mcp-run's proxy)
       --memory SIZE, --cpus N, --pids-limit N
-                           docker, gvisor: resource limits (default 1024m, 1, 256). Memory caps of
-                           every server, natively too, in the config file: { "limits":
+                           docker, gvisor: resource limits (default 1024m, 1, and 256
+                           processes, 1024 under gvisor, whose own threads count). Memory caps
+                           of every server, natively too, in the config file: { "limits":
                            { "heapMb": 512, "memoryMb": 1024 } }; a manifest may raise them
       --egress-rate RATE   docker only, run/serve: cap what the server's container sends, e.g.
                            10mbit or 1mbps (tc's token bucket on its interface; needs root)

@@ -361,3 +361,38 @@ Deno.test("mcp-run adopt --help keeps every line within 100 columns", async () =
   assert.deepEqual(wide, []);
   assert.match(out.stdout, /needs Docker/);
 });
+
+Deno.test({
+  name: "mcp-run adopt --isolation gvisor says the learn run that drafts a manifest is native",
+  sanitizeOps: false,
+  sanitizeResources: false,
+}, async () => {
+  // A package outside the catalogue with no program: its learn run fails fast, after the note.
+  const servers = { isnum: { command: "npx", args: ["-y", "is-number@7.0.0"] } };
+  const note =
+    /npm:is-number@7\.0\.0 is not in the catalogue: learn drafts its manifest by running it natively .* not under gVisor; the entry it gets runs under gVisor/;
+  const gvisor = scene(servers);
+  const out = await cli(
+    ["adopt", "--client", "cursor", "--isolation", "gvisor", "--cache", cache],
+    {
+      env: { HOME: gvisor.home },
+    },
+  );
+  assert.match(out.stderr, note);
+  assert.match(out.stdout, /isnum: left as it is: learn failed/);
+  // Positive control: under docker the same adoption says nothing of gVisor.
+  const docker = scene(servers);
+  const plain = await cli([
+    "adopt",
+    "--client",
+    "cursor",
+    "--isolation",
+    "docker",
+    "--cache",
+    cache,
+  ], {
+    env: { HOME: docker.home },
+  });
+  assert.match(plain.stdout, /isnum: left as it is: learn failed/);
+  assert.doesNotMatch(plain.stderr + plain.stdout, /gVisor/);
+});

@@ -157,7 +157,7 @@ Deno.test("mcp-run serve --public advises --isolation gvisor in its start-up lin
       lines.includes(
         "mcp-run serve: anyone can reach this server and Deno's permissions share the host's " +
           "kernel: --isolation gvisor runs each server under gVisor's user-space kernel instead " +
-          "(needs runsc registered with docker; see mcp-run serve --help)",
+          '(needs runsc registered with docker; see the README\'s "Isolation tiers")',
       ),
       served.stderr(),
     );

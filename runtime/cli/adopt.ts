@@ -65,6 +65,13 @@ async function learnDraft(
     await (import(onUse("../learn/learn_server.ts", import.meta.url)) as Promise<
       typeof import("../learn/learn_server.ts")
     >);
+  if (ctx.target.isolation === "gvisor") {
+    ctx.printError(
+      `mcp-run adopt: ${target} is not in the catalogue: learn drafts its manifest by running ` +
+        "it natively (scratch folders, every access refused by Deno's permission broker), not " +
+        "under gVisor; the entry it gets runs under gVisor",
+    );
+  }
   const learned = await learnServer(target, {
     registries: ctx.registries,
     source: ctx.env,

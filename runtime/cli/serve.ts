@@ -397,8 +397,8 @@ function publicIsolationAdvice(isolation: string): string {
     ? "a container shares the host's kernel"
     : "Deno's permissions share the host's kernel";
   return `anyone can reach this server and ${wall}: --isolation gvisor runs each server under ` +
-    "gVisor's user-space kernel instead (needs runsc registered with docker; see mcp-run " +
-    "serve --help)";
+    "gVisor's user-space kernel instead (needs runsc registered with docker; see the README's " +
+    '"Isolation tiers")';
 }
 
 /** Warns when a proxied public URL has no --trust-proxy (sign-in lockout sees one client). */

@@ -352,7 +352,8 @@ async function draftPlan(
       ...plan,
       action: "approve",
       reason: "it is not in the catalogue: adopting it drafts its manifest with a learn run (a " +
-        "throwaway sandbox) and asks for approval; preview the draft with " +
+        "throwaway native sandbox whose accesses Deno's permission broker refuses, whatever " +
+        "the isolation) and asks for approval; preview the draft with " +
         learnCommand(plan.package!, pkg),
     };
   }

@@ -1,12 +1,13 @@
 /**
  * Grant rules shared by launch-time resolution and the manifest check: where a private network
- * address may come from, and when `run`/`ffi` may be granted.
+ * address may come from, when `run`/`ffi` may be granted, and when `net` may be under gVisor.
  *
  * @module
  */
 import type { Manifest } from "./manifest.ts";
 import { isPrivateGrant, type NetGrant, parseNetGrant } from "./net_policy.ts";
 import { GrantError } from "./grant_error.ts";
+import { packageKind } from "./package_kind.ts";
 
 /**
  * Where a network entry's value came from: the user (`-p`), a parameter's default, or the
@@ -71,4 +72,33 @@ export function runFfiRefusal(
     );
   }
   return undefined;
+}
+
+/**
+ * Refuses an `oci:` server with `net` grants when its network would go through a forwarder
+ * inside its container (`egressInside`, gVisor): an arbitrary image holds no runtime mcp-run can
+ * run the forwarder with. Other servers pass.
+ *
+ * @param server The server.
+ * @throws {GrantError} `permissions.net` for an `oci:` server with `net` grants.
+ *
+ * @example
+ * ```ts
+ * import { refuseInsideEgress } from "./_grant_rules.ts";
+ * refuseInsideEgress({ name: "t", specifier: "pypi:t@1.0", net: ["a.test"] }); // passes
+ * ```
+ */
+export function refuseInsideEgress(
+  server: { name: string; specifier: string; net: readonly string[] },
+): void {
+  if (packageKind(server.specifier) === "oci" && server.net.length > 0) {
+    throw new GrantError(
+      "permissions.net",
+      `Cannot give "${server.name}" (${server.specifier}) network access under gvisor ` +
+        `isolation: its network goes through mcp-run's egress proxy from inside its own ` +
+        `container, and an OCI image has no runtime mcp-run can run the proxy's forwarder with. ` +
+        `Run it with --isolation docker (the proxy's sidecar serves it there), or without ` +
+        `network grants (granted: ${server.net.join(", ")})`,
+    );
+  }
 }

@@ -13,7 +13,7 @@ import {
 import { npmPackageDir } from "./package_dir.ts";
 import { GrantError } from "./grant_error.ts";
 import { canonicalHome, canonicalOrSelf, canonicalPath, refusePath } from "./_grant_paths.ts";
-import { netGrant, runFfiRefusal } from "./_grant_rules.ts";
+import { netGrant, refuseInsideEgress, runFfiRefusal } from "./_grant_rules.ts";
 
 /** Options for {@linkcode manifestGrantProblems}. */
 export interface ManifestGrantProblemsOptions {
@@ -100,6 +100,10 @@ export function manifestGrantProblems(
       );
       if (refused) throw refused;
     });
+  }
+  if (options.isolation === "gvisor") {
+    const net = manifest.permissions.net.filter((entry) => placeholders(entry).length === 0);
+    mc.check(() => refuseInsideEgress({ name: manifest.name, specifier: manifest.package, net }));
   }
   return problems;
 }

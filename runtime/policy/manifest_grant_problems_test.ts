@@ -129,3 +129,21 @@ Deno.test("manifestGrantProblems() refuses ${package_dir} for a package that has
     ["permissions.read[0]"],
   );
 });
+
+Deno.test("manifestGrantProblems() refuses an oci: image's literal net grants under gvisor only", () => {
+  const oci = `oci:ghcr.io/acme/srv@sha256:${"a".repeat(64)}`;
+  const net = { permissions: { net: ["api.example.com"] } };
+  assert.deepEqual(problems({ package: oci, ...net }, { isolation: "gvisor" }), [
+    "permissions.net",
+  ]);
+  // Positive controls: docker serves it through the sidecar; gVisor serves other kinds; a
+  // placeholder is left to launch time.
+  assert.deepEqual(problems({ package: oci, ...net }, { isolation: "docker" }), []);
+  assert.deepEqual(problems(net, { isolation: "gvisor" }), []);
+  assert.deepEqual(problems({ package: oci }, { isolation: "gvisor" }), []);
+  const host = { parameters: { host: { type: "host", description: "API host" } } };
+  assert.deepEqual(
+    problems({ package: oci, ...host, permissions: { net: ["${host}"] } }, { isolation: "gvisor" }),
+    [],
+  );
+});

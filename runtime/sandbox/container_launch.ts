@@ -6,7 +6,8 @@
  * @module
  */
 import { packageKind } from "../policy/package_kind.ts";
-import { GrantError, type ResolvedServer } from "../policy/resolve.ts";
+import type { ResolvedServer } from "../policy/resolve.ts";
+import { refuseInsideEgress } from "../policy/_grant_rules.ts";
 import { clientEnv, limits, randomSuffix, tlsTrust } from "./_docker_inputs.ts";
 import {
   EGRESS_PORT,
@@ -234,35 +235,6 @@ function insideOf(
   refuseInsideEgress(server);
   if (options.launcherLabels === false) throw copiedCommandError(server);
   return insideEgress({ cacheRoot: options.cacheRoot, suffix, runtime: "python" });
-}
-
-/**
- * Refuses an `oci:` server with `net` grants when its network would go through a forwarder
- * inside its container (`egressInside`, gVisor): an arbitrary image holds no runtime mcp-run can
- * run the forwarder with. Other servers pass.
- *
- * @param server The server.
- * @throws {GrantError} `permissions.net` for an `oci:` server with `net` grants.
- *
- * @example
- * ```ts
- * import { refuseInsideEgress } from "./container_launch.ts";
- * refuseInsideEgress({ name: "t", specifier: "pypi:t@1.0", net: ["a.test"] }); // passes
- * ```
- */
-export function refuseInsideEgress(
-  server: Pick<ResolvedServer, "name" | "specifier" | "net">,
-): void {
-  if (packageKind(server.specifier) === "oci" && server.net.length > 0) {
-    throw new GrantError(
-      "permissions.net",
-      `Cannot give "${server.name}" (${server.specifier}) network access under gvisor ` +
-        `isolation: its network goes through mcp-run's egress proxy from inside its own ` +
-        `container, and an OCI image has no runtime mcp-run can run the proxy's forwarder with. ` +
-        `Run it with --isolation docker (the proxy's sidecar serves it there), or without ` +
-        `network grants (granted: ${server.net.join(", ")})`,
-    );
-  }
 }
 
 /** The proxy variables and the launcher's TLS trust (CA files mounted read-only). */

@@ -131,7 +131,10 @@ export function gvisorRuntimeProblem(
         (other === undefined
           ? HOW_TO(name)
           : `It has gVisor registered as "${other}": set "gvisorRuntime": "${other}" in ` +
-            "mcp-run's config file (or remove the key to use runsc)"),
+            "mcp-run's config file" +
+            (other === GVISOR_RUNTIME
+              ? ` (or remove the key: "${GVISOR_RUNTIME}" is the default)`
+              : "")),
     );
   }
   const registered = entry as { path?: unknown; runtimeType?: unknown; runtimeArgs?: unknown };
@@ -155,6 +158,11 @@ export function gvisorRuntimeProblem(
           : `Register runsc as "${GVISOR_RUNTIME}" and remove "gvisorRuntime" from mcp-run's ` +
             `config file. ${HOW_TO(GVISOR_RUNTIME)}`),
     );
+  }
+  // Registered as containerd's shim, runsc takes its flags from the shim's own configuration
+  // file (its [runsc_config] table), which the engine does not show: they cannot be checked here.
+  if (typeof registered.path !== "string" && registered.runtimeType === RUNSC_SHIM) {
+    return undefined;
   }
   const args = registered.runtimeArgs;
   const list = Array.isArray(args) ? args : [];

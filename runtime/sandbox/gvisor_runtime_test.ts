@@ -24,7 +24,14 @@ Deno.test("gvisorRuntimeProblem() names the runtime gVisor is registered as when
     problem?.message,
     'Cannot use gvisor isolation: the Docker engine has no runtime named "nosuch" (it has: ' +
       'runc, runsc). It has gVisor registered as "runsc": set "gvisorRuntime": "runsc" in ' +
-      "mcp-run's config file (or remove the key to use runsc)",
+      'mcp-run\'s config file (or remove the key: "runsc" is the default)',
+  );
+  // Registered under a name other than the default, removing the key would not help.
+  const gv = { gv: { path: "/usr/bin/runsc" } };
+  const named = gvisorRuntimeProblem(gv, "runsc", {});
+  assert.match(
+    named?.message ?? "",
+    /registered as "gv": set "gvisorRuntime": "gv" in mcp-run's config file$/,
   );
 });
 
@@ -126,4 +133,9 @@ Deno.test("gvisorRuntimeProblem() refuses a runtime name registered for a progra
   assert.equal(gvisorRuntimeProblem({ gv: { path: "/opt/gvisor/runsc" } }, "gv", {}), undefined);
   const shim = { runsc: { runtimeType: "io.containerd.runsc.v1" } };
   assert.equal(gvisorRuntimeProblem(shim, "runsc", {}), undefined);
+  // The shim's flags live in its own configuration file, which the engine does not show.
+  assert.equal(gvisorRuntimeProblem(shim, "runsc", { uds: true, fifo: true }), undefined);
+  // A path registration shows its arguments, so they are checked (positive control).
+  const bare = { runsc: { path: "/usr/bin/runsc" } };
+  assert.equal(gvisorRuntimeProblem(bare, "runsc", { uds: true, fifo: true })?.kind, "incomplete");
 });

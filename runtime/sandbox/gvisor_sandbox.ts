@@ -9,7 +9,7 @@ import type { DockerLaunchPlan } from "./docker_launch.ts";
 import { GVISOR_RUNTIME } from "./docker_names.ts";
 import { GVISOR_PIDS_LIMIT } from "./docker_checks.ts";
 import { checkGvisorRuntime } from "./gvisor_runtime.ts";
-import { refuseInsideEgress } from "./container_launch.ts";
+import { refuseInsideEgress } from "../policy/_grant_rules.ts";
 import { dockerOptions } from "./_docker_inputs.ts";
 import { packageKind } from "../policy/package_kind.ts";
 import type { ContainerLaunchPlan } from "./container_launch.ts";

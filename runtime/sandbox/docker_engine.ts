@@ -171,22 +171,41 @@ export async function volumeExists(
     .code === 0;
 }
 
+/** How long {@linkcode removeContainer} waits for a removal the engine began itself. */
+const REMOVAL_WAIT_MS = 15_000;
+
 /**
  * Removes a container for sure (`docker rm -f`), running or not. A container that is already
- * gone is not an error.
+ * gone is not an error. One the engine is removing already (a `--rm` container whose process
+ * just ended) is waited for until it is gone.
  *
  * @param container The container's name or id.
  * @param options The docker client and its environment.
- * @throws {Error} When docker fails for another reason.
+ * @throws {Error} When docker fails for another reason, or the engine's own removal does not
+ *   end within 15 s.
  */
 export async function removeContainer(
   container: string,
   options: DockerCommandOptions = {},
 ): Promise<void> {
   const out = await runDocker(["rm", "-f", "--", container], options);
-  if (out.code !== 0 && !/no such container/i.test(out.stderr)) {
+  if (out.code === 0 || /no such container/i.test(out.stderr)) return;
+  if (!/already in progress/i.test(out.stderr)) {
     throw new Error(`Cannot remove container "${container}": ${out.stderr.trim()}`);
   }
+  const deadline = Date.now() + REMOVAL_WAIT_MS;
+  while (Date.now() < deadline) {
+    const left = await runDocker(
+      ["container", "inspect", "--format", "{{.Id}}", "--", container],
+      options,
+    );
+    if (left.code !== 0 && /no such container/i.test(left.stderr)) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(
+    `Cannot remove container "${container}": the engine's own removal of it did not end ` +
+      `within ${REMOVAL_WAIT_MS / 1000} s`,
+  );
 }
 
 /**

@@ -146,6 +146,40 @@ Deno.test("removeContainer() throws on any other failure, with docker's message"
   });
 });
 
+Deno.test("removeContainer() waits for a removal the engine began itself until the container is gone", async () => {
+  // The engine's race: a --rm container whose process just ended is being removed already.
+  const dir = await Deno.makeTempDir();
+  try {
+    const docker = join(dir, "docker");
+    const log = join(dir, "log");
+    await Deno.writeTextFile(
+      docker,
+      [
+        "#!/bin/sh",
+        `echo "$*" >> '${log}'`,
+        'if [ "$1" = rm ]; then',
+        "  echo 'Error response from daemon: removal of container c1 is already in progress' >&2",
+        "  exit 1",
+        "fi",
+        // Still there for the first two looks, then gone.
+        `n=$(grep -c '^container inspect' '${log}')`,
+        'if [ "$n" -le 2 ]; then echo c1id; exit 0; fi',
+        "echo 'Error response from daemon: No such container: c1' >&2",
+        "exit 1",
+      ].join("\n"),
+    );
+    await Deno.chmod(docker, 0o755);
+    await removeContainer("c1", { docker, env: {} });
+    const calls = Deno.readTextFileSync(log).trim().split("\n");
+    assert.deepEqual(calls, [
+      "rm -f -- c1",
+      ...Array(3).fill("container inspect --format {{.Id}} -- c1"),
+    ]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("listContainers() filters by mcp-run's label and the given ones", async () => {
   await withFakeDocker({ stdout: "abc\n\n  def  \n" }, async (docker, seen) => {
     assert.deepEqual(await listContainers({ "mcp-run.pid": "42" }, { docker, env: {} }), [

@@ -33,6 +33,7 @@ export class DockerServerProcess extends ServerProcess {
   #removed?: Promise<void>;
   #untrack: () => void;
   #alongside?: () => Promise<void>;
+  #alongsideStopped?: Promise<void>;
   #onStopping?: () => void;
 
   /** Use {@linkcode spawnDockerServer}. */
@@ -88,20 +89,34 @@ export class DockerServerProcess extends ServerProcess {
    * @returns When the container is gone.
    */
   protected override async released(): Promise<void> {
+    // A removal begun while the docker client still ran (SIGKILL) may have come before the
+    // engine had made the container, or may have failed: now that the client is gone, again.
+    const early = this.#removed;
+    if (early) {
+      this.#removed = undefined;
+      await early.catch(() => {});
+    }
     await this.remove().catch(() => {});
     await orphanRemoval();
   }
 
   /**
-   * Removes the container (`docker rm -f`); safe to call more than once.
+   * Removes the container (`docker rm -f`), then stops what ran alongside it; safe to call more
+   * than once.
    *
    * @returns When it is gone.
    */
   remove(): Promise<void> {
     this.#removed ??= removeContainer(this.container, this.#docker).then(this.#untrack).finally(
-      () => this.#alongside?.(),
+      () => this.#stopAlongside(),
     );
     return this.#removed;
+  }
+
+  /** Stops what ran alongside the container (its egress proxy and sidecar), once. */
+  #stopAlongside(): Promise<void> {
+    this.#alongsideStopped ??= this.#alongside?.() ?? Promise.resolve();
+    return this.#alongsideStopped;
   }
 }
 

@@ -270,23 +270,31 @@ Deno.test("mcp-run adopt --isolation gvisor says what works for a server with se
     },
   });
   Deno.writeTextFileSync(file, text);
-  const adopt = (isolation: string) =>
+  const adopt = (isolation: string, ...extra: string[]) =>
     cli([
-      ...["adopt", "--client", "claude-desktop", "--file", file, "--yes", "--format", "json"],
+      ...["adopt", "--client", "claude-desktop", "--file", file, "--format", "json", ...extra],
       ...["--isolation", isolation, "--cache", tempDir("mcp-run-gvisor-cache-")],
     ], { env: { HOME: home } });
-  const r = await adopt("gvisor");
-  assert.equal(r.code, 0, r.stderr);
-  const entry = JSON.parse(r.stdout).entries[0];
-  assert.equal(entry.action, "leave", JSON.stringify(entry));
-  assert.match(
-    entry.reason,
-    /its new entry could not be made: under gVisor its network grants are reached only through mcp-run's egress proxy, which only the launcher form starts, and Claude Desktop cannot reference a secret/,
-  );
-  assert.match(entry.reason, /Adopt it with --isolation docker/);
+  // The dry run plans what the run does.
+  for (const extra of ["--dry-run", "--yes"]) {
+    const r = await adopt("gvisor", extra);
+    assert.equal(r.code, 0, r.stderr);
+    const entry = JSON.parse(r.stdout).entries[0];
+    assert.equal(entry.action, "leave", JSON.stringify(entry));
+    assert.match(
+      entry.reason,
+      /^under gVisor its network grants are reached only through mcp-run's egress proxy, which only the launcher form starts, and Claude Desktop cannot reference a secret/,
+    );
+    assert.match(entry.reason, /Adopt it with --isolation docker/);
+    assert.equal(entry.envFile, undefined);
+    assert.doesNotMatch(JSON.stringify(entry.notes), /env file|runs in docker/);
+  }
   // The file and the token stay where they were: no env file is written.
   assert.equal(Deno.readTextFileSync(file), text);
-  assert.throws(() => Deno.statSync(entry.envFile), Deno.errors.NotFound);
+  assert.throws(
+    () => Deno.statSync(join(home, ".config", "mcp-run", "secrets")),
+    Deno.errors.NotFound,
+  );
   // The way it names, planned: under docker the entry is the docker form with the env file.
   const docker = await cli(
     [

@@ -28,7 +28,7 @@ import { isContainerOnly } from "../policy/package_kind.ts";
 import { GrantError } from "../policy/grant_error.ts";
 import type { Isolation } from "../sandbox/create_sandbox.ts";
 import { listManifests } from "../registry/load.ts";
-import type { Manifest } from "../policy/manifest.ts";
+import { type Manifest, placeholders } from "../policy/manifest.ts";
 
 /** Options of `mcp-run adopt`, as parsed (plus what the program wires in). */
 export interface AdoptCommandOptions extends QuestionOptions {
@@ -225,6 +225,10 @@ export async function adoptCommand(
     noSecretsFile: `--form ${options.form} has no way to pass the values (its entry would ` +
       "hold them); leave out --form (or use --form docker): adopt then writes them to a file " +
       "readable only by you and the entry runs in docker with it (this needs Docker)",
+    envFileProblem: ({ manifest, mapping }) =>
+      ctx.target.isolation === "gvisor" && netGranted(manifest, mapping.params)
+        ? gvisorSecretsReason(client)
+        : undefined,
     entryFor: ({ name, file, mapping, manifest, envFile }) =>
       gvisorSecretsProblem(
         readyClientEntry(
@@ -277,17 +281,30 @@ async function gvisorSecretsProblem<T>(
       !(error instanceof GrantError) || options.envFile === undefined ||
       options.isolation !== "gvisor" || error.field !== "permissions.net"
     ) throw error;
-    throw new GrantError(
-      error.field,
-      "under gVisor its network grants are reached only through mcp-run's egress proxy, which " +
-        `only the launcher form starts, and ${getClient(options.client).displayName} cannot ` +
-        "reference a secret, so a launcher entry would have to hold the values. Adopt it with " +
-        "--isolation docker (its docker entry reads them from the env file), or install it " +
-        "under gVisor for a client that references secrets (mcp-run install <server> " +
-        "--isolation gvisor --client vscode, cursor, …)",
-      { cause: error },
-    );
+    throw new GrantError(error.field, gvisorSecretsReason(options.client), { cause: error });
   }
+}
+
+/** Why a server with network grants and secrets in an env file is not adopted under gVisor. */
+function gvisorSecretsReason(client: ClientId): string {
+  return "under gVisor its network grants are reached only through mcp-run's egress proxy, " +
+    `which only the launcher form starts, and ${getClient(client).displayName} cannot ` +
+    "reference a secret, so a launcher entry would have to hold the values. Adopt it with " +
+    "--isolation docker (its docker entry reads them from the env file), or install it " +
+    "under gVisor for a client that references secrets (mcp-run install <server> " +
+    "--isolation gvisor --client vscode, cursor, …)";
+}
+
+/**
+ * Whether a manifest grants network access with these parameters: a literal entry, or one whose
+ * parameters are all given or have defaults.
+ */
+function netGranted(manifest: Manifest, params: Record<string, string[]>): boolean {
+  return manifest.permissions.net.some((entry) =>
+    placeholders(entry).every((name) =>
+      (params[name]?.length ?? 0) > 0 || manifest.parameters[name]?.default !== undefined
+    )
+  );
 }
 
 /**

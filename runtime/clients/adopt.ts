@@ -147,6 +147,11 @@ export interface AdoptConfigOptions {
    * such a client is left (default: give `secretsFile`).
    */
   noSecretsFile?: string;
+  /**
+   * Why an entry whose secret values would go to an env file cannot be adopted that way (its
+   * entry could not read the file), if it cannot: the entry is then left with that reason.
+   */
+  envFileProblem?: (request: { manifest: Manifest; mapping: AdoptMapping }) => string | undefined;
   /** Builds (and readies: pulls) the new entry for a mapping. */
   entryFor: (request: AdoptEntryRequest) => Promise<ClientEntry>;
 }
@@ -316,6 +321,12 @@ function withMapping(
     if (spec.secrets !== "none") {
       plan.notes.push(`${names} leave the file: ${spec.secretHint(mapping.secrets)}`);
     } else if (file !== undefined) {
+      const problem = options.envFileProblem?.({ manifest: target.manifest, mapping });
+      if (problem !== undefined) {
+        plan.action = "leave";
+        plan.reason = problem;
+        return plan;
+      }
       plan.envFile = file;
       plan.notes.push(
         `${names} leave the file: ${spec.displayName} cannot reference a secret, so the ` +

@@ -123,7 +123,17 @@ Deno.test("mcp-run refuses --network and --egress-rate under gvisor, saying why"
     env: { HOME: home },
   });
   assert.equal(byDefault.code, 2, byDefault.stderr);
-  assert.match(byDefault.stderr, /under --isolation gvisor the server's container has no network/);
+  assert.match(
+    byDefault.stderr,
+    /under gvisor isolation \(mcp-run's config file default\) the server's container has no network/,
+  );
+  // pull's refusal names the way to pull with another network.
+  const pull = await cli(["pull", PROBE, "-p", `dir=${data}`, "--network", "host", ...given]);
+  assert.equal(pull.code, 2, pull.stderr);
+  assert.match(
+    pull.stderr,
+    /--network needs --isolation docker: under --isolation gvisor no network is chosen, for the pull either .* A pull with --isolation docker --network NAME fills the same cache, and gVisor launches use it/,
+  );
   // Options both container isolations take name both.
   const native = await cli([
     "run",
@@ -253,7 +263,19 @@ Deno.test("mcp-run config and install --isolation gvisor refuse an entry weaker 
   ]);
   assert.equal(native.code, 0, native.stderr);
   assert.match(JSON.parse(native.stdout).command, /(deno|prlimit)$/);
+  assert.doesNotMatch(native.stderr, /gVisor/);
   assert.throws(() => Deno.statSync(file), Deno.errors.NotFound);
+  // With gVisor only the config file's default, --form deno is the user's choice, said aloud.
+  const byDefault = await cli(
+    ["config", PROBE, "-p", `dir=${data}`, "--form", "deno", "--cache", cache],
+    { env: { HOME: homeWith(`{ "isolation": "gvisor" }`) } },
+  );
+  assert.equal(byDefault.code, 0, byDefault.stderr);
+  assert.match(JSON.parse(byDefault.stdout).command, /(deno|prlimit)$/);
+  assert.match(
+    byDefault.stderr,
+    /--form deno: this entry runs the server natively, under Deno's permissions on the host's kernel, not under gVisor \(the config file's default isolation\)/,
+  );
 });
 
 Deno.test("mcp-run adopt --isolation gvisor says what works for a server with secrets in an env file and network grants", async () => {

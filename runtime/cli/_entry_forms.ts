@@ -73,21 +73,31 @@ export function refuseUnguarded(form: Form, guard: string[] | undefined): void {
 
 /**
  * `--isolation gvisor` with `--form deno`: a deno-form entry runs the server natively, under
- * Deno's permissions on the host's kernel, which is weaker than what was asked.
+ * Deno's permissions on the host's kernel, which is weaker than what was asked. With gVisor only
+ * the config file's default, `--form deno` is the user's choice: `note` says what it means.
  *
  * @param target The CLI's isolation, and whether it was given.
  * @param form The entry's form.
+ * @param note Where the note goes for a deno-form entry under gVisor by default.
  * @throws {ClientUsageError} For a deno-form entry under a given `--isolation gvisor`.
  * @example
  * ```ts ignore
- * refuseNativeUnderGvisor({ isolation: "gvisor", isolationGiven: true }, "deno"); // throws
+ * refuseNativeUnderGvisor({ isolation: "gvisor", isolationGiven: true }, "deno", log); // throws
  * ```
  */
 export function refuseNativeUnderGvisor(
   target: { isolation: Isolation; isolationGiven?: boolean },
   form: Form,
+  note: (line: string) => void,
 ): void {
-  if (form !== "deno" || !target.isolationGiven || target.isolation !== "gvisor") return;
+  if (form !== "deno" || target.isolation !== "gvisor") return;
+  if (!target.isolationGiven) {
+    note(
+      "mcp-run: --form deno: this entry runs the server natively, under Deno's permissions on " +
+        "the host's kernel, not under gVisor (the config file's default isolation)",
+    );
+    return;
+  }
   throw new ClientUsageError(
     "--form deno runs the server natively on the host's kernel, not under gVisor as " +
       "--isolation gvisor asks: leave out --form deno (the entry then runs it under gVisor), " +

@@ -249,7 +249,7 @@ async function printPlainEntry(
     isolationGiven: chosen !== undefined || ctx.target.isolationGiven,
   });
   const form = chosen ?? (isolation === "gvisor" ? "docker" : isolation);
-  refuseNativeUnderGvisor(ctx.target, form);
+  refuseNativeUnderGvisor(ctx.target, form, ctx.printError);
   refuseDenoForm(form, server, "use --form docker (or install it for a client: --client C)");
   refuseUnguarded(form, options.guard);
   // A docker-form entry runs under gVisor when that is the isolation chosen (resolved for
@@ -344,7 +344,7 @@ async function buildEntry(
   // Under gVisor an entry is the launcher form unless one is chosen: a deno-form entry would run
   // natively, and only a launcher gives a server with network grants the proxy it needs.
   let form = formOption(options.form, ctx.target.isolation === "gvisor" ? "launcher" : "deno");
-  refuseNativeUnderGvisor(ctx.target, form);
+  refuseNativeUnderGvisor(ctx.target, form, ctx.printError);
   if (options.envFile !== undefined && form !== "docker") {
     throw new ClientUsageError("--env-file needs --form docker");
   }

@@ -99,7 +99,8 @@ Options:
                            claude-code, windsurf, zed, goose, continue
       --scope user|project Which configuration file (default: the client's user file)
       --form F             deno (default): self-contained deno command; launcher: calls
-                           mcp-run run (pinned, cached; the default under --isolation gvisor);
+                           mcp-run run (pinned, cached; under gvisor the default of install,
+                           adopt and config --client);
                            docker: a container
       --launcher L         launcher form: a checkout (folder or CLI file) or a pinned
                            jsr:@sandboxed/mcp-run@x.y.z/cli (default: this mcp-run)
@@ -134,6 +135,11 @@ Options:
 
 Exit codes: 0 ok · 1 error · 2 bad usage · 3 invalid manifest or refused grant ·
             4 cache missing or tampered · run: the server's own exit code once started`;
+
+/** The line after each command's help: where the options commands share are described. */
+export const SHARED_OPTIONS =
+  "Options commands share (--isolation deno|docker|gvisor, --image, --memory, --cache, " +
+  "--format, …):\nsee mcp-run --help.";
 
 /** Help text per command, printed by `mcp-run <command> --help`. */
 export const HELP: Record<string, string> = {
@@ -306,10 +312,10 @@ Pulls the server if needed, then prints the entry an MCP client spawns to run it
 {"command": "deno", "args": [...]} (the deno form, the default) or {"command": "docker", …} (a
 complete hardened docker run: --form docker, or --isolation docker; with --isolation gvisor it
 runs under gVisor's runtime, runsc, --form deno is refused, and a server with network grants
-needs --form launcher). The
-entry states what the server may touch. Secrets are never written: the client provides them by name.
-With --client, prints the entry as install would write it, as a snippet of that client's file
-(secrets referenced through the client's own mechanism); nothing is written. The launcher form
+needs --form launcher). The entry states what the server may touch. Secrets are never written:
+the client provides them by name. With --client, prints the entry as install would write it, as
+a snippet of that client's file (secrets referenced through the client's own mechanism; under
+gVisor the launcher form unless --form says otherwise); nothing is written. The launcher form
 (an entry that starts a pinned, cached mcp-run) needs --client.`,
   learn:
     `mcp-run learn <package|manifest> [--call TOOL JSON]… [--env NAME]… [--write FILE [--force]]

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { HELP, USAGE } from "./help.ts";
+import { HELP, SHARED_OPTIONS, USAGE } from "./help.ts";
 import { OPTIONS, parseCommandLine, strayOption } from "./options.ts";
 import { main } from "../cli.ts";
 
@@ -29,7 +29,7 @@ Deno.test("main() dispatches every listed command and prints its help for --help
     for (const command of LISTED) {
       const out: string[] = [];
       assert.equal(await main([command, "--help"], { print: (t) => out.push(t) }), 0, command);
-      assert.deepEqual(out, [HELP[command]]);
+      assert.deepEqual(out, [`${HELP[command]}\n\n${SHARED_OPTIONS}`]);
       // With a bad argument count (or none) every command reaches its own code, never
       // "unknown command".
       const errors: string[] = [];

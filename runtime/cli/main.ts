@@ -216,12 +216,12 @@ export async function main(argv: string[], options: ProgramOptions = {}): Promis
   const [command, ...rest] = positionals;
   line.rest = rest;
   if (!command || values.help) {
-    const { HELP, USAGE } = await help();
+    const { HELP, SHARED_OPTIONS, USAGE } = await help();
     if (!command || !(command in HELP)) {
       (values.help ? print : printError)(USAGE);
       return values.help ? EXIT.ok : EXIT.usage;
     }
-    print(HELP[command]);
+    print(`${HELP[command]}\n\n${SHARED_OPTIONS}`);
     return EXIT.ok;
   }
   const run = COMMANDS[command];

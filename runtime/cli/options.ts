@@ -332,7 +332,12 @@ function readIsolation(values: CliValues, options: ReadContextOptions): Isolatio
   // deploy's limits and egress rate are the deployment's own, whatever runs the servers.
   if (choice === "gvisor" && options.command !== "deploy") {
     const given = GVISOR_REFUSED.find((flag) => values[flag] !== undefined);
-    if (given) throw new UsageError(gvisorRefusal(given));
+    if (given) {
+      throw new UsageError(gvisorRefusal(given, {
+        command: options.command,
+        given: values.isolation !== undefined,
+      }));
+    }
   }
   if (
     !["config", "install", "adopt", "deploy"].includes(options.command) &&
@@ -354,15 +359,28 @@ function readIsolation(values: CliValues, options: ReadContextOptions): Isolatio
  */
 const GVISOR_REFUSED = ["network", "egress-rate", "allow-build"] as const;
 
-/** Why a docker option is refused under gVisor, and what to do. */
-function gvisorRefusal(flag: typeof GVISOR_REFUSED[number]): string {
+/**
+ * Why a docker option is refused under gVisor, and what to do; `given` tells whether gVisor was
+ * asked for on the command line or is the config file's default.
+ */
+function gvisorRefusal(
+  flag: typeof GVISOR_REFUSED[number],
+  { command, given }: { command: string; given: boolean },
+): string {
+  const under = given ? "--isolation gvisor" : "gvisor isolation (mcp-run's config file default)";
   if (flag === "allow-build") {
-    return "--allow-build needs --isolation docker: building a source distribution runs the " +
+    return `--allow-build needs --isolation docker: building a source distribution runs the ` +
       "package's own code in the pull container, which runs under the host's kernel (runc), " +
-      "not gVisor. Use a version with wheels under --isolation gvisor, or build it with " +
+      `not gVisor. Use a version with wheels under ${under}, or build it with ` +
       "--isolation docker";
   }
-  return `--${flag} needs --isolation docker: under --isolation gvisor the server's container ` +
+  if (command === "pull" && flag === "network") {
+    return `--network needs --isolation docker: under ${under} no network is chosen, for ` +
+      "the pull either (it gets docker's default, or for pypi: packages only mcp-run's egress " +
+      "proxy). A pull with --isolation docker --network NAME fills the same cache, and gVisor " +
+      "launches use it";
+  }
+  return `--${flag} needs --isolation docker: under ${under} the server's container ` +
     "has no network of its own (--network none); granted hosts are reached only through " +
     `mcp-run's egress proxy, so there is no ${
       flag === "network" ? "network to choose" : "interface to cap"

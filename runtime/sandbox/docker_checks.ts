@@ -46,6 +46,16 @@ export interface DockerLimits {
 const USER_RE = /^[0-9]+(:[0-9]+)?$/;
 const VOLUME_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 const SIZE_RE = /^[0-9]+[bkmg]?$/i;
+
+/** The smallest `--memory` Docker accepts: 6 MiB. */
+const MIN_MEMORY_BYTES = 6 * 1024 ** 2;
+
+/** The bytes of a size that matches `SIZE_RE` (`512m`; no unit is bytes). */
+function sizeBytes(size: string): number {
+  const unit = size.at(-1)!.toLowerCase();
+  const power = "bkmg".indexOf(unit);
+  return power < 0 ? Number(size) : Number(size.slice(0, -1)) * 1024 ** power;
+}
 const CPUS_RE = /^[0-9]+(\.[0-9]+)?$/;
 
 /**
@@ -72,6 +82,12 @@ export function checkDockerLimits(limits: Partial<DockerLimits>): void {
     if (value !== undefined && !SIZE_RE.test(value)) {
       throw new RangeError(`Cannot use "${value}" as ${flag}: give a size such as 512m`);
     }
+  }
+  if (limits.memory !== undefined && sizeBytes(limits.memory) < MIN_MEMORY_BYTES) {
+    throw new RangeError(
+      `Cannot use "${limits.memory}" as --memory: the engine's smallest memory limit is 6m ` +
+        "(a size without a unit is in bytes); give a size such as 512m",
+    );
   }
   const cpus = limits.cpus;
   if (cpus !== undefined && (!CPUS_RE.test(cpus) || Number(cpus) <= 0)) {

@@ -44,7 +44,11 @@ Deno.test("checkDockerLimits() names the option at fault", () => {
     [{ cpus: "many" }, /^Cannot use "many" as --cpus: give a positive number/],
     [{ cpus: "-1" }, /as --cpus/],
     [{ pidsLimit: 0 }, /as --pids-limit/],
+    [{ memory: "10" }, /^Cannot use "10" as --memory: the engine's smallest memory limit is 6m/],
+    [{ memory: "6143k" }, /the engine's smallest memory limit is 6m/],
   ];
+  // The smallest limits the engine takes, in each unit, pass.
+  for (const memory of ["6m", "6144k", "6291456", "6291456b", "1G"]) checkDockerLimits({ memory });
   for (const [limits, message] of cases) {
     assert.throws(() => checkDockerLimits(limits), (e: Error) => {
       return e instanceof RangeError && message.test(e.message);

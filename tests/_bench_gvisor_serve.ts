@@ -17,7 +17,7 @@ import { runDocker } from "../runtime/sandbox/docker_engine.ts";
 import { DOCKER_LABEL, GVISOR_RUNTIME } from "../runtime/sandbox/docker_names.ts";
 import { ROOT, toolEnv } from "./_helpers.ts";
 import { freePort } from "./_oauth_browser.ts";
-import { httpSession, percentile, type Session } from "./_bench_http.ts";
+import { callRound, httpSession, percentile, type Session, stopChild } from "./_bench_http.ts";
 import type { BenchServerSetup, ToolWork } from "./_bench_gvisor_servers.ts";
 
 /** The isolations compared, native first. */
@@ -107,18 +107,7 @@ async function startServe(args: string[], config: string): Promise<Served> {
   return {
     url: `http://127.0.0.1:${port}/mcp`,
     stderr: () => text,
-    stop: async () => {
-      try {
-        child.kill("SIGTERM");
-      } catch { /* gone */ }
-      const timer = setTimeout(() => {
-        try {
-          child.kill("SIGKILL");
-        } catch { /* gone */ }
-      }, 20_000);
-      await child.status;
-      clearTimeout(timer);
-    },
+    stop: () => stopChild(child, 20_000),
   };
 }
 
@@ -170,20 +159,6 @@ async function checkRuntimes(
     );
   }
   return isolation === "deno" ? "no container" : `${started.length} containers under ${want}`;
-}
-
-/** Calls from every session at once; returns the latencies and the elapsed seconds. */
-async function callRound(sessions: Session[], calls: number): Promise<[number[], number]> {
-  const latencies: number[] = [];
-  const started = performance.now();
-  await Promise.all(sessions.map(async (session) => {
-    for (let i = 0; i < calls; i++) {
-      const t0 = performance.now();
-      await session.call();
-      latencies.push(performance.now() - t0);
-    }
-  }));
-  return [latencies, (performance.now() - started) / 1000];
 }
 
 /**

@@ -42,6 +42,46 @@ export function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))];
 }
 
+/**
+ * Calls from every session at once, `calls` times each.
+ *
+ * @param sessions The open sessions.
+ * @param calls Calls per session.
+ * @returns The latencies (ms) and the elapsed seconds.
+ */
+export async function callRound(sessions: Session[], calls: number): Promise<[number[], number]> {
+  const latencies: number[] = [];
+  const started = performance.now();
+  await Promise.all(sessions.map(async (session) => {
+    for (let i = 0; i < calls; i++) {
+      const t0 = performance.now();
+      await session.call();
+      latencies.push(performance.now() - t0);
+    }
+  }));
+  return [latencies, (performance.now() - started) / 1000];
+}
+
+/**
+ * Stops a benchmarked server: SIGTERM, then SIGKILL if it has not ended within `graceMs`.
+ *
+ * @param child The server's process.
+ * @param graceMs How long SIGTERM gets.
+ * @returns When it has exited.
+ */
+export async function stopChild(child: Deno.ChildProcess, graceMs: number): Promise<void> {
+  try {
+    child.kill("SIGTERM");
+  } catch { /* gone */ }
+  const timer = setTimeout(() => {
+    try {
+      child.kill("SIGKILL");
+    } catch { /* gone */ }
+  }, graceMs);
+  await child.status;
+  clearTimeout(timer);
+}
+
 async function readMessage(response: Response, id: number): Promise<void> {
   if (response.headers.get("content-type")?.includes("application/json")) {
     await response.arrayBuffer();

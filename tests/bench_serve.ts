@@ -31,12 +31,14 @@ import { shellQuote } from "../runtime/sandbox/shell_quote.ts";
 import { type BurstRow, measureInitBurst, waitSettled } from "./_bench_init_burst.ts";
 import {
   CALL,
+  callRound,
   CALLS,
   httpSession,
   INIT,
   INITIALIZED,
   percentile,
   type Session,
+  stopChild,
 } from "./_bench_http.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
@@ -206,18 +208,7 @@ async function bridgeTarget(
     url,
     stderr: () => stderr,
     open: () => httpSession(url),
-    stop: async () => {
-      try {
-        child.kill("SIGTERM");
-      } catch { /* gone */ }
-      const timer = setTimeout(() => {
-        try {
-          child.kill("SIGKILL");
-        } catch { /* gone */ }
-      }, 10_000);
-      await child.status;
-      clearTimeout(timer);
-    },
+    stop: () => stopChild(child, 10_000),
   };
 }
 
@@ -275,16 +266,7 @@ async function measure(target: Target, sessionCount: number): Promise<BenchRow> 
   for (const session of sessions) for (let i = 0; i < 5; i++) await session.call();
   // Steady state: processes the sessions' starts set booting (a warm pool's replacements) done.
   if (target.pid !== undefined) await waitSettled(target.pid, 0);
-  const latencies: number[] = [];
-  const started = performance.now();
-  await Promise.all(sessions.map(async (session) => {
-    for (let i = 0; i < calls; i++) {
-      const t0 = performance.now();
-      await session.call();
-      latencies.push(performance.now() - t0);
-    }
-  }));
-  const elapsed = (performance.now() - started) / 1000;
+  const [latencies, elapsed] = await callRound(sessions, calls);
   await Promise.all(sessions.map((session) => session.close()));
   latencies.sort((a, b) => a - b);
   return {

@@ -22,7 +22,14 @@ import { cli, ROOT } from "./_helpers.ts";
 import { startServe } from "./_serve_cli.ts";
 import { freePort } from "./_oauth_browser.ts";
 import { PASSPHRASE, signedInToken } from "../runtime/auth/_oauth_fixture.ts";
-import { CALLS, httpSession, percentile, type Session } from "./_bench_http.ts";
+import {
+  callRound,
+  CALLS,
+  httpSession,
+  percentile,
+  type Session,
+  stopChild,
+} from "./_bench_http.ts";
 
 const MANIFEST = join(ROOT, "tests/testdata/serve_fixture.jsonc");
 /** serve's limits raised out of the way, as tests/bench_serve.ts does. */
@@ -60,18 +67,6 @@ interface Served {
   stop(): Promise<void>;
 }
 
-/** SIGTERM, then SIGKILL if serve has not ended within 10 s. */
-async function stopping(child: Deno.ChildProcess): Promise<void> {
-  child.kill("SIGTERM");
-  const timer = setTimeout(() => {
-    try {
-      child.kill("SIGKILL");
-    } catch { /* gone */ }
-  }, 10_000);
-  await child.status;
-  clearTimeout(timer);
-}
-
 /** `serve --auth token` with a fresh random token file. */
 async function serveWithToken(dir: string, cache: string): Promise<Served> {
   const token = crypto.randomUUID().replaceAll("-", "") + crypto.randomUUID().replaceAll("-", "");
@@ -90,7 +85,7 @@ async function serveWithToken(dir: string, cache: string): Promise<Served> {
     file,
     ...LIMITS,
   ]);
-  return { url: served.url, token, stop: () => stopping(served.child) };
+  return { url: served.url, token, stop: () => stopChild(served.child, 10_000) };
 }
 
 /** `serve --auth oauth` with a passphrase set and a token from the whole sign-in flow. */
@@ -118,7 +113,7 @@ async function serveWithOAuth(dir: string, cache: string): Promise<Served> {
     ...LIMITS,
   ]);
   const token = await signedInToken(publicUrl);
-  return { url: served.url, token, stop: () => stopping(served.child) };
+  return { url: served.url, token, stop: () => stopChild(served.child, 10_000) };
 }
 
 /** Opens `count` sessions, in batches of 8, each warmed with 5 calls. */
@@ -132,21 +127,6 @@ async function openSessions(served: Served, count: number): Promise<Session[]> {
     sessions.push(...batch);
   }
   return sessions;
-}
-
-/** Calls from every session at once; returns the latencies and the elapsed seconds. */
-async function round(sessions: Session[]): Promise<[number[], number]> {
-  const calls = CALLS[sessions.length] ?? 40;
-  const latencies: number[] = [];
-  const started = performance.now();
-  await Promise.all(sessions.map(async (session) => {
-    for (let i = 0; i < calls; i++) {
-      const t0 = performance.now();
-      await session.call();
-      latencies.push(performance.now() - t0);
-    }
-  }));
-  return [latencies, (performance.now() - started) / 1000];
 }
 
 /** Options for {@linkcode benchServeAuth}. */
@@ -195,7 +175,10 @@ export async function benchServeAuth(options: BenchServeAuthOptions = {}): Promi
         // Alternate which goes first, so neither always meets the warmer machine.
         const order = i % 2 === 0 ? (["token", "oauth"] as const) : (["oauth", "token"] as const);
         for (const auth of order) {
-          const [latencies, seconds] = await round(sessions[auth]);
+          const [latencies, seconds] = await callRound(
+            sessions[auth],
+            CALLS[sessions[auth].length] ?? 40,
+          );
           pooled[auth].latencies.push(...latencies);
           pooled[auth].seconds += seconds;
         }

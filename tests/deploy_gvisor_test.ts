@@ -21,6 +21,17 @@ async function run(program: string, args: string[], cwd?: string): Promise<{
   return { ok: result.success, output: text.decode(result.stdout) + text.decode(result.stderr) };
 }
 
+/** `systemd-analyze verify` passes the fixture's two units in `out`, with no unknown key. */
+async function verifyUnits(out: string): Promise<void> {
+  const verify = await run("systemd-analyze", [
+    "verify",
+    "./mcp-run-bridge-fixture.service",
+    "./mcp-run-bridge-fixture-pull.service",
+  ], out);
+  assert.ok(verify.ok, verify.output);
+  assert.doesNotMatch(verify.output, /Unknown key|Failed to parse|bad unit file/, verify.output);
+}
+
 /** `mcp-run deploy MANIFEST --isolation gvisor --out DIR …`; the folder written. */
 async function deploy(args: string[]): Promise<string> {
   const out = join(tempDir("mcp-run-deploy-gvisor-"), "out");
@@ -51,13 +62,7 @@ Deno.test("deployCommand() with --isolation gvisor writes systemd units that run
   assert.match(service, /^Requires=mcp-run-bridge-fixture-pull\.service docker\.service$/m);
   assert.match(service, /whoever commands the engine is as\n# strong as root/);
 
-  const verify = await run("systemd-analyze", [
-    "verify",
-    "./mcp-run-bridge-fixture.service",
-    "./mcp-run-bridge-fixture-pull.service",
-  ], out);
-  assert.ok(verify.ok, verify.output);
-  assert.doesNotMatch(verify.output, /Unknown key|Failed to parse|bad unit file/, verify.output);
+  await verifyUnits(out);
   // Negative control: the same check refuses a unit with a broken ExecStart=.
   await Deno.writeTextFile(
     join(out, "mcp-run-broken.service"),
@@ -90,13 +95,7 @@ Deno.test("deployCommand() passes the deploying user's gVisor runtime name to th
     new RegExp(`sudo install -m 600 ${join(out, "bridge-fixture.config.json")} ${path}`),
   );
   assert.doesNotMatch(r.stdout, /config\.json \/etc\/systemd\/system/);
-  const verify = await run("systemd-analyze", [
-    "verify",
-    "./mcp-run-bridge-fixture.service",
-    "./mcp-run-bridge-fixture-pull.service",
-  ], out);
-  assert.ok(verify.ok, verify.output);
-  assert.doesNotMatch(verify.output, /Unknown key|Failed to parse|bad unit file/, verify.output);
+  await verifyUnits(out);
   // mcp-run reads the written file as its config: a gvisor launch names that runtime.
   const probe = join(ROOT, "tests/testdata/docker_probe/manifest.jsonc");
   const data = tempDir();

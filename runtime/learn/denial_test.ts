@@ -280,23 +280,7 @@ Deno.test("explainDenial() marks a trusted container's reports unverified, with 
 });
 
 Deno.test("explainDenial() words a gVisor container's denials as a container's", () => {
-  const server = {
-    name: "t",
-    specifier: "jsr:@x/y@1.0.0",
-    args: [],
-    read: [],
-    write: [],
-    net: [],
-    denyNet: [],
-    env: [],
-    secrets: [],
-    requiredEnv: [],
-    envValues: {},
-    sys: [],
-    run: [],
-    ffi: [],
-    params: {},
-  };
+  const server = serverFixture({ name: "t", specifier: "jsr:@x/y@1.0.0" });
   for (const isolation of ["docker", "gvisor"]) {
     const context = denialContext(server, { cacheRoot: "/c", home: "/home/ada", isolation });
     // The container's folders, not the launcher's: /deno-dir is its code cache.

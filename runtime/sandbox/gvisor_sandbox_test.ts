@@ -4,25 +4,10 @@ import { DockerSandbox } from "./docker_sandbox.ts";
 import { egressSummary } from "./container_launch.ts";
 import { GvisorSandbox, proxyOnlyNote } from "./gvisor_sandbox.ts";
 import { GVISOR_PIDS_LIMIT } from "./docker_checks.ts";
+import { serverFixture } from "../policy/_server_fixture.ts";
 
 function server(specifier: string, net: string[] = []): ResolvedServer {
-  return {
-    name: "t",
-    specifier,
-    args: [],
-    read: [],
-    write: [],
-    net,
-    denyNet: ["127.0.0.0/8"],
-    env: [],
-    secrets: [],
-    requiredEnv: [],
-    envValues: {},
-    sys: [],
-    run: [],
-    ffi: [],
-    params: {},
-  };
+  return serverFixture({ name: "t", specifier, net, denyNet: ["127.0.0.0/8"] });
 }
 
 const options = { cacheRoot: "/c", source: {}, nameSuffix: "s1", user: "1000:1000" };

@@ -7,7 +7,8 @@
 import { onUse } from "../_on_use.ts";
 import type { ResolvedServer } from "../policy/resolve.ts";
 import type { LaunchPlan } from "../sandbox/launch_plan.ts";
-import { egressSummary, type PlannedEgress } from "../sandbox/container_launch.ts";
+import type { PlannedEgress } from "../sandbox/container_launch.ts";
+import { egressSummary } from "../sandbox/egress_summary.ts";
 import type { Sandbox } from "../sandbox/sandbox.ts";
 import { startGuard } from "../sandbox/child_guard.ts";
 import type { ServerProcess } from "../sandbox/server_process.ts";

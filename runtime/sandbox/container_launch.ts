@@ -9,15 +9,9 @@ import { packageKind } from "../policy/package_kind.ts";
 import type { ResolvedServer } from "../policy/resolve.ts";
 import { refuseInsideEgress } from "../policy/_grant_rules.ts";
 import { clientEnv, limits, randomSuffix, tlsTrust } from "./_docker_inputs.ts";
-import {
-  EGRESS_PORT,
-  egressClientEnv,
-  egressNetwork,
-  egressSidecarName,
-} from "./egress_sidecar.ts";
+import { egressClientEnv, egressNetwork, egressSidecarName } from "./egress_sidecar.ts";
 import {
   copiedCommandError,
-  INSIDE_PROXY_SOCKET,
   type InsideEgress,
   insideEgress,
   plannedInside,
@@ -73,31 +67,6 @@ export interface PlannedEgress {
    * forwarder of `runtime` (see `forwarderOf`) is written into `forwarderDir`.
    */
   inside?: { socketPath: string; forwarderDir: string; runtime: "deno" | "python" };
-}
-
-/**
- * One line saying what a plan's egress starts, for `--dry-run`. Pure.
- *
- * @param egress The plan's egress.
- * @returns The line, without a label.
- *
- * @example
- * ```ts
- * import { egressSummary } from "./container_launch.ts";
- * console.log(egressSummary({ sidecar: "s", suffix: "a1", allow: ["a.test"], deny: [] }));
- * // first the sidecar s (--network none, mcp-run's proxy socket mounted); the proxy allows a.test and refuses  after resolving
- * ```
- */
-export function egressSummary(egress: PlannedEgress): string {
-  const rules = `the proxy allows ${egress.allow.join(", ")} and refuses ` +
-    `${egress.deny.join(", ")} after resolving`;
-  if (egress.inside) {
-    return `proxy only, no sidecar: mcp-run's proxy listens on ${egress.inside.socketPath}, ` +
-      `mounted at ${INSIDE_PROXY_SOCKET}; a forwarder on 127.0.0.1:${EGRESS_PORT} inside the ` +
-      `container (--network none) starts before the server; ${rules}`;
-  }
-  return `first the sidecar ${egress.sidecar} (--network none, mcp-run's proxy socket ` +
-    `mounted); ${rules}`;
 }
 
 /** TLS trust a Python or OCI server with network access gets from the launcher's environment. */

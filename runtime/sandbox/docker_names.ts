@@ -23,6 +23,12 @@ export const GVISOR_RUNTIME = "runsc";
  */
 export const INSIDE_EGRESS_DIR = "/mcp-run-egress";
 
+/** Where the egress proxy's socket is mounted inside the container. */
+export const INSIDE_PROXY_SOCKET = `${INSIDE_EGRESS_DIR}/proxy.sock`;
+
+/** The port the egress forwarder listens on, on 127.0.0.1 (the sidecar's, or inside). */
+export const EGRESS_PORT = 3128;
+
 /** The lockfile inside the code volume, written by the pull container. */
 export const CONTAINER_LOCK_FILE = "/deno-dir/deno.lock";
 

@@ -22,7 +22,7 @@ import { join } from "../_path.ts";
 import { GrantError, type ResolvedServer } from "../policy/resolve.ts";
 import type { PlannedEgress } from "./container_launch.ts";
 import { dockerMountProblem } from "./docker_checks.ts";
-import { INSIDE_EGRESS_DIR } from "./docker_names.ts";
+import { EGRESS_PORT, INSIDE_EGRESS_DIR, INSIDE_PROXY_SOCKET } from "./docker_names.ts";
 import {
   EGRESS_FORWARDER_FILE,
   EGRESS_FORWARDER_SOURCE,
@@ -30,7 +30,7 @@ import {
   egressForwarderArgs,
   type ForwarderSource,
 } from "./egress_forwarder.ts";
-import { EGRESS_PORT, egressClientEnv } from "./egress_sidecar.ts";
+import { egressClientEnv } from "./egress_sidecar.ts";
 import {
   PYTHON_FORWARDER_FILE,
   PYTHON_FORWARDER_SOURCE,
@@ -38,8 +38,7 @@ import {
 } from "./python_forwarder.ts";
 import { shellQuote } from "./shell_quote.ts";
 
-/** Where the egress proxy's socket is mounted inside the container. */
-export const INSIDE_PROXY_SOCKET = `${INSIDE_EGRESS_DIR}/proxy.sock`;
+export { INSIDE_PROXY_SOCKET };
 
 /**
  * The line the wrapper writes on stderr once the forwarder is ready, just before the server

@@ -18,7 +18,13 @@
  */
 import { checkImageReference, type DockerLimits, dockerMountProblem } from "./docker_checks.ts";
 import { labelArgs, lockdownArgs } from "./_container_hardening.ts";
-import { CONTAINER_USER, DENO_IMAGE, DOCKER_LABEL, dockerContainerName } from "./docker_names.ts";
+import {
+  CONTAINER_USER,
+  DENO_IMAGE,
+  DOCKER_LABEL,
+  dockerContainerName,
+  EGRESS_PORT,
+} from "./docker_names.ts";
 import { type DockerCommandOptions, removeContainer, runDocker } from "./docker_engine.ts";
 import { trackContainer } from "./child_guard.ts";
 import {
@@ -28,8 +34,7 @@ import {
   writeEgressForwarder,
 } from "./egress_forwarder.ts";
 
-/** The port the forwarder listens on inside the sidecar's network namespace (127.0.0.1). */
-export const EGRESS_PORT = 3128;
+export { EGRESS_PORT };
 
 /** The sidecar's limits: a forwarder needs little. */
 export const EGRESS_SIDECAR_LIMITS: Readonly<DockerLimits> = {

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { GrantError, type ResolvedServer } from "../policy/resolve.ts";
 import { DockerSandbox } from "./docker_sandbox.ts";
-import { egressSummary } from "./container_launch.ts";
+import { egressSummary } from "./egress_summary.ts";
 import { GvisorSandbox, proxyOnlyNote } from "./gvisor_sandbox.ts";
 import { GVISOR_PIDS_LIMIT } from "./docker_checks.ts";
 import { serverFixture } from "../policy/_server_fixture.ts";

@@ -254,7 +254,7 @@ async function printPlainEntry(
   refuseUnguarded(form, options.guard);
   // A docker-form entry runs under gVisor when that is the isolation chosen (resolved for
   // docker when --form docker is given, so asked of the CLI's isolation, not the resolved one).
-  const gvisor = form === "docker" && (isolation === "gvisor" || ctx.target.isolation === "gvisor");
+  const gvisor = form === "docker" && ctx.target.isolation === "gvisor";
   // Built first: an entry that cannot be written is refused before anything is downloaded.
   const entry = directEntry(ctx, server, {
     form,
@@ -368,7 +368,7 @@ async function buildEntry(
     : form;
   refuseUnguarded(form, options.guard);
   refuseDenoForm(
-    ctx.target.isolationGiven ? formOf(ctx.target.isolation) : formOf(isolation),
+    formOf(ctx.target.isolationGiven ? ctx.target.isolation : isolation),
     server,
     options.form === "docker"
       ? "leave out --isolation deno"

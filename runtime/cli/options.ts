@@ -131,20 +131,29 @@ const SERVE = [
   "warm",
 ];
 const CLIENT = ["client", "scope", "form", "name", "file", "force", "launcher", "env-file"];
-/** Options that only one isolation takes. */
+/**
+ * Docker options that gVisor isolation does not take: its container has no network of its own,
+ * and a build would run the package's code in the pull container, which runs under runc.
+ */
+const GVISOR_REFUSED = ["network", "egress-rate", "allow-build"] as const;
+
+/** The container options docker isolation takes. */
+const DOCKER_OPTIONS: readonly (keyof typeof OPTIONS)[] = [
+  "image",
+  "network",
+  "memory",
+  "cpus",
+  "pids-limit",
+  "trust",
+  "allow-build",
+  "egress-rate",
+];
+/** Options that only some isolations take. */
 const ISOLATION_OPTIONS: Record<Isolation, readonly (keyof typeof OPTIONS)[]> = {
   deno: [],
-  docker: [
-    "image",
-    "network",
-    "memory",
-    "cpus",
-    "pids-limit",
-    "trust",
-    "allow-build",
-    "egress-rate",
-  ],
-  gvisor: ["image", "memory", "cpus", "pids-limit", "trust"],
+  docker: DOCKER_OPTIONS,
+  // gVisor takes docker's options but those it refuses with a reason (see gvisorRefusal).
+  gvisor: DOCKER_OPTIONS.filter((flag) => !(GVISOR_REFUSED as readonly string[]).includes(flag)),
 };
 /** Options each command takes besides the global ones; a stray one is a usage error. */
 const COMMAND_OPTIONS: Record<string, readonly string[]> = {
@@ -352,12 +361,6 @@ function readIsolation(values: CliValues, options: ReadContextOptions): Isolatio
   }
   return choice as Isolation;
 }
-
-/**
- * Docker options that gVisor isolation does not take: its container has no network of its own,
- * and a build would run the package's code in the pull container, which runs under runc.
- */
-const GVISOR_REFUSED = ["network", "egress-rate", "allow-build"] as const;
 
 /**
  * Why a docker option is refused under gVisor, and what to do; `given` tells whether gVisor was

@@ -12,7 +12,11 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { connectServer } from "../runtime/sandbox/connect.ts";
 import { dockerRunArgs, type DockerRunOptions } from "../runtime/sandbox/docker_args.ts";
-import { CONTAINER_USER, dockerVolumeName } from "../runtime/sandbox/docker_names.ts";
+import {
+  CONTAINER_USER,
+  dockerVolumeName,
+  GVISOR_RUNTIME,
+} from "../runtime/sandbox/docker_names.ts";
 import { listContainers, removeContainer, runDocker } from "../runtime/sandbox/docker_engine.ts";
 import type { DockerLaunchOptions } from "../runtime/sandbox/docker_launch.ts";
 import { removeOrphanContainers } from "../runtime/sandbox/docker_orphans.ts";
@@ -107,7 +111,7 @@ async function ownContainers(): Promise<string[]> {
   ]);
   return inspected.stdout.split("\n").map((line) => line.trim().split(" "))
     .filter(([name, runtime, role, project]) =>
-      name && runtime === "runc" && role !== "egress" && !project
+      name && runtime !== GVISOR_RUNTIME && role !== "egress" && !project
     )
     .map(([name]) => name.replace(/^\//, ""));
 }

@@ -113,7 +113,7 @@ async function callWithEngine(
 /** Asserts that the CLI ran no container (nor pulled): it only asked the engine. */
 async function assertNothingStarted(commands: string[], name: string): Promise<void> {
   assert.ok(commands.some((c) => c.startsWith("info ")), commands.join("\n"));
-  assert.deepEqual(commands.filter((c) => /^(run|create|start|volume create)\b/.test(c)), []);
+  assert.deepEqual(commands.filter((c) => /^(run|create|start|pull|volume create)\b/.test(c)), []);
   assert.deepEqual(await listContainers({ "mcp-run.server": name }), []);
 }
 

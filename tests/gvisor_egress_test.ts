@@ -111,7 +111,9 @@ async function assertNothingLeft(name: string): Promise<void> {
     for (const entry of Deno.readDirSync(join(cache, "egress"))) {
       if (entry.name.startsWith("socket-")) sockets.push(entry.name);
     }
-  } catch { /* no egress folder */ }
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error; // no egress folder
+  }
   assert.deepEqual(sockets, [], "socket folders left");
 }
 

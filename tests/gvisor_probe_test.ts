@@ -267,9 +267,13 @@ gvisorTest(
       assert.match(loopback.result, /ConnectionRefused/, JSON.stringify(loopback));
       const bridge = await probeIn(gvisor, server, "connect", { host: "172.17.0.1", port });
       assert.match(bridge.result, /^error: /, JSON.stringify(bridge));
+      // No route at all: a refusal would mean a route reached a host that is not listening there.
+      assert.doesNotMatch(bridge.result, /ConnectionRefused/, JSON.stringify(bridge));
       // Even a plan that asked the engine for the host's network gets none under gVisor: the
-      // runtime is registered with --network=none.
+      // runtime is registered with --network=none, so only its own loopback is there.
       const host = "host";
+      const askedSeen = await probeIn(gvisor, server, "probe", {}, host);
+      assert.equal(askedSeen.interfaces, "lo", JSON.stringify(askedSeen));
       const asked = await probeIn(gvisor, server, "connect", { host: "127.0.0.1", port }, host);
       assert.match(asked.result, /ConnectionRefused/, JSON.stringify(asked));
       assert.equal(connections, 0, "the listener was reached from inside");

@@ -176,6 +176,8 @@ Deno.test("GvisorSandbox.prepare() checks the runtime on the engine the launch u
     });
     const installed = await new Deno.Command("docker", { args: ["info"], stdout: "null" })
       .output().then((o) => o.success, () => false);
+    // In CI the engine is there, so the positive control always runs.
+    assert.ok(installed || Deno.env.get("CI") !== "true", "no Docker engine answers in CI");
     if (installed) {
       await assert.rejects(() => here.prepare(server("npm:x@1.0.0")), { name: "CacheError" });
     }

@@ -9,10 +9,11 @@
  * @module
  */
 import { join } from "node:path";
-import { listContainers, removeContainer } from "../runtime/sandbox/docker_engine.ts";
+import { removeContainer } from "../runtime/sandbox/docker_engine.ts";
 import { HOSTS, ROUTES } from "./_container_net_plan.ts";
 import { ROOT, toolEnv } from "./_helpers.ts";
 import { type FakeInternetRun, runInFakeInternet, type TestCertificates } from "./fake_internet.ts";
+import { waitGone } from "./_catalogue_container.ts";
 
 /** Where and how long {@linkcode runDriver} runs a driver. */
 export interface RunDriverOptions {
@@ -93,11 +94,7 @@ export async function runDriver(
  * container shortly after it stops: a little wait first.
  */
 async function removeLeftBehind(name: string): Promise<string[]> {
-  const left = () => listContainers({ "mcp-run.server": name });
-  for (let i = 0; i < 40 && (await left()).length; i++) {
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  const ids = await left();
+  const ids = await waitGone(name);
   for (const id of ids) await removeContainer(id);
   return ids;
 }

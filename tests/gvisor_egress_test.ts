@@ -32,6 +32,7 @@ import { cli, resultText, ROOT, tempDir, toolEnv } from "./_helpers.ts";
 import { connectClient } from "./_bridge_helpers.ts";
 import { startServe } from "./_serve_cli.ts";
 import { attackerManifest, manifestText, removeOnExit, startCanary } from "./_security.ts";
+import { waitGone } from "./_catalogue_container.ts";
 
 const problem = await gvisorProblem("gvisor_egress_test.ts: skipping", { python: true });
 const base = { ignore: problem !== undefined, sanitizeResources: false, sanitizeOps: false };
@@ -101,11 +102,7 @@ async function session(
 
 /** No container of the server is left, and no egress socket folder in the cache. */
 async function assertNothingLeft(name: string): Promise<void> {
-  const left = () => listContainers({ "mcp-run.server": name });
-  for (let i = 0; i < 40 && (await left()).length; i++) {
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  assert.deepEqual(await left(), [], "containers left");
+  assert.deepEqual(await waitGone(name), [], "containers left");
   const sockets = [];
   try {
     for (const entry of Deno.readDirSync(join(cache, "egress"))) {

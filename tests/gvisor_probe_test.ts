@@ -19,7 +19,6 @@ import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js"
 import { connectServer } from "../runtime/sandbox/connect.ts";
 import type { DockerLaunchPlan } from "../runtime/sandbox/docker_launch.ts";
 import type { LaunchPlan } from "../runtime/sandbox/launch_plan.ts";
-import { listContainers } from "../runtime/sandbox/docker_engine.ts";
 import {
   CONTAINER_USER,
   dockerVolumeName,
@@ -36,6 +35,7 @@ import { IMAGE } from "./_docker.ts";
 import { gvisorProblem } from "./_gvisor.ts";
 import { onImage, OPEN_FOLDER, openRootImage, withoutReadOnly } from "./_open_root_image.ts";
 import { removeOnExit } from "./_security.ts";
+import { waitGone } from "./_catalogue_container.ts";
 
 const PROBE_MANIFEST = `${ROOT}/tests/testdata/docker_probe/manifest.jsonc`;
 /** The probe's name here (its containers' `mcp-run.server` label), apart from docker_test.ts's. */
@@ -155,11 +155,7 @@ async function weakProbe(
 
 /** Asserts that no container of the probe is left (the engine removes them asynchronously). */
 async function noneLeft(): Promise<void> {
-  const left = () => listContainers({ "mcp-run.server": NAME });
-  for (let i = 0; i < 40 && (await left()).length; i++) {
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  assert.deepEqual(await left(), [], "containers left");
+  assert.deepEqual(await waitGone(NAME), [], "containers left");
 }
 
 function gvisorTest(name: string, fn: () => Promise<void>): void {

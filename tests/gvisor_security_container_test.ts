@@ -21,6 +21,7 @@ import { gvisorProblem } from "./_gvisor.ts";
 import { resultText } from "./_helpers.ts";
 import { connectClient } from "./_bridge_helpers.ts";
 import { startServe } from "./_serve_cli.ts";
+import { waitGone } from "./_catalogue_container.ts";
 
 const problem = await gvisorProblem("gvisor_security_container_test.ts: skipping", {
   python: true,
@@ -99,10 +100,7 @@ Deno.test({
         await transport.terminateSession();
         await client.close();
       }
-      for (let i = 0; i < 40 && (await listContainers({ "mcp-run.server": name })).length; i++) {
-        await new Promise((r) => setTimeout(r, 250));
-      }
-      assert.deepEqual(await listContainers({ "mcp-run.server": name }), []);
+      assert.deepEqual(await waitGone(name), []);
     } finally {
       served.child.kill("SIGTERM");
       assert.equal((await served.child.status).code, 0, served.stderr());

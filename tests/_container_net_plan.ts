@@ -47,6 +47,18 @@ export const ROUTES: FakeRoute[] = [
   { path: "/to-granted", status: 302, text: "", headers: { location: "http://granted.test/ok" } },
 ];
 
+/** The attempts whose Host header or target hides another host than the URL names. */
+export const HOST_TRICKS: readonly string[] = [
+  "host.toEvil",
+  "host.fromEvil",
+  "host.toLoopback",
+  "host.originForm",
+  "url.userinfo",
+  "url.backslash",
+  "connect.userinfo",
+  "connect.space",
+];
+
 /** Every attempt, made in one container: [label, tool, arguments]. */
 export const ATTEMPTS: DriverConfig["attempts"] = [
   // Positive controls: the granted host, by plain HTTP, HTTPS (a CONNECT tunnel) and redirect.

@@ -93,11 +93,8 @@ export const OPTIONS = {
 
 /** Options every command takes. */
 const GLOBAL_OPTIONS = ["help", "format", "cache", "registry", "jsr-url", "npm-registry"];
-/** How a server is chosen and sandboxed. */
-const LAUNCH = [
-  "param",
-  "offline",
-  "isolation",
+/** The container options docker isolation takes. */
+const DOCKER_OPTIONS: readonly (keyof typeof OPTIONS)[] = [
   "image",
   "network",
   "memory",
@@ -105,6 +102,14 @@ const LAUNCH = [
   "pids-limit",
   "trust",
   "allow-build",
+  "egress-rate",
+];
+/** How a server is chosen and sandboxed (deploy, serve and run add their egress rate). */
+const LAUNCH = [
+  "param",
+  "offline",
+  "isolation",
+  ...DOCKER_OPTIONS.filter((flag) => flag !== "egress-rate"),
 ];
 const SERVE = [
   "host",
@@ -137,17 +142,6 @@ const CLIENT = ["client", "scope", "form", "name", "file", "force", "launcher", 
  */
 const GVISOR_REFUSED = ["network", "egress-rate", "allow-build"] as const;
 
-/** The container options docker isolation takes. */
-const DOCKER_OPTIONS: readonly (keyof typeof OPTIONS)[] = [
-  "image",
-  "network",
-  "memory",
-  "cpus",
-  "pids-limit",
-  "trust",
-  "allow-build",
-  "egress-rate",
-];
 /** Options that only some isolations take. */
 const ISOLATION_OPTIONS: Record<Isolation, readonly (keyof typeof OPTIONS)[]> = {
   deno: [],

@@ -7,7 +7,7 @@
  * @module
  */
 import { checkRuntimeName } from "./_container_hardening.ts";
-import { type DockerCommandOptions, runDocker } from "./docker_engine.ts";
+import { type DockerCommandOptions, DockerUnavailableError, runDocker } from "./docker_engine.ts";
 import { GVISOR_RUNTIME } from "./docker_names.ts";
 
 /** What a launch needs of the gVisor runtime's registration. */
@@ -206,7 +206,7 @@ const seen = new Map<string, Promise<string>>();
  * @throws {GvisorUnavailableError} When it is not registered, or registered without an
  *   argument the launch needs: what to install and the `daemon.json` lines to add.
  * @throws {DockerUnavailableError} When the docker command is not installed.
- * @throws {Error} When the engine does not answer.
+ * @throws {DockerUnavailableError} `down` when the engine does not answer.
  *
  * @example
  * ```ts ignore
@@ -221,7 +221,8 @@ export async function checkGvisorRuntime(options: CheckGvisorRuntimeOptions): Pr
   if (!runtimes) {
     runtimes = runDocker(["info", "--format", "{{json .Runtimes}}"], options).then((out) => {
       if (out.code !== 0) {
-        throw new Error(
+        throw new DockerUnavailableError(
+          "down",
           `Cannot use gvisor isolation: the Docker engine did not say which runtimes it has ` +
             `(${out.stderr.trim().split("\n").at(-1) ?? ""}). Start it (systemctl start docker, ` +
             `or dockerd as root) and check that you may use it (docker info)`,

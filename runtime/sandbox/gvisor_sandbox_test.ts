@@ -166,6 +166,7 @@ Deno.test("GvisorSandbox.prepare() checks the runtime on the engine the launch u
       autoPull: false,
     });
     await assert.rejects(() => elsewhere.prepare(server("npm:x@1.0.0")), {
+      name: "DockerUnavailableError",
       message: /^Cannot use gvisor isolation: the Docker engine did not say which runtimes it has/,
     });
     // Positive control: naming the default engine gets past the check, to the missing pull.

@@ -548,7 +548,11 @@ async function exitedPid(): Promise<number> {
 }
 
 /** Starts a long-running container labelled as mcp-run's, as if started by launcher `pid`. */
-function startLabelled(name: string, pid: number, options: { rm?: boolean } = {}) {
+function startLabelled(
+  name: string,
+  pid: number,
+  options: { rm?: boolean; pidns?: string } = {},
+) {
   return runDocker([
     "run",
     "-d",
@@ -565,6 +569,7 @@ function startLabelled(name: string, pid: number, options: { rm?: boolean } = {}
     `mcp-run.launcher-host=${Deno.hostname()}`,
     "--label",
     `mcp-run.launcher-pid=${pid}`,
+    ...(options.pidns ? ["--label", `mcp-run.launcher-pidns=${options.pidns}`] : []),
     IMAGE,
     "eval",
     "setTimeout(() => {}, 60000)",
@@ -577,11 +582,15 @@ dockerTest(
     const deadPid = await exitedPid();
     const orphan = `mcp-run-orphan-${deadPid}`;
     const alive = `mcp-run-alive-${deadPid}`;
-    assert.equal((await startLabelled(orphan, deadPid, { rm: true })).code, 0);
+    // A launcher in another PID namespace: its pid is not this namespace's to judge.
+    const elsewhere = `mcp-run-elsewhere-${deadPid}`;
+    const ownNs = /\[([0-9]+)\]/.exec(Deno.readLinkSync("/proc/self/ns/pid"))![1];
+    assert.equal((await startLabelled(orphan, deadPid, { rm: true, pidns: ownNs })).code, 0);
     assert.equal((await startLabelled(alive, 1, { rm: true })).code, 0);
+    assert.equal((await startLabelled(elsewhere, deadPid, { rm: true, pidns: "1" })).code, 0);
     try {
       const removed = await removeOrphanContainers();
-      assert.deepEqual(removed, [orphan]);
+      assert.deepEqual(removed.filter((n) => [orphan, alive, elsewhere].includes(n)), [orphan]);
       // Only this test's two containers count: other test files run servers meanwhile.
       const left = await runDocker([
         "ps",
@@ -591,11 +600,13 @@ dockerTest(
         "--format",
         "{{.Names}}",
       ]);
-      const own = left.stdout.trim().split("\n").filter((n) => n === alive || n === orphan);
-      assert.deepEqual(own, [alive], "control: a live launcher's stays");
+      const own = left.stdout.trim().split("\n")
+        .filter((n) => [orphan, alive, elsewhere].includes(n)).sort();
+      assert.deepEqual(own, [alive, elsewhere].sort(), "a live launcher's and another's stay");
     } finally {
       await removeContainer(alive);
       await removeContainer(orphan);
+      await removeContainer(elsewhere);
     }
   },
 );

@@ -49,6 +49,7 @@ function normalize(text: string): string {
     .replaceAll(IMAGE, "<image>")
     .replace(/mcp-run-([a-z0-9-]+)-[0-9a-f]{12}\b/g, "mcp-run-$1-<random>")
     .replace(/launcher-pid=[0-9]+/g, "launcher-pid=<pid>")
+    .replace(/launcher-pidns=[0-9]+/g, "launcher-pidns=<pidns>")
     .replace(/launcher-host=[^ "]+/g, "launcher-host=<host>")
     .replace(/"suffix": "[0-9a-f]{12}"/g, '"suffix": "<random>"');
 }

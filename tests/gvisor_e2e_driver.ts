@@ -91,6 +91,10 @@ if (import.meta.main) {
     } finally {
       await session.client.close();
     }
+  } catch (error) {
+    // What serve said is the reason's other half.
+    console.error(`mcp-run serve's stderr:\n${served.stderr()}`);
+    throw error;
   } finally {
     served.child.kill("SIGTERM");
     await served.child.status;

@@ -87,13 +87,18 @@ export async function removeOrphanContainers(
     "--filter",
     `label=${DOCKER_LABEL}.launcher-host=${host}`,
     "--format",
-    `{{.Names}} {{.Label "${DOCKER_LABEL}.launcher-pid"}}`,
+    `{{.Names}} {{.Label "${DOCKER_LABEL}.launcher-pid"}} ` +
+    `{{.Label "${DOCKER_LABEL}.launcher-pidns"}}`,
   ], options);
   if (out.code !== 0) return [];
+  const ownNamespace = pidNamespace();
   const removed: string[] = [];
   for (const line of out.stdout.split("\n")) {
-    const [name, pid] = line.trim().split(" ");
+    const [name, pid, namespace] = line.trim().split(" ");
     if (!name || !/^[0-9]+$/.test(pid ?? "") || Number(pid) === Deno.pid) continue;
+    // A pid means something only in its launcher's PID namespace (a launcher in a container or
+    // under `unshare --pid` has one of its own): another's containers are not judged from here.
+    if (namespace && namespace !== ownNamespace) continue;
     try {
       Deno.statSync(`/proc/${pid}`);
       continue;
@@ -105,19 +110,31 @@ export async function removeOrphanContainers(
 }
 
 /**
- * The labels that tie a container to this launcher (its host and pid), so that a later launch
- * removes the container once this launcher is gone; none when the host name is unknown.
+ * The labels that tie a container to this launcher (its host, pid and PID namespace), so that a
+ * later launch in the same namespace removes the container once this launcher is gone; none
+ * when the host name is unknown.
  *
  * @returns The labels.
  */
 export function launcherLabels(): Record<string, string> {
   const host = hostName();
+  const namespace = pidNamespace();
   return host
     ? {
       [`${DOCKER_LABEL}.launcher-host`]: host,
       [`${DOCKER_LABEL}.launcher-pid`]: String(Deno.pid),
+      ...(namespace ? { [`${DOCKER_LABEL}.launcher-pidns`]: namespace } : {}),
     }
     : {};
+}
+
+/** This process's PID namespace (the inode of `/proc/self/ns/pid`), when it can be read. */
+function pidNamespace(): string | undefined {
+  try {
+    return /^pid:\[([0-9]+)\]$/.exec(Deno.readLinkSync("/proc/self/ns/pid"))?.[1];
+  } catch {
+    return undefined;
+  }
 }
 
 function hostName(): string | undefined {

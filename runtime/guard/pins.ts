@@ -162,13 +162,15 @@ class PinStage implements GuardStage {
     const items = message.result[field];
     if (!Array.isArray(items)) return { pass: message };
     const generation = this.#state[kind].generation;
-    // Judged together: each hash is its own asynchronous digest.
-    const changes = await Promise.all(
-      items.map((item) =>
-        isObject(item) && typeof item.name === "string"
-          ? this.#judgeListed(kind, item, generation, context)
-          : "malformed"
-      ),
+    // Hashed together (each digest is asynchronous), then settled in the listing's order, so
+    // that what is blocked is said in that order.
+    const named = (item: unknown): item is Record<string, unknown> =>
+      isObject(item) && typeof item.name === "string";
+    const judged = await Promise.all(
+      items.map((item) => named(item) ? this.#judge(kind, item) : undefined),
+    );
+    const changes = items.map((item, i) =>
+      named(item) ? this.#settleListed(kind, item, judged[i], generation, context) : "malformed"
     );
     const kept = items.filter((_, i) => changes[i] === undefined);
     if (kept.length === items.length) return { pass: message };
@@ -280,8 +282,18 @@ class PinStage implements GuardStage {
     generation: number,
     context: GuardContext,
   ): Promise<PinChange | undefined> {
+    return this.#settleListed(kind, item, await this.#judge(kind, item), generation, context);
+  }
+
+  /** Says and remembers the verdict on one listed definition, given its change (if any). */
+  #settleListed(
+    kind: DefinitionKind,
+    item: Record<string, unknown>,
+    change: PinChange | undefined,
+    generation: number,
+    context: GuardContext,
+  ): PinChange | undefined {
     const name = item.name as string;
-    const change = await this.#judge(kind, item);
     if (change) this.#logBlock(change, context);
     const approved = this.#approved;
     const state = this.#state[kind];
